@@ -1,0 +1,56 @@
+"""User-facing errors. The CLI prints each as one line (message + fix) and exits non-zero.
+
+Anything that is not a WorkbenchError is a bug and keeps its traceback.
+"""
+
+
+class WorkbenchError(Exception):
+    """Base class: `message` says what is wrong, `fix` says what to do about it."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, fix: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.fix})" if self.fix else self.message
+
+
+class UsageError(WorkbenchError):
+    """Bad arguments or an unknown id."""
+
+
+class ProblemError(WorkbenchError):
+    """A problem record or pack is malformed."""
+
+
+class ConfigError(WorkbenchError):
+    """Settings are missing or invalid (API key, base URL, config file)."""
+
+
+class LLMError(WorkbenchError):
+    """An LLM request failed for good (after retries)."""
+
+    exit_code = 3
+
+
+class TraceError(WorkbenchError):
+    """A trace is unreadable, edited, or would be overwritten."""
+
+
+class CheckError(WorkbenchError):
+    """A reference check could not run."""
+
+
+class DataError(WorkbenchError):
+    """Training data missing or unusable."""
+
+
+class TrainingError(WorkbenchError):
+    """Bad training settings, device, or checkpoint."""
+
+
+class WriteupError(WorkbenchError):
+    """The writeup could not be built."""

@@ -1,0 +1,256 @@
+"""Load and validate problem packs: problems/<pack>/pack.yaml + one <id>.yaml record per problem."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from workbench.errors import ProblemError, UsageError
+from workbench.paths import problems_dir
+
+SCHEMA = "workbench.problem/1"
+KINDS = ("written", "coding", "plot")
+ANSWER_FORMS = ("matrix", "number", "numbers", "expression", "claim", "code", "free")
+DELIVERABLES = ("trace", "critique", "solution", "plot", "code")
+ID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+try:  # the C loader is ~10x faster; `list` must stay well under half a second
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One question of a pack, as given to an LLM and as graded."""
+
+    id: str
+    title: str
+    section: str
+    part: str
+    points: float
+    type: int
+    kind: str
+    statement: str
+    answer: str
+    extra_credit: bool = False
+    context: str = ""
+    hints: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    deliverables: tuple[str, ...] = ()
+    key_points: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    spec: str = ""
+    pack: str = ""
+    path: str = ""
+
+    @property
+    def graded(self) -> bool:
+        return self.points > 0
+
+    @property
+    def needs_trace(self) -> bool:
+        return self.graded and "trace" in self.deliverables
+
+    def to_dict(self) -> dict:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Part:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A problem set: its metadata and its problems in handout order."""
+
+    name: str
+    title: str
+    course: str
+    version: str
+    parts: tuple[Part, ...]
+    submission: dict
+    problems: tuple[Problem, ...] = field(default=())
+    path: str = ""
+
+    def get(self, problem_id: str) -> Problem:
+        for problem in self.problems:
+            if problem.id == problem_id:
+                return problem
+        ids = [p.id for p in self.problems]
+        close = difflib.get_close_matches(problem_id, ids, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "run `python cli.py list` to see the ids"
+        raise UsageError(f"no problem {problem_id!r} in pack {self.name!r}", hint)
+
+    def select(self, ids: list[str]) -> list[Problem]:
+        return [self.get(i) for i in ids]
+
+
+_REQUIRED = ("id", "title", "section", "part", "points", "type", "kind", "statement", "answer")
+_OPTIONAL = ("extra_credit", "context", "hints", "figures", "deliverables", "key_points", "steps", "spec")
+_PACK_KEYS = {"schema", "name", "title", "course", "version", "parts", "order", "submission"}
+
+
+def default_deliverables(points: float, type_: int, kind: str) -> tuple[str, ...]:
+    """The handout's rule: Type 1/2 need trace + critique + solution; coding adds code; plots add a plot."""
+    out = ["trace", "critique"] if type_ in (1, 2) else []
+    out.append("solution")
+    if kind == "coding":
+        out.append("code")
+    if kind == "plot":
+        out.append("plot")
+    return tuple(out)
+
+
+def _fail(path: Path, key: str | None, message: str, fix: str) -> ProblemError:
+    where = f"{path}" + (f": key {key!r}" if key else "")
+    return ProblemError(f"{where}: {message}", fix)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise _fail(path, None, f"malformed YAML{line}: {getattr(exc, 'problem', exc)}", "fix the YAML syntax") from None
+    except OSError as exc:
+        raise _fail(path, None, f"cannot read: {exc.strerror}", "check the file exists and is readable") from None
+    if not isinstance(data, dict):
+        raise _fail(path, None, "expected a mapping of keys to values", "write the record as `key: value` lines")
+    return data
+
+
+def _str_list(path: Path, key: str, value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, key, "must be a list of strings", f"write `{key}:` as a YAML list of text items")
+    return tuple(value)
+
+
+def parse_problem(path: Path, data: dict, pack: str, parts: set[str]) -> Problem:
+    """Validate one record's mapping and build the frozen Problem."""
+    unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        allowed = ", ".join(_REQUIRED + _OPTIONAL)
+        raise _fail(path, unknown[0], "unknown key", f"remove it or use one of: {allowed}")
+    for key in _REQUIRED:
+        if key not in data:
+            raise _fail(path, key, "missing", f"add `{key}:` to the record")
+    for key in ("id", "title", "section", "part", "statement", "kind", "answer"):
+        if not isinstance(data[key], str) or not data[key].strip():
+            raise _fail(path, key, "must be non-empty text", f"quote it, e.g. {key}: \"...\"")
+    pid = data["id"]
+    if not ID_PATTERN.match(pid):
+        raise _fail(path, "id", f"{pid!r} is not a dotted number", 'use ids like "2.2.3"')
+    if path.stem != pid:
+        raise _fail(path, "id", f"{pid!r} does not match the file name", f"rename the file to {pid}.yaml")
+    points = data["points"]
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+        raise _fail(path, "points", f"{points!r} is not a number >= 0", "use e.g. points: 0.5 (0 = not graded)")
+    type_ = data["type"]
+    if isinstance(type_, bool) or type_ not in (1, 2, 3, 4):
+        raise _fail(path, "type", f"{type_!r} is not a Type label", "use type: 1, 2, 3 or 4")
+    if data["kind"] not in KINDS:
+        raise _fail(path, "kind", f"unknown kind {data['kind']!r}", f"use one of: {', '.join(KINDS)}")
+    if data["answer"] not in ANSWER_FORMS:
+        raise _fail(path, "answer", f"unknown answer form {data['answer']!r}", f"use one of: {', '.join(ANSWER_FORMS)}")
+    if data["part"] not in parts:
+        raise _fail(path, "part", f"unknown part {data['part']!r}", f"use one of the pack's parts: {', '.join(sorted(parts))}")
+    extra = data.get("extra_credit", False)
+    if not isinstance(extra, bool):
+        raise _fail(path, "extra_credit", f"{extra!r} is not true/false", "use extra_credit: true or false")
+    for key in ("context", "spec"):
+        if not isinstance(data.get(key, ""), str):
+            raise _fail(path, key, "must be text", f"write `{key}:` as a text block (`{key}: |`)")
+    deliverables = _str_list(path, "deliverables", data.get("deliverables"))
+    bad = [d for d in deliverables if d not in DELIVERABLES]
+    if bad:
+        raise _fail(path, "deliverables", f"unknown deliverable {bad[0]!r}", f"use: {', '.join(DELIVERABLES)}")
+    return Problem(
+        id=pid,
+        title=data["title"].strip(),
+        section=data["section"].strip(),
+        part=data["part"],
+        points=float(points),
+        type=type_,
+        kind=data["kind"],
+        statement=data["statement"].strip(),
+        answer=data["answer"],
+        extra_credit=extra,
+        context=(data.get("context") or "").strip(),
+        hints=_str_list(path, "hints", data.get("hints")),
+        figures=_str_list(path, "figures", data.get("figures")),
+        deliverables=deliverables or default_deliverables(points, type_, data["kind"]),
+        key_points=_str_list(path, "key_points", data.get("key_points")),
+        steps=_str_list(path, "steps", data.get("steps")),
+        spec=(data.get("spec") or "").strip(),
+        pack=pack,
+        path=str(path),
+    )
+
+
+def resolve_pack_dir(pack: str) -> Path:
+    """A pack is a name under problems/ or a path to a folder."""
+    candidate = Path(pack)
+    if candidate.is_dir() and (candidate / "pack.yaml").exists():
+        return candidate
+    folder = problems_dir() / pack
+    if not folder.is_dir():
+        known = sorted(p.name for p in problems_dir().glob("*") if (p / "pack.yaml").exists()) if problems_dir().is_dir() else []
+        fix = f"known packs: {', '.join(known)}" if known else "create problems/<pack>/pack.yaml"
+        raise UsageError(f"no problem pack {pack!r} (looked in {folder})", fix)
+    return folder
+
+
+def load_pack(pack: str = "a2") -> Pack:
+    """Load a pack folder; every record is validated and ids are unique."""
+    folder = resolve_pack_dir(pack)
+    meta_path = folder / "pack.yaml"
+    if not meta_path.exists():
+        raise _fail(meta_path, None, "missing", "add pack.yaml with name, title, course, version, parts, order")
+    meta = _read_yaml(meta_path)
+    unknown = sorted(set(meta) - _PACK_KEYS)
+    if unknown:
+        raise _fail(meta_path, unknown[0], "unknown key", f"use only: {', '.join(sorted(_PACK_KEYS))}")
+    for key in ("name", "title", "course", "version", "parts", "order"):
+        if key not in meta:
+            raise _fail(meta_path, key, "missing", f"add `{key}:` to pack.yaml")
+    parts = tuple(Part(id=p["id"], title=p["title"]) for p in meta["parts"])
+    part_ids = {p.id for p in parts}
+
+    by_id: dict[str, Problem] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == "pack.yaml":
+            continue
+        problem = parse_problem(path, _read_yaml(path), meta["name"], part_ids)
+        if problem.id in by_id:
+            raise _fail(path, "id", f"duplicate id {problem.id!r} (also in {by_id[problem.id].path})", "give each problem its own id")
+        by_id[problem.id] = problem
+    if not by_id:
+        raise ProblemError(f"{folder}: the pack has no problem records", "add <id>.yaml files beside pack.yaml")
+
+    order = [str(i) for i in meta["order"]]
+    missing = sorted(set(by_id) - set(order))
+    if missing:
+        raise _fail(meta_path, "order", f"problem {missing[0]} is not listed", "add every problem id to `order:`")
+    absent = [i for i in order if i not in by_id]
+    if absent:
+        raise _fail(meta_path, "order", f"{absent[0]} has no record", f"add {absent[0]}.yaml or remove it from `order:`")
+    return Pack(
+        name=meta["name"],
+        title=meta["title"],
+        course=meta["course"],
+        version=str(meta["version"]),
+        parts=parts,
+        submission=dict(meta.get("submission") or {}),
+        problems=tuple(by_id[i] for i in order),
+        path=str(folder),
+    )
