@@ -1,0 +1,110 @@
+"""Own solutions: solutions/<pack>/<id>.md with YAML front matter and `## Solution` / `## Critique` sections.
+
+Front matter keys:
+    problem  the problem id (must match the file name)
+    answer   machine-checkable values (shape per problem: see the pack's reference.py ANSWER_KEYS)
+    trace    optional trace file name (or hash prefix) the writeup shows instead of the latest
+    cites    optional {"<run>.<metric>": value} numbers quoted from pinned runs, checked by verify
+    code     optional pointer to the code that is the solution, e.g. "colourize.models:UNet"
+
+HTML comments (<!-- ... -->) in a section are notes to the student; they are not part of the text, so a
+section holding only comments counts as not written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from workbench.errors import ProblemError
+from workbench.paths import solutions_dir
+
+FRONT_KEYS = ("problem", "answer", "trace", "cites", "code")
+_FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
+_SECTION = re.compile(r"^## +(.+?)\s*$", re.M)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+@dataclass(frozen=True)
+class Solution:
+    problem: str
+    path: Path
+    answer: object = None
+    trace: str | None = None
+    cites: dict = field(default_factory=dict)
+    code: str | None = None
+    solution: str = ""
+    critique: str = ""
+
+    @property
+    def has_solution(self) -> bool:
+        return bool(self.solution)
+
+    @property
+    def has_critique(self) -> bool:
+        return bool(self.critique)
+
+
+def _err(path: Path, message: str, fix: str) -> ProblemError:
+    return ProblemError(f"{path}: {message}", fix)
+
+
+def parse_solution(path: Path) -> Solution:
+    """Parse one solution file; broken front matter or unknown keys name the file and key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _err(path, f"cannot read ({exc.strerror})", "check the file") from None
+    match = _FRONT.match(text)
+    if not match:
+        raise _err(path, "no YAML front matter", "start the file with a `---` block holding `problem: <id>`")
+    try:
+        front = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 2}" if mark else ""
+        raise _err(path, f"malformed front matter{line}: {getattr(exc, 'problem', exc)}", "fix the YAML between the `---` lines") from None
+    if not isinstance(front, dict):
+        raise _err(path, "front matter is not a mapping", "write it as `key: value` lines")
+    unknown = sorted(set(front) - set(FRONT_KEYS))
+    if unknown:
+        raise _err(path, f"unknown front-matter key {unknown[0]!r}", f"use only: {', '.join(FRONT_KEYS)}")
+    problem = str(front.get("problem", path.stem))
+    if problem != path.stem:
+        raise _err(path, f"front matter says problem {problem!r}", f"set `problem: {path.stem}` or rename the file")
+    cites = front.get("cites") or {}
+    if not isinstance(cites, dict):
+        raise _err(path, "`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
+    sections = split_sections(text[match.end():])
+    return Solution(
+        problem=problem,
+        path=path,
+        answer=front.get("answer"),
+        trace=front.get("trace"),
+        cites=cites,
+        code=front.get("code"),
+        solution=sections.get("solution", ""),
+        critique=sections.get("critique", ""),
+    )
+
+
+def split_sections(body: str) -> dict[str, str]:
+    """`## Title` sections keyed by lower-case title, comments removed, whitespace trimmed."""
+    parts = _SECTION.split(body)
+    out = {}
+    for title, content in zip(parts[1::2], parts[2::2]):
+        out[title.strip().lower()] = _COMMENT.sub("", content).strip()
+    return out
+
+
+def solution_path(pack: str, problem_id: str) -> Path:
+    return solutions_dir() / pack / f"{problem_id}.md"
+
+
+def load_solution(pack: str, problem_id: str) -> Solution | None:
+    """The own solution of a problem, or None when there is no file."""
+    path = solution_path(pack, problem_id)
+    return parse_solution(path) if path.exists() else None

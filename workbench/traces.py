@@ -1,0 +1,212 @@
+"""Write-once, hash-named LLM traces (schema workbench.trace/1): write, load, list, verify, cite.
+
+A trace is one JSON file under traces/<problem-id>/. Its `hash` is the SHA-256 of the canonical JSON of
+everything else, so any edit is detectable; the file name carries the first 12 hex digits.
+
+Layout of a trace (keys in the hashed content):
+    schema, problem, pack, strategy, source (api | import | manual), provider {base_url},
+    request {model, temperature, top_p, seed, max_tokens, n, stream},
+    exchanges: one per API call, in order: {sample (int or null when one call served all samples via n),
+        turn, messages (exact messages sent), response_id, model (version the server returned),
+        system_fingerprint, created (unix s), choices [{index, content, finish_reason}], usage,
+        latency_s, attempts, started_at},
+    samples: one per independent answer: {index, messages (the whole conversation, replies included)},
+    started_at, finished_at (UTC ISO-8601 'Z'), workbench_version, import (source details, imports only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from workbench.errors import TraceError, UsageError
+from workbench.paths import traces_dir
+from workbench.problems import ID_PATTERN
+
+SCHEMA = "workbench.trace/1"
+SOURCES = ("api", "import", "manual")
+_UNHASHED = ("hash",)
+
+
+def canonical_json(data: dict) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def content_hash(data: dict) -> str:
+    """SHA-256 over the canonical JSON of the trace without its own hash field."""
+    body = {k: v for k, v in data.items() if k not in _UNHASHED}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_problem_id(problem_id: str) -> str:
+    """Ids become folder names: allow only dotted numbers (no path traversal out of traces/)."""
+    if not isinstance(problem_id, str) or not ID_PATTERN.match(problem_id):
+        raise UsageError(f"invalid problem id {problem_id!r}", 'use a dotted number such as "1.2.1"')
+    return problem_id
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:48] or "model"
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A loaded trace file. `data` is the parsed JSON; `intact` says whether its hash still matches."""
+
+    path: Path
+    data: dict
+
+    @property
+    def problem(self) -> str:
+        return self.data["problem"]
+
+    @property
+    def hash(self) -> str:
+        return self.data.get("hash", "")
+
+    @property
+    def short_hash(self) -> str:
+        return self.hash[:12]
+
+    @property
+    def intact(self) -> bool:
+        return self.hash == content_hash(self.data)
+
+    @property
+    def source(self) -> str:
+        return self.data.get("source", "api")
+
+    @property
+    def imported(self) -> bool:
+        return self.source != "api"
+
+    @property
+    def strategy(self) -> str:
+        return self.data.get("strategy", "")
+
+    @property
+    def started_at(self) -> str:
+        return self.data.get("started_at", "")
+
+    @property
+    def requested_model(self) -> str:
+        return (self.data.get("request") or {}).get("model") or ""
+
+    @property
+    def model_version(self) -> str:
+        """The model the server said it used (first exchange), else the requested name."""
+        for ex in self.data.get("exchanges", []):
+            if ex.get("model"):
+                return ex["model"]
+        return self.requested_model or "unknown model"
+
+    @property
+    def base_url(self) -> str:
+        return (self.data.get("provider") or {}).get("base_url") or ""
+
+    @property
+    def samples(self) -> list[dict]:
+        return self.data.get("samples", [])
+
+    def answers(self) -> list[str]:
+        """The final assistant message of each sample: what a check judges."""
+        out = []
+        for sample in self.samples:
+            replies = [m.get("content") or "" for m in sample.get("messages", []) if m.get("role") == "assistant"]
+            out.append(replies[-1] if replies else "")
+        return out
+
+    def citation(self) -> str:
+        """One line a writeup can print under the transcript: model, version, URL, date, hash."""
+        date = (self.started_at or "")[:10] or "unknown date"
+        if self.source == "import":
+            info = self.data.get("import") or {}
+            where = info.get("url") or info.get("origin") or "chat export"
+            created = (info.get("created_at") or "")[:10]
+            when = f"conversation of {created}, " if created else ""
+            return (f"{self.model_version} via {where}; {when}imported {date} (UTC) from the user's own chat export; "
+                    f"trace {self.short_hash}")
+        return f"{self.model_version} via {self.base_url or 'unknown provider'}, accessed {date} (UTC); trace {self.short_hash}"
+
+    def summary(self) -> dict:
+        return {
+            "file": str(self.path),
+            "problem": self.problem,
+            "model_version": self.model_version,
+            "requested_model": self.requested_model,
+            "date": self.started_at,
+            "strategy": self.strategy,
+            "source": self.source,
+            "samples": len(self.samples),
+            "hash": self.hash,
+            "intact": self.intact,
+            "citation": self.citation(),
+        }
+
+
+def write_trace(data: dict, root: Path | None = None) -> Path:
+    """Validate, hash and write a new trace once, atomically; never replaces an existing file."""
+    problem = check_problem_id(data.get("problem", ""))
+    if data.get("schema") != SCHEMA:
+        raise TraceError(f"trace schema must be {SCHEMA!r}", "build traces with workbench.traces")
+    if data.get("source") not in SOURCES:
+        raise TraceError(f"unknown trace source {data.get('source')!r}", f"use one of: {', '.join(SOURCES)}")
+    if not data.get("samples"):
+        raise TraceError("a trace needs at least one completed sample", "nothing was written")
+    body = {k: v for k, v in data.items() if k not in _UNHASHED}
+    digest = content_hash(body)
+    body["hash"] = digest
+    folder = (root or traces_dir()) / problem
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = (data.get("started_at") or utc_now()).replace("-", "").replace(":", "")[:15] + "Z"
+    model = _slug(Trace(Path(), body).model_version)
+    final = folder / f"{stamp}-{model}-{digest[:12]}.json"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, final)  # fails if the name exists: a trace is never overwritten
+        except FileExistsError:
+            raise TraceError(f"{final} already exists", "the identical trace is already saved") from None
+    finally:
+        os.unlink(tmp)
+    return final
+
+
+def load_trace(path: str | Path) -> Trace:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read ({exc.strerror})", "check the path") from None
+    except json.JSONDecodeError as exc:
+        raise TraceError(f"{path}: not valid JSON (line {exc.lineno})", "restore the file from git") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise TraceError(f"{path}: not a {SCHEMA} trace", "only files written by the workbench are traces")
+    return Trace(path=path, data=data)
+
+
+def list_traces(problem_id: str | None = None, root: Path | None = None) -> list[Trace]:
+    """Traces of one problem (or all), oldest first."""
+    base = root or traces_dir()
+    folders = [base / check_problem_id(problem_id)] if problem_id else sorted(p for p in base.glob("*") if p.is_dir())
+    traces = [load_trace(f) for folder in folders for f in sorted(folder.glob("*.json"))]
+    return sorted(traces, key=lambda t: (t.started_at, t.path.name))
+
+
+def latest_trace(problem_id: str, root: Path | None = None) -> Trace | None:
+    traces = list_traces(problem_id, root)
+    return traces[-1] if traces else None
