@@ -18,10 +18,18 @@ ANSWER_FORMS = ("matrix", "number", "numbers", "expression", "claim", "code", "f
 DELIVERABLES = ("trace", "critique", "solution", "plot", "code")
 ID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
-try:  # the C loader is ~10x faster; `list` must stay well under half a second
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser: `list` must stay fast
+    """Safe loader that rejects a key given twice (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,9 @@ def _read_yaml(path: Path) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark else ""
-        raise _fail(path, None, f"malformed YAML{line}: {getattr(exc, 'problem', exc)}", "fix the YAML syntax") from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        fix = "keep one of the two" if "appears twice" in problem else "fix the YAML syntax"
+        raise _fail(path, None, f"malformed YAML{line}: {problem}", fix) from None
     except OSError as exc:
         raise _fail(path, None, f"cannot read: {exc.strerror}", "check the file exists and is readable") from None
     if not isinstance(data, dict):
@@ -223,8 +233,15 @@ def load_pack(pack: str = "a2") -> Pack:
     for key in ("name", "title", "course", "version", "parts", "order"):
         if key not in meta:
             raise _fail(meta_path, key, "missing", f"add `{key}:` to pack.yaml")
-    parts = tuple(Part(id=p["id"], title=p["title"]) for p in meta["parts"])
+    raw_parts = meta["parts"]
+    if not isinstance(raw_parts, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("title"), str) for p in raw_parts
+    ):
+        raise _fail(meta_path, "parts", "must be a list of {id, title} entries", "write e.g. `- {id: written, title: \"Written\"}`")
+    parts = tuple(Part(id=p["id"], title=p["title"]) for p in raw_parts)
     part_ids = {p.id for p in parts}
+    if not isinstance(meta["order"], list):
+        raise _fail(meta_path, "order", "must be a list of problem ids", 'write e.g. order: ["1.1", "1.2"]')
 
     by_id: dict[str, Problem] = {}
     for path in sorted(folder.glob("*.yaml")):
@@ -238,6 +255,9 @@ def load_pack(pack: str = "a2") -> Pack:
         raise ProblemError(f"{folder}: the pack has no problem records", "add <id>.yaml files beside pack.yaml")
 
     order = [str(i) for i in meta["order"]]
+    repeated = sorted({i for i in order if order.count(i) > 1})
+    if repeated:  # a repeated id would list (and grade) the same problem twice
+        raise _fail(meta_path, "order", f"{repeated[0]} is listed more than once", "list every problem id once")
     missing = sorted(set(by_id) - set(order))
     if missing:
         raise _fail(meta_path, "order", f"problem {missing[0]} is not listed", "add every problem id to `order:`")

@@ -104,15 +104,17 @@ def cmd_show(args) -> int:
 
 
 def _render_problem(p: Problem) -> None:
-    from rich.markdown import Markdown
     from rich.panel import Panel
+    from rich.text import Text
+
+    # Plain text, not rich Markdown: Markdown would eat TeX (`\|`, `\\`, `_..._`).
 
     flags = f"Type {p.type} · {fmt_points(p.points)} pt" + (" · extra credit" if p.extra_credit else "")
     flags += "" if p.graded else " · not graded (optional)"
-    console.print(Panel(Markdown(p.statement), title=f"[bold]{p.id} {p.title}[/]", subtitle=flags, expand=True))
+    console.print(Panel(Text(p.statement), title=f"[bold]{p.id} {p.title}[/]", subtitle=flags, expand=True))
     if p.context:
-        console.print(Panel(Markdown(p.context), title="context", border_style="dim"))
+        console.print(Panel(Text(p.context), title="context", border_style="dim"))
     if p.hints:
-        console.print(Panel(Markdown("\n".join(f"- {h}" for h in p.hints)), title="hints", border_style="dim"))
+        console.print(Panel(Text("\n".join(f"- {h}" for h in p.hints)), title="hints", border_style="dim"))
     console.print(f"[bold]deliverables:[/] {', '.join(p.deliverables)}   [bold]answer form:[/] {p.answer}   "
                   f"[bold]kind:[/] {p.kind}")

@@ -1,0 +1,396 @@
+"""The A2 pack matches handout v1.3, and the loader turns bad records into one clear error."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import cli
+from workbench.errors import ProblemError, UsageError
+from workbench.problems import load_pack
+
+# Typed from the handout (v1.3): its hand-in lists and question headings.
+# id: (Type, points, kind, answer form)
+HANDOUT = {
+    "1.1.1": (2, 2.0, "written", "claim"),
+    "1.2.1": (1, 1.0, "written", "claim"),
+    "1.2.2": (1, 0.0, "written", "free"),
+    "2.1.1": (4, 0.5, "written", "free"),
+    "2.1.2": (1, 0.5, "written", "expression"),
+    "2.1.3": (1, 0.0, "written", "free"),
+    "2.2.1": (2, 1.0, "written", "expression"),
+    "2.2.2": (3, 0.0, "written", "claim"),
+    "2.2.3": (2, 1.0, "written", "expression"),
+    "2.3.1": (3, 0.5, "written", "expression"),
+    "2.3.2": (3, 0.5, "written", "expression"),
+    "2.3.3": (1, 0.0, "written", "free"),
+    "3.1": (4, 0.5, "written", "matrix"),
+    "3.2": (3, 1.0, "written", "numbers"),
+    "3.3": (1, 0.5, "written", "free"),
+    "4.1": (1, 0.5, "coding", "code"),
+    "4.2": (4, 0.5, "plot", "free"),
+    "4.3": (3, 1.0, "written", "expression"),
+    "5.1": (1, 0.5, "coding", "code"),
+    "5.2": (4, 0.5, "plot", "free"),
+    "5.3": (3, 0.5, "written", "claim"),
+    "5.4": (3, 0.5, "written", "numbers"),
+    "5.5": (4, 0.0, "written", "free"),
+    "6.1": (1, 0.5, "coding", "code"),
+    "6.2": (4, 0.5, "plot", "free"),
+    "6.3": (3, 1.0, "written", "claim"),
+}
+GRADED_TYPE_1_2 = ["1.1.1", "1.2.1", "2.1.2", "2.2.1", "2.2.3", "3.3", "4.1", "5.1", "6.1"]
+NEED_KEY_POINTS = ["1.1.1", "1.2.1", "1.2.2", "2.1.1", "2.1.2", "2.1.3", "2.2.2", "2.3.3",
+                   "3.1", "3.2", "3.3", "4.2", "5.3", "5.5", "6.3"]
+CODING = ["4.1", "5.1", "6.1"]
+# Course macros and LaTeX layout commands that must not survive into a statement an LLM reads.
+MACRO = re.compile(r"\\(LI|LII|LIII|LIV|loss|color|label|ref|eqref|includegraphics|vspace|hspace|"
+                   r"submitCodeFile|cite|footnote|texttt|textbf|textit|url|href|Tilde)(?![A-Za-z])")
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_pack("a2")
+
+
+def texts(problem) -> list[str]:
+    return [problem.statement, problem.context, problem.spec, *problem.hints, *problem.key_points, *problem.steps]
+
+
+# --- the real pack -------------------------------------------------------------------------------
+
+def test_ids_in_handout_order(pack):
+    assert [p.id for p in pack.problems] == list(HANDOUT)
+    assert pack.version == "1.3"
+
+
+@pytest.mark.parametrize("pid", list(HANDOUT))
+def test_record_matches_handout(pack, pid):
+    p = pack.get(pid)
+    type_, points, kind, answer = HANDOUT[pid]
+    assert (p.type, p.points, p.kind, p.answer) == (type_, points, kind, answer)
+    assert p.part == ("written" if pid[0] in "123" else "programming")
+    assert p.extra_credit is False
+    assert Path(p.path).name == f"{pid}.yaml"
+    section = pid.rsplit(".", 1)[0] if pid.count(".") == 2 else pid[0]  # "2.2.3" -> "2.2", "3.1" -> "3"
+    assert p.section.split()[0] == section
+    assert "[Type" not in p.statement and "pt]" not in p.statement  # labels are fields, not text
+
+
+def test_part_totals(pack):
+    totals = {part.id: sum(p.points for p in pack.problems if p.part == part.id) for part in pack.parts}
+    assert totals == {"written": 9, "programming": 6}
+    assert sum(p.points for p in pack.problems if p.part == "programming" and p.id[0] == "5") == 2  # "[2 pts]"
+
+
+def test_graded_type_1_2_need_traces(pack):
+    graded = [p.id for p in pack.problems if p.graded and p.type in (1, 2)]
+    assert graded == GRADED_TYPE_1_2
+    assert [p.id for p in pack.problems if p.needs_trace] == GRADED_TYPE_1_2
+
+
+def test_deliverables(pack):
+    for p in pack.problems:
+        if p.kind == "coding":
+            assert p.deliverables == ("trace", "critique", "solution", "code")
+        elif p.kind == "plot":
+            assert p.deliverables == ("solution", "plot")
+        elif p.type in (3, 4):
+            assert p.deliverables == ("solution",)
+        else:
+            assert p.deliverables == ("trace", "critique", "solution")
+
+
+def test_key_points_and_steps(pack):
+    for pid in NEED_KEY_POINTS:
+        assert pack.get(pid).key_points, pid
+    for pid in GRADED_TYPE_1_2:
+        assert 2 <= len(pack.get(pid).steps) <= 4, pid
+
+
+@pytest.mark.parametrize("pid", CODING)
+def test_coding_spec_names_layers_and_shapes(pack, pid):
+    spec = pack.get(pid).spec
+    assert "__init__(self, kernel, num_filters, num_colours, num_in_channels)" in spec
+    assert "kernel // 2" in spec
+    for shape in ("[BS, NF, 16, 16]", "[BS, 2NF, 8, 8]", "[BS, NC, 32, 32]"):
+        assert shape in spec
+    if pid == "6.1":
+        assert "[BS, NF + NF, 16, 16]" in spec and "[BS, NIC + NC, 32, 32]" in spec and "torch.cat" in spec
+
+
+def test_pool_upsample_block_order(pack):
+    """Figure 1a is the authority: Conv2d -> MaxPool2d/Upsample -> BatchNorm2d -> ReLU."""
+    spec = pack.get("4.1").spec
+    blocks = re.findall(r"^\d\. (.*)$", spec, flags=re.M)
+    assert len(blocks) == 5
+    layers = [re.findall(r"nn\.(\w+)\(", b) for b in blocks]
+    assert layers[0] == layers[1] == ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"]
+    assert layers[2] == layers[3] == ["Conv2d", "Upsample", "BatchNorm2d", "ReLU"]
+    assert layers[4] == ["Conv2d"]
+    assert "Conv2d -> MaxPool2d -> BatchNorm2d -> ReLU" in pack.get("4.1").context
+
+
+def test_question_3_2_follows_handout_v1_3(pack):
+    statement = pack.get("3.2").statement
+    for layer in ("CONV3-32", "CONV3-64", "CONV3-3", "MAX POOL", "FC"):
+        assert layer in statement
+    assert "number after the hyphen specifies the number of output channels" in statement
+    assert "do not change the output shape" in statement
+    assert "1 output channel" not in statement
+    assert "output dimension is equal to the input dimension" not in statement
+
+
+@pytest.mark.parametrize("pid", list(HANDOUT))
+def test_no_unexpanded_latex(pack, pid):
+    for text in texts(pack.get(pid)):
+        assert not MACRO.search(text), (pid, MACRO.search(text).group(0))
+        assert "bmatrix*" not in text and "\\begin{equation" not in text and "\\begin{align}" not in text
+        assert text.replace("\\$", "").count("$") % 2 == 0, pid  # math delimiters are balanced
+
+
+def test_programming_records_describe_figure_1(pack):
+    for pid in ("4.1", "4.3"):
+        assert "Figure 1a" in pack.get(pid).context
+    for pid in ("5.1", "5.4"):
+        assert "Figure 1b" in pack.get(pid).context
+    assert "Figure 1c" in pack.get("6.1").context
+    for p in pack.problems:
+        if p.part == "programming":
+            assert "24 colours" in p.context and "learning rate 0.001" in p.context
+
+
+# --- temporary packs -----------------------------------------------------------------------------
+
+RECORD = {
+    "id": "1.1", "title": "T", "section": "1 S", "part": "written", "points": 1, "type": 1,
+    "kind": "written", "statement": "Show it.", "answer": "free",
+}
+
+
+def make_pack(tmp_path: Path, records: dict[str, object] | None = None, order=None, **meta) -> Path:
+    """A pack folder: pack.yaml plus one file per entry (a dict is dumped as YAML, a str is written raw)."""
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    records = {"1.1.yaml": RECORD} if records is None else records
+    head = {"schema": "workbench.pack/1", "name": "t", "title": "Test", "course": "C", "version": "1",
+            "parts": [{"id": "written", "title": "Written"}],
+            "order": order if order is not None else [Path(n).stem for n in records]}
+    head.update(meta)
+    (folder / "pack.yaml").write_text(yaml.safe_dump(head, sort_keys=False), encoding="utf-8")
+    for name, body in records.items():
+        text = body if isinstance(body, str) else yaml.safe_dump(body, sort_keys=False)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def load_error(folder: Path) -> str:
+    with pytest.raises(ProblemError) as info:
+        load_pack(str(folder))
+    return str(info.value)
+
+
+def test_minimal_pack_loads(tmp_path):
+    pack = load_pack(str(make_pack(tmp_path)))
+    assert [p.id for p in pack.problems] == ["1.1"]
+    assert pack.problems[0].deliverables == ("trace", "critique", "solution")
+
+
+MATH = r"Show that $\frac{1}{n}\|X\hat{\mathbf{w}}-\mathbf{t}\|_2^2$ is convex in $\eta$:"
+DISPLAY = "$$\n\\begin{aligned}\n\\mathbf{w}_1 &= \\mathbf{w}_0 - \\eta \\nabla_{\\mathbf{w}_0} \\mathcal{L} \\\\\n" \
+          "\\eta^* &= \\frac{n \\|X^\\top \\mathbf{a}\\|^2}{2 \\|XX^\\top \\mathbf{a}\\|^2}\n\\end{aligned}\n$$"
+
+
+def test_math_round_trips_block_scalar(tmp_path):
+    statement = MATH + "\n\n" + DISPLAY
+    body = yaml.safe_dump({k: v for k, v in RECORD.items() if k != "statement"}, sort_keys=False)
+    body += "statement: |\n" + "".join(f"  {line}\n" if line else "\n" for line in statement.split("\n"))
+    pack = load_pack(str(make_pack(tmp_path, {"1.1.yaml": body})))
+    assert pack.problems[0].statement == statement
+
+
+def test_math_round_trips_dumped(tmp_path):
+    statement = MATH + "\n\n" + DISPLAY
+    pack = load_pack(str(make_pack(tmp_path, {"1.1.yaml": {**RECORD, "statement": statement, "hints": [MATH]}})))
+    assert pack.problems[0].statement == statement
+    assert pack.problems[0].hints == (MATH,)
+
+
+def test_malformed_yaml(tmp_path):
+    folder = make_pack(tmp_path, {"1.1.yaml": 'id: "1.1"\ntitle: [unclosed\nsection: s\n'})
+    message = load_error(folder)
+    assert str(folder / "1.1.yaml") in message and "malformed YAML at line" in message
+
+
+def test_duplicate_key_in_record(tmp_path):
+    body = yaml.safe_dump(RECORD, sort_keys=False) + "statement: a second statement\n"
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": body}))
+    assert "1.1.yaml" in message and "'statement' appears twice" in message
+
+
+def test_record_not_a_mapping(tmp_path):
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": "- just\n- a list\n"}))
+    assert "1.1.yaml" in message and "mapping" in message
+
+
+def test_unknown_key(tmp_path):
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": {**RECORD, "colour": "red"}}))
+    assert "1.1.yaml" in message and "key 'colour'" in message and "unknown key" in message
+
+
+@pytest.mark.parametrize("key", ["statement", "points", "answer"])
+def test_missing_key(tmp_path, key):
+    record = {k: v for k, v in RECORD.items() if k != key}
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": record}))
+    assert "1.1.yaml" in message and f"key {key!r}" in message and "missing" in message
+
+
+@pytest.mark.parametrize("key, value", [
+    ("type", 5), ("type", True), ("points", -1), ("points", "a"), ("kind", "essay"),
+    ("answer", "prose"), ("part", "bonus"), ("extra_credit", "yes"), ("hints", "one string"),
+    ("deliverables", ["essay"]), ("statement", "  "), ("id", "one"),
+])
+def test_wrong_type(tmp_path, key, value):
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": {**RECORD, key: value}}))
+    assert "1.1.yaml" in message and f"key {key!r}" in message
+
+
+def test_unquoted_numeric_id_is_rejected(tmp_path):
+    message = load_error(make_pack(tmp_path, {"3.1.yaml": 'id: 3.1\n' + yaml.safe_dump(
+        {k: v for k, v in RECORD.items() if k != "id"})}, order=["3.1"]))
+    assert "3.1.yaml" in message and "key 'id'" in message and "non-empty text" in message
+
+
+def test_duplicate_id_caught_by_file_name_rule(tmp_path):
+    """Ids are unique because each file must be named after its id: a second file with a clashing id
+    fails on its name (the loader's own duplicate-id check can therefore never fire)."""
+    folder = make_pack(tmp_path, {"1.1.yaml": RECORD, "copy.yaml": RECORD}, order=["1.1"])
+    message = load_error(folder)
+    assert str(folder / "copy.yaml") in message and "key 'id'" in message
+    assert "does not match the file name" in message
+
+
+def test_duplicate_id_in_order(tmp_path):
+    message = load_error(make_pack(tmp_path, order=["1.1", "1.1"]))
+    assert "pack.yaml" in message and "key 'order'" in message and "more than once" in message
+
+
+def test_order_missing_a_record(tmp_path):
+    message = load_error(make_pack(tmp_path, order=["1.1", "1.2"]))
+    assert "pack.yaml" in message and "key 'order'" in message and "1.2 has no record" in message
+
+
+def test_record_not_in_order(tmp_path):
+    record = {**RECORD, "id": "1.2"}
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": RECORD, "1.2.yaml": record}, order=["1.1"]))
+    assert "pack.yaml" in message and "key 'order'" in message and "1.2" in message
+
+
+@pytest.mark.parametrize("meta, key", [
+    ({"colour": "red"}, "colour"),
+    ({"parts": ["written"]}, "parts"),
+    ({"order": "1.1"}, "order"),
+])
+def test_bad_pack_meta(tmp_path, meta, key):
+    message = load_error(make_pack(tmp_path, **meta))
+    assert "pack.yaml" in message and f"key {key!r}" in message
+
+
+def test_pack_meta_missing_key(tmp_path):
+    folder = make_pack(tmp_path)
+    meta = yaml.safe_load((folder / "pack.yaml").read_text())
+    del meta["order"]
+    (folder / "pack.yaml").write_text(yaml.safe_dump(meta))
+    message = load_error(folder)
+    assert "pack.yaml" in message and "key 'order'" in message and "missing" in message
+
+
+def test_empty_pack(tmp_path):
+    folder = make_pack(tmp_path, {}, order=[])
+    message = load_error(folder)
+    assert str(folder) in message and "no problem records" in message
+
+
+def test_unknown_pack_name():
+    with pytest.raises(UsageError) as info:
+        load_pack("no-such-pack")
+    assert "no-such-pack" in info.value.message and "a2" in (info.value.fix or "")
+
+
+def test_unknown_id_suggests_close_ids(pack):
+    with pytest.raises(UsageError) as info:
+        pack.get("2.2.4")
+    assert "'2.2.4'" in info.value.message and "'a2'" in info.value.message
+    assert info.value.fix.startswith("did you mean") and "2.2.3" in info.value.fix
+
+
+def test_unknown_id_without_close_match(pack):
+    with pytest.raises(UsageError) as info:
+        pack.get("zzz")
+    assert "python cli.py list" in info.value.fix
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, out: str, err: str) -> str:
+    assert code != 0
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_cli_list_json(capsys):
+    code, out, _ = run_cli(capsys, "list", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert [p["id"] for p in data["problems"]] == list(HANDOUT)
+    assert {part: t["points"] for part, t in data["totals"].items()} == {"written": 9, "programming": 6}
+    assert data["points"] == 15
+
+
+def test_cli_list_table(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    assert "2.2.3" in out and "26 problems, 15 points" in out
+
+
+def test_cli_show_json(capsys, pack):
+    code, out, _ = run_cli(capsys, "show", "2.2.3", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data == pack.get("2.2.3").to_dict()
+    assert data["type"] == 2 and data["points"] == 1.0 and "\\eta^*" in data["statement"]
+
+
+def test_cli_show_table(capsys):
+    code, out, _ = run_cli(capsys, "show", "2.2.3")
+    assert code == 0
+    assert "2.2.3" in out and "Type 2" in out
+
+
+def test_cli_unknown_id(capsys):
+    line = assert_one_line_error(*run_cli(capsys, "show", "9.9.9"))
+    assert "'9.9.9'" in line
+
+
+def test_cli_bad_pack_record(capsys, tmp_path):
+    folder = make_pack(tmp_path, {"1.1.yaml": {**RECORD, "type": 5}})
+    line = assert_one_line_error(*run_cli(capsys, "list", "--pack", str(folder)))
+    assert "1.1.yaml" in line and "key 'type'" in line
+
+
+def test_cli_unknown_pack(capsys):
+    line = assert_one_line_error(*run_cli(capsys, "list", "--pack", "no-such-pack"))
+    assert "no-such-pack" in line
