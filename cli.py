@@ -14,6 +14,7 @@ from workbench.errors import WorkbenchError
 COMMAND_MODULES = (
     "workbench.commands.catalog",
     "workbench.commands.prompting",
+    "workbench.commands.tracing",
     "workbench.commands.checking",
     "workbench.commands.training",
     "workbench.commands.submission",
