@@ -14,7 +14,6 @@ from workbench.errors import WorkbenchError
 COMMAND_MODULES = (
     "workbench.commands.catalog",
     "workbench.commands.prompting",
-    "workbench.commands.tracing",
     "workbench.commands.checking",
     "workbench.commands.training",
     "workbench.commands.submission",
