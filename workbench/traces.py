@@ -11,7 +11,9 @@ Layout of a trace (keys in the hashed content):
         system_fingerprint, created (unix s), choices [{index, content, finish_reason}], usage,
         latency_s, attempts, started_at},
     samples: one per independent answer: {index, messages (the whole conversation, replies included)},
-    started_at, finished_at (UTC ISO-8601 'Z'), workbench_version, import (source details, imports only).
+    started_at, finished_at (UTC ISO-8601 'Z'), workbench_version, import (source details, imports only),
+    strategy_sha256 (of the prompts/<strategy>.yaml used, API traces), errors (one line per requested sample
+    that failed; absent when all succeeded: request.n says how many were asked for).
 """
 
 from __future__ import annotations
@@ -118,6 +120,11 @@ class Trace:
     def samples(self) -> list[dict]:
         return self.data.get("samples", [])
 
+    @property
+    def samples_requested(self) -> int:
+        """How many answers were asked for; more than len(samples) when some failed."""
+        return int((self.data.get("request") or {}).get("n") or len(self.samples))
+
     def answers(self) -> list[str]:
         """The final assistant message of each sample: what a check judges."""
         out = []
@@ -148,6 +155,7 @@ class Trace:
             "strategy": self.strategy,
             "source": self.source,
             "samples": len(self.samples),
+            "samples_requested": self.samples_requested,
             "hash": self.hash,
             "intact": self.intact,
             "citation": self.citation(),
@@ -199,14 +207,65 @@ def load_trace(path: str | Path) -> Trace:
     return Trace(path=path, data=data)
 
 
-def list_traces(problem_id: str | None = None, root: Path | None = None) -> list[Trace]:
-    """Traces of one problem (or all), oldest first."""
+def trace_files(folder: Path) -> list[Path]:
+    """The trace files of one folder; hidden names (write_trace's .tmp- files) are not traces."""
+    return sorted(f for f in folder.glob("*.json") if not f.name.startswith("."))
+
+
+def _all_trace_files(problem_id: str | None = None, root: Path | None = None) -> list[Path]:
     base = root or traces_dir()
     folders = [base / check_problem_id(problem_id)] if problem_id else sorted(p for p in base.glob("*") if p.is_dir())
-    traces = [load_trace(f) for folder in folders for f in sorted(folder.glob("*.json"))]
+    return [f for folder in folders for f in trace_files(folder)]
+
+
+def list_traces(problem_id: str | None = None, root: Path | None = None) -> list[Trace]:
+    """Traces of one problem (or all), oldest first."""
+    traces = [load_trace(f) for f in _all_trace_files(problem_id, root)]
     return sorted(traces, key=lambda t: (t.started_at, t.path.name))
 
 
 def latest_trace(problem_id: str, root: Path | None = None) -> Trace | None:
     traces = list_traces(problem_id, root)
     return traces[-1] if traces else None
+
+
+def find_trace(ref: str, root: Path | None = None) -> Trace:
+    """A trace named by its path, file name or hash prefix; it must lie inside traces/ (no path traversal)."""
+    base = (root or traces_dir()).resolve()
+    if ref.endswith(".json") and ("/" in ref or os.sep in ref):
+        path = Path(ref).resolve()
+        if not path.exists() and not Path(ref).is_absolute():
+            path = (base.parent / ref).resolve()  # relative to the project root
+        if not path.is_relative_to(base):
+            raise UsageError(f"{ref} is not a trace under {base}", "give a file inside traces/, its name or its hash")
+        if not path.is_file():
+            raise UsageError(f"no trace file {ref}", "run `python cli.py traces` to see the trace files")
+        return load_trace(path)
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", ref) or ref.startswith("."):
+        raise UsageError(f"invalid trace reference {ref!r}", "give a trace file name or the first digits of its hash")
+    files = _all_trace_files(root=base)
+    matches = [f for f in files if ref in (f.name, f.stem)] or (
+        [f for f in files if f.stem.rsplit("-", 1)[-1].startswith(ref.lower())] if len(ref) >= 4 else [])
+    if not matches:
+        raise UsageError(f"no trace matches {ref!r}", "run `python cli.py traces` to see names and hashes")
+    if len(matches) > 1:
+        raise UsageError(f"{ref!r} matches {len(matches)} traces: {', '.join(m.name for m in matches[:5])}",
+                         "give more digits of the hash or the full file name")
+    return load_trace(matches[0])
+
+
+def verify_traces(root: Path | None = None) -> tuple[int, list[tuple[Path, str]]]:
+    """Recompute every trace's hash: (number checked, [(file, what is wrong)])."""
+    files = _all_trace_files(root=root)
+    bad = []
+    for f in files:
+        try:
+            trace = load_trace(f)
+        except TraceError as exc:
+            bad.append((f, exc.message))
+            continue
+        if not trace.intact:
+            bad.append((f, "content edited: the hash no longer matches"))
+        elif not f.stem.endswith(trace.short_hash) or trace.problem != f.parent.name:
+            bad.append((f, "renamed or moved: the file name does not match its content"))
+    return len(files), bad

@@ -1,0 +1,197 @@
+"""llm.py through the real openai client against a loopback server: records, retries, streaming, n, faults, secrecy."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from llm_fixtures import SECRET, fake_llm  # noqa: F401
+from workbench import llm
+from workbench.config import load_config
+from workbench.errors import ConfigError, LLMError
+
+USER = [{"role": "user", "content": "What is 2+2?"}]
+
+
+@pytest.fixture
+def settings(fake_llm, monkeypatch):
+    monkeypatch.setattr(llm, "BACKOFF_BASE", 0.01)
+    return llm.Settings(base_url=fake_llm.url, model="fake-gpt", api_key=SECRET, max_retry_seconds=5, timeout=5)
+
+
+def test_complete_records_the_exchange(settings, fake_llm):
+    result = llm.complete(USER, settings)
+    ex = result.to_exchange()
+    assert ex["messages"] == USER
+    assert ex["model"] == "fake-gpt-2026-01-15" and ex["system_fingerprint"] == "fp_fake_0001"
+    assert ex["response_id"].startswith("chatcmpl-") and ex["created"] > 1_600_000_000
+    assert ex["choices"][0]["finish_reason"] == "stop" and "What is 2+2?" in ex["choices"][0]["content"]
+    assert ex["usage"]["total_tokens"] > 0 and ex["attempts"] == 1 and ex["latency_s"] >= 0
+    sent = fake_llm.chat_requests()[0]
+    assert sent["headers"]["authorization"] == f"Bearer {SECRET}"
+    assert sent["body"]["messages"] == USER and "n" not in sent["body"]
+
+
+def test_settings_repr_hides_the_key(settings):
+    assert SECRET not in repr(settings) and SECRET not in str(settings.request())
+
+
+def test_n_uses_the_parameter_and_tops_up_with_parallel_calls(settings, fake_llm):
+    full = llm.sample(USER, settings, 3)
+    assert len(full.texts) == 3 and len(fake_llm.chat_requests()) == 1
+    assert fake_llm.chat_requests()[0]["body"]["n"] == 3
+    fake_llm.script({"choices": 1})  # a server that ignores n (Ollama does)
+    topped = llm.sample(USER, settings, 3)
+    assert len(topped.texts) == 3 and not topped.errors
+    assert [r["body"].get("n") for r in fake_llm.chat_requests()[1:]] == [3, None, None]
+
+
+def test_retry_after_is_honoured(settings, fake_llm):
+    fake_llm.script({"status": 429, "headers": {"Retry-After": "1"}})
+    t0 = time.monotonic()
+    result = llm.complete(USER, settings)
+    assert result.attempts == 2 and 1.0 <= time.monotonic() - t0 < 3
+    fake_llm.script({"status": 429, "headers": {"retry-after-ms": "300"}}, {"status": 503})
+    t0 = time.monotonic()
+    assert llm.complete(USER, settings).attempts == 3 and time.monotonic() - t0 >= 0.3
+
+
+def test_retry_after_beyond_the_budget_gives_up_at_once(settings, fake_llm):
+    fake_llm.script({"status": 429, "headers": {"Retry-After": "30"}})
+    t0 = time.monotonic()
+    with pytest.raises(LLMError, match=r"rate limited.*asked to wait 30 s") as info:
+        llm.complete(USER, settings.replace(max_retry_seconds=2))
+    assert time.monotonic() - t0 < 1.5 and "--jobs" in info.value.fix
+
+
+@pytest.mark.parametrize("fault", [{"status": 500}, {"status": 502}, {"drop": True}, {"status": 429}])
+def test_transient_faults_are_retried(settings, fake_llm, fault):
+    fake_llm.script(dict(fault), dict(fault))
+    assert llm.complete(USER, settings).attempts == 3
+
+
+def test_retries_are_bounded_in_time(settings, fake_llm):
+    fake_llm.script(*[{"status": 500}] * 200)
+    t0 = time.monotonic()
+    with pytest.raises(LLMError, match=r"failed \(500\).*gave up after \d+ attempts"):
+        llm.complete(USER, settings.replace(max_retry_seconds=0.5))
+    assert time.monotonic() - t0 < 2
+
+
+def test_timeout_is_retried_then_reported(settings, fake_llm):
+    fake_llm.script({"delay": 1.0}, {"delay": 1.0})
+    with pytest.raises(LLMError, match="timed out after 0.3 s"):
+        llm.complete(USER, settings.replace(timeout=0.3, max_retry_seconds=0.4))
+
+
+def test_unreachable_server_fails_fast(settings):
+    t0 = time.monotonic()
+    with pytest.raises(LLMError, match=r"cannot reach http://127.0.0.1:9/v1"):
+        llm.complete(USER, settings.replace(base_url="http://127.0.0.1:9/v1"))
+    assert time.monotonic() - t0 < 3
+
+
+@pytest.mark.parametrize("fault, pattern", [
+    ({"status": 401}, r"rejected the API key \(401\)"),
+    ({"status": 403, "message": "no access"}, r"refused access \(403\)"),
+    ({"status": 400, "code": "context_length_exceeded", "message": "maximum context length is 8192 tokens"},
+     r"too long for fake-gpt's context window"),
+    ({"status": 400, "message": "temperature out of range"}, r"rejected the request \(400\): temperature"),
+    ({"status": 429, "code": "insufficient_quota", "message": "You exceeded your quota"}, r"quota exhausted"),
+    ({"bad_json": True}, r"malformed response .*not JSON"),
+])
+def test_permanent_faults_are_one_clear_error(settings, fake_llm, fault, pattern):
+    fake_llm.script(fault)
+    with pytest.raises(LLMError, match=pattern):
+        llm.complete(USER, settings)
+    assert len(fake_llm.chat_requests()) == 1  # not retried
+
+
+def test_unknown_model_names_the_model(settings):
+    with pytest.raises(LLMError, match=r"model 'gpt-9' not found at .* \(404\)") as info:
+        llm.complete(USER, settings.replace(model="gpt-9"))
+    assert "--model" in info.value.fix
+
+
+def test_the_key_is_scrubbed_from_error_text(settings, fake_llm):
+    fake_llm.script({"status": 401, "message": f"Incorrect API key provided: {SECRET}."})
+    with pytest.raises(LLMError) as info:
+        llm.complete(USER, settings)
+    assert SECRET not in str(info.value) and "***" in str(info.value)
+
+
+def test_streaming_shows_pieces_and_records_the_whole(settings, fake_llm):
+    pieces = []
+    result = llm.complete(USER, settings.replace(stream=True), n=2, on_delta=lambda i, t: pieces.append((i, t)))
+    assert len(result.choices) == 2 and all(c.finish_reason == "stop" for c in result.choices)
+    assert "".join(t for i, t in pieces if i == 0) == result.choices[0].content
+    assert result.usage["completion_tokens"] > 0 and result.model == "fake-gpt-2026-01-15"
+    assert fake_llm.chat_requests()[0]["body"]["stream_options"] == {"include_usage": True}
+
+
+def test_truncated_stream_is_an_error(settings, fake_llm):
+    fake_llm.script({"truncate": True})
+    with pytest.raises(LLMError, match="truncated answer"):
+        llm.complete(USER, settings, on_delta=lambda i, t: None)
+
+
+def test_stream_options_dropped_where_not_accepted(settings, fake_llm):
+    fake_llm.script({"reject_stream_options": True})
+    result = llm.complete(USER, settings.replace(stream=True))
+    assert result.text and "stream_options" not in fake_llm.chat_requests()[-1]["body"]
+
+
+def test_local_server_needs_no_key(fake_llm, monkeypatch, project):
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.url)
+    s = llm.resolve_settings(model="fake-gpt")
+    assert s.api_key == llm.PLACEHOLDER_KEY
+    assert llm.complete(USER, s).text
+
+
+def test_remote_server_without_key_is_a_config_error(project):
+    with pytest.raises(ConfigError, match="no API key for https://api.openai.com/v1") as info:
+        llm.resolve_settings()
+    assert "OPENAI_API_KEY" in info.value.fix
+
+
+def test_settings_precedence_flags_config_env(project, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_MODEL", "env-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://env.example/v1")
+    assert llm.resolve_settings().model == "env-model"
+    assert llm.resolve_settings().base_url == "https://env.example/v1"
+    (project / "workbench.toml").write_text('[llm]\nmodel = "conf-model"\ntemperature = 0.3\n'
+                                            '[student]\nname = "Ada"\nid = 1001\n')
+    s = llm.resolve_settings()
+    assert (s.model, s.temperature, s.base_url) == ("conf-model", 0.3, "https://env.example/v1")
+    assert llm.resolve_settings(model="flag-model", temperature=0.0).model == "flag-model"
+    assert llm.resolve_settings(temperature=0.0).temperature == 0.0
+    assert load_config()["student"] == {"name": "Ada", "id": "1001"}
+    assert llm.Settings().model == llm.DEFAULT_MODEL == "gpt-4o"
+
+
+@pytest.mark.parametrize("text, pattern", [
+    ('[llm]\napi_key = "sk-x"\n', r"api_key is not allowed.*never be stored"),
+    ('[llm]\nmodle = "x"\n', r"unknown key 'modle' in \[llm\]"),
+    ('[secrets]\nx = 1\n', r"unknown table \[secrets\]"),
+    ('[llm]\ntemperature = "hot"\n', r"temperature = 'hot' must be a number"),
+    ('[llm\n', r"malformed TOML"),
+])
+def test_bad_config_files_are_named(project, text, pattern):
+    (project / "workbench.toml").write_text(text)
+    with pytest.raises(ConfigError, match=pattern) as info:
+        load_config()
+    assert "workbench.toml" in info.value.message
+
+
+def test_api_key_in_config_points_to_the_environment(project):
+    (project / "workbench.local.toml").write_text('[llm]\napi_key = "sk-x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert "OPENAI_API_KEY" in info.value.fix and "sk-x" not in str(info.value)
+
+
+def test_public_base_url_drops_credentials():
+    s = llm.Settings(base_url="https://user:pw@gw.example:8443/openai/v1/?api-key=abc")
+    assert s.public_base_url == "https://gw.example:8443/openai/v1"

@@ -1,0 +1,207 @@
+"""`traces` (list, show, verify, cite), `import-chat` and `chat` on an isolated project."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+
+from llm_fixtures import SECRET, fake_llm, wb  # noqa: F401
+from workbench.traces import load_trace
+
+EXPORT = [
+    {"title": "RMSProp question", "id": "conv-aaa", "conversation_id": "conv-aaa", "create_time": 1700000000.5,
+     "update_time": 1700000100.0, "current_node": "n4b",
+     "mapping": {
+         "root": {"id": "root", "message": None, "parent": None, "children": ["n0"]},
+         "n0": {"id": "n0", "parent": "root", "children": ["n1"],
+                "message": {"id": "n0", "author": {"role": "system"}, "content": {"content_type": "text", "parts": [""]},
+                            "metadata": {"is_visually_hidden_from_conversation": True}}},
+         "n1": {"id": "n1", "parent": "n0", "children": ["n2"],
+                "message": {"id": "n1", "author": {"role": "user"}, "create_time": 1700000001,
+                            "content": {"content_type": "text", "parts": ["What is $w_{t+1}$ for RMSProp?"]}, "metadata": {}}},
+         "n2": {"id": "n2", "parent": "n1", "children": ["n2t"],
+                "message": {"id": "n2", "author": {"role": "assistant"}, "create_time": 1700000002,
+                            "content": {"content_type": "text", "parts": ["It is $w_t - \\eta g_t$."]},
+                            "metadata": {"model_slug": "gpt-4o"}}},
+         "n2t": {"id": "n2t", "parent": "n2", "children": ["n3"],
+                 "message": {"id": "n2t", "author": {"role": "tool"}, "content": {"content_type": "text", "parts": ["tool output"]},
+                             "metadata": {}}},
+         "n3": {"id": "n3", "parent": "n2t", "children": ["n4a", "n4b"],
+                "message": {"id": "n3", "author": {"role": "user"}, "create_time": 1700000003,
+                            "content": {"content_type": "text", "parts": ["Are you sure?"]}, "metadata": {}}},
+         "n4a": {"id": "n4a", "parent": "n3", "children": [],
+                 "message": {"id": "n4a", "author": {"role": "assistant"}, "create_time": 1700000004,
+                             "content": {"content_type": "text", "parts": ["DISCARDED BRANCH"]},
+                             "metadata": {"model_slug": "gpt-4o"}}},
+         "n4b": {"id": "n4b", "parent": "n3", "children": [],
+                 "message": {"id": "n4b", "author": {"role": "assistant"}, "create_time": 1700000005,
+                             "content": {"content_type": "text", "parts": ["Corrected: $\\frac{\\eta}{\\sqrt{v_t}+\\epsilon}$."]},
+                             "metadata": {"model_slug": "gpt-4o"}}},
+     }},
+    {"title": "Other chat", "id": "conv-bbb", "create_time": 1700001000, "current_node": "m2",
+     "mapping": {"m0": {"id": "m0", "message": None, "parent": None, "children": ["m1"]},
+                 "m1": {"id": "m1", "parent": "m0", "children": ["m2"],
+                        "message": {"id": "m1", "author": {"role": "user"}, "content": {"content_type": "text", "parts": ["hi"]},
+                                    "metadata": {}}},
+                 "m2": {"id": "m2", "parent": "m1", "children": [],
+                        "message": {"id": "m2", "author": {"role": "assistant"},
+                                    "content": {"content_type": "text", "parts": ["hello"]}, "metadata": {"model_slug": "o3"}}}}},
+]
+
+
+@pytest.fixture
+def export(tmp_path):
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps(EXPORT))
+    return path
+
+
+def test_import_chatgpt_export_follows_the_displayed_branch(wb, export):
+    code, out, _ = wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo",
+                          "--conversation", "rmsprop")
+    assert code == 0 and "IMPORTED" in out
+    trace = load_trace(wb.traces()[0])
+    messages = trace.samples[0]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[3]["content"].startswith("Corrected") and "DISCARDED" not in json.dumps(trace.data)
+    assert "tool output" not in json.dumps(trace.data)
+    info = trace.data["import"]
+    assert (info["title"], info["conversation_id"], info["file"], info["created_at"]) == \
+           ("RMSProp question", "conv-aaa", "conversations.json", "2023-11-14T22:13:20Z")
+    assert info["file_sha256"] == hashlib.sha256(export.read_bytes()).hexdigest() and info["model_slugs"] == ["gpt-4o"]
+    assert (trace.source, trace.model_version, trace.intact) == ("import", "gpt-4o", True)
+    assert "imported" in trace.citation() and "2023-11-14" in trace.citation()
+    assert trace.answers() == [messages[3]["content"]]
+
+
+def test_import_by_id_and_from_the_zip(wb, export, tmp_path):
+    assert wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-bbb")[0] == 0
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(export, "chatgpt-export/conversations.json")
+    assert wb.run("import-chat", str(archive), "--problem", "1.2", "--pack", "demo", "--conversation", "Other chat")[0] == 0
+    models = sorted(load_trace(p).model_version for p in wb.traces())
+    assert models == ["o3", "o3"]
+
+
+@pytest.mark.parametrize("wanted, message", [(None, "holds 2 conversations"), ("nothing like it", "no conversation matches"),
+                                             ("chat", "holds 2 conversations")])
+def test_ambiguous_or_missing_conversation_lists_the_titles(wb, export, wanted, message):
+    argv = ["import-chat", str(export), "--problem", "1.1", "--pack", "demo"] + (["--conversation", wanted] if wanted else [])
+    if wanted == "chat":  # both titles? only "Other chat" contains it: a unique substring is accepted
+        assert wb.run(*argv)[0] == 0
+        return
+    code, _, err = wb.run(*argv)
+    assert code == 2 and message in err and "'RMSProp question' [conv-aaa]" in err and "'Other chat' [conv-bbb]" in err
+    assert wb.traces() == []
+
+
+@pytest.mark.parametrize("text", [
+    "# My chat\n\n## User\nWhat is $x_1$?\n\n## ChatGPT\nIt is **2**.\n\n## You\nSure?\n\n## Assistant\nYes.\n",
+    "**User:** What is $x_1$?\n**Assistant:** It is **2**.\n**User:**\nSure?\n\n**ChatGPT:** Yes.\n",
+    "You said:\nWhat is $x_1$?\nChatGPT said:\nIt is **2**.\nYou said:\nSure?\nChatGPT said:\nYes.\n",
+])
+def test_import_markdown_transcripts(wb, tmp_path, text):
+    path = tmp_path / "chat.md"
+    path.write_text(text)
+    code, out, _ = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4")
+    assert code == 0
+    trace = load_trace(wb.traces()[0])
+    messages = trace.samples[0]["messages"]
+    assert [m["content"] for m in messages] == ["What is $x_1$?", "It is **2**.", "Sure?", "Yes."]
+    assert trace.data["import"]["format"] == "markdown" and trace.model_version == "gpt-4" and trace.imported
+
+
+def test_markdown_without_speakers_is_refused(wb, tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("just some notes\n")
+    code, _, err = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo")
+    assert code == 2 and "## User" in err and wb.traces() == []
+
+
+def test_traces_list_show_cite_mark_imports(wb, export):
+    assert wb.run("prompt", "1.1", "--pack", "demo", "--samples", "2")[0] == 0
+    assert wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa")[0] == 0
+    code, out, _ = wb.run("traces", "1.1", "--json")
+    rows = json.loads(out)
+    assert code == 0 and sorted(r["source"] for r in rows) == ["api", "import"]
+    code, out, _ = wb.run("traces")
+    assert code == 0 and "IMPORTED" in out and "fake-gpt-2026-01-15" in out and "direct" in out
+    imported = next(p for p in wb.traces() if load_trace(p).imported)
+    code, out, _ = wb.run("traces", "show", str(imported))
+    assert code == 0 and "IMPORTED" in out and "(imported)" in out and "sha256" in out
+    api = next(p for p in wb.traces() if not load_trace(p).imported)
+    code, out, _ = wb.run("traces", "show", load_trace(api).short_hash[:8])
+    assert code == 0 and "sample 2" in out and "user · turn 1" in out and "assistant · turn 1" in out
+    assert "$x_i^T w = \\frac{1}{2}$" in out  # TeX reaches the screen intact
+    code, out, _ = wb.run("traces", "cite", "1.1")
+    assert code == 0 and len(out.strip().splitlines()) == 2 and "accessed" in out and "imported" in out
+
+
+def test_traces_verify_detects_an_edited_trace(wb):
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 0 and "2 trace(s) verified" in out
+    path = wb.traces()[0]
+    data = json.loads(path.read_text())
+    data["samples"][0]["messages"][-1]["content"] = "a better answer"
+    path.write_text(json.dumps(data))
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 1 and path.name in out and "content edited" in out and "1 of 2" in out
+    code, out, _ = wb.run("traces")
+    assert "EDITED" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["traces", "show", "../../../etc/passwd.json"], "is not a trace under"),
+    (["traces", "show", "/etc/x.json"], "is not a trace under"),
+    (["traces", "show", "..x"], "invalid trace reference"),
+    (["traces", "show", "deadbeef"], "no trace matches"),
+    (["traces", "show", "a/../b"], "invalid trace reference"),
+    (["traces", "../etc"], "invalid problem id"),
+    (["traces", "cite", "9.9"], "no traces for problem 9.9"),
+    (["traces", "show"], "wrong arguments"),
+    (["import-chat", "missing.json", "--problem", "1.1", "--pack", "demo"], "no file missing.json"),
+    (["import-chat", "x.json", "--problem", "../1", "--pack", "demo"], "invalid problem id"),
+])
+def test_trace_references_are_validated(wb, argv, message):
+    code, _, err = wb.run(*argv)
+    assert code == 2 and message in err
+
+
+def test_chat_via_stdin_saves_one_trace(wb, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("why is that?\n/retry\nthanks\n\n"))
+    code, out, _ = wb.run("chat", "1.1", "--pack", "demo", "--strategy", "self-critique")
+    assert code == 0
+    [path] = wb.traces()
+    trace = load_trace(path)
+    assert trace.strategy == "chat:self-critique" and trace.source == "api" and trace.intact
+    messages = trace.samples[0]["messages"]
+    users = [m["content"] for m in messages if m["role"] == "user"]
+    assert users[2:] == ["why is that?", "thanks"] and len(users) == 4
+    assert len(trace.data["exchanges"]) == 5  # 2 strategy turns, the question, its retry, thanks
+    sent = [r["body"]["messages"] for r in wb.server.chat_requests()]
+    assert sent[3] == sent[2]  # /retry asked the same question again
+    assert sent[4] == messages[:-1]  # the retried answer replaced the first one
+    assert f"saved {path}" in out and SECRET not in out
+
+
+def test_chat_failure_then_retry(wb, monkeypatch):
+    wb.server.script({"status": 400, "message": "flaky"})
+    monkeypatch.setattr("sys.stdin", io.StringIO("/retry\n/quit\n"))
+    code, out, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0 and "flaky" in err
+    trace = load_trace(wb.traces()[0])
+    assert len(trace.data["exchanges"]) == 1 and trace.strategy == "chat:direct"
+
+
+def test_chat_with_nothing_answered_saves_nothing(wb, monkeypatch):
+    wb.server.script({"status": 401})
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo")
+    assert code == 3 and "no trace was saved" in err and wb.traces() == []

@@ -1,0 +1,246 @@
+"""Turn a conversation held elsewhere into a trace (source "import"): a ChatGPT data export or a Markdown transcript.
+
+ChatGPT export: `conversations.json` (or the export's .zip): a list of conversations with `title`,
+`id`/`conversation_id`, `create_time`, `current_node` and a `mapping` of nodes (`message`, `parent`,
+`children`). The displayed branch is the chain from `current_node` back to the root; edited or
+regenerated branches that were not displayed are left out. Hidden system messages, tool output and
+reasoning summaries are skipped.
+
+Markdown transcript (.md/.markdown/.txt): a message starts at a line that names its speaker, in any
+of these forms (case-insensitive):
+    ## User            ## ChatGPT / ## Assistant / ## GPT-4o     (any heading level)
+    **User:** text     **Assistant:** text                        (bold label, text may follow)
+    You said:          ChatGPT said:                              (chatgpt.com copy-paste)
+User names: user, you, human, me, student. Assistant names: assistant, chatgpt, ai, model, bot, and
+model names starting gpt, o1, o3, o4, claude, gemini, llama. A `# Title` line before the first message
+is the title. Everything up to the next speaker line belongs to the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from workbench import __version__
+from workbench.errors import UsageError
+from workbench.problems import Problem
+from workbench.traces import SCHEMA, utc_now
+
+_USER = r"user|you|human|me|student"
+_ASSISTANT = r"assistant|chatgpt|ai|model|bot|(?:gpt|o1|o3|o4|claude|gemini|llama)[\w.\-]*"
+_ROLE = rf"(?P<name>{_USER}|{_ASSISTANT}|system)"
+_MARKERS = [
+    re.compile(rf"^#{{1,6}}[ \t]+{_ROLE}[ \t]*:?[ \t]*$", re.I),
+    re.compile(rf"^\*\*{_ROLE}[ \t]*:?\*\*[ \t]*:?[ \t]*(?P<rest>.*)$", re.I),
+    re.compile(r"^(?P<name>you|chatgpt)[ \t]+said:[ \t]*$", re.I),
+]
+_TITLE = re.compile(r"^#[ \t]+(?P<title>.+?)[ \t]*$")
+_SKIP_CONTENT = {"thoughts", "reasoning_recap", "model_editable_context", "user_editable_context", "tether_quote",
+                 "tether_browsing_display", "system_error"}
+
+
+@dataclass
+class Conversation:
+    format: str
+    messages: list[dict]  # {"role", "content"} plus, for exports, "id", "model", "created"
+    title: str = ""
+    id: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+    models: list[str] = field(default_factory=list)
+
+
+def _iso(ts) -> str:
+    if not isinstance(ts, (int, float)):
+        return ""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _role(name: str) -> str:
+    name = name.lower()
+    if re.fullmatch(_USER, name):
+        return "user"
+    return "system" if name == "system" else "assistant"
+
+
+def parse_markdown(text: str, source: str = "transcript") -> Conversation:
+    title, messages, current = "", [], None
+    for line in text.splitlines():
+        for marker in _MARKERS:
+            match = marker.match(line.strip())
+            if match:
+                current = {"role": _role(match.group("name")), "content": [], "label": match.group("name")}
+                messages.append(current)
+                rest = match.groupdict().get("rest")
+                if rest:
+                    current["content"].append(rest)
+                break
+        else:
+            if current is not None:
+                current["content"].append(line)
+            elif not title and (m := _TITLE.match(line)):
+                title = m.group("title")
+    out = [{"role": m["role"], "content": "\n".join(m["content"]).strip()} for m in messages]
+    out = [m for m in out if m["content"]]
+    if not any(m["role"] == "user" for m in out) or not any(m["role"] == "assistant" for m in out):
+        raise UsageError(f"{source}: no user and assistant messages found",
+                         "mark each message with a line like `## User` / `## ChatGPT`, `**User:**` / `**Assistant:**`, "
+                         "or `You said:` / `ChatGPT said:` (see docs/prompting.md)")
+    models = sorted({m["label"] for m in messages if m["role"] == "assistant" and
+                     not re.fullmatch(r"assistant|chatgpt|ai|model|bot", m["label"], re.I)})
+    return Conversation("markdown", out, title=title, models=models)
+
+
+def _node_text(message: dict) -> str | None:
+    content = message.get("content") or {}
+    kind = content.get("content_type", "text")
+    if kind in _SKIP_CONTENT:
+        return None
+    if kind == "code":
+        return f"```\n{content.get('text', '')}\n```"
+    parts = []
+    for part in content.get("parts") or []:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, dict):
+            parts.append(f"[{part.get('content_type', 'attachment')}]")
+    return "\n".join(parts) if parts else content.get("text")
+
+
+def _branch(conv: dict) -> list[dict]:
+    """Messages from the root to current_node (the branch the chat showed)."""
+    mapping = conv.get("mapping") or {}
+    node_id = conv.get("current_node")
+    if node_id not in mapping:  # older exports: follow the last child from the root
+        roots = [k for k, v in mapping.items() if not v.get("parent")]
+        node_id = roots[0] if roots else None
+        while node_id and mapping[node_id].get("children"):
+            node_id = mapping[node_id]["children"][-1]
+    chain, seen = [], set()
+    while node_id and node_id in mapping and node_id not in seen:
+        seen.add(node_id)
+        chain.append(mapping[node_id])
+        node_id = mapping[node_id].get("parent")
+    return list(reversed(chain))
+
+
+def parse_export_conversation(conv: dict) -> Conversation:
+    messages = []
+    for node in _branch(conv):
+        msg = node.get("message")
+        if not msg:
+            continue
+        role = (msg.get("author") or {}).get("role")
+        meta = msg.get("metadata") or {}
+        text = _node_text(msg)
+        if role not in ("user", "assistant", "system") or text is None or not text.strip():
+            continue
+        if role == "system" and meta.get("is_visually_hidden_from_conversation", True):
+            continue
+        if messages and role == "assistant" and messages[-1]["role"] == "assistant":
+            messages[-1]["content"] += "\n\n" + text.strip()  # one reply split around tool calls
+            continue
+        messages.append({"role": role, "content": text.strip(), "id": msg.get("id") or node.get("id"),
+                         "model": meta.get("model_slug"), "created": msg.get("create_time")})
+    models = sorted({m["model"] for m in messages if m.get("model")})
+    return Conversation("chatgpt-export", messages, title=conv.get("title") or "",
+                        id=str(conv.get("conversation_id") or conv.get("id") or ""),
+                        created_at=_iso(conv.get("create_time")), updated_at=_iso(conv.get("update_time")),
+                        models=models)
+
+
+def choose_conversation(conversations: list[dict], wanted: str | None, source: str) -> dict:
+    """Pick by id, exact title or unique title substring; otherwise list the titles."""
+
+    def ident(c):
+        return str(c.get("conversation_id") or c.get("id") or "")
+
+    if wanted:
+        w = wanted.strip().lower()
+        found = ([c for c in conversations if ident(c).lower() == w]
+                 or [c for c in conversations if (c.get("title") or "").strip().lower() == w]
+                 or [c for c in conversations if w in (c.get("title") or "").lower()])
+    else:
+        found = conversations
+    if len(found) == 1:
+        return found[0]
+    shown = found if (wanted and found) else conversations
+    listing = "; ".join(f"{c.get('title') or '(untitled)'!r} [{ident(c)}] {_iso(c.get('create_time'))[:10]}"
+                        for c in shown[:30])
+    more = f" and {len(shown) - 30} more" if len(shown) > 30 else ""
+    what = (f"{len(found)} conversations match {wanted!r}" if wanted and found else
+            f"no conversation matches {wanted!r}" if wanted else f"{source} holds {len(conversations)} conversations")
+    raise UsageError(f"{what}: {listing}{more}", "choose one with --conversation TITLE_OR_ID")
+
+
+def read_export(path: Path) -> tuple[bytes, list]:
+    """The raw bytes (hashed for the record) and the list of conversations."""
+    raw = path.read_bytes()
+    data_bytes = raw
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
+            if not names:
+                raise UsageError(f"{path}: the archive has no conversations.json", "give the ChatGPT data export .zip")
+            data_bytes = zf.read(names[0])
+    try:
+        data = json.loads(data_bytes)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT export") from None
+    if isinstance(data, dict) and "mapping" in data:
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(c, dict) and "mapping" in c for c in data):
+        raise UsageError(f"{path}: not a ChatGPT export (expected a list of conversations with `mapping`)",
+                         "give conversations.json from Settings > Data controls > Export, or a Markdown transcript")
+    if not data:
+        raise UsageError(f"{path}: the export holds no conversations", "export again after chatting")
+    return raw, data
+
+
+def load_conversation(path: Path, conversation: str | None = None) -> tuple[bytes, Conversation]:
+    if not path.is_file():
+        raise UsageError(f"no file {path}", "give the path of conversations.json, the export .zip or a .md transcript")
+    if path.suffix.lower() in (".md", ".markdown", ".txt"):
+        raw = path.read_bytes()
+        return raw, parse_markdown(raw.decode("utf-8", errors="replace"), path.name)
+    raw, conversations = read_export(path)
+    conv = parse_export_conversation(choose_conversation(conversations, conversation, path.name))
+    if not any(m["role"] == "assistant" for m in conv.messages):
+        raise UsageError(f"{path.name}: conversation {conv.title!r} has no assistant reply", "choose another conversation")
+    return raw, conv
+
+
+def import_trace(path: Path, problem: Problem, conversation: str | None = None, model: str | None = None) -> dict:
+    """A trace dict (source "import") for one conversation of the file; write it with write_trace()."""
+    raw, conv = load_conversation(path, conversation)
+    history, exchanges, turn = [], [], -1
+    for m in conv.messages:
+        if m["role"] == "user":
+            turn += 1
+        if m["role"] == "assistant":
+            exchanges.append({
+                "sample": 0, "turn": max(turn, 0), "messages": [dict(h) for h in history],
+                "response_id": m.get("id"), "model": m.get("model") or model or (conv.models[0] if conv.models else None),
+                "system_fingerprint": None, "created": int(m["created"]) if m.get("created") else None,
+                "choices": [{"index": 0, "content": m["content"], "finish_reason": None}],
+                "usage": None, "latency_s": None, "attempts": None, "started_at": None})
+        history.append({"role": m["role"], "content": m["content"]})
+    chatgpt = conv.format == "chatgpt-export"
+    now = utc_now()
+    info = {"format": conv.format, "origin": "ChatGPT (https://chatgpt.com)" if chatgpt else "a Markdown transcript",
+            "file": path.name, "file_sha256": hashlib.sha256(raw).hexdigest(), "title": conv.title,
+            "conversation_id": conv.id, "created_at": conv.created_at, "updated_at": conv.updated_at,
+            "model_slugs": conv.models}
+    return {
+        "schema": SCHEMA, "problem": problem.id, "pack": problem.pack, "strategy": "import", "source": "import",
+        "provider": {"base_url": "https://chatgpt.com" if chatgpt else None},
+        "request": {"model": model or (conv.models[0] if conv.models else None), "temperature": None, "top_p": None,
+                    "seed": None, "max_tokens": None, "n": 1, "stream": None},
+        "exchanges": exchanges, "samples": [{"index": 0, "messages": history}],
+        "started_at": now, "finished_at": now, "workbench_version": __version__, "import": info,
+    }

@@ -1,0 +1,293 @@
+"""`prompt` and `chat`: send problems to an LLM and save citeable traces (plus `traces`, `import-chat`)."""
+
+from __future__ import annotations
+
+import threading
+
+from workbench.commands import tracing
+from workbench.commands.catalog import add_pack_option
+from workbench.console import console, err_console, print_error, print_json
+from workbench.errors import LLMError, UsageError
+
+
+def add_llm_options(p) -> None:
+    g = p.add_argument_group("model settings (flags > workbench.toml [llm] > OPENAI_* environment)")
+    g.add_argument("--model", "-m", help="model name (default gpt-4o; env OPENAI_MODEL)")
+    g.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (env OPENAI_BASE_URL)")
+    g.add_argument("--temperature", type=float, help="sampling temperature, 0-2")
+    g.add_argument("--top-p", type=float, help="nucleus sampling, (0, 1]")
+    g.add_argument("--seed", type=int, help="sampling seed, for providers that honour it")
+    g.add_argument("--max-tokens", type=int, help="longest answer, in tokens")
+    g.add_argument("--timeout", type=float, help="seconds per request (default 120)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("prompt", help="send problems to an LLM with a prompt strategy; save a citeable trace each",
+                       description="Render a problem with a strategy (prompts/*.yaml), send it turn by turn and save "
+                                   "the exchange under traces/<id>/. The API key comes from OPENAI_API_KEY only.")
+    p.add_argument("ids", nargs="*", metavar="ID", help="problem ids (or use --all)")
+    p.add_argument("--all", action="store_true", help="every graded problem whose deliverables include a trace")
+    p.add_argument("--type", metavar="1,2", help="graded problems of these Types instead (implies --all)")
+    p.add_argument("--strategy", "-s", default="direct",
+                   help="prompt strategy from prompts/: direct (default), hinted, decompose, self-critique, code")
+    p.add_argument("--samples", "-n", type=int, default=1, help="independent answers in the trace (default 1)")
+    p.add_argument("--stream", action="store_true", help="show the answer live as it arrives")
+    p.add_argument("--dry-run", action="store_true", help="print the messages and settings; send nothing")
+    p.add_argument("--jobs", "-j", type=int, default=4, help="problems in flight at once with several ids (default 4)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_pack_option(p)
+    add_llm_options(p)
+    p.set_defaults(func=cmd_prompt)
+
+    p = sub.add_parser("chat", help="talk to an LLM about a problem in the terminal; saved as one trace",
+                       description="Starts from the strategy's rendered prompt; type follow-ups. An empty line or "
+                                   "/quit ends and saves the conversation; /retry asks the last question again.")
+    p.add_argument("id", help="problem id")
+    p.add_argument("--strategy", "-s", default="direct", help="prompt strategy to start from (default: direct)")
+    p.add_argument("--no-stream", action="store_true", help="print each answer when complete instead of live")
+    add_pack_option(p)
+    add_llm_options(p)
+    p.set_defaults(func=cmd_chat)
+
+    tracing.register(sub)
+
+
+def _settings(args, *, stream: bool, require_key: bool = True):
+    from workbench.llm import resolve_settings
+
+    return resolve_settings(model=args.model, base_url=args.base_url, temperature=args.temperature, top_p=args.top_p,
+                            seed=args.seed, max_tokens=args.max_tokens, timeout=args.timeout, stream=stream,
+                            require_key=require_key)
+
+
+def _types(text: str | None) -> set[int] | None:
+    if text is None:
+        return None
+    try:
+        types = {int(t) for t in text.split(",") if t.strip()}
+    except ValueError:
+        types = set()
+    if not types or not types <= {1, 2, 3, 4}:
+        raise UsageError(f"--type {text!r} is not a list of Types", "use e.g. --type 1,2 or --type 3")
+    return types
+
+
+def cmd_prompt(args) -> int:
+    from workbench.problems import load_pack
+    from workbench.runner import select_problems
+
+    problems = select_problems(load_pack(args.pack), args.ids, every=args.all, types=_types(args.type))
+    if args.samples < 1 or args.jobs < 1:
+        raise UsageError("--samples and --jobs must be at least 1", "e.g. --samples 3 --jobs 4")
+    batch = len(problems) > 1 or args.all or bool(args.type)
+    if args.stream and batch:
+        raise UsageError("--stream shows one problem's answer live; it does not combine with several problems",
+                         "drop --stream, or prompt one problem at a time")
+    settings = _settings(args, stream=args.stream, require_key=not args.dry_run)
+    if args.dry_run:
+        return _dry_run(problems, args, settings)
+    if batch:
+        return _batch(problems, args, settings)
+    return _single(problems[0], args, settings)
+
+
+def _dry_run(problems, args, settings) -> int:
+    import os
+
+    from workbench.llm import PLACEHOLDER_KEY
+    from workbench.prompts import load_strategy, print_turns, render
+
+    strategy = load_strategy(args.strategy)
+    rendered = [(p, render(strategy, p)) for p in problems]
+    key = ("set" if os.environ.get("OPENAI_API_KEY") else
+           "not needed" if settings.api_key == PLACEHOLDER_KEY else "missing")
+    request = settings.request(args.samples)
+    if args.json:
+        print_json({"dry_run": True, "strategy": strategy.name, "provider": {"base_url": settings.public_base_url},
+                    "request": request, "api_key": key,
+                    "problems": [{"problem": p.id, "turns": m} for p, m in rendered]})
+        return 0
+    for p, messages in rendered:
+        console.rule(f"{p.id} {p.title} · strategy {strategy.name}")
+        print_turns(messages)
+    settings_line = ", ".join(f"{k}={v}" for k, v in request.items() if v is not None)
+    note = {"set": "set (OPENAI_API_KEY)", "not needed": "not needed (local server)",
+            "missing": "MISSING: set OPENAI_API_KEY before sending"}[key]
+    console.print(f"[bold]would send to[/] {settings.public_base_url}: {settings_line}; API key {note}", soft_wrap=True)
+    console.print("dry run: nothing was sent")
+    return 0
+
+
+class _LiveAnswers:
+    """Streamed answers shown as they arrive: one panel per sample, turns separated."""
+
+    def __init__(self):
+        from rich.live import Live
+
+        self.parts: dict[tuple[int, int], str] = {}
+        self.lock = threading.Lock()
+        self.live = Live(console=console, refresh_per_second=8, vertical_overflow="visible")
+
+    def __enter__(self):
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.live.__exit__(*exc)
+
+    def __call__(self, sample: int, turn: int, text: str) -> None:
+        with self.lock:
+            self.parts[(sample, turn)] = self.parts.get((sample, turn), "") + text
+            self.live.update(self._view())
+
+    def _view(self):
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.text import Text
+
+        panels = []
+        for sample in sorted({s for s, _ in self.parts}):
+            turns = sorted(t for s, t in self.parts if s == sample)
+            body = "\n\n".join((f"── turn {t + 1} ──\n" if len(turns) > 1 or t else "") + self.parts[(sample, t)]
+                               for t in turns)
+            panels.append(Panel(Text(body), title=f"sample {sample + 1}", title_align="left", border_style="green"))
+        return Group(*panels)
+
+
+def _single(problem, args, settings) -> int:
+    from workbench.prompts import load_strategy
+    from workbench.runner import run_problem
+    from workbench.traces import load_trace, write_trace
+
+    strategy = load_strategy(args.strategy)
+    if args.stream and not args.json:
+        with _LiveAnswers() as live:
+            trace = run_problem(problem, strategy, settings, samples=args.samples, on_delta=live)
+        console.print()
+    else:
+        trace = run_problem(problem, strategy, settings, samples=args.samples)
+    saved = load_trace(write_trace(trace))
+    errors = trace.get("errors", [])
+    if args.json:
+        print_json(dict(saved.summary(), answers=saved.answers(), errors=errors))
+        return LLMError.exit_code if errors else 0
+    if not args.stream:
+        for i, answer in enumerate(saved.answers()):
+            from rich.panel import Panel
+
+            title = f"{problem.id} · {saved.model_version}" + (f" · sample {i + 1}" if len(saved.samples) > 1 else "")
+            console.print(Panel(tracing.render_markdown(answer), title=title, title_align="left", border_style="green"))
+    for error in errors:
+        err_console.print(f"failed sample: {error}", markup=False, soft_wrap=True)
+    if errors:
+        err_console.print(f"{len(saved.samples)} of {args.samples} samples completed; the trace keeps those")
+    console.print(f"saved {saved.path}", markup=False, soft_wrap=True)
+    console.print(f"cite: {saved.citation()}", markup=False, soft_wrap=True)
+    return LLMError.exit_code if errors else 0
+
+
+def _batch(problems, args, settings) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from workbench.runner import run_many
+
+    progress = Progress(TextColumn("prompting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.description}"), console=err_console, transient=True)
+    with progress:
+        task = progress.add_task("", total=len(problems))
+
+        def done(outcome) -> None:
+            progress.update(task, advance=1, description=f"{outcome.problem} {'ok' if outcome.ok else 'failed'}")
+
+        outcomes = run_many(problems, args.strategy, settings, samples=args.samples, jobs=args.jobs, on_outcome=done)
+    failed = [o for o in outcomes if not o.ok or o.error]
+    if args.json:
+        print_json({"outcomes": [{"problem": o.problem, "file": str(o.path) if o.path else None, "error": o.error,
+                                  "samples": o.samples, "requested": o.requested, "seconds": round(o.seconds, 3),
+                                  "latency_s": round(o.latency_s, 3)} for o in outcomes],
+                    "failed": [o.problem for o in failed]})
+        return LLMError.exit_code if failed else 0
+    from rich.table import Table
+
+    table = Table(title=f"prompt --strategy {args.strategy} · {settings.model} · {len(problems)} problems")
+    for col in ("problem", "status", "samples", "seconds", "trace"):
+        table.add_column(col, overflow="fold")
+    for o in outcomes:
+        status = "[red]failed[/]" if not o.ok else "[yellow]partial[/]" if o.error else "[green]ok[/]"
+        table.add_row(o.problem, status, f"{o.samples}/{o.requested}", f"{o.seconds:.1f}",
+                      str(o.path.name) if o.path else "-")
+    console.print(table)
+    for o in failed:
+        err_console.print(f"{'failed' if not o.ok else 'partial'} {o.problem}: {o.error}", markup=False, soft_wrap=True)
+    if failed:
+        err_console.print(f"{len(failed)} of {len(outcomes)} problem(s) had failures; rerun them with "
+                          f"`python cli.py prompt {' '.join(o.problem for o in failed)}`", markup=False, soft_wrap=True)
+    return LLMError.exit_code if failed else 0
+
+
+def cmd_chat(args) -> int:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from workbench.chat import ChatSession
+    from workbench.problems import load_pack
+    from workbench.prompts import load_strategy
+    from workbench.traces import check_problem_id, load_trace, write_trace
+
+    problem = load_pack(args.pack).get(check_problem_id(args.id))
+    strategy = load_strategy(args.strategy)
+    settings = _settings(args, stream=not args.no_stream)
+    prefix = f"[bold green]{settings.model}[/] ›"
+
+    def on_turn(message) -> None:
+        if strategy_turns and message is strategy_turns[0]:  # the rendered prompt: show what is sent
+            console.print(Panel(Text(strategy_turns.pop(0)["content"]), title="you (from the strategy)",
+                                title_align="left", border_style="cyan"))
+        console.print(prefix, end=" ")
+
+    def on_delta(_, text) -> None:
+        console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+
+    def on_reply(text) -> None:
+        console.print(("" if settings.stream else text), markup=False, highlight=False, soft_wrap=True)
+
+    session = ChatSession(problem, strategy, settings, on_turn=on_turn, on_reply=on_reply,
+                          on_delta=on_delta if settings.stream else None)
+    strategy_turns = list(session.queue)
+
+    def say(action, *a) -> None:
+        """One request; on failure print the error line and keep the session going."""
+        try:
+            action(*a)
+        except (LLMError, UsageError) as exc:
+            console.print()
+            print_error(exc)
+            console.print("[dim](/retry sends it again, /quit ends)[/]")
+
+    console.print(f"chat about {problem.id} {problem.title} with {settings.model} — empty line or /quit ends, "
+                  "/retry asks again", soft_wrap=True)
+    say(session.drain)
+    try:
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                break
+            command = line.strip()
+            if command in ("", "/quit", "/exit"):
+                break
+            if command == "/retry":
+                say(session.retry)
+            else:
+                say(session.ask, line)
+    except KeyboardInterrupt:
+        console.print()
+    trace = session.trace()
+    if trace is None:
+        raise LLMError("nothing was answered, so no trace was saved", "check the settings and start the chat again")
+    saved = load_trace(write_trace(trace))
+    if session.queue:
+        err_console.print("the last message got no answer; it is not in the trace", markup=False)
+    console.print(f"saved {saved.path} ({session.turns} turn(s))", markup=False, soft_wrap=True)
+    console.print(f"cite: {saved.citation()}", markup=False, soft_wrap=True)
+    return 0

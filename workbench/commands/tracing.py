@@ -1,0 +1,204 @@
+"""`traces` (list, show, verify, cite) and `import-chat`: the user's evidence of LLM use."""
+
+from __future__ import annotations
+
+import re
+
+from workbench.console import console, print_json
+from workbench.errors import UsageError
+
+TRACES_USAGE = "traces [ID] | traces show FILE | traces verify | traces cite ID"
+_CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[ \t]*$|`[^`\n]+`)", re.S | re.M)
+_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|(?<![\\$])\$(?=\S)[^$\n]+?(?<=[^\s\\])\$(?!\d)", re.S)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("traces", help="list traces; `traces show FILE`, `traces verify`, `traces cite ID`",
+                       usage=f"cli.py {TRACES_USAGE} [--json]",
+                       description="List the saved traces (all, or one problem's), render one, check every hash, "
+                                   "or print citation lines. FILE is a path under traces/, a file name or a hash prefix.")
+    p.add_argument("words", nargs="*", metavar="ARGS", help="ID | show FILE | verify | cite ID")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_traces)
+
+    p = sub.add_parser("import-chat", help="import a ChatGPT export or a Markdown transcript as a trace",
+                       description="Save a conversation held elsewhere as a trace marked `imported`. FILE is a ChatGPT "
+                                   "data export (conversations.json or its .zip) or a Markdown transcript with "
+                                   "`## User` / `## ChatGPT`, `**User:**` / `**Assistant:**` or `You said:` / "
+                                   "`ChatGPT said:` lines.")
+    p.add_argument("file", help="conversations.json, the export .zip, or a .md transcript")
+    p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
+    p.add_argument("--conversation", metavar="TITLE_OR_ID", help="which conversation of an export (title or id)")
+    p.add_argument("--model", help="the model used, when the file does not say (Markdown transcripts)")
+    p.add_argument("--pack", default="a2", help="problem pack (default: a2)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_import_chat)
+
+
+def cmd_traces(args) -> int:
+    words = list(args.words)
+    action = words.pop(0) if words and words[0] in ("show", "verify", "cite", "list") else "list"
+    expected = {"list": (0, 1), "show": (1, 1), "verify": (0, 0), "cite": (1, 1)}[action]
+    if not expected[0] <= len(words) <= expected[1]:
+        raise UsageError(f"wrong arguments for `traces {action}`: {' '.join(args.words)!r}", f"usage: {TRACES_USAGE}")
+    return {"list": _list, "show": _show, "verify": _verify, "cite": _cite}[action](words[0] if words else None, args.json)
+
+
+def _list(problem_id: str | None, as_json: bool) -> int:
+    from workbench.traces import list_traces
+
+    traces = list_traces(problem_id)
+    if as_json:
+        print_json([t.summary() for t in traces])
+        return 0
+    if not traces:
+        console.print(f"no traces{' for ' + problem_id if problem_id else ''} yet — run `python cli.py prompt ID` "
+                      "or `python cli.py import-chat FILE --problem ID`")
+        return 0
+    from rich.table import Table
+
+    wide = console.width >= 160  # the citation gets its own column only where it fits on one line
+    table = Table(title=f"traces{' of ' + problem_id if problem_id else ''}")
+    for col in ("problem", "date (UTC)", "model version", "strategy", "samples", "source", "hash") + ("citation",) * wide:
+        table.add_column(col, overflow="fold")
+    for t in traces:
+        samples = f"{len(t.samples)}" + (f"/{t.samples_requested}" if t.samples_requested != len(t.samples) else "")
+        source = "[bold yellow]IMPORTED[/]" if t.imported else t.source
+        digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} EDITED[/]"
+        table.add_row(t.problem, t.started_at[:16].replace("T", " "), t.model_version, t.strategy, samples, source,
+                      digest, *(t.citation(),) * wide)
+    console.print(table)
+    if not wide:
+        for t in traces:
+            console.print(f"[dim]{t.short_hash}[/] {t.citation()}", soft_wrap=True, highlight=False)
+    console.print(f"{len(traces)} trace(s); check them with `python cli.py traces verify`")
+    return 0
+
+
+def _show(ref: str, as_json: bool) -> int:
+    from workbench.traces import find_trace
+
+    trace = find_trace(ref)
+    if as_json:
+        print_json(dict(trace.data, file=str(trace.path), intact=trace.intact))
+        return 0
+    render_trace(trace)
+    return 0
+
+
+def _verify(_, as_json: bool) -> int:
+    from workbench.traces import verify_traces
+
+    count, bad = verify_traces()
+    if as_json:
+        print_json({"checked": count, "bad": [{"file": str(f), "problem": why} for f, why in bad]})
+    elif bad:
+        for f, why in bad:
+            console.print(f"[bold red]FAILED[/] {f}: {why}", soft_wrap=True)
+        console.print(f"{len(bad)} of {count} trace(s) failed verification — restore them with `git checkout -- traces/` "
+                      "or delete them and prompt again")
+    else:
+        console.print(f"{count} trace(s) verified: every hash matches its content")
+    return 1 if bad else 0
+
+
+def _cite(ref: str, as_json: bool) -> int:
+    from workbench.problems import ID_PATTERN
+    from workbench.traces import find_trace, list_traces
+
+    traces = list_traces(ref) if ID_PATTERN.match(ref) else []
+    if not traces and "." not in ref:  # digits only may be a hash prefix as well as an id
+        traces = [find_trace(ref)]
+    if not traces:
+        raise UsageError(f"no traces for problem {ref}", f"run `python cli.py prompt {ref}` or `import-chat` first")
+    if as_json:
+        print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact} for t in traces])
+        return 0
+    for t in traces:
+        console.print(t.citation(), markup=False, soft_wrap=True)
+    return 0
+
+
+def cmd_import_chat(args) -> int:
+    from pathlib import Path
+
+    from workbench.chat_import import import_trace
+    from workbench.problems import load_pack
+    from workbench.traces import check_problem_id, load_trace, write_trace
+
+    problem = load_pack(args.pack).get(check_problem_id(args.problem))
+    path = write_trace(import_trace(Path(args.file), problem, args.conversation, args.model))
+    trace = load_trace(path)
+    if args.json:
+        print_json(trace.summary())
+        return 0
+    info = trace.data["import"]
+    turns = sum(1 for m in trace.samples[0]["messages"] if m["role"] == "user")
+    console.print(f"[bold yellow]IMPORTED[/] {info['title'] or info['file']!r}: {turns} user turn(s), "
+                  f"model {trace.model_version}", soft_wrap=True)
+    console.print(f"saved {path}", markup=False, soft_wrap=True)
+    console.print(f"cite: {trace.citation()}", markup=False, soft_wrap=True)
+    return 0
+
+
+def protect_math(text: str) -> str:
+    """Markdown with its TeX turned into code, so `_`, `*` and `\\` in math reach the screen intact."""
+
+    def as_code(match: re.Match) -> str:
+        math, src = match.group(0), match.string
+        own_lines = (match.start() == 0 or src[match.start() - 1] == "\n") and src[match.end():match.end() + 1] in ("", "\n")
+        if own_lines and math.startswith(("$$", "\\[")):
+            return f"```latex\n{math}\n```"
+        math = " ".join(math.split("\n"))
+        fence = "``" if "`" in math else "`"
+        return f"{fence}{math}{fence}"
+
+    pieces = _CODE.split(text)  # odd pieces are code already: leave them alone
+    return "".join(p if i % 2 else _MATH.sub(as_code, p) for i, p in enumerate(pieces))
+
+
+def render_markdown(text: str):
+    from rich.markdown import Markdown
+
+    return Markdown(protect_math(text))
+
+
+def render_trace(trace) -> None:
+    """The transcript: a header with provenance, each sample's messages by role, then the exchanges."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    status = "[green]hash intact[/]" if trace.intact else "[bold red]EDITED: the hash no longer matches[/]"
+    head = [f"problem {trace.problem} · strategy {trace.strategy or '-'} · {len(trace.samples)} sample(s)"
+            + (f" of {trace.samples_requested} requested" if trace.samples_requested != len(trace.samples) else ""),
+            f"model {trace.model_version} · provider {trace.base_url or '-'} · {trace.started_at} · {status}",
+            f"cite: {trace.citation()}"]
+    if trace.imported:
+        info = trace.data.get("import") or {}
+        head.insert(0, f"[bold yellow]IMPORTED[/] from {info.get('origin', trace.source)}: {info.get('file', '')} "
+                       f"(sha256 {str(info.get('file_sha256', ''))[:12]}) {info.get('title', '')!r}")
+    for error in trace.data.get("errors", []):
+        head.append(f"[red]failed sample:[/] {error}")
+    console.print(Panel("\n".join(head), title=str(trace.path.name), title_align="left",
+                        border_style="yellow" if trace.imported else "blue"))
+    for sample in trace.samples:
+        if len(trace.samples) > 1:
+            console.rule(f"sample {sample['index'] + 1}")
+        turn = 0
+        for m in sample["messages"]:
+            turn += m["role"] == "user"
+            label = {"system": "system", "user": f"user · turn {turn}",
+                     "assistant": f"assistant · turn {turn}" + (" (imported)" if trace.imported else "")}
+            style = {"system": "dim", "user": "cyan", "assistant": "green"}.get(m["role"], "white")
+            console.print(Panel(render_markdown(m.get("content") or ""), title=label.get(m["role"], m["role"]),
+                                title_align="left", border_style=style))
+    table = Table(title="exchanges", title_justify="left", show_edge=False)
+    for col in ("sample", "turn", "model", "fingerprint", "response id", "tokens", "latency", "attempts", "finish"):
+        table.add_column(col, overflow="fold")
+    for ex in trace.data.get("exchanges", []):
+        usage = ex.get("usage") or {}
+        table.add_row("all" if ex.get("sample") is None else str(ex["sample"] + 1), str(ex.get("turn", 0) + 1),
+                      str(ex.get("model") or "-"), str(ex.get("system_fingerprint") or "-"), str(ex.get("response_id") or "-"),
+                      str(usage.get("total_tokens", "-")), f"{ex['latency_s']:.2f} s" if ex.get("latency_s") else "-",
+                      str(ex.get("attempts") or "-"), ", ".join(str(c.get("finish_reason") or "-") for c in ex.get("choices", [])))
+    console.print(table)

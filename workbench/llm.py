@@ -1,0 +1,456 @@
+"""The only module that talks to an LLM: OpenAI-compatible chat completions (OpenAI, Azure-style gateways,
+Ollama, vLLM, llama.cpp, LM Studio) with bounded retries, streaming and `n` samples.
+
+    settings = resolve_settings(model="gpt-4o")          # flags > workbench.toml > environment > defaults
+    result = complete([{"role": "user", "content": "2+2?"}], settings)
+    result.text, result.model, result.to_exchange()
+
+The API key lives only in Settings.api_key (hidden from repr) and the client; every error text is
+scrubbed of it before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import functools
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from workbench.errors import ConfigError, LLMError
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-4o"
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_RETRY_SECONDS = 60.0
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+PLACEHOLDER_KEY = "sk-local-no-key"  # local servers ignore the key, but the client insists on one
+BACKOFF_BASE, BACKOFF_CAP = 0.5, 20.0
+CONNECT_ATTEMPTS = 3
+
+OnDelta = Callable[[int, str], None]  # (choice index, text piece)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where and how to ask. Build with resolve_settings(); api_key never shows in repr."""
+
+    base_url: str = DEFAULT_BASE_URL
+    model: str = DEFAULT_MODEL
+    api_key: str = field(default="", repr=False, compare=False)
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    max_tokens: int | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
+    stream: bool = False
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL without user:password or query string (some gateways put keys there)."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        netloc += f":{parts.port}" if parts.port else ""
+        return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+    def request(self, n: int = 1) -> dict:
+        """The request parameters a trace records."""
+        return {"model": self.model, "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed,
+                "max_tokens": self.max_tokens, "n": n, "stream": self.stream}
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def is_local(base_url: str) -> bool:
+    return (urlsplit(base_url).hostname or "") in LOCAL_HOSTS
+
+
+def resolve_settings(*, model: str | None = None, base_url: str | None = None, temperature: float | None = None,
+                     top_p: float | None = None, seed: int | None = None, max_tokens: int | None = None,
+                     timeout: float | None = None, max_retry_seconds: float | None = None, stream: bool = False,
+                     require_key: bool = True, config: dict | None = None) -> Settings:
+    """Settings from CLI flags (the arguments) > workbench.toml [llm] > environment > defaults."""
+    if config is None:
+        from workbench.config import load_config
+
+        config = load_config()
+    conf = config.get("llm", {})
+
+    def pick(flag, key, env=None, default=None):
+        if flag is not None:
+            return flag
+        if conf.get(key) is not None:
+            return conf[key]
+        if env and os.environ.get(env):
+            return os.environ[env]
+        return default
+
+    url = str(pick(base_url, "base_url", "OPENAI_BASE_URL", DEFAULT_BASE_URL)).strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"base URL {Settings(base_url=url).public_base_url or url!r} is not an http(s) URL",
+                          "use e.g. https://api.openai.com/v1 or http://localhost:11434/v1")
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not key and is_local(url):
+        key = PLACEHOLDER_KEY
+    if not key and require_key:
+        raise ConfigError(f"no API key for {Settings(base_url=url).public_base_url}",
+                          "set OPENAI_API_KEY in the environment, or use a local server with "
+                          "--base-url http://localhost:11434/v1 (Ollama) or [llm] base_url in workbench.toml")
+    settings = Settings(
+        base_url=url, model=str(pick(model, "model", "OPENAI_MODEL", DEFAULT_MODEL)), api_key=key,
+        temperature=pick(temperature, "temperature"), top_p=pick(top_p, "top_p"), seed=seed,
+        max_tokens=pick(max_tokens, "max_tokens"), timeout=float(pick(timeout, "timeout", default=DEFAULT_TIMEOUT)),
+        max_retry_seconds=float(pick(max_retry_seconds, "max_retry_seconds", default=DEFAULT_MAX_RETRY_SECONDS)),
+        stream=stream)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    checks = [
+        (s.temperature is None or 0 <= s.temperature <= 2, "temperature", "a number from 0 to 2"),
+        (s.top_p is None or 0 < s.top_p <= 1, "top_p", "a number in (0, 1]"),
+        (s.max_tokens is None or s.max_tokens > 0, "max_tokens", "a positive integer"),
+        (s.timeout > 0, "timeout", "a positive number of seconds"),
+        (s.max_retry_seconds >= 0, "max_retry_seconds", "zero or more seconds"),
+        (bool(s.model.strip()), "model", "a model name such as gpt-4o"),
+    ]
+    for ok, name, want in checks:
+        if not ok:
+            raise ConfigError(f"{name} = {getattr(s, name)!r} is out of range", f"use {want}")
+
+
+@dataclass(frozen=True)
+class Choice:
+    index: int
+    content: str
+    finish_reason: str | None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One API call: what was sent and everything the server said about its answer."""
+
+    messages: list
+    response_id: str | None
+    model: str | None
+    system_fingerprint: str | None
+    created: int | None
+    choices: tuple[Choice, ...]
+    usage: dict | None
+    latency_s: float
+    attempts: int
+    started_at: str
+
+    @property
+    def text(self) -> str:
+        return self.choices[0].content if self.choices else ""
+
+    def to_exchange(self, sample: int | None = 0, turn: int = 0) -> dict:
+        """The trace's record of this call (schema workbench.trace/1, `exchanges` item)."""
+        return {"sample": sample, "turn": turn, "messages": [dict(m) for m in self.messages],
+                "response_id": self.response_id, "model": self.model, "system_fingerprint": self.system_fingerprint,
+                "created": self.created, "usage": self.usage, "latency_s": round(self.latency_s, 3),
+                "attempts": self.attempts, "started_at": self.started_at,
+                "choices": [{"index": c.index, "content": c.content, "finish_reason": c.finish_reason}
+                            for c in self.choices]}
+
+
+@dataclass
+class SampleSet:
+    """`n` answers to the same messages: the calls that succeeded and the errors of those that did not."""
+
+    requested: int
+    completions: list[Completion]
+    errors: list[LLMError]
+
+    @property
+    def texts(self) -> list[str]:
+        return [c.content for comp in self.completions for c in comp.choices]
+
+
+class _Truncated(Exception):
+    """The stream stopped after part of the answer was shown."""
+
+
+class _Dropped(Exception):
+    """The connection closed before any of the answer arrived (worth a retry)."""
+
+
+class _Malformed(Exception):
+    """The server answered 200 with something that is not a chat completion."""
+
+
+_client_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _new_client(base_url: str, api_key: str, timeout: float):
+    import openai
+
+    # max_retries=0: this module counts attempts and owns the backoff
+    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+
+
+def _client(base_url: str, api_key: str, timeout: float):
+    """One shared client per endpoint (thread-safe): --jobs threads would otherwise each build one."""
+    with _client_lock:
+        return _new_client(base_url, api_key, timeout)
+
+
+def complete(messages: list[dict], settings: Settings, *, n: int = 1, on_delta: OnDelta | None = None) -> Completion:
+    """Send one chat-completion request (retrying transient failures); stream when settings.stream or on_delta."""
+    sent = [dict(m) for m in messages]
+    stream = settings.stream or on_delta is not None
+    params: dict = {"model": settings.model}
+    for name in ("temperature", "top_p", "seed", "max_tokens"):
+        if getattr(settings, name) is not None:
+            params[name] = getattr(settings, name)
+    if n != 1:
+        params["n"] = n
+    if stream:
+        params["stream_options"] = {"include_usage": True}
+    client = _client(settings.base_url, settings.api_key, settings.timeout)
+    once = _stream_once if stream else _call_once
+    from workbench.traces import utc_now
+
+    started = utc_now()
+
+    def attempt():
+        t0 = time.monotonic()
+        try:
+            result = once(client, sent, params, on_delta)
+        except Exception as exc:
+            text = _error_text(exc) if getattr(exc, "status_code", None) == 400 else ""
+            # servers that predate these parameters say so with a 400: drop or rename and ask again
+            if "stream_options" in params and "stream_options" in text:
+                params.pop("stream_options")
+            elif "max_tokens" in params and "max_completion_tokens" in text:
+                params["max_completion_tokens"] = params.pop("max_tokens")
+            else:
+                raise
+            t0 = time.monotonic()
+            result = once(client, sent, params, on_delta)
+        return result, time.monotonic() - t0
+
+    (raw, latency), attempts = _with_retries(attempt, settings)
+    return Completion(messages=sent, latency_s=latency, attempts=attempts, started_at=started, **raw)
+
+
+def sample(messages: list[dict], settings: Settings, n: int, *, on_delta: OnDelta | None = None,
+           jobs: int = 4) -> SampleSet:
+    """n answers: one call with `n`; if the server returns fewer choices, parallel calls for the rest.
+
+    The first call's failure raises; failures among the extra calls are returned in `errors`."""
+    first = complete(messages, settings, n=n, on_delta=on_delta)
+    out = SampleSet(requested=n, completions=[first], errors=[])
+    have = len(first.choices)
+    if have >= n:
+        return out
+    from workbench.pool import imap_unordered
+
+    def one(k: int) -> Completion:
+        shifted = (lambda i, text: on_delta(have + k, text)) if on_delta else None
+        return complete(messages, settings, n=1, on_delta=shifted)
+
+    extra: dict[int, Completion] = {}
+    for k, result, exc in imap_unordered(one, range(n - have), jobs):
+        if exc is None:
+            extra[k] = result
+        elif isinstance(exc, LLMError):
+            out.errors.append(exc)
+        else:
+            raise exc
+    out.completions.extend(extra[k] for k in sorted(extra))
+    return out
+
+
+def _call_once(client, messages, params, on_delta) -> dict:
+    try:
+        resp = client.chat.completions.create(messages=messages, **params)
+    except ValueError as exc:  # the client's json.loads on a body that is not JSON
+        raise _Malformed(f"the response body is not JSON ({exc})") from None
+    choices = getattr(resp, "choices", None)
+    if not choices or any(getattr(c, "message", None) is None for c in choices):
+        raise _Malformed("the response has no choices with a message")
+    return {"response_id": resp.id, "model": resp.model, "system_fingerprint": getattr(resp, "system_fingerprint", None),
+            "created": resp.created, "usage": _usage(resp.usage),
+            "choices": tuple(Choice(c.index if c.index is not None else i, c.message.content or "", c.finish_reason)
+                             for i, c in enumerate(choices))}
+
+
+def _stream_once(client, messages, params, on_delta) -> dict:
+    meta = {"response_id": None, "model": None, "system_fingerprint": None, "created": None}
+    parts: dict[int, list[str]] = {}
+    finish: dict[int, str] = {}
+    usage = None
+    chunks = 0
+    try:
+        stream = client.chat.completions.create(messages=messages, stream=True, **params)
+    except ValueError as exc:
+        raise _Malformed(f"the response body is not JSON ({exc})") from None
+    try:
+        for chunk in stream:
+            chunks += 1
+            for key, attr in (("response_id", "id"), ("model", "model"), ("system_fingerprint", "system_fingerprint"),
+                              ("created", "created")):
+                meta[key] = meta[key] or getattr(chunk, attr, None)
+            if getattr(chunk, "usage", None):
+                usage = _usage(chunk.usage)
+            for c in chunk.choices or []:
+                piece = getattr(c.delta, "content", None) if c.delta else None
+                parts.setdefault(c.index, [])
+                if piece:
+                    parts[c.index].append(piece)
+                    if on_delta:
+                        on_delta(c.index, piece)
+                if c.finish_reason:
+                    finish[c.index] = c.finish_reason
+    except Exception as exc:
+        if not _is_transport_error(exc):
+            raise
+        if not any(parts.values()):
+            raise _Dropped(f"the connection closed before the answer started ({type(exc).__name__})") from None
+        raise _Truncated(f"the connection dropped mid-stream ({type(exc).__name__})") from None
+    finally:
+        getattr(stream, "close", lambda: None)()
+    if not chunks:
+        raise _Dropped("the stream closed without sending anything")
+    unfinished = sorted(set(parts) - set(finish)) or ([] if parts else [0])
+    if unfinished:
+        raise _Truncated(f"the stream ended without a finish_reason for choice {unfinished[0]}")
+    return dict(meta, usage=usage, choices=tuple(Choice(i, "".join(parts[i]), finish[i]) for i in sorted(parts)))
+
+
+def _usage(usage) -> dict | None:
+    if usage is None:
+        return None
+    data = usage.model_dump(exclude_none=True) if hasattr(usage, "model_dump") else dict(usage)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _is_transport_error(exc: Exception) -> bool:
+    import openai
+
+    root = type(exc).__module__.split(".")[0]
+    return isinstance(exc, (openai.APIError, OSError)) or root in ("httpx", "httpx2", "httpcore", "h11")
+
+
+def _error_text(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(exc, "message", None) or exc)
+
+
+def _error_code(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else {}
+    return str(getattr(exc, "code", None) or (inner.get("code") if isinstance(inner, dict) else "") or "")
+
+
+def retry_after_seconds(headers) -> float | None:
+    """Seconds the server asked us to wait: retry-after-ms, Retry-After as seconds or as an HTTP date."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    try:
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        date = email.utils.parsedate_to_datetime(value) if value.strip() else None
+        return max(0.0, date.timestamp() - time.time()) if date else None
+
+
+def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | None, LLMError]:
+    """(retryable, seconds the server asked to wait, the error to raise if we give up)."""
+    import openai
+
+    url, model = s.public_base_url, s.model
+    text = _error_text(exc)
+    if isinstance(exc, _Truncated):
+        return False, None, LLMError(f"truncated answer from {url}: {text}; nothing was saved",
+                                     "try again; if it keeps happening, run without --stream")
+    if isinstance(exc, _Malformed):
+        return False, None, LLMError(f"malformed response from {url}: {text}",
+                                     "check that --base-url points at an OpenAI-compatible /v1 endpoint")
+    if isinstance(exc, _Dropped):
+        return True, None, LLMError(f"{url} closed the connection: {text}", "check the server and try again")
+    if isinstance(exc, openai.APITimeoutError):
+        return True, None, LLMError(f"request to {url} timed out after {s.timeout:g} s",
+                                    "raise --timeout / [llm] timeout, or try again later")
+    if isinstance(exc, openai.APIConnectionError):
+        cause = type(exc.__cause__ or exc.__context__ or exc).__name__
+        # nothing listening: a few quick tries, not the whole budget (a drop mid-request gets the budget)
+        refused = cause == "ConnectError" and tries >= CONNECT_ATTEMPTS
+        return not refused, None, LLMError(f"cannot reach {url} ({cause})",
+                                    "check that the server is running and --base-url / OPENAI_BASE_URL is right")
+    if isinstance(exc, openai.APIStatusError):
+        status, code = exc.status_code, _error_code(exc)
+        wait = retry_after_seconds(getattr(exc.response, "headers", None))
+        if status == 401:
+            return False, None, LLMError(f"{url} rejected the API key (401): {text}",
+                                         "check OPENAI_API_KEY is a valid key for this provider")
+        if status == 403:
+            return False, None, LLMError(f"{url} refused access (403): {text}", "check the key's permissions for this model")
+        if status == 404:
+            return False, None, LLMError(f"model {model!r} not found at {url} (404): {text}",
+                                         "check --model / [llm] model / OPENAI_MODEL (for Ollama: `ollama pull` it first)")
+        if status == 429 and code == "insufficient_quota":
+            return False, None, LLMError(f"{url}: quota exhausted (429): {text}", "check the account's billing and limits")
+        if code == "context_length_exceeded" or "context length" in text.lower() or "context window" in text.lower():
+            return False, None, LLMError(f"the conversation is too long for {model}'s context window ({status}): {text}",
+                                         "use a shorter strategy, lower --max-tokens, or a model with a longer context")
+        if status == 429:
+            return True, wait, LLMError(f"rate limited by {url} (429): {text}", "wait a minute or lower --jobs / --samples")
+        if status in (408, 409) or status >= 500:
+            return True, wait, LLMError(f"{url} failed ({status}): {text}", "the provider is having trouble; try again later")
+        return False, None, LLMError(f"{url} rejected the request ({status}): {text}", "check the model name and settings")
+    if isinstance(exc, openai.APIResponseValidationError):
+        return False, None, LLMError(f"malformed response from {url}: {text}", "check that the server speaks the OpenAI API")
+    raise exc  # not a failure of the exchange: a bug, keep its traceback
+
+
+def _scrub(error: LLMError, key: str) -> LLMError:
+    if not key:
+        return error
+    return LLMError(error.message.replace(key, "***"), (error.fix or "").replace(key, "***") or None)
+
+
+def _with_retries(attempt: Callable, s: Settings):
+    """Call attempt() until it succeeds, a failure is permanent, or the retry budget is spent."""
+    deadline = time.monotonic() + s.max_retry_seconds
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return attempt(), tries
+        except Exception as exc:
+            retryable, asked, error = _classify(exc, s, tries)
+        error = _scrub(error, s.api_key)
+        if not retryable and tries == 1:
+            raise error from None
+        wait = asked if asked is not None else min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1)) * random.uniform(0.5, 1)
+        if not retryable or wait > deadline - time.monotonic():
+            why = f"; the server asked to wait {asked:.0f} s" if asked is not None and retryable else ""
+            raise LLMError(f"{error.message} (gave up after {tries} attempt{'s' * (tries > 1)}{why}; "
+                           f"retry budget {s.max_retry_seconds:g} s)", error.fix) from None
+        time.sleep(wait)

@@ -1,0 +1,182 @@
+"""Run a prompt strategy for a problem against an LLM and build its trace; run many problems concurrently.
+
+    trace = run_problem(problem, load_strategy("direct"), resolve_settings(), samples=3)
+    path = write_trace(trace)
+    outcomes = run_many(problems, "direct", settings, samples=2, jobs=8)   # writes one trace per problem
+
+Multi-turn strategies send each user turn with the conversation so far (assistant replies included);
+samples are independent conversations. A sample that fails is left out of the trace, which records how
+many were requested and why the others failed; if none succeeds, nothing is written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from workbench import __version__, llm
+from workbench.errors import LLMError, UsageError, WorkbenchError
+from workbench.pool import imap_unordered
+from workbench.problems import Pack, Problem
+from workbench.prompts import Strategy, load_strategy, render
+from workbench.traces import SCHEMA, check_problem_id, utc_now, write_trace
+
+OnDelta = Callable[[int, int, str], None]  # (sample, turn, text piece)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one problem in a batch run."""
+
+    problem: str
+    path: Path | None = None
+    error: str | None = None
+    samples: int = 0
+    requested: int = 0
+    seconds: float = 0.0
+    latency_s: float = 0.0  # sum of the request latencies of its exchanges
+
+    @property
+    def ok(self) -> bool:
+        return self.path is not None
+
+
+def select_problems(pack: Pack, ids: list[str] | None = None, *, every: bool = False,
+                    types: set[int] | None = None) -> list[Problem]:
+    """Named problems; or (every) each graded problem whose deliverables include a trace; or graded ones of `types`."""
+    if ids and (every or types):
+        raise UsageError("give problem ids or --all/--type, not both", "e.g. `prompt 1.2.1 2.2.3` or `prompt --all`")
+    if ids:
+        return pack.select([check_problem_id(i) for i in ids])
+    if not (every or types):
+        raise UsageError("which problem?", "give a problem id (see `python cli.py list`) or --all")
+    chosen = [p for p in pack.problems if (p.graded and p.type in types if types else p.needs_trace)]
+    if not chosen:
+        raise UsageError("no problem matches the selection", "check --type, or name the ids")
+    return chosen
+
+
+def build_trace(problem: Problem, strategy: str, settings: llm.Settings, requested: int, exchanges: list[dict],
+                conversations: list[list[dict]], errors: list[str], started_at: str, **extra) -> dict:
+    """A workbench.trace/1 dict for API exchanges (not yet hashed or written)."""
+    trace = {
+        "schema": SCHEMA, "problem": problem.id, "pack": problem.pack, "strategy": strategy, "source": "api",
+        "provider": {"base_url": settings.public_base_url}, "request": settings.request(requested),
+        "exchanges": sorted(exchanges, key=lambda e: (-1 if e["sample"] is None else e["sample"], e["turn"])),
+        "samples": [{"index": i, "messages": msgs} for i, msgs in enumerate(conversations)],
+        "started_at": started_at, "finished_at": utc_now(), "workbench_version": __version__, **extra,
+    }
+    if errors:
+        trace["errors"] = errors
+    return trace
+
+
+def run_problem(problem: Problem, strategy: Strategy, settings: llm.Settings, *, samples: int = 1,
+                on_delta: OnDelta | None = None, jobs: int = 4) -> dict:
+    """Ask the strategy's turns for one problem; the trace dict of the completed samples (raises if none)."""
+    if samples < 1:
+        raise UsageError(f"--samples must be at least 1, got {samples}", "use --samples 1 or more")
+    messages = render(strategy, problem)
+    system = [m for m in messages if m["role"] != "user"]
+    turns = [m for m in messages if m["role"] == "user"]
+    started = utc_now()
+    if len(turns) == 1:
+        exchanges, conversations, errors = _single_turn(system + turns, settings, samples, on_delta, jobs)
+    else:
+        exchanges, conversations, errors = _multi_turn(system, turns, settings, samples, on_delta, jobs)
+    return build_trace(problem, strategy.name, settings, samples, exchanges, conversations, errors, started,
+                       strategy_sha256=strategy.sha256)
+
+
+def _single_turn(messages, settings, samples, on_delta, jobs):
+    """One call with n=samples (topped up by single calls if the server gives fewer choices)."""
+    shown = (lambda i, text: on_delta(i, 0, text)) if on_delta else None
+    result = llm.sample(messages, settings, samples, on_delta=shown, jobs=jobs)
+    exchanges, conversations = [], []
+    for completion in result.completions:
+        shared = len(completion.choices) > 1
+        exchanges.append(completion.to_exchange(sample=None if shared else len(conversations), turn=0))
+        for choice in completion.choices:
+            conversations.append(messages + [{"role": "assistant", "content": choice.content}])
+    return exchanges, conversations, [e.message for e in result.errors]
+
+
+def _multi_turn(system, turns, settings, samples, on_delta, jobs):
+    """Independent conversations, one per sample, each sending the turns in order."""
+
+    def converse(k: int):
+        history, exchanges = list(system), []
+        for t, turn in enumerate(turns):
+            history.append(turn)
+            shown = (lambda i, text, t=t: on_delta(k, t, text)) if on_delta else None
+            completion = llm.complete(history, settings, on_delta=shown)
+            exchanges.append((t, completion))
+            history.append({"role": "assistant", "content": completion.text})
+        return exchanges, history
+
+    done: dict[int, tuple] = {}
+    errors: list[LLMError] = []
+    for k, result, exc in imap_unordered(converse, range(samples), jobs):
+        if exc is None:
+            done[k] = result
+        elif isinstance(exc, LLMError):
+            errors.append(exc)
+        else:
+            raise exc
+    if not done:
+        raise errors[0]
+    exchanges, conversations = [], []
+    for index, k in enumerate(sorted(done)):
+        calls, history = done[k]
+        exchanges += [c.to_exchange(sample=index, turn=t) for t, c in calls]
+        conversations.append(history)
+    return exchanges, conversations, [e.message for e in errors]
+
+
+class _Cancelled(Exception):
+    """The batch was interrupted before this trace was written."""
+
+
+def run_many(problems: list[Problem], strategy_name: str, settings: llm.Settings, *, samples: int = 1,
+             jobs: int = 4, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Run and save every problem, `jobs` at a time; a failure is recorded and does not stop the others.
+
+    On Ctrl-C no new trace is started or written; traces already written are complete."""
+    strategy = load_strategy(strategy_name)
+    stop, write_lock = threading.Event(), threading.Lock()
+
+    def job(problem: Problem) -> Outcome:
+        t0 = time.monotonic()
+        try:
+            trace = run_problem(problem, strategy, settings, samples=samples, jobs=samples)
+            with write_lock:
+                if stop.is_set():
+                    raise _Cancelled()
+                path = write_trace(trace)
+        except WorkbenchError as exc:
+            return Outcome(problem.id, error=exc.message, requested=samples, seconds=time.monotonic() - t0)
+        latency = sum(e.get("latency_s") or 0 for e in trace["exchanges"])
+        return Outcome(problem.id, path=path, samples=len(trace["samples"]), requested=samples,
+                       seconds=time.monotonic() - t0, latency_s=latency,
+                       error="; ".join(trace.get("errors", [])) or None)
+
+    outcomes: list[Outcome | None] = [None] * len(problems)
+    results = imap_unordered(job, problems, jobs)
+    try:
+        for pos, outcome, exc in results:
+            if exc is not None:
+                raise exc
+            outcomes[pos] = outcome
+            if on_outcome:
+                on_outcome(outcome)
+    except KeyboardInterrupt:
+        stop.set()
+        with write_lock:  # wait for a write in progress, so only whole traces remain
+            pass
+        raise
+    finally:
+        results.close()
+    return [o for o in outcomes if o is not None]
