@@ -1,0 +1,534 @@
+"""Writeup: document order, transcripts kept literal, missing-piece boxes, math, notebook, --strict, bad input.
+
+Everything is built from a small fixture pack written into a temp project (never the repo's traces/).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cli import main
+from workbench.errors import ProblemError, WriteupError
+from workbench.traces import SCHEMA, write_trace
+
+pypdf = pytest.importorskip("pypdf")
+
+HOSTILE = [
+    "#set page(fill: red)",
+    r"$\input{/etc/passwd}$",
+    "@fig",
+    "<script>alert(1)</script>",
+    "`code`",
+    r"\newpage",
+    "*not bold* _not italic_ [not a link](http://x) ```{=typst}",
+]
+
+PACK = """\
+schema: workbench.pack/1
+name: fx
+title: "Fixture Assignment"
+course: "FIX101 Fixture Course"
+version: "0.1"
+parts:
+  - id: written
+    title: "Written Part"
+  - id: programming
+    title: "Programming Part"
+order: ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2"]
+submission:
+  writeup: fx-writeup.pdf
+  notebook: fx-code.ipynb
+  programming_traces_at_end: true
+"""
+
+RECORDS = {
+    "1.1": dict(title="Fixture minimum-norm solution", points=1, type=1, kind="written", answer="matrix",
+                statement=r"Show that $\hat{\mathbf{w}} = \mathbf{X}^\top(\mathbf{X}\mathbf{X}^\top)^{-1}\mathbf{t}$."),
+    "1.2": dict(title="Fixture gradient question", points=0.5, type=2, kind="written", answer="expression",
+                statement=r"Compute $\frac{\partial L}{\partial w}$ for $L = \|w\|_2^2$."),
+    "1.3": dict(title="Fixture extra-credit question", points=1, type=1, kind="written", answer="free",
+                extra_credit=True, statement="Prove the fixture claim."),
+    "1.4": dict(title="Fixture optional question", points=0, type=3, kind="written", answer="free",
+                statement="An ungraded fixture question."),
+    "2.1": dict(title="Fixture model code", points=0.5, type=1, kind="coding", answer="code",
+                statement="Implement `TinyNet`."),
+    "2.2": dict(title="Fixture training plots", points=0.5, type=4, kind="plot", answer="free",
+                statement="Train TinyNet and comment on the curves."),
+}
+
+SOLUTIONS = {
+    "1.1": """\
+---
+problem: "1.1"
+---
+## Critique
+FIXTURE-CRITIQUE: the model skipped the invertibility argument.
+
+## Solution
+FIXTURE-SOLUTION-1.1. The minimiser is
+$$\\hat{\\mathbf{w}} = \\frac{a}{b}\\begin{bmatrix} 1 & 0 \\\\ 0 & 1 \\end{bmatrix}\\tilde{\\mathbf{v}}^\\top$$
+""",
+    "1.2": """\
+---
+problem: "1.2"
+---
+## Solution
+FIXTURE-SOLUTION-1.2: $\\nabla L = 2w$.
+""",
+    "1.3": """\
+---
+problem: "1.3"
+---
+## Critique
+FIXTURE-EC-CRITIQUE.
+
+## Solution
+FIXTURE-EC-SOLUTION.
+""",
+    "2.1": """\
+---
+problem: "2.1"
+code: fxpkg.models:TinyNet
+---
+## Critique
+FIXTURE-CODE-CRITIQUE.
+
+## Solution
+See the class below.
+""",
+    "2.2": """\
+---
+problem: "2.2"
+cites: {tiny.val_acc: 50.0}
+---
+## Solution
+FIXTURE-COMMENTARY on the curves.
+""",
+}
+
+PKG = {
+    "__init__.py": '"""Fixture package."""\n',
+    "data.py": '"""Fixture data."""\n\n\ndef load_data(n=4):\n    return list(range(n))\n',
+    "models.py": textwrap.dedent('''\
+        """Fixture models."""
+        from __future__ import annotations
+
+        from fxpkg.data import load_data
+
+
+        class TinyNet:
+            """A fixture network whose code the writeup shows."""
+
+            def forward(self, x):
+                return [v * 2 for v in load_data(len(x))]  # FIXTURE-CODE-LINE
+
+
+        def other():
+            return 1
+        '''),
+    "train.py": textwrap.dedent('''\
+        """Fixture training."""
+        from fxpkg import data as fxdata
+        from fxpkg.models import TinyNet as Net
+
+
+        def train():
+            from fxpkg.data import load_data
+            return Net().forward(load_data()) + fxdata.load_data()
+
+
+        if __name__ == "__main__":
+            train()
+        '''),
+}
+
+
+def trace_data(problem: str, reply: str, source: str = "api", user: str = "Solve the fixture question.") -> dict:
+    """A schema-valid trace (fixture content) with one sample."""
+    messages = [{"role": "system", "content": "You are a fixture."}, {"role": "user", "content": user},
+                {"role": "assistant", "content": reply}]
+    data = {
+        "schema": SCHEMA, "problem": problem, "pack": "fx", "strategy": "direct", "source": source,
+        "provider": {"base_url": "http://127.0.0.1:9/v1"},
+        "request": {"model": "fixture-model", "temperature": 0, "n": 1},
+        "exchanges": [{"sample": None, "turn": 0, "messages": messages[:2], "model": "fixture-model-2024-01-01",
+                       "choices": [{"index": 0, "content": reply, "finish_reason": "stop"}]}],
+        "samples": [{"index": 0, "messages": messages}],
+        "started_at": "2024-05-01T12:00:00.000000Z", "finished_at": "2024-05-01T12:00:01.000000Z",
+    }
+    if source == "import":
+        data["import"] = {"origin": "chat export", "url": "https://chat.example/c/fixture", "created_at": "2024-04-30"}
+    return data
+
+
+def _png(path: Path, colour: tuple[int, int, int]) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (60, 30), colour).save(path)
+
+
+def _write_run(root: Path, name: str = "tiny") -> Path:
+    run = root / "solutions" / "fx" / "results" / name
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": "TinyNet", "epochs": 2, "batch_size": 4, "seed": 0,
+                                                 "data_source": "fixture-data (generated)"}))
+    (run / "metrics.json").write_text(json.dumps({"epochs": [
+        {"epoch": 1, "train_loss": 2.0, "val_loss": 2.1, "val_acc": 30.0, "seconds": 1.0},
+        {"epoch": 2, "train_loss": 1.5, "val_loss": 1.6, "val_acc": 50.0, "seconds": 1.0}]}))
+    _png(run / "curves.png", (200, 220, 255))
+    _png(run / "samples.png", (255, 220, 200))
+    return run
+
+
+@pytest.fixture
+def fx(tmp_path, monkeypatch) -> Path:
+    """A temp project with the fixture pack, solutions, a package, a pinned run and traces (fixture content)."""
+    import yaml
+
+    root = tmp_path / "proj"
+    pack = root / "problems" / "fx"
+    pack.mkdir(parents=True)
+    (pack / "pack.yaml").write_text(PACK)
+    for pid, rec in RECORDS.items():
+        (pack / f"{pid}.yaml").write_text(yaml.safe_dump({"id": pid, "section": pid.split(".")[0],
+                                                          "part": "written" if pid < "2" else "programming", **rec}))
+    sols = root / "solutions" / "fx"
+    sols.mkdir(parents=True)
+    for pid, text in SOLUTIONS.items():
+        (sols / f"{pid}.md").write_text(text)
+    (root / "fxpkg").mkdir()
+    for name, text in PKG.items():
+        (root / "fxpkg" / name).write_text(text)
+    _write_run(root)
+    for name in ("traces", "runs", "build"):
+        (root / name).mkdir()
+    (root / "workbench.toml").write_text('[student]\nname = "Fixture Student"\nid = "000000001"\n')
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    hostile = "\n".join(HOSTILE)
+    reply = (f"FIXTURE-ANSWER-1.1 with math $\\frac{{1}}{{2}}$ kept literal.\n{hostile}\n"
+             "```python\nprint('FIXTURE-CODE-IN-REPLY')\n````\n```\n")
+    evil = trace_data("1.1", reply)
+    evil["exchanges"][0]["model"] = "evil-model #set page(fill: red) $x$ `y`"
+    evil["samples"][0]["messages"].append({"role": 'user")[#set page(fill: red)]', "content": "FIXTURE-ODD-ROLE"})
+    evil["samples"][0]["messages"].append({"role": "assistant", "content": "```python{=typst}\n#set page(fill: red)\n```"})
+    write_trace(evil, root / "traces")
+    write_trace(trace_data("1.3", "FIXTURE-EC-ANSWER"), root / "traces")
+    write_trace(trace_data("2.1", "FIXTURE-IMPORTED-ANSWER class TinyNet: ...", source="import"), root / "traces")
+    return root
+
+
+def _pdf_text(path: Path) -> str:
+    reader = pypdf.PdfReader(str(path))
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    return text.replace("\u200b", "")
+
+
+def _pdf_glyph_chars(path: Path) -> set[str]:
+    """Every character some embedded font of the PDF has a glyph for (its ToUnicode maps); a character
+    Typst found no glyph for is drawn as .notdef and is in no map."""
+    reader = pypdf.PdfReader(str(path))
+    chars: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(resources) -> None:
+        resources = resources.get_object() if resources is not None else {}
+        for font in (resources.get("/Font") or {}).values():
+            font = font.get_object()
+            if id(font) in seen or "/ToUnicode" not in font:
+                continue
+            seen.add(id(font))
+            cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
+            for dst in re.findall(r"<[0-9A-Fa-f]+>\s*<([0-9A-Fa-f]+)>", cmap):
+                chars.update(bytes.fromhex(dst).decode("utf-16-be", errors="ignore"))
+        for xobj in (resources.get("/XObject") or {}).values():
+            xobj = xobj.get_object()
+            if "/Resources" in xobj:
+                walk(xobj["/Resources"])
+
+    for page in reader.pages:
+        walk(page.get("/Resources"))
+    return chars
+
+
+def _missing_glyphs(build: Path, stem: str) -> set[str]:
+    """Non-ASCII characters of the Typst source's text that no font of the PDF draws (Greek is set in
+    math as italic letters of other code points, so it is left out)."""
+    typ = (build / f"{stem}.typ").read_text()
+    wanted = {c for c in typ if ord(c) > 127 and not c.isspace() and not 0x370 <= ord(c) < 0x400 and c != "\u200b"}
+    return wanted - _pdf_glyph_chars(build / f"{stem}.pdf")
+
+
+def _in_order(text: str, marks: list[str]) -> bool:
+    """Each mark occurs after the previous one."""
+    pos = 0
+    for mark in marks:
+        pos = text.find(mark, pos)
+        assert pos >= 0, f"{mark!r} missing or out of order"
+    return True
+
+
+def _build(root: Path, *extra: str) -> tuple[int, str]:
+    rc = main(["build-writeup", "--pack", "fx", "--out", str(root / "build"), *extra])
+    return rc, _pdf_text(root / "build" / "fx-writeup.pdf")
+
+
+def test_document_order_traces_citations_and_boxes(fx, capsys):
+    rc, text = _build(fx)
+    assert rc == 0
+    flat = " ".join(text.split())
+    # title block: course, assignment, student, models cited
+    for s in ("FIX101 Fixture Course", "Fixture Assignment", "Fixture Student", "000000001", "fixture-model-2024-01-01",
+              "Models used"):
+        assert s in flat
+    # extra-credit trace first, then written questions in order, then programming, then its traces, then appendix
+    marks = ["FIXTURE-EC-ANSWER", "1.1 Fixture minimum-norm", "FIXTURE-ANSWER-1.1", "1.2 Fixture gradient",
+             "1.3 Fixture extra-credit", "1.4 Fixture optional", "2.1 Fixture model code", "FIXTURE-CODE-LINE",
+             "2.2 Fixture training plots", "FIXTURE-COMMENTARY", "FIXTURE-IMPORTED-ANSWER", "Appendix"]
+    assert _in_order(flat, marks)
+    # citations under transcripts; the imported trace is marked
+    assert "evil-model #set page(fill: red) $x$ `y` via http://127.0.0.1:9/v1, accessed 2024-05-01 (UTC)" in flat
+    assert "fixture-model-2024-01-01 via https://chat.example/c/fixture" in flat
+    assert "imported from the user's chat export" in flat
+    # 1.2: no trace and no critique -> boxes with the points at risk
+    assert "Missing: program trace" in flat and "0.5 pt at risk" in flat
+    assert "Missing: critique of the model output" in flat
+    # the own critique and solution appear
+    assert "FIXTURE-CRITIQUE" in flat and "FIXTURE-SOLUTION-1.1" in flat
+    # run figures and data source
+    assert "fixture-data (generated)" in flat and "Final figures of the run (2 epochs)" in flat
+    out = capsys.readouterr().out
+    assert "1.2" in out and "trace, critique" in out and "points at risk" in out
+    assert not _missing_glyphs(fx / "build", "fx-writeup")
+
+
+def test_hostile_trace_text_stays_literal(fx):
+    _, text = _build(fx)
+    flat = " ".join(text.split())
+    for s in HOSTILE:
+        assert " ".join(s.split()) in flat, s
+    assert "FIXTURE-CODE-IN-REPLY" in flat and "FIXTURE-ODD-ROLE" in flat and "OTHER" in flat
+    assert "evil-model #set page(fill: red) $x$ `y`" in flat  # in the title block and the citation
+    # the trace's math stays TeX source, not typeset
+    assert r"$\frac{1}{2}$" in flat
+    # no page was painted red: render page 1..n of the transcript at low resolution and look at the corners
+    import typst
+
+    pngs = typst.compile(str(fx / "build" / "fx-writeup.typ"), root=str(fx / "build"), format="png", ppi=8,
+                         ignore_system_fonts=True)
+    from io import BytesIO
+
+    from PIL import Image
+
+    for png in pngs if isinstance(pngs, list) else [pngs]:
+        r, g, b = Image.open(BytesIO(png)).convert("RGB").getpixel((1, 1))
+        assert (r, g, b) == (255, 255, 255)
+
+
+def test_math_renders_as_math(fx):
+    _, text = _build(fx)
+    assert r"\frac" not in text.split("FIXTURE-ANSWER-1.1")[0]  # the statement and solution of 1.1 come first
+    assert r"\mathbf" not in text and r"\begin{bmatrix}" not in text
+    typ = (fx / "build" / "fx-writeup.typ").read_text()
+    assert "mat(delim:" in typ and "tilde(" in typ and "top" in typ and "a / b" in typ
+
+
+def test_automatic_critique_is_labelled(fx, monkeypatch):
+    from workbench import writeup
+    from workbench.verdicts import ProblemReport, Verdict
+
+    def fake_verify(pack):
+        reports = []
+        for p in pack.problems:
+            verdicts = ()
+            for t in (fx / "traces" / p.id).glob("*.json"):
+                verdicts = (Verdict(p.id, f"{t.name}#0", "incorrect", 0.0, ({"what": "w", "expected": "1", "found": "2"},),
+                                    critique=f"FIXTURE-AUTO-CRITIQUE for {p.id}: expected 1, found 2."),)
+            reports.append(ProblemReport(p.id, p.points, p.type, p.deliverables, verdicts=verdicts))
+        return {r.problem: r for r in reports}, ""
+
+    monkeypatch.setattr(writeup, "run_verification", fake_verify)
+    (fx / "traces" / "1.2").mkdir()
+    write_trace(trace_data("1.2", "FIXTURE-ANSWER-1.2"), fx / "traces")
+    _, text = _build(fx)
+    flat = " ".join(text.split())
+    assert "Automatic critique (generated by the workbench, not by the student)" in flat
+    assert "FIXTURE-AUTO-CRITIQUE for 1.2" in flat
+    assert "FIXTURE-AUTO-CRITIQUE for 1.1" not in flat  # the student wrote this one
+    assert "Missing: the student's own critique" in flat
+
+
+def test_slots_convert_like_the_whole_document(fx, monkeypatch):
+    """The draft converted while the checks run, with the slots filled in, equals converting the final .md."""
+    from workbench.typeset import markdown_to_typst
+
+    _build(fx)
+    md = (fx / "build" / "fx-writeup.md").read_text()
+    assert "wb-slot" not in md and "Appendix: checklist" in md
+    direct, _ = markdown_to_typst(md, Path("fx-writeup.md"))
+    built = (fx / "build" / "fx-writeup.typ").read_text()
+    assert " ".join(direct.split()) in " ".join(built.split())
+
+
+def test_notebook_validates_and_holds_code_and_outputs(fx, tmp_path, monkeypatch):
+    import nbformat
+
+    _build(fx)
+    nb = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4)
+    nbformat.validate(nb)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    written = [src.split("\n", 1) for src in code if src.startswith("%%writefile ")]
+    assert [head for head, _ in written] == ["%%writefile fxpkg/__init__.py", "%%writefile fxpkg/data.py",
+                                              "%%writefile fxpkg/models.py", "%%writefile fxpkg/train.py"]
+    assert written[2][1] == PKG["models.py"]  # the real source, unchanged
+    assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2
+    # run it top to bottom the way Jupyter would, in a fresh folder: %%writefile cells write, the rest execute
+    work = tmp_path / "nbrun"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    for mod in [m for m in __import__("sys").modules if m.startswith("fxpkg")]:
+        monkeypatch.delitem(__import__("sys").modules, mod)
+    namespace: dict = {}
+    for src in code:
+        if src.startswith("%%writefile "):
+            head, body = src.split("\n", 1)
+            (work / head.split(" ", 1)[1]).write_text(body)
+        else:
+            exec(compile(src, "<cell>", "exec"), namespace)
+    assert namespace["TinyNet"]().forward([1, 2]) == [0, 2]
+    assert "RUN_CONFIGS" in namespace and namespace["RUN_CONFIGS"]["tiny"]["batch_size"] == 4
+
+
+def test_strict_exit_codes(fx):
+    rc, _ = _build(fx, "--strict")
+    assert rc == 1  # 1.2 has no trace and no critique
+    (fx / "solutions" / "fx" / "1.2.md").write_text(SOLUTIONS["1.2"].replace("## Solution", "## Critique\nOwn.\n\n## Solution"))
+    write_trace(trace_data("1.2", "FIXTURE-ANSWER-1.2"), fx / "traces")
+    rc, text = _build(fx, "--strict")
+    assert rc == 0, text
+    assert "Missing:" not in text
+
+
+def test_edited_trace_shows_red_box_and_fails_strict(fx, capsys):
+    path = next((fx / "traces" / "1.1").glob("*.json"))
+    data = json.loads(path.read_text())
+    data["samples"][0]["messages"][-1]["content"] = "FIXTURE-TAMPERED answer"
+    path.write_text(json.dumps(data))
+    rc, text = _build(fx, "--strict")
+    flat = " ".join(text.split())
+    assert rc == 1
+    assert "Edited trace: hash mismatch" in flat and "FIXTURE-TAMPERED" not in flat
+    assert "edited trace: hash mismatch" in capsys.readouterr().out
+
+
+def test_broken_front_matter_fails_with_the_file_name(fx, capsys):
+    bad = fx / "solutions" / "fx" / "1.2.md"
+    bad.write_text("---\nproblem: [1.2\n---\n## Solution\nx\n")
+    pdf = fx / "build" / "fx-writeup.pdf"
+    assert main(["build-writeup", "--pack", "fx", "--out", str(fx / "build")]) == ProblemError.exit_code
+    err = capsys.readouterr().err
+    assert "1.2.md" in err and "front matter" in err and "Traceback" not in err
+    assert not pdf.exists()
+
+
+def test_missing_plot_and_code_are_boxes(fx, capsys):
+    import shutil
+
+    shutil.rmtree(fx / "solutions" / "fx" / "results" / "tiny")
+    (fx / "fxpkg" / "models.py").write_text('"""No TinyNet here."""\n')
+    rc, text = _build(fx, "--strict")
+    flat = " ".join(text.split())
+    assert rc == 1
+    assert "Missing: plot / results of run tiny" in flat and "Missing: code" in flat
+    out = " ".join(capsys.readouterr().out.split())
+    assert "plot" in out and "code" in out
+
+
+def test_corrupt_plot_is_a_box_not_a_typst_error(fx):
+    (fx / "solutions" / "fx" / "results" / "tiny" / "curves.png").write_bytes(b"not an image")
+    rc, text = _build(fx, "--strict")
+    flat = " ".join(text.split())
+    assert rc == 1 and "curves.png is not a PNG or JPEG image" in flat
+
+
+def test_pandoc_failure_names_the_file(fx, monkeypatch, capsys):
+    from workbench import typeset
+
+    monkeypatch.setattr(typeset, "pandoc_path", lambda: "/bin/false")
+    assert main(["build-writeup", "--pack", "fx", "--out", str(fx / "build")]) == WriteupError.exit_code
+    err = " ".join(capsys.readouterr().err.split())
+    assert "pandoc failed on" in err and "fx-writeup.md" in err
+    assert not (fx / "build" / "fx-writeup.pdf").exists()
+
+
+def test_missing_name_is_a_box_and_fails_strict(fx):
+    (fx / "workbench.toml").unlink()
+    rc, text = _build(fx, "--strict")
+    assert rc == 1 and "Missing: student name" in text
+    rc, text = _build(fx, "--name", "Cli Name", "--student-id", "42")
+    assert "Cli Name" in text
+
+
+def test_typst_error_names_the_file_and_keeps_no_partial_pdf(fx, monkeypatch):
+    from workbench import typeset
+
+    monkeypatch.setattr(typeset, "_PREAMBLE", typeset._PREAMBLE + "\n#let broken = (\n")
+    with pytest.raises(WriteupError, match=r"typst failed on .*fx-writeup\.typ"):
+        from workbench.writeup import build_writeup
+
+        build_writeup("fx", out=fx / "build")
+    assert not (fx / "build" / "fx-writeup.pdf").exists()
+    assert not [p for p in (fx / "build").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_glyphless_characters_are_named(fx, capsys):
+    """An emoji in a trace is shown as its code point; one in the student's own text is reported."""
+    write_trace(trace_data("1.4", "FIXTURE smile \U0001F600 and 中文"), fx / "traces")
+    sol = fx / "solutions" / "fx" / "1.4.md"
+    sol.write_text('---\nproblem: "1.4"\n---\n## Solution\nOwn text with \U0001F642.\n')
+    _, text = _build(fx)
+    assert "<U+1F600>" in text and "<U+4E2D><U+6587>" in text
+    assert "U+1F642" in " ".join(capsys.readouterr().out.split())
+    assert _missing_glyphs(fx / "build", "fx-writeup") == {"\U0001F642"}
+
+
+def test_code_block_fence_cannot_be_closed_from_inside():
+    from workbench.typeset import code_block, md_text, typ_str
+
+    block = code_block("a\n````\n#set page(fill: red)\n``````")
+    fence = block.split("\n")[0].rstrip("text")
+    assert len(fence) == 7 and block.endswith("\n" + fence)
+    assert md_text("#x $y$ @z") == r"\#x \$y\$ \@z"
+    assert typ_str('a"b\\c`\n') == '"a\\"b\\\\c\\u{60}\\n"'
+    assert "<U+1F600>" in code_block("smile \U0001F600")
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parent.parent / "problems" / "a2").is_dir(), reason="no A2 pack")
+@pytest.mark.parametrize("checks", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["no-checks", "checks"])
+def test_real_pack_builds(project, tmp_path, checks):
+    """The repository's own A2 pack, with whatever records, solutions and runs exist (no traces here)."""
+    from workbench.problems import load_pack
+
+    try:
+        pack = load_pack("a2")
+    except ProblemError as exc:
+        pytest.skip(f"A2 pack not complete yet: {exc.message}")
+    out = tmp_path / "out"
+    rc = main(["build-writeup", "--out", str(out), "--name", "Test Student", "--student-id", "1"]
+              + ([] if checks else ["--no-verify"]))
+    assert rc == 0
+    text = " ".join(_pdf_text(out / pack.submission.get("writeup", "a2-writeup.pdf")).split())
+    assert _in_order(text, [f"{p.id} {p.title.split()[0]}" for p in pack.problems])
+    graded_t12 = [p for p in pack.problems if p.needs_trace]
+    if graded_t12:
+        assert "Missing: program trace" in text  # the isolated project has no traces
+    assert not _missing_glyphs(out, Path(pack.submission.get("writeup", "a2-writeup.pdf")).stem)
+    body = text.split("Appendix: checklist")[0]  # the appendix quotes checker output literally
+    assert re.search(r"\\(frac|mathbf|begin)\b", body) is None

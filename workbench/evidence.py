@@ -1,0 +1,353 @@
+"""What the writeup shows for each problem: the trace picked, the own solution, model code, pinned runs,
+the automatic critique, and the checklist of required pieces that are missing (with points at risk)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from workbench.errors import TraceError, WorkbenchError
+from workbench.paths import REPO_ROOT, project_root, solutions_dir, traces_dir
+from workbench.problems import Pack, Problem
+from workbench.solutions import Solution, load_solution
+from workbench.traces import Trace, load_trace, trace_files
+from workbench.verdicts import ProblemReport
+
+# verify labels its critiques itself; the writeup's box carries the label, so it is not repeated
+_AUTO_PREFIX = re.compile(r"^\s*Automatic check \([^)]*\):\s*")
+IMAGES = ("curves.png", "samples.png")
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+@dataclass(frozen=True)
+class TracePick:
+    """The trace a problem shows, or why none can be shown (issue: pin-not-found, edited, unreadable)."""
+
+    trace: Trace | None = None
+    issue: str = ""
+    detail: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.trace is not None and not self.issue
+
+
+@dataclass(frozen=True)
+class CodeSource:
+    pointer: str
+    name: str
+    path: Path | None = None
+    source: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Run:
+    """A pinned training run: solutions/<pack>/results/<name>/ with config, metrics and two images."""
+
+    name: str
+    path: Path
+    config: dict = field(default_factory=dict)
+    epochs: tuple[dict, ...] = ()
+    summary: dict = field(default_factory=dict)
+    curves: Path | None = None
+    samples: Path | None = None
+    problems: tuple[str, ...] = ()  # what is wrong with it, for the missing box
+
+    @property
+    def complete(self) -> bool:
+        return self.path.is_dir() and not self.problems
+
+
+@dataclass(frozen=True)
+class Entry:
+    problem: Problem
+    solution: Solution | None
+    pick: TracePick
+    code: CodeSource | None
+    runs: tuple[Run, ...]
+    auto_critique: str
+    report: ProblemReport  # the writeup's own checklist row
+    checked: ProblemReport | None = None  # verify's report, when verification ran
+
+    @property
+    def shows_trace(self) -> bool:
+        """A trace section appears when the trace is required, or when there is one (an optional attempt)."""
+        return "trace" in self.report.required or self.pick.issue != "none"
+
+
+def pick_trace(problem_id: str, pin: str | None, root: Path | None = None) -> TracePick:
+    """The pinned trace (file name or hash prefix), else the newest one; unreadable files are reported."""
+    folder = (root or traces_dir()) / problem_id
+    loaded, broken = [], []
+    for path in trace_files(folder) if folder.is_dir() else []:
+        try:
+            loaded.append(load_trace(path))
+        except TraceError as exc:
+            broken.append(exc.message)
+    loaded.sort(key=lambda t: (t.started_at, t.path.name))
+    if pin:
+        pin = str(pin)
+        matches = [t for t in loaded if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin))]
+        if not matches:
+            detail = f"the solution pins trace {pin!r}, which is not in {folder}"
+            if broken:
+                detail += f"; unreadable there: {'; '.join(broken)}"
+            return TracePick(issue="pin-not-found", detail=detail)
+        chosen = matches[-1]
+    elif loaded:
+        chosen = loaded[-1]
+    elif broken:
+        return TracePick(issue="unreadable", detail="; ".join(broken))
+    else:
+        return TracePick(issue="none")
+    if not chosen.intact:
+        return TracePick(trace=chosen, issue="edited",
+                         detail=f"{chosen.path.name}: its content no longer matches its hash {chosen.short_hash}")
+    return TracePick(trace=chosen)
+
+
+def class_source(pointer: str) -> CodeSource:
+    """`package.module:Name` -> the top-level class/function's source text, read with ast (nothing imported)."""
+    module, _, name = str(pointer).partition(":")
+    if not module or not name:
+        return CodeSource(pointer, name or "?", error=f"code pointer {pointer!r} is not of the form package.module:Name")
+    rel = Path(*module.split("."))
+    candidates = [base / rel.with_suffix(".py") for base in (project_root(), REPO_ROOT)]
+    candidates += [base / rel / "__init__.py" for base in (project_root(), REPO_ROOT)]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        return CodeSource(pointer, name, error=f"module {module} not found ({rel.with_suffix('.py')})")
+    text = path.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        return CodeSource(pointer, name, path, error=f"{path}: syntax error at line {exc.lineno}")
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            lines = text.splitlines()[start - 1:node.end_lineno]
+            return CodeSource(pointer, name, path, "\n".join(lines))
+    return CodeSource(pointer, name, path, error=f"{path} defines no top-level {name}")
+
+
+def results_dir(pack: str) -> Path:
+    return solutions_dir() / pack / "results"
+
+
+def _is_image(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return any(head.startswith(m) for m in _IMAGE_MAGIC)
+
+
+def _epoch_rows(metrics) -> tuple[tuple[dict, ...], dict]:
+    """Per-epoch rows and scalar summary from the shapes a metrics.json may take."""
+    summary = {}
+    if isinstance(metrics, dict):
+        summary = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+        for key in ("final", "summary"):
+            if isinstance(metrics.get(key), dict):
+                summary.update({k: v for k, v in metrics[key].items() if isinstance(v, (int, float, str))})
+        rows = next((metrics[k] for k in ("epochs", "history", "per_epoch") if isinstance(metrics.get(k), list)), None)
+        if rows is None:
+            series = {k: v for k, v in metrics.items() if isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v)}
+            n = min((len(v) for v in series.values()), default=0)
+            rows = [{k: v[i] for k, v in series.items()} for i in range(n)]
+    else:
+        rows = metrics if isinstance(metrics, list) else []
+    return tuple(r for r in rows if isinstance(r, dict)), summary
+
+
+def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
+    """A pinned run folder; what is missing or unreadable among `needs` is listed in Run.problems, never raised."""
+    name = path.name
+    if not path.is_dir():
+        return Run(name, path, problems=(f"no pinned run folder {path}",))
+    problems, config, epochs, summary = [], {}, (), {}
+    for fname in ("config.json", "metrics.json"):
+        file = path / fname
+        if not file.is_file():
+            problems.append(f"{file} is missing")
+            continue
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            problems.append(f"{file} is unreadable ({exc})")
+            continue
+        if fname == "config.json":
+            config = data if isinstance(data, dict) else {}
+        else:
+            epochs, summary = _epoch_rows(data)
+    images = {}
+    for fname in IMAGES:
+        file = path / fname
+        if not file.is_file():
+            if fname in needs:
+                problems.append(f"{file} is missing")
+        elif not _is_image(file):
+            problems.append(f"{file} is not a PNG or JPEG image")
+        else:
+            images[fname] = file
+    return Run(name, path, config, epochs, summary, images.get("curves.png"), images.get("samples.png"), tuple(problems))
+
+
+def cited_runs(pack: str, solution: Solution | None) -> list[Path]:
+    """The run folders a solution quotes in `cites:` ({"<run>.<metric>": value}), in order."""
+    if not solution or not solution.cites:
+        return []
+    base = results_dir(pack)
+    out: list[Path] = []
+    for key in solution.cites:
+        parts = str(key).split(".")
+        # the longest prefix that is a pinned run folder (run names may contain dots); else the first part
+        name = next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1) if (base / ".".join(parts[:i])).is_dir()),
+                    parts[0])
+        out.append(base / name)
+    return out
+
+
+def plot_finder(pack: Pack):
+    """The pack's `plot_files(problem, ctx)` (its reference.py, through verify), or None when it has none."""
+    try:
+        from workbench.verify import Missing, Unchecked, context, load_reference
+    except ModuleNotFoundError as exc:
+        if exc.name != "workbench.verify":
+            raise
+        return None
+    try:
+        ref, ctx = load_reference(pack), context(pack)
+    except WorkbenchError:
+        return None
+    fn = getattr(ref, "plot_files", None)
+    if fn is None:
+        return None
+
+    def find(problem: Problem) -> list[Path]:
+        try:
+            return [Path(p) for p in fn(problem, ctx) or []]
+        except (Missing, Unchecked):
+            return []
+
+    return find
+
+
+def runs_for(pack: Pack, problem: Problem, solution: Solution | None, finder=None) -> tuple[Run, ...]:
+    """The pinned runs a plot problem shows: those the pack names (with the files it needs), else the runs
+    the solution quotes in `cites:`."""
+    if problem.kind != "plot":
+        return ()
+    needs: dict[Path, list[str]] = {}
+    for file in finder(problem) if finder is not None else []:
+        needs.setdefault(file.parent, []).append(file.name)
+    if needs:
+        return tuple(load_run(folder, tuple(names)) for folder, names in needs.items())
+    return tuple(load_run(folder) for folder in dict.fromkeys(cited_runs(pack.name, solution)))
+
+
+def run_verification(pack: Pack) -> tuple[dict[str, ProblemReport], str]:
+    """verify_pack's reports by problem id, and a note when verification could not run."""
+    try:
+        from workbench.verify import verify_pack
+    except ModuleNotFoundError as exc:
+        if exc.name != "workbench.verify":
+            raise
+        return {}, "not run: workbench.verify is not available in this installation"
+    try:
+        reports = verify_pack(pack)
+    except WorkbenchError as exc:
+        return {}, f"not run: {exc}"
+    return {r.problem: r for r in reports}, ""
+
+
+def auto_critique(pick: TracePick, checked: ProblemReport | None) -> str:
+    """The verify critiques of the trace shown (one paragraph per sample)."""
+    if not pick.usable or checked is None:
+        return ""
+    name = pick.trace.path.name
+    mine = [(v.subject.rpartition("#")[2], _AUTO_PREFIX.sub("", v.critique).strip())
+            for v in checked.verdicts if v.subject.startswith(name + "#") or v.subject == name]
+    if len(mine) == 1:
+        return mine[0][1]
+    return "\n\n".join(f"Sample {int(i) + 1 if i.isdigit() else i}: {text}" for i, text in mine if text)
+
+
+def no_run_note(problem: Problem) -> str:
+    return (f"no pinned run found: train the model, pin the run under solutions/{problem.pack}/results/, "
+            "or name it in the solution's “cites:”")
+
+
+def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, code: CodeSource | None,
+                  runs: tuple[Run, ...], auto: str = "") -> ProblemReport:
+    """Which required pieces the document holds; a missing one puts the question's points at risk."""
+    required = tuple(problem.deliverables) if problem.graded else ()
+    code_ok = code is not None and not code.error
+    has_text = bool(solution and solution.has_solution)
+    present = {
+        "trace": pick.usable,
+        "critique": bool(solution and solution.has_critique),
+        "solution": has_text or (problem.kind == "coding" and code_ok),
+        "code": code_ok,
+        "plot": bool(runs) and all(r.complete for r in runs),
+    }
+    notes = []
+    if pick.issue == "edited":
+        notes.append(f"edited trace: hash mismatch ({pick.detail})")
+    elif pick.issue in ("unreadable", "pin-not-found"):
+        notes.append(pick.detail)
+    if "critique" in required and not present["critique"]:
+        notes.append("automatic critique shown; add your own “## Critique”" if auto else "add a “## Critique” section")
+    if code is not None and code.error:
+        notes.append(code.error)
+    for run in runs:
+        notes.extend(run.problems)
+    if "plot" in required and not runs:
+        notes.append(no_run_note(problem))
+    missing = [d for d in required if not present.get(d)]
+    return ProblemReport(
+        problem=problem.id,
+        points=problem.points,
+        type=problem.type,
+        required=required,
+        present={d: present[d] for d in required},
+        points_at_risk=problem.points if missing else 0.0,
+        notes=tuple(notes),
+    )
+
+
+def collect(pack: Pack) -> list[Entry]:
+    """Everything the writeup needs but the checks' verdicts; a broken solution file stops the build."""
+    solutions = {p.id: load_solution(pack.name, p.id) for p in pack.problems}  # ProblemError names the file
+    finder = plot_finder(pack)
+    entries = []
+    for problem in pack.problems:
+        sol = solutions[problem.id]
+        pick = pick_trace(problem.id, sol.trace if sol else None)
+        code = class_source(sol.code) if sol and sol.code else None
+        if code is None and "code" in problem.deliverables and problem.graded:
+            code = CodeSource("", "?", error="the solution names no “code:” (e.g. code: package.module:ClassName)")
+        runs = runs_for(pack, problem, sol, finder)
+        entries.append(Entry(problem, sol, pick, code, runs, "", checklist_row(problem, sol, pick, code, runs)))
+    return entries
+
+
+def with_verdicts(entries: list[Entry], checked: dict[str, ProblemReport]) -> list[Entry]:
+    """Entries with verify's reports attached: the automatic critique of each trace shown, and the notes."""
+    out = []
+    for e in entries:
+        report = checked.get(e.problem.id)
+        crit = auto_critique(e.pick, report)
+        row = checklist_row(e.problem, e.solution, e.pick, e.code, e.runs, crit)
+        out.append(replace(e, auto_critique=crit, report=row, checked=report))
+    return out
+
+
+def may_need_auto_critique(e: Entry) -> bool:
+    """The critique section depends on verify's output: a trace is shown and the student wrote no critique."""
+    return e.pick.usable and not (e.solution and e.solution.has_critique)

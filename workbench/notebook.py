@@ -1,0 +1,167 @@
+"""Export the code notebook (nbformat v4): the package's real source (one cell per module, in dependency
+order), the training configurations and the pinned outputs of every run the writeup shows. Never executed."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import pprint
+from pathlib import Path
+
+from workbench.evidence import Entry, Run
+from workbench.paths import REPO_ROOT, project_root
+from workbench.problems import Pack
+from workbench.typeset import write_atomic
+
+
+def package_of(entries: list[Entry]) -> str:
+    """The package the solutions' `code:` pointers name (e.g. colourize), or "" when none do."""
+    for e in entries:
+        if e.code is not None and e.code.pointer:
+            return e.code.pointer.split(":")[0].split(".")[0]
+    return ""
+
+
+def package_dir(package: str) -> Path | None:
+    for base in (project_root(), REPO_ROOT):
+        if (base / package / "__init__.py").is_file():
+            return base / package
+    return None
+
+
+def _intra(node: ast.AST, package: str) -> tuple[str, ...]:
+    """Modules of the package an import statement names (empty when it imports from elsewhere)."""
+    if isinstance(node, ast.ImportFrom):
+        if node.level:  # relative: from .data import x / from . import data
+            return (node.module.split(".")[0],) if node.module else tuple(a.name for a in node.names)
+        if node.module == package:
+            return tuple(a.name for a in node.names)
+        if node.module and node.module.startswith(package + "."):
+            return (node.module.split(".")[1],)
+    elif isinstance(node, ast.Import):
+        return tuple(a.name.split(".")[1] for a in node.names if a.name.startswith(package + "."))
+    return ()
+
+
+def module_order(folder: Path, package: str) -> list[Path]:
+    """The package's modules, each after the modules it imports (file order breaks ties and cycles)."""
+    found = {}
+    for path in sorted(folder.glob("*.py")):
+        if path.stem in ("__init__", "__main__"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        deps = [d for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for d in _intra(node, package) if d != path.stem]
+        found[path.stem] = (path, list(dict.fromkeys(deps)))
+    order, state = [], {}
+
+    def visit(name: str) -> None:
+        if name in state or name not in found:
+            return
+        state[name] = "visiting"
+        for dep in found[name][1]:
+            visit(dep)
+        order.append(name)
+
+    for name in found:
+        visit(name)
+    return [found[n][0] for n in order]
+
+
+def package_cells(folder: Path, package: str, entries: list[Entry]) -> list:
+    """One `%%writefile` cell per module, verbatim and in dependency order, then a cell importing the models.
+
+    The modules stay modules: pasted into one namespace they would clash (a module's import alias can
+    share its name with another module's function), and their own imports between modules keep working."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    cells = [new_markdown_cell(f"## The `{package}` package\n\nEach cell below writes one module of `{package}/`; "
+                               "the last cell imports the model classes the writeup shows."),
+             new_code_cell(f"import os\n\nos.makedirs({package!r}, exist_ok=True)")]
+    for path in [folder / "__init__.py"] + module_order(folder, package):
+        text = path.read_text(encoding="utf-8")
+        doc = (ast.get_docstring(ast.parse(text)) or "").strip().splitlines()
+        cells.append(new_markdown_cell(f"### `{package}/{path.name}`" + (f"\n\n{doc[0]}" if doc else "")))
+        cells.append(new_code_cell(f"%%writefile {package}/{path.name}\n{text.rstrip()}\n"))
+    pointers = [e.code.pointer for e in entries if e.code is not None and not e.code.error and e.code.pointer]
+    imports = {}
+    for pointer in pointers:
+        module, _, name = pointer.partition(":")
+        imports.setdefault(module, []).append(name)
+    lines = ["import sys", "", "sys.path.insert(0, os.getcwd())  # the folder the cells above wrote into"]
+    lines += [f"from {module} import {', '.join(dict.fromkeys(names))}" for module, names in imports.items()]
+    cells.append(new_code_cell("\n".join(lines)))
+    return cells
+
+
+def _png(path: Path | None) -> dict | None:
+    if path is None:
+        return None
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+    return {mime: data, "text/plain": [f"<{path.name}>"]}
+
+
+def _metrics_markdown(run: Run) -> str:
+    if not run.epochs:
+        return f"No per-epoch metrics recorded for run `{run.name}`."
+    keys = list(dict.fromkeys(k for row in run.epochs for k in row))
+    head = "| " + " | ".join(keys) + " |\n|" + "---|" * len(keys) + "\n"
+    rows = "\n".join("| " + " | ".join(_cell(row.get(k)) for k in keys) + " |" for row in run.epochs)
+    return head + rows
+
+
+def _where(path: Path) -> str:
+    try:
+        return str(path.relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
+def _cell(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else ("" if value is None else str(value).replace("|", "\\|"))
+
+
+def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
+    """Write the notebook atomically and return it (validated with nbformat)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    student = " ".join(x for x in (who.name, f"({who.student_id})" if who.student_id else "") if x) or "(student name missing)"
+    cells = [new_markdown_cell(
+        f"# {pack.course}: {pack.title}, code\n\n{student}\n\n"
+        "Generated by the workbench (`python cli.py build-writeup`) from the project's source files. It has not been "
+        "executed: the outputs under each run are the pinned results that the writeup shows. Run top to bottom, the "
+        "cells write the package's modules, unchanged, and then import the models from them.")]
+    package = package_of(entries)
+    folder = package_dir(package) if package else None
+    if folder is None:
+        cells.append(new_markdown_cell("No model code: no solution names a `code:` pointer (e.g. `package.module:Class`)."))
+    else:
+        cells += package_cells(folder, package, entries)
+    runs: dict[str, tuple[Run, list[str]]] = {}
+    for e in entries:
+        for run in e.runs:
+            runs.setdefault(run.name, (run, []))[1].append(e.problem.id)
+    if runs:
+        configs = {name: run.config for name, (run, _) in runs.items()}
+        cells.append(new_markdown_cell("## Training configuration\n\nThe exact `config.json` of each pinned run."))
+        cells.append(new_code_cell("RUN_CONFIGS = " + pprint.pformat(configs, sort_dicts=False, width=100)))
+        cells.append(new_markdown_cell("## Pinned outputs"))
+    for name, (run, problems) in runs.items():
+        cells.append(new_markdown_cell(f"### Run `{name}` (questions {', '.join(problems)})\n\n"
+                                       + ("; ".join(run.problems) if run.problems else "")))
+        outputs = [new_output("display_data", data={"text/markdown": _metrics_markdown(run),
+                                                    "text/plain": json.dumps(run.epochs[-1] if run.epochs else {})})]
+        outputs += [new_output("display_data", data=d) for d in (_png(run.curves), _png(run.samples)) if d]
+        cells.append(new_code_cell(f"# Pinned outputs of run {name!r} ({_where(run.path)}): metrics per epoch, curves.png and\n"
+                                   "# samples.png as training recorded them; training with RUN_CONFIGS[name] makes them again.",
+                                   outputs=outputs))
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    })
+    nbformat.validate(nb)
+    write_atomic(path, nbformat.writes(nb).encode("utf-8"))
+    return nb
