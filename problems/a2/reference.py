@@ -1,9 +1,33 @@
 """Reference checks of the A2 pack (CSC413/2516 W2023 Assignment 2): answer keys, solvers, checks.
 
-Loaded by path by workbench/verify.py; everything A2-specific lives here, not in the engine.
+Loaded by path by workbench/verify.py, which documents the interface (ANSWER_KEYS, reference, check,
+plot_files, CITE_METRICS). Everything A2-specific lives in this folder, not in the engine:
+    ref_math.py    1.2.1 RMSProp, 2.1.2 memory, 2.2.x / 2.3.x formulas (numpy first principles)
+    ref_cnn.py     3.1 convolution, 3.2 network sizes, 4.3 counts (torch)
+    ref_padding.py 5.4 paddings (torch shape checks)
+    figure.py      Figure 1 as data: block-by-block model checks (4.1, 5.1, 6.1), symbolic counts
+    model_probe.py describes a model as JSON, in-process or inside workbench.sandbox
+    ref_runs.py    pinned runs, plots and comparative claims (4.2, 5.2, 6.2, 5.3, 6.3, 5.5)
 """
 
 from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import json
+import re
+import sys
+from pathlib import Path
+
+from workbench import answers as ans
+from workbench.paths import project_root
+from workbench.verify import Missing, Unchecked, judge_submission, pack_package
+
+if not __package__:  # loaded by path as a lone file: make the folder a package so the siblings import
+    __package__ = pack_package(Path(__file__).resolve().parent)
+
+from . import figure, model_probe, ref_cnn, ref_math, ref_padding, ref_runs  # noqa: E402
 
 # The shape of the `answer:` front matter of an own solution (solutions/a2/<id>.md), per checkable problem.
 # Values: "expr" = a TeX or plain-text expression string (parsed by workbench/answers.py), "int" = an integer
@@ -41,7 +65,7 @@ ANSWER_KEYS: dict[str, dict] = {
     "3.2": {
         "cnn_neurons": "int: neurons of the CNN (outputs of every layer after the input, pooling included)",
         "cnn_params": "int: trainable parameters of the CNN (no biases)",
-        "fcnn_neurons": "int: neurons of the FCNN (same convention)",
+        "fcnn_neurons": "int: neurons of the FCNN (same convention; either reading of the FC layers, see docs)",
         "fcnn_params": "int: trainable parameters of the FCNN (no biases)",
         "disadvantage": "(optional) text: one disadvantage of more trainable parameters",
     },
@@ -72,3 +96,135 @@ CODE_PROBLEMS = {"4.1": "PoolUpsampleNet", "5.1": "ConvTransposeNet", "6.1": "UN
 # one of these, read at the final epoch of the run's metrics.json; verify compares the value rounded to the
 # number of decimals quoted, and requires the quoted number to appear in the solution text.
 CITE_METRICS = ("train_loss", "val_loss", "val_acc")
+
+
+# ---------------------------------------------------------------- dispatch
+
+_REFERENCES = {
+    "1.2.1": lambda p, c: ref_math.reference_rmsprop(),
+    "2.1.2": lambda p, c: ref_math.reference_memory(),
+    "2.2.1": lambda p, c: ref_math.reference_formulas("2.2.1"),
+    "2.2.2": lambda p, c: ref_math.reference_convex(),
+    "2.2.3": lambda p, c: ref_math.reference_formulas("2.2.3"),
+    "2.3.1": lambda p, c: ref_math.reference_formulas("2.3.1"),
+    "2.3.2": lambda p, c: ref_math.reference_formulas("2.3.2"),
+    "3.1": lambda p, c: ref_cnn.reference_conv(),
+    "3.2": lambda p, c: ref_cnn.reference_sizes(),
+    "4.3": lambda p, c: ref_cnn.reference_counts(),
+    "5.4": lambda p, c: ref_padding.reference_padding(),
+}
+_CHECKS = {
+    "1.2.1": lambda p, s, c: ref_math.check_rmsprop(s.answer, s.text),
+    "2.1.2": lambda p, s, c: ref_math.check_memory(s.answer, s.text),
+    "2.2.1": lambda p, s, c: ref_math.check_formulas("2.2.1", s.answer, s.text),
+    "2.2.2": lambda p, s, c: ref_math.check_convex(s.answer, s.text),
+    "2.2.3": lambda p, s, c: ref_math.check_formulas("2.2.3", s.answer, s.text),
+    "2.3.1": lambda p, s, c: ref_math.check_formulas("2.3.1", s.answer, s.text),
+    "2.3.2": lambda p, s, c: ref_math.check_formulas("2.3.2", s.answer, s.text),
+    "3.1": lambda p, s, c: ref_cnn.check_conv(s.answer, s.text),
+    "3.2": lambda p, s, c: ref_cnn.check_sizes(s.answer, s.text),
+    "4.3": lambda p, s, c: ref_cnn.check_counts(s.answer, s.text),
+    "5.4": lambda p, s, c: ref_padding.check_padding(s.answer, s.text),
+    "5.3": lambda p, s, c: ref_runs.check_comparison("5.3", s.answer, s.text, c) + judge_submission(p, s, c),
+    "6.3": lambda p, s, c: ref_runs.check_comparison("6.3", s.answer, s.text, c) + judge_submission(p, s, c),
+    "5.5": lambda p, s, c: ref_runs.check_sweep(s.text, c) + judge_submission(p, s, c),
+}
+
+
+def reference(problem, ctx) -> dict:
+    """The computed reference answer of a problem (JSON-able)."""
+    if problem.id in _REFERENCES:
+        return _REFERENCES[problem.id](problem, ctx)
+    if problem.id in CODE_PROBLEMS:
+        name = CODE_PROBLEMS[problem.id]
+        blocks = [{"block": b.label, "layers": [layer.type for layer in b.layers],
+                   "output": f"[BS, {b.out[0]}, {b.out[1]}, {b.out[1]}]"} for b in figure.FIGURE1[name]]
+        return {"answer": {"class": name, "blocks": blocks},
+                "method": "Figure 1 as data; a model is built at (NIC, NF, NC) = (1, 32, 24) and (3, 8, 10), kernel 3, "
+                          "run on zeros, and compared layer by layer"}
+    if problem.id in ref_runs.PLOT_PROBLEMS or problem.id in ref_runs.COMPARISONS or problem.id == "5.5":
+        return ref_runs.reference_run(problem.id, ctx)
+    if problem.key_points:
+        return {"answer": None, "key_points": list(problem.key_points),
+                "method": "free text: judged against the key points by a model grader (--judge MODEL)"}
+    raise Unchecked(f"problem {problem.id} has no reference check")
+
+
+def check(problem, sub, ctx) -> list[dict]:
+    """Details for one submission; [] leaves the engine to judge free text against key points."""
+    if problem.id in _CHECKS:
+        return _CHECKS[problem.id](problem, sub, ctx)
+    if problem.id in CODE_PROBLEMS:
+        return check_code(problem.id, sub, ctx)
+    if problem.id in ref_runs.PLOT_PROBLEMS:
+        details = ref_runs.check_plot_problem(problem.id, ctx) if sub.own else []
+        return details + judge_submission(problem, sub, ctx)
+    return []
+
+
+def plot_files(problem, ctx) -> list:
+    return ref_runs.plot_files(problem.id, ctx) if problem.id in ref_runs.PLOT_PROBLEMS else []
+
+
+# ---------------------------------------------------------------- code (4.1, 5.1, 6.1)
+
+PROBE_MARK = "@@MODEL-PROBE@@"
+SANDBOX_TIMEOUT_S = 30.0
+
+
+def check_code(problem_id: str, sub, ctx) -> list[dict]:
+    name = CODE_PROBLEMS[problem_id]
+    if sub.code:  # the student's own code in this repository: trusted, imported in-process
+        cls = _import_pointer(sub.code)
+        with ref_cnn.single_thread():
+            return figure.compare_model(name, model_probe.describe(cls))
+    blocks = [b.value for b in ans.code_blocks(sub.text, "python") if re.search(rf"^\s*class\s+{name}\b", b.value, re.M)]
+    if not blocks:
+        if sub.own:
+            raise Missing(f"no `code:` pointer and no code block defining class {name}")
+        raise Unchecked(f"no code block defining class {name} found")
+    return figure.compare_model(name, describe_untrusted(blocks[-1], name, ctx.timeout_s))
+
+
+def _import_pointer(pointer: str):
+    """The class a `code:` pointer names; only modules inside this project are imported (they are the
+    student's own code; anything else would run without the sandbox)."""
+    module, _, attr = pointer.partition(":")
+    root = str(project_root())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    inside = [str(project_root()), str(Path(__file__).resolve().parents[2])]
+    origin = Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None  # not "frozen"/"built-in"
+    if origin is None or not origin.is_absolute() or not any(str(origin.resolve()).startswith(p + "/") for p in inside):
+        raise Missing(f"code pointer {pointer!r} does not name a module of this project")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise Missing(f"code pointer {pointer!r} does not resolve: {exc}") from None
+
+
+def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
+    """Run an LLM's model code in the sandbox; the child prints the model's description as JSON."""
+    from workbench.sandbox import run_python
+
+    source = "\n".join([
+        "import json",
+        "_ns = {'__name__': 'llm_code'}",
+        "exec('import torch\\nimport torch.nn as nn\\nimport torch.nn.functional as F\\nimport numpy as np', _ns)",
+        f"exec(compile({code!r}, 'llm_code.py', 'exec'), _ns)",
+        inspect.getsource(model_probe),
+        f"print({PROBE_MARK!r} + json.dumps(describe(_ns[{class_name!r}])))",
+    ])
+    limit = min(0.8 * timeout_s, SANDBOX_TIMEOUT_S)  # below the engine's limit, so the child is killed first
+    result = run_python(source, timeout_s=limit)
+    if result.timed_out:
+        raise Unchecked(f"the model code did not finish within {limit:g} s (killed)")
+    line = next((ln for ln in result.stdout.splitlines() if ln.startswith(PROBE_MARK)), None)
+    if line is None:
+        error = (result.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        return {"configs": [{"error": f"the code does not run: {error}"}]}
+    return json.loads(line[len(PROBE_MARK):])

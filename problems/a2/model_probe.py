@@ -1,0 +1,70 @@
+"""Describe a colourization model as JSON: every leaf layer in execution order with its settings and shapes.
+
+Self-contained (torch only): imported in-process for our own models, and appended as source to untrusted
+code that runs in workbench.sandbox, where `describe` is called and its JSON printed.
+"""
+
+import inspect
+
+ATTRS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "dilation",
+         "num_features", "scale_factor", "mode", "groups")
+
+
+def _plain(v):
+    if isinstance(v, (tuple, list)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (int, float, str, bool)) or v is None:
+        return v
+    return str(v)
+
+
+def build(cls, kernel, nic, nf, nc):
+    """The course's constructor order (kernel, num_filters, num_colours, num_in_channels), else by keyword."""
+    try:
+        return cls(kernel, nf, nc, nic)
+    except TypeError:
+        params = inspect.signature(cls).parameters
+        kwargs = {}
+        for name, value in (("kernel", kernel), ("num_filters", nf), ("num_colours", nc), ("num_in_channels", nic)):
+            if name in params:
+                kwargs[name] = value
+        return cls(**kwargs)
+
+
+def describe(cls, kernel=3, configs=((1, 32, 24), (3, 8, 10)), size=32):
+    """{"configs": [{"nic", "nf", "nc", "layers": [...], "output": shape} | {"error": ...}]}."""
+    import torch
+    from torch import nn
+
+    out = []
+    for nic, nf, nc in configs:
+        record = {"nic": nic, "nf": nf, "nc": nc}
+        try:
+            model = build(cls, kernel, nic, nf, nc)
+            if not isinstance(model, nn.Module):
+                raise TypeError(f"{cls!r} did not build an nn.Module")
+            layers = []
+            hooks = []
+            for name, mod in model.named_modules():
+                if name and not list(mod.children()):
+                    def hook(m, inp, res, name=name):
+                        entry = {"name": name, "type": type(m).__name__,
+                                 "in": list(inp[0].shape[1:]) if inp and hasattr(inp[0], "shape") else None,
+                                 "out": list(res.shape[1:]) if hasattr(res, "shape") else None}
+                        for a in ATTRS:
+                            if hasattr(m, a):
+                                entry[a] = _plain(getattr(m, a))
+                        layers.append(entry)
+                    hooks.append(mod.register_forward_hook(hook))
+            model.eval()
+            with torch.no_grad():
+                y = model(torch.zeros(2, nic, size, size))
+            for h in hooks:
+                h.remove()
+            record["layers"] = layers
+            record["output"] = list(y.shape[1:])
+            record["children"] = [n for n, _ in model.named_children()]
+        except Exception as exc:  # the description carries the failure; the checker reports it
+            record["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        out.append(record)
+    return {"class": getattr(cls, "__name__", str(cls)), "kernel": kernel, "configs": out}

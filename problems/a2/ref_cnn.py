@@ -1,0 +1,470 @@
+"""A2 section 3 (convolution 3.1, network sizes 3.2) and the counting question 4.3.
+
+3.1 convolves by explicit loops (flipped and unflipped kernel, which must agree); 3.2 builds both networks
+in torch and counts with forward hooks, cross-checked by hand formulas; 4.3 counts the
+real PoolUpsampleNet (colourize.models) with forward hooks (colourize.counting) at many (NIC, NF, NC), fits the coefficients over the
+degree-2 monomials and compares with a symbolic count derived from Figure 1a (figure.py); 5.4 searches
+padding / output_padding with real nn.Conv2d / nn.ConvTranspose2d shape checks.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from functools import lru_cache
+
+import numpy as np
+import sympy
+
+from workbench import answers as ans
+from workbench.formulas import FormulaError, Sym, parse_formula
+from workbench.verify import detail
+
+from .figure import LAYER_TYPES, symbolic_counts
+
+@contextmanager
+def single_thread():
+    """Tiny tensors: one thread avoids OpenMP hand-offs that cost ~10 ms per op on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------- 3.1 convolution
+
+I_MATRIX = ((0, 0, 0, 0, 0), (0, 0, 1, 1, 1), (1, 1, 1, 1, 0), (0, 1, 1, 1, 0), (0, 0, 1, 0, 0))
+J_FILTER = ((0, -1, 0), (-1, 5, -1), (0, -1, 0))
+FEATURE_WORDS = (r"sharpen", r"edge", r"laplacian", r"high[- ]?pass", r"boundar", r"detail")
+
+
+def conv_same(image, kernel, flip: bool) -> np.ndarray:
+    """Zero-padded 'same' 2-D convolution (flip=True) or cross-correlation (flip=False), by loops."""
+    img, ker = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    if flip:
+        ker = ker[::-1, ::-1]
+    kh, kw = ker.shape
+    ph, pw = kh // 2, kw // 2
+    out = np.zeros_like(img)
+    for r in range(img.shape[0]):
+        for c in range(img.shape[1]):
+            total = 0.0
+            for i in range(kh):
+                for j in range(kw):
+                    rr, cc = r + i - ph, c + j - pw
+                    if 0 <= rr < img.shape[0] and 0 <= cc < img.shape[1]:
+                        total += img[rr, cc] * ker[i, j]
+            out[r, c] = total
+    return out
+
+
+@lru_cache(maxsize=1)
+def conv_reference() -> tuple[tuple[float, ...], ...]:
+    conv, corr = conv_same(I_MATRIX, J_FILTER, True), conv_same(I_MATRIX, J_FILTER, False)
+    assert np.array_equal(conv, corr), "J is symmetric: convolution and correlation must agree"
+    return tuple(tuple(float(x) for x in row) for row in conv)
+
+
+def reference_conv() -> dict:
+    return {"answer": {"matrix": [[int(x) for x in row] for row in conv_reference()],
+                       "feature": "sharpening: identity plus a negative Laplacian, so it enhances edges "
+                                  "(pixels that differ from their 4 neighbours)"},
+            "method": "zero-padded convolution by explicit loops, with the flipped kernel (lecture 4's definition) "
+                      "and without the flip; J is symmetric, so both agree (asserted)"}
+
+
+def _matrix_diff(found, want) -> tuple[list, float]:
+    diffs = [(r + 1, c + 1, want[r][c], found[r][c]) for r in range(len(want)) for c in range(len(want[0]))
+             if abs(found[r][c] - want[r][c]) > 1e-9]
+    return diffs, 1 - len(diffs) / (len(want) * len(want[0]))
+
+
+def _fmt(x) -> str:
+    return f"{x:g}"
+
+
+def matrix_detail(found, want, what: str) -> dict:
+    diffs, credit = _matrix_diff(found, want)
+    if not diffs:
+        return detail(what, want, found, True)
+    where = " and ".join(f"({r},{c})" for r, c, _, _ in diffs[:6])
+    exp = " and ".join(_fmt(e) for _, _, e, _ in diffs[:6])
+    got = " and ".join(_fmt(f) for _, _, _, f in diffs[:6])
+    more = f" (+{len(diffs) - 6} more)" if len(diffs) > 6 else ""
+    noun = "entry" if len(diffs) == 1 else "entries"
+    return detail(what, want, found, False, credit=max(0.0, credit),
+                  note=f"{noun} {where} differ{'s' if len(diffs) == 1 else ''}: expected {exp}, found {got}{more}")
+
+
+def check_conv(answer, text: str) -> list[dict]:
+    want = conv_reference()
+    details = []
+    matrix = feature = None
+    if isinstance(answer, dict):
+        matrix = ans.parse_matrix_value(answer.get("matrix"))
+        feature = answer.get("feature")
+        if answer.get("matrix") is not None and matrix is None:
+            details.append(detail("I * J", want, answer.get("matrix"), False, note="not a 5x5 numeric matrix"))
+    if matrix is None and not details:
+        cands = [f for f in ans.find_matrices(text, (5, 5)) if f.value != tuple(tuple(float(x) for x in r) for r in I_MATRIX)]
+        distinct = list(dict.fromkeys(f.value for f in cands))
+        if len(distinct) == 1:
+            matrix = distinct[0]
+        elif len(distinct) > 1:
+            right = [i + 1 for i, m in enumerate(distinct) if not _matrix_diff(m, want)[0]]
+            details.append(detail("I * J", want, [list(m) for m in distinct], None,
+                                  note=f"ambiguous: {len(distinct)} different 5x5 matrices in the answer"
+                                       + (f" (number {right[0]} is right)" if right else " (none is right)")))
+        else:
+            details.append(detail("I * J", want, None, None, note="no 5x5 numeric matrix found"))
+    if matrix is not None:
+        if (len(matrix), len(matrix[0])) != (5, 5):
+            details.append(detail("I * J", want, [list(r) for r in matrix], False, note="not 5x5"))
+        else:
+            details.append(matrix_detail([list(r) for r in matrix], [list(r) for r in want], "I * J"))
+    source = str(feature) if feature else text
+    hits = ans.has_any(source, FEATURE_WORDS)
+    details.append(detail("feature detected", "sharpening / edges (Laplacian-like)", feature if feature else
+                          (", ".join(h.strip("\\b") for h in hits) or None), bool(hits), weight=0.5,
+                          note="" if hits else "names no sharpening / edge / Laplacian feature"))
+    return details
+
+
+# ---------------------------------------------------------------- 3.2 network sizes
+
+CNN_SPEC = (("conv", 32), ("pool", None), ("conv", 64), ("pool", None), ("conv", 3))
+INPUT_SHAPE = (3, 32, 32)
+# Readings of "the fully connected layers do not change the output shape of inputs" (handout v1.3):
+FCNN_READINGS = {
+    "conv-sized": "each FC layer keeps its input's height and width and has the conv layer's channels (32, 64, 3)",
+    "keep-shape": "each FC layer's output has exactly its input's shape",
+}
+
+
+def _build(kind: str):
+    """The CNN or an FCNN reading as torch modules. FC weights are stride-0 views of one zero (numel() counts
+    them all; ~10^8 weights take no memory), and an FC layer only produces its output shape."""
+    import torch
+    from torch import nn
+
+    class FC(nn.Module):
+        def __init__(self, in_shape, out_shape):
+            super().__init__()
+            self.out_shape = out_shape
+            self.weight = nn.Parameter(torch.zeros(()).expand(int(np.prod(out_shape)), int(np.prod(in_shape))))
+
+        def forward(self, x):  # (B, C, H, W) -> (B, C', H', W')
+            return x.new_zeros(x.shape[0], *self.out_shape)
+
+    layers, shape = [], INPUT_SHAPE
+    for op, channels in CNN_SPEC:
+        c, h, w = shape
+        if op == "pool":
+            layers.append(nn.MaxPool2d(2))
+            shape = (c, h // 2, w // 2)
+        elif kind == "cnn":
+            layers.append(nn.Conv2d(c, channels, 3, padding=1, bias=False))
+            shape = (channels, h, w)
+        else:
+            out = (channels, h, w) if kind == "conv-sized" else shape
+            layers.append(FC(shape, out))
+            shape = out
+    return nn.Sequential(*layers), torch.zeros((1, *INPUT_SHAPE))
+
+
+def count_with_hooks(kind: str) -> dict:
+    import torch
+
+    model, x = _build(kind)
+    outputs: list[tuple[str, int]] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: outputs.append((type(m).__name__, o[0].numel()))) for m in model]
+    with torch.no_grad(), single_thread():
+        model(x)
+    for h in hooks:
+        h.remove()
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return _conventions(outputs, params)
+
+
+def count_by_hand(kind: str) -> dict:
+    outputs, params, (c, h, w) = [], 0, INPUT_SHAPE
+    for op, channels in CNN_SPEC:
+        if op == "pool":
+            h, w = h // 2, w // 2
+            outputs.append(("MaxPool2d", c * h * w))
+            continue
+        out_c = channels if kind in ("cnn", "conv-sized") else c
+        params += 9 * c * out_c if kind == "cnn" else (c * h * w) * (out_c * h * w)
+        c = out_c
+        outputs.append(("Conv2d" if kind == "cnn" else "FC", c * h * w))
+    return _conventions(outputs, params)
+
+
+def _conventions(outputs, params) -> dict:
+    inp = int(np.prod(INPUT_SHAPE))
+    layers = sum(n for _, n in outputs)
+    no_pool = sum(n for t, n in outputs if t != "MaxPool2d")
+    return {"params": int(params), "neurons": int(layers),
+            "alternatives": {int(layers + inp): "the input image counted as neurons",
+                             int(no_pool): "pooling layers not counted",
+                             int(no_pool + inp): "input counted, pooling layers not counted"}}
+
+
+@lru_cache(maxsize=1)
+def size_reference() -> dict:
+    out = {}
+    for kind in ("cnn", *FCNN_READINGS):
+        hooks, hand = count_with_hooks(kind), count_by_hand(kind)
+        assert hooks == hand, f"{kind}: hooks {hooks} != hand formula {hand}"
+        out[kind] = hooks
+    return out
+
+
+def reference_sizes() -> dict:
+    ref = size_reference()
+    return {"answer": {"cnn_neurons": ref["cnn"]["neurons"], "cnn_params": ref["cnn"]["params"],
+                       "fcnn_neurons": ref["conv-sized"]["neurons"], "fcnn_params": ref["conv-sized"]["params"]},
+            "also_correct": {"fcnn_neurons": ref["keep-shape"]["neurons"], "fcnn_params": ref["keep-shape"]["params"],
+                             "reading": FCNN_READINGS["keep-shape"]},
+            "convention": "neurons = outputs of every layer after the input, pooling included; parameters = weights "
+                          "(no biases); FCNN: " + FCNN_READINGS["conv-sized"],
+            "alternatives": {k: {str(n): why for n, why in v["alternatives"].items()} for k, v in ref.items()},
+            "method": "torch models counted with forward hooks (outputs) and numel() (weights), equal to the hand "
+                      "formulas (asserted)"}
+
+
+_NETS = re.compile(r"FCNN|FC[- ]?NN|fully[- ]connected(?: neural)?(?: network| architecture| model| NN)|\bCNN\b|"
+                   r"convolutional(?: neural)? (?:network|architecture|model)", re.I)
+_NEURON = [r"neurons?", r"units?", r"activations?"]
+_PARAM = [r"(?:trainable )?param(?:eter)?s?", r"weights?"]
+
+
+def sizes_from_text(text: str) -> dict:
+    """Per network, the labelled totals: a number with "total" before it wins, else the last one."""
+    marks = [(m.start(), "fcnn" if re.match(r"FC|fully", m.group(0), re.I) else "cnn") for m in _NETS.finditer(text)]
+    found: dict[str, float] = {}
+    for i, (start, net) in enumerate(marks):
+        end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
+        segment = text[start:end]
+        for qty, labels in (("neurons", _NEURON), ("params", _PARAM)):
+            hits = ans.labelled_numbers(segment, labels)
+            hits = [h for h in hits if h.value >= 10]  # skip kernel sizes, layer indices
+            if not hits:
+                continue
+            totals = [h for h in hits if re.search(r"total|overall|in all|sum", segment[max(0, h.start - 80):h.start + 20], re.I)]
+            found[f"{net}_{qty}"] = (totals or hits)[-1].value
+    return found
+
+
+def check_sizes(answer, text: str) -> list[dict]:
+    ref = size_reference()
+    structured = isinstance(answer, dict)
+    got = {k: ans.parse_number(answer.get(k)) for k in ("cnn_neurons", "cnn_params", "fcnn_neurons", "fcnn_params")} \
+        if structured else sizes_from_text(text)
+    details = []
+    for key in ("cnn_neurons", "cnn_params", "fcnn_neurons", "fcnn_params"):
+        net, qty = key.split("_")
+        readings = ["cnn"] if net == "cnn" else list(FCNN_READINGS)
+        want = ref[readings[0]][qty]
+        value = got.get(key)
+        if value is None:
+            details.append(detail(key, want, None, None, note="no number found"))
+            continue
+        exact = [r for r in readings if ref[r][qty] == value]
+        if exact:
+            note = "" if exact[0] == readings[0] else f"accepted reading of the FCNN: {FCNN_READINGS[exact[0]]}"
+            details.append(detail(key, want, int(value), True, note=note))
+            continue
+        alt = [(r, ref[r]["alternatives"].get(int(value))) for r in readings if qty == "neurons" and int(value) == value]
+        alt = [(r, why) for r, why in alt if why]
+        if alt:
+            details.append(detail(key, want, int(value), True, credit=0.5, note=f"alternative convention: {alt[0][1]}"))
+            continue
+        details.append(detail(key, want, value if value != int(value) else int(value), False,
+                              note=_size_hint(value, want)))
+    disadvantage = answer.get("disadvantage") if structured else text
+    if disadvantage:
+        hits = ans.has_any(str(disadvantage), [r"overfit", r"memory", r"comput", r"slow", r"more data", r"generali[sz]",
+                                               r"storage", r"expensive", r"cost"])
+        details.append(detail("disadvantage of more parameters", "overfitting / memory / computation",
+                              str(disadvantage)[:120] if structured else ", ".join(hits) or None,
+                              bool(hits), weight=0.5, note="" if hits else "names no recognised disadvantage"))
+    return details
+
+
+def _size_hint(value, want) -> str:
+    if want and value and abs(value / want - round(value / want)) < 1e-9 and round(value / want) > 1:
+        return f"{round(value / want)} times the reference"
+    return ""
+
+
+# ---------------------------------------------------------------- 4.3 PoolUpsampleNet counts
+
+NIC, NF, NC = sympy.symbols("NIC NF NC")
+COUNT_SYMBOLS = [Sym("NIC", "scalar", ("NIC", "N_IC", "N_in", "nic", "num_in_channels", "NumInChannels", "C_in")),
+                 Sym("NF", "scalar", ("NF", "N_F", "nf", "num_filters")),
+                 Sym("NC", "scalar", ("NC", "N_C", "nc", "num_colours", "num_colors"))]
+COUNT_KEYS = ("weights", "outputs", "connections")
+# Which layers a count includes; credit when an answer matches that convention instead of the primary one.
+CONVENTIONS = {
+    "conv": ({"Conv2d"}, 1.0, "Conv2d layers only"),
+    "conv+bn": ({"Conv2d", "BatchNorm2d"}, 1.0, "BatchNorm2d included (the handout accepts it)"),
+    "no-bn": ({"Conv2d", "MaxPool2d", "Upsample", "ReLU"}, 0.5, "every layer but BatchNorm2d counted"),
+    "all": (set(LAYER_TYPES), 0.5, "every layer counted (pooling, upsampling, BatchNorm, ReLU)"),
+}
+# The same conventions in colourize.counting's layer kinds.
+CONVENTION_KINDS = {"conv": ("conv",), "conv+bn": ("conv", "norm"), "no-bn": ("conv", "pool", "upsample", "activation"),
+                    "all": ("conv", "pool", "upsample", "norm", "activation")}
+MONOMIALS = (sympy.Integer(1), NIC, NF, NC, NIC**2, NF**2, NC**2, NIC * NF, NIC * NC, NF * NC)
+
+
+def _hook_counts(cls, nic: int, nf: int, nc: int, size: int) -> dict[str, dict[str, int]]:
+    """Per convention, weights/outputs/connections of the real model by forward hooks (colourize.counting)."""
+    from colourize.counting import count_layers, totals
+
+    rows = count_layers(cls(3, nf, nc, nic), (nic, size, size))
+    out = {}
+    for name, (_types, _, _) in CONVENTIONS.items():
+        t = totals(rows, CONVENTION_KINDS[name])
+        out[name] = {"weights": t.weights, "outputs": t.outputs, "connections": t.connections}
+    return out
+
+
+def _fit(points: list[tuple[int, int, int]], values: list[int]):
+    """Integer coefficients over MONOMIALS by least squares; the fit must be exact."""
+    A = np.array([[a**i * b**j * c**k for i, j, k in _EXPONENTS] for a, b, c in points], dtype=float)
+    coef, *_ = np.linalg.lstsq(A, np.array(values, dtype=float), rcond=None)
+    rounded = np.round(coef)
+    if not np.allclose(A @ rounded, values):
+        raise AssertionError("the counts are not a degree-2 polynomial in NIC, NF, NC")
+    return sympy.expand(sum(int(c) * m for c, m in zip(rounded, MONOMIALS) if c))
+
+
+_EXPONENTS = [sympy.Poly(m, NIC, NF, NC).monoms()[0] for m in MONOMIALS]
+
+
+@lru_cache(maxsize=1)
+def count_reference() -> dict:
+    """{size: {convention: {quantity: polynomial}}} from hooks on colourize.models.PoolUpsampleNet, checked
+    against the symbolic count of Figure 1a."""
+    from colourize.models import PoolUpsampleNet
+
+    rng = np.random.default_rng(43)
+    points = [tuple(int(x) for x in rng.integers(1, 7, size=3)) for _ in range(12)]
+    out: dict = {}
+    for size in (32, 64):
+        with single_thread():
+            measured = [_hook_counts(PoolUpsampleNet, *p, size) for p in points]
+        hand = symbolic_counts("PoolUpsampleNet", size)
+        out[size] = {}
+        for conv in CONVENTIONS:
+            out[size][conv] = {}
+            for q in COUNT_KEYS:
+                fitted = _fit(points, [m[conv][q] for m in measured])
+                by_hand = sympy.expand(sum(v[q] for t, v in hand if t in CONVENTIONS[conv][0]))
+                if sympy.expand(fitted - by_hand) != 0:
+                    raise AssertionError(f"{conv} {q} at {size}: model gives {fitted}, Figure 1a gives {by_hand}")
+                out[size][conv][q] = fitted
+    return out
+
+
+def _key(q: str, size: int) -> str:
+    return q if size == 32 else f"{q}_doubled"
+
+
+def poly_text(expr) -> str:
+    """9 NIC NF + 36 NF^2 + ...: terms in NIC, NF, NC order, as people write them."""
+    terms = []
+    try:
+        poly = sympy.Poly(expr, NIC, NF, NC)
+    except sympy.PolynomialError:
+        return str(expr)
+    for (a, b, c), coef in poly.terms():
+        factors = [f"{n}^{e}" if e > 1 else n for n, e in (("NIC", a), ("NF", b), ("NC", c)) if e]
+        terms.append(" ".join(([str(coef)] if coef != 1 or not factors else []) + factors))
+    return " + ".join(terms).replace("+ -", "- ") or "0"
+
+
+def reference_counts() -> dict:
+    ref = count_reference()
+    answer = {_key(q, s): poly_text(ref[s]["conv"][q]) for s in (32, 64) for q in COUNT_KEYS}
+    return {"answer": answer,
+            "convention": "Conv2d layers only (biases and BatchNorm ignored): weights k^2 C_in C_out, outputs "
+                          "C_out H W of each conv, connections = outputs x k^2 C_in; kernel 3",
+            "accepted": {_key(q, s): poly_text(ref[s]["conv+bn"][q]) for s in (32, 64) for q in COUNT_KEYS},
+            "method": "forward hooks (colourize.counting) on colourize.models.PoolUpsampleNet at 12 random (NIC, NF, NC), 32x32 and 64x64, "
+                      "coefficients fitted over the degree-2 monomials; equal to the symbolic count of Figure 1a"}
+
+
+def _parse_count(text):
+    if isinstance(text, (int, float)):
+        return sympy.Integer(int(text))
+    return sympy.expand(parse_formula(str(text), COUNT_SYMBOLS, constants={"k": 3, "K": 3}))
+
+
+def counts_from_text(text: str) -> dict[str, str]:
+    """`weights: ...` / `outputs = ...` lines before and after the first mention of the doubled input."""
+    split = re.search(r"doubl|64\s*(?:x|×|\\times|\*)\s*64|twice", text, re.I)
+    halves = {32: text[: split.start()] if split else text, 64: text[split.start():] if split else ""}
+    out = {}
+    for size, part in halves.items():
+        for q, label in (("weights", r"weights?|param(?:eter)?s"), ("outputs", r"outputs?|neurons"),
+                         ("connections", r"connections?")):
+            for m in re.finditer(rf"(?:{label})\b[^:=\n]{{0,40}}(?::|=)\s*(.+)", part, re.I):
+                line = m.group(1).replace("$", " ")
+                for side in reversed(line.split("=")):
+                    side = side.strip().strip("*.,;")
+                    try:
+                        if _parse_count(side).free_symbols:
+                            out[_key(q, size)] = side
+                            break
+                    except (FormulaError, TypeError, ValueError, ZeroDivisionError):
+                        continue
+    return out
+
+
+def check_counts(answer, text: str) -> list[dict]:
+    ref = count_reference()
+    given = {k: answer.get(k) for k in (_key(q, s) for s in (32, 64) for q in COUNT_KEYS)} if isinstance(answer, dict) \
+        else counts_from_text(text)
+    parsed, details = {}, []
+    for size in (32, 64):
+        for q in COUNT_KEYS:
+            key = _key(q, size)
+            want = ref[size]["conv"][q]
+            raw = given.get(key)
+            if raw in (None, ""):
+                details.append(detail(key, poly_text(want), None, None, note="no expression found"))
+                continue
+            try:
+                expr = _parse_count(raw)
+            except (FormulaError, TypeError, ValueError, ZeroDivisionError) as exc:
+                details.append(detail(key, poly_text(want), str(raw), None, note=f"could not read it: {exc}"))
+                continue
+            parsed[key] = expr
+            match = next((c for c in CONVENTIONS if sympy.expand(expr - ref[size][c][q]) == 0), None)
+            if match is not None:
+                credit, why = CONVENTIONS[match][1], CONVENTIONS[match][2]
+                details.append(detail(key, poly_text(want), poly_text(expr), True, credit=credit, note="" if match == "conv" else why))
+                continue
+            details.append(detail(key, poly_text(want), poly_text(expr), False,
+                                  note=_count_hint(q, size, expr, ref, parsed)))
+    return details
+
+
+def _count_hint(q: str, size: int, expr, ref, parsed) -> str:
+    if size == 64 and q == "weights":
+        base = parsed.get("weights")
+        if base is not None and sympy.expand(expr - 4 * base) == 0:
+            return "weights do not depend on the input size: the doubled-input weights equal the 32x32 ones, not 4x"
+    if size == 64 and q in ("outputs", "connections"):
+        base = parsed.get(q)
+        if base is not None and sympy.expand(expr - base) == 0:
+            return f"{q} scale with H x W: doubling width and height multiplies them by 4"
+        if base is not None and sympy.expand(expr - 2 * base) == 0:
+            return f"{q} scale with H x W (x4 when both double), not x2"
+    return ""

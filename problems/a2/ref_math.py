@@ -1,0 +1,447 @@
+"""A2 written part, sections 1-2: RMSProp's limit (1.2.1), memory of unrolled GD (2.1.2), the one-step GD
+formulas (2.2.x) and L2 vs weight decay (2.3.x).
+
+References are computed from first principles with numpy (finite-difference gradients of the loss, a GD
+step, an exact three-point fit of a quadratic for eta*), never from the closed forms they check; the
+closed forms shown by `cli.py reference` are verified against them on the same instances.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+
+from workbench import answers as ans
+from workbench.formulas import EvalError, FormulaError, Sym, evaluate, normalise_tex, numerically_equal, parse_formula
+from workbench.verify import detail
+
+SYMBOLS = [
+    Sym("X", "matrix", ("X",)),
+    Sym("w_0", "vector", ("w_0", "w0", "W_0")),
+    Sym("t", "vector", ("t", "y")),
+    Sym("a", "vector", ("a",)),
+    Sym("eta", "scalar", ("eta", r"\eta", "alpha")),
+    Sym("n", "scalar", ("n", "N")),
+    Sym("lambda", "scalar", ("lambda", r"\lambda", "lam")),
+    Sym("lambda_tilde", "scalar", ("lambdatilde", "lambda_tilde", "tildelambda", "lambda_t")),
+]
+SHAPES = ((7, 3), (3, 7), (5, 5))  # n > d, d > n, square: a formula must hold in every regime
+
+
+# ---------------------------------------------------------------- first principles
+
+def loss(X, w, t, lam=0.0):
+    """(1/n)||Xw - t||^2 + lam ||w||^2."""
+    r = X @ w - t
+    return (r.T @ r).item() / X.shape[0] + lam * (w.T @ w).item()
+
+
+def fd_grad(f, w, h=1e-3):
+    """Central differences: exact (up to rounding) for the quadratic losses here."""
+    g = np.zeros_like(w)
+    for i in range(w.shape[0]):
+        e = np.zeros_like(w)
+        e[i] = h
+        g[i] = (f(w + e) - f(w - e)) / (2 * h)
+    return g
+
+
+def gd_step(X, w0, t, eta, lam=0.0):
+    return w0 - eta * fd_grad(lambda w: loss(X, w, t, lam), w0)
+
+
+def instances(seed: int = 413):
+    """Random instances (n > d, d > n, n = d) with positive eta, lambda, lambda_tilde."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n, d in SHAPES:
+        X, w0, t = rng.normal(size=(n, d)), rng.normal(size=(d, 1)), rng.normal(size=(n, 1))
+        out.append({"X": X, "w_0": w0, "t": t, "a": X @ w0 - t, "n": float(n), "eta": float(rng.uniform(0.01, 0.3)),
+                    "lambda": float(rng.uniform(0.01, 0.3)), "lambda_tilde": float(rng.uniform(0.01, 0.3))})
+    return out
+
+
+def _l1(v, eta):
+    return loss(v["X"], gd_step(v["X"], v["w_0"], v["t"], eta), v["t"])
+
+
+def _quadratic_vertex(f, x0=0.0, h=0.5):
+    """Vertex and curvature of a quadratic from three exact evaluations."""
+    fm, f0, fp = f(x0 - h), f(x0), f(x0 + h)
+    second = (fp - 2 * f0 + fm) / h**2
+    first = (fp - fm) / (2 * h)
+    return x0 - first / second, second
+
+
+@lru_cache(maxsize=1)
+def targets() -> list[dict]:
+    """Per instance, the first-principles value of every quantity the section-2 answers give."""
+    out = []
+    for v in instances():
+        eta = v["eta"]
+        d = {}
+        d["w1"] = gd_step(v["X"], v["w_0"], v["t"], eta)
+        d["L1"] = _l1(v, eta)
+        d["dL1_deta"] = (_l1(v, eta + 1e-3) - _l1(v, eta - 1e-3)) / 2e-3
+        d["eta_star"], d["curvature"] = _quadratic_vertex(lambda e: _l1(v, e))
+        d["w1_l2"] = gd_step(v["X"], v["w_0"], v["t"], eta, v["lambda_tilde"])
+        # Equation (5): w1 = (1 - lambda) w0 - eta grad L(w0)
+        d["w1_wd"] = (1 - v["lambda"]) * v["w_0"] - eta * fd_grad(lambda w: loss(v["X"], w, v["t"]), v["w_0"])
+        # lambda_tilde making the two updates equal: w1_l2 is affine in lambda_tilde, solve by least squares.
+        base = gd_step(v["X"], v["w_0"], v["t"], eta, 0.0)
+        slope = gd_step(v["X"], v["w_0"], v["t"], eta, 1.0) - base
+        d["lambda_tilde"] = float(np.linalg.lstsq(slope, d["w1_wd"] - base, rcond=None)[0][0, 0])
+        out.append(d)
+    return out
+
+
+# The closed forms a student should reach; `reference` shows them after checking them against targets().
+CLOSED_FORMS = {
+    "w1": r"\mathbf{w}_1 = \mathbf{w}_0 - \frac{2\eta}{n} X^\top (X\mathbf{w}_0 - \mathbf{t})",
+    "L1": r"\mathcal{L}_1 = \frac{1}{n}\left\| \mathbf{a} - \frac{2\eta}{n} X X^\top \mathbf{a} \right\|^2,\ \mathbf{a} = X\mathbf{w}_0 - \mathbf{t}",
+    "dL1_deta": r"\frac{d\mathcal{L}_1}{d\eta} = -\frac{4}{n^2}\mathbf{a}^\top X X^\top \mathbf{a} + \frac{8\eta}{n^3}\|X X^\top \mathbf{a}\|^2",
+    "eta_star": r"\eta^* = \frac{n\, \mathbf{a}^\top X X^\top \mathbf{a}}{2 \|X X^\top \mathbf{a}\|^2}",
+    "w1_l2": r"\mathbf{w}_1 = (1 - 2\eta\tilde\lambda)\mathbf{w}_0 - \frac{2\eta}{n} X^\top (X\mathbf{w}_0 - \mathbf{t})",
+    "w1_wd": r"\mathbf{w}_1 = (1 - \lambda)\mathbf{w}_0 - \frac{2\eta}{n} X^\top (X\mathbf{w}_0 - \mathbf{t})",
+    "lambda_tilde": r"\tilde\lambda = \frac{\lambda}{2\eta}",
+}
+
+# Which quantities each problem asks for, how they are labelled in prose, and which symbols they may use.
+_W1 = r"w_1|w1"
+FORMULA_PROBLEMS = {
+    "2.2.1": {"w1": (_W1, ("X", "w_0", "t", "eta", "n", "a")),
+              "L1": (r"L_1|L_1\(eta\)|L\(w_1\)|L\(eta\)", ("X", "w_0", "t", "eta", "n", "a"))},
+    "2.2.3": {"dL1_deta": (r"frac\{(?:d|partial)L_1(?:\(eta\))?\}\{(?:d|partial)eta\}|(?:d|partial)L_1/(?:d|partial)eta"
+                           r"|L_1'(?:\(eta\))?|nabla_etaL_1|frac\{(?:d|partial)\}\{(?:d|partial)eta\}L_1(?:\(eta\))?",
+                           ("X", "w_0", "t", "eta", "n", "a")),
+              "eta_star": (r"eta\^\*|eta_\*|eta\*|eta_opt|eta_star|eta\^star|eta\^\{star\}", ("X", "w_0", "t", "n", "a"))},
+    "2.3.1": {"w1_l2": (r"(?:w_1|w1)(?:\^\(?\w+\)?|_\{?\w+\}?)?|w_\{1,\w+\}", ("X", "w_0", "t", "eta", "n", "lambda_tilde", "a")),
+              "w1_wd": (r"(?:w_1|w1)(?:\^\(?\w+\)?|_\{?\w+\}?)?|w_\{1,\w+\}", ("X", "w_0", "t", "eta", "n", "lambda", "a"))},
+    "2.3.2": {"lambda_tilde": (r"lambdatilde|lambda_tilde|lambda~|lambda_\{?reg\}?|lambda_\{?L2\}?", ("lambda", "eta", "n"))},
+}
+
+
+def check_closed_forms() -> list[str]:
+    """Each CLOSED_FORMS entry parsed and compared with targets(); returns the names that disagree."""
+    bad = []
+    for name, tex in CLOSED_FORMS.items():
+        expr = parse_formula(tex.split(",\\ ")[0], SYMBOLS)
+        for v, tgt in zip(instances(), targets()):
+            if not numerically_equal(evaluate(expr, v), tgt[name]):
+                bad.append(name)
+                break
+    return bad
+
+
+def reference_formulas(pid: str) -> dict:
+    names = list(FORMULA_PROBLEMS[pid])
+    bad = check_closed_forms()
+    return {
+        "answer": {n: CLOSED_FORMS[n] for n in names},
+        "method": "numpy from first principles on random instances (n>d, d>n, n=d): finite-difference gradients of "
+                  "the loss, one GD step, dL1/deta by central differences, eta* as the vertex of the exact quadratic "
+                  "L1(eta), lambda~ by least squares; the closed forms above are parsed and compared with them",
+        "closed_forms_agree": not [b for b in bad if b in names],
+        "instances": [{"n": int(v["n"]), "d": v["X"].shape[1]} for v in instances()],
+    }
+
+
+# ---------------------------------------------------------------- checking formulas
+
+def compare_formula(name: str, text: str, allowed: tuple[str, ...]) -> dict:
+    """One detail: the formula `text` for quantity `name` against the first-principles targets."""
+    what = f"{name} ({CLOSED_FORMS[name].split('=')[0].strip()})"
+    try:
+        expr = parse_formula(text, SYMBOLS)
+    except FormulaError as exc:
+        return detail(what, CLOSED_FORMS[name], text, None, note=f"could not read the formula: {exc}")
+    extra = sorted(s.name for s in expr.free_symbols if s.name not in allowed)
+    if extra:
+        return detail(what, CLOSED_FORMS[name], text, False,
+                      note=f"uses {', '.join(extra)}, which the question does not allow here")
+    for v, tgt in zip(instances(), targets()):
+        try:
+            got = evaluate(expr, v)
+        except EvalError as exc:
+            return detail(what, CLOSED_FORMS[name], text, False, note=f"not well-formed: {exc}")
+        if not numerically_equal(got, tgt[name], rtol=1e-6):
+            n, dd = int(v["n"]), v["X"].shape[1]
+            return detail(what, CLOSED_FORMS[name], text, False,
+                          note=f"differs from the reference on a random instance with n={n}, d={dd} ({_diagnose(name, expr, v, tgt)})")
+    return detail(what, CLOSED_FORMS[name], text, True)
+
+
+def _diagnose(name: str, expr, v, tgt) -> str:
+    """A hint for common slips: a wrong sign or a factor (2, 1/2, n, ...)."""
+    try:
+        got = np.asarray(evaluate(expr, v), dtype=float).reshape(-1)
+    except EvalError:
+        return "cannot evaluate"
+    want = np.asarray(tgt[name], dtype=float).reshape(-1)
+    if name in ("w1", "w1_l2", "w1_wd"):  # compare the step, not w1 itself
+        got, want = got - v["w_0"].reshape(-1), want - v["w_0"].reshape(-1)
+    if got.size == want.size and np.all(np.abs(want) > 1e-12):
+        ratio = got / want
+        if np.allclose(ratio, ratio[0], rtol=1e-6):
+            r = float(ratio[0])
+            step = " in the update step" if name in ("w1", "w1_l2", "w1_wd") else ""
+            for label, value in (("the sign is flipped", -1), ("a factor 2 too large", 2), ("a factor 2 missing", 0.5),
+                                 ("a factor n too large", v["n"]), ("a factor n missing", 1 / v["n"])):
+                if abs(r - value) < 1e-6 * max(1, abs(value)):
+                    return label + step
+            return f"off by a factor {r:.4g}{step}"
+    return "not a constant multiple"
+
+
+def formulas_from_text(pid: str, text: str) -> dict[str, list[str]]:
+    """Candidate right-hand sides per quantity, from `lhs = ... = rhs` chains in the text (last side first)."""
+    found: dict[str, list[str]] = {}
+    for name, (lhs, _allowed) in FORMULA_PROBLEMS[pid].items():
+        # Per chain, the last side that is not a bare constant ("dL/deta = ... = 0" ends a derivation step).
+        found[name] = []
+        for f in ans.equations_for(text, lhs):
+            sides = [x for x in f.value if re.search(r"[A-Za-z]", ans.compact(normalise_tex(x)))]
+            if sides:
+                found[name].append(sides[-1])
+    if pid == "2.3.1":
+        found = _split_l2_wd(text, found)
+    return found
+
+
+def _split_l2_wd(text: str, found: dict) -> dict:
+    """Both 2.3.1 answers are "w_1 = ..."; tell them apart by the symbol each uses."""
+    rhs = list(dict.fromkeys(found.get("w1_l2", []) + found.get("w1_wd", [])))
+    out = {"w1_l2": [], "w1_wd": []}
+    for r in rhs:
+        norm = r.replace(" ", "")
+        if re.search(r"tilde|\\lambda'|λ̃|widetilde", norm):
+            out["w1_l2"].append(r)
+        elif re.search(r"lambda|λ", norm):
+            out["w1_wd"].append(r)
+    return out
+
+
+def check_formulas(pid: str, answer, text: str) -> list[dict]:
+    details = []
+    for name, (_lhs, allowed) in FORMULA_PROBLEMS[pid].items():
+        if isinstance(answer, dict) and answer.get(name) not in (None, ""):
+            details.append(compare_formula(name, str(answer[name]), allowed))
+            continue
+        candidates = formulas_from_text(pid, text).get(name, [])
+        if not candidates:
+            details.append(detail(f"{name}", CLOSED_FORMS[name], None, None, note="no formula for it found"))
+            continue
+        results = [compare_formula(name, c, allowed) for c in candidates]
+        readable = [r for r in results if r["ok"] is not None]
+        if not readable:
+            details.append(results[-1])
+            continue
+        last = readable[-1]
+        distinct = {r["found"] for r in readable if r["ok"] is False}
+        if last["ok"] and not distinct:
+            details.append(last)
+        elif last["ok"]:
+            details.append(dict(last, ok=True, credit=0.5,
+                                note=f"the final form is right, but the answer also states {len(distinct)} different, "
+                                     f"wrong form(s), e.g. {sorted(distinct)[0]!r}"))
+        elif any(r["ok"] for r in readable):
+            details.append(dict(last, credit=0.5, ok=True,
+                                note="states the right formula at some point, but its final form is wrong: " + (last.get("note") or "")))
+        else:
+            details.append(last)
+    return details
+
+
+# ---------------------------------------------------------------- 2.2.2 convexity
+
+def reference_convex() -> dict:
+    curv = [t["curvature"] for t in targets()]
+    return {"answer": {"convex": bool(min(curv) >= 0)},
+            "method": "second difference of L1(eta) on random instances; L1 is quadratic in eta with leading "
+                      "coefficient (4/n^3)||X X^T a||^2 >= 0",
+            "second_derivatives": [round(c, 6) for c in curv]}
+
+
+def check_convex(answer, text: str) -> list[dict]:
+    want = reference_convex()["answer"]["convex"]
+    said = answer.get("convex") if isinstance(answer, dict) else None
+    if said is None:
+        said = _claim(text, yes=[r"\bis (?:a )?convex", r"convex (?:in|w\.?r\.?t\.?|with respect to)", r"yes\b"],
+                      no=[r"not convex", r"non-?convex", r"isn't convex", r"concave"])
+    return [detail("L1 convex in eta", want, said, None if said is None else said == want)]
+
+
+def _claim(text: str, yes: list[str], no: list[str]):
+    """True/False when the text says one and not the other, else None (a "no" phrase is not also read as "yes")."""
+    n = bool(ans.has_any(text, no))
+    rest = text
+    for pattern in no:
+        rest = re.sub(pattern, " ", rest, flags=re.I)
+    y = bool(ans.has_any(rest, yes))
+    return True if y and not n else False if n and not y else None
+
+
+# ---------------------------------------------------------------- 1.2.1 RMSProp
+
+HINT = {"x1": (2.0, 1.0), "t": 2.0}
+ETAS = (1e-3, 3e-3, 1e-2, 3e-2)
+
+
+@lru_cache(maxsize=1)
+def rmsprop_limit(beta: float = 0.9, eps: float = 1e-8, steps: int = 20000) -> dict:
+    """Simulate RMSProp (3)-(4) on the hint's case for several learning rates at once."""
+    X = np.array([HINT["x1"]])  # (1, 2)
+    t = np.array([HINT["t"]])
+    w = np.zeros((len(ETAS), 2))
+    v = np.zeros_like(w)
+    eta = np.array(ETAS)[:, None]
+    tail = np.zeros_like(w)
+    keep = 2000
+    for k in range(steps):
+        g = 2.0 * (w @ X.T - t) * X  # (E, 2): gradient of (1/n)||Xw - t||^2 with n = 1
+        v = beta * v + (1 - beta) * g**2
+        w = w - eta / (np.sqrt(v) + eps) * g
+        if k >= steps - keep:
+            tail += w
+    limits = tail / keep
+    min_norm = (np.linalg.pinv(X) @ t).reshape(-1)
+    return {
+        "etas": list(ETAS), "beta": beta, "eps": eps, "steps": steps,
+        "limits": limits.tolist(),
+        "residuals": (limits @ X.T - t).reshape(-1).tolist(),
+        "min_norm": min_norm.tolist(),
+        "min_norm_norm": float(np.linalg.norm(min_norm)),
+        "limit_norms": np.linalg.norm(limits, axis=1).tolist(),
+    }
+
+
+def reference_rmsprop() -> dict:
+    sim = rmsprop_limit()
+    limit = np.mean(sim["limits"], axis=0)
+    reaches = bool(np.allclose(sim["limits"], sim["min_norm"], atol=1e-2))
+    return {"answer": {"always_min_norm": reaches, "limit_point": [round(float(x), 4) for x in limit],
+                       "min_norm": [round(float(x), 4) for x in sim["min_norm"]]},
+            "method": f"numpy simulation of RMSProp (beta {sim['beta']}, eps {sim['eps']}, {sim['steps']} steps, "
+                      f"etas {sim['etas']}) on x1=[2,1], t=2, w0=0, compared with the pseudo-inverse solution",
+            "simulation": sim}
+
+
+_VEC2 = re.compile(r"[\[(]\s*(-?[\d.]+(?:\s*/\s*\d+)?|\\frac\{\d+\}\{\d+\})\s*[,;]\s*(-?[\d.]+(?:\s*/\s*\d+)?|\\frac\{\d+\}\{\d+\})\s*[\])]")
+_LIMIT_WORDS = re.compile(r"converg|limit|ends? up|settles|reach|w_\\infty|w_\{\\infty\}|arriv|RMSProp (?:solution|finds)", re.I)
+_MIN_NORM_WORDS = re.compile(r"minimum[- ]norm|min[- ]norm|pseudo|least[- ]norm|w\^\s*\*|w\^\{\*\}|w\^\\star", re.I)
+
+
+def vectors_in(text: str) -> list[tuple[tuple[float, float], str]]:
+    """2-vectors written as [a, b] / (a, b), each with the clause before it (what it is said to be)."""
+    out = []
+    for sentence in ans.sentences(text):
+        for m in _VEC2.finditer(sentence):
+            a, b = ans.parse_number(m.group(1)), ans.parse_number(m.group(2))
+            if a is not None and b is not None:
+                clause = re.split(r"[,;:]|\bwhereas\b|\bwhile\b|\bbut\b|\bthan\b", sentence[:m.start()])[-1]
+                out.append(((a, b), clause))
+    return out
+
+
+def check_rmsprop(answer, text: str) -> list[dict]:
+    ref = reference_rmsprop()["answer"]
+    sim_limit, min_norm = np.array(ref["limit_point"]), np.array(ref["min_norm"])
+    details = []
+    said = answer.get("always_min_norm") if isinstance(answer, dict) else None
+    if said is None:
+        said = _claim(text,
+                      yes=[r"(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",
+                           r"always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm"],
+                      no=[r"(?:not|n't|never)\s+(?:always\s+|necessarily\s+)?(?:obtain|find|converge|reach|yield|give|return|recover)[^.]*min(?:imum)?[- ]norm",
+                          r"need not\b[^.]*min(?:imum)?[- ]norm", r"counter-?example", r"is not the min(?:imum)?[- ]norm",
+                          r"differs? from the min(?:imum)?[- ]norm", r"not (?:equal to )?the min(?:imum)?[- ]norm"])
+    details.append(detail("RMSProp always reaches the minimum-norm solution?", ref["always_min_norm"], said,
+                          None if said is None else bool(said) == ref["always_min_norm"], weight=2.0,
+                          note="" if said is not None else "no clear yes/no claim found"))
+    limit = answer.get("limit_point") if isinstance(answer, dict) else None
+    mn = answer.get("min_norm") if isinstance(answer, dict) else None
+    if limit is None and mn is None:
+        for vec, sentence in vectors_in(text):
+            if vec in ((2.0, 1.0), (0.0, 0.0)):
+                continue
+            if _MIN_NORM_WORDS.search(sentence):
+                mn = mn or vec
+            elif _LIMIT_WORDS.search(sentence):
+                limit = vec
+    if mn is not None:
+        ok = _close(mn, min_norm, 5e-3)
+        details.append(detail("minimum-norm solution of the hint's case", ref["min_norm"], _vec(mn), ok, weight=0.5))
+    if limit is not None:
+        ok = _close(limit, sim_limit, 2e-2)
+        note = "" if ok else ("that is the minimum-norm solution, which the simulation does not reach"
+                              if _close(limit, min_norm, 5e-3) else "the simulation does not end there")
+        details.append(detail("RMSProp limit point (simulated)", ref["limit_point"], _vec(limit), ok, weight=1.0, note=note))
+    return details
+
+
+def _vec(v):
+    try:
+        return [round(float(x), 4) for x in v]
+    except (TypeError, ValueError):
+        return v
+
+
+def _close(v, want, tol) -> bool | None:
+    try:
+        arr = np.array([ans.parse_number(x) if isinstance(x, str) else float(x) for x in v], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return bool(arr.shape == want.shape and np.allclose(arr, want, atol=tol))
+
+
+# ---------------------------------------------------------------- 2.1.2 memory
+
+MEMORY = {"forward": "O(1)", "backward": "O(t)"}
+MEMORY_REASON = (
+    "Forward propagation through t GD steps only needs the current iterate w_i (and its gradient) to compute "
+    "w_{i+1}; earlier iterates can be overwritten, so the memory does not grow with t: O(1). Standard "
+    "(reverse-mode) back-propagation to eta must revisit every step in reverse, so the forward pass keeps every "
+    "w_i (and the intermediate gradients) of the t steps: O(t). (With O(d) per stored iterate; only t is asked.)"
+)
+
+
+def reference_memory() -> dict:
+    return {"answer": dict(MEMORY), "method": "complexity argument (documented)", "reasoning": MEMORY_REASON}
+
+
+def _o_arg(value) -> str | None:
+    if value is None:
+        return None
+    terms = ans.big_o_terms(str(value)) or ([ans.Found(str(value), "plain")] if re.fullmatch(r"\s*[\w^ ]+\s*", str(value)) else [])
+    return terms[0].value.lower() if terms else None
+
+
+def memory_from_text(text: str) -> dict[str, str]:
+    """Assign each O(...) term to the nearest preceding "forward"/"back(ward)-propagation" mention."""
+    out: dict[str, str] = {}
+    marks = [(m.start(), "backward" if re.match(r"back|reverse", m.group(0), re.I) else "forward")
+             for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode", text, re.I)]
+    for term in ans.big_o_terms(text):
+        before = [kind for pos, kind in marks if pos < term.start]
+        if before:
+            out[before[-1]] = term.value.lower()  # the last statement of each wins (conclusions come last)
+    return out
+
+
+def check_memory(answer, text: str) -> list[dict]:
+    found = {k: _o_arg(answer.get(k)) for k in MEMORY} if isinstance(answer, dict) else memory_from_text(text)
+    details = []
+    for key, want in MEMORY.items():
+        arg = found.get(key)
+        if arg is None:
+            details.append(detail(f"{key} memory", want, None, None, note="no O(.) term found for it"))
+            continue
+        ok = f"O({arg})" == want
+        note, credit = "", None
+        if key == "forward" and arg == "t":
+            note, credit = ("O(t) is the memory when the forward pass keeps every w_i for back-propagation; "
+                            "forward propagation alone needs only the current iterate, O(1)"), 0.5
+        details.append(detail(f"{key} memory", want, f"O({arg})", ok if credit is None else True, credit=credit, note=note))
+    return details

@@ -1,0 +1,113 @@
+"""A2 5.4: the padding / output_padding that keep Figure 1b's shapes for kernels 4 and 5, found by searching
+small integers with real nn.Conv2d / nn.ConvTranspose2d shape checks; an output_padding >= stride is rejected
+(PyTorch refuses it).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from workbench.verify import detail
+
+from .ref_cnn import single_thread
+
+STRIDE = 2
+
+
+@lru_cache(maxsize=4)
+def padding_search(kernel: int) -> dict:
+    """All (padding) for the strided convs and (padding, output_padding) for the transposed convs that keep
+    Figure 1b's shapes, by building the layers and running tensors through them."""
+    import torch
+    from torch import nn
+
+    conv_ok, tconv_ok, rejected = [], [], []
+    with torch.no_grad(), single_thread():
+        for p in range(0, kernel + 1):
+            conv = nn.Conv2d(1, 1, kernel, stride=STRIDE, padding=p)
+            if all(conv(torch.zeros(1, 1, h, h)).shape[-1] == h // 2 for h in (32, 16)):
+                conv_ok.append(p)
+            for op in range(0, STRIDE + 1):
+                try:
+                    tconv = nn.ConvTranspose2d(1, 1, kernel, stride=STRIDE, padding=p, output_padding=op)
+                    good = all(tconv(torch.zeros(1, 1, h, h)).shape[-1] == 2 * h for h in (8, 16))
+                except (RuntimeError, ValueError) as exc:
+                    rejected.append({"padding": p, "output_padding": op, "error": str(exc).splitlines()[0][:120]})
+                    continue
+                if good:
+                    tconv_ok.append((p, op))
+    return {"conv_padding": conv_ok, "tconv": tconv_ok, "rejected": rejected}
+
+
+def reference_padding() -> dict:
+    answer, valid = {}, {}
+    for k in (4, 5):
+        s = padding_search(k)
+        answer[f"k{k}"] = {"conv_padding": s["conv_padding"][0], "tconv_padding": s["tconv"][0][0],
+                           "output_padding": s["tconv"][0][1]}
+        valid[f"k{k}"] = {"conv_padding": s["conv_padding"], "tconv (padding, output_padding)": s["tconv"],
+                          "rejected by PyTorch": len(s["rejected"])}
+        if s["conv_padding"][0] > 0 and len(s["tconv"]) > 1:
+            answer[f"k{k}"]["note"] = "several combinations work; the smallest padding is shown"
+    return {"answer": answer, "all_valid": valid,
+            "method": "search over padding 0..k and output_padding 0..2 with real nn.Conv2d (stride 2: 32->16, 16->8) "
+                      "and nn.ConvTranspose2d (stride 2: 8->16, 16->32) shape checks"}
+
+
+_PAD_LINE = re.compile(r"(output[_ ]padding|padding)\s*(?:=|:|of|to|is|should be|becomes|set to)?\s*\(?\s*(\d+)", re.I)
+
+
+def padding_from_text(text: str) -> dict:
+    """Per kernel (4, 5) the paddings mentioned after "kernel ... 4/5": transposed-conv lines vs conv lines."""
+    out: dict = {}
+    marks = list(re.finditer(r"(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])\b", text, re.I))
+    for i, m in enumerate(marks):
+        k = f"k{m.group(1)}"
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        block = out.setdefault(k, {})
+        for line in re.split(r"\n|(?<=[.;])\s", text[m.start():end]):
+            transposed = re.search(r"transpos|tconv|deconv", line, re.I)
+            for pm in _PAD_LINE.finditer(line):
+                name = "output_padding" if pm.group(1).lower().startswith("output") else \
+                    "tconv_padding" if transposed else "conv_padding"
+                block.setdefault(name, int(pm.group(2)))
+    return {k: v for k, v in out.items() if v}
+
+
+def check_padding(answer, text: str) -> list[dict]:
+    given = answer if isinstance(answer, dict) and any(k in answer for k in ("k4", "k5")) else padding_from_text(text)
+    details = []
+    for k in (4, 5):
+        s = padding_search(k)
+        want = reference_padding()["answer"][f"k{k}"]
+        got = given.get(f"k{k}") or {}
+        if not isinstance(got, dict) or not got:
+            details.append(detail(f"kernel {k}", want, None, None, note="no paddings found for this kernel"))
+            continue
+        cp, tp, op = (_int(got.get(n)) for n in ("conv_padding", "tconv_padding", "output_padding"))
+        if cp is None:
+            details.append(detail(f"kernel {k}: Conv2d padding", s["conv_padding"], None, None, note="not stated"))
+        else:
+            details.append(detail(f"kernel {k}: Conv2d padding", want["conv_padding"], cp, cp in s["conv_padding"],
+                                  note="" if cp in s["conv_padding"] else "does not map 32->16->8 with stride 2"))
+        if tp is None or op is None:
+            details.append(detail(f"kernel {k}: ConvTranspose2d padding/output_padding",
+                                  [want["tconv_padding"], want["output_padding"]], [tp, op], None, note="not stated"))
+            continue
+        if op >= STRIDE or op < 0:
+            details.append(detail(f"kernel {k}: ConvTranspose2d padding/output_padding", [want["tconv_padding"], want["output_padding"]],
+                                  [tp, op], False, note=f"output_padding {op} is invalid: PyTorch requires output_padding < stride ({STRIDE})"))
+            continue
+        ok = (tp, op) in s["tconv"]
+        details.append(detail(f"kernel {k}: ConvTranspose2d padding/output_padding",
+                              [want["tconv_padding"], want["output_padding"]], [tp, op], ok,
+                              note="" if ok else "does not map 8->16->32 with stride 2"))
+    return details
+
+
+def _int(v):
+    try:
+        return None if v is None or isinstance(v, bool) else int(v)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,238 @@
+"""A2 programming part: pinned runs (solutions/a2/results/<run>/), their plots, and comparative claims.
+
+4.2 / 5.2 / 6.2 need a pinned run of the model with the handout's settings and its plots; 5.3 / 6.3 / 5.5
+claims ("ConvTransposeNet has lower validation loss", "skip connections improved accuracy", "smaller
+batches gave lower loss") are compared with the final-epoch metrics of those runs. Anything else in the
+text stays unchecked (free text, judged against key points only by a model grader).
+"""
+
+from __future__ import annotations
+
+import re
+
+from workbench import answers as ans
+from workbench.verify import Missing, Unchecked, detail, list_runs
+
+MODEL_NAMES = {"poolupsample": "PoolUpsampleNet", "poolupsamplenet": "PoolUpsampleNet",
+               "convtranspose": "ConvTransposeNet", "convtransposenet": "ConvTransposeNet", "unet": "UNet"}
+PLOT_PROBLEMS = {"4.2": ("PoolUpsampleNet", ("curves.png", "samples.png")),
+                 "5.2": ("ConvTransposeNet", ("curves.png",)),
+                 "6.2": ("UNet", ("curves.png",))}
+REQUIRED = {"epochs": 25, "batch_size": 100, "kernel": 3}
+# 5.3 compares ConvTransposeNet with PoolUpsampleNet, 6.3 UNet with ConvTransposeNet.
+COMPARISONS = {"5.3": ("ConvTransposeNet", "PoolUpsampleNet"), "6.3": ("UNet", "ConvTransposeNet")}
+_MODEL_RE = {"PoolUpsampleNet": r"pool\s*-?\s*upsample(?:\s*net)?|section 4|max[- ]?pool",
+             "ConvTransposeNet": r"conv\s*-?\s*transpose(?:\s*net)?|transposed conv|section 5",
+             "UNet": r"\bu-?net\b|skip[- ]connections?"}
+
+
+def model_of(run) -> str | None:
+    name = str(run.settings.get("model") or run.settings.get("model_name") or "").lower()
+    return MODEL_NAMES.get(name)
+
+
+def _setting(run, key: str):
+    aliases = {"epochs": ("epochs", "num_epochs"), "batch_size": ("batch_size", "batch"), "kernel": ("kernel", "kernel_size")}
+    for a in aliases[key]:
+        if a in run.settings:
+            return run.settings[a]
+    return None
+
+
+def runs_by_model(ctx) -> dict[str, list]:
+    if "runs" not in ctx.memo:
+        grouped: dict[str, list] = {}
+        for run in list_runs(ctx.results_dir):
+            if model_of(run):
+                grouped.setdefault(model_of(run), []).append(run)
+        ctx.memo["runs"] = grouped
+    return ctx.memo["runs"]
+
+
+def standard_runs(ctx, model: str) -> list:
+    """Complete runs with the handout's settings (>= 25 epochs, batch 100, kernel 3)."""
+    return [r for r in runs_by_model(ctx).get(model, [])
+            if r.complete and r.final["epochs"] >= REQUIRED["epochs"] and _setting(r, "batch_size") == REQUIRED["batch_size"]
+            and _setting(r, "kernel") == REQUIRED["kernel"]]
+
+
+def final_metrics(ctx, model: str) -> dict | None:
+    runs = standard_runs(ctx, model)
+    if not runs:
+        return None
+    out = {}
+    for key in ("train_loss", "val_loss", "val_acc"):
+        values = [r.final[key] for r in runs if r.final.get(key) is not None]
+        out[key] = sum(values) / len(values) if values else None
+    out["runs"] = [r.name for r in runs]
+    return out
+
+
+def plot_files(problem_id: str, ctx) -> list:
+    model, names = PLOT_PROBLEMS[problem_id]
+    runs = standard_runs(ctx, model)
+    return [runs[0].path / n for n in names] if runs else []
+
+
+def reference_run(problem_id: str, ctx) -> dict:
+    if problem_id in PLOT_PROBLEMS:
+        model = PLOT_PROBLEMS[problem_id][0]
+        metrics = final_metrics(ctx, model)
+        if metrics is None:
+            raise Missing(_no_run(model, ctx))
+        return {"answer": {"run": metrics.pop("runs"), "final": metrics}, "method": "final epoch of the pinned run(s)"}
+    if problem_id in COMPARISONS:
+        a, b = COMPARISONS[problem_id]
+        ma, mb = final_metrics(ctx, a), final_metrics(ctx, b)
+        if ma is None or mb is None:
+            raise Unchecked(_no_run(a if ma is None else b, ctx))
+        key = "lower_val_loss" if problem_id == "5.3" else "improved_val_loss"
+        answer = {key: ma["val_loss"] < mb["val_loss"]}
+        if problem_id == "6.3":
+            answer["improved_val_acc"] = ma["val_acc"] > mb["val_acc"]
+        return {"answer": answer, "final": {a: ma, b: mb}, "method": "final-epoch metrics of the pinned runs"}
+    sweep = batch_sweep(ctx)
+    if len(sweep) < 2:
+        raise Unchecked("needs ConvTransposeNet runs with at least two batch sizes under " + str(ctx.results_dir))
+    return {"answer": {"batch_sweep": sweep}, "method": "final-epoch metrics of the pinned ConvTransposeNet runs"}
+
+
+def _no_run(model: str, ctx) -> str:
+    return (f"no pinned {model} run with >= {REQUIRED['epochs']} epochs, batch {REQUIRED['batch_size']}, kernel "
+            f"{REQUIRED['kernel']} under {ctx.results_dir} (train it, then `python cli.py pin RUN`)")
+
+
+def batch_sweep(ctx) -> dict[int, dict]:
+    out: dict[int, dict] = {}
+    for run in runs_by_model(ctx).get("ConvTransposeNet", []):
+        bs = _setting(run, "batch_size")
+        if run.complete and isinstance(bs, int):
+            out.setdefault(bs, {"val_loss": run.final["val_loss"], "val_acc": run.final["val_acc"], "run": run.name})
+    return dict(sorted(out.items()))
+
+
+# ---------------------------------------------------------------- checks
+
+def check_plot_problem(problem_id: str, ctx) -> list[dict]:
+    model, names = PLOT_PROBLEMS[problem_id]
+    runs = runs_by_model(ctx).get(model, [])
+    if not runs:
+        raise Missing(_no_run(model, ctx))
+    good = standard_runs(ctx, model)
+    details = []
+    if not good:
+        r = runs[0]
+        found = {k: _setting(r, k) for k in ("batch_size", "kernel")} | {"epochs": r.final["epochs"], "complete": r.complete}
+        details.append(detail(f"{model} run settings", REQUIRED, found, False, note="no run has the handout's settings"))
+        return details
+    run = good[0]
+    details.append(detail(f"{model} run settings", REQUIRED, run.name, True))
+    for name in names:
+        details.append(detail(f"{model} {name}", str(run.path / name), name if (run.path / name).is_file() else None,
+                              (run.path / name).is_file()))
+    return details
+
+
+_DOWN = r"lower|smaller|less|decreas\w*|reduc\w*|drop\w*"
+_UP = r"higher|greater|larger|more|increas\w*|rais\w*"
+_GOOD = r"better|improv\w*|outperform\w*"
+_BAD = r"worse|degrad\w*|underperform\w*"
+
+
+def claims(text: str, subject: str, other: str) -> list[dict]:
+    """Sentences comparing two models on a metric: {"metric", "direction" (lower|higher), "sentence"}."""
+    out = []
+    for sentence in ans.sentences(text):
+        if sentence.rstrip().endswith("?"):
+            continue
+        names = [m for m in (subject, other) if re.search(_MODEL_RE[m], sentence, re.I)]
+        if subject not in names and not (re.search(r"\bit\b|the (?:new|skip) model|this model", sentence, re.I) and other in names):
+            continue
+        for metric, pattern in (("val_acc", r"accura\w*"), ("train_loss", r"train(?:ing)? loss"), ("val_loss", r"loss")):
+            if not re.search(pattern, sentence, re.I):
+                continue
+            direction = _direction(sentence, metric)
+            if direction:
+                out.append({"metric": metric, "direction": direction, "sentence": sentence[:200]})
+            if metric == "train_loss":
+                break
+    return out
+
+
+def _direction(sentence: str, metric: str) -> str | None:
+    negated = bool(re.search(r"\b(?:not|no|n't|never|neither|nor)\b", sentence, re.I))
+    word = None
+    for pattern, value in ((_DOWN, "lower"), (_UP, "higher"), (_GOOD, "good"), (_BAD, "bad")):
+        if re.search(rf"\b(?:{pattern})\b", sentence, re.I):
+            word = value
+            break
+    if word is None:
+        return None
+    if word in ("good", "bad"):
+        lower_is_good = metric != "val_acc"
+        word = ("lower" if lower_is_good else "higher") if word == "good" else ("higher" if lower_is_good else "lower")
+    if negated:
+        word = "higher" if word == "lower" else "lower"
+    return word
+
+
+def check_comparison(problem_id: str, answer, text: str, ctx) -> list[dict]:
+    subject, other = COMPARISONS[problem_id]
+    ms, mo = final_metrics(ctx, subject), final_metrics(ctx, other)
+    if ms is None or mo is None:
+        raise Unchecked(_no_run(subject if ms is None else other, ctx))
+    details = []
+    bools = {"lower_val_loss": ("val_loss", "lower"), "improved_val_loss": ("val_loss", "lower"),
+             "improved_val_acc": ("val_acc", "higher")}
+    stated = []
+    if isinstance(answer, dict):
+        for key, (metric, direction) in bools.items():
+            if key in answer and isinstance(answer[key], bool):
+                stated.append({"metric": metric, "direction": direction if answer[key] else
+                               ("higher" if direction == "lower" else "lower"), "sentence": f"{key}: {answer[key]}"})
+    stated += claims(text, subject, other)
+    seen = set()
+    for c in stated:
+        key = (c["metric"], c["direction"])
+        if key in seen:
+            continue
+        seen.add(key)
+        truth = "lower" if ms[c["metric"]] < mo[c["metric"]] else "higher"
+        details.append(detail(f"claim: {subject} has {c['direction']} {c['metric']} than {other}",
+                              f"{truth} ({ms[c['metric']]:.4g} vs {mo[c['metric']]:.4g})", c["sentence"],
+                              c["direction"] == truth,
+                              note="" if c["direction"] == truth else f"the pinned runs measured {ms[c['metric']]:.4g} vs {mo[c['metric']]:.4g}"))
+    if not details:
+        details.append(detail(f"{subject} vs {other}", "a comparison of loss/accuracy", None, None,
+                              note="no comparative claim about loss or accuracy found"))
+    return details
+
+
+def check_sweep(text: str, ctx) -> list[dict]:
+    sweep = batch_sweep(ctx)
+    if len(sweep) < 2:
+        raise Unchecked("needs ConvTransposeNet runs with at least two batch sizes under " + str(ctx.results_dir))
+    sizes = sorted(sweep)
+    details = []
+    for sentence in ans.sentences(text):
+        m = re.search(r"(smaller|larger|bigger|increasing|decreasing|higher|lower)\s+batch", sentence, re.I)
+        if not m:
+            continue
+        bigger = m.group(1).lower() in ("larger", "bigger", "increasing", "higher")
+        for metric, pattern in (("val_acc", r"accura\w*"), ("val_loss", r"loss")):
+            if not re.search(pattern, sentence, re.I):
+                continue
+            rest = sentence[m.end():]
+            direction = _direction(rest, metric)
+            if not direction:
+                continue
+            first, last = sweep[sizes[0]][metric], sweep[sizes[-1]][metric]
+            trend_up = last > first  # metric grows with batch size
+            claim_up = (direction == "higher") == bigger
+            details.append(detail(f"claim: {metric} vs batch size", f"{metric} {first:.4g} at {sizes[0]} -> {last:.4g} at {sizes[-1]}",
+                                  sentence[:200], claim_up == trend_up))
+            break
+    if not details:
+        details.append(detail("batch-size claims", "a trend of loss/accuracy with batch size", None, None,
+                              note="no claim about batch size and loss/accuracy found"))
+    return details

@@ -1,0 +1,182 @@
+"""Extraction of numbers, matrices, labelled quantities, equations and formulas as people and LLMs write them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from workbench import answers as ans
+from workbench.formulas import EvalError, FormulaError, Sym, evaluate, numerically_equal, parse_formula
+
+
+@pytest.mark.parametrize("text,value", [
+    ("21024", 21024), ("21,024", 21024), ("21 024", 21024), (r"21\,024", 21024), ("21{,}024", 21024),
+    ("235,667,456", 235667456), ("-3", -3), ("\u22123", -3), ("0.5", 0.5), (".5", 0.5), ("1.2e4", 12000),
+    ("1.2E-2", 0.012), (r"1.2 \times 10^{4}", 12000), ("2.5·10^3", 2500), (r"\frac{2}{3}", 2 / 3),
+    (r"\dfrac{1}{4}", 0.25), ("2/3", 2 / 3), ("$61{,}632$", 61632), (7, 7.0),
+])
+def test_parse_number(text, value):
+    assert ans.parse_number(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1,2", "x/0", None, True, r"\frac{1}{0}"])
+def test_parse_number_rejects(text):
+    assert ans.parse_number(text) is None
+
+
+def test_find_numbers_keeps_grouped_thousands_and_separate_lists():
+    values = [f.value for f in ans.find_numbers("totals: 21,024 and 61,632; list 1, 2, 3")]
+    assert values == [21024, 61632, 1, 2, 3]
+
+
+@pytest.mark.parametrize("text,labels,value", [
+    ("Total parameters: 21,024.", [r"param\w*"], 21024),
+    ("The CNN has 61,632 neurons in total", [r"neurons?"], 61632),
+    ("params = 21024 (no biases)", [r"params"], 21024),
+    ("**Trainable parameters:** 235,667,456", [r"parameters"], 235667456),
+])
+def test_labelled_numbers(text, labels, value):
+    found = ans.labelled_numbers(text, labels)
+    assert found and found[-1].value == value
+
+
+M = ((0.0, 1.0, -1.0), (2.0, 3.0, 4.0))
+MATRIX_FORMATS = {
+    "bmatrix": r"$$\begin{bmatrix} 0 & 1 & -1 \\ 2 & 3 & 4 \end{bmatrix}$$",
+    "pmatrix spaced": "\\begin{pmatrix}\n 0 & 1 & -1 \\\\\n 2 & 3 & 4\n\\end{pmatrix}",
+    "bmatrix* [r]": r"\begin{bmatrix*}[r] 0 & 1 & -1 \\ 2 & 3 & 4 \end{bmatrix*}",
+    "array": r"\left[\begin{array}{ccc} 0 & 1 & -1 \\ 2 & 3 & 4 \end{array}\right]",
+    "markdown with header": "| a | b | c |\n|---|---|---|\n| 0 | 1 | -1 |\n| 2 | 3 | 4 |\n",
+    "markdown headerless": "|   |   |   |\n|:-:|:-:|:-:|\n| 0 | 1 | \u22121 |\n| 2 | 3 | 4 |\n",
+    "nested list": "result = [[0, 1, -1], [2, 3, 4]]",
+    "plain grid": "```\n0  1 -1\n2  3  4\n```",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(MATRIX_FORMATS))
+def test_find_matrices_formats(fmt):
+    found = ans.find_matrices(MATRIX_FORMATS[fmt])
+    assert [f.value for f in found] == [M], fmt
+
+
+def test_matrix_with_unknown_cells_is_skipped_and_shape_filter_applies():
+    text = r"$\begin{bmatrix} ? & ? \\ ? & ? \end{bmatrix}$ and [[1, 2], [3, 4]] and [[1, 2, 3], [4, 5, 6]]"
+    assert [f.value for f in ans.find_matrices(text)] == [((1.0, 2.0), (3.0, 4.0)), ((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))]
+    assert [f.value for f in ans.find_matrices(text, shape=(2, 3))] == [((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))]
+
+
+def test_two_different_matrices_are_both_reported():
+    text = "First try [[1, 2], [3, 4]], corrected: [[1, 2], [3, 5]]"
+    assert len({f.value for f in ans.find_matrices(text, (2, 2))}) == 2
+
+
+def test_parse_matrix_value_from_yaml_list_and_text():
+    assert ans.parse_matrix_value([[0, 1, -1], [2, 3, 4]]) == M
+    assert ans.parse_matrix_value([["0", "1", "-1"], ["2", "3", "4"]]) == M
+    assert ans.parse_matrix_value(MATRIX_FORMATS["bmatrix"]) == M
+    assert ans.parse_matrix_value([[1, 2], [3]]) is None
+
+
+def test_equations_for_chains_alignment_and_boxes():
+    text = r"""
+$$\begin{aligned} L_1 &= \frac{1}{n}\|Xw_1 - t\|^2 \\ &= \frac{1}{n}\|a - \frac{2\eta}{n}XX^\top a\|^2 \end{aligned}$$
+Then $\boxed{\eta^* = \frac{n}{2}}$.
+"""
+    chains = ans.equations_for(text, r"L_1")
+    assert chains and chains[-1].value[-1].startswith(r"\frac{1}{n}\|a")
+    star = ans.equations_for(text, r"eta\^\*")
+    assert star and star[-1].value == [r"\frac{n}{2}"]
+
+
+def test_equations_split_on_implies():
+    text = r"$\frac{dL_1}{d\eta} = c\eta - b = 0 \Rightarrow \eta^* = b/c$"
+    assert ans.equations_for(text, r"eta\^\*")[0].value == ["b/c"]
+
+
+def test_big_o_and_code_blocks():
+    text = r"Forward is $\mathcal{O}(1)$ and backward O( t ); also \mathcal{O}\left(t^2\right)."
+    assert [f.value for f in ans.big_o_terms(text)] == ["1", "t", "t^2"]
+    md = "text\n```python\nclass A: pass\n```\nmore\n```\nplain\n```\n"
+    assert [b.value for b in ans.code_blocks(md, "python")] == ["class A: pass\n", "plain\n"]
+
+
+# ---------------------------------------------------------------- formulas
+
+SYMS = [Sym("X", "matrix"), Sym("w_0", "vector", ("w0",)), Sym("t", "vector"), Sym("a", "vector"),
+        Sym("eta", "scalar", (r"\eta",)), Sym("n", "scalar"), Sym("lambda", "scalar", (r"\lambda",)),
+        Sym("lambda_tilde", "scalar", ("lambdatilde",))]
+
+
+def _instance(n=6, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X, w0, t = rng.normal(size=(n, d)), rng.normal(size=(d, 1)), rng.normal(size=(n, 1))
+    return {"X": X, "w_0": w0, "t": t, "a": X @ w0 - t, "eta": 0.1, "n": float(n), "lambda": 0.2, "lambda_tilde": 0.3}
+
+
+W1 = lambda v: v["w_0"] - 2 * v["eta"] / v["n"] * v["X"].T @ (v["X"] @ v["w_0"] - v["t"])  # noqa: E731
+ETA = lambda v: v["n"] * (v["a"].T @ v["X"] @ v["X"].T @ v["a"]).item() / (2 * np.linalg.norm(v["X"] @ v["X"].T @ v["a"]) ** 2)  # noqa: E731
+
+
+@pytest.mark.parametrize("text,target", [
+    (r"w_0 - \frac{2\eta}{n} X^\top (X w_0 - t)", W1),
+    ("w0 - (2 eta/n) X^T (X w0 - t)", W1),
+    (r"\mathbf{w}_0 - \frac{2\eta}{n}\mathbf{X}^{T}(\mathbf{X}\mathbf{w}_{0}-\mathbf{t})", W1),
+    ("w_0 - 2*η/n * Xᵀ(X w_0 - t)", W1),
+    (r"w_0 - \frac{2\eta}{n}X'(Xw_0 - t)", W1),
+    (r"\frac{n\, a^\top X X^\top a}{2\left\|XX^\top a\right\|_2^2}", ETA),
+    (r"\frac{n \mathbf{a}^{\top}\mathbf{X}\mathbf{X}^{\top}\mathbf{a}}{2 \lVert \mathbf{X}\mathbf{X}^{\top}\mathbf{a}\rVert^{2}}", ETA),
+    ("n a^T X X^T a / (2 ||X X^T a||^2)", ETA),
+    (r"\frac{n}{2}\frac{a^T XX^T a}{a^T XX^T XX^T a}", ETA),
+])
+@pytest.mark.parametrize("shape", [(6, 3), (3, 6)])
+def test_formulas_evaluate_like_numpy(text, target, shape):
+    v = _instance(*shape)
+    assert numerically_equal(evaluate(parse_formula(text, SYMS), v), target(v))
+
+
+@pytest.mark.parametrize("text", [
+    r"w_0 + \frac{2\eta}{n} X^\top (X w_0 - t)",  # flipped sign
+    r"w_0 - \frac{\eta}{n} X^\top (X w_0 - t)",  # missing factor 2
+    r"w_0 - \frac{2\eta}{n} X^\top (X w_0 + t)",
+])
+def test_subtly_wrong_formulas_differ(text):
+    v = _instance()
+    assert not numerically_equal(evaluate(parse_formula(text, SYMS), v), W1(v))
+
+
+@pytest.mark.parametrize("text", ["X w_0 + w_0", "X^T X + t", "a^2"])
+def test_ill_formed_shapes_raise(text):
+    with pytest.raises(EvalError):
+        evaluate(parse_formula(text, SYMS), _instance())
+
+
+@pytest.mark.parametrize("text", ["", "w_1 + q", r"\frac{1}{", "2 $$ )"])
+def test_unreadable_formulas_raise(text):
+    with pytest.raises(FormulaError):
+        parse_formula(text, SYMS)
+
+
+def test_lhs_is_dropped_and_tilde_lambda_recognised():
+    e = parse_formula(r"\tilde{\lambda} = \frac{\lambda}{2\eta}", SYMS)
+    assert {s.name for s in e.free_symbols} == {"lambda", "eta"}
+    e2 = parse_formula(r"(1-2\eta\tilde\lambda)w_0", SYMS)
+    assert "lambda_tilde" in {s.name for s in e2.free_symbols}
+
+
+COUNT = [Sym("NIC", "scalar", ("N_IC", r"\text{NIC}")), Sym("NF", "scalar", ("N_F",)), Sym("NC", "scalar", ("N_C",))]
+NIC, NF, NC = sympy.symbols("NIC NF NC")
+
+
+@pytest.mark.parametrize("text,want", [
+    ("9 NIC NF + 36 NF^2", 9 * NIC * NF + 36 * NF**2),
+    (r"9\,NIC\cdot NF + 36NF^{2}", 9 * NIC * NF + 36 * NF**2),
+    ("9NIC*NF+36*NF**2".replace("**", "^"), 9 * NIC * NF + 36 * NF**2),
+    (r"9\text{NIC}\,\text{NF} + 18NF^2 + 18 NF^2", 9 * NIC * NF + 36 * NF**2),
+    (r"k^2(N_{IC} N_F + 4 N_F^2)", 9 * NIC * NF + 36 * NF**2),
+    ("9 NICNF + 36 NF NF", 9 * NIC * NF + 36 * NF**2),
+    ("1600NF + 1280NC", 1600 * NF + 1280 * NC),
+])
+def test_polynomials_in_named_symbols(text, want):
+    got = sympy.expand(parse_formula(text, COUNT, constants={"k": 3}))
+    assert sympy.expand(got - want) == 0

@@ -1,0 +1,396 @@
+"""The A2 reference checks: right and subtly wrong answers in several formats, and every reference
+cross-checked by a second, independent method."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from torch import nn
+
+from test_verify import fake_run, make_project
+from workbench.problems import load_pack
+from workbench.verify import check_text, context, load_reference
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return load_reference(load_pack("a2"))
+
+
+def verdict(pid: str, text: str):
+    return check_text("a2", pid, text)
+
+
+def yaml_answer(body: str) -> str:
+    return f"---\nanswer:\n{body}\n---\n\n## Solution\n\nSee the front matter.\n"
+
+
+# ---------------------------------------------------------------- 3.1
+
+RIGHT = [[0, 0, -1, -1, -1], [-1, -2, 3, 2, 4], [4, 2, 1, 2, -2], [-2, 3, 1, 3, -1], [0, -2, 4, -2, 0]]
+WRONG = [row[:] for row in RIGHT]
+WRONG[1][4], WRONG[4][2] = 3, 5
+
+
+def as_bmatrix(m):
+    return r"$$I * J = \begin{bmatrix}" + r" \\ ".join(" & ".join(str(x) for x in r) for r in m) + r"\end{bmatrix}$$"
+
+
+def as_table(m):
+    return "| | | | | |\n|---|---|---|---|---|\n" + "\n".join("| " + " | ".join(str(x) for x in r) + " |" for r in m)
+
+
+def as_list(m):
+    return "The result is " + str(m)
+
+
+@pytest.mark.parametrize("fmt", [as_bmatrix, as_table, as_list])
+def test_conv_right_in_each_format(fmt):
+    v = verdict("3.1", fmt(RIGHT) + "\n\nThis filter sharpens the image (a Laplacian edge enhancer).")
+    assert v.status == "correct", v.details
+
+
+@pytest.mark.parametrize("fmt", [as_bmatrix, as_table, as_list])
+def test_conv_one_wrong_entry_is_named(fmt):
+    v = verdict("3.1", fmt(WRONG) + "\nIt is a sharpening filter.")
+    assert v.status == "partial"
+    assert "entries (2,5) and (5,3) differ: expected 4 and 4, found 3 and 5" in v.critique
+    assert v.critique.startswith("Automatic check")
+
+
+def test_conv_structured_and_ambiguous_and_feature():
+    right = yaml_answer(f"  matrix: {RIGHT}\n  feature: edge detection")
+    assert verdict("3.1", right).status == "correct"
+    assert verdict("3.1", yaml_answer(f"  matrix: {RIGHT}\n  feature: blur")).status == "partial"
+    two = verdict("3.1", as_list(RIGHT) + " or maybe " + str(WRONG) + ". Sharpening.")
+    assert two.details[0]["ok"] is None and "ambiguous" in two.details[0]["note"]
+
+
+def test_conv_reference_equals_torch(ref):
+    """Second method: torch's conv2d (a cross-correlation) with the flipped filter, zero padding 1."""
+    I = torch.tensor(ref.ref_cnn.I_MATRIX, dtype=torch.float64)[None, None]
+    J = torch.tensor(ref.ref_cnn.J_FILTER, dtype=torch.float64).flip(0, 1)[None, None]
+    out = torch.nn.functional.conv2d(I, J, padding=1)[0, 0].tolist()
+    assert out == [list(r) for r in ref.ref_cnn.conv_reference()] == RIGHT
+
+
+# ---------------------------------------------------------------- 3.2
+
+@pytest.mark.parametrize("fcnn", [(61632, 235667456), (4992, 10063872)])
+def test_sizes_both_fcnn_readings_accepted(fcnn):
+    text = yaml_answer(f"  cnn_neurons: 61632\n  cnn_params: '21,024'\n  fcnn_neurons: {fcnn[0]}\n  fcnn_params: {fcnn[1]}\n"
+                       "  disadvantage: overfitting")
+    assert verdict("3.2", text).status == "correct"
+
+
+@pytest.mark.parametrize("cnn_neurons,status,note", [
+    (64704, "partial", "input image counted"), (49344, "partial", "pooling layers not counted"),
+    (61633, "partial", ""),
+])
+def test_sizes_alternative_conventions_and_slips(cnn_neurons, status, note):
+    text = yaml_answer(f"  cnn_neurons: {cnn_neurons}\n  cnn_params: 21024\n  fcnn_neurons: 61632\n  fcnn_params: 235667456")
+    v = verdict("3.2", text)
+    assert v.status == status
+    assert note in v.details[0]["note"]
+
+
+def test_sizes_from_prose():
+    text = ("**CNN.** Total neurons: 61,632. Total trainable parameters: 21,024.\n\n"
+            "**FCNN.** In total it has 61,632 neurons and 235,667,456 parameters. More parameters mean overfitting.")
+    assert verdict("3.2", text).status == "correct"
+    wrong = text.replace("21,024", "21,120")
+    assert verdict("3.2", wrong).status == "partial"
+
+
+def test_sizes_second_method_real_cnn():
+    """Real (CPU) CNN with nn.Conv2d layers: parameters and output sizes by a plain loop."""
+    cnn = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1, bias=False),
+                        nn.MaxPool2d(2), nn.Conv2d(64, 3, 3, padding=1, bias=False))
+    x, neurons = torch.zeros(1, 3, 32, 32), 0
+    for layer in cnn:
+        x = layer(x)
+        neurons += x.numel()
+    ref = load_reference(load_pack("a2")).ref_cnn.size_reference()
+    assert (neurons, sum(p.numel() for p in cnn.parameters())) == (ref["cnn"]["neurons"], ref["cnn"]["params"])
+    assert ref["keep-shape"]["params"] == 3072**2 + 768**2 + 192**2
+
+
+# ---------------------------------------------------------------- 4.3
+
+COUNTS = {"weights": "9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2", "outputs": "1600 NF + 1280 NC",
+          "connections": "9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2",
+          "weights_doubled": "9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2", "outputs_doubled": "6400 NF + 5120 NC",
+          "connections_doubled": "36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2"}
+
+
+def counts_yaml(**changes):
+    values = {**COUNTS, **changes}
+    return yaml_answer("\n".join(f"  {k}: '{v}'" for k, v in values.items()))
+
+
+def test_counts_right_and_tex_form():
+    assert verdict("4.3", counts_yaml()).status == "correct"
+    tex = counts_yaml(weights=r"9\,NIC\cdot NF + 36NF^{2} + 9 NF\,NC + 9NC^2", outputs=r"k^2 \cdot 0 + 1600NF + 1280NC")
+    assert verdict("4.3", tex).status == "correct"
+
+
+def test_counts_doubled_weights_times_four_is_caught():
+    v = verdict("4.3", counts_yaml(weights_doubled="36 NIC NF + 144 NF^2 + 36 NF NC + 36 NC^2"))
+    assert v.status == "partial"
+    bad = [d for d in v.details if d["ok"] is False]
+    assert [d["what"] for d in bad] == ["weights_doubled"]
+    assert "do not depend on the input size" in bad[0]["note"]
+
+
+def test_counts_batchnorm_included_is_accepted():
+    v = verdict("4.3", counts_yaml(weights="9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2 + 4 NF + NC",
+                                   weights_doubled="9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2 + 4 NF + NC"))
+    assert v.status == "correct"
+    assert "BatchNorm2d included" in v.details[0]["note"]
+
+
+def test_counts_from_prose():
+    text = ("For 32x32 inputs:\n- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 1600 NF + 1280 NC\n"
+            "- Connections: 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nWith the input doubled (64x64):\n"
+            "- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 6400 NF + 5120 NC\n"
+            "- Connections: 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2\n")
+    assert verdict("4.3", text).status == "correct"
+
+
+class _OwnPoolUpsample(nn.Module):
+    """An independent PoolUpsampleNet written from Figure 1a for the cross-check."""
+
+    def __init__(self, nic, nf, nc):
+        super().__init__()
+        chans = [(nic, nf), (nf, 2 * nf), (2 * nf, nf), (nf, nc), (nc, nc)]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1, bias=False) for a, b in chans)
+
+    def counts(self, size):
+        x, w, o, c = torch.zeros(1, self.convs[0].in_channels, size, size), 0, 0, 0
+        for i, conv in enumerate(self.convs):
+            x = conv(x)
+            w, o, c = w + conv.weight.numel(), o + x.numel(), c + x.numel() * 9 * conv.in_channels
+            x = nn.functional.max_pool2d(x, 2) if i < 2 else nn.functional.interpolate(x, scale_factor=2) if i < 4 else x
+        return w, o, c
+
+
+def test_counts_formula_equals_independent_model(ref):
+    polys = ref.ref_cnn.count_reference()
+    NIC, NF, NC = sympy.symbols("NIC NF NC")
+    for nic, nf, nc in ((1, 32, 24), (3, 7, 5)):
+        for size in (32, 64):
+            got = _OwnPoolUpsample(nic, nf, nc).counts(size)
+            want = tuple(int(polys[size]["conv"][q].subs({NIC: nic, NF: nf, NC: nc})) for q in ("weights", "outputs", "connections"))
+            assert got == want
+
+
+# ---------------------------------------------------------------- 5.4
+
+PAD = "  k4: {conv_padding: %s, tconv_padding: %s, output_padding: %s}\n  k5: {conv_padding: 2, tconv_padding: 2, output_padding: 1}"
+
+
+@pytest.mark.parametrize("k4,status", [((1, 1, 0), "correct"), ((1, 2, 2), "partial"), ((2, 1, 0), "partial")])
+def test_padding(k4, status):
+    v = verdict("5.4", yaml_answer(PAD % k4))
+    assert v.status == status
+    if k4[2] == 2:
+        assert "output_padding 2 is invalid" in v.critique
+
+
+def test_padding_from_prose():
+    text = ("For a kernel size of 4: the Conv2d layers use padding=1, and the ConvTranspose2d layers padding=1 "
+            "with output_padding=0.\nFor kernel size 5: Conv2d padding=2; ConvTranspose2d padding=2, output_padding=1.")
+    assert verdict("5.4", text).status == "correct"
+
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_padding_search_matches_documented_formula(ref, k):
+    """Second method: PyTorch's documented shape formulas, solved by hand over the same ranges."""
+    s = ref.ref_padding.padding_search(k)
+    conv = [p for p in range(k + 1) if all((h + 2 * p - k) // 2 + 1 == h // 2 for h in (32, 16))]
+    tconv = [(p, op) for p in range(k + 1) for op in range(2) if all((h - 1) * 2 - 2 * p + k + op == 2 * h for h in (8, 16))]
+    assert s["conv_padding"] == conv and s["tconv"] == tconv
+    assert all(r["output_padding"] >= 2 for r in s["rejected"])
+
+
+# ---------------------------------------------------------------- 2.x formulas
+
+@pytest.mark.parametrize("pid,text,status", [
+    ("2.2.1", r"$w_1 = w_0 - \frac{2\eta}{n}X^\top(Xw_0 - t)$, so $L_1 = \frac{1}{n}\|a - \frac{2\eta}{n}XX^\top a\|^2$.", "correct"),
+    ("2.2.1", "w1 = w0 - (2 eta / n) X^T (X w0 - t)\nL1 = (1/n) ||X w0 - t - (2 eta/n) X X^T (X w0 - t)||^2", "correct"),
+    ("2.2.1", r"$w_1 = w_0 + \frac{2\eta}{n}X^\top(Xw_0 - t)$ and $L_1 = \frac{1}{n}\|a - \frac{2\eta}{n}XX^\top a\|^2$", "partial"),
+    ("2.2.3", r"$$\frac{d\mathcal{L}_1}{d\eta} = -\frac{4}{n^2}a^\top XX^\top a + \frac{8\eta}{n^3}\|XX^\top a\|^2 = 0$$ "
+              r"$$\eta^* = \frac{n\,a^\top XX^\top a}{2\|XX^\top a\|^2}$$", "correct"),
+    ("2.2.3", r"$\eta^* = \frac{n\,a^\top XX^\top a}{\|XX^\top a\|^2}$", "incorrect"),
+    ("2.3.1", r"L2: $w_1 = (1 - 2\eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "correct"),
+    ("2.3.1", r"L2: $w_1 = (1 - \eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "partial"),
+    ("2.3.2", r"$\tilde{\lambda} = \frac{\lambda}{2\eta}$", "correct"),
+    ("2.3.2", "lambda_tilde = lambda / (2 * eta)", "correct"),
+    ("2.3.2", r"$\tilde\lambda = \frac{\lambda}{\eta}$", "incorrect"),
+    ("2.3.2", r"$\tilde\lambda = -\frac{\lambda}{2\eta}$", "incorrect"),
+])
+def test_formula_problems(pid, text, status):
+    assert verdict(pid, text).status == status
+
+
+def test_formula_diagnoses_sign_and_factor():
+    v = verdict("2.3.2", r"$\tilde\lambda = \frac{\lambda}{\eta}$")
+    assert "factor 2 too large" in v.details[0]["note"]
+    v = verdict("2.2.1", yaml_answer("  w1: 'w_0 + \\frac{2\\eta}{n} X^T (X w_0 - t)'\n  L1: '\\frac{1}{n}\\|a\\|^2'"))
+    assert "sign is flipped" in v.details[0]["note"] and v.status == "incorrect"
+
+
+def test_eta_star_and_derivative_against_autograd(ref):
+    """Second method: torch autograd for dL1/deta, and a fine grid minimum for eta*."""
+    m = ref.ref_math
+    for v, tgt in zip(m.instances(), m.targets()):
+        X, w0, t = (torch.tensor(v[k], dtype=torch.float64) for k in ("X", "w_0", "t"))
+        n = X.shape[0]
+
+        def l1(eta):
+            w0_ = w0.clone().requires_grad_(True)
+            grad, = torch.autograd.grad(((X @ w0_ - t) ** 2).sum() / n, w0_, create_graph=True)
+            return ((X @ (w0 - eta * grad) - t) ** 2).sum() / n
+
+        eta = torch.tensor(v["eta"], dtype=torch.float64, requires_grad=True)
+        dl, = torch.autograd.grad(l1(eta), eta)
+        assert float(dl) == pytest.approx(tgt["dL1_deta"], rel=1e-6)
+        grid = np.linspace(0, 4 * tgt["eta_star"], 40001)
+        values = [float(l1(torch.tensor(g, dtype=torch.float64)).detach()) for g in grid[::400]]
+        coarse = grid[::400][int(np.argmin(values))]
+        assert abs(coarse - tgt["eta_star"]) <= 4 * tgt["eta_star"] / 100 + 1e-12
+        a = (X @ w0 - t).numpy()
+        Xn = X.numpy()
+        closed = n * (a.T @ Xn @ Xn.T @ a).item() / (2 * np.linalg.norm(Xn @ Xn.T @ a) ** 2)
+        assert closed == pytest.approx(tgt["eta_star"], rel=1e-6)
+
+
+# ---------------------------------------------------------------- 1.2.1, 2.1.2, 2.2.2
+
+@pytest.mark.parametrize("text,status", [
+    ("No. RMSProp does not always obtain the minimum norm solution: it converges to [2/3, 2/3], whereas the "
+     "minimum norm solution is [0.8, 0.4].", "correct"),
+    ("Counterexample: with x1 = [2, 1] the minimum-norm solution is (0.8, 0.4) but RMSProp converges to (0.667, 0.667).", "correct"),
+    ("RMSProp does not always obtain the minimum norm solution: it converges to (0.8, 0.6).", "partial"),
+    ("Yes, RMSProp always obtains the minimum norm solution.", "incorrect"),
+])
+def test_rmsprop_claims(text, status):
+    assert verdict("1.2.1", text).status == status
+
+
+def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
+    """Second method: the gradient is always parallel to x1 = [2, 1], so (eps = 0) both coordinates take the same
+    steps; the iterates stay on w1 = w2 and stop on 2w1 + w2 = 2, i.e. at [2/3, 2/3]."""
+    c = sympy.Rational(2, 3)
+    sim = ref.ref_math.rmsprop_limit()
+    for limit in sim["limits"]:
+        assert limit == pytest.approx([float(c), float(c)], abs=5e-3)
+    assert sim["min_norm"] == pytest.approx([0.8, 0.4])
+
+
+@pytest.mark.parametrize("text,status", [
+    ("Forward propagation needs $\\mathcal{O}(1)$ memory; standard back-propagation needs O(t).", "correct"),
+    ("Forward: O(t). Backward: O(t).", "partial"),
+    ("Forward-propagation uses O(t) and backpropagation O(1).", "partial"),  # half credit for forward O(t) only
+    ("Forward propagation: O(t^2); back-propagation: O(1).", "incorrect"),
+])
+def test_memory(text, status):
+    assert verdict("2.1.2", text).status == status
+
+
+def test_convexity():
+    assert verdict("2.2.2", "Yes, L1 is convex in eta since its second derivative is nonnegative.").status == "correct"
+    assert verdict("2.2.2", "L1 is not convex in eta.").status == "incorrect"
+
+
+# ---------------------------------------------------------------- 4.1 / 5.1 / 6.1 models
+
+def test_our_models_match_figure_1():
+    for pid, name in (("4.1", "PoolUpsampleNet"), ("5.1", "ConvTransposeNet"), ("6.1", "UNet")):
+        assert verdict(pid, f"---\ncode: colourize.models:{name}\n---\n\n## Solution\n\nours\n").status == "correct"
+    wrong = verdict("4.1", "---\ncode: colourize.models:ConvTransposeNet\n---\n\n## Solution\n\nx\n")
+    assert wrong.status in ("partial", "incorrect")
+
+
+class BadPool(nn.Module):
+    """BatchNorm/ReLU before the pooling in block 2, and a hard-coded 24 colours in the last conv."""
+
+    def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+        super().__init__()
+        nf, nc, p = num_filters, num_colours, kernel // 2
+        self.b1 = nn.Sequential(nn.Conv2d(num_in_channels, nf, kernel, padding=p), nn.MaxPool2d(2), nn.BatchNorm2d(nf), nn.ReLU())
+        self.b2 = nn.Sequential(nn.Conv2d(nf, 2 * nf, kernel, padding=p), nn.BatchNorm2d(2 * nf), nn.ReLU(), nn.MaxPool2d(2))
+        self.b3 = nn.Sequential(nn.Conv2d(2 * nf, nf, kernel, padding=p), nn.Upsample(scale_factor=2), nn.BatchNorm2d(nf), nn.ReLU())
+        self.b4 = nn.Sequential(nn.Conv2d(nf, nc, kernel, padding=p), nn.Upsample(scale_factor=2), nn.BatchNorm2d(nc), nn.ReLU())
+        self.final = nn.Conv2d(nc, 24, kernel, padding=p)
+
+    def forward(self, x):
+        return self.final(self.b4(self.b3(self.b2(self.b1(x)))))
+
+
+def test_block_by_block_comparison_names_the_faults(ref):
+    from workbench.verify import make_verdict
+
+    details = ref.figure.compare_model("PoolUpsampleNet", ref.model_probe.describe(BadPool))
+    v = make_verdict("4.1", "test", details)
+    bad = {d["what"]: d["found"] for d in details if d["ok"] is False}
+    assert "expected Conv2d → MaxPool2d → BatchNorm2d → ReLU" in bad["PoolUpsampleNet block 2"]
+    assert "out_channels 24, expected 10 (NC) (NIC=3, NF=8, NC=10)" in bad["PoolUpsampleNet final"]
+    assert v.status == "partial"
+
+
+LLM_CODE = '''Here is the model.
+```python
+class ConvTransposeNet(nn.Module):
+    def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+        super().__init__()
+        nf = num_filters
+        self.l1 = nn.Sequential(nn.Conv2d(num_in_channels, nf, kernel, stride=2, padding=1), nn.BatchNorm2d(nf), nn.ReLU())
+        self.l2 = nn.Sequential(nn.Conv2d(nf, 2*nf, kernel, stride=2, padding=1), nn.BatchNorm2d(2*nf), nn.ReLU())
+        self.l3 = nn.Sequential(nn.ConvTranspose2d(2*nf, nf, kernel, stride=2, padding=1, output_padding=OP), nn.BatchNorm2d(nf), nn.ReLU())
+        self.l4 = nn.Sequential(nn.ConvTranspose2d(nf, num_colours, kernel, stride=2, padding=1, output_padding=1), nn.BatchNorm2d(num_colours), nn.ReLU())
+        self.out = nn.Conv2d(num_colours, num_colours, kernel, padding=1)
+
+    def forward(self, x):
+        return self.out(self.l4(self.l3(self.l2(self.l1(x)))))
+
+if __name__ == "__main__":
+    while True:
+        pass
+```
+'''
+
+
+def test_llm_code_runs_in_the_sandbox():
+    assert verdict("5.1", LLM_CODE.replace("OP", "1")).status == "correct"
+    bad = verdict("5.1", LLM_CODE.replace("OP", "0"))
+    assert bad.status == "partial"
+    assert "output_padding" in bad.critique
+
+
+def test_code_without_a_class_is_unchecked():
+    assert verdict("6.1", "Use torch.cat to concatenate.").status == "unchecked"
+
+
+# ---------------------------------------------------------------- runs and claims
+
+def test_claims_against_pinned_runs(tmp_path, monkeypatch):
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+    assert verdict("5.3", "Yes: ConvTransposeNet reaches a lower validation loss than PoolUpsampleNet.").status == "correct"
+    assert verdict("5.3", "The ConvTransposeNet has a higher validation loss than PoolUpsampleNet.").status == "incorrect"
+    assert verdict("6.3", "Skip connections improved the validation loss and the accuracy.").status == "correct"
+    assert verdict("6.3", "The UNet did not improve the accuracy.").status == "incorrect"
+    assert verdict("5.3", "It depends on many things.").status == "unchecked"
+    ref = load_reference(load_pack("a2"))
+    assert ref.reference(load_pack("a2").get("6.3"), context("a2"))["answer"] == {"improved_val_loss": True, "improved_val_acc": True}
+
+
+def test_claims_without_runs_are_unchecked(tmp_path, monkeypatch):
+    make_project(tmp_path, monkeypatch)
+    v = verdict("5.3", "ConvTransposeNet has lower validation loss.")
+    assert v.status == "unchecked" and "no pinned ConvTransposeNet run" in v.reason

@@ -1,0 +1,284 @@
+"""verify: readiness reports over a temp project with fixture solutions, traces and runs; the CLI commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cli import main
+from workbench import verify
+from workbench.problems import load_pack
+from workbench.traces import SCHEMA, write_trace
+
+REPO = Path(__file__).resolve().parent.parent
+PACK_ORDER = yaml.safe_load((REPO / "problems" / "a2" / "pack.yaml").read_text())["order"]
+# Minimal records for when the real pack has none yet: (points, type, kind, answer)
+MINIMAL = {"1.1.1": (2, 2, "written", "claim"), "2.2.3": (1, 2, "written", "expression"), "3.1": (0.5, 4, "written", "matrix"),
+           "4.1": (0.5, 1, "coding", "code"), "4.2": (0.5, 4, "plot", "free"), "5.3": (0.5, 3, "written", "claim")}
+
+
+def make_project(tmp_path: Path, monkeypatch) -> Path:
+    """A project root in tmp: the real A2 pack (or minimal records of it), empty solutions/traces/runs of its own."""
+    root = tmp_path / "project"
+    (root / "problems").mkdir(parents=True)
+    real = REPO / "problems" / "a2"
+    if all((real / f"{pid}.yaml").exists() for pid in PACK_ORDER):
+        (root / "problems" / "a2").symlink_to(real, target_is_directory=True)
+    else:  # build a minimal pack beside the real checks
+        pack = root / "problems" / "a2"
+        pack.mkdir()
+        for f in real.glob("*.py"):
+            (pack / f.name).symlink_to(f)
+        meta = yaml.safe_load((real / "pack.yaml").read_text())
+        meta["order"] = list(MINIMAL)
+        (pack / "pack.yaml").write_text(yaml.safe_dump(meta))
+        for pid, (points, type_, kind, answer) in MINIMAL.items():
+            (pack / f"{pid}.yaml").write_text(yaml.safe_dump({
+                "id": pid, "title": f"fixture {pid}", "section": "s", "part": "written" if pid < "4" else "programming",
+                "points": points, "type": type_, "kind": kind, "answer": answer, "statement": "fixture statement",
+                "key_points": ["fixture key point"]}))
+    for name in ("solutions/a2", "traces", "runs", "build"):
+        (root / name).mkdir(parents=True)
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    return root
+
+
+def fake_run(root: Path, name: str, model: str, val_loss: float, val_acc: float, epochs: int = 25,
+             batch_size: int = 100, kernel: int = 3, plots: bool = True) -> Path:
+    """A pinned run in the layout colourize writes (fake numbers, clearly fixture data)."""
+    folder = root / "solutions" / "a2" / "results" / name
+    folder.mkdir(parents=True)
+    history = [{"epoch": e + 1, "train_loss": val_loss + 0.05, "val_loss": val_loss + (epochs - e - 1) * 0.01,
+                "val_acc": val_acc, "seconds": 1.0} for e in range(epochs)]
+    (folder / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "settings": {
+        "model": model, "epochs": epochs, "batch_size": batch_size, "kernel": kernel, "note": "fixture"}}))
+    (folder / "metrics.json").write_text(json.dumps({"complete": True, "epochs": history, "final": history[-1]}))
+    if plots:
+        for png in ("curves.png", "samples.png"):
+            (folder / png).write_bytes(b"\x89PNG fixture")
+    return folder
+
+
+def fake_trace(root: Path, pid: str, answers: list[str]) -> Path:
+    """A trace with clearly fake content, written with the workbench's own writer under the temp project."""
+    samples = [{"index": i, "messages": [{"role": "user", "content": "fixture prompt"},
+                                         {"role": "assistant", "content": text}]} for i, text in enumerate(answers)]
+    return write_trace({"schema": SCHEMA, "problem": pid, "pack": "a2", "strategy": "direct", "source": "manual",
+                        "provider": {"base_url": "http://fixture.invalid/v1"},
+                        "request": {"model": "fixture-model", "n": len(answers)}, "exchanges": [], "samples": samples,
+                        "started_at": "2026-01-01T00:00:00.000000Z", "finished_at": "2026-01-01T00:00:01.000000Z"},
+                       root=root / "traces")
+
+
+def write_solution(root: Path, pid: str, front: str, solution: str = "Worked out in full.", critique: str = "") -> Path:
+    path = root / "solutions" / "a2" / f"{pid}.md"
+    body = f"---\nproblem: \"{pid}\"\n{front}---\n\n## Solution\n\n{solution}\n"
+    if critique:
+        body += f"\n## Critique\n\n{critique}\n"
+    path.write_text(body)
+    return path
+
+
+CONV = [[0, 0, -1, -1, -1], [-1, -2, 3, 2, 4], [4, 2, 1, 2, -2], [-2, 3, 1, 3, -1], [0, -2, 4, -2, 0]]
+ETA_TEX = r"\frac{n\, a^\top X X^\top a}{2 \| X X^\top a \|^2}"
+DL_TEX = r"-\frac{4}{n^2} a^\top X X^\top a + \frac{8\eta}{n^3} \| X X^\top a \|^2"
+
+
+@pytest.fixture
+def proj(tmp_path, monkeypatch) -> Path:
+    return make_project(tmp_path, monkeypatch)
+
+
+def by_id(reports):
+    return {r.problem: r for r in reports}
+
+
+def test_own_solution_verdict_and_readiness(proj):
+    write_solution(proj, "3.1", f"answer:\n  matrix: {CONV}\n  feature: sharpening\n")
+    [report] = verify.verify_pack("a2", ["3.1"])
+    assert report.present["solution"] and report.missing == []
+    assert report.own_verdict.status == "correct" and report.points_at_risk == 0
+    assert verify.ready([report])
+
+
+def test_missing_trace_puts_all_points_at_risk_then_trace_verdicts(proj):
+    write_solution(proj, "2.2.3", f"answer:\n  dL1_deta: '{DL_TEX}'\n  eta_star: '{ETA_TEX}'\n",
+                   critique="The model dropped the factor 2 in eta*.")
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    assert report.missing == ["trace"] and report.points_at_risk == report.points
+    assert any("0 points" in n for n in report.notes)
+
+    wrong = r"$$\eta^* = \frac{n\, a^\top X X^\top a}{\| X X^\top a \|^2}$$"
+    right = rf"$$\frac{{dL_1}}{{d\eta}} = {DL_TEX}$$ so $$\eta^* = {ETA_TEX}$$"
+    fake_trace(proj, "2.2.3", [wrong, right])
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    assert report.missing == [] and report.points_at_risk == 0
+    own, t0, t1 = report.verdicts
+    assert own.subject == "own" and own.status == "correct"
+    assert t0.subject.endswith("#0") and t0.status == "incorrect"
+    assert "factor 2 too large" in t0.critique and t0.critique.startswith("Automatic check")
+    assert t1.status == "correct"
+
+
+def test_edited_trace_is_not_an_intact_deliverable(proj):
+    write_solution(proj, "2.2.3", f"answer:\n  eta_star: '{ETA_TEX}'\n", critique="fine")
+    path = fake_trace(proj, "2.2.3", ["eta^* = 1"])
+    data = json.loads(path.read_text())
+    data["samples"][0]["messages"][1]["content"] = "edited"
+    path.write_text(json.dumps(data))
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    assert report.present["trace"] is False and any("edited" in n for n in report.notes)
+
+
+def test_wrong_own_solution_risks_points_and_fails_readiness(proj):
+    bad = [row[:] for row in CONV]
+    bad[0][0] = 9
+    write_solution(proj, "3.1", f"answer:\n  matrix: {bad}\n  feature: sharpening\n")
+    [report] = verify.verify_pack("a2", ["3.1"])
+    assert report.own_verdict.status == "partial" and 0 < report.points_at_risk < report.points
+    assert "entry (1,1) differs: expected 0, found 9" in report.own_verdict.critique
+    assert not verify.ready([report])
+
+
+def test_free_text_is_unchecked_without_a_judge_and_scored_with_one(proj):
+    write_solution(proj, "1.1.1", "", solution="The iterates stay in the row space of X.")
+    [report] = verify.verify_pack("a2", ["1.1.1"])
+    assert report.own_verdict.status == "unchecked" and "model grader" in report.own_verdict.reason
+
+    seen = []
+
+    def judge(problem, text):
+        seen.append(text)
+        return {"score": 0.5, "notes": "misses the uniqueness argument"}
+
+    [report] = verify.verify_pack("a2", ["1.1.1"], judge=judge)
+    assert seen == ["The iterates stay in the row space of X."]
+    assert report.own_verdict.status == "partial" and report.own_verdict.score == 0.5
+
+
+def test_plots_and_cites_against_pinned_runs(proj):
+    [report] = verify.verify_pack("a2", ["4.2"])
+    assert "plot" in report.missing
+    fake_run(proj, "pool", "poolupsample", val_loss=1.589, val_acc=41.5)
+    write_solution(proj, "4.2", "cites: {pool.val_loss: '1.589', pool.val_acc: 41.5}\n",
+                   solution="Validation loss 1.589 and accuracy 41.5 %: the colours are dull.")
+    [report] = verify.verify_pack("a2", ["4.2"])
+    assert report.present["plot"] and report.missing == []
+    own = report.own_verdict
+    assert own.status == "correct", own.details
+    assert {d["what"] for d in own.details} >= {"cited pool.val_loss", "cited pool.val_acc"}
+
+    write_solution(proj, "4.2", "cites: {pool.val_loss: '1.60'}\n", solution="The loss was 1.60.")
+    own = verify.verify_pack("a2", ["4.2"])[0].own_verdict
+    bad = [d for d in own.details if d["what"] == "cited pool.val_loss"][0]
+    assert bad["ok"] is False and bad["expected"] == 1.59
+
+
+def test_run_with_wrong_settings_is_reported(proj):
+    fake_run(proj, "pool", "poolupsample", val_loss=1.6, val_acc=40, epochs=10)
+    write_solution(proj, "4.2", "")
+    own = verify.verify_pack("a2", ["4.2"])[0].own_verdict
+    assert own.status == "incorrect" and "handout's settings" in own.critique
+
+
+def test_a_check_that_hangs_times_out(proj):
+    class Slow:
+        ANSWER_KEYS = {}
+
+        @staticmethod
+        def check(problem, sub, ctx):
+            time.sleep(5)
+
+    ctx = verify.context("a2", timeout_s=0.2)
+    problem = ctx.pack.get("3.1")
+    start = time.monotonic()
+    v = verify.run_check(Slow, problem, verify.Submission("3.1", "text", "anything"), ctx)
+    assert v.status == "unchecked" and "did not finish" in v.reason
+    assert time.monotonic() - start < 2
+
+
+def test_empty_answer_is_missing(proj):
+    assert verify.check_text("a2", "3.1", "   \n").status == "missing"
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_cli_reference_json(proj, capsys):
+    assert main(["reference", "3.1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["answer"]["matrix"] == CONV and out["answer_key"]["matrix"].startswith("5x5")
+
+
+def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):
+    path = tmp_path / "answer.md"
+    path.write_text(f"The result is {CONV}; it sharpens edges.")
+    assert main(["check", "3.1", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"problem", "status", "score", "details", "critique"} <= set(out) and out["status"] == "correct"
+    monkeypatch.setattr("sys.stdin", io.StringIO(r"$\tilde\lambda = \frac{\lambda}{\eta}$"))
+    assert main(["check", "2.3.2", "-", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "incorrect" and out["details"][0]["expected"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["check", "9.9", "ANSWER"], "no problem '9.9'"),
+    (["check", "3.1", "/nonexistent/answer.md"], "cannot read"),
+    (["check", "3.1", "EMPTY"], "is empty"),
+    (["reference", "7.7"], "no problem '7.7'"),
+])
+def test_cli_bad_input_is_one_clear_line(proj, tmp_path, capsys, argv, message):
+    (tmp_path / "empty.md").write_text("  \n")
+    (tmp_path / "answer.md").write_text("42")
+    argv = [str(tmp_path / "empty.md") if a == "EMPTY" else str(tmp_path / "answer.md") if a == "ANSWER" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_cli_check_unparseable_formula_is_unchecked(proj, tmp_path, capsys):
+    path = tmp_path / "a.md"
+    path.write_text("---\nanswer:\n  lambda_tilde: '\\frac{\\lambda}{'\n---\n\n## Solution\n\nx\n")
+    assert main(["check", "2.3.2", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "unchecked" and "could not read" in out["details"][0]["note"]
+
+
+def test_cli_verify_table_json_and_exit_codes(proj, capsys):
+    write_solution(proj, "3.1", f"answer:\n  matrix: {CONV}\n  feature: sharpening\n")
+    assert main(["verify", "--problem", "3.1"]) == 0
+    out = capsys.readouterr().out
+    assert "3.1" in out and "correct" in out and "ready" in out
+    assert main(["verify", "--json"]) == 1  # the rest of the pack has no solutions yet
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["ready"] is False and data["summary"]["points_at_risk"] > 0
+    assert {r["problem"] for r in data["reports"]} == set(p.id for p in load_pack("a2").problems)
+
+
+def test_cli_judge_through_the_llm_client(proj, capsys, monkeypatch):
+    """--judge goes through workbench.llm to a real loopback server speaking the OpenAI protocol."""
+    from openai_server import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        server.script({"content": '{"score": 1.0, "notes": "makes every key point"}'})
+        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
+        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+        assert own["status"] == "correct" and own["details"][0]["note"] == "makes every key point"
+        prompt = server.chat_requests()[-1]["body"]["messages"][0]["content"]
+        assert "Every update is a combination" in prompt and "Key points" in prompt
+        server.script({"content": "I think it is fine."})
+        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
+        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+        assert own["status"] == "unchecked" and "not the JSON asked for" in own["details"][-1]["note"]
+    finally:
+        server.stop()

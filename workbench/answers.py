@@ -1,0 +1,428 @@
+"""Extract structured answers from Markdown, LaTeX and plain text as LLMs and students write them.
+
+Numbers (thousands separators, scientific notation, fractions), matrices (bmatrix/pmatrix/array,
+Markdown tables, nested lists, plain grids), labelled quantities, equations `lhs = rhs = ...`, big-O
+terms and fenced code blocks. Expressions are parsed by workbench.formulas. Nothing here knows a pack.
+Every finder returns `Found` items in text order so a caller can report ambiguity instead of guessing.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+Matrix = tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class Found:
+    """One extracted item: its value, what kind of notation it came from, and where."""
+
+    value: object
+    source: str
+    start: int = 0
+    snippet: str = ""
+
+
+# ---------------------------------------------------------------- numbers
+
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
+_TEX_SPACES = re.compile(r"(?<!\\)\\[,;:! ]|\\q?quad|~|\{,\}")
+_GROUPED = r"\d{1,3}(?:(?:,|\s|'|\{,\}|\\,)\d{3})+"
+NUMBER_RE = re.compile(
+    rf"(?<![\w.])[-+]?(?:{_GROUPED}|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])"
+    rf"|(?<![\w.])[-+]?\.\d+(?![\w])"
+)
+_SCI_TEX = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|\*|x|×|·)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?$")
+_FRAC_TEX = re.compile(r"^([-+]?)\\[dt]?frac\s*\{\s*([-+]?[\d.]+)\s*\}\s*\{\s*([-+]?[\d.]+)\s*\}$")
+_FRAC_PLAIN = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)$")
+
+
+def clean_number_text(text: str) -> str:
+    text = text.translate(_MINUS)
+    text = _TEX_SPACES.sub(" ", text)
+    return text.replace("$", "").strip().rstrip(".")
+
+
+def parse_number(text) -> float | None:
+    """A number written any common way ("21,024", "1.2e4", "1.2 \\times 10^{4}", "\\frac{1}{2}", "-3"), else None."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, (int, float)):
+        return float(text)
+    if not isinstance(text, str):
+        return None
+    s = clean_number_text(text)
+    s = re.sub(r"^\{(.*)\}$", r"\1", s).strip()
+    if m := _SCI_TEX.match(s):
+        return float(m.group(1)) * 10.0 ** int(m.group(2))
+    if m := _FRAC_TEX.match(s):
+        return _ratio(m.group(1), m.group(2), m.group(3))
+    if m := _FRAC_PLAIN.match(s):
+        return _ratio("", m.group(1), m.group(2))
+    if re.fullmatch(rf"[-+]?{_GROUPED}(?:\.\d+)?", s):
+        s = re.sub(r"[,\s'{}\\]", "", s)
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _ratio(sign: str, num: str, den: str) -> float | None:
+    if float(den) == 0:
+        return None
+    value = float(Fraction(num) / Fraction(den))
+    return -value if sign == "-" else value
+
+
+def find_numbers(text: str) -> list[Found]:
+    """Every number in the text with its position; "21,024" is one number, "1, 2, 3" three."""
+    text = text.translate(_MINUS)  # one character for one: positions stay those of the caller's text
+    out = []
+    for m in NUMBER_RE.finditer(text):
+        value = parse_number(m.group(0))
+        if value is not None:
+            out.append(Found(value, "number", m.start(), m.group(0)))
+    return out
+
+
+def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Found]:
+    """Numbers tied to a label in the same sentence: "parameters: 21,024", "21,024 parameters", "params = 21024".
+
+    `labels` are regular expressions (case-insensitive). In order of preference: the label followed by ':', '=',
+    'is', 'of' and a number; a number right before the label (at most two words between); else the nearest
+    number after the label within `window` characters, else before it (no sentence end in between).
+    """
+    plain = clean_number_text(text.replace("**", "").replace("`", ""))
+    out = []
+    for label in labels:
+        for m in re.finditer(label, plain, re.I):
+            after = re.split(r"(?<!\d)[.;\n](?!\d)", plain[m.end(): m.end() + window], maxsplit=1)[0]
+            before = re.split(r"(?<!\d)[.;\n](?!\d)", plain[max(0, m.start() - window): m.start()])[-1]
+            nums_after, nums_before = find_numbers(after), find_numbers(before)
+            pick = None
+            if nums_after and re.fullmatch(r"\s*(?:\([^)]*\)\s*)?(?::|=|\bis\b|\bare\b|\bof\b|\bequals?\b|≈)?\s*",
+                                           after[: nums_after[0].start]):
+                n = nums_after[0]
+                pick = (m.end() + n.start, n.value, plain[m.start(): m.end() + n.start + len(n.snippet)])
+            elif nums_before and re.fullmatch(r"\s*(?:[A-Za-z-]+\s+){0,2}", before[nums_before[-1].start + len(nums_before[-1].snippet):]):
+                n = nums_before[-1]
+                pick = (m.start() - len(before) + n.start, n.value, before[n.start:] + m.group(0))
+            elif nums_after:
+                n = nums_after[0]
+                pick = (m.end() + n.start, n.value, plain[m.start(): m.end() + n.start + len(n.snippet)])
+            elif nums_before:
+                n = nums_before[-1]
+                pick = (m.start() - len(before) + n.start, n.value, before[n.start:] + m.group(0))
+            if pick:
+                out.append(Found(pick[1], "labelled", pick[0], pick[2]))
+    return sorted(out, key=lambda f: f.start)
+
+
+# ---------------------------------------------------------------- matrices
+
+_ENV = re.compile(r"\\begin\{([bpvBV]?matrix\*?|array|smallmatrix)\}(?:\[[^\]]*\])?(?:\{[^}]*\})?(.*?)\\end\{\1\}", re.S)
+_LIST = re.compile(r"\[\s*\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])+\s*,?\s*\]", re.S)
+_GRID_LINE = re.compile(r"^\s*[|\[(]?\s*(?:[-+\u2212]?\d+(?:\.\d+)?[\s,|]+)+[-+\u2212]?\d+(?:\.\d+)?\s*[|\])]?,?\s*$")
+
+
+def _row_numbers(cells: list[str]) -> tuple[float, ...] | None:
+    values = []
+    for cell in cells:
+        cell = cell.strip()
+        if not cell:
+            continue
+        v = parse_number(cell)
+        if v is None:
+            return None
+        values.append(v)
+    return tuple(values) if values else None
+
+
+def _matrix(rows: list[tuple[float, ...] | None]) -> Matrix | None:
+    rows = [r for r in rows if r is not None]
+    if not rows or len({len(r) for r in rows}) != 1:
+        return None
+    return tuple(rows)
+
+
+def find_matrices(text: str, shape: tuple[int, int] | None = None) -> list[Found]:
+    """Numeric matrices in LaTeX environments, Markdown tables, nested lists and plain grids.
+
+    A matrix with a non-numeric cell (e.g. "?") is skipped. With `shape`, only matrices of that shape.
+    """
+    text = text.translate(_MINUS)
+    found: list[Found] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(matrix, source, start, end):
+        if matrix is None or any(s < end and start < e for s, e in taken):
+            return
+        taken.append((start, end))
+        if shape is None or (len(matrix), len(matrix[0])) == tuple(shape):
+            found.append(Found(matrix, source, start, text[start:end][:200]))
+
+    for m in _ENV.finditer(text):
+        body = re.sub(r"\\hline|(?<!\\)\\[,;:!](?!\\)", " ", m.group(2))
+        rows = [_row_numbers(r.split("&")) for r in re.split(r"\\\\(?:\[[^\]]*\])?", body) if r.strip()]
+        if all(r is not None for r in rows):
+            add(_matrix(rows), m.group(1).rstrip("*"), m.start(), m.end())
+    for m in _LIST.finditer(text):
+        try:
+            value = ast.literal_eval(m.group(0))
+        except (ValueError, SyntaxError):
+            continue
+        if all(isinstance(r, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r) for r in value):
+            add(_matrix([tuple(float(x) for x in r) for r in value]), "list", m.start(), m.end())
+    _markdown_tables(text, add)
+    _plain_grids(text, add)
+    return sorted(found, key=lambda f: f.start)
+
+
+def _line_spans(text: str):
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        yield pos, pos + len(line.rstrip("\n")), line.rstrip("\n")
+        pos += len(line)
+
+
+def _markdown_tables(text: str, add) -> None:
+    block: list[tuple[int, int, str]] = []
+    for span in list(_line_spans(text)) + [(len(text), len(text), "")]:
+        if span[2].strip().startswith("|"):
+            block.append(span)
+            continue
+        if len(block) >= 2:
+            rows = []
+            for _, _, line in block:
+                cells = line.strip().strip("|").split("|")
+                if all(re.fullmatch(r"\s*:?-+:?\s*", c) for c in cells):
+                    continue
+                rows.append(cells)
+            numeric = [_row_numbers(c) for c in rows]
+            # A header row of labels (or blank) is allowed; the body must be numeric.
+            if numeric and numeric[0] is None:
+                numeric = numeric[1:]
+            # A first column of row labels is allowed too.
+            if numeric and any(r is None for r in numeric):
+                numeric = [_row_numbers(c[1:]) for c in rows[len(rows) - len(numeric):]]
+            if numeric and all(r is not None for r in numeric):
+                add(_matrix(numeric), "markdown table", block[0][0], block[-1][1])
+        block = []
+
+
+def _plain_grids(text: str, add) -> None:
+    """Consecutive lines of numbers only (e.g. inside a code block): one matrix."""
+    block: list[tuple[int, int, str]] = []
+    for span in list(_line_spans(text)) + [(len(text), len(text), "")]:
+        line = span[2]
+        if _GRID_LINE.match(line) and not line.strip().startswith("|"):
+            block.append(span)
+            continue
+        if len(block) >= 2:
+            rows = [_row_numbers(re.split(r"[\s,|\[\]()]+", ln)) for _, _, ln in block]
+            add(_matrix(rows), "grid", block[0][0], block[-1][1])
+        block = []
+
+
+def parse_matrix_value(value) -> Matrix | None:
+    """A matrix given as a YAML/JSON value (list of rows) or as text in any supported notation."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(r, (list, tuple)) for r in value):
+        rows = [_row_numbers([str(x) for x in r]) if not all(isinstance(x, (int, float)) for x in r)
+                else tuple(float(x) for x in r) for r in value]
+        return _matrix(rows) if all(r is not None for r in rows) else None
+    if isinstance(value, str):
+        found = find_matrices(value)
+        return found[0].value if len(found) == 1 else None
+    return None
+
+
+# ---------------------------------------------------------------- math, equations, code
+
+_MATH = re.compile(
+    r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$])\$([^$\n]+?)\$"
+    r"|\\begin\{(equation|align|gather|multline|eqnarray)\*?\}(.+?)\\end\{\5\*?\}",
+    re.S,
+)
+
+
+def math_segments(text: str) -> list[Found]:
+    """The math of a text: $$..$$, \\[..\\], \\(..\\), $..$ and equation/align environments."""
+    out = []
+    for m in _MATH.finditer(text):
+        body = next(g for g in (m.group(1), m.group(2), m.group(3), m.group(4), m.group(6)) if g is not None)
+        out.append(Found(body, "math", m.start(), m.group(0)[:200]))
+    return out
+
+
+def boxed(text: str) -> list[Found]:
+    """Contents of \\boxed{...} (balanced braces)."""
+    out = []
+    for m in re.finditer(r"\\boxed\s*\{", text):
+        body, end = balanced(text, m.end() - 1)
+        if body is not None:
+            out.append(Found(body, "boxed", m.start(), text[m.start():end][:200]))
+    return out
+
+
+def balanced(text: str, open_at: int) -> tuple[str | None, int]:
+    """The content of the brace group opening at `open_at` and the index after it."""
+    pairs = {"{": "}", "(": ")", "[": "]"}
+    opener = text[open_at]
+    closer = pairs[opener]
+    depth = 0
+    for i in range(open_at, len(text)):
+        if text[i] == opener and (i == 0 or text[i - 1] != "\\" or opener != "{"):
+            depth += 1
+        elif text[i] == closer and (i == 0 or text[i - 1] != "\\" or closer != "}"):
+            depth -= 1
+            if depth == 0:
+                return text[open_at + 1: i], i + 1
+    return None, len(text)
+
+
+def equation_chains(text: str) -> list[Found]:
+    """Every `a = b = c` chain in the math (and in plain lines with an '='), split on top-level '='.
+
+    value: the list of sides, stripped. Alignment marks (&), line breaks (\\\\) and tags are removed.
+    """
+    chains = []
+    segments = math_segments(text)
+    covered = [(s.start, s.start + len(s.snippet)) for s in segments]
+    sources = [(s.value, s.start) for s in segments]
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        if "=" in line and "$" not in line and "\\[" not in line and not any(a <= pos < b for a, b in covered):
+            sources.append((line.strip().strip("`*"), pos))
+        pos += len(line)
+    for body, start in sources:
+        body = re.sub(r"\\(?:begin|end)\{[a-z*]+\}(?:\{[^}]*\})?", " ", unbox(body))
+        pieces: list[str] = []
+        for piece in re.split(r"\\\\(?:\[[^\]]*\])?|\n\s*\n", body):
+            piece = re.sub(r"\\(?:tag|label)\{[^}]*\}|\\(?:nonumber|notag)|&", " ", piece)
+            if pieces and piece.strip().startswith("="):  # an aligned continuation line: "&= ..."
+                pieces[-1] += piece
+            else:
+                pieces.append(piece)
+        for piece in pieces:
+            piece = re.sub(r"(?<!\\)\\[,;:!]", " ", piece)  # TeX spacing, not separators
+            for part in _split_top_re(piece, _CLAUSE):
+                sides = _split_top(part, "=")
+                if len(sides) >= 2:
+                    chains.append(Found([s.strip().rstrip(".,;") for s in sides], "equation", start, part.strip()[:200]))
+    return sorted(chains, key=lambda f: f.start)
+
+
+_CLAUSE = re.compile(r"\\(?:Rightarrow|implies|iff|Longrightarrow|therefore|quad|qquad|text\{[^}]*\})|⇒|;|,\s+(?=[A-Za-z\\])")
+
+
+def _split_top_re(text: str, pattern: re.Pattern) -> list[str]:
+    """Split on `pattern` only outside brackets."""
+    depth, level = 0, []
+    for ch in text:
+        level.append(depth)
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+    parts, last = [], 0
+    for m in pattern.finditer(text):
+        if level[m.start()] == 0:
+            parts.append(text[last:m.start()])
+            last = m.end()
+    return parts + [text[last:]]
+
+
+def unbox(text: str) -> str:
+    """\\boxed{x} -> x (balanced braces), so an equation inside a box splits like any other."""
+    while (m := re.search(r"\\boxed\s*\{", text)):
+        body, end = balanced(text, m.end() - 1)
+        if body is None:
+            break
+        text = text[:m.start()] + body + text[end:]
+    return text
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split on `sep` outside brackets; '==', '<=', '>=', '\\neq' are not splits."""
+    parts, depth, cur, i = [], 0, [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        if ch == sep and depth == 0 and text[i - 1: i] not in ("<", ">", "!", "=") and text[i + 1: i + 2] != "=":
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def compact(text: str) -> str:
+    """Backslashes and spaces removed: the form left-hand sides are matched in ("\\frac{dL_1}{d eta}" -> "frac{dL_1}{deta}")."""
+    return re.sub(r"[\\\s]", "", text)
+
+
+def equations_for(text: str, lhs: str) -> list[Found]:
+    """Right-hand sides given for a left-hand side matching the regex `lhs` on the compact() form.
+
+    value: the sides after the matching one (a derivation chain), in order.
+    """
+    from workbench.formulas import normalise_tex
+
+    pattern = re.compile(rf"^(?:{lhs})$")
+    out = []
+    for chain in equation_chains(text):
+        sides = chain.value
+        for i, side in enumerate(sides[:-1]):
+            if pattern.match(compact(normalise_tex(side))):
+                rest = [s for s in sides[i + 1:] if s]
+                if rest:
+                    out.append(Found(rest, "equation", chain.start, chain.snippet))
+                break
+    return out
+
+
+_FENCE = re.compile(r"^(```+|~~~+)[ \t]*([\w+-]*)[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
+
+
+def code_blocks(text: str, language: str | None = None) -> list[Found]:
+    """Fenced code blocks; with `language`, only those tagged so (or untagged)."""
+    out = []
+    for m in _FENCE.finditer(text):
+        lang = m.group(2).lower()
+        if language is None or lang in (language.lower(), ""):
+            out.append(Found(m.group(3), lang or "code", m.start(), m.group(0)[:200]))
+    return out
+
+
+_BIG_O = re.compile(r"(?:\\mathcal\s*\{\s*O\s*\}|\\mathcal\s+O|\\operatorname\{O\}|\\mathrm\{O\}|\bO|𝒪)\s*(?:\\left)?\s*\(", re.S)
+
+
+def big_o_terms(text: str) -> list[Found]:
+    """O(...) terms, value = the argument with spaces and TeX braces removed ("1", "t", "t^2", "tlogt")."""
+    out = []
+    for m in _BIG_O.finditer(text):
+        body, end = balanced(text, m.end() - 1)
+        if body is None:
+            continue
+        arg = re.sub(r"\\right|\\left|[\s{}$\\]", "", body)
+        out.append(Found(arg, "big-O", m.start(), text[m.start():end]))
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    """Rough sentence split (keeps decimals such as 1.5 together)."""
+    flat = re.sub(r"\s+", " ", text)
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*_(\[$])|\n", flat) if s.strip()]
+
+
+def has_any(text: str, patterns) -> list[str]:
+    """Which of the regex `patterns` occur (case-insensitive)."""
+    return [p for p in patterns if re.search(p, text, re.I)]

@@ -1,0 +1,165 @@
+"""`reference`, `check` and `verify`: reference answers, checking one answer, the readiness report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from workbench.console import console, fmt_points, print_json
+from workbench.errors import UsageError
+
+STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
+
+
+def _pack_option(p) -> None:
+    p.add_argument("--pack", default="a2", help="problem pack: a name under problems/ or a folder (default: a2)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reference", help="compute and show the reference answer of a problem")
+    p.add_argument("id", help="problem id, e.g. 3.1")
+    _pack_option(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_reference)
+
+    p = sub.add_parser("check", help="check one answer (a solution file or plain text) against the reference")
+    p.add_argument("id", help="problem id, e.g. 2.2.3")
+    p.add_argument("file", help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
+    _pack_option(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("verify", help="readiness report: deliverables, own-solution and trace verdicts, points at risk")
+    p.add_argument("--problem", action="append", metavar="ID", help="only this problem (repeatable)")
+    _pack_option(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
+    p.set_defaults(func=cmd_verify)
+
+
+def cmd_reference(args) -> int:
+    from workbench.verify import reference_answer
+
+    out = reference_answer(args.pack, args.id)
+    if args.json:
+        print_json(out)
+        return 0
+    from rich.pretty import Pretty
+
+    console.print(f"[bold]{out['problem']}[/] reference answer")
+    if out.get("reason"):
+        console.print(f"[dim]unchecked: {out['reason']}[/]")
+    for key, value in out.items():
+        if key in ("problem",):
+            continue
+        console.print(f"[bold]{key}:[/]", Pretty(value) if not isinstance(value, str) else value)
+    return 0
+
+
+def _read_answer(path: str) -> str:
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise UsageError(f"cannot read {path}: {reason}", "pass a readable UTF-8 text file, or - for stdin") from None
+    if not text.strip():
+        raise UsageError(f"{'stdin' if path == '-' else path} is empty", "give the answer text to check")
+    return text
+
+
+def _judge(model: str | None):
+    if not model:
+        return None
+    from workbench.verify import make_judge
+
+    return make_judge(model)
+
+
+def cmd_check(args) -> int:
+    from workbench.verify import check_text
+
+    text = _read_answer(args.file)
+    verdict = check_text(args.pack, args.id, text, judge=_judge(args.judge))
+    if args.json:
+        print_json(verdict.to_dict())
+    else:
+        _print_verdict(verdict)
+    return 0 if verdict.status in ("correct", "unchecked") else 1
+
+
+def _print_verdict(v) -> None:
+    from rich.table import Table
+
+    style = STATUS_STYLE.get(v.status, "")
+    console.print(f"[bold]{v.problem}[/] {v.subject}: [{style}]{v.status}[/] (score {v.score:.2f})")
+    if v.reason:
+        console.print(f"[dim]{v.reason}[/]")
+    if v.details:
+        table = Table(show_header=True, header_style="bold")
+        for col in ("what", "expected", "found", "ok"):
+            table.add_column(col, overflow="fold")
+        for d in v.details:
+            ok = {True: "[green]yes[/]", False: "[red]no[/]", None: "[dim]?[/]"}[d["ok"]]
+            if d["ok"] and (d.get("credit") or 0) < 1:
+                ok = "[yellow]partly[/]"
+            found = str(d["found"]) + (f"\n[dim]{d['note']}[/]" if d.get("note") else "")
+            table.add_row(str(d["what"]), str(d["expected"]), found, ok)
+        console.print(table)
+    if v.critique:
+        console.print(v.critique, markup=False)
+
+
+def cmd_verify(args) -> int:
+    from workbench.verify import ready, summary, verify_pack
+
+    reports = verify_pack(args.pack, args.problem, judge=_judge(args.judge), timeout_s=args.timeout)
+    info = summary(reports)
+    if args.json:
+        print_json({"reports": [r.to_dict() for r in reports], "summary": info})
+        return 0 if ready(reports) else 1
+    _print_reports(reports, info)
+    return 0 if ready(reports) else 1
+
+
+def _verdict_cell(v) -> str:
+    if v is None:
+        return "[dim]—[/]"
+    style = STATUS_STYLE.get(v.status, "")
+    score = f" {v.score:.2f}" if v.status == "partial" else ""
+    return f"[{style}]{v.status}{score}[/]"
+
+
+def _print_reports(reports, info) -> None:
+    from rich.table import Table
+
+    table = Table(title="verify: readiness per problem")
+    for col, kw in (("id", {}), ("pts", {"justify": "right"}), ("Type", {"justify": "center"}), ("present", {}),
+                    ("missing", {}), ("own", {}), ("traces", {}), ("at risk", {"justify": "right"})):
+        table.add_column(col, **kw)
+    for r in reports:
+        present = ", ".join(d for d in r.required if r.present.get(d)) or "—"
+        missing = ", ".join(r.missing) or "—"
+        traces = [v for v in r.verdicts if v.subject != "own"]
+        trace_cell = " ".join(_verdict_cell(v) for v in traces) if traces else "[dim]—[/]"
+        table.add_row(r.problem, fmt_points(r.points), str(r.type), present,
+                      f"[red]{missing}[/]" if r.missing and r.points > 0 else missing,
+                      _verdict_cell(r.own_verdict), trace_cell,
+                      f"[red]{fmt_points(r.points_at_risk)}[/]" if r.points_at_risk else "0",
+                      style=None if r.points > 0 else "dim")
+    console.print(table)
+    own = info["own_status"]
+    console.print(f"{info['problems']} problems, {fmt_points(info['points'])} points; own solutions: "
+                  + ", ".join(f"{n} {s}" for s, n in own.items() if n)
+                  + f"; points at risk: {fmt_points(info['points_at_risk'])}")
+    for r in reports:
+        for note in r.notes:
+            console.print(f"[dim]{r.problem}: {note}[/]")
+        own_v = r.own_verdict
+        if own_v and own_v.status in ("incorrect", "partial") and own_v.critique:
+            console.print(f"{r.problem}: {own_v.critique}", markup=False)
+    console.print("[green]ready[/]" if info["ready"] else "[red]not ready[/]: see the missing deliverables and verdicts above")

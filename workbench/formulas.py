@@ -1,0 +1,394 @@
+"""Parse TeX or plain-text formulas into sympy, over a caller's table of named symbols, and evaluate them.
+
+Scalars are commutative sympy Symbols; vectors and matrices are non-commutative Symbols, so products keep
+their order; `T(x)` is a transpose and `norm(x)` a Euclidean norm. `evaluate` computes an expression on
+numpy values (column vectors as (k, 1) arrays), so a formula can be compared with a reference numerically
+on random instances. Supported: + - * / ^, implicit products, \\frac, \\sqrt, ( ) [ ] { }, \\left/\\right,
+^T ^\\top ^{T} and ', \\|v\\|, \\lVert v\\rVert, ||v||, ‖v‖ with optional _2, \\cdot, \\times, Greek names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy
+
+KINDS = ("scalar", "vector", "matrix")
+
+
+class FormulaError(ValueError):
+    """The text is not a formula over the given symbols."""
+
+
+class T(sympy.Function):
+    """Transpose (kept symbolic: sympy has no transpose of non-commutative symbols)."""
+
+    is_commutative = False
+    nargs = 1
+
+
+class norm(sympy.Function):  # noqa: N801 - reads as the math
+    """Euclidean norm; its value is a scalar."""
+
+    is_commutative = True
+    nargs = 1
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A named symbol: canonical name, kind, and spellings (after normalise_tex) that mean it."""
+
+    name: str
+    kind: str = "scalar"
+    aliases: tuple[str, ...] = ()
+
+    def sympy(self):
+        return sympy.Symbol(self.name, commutative=self.kind == "scalar")
+
+
+# ---------------------------------------------------------------- TeX clean-up
+
+_GREEK = {"η": r"\eta", "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "ε": r"\epsilon", "∇": r"\nabla",
+          "ᵀ": "^T", "⊤": "^T", "‖": r"\|", "·": "*", "×": "*", "⋅": "*", "−": "-", "√": r"\sqrt"}
+_DROP_CMDS = r"left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|displaystyle|textstyle|quad|qquad"
+_WRAPPERS = r"mathbf|boldsymbol|bm|mathrm|text|textbf|mathit|operatorname|mathsf|mathbb|vec|mathcal|textrm|pmb"
+
+
+def normalise_tex(text: str) -> str:
+    """Reduce TeX and Unicode math to a small plain dialect the parser reads (idempotent)."""
+    s = text
+    for k, v in _GREEK.items():
+        s = s.replace(k, v)
+    s = s.replace("$", "")
+    s = re.sub(rf"\\(?:{_DROP_CMDS})(?![A-Za-z])|\\[,;:! ]", " ", s)
+    s = re.sub(r"\\(?:lVert|rVert|Vert)(?![A-Za-z])", r"\\|", s)
+    s = s.replace("||", r"\|")
+    s = re.sub(r"\\(?:top|intercal|mathsf\{T\}|mathrm\{T\})(?![A-Za-z])", "T", s)
+    s = re.sub(r"\\(?:widetilde|tilde|Tilde)\s*\{?\s*\\lambda\s*\}?", " lambdatilde ", s)
+    s = re.sub(r"\\lambda\s*'", " lambdatilde ", s)
+    s = re.sub(r"\\(?:widetilde|tilde|Tilde|hat|bar)\s*", "", s)
+    # Unwrap \mathbf{x} -> x (repeat for nesting), drop font switches.
+    for _ in range(3):
+        s = re.sub(rf"\\(?:{_WRAPPERS})\s*\{{([^{{}}]*)\}}", r"\1", s)
+    s = re.sub(rf"\\(?:{_WRAPPERS})(?![A-Za-z])\s*", "", s)
+    s = re.sub(r"\\(?:cdot|times|ast)(?![A-Za-z])", "*", s)
+    s = re.sub(r"\\[dt]frac", r"\\frac", s)
+    s = re.sub(r"_\{\s*([A-Za-z0-9]+)\s*\}", r"_\1", s)
+    s = re.sub(r"\^\{\s*([A-Za-z0-9*]+)\s*\}", r"^\1", s)
+    s = re.sub(r"\\(eta|lambda|alpha|beta|epsilon|mu|gamma|theta|sigma|nabla)(?![A-Za-z])", r" \1 ", s)
+    s = re.sub(r"\s+", " ", s).strip().rstrip(".,;")
+    return s
+
+
+# ---------------------------------------------------------------- tokenizer
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<cmd>\\frac|\\sqrt|\\\|)|(?P<id>[A-Za-z]+(?:_[A-Za-z0-9]+|[0-9]+)?)"
+    r"|(?P<op>[-+*/^_(){}\[\]',|]))"
+)
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            if text[pos:].strip() == "":
+                break
+            raise FormulaError(f"cannot read {text[pos:pos + 12]!r}")
+        kind = m.lastgroup
+        value = m.group(kind)
+        out.append(("norm" if value == "\\|" else kind, value))
+        pos = m.end()
+    return out
+
+
+class _Parser:
+    def __init__(self, tokens, table: dict[str, Sym], extra: dict[str, object]):
+        self.toks = tokens
+        self.i = 0
+        self.table = table
+        self.extra = extra
+        self.norm_depth = 0
+
+    def peek(self, k: int = 0):
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else ("end", "")
+
+    def take(self, value=None):
+        tok = self.peek()
+        if value is not None and tok[1] != value:
+            raise FormulaError(f"expected {value!r}, found {tok[1] or 'the end'!r}")
+        self.i += 1
+        return tok
+
+    def parse(self):
+        expr = self.expr()
+        if self.peek()[0] != "end":
+            raise FormulaError(f"unexpected {self.peek()[1]!r}")
+        return expr
+
+    def expr(self):
+        sign = 1
+        while self.peek()[1] in "+-" and self.peek()[0] == "op":
+            sign *= -1 if self.take()[1] == "-" else 1
+        value = sign * self.term()
+        while self.peek()[0] == "op" and self.peek()[1] in "+-":
+            op = self.take()[1]
+            rhs = self.term()
+            value = value + rhs if op == "+" else value - rhs
+        return value
+
+    def _starts_factor(self) -> bool:
+        kind, value = self.peek()
+        if kind in ("num", "id", "cmd"):
+            return True
+        if kind == "norm":
+            return self.norm_depth == 0 or self._norm_opens()
+        return kind == "op" and value in "({["
+
+    def _norm_opens(self) -> bool:
+        # Inside a norm, a '\|' closes it unless it is followed by something that starts an operand.
+        nxt = self.peek(1)
+        return nxt[0] in ("num", "id", "cmd") or (nxt[0] == "op" and nxt[1] in "({[")
+
+    def term(self):
+        value = self.unary()
+        while True:
+            kind, tok = self.peek()
+            if kind == "op" and tok in "*/":
+                self.take()
+                rhs = self.unary()
+                value = value * rhs if tok == "*" else value * rhs ** -1
+            elif self._starts_factor():
+                value = value * self.postfix()
+            else:
+                return value
+
+    def unary(self):
+        if self.peek() == ("op", "-"):
+            self.take()
+            return -self.unary()
+        if self.peek() == ("op", "+"):
+            self.take()
+            return self.unary()
+        return self.postfix()
+
+    def postfix(self):
+        value = self.atom()
+        while True:
+            kind, tok = self.peek()
+            if kind == "op" and tok == "'":
+                self.take()
+                value = T(value)
+            elif kind == "op" and tok == "^":
+                self.take()
+                nxt = self.peek()
+                if nxt[0] == "id" and nxt[1].startswith("T") and "T" not in self.table:
+                    # "X^Ta" (braces dropped): the transpose mark glued to the next name
+                    self.take()
+                    if nxt[1] not in ("T", "top"):
+                        self.toks.insert(self.i, ("id", nxt[1][1:]))
+                    value = T(value)
+                elif nxt[0] == "num":
+                    value = value ** sympy.Rational(self.take()[1])
+                elif nxt == ("op", "*"):  # eta^* as a name, not a power
+                    self.take()
+                else:
+                    value = value ** self.atom()
+            elif kind == "op" and tok == "_" and isinstance(value, norm):
+                self.take()
+                self.atom()  # the 2 of ||v||_2 changes nothing
+            else:
+                return value
+
+    def group(self, close):
+        value = self.expr()
+        self.take(close)
+        return value
+
+    def atom(self):
+        kind, tok = self.take()
+        if kind == "num":
+            return sympy.Rational(tok)
+        if kind == "op" and tok in "({[":
+            return self.group({"(": ")", "{": "}", "[": "]"}[tok])
+        if kind == "cmd" and tok == "\\frac":
+            self.take("{")
+            num = self.group("}")
+            self.take("{")
+            den = self.group("}")
+            return num * den ** -1
+        if kind == "cmd" and tok == "\\sqrt":
+            return sympy.sqrt(self.atom())
+        if kind == "norm":
+            self.norm_depth += 1
+            inner = self.expr()
+            self.norm_depth -= 1
+            self.take("\\|")
+            return norm(inner)
+        if kind == "op" and tok == "|":
+            inner = self.expr()
+            self.take("|")
+            return sympy.Abs(inner)
+        if kind == "id":
+            return self.identifier(tok)
+        raise FormulaError(f"unexpected {tok!r}")
+
+    def identifier(self, name: str):
+        if name in self.table:
+            return self.table[name].sympy()
+        if name in self.extra:
+            return self.extra[name]
+        # Juxtaposed names without spaces ("Xw_0", "NICNF"): split greedily into known spellings.
+        parts = _split_names(name, list(self.table) + list(self.extra))
+        if parts is None:
+            raise FormulaError(f"unknown symbol {name!r}")
+        # Re-queue all but the first, so "XX^T" reads as X (X^T), not (X X)^T.
+        self.toks[self.i:self.i] = [("id", p) for p in parts[1:]]
+        first = parts[0]
+        return self.table[first].sympy() if first in self.table else self.extra[first]
+
+
+def _split_names(name: str, known: list[str]) -> list[str] | None:
+    if not name:
+        return []
+    for k in sorted(known, key=len, reverse=True):
+        if name.startswith(k):
+            rest = _split_names(name[len(k):], known)
+            if rest is not None:
+                return [k, *rest]
+    return None
+
+
+def symbol_table(symbols: list[Sym]) -> dict[str, Sym]:
+    table = {}
+    for sym in symbols:
+        for alias in (sym.name, *sym.aliases):
+            table[normalise_tex(alias).replace(" ", "")] = sym
+    return table
+
+
+def parse_formula(text: str, symbols: list[Sym], constants: dict[str, float] | None = None):
+    """A formula over `symbols` as a sympy expression; FormulaError names what could not be read."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError("empty formula")
+    s = normalise_tex(text)
+    if "=" in s:
+        s = s.split("=")[-1]
+    extra = {k: sympy.sympify(v) for k, v in (constants or {}).items()}
+    return _Parser(_tokens(s), symbol_table(symbols), extra).parse()
+
+
+def free_names(expr) -> set[str]:
+    return {s.name for s in expr.free_symbols}
+
+
+# ---------------------------------------------------------------- numeric evaluation
+
+class EvalError(ValueError):
+    """The formula is not well-formed for the given shapes (e.g. adding a vector to a matrix)."""
+
+
+def _squeeze(v):
+    import numpy as np
+
+    if isinstance(v, np.ndarray) and v.size == 1:
+        return float(v.reshape(()))
+    return v
+
+
+def evaluate(expr, values: dict[str, object]):
+    """Compute `expr` with numpy: scalars are floats, vectors (k, 1) and matrices (r, c) arrays."""
+    import numpy as np
+
+    def ev(e):
+        if e.is_Symbol:
+            if e.name not in values:
+                raise EvalError(f"no value for {e.name}")
+            v = values[e.name]
+            return np.asarray(v, dtype=float) if isinstance(v, (list, tuple, np.ndarray)) else float(v)
+        if e.is_Number:
+            return float(e)
+        if isinstance(e, T):
+            v = ev(e.args[0])
+            return v.T if isinstance(v, np.ndarray) else v
+        if isinstance(e, norm):
+            v = ev(e.args[0])
+            return float(np.linalg.norm(v)) if isinstance(v, np.ndarray) else abs(v)
+        if isinstance(e, sympy.Abs):
+            v = ev(e.args[0])
+            if isinstance(v, np.ndarray):
+                raise EvalError("|...| of a vector or matrix: write a norm \\|...\\|")
+            return abs(v)
+        if e.is_Add:
+            total = None
+            for arg in e.args:
+                v = ev(arg)
+                if total is None:
+                    total = v
+                    continue
+                a, b = (isinstance(total, np.ndarray), isinstance(v, np.ndarray))
+                if a and b and total.shape != v.shape:
+                    raise EvalError(f"adds shapes {total.shape} and {v.shape}")
+                if a != b and (total if a else v).size != 1:
+                    raise EvalError("adds a scalar to a vector or matrix")
+                total = _squeeze(total + v) if a != b else total + v
+            return _squeeze(total)
+        if e.is_Mul:
+            c_part, nc_part = e.args_cnc()
+            acc = 1.0
+            for arg in c_part:
+                acc = acc * ev(arg)
+            for arg in nc_part:
+                v = ev(arg)
+                if isinstance(acc, np.ndarray) and isinstance(v, np.ndarray):
+                    if acc.shape[1] != v.shape[0]:
+                        if acc.size == 1 or v.size == 1:
+                            acc = acc * v
+                            continue
+                        raise EvalError(f"multiplies shapes {acc.shape} and {v.shape}")
+                    acc = _squeeze(acc @ v)
+                else:
+                    acc = acc * v
+            return _squeeze(acc)
+        if e.is_Pow:
+            base, exp = ev(e.args[0]), ev(e.args[1])
+            if isinstance(exp, np.ndarray):
+                raise EvalError("a vector or matrix as an exponent")
+            if isinstance(base, np.ndarray):
+                if base.shape[0] == base.shape[1] and float(exp).is_integer() and exp > 0:
+                    return np.linalg.matrix_power(base, int(exp))
+                raise EvalError(f"power {exp:g} of a {base.shape} array (write \\|v\\|^2 for a squared norm)")
+            if base == 0 and exp < 0:
+                raise EvalError("division by zero")
+            return float(base) ** float(exp)
+        if isinstance(e, sympy.Function) and e.func is sympy.sqrt:
+            return float(np.sqrt(ev(e.args[0])))
+        raise EvalError(f"cannot evaluate {type(e).__name__}")
+
+    with np.errstate(all="ignore"):
+        return _squeeze(ev(expr))
+
+
+def numerically_equal(a, b, rtol: float = 1e-7, atol: float = 1e-9) -> bool:
+    import numpy as np
+
+    a, b = _squeeze(a), _squeeze(b)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if a.size != b.size:
+            return False
+        a, b = a.reshape(-1), b.reshape(-1)
+        scale = max(1.0, float(np.max(np.abs(b))))
+        return bool(np.all(np.isfinite(a)) and np.allclose(a, b, rtol=rtol, atol=atol * scale))
+    return bool(np.isfinite(a) and abs(a - b) <= atol + rtol * max(1.0, abs(b)))
+
+
+def tex(expr) -> str:
+    """A readable TeX form of a parsed expression."""
+    printer = sympy.printing.latex
+    s = printer(expr)
+    s = re.sub(r"\\operatorname\{T\}\\left\((.*?)\\right\)", r"(\1)^\\top", s)
+    return s.replace(r"\operatorname{norm}", r"\operatorname{norm}")
