@@ -12,7 +12,7 @@ from pathlib import Path
 from workbench.evidence import Entry, Run
 from workbench.paths import REPO_ROOT, project_root
 from workbench.problems import Pack
-from workbench.typeset import write_atomic
+from workbench.atomic import atomic_write
 
 
 def package_of(entries: list[Entry]) -> str:
@@ -163,5 +163,5 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         "language_info": {"name": "python"},
     })
     nbformat.validate(nb)
-    write_atomic(path, nbformat.writes(nb).encode("utf-8"))
+    atomic_write(path, nbformat.writes(nb).encode("utf-8"))
     return nb

@@ -22,11 +22,11 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from workbench.atomic import atomic_write
 from workbench.errors import TraceError, UsageError
 from workbench.paths import traces_dir
 from workbench.problems import ID_PATTERN
@@ -179,18 +179,8 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
     stamp = (data.get("started_at") or utc_now()).replace("-", "").replace(":", "")[:15] + "Z"
     model = _slug(Trace(Path(), body).model_version)
     final = folder / f"{stamp}-{model}-{digest[:12]}.json"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, final)  # fails if the name exists: a trace is never overwritten
-        except FileExistsError:
-            raise TraceError(f"{final} already exists", "the identical trace is already saved") from None
-    finally:
-        os.unlink(tmp)
+    text = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write(final, text.encode("utf-8"), exclusive=True)  # a trace is never overwritten
     return final
 
 

@@ -21,8 +21,9 @@ from workbench.evidence import (CodeSource, Entry, Run, collect, may_need_auto_c
 from workbench.paths import REPO_ROOT, build_dir, project_root
 from workbench.problems import Pack, Problem, load_pack
 from workbench.transcript import IMPORTED, transcript
+from workbench.atomic import atomic_write
 from workbench.typeset import (code_block, compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
-                               tex_to_markdown, typ_str, write_atomic)
+                               tex_to_markdown, typ_str)
 from workbench.verdicts import ProblemReport
 
 PAGEBREAK = raw_typst("#pagebreak(weak: true)")
@@ -489,7 +490,7 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
         contents = slot_contents(entries, verify_note, notes)
         if verify_note:
             notes.append(f"verification {verify_note}")
-        write_atomic(md_path, fill_markdown(draft, contents).encode("utf-8"))
+        atomic_write(md_path, fill_markdown(draft, contents).encode("utf-8"))
         body, warnings = converting.result()
     body, more = fill_typst(body, contents, md_path)
     warnings += more + glyph_warnings(entries)
@@ -498,7 +499,7 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     for src, dest in files.items():
         shutil.copyfile(src, asset_dir / dest)
     title = f"{pack.course}: {pack.title}"
-    write_atomic(typ_path, (preamble(title, who.name or "student") + "\n" + body).encode("utf-8"))
+    atomic_write(typ_path, (preamble(title, who.name or "student") + "\n" + body).encode("utf-8"))
     warnings += [f"typst: {w}" for w in compile_pdf(typ_path, pdf_path)]
     nb_path = None
     if notebook:

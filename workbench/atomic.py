@@ -1,0 +1,45 @@
+"""Atomic file writes: write beside the target, then rename, so readers never see half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from workbench.errors import TraceError
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask  # what a plain open() would give; mkstemp alone would leave 0600
+
+
+@contextmanager
+def atomic_path(path: Path, exclusive: bool = False):
+    """Yield a temp path beside `path`; on success it becomes `path` (never replacing one if exclusive)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, _umask_mode())
+        if exclusive:
+            try:
+                os.link(tmp, path)  # fails if the name exists
+            except FileExistsError:
+                raise TraceError(f"{path} already exists", "it is never overwritten; nothing was written") from None
+        else:
+            os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def atomic_write(path: Path, data: bytes, exclusive: bool = False) -> None:
+    with atomic_path(path, exclusive=exclusive) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
