@@ -14,6 +14,7 @@ from workbench.errors import WorkbenchError
 COMMAND_MODULES = (
     "workbench.commands.catalog",
     "workbench.commands.prompting",
+    "workbench.commands.tracing",
     "workbench.commands.checking",
     "workbench.commands.training",
     "workbench.commands.submission",
@@ -28,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency, not a command module not yet written
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -138,10 +138,11 @@ def check_conv(answer, text: str) -> list[dict]:
 
 CNN_SPEC = (("conv", 32), ("pool", None), ("conv", 64), ("pool", None), ("conv", 3))
 INPUT_SHAPE = (3, 32, 32)
-# Readings of "the fully connected layers do not change the output shape of inputs" (handout v1.3):
+# Readings of "the fully connected layers do not change the output shape of inputs" (handout v1.3). The
+# literal one is primary: v1.3 "simplified" the FCNN and its figure gives the FC layers no channel counts.
 FCNN_READINGS = {
-    "conv-sized": "each FC layer keeps its input's height and width and has the conv layer's channels (32, 64, 3)",
     "keep-shape": "each FC layer's output has exactly its input's shape",
+    "conv-sized": "each FC layer keeps its input's height and width and has the conv layer's channels (32, 64, 3)",
 }
 
 
@@ -227,11 +228,11 @@ def size_reference() -> dict:
 def reference_sizes() -> dict:
     ref = size_reference()
     return {"answer": {"cnn_neurons": ref["cnn"]["neurons"], "cnn_params": ref["cnn"]["params"],
-                       "fcnn_neurons": ref["conv-sized"]["neurons"], "fcnn_params": ref["conv-sized"]["params"]},
-            "also_correct": {"fcnn_neurons": ref["keep-shape"]["neurons"], "fcnn_params": ref["keep-shape"]["params"],
-                             "reading": FCNN_READINGS["keep-shape"]},
+                       "fcnn_neurons": ref["keep-shape"]["neurons"], "fcnn_params": ref["keep-shape"]["params"]},
+            "also_correct": {"fcnn_neurons": ref["conv-sized"]["neurons"], "fcnn_params": ref["conv-sized"]["params"],
+                             "reading": FCNN_READINGS["conv-sized"]},
             "convention": "neurons = outputs of every layer after the input, pooling included; parameters = weights "
-                          "(no biases); FCNN: " + FCNN_READINGS["conv-sized"],
+                          "(no biases); FCNN: " + FCNN_READINGS["keep-shape"],
             "alternatives": {k: {str(n): why for n, why in v["alternatives"].items()} for k, v in ref.items()},
             "method": "torch models counted with forward hooks (outputs) and numel() (weights), equal to the hand "
                       "formulas (asserted)"}

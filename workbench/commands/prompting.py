@@ -49,7 +49,6 @@ def register(sub) -> None:
     add_llm_options(p)
     p.set_defaults(func=cmd_chat)
 
-    tracing.register(sub)
 
 
 def _settings(args, *, stream: bool, require_key: bool = True):

@@ -1,0 +1,233 @@
+"""CIFAR-10 images of one category as uint8 tensors, decoded once and cached.
+
+Sources: torchvision's download into the cache (the default), or a path to a `cifar-10-batches-py`
+folder, its `cifar-10-python.tar.gz`, or an image-folder tree `train|test/<class>/*.png|jpg`.
+Scaling follows the course notebook: pixels are uint8 / 256 and the greyscale input is the mean
+of the three channels (one input channel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from colourize.runs import torch_save_atomic
+from workbench.errors import DataError, UsageError
+from workbench.paths import project_root
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+ARCHIVE = "cifar-10-python.tar.gz"
+BATCHES = "cifar-10-batches-py"
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+SHARED_COPY_HINT = "e.g. --data ../shared/data/cifar10-horse-jpeg"
+CACHE_VERSION = 1  # bump when the cached layout changes
+
+
+def default_cache_dir() -> Path:
+    return project_root() / ".cache" / "colourize"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where images come from: kind is torchvision | batches | archive | folder."""
+
+    kind: str
+    path: Path
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "path": str(self.path)}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One category's images, in source order (or shuffled by `shuffled`)."""
+
+    train: torch.Tensor  # (N, 3, H, W) uint8
+    test: torch.Tensor  # (M, 3, H, W) uint8
+    source: Source
+    category: int
+
+
+def resolve_category(category: str | int) -> int:
+    """CIFAR-10 label from a number or a class name ('horse' -> 7)."""
+    text = str(category).strip().lower()
+    if text.isdigit() and int(text) < len(CLASSES):
+        return int(text)
+    if text in CLASSES:
+        return CLASSES.index(text)
+    raise UsageError(f"unknown category {category!r}",
+                     "use a CIFAR-10 label 0-9 or a class name: " + ", ".join(CLASSES))
+
+
+def find_source(path: str | Path | None, cache_dir: Path | None = None) -> Source:
+    """Classify a --data path (None means torchvision's copy in the cache)."""
+    if path is None:
+        return Source("torchvision", (cache_dir or default_cache_dir()) / "cifar10")
+    p = Path(path).expanduser().resolve()
+    if not p.exists():
+        raise DataError(f"data path {p} does not exist",
+                        f"pass a CIFAR-10 folder, {ARCHIVE} or an image-folder tree ({SHARED_COPY_HINT})")
+    if p.is_file():
+        if p.name.endswith((".tar.gz", ".tgz")):
+            return Source("archive", p)
+        raise DataError(f"{p} is a file but not a {ARCHIVE} archive", f"pass the archive or a folder ({SHARED_COPY_HINT})")
+    for candidate in (p, p / BATCHES):
+        if _has_batches(candidate):
+            return Source("batches", candidate)
+    if (p / ARCHIVE).is_file():
+        return Source("archive", p / ARCHIVE)
+    if (p / "train").is_dir() and (p / "test").is_dir():
+        return Source("folder", p)
+    raise DataError(f"{p} holds no CIFAR-10 data",
+                    f"expected {BATCHES}/ (data_batch_1-5, test_batch), {ARCHIVE}, or train/<class>/ and "
+                    f"test/<class>/ image folders ({SHARED_COPY_HINT})")
+
+
+def load_category(path: str | Path | None = None, category: str | int = 7, cache_dir: Path | None = None) -> Dataset:
+    """Decode one category (cached as uint8 tensors under cache_dir, keyed by source path and mtimes)."""
+    label = resolve_category(category)
+    cache_dir = cache_dir or default_cache_dir()
+    source = find_source(path, cache_dir)
+    if source.kind == "torchvision" and not _has_batches(source.path / BATCHES):
+        _download(source.path)
+    cache = cache_dir / f"{source.kind}-{label}-{_fingerprint(source, label)}.pt"
+    if cache.is_file():
+        try:
+            saved = torch.load(cache, weights_only=True)
+            return Dataset(saved["train"], saved["test"], source, label)
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            pass
+    train, test = _DECODERS[source.kind](source.path, label)
+    for split, images in (("training", train), ("test", test)):
+        if len(images) == 0:
+            raise DataError(f"{source.path} has no {split} images of category {label} ({CLASSES[label]})",
+                            f"check the path and --category ({SHARED_COPY_HINT})")
+    data = {"train": torch.from_numpy(train).permute(0, 3, 1, 2).contiguous(),  # (N, 3, H, W)
+            "test": torch.from_numpy(test).permute(0, 3, 1, 2).contiguous()}
+    torch_save_atomic(data, cache)
+    return Dataset(data["train"], data["test"], source, label)
+
+
+def shuffled(data: Dataset, seed: int) -> Dataset:
+    """Shuffle each split once, training then test from one seeded stream, as the notebook does."""
+    g = torch.Generator().manual_seed(seed)
+    train = data.train[torch.randperm(len(data.train), generator=g)]
+    test = data.test[torch.randperm(len(data.test), generator=g)]
+    return Dataset(train, test, data.source, data.category)
+
+
+def to_inputs(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (B, 3, H, W) -> colour (B, 3, H, W) in [0, 1) and greyscale input (B, 1, H, W)."""
+    rgb = images.float() / 256.0  # the notebook divides by 256, not 255
+    return rgb, rgb.mean(dim=1, keepdim=True)
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+def _has_batches(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in (*TRAIN_BATCHES, TEST_BATCH))
+
+
+def _download(root: Path) -> None:
+    import torchvision
+
+    try:
+        torchvision.datasets.CIFAR10(str(root), train=True, download=True)
+    except (OSError, RuntimeError) as exc:
+        raise DataError(
+            f"CIFAR-10 is not in {root} and the download failed ({type(exc).__name__}: {exc})".replace("\n", " "),
+            f"put {ARCHIVE} in {root}, or pass --data PATH to a copy ({SHARED_COPY_HINT})") from exc
+
+
+def _from_batches(batches: dict, label: int) -> tuple[np.ndarray, np.ndarray]:
+    """Select one label from unpickled CIFAR batches -> (N, H, W, 3) uint8 train and test arrays."""
+    def pick(names):
+        parts = []
+        for name in names:
+            batch = batches[name]
+            data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+            parts.append(data[np.asarray(batch[b"labels"]) == label])
+        return np.concatenate(parts).transpose(0, 2, 3, 1)
+    return pick(TRAIN_BATCHES), pick([TEST_BATCH])
+
+
+def _unpickle(stream, where: str) -> dict:
+    try:
+        return pickle.load(stream, encoding="bytes")
+    except Exception as exc:
+        raise DataError(f"{where} is not a readable CIFAR-10 batch ({exc})", "re-download or re-extract the data") from exc
+
+
+def _decode_batches(folder: Path, label: int):
+    batches = {}
+    for name in (*TRAIN_BATCHES, TEST_BATCH):
+        with open(folder / name, "rb") as f:
+            batches[name] = _unpickle(f, str(folder / name))
+    return _from_batches(batches, label)
+
+
+def _decode_archive(archive: Path, label: int):
+    batches = {}
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for name in (*TRAIN_BATCHES, TEST_BATCH):
+                member = tar.extractfile(f"{BATCHES}/{name}")
+                batches[name] = _unpickle(member, f"{archive}:{BATCHES}/{name}")
+    except (tarfile.TarError, KeyError, OSError, EOFError) as exc:
+        raise DataError(f"{archive} is not a complete {ARCHIVE} ({exc})", "re-download it or pass another --data") from exc
+    return _from_batches(batches, label)
+
+
+def _class_files(root: Path, split: str, label: int) -> list[Path]:
+    folder = root / split / CLASSES[label]
+    if not folder.is_dir():
+        return []
+    return sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _decode_folder(root: Path, label: int):
+    from PIL import Image
+
+    out = []
+    for split in ("train", "test"):
+        images = []
+        for f in _class_files(root, split, label):
+            try:
+                with Image.open(f) as im:
+                    images.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+            except OSError as exc:
+                raise DataError(f"cannot decode image {f} ({exc})", "remove or replace the file") from exc
+        sizes = {a.shape for a in images}
+        if len(sizes) > 1:
+            raise DataError(f"{root / split / CLASSES[label]} mixes image sizes {sorted(sizes)}",
+                            "resize all images to one size (CIFAR-10 is 32x32)")
+        out.append(np.stack(images) if images else np.zeros((0, 32, 32, 3), np.uint8))
+    return tuple(out)
+
+
+_DECODERS = {"torchvision": lambda root, label: _decode_batches(root / BATCHES, label), "batches": _decode_batches,
+             "archive": _decode_archive, "folder": _decode_folder}
+
+
+def _fingerprint(source: Source, label: int) -> str:
+    """Hash of the source path and the size and mtime of every file it reads (stat only, no reads)."""
+    if source.kind == "folder":
+        files = [f for split in ("train", "test") for f in _class_files(source.path, split, label)]
+    elif source.kind == "archive":
+        files = [source.path]
+    else:
+        root = source.path / BATCHES if source.kind == "torchvision" else source.path
+        files = [root / name for name in (*TRAIN_BATCHES, TEST_BATCH)]
+    h = hashlib.sha256(f"{CACHE_VERSION}|{source.kind}|{source.path}|{label}".encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"|{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]

@@ -1,0 +1,169 @@
+"""The three colourization CNNs of Figure 1 (CSC413 A2, questions 4-6), grouped in blocks as drawn.
+
+Every model keeps the course's constructor order `(kernel, num_filters, num_colours, num_in_channels)`
+and has the same block names: `block1` ... `block4` (nn.Sequential, one box group of the figure
+each) and `final` (the last nn.Conv2d). Shapes below are for NIC=1, NF=32, NC=24 and 32x32 input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from workbench.errors import TrainingError, UsageError
+
+
+def same_padding(kernel: int) -> int:
+    """Padding that keeps H and W for a stride-1 conv; only odd kernels have a symmetric one."""
+    # H_out = H + 2p - k + 1 = H  <=>  2p = k - 1, which has no integer solution for even k.
+    if kernel < 1:
+        raise TrainingError(f"kernel {kernel} is not a valid kernel size", "use a positive odd kernel, e.g. --kernel 3")
+    if kernel % 2 == 0:
+        raise TrainingError(
+            f"kernel {kernel} is even: a stride-1 Conv2d needs padding (k-1)/2 = {(kernel - 1) / 2:g} on each "
+            "side to keep 32x32, and no symmetric integer padding does",
+            "use an odd kernel such as 3 or 5",
+        )
+    return (kernel - 1) // 2
+
+
+def strided_padding(kernel: int) -> tuple[int, int]:
+    """(padding, output_padding) that halve H with Conv2d(stride 2) and double it with ConvTranspose2d(stride 2).
+
+    Conv2d: H_out = floor((H + 2p - k) / 2) + 1 = H/2 for even H  <=>  k - 2 <= 2p <= k - 1, so p = (k-1)//2.
+    ConvTranspose2d: H_out = (H - 1)*2 - 2p + k + op = 2H  <=>  op = 2p + 2 - k, which is 1 for odd k
+    and 0 for even k (and op < stride holds). k=3: (1, 1); k=4: (1, 0); k=5: (2, 1).
+    """
+    if kernel < 1:
+        raise TrainingError(f"kernel {kernel} is not a valid kernel size", "use a positive kernel, e.g. --kernel 3")
+    padding = (kernel - 1) // 2
+    return padding, 2 * padding + 2 - kernel
+
+
+def _bn_relu(channels: int) -> list[nn.Module]:
+    return [nn.BatchNorm2d(channels), nn.ReLU()]
+
+
+class PoolUpsampleNet(nn.Module):
+    """Figure 1a: Conv2d -> MaxPool2d/Upsample -> BatchNorm2d -> ReLU blocks, then a Conv2d."""
+
+    def __init__(self, kernel: int, num_filters: int, num_colours: int, num_in_channels: int):
+        super().__init__()
+        nic, nf, nc, p = num_in_channels, num_filters, num_colours, same_padding(kernel)
+        self.block1 = nn.Sequential(nn.Conv2d(nic, nf, kernel, padding=p), nn.MaxPool2d(2), *_bn_relu(nf))
+        self.block2 = nn.Sequential(nn.Conv2d(nf, 2 * nf, kernel, padding=p), nn.MaxPool2d(2), *_bn_relu(2 * nf))
+        self.block3 = nn.Sequential(nn.Conv2d(2 * nf, nf, kernel, padding=p), nn.Upsample(scale_factor=2), *_bn_relu(nf))
+        self.block4 = nn.Sequential(nn.Conv2d(nf, nc, kernel, padding=p), nn.Upsample(scale_factor=2), *_bn_relu(nc))
+        self.final = nn.Conv2d(nc, nc, kernel, padding=p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, NIC, 32, 32)
+        x = self.block1(x)  # (B, NF, 16, 16)
+        x = self.block2(x)  # (B, 2NF, 8, 8)
+        x = self.block3(x)  # (B, NF, 16, 16)
+        x = self.block4(x)  # (B, NC, 32, 32)
+        return self.final(x)  # (B, NC, 32, 32)
+
+
+class ConvTransposeNet(nn.Module):
+    """Figure 1b: two strided Conv2d blocks, two ConvTranspose2d blocks (each + BN + ReLU), a Conv2d."""
+
+    def __init__(self, kernel: int, num_filters: int, num_colours: int, num_in_channels: int):
+        super().__init__()
+        nic, nf, nc = num_in_channels, num_filters, num_colours
+        p, op = strided_padding(kernel)
+        self.block1 = nn.Sequential(nn.Conv2d(nic, nf, kernel, stride=2, padding=p), *_bn_relu(nf))
+        self.block2 = nn.Sequential(nn.Conv2d(nf, 2 * nf, kernel, stride=2, padding=p), *_bn_relu(2 * nf))
+        self.block3 = nn.Sequential(
+            nn.ConvTranspose2d(2 * nf, nf, kernel, stride=2, padding=p, output_padding=op), *_bn_relu(nf))
+        self.block4 = nn.Sequential(
+            nn.ConvTranspose2d(nf, nc, kernel, stride=2, padding=p, output_padding=op), *_bn_relu(nc))
+        self.final = nn.Conv2d(nc, nc, kernel, padding=same_padding(kernel))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, NIC, 32, 32)
+        x = self.block1(x)  # (B, NF, 16, 16)
+        x = self.block2(x)  # (B, 2NF, 8, 8)
+        x = self.block3(x)  # (B, NF, 16, 16)
+        x = self.block4(x)  # (B, NC, 32, 32)
+        return self.final(x)  # (B, NC, 32, 32)
+
+
+class UNet(nn.Module):
+    """Figure 1c: ConvTransposeNet with skips, concatenated on channels (skip first, as labelled)."""
+
+    def __init__(self, kernel: int, num_filters: int, num_colours: int, num_in_channels: int):
+        super().__init__()
+        nic, nf, nc = num_in_channels, num_filters, num_colours
+        p, op = strided_padding(kernel)
+        self.block1 = nn.Sequential(nn.Conv2d(nic, nf, kernel, stride=2, padding=p), *_bn_relu(nf))
+        self.block2 = nn.Sequential(nn.Conv2d(nf, 2 * nf, kernel, stride=2, padding=p), *_bn_relu(2 * nf))
+        self.block3 = nn.Sequential(
+            nn.ConvTranspose2d(2 * nf, nf, kernel, stride=2, padding=p, output_padding=op), *_bn_relu(nf))
+        self.block4 = nn.Sequential(
+            nn.ConvTranspose2d(nf + nf, nc, kernel, stride=2, padding=p, output_padding=op), *_bn_relu(nc))
+        self.final = nn.Conv2d(nic + nc, nc, kernel, padding=same_padding(kernel))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, NIC, 32, 32)
+        out1 = self.block1(x)  # (B, NF, 16, 16)
+        out2 = self.block2(out1)  # (B, 2NF, 8, 8)
+        out3 = self.block3(out2)  # (B, NF, 16, 16)
+        out4 = self.block4(torch.cat((out1, out3), dim=1))  # in (B, NF+NF, 16, 16) -> (B, NC, 32, 32)
+        return self.final(torch.cat((x, out4), dim=1))  # in (B, NIC+NC, 32, 32) -> (B, NC, 32, 32)
+
+
+MODELS: dict[str, type[nn.Module]] = {
+    "poolupsample": PoolUpsampleNet,
+    "convtranspose": ConvTransposeNet,
+    "unet": UNet,
+}
+BLOCK_NAMES = ("block1", "block2", "block3", "block4", "final")
+
+
+def resolve_model_name(name: str) -> str:
+    """Canonical short name for a short or class name, any case ('UNet', 'convtransposenet' ...)."""
+    key = name.strip().lower()
+    for short, cls in MODELS.items():
+        if key in (short, cls.__name__.lower()):
+            return short
+    valid = ", ".join(f"{short} ({cls.__name__})" for short, cls in MODELS.items())
+    raise UsageError(f"unknown model {name!r}", f"choose one of: {valid}")
+
+
+def build_model(name: str, kernel: int = 3, num_filters: int = 32, num_colours: int = 24,
+                num_in_channels: int = 1) -> nn.Module:
+    return MODELS[resolve_model_name(name)](kernel, num_filters, num_colours, num_in_channels)
+
+
+@dataclass(frozen=True)
+class BlockShape:
+    """A block's input and output shape (without the batch dimension)."""
+
+    name: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+
+
+def block_shapes(model: nn.Module, input_shape: tuple[int, int, int]) -> list[BlockShape]:
+    """Run one zero image (C, H, W) through the model and record each block's input and output shape.
+
+    For UNet the inputs of block4 and final are the concatenations of Figure 1c.
+    """
+    seen: dict[str, tuple] = {}
+    hooks = [getattr(model, name).register_forward_hook(
+        lambda mod, inp, out, name=name: seen.__setitem__(name, (tuple(inp[0].shape[1:]), tuple(out.shape[1:]))))
+        for name in BLOCK_NAMES]
+    was_training = model.training
+    try:
+        model.eval()
+        p = next(model.parameters())
+        with torch.inference_mode():
+            model(torch.zeros((1, *input_shape), dtype=p.dtype, device=p.device))
+    except RuntimeError as exc:
+        raise TrainingError(f"input shape {input_shape} does not fit the model: {exc}".splitlines()[0],
+                            "use an image height and width divisible by 4") from exc
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return [BlockShape(name, *seen[name]) for name in BLOCK_NAMES]

@@ -1,0 +1,134 @@
+"""The colour palette: k-means over training pixels (or a given .npy file) and nearest-colour labels.
+
+Palettes live on the data's scale, uint8 / 256 (the notebook's), as float32 (K, 3) tensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from colourize.runs import save_npy_atomic
+from workbench.errors import DataError
+
+KMEANS_VERSION = 1  # bump when fit_palette would return another palette for the same input
+LABEL_CHUNK = 1 << 18  # pixels per step of the nearest-colour search: bounds memory at ~K MiB
+
+
+def fit_palette(images: torch.Tensor, k: int = 24, seed: int = 0, pixels: int = 20_000,
+                iterations: int = 100, n_init: int = 1) -> torch.Tensor:
+    """k-means (k-means++ init, Lloyd steps) on `pixels` sampled pixels of uint8 images (N, 3, H, W).
+
+    With n_init > 1 the run with the lowest inertia wins. Runs in float64 on the CPU so that a seed
+    gives the same palette everywhere. Returns (k, 3) float32.
+    """
+    g = torch.Generator().manual_seed(seed)
+    flat = images.detach().cpu().permute(0, 2, 3, 1).reshape(-1, 3)  # (N*H*W, 3) uint8
+    if len(flat) > pixels:
+        flat = flat[torch.randperm(len(flat), generator=g)[:pixels]]
+    x = flat.double() / 256.0  # (P, 3)
+    if len(x) < k:
+        raise DataError(f"k-means needs at least {k} pixels, got {len(x)}", "use more images or a smaller palette")
+    runs = [_lloyd(x, _kmeans_pp(x, k, g), iterations) for _ in range(n_init)]
+    return min(runs, key=lambda r: r[1])[0].float()
+
+
+def fit_palette_cached(images: torch.Tensor, k: int, seed: int, pixels: int, n_init: int, cache_dir: Path,
+                       iterations: int = 100) -> torch.Tensor:
+    """fit_palette, kept on disk under a hash of the images and the settings (--all and sweeps fit once)."""
+    h = hashlib.sha256(images.detach().cpu().contiguous().numpy().tobytes())
+    h.update(f"|{tuple(images.shape)}|{k}|{seed}|{pixels}|{n_init}|{iterations}|{KMEANS_VERSION}".encode())
+    path = cache_dir / f"palette-{h.hexdigest()[:16]}.npy"
+    if path.is_file():
+        try:
+            return torch.from_numpy(np.load(path, allow_pickle=False))
+        except (OSError, ValueError):  # a damaged cache entry is refitted
+            pass
+    palette = fit_palette(images, k, seed, pixels, iterations, n_init)
+    save_npy_atomic(path, palette.numpy())
+    return palette
+
+
+def _lloyd(x: torch.Tensor, centres: torch.Tensor, iterations: int) -> tuple[torch.Tensor, float]:
+    """Lloyd steps to a fixed point (or `iterations`); returns the centres and their inertia."""
+    k, assign = len(centres), None
+    for _ in range(iterations):
+        new = torch.cdist(x, centres).argmin(dim=1)  # (P,)
+        if assign is not None and torch.equal(new, assign):
+            break
+        assign = new
+        sums = torch.zeros_like(centres).index_add_(0, assign, x)
+        counts = torch.bincount(assign, minlength=k)
+        empty = counts == 0
+        centres = sums / counts.clamp(min=1).unsqueeze(1).double()
+        if empty.any():  # re-seed an empty cluster at the pixels farthest from their centre
+            far = (x - centres[assign]).square().sum(1).topk(int(empty.sum())).indices
+            centres[empty] = x[far]
+    inertia = float(torch.cdist(x, centres).min(dim=1).values.square().sum())
+    return centres, inertia
+
+
+def _kmeans_pp(x: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
+    centres = [x[torch.randint(len(x), (1,), generator=g)].squeeze(0)]
+    d2 = (x - centres[0]).square().sum(1)  # (P,) squared distance to the nearest chosen centre
+    for _ in range(1, k):
+        if float(d2.sum()) == 0.0:  # fewer distinct colours than k: repeat one (its cluster stays empty)
+            idx = torch.randint(len(x), (1,), generator=g)
+        else:
+            idx = torch.multinomial(d2, 1, generator=g)
+        centres.append(x[idx].squeeze(0))
+        d2 = torch.minimum(d2, (x - centres[-1]).square().sum(1))
+    return torch.stack(centres)
+
+
+def load_palette(path: str | Path) -> tuple[torch.Tensor, dict]:
+    """Read a palette .npy: shape (K, 3), or the course's (K, 1, 3) / (1, K, 3) forms.
+
+    Values with a maximum above 1 are taken as 0-255 pixel values and divided by 256 (the data's
+    scale); otherwise they are already on the 0-1 scale. Returns (K, 3) float32 and a description.
+    """
+    p = Path(path).expanduser().resolve()
+    try:
+        raw = np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read palette {p} ({exc})".replace("\n", " "),
+                        "pass a .npy file holding a (K, 3) float array") from exc
+    arr = np.asarray(raw, dtype=np.float64)
+    if arr.ndim == 3 and 1 in arr.shape[:2]:
+        arr = arr.reshape(-1, arr.shape[2])
+    if arr.ndim != 2 or arr.shape[1] != 3 or not 2 <= arr.shape[0] <= 256:
+        raise DataError(f"palette {p} has shape {raw.shape}", "expected (K, 3), (K, 1, 3) or (1, K, 3) with 2 <= K <= 256")
+    if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 255:
+        raise DataError(f"palette {p} has values outside 0-255", "store RGB colours in 0-1 or in 0-255")
+    scale = "0-255" if arr.max() > 1.0 else "0-1"
+    if scale == "0-255":
+        arr = arr / 256.0
+    info = {"kind": "file", "path": str(p), "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+            "scale": scale, "k": int(arr.shape[0])}
+    return torch.from_numpy(arr).float(), info
+
+
+def nearest_colour(images: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest palette colour (Euclidean, RGB) of every pixel: uint8 (N, 3, H, W) -> long (N, H, W).
+
+    Computed on the images' device in chunks, with the exact differences (no |x|^2 - 2xc + |c|^2 form,
+    whose rounding can flip near-ties).
+    """
+    n, _, h, w = images.shape
+    pal = palette.to(images.device, torch.float32)  # (K, 3)
+    flat = images.permute(0, 2, 3, 1).reshape(-1, 3)  # (N*H*W, 3) uint8
+    out = torch.empty(len(flat), dtype=torch.long, device=images.device)
+    with torch.inference_mode():
+        for start in range(0, len(flat), LABEL_CHUNK):
+            x = flat[start:start + LABEL_CHUNK].float() / 256.0  # (P, 3)
+            d2 = (x.unsqueeze(1) - pal.unsqueeze(0)).square().sum(2)  # (P, K)
+            out[start:start + LABEL_CHUNK] = d2.argmin(dim=1)
+    return out.reshape(n, h, w)
+
+
+def colours_of(labels: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
+    """Palette colours of labels: (N, H, W) -> (N, H, W, 3) float."""
+    return palette.to(labels.device)[labels]

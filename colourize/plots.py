@@ -1,0 +1,72 @@
+"""Figures of a run: training curves, sample colourizations, a sweep summary. Each returns a Figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a window
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def _figure(width: float, height: float) -> Figure:
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=(width, height))
+
+
+def curves(epochs: list[dict], title: str) -> Figure:
+    """Training and validation loss per epoch (left) and validation accuracy (right)."""
+    fig = _figure(10, 3.8)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    x = [e["epoch"] for e in epochs]
+    ax_loss.plot(x, [e["train_loss"] for e in epochs], "o-", ms=3, label="train")
+    ax_loss.plot(x, [e["val_loss"] for e in epochs], "o-", ms=3, label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title=f"{title}: loss")
+    ax_loss.legend()
+    ax_acc.plot(x, [e["val_acc"] for e in epochs], "o-", ms=3, color="tab:green")
+    ax_acc.set(xlabel="epoch", ylabel="pixel accuracy (%)", title=f"{title}: validation accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def samples(grey: np.ndarray, truth: np.ndarray, pred: np.ndarray, original: np.ndarray, title: str) -> Figure:
+    """Rows: greyscale input, original colour, ground truth in palette colours, prediction.
+
+    grey (N, H, W), truth / pred / original (N, H, W, 3), all in [0, 1].
+    """
+    rows = (("input (grey)", grey), ("original", original), ("truth (palette)", truth), ("prediction", pred))
+    n = len(grey)
+    fig = _figure(1.1 * n, 1.25 * len(rows))
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(images[c], cmap="gray" if images.ndim == 3 else None, vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def sweep(values: list, rows: list[dict], param: str, title: str) -> Figure:
+    """Final losses (train and validation) and validation accuracy against a swept parameter."""
+    fig = _figure(10, 3.8)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    ax_loss.plot(values, [r["train_loss"] for r in rows], "o-", label="train loss")
+    ax_loss.plot(values, [r["val_loss"] for r in rows], "o-", label="validation loss")
+    ax_loss.set(xlabel=param, ylabel="final cross-entropy loss", title=f"{title}: loss")
+    ax_loss.legend()
+    ax_acc.plot(values, [r["val_acc"] for r in rows], "o-", color="tab:green")
+    ax_acc.set(xlabel=param, ylabel="final pixel accuracy (%)", title=f"{title}: validation accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(values, [str(v) for v in values])
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

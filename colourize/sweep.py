@@ -1,0 +1,33 @@
+"""Train one model per value of a swept setting and summarise the final figures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from colourize import plots, runs
+from colourize.train import Reporter, TrainConfig, train
+
+# setting name on the command line -> (TrainConfig field, run-folder prefix)
+SWEEPABLE = {"batch-size": ("batch_size", "bs")}
+
+
+def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, resume: bool = False,
+              reporter_for=lambda value: Reporter()) -> dict:
+    """Runs go to out_dir/sweep-<prefix><value>/; the summary to out_dir/sweep-<param>.json and .png."""
+    field, prefix = SWEEPABLE[param]
+    rows = []
+    for value in values:
+        run_dir = out_dir / f"sweep-{prefix}{value}"
+        # --resume continues the runs that exist and starts the others
+        metrics = train(replace(base, **{field: value}), run_dir, resume=resume and run_dir.is_dir(),
+                        reporter=reporter_for(value))
+        final = metrics["final"]
+        rows.append({param: value, "run": run_dir.name, "train_loss": final["train_loss"],
+                     "val_loss": final["val_loss"], "val_acc": final["val_acc"], "seconds": final["seconds"]})
+    summary = {"schema": "colourize.sweep/1", "param": param, "values": values, "model": base.settings()["model"],
+               "epochs": base.epochs, "settings": base.settings() | {field: None}, "runs": rows}
+    runs.write_json(out_dir / f"sweep-{param}.json", summary)
+    fig = plots.sweep(values, rows, param, f"{base.settings()['model']}, {base.epochs} epochs")
+    runs.save_figure(fig, out_dir / f"sweep-{param}.png")
+    return summary

@@ -1,0 +1,269 @@
+"""Train a colourization CNN the course's way (Adam, pixel-wise cross-entropy, per-epoch validation).
+
+Fast on a CPU: images stay on the device as uint8 and are converted per batch, labels are computed
+once, CPU models run channels_last (measured faster with oneDNN), evaluation runs in inference
+mode, and an optional bfloat16 autocast (--amp). A checkpoint after every epoch (and before the
+first) makes Ctrl-C resumable to the same result as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from colourize import data as cdata
+from colourize import palette as cpal
+from colourize import plots, runs
+from colourize.models import build_model, resolve_model_name
+from workbench import __version__
+from workbench.errors import TrainingError
+
+RUN_SCHEMA = "colourize.run/1"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting that changes the result. `data` None means torchvision's CIFAR-10 in the cache."""
+
+    model: str = "convtranspose"
+    epochs: int = 25
+    batch_size: int = 100
+    lr: float = 0.001
+    kernel: int = 3
+    num_filters: int = 32
+    num_colours: int = 24
+    seed: int = 0
+    category: int = 7
+    data: str | None = None
+    palette: str | None = None
+    palette_pixels: int = 20_000
+    palette_n_init: int = 10  # k-means++ restarts; the lowest inertia wins
+    amp: bool = False
+    threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core)
+    limit: int | None = None
+    samples: int = 10
+    device: str = "auto"
+
+    def settings(self) -> dict:
+        return asdict(self) | {"model": resolve_model_name(self.model),
+                               "data": None if self.data is None else str(Path(self.data).expanduser().resolve()),
+                               "palette": None if self.palette is None else str(Path(self.palette).expanduser().resolve())}
+
+
+class Reporter:
+    """Progress callbacks; the CLI draws a rich progress bar, the library default stays silent."""
+
+    def start(self, first_epoch: int, epochs: int, batches: int) -> None: ...
+    def batch(self, epoch: int, done: int, loss: float) -> None: ...
+    def epoch(self, record: dict) -> None: ...
+
+
+def resolve_device(name: str) -> torch.device:
+    name = name.lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda was asked for but this machine has no CUDA GPU (or torch is a CPU build)",
+                            "use --device cpu or --device auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise TrainingError("--device mps was asked for but Apple's MPS backend is not available", "use --device cpu or auto")
+    if name not in ("cpu", "cuda", "mps"):
+        raise TrainingError(f"unknown device {name!r}", "use auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+def _autocast(device: torch.device, enabled: bool):
+    if enabled and (device.type == "mps" or device.type == "cuda" and not torch.cuda.is_bf16_supported()):
+        raise TrainingError(f"--amp uses bfloat16, which {device.type} does not support here", "train without --amp")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def pixel_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over every pixel: logits (B, NC, H, W), labels (B, H, W)."""
+    if logits.is_contiguous(memory_format=torch.channels_last):
+        # (B, H, W, NC) is a view of channels_last logits; the 2-D form skips a layout copy forward and
+        # backward (measured ~3x faster for the loss on CPU)
+        return F.cross_entropy(logits.permute(0, 2, 3, 1).reshape(-1, logits.shape[1]), labels.reshape(-1))
+    return F.cross_entropy(logits, labels)
+
+
+def _batches(n: int, size: int):
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def _inputs(images: torch.Tensor, memory_format) -> torch.Tensor:
+    return cdata.to_inputs(images)[1].contiguous(memory_format=memory_format)  # (B, 1, H, W) float
+
+
+def evaluate(model, images, labels, batch_size: int, device, amp: bool = False, memory_format=torch.contiguous_format):
+    """Mean loss over batches (as the notebook averages) and pixel accuracy in %, BatchNorm in eval mode."""
+    was_training = model.training
+    model.eval()
+    losses, correct = [], torch.zeros((), dtype=torch.long, device=device)
+    with torch.inference_mode(), _autocast(device, amp):
+        for sl in _batches(len(images), batch_size):
+            logits = model(_inputs(images[sl], memory_format))  # (B, NC, H, W)
+            losses.append(pixel_cross_entropy(logits.float(), labels[sl]))
+            correct += (logits.argmax(dim=1) == labels[sl]).sum()
+    model.train(was_training)
+    return torch.stack(losses).mean().item(), 100.0 * correct.item() / labels.numel()
+
+
+def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool):
+    """Images (uint8, on device), their labels (computed once) and the palette, plus their descriptions."""
+    raw = cdata.load_category(cfg.data, cfg.category)
+    ds = cdata.shuffled(raw, cfg.seed)
+    n_train = len(ds.train) if cfg.limit is None else min(cfg.limit, len(ds.train))
+    n_test = len(ds.test) if cfg.limit is None else min(cfg.limit, len(ds.test))
+    train_u8, test_u8 = ds.train[:n_train], ds.test[:n_test]  # (N, 3, H, W) uint8
+    if train_u8.shape[2] % 4 or train_u8.shape[3] % 4:
+        raise TrainingError(f"images are {tuple(train_u8.shape[2:])}; the networks halve the size twice",
+                            "use images whose height and width are divisible by 4")
+    if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
+        pal = torch.from_numpy(np.load(run_dir / runs.PALETTE))
+        info = runs.read_json(run_dir / runs.CONFIG)["palette_source"]
+    elif cfg.palette:
+        pal, info = cpal.load_palette(cfg.palette)
+    else:
+        pal = cpal.fit_palette_cached(train_u8, cfg.num_colours, cfg.seed, cfg.palette_pixels, cfg.palette_n_init,
+                                      cdata.default_cache_dir())
+        info = {"kind": "kmeans", "k": cfg.num_colours, "seed": cfg.seed, "pixels": cfg.palette_pixels,
+                "init": "k-means++", "n_init": cfg.palette_n_init, "fitted_on": "training pixels"}
+    train_u8, test_u8 = train_u8.to(device), test_u8.to(device)
+    labels = (cpal.nearest_colour(train_u8, pal), cpal.nearest_colour(test_u8, pal))  # (N, H, W) long
+    return train_u8, test_u8, labels, pal, info, ds.source
+
+
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Reporter | None = None) -> dict:
+    """Train (or resume) into run_dir and write its artefacts; returns metrics.json's content."""
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _train(cfg, Path(run_dir), resume, reporter or Reporter())
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) -> dict:
+    settings = cfg.settings()
+    existing = run_dir.is_dir() and any(run_dir.iterdir())
+    if existing and not resume:
+        raise TrainingError(f"{run_dir} already holds a run", "pass --resume to continue it, or choose another --out")
+    if resume and not existing:
+        raise TrainingError(f"nothing to resume: {run_dir} is empty or missing", "train without --resume first")
+    ckpt = runs.load_checkpoint(run_dir, settings) if resume else None
+    if ckpt is not None and ckpt["epoch"] > cfg.epochs:
+        raise TrainingError(f"{run_dir} has already trained {ckpt['epoch']} epochs, more than --epochs {cfg.epochs}",
+                            f"resume with --epochs {ckpt['epoch']} or more")
+    device = resolve_device(cfg.device)
+    build_model(settings["model"], cfg.kernel, cfg.num_filters, cfg.num_colours, 1)  # a bad kernel fails before data
+    if device.type == "cuda":  # determinism for a seed and device
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    t0 = time.perf_counter()
+    train_u8, test_u8, (train_y, test_y), pal, pal_info, source = prepare(cfg, device, run_dir, resume)
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(settings["model"], cfg.kernel, cfg.num_filters, len(pal), 1)
+    model = model.to(device, memory_format=memory_format)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    history: list[dict] = []
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        history = list(ckpt["history"])
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        runs.save_npy_atomic(run_dir / runs.PALETTE, pal.numpy().astype(np.float32))
+        runs.write_json(run_dir / runs.CONFIG, _config_record(settings, device, memory_format, source, pal_info,
+                                                              len(train_u8), len(test_u8)))
+        _checkpoint(run_dir, settings, model, optimizer, history)
+    setup_seconds = time.perf_counter() - t0
+
+    batches = _batches(len(train_u8), cfg.batch_size)
+    reporter.start(len(history), cfg.epochs, len(batches))
+    for epoch in range(len(history) + 1, cfg.epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        losses = []
+        for i, sl in enumerate(batches):
+            with _autocast(device, cfg.amp):
+                logits = model(_inputs(train_u8[sl], memory_format))  # (B, NC, H, W)
+            loss = pixel_cross_entropy(logits.float(), train_y[sl])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach())
+            if i % 5 == 4 or i == len(batches) - 1:
+                reporter.batch(epoch, i + 1, losses[-1].item())
+        train_loss = torch.stack(losses).mean().item()  # mean over batches, as the notebook reports
+        train_seconds = time.perf_counter() - start
+        val_loss, val_acc = evaluate(model, test_u8, test_y, cfg.batch_size, device, cfg.amp, memory_format)
+        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc,
+                  "seconds": time.perf_counter() - start, "train_seconds": train_seconds}
+        history.append(record)
+        _checkpoint(run_dir, settings, model, optimizer, history)
+        runs.write_json(run_dir / runs.METRICS, _metrics(history, cfg, len(train_u8), setup_seconds, complete=False))
+        reporter.epoch(record)
+
+    metrics = _metrics(history, cfg, len(train_u8), setup_seconds, complete=True)
+    _write_outputs(run_dir, settings, model, test_u8, test_y, pal, history, cfg, device, memory_format)
+    runs.write_json(run_dir / runs.METRICS, metrics)
+    return metrics
+
+
+def _checkpoint(run_dir: Path, settings: dict, model, optimizer, history: list[dict]) -> None:
+    runs.torch_save_atomic({"schema": runs.CHECKPOINT_SCHEMA, "config": json.dumps(settings, sort_keys=True),
+                            "epoch": len(history), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                            "rng": {"torch": torch.get_rng_state()}, "history": history}, run_dir / runs.CHECKPOINT)
+
+
+def _metrics(history: list[dict], cfg: TrainConfig, n_train: int, setup_seconds: float, complete: bool) -> dict:
+    last = history[-1] if history else {}
+    train_seconds = sum(e["train_seconds"] for e in history)
+    return {"schema": RUN_SCHEMA, "complete": complete, "epochs": history,
+            "final": {"epoch": last.get("epoch", 0), "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
+                      "val_acc": last.get("val_acc"), "seconds": sum(e["seconds"] for e in history),
+                      "setup_seconds": setup_seconds,
+                      "train_images_per_s": n_train * len(history) / train_seconds if train_seconds else None}}
+
+
+def _config_record(settings, device, memory_format, source, pal_info, n_train, n_test) -> dict:
+    import torchvision
+
+    return {"schema": RUN_SCHEMA, "settings": settings, "device": str(device),
+            "memory_format": "channels_last" if memory_format == torch.channels_last else "contiguous",
+            "amp_dtype": "bfloat16" if settings["amp"] else None, "threads": torch.get_num_threads(),
+            "data_source": source.to_dict(), "n_train": n_train, "n_test": n_test, "palette_source": pal_info,
+            "optimizer": "Adam", "loss": "pixel-wise cross-entropy", "num_in_channels": 1,
+            "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                         "torchvision": torchvision.__version__, "workbench": __version__},
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def _write_outputs(run_dir, settings, model, test_u8, test_y, pal, history, cfg, device, memory_format) -> None:
+    n = min(cfg.samples, len(test_u8))
+    model.eval()
+    with torch.inference_mode(), _autocast(device, cfg.amp):
+        rgb, grey = cdata.to_inputs(test_u8[:n])
+        pred = model(grey.contiguous(memory_format=memory_format)).argmax(dim=1)  # (n, H, W)
+    title = f"{type(model).__name__} (epoch {len(history)})"
+    fig = plots.samples(grey[:, 0].cpu().numpy(), cpal.colours_of(test_y[:n], pal).cpu().numpy(),
+                        cpal.colours_of(pred, pal).cpu().numpy(), rgb.permute(0, 2, 3, 1).cpu().numpy(), title)
+    runs.save_figure(fig, run_dir / "samples.png")
+    runs.save_figure(plots.curves(history, type(model).__name__), run_dir / "curves.png")
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    runs.torch_save_atomic({"model": settings["model"], "class": type(model).__name__, "kernel": cfg.kernel,
+                            "num_filters": cfg.num_filters, "num_colours": len(pal), "num_in_channels": 1,
+                            "palette": pal, "state_dict": state}, run_dir / runs.MODEL)

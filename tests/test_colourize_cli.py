@@ -1,0 +1,166 @@
+"""`train`, `sweep` and `pin` through cli.main: exit codes, one-line errors, smoke runs, one slow full run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from test_colourize_fixtures import make_cifar_batches, one_thread, write_palette  # noqa: F401 (fixture)
+
+import cli
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+SHARED_HORSES = Path(cli.__file__).resolve().parent.parent / "shared" / "data" / "cifar10-horse-jpeg"
+
+
+@pytest.fixture
+def synth(project) -> Path:
+    return make_cifar_batches(project / "data", horses_per_batch=20)  # 100 training, 20 test images
+
+
+@pytest.fixture
+def pal(project) -> str:
+    return str(write_palette(project / "palette.npy"))
+
+
+def _one_line_error(capsys, rc, *words):
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, err
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+def test_list_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, cli; cli.main(['list']); print('torch' in sys.modules, 'matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(cli.__file__).parent, capture_output=True, text=True)
+    assert out.stdout.strip().endswith("False False"), out.stderr
+
+
+def test_train_json_and_files(project, synth, capsys):
+    rc = cli.main(["train", "ConvTransposeNet", "--epochs", "1", "--num-filters", "8", "--data", str(synth), "--json"])
+    # (k-means palette here; the other CLI tests pass --palette to stay fast)
+    out = capsys.readouterr().out
+    assert rc == 0
+    (run,) = json.loads(out)["runs"]
+    assert run["model"] == "convtranspose" and Path(run["run"]) == project / "runs" / "convtranspose"
+    assert (project / "runs" / "convtranspose" / "samples.png").is_file()
+
+
+def test_resume_takes_the_runs_own_settings(project, synth, pal, capsys):
+    base = ["train", "unet", "--num-filters", "8", "--batch-size", "25", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(base + ["--epochs", "1", "--out", str(project / "runs" / "a")]) == 0
+    assert cli.main(["train", "unet", "--out", str(project / "runs" / "a"), "--resume", "--epochs", "2", "--json"]) == 0
+    assert cli.main(base + ["--epochs", "2", "--out", str(project / "runs" / "b")]) == 0
+    epochs = [json.loads((project / "runs" / r / "metrics.json").read_text())["epochs"] for r in "ab"]
+    drop = lambda es: [{k: v for k, v in e.items() if "seconds" not in k} for e in es]  # noqa: E731
+    assert drop(epochs[0]) == drop(epochs[1])
+
+
+def test_all_trains_three_models(project, synth, capsys, monkeypatch):
+    import colourize.palette
+
+    fit = colourize.palette.fit_palette
+    calls = []
+    monkeypatch.setattr(colourize.palette, "fit_palette", lambda *a, **k: calls.append(1) or fit(*a, **k))
+    argv = ["train", "--all", "--epochs", "1", "--limit", "40", "--num-filters", "4", "--data", str(synth)]
+    assert cli.main(argv) == 0
+    assert len(calls) == 1  # one k-means for the three runs: the palette is cached
+    assert {p.name for p in (project / "runs").iterdir()} == {"poolupsample", "convtranspose", "unet"}
+    assert "final epoch" in capsys.readouterr().out
+
+
+def test_sweep_batch_size(project, synth, pal, capsys):
+    rc = cli.main(["sweep", "batch-size", "25", "50", "--model", "unet", "--epochs", "1", "--num-filters", "4",
+                   "--data", str(synth), "--palette", pal])
+    assert rc == 0, capsys.readouterr().err
+    runs = project / "runs"
+    assert (runs / "sweep-bs25" / "metrics.json").is_file() and (runs / "sweep-bs50" / "metrics.json").is_file()
+    summary = json.loads((runs / "sweep-batch-size.json").read_text())
+    assert [r["batch-size"] for r in summary["runs"]] == [25, 50] and summary["model"] == "unet"
+    assert (runs / "sweep-batch-size.png").stat().st_size > 1000
+    bs = json.loads((runs / "sweep-bs25" / "config.json").read_text())["settings"]["batch_size"]
+    assert bs == 25
+
+
+def test_pin_command(project, synth, pal, capsys):
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+              "--json"])
+    assert cli.main(["pin", "poolupsample", "--as", "pu"]) == 0
+    dest = project / "solutions" / "a2" / "results" / "pu"
+    assert sorted(p.name for p in dest.iterdir()) == ["config.json", "curves.png", "metrics.json", "samples.png"]
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["train", "resnet"], ["unknown model 'resnet'", "poolupsample", "convtranspose", "unet"]),
+    (["train"], ["no model given"]),
+    (["train", "unet", "--kernel", "4"], ["kernel 4 is even"]),
+    (["train", "unet", "--category", "unicorn"], ["unknown category"]),
+    (["sweep", "batch-size", "32", "--model", "vgg"], ["unknown model"]),
+    (["pin", "no-such-run"], ["is not a finished run"]),
+])
+def test_bad_input_gives_one_line(project, capsys, argv, words):
+    _one_line_error(capsys, cli.main(argv), *words)
+
+
+def test_empty_data_path(project, capsys):
+    (project / "empty").mkdir()
+    _one_line_error(capsys, cli.main(["train", "unet", "--data", str(project / "empty")]), "holds no CIFAR-10 data",
+                    "--data")
+
+
+def test_cuda_without_gpu(project, synth, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _one_line_error(capsys, cli.main(["train", "unet", "--device", "cuda", "--data", str(synth)]), "no CUDA GPU")
+
+
+def test_existing_run_and_corrupt_checkpoint(project, synth, pal, capsys):
+    args = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(args), "already holds a run", "--resume")
+    (project / "runs" / "unet" / "checkpoint.pt").write_bytes(b"junk")
+    _one_line_error(capsys, cli.main(args + ["--resume"]), "unreadable or not a checkpoint")
+
+
+def test_ctrl_c_says_how_to_resume(project, synth, capsys, monkeypatch):
+    import colourize.train
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(colourize.train, "train", interrupted)
+    assert cli.main(["train", "unet", "--data", str(synth)]) == 130
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_smoke_on_the_shared_horses(project, capsys):
+    if not SHARED_HORSES.is_dir():
+        pytest.skip(f"shared horse data not present at {SHARED_HORSES}")
+    rc = cli.main(["train", "unet", "--epochs", "1", "--limit", "300", "--data", str(SHARED_HORSES), "--json"])
+    assert rc == 0, capsys.readouterr().err
+    metrics = json.loads((project / "runs" / "unet" / "metrics.json").read_text())
+    config = json.loads((project / "runs" / "unet" / "config.json").read_text())
+    assert (config["n_train"], config["n_test"], config["data_source"]["kind"]) == (300, 300, "folder")
+    assert metrics["final"]["val_loss"] < 3.2  # log(24) = 3.18 is a uniform guess
+
+
+@pytest.mark.slow
+def test_convtranspose_learns_on_the_shared_horses(project, capsys):
+    if not SHARED_HORSES.is_dir():
+        pytest.skip(f"shared horse data not present at {SHARED_HORSES}")
+    rc = cli.main(["train", "convtranspose", "--epochs", "5", "--data", str(SHARED_HORSES), "--json"])
+    assert rc == 0, capsys.readouterr().err
+    epochs = json.loads((project / "runs" / "convtranspose" / "metrics.json").read_text())["epochs"]
+    losses = [e["val_loss"] for e in epochs]
+    assert losses == sorted(losses, reverse=True)  # validation loss falls every epoch
+    assert epochs[-1]["val_acc"] > 38.0  # measured 42.7 % after 5 epochs (57 % after 25)

@@ -1,0 +1,83 @@
+"""Weights, outputs and connections by introspection, against formulas derived by hand (question 4.3)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from test_colourize_fixtures import one_thread  # noqa: F401 (fixture)
+from torch import nn
+
+from colourize.counting import count_layers, totals
+from colourize.models import ConvTransposeNet, PoolUpsampleNet, UNet
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def pool_upsample_formulas(k, nic, nf, nc, h):
+    """Question 4.3 for PoolUpsampleNet, conv layers only, biases and BatchNorm ignored."""
+    q, e = h // 2, h // 4
+    weights = k * k * (nic * nf + nf * 2 * nf + 2 * nf * nf + nf * nc + nc * nc)
+    outputs = nf * h * h + 2 * nf * q * q + nf * e * e + nc * q * q + nc * h * h  # each conv's own output
+    connections = k * k * (nic * nf * h * h + nf * 2 * nf * q * q + 2 * nf * nf * e * e + nf * nc * q * q
+                           + nc * nc * h * h)
+    return weights, outputs, connections
+
+
+@pytest.mark.parametrize("nic,nf,nc", [(1, 32, 24), (3, 8, 10)])
+@pytest.mark.parametrize("h", [32, 64])
+@pytest.mark.parametrize("k", [3, 5])
+def test_pool_upsample_matches_question_4_3(nic, nf, nc, h, k):
+    t = totals(count_layers(PoolUpsampleNet(k, nf, nc, nic), (nic, h, h)))
+    assert (t.weights, t.outputs, t.connections) == pool_upsample_formulas(k, nic, nf, nc, h)
+
+
+def test_doubling_the_input_keeps_weights_and_quadruples_the_rest():
+    model = PoolUpsampleNet(3, 32, 24, 1)
+    a, b = totals(count_layers(model, (1, 32, 32))), totals(count_layers(model, (1, 64, 64)))
+    assert b.weights == a.weights == 49_248
+    assert (b.outputs, b.connections) == (4 * a.outputs, 4 * a.connections)
+    assert (a.outputs, a.connections) == (81_920, 13_271_040)
+
+
+@pytest.mark.parametrize("cls", [ConvTransposeNet, UNet])
+def test_strided_models_by_hand(cls):
+    k, nic, nf, nc, h = 3, 1, 32, 24, 32
+    q, e = h // 2, h // 4
+    skip = cls is UNet
+    cin4, cin5 = (2 * nf, nc + nic) if skip else (nf, nc)
+    weights = k * k * (nic * nf + nf * 2 * nf + 2 * nf * nf + cin4 * nc + cin5 * nc)
+    outputs = nf * q * q + 2 * nf * e * e + nf * q * q + nc * h * h + nc * h * h
+    # strided convs: outputs * Cin * k^2; transposed: input elements * Cout * k^2
+    connections = k * k * (nf * q * q * nic + 2 * nf * e * e * nf + 2 * nf * e * e * nf + cin4 * q * q * nc
+                           + nc * h * h * cin5)
+    t = totals(count_layers(cls(k, nf, nc, nic), (nic, h, h)))
+    assert (t.weights, t.outputs, t.connections) == (weights, outputs, connections)
+
+
+def test_rows_cover_every_layer_with_other_conventions():
+    rows = count_layers(PoolUpsampleNet(3, 32, 24, 1))
+    assert [r.name for r in rows][:4] == ["block1.0", "block1.1", "block1.2", "block1.3"]
+    pool, bn, up = rows[1], rows[2], rows[9]
+    assert (pool.kind, pool.out_shape, pool.outputs, pool.connections) == ("pool", (32, 16, 16), 8192, 4 * 8192)
+    assert (bn.kind, bn.weights, bn.connections) == ("norm", 32, 8192)
+    assert (up.kind, up.outputs, up.connections) == ("upsample", 32 * 16 * 16, 32 * 16 * 16)
+    block_outputs = totals(rows, kinds=("activation",)).outputs + rows[-1].outputs  # after each block + final
+    assert block_outputs == 32 * 16 * 16 + 64 * 8 * 8 + 32 * 16 * 16 + 24 * 32 * 32 + 24 * 32 * 32
+
+
+def test_unpadded_connections_by_brute_force():
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    (row,) = count_layers(nn.Sequential(conv), (2, 5, 5))
+    # count, for every output position, the kernel taps that land inside the 5x5 input
+    taps = sum(1 for oy in range(5) for ox in range(5) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+               if 0 <= oy + dy < 5 and 0 <= ox + dx < 5)
+    assert row.connections_unpadded == taps * 2 * 3
+    assert row.connections == 3 * 25 * 2 * 9
+
+
+def test_counting_leaves_the_model_as_it_was():
+    model = UNet(3, 8, 6, 1).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    count_layers(model, (1, 32, 32))
+    assert model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

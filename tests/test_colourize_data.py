@@ -1,0 +1,139 @@
+"""Every data source on tiny fixtures: category selection, scaling, shuffling, caching, clear errors."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import numpy as np
+import pytest
+import torch
+from test_colourize_fixtures import (make_archive, make_cifar_batches, make_image_folder, one_thread,  # noqa: F401
+                                     synthetic_images)
+
+from colourize import data as cdata
+from workbench.errors import DataError, UsageError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _expected_horses(batches_seed=0, horses=4, others=3):
+    """Horses of the five training batches and the test batch, in file order, as (N, 3, 32, 32)."""
+    parts = [synthetic_images(horses + others, batches_seed + k)[:horses] for k in range(6)]
+    to_chw = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2)  # noqa: E731
+    return to_chw(np.concatenate(parts[:5])), to_chw(parts[5])
+
+
+def test_batches_folder(tmp_path):
+    folder = make_cifar_batches(tmp_path / "d")
+    for path in (folder, folder.parent):  # the folder itself or its parent
+        ds = cdata.load_category(path, "horse", cache_dir=tmp_path / "cache")
+        train, test = _expected_horses()
+        assert ds.source.kind == "batches" and ds.category == 7
+        assert ds.train.dtype == torch.uint8 and ds.train.shape == (20, 3, 32, 32)
+        assert torch.equal(ds.train, train) and torch.equal(ds.test, test)
+
+
+def test_archive_gives_the_same_images(tmp_path):
+    archive = make_archive(tmp_path / "a")
+    for path in (archive, archive.parent):
+        ds = cdata.load_category(path, 7, cache_dir=tmp_path / "cache")
+        train, test = _expected_horses()
+        assert ds.source.kind == "archive" and ds.source.path == archive
+        assert torch.equal(ds.train, train) and torch.equal(ds.test, test)
+
+
+def test_other_category_by_label(tmp_path):
+    # the fixture's other labels are (k + j) % 7 in batch k: label 0 is image 4 of data_batch_1 and image 6 of test
+    ds = cdata.load_category(make_cifar_batches(tmp_path / "d"), 0, cache_dir=tmp_path / "cache")
+    assert ds.train.shape == (1, 3, 32, 32) and ds.test.shape == (1, 3, 32, 32)
+    assert torch.equal(ds.train[0], torch.from_numpy(synthetic_images(7, 0)[4]).permute(2, 0, 1))
+    assert torch.equal(ds.test[0], torch.from_numpy(synthetic_images(7, 5)[6]).permute(2, 0, 1))
+
+
+def test_image_folder_png_and_jpeg(tmp_path):
+    png = make_image_folder(tmp_path / "png", n_train=6, n_test=3, suffix=".png")
+    ds = cdata.load_category(png, "horse", cache_dir=tmp_path / "cache")
+    assert ds.source.kind == "folder" and ds.train.shape == (6, 3, 32, 32) and ds.test.shape == (3, 3, 32, 32)
+    assert torch.equal(ds.train, torch.from_numpy(synthetic_images(6, 0)).permute(0, 3, 1, 2))  # PNG is lossless
+    jpg = make_image_folder(tmp_path / "jpg", n_train=4, n_test=2, suffix=".jpg")
+    ds = cdata.load_category(jpg, "7", cache_dir=tmp_path / "cache")
+    assert ds.train.shape == (4, 3, 32, 32)
+    assert (ds.train.float() - torch.from_numpy(synthetic_images(4, 0)).permute(0, 3, 1, 2).float()).abs().mean() < 10  # lossy
+
+
+def test_decoded_once_then_cached(tmp_path, monkeypatch):
+    folder = make_image_folder(tmp_path / "f")
+    first = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("folder-7-*.pt"))) == 1
+    monkeypatch.setitem(cdata._DECODERS, "folder", lambda *a: pytest.fail("decoded again"))
+    again = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+    assert torch.equal(first.train, again.train)
+    (folder / "train" / "horse" / "0000.png").unlink()  # a changed source is decoded afresh
+    monkeypatch.undo()
+    assert len(cdata.load_category(folder, 7, cache_dir=tmp_path / "cache").train) == 5
+
+
+def test_shuffle_is_seeded_and_a_permutation(tmp_path):
+    ds = cdata.load_category(make_cifar_batches(tmp_path / "d"), 7, cache_dir=tmp_path / "cache")
+    a, b, c = cdata.shuffled(ds, 0), cdata.shuffled(ds, 0), cdata.shuffled(ds, 1)
+    assert torch.equal(a.train, b.train) and not torch.equal(a.train, c.train)
+    assert sorted(map(bytes, a.train.flatten(1).numpy())) == sorted(map(bytes, ds.train.flatten(1).numpy()))
+
+
+def test_scaling_like_the_notebook():
+    images = torch.tensor([[[[0]], [[128]], [[255]]]], dtype=torch.uint8)  # (1, 3, 1, 1)
+    rgb, grey = cdata.to_inputs(images)
+    assert rgb.flatten().tolist() == [0.0, 0.5, 255 / 256]
+    assert grey.shape == (1, 1, 1, 1) and grey.item() == pytest.approx((0.5 + 255 / 256) / 3)
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        cdata.load_category(tmp_path / "nope", cache_dir=tmp_path / "cache")
+
+
+def test_empty_folder_says_what_it_expected(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="holds no CIFAR-10 data") as err:
+        cdata.load_category(tmp_path / "empty", cache_dir=tmp_path / "cache")
+    assert "--data" in err.value.fix
+
+
+def test_no_images_of_the_category(tmp_path):
+    folder = make_image_folder(tmp_path / "f")
+    with pytest.raises(DataError, match="no training images of category 8 \\(ship\\)"):
+        cdata.load_category(folder, "ship", cache_dir=tmp_path / "cache")
+
+
+def test_unknown_category():
+    with pytest.raises(UsageError, match="unknown category"):
+        cdata.resolve_category("unicorn")
+
+
+def test_corrupt_archive(tmp_path):
+    bad = tmp_path / "cifar-10-python.tar.gz"
+    bad.write_bytes(b"not a tar file")
+    with pytest.raises(DataError, match="not a complete"):
+        cdata.load_category(bad, cache_dir=tmp_path / "cache")
+
+
+def test_offline_download_fails_with_one_clear_line(tmp_path, monkeypatch):
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", offline)
+    with pytest.raises(DataError) as err:
+        cdata.load_category(None, cache_dir=tmp_path / "cache")
+    assert "download failed" in err.value.message and "\n" not in str(err.value)
+    assert str(tmp_path / "cache" / "cifar10") in err.value.fix and "--data PATH" in err.value.fix
+
+
+def test_torchvision_copy_in_the_cache_is_used_without_download(tmp_path, monkeypatch):
+    import torchvision
+
+    make_cifar_batches(tmp_path / "cache" / "cifar10")
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", lambda *a, **k: pytest.fail("downloaded"))
+    ds = cdata.load_category(None, cache_dir=tmp_path / "cache")
+    assert ds.source.kind == "torchvision" and len(ds.train) == 20

@@ -1,0 +1,139 @@
+"""The three CNNs against Figure 1: block structure, shapes after every block, parameter counts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from test_colourize_fixtures import one_thread  # noqa: F401 (fixture)
+from torch import nn
+
+from colourize.models import (BLOCK_NAMES, ConvTransposeNet, PoolUpsampleNet, UNet, block_shapes, build_model,
+                              resolve_model_name, strided_padding)
+from workbench.errors import TrainingError, UsageError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+MODELS = (PoolUpsampleNet, ConvTransposeNet, UNet)
+SIZES = [(1, 32, 24), (3, 8, 10), (2, 16, 5)]  # (NIC, NF, NC)
+
+
+def figure1(cls, nic, nf, nc, h=32):
+    """Figure 1's (block input, block output) shapes, written out by hand from the diagram."""
+    q, e = h // 2, h // 4
+    common = [((nic, h, h), (nf, q, q)), ((nf, q, q), (2 * nf, e, e)), ((2 * nf, e, e), (nf, q, q))]
+    if cls is UNet:
+        return common + [((nf + nf, q, q), (nc, h, h)), ((nic + nc, h, h), (nc, h, h))]
+    return common + [((nf, q, q), (nc, h, h)), ((nc, h, h), (nc, h, h))]
+
+
+# Figure 1's boxes, top to bottom, for each block
+LAYERS = {
+    PoolUpsampleNet: [[nn.Conv2d, nn.MaxPool2d, nn.BatchNorm2d, nn.ReLU]] * 2
+    + [[nn.Conv2d, nn.Upsample, nn.BatchNorm2d, nn.ReLU]] * 2,
+    ConvTransposeNet: [[nn.Conv2d, nn.BatchNorm2d, nn.ReLU]] * 2 + [[nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU]] * 2,
+}
+LAYERS[UNet] = LAYERS[ConvTransposeNet]
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_blocks_follow_figure1_layer_order(cls):
+    model = cls(3, 32, 24, 1)
+    for name, types in zip(BLOCK_NAMES[:4], LAYERS[cls]):
+        block = getattr(model, name)
+        assert isinstance(block, nn.Sequential)
+        assert [type(m) for m in block] == types, name
+    assert type(model.final) is nn.Conv2d
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("nic,nf,nc", SIZES)
+def test_shape_after_every_block(cls, nic, nf, nc):
+    model = cls(3, nf, nc, nic)
+    got = [(b.in_shape, b.out_shape) for b in block_shapes(model, (nic, 32, 32))]
+    assert got == figure1(cls, nic, nf, nc)
+    assert model(torch.zeros(2, nic, 32, 32)).shape == (2, nc, 32, 32)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("kernel", [1, 5, 7])
+def test_other_odd_kernels_keep_every_shape(cls, kernel):
+    got = [(b.in_shape, b.out_shape) for b in block_shapes(cls(kernel, 8, 6, 1), (1, 64, 64))]
+    assert got == figure1(cls, 1, 8, 6, h=64)
+
+
+@pytest.mark.parametrize("kernel,expected", [(1, (0, 1)), (2, (0, 0)), (3, (1, 1)), (4, (1, 0)), (5, (2, 1)), (6, (2, 0))])
+def test_strided_padding_halves_and_doubles(kernel, expected):
+    p, op = strided_padding(kernel)
+    assert (p, op) == expected
+    x = torch.zeros(1, 2, 32, 32)
+    down = nn.Conv2d(2, 2, kernel, stride=2, padding=p)(x)
+    up = nn.ConvTranspose2d(2, 2, kernel, stride=2, padding=p, output_padding=op)(down)
+    assert down.shape[-2:] == (16, 16) and up.shape[-2:] == (32, 32)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("kernel", [2, 4])
+def test_even_kernel_is_refused_with_the_reason(cls, kernel):
+    with pytest.raises(TrainingError, match=f"kernel {kernel} is even.*padding"):
+        cls(kernel, 8, 6, 1)
+
+
+def test_argument_order_is_the_courses():
+    model = ConvTransposeNet(5, 16, 12, 2)  # (kernel, num_filters, num_colours, num_in_channels)
+    conv = model.block1[0]
+    assert conv.kernel_size == (5, 5) and conv.out_channels == 16 and conv.in_channels == 2
+    assert model.final.out_channels == 12
+
+
+def _param_formula(cls, k, nic, nf, nc):
+    """Weights + biases + BatchNorm scale/shift, from the layer list by hand."""
+    conv = lambda cin, cout: cin * cout * k * k + cout  # noqa: E731
+    bn = lambda c: 2 * c  # noqa: E731
+    skip = cls is UNet
+    return (conv(nic, nf) + bn(nf) + conv(nf, 2 * nf) + bn(2 * nf) + conv(2 * nf, nf) + bn(nf)
+            + conv(2 * nf if skip else nf, nc) + bn(nc) + conv(nc + nic if skip else nc, nc))
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("nic,nf,nc", SIZES)
+@pytest.mark.parametrize("k", [3, 5])
+def test_parameter_count_matches_hand_formula(cls, nic, nf, nc, k):
+    model = cls(k, nf, nc, nic)
+    assert sum(p.numel() for p in model.parameters()) == _param_formula(cls, k, nic, nf, nc)
+
+
+def test_default_parameter_counts_by_hand():
+    # k=3, NIC=1, NF=32, NC=24; e.g. UNet: 320+64 + 18496+128 + 18464+64 + 13848+48 + 5424
+    assert sum(p.numel() for p in build_model("poolupsample").parameters()) == 49_728
+    assert sum(p.numel() for p in build_model("convtranspose").parameters()) == 49_728
+    assert sum(p.numel() for p in build_model("unet").parameters()) == 56_856
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_loss_decreases_on_a_fixed_batch(cls):
+    torch.manual_seed(0)
+    model = cls(3, 8, 4, 1)
+    x = F.interpolate(torch.rand(8, 1, 8, 8), scale_factor=4)  # (8, 1, 32, 32), constant on 4x4 patches
+    y = (x[:, 0] * 4).long().clamp(max=3)  # (8, 32, 32): colour class from brightness
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(30):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("name,expected", [("unet", "unet"), ("UNet", "unet"), ("ConvTransposeNet", "convtranspose"),
+                                           ("POOLUPSAMPLE", "poolupsample"), ("poolupsamplenet", "poolupsample")])
+def test_model_names(name, expected):
+    assert resolve_model_name(name) == expected
+
+
+def test_unknown_model_lists_the_valid_names():
+    with pytest.raises(UsageError) as err:
+        resolve_model_name("resnet")
+    assert "poolupsample" in err.value.fix and "UNet" in err.value.fix

@@ -1,0 +1,112 @@
+"""Palette: seeded k-means, nearest-colour labels against an independent numpy brute force, palette files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_colourize_fixtures import one_thread, synthetic_images  # noqa: F401 (fixture)
+
+from colourize.palette import colours_of, fit_palette, load_palette, nearest_colour
+from workbench.errors import DataError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    return torch.from_numpy(synthetic_images(40, 3)).permute(0, 3, 1, 2).contiguous()  # (40, 3, 32, 32) uint8
+
+
+def brute_force_labels(images_u8: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Nearest colour in float64, one pixel at a time through numpy's norm (independent of the torch code)."""
+    x = images_u8.astype(np.float64) / 256.0  # (N, 3, H, W)
+    d = np.linalg.norm(x[None] - palette.astype(np.float64)[:, None, :, None, None], axis=2)  # (K, N, H, W)
+    return d.argmin(axis=0)
+
+
+def test_kmeans_is_deterministic_for_a_seed(images):
+    a, b, c = fit_palette(images, 8, seed=0, pixels=5000), fit_palette(images, 8, seed=0, pixels=5000), \
+        fit_palette(images, 8, seed=1, pixels=5000)
+    assert a.shape == (8, 3) and a.dtype == torch.float32
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert 0 <= a.min() and a.max() < 1
+
+
+def test_kmeans_finds_well_separated_clusters():
+    colours = torch.tensor([[10, 10, 10], [200, 30, 30], [30, 200, 30], [30, 30, 200]], dtype=torch.uint8)
+    pixels = colours[torch.arange(400) % 4].T.reshape(1, 3, 20, 20)  # four exact colours
+    got = fit_palette(pixels, 4, seed=0, pixels=400)
+    assert sorted(map(tuple, (got * 256).round().int().tolist())) == sorted(map(tuple, colours.int().tolist()))
+
+
+def test_kmeans_is_a_local_optimum(images):
+    """Each centre is the mean of the pixels nearest to it (the Lloyd fixed point)."""
+    pal = fit_palette(images, 6, seed=0, pixels=10**9)  # all pixels
+    labels = nearest_colour(images, pal).flatten()
+    x = images.permute(0, 2, 3, 1).reshape(-1, 3).double() / 256
+    for k in range(6):
+        assert torch.allclose(x[labels == k].mean(0).float(), pal[k], atol=1e-4)
+
+
+def test_labels_match_numpy_brute_force(images):
+    pal = fit_palette(images, 24, seed=0)
+    got = nearest_colour(images, pal)
+    want = brute_force_labels(images.numpy(), pal.numpy())
+    assert got.shape == (40, 32, 32) and got.dtype == torch.long
+    assert np.array_equal(got.numpy(), want)
+
+
+def test_labels_random_palette_and_pixels():
+    g = torch.Generator().manual_seed(5)
+    imgs = torch.randint(0, 256, (7, 3, 9, 11), generator=g, dtype=torch.uint8)
+    pal = torch.rand(13, 3, generator=g)
+    assert np.array_equal(nearest_colour(imgs, pal).numpy(), brute_force_labels(imgs.numpy(), pal.numpy()))
+
+
+def test_colours_of_labels():
+    pal = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.5, 0.25]])
+    out = colours_of(torch.tensor([[[1, 0]]]), pal)
+    assert out.shape == (1, 1, 2, 3) and out[0, 0, 0].tolist() == [1.0, 0.5, 0.25]
+
+
+@pytest.mark.parametrize("shape", [(24, 3), (24, 1, 3), (1, 24, 3)])
+def test_palette_file_forms(tmp_path, shape):
+    rng = np.random.default_rng(0)
+    pal = rng.uniform(0, 1, (24, 3)).astype(np.float32)
+    np.save(tmp_path / "p.npy", pal.reshape(shape))
+    got, info = load_palette(tmp_path / "p.npy")
+    assert got.shape == (24, 3) and np.allclose(got.numpy(), pal)
+    assert info["scale"] == "0-1" and info["k"] == 24 and len(info["sha256"]) == 64
+
+
+def test_palette_file_in_0_255_is_put_on_the_data_scale(tmp_path):
+    np.save(tmp_path / "p.npy", np.array([[0, 128, 255], [64, 64, 64]], dtype=np.float64))
+    got, info = load_palette(tmp_path / "p.npy")
+    assert info["scale"] == "0-255"
+    assert got.tolist() == [[0.0, 0.5, 255 / 256], [0.25, 0.25, 0.25]]
+
+
+@pytest.mark.parametrize("bad,match", [(np.zeros((24, 4)), "has shape"), (np.zeros((1,)), "has shape"),
+                                       (np.full((3, 3), 300.0), "outside 0-255"), (np.full((3, 3), np.nan), "outside")])
+def test_bad_palette_files(tmp_path, bad, match):
+    np.save(tmp_path / "p.npy", bad)
+    with pytest.raises(DataError, match=match):
+        load_palette(tmp_path / "p.npy")
+
+
+def test_unreadable_palette_file(tmp_path):
+    (tmp_path / "p.npy").write_text("hello")
+    with pytest.raises(DataError, match="cannot read palette"):
+        load_palette(tmp_path / "p.npy")
+
+
+def test_more_restarts_never_raise_the_inertia(images):
+    x = images.permute(0, 2, 3, 1).reshape(-1, 3).double() / 256
+
+    def inertia(pal):
+        return torch.cdist(x, pal.double()).min(dim=1).values.square().sum().item()
+
+    one, ten = fit_palette(images, 12, seed=0, pixels=8000), fit_palette(images, 12, seed=0, pixels=8000, n_init=10)
+    assert torch.equal(one, fit_palette(images, 12, seed=0, pixels=8000, n_init=1))
+    assert inertia(ten) <= inertia(one) + 1e-9

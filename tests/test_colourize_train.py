@@ -1,0 +1,179 @@
+"""Training: run folder contents, determinism, bit-for-bit resume after Ctrl-C, refusals that leave runs alone."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+from test_colourize_fixtures import make_cifar_batches, one_thread  # noqa: F401 (fixture)
+
+from colourize import runs
+from colourize.train import Reporter, TrainConfig, train
+from workbench.errors import TrainingError, UsageError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+RUN_FILES = {"config.json", "metrics.json", "palette.npy", "curves.png", "samples.png", "model.pt", "checkpoint.pt"}
+
+
+@pytest.fixture
+def cfg(project) -> TrainConfig:
+    folder = make_cifar_batches(project / "data", horses_per_batch=40)  # 200 training, 40 test images
+    return TrainConfig(model="convtranspose", epochs=2, batch_size=50, num_filters=8, data=str(folder),
+                       palette_pixels=5000, device="cpu")
+
+
+def _weights(run_dir):
+    return torch.load(run_dir / "model.pt", weights_only=True)["state_dict"]
+
+
+def _figures(metrics):
+    return [(e["epoch"], e["train_loss"], e["val_loss"], e["val_acc"]) for e in metrics["epochs"]]
+
+
+class InterruptAt(Reporter):
+    """Raises KeyboardInterrupt (as Ctrl-C would) after the given epoch's last batch, before its checkpoint."""
+
+    def __init__(self, epoch):
+        self.at = epoch
+
+    def batch(self, epoch, done, loss):
+        if epoch == self.at and done == 4:
+            raise KeyboardInterrupt
+
+
+def test_run_folder_has_every_artefact(cfg, project):
+    metrics = train(cfg, project / "runs" / "ct")
+    run = project / "runs" / "ct"
+    assert {p.name for p in run.iterdir()} == RUN_FILES
+    config = json.loads((run / "config.json").read_text())
+    assert config["settings"]["batch_size"] == 50 and config["settings"]["seed"] == 0
+    assert config["device"] == "cpu" and config["data_source"]["kind"] == "batches"
+    assert config["n_train"] == 200 and config["n_test"] == 40
+    assert config["palette_source"]["kind"] == "kmeans" and set(config["versions"]) >= {"torch", "torchvision", "python"}
+    on_disk = json.loads((run / "metrics.json").read_text())
+    assert on_disk == json.loads(json.dumps(metrics)) and on_disk["complete"]
+    assert [e["epoch"] for e in on_disk["epochs"]] == [1, 2] and on_disk["final"]["val_acc"] == on_disk["epochs"][1]["val_acc"]
+    assert not list(run.glob(".*.tmp"))
+
+
+def test_same_seed_same_result(cfg, project):
+    a = train(cfg, project / "runs" / "a")
+    b = train(cfg, project / "runs" / "b")
+    c = train(replace(cfg, seed=1), project / "runs" / "c")
+    assert _figures(a) == _figures(b) != _figures(c)
+
+
+def test_resume_after_ctrl_c_equals_an_uninterrupted_run(cfg, project):
+    full = train(cfg, project / "runs" / "full")
+    run = project / "runs" / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, reporter=InterruptAt(2))
+    partial = json.loads((run / "metrics.json").read_text())
+    assert not partial["complete"] and len(partial["epochs"]) == 1
+    resumed = train(cfg, run, resume=True)
+    assert _figures(resumed) == _figures(full)
+    a, b = _weights(project / "runs" / "full"), _weights(run)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_extending_a_finished_run_equals_a_longer_run(cfg, project):
+    full = train(cfg, project / "runs" / "full")
+    run = project / "runs" / "short"
+    train(replace(cfg, epochs=1), run)
+    assert _figures(train(cfg, run, resume=True)) == _figures(full)
+    with pytest.raises(TrainingError, match="already trained 2 epochs"):
+        train(replace(cfg, epochs=1), run, resume=True)
+
+
+def _snapshot(run):
+    return {p.name: p.read_bytes() for p in run.iterdir()}
+
+
+def test_existing_run_is_not_overwritten(cfg, project):
+    run = project / "runs" / "ct"
+    train(replace(cfg, epochs=1), run)
+    before = _snapshot(run)
+    with pytest.raises(TrainingError, match="already holds a run") as err:
+        train(cfg, run)
+    assert "--resume" in err.value.fix and _snapshot(run) == before
+
+
+def test_corrupt_checkpoint_is_refused_and_run_untouched(cfg, project):
+    run = project / "runs" / "ct"
+    train(replace(cfg, epochs=1), run)
+    (run / "checkpoint.pt").write_bytes(b"\x00garbage")
+    before = _snapshot(run)
+    with pytest.raises(TrainingError, match="unreadable or not a checkpoint"):
+        train(cfg, run, resume=True)
+    assert _snapshot(run) == before
+
+
+def test_mismatched_checkpoint_names_the_setting(cfg, project):
+    run = project / "runs" / "ct"
+    train(replace(cfg, epochs=1), run)
+    before = _snapshot(run)
+    with pytest.raises(TrainingError, match="lr: run has 0.001, asked 0.01"):
+        train(replace(cfg, lr=0.01), run, resume=True)
+    assert _snapshot(run) == before
+
+
+def test_resume_without_a_run(cfg, project):
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train(cfg, project / "runs" / "none", resume=True)
+
+
+def test_cuda_without_gpu(cfg, project, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(TrainingError, match="no CUDA GPU"):
+        train(replace(cfg, device="cuda"), project / "runs" / "gpu")
+    assert not (project / "runs" / "gpu").exists()
+
+
+def test_bad_kernel_fails_before_anything_is_written(cfg, project):
+    with pytest.raises(TrainingError, match="kernel 4 is even"):
+        train(replace(cfg, kernel=4), project / "runs" / "k4")
+    assert not (project / "runs" / "k4").exists()
+
+
+def test_amp_trains_in_bfloat16(cfg, project):
+    metrics = train(replace(cfg, amp=True, epochs=1), project / "runs" / "amp")
+    assert 0 < metrics["final"]["val_loss"] < 10
+    assert json.loads((project / "runs" / "amp" / "config.json").read_text())["amp_dtype"] == "bfloat16"
+
+
+def test_palette_file_is_used(cfg, project):
+    import numpy as np
+
+    np.save(project / "pal.npy", np.array([[0, 0, 0], [255, 255, 255], [200, 40, 40], [40, 40, 200]], np.float32))
+    train(replace(cfg, palette=str(project / "pal.npy"), epochs=1), project / "runs" / "p")
+    run = project / "runs" / "p"
+    assert np.load(run / "palette.npy").shape == (4, 3)
+    assert torch.load(run / "model.pt", weights_only=True)["num_colours"] == 4
+    assert json.loads((run / "config.json").read_text())["palette_source"]["scale"] == "0-255"
+
+
+def test_limit_uses_the_first_shuffled_images(cfg, project):
+    train(replace(cfg, limit=60, epochs=1), project / "runs" / "l")
+    config = json.loads((project / "runs" / "l" / "config.json").read_text())
+    assert (config["n_train"], config["n_test"]) == (60, 40)
+
+
+def test_pin_copies_small_artefacts_only(cfg, project):
+    (project / "solutions").unlink()  # the fixture links the real solutions/; pin into a private one
+    (project / "solutions").mkdir()
+    run = project / "runs" / "unet"
+    train(replace(cfg, model="unet", epochs=1), run)
+    dest, copied = runs.pin_run("unet", "my-unet")
+    assert dest == project / "solutions" / "a2" / "results" / "my-unet"
+    assert sorted(p.name for p in dest.iterdir()) == sorted(runs.PINNED) == sorted(copied)
+    assert (dest / "metrics.json").read_bytes() == (run / "metrics.json").read_bytes()
+
+
+def test_pin_refuses_an_unfinished_run(cfg, project):
+    run = project / "runs" / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, reporter=InterruptAt(2))
+    with pytest.raises(UsageError, match="has not finished"):
+        runs.pin_run(run)

@@ -1,0 +1,228 @@
+"""`train`, `sweep` and `pin`: the colourization CNNs of the A2 pack (torch is imported only when used)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from workbench.console import console, err_console, print_json
+from workbench.errors import UsageError
+from workbench.paths import runs_dir
+
+MODEL_CHOICES = ("poolupsample", "convtranspose", "unet")
+# flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
+SETTINGS = ("epochs", "batch_size", "lr", "kernel", "num_filters", "seed", "device", "data", "category",
+            "palette", "amp", "threads", "limit")
+
+
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training settings (defaults: the handout's)")
+    g.add_argument("--epochs", type=int, help="epochs to train (default 25)")
+    g.add_argument("--batch-size", type=int, help="batch size (default 100)")
+    g.add_argument("--lr", type=float, help="Adam learning rate (default 0.001)")
+    g.add_argument("--kernel", type=int, help="kernel size (default 3)")
+    g.add_argument("--num-filters", type=int, help="NF, filters of the first layer (default 32)")
+    g.add_argument("--seed", type=int, help="seed for shuffling, palette and weights (default 0)")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="default auto")
+    g.add_argument("--data", metavar="PATH",
+                   help="cifar-10-batches-py folder, cifar-10-python.tar.gz, or train|test/<class>/ image folders "
+                        "(default: torchvision's download into .cache/colourize)")
+    g.add_argument("--category", help="CIFAR-10 class name or label (default horse = 7)")
+    g.add_argument("--palette", metavar="FILE", help=".npy palette, (K, 3) or (K, 1, 3), values 0-1 or 0-255 "
+                                                      "(default: k-means with K=24 over training pixels)")
+    g.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast (CPU/CUDA)")
+    g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: one per core)")
+    g.add_argument("--limit", type=int, metavar="N", help="use only N training and N test images (smoke runs)")
+    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    g.add_argument("--json", action="store_true", help="machine-readable output, no progress bar")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a colourization CNN (A2 questions 4-6) into runs/<model>/")
+    p.add_argument("model", nargs="?", metavar="MODEL", help="poolupsample, convtranspose or unet (class names too)")
+    p.add_argument("--all", action="store_true", help="train the three models one after another")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>; with --all, the parent folder)")
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sweep", help="train one run per value, e.g. `sweep batch-size 32 64 128 --model convtranspose`")
+    p.add_argument("param", choices=("batch-size",), help="the setting to sweep")
+    p.add_argument("values", nargs="+", type=int, metavar="VALUE")
+    p.add_argument("--model", default="convtranspose", help="model to train (default convtranspose)")
+    p.add_argument("--out", metavar="DIR", help="parent folder of the runs (default runs/)")
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("pin", help="copy a run's config, metrics and plots to solutions/<pack>/results/<name>/")
+    p.add_argument("run", metavar="RUN", help="run folder or name under runs/")
+    p.add_argument("--as", dest="name", metavar="NAME", help="result name (default: the run folder's name)")
+    p.add_argument("--pack", default="a2", help="problem pack (default a2)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_pin)
+
+
+def _config(args, model: str, run_dir: Path):
+    """TrainConfig from the flags; with --resume, flags left out take the run's saved settings."""
+    from colourize import runs
+    from colourize.data import resolve_category
+    from colourize.train import TrainConfig
+
+    given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
+    if "category" in given:
+        given["category"] = resolve_category(given["category"])
+    saved = {}
+    if args.resume and (run_dir / runs.CONFIG).is_file():
+        saved = {k: v for k, v in runs.read_json(run_dir / runs.CONFIG)["settings"].items()
+                 if k in TrainConfig.__dataclass_fields__}
+    return TrainConfig(**(saved | given | {"model": model}))
+
+
+def _resolve_models(args) -> list[str]:
+    from colourize.models import resolve_model_name
+
+    if args.all and args.model:
+        raise UsageError("give a MODEL or --all, not both", "e.g. `cli.py train unet` or `cli.py train --all`")
+    if not args.all and not args.model:
+        raise UsageError("no model given", f"name one of {', '.join(MODEL_CHOICES)}, or pass --all")
+    return list(MODEL_CHOICES) if args.all else [resolve_model_name(args.model)]
+
+
+def _openmp_threads_sleep() -> None:
+    """Let idle OpenMP threads sleep instead of spin (only takes effect before torch is first imported).
+
+    Measured on the project's 2-core machine shared with other jobs (load ~8): with the default spinning,
+    2 threads trained 2.7x slower than 1; with PASSIVE, 2 threads were as fast as 1 or faster.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def cmd_train(args) -> int:
+    _openmp_threads_sleep()
+    from colourize.train import train
+
+    models = _resolve_models(args)
+    results = []
+    for model in models:
+        if args.out and not args.all:
+            run_dir = Path(args.out).expanduser().resolve()
+        else:
+            run_dir = (Path(args.out).expanduser().resolve() if args.out else runs_dir()) / model
+        cfg = _config(args, model, run_dir)
+        with _progress(args.json, model) as reporter:
+            try:
+                # with --all, --resume continues the runs that exist and starts the others
+                resume = args.resume and (not args.all or run_dir.is_dir())
+                metrics = train(cfg, run_dir, resume=resume, reporter=reporter)
+            except KeyboardInterrupt:
+                again = "--all" if args.all else f"{model} --out {run_dir}"
+                err_console.print(f"interrupted: {run_dir} keeps its last complete epoch; continue with "
+                                  f"`python cli.py train {again} --resume`", markup=False, soft_wrap=True)
+                return 130
+        results.append({"model": model, "run": str(run_dir), **metrics["final"]})
+    _report(results, args.json, "run")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    _openmp_threads_sleep()
+    from colourize.models import resolve_model_name
+    from colourize.sweep import run_sweep
+
+    model = resolve_model_name(args.model)
+    out_dir = Path(args.out).expanduser().resolve() if args.out else runs_dir()
+    base = _config(args, model, out_dir / f"sweep-bs{args.values[0]}")
+    progress = _progress(args.json, model)
+    with progress as reporter:
+        try:
+            summary = run_sweep(args.param, args.values, base, out_dir, resume=args.resume,
+                                reporter_for=lambda v: reporter.retitle(f"{model} {args.param} {v}"))
+        except KeyboardInterrupt:
+            err_console.print("interrupted: finished runs and checkpoints are kept; rerun the same command with --resume",
+                              markup=False, soft_wrap=True)
+            return 130
+    _report(summary["runs"], args.json, args.param)
+    if not args.json:
+        console.print(f"summary: {out_dir / f'sweep-{args.param}.json'}, plot: {out_dir / f'sweep-{args.param}.png'}",
+                      soft_wrap=True)
+    return 0
+
+
+def cmd_pin(args) -> int:
+    from colourize.runs import pin_run
+
+    dest, copied = pin_run(args.run, args.name, args.pack)
+    if args.json:
+        print_json({"pinned": str(dest), "files": copied})
+    else:
+        console.print(f"pinned {', '.join(copied)} -> {dest}", soft_wrap=True)
+    return 0
+
+
+def _report(rows: list[dict], as_json: bool, key: str) -> None:
+    if as_json:
+        print_json({"runs": rows})
+        return
+    from rich.table import Table
+
+    table = Table(title="final epoch")
+    for col in (key, "train loss", "val loss", "val acc", "time"):
+        table.add_column(col, justify="left" if col == key else "right")
+    for r in rows:
+        name = str(r.get(key) if key != "run" else r["model"])
+        table.add_row(name, f"{r['train_loss']:.4f}", f"{r['val_loss']:.4f}", f"{r['val_acc']:.2f} %",
+                      f"{r['seconds']:.0f} s")
+    console.print(table)
+    if key == "run":
+        for r in rows:
+            console.print(f"{r['model']}: {r['run']}")
+
+
+class _RichReporter:
+    """A rich progress bar with live loss, plus one notebook-style line per epoch."""
+
+    def __init__(self, quiet: bool, title: str):
+        self.quiet, self.title, self.task, self.epochs = quiet, title, None, 0
+
+    def __enter__(self):
+        if not self.quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
+                                     console=console, transient=True)
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if not self.quiet:
+            self.progress.__exit__(*exc)
+
+    def retitle(self, title: str):
+        self.title = title
+        return self
+
+    def start(self, first_epoch: int, epochs: int, batches: int) -> None:
+        self.epochs, self.batches = epochs, batches
+        if self.quiet:
+            return
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(f"{self.title} epoch {first_epoch + 1}/{epochs}", total=batches, loss="-")
+
+    def batch(self, epoch: int, done: int, loss: float) -> None:
+        if not self.quiet:
+            self.progress.update(self.task, completed=done, loss=f"{loss:.4f}",
+                                 description=f"{self.title} epoch {epoch}/{self.epochs}")
+
+    def epoch(self, r: dict) -> None:
+        if not self.quiet:
+            self.progress.console.print(
+                f"{self.title} epoch [{r['epoch']}/{self.epochs}]  loss {r['train_loss']:.4f}  "
+                f"val loss {r['val_loss']:.4f}  val acc {r['val_acc']:.2f} %  ({r['seconds']:.1f} s)", markup=False,
+                soft_wrap=True)
+            self.progress.reset(self.task, total=self.batches, loss="-")
+
+
+def _progress(quiet: bool, title: str) -> _RichReporter:
+    return _RichReporter(quiet, title)
