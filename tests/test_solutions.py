@@ -1,0 +1,125 @@
+"""The own solutions of the A2 pack (solutions/a2/*.md): they parse, cover the pack, invent no critique, and check out."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+
+import pytest
+
+from conftest import REPO
+from workbench.solutions import parse_solution
+
+SOLUTIONS = REPO / "solutions" / "a2"
+PROBLEMS = REPO / "problems" / "a2"
+IDS = ["1.1.1", "1.2.1", "1.2.2", "2.1.1", "2.1.2", "2.1.3", "2.2.1", "2.2.2", "2.2.3",
+       "2.3.1", "2.3.2", "2.3.3", "3.1", "3.2", "3.3",
+       "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3"]
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_SECTION = re.compile(r"^## +(.+?)\s*$", re.M)
+
+
+def _reference():
+    """problems/a2/reference.py, loaded by path as verify does."""
+    spec = importlib.util.spec_from_file_location("a2_reference_for_tests", PROBLEMS / "reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("pid", IDS)
+def test_solution_parses_and_has_a_solution(pid):
+    sol = parse_solution(SOLUTIONS / f"{pid}.md")
+    assert sol.problem == pid
+    assert sol.has_solution, f"{pid}: the `## Solution` section is empty"
+
+
+@pytest.mark.parametrize("pid", IDS)
+def test_no_invented_critique(pid):
+    """No trace exists yet, so a `## Critique` section may only hold notes (HTML comments) for the student."""
+    text = (SOLUTIONS / f"{pid}.md").read_text(encoding="utf-8")
+    body = text.split("\n---", 2)[-1]
+    raw = _SECTION.split(body)
+    for title, content in zip(raw[1::2], raw[2::2]):
+        if title.strip().lower() == "critique":
+            assert _COMMENT.sub("", content).strip() == "", f"{pid}: critique text outside an HTML comment"
+    assert not parse_solution(SOLUTIONS / f"{pid}.md").has_critique
+
+
+def test_every_problem_of_the_pack_has_a_solution(project):
+    from workbench.problems import load_pack
+
+    pack = load_pack("a2")
+    ids = [p.id for p in pack.problems]
+    assert ids == IDS
+    missing = [pid for pid in ids if not (SOLUTIONS / f"{pid}.md").exists()]
+    assert not missing, f"no solution file for {missing}"
+    extra = sorted(p.stem for p in SOLUTIONS.glob("*.md") if p.stem not in ids)
+    assert not extra, f"solution files without a problem: {extra}"
+
+
+def test_type_1_and_2_solutions_leave_a_note_for_the_critique(project):
+    """Problems that need a critique carry a comment saying what it must address once a trace exists."""
+    from workbench.problems import load_pack
+
+    for problem in load_pack("a2").problems:
+        if "critique" not in problem.deliverables:
+            continue
+        text = (SOLUTIONS / f"{problem.id}.md").read_text(encoding="utf-8")
+        critique = text.split("## Critique", 1)
+        assert len(critique) == 2 and _COMMENT.search(critique[1]), f"{problem.id}: no critique note"
+
+
+@pytest.mark.parametrize("pid", IDS)
+def test_answer_front_matter_matches_answer_keys(pid):
+    keys = _reference().ANSWER_KEYS.get(pid)
+    answer = parse_solution(SOLUTIONS / f"{pid}.md").answer
+    if keys is None:
+        assert answer is None, f"{pid} has no answer key, but the solution sets `answer:`"
+        return
+    assert isinstance(answer, dict), f"{pid}: `answer:` must be a mapping with keys {sorted(keys)}"
+    required = {k for k, desc in keys.items() if "(optional)" not in desc}
+    assert required <= set(answer), f"{pid}: missing answer keys {sorted(required - set(answer))}"
+    assert set(answer) <= set(keys), f"{pid}: unknown answer keys {sorted(set(answer) - set(keys))}"
+
+
+@pytest.mark.parametrize("pid", sorted(_reference().CODE_PROBLEMS))
+def test_code_pointer_names_the_model(pid):
+    ref = _reference()
+    code = parse_solution(SOLUTIONS / f"{pid}.md").code
+    assert code, f"{pid}: no `code:` pointer"
+    module, _, name = code.partition(":")
+    assert name == ref.CODE_PROBLEMS[pid]
+    assert hasattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("pid", IDS)
+def test_cited_numbers_are_quoted(pid):
+    """Every `cites:` entry names a run metric and appears, as written, in the solution (verify checks the value)."""
+    sol = parse_solution(SOLUTIONS / f"{pid}.md")
+    metrics = _reference().CITE_METRICS
+    for key, value in sol.cites.items():
+        run, _, metric = str(key).rpartition(".")
+        assert run and metric in metrics, f"{pid}: cite {key!r} is not <run>.<{'|'.join(metrics)}>"
+        assert isinstance(value, str), f"{pid}: quote {key} as a string, so trailing zeros (1.010) keep their decimals"
+        assert value in sol.solution, f"{pid}: cited {key} = {value} does not appear in the text"
+
+
+def _checkable(pid: str, sol, ref) -> bool:
+    """A solution the pack can check: an answer key, a code pointer, or numbers cited from pinned runs."""
+    return pid in ref.ANSWER_KEYS or pid in getattr(ref, "CODE_PROBLEMS", {}) or bool(sol.cites)
+
+
+@pytest.mark.parametrize("pid", IDS)
+def test_verify_reports_own_solution_correct(pid, project):
+    verify = pytest.importorskip("workbench.verify", reason="workbench/verify.py (the checks) is not in this checkout")
+    ref = _reference()
+    sol = parse_solution(SOLUTIONS / f"{pid}.md")
+    if not _checkable(pid, sol, ref):
+        pytest.skip(f"{pid} is free text: only a model grader (--judge) can check it")
+    [report] = verify.verify_pack("a2", [pid])
+    own = report.own_verdict
+    assert own is not None, f"{pid}: verify found no own solution"
+    wrong = [d for d in own.details if d.get("ok") is False]
+    assert own.status == "correct", f"{pid}: {own.status} ({own.reason}); failing checks: {wrong}"
