@@ -89,6 +89,18 @@ class ConvTransposeNet(nn.Module):
         return self.final(x)  # (B, NC, 32, 32)
 
 
+def cat_channels(*tensors: torch.Tensor) -> torch.Tensor:
+    """torch.cat on the channel dimension that keeps a channels_last layout.
+
+    torch.cat returns NCHW when one input is ambiguous (a 1-channel image is both layouts), and the
+    next conv then copies it back to channels_last: measured ~6 ms of UNet's ~75 ms CPU step.
+    """
+    last = tensors[-1]
+    if last.dim() == 4 and not last.is_contiguous() and last.is_contiguous(memory_format=torch.channels_last):
+        return torch.cat([t.permute(0, 2, 3, 1) for t in tensors], dim=3).permute(0, 3, 1, 2)  # (B, C, H, W) view
+    return torch.cat(tensors, dim=1)
+
+
 class UNet(nn.Module):
     """Figure 1c: ConvTransposeNet with skips, concatenated on channels (skip first, as labelled)."""
 
@@ -108,8 +120,8 @@ class UNet(nn.Module):
         out1 = self.block1(x)  # (B, NF, 16, 16)
         out2 = self.block2(out1)  # (B, 2NF, 8, 8)
         out3 = self.block3(out2)  # (B, NF, 16, 16)
-        out4 = self.block4(torch.cat((out1, out3), dim=1))  # in (B, NF+NF, 16, 16) -> (B, NC, 32, 32)
-        return self.final(torch.cat((x, out4), dim=1))  # in (B, NIC+NC, 32, 32) -> (B, NC, 32, 32)
+        out4 = self.block4(cat_channels(out1, out3))  # in (B, NF+NF, 16, 16) -> (B, NC, 32, 32)
+        return self.final(cat_channels(x, out4))  # in (B, NIC+NC, 32, 32) -> (B, NC, 32, 32)
 
 
 MODELS: dict[str, type[nn.Module]] = {

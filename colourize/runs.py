@@ -1,16 +1,17 @@
 """Run folders (runs/<name>/): atomic writes, the resumable checkpoint, and pinning results.
 
-A run folder holds config.json, metrics.json, palette.npy, curves.png, samples.png, model.pt and,
-while unfinished, checkpoint.pt (model + optimizer + RNG states after the last complete epoch).
+A run folder holds config.json, metrics.json, palette.npy, curves.png, samples.png, model.pt and
+checkpoint.pt (model + optimizer + RNG states after the last complete epoch; kept after the last epoch
+so that a finished run can be extended with --resume --epochs N).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
+from workbench.atomic import atomic_path, atomic_write
 from workbench.errors import TrainingError, UsageError
 from workbench.paths import runs_dir, solutions_dir
 
@@ -21,19 +22,8 @@ CHECKPOINT_SCHEMA = "colourize.checkpoint/1"
 RESUMABLE_CHANGES = ("epochs", "device", "threads")
 
 
-def _tmp(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = _tmp(path)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_json(path: Path, obj) -> None:
-    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
 def save_npy_atomic(path: Path, array) -> None:
@@ -41,25 +31,23 @@ def save_npy_atomic(path: Path, array) -> None:
 
     buf = io.BytesIO()
     np.save(buf, array)
-    write_atomic(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
 
 
 def torch_save_atomic(obj, path: Path) -> None:
     import torch
 
-    tmp = _tmp(path)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def save_figure(fig, path: Path) -> None:
     """Save a matplotlib Figure as PNG atomically and close it."""
     import matplotlib.pyplot as plt
 
-    tmp = _tmp(path)
     try:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
     finally:
         plt.close(fig)
 
@@ -117,6 +105,6 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2") -> tuple
     copied = []
     for fname in PINNED:
         if (src / fname).is_file():
-            write_atomic(dest / fname, (src / fname).read_bytes())
+            atomic_write(dest / fname, (src / fname).read_bytes())
             copied.append(fname)
     return dest, copied

@@ -137,3 +137,14 @@ def test_unknown_model_lists_the_valid_names():
     with pytest.raises(UsageError) as err:
         resolve_model_name("resnet")
     assert "poolupsample" in err.value.fix and "UNet" in err.value.fix
+
+
+def test_cat_channels_equals_torch_cat_and_keeps_channels_last():
+    from colourize.models import cat_channels
+
+    x = torch.rand(2, 1, 8, 8).contiguous(memory_format=torch.channels_last)  # 1 channel: both layouts at once
+    y = torch.rand(2, 5, 8, 8).contiguous(memory_format=torch.channels_last)
+    out = cat_channels(x, y)
+    assert torch.equal(out, torch.cat((x, y), dim=1))
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert cat_channels(x.contiguous(), y.contiguous()).is_contiguous()

@@ -179,23 +179,18 @@ def _report(rows: list[dict], as_json: bool, key: str) -> None:
 
 
 class _RichReporter:
-    """A rich progress bar with live loss, plus one notebook-style line per epoch."""
+    """A rich progress bar with live loss, plus one notebook-style line per epoch.
+
+    The bar starts with the first epoch, so an error during setup prints nothing but its own line."""
 
     def __init__(self, quiet: bool, title: str):
-        self.quiet, self.title, self.task, self.epochs = quiet, title, None, 0
+        self.quiet, self.title, self.progress, self.task, self.epochs, self.batches = quiet, title, None, None, 0, 0
 
     def __enter__(self):
-        if not self.quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
-                                     console=console, transient=True)
-            self.progress.__enter__()
         return self
 
     def __exit__(self, *exc):
-        if not self.quiet:
+        if self.progress is not None:
             self.progress.__exit__(*exc)
 
     def retitle(self, title: str):
@@ -206,17 +201,24 @@ class _RichReporter:
         self.epochs, self.batches = epochs, batches
         if self.quiet:
             return
+        if self.progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
+                                     console=console, transient=True)
+            self.progress.__enter__()
         if self.task is not None:
             self.progress.remove_task(self.task)
         self.task = self.progress.add_task(f"{self.title} epoch {first_epoch + 1}/{epochs}", total=batches, loss="-")
 
     def batch(self, epoch: int, done: int, loss: float) -> None:
-        if not self.quiet:
+        if self.progress is not None:
             self.progress.update(self.task, completed=done, loss=f"{loss:.4f}",
                                  description=f"{self.title} epoch {epoch}/{self.epochs}")
 
     def epoch(self, r: dict) -> None:
-        if not self.quiet:
+        if self.progress is not None:
             self.progress.console.print(
                 f"{self.title} epoch [{r['epoch']}/{self.epochs}]  loss {r['train_loss']:.4f}  "
                 f"val loss {r['val_loss']:.4f}  val acc {r['val_acc']:.2f} %  ({r['seconds']:.1f} s)", markup=False,
