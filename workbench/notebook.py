@@ -69,21 +69,72 @@ def module_order(folder: Path, package: str) -> list[Path]:
     return [found[n][0] for n in order]
 
 
+def project_imports(paths: list[Path], package: str, root: Path) -> list[Path]:
+    """Modules of the project's other packages (e.g. workbench/errors.py) that `paths` import, transitively,
+    each after its own dependencies and its package's __init__.py: the notebook must run on its own."""
+    order: list[Path] = []
+    seen: set[Path] = set()
+
+    def imported(path: Path) -> list[Path]:
+        out = []
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for top, *rest in (name.split(".") for name in names):
+                init = root / top / "__init__.py"
+                if top == package or not init.is_file():
+                    continue  # the package itself, the standard library or a third-party package
+                module = root / top / f"{rest[0]}.py" if rest else None
+                out += [init] + ([module] if module and module.is_file() else [])
+        return out
+
+    def visit(path: Path) -> None:  # depth-first: dependencies land in `order` before their importers
+        if path in seen:
+            return
+        seen.add(path)
+        for dep in imported(path):
+            visit(dep)
+        order.append(path)
+
+    for path in paths:
+        for dep in imported(path):
+            visit(dep)
+    return order
+
+
+def _writefile_cells(path: Path, root: Path) -> list:
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    rel = path.relative_to(root).as_posix()
+    text = path.read_text(encoding="utf-8")
+    doc = (ast.get_docstring(ast.parse(text)) or "").strip().splitlines()
+    return [new_markdown_cell(f"### `{rel}`" + (f"\n\n{doc[0]}" if doc else "")),
+            new_code_cell(f"%%writefile {rel}\n{text.rstrip()}\n")]
+
+
 def package_cells(folder: Path, package: str, entries: list[Entry]) -> list:
-    """One `%%writefile` cell per module, verbatim and in dependency order, then a cell importing the models.
+    """One `%%writefile` cell per module, verbatim and in dependency order (the project modules the package
+    imports first), then a cell importing the models and a cell that retrains a run.
 
     The modules stay modules: pasted into one namespace they would clash (a module's import alias can
     share its name with another module's function), and their own imports between modules keep working."""
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
-    cells = [new_markdown_cell(f"## The `{package}` package\n\nEach cell below writes one module of `{package}/`; "
-                               "the last cell imports the model classes the writeup shows."),
-             new_code_cell(f"import os\n\nos.makedirs({package!r}, exist_ok=True)")]
-    for path in [folder / "__init__.py"] + module_order(folder, package):
-        text = path.read_text(encoding="utf-8")
-        doc = (ast.get_docstring(ast.parse(text)) or "").strip().splitlines()
-        cells.append(new_markdown_cell(f"### `{package}/{path.name}`" + (f"\n\n{doc[0]}" if doc else "")))
-        cells.append(new_code_cell(f"%%writefile {package}/{path.name}\n{text.rstrip()}\n"))
+    root = folder.parent
+    modules = [folder / "__init__.py"] + module_order(folder, package)
+    support = project_imports(modules, package, root)
+    folders = sorted({p.parent.relative_to(root).as_posix() for p in support + modules})
+    cells = [new_markdown_cell(f"## The `{package}` package\n\nEach cell below writes one module, unchanged: first the "
+                               f"project modules `{package}` imports ({', '.join(f'`{p.relative_to(root).as_posix()}`' for p in support) or 'none'}), "
+                               f"then `{package}/` itself; the last cells import the model classes the writeup shows and "
+                               "retrain a run."),
+             new_code_cell("import os\n\n" + "\n".join(f"os.makedirs({f!r}, exist_ok=True)" for f in folders))]
+    for path in support + modules:
+        cells += _writefile_cells(path, root)
     pointers = [e.code.pointer for e in entries if e.code is not None and not e.code.error and e.code.pointer]
     imports = {}
     for pointer in pointers:
@@ -93,6 +144,22 @@ def package_cells(folder: Path, package: str, entries: list[Entry]) -> list:
     lines += [f"from {module} import {', '.join(dict.fromkeys(names))}" for module, names in imports.items()]
     cells.append(new_code_cell("\n".join(lines)))
     return cells
+
+
+def retrain_cells(folder: Path, package: str, run: str) -> list:
+    """A cell that retrains a pinned run, when the package has a `train.py` with `TrainConfig` and `train`."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    path = folder / "train.py"
+    names = {n.name for n in ast.parse(path.read_text(encoding="utf-8")).body
+             if isinstance(n, (ast.FunctionDef, ast.ClassDef))} if path.is_file() else set()
+    if not {"TrainConfig", "train"} <= names:
+        return []
+    return [new_markdown_cell(f"### Retrain a pinned run\n\nUncomment to train `{run}` again with its recorded settings "
+                              "(set `data` to a local CIFAR-10 copy, or `None` to download it)."),
+            new_code_cell(f"from pathlib import Path\n\nfrom {package}.train import TrainConfig, train\n\n"
+                          f"settings = dict(RUN_CONFIGS[{run!r}][\"settings\"], data=None)\n"
+                          f"# metrics = train(TrainConfig(**settings), Path(\"runs/{run}-rerun\"))")]
 
 
 def _png(path: Path | None) -> dict | None:
@@ -148,6 +215,8 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         configs = {name: run.config for name, (run, _) in runs.items()}
         cells.append(new_markdown_cell("## Training configuration\n\nThe exact `config.json` of each pinned run."))
         cells.append(new_code_cell("RUN_CONFIGS = " + pprint.pformat(configs, sort_dicts=False, width=100)))
+        if folder is not None:
+            cells += retrain_cells(folder, package, next(iter(runs)))
         cells.append(new_markdown_cell("## Pinned outputs"))
     for name, (run, problems) in runs.items():
         cells.append(new_markdown_cell(f"### Run `{name}` (questions {', '.join(problems)})\n\n"
