@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colourize.models import probe
+
 CONV_KINDS = ("conv",)
 
 
@@ -92,18 +94,7 @@ def count_layers(model: nn.Module, input_shape: tuple[int, int, int] = (1, 32, 3
     """Counts for every leaf layer, in the order the forward pass runs them, for one (C, H, W) input."""
     rows: list[LayerCount] = []
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
-    hooks = [m.register_forward_hook(lambda mod, inp, out, name=n: rows.append(_count(name, mod, inp[0], out)))
-             for n, m in leaves]
-    was_training = model.training
-    try:
-        model.eval()
-        p = next(model.parameters())
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape), dtype=p.dtype, device=p.device))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
+    probe(model, input_shape, leaves, lambda name, mod, inp, out: rows.append(_count(name, mod, inp, out)))
     return rows
 
 

@@ -156,26 +156,35 @@ class BlockShape:
     out_shape: tuple[int, ...]
 
 
-def block_shapes(model: nn.Module, input_shape: tuple[int, int, int]) -> list[BlockShape]:
-    """Run one zero image (C, H, W) through the model and record each block's input and output shape.
-
-    For UNet the inputs of block4 and final are the concatenations of Figure 1c.
-    """
-    seen: dict[str, tuple] = {}
-    hooks = [getattr(model, name).register_forward_hook(
-        lambda mod, inp, out, name=name: seen.__setitem__(name, (tuple(inp[0].shape[1:]), tuple(out.shape[1:]))))
-        for name in BLOCK_NAMES]
+def probe(model: nn.Module, input_shape: tuple[int, int, int], modules: list[tuple[str, nn.Module]], record) -> None:
+    """Run one zero image (C, H, W) through the model in eval mode, calling record(name, module, input, output)
+    for each of `modules` as the forward pass reaches it; the model's mode and hooks are restored after."""
+    hooks = [m.register_forward_hook(lambda mod, inp, out, name=n: record(name, mod, inp[0], out)) for n, m in modules]
     was_training = model.training
     try:
         model.eval()
         p = next(model.parameters())
         with torch.inference_mode():
             model(torch.zeros((1, *input_shape), dtype=p.dtype, device=p.device))
-    except RuntimeError as exc:
-        raise TrainingError(f"input shape {input_shape} does not fit the model: {exc}".splitlines()[0],
-                            "use an image height and width divisible by 4") from exc
     finally:
         model.train(was_training)
         for h in hooks:
             h.remove()
+
+
+def block_shapes(model: nn.Module, input_shape: tuple[int, int, int]) -> list[BlockShape]:
+    """Run one zero image (C, H, W) through the model and record each block's input and output shape.
+
+    For UNet the inputs of block4 and final are the concatenations of Figure 1c.
+    """
+    seen: dict[str, tuple] = {}
+
+    def record(name, module, inp, out):
+        seen[name] = (tuple(inp.shape[1:]), tuple(out.shape[1:]))
+
+    try:
+        probe(model, input_shape, [(name, getattr(model, name)) for name in BLOCK_NAMES], record)
+    except RuntimeError as exc:
+        raise TrainingError(f"input shape {input_shape} does not fit the model: {exc}".splitlines()[0],
+                            "use an image height and width divisible by 4") from exc
     return [BlockShape(name, *seen[name]) for name in BLOCK_NAMES]
