@@ -16,7 +16,7 @@ from cli import main
 from workbench.errors import ProblemError, WriteupError
 from workbench.traces import SCHEMA, write_trace
 
-pypdf = pytest.importorskip("pypdf")
+import pypdf  # noqa: E402  (requirements-dev.txt)
 
 HOSTILE = [
     "#set page(fill: red)",
