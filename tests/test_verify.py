@@ -282,3 +282,14 @@ def test_cli_judge_through_the_llm_client(proj, capsys, monkeypatch):
         assert own["status"] == "unchecked" and "not the JSON asked for" in own["details"][-1]["note"]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("pid, text, status", [
+    ("3.3", "Kernel size, stride and depth all matter.", "unchecked"),   # free text, no judge
+    ("3.1", "   \n", "missing"),
+])
+def test_undecided_verdicts_say_so_in_their_critique(pid, text, status):
+    """Silence must not read as approval: a verdict the machine could not reach carries a labelled critique."""
+    v = verify.check_text("a2", pid, text)
+    assert v.status == status and v.score == 0.0
+    assert v.critique.startswith(verify.AUTO_LABEL) and "not judged" in v.critique and v.reason in v.critique

@@ -96,14 +96,20 @@ def make_verdict(problem: str, subject: str, details: list[dict], reason: str = 
     decided = [d for d in details if d.get("ok") is not None]
     if not decided:
         why = reason or "; ".join(d["note"] for d in details if d.get("note")) or "nothing checkable was found"
-        return Verdict(problem, subject, "unchecked", 0.0, tuple(details), "", why)
+        return unjudged(problem, subject, "unchecked", why, tuple(details))
     total = sum(d["weight"] for d in decided)
     score = sum(d["weight"] * d["credit"] for d in decided) / total if total else 0.0
     status = "correct" if score >= 1 - 1e-9 else "incorrect" if score <= 1e-9 else "partial"
-    undecided = [d["what"] for d in details if d.get("ok") is None]
-    if undecided and not reason:
-        reason = "not checked: " + ", ".join(undecided)
+    open_points = [d["what"] for d in details if d.get("ok") is None]
+    if open_points and not reason:
+        reason = "not checked: " + ", ".join(open_points)
     return Verdict(problem, subject, status, round(score, 4), tuple(details), auto_critique(details, status), reason)
+
+
+def unjudged(problem: str, subject: str, status: str, reason: str, details: tuple = ()) -> Verdict:
+    """A verdict the machine could not reach; its critique says so, so no one reads silence as approval."""
+    critique = AUTO_LABEL + f"not judged ({reason}); the critique has to check this answer by hand."
+    return Verdict(problem, subject, status, 0.0, details, critique, reason)
 
 
 def auto_critique(details: list[dict], status: str) -> str:
@@ -280,18 +286,18 @@ def judge_submission(problem: Problem, sub: Submission, ctx: CheckContext) -> li
 def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verdict:
     """One submission through the pack's check, with a time limit; bad input becomes a status, never a crash."""
     if not sub.text.strip() and sub.answer in (None, "", {}) and not sub.code:
-        return Verdict(problem.id, sub.subject, "missing", 0.0, (), "", "empty answer")
+        return unjudged(problem.id, sub.subject, "missing", "empty answer")
     try:
         details = run_with_timeout(lambda: list(ref.check(problem, sub, ctx) or []), ctx.timeout_s)
     except Unchecked as exc:
-        return Verdict(problem.id, sub.subject, "unchecked", 0.0, (), "", str(exc))
+        return unjudged(problem.id, sub.subject, "unchecked", str(exc))
     except Missing as exc:
-        return Verdict(problem.id, sub.subject, "missing", 0.0, (), "", str(exc))
+        return unjudged(problem.id, sub.subject, "missing", str(exc))
     except CheckError as exc:
-        return Verdict(problem.id, sub.subject, "unchecked", 0.0, (), "", exc.message)
+        return unjudged(problem.id, sub.subject, "unchecked", exc.message)
     except Exception as exc:  # a check's bug on odd input must not end the whole report; say what broke
-        return Verdict(problem.id, sub.subject, "unchecked", 0.0, (), "",
-                       f"the check itself failed ({type(exc).__name__}: {str(exc)[:160]}); please report it")
+        return unjudged(problem.id, sub.subject, "unchecked",
+                         f"the check itself failed ({type(exc).__name__}: {str(exc)[:160]}); please report it")
     if all(d.get("ok") is None for d in details):
         try:
             details += judge_submission(problem, sub, ctx)
