@@ -66,6 +66,22 @@ def test_samples_use_n_in_one_trace(wb):
     assert trace.data["exchanges"][0]["sample"] is None and len(trace.data["exchanges"][0]["choices"]) == 3
 
 
+def test_server_that_refuses_n_gets_parallel_calls(wb):
+    wb.server.script({"status": 400, "message": "'n' must be 1 for this server"})
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--samples", "3", "--json")
+    assert code == 0 and json.loads(out)["samples"] == 3
+    assert [r["body"].get("n") for r in wb.server.chat_requests()] == [3, None, None, None]
+    trace = load_trace(wb.traces()[0])
+    assert len(trace.samples) == 3 and trace.samples_requested == 3
+
+
+def test_a_real_400_still_fails_with_n(wb):
+    wb.server.script({"status": 400, "message": "temperature out of range"},
+                     {"status": 400, "message": "temperature out of range"})
+    code, _, err = wb.run("prompt", "1.3", "--pack", "demo", "--samples", "3")
+    assert code == 3 and "temperature out of range" in err and wb.traces() == []
+
+
 def test_partly_failed_samples_keep_the_successful_ones(wb):
     wb.server.script({"choices": 1}, {"status": 400, "message": "sampler exploded"})
     code, out, err = wb.run("prompt", "1.3", "--pack", "demo", "--samples", "3")

@@ -31,9 +31,13 @@ class ConfigError(WorkbenchError):
 
 
 class LLMError(WorkbenchError):
-    """An LLM request failed for good (after retries)."""
+    """An LLM request failed for good (after retries). `status`: the HTTP status, when the server answered."""
 
     exit_code = 3
+
+    def __init__(self, message: str, fix: str | None = None, status: int | None = None):
+        super().__init__(message, fix)
+        self.status = status
 
 
 class TraceError(WorkbenchError):

@@ -248,10 +248,16 @@ def complete(messages: list[dict], settings: Settings, *, n: int = 1, on_delta: 
 
 def sample(messages: list[dict], settings: Settings, n: int, *, on_delta: OnDelta | None = None,
            jobs: int = 4) -> SampleSet:
-    """n answers: one call with `n`; if the server returns fewer choices, parallel calls for the rest.
+    """n answers: one call with `n`; if the server returns fewer choices, or refuses `n` with a 400 (some
+    llama.cpp and gateway builds), parallel calls for the rest.
 
     The first call's failure raises; failures among the extra calls are returned in `errors`."""
-    first = complete(messages, settings, n=n, on_delta=on_delta)
+    try:
+        first = complete(messages, settings, n=n, on_delta=on_delta)
+    except LLMError as exc:
+        if n == 1 or exc.status != 400:
+            raise
+        first = complete(messages, settings, n=1, on_delta=on_delta)  # a real fault fails here again and raises
     out = SampleSet(requested=n, completions=[first], errors=[])
     have = len(first.choices)
     if have >= n:
@@ -423,7 +429,8 @@ def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | No
             return True, wait, LLMError(f"rate limited by {url} (429): {text}", "wait a minute or lower --jobs / --samples")
         if status in (408, 409) or status >= 500:
             return True, wait, LLMError(f"{url} failed ({status}): {text}", "the provider is having trouble; try again later")
-        return False, None, LLMError(f"{url} rejected the request ({status}): {text}", "check the model name and settings")
+        return False, None, LLMError(f"{url} rejected the request ({status}): {text}", "check the model name and settings",
+                                     status=status)
     if isinstance(exc, openai.APIResponseValidationError):
         return False, None, LLMError(f"malformed response from {url}: {text}", "check that the server speaks the OpenAI API")
     raise exc  # not a failure of the exchange: a bug, keep its traceback
@@ -432,7 +439,7 @@ def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | No
 def _scrub(error: LLMError, key: str) -> LLMError:
     if not key:
         return error
-    return LLMError(error.message.replace(key, "***"), (error.fix or "").replace(key, "***") or None)
+    return LLMError(error.message.replace(key, "***"), (error.fix or "").replace(key, "***") or None, error.status)
 
 
 def _with_retries(attempt: Callable, s: Settings):
