@@ -390,6 +390,19 @@ def test_claims_against_pinned_runs(tmp_path, monkeypatch):
     assert ref.reference(load_pack("a2").get("6.3"), context("a2"))["answer"] == {"improved_val_loss": True, "improved_val_acc": True}
 
 
+@pytest.mark.parametrize("text, status", [
+    ("The gap is real, not a fluctuation: UNet has the lower validation loss.", "correct"),  # far negation
+    ("Skip connections did not give a lower validation loss.", "incorrect"),
+    ("UNet's validation loss isn't higher than ConvTransposeNet's.", "correct"),
+    ("No, the UNet does not have a higher validation loss.", "correct"),
+])
+def test_negation_counts_only_next_to_the_comparison(tmp_path, monkeypatch, text, status):
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+    assert verdict("6.3", text).status == status
+
+
 def test_claims_without_runs_are_unchecked(tmp_path, monkeypatch):
     make_project(tmp_path, monkeypatch)
     v = verdict("5.3", "ConvTransposeNet has lower validation loss.")

@@ -159,19 +159,26 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
     return out
 
 
+_NEGATION = re.compile(r"^(?:not|no|never|neither|nor|hardly)$|n't$", re.I)
+
+
 def _direction(sentence: str, metric: str) -> str | None:
-    negated = bool(re.search(r"\b(?:not|no|n't|never|neither|nor)\b", sentence, re.I))
-    word = None
+    """lower|higher for the metric, from the first comparative word; a negation counts only just before it
+    ("not lower", "didn't improve"), so "..., not a fluctuation: UNet has the lower loss" stays lower."""
+    found = None
     for pattern, value in ((_DOWN, "lower"), (_UP, "higher"), (_GOOD, "good"), (_BAD, "bad")):
-        if re.search(rf"\b(?:{pattern})\b", sentence, re.I):
-            word = value
+        m = re.search(rf"\b(?:{pattern})\b", sentence, re.I)
+        if m:
+            found = (m, value)
             break
-    if word is None:
+    if found is None:
         return None
+    m, word = found
     if word in ("good", "bad"):
         lower_is_good = metric != "val_acc"
         word = ("lower" if lower_is_good else "higher") if word == "good" else ("higher" if lower_is_good else "lower")
-    if negated:
+    before = re.findall(r"[\w']+", sentence[:m.start()])[-3:]
+    if any(_NEGATION.search(w) for w in before):
         word = "higher" if word == "lower" else "lower"
     return word
 
