@@ -257,16 +257,6 @@ def math_segments(text: str) -> list[Found]:
     return out
 
 
-def boxed(text: str) -> list[Found]:
-    """Contents of \\boxed{...} (balanced braces)."""
-    out = []
-    for m in re.finditer(r"\\boxed\s*\{", text):
-        body, end = balanced(text, m.end() - 1)
-        if body is not None:
-            out.append(Found(body, "boxed", m.start(), text[m.start():end][:200]))
-    return out
-
-
 def balanced(text: str, open_at: int) -> tuple[str | None, int]:
     """The content of the brace group opening at `open_at` and the index after it."""
     pairs = {"{": "}", "(": ")", "[": "]"}

@@ -12,6 +12,7 @@ from pathlib import Path
 from workbench.errors import TraceError, WorkbenchError
 from workbench.paths import REPO_ROOT, project_root, solutions_dir, traces_dir
 from workbench.problems import Pack, Problem
+from workbench.results import epoch_rows
 from workbench.solutions import Solution, load_solution
 from workbench.traces import Trace, load_trace, trace_files
 from workbench.verdicts import ProblemReport
@@ -147,24 +148,6 @@ def _is_image(path: Path) -> bool:
     return any(head.startswith(m) for m in _IMAGE_MAGIC)
 
 
-def _epoch_rows(metrics) -> tuple[tuple[dict, ...], dict]:
-    """Per-epoch rows and scalar summary from the shapes a metrics.json may take."""
-    summary = {}
-    if isinstance(metrics, dict):
-        summary = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
-        for key in ("final", "summary"):
-            if isinstance(metrics.get(key), dict):
-                summary.update({k: v for k, v in metrics[key].items() if isinstance(v, (int, float, str))})
-        rows = next((metrics[k] for k in ("epochs", "history", "per_epoch") if isinstance(metrics.get(k), list)), None)
-        if rows is None:
-            series = {k: v for k, v in metrics.items() if isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v)}
-            n = min((len(v) for v in series.values()), default=0)
-            rows = [{k: v[i] for k, v in series.items()} for i in range(n)]
-    else:
-        rows = metrics if isinstance(metrics, list) else []
-    return tuple(r for r in rows if isinstance(r, dict)), summary
-
-
 def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
     """A pinned run folder; what is missing or unreadable among `needs` is listed in Run.problems, never raised."""
     name = path.name
@@ -184,7 +167,7 @@ def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
         if fname == "config.json":
             config = data if isinstance(data, dict) else {}
         else:
-            epochs, summary = _epoch_rows(data)
+            epochs, summary = epoch_rows(data)
     images = {}
     for fname in IMAGES:
         file = path / fname

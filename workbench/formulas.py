@@ -281,10 +281,6 @@ def parse_formula(text: str, symbols: list[Sym], constants: dict[str, float] | N
     return _Parser(_tokens(s), symbol_table(symbols), extra).parse()
 
 
-def free_names(expr) -> set[str]:
-    return {s.name for s in expr.free_symbols}
-
-
 # ---------------------------------------------------------------- numeric evaluation
 
 class EvalError(ValueError):

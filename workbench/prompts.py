@@ -65,10 +65,6 @@ class Strategy:
     path: str = ""
     sha256: str = ""
 
-    @property
-    def multi_turn(self) -> bool:
-        return len(self.turns) > 1 or any(isinstance(t, Each) for t in self.turns)
-
 
 def _err(path: Path, message: str, fix: str) -> ConfigError:
     return ConfigError(f"{path}: {message}", fix)

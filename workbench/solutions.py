@@ -58,17 +58,12 @@ def parse_solution(path: Path) -> Solution:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise _err(path, f"cannot read ({exc.strerror})", "check the file") from None
-    match = _FRONT.match(text)
-    if not match:
-        raise _err(path, "no YAML front matter", "start the file with a `---` block holding `problem: <id>`")
     try:
-        front = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 2}" if mark else ""
-        raise _err(path, f"malformed front matter{line}: {getattr(exc, 'problem', exc)}", "fix the YAML between the `---` lines") from None
-    if not isinstance(front, dict):
-        raise _err(path, "front matter is not a mapping", "write it as `key: value` lines")
+        front, body = split_front_matter(text)
+    except ProblemError as exc:
+        raise _err(path, exc.message, exc.fix) from None
+    if front is None:
+        raise _err(path, "no YAML front matter", "start the file with a `---` block holding `problem: <id>`")
     unknown = sorted(set(front) - set(FRONT_KEYS))
     if unknown:
         raise _err(path, f"unknown front-matter key {unknown[0]!r}", f"use only: {', '.join(FRONT_KEYS)}")
@@ -78,7 +73,7 @@ def parse_solution(path: Path) -> Solution:
     cites = front.get("cites") or {}
     if not isinstance(cites, dict):
         raise _err(path, "`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
-    sections = split_sections(text[match.end():])
+    sections = split_sections(body)
     return Solution(
         problem=problem,
         path=path,
@@ -89,6 +84,23 @@ def parse_solution(path: Path) -> Solution:
         solution=sections.get("solution", ""),
         critique=sections.get("critique", ""),
     )
+
+
+def split_front_matter(text: str) -> tuple[dict | None, str]:
+    """(front matter, body) of a Markdown text; (None, text) when it has none."""
+    match = _FRONT.match(text)
+    if not match:
+        return None, text
+    try:
+        front = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 2}" if mark else ""
+        raise ProblemError(f"malformed front matter{line}: {getattr(exc, 'problem', exc)}",
+                           "fix the YAML between the `---` lines") from None
+    if not isinstance(front, dict):
+        raise ProblemError("front matter is not a mapping", "write it as `key: value` lines")
+    return front, text[match.end():]
 
 
 def split_sections(body: str) -> dict[str, str]:

@@ -21,11 +21,11 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from workbench.errors import CheckError, UsageError, WorkbenchError
+from workbench.errors import CheckError, ProblemError, UsageError, WorkbenchError
 from workbench.paths import project_root, solutions_dir
 from workbench.problems import Pack, Problem, load_pack
+from workbench.solutions import split_front_matter, split_sections
+from workbench.results import epoch_rows
 from workbench.verdicts import ProblemReport, Verdict
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -172,16 +172,11 @@ def read_run(folder: Path) -> RunRecord | None:
     settings = dict(config.get("settings") or {}) if isinstance(config, dict) else {}
     if isinstance(config, dict):
         settings = {**{k: v for k, v in config.items() if not isinstance(v, (dict, list))}, **settings}
-    epochs = metrics.get("epochs") if isinstance(metrics, dict) else metrics
-    if isinstance(epochs, dict):  # {"train_loss": [...], ...} -> per-epoch records
-        length = max((len(v) for v in epochs.values() if isinstance(v, list)), default=0)
-        epochs = [{k: v[i] for k, v in epochs.items() if isinstance(v, list) and i < len(v)} for i in range(length)]
-    epochs = [e for e in (epochs or []) if isinstance(e, dict)]
+    rows, summary = epoch_rows(metrics)
+    epochs = list(rows)
     last = epochs[-1] if epochs else {}
-    final = {name: _metric(last, name) for name in _METRIC_ALIASES}
-    if isinstance(metrics, dict) and isinstance(metrics.get("final"), dict):
-        final = {name: _metric(metrics["final"], name) if _metric(metrics["final"], name) is not None else final[name]
-                 for name in _METRIC_ALIASES}
+    final = {name: _metric(summary, name) if _metric(summary, name) is not None else _metric(last, name)
+             for name in _METRIC_ALIASES}
     final["epochs"] = len(epochs)
     complete = bool(metrics.get("complete", True)) if isinstance(metrics, dict) else True
     return RunRecord(folder.name, folder, settings, epochs, final, complete)
@@ -323,31 +318,21 @@ def reference_answer(pack, problem_id: str) -> dict:
     return {"problem": problem.id, "answer_key": ref.ANSWER_KEYS.get(problem.id), **(out or {})}
 
 
-def split_front_matter(text: str) -> tuple[dict, str, dict]:
-    """(front matter, body, sections) of a Markdown text; ({}, text, {}) when it has none."""
-    from workbench.solutions import _FRONT, split_sections
-
-    m = _FRONT.match(text)
-    if not m:
-        return {}, text, {}
-    try:
-        front = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"malformed front matter: {getattr(exc, 'problem', exc)}", "fix the YAML between the `---` lines") from None
-    if not isinstance(front, dict):
-        raise UsageError("front matter is not a mapping", "write it as `key: value` lines")
-    body = text[m.end():]
-    return front, body, split_sections(body)
-
-
 def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "text",
                timeout_s: float = DEFAULT_TIMEOUT_S) -> Verdict:
     """Judge one answer given as text: a solution file (front matter used) or an LLM's / a student's prose."""
     ctx = context(pack, judge, timeout_s)
     problem = ctx.pack.get(problem_id)
-    front, body, sections = split_front_matter(text)
-    sub = Submission(problem.id, subject, (sections.get("solution") or body) if front else text,
-                     answer=front.get("answer"), code=front.get("code"), cites=front.get("cites") or {})
+    try:
+        front, body = split_front_matter(text)
+    except ProblemError as exc:
+        raise UsageError(exc.message, exc.fix) from None
+    if front is None:
+        sub = Submission(problem.id, subject, text)
+    else:
+        sections = split_sections(body)
+        sub = Submission(problem.id, subject, sections.get("solution") or body,
+                         answer=front.get("answer"), code=front.get("code"), cites=front.get("cites") or {})
     return run_check(load_reference(ctx.pack), problem, sub, ctx)
 
 
