@@ -3,7 +3,9 @@
 
 Prints, per model: training images/s, seconds for E epochs with evaluation (measured, then scaled to
 25 epochs), achieved GFLOP/s of training (FLOPs from torch.utils.flop_counter) and its fraction of a
-dense matmul peak timed in the same run, and the end-to-end ratio notebook-style / ours. Both loops
+dense matmul peak timed in the same run, the end-to-end ratio notebook-style / ours, and the floor:
+the time 25 epochs would take if every counted FLOP ran at that peak, with the ratio it would give
+(no fp32 loop on this machine can do better). Both loops
 use the same data, palette, model, seed and thread count, and run one after the other per model,
 so that a shared machine's load hits both alike (run it twice if the machine is busy).
 
@@ -87,14 +89,19 @@ def notebook_style(model_name: str, cfg: TrainConfig, palette: np.ndarray, train
             "val_loss": float(np.mean(vlosses)), "val_acc": 100.0 * correct / test_y.size}
 
 
-def train_flops_per_image(model_name: str, cfg: TrainConfig) -> float:
+def flops_per_image(model_name: str, cfg: TrainConfig) -> tuple[float, float]:
+    """(training step, evaluation) FLOPs per image, from torch's flop counter (convolutions and matmuls)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     model = build_model(model_name, cfg.kernel, cfg.num_filters, 24, 1)
     x, y = torch.rand(100, 1, 32, 32), torch.randint(0, 24, (100, 32, 32))
     with FlopCounterMode(display=False) as counter:
         torch.nn.functional.cross_entropy(model(x), y).backward()
-    return counter.get_total_flops() / 100
+    train_flops = counter.get_total_flops() / 100
+    model.eval()
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(x)
+    return train_flops, counter.get_total_flops() / 100
 
 
 def matmul_peak(dtype=torch.float32, n: int = 2048, reps: int = 10) -> float:
@@ -145,11 +152,15 @@ def main(argv=None) -> int:
             nb_25 = to_25_epochs(nb["seconds"], nb["seconds"] - nb["label_seconds"], args.epochs)
             images = len(ds.train) * args.epochs
             ips = images / sum(e["train_seconds"] for e in metrics["epochs"])
-            gflops = train_flops_per_image(name, cfg) * ips / 1e9
+            step_flops, eval_flops = flops_per_image(name, cfg)
+            gflops = step_flops * ips / 1e9
+            # the time 25 epochs would take if every FLOP ran at the dense matmul peak: no loop can beat it
+            floor_25 = 25 * (len(ds.train) * step_flops + len(ds.test) * eval_flops) / (peak * 1e9)
             row = {"model": name, "epochs_measured": args.epochs, "ours_25_epochs_s": ours_25,
                    "notebook_25_epochs_s": nb_25, "ratio_25_epochs": nb_25 / ours_25, "train_images_per_s": ips,
                    "notebook_train_images_per_s": images / nb["train_seconds"], "train_gflops": gflops,
-                   "fraction_of_fp32_matmul_peak": gflops / peak, "val_acc": metrics["final"]["val_acc"],
+                   "fraction_of_fp32_matmul_peak": gflops / peak, "fp32_floor_25_epochs_s": floor_25,
+                   "best_possible_ratio": nb_25 / floor_25, "val_acc": metrics["final"]["val_acc"],
                    "notebook_val_acc": nb["val_acc"]}
             if args.amp:
                 amp_25, amp = ours(replace(cfg, amp=True), Path(tmp) / f"{name}-amp")
@@ -161,7 +172,8 @@ def main(argv=None) -> int:
                "threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                "load_average": os.getloadavg(), "rows": rows,
                "all_models_25_epochs_s": sum(r["ours_25_epochs_s"] for r in rows),
-               "notebook_all_models_25_epochs_s": sum(r["notebook_25_epochs_s"] for r in rows)}
+               "notebook_all_models_25_epochs_s": sum(r["notebook_25_epochs_s"] for r in rows),
+               "fp32_floor_all_models_25_epochs_s": sum(r["fp32_floor_25_epochs_s"] for r in rows)}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -177,15 +189,17 @@ def print_table(summary: dict, amp: bool) -> None:
             ("nb img/s", 9, "notebook_train_images_per_s", ".0f"), ("25 ep s", 9, "ours_25_epochs_s", ".0f"),
             ("nb 25 ep", 9, "notebook_25_epochs_s", ".0f"), ("ratio", 7, "ratio_25_epochs", ".2f"),
             ("GFLOP/s", 9, "train_gflops", ".1f"), ("%peak", 7, "fraction_of_fp32_matmul_peak", ".0%"),
+            ("floor s", 8, "fp32_floor_25_epochs_s", ".0f"), ("max ratio", 10, "best_possible_ratio", ".2f"),
             ("acc", 7, "val_acc", ".1f"), ("nb acc", 8, "notebook_val_acc", ".1f")]
     print("".join(f"{h:<{w}}" if i == 0 else f"{h:>{w}}" for i, (h, w, _, _) in enumerate(cols)))
     for r in summary["rows"]:
         print("".join(f"{r[k]:<{w}{f}}" if i == 0 else f"{r[k]:>{w}{f}}" for i, (_, w, k, f) in enumerate(cols)))
         if amp:
             print(f"{'  + amp bf16':<14}{r['amp_train_images_per_s']:>8.0f}{'':>9}{r['amp_25_epochs_s']:>9.0f}{'':>9}"
-                  f"{r['amp_ratio_25_epochs']:>7.2f}{'':>16}{r['amp_val_acc']:>14.1f}")
+                  f"{r['amp_ratio_25_epochs']:>7.2f}{'':>34}{r['amp_val_acc']:>14.1f}")
     print(f"all {len(summary['rows'])} model(s), 25 epochs with evaluation: ours {summary['all_models_25_epochs_s']:.0f} s, "
-          f"notebook-style {summary['notebook_all_models_25_epochs_s']:.0f} s")
+          f"notebook-style {summary['notebook_all_models_25_epochs_s']:.0f} s; at the fp32 matmul peak (floor) "
+          f"{summary['fp32_floor_all_models_25_epochs_s']:.0f} s")
 
 
 if __name__ == "__main__":

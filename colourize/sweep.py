@@ -6,24 +6,27 @@ from dataclasses import replace
 from pathlib import Path
 
 from colourize import plots, runs
-from colourize.train import Reporter, TrainConfig, train
+from colourize.parallel import Task, train_many
+from colourize.train import Reporter, TrainConfig
 
 # setting name on the command line -> (TrainConfig field, run-folder prefix)
 SWEEPABLE = {"batch-size": ("batch_size", "bs")}
 
 
 def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, resume: bool = False,
-              reporter_for=lambda value: Reporter()) -> dict:
-    """Runs go to out_dir/sweep-<prefix><value>/; the summary to out_dir/sweep-<param>.json and .png."""
+              reporter_for=lambda value: Reporter(), jobs: int = 1) -> dict:
+    """Runs go to out_dir/sweep-<prefix><value>/; the summary to out_dir/sweep-<param>.json and .png.
+
+    jobs > 1 trains that many runs at once in worker processes (see colourize.parallel)."""
     field, prefix = SWEEPABLE[param]
+    # --resume continues the runs that exist and starts the others
+    dirs = [out_dir / f"sweep-{prefix}{v}" for v in values]
+    tasks = [Task(replace(base, **{field: v}), d, resume and d.is_dir()) for v, d in zip(values, dirs)]
+    results = train_many(tasks, jobs, lambda i: reporter_for(values[i]))
     rows = []
-    for value in values:
-        run_dir = out_dir / f"sweep-{prefix}{value}"
-        # --resume continues the runs that exist and starts the others
-        metrics = train(replace(base, **{field: value}), run_dir, resume=resume and run_dir.is_dir(),
-                        reporter=reporter_for(value))
+    for value, task, metrics in zip(values, tasks, results):
         final = metrics["final"]
-        rows.append({param: value, "run": run_dir.name, "train_loss": final["train_loss"],
+        rows.append({param: value, "run": task.run_dir.name, "train_loss": final["train_loss"],
                      "val_loss": final["val_loss"], "val_acc": final["val_acc"], "seconds": final["seconds"]})
     summary = {"schema": "colourize.sweep/1", "param": param, "values": values, "model": base.settings()["model"],
                "epochs": base.epochs, "settings": base.settings() | {field: None}, "runs": rows}

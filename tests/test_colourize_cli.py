@@ -133,12 +133,12 @@ def test_existing_run_and_corrupt_checkpoint(project, synth, pal, capsys):
 
 
 def test_ctrl_c_says_how_to_resume(project, synth, capsys, monkeypatch):
-    import colourize.train
+    import colourize.parallel
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(colourize.train, "train", interrupted)
+    monkeypatch.setattr(colourize.parallel, "train", interrupted)
     assert cli.main(["train", "unet", "--data", str(synth)]) == 130
     assert "--resume" in capsys.readouterr().err
 

@@ -17,6 +17,9 @@ class WorkbenchError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.fix})" if self.fix else self.message
 
+    def __reduce__(self):  # keep `fix` (and subclass fields) when a worker process sends the error back
+        return type(self), (self.message, self.fix), self.__dict__
+
 
 class UsageError(WorkbenchError):
     """Bad arguments or an unknown id."""

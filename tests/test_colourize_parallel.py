@@ -1,0 +1,97 @@
+"""`train --all --jobs N` and `sweep --jobs N`: runs in worker processes, the same results, errors and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_colourize_fixtures import make_cifar_batches, one_thread, write_palette  # noqa: F401 (fixture)
+
+import cli
+from colourize.parallel import threads_per_job, train_many
+from workbench.errors import TrainingError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+REPO = Path(cli.__file__).resolve().parent
+
+
+@pytest.fixture
+def synth(project) -> Path:
+    return make_cifar_batches(project / "data", horses_per_batch=8)  # 40 training, 8 test images
+
+
+@pytest.fixture
+def pal(project) -> str:
+    return str(write_palette(project / "palette.npy"))
+
+
+def _epochs(run: Path) -> list[dict]:
+    epochs = json.loads((run / "metrics.json").read_text())["epochs"]
+    return [{k: v for k, v in e.items() if "seconds" not in k} for e in epochs]
+
+
+def test_workers_train_exactly_what_one_process_trains(project, synth, pal, capsys):
+    common = ["--epochs", "2", "--num-filters", "4", "--batch-size", "10", "--threads", "1", "--data", str(synth),
+              "--palette", pal, "--json"]
+    assert cli.main(["train", "--all", "--out", str(project / "seq")] + common) == 0
+    assert cli.main(["train", "--all", "--jobs", "3", "--out", str(project / "par")] + common) == 0
+    for model in ("poolupsample", "convtranspose", "unet"):
+        assert _epochs(project / "par" / model) == _epochs(project / "seq" / model)
+        assert (project / "par" / model / "samples.png").is_file()
+
+
+def test_workers_get_a_share_of_the_cores(project, synth, pal, capsys):
+    assert (threads_per_job(2, 16), threads_per_job(3, 16), threads_per_job(3, 2), threads_per_job(1, 2)) == (8, 5, 1, 2)
+    assert cli.main(["sweep", "batch-size", "10", "20", "--model", "unet", "--jobs", "2", "--epochs", "1",
+                     "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["batch-size"] for r in out["runs"]] == [10, 20]  # in the order asked, whichever finished first
+    for bs in (10, 20):
+        config = json.loads((project / "runs" / f"sweep-bs{bs}" / "config.json").read_text())
+        assert config["settings"]["batch_size"] == bs and config["threads"] == 1  # the parent has 1 thread here
+
+
+def test_an_error_in_a_worker_is_one_line(project, capsys):
+    (project / "empty").mkdir()
+    rc = cli.main(["train", "--all", "--jobs", "2", "--data", str(project / "empty")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("error: ") and "\n" not in err, err
+    assert "holds no CIFAR-10 data" in err and "--data" in err  # the message and its fix survive the process hop
+
+
+def test_bad_jobs(project, synth):
+    with pytest.raises(TrainingError, match="--jobs 0"):
+        train_many([], jobs=0)
+
+
+def test_ctrl_c_stops_every_worker_and_resume_finishes(project, synth, pal):
+    """A real SIGINT to the command's process group while two runs train side by side."""
+    out = project / "runs"
+    argv = [sys.executable, str(REPO / "cli.py"), "train", "--all", "--jobs", "2", "--epochs", "30", "--num-filters",
+            "4", "--batch-size", "5", "--data", str(synth), "--palette", pal, "--out", str(out), "--json"]
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not all((out / m / "metrics.json").is_file() for m in ("poolupsample", "convtranspose")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err, err
+    time.sleep(0.5)
+    ps = subprocess.run(["ps", "-o", "stat=,args=", "-g", str(proc.pid)], capture_output=True, text=True).stdout
+    alive = [line for line in ps.splitlines() if not line.strip().startswith("Z")]  # zombies wait for init to reap
+    assert alive == [], ps  # no worker outlives the command
+    done = {m: len(_epochs(out / m)) for m in ("poolupsample", "convtranspose")}
+    assert all(0 < n < 30 for n in done.values()), done
+    resumed = subprocess.run(argv + ["--resume"], env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert all(len(_epochs(out / m)) == 30 for m in ("poolupsample", "convtranspose", "unet"))
