@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_colourize_fixtures import make_cifar_batches, one_thread, write_palette  # noqa: F401 (fixture)
+from test_colourize_fixtures import make_cifar_batches, one_thread, pal  # noqa: F401 (fixtures)
 
 import cli
 
@@ -19,11 +19,6 @@ SHARED_HORSES = Path(cli.__file__).resolve().parent.parent / "shared" / "data" /
 @pytest.fixture
 def synth(project) -> Path:
     return make_cifar_batches(project / "data", horses_per_batch=20)  # 100 training, 20 test images
-
-
-@pytest.fixture
-def pal(project) -> str:
-    return str(write_palette(project / "palette.npy"))
 
 
 def _one_line_error(capsys, rc, *words):

@@ -30,6 +30,12 @@ def write_palette(path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def pal(project) -> str:
+    """The fixed palette, written into the test's project."""
+    return str(write_palette(project / "palette.npy"))
+
+
 def synthetic_images(n: int, seed: int) -> np.ndarray:
     """Smooth colourful 32x32 images, (n, 32, 32, 3) uint8: a learnable colour/brightness structure."""
     rng = np.random.default_rng(seed)

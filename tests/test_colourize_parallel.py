@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_colourize_fixtures import make_cifar_batches, one_thread, write_palette  # noqa: F401 (fixture)
+from test_colourize_fixtures import make_cifar_batches, one_thread, pal  # noqa: F401 (fixtures)
 
 import cli
 from colourize.parallel import threads_per_job, train_many
@@ -24,11 +24,6 @@ REPO = Path(cli.__file__).resolve().parent
 @pytest.fixture
 def synth(project) -> Path:
     return make_cifar_batches(project / "data", horses_per_batch=8)  # 40 training, 8 test images
-
-
-@pytest.fixture
-def pal(project) -> str:
-    return str(write_palette(project / "palette.npy"))
 
 
 def _epochs(run: Path) -> list[dict]:
