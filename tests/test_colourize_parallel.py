@@ -90,3 +90,18 @@ def test_ctrl_c_stops_every_worker_and_resume_finishes(project, synth, pal):
     resumed = subprocess.run(argv + ["--resume"], env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert all(len(_epochs(out / m)) == 30 for m in ("poolupsample", "convtranspose", "unet"))
+
+
+def test_a_worker_that_dies_without_reporting_is_an_error(tmp_path):
+    import multiprocessing
+
+    from colourize.parallel import Task, _check_alive
+    from colourize.train import TrainConfig
+
+    proc = multiprocessing.get_context("spawn").Process(target=os._exit, args=(3,))  # as if killed
+    proc.start()
+    proc.join()
+    running = {0: proc}
+    with pytest.raises(TrainingError, match=r"died \(exit code 3\).*--resume"):
+        _check_alive(running, [Task(TrainConfig(), tmp_path / "run")])
+    assert running == {}
