@@ -15,7 +15,7 @@ import signal
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from colourize.train import Reporter, TrainConfig, train
+from colourize.train import Reporter, TrainConfig, preflight, train
 from workbench.errors import TrainingError, WorkbenchError
 
 
@@ -36,13 +36,15 @@ def threads_per_job(jobs: int, cores: int) -> int:
 def train_many(tasks: list[Task], jobs: int = 1, reporter_for=lambda index: Reporter()) -> list[dict]:
     """Train every task and return their metrics in task order.
 
-    jobs 1 trains them one after another in this process. With jobs > 1, up to `jobs` worker processes
+    Every run is checked first (train.preflight). jobs 1 then trains them one after another in this process. With jobs > 1, up to `jobs` worker processes
     run at once, each with threads_per_job() torch threads unless the task sets its own (the thread count
     changes float summation order, so results differ from jobs 1 in the last digits); the first error
     stops the other runs (their folders keep their last complete epoch) and is raised here.
     """
     if jobs < 1:
         raise TrainingError(f"--jobs {jobs} is not a number of processes", "use --jobs 1 or more")
+    for t in tasks:  # a run that cannot start stops all of them before any trains
+        preflight(t.cfg, t.run_dir, t.resume)
     if jobs == 1 or len(tasks) <= 1:
         return [train(t.cfg, t.run_dir, resume=t.resume, reporter=reporter_for(i)) for i, t in enumerate(tasks)]
     return _train_in_workers(tasks, min(jobs, len(tasks)), reporter_for)

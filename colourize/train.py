@@ -154,7 +154,11 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Repor
         torch.set_num_threads(threads)
 
 
-def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) -> dict:
+def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.device, dict | None]:
+    """Everything that can fail before any data is read: the run folder, the checkpoint, device, model.
+
+    train_many checks every run this way before it starts the first, so `--all` does not train one
+    model for minutes and then stop at the next one's folder. Returns the device and the checkpoint."""
     settings = cfg.settings()
     existing = run_dir.is_dir() and any(run_dir.iterdir())
     if existing and not resume:
@@ -167,6 +171,12 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
                             f"resume with --epochs {ckpt['epoch']} or more")
     device = resolve_device(cfg.device)
     build_model(settings["model"], cfg.kernel, cfg.num_filters, cfg.num_colours, 1)  # a bad kernel fails before data
+    return device, ckpt
+
+
+def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) -> dict:
+    settings = cfg.settings()
+    device, ckpt = preflight(cfg, run_dir, resume)
     if device.type == "cuda":  # determinism for a seed and device
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
