@@ -244,4 +244,5 @@ class _RunBar:
             progress.remove_task(self.task)  # done: make room for the next run's bar
             self.task = None
         else:
-            progress.reset(self.task, total=self.batches, loss="-")
+            progress.reset(self.task, total=self.batches, loss="-",
+                           description=f"{self.title} epoch {r['epoch'] + 1}/{self.epochs}")
