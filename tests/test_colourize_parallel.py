@@ -80,7 +80,7 @@ def test_ctrl_c_stops_every_worker_and_resume_finishes(project, synth, pal):
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "--resume" in err and "Traceback" not in err, err
+    assert f"train --all --out {out} --resume" in err and "Traceback" not in err, err
     time.sleep(0.5)
     ps = subprocess.run(["ps", "-o", "stat=,args=", "-g", str(proc.pid)], capture_output=True, text=True).stdout
     alive = [line for line in ps.splitlines() if not line.strip().startswith("Z")]  # zombies wait for init to reap

@@ -123,7 +123,8 @@ def cmd_train(args) -> int:
         try:
             results = train_many(tasks, args.jobs, lambda i: bars.bar(tasks[i].cfg.settings()["model"]))
         except KeyboardInterrupt:
-            again = "--all" if args.all else f"{tasks[0].cfg.settings()['model']} --out {tasks[0].run_dir}"
+            again = (f"--all --out {args.out}" if args.out else "--all") if args.all else \
+                f"{tasks[0].cfg.settings()['model']} --out {tasks[0].run_dir}"
             err_console.print(f"interrupted: each run keeps its last complete epoch; continue with "
                               f"`python cli.py train {again} --resume`", markup=False, soft_wrap=True)
             return 130
