@@ -56,7 +56,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("sweep", help="train one run per value, e.g. `sweep batch-size 32 64 128 --model convtranspose`")
     p.add_argument("param", choices=("batch-size",), help="the setting to sweep")
-    p.add_argument("values", nargs="+", type=int, metavar="VALUE")
+    p.add_argument("values", nargs="+", type=int, metavar="VALUE", help="the values to train with, e.g. 32 64 128 256 512")
     p.add_argument("--model", default="convtranspose", help="model to train (default convtranspose)")
     p.add_argument("--out", metavar="DIR", help="parent folder of the runs (default runs/)")
     _add_jobs_flag(p)
