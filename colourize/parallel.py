@@ -91,6 +91,9 @@ def _train_in_workers(tasks: list[Task], jobs: int, reporter_for) -> list[dict]:
 def _start_without_sigint(proc: mp.Process) -> None:
     """Start a worker with SIGINT blocked (the mask survives the spawn), so Ctrl-C during its start-up
     does not kill it with a traceback; the parent stops workers itself."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks; the worker ignores SIGINT once it runs
+        proc.start()
+        return
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         proc.start()
