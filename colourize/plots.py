@@ -54,8 +54,9 @@ def samples(grey: np.ndarray, truth: np.ndarray, pred: np.ndarray, original: np.
     return fig
 
 
-def sweep(values: list, rows: list[dict], param: str, title: str) -> Figure:
-    """Final losses (train and validation) and validation accuracy against a swept parameter."""
+def sweep(values: list, rows: list[dict], param: str, title: str, xscale: str = "log2") -> Figure:
+    """Final losses (train and validation) and validation accuracy against a swept parameter
+    (x axis log2 for sizes such as the batch size, linear for seeds)."""
     fig = _figure(10, 3.8)
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(values, [r["train_loss"] for r in rows], "o-", label="train loss")
@@ -65,7 +66,8 @@ def sweep(values: list, rows: list[dict], param: str, title: str) -> Figure:
     ax_acc.plot(values, [r["val_acc"] for r in rows], "o-", color="tab:green")
     ax_acc.set(xlabel=param, ylabel="final pixel accuracy (%)", title=f"{title}: validation accuracy")
     for ax in (ax_loss, ax_acc):
-        ax.set_xscale("log", base=2)
+        if xscale == "log2":
+            ax.set_xscale("log", base=2)
         ax.set_xticks(values, [str(v) for v in values])
         ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -1,7 +1,12 @@
-"""Train one model per value of a swept setting and summarise the final figures."""
+"""Train one model per value of a swept setting and summarise the final figures.
+
+A seed sweep repeats one configuration, so its summary also gives the spread (mean and sample standard
+deviation) of the final figures: how much one run's numbers can be trusted.
+"""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,8 +14,13 @@ from colourize import plots, runs
 from colourize.parallel import Task, train_many
 from colourize.train import Reporter, TrainConfig
 
-# setting name on the command line -> (TrainConfig field, run-folder prefix)
-SWEEPABLE = {"batch-size": ("batch_size", "bs")}
+# setting name on the command line -> (TrainConfig field, run-folder prefix, plot x scale)
+SWEEPABLE = {"batch-size": ("batch_size", "bs", "log2"), "seed": ("seed", "seed", "linear")}
+FIGURES = ("train_loss", "val_loss", "val_acc")
+
+
+def run_dir_for(out_dir: Path, param: str, value: int) -> Path:
+    return out_dir / f"sweep-{SWEEPABLE[param][1]}{value}"
 
 
 def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, resume: bool = False,
@@ -18,9 +28,9 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     """Runs go to out_dir/sweep-<prefix><value>/; the summary to out_dir/sweep-<param>.json and .png.
 
     jobs > 1 trains that many runs at once in worker processes (see colourize.parallel)."""
-    field, prefix = SWEEPABLE[param]
+    field, _, scale = SWEEPABLE[param]
     # --resume continues the runs that exist and starts the others
-    dirs = [out_dir / f"sweep-{prefix}{v}" for v in values]
+    dirs = [run_dir_for(out_dir, param, v) for v in values]
     tasks = [Task(replace(base, **{field: v}), d, resume and d.is_dir()) for v, d in zip(values, dirs)]
     results = train_many(tasks, jobs, lambda i: reporter_for(values[i]))
     rows = []
@@ -30,7 +40,15 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
                      "val_loss": final["val_loss"], "val_acc": final["val_acc"], "seconds": final["seconds"]})
     summary = {"schema": "colourize.sweep/1", "param": param, "values": values, "model": base.settings()["model"],
                "epochs": base.epochs, "settings": base.settings() | {field: None}, "runs": rows}
+    if param == "seed" and len(rows) > 1:
+        summary["spread"] = spread(rows)
     runs.write_json(out_dir / f"sweep-{param}.json", summary)
-    fig = plots.sweep(values, rows, param, f"{base.settings()['model']}, {base.epochs} epochs")
+    fig = plots.sweep(values, rows, param, f"{base.settings()['model']}, {base.epochs} epochs", xscale=scale)
     runs.save_figure(fig, out_dir / f"sweep-{param}.png")
     return summary
+
+
+def spread(rows: list[dict]) -> dict:
+    """Mean and sample standard deviation of each final figure over the runs."""
+    return {k: {"mean": statistics.fmean(r[k] for r in rows), "sd": statistics.stdev(r[k] for r in rows),
+                "n": len(rows)} for k in FIGURES}

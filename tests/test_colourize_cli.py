@@ -159,3 +159,22 @@ def test_convtranspose_learns_on_the_shared_horses(project, capsys):
     losses = [e["val_loss"] for e in epochs]
     assert losses == sorted(losses, reverse=True)  # validation loss falls every epoch
     assert epochs[-1]["val_acc"] > 38.0  # measured 42.7 % after 5 epochs (57 % after 25)
+
+
+def test_sweep_seeds_reports_the_spread(project, synth, pal, capsys):
+    argv = ["sweep", "seed", "0", "1", "2", "--model", "convtranspose", "--epochs", "1", "--num-filters", "4",
+            "--data", str(synth), "--palette", pal]
+    assert cli.main(argv + ["--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    accs = [r["val_acc"] for r in out["runs"]]
+    assert [r["seed"] for r in out["runs"]] == [0, 1, 2] and len(set(accs)) > 1  # the seeds do differ
+    mean = sum(accs) / 3
+    sd = (sum((a - mean) ** 2 for a in accs) / 2) ** 0.5  # sample standard deviation, by hand
+    assert out["spread"]["val_acc"] == pytest.approx({"mean": mean, "sd": sd, "n": 3})
+    runs = project / "runs"
+    assert [json.loads((runs / f"sweep-seed{s}" / "config.json").read_text())["settings"]["seed"] for s in (0, 1, 2)] \
+        == [0, 1, 2]
+    assert json.loads((runs / "sweep-seed.json").read_text())["spread"] == out["spread"]
+    assert (runs / "sweep-seed.png").stat().st_size > 1000  # seed 0 on a linear axis (a log axis cannot show 0)
+    assert cli.main(argv + ["--resume"]) == 0  # the finished runs are kept; the table and spread are printed again
+    assert "over 3 seeds (mean ± sd)" in capsys.readouterr().out

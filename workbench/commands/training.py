@@ -54,8 +54,10 @@ def register(sub) -> None:
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("sweep", help="train one run per value, e.g. `sweep batch-size 32 64 128 --model convtranspose`")
-    p.add_argument("param", choices=("batch-size",), help="the setting to sweep")
+    p = sub.add_parser("sweep", help="train one run per value: `sweep batch-size 32 64 128 --model convtranspose`, "
+                                      "`sweep seed 0 1 2 --model unet` (mean ± sd)")
+    p.add_argument("param", choices=("batch-size", "seed"),
+                   help="the setting to sweep; `seed` repeats one configuration and reports mean ± sd")
     p.add_argument("values", nargs="+", type=int, metavar="VALUE", help="the values to train with, e.g. 32 64 128 256 512")
     p.add_argument("--model", default="convtranspose", help="model to train (default convtranspose)")
     p.add_argument("--out", metavar="DIR", help="parent folder of the runs (default runs/)")
@@ -136,11 +138,11 @@ def cmd_train(args) -> int:
 def cmd_sweep(args) -> int:
     _openmp_threads_sleep()
     from colourize.models import resolve_model_name
-    from colourize.sweep import run_sweep
+    from colourize.sweep import run_dir_for, run_sweep
 
     model = resolve_model_name(args.model)
     out_dir = Path(args.out).expanduser().resolve() if args.out else runs_dir()
-    base = _config(args, model, out_dir / f"sweep-bs{args.values[0]}")
+    base = _config(args, model, run_dir_for(out_dir, args.param, args.values[0]))
     with _Bars(args.json) as bars:
         try:
             summary = run_sweep(args.param, args.values, base, out_dir, resume=args.resume, jobs=args.jobs,
@@ -149,10 +151,17 @@ def cmd_sweep(args) -> int:
             err_console.print("interrupted: finished runs and checkpoints are kept; rerun the same command with --resume",
                               markup=False, soft_wrap=True)
             return 130
-    _report(summary["runs"], args.json, args.param)
-    if not args.json:
-        console.print(f"summary: {out_dir / f'sweep-{args.param}.json'}, plot: {out_dir / f'sweep-{args.param}.png'}",
-                      soft_wrap=True)
+    if args.json:
+        print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {}))
+        return 0
+    _report(summary["runs"], False, args.param)
+    if "spread" in summary:
+        sp = summary["spread"]
+        console.print(f"over {sp['val_acc']['n']} seeds (mean ± sd): train loss {sp['train_loss']['mean']:.4f} ± "
+                      f"{sp['train_loss']['sd']:.4f}, val loss {sp['val_loss']['mean']:.4f} ± {sp['val_loss']['sd']:.4f}, "
+                      f"val acc {sp['val_acc']['mean']:.2f} ± {sp['val_acc']['sd']:.2f} %", soft_wrap=True)
+    console.print(f"summary: {out_dir / f'sweep-{args.param}.json'}, plot: {out_dir / f'sweep-{args.param}.png'}",
+                  soft_wrap=True)
     return 0
 
 
