@@ -54,16 +54,24 @@ def samples(grey: np.ndarray, truth: np.ndarray, pred: np.ndarray, original: np.
     return fig
 
 
-def sweep(values: list, rows: list[dict], param: str, title: str, xscale: str = "log2") -> Figure:
-    """Final losses (train and validation) and validation accuracy against a swept parameter
-    (x axis log2 for sizes such as the batch size, linear for seeds)."""
+def sweep(values: list, rows: list[dict], param: str, title: str, xscale: str = "log2",
+          spread: dict | None = None) -> Figure:
+    """Final losses (train and validation) and validation accuracy against a swept parameter (x axis
+    log2 for sizes such as the batch size, linear for seeds). With `spread` (repeats of one setting,
+    e.g. seeds) the points are not joined, and each validation figure gets its mean and a ±1 sd band."""
     fig = _figure(10, 3.8)
     ax_loss, ax_acc = fig.subplots(1, 2)
-    ax_loss.plot(values, [r["train_loss"] for r in rows], "o-", label="train loss")
-    ax_loss.plot(values, [r["val_loss"] for r in rows], "o-", label="validation loss")
+    style = "o" if spread else "o-"
+    series = [(ax_loss, "train_loss", "train loss", "tab:blue"), (ax_loss, "val_loss", "validation loss", "tab:orange"),
+              (ax_acc, "val_acc", None, "tab:green")]
+    for ax, key, label, colour in series:
+        ax.plot(values, [r[key] for r in rows], style, color=colour, label=label)
+        if spread and key != "train_loss":
+            mean, sd = spread[key]["mean"], spread[key]["sd"]
+            ax.axhline(mean, color=colour, linestyle="--", linewidth=1)
+            ax.axhspan(mean - sd, mean + sd, color=colour, alpha=0.12)
     ax_loss.set(xlabel=param, ylabel="final cross-entropy loss", title=f"{title}: loss")
     ax_loss.legend()
-    ax_acc.plot(values, [r["val_acc"] for r in rows], "o-", color="tab:green")
     ax_acc.set(xlabel=param, ylabel="final pixel accuracy (%)", title=f"{title}: validation accuracy")
     for ax in (ax_loss, ax_acc):
         if xscale == "log2":
