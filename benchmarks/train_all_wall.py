@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     for r in rows:
         accs = ", ".join(f"{m} {a:.2f} %" for m, a in r["val_acc"].items())
         each = ", ".join(f"{m} {t:.0f} s" for m, t in r["run_s"].items())
-        print(f"--jobs {r['jobs']}: {r['wall_s']:.0f} s ({r['speedup_vs_first']:.2f}x)  val acc {accs}; epochs per run {each}")
+        print(f"--jobs {r['jobs']}: {r['wall_s']:.0f} s ({r['speedup_vs_first']:.2f}x)  val acc {accs}; "
+              f"epochs per run {each}")
     return 0
 
 

@@ -36,10 +36,11 @@ def threads_per_job(jobs: int, cores: int) -> int:
 def train_many(tasks: list[Task], jobs: int = 1, reporter_for=lambda index: Reporter()) -> list[dict]:
     """Train every task and return their metrics in task order.
 
-    Every run is checked first (train.preflight). jobs 1 then trains them one after another in this process. With jobs > 1, up to `jobs` worker processes
-    run at once, each with threads_per_job() torch threads unless the task sets its own (the thread count
-    changes float summation order, so results differ from jobs 1 in the last digits); the first error
-    stops the other runs (their folders keep their last complete epoch) and is raised here.
+    Every run is checked first (train.preflight). jobs 1 then trains them one after another in this
+    process. With jobs > 1, up to `jobs` worker processes run at once, each with threads_per_job() torch
+    threads unless the task sets its own (the thread count changes float summation order, so results
+    differ from jobs 1 in the last digits); the first error stops the other runs (their folders keep
+    their last complete epoch) and is raised here.
     """
     if jobs < 1:
         raise TrainingError(f"--jobs {jobs} is not a number of processes", "use --jobs 1 or more")

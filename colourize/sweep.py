@@ -43,8 +43,8 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     if param == "seed" and len(rows) > 1:
         summary["spread"] = spread(rows)
     runs.write_json(out_dir / f"sweep-{param}.json", summary)
-    fig = plots.sweep(values, rows, param, f"{base.settings()['model']}, {base.epochs} epoch{'s' if base.epochs != 1 else ''}", xscale=scale,
-                      spread=summary.get("spread"))
+    title = f"{summary['model']}, {base.epochs} epoch{'s' if base.epochs != 1 else ''}"
+    fig = plots.sweep(values, rows, param, title, xscale=scale, spread=summary.get("spread"))
     runs.save_figure(fig, out_dir / f"sweep-{param}.png")
     return summary
 

@@ -112,8 +112,8 @@ def cmd_train(args) -> int:
     _openmp_threads_sleep()
     from colourize.parallel import Task, train_many
 
-    tasks = []
-    for model in _resolve_models(args):
+    models, tasks = _resolve_models(args), []
+    for model in models:
         if args.out and not args.all:
             run_dir = Path(args.out).expanduser().resolve()
         else:
@@ -123,14 +123,14 @@ def cmd_train(args) -> int:
         tasks.append(Task(_config(args, model, run_dir), run_dir, resume))
     with _Bars(args.json) as bars:
         try:
-            results = train_many(tasks, args.jobs, lambda i: bars.bar(tasks[i].cfg.settings()["model"]))
+            results = train_many(tasks, args.jobs, lambda i: bars.bar(models[i]))
         except KeyboardInterrupt:
             again = (f"--all --out {args.out}" if args.out else "--all") if args.all else \
-                f"{tasks[0].cfg.settings()['model']} --out {tasks[0].run_dir}"
+                f"{models[0]} --out {tasks[0].run_dir}"
             err_console.print(f"interrupted: each run keeps its last complete epoch; continue with "
                               f"`python cli.py train {again} --resume`", markup=False, soft_wrap=True)
             return 130
-    rows = [{"model": t.cfg.settings()["model"], "run": str(t.run_dir), **m["final"]} for t, m in zip(tasks, results)]
+    rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
     _report(rows, args.json, "run")
     return 0
 
