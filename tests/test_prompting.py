@@ -185,6 +185,31 @@ def test_bad_arguments(wb, argv, message):
     assert code == 2 and message in err and wb.server.requests == []
 
 
+@pytest.mark.parametrize("url, why", [
+    ("http://localhost:99999/v1", "the port must be 1-65535"),
+    ("http://256.1.1.1/v1", "'256.1.1.1' is not a valid host"),
+    ("http://[::1/v1", "Invalid IPv6 URL"),
+    ("http://a b/v1", "'a b' is not a valid host"),
+    ("https://user:pw@gw.example:0/v1?api-key=abc", "the port must be 1-65535"),
+])
+@pytest.mark.parametrize("where", ["flag", "env"])
+def test_malformed_base_url_is_one_line_before_anything_is_sent(wb, monkeypatch, url, why, where):
+    if where == "env":
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+    code, _, err = wb.run("prompt", "1.1", "--pack", "demo", *(["--base-url", url] if where == "flag" else []))
+    assert code == 2 and "is not an http(s) URL" in err and why in err and err.count("\n") == 1
+    assert "Traceback" not in err and "pw" not in err and "api-key" not in err
+    assert wb.server.requests == [] and wb.traces() == []
+
+
+@pytest.mark.parametrize("flag, value, name", [("--temperature", "5", "temperature"), ("--top-p", "0", "top_p"),
+                                               ("--max-tokens", "0", "max_tokens"), ("--timeout", "0", "timeout")])
+def test_out_of_range_settings_are_reported_before_the_missing_key(wb, monkeypatch, flag, value, name):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    code, _, err = wb.run("prompt", "1.1", "--pack", "demo", "--base-url", "https://api.example.com/v1", flag, value)
+    assert code == 2 and f"{name} = " in err and "out of range" in err and "API key" not in err
+
+
 def test_config_file_settings_reach_the_request(wb):
     (wb.root / "workbench.toml").write_text(f'[llm]\nmodel = "fake-gpt-mini"\nbase_url = "{wb.server.url}"\n'
                                             'temperature = 0.5\nmax_tokens = 64\n')

@@ -16,6 +16,7 @@ import email.utils
 import functools
 import os
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -93,26 +94,57 @@ def resolve_settings(*, model: str | None = None, base_url: str | None = None, t
             return os.environ[env]
         return default
 
-    url = str(pick(base_url, "base_url", "OPENAI_BASE_URL", DEFAULT_BASE_URL)).strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"base URL {Settings(base_url=url).public_base_url or url!r} is not an http(s) URL",
-                          "use e.g. https://api.openai.com/v1 or http://localhost:11434/v1")
-    key = os.environ.get("OPENAI_API_KEY", "").strip()
-    if not key and is_local(url):
-        key = PLACEHOLDER_KEY
-    if not key and require_key:
-        raise ConfigError(f"no API key for {Settings(base_url=url).public_base_url}",
-                          "set OPENAI_API_KEY in the environment, or use a local server with "
-                          "--base-url http://localhost:11434/v1 (Ollama) or [llm] base_url in workbench.toml")
+    url = check_base_url(str(pick(base_url, "base_url", "OPENAI_BASE_URL", DEFAULT_BASE_URL)).strip())
     settings = Settings(
-        base_url=url, model=str(pick(model, "model", "OPENAI_MODEL", DEFAULT_MODEL)), api_key=key,
+        base_url=url, model=str(pick(model, "model", "OPENAI_MODEL", DEFAULT_MODEL)),
         temperature=pick(temperature, "temperature"), top_p=pick(top_p, "top_p"), seed=seed,
         max_tokens=pick(max_tokens, "max_tokens"), timeout=float(pick(timeout, "timeout", default=DEFAULT_TIMEOUT)),
         max_retry_seconds=float(pick(max_retry_seconds, "max_retry_seconds", default=DEFAULT_MAX_RETRY_SECONDS)),
         stream=stream)
-    _validate(settings)
-    return settings
+    _validate(settings)  # before the key: a bad flag is the first thing to fix, key or not
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not key and is_local(url):
+        key = PLACEHOLDER_KEY
+    if not key and require_key:
+        raise ConfigError(f"no API key for {settings.public_base_url}",
+                          "set OPENAI_API_KEY in the environment, or use a local server with "
+                          "--base-url http://localhost:11434/v1 (Ollama) or [llm] base_url in workbench.toml")
+    return settings.replace(api_key=key)
+
+
+def check_base_url(url: str) -> str:
+    """`url` if the HTTP client can use it; else a ConfigError (a bad port or host would crash inside openai)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
+        parts, problem = None, str(exc)
+    if parts is not None:
+        host = parts.hostname or ""
+        try:
+            port_ok = parts.port != 0  # .port raises ValueError above 65535
+        except ValueError:
+            port_ok = False
+        problem = ("it needs http:// or https:// and a host" if parts.scheme not in ("http", "https") or not host else
+                   "the port must be 1-65535" if not port_ok else
+                   "" if _valid_host(host) else f"{host!r} is not a valid host name or IP address")
+    if problem:
+        shown = re.sub(r"//[^/?#]*@", "//", url).split("?")[0]  # never echo user:password or a query-string key
+        raise ConfigError(f"base URL {shown!r} is not an http(s) URL ({problem})",
+                          "use e.g. https://api.openai.com/v1 or http://localhost:11434/v1")
+    return url
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name, an IPv4 address with every part 0-255, or an IPv6 address."""
+    import ipaddress
+
+    if ":" in host or re.fullmatch(r"[\d.]+", host):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return True
+    return all(re.fullmatch(r"(?!-)[\w-]{1,63}(?<!-)", label) for label in host.rstrip(".").split("."))
 
 
 def _validate(s: Settings) -> None:
