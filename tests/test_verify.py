@@ -233,6 +233,8 @@ def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):
     (["check", "3.1", "/nonexistent/answer.md"], "cannot read"),
     (["check", "3.1", "EMPTY"], "is empty"),
     (["reference", "7.7"], "no problem '7.7'"),
+    (["verify", "--timeout", "0"], "--timeout 0 is not a time limit"),
+    (["verify", "--timeout", "-1", "--problem", "3.1"], "--timeout -1 is not a time limit"),
 ])
 def test_cli_bad_input_is_one_clear_line(proj, tmp_path, capsys, argv, message):
     (tmp_path / "empty.md").write_text("  \n")

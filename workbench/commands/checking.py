@@ -117,6 +117,8 @@ def _print_verdict(v) -> None:
 def cmd_verify(args) -> int:
     from workbench.verify import ready, summary, verify_pack
 
+    if not 0 < args.timeout < float("inf"):  # written this way to catch nan too
+        raise UsageError(f"--timeout {args.timeout:g} is not a time limit", "give a positive number of seconds, e.g. --timeout 60")
     reports = verify_pack(args.pack, args.problem, judge=_judge(args.judge), timeout_s=args.timeout)
     info = summary(reports)
     if args.json:
