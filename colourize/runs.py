@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-from workbench.atomic import atomic_path, atomic_write
+from workbench.atomic import atomic_path, atomic_write, creation_mode
 from workbench.errors import TrainingError, UsageError
 from workbench.paths import runs_dir, solutions_dir
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
+MODEL_NAMES = ("poolupsample", "convtranspose", "unet")  # colourize.models.MODELS, without importing torch
 CHECKPOINT_SCHEMA = "colourize.checkpoint/1"
 # settings a resume may change: more epochs, another device or thread count (bit-exact only if unchanged)
 RESUMABLE_CHANGES = ("epochs", "device", "threads")
@@ -50,6 +56,38 @@ def save_figure(fig, path: Path) -> None:
             fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
     finally:
         plt.close(fig)
+
+
+def check_run_folder(run_dir: Path) -> None:
+    """Refuse a run folder that is a file, or that sits where no folder can be made."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainingError(f"{run_dir} is a file, not a run folder", "choose a folder path for --out")
+    parent = run_dir
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise TrainingError(f"cannot make {run_dir}: {parent} is a file", "choose a folder path for --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise TrainingError(f"cannot make {run_dir}: {parent} is not writable", "choose a writable place for --out")
+
+
+@contextmanager
+def new_run_folder(run_dir: Path):
+    """Yield a temporary folder beside run_dir that becomes run_dir on success (removed on any failure),
+    so an interrupted start never leaves a half-made run that neither --resume nor a new start accepts."""
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".tmp"))
+    except OSError as exc:
+        raise TrainingError(f"cannot make {run_dir} ({exc.strerror or exc})", "choose a writable place for --out") from exc
+    try:
+        yield tmp
+        os.chmod(tmp, creation_mode(0o777))
+        if run_dir.is_dir():
+            run_dir.rmdir()  # an empty folder (preflight refuses any other) gives way
+        os.rename(tmp, run_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def resolve_run(run: str | Path) -> Path:
@@ -92,8 +130,11 @@ def load_checkpoint(run_dir: Path, config: dict) -> dict:
     return ckpt
 
 
-def pin_run(run: str | Path, name: str | None = None, pack: str = "a2") -> tuple[Path, list[str]]:
-    """Copy a run's small artefacts to solutions/<pack>/results/<name>/ (default name: the run's)."""
+def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: bool = False) -> tuple[Path, list[str]]:
+    """Copy a run's small artefacts to solutions/<pack>/results/<name>/ (default name: the run's).
+
+    Pinned results are what the writeup and `verify` quote, so a different result already pinned under
+    that name is replaced only with force, and a name that is a model's must hold that model's run."""
     src = resolve_run(run)
     if not (src / CONFIG).is_file() or not (src / METRICS).is_file():
         raise UsageError(f"{src} is not a finished run (no {CONFIG}/{METRICS})",
@@ -101,10 +142,18 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2") -> tuple
     metrics = read_json(src / METRICS)
     if not metrics.get("complete"):
         raise UsageError(f"{src} has not finished training", "resume it with `cli.py train MODEL --out RUN --resume`")
-    dest = solutions_dir() / pack / "results" / (name or src.name)
-    copied = []
-    for fname in PINNED:
-        if (src / fname).is_file():
-            atomic_write(dest / fname, (src / fname).read_bytes())
-            copied.append(fname)
-    return dest, copied
+    name = name or src.name
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise UsageError(f"result name {name!r} is not a plain folder name", "use letters, digits, '.', '_' or '-', e.g. --as unet")
+    model = read_json(src / CONFIG).get("settings", {}).get("model")
+    if name in MODEL_NAMES and model != name:
+        raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {model}-{src.name}")
+    dest = solutions_dir() / pack / "results" / name
+    files = {f: (src / f).read_bytes() for f in PINNED if (src / f).is_file()}
+    changed = [f for f, data in files.items() if not (dest / f).is_file() or (dest / f).read_bytes() != data]
+    if dest.is_dir() and any(dest.iterdir()) and changed and not force:
+        raise UsageError(f"{dest} already holds another pinned result (the writeup and verify quote it)",
+                         "pass --force to replace it, or pin under another name with --as")
+    for fname, data in files.items():
+        atomic_write(dest / fname, data)
+    return dest, list(files)

@@ -9,6 +9,7 @@ first) makes Ctrl-C resumable to the same result as an uninterrupted run.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -50,6 +51,21 @@ class TrainConfig:
     limit: int | None = None
     samples: int = 10
     device: str = "auto"
+
+    def check(self) -> None:
+        """Refuse settings that cannot train, naming the flag (before any folder or data is touched)."""
+        whole = {"epochs": (self.epochs, "--epochs 25"), "batch_size": (self.batch_size, "--batch-size 100"),
+                 "num_filters": (self.num_filters, "--num-filters 32"), "threads": (self.threads, "--threads 2"),
+                 "limit": (self.limit, "--limit 500"), "palette_n_init": (self.palette_n_init, "10")}
+        for name, (value, example) in whole.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                flag = "--" + name.replace("_", "-")
+                raise TrainingError(f"{flag} {value} is not a positive whole number", f"e.g. {example}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise TrainingError(f"--lr {self.lr} is not a positive learning rate", "e.g. --lr 0.001")
+        if self.num_colours < 2 or self.palette_pixels < self.num_colours or self.samples < 0:
+            raise TrainingError(f"num_colours {self.num_colours}, palette_pixels {self.palette_pixels} and samples "
+                                f"{self.samples} are out of range", "need 2 <= num_colours <= palette_pixels, samples >= 0")
 
     def settings(self) -> dict:
         return asdict(self) | {"model": resolve_model_name(self.model),
@@ -159,8 +175,14 @@ def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.devi
 
     train_many checks every run this way before it starts the first, so `--all` does not train one
     model for minutes and then stop at the next one's folder. Returns the device and the checkpoint."""
+    cfg.check()
     settings = cfg.settings()
+    runs.check_run_folder(run_dir)
     existing = run_dir.is_dir() and any(run_dir.iterdir())
+    if existing and not (run_dir / runs.CONFIG).is_file():
+        found = ", ".join(sorted(p.name for p in run_dir.iterdir())[:3])
+        raise TrainingError(f"{run_dir} is not empty and holds no run (it has {found})",
+                            "choose an empty or new folder for --out")
     if existing and not resume:
         raise TrainingError(f"{run_dir} already holds a run", "pass --resume to continue it, or choose another --out")
     if resume and not existing:
@@ -177,6 +199,10 @@ def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.devi
 def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) -> dict:
     settings = cfg.settings()
     device, ckpt = preflight(cfg, run_dir, resume)
+    if ckpt is not None and ckpt["epoch"] == cfg.epochs and (run_dir / runs.METRICS).is_file():
+        metrics = runs.read_json(run_dir / runs.METRICS)
+        if metrics.get("complete"):  # nothing left to train: leave the finished run exactly as it is
+            return metrics
     if device.type == "cuda":  # determinism for a seed and device
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
@@ -193,12 +219,12 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
         optimizer.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng"]["torch"])
         history = list(ckpt["history"])
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        runs.save_npy_atomic(run_dir / runs.PALETTE, pal.numpy().astype(np.float32))
-        runs.write_json(run_dir / runs.CONFIG, _config_record(settings, device, memory_format, source, pal_info,
+    else:  # the folder appears whole (palette, config, first checkpoint) or not at all
+        with runs.new_run_folder(run_dir) as tmp:
+            runs.save_npy_atomic(tmp / runs.PALETTE, pal.numpy().astype(np.float32))
+            runs.write_json(tmp / runs.CONFIG, _config_record(settings, device, memory_format, source, pal_info,
                                                               len(train_u8), len(test_u8)))
-        _checkpoint(run_dir, settings, model, optimizer, history)
+            _checkpoint(tmp, settings, model, optimizer, history)
     setup_seconds = time.perf_counter() - t0
 
     batches = _batches(len(train_u8), cfg.batch_size)

@@ -127,7 +127,25 @@ def test_existing_run_and_corrupt_checkpoint(project, synth, pal, capsys):
     _one_line_error(capsys, cli.main(args + ["--resume"]), "unreadable or not a checkpoint")
 
 
-def test_ctrl_c_says_how_to_resume(project, synth, capsys, monkeypatch):
+def test_ctrl_c_says_how_to_resume(project, synth, pal, capsys, monkeypatch):
+    import colourize.parallel
+    from colourize.train import Reporter, train
+
+    class CtrlCInEpoch2(Reporter):
+        def batch(self, epoch, done, loss):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(colourize.parallel, "train", lambda cfg, run_dir, resume, reporter: train(
+        cfg, run_dir, resume, CtrlCInEpoch2()))
+    argv = ["train", "unet", "--epochs", "2", "--num-filters", "4", "--data", str(synth), "--palette", pal]
+    assert cli.main(argv) == 130
+    assert f"train unet --out {project / 'runs' / 'unet'} --resume" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert cli.main(["train", "unet", "--out", str(project / "runs" / "unet"), "--resume", "--json"]) == 0
+
+
+def test_ctrl_c_before_the_first_checkpoint_offers_no_resume(project, synth, capsys, monkeypatch):
     import colourize.parallel
 
     def interrupted(*a, **k):
@@ -135,7 +153,91 @@ def test_ctrl_c_says_how_to_resume(project, synth, capsys, monkeypatch):
 
     monkeypatch.setattr(colourize.parallel, "train", interrupted)
     assert cli.main(["train", "unet", "--data", str(synth)]) == 130
-    assert "--resume" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nothing was kept" in err and "--resume" not in err
+
+
+@pytest.mark.parametrize("flags,words", [
+    (["--epochs", "0"], ["--epochs 0", "positive whole number"]),
+    (["--epochs", "-1"], ["--epochs -1"]),
+    (["--batch-size", "0"], ["--batch-size 0"]),
+    (["--num-filters", "0"], ["--num-filters 0"]),
+    (["--lr", "-1"], ["--lr -1.0", "learning rate"]),
+    (["--lr", "nan"], ["--lr nan"]),
+    (["--lr", "0"], ["--lr 0.0"]),
+    (["--threads", "-1"], ["--threads -1"]),
+    (["--threads", "0"], ["--threads 0"]),
+    (["--limit", "-5"], ["--limit -5"]),
+    (["--limit", "0"], ["--limit 0"]),
+])
+def test_out_of_range_settings_are_refused_before_anything_is_written(project, synth, capsys, flags, words):
+    _one_line_error(capsys, cli.main(["train", "convtranspose", "--data", str(synth)] + flags), *words)
+    assert not (project / "runs").exists() or not any((project / "runs").iterdir())
+
+
+def test_out_that_is_a_file_or_a_foreign_folder(project, synth, pal, capsys):
+    (project / "notes.md").write_text("mine")
+    base = ["train", "unet", "--epochs", "1", "--data", str(synth), "--palette", pal]
+    _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md")]), "is a file, not a run folder")
+    _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md" / "run")]), "notes.md is a file")
+    (project / "mine").mkdir()
+    (project / "mine" / "notes.txt").write_text("keep me")
+    _one_line_error(capsys, cli.main(base + ["--out", str(project / "mine")]), "not empty and holds no run", "notes.txt")
+    assert (project / "notes.md").read_text() == "mine" and [p.name for p in (project / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_resuming_a_finished_run_changes_nothing(project, synth, pal, capsys):
+    run = project / "runs" / "pu"
+    argv = ["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+            "--out", str(run), "--json"]
+    assert cli.main(argv) == 0
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir()}
+    capsys.readouterr()
+    assert cli.main(argv + ["--resume"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"][0]["val_acc"] == \
+        json.loads((run / "metrics.json").read_text())["final"]["val_acc"]
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir()} == before
+
+
+def test_resume_with_nothing_to_resume_is_refused(project, synth, pal, capsys):
+    common = ["--epochs", "1", "--data", str(synth), "--palette", pal, "--out", str(project / "elsewhere"), "--resume"]
+    _one_line_error(capsys, cli.main(["train", "--all"] + common), "nothing to resume")
+    _one_line_error(capsys, cli.main(["sweep", "seed", "0", "1"] + common), "nothing to resume")
+    assert not (project / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["sweep", "batch-size", "0", "32"], ["--batch-size 0"]),
+    (["sweep", "batch-size", "-32"], ["--batch-size -32"]),
+    (["sweep", "batch-size", "32", "64", "32"], ["batch-size 32 given more than once"]),
+    (["sweep", "batch-size", "64", "128", "--batch-size", "32"], ["--batch-size 32 conflicts"]),
+    (["sweep", "seed", "0", "1", "--seed", "5"], ["--seed 5 conflicts"]),
+])
+def test_bad_sweeps_are_refused_before_any_run(project, synth, pal, capsys, argv, words):
+    rc = cli.main(argv + ["--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal])
+    _one_line_error(capsys, rc, *words)
+    assert not (project / "runs").exists() or not any((project / "runs").iterdir())
+
+
+def test_pin_protects_pinned_results(project, synth, pal, capsys):
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    base = ["--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
+    cli.main(["train", "convtranspose"] + base)
+    cli.main(["train", "convtranspose", "--seed", "1", "--out", str(project / "runs" / "ct1")] + base)
+    capsys.readouterr()
+    results = project / "solutions" / "a2" / "results"
+    assert cli.main(["pin", "convtranspose"]) == 0
+    assert cli.main(["pin", "convtranspose"]) == 0  # the same result again: nothing to protect
+    pinned = (results / "convtranspose" / "metrics.json").read_bytes()
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "convtranspose"]), "already holds another", "--force")
+    assert (results / "convtranspose" / "metrics.json").read_bytes() == pinned
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "unet"]), "trained convtranspose, not unet")
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "../../evil"]), "not a plain folder name")
+    assert not (project / "evil").exists() and not (project / "solutions" / "evil").exists()
+    assert cli.main(["pin", "ct1", "--as", "convtranspose", "--force"]) == 0
+    assert (results / "convtranspose" / "metrics.json").read_bytes() == (project / "runs" / "ct1" / "metrics.json").read_bytes()
 
 
 def test_smoke_on_the_shared_horses(project, capsys):

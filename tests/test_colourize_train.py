@@ -177,3 +177,25 @@ def test_pin_refuses_an_unfinished_run(cfg, project):
         train(cfg, run, reporter=InterruptAt(2))
     with pytest.raises(UsageError, match="has not finished"):
         runs.pin_run(run)
+
+
+def test_ctrl_c_while_the_run_folder_is_made_leaves_nothing(cfg, project, monkeypatch):
+    import colourize.train
+
+    real = colourize.train._checkpoint
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(colourize.train, "_checkpoint", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, project / "runs" / "ct")
+    assert not (project / "runs").exists() or list((project / "runs").iterdir()) == []  # no run, no temp folder
+    monkeypatch.setattr(colourize.train, "_checkpoint", real)
+    assert train(replace(cfg, epochs=1), project / "runs" / "ct")["complete"]  # a plain start works again
+
+
+def test_model_names_match_the_models():
+    from colourize.models import MODELS
+
+    assert tuple(MODELS) == runs.MODEL_NAMES

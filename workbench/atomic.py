@@ -10,10 +10,11 @@ from pathlib import Path
 from workbench.errors import TraceError
 
 
-def _umask_mode() -> int:
+def creation_mode(base: int = 0o666) -> int:
+    """The mode a plain open() (base 0o666) or mkdir() (0o777) would give; mkstemp/mkdtemp alone are private."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask  # what a plain open() would give; mkstemp alone would leave 0600
+    return base & ~mask
 
 
 @contextmanager
@@ -25,7 +26,7 @@ def atomic_path(path: Path, exclusive: bool = False):
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, _umask_mode())
+        os.chmod(tmp, creation_mode())
         if exclusive:
             try:
                 os.link(tmp, path)  # fails if the name exists

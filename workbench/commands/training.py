@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
+from colourize.runs import CHECKPOINT, MODEL_NAMES
 from workbench.console import console, err_console, print_json
 from workbench.errors import UsageError
 from workbench.paths import runs_dir
 
-MODEL_CHOICES = ("poolupsample", "convtranspose", "unet")
 # flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
 SETTINGS = ("epochs", "batch_size", "lr", "kernel", "num_filters", "seed", "device", "data", "category",
             "palette", "amp", "threads", "limit")
@@ -38,10 +39,10 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--json", action="store_true", help="machine-readable output, no progress bar")
 
 
-def _add_jobs_flag(p: argparse.ArgumentParser) -> None:
+def _add_jobs_flag(p: argparse.ArgumentParser, runs: str) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="runs at once, each in its own process with cores/N torch threads (default 1). These small "
-                        "networks use extra cores poorly, so on 2 cores `train --all --jobs 3` finishes ~1.3x sooner; "
+                   help=f"runs at once, each in its own process with cores/N torch threads (default 1). These small "
+                        f"networks use extra cores poorly, so on 2 cores {runs} side by side finish ~1.3x sooner; "
                         "the thread count changes float summation order, so figures differ from --jobs 1 slightly")
 
 
@@ -50,7 +51,7 @@ def register(sub) -> None:
     p.add_argument("model", nargs="?", metavar="MODEL", help="poolupsample, convtranspose or unet (class names too)")
     p.add_argument("--all", action="store_true", help="train the three models (one after another unless --jobs)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>; with --all, the parent folder)")
-    _add_jobs_flag(p)
+    _add_jobs_flag(p, "the three models of --all with --jobs 3")
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
 
@@ -61,7 +62,7 @@ def register(sub) -> None:
     p.add_argument("values", nargs="+", type=int, metavar="VALUE", help="the values to train with, e.g. 32 64 128 256 512")
     p.add_argument("--model", default="convtranspose", help="model to train (default convtranspose)")
     p.add_argument("--out", metavar="DIR", help="parent folder of the runs (default runs/)")
-    _add_jobs_flag(p)
+    _add_jobs_flag(p, "three runs with --jobs 3")
     _add_train_flags(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -69,6 +70,7 @@ def register(sub) -> None:
     p.add_argument("run", metavar="RUN", help="run folder or name under runs/")
     p.add_argument("--as", dest="name", metavar="NAME", help="result name (default: the run folder's name)")
     p.add_argument("--pack", default="a2", help="problem pack (default a2)")
+    p.add_argument("--force", action="store_true", help="replace a different result already pinned under that name")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_pin)
 
@@ -95,8 +97,8 @@ def _resolve_models(args) -> list[str]:
     if args.all and args.model:
         raise UsageError("give a MODEL or --all, not both", "e.g. `cli.py train unet` or `cli.py train --all`")
     if not args.all and not args.model:
-        raise UsageError("no model given", f"name one of {', '.join(MODEL_CHOICES)}, or pass --all")
-    return list(MODEL_CHOICES) if args.all else [resolve_model_name(args.model)]
+        raise UsageError("no model given", f"name one of {', '.join(MODEL_NAMES)}, or pass --all")
+    return list(MODEL_NAMES) if args.all else [resolve_model_name(args.model)]
 
 
 def _openmp_threads_sleep() -> None:
@@ -121,14 +123,16 @@ def cmd_train(args) -> int:
         # with --all, --resume continues the runs that exist and starts the others
         resume = args.resume and (not args.all or run_dir.is_dir())
         tasks.append(Task(_config(args, model, run_dir), run_dir, resume))
+    if args.all and args.resume and not any(t.resume for t in tasks):
+        raise UsageError(f"nothing to resume: no run of --all under {tasks[0].run_dir.parent}",
+                         "train without --resume, or pass the --out the runs were made with")
     with _Bars(args.json) as bars:
         try:
             results = train_many(tasks, args.jobs, lambda i: bars.bar(models[i]))
         except KeyboardInterrupt:
             again = (f"--all --out {args.out}" if args.out else "--all") if args.all else \
                 f"{models[0]} --out {tasks[0].run_dir}"
-            err_console.print(f"interrupted: each run keeps its last complete epoch; continue with "
-                              f"`python cli.py train {again} --resume`", markup=False, soft_wrap=True)
+            _interrupted(tasks, f"python cli.py train {again} --resume")
             return 130
     rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
     _report(rows, args.json, "run")
@@ -142,14 +146,24 @@ def cmd_sweep(args) -> int:
 
     model = resolve_model_name(args.model)
     out_dir = Path(args.out).expanduser().resolve() if args.out else runs_dir()
-    base = _config(args, model, run_dir_for(out_dir, args.param, args.values[0]))
+    flag = args.param.replace("-", "_")
+    if getattr(args, flag) is not None:
+        raise UsageError(f"--{args.param} {getattr(args, flag)} conflicts with the swept {args.param} values",
+                         f"leave --{args.param} out; the values after `sweep {args.param}` set it")
+    repeated = sorted({v for v in args.values if args.values.count(v) > 1})
+    if repeated:
+        raise UsageError(f"{args.param} {', '.join(map(str, repeated))} given more than once", "list each value once")
+    dirs = [run_dir_for(out_dir, args.param, v) for v in args.values]
+    if args.resume and not any(d.is_dir() for d in dirs):
+        raise UsageError(f"nothing to resume: no run of this sweep under {out_dir}",
+                         "train without --resume, or pass the --out the sweep was made with")
+    base = _config(args, model, dirs[0])
     with _Bars(args.json) as bars:
         try:
             summary = run_sweep(args.param, args.values, base, out_dir, resume=args.resume, jobs=args.jobs,
                                 reporter_for=lambda v: bars.bar(f"{model} {args.param} {v}"))
         except KeyboardInterrupt:
-            err_console.print("interrupted: finished runs and checkpoints are kept; rerun the same command with --resume",
-                              markup=False, soft_wrap=True)
+            _interrupted([SimpleNamespace(run_dir=d) for d in dirs], "the same command with --resume")
             return 130
     if args.json:
         print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {}))
@@ -168,12 +182,22 @@ def cmd_sweep(args) -> int:
 def cmd_pin(args) -> int:
     from colourize.runs import pin_run
 
-    dest, copied = pin_run(args.run, args.name, args.pack)
+    dest, copied = pin_run(args.run, args.name, args.pack, force=args.force)
     if args.json:
         print_json({"pinned": str(dest), "files": copied})
     else:
         console.print(f"pinned {', '.join(copied)} -> {dest}", soft_wrap=True)
     return 0
+
+
+def _interrupted(tasks, again: str) -> None:
+    """After Ctrl-C: say how to continue, only if some run saved a checkpoint to continue from."""
+    if any((t.run_dir / CHECKPOINT).is_file() for t in tasks):
+        err_console.print(f"interrupted: each run keeps its last complete epoch; continue with `{again}`",
+                          markup=False, soft_wrap=True)
+    else:
+        err_console.print("interrupted before any run saved its first checkpoint: nothing was kept; "
+                          "run the same command again", markup=False, soft_wrap=True)
 
 
 def _report(rows: list[dict], as_json: bool, key: str) -> None:
