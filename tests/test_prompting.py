@@ -210,6 +210,24 @@ def test_out_of_range_settings_are_reported_before_the_missing_key(wb, monkeypat
     assert code == 2 and f"{name} = " in err and "out of range" in err and "API key" not in err
 
 
+def test_a_trace_folder_that_cannot_be_made_stops_before_sending(wb, monkeypatch):
+    (wb.root / "traces" / "1.1").write_text("a file in the way")
+    for argv in (["prompt", "1.1"], ["prompt", "1.3", "1.1"], ["chat", "1.1"]):
+        monkeypatch.setattr("sys.stdin", __import__("io").StringIO("/quit\n"))
+        code, _, err = wb.run(*argv, "--pack", "demo")
+        assert code == 2 and "cannot save traces in" in err and "not a folder" in err and err.count("\n") == 1, argv
+    assert wb.server.requests == [] and wb.traces() == []  # no paid answer was lost
+
+
+def test_a_failed_trace_write_is_one_line(wb, monkeypatch):
+    def full(*_, **__):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("workbench.traces.atomic_write", full)
+    code, _, err = wb.run("prompt", "1.1", "--pack", "demo")
+    assert code == 2 and "cannot save the trace in" in err and "No space left" in err and err.count("\n") == 1
+
+
 def test_config_file_settings_reach_the_request(wb):
     (wb.root / "workbench.toml").write_text(f'[llm]\nmodel = "fake-gpt-mini"\nbase_url = "{wb.server.url}"\n'
                                             'temperature = 0.5\nmax_tokens = 64\n')

@@ -123,6 +123,12 @@ def test_markdown_without_speakers_is_refused(wb, tmp_path):
     assert code == 2 and "## User" in err and wb.traces() == []
 
 
+def test_import_into_a_blocked_trace_folder_is_one_line(wb, export):
+    (wb.root / "traces" / "1.1").write_text("a file in the way")
+    code, _, err = wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa")
+    assert code == 2 and "cannot save traces in" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_traces_list_show_cite_mark_imports(wb, export):
     assert wb.run("prompt", "1.1", "--pack", "demo", "--samples", "2")[0] == 0
     assert wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa")[0] == 0

@@ -458,6 +458,17 @@ def test_corrupt_plot_is_a_box_not_a_typst_error(fx):
     assert rc == 1 and "curves.png is not a PNG or JPEG image" in flat
 
 
+@pytest.mark.parametrize("where, reason", [("FILE", "it is a file, not a folder"), ("/proc/x", "")])
+def test_unusable_out_folder_is_one_line(fx, capsys, where, reason):
+    target = fx / "notes.txt" if where == "FILE" else Path(where)
+    if where == "FILE":
+        target.write_text("keep me")
+    assert main(["build-writeup", "--pack", "fx", "--no-verify", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write the writeup to {target}: {reason}" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert where != "FILE" or target.read_text() == "keep me"
+
+
 def test_pandoc_failure_names_the_file(fx, monkeypatch, capsys):
     from workbench import typeset
 

@@ -1,6 +1,7 @@
 """Where a project's folders live. WORKBENCH_ROOT overrides the repository root (tests use it)."""
 
 import os
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,3 +33,16 @@ def runs_dir() -> Path:
 
 def build_dir() -> Path:
     return project_root() / "build"
+
+
+def make_folder(path: Path) -> str:
+    """Create `path` (and parents) and probe that a file can be written in it: '' if so, else the reason.
+
+    A real write, not os.access: root passes os.access everywhere, and /proc or a read-only mount refuse anyway."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        return "it is a file, not a folder" if path.is_file() else exc.strerror or str(exc)
+    return ""

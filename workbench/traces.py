@@ -28,7 +28,7 @@ from pathlib import Path
 
 from workbench.atomic import atomic_write
 from workbench.errors import TraceError, UsageError
-from workbench.paths import traces_dir
+from workbench.paths import make_folder, traces_dir
 from workbench.problems import ID_PATTERN
 
 SCHEMA = "workbench.trace/1"
@@ -174,14 +174,29 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
     body = {k: v for k, v in data.items() if k not in _UNHASHED}
     digest = content_hash(body)
     body["hash"] = digest
-    folder = (root or traces_dir()) / problem
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = trace_folder(problem, root)
     stamp = (data.get("started_at") or utc_now()).replace("-", "").replace(":", "")[:15] + "Z"
     model = _slug(Trace(Path(), body).model_version)
     final = folder / f"{stamp}-{model}-{digest[:12]}.json"
     text = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write(final, text.encode("utf-8"), exclusive=True)  # a trace is never overwritten
+    try:
+        atomic_write(final, text.encode("utf-8"), exclusive=True)  # a trace is never overwritten
+    except OSError as exc:
+        raise TraceError(f"cannot save the trace in {folder}: {exc.strerror or exc}",
+                         "free disk space or fix the folder's permissions, then run it again") from None
     return final
+
+
+def trace_folder(problem_id: str, root: Path | None = None) -> Path:
+    """traces/<id>/, created if needed; TraceError when no trace can be written there.
+
+    Callers that pay for an answer check this before sending, so the answer is not lost at the end."""
+    folder = (root or traces_dir()) / check_problem_id(problem_id)
+    reason = make_folder(folder)
+    if reason:
+        raise TraceError(f"cannot save traces in {folder}: {reason}",
+                         f"make {folder} a writable folder (move away what is in the way), then run it again")
+    return folder
 
 
 def load_trace(path: str | Path) -> Trace:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from workbench.evidence import (CodeSource, Entry, Run, collect, may_need_auto_critique, no_run_note, run_verification,
                                 with_verdicts)
-from workbench.paths import REPO_ROOT, build_dir, project_root
+from workbench.errors import WriteupError
+from workbench.paths import REPO_ROOT, build_dir, make_folder, project_root
 from workbench.problems import Pack, Problem, load_pack
 from workbench.transcript import IMPORTED, transcript
 from workbench.atomic import atomic_write
@@ -467,7 +468,10 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     start = time.perf_counter()
     pack = load_pack(pack_name)
     out_dir = Path(out) if out else build_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    reason = make_folder(out_dir)  # before the build: a bad --out would fail after all the work
+    if reason:
+        raise WriteupError(f"cannot write the writeup to {out_dir}: {reason}",
+                           "give --out a folder you can write to (it is created if missing)")
     config = configured_student() if not (name and student_id) else Identity()
     who = Identity(name or config.name, student_id or config.student_id)
     entries = collect(pack)

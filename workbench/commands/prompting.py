@@ -85,6 +85,10 @@ def cmd_prompt(args) -> int:
     settings = _settings(args, stream=args.stream, require_key=not args.dry_run)
     if args.dry_run:
         return _dry_run(problems, args, settings)
+    from workbench.traces import trace_folder
+
+    for problem in problems:  # before any paid request: an answer that cannot be saved is lost
+        trace_folder(problem.id)
     if batch:
         return _batch(problems, args, settings)
     return _single(problems[0], args, settings)
@@ -231,11 +235,12 @@ def cmd_chat(args) -> int:
     from workbench.chat import ChatSession
     from workbench.problems import load_pack
     from workbench.prompts import load_strategy
-    from workbench.traces import check_problem_id, load_trace, write_trace
+    from workbench.traces import check_problem_id, load_trace, trace_folder, write_trace
 
     problem = load_pack(args.pack).get(check_problem_id(args.id))
     strategy = load_strategy(args.strategy)
     settings = _settings(args, stream=not args.no_stream)
+    trace_folder(problem.id)  # before the conversation: it could not be saved at the end
     prefix = f"[bold green]{settings.model}[/] ›"
 
     def on_turn(message) -> None:
