@@ -163,6 +163,33 @@ def test_traces_verify_detects_an_edited_trace(wb):
     assert "EDITED" in out
 
 
+def test_unreadable_traces_are_flagged_and_the_others_still_used(wb):
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    folder = wb.root / "traces" / "1.1"
+    (folder / "bad.json").write_bytes(b"\xff\xfe")
+    (folder / "foreign.json").write_text('{"x": 1}')
+    code, out, _ = wb.run("traces")
+    assert code == 0 and "fake-gpt-2026-01-15" in out and "UNREADABLE" in out and "1 trace(s), 2 unreadable" in out
+    assert f"{folder / 'bad.json'}: not valid UTF-8 text" in out
+    code, out, _ = wb.run("traces", "1.1", "--json")
+    rows = json.loads(out)
+    assert [r.get("unreadable") for r in rows] == [None, "not valid UTF-8 text", "not a workbench.trace/1 trace"]
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 1 and "2 of 3 trace(s) failed" in out
+    assert f"FAILED {folder / 'bad.json'}: not valid UTF-8 text" in out and out.count("bad.json") == 1
+    assert f"FAILED {folder / 'foreign.json'}: not a workbench.trace/1 trace" in out
+    code, out, err = wb.run("traces", "cite", "1.1")
+    assert code == 0 and "accessed" in out and "unreadable trace" in err and "bad.json" in err
+    (next(folder.glob("*fake-gpt*.json"))).unlink()
+    code, _, err = wb.run("traces", "cite", "1.1")
+    assert code == 2 and "no readable trace for problem 1.1" in err
+
+
+def test_traces_of_a_problem_without_any_yet(wb):
+    code, out, _ = wb.run("traces", "1.3", "--pack", "demo")
+    assert code == 0 and "no traces for 1.3 yet" in out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["traces", "show", "../../../etc/passwd.json"], "is not a trace under"),
     (["traces", "show", "/etc/x.json"], "is not a trace under"),
@@ -170,7 +197,9 @@ def test_traces_verify_detects_an_edited_trace(wb):
     (["traces", "show", "deadbeef"], "no trace matches"),
     (["traces", "show", "a/../b"], "invalid trace reference"),
     (["traces", "../etc"], "invalid problem id"),
-    (["traces", "cite", "9.9"], "no traces for problem 9.9"),
+    (["traces", "cite", "9.9"], "no problem '9.9' in pack 'a2'"),
+    (["traces", "9.9"], "no problem '9.9' in pack 'a2'"),
+    (["traces", "cite", "1.3", "--pack", "demo"], "no traces for problem 1.3"),
     (["traces", "show"], "wrong arguments"),
     (["import-chat", "missing.json", "--problem", "1.1", "--pack", "demo"], "no file missing.json"),
     (["import-chat", "x.json", "--problem", "../1", "--pack", "demo"], "invalid problem id"),

@@ -137,6 +137,18 @@ def test_edited_trace_is_not_an_intact_deliverable(proj):
     assert report.present["trace"] is False and any("edited" in n for n in report.notes)
 
 
+def test_unreadable_trace_files_are_named_and_the_readable_one_is_judged(proj, capsys):
+    fake_trace(proj, "3.1", [f"The result is {CONV}."])
+    (proj / "traces" / "3.1" / "bad.json").write_bytes(b"\xff\xfe")
+    (proj / "traces" / "3.1" / "other.json").write_text('{"not": "a trace"}')
+    [report] = verify.verify_pack("a2", ["3.1"])
+    assert report.present["trace"] and [v.status for v in report.verdicts] == ["partial"]  # matrix right, no feature
+    assert [n for n in report.notes if "unreadable trace" in n and "bad.json: not valid UTF-8" in n]
+    assert main(["verify", "--problem", "3.1"]) == 1  # no own solution yet
+    out = " ".join(capsys.readouterr().out.split())
+    assert "bad.json: not valid UTF-8 text" in out and "other.json: not a workbench.trace/1 trace" in out
+
+
 def test_wrong_own_solution_risks_points_and_fails_readiness(proj):
     bad = [row[:] for row in CONV]
     bad[0][0] = 9

@@ -428,6 +428,17 @@ def test_edited_trace_shows_red_box_and_fails_strict(fx, capsys):
     assert "edited trace: hash mismatch" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("verify", [True, False])
+def test_unreadable_trace_is_a_warning_and_the_good_one_is_still_shown(fx, capsys, verify):
+    bad = fx / "traces" / "1.1" / "zz-bad.json"
+    bad.write_bytes(b"\xff\xfe")
+    (fx / "traces" / "1.1" / "foreign.json").write_text("[1, 2]")
+    rc, text = _build(fx, *([] if verify else ["--no-verify"]))
+    out = capsys.readouterr().out
+    assert rc == 0 and "FIXTURE-ANSWER-1.1" in " ".join(text.split())
+    assert f"unreadable trace {bad}: not valid UTF-8 text" in out and "foreign.json: not a workbench.trace/1" in out
+
+
 def test_broken_front_matter_fails_with_the_file_name(fx, capsys):
     bad = fx / "solutions" / "fx" / "1.2.md"
     bad.write_text("---\nproblem: [1.2\n---\n## Solution\nx\n")

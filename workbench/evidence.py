@@ -9,12 +9,12 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from workbench.errors import TraceError, WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.paths import REPO_ROOT, project_root, solutions_dir, traces_dir
 from workbench.problems import Pack, Problem
 from workbench.results import epoch_rows
 from workbench.solutions import Solution, load_solution
-from workbench.traces import Trace, load_trace, trace_files
+from workbench.traces import Trace, scan_traces
 from workbench.verdicts import ProblemReport
 
 # verify labels its critiques itself; the writeup's box carries the label, so it is not repeated
@@ -30,6 +30,7 @@ class TracePick:
     trace: Trace | None = None
     issue: str = ""
     detail: str = ""
+    unreadable: tuple[str, ...] = ()  # "file: why" of each trace file of the problem that could not be read
 
     @property
     def usable(self) -> bool:
@@ -83,13 +84,14 @@ class Entry:
 def pick_trace(problem_id: str, pin: str | None, root: Path | None = None) -> TracePick:
     """The pinned trace (file name or hash prefix), else the newest one; unreadable files are reported."""
     folder = (root or traces_dir()) / problem_id
-    loaded, broken = [], []
-    for path in trace_files(folder) if folder.is_dir() else []:
-        try:
-            loaded.append(load_trace(path))
-        except TraceError as exc:
-            broken.append(exc.message)
-    loaded.sort(key=lambda t: (t.started_at, t.path.name))
+    loaded, bad = scan_traces(problem_id, root)
+    broken = [f"{f}: {why}" for f, why in bad]
+    pick = _pick(loaded, broken, folder, pin)
+    return replace(pick, unreadable=tuple(broken))
+
+
+def _pick(loaded: list[Trace], broken: list[str], folder: Path, pin: str | None) -> TracePick:
+    """The choice among the readable traces; `broken` only explains why none could be shown."""
     if pin:
         pin = str(pin)
         matches = [t for t in loaded if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin))]

@@ -201,15 +201,26 @@ def trace_folder(problem_id: str, root: Path | None = None) -> Path:
 
 def load_trace(path: str | Path) -> Trace:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read ({exc.strerror})", "check the path") from None
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"{path}: not valid JSON (line {exc.lineno})", "restore the file from git") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise TraceError(f"{path}: not a {SCHEMA} trace", "only files written by the workbench are traces")
+    data, reason = _read(path)
+    if data is None:
+        raise TraceError(f"{path}: {reason}", "restore it from git (`git checkout -- traces/`) or delete it")
     return Trace(path=path, data=data)
+
+
+def _read(path: Path) -> tuple[dict | None, str]:
+    """(the trace's data, "") or (None, why the file is not a readable trace)."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        return None, f"cannot read ({exc.strerror})"
+    except UnicodeDecodeError:
+        return None, "not valid UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON (line {exc.lineno})"
+    if (not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("problem"), str)
+            or not isinstance(data.get("samples", []), list)):
+        return None, f"not a {SCHEMA} trace"
+    return data, ""
 
 
 def trace_files(folder: Path) -> list[Path]:
@@ -223,15 +234,16 @@ def _all_trace_files(problem_id: str | None = None, root: Path | None = None) ->
     return [f for folder in folders for f in trace_files(folder)]
 
 
-def list_traces(problem_id: str | None = None, root: Path | None = None) -> list[Trace]:
-    """Traces of one problem (or all), oldest first."""
-    traces = [load_trace(f) for f in _all_trace_files(problem_id, root)]
-    return sorted(traces, key=lambda t: (t.started_at, t.path.name))
-
-
-def latest_trace(problem_id: str, root: Path | None = None) -> Trace | None:
-    traces = list_traces(problem_id, root)
-    return traces[-1] if traces else None
+def scan_traces(problem_id: str | None = None, root: Path | None = None) -> tuple[list[Trace], list[tuple[Path, str]]]:
+    """The readable traces of one problem (or all), oldest first, and the unreadable files with the reason."""
+    traces, bad = [], []
+    for f in _all_trace_files(problem_id, root):
+        data, reason = _read(f)
+        if data is None:
+            bad.append((f, reason))
+        else:
+            traces.append(Trace(path=f, data=data))
+    return sorted(traces, key=lambda t: (t.started_at, t.path.name)), bad
 
 
 def find_trace(ref: str, root: Path | None = None) -> Trace:
@@ -261,16 +273,12 @@ def find_trace(ref: str, root: Path | None = None) -> Trace:
 
 def verify_traces(root: Path | None = None) -> tuple[int, list[tuple[Path, str]]]:
     """Recompute every trace's hash: (number checked, [(file, what is wrong)])."""
-    files = _all_trace_files(root=root)
-    bad = []
-    for f in files:
-        try:
-            trace = load_trace(f)
-        except TraceError as exc:
-            bad.append((f, exc.message))
-            continue
+    traces, bad = scan_traces(root=root)
+    count = len(traces) + len(bad)
+    for trace in traces:
+        f = trace.path
         if not trace.intact:
             bad.append((f, "content edited: the hash no longer matches"))
         elif not f.stem.endswith(trace.short_hash) or trace.problem != f.parent.name:
             bad.append((f, "renamed or moved: the file name does not match its content"))
-    return len(files), bad
+    return count, sorted(bad)

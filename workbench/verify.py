@@ -362,15 +362,17 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
 
 
 def _trace_for(problem: Problem, sol):
+    """(the trace to judge: the pinned one, else the newest readable one; [(unreadable file, why)])."""
     from workbench import traces as tr
 
+    traces, bad = tr.scan_traces(problem.id)
     pinned = getattr(sol, "trace", None) if sol else None
-    if pinned and hasattr(tr, "find_trace"):
+    if pinned:
         try:
-            return tr.find_trace(str(pinned))
+            return tr.find_trace(str(pinned)), bad
         except WorkbenchError:
-            return None
-    return tr.latest_trace(problem.id)
+            return None, bad
+    return (traces[-1] if traces else None), bad
 
 
 def code_resolves(pointer: str | None) -> bool:
@@ -403,7 +405,8 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
         sol = load_solution(ctx.pack.name, problem.id)
     except WorkbenchError as exc:
         sol, _ = None, notes.append(str(exc))
-    trace = _trace_for(problem, sol)
+    trace, unreadable = _trace_for(problem, sol)
+    notes += [f"unreadable trace {f}: {why} (see `python cli.py traces verify`)" for f, why in unreadable]
     present = {
         "trace": bool(trace and trace.intact),
         "critique": bool(sol and sol.has_critique),

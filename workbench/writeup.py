@@ -498,6 +498,9 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
         body, warnings = converting.result()
     body, more = fill_typst(body, contents, md_path)
     warnings += more + glyph_warnings(entries)
+    # the checklist already names them where no trace could be shown; elsewhere they would go unnoticed
+    warnings += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for e in entries
+                 if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]
     asset_dir = out_dir / ASSETS
     asset_dir.mkdir(exist_ok=True)
     for src, dest in files.items():

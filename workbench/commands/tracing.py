@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from workbench.console import console, print_json
-from workbench.errors import UsageError
+from workbench.commands.catalog import add_pack_option
+from workbench.console import console, err_console, print_json
+from workbench.errors import TraceError, UsageError
 
 TRACES_USAGE = "traces [ID] | traces show FILE | traces verify | traces cite ID"
 _CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[ \t]*$|`[^`\n]+`)", re.S | re.M)
@@ -19,6 +20,7 @@ def register(sub) -> None:
                                    "or print citation lines. FILE is a path under traces/, a file name or a hash prefix.")
     p.add_argument("words", nargs="*", metavar="ARGS", help="ID | show FILE | verify | cite ID")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_pack_option(p)
     p.set_defaults(func=cmd_traces)
 
     p = sub.add_parser("import-chat", help="import a ChatGPT export or a Markdown transcript as a trace",
@@ -41,17 +43,28 @@ def cmd_traces(args) -> int:
     expected = {"list": (0, 1), "show": (1, 1), "verify": (0, 0), "cite": (1, 1)}[action]
     if not expected[0] <= len(words) <= expected[1]:
         raise UsageError(f"wrong arguments for `traces {action}`: {' '.join(args.words)!r}", f"usage: {TRACES_USAGE}")
-    return {"list": _list, "show": _show, "verify": _verify, "cite": _cite}[action](words[0] if words else None, args.json)
+    return {"list": _list, "show": _show, "verify": _verify, "cite": _cite}[action](words[0] if words else None, args)
 
 
-def _list(problem_id: str | None, as_json: bool) -> int:
-    from workbench.traces import list_traces
+def _scan(problem_id: str | None, pack: str):
+    """Readable and unreadable traces; an id with neither must be a problem of the pack (else rc 2, with the fix)."""
+    from workbench.traces import scan_traces
 
-    traces = list_traces(problem_id)
-    if as_json:
-        print_json([t.summary() for t in traces])
+    traces, bad = scan_traces(problem_id)
+    if problem_id and not traces and not bad:
+        from workbench.problems import load_pack
+
+        load_pack(pack).get(problem_id)
+    return traces, bad
+
+
+def _list(problem_id: str | None, args) -> int:
+    traces, bad = _scan(problem_id, args.pack)
+    if args.json:
+        print_json([t.summary() for t in traces] +
+                   [{"file": str(f), "problem": f.parent.name, "intact": False, "unreadable": why} for f, why in bad])
         return 0
-    if not traces:
+    if not traces and not bad:
         console.print(f"no traces{' for ' + problem_id if problem_id else ''} yet — run `python cli.py prompt ID` "
                       "or `python cli.py import-chat FILE --problem ID`")
         return 0
@@ -67,30 +80,35 @@ def _list(problem_id: str | None, as_json: bool) -> int:
         digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} EDITED[/]"
         table.add_row(t.problem, t.started_at[:16].replace("T", " "), t.model_version, t.strategy, samples, source,
                       digest, *(t.citation(),) * wide)
+    for f, why in bad:
+        table.add_row(f.parent.name, "-", "-", "-", "-", "-", "[bold red]UNREADABLE[/]", *(why,) * wide)
     console.print(table)
     if not wide:
         for t in traces:
             console.print(f"[dim]{t.short_hash}[/] {t.citation()}", soft_wrap=True, highlight=False)
-    console.print(f"{len(traces)} trace(s); check them with `python cli.py traces verify`")
+    for f, why in bad:
+        console.print(f"[bold red]UNREADABLE[/] {f}: {why}", soft_wrap=True, highlight=False)
+    unreadable = f", {len(bad)} unreadable" if bad else ""
+    console.print(f"{len(traces)} trace(s){unreadable}; check them with `python cli.py traces verify`")
     return 0
 
 
-def _show(ref: str, as_json: bool) -> int:
+def _show(ref: str, args) -> int:
     from workbench.traces import find_trace
 
     trace = find_trace(ref)
-    if as_json:
+    if args.json:
         print_json(dict(trace.data, file=str(trace.path), intact=trace.intact))
         return 0
     render_trace(trace)
     return 0
 
 
-def _verify(_, as_json: bool) -> int:
+def _verify(_, args) -> int:
     from workbench.traces import verify_traces
 
     count, bad = verify_traces()
-    if as_json:
+    if args.json:
         print_json({"checked": count, "bad": [{"file": str(f), "problem": why} for f, why in bad]})
     elif bad:
         for f, why in bad:
@@ -102,16 +120,23 @@ def _verify(_, as_json: bool) -> int:
     return 1 if bad else 0
 
 
-def _cite(ref: str, as_json: bool) -> int:
+def _cite(ref: str, args) -> int:
     from workbench.problems import ID_PATTERN
-    from workbench.traces import find_trace, list_traces
+    from workbench.traces import find_trace, scan_traces
 
-    traces = list_traces(ref) if ID_PATTERN.match(ref) else []
-    if not traces and "." not in ref:  # digits only may be a hash prefix as well as an id
-        traces = [find_trace(ref)]
+    if "." in ref and ID_PATTERN.match(ref):
+        traces, bad = _scan(ref, args.pack)
+    else:  # a hash prefix or a file name; digits alone may also be an id
+        traces, bad = scan_traces(ref) if ID_PATTERN.match(ref) else ([], [])
+        if not traces and not bad:
+            traces = [find_trace(ref)]
+    for f, why in bad:
+        err_console.print(f"warning: unreadable trace {f}: {why}; not cited", markup=False, soft_wrap=True)
     if not traces:
+        if bad:
+            raise TraceError(f"no readable trace for problem {ref}", "restore the files above from git, or prompt again")
         raise UsageError(f"no traces for problem {ref}", f"run `python cli.py prompt {ref}` or `import-chat` first")
-    if as_json:
+    if args.json:
         print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact} for t in traces])
         return 0
     for t in traces:
