@@ -113,6 +113,15 @@ def test_failed_exchange_is_one_line_and_writes_nothing(wb, fault, message):
     assert wb.traces() == []
 
 
+def test_json_failure_of_one_problem_is_json_too(wb):
+    wb.server.script({"status": 401})
+    code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--json")
+    data = json.loads(out)
+    assert code == 3 and data["problem"] == "1.1" and data["file"] is None and data["samples"] == 0
+    assert "rejected the API key (401)" in data["error"] and "OPENAI_API_KEY" in data["fix"]
+    assert "rejected the API key" in err and wb.traces() == []
+
+
 def test_unknown_model_and_unreachable_server(wb):
     code, _, err = wb.run("prompt", "1.1", "--pack", "demo", "--model", "gpt-nope")
     assert code == 3 and "model 'gpt-nope' not found" in err and err.count("\n") == 1

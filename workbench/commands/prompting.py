@@ -7,7 +7,7 @@ import threading
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, print_error, print_json
-from workbench.errors import LLMError, UsageError
+from workbench.errors import LLMError, UsageError, WorkbenchError
 
 
 def add_llm_options(p) -> None:
@@ -163,13 +163,21 @@ def _single(problem, args, settings) -> int:
     from workbench.traces import load_trace, write_trace
 
     strategy = load_strategy(args.strategy)
-    if args.stream and not args.json:
-        with _LiveAnswers() as live:
-            trace = run_problem(problem, strategy, settings, samples=args.samples, on_delta=live)
-        console.print()
-    else:
-        trace = run_problem(problem, strategy, settings, samples=args.samples)
-    saved = load_trace(write_trace(trace))
+    try:
+        if args.stream and not args.json:
+            with _LiveAnswers() as live:
+                trace = run_problem(problem, strategy, settings, samples=args.samples, on_delta=live)
+            console.print()
+        else:
+            trace = run_problem(problem, strategy, settings, samples=args.samples)
+        saved = load_trace(write_trace(trace))
+    except WorkbenchError as exc:
+        if not args.json:
+            raise
+        print_error(exc)  # the one line on stderr as ever; scripts get the same on stdout
+        print_json({"problem": problem.id, "file": None, "error": exc.message, "fix": exc.fix, "samples": 0,
+                    "samples_requested": args.samples})
+        return exc.exit_code
     errors = trace.get("errors", [])
     if args.json:
         print_json(dict(saved.summary(), answers=saved.answers(), errors=errors))
