@@ -298,6 +298,34 @@ def test_cli_judge_through_the_llm_client(proj, capsys, monkeypatch):
         server.stop()
 
 
+@pytest.mark.parametrize("fault, message", [({"content": "I think it is fine."}, "not the JSON asked for"),
+                                            ({"status": 401}, "rejected the API key (401)"),
+                                            ("unreachable", "cannot reach")])
+def test_a_failing_judge_is_reported_and_exits_3(proj, tmp_path, capsys, monkeypatch, fault, message):
+    from openai_server import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1" if fault == "unreachable" else server.url)
+        monkeypatch.setattr("workbench.llm.BACKOFF_BASE", 0.01)
+        if fault != "unreachable":
+            server.script(fault, fault)
+        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+        assert main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"]) == 3
+        captured = capsys.readouterr()
+        own = json.loads(captured.out)["reports"][0]["verdicts"][0]
+        assert own["status"] == "unchecked" and message in own["details"][-1]["note"]
+        assert "the model grader fake-gpt failed on 1 answer" in captured.err and message in captured.err
+        answer = tmp_path / "answer.md"
+        answer.write_text("Every update is a combination of rows of X.")
+        assert main(["check", "1.1.1", str(answer), "--judge", "fake-gpt"]) == 3
+        captured = capsys.readouterr()
+        assert "unchecked" in captured.out and "model grader failed" in " ".join(captured.out.split())
+        assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("pid, text, status", [
     ("3.3", "Kernel size, stride and depth all matter.", "unchecked"),   # free text, no judge
     ("3.1", "   \n", "missing"),

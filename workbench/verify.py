@@ -489,7 +489,7 @@ Answer:
 """
 
 
-def make_judge(model: str):
+def make_judge(model: str) -> "Judge":
     """A grader callable backed by workbench.llm (the only module that talks to the network)."""
     try:
         from workbench import llm
@@ -498,12 +498,38 @@ def make_judge(model: str):
             raise
         raise UsageError("--judge needs workbench/llm.py, which this checkout does not have",
                          "run without --judge (free-text answers stay unchecked)") from None
-    settings = llm.resolve_settings(model=model, temperature=0.0)
+    return Judge(model, llm.resolve_settings(model=model, temperature=0.0))
 
-    def judge(problem: Problem, text: str) -> dict:
+
+class Judge:
+    """judge(problem, text) -> {"score", "notes"}. Each answer it fails on stays `unchecked`; `failures` lets the
+    CLI exit 3 afterwards, since the user asked for this grader. After an LLM failure (a dead endpoint, a bad key)
+    the rest fail at once instead of retrying answer by answer."""
+
+    def __init__(self, model: str, settings):
+        self.model, self.settings = model, settings
+        self.failures: list[str] = []
+        self._llm_error: WorkbenchError | None = None
+
+    def __call__(self, problem: Problem, text: str) -> dict:
+        try:
+            if self._llm_error is not None:
+                raise self._llm_error
+            return self._grade(problem, text)
+        except WorkbenchError as exc:
+            self.failures.append(exc.message)
+            raise
+
+    def _grade(self, problem: Problem, text: str) -> dict:
+        from workbench import llm
+
         prompt = (JUDGE_PROMPT.replace("{statement}", problem.statement)
                   .replace("{points}", "\n".join(f"- {p}" for p in problem.key_points)).replace("{answer}", text))
-        reply = llm.complete([{"role": "user", "content": prompt}], settings).text
+        try:
+            reply = llm.complete([{"role": "user", "content": prompt}], self.settings).text
+        except WorkbenchError as exc:
+            self._llm_error = exc
+            raise
         m = re.search(r"\{.*\}", reply, re.S)
         try:
             data = json.loads(m.group(0)) if m else {}
@@ -511,5 +537,3 @@ def make_judge(model: str):
         except (ValueError, TypeError):
             raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model") from None
         return {"score": max(0.0, min(1.0, score)), "notes": str(data.get("notes", ""))}
-
-    return judge

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.console import console, fmt_points, print_json
-from workbench.errors import UsageError
+from workbench.console import console, fmt_points, print_error, print_json
+from workbench.errors import LLMError, UsageError
 
 STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
 
@@ -80,16 +80,27 @@ def _judge(model: str | None):
     return make_judge(model)
 
 
+def _judge_failed(judge) -> int:
+    """After the report: a grader the user asked for that failed is an LLM failure (exit 3), not a pass."""
+    if judge is None or not judge.failures:
+        return 0
+    n = len(judge.failures)
+    print_error(LLMError(f"the model grader {judge.model} failed on {n} answer{'s' * (n > 1)} (left unchecked above): "
+                         f"{judge.failures[0]}", "check --judge MODEL, OPENAI_BASE_URL and OPENAI_API_KEY, then run it again"))
+    return LLMError.exit_code
+
+
 def cmd_check(args) -> int:
     from workbench.verify import check_text
 
     text = _read_answer(args.file)
-    verdict = check_text(args.pack, args.id, text, judge=_judge(args.judge))
+    judge = _judge(args.judge)
+    verdict = check_text(args.pack, args.id, text, judge=judge)
     if args.json:
         print_json(verdict.to_dict())
     else:
         _print_verdict(verdict)
-    return 0 if verdict.status in ("correct", "unchecked") else 1
+    return _judge_failed(judge) or (0 if verdict.status in ("correct", "unchecked") else 1)
 
 
 def _print_verdict(v) -> None:
@@ -119,13 +130,14 @@ def cmd_verify(args) -> int:
 
     if not 0 < args.timeout < float("inf"):  # written this way to catch nan too
         raise UsageError(f"--timeout {args.timeout:g} is not a time limit", "give a positive number of seconds, e.g. --timeout 60")
-    reports = verify_pack(args.pack, args.problem, judge=_judge(args.judge), timeout_s=args.timeout)
+    judge = _judge(args.judge)
+    reports = verify_pack(args.pack, args.problem, judge=judge, timeout_s=args.timeout)
     info = summary(reports)
     if args.json:
         print_json({"reports": [r.to_dict() for r in reports], "summary": info})
-        return 0 if ready(reports) else 1
-    _print_reports(reports, info)
-    return 0 if ready(reports) else 1
+    else:
+        _print_reports(reports, info)
+    return _judge_failed(judge) or (0 if ready(reports) else 1)
 
 
 def _verdict_cell(v) -> str:
