@@ -116,6 +116,43 @@ def test_import_markdown_transcripts(wb, tmp_path, text):
     assert trace.data["import"]["format"] == "markdown" and trace.model_version == "gpt-4" and trace.imported
 
 
+def test_the_same_conversation_is_imported_once(wb, export, tmp_path):
+    argv = ["import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa"]
+    assert wb.run(*argv)[0] == 0
+    [first] = wb.traces()
+    code, _, err = wb.run(*argv)
+    assert code == 2 and f"already imported for 1.1: {first}" in err and err.count("\n") == 1
+    archive = tmp_path / "export.zip"  # the same conversation from the archive is the same conversation
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(export, "conversations.json")
+    assert wb.run("import-chat", str(archive), *argv[2:])[0] == 2
+    assert wb.traces() == [first]
+    assert wb.run(*argv[:3], "1.2", *argv[4:])[0] == 0  # for another problem it is a new trace
+
+
+MD = "## User\nWhat is $x_1$?\n\n## Assistant\nIt is 2.\n"
+
+
+@pytest.mark.parametrize("name, content, extra, message", [
+    ("chat.md", MD, [], "does not say which model answered"),
+    ("chat.md", MD.encode("utf-8") + b"\xff caf\xe9\n", ["--model", "gpt-4"], "not UTF-8 text"),
+    ("chat.md", MD, ["--model", "gpt-4", "--conversation", "x"], "--conversation picks one conversation"),
+    ("export.zip", b"PK\x03\x04 truncated", [], "not a readable zip archive"),
+])
+def test_transcripts_and_archives_that_cannot_be_imported_faithfully(wb, tmp_path, name, content, extra, message):
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    code, _, err = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", *extra)
+    assert code == 2 and message in err and err.count("\n") == 1 and wb.traces() == []
+
+
+def test_a_transcript_that_names_its_model_needs_no_flag(wb, tmp_path):
+    path = tmp_path / "chat.md"
+    path.write_text("## User\nWhat is $x_1$?\n\n## GPT-4o\nIt is 2.\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo")[0] == 0
+    assert load_trace(wb.traces()[0]).model_version == "GPT-4o"
+
+
 def test_markdown_without_speakers_is_refused(wb, tmp_path):
     path = tmp_path / "notes.md"
     path.write_text("just some notes\n")

@@ -178,20 +178,30 @@ def choose_conversation(conversations: list[dict], wanted: str | None, source: s
     raise UsageError(f"{what}: {listing}{more}", "choose one with --conversation TITLE_OR_ID")
 
 
-def read_export(path: Path) -> tuple[bytes, list]:
-    """The raw bytes (hashed for the record) and the list of conversations."""
-    raw = path.read_bytes()
-    data_bytes = raw
-    if zipfile.is_zipfile(path):
+def _read_zip(path: Path) -> bytes:
+    """conversations.json from the export archive."""
+    try:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
             if not names:
                 raise UsageError(f"{path}: the archive has no conversations.json", "give the ChatGPT data export .zip")
-            data_bytes = zf.read(names[0])
+            return zf.read(names[0])
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, RuntimeError) as exc:  # truncated, damaged, encrypted
+        raise UsageError(f"{path}: not a readable zip archive ({exc})",
+                         "download the ChatGPT export again, or unzip it and give its conversations.json") from None
+
+
+def read_export(path: Path) -> tuple[bytes, list]:
+    """The raw bytes (hashed for the record) and the list of conversations."""
+    raw = _read_bytes(path)
+    zipped = path.suffix.lower() == ".zip" or raw[:2] == b"PK"  # a damaged archive is no longer is_zipfile()
+    data_bytes = _read_zip(path) if zipped else raw
     try:
         data = json.loads(data_bytes)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT export") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 JSON", "give conversations.json from a ChatGPT export") from None
     if isinstance(data, dict) and "mapping" in data:
         data = [data]
     if not isinstance(data, list) or not all(isinstance(c, dict) and "mapping" in c for c in data):
@@ -202,12 +212,26 @@ def read_export(path: Path) -> tuple[bytes, list]:
     return raw, data
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path} ({exc.strerror})", "check the file's permissions") from None
+
+
 def load_conversation(path: Path, conversation: str | None = None) -> tuple[bytes, Conversation]:
     if not path.is_file():
         raise UsageError(f"no file {path}", "give the path of conversations.json, the export .zip or a .md transcript")
     if path.suffix.lower() in (".md", ".markdown", ".txt"):
-        raw = path.read_bytes()
-        return raw, parse_markdown(raw.decode("utf-8", errors="replace"), path.name)
+        if conversation:
+            raise UsageError("--conversation picks one conversation of a ChatGPT export; a transcript holds only one",
+                             "drop --conversation")
+        raw = _read_bytes(path)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:  # replacing the bytes would put words in the record that were never said
+            raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})", "save the transcript as UTF-8 and import it again") from None
+        return raw, parse_markdown(text, path.name)
     raw, conversations = read_export(path)
     conv = parse_export_conversation(choose_conversation(conversations, conversation, path.name))
     if not any(m["role"] == "assistant" for m in conv.messages):
@@ -218,6 +242,9 @@ def load_conversation(path: Path, conversation: str | None = None) -> tuple[byte
 def import_trace(path: Path, problem: Problem, conversation: str | None = None, model: str | None = None) -> dict:
     """A trace dict (source "import") for one conversation of the file; write it with write_trace()."""
     raw, conv = load_conversation(path, conversation)
+    if not (model or conv.models):
+        raise UsageError(f"{path.name} does not say which model answered, so the trace could not cite it",
+                         "add --model, e.g. --model gpt-4o")
     history, exchanges, turn = [], [], -1
     for m in conv.messages:
         if m["role"] == "user":
@@ -244,3 +271,12 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
         "exchanges": exchanges, "samples": [{"index": 0, "messages": history}],
         "started_at": now, "finished_at": now, "workbench_version": __version__, "import": info,
     }
+
+
+def existing_import(trace: dict) -> Path | None:
+    """The trace file that already holds this conversation (same problem, same messages), if any."""
+    from workbench.traces import scan_traces
+
+    traces, _ = scan_traces(trace["problem"])
+    messages = trace["samples"][0]["messages"]
+    return next((t.path for t in traces if t.imported and t.samples and t.samples[0].get("messages") == messages), None)

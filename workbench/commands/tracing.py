@@ -31,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("file", help="conversations.json, the export .zip, or a .md transcript")
     p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
     p.add_argument("--conversation", metavar="TITLE_OR_ID", help="which conversation of an export (title or id)")
-    p.add_argument("--model", help="the model used, when the file does not say (Markdown transcripts)")
+    p.add_argument("--model", help="the model used; required for a Markdown transcript that does not name it")
     p.add_argument("--pack", default="a2", help="problem pack (default: a2)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_import_chat)
@@ -147,12 +147,17 @@ def _cite(ref: str, args) -> int:
 def cmd_import_chat(args) -> int:
     from pathlib import Path
 
-    from workbench.chat_import import import_trace
+    from workbench.chat_import import existing_import, import_trace
     from workbench.problems import load_pack
     from workbench.traces import check_problem_id, load_trace, write_trace
 
     problem = load_pack(args.pack).get(check_problem_id(args.problem))
-    path = write_trace(import_trace(Path(args.file), problem, args.conversation, args.model))
+    data = import_trace(Path(args.file), problem, args.conversation, args.model)
+    duplicate = existing_import(data)
+    if duplicate:
+        raise UsageError(f"this conversation is already imported for {problem.id}: {duplicate}",
+                         f"cite that trace (`python cli.py traces cite {problem.id}`); nothing was written")
+    path = write_trace(data)
     trace = load_trace(path)
     if args.json:
         print_json(trace.summary())
