@@ -179,6 +179,24 @@ def test_selection_by_type_and_ids(wb):
     assert code == 0 and sorted(o["problem"] for o in json.loads(out)["outcomes"]) == ["2.2", "3.1"]
 
 
+def test_a_repeated_id_is_prompted_once(wb):
+    code, out, _ = wb.run("prompt", "1.1", "1.3", "1.1", "--pack", "demo", "--json")
+    assert code == 0 and [o["problem"] for o in json.loads(out)["outcomes"]] == ["1.1", "1.3"]
+    assert len(wb.server.chat_requests()) == 2 and len(wb.traces()) == 2
+
+
+def test_all_skips_problems_the_strategy_cannot_serve_and_named_ids_are_refused(wb):
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--strategy", "code", "--json")
+    data = json.loads(out)
+    assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["2.1"] and data["skipped"] == ["1.1", "1.2", "1.3"]
+    assert "skipped: strategy 'code' needs the record's spec, which 1.1, 1.2, 1.3 lack" in err
+    assert len(wb.server.chat_requests()) == 1
+    code, _, err = wb.run("prompt", "2.1", "1.3", "--pack", "demo", "--strategy", "code")
+    assert code == 2 and "which 1.3 lacks" in err and len(wb.server.chat_requests()) == 1
+    code, _, err = wb.run("prompt", "--type", "3", "--pack", "demo", "--strategy", "code")
+    assert code == 2 and "which 2.2 lacks" in err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["prompt", "../../etc", "--pack", "demo"], "invalid problem id"),
     (["prompt", "--pack", "demo"], "which problem?"),

@@ -161,14 +161,18 @@ def fill(template: str, fields: dict[str, str], where: str = "template") -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+def missing_fields(strategy: Strategy, problem: Problem) -> list[str]:
+    """The record fields the strategy needs that this problem leaves empty (it cannot be rendered then)."""
+    needed = list(strategy.requires) + [t.each for t in strategy.turns if isinstance(t, Each)]
+    return [name for name in dict.fromkeys(needed) if not getattr(problem, name)]
+
+
 def render(strategy: Strategy, problem: Problem) -> list[dict]:
     """The messages a strategy sends for a problem: the system message, then each user turn in order."""
     fields = problem_fields(problem)
-    needed = list(strategy.requires) + [t.each for t in strategy.turns if isinstance(t, Each)]
-    for name in needed:
-        if not getattr(problem, name):
-            raise UsageError(f"strategy {strategy.name!r} needs the record's {name}, and problem {problem.id} has none",
-                             f"choose another strategy (e.g. direct) or add `{name}:` to {problem.path or 'the record'}")
+    for name in missing_fields(strategy, problem):
+        raise UsageError(f"strategy {strategy.name!r} needs the record's {name}, and problem {problem.id} has none",
+                         f"choose another strategy (e.g. direct) or add `{name}:` to {problem.path or 'the record'}")
     messages = []
     if strategy.system:
         messages.append({"role": "system", "content": fill(strategy.system, fields, f"{strategy.path}: system")})

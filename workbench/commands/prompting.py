@@ -78,23 +78,42 @@ def cmd_prompt(args) -> int:
     problems = select_problems(load_pack(args.pack), args.ids, every=args.all, types=_types(args.type))
     if args.samples < 1 or args.jobs < 1:
         raise UsageError("--samples and --jobs must be at least 1", "e.g. --samples 3 --jobs 4")
+    problems, skipped = _servable(problems, args)
     batch = len(problems) > 1 or args.all or bool(args.type)
     if args.stream and batch:
         raise UsageError("--stream shows one problem's answer live; it does not combine with several problems",
                          "drop --stream, or prompt one problem at a time")
     settings = _settings(args, stream=args.stream, require_key=not args.dry_run)
     if args.dry_run:
-        return _dry_run(problems, args, settings)
+        return _dry_run(problems, args, settings, skipped)
     from workbench.traces import trace_folder
 
     for problem in problems:  # before any paid request: an answer that cannot be saved is lost
         trace_folder(problem.id)
     if batch:
-        return _batch(problems, args, settings)
+        return _batch(problems, args, settings, skipped)
     return _single(problems[0], args, settings)
 
 
-def _dry_run(problems, args, settings) -> int:
+def _servable(problems, args):
+    """(problems the strategy can render, ids skipped). Named ids must all be servable; from --all/--type the
+    others are skipped with a note, so one record without e.g. `spec:` does not cost the whole batch."""
+    from workbench.prompts import load_strategy, missing_fields
+
+    strategy = load_strategy(args.strategy)
+    lacking = {p.id: missing_fields(strategy, p) for p in problems}
+    unserved = [pid for pid, names in lacking.items() if names]
+    if not unserved:
+        return problems, []
+    fields = ", ".join(dict.fromkeys(n for pid in unserved for n in lacking[pid]))
+    what = f"strategy {strategy.name!r} needs the record's {fields}, which {', '.join(unserved)} lack{'s' * (len(unserved) == 1)}"
+    if args.ids or len(unserved) == len(problems):
+        raise UsageError(what, "choose another strategy (e.g. direct), or leave those ids out")
+    err_console.print(f"skipped: {what}", markup=False, soft_wrap=True)
+    return [p for p in problems if p.id not in unserved], unserved
+
+
+def _dry_run(problems, args, settings, skipped=()) -> int:
     import os
 
     from workbench.llm import PLACEHOLDER_KEY
@@ -108,7 +127,7 @@ def _dry_run(problems, args, settings) -> int:
     if args.json:
         print_json({"dry_run": True, "strategy": strategy.name, "provider": {"base_url": settings.public_base_url},
                     "request": request, "api_key": key,
-                    "problems": [{"problem": p.id, "turns": m} for p, m in rendered]})
+                    "problems": [{"problem": p.id, "turns": m} for p, m in rendered], "skipped": list(skipped)})
         return 0
     for p, messages in rendered:
         console.rule(f"{p.id} {p.title} · strategy {strategy.name}")
@@ -197,7 +216,7 @@ def _single(problem, args, settings) -> int:
     return LLMError.exit_code if errors else 0
 
 
-def _batch(problems, args, settings) -> int:
+def _batch(problems, args, settings, skipped=()) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from workbench.runner import run_many
@@ -216,7 +235,7 @@ def _batch(problems, args, settings) -> int:
         print_json({"outcomes": [{"problem": o.problem, "file": str(o.path) if o.path else None, "error": o.error,
                                   "samples": o.samples, "requested": o.requested, "seconds": round(o.seconds, 3),
                                   "latency_s": round(o.latency_s, 3)} for o in outcomes],
-                    "failed": [o.problem for o in failed]})
+                    "failed": [o.problem for o in failed], "skipped": list(skipped)})
         return LLMError.exit_code if failed else 0
     from rich.table import Table
 
