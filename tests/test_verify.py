@@ -263,6 +263,21 @@ def test_cli_check_unparseable_formula_is_unchecked(proj, tmp_path, capsys):
     assert main(["check", "2.3.2", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "unchecked" and "could not read" in out["details"][0]["note"]
+    path.write_text("---\nanswer:\n  lambda_tilde: '((('\n---\n\n## Solution\n\nx\n")
+    assert main(["check", "2.3.2", str(path), "--json"]) == 0
+    note = json.loads(capsys.readouterr().out)["details"][0]["note"]
+    assert "ends too early" in note and "unexpected ''" not in note and "`2*x + 1`" in note  # what to write instead
+
+
+def test_cli_check_warns_when_the_file_is_for_another_problem(proj, tmp_path, capsys):
+    path = tmp_path / "sol.md"
+    path.write_text(f"---\nproblem: \"2.2.3\"\nanswer:\n  matrix: {CONV}\n---\n\n## Solution\n\nx\n")
+    main(["check", "3.1", str(path)])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "warning:" in err and "problem: 2.2.3" in err and "checked against 3.1" in err
+    path.write_text(path.read_text().replace("2.2.3", "3.1"))
+    main(["check", "3.1", str(path)])
+    assert capsys.readouterr().err == ""
 
 
 def test_cli_verify_table_json_and_exit_codes(proj, capsys):

@@ -17,6 +17,10 @@ import sympy
 KINDS = ("scalar", "vector", "matrix")
 
 
+# what a user whose formula could not be read should write instead
+SYNTAX_HINT = r"write one formula in TeX or Python/sympy syntax, e.g. `2*x + 1` or `\frac{\eta}{n} a^T X`"
+
+
 class FormulaError(ValueError):
     """The text is not a formula over the given symbols."""
 
@@ -210,6 +214,8 @@ class _Parser:
 
     def atom(self):
         kind, tok = self.take()
+        if kind == "end":
+            raise FormulaError("it ends too early (an unclosed bracket, or an operator with nothing after it)")
         if kind == "num":
             return sympy.Rational(tok)
         if kind == "op" and tok in "({[":

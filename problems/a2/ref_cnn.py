@@ -401,6 +401,9 @@ def reference_counts() -> dict:
                       "coefficients fitted over the degree-2 monomials; equal to the symbolic count of Figure 1a"}
 
 
+COUNT_HINT = "write an expression in NIC, NF and NC in Python/sympy or TeX syntax, e.g. `9*NIC*NF + 18*NF^2`"
+
+
 def _parse_count(text):
     if isinstance(text, (int, float)):
         return sympy.Integer(int(text))
@@ -444,7 +447,7 @@ def check_counts(answer, text: str) -> list[dict]:
             try:
                 expr = _parse_count(raw)
             except (FormulaError, TypeError, ValueError, ZeroDivisionError) as exc:
-                details.append(detail(key, poly_text(want), str(raw), None, note=f"could not read it: {exc}"))
+                details.append(detail(key, poly_text(want), str(raw), None, note=f"could not read it: {exc}; {COUNT_HINT}"))
                 continue
             parsed[key] = expr
             match = next((c for c in CONVENTIONS if sympy.expand(expr - ref[size][c][q]) == 0), None)

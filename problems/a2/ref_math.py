@@ -14,7 +14,8 @@ from functools import lru_cache
 import numpy as np
 
 from workbench import answers as ans
-from workbench.formulas import EvalError, FormulaError, Sym, evaluate, normalise_tex, numerically_equal, parse_formula
+from workbench.formulas import (SYNTAX_HINT, EvalError, FormulaError, Sym, evaluate, normalise_tex, numerically_equal,
+                                parse_formula)
 from workbench.verify import detail
 
 SYMBOLS = [
@@ -156,7 +157,7 @@ def compare_formula(name: str, text: str, allowed: tuple[str, ...]) -> dict:
     try:
         expr = parse_formula(text, SYMBOLS)
     except FormulaError as exc:
-        return detail(what, CLOSED_FORMS[name], text, None, note=f"could not read the formula: {exc}")
+        return detail(what, CLOSED_FORMS[name], text, None, note=f"could not read the formula: {exc}; {SYNTAX_HINT}")
     extra = sorted(s.name for s in expr.free_symbols if s.name not in allowed)
     if extra:
         return detail(what, CLOSED_FORMS[name], text, False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.console import console, fmt_points, print_error, print_json
+from workbench.console import console, err_console, fmt_points, print_error, print_json
 from workbench.errors import LLMError, UsageError
 
 STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
@@ -80,6 +80,21 @@ def _judge(model: str | None):
     return make_judge(model)
 
 
+def _warn_other_problem(text: str, problem_id: str, path: str) -> None:
+    """A solution file written for another problem is checked as asked, but most likely by mistake."""
+    from workbench.errors import ProblemError
+    from workbench.solutions import split_front_matter
+
+    try:
+        front, _ = split_front_matter(text)
+    except ProblemError:
+        return  # check_text reports it
+    claimed = (front or {}).get("problem")
+    if claimed is not None and str(claimed) != problem_id:
+        err_console.print(f"warning: {'stdin' if path == '-' else path} says `problem: {claimed}` in its front matter, "
+                          f"but is checked against {problem_id}; is that the right id?", markup=False, soft_wrap=True)
+
+
 def _judge_failed(judge) -> int:
     """After the report: a grader the user asked for that failed is an LLM failure (exit 3), not a pass."""
     if judge is None or not judge.failures:
@@ -94,6 +109,7 @@ def cmd_check(args) -> int:
     from workbench.verify import check_text
 
     text = _read_answer(args.file)
+    _warn_other_problem(text, args.id, args.file)
     judge = _judge(args.judge)
     verdict = check_text(args.pack, args.id, text, judge=judge)
     if args.json:
