@@ -263,6 +263,14 @@ def test_chat_via_stdin_saves_one_trace(wb, monkeypatch):
     assert f"saved {path}" in out and SECRET not in out
 
 
+def test_chat_unknown_command_is_not_sent(wb, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("/bogus\n/etc/passwd is a path\n/quit\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo")
+    assert code == 0 and "unknown command /bogus" in err and "/retry, /quit, /exit" in err
+    sent = [r["body"]["messages"][-1]["content"] for r in wb.server.chat_requests()]
+    assert len(sent) == 2 and "/bogus" not in sent and sent[1] == "/etc/passwd is a path"
+
+
 def test_chat_failure_then_retry(wb, monkeypatch):
     wb.server.script({"status": 400, "message": "flaky"})
     monkeypatch.setattr("sys.stdin", io.StringIO("/retry\n/quit\n"))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, print_error, print_json
 from workbench.errors import LLMError, UsageError, WorkbenchError
+
+
+CHAT_COMMANDS = ("/retry", "/quit", "/exit")
 
 
 def add_llm_options(p) -> None:
@@ -309,6 +313,8 @@ def cmd_chat(args) -> int:
                 break
             if command == "/retry":
                 say(session.retry)
+            elif re.fullmatch(r"/\w+", command):  # a mistyped command must not reach the model (and the trace)
+                print_error(UsageError(f"unknown command {command}", f"known commands: {', '.join(CHAT_COMMANDS)}"))
             else:
                 say(session.ask, line)
     except KeyboardInterrupt:
