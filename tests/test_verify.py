@@ -280,11 +280,30 @@ def test_cli_check_warns_when_the_file_is_for_another_problem(proj, tmp_path, ca
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("module", ["reference.py", "ref_math.py"])
+def test_a_syntax_error_in_the_pack_checks_is_one_line(proj, tmp_path, capsys, module):
+    import shutil
+
+    pack = tmp_path / f"broken_{module[:-3]}"
+    shutil.copytree(REPO / "problems" / "a2", pack, ignore=shutil.ignore_patterns("__pycache__"))
+    lines = (pack / module).read_text().count("\n")
+    with (pack / module).open("a") as fh:
+        fh.write("def broken(:\n")
+    for argv in (["reference", "3.1"], ["verify", "--problem", "3.1"]):
+        assert main([*argv, "--pack", str(pack)]) == 2
+        err = capsys.readouterr().err
+        assert f"{pack / module}, line {lines + 1}: syntax error" in err and err.count("\n") == 1, err
+        assert "Traceback" not in err
+
+
 def test_cli_verify_table_json_and_exit_codes(proj, capsys):
     write_solution(proj, "3.1", f"answer:\n  matrix: {CONV}\n  feature: sharpening\n")
     assert main(["verify", "--problem", "3.1"]) == 0
     out = capsys.readouterr().out
     assert "3.1" in out and "correct" in out and "ready" in out
+    assert "1 problem, 0.5 points; own solutions: 1 correct;" in out
+    main(["verify", "--problem", "3.3"])
+    assert "own solutions: none yet;" in capsys.readouterr().out
     assert main(["verify", "--json"]) == 1  # the rest of the pack has no solutions yet
     data = json.loads(capsys.readouterr().out)
     assert data["summary"]["ready"] is False and data["summary"]["points_at_risk"] > 0

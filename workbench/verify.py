@@ -239,7 +239,11 @@ def load_reference(pack: Pack):
     if not path.exists():
         raise CheckError(f"pack {pack.name!r} has no reference checks ({path})", "add reference.py to the pack folder")
     name = pack_package(folder)
-    return importlib.import_module(f"{name}.reference")
+    try:
+        return importlib.import_module(f"{name}.reference")
+    except SyntaxError as exc:  # also from a ref_*.py it imports: name the file that has it
+        raise CheckError(f"{exc.filename}, line {exc.lineno}: syntax error in the pack's checks ({exc.msg})",
+                         "fix that line of the pack's Python code") from None
 
 
 def _pack(pack) -> Pack:

@@ -182,10 +182,10 @@ def _print_reports(reports, info) -> None:
                       f"[red]{fmt_points(r.points_at_risk)}[/]" if r.points_at_risk else "0",
                       style=None if r.points > 0 else "dim")
     console.print(table)
-    own = info["own_status"]
-    console.print(f"{info['problems']} problems, {fmt_points(info['points'])} points; own solutions: "
-                  + ", ".join(f"{n} {s}" for s, n in own.items() if n)
-                  + f"; points at risk: {fmt_points(info['points_at_risk'])}")
+    own = ", ".join(f"{n} {s}" for s, n in info["own_status"].items() if n) or "none yet"
+    n, points = info["problems"], info["points"]
+    console.print(f"{n} problem{'s' * (n != 1)}, {fmt_points(points)} point{'s' * (points != 1)}; own solutions: {own}; "
+                  f"points at risk: {fmt_points(info['points_at_risk'])}")
     for r in reports:
         for note in r.notes:
             console.print(f"[dim]{r.problem}: {note}[/]")
