@@ -66,14 +66,15 @@ def test_killed_on_timeout_with_its_children():
 
 def test_environment_is_scrubbed_and_cwd_is_a_temp_home(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fixture-secret")
-    code = ("import os, json\n"
-            "print(json.dumps({'cwd': os.getcwd(), 'home': os.environ.get('HOME'), 'keys': sorted(os.environ)}))")
+    code = ("import os, json, tempfile\n"
+            "print(json.dumps({'cwd': os.getcwd(), 'home': os.environ.get('HOME'), 'tmp': tempfile.gettempdir(),"
+            " 'keys': sorted(os.environ)}))")
     result = run_python(code, timeout_s=20)
     assert result.ok, result.stderr
     import json
 
     data = json.loads(result.stdout)
-    assert data["cwd"] == data["home"] and os.path.basename(data["cwd"]).startswith("wb-sandbox-")
+    assert data["cwd"] == data["home"] == data["tmp"] and os.path.basename(data["cwd"]).startswith("wb-sandbox-")
     assert "OPENAI_API_KEY" not in data["keys"] and "sk-fixture-secret" not in result.stdout
     assert not os.path.exists(data["cwd"])  # removed afterwards
 
@@ -81,3 +82,24 @@ def test_environment_is_scrubbed_and_cwd_is_a_temp_home(monkeypatch):
 def test_errors_come_back_as_output():
     result = run_python("raise ValueError('boom')", timeout_s=20)
     assert result.returncode == 1 and "ValueError: boom" in result.stderr
+
+
+def test_writes_are_confined_to_the_temp_dir(tmp_path):
+    outside, kept = tmp_path / "outside.txt", tmp_path / "kept.txt"
+    kept.write_text("keep")
+    child = f"open({str(outside)!r}, 'w')"  # tried directly, and by a process the code starts (bound too)
+    attempts = [child, f"open({str(kept)!r}, 'a')", f"os.remove({str(kept)!r})",
+                f"os.rename({str(kept)!r}, 'moved.txt')", f"os.mkdir({str(tmp_path / 'd')!r})",
+                f"subprocess.run([sys.executable, '-c', {child!r}], check=True)"]
+    code = ("import os, subprocess, sys, tempfile\n"
+            "open('inside.txt', 'w').write('x'); os.mkdir('sub'); os.remove('inside.txt')\n"
+            "tempfile.NamedTemporaryFile().close(); open(os.devnull, 'w').write('x')\n"
+            f"for attempt in {attempts!r}:\n"
+            "    try:\n        exec(attempt)\n        print('ESCAPED', attempt)\n"
+            "    except (PermissionError, subprocess.CalledProcessError):\n        print('denied')\n")
+    result = run_python(code, timeout_s=30)
+    if not result.isolated_filesystem:
+        pytest.skip("no Landlock on this kernel: writes are not confined (see workbench/sandbox.py)")
+    assert result.ok, result.stderr
+    assert result.stdout.split() == ["denied"] * len(attempts), result.stdout
+    assert not outside.exists() and kept.read_text() == "keep" and sorted(os.listdir(tmp_path)) == ["kept.txt"]

@@ -1,10 +1,18 @@
-"""Run untrusted Python (e.g. code an LLM wrote) in a child process: time limit, temp dir as cwd and HOME,
-scrubbed environment, no network.
+"""Run untrusted Python (e.g. code an LLM wrote) in a child process: time limit, temp dir as cwd, HOME and
+TMPDIR, scrubbed environment, no network, and no writes outside that temp dir where the kernel allows it.
 
-No network, twice over: the child starts in a new network namespace (`unshare -rn`) when the system allows
-it, and in any case a prelude replaces the socket constructors with ones that raise before the code runs.
-On timeout the whole process group is killed. This contains accidents and sloppy code; it is not a
-security boundary against code written to escape (use a container for that).
+What is isolated:
+- network, twice over: the child starts in a new network namespace (`unshare -rn`) when the system allows
+  it, and in any case a prelude replaces the socket constructors with ones that raise before the code runs;
+- file writes: where the kernel has Landlock (Linux 5.13+, unprivileged), the child can create, change,
+  rename or delete files only inside its temp dir (and write to /dev/null); elsewhere it can only read.
+  Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can;
+- time: on timeout the whole process group is killed; the temp dir is removed afterwards.
+
+What is not: reading files (the code can read whatever the user can, though it has no network to send
+them anywhere), memory and CPU use (only the time limit), and other processes of the user (signals). This
+contains accidents and sloppy code; it is not a security boundary against code written to escape (use a
+container for that).
 """
 
 from __future__ import annotations
@@ -37,6 +45,51 @@ del _name
 '''
 
 
+# Landlock, through ctypes (no dependency): allow every kind of write only beneath `folder`. It binds this
+# process and its children for good, so it runs before the untrusted code; if it fails, nothing runs.
+FILESYSTEM_GUARD = '''
+def _wb_writes_only_beneath(folder, abi):
+    import ctypes, os, struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+
+    def check(result):
+        if result < 0:
+            raise SystemExit(f"sandbox: cannot restrict file writes (errno {ctypes.get_errno()}); nothing was run")
+        return result
+
+    def call(number, *args):
+        return check(libc.syscall(*(ctypes.c_long(a) if isinstance(a, int) else a for a in (number, *args))))
+
+    # write, remove dir/file, make char/dir/reg/sock/fifo/block/sym; refer (abi 2); truncate (abi 3)
+    writes = sum(1 << b for b in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12)) | (1 << 13) * (abi >= 2) | (1 << 14) * (abi >= 3)
+    ruleset = call(444, ctypes.create_string_buffer(struct.pack("=Q", writes)), 8, 0)
+    for path, rights in ((folder, writes), ("/dev/null", 1 << 1 | (1 << 14) * (abi >= 3))):
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        call(445, ruleset, 1, ctypes.create_string_buffer(struct.pack("=Qi", rights, fd)), 0)
+        os.close(fd)
+    check(libc.prctl(38, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)))  # NO_NEW_PRIVS
+    call(446, ruleset, 0)
+    os.close(ruleset)
+'''
+
+
+@lru_cache(maxsize=1)
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0 when it has none); asking changes nothing for this process."""
+    import ctypes
+
+    if not sys.platform.startswith("linux"):  # 444 is Landlock's syscall number on Linux only
+        return 0
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        version = libc.syscall(ctypes.c_long(444), None, ctypes.c_long(0), ctypes.c_long(1))  # ..._CREATE_RULESET_VERSION
+    except (OSError, AttributeError):
+        return 0
+    return max(0, int(version))
+
+
 @dataclass(frozen=True)
 class SandboxResult:
     returncode: int | None
@@ -45,6 +98,7 @@ class SandboxResult:
     timed_out: bool
     seconds: float
     isolated_network: bool  # True when the child ran in its own network namespace
+    isolated_filesystem: bool = False  # True when Landlock kept its writes inside its temp dir
 
     @property
     def ok(self) -> bool:
@@ -73,10 +127,12 @@ def scrubbed_env(home: str) -> dict[str, str]:
 def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = True) -> SandboxResult:
     """Run `source` with this interpreter in a sandboxed child and capture its output."""
     prefix = _unshare_prefix() if network_namespace else ()
+    abi = landlock_abi()
     with tempfile.TemporaryDirectory(prefix="wb-sandbox-") as tmp:
         script = os.path.join(tmp, "main.py")
+        fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
         with open(script, "w", encoding="utf-8") as fh:
-            fh.write(NETWORK_GUARD + "\n" + source)
+            fh.write(fs_guard + NETWORK_GUARD + "\n" + source)
         cmd = [*prefix, sys.executable, "-I", "-B", script]
         start = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=tmp, env=scrubbed_env(tmp), stdin=subprocess.DEVNULL,
@@ -89,7 +145,7 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
             out, err = proc.communicate()
             timed_out = True
         return SandboxResult(None if timed_out else proc.returncode, out, err, timed_out,
-                             time.monotonic() - start, bool(prefix))
+                             time.monotonic() - start, bool(prefix), bool(abi))
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
