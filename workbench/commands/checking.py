@@ -75,7 +75,7 @@ def _read_answer(path: str) -> str:
 def _judge(model: str | None):
     if not model:
         return None
-    from workbench.verify import make_judge
+    from workbench.judge import make_judge
 
     return make_judge(model)
 

@@ -1,0 +1,76 @@
+"""The model grader behind `--judge MODEL`: scores a free-text answer against a problem's key points.
+
+verify calls it only for answers no reference check could decide; see verify.judge_submission.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from workbench.errors import CheckError, UsageError, WorkbenchError
+from workbench.problems import Problem
+
+JUDGE_PROMPT = """You grade a student's answer to one question against the key points a full answer must make.
+Reply with JSON only: {"score": <0..1, the fraction of key points the answer makes correctly>, "notes": "<one or two
+sentences: which key points are missing or wrong>"}.
+
+Question:
+{statement}
+
+Key points:
+{points}
+
+Answer:
+{answer}
+"""
+
+
+def make_judge(model: str) -> "Judge":
+    """A grader callable backed by workbench.llm (the only module that talks to the network)."""
+    try:
+        from workbench import llm
+    except ModuleNotFoundError as exc:
+        if exc.name != "workbench.llm":
+            raise
+        raise UsageError("--judge needs workbench/llm.py, which this checkout does not have",
+                         "run without --judge (free-text answers stay unchecked)") from None
+    return Judge(model, llm.resolve_settings(model=model, temperature=0.0))
+
+
+class Judge:
+    """judge(problem, text) -> {"score", "notes"}. Each answer it fails on stays `unchecked`; `failures` lets the
+    CLI exit 3 afterwards, since the user asked for this grader. After an LLM failure (a dead endpoint, a bad key)
+    the rest fail at once instead of retrying answer by answer."""
+
+    def __init__(self, model: str, settings):
+        self.model, self.settings = model, settings
+        self.failures: list[str] = []
+        self._llm_error: WorkbenchError | None = None
+
+    def __call__(self, problem: Problem, text: str) -> dict:
+        try:
+            if self._llm_error is not None:
+                raise self._llm_error
+            return self._grade(problem, text)
+        except WorkbenchError as exc:
+            self.failures.append(exc.message)
+            raise
+
+    def _grade(self, problem: Problem, text: str) -> dict:
+        from workbench import llm
+
+        prompt = (JUDGE_PROMPT.replace("{statement}", problem.statement)
+                  .replace("{points}", "\n".join(f"- {p}" for p in problem.key_points)).replace("{answer}", text))
+        try:
+            reply = llm.complete([{"role": "user", "content": prompt}], self.settings).text
+        except WorkbenchError as exc:
+            self._llm_error = exc
+            raise
+        m = re.search(r"\{.*\}", reply, re.S)
+        try:
+            data = json.loads(m.group(0)) if m else {}
+            score = float(data.get("score"))
+        except (ValueError, TypeError):
+            raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model") from None
+        return {"score": max(0.0, min(1.0, score)), "notes": str(data.get("notes", ""))}
