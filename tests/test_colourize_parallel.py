@@ -110,9 +110,9 @@ def test_a_worker_that_dies_without_reporting_is_an_error(tmp_path):
 @pytest.mark.parametrize("jobs", ["1", "3"])
 def test_a_run_that_cannot_start_stops_all_before_any_trains(project, synth, pal, capsys, jobs):
     (project / "runs" / "unet").mkdir()
-    (project / "runs" / "unet" / "notes.txt").write_text("someone's earlier run")
+    (project / "runs" / "unet" / "config.json").write_text("{}")  # someone's earlier run
     rc = cli.main(["train", "--all", "--jobs", jobs, "--epochs", "1", "--data", str(synth), "--palette", pal])
     err = capsys.readouterr().err
     assert rc == 2 and "already holds a run" in err and "--resume" in err, err
     assert sorted(p.name for p in (project / "runs").iterdir()) == ["unet"]  # poolupsample was never started
-    assert (project / "runs" / "unet" / "notes.txt").read_text() == "someone's earlier run"
+    assert (project / "runs" / "unet" / "config.json").read_text() == "{}"  # left as it was
