@@ -196,8 +196,35 @@ def test_traces_verify_detects_an_edited_trace(wb):
     path.write_text(json.dumps(data))
     code, out, _ = wb.run("traces", "verify")
     assert code == 1 and path.name in out and "content edited" in out and "1 of 2" in out
+    code, out, _ = wb.run("traces", "verify", "--json")
+    assert code == 1 and json.loads(out)["bad"] == [{"file": str(path), "reason": "content edited: the hash no longer matches"}]
     code, out, _ = wb.run("traces")
     assert "EDITED" in out
+
+
+def test_a_trace_moved_to_another_problem_is_flagged_and_not_cited(wb):
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    [path] = wb.traces()
+    moved = wb.root / "traces" / "1.3" / path.name
+    moved.parent.mkdir()
+    path.rename(moved)
+    code, out, _ = wb.run("traces")
+    assert code == 0 and "MOVED" in out
+    code, out, _ = wb.run("traces", "--json")
+    assert [r["intact"] for r in json.loads(out)] == [False]
+    code, out, err = wb.run("traces", "cite", "1.3", "--pack", "demo")
+    assert code == 1 and out == "" and "renamed or moved" in err and "not cited" in err
+
+
+def test_an_edited_trace_is_not_cited(wb):
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    path = wb.traces()[0]
+    data = json.loads(path.read_text())
+    data["samples"][0]["messages"][-1]["content"] = "a better answer"
+    path.write_text(json.dumps(data))
+    code, out, err = wb.run("traces", "cite", "1.1")
+    assert code == 0 and len(out.strip().splitlines()) == 1 and "content edited" in err and "not cited" in err
 
 
 def test_unreadable_traces_are_flagged_and_the_others_still_used(wb):
@@ -219,12 +246,14 @@ def test_unreadable_traces_are_flagged_and_the_others_still_used(wb):
     assert code == 0 and "accessed" in out and "unreadable trace" in err and "bad.json" in err
     (next(folder.glob("*fake-gpt*.json"))).unlink()
     code, _, err = wb.run("traces", "cite", "1.1")
-    assert code == 2 and "no readable trace for problem 1.1" in err
+    assert code == 1 and "no intact trace for 1.1" in err
 
 
 def test_traces_of_a_problem_without_any_yet(wb):
     code, out, _ = wb.run("traces", "1.3", "--pack", "demo")
     assert code == 0 and "no traces for 1.3 yet" in out
+    code, _, err = wb.run("traces", "cite", "1.3", "--pack", "demo")
+    assert code == 1 and "no traces for problem 1.3" in err  # missing work, not bad input
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -236,7 +265,6 @@ def test_traces_of_a_problem_without_any_yet(wb):
     (["traces", "../etc"], "invalid problem id"),
     (["traces", "cite", "9.9"], "no problem '9.9' in pack 'a2'"),
     (["traces", "9.9"], "no problem '9.9' in pack 'a2'"),
-    (["traces", "cite", "1.3", "--pack", "demo"], "no traces for problem 1.3"),
     (["traces", "show"], "wrong arguments"),
     (["import-chat", "missing.json", "--problem", "1.1", "--pack", "demo"], "no file missing.json"),
     (["import-chat", "x.json", "--problem", "../1", "--pack", "demo"], "invalid problem id"),

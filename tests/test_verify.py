@@ -137,6 +137,14 @@ def test_edited_trace_is_not_an_intact_deliverable(proj):
     assert report.present["trace"] is False and any("edited" in n for n in report.notes)
 
 
+def test_a_trace_copied_from_another_problem_is_not_its_deliverable(proj):
+    path = fake_trace(proj, "1.1.1", ["a claim"])
+    (proj / "traces" / "2.2.3").mkdir()
+    (proj / "traces" / "2.2.3" / path.name).write_bytes(path.read_bytes())
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    assert report.present["trace"] is False and any("renamed or moved" in n for n in report.notes)
+
+
 def test_unreadable_trace_files_are_named_and_the_readable_one_is_judged(proj, capsys):
     fake_trace(proj, "3.1", [f"The result is {CONV}."])
     (proj / "traces" / "3.1" / "bad.json").write_bytes(b"\xff\xfe")

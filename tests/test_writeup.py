@@ -424,8 +424,17 @@ def test_edited_trace_shows_red_box_and_fails_strict(fx, capsys):
     rc, text = _build(fx, "--strict")
     flat = " ".join(text.split())
     assert rc == 1
-    assert "Edited trace: hash mismatch" in flat and "FIXTURE-TAMPERED" not in flat
-    assert "edited trace: hash mismatch" in capsys.readouterr().out
+    assert "Edited trace" in flat and "hash no longer matches" in flat and "FIXTURE-TAMPERED" not in flat
+    assert "edited trace: " in capsys.readouterr().out
+
+
+def test_a_trace_copied_into_another_problem_is_not_shown_there(fx, capsys):
+    path = next((fx / "traces" / "1.1").glob("*.json"))
+    (fx / "traces" / "1.2").mkdir(exist_ok=True)
+    (fx / "traces" / "1.2" / path.name).write_bytes(path.read_bytes())
+    rc, text = _build(fx, "--strict")
+    flat = " ".join(text.split())
+    assert rc == 1 and "renamed or moved" in flat
 
 
 @pytest.mark.parametrize("verify", [True, False])

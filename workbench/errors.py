@@ -21,6 +21,12 @@ class WorkbenchError(Exception):
         return type(self), (self.message, self.fix), self.__dict__
 
 
+class MissingWorkError(WorkbenchError):
+    """Required work (a trace, a solution) is not there yet: exit 1, as a failed check."""
+
+    exit_code = 1
+
+
 class UsageError(WorkbenchError):
     """Bad arguments or an unknown id."""
 

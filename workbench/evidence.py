@@ -109,7 +109,7 @@ def _pick(loaded: list[Trace], broken: list[str], folder: Path, pin: str | None)
         return TracePick(issue="none")
     if not chosen.intact:
         return TracePick(trace=chosen, issue="edited",
-                         detail=f"{chosen.path.name}: its content no longer matches its hash {chosen.short_hash}")
+                         detail=f"{chosen.path.name}: {chosen.fault}")
     return TracePick(trace=chosen)
 
 
@@ -283,7 +283,7 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
     }
     notes = []
     if pick.issue == "edited":
-        notes.append(f"edited trace: hash mismatch ({pick.detail})")
+        notes.append(f"edited trace: {pick.detail}")
     elif pick.issue in ("unreadable", "pin-not-found"):
         notes.append(pick.detail)
     if "critique" in required and not present["critique"]:

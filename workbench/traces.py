@@ -81,8 +81,18 @@ class Trace:
         return self.hash[:12]
 
     @property
+    def fault(self) -> str:
+        """'' when the trace is intact evidence, else what is wrong with it."""
+        if self.hash != content_hash(self.data):
+            return "content edited: the hash no longer matches"
+        # a copy under another problem's folder would otherwise count as that problem's evidence
+        if not self.path.stem.endswith(self.short_hash) or self.problem != self.path.parent.name:
+            return "renamed or moved: the file name does not match its content"
+        return ""
+
+    @property
     def intact(self) -> bool:
-        return self.hash == content_hash(self.data)
+        return not self.fault
 
     @property
     def source(self) -> str:
@@ -275,10 +285,5 @@ def verify_traces(root: Path | None = None) -> tuple[int, list[tuple[Path, str]]
     """Recompute every trace's hash: (number checked, [(file, what is wrong)])."""
     traces, bad = scan_traces(root=root)
     count = len(traces) + len(bad)
-    for trace in traces:
-        f = trace.path
-        if not trace.intact:
-            bad.append((f, "content edited: the hash no longer matches"))
-        elif not f.stem.endswith(trace.short_hash) or trace.problem != f.parent.name:
-            bad.append((f, "renamed or moved: the file name does not match its content"))
+    bad += [(t.path, t.fault) for t in traces if t.fault]
     return count, sorted(bad)

@@ -360,7 +360,7 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
         v = run_check(ref, problem, Submission(problem.id, f"{trace.path.name}#{i}", text), ctx)
         if not trace.intact:
             v = Verdict(v.problem, v.subject, v.status, v.score, v.details, v.critique,
-                        "; ".join(x for x in (v.reason, "trace edited after it was written (hash mismatch)") if x))
+                        "; ".join(x for x in (v.reason, f"trace not intact: {trace.fault}") if x))
         verdicts.append(v)
     return verdicts
 
@@ -421,7 +421,7 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
         plots = list(getattr(ref, "plot_files", lambda p, c: [])(problem, ctx) or [])
         present["plot"] = bool(plots) and all(Path(p).is_file() for p in plots)
     if trace and not trace.intact:
-        notes.append(f"trace {trace.path.name} was edited after it was written")
+        notes.append(f"trace {trace.path.name} is not intact evidence (edited): {trace.fault}")
     verdicts = []
     if sol:
         verdicts.append(check_solution(ref, problem, sol, ctx))

@@ -6,7 +6,7 @@ import re
 
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, print_json
-from workbench.errors import TraceError, UsageError
+from workbench.errors import MissingWorkError, UsageError
 
 TRACES_USAGE = "traces [ID] | traces show FILE | traces verify | traces cite ID"
 _CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[ \t]*$|`[^`\n]+`)", re.S | re.M)
@@ -77,7 +77,7 @@ def _list(problem_id: str | None, args) -> int:
     for t in traces:
         samples = f"{len(t.samples)}" + (f"/{t.samples_requested}" if t.samples_requested != len(t.samples) else "")
         source = "[bold yellow]IMPORTED[/]" if t.imported else t.source
-        digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} EDITED[/]"
+        digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} {'EDITED' if 'edited' in t.fault else 'MOVED'}[/]"
         table.add_row(t.problem, t.started_at[:16].replace("T", " "), t.model_version, t.strategy, samples, source,
                       digest, *(t.citation(),) * wide)
     for f, why in bad:
@@ -109,7 +109,7 @@ def _verify(_, args) -> int:
 
     count, bad = verify_traces()
     if args.json:
-        print_json({"checked": count, "bad": [{"file": str(f), "problem": why} for f, why in bad]})
+        print_json({"checked": count, "bad": [{"file": str(f), "reason": why} for f, why in bad]})
     elif bad:
         for f, why in bad:
             console.print(f"[bold red]FAILED[/] {f}: {why}", soft_wrap=True)
@@ -132,10 +132,14 @@ def _cite(ref: str, args) -> int:
             traces = [find_trace(ref)]
     for f, why in bad:
         err_console.print(f"warning: unreadable trace {f}: {why}; not cited", markup=False, soft_wrap=True)
+    skipped = [t for t in traces if not t.intact]  # an edited or moved trace is no evidence: citing it would vouch for it
+    for t in skipped:
+        err_console.print(f"warning: trace {t.path}: {t.fault}; not cited", markup=False, soft_wrap=True)
+    traces = [t for t in traces if t.intact]
     if not traces:
-        if bad:
-            raise TraceError(f"no readable trace for problem {ref}", "restore the files above from git, or prompt again")
-        raise UsageError(f"no traces for problem {ref}", f"run `python cli.py prompt {ref}` or `import-chat` first")
+        if bad or skipped:
+            raise MissingWorkError(f"no intact trace for {ref}", "restore the files above from git, or prompt again")
+        raise MissingWorkError(f"no traces for problem {ref}", f"run `python cli.py prompt {ref}` or `import-chat` first")
     if args.json:
         print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact} for t in traces])
         return 0
