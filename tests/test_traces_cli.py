@@ -249,6 +249,27 @@ def test_unreadable_traces_are_flagged_and_the_others_still_used(wb):
     assert code == 1 and "no intact trace for 1.1" in err
 
 
+@pytest.mark.parametrize("field, value", [
+    ("exchanges", 5), ("exchanges", [1]), ("provider", "x"), ("started_at", 5), ("samples", ["x"]),
+    ("samples", [{"index": 0, "messages": [{"role": "user", "content": 3}]}]), ("request", {"n": "2"}),
+    ("exchanges", [{"sample": "0", "turn": 0}]), ("errors", "oops"),
+])
+def test_a_trace_with_wrong_field_types_is_unreadable_not_a_crash(wb, field, value):
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    path = wb.traces()[0]
+    data = json.loads(path.read_text())
+    data[field] = value
+    path.write_text(json.dumps(data))
+    for argv in (["traces"], ["traces", "--json"], ["traces", "cite", "1.1"], ["traces", "verify"]):
+        code, out, err = wb.run(*argv)
+        assert code in (0, 1) and "Traceback" not in err and "malformed" in out + err, argv
+    code, _, err = wb.run("traces", "show", path.name)
+    assert code == 2 and "malformed" in err and err.count("\n") == 1
+    code, out, _ = wb.run("traces", "cite", "1.1")
+    assert code == 0 and len(out.strip().splitlines()) == 1  # the other trace is still cited
+
+
 def test_traces_of_a_problem_without_any_yet(wb):
     code, out, _ = wb.run("traces", "1.3", "--pack", "demo")
     assert code == 0 and "no traces for 1.3 yet" in out

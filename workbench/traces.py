@@ -227,10 +227,51 @@ def _read(path: Path) -> tuple[dict | None, str]:
         return None, "not valid UTF-8 text"
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON (line {exc.lineno})"
-    if (not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("problem"), str)
-            or not isinstance(data.get("samples", []), list)):
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("problem"), str):
         return None, f"not a {SCHEMA} trace"
-    return data, ""
+    wrong = _wrong_field(data)
+    return (None, f"malformed {SCHEMA} trace: {wrong}") if wrong else (data, "")
+
+
+def _is(value, kind, optional: bool = True) -> bool:
+    if value is None:
+        return optional
+    return isinstance(value, kind) and not isinstance(value, bool)  # True is an int to Python, not to us
+
+
+def _wrong_field(data: dict) -> str:
+    """The first field the listing, citations, checks and transcripts rely on that has the wrong type, else ''."""
+    for key in ("hash", "strategy", "source", "started_at", "finished_at"):
+        if not _is(data.get(key), str):
+            return f"{key} is not text"
+    for key in ("provider", "request", "import"):
+        if not _is(data.get(key), dict):
+            return f"{key} is not an object"
+    if not _is((data.get("provider") or {}).get("base_url"), str):
+        return "provider.base_url is not text"
+    if not all(_is((data.get("import") or {}).get(k), str) for k in ("created_at", "url", "origin", "file", "title")):
+        return "an import field is not text"
+    request = data.get("request") or {}
+    if not _is(request.get("model"), str) or not _is(request.get("n"), int):
+        return "request.model or request.n has the wrong type"
+    if not _is(data.get("errors"), list) or not all(isinstance(e, str) for e in data.get("errors") or []):
+        return "errors is not a list of text"
+    samples, exchanges = data.get("samples", []), data.get("exchanges", [])
+    if not isinstance(samples, list) or not all(isinstance(s, dict) for s in samples):
+        return "samples is not a list of objects"
+    for sample in samples:
+        messages = sample.get("messages", [])
+        if not _is(sample.get("index"), int, optional=False) or not isinstance(messages, list) or not all(
+                isinstance(m, dict) and isinstance(m.get("role"), str) and _is(m.get("content"), str) for m in messages):
+            return "a sample lacks an index or a list of {role, content} messages"
+    if not isinstance(exchanges, list) or not all(isinstance(e, dict) for e in exchanges):
+        return "exchanges is not a list of objects"
+    for ex in exchanges:
+        if not (_is(ex.get("model"), str) and _is(ex.get("sample"), int) and _is(ex.get("turn"), int)
+                and _is(ex.get("latency_s"), (int, float)) and _is(ex.get("usage"), dict)
+                and isinstance(ex.get("choices", []), list) and all(isinstance(c, dict) for c in ex.get("choices", []))):
+            return "an exchange has a field of the wrong type"
+    return ""
 
 
 def trace_files(folder: Path) -> list[Path]:
