@@ -341,6 +341,11 @@ def test_cli_judge_through_the_llm_client(proj, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("fault, message", [({"content": "I think it is fine."}, "not the JSON asked for"),
+                                            ({"content": '{"score": NaN}'}, "not the JSON asked for"),
+                                            ({"content": '{"score": true}'}, "not the JSON asked for"),
+                                            ({"content": '{"score": 5}'}, "not the JSON asked for"),
+                                            ({"content": '{"score": -1}'}, "not the JSON asked for"),
+                                            ({"content": '["score", 1]'}, "not the JSON asked for"),
                                             ({"status": 401}, "rejected the API key (401)"),
                                             ("unreachable", "cannot reach")])
 def test_a_failing_judge_is_reported_and_exits_3(proj, tmp_path, capsys, monkeypatch, fault, message):

@@ -70,7 +70,10 @@ class Judge:
         m = re.search(r"\{.*\}", reply, re.S)
         try:
             data = json.loads(m.group(0)) if m else {}
-            score = float(data.get("score"))
-        except (ValueError, TypeError):
-            raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model") from None
-        return {"score": max(0.0, min(1.0, score)), "notes": str(data.get("notes", ""))}
+        except ValueError:
+            data = None
+        score = data.get("score") if isinstance(data, dict) else None
+        # NaN, true, 5 or -1 is no fraction of key points: never pass it off as a grade
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+            raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model")
+        return {"score": float(score), "notes": str(data.get("notes", ""))}
