@@ -304,6 +304,27 @@ def test_a_syntax_error_in_the_pack_checks_is_one_line(proj, tmp_path, capsys, m
         assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("module, code, message", [
+    ("reference.py", "import nonexistent_mod\n", "ModuleNotFoundError: No module named 'nonexistent_mod'"),
+    ("ref_math.py", "raise RuntimeError('pack broken')\n", "RuntimeError: pack broken")])
+def test_a_pack_whose_checks_fail_to_import_is_one_line(proj, tmp_path, capsys, module, code, message):
+    import shutil
+
+    pack = tmp_path / f"failing_{module[:-3]}"
+    shutil.copytree(REPO / "problems" / "a2", pack, ignore=shutil.ignore_patterns("__pycache__"))
+    lines = (pack / module).read_text().count("\n")
+    with (pack / module).open("a") as fh:
+        fh.write(code)
+    for argv in (["reference", "3.1"], ["verify", "--problem", "3.1"]):
+        assert main([*argv, "--pack", str(pack)]) == 2
+        err = capsys.readouterr().err
+        assert f"{pack / module}, line {lines + 1}: the pack's checks fail to import" in err, err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    main(["build-writeup", "--out", str(tmp_path / "b"), "--pack", str(pack)])
+    out = "".join(capsys.readouterr())
+    assert "verification not run" in out and message in "".join(out.split("\n"))  # the build goes on without checks
+
+
 def test_cli_verify_table_json_and_exit_codes(proj, capsys):
     write_solution(proj, "3.1", f"answer:\n  matrix: {CONV}\n  feature: sharpening\n")
     assert main(["verify", "--problem", "3.1"]) == 0

@@ -244,6 +244,13 @@ def load_reference(pack: Pack):
     except SyntaxError as exc:  # also from a ref_*.py it imports: name the file that has it
         raise CheckError(f"{exc.filename}, line {exc.lineno}: syntax error in the pack's checks ({exc.msg})",
                          "fix that line of the pack's Python code") from None
+    except Exception as exc:  # a missing module or a raise at import time: the pack's code, not ours
+        import traceback
+
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).parent == folder]
+        where = f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else str(path)
+        raise CheckError(f"{where}: the pack's checks fail to import ({type(exc).__name__}: {exc})",
+                         "fix that line of the pack's Python code, or install what it imports") from None
 
 
 def _pack(pack) -> Pack:
