@@ -103,3 +103,38 @@ def test_writes_are_confined_to_the_temp_dir(tmp_path):
     assert result.ok, result.stderr
     assert result.stdout.split() == ["denied"] * len(attempts), result.stdout
     assert not outside.exists() and kept.read_text() == "keep" and sorted(os.listdir(tmp_path)) == ["kept.txt"]
+
+
+def _pids(marker: str) -> list[int]:
+    """The processes whose command line holds `marker`."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if marker.encode() in fh.read():
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+@pytest.mark.parametrize("namespaces", [True, False])
+def test_a_process_started_in_a_new_session_does_not_hold_up_the_result(monkeypatch, namespaces):
+    from workbench import sandbox
+
+    if not namespaces:  # as on a system without unshare: the orphan lives on, but nobody waits for it
+        monkeypatch.setattr(sandbox, "_unshare_prefix", lambda: ())
+    marker = f"75.{os.getpid()}{int(namespaces)}"
+    code = ("import subprocess\n"
+            f"subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+            "print('answer', flush=True)\n")
+    start = time.monotonic()
+    try:
+        result = sandbox.run_python(code, timeout_s=30)
+        assert result.ok and not result.timed_out and result.stdout == "answer\n", result
+        assert time.monotonic() - start < 10
+        if "-rnpf" in sandbox._unshare_prefix():  # the child was PID 1 of its namespace: the orphan died with it
+            assert _pids(marker) == []
+    finally:
+        for pid in _pids(marker):  # only the sleep this test started
+            os.kill(pid, 9)

@@ -1,20 +1,24 @@
 """Run untrusted Python (e.g. code an LLM wrote) in a child process: time limit, temp dir as cwd, HOME and
-TMPDIR, scrubbed environment, no network, and no writes outside that temp dir where the kernel allows it.
+TMPDIR, scrubbed environment, no TCP/IP network, and no file creation or content changes outside that temp dir
+where the kernel allows it.
 
 What is isolated:
-- network, twice over: the child starts in a new network namespace (`unshare -rn`) when the system allows
-  it, and in any case a prelude replaces the socket constructors with ones that raise before the code runs;
-- file writes: where the kernel has Landlock (Linux 5.13+, unprivileged), the child can create, change,
+- TCP/IP network, twice over: the child starts in a new network namespace (`unshare -rn`) when the system
+  allows it, and in any case a prelude replaces the socket constructors with ones that raise before the code runs;
+- file writes: where the kernel has Landlock (Linux 5.13+, unprivileged), the child can create, write,
   rename or delete files only inside its temp dir (and write to /dev/null); elsewhere it can only read.
   Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can;
-- time: on timeout the whole process group is killed; the temp dir is removed afterwards.
+- time: on timeout the whole process group is killed, and where unshare allows a PID namespace the child is
+  its init, so every process it started (even in a new session) dies when it exits; the result never waits
+  for such leftovers; the temp dir is removed afterwards.
 
-What is not: reading files (the code can read whatever the user can, though it has no network to send
-them anywhere), memory and CPU use (only the time limit), and other processes of the user (signals). This
-contains accidents and sloppy code; it is not a security boundary against code written to escape (use a
-container for that).
+What is not: reading files (the code can read whatever the user can); changing the permissions or times of
+the user's files (chmod, utime: Landlock does not cover them); connecting to Unix-domain sockets outside the
+temp dir (a local service such as a desktop bus is reachable, though TCP/IP is not); memory and CPU use
+(only the time limit); and, without a PID namespace, other processes of the user (signals) and processes it
+starts in a new session, which outlive it. This contains accidents and sloppy code; it is not a security
+boundary against code written to escape (use a container for that).
 """
-
 from __future__ import annotations
 
 import os
@@ -107,15 +111,18 @@ class SandboxResult:
 
 @lru_cache(maxsize=1)
 def _unshare_prefix() -> tuple[str, ...]:
-    """["unshare", "-rn"] if this system lets an unprivileged process make a network namespace."""
+    """unshare with new network and PID namespaces if this system lets an unprivileged process make them
+    (then the child is PID 1 and everything it starts dies with it), else only a network one, else ()."""
     exe = shutil.which("unshare")
     if not exe:
         return ()
-    try:
-        ok = subprocess.run([exe, "-rn", "true"], capture_output=True, timeout=5).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        ok = False
-    return (exe, "-rn") if ok else ()
+    for flags in (("-rnpf", "--kill-child"), ("-rn",)):
+        try:
+            if subprocess.run([exe, *flags, "true"], capture_output=True, timeout=5).returncode == 0:
+                return (exe, *flags)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return ()
 
 
 def scrubbed_env(home: str) -> dict[str, str]:
@@ -128,24 +135,34 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
     """Run `source` with this interpreter in a sandboxed child and capture its output."""
     prefix = _unshare_prefix() if network_namespace else ()
     abi = landlock_abi()
-    with tempfile.TemporaryDirectory(prefix="wb-sandbox-") as tmp:
+    # ignore_cleanup_errors: a leftover process of the code may still be writing there
+    with tempfile.TemporaryDirectory(prefix="wb-sandbox-", ignore_cleanup_errors=True) as tmp, \
+            tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
         script = os.path.join(tmp, "main.py")
         fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
         with open(script, "w", encoding="utf-8") as fh:
             fh.write(fs_guard + NETWORK_GUARD + "\n" + source)
         cmd = [*prefix, sys.executable, "-I", "-B", script]
         start = time.monotonic()
+        # Output goes to files, not pipes: a process the code started in a new session keeps a pipe open after
+        # the child exits, and reading it to EOF would wait for that process instead of for the child.
         proc = subprocess.Popen(cmd, cwd=tmp, env=scrubbed_env(tmp), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                                stdout=out_file, stderr=err_file, start_new_session=True)
         try:
-            out, err = proc.communicate(timeout=timeout_s)
+            proc.wait(timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
             timed_out = True
+        _kill_group(proc)  # leftovers in its group; a PID namespace already took the rest
+        proc.wait()
+        out, err = (_text(f) for f in (out_file, err_file))
         return SandboxResult(None if timed_out else proc.returncode, out, err, timed_out,
                              time.monotonic() - start, bool(prefix), bool(abi))
+
+
+def _text(fh) -> str:
+    fh.seek(0)
+    return fh.read().decode("utf-8", errors="replace")
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
