@@ -93,7 +93,12 @@ def load_palette(path: str | Path) -> tuple[torch.Tensor, dict]:
     p = Path(path).expanduser().resolve()
     try:
         raw = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        if not isinstance(raw, np.ndarray):  # an .npz archive
+            raise ValueError("an .npz archive, not a single array")
+    except ValueError as exc:  # numpy's wording ("pickled data") does not help here
+        raise DataError(f"palette {p} is not a NumPy .npy array file", "save the colours with numpy.save as a (K, 3) "
+                        "float array") from exc
+    except OSError as exc:
         raise DataError(f"cannot read palette {p} ({exc})".replace("\n", " "),
                         "pass a .npy file holding a (K, 3) float array") from exc
     arr = np.asarray(raw, dtype=np.float64)

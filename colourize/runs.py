@@ -98,11 +98,41 @@ def resolve_run(run: str | Path) -> Path:
     return (runs_dir() / p).resolve()
 
 
+DAMAGED = "the run folder is damaged; train it again into a new --out"
+
+
 def read_json(path: Path) -> dict:
+    """A run folder's JSON record (always an object)."""
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise TrainingError(f"cannot read {path} ({exc})", "the run folder is damaged; train it again in a new --out") from exc
+        raise TrainingError(f"cannot read {path} ({exc})", DAMAGED) from exc
+    if not isinstance(data, dict):
+        raise TrainingError(f"{path} is not a JSON object", DAMAGED)
+    return data
+
+
+def read_config(run_dir: Path) -> dict:
+    """config.json, with the records a resume relies on."""
+    config = read_json(run_dir / CONFIG)
+    for key in ("settings", "palette_source"):
+        if not isinstance(config.get(key), dict):
+            raise TrainingError(f"{run_dir / CONFIG} has no {key!r} record", DAMAGED)
+    return config
+
+
+def read_palette(run_dir: Path):
+    """The run's own palette.npy as a (K, 3) float tensor."""
+    import numpy as np
+    import torch
+
+    try:
+        pal = np.load(run_dir / PALETTE, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"{run_dir / PALETTE} is unreadable ({exc})".replace("\n", " "), DAMAGED) from exc
+    if pal.ndim != 2 or pal.shape[1] != 3 or pal.dtype.kind != "f":
+        raise TrainingError(f"{run_dir / PALETTE} holds {pal.dtype} {pal.shape}, not a (K, 3) palette", DAMAGED)
+    return torch.from_numpy(pal)
 
 
 def load_checkpoint(run_dir: Path, config: dict) -> dict:
@@ -149,6 +179,10 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     if name in MODEL_NAMES and model != name:
         raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {model}-{src.name}")
     dest = solutions_dir() / pack / "results" / name
+    foreign = sorted(p.name for p in dest.iterdir() if p.name not in PINNED) if dest.is_dir() else []
+    if foreign:
+        raise UsageError(f"{dest} holds more than a pinned run ({', '.join(foreign[:3])})",
+                         "pin under another name with --as")
     files = {f: (src / f).read_bytes() for f in PINNED if (src / f).is_file()}
     changed = [f for f, data in files.items() if not (dest / f).is_file() or (dest / f).read_bytes() != data]
     if dest.is_dir() and any(dest.iterdir()) and changed and not force:

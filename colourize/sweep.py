@@ -13,6 +13,7 @@ from pathlib import Path
 from colourize import plots, runs
 from colourize.parallel import Task, train_many
 from colourize.train import Reporter, TrainConfig
+from workbench.errors import TrainingError
 
 # setting name on the command line -> (TrainConfig field, run-folder prefix, plot x scale)
 SWEEPABLE = {"batch-size": ("batch_size", "bs", "log2"), "seed": ("seed", "seed", "linear")}
@@ -38,8 +39,11 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         final = metrics["final"]
         rows.append({param: value, "run": task.run_dir.name, "train_loss": final["train_loss"],
                      "val_loss": final["val_loss"], "val_acc": final["val_acc"], "seconds": final["seconds"]})
-    summary = {"schema": "colourize.sweep/1", "param": param, "values": values, "model": base.settings()["model"],
-               "epochs": base.epochs, "settings": base.settings() | {field: None}, "runs": rows}
+    summary = {"schema": "colourize.sweep/1", "param": param, "model": base.settings()["model"],
+               "epochs": base.epochs, "settings": base.settings() | {field: None}}
+    rows = _with_earlier_runs(out_dir / f"sweep-{param}.json", summary, rows, out_dir)
+    values = [r[param] for r in rows]
+    summary |= {"values": values, "runs": rows}
     if param == "seed" and len(rows) > 1:
         summary["spread"] = spread(rows)
     runs.write_json(out_dir / f"sweep-{param}.json", summary)
@@ -47,6 +51,24 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     fig = plots.sweep(values, rows, param, title, xscale=scale, spread=summary.get("spread"))
     runs.save_figure(fig, out_dir / f"sweep-{param}.png")
     return summary
+
+
+def _with_earlier_runs(path: Path, summary: dict, rows: list[dict], out_dir: Path) -> list[dict]:
+    """This sweep's rows plus those of an earlier sweep of the same setting in the same folder, when it had
+    the same model and settings and its runs are still there: `sweep batch-size 1024 --resume` adds a value
+    to the summary instead of replacing it. Merged rows are sorted by value; this sweep's rows win."""
+    try:
+        earlier = runs.read_json(path)
+    except TrainingError:  # none yet, or unreadable: this sweep's summary replaces it
+        return rows
+    param = summary["param"]
+    kept = {r[param]: r for r in earlier.get("runs", []) if isinstance(r, dict) and isinstance(r.get(param), int)
+            and (out_dir / str(r.get("run")) / runs.METRICS).is_file()}
+    if not all(earlier.get(k) == summary[k] for k in ("param", "model", "epochs", "settings")) \
+            or set(kept) <= {r[param] for r in rows}:
+        return rows  # another sweep, or nothing to add: the order asked
+    kept.update({r[param]: r for r in rows})
+    return [kept[v] for v in sorted(kept)]
 
 
 def spread(rows: list[dict]) -> dict:

@@ -145,8 +145,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
         raise TrainingError(f"images are {tuple(train_u8.shape[2:])}; the networks halve the size twice",
                             "use images whose height and width are divisible by 4")
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
-        pal = torch.from_numpy(np.load(run_dir / runs.PALETTE))
-        info = runs.read_json(run_dir / runs.CONFIG)["palette_source"]
+        pal, info = runs.read_palette(run_dir), runs.read_config(run_dir)["palette_source"]
     elif cfg.palette:
         pal, info = cpal.load_palette(cfg.palette)
     else:

@@ -280,3 +280,76 @@ def test_sweep_seeds_reports_the_spread(project, synth, pal, capsys):
     assert (runs / "sweep-seed.png").stat().st_size > 1000  # seed 0 on a linear axis (a log axis cannot show 0)
     assert cli.main(argv + ["--resume"]) == 0  # the finished runs are kept; the table and spread are printed again
     assert "over 3 seeds (mean ± sd)" in capsys.readouterr().out
+
+
+def test_damaged_run_files_are_one_line(project, synth, pal, capsys):
+    run = project / "runs" / "pu"
+    argv = ["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+            "--out", str(run), "--json"]
+    assert cli.main(argv) == 0
+    config = (run / "config.json").read_text()
+    resume = ["train", "poolupsample", "--out", str(run), "--resume", "--epochs", "2"]
+    (run / "config.json").write_text(json.dumps({k: v for k, v in json.loads(config).items() if k != "settings"}))
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(resume), "has no 'settings' record", "damaged")
+    damaged = json.loads(config)
+    damaged["settings"]["batch_size"] = "two"
+    (run / "config.json").write_text(json.dumps(damaged))
+    err = _one_line_error(capsys, cli.main(resume), "config.json holds settings that cannot train")
+    assert err.index("config.json") < err.index("--batch-size")  # blames the file, not a flag never given
+    (run / "config.json").write_text(config)
+    (run / "palette.npy").write_text("junk")
+    _one_line_error(capsys, cli.main(resume), "palette.npy is unreadable", "damaged")
+    (run / "metrics.json").write_text("[]")
+    _one_line_error(capsys, cli.main(["pin", str(run)]), "metrics.json is not a JSON object")
+
+
+def test_a_sweep_that_adds_a_value_keeps_the_earlier_runs_in_its_summary(project, synth, pal, capsys):
+    common = ["--model", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(["sweep", "batch-size", "50", "25"] + common) == 0
+    summary = project / "runs" / "sweep-batch-size.json"
+    assert json.loads(summary.read_text())["values"] == [50, 25]  # the order asked
+    assert cli.main(["sweep", "batch-size", "50", "--resume"] + common) == 0
+    assert json.loads(summary.read_text())["values"] == [25, 50]
+    assert cli.main(["sweep", "batch-size", "20"] + common) == 0
+    assert [r["batch-size"] for r in json.loads(summary.read_text())["runs"]] == [20, 25, 50]
+    # other settings make another sweep: its summary replaces the earlier one
+    assert cli.main(["sweep", "batch-size", "30", "--lr", "0.01"] + common) == 0
+    assert json.loads(summary.read_text())["values"] == [30]
+
+
+def test_pin_refuses_a_folder_that_is_not_a_pinned_run(project, synth, pal, capsys):
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions" / "a2" / "results" / "sweep").mkdir(parents=True)
+    (project / "solutions" / "a2" / "results" / "sweep" / "sweep-batch-size.json").write_text("{}")
+    cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"])
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(["pin", "unet", "--as", "sweep", "--force"]), "holds more than a pinned run",
+                    "sweep-batch-size.json")
+    assert [p.name for p in (project / "solutions" / "a2" / "results" / "sweep").iterdir()] == ["sweep-batch-size.json"]
+
+
+def test_ctrl_c_in_a_sweep_prints_the_command_that_continues_it(project, synth, pal, capsys, monkeypatch):
+    import shlex
+
+    import colourize.parallel
+    from colourize.train import Reporter, train
+
+    class CtrlCInEpoch2(Reporter):
+        def batch(self, epoch, done, loss):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(colourize.parallel, "train", lambda cfg, run_dir, resume, reporter: train(
+        cfg, run_dir, resume, CtrlCInEpoch2()))
+    argv = ["sweep", "seed", "0", "1", "--model", "poolupsample", "--epochs", "2", "--num-filters", "4", "--data",
+            str(synth), "--palette", pal]
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err
+    command = shlex.split(err[err.index("`") + 1:err.rindex("`")])
+    assert command[:3] == ["python", "cli.py", "sweep"] and "--num-filters" in command and command[-1] == "--resume"
+    monkeypatch.undo()
+    assert cli.main(command[2:] + ["--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert [r["seed"] for r in runs] == [0, 1]
+    assert all(json.loads((project / "runs" / f"sweep-seed{s}" / "metrics.json").read_text())["complete"] for s in (0, 1))

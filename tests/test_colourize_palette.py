@@ -96,9 +96,15 @@ def test_bad_palette_files(tmp_path, bad, match):
 
 
 def test_unreadable_palette_file(tmp_path):
-    (tmp_path / "p.npy").write_text("hello")
-    with pytest.raises(DataError, match="cannot read palette"):
+    (tmp_path / "p.npy").write_text("0.1 0.2 0.3\n")
+    with pytest.raises(DataError, match="is not a NumPy .npy array file") as err:
         load_palette(tmp_path / "p.npy")
+    assert "pickle" not in str(err.value)  # numpy's own wording would not help the user
+    np.savez(tmp_path / "p.npz", colours=np.zeros((24, 3)))
+    with pytest.raises(DataError, match="is not a NumPy .npy array file"):
+        load_palette(tmp_path / "p.npz")
+    with pytest.raises(DataError, match="cannot read palette"):
+        load_palette(tmp_path / "missing.npy")
 
 
 def test_more_restarts_never_raise_the_inertia(images):

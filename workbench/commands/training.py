@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from pathlib import Path
 from types import SimpleNamespace
 
 from colourize.runs import CHECKPOINT, MODEL_NAMES
 from workbench.console import console, err_console, print_json
-from workbench.errors import UsageError
+from workbench.errors import TrainingError, UsageError
 from workbench.paths import runs_dir
 
 # flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
@@ -86,8 +87,11 @@ def _config(args, model: str, run_dir: Path):
         given["category"] = resolve_category(given["category"])
     saved = {}
     if args.resume and (run_dir / runs.CONFIG).is_file():
-        saved = {k: v for k, v in runs.read_json(run_dir / runs.CONFIG)["settings"].items()
-                 if k in TrainConfig.__dataclass_fields__}
+        saved = {k: v for k, v in runs.read_config(run_dir)["settings"].items() if k in TrainConfig.__dataclass_fields__}
+        try:  # a damaged record must not read as a bad flag the user never gave
+            TrainConfig(**saved | {"model": model}).check()
+        except (TrainingError, TypeError) as exc:
+            raise TrainingError(f"{run_dir / runs.CONFIG} holds settings that cannot train ({exc})", runs.DAMAGED) from None
     return TrainConfig(**(saved | given | {"model": model}))
 
 
@@ -163,7 +167,9 @@ def cmd_sweep(args) -> int:
             summary = run_sweep(args.param, args.values, base, out_dir, resume=args.resume, jobs=args.jobs,
                                 reporter_for=lambda v: bars.bar(f"{model} {args.param} {v}"))
         except KeyboardInterrupt:
-            _interrupted([SimpleNamespace(run_dir=d) for d in dirs], "the same command with --resume")
+            again = ["python", "cli.py", "sweep", args.param, *map(str, args.values), "--model", model, "--out",
+                     str(out_dir), "--jobs", str(args.jobs), *_given_flags(args), "--resume"]
+            _interrupted([SimpleNamespace(run_dir=d) for d in dirs], shlex.join(again))
             return 130
     if args.json:
         print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {}))
@@ -188,6 +194,17 @@ def cmd_pin(args) -> int:
     else:
         console.print(f"pinned {', '.join(copied)} -> {dest}", soft_wrap=True)
     return 0
+
+
+def _given_flags(args) -> list[str]:
+    """The training flags the user gave, as command-line words (runs not yet started need them on --resume)."""
+    words = []
+    for k in SETTINGS:
+        value = getattr(args, k)
+        if value is None or value is False:
+            continue
+        words += [f"--{k.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return words
 
 
 def _interrupted(tasks, again: str) -> None:
