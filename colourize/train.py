@@ -54,13 +54,12 @@ class TrainConfig:
 
     def check(self) -> None:
         """Refuse settings that cannot train, naming the flag (before any folder or data is touched)."""
-        whole = {"epochs": (self.epochs, "--epochs 25"), "batch_size": (self.batch_size, "--batch-size 100"),
-                 "num_filters": (self.num_filters, "--num-filters 32"), "threads": (self.threads, "--threads 2"),
-                 "limit": (self.limit, "--limit 500"), "palette_n_init": (self.palette_n_init, "10")}
+        whole = {"--epochs": (self.epochs, 25), "--batch-size": (self.batch_size, 100),
+                 "--num-filters": (self.num_filters, 32), "--threads": (self.threads, 2), "--limit": (self.limit, 500),
+                 "palette_n_init": (self.palette_n_init, 10)}  # (value, an example)
         for name, (value, example) in whole.items():
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                flag = "--" + name.replace("_", "-")
-                raise TrainingError(f"{flag} {value} is not a positive whole number", f"e.g. {example}")
+                raise TrainingError(f"{name} {value} is not a positive whole number", f"e.g. {name} {example}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise TrainingError(f"--lr {self.lr} is not a positive learning rate", "e.g. --lr 0.001")
         if self.num_colours < 2 or self.palette_pixels < self.num_colours or self.samples < 0:
