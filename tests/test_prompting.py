@@ -246,6 +246,15 @@ def test_a_trace_folder_that_cannot_be_made_stops_before_sending(wb, monkeypatch
     assert wb.server.requests == [] and wb.traces() == []  # no paid answer was lost
 
 
+def test_a_failed_send_leaves_no_empty_trace_folder(wb, monkeypatch):
+    wb.server.script({"status": 401})
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 3
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(""))
+    wb.server.script({"status": 401})
+    assert wb.run("chat", "1.3", "--pack", "demo")[0] == 3
+    assert list((wb.root / "traces").iterdir()) == []
+
+
 def test_a_failed_trace_write_is_one_line(wb, monkeypatch):
     def full(*_, **__):
         raise OSError(28, "No space left on device")

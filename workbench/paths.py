@@ -35,14 +35,23 @@ def build_dir() -> Path:
     return project_root() / "build"
 
 
-def make_folder(path: Path) -> str:
+def make_folder(path: Path, keep: bool = True) -> str:
     """Create `path` (and parents) and probe that a file can be written in it: '' if so, else the reason.
+    With keep=False the folders this call created are removed again (while empty): a check before a send that
+    may still fail must not leave empty folders behind.
 
     A real write, not os.access: root passes os.access everywhere, and /proc or a read-only mount refuse anyway."""
+    created = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
             pass
     except OSError as exc:
         return "it is a file, not a folder" if path.is_file() else exc.strerror or str(exc)
+    finally:
+        for folder in created if not keep else ():
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: someone else is using it now
+                break
     return ""

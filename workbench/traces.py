@@ -198,11 +198,12 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
 
 
 def trace_folder(problem_id: str, root: Path | None = None) -> Path:
-    """traces/<id>/, created if needed; TraceError when no trace can be written there.
+    """traces/<id>/; TraceError when no trace can be written there. A folder it had to make is removed
+    again (write_trace makes it for real), so a send that then fails leaves no empty folder.
 
     Callers that pay for an answer check this before sending, so the answer is not lost at the end."""
     folder = (root or traces_dir()) / check_problem_id(problem_id)
-    reason = make_folder(folder)
+    reason = make_folder(folder, keep=False)
     if reason:
         raise TraceError(f"cannot save traces in {folder}: {reason}",
                          f"make {folder} a writable folder (move away what is in the way), then run it again")
