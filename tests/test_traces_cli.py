@@ -270,6 +270,18 @@ def test_a_trace_with_wrong_field_types_is_unreadable_not_a_crash(wb, field, val
     assert code == 0 and len(out.strip().splitlines()) == 1  # the other trace is still cited
 
 
+def test_piped_messages_are_not_wrapped(wb):
+    code, out, _ = wb.run("traces")
+    assert out == ("no traces yet — run `python cli.py prompt ID` or `python cli.py import-chat FILE --problem ID`\n")
+    (wb.root / "traces" / "1.1").mkdir()
+    (wb.root / "traces" / "1.1" / "bad.json").write_text("{}")
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 1 and out.splitlines()[-1] == ("1 of 1 trace(s) failed verification — restore them with "
+                                                  "`git checkout -- traces/` or delete them and prompt again")
+    code, out, _ = wb.run("traces", "verify", "--json")
+    assert json.loads(out)["checked"] == 1
+
+
 def test_traces_of_a_problem_without_any_yet(wb):
     code, out, _ = wb.run("traces", "1.3", "--pack", "demo")
     assert code == 0 and "no traces for 1.3 yet" in out

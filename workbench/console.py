@@ -9,8 +9,17 @@ from rich.console import Console
 
 from workbench.errors import WorkbenchError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+class _Console(Console):
+    def print(self, *objects, soft_wrap=None, **kwargs):
+        # Piped output is read by scripts and pasted from: a one-line message stays one line, so the commands
+        # it quotes stay whole. Tables, panels and terminals keep rich's layout.
+        if soft_wrap is None and not self.is_terminal and all(isinstance(o, str) for o in objects):
+            soft_wrap = True
+        super().print(*objects, soft_wrap=soft_wrap, **kwargs)
+
+
+console = _Console(highlight=False)
+err_console = _Console(stderr=True, highlight=False)
 
 
 def print_error(exc: WorkbenchError) -> None:
