@@ -324,6 +324,21 @@ def test_chat_via_stdin_saves_one_trace(wb, monkeypatch):
     assert f"saved {path}" in out and SECRET not in out
 
 
+def test_chat_ctrl_c_at_the_prompt_saves_the_trace_and_exits_130(wb, monkeypatch):
+    lines = iter(["why is that?"])
+
+    def fake_input(_prompt):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    code, out, _ = wb.run("chat", "1.1", "--pack", "demo")
+    [path] = wb.traces()
+    assert code == 130 and f"saved {path}" in out and "why is that?" in path.read_text()
+
+
 def test_chat_unknown_command_is_not_sent(wb, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("/bogus\n/etc/passwd is a path\n/quit\n"))
     code, _, err = wb.run("chat", "1.3", "--pack", "demo")

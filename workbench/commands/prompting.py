@@ -301,8 +301,9 @@ def cmd_chat(args) -> int:
 
     console.print(f"chat about {problem.id} {problem.title} with {settings.model} — empty line or /quit ends, "
                   "/retry asks again", soft_wrap=True)
-    say(session.drain)
+    interrupted = False
     try:
+        say(session.drain)
         while True:
             try:
                 line = input("you> ")
@@ -317,14 +318,17 @@ def cmd_chat(args) -> int:
                 print_error(UsageError(f"unknown command {command}", f"known commands: {', '.join(CHAT_COMMANDS)}"))
             else:
                 say(session.ask, line)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # save what was answered, then exit as an interrupted command does
         console.print()
+        interrupted = True
     trace = session.trace()
     if trace is None:
+        if interrupted:
+            raise KeyboardInterrupt
         raise LLMError("nothing was answered, so no trace was saved", "check the settings and start the chat again")
     saved = load_trace(write_trace(trace))
     if session.queue:
         err_console.print("the last message got no answer; it is not in the trace", markup=False)
     console.print(f"saved {saved.path} ({session.turns} turn(s))", markup=False, soft_wrap=True)
     console.print(f"cite: {saved.citation()}", markup=False, soft_wrap=True)
-    return 0
+    return 130 if interrupted else 0
