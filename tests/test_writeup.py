@@ -600,3 +600,19 @@ def test_real_notebook_runs_on_its_own(project, tmp_path):
     for name in ("PoolUpsampleNet", "ConvTransposeNet", "UNet"):
         assert f"{name} (2, 24, 32, 32)" in done.stdout
     assert "unet" in done.stdout
+
+
+@pytest.mark.parametrize("where", ["workbench.writeup.compile_pdf", "workbench.notebook.build_notebook"])
+def test_an_interrupted_build_leaves_the_previous_outputs_as_they_were(fx, monkeypatch, where):
+    assert _build(fx)[0] == 0
+    out = fx / "build"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert any(p.parts[0] == "files" for p in before) and len(before) > 4
+
+    def interrupt(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(where, interrupt)
+    assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "Someone Else"]) == 130
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []

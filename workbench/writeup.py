@@ -8,11 +8,13 @@ becomes a red box with the points at risk, and a row in the checklist the CLI pr
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -472,6 +474,24 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     if reason:
         raise WriteupError(f"cannot write the writeup to {out_dir}: {reason}",
                            "give --out a folder you can write to (it is created if missing)")
+    # Everything is built in a hidden folder inside out_dir and moved in when complete: an interrupted or
+    # failed build leaves the previous PDF, sources, notebook and figures as they were, never a mix.
+    stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=".building-"))
+    try:
+        result = _build(pack, stage, name, student_id, verify, notebook, start)
+        if (out_dir / ASSETS).is_dir():
+            os.replace(out_dir / ASSETS, stage / f"old-{ASSETS}")
+        os.replace(stage / ASSETS, out_dir / ASSETS)
+        for built in (result.markdown, result.typst, result.notebook, result.pdf):  # the PDF last
+            if built is not None:
+                os.replace(built, out_dir / built.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return replace(result, pdf=out_dir / result.pdf.name, markdown=out_dir / result.markdown.name,
+                   typst=out_dir / result.typst.name, notebook=result.notebook and out_dir / result.notebook.name)
+
+
+def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: bool, start: float) -> WriteupResult:
     config = configured_student() if not (name and student_id) else Identity()
     who = Identity(name or config.name, student_id or config.student_id)
     entries = collect(pack)
