@@ -39,16 +39,26 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from workbench import console
+
+    console.json_written = False
     try:
         return int(args.func(args) or 0)
     except WorkbenchError as exc:
-        from workbench.console import print_error
-
-        print_error(exc)
-        return exc.exit_code
+        console.print_error(exc)
+        return _json_error(args, exc.message, exc.fix, exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return _json_error(args, "interrupted", None, 130)
+
+
+def _json_error(args, message: str, fix: str | None, exit_code: int) -> int:
+    """A script that asked for --json gets a JSON document on stdout even when the command fails (one only)."""
+    from workbench import console
+
+    if getattr(args, "json", False) and not console.json_written:
+        console.print_json({"error": message, "fix": fix, "exit_code": exit_code})
+    return exit_code
 
 
 if __name__ == "__main__":

@@ -282,6 +282,35 @@ def test_piped_messages_are_not_wrapped(wb):
     assert json.loads(out)["checked"] == 1
 
 
+@pytest.mark.parametrize("argv, exit_code, message", [
+    (["prompt", "9.9", "--pack", "demo", "--json"], 2, "no problem '9.9'"),
+    (["traces", "cite", "1.3", "--pack", "demo", "--json"], 1, "no traces for problem 1.3"),
+    (["import-chat", "missing.json", "--problem", "1.1", "--pack", "demo", "--json"], 2, "no file missing.json"),
+    (["check", "9.9", "ANSWER", "--json"], 2, "no problem '9.9'"),
+])
+def test_a_json_refusal_is_one_json_document_on_stdout(wb, argv, exit_code, message):
+    (wb.root / "answer.md").write_text("an answer")
+    code, out, err = wb.run(*[str(wb.root / "answer.md") if a == "ANSWER" else a for a in argv])
+    data = json.loads(out)
+    assert code == exit_code and data["exit_code"] == exit_code and message in data["error"] and data["fix"]
+    assert message in err and err.count("\n") == 1
+
+
+def test_ctrl_c_with_json_is_a_json_document_too(wb, monkeypatch):
+    def interrupt(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("workbench.llm.complete", interrupt)
+    code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--json")
+    assert code == 130 and json.loads(out) == {"error": "interrupted", "fix": None, "exit_code": 130}
+
+
+def test_a_command_that_printed_its_json_prints_no_second_document(wb):
+    wb.server.script({"status": 401})
+    code, out, _ = wb.run("prompt", "1.1", "--pack", "demo", "--json")
+    assert code == 3 and json.loads(out)["error"]  # json.loads fails on two documents
+
+
 def test_traces_of_a_problem_without_any_yet(wb):
     code, out, _ = wb.run("traces", "1.3", "--pack", "demo")
     assert code == 0 and "no traces for 1.3 yet" in out

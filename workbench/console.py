@@ -30,8 +30,13 @@ def print_error(exc: WorkbenchError) -> None:
     err_console.print(line, markup=False, soft_wrap=True)
 
 
+json_written = False  # whether this command printed its JSON document yet (cli.main resets it)
+
+
 def print_json(data) -> None:
     """Machine-readable output: sorted keys, UTF-8, newline-terminated, no rich markup."""
+    global json_written
+    json_written = True
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
