@@ -616,3 +616,18 @@ def test_an_interrupted_build_leaves_the_previous_outputs_as_they_were(fx, monke
     assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "Someone Else"]) == 130
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_failed_typesetting_keeps_the_source_it_names(fx, monkeypatch, capsys):
+    import workbench.writeup
+
+    def refuse(typ_path, pdf_path):
+        raise WriteupError(f"typst failed on {typ_path}: error: unclosed delimiter", "fix the source at that place")
+
+    monkeypatch.setattr(workbench.writeup, "compile_pdf", refuse)
+    out = fx / "build"
+    assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "A", "--student-id", "1"]) == 2
+    err = capsys.readouterr().err
+    named = Path(err.split("typst failed on ")[1].split(":")[0])
+    assert named.parent == out / "failed-build" and "#set document" in named.read_text()  # the Typst source
+    assert not (out / named.with_suffix(".pdf").name).exists() and not list(out.glob(".building-*"))

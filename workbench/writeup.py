@@ -464,6 +464,9 @@ def output_names(pack: Pack) -> tuple[str, str]:
     return pdf, notebook
 
 
+FAILED_BUILD = "failed-build"  # inside --out: the sources of the last build that pandoc or typst refused
+
+
 def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: str | None = None,
                   student_id: str | None = None, verify: bool = True, notebook: bool = True) -> WriteupResult:
     """Build PDF, its .md/.typ sources and the notebook; missing pieces become boxes, never crashes."""
@@ -485,6 +488,11 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
         for built in (result.markdown, result.typst, result.notebook, result.pdf):  # the PDF last
             if built is not None:
                 os.replace(built, out_dir / built.name)
+    except WriteupError as exc:  # pandoc or typst refused a source: keep the sources its message names
+        kept = out_dir / FAILED_BUILD
+        shutil.rmtree(kept, ignore_errors=True)
+        os.replace(stage, kept)
+        raise WriteupError(exc.message.replace(str(stage), str(kept)), exc.fix) from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return replace(result, pdf=out_dir / result.pdf.name, markdown=out_dir / result.markdown.name,
