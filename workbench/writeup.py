@@ -488,6 +488,7 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
         for built in (result.markdown, result.typst, result.notebook, result.pdf):  # the PDF last
             if built is not None:
                 os.replace(built, out_dir / built.name)
+        shutil.rmtree(out_dir / FAILED_BUILD, ignore_errors=True)  # an earlier failure's sources are stale now
     except WriteupError as exc:  # pandoc or typst refused a source: keep the sources its message names
         kept = out_dir / FAILED_BUILD
         shutil.rmtree(kept, ignore_errors=True)
