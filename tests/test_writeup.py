@@ -624,6 +624,7 @@ def test_a_failed_typesetting_keeps_the_source_it_names(fx, monkeypatch, capsys)
     def refuse(typ_path, pdf_path):
         raise WriteupError(f"typst failed on {typ_path}: error: unclosed delimiter", "fix the source at that place")
 
+    real = workbench.writeup.compile_pdf
     monkeypatch.setattr(workbench.writeup, "compile_pdf", refuse)
     out = fx / "build"
     assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "A", "--student-id", "1"]) == 2
@@ -631,6 +632,6 @@ def test_a_failed_typesetting_keeps_the_source_it_names(fx, monkeypatch, capsys)
     named = Path(err.split("typst failed on ")[1].split(":")[0])
     assert named.parent == out / "failed-build" and "#set document" in named.read_text()  # the Typst source
     assert not (out / named.with_suffix(".pdf").name).exists() and not list(out.glob(".building-*"))
-    monkeypatch.undo()
+    monkeypatch.setattr(workbench.writeup, "compile_pdf", real)
     assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "A", "--student-id", "1"]) in (0, 1)
     assert not (out / "failed-build").exists() and (out / named.with_suffix(".pdf").name).is_file()
