@@ -127,7 +127,9 @@ def test_existing_run_and_corrupt_checkpoint(project, synth, pal, capsys):
     _one_line_error(capsys, cli.main(args + ["--resume"]), "unreadable or not a checkpoint")
 
 
-def test_ctrl_c_says_how_to_resume(project, synth, pal, capsys, monkeypatch):
+@pytest.fixture
+def ctrl_c_in_epoch_2(monkeypatch):
+    """Every run the CLI starts is interrupted (as by Ctrl-C) in its second epoch, after one checkpoint."""
     import colourize.parallel
     from colourize.train import Reporter, train
 
@@ -138,6 +140,11 @@ def test_ctrl_c_says_how_to_resume(project, synth, pal, capsys, monkeypatch):
 
     monkeypatch.setattr(colourize.parallel, "train", lambda cfg, run_dir, resume, reporter: train(
         cfg, run_dir, resume, CtrlCInEpoch2()))
+    return monkeypatch
+
+
+def test_ctrl_c_says_how_to_resume(project, synth, pal, capsys, ctrl_c_in_epoch_2):
+    monkeypatch = ctrl_c_in_epoch_2
     argv = ["train", "unet", "--epochs", "2", "--num-filters", "4", "--data", str(synth), "--palette", pal]
     assert cli.main(argv) == 130
     assert f"train unet --out {project / 'runs' / 'unet'} --resume" in capsys.readouterr().err
@@ -329,19 +336,10 @@ def test_pin_refuses_a_folder_that_is_not_a_pinned_run(project, synth, pal, caps
     assert [p.name for p in (project / "solutions" / "a2" / "results" / "sweep").iterdir()] == ["sweep-batch-size.json"]
 
 
-def test_ctrl_c_in_a_sweep_prints_the_command_that_continues_it(project, synth, pal, capsys, monkeypatch):
+def test_ctrl_c_in_a_sweep_prints_the_command_that_continues_it(project, synth, pal, capsys, ctrl_c_in_epoch_2):
     import shlex
 
-    import colourize.parallel
-    from colourize.train import Reporter, train
-
-    class CtrlCInEpoch2(Reporter):
-        def batch(self, epoch, done, loss):
-            if epoch == 2:
-                raise KeyboardInterrupt
-
-    monkeypatch.setattr(colourize.parallel, "train", lambda cfg, run_dir, resume, reporter: train(
-        cfg, run_dir, resume, CtrlCInEpoch2()))
+    monkeypatch = ctrl_c_in_epoch_2
     argv = ["sweep", "seed", "0", "1", "--model", "poolupsample", "--epochs", "2", "--num-filters", "4", "--data",
             str(synth), "--palette", pal]
     assert cli.main(argv) == 130
