@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -262,6 +263,31 @@ def test_a_failed_trace_write_is_one_line(wb, monkeypatch):
     monkeypatch.setattr("workbench.traces.atomic_write", full)
     code, _, err = wb.run("prompt", "1.1", "--pack", "demo")
     assert code == 2 and "cannot save the trace in" in err and "No space left" in err and err.count("\n") == 1
+
+
+def test_an_answer_that_cannot_be_saved_in_traces_is_kept_elsewhere(wb, monkeypatch, tmp_path):
+    import tempfile
+
+    import workbench.traces
+
+    real, calls = workbench.traces.make_folder, []
+
+    def writable_only_before_sending(folder, keep=True):  # traces/1.1 turns read-only while the answer is on its way
+        calls.append(folder)
+        return real(folder, keep) if len(calls) == 1 else "Read-only file system"
+
+    monkeypatch.setattr(workbench.traces, "make_folder", writable_only_before_sending)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code, _, err = wb.run("prompt", "1.1", "--pack", "demo")
+    assert code == 2 and "Read-only file system" in err and err.count("\n") == 1
+    kept = Path(err.split("the answer is kept in ")[1].split(" ")[0].rstrip(";—"))
+    assert kept.parent == tmp_path / "workbench-unsaved-traces" / "1.1"
+    monkeypatch.setattr(workbench.traces, "make_folder", real)
+    (wb.root / "traces" / "1.1").mkdir(parents=True, exist_ok=True)
+    kept.rename(wb.root / "traces" / "1.1" / kept.name)  # what the message tells the user to do
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 0, out
+    assert wb.run("traces", "1.1", "--pack", "demo")[0] == 0
 
 
 def test_config_file_settings_reach_the_request(wb):

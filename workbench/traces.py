@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -184,17 +185,34 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
     body = {k: v for k, v in data.items() if k not in _UNHASHED}
     digest = content_hash(body)
     body["hash"] = digest
-    folder = trace_folder(problem, root)
+    folder = (root or traces_dir()) / problem
     stamp = (data.get("started_at") or utc_now()).replace("-", "").replace(":", "")[:15] + "Z"
     model = _slug(Trace(Path(), body).model_version)
     final = folder / f"{stamp}-{model}-{digest[:12]}.json"
-    text = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    blob = (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    reason = make_folder(folder)
+    if not reason:
+        try:
+            atomic_write(final, blob, exclusive=True)  # a trace is never overwritten
+            return final
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+    kept = _keep_unsaved(problem, final.name, blob)  # the answer may have been paid for: never drop it
+    if kept is None:
+        raise TraceError(f"cannot save the trace in {folder}: {reason}",
+                         "free disk space or fix the folder's permissions, then run it again")
+    raise TraceError(f"cannot save the trace in {folder}: {reason}; the answer is kept in {kept}",
+                     f"fix {folder}, then move that file into it unchanged (`python cli.py traces verify` checks it)")
+
+
+def _keep_unsaved(problem: str, name: str, blob: bytes) -> Path | None:
+    """Save a trace that could not go to traces/ under the system's temp folder, same name; None if that fails too."""
+    kept = Path(tempfile.gettempdir()) / "workbench-unsaved-traces" / problem / name
     try:
-        atomic_write(final, text.encode("utf-8"), exclusive=True)  # a trace is never overwritten
-    except OSError as exc:
-        raise TraceError(f"cannot save the trace in {folder}: {exc.strerror or exc}",
-                         "free disk space or fix the folder's permissions, then run it again") from None
-    return final
+        atomic_write(kept, blob, exclusive=True)
+    except (OSError, TraceError):
+        return None
+    return kept
 
 
 def trace_folder(problem_id: str, root: Path | None = None) -> Path:

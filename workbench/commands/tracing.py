@@ -153,9 +153,10 @@ def cmd_import_chat(args) -> int:
 
     from workbench.chat_import import existing_import, import_trace
     from workbench.problems import load_pack
-    from workbench.traces import check_problem_id, load_trace, write_trace
+    from workbench.traces import check_problem_id, load_trace, trace_folder, write_trace
 
     problem = load_pack(args.pack).get(check_problem_id(args.problem))
+    trace_folder(problem.id)  # a blocked traces/<id> is said first, in the same words as for prompt
     data = import_trace(Path(args.file), problem, args.conversation, args.model)
     duplicate = existing_import(data)
     if duplicate:
