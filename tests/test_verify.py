@@ -145,6 +145,17 @@ def test_a_trace_copied_from_another_problem_is_not_its_deliverable(proj):
     assert report.present["trace"] is False and any("renamed or moved" in n for n in report.notes)
 
 
+def test_a_solution_pinning_another_problems_trace_has_no_trace(proj):
+    own = fake_trace(proj, "2.2.3", ["a claim"])
+    other = fake_trace(proj, "1.1.1", ["a claim"])
+    write_solution(proj, "2.2.3", f"trace: {other.name}\n")
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    assert report.present["trace"] is False  # the pin names 1.1.1's trace: not this problem's, as in the writeup
+    write_solution(proj, "2.2.3", f"trace: {own.name}\n")
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    assert report.present["trace"] is True
+
+
 def test_unreadable_trace_files_are_named_and_the_readable_one_is_judged(proj, capsys):
     fake_trace(proj, "3.1", [f"The result is {CONV}."])
     (proj / "traces" / "3.1" / "bad.json").write_bytes(b"\xff\xfe")

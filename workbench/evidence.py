@@ -14,7 +14,7 @@ from workbench.paths import REPO_ROOT, project_root, solutions_dir, traces_dir
 from workbench.problems import Pack, Problem
 from workbench.results import epoch_rows
 from workbench.solutions import Solution, load_solution
-from workbench.traces import Trace, scan_traces
+from workbench.traces import Trace, pinned_among, scan_traces
 from workbench.verdicts import ProblemReport
 
 # verify labels its critiques itself; the writeup's box carries the label, so it is not repeated
@@ -93,8 +93,7 @@ def pick_trace(problem_id: str, pin: str | None, root: Path | None = None) -> Tr
 def _pick(loaded: list[Trace], broken: list[str], folder: Path, pin: str | None) -> TracePick:
     """The choice among the readable traces; `broken` only explains why none could be shown."""
     if pin:
-        pin = str(pin)
-        matches = [t for t in loaded if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin))]
+        matches = pinned_among(loaded, pin)
         if not matches:
             detail = f"the solution pins trace {pin!r}, which is not in {folder}"
             if broken:

@@ -341,6 +341,12 @@ def find_trace(ref: str, root: Path | None = None) -> Trace:
     return load_trace(matches[0])
 
 
+def pinned_among(traces: list[Trace], pin: str) -> list[Trace]:
+    """The traces a solution's `trace:` pin names: by file name, or by a hash prefix of 6+ characters."""
+    pin = str(pin)
+    return [t for t in traces if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin))]
+
+
 def verify_traces(root: Path | None = None) -> tuple[int, list[tuple[Path, str]]]:
     """Recompute every trace's hash: (number checked, [(file, what is wrong)])."""
     traces, bad = scan_traces(root=root)

@@ -378,11 +378,9 @@ def _trace_for(problem: Problem, sol):
 
     traces, bad = tr.scan_traces(problem.id)
     pinned = getattr(sol, "trace", None) if sol else None
-    if pinned:
-        try:
-            return tr.find_trace(str(pinned)), bad
-        except WorkbenchError:
-            return None, bad
+    if pinned:  # only among this problem's own traces, as the writeup picks it
+        matches = tr.pinned_among(traces, pinned)
+        return (matches[-1] if matches else None), bad
     return (traces[-1] if traces else None), bad
 
 
