@@ -95,7 +95,7 @@ def load_palette(path: str | Path) -> tuple[torch.Tensor, dict]:
         raw = np.load(p, allow_pickle=False)
         if not isinstance(raw, np.ndarray):  # an .npz archive
             raise ValueError("an .npz archive, not a single array")
-    except ValueError as exc:  # numpy's wording ("pickled data") does not help here
+    except (ValueError, EOFError) as exc:  # numpy's wording ("pickled data", "no data left") does not help here
         raise DataError(f"palette {p} is not a NumPy .npy array file", "save the colours with numpy.save as a (K, 3) "
                         "float array") from exc
     except OSError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue as queue_mod
 import signal
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -127,6 +128,8 @@ class _QueueReporter(Reporter):
 
 def _worker(index: int, cfg: TrainConfig, run_dir: Path, resume: bool, events) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # blocked since start; ignored too, so it is never delivered
+    # the parent stops workers with SIGTERM: exit through Python so that atomic writes remove their temp files
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         metrics = train(cfg, run_dir, resume=resume, reporter=_QueueReporter(index, events))
     except WorkbenchError as exc:

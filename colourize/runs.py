@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workbench.atomic import atomic_path, atomic_write, creation_mode
 from workbench.errors import TrainingError, UsageError
-from workbench.paths import runs_dir, solutions_dir
+from workbench.paths import problems_dir, runs_dir, solutions_dir
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
@@ -172,12 +172,14 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     metrics = read_json(src / METRICS)
     if not metrics.get("complete"):
         raise UsageError(f"{src} has not finished training", "resume it with `cli.py train MODEL --out RUN --resume`")
-    name = name or src.name
+    name = src.name if name is None else name
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise UsageError(f"result name {name!r} is not a plain folder name", "use letters, digits, '.', '_' or '-', e.g. --as unet")
-    model = read_json(src / CONFIG).get("settings", {}).get("model")
+    model = read_config(src)["settings"].get("model")
     if name in MODEL_NAMES and model != name:
         raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {model}-{src.name}")
+    if not (problems_dir() / pack / "pack.yaml").is_file():
+        raise UsageError(f"no problem pack {pack!r}", "pin into an existing pack, e.g. --pack a2")
     dest = solutions_dir() / pack / "results" / name
     foreign = sorted(p.name for p in dest.iterdir() if p.name not in PINNED) if dest.is_dir() else []
     if foreign:

@@ -30,6 +30,13 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
 
     jobs > 1 trains that many runs at once in worker processes (see colourize.parallel)."""
     field, _, scale = SWEEPABLE[param]
+    summary = {"schema": "colourize.sweep/1", "param": param, "model": base.settings()["model"],
+               "epochs": base.epochs, "settings": base.settings() | {field: None}}
+    earlier = _earlier_summary(out_dir / f"sweep-{param}.json")
+    differ = [k for k in ("model", "epochs", "settings") if earlier and earlier.get(k) != summary[k]]
+    if differ:
+        raise TrainingError(f"{out_dir} already holds a {param} sweep with another {differ[0]} "
+                            f"(its summary sweep-{param}.json would be replaced)", "sweep into another --out")
     # --resume continues the runs that exist and starts the others
     dirs = [run_dir_for(out_dir, param, v) for v in values]
     tasks = [Task(replace(base, **{field: v}), d, resume and d.is_dir()) for v, d in zip(values, dirs)]
@@ -39,9 +46,7 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         final = metrics["final"]
         rows.append({param: value, "run": task.run_dir.name, "train_loss": final["train_loss"],
                      "val_loss": final["val_loss"], "val_acc": final["val_acc"], "seconds": final["seconds"]})
-    summary = {"schema": "colourize.sweep/1", "param": param, "model": base.settings()["model"],
-               "epochs": base.epochs, "settings": base.settings() | {field: None}}
-    rows = _with_earlier_runs(out_dir / f"sweep-{param}.json", summary, rows, out_dir)
+    rows = _with_earlier_runs(earlier, param, rows, out_dir)
     values = [r[param] for r in rows]
     summary |= {"values": values, "runs": rows}
     if param == "seed" and len(rows) > 1:
@@ -53,20 +58,22 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     return summary
 
 
-def _with_earlier_runs(path: Path, summary: dict, rows: list[dict], out_dir: Path) -> list[dict]:
-    """This sweep's rows plus those of an earlier sweep of the same setting in the same folder, when it had
-    the same model and settings and its runs are still there: `sweep batch-size 1024 --resume` adds a value
-    to the summary instead of replacing it. Merged rows are sorted by value; this sweep's rows win."""
+def _earlier_summary(path: Path) -> dict | None:
+    """The summary an earlier sweep of this setting left in the folder (None if none or unreadable)."""
     try:
-        earlier = runs.read_json(path)
-    except TrainingError:  # none yet, or unreadable: this sweep's summary replaces it
-        return rows
-    param = summary["param"]
-    kept = {r[param]: r for r in earlier.get("runs", []) if isinstance(r, dict) and isinstance(r.get(param), int)
-            and (out_dir / str(r.get("run")) / runs.METRICS).is_file()}
-    if not all(earlier.get(k) == summary[k] for k in ("param", "model", "epochs", "settings")) \
-            or set(kept) <= {r[param] for r in rows}:
-        return rows  # another sweep, or nothing to add: the order asked
+        return runs.read_json(path) if path.is_file() else None
+    except TrainingError:
+        return None
+
+
+def _with_earlier_runs(earlier: dict | None, param: str, rows: list[dict], out_dir: Path) -> list[dict]:
+    """This sweep's rows plus the earlier sweep's (same model and settings, checked before training) whose runs
+    are still there: `sweep batch-size 1024` into a sweep's folder adds a value to its summary instead of
+    replacing it. Merged rows are sorted by value; this sweep's rows win."""
+    kept = {r[param]: r for r in (earlier or {}).get("runs", []) if isinstance(r, dict)
+            and isinstance(r.get(param), int) and (out_dir / str(r.get("run")) / runs.METRICS).is_file()}
+    if set(kept) <= {r[param] for r in rows}:
+        return rows  # nothing to add: the order asked
     kept.update({r[param]: r for r in rows})
     return [kept[v] for v in sorted(kept)]
 

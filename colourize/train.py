@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -60,6 +61,10 @@ class TrainConfig:
         for name, (value, example) in whole.items():
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise TrainingError(f"{name} {value} is not a positive whole number", f"e.g. {name} {example}")
+        cores = os.cpu_count() or 1
+        if self.threads is not None and self.threads > 4 * cores:  # far past any gain; huge counts crash OpenMP
+            raise TrainingError(f"--threads {self.threads} is more than 4x this machine's {cores} cores",
+                                f"use --threads {cores} or fewer")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise TrainingError(f"--lr {self.lr} is not a positive learning rate", "e.g. --lr 0.001")
         if self.num_colours < 2 or self.palette_pixels < self.num_colours or self.samples < 0:

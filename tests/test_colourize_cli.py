@@ -152,6 +152,25 @@ def test_ctrl_c_says_how_to_resume(project, synth, pal, capsys, ctrl_c_in_epoch_
     assert cli.main(["train", "unet", "--out", str(project / "runs" / "unet"), "--resume", "--json"]) == 0
 
 
+def test_the_resume_command_printed_for_all_works_as_printed(project, synth, pal, capsys, ctrl_c_in_epoch_2):
+    import shlex
+
+    argv = ["train", "--all", "--epochs", "2", "--num-filters", "4", "--limit", "40", "--data", str(synth),
+            "--palette", pal, "--out", str(project / "runs" / "all"), "--json"]
+    assert cli.main(argv) == 130
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"error": "interrupted: each run keeps its last complete epoch",
+                               "fix": err.split("; ", 1)[1].strip(), "exit_code": 130}
+    command = shlex.split(err[err.index("`") + 1:err.rindex("`")])
+    assert "--limit" in command and "--num-filters" in command  # runs not yet started need the flags too
+    ctrl_c_in_epoch_2.undo()
+    assert cli.main(command[2:]) == 0
+    for model in ("poolupsample", "convtranspose", "unet"):
+        config = json.loads((project / "runs" / "all" / model / "config.json").read_text())
+        assert (config["n_train"], config["settings"]["num_filters"]) == (40, 4)
+        assert json.loads((project / "runs" / "all" / model / "metrics.json").read_text())["complete"]
+
+
 def test_ctrl_c_before_the_first_checkpoint_offers_no_resume(project, synth, capsys, monkeypatch):
     import colourize.parallel
 
@@ -176,6 +195,7 @@ def test_ctrl_c_before_the_first_checkpoint_offers_no_resume(project, synth, cap
     (["--threads", "0"], ["--threads 0"]),
     (["--limit", "-5"], ["--limit -5"]),
     (["--limit", "0"], ["--limit 0"]),
+    (["--threads", "100000"], ["--threads 100000 is more than 4x"]),
 ])
 def test_out_of_range_settings_are_refused_before_anything_is_written(project, synth, capsys, flags, words):
     _one_line_error(capsys, cli.main(["train", "convtranspose", "--data", str(synth)] + flags), *words)
@@ -242,6 +262,9 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     assert (results / "convtranspose" / "metrics.json").read_bytes() == pinned
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "unet"]), "trained convtranspose, not unet")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "../../evil"]), "not a plain folder name")
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", ""]), "not a plain folder name")
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ct1", "--pack", "zz"]), "no problem pack 'zz'")
+    assert not (project / "solutions" / "zz").exists()
     assert not (project / "evil").exists() and not (project / "solutions" / "evil").exists()
     assert cli.main(["pin", "ct1", "--as", "convtranspose", "--force"]) == 0
     assert (results / "convtranspose" / "metrics.json").read_bytes() == (project / "runs" / "ct1" / "metrics.json").read_bytes()
@@ -307,6 +330,9 @@ def test_damaged_run_files_are_one_line(project, synth, pal, capsys):
     (run / "config.json").write_text(config)
     (run / "palette.npy").write_text("junk")
     _one_line_error(capsys, cli.main(resume), "palette.npy is unreadable", "damaged")
+    (run / "config.json").write_text('{"schema": 1}')
+    _one_line_error(capsys, cli.main(["pin", str(run), "--as", "x"]), "has no 'settings' record")
+    (run / "config.json").write_text(config)
     (run / "metrics.json").write_text("[]")
     _one_line_error(capsys, cli.main(["pin", str(run)]), "metrics.json is not a JSON object")
 
@@ -320,9 +346,12 @@ def test_a_sweep_that_adds_a_value_keeps_the_earlier_runs_in_its_summary(project
     assert json.loads(summary.read_text())["values"] == [25, 50]
     assert cli.main(["sweep", "batch-size", "20"] + common) == 0
     assert [r["batch-size"] for r in json.loads(summary.read_text())["runs"]] == [20, 25, 50]
-    # other settings make another sweep: its summary replaces the earlier one
-    assert cli.main(["sweep", "batch-size", "30", "--lr", "0.01"] + common) == 0
-    assert json.loads(summary.read_text())["values"] == [30]
+    before = summary.read_bytes()
+    capsys.readouterr()
+    # other settings make another sweep, whose summary would replace this one's: refused before it trains
+    _one_line_error(capsys, cli.main(["sweep", "batch-size", "30", "--lr", "0.01"] + common[:-1]),
+                    "already holds a batch-size sweep with another settings", "another --out")
+    assert summary.read_bytes() == before and not (project / "runs" / "sweep-bs30").exists()
 
 
 def test_pin_refuses_a_folder_that_is_not_a_pinned_run(project, synth, pal, capsys):

@@ -103,6 +103,9 @@ def test_unreadable_palette_file(tmp_path):
     np.savez(tmp_path / "p.npz", colours=np.zeros((24, 3)))
     with pytest.raises(DataError, match="is not a NumPy .npy array file"):
         load_palette(tmp_path / "p.npz")
+    (tmp_path / "empty.npy").write_bytes(b"")
+    with pytest.raises(DataError, match="is not a NumPy .npy array file"):
+        load_palette(tmp_path / "empty.npy")
     with pytest.raises(DataError, match="cannot read palette"):
         load_palette(tmp_path / "missing.npy")
 

@@ -78,9 +78,11 @@ def test_ctrl_c_stops_every_worker_and_resume_finishes(project, synth, pal):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    _, err = proc.communicate(timeout=60)
+    stdout, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert f"train --all --out {out} --resume" in err and "Traceback" not in err, err
+    assert f"train --all --out {out} --jobs 2 --epochs 30" in err and "Traceback" not in err, err
+    assert json.loads(stdout)["exit_code"] == 130  # --json: one JSON document, even for Ctrl-C
+    assert [str(p) for p in out.rglob(".*")] == []  # stopped workers leave no temp files or half-made folders
     time.sleep(0.5)
     ps = subprocess.run(["ps", "-o", "stat=,args=", "-g", str(proc.pid)], capture_output=True, text=True).stdout
     alive = [line for line in ps.splitlines() if not line.strip().startswith("Z")]  # zombies wait for init to reap

@@ -134,9 +134,10 @@ def cmd_train(args) -> int:
         try:
             results = train_many(tasks, args.jobs, lambda i: bars.bar(models[i]))
         except KeyboardInterrupt:
-            again = (f"--all --out {args.out}" if args.out else "--all") if args.all else \
-                f"{models[0]} --out {tasks[0].run_dir}"
-            _interrupted(tasks, f"python cli.py train {again} --resume")
+            # one run resumes from its own config.json; with --all, runs not yet started need the flags given
+            which = ["--all", "--out", str(tasks[0].run_dir.parent), "--jobs", str(args.jobs), *_given_flags(args)] \
+                if args.all else [models[0], "--out", str(tasks[0].run_dir)]
+            _interrupted(tasks, shlex.join(["python", "cli.py", "train", *which, "--resume"]), args.json)
             return 130
     rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
     _report(rows, args.json, "run")
@@ -169,7 +170,7 @@ def cmd_sweep(args) -> int:
         except KeyboardInterrupt:
             again = ["python", "cli.py", "sweep", args.param, *map(str, args.values), "--model", model, "--out",
                      str(out_dir), "--jobs", str(args.jobs), *_given_flags(args), "--resume"]
-            _interrupted([SimpleNamespace(run_dir=d) for d in dirs], shlex.join(again))
+            _interrupted([SimpleNamespace(run_dir=d) for d in dirs], shlex.join(again), args.json)
             return 130
     if args.json:
         print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {}))
@@ -207,14 +208,16 @@ def _given_flags(args) -> list[str]:
     return words
 
 
-def _interrupted(tasks, again: str) -> None:
-    """After Ctrl-C: say how to continue, only if some run saved a checkpoint to continue from."""
+def _interrupted(tasks, again: str, as_json: bool) -> None:
+    """After Ctrl-C: say how to continue (the whole command, flags included), only if some run saved a
+    checkpoint to continue from; with --json also as the JSON error document scripts expect."""
     if any((t.run_dir / CHECKPOINT).is_file() for t in tasks):
-        err_console.print(f"interrupted: each run keeps its last complete epoch; continue with `{again}`",
-                          markup=False, soft_wrap=True)
+        message, fix = "interrupted: each run keeps its last complete epoch", f"continue with `{again}`"
     else:
-        err_console.print("interrupted before any run saved its first checkpoint: nothing was kept; "
-                          "run the same command again", markup=False, soft_wrap=True)
+        message, fix = "interrupted before any run saved its first checkpoint: nothing was kept", "run the same command again"
+    err_console.print(f"{message}; {fix}", markup=False, soft_wrap=True)
+    if as_json:
+        print_json({"error": message, "fix": fix, "exit_code": 130})
 
 
 def _report(rows: list[dict], as_json: bool, key: str) -> None:
