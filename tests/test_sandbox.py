@@ -138,3 +138,30 @@ def test_a_process_started_in_a_new_session_does_not_hold_up_the_result(monkeypa
     finally:
         for pid in _pids(marker):  # only the sleep this test started
             os.kill(pid, 9)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process state from /proc")
+def test_a_check_still_running_when_the_program_exits_is_killed():
+    """Ctrl-C while a check runs in a worker thread: the program exits, and the sandboxed child (in its own
+    session, so the terminal's SIGINT never reaches it) must not spin on."""
+    import subprocess
+    import sys
+
+    driver = ("import threading, time\n"
+              "from workbench import sandbox\n"
+              "threading.Thread(target=sandbox.run_python, args=('while True: pass',), kwargs={'timeout_s': 60},"
+              " daemon=True).start()\n"
+              "time.sleep(1.5)\n"
+              "print(*[p.pid for p in sandbox._RUNNING])\n")  # then exits, as cli.main does after Ctrl-C
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", driver], cwd=root, capture_output=True, text=True, timeout=30)
+    (pid,) = map(int, done.stdout.split())
+    time.sleep(0.5)
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        state = "gone"
+    if state != "gone" and state != "Z":
+        os.killpg(pid, 9)
+    assert state in ("gone", "Z")

@@ -19,8 +19,10 @@ temp dir (a local service such as a desktop bus is reachable, though TCP/IP is n
 starts in a new session, which outlive it. This contains accidents and sloppy code; it is not a security
 boundary against code written to escape (use a container for that).
 """
+
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -148,16 +150,30 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
         # the child exits, and reading it to EOF would wait for that process instead of for the child.
         proc = subprocess.Popen(cmd, cwd=tmp, env=scrubbed_env(tmp), stdin=subprocess.DEVNULL,
                                 stdout=out_file, stderr=err_file, start_new_session=True)
+        _RUNNING.add(proc)
         try:
             proc.wait(timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
             timed_out = True
-        _kill_group(proc)  # leftovers in its group; a PID namespace already took the rest
-        proc.wait()
+        finally:
+            _kill_group(proc)  # leftovers in its group; a PID namespace already took the rest
+            proc.wait()
+            _RUNNING.discard(proc)
         out, err = (_text(f) for f in (out_file, err_file))
         return SandboxResult(None if timed_out else proc.returncode, out, err, timed_out,
                              time.monotonic() - start, bool(prefix), bool(abi))
+
+
+# Children still running when the interpreter exits (Ctrl-C while a check waits in a worker thread): being in
+# their own session, the terminal's SIGINT never reaches them, so they are killed on the way out.
+_RUNNING: set[subprocess.Popen] = set()
+
+
+@atexit.register
+def _kill_running() -> None:
+    for proc in list(_RUNNING):
+        _kill_group(proc)
 
 
 def _text(fh) -> str:
