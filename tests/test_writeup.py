@@ -635,3 +635,16 @@ def test_a_failed_typesetting_keeps_the_source_it_names(fx, monkeypatch, capsys)
     monkeypatch.setattr(workbench.writeup, "compile_pdf", real)
     assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "A", "--student-id", "1"]) in (0, 1)
     assert not (out / "failed-build").exists() and (out / named.with_suffix(".pdf").name).is_file()
+
+
+def test_a_files_folder_the_build_did_not_make_is_never_replaced(fx, capsys):
+    out = fx / "mine"
+    (out / "files").mkdir(parents=True)
+    (out / "files" / "notes.txt").write_text("keep me")
+    assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "A", "--student-id", "1"]) == 2
+    assert "files no writeup build made (notes.txt)" in capsys.readouterr().err
+    assert [p.name for p in (out / "files").iterdir()] == ["notes.txt"] and not list(out.glob("*.pdf"))
+    (out / "files" / "notes.txt").unlink()
+    argv = ["build-writeup", "--pack", "fx", "--out", str(out), "--name", "A", "--student-id", "1"]
+    assert main(argv) in (0, 1) and main(argv) in (0, 1)  # an empty one, and then its own, are replaced
+    assert (out / "fx-writeup.pdf").is_file() and (out / "files" / ".workbench-figures").is_file()

@@ -31,6 +31,7 @@ from workbench.verdicts import ProblemReport
 
 PAGEBREAK = raw_typst("#pagebreak(weak: true)")
 ASSETS = "files"  # folder beside the .typ for the images it shows (Typst reads nothing outside the output folder)
+ASSETS_MARK = ".workbench-figures"  # in ASSETS: made by a build, so the next build may replace the folder
 
 
 @dataclass(frozen=True)
@@ -477,6 +478,7 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     if reason:
         raise WriteupError(f"cannot write the writeup to {out_dir}: {reason}",
                            "give --out a folder you can write to (it is created if missing)")
+    _check_assets_are_ours(out_dir / ASSETS)
     # Everything is built in a hidden folder inside out_dir and moved in when complete: an interrupted or
     # failed build leaves the previous PDF, sources, notebook and figures as they were, never a mix.
     stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=".building-"))
@@ -498,6 +500,16 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
         shutil.rmtree(stage, ignore_errors=True)
     return replace(result, pdf=out_dir / result.pdf.name, markdown=out_dir / result.markdown.name,
                    typst=out_dir / result.typst.name, notebook=result.notebook and out_dir / result.notebook.name)
+
+
+def _check_assets_are_ours(assets: Path) -> None:
+    """A build replaces --out/files/ whole, so it must be one a build made: marked, or (before the marker) PNGs only."""
+    if not assets.is_dir() or (assets / ASSETS_MARK).is_file():
+        return
+    foreign = sorted(p.name for p in assets.iterdir() if not (p.is_file() and p.suffix == ".png"))
+    if foreign:
+        raise WriteupError(f"{assets} holds files no writeup build made ({', '.join(foreign[:3])}); a build replaces it",
+                           "move them elsewhere, or build into another --out")
 
 
 def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: bool, start: float) -> WriteupResult:
@@ -532,6 +544,7 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]
     asset_dir = out_dir / ASSETS
     asset_dir.mkdir(exist_ok=True)
+    (asset_dir / ASSETS_MARK).write_text("figures of a writeup build; the next build replaces this folder\n")
     for src, dest in files.items():
         shutil.copyfile(src, asset_dir / dest)
     title = f"{pack.course}: {pack.title}"
