@@ -21,8 +21,18 @@ COMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, remembering its last error so that main can repeat it as JSON for --json (subparsers share it)."""
+
+    last_error: str | None = None
+
+    def error(self, message):
+        _Parser.last_error = f"{self.prog}: {message}"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cli.py",
         description="LLM-assisted assignment workbench: problems, prompts, traces, checks, writeup.",
     )
@@ -35,7 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # bad arguments: argparse printed the usage and its message on stderr
+        if exc.code and "--json" in argv and _Parser.last_error:
+            from workbench.console import print_json
+
+            print_json({"error": _Parser.last_error, "fix": "see `python cli.py COMMAND --help`", "exit_code": exc.code})
+        raise
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

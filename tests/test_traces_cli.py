@@ -390,3 +390,16 @@ def test_chat_with_nothing_answered_saves_nothing(wb, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     code, _, err = wb.run("chat", "1.3", "--pack", "demo")
     assert code == 3 and "no trace was saved" in err and wb.traces() == []
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["show", "--json"], "the following arguments are required: id"),
+    (["list", "--json", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_arguments_with_json_are_a_json_document_too(wb, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        wb.run(*argv)
+    out, err = wb.capsys.readouterr()
+    assert exit_.value.code == 2 and message in err  # argparse's usage and message, as ever
+    data = json.loads(out)
+    assert data["exit_code"] == 2 and message in data["error"] and "--help" in data["fix"]
