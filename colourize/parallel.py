@@ -13,6 +13,7 @@ import multiprocessing as mp
 import queue as queue_mod
 import signal
 import sys
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -83,10 +84,13 @@ def _train_in_workers(tasks: list[Task], jobs: int, reporter_for) -> list[dict]:
             else:  # start / batch / epoch: the worker's Reporter calls, replayed here
                 getattr(reporters[i], kind)(*payload)
     finally:
-        for proc in running.values():  # an error or Ctrl-C: stop the others where they are
+        for proc in running.values():  # an error or Ctrl-C: stop the others at their next safe point
             proc.terminate()
         for proc in running.values():
-            proc.join()
+            proc.join(timeout=STOP_GRACE_S)
+            if proc.is_alive():  # stuck outside the training loop: no safe point is coming
+                proc.kill()
+                proc.join()
     return results
 
 
@@ -113,23 +117,40 @@ def _check_alive(running: dict[int, mp.Process], tasks: list[Task]) -> None:
 
 
 class _QueueReporter(Reporter):
+    """Sends the Reporter calls to the parent. They come from the training loop between steps, outside any
+    file write, so they are also where a worker stops when the parent asks it to."""
+
     def __init__(self, index: int, events):
         self.index, self.events = index, events
 
     def start(self, first_epoch: int, epochs: int, batches: int) -> None:
+        self._stop_if_asked()
         self.events.put(("start", self.index, (first_epoch, epochs, batches)))
 
     def batch(self, epoch: int, done: int, loss: float) -> None:
+        self._stop_if_asked()
         self.events.put(("batch", self.index, (epoch, done, loss)))
 
     def epoch(self, record: dict) -> None:
+        self._stop_if_asked()
         self.events.put(("epoch", self.index, (record,)))
+
+    @staticmethod
+    def _stop_if_asked() -> None:
+        if _stop_asked.is_set():
+            sys.exit(143)
+
+
+STOP_GRACE_S = 60  # how long a stopped worker may take to reach its next safe point before it is killed
+_stop_asked = threading.Event()
 
 
 def _worker(index: int, cfg: TrainConfig, run_dir: Path, resume: bool, events) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # blocked since start; ignored too, so it is never delivered
-    # the parent stops workers with SIGTERM: exit through Python so that atomic writes remove their temp files
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # The parent stops workers with SIGTERM. Exiting right in the handler could land inside a checkpoint or
+    # figure write and leave its temp file (a signal can even fall between a `with`'s enter and its block),
+    # so the handler only asks, and the worker exits at its next Reporter call.
+    signal.signal(signal.SIGTERM, lambda *_: _stop_asked.set())
     try:
         metrics = train(cfg, run_dir, resume=resume, reporter=_QueueReporter(index, events))
     except WorkbenchError as exc:

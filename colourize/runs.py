@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workbench.atomic import atomic_path, atomic_write, creation_mode
 from workbench.errors import TrainingError, UsageError
-from workbench.paths import problems_dir, runs_dir, solutions_dir
+from workbench.paths import make_folder, problems_dir, runs_dir, solutions_dir
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
@@ -62,13 +62,9 @@ def check_run_folder(run_dir: Path) -> None:
     """Refuse a run folder that is a file, or that sits where no folder can be made."""
     if run_dir.exists() and not run_dir.is_dir():
         raise TrainingError(f"{run_dir} is a file, not a run folder", "choose a folder path for --out")
-    parent = run_dir
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise TrainingError(f"cannot make {run_dir}: {parent} is a file", "choose a folder path for --out")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise TrainingError(f"cannot make {run_dir}: {parent} is not writable", "choose a writable place for --out")
+    reason = make_folder(run_dir.parent, keep=False)  # a real write: os.access says yes to root everywhere
+    if reason:
+        raise TrainingError(f"cannot make {run_dir} ({run_dir.parent}: {reason})", "choose a writable place for --out")
 
 
 @contextmanager

@@ -160,7 +160,7 @@ def test_the_resume_command_printed_for_all_works_as_printed(project, synth, pal
     assert cli.main(argv) == 130
     out, err = capsys.readouterr()
     assert json.loads(out) == {"error": "interrupted: each run keeps its last complete epoch",
-                               "fix": err.split("; ", 1)[1].strip(), "exit_code": 130}
+                               "fix": err.split(" — ", 1)[1].strip(), "exit_code": 130}
     command = shlex.split(err[err.index("`") + 1:err.rindex("`")])
     assert "--limit" in command and "--num-filters" in command  # runs not yet started need the flags too
     ctrl_c_in_epoch_2.undo()
@@ -206,7 +206,7 @@ def test_out_that_is_a_file_or_a_foreign_folder(project, synth, pal, capsys):
     (project / "notes.md").write_text("mine")
     base = ["train", "unet", "--epochs", "1", "--data", str(synth), "--palette", pal]
     _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md")]), "is a file, not a run folder")
-    _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md" / "run")]), "notes.md is a file")
+    _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md" / "run")]), "notes.md: it is a file, not a folder")
     (project / "mine").mkdir()
     (project / "mine" / "notes.txt").write_text("keep me")
     _one_line_error(capsys, cli.main(base + ["--out", str(project / "mine")]), "not empty and holds no run", "notes.txt")

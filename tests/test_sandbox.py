@@ -151,7 +151,9 @@ def test_a_check_still_running_when_the_program_exits_is_killed():
               "from workbench import sandbox\n"
               "threading.Thread(target=sandbox.run_python, args=('while True: pass',), kwargs={'timeout_s': 60},"
               " daemon=True).start()\n"
-              "time.sleep(1.5)\n"
+              "deadline = time.monotonic() + 20\n"
+              "while not sandbox._RUNNING and time.monotonic() < deadline:\n"
+              "    time.sleep(0.05)\n"
               "print(*[p.pid for p in sandbox._RUNNING])\n")  # then exits, as cli.main does after Ctrl-C
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run([sys.executable, "-c", driver], cwd=root, capture_output=True, text=True, timeout=30)

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from workbench.errors import WorkbenchError
 
+
 class _Console(Console):
     def print(self, *objects, soft_wrap=None, **kwargs):
         # Piped output is read by scripts and pasted from: a one-line message stays one line, so the commands

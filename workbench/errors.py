@@ -27,6 +27,12 @@ class MissingWorkError(WorkbenchError):
     exit_code = 1
 
 
+class Interrupted(WorkbenchError):
+    """Ctrl-C, with what was kept and how to continue: exit 130, as for any interrupted command."""
+
+    exit_code = 130
+
+
 class UsageError(WorkbenchError):
     """Bad arguments or an unknown id."""
 

@@ -6,11 +6,10 @@ import argparse
 import os
 import shlex
 from pathlib import Path
-from types import SimpleNamespace
 
 from colourize.runs import CHECKPOINT, MODEL_NAMES
-from workbench.console import console, err_console, print_json
-from workbench.errors import TrainingError, UsageError
+from workbench.console import console, print_json
+from workbench.errors import Interrupted, TrainingError, UsageError
 from workbench.paths import runs_dir
 
 # flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
@@ -137,8 +136,7 @@ def cmd_train(args) -> int:
             # one run resumes from its own config.json; with --all, runs not yet started need the flags given
             which = ["--all", "--out", str(tasks[0].run_dir.parent), "--jobs", str(args.jobs), *_given_flags(args)] \
                 if args.all else [models[0], "--out", str(tasks[0].run_dir)]
-            _interrupted(tasks, shlex.join(["python", "cli.py", "train", *which, "--resume"]), args.json)
-            return 130
+            raise _interrupted([t.run_dir for t in tasks], shlex.join(["python", "cli.py", "train", *which, "--resume"]))
     rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
     _report(rows, args.json, "run")
     return 0
@@ -170,8 +168,7 @@ def cmd_sweep(args) -> int:
         except KeyboardInterrupt:
             again = ["python", "cli.py", "sweep", args.param, *map(str, args.values), "--model", model, "--out",
                      str(out_dir), "--jobs", str(args.jobs), *_given_flags(args), "--resume"]
-            _interrupted([SimpleNamespace(run_dir=d) for d in dirs], shlex.join(again), args.json)
-            return 130
+            raise _interrupted(dirs, shlex.join(again))
     if args.json:
         print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {}))
         return 0
@@ -208,16 +205,13 @@ def _given_flags(args) -> list[str]:
     return words
 
 
-def _interrupted(tasks, again: str, as_json: bool) -> None:
-    """After Ctrl-C: say how to continue (the whole command, flags included), only if some run saved a
-    checkpoint to continue from; with --json also as the JSON error document scripts expect."""
-    if any((t.run_dir / CHECKPOINT).is_file() for t in tasks):
-        message, fix = "interrupted: each run keeps its last complete epoch", f"continue with `{again}`"
-    else:
-        message, fix = "interrupted before any run saved its first checkpoint: nothing was kept", "run the same command again"
-    err_console.print(f"{message}; {fix}", markup=False, soft_wrap=True)
-    if as_json:
-        print_json({"error": message, "fix": fix, "exit_code": 130})
+def _interrupted(run_dirs: list[Path], again: str) -> Interrupted:
+    """After Ctrl-C: how to continue (the whole command, flags included), offered only if some run saved a
+    checkpoint to continue from. cli.main prints it as one line (and as JSON with --json), exit 130."""
+    if any((d / CHECKPOINT).is_file() for d in run_dirs):
+        return Interrupted("interrupted: each run keeps its last complete epoch", f"continue with `{again}`")
+    return Interrupted("interrupted before any run saved its first checkpoint: nothing was kept",
+                       "run the same command again")
 
 
 def _report(rows: list[dict], as_json: bool, key: str) -> None:
