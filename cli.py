@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 
 from workbench import __version__
@@ -79,5 +81,24 @@ def _json_error(args, message: str, fix: str | None, exit_code: int) -> int:
     return exit_code
 
 
+def exit_process(code: int) -> None:
+    """sys.exit, unless a check was abandoned (timed out, or stopped by Ctrl-C) while it ran.
+
+    Such a check may still be inside torch's C++ code, in its thread or torch's own, and interpreter
+    shutdown pulls torch's state from under it: the process aborted ("terminate called without an
+    active exception", exit 134) after its message was printed, even when the check's Python thread had
+    just ended. So then the sandbox's children are killed and the process ends without that shutdown.
+    A Ctrl-C from here on has nothing left to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    verify = sys.modules.get("workbench.verify")
+    if verify is not None and verify.abandoned_checks():
+        if "workbench.sandbox" in sys.modules:
+            sys.modules["workbench.sandbox"].kill_running()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -6,6 +6,7 @@ Palettes live on the data's scale, uint8 / 256 (the notebook's), as float32 (K, 
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -84,23 +85,66 @@ def _kmeans_pp(x: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
     return torch.stack(centres)
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles NumPy arrays and nothing else: a palette file is data and must not be able to run code."""
+
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+               *((m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar"))}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it holds {module}.{name}, not only arrays")
+
+
+def _read_object_npy(p: Path) -> np.ndarray:
+    """The course's palette file: a pickled object array (saved by Python 2) whose first element is the palette.
+
+    The notebook reads it with np.load(allow_pickle=True, encoding="bytes")[0]; here the pickle may only
+    rebuild arrays, so a crafted file cannot run code."""
+    with open(p, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in read_header:
+            raise ValueError(f".npy format {version[0]}.{version[1]} with objects")
+        read_header[version](fh, max_header_size=1 << 16)
+        arr = _ArraysOnly(fh, encoding="latin1").load()  # latin1: NumPy's advice for Python 2 pickles
+    if not isinstance(arr, np.ndarray) or arr.size == 0:
+        raise ValueError("the pickle is not a non-empty array")
+    first = arr.item() if arr.ndim == 0 else arr[0]
+    return np.asarray(first, dtype=np.float64)  # ValueError when it holds no numbers
+
+
+def _read_npy(p: Path) -> np.ndarray:
+    """The array an .npy file holds (a plain one, or the course's pickled form); DataError otherwise."""
+    fix = "save the colours with numpy.save as a (K, 3) float array"
+    try:
+        with open(p, "rb") as fh:
+            if fh.read(6) != np.lib.format.MAGIC_PREFIX:  # text, .npz, empty: numpy's own wording would not help
+                raise DataError(f"palette {p} is not a NumPy .npy array file", fix)
+        try:
+            return np.load(p, allow_pickle=False)
+        except (ValueError, EOFError) as exc:
+            if "allow_pickle" not in str(exc):
+                raise DataError(f"palette {p} is not a NumPy .npy array file", fix) from exc
+        try:
+            return _read_object_npy(p)
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError, IndexError) as why:
+            raise DataError(f"palette {p} is a pickled .npy that does not hold a palette array ({why})", fix) from why
+    except OSError as exc:
+        raise DataError(f"cannot read palette {p} ({exc})".replace("\n", " "),
+                        "pass a .npy file holding a (K, 3) float array") from exc
+
+
 def load_palette(path: str | Path) -> tuple[torch.Tensor, dict]:
     """Read a palette .npy: shape (K, 3), or the course's (K, 1, 3) / (1, K, 3) forms.
 
+    The course's own file is an object array whose first element is the palette (see _read_object_npy).
     Values with a maximum above 1 are taken as 0-255 pixel values and divided by 256 (the data's
     scale); otherwise they are already on the 0-1 scale. Returns (K, 3) float32 and a description.
     """
     p = Path(path).expanduser().resolve()
-    try:
-        raw = np.load(p, allow_pickle=False)
-        if not isinstance(raw, np.ndarray):  # an .npz archive
-            raise ValueError("an .npz archive, not a single array")
-    except (ValueError, EOFError) as exc:  # numpy's wording ("pickled data", "no data left") does not help here
-        raise DataError(f"palette {p} is not a NumPy .npy array file", "save the colours with numpy.save as a (K, 3) "
-                        "float array") from exc
-    except OSError as exc:
-        raise DataError(f"cannot read palette {p} ({exc})".replace("\n", " "),
-                        "pass a .npy file holding a (K, 3) float array") from exc
+    raw = _read_npy(p)
     arr = np.asarray(raw, dtype=np.float64)
     if arr.ndim == 3 and 1 in arr.shape[:2]:
         arr = arr.reshape(-1, arr.shape[2])

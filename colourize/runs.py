@@ -131,6 +131,26 @@ def read_palette(run_dir: Path):
     return torch.from_numpy(pal)
 
 
+EPOCH_FIELDS = ("epoch", "train_loss", "val_loss", "val_acc", "seconds", "train_seconds")
+
+
+def _check_checkpoint_fields(ckpt: dict, saved) -> None:
+    """ValueError unless the checkpoint has what resuming reads, of the right types (the weights' shapes are
+    checked when the model loads them)."""
+    import torch
+
+    history, epoch = ckpt.get("history"), ckpt.get("epoch")
+    if not isinstance(saved, dict) or not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError("its config or epoch is damaged")
+    if not isinstance(history, list) or len(history) != epoch or not all(
+            isinstance(e, dict) and all(isinstance(e.get(k), (int, float)) for k in EPOCH_FIELDS) for e in history):
+        raise ValueError(f"its history does not hold {epoch} epoch records")
+    rng = ckpt.get("rng")
+    if not all(isinstance(ckpt.get(k), dict) for k in ("model", "optimizer")) or not isinstance(rng, dict) or \
+            not isinstance(rng.get("torch"), torch.Tensor):
+        raise ValueError("its model, optimizer or random state is missing")
+
+
 def load_checkpoint(run_dir: Path, config: dict) -> dict:
     """The run's checkpoint, checked against the config it must continue (everything but epochs)."""
     import torch
@@ -143,10 +163,11 @@ def load_checkpoint(run_dir: Path, config: dict) -> dict:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(ckpt, dict) or ckpt.get("schema") != CHECKPOINT_SCHEMA:
             raise ValueError("not a colourize checkpoint")
+        saved = json.loads(ckpt["config"])
+        _check_checkpoint_fields(ckpt, saved)
     except Exception as exc:  # truncated, foreign or tampered files all land here
         raise TrainingError(f"{path} is unreadable or not a checkpoint ({type(exc).__name__}: {exc})".replace("\n", " "),
                             "the run is left as it is; train again into a new --out folder") from exc
-    saved = json.loads(ckpt["config"])
     differ = sorted(k for k in set(saved) | set(config)
                     if k not in RESUMABLE_CHANGES and saved.get(k) != config.get(k))
     if differ:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from colourize import plots, runs
 from colourize.parallel import Task, train_many
-from colourize.train import Reporter, TrainConfig
+from colourize.train import Reporter, TrainConfig, palette_sets_colours
 from workbench.errors import TrainingError
 
 # setting name on the command line -> (TrainConfig field, run-folder prefix, plot x scale)
@@ -30,6 +30,7 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
 
     jobs > 1 trains that many runs at once in worker processes (see colourize.parallel)."""
     field, _, scale = SWEEPABLE[param]
+    base = palette_sets_colours(base, resume)  # as each run will record it
     summary = {"schema": "colourize.sweep/1", "param": param, "model": base.settings()["model"],
                "epochs": base.epochs, "settings": base.settings() | {field: None}}
     earlier = _earlier_summary(out_dir / f"sweep-{param}.json")

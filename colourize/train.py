@@ -13,7 +13,7 @@ import math
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from colourize import palette as cpal
 from colourize import plots, runs
 from colourize.models import build_model, resolve_model_name
 from workbench import __version__
-from workbench.errors import TrainingError
+from workbench.errors import DataError, TrainingError
 
 RUN_SCHEMA = "colourize.run/1"
 
@@ -148,6 +148,9 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
     if train_u8.shape[2] % 4 or train_u8.shape[3] % 4:
         raise TrainingError(f"images are {tuple(train_u8.shape[2:])}; the networks halve the size twice",
                             "use images whose height and width are divisible by 4")
+    if cfg.kernel > min(train_u8.shape[2:]):  # legal with padding, but the kernel would mostly see the padding
+        raise TrainingError(f"kernel {cfg.kernel} is larger than the {train_u8.shape[2]}x{train_u8.shape[3]} images",
+                            f"use an odd kernel of at most {min(train_u8.shape[2:]) - 1} (the notebook's is 3)")
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
         pal, info = runs.read_palette(run_dir), runs.read_config(run_dir)["palette_source"]
     elif cfg.palette:
@@ -164,6 +167,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
 
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Reporter | None = None) -> dict:
     """Train (or resume) into run_dir and write its artefacts; returns metrics.json's content."""
+    cfg = palette_sets_colours(cfg, resume)
     threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -171,6 +175,18 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Repor
         return _train(cfg, Path(run_dir), resume, reporter or Reporter())
     finally:
         torch.set_num_threads(threads)
+
+
+def palette_sets_colours(cfg: TrainConfig, resume: bool) -> TrainConfig:
+    """With a palette file, the run has as many colours as the file (recorded so), whatever num_colours says."""
+    if cfg.palette is None:
+        return cfg
+    try:
+        return replace(cfg, num_colours=len(cpal.load_palette(cfg.palette)[0]))
+    except DataError:
+        if resume:  # the run trains on its own copy (palette.npy); the file it was made from may be gone
+            return cfg
+        raise
 
 
 def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.device, dict | None]:
@@ -218,9 +234,15 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history: list[dict] = []
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
+        try:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            torch.set_rng_state(ckpt["rng"]["torch"])
+        except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # weights of another model or palette size
+            why = str(exc).strip().splitlines()
+            raise TrainingError(f"{run_dir / runs.CHECKPOINT} does not fit the run's {settings['model']} with "
+                                f"{len(pal)} colours ({why[-1].strip() if why else type(exc).__name__})",
+                                "the run is left as it is; train again into a new --out folder") from exc
         history = list(ckpt["history"])
     else:  # the folder appears whole (palette, config, first checkpoint) or not at all
         with runs.new_run_folder(run_dir) as tmp:

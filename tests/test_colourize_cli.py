@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from test_colourize_fixtures import make_cifar_batches, one_thread, pal  # noqa: F401 (fixtures)
@@ -102,6 +103,7 @@ def test_pin_command(project, synth, pal, capsys):
     (["train", "unet", "--category", "unicorn"], ["unknown category"]),
     (["sweep", "batch-size", "32", "--model", "vgg"], ["unknown model"]),
     (["pin", "no-such-run"], ["is not a finished run"]),
+    (["train", "unet", "--jobs", "2"], ["--jobs 2", "is one", "--threads"]),
 ])
 def test_bad_input_gives_one_line(project, capsys, argv, words):
     _one_line_error(capsys, cli.main(argv), *words)
@@ -121,10 +123,45 @@ def test_cuda_without_gpu(project, synth, capsys, monkeypatch):
 def test_existing_run_and_corrupt_checkpoint(project, synth, pal, capsys):
     args = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
     assert cli.main(args) == 0
+    config = json.loads((project / "runs" / "unet" / "config.json").read_text())
+    assert config["settings"]["num_colours"] == config["palette_source"]["k"] == 6  # the file's count, not 24
     capsys.readouterr()
     _one_line_error(capsys, cli.main(args), "already holds a run", "--resume")
     (project / "runs" / "unet" / "checkpoint.pt").write_bytes(b"junk")
     _one_line_error(capsys, cli.main(args + ["--resume"]), "unreadable or not a checkpoint")
+
+
+def _other_models_weights(ckpt, run):
+    from colourize.models import build_model
+
+    ckpt["model"] = build_model("convtranspose", 3, 4, 6, 1).state_dict()
+
+
+def _nine_colour_palette(ckpt, run):
+    np.save(run / "palette.npy", np.random.default_rng(0).uniform(0, 1, (9, 3)).astype(np.float32))
+
+
+@pytest.mark.parametrize("damage,words", [
+    (_other_models_weights, ["does not fit the run's unet with 6 colours", "size mismatch"]),
+    (_nine_colour_palette, ["does not fit the run's unet with 9 colours"]),
+    (lambda ckpt, run: ckpt.pop("config"), ["unreadable or not a checkpoint", "KeyError"]),
+    (lambda ckpt, run: ckpt.update(config="{not json"), ["unreadable or not a checkpoint", "JSONDecodeError"]),
+    (lambda ckpt, run: ckpt.pop("history"), ["history does not hold 1 epoch records"]),
+    (lambda ckpt, run: ckpt.update(epoch="1"), ["config or epoch is damaged"]),
+    (lambda ckpt, run: ckpt["history"][0].pop("train_seconds"), ["history does not hold 1 epoch records"]),
+    (lambda ckpt, run: ckpt.pop("optimizer"), ["model, optimizer or random state is missing"]),
+])
+def test_a_mismatched_or_damaged_checkpoint_is_one_line_and_the_run_stays(project, synth, pal, capsys, damage, words):
+    args = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(args) == 0
+    run = project / "runs" / "unet"
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    damage(ckpt, run)
+    torch.save(ckpt, run / "checkpoint.pt")
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(args[:3] + ["2"] + args[4:] + ["--resume"]), *words)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
 @pytest.fixture
@@ -196,6 +233,7 @@ def test_ctrl_c_before_the_first_checkpoint_offers_no_resume(project, synth, cap
     (["--limit", "-5"], ["--limit -5"]),
     (["--limit", "0"], ["--limit 0"]),
     (["--threads", "100000"], ["--threads 100000 is more than 4x"]),
+    (["--kernel", "35"], ["kernel 35 is larger than the 32x32 images", "at most 31"]),
 ])
 def test_out_of_range_settings_are_refused_before_anything_is_written(project, synth, capsys, flags, words):
     _one_line_error(capsys, cli.main(["train", "convtranspose", "--data", str(synth)] + flags), *words)

@@ -119,3 +119,44 @@ def test_more_restarts_never_raise_the_inertia(images):
     one, ten = fit_palette(images, 12, seed=0, pixels=8000), fit_palette(images, 12, seed=0, pixels=8000, n_init=10)
     assert torch.equal(one, fit_palette(images, 12, seed=0, pixels=8000, n_init=1))
     assert inertia(ten) <= inertia(one) + 1e-9
+
+
+def _object_npy(path, element, protocol: int) -> None:
+    """An .npy holding a pickled 1-element object array, the form of the course's palette file."""
+    arr = np.empty(1, dtype=object)
+    arr[0] = element
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+        import pickle
+
+        pickle.dump(arr, fh, protocol=protocol)
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_the_courses_pickled_palette_form_loads_as_the_notebook_reads_it(tmp_path, protocol):
+    pal = np.random.default_rng(1).uniform(0, 1, (24, 1, 3))
+    _object_npy(tmp_path / "colour_kmeans24_cat7.npy", pal, protocol)
+    notebook = np.load(tmp_path / "colour_kmeans24_cat7.npy", allow_pickle=True, encoding="bytes")[0]  # the notebook's read
+    got, info = load_palette(tmp_path / "colour_kmeans24_cat7.npy")
+    assert got.shape == (24, 3) and info["k"] == 24
+    assert np.allclose(got.numpy(), notebook.reshape(24, 3).astype(np.float32))
+
+
+class _RunsCode:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (str(self.path),)
+
+
+def test_a_pickled_palette_cannot_run_code_or_smuggle_non_numbers(tmp_path):
+    _object_npy(tmp_path / "evil.npy", _RunsCode(tmp_path / "pwned"), 3)
+    with pytest.raises(DataError, match="does not hold a palette array .*posix.mkdir"):
+        load_palette(tmp_path / "evil.npy")
+    assert not (tmp_path / "pwned").exists()
+    _object_npy(tmp_path / "words.npy", "not colours", 3)
+    with pytest.raises(DataError, match="does not hold a palette array"):
+        load_palette(tmp_path / "words.npy")

@@ -174,6 +174,8 @@ def test_traces_list_show_cite_mark_imports(wb, export):
     assert code == 0 and sorted(r["source"] for r in rows) == ["api", "import"]
     code, out, _ = wb.run("traces")
     assert code == 0 and "IMPORTED" in out and "fake-gpt-2026-01-15" in out and "direct" in out
+    rows = [line for line in out.splitlines() if line.startswith("│")]  # piped: rows unfolded, hashes whole
+    assert len(rows) == 2 and all(load_trace(p).short_hash in "".join(rows) for p in wb.traces())
     imported = next(p for p in wb.traces() if load_trace(p).imported)
     code, out, _ = wb.run("traces", "show", str(imported))
     assert code == 0 and "IMPORTED" in out and "(imported)" in out and "sha256" in out

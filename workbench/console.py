@@ -6,6 +6,8 @@ import json
 import sys
 
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 
 from workbench.errors import WorkbenchError
 
@@ -16,6 +18,17 @@ class _Console(Console):
         # it quotes stay whole. Tables, panels and terminals keep rich's layout.
         if soft_wrap is None and not self.is_terminal and all(isinstance(o, str) for o in objects):
             soft_wrap = True
+        if not self.is_terminal and any(isinstance(o, Table) for o in objects):
+            # a piped table gets the width its cells need, so hashes and model names are not folded mid-token
+            unlimited = self.options.update(max_width=10_000)
+            needed = max(Measurement.get(self, unlimited, o).maximum for o in objects)
+            if needed > self.width:
+                width = self.width
+                self.width = needed
+                try:
+                    return super().print(*objects, soft_wrap=soft_wrap, **kwargs)
+                finally:
+                    self.width = width
         super().print(*objects, soft_wrap=soft_wrap, **kwargs)
 
 

@@ -171,7 +171,7 @@ _RUNNING: set[subprocess.Popen] = set()
 
 
 @atexit.register
-def _kill_running() -> None:
+def kill_running() -> None:
     for proc in list(_RUNNING):
         _kill_group(proc)
 

@@ -257,6 +257,14 @@ def _pack(pack) -> Pack:
     return pack if isinstance(pack, Pack) else load_pack(pack)
 
 
+_ABANDONED: list[threading.Thread] = []
+
+
+def abandoned_checks() -> bool:
+    """Whether a check was left running (timed out, or Ctrl-C while it ran); see cli.exit_process."""
+    return bool(_ABANDONED)
+
+
 def run_with_timeout(fn, seconds: float):
     """fn() in a daemon thread; CheckError when it does not finish in time (the thread is abandoned)."""
     box: dict = {}
@@ -269,7 +277,11 @@ def run_with_timeout(fn, seconds: float):
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
-    thread.join(seconds)
+    try:
+        thread.join(seconds)
+    finally:  # Ctrl-C lands here too
+        if thread.is_alive():
+            _ABANDONED.append(thread)
     if thread.is_alive():
         raise CheckError(f"the check did not finish within {seconds:g} s", "raise the timeout or simplify the answer")
     if "error" in box:

@@ -118,6 +118,9 @@ def cmd_train(args) -> int:
     from colourize.parallel import Task, train_many
 
     models, tasks = _resolve_models(args), []
+    if not args.all and args.jobs > 1:  # silently training one run would leave the user thinking N ran
+        raise UsageError(f"--jobs {args.jobs} runs several trainings at once, and `train {args.model}` is one",
+                         "give one run more cores with --threads N, or train several with --all --jobs N")
     for model in models:
         if args.out and not args.all:
             run_dir = Path(args.out).expanduser().resolve()
