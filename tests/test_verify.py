@@ -414,3 +414,27 @@ def test_undecided_verdicts_say_so_in_their_critique(pid, text, status):
     v = verify.check_text("a2", pid, text)
     assert v.status == status and v.score == 0.0
     assert v.critique.startswith(verify.AUTO_LABEL) and "not judged" in v.critique and v.reason in v.critique
+
+
+def test_a_check_abandoned_inside_torch_does_not_abort_the_exit():
+    """A timed-out (or Ctrl-C'd) check still inside torch's C++ code used to abort interpreter shutdown (134)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import torch, cli\n"
+        "from workbench import verify\n"
+        "a = torch.randn(800, 800)\n"
+        "def forever():\n"
+        "    while True:\n"
+        "        a @ a\n"
+        "try:\n"
+        "    verify.run_with_timeout(forever, 0.3)\n"
+        "except verify.CheckError as exc:\n"
+        "    print(exc.message)\n"
+        "cli.exit_process(3)\n")
+    for _ in range(3):  # without the fix this aborted every time
+        done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 3 and "did not finish within 0.3 s" in done.stdout, done.stderr
+        assert "terminate" not in done.stderr
