@@ -9,7 +9,6 @@ of the three channels (one input channel).
 from __future__ import annotations
 
 import hashlib
-import pickle
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from colourize import safepickle
 from colourize.runs import torch_save_atomic
 from workbench.errors import DataError, UsageError
 from workbench.paths import project_root
@@ -157,18 +157,26 @@ def _from_batches(batches: dict, label: int) -> tuple[np.ndarray, np.ndarray]:
     def pick(names):
         parts = []
         for name in names:
-            batch = batches[name]
-            data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-            parts.append(data[np.asarray(batch[b"labels"]) == label])
+            data, labels = batches[name]
+            parts.append(data[labels == label])
         return np.concatenate(parts).transpose(0, 2, 3, 1)
     return pick(TRAIN_BATCHES), pick([TEST_BATCH])
 
 
-def _unpickle(stream, where: str) -> dict:
+def _unpickle(stream, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 batch -> images (N, 3, 32, 32) uint8 and labels (N,); DataError naming the file otherwise."""
+    fix = "re-download or re-extract the data"
     try:
-        return pickle.load(stream, encoding="bytes")
+        batch = safepickle.load(stream)  # the batches are pickles: never let one run code
     except Exception as exc:
-        raise DataError(f"{where} is not a readable CIFAR-10 batch ({exc})", "re-download or re-extract the data") from exc
+        raise DataError(f"{where} is not a readable CIFAR-10 batch ({exc})", fix) from exc
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DataError(f"{where} is not a CIFAR-10 batch (it has no data and labels)", fix)
+    data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.shape != (len(data),):
+        raise DataError(f"{where} holds data of shape {data.shape} ({data.dtype}) with {labels.size} labels",
+                        f"a CIFAR-10 batch holds N x 3072 uint8 pixels and N labels; {fix}")
+    return data.reshape(-1, 3, 32, 32), labels
 
 
 def _decode_batches(folder: Path, label: int):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from colourize import safepickle
 from colourize.runs import save_npy_atomic
 from workbench.errors import DataError
 
@@ -85,18 +86,6 @@ def _kmeans_pp(x: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
     return torch.stack(centres)
 
 
-class _ArraysOnly(pickle.Unpickler):
-    """Unpickles NumPy arrays and nothing else: a palette file is data and must not be able to run code."""
-
-    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-               *((m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar"))}
-
-    def find_class(self, module, name):
-        if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"it holds {module}.{name}, not only arrays")
-
-
 def _read_object_npy(p: Path) -> np.ndarray:
     """The course's palette file: a pickled object array (saved by Python 2) whose first element is the palette.
 
@@ -108,7 +97,7 @@ def _read_object_npy(p: Path) -> np.ndarray:
         if version not in read_header:
             raise ValueError(f".npy format {version[0]}.{version[1]} with objects")
         read_header[version](fh, max_header_size=1 << 16)
-        arr = _ArraysOnly(fh, encoding="latin1").load()  # latin1: NumPy's advice for Python 2 pickles
+        arr = safepickle.load(fh, encoding="latin1")  # latin1: NumPy's advice for Python 2 pickles
     if not isinstance(arr, np.ndarray) or arr.size == 0:
         raise ValueError("the pickle is not a non-empty array")
     first = arr.item() if arr.ndim == 0 else arr[0]

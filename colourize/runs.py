@@ -194,7 +194,8 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         raise UsageError(f"result name {name!r} is not a plain folder name", "use letters, digits, '.', '_' or '-', e.g. --as unet")
     model = read_config(src)["settings"].get("model")
     if name in MODEL_NAMES and model != name:
-        raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {model}-{src.name}")
+        other = model if src.name == model else f"{model}-{src.name}"
+        raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {other}")
     if not (problems_dir() / pack / "pack.yaml").is_file():
         raise UsageError(f"no problem pack {pack!r}", "pin into an existing pack, e.g. --pack a2")
     dest = solutions_dir() / pack / "results" / name

@@ -91,9 +91,16 @@ def test_pin_command(project, synth, pal, capsys):
     (project / "solutions").mkdir()
     cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
               "--json"])
+    capsys.readouterr()
     assert cli.main(["pin", "poolupsample", "--as", "pu"]) == 0
     dest = project / "solutions" / "a2" / "results" / "pu"
     assert sorted(p.name for p in dest.iterdir()) == ["config.json", "curves.png", "metrics.json", "samples.png"]
+    assert "note:" not in capsys.readouterr().out
+    cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--limit", "40", "--data", str(synth),
+              "--palette", pal, "--out", str(project / "runs" / "smoke"), "--json"])
+    capsys.readouterr()
+    assert cli.main(["pin", "smoke", "--json"]) == 0
+    assert "--limit" in json.loads(capsys.readouterr().out)["note"]  # a smoke run is pinned, with a warning
 
 
 @pytest.mark.parametrize("argv,words", [

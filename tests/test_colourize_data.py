@@ -137,3 +137,51 @@ def test_torchvision_copy_in_the_cache_is_used_without_download(tmp_path, monkey
     monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", lambda *a, **k: pytest.fail("downloaded"))
     ds = cdata.load_category(None, cache_dir=tmp_path / "cache")
     assert ds.source.kind == "torchvision" and len(ds.train) == 20
+
+
+class _RunsCode:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (str(self.path),)
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_batches_pickled_by_any_protocol_load(tmp_path, protocol):
+    import pickle
+
+    folder = make_cifar_batches(tmp_path / "d")
+    for f in folder.iterdir():  # re-pickle (protocol 2: as Python 2 wrote them; 5: arrays out of band in 3.8+)
+        f.write_bytes(pickle.dumps(pickle.loads(f.read_bytes()), protocol=protocol))
+    ds = cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert torch.equal(ds.train, _expected_horses()[0])
+
+
+@pytest.mark.parametrize("batch,words", [
+    ({b"data": np.zeros((60, 1000), np.uint8), b"labels": [7] * 60}, "holds data of shape (60, 1000)"),
+    ({b"data": np.zeros((3, 3072), np.float32), b"labels": [7] * 3}, "(float32)"),
+    ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [7] * 2}, "with 2 labels"),
+    ({b"fine_labels": [1], b"data": np.zeros((1, 3072), np.uint8)}, "has no data and labels"),
+    ([1, 2, 3], "has no data and labels"),
+])
+def test_a_malformed_batch_is_one_line_naming_the_file(tmp_path, batch, words):
+    import pickle
+
+    folder = make_cifar_batches(tmp_path / "d")
+    (folder / "data_batch_2").write_bytes(pickle.dumps(batch))
+    with pytest.raises(DataError, match="data_batch_2") as err:
+        cdata.load_category(folder, cache_dir=tmp_path / "cache")
+    assert words in err.value.message
+
+
+def test_a_batch_cannot_run_code(tmp_path):
+    import pickle
+
+    folder = make_cifar_batches(tmp_path / "d")
+    (folder / "test_batch").write_bytes(pickle.dumps({b"data": _RunsCode(tmp_path / "pwned"), b"labels": []}))
+    with pytest.raises(DataError, match="test_batch is not a readable CIFAR-10 batch .*posix.mkdir"):
+        cdata.load_category(folder, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "pwned").exists()

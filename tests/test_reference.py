@@ -407,3 +407,53 @@ def test_claims_without_runs_are_unchecked(tmp_path, monkeypatch):
     make_project(tmp_path, monkeypatch)
     v = verdict("5.3", "ConvTransposeNet has lower validation loss.")
     assert v.status == "unchecked" and "no pinned ConvTransposeNet run" in v.reason
+
+
+def _with_settings(folder, **settings):
+    import json
+
+    config = json.loads((folder / "config.json").read_text())
+    config["settings"] |= settings
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_only_runs_with_the_handouts_settings_count_and_the_models_own_pin_wins(tmp_path, monkeypatch):
+    root = make_project(tmp_path, monkeypatch)
+    pack, ctx = load_pack("a2"), context("a2")
+    ref = load_reference(pack)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+    # a smoke run on 300 images and one with another learning rate, pinned beside it: not the handout's run
+    _with_settings(fake_run(root, "unet2", "unet", val_loss=1.90, val_acc=30.0), limit=300)
+    _with_settings(fake_run(root, "unet-lr", "unet", val_loss=1.95, val_acc=29.0), lr=0.01)
+    out = ref.reference(pack.get("6.2"), ctx)["answer"]
+    assert out["run"] == ["unet"] and out["final"]["val_acc"] == 60.9
+    # another run with the handout's settings (e.g. a second seed): results/unet, pinned under the model's name, wins
+    fake_run(root, "unet-seed1", "unet", val_loss=1.05, val_acc=58.0)
+    assert ref.reference(pack.get("6.2"), context("a2"))["answer"]["run"] == ["unet"]
+    assert verdict("6.3", "Skip connections improved the validation loss and the accuracy.").status == "correct"
+
+
+def test_without_the_models_own_pin_its_standard_runs_are_averaged_and_others_explained(tmp_path, monkeypatch):
+    root = make_project(tmp_path, monkeypatch)
+    pack = load_pack("a2")
+    ref = load_reference(pack)
+    _with_settings(fake_run(root, "smoke", "unet", val_loss=1.9, val_acc=30.0), limit=300)
+    (settings,) = ref.ref_runs.check_plot_problem("6.2", context("a2"))  # says where the pinned run differs
+    assert settings["ok"] is False and settings["found"] == {"smoke": {"limit": 300}}
+    fake_run(root, "seed0", "unet", val_loss=1.0, val_acc=60.0)
+    fake_run(root, "seed1", "unet", val_loss=1.2, val_acc=58.0)
+    out = ref.reference(pack.get("6.2"), context("a2"))["answer"]
+    assert out["run"] == ["seed0", "seed1"] and out["final"]["val_acc"] == pytest.approx(59.0)
+
+
+def test_the_batch_sweep_takes_only_full_runs(tmp_path, monkeypatch):
+    root = make_project(tmp_path, monkeypatch)
+    pack = load_pack("a2")
+    fake_run(root, "bs32", "convtranspose", val_loss=1.09, val_acc=57.4, batch_size=32)
+    fake_run(root, "bs512", "convtranspose", val_loss=1.43, val_acc=45.9, batch_size=512)
+    _with_settings(fake_run(root, "bs64-smoke", "convtranspose", val_loss=2.0, val_acc=20.0, batch_size=64), limit=200)
+    fake_run(root, "bs128-short", "convtranspose", val_loss=2.0, val_acc=20.0, batch_size=128, epochs=3)
+    sweep = load_reference(pack).reference(pack.get("5.5"), context("a2"))["answer"]["batch_sweep"]
+    assert sorted(sweep) == [32, 512]

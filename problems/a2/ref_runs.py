@@ -18,7 +18,9 @@ MODEL_NAMES = {"poolupsample": "PoolUpsampleNet", "poolupsamplenet": "PoolUpsamp
 PLOT_PROBLEMS = {"4.2": ("PoolUpsampleNet", ("curves.png", "samples.png")),
                  "5.2": ("ConvTransposeNet", ("curves.png",)),
                  "6.2": ("UNet", ("curves.png",))}
-REQUIRED = {"epochs": 25, "batch_size": 100, "kernel": 3}
+# The handout's defaults (questions 4.2, 5.2, 6.2). A run that differs in any of them, or that trained on a
+# subset (--limit), is not "the handout's run": it would move the figures the comparisons are checked against.
+REQUIRED = {"epochs": 25, "batch_size": 100, "kernel": 3, "num_filters": 32, "lr": 0.001, "num_colours": 24}
 # 5.3 compares ConvTransposeNet with PoolUpsampleNet, 6.3 UNet with ConvTransposeNet.
 COMPARISONS = {"5.3": ("ConvTransposeNet", "PoolUpsampleNet"), "6.3": ("UNet", "ConvTransposeNet")}
 _MODEL_RE = {"PoolUpsampleNet": r"pool\s*-?\s*upsample(?:\s*net)?|section 4|max[- ]?pool",
@@ -31,12 +33,31 @@ def model_of(run) -> str | None:
     return MODEL_NAMES.get(name)
 
 
+_ALIASES = {"epochs": ("epochs", "num_epochs"), "batch_size": ("batch_size", "batch"), "kernel": ("kernel", "kernel_size"),
+            "num_filters": ("num_filters", "nf"), "lr": ("lr", "learn_rate", "learning_rate"),
+            "num_colours": ("num_colours", "num_colors"), "limit": ("limit",)}
+
+
 def _setting(run, key: str):
-    aliases = {"epochs": ("epochs", "num_epochs"), "batch_size": ("batch_size", "batch"), "kernel": ("kernel", "kernel_size")}
-    for a in aliases[key]:
+    for a in _ALIASES[key]:
         if a in run.settings:
             return run.settings[a]
     return None
+
+
+def departures(run, free: tuple[str, ...] = ()) -> dict:
+    """{setting: the run's value} where the run is not the handout's experiment (settings a record lacks count
+    as the handout's; `free` settings may differ, e.g. the batch size in the 5.5 sweep)."""
+    out = {} if run.complete else {"complete": False}
+    if run.final.get("epochs") != REQUIRED["epochs"] and "epochs" not in free:
+        out["epochs"] = run.final.get("epochs")
+    for key, want in REQUIRED.items():
+        value = _setting(run, key)
+        if key != "epochs" and key not in free and value is not None and value != want:
+            out[key] = value
+    if _setting(run, "limit") is not None:
+        out["limit"] = _setting(run, "limit")
+    return out
 
 
 def runs_by_model(ctx) -> dict[str, list]:
@@ -50,10 +71,11 @@ def runs_by_model(ctx) -> dict[str, list]:
 
 
 def standard_runs(ctx, model: str) -> list:
-    """Complete runs with the handout's settings (>= 25 epochs, batch 100, kernel 3)."""
-    return [r for r in runs_by_model(ctx).get(model, [])
-            if r.complete and r.final["epochs"] >= REQUIRED["epochs"] and _setting(r, "batch_size") == REQUIRED["batch_size"]
-            and _setting(r, "kernel") == REQUIRED["kernel"]]
+    """The model's runs with the handout's settings; the one pinned under the model's own name
+    (results/unet) alone when it is one of them, as `cli.py pin unet` puts it there."""
+    runs = [r for r in runs_by_model(ctx).get(model, []) if not departures(r)]
+    own = [r for r in runs if MODEL_NAMES.get(r.name.lower()) == model]
+    return own[:1] or runs
 
 
 def final_metrics(ctx, model: str) -> dict | None:
@@ -63,7 +85,7 @@ def final_metrics(ctx, model: str) -> dict | None:
     out = {}
     for key in ("train_loss", "val_loss", "val_acc"):
         values = [r.final[key] for r in runs if r.final.get(key) is not None]
-        out[key] = sum(values) / len(values) if values else None
+        out[key] = sum(values) / len(values) if values else None  # several runs (e.g. seeds): their mean
     out["runs"] = [r.name for r in runs]
     return out
 
@@ -98,15 +120,16 @@ def reference_run(problem_id: str, ctx) -> dict:
 
 
 def _no_run(model: str, ctx) -> str:
-    return (f"no pinned {model} run with >= {REQUIRED['epochs']} epochs, batch {REQUIRED['batch_size']}, kernel "
-            f"{REQUIRED['kernel']} under {ctx.results_dir} (train it, then `python cli.py pin RUN`)")
+    wanted = ", ".join(f"{k} {v}" for k, v in REQUIRED.items())
+    return (f"no pinned {model} run with the handout's settings ({wanted}, all the data) under {ctx.results_dir} "
+            f"(train it, then `python cli.py pin RUN`)")
 
 
 def batch_sweep(ctx) -> dict[int, dict]:
     out: dict[int, dict] = {}
     for run in runs_by_model(ctx).get("ConvTransposeNet", []):
         bs = _setting(run, "batch_size")
-        if run.complete and isinstance(bs, int):
+        if isinstance(bs, int) and not departures(run, free=("batch_size",)):
             out.setdefault(bs, {"val_loss": run.final["val_loss"], "val_acc": run.final["val_acc"], "run": run.name})
     return dict(sorted(out.items()))
 
@@ -121,9 +144,9 @@ def check_plot_problem(problem_id: str, ctx) -> list[dict]:
     good = standard_runs(ctx, model)
     details = []
     if not good:
-        r = runs[0]
-        found = {k: _setting(r, k) for k in ("batch_size", "kernel")} | {"epochs": r.final["epochs"], "complete": r.complete}
-        details.append(detail(f"{model} run settings", REQUIRED, found, False, note="no run has the handout's settings"))
+        found = {r.name: departures(r) for r in runs}
+        details.append(detail(f"{model} run settings", REQUIRED, found, False,
+                              note="no pinned run has the handout's settings (shown: where each one differs)"))
         return details
     run = good[0]
     details.append(detail(f"{model} run settings", REQUIRED, run.name, True))

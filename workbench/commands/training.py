@@ -187,13 +187,18 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_pin(args) -> int:
-    from colourize.runs import pin_run
+    from colourize.runs import pin_run, read_config
 
     dest, copied = pin_run(args.run, args.name, args.pack, force=args.force)
+    limit = read_config(dest)["settings"].get("limit")
+    note = (f"trained on at most {limit} images per split (--limit): a smoke run, which the checks do not take as "
+            "the handout's result") if limit else None
     if args.json:
-        print_json({"pinned": str(dest), "files": copied})
+        print_json({"pinned": str(dest), "files": copied, "note": note})
     else:
         console.print(f"pinned {', '.join(copied)} -> {dest}", soft_wrap=True)
+        if note:
+            console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     return 0
 
 
