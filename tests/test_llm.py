@@ -121,6 +121,30 @@ def test_the_key_is_scrubbed_from_error_text(settings, fake_llm):
     assert SECRET not in str(info.value) and "***" in str(info.value)
 
 
+@pytest.mark.parametrize("key", ["x", "ollama", "sk-local", "not-needed"])
+def test_short_placeholder_keys_do_not_mangle_error_text(settings, key):
+    """Local servers take any key; redacting "x" made "does not e***ist" of a 404."""
+    with pytest.raises(LLMError) as info:
+        llm.complete(USER, settings.replace(api_key=key, model="gpt-9"))
+    assert "does not exist or you do not have access" in info.value.message and "***" not in str(info.value)
+
+
+def test_the_key_is_scrubbed_after_retries_too(settings, fake_llm):
+    key = "sk-a1b2c3d4e"  # as short as a redacted key gets
+    assert len(key) == llm.MIN_SECRET_LENGTH
+    fake_llm.script({"status": 503, "message": f"upstream refused {key}"})
+    with pytest.raises(LLMError) as info:
+        llm.complete(USER, settings.replace(api_key=key, max_retry_seconds=0))
+    assert "gave up after 1 attempt" in info.value.message and key not in str(info.value) and "***" in str(info.value)
+
+
+def test_a_full_context_window_is_its_own_error(settings, fake_llm):
+    fake_llm.script({"status": 400, "code": "context_length_exceeded", "message": f"too long for you, {SECRET}"})
+    with pytest.raises(llm.ContextTooLong, match="context window") as info:
+        llm.complete(USER, settings)
+    assert SECRET not in str(info.value) and info.value.status == 400
+
+
 def test_streaming_shows_pieces_and_records_the_whole(settings, fake_llm):
     pieces = []
     result = llm.complete(USER, settings.replace(stream=True), n=2, on_delta=lambda i, t: pieces.append((i, t)))

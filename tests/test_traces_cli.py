@@ -387,6 +387,61 @@ def test_chat_failure_then_retry(wb, monkeypatch):
     assert len(trace.data["exchanges"]) == 1 and trace.strategy == "chat:direct"
 
 
+def test_a_failed_chat_message_is_dropped_not_sent_again(wb, monkeypatch):
+    """A message whose request fails leaves the conversation; the next one goes on its own, the failed one is shown."""
+    wb.server.script({"match": "BOOM", "status": 400, "message": "bad request"})
+    monkeypatch.setattr("sys.stdin", io.StringIO("BOOM please\nhello there\n/quit\n"))
+    code, out, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0
+    sent = [[m["content"] for m in r["body"]["messages"] if m["role"] == "user"] for r in wb.server.chat_requests()]
+    assert len(sent) == 3 and sent[1][-1] == "BOOM please"
+    assert sent[2][1:] == ["hello there"]  # after the strategy's prompt, without the failed message
+    [line] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert "bad request" in line and "left out of the conversation" in line and "type it again" in line
+    assert "1 message got no answer and is not in the trace:\n  BOOM please\n" in err  # shown for copying
+    trace = load_trace(wb.traces()[0])
+    assert "BOOM" not in json.dumps(trace.samples) and trace.samples[0]["messages"][-2]["content"] == "hello there"
+
+
+def test_chat_retry_sends_the_failed_message_once(wb, monkeypatch):
+    wb.server.script({"match": "BOOM", "status": 400, "message": "bad request"})
+    monkeypatch.setattr("sys.stdin", io.StringIO("BOOM please\n/retry\nthanks\n/quit\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0 and "not in the trace" not in err  # the retry answered it
+    sent = [[m["content"] for m in r["body"]["messages"] if m["role"] == "user"][1:] for r in wb.server.chat_requests()]
+    assert sent == [[], ["BOOM please"], ["BOOM please"], ["BOOM please", "thanks"]]
+
+
+def test_a_failed_chat_retry_keeps_the_earlier_answer(wb, monkeypatch):
+    lines = iter(["why?", "/retry", "/quit"])
+
+    def fake_input(_prompt):
+        line = next(lines)
+        if line == "/retry":  # the question was answered; asking it again fails
+            wb.server.script({"match": "why?", "status": 500})
+        return line
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    monkeypatch.setattr("workbench.llm.DEFAULT_MAX_RETRY_SECONDS", 0.0)
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0 and "(500)" in err and "the earlier answer stays" in err and "not in the trace" not in err
+    messages = load_trace(wb.traces()[0]).samples[0]["messages"]
+    assert [m["role"] for m in messages[-2:]] == ["user", "assistant"] and messages[-2]["content"] == "why?"
+
+
+def test_a_full_context_mid_chat_says_to_start_a_new_chat(wb, monkeypatch):
+    wb.server.script({"match": "long", "status": 400, "code": "context_length_exceeded",
+                      "message": "This model's maximum context length is 8192 tokens."})
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long question\nshort one\n/quit\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0
+    [line] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert "context window" in line and "start a new chat" in line and "/quit" in line
+    assert "shorter strategy" not in line and "--max-tokens" not in line  # not possible mid-chat
+    assert wb.server.chat_requests()[-1]["body"]["messages"][-1]["content"] == "short one"
+    assert "  a long question" in err
+
+
 def test_chat_with_nothing_answered_saves_nothing(wb, monkeypatch):
     wb.server.script({"status": 401})
     monkeypatch.setattr("sys.stdin", io.StringIO(""))

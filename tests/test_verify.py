@@ -438,3 +438,27 @@ def test_a_check_abandoned_inside_torch_does_not_abort_the_exit():
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 3 and "did not finish within 0.3 s" in done.stdout, done.stderr
         assert "terminate" not in done.stderr
+
+
+def test_judge_takes_base_url_like_prompt_and_chat(proj, tmp_path, capsys, monkeypatch):
+    """The no-key error names --base-url; verify and check accept it (it used to be "unrecognized arguments")."""
+    from openai_server import FakeOpenAI
+
+    write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+    assert main(["verify", "--problem", "1.1.1", "--judge", "gpt-4o"]) == 2  # no key, no local server
+    assert "--base-url http://localhost:11434/v1" in capsys.readouterr().err
+    server = FakeOpenAI().start()
+    try:
+        server.script({"content": '{"score": 1.0, "notes": "all there"}'}, {"content": '{"score": 1.0, "notes": "ok"}'})
+        assert main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--base-url", server.url, "--json"]) == 1  # no trace yet
+        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+        assert own["status"] == "correct" and own["details"][0]["note"] == "all there"
+        answer = tmp_path / "answer.md"
+        answer.write_text("Every update is a combination of rows of X.")
+        assert main(["check", "1.1.1", str(answer), "--judge", "fake-gpt", "--base-url", server.url]) == 0
+        assert "correct" in capsys.readouterr().out and len(server.chat_requests()) == 2
+    finally:
+        server.stop()
+    assert main(["verify", "--problem", "1.1.1", "--base-url", "http://localhost:11434/v1"]) == 2  # without --judge
+    err = capsys.readouterr().err
+    assert "no --judge was given" in err and err.count("\n") == 1

@@ -26,8 +26,9 @@ Answer:
 """
 
 
-def make_judge(model: str) -> "Judge":
-    """A grader callable backed by workbench.llm (the only module that talks to the network)."""
+def make_judge(model: str, base_url: str | None = None) -> "Judge":
+    """A grader callable backed by workbench.llm (the only module that talks to the network). base_url: the
+    --base-url flag, which beats workbench.toml [llm] base_url and OPENAI_BASE_URL as it does for prompt/chat."""
     try:
         from workbench import llm
     except ModuleNotFoundError as exc:
@@ -35,7 +36,7 @@ def make_judge(model: str) -> "Judge":
             raise
         raise UsageError("--judge needs workbench/llm.py, which this checkout does not have",
                          "run without --judge (free-text answers stay unchecked)") from None
-    return Judge(model, llm.resolve_settings(model=model, temperature=0.0))
+    return Judge(model, llm.resolve_settings(model=model, base_url=base_url, temperature=0.0))
 
 
 class Judge:

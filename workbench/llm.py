@@ -6,7 +6,7 @@ Ollama, vLLM, llama.cpp, LM Studio) with bounded retries, streaming and `n` samp
     result.text, result.model, result.to_exchange()
 
 The API key lives only in Settings.api_key (hidden from repr) and the client; every error text is
-scrubbed of it before it leaves this module.
+scrubbed of it before it leaves this module (unless it is a placeholder shorter than MIN_SECRET_LENGTH).
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRY_SECONDS = 60.0
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 PLACEHOLDER_KEY = "sk-local-no-key"  # local servers ignore the key, but the client insists on one
+# Shorter keys are not redacted: they are local-server placeholders ("x", "EMPTY", "ollama", "sk-local", "lm-studio",
+# "not-needed"), not secrets, and replacing them mangles ordinary words ("does not e***ist"). Hosted providers issue
+# keys of 32+ characters, and a string of 12 or more hardly ever occurs in an error text by chance.
+MIN_SECRET_LENGTH = 12
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 20.0
 CONNECT_ATTEMPTS = 3
 
@@ -208,6 +212,10 @@ class SampleSet:
     @property
     def texts(self) -> list[str]:
         return [c.content for comp in self.completions for c in comp.choices]
+
+
+class ContextTooLong(LLMError):
+    """The messages do not fit the model's context window: sending them again cannot help (chat says so)."""
 
 
 class _Truncated(Exception):
@@ -455,8 +463,9 @@ def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | No
         if status == 429 and code == "insufficient_quota":
             return False, None, LLMError(f"{url}: quota exhausted (429): {text}", "check the account's billing and limits")
         if code == "context_length_exceeded" or "context length" in text.lower() or "context window" in text.lower():
-            return False, None, LLMError(f"the conversation is too long for {model}'s context window ({status}): {text}",
-                                         "use a shorter strategy, lower --max-tokens, or a model with a longer context")
+            return False, None, ContextTooLong(f"the conversation is too long for {model}'s context window ({status}): {text}",
+                                               "use a shorter strategy, lower --max-tokens, or a model with a longer context",
+                                               status)
         if status == 429:
             return True, wait, LLMError(f"rate limited by {url} (429): {text}", "wait a minute or lower --jobs / --samples")
         if status in (408, 409) or status >= 500:
@@ -469,9 +478,9 @@ def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | No
 
 
 def _scrub(error: LLMError, key: str) -> LLMError:
-    if not key:
+    if len(key) < MIN_SECRET_LENGTH:
         return error
-    return LLMError(error.message.replace(key, "***"), (error.fix or "").replace(key, "***") or None, error.status)
+    return type(error)(error.message.replace(key, "***"), (error.fix or "").replace(key, "***") or None, error.status)
 
 
 def _with_retries(attempt: Callable, s: Settings):
@@ -490,6 +499,6 @@ def _with_retries(attempt: Callable, s: Settings):
         wait = asked if asked is not None else min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1)) * random.uniform(0.5, 1)
         if not retryable or wait > deadline - time.monotonic():
             why = f"; the server asked to wait {asked:.0f} s" if asked is not None and retryable else ""
-            raise LLMError(f"{error.message} (gave up after {tries} attempt{'s' * (tries > 1)}{why}; "
-                           f"retry budget {s.max_retry_seconds:g} s)", error.fix) from None
+            raise type(error)(f"{error.message} (gave up after {tries} attempt{'s' * (tries > 1)}{why}; "
+                              f"retry budget {s.max_retry_seconds:g} s)", error.fix) from None
         time.sleep(wait)

@@ -15,6 +15,11 @@ def _pack_option(p) -> None:
     p.add_argument("--pack", default="a2", help="problem pack: a name under problems/ or a folder (default: a2)")
 
 
+def _base_url_option(p) -> None:
+    p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint for --judge, e.g. "
+                                                     "http://localhost:11434/v1 (env OPENAI_BASE_URL)")
+
+
 def register(sub) -> None:
     p = sub.add_parser("reference", help="compute and show the reference answer of a problem")
     p.add_argument("id", help="problem id, e.g. 3.1")
@@ -28,6 +33,7 @@ def register(sub) -> None:
     _pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
+    _base_url_option(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("verify", help="readiness report: deliverables, own-solution and trace verdicts, points at risk")
@@ -35,6 +41,7 @@ def register(sub) -> None:
     _pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
+    _base_url_option(p)
     p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
     p.set_defaults(func=cmd_verify)
 
@@ -72,12 +79,15 @@ def _read_answer(path: str) -> str:
     return text
 
 
-def _judge(model: str | None):
-    if not model:
+def _judge(args):
+    if not args.judge:
+        if args.base_url is not None:  # silently unused, it would look like the endpoint had been checked
+            raise UsageError("--base-url is the endpoint of the --judge model, and no --judge was given",
+                             "add --judge MODEL, or drop --base-url")
         return None
     from workbench.judge import make_judge
 
-    return make_judge(model)
+    return make_judge(args.judge, args.base_url)
 
 
 def _warn_other_problem(text: str, problem_id: str, path: str) -> None:
@@ -101,7 +111,7 @@ def _judge_failed(judge) -> int:
         return 0
     n = len(judge.failures)
     print_error(LLMError(f"the model grader {judge.model} failed on {n} answer{'s' * (n > 1)} (left unchecked above): "
-                         f"{judge.failures[0]}", "check --judge MODEL, OPENAI_BASE_URL and OPENAI_API_KEY, then run it again"))
+                         f"{judge.failures[0]}", "check --judge MODEL, --base-url / OPENAI_BASE_URL and OPENAI_API_KEY, then run it again"))
     return LLMError.exit_code
 
 
@@ -110,7 +120,7 @@ def cmd_check(args) -> int:
 
     text = _read_answer(args.file)
     _warn_other_problem(text, args.id, args.file)
-    judge = _judge(args.judge)
+    judge = _judge(args)
     verdict = check_text(args.pack, args.id, text, judge=judge)
     if args.json:
         print_json(verdict.to_dict())
@@ -146,7 +156,7 @@ def cmd_verify(args) -> int:
 
     if not 0 < args.timeout < float("inf"):  # written this way to catch nan too
         raise UsageError(f"--timeout {args.timeout:g} is not a time limit", "give a positive number of seconds, e.g. --timeout 60")
-    judge = _judge(args.judge)
+    judge = _judge(args)
     reports = verify_pack(args.pack, args.problem, judge=judge, timeout_s=args.timeout)
     info = summary(reports)
     if args.json:

@@ -45,7 +45,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("chat", help="talk to an LLM about a problem in the terminal; saved as one trace",
                        description="Starts from the strategy's rendered prompt; type follow-ups. An empty line or "
-                                   "/quit ends and saves the conversation; /retry asks the last question again.")
+                                   "/quit ends and saves the conversation; /retry resends a message that failed, or "
+                                   "else asks the last question again. A failed message is left out of the "
+                                   "conversation (the next one is sent without it) and listed again at the end.")
     p.add_argument("id", help="problem id")
     p.add_argument("--strategy", "-s", default="direct", help="prompt strategy to start from (default: direct)")
     p.add_argument("--no-stream", action="store_true", help="print each answer when complete instead of live")
@@ -288,16 +290,17 @@ def cmd_chat(args) -> int:
 
     session = ChatSession(problem, strategy, settings, on_turn=on_turn, on_reply=on_reply,
                           on_delta=on_delta if settings.stream else None)
-    strategy_turns = list(session.queue)
+    strategy_turns = list(session.pending)
 
     def say(action, *a) -> None:
-        """One request; on failure print the error line and keep the session going."""
+        """One request; on failure print one line (what got no answer, what to do) and keep the session going."""
         try:
             action(*a)
-        except (LLMError, UsageError) as exc:
+        except LLMError as exc:
             console.print()
+            print_error(session.failure(exc))
+        except UsageError as exc:
             print_error(exc)
-            console.print("[dim](/retry sends it again, /quit ends)[/]")
 
     console.print(f"chat about {problem.id} {problem.title} with {settings.model} — empty line or /quit ends, "
                   "/retry asks again", soft_wrap=True)
@@ -322,13 +325,19 @@ def cmd_chat(args) -> int:
         console.print()
         interrupted = True
     trace = session.trace()
+    if session.unsent:  # typed text must not vanish: show it for copying into the next chat
+        n = len(session.unsent)
+        err_console.print(f"{n} message{'s' * (n > 1)} got no answer and {'are' if n > 1 else 'is'} not in the trace:",
+                          markup=False)
+        for message in session.unsent:
+            err_console.print(f"  {message['content']}", markup=False, highlight=False, soft_wrap=True)
     if trace is None:
         if interrupted:
             raise KeyboardInterrupt
         raise LLMError("nothing was answered, so no trace was saved", "check the settings and start the chat again")
     saved = load_trace(write_trace(trace))
-    if session.queue:
-        err_console.print("the last message got no answer; it is not in the trace", markup=False)
+    if session.pending:
+        err_console.print("the rest of the strategy's turns got no answer; they are not in the trace", markup=False)
     console.print(f"saved {saved.path} ({session.turns} turn(s))", markup=False, soft_wrap=True)
     console.print(f"cite: {saved.citation()}", markup=False, soft_wrap=True)
     return 130 if interrupted else 0
