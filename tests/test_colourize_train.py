@@ -199,3 +199,18 @@ def test_model_names_match_the_models():
     from colourize.models import MODELS
 
     assert tuple(MODELS) == runs.MODEL_NAMES
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_pixel_cross_entropy_is_torchs_per_pixel_loss(memory_format):
+    from colourize.train import pixel_cross_entropy
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 5, 4, 6, generator=g).contiguous(memory_format=memory_format).requires_grad_()
+    labels = torch.randint(0, 5, (3, 4, 6), generator=g)
+    ours = pixel_cross_entropy(logits, labels)
+    (grad_ours,) = torch.autograd.grad(ours, logits)
+    reference = torch.nn.functional.cross_entropy(logits, labels)  # the 4-D (nll_loss2d) form
+    (grad_ref,) = torch.autograd.grad(reference, logits)
+    manual = -torch.log_softmax(logits, 1).gather(1, labels[:, None]).mean()  # by hand
+    assert torch.allclose(ours, reference) and torch.allclose(ours, manual) and torch.allclose(grad_ours, grad_ref)

@@ -303,6 +303,7 @@ def test_document_order_traces_citations_and_boxes(fx, capsys):
     assert "fixture-data (generated)" in flat and "Final figures of the run (2 epochs)" in flat
     out = capsys.readouterr().out
     assert "1.2" in out and "trace, critique" in out and "points at risk" in out
+    assert "`python cli.py prompt 1.2`" in " ".join(out.split())  # the checklist says how to get the trace
     assert not _missing_glyphs(fx / "build", "fx-writeup")
 
 

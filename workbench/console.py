@@ -12,6 +12,9 @@ from rich.table import Table
 from workbench.errors import WorkbenchError
 
 
+PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, prose cells still wrap
+
+
 class _Console(Console):
     def print(self, *objects, soft_wrap=None, **kwargs):
         # Piped output is read by scripts and pasted from: a one-line message stays one line, so the commands
@@ -21,7 +24,7 @@ class _Console(Console):
         if not self.is_terminal and any(isinstance(o, Table) for o in objects):
             # a piped table gets the width its cells need, so hashes and model names are not folded mid-token
             unlimited = self.options.update(max_width=10_000)
-            needed = max(Measurement.get(self, unlimited, o).maximum for o in objects)
+            needed = min(max(Measurement.get(self, unlimited, o).maximum for o in objects), PIPED_TABLE_WIDTH)
             if needed > self.width:
                 width = self.width
                 self.width = needed

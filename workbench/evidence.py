@@ -285,8 +285,13 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
         notes.append(f"edited trace: {pick.detail}")
     elif pick.issue in ("unreadable", "pin-not-found"):
         notes.append(pick.detail)
-    if "critique" in required and not present["critique"]:
-        notes.append("automatic critique shown; add your own “## Critique”" if auto else "add a “## Critique” section")
+    where = f"solutions/{problem.pack}/{problem.id}.md"
+    if "trace" in required and pick.issue == "none":  # the critique needs a trace first: one note says both
+        notes.append(f"no LLM trace: `python cli.py prompt {problem.id}` (or import-chat), then critique it "
+                     f"under “## Critique” in {where}")
+    elif "critique" in required and not present["critique"]:
+        notes.append(f"automatic critique shown; add your own “## Critique” to {where}" if auto
+                     else f"add a “## Critique” section to {where}")
     if code is not None and code.error:
         notes.append(code.error)
     for run in runs:

@@ -35,7 +35,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast (CPU/CUDA)")
     g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: one per core)")
     g.add_argument("--limit", type=int, metavar="N", help="use only N training and N test images (smoke runs)")
-    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    g.add_argument("--resume", action="store_true", help="continue from the last checkpoints: the run in --out (train "
+                   "MODEL), or the runs under --out that exist (--all, sweep); the others start")
     g.add_argument("--json", action="store_true", help="machine-readable output, no progress bar")
 
 
