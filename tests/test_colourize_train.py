@@ -214,3 +214,30 @@ def test_pixel_cross_entropy_is_torchs_per_pixel_loss(memory_format):
     (grad_ref,) = torch.autograd.grad(reference, logits)
     manual = -torch.log_softmax(logits, 1).gather(1, labels[:, None]).mean()  # by hand
     assert torch.allclose(ours, reference) and torch.allclose(ours, manual) and torch.allclose(grad_ours, grad_ref)
+
+
+def test_samples_show_ten_test_images_as_grey_original_truth_and_the_saved_models_prediction(cfg, project, monkeypatch):
+    import numpy as np
+
+    from colourize import data as cdata
+    from colourize import plots
+    from colourize.models import build_model
+    from colourize.palette import nearest_colour
+
+    shown = {}
+    real = plots.samples
+    monkeypatch.setattr(plots, "samples", lambda *a: shown.update(args=a) or real(*a))
+    train(cfg, project / "runs" / "ct")
+    grey, truth, pred, original, title = shown["args"]
+    saved = torch.load(project / "runs" / "ct" / "model.pt", weights_only=True)
+    pal = saved["palette"]
+    test = cdata.shuffled(cdata.load_category(cfg.data, cfg.category), cfg.seed).test[:10]  # (10, 3, 32, 32) uint8
+    rgb = test.double() / 256
+    assert grey.shape == (10, 32, 32) and np.allclose(grey, rgb.mean(1).numpy(), atol=1e-6)
+    assert np.allclose(original, rgb.permute(0, 2, 3, 1).numpy(), atol=1e-6)
+    assert np.allclose(truth, pal[nearest_colour(test, pal)].numpy())
+    model = build_model("convtranspose", 3, 8, len(pal), 1)
+    model.load_state_dict(saved["state_dict"])
+    with torch.no_grad():
+        expected = model.eval()(rgb.mean(1, keepdim=True).float()).argmax(1)
+    assert np.allclose(pred, pal[expected].numpy()) and "ConvTransposeNet" in title

@@ -224,6 +224,8 @@ def test_padding_search_matches_documented_formula(ref, k):
     ("2.2.3", r"$$\frac{d\mathcal{L}_1}{d\eta} = -\frac{4}{n^2}a^\top XX^\top a + \frac{8\eta}{n^3}\|XX^\top a\|^2 = 0$$ "
               r"$$\eta^* = \frac{n\,a^\top XX^\top a}{2\|XX^\top a\|^2}$$", "correct"),
     ("2.2.3", r"$\eta^* = \frac{n\,a^\top XX^\top a}{\|XX^\top a\|^2}$", "incorrect"),
+    ("2.2.3", "The optimal learning rate is eta* = n a^T X X^T a / (2 ||X X^T a||^2)", "correct"),  # prose first
+    ("2.2.3", "The optimal learning rate is eta* = n a^T X X^T a / (3 ||X X^T a||^2)", "incorrect"),
     ("2.3.1", r"L2: $w_1 = (1 - 2\eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "correct"),
     ("2.3.1", r"L2: $w_1 = (1 - \eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "partial"),
     ("2.3.2", r"$\tilde{\lambda} = \frac{\lambda}{2\eta}$", "correct"),

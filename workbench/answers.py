@@ -367,11 +367,18 @@ def equations_for(text: str, lhs: str) -> list[Found]:
     from workbench.formulas import normalise_tex
 
     pattern = re.compile(rf"^(?:{lhs})$")
+
+    def is_lhs(side: str, first: bool) -> bool:
+        # a chain's first side may carry the prose before it ("The optimal rate is eta* = ..."): its last words
+        words = side.split()
+        tails = [" ".join(words[-k:]) for k in range(1, min(3, len(words) - 1) + 1)] if first else []
+        return any(pattern.match(compact(normalise_tex(s))) for s in [side, *tails])
+
     out = []
     for chain in equation_chains(text):
         sides = chain.value
         for i, side in enumerate(sides[:-1]):
-            if pattern.match(compact(normalise_tex(side))):
+            if is_lhs(side, i == 0):
                 rest = [s for s in sides[i + 1:] if s]
                 if rest:
                     out.append(Found(rest, "equation", chain.start, chain.snippet))

@@ -232,7 +232,7 @@ def check_formulas(pid: str, answer, text: str) -> list[dict]:
             continue
         candidates = formulas_from_text(pid, text).get(name, [])
         if not candidates:
-            details.append(detail(f"{name}", CLOSED_FORMS[name], None, None, note="no formula for it found"))
+            details.append(detail(f"{name}", CLOSED_FORMS[name], None, None, note=f"no formula for {name} found"))
             continue
         results = [compare_formula(name, c, allowed) for c in candidates]
         readable = [r for r in results if r["ok"] is not None]
