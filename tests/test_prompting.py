@@ -167,9 +167,14 @@ def test_all_runs_concurrently_and_covers_traced_graded_problems(wb):
 
 def test_all_lists_failures_and_keeps_going(wb):
     wb.server.script({"status": 401, "match": "momentum"})
+    wb.server.script({"delay": 0.3, "match": "optimal learning rate"})  # 1.2 answers slowly: its latency shows
     code, out, err = wb.run("prompt", "--all", "--pack", "demo")
     assert code == 3 and "failed 1.3: " in err and "rejected the API key" in err
     assert sorted(p.parent.name for p in wb.traces()) == ["1.1", "1.2", "2.1"]
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]] for line in out.splitlines()
+            if line.startswith("│")}
+    assert "latency s" in out and rows["1.3"][2] == "-"  # columns: status, samples, latency s, wall s, trace
+    assert [p for p, r in rows.items() if r[2] != "-" and float(r[2]) >= 0.3] == ["1.2"]
 
 
 def test_selection_by_type_and_ids(wb):

@@ -246,12 +246,13 @@ def _batch(problems, args, settings, skipped=()) -> int:
     from rich.table import Table
 
     table = Table(title=f"prompt --strategy {args.strategy} · {settings.model} · {len(problems)} problems")
-    for col in ("problem", "status", "samples", "seconds", "trace"):
+    # latency: the model's time on the requests; wall: also waiting for a client and the retries' backoff
+    for col in ("problem", "status", "samples", "latency s", "wall s", "trace"):
         table.add_column(col, overflow="fold")
     for o in outcomes:
         status = "[red]failed[/]" if not o.ok else "[yellow]partial[/]" if o.error else "[green]ok[/]"
-        table.add_row(o.problem, status, f"{o.samples}/{o.requested}", f"{o.seconds:.1f}",
-                      str(o.path.name) if o.path else "-")
+        table.add_row(o.problem, status, f"{o.samples}/{o.requested}", f"{o.latency_s:.1f}" if o.ok else "-",
+                      f"{o.seconds:.1f}", str(o.path.name) if o.path else "-")
     console.print(table)
     for o in failed:
         err_console.print(f"{'failed' if not o.ok else 'partial'} {o.problem}: {o.error}", markup=False, soft_wrap=True)
