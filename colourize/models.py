@@ -7,6 +7,7 @@ each) and `final` (the last nn.Conv2d). Shapes below are for NIC=1, NF=32, NC=24
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -15,18 +16,19 @@ from torch import nn
 from workbench.errors import TrainingError, UsageError
 
 
-def same_padding(kernel: int) -> int:
-    """Padding that keeps H and W for a stride-1 conv; only odd kernels have a symmetric one."""
-    # H_out = H + 2p - k + 1 = H  <=>  2p = k - 1, which has no integer solution for even k.
+# PyTorch says so on every even-kernel "same" conv: the extra copy is the cost of the asymmetric padding
+warnings.filterwarnings("ignore", message="Using padding='same' with even kernel lengths", category=UserWarning)
+
+
+def same_padding(kernel: int) -> int | str:
+    """Padding that keeps H and W for a stride-1 conv: (k-1)/2 on each side for an odd kernel.
+
+    H_out = H + p_before + p_after - k + 1 = H needs k - 1 padding in all, which an even kernel cannot split
+    evenly: for it PyTorch's "same" pads one more after than before (the handout's kernel // 2 on both sides
+    would make 33x33 from 32x32 with kernel 4). The strided layers keep symmetric padding (strided_padding)."""
     if kernel < 1:
-        raise TrainingError(f"kernel {kernel} is not a valid kernel size", "use a positive odd kernel, e.g. --kernel 3")
-    if kernel % 2 == 0:
-        raise TrainingError(
-            f"kernel {kernel} is even: a stride-1 Conv2d needs padding (k-1)/2 = {(kernel - 1) / 2:g} on each "
-            "side to keep 32x32, and no symmetric integer padding does",
-            "use an odd kernel such as 3 or 5",
-        )
-    return (kernel - 1) // 2
+        raise TrainingError(f"kernel {kernel} is not a valid kernel size", "use a positive kernel size, e.g. --kernel 3")
+    return (kernel - 1) // 2 if kernel % 2 else "same"
 
 
 def strided_padding(kernel: int) -> tuple[int, int]:

@@ -152,7 +152,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
                             "use images whose height and width are divisible by 4")
     if cfg.kernel > min(train_u8.shape[2:]):  # legal with padding, but the kernel would mostly see the padding
         raise TrainingError(f"kernel {cfg.kernel} is larger than the {train_u8.shape[2]}x{train_u8.shape[3]} images",
-                            f"use an odd kernel of at most {min(train_u8.shape[2:]) - 1} (the notebook's is 3)")
+                            f"use a kernel of at most {min(train_u8.shape[2:])} (the notebook's is 3)")
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
         pal, info = runs.read_palette(run_dir), runs.read_config(run_dir)["palette_source"]
     elif cfg.palette:

@@ -106,7 +106,7 @@ def test_pin_command(project, synth, pal, capsys):
 @pytest.mark.parametrize("argv,words", [
     (["train", "resnet"], ["unknown model 'resnet'", "poolupsample", "convtranspose", "unet"]),
     (["train"], ["no model given"]),
-    (["train", "unet", "--kernel", "4"], ["kernel 4 is even"]),
+    (["train", "unet", "--kernel", "0"], ["kernel 0 is not a valid kernel size"]),
     (["train", "unet", "--category", "unicorn"], ["unknown category"]),
     (["sweep", "batch-size", "32", "--model", "vgg"], ["unknown model"]),
     (["pin", "no-such-run"], ["is not a finished run"]),
@@ -240,7 +240,7 @@ def test_ctrl_c_before_the_first_checkpoint_offers_no_resume(project, synth, cap
     (["--limit", "-5"], ["--limit -5"]),
     (["--limit", "0"], ["--limit 0"]),
     (["--threads", "100000"], ["--threads 100000 is more than 4x"]),
-    (["--kernel", "35"], ["kernel 35 is larger than the 32x32 images", "at most 31"]),
+    (["--kernel", "35"], ["kernel 35 is larger than the 32x32 images", "at most 32"]),
     (["--seed", "-1"], ["--seed -1 is not a whole number >= 0"]),
 ])
 def test_out_of_range_settings_are_refused_before_anything_is_written(project, synth, capsys, flags, words):

@@ -73,10 +73,24 @@ def test_strided_padding_halves_and_doubles(kernel, expected):
 
 
 @pytest.mark.parametrize("cls", MODELS)
-@pytest.mark.parametrize("kernel", [2, 4])
-def test_even_kernel_is_refused_with_the_reason(cls, kernel):
-    with pytest.raises(TrainingError, match=f"kernel {kernel} is even.*padding"):
-        cls(kernel, 8, 6, 1)
+@pytest.mark.parametrize("kernel", [2, 4, 6])
+def test_even_kernels_keep_every_shape_too(cls, kernel):
+    """Question 5.4's kernel 4: the strided layers pad symmetrically (4: padding 1, output_padding 0), the
+    stride-1 convolutions pad one more after than before ("same"), forward and backward, channels_last too."""
+    model = cls(kernel, 8, 6, 1)
+    got = [(b.in_shape, b.out_shape) for b in block_shapes(model, (1, 32, 32))]
+    assert got == figure1(cls, 1, 8, 6)
+    x = torch.rand(2, 1, 32, 32).contiguous(memory_format=torch.channels_last)
+    model.to(memory_format=torch.channels_last)(x).sum().backward()
+    if cls is not PoolUpsampleNet:
+        down, up = model.block1[0], model.block3[0]
+        assert (down.padding, up.padding, up.output_padding) == ((kernel // 2 - 1,) * 2, (kernel // 2 - 1,) * 2, (0, 0))
+
+
+@pytest.mark.parametrize("kernel", [0, -1])
+def test_kernel_sizes_below_one_are_refused(kernel):
+    with pytest.raises(TrainingError, match=f"kernel {kernel} is not a valid kernel size"):
+        ConvTransposeNet(kernel, 8, 6, 1)
 
 
 def test_argument_order_is_the_courses():
