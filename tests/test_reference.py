@@ -226,6 +226,12 @@ def test_padding_search_matches_documented_formula(ref, k):
     ("2.2.3", r"$\eta^* = \frac{n\,a^\top XX^\top a}{\|XX^\top a\|^2}$", "incorrect"),
     ("2.2.3", "The optimal learning rate is eta* = n a^T X X^T a / (2 ||X X^T a||^2)", "correct"),  # prose first
     ("2.2.3", "The optimal learning rate is eta* = n a^T X X^T a / (3 ||X X^T a||^2)", "incorrect"),
+    # a coefficient or operator before the quantity is not prose: the side is not eta* itself, so not judged
+    ("2.2.3", r"$$2 \eta^* = \frac{n a^\top X X^\top a}{\|X X^\top a\|^2}$$", "unchecked"),
+    ("2.2.3", "So 2 eta* = n a^T X X^T a / ||X X^T a||^2", "unchecked"),
+    ("2.2.1", r"$$n \mathcal{L}_1 = \left\| a - \frac{2\eta}{n} X X^\top a \right\|^2$$ "
+              r"$$w_1 = w_0 - \frac{2\eta}{n} X^\top (X w_0 - t)$$", "correct"),  # n L_1 is not L_1
+    ("2.2.3", "Hence 1 / eta* = 2 ||X X^T a||^2 / (n a^T X X^T a)", "unchecked"),
     ("2.3.1", r"L2: $w_1 = (1 - 2\eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "correct"),
     ("2.3.1", r"L2: $w_1 = (1 - \eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "partial"),
     ("2.3.2", r"$\tilde{\lambda} = \frac{\lambda}{2\eta}$", "correct"),

@@ -359,6 +359,9 @@ def compact(text: str) -> str:
     return re.sub(r"[\\\s]", "", text)
 
 
+_PROSE_WORD = re.compile(r"^[A-Za-z][a-z]+[,:]?$")  # "The", "rate", "is", "Hence," (not "n", "2", "/", "\\eta")
+
+
 def equations_for(text: str, lhs: str) -> list[Found]:
     """Right-hand sides given for a left-hand side matching the regex `lhs` on the compact() form.
 
@@ -369,9 +372,12 @@ def equations_for(text: str, lhs: str) -> list[Found]:
     pattern = re.compile(rf"^(?:{lhs})$")
 
     def is_lhs(side: str, first: bool) -> bool:
-        # a chain's first side may carry the prose before it ("The optimal rate is eta* = ..."): its last words
+        # A chain's first side may carry the prose before it ("The optimal rate is eta* = ..."): its last words,
+        # when everything before them is words of prose. A coefficient or operator in front ("2 eta* =",
+        # "1 / eta* =", "n L_1 =") is part of the left side, which then is not the quantity itself.
         words = side.split()
-        tails = [" ".join(words[-k:]) for k in range(1, min(3, len(words) - 1) + 1)] if first else []
+        tails = [" ".join(words[-k:]) for k in range(1, min(3, len(words) - 1) + 1)
+                 if all(_PROSE_WORD.match(w) for w in words[:-k])] if first else []
         return any(pattern.match(compact(normalise_tex(s))) for s in [side, *tails])
 
     out = []
