@@ -17,6 +17,7 @@ from colourize.runs import save_npy_atomic
 from workbench.errors import DataError
 
 KMEANS_VERSION = 1  # bump when fit_palette would return another palette for the same input
+MAX_COLOURS = 256
 LABEL_CHUNK = 1 << 18  # pixels per step of the nearest-colour search: bounds memory at ~K MiB
 
 
@@ -100,7 +101,16 @@ def _read_object_npy(p: Path) -> np.ndarray:
         arr = safepickle.load(fh, encoding="latin1")  # latin1: NumPy's advice for Python 2 pickles
     if not isinstance(arr, np.ndarray) or arr.size == 0:
         raise ValueError("the pickle is not a non-empty array")
-    first = arr.item() if arr.ndim == 0 else arr[0]
+    if arr.ndim >= 2:  # the colours themselves stored as objects (numpy.save of pal.astype(object))
+        first = arr
+    else:  # the course's form: the palette is the first element
+        first = arr.item() if arr.ndim == 0 else arr[0]
+        if not isinstance(first, np.ndarray):  # nested lists could expand to any size in np.asarray
+            raise ValueError(f"its first element is a {type(first).__name__}, not an array")
+    if first.size > 3 * MAX_COLOURS:
+        raise ValueError(f"it holds {first.size} values, more than {MAX_COLOURS} colours")
+    if first.dtype.kind not in "fiuO":
+        raise ValueError(f"it holds {first.dtype} values, not real numbers")
     return np.asarray(first, dtype=np.float64)  # ValueError when it holds no numbers
 
 
@@ -118,7 +128,7 @@ def _read_npy(p: Path) -> np.ndarray:
                 raise DataError(f"palette {p} is not a NumPy .npy array file", fix) from exc
         try:
             return _read_object_npy(p)
-        except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError, IndexError) as why:
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError, IndexError, MemoryError) as why:
             raise DataError(f"palette {p} is a pickled .npy that does not hold a palette array ({why})", fix) from why
     except OSError as exc:
         raise DataError(f"cannot read palette {p} ({exc})".replace("\n", " "),
@@ -134,10 +144,12 @@ def load_palette(path: str | Path) -> tuple[torch.Tensor, dict]:
     """
     p = Path(path).expanduser().resolve()
     raw = _read_npy(p)
+    if raw.dtype.kind not in "fiu":  # complex, strings, records: float() would drop or fail
+        raise DataError(f"palette {p} holds {raw.dtype} values", "store RGB colours as real numbers, 0-1 or 0-255")
     arr = np.asarray(raw, dtype=np.float64)
     if arr.ndim == 3 and 1 in arr.shape[:2]:
         arr = arr.reshape(-1, arr.shape[2])
-    if arr.ndim != 2 or arr.shape[1] != 3 or not 2 <= arr.shape[0] <= 256:
+    if arr.ndim != 2 or arr.shape[1] != 3 or not 2 <= arr.shape[0] <= MAX_COLOURS:
         raise DataError(f"palette {p} has shape {raw.shape}", "expected (K, 3), (K, 1, 3) or (1, K, 3) with 2 <= K <= 256")
     if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 255:
         raise DataError(f"palette {p} has values outside 0-255", "store RGB colours in 0-1 or in 0-255")

@@ -7,6 +7,7 @@ so that a finished run can be extended with --resume --epochs N).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -79,9 +80,13 @@ def new_run_folder(run_dir: Path):
     try:
         yield tmp
         os.chmod(tmp, creation_mode(0o777))
-        if run_dir.is_dir():
-            run_dir.rmdir()  # an empty folder (preflight refuses any other) gives way
-        os.rename(tmp, run_dir)
+        try:
+            if run_dir.is_dir():
+                run_dir.rmdir()  # an empty folder (preflight refuses any other) gives way
+            os.rename(tmp, run_dir)
+        except OSError as exc:  # another run started into the same --out at the same time, and won
+            raise TrainingError(f"{run_dir} already holds a run (made while this one was starting: {exc.strerror})",
+                                "pass --resume to continue it, or choose another --out") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -117,11 +122,18 @@ def read_config(run_dir: Path) -> dict:
     return config
 
 
-def read_palette(run_dir: Path):
-    """The run's own palette.npy as a (K, 3) float tensor."""
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_palette(run_dir: Path, sha256: str | None = None):
+    """The run's own palette.npy as a (K, 3) float tensor; with sha256 (config.json's), it must be that file."""
     import numpy as np
     import torch
 
+    if sha256 is not None and (run_dir / PALETTE).is_file() and sha256_of(run_dir / PALETTE) != sha256:
+        raise TrainingError(f"{run_dir / PALETTE} is not the palette this run was made with (its hash changed)",
+                            DAMAGED)
     try:
         pal = np.load(run_dir / PALETTE, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -193,7 +205,7 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise UsageError(f"result name {name!r} is not a plain folder name", "use letters, digits, '.', '_' or '-', e.g. --as unet")
     model = read_config(src)["settings"].get("model")
-    if name in MODEL_NAMES and model != name:
+    if name.lower() in MODEL_NAMES and model != name.lower():  # the checks read model names in any case
         other = model if src.name == model else f"{model}-{src.name}"
         raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {other}")
     if not (problems_dir() / pack / "pack.yaml").is_file():

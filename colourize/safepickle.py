@@ -10,7 +10,8 @@ import pickle
 from typing import BinaryIO
 
 _NUMPY_CORE = ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric")
-ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),  # protocol 2 writes bytes via _codecs
+# protocol 2 writes bytes via _codecs.encode, and empty ones as a call of bytes (builtins, or __builtin__ from Python 2)
+ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"), ("builtins", "bytes"), ("__builtin__", "bytes"),
            *((m, n) for m in _NUMPY_CORE for n in ("_reconstruct", "scalar", "_frombuffer"))}
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from colourize import plots, runs
 from colourize.parallel import Task, train_many
-from colourize.train import Reporter, TrainConfig, palette_sets_colours
-from workbench.errors import TrainingError
+from colourize.train import Reporter, TrainConfig, with_palette_file_colours
+from workbench.errors import DataError, TrainingError
 
 # setting name on the command line -> (TrainConfig field, run-folder prefix, plot x scale)
 SWEEPABLE = {"batch-size": ("batch_size", "bs", "log2"), "seed": ("seed", "seed", "linear")}
@@ -30,7 +30,11 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
 
     jobs > 1 trains that many runs at once in worker processes (see colourize.parallel)."""
     field, _, scale = SWEEPABLE[param]
-    base = palette_sets_colours(base, resume)  # as each run will record it
+    try:  # the colour count the runs record (see train.with_palette_file_colours)
+        base = with_palette_file_colours(base)
+    except DataError:
+        if not resume:  # resumed runs keep their own palette copy; the file may be gone
+            raise
     summary = {"schema": "colourize.sweep/1", "param": param, "model": base.settings()["model"],
                "epochs": base.epochs, "settings": base.settings() | {field: None}}
     earlier = _earlier_summary(out_dir / f"sweep-{param}.json")

@@ -154,7 +154,8 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
         raise TrainingError(f"kernel {cfg.kernel} is larger than the {train_u8.shape[2]}x{train_u8.shape[3]} images",
                             f"use a kernel of at most {min(train_u8.shape[2:])} (the notebook's is 3)")
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
-        pal, info = runs.read_palette(run_dir), runs.read_config(run_dir)["palette_source"]
+        config = runs.read_config(run_dir)
+        pal, info = runs.read_palette(run_dir, config.get("palette_sha256")), config["palette_source"]
     elif cfg.palette:
         pal, info = cpal.load_palette(cfg.palette)
     else:
@@ -169,7 +170,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
 
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Reporter | None = None) -> dict:
     """Train (or resume) into run_dir and write its artefacts; returns metrics.json's content."""
-    cfg = palette_sets_colours(cfg, resume)
+    cfg = _colours_of_the_run(cfg, Path(run_dir), resume)
     threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -179,16 +180,30 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Repor
         torch.set_num_threads(threads)
 
 
-def palette_sets_colours(cfg: TrainConfig, resume: bool) -> TrainConfig:
-    """With a palette file, the run has as many colours as the file (recorded so), whatever num_colours says."""
-    if cfg.palette is None:
-        return cfg
-    try:
-        return replace(cfg, num_colours=len(cpal.load_palette(cfg.palette)[0]))
-    except DataError:
-        if resume:  # the run trains on its own copy (palette.npy); the file it was made from may be gone
-            return cfg
-        raise
+def _check_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
+    """ValueError unless the loaded Adam state fits its parameters (load_state_dict checks only the group
+    sizes; a mismatched moment would fail in the middle of the next step)."""
+    for group in optimizer.param_groups:
+        if not all(isinstance(group.get(k), (int, float)) and not isinstance(group.get(k), bool)
+                   for k in ("lr", "eps", "weight_decay")):
+            raise ValueError("its optimizer settings are damaged")
+        for p in group["params"]:
+            for name, value in optimizer.state.get(p, {}).items():
+                if name != "step" and (not isinstance(value, torch.Tensor) or value.shape != p.shape):
+                    raise ValueError(f"its optimizer state {name} does not fit a parameter of shape {tuple(p.shape)}")
+
+
+def with_palette_file_colours(cfg: TrainConfig) -> TrainConfig:
+    """A new run with a palette file has as many colours as the file (and records so), whatever num_colours says."""
+    return cfg if cfg.palette is None else replace(cfg, num_colours=len(cpal.load_palette(cfg.palette)[0]))
+
+
+def _colours_of_the_run(cfg: TrainConfig, run_dir: Path, resume: bool) -> TrainConfig:
+    """A resumed run keeps the count its config records (runs made before the rule above recorded 24)."""
+    if resume and cfg.palette is not None and (run_dir / runs.CONFIG).is_file():
+        recorded = runs.read_config(run_dir)["settings"].get("num_colours")
+        return replace(cfg, num_colours=recorded) if isinstance(recorded, int) else cfg
+    return cfg if resume else with_palette_file_colours(cfg)
 
 
 def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.device, dict | None]:
@@ -239,6 +254,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
         try:
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
+            _check_optimizer_state(optimizer)
             torch.set_rng_state(ckpt["rng"]["torch"])
         except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # weights of another model or palette size
             why = str(exc).strip().splitlines()
@@ -249,8 +265,9 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
     else:  # the folder appears whole (palette, config, first checkpoint) or not at all
         with runs.new_run_folder(run_dir) as tmp:
             runs.save_npy_atomic(tmp / runs.PALETTE, pal.numpy().astype(np.float32))
-            runs.write_json(tmp / runs.CONFIG, _config_record(settings, device, memory_format, source, pal_info,
-                                                              len(train_u8), len(test_u8)))
+            record = _config_record(settings, device, memory_format, source, pal_info, len(train_u8), len(test_u8))
+            record["palette_sha256"] = runs.sha256_of(tmp / runs.PALETTE)  # --resume checks it is the same file
+            runs.write_json(tmp / runs.CONFIG, record)
             _checkpoint(tmp, settings, model, optimizer, history)
     setup_seconds = time.perf_counter() - t0
 

@@ -148,9 +148,21 @@ def _nine_colour_palette(ckpt, run):
     np.save(run / "palette.npy", np.random.default_rng(0).uniform(0, 1, (9, 3)).astype(np.float32))
 
 
+def _same_size_other_palette(ckpt, run):
+    np.save(run / "palette.npy", np.random.default_rng(0).uniform(0, 1, (6, 3)).astype(np.float32))
+
+
+def _adam_state_of_other_shapes(ckpt, run):
+    for state in ckpt["optimizer"]["state"].values():
+        state["exp_avg"] = torch.zeros(7)
+
+
 @pytest.mark.parametrize("damage,words", [
     (_other_models_weights, ["does not fit the run's unet with 6 colours", "size mismatch"]),
-    (_nine_colour_palette, ["does not fit the run's unet with 9 colours"]),
+    (_nine_colour_palette, ["palette.npy is not the palette this run was made with"]),
+    (_same_size_other_palette, ["palette.npy is not the palette this run was made with"]),
+    (_adam_state_of_other_shapes, ["does not fit the run's unet", "optimizer state exp_avg"]),
+    (lambda ckpt, run: ckpt["optimizer"]["param_groups"][0].update(lr="fast"), ["optimizer settings are damaged"]),
     (lambda ckpt, run: ckpt.pop("config"), ["unreadable or not a checkpoint", "KeyError"]),
     (lambda ckpt, run: ckpt.update(config="{not json"), ["unreadable or not a checkpoint", "JSONDecodeError"]),
     (lambda ckpt, run: ckpt.pop("history"), ["history does not hold 1 epoch records"]),
@@ -307,6 +319,7 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "convtranspose"]), "already holds another", "--force")
     assert (results / "convtranspose" / "metrics.json").read_bytes() == pinned
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "unet"]), "trained convtranspose, not unet")
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "UNet"]), "trained convtranspose, not UNet")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "../../evil"]), "not a plain folder name")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", ""]), "not a plain folder name")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ct1", "--pack", "zz"]), "no problem pack 'zz'")
@@ -426,3 +439,40 @@ def test_ctrl_c_in_a_sweep_prints_the_command_that_continues_it(project, synth, 
     runs = json.loads(capsys.readouterr().out)["runs"]
     assert [r["seed"] for r in runs] == [0, 1]
     assert all(json.loads((project / "runs" / f"sweep-seed{s}" / "metrics.json").read_text())["complete"] for s in (0, 1))
+
+
+def test_a_run_made_before_palette_files_set_the_colour_count_still_resumes(project, synth, pal, capsys):
+    """Such runs recorded num_colours 24 beside a 6-colour palette file (and no palette hash)."""
+    args = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(args) == 0
+    run = project / "runs" / "unet"
+    config = json.loads((run / "config.json").read_text())
+    config["settings"]["num_colours"] = 24
+    del config["palette_sha256"]
+    (run / "config.json").write_text(json.dumps(config))
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    ckpt["config"] = json.dumps(dict(json.loads(ckpt["config"]), num_colours=24), sort_keys=True)
+    torch.save(ckpt, run / "checkpoint.pt")
+    capsys.readouterr()
+    assert cli.main(["train", "unet", "--epochs", "2", "--out", str(run), "--resume", "--json"]) == 0, capsys.readouterr().err
+    assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2
+
+
+def test_two_runs_started_into_one_folder_at_once_leave_one_run_and_one_line(project, synth, pal, capsys, monkeypatch):
+    from colourize import runs
+
+    real = runs.new_run_folder
+    out = project / "runs" / "race"
+
+    @__import__("contextlib").contextmanager
+    def another_run_wins(run_dir):
+        with real(run_dir) as tmp:
+            yield tmp
+            (run_dir / "config.json").parent.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.json").write_text("{}")  # the other run's folder appears just before our rename
+
+    monkeypatch.setattr(runs, "new_run_folder", another_run_wins)
+    rc = cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+                   "--out", str(out)])
+    _one_line_error(capsys, rc, "already holds a run (made while this one was starting")
+    assert [p.name for p in out.iterdir()] == ["config.json"] and not list(out.parent.glob(".race.*"))

@@ -185,3 +185,13 @@ def test_a_batch_cannot_run_code(tmp_path):
     with pytest.raises(DataError, match="test_batch is not a readable CIFAR-10 batch .*posix.mkdir"):
         cdata.load_category(folder, cache_dir=tmp_path / "cache")
     assert not (tmp_path / "pwned").exists()
+
+
+def test_an_empty_batch_pickled_by_protocol_2_is_data_not_code():
+    import io
+    import pickle
+
+    from colourize import safepickle
+
+    raw = pickle.dumps({b"data": np.zeros((0, 3072), np.uint8), b"labels": []}, protocol=2)  # empty bytes: a call
+    assert safepickle.load(io.BytesIO(raw))[b"data"].shape == (0, 3072)

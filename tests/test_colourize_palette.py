@@ -160,3 +160,30 @@ def test_a_pickled_palette_cannot_run_code_or_smuggle_non_numbers(tmp_path):
     _object_npy(tmp_path / "words.npy", "not colours", 3)
     with pytest.raises(DataError, match="does not hold a palette array"):
         load_palette(tmp_path / "words.npy")
+
+
+class _HugeArray:
+    def __reduce__(self):
+        return np.ndarray, ((10**7, 10**6),)  # 72 TiB if it were allocated
+
+
+@pytest.mark.parametrize("element,words", [
+    (_HugeArray(), "Unable to allocate"),
+    ([[[0.5] * 200] * 200] * 200, "its first element is a list"),  # would expand to millions of values
+    (np.zeros((300, 3)), "more than 256 colours"),
+    (np.full((24, 3), "red"), "not real numbers"),
+])
+def test_pickled_palettes_that_would_exhaust_memory_or_hold_no_numbers_are_one_line(tmp_path, element, words):
+    _object_npy(tmp_path / "p.npy", element, 3)
+    with pytest.raises(DataError, match="does not hold a palette array") as err:
+        load_palette(tmp_path / "p.npy")
+    assert words in err.value.message
+
+
+def test_odd_but_harmless_palette_forms(tmp_path):
+    pal = np.random.default_rng(2).uniform(0, 1, (24, 3))
+    np.save(tmp_path / "objects.npy", pal.astype(object), allow_pickle=True)  # the colours themselves as objects
+    assert np.allclose(load_palette(tmp_path / "objects.npy")[0].numpy(), pal.astype(np.float32))
+    np.save(tmp_path / "complex.npy", pal + 1j)
+    with pytest.raises(DataError, match="holds complex128 values"):
+        load_palette(tmp_path / "complex.npy")

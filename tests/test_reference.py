@@ -465,3 +465,17 @@ def test_the_batch_sweep_takes_only_full_runs(tmp_path, monkeypatch):
     fake_run(root, "bs128-short", "convtranspose", val_loss=2.0, val_acc=20.0, batch_size=128, epochs=3)
     sweep = load_reference(pack).reference(pack.get("5.5"), context("a2"))["answer"]["batch_sweep"]
     assert sorted(sweep) == [32, 512]
+
+
+def test_a_run_whose_palette_had_other_than_24_colours_is_not_the_handouts(tmp_path, monkeypatch):
+    import json
+
+    root = make_project(tmp_path, monkeypatch)
+    pack = load_pack("a2")
+    run = _with_settings(fake_run(root, "unet", "unet", val_loss=1.0, val_acc=60.0), num_colours=24)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps(config | {"palette_source": {"kind": "file", "k": 5}}))
+    from workbench.verify import Missing
+
+    with pytest.raises(Missing, match="no pinned UNet run with the handout's settings"):
+        load_reference(pack).reference(pack.get("6.2"), context("a2"))

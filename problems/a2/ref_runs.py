@@ -8,6 +8,7 @@ text stays unchecked (free text, judged against key points only by a model grade
 
 from __future__ import annotations
 
+import json
 import re
 
 from workbench import answers as ans
@@ -45,6 +46,16 @@ def _setting(run, key: str):
     return None
 
 
+def _colours(run):
+    """The palette's colour count: config.json's palette_source.k where colourize wrote one (runs made before
+    a palette file set num_colours recorded 24 there whatever the file held), else the num_colours setting."""
+    try:
+        k = json.loads((run.path / "config.json").read_text())["palette_source"]["k"]
+    except (OSError, ValueError, KeyError, TypeError):
+        k = None
+    return k if isinstance(k, int) and not isinstance(k, bool) else _setting(run, "num_colours")
+
+
 def departures(run, free: tuple[str, ...] = ()) -> dict:
     """{setting: the run's value} where the run is not the handout's experiment (settings a record lacks count
     as the handout's; `free` settings may differ, e.g. the batch size in the 5.5 sweep)."""
@@ -52,7 +63,7 @@ def departures(run, free: tuple[str, ...] = ()) -> dict:
     if run.final.get("epochs") != REQUIRED["epochs"] and "epochs" not in free:
         out["epochs"] = run.final.get("epochs")
     for key, want in REQUIRED.items():
-        value = _setting(run, key)
+        value = _colours(run) if key == "num_colours" else _setting(run, key)
         if key != "epochs" and key not in free and value is not None and value != want:
             out[key] = value
     if _setting(run, "limit") is not None:
