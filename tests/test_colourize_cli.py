@@ -388,7 +388,9 @@ def test_damaged_run_files_are_one_line(project, synth, pal, capsys):
     assert err.index("config.json") < err.index("--batch-size")  # blames the file, not a flag never given
     (run / "config.json").write_text(config)
     (run / "palette.npy").write_text("junk")
-    _one_line_error(capsys, cli.main(resume), "palette.npy is unreadable", "damaged")
+    _one_line_error(capsys, cli.main(resume), "palette.npy is not the palette this run was made with", "damaged")
+    (run / "config.json").write_text(json.dumps({k: v for k, v in json.loads(config).items() if k != "palette_sha256"}))
+    _one_line_error(capsys, cli.main(resume), "palette.npy is unreadable", "damaged")  # a run without the hash
     (run / "config.json").write_text('{"schema": 1}')
     _one_line_error(capsys, cli.main(["pin", str(run), "--as", "x"]), "has no 'settings' record")
     (run / "config.json").write_text(config)
