@@ -2,8 +2,9 @@
 
 Fast on a CPU: images stay on the device as uint8 and are converted per batch, labels are computed
 once, CPU models run channels_last (measured faster with oneDNN), evaluation runs in inference
-mode, and an optional bfloat16 autocast (--amp). A checkpoint after every epoch (and before the
-first) makes Ctrl-C resumable to the same result as an uninterrupted run.
+mode, and --amp autocasts to bfloat16 (float16 with loss scaling on CUDA GPUs without bfloat16). A
+checkpoint after every epoch (and before the first) makes Ctrl-C resumable to the same result as an
+uninterrupted run.
 """
 
 from __future__ import annotations
@@ -103,10 +104,22 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """--amp's precision: bfloat16 where the device computes in it (CPUs; CUDA GPUs from Ampere on), else
+    float16 on older CUDA GPUs (e.g. Colab's T4), whose small range needs loss scaling (see _train)."""
+    if device.type == "cpu":
+        return torch.bfloat16
+    if device.type == "cuda":
+        try:  # without the flag, torch calls bfloat16 "supported" when it is only emulated (slowly)
+            native = torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # older torch: no emulation to exclude
+            native = torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if native else torch.float16
+    raise TrainingError(f"--amp is not supported on {device.type} here", "train without --amp")
+
+
 def _autocast(device: torch.device, enabled: bool):
-    if enabled and (device.type == "mps" or device.type == "cuda" and not torch.cuda.is_bf16_supported()):
-        raise TrainingError(f"--amp uses bfloat16, which {device.type} does not support here", "train without --amp")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+    return torch.autocast(device.type, dtype=amp_dtype(device) if enabled else torch.bfloat16, enabled=enabled)
 
 
 def pixel_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -228,6 +241,8 @@ def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.devi
         raise TrainingError(f"{run_dir} has already trained {ckpt['epoch']} epochs, more than --epochs {cfg.epochs}",
                             f"resume with --epochs {ckpt['epoch']} or more")
     device = resolve_device(cfg.device)
+    if cfg.amp:
+        amp_dtype(device)  # a device without autocast fails before data
     build_model(settings["model"], cfg.kernel, cfg.num_filters, cfg.num_colours, 1)  # a bad kernel fails before data
     return device, ckpt
 
@@ -249,12 +264,15 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
     model = build_model(settings["model"], cfg.kernel, cfg.num_filters, len(pal), 1)
     model = model.to(device, memory_format=memory_format)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and amp_dtype(device) == torch.float16)
     history: list[dict] = []
     if ckpt is not None:
         try:
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             _check_optimizer_state(optimizer)
+            if ckpt.get("scaler"):  # float16 runs' loss scale (checkpoints from before it have none)
+                scaler.load_state_dict(ckpt["scaler"])
             torch.set_rng_state(ckpt["rng"]["torch"])
         except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # weights of another model or palette size
             why = str(exc).strip().splitlines()
@@ -268,7 +286,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
             record = _config_record(settings, device, memory_format, source, pal_info, len(train_u8), len(test_u8))
             record["palette_sha256"] = runs.sha256_of(tmp / runs.PALETTE)  # --resume checks it is the same file
             runs.write_json(tmp / runs.CONFIG, record)
-            _checkpoint(tmp, settings, model, optimizer, history)
+            _checkpoint(tmp, settings, model, optimizer, history, scaler)
     setup_seconds = time.perf_counter() - t0
 
     batches = _batches(len(train_u8), cfg.batch_size)
@@ -282,8 +300,9 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
                 logits = model(_inputs(train_u8[sl], memory_format))  # (B, NC, H, W)
             loss = pixel_cross_entropy(logits.float(), train_y[sl])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()  # without float16 the scaler is off: loss.backward(), optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             losses.append(loss.detach())
             if i % 5 == 4 or i == len(batches) - 1:
                 reporter.batch(epoch, i + 1, losses[-1].item())
@@ -293,7 +312,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
         record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc,
                   "seconds": time.perf_counter() - start, "train_seconds": train_seconds}
         history.append(record)
-        _checkpoint(run_dir, settings, model, optimizer, history)
+        _checkpoint(run_dir, settings, model, optimizer, history, scaler)
         runs.write_json(run_dir / runs.METRICS, _metrics(history, cfg, len(train_u8), setup_seconds, complete=False))
         reporter.epoch(record)
 
@@ -303,10 +322,11 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
     return metrics
 
 
-def _checkpoint(run_dir: Path, settings: dict, model, optimizer, history: list[dict]) -> None:
+def _checkpoint(run_dir: Path, settings: dict, model, optimizer, history: list[dict], scaler) -> None:
     runs.torch_save_atomic({"schema": runs.CHECKPOINT_SCHEMA, "config": json.dumps(settings, sort_keys=True),
                             "epoch": len(history), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "rng": {"torch": torch.get_rng_state()}, "history": history}, run_dir / runs.CHECKPOINT)
+                            "scaler": scaler.state_dict(), "rng": {"torch": torch.get_rng_state()},
+                            "history": history}, run_dir / runs.CHECKPOINT)
 
 
 def _metrics(history: list[dict], cfg: TrainConfig, n_train: int, setup_seconds: float, complete: bool) -> dict:
@@ -324,7 +344,8 @@ def _config_record(settings, device, memory_format, source, pal_info, n_train, n
 
     return {"schema": RUN_SCHEMA, "settings": settings, "device": str(device),
             "memory_format": "channels_last" if memory_format == torch.channels_last else "contiguous",
-            "amp_dtype": "bfloat16" if settings["amp"] else None, "threads": torch.get_num_threads(),
+            "amp_dtype": str(amp_dtype(device)).removeprefix("torch.") if settings["amp"] else None,
+            "threads": torch.get_num_threads(),
             "data_source": source.to_dict(), "n_train": n_train, "n_test": n_test, "palette_source": pal_info,
             "optimizer": "Adam", "loss": "pixel-wise cross-entropy", "num_in_channels": 1,
             "versions": {"python": platform.python_version(), "torch": torch.__version__,

@@ -241,3 +241,32 @@ def test_samples_show_ten_test_images_as_grey_original_truth_and_the_saved_model
     with torch.no_grad():
         expected = model.eval()(rgb.mean(1, keepdim=True).float()).argmax(1)
     assert np.allclose(pred, pal[expected].numpy()) and "ConvTransposeNet" in title
+
+
+def test_amp_in_float16_scales_the_loss_and_resumes_to_the_same_result(cfg, project, monkeypatch):
+    """The path CUDA GPUs without bfloat16 take (float16 autocast + GradScaler), run here on the CPU."""
+    import colourize.train as ctrain
+
+    monkeypatch.setattr(ctrain, "amp_dtype", lambda device: torch.float16)
+    cfg = replace(cfg, amp=True)
+    full = train(cfg, project / "runs" / "full")
+    assert json.loads((project / "runs" / "full" / "config.json").read_text())["amp_dtype"] == "float16"
+    scaler = torch.load(project / "runs" / "full" / "checkpoint.pt", weights_only=True)["scaler"]
+    assert scaler["scale"] > 0 and "_growth_tracker" in scaler  # the loss scale is saved for --resume
+    run = project / "runs" / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, reporter=InterruptAt(2))
+    assert _figures(train(cfg, run, resume=True)) == _figures(full)
+    assert 0 < full["final"]["val_loss"] < 10
+
+
+def test_amp_on_a_device_without_autocast_fails_before_anything_is_written(cfg, project, monkeypatch):
+    import colourize.train as ctrain
+
+    def no_autocast(device):
+        raise TrainingError("--amp is not supported on mps here", "train without --amp")
+
+    monkeypatch.setattr(ctrain, "amp_dtype", no_autocast)
+    with pytest.raises(TrainingError, match="--amp is not supported"):
+        train(replace(cfg, amp=True), project / "runs" / "mps")
+    assert not (project / "runs" / "mps").exists()

@@ -32,7 +32,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--category", help="CIFAR-10 class name or label (default horse = 7)")
     g.add_argument("--palette", metavar="FILE", help=".npy palette, (K, 3) or (K, 1, 3), values 0-1 or 0-255 "
                                                       "(default: k-means with K=24 over training pixels)")
-    g.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast (CPU/CUDA)")
+    g.add_argument("--amp", action="store_true", default=None, help="mixed precision: bfloat16 autocast (CPU, CUDA from Ampere on), "
+                   "float16 with loss scaling on older CUDA GPUs")
     g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: one per core)")
     g.add_argument("--limit", type=int, metavar="N", help="use only N training and N test images (smoke runs)")
     g.add_argument("--resume", action="store_true", help="continue from the last checkpoints: the run in --out (train "
