@@ -91,6 +91,18 @@ def new_run_folder(run_dir: Path):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+RUN_FILES = (CONFIG, METRICS, PALETTE, CHECKPOINT, MODEL, "curves.png", "samples.png")
+
+
+def remove_stale_temps(run_dir: Path) -> list[str]:
+    """Temp files a killed writer left in a run folder (SIGKILL skips the cleanup of atomic writes); only the
+    names our atomic writes of this folder's own files use. Called when a run is resumed."""
+    stale = [p for name in RUN_FILES for p in run_dir.glob(f".{name}.*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return [p.name for p in stale]
+
+
 def resolve_run(run: str | Path) -> Path:
     """A run given as a path, or as a name under runs/."""
     p = Path(run).expanduser()

@@ -72,8 +72,11 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(cfg, project):
         train(cfg, run, reporter=InterruptAt(2))
     partial = json.loads((run / "metrics.json").read_text())
     assert not partial["complete"] and len(partial["epochs"]) == 1
+    (run / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half a checkpoint")  # as a SIGKILLed writer leaves it
+    (run / ".notes.txt.tmp").write_text("not ours")
     resumed = train(cfg, run, resume=True)
     assert _figures(resumed) == _figures(full)
+    assert [p.name for p in run.glob(".*")] == [".notes.txt.tmp"]  # our stale temp removed, nothing else
     a, b = _weights(project / "runs" / "full"), _weights(run)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
