@@ -106,8 +106,10 @@ _PACK_KEYS = {"schema", "name", "title", "course", "version", "parts", "order", 
 
 
 def default_deliverables(points: float, type_: int, kind: str) -> tuple[str, ...]:
-    """The handout's rule: Type 1/2 need trace + critique + solution; coding adds code; plots add a plot."""
-    out = ["trace", "critique"] if type_ in (1, 2) else []
+    """The handout's rule: Type 1/2 need the trace and, for writing questions, a critique of the model output
+    (coding questions are graded on the own code alone); every question needs the own solution; coding adds
+    code; plots add a plot."""
+    out = (["trace"] + (["critique"] if kind != "coding" else [])) if type_ in (1, 2) else []
     out.append("solution")
     if kind == "coding":
         out.append("code")
