@@ -649,3 +649,20 @@ def test_a_files_folder_the_build_did_not_make_is_never_replaced(fx, capsys):
     argv = ["build-writeup", "--pack", "fx", "--out", str(out), "--name", "A", "--student-id", "1"]
     assert main(argv) in (0, 1) and main(argv) in (0, 1)  # an empty one, and then its own, are replaced
     assert (out / "fx-writeup.pdf").is_file() and (out / "files" / ".workbench-figures").is_file()
+
+
+def test_images_in_the_students_text_are_embedded_or_named_as_not_shown(fx, capsys):
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    (fx / "solutions" / "fx" / "figs").mkdir()
+    _png(fx / "solutions" / "fx" / "figs" / "sketch.png", (10, 200, 10))
+    sol.write_text(sol.read_text() + "\n![my sketch](figs/sketch.png)\n\n![web](https://example.com/a.png) "
+                   "![gone](figs/missing.png)\n")
+    rc, text = _build(fx)
+    assert rc == 0
+    copied = list((fx / "build" / "files").glob("own-*-sketch.png"))
+    assert len(copied) == 1 and copied[0].read_bytes() == (fx / "solutions" / "fx" / "figs" / "sketch.png").read_bytes()
+    assert f'image("files/{copied[0].name}")' in (fx / "build" / "fx-writeup.typ").read_text()
+    flat = " ".join(text.split())
+    assert "image https://example.com/a.png not shown" in flat and "image figs/missing.png not shown" in flat
+    out = " ".join(capsys.readouterr().out.split())  # the build's warnings
+    assert "solutions/fx/1.1.md: image 'figs/missing.png' not shown" in out and "'https://example.com/a.png'" in out

@@ -8,6 +8,7 @@ becomes a red box with the points at risk, and a row in the checklist the CLI pr
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -105,10 +106,10 @@ def trace_section(entry: Entry) -> list[str]:
     return [gap] if gap else []
 
 
-def critique_section(entry: Entry) -> list[str]:
+def critique_section(entry: Entry, files: dict[Path, str]) -> list[str]:
     sol, p = entry.solution, entry.problem
     if sol and sol.has_critique:
-        return ["### Critique of the model output", tex_to_markdown(sol.critique)]
+        return ["### Critique of the model output", tex_to_markdown(own_images(sol.critique, sol.path, files))]
     if entry.auto_critique:
         return ["### Critique of the model output",
                 raw_typst("#wb-auto["), md_paragraphs(entry.auto_critique), raw_typst("]"),
@@ -122,15 +123,52 @@ def critique_section(entry: Entry) -> list[str]:
                         _risk(p, f"write a “## Critique” section in solutions/{p.pack}/{p.id}.md"))]
 
 
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
+
+
+def _own_image(ref: str, solution_file: Path) -> Path | None:
+    """The local image file a Markdown image in a solution names (relative to that file), or None."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", ref) and not re.match(r"^[A-Za-z]:[\\/]", ref):  # a URL
+        return None
+    path = Path(ref).expanduser()
+    path = path if path.is_absolute() else Path(solution_file).parent / path
+    return path.resolve() if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES else None
+
+
+def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
+    """The student's Markdown with its images copied beside the document (Typst reads nothing outside it);
+    one that is not a local image file becomes a visible note (image_warnings says so at build time)."""
+    def embed(m: re.Match) -> str:
+        src = _own_image(m.group(2), solution_file)
+        if src is None:
+            return f"*\\[image {md_text(m.group(2))} not shown: not a local image file\\]*"
+        digest = hashlib.sha1(str(src).encode()).hexdigest()[:8]
+        return f"![{m.group(1)}]({ASSETS}/{files.setdefault(src, f'own-{digest}-{_slug(src.name)}')})"
+    return _IMAGE.sub(embed, text)
+
+
+def image_warnings(entries: list[Entry]) -> list[str]:
+    """Images in the student's text that the document cannot show, by file."""
+    out = []
+    for e in entries:
+        if e.solution:
+            for m in _IMAGE.finditer(e.solution.solution + e.solution.critique):
+                if _own_image(m.group(2), e.solution.path) is None:
+                    out.append(f"{_rel(Path(e.solution.path))}: image {m.group(2)!r} not shown: only local image "
+                               f"files ({', '.join(IMAGE_SUFFIXES)}) can be, with paths relative to the solution file")
+    return out
+
+
 def md_paragraphs(text: str) -> str:
     """Untrusted multi-paragraph text (checker output) as escaped, literal Markdown paragraphs."""
     return "\n\n".join(md_text(par) for par in re.split(r"\n\s*\n", text) if par.strip())
 
 
-def solution_section(entry: Entry) -> list[str]:
+def solution_section(entry: Entry, files: dict[Path, str]) -> list[str]:
     sol, p = entry.solution, entry.problem
     if sol and sol.has_solution:
-        return ["### Own solution", tex_to_markdown(sol.solution)]
+        return ["### Own solution", tex_to_markdown(own_images(sol.solution, sol.path, files))]
     if "solution" in entry.report.required and not entry.report.present.get("solution"):
         where = f"solutions/{p.pack}/{p.id}.md"
         fix = f"write a “## Solution” section in {where}" if sol else f"create {where} with a “## Solution” section"
@@ -272,12 +310,12 @@ def question(entry: Entry, traces_at_end: bool, files: dict[Path, str], shown: s
             out.append(f"Appended at the end, as the handout asks: [program trace for {p.id}](#{_anchor('trace', p)}).")
         else:
             out += trace_section(entry)
-    out += [slot(f"critique-{p.id}")] if pending and may_need_auto_critique(entry) else critique_section(entry)
+    out += [slot(f"critique-{p.id}")] if pending and may_need_auto_critique(entry) else critique_section(entry, files)
     if p.kind == "plot":
         out += [line for run in entry.runs for line in run_section(run, p, files)]
         if "plot" in entry.report.required and not entry.runs:
             out.append(missing_box("Missing: plots", _risk(p, no_run_note(p))))
-    out += solution_section(entry)
+    out += solution_section(entry, files)
     out += code_section(entry.code, p)
     return out
 
@@ -411,9 +449,10 @@ def assemble(pack: Pack, entries: list[Entry], who: Identity, date: str, files: 
     return "\n\n".join(s for s in out if s) + "\n"
 
 
-def slot_contents(entries: list[Entry], verify_note: str, notes: list[str]) -> dict[str, str]:
+def slot_contents(entries: list[Entry], verify_note: str, notes: list[str], files: dict[Path, str]) -> dict[str, str]:
     """The Markdown of every slot, from entries that carry verify's verdicts."""
-    out = {f"critique-{e.problem.id}": "\n\n".join(critique_section(e)) for e in entries if may_need_auto_critique(e)}
+    out = {f"critique-{e.problem.id}": "\n\n".join(critique_section(e, files)) for e in entries
+           if may_need_auto_critique(e)}
     out["appendix"] = "\n\n".join(appendix(entries, verify_note, notes))
     return out
 
@@ -532,13 +571,13 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
             notes.append("missing student name: pass --name or set [student] name in workbench.toml")
         if not who.student_id:
             notes.append("missing student number: pass --student-id or set [student] id in workbench.toml")
-        contents = slot_contents(entries, verify_note, notes)
+        contents = slot_contents(entries, verify_note, notes, files)
         if verify_note:
             notes.append(f"verification {verify_note}")
         atomic_write(md_path, fill_markdown(draft, contents).encode("utf-8"))
         body, warnings = converting.result()
     body, more = fill_typst(body, contents, md_path)
-    warnings += more + glyph_warnings(entries)
+    warnings += more + glyph_warnings(entries) + image_warnings(entries)
     # the checklist already names them where no trace could be shown; elsewhere they would go unnoticed
     warnings += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for e in entries
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]
