@@ -666,3 +666,16 @@ def test_images_in_the_students_text_are_embedded_or_named_as_not_shown(fx, caps
     assert "image https://example.com/a.png not shown" in flat and "image figs/missing.png not shown" in flat
     out = " ".join(capsys.readouterr().out.split())  # the build's warnings
     assert "solutions/fx/1.1.md: image 'figs/missing.png' not shown" in out and "'https://example.com/a.png'" in out
+
+
+def test_latex_delimiters_and_environments_in_dollars_render_as_math(fx):
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text() + "\nDISPLAY-CHECK \\[ \\mathcal{L}_1(\\eta) = \\frac{1}{n} \\| a \\|^2 \\] and "
+                   "\\(x_i^\\top w\\) inline.\n\n$$ \\begin{align} p &= q \\\\ r &= s \\end{align} $$\n\n"
+                   "Code keeps it: `\\[literal\\]`\n")
+    rc, text = _build(fx)
+    typ = (fx / "build" / "fx-writeup.typ").read_text()
+    after = typ.split("DISPLAY-CHECK")[1].split("Code keeps it")[0]  # Typst math, not literal TeX
+    assert rc == 0 and "$ cal(L)_1" in after and "1 / n" in after and "$x_i^top w$" in after
+    assert "p & = q" in after and "\\[" not in after and "$$" not in after and "begin" not in after
+    assert "\\[literal\\]" in " ".join(text.split())

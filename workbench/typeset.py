@@ -134,8 +134,27 @@ def _fix_math_spans(text: str) -> str:
                    for i, piece in enumerate(pieces) if piece is not None)
 
 
+_BACKSLASH_MATH = re.compile(r"(?<!\\)\\\[(.+?)\\\]|(?<!\\)\\\((.+?)\\\)", re.S)  # \[...\] and \(...\)
+_DOLLARS_AROUND_ENV = re.compile(r"\$\$\s*(\\begin\{(equation|align|gather|multline|eqnarray)\*?\}.*?\\end\{\2\*?\})\s*\$\$", re.S)
+
+
+def _outside_code(text: str, fn) -> str:
+    pieces = _CODE.split(text)  # [text, code, fence-char, text, ...], as in _fix_math_spans
+    return "".join(fn(piece) if i % 3 == 0 else (piece if i % 3 == 1 else "")
+                   for i, piece in enumerate(pieces) if piece is not None)
+
+
+def _dollar_math(text: str) -> str:
+    """LaTeX's \\[ \\] and \\( \\) delimiters (LLMs write them often) as $$ $$ and $ $, and an environment already
+    inside $$ ... $$ without the extra dollars (it becomes its own display below)."""
+    text = _DOLLARS_AROUND_ENV.sub(lambda m: m.group(1), text)
+    return _BACKSLASH_MATH.sub(lambda m: f"$${m.group(1).strip()}$$" if m.group(1) is not None
+                               else f"${m.group(2).strip()}$", text)
+
+
 def tex_to_markdown(text: str) -> str:
     """The TeX habits of trusted text (statements, own solutions) that pandoc's Markdown would drop."""
+    text = _outside_code(text, _dollar_math)
     def env(m: re.Match) -> str:
         name, body = m.group(1), m.group(3).strip()
         if name in ("align", "eqnarray"):

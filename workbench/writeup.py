@@ -142,7 +142,7 @@ def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
     def embed(m: re.Match) -> str:
         src = _own_image(m.group(2), solution_file)
         if src is None:
-            return f"*\\[image {md_text(m.group(2))} not shown: not a local image file\\]*"
+            return f"*(image {md_text(m.group(2))} not shown: not a local image file)*"
         digest = hashlib.sha1(str(src).encode()).hexdigest()[:8]
         return f"![{m.group(1)}]({ASSETS}/{files.setdefault(src, f'own-{digest}-{_slug(src.name)}')})"
     return _IMAGE.sub(embed, text)
