@@ -679,3 +679,18 @@ def test_latex_delimiters_and_environments_in_dollars_render_as_math(fx):
     assert rc == 0 and "$ cal(L)_1" in after and "1 / n" in after and "$x_i^top w$" in after
     assert "p & = q" in after and "\\[" not in after and "$$" not in after and "begin" not in after
     assert "\\[literal\\]" in " ".join(text.split())
+
+
+@pytest.mark.parametrize("message", [
+    "Using ```python\nprint('x')\n``` and \\(r_l = 1\\).",  # a fence followed by words is prose, not an info string
+    "```python extra words\ncode()\n```",
+    "text\n~~~\nx = 1\n~~~ trailing\nmore",
+    "````\n```\nnested\n```\n````\nafter",
+])
+def test_a_transcript_keeps_every_word_of_a_message(message):
+    from workbench.transcript import split_fences
+
+    shown = "\n".join(text for _, text in split_fences(message))
+    for line in message.splitlines():
+        if line.strip().strip("`~"):  # everything but bare fence lines must be shown
+            assert line.strip() in shown, line

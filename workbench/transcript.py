@@ -13,7 +13,9 @@ from workbench.traces import Trace
 from workbench.typeset import code_block, raw_typst, typ_str
 
 ROLES = ("system", "user", "assistant", "tool")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n`]*$")
+# An opening fence with at most a language tag: a line such as "``` and \\(r\\)." is prose, since the words
+# after a fence (CommonMark's info string) would otherwise vanish from a transcript that must stay literal.
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([^\s`]*)[ \t]*$")
 IMPORTED = "imported from the user's chat export"
 
 
