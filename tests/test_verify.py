@@ -462,3 +462,25 @@ def test_judge_takes_base_url_like_prompt_and_chat(proj, tmp_path, capsys, monke
     assert main(["verify", "--problem", "1.1.1", "--base-url", "http://localhost:11434/v1"]) == 2  # without --judge
     err = capsys.readouterr().err
     assert "no --judge was given" in err and err.count("\n") == 1
+
+
+def test_verify_judges_the_trace_the_writeup_shows(proj):
+    """The newest intact trace when a newer one was edited; a pin that names no trace says so."""
+    import time as _time
+
+    write_solution(proj, "2.2.3", f"answer:\n  eta_star: '{ETA_TEX}'\n", critique="fine")
+    older = fake_trace(proj, "2.2.3", ["an older answer"])
+    _time.sleep(0.01)
+    newer = fake_trace(proj, "2.2.3", ["a newer answer"])
+    if newer.name < older.name:  # same second: file names sort by time stamp first
+        older, newer = newer, older
+    data = json.loads(newer.read_text())
+    data["samples"][0]["messages"][1]["content"] = "edited"
+    newer.write_text(json.dumps(data))
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    assert report.present["trace"] is True
+    assert any(f"judging the newest intact trace {older.name}; newer, edited: {newer.name}" in n for n in report.notes)
+    write_solution(proj, "2.2.3", f"trace: deadbeef0000\nanswer:\n  eta_star: '{ETA_TEX}'\n", critique="fine")
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    assert report.present["trace"] is False and any("pins trace 'deadbeef0000'" in n for n in report.notes)
+    assert not any("no intact LLM trace" in n for n in report.notes)

@@ -694,3 +694,18 @@ def test_a_transcript_keeps_every_word_of_a_message(message):
     for line in message.splitlines():
         if line.strip().strip("`~"):  # everything but bare fence lines must be shown
             assert line.strip() in shown, line
+
+
+def test_an_edited_newest_trace_gives_way_to_the_newest_intact_one(fx, capsys):
+    older = next((fx / "traces" / "1.1").glob("*.json"))
+    newer_data = trace_data("1.1", "FIXTURE-NEWER-ANSWER")
+    newer_data["started_at"] = newer_data["finished_at"] = "2025-01-01T00:00:00.000000Z"
+    newer = write_trace(newer_data, fx / "traces")
+    data = json.loads(newer.read_text())
+    data["samples"][0]["messages"][-1]["content"] = "FIXTURE-TAMPERED answer"
+    newer.write_text(json.dumps(data))
+    rc, text = _build(fx, "--strict")
+    flat = " ".join(text.split())
+    assert "FIXTURE-ANSWER-1.1" in flat and "FIXTURE-TAMPERED" not in flat and "Edited trace" not in flat
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"showing the newest intact trace {older.name}; newer, edited: {newer.name}" in out

@@ -31,6 +31,7 @@ class TracePick:
     issue: str = ""
     detail: str = ""
     unreadable: tuple[str, ...] = ()  # "file: why" of each trace file of the problem that could not be read
+    passed_over: tuple[str, ...] = ()  # newer traces not shown because they were edited (an intact one is)
 
     @property
     def usable(self) -> bool:
@@ -82,7 +83,8 @@ class Entry:
 
 
 def pick_trace(problem_id: str, pin: str | None, root: Path | None = None) -> TracePick:
-    """The pinned trace (file name or hash prefix), else the newest one; unreadable files are reported."""
+    """The pinned trace (file name or hash prefix), else the newest intact one (the newest edited one when none
+    is intact); unreadable files are reported."""
     folder = (root or traces_dir()) / problem_id
     loaded, bad = scan_traces(problem_id, root)
     broken = [f"{f}: {why}" for f, why in bad]
@@ -100,8 +102,12 @@ def _pick(loaded: list[Trace], broken: list[str], folder: Path, pin: str | None)
                 detail += f"; unreadable there: {'; '.join(broken)}"
             return TracePick(issue="pin-not-found", detail=detail)
         chosen = matches[-1]
-    elif loaded:
-        chosen = loaded[-1]
+    elif loaded:  # the newest intact trace; an edited one only when there is no other
+        intact = [t for t in loaded if t.intact]
+        chosen = intact[-1] if intact else loaded[-1]
+        newer_edited = tuple(t.path.name for t in loaded[loaded.index(chosen) + 1:])
+        if newer_edited:
+            return TracePick(trace=chosen, passed_over=newer_edited)
     elif broken:
         return TracePick(issue="unreadable", detail="; ".join(broken))
     else:
@@ -283,6 +289,8 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
     notes = []
     if pick.issue == "edited":
         notes.append(f"edited trace: {pick.detail}")
+    elif pick.passed_over:
+        notes.append(f"showing the newest intact trace {pick.trace.path.name}; newer, edited: {', '.join(pick.passed_over)}")
     elif pick.issue in ("unreadable", "pin-not-found"):
         notes.append(pick.detail)
     where = f"solutions/{problem.pack}/{problem.id}.md"

@@ -385,15 +385,11 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
 
 
 def _trace_for(problem: Problem, sol):
-    """(the trace to judge: the pinned one, else the newest readable one; [(unreadable file, why)])."""
-    from workbench import traces as tr
+    """The trace to judge, chosen as the writeup chooses it (evidence.pick_trace): the pinned one, else the
+    newest intact one."""
+    from workbench.evidence import pick_trace
 
-    traces, bad = tr.scan_traces(problem.id)
-    pinned = getattr(sol, "trace", None) if sol else None
-    if pinned:  # only among this problem's own traces, as the writeup picks it
-        matches = tr.pinned_among(traces, pinned)
-        return (matches[-1] if matches else None), bad
-    return (traces[-1] if traces else None), bad
+    return pick_trace(problem.id, getattr(sol, "trace", None) if sol else None)
 
 
 def code_resolves(pointer: str | None) -> bool:
@@ -426,8 +422,13 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
         sol = load_solution(ctx.pack.name, problem.id)
     except WorkbenchError as exc:
         sol, _ = None, notes.append(str(exc))
-    trace, unreadable = _trace_for(problem, sol)
-    notes += [f"unreadable trace {f}: {why} (see `python cli.py traces verify`)" for f, why in unreadable]
+    pick = _trace_for(problem, sol)
+    trace = pick.trace
+    notes += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for bad in pick.unreadable]
+    if pick.issue == "pin-not-found":
+        notes.append(pick.detail)
+    if pick.passed_over:
+        notes.append(f"judging the newest intact trace {trace.path.name}; newer, edited: {', '.join(pick.passed_over)}")
     present = {
         "trace": bool(trace and trace.intact),
         "critique": bool(sol and sol.has_critique),
@@ -451,7 +452,7 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     if problem.graded:
         if missing:
             at_risk = problem.points
-            if "trace" in missing:
+            if "trace" in missing and pick.issue != "pin-not-found":
                 notes.append("no intact LLM trace: the handout gives 0 points without one")
         elif own and own.status in ("incorrect", "partial"):
             at_risk = round(problem.points * (1 - own.score), 4)

@@ -581,6 +581,8 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
     # the checklist already names them where no trace could be shown; elsewhere they would go unnoticed
     warnings += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for e in entries
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]
+    warnings += [f"{e.problem.id}: showing the newest intact trace {e.pick.trace.path.name}; newer, edited: "
+                 f"{', '.join(e.pick.passed_over)} (see `python cli.py traces verify`)" for e in entries if e.pick.passed_over]
     asset_dir = out_dir / ASSETS
     asset_dir.mkdir(exist_ok=True)
     (asset_dir / ASSETS_MARK).write_text("figures of a writeup build; the next build replaces this folder\n")
