@@ -484,3 +484,18 @@ def test_verify_judges_the_trace_the_writeup_shows(proj):
     [report] = verify.verify_pack("a2", ["2.2.3"])
     assert report.present["trace"] is False and any("pins trace 'deadbeef0000'" in n for n in report.notes)
     assert not any("no intact LLM trace" in n for n in report.notes)
+
+
+def test_misnamed_files_and_off_level_headings_are_named(proj, capsys):
+    write_solution(proj, "3.1", f"answer:\n  matrix: {CONV}\n  feature: sharpening\n")
+    folder = proj / "solutions" / "a2"
+    (folder / "3_2.md").write_text("---\nproblem: '3_2'\n---\n## Solution\nmy 3.2 answer\n")
+    path = folder / "3.1.md"
+    path.write_text(path.read_text().replace("## Solution", "### Solution"))
+    from cli import main
+
+    assert main(["verify", "--problem", "3.1"]) == 1
+    captured = capsys.readouterr()
+    assert "solutions/a2/3_2.md is not read: no problem '3_2' in pack a2" in " ".join(captured.err.split())
+    [report] = verify.verify_pack("a2", ["3.1"])
+    assert "3.1.md has '### Solution', which is not read: write it as '## Solution'" in report.notes

@@ -13,7 +13,7 @@ from workbench.errors import WorkbenchError
 from workbench.paths import REPO_ROOT, project_root, solutions_dir, traces_dir
 from workbench.problems import Pack, Problem
 from workbench.results import epoch_rows
-from workbench.solutions import Solution, load_solution
+from workbench.solutions import Solution, heading_notes, load_solution
 from workbench.traces import Trace, pinned_among, scan_traces
 from workbench.verdicts import ProblemReport
 
@@ -300,6 +300,7 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
     elif "critique" in required and not present["critique"]:
         notes.append(f"automatic critique shown; add your own “## Critique” to {where}" if auto
                      else f"add a “## Critique” section to {where}")
+    notes += heading_notes(solution)
     if code is not None and code.error:
         notes.append(code.error)
     for run in runs:

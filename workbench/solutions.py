@@ -13,6 +13,7 @@ section holding only comments counts as not written.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,22 @@ from pathlib import Path
 import yaml
 
 from workbench.errors import ProblemError
-from workbench.paths import solutions_dir
+from workbench.paths import project_root, solutions_dir
 
 FRONT_KEYS = ("problem", "answer", "trace", "cites", "code")
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
 _SECTION = re.compile(r"^## +(.+?)\s*$", re.M)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+_OFF_LEVEL = re.compile(r"^(?:#|#{3,6}) *(?:solution|critique)\b.*$", re.M | re.I)
+
+
+def stray_solution_notes(pack) -> list[str]:
+    """Files in solutions/<pack>/ named for no problem of the pack (misnamed, e.g. 3_2.md, or drafts): never read."""
+    folder = solutions_dir() / pack.name
+    ids = {p.id for p in pack.problems}
+    strays = sorted(p for p in folder.glob("*.md") if p.stem not in ids) if folder.is_dir() else []
+    return [f"{os.path.relpath(p, project_root())} is not read: no problem {p.stem!r} in pack {pack.name} "
+            f"(name it <id>.md, e.g. {pack.problems[0].id}.md)" for p in strays]
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ class Solution:
     code: str | None = None
     solution: str = ""
     critique: str = ""
+    off_level: tuple[str, ...] = ()  # "### Solution"-like headings, not read as sections (they must be "## ")
 
     @property
     def has_solution(self) -> bool:
@@ -46,6 +58,16 @@ class Solution:
     @property
     def has_critique(self) -> bool:
         return bool(self.critique)
+
+
+def heading_notes(sol: "Solution | None") -> list[str]:
+    """Why a missing section may only look missing: its heading is not a level-2 "## " one."""
+    out = []
+    for section, present in (("Solution", sol and sol.has_solution), ("Critique", sol and sol.has_critique)):
+        found = [h for h in (sol.off_level if sol else ()) if section.lower() in h.lower()]
+        if not present and found:
+            out.append(f"{sol.path.name} has {found[0]!r}, which is not read: write it as '## {section}'")
+    return out
 
 
 def _err(path: Path, message: str, fix: str) -> ProblemError:
@@ -83,6 +105,7 @@ def parse_solution(path: Path) -> Solution:
         code=front.get("code"),
         solution=sections.get("solution", ""),
         critique=sections.get("critique", ""),
+        off_level=tuple(m.group(0).strip() for m in _OFF_LEVEL.finditer(_COMMENT.sub("", body))),
     )
 
 

@@ -415,13 +415,14 @@ def code_resolves(pointer: str | None) -> bool:
 
 
 def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
-    from workbench.solutions import load_solution
+    from workbench.solutions import heading_notes, load_solution
 
     notes: list[str] = []
     try:
         sol = load_solution(ctx.pack.name, problem.id)
     except WorkbenchError as exc:
         sol, _ = None, notes.append(str(exc))
+    notes += heading_notes(sol)
     pick = _trace_for(problem, sol)
     trace = pick.trace
     notes += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for bad in pick.unreadable]

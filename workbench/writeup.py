@@ -24,6 +24,7 @@ from workbench.evidence import (CodeSource, Entry, Run, collect, may_need_auto_c
 from workbench.errors import WriteupError
 from workbench.paths import REPO_ROOT, build_dir, make_folder, project_root
 from workbench.problems import Pack, Problem, load_pack
+from workbench.solutions import stray_solution_notes
 from workbench.transcript import IMPORTED, transcript
 from workbench.atomic import atomic_write
 from workbench.typeset import (code_block, compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
@@ -577,7 +578,7 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
         atomic_write(md_path, fill_markdown(draft, contents).encode("utf-8"))
         body, warnings = converting.result()
     body, more = fill_typst(body, contents, md_path)
-    warnings += more + glyph_warnings(entries) + image_warnings(entries)
+    warnings += more + glyph_warnings(entries) + image_warnings(entries) + stray_solution_notes(pack)
     # the checklist already names them where no trace could be shown; elsewhere they would go unnoticed
     warnings += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for e in entries
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]

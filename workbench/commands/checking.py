@@ -166,11 +166,21 @@ def cmd_verify(args) -> int:
     judge = _judge(args)
     reports = verify_pack(args.pack, args.problem, judge=judge, timeout_s=args.timeout)
     info = summary(reports)
+    strays = _stray_solutions(args.pack)
     if args.json:
-        print_json({"reports": [r.to_dict() for r in reports], "summary": info})
+        print_json({"reports": [r.to_dict() for r in reports], "summary": info, "ignored_files": strays})
     else:
         _print_reports(reports, info)
+        for line in strays:
+            err_console.print(f"warning: {line}", markup=False, soft_wrap=True)
     return _judge_failed(judge) or (0 if ready(reports) else 1)
+
+
+def _stray_solutions(pack) -> list[str]:
+    from workbench.problems import load_pack
+    from workbench.solutions import stray_solution_notes
+
+    return stray_solution_notes(load_pack(pack))
 
 
 def _verdict_cell(v) -> str:
