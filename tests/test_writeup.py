@@ -709,3 +709,24 @@ def test_an_edited_newest_trace_gives_way_to_the_newest_intact_one(fx, capsys):
     assert "FIXTURE-ANSWER-1.1" in flat and "FIXTURE-TAMPERED" not in flat and "Edited trace" not in flat
     out = " ".join(capsys.readouterr().out.split())
     assert f"showing the newest intact trace {older.name}; newer, edited: {newer.name}" in out
+
+
+def test_the_appendix_lists_failed_checks_first_in_plain_text(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from workbench import writeup
+    from workbench.verdicts import ProblemReport, Verdict
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    details = tuple({"what": f"check {i}", "expected": "x", "found": "x", "ok": True} for i in range(5)) + (
+        {"what": "cited run.val_acc", "expected": ["$\\nabla_{\\mathbf{w}}$", "40.9"],
+         "found": str(tmp_path / "solutions" / "a2" / "results" / "r" / "curves.png"), "ok": False},)
+    own = Verdict("4.2", "own", "partial", 0.8, details)
+    report = ProblemReport("4.2", 1.0, 2, ("solution",), {"solution": True}, (own,), 0.2, ())
+    entry = SimpleNamespace(problem=SimpleNamespace(id="4.2", points=1.0, type=2), report=report, checked=report)
+    text = "\n".join(writeup.appendix([entry], "", []))
+    line = next(part for part in text.splitlines() if part.startswith("- 4\\.2 own"))  # Markdown-escaped
+    assert line.index("cited run") < line.index("check 0")  # the failed check is shown, and first
+    plain = line.replace("\\", "")  # md_text's escapes off: what the PDF shows
+    assert "nabla_{mathbf{w}}" in plain and "\\\\\\\\nabla" not in line  # escaped once per TeX backslash, a repr doubled it
+    assert "solutions/a2/results/r/curves.png" in plain and str(tmp_path) not in plain

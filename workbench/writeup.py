@@ -390,7 +390,9 @@ def appendix(entries: list[Entry], verify_note: str, notes: list[str]) -> list[s
     for e in entries:
         details += [f"- {md_text(e.problem.id)}: {md_text(note)}" for note in e.report.notes]
         for v in (e.checked.verdicts if e.checked else ()):
-            shown = [d for d in v.details if isinstance(d, dict)][:MAX_DETAILS]
+            order = {False: 0, None: 1, True: 2}  # what failed first: it is what a reader looks for
+            shown = sorted((d for d in v.details if isinstance(d, dict)), key=lambda d: order.get(d.get("ok"), 1))
+            shown = shown[:MAX_DETAILS]
             what = "; ".join(_detail(d) for d in shown)
             more = len(v.details) - len(shown)
             what += f" (and {more} more)" if more > 0 else ""
@@ -405,7 +407,13 @@ MAX_DETAILS, MAX_CHARS = 4, 160
 
 
 def _clip(value) -> str:
-    text = " ".join(str(value).split())
+    """A check's expected/found value as a reader's text: lists joined, not Python reprs (whose escaping doubles
+    every backslash), paths relative to the project, clipped."""
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = "; ".join(f"{k}: {v}" for k, v in value.items())
+    text = " ".join(str(value).split()).replace(str(project_root()) + os.sep, "")
     return text if len(text) <= MAX_CHARS else text[:MAX_CHARS - 1] + "…"
 
 
