@@ -730,3 +730,19 @@ def test_the_appendix_lists_failed_checks_first_in_plain_text(tmp_path, monkeypa
     plain = line.replace("\\", "")  # md_text's escapes off: what the PDF shows
     assert "nabla_{mathbf{w}}" in plain and "\\\\\\\\nabla" not in line  # escaped once per TeX backslash, a repr doubled it
     assert "solutions/a2/results/r/curves.png" in plain and str(tmp_path) not in plain
+
+
+def test_own_solutions_judged_wrong_are_named_though_nothing_is_missing(fx, monkeypatch, capsys):
+    from workbench import writeup
+    from workbench.verdicts import ProblemReport, Verdict
+
+    def fake_verify(pack):
+        own = Verdict("1.1", "own", "partial", 0.5, ({"what": "w", "expected": "1", "found": "2", "ok": False},))
+        return {p.id: ProblemReport(p.id, p.points, p.type, p.deliverables, verdicts=(own,) if p.id == "1.1" else ())
+                for p in pack.problems}, ""
+
+    monkeypatch.setattr(writeup, "run_verification", fake_verify)
+    _, text = _build(fx)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "own solutions the checks judge wrong: 1.1 (partial 0.50); see `python cli.py verify`" in out
+    assert "judge wrong" not in text  # a console note, not a box in the submitted PDF

@@ -583,6 +583,12 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
         contents = slot_contents(entries, verify_note, notes, files)
         if verify_note:
             notes.append(f"verification {verify_note}")
+        judged = [(pid, rep.own_verdict) for pid, rep in checked.items()
+                  if rep.own_verdict and rep.own_verdict.status in ("incorrect", "partial")]
+        if judged:  # present, so not on the checklist; verify counts them as points at risk
+            notes.append("own solutions the checks judge wrong: " + ", ".join(
+                f"{pid} ({v.status}{f' {v.score:.2f}' if v.status == 'partial' else ''})" for pid, v in judged)
+                + "; see `python cli.py verify`")
         atomic_write(md_path, fill_markdown(draft, contents).encode("utf-8"))
         body, warnings = converting.result()
     body, more = fill_typst(body, contents, md_path)
