@@ -379,6 +379,9 @@ def test_notebook_validates_and_holds_code_and_outputs(fx, tmp_path, monkeypatch
     import nbformat
 
     _build(fx)
+    first = (fx / "build" / "fx-code.ipynb").read_bytes()
+    _build(fx)
+    assert (fx / "build" / "fx-code.ipynb").read_bytes() == first  # same inputs, same file (cell ids included)
     nb = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4)
     nbformat.validate(nb)
     code = [c.source for c in nb.cells if c.cell_type == "code"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import hashlib
 import json
 import pprint
 from pathlib import Path
@@ -219,7 +220,8 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
             cells += retrain_cells(folder, package, next(iter(runs)))
         cells.append(new_markdown_cell("## Pinned outputs"))
     for name, (run, problems) in runs.items():
-        cells.append(new_markdown_cell(f"### Run `{name}` (questions {', '.join(problems)})\n\n"
+        which = f"question{'s' * (len(problems) > 1)} {', '.join(problems)}"
+        cells.append(new_markdown_cell(f"### Run `{name}` ({which})\n\n"
                                        + ("; ".join(run.problems) if run.problems else "")))
         outputs = [new_output("display_data", data={"text/markdown": _metrics_markdown(run),
                                                     "text/plain": json.dumps(run.epochs[-1] if run.epochs else {})})]
@@ -231,6 +233,8 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     })
+    for i, cell in enumerate(nb.cells):  # ids from position and content: the same inputs give the same file
+        cell.id = f"c{i:03d}-" + hashlib.sha1(cell.source.encode("utf-8")).hexdigest()[:8]
     nbformat.validate(nb)
     atomic_write(path, nbformat.writes(nb).encode("utf-8"))
     return nb
