@@ -460,3 +460,15 @@ def test_bad_arguments_with_json_are_a_json_document_too(wb, argv, message):
     assert exit_.value.code == 2 and message in err  # argparse's usage and message, as ever
     data = json.loads(out)
     assert data["exit_code"] == 2 and message in data["error"] and "--help" in data["fix"]
+
+
+def test_a_fifo_named_like_a_trace_is_unreadable_not_a_hang(wb):
+    import os
+
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    os.mkfifo(wb.root / "traces" / "1.1" / "pipe.json")  # reading it would block until a writer came
+    code, out, _ = wb.run("traces", "1.1", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r.get("unreadable") for r in rows] == [None, "not a regular file"]
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 1 and "pipe.json" in out

@@ -238,6 +238,8 @@ def load_trace(path: str | Path) -> Trace:
 
 def _read(path: Path) -> tuple[dict | None, str]:
     """(the trace's data, "") or (None, why the file is not a readable trace)."""
+    if not path.is_file():  # a FIFO or device named *.json would block the read forever
+        return None, "not a regular file"
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
