@@ -749,3 +749,18 @@ def test_own_solutions_judged_wrong_are_named_though_nothing_is_missing(fx, monk
     out = " ".join(capsys.readouterr().out.split())
     assert "own solutions the checks judge wrong: 1.1 (partial 0.50); see `python cli.py verify`" in out
     assert "judge wrong" not in text  # a console note, not a box in the submitted PDF
+
+
+def test_models_used_names_an_import_as_its_citation_does():
+    from types import SimpleNamespace
+
+    from workbench.traces import Trace
+    from workbench.writeup import models_used
+
+    data = trace_data("1.1", "FIXTURE", source="import")
+    data["import"] = {"origin": "https://chatgpt.example/c/abc"}  # an export that gives no url
+    trace = Trace(path=Path("x.json"), data=data)
+    entry = SimpleNamespace(pick=SimpleNamespace(trace=trace, usable=True), shows_trace=True,
+                            problem=SimpleNamespace(id="1.1", extra_credit=False))
+    [(model, where)] = models_used([entry])
+    assert where.startswith("https://chatgpt.example/c/abc;") and "https://chatgpt.example/c/abc" in trace.citation()

@@ -333,7 +333,8 @@ def models_used(entries: list[Entry]) -> list[tuple[str, str]]:
     for e in entries:
         t = e.pick.trace
         if e.pick.usable and (e.shows_trace or e.problem.extra_credit):
-            where = ((t.data.get("import") or {}).get("url") or "a chat interface") if t.imported else t.base_url
+            info = t.data.get("import") or {}  # as the trace's own citation names it
+            where = (info.get("url") or info.get("origin") or "chat export") if t.imported else t.base_url
             seen.setdefault((t.model_version, where or "unknown provider", t.imported), []).append(e)
     out = []
     for (model, where, imported), group in seen.items():
