@@ -764,3 +764,12 @@ def test_models_used_names_an_import_as_its_citation_does():
                             problem=SimpleNamespace(id="1.1", extra_credit=False))
     [(model, where)] = models_used([entry])
     assert where.startswith("https://chatgpt.example/c/abc;") and "https://chatgpt.example/c/abc" in trace.citation()
+
+
+def test_tex_pandoc_cannot_convert_is_one_warning_naming_its_file(fx, capsys):
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text() + "\nWith $\\mathbbm{1}_{x>0}$ here.\n")
+    rc, _ = _build(fx)
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    assert rc == 0 and warnings == [
+        "warning: solutions/fx/1.1.md: Could not convert TeX math \\mathbbm{1}_{x>0}, shown as TeX source"]

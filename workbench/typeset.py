@@ -178,6 +178,16 @@ def pandoc_path() -> str:
         raise WriteupError("pandoc is not available", "pip install pypandoc-binary (see requirements.txt)") from None
 
 
+def pandoc_warnings(stderr: str) -> list[str]:
+    """Pandoc's warnings, one line each (it spreads one over several: the message, the source, a caret, the parser's
+    expectations), without the parser detail a student cannot act on."""
+    out: list[str] = []
+    for line in stderr.splitlines():
+        if line.startswith("[WARNING]") or not out:
+            out.append(line.removeprefix("[WARNING]").strip())
+    return [w.rstrip(":").replace("rendering as TeX", "shown as TeX source") for w in out if w]
+
+
 def markdown_to_typst(markdown: str, source: Path) -> tuple[str, list[str]]:
     """Convert the whole document with one pandoc call; returns the Typst body and pandoc's warnings."""
     cmd = [pandoc_path(), "-f", MARKDOWN, "-t", "typst", "--wrap=preserve"]
@@ -185,7 +195,7 @@ def markdown_to_typst(markdown: str, source: Path) -> tuple[str, list[str]]:
         proc = subprocess.run(cmd, input=markdown, capture_output=True, text=True, encoding="utf-8", timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise WriteupError(f"pandoc failed on {source}: {exc}", "check the pypandoc-binary install") from None
-    warnings = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    warnings = pandoc_warnings(proc.stderr)
     if proc.returncode != 0:
         first = warnings[0] if warnings else f"exit status {proc.returncode}"
         raise WriteupError(f"pandoc failed on {source}: {first}", "fix the Markdown at that place and rebuild")

@@ -492,6 +492,21 @@ def fill_typst(body: str, contents: dict[str, str], source: Path) -> tuple[str, 
 # ---------------------------------------------------------------- build
 
 
+def _with_source(warning: str, entries: list[Entry]) -> str:
+    """A pandoc warning about some TeX math, prefixed with the file that holds it (a solution or a problem record)."""
+    m = re.match(r"Could not convert TeX math (.+?), shown as TeX source$", warning, re.S)
+    if not m:
+        return warning
+    for e in entries:
+        texts = [(e.problem.path, e.problem.statement + e.problem.context)]
+        if e.solution:
+            texts.insert(0, (e.solution.path, e.solution.solution + e.solution.critique))
+        for where, text in texts:
+            if m.group(1).strip() in text:
+                return f"{_rel(Path(where))}: {warning}"
+    return warning
+
+
 def glyph_warnings(entries: list[Entry]) -> list[str]:
     """The student's and the pack's text with characters the bundled fonts cannot draw (traces are escaped)."""
     out = []
@@ -593,6 +608,7 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
         atomic_write(md_path, fill_markdown(draft, contents).encode("utf-8"))
         body, warnings = converting.result()
     body, more = fill_typst(body, contents, md_path)
+    warnings = [_with_source(w, entries) for w in warnings]
     warnings += more + glyph_warnings(entries) + image_warnings(entries) + stray_solution_notes(pack)
     # the checklist already names them where no trace could be shown; elsewhere they would go unnoticed
     warnings += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for e in entries
