@@ -95,8 +95,8 @@ def test_graded_type_1_2_need_traces(pack):
 
 def test_deliverables(pack):
     for p in pack.problems:
-        if p.kind == "coding":  # the handout: coding questions need the trace and the own solution, no critique
-            assert p.deliverables == ("trace", "solution", "code")
+        if p.kind == "coding":  # the handout's hand-in checklist: trace, critique, code (see default_deliverables)
+            assert p.deliverables == ("trace", "critique", "solution", "code")
         elif p.kind == "plot":
             assert p.deliverables == ("solution", "plot")
         elif p.type in (3, 4):

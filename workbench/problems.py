@@ -106,10 +106,13 @@ _PACK_KEYS = {"schema", "name", "title", "course", "version", "parts", "order", 
 
 
 def default_deliverables(points: float, type_: int, kind: str) -> tuple[str, ...]:
-    """The handout's rule: Type 1/2 need the trace and, for writing questions, a critique of the model output
-    (coding questions are graded on the own code alone); every question needs the own solution; coding adds
-    code; plots add a plot."""
-    out = (["trace"] + (["critique"] if kind != "coding" else [])) if type_ in (1, 2) else []
+    """The handout's rule: Type 1/2 need trace + critique + solution; coding adds code; plots add a plot.
+
+    The handout contradicts itself on coding questions: its grading section asks for "(i) the program trace,
+    (ii) your own solution", while its hand-in checklist lists "program trace · critique of the model output ·
+    code for model ..." for 4.1, 5.1 and 6.1. We follow the checklist: a critique too many costs nothing, one
+    too few may cost the points."""
+    out = ["trace", "critique"] if type_ in (1, 2) else []
     out.append("solution")
     if kind == "coding":
         out.append("code")
