@@ -78,6 +78,14 @@ def test_conv_reference_equals_torch(ref):
 
 # ---------------------------------------------------------------- 3.2
 
+@pytest.mark.parametrize("fcnn", [(4992, 235667456), (61632, 10063872)])
+def test_the_fcnn_numbers_must_come_from_one_reading(fcnn):
+    text = yaml_answer(f"  cnn_neurons: 61632\n  cnn_params: 21024\n  fcnn_neurons: {fcnn[0]}\n  fcnn_params: {fcnn[1]}\n"
+                       "  disadvantage: overfitting")
+    v = verdict("3.2", text)
+    assert v.status == "partial" and "one network has both numbers" in v.critique
+
+
 @pytest.mark.parametrize("fcnn", [(61632, 235667456), (4992, 10063872)])
 def test_sizes_both_fcnn_readings_accepted(fcnn):
     text = yaml_answer(f"  cnn_neurons: 61632\n  cnn_params: '21,024'\n  fcnn_neurons: {fcnn[0]}\n  fcnn_params: {fcnn[1]}\n"

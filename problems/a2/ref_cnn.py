@@ -267,9 +267,10 @@ def check_sizes(answer, text: str) -> list[dict]:
     got = {k: ans.parse_number(answer.get(k)) for k in ("cnn_neurons", "cnn_params", "fcnn_neurons", "fcnn_params")} \
         if structured else sizes_from_text(text)
     details = []
+    fcnn_reading = None  # both FCNN numbers must come from one reading of the figure, not one each
     for key in ("cnn_neurons", "cnn_params", "fcnn_neurons", "fcnn_params"):
         net, qty = key.split("_")
-        readings = ["cnn"] if net == "cnn" else list(FCNN_READINGS)
+        readings = ["cnn"] if net == "cnn" else [r for r in FCNN_READINGS if fcnn_reading in (None, r)]
         want = ref[readings[0]][qty]
         value = got.get(key)
         if value is None:
@@ -277,8 +278,17 @@ def check_sizes(answer, text: str) -> list[dict]:
             continue
         exact = [r for r in readings if ref[r][qty] == value]
         if exact:
-            note = "" if exact[0] == readings[0] else f"accepted reading of the FCNN: {FCNN_READINGS[exact[0]]}"
+            note = "" if exact[0] == "cnn" or exact[0] == list(FCNN_READINGS)[0] else \
+                f"accepted reading of the FCNN: {FCNN_READINGS[exact[0]]}"
+            if net == "fcnn" and len(exact) == 1:
+                fcnn_reading = exact[0]
             details.append(detail(key, want, int(value), True, note=note))
+            continue
+        other = [r for r in FCNN_READINGS if r not in readings and ref[r][qty] == value] if net == "fcnn" else []
+        if other:
+            details.append(detail(key, ref[fcnn_reading][qty], int(value), False,
+                                  note=f"this is the FCNN under another reading ({FCNN_READINGS[other[0]]}) than "
+                                       f"fcnn_neurons' ({FCNN_READINGS[fcnn_reading]}): one network has both numbers"))
             continue
         alt = [(r, ref[r]["alternatives"].get(int(value))) for r in readings if qty == "neurons" and int(value) == value]
         alt = [(r, why) for r, why in alt if why]
