@@ -487,3 +487,10 @@ def test_a_run_whose_palette_had_other_than_24_colours_is_not_the_handouts(tmp_p
 
     with pytest.raises(Missing, match="no pinned UNet run with the handout's settings"):
         load_reference(pack).reference(pack.get("6.2"), context("a2"))
+
+
+def test_counts_must_use_one_convention_at_both_sizes():
+    v = verdict("4.3", counts_yaml(outputs_doubled="8960 NF + 9216 NC"))  # BatchNorm's outputs only when doubled
+    bad = [d for d in v.details if d["ok"] is False]
+    assert v.status == "partial" and [d["what"] for d in bad] == ["outputs_doubled"]
+    assert "but the 32x32 answer counts Conv2d layers only" in bad[0]["note"]

@@ -445,7 +445,7 @@ def check_counts(answer, text: str) -> list[dict]:
     ref = count_reference()
     given = {k: answer.get(k) for k in (_key(q, s) for s in (32, 64) for q in COUNT_KEYS)} if isinstance(answer, dict) \
         else counts_from_text(text)
-    parsed, details = {}, []
+    parsed, details, convention = {}, [], {}
     for size in (32, 64):
         for q in COUNT_KEYS:
             key = _key(q, size)
@@ -461,7 +461,13 @@ def check_counts(answer, text: str) -> list[dict]:
                 continue
             parsed[key] = expr
             match = next((c for c in CONVENTIONS if sympy.expand(expr - ref[size][c][q]) == 0), None)
+            if match is not None and size == 64 and convention.get(q, match) != match:  # one count, at two sizes
+                details.append(detail(key, poly_text(want), poly_text(expr), False,
+                                      note=f"counts {CONVENTIONS[match][2]}, but the 32x32 answer counts "
+                                           f"{CONVENTIONS[convention[q]][2]}: the same count at twice the width and height"))
+                continue
             if match is not None:
+                convention.setdefault(q, match)
                 credit, why = CONVENTIONS[match][1], CONVENTIONS[match][2]
                 details.append(detail(key, poly_text(want), poly_text(expr), True, credit=credit, note="" if match == "conv" else why))
                 continue
