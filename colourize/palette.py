@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from colourize import safepickle
-from colourize.runs import save_npy_atomic
+from colourize.runs import save_npy_atomic, sha256_of
 from workbench.errors import DataError
 
 KMEANS_VERSION = 1  # bump when fit_palette would return another palette for the same input
@@ -156,7 +156,7 @@ def load_palette(path: str | Path) -> tuple[torch.Tensor, dict]:
     scale = "0-255" if arr.max() > 1.0 else "0-1"
     if scale == "0-255":
         arr = arr / 256.0
-    info = {"kind": "file", "path": str(p), "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+    info = {"kind": "file", "path": str(p), "sha256": sha256_of(p),
             "scale": scale, "k": int(arr.shape[0])}
     return torch.from_numpy(arr).float(), info
 

@@ -122,26 +122,24 @@ def fix_math(tex: str) -> str:
     return _pair(tex, _BAR, r"\left\lvert ", r"\right\rvert ")
 
 
+def _outside_code(text: str, fn) -> str:
+    """fn applied to the text between code spans and blocks, which stay as they are."""
+    pieces = _CODE.split(text)  # re.split with two groups yields [text, code, fence-char, text, ...]
+    return "".join(fn(piece) if i % 3 == 0 else (piece if i % 3 == 1 else "")
+                   for i, piece in enumerate(pieces) if piece is not None)
+
+
 def _fix_math_spans(text: str) -> str:
     def one(m: re.Match) -> str:
         if m.group(1) is not None:
             return f"$${fix_math(m.group(1))}$$"
         return f"${fix_math(m.group(2))}$"
 
-    pieces = _CODE.split(text)
-    # re.split with two groups yields [text, code, fence-char, text, ...]: fix only the text pieces
-    return "".join(_MATH.sub(one, piece) if i % 3 == 0 else (piece if i % 3 == 1 else "")
-                   for i, piece in enumerate(pieces) if piece is not None)
+    return _outside_code(text, lambda piece: _MATH.sub(one, piece))
 
 
 _BACKSLASH_MATH = re.compile(r"(?<!\\)\\\[(.+?)\\\]|(?<!\\)\\\((.+?)\\\)", re.S)  # \[...\] and \(...\)
 _DOLLARS_AROUND_ENV = re.compile(r"\$\$\s*(\\begin\{(equation|align|gather|multline|eqnarray)\*?\}.*?\\end\{\2\*?\})\s*\$\$", re.S)
-
-
-def _outside_code(text: str, fn) -> str:
-    pieces = _CODE.split(text)  # [text, code, fence-char, text, ...], as in _fix_math_spans
-    return "".join(fn(piece) if i % 3 == 0 else (piece if i % 3 == 1 else "")
-                   for i, piece in enumerate(pieces) if piece is not None)
 
 
 def _dollar_math(text: str) -> str:

@@ -146,6 +146,7 @@ class RunRecord:
     epochs: list
     final: dict
     complete: bool
+    config: dict = field(default_factory=dict)  # config.json as read (records beyond the settings, e.g. palette_source)
 
     def plots(self) -> list[Path]:
         return sorted(self.path.glob("*.png"))
@@ -179,7 +180,7 @@ def read_run(folder: Path) -> RunRecord | None:
              for name in _METRIC_ALIASES}
     final["epochs"] = len(epochs)
     complete = bool(metrics.get("complete", True)) if isinstance(metrics, dict) else True
-    return RunRecord(folder.name, folder, settings, epochs, final, complete)
+    return RunRecord(folder.name, folder, settings, epochs, final, complete, config if isinstance(config, dict) else {})
 
 
 def list_runs(results_dir: Path) -> list[RunRecord]:
@@ -384,14 +385,6 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
     return verdicts
 
 
-def _trace_for(problem: Problem, sol):
-    """The trace to judge, chosen as the writeup chooses it (evidence.pick_trace): the pinned one, else the
-    newest intact one."""
-    from workbench.evidence import pick_trace
-
-    return pick_trace(problem.id, getattr(sol, "trace", None) if sol else None)
-
-
 def code_resolves(pointer: str | None) -> bool:
     """`module:attr` names an importable module file that defines attr at top level (checked without importing)."""
     if not pointer or ":" not in pointer:
@@ -415,6 +408,7 @@ def code_resolves(pointer: str | None) -> bool:
 
 
 def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
+    from workbench.evidence import pick_trace
     from workbench.solutions import heading_notes, load_solution
 
     notes: list[str] = []
@@ -423,7 +417,7 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     except WorkbenchError as exc:
         sol, _ = None, notes.append(str(exc))
     notes += heading_notes(sol)
-    pick = _trace_for(problem, sol)
+    pick = pick_trace(problem.id, sol.trace if sol else None)  # the trace the writeup shows is the one judged
     trace = pick.trace
     notes += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for bad in pick.unreadable]
     if pick.issue == "pin-not-found":

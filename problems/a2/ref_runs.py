@@ -8,7 +8,6 @@ text stays unchecked (free text, judged against key points only by a model grade
 
 from __future__ import annotations
 
-import json
 import re
 
 from workbench import answers as ans
@@ -49,10 +48,8 @@ def _setting(run, key: str):
 def _colours(run):
     """The palette's colour count: config.json's palette_source.k where colourize wrote one (runs made before
     a palette file set num_colours recorded 24 there whatever the file held), else the num_colours setting."""
-    try:
-        k = json.loads((run.path / "config.json").read_text())["palette_source"]["k"]
-    except (OSError, ValueError, KeyError, TypeError):
-        k = None
+    source = run.config.get("palette_source")
+    k = source.get("k") if isinstance(source, dict) else None
     return k if isinstance(k, int) and not isinstance(k, bool) else _setting(run, "num_colours")
 
 
