@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,14 +143,31 @@ def _has_batches(folder: Path) -> bool:
 
 
 def _download(root: Path) -> None:
-    import torchvision
+    """torchvision's CIFAR-10 download (URL and archive md5 are torchvision's), extracted beside `root` first.
 
-    try:
-        torchvision.datasets.CIFAR10(str(root), train=True, download=True)
-    except (OSError, RuntimeError) as exc:
-        raise DataError(
-            f"CIFAR-10 is not in {root} and the download failed ({type(exc).__name__}: {exc})".replace("\n", " "),
-            f"put {ARCHIVE} in {root}, or pass --data PATH to a copy ({SHARED_COPY_HINT})") from exc
+    Only the archive's md5 is trusted; the batches are then read by our own unpickler, not torchvision's
+    pickle.load. The folder appears under `root` in one rename, so an interrupted download leaves nothing
+    that looks like data.
+    """
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    fix = f"put {ARCHIVE} in {root}, or pass --data PATH to a copy ({SHARED_COPY_HINT})"
+    if (root / BATCHES).exists():
+        raise DataError(f"{root / BATCHES} is incomplete (it lacks some of {', '.join((*TRAIN_BATCHES, TEST_BATCH))})",
+                        f"delete it to download again, or pass --data PATH to a copy ({SHARED_COPY_HINT})")
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
+        try:
+            download_and_extract_archive(CIFAR10.url, tmp, filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        except (OSError, RuntimeError, tarfile.TarError, EOFError) as exc:
+            reason = "the archive's md5 did not match" if "corrupted" in str(exc) else f"{type(exc).__name__}: {exc}"
+            raise DataError(f"CIFAR-10 is not in {root} and the download from {CIFAR10.url} failed ({reason})"
+                            .replace("\n", " "), fix) from exc
+        extracted = Path(tmp) / BATCHES
+        if not _has_batches(extracted):
+            raise DataError(f"the archive from {CIFAR10.url} holds no complete {BATCHES}/", fix)
+        extracted.rename(root / BATCHES)
 
 
 def _from_batches(batches: dict, label: int) -> tuple[np.ndarray, np.ndarray]:

@@ -36,3 +36,20 @@ def horse_data() -> Path:
     if not HORSE_DATA.is_dir():
         pytest.skip(f"shared horse data not present at {HORSE_DATA}")
     return HORSE_DATA
+
+
+_GUARDED = (".cache/colourize", "runs", "traces", "build", "solutions/a2", "solutions/a2/results")
+
+
+def _listing() -> dict[str, set[str]]:
+    return {d: set(p.name for p in (REPO / d).iterdir()) if (REPO / d).is_dir() else set() for d in _GUARDED}
+
+
+@pytest.fixture(autouse=True)
+def _nothing_written_into_the_real_project():
+    """Tests work in temp projects; a test that adds a file to the real one (e.g. after undoing its
+    WORKBENCH_ROOT) fails here, naming what it left."""
+    before = _listing()
+    yield
+    added = {d: sorted(names - before[d]) for d, names in _listing().items() if names - before[d]}
+    assert not added, f"the test wrote into the real project: {added}"

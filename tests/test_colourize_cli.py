@@ -185,7 +185,11 @@ def test_a_mismatched_or_damaged_checkpoint_is_one_line_and_the_run_stays(projec
 
 @pytest.fixture
 def ctrl_c_in_epoch_2(monkeypatch):
-    """Every run the CLI starts is interrupted (as by Ctrl-C) in its second epoch, after one checkpoint."""
+    """Every run the CLI starts is interrupted (as by Ctrl-C) in its second epoch, after one checkpoint.
+
+    Returns the switch that stops the interruptions (not monkeypatch.undo(), which would also undo the
+    project fixture's WORKBENCH_ROOT and let the rest of the test write into the real project).
+    """
     import colourize.parallel
     from colourize.train import Reporter, train
 
@@ -196,15 +200,14 @@ def ctrl_c_in_epoch_2(monkeypatch):
 
     monkeypatch.setattr(colourize.parallel, "train", lambda cfg, run_dir, resume, reporter: train(
         cfg, run_dir, resume, CtrlCInEpoch2()))
-    return monkeypatch
+    return lambda: monkeypatch.setattr(colourize.parallel, "train", train)
 
 
 def test_ctrl_c_says_how_to_resume(project, synth, pal, capsys, ctrl_c_in_epoch_2):
-    monkeypatch = ctrl_c_in_epoch_2
     argv = ["train", "unet", "--epochs", "2", "--num-filters", "4", "--data", str(synth), "--palette", pal]
     assert cli.main(argv) == 130
     assert f"train unet --out {project / 'runs' / 'unet'} --resume" in capsys.readouterr().err
-    monkeypatch.undo()
+    ctrl_c_in_epoch_2()
     assert cli.main(["train", "unet", "--out", str(project / "runs" / "unet"), "--resume", "--json"]) == 0
 
 
@@ -219,7 +222,7 @@ def test_the_resume_command_printed_for_all_works_as_printed(project, synth, pal
                                "fix": err.split(" — ", 1)[1].strip(), "exit_code": 130}
     command = shlex.split(err[err.index("`") + 1:err.rindex("`")])
     assert "--limit" in command and "--num-filters" in command  # runs not yet started need the flags too
-    ctrl_c_in_epoch_2.undo()
+    ctrl_c_in_epoch_2()
     assert cli.main(command[2:]) == 0
     for model in ("poolupsample", "convtranspose", "unet"):
         config = json.loads((project / "runs" / "all" / model / "config.json").read_text())
@@ -429,14 +432,13 @@ def test_pin_refuses_a_folder_that_is_not_a_pinned_run(project, synth, pal, caps
 def test_ctrl_c_in_a_sweep_prints_the_command_that_continues_it(project, synth, pal, capsys, ctrl_c_in_epoch_2):
     import shlex
 
-    monkeypatch = ctrl_c_in_epoch_2
     argv = ["sweep", "seed", "0", "1", "--model", "poolupsample", "--epochs", "2", "--num-filters", "4", "--data",
             str(synth), "--palette", pal]
     assert cli.main(argv) == 130
     err = capsys.readouterr().err
     command = shlex.split(err[err.index("`") + 1:err.rindex("`")])
     assert command[:3] == ["python", "cli.py", "sweep"] and "--num-filters" in command and command[-1] == "--resume"
-    monkeypatch.undo()
+    ctrl_c_in_epoch_2()
     assert cli.main(command[2:] + ["--json"]) == 0
     runs = json.loads(capsys.readouterr().out)["runs"]
     assert [r["seed"] for r in runs] == [0, 1]

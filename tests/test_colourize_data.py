@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-
 import numpy as np
 import pytest
 import torch
@@ -117,24 +115,114 @@ def test_corrupt_archive(tmp_path):
         cdata.load_category(bad, cache_dir=tmp_path / "cache")
 
 
-def test_offline_download_fails_with_one_clear_line(tmp_path, monkeypatch):
-    import torchvision
+@pytest.fixture
+def cifar_server(tmp_path, monkeypatch):
+    """A real HTTP server on 127.0.0.1 in place of cs.toronto.edu: torchvision's download code runs unchanged.
 
-    def offline(*args, **kwargs):
-        raise urllib.error.URLError("Name or service not known")
+    Yields (serve, hits): serve(path, md5=None) publishes an archive and points CIFAR10.url and tgz_md5 at it.
+    """
+    import functools
+    import hashlib
+    import http.server
+    import threading
 
-    monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", offline)
+    from torchvision.datasets import CIFAR10
+
+    site, hits = tmp_path / "site", []
+    site.mkdir()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):  # torchvision's redirect probe hangs up mid-body
+            pass
+
+    server = Server(("127.0.0.1", 0), functools.partial(Handler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+    def serve(archive, md5=None):
+        (site / cdata.ARCHIVE).write_bytes(archive.read_bytes())
+        monkeypatch.setattr(CIFAR10, "url", f"http://127.0.0.1:{server.server_port}/{cdata.ARCHIVE}")
+        monkeypatch.setattr(CIFAR10, "tgz_md5", md5 or hashlib.md5(archive.read_bytes()).hexdigest())
+
+    yield serve, hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_through_torchvision_from_a_local_server(tmp_path, cifar_server):
+    serve, hits = cifar_server
+    serve(make_archive(tmp_path / "a"))
+    ds = cdata.load_category(None, cache_dir=tmp_path / "cache")
+    train, test = _expected_horses()
+    assert ds.source.kind == "torchvision" and torch.equal(ds.train, train) and torch.equal(ds.test, test)
+    root = tmp_path / "cache" / "cifar10"
+    assert sorted(p.name for p in root.iterdir()) == [cdata.BATCHES]  # no archive or temp folder left
+    assert set(hits) == {f"/{cdata.ARCHIVE}"}  # torchvision probes for redirects, then downloads
+    before = len(hits)
+    cdata.load_category(None, cache_dir=tmp_path / "cache")  # the second time reads the cache
+    assert len(hits) == before
+
+
+def test_download_with_the_wrong_md5_is_one_line_and_leaves_nothing(tmp_path, cifar_server):
+    serve, hits = cifar_server
+    serve(make_archive(tmp_path / "a"), md5="0" * 32)  # e.g. a proxy's error page or a truncated file
     with pytest.raises(DataError) as err:
         cdata.load_category(None, cache_dir=tmp_path / "cache")
-    assert "download failed" in err.value.message and "\n" not in str(err.value)
+    assert "md5 did not match" in err.value.message and "\n" not in str(err.value)
+    assert list((tmp_path / "cache" / "cifar10").iterdir()) == [] and hits
+
+
+def test_download_of_a_missing_file_is_one_line(tmp_path, cifar_server):
+    from torchvision.datasets import CIFAR10
+
+    serve, hits = cifar_server
+    serve(make_archive(tmp_path / "a"))
+    CIFAR10.url = CIFAR10.url.replace(cdata.ARCHIVE, "gone.tar.gz")  # monkeypatch restores it
+    with pytest.raises(DataError) as err:
+        cdata.load_category(None, cache_dir=tmp_path / "cache")
+    assert "404" in err.value.message and "download from http://127.0.0.1" in err.value.message
+
+
+def test_offline_download_fails_with_one_clear_line(tmp_path, monkeypatch):
+    import socket
+
+    from torchvision.datasets import CIFAR10
+
+    with socket.socket() as s:  # a port nothing listens on: a real refused connection
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(CIFAR10, "url", f"http://127.0.0.1:{port}/{cdata.ARCHIVE}")
+    with pytest.raises(DataError) as err:
+        cdata.load_category(None, cache_dir=tmp_path / "cache")
+    assert "download from" in err.value.message and "failed" in err.value.message and "\n" not in str(err.value)
     assert str(tmp_path / "cache" / "cifar10") in err.value.fix and "--data PATH" in err.value.fix
 
 
+def test_an_incomplete_batches_folder_in_the_cache_is_named(tmp_path, monkeypatch):
+    from torchvision.datasets import CIFAR10
+
+    folder = make_cifar_batches(tmp_path / "cache" / "cifar10")
+    (folder / "data_batch_5").unlink()
+    monkeypatch.setattr(CIFAR10, "url", "http://127.0.0.1:9/never-fetched")
+    with pytest.raises(DataError, match="is incomplete") as err:
+        cdata.load_category(None, cache_dir=tmp_path / "cache")
+    assert "delete it" in err.value.fix
+
+
 def test_torchvision_copy_in_the_cache_is_used_without_download(tmp_path, monkeypatch):
-    import torchvision
+    from torchvision.datasets import CIFAR10
 
     make_cifar_batches(tmp_path / "cache" / "cifar10")
-    monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", lambda *a, **k: pytest.fail("downloaded"))
+    monkeypatch.setattr(CIFAR10, "url", "http://127.0.0.1:9/never-fetched")
     ds = cdata.load_category(None, cache_dir=tmp_path / "cache")
     assert ds.source.kind == "torchvision" and len(ds.train) == 20
 
