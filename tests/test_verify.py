@@ -499,3 +499,13 @@ def test_misnamed_files_and_off_level_headings_are_named(proj, capsys):
     assert "solutions/a2/3_2.md is not read: no problem '3_2' in pack a2" in " ".join(captured.err.split())
     [report] = verify.verify_pack("a2", ["3.1"])
     assert "3.1.md has '### Solution', which is not read: write it as '## Solution'" in report.notes
+
+
+def test_a_solution_file_that_is_not_utf8_is_named_not_a_traceback(proj, capsys):
+    (proj / "solutions" / "a2" / "3.1.md").write_bytes(b"---\nproblem: '3.1'\n---\n## Solution\n\xff\xfe junk \x80\n")
+    assert main(["verify", "--problem", "3.1"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3.1.md: is not UTF-8 text (byte 0xff at offset" in out and "save it as UTF-8" in out
+    assert main(["build-writeup", "--no-verify", "--out", str(proj / "build")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "3.1.md: is not UTF-8 text" in err

@@ -80,6 +80,9 @@ def parse_solution(path: Path) -> Solution:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise _err(path, f"cannot read ({exc.strerror})", "check the file") from None
+    except UnicodeDecodeError as exc:
+        raise _err(path, f"is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
+                   "save it as UTF-8 Markdown, or move it out of the solutions folder") from None
     try:
         front, body = split_front_matter(text)
     except ProblemError as exc:
