@@ -509,3 +509,14 @@ def test_a_solution_file_that_is_not_utf8_is_named_not_a_traceback(proj, capsys)
     assert main(["build-writeup", "--no-verify", "--out", str(proj / "build")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "3.1.md: is not UTF-8 text" in err
+
+
+def test_a_code_pointer_that_is_not_a_string_is_one_line(proj, tmp_path, capsys):
+    write_solution(proj, "4.1", "code: 5\n")
+    assert main(["verify", "--problem", "4.1"]) == 1
+    assert "4.1.md: `code` must be a `module:Name` string" in " ".join(capsys.readouterr().out.split())
+    path = tmp_path / "a.md"
+    path.write_text("---\ncode: [colourize.models, UNet]\n---\n\n## Solution\n\nx\n")
+    assert main(["check", "4.1", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`code` must be a `module:Name` string" in err and "Traceback" not in err

@@ -98,6 +98,10 @@ def parse_solution(path: Path) -> Solution:
     cites = front.get("cites") or {}
     if not isinstance(cites, dict):
         raise _err(path, "`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
+    try:
+        code = code_pointer(front)
+    except ProblemError as exc:
+        raise _err(path, exc.message, exc.fix) from None
     sections = split_sections(body)
     return Solution(
         problem=problem,
@@ -105,7 +109,7 @@ def parse_solution(path: Path) -> Solution:
         answer=front.get("answer"),
         trace=front.get("trace"),
         cites=cites,
-        code=front.get("code"),
+        code=code,
         solution=sections.get("solution", ""),
         critique=sections.get("critique", ""),
         off_level=tuple(m.group(0).strip() for m in _OFF_LEVEL.finditer(_COMMENT.sub("", body))),
@@ -127,6 +131,14 @@ def split_front_matter(text: str) -> tuple[dict | None, str]:
     if not isinstance(front, dict):
         raise ProblemError("front matter is not a mapping", "write it as `key: value` lines")
     return front, text[match.end():]
+
+
+def code_pointer(front: dict) -> str | None:
+    """The `code:` front-matter value: a `module:Name` string, or None."""
+    code = front.get("code")
+    if code is not None and not isinstance(code, str):
+        raise ProblemError("`code` must be a `module:Name` string", 'e.g. code: "colourize.models:UNet"')
+    return code
 
 
 def split_sections(body: str) -> dict[str, str]:

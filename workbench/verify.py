@@ -24,7 +24,7 @@ from pathlib import Path
 from workbench.errors import CheckError, ProblemError, UsageError, WorkbenchError
 from workbench.paths import project_root, solutions_dir
 from workbench.problems import Pack, Problem, load_pack
-from workbench.solutions import split_front_matter, split_sections
+from workbench.solutions import code_pointer, split_front_matter, split_sections
 from workbench.results import epoch_rows
 from workbench.verdicts import ProblemReport, Verdict
 
@@ -349,6 +349,7 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
     problem = ctx.pack.get(problem_id)
     try:
         front, body = split_front_matter(text)
+        code = code_pointer(front) if front is not None else None
     except ProblemError as exc:
         raise UsageError(exc.message, exc.fix) from None
     if front is None:
@@ -356,7 +357,7 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
     else:
         sections = split_sections(body)
         sub = Submission(problem.id, subject, sections.get("solution") or body,
-                         answer=front.get("answer"), code=front.get("code"), cites=front.get("cites") or {})
+                         answer=front.get("answer"), code=code, cites=front.get("cites") or {})
     return run_check(load_reference(ctx.pack), problem, sub, ctx)
 
 
