@@ -520,3 +520,12 @@ def test_a_code_pointer_that_is_not_a_string_is_one_line(proj, tmp_path, capsys)
     assert main(["check", "4.1", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "`code` must be a `module:Name` string" in err and "Traceback" not in err
+
+
+def test_a_byte_order_mark_before_the_front_matter_is_read_past(proj, tmp_path, capsys):
+    path = write_solution(proj, "3.1", f"answer:\n  matrix: {CONV}\n  feature: sharpening\n")
+    path.write_text("\ufeff" + path.read_text(), encoding="utf-8")  # as Notepad's "UTF-8 with BOM" saves it
+    [report] = verify.verify_pack("a2", ["3.1"])
+    assert report.own_verdict.status == "correct" and not report.notes
+    assert main(["check", "3.1", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "correct"

@@ -118,6 +118,7 @@ def parse_solution(path: Path) -> Solution:
 
 def split_front_matter(text: str) -> tuple[dict | None, str]:
     """(front matter, body) of a Markdown text; (None, text) when it has none."""
+    text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors put first
     match = _FRONT.match(text)
     if not match:
         return None, text
