@@ -529,3 +529,12 @@ def test_a_byte_order_mark_before_the_front_matter_is_read_past(proj, tmp_path, 
     assert report.own_verdict.status == "correct" and not report.notes
     assert main(["check", "3.1", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "correct"
+
+
+def test_a_solution_link_to_nowhere_is_named_not_taken_for_no_solution(proj, tmp_path, capsys):
+    (proj / "solutions" / "a2" / "3.1.md").symlink_to(tmp_path / "moved-away.md")
+    [report] = verify.verify_pack("a2", ["3.1"])
+    assert any("3.1.md: is a link to" in n and "moved-away.md, which does not exist" in n for n in report.notes)
+    assert main(["build-writeup", "--no-verify", "--out", str(proj / "build")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "which does not exist" in err

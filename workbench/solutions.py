@@ -158,4 +158,6 @@ def solution_path(pack: str, problem_id: str) -> Path:
 def load_solution(pack: str, problem_id: str) -> Solution | None:
     """The own solution of a problem, or None when there is no file."""
     path = solution_path(pack, problem_id)
+    if path.is_symlink() and not path.exists():  # else it would pass for a solution not yet written
+        raise _err(path, f"is a link to {os.readlink(path)}, which does not exist", "point the link at your file, or remove it")
     return parse_solution(path) if path.exists() else None
