@@ -773,3 +773,20 @@ def test_tex_pandoc_cannot_convert_is_one_warning_naming_its_file(fx, capsys):
     warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
     assert rc == 0 and warnings == [
         "warning: solutions/fx/1.1.md: Could not convert TeX math \\mathbbm{1}_{x>0}, shown as TeX source"]
+
+
+def test_an_own_image_whose_content_is_not_its_suffix_is_shown_or_named_not_a_typst_error(fx, capsys):
+    from PIL import Image
+
+    figs = fx / "solutions" / "fx" / "figs"
+    figs.mkdir()
+    Image.new("RGB", (60, 30), (10, 10, 200)).save(figs / "photo.png", format="JPEG")  # a JPEG saved as .png
+    (figs / "broken.png").write_bytes(b"not an image at all")
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text() + "\n![photo](figs/photo.png)\n\n![broken](figs/broken.png)\n")
+    rc, text = _build(fx)
+    assert rc == 0
+    [copied] = (fx / "build" / "files").glob("own-*-photo.jpg")
+    assert copied.read_bytes() == (figs / "photo.png").read_bytes()
+    assert "image figs/broken.png not shown" in " ".join(text.split())
+    assert "solutions/fx/1.1.md: image 'figs/broken.png' not shown" in " ".join(capsys.readouterr().out.split())

@@ -126,6 +126,19 @@ def critique_section(entry: Entry, files: dict[Path, str]) -> list[str]:
 
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF87a", ".gif"), (b"GIF89a", ".gif"))
+
+
+def _image_suffix(path: Path) -> str | None:
+    """The suffix an image file's content calls for (Typst decodes by the name's suffix: a JPEG saved as .png
+    fails the whole build), or None when it is no image Typst reads."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    return next((suffix for magic, suffix in _MAGIC if head.startswith(magic)),
+                ".svg" if b"<svg" in head else None)
 
 
 def _own_image(ref: str, solution_file: Path) -> Path | None:
@@ -134,7 +147,8 @@ def _own_image(ref: str, solution_file: Path) -> Path | None:
         return None
     path = Path(ref).expanduser()
     path = path if path.is_absolute() else Path(solution_file).parent / path
-    return path.resolve() if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES else None
+    ok = path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and _image_suffix(path) is not None
+    return path.resolve() if ok else None
 
 
 def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
@@ -145,7 +159,8 @@ def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
         if src is None:
             return f"*(image {md_text(m.group(2))} not shown: not a local image file)*"
         digest = hashlib.sha1(str(src).encode()).hexdigest()[:8]
-        return f"![{m.group(1)}]({ASSETS}/{files.setdefault(src, f'own-{digest}-{_slug(src.name)}')})"
+        name = f"own-{digest}-{_slug(src.stem)}{_image_suffix(src)}"
+        return f"![{m.group(1)}]({ASSETS}/{files.setdefault(src, name)})"
     return _IMAGE.sub(embed, text)
 
 
@@ -156,8 +171,9 @@ def image_warnings(entries: list[Entry]) -> list[str]:
         if e.solution:
             for m in _IMAGE.finditer(e.solution.solution + e.solution.critique):
                 if _own_image(m.group(2), e.solution.path) is None:
-                    out.append(f"{_rel(Path(e.solution.path))}: image {m.group(2)!r} not shown: only local image "
-                               f"files ({', '.join(IMAGE_SUFFIXES)}) can be, with paths relative to the solution file")
+                    out.append(f"{_rel(Path(e.solution.path))}: image {m.group(2)!r} not shown: only local PNG, JPEG, "
+                               f"GIF or SVG files ({', '.join(IMAGE_SUFFIXES)}) can be, with paths relative to the "
+                               "solution file")
     return out
 
 
