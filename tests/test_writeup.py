@@ -790,3 +790,20 @@ def test_an_own_image_whose_content_is_not_its_suffix_is_shown_or_named_not_a_ty
     assert copied.read_bytes() == (figs / "photo.png").read_bytes()
     assert "image figs/broken.png not shown" in " ".join(text.split())
     assert "solutions/fx/1.1.md: image 'figs/broken.png' not shown" in " ".join(capsys.readouterr().out.split())
+
+
+def test_every_markdown_image_form_is_embedded_or_a_note_never_a_typst_error(fx, capsys):
+    figs = fx / "solutions" / "fx" / "figs"
+    figs.mkdir()
+    _png(figs / "my plot.png", (10, 200, 10))
+    _png(figs / "b.png", (200, 10, 10))
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text() + "\n![spaces](<figs/my plot.png>) ![quoted](figs/b.png 'title') "
+                   "![Figure [1]](figs/b.png) ![bare spaces](figs/my plot.png)\n\n![by reference][r]\n\n"
+                   "[r]: figs/b.png\n")
+    rc, text = _build(fx)
+    assert rc == 0
+    typ = (fx / "build" / "fx-writeup.typ").read_text()
+    assert len(list((fx / "build" / "files").glob("own-*"))) == 2 and typ.count('image("files/own-') == 4
+    assert "image figs/b.png not shown" in " ".join(text.split())  # the reference-style one
+    assert "image figs/b.png not shown: write it as" in " ".join(capsys.readouterr().out.split())

@@ -124,7 +124,9 @@ def critique_section(entry: Entry, files: dict[Path, str]) -> list[str]:
                         _risk(p, f"write a “## Critique” section in solutions/{p.pack}/{p.id}.md"))]
 
 
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+# ![alt](path), ![alt](<path>), spaces in the path, a title in "", '' or (), one level of [brackets] in the alt
+_IMAGE = re.compile(r"!\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(\s*(?:<([^<>\n]+)>|([^\s()<>][^()<>\n]*?))"
+                    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF87a", ".gif"), (b"GIF89a", ".gif"))
 
@@ -141,6 +143,11 @@ def _image_suffix(path: Path) -> str | None:
                 ".svg" if b"<svg" in head else None)
 
 
+def _ref(m: re.Match) -> str:
+    """The path of an _IMAGE match, with or without its angle brackets."""
+    return m.group(2) or m.group(3)
+
+
 def _own_image(ref: str, solution_file: Path) -> Path | None:
     """The local image file a Markdown image in a solution names (relative to that file), or None."""
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", ref) and not re.match(r"^[A-Za-z]:[\\/]", ref):  # a URL
@@ -155,9 +162,9 @@ def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
     """The student's Markdown with its images copied beside the document (Typst reads nothing outside it);
     one that is not a local image file becomes a visible note (image_warnings says so at build time)."""
     def embed(m: re.Match) -> str:
-        src = _own_image(m.group(2), solution_file)
+        src = _own_image(_ref(m), solution_file)
         if src is None:
-            return f"*(image {md_text(m.group(2))} not shown: not a local image file)*"
+            return f"*(image {md_text(_ref(m))} not shown: not a local image file)*"
         digest = hashlib.sha1(str(src).encode()).hexdigest()[:8]
         name = f"own-{digest}-{_slug(src.stem)}{_image_suffix(src)}"
         return f"![{m.group(1)}]({ASSETS}/{files.setdefault(src, name)})"
@@ -170,8 +177,8 @@ def image_warnings(entries: list[Entry]) -> list[str]:
     for e in entries:
         if e.solution:
             for m in _IMAGE.finditer(e.solution.solution + e.solution.critique):
-                if _own_image(m.group(2), e.solution.path) is None:
-                    out.append(f"{_rel(Path(e.solution.path))}: image {m.group(2)!r} not shown: only local PNG, JPEG, "
+                if _own_image(_ref(m), e.solution.path) is None:
+                    out.append(f"{_rel(Path(e.solution.path))}: image {_ref(m)!r} not shown: only local PNG, JPEG, "
                                f"GIF or SVG files ({', '.join(IMAGE_SUFFIXES)}) can be, with paths relative to the "
                                "solution file")
     return out
