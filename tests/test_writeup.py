@@ -807,3 +807,11 @@ def test_every_markdown_image_form_is_embedded_or_a_note_never_a_typst_error(fx,
     assert len(list((fx / "build" / "files").glob("own-*"))) == 2 and typ.count('image("files/own-') == 4
     assert "image figs/b.png not shown" in " ".join(text.split())  # the reference-style one
     assert "image figs/b.png not shown: write it as" in " ".join(capsys.readouterr().out.split())
+
+
+def test_warnings_with_brackets_are_printed_as_written(fx, capsys):
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text() + "\n![x](figs/[/]draft[b].png)\n")
+    rc, _ = _build(fx)
+    out = " ".join(capsys.readouterr().out.split())
+    assert rc == 0 and "image 'figs/[/]draft[b].png' not shown" in out

@@ -22,8 +22,10 @@ def cmd_build_writeup(args) -> int:
     result = build_writeup(args.pack, out=args.out, name=args.name, student_id=args.student_id,
                           verify=not args.no_verify)
     print_checklist(result)
-    for line in result.warnings:
-        console.print(f"[yellow]warning:[/] {line}", markup=True, highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    for line in result.warnings:  # file names and pandoc's text may hold [brackets]: never markup
+        console.print(f"[yellow]warning:[/] {escape(line)}", markup=True, highlight=False, soft_wrap=True)
     for path in (result.pdf, result.markdown, result.typst, result.notebook):
         if path is not None:
             console.print(f"wrote {path}", markup=False, soft_wrap=True)
