@@ -538,3 +538,14 @@ def test_a_solution_link_to_nowhere_is_named_not_taken_for_no_solution(proj, tmp
     assert main(["build-writeup", "--no-verify", "--out", str(proj / "build")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "which does not exist" in err
+
+
+def test_brackets_in_an_answer_or_a_note_are_printed_as_written(proj, tmp_path, capsys):
+    path = tmp_path / "a.md"
+    path.write_text("---\nanswer:\n  matrix: '[/]'\n  feature: '[red]edges[/]'\n---\n\n## Solution\n\nx\n")
+    assert main(["check", "3.1", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "[/]" in out and "[red]edges[/]" in out
+    write_solution(proj, "3.1", "trace: '[/]x'\n")
+    assert main(["verify", "--problem", "3.1"]) == 1
+    assert "the solution pins trace '[/]x'" in capsys.readouterr().out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from rich.markup import escape
+
 from workbench.console import console, err_console, fmt_points, print_error, print_json
 from workbench.errors import LLMError, UsageError
 
@@ -64,7 +66,7 @@ def cmd_reference(args) -> int:
 
     console.print(f"[bold]{out['problem']}[/] reference answer")
     if out.get("reason"):
-        console.print(f"[dim]unchecked: {out['reason']}[/]")
+        console.print(f"[dim]unchecked: {escape(out['reason'])}[/]")
     for key, value in out.items():
         if key in ("problem",):
             continue
@@ -142,7 +144,7 @@ def _print_verdict(v) -> None:
     style = STATUS_STYLE.get(v.status, "")
     console.print(f"[bold]{v.problem}[/] {v.subject}: [{style}]{v.status}[/] (score {v.score:.2f})")
     if v.reason:
-        console.print(f"[dim]{v.reason}[/]")
+        console.print(f"[dim]{escape(v.reason)}[/]")
     if v.details:
         table = Table(show_header=True, header_style="bold")
         for col in ("what", "expected", "found", "ok"):
@@ -151,8 +153,8 @@ def _print_verdict(v) -> None:
             ok = {True: "[green]yes[/]", False: "[red]no[/]", None: "[dim]?[/]"}[d["ok"]]
             if d["ok"] and (d.get("credit") or 0) < 1:
                 ok = "[yellow]partly[/]"
-            found = str(d["found"]) + (f"\n[dim]{d['note']}[/]" if d.get("note") else "")
-            table.add_row(str(d["what"]), str(d["expected"]), found, ok)
+            found = escape(str(d["found"])) + (f"\n[dim]{escape(d['note'])}[/]" if d.get("note") else "")
+            table.add_row(escape(str(d["what"])), escape(str(d["expected"])), found, ok)
         console.print(table)
     if v.critique:
         console.print(v.critique, markup=False)
@@ -215,7 +217,7 @@ def _print_reports(reports, info) -> None:
                   f"points at risk: {fmt_points(info['points_at_risk'])}")
     for r in reports:
         for note in r.notes:
-            console.print(f"[dim]{r.problem}: {note}[/]")
+            console.print(f"[dim]{r.problem}: {escape(note)}[/]")
         own_v = r.own_verdict
         if own_v and own_v.status in ("incorrect", "partial") and own_v.critique:
             console.print(f"{r.problem}: {own_v.critique}", markup=False)
