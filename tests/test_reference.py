@@ -321,6 +321,17 @@ def test_convexity():
     assert verdict("2.2.2", "L1 is not convex in eta.").status == "incorrect"
 
 
+@pytest.mark.parametrize("pid,key,value,status", [
+    ("2.2.2", "convex", "'true'", "correct"), ("2.2.2", "convex", "'Yes'", "correct"),
+    ("2.2.2", "convex", "'false'", "incorrect"), ("2.2.2", "convex", "'maybe'", "unchecked"),
+    ("1.2.1", "always_min_norm", "'false'", "correct"), ("1.2.1", "always_min_norm", "'no'", "correct"),
+    ("1.2.1", "always_min_norm", "'true'", "incorrect"), ("5.3", "lower_val_loss", "'yes'", "correct"),
+])
+def test_a_yes_no_answer_written_in_quotes_is_read_as_what_it_says(pid, key, value, status):
+    """YAML reads `false` as a bool but 'false' as a string, which is truthy: it was judged as saying yes."""
+    assert verdict(pid, yaml_answer(f"  {key}: {value}")).status == status
+
+
 # ---------------------------------------------------------------- 4.1 / 5.1 / 6.1 models
 
 def test_our_models_match_figure_1():

@@ -46,6 +46,14 @@ def clean_number_text(text: str) -> str:
     return text.replace("$", "").strip().rstrip(".")
 
 
+def parse_bool(value) -> bool | None:
+    """A yes/no answer: a YAML bool, or true/false, yes/no written in quotes (any case); else None."""
+    if isinstance(value, bool):
+        return value
+    word = value.strip().rstrip(".").lower() if isinstance(value, str) else None
+    return True if word in ("true", "yes") else False if word in ("false", "no") else None
+
+
 def parse_number(text) -> float | None:
     """A number written any common way ("21,024", "1.2e4", "1.2 \\times 10^{4}", "\\frac{1}{2}", "-3"), else None."""
     if isinstance(text, bool):

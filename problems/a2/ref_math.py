@@ -267,7 +267,7 @@ def reference_convex() -> dict:
 
 def check_convex(answer, text: str) -> list[dict]:
     want = reference_convex()["answer"]["convex"]
-    said = answer.get("convex") if isinstance(answer, dict) else None
+    said = ans.parse_bool(answer.get("convex")) if isinstance(answer, dict) else None
     if said is None:
         said = _claim(text, yes=[r"\bis (?:a )?convex", r"convex (?:in|w\.?r\.?t\.?|with respect to)", r"yes\b"],
                       no=[r"not convex", r"non-?convex", r"isn't convex", r"concave"])
@@ -350,7 +350,7 @@ def check_rmsprop(answer, text: str) -> list[dict]:
     ref = reference_rmsprop()["answer"]
     sim_limit, min_norm = np.array(ref["limit_point"]), np.array(ref["min_norm"])
     details = []
-    said = answer.get("always_min_norm") if isinstance(answer, dict) else None
+    said = ans.parse_bool(answer.get("always_min_norm")) if isinstance(answer, dict) else None
     if said is None:
         said = _claim(text,
                       yes=[r"(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",

@@ -225,9 +225,10 @@ def check_comparison(problem_id: str, answer, text: str, ctx) -> list[dict]:
     stated = []
     if isinstance(answer, dict):
         for key, (metric, direction) in bools.items():
-            if key in answer and isinstance(answer[key], bool):
-                stated.append({"metric": metric, "direction": direction if answer[key] else
-                               ("higher" if direction == "lower" else "lower"), "sentence": f"{key}: {answer[key]}"})
+            said = ans.parse_bool(answer.get(key))
+            if said is not None:
+                stated.append({"metric": metric, "direction": direction if said else
+                               ("higher" if direction == "lower" else "lower"), "sentence": f"{key}: {said}"})
     stated += claims(text, subject, other)
     seen = set()
     for c in stated:
