@@ -815,3 +815,13 @@ def test_warnings_with_brackets_are_printed_as_written(fx, capsys):
     rc, _ = _build(fx)
     out = " ".join(capsys.readouterr().out.split())
     assert rc == 0 and "image 'figs/[/]draft[b].png' not shown" in out
+
+
+def test_a_typst_error_names_the_line_of_the_kept_source(fx, capsys):
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text() + '\n```{=typst}\n#panic("FIXTURE-BOOM")\n```\n')
+    assert main(["build-writeup", "--pack", "fx", "--out", str(fx / "build"), "--no-verify"]) == 2
+    err = capsys.readouterr().err
+    m = re.search(r"typst failed on (\S+\.typ):(\d+):\d+: panicked with: FIXTURE-BOOM", err)
+    assert m, err
+    assert "FIXTURE-BOOM" in Path(m.group(1)).read_text().splitlines()[int(m.group(2)) - 1]

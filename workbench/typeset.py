@@ -277,11 +277,18 @@ def compile_pdf(typ_path: Path, pdf_path: Path) -> list[str]:
     try:
         pdf, warnings = typst.compile_with_warnings(str(typ_path), root=str(typ_path.parent), ignore_system_fonts=True)
     except typst.TypstError as exc:
-        raise WriteupError(f"typst failed on {typ_path}: {_first_line(exc)}", "fix the source at that place and rebuild") from None
+        raise WriteupError(f"typst failed on {typ_path}{_line_of(exc)}: {_first_line(exc)}",
+                           "fix the source at that place and rebuild") from None
     except RuntimeError as exc:  # older typst-py raise RuntimeError with the diagnostic as text
         raise WriteupError(f"typst failed on {typ_path}: {_first_line(exc)}", "fix the source at that place and rebuild") from None
     atomic_write(pdf_path, pdf)
     return [_first_line(w) for w in warnings]
+
+
+def _line_of(exc) -> str:
+    """':line:column' of the first place a Typst diagnostic points at, or '' (older typst-py give none)."""
+    m = re.search(r"┌─ \S*?:(\d+):(\d+)", str(getattr(exc, "diagnostic", "") or ""))
+    return f":{m.group(1)}:{m.group(2)}" if m else ""
 
 
 def _first_line(exc) -> str:
