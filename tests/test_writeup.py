@@ -420,6 +420,13 @@ def test_strict_exit_codes(fx):
     assert "Missing:" not in text
 
 
+def test_help_says_what_each_exit_code_means(capsys):
+    with pytest.raises(SystemExit):
+        main(["build-writeup", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit 0: built; 1: built, but --strict and something required is missing; 2:" in text and "130" in text
+
+
 def test_edited_trace_shows_red_box_and_fails_strict(fx, capsys):
     path = next((fx / "traces" / "1.1").glob("*.json"))
     data = json.loads(path.read_text())

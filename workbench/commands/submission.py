@@ -6,7 +6,12 @@ from workbench.console import console, fmt_points
 
 
 def register(sub) -> None:
-    p = sub.add_parser("build-writeup", help="build the writeup PDF, its Markdown/Typst sources and the code notebook")
+    p = sub.add_parser("build-writeup", help="build the writeup PDF, its Markdown/Typst sources and the code notebook",
+                       description="Build the writeup PDF (with its .md/.typ sources) and the code notebook from traces, "
+                                   "critiques, own solutions, pinned runs and citations; anything missing is a red box "
+                                   "in the PDF and a row of the checklist printed. The previous outputs stay as they "
+                                   "were unless the build completes. Exit 0: built; 1: built, but --strict and "
+                                   "something required is missing; 2: bad input or the build failed; 130: Ctrl-C.")
     p.add_argument("--pack", default="a2", help="problem pack: a name under problems/ or a folder (default: a2)")
     p.add_argument("--out", default=None, help="output folder (default: build/ in the project)")
     p.add_argument("--name", default=None, help="student name for the title (default: [student] name in workbench.toml)")
