@@ -10,6 +10,7 @@ Actions (dicts; keys combine):
     delay=SECONDS            wait before answering
     drop=True                close the connection without a response
     truncate=True            (streaming) send part of the answer, then close: no finish_reason, no [DONE]
+    bad_sse=True             (streaming) send part of the answer, then an event whose data is not JSON
     bad_json=True            200 with a body that is not JSON
     choices=K                return only K choices even if more were asked for
     content="..."            the reply text (every choice)
@@ -158,6 +159,10 @@ def _handler(server: FakeOpenAI):
             pieces = [[t[k:k + 12] for k in range(0, len(t), 12)] for t in texts]
             if action.get("truncate"):
                 send([{"index": 0, "delta": {"content": pieces[0][0]}, "finish_reason": None}])
+                return self._drop()
+            if action.get("bad_sse"):
+                send([{"index": 0, "delta": {"content": pieces[0][0]}, "finish_reason": None}])
+                self.wfile.write(b"data: {not json\n\n")
                 return self._drop()
             for k in range(max(len(p) for p in pieces)):
                 for i, p in enumerate(pieces):

@@ -160,6 +160,13 @@ def test_truncated_stream_is_an_error(settings, fake_llm):
         llm.complete(USER, settings, on_delta=lambda i, t: None)
 
 
+def test_a_stream_event_that_is_not_json_is_one_clear_error(settings, fake_llm):
+    fake_llm.script({"bad_sse": True})
+    with pytest.raises(LLMError, match=r"malformed response .*not JSON"):
+        llm.complete(USER, settings, on_delta=lambda i, t: None)
+    assert len(fake_llm.chat_requests()) == 1  # not retried
+
+
 def test_stream_options_dropped_where_not_accepted(settings, fake_llm):
     fake_llm.script({"reject_stream_options": True})
     result = llm.complete(USER, settings.replace(stream=True))
