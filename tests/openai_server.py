@@ -14,6 +14,7 @@ Actions (dicts; keys combine):
     bad_json=True            200 with a body that is not JSON
     choices=K                return only K choices even if more were asked for
     content="..."            the reply text (every choice)
+    refusal="..."            the model declines: `refusal` carries this text, `content` is null (every choice)
     reject_stream_options    400 if the request carries stream_options
 """
 
@@ -125,21 +126,22 @@ def _handler(server: FakeOpenAI):
             if action.get("bad_json"):
                 return self._raw(200, b'{"id": "chatcmpl-broken", "choices": [', "application/json")
             n = min(int(body.get("n") or 1), action.get("choices", 10**6))
-            texts = [action.get("content") or server.reply(body, i) for i in range(n)]
+            texts = [action.get("refusal") or action.get("content") or server.reply(body, i) for i in range(n)]
+            field = "refusal" if action.get("refusal") else "content"
             if body.get("stream"):
-                return self._stream(body, texts, action)
+                return self._stream(body, texts, action, field)
             prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
             completion_tokens = sum(len(t.split()) for t in texts)
             self._json(200, {
                 "id": server._next_id(), "object": "chat.completion", "created": int(time.time()),
                 "model": KNOWN_MODELS[model], "system_fingerprint": FINGERPRINT,
-                "choices": [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop",
+                "choices": [{"index": i, "message": {"role": "assistant", "content": None, field: t}, "finish_reason": "stop",
                              "logprobs": None} for i, t in enumerate(texts)],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens},
             })
 
-        def _stream(self, body: dict, texts: list[str], action: dict):
+        def _stream(self, body: dict, texts: list[str], action: dict, field: str = "content"):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
@@ -167,7 +169,7 @@ def _handler(server: FakeOpenAI):
             for k in range(max(len(p) for p in pieces)):
                 for i, p in enumerate(pieces):
                     if k < len(p):
-                        send([{"index": i, "delta": {"content": p[k]}, "finish_reason": None}])
+                        send([{"index": i, "delta": {field: p[k]}, "finish_reason": None}])
             for i in range(len(texts)):
                 send([{"index": i, "delta": {}, "finish_reason": "stop"}])
             if (body.get("stream_options") or {}).get("include_usage"):

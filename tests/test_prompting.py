@@ -131,6 +131,21 @@ def test_unknown_model_and_unreachable_server(wb):
     assert wb.traces() == []
 
 
+@pytest.mark.parametrize("stream", [[], ["--stream"]])
+def test_a_refusal_is_saved_with_its_text(wb, stream):
+    """OpenAI sends a refusal in `refusal` with content null: the trace held an empty answer and lost what was said."""
+    wb.server.script({"refusal": "I can't help with that request."})
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", *stream)
+    assert code == 0 and "I can't help with that request." in out
+    trace = load_trace(wb.traces()[0])
+    assert trace.answers() == ["I can't help with that request."]
+    [choice] = trace.data["exchanges"][0]["choices"]
+    assert choice["refusal"] is True and choice["content"] == "I can't help with that request."
+    assert wb.run("prompt", "1.3", "--pack", "demo", *stream)[0] == 0  # an answer is no refusal
+    [answered] = [t for t in map(load_trace, wb.traces()) if t.answers() != ["I can't help with that request."]]
+    assert "refusal" not in answered.data["exchanges"][0]["choices"][0]
+
+
 def test_stream_shows_the_answer_and_saves_it(wb):
     code, out, _ = wb.run("prompt", "1.1", "--pack", "demo", "--stream", "--samples", "2")
     assert code == 0 and "sample 2" in out and "Answer 1 to turn 1" in out

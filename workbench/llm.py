@@ -168,8 +168,9 @@ def _validate(s: Settings) -> None:
 @dataclass(frozen=True)
 class Choice:
     index: int
-    content: str
+    content: str  # the answer; for a refusal (the API's `refusal` field, content null) the refusal's text
     finish_reason: str | None
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,8 @@ class Completion:
                 "response_id": self.response_id, "model": self.model, "system_fingerprint": self.system_fingerprint,
                 "created": self.created, "usage": self.usage, "latency_s": round(self.latency_s, 3),
                 "attempts": self.attempts, "started_at": self.started_at,
-                "choices": [{"index": c.index, "content": c.content, "finish_reason": c.finish_reason}
-                            for c in self.choices]}
+                "choices": [{"index": c.index, "content": c.content, "finish_reason": c.finish_reason,
+                             **({"refusal": True} if c.refused else {})} for c in self.choices]}
 
 
 @dataclass
@@ -330,13 +331,21 @@ def _call_once(client, messages, params, on_delta) -> dict:
         raise _Malformed("the response has no choices with a message")
     return {"response_id": resp.id, "model": resp.model, "system_fingerprint": getattr(resp, "system_fingerprint", None),
             "created": resp.created, "usage": _usage(resp.usage),
-            "choices": tuple(Choice(c.index if c.index is not None else i, c.message.content or "", c.finish_reason)
+            "choices": tuple(Choice(c.index if c.index is not None else i, c.message.content or _refusal(c.message) or "",
+                                    c.finish_reason, refused=not c.message.content and bool(_refusal(c.message)))
                              for i, c in enumerate(choices))}
+
+
+def _refusal(message) -> str | None:
+    """The text of a model's refusal (OpenAI sends it in `refusal`, with content null), else None."""
+    refusal = getattr(message, "refusal", None)
+    return refusal if isinstance(refusal, str) and refusal else None
 
 
 def _stream_once(client, messages, params, on_delta) -> dict:
     meta = {"response_id": None, "model": None, "system_fingerprint": None, "created": None}
     parts: dict[int, list[str]] = {}
+    refusals: dict[int, list[str]] = {}
     finish: dict[int, str] = {}
     usage = None
     chunks = 0
@@ -355,10 +364,14 @@ def _stream_once(client, messages, params, on_delta) -> dict:
             for c in chunk.choices or []:
                 piece = getattr(c.delta, "content", None) if c.delta else None
                 parts.setdefault(c.index, [])
+                refused = _refusal(c.delta) if c.delta else None
+                if refused:
+                    refusals.setdefault(c.index, []).append(refused)
                 if piece:
                     parts[c.index].append(piece)
-                    if on_delta:
-                        on_delta(c.index, piece)
+                for shown in (piece, refused):
+                    if shown and on_delta:
+                        on_delta(c.index, shown)
                 if c.finish_reason:
                     finish[c.index] = c.finish_reason
     except Exception as exc:
@@ -366,7 +379,7 @@ def _stream_once(client, messages, params, on_delta) -> dict:
             raise _Malformed(f"a stream event is not JSON ({exc})") from None
         if not _is_transport_error(exc):
             raise
-        if not any(parts.values()):
+        if not any(parts.values()) and not refusals:
             raise _Dropped(f"the connection closed before the answer started ({type(exc).__name__})") from None
         raise _Truncated(f"the connection dropped mid-stream ({type(exc).__name__})") from None
     finally:
@@ -376,7 +389,10 @@ def _stream_once(client, messages, params, on_delta) -> dict:
     unfinished = sorted(set(parts) - set(finish)) or ([] if parts else [0])
     if unfinished:
         raise _Truncated(f"the stream ended without a finish_reason for choice {unfinished[0]}")
-    return dict(meta, usage=usage, choices=tuple(Choice(i, "".join(parts[i]), finish[i]) for i in sorted(parts)))
+    answers = {i: "".join(parts[i]) for i in parts}
+    return dict(meta, usage=usage, choices=tuple(
+        Choice(i, answers[i] or "".join(refusals.get(i, [])), finish[i], refused=not answers[i] and i in refusals)
+        for i in sorted(parts)))
 
 
 def _usage(usage) -> dict | None:

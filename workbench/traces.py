@@ -8,7 +8,8 @@ Layout of a trace (keys in the hashed content):
     request {model, temperature, top_p, seed, max_tokens, n, stream},
     exchanges: one per API call, in order: {sample (int or null when one call served all samples via n),
         turn, messages (exact messages sent), response_id, model (version the server returned),
-        system_fingerprint, created (unix s), choices [{index, content, finish_reason}], usage,
+        system_fingerprint, created (unix s), choices [{index, content, finish_reason, refusal (true when
+        the model declined: content is then its refusal text)}], usage,
         latency_s, attempts, started_at},
     samples: one per independent answer: {index, messages (the whole conversation, replies included)},
     started_at, finished_at (UTC ISO-8601 'Z'), workbench_version, import (source details, imports only),
