@@ -216,6 +216,18 @@ def test_bad_config_files_are_named(project, text, pattern):
     assert "workbench.toml" in info.value.message
 
 
+def test_a_config_file_that_is_not_utf8_is_named(project):
+    (project / "workbench.toml").write_bytes('[llm]\nmodel = "gpt-4o"  # café\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"workbench.toml: not UTF-8 text") as info:
+        load_config()
+    assert "UTF-8" in info.value.fix
+
+
+def test_a_config_file_saved_with_a_bom_is_read(project):
+    (project / "workbench.toml").write_bytes('\ufeff[llm]\nmodel = "bom-model"\n'.encode("utf-8"))
+    assert load_config()["llm"] == {"model": "bom-model"}
+
+
 def test_api_key_in_config_points_to_the_environment(project):
     (project / "workbench.local.toml").write_text('[llm]\napi_key = "sk-x"\n')
     with pytest.raises(ConfigError) as info:
