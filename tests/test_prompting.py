@@ -251,7 +251,8 @@ def test_malformed_base_url_is_one_line_before_anything_is_sent(wb, monkeypatch,
 
 
 @pytest.mark.parametrize("flag, value, name", [("--temperature", "5", "temperature"), ("--top-p", "0", "top_p"),
-                                               ("--max-tokens", "0", "max_tokens"), ("--timeout", "0", "timeout")])
+                                               ("--max-tokens", "0", "max_tokens"), ("--timeout", "0", "timeout"),
+                                               ("--timeout", "inf", "timeout"), ("--timeout", "1e300", "timeout")])
 def test_out_of_range_settings_are_reported_before_the_missing_key(wb, monkeypatch, flag, value, name):
     monkeypatch.delenv("OPENAI_API_KEY")
     code, _, err = wb.run("prompt", "1.1", "--pack", "demo", "--base-url", "https://api.example.com/v1", flag, value)

@@ -29,6 +29,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRY_SECONDS = 60.0
+MAX_TIMEOUT = 86400.0  # a socket timeout past ~1e10 s overflows time_t (OverflowError inside the HTTP client)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 PLACEHOLDER_KEY = "sk-local-no-key"  # local servers ignore the key, but the client insists on one
 # Shorter keys are not redacted: they are local-server placeholders ("x", "EMPTY", "ollama", "sk-local", "lm-studio",
@@ -156,7 +157,7 @@ def _validate(s: Settings) -> None:
         (s.temperature is None or 0 <= s.temperature <= 2, "temperature", "a number from 0 to 2"),
         (s.top_p is None or 0 < s.top_p <= 1, "top_p", "a number in (0, 1]"),
         (s.max_tokens is None or s.max_tokens > 0, "max_tokens", "a positive integer"),
-        (s.timeout > 0, "timeout", "a positive number of seconds"),
+        (0 < s.timeout <= MAX_TIMEOUT, "timeout", f"a positive number of seconds, at most {MAX_TIMEOUT:g} (a day)"),
         (s.max_retry_seconds >= 0, "max_retry_seconds", "zero or more seconds"),
         (bool(s.model.strip()), "model", "a model name such as gpt-4o"),
     ]
