@@ -146,6 +146,40 @@ def test_transcripts_and_archives_that_cannot_be_imported_faithfully(wb, tmp_pat
     assert code == 2 and message in err and err.count("\n") == 1 and wb.traces() == []
 
 
+def _edited_export(change):
+    conv = json.loads(json.dumps(EXPORT[1]))
+    change(conv)
+    return [conv]
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c["mapping"]["m2"]["message"].update(content="hello"),
+    lambda c: c["mapping"]["m2"]["message"].update(author="assistant"),
+    lambda c: c["mapping"]["m2"].update(message="hello"),
+    lambda c: c["mapping"]["m2"]["message"].update(create_time="1700001002.5"),
+    lambda c: c.update(current_node=["m2"]),
+])
+def test_an_export_with_fields_of_other_types_is_one_line(wb, tmp_path, change):
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps(_edited_export(change)))
+    code, _, err = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--conversation", "Other")
+    assert code == 2 and "not in the ChatGPT export format" in err and err.count("\n") == 1 and wb.traces() == []
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c.update(title=2024, create_time=1e20),
+    lambda c: c["mapping"]["m2"]["message"]["metadata"].update(model_slug=4),
+])
+def test_odd_titles_times_and_model_slugs_still_give_a_readable_trace(wb, tmp_path, change):
+    """A number as title or model slug was written into the trace, which could then not be read back."""
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps(_edited_export(change)))
+    code, _, err = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "o3")
+    assert code == 0, err
+    [trace] = map(load_trace, wb.traces())
+    assert trace.intact and trace.model_version == "o3" and trace.data["import"]["title"] in ("2024", "Other chat")
+
+
 def test_a_transcript_that_names_its_model_needs_no_flag(wb, tmp_path):
     path = tmp_path / "chat.md"
     path.write_text("## User\nWhat is $x_1$?\n\n## GPT-4o\nIt is 2.\n")

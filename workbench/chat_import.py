@@ -58,7 +58,10 @@ class Conversation:
 def _iso(ts) -> str:
     if not isinstance(ts, (int, float)):
         return ""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):  # NaN, or out of the platform's range
+        return ""
 
 
 def _role(name: str) -> str:
@@ -145,10 +148,11 @@ def parse_export_conversation(conv: dict) -> Conversation:
         if messages and role == "assistant" and messages[-1]["role"] == "assistant":
             messages[-1]["content"] += "\n\n" + text.strip()  # one reply split around tool calls
             continue
+        slug = meta.get("model_slug")
         messages.append({"role": role, "content": text.strip(), "id": msg.get("id") or node.get("id"),
-                         "model": meta.get("model_slug"), "created": msg.get("create_time")})
+                         "model": slug if isinstance(slug, str) else None, "created": int(msg["create_time"]) if msg.get("create_time") else None})
     models = sorted({m["model"] for m in messages if m.get("model")})
-    return Conversation("chatgpt-export", messages, title=conv.get("title") or "",
+    return Conversation("chatgpt-export", messages, title=str(conv.get("title") or ""),
                         id=str(conv.get("conversation_id") or conv.get("id") or ""),
                         created_at=_iso(conv.get("create_time")), updated_at=_iso(conv.get("update_time")),
                         models=models)
@@ -233,7 +237,12 @@ def load_conversation(path: Path, conversation: str | None = None) -> tuple[byte
             raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})", "save the transcript as UTF-8 and import it again") from None
         return raw, parse_markdown(text, path.name)
     raw, conversations = read_export(path)
-    conv = parse_export_conversation(choose_conversation(conversations, conversation, path.name))
+    try:
+        conv = parse_export_conversation(choose_conversation(conversations, conversation, path.name))
+    except (AttributeError, TypeError, ValueError, OverflowError) as exc:  # a field of another type than exports have
+        raise UsageError(f"{path.name}: not in the ChatGPT export format this reads ({type(exc).__name__}: {exc})",
+                         "give conversations.json from the export unchanged, or copy the conversation into a "
+                         "Markdown transcript (see docs/prompting.md)") from None
     if not any(m["role"] == "assistant" for m in conv.messages):
         raise UsageError(f"{path.name}: conversation {conv.title!r} has no assistant reply", "choose another conversation")
     return raw, conv
@@ -253,7 +262,7 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
             exchanges.append({
                 "sample": 0, "turn": max(turn, 0), "messages": [dict(h) for h in history],
                 "response_id": m.get("id"), "model": m.get("model") or model or (conv.models[0] if conv.models else None),
-                "system_fingerprint": None, "created": int(m["created"]) if m.get("created") else None,
+                "system_fingerprint": None, "created": m.get("created"),
                 "choices": [{"index": 0, "content": m["content"], "finish_reason": None}],
                 "usage": None, "latency_s": None, "attempts": None, "started_at": None})
         history.append({"role": m["role"], "content": m["content"]})
