@@ -16,6 +16,7 @@ Actions (dicts; keys combine):
     content="..."            the reply text (every choice)
     refusal="..."            the model declines: `refusal` carries this text, `content` is null (every choice)
     reject_stream_options    400 if the request carries stream_options
+    fields={...}             (not streaming) replace these top-level fields of the response
 """
 
 from __future__ import annotations
@@ -132,14 +133,14 @@ def _handler(server: FakeOpenAI):
                 return self._stream(body, texts, action, field)
             prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
             completion_tokens = sum(len(t.split()) for t in texts)
-            self._json(200, {
+            self._json(200, {**{
                 "id": server._next_id(), "object": "chat.completion", "created": int(time.time()),
                 "model": KNOWN_MODELS[model], "system_fingerprint": FINGERPRINT,
                 "choices": [{"index": i, "message": {"role": "assistant", "content": None, field: t}, "finish_reason": "stop",
                              "logprobs": None} for i, t in enumerate(texts)],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens},
-            })
+            }, **action.get("fields", {})})
 
         def _stream(self, body: dict, texts: list[str], action: dict, field: str = "content"):
             self.send_response(200)

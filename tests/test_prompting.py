@@ -131,6 +131,26 @@ def test_unknown_model_and_unreachable_server(wb):
     assert wb.traces() == []
 
 
+def test_odd_metadata_from_the_server_still_gives_a_readable_trace(wb):
+    """A number as model name crashed after the answer came (TypeError); a list as usage too."""
+    wb.server.script({"fields": {"model": 42, "usage": [1], "created": "today", "id": 7, "system_fingerprint": {}}})
+    code, out, err = wb.run("prompt", "1.3", "--pack", "demo")
+    assert code == 0, err
+    [trace] = map(load_trace, wb.traces())
+    [ex] = trace.data["exchanges"]
+    assert trace.intact and trace.model_version == "fake-gpt" and "Answer 0" in trace.answers()[0]
+    assert (ex["model"], ex["usage"], ex["created"], ex["response_id"], ex["system_fingerprint"]) == (None,) * 5
+
+
+def test_an_answer_that_is_not_text_is_a_malformed_response(wb):
+    parts = [{"index": 0, "message": {"role": "assistant", "content": [{"type": "text", "text": "hi"}]},
+              "finish_reason": "stop"}]
+    wb.server.script({"fields": {"choices": parts}})
+    code, _, err = wb.run("prompt", "1.3", "--pack", "demo")
+    assert code == 3 and "malformed response" in err and "not text" in err and err.count("\n") == 1
+    assert wb.traces() == []
+
+
 @pytest.mark.parametrize("stream", [[], ["--stream"]])
 def test_a_refusal_is_saved_with_its_text(wb, stream):
     """OpenAI sends a refusal in `refusal` with content null: the trace held an empty answer and lost what was said."""

@@ -262,7 +262,10 @@ def complete(messages: list[dict], settings: Settings, *, n: int = 1, on_delta: 
     if stream:
         params["stream_options"] = {"include_usage": True}
     client = _client(settings.base_url, settings.api_key, settings.timeout)
-    once = _stream_once if stream else _call_once
+    call = _stream_once if stream else _call_once
+
+    def once(*args) -> dict:
+        return _checked(call(*args))
     from workbench.traces import utc_now
 
     started = utc_now()
@@ -337,6 +340,26 @@ def _call_once(client, messages, params, on_delta) -> dict:
                              for i, c in enumerate(choices))}
 
 
+def _checked(raw: dict) -> dict:
+    """The call's record with the server's metadata in the types a trace holds (a number as model name would make a
+    trace that cannot be read back); _Malformed if an answer is not text."""
+
+    def text(value):
+        return value if isinstance(value, str) else None
+
+    choices = []
+    for i, c in enumerate(raw["choices"]):
+        if not isinstance(c.content, str):
+            raise _Malformed(f"the content of choice {i} is not text")
+        index = c.index if isinstance(c.index, int) and not isinstance(c.index, bool) else i
+        choices.append(dataclasses.replace(c, index=index, finish_reason=text(c.finish_reason)))
+    created = raw["created"]
+    return dict(raw, response_id=text(raw["response_id"]), model=text(raw["model"]),
+                system_fingerprint=text(raw["system_fingerprint"]), choices=tuple(choices),
+                created=created if isinstance(created, int) and not isinstance(created, bool) else None,
+                usage=raw["usage"] if isinstance(raw["usage"], dict) else None)
+
+
 def _refusal(message) -> str | None:
     """The text of a model's refusal (OpenAI sends it in `refusal`, with content null), else None."""
     refusal = getattr(message, "refusal", None)
@@ -366,6 +389,8 @@ def _stream_once(client, messages, params, on_delta) -> dict:
                 piece = getattr(c.delta, "content", None) if c.delta else None
                 parts.setdefault(c.index, [])
                 refused = _refusal(c.delta) if c.delta else None
+                if not isinstance(piece, (str, type(None))) or not isinstance(c.index, int):
+                    raise _Malformed("a stream event's content or index has the wrong type")
                 if refused:
                     refusals.setdefault(c.index, []).append(refused)
                 if piece:
@@ -377,7 +402,7 @@ def _stream_once(client, messages, params, on_delta) -> dict:
                     finish[c.index] = c.finish_reason
     except Exception as exc:
         if isinstance(exc, ValueError) and not _is_transport_error(exc):  # the client's json.loads on an event
-            raise _Malformed(f"a stream event is not JSON ({exc})") from None
+            raise _Malformed("a stream event is not JSON ({exc})") from None
         if not _is_transport_error(exc):
             raise
         if not any(parts.values()) and not refusals:
@@ -399,7 +424,9 @@ def _stream_once(client, messages, params, on_delta) -> dict:
 def _usage(usage) -> dict | None:
     if usage is None:
         return None
-    data = usage.model_dump(exclude_none=True) if hasattr(usage, "model_dump") else dict(usage)
+    data = usage.model_dump(exclude_none=True) if hasattr(usage, "model_dump") else usage
+    if not isinstance(data, dict):
+        return None
     return {k: v for k, v in data.items() if v is not None}
 
 
