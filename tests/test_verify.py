@@ -364,6 +364,10 @@ def test_cli_judge_through_the_llm_client(proj, capsys, monkeypatch):
         assert own["status"] == "correct" and own["details"][0]["note"] == "makes every key point"
         prompt = server.chat_requests()[-1]["body"]["messages"][0]["content"]
         assert "Every update is a combination" in prompt and "Key points" in prompt
+        server.script({"content": '{"score": 1.0, "notes": null}'})
+        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
+        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+        assert own["status"] == "correct" and own["details"][0]["note"] == ""  # was "None" in the critique
         server.script({"content": "I think it is fine."})
         main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
         own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]

@@ -77,4 +77,5 @@ class Judge:
         # NaN, true, 5 or -1 is no fraction of key points: never pass it off as a grade
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
             raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model")
-        return {"score": float(score), "notes": str(data.get("notes", ""))}
+        notes = data.get("notes")
+        return {"score": float(score), "notes": "" if notes is None else str(notes)}  # null: no notes, not "None"
