@@ -279,6 +279,17 @@ def test_out_of_range_settings_are_reported_before_the_missing_key(wb, monkeypat
     assert code == 2 and f"{name} = " in err and "out of range" in err and "API key" not in err
 
 
+@pytest.mark.parametrize("key", [SECRET + "\u2019", SECRET[:10] + "\n" + SECRET[10:], SECRET[:10] + " " + SECRET[10:]])
+def test_a_key_that_cannot_be_sent_is_a_config_error_before_sending(wb, monkeypatch, key):
+    """A curly quote pasted with the key was reported as a malformed response; a line break as an unreachable
+    server, after a minute of retries."""
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--json")
+    assert code == 2 and "OPENAI_API_KEY has a character that cannot be sent" in err and err.count("\n") == 1
+    assert json.loads(out)["exit_code"] == 2 and SECRET[:10] not in out + err
+    assert wb.server.requests == [] and wb.traces() == []
+
+
 def test_a_trace_folder_that_cannot_be_made_stops_before_sending(wb, monkeypatch):
     (wb.root / "traces" / "1.1").write_text("a file in the way")
     for argv in (["prompt", "1.1"], ["prompt", "1.3", "1.1"], ["chat", "1.1"]):

@@ -108,6 +108,11 @@ def resolve_settings(*, model: str | None = None, base_url: str | None = None, t
         stream=stream)
     _validate(settings)  # before the key: a bad flag is the first thing to fix, key or not
     key = os.environ.get("OPENAI_API_KEY", "").strip()
+    bad = next((i for i, ch in enumerate(key) if not "!" <= ch <= "~"), None)
+    if bad is not None:  # the HTTP client fails on it mid-request, misreported as a bad response or a network fault
+        raise ConfigError(f"OPENAI_API_KEY has a character that cannot be sent in an HTTP header "
+                          f"(character {bad + 1} of {len(key)}: a space, line break, quote mark or other non-ASCII)",
+                          "set it again with the key alone, e.g. export OPENAI_API_KEY='sk-...'")
     if not key and is_local(url):
         key = PLACEHOLDER_KEY
     if not key and require_key:
