@@ -285,6 +285,18 @@ def test_unreadable_traces_are_flagged_and_the_others_still_used(wb):
     assert code == 1 and "no intact trace for 1.1" in err
 
 
+def test_json_nested_too_deeply_is_unreadable_not_a_crash(wb, tmp_path):
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    deep = "[" * 100_000 + "]" * 100_000
+    (wb.root / "traces" / "1.1" / "deep.json").write_text(deep)
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 1 and "deep.json: JSON nested too deeply to read" in out and "1 of 2" in out
+    export = tmp_path / "conversations.json"
+    export.write_text(deep)
+    code, _, err = wb.run("import-chat", str(export), "--problem", "1.3", "--pack", "demo")
+    assert code == 2 and "nested too deeply" in err and err.count("\n") == 1
+
+
 @pytest.mark.parametrize("field, value", [
     ("exchanges", 5), ("exchanges", [1]), ("provider", "x"), ("started_at", 5), ("samples", ["x"]),
     ("samples", [{"index": 0, "messages": [{"role": "user", "content": 3}]}]), ("request", {"n": "2"}),

@@ -206,6 +206,8 @@ def read_export(path: Path) -> tuple[bytes, list]:
         raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT export") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 JSON", "give conversations.json from a ChatGPT export") from None
+    except RecursionError:
+        raise UsageError(f"{path}: JSON nested too deeply to read", "give conversations.json from a ChatGPT export") from None
     if isinstance(data, dict) and "mapping" in data:
         data = [data]
     if not isinstance(data, list) or not all(isinstance(c, dict) and "mapping" in c for c in data):

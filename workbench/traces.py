@@ -249,6 +249,8 @@ def _read(path: Path) -> tuple[dict | None, str]:
         return None, "not valid UTF-8 text"
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON (line {exc.lineno})"
+    except RecursionError:
+        return None, "JSON nested too deeply to read"
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("problem"), str):
         return None, f"not a {SCHEMA} trace"
     wrong = _wrong_field(data)
