@@ -290,6 +290,22 @@ def test_a_key_that_cannot_be_sent_is_a_config_error_before_sending(wb, monkeypa
     assert wb.server.requests == [] and wb.traces() == []
 
 
+@pytest.mark.parametrize("command, codes", [
+    ([], ["0 ok", "2 bad input", "3 LLM failure", "130 interrupted"]),
+    (["prompt"], ["Exit 0:", "2: bad input", "3: the LLM failed", "130: Ctrl-C"]),
+    (["chat"], ["Exit 0:", "2: bad input", "3: nothing was answered", "130: Ctrl-C"]),
+    (["traces"], ["Exit 0:", "1: `verify` found", "2: bad input"]),
+    (["import-chat"], ["Exit 0:", "2: bad input"]),
+])
+def test_help_documents_the_exit_codes(command, codes, capsys):
+    from cli import main
+
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(code in text for code in codes), text
+
+
 def test_a_trace_folder_that_cannot_be_made_stops_before_sending(wb, monkeypatch):
     (wb.root / "traces" / "1.1").write_text("a file in the way")
     for argv in (["prompt", "1.1"], ["prompt", "1.3", "1.1"], ["chat", "1.1"]):

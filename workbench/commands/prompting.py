@@ -28,7 +28,9 @@ def add_llm_options(p) -> None:
 def register(sub) -> None:
     p = sub.add_parser("prompt", help="send problems to an LLM with a prompt strategy; save a citeable trace each",
                        description="Render a problem with a strategy (prompts/*.yaml), send it turn by turn and save "
-                                   "the exchange under traces/<id>/. The API key comes from OPENAI_API_KEY only.")
+                                   "the exchange under traces/<id>/. The API key comes from OPENAI_API_KEY only. "
+                                   "Exit 0: every trace saved; 2: bad input or settings; 3: the LLM failed (also when "
+                                   "only some samples or problems did: their traces are kept); 130: Ctrl-C.")
     p.add_argument("ids", nargs="*", metavar="ID", help="problem ids (or use --all)")
     p.add_argument("--all", action="store_true", help="every graded problem whose deliverables include a trace")
     p.add_argument("--type", metavar="1,2", help="graded problems of these Types instead (implies --all)")
@@ -47,7 +49,9 @@ def register(sub) -> None:
                        description="Starts from the strategy's rendered prompt; type follow-ups. An empty line or "
                                    "/quit ends and saves the conversation; /retry resends a message that failed, or "
                                    "else asks the last question again. A failed message is left out of the "
-                                   "conversation (the next one is sent without it) and listed again at the end.")
+                                   "conversation (the next one is sent without it) and listed again at the end. "
+                                   "Exit 0: saved; 2: bad input or settings; 3: nothing was answered, so nothing "
+                                   "was saved; 130: Ctrl-C (what was answered is saved).")
     p.add_argument("id", help="problem id")
     p.add_argument("--strategy", "-s", default="direct", help="prompt strategy to start from (default: direct)")
     p.add_argument("--no-stream", action="store_true", help="print each answer when complete instead of live")

@@ -17,7 +17,9 @@ def register(sub) -> None:
     p = sub.add_parser("traces", help="list traces; `traces show FILE`, `traces verify`, `traces cite ID`",
                        usage=f"cli.py {TRACES_USAGE} [--json]",
                        description="List the saved traces (all, or one problem's), render one, check every hash, "
-                                   "or print citation lines. FILE is a path under traces/, a file name or a hash prefix.")
+                                   "or print citation lines. FILE is a path under traces/, a file name or a hash prefix. "
+                                   "Exit 0: ok; 1: `verify` found an edited, moved or unreadable trace, or `cite` found "
+                                   "no intact trace; 2: bad input.")
     p.add_argument("words", nargs="*", metavar="ARGS", help="ID | show FILE | verify | cite ID")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_pack_option(p)
@@ -27,7 +29,8 @@ def register(sub) -> None:
                        description="Save a conversation held elsewhere as a trace marked `imported`. FILE is a ChatGPT "
                                    "data export (conversations.json or its .zip) or a Markdown transcript with "
                                    "`## User` / `## ChatGPT`, `**User:**` / `**Assistant:**` or `You said:` / "
-                                   "`ChatGPT said:` lines.")
+                                   "`ChatGPT said:` lines. Exit 0: imported; 2: bad input (the file, the conversation, "
+                                   "the problem, or a conversation already imported).")
     p.add_argument("file", help="conversations.json, the export .zip, or a .md transcript")
     p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
     p.add_argument("--conversation", metavar="TITLE_OR_ID", help="which conversation of an export (title or id)")
