@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from conftest import REPO
 from llm_fixtures import SECRET, fake_llm, wb  # noqa: F401
 from workbench.traces import load_trace
 
@@ -286,14 +287,23 @@ def test_unreadable_traces_are_flagged_and_the_others_still_used(wb):
 
 
 def test_json_nested_too_deeply_is_unreadable_not_a_crash(wb, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def cli(*argv):  # in a child: a RecursionError in CPython 3.11's C code can upset later ast use in-process
+        proc = subprocess.run([sys.executable, str(REPO / "cli.py"), *argv], capture_output=True, text=True,
+                              env=os.environ | {"WORKBENCH_ROOT": str(wb.root)})
+        return proc.returncode, proc.stdout, proc.stderr
+
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
     deep = "[" * 100_000 + "]" * 100_000
     (wb.root / "traces" / "1.1" / "deep.json").write_text(deep)
-    code, out, _ = wb.run("traces", "verify")
+    code, out, _ = cli("traces", "verify")
     assert code == 1 and "deep.json: JSON nested too deeply to read" in out and "1 of 2" in out
     export = tmp_path / "conversations.json"
     export.write_text(deep)
-    code, _, err = wb.run("import-chat", str(export), "--problem", "1.3", "--pack", "demo")
+    code, _, err = cli("import-chat", str(export), "--problem", "1.3", "--pack", "demo")
     assert code == 2 and "nested too deeply" in err and err.count("\n") == 1
 
 
