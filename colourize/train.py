@@ -29,6 +29,7 @@ from workbench import __version__
 from workbench.errors import DataError, TrainingError
 
 RUN_SCHEMA = "colourize.run/1"
+MAX_SEED = 2**64 - 1
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class TrainConfig:
                 raise TrainingError(f"{name} {value} is not a positive whole number", f"e.g. {name} {example}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:  # sweep-seed-1 would read as 1
             raise TrainingError(f"--seed {self.seed} is not a whole number >= 0", "e.g. --seed 0")
+        if self.seed > MAX_SEED:  # torch's generators take 64-bit seeds
+            raise TrainingError(f"--seed {self.seed} is larger than {MAX_SEED} (2**64 - 1), the largest seed torch takes",
+                                "e.g. --seed 0")
         cores = os.cpu_count() or 1
         if self.threads is not None and self.threads > 4 * cores:  # far past any gain; huge counts crash OpenMP
             raise TrainingError(f"--threads {self.threads} is more than 4x this machine's {cores} cores",

@@ -257,6 +257,7 @@ def test_ctrl_c_before_the_first_checkpoint_offers_no_resume(project, synth, cap
     (["--threads", "100000"], ["--threads 100000 is more than 4x"]),
     (["--kernel", "35"], ["kernel 35 is larger than the 32x32 images", "at most 32"]),
     (["--seed", "-1"], ["--seed -1 is not a whole number >= 0"]),
+    (["--seed", str(2**64)], [f"--seed {2**64} is larger than {2**64 - 1}"]),
 ])
 def test_out_of_range_settings_are_refused_before_anything_is_written(project, synth, capsys, flags, words):
     _one_line_error(capsys, cli.main(["train", "convtranspose", "--data", str(synth)] + flags), *words)
