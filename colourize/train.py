@@ -167,6 +167,9 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
     if train_u8.shape[2] % 4 or train_u8.shape[3] % 4:
         raise TrainingError(f"images are {tuple(train_u8.shape[2:])}; the networks halve the size twice",
                             "use images whose height and width are divisible by 4")
+    if train_u8.shape[2:] != test_u8.shape[2:]:  # the test split is scored pixel by pixel with the same network
+        raise DataError(f"{ds.source.path} has training images of {'x'.join(map(str, train_u8.shape[2:]))} but test images "
+                        f"of {'x'.join(map(str, test_u8.shape[2:]))}", "resize both splits to one size (CIFAR-10 is 32x32)")
     if cfg.kernel > min(train_u8.shape[2:]):  # legal with padding, but the kernel would mostly see the padding
         raise TrainingError(f"kernel {cfg.kernel} is larger than the {train_u8.shape[2]}x{train_u8.shape[3]} images",
                             f"use a kernel of at most {min(train_u8.shape[2:])} (the notebook's is 3)")

@@ -122,6 +122,18 @@ def test_empty_data_path(project, capsys):
                     "--data")
 
 
+def test_train_and_test_images_of_other_sizes_are_one_line_and_leave_no_run(project, capsys):
+    from PIL import Image
+
+    for split, size in (("train", 32), ("test", 28)):
+        (project / "data" / split / "horse").mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (size, size), (40 * i, 90, 200)).save(project / "data" / split / "horse" / f"{i}.png")
+    rc = cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(project / "data")])
+    _one_line_error(capsys, rc, "training images of 32x32 but test images of 28x28", "one size")
+    assert not any((project / "runs").iterdir())
+
+
 def test_cuda_without_gpu(project, synth, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     _one_line_error(capsys, cli.main(["train", "unet", "--device", "cuda", "--data", str(synth)]), "no CUDA GPU")
