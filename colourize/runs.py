@@ -220,6 +220,8 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     if name.lower() in MODEL_NAMES and model != name.lower():  # the checks read model names in any case
         other = model if src.name == model else f"{model}-{src.name}"
         raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {other}")
+    if name.lower() in MODEL_NAMES:  # so `--as UNet` meets (and may not silently outrank) the result pinned as unet
+        name = name.lower()
     if not (problems_dir() / pack / "pack.yaml").is_file():
         raise UsageError(f"no problem pack {pack!r}", "pin into an existing pack, e.g. --pack a2")
     dest = solutions_dir() / pack / "results" / name

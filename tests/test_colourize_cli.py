@@ -336,6 +336,8 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     assert (results / "convtranspose" / "metrics.json").read_bytes() == pinned
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "unet"]), "trained convtranspose, not unet")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "UNet"]), "trained convtranspose, not UNet")
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ConvTranspose"]), "already holds another", "--force")
+    assert [p.name for p in results.iterdir()] == ["convtranspose"]  # the checks read model names in any case
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "../../evil"]), "not a plain folder name")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", ""]), "not a plain folder name")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ct1", "--pack", "zz"]), "no problem pack 'zz'")
