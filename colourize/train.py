@@ -250,7 +250,13 @@ def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.devi
     device = resolve_device(cfg.device)
     if cfg.amp:
         amp_dtype(device)  # a device without autocast fails before data
-    build_model(settings["model"], cfg.kernel, cfg.num_filters, cfg.num_colours, 1)  # a bad kernel fails before data
+    try:  # a bad kernel fails before data, and so does a model too large to build
+        build_model(settings["model"], cfg.kernel, cfg.num_filters, cfg.num_colours, 1)
+    except (RuntimeError, MemoryError) as exc:
+        if not isinstance(exc, MemoryError) and "alloc" not in str(exc):
+            raise
+        raise TrainingError(f"{settings['model']} with --num-filters {cfg.num_filters} and kernel {cfg.kernel} does not fit in "
+                            "memory", "use fewer filters, e.g. --num-filters 32 (the handout's)") from None
     return device, ckpt
 
 

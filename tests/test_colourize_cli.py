@@ -268,6 +268,7 @@ def test_ctrl_c_before_the_first_checkpoint_offers_no_resume(project, synth, cap
     (["--limit", "0"], ["--limit 0"]),
     (["--threads", "100000"], ["--threads 100000 is more than 4x"]),
     (["--kernel", "35"], ["kernel 35 is larger than the 32x32 images", "at most 32"]),
+    (["--num-filters", "10000000"], ["--num-filters 10000000", "does not fit in memory"]),  # petabytes of weights
     (["--seed", "-1"], ["--seed -1 is not a whole number >= 0"]),
     (["--seed", str(2**64)], [f"--seed {2**64} is larger than {2**64 - 1}"]),
 ])
