@@ -27,6 +27,7 @@ from colourize import plots, runs
 from colourize.models import build_model, resolve_model_name
 from workbench import __version__
 from workbench.errors import DataError, TrainingError
+from workbench.paths import make_folder
 
 RUN_SCHEMA = "colourize.run/1"
 MAX_SEED = 2**64 - 1
@@ -243,6 +244,10 @@ def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.devi
         raise TrainingError(f"{run_dir} already holds a run", "pass --resume to continue it, or choose another --out")
     if resume and not existing:
         raise TrainingError(f"nothing to resume: {run_dir} is empty or missing", "train without --resume first")
+    reason = make_folder(run_dir) if resume else ""  # a real write: a read-only run failed at its first checkpoint
+    if reason:
+        raise TrainingError(f"cannot write in {run_dir} to resume it ({reason})",
+                            "the run is left as it is; make the folder writable, then resume")
     ckpt = runs.load_checkpoint(run_dir, settings) if resume else None
     if ckpt is not None and ckpt["epoch"] > cfg.epochs:
         raise TrainingError(f"{run_dir} has already trained {ckpt['epoch']} epochs, more than --epochs {cfg.epochs}",

@@ -301,6 +301,21 @@ def test_resuming_a_finished_run_changes_nothing(project, synth, pal, capsys):
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir()} == before
 
 
+def test_resuming_a_run_in_a_read_only_folder_is_one_line(project, synth, pal, capsys, monkeypatch):
+    import colourize.train
+    from workbench.paths import make_folder as real
+
+    run = project / "runs" / "pu"
+    argv = ["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+            "--out", str(run), "--json"]
+    assert cli.main(argv) == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    monkeypatch.setattr(colourize.train, "make_folder", lambda folder, keep=True:  # root writes anywhere: the probe says
+                        "Read-only file system" if folder == run else real(folder, keep), raising=False)
+    _one_line_error(capsys, cli.main(argv + ["--resume", "--epochs", "2"]), f"cannot write in {run}", "Read-only")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
 def test_resume_with_nothing_to_resume_is_refused(project, synth, pal, capsys):
     common = ["--epochs", "1", "--data", str(synth), "--palette", pal, "--out", str(project / "elsewhere"), "--resume"]
     _one_line_error(capsys, cli.main(["train", "--all"] + common), "nothing to resume")
