@@ -20,7 +20,7 @@ import torch
 from colourize import safepickle
 from colourize.runs import torch_save_atomic
 from workbench.errors import DataError, UsageError
-from workbench.paths import project_root
+from workbench.paths import make_folder, project_root
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 ARCHIVE = "cifar-10-python.tar.gz"
@@ -113,7 +113,10 @@ def load_category(path: str | Path | None = None, category: str | int = 7, cache
                             f"check the path and --category ({SHARED_COPY_HINT})")
     data = {"train": torch.from_numpy(train).permute(0, 3, 1, 2).contiguous(),  # (N, 3, H, W)
             "test": torch.from_numpy(test).permute(0, 3, 1, 2).contiguous()}
-    torch_save_atomic(data, cache)
+    try:
+        torch_save_atomic(data, cache)
+    except OSError:  # a read-only cache only costs the decoding next time
+        pass
     return Dataset(data["train"], data["test"], source, label)
 
 
@@ -156,7 +159,9 @@ def _download(root: Path) -> None:
     if (root / BATCHES).exists():
         raise DataError(f"{root / BATCHES} is incomplete (it lacks some of {', '.join((*TRAIN_BATCHES, TEST_BATCH))})",
                         f"delete it to download again, or pass --data PATH to a copy ({SHARED_COPY_HINT})")
-    root.mkdir(parents=True, exist_ok=True)
+    reason = make_folder(root)
+    if reason:
+        raise DataError(f"CIFAR-10 is not in {root} and cannot be downloaded there ({reason})", fix)
     with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
         try:
             download_and_extract_archive(CIFAR10.url, tmp, filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)

@@ -51,7 +51,10 @@ def fit_palette_cached(images: torch.Tensor, k: int, seed: int, pixels: int, n_i
         except (OSError, ValueError):  # a damaged cache entry is refitted
             pass
     palette = fit_palette(images, k, seed, pixels, iterations, n_init)
-    save_npy_atomic(path, palette.numpy())
+    try:
+        save_npy_atomic(path, palette.numpy())
+    except OSError:  # a read-only cache only costs the fit next time
+        pass
     return palette
 
 

@@ -134,6 +134,13 @@ def test_train_and_test_images_of_other_sizes_are_one_line_and_leave_no_run(proj
     assert not any((project / "runs").iterdir())
 
 
+def test_a_cache_folder_that_cannot_be_written_only_costs_time(project, synth, capsys):
+    (project / ".cache").write_text("not a folder")  # as a read-only .cache/ would, every cache write fails
+    argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--json"]  # data and k-means
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    assert (project / "runs" / "unet" / "model.pt").is_file() and (project / ".cache").read_text() == "not a folder"
+
+
 def test_cuda_without_gpu(project, synth, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     _one_line_error(capsys, cli.main(["train", "unet", "--device", "cuda", "--data", str(synth)]), "no CUDA GPU")

@@ -207,6 +207,13 @@ def test_offline_download_fails_with_one_clear_line(tmp_path, monkeypatch):
     assert str(tmp_path / "cache" / "cifar10") in err.value.fix and "--data PATH" in err.value.fix
 
 
+def test_a_cache_that_cannot_be_written_says_so_instead_of_downloading(tmp_path):
+    (tmp_path / "cache").write_text("not a folder")
+    with pytest.raises(DataError) as err:
+        cdata.load_category(None, cache_dir=tmp_path / "cache")
+    assert "cannot be downloaded there" in err.value.message and "--data PATH" in err.value.fix
+
+
 def test_an_incomplete_batches_folder_in_the_cache_is_named(tmp_path, monkeypatch):
     from torchvision.datasets import CIFAR10
 
