@@ -71,7 +71,10 @@ def resolve_category(category: str | int) -> int:
 def find_source(path: str | Path | None, cache_dir: Path | None = None) -> Source:
     """Classify a --data path (None means torchvision's copy in the cache)."""
     if path is None:
-        return Source("torchvision", (cache_dir or default_cache_dir()) / "cifar10")
+        root = (cache_dir or default_cache_dir()) / "cifar10"
+        if not _has_batches(root / BATCHES) and (root / ARCHIVE).is_file():  # put there as the offline message says
+            return Source("archive", root / ARCHIVE)
+        return Source("torchvision", root)
     p = Path(path).expanduser().resolve()
     if not p.exists():
         raise DataError(f"data path {p} does not exist",

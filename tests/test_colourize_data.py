@@ -234,6 +234,16 @@ def test_torchvision_copy_in_the_cache_is_used_without_download(tmp_path, monkey
     assert ds.source.kind == "torchvision" and len(ds.train) == 20
 
 
+def test_the_archive_put_in_the_cache_as_the_offline_message_says_is_used(tmp_path, monkeypatch):
+    from torchvision.datasets import CIFAR10
+
+    (tmp_path / "cache" / "cifar10").mkdir(parents=True)
+    make_archive(tmp_path).rename(tmp_path / "cache" / "cifar10" / cdata.ARCHIVE)
+    monkeypatch.setattr(CIFAR10, "url", "http://127.0.0.1:9/never-fetched")
+    ds = cdata.load_category(None, cache_dir=tmp_path / "cache")
+    assert ds.source.kind == "archive" and len(ds.train) == 20
+
+
 class _RunsCode:
     def __init__(self, path):
         self.path = path
