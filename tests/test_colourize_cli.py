@@ -225,9 +225,24 @@ def ctrl_c_in_epoch_2(monkeypatch):
 def test_ctrl_c_says_how_to_resume(project, synth, pal, capsys, ctrl_c_in_epoch_2):
     argv = ["train", "unet", "--epochs", "2", "--num-filters", "4", "--data", str(synth), "--palette", pal]
     assert cli.main(argv) == 130
-    assert f"train unet --out {project / 'runs' / 'unet'} --resume" in capsys.readouterr().err
+    assert f"train unet --out {project / 'runs' / 'unet'} --epochs 2 --resume" in capsys.readouterr().err
     ctrl_c_in_epoch_2()
     assert cli.main(["train", "unet", "--out", str(project / "runs" / "unet"), "--resume", "--json"]) == 0
+
+
+def test_the_command_printed_after_ctrl_c_in_a_longer_resume_trains_the_longer_run(project, synth, pal, capsys,
+                                                                                 ctrl_c_in_epoch_2):
+    import shlex
+
+    run = project / "runs" / "unet"
+    argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(argv) == 0  # epoch 1 is not interrupted
+    capsys.readouterr()
+    assert cli.main(["train", "unet", "--out", str(run), "--resume", "--epochs", "3", "--json"]) == 130
+    again = json.loads(capsys.readouterr().out)["fix"].split("`")[1]
+    ctrl_c_in_epoch_2()
+    assert cli.main(shlex.split(again)[2:] + ["--json"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 3
 
 
 def test_the_resume_command_printed_for_all_works_as_printed(project, synth, pal, capsys, ctrl_c_in_epoch_2):

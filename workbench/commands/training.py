@@ -7,7 +7,7 @@ import os
 import shlex
 from pathlib import Path
 
-from colourize.runs import CHECKPOINT, MODEL_NAMES
+from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES
 from workbench.console import console, print_json
 from workbench.errors import Interrupted, TrainingError, UsageError
 from workbench.paths import runs_dir
@@ -139,8 +139,9 @@ def cmd_train(args) -> int:
             results = train_many(tasks, args.jobs, lambda i: bars.bar(models[i]))
         except KeyboardInterrupt:
             # one run resumes from its own config.json; with --all, runs not yet started need the flags given
+            # ... and one resumed with more epochs (or another device or thread count) needs those flags again
             which = ["--all", "--out", str(tasks[0].run_dir.parent), "--jobs", str(args.jobs), *_given_flags(args)] \
-                if args.all else [models[0], "--out", str(tasks[0].run_dir)]
+                if args.all else [models[0], "--out", str(tasks[0].run_dir), *_given_flags(args, RESUMABLE_CHANGES)]
             raise _interrupted([t.run_dir for t in tasks], shlex.join(["python", "cli.py", "train", *which, "--resume"]))
     rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
     _report(rows, args.json, "run")
@@ -204,10 +205,10 @@ def cmd_pin(args) -> int:
     return 0
 
 
-def _given_flags(args) -> list[str]:
+def _given_flags(args, which: tuple[str, ...] = SETTINGS) -> list[str]:
     """The training flags the user gave, as command-line words (runs not yet started need them on --resume)."""
     words = []
-    for k in SETTINGS:
+    for k in which:
         value = getattr(args, k)
         if value is None or value is False:
             continue
