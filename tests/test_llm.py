@@ -162,8 +162,9 @@ def test_truncated_stream_is_an_error(settings, fake_llm):
 
 def test_a_stream_event_that_is_not_json_is_one_clear_error(settings, fake_llm):
     fake_llm.script({"bad_sse": True})
-    with pytest.raises(LLMError, match=r"malformed response .*not JSON"):
+    with pytest.raises(LLMError, match=r"malformed response .*not JSON") as err:
         llm.complete(USER, settings, on_delta=lambda i, t: None)
+    assert "{exc}" not in str(err.value) and "line 1 column" in str(err.value)  # the parser's own words
     assert len(fake_llm.chat_requests()) == 1  # not retried
 
 

@@ -407,7 +407,7 @@ def _stream_once(client, messages, params, on_delta) -> dict:
                     finish[c.index] = c.finish_reason
     except Exception as exc:
         if isinstance(exc, ValueError) and not _is_transport_error(exc):  # the client's json.loads on an event
-            raise _Malformed("a stream event is not JSON ({exc})") from None
+            raise _Malformed(f"a stream event is not JSON ({exc})") from None
         if not _is_transport_error(exc):
             raise
         if not any(parts.values()) and not refusals:
