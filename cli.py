@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "workbench.commands.prompting",
     "workbench.commands.tracing",
     "workbench.commands.checking",
+    "workbench.commands.study",
     "workbench.commands.training",
     "workbench.commands.submission",
 )

@@ -279,3 +279,16 @@ def load_pack(pack: str = "a2") -> Pack:
         problems=tuple(by_id[i] for i in order),
         path=str(folder),
     )
+
+
+def parse_types(text: str | None) -> set[int] | None:
+    """--type "1,2" -> {1, 2}; None when not given."""
+    if text is None:
+        return None
+    try:
+        types = {int(t) for t in text.split(",") if t.strip()}
+    except ValueError:
+        types = set()
+    if not types or not types <= {1, 2, 3, 4}:
+        raise UsageError(f"--type {text!r} is not a list of Types", "use e.g. --type 1,2 or --type 3")
+    return types

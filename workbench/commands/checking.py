@@ -7,17 +7,14 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, fmt_points, print_error, print_json
 from workbench.errors import LLMError, UsageError
 
 STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
 
 
-def _pack_option(p) -> None:
-    p.add_argument("--pack", default="a2", help="problem pack: a name under problems/ or a folder (default: a2)")
-
-
-def _base_url_option(p) -> None:
+def add_base_url_option(p) -> None:
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint for --judge, e.g. "
                                                      "http://localhost:11434/v1 (env OPENAI_BASE_URL)")
 
@@ -25,7 +22,7 @@ def _base_url_option(p) -> None:
 def register(sub) -> None:
     p = sub.add_parser("reference", help="compute and show the reference answer of a problem")
     p.add_argument("id", help="problem id, e.g. 3.1")
-    _pack_option(p)
+    add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_reference)
 
@@ -35,10 +32,10 @@ def register(sub) -> None:
                                    "or missing; 2: bad input; 3: the --judge model failed.")
     p.add_argument("id", help="problem id, e.g. 2.2.3")
     p.add_argument("file", help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
-    _pack_option(p)
+    add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
-    _base_url_option(p)
+    add_base_url_option(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("verify", help="readiness report: deliverables, own-solution and trace verdicts, points at risk",
@@ -47,10 +44,10 @@ def register(sub) -> None:
                                    "Exit 0: ready to hand in; 1: not ready (see the report); 2: bad input; 3: the "
                                    "--judge model failed.")
     p.add_argument("--problem", action="append", metavar="ID", help="only this problem (repeatable)")
-    _pack_option(p)
+    add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
-    _base_url_option(p)
+    add_base_url_option(p)
     p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
     p.set_defaults(func=cmd_verify)
 
@@ -88,7 +85,7 @@ def _read_answer(path: str) -> str:
     return text
 
 
-def _judge(args):
+def judge_from_args(args):
     if not args.judge:
         if args.base_url is not None:  # silently unused, it would look like the endpoint had been checked
             raise UsageError("--base-url is the endpoint of the --judge model, and no --judge was given",
@@ -114,7 +111,7 @@ def _warn_other_problem(text: str, problem_id: str, path: str) -> None:
                           f"but is checked against {problem_id}; is that the right id?", markup=False, soft_wrap=True)
 
 
-def _judge_failed(judge) -> int:
+def judge_failure_exit(judge) -> int:
     """After the report: a grader the user asked for that failed is an LLM failure (exit 3), not a pass."""
     if judge is None or not judge.failures:
         return 0
@@ -129,13 +126,13 @@ def cmd_check(args) -> int:
 
     text = _read_answer(args.file)
     _warn_other_problem(text, args.id, args.file)
-    judge = _judge(args)
+    judge = judge_from_args(args)
     verdict = check_text(args.pack, args.id, text, judge=judge)
     if args.json:
         print_json(verdict.to_dict())
     else:
         _print_verdict(verdict)
-    return _judge_failed(judge) or (0 if verdict.status in ("correct", "unchecked") else 1)
+    return judge_failure_exit(judge) or (0 if verdict.status in ("correct", "unchecked") else 1)
 
 
 def _print_verdict(v) -> None:
@@ -165,7 +162,7 @@ def cmd_verify(args) -> int:
 
     if not 0 < args.timeout < float("inf"):  # written this way to catch nan too
         raise UsageError(f"--timeout {args.timeout:g} is not a time limit", "give a positive number of seconds, e.g. --timeout 60")
-    judge = _judge(args)
+    judge = judge_from_args(args)
     reports = verify_pack(args.pack, args.problem, judge=judge, timeout_s=args.timeout)
     info = summary(reports)
     strays = _stray_solutions(args.pack)
@@ -175,7 +172,7 @@ def cmd_verify(args) -> int:
         _print_reports(reports, info)
         for line in strays:
             err_console.print(f"warning: {line}", markup=False, soft_wrap=True)
-    return _judge_failed(judge) or (0 if ready(reports) else 1)
+    return judge_failure_exit(judge) or (0 if ready(reports) else 1)
 
 
 def _stray_solutions(pack) -> list[str]:

@@ -69,23 +69,11 @@ def _settings(args, *, stream: bool, require_key: bool = True):
                             require_key=require_key)
 
 
-def _types(text: str | None) -> set[int] | None:
-    if text is None:
-        return None
-    try:
-        types = {int(t) for t in text.split(",") if t.strip()}
-    except ValueError:
-        types = set()
-    if not types or not types <= {1, 2, 3, 4}:
-        raise UsageError(f"--type {text!r} is not a list of Types", "use e.g. --type 1,2 or --type 3")
-    return types
-
-
 def cmd_prompt(args) -> int:
-    from workbench.problems import load_pack
+    from workbench.problems import load_pack, parse_types
     from workbench.runner import select_problems
 
-    problems = select_problems(load_pack(args.pack), args.ids, every=args.all, types=_types(args.type))
+    problems = select_problems(load_pack(args.pack), args.ids, every=args.all, types=parse_types(args.type))
     if args.samples < 1 or args.jobs < 1:
         raise UsageError("--samples and --jobs must be at least 1", "e.g. --samples 3 --jobs 4")
     problems, skipped = _servable(problems, args)

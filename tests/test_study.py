@@ -1,0 +1,147 @@
+"""study: every intact trace judged, grouped by model/strategy, per problem and per Type label; the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_verify import CONV, DL_TEX, ETA_TEX, make_project
+
+from cli import main
+from workbench.traces import SCHEMA, write_trace
+
+WRONG_223 = r"$$\eta^* = \frac{n\, a^\top X X^\top a}{\| X X^\top a \|^2}$$"  # judged incorrect, score 0
+RIGHT_223 = rf"$$\frac{{dL_1}}{{d\eta}} = {DL_TEX}$$ so $$\eta^* = {ETA_TEX}$$"  # correct, 1
+RIGHT_31 = f"The result is {CONV}. The kernel is a sharpening filter."  # correct, 1
+HALF_31 = f"The result is {CONV}."  # partial: the matrix without the feature, 2/3
+WRONG_31 = "The result is [[1, 2], [3, 4]]."  # incorrect, 0
+WRONG_221 = r"$$w_1 = w_0 + \eta X^\top t$$ and $$L_1 = \| t \|^2$$"  # incorrect, 0
+FREE_233 = "Adam with L2 is not weight decay."  # free text: unchecked without --judge
+
+
+def trace(root, pid: str, answers: list[str], model: str = "model-a", strategy: str = "direct", version: str | None = None,
+          started: str = "2026-01-01T00:00:00.000000Z"):
+    """A trace with clearly fake content (tests only), written by the workbench's own writer in the temp project."""
+    samples = [{"index": i, "messages": [{"role": "user", "content": "fixture prompt"},
+                                         {"role": "assistant", "content": text}]} for i, text in enumerate(answers)]
+    exchanges = [{"model": version}] if version else []
+    return write_trace({"schema": SCHEMA, "problem": pid, "pack": "a2", "strategy": strategy, "source": "manual",
+                        "provider": {"base_url": "http://fixture.invalid/v1"}, "request": {"model": model, "n": len(answers)},
+                        "exchanges": exchanges, "samples": samples, "started_at": started,
+                        "finished_at": started}, root=root / "traces")
+
+
+@pytest.fixture
+def proj(tmp_path, monkeypatch):
+    root = make_project(tmp_path, monkeypatch)
+    # model-a: Type 2 (2.2.3) half right over two traces, Type 4 (3.1) right: the labels do not hold for it
+    trace(root, "2.2.3", [WRONG_223, RIGHT_223])
+    trace(root, "2.2.3", [WRONG_223], started="2026-01-02T00:00:00.000000Z")
+    trace(root, "3.1", [RIGHT_31])
+    # model-b: Type 2 right, Type 4 partly right, Type 1 free text only (unscored): the labels hold
+    trace(root, "2.2.3", [RIGHT_223], model="model-b", strategy="hinted")
+    trace(root, "3.1", [HALF_31, WRONG_31], model="model-b", strategy="hinted")
+    trace(root, "2.3.3", [FREE_233], model="model-b", strategy="hinted")
+    return root
+
+
+def _json(capsys, argv, code=0):
+    assert main(argv + ["--json"]) == code
+    return json.loads(capsys.readouterr().out)
+
+
+def test_means_per_problem_and_type_and_whether_the_labels_hold(proj, capsys):
+    data = _json(capsys, ["study"])
+    assert data["groups"] == ["model-a", "model-b"]
+    rows = {r["problem"]: r for r in data["by_problem"]}
+    assert list(rows) == ["2.2.3", "2.3.3", "3.1"]  # pack order
+    a223, b31 = rows["2.2.3"]["groups"]["model-a"], rows["3.1"]["groups"]["model-b"]
+    assert (a223["scored"], a223["correct"], a223["incorrect"]) == (3, 1, 2) and a223["mean"] == pytest.approx(1 / 3)
+    assert (b31["partial"], b31["incorrect"]) == (1, 1) and b31["mean"] == pytest.approx((2 / 3 + 0) / 2, abs=1e-3)
+    free = rows["2.3.3"]["groups"]["model-b"]
+    assert free["unchecked"] == 1 and free["scored"] == 0 and free["mean"] is None
+    assert "model-a" not in rows["2.3.3"]["groups"]
+
+    by_type = {r["type"]: r["groups"] for r in data["by_type"]}
+    assert by_type[2]["model-a"] == {"mean": pytest.approx(1 / 3), "problems": 1}
+    assert by_type[4]["model-a"] == {"mean": 1.0, "problems": 1}
+    assert by_type[1]["model-b"] == {"mean": None, "problems": 0}  # unscored answers never count as 0
+    order = data["type_order"]
+    assert order["model-a"]["ordered"] is False and order["model-a"]["rises"] == [[2, 4]]
+    assert order["model-b"]["ordered"] is True and order["model-b"]["rises"] == []
+    assert len(data["answers"]) == 8 and {a["status"] for a in data["answers"]} == {"correct", "partial", "incorrect", "unchecked"}
+    assert "3.3" in data["problems_without_traces"] and not data["skipped_traces"]
+
+
+def test_a_problem_sampled_often_weighs_as_much_as_one_sampled_once(proj, capsys):
+    # model-b, Type 2: 2.2.3 right eleven times, 2.2.1 wrong once -> (1 + 0) / 2, not 11 / 12
+    trace(proj, "2.2.3", [RIGHT_223] * 10, model="model-b", strategy="hinted", started="2026-01-03T00:00:00.000000Z")
+    trace(proj, "2.2.1", [WRONG_221], model="model-b", strategy="hinted")
+    data = _json(capsys, ["study", "--model", "model-b", "--type", "2"])
+    rows = {r["problem"]: r["groups"]["model-b"] for r in data["by_problem"]}
+    assert (rows["2.2.3"]["mean"], rows["2.2.3"]["scored"]) == (1.0, 11) and (rows["2.2.1"]["mean"], rows["2.2.1"]["scored"]) == (0.0, 1)
+    assert data["by_type"] == [{"type": 2, "groups": {"model-b": {"mean": 0.5, "problems": 2}}}]
+
+
+def test_grouping_by_strategy_and_by_reported_version(proj, capsys):
+    data = _json(capsys, ["study", "--by", "strategy"])
+    assert data["groups"] == ["direct", "hinted"]
+    trace(proj, "3.1", [RIGHT_31], model="gpt-x", version="gpt-x-2026-05-01")
+    data = _json(capsys, ["study", "--model", "gpt-x"])  # the requested name selects; the version is the column
+    assert data["groups"] == ["gpt-x-2026-05-01"]
+    data = _json(capsys, ["study", "--by", "model+strategy", "--strategy", "hinted"])
+    assert data["groups"] == ["model-b / hinted"]
+
+
+def test_edited_traces_are_skipped_and_named(proj, capsys):
+    path = trace(proj, "3.1", [WRONG_31], model="model-c")
+    body = json.loads(path.read_text())
+    body["samples"][0]["messages"][1]["content"] = RIGHT_31  # an edit after the fact is no evidence
+    path.write_text(json.dumps(body))
+    (proj / "traces" / "3.1" / "junk.json").write_text("{not json")
+    data = _json(capsys, ["study"])
+    assert "model-c" not in data["groups"]
+    assert any(path.name in s and "edited" in s for s in data["skipped_traces"])
+    assert any("junk.json" in s for s in data["skipped_traces"])
+
+
+def test_table_says_where_the_labels_do_not_hold(proj, capsys):
+    assert main(["study"]) == 0
+    out = capsys.readouterr().out
+    assert "model-a: the Type labels do not hold: Type 4 (1.00) above Type 2 (0.33)" in out
+    assert "model-b: the Type labels hold: Type 2 1.00 ≥ Type 4 0.33" in out
+    assert "8 answers from 6 traces; 1 unscored" in out and "+1 unscored" in out
+
+
+def test_plot_is_written_whole(proj, tmp_path, capsys):
+    from PIL import Image
+
+    target = tmp_path / "study.png"
+    data = _json(capsys, ["study", "--plot", str(target)])
+    assert data["plot"] == str(target)
+    with Image.open(target) as im:
+        assert im.format == "PNG" and im.size[0] > 300
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--type", "5"], "is not a list of Types"),
+    (["--problem", "9.9"], "no problem '9.9'"),
+    (["--plot", "study.txt"], "must end in .png, .pdf or .svg"),
+    (["--plot", "nowhere/study.png"], "does not exist"),
+    (["--timeout", "0"], "not a positive number of seconds"),
+    (["--base-url", "http://localhost:1/v1"], "no --judge was given"),
+])
+def test_bad_input_is_one_line_before_any_judging(proj, capsys, monkeypatch, argv, words):
+    import workbench.study
+
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: pytest.fail("judged before the input was checked"))
+    assert main(["study", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
+    assert main(["study", "--model", "nobody", "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out)["exit_code"] == 1 and "prompt --all" in err

@@ -1,0 +1,192 @@
+"""`study`: every intact trace judged, scores per problem and per Type label, by model or strategy."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from workbench.commands.catalog import add_pack_option
+from workbench.commands.checking import add_base_url_option, judge_failure_exit, judge_from_args
+from workbench.console import console, err_console, print_json
+from workbench.errors import MissingWorkError, UsageError
+
+NO_TRACES_FIX = "get some with `python cli.py prompt --all` (or `import-chat`), or widen --problem/--type/--model/--strategy"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "study", help="how well LLMs solve each problem, and whether the Type labels hold (every trace judged)",
+        description="Judge every sample of every intact trace with the pack's checks (verify judges only the trace "
+                    "a writeup shows), then show the mean score per problem and per Type label for each model, "
+                    "strategy, or both. Type 1 should score highest and Type 4 lowest; every rise is named. "
+                    "Free-text answers are unchecked unless --judge grades them. Exit 0: report printed; 1: no "
+                    "trace to study; 2: bad input; 3: the --judge model failed; 130: interrupted.")
+    add_pack_option(p)
+    p.add_argument("--problem", action="append", metavar="ID", help="only this problem (repeatable)")
+    p.add_argument("--type", metavar="1,2", help="only problems of these Types")
+    p.add_argument("--model", action="append", metavar="NAME",
+                   help="only traces of this model: its reported version or the requested name (repeatable)")
+    p.add_argument("--strategy", action="append", metavar="NAME", help="only traces of this strategy (repeatable)")
+    p.add_argument("--by", choices=("model", "strategy", "model+strategy"), default="model",
+                   help="what a column compares (default: model, as the server reported its version)")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the mean score per Type for each column")
+    p.add_argument("--json", action="store_true", help="machine-readable output: aggregates and every judged answer")
+    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
+    add_base_url_option(p)
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
+    p.set_defaults(func=cmd_study)
+
+
+def cmd_study(args) -> int:
+    from workbench.problems import parse_types
+    from workbench.study import run_study, traces_to_judge
+    from workbench.verify import context, load_reference
+
+    types = parse_types(args.type)
+    plot = _plot_target(args.plot) if args.plot else None
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout:g} is not a positive number of seconds", "e.g. --timeout 60")
+    judge = judge_from_args(args)
+    ctx = context(args.pack, judge, args.timeout)
+    problems = ctx.pack.select(args.problem) if args.problem else list(ctx.pack.problems)
+    problems = [p for p in problems if types is None or p.type in types]
+    pairs, skipped = traces_to_judge(problems, args.by, args.model, args.strategy)
+    if not pairs:
+        why = f"; skipped: {'; '.join(skipped)}" if skipped else ""
+        raise MissingWorkError(f"no intact trace to study among {len(problems)} problem(s){why}", NO_TRACES_FIX)
+    ref = load_reference(ctx.pack)
+    with _progress(len(pairs), quiet=args.json) as advance:
+        study = run_study(ctx, ref, pairs, skipped, problems, args.by, on_trace=advance)
+    if plot:
+        _draw(study, plot)
+    if args.json:
+        print_json(study.to_dict() | {"plot": str(plot) if plot else None})
+    else:
+        _print(study, plot)
+    return judge_failure_exit(judge)
+
+
+def _plot_target(path: str) -> Path:
+    """Checked before any judging: a plot that cannot be written must not cost the whole study."""
+    target = Path(path).expanduser()
+    if target.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise UsageError(f"--plot {path}: the name must end in .png, .pdf or .svg", "e.g. --plot build/study.png")
+    if target.is_dir():
+        raise UsageError(f"--plot {path} is a folder", "give a file name, e.g. --plot build/study.png")
+    if not target.parent.is_dir():
+        raise UsageError(f"--plot {path}: folder {target.parent} does not exist", "create it, or write the plot elsewhere")
+    return target
+
+
+class _progress:
+    """A transient rich bar over the traces on a terminal; nothing when piped or for --json."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.total, self.quiet, self.progress = total, quiet or not err_console.is_terminal, None
+
+    def __enter__(self):
+        if self.quiet:
+            return lambda: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("judging traces"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=err_console, transient=True)
+        task = self.progress.add_task("judge", total=self.total)
+        self.progress.start()
+        return lambda: self.progress.advance(task)
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+        return False
+
+
+def _score_cell(mean: float | None, n: int, extra: str = "") -> str:
+    if mean is None:
+        return f"[dim]—{extra}[/]"
+    style = "green" if mean >= 0.8 else "red" if mean < 0.4 else "yellow"
+    return f"[{style}]{mean:.2f}[/] ({n}){extra}"
+
+
+def _print(study, plot: Path | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="mean score per problem (answers scored)")
+    for col, kw in (("id", {}), ("Type", {"justify": "center"}), ("pts", {"justify": "right"})):
+        table.add_column(col, **kw)
+    for g in study.groups:
+        table.add_column(escape(g), justify="right")
+    for p in study.problems:
+        cells = []
+        for g in study.groups:
+            c = study.cells.get((p.id, g))
+            if c is None:
+                cells.append("[dim]no trace[/]")
+                continue
+            unscored = sum(c.counts.get(s, 0) for s in ("unchecked", "missing"))
+            cells.append(_score_cell(c.mean, len(c.scores), f" [dim]+{unscored} unscored[/]" if unscored else ""))
+        table.add_row(p.id, str(p.type), f"{p.points:g}", *cells)
+    console.print(table)
+
+    by_type = Table(title="per Type (problems scored)")
+    by_type.add_column("Type", justify="center")
+    for g in study.groups:
+        by_type.add_column(escape(g), justify="right")
+    for t, row in study.by_type().items():
+        by_type.add_row(str(t), *(_score_cell(row[g]["mean"], row[g]["problems"]) for g in study.groups))
+    console.print(by_type)
+
+    for g, order in study.type_order().items():
+        means = " ≥ ".join(f"Type {t} {m:.2f}" for t, m in sorted(order["means"].items()))
+        if order["ordered"] is None:
+            console.print(f"{escape(g)}: scored on one Type only ({means or 'none'}); nothing to compare")
+        elif order["ordered"]:
+            console.print(f"{escape(g)}: [green]the Type labels hold[/]: {means}")
+        else:
+            rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f})"
+                              for a, b in order["rises"])
+            console.print(f"{escape(g)}: [yellow]the Type labels do not hold[/]: {rises}")
+    unscored = sum(1 for a in study.answers if a.status not in ("correct", "partial", "incorrect"))
+    console.print(f"{len(study.answers)} answers from {len({(a.trace, a.problem) for a in study.answers})} traces; "
+                  f"{unscored} unscored (unchecked: free text needs --judge; missing: the answer lacks what the check needs)")
+    if study.untraced:
+        console.print(f"[dim]no trace: {', '.join(study.untraced)}[/]")
+    for s in study.skipped:
+        console.print(f"[dim]skipped {escape(s)}[/]")
+    if plot:
+        console.print(f"plot: {escape(str(plot))}")
+
+
+def _draw(study, path: Path) -> None:
+    """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from workbench.atomic import atomic_path
+
+    by_type = study.by_type()
+    types = list(by_type)
+    width = 0.8 / max(1, len(study.groups))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(types) + 0.6 * len(study.groups)), 3.6))
+    for k, g in enumerate(study.groups):
+        xs = [i + (k - (len(study.groups) - 1) / 2) * width for i in range(len(types))]
+        means = [by_type[t][g]["mean"] for t in types]
+        bars = ax.bar(xs, [m or 0.0 for m in means], width, label=g)
+        for bar, t, m in zip(bars, types, means):
+            n = by_type[t][g]["problems"]
+            ax.annotate("none scored" if m is None else f"n={n}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(types)), [f"Type {t}" for t in types])
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("mean score (problem means)")
+    ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".").lower(), dpi=150)
+    plt.close(fig)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())

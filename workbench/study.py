@@ -1,0 +1,147 @@
+"""How well LLMs solve each problem, and whether the Type labels hold (the instructor's question).
+
+`verify` judges the one trace a student's writeup shows; a study judges every sample of every intact
+trace with the same pack checks and groups the scores by model (the version the server reported),
+strategy, or both. Per group and problem it keeps the mean score of the judged answers (correct 1,
+partial its credit, incorrect 0); per Type label the mean of those problem means, so a problem
+sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
+the easiest for an LLM and Type 4 the hardest, so the means should not rise from one Type to the next;
+`type_order` names every place where they do. Answers the checks cannot judge (unchecked: free text
+without --judge) or that lack what the check needs (missing) are counted, never scored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from statistics import mean
+
+from workbench.traces import scan_traces
+
+SCORED = ("correct", "partial", "incorrect")
+GROUPINGS = ("model", "strategy", "model+strategy")
+
+
+@dataclass(frozen=True)
+class JudgedAnswer:
+    problem: str
+    type: int
+    group: str
+    model: str
+    strategy: str
+    trace: str
+    sample: int
+    status: str
+    score: float
+    reason: str = ""
+
+
+@dataclass
+class Cell:
+    """The answers of one group to one problem."""
+
+    counts: dict = field(default_factory=lambda: defaultdict(int))  # status -> answers
+    scores: list = field(default_factory=list)  # of the scored answers
+
+    @property
+    def mean(self) -> float | None:
+        return mean(self.scores) if self.scores else None
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "scored": len(self.scores), **{s: self.counts.get(s, 0) for s in (*SCORED, "unchecked", "missing")}}
+
+
+@dataclass
+class Study:
+    groups: list[str]
+    problems: list  # the Problem records with at least one judged trace, in pack order
+    cells: dict  # (problem id, group) -> Cell
+    answers: list[JudgedAnswer]
+    skipped: list[str]  # edited or unreadable trace files, with why
+    untraced: list[str]  # selected problems with no trace of the selected groups
+
+    def by_type(self) -> dict[int, dict[str, dict]]:
+        """Type -> group -> {mean (of problem means), problems (with a scored answer)}."""
+        out: dict[int, dict[str, dict]] = {}
+        for t in sorted({p.type for p in self.problems}):
+            out[t] = {}
+            for g in self.groups:
+                means = [c.mean for p in self.problems if p.type == t
+                         for c in [self.cells.get((p.id, g))] if c is not None and c.mean is not None]
+                out[t][g] = {"mean": mean(means) if means else None, "problems": len(means)}
+        return out
+
+    def type_order(self) -> dict[str, dict]:
+        """Per group: do the Type means fall (or stay) from Type 1 to Type 4? Every rise between consecutive
+        Types with data is listed as [lower Type, higher Type]."""
+        table = self.by_type()
+        out = {}
+        for g in self.groups:
+            means = {t: row[g]["mean"] for t, row in table.items() if row[g]["mean"] is not None}
+            types = sorted(means)
+            rises = [[a, b] for a, b in zip(types, types[1:]) if means[b] > means[a] + 1e-9]
+            out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises}
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "groups": self.groups,
+            "by_problem": [{"problem": p.id, "type": p.type, "points": p.points,
+                            "groups": {g: self.cells[(p.id, g)].to_dict() for g in self.groups if (p.id, g) in self.cells}}
+                           for p in self.problems],
+            "by_type": [{"type": t, "groups": row} for t, row in self.by_type().items()],
+            "type_order": self.type_order(),
+            "answers": [asdict(a) for a in self.answers],
+            "skipped_traces": self.skipped,
+            "problems_without_traces": self.untraced,
+        }
+
+
+def group_of(trace, by: str) -> str:
+    model = trace.model_version
+    return {"model": model, "strategy": trace.strategy or "?", "model+strategy": f"{model} / {trace.strategy or '?'}"}[by]
+
+
+def traces_to_judge(problems, by: str = "model", models: list[str] | None = None, strategies: list[str] | None = None):
+    """(problem, trace) pairs of the intact traces that pass the filters, and the skipped files with why.
+
+    A model filter matches the reported version or the requested name ("gpt-4o" takes gpt-4o-2024-08-06)."""
+    pairs, skipped = [], []
+    for problem in problems:
+        loaded, bad = scan_traces(problem.id)
+        skipped += [f"{path}: {why}" for path, why in bad]
+        for trace in loaded:
+            if models and not {trace.model_version, trace.requested_model} & set(models):
+                continue
+            if strategies and trace.strategy not in strategies:
+                continue
+            if not trace.intact:
+                skipped.append(f"{trace.path}: {trace.fault}")
+                continue
+            pairs.append((problem, trace))
+    return pairs, skipped
+
+
+def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=None) -> Study:
+    """Judge every sample of every (problem, trace) pair with the pack's checks; on_trace() after each trace."""
+    from workbench.verify import check_trace
+
+    cells: dict = {}
+    answers: list[JudgedAnswer] = []
+    groups: list[str] = []
+    for problem, trace in pairs:
+        group = group_of(trace, by)
+        if group not in groups:
+            groups.append(group)
+        cell = cells.setdefault((problem.id, group), Cell())
+        for i, v in enumerate(check_trace(ref, problem, trace, ctx)):
+            cell.counts[v.status] += 1
+            if v.status in SCORED:
+                cell.scores.append(v.score)
+            answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
+                                        trace.path.name, i, v.status, v.score, v.reason))
+        if on_trace:
+            on_trace()
+    traced = {p.id for p, _ in pairs}
+    return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
+                 skipped=skipped, untraced=[p.id for p in problems if p.id not in traced])
