@@ -44,7 +44,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
 def _add_jobs_flag(p: argparse.ArgumentParser, runs: str) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help=f"runs at once, each in its own process with cores/N torch threads (default 1). These small "
-                        f"networks use extra cores poorly, so on 2 cores {runs} side by side finish ~1.3x sooner; "
+                        f"networks use extra cores poorly, so on 2 cores {runs} side by side finish 1.1-1.3x sooner; "
                         "the thread count changes float summation order, so figures differ from --jobs 1 slightly")
 
 
