@@ -14,9 +14,13 @@ from workbench.errors import LLMError, UsageError
 STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
 
 
-def add_base_url_option(p) -> None:
+def add_judge_options(p, timeout: bool = True) -> None:
+    """--judge and its --base-url, and (for commands that run many checks) --timeout per check."""
+    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint for --judge, e.g. "
                                                      "http://localhost:11434/v1 (env OPENAI_BASE_URL)")
+    if timeout:
+        p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
 
 
 def register(sub) -> None:
@@ -34,8 +38,7 @@ def register(sub) -> None:
     p.add_argument("file", help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
-    add_base_url_option(p)
+    add_judge_options(p, timeout=False)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("verify", help="readiness report: deliverables, own-solution and trace verdicts, points at risk",
@@ -46,9 +49,7 @@ def register(sub) -> None:
     p.add_argument("--problem", action="append", metavar="ID", help="only this problem (repeatable)")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
-    add_base_url_option(p)
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
+    add_judge_options(p)
     p.set_defaults(func=cmd_verify)
 
 

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from workbench.commands.catalog import add_pack_option
-from workbench.commands.checking import add_base_url_option, judge_failure_exit, judge_from_args
+from workbench.commands.checking import add_judge_options, judge_failure_exit, judge_from_args
 from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 
@@ -31,9 +31,7 @@ def register(sub) -> None:
                    help="what a column compares (default: model, as the server reported its version)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the mean score per Type for each column")
     p.add_argument("--json", action="store_true", help="machine-readable output: aggregates and every judged answer")
-    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
-    add_base_url_option(p)
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
+    add_judge_options(p)
     p.set_defaults(func=cmd_study)
 
 
