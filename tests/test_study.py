@@ -145,3 +145,20 @@ def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
     assert main(["study", "--model", "nobody", "--json"]) == 1
     out, err = capsys.readouterr()
     assert json.loads(out)["exit_code"] == 1 and "prompt --all" in err
+
+
+def test_plot_legend_shows_odd_model_names_literally(proj, tmp_path, capsys, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    long = "gpt-" + "x" * 200 + "-2026-05-01"
+    for name in (r"gpt-$\frac{1$-x", "_hidden", long):  # a bad formula raised after the judging; _ left the legend
+        trace(proj, "3.1", [RIGHT_31], model=name)
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    target = tmp_path / "study.png"
+    assert main(["study", "--problem", "3.1", "--plot", str(target)]) == 0
+    assert target.exists() and "Traceback" not in capsys.readouterr().err
+    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert r"gpt-\$\frac{1\$-x" in labels and "\u200b_hidden" in labels and "model-a" in labels
+    cut = [s for s in labels if s.startswith("gpt-x")]
+    assert cut and len(cut[0]) <= 40 and cut[0].endswith("-2026-05-01")

@@ -156,6 +156,14 @@ def _print(study, plot: Path | None) -> None:
         console.print(f"plot: {escape(str(plot))}")
 
 
+def _legend_label(group: str, limit: int = 40) -> str:
+    """A column's name as matplotlib shows it literally: $...$ is no formula (a bad one raised after all the
+    judging), a leading _ does not hide it from the legend, and a long name is cut in the middle so the legend fits
+    the figure and dated versions stay apart."""
+    text = group if len(group) <= limit else group[:limit // 2 - 1] + "…" + group[-(limit // 2):]
+    return "\u200b" * text.startswith("_") + text.replace("$", r"\$")
+
+
 def _draw(study, path: Path) -> None:
     """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count."""
     import matplotlib
@@ -172,7 +180,7 @@ def _draw(study, path: Path) -> None:
     for k, g in enumerate(study.groups):
         xs = [i + (k - (len(study.groups) - 1) / 2) * width for i in range(len(types))]
         means = [by_type[t][g]["mean"] for t in types]
-        bars = ax.bar(xs, [m or 0.0 for m in means], width, label=g)
+        bars = ax.bar(xs, [m or 0.0 for m in means], width, label=_legend_label(g))
         for bar, t, m in zip(bars, types, means):
             n = by_type[t][g]["problems"]
             ax.annotate("none scored" if m is None else f"n={n}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
