@@ -129,6 +129,7 @@ def test_plot_is_written_whole(proj, tmp_path, capsys):
     (["--problem", "9.9"], "no problem '9.9'"),
     (["--plot", "study.txt"], "must end in .png, .pdf or .svg"),
     (["--plot", "nowhere/study.png"], "does not exist"),
+    (["--plot", "/proc/study.png"], "cannot write in /proc"),  # a traceback after all the judging, even as root
     (["--timeout", "0"], "not a positive number of seconds"),
     (["--base-url", "http://localhost:1/v1"], "no --judge was given"),
 ])

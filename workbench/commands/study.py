@@ -9,6 +9,7 @@ from workbench.commands.catalog import add_pack_option
 from workbench.commands.checking import add_judge_options, judge_failure_exit, judge_from_args
 from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
+from workbench.paths import make_folder
 
 NO_TRACES_FIX = "get some with `python cli.py prompt --all` (or `import-chat`), or widen --problem/--type/--model/--strategy"
 
@@ -73,6 +74,9 @@ def _plot_target(path: str) -> Path:
         raise UsageError(f"--plot {path} is a folder", "give a file name, e.g. --plot build/study.png")
     if not target.parent.is_dir():
         raise UsageError(f"--plot {path}: folder {target.parent} does not exist", "create it, or write the plot elsewhere")
+    reason = make_folder(target.parent)  # exists: only probes that a file can be written there
+    if reason:
+        raise UsageError(f"--plot {path}: cannot write in {target.parent} ({reason})", "write the plot elsewhere")
     return target
 
 
