@@ -163,3 +163,17 @@ def test_plot_legend_shows_odd_model_names_literally(proj, tmp_path, capsys, mon
     assert r"gpt-\$\frac{1\$-x" in labels and "\u200b_hidden" in labels and "model-a" in labels
     cut = [s for s in labels if s.startswith("gpt-x")]
     assert cut and len(cut[0]) <= 40 and cut[0].endswith("-2026-05-01")
+
+
+def test_plot_library_is_loaded_before_the_judging(proj, tmp_path, capsys, monkeypatch):
+    # loaded after it, a Ctrl-C during the slow import was an ImportError traceback (exit 1), not exit 130
+    import workbench.commands.study as command
+    import workbench.study
+
+    steps, load, judge = [], command._pyplot, workbench.study.run_study
+    monkeypatch.setattr(command, "_pyplot", lambda: steps.append("load") or load())
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: steps.append("judge") or judge(*a, **k))
+    assert main(["study", "--plot", str(tmp_path / "study.png")]) == 0
+    assert steps[:2] == ["load", "judge"]
+    steps.clear()
+    assert main(["study"]) == 0 and steps == ["judge"]  # no plot: no matplotlib

@@ -53,6 +53,8 @@ def cmd_study(args) -> int:
     if not pairs:
         why = f"; skipped: {'; '.join(skipped)}" if skipped else ""
         raise MissingWorkError(f"no intact trace to study among {len(problems)} problem(s){why}", NO_TRACES_FIX)
+    if plot:
+        _pyplot()
     ref = load_reference(ctx.pack)
     with _progress(len(pairs), quiet=args.json) as advance:
         study = run_study(ctx, ref, pairs, skipped, problems, args.by, on_trace=advance)
@@ -168,14 +170,22 @@ def _legend_label(group: str, limit: int = 40) -> str:
     return "\u200b" * text.startswith("_") + text.replace("$", r"\$")
 
 
-def _draw(study, path: Path) -> None:
-    """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count."""
+def _pyplot():
+    """Loaded before the judging: the import takes a while, and a Ctrl-C inside matplotlib's C extensions is an
+    ImportError ("initialization failed") traceback, exit 1, instead of exit 130."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _draw(study, path: Path) -> None:
+    """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count."""
     from workbench.atomic import atomic_path
+
+    plt = _pyplot()
 
     by_type = study.by_type()
     types = list(by_type)
