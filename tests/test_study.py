@@ -108,9 +108,30 @@ def test_edited_traces_are_skipped_and_named(proj, capsys):
 def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     assert main(["study"]) == 0
     out = capsys.readouterr().out
-    assert "model-a: the Type labels do not hold: Type 4 (1.00) above Type 2 (0.33)" in out
-    assert "model-b: the Type labels hold: Type 2 1.00 ≥ Type 4 0.33" in out
-    assert "8 answers from 6 traces; 1 unscored" in out and "+1 unscored" in out
+    assert "model-a: the Type labels do not hold over Types 2, 4 (those scored): Type 4 (1.00) above Type 2 (0.33)" in out
+    assert "model-b: the Type labels hold over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 0.33" in out
+    assert "8 answers from 6 traces; 1 unchecked (free text: add --judge MODEL to score it)" in out and "+1 unscored" in out
+
+
+def test_failed_samples_other_packs_and_unknown_problems_are_accounted_for(proj, capsys):
+    path = trace(proj, "3.1", [RIGHT_31], model="model-c")
+    body = json.loads(path.read_text())
+    path.unlink()
+    body["request"]["n"], body["errors"] = 3, ["sample 1: 500", "sample 2: 500"]  # two of three samples failed at the API
+    del body["hash"]
+    write_trace(body, root=proj / "traces")
+    other = dict(body, pack="demo", request={"model": "model-d", "n": 1}, errors=[])
+    write_trace(other, root=proj / "traces")  # same id, another pack: not this pack's evidence
+    gone = dict(other, problem="9.9", pack="a2")
+    write_trace(gone, root=proj / "traces")  # a problem the pack no longer has
+    data = _json(capsys, ["study"])
+    cell = {r["problem"]: r for r in data["by_problem"]}["3.1"]["groups"]["model-c"]
+    assert (cell["failed"], cell["scored"], cell["correct"]) == (2, 1, 1)
+    assert "model-d" not in data["groups"]
+    assert any("pack 'demo', not 'a2'" in s for s in data["skipped_traces"])
+    assert any("no problem 9.9 in this pack" in s for s in data["skipped_traces"])
+    assert main(["study", "--model", "model-c"]) == 0
+    assert "1 answer from 1 trace; 2 requested samples failed at the API" in capsys.readouterr().out
 
 
 def test_plot_is_written_whole(proj, tmp_path, capsys):

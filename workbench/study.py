@@ -16,7 +16,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from statistics import mean
 
-from workbench.traces import scan_traces
+from workbench.paths import traces_dir
+from workbench.traces import scan_traces, trace_files
 
 SCORED = ("correct", "partial", "incorrect")
 GROUPINGS = ("model", "strategy", "model+strategy")
@@ -40,7 +41,7 @@ class JudgedAnswer:
 class Cell:
     """The answers of one group to one problem."""
 
-    counts: dict = field(default_factory=lambda: defaultdict(int))  # status -> answers
+    counts: dict = field(default_factory=lambda: defaultdict(int))  # status -> answers; "failed": samples the API lost
     scores: list = field(default_factory=list)  # of the scored answers
 
     @property
@@ -48,7 +49,8 @@ class Cell:
         return mean(self.scores) if self.scores else None
 
     def to_dict(self) -> dict:
-        return {"mean": self.mean, "scored": len(self.scores), **{s: self.counts.get(s, 0) for s in (*SCORED, "unchecked", "missing")}}
+        return {"mean": self.mean, "scored": len(self.scores),
+                **{s: self.counts.get(s, 0) for s in (*SCORED, "unchecked", "missing", "failed")}}
 
 
 @dataclass
@@ -102,8 +104,8 @@ def group_of(trace, by: str) -> str:
     return {"model": model, "strategy": trace.strategy or "?", "model+strategy": f"{model} / {trace.strategy or '?'}"}[by]
 
 
-def traces_to_judge(problems, by: str = "model", models: list[str] | None = None, strategies: list[str] | None = None):
-    """(problem, trace) pairs of the intact traces that pass the filters, and the skipped files with why.
+def traces_to_judge(problems, pack: str, models: list[str] | None = None, strategies: list[str] | None = None):
+    """(problem, trace) pairs of the intact traces of `pack` that pass the filters, and the skipped files with why.
 
     A model filter matches the reported version or the requested name ("gpt-4o" takes gpt-4o-2024-08-06)."""
     pairs, skipped = [], []
@@ -111,6 +113,9 @@ def traces_to_judge(problems, by: str = "model", models: list[str] | None = None
         loaded, bad = scan_traces(problem.id)
         skipped += [f"{path}: {why}" for path, why in bad]
         for trace in loaded:
+            if trace.data.get("pack", pack) != pack:
+                skipped.append(f"{trace.path}: a trace of pack {trace.data.get('pack')!r}, not {pack!r}")
+                continue
             if models and not {trace.model_version, trace.requested_model} & set(models):
                 continue
             if strategies and trace.strategy not in strategies:
@@ -120,6 +125,15 @@ def traces_to_judge(problems, by: str = "model", models: list[str] | None = None
                 continue
             pairs.append((problem, trace))
     return pairs, skipped
+
+
+def foreign_trace_folders(pack_ids: set[str]) -> list[str]:
+    """Folders under traces/ named for no problem of the pack (a renamed or removed problem): named, not judged."""
+    base = traces_dir()
+    if not base.is_dir():
+        return []
+    return [f"{d}: no problem {d.name} in this pack" for d in sorted(base.iterdir())
+            if d.is_dir() and d.name not in pack_ids and trace_files(d)]
 
 
 def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=None) -> Study:
@@ -134,6 +148,7 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
         if group not in groups:
             groups.append(group)
         cell = cells.setdefault((problem.id, group), Cell())
+        cell.counts["failed"] += max(0, trace.samples_requested - len(trace.samples))  # API errors: no answer to judge
         for i, v in enumerate(check_trace(ref, problem, trace, ctx)):
             cell.counts[v.status] += 1
             if v.status in SCORED:

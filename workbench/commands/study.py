@@ -38,7 +38,7 @@ def register(sub) -> None:
 
 def cmd_study(args) -> int:
     from workbench.problems import parse_types
-    from workbench.study import run_study, traces_to_judge
+    from workbench.study import foreign_trace_folders, run_study, traces_to_judge
     from workbench.verify import context, load_reference
 
     types = parse_types(args.type)
@@ -49,7 +49,9 @@ def cmd_study(args) -> int:
     ctx = context(args.pack, judge, args.timeout)
     problems = ctx.pack.select(args.problem) if args.problem else list(ctx.pack.problems)
     problems = [p for p in problems if types is None or p.type in types]
-    pairs, skipped = traces_to_judge(problems, args.by, args.model, args.strategy)
+    pairs, skipped = traces_to_judge(problems, ctx.pack.name, args.model, args.strategy)
+    if not args.problem and types is None:
+        skipped += foreign_trace_folders({p.id for p in ctx.pack.problems})
     if not pairs:
         why = f"; skipped: {'; '.join(skipped)}" if skipped else ""
         raise MissingWorkError(f"no intact trace to study among {len(problems)} problem(s){why}", NO_TRACES_FIX)
@@ -63,7 +65,7 @@ def cmd_study(args) -> int:
     if args.json:
         print_json(study.to_dict() | {"plot": str(plot) if plot else None})
     else:
-        _print(study, plot)
+        _print(study, plot, judged_free_text=judge is not None)
     return judge_failure_exit(judge)
 
 
@@ -112,7 +114,7 @@ def _score_cell(mean: float | None, n: int, extra: str = "") -> str:
     return f"[{style}]{mean:.2f}[/] ({n}){extra}"
 
 
-def _print(study, plot: Path | None) -> None:
+def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -143,17 +145,27 @@ def _print(study, plot: Path | None) -> None:
 
     for g, order in study.type_order().items():
         means = " ≥ ".join(f"Type {t} {m:.2f}" for t, m in sorted(order["means"].items()))
+        over = "" if len(order["means"]) == 4 else f" over Types {', '.join(map(str, sorted(order['means'])))} (those scored)"
         if order["ordered"] is None:
             console.print(f"{escape(g)}: scored on one Type only ({means or 'none'}); nothing to compare")
         elif order["ordered"]:
-            console.print(f"{escape(g)}: [green]the Type labels hold[/]: {means}")
+            console.print(f"{escape(g)}: [green]the Type labels hold[/]{over}: {means}")
         else:
             rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f})"
                               for a, b in order["rises"])
-            console.print(f"{escape(g)}: [yellow]the Type labels do not hold[/]: {rises}")
-    unscored = sum(1 for a in study.answers if a.status not in ("correct", "partial", "incorrect"))
-    console.print(f"{len(study.answers)} answers from {len({(a.trace, a.problem) for a in study.answers})} traces; "
-                  f"{unscored} unscored (unchecked: free text needs --judge; missing: the answer lacks what the check needs)")
+            console.print(f"{escape(g)}: [yellow]the Type labels do not hold[/]{over}: {rises}")
+    counts = {s: sum(1 for a in study.answers if a.status == s) for s in ("unchecked", "missing")}
+    failed = sum(c.counts.get("failed", 0) for c in study.cells.values())
+    traces = len({(a.trace, a.problem) for a in study.answers})
+    line = f"{_n(len(study.answers), 'answer')} from {_n(traces, 'trace')}"
+    if counts["unchecked"]:
+        why = "the grader could not score them" if judged_free_text else "free text: add --judge MODEL to score it"
+        line += f"; {counts['unchecked']} unchecked ({why})"
+    if counts["missing"]:
+        line += f"; {counts['missing']} missing (the answer lacks what the check needs)"
+    if failed:
+        line += f"; {_n(failed, 'requested sample')} failed at the API (no answer, not counted)"
+    console.print(line)
     if study.untraced:
         console.print(f"[dim]no trace: {', '.join(study.untraced)}[/]")
     for s in study.skipped:
@@ -179,6 +191,10 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 def _draw(study, path: Path) -> None:
