@@ -528,3 +528,15 @@ def test_a_fifo_named_like_a_trace_is_unreadable_not_a_hang(wb):
     assert code == 0 and [r.get("unreadable") for r in rows] == [None, "not a regular file"]
     code, out, _ = wb.run("traces", "verify")
     assert code == 1 and "pipe.json" in out
+
+
+def test_strings_from_a_trace_are_shown_literally_not_as_styling(wb, tmp_path):
+    path = tmp_path / "chat.md"
+    path.write_text("## User\n\nHow?\n\n## ChatGPT\n\nLike this.\n")
+    name = "[red]gpt[/red] [bold]x"
+    code, out, _ = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", name)
+    assert code == 0 and f"model {name}" in out
+    code, out, _ = wb.run("traces", "1.3", "--pack", "demo")
+    assert code == 0 and "[red]gpt[/red]" in out.replace("\n", "")
+    code, out, _ = wb.run("traces", "show", wb.traces()[0].name)
+    assert code == 0 and f"model {name}" in out and f"{name} via" in out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import threading
 
+from rich.markup import escape
+
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, print_error, print_json
@@ -133,7 +135,8 @@ def _dry_run(problems, args, settings, skipped=()) -> int:
     settings_line = ", ".join(f"{k}={v}" for k, v in request.items() if v is not None)
     note = {"set": "set (OPENAI_API_KEY)", "not needed": "not needed (local server)",
             "missing": "MISSING: set OPENAI_API_KEY before sending"}[key]
-    console.print(f"[bold]would send to[/] {settings.public_base_url}: {settings_line}; API key {note}", soft_wrap=True)
+    console.print(f"[bold]would send to[/] {escape(f'{settings.public_base_url}: {settings_line}; API key {note}')}",
+                  soft_wrap=True)
     console.print("dry run: nothing was sent")
     return 0
 
@@ -296,7 +299,7 @@ def cmd_chat(args) -> int:
             print_error(exc)
 
     console.print(f"chat about {problem.id} {problem.title} with {settings.model} — empty line or /quit ends, "
-                  "/retry asks again", soft_wrap=True)
+                  "/retry asks again", markup=False, soft_wrap=True)
     interrupted = False
     try:
         say(session.drain)

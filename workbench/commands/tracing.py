@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rich.markup import escape
+
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
@@ -81,8 +83,8 @@ def _list(problem_id: str | None, args) -> int:
         samples = f"{len(t.samples)}" + (f"/{t.samples_requested}" if t.samples_requested != len(t.samples) else "")
         source = "[bold yellow]IMPORTED[/]" if t.imported else t.source
         digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} {'EDITED' if 'edited' in t.fault else 'MOVED'}[/]"
-        table.add_row(t.problem, t.started_at[:16].replace("T", " "), t.model_version, t.strategy, samples, source,
-                      digest, *(t.citation(),) * wide)
+        table.add_row(t.problem, escape(t.started_at[:16].replace("T", " ")), escape(t.model_version), escape(t.strategy),
+                      samples, source, digest, *(escape(t.citation()),) * wide)
     for f, why in bad:
         table.add_row(f.parent.name, "-", "-", "-", "-", "-", "[bold red]UNREADABLE[/]", *(why,) * wide)
     console.print(table)
@@ -172,8 +174,8 @@ def cmd_import_chat(args) -> int:
         return 0
     info = trace.data["import"]
     turns = sum(1 for m in trace.samples[0]["messages"] if m["role"] == "user")
-    console.print(f"[bold yellow]IMPORTED[/] {info['title'] or info['file']!r}: {turns} user turn(s), "
-                  f"model {trace.model_version}", soft_wrap=True)
+    console.print(f"[bold yellow]IMPORTED[/] {escape(repr(info['title'] or info['file']))}: {turns} user turn(s), "
+                  f"model {escape(trace.model_version)}", soft_wrap=True)
     console.print(f"saved {path}", markup=False, soft_wrap=True)
     console.print(f"cite: {trace.citation()}", markup=False, soft_wrap=True)
     return 0
@@ -207,17 +209,19 @@ def render_trace(trace) -> None:
     from rich.table import Table
 
     status = "[green]hash intact[/]" if trace.intact else "[bold red]EDITED: the hash no longer matches[/]"
-    head = [f"problem {trace.problem} · strategy {trace.strategy or '-'} · {len(trace.samples)} sample(s)"
+    # everything but our own styling comes from the trace (a server's or an export's strings): shown literally
+    head = [f"problem {trace.problem} · strategy {escape(trace.strategy or '-')} · {len(trace.samples)} sample(s)"
             + (f" of {trace.samples_requested} requested" if trace.samples_requested != len(trace.samples) else ""),
-            f"model {trace.model_version} · provider {trace.base_url or '-'} · {trace.started_at} · {status}",
-            f"cite: {trace.citation()}"]
+            f"model {escape(trace.model_version)} · provider {escape(trace.base_url or '-')} · {escape(trace.started_at)} "
+            f"· {status}", f"cite: {escape(trace.citation())}"]
     if trace.imported:
         info = trace.data.get("import") or {}
-        head.insert(0, f"[bold yellow]IMPORTED[/] from {info.get('origin', trace.source)}: {info.get('file', '')} "
-                       f"(sha256 {str(info.get('file_sha256', ''))[:12]}) {info.get('title', '')!r}")
+        head.insert(0, escape(f"from {info.get('origin', trace.source)}: {info.get('file', '')} "
+                              f"(sha256 {str(info.get('file_sha256', ''))[:12]}) {info.get('title', '')!r}"))
+        head[0] = "[bold yellow]IMPORTED[/] " + head[0]
     for error in trace.data.get("errors", []):
-        head.append(f"[red]failed sample:[/] {error}")
-    console.print(Panel("\n".join(head), title=str(trace.path.name), title_align="left",
+        head.append(f"[red]failed sample:[/] {escape(str(error))}")
+    console.print(Panel("\n".join(head), title=escape(trace.path.name), title_align="left",
                         border_style="yellow" if trace.imported else "blue"))
     for sample in trace.samples:
         if len(trace.samples) > 1:
@@ -236,7 +240,8 @@ def render_trace(trace) -> None:
     for ex in trace.data.get("exchanges", []):
         usage = ex.get("usage") or {}
         table.add_row("all" if ex.get("sample") is None else str(ex["sample"] + 1), str(ex.get("turn", 0) + 1),
-                      str(ex.get("model") or "-"), str(ex.get("system_fingerprint") or "-"), str(ex.get("response_id") or "-"),
+                      *(escape(str(ex.get(k) or "-")) for k in ("model", "system_fingerprint", "response_id")),
                       str(usage.get("total_tokens", "-")), f"{ex['latency_s']:.2f} s" if ex.get("latency_s") else "-",
-                      str(ex.get("attempts") or "-"), ", ".join(str(c.get("finish_reason") or "-") for c in ex.get("choices", [])))
+                      str(ex.get("attempts") or "-"),
+                      escape(", ".join(str(c.get("finish_reason") or "-") for c in ex.get("choices", []))))
     console.print(table)

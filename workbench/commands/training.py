@@ -185,7 +185,7 @@ def cmd_sweep(args) -> int:
                       f"{sp['train_loss']['sd']:.4f}, val loss {sp['val_loss']['mean']:.4f} ± {sp['val_loss']['sd']:.4f}, "
                       f"val acc {sp['val_acc']['mean']:.2f} ± {sp['val_acc']['sd']:.2f} %", soft_wrap=True)
     console.print(f"summary: {out_dir / f'sweep-{args.param}.json'}, plot: {out_dir / f'sweep-{args.param}.png'}",
-                  soft_wrap=True)
+                  markup=False, soft_wrap=True)
     return 0
 
 
@@ -199,7 +199,7 @@ def cmd_pin(args) -> int:
     if args.json:
         print_json({"pinned": str(dest), "files": copied, "note": note})
     else:
-        console.print(f"pinned {', '.join(copied)} -> {dest}", soft_wrap=True)
+        console.print(f"pinned {', '.join(copied)} -> {dest}", markup=False, soft_wrap=True)
         if note:
             console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     return 0
@@ -241,7 +241,7 @@ def _report(rows: list[dict], as_json: bool, key: str) -> None:
     console.print(table)
     if key == "run":
         for r in rows:
-            console.print(f"{r['model']}: {r['run']}")
+            console.print(f"{r['model']}: {r['run']}", markup=False)
 
 
 class _Bars:
