@@ -145,6 +145,15 @@ def test_question_3_2_follows_handout_v1_3(pack):
     assert "output dimension is equal to the input dimension" not in statement
 
 
+def test_section_2_2_context_is_the_handouts(pack):
+    """The 2.2 preamble ends at 'from w_0 to w_1.': 2.2.1 asks for w_1 and L_1, so no record of 2.2 states them."""
+    for pid in ("2.2.1", "2.2.2", "2.2.3"):
+        p = pack.get(pid)
+        assert r"GD updates the model weights from $\mathbf{w}_0$ to $\mathbf{w}_1$." in p.context, pid
+        assert r"\mathbf{w}_1 =" not in p.context and r"\mathcal{L}_1 =" not in p.context, pid
+    assert r"\mathbf{w}_1 =" not in " ".join([*pack.get("2.2.1").hints, pack.get("2.2.1").statement])
+
+
 @pytest.mark.parametrize("pid", list(HANDOUT))
 def test_no_unexpanded_latex(pack, pid):
     for text in texts(pack.get(pid)):
