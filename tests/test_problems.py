@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import cli
+from conftest import SHARED
 from workbench.errors import ProblemError, UsageError
 from workbench.problems import load_pack
 
@@ -79,6 +80,31 @@ def test_record_matches_handout(pack, pid):
     section = pid.rsplit(".", 1)[0] if pid.count(".") == 2 else pid[0]  # "2.2.3" -> "2.2", "3.1" -> "3"
     assert p.section.split()[0] == section
     assert "[Type" not in p.statement and "pt]" not in p.statement  # labels are fields, not text
+
+
+def test_table_matches_handout_text():
+    """HANDOUT's Types and points against the handout itself, where the course material sits beside the repo:
+    every question heading ('2.2.3 [1pt] [Type 2]', '4.3 [1.0pt] [Type 3]') and the Types of the hand-in lists."""
+    path = SHARED / "a2" / "handout-a2.txt"
+    if not path.is_file():
+        pytest.skip(f"handout text not present at {path}")
+    text = path.read_text(encoding="utf-8")
+    headings = {}
+    for m in re.finditer(r"^(\d(?:\.\d)+)\s[^\n\[]*\[([\d.]+)\s*pts?\]\s*\[Type (\d)\]", text, flags=re.M):
+        headings.setdefault(m.group(1), set()).add((int(m.group(3)), float(m.group(2))))
+    assert set(headings) == set(HANDOUT)
+    for pid, (type_, points, _, _) in HANDOUT.items():
+        assert headings[pid] == {(type_, points)}, pid
+    # The hand-in lists: 'Problem 1: 1.1.1[Type 2] , ...' (written part), '∗ 4.1 [0.5pt] [Type 1]' (programming part).
+    listed = {pid: (int(t), None) for pid, t in re.findall(r"(\d\.\d\.\d|\d\.\d)\s?\[Type (\d)\]", text)}
+    listed.update({pid: (int(t), float(pts)) for pid, pts, t in
+                   re.findall(r"^∗ (\d\.\d) \[([\d.]+)pt\] \[Type (\d)\]", text, flags=re.M)})
+    # (the programming list leaves out its 0-point question, 5.5)
+    assert {pid: t for pid, (t, _) in listed.items()} == {
+        pid: row[0] for pid, row in HANDOUT.items() if pid[0] in "123" or row[1] > 0}
+    assert {pid: pts for pid, (_, pts) in listed.items() if pts is not None} == {
+        pid: row[1] for pid, row in HANDOUT.items() if pid[0] in "456" and row[1] > 0}
+    assert "[EC]" not in re.sub(r"problems labeled \[EC\]|extra credit problems \[EC\]", "", text)
 
 
 def test_part_totals(pack):
