@@ -429,3 +429,13 @@ def test_cli_bad_pack_record(capsys, tmp_path):
 def test_cli_unknown_pack(capsys):
     line = assert_one_line_error(*run_cli(capsys, "list", "--pack", "no-such-pack"))
     assert "no-such-pack" in line
+
+
+def test_cli_titles_print_literally(capsys, tmp_path):
+    """Titles, part names and the course come from YAML: '[a, b]' is text, not rich markup to be swallowed."""
+    folder = make_pack(tmp_path, {"1.1.yaml": {**RECORD, "title": "On [a, b] and [/]"}}, course="C [x]",
+                       parts=[{"id": "written", "title": "Written [w]"}])
+    code, out, _ = run_cli(capsys, "list", "--pack", str(folder))
+    assert code == 0 and "On [a, b] and [/]" in out and "Written [w]" in out and "C [x]" in out
+    code, out, _ = run_cli(capsys, "show", "1.1", "--pack", str(folder))
+    assert code == 0 and "1.1 On [a, b] and [/]" in out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rich.markup import escape
+
 from workbench.console import console, fmt_points, print_json
 from workbench.problems import Pack, Problem, load_pack
 
@@ -64,7 +66,8 @@ def cmd_list(args) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{pack.course} — {pack.title} (v{pack.version})")
+    # Names and titles come from the pack's YAML: printed literally ("[a, b]" is not rich markup).
+    table = Table(title=escape(f"{pack.course} — {pack.title} (v{pack.version})"))
     for col, kw in (("id", {}), ("title", {}), ("pts", {"justify": "right"}), ("Type", {"justify": "center"}),
                     ("kind", {}), ("deliverables", {})):
         table.add_column(col, **kw)
@@ -73,10 +76,11 @@ def cmd_list(args) -> int:
         table.add_section()
         for p in probs:
             deliver = ", ".join(p.deliverables) + ("" if p.graded else " (optional)")
-            table.add_row(p.id, p.title, fmt_points(p.points), str(p.type), p.kind, deliver,
+            table.add_row(escape(p.id), escape(p.title), fmt_points(p.points), str(p.type), p.kind, deliver,
                           style=None if p.graded else "dim")
         total = sum(p.points for p in probs)
-        table.add_row("", f"[bold]{part.title}: {len(probs)} problems[/]", f"[bold]{fmt_points(total)}[/]", "", "", "")
+        table.add_row("", f"[bold]{escape(part.title)}: {len(probs)} problems[/]", f"[bold]{fmt_points(total)}[/]",
+                      "", "", "")
     console.print(table)
     console.print(f"{len(pack.problems)} problems, {fmt_points(sum(p.points for p in pack.problems))} points")
     return 0
@@ -111,7 +115,8 @@ def _render_problem(p: Problem) -> None:
 
     flags = f"Type {p.type} · {fmt_points(p.points)} pt" + (" · extra credit" if p.extra_credit else "")
     flags += "" if p.graded else " · not graded (optional)"
-    console.print(Panel(Text(p.statement), title=f"[bold]{p.id} {p.title}[/]", subtitle=flags, expand=True))
+    title = f"[bold]{escape(f'{p.id} {p.title}')}[/]"
+    console.print(Panel(Text(p.statement), title=title, subtitle=flags, expand=True))
     if p.context:
         console.print(Panel(Text(p.context), title="context", border_style="dim"))
     if p.hints:
