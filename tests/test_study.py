@@ -110,7 +110,7 @@ def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     out = capsys.readouterr().out
     assert "model-a: the Type labels do not hold over Types 2, 4 (those scored): Type 4 (1.00) above Type 2 (0.33)" in out
     assert "model-b: the Type labels hold over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 0.33" in out
-    assert "8 answers from 6 traces; 1 unchecked (free text: add --judge MODEL to score it)" in out and "+1 unscored" in out
+    assert "8 answers from 6 traces; 1 unchecked (the check could not judge them, e.g. free text: add --judge MODEL to score it; --json gives each reason)" in out and "+1 unscored" in out
 
 
 def test_failed_samples_other_packs_and_unknown_problems_are_accounted_for(proj, capsys):

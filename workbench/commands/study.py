@@ -159,8 +159,8 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     traces = len({(a.trace, a.problem) for a in study.answers})
     line = f"{_n(len(study.answers), 'answer')} from {_n(traces, 'trace')}"
     if counts["unchecked"]:
-        why = "the grader could not score them" if judged_free_text else "free text: add --judge MODEL to score it"
-        line += f"; {counts['unchecked']} unchecked ({why})"
+        hint = "" if judged_free_text else ", e.g. free text: add --judge MODEL to score it"
+        line += f"; {counts['unchecked']} unchecked (the check could not judge them{hint}; --json gives each reason)"
     if counts["missing"]:
         line += f"; {counts['missing']} missing (the answer lacks what the check needs)"
     if failed:
