@@ -166,7 +166,7 @@ def test_bad_input_is_one_line_before_any_judging(proj, capsys, monkeypatch, arg
 def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
     assert main(["study", "--model", "nobody", "--json"]) == 1
     out, err = capsys.readouterr()
-    assert json.loads(out)["exit_code"] == 1 and "prompt --all" in err
+    assert json.loads(out)["exit_code"] == 1 and "prompt --type 1,2,3,4" in err
 
 
 def test_plot_legend_shows_odd_model_names_literally(proj, tmp_path, capsys, monkeypatch):

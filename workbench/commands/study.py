@@ -11,7 +11,8 @@ from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 from workbench.paths import make_folder
 
-NO_TRACES_FIX = "get some with `python cli.py prompt --all` (or `import-chat`), or widen --problem/--type/--model/--strategy"
+NO_TRACES_FIX = ("get some with `python cli.py prompt --type 1,2,3,4` (every graded problem) or `import-chat`, or widen "
+                 "--problem/--type/--model/--strategy")
 
 
 def register(sub) -> None:
