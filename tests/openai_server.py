@@ -11,6 +11,7 @@ Actions (dicts; keys combine):
     drop=True                close the connection without a response
     truncate=True            (streaming) send part of the answer, then close: no finish_reason, no [DONE]
     bad_sse=True             (streaming) send part of the answer, then an event whose data is not JSON
+    ignore_stream=True       answer a streaming request with one plain JSON completion, as some local servers do
     bad_json=True            200 with a body that is not JSON
     choices=K                return only K choices even if more were asked for
     content="..."            the reply text (every choice)
@@ -129,7 +130,7 @@ def _handler(server: FakeOpenAI):
             n = min(int(body.get("n") or 1), action.get("choices", 10**6))
             texts = [action.get("refusal") or action.get("content") or server.reply(body, i) for i in range(n)]
             field = "refusal" if action.get("refusal") else "content"
-            if body.get("stream"):
+            if body.get("stream") and not action.get("ignore_stream"):
                 return self._stream(body, texts, action, field)
             prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
             completion_tokens = sum(len(t.split()) for t in texts)

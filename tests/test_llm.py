@@ -168,6 +168,18 @@ def test_a_stream_event_that_is_not_json_is_one_clear_error(settings, fake_llm):
     assert len(fake_llm.chat_requests()) == 1  # not retried
 
 
+def test_a_server_that_ignores_stream_true_is_taken_at_its_word(settings, fake_llm):
+    fake_llm.script({"ignore_stream": True, "content": "The whole answer at once."})
+    shown = []
+    result = llm.complete(USER, settings.replace(stream=True), on_delta=lambda i, t: shown.append((i, t)))
+    assert result.text == "The whole answer at once." and shown == [(0, "The whole answer at once.")]
+    assert result.model == "fake-gpt-2026-01-15" and result.usage["total_tokens"] > 0
+    assert len(fake_llm.chat_requests()) == 1  # not read as a dropped stream and retried
+    fake_llm.script({"ignore_stream": True, "fields": {"choices": "nope"}})
+    with pytest.raises(LLMError, match="malformed response .*no chat completion"):
+        llm.complete(USER, settings.replace(stream=True))
+
+
 def test_stream_options_dropped_where_not_accepted(settings, fake_llm):
     fake_llm.script({"reject_stream_options": True})
     result = llm.complete(USER, settings.replace(stream=True))

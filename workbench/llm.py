@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import functools
+import json
 import os
 import random
 import re
@@ -335,6 +336,11 @@ def _call_once(client, messages, params, on_delta) -> dict:
         resp = client.chat.completions.create(messages=messages, **params)
     except ValueError as exc:  # the client's json.loads on a body that is not JSON
         raise _Malformed(f"the response body is not JSON ({exc})") from None
+    return _from_completion(resp)
+
+
+def _from_completion(resp) -> dict:
+    """The call's record from a whole (not streamed) chat completion."""
     choices = getattr(resp, "choices", None)
     if not choices or any(getattr(c, "message", None) is None for c in choices):
         raise _Malformed("the response has no choices with a message")
@@ -382,6 +388,9 @@ def _stream_once(client, messages, params, on_delta) -> dict:
         stream = client.chat.completions.create(messages=messages, stream=True, **params)
     except ValueError as exc:
         raise _Malformed(f"the response body is not JSON ({exc})") from None
+    response = getattr(stream, "response", None)
+    if response is not None and "json" in response.headers.get("content-type", ""):
+        return _unstreamed(response, on_delta)
     try:
         for chunk in stream:
             chunks += 1
@@ -424,6 +433,25 @@ def _stream_once(client, messages, params, on_delta) -> dict:
     return dict(meta, usage=usage, choices=tuple(
         Choice(i, answers[i] or "".join(refusals.get(i, [])), finish[i], refused=not answers[i] and i in refusals)
         for i in sorted(parts)))
+
+
+def _unstreamed(response, on_delta) -> dict:
+    """A server that ignores `stream: true` (some local ones) answers with one JSON completion: take it whole,
+    shown at once, instead of reading it as an empty stream (reported as a dropped connection, and retried)."""
+    from openai.types.chat import ChatCompletion
+
+    try:
+        resp = ChatCompletion.model_validate(json.loads(response.read()))
+    except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        raise _Malformed(f"the server answered a streaming request with JSON that is no chat completion ({exc})"
+                         .splitlines()[0]) from None
+    finally:
+        response.close()
+    record = _from_completion(resp)
+    for c in record["choices"]:
+        if on_delta and c.content:
+            on_delta(c.index, c.content)
+    return record
 
 
 def _usage(usage) -> dict | None:
