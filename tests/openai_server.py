@@ -12,6 +12,7 @@ Actions (dicts; keys combine):
     truncate=True            (streaming) send part of the answer, then close: no finish_reason, no [DONE]
     bad_sse=True             (streaming) send part of the answer, then an event whose data is not JSON
     ignore_stream=True       answer a streaming request with one plain JSON completion, as some local servers do
+    error_event="..."        (streaming) send part of the answer, then an error event with this message
     bad_json=True            200 with a body that is not JSON
     choices=K                return only K choices even if more were asked for
     content="..."            the reply text (every choice)
@@ -163,6 +164,10 @@ def _handler(server: FakeOpenAI):
             pieces = [[t[k:k + 12] for k in range(0, len(t), 12)] for t in texts]
             if action.get("truncate"):
                 send([{"index": 0, "delta": {"content": pieces[0][0]}, "finish_reason": None}])
+                return self._drop()
+            if action.get("error_event"):
+                send([{"index": 0, "delta": {"content": pieces[0][0]}, "finish_reason": None}])
+                self.wfile.write(f"data: {json.dumps({'error': {'message': action['error_event']}})}\n\n".encode())
                 return self._drop()
             if action.get("bad_sse"):
                 send([{"index": 0, "delta": {"content": pieces[0][0]}, "finish_reason": None}])

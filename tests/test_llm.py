@@ -168,6 +168,12 @@ def test_a_stream_event_that_is_not_json_is_one_clear_error(settings, fake_llm):
     assert len(fake_llm.chat_requests()) == 1  # not retried
 
 
+def test_an_error_event_mid_stream_keeps_the_servers_words(settings, fake_llm):
+    fake_llm.script({"error_event": "The model is overloaded"})
+    with pytest.raises(LLMError, match="truncated answer .*the server sent an error in the stream: The model is overloaded"):
+        llm.complete(USER, settings, on_delta=lambda i, t: None)
+
+
 def test_a_server_that_ignores_stream_true_is_taken_at_its_word(settings, fake_llm):
     fake_llm.script({"ignore_stream": True, "content": "The whole answer at once."})
     shown = []

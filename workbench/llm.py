@@ -419,9 +419,14 @@ def _stream_once(client, messages, params, on_delta) -> dict:
             raise _Malformed(f"a stream event is not JSON ({exc})") from None
         if not _is_transport_error(exc):
             raise
-        if not any(parts.values()) and not refusals:
-            raise _Dropped(f"the connection closed before the answer started ({type(exc).__name__})") from None
-        raise _Truncated(f"the connection dropped mid-stream ({type(exc).__name__})") from None
+        import openai
+
+        started = any(parts.values()) or bool(refusals)
+        if type(exc) is openai.APIError:  # an error event inside the stream: the server's own words say why
+            what = f"the server sent an error in the stream: {_error_text(exc)}"
+        else:
+            what = f"the connection {'dropped mid-stream' if started else 'closed before the answer started'} ({type(exc).__name__})"
+        raise (_Truncated if started else _Dropped)(what) from None
     finally:
         getattr(stream, "close", lambda: None)()
     if not chunks:
