@@ -113,6 +113,13 @@ def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     assert "8 answers from 6 traces; 1 unchecked (the check could not judge them, e.g. free text: add --judge MODEL to score it; --json gives each reason)" in out and "+1 unscored" in out
 
 
+def test_a_column_with_no_scored_type_says_so(proj, capsys):
+    trace(proj, "2.3.3", [FREE_233], model="model-c")  # free text only: nothing scored for model-c
+    assert main(["study"]) == 0
+    out = capsys.readouterr().out
+    assert "model-c: no answer scored on any Type; nothing to compare" in out
+    assert "one Type only (none)" not in out
+
 def test_failed_samples_other_packs_and_unknown_problems_are_accounted_for(proj, capsys):
     path = trace(proj, "3.1", [RIGHT_31], model="model-c")
     body = json.loads(path.read_text())

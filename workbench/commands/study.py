@@ -147,8 +147,10 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     for g, order in study.type_order().items():
         means = " ≥ ".join(f"Type {t} {m:.2f}" for t, m in sorted(order["means"].items()))
         over = "" if len(order["means"]) == 4 else f" over Types {', '.join(map(str, sorted(order['means'])))} (those scored)"
-        if order["ordered"] is None:
-            console.print(f"{escape(g)}: scored on one Type only ({means or 'none'}); nothing to compare")
+        if not order["means"]:
+            console.print(f"{escape(g)}: no answer scored on any Type; nothing to compare")
+        elif order["ordered"] is None:
+            console.print(f"{escape(g)}: scored on one Type only ({means}); nothing to compare")
         elif order["ordered"]:
             console.print(f"{escape(g)}: [green]the Type labels hold[/]{over}: {means}")
         else:
