@@ -215,12 +215,13 @@ def _draw(study, path: Path) -> None:
         means = [by_type[t][g]["mean"] for t in types]
         bars = ax.bar(xs, [m or 0.0 for m in means], width, label=_legend_label(g))
         for bar, t, m in zip(bars, types, means):
-            n = by_type[t][g]["problems"]
-            ax.annotate("none scored" if m is None else f"n={n}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=7)
+            if m is not None:  # an unscored Type gets no bar and no label (the footnote says so): labels would collide
+                ax.annotate(f"n={by_type[t][g]['problems']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                            ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(types)), [f"Type {t}" for t in types])
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("mean score (problem means)")
+    ax.text(0, -0.16, "n = problems scored; no bar: no scored answer of that Type", transform=ax.transAxes, fontsize=7)
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -17,7 +17,7 @@ _MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|(?<![\\$])\$(?=\S)[^$\n
 
 def register(sub) -> None:
     p = sub.add_parser("traces", help="list traces; `traces show FILE`, `traces verify`, `traces cite ID`",
-                       usage=f"cli.py {TRACES_USAGE} [--json]",
+                       usage=f"cli.py {TRACES_USAGE} [--json] [--pack PACK]",
                        description="List the saved traces (all, or one problem's), render one, check every hash, "
                                    "or print citation lines. FILE is a path under traces/, a file name or a hash prefix. "
                                    "Exit 0: ok; 1: `verify` found an edited, moved or unreadable trace, or `cite` found "
