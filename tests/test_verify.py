@@ -247,6 +247,12 @@ def test_cli_reference_json(proj, capsys):
     assert out["answer"]["matrix"] == CONV and out["answer_key"]["matrix"].startswith("5x5")
 
 
+def test_cli_reference_text_of_a_free_text_problem(proj, capsys):
+    assert main(["reference", "2.3.3"]) == 0
+    out = capsys.readouterr().out
+    assert "None" not in out and "key_points:\n  - With L2 regularization" in out
+
+
 def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):
     path = tmp_path / "answer.md"
     path.write_text(f"The result is {CONV}; it sharpens edges.")

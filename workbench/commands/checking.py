@@ -66,9 +66,16 @@ def cmd_reference(args) -> int:
     if out.get("reason"):
         console.print(f"[dim]unchecked: {escape(out['reason'])}[/]")
     for key, value in out.items():
-        if key in ("problem",):
+        if key == "problem" or value is None:  # a free-text problem has no answer or key, only key points
             continue
-        console.print(f"[bold]{key}:[/]", Pretty(value) if not isinstance(value, str) else value)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            console.print(f"[bold]{key}:[/]")
+            for item in value:
+                console.print(f"  - {item}", markup=False, soft_wrap=True)
+        elif isinstance(value, str):
+            console.print(f"[bold]{key}:[/] {escape(value)}")
+        else:
+            console.print(f"[bold]{key}:[/]", Pretty(value))
     return 0
 
 
