@@ -159,6 +159,7 @@ def test_plot_is_written_whole(proj, tmp_path, capsys):
     (["--plot", "nowhere/study.png"], "does not exist"),
     (["--plot", "/proc/study.png"], "cannot write in /proc"),  # a traceback after all the judging, even as root
     (["--timeout", "0"], "not a positive number of seconds"),
+    (["--jobs", "0"], "is not a positive number"),
     (["--base-url", "http://localhost:1/v1"], "no --judge was given"),
 ])
 def test_bad_input_is_one_line_before_any_judging(proj, capsys, monkeypatch, argv, words):
@@ -205,3 +206,27 @@ def test_plot_library_is_loaded_before_the_judging(proj, tmp_path, capsys, monke
     assert steps[:2] == ["load", "judge"]
     steps.clear()
     assert main(["study"]) == 0 and steps == ["judge"]  # no plot: no matplotlib
+
+
+def test_jobs_change_nothing_but_the_wall_time(proj, capsys):
+    for pid, answers in (("2.2.3", [RIGHT_223, WRONG_223]), ("3.1", [HALF_31]), ("2.3.3", [FREE_233])):
+        for k in range(4):
+            trace(proj, pid, answers, model=f"model-{k % 2}", started=f"2026-02-0{k + 1}T00:00:00.000000Z")
+    assert _json(capsys, ["study", "--jobs", "4"]) == _json(capsys, ["study"])
+
+
+def test_ctrl_c_while_workers_judge_marks_their_checks_abandoned(proj, monkeypatch):
+    from workbench import study as study_module
+    from workbench import verify
+
+    monkeypatch.setattr(verify, "_ABANDONED", [])
+    ctx = verify.context("a2")
+    problems = list(ctx.pack.problems)
+    pairs, skipped = study_module.traces_to_judge(problems, "a2")
+
+    def ctrl_c():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        study_module.run_study(ctx, verify.load_reference(ctx.pack), pairs, skipped, problems, on_trace=ctrl_c, jobs=2)
+    assert verify.abandoned_checks()  # cli.exit_process then skips the interpreter shutdown

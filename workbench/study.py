@@ -136,27 +136,39 @@ def foreign_trace_folders(pack_ids: set[str]) -> list[str]:
             if d.is_dir() and d.name not in pack_ids and trace_files(d)]
 
 
-def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=None) -> Study:
-    """Judge every sample of every (problem, trace) pair with the pack's checks; on_trace() after each trace."""
-    from workbench.verify import check_trace
+def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=None, jobs: int = 1) -> Study:
+    """Judge every sample of every (problem, trace) pair with the pack's checks, `jobs` traces at a time (a
+    --judge grader is a network call per free-text answer); on_trace() after each trace. The result does not
+    depend on `jobs`: verdicts are gathered in the pairs' order."""
+    from workbench.pool import imap_unordered
+    from workbench.verify import check_trace, leave_checks_running
 
+    verdicts: dict[int, list] = {}
+    try:
+        for k, result, exc in imap_unordered(lambda pair: check_trace(ref, pair[0], pair[1], ctx), pairs, jobs):
+            if exc is not None:
+                raise exc
+            verdicts[k] = result
+            if on_trace:
+                on_trace()
+    except BaseException:  # Ctrl-C lands here, in the main thread, while workers may be inside a check
+        if len(verdicts) < len(pairs):
+            leave_checks_running()  # so the CLI exits without the interpreter shutdown they could abort
+        raise
     cells: dict = {}
     answers: list[JudgedAnswer] = []
-    groups: list[str] = []
-    for problem, trace in pairs:
+    groups: set[str] = set()
+    for k, (problem, trace) in enumerate(pairs):
         group = group_of(trace, by)
-        if group not in groups:
-            groups.append(group)
+        groups.add(group)
         cell = cells.setdefault((problem.id, group), Cell())
         cell.counts["failed"] += max(0, trace.samples_requested - len(trace.samples))  # API errors: no answer to judge
-        for i, v in enumerate(check_trace(ref, problem, trace, ctx)):
+        for i, v in enumerate(verdicts[k]):
             cell.counts[v.status] += 1
             if v.status in SCORED:
                 cell.scores.append(v.score)
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
                                         trace.path.name, i, v.status, v.score, v.reason))
-        if on_trace:
-            on_trace()
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
                  skipped=skipped, untraced=[p.id for p in problems if p.id not in traced])

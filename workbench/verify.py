@@ -261,6 +261,11 @@ def _pack(pack) -> Pack:
 _ABANDONED: list[threading.Thread] = []
 
 
+def leave_checks_running() -> None:
+    """Checks still running in worker threads are being left behind (Ctrl-C during a concurrent study)."""
+    _ABANDONED.append(threading.current_thread())
+
+
 def abandoned_checks() -> bool:
     """Whether a check was left running (timed out, or Ctrl-C while it ran); see cli.exit_process."""
     return bool(_ABANDONED)

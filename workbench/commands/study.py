@@ -31,6 +31,8 @@ def register(sub) -> None:
     p.add_argument("--strategy", action="append", metavar="NAME", help="only traces of this strategy (repeatable)")
     p.add_argument("--by", choices=("model", "strategy", "model+strategy"), default="model",
                    help="what a column compares (default: model, as the server reported its version)")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="traces judged at once (default 1); more pays with --judge, whose grader is a network call")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the mean score per Type for each column")
     p.add_argument("--json", action="store_true", help="machine-readable output: aggregates and every judged answer")
     add_judge_options(p)
@@ -44,6 +46,8 @@ def cmd_study(args) -> int:
 
     types = parse_types(args.type)
     plot = _plot_target(args.plot) if args.plot else None
+    if args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs} is not a positive number", "e.g. --jobs 4")
     if args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout:g} is not a positive number of seconds", "e.g. --timeout 60")
     judge = judge_from_args(args)
@@ -60,7 +64,7 @@ def cmd_study(args) -> int:
         _pyplot()
     ref = load_reference(ctx.pack)
     with _progress(len(pairs), quiet=args.json) as advance:
-        study = run_study(ctx, ref, pairs, skipped, problems, args.by, on_trace=advance)
+        study = run_study(ctx, ref, pairs, skipped, problems, args.by, on_trace=advance, jobs=args.jobs)
     if plot:
         _draw(study, plot)
     if args.json:
