@@ -48,17 +48,6 @@ def torch_save_atomic(obj, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def save_figure(fig, path: Path) -> None:
-    """Save a matplotlib Figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-
-
 def check_run_folder(run_dir: Path) -> None:
     """Refuse a run folder that is a file, or that sits where no folder can be made."""
     if run_dir.exists() and not run_dir.is_dir():

@@ -13,6 +13,7 @@ from pathlib import Path
 from colourize import plots, runs
 from colourize.parallel import Task, train_many
 from colourize.train import Reporter, TrainConfig, with_palette_file_colours
+from workbench.atomic import save_figure
 from workbench.errors import DataError, TrainingError
 
 # setting name on the command line -> (TrainConfig field, run-folder prefix, plot x scale)
@@ -59,7 +60,7 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     runs.write_json(out_dir / f"sweep-{param}.json", summary)
     title = f"{summary['model']}, {base.epochs} epoch{'s' if base.epochs != 1 else ''}"
     fig = plots.sweep(values, rows, param, title, xscale=scale, spread=summary.get("spread"))
-    runs.save_figure(fig, out_dir / f"sweep-{param}.png")
+    save_figure(fig, out_dir / f"sweep-{param}.png")
     return summary
 
 

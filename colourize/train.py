@@ -26,6 +26,7 @@ from colourize import palette as cpal
 from colourize import plots, runs
 from colourize.models import build_model, resolve_model_name
 from workbench import __version__
+from workbench.atomic import save_figure
 from workbench.errors import DataError, TrainingError
 from workbench.paths import make_folder
 
@@ -381,8 +382,8 @@ def _write_outputs(run_dir, settings, model, test_u8, test_y, pal, history, cfg,
     title = f"{type(model).__name__} (epoch {len(history)})"
     fig = plots.samples(grey[:, 0].cpu().numpy(), cpal.colours_of(test_y[:n], pal).cpu().numpy(),
                         cpal.colours_of(pred, pal).cpu().numpy(), rgb.permute(0, 2, 3, 1).cpu().numpy(), title)
-    runs.save_figure(fig, run_dir / "samples.png")
-    runs.save_figure(plots.curves(history, type(model).__name__), run_dir / "curves.png")
+    save_figure(fig, run_dir / "samples.png")
+    save_figure(plots.curves(history, type(model).__name__), run_dir / "curves.png")
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     runs.torch_save_atomic({"model": settings["model"], "class": type(model).__name__, "kernel": cfg.kernel,
                             "num_filters": cfg.num_filters, "num_colours": len(pal), "num_in_channels": 1,

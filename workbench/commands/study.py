@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from workbench.commands.catalog import add_pack_option
@@ -206,7 +205,7 @@ def _n(count: int, noun: str) -> str:
 
 def _draw(study, path: Path) -> None:
     """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count."""
-    from workbench.atomic import atomic_path
+    from workbench.atomic import save_figure
 
     plt = _pyplot()
 
@@ -229,8 +228,4 @@ def _draw(study, path: Path) -> None:
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=path.suffix.lstrip(".").lower(), dpi=150)
-    plt.close(fig)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
+    save_figure(fig, path, dpi=150)
