@@ -17,6 +17,7 @@ Actions (dicts; keys combine):
     choices=K                return only K choices even if more were asked for
     content="..."            the reply text (every choice)
     refusal="..."            the model declines: `refusal` carries this text, `content` is null (every choice)
+    finish_reason="length"   end every choice with this finish_reason instead of "stop"
     reject_stream_options    400 if the request carries stream_options
     fields={...}             (not streaming) replace these top-level fields of the response
 """
@@ -138,7 +139,8 @@ def _handler(server: FakeOpenAI):
             self._json(200, {**{
                 "id": server._next_id(), "object": "chat.completion", "created": int(time.time()),
                 "model": KNOWN_MODELS[model], "system_fingerprint": FINGERPRINT,
-                "choices": [{"index": i, "message": {"role": "assistant", "content": None, field: t}, "finish_reason": "stop",
+                "choices": [{"index": i, "message": {"role": "assistant", "content": None, field: t},
+                             "finish_reason": action.get("finish_reason", "stop"),
                              "logprobs": None} for i, t in enumerate(texts)],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens},
@@ -178,7 +180,7 @@ def _handler(server: FakeOpenAI):
                     if k < len(p):
                         send([{"index": i, "delta": {field: p[k]}, "finish_reason": None}])
             for i in range(len(texts)):
-                send([{"index": i, "delta": {}, "finish_reason": "stop"}])
+                send([{"index": i, "delta": {}, "finish_reason": action.get("finish_reason", "stop")}])
             if (body.get("stream_options") or {}).get("include_usage"):
                 completion = sum(len(t.split()) for t in texts)
                 send([], {"prompt_tokens": 10, "completion_tokens": completion, "total_tokens": 10 + completion})

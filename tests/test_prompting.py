@@ -155,8 +155,8 @@ def test_an_answer_that_is_not_text_is_a_malformed_response(wb):
 def test_a_refusal_is_saved_with_its_text(wb, stream):
     """OpenAI sends a refusal in `refusal` with content null: the trace held an empty answer and lost what was said."""
     wb.server.script({"refusal": "I can't help with that request."})
-    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", *stream)
-    assert code == 0 and "I can't help with that request." in out
+    code, out, err = wb.run("prompt", "1.3", "--pack", "demo", *stream)
+    assert code == 0 and "I can't help with that request." in out and "caution 1.3: the model refused to answer" in err
     trace = load_trace(wb.traces()[0])
     assert trace.answers() == ["I can't help with that request."]
     [choice] = trace.data["exchanges"][0]["choices"]
@@ -405,3 +405,45 @@ def test_ctrl_c_leaves_only_complete_traces(wb):
     assert not [f for f in files if f.name.startswith(".")]
     assert all(load_trace(f).intact for f in files if f.is_file())
     assert len([f for f in files if f.is_file()]) < len(TRACED)
+
+
+@pytest.mark.parametrize("stream", [[], ["--stream"]])
+def test_an_answer_cut_off_at_the_token_limit_is_saved_with_a_caution(wb, stream):
+    """finish_reason length: the trace keeps the answer as it came, and the user is told it is incomplete."""
+    wb.server.script({"finish_reason": "length"})
+    code, out, err = wb.run("prompt", "1.3", "--pack", "demo", "--max-tokens", "50", *stream)
+    assert code == 0 and "saved" in out
+    assert "caution 1.3: the answer was cut off at the token limit" in err
+    assert "larger --max-tokens (now 50)" in err
+    [trace] = map(load_trace, wb.traces())
+    assert trace.intact and trace.data["exchanges"][0]["choices"][0]["finish_reason"] == "length"
+    assert wb.run("prompt", "1.3", "--pack", "demo", *stream)[2] == ""  # a whole answer: no caution
+
+
+def test_cautions_follow_each_sample_through_top_ups_and_turns(wb):
+    wb.server.script({"choices": 1}, {"finish_reason": "length"})  # n=2 gives one choice; the top-up is cut off
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--samples", "2", "--json")
+    assert code == 0 and json.loads(out)["cautions"] == ["", json.loads(out)["cautions"][1]]
+    assert "token limit" in json.loads(out)["cautions"][1]
+    # decompose: four turns; only the final reply's ending counts (an earlier cut-off turn was answered on)
+    wb.server.script({"finish_reason": "length"})
+    _, out, _ = wb.run("prompt", "1.2", "--pack", "demo", "--strategy", "decompose", "--json")
+    assert json.loads(out)["cautions"] == [""]
+    wb.server.script({}, {}, {}, {"finish_reason": "content_filter"})
+    _, out, _ = wb.run("prompt", "1.2", "--pack", "demo", "--strategy", "decompose", "--json")
+    assert "content filter" in json.loads(out)["cautions"][0]
+
+
+def test_batch_marks_problems_with_cut_off_answers(wb):
+    wb.server.script({"match": "momentum", "finish_reason": "length"})
+    code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo")
+    assert code == 0 and "caution" in out  # the table's status
+    assert "caution 1.3: the answer was cut off" in err and "caution 1.1" not in err
+    _, out, _ = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--json")
+    assert [o["cautions"] for o in json.loads(out)["outcomes"]] == [[""], [""]]
+
+
+def test_an_empty_answer_is_saved_with_a_caution(wb):
+    wb.server.script({"content": "  \n"})
+    code, _, err = wb.run("prompt", "1.3", "--pack", "demo")
+    assert code == 0 and "caution 1.3: the answer is empty" in err and len(wb.traces()) == 1

@@ -559,3 +559,18 @@ def test_brackets_in_an_answer_or_a_note_are_printed_as_written(proj, tmp_path, 
     write_solution(proj, "3.1", "trace: '[/]x'\n")
     assert main(["verify", "--problem", "3.1"]) == 1
     assert "the solution pins trace '[/]x'" in capsys.readouterr().out
+
+
+def test_the_critique_of_a_cut_off_answer_says_so(proj):
+    """The answer is judged as it came; its critique names the token limit so the reader knows why it falls short."""
+    path = fake_trace(proj, "2.2.3", ["eta^* = 1", "eta^* = 1"])
+    data = json.loads(path.read_text())
+    path.unlink()
+    data.pop("hash")
+    data["exchanges"] = [{"sample": None, "turn": 0, "choices": [{"index": 0, "content": "eta^* = 1", "finish_reason": "stop"},
+                                                                  {"index": 1, "content": "eta^* = 1", "finish_reason": "length"}]}]
+    write_trace(data, root=proj / "traces")
+    [report] = verify.verify_pack("a2", ["2.2.3"])
+    first, second = [v for v in report.verdicts if v.subject != "own"]
+    assert "cut off at the token limit" in second.critique and "token limit" not in first.critique
+    assert first.status == second.status

@@ -832,3 +832,16 @@ def test_a_typst_error_names_the_line_of_the_kept_source(fx, capsys):
     m = re.search(r"typst failed on (\S+\.typ):(\d+):\d+: panicked with: FIXTURE-BOOM", err)
     assert m, err
     assert "FIXTURE-BOOM" in Path(m.group(1)).read_text().splitlines()[int(m.group(2)) - 1]
+
+
+def test_a_transcript_marks_a_cut_off_sample(tmp_path):
+    """The writeup shows a sample cut off at the token limit as such, whoever wrote the critique."""
+    from workbench.traces import load_trace
+    from workbench.transcript import transcript
+
+    data = trace_data("1.2", "FIXTURE half an answer")
+    data["exchanges"][0]["choices"][0]["finish_reason"] = "length"
+    blocks = "\n".join(transcript(load_trace(write_trace(data, tmp_path / "traces"))))
+    assert "Caution: the answer was cut off at the token limit" in blocks
+    whole = "\n".join(transcript(load_trace(write_trace(trace_data("1.2", "FIXTURE whole"), tmp_path / "traces"))))
+    assert "Caution" not in whole

@@ -22,7 +22,7 @@ from workbench.errors import LLMError, UsageError, WorkbenchError
 from workbench.pool import imap_unordered
 from workbench.problems import Pack, Problem
 from workbench.prompts import Strategy, load_strategy, render
-from workbench.traces import SCHEMA, check_problem_id, utc_now, write_trace
+from workbench.traces import SCHEMA, Trace, check_problem_id, utc_now, write_trace
 
 OnDelta = Callable[[int, int, str], None]  # (sample, turn, text piece)
 
@@ -38,6 +38,7 @@ class Outcome:
     requested: int = 0
     seconds: float = 0.0
     latency_s: float = 0.0  # sum of the request latencies of its exchanges
+    cautions: tuple[str, ...] = ()  # per saved sample, what a reader must know ('' when nothing): Trace.cautions
 
     @property
     def ok(self) -> bool:
@@ -161,7 +162,7 @@ def run_many(problems: list[Problem], strategy_name: str, settings: llm.Settings
         latency = sum(e.get("latency_s") or 0 for e in trace["exchanges"])
         return Outcome(problem.id, path=path, samples=len(trace["samples"]), requested=samples,
                        seconds=time.monotonic() - t0, latency_s=latency,
-                       error="; ".join(trace.get("errors", [])) or None)
+                       error="; ".join(trace.get("errors", [])) or None, cautions=tuple(Trace(path, trace).cautions()))
 
     outcomes: list[Outcome | None] = [None] * len(problems)
     results = imap_unordered(job, problems, jobs)

@@ -145,6 +145,35 @@ class Trace:
             out.append(replies[-1] if replies else "")
         return out
 
+    def final_choices(self) -> list[dict]:
+        """The API choice behind each sample's final reply ({} where the trace does not say).
+
+        Exchanges are stored by (sample, turn), a call that served several samples (n > 1) first with
+        sample null: its choices are samples 0, 1, ... in order, and a sample's later turn replaces its earlier."""
+        final: dict[int, dict] = {}
+        shared = 0
+        for ex in self.data.get("exchanges", []):
+            choices = ex.get("choices") or []
+            if ex.get("sample") is None:
+                for c in choices:
+                    final[shared], shared = c, shared + 1
+            elif choices:
+                final[ex["sample"]] = choices[-1]
+        return [final.get(i, {}) for i in range(len(self.samples))]
+
+    def cautions(self) -> list[str]:
+        """Per sample, what a reader of its answer must know before judging it ('' when nothing)."""
+        out = []
+        for answer, choice in zip(self.answers(), self.final_choices()):
+            finish = choice.get("finish_reason")
+            out.append("the model refused to answer" if choice.get("refusal") else
+                       "the answer is empty" if not answer.strip() else
+                       "the answer was cut off at the token limit (finish_reason length), so it may be incomplete"
+                       if finish == "length" else
+                       "the provider's content filter stopped the answer (finish_reason content_filter), so it may "
+                       "be incomplete" if finish == "content_filter" else "")
+        return out
+
     def citation(self) -> str:
         """One line a writeup can print under the transcript: model, version, URL, date, hash."""
         date = (self.started_at or "")[:10] or "unknown date"

@@ -64,9 +64,9 @@ def _flush(segments: list, lang: str, lines: list[str]) -> None:
 
 def transcript(trace: Trace) -> list[str]:
     """A trace as a chat transcript: every message of every sample, literal, with the citation beneath."""
-    samples = trace.samples
+    samples, cautions = trace.samples, trace.cautions()
     out = [raw_typst(f"#wb-tag({typ_str(IMPORTED)})")] if trace.imported else []
-    for sample in (s for s in samples if isinstance(s, dict)):
+    for sample, caution in ((s, c) for s, c in zip(samples, cautions) if isinstance(s, dict)):
         if len(samples) > 1:
             label = f"Sample {int(sample.get('index') or 0) + 1} of {len(samples)}"
             out.append(raw_typst(f"#wb-label({typ_str(label)})"))
@@ -76,5 +76,7 @@ def transcript(trace: Trace) -> list[str]:
             out.append(raw_typst(f'#wb-msg("{role}")['))
             out.extend(code_block(text, lang) for lang, text in segments)
             out.append(raw_typst("]"))
+        if caution:  # the reader must not take a cut-off answer for the model's whole reply
+            out.append(raw_typst(f"#wb-tag({typ_str('Caution: ' + caution)})"))
     out.append(raw_typst(f"#wb-cite({typ_str(trace.citation() + ' (' + trace.path.name + ')')})"))
     return out

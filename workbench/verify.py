@@ -11,6 +11,7 @@ Writeup API: verify_pack(pack, problem_ids=None, judge=None) -> [ProblemReport];
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import json
@@ -382,11 +383,12 @@ def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
 
 def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict]:
     verdicts = []
-    for i, text in enumerate(trace.answers()):
+    for i, (text, caution) in enumerate(zip(trace.answers(), trace.cautions())):
         v = run_check(ref, problem, Submission(problem.id, f"{trace.path.name}#{i}", text), ctx)
+        if caution:  # a cut-off answer is judged as it came; the critique says why it may fall short
+            v = dataclasses.replace(v, critique=f"{v.critique} Note: {caution}.")
         if not trace.intact:
-            v = Verdict(v.problem, v.subject, v.status, v.score, v.details, v.critique,
-                        "; ".join(x for x in (v.reason, f"trace not intact: {trace.fault}") if x))
+            v = dataclasses.replace(v, reason="; ".join(x for x in (v.reason, f"trace not intact: {trace.fault}") if x))
         verdicts.append(v)
     return verdicts
 

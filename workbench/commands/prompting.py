@@ -200,7 +200,7 @@ def _single(problem, args, settings) -> int:
         return exc.exit_code
     errors = trace.get("errors", [])
     if args.json:
-        print_json(dict(saved.summary(), answers=saved.answers(), errors=errors))
+        print_json(dict(saved.summary(), answers=saved.answers(), cautions=saved.cautions(), errors=errors))
         return LLMError.exit_code if errors else 0
     if not args.stream:
         for i, answer in enumerate(saved.answers()):
@@ -208,6 +208,7 @@ def _single(problem, args, settings) -> int:
 
             title = f"{problem.id} · {saved.model_version}" + (f" · sample {i + 1}" if len(saved.samples) > 1 else "")
             console.print(Panel(tracing.render_markdown(answer), title=title, title_align="left", border_style="green"))
+    _print_cautions({problem.id: saved.cautions()}, settings)
     for error in errors:
         err_console.print(f"failed sample: {error}", markup=False, soft_wrap=True)
     if errors:
@@ -215,6 +216,19 @@ def _single(problem, args, settings) -> int:
     console.print(f"saved {saved.path}", markup=False, soft_wrap=True)
     console.print(f"cite: {saved.citation()}", markup=False, soft_wrap=True)
     return LLMError.exit_code if errors else 0
+
+
+def _print_cautions(cautions_by_problem: dict[str, list[str]], settings) -> None:
+    """Warn about answers saved cut off, filtered, refused or empty: the trace keeps them as they came."""
+    for problem_id, cautions in cautions_by_problem.items():
+        for i, caution in enumerate(cautions):
+            if caution:
+                where = f"{problem_id} sample {i + 1}" if len(cautions) > 1 else problem_id
+                err_console.print(f"[yellow]caution[/] {escape(where)}: {escape(caution)}", soft_wrap=True)
+    if any("token limit" in c for cautions in cautions_by_problem.values() for c in cautions):
+        now = f" (now {settings.max_tokens})" if settings.max_tokens else ""
+        err_console.print(f"to get whole answers, prompt again with a larger --max-tokens{now}; the trace stays as "
+                          "the record of what came back", markup=False, soft_wrap=True)
 
 
 def _batch(problems, args, settings, skipped=()) -> int:
@@ -235,7 +249,8 @@ def _batch(problems, args, settings, skipped=()) -> int:
     if args.json:
         print_json({"outcomes": [{"problem": o.problem, "file": str(o.path) if o.path else None, "error": o.error,
                                   "samples": o.samples, "requested": o.requested, "seconds": round(o.seconds, 3),
-                                  "latency_s": round(o.latency_s, 3)} for o in outcomes],
+                                  "latency_s": round(o.latency_s, 3), "cautions": list(o.cautions)}
+                                 for o in outcomes],
                     "failed": [o.problem for o in failed], "skipped": list(skipped)})
         return LLMError.exit_code if failed else 0
     from rich.table import Table
@@ -245,10 +260,12 @@ def _batch(problems, args, settings, skipped=()) -> int:
     for col in ("problem", "status", "samples", "latency s", "wall s", "trace"):
         table.add_column(col, overflow="fold")
     for o in outcomes:
-        status = "[red]failed[/]" if not o.ok else "[yellow]partial[/]" if o.error else "[green]ok[/]"
+        status = ("[red]failed[/]" if not o.ok else "[yellow]partial[/]" if o.error else
+                  "[yellow]caution[/]" if any(o.cautions) else "[green]ok[/]")
         table.add_row(o.problem, status, f"{o.samples}/{o.requested}", f"{o.latency_s:.1f}" if o.ok else "-",
                       f"{o.seconds:.1f}", str(o.path.name) if o.path else "-")
     console.print(table)
+    _print_cautions({o.problem: list(o.cautions) for o in outcomes}, settings)
     for o in failed:
         err_console.print(f"{'failed' if not o.ok else 'partial'} {o.problem}: {o.error}", markup=False, soft_wrap=True)
     if failed:
