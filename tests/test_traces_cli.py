@@ -540,3 +540,10 @@ def test_strings_from_a_trace_are_shown_literally_not_as_styling(wb, tmp_path):
     assert code == 0 and "[red]gpt[/red]" in out.replace("\n", "")
     code, out, _ = wb.run("traces", "show", wb.traces()[0].name)
     assert code == 0 and f"model {name}" in out and f"{name} via" in out
+
+
+def test_chat_says_when_a_reply_was_cut_off(wb, monkeypatch):
+    wb.server.script({"finish_reason": "length"})
+    monkeypatch.setattr("sys.stdin", io.StringIO("and then?\n\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0 and err.count("this reply was cut off at the token limit") == 1  # the first reply only
