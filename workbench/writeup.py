@@ -247,9 +247,23 @@ def _scalars(data: dict, prefix: str = "") -> list[tuple[str, str]]:
             out.extend(_scalars(value, f"{prefix}{key}."))
         elif isinstance(value, list) and len(value) <= 8 and all(isinstance(v, (str, int, float)) for v in value):
             out.append((prefix + str(key), ", ".join(_fmt(v) for v in value)))
+        elif isinstance(value, str) and os.path.isabs(value):
+            out.append((prefix + str(key), _private_path(Path(value))))
         elif isinstance(value, (str, int, float, bool)):
             out.append((prefix + str(key), _fmt(value)))
     return out
+
+
+def _private_path(path: Path) -> str:
+    """A recorded path as a submission may show it: relative to the project, else with the home folder as ~
+    (a PDF handed in should not carry the student's user name)."""
+    shown = _rel(path)
+    if shown != str(path):
+        return shown
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # outside home, or no home known
+        return str(path)
 
 
 _FIRST = ("epoch", "train_loss", "val_loss", "val_acc", "seconds")
