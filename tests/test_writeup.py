@@ -860,3 +860,14 @@ def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatc
     shown = dict(writeup._scalars(config))
     assert shown == {"data_source.kind": "folder", "data_source.path": "~/data/horses", "settings.data": "data",
                      "settings.palette": "/opt/palettes/p.npy", "settings.note": "a/b"}
+
+
+def test_the_notebook_s_run_configs_show_paths_without_the_home_folder(tmp_path, monkeypatch):
+    from workbench import notebook
+
+    home = tmp_path / "home" / "ada-lovelace"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("WORKBENCH_ROOT", str(home / "project"))
+    config = {"data_source": {"kind": "folder", "path": str(home / "horses")}, "settings": {"epochs": 25, "data": None}}
+    assert notebook._shown_paths(config) == {"data_source": {"kind": "folder", "path": "~/horses"},
+                                             "settings": {"epochs": 25, "data": None}}

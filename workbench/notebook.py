@@ -11,7 +11,7 @@ import pprint
 from pathlib import Path
 
 from workbench.evidence import Entry, Run
-from workbench.paths import REPO_ROOT, project_root
+from workbench.paths import REPO_ROOT, project_root, shown_path
 from workbench.problems import Pack
 from workbench.atomic import atomic_write
 
@@ -180,11 +180,11 @@ def _metrics_markdown(run: Run) -> str:
     return head + rows
 
 
-def _where(path: Path) -> str:
-    try:
-        return str(path.relative_to(project_root()))
-    except ValueError:
-        return str(path)
+def _shown_paths(value):
+    """A config with its absolute paths as shown_path writes them (the notebook is handed in)."""
+    if isinstance(value, dict):
+        return {k: _shown_paths(v) for k, v in value.items()}
+    return shown_path(Path(value)) if isinstance(value, str) and Path(value).is_absolute() else value
 
 
 def _cell(value) -> str:
@@ -213,8 +213,9 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         for run in e.runs:
             runs.setdefault(run.name, (run, []))[1].append(e.problem.id)
     if runs:
-        configs = {name: run.config for name, (run, _) in runs.items()}
-        cells.append(new_markdown_cell("## Training configuration\n\nThe exact `config.json` of each pinned run."))
+        configs = {name: _shown_paths(run.config) for name, (run, _) in runs.items()}
+        cells.append(new_markdown_cell("## Training configuration\n\nThe `config.json` of each pinned run (paths shown "
+                                       "relative to the project, or under ~ for the home folder)."))
         cells.append(new_code_cell("RUN_CONFIGS = " + pprint.pformat(configs, sort_dicts=False, width=100)))
         if folder is not None:
             cells += retrain_cells(folder, package, next(iter(runs)))
@@ -226,7 +227,7 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         outputs = [new_output("display_data", data={"text/markdown": _metrics_markdown(run),
                                                     "text/plain": json.dumps(run.epochs[-1] if run.epochs else {})})]
         outputs += [new_output("display_data", data=d) for d in (_png(run.curves), _png(run.samples)) if d]
-        cells.append(new_code_cell(f"# Pinned outputs of run {name!r} ({_where(run.path)}): metrics per epoch, curves.png and\n"
+        cells.append(new_code_cell(f"# Pinned outputs of run {name!r} ({shown_path(run.path)}): metrics per epoch, curves.png and\n"
                                    "# samples.png as training recorded them; training with RUN_CONFIGS[name] makes them again.",
                                    outputs=outputs))
     nb = new_notebook(cells=cells, metadata={

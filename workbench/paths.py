@@ -11,6 +11,20 @@ def project_root() -> Path:
     return Path(os.environ.get("WORKBENCH_ROOT", REPO_ROOT)).resolve()
 
 
+def shown_path(path: Path) -> str:
+    """A path as a reader (and a submission) may see it: relative to the project or the repository when inside
+    one, else with the home folder as ~, so a PDF or notebook handed in does not carry the user's name."""
+    for base in (project_root(), REPO_ROOT):
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            pass
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # outside home, or no home known
+        return str(path)
+
+
 def problems_dir() -> Path:
     return project_root() / "problems"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from workbench.evidence import (CodeSource, Entry, Run, collect, may_need_auto_critique, no_run_note, run_verification,
                                 with_verdicts)
 from workbench.errors import WriteupError
-from workbench.paths import REPO_ROOT, build_dir, make_folder, project_root
+from workbench.paths import build_dir, make_folder, project_root, shown_path
 from workbench.problems import Pack, Problem, load_pack
 from workbench.solutions import stray_solution_notes
 from workbench.transcript import IMPORTED, transcript
@@ -212,15 +212,7 @@ def code_section(code: CodeSource | None, problem: Problem) -> list[str]:
 
 
 def _rel(path: Path | None) -> str:
-    """A path as the reader knows it: relative to the project (or the repository) when inside it."""
-    if path is None:
-        return ""
-    for base in (project_root(), REPO_ROOT):
-        try:
-            return str(path.relative_to(base))
-        except ValueError:
-            pass
-    return str(path)
+    return "" if path is None else shown_path(path)
 
 
 def _fmt(value) -> str:
@@ -248,22 +240,10 @@ def _scalars(data: dict, prefix: str = "") -> list[tuple[str, str]]:
         elif isinstance(value, list) and len(value) <= 8 and all(isinstance(v, (str, int, float)) for v in value):
             out.append((prefix + str(key), ", ".join(_fmt(v) for v in value)))
         elif isinstance(value, str) and os.path.isabs(value):
-            out.append((prefix + str(key), _private_path(Path(value))))
+            out.append((prefix + str(key), shown_path(Path(value))))
         elif isinstance(value, (str, int, float, bool)):
             out.append((prefix + str(key), _fmt(value)))
     return out
-
-
-def _private_path(path: Path) -> str:
-    """A recorded path as a submission may show it: relative to the project, else with the home folder as ~
-    (a PDF handed in should not carry the student's user name)."""
-    shown = _rel(path)
-    if shown != str(path):
-        return shown
-    try:
-        return str(Path("~") / path.relative_to(Path.home()))
-    except (ValueError, RuntimeError):  # outside home, or no home known
-        return str(path)
 
 
 _FIRST = ("epoch", "train_loss", "val_loss", "val_acc", "seconds")
