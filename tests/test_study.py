@@ -230,3 +230,20 @@ def test_ctrl_c_while_workers_judge_marks_their_checks_abandoned(proj, monkeypat
     with pytest.raises(KeyboardInterrupt):
         study_module.run_study(ctx, verify.load_reference(ctx.pack), pairs, skipped, problems, on_trace=ctrl_c, jobs=2)
     assert verify.abandoned_checks()  # cli.exit_process then skips the interpreter shutdown
+
+
+def test_answers_cut_off_are_scored_as_they_came_and_counted(proj, capsys):
+    """A low mean may be the token limit's doing: such answers are counted, and each carries its caution."""
+    path = trace(proj, "3.1", [WRONG_31, RIGHT_31], model="model-c")
+    body = json.loads(path.read_text())
+    path.unlink()
+    del body["hash"]
+    body["exchanges"] = [{"sample": None, "turn": 0, "choices": [{"index": 0, "finish_reason": "length"},
+                                                                  {"index": 1, "finish_reason": "stop"}]}]
+    write_trace(body, root=proj / "traces")
+    data = _json(capsys, ["study", "--model", "model-c"])
+    cell = data["by_problem"][0]["groups"]["model-c"]
+    assert (cell["scored"], cell["cautioned"], cell["mean"]) == (2, 1, 0.5)
+    assert ["token limit" in a["caution"] for a in data["answers"]] == [True, False]
+    assert main(["study", "--model", "model-c"]) == 0
+    assert "1 cut off at the token limit, filtered, refused or empty (scored as they came" in capsys.readouterr().out

@@ -7,7 +7,9 @@ partial its credit, incorrect 0); per Type label the mean of those problem means
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
 the easiest for an LLM and Type 4 the hardest, so the means should not rise from one Type to the next;
 `type_order` names every place where they do. Answers the checks cannot judge (unchecked: free text
-without --judge) or that lack what the check needs (missing) are counted, never scored.
+without --judge) or that lack what the check needs (missing) are counted, never scored. Answers cut off at the
+token limit, filtered, refused or empty are scored as they came and counted (`cautioned`): a low mean may be
+the token limit's doing, not the problem's.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class JudgedAnswer:
     status: str
     score: float
     reason: str = ""
+    caution: str = ""  # cut off at the token limit, filtered, refused or empty (Trace.cautions): scored as it came
 
 
 @dataclass
@@ -50,7 +53,7 @@ class Cell:
 
     def to_dict(self) -> dict:
         return {"mean": self.mean, "scored": len(self.scores),
-                **{s: self.counts.get(s, 0) for s in (*SCORED, "unchecked", "missing", "failed")}}
+                **{s: self.counts.get(s, 0) for s in (*SCORED, "unchecked", "missing", "failed", "cautioned")}}
 
 
 @dataclass
@@ -163,12 +166,13 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
         groups.add(group)
         cell = cells.setdefault((problem.id, group), Cell())
         cell.counts["failed"] += max(0, trace.samples_requested - len(trace.samples))  # API errors: no answer to judge
-        for i, v in enumerate(verdicts[k]):
+        for i, (v, caution) in enumerate(zip(verdicts[k], trace.cautions())):
             cell.counts[v.status] += 1
+            cell.counts["cautioned"] += bool(caution)
             if v.status in SCORED:
                 cell.scores.append(v.score)
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
-                                        trace.path.name, i, v.status, v.score, v.reason))
+                                        trace.path.name, i, v.status, v.score, v.reason, caution))
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
                  skipped=skipped, untraced=[p.id for p in problems if p.id not in traced])
