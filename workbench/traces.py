@@ -36,6 +36,11 @@ from workbench.problems import ID_PATTERN
 SCHEMA = "workbench.trace/1"
 SOURCES = ("api", "import", "manual")
 _UNHASHED = ("hash",)
+# Trace.cautions: answers saved as they came that a reader must not take for whole ones
+CUT_OFF = "the answer was cut off at the token limit (finish_reason length), so it may be incomplete"
+UNFINISHED = {"length": CUT_OFF, "content_filter": "the provider's content filter stopped the answer "
+                                                   "(finish_reason content_filter), so it may be incomplete"}
+REFUSED, EMPTY = "the model refused to answer", "the answer is empty"
 
 
 def canonical_json(data: dict) -> bytes:
@@ -165,13 +170,12 @@ class Trace:
         """Per sample, what a reader of its answer must know before judging it ('' when nothing)."""
         out = []
         for answer, choice in zip(self.answers(), self.final_choices()):
-            finish = choice.get("finish_reason")
-            out.append("the model refused to answer" if choice.get("refusal") else
-                       "the answer is empty" if not answer.strip() else
-                       "the answer was cut off at the token limit (finish_reason length), so it may be incomplete"
-                       if finish == "length" else
-                       "the provider's content filter stopped the answer (finish_reason content_filter), so it may "
-                       "be incomplete" if finish == "content_filter" else "")
+            if choice.get("refusal"):
+                out.append(REFUSED)
+            elif not answer.strip():
+                out.append(EMPTY)
+            else:
+                out.append(UNFINISHED.get(choice.get("finish_reason"), ""))
         return out
 
     def citation(self) -> str:

@@ -225,7 +225,9 @@ def _print_cautions(cautions_by_problem: dict[str, list[str]], settings) -> None
             if caution:
                 where = f"{problem_id} sample {i + 1}" if len(cautions) > 1 else problem_id
                 err_console.print(f"[yellow]caution[/] {escape(where)}: {escape(caution)}", soft_wrap=True)
-    if any("token limit" in c for cautions in cautions_by_problem.values() for c in cautions):
+    from workbench.traces import CUT_OFF
+
+    if any(CUT_OFF in cautions for cautions in cautions_by_problem.values()):
         now = f" (now {settings.max_tokens})" if settings.max_tokens else ""
         err_console.print(f"to get whole answers, prompt again with a larger --max-tokens{now}; the trace stays as "
                           "the record of what came back", markup=False, soft_wrap=True)
