@@ -574,3 +574,21 @@ def test_the_critique_of_a_cut_off_answer_says_so(proj):
     first, second = [v for v in report.verdicts if v.subject != "own"]
     assert "cut off at the token limit" in second.critique and "token limit" not in first.critique
     assert first.status == second.status
+
+
+@pytest.mark.parametrize("front, message", [
+    ("answer:\n  lambda_tildee: '\\frac{\\lambda}{2\\eta}'\n", "unknown answer key 'lambda_tildee' for 2.3.2 (use only: lambda_tilde)"),
+    ("answer: ['\\frac{\\lambda}{2\\eta}']\n", "`answer:` must be a mapping of lambda_tilde"),
+])
+def test_an_answer_key_the_check_does_not_read_is_named_not_ignored(proj, tmp_path, capsys, front, message):
+    path = write_solution(proj, "2.3.2", front, solution=r"So $\tilde\lambda = \frac{\lambda}{2\eta}$.")
+    [report] = verify.verify_pack("a2", ["2.3.2"])
+    assert report.own_verdict.status == "missing" and not verify.ready([report])
+    assert any(message in n and "2.3.2.md" in n for n in report.notes)
+    assert main(["verify", "--problem", "2.3.2"]) == 1
+    assert main(["check", "2.3.2", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message.split(" (")[0] in err and "Traceback" not in err
+    write_solution(proj, "3.3", "answer: {factors: [kernel, stride, depth]}\n")
+    assert main(["check", "3.3", str(proj / "solutions" / "a2" / "3.3.md")]) == 2
+    assert "3.3 has no answer keys to check" in capsys.readouterr().err

@@ -348,6 +348,25 @@ def reference_answer(pack, problem_id: str) -> dict:
     return {"problem": problem.id, "answer_key": ref.ANSWER_KEYS.get(problem.id), **(out or {})}
 
 
+def answer_key_error(ref, problem: Problem, answer) -> ProblemError | None:
+    """What is wrong with an own solution's `answer:` for this problem's check, or None: a key the check does
+    not read (a misspelt one) would be ignored without a word."""
+    table = getattr(ref, "ANSWER_KEYS", None)
+    if answer is None or table is None:  # a pack without the table reads `answer:` its own way
+        return None
+    keys = list(table.get(problem.id) or ())
+    if not keys:
+        return ProblemError(f"`answer:` is given, but {problem.id} has no answer keys to check",
+                            "remove `answer:`; the solution's text is what is judged")
+    if not isinstance(answer, dict):
+        return ProblemError(f"`answer:` must be a mapping of {', '.join(keys)}",
+                            f"e.g. answer: {{{keys[0]}: ...}}")
+    unknown = [k for k in answer if k not in keys]
+    if unknown:
+        return ProblemError(f"unknown answer key {unknown[0]!r} for {problem.id}", f"use only: {', '.join(keys)}")
+    return None
+
+
 def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "text",
                timeout_s: float = DEFAULT_TIMEOUT_S) -> Verdict:
     """Judge one answer given as text: a solution file (front matter used) or an LLM's / a student's prose."""
@@ -364,10 +383,17 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
         sections = split_sections(body)
         sub = Submission(problem.id, subject, sections.get("solution") or body,
                          answer=front.get("answer"), code=code, cites=front.get("cites") or {})
-    return run_check(load_reference(ctx.pack), problem, sub, ctx)
+    ref = load_reference(ctx.pack)
+    bad = answer_key_error(ref, problem, sub.answer)
+    if bad:
+        raise UsageError(bad.message, bad.fix)
+    return run_check(ref, problem, sub, ctx)
 
 
 def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
+    bad = answer_key_error(ref, problem, sol.answer)
+    if bad:
+        return unjudged(problem.id, "own", "missing", f"{bad.message} ({bad.fix})")
     sub = Submission(problem.id, "own", sol.solution, answer=sol.answer, code=sol.code, cites=sol.cites)
     verdict = run_check(ref, problem, sub, ctx)
     cites = check_cites(sol, ctx, tuple(getattr(ref, "CITE_METRICS", ("train_loss", "val_loss", "val_acc"))))
@@ -425,6 +451,9 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     except WorkbenchError as exc:
         sol, _ = None, notes.append(str(exc))
     notes += heading_notes(sol)
+    bad = answer_key_error(ref, problem, sol.answer) if sol else None
+    if bad:
+        notes.append(f"{sol.path}: {bad}")
     pick = pick_trace(problem.id, sol.trace if sol else None)  # the trace the writeup shows is the one judged
     trace = pick.trace
     notes += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for bad in pick.unreadable]
