@@ -773,6 +773,24 @@ def test_models_used_names_an_import_as_its_citation_does():
     assert where.startswith("https://chatgpt.example/c/abc;") and "https://chatgpt.example/c/abc" in trace.citation()
 
 
+def test_models_used_dates_an_import_by_its_conversation_not_by_the_import():
+    from types import SimpleNamespace
+
+    from workbench.traces import Trace
+    from workbench.writeup import models_used
+
+    data = trace_data("1.1", "FIXTURE", source="import")
+    data["started_at"] = "2026-03-01T10:00:00Z"  # the day of the import
+    data["import"] = {"url": "https://chatgpt.com", "created_at": "2023-11-14T22:13:20Z"}  # the day the model answered
+    trace = Trace(path=Path("x.json"), data=data)
+    entry = SimpleNamespace(pick=SimpleNamespace(trace=trace, usable=True), shows_trace=True,
+                            problem=SimpleNamespace(id="1.1", extra_credit=False))
+    [(model, where)] = models_used([entry])
+    assert where == ("https://chatgpt.com; conversation of 2023-11-14, imported from the user's chat export on "
+                     "2026-03-01; questions 1.1")
+    assert "conversation of 2023-11-14" in trace.citation()
+
+
 def test_tex_pandoc_cannot_convert_is_one_warning_naming_its_file(fx, capsys):
     sol = fx / "solutions" / "fx" / "1.1.md"
     sol.write_text(sol.read_text() + "\nWith $\\mathbbm{1}_{x>0}$ here.\n")

@@ -355,11 +355,20 @@ def models_used(entries: list[Entry]) -> list[tuple[str, str]]:
             seen.setdefault((t.model_version, where or "unknown provider", t.imported), []).append(e)
     out = []
     for (model, where, imported), group in seen.items():
-        dates = sorted({(e.pick.trace.started_at or "")[:10] for e in group} - {""})
-        span = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}" if dates else "unknown date"
-        how = f"{IMPORTED} on {span}" if imported else f"accessed {span} (UTC)"
+        span = _date_span(e.pick.trace.started_at for e in group) or "unknown date"
+        if imported:  # the model was used when the conversation was held, not when it was imported
+            held = _date_span((e.pick.trace.data.get("import") or {}).get("created_at") for e in group)
+            how = (f"conversation of {held}, " if held else "") + f"{IMPORTED} on {span}"
+        else:
+            how = f"accessed {span} (UTC)"
         out.append((model, f"{where}; {how}; questions {', '.join(e.problem.id for e in group)}"))
     return out
+
+
+def _date_span(stamps) -> str:
+    """'2023-11-14' or '2023-11-14 to 2023-12-01' from ISO time stamps; '' when none is given."""
+    dates = sorted({str(s or "")[:10] for s in stamps} - {""})
+    return dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}" if dates else ""
 
 
 def title_block(pack: Pack, who: Identity, entries: list[Entry], date: str) -> str:
