@@ -547,3 +547,19 @@ def test_chat_says_when_a_reply_was_cut_off(wb, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("and then?\n\n"))
     code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
     assert code == 0 and err.count("this reply was cut off at the token limit") == 1  # the first reply only
+
+
+def test_html_in_an_answer_is_shown_as_written_not_dropped(wb, tmp_path):
+    answer = ("Use `x` with List<int> here and a <b>bold</b> tag.\n\n<details>\nthe hidden part\n</details>\n\n"
+              "<script>alert(1)</script> then more text")
+    path = tmp_path / "chat.md"
+    path.write_text(f"## User\n\nHow?\n\n## ChatGPT\n\n{answer}\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    code, out, _ = wb.run("traces", "show", wb.traces()[0].name)
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "List<int>" in flat and "<b>bold</b>" in flat
+    assert "<details>" in flat and "the hidden part" in flat and "<script>alert(1)</script> then more text" in flat
+    wb.server.reply = lambda body, i: answer
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--base-url", wb.server.url, "--model", "fake-gpt")
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "List<int>" in flat and "the hidden part" in flat and "then more text" in flat

@@ -198,9 +198,13 @@ def protect_math(text: str) -> str:
 
 
 def render_markdown(text: str):
+    from markdown_it import MarkdownIt
     from rich.markdown import Markdown
 
-    return Markdown(protect_math(text))
+    md = Markdown(protect_math(text))
+    # rich's parser reads HTML and then drops it (`List<int>` lost `<int>`, a `<details>` block vanished): read it as text
+    md.parsed = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table").parse(md.markup)
+    return md
 
 
 def render_trace(trace) -> None:
