@@ -673,6 +673,7 @@ def test_images_in_the_students_text_are_embedded_or_named_as_not_shown(fx, caps
     assert len(copied) == 1 and copied[0].read_bytes() == (fx / "solutions" / "fx" / "figs" / "sketch.png").read_bytes()
     assert f'image("files/{copied[0].name}")' in (fx / "build" / "fx-writeup.typ").read_text()
     flat = " ".join(text.split())
+    assert "my sketch" in flat  # an image on its own line shows its caption, as the README's ![caption](path) says
     assert "image https://example.com/a.png not shown" in flat and "image figs/missing.png not shown" in flat
     out = " ".join(capsys.readouterr().out.split())  # the build's warnings
     assert "solutions/fx/1.1.md: image 'figs/missing.png' not shown" in out and "'https://example.com/a.png'" in out

@@ -19,8 +19,7 @@ from workbench.errors import WriteupError
 # Pandoc's Markdown without the extensions that would turn ordinary text into something else:
 # raw TeX/HTML would be dropped silently by the Typst writer, `@name` would become a citation to a
 # missing label, and a `---` block inside a solution would be read as document metadata.
-MARKDOWN = ("markdown-raw_tex-raw_html-citations-yaml_metadata_block-pandoc_title_block"
-            "-implicit_figures-smart")
+MARKDOWN = "markdown-raw_tex-raw_html-citations-yaml_metadata_block-pandoc_title_block-smart"
 FONTS = {"body": "Libertinus Serif", "math": "New Computer Modern Math", "mono": "DejaVu Sans Mono"}
 
 _ASCII_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
