@@ -890,3 +890,34 @@ def test_the_notebook_s_run_configs_show_paths_without_the_home_folder(tmp_path,
     config = {"data_source": {"kind": "folder", "path": str(home / "horses")}, "settings": {"epochs": 25, "data": None}}
     assert notebook._shown_paths(config) == {"data_source": {"kind": "folder", "path": "~/horses"},
                                              "settings": {"epochs": 25, "data": None}}
+
+
+def test_notebook_holds_a_single_module_s_code_and_runs(fx, tmp_path, monkeypatch):
+    """code: mymodule:Class (a file, not a package) was verified and shown in the PDF, but the notebook held no
+    code and said no solution named a code: pointer."""
+    import nbformat
+
+    (fx / "fxsolo.py").write_text('"""Fixture single-module code."""\nfrom fxpkg.data import load_data\n\n\n'
+                                  'class Solo:\n    def size(self):\n        return len(load_data(3))\n')
+    sol = fx / "solutions" / "fx" / "2.1.md"
+    sol.write_text(sol.read_text().replace("code: fxpkg.models:TinyNet", "code: fxsolo:Solo"))
+    _build(fx)
+    nb = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    heads = [src.split("\n", 1)[0] for src in code if src.startswith("%%writefile ")]
+    assert heads == ["%%writefile fxpkg/__init__.py", "%%writefile fxpkg/data.py", "%%writefile fxsolo.py"]
+    assert not any("no solution names" in c.source for c in nb.cells)
+    work = tmp_path / "nbrun"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    for mod in [m for m in __import__("sys").modules if m.startswith(("fxpkg", "fxsolo"))]:
+        monkeypatch.delitem(__import__("sys").modules, mod)
+    namespace: dict = {}
+    for src in code:
+        if src.startswith("%%writefile "):
+            head, body = src.split("\n", 1)
+            (work / head.split(" ", 1)[1]).write_text(body)
+        else:
+            exec(compile(src, "<cell>", "exec"), namespace)
+    assert namespace["Solo"]().size() == 3

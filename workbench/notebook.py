@@ -1,5 +1,6 @@
-"""Export the code notebook (nbformat v4): the package's real source (one cell per module, in dependency
-order), the training configurations and the pinned outputs of every run the writeup shows. Never executed."""
+"""Export the code notebook (nbformat v4): the real source of every package or module the solutions' `code:`
+pointers name (one cell per module, in dependency order), the training configurations and the pinned outputs of
+every run the writeup shows. Never executed."""
 
 from __future__ import annotations
 
@@ -16,18 +17,19 @@ from workbench.problems import Pack
 from workbench.atomic import atomic_write
 
 
-def package_of(entries: list[Entry]) -> str:
-    """The package the solutions' `code:` pointers name (e.g. colourize), or "" when none do."""
-    for e in entries:
-        if e.code is not None and e.code.pointer:
-            return e.code.pointer.split(":")[0].split(".")[0]
-    return ""
+def code_sources(entries: list[Entry]) -> list[str]:
+    """The top-level packages or modules the solutions' `code:` pointers name, in order (e.g. ["colourize"])."""
+    return list(dict.fromkeys(e.code.pointer.split(":")[0].split(".")[0]
+                              for e in entries if e.code is not None and e.code.pointer))
 
 
-def package_dir(package: str) -> Path | None:
+def source_path(name: str) -> Path | None:
+    """The package folder or single-module file of a top-level name, in the project or the repository."""
     for base in (project_root(), REPO_ROOT):
-        if (base / package / "__init__.py").is_file():
-            return base / package
+        if (base / name / "__init__.py").is_file():
+            return base / name
+        if (base / f"{name}.py").is_file():
+            return base / f"{name}.py"
     return None
 
 
@@ -117,34 +119,42 @@ def _writefile_cells(path: Path, root: Path) -> list:
             new_code_cell(f"%%writefile {rel}\n{text.rstrip()}\n")]
 
 
-def package_cells(folder: Path, package: str, entries: list[Entry]) -> list:
-    """One `%%writefile` cell per module, verbatim and in dependency order (the project modules the package
-    imports first), then a cell importing the models and a cell that retrains a run.
+def source_cells(path: Path, name: str) -> list:
+    """One `%%writefile` cell per module, verbatim and in dependency order (the project modules it imports
+    first): a package's modules, or a single module file.
 
     The modules stay modules: pasted into one namespace they would clash (a module's import alias can
     share its name with another module's function), and their own imports between modules keep working."""
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
-    root = folder.parent
-    modules = [folder / "__init__.py"] + module_order(folder, package)
-    support = project_imports(modules, package, root)
-    folders = sorted({p.parent.relative_to(root).as_posix() for p in support + modules})
-    cells = [new_markdown_cell(f"## The `{package}` package\n\nEach cell below writes one module, unchanged: first the "
-                               f"project modules `{package}` imports ({', '.join(f'`{p.relative_to(root).as_posix()}`' for p in support) or 'none'}), "
-                               f"then `{package}/` itself; the last cells import the model classes the writeup shows and "
-                               "retrain a run."),
-             new_code_cell("import os\n\n" + "\n".join(f"os.makedirs({f!r}, exist_ok=True)" for f in folders))]
-    for path in support + modules:
-        cells += _writefile_cells(path, root)
-    pointers = [e.code.pointer for e in entries if e.code is not None and not e.code.error and e.code.pointer]
-    imports = {}
-    for pointer in pointers:
-        module, _, name = pointer.partition(":")
-        imports.setdefault(module, []).append(name)
-    lines = ["import sys", "", "sys.path.insert(0, os.getcwd())  # the folder the cells above wrote into"]
-    lines += [f"from {module} import {', '.join(dict.fromkeys(names))}" for module, names in imports.items()]
-    cells.append(new_code_cell("\n".join(lines)))
+    root = path.parent
+    modules = [path / "__init__.py"] + module_order(path, name) if path.is_dir() else [path]
+    support = project_imports(modules, name, root)
+    folders = sorted({p.parent.relative_to(root).as_posix() for p in support + modules} - {"."})
+    what = f"the `{name}` package" if path.is_dir() else f"the module `{path.name}`"
+    itself = f"`{name}/` itself" if path.is_dir() else f"`{path.name}` itself"
+    cells = [new_markdown_cell(f"## {what[0].upper()}{what[1:]}\n\nEach cell below writes one module, unchanged: first "
+                               f"the project modules {what} imports ({', '.join(f'`{p.relative_to(root).as_posix()}`' for p in support) or 'none'}), "
+                               f"then {itself}.")]
+    if folders:
+        cells.append(new_code_cell("import os\n\n" + "\n".join(f"os.makedirs({f!r}, exist_ok=True)" for f in folders)))
+    for module in support + modules:
+        cells += _writefile_cells(module, root)
     return cells
+
+
+def import_cell(entries: list[Entry]):
+    """A cell importing the model classes the writeup shows from the modules the cells above wrote."""
+    from nbformat.v4 import new_code_cell
+
+    imports: dict[str, list[str]] = {}
+    for e in entries:
+        if e.code is not None and not e.code.error and e.code.pointer:
+            module, _, name = e.code.pointer.partition(":")
+            imports.setdefault(module, []).append(name)
+    lines = ["import os", "import sys", "", "sys.path.insert(0, os.getcwd())  # the folder the cells above wrote into"]
+    lines += [f"from {module} import {', '.join(dict.fromkeys(names))}" for module, names in imports.items()]
+    return new_code_cell("\n".join(lines))
 
 
 def retrain_cells(folder: Path, package: str, run: str) -> list:
@@ -201,13 +211,14 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         f"# {pack.course}: {pack.title}, code\n\n{student}\n\n"
         "Generated by the workbench (`python cli.py build-writeup`) from the project's source files. It has not been "
         "executed: the outputs under each run are the pinned results that the writeup shows. Run top to bottom, the "
-        "cells write the package's modules, unchanged, and then import the models from them.")]
-    package = package_of(entries)
-    folder = package_dir(package) if package else None
-    if folder is None:
+        "cells write the code's modules, unchanged, and then import the models from them.")]
+    sources = {name: source_path(name) for name in code_sources(entries)}
+    if not sources:
         cells.append(new_markdown_cell("No model code: no solution names a `code:` pointer (e.g. `package.module:Class`)."))
-    else:
-        cells += package_cells(folder, package, entries)
+    for name, source in sources.items():
+        cells += source_cells(source, name) if source else [new_markdown_cell(f"Code `{name}`: not found in the project.")]
+    if any(sources.values()):
+        cells.append(import_cell(entries))
     runs: dict[str, tuple[Run, list[str]]] = {}
     for e in entries:
         for run in e.runs:
@@ -217,8 +228,11 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         cells.append(new_markdown_cell("## Training configuration\n\nThe `config.json` of each pinned run (paths shown "
                                        "relative to the project, or under ~ for the home folder)."))
         cells.append(new_code_cell("RUN_CONFIGS = " + pprint.pformat(configs, sort_dicts=False, width=100)))
-        if folder is not None:
-            cells += retrain_cells(folder, package, next(iter(runs)))
+        for name, source in sources.items():  # the first package that can train
+            retrain = retrain_cells(source, name, next(iter(runs))) if source and source.is_dir() else []
+            if retrain:
+                cells += retrain
+                break
         cells.append(new_markdown_cell("## Pinned outputs"))
     for name, (run, problems) in runs.items():
         which = f"question{'s' * (len(problems) > 1)} {', '.join(problems)}"
