@@ -213,6 +213,21 @@ def test_padding_from_prose():
     assert verdict("5.4", text).status == "correct"
 
 
+@pytest.mark.parametrize("text, status", [
+    ("For kernel 4: conv padding = 1, transposed conv padding = 1, output_padding = 0. "
+     "For kernel 5: conv padding = 2, transposed conv padding = 2, output_padding = 1.", "correct"),
+    ("For kernel 4: conv padding = 1, transposed conv padding = 2, output_padding = 0. "
+     "For kernel 5: conv padding = 2, transposed conv padding = 2, output_padding = 1.", "partial"),
+    ("k = 4: padding 1 for the convolutions and padding 1, output padding 0 for the transposed convolutions.\n"
+     "k = 5: padding 2 for the convolutions and padding 2, output padding 1 for the transposed convolutions.", "correct"),
+])
+def test_padding_of_each_layer_in_one_sentence(text, status):
+    """Each padding belongs to the layer named just before it (else just after), not to any layer on its line."""
+    v = verdict("5.4", text)
+    assert v.status == status, v.details
+    assert all(d["ok"] is not None for d in v.details)
+
+
 @pytest.mark.parametrize("k", [3, 4, 5])
 def test_padding_search_matches_documented_formula(ref, k):
     """Second method: PyTorch's documented shape formulas, solved by hand over the same ranges."""

@@ -56,22 +56,38 @@ def reference_padding() -> dict:
 
 
 _PAD_LINE = re.compile(r"(output[_ ]padding|padding)\s*(?:=|:|of|to|is|should be|becomes|set to)?\s*\(?\s*(\d+)", re.I)
+_LINE_BREAK = re.compile(r"\n|(?<=[.;])\s")
+# A layer named in prose or code; group 1 is set for a transposed convolution ("transposed conv", ConvTranspose2d).
+_LAYER = re.compile(r"(conv\w*?\s*transpose\w*|transpos\w*(?:\s+conv\w*)?|tconv\w*|deconv\w*)|conv\w*", re.I)
+
+
+def _transposed(text: str, at: int, end: int) -> bool:
+    """Whether the padding written at text[at:end] belongs to a transposed convolution: the layer it is said to
+    be for ("padding 1 for the transposed convolutions"), else the layer named last before it on its line
+    ("conv padding = 1, transposed conv padding = 1"), else the first one after it."""
+    start = max((b.end() for b in _LINE_BREAK.finditer(text, 0, at)), default=0)
+    stop = (_LINE_BREAK.search(text, end) or re.search(r"$", text)).start()
+    after = _LAYER.search(text, end, stop)
+    between = text[end:after.start()] if after else ""
+    said_for = bool(re.search(r"\b(?:for|in|of|on)\s+(?:\w+\s+){0,2}$", between, re.I)) \
+        and not re.search(r"(?<!output[_ ])\bpadding", between, re.I)
+    before = list(_LAYER.finditer(text, start, at))
+    layer = after if said_for or not before else before[-1]
+    return bool(layer and layer.group(1))
 
 
 def padding_from_text(text: str) -> dict:
-    """Per kernel (4, 5) the paddings mentioned after "kernel ... 4/5": transposed-conv lines vs conv lines."""
+    """Per kernel (4, 5) the paddings mentioned after "kernel ... 4/5", each given to the layer it is said of."""
     out: dict = {}
     marks = list(re.finditer(r"(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])\b", text, re.I))
     for i, m in enumerate(marks):
         k = f"k{m.group(1)}"
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
         block = out.setdefault(k, {})
-        for line in re.split(r"\n|(?<=[.;])\s", text[m.start():end]):
-            transposed = re.search(r"transpos|tconv|deconv", line, re.I)
-            for pm in _PAD_LINE.finditer(line):
-                name = "output_padding" if pm.group(1).lower().startswith("output") else \
-                    "tconv_padding" if transposed else "conv_padding"
-                block.setdefault(name, int(pm.group(2)))
+        for pm in _PAD_LINE.finditer(text, m.start(), end):
+            name = "output_padding" if pm.group(1).lower().startswith("output") else \
+                "tconv_padding" if _transposed(text, pm.start(), pm.end()) else "conv_padding"
+            block.setdefault(name, int(pm.group(2)))
     return {k: v for k, v in out.items() if v}
 
 
