@@ -445,6 +445,19 @@ def test_negation_counts_only_next_to_the_comparison(tmp_path, monkeypatch, text
     assert verdict("6.3", text).status == status
 
 
+@pytest.mark.parametrize("text, status", [
+    ("The UNet did better on validation loss but the accuracy got worse.", "partial"),
+    ("UNet has a lower validation loss, while its accuracy is higher.", "correct"),
+    ("UNet's validation accuracy is higher; its validation loss is lower too.", "correct"),
+])
+def test_each_clause_of_a_claim_has_its_own_direction(tmp_path, monkeypatch, text, status):
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+    v = verdict("6.3", text)
+    assert v.status == status, v.details
+
+
 def test_claims_without_runs_are_unchecked(tmp_path, monkeypatch):
     make_project(tmp_path, monkeypatch)
     v = verdict("5.3", "ConvTransposeNet has lower validation loss.")

@@ -179,14 +179,16 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
         names = [m for m in (subject, other) if re.search(_MODEL_RE[m], sentence, re.I)]
         if subject not in names and not (re.search(r"\bit\b|the (?:new|skip) model|this model", sentence, re.I) and other in names):
             continue
-        for metric, pattern in (("val_acc", r"accura\w*"), ("train_loss", r"train(?:ing)? loss"), ("val_loss", r"loss")):
-            if not re.search(pattern, sentence, re.I):
-                continue
-            direction = _direction(sentence, metric)
-            if direction:
-                out.append({"metric": metric, "direction": direction, "sentence": sentence[:200]})
-            if metric == "train_loss":
-                break
+        # "better loss but worse accuracy": each clause carries its own direction
+        for clause in re.split(r"\b(?:but|while|whereas|however|although)\b|;", sentence, flags=re.I):
+            for metric, pattern in (("val_acc", r"accura\w*"), ("train_loss", r"train(?:ing)? loss"), ("val_loss", r"loss")):
+                if not re.search(pattern, clause, re.I):
+                    continue
+                direction = _direction(clause, metric)
+                if direction:
+                    out.append({"metric": metric, "direction": direction, "sentence": sentence[:200]})
+                if metric == "train_loss":
+                    break
     return out
 
 
