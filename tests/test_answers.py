@@ -35,6 +35,11 @@ def test_find_numbers_keeps_grouped_thousands_and_separate_lists():
     ("The CNN has 61,632 neurons in total", [r"neurons?"], 61632),
     ("params = 21024 (no biases)", [r"params"], 21024),
     ("**Trainable parameters:** 235,667,456", [r"parameters"], 235667456),
+    # a worked sum: the result at the end of the chain, not its first term
+    ("Total parameters = 864 + 18,432 + 1,728 = 21,024.", [r"parameters"], 21024),
+    (r"params $= 3 \times 3 \times 3 \times 32 = 864$", [r"params"], 864),
+    ("neurons (CNN) = 32*32*32 + 16*16*32 + 16*16*64 + 8*8*64 + 8*8*3 = 61632", [r"neurons"], 61632),
+    ("weights = 3072^2 + 768^2 + 192^2 = 10,063,872 in total", [r"weights"], 10063872),
 ])
 def test_labelled_numbers(text, labels, value):
     found = ans.labelled_numbers(text, labels)

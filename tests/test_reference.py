@@ -112,6 +112,15 @@ def test_sizes_from_prose():
     assert verdict("3.2", wrong).status == "partial"
 
 
+def test_sizes_from_worked_sums():
+    text = ("CNN: total neurons = 32,768 + 8,192 + 16,384 + 4,096 + 192 = 61,632; "
+            "total parameters = 864 + 18,432 + 1,728 = 21,024.\n"
+            "FCNN: total neurons = 3,072 + 768 + 768 + 192 + 192 = 4,992; "
+            "total parameters = 9,437,184 + 589,824 + 36,864 = 10,063,872. More parameters: overfitting.")
+    assert verdict("3.2", text).status == "correct"
+    assert verdict("3.2", text.replace("= 21,024", "= 21,120")).status == "partial"
+
+
 def test_sizes_second_method_real_cnn():
     """Real (CPU) CNN with nn.Conv2d layers: parameters and output sizes by a plain loop."""
     cnn = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1, bias=False),

@@ -113,20 +113,34 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
             pick = None
             if nums_after and re.fullmatch(r"\s*(?:\([^)]*\)\s*)?(?::|=|\bis\b|\bare\b|\bof\b|\bequals?\b|≈)?\s*",
                                            after[: nums_after[0].start]):
-                n = nums_after[0]
-                pick = (m.end() + n.start, n.value, plain[m.start(): m.end() + n.start + len(n.snippet)])
+                at, n = _chain_result(plain, m.end() + nums_after[0].start, nums_after[0])
+                pick = (at, n.value, plain[m.start(): at + len(n.snippet)])
             elif nums_before and re.fullmatch(r"\s*(?:[A-Za-z-]+\s+){0,2}", before[nums_before[-1].start + len(nums_before[-1].snippet):]):
                 n = nums_before[-1]
                 pick = (m.start() - len(before) + n.start, n.value, before[n.start:] + m.group(0))
             elif nums_after:
-                n = nums_after[0]
-                pick = (m.end() + n.start, n.value, plain[m.start(): m.end() + n.start + len(n.snippet)])
+                at, n = _chain_result(plain, m.end() + nums_after[0].start, nums_after[0])
+                pick = (at, n.value, plain[m.start(): at + len(n.snippet)])
             elif nums_before:
                 n = nums_before[-1]
                 pick = (m.start() - len(before) + n.start, n.value, before[n.start:] + m.group(0))
             if pick:
                 out.append(Found(pick[1], "labelled", pick[0], pick[2]))
     return sorted(out, key=lambda f: f.start)
+
+
+# Arithmetic from a number up to an "=" on the same line: "864 + 18,432 + 1,728 = ", "3 \\times 3 \\times 32 = ".
+_CHAIN = re.compile(r"(?:[\d.,()^*/+×·x \t{}-]|\\times|\\cdot|\\left|\\right)*?=[ \t]*")
+
+
+def _chain_result(text: str, at: int, found: Found) -> tuple[int, Found]:
+    """The number a worked sum starting at text[at] ends in ("864 + 18,432 + 1,728 = 21,024" -> 21,024), else found."""
+    while m := _CHAIN.match(text, at):
+        nums = find_numbers(text[m.end(): m.end() + 40])
+        if not nums or nums[0].start:
+            break
+        at, found = m.end(), nums[0]
+    return at, found
 
 
 # ---------------------------------------------------------------- matrices
