@@ -121,6 +121,17 @@ def test_sizes_from_worked_sums():
     assert verdict("3.2", text.replace("= 21,024", "= 21,120")).status == "partial"
 
 
+@pytest.mark.parametrize("text", [
+    "Number of neurons in the CNN = 61632\nNumber of trainable parameters in the CNN = 21024\n"
+    "Number of neurons in the FCNN = 4992\nNumber of trainable parameters in the FCNN = 10063872\n"
+    "Disadvantage: overfitting.",
+    "Total neurons (CNN) = 61,632. Total params (CNN) = 864 + 18,432 + 1,728 = 21,024. "
+    "Total neurons (FCNN) = 4,992. Total params (FCNN) = 10,063,872. More parameters overfit.",
+])
+def test_sizes_network_named_after_the_quantity(text):
+    assert verdict("3.2", text).status == "correct"
+
+
 def test_sizes_second_method_real_cnn():
     """Real (CPU) CNN with nn.Conv2d layers: parameters and output sizes by a plain loop."""
     cnn = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1, bias=False),

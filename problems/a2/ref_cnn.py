@@ -242,11 +242,17 @@ _NETS = re.compile(r"FCNN|FC[- ]?NN|fully[- ]connected(?: neural)?(?: network| a
                    r"convolutional(?: neural)? (?:network|architecture|model)", re.I)
 _NEURON = [r"neurons?", r"units?", r"activations?"]
 _PARAM = [r"(?:trainable )?param(?:eter)?s?", r"weights?"]
+_SENTENCE_END = re.compile(r"\n|;|\.(?=\s)")
 
 
 def sizes_from_text(text: str) -> dict:
-    """Per network, the labelled totals: a number with "total" before it wins, else the last one."""
-    marks = [(m.start(), "fcnn" if re.match(r"FC|fully", m.group(0), re.I) else "cnn") for m in _NETS.finditer(text)]
+    """Per network, the labelled totals: a number with "total" before it wins, else the last one. A network's
+    text starts with the sentence that names it ("Number of neurons in the CNN = 61632"), after the previous one."""
+    marks, previous_end = [], 0
+    for m in _NETS.finditer(text):
+        sentence_start = max((b.end() for b in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
+        marks.append((max(sentence_start, previous_end), "fcnn" if re.match(r"FC|fully", m.group(0), re.I) else "cnn"))
+        previous_end = m.end()
     found: dict[str, float] = {}
     for i, (start, net) in enumerate(marks):
         end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
