@@ -346,6 +346,10 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Forward: O(t). Backward: O(t).", "partial"),
     ("Forward-propagation uses O(t) and backpropagation O(1).", "partial"),  # half credit for forward O(t) only
     ("Forward propagation: O(t^2); back-propagation: O(1).", "incorrect"),
+    # the d weights of each iterate are a constant factor: in terms of t these are O(1) and O(t)
+    ("Forward propagation: $O(d)$; back-propagation: $O(t \\cdot d)$.", "correct"),
+    ("Forward: O(d). Backward: O(td), linear in t.", "correct"),
+    ("Forward: O(d). Backward: O(d^2).", "partial"),
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status

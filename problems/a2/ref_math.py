@@ -439,9 +439,11 @@ def check_memory(answer, text: str) -> list[dict]:
         if arg is None:
             details.append(detail(f"{key} memory", want, None, None, note="no O(.) term found for it"))
             continue
-        ok = f"O({arg})" == want
-        note, credit = "", None
-        if key == "forward" and arg == "t":
+        # the d weights of one iterate are a constant factor: only t is asked ("O(t \\cdot d)" is O(t))
+        in_t = {"d": "1", "td": "t", "dt": "t"}.get(re.sub(r"cdot|times|[*·×]", "", arg), arg)
+        ok = f"O({in_t})" == want
+        note, credit = "" if in_t == arg else f"O({in_t}) in terms of t (d is fixed)", None
+        if key == "forward" and in_t == "t":
             note, credit = ("O(t) is the memory when the forward pass keeps every w_i for back-propagation; "
                             "forward propagation alone needs only the current iterate, O(1)"), 0.5
         details.append(detail(f"{key} memory", want, f"O({arg})", ok if credit is None else True, credit=credit, note=note))
