@@ -22,7 +22,6 @@ from workbench.paths import traces_dir
 from workbench.traces import scan_traces, trace_files
 
 SCORED = ("correct", "partial", "incorrect")
-GROUPINGS = ("model", "strategy", "model+strategy")
 
 
 @dataclass(frozen=True)
