@@ -158,7 +158,9 @@ def test_plot_is_written_whole(proj, tmp_path, capsys):
     (["--plot", "study.txt"], "must end in .png, .pdf or .svg"),
     (["--plot", "nowhere/study.png"], "does not exist"),
     (["--plot", "/proc/study.png"], "cannot write in /proc"),  # a traceback after all the judging, even as root
-    (["--timeout", "0"], "not a positive number of seconds"),
+    (["--timeout", "0"], "--timeout 0 is not a time limit"),
+    (["--timeout", "inf"], "--timeout inf is not a time limit"),  # thread.join(inf) raised OverflowError
+    (["--timeout", "nan"], "--timeout nan is not a time limit"),  # every check 'did not finish within nan s'
     (["--jobs", "0"], "is not a positive number"),
     (["--base-url", "http://localhost:1/v1"], "no --judge was given"),
 ])

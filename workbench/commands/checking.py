@@ -23,6 +23,12 @@ def add_judge_options(p, timeout: bool = True) -> None:
         p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
 
 
+def check_timeout(seconds: float) -> None:
+    """--timeout must be a finite positive number: thread.join() overflows on inf and returns at once on nan."""
+    if not 0 < seconds < float("inf"):  # written this way to catch nan too
+        raise UsageError(f"--timeout {seconds:g} is not a time limit", "give a positive number of seconds, e.g. --timeout 60")
+
+
 def register(sub) -> None:
     p = sub.add_parser("reference", help="compute and show the reference answer of a problem")
     p.add_argument("id", help="problem id, e.g. 3.1")
@@ -168,8 +174,7 @@ def _print_verdict(v) -> None:
 def cmd_verify(args) -> int:
     from workbench.verify import ready, summary, verify_pack
 
-    if not 0 < args.timeout < float("inf"):  # written this way to catch nan too
-        raise UsageError(f"--timeout {args.timeout:g} is not a time limit", "give a positive number of seconds, e.g. --timeout 60")
+    check_timeout(args.timeout)
     judge = judge_from_args(args)
     reports = verify_pack(args.pack, args.problem, judge=judge, timeout_s=args.timeout)
     info = summary(reports)

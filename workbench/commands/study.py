@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.commands.catalog import add_pack_option
-from workbench.commands.checking import add_judge_options, judge_failure_exit, judge_from_args
+from workbench.commands.checking import add_judge_options, check_timeout, judge_failure_exit, judge_from_args
 from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 from workbench.paths import make_folder
@@ -47,8 +47,7 @@ def cmd_study(args) -> int:
     plot = _plot_target(args.plot) if args.plot else None
     if args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} is not a positive number", "e.g. --jobs 4")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout:g} is not a positive number of seconds", "e.g. --timeout 60")
+    check_timeout(args.timeout)
     judge = judge_from_args(args)
     ctx = context(args.pack, judge, args.timeout)
     problems = ctx.pack.select(args.problem) if args.problem else list(ctx.pack.problems)
