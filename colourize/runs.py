@@ -19,7 +19,7 @@ from pathlib import Path
 
 from workbench.atomic import atomic_path, atomic_write, creation_mode
 from workbench.errors import TrainingError, UsageError
-from workbench.paths import make_folder, problems_dir, runs_dir, solutions_dir
+from workbench.paths import make_folder, problems_dir, results_dir, runs_dir
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
@@ -213,7 +213,7 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         name = name.lower()
     if not (problems_dir() / pack / "pack.yaml").is_file():
         raise UsageError(f"no problem pack {pack!r}", "pin into an existing pack, e.g. --pack a2")
-    dest = solutions_dir() / pack / "results" / name
+    dest = results_dir(pack) / name
     foreign = sorted(p.name for p in dest.iterdir() if p.name not in PINNED) if dest.is_dir() else []
     if foreign:
         raise UsageError(f"{dest} holds more than a pinned run ({', '.join(foreign[:3])})",

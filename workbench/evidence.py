@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.paths import REPO_ROOT, project_root, solutions_dir, traces_dir
+from workbench.paths import REPO_ROOT, project_root, results_dir, traces_dir
 from workbench.problems import Pack, Problem
 from workbench.results import epoch_rows
 from workbench.solutions import Solution, heading_notes, load_solution
@@ -140,10 +140,6 @@ def class_source(pointer: str) -> CodeSource:
             lines = text.splitlines()[start - 1:node.end_lineno]
             return CodeSource(pointer, name, path, "\n".join(lines))
     return CodeSource(pointer, name, path, error=f"{path} defines no top-level {name}")
-
-
-def results_dir(pack: str) -> Path:
-    return solutions_dir() / pack / "results"
 
 
 def _is_image(path: Path) -> bool:

@@ -41,6 +41,11 @@ def solutions_dir() -> Path:
     return project_root() / "solutions"
 
 
+def results_dir(pack: str) -> Path:
+    """A pack's pinned training runs (`pin` writes them; verify and the writeup quote them)."""
+    return solutions_dir() / pack / "results"
+
+
 def runs_dir() -> Path:
     return project_root() / "runs"
 

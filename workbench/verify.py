@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.errors import CheckError, ProblemError, UsageError, WorkbenchError
-from workbench.paths import project_root, solutions_dir
+from workbench.paths import project_root, results_dir
 from workbench.problems import Pack, Problem, load_pack
 from workbench.solutions import code_pointer, split_front_matter, split_sections
 from workbench.results import epoch_rows
@@ -67,7 +67,7 @@ class CheckContext:
 
     @property
     def results_dir(self) -> Path:
-        return solutions_dir() / self.pack.name / "results"
+        return results_dir(self.pack.name)
 
 
 def detail(what: str, expected, found, ok: bool | None, *, credit: float | None = None, weight: float = 1.0,
