@@ -105,7 +105,7 @@ _OPTIONAL = ("extra_credit", "context", "hints", "figures", "deliverables", "key
 _PACK_KEYS = {"schema", "name", "title", "course", "version", "parts", "order", "submission"}
 
 
-def default_deliverables(points: float, type_: int, kind: str) -> tuple[str, ...]:
+def default_deliverables(type_: int, kind: str) -> tuple[str, ...]:
     """The handout's rule: Type 1/2 need trace + critique + solution; coding adds code; plots add a plot.
 
     The handout contradicts itself on coding questions: its grading section asks for "(i) the program trace,
@@ -203,7 +203,7 @@ def parse_problem(path: Path, data: dict, pack: str, parts: set[str]) -> Problem
         context=(data.get("context") or "").strip(),
         hints=_str_list(path, "hints", data.get("hints")),
         figures=_str_list(path, "figures", data.get("figures")),
-        deliverables=deliverables or default_deliverables(points, type_, data["kind"]),
+        deliverables=deliverables or default_deliverables(type_, data["kind"]),
         key_points=_str_list(path, "key_points", data.get("key_points")),
         steps=_str_list(path, "steps", data.get("steps")),
         spec=(data.get("spec") or "").strip(),
