@@ -478,11 +478,11 @@ def check_counts(answer, text: str) -> list[dict]:
                 details.append(detail(key, poly_text(want), poly_text(expr), True, credit=credit, note="" if match == "conv" else why))
                 continue
             details.append(detail(key, poly_text(want), poly_text(expr), False,
-                                  note=_count_hint(q, size, expr, ref, parsed)))
+                                  note=_count_hint(q, size, expr, parsed)))
     return details
 
 
-def _count_hint(q: str, size: int, expr, ref, parsed) -> str:
+def _count_hint(q: str, size: int, expr, parsed) -> str:
     if size == 64 and q == "weights":
         base = parsed.get("weights")
         if base is not None and sympy.expand(expr - 4 * base) == 0:

@@ -207,11 +207,11 @@ def formulas_from_text(pid: str, text: str) -> dict[str, list[str]]:
             if sides:
                 found[name].append(sides[-1])
     if pid == "2.3.1":
-        found = _split_l2_wd(text, found)
+        found = _split_l2_wd(found)
     return found
 
 
-def _split_l2_wd(text: str, found: dict) -> dict:
+def _split_l2_wd(found: dict) -> dict:
     """Both 2.3.1 answers are "w_1 = ..."; tell them apart by the symbol each uses."""
     rhs = list(dict.fromkeys(found.get("w1_l2", []) + found.get("w1_wd", [])))
     out = {"w1_l2": [], "w1_wd": []}
