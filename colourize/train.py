@@ -333,10 +333,10 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
                   "seconds": time.perf_counter() - start, "train_seconds": train_seconds}
         history.append(record)
         _checkpoint(run_dir, settings, model, optimizer, history, scaler)
-        runs.write_json(run_dir / runs.METRICS, _metrics(history, cfg, len(train_u8), setup_seconds, complete=False))
+        runs.write_json(run_dir / runs.METRICS, _metrics(history, len(train_u8), setup_seconds, complete=False))
         reporter.epoch(record)
 
-    metrics = _metrics(history, cfg, len(train_u8), setup_seconds, complete=True)
+    metrics = _metrics(history, len(train_u8), setup_seconds, complete=True)
     _write_outputs(run_dir, settings, model, test_u8, test_y, pal, history, cfg, device, memory_format)
     runs.write_json(run_dir / runs.METRICS, metrics)
     return metrics
@@ -349,7 +349,7 @@ def _checkpoint(run_dir: Path, settings: dict, model, optimizer, history: list[d
                             "history": history}, run_dir / runs.CHECKPOINT)
 
 
-def _metrics(history: list[dict], cfg: TrainConfig, n_train: int, setup_seconds: float, complete: bool) -> dict:
+def _metrics(history: list[dict], n_train: int, setup_seconds: float, complete: bool) -> dict:
     last = history[-1] if history else {}
     train_seconds = sum(e["train_seconds"] for e in history)
     return {"schema": RUN_SCHEMA, "complete": complete, "epochs": history,
