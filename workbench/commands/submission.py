@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.commands.catalog import add_pack_option
 from workbench.console import console, fmt_points
 
 
@@ -12,7 +13,7 @@ def register(sub) -> None:
                                    "in the PDF and a row of the checklist printed. The previous outputs stay as they "
                                    "were unless the build completes. Exit 0: built; 1: built, but --strict and "
                                    "something required is missing; 2: bad input or the build failed; 130: Ctrl-C.")
-    p.add_argument("--pack", default="a2", help="problem pack: a name under problems/ or a folder (default: a2)")
+    add_pack_option(p)
     p.add_argument("--out", default=None, help="output folder (default: build/ in the project)")
     p.add_argument("--name", default=None, help="student name for the title (default: [student] name in workbench.toml)")
     p.add_argument("--student-id", default=None, help="student number (default: [student] id in workbench.toml)")

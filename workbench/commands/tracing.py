@@ -37,7 +37,7 @@ def register(sub) -> None:
     p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
     p.add_argument("--conversation", metavar="TITLE_OR_ID", help="which conversation of an export (title or id)")
     p.add_argument("--model", help="the model used; required for a Markdown transcript that does not name it")
-    p.add_argument("--pack", default="a2", help="problem pack (default: a2)")
+    add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_import_chat)
 
