@@ -19,7 +19,7 @@ from pathlib import Path
 
 from workbench.atomic import atomic_path, atomic_write, creation_mode
 from workbench.errors import TrainingError, UsageError
-from workbench.paths import make_folder, problems_dir, results_dir, runs_dir
+from workbench.paths import make_folder, results_dir, runs_dir
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
@@ -211,9 +211,9 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {other}")
     if name.lower() in MODEL_NAMES:  # so `--as UNet` meets (and may not silently outrank) the result pinned as unet
         name = name.lower()
-    if not (problems_dir() / pack / "pack.yaml").is_file():
-        raise UsageError(f"no problem pack {pack!r}", "pin into an existing pack, e.g. --pack a2")
-    dest = results_dir(pack) / name
+    from workbench.problems import load_pack
+
+    dest = results_dir(load_pack(pack).name) / name  # where verify and the writeup read it, --pack a name or a folder
     foreign = sorted(p.name for p in dest.iterdir() if p.name not in PINNED) if dest.is_dir() else []
     if foreign:
         raise UsageError(f"{dest} holds more than a pinned run ({', '.join(foreign[:3])})",

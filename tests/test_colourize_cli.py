@@ -385,6 +385,21 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     assert (results / "convtranspose" / "metrics.json").read_bytes() == (project / "runs" / "ct1" / "metrics.json").read_bytes()
 
 
+def test_pin_into_a_pack_given_as_a_folder_lands_where_verify_reads(project, tmp_path, synth, pal, capsys):
+    import shutil
+
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    folder = tmp_path / "my-copy-of-a2"  # pack.yaml still says name: a2
+    shutil.copytree(project / "problems" / "a2", folder)
+    cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+              "--json"])
+    capsys.readouterr()
+    assert cli.main(["pin", "poolupsample", "--as", "pu", "--pack", str(folder)]) == 0
+    assert (project / "solutions" / "a2" / "results" / "pu" / "metrics.json").is_file()
+    assert not (folder / "results").exists()  # it was written into the pack folder itself
+
+
 def test_smoke_on_the_shared_horses(project, capsys):
     if not SHARED_HORSES.is_dir():
         pytest.skip(f"shared horse data not present at {SHARED_HORSES}")

@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES
+from workbench.commands.catalog import add_pack_option
 from workbench.console import console, print_json
 from workbench.errors import Interrupted, TrainingError, UsageError
 from workbench.paths import runs_dir
@@ -71,7 +72,7 @@ def register(sub) -> None:
     p = sub.add_parser("pin", help="copy a run's config, metrics and plots to solutions/<pack>/results/<name>/")
     p.add_argument("run", metavar="RUN", help="run folder or name under runs/")
     p.add_argument("--as", dest="name", metavar="NAME", help="result name (default: the run folder's name)")
-    p.add_argument("--pack", default="a2", help="problem pack (default a2)")
+    add_pack_option(p)
     p.add_argument("--force", action="store_true", help="replace a different result already pinned under that name")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_pin)
