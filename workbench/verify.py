@@ -396,11 +396,11 @@ def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
         return unjudged(problem.id, "own", "missing", f"{bad.message} ({bad.fix})")
     sub = Submission(problem.id, "own", sol.solution, answer=sol.answer, code=sol.code, cites=sol.cites)
     verdict = run_check(ref, problem, sub, ctx)
-    cites = check_cites(sol, ctx, tuple(getattr(ref, "CITE_METRICS", ("train_loss", "val_loss", "val_acc"))))
+    cites = check_cites(sol, ctx, tuple(getattr(ref, "CITE_METRICS", _METRIC_ALIASES)))
     if not cites:
         return verdict
     details = list(verdict.details) + cites
-    if verdict.status in ("missing",) or (verdict.status == "unchecked" and not verdict.details):
+    if verdict.status == "missing" or (verdict.status == "unchecked" and not verdict.details):
         merged = make_verdict(problem.id, "own", cites)
         return Verdict(problem.id, "own", merged.status, merged.score, merged.details, merged.critique,
                        "; ".join(x for x in (verdict.reason, "only the cited numbers were checked") if x))
@@ -449,7 +449,8 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     try:
         sol = load_solution(ctx.pack.name, problem.id)
     except WorkbenchError as exc:
-        sol, _ = None, notes.append(str(exc))
+        sol = None
+        notes.append(str(exc))
     notes += heading_notes(sol)
     bad = answer_key_error(ref, problem, sol.answer) if sol else None
     if bad:
