@@ -45,7 +45,7 @@ def train_many(tasks: list[Task], jobs: int = 1, reporter_for=lambda index: Repo
     their last complete epoch) and is raised here.
     """
     if jobs < 1:
-        raise TrainingError(f"--jobs {jobs} is not a number of processes", "use --jobs 1 or more")
+        raise TrainingError(f"--jobs {jobs} is not a positive number", "use --jobs 1 or more")
     for t in tasks:  # a run that cannot start stops all of them before any trains
         preflight(t.cfg, t.run_dir, t.resume)
     if jobs == 1 or len(tasks) <= 1:

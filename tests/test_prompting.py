@@ -244,7 +244,8 @@ def test_all_skips_problems_the_strategy_cannot_serve_and_named_ids_are_refused(
     (["prompt", "1.1", "--all", "--pack", "demo"], "not both"),
     (["prompt", "--all", "--stream", "--pack", "demo"], "--stream shows one problem"),
     (["prompt", "--type", "x", "--pack", "demo"], "is not a list of Types"),
-    (["prompt", "1.1", "--pack", "demo", "--samples", "0"], "at least 1"),
+    (["prompt", "1.1", "--pack", "demo", "--samples", "0"], "--samples 0 is not a positive number"),
+    (["prompt", "1.1", "--pack", "demo", "--jobs", "0"], "--jobs 0 is not a positive number"),
     (["prompt", "1.1", "--pack", "demo", "--strategy", "nope"], "no prompt strategy 'nope'"),
     (["prompt", "1.1", "--pack", "demo", "--temperature", "9"], "temperature = 9.0 is out of range"),
 ])

@@ -76,8 +76,9 @@ def cmd_prompt(args) -> int:
     from workbench.runner import select_problems
 
     problems = select_problems(load_pack(args.pack), args.ids, every=args.all, types=parse_types(args.type))
-    if args.samples < 1 or args.jobs < 1:
-        raise UsageError("--samples and --jobs must be at least 1", "e.g. --samples 3 --jobs 4")
+    for flag, value in (("--samples", args.samples), ("--jobs", args.jobs)):
+        if value < 1:
+            raise UsageError(f"{flag} {value} is not a positive number", f"use {flag} 1 or more")
     problems, skipped = _servable(problems, args)
     batch = len(problems) > 1 or args.all or bool(args.type)
     if args.stream and batch:

@@ -46,7 +46,7 @@ def cmd_study(args) -> int:
     types = parse_types(args.type)
     plot = _plot_target(args.plot) if args.plot else None
     if args.jobs < 1:
-        raise UsageError(f"--jobs {args.jobs} is not a positive number", "e.g. --jobs 4")
+        raise UsageError(f"--jobs {args.jobs} is not a positive number", "use --jobs 1 or more")
     check_timeout(args.timeout)
     judge = judge_from_args(args)
     ctx = context(args.pack, judge, args.timeout)
