@@ -23,6 +23,16 @@ def verdict(pid: str, text: str):
     return check_text("a2", pid, text)
 
 
+def claims(pid: str, text: str) -> str:
+    """The verdict on a 5.3/6.3 answer's claims about the runs alone: its reasons are key points that only --judge
+    grades, so without it the whole answer is unchecked (test_reasons_need_the_grader)."""
+    from workbench.verify import make_verdict
+
+    v = verdict(pid, text)
+    assert v.status != "correct" and any(d["what"] == "key points" for d in v.details)
+    return make_verdict(pid, "text", [d for d in v.details if d["what"] != "key points"]).status
+
+
 def yaml_answer(body: str) -> str:
     return f"---\nanswer:\n{body}\n---\n\n## Solution\n\nSee the front matter.\n"
 
@@ -267,13 +277,16 @@ def test_padding_search_matches_documented_formula(ref, k):
     ("2.2.3", r"$$\frac{d\mathcal{L}_1}{d\eta} = -\frac{4}{n^2}a^\top XX^\top a + \frac{8\eta}{n^3}\|XX^\top a\|^2 = 0$$ "
               r"$$\eta^* = \frac{n\,a^\top XX^\top a}{2\|XX^\top a\|^2}$$", "correct"),
     ("2.2.3", r"$\eta^* = \frac{n\,a^\top XX^\top a}{\|XX^\top a\|^2}$", "incorrect"),
-    ("2.2.3", "The optimal learning rate is eta* = n a^T X X^T a / (2 ||X X^T a||^2)", "correct"),  # prose first
+    ("2.2.3", "The derivative is dL1/deta = -(4/n^2) a^T X X^T a + (8 eta/n^3) ||X X^T a||^2, so the optimal "
+              "learning rate is eta* = n a^T X X^T a / (2 ||X X^T a||^2)", "correct"),  # prose first
+    # the question asks for the derivative too: an answer without it is not judged correct on eta* alone
+    ("2.2.3", "The optimal learning rate is eta* = n a^T X X^T a / (2 ||X X^T a||^2)", "unchecked"),
     ("2.2.3", "The optimal learning rate is eta* = n a^T X X^T a / (3 ||X X^T a||^2)", "incorrect"),
     # a coefficient or operator before the quantity is not prose: the side is not eta* itself, so not judged
     ("2.2.3", r"$$2 \eta^* = \frac{n a^\top X X^\top a}{\|X X^\top a\|^2}$$", "unchecked"),
     ("2.2.3", "So 2 eta* = n a^T X X^T a / ||X X^T a||^2", "unchecked"),
     ("2.2.1", r"$$n \mathcal{L}_1 = \left\| a - \frac{2\eta}{n} X X^\top a \right\|^2$$ "
-              r"$$w_1 = w_0 - \frac{2\eta}{n} X^\top (X w_0 - t)$$", "correct"),  # n L_1 is not L_1
+              r"$$w_1 = w_0 - \frac{2\eta}{n} X^\top (X w_0 - t)$$", "unchecked"),  # n L_1 is not L_1: L_1 unread
     ("2.2.3", "Hence 1 / eta* = 2 ||X X^T a||^2 / (n a^T X X^T a)", "unchecked"),
     ("2.3.1", r"L2: $w_1 = (1 - 2\eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "correct"),
     ("2.3.1", r"L2: $w_1 = (1 - \eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "partial"),
@@ -364,7 +377,7 @@ def test_convexity():
     ("2.2.2", "convex", "'true'", "correct"), ("2.2.2", "convex", "'Yes'", "correct"),
     ("2.2.2", "convex", "'false'", "incorrect"), ("2.2.2", "convex", "'maybe'", "unchecked"),
     ("1.2.1", "always_min_norm", "'false'", "correct"), ("1.2.1", "always_min_norm", "'no'", "correct"),
-    ("1.2.1", "always_min_norm", "'true'", "incorrect"), ("5.3", "lower_val_loss", "'yes'", "correct"),
+    ("1.2.1", "always_min_norm", "'true'", "incorrect"), ("5.3", "lower_val_loss", "'no'", "incorrect"),
 ])
 def test_a_yes_no_answer_written_in_quotes_is_read_as_what_it_says(pid, key, value, status):
     """YAML reads `false` as a bool but 'false' as a string, which is truthy: it was judged as saying yes."""
@@ -447,9 +460,9 @@ def test_claims_against_pinned_runs(tmp_path, monkeypatch):
     fake_run(root, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
     fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
     fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
-    assert verdict("5.3", "Yes: ConvTransposeNet reaches a lower validation loss than PoolUpsampleNet.").status == "correct"
+    assert claims("5.3", "Yes: ConvTransposeNet reaches a lower validation loss than PoolUpsampleNet.") == "correct"
     assert verdict("5.3", "The ConvTransposeNet has a higher validation loss than PoolUpsampleNet.").status == "incorrect"
-    assert verdict("6.3", "Skip connections improved the validation loss and the accuracy.").status == "correct"
+    assert claims("6.3", "Skip connections improved the validation loss and the accuracy.") == "correct"
     assert verdict("6.3", "The UNet did not improve the accuracy.").status == "incorrect"
     assert verdict("5.3", "It depends on many things.").status == "unchecked"
     ref = load_reference(load_pack("a2"))
@@ -466,7 +479,7 @@ def test_negation_counts_only_next_to_the_comparison(tmp_path, monkeypatch, text
     root = make_project(tmp_path, monkeypatch)
     fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
     fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
-    assert verdict("6.3", text).status == status
+    assert claims("6.3", text) == status
 
 
 @pytest.mark.parametrize("text, status", [
@@ -478,8 +491,7 @@ def test_each_clause_of_a_claim_has_its_own_direction(tmp_path, monkeypatch, tex
     root = make_project(tmp_path, monkeypatch)
     fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
     fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
-    v = verdict("6.3", text)
-    assert v.status == status, v.details
+    assert claims("6.3", text) == status
 
 
 def test_claims_without_runs_are_unchecked(tmp_path, monkeypatch):
@@ -511,7 +523,7 @@ def test_only_runs_with_the_handouts_settings_count_and_the_models_own_pin_wins(
     # another run with the handout's settings (e.g. a second seed): results/unet, pinned under the model's name, wins
     fake_run(root, "unet-seed1", "unet", val_loss=1.05, val_acc=58.0)
     assert ref.reference(pack.get("6.2"), context("a2"))["answer"]["run"] == ["unet"]
-    assert verdict("6.3", "Skip connections improved the validation loss and the accuracy.").status == "correct"
+    assert claims("6.3", "Skip connections improved the validation loss and the accuracy.") == "correct"
 
 
 def test_without_the_models_own_pin_its_standard_runs_are_averaged_and_others_explained(tmp_path, monkeypatch):
@@ -557,3 +569,26 @@ def test_counts_must_use_one_convention_at_both_sizes():
     bad = [d for d in v.details if d["ok"] is False]
     assert v.status == "partial" and [d["what"] for d in bad] == ["outputs_doubled"]
     assert "but the 32x32 answer counts Conv2d layers only" in bad[0]["note"]
+
+
+def test_reasons_need_the_grader(tmp_path, monkeypatch):
+    """6.3 asks whether skip connections helped and why: right directions alone leave the answer unchecked (the
+    machine agrees on what it could decide, and says the reasons were not judged); a grader decides the rest."""
+    from workbench.verify import check_text as check
+
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+    text = "Skip connections improved the validation loss and the accuracy."
+    v = verdict("6.3", text)
+    assert v.status == "unchecked" and "key points" in v.reason
+    assert "agrees with the reference on" in v.critique and "check that by hand" in v.critique
+    graded = check("a2", "6.3", text, judge=lambda problem, answer: {"score": 1.0, "notes": ""})
+    assert graded.status == "correct"
+    assert check("a2", "6.3", text, judge=lambda problem, answer: {"score": 0.5, "notes": ""}).status == "partial"
+
+
+def test_an_answer_without_its_main_part_is_not_correct():
+    """3.1 asks for the convolution: naming the feature alone agreed with the reference and was judged correct."""
+    v = verdict("3.1", "It is a sharpening filter.")
+    assert v.status == "unchecked" and "I * J" in v.reason and v.score == 0.0

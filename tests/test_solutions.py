@@ -113,7 +113,8 @@ def _checkable(pid: str, sol, ref) -> bool:
 
 @pytest.mark.parametrize("pid", IDS)
 def test_verify_reports_own_solution_correct(pid, project):
-    """Checkable solutions verify as correct; free-text ones are honestly `unchecked` (no judge given)."""
+    """Checkable solutions verify as correct (or, where the question also asks for reasons, agree on all the machine
+    decides); free-text ones are honestly `unchecked` (no judge given)."""
     from workbench import verify
 
     ref = _reference()
@@ -125,4 +126,7 @@ def test_verify_reports_own_solution_correct(pid, project):
         assert own.status == "unchecked" and own.reason, f"{pid}: free text must be unchecked with a reason"
         return
     wrong = [d for d in own.details if d.get("ok") is False]
-    assert own.status == "correct", f"{pid}: {own.status} ({own.reason}); failing checks: {wrong}"
+    undecided = [d["what"] for d in own.details if d.get("ok") is None]
+    # what a machine decides must agree; the reasons some questions ask for (key points) wait for --judge
+    assert own.status == "correct" or (own.status == "unchecked" and undecided == ["key points"]), \
+        f"{pid}: {own.status} ({own.reason}); failing checks: {wrong}"

@@ -203,8 +203,12 @@ def test_plots_and_cites_against_pinned_runs(proj):
     [report] = verify.verify_pack("a2", ["4.2"])
     assert report.present["plot"] and report.missing == []
     own = report.own_verdict
-    assert own.status == "correct", own.details
+    # the figures and cites agree; "do these results look good, why?" is for a grader: unchecked without one
+    assert own.status == "unchecked" and "key points" in own.reason, own.details
+    assert all(d["ok"] for d in own.details if d["what"] != "key points")
     assert {d["what"] for d in own.details} >= {"cited pool.val_loss", "cited pool.val_acc"}
+    graded = verify.verify_pack("a2", ["4.2"], judge=lambda problem, answer: {"score": 1.0, "notes": ""})[0]
+    assert graded.own_verdict.status == "correct"
 
     write_solution(proj, "4.2", "cites: {pool.val_loss: '1.60'}\n", solution="The loss was 1.60.")
     own = verify.verify_pack("a2", ["4.2"])[0].own_verdict

@@ -327,7 +327,9 @@ def equation_chains(text: str) -> list[Found]:
     return sorted(chains, key=lambda f: f.start)
 
 
-_CLAUSE = re.compile(r"\\(?:Rightarrow|implies|iff|Longrightarrow|therefore|quad|qquad|text\{[^}]*\})|⇒|;|,\s+(?=[A-Za-z\\])")
+# clause boundaries inside one line of math or prose: "L_1 = A where a = B" gives L_1 the A, not the B
+_CLAUSE = re.compile(r"\\(?:Rightarrow|implies|iff|Longrightarrow|therefore|quad|qquad|text\{[^}]*\})|⇒|;|,\s+(?=[A-Za-z\\])"
+                     r"|\s(?:where|with|for|if)\s")
 
 
 def _split_top_re(text: str, pattern: re.Pattern) -> list[str]:

@@ -101,9 +101,15 @@ def make_verdict(problem: str, subject: str, details: list[dict], reason: str = 
     total = sum(d["weight"] for d in decided)
     score = sum(d["weight"] * d["credit"] for d in decided) / total if total else 0.0
     status = "correct" if score >= 1 - 1e-9 else "incorrect" if score <= 1e-9 else "partial"
-    open_points = [d["what"] for d in details if d.get("ok") is None]
-    if open_points and not reason:
-        reason = "not checked: " + ", ".join(open_points)
+    undecided = [d for d in details if d.get("ok") is None]
+    open_points = "not checked: " + ", ".join(d["what"] + (f" ({d['note']})" if d.get("note") else "") for d in undecided)
+    if undecided and status == "correct":  # what was decided agrees, but an answer without its main part is no right one
+        agreed = ", ".join(d["what"] for d in decided)
+        critique = (AUTO_LABEL + f"the answer agrees with the reference on {agreed}; {open_points}, so the critique "
+                    "has to check that by hand.")
+        return Verdict(problem, subject, "unchecked", 0.0, tuple(details), critique, reason or open_points)
+    if undecided and not reason:
+        reason = open_points
     return Verdict(problem, subject, status, round(score, 4), tuple(details), auto_critique(details, status), reason)
 
 

@@ -113,9 +113,9 @@ CLOSED_FORMS = {
 _W1 = r"w_1|w1"
 FORMULA_PROBLEMS = {
     "2.2.1": {"w1": (_W1, ("X", "w_0", "t", "eta", "n", "a")),
-              "L1": (r"L_1|L_1\(eta\)|L\(w_1\)|L\(eta\)", ("X", "w_0", "t", "eta", "n", "a"))},
-    "2.2.3": {"dL1_deta": (r"frac\{(?:d|partial)L_1(?:\(eta\))?\}\{(?:d|partial)eta\}|(?:d|partial)L_1/(?:d|partial)eta"
-                           r"|L_1'(?:\(eta\))?|nabla_etaL_1|frac\{(?:d|partial)\}\{(?:d|partial)eta\}L_1(?:\(eta\))?",
+              "L1": (r"L_?1|L_?1\(eta\)|L\(w_1\)|L\(eta\)", ("X", "w_0", "t", "eta", "n", "a"))},
+    "2.2.3": {"dL1_deta": (r"frac\{(?:d|partial)L_?1(?:\(eta\))?\}\{(?:d|partial)eta\}|(?:d|partial)L_?1/(?:d|partial)eta"
+                           r"|L_?1'(?:\(eta\))?|nabla_etaL_?1|frac\{(?:d|partial)\}\{(?:d|partial)eta\}L_?1(?:\(eta\))?",
                            ("X", "w_0", "t", "eta", "n", "a")),
               "eta_star": (r"eta\^\*|eta_\*|eta\*|eta_opt|eta_star|eta\^star|eta\^\{star\}", ("X", "w_0", "t", "n", "a"))},
     "2.3.1": {"w1_l2": (r"(?:w_1|w1)(?:\^\(?\w+\)?|_\{?\w+\}?)?|w_\{1,\w+\}", ("X", "w_0", "t", "eta", "n", "lambda_tilde", "a")),
