@@ -868,7 +868,7 @@ def test_a_transcript_marks_a_cut_off_sample(tmp_path):
 
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
     """The PDF is handed in: a data path under the student's home shows as ~/..., one in the project as relative."""
-    from workbench import writeup
+    from workbench import sections
 
     home = tmp_path / "home" / "ada-lovelace"
     (home / "project").mkdir(parents=True)
@@ -876,7 +876,7 @@ def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatc
     monkeypatch.setenv("WORKBENCH_ROOT", str(home / "project"))
     config = {"data_source": {"kind": "folder", "path": str(home / "data" / "horses")},
               "settings": {"data": str(home / "project" / "data"), "palette": "/opt/palettes/p.npy", "note": "a/b"}}
-    shown = dict(writeup._scalars(config))
+    shown = dict(sections._scalars(config))
     assert shown == {"data_source.kind": "folder", "data_source.path": "~/data/horses", "settings.data": "data",
                      "settings.palette": "/opt/palettes/p.npy", "settings.note": "a/b"}
 
