@@ -7,7 +7,7 @@ import time
 import pytest
 
 from llm_fixtures import SECRET, fake_llm  # noqa: F401
-from workbench import llm
+from workbench import llm, llm_settings
 from workbench.config import load_config
 from workbench.errors import ConfigError, LLMError
 
@@ -194,14 +194,14 @@ def test_stream_options_dropped_where_not_accepted(settings, fake_llm):
 
 def test_local_server_needs_no_key(fake_llm, monkeypatch, project):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.url)
-    s = llm.resolve_settings(model="fake-gpt")
-    assert s.api_key == llm.PLACEHOLDER_KEY
+    s = llm_settings.resolve_settings(model="fake-gpt")
+    assert s.api_key == llm_settings.PLACEHOLDER_KEY
     assert llm.complete(USER, s).text
 
 
 def test_remote_server_without_key_is_a_config_error(project):
     with pytest.raises(ConfigError, match="no API key for https://api.openai.com/v1") as info:
-        llm.resolve_settings()
+        llm_settings.resolve_settings()
     assert "OPENAI_API_KEY" in info.value.fix
 
 
@@ -209,16 +209,16 @@ def test_settings_precedence_flags_config_env(project, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("OPENAI_MODEL", "env-model")
     monkeypatch.setenv("OPENAI_BASE_URL", "https://env.example/v1")
-    assert llm.resolve_settings().model == "env-model"
-    assert llm.resolve_settings().base_url == "https://env.example/v1"
+    assert llm_settings.resolve_settings().model == "env-model"
+    assert llm_settings.resolve_settings().base_url == "https://env.example/v1"
     (project / "workbench.toml").write_text('[llm]\nmodel = "conf-model"\ntemperature = 0.3\n'
                                             '[student]\nname = "Ada"\nid = 1001\n')
-    s = llm.resolve_settings()
+    s = llm_settings.resolve_settings()
     assert (s.model, s.temperature, s.base_url) == ("conf-model", 0.3, "https://env.example/v1")
-    assert llm.resolve_settings(model="flag-model", temperature=0.0).model == "flag-model"
-    assert llm.resolve_settings(temperature=0.0).temperature == 0.0
+    assert llm_settings.resolve_settings(model="flag-model", temperature=0.0).model == "flag-model"
+    assert llm_settings.resolve_settings(temperature=0.0).temperature == 0.0
     assert load_config()["student"] == {"name": "Ada", "id": "1001"}
-    assert llm.Settings().model == llm.DEFAULT_MODEL == "gpt-4o"
+    assert llm.Settings().model == llm_settings.DEFAULT_MODEL == "gpt-4o"
 
 
 @pytest.mark.parametrize("text, pattern", [

@@ -478,7 +478,7 @@ def test_a_failed_chat_retry_keeps_the_earlier_answer(wb, monkeypatch):
         return line
 
     monkeypatch.setattr("builtins.input", fake_input)
-    monkeypatch.setattr("workbench.llm.DEFAULT_MAX_RETRY_SECONDS", 0.0)
+    monkeypatch.setattr("workbench.llm_settings.DEFAULT_MAX_RETRY_SECONDS", 0.0)
     code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
     assert code == 0 and "(500)" in err and "the earlier answer stays" in err and "not in the trace" not in err
     messages = load_trace(wb.traces()[0]).samples[0]["messages"]

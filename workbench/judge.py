@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from workbench.errors import CheckError, UsageError, WorkbenchError
+from workbench.errors import CheckError, WorkbenchError
 from workbench.problems import Problem
 
 JUDGE_PROMPT = """You grade a student's answer to one question against the key points a full answer must make.
@@ -29,14 +29,9 @@ Answer:
 def make_judge(model: str, base_url: str | None = None) -> "Judge":
     """A grader callable backed by workbench.llm (the only module that talks to the network). base_url: the
     --base-url flag, which beats workbench.toml [llm] base_url and OPENAI_BASE_URL as it does for prompt/chat."""
-    try:
-        from workbench import llm
-    except ModuleNotFoundError as exc:
-        if exc.name != "workbench.llm":
-            raise
-        raise UsageError("--judge needs workbench/llm.py, which this checkout does not have",
-                         "run without --judge (free-text answers stay unchecked)") from None
-    return Judge(model, llm.resolve_settings(model=model, base_url=base_url, temperature=0.0))
+    from workbench.llm_settings import resolve_settings
+
+    return Judge(model, resolve_settings(model=model, base_url=base_url, temperature=0.0))
 
 
 class Judge:

@@ -1,7 +1,7 @@
 """The only module that talks to an LLM: OpenAI-compatible chat completions (OpenAI, Azure-style gateways,
 Ollama, vLLM, llama.cpp, LM Studio) with bounded retries, streaming and `n` samples.
 
-    settings = resolve_settings(model="gpt-4o")          # flags > workbench.toml > environment > defaults
+    settings = resolve_settings(model="gpt-4o")          # workbench.llm_settings: flags > toml > env
     result = complete([{"role": "user", "content": "2+2?"}], settings)
     result.text, result.model, result.to_exchange()
 
@@ -15,24 +15,15 @@ import dataclasses
 import email.utils
 import functools
 import json
-import os
 import random
-import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import urlsplit, urlunsplit
 
-from workbench.errors import ConfigError, LLMError
+from workbench.errors import LLMError
+from workbench.llm_settings import Settings
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-4o"
-DEFAULT_TIMEOUT = 120.0
-DEFAULT_MAX_RETRY_SECONDS = 60.0
-MAX_TIMEOUT = 86400.0  # a socket timeout past ~1e10 s overflows time_t (OverflowError inside the HTTP client)
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
-PLACEHOLDER_KEY = "sk-local-no-key"  # local servers ignore the key, but the client insists on one
 # Shorter keys are not redacted: they are local-server placeholders ("x", "EMPTY", "ollama", "sk-local", "lm-studio",
 # "not-needed"), not secrets, and replacing them mangles ordinary words ("does not e***ist"). Hosted providers issue
 # keys of 32+ characters, and a string of 12 or more hardly ever occurs in an error text by chance.
@@ -41,135 +32,6 @@ BACKOFF_BASE, BACKOFF_CAP = 0.5, 20.0
 CONNECT_ATTEMPTS = 3
 
 OnDelta = Callable[[int, str], None]  # (choice index, text piece)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where and how to ask. Build with resolve_settings(); api_key never shows in repr."""
-
-    base_url: str = DEFAULT_BASE_URL
-    model: str = DEFAULT_MODEL
-    api_key: str = field(default="", repr=False, compare=False)
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int | None = None
-    max_tokens: int | None = None
-    timeout: float = DEFAULT_TIMEOUT
-    max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
-    stream: bool = False
-
-    @property
-    def public_base_url(self) -> str:
-        """The base URL without user:password or query string (some gateways put keys there)."""
-        parts = urlsplit(self.base_url)
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        netloc += f":{parts.port}" if parts.port else ""
-        return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-
-    def request(self, n: int = 1) -> dict:
-        """The request parameters a trace records."""
-        return {"model": self.model, "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed,
-                "max_tokens": self.max_tokens, "n": n, "stream": self.stream}
-
-    def replace(self, **changes) -> "Settings":
-        return dataclasses.replace(self, **changes)
-
-
-def is_local(base_url: str) -> bool:
-    return (urlsplit(base_url).hostname or "") in LOCAL_HOSTS
-
-
-def resolve_settings(*, model: str | None = None, base_url: str | None = None, temperature: float | None = None,
-                     top_p: float | None = None, seed: int | None = None, max_tokens: int | None = None,
-                     timeout: float | None = None, max_retry_seconds: float | None = None, stream: bool = False,
-                     require_key: bool = True, config: dict | None = None) -> Settings:
-    """Settings from CLI flags (the arguments) > workbench.toml [llm] > environment > defaults."""
-    if config is None:
-        from workbench.config import load_config
-
-        config = load_config()
-    conf = config.get("llm", {})
-
-    def pick(flag, key, env=None, default=None):
-        if flag is not None:
-            return flag
-        if conf.get(key) is not None:
-            return conf[key]
-        if env and os.environ.get(env):
-            return os.environ[env]
-        return default
-
-    url = check_base_url(str(pick(base_url, "base_url", "OPENAI_BASE_URL", DEFAULT_BASE_URL)).strip())
-    settings = Settings(
-        base_url=url, model=str(pick(model, "model", "OPENAI_MODEL", DEFAULT_MODEL)),
-        temperature=pick(temperature, "temperature"), top_p=pick(top_p, "top_p"), seed=seed,
-        max_tokens=pick(max_tokens, "max_tokens"), timeout=float(pick(timeout, "timeout", default=DEFAULT_TIMEOUT)),
-        max_retry_seconds=float(pick(max_retry_seconds, "max_retry_seconds", default=DEFAULT_MAX_RETRY_SECONDS)),
-        stream=stream)
-    _validate(settings)  # before the key: a bad flag is the first thing to fix, key or not
-    key = os.environ.get("OPENAI_API_KEY", "").strip()
-    bad = next((i for i, ch in enumerate(key) if not "!" <= ch <= "~"), None)
-    if bad is not None:  # the HTTP client fails on it mid-request, misreported as a bad response or a network fault
-        raise ConfigError(f"OPENAI_API_KEY has a character that cannot be sent in an HTTP header "
-                          f"(character {bad + 1} of {len(key)}: a space, line break, quote mark or other non-ASCII)",
-                          "set it again with the key alone, e.g. export OPENAI_API_KEY='sk-...'")
-    if not key and is_local(url):
-        key = PLACEHOLDER_KEY
-    if not key and require_key:
-        raise ConfigError(f"no API key for {settings.public_base_url}",
-                          "set OPENAI_API_KEY in the environment, or use a local server with "
-                          "--base-url http://localhost:11434/v1 (Ollama) or [llm] base_url in workbench.toml")
-    return settings.replace(api_key=key)
-
-
-def check_base_url(url: str) -> str:
-    """`url` if the HTTP client can use it; else a ConfigError (a bad port or host would crash inside openai)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
-        parts, problem = None, str(exc)
-    if parts is not None:
-        host = parts.hostname or ""
-        try:
-            port_ok = parts.port != 0  # .port raises ValueError above 65535
-        except ValueError:
-            port_ok = False
-        problem = ("it needs http:// or https:// and a host" if parts.scheme not in ("http", "https") or not host else
-                   "the port must be 1-65535" if not port_ok else
-                   "" if _valid_host(host) else f"{host!r} is not a valid host name or IP address")
-    if problem:
-        shown = re.sub(r"//[^/?#]*@", "//", url).split("?")[0]  # never echo user:password or a query-string key
-        raise ConfigError(f"base URL {shown!r} is not an http(s) URL ({problem})",
-                          "use e.g. https://api.openai.com/v1 or http://localhost:11434/v1")
-    return url
-
-
-def _valid_host(host: str) -> bool:
-    """A DNS name, an IPv4 address with every part 0-255, or an IPv6 address."""
-    import ipaddress
-
-    if ":" in host or re.fullmatch(r"[\d.]+", host):
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return True
-    return all(re.fullmatch(r"(?!-)[\w-]{1,63}(?<!-)", label) for label in host.rstrip(".").split("."))
-
-
-def _validate(s: Settings) -> None:
-    checks = [
-        (s.temperature is None or 0 <= s.temperature <= 2, "temperature", "a number from 0 to 2"),
-        (s.top_p is None or 0 < s.top_p <= 1, "top_p", "a number in (0, 1]"),
-        (s.max_tokens is None or s.max_tokens > 0, "max_tokens", "a positive integer"),
-        (0 < s.timeout <= MAX_TIMEOUT, "timeout", f"a positive number of seconds, at most {MAX_TIMEOUT:g} (a day)"),
-        (s.max_retry_seconds >= 0, "max_retry_seconds", "zero or more seconds"),
-        (bool(s.model.strip()), "model", "a model name such as gpt-4o"),
-    ]
-    for ok, name, want in checks:
-        if not ok:
-            raise ConfigError(f"{name} = {getattr(s, name)!r} is out of range", f"use {want}")
 
 
 @dataclass(frozen=True)

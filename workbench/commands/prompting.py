@@ -64,7 +64,7 @@ def register(sub) -> None:
 
 
 def _settings(args, *, stream: bool, require_key: bool = True):
-    from workbench.llm import resolve_settings
+    from workbench.llm_settings import resolve_settings
 
     return resolve_settings(model=args.model, base_url=args.base_url, temperature=args.temperature, top_p=args.top_p,
                             seed=args.seed, max_tokens=args.max_tokens, timeout=args.timeout, stream=stream,
@@ -117,7 +117,7 @@ def _servable(problems, args):
 def _dry_run(problems, args, settings, skipped=()) -> int:
     import os
 
-    from workbench.llm import PLACEHOLDER_KEY
+    from workbench.llm_settings import PLACEHOLDER_KEY
     from workbench.prompts import load_strategy, print_turns, render
 
     strategy = load_strategy(args.strategy)
