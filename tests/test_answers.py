@@ -83,6 +83,22 @@ def test_parse_matrix_value_from_yaml_list_and_text():
     assert ans.parse_matrix_value([[1, 2], [3]]) is None
 
 
+def test_table_cells_carry_their_row_and_column_labels():
+    text = "Sizes:\n\n| kernel | **Conv2d** padding |\n|:--|--:|\n| 4 | `1` |\n| 5 | $2$ |\n\nand [[1, 2], [3, 4]]"
+    assert [f.value for f in ans.table_cells(text)] == [("kernel 4", "Conv2d padding", "1"), ("kernel 5", "Conv2d padding", "2")]
+    assert ans.table_cells("| a | b |\n| 1 | 2 |\n") == []  # no |---| rule under a header: not a table
+    blank = ans.without_tables(text)
+    assert len(blank) == len(text) and "kernel" not in blank and blank.endswith("[[1, 2], [3, 4]]")
+
+
+@pytest.mark.parametrize("cell,value", [
+    ("61,632", 61632), (r"$10\,063\,872$", 10063872), ("864 + 18,432 + 1,728 = 21,024", 21024),
+    ("10,063,872 (≈ 1.0e7)", 10063872), (r"10,063,872 \approx 10^7", 10063872), ("32 x 32 x 32", None), ("n/a", None),
+])
+def test_cell_number(cell, value):
+    assert ans.cell_number(cell) == value
+
+
 def test_equations_for_chains_alignment_and_boxes():
     text = r"""
 $$\begin{aligned} L_1 &= \frac{1}{n}\|Xw_1 - t\|^2 \\ &= \frac{1}{n}\|a - \frac{2\eta}{n}XX^\top a\|^2 \end{aligned}$$

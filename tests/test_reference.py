@@ -142,6 +142,28 @@ def test_sizes_network_named_after_the_quantity(text):
     assert verdict("3.2", text).status == "correct"
 
 
+SIZE_TABLES = {
+    "networks as columns": "| | CNN | FCNN |\n|---|---|---|\n| neurons | 61,632 | 4,992 |\n"
+                           "| trainable parameters | 21,024 | 10,063,872 |\n",
+    "networks as rows": "| Network | Neurons | Parameters (no biases) |\n|:--|--:|--:|\n| **CNN** | 61632 | 21024 |\n"
+                        "| **FCNN** | 4992 | $10\\,063\\,872$ |\n",
+    "one row per layer": "CNN:\n\n| Layer | Output | Neurons | Params |\n|---|---|---|---|\n| conv1 | 32x32x32 | 32,768 | 864 |\n"
+                         "| pool1 | 16x16x32 | 8,192 | 0 |\n| conv2 | 16x16x64 | 16,384 | 18,432 |\n"
+                         "| pool2 | 8x8x64 | 4,096 | 0 |\n| conv3 | 8x8x3 | 192 | 1,728 |\n| **Total** | | **61,632** | **21,024** |\n\n"
+                         "FCNN:\n\n| Layer | Neurons | Params |\n|---|---|---|\n| fc1 | 3,072 | 9,437,184 |\n"
+                         "| fc2 | 768 | 589,824 |\n| Total | 4,992 | 9,437,184 + 589,824 + 36,864 = 10,063,872 |\n",
+}
+
+
+@pytest.mark.parametrize("layout", sorted(SIZE_TABLES))
+def test_sizes_from_a_markdown_table(layout):
+    text = SIZE_TABLES[layout] + "\nMore parameters mean more overfitting.\n"
+    v = verdict("3.2", text)
+    assert v.status == "correct", v.details
+    wrong = verdict("3.2", text.replace("21,024", "21,120").replace("21024", "21120"))
+    assert wrong.status == "partial" and [d["what"] for d in wrong.details if d["ok"] is False] == ["cnn_params"]
+
+
 def test_sizes_second_method_real_cnn():
     """Real (CPU) CNN with nn.Conv2d layers: parameters and output sizes by a plain loop."""
     cnn = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1, bias=False),
@@ -195,6 +217,27 @@ def test_counts_from_prose():
             "- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 6400 NF + 5120 NC\n"
             "- Connections: 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2\n")
     assert verdict("4.3", text).status == "correct"
+
+
+COUNT_TABLE = ("| Quantity | 32×32 input | 64×64 input (doubled) |\n|---|---|---|\n"
+               "| Weights | $9\\,NIC\\cdot NF + 36 NF^2 + 9 NF\\,NC + 9 NC^2$ | unchanged |\n"
+               "| Outputs | 1600 NF + 1280 NC | 6400 NF + 5120 NC |\n"
+               "| Connections | 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2 "
+               "| 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2 |\n")
+
+
+def test_counts_from_a_markdown_table():
+    assert verdict("4.3", COUNT_TABLE).status == "correct"
+    per_layer = ("For a 32x32 input:\n\n| Layer | Weights | Outputs | Connections |\n|---|---|---|---|\n"
+                 "| conv1 | 9 NIC NF | 1024 NF | 9216 NIC NF |\n"
+                 "| Total | 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2 | 1600 NF + 1280 NC | 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2 |\n\n"
+                 "With the input doubled:\n\n| Layer | Weights | Outputs | Connections |\n|---|---|---|---|\n"
+                 "| Total | 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2 | 6400 NF + 5120 NC | 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2 |\n")
+    assert verdict("4.3", per_layer).status == "correct"
+    v = verdict("4.3", COUNT_TABLE.replace("unchanged", "36 NIC NF + 144 NF^2 + 36 NF NC + 36 NC^2"))
+    assert v.status == "partial" and [d["what"] for d in v.details if d["ok"] is False] == ["weights_doubled"]
+    v = verdict("4.3", COUNT_TABLE.replace("6400 NF", "3200 NF"))
+    assert v.status == "partial" and [d["what"] for d in v.details if d["ok"] is False] == ["outputs_doubled"]
 
 
 class _OwnPoolUpsample(nn.Module):
@@ -253,6 +296,22 @@ def test_padding_from_prose():
 ])
 def test_padding_of_each_layer_in_one_sentence(text, status):
     """Each padding belongs to the layer named just before it (else just after), not to any layer on its line."""
+    v = verdict("5.4", text)
+    assert v.status == status, v.details
+    assert all(d["ok"] is not None for d in v.details)
+
+
+@pytest.mark.parametrize("text, status", [
+    ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
+     "| 4 | 1 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "correct"),
+    ("| | k = 4 | k = 5 |\n|---|---|---|\n| `nn.Conv2d` padding | 1 | 2 |\n| `nn.ConvTranspose2d` padding | 1 | 2 |\n"
+     "| output_padding | 0 | 1 |\n", "correct"),
+    ("| | k = 4 | k = 5 |\n|---|---|---|\n| `nn.Conv2d` padding | 1 | 2 |\n| `nn.ConvTranspose2d` padding | 1 | 2 |\n"
+     "| output_padding | 0 | 0 |\n", "partial"),
+    ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
+     "| 4 | 2 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "partial"),
+])
+def test_padding_from_a_markdown_table(text, status):
     v = verdict("5.4", text)
     assert v.status == status, v.details
     assert all(d["ok"] is not None for d in v.details)

@@ -1,7 +1,7 @@
 """Extract structured answers from Markdown, LaTeX and plain text as LLMs and students write them.
 
 Numbers (thousands separators, scientific notation, fractions), matrices (bmatrix/pmatrix/array,
-Markdown tables, nested lists, plain grids), labelled quantities, equations `lhs = rhs = ...`, big-O
+Markdown tables, nested lists, plain grids), table cells with their row and column labels, labelled quantities, equations `lhs = rhs = ...`, big-O
 terms and fenced code blocks. Expressions are parsed by workbench.formulas. Nothing here knows a pack.
 Every finder returns `Found` items in text order so a caller can report ambiguity instead of guessing.
 """
@@ -233,6 +233,64 @@ def _markdown_tables(text: str, add) -> None:
             if numeric and all(r is not None for r in numeric):
                 add(_matrix(numeric), "markdown table", block[0][0], block[-1][1])
         block = []
+
+
+_TABLE_RULE = re.compile(r"\s*:?-+:?\s*")
+
+
+def table_cells(text: str) -> list[Found]:
+    """The cells of Markdown tables (a header row, a |---| rule, body rows) with their labels.
+
+    value: (row label, column label, cell), markup (`**`, `$`, backticks) removed; the row label is the first
+    column's header and the row's first cell ("kernel 4" from `| kernel | ... |` and `| 4 | ... |`), so a
+    caller reads a table either way round by searching both labels. start: the position of the row.
+    """
+    out = []
+    block: list[tuple[int, int, str]] = []
+    for span in list(_line_spans(text)) + [(len(text), len(text), "")]:
+        if span[2].strip().startswith("|"):
+            block.append(span)
+            continue
+        rows = [[re.sub(r"\*\*|__|`|\$", "", c).strip() for c in line.strip().strip("|").split("|")] for _, _, line in block]
+        if len(rows) >= 3 and all(_TABLE_RULE.fullmatch(c) for c in rows[1]):
+            header = rows[0]
+            for (start, _, line), row in zip(block[2:], rows[2:]):
+                for j in range(1, min(len(row), len(header))):
+                    if row[j]:
+                        label = f"{header[0]} {row[0]}".strip()
+                        out.append(Found((label, header[j], row[j]), "markdown table", start, line))
+        block = []
+    return out
+
+
+def _table_spans(text: str) -> list[tuple[int, int]]:
+    """Where the Markdown tables of the text are (start, end): for callers that read them apart from the prose."""
+    spans, block = [], []
+    for span in list(_line_spans(text)) + [(len(text), len(text), "")]:
+        if span[2].strip().startswith("|"):
+            block.append(span)
+            continue
+        if len(block) >= 2:
+            spans.append((block[0][0], block[-1][1]))
+        block = []
+    return spans
+
+
+def without_tables(text: str) -> str:
+    """The text with its Markdown tables blanked (same length, so positions stay those of the caller's text)."""
+    for start, end in _table_spans(text):
+        text = text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
+    return text
+
+
+def cell_number(cell: str) -> float | None:
+    """The number a table cell states: "61,632", "864 + 18,432 + 1,728 = 21,024" (the result), "10,063,872 (≈ 1e7)"."""
+    result = re.split(r"≈|\\approx|\(", cell.rsplit("=", 1)[-1])[0]
+    value = parse_number(result)
+    if value is None:
+        nums = find_numbers(result)
+        value = nums[0].value if len(nums) == 1 else None
+    return value
 
 
 def _plain_grids(text: str, add) -> None:

@@ -247,7 +247,10 @@ _SENTENCE_END = re.compile(r"\n|;|\.(?=\s)")
 
 def sizes_from_text(text: str) -> dict:
     """Per network, the labelled totals: a number with "total" before it wins, else the last one. A network's
-    text starts with the sentence that names it ("Number of neurons in the CNN = 61632"), after the previous one."""
+    text starts with the sentence that names it ("Number of neurons in the CNN = 61632"), after the previous one.
+    Markdown tables are read as tables (sizes_from_tables), and win."""
+    tables = sizes_from_tables(text)
+    text = ans.without_tables(text)
     marks, previous_end = [], 0
     for m in _NETS.finditer(text):
         sentence_start = max((b.end() for b in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
@@ -264,6 +267,32 @@ def sizes_from_text(text: str) -> dict:
                 continue
             totals = [h for h in hits if re.search(r"total|overall|in all|sum", segment[max(0, h.start - 80):h.start + 20], re.I)]
             found[f"{net}_{qty}"] = (totals or hits)[-1].value
+    return {**found, **tables}
+
+
+def _net(label: str) -> str | None:
+    nets = {"fcnn" if re.match(r"FC|fully", m.group(0), re.I) else "cnn" for m in _NETS.finditer(label)}
+    return nets.pop() if len(nets) == 1 else None
+
+
+def sizes_from_tables(text: str) -> dict:
+    """Totals from Markdown tables, either way round (`| | CNN | FCNN |` / `| neurons | 61,632 | 4,992 |`), or
+    one row per layer with a Total row, the network named in the table or before it."""
+    cells: dict[str, list[tuple[bool, float]]] = {}
+    for f in ans.table_cells(text):
+        row, col, cell = f.value
+        before = list(_NETS.finditer(text, 0, f.start))
+        net = _net(col) or _net(row) or (_net(before[-1].group(0)) if before else None)
+        qty = [q for q, labels in (("neurons", _NEURON), ("params", _PARAM)) if ans.has_any(f"{row} {col}", labels)]
+        value = ans.cell_number(cell)
+        if net and len(qty) == 1 and value is not None and value >= 10:
+            total = bool(re.search(r"total|overall|\bsum\b|\ball\b", f"{row} {col}", re.I))
+            cells.setdefault(f"{net}_{qty[0]}", []).append((total, value))
+    found = {}
+    for key, values in cells.items():
+        totals = [v for t, v in values if t]
+        if totals or len(values) == 1:  # per-layer rows without a Total row give no total
+            found[key] = (totals or [values[0][1]])[-1]
     return found
 
 
@@ -426,25 +455,62 @@ def _parse_count(text):
     return sympy.expand(parse_formula(str(text), COUNT_SYMBOLS, constants={"k": 3, "K": 3}))
 
 
+_DOUBLED = re.compile(r"doubl|64\s*(?:x|×|\\times|\*)\s*64|twice", re.I)
+_COUNT_LABELS = (("weights", r"weights?|param(?:eter)?s"), ("outputs", r"outputs?|neurons"), ("connections", r"connections?"))
+
+
+def _count_side(line: str) -> str | None:
+    """The last side of `a = b = c` that reads as an expression in NIC, NF, NC."""
+    for side in reversed(line.replace("$", " ").split("=")):
+        side = side.strip().strip("*.,;")
+        try:
+            if _parse_count(side).free_symbols:
+                return side
+        except (FormulaError, TypeError, ValueError, ZeroDivisionError):
+            continue
+    return None
+
+
 def counts_from_text(text: str) -> dict[str, str]:
-    """`weights: ...` / `outputs = ...` lines before and after the first mention of the doubled input."""
-    split = re.search(r"doubl|64\s*(?:x|×|\\times|\*)\s*64|twice", text, re.I)
+    """`weights: ...` / `outputs = ...` lines before and after the first mention of the doubled input; Markdown
+    tables are read as tables (counts_from_tables), and win."""
+    tables = counts_from_tables(text)
+    text = ans.without_tables(text)
+    split = _DOUBLED.search(text)
     halves = {32: text[: split.start()] if split else text, 64: text[split.start():] if split else ""}
     out = {}
     for size, part in halves.items():
-        for q, label in (("weights", r"weights?|param(?:eter)?s"), ("outputs", r"outputs?|neurons"),
-                         ("connections", r"connections?")):
+        for q, label in _COUNT_LABELS:
             for m in re.finditer(rf"(?:{label})\b[^:=\n]{{0,40}}(?::|=)\s*(.+)", part, re.I):
-                line = m.group(1).replace("$", " ")
-                for side in reversed(line.split("=")):
-                    side = side.strip().strip("*.,;")
-                    try:
-                        if _parse_count(side).free_symbols:
-                            out[_key(q, size)] = side
-                            break
-                    except (FormulaError, TypeError, ValueError, ZeroDivisionError):
-                        continue
-    return out
+                side = _count_side(m.group(1))
+                if side:
+                    out[_key(q, size)] = side
+    return {**out, **tables}
+
+
+def counts_from_tables(text: str) -> dict[str, str]:
+    """Counts from Markdown tables, either way round (`| | 32x32 | 64x64 |` / `| weights | ... | ... |`), or one row
+    per layer with a Total row; a cell "same" / "unchanged" for the doubled input repeats the 32x32 one."""
+    split = _DOUBLED.search(ans.without_tables(text))
+    cells: dict[str, list[tuple[bool, str]]] = {}
+    for f in ans.table_cells(text):
+        row, col, cell = f.value
+        labels = f"{row} {col}"
+        qty = [q for q, label in _COUNT_LABELS if re.search(rf"\b(?:{label})\b", labels, re.I)]
+        doubled = bool(_DOUBLED.search(labels)) if re.search(r"doubl|twice|\b(?:32|64)\b|original", labels, re.I) \
+            else bool(split and split.start() < f.start)
+        side = "same" if doubled and re.match(r"(?:the )?(?:same|unchanged)\b", cell, re.I) else _count_side(cell)
+        if len(qty) == 1 and side:
+            total = bool(re.search(r"total|overall|\bsum\b|\ball\b", labels, re.I))
+            cells.setdefault(_key(qty[0], 64 if doubled else 32), []).append((total, side))
+    found = {}
+    for key, values in cells.items():
+        totals = [v for t, v in values if t]
+        if totals or len(values) == 1:  # per-layer rows without a Total row give no total
+            found[key] = (totals or [values[0][1]])[-1]
+    for key in [k for k, v in found.items() if v == "same"]:
+        found[key] = found.get(key.removesuffix("_doubled"))
+    return {k: v for k, v in found.items() if v}
 
 
 def check_counts(answer, text: str) -> list[dict]:

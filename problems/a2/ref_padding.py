@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from workbench import answers as ans
 from workbench.verify import detail
 
 from .ref_cnn import single_thread
@@ -76,10 +77,16 @@ def _transposed(text: str, at: int, end: int) -> bool:
     return bool(layer and layer.group(1))
 
 
+_KERNEL = re.compile(r"(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])\b", re.I)
+
+
 def padding_from_text(text: str) -> dict:
-    """Per kernel (4, 5) the paddings mentioned after "kernel ... 4/5", each given to the layer it is said of."""
+    """Per kernel (4, 5) the paddings mentioned after "kernel ... 4/5", each given to the layer it is said of;
+    Markdown tables are read as tables (padding_from_tables), and win."""
+    tables = padding_from_tables(text)
+    text = ans.without_tables(text)
     out: dict = {}
-    marks = list(re.finditer(r"(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])\b", text, re.I))
+    marks = list(_KERNEL.finditer(text))
     for i, m in enumerate(marks):
         k = f"k{m.group(1)}"
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
@@ -88,7 +95,25 @@ def padding_from_text(text: str) -> dict:
             name = "output_padding" if pm.group(1).lower().startswith("output") else \
                 "tconv_padding" if _transposed(text, pm.start(), pm.end()) else "conv_padding"
             block.setdefault(name, int(pm.group(2)))
+    for k, block in tables.items():
+        out[k] = {**out.get(k, {}), **block}
     return {k: v for k, v in out.items() if v}
+
+
+def padding_from_tables(text: str) -> dict:
+    """Paddings from Markdown tables, either way round (`| kernel | Conv2d padding | ... |` / `| 4 | 1 | ... |`, or
+    `| | k = 4 | k = 5 |` / `| ConvTranspose2d padding | 1 | 2 |`)."""
+    out: dict = {}
+    for f in ans.table_cells(text):
+        row, col, cell = f.value
+        kernels = {m.group(1) for m in _KERNEL.finditer(f"{row} | {col}")}
+        layer = _LAYER.search(f"{row} {col}") if re.search(r"padding", f"{row} {col}", re.I) else None
+        if len(kernels) != 1 or not re.fullmatch(r"\d+", cell) or not (layer or re.search(r"output", f"{row} {col}", re.I)):
+            continue
+        name = "output_padding" if re.search(r"output", f"{row} {col}", re.I) else \
+            "tconv_padding" if layer.group(1) else "conv_padding"
+        out.setdefault(f"k{kernels.pop()}", {}).setdefault(name, int(cell))
+    return out
 
 
 def check_padding(answer, text: str) -> list[dict]:
