@@ -398,6 +398,14 @@ def test_eta_star_and_derivative_against_autograd(ref):
     ("Counterexample: with x1 = [2, 1] the minimum-norm solution is (0.8, 0.4) but RMSProp converges to (0.667, 0.667).", "correct"),
     ("RMSProp does not always obtain the minimum norm solution: it converges to (0.8, 0.6).", "partial"),
     ("Yes, RMSProp always obtains the minimum norm solution.", "incorrect"),
+    # column vectors in bmatrix / pmatrix, emphasis inside the claim
+    ("RMSProp converges to $w = \\begin{bmatrix} 2/3 \\\\ 2/3 \\end{bmatrix}$, whereas the minimum norm solution is "
+     "$\\begin{pmatrix} \\frac{4}{5} \\\\ \\frac{2}{5} \\end{pmatrix}$. So RMSProp does **not** always obtain the minimum "
+     "norm solution.", "correct"),
+    ("RMSProp converges to $\\begin{bmatrix} 0.8 \\\\ 0.6 \\end{bmatrix}$, so it does **not** always obtain the minimum "
+     "norm solution.", "partial"),
+    ("RMSProp does _not_ always obtain the minimum-norm solution.", "correct"),
+    ("RMSProp \\emph{always} obtains the **minimum norm** solution.", "incorrect"),
 ])
 def test_rmsprop_claims(text, status):
     assert verdict("1.2.1", text).status == status
@@ -430,6 +438,7 @@ def test_memory(text, status):
 def test_convexity():
     assert verdict("2.2.2", "Yes, L1 is convex in eta since its second derivative is nonnegative.").status == "correct"
     assert verdict("2.2.2", "L1 is not convex in eta.").status == "incorrect"
+    assert verdict("2.2.2", "L1 is **not** convex in eta.").status == "incorrect"
 
 
 @pytest.mark.parametrize("pid,key,value,status", [

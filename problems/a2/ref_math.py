@@ -275,7 +275,10 @@ def check_convex(answer, text: str) -> list[dict]:
 
 
 def _claim(text: str, yes: list[str], no: list[str]):
-    """True/False when the text says one and not the other, else None (a "no" phrase is not also read as "yes")."""
+    """True/False when the text says one and not the other, else None (a "no" phrase is not also read as "yes").
+    Emphasis is read as plain words: "does **not** always", "\\emph{not}"."""
+    text = re.sub(r"\\(?:textbf|emph|textit|underline)\{([^{}]*)\}", r"\1", text)
+    text = re.sub(r"\*\*|__|(?<![\w\\^])[*_](?=\w)|(?<=\w)[*_](?![\w{])", "", text)
     n = bool(ans.has_any(text, no))
     rest = text
     for pattern in no:
@@ -335,13 +338,15 @@ _MIN_NORM_WORDS = re.compile(r"minimum[- ]norm|min[- ]norm|pseudo|least[- ]norm|
 
 
 def vectors_in(text: str) -> list[tuple[tuple[float, float], str]]:
-    """2-vectors written as [a, b] / (a, b), each with the clause before it (what it is said to be)."""
+    """2-vectors written as [a, b] / (a, b) or as a 2x1 / 1x2 matrix, each with the clause before it (what it is said to be)."""
     out = []
     for sentence in ans.sentences(text):
-        for m in _VEC2.finditer(sentence):
-            a, b = ans.parse_number(m.group(1)), ans.parse_number(m.group(2))
+        found = [(m.start(), (ans.parse_number(m.group(1)), ans.parse_number(m.group(2)))) for m in _VEC2.finditer(sentence)]
+        found += [(f.start, tuple(x for row in f.value for x in row))  # a column or row vector in bmatrix/pmatrix
+                  for f in ans.find_matrices(sentence) if len(f.value) * len(f.value[0]) == 2 and f.source != "markdown table"]
+        for start, (a, b) in sorted(found):
             if a is not None and b is not None:
-                clause = re.split(r"[,;:]|\bwhereas\b|\bwhile\b|\bbut\b|\bthan\b", sentence[:m.start()])[-1]
+                clause = re.split(r"[,;:]|\bwhereas\b|\bwhile\b|\bbut\b|\bthan\b", sentence[:start])[-1]
                 out.append(((a, b), clause))
     return out
 
