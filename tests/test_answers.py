@@ -116,8 +116,8 @@ def test_equations_split_on_implies():
 
 
 def test_big_o_and_code_blocks():
-    text = r"Forward is $\mathcal{O}(1)$ and backward O( t ); also \mathcal{O}\left(t^2\right)."
-    assert [f.value for f in ans.big_o_terms(text)] == ["1", "t", "t^2"]
+    text = r"Forward is $\mathcal{O}(1)$ and backward O( t ); also \mathcal{O}\left(t^2\right), O(t \cdot d), O(t*d)."
+    assert [f.value for f in ans.big_o_terms(text)] == ["1", "t", "t^2", "t·d", "t·d"]
     md = "text\n```python\nclass A: pass\n```\nmore\n```\nplain\n```\n"
     assert [b.value for b in ans.code_blocks(md, "python")] == ["class A: pass\n", "plain\n"]
 

@@ -435,6 +435,19 @@ def test_memory(text, status):
     assert verdict("2.1.2", text).status == status
 
 
+@pytest.mark.parametrize("forward, backward, status", [
+    ("constant", "linear", "correct"), ("Constant", "linear in t", "correct"), ("'O(1)'", "'O(t)'", "correct"),
+    ("linear", "linear", "partial"), ("constant", "quadratic", "partial"), ("quadratic", "constant", "incorrect"),
+])
+def test_memory_in_words_in_the_front_matter(forward, backward, status):
+    assert verdict("2.1.2", yaml_answer(f"  forward: {forward}\n  backward: {backward}")).status == status
+
+
+def test_memory_shows_a_product_as_written():
+    backward = verdict("2.1.2", "Forward: $O(1)$; backward: $O(t \\cdot d)$.").details[1]
+    assert backward["found"] == "O(t·d)" and backward["ok"]
+
+
 def test_convexity():
     assert verdict("2.2.2", "Yes, L1 is convex in eta since its second derivative is nonnegative.").status == "correct"
     assert verdict("2.2.2", "L1 is not convex in eta.").status == "incorrect"

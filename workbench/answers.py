@@ -491,13 +491,15 @@ _BIG_O = re.compile(r"(?:\\mathcal\s*\{\s*O\s*\}|\\mathcal\s+O|\\operatorname\{O
 
 
 def big_o_terms(text: str) -> list[Found]:
-    """O(...) terms, value = the argument with spaces and TeX braces removed ("1", "t", "t^2", "tlogt")."""
+    """O(...) terms, value = the argument with spaces and TeX braces removed, products as '·' ("1", "t", "t^2", "t·d",
+    "tlogt")."""
     out = []
     for m in _BIG_O.finditer(text):
         body, end = balanced(text, m.end() - 1)
         if body is None:
             continue
-        arg = re.sub(r"\\right|\\left|[\s{}$\\]", "", body)
+        arg = re.sub(r"\\(?:cdot|times|ast)(?![A-Za-z])|[*×⋅]", "·", body)
+        arg = re.sub(r"\\right|\\left|[\s{}$\\]", "", arg)
         out.append(Found(arg, "big-O", m.start(), text[m.start():end]))
     return out
 

@@ -417,9 +417,15 @@ def reference_memory() -> dict:
     return {"answer": dict(MEMORY), "method": "complexity argument (documented)", "reasoning": MEMORY_REASON}
 
 
+_GROWTH = {"constant": "1", "linear": "t", "quadratic": "t^2"}
+
+
 def _o_arg(value) -> str | None:
+    """The argument of a front-matter big-O ("O(t)", "t"), or a growth word ("constant", "linear in t")."""
     if value is None:
         return None
+    if m := re.fullmatch(r"\s*(constant|linear|quadratic)(?:\s+in\s+t)?\s*", str(value), re.I):
+        return _GROWTH[m.group(1).lower()]
     terms = ans.big_o_terms(str(value)) or ([ans.Found(str(value), "plain")] if re.fullmatch(r"\s*[\w^ ]+\s*", str(value)) else [])
     return terms[0].value.lower() if terms else None
 

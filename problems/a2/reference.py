@@ -41,8 +41,8 @@ ANSWER_KEYS: dict[str, dict] = {
         "min_norm": "(optional) [w1, w2]: the minimum-norm solution of that case",
     },
     "2.1.2": {
-        "forward": "text: memory of forward propagation through t GD steps, big-O in t, e.g. \"O(1)\"",
-        "backward": "text: memory of standard back-propagation to get dL_t/d eta, big-O in t, e.g. \"O(t)\"",
+        "forward": "text: memory of forward propagation through t GD steps, big-O in t, e.g. \"O(1)\" (or constant/linear/quadratic)",
+        "backward": "text: memory of standard back-propagation to get dL_t/d eta, big-O in t, e.g. \"O(t)\" (or constant/linear/quadratic)",
     },
     "2.2.1": {
         "w1": "expr in w_0, eta, t, X, n (vectors w_0, t; matrix X; transposes X^T / X^\\top)",
