@@ -40,6 +40,10 @@ def test_find_numbers_keeps_grouped_thousands_and_separate_lists():
     (r"params $= 3 \times 3 \times 3 \times 32 = 864$", [r"params"], 864),
     ("neurons (CNN) = 32*32*32 + 16*16*32 + 16*16*64 + 8*8*64 + 8*8*3 = 61632", [r"neurons"], 61632),
     ("weights = 3072^2 + 768^2 + 192^2 = 10,063,872 in total", [r"weights"], 10063872),
+    # TeX thin spaces as thousands separators, a rounded restatement after the number
+    (r"$10\,063\,872 \approx 1.0\times 10^7$ parameters", [r"parameters"], 10063872),
+    ("10,063,872 (≈ 10.1 million) parameters", [r"parameters"], 10063872),
+    ("parameters ≈ 10,063,872", [r"parameters"], 10063872),
 ])
 def test_labelled_numbers(text, labels, value):
     found = ans.labelled_numbers(text, labels)

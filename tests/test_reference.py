@@ -122,6 +122,17 @@ def test_sizes_from_prose():
     assert verdict("3.2", wrong).status == "partial"
 
 
+@pytest.mark.parametrize("fcnn, status", [
+    (r"4,992 neurons and $10\,063\,872 \approx 1.0\times 10^7$ parameters", "correct"),
+    (r"$61\,632$ neurons and $235\,667\,456 \approx 2.4\times 10^8$ parameters", "correct"),
+    (r"4,992 neurons and $10\,036\,872 \approx 1.0\times 10^7$ parameters", "partial"),
+])
+def test_sizes_with_thin_spaces_and_an_approximation(fcnn, status):
+    text = f"CNN: 61,632 neurons and 21,024 parameters.\nFCNN: {fcnn}. More parameters: overfitting.\n"
+    v = verdict("3.2", text)
+    assert v.status == status and all(d["ok"] is not None for d in v.details), v.details
+
+
 def test_sizes_from_worked_sums():
     text = ("CNN: total neurons = 32,768 + 8,192 + 16,384 + 4,096 + 192 = 61,632; "
             "total parameters = 864 + 18,432 + 1,728 = 21,024.\n"

@@ -104,6 +104,7 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
     number after the label within `window` characters, else before it (no sentence end in between).
     """
     plain = clean_number_text(text.replace("**", "").replace("`", ""))
+    plain = _APPROX.sub(lambda m: " " * len(m.group(0)), plain)  # "10,063,872 ≈ 1.0 × 10^7 parameters": the exact one
     out = []
     for label in labels:
         for m in re.finditer(label, plain, re.I):
@@ -127,6 +128,11 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
             if pick:
                 out.append(Found(pick[1], "labelled", pick[0], pick[2]))
     return sorted(out, key=lambda f: f.start)
+
+
+# A rounded restatement right after a number: "≈ 1.0 \\times 10^7", "\\approx 10.1 million".
+_APPROX = re.compile(r"(?<=\d)\s*\(?\s*(?:≈|\\approx)\s*[-+]?\d[\d.,]*(?:\s*(?:\\times|\\cdot|×|·|\*|x)\s*10\s*\^\s*\{?\s*[-+]?\d+\s*\}?)?"
+                     r"(?:\s*(?:million|billion|thousand|[MBk])\b)?\)?")
 
 
 # Arithmetic from a number up to an "=" on the same line: "864 + 18,432 + 1,728 = ", "3 \\times 3 \\times 32 = ".
