@@ -304,6 +304,13 @@ def test_padding_from_prose():
      "For kernel 5: conv padding = 2, transposed conv padding = 2, output_padding = 1.", "partial"),
     ("k = 4: padding 1 for the convolutions and padding 1, output padding 0 for the transposed convolutions.\n"
      "k = 5: padding 2 for the convolutions and padding 2, output padding 1 for the transposed convolutions.", "correct"),
+    # a bare padding, then the transposed convolution's own: the bare one is the plain convolution's
+    ("Kernel 4: padding=1, output_padding=0 (transpose padding 1).\nKernel 5: padding=2, output_padding=1 "
+     "(transpose padding 2).", "correct"),
+    ("Kernel 4: padding=2, output_padding=0 (transpose padding 1).\nKernel 5: padding=2, output_padding=1 "
+     "(transpose padding 2).", "partial"),
+    ("Kernel 4: padding=1, output_padding=0 (transpose padding 2).\nKernel 5: padding=2, output_padding=1 "
+     "(transpose padding 2).", "partial"),
 ])
 def test_padding_of_each_layer_in_one_sentence(text, status):
     """Each padding belongs to the layer named just before it (else just after), not to any layer on its line."""

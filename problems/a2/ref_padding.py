@@ -65,7 +65,8 @@ _LAYER = re.compile(r"(conv\w*?\s*transpose\w*|transpos\w*(?:\s+conv\w*)?|tconv\
 def _transposed(text: str, at: int, end: int) -> bool:
     """Whether the padding written at text[at:end] belongs to a transposed convolution: the layer it is said to
     be for ("padding 1 for the transposed convolutions"), else the layer named last before it on its line
-    ("conv padding = 1, transposed conv padding = 1"), else the first one after it."""
+    ("conv padding = 1, transposed conv padding = 1"), else the first one after it, unless that one names a
+    padding of its own ("padding=1 (transpose padding 1)": the first is the plain convolution's)."""
     start = max((b.end() for b in _LINE_BREAK.finditer(text, 0, at)), default=0)
     stop = (_LINE_BREAK.search(text, end) or re.search(r"$", text)).start()
     after = _LAYER.search(text, end, stop)
@@ -73,7 +74,8 @@ def _transposed(text: str, at: int, end: int) -> bool:
     said_for = bool(re.search(r"\b(?:for|in|of|on)\s+(?:\w+\s+){0,2}$", between, re.I)) \
         and not re.search(r"(?<!output[_ ])\bpadding", between, re.I)
     before = list(_LAYER.finditer(text, start, at))
-    layer = after if said_for or not before else before[-1]
+    own_padding = after and re.match(r"\s*(?:\w+\s+)?padding", text[after.end():stop], re.I)
+    layer = after if said_for or not (before or own_padding) else before[-1] if before else None
     return bool(layer and layer.group(1))
 
 
