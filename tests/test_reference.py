@@ -560,6 +560,8 @@ def test_claims_against_pinned_runs(tmp_path, monkeypatch):
     fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
     fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
     assert claims("5.3", "Yes: ConvTransposeNet reaches a lower validation loss than PoolUpsampleNet.") == "correct"
+    assert claims("5.3", "ConvTransposeNet reaches not only a lower validation loss than PoolUpsampleNet but also a "
+                         "higher accuracy.") == "correct"
     assert verdict("5.3", "The ConvTransposeNet has a higher validation loss than PoolUpsampleNet.").status == "incorrect"
     assert claims("6.3", "Skip connections improved the validation loss and the accuracy.") == "correct"
     assert verdict("6.3", "The UNet did not improve the accuracy.").status == "incorrect"
@@ -573,6 +575,10 @@ def test_claims_against_pinned_runs(tmp_path, monkeypatch):
     ("Skip connections did not give a lower validation loss.", "incorrect"),
     ("UNet's validation loss isn't higher than ConvTransposeNet's.", "correct"),
     ("No, the UNet does not have a higher validation loss.", "correct"),
+    # "not only" is no negation
+    ("UNet achieves not only a lower validation loss but also a higher validation accuracy than ConvTransposeNet.", "correct"),
+    ("UNet achieves not just a lower validation loss but also a lower validation accuracy.", "partial"),
+    ("UNet achieves not only a higher validation loss but also a lower validation accuracy.", "incorrect"),
 ])
 def test_negation_counts_only_next_to_the_comparison(tmp_path, monkeypatch, text, status):
     root = make_project(tmp_path, monkeypatch)

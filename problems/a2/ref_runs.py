@@ -197,7 +197,8 @@ _NEGATION = re.compile(r"^(?:not|no|never|neither|nor|hardly)$|n't$", re.I)
 
 def _direction(sentence: str, metric: str) -> str | None:
     """lower|higher for the metric, from the first comparative word; a negation counts only just before it
-    ("not lower", "didn't improve"), so "..., not a fluctuation: UNet has the lower loss" stays lower."""
+    ("not lower", "didn't improve"), so "..., not a fluctuation: UNet has the lower loss" stays lower, and
+    "not only lower loss but also ..." is no negation."""
     found = None
     for pattern, value in ((_DOWN, "lower"), (_UP, "higher"), (_GOOD, "good"), (_BAD, "bad")):
         m = re.search(rf"\b(?:{pattern})\b", sentence, re.I)
@@ -210,7 +211,7 @@ def _direction(sentence: str, metric: str) -> str | None:
     if word in ("good", "bad"):
         lower_is_good = metric != "val_acc"
         word = ("lower" if lower_is_good else "higher") if word == "good" else ("higher" if lower_is_good else "lower")
-    before = re.findall(r"[\w']+", sentence[:m.start()])[-3:]
+    before = re.findall(r"[\w']+", re.sub(r"\bnot\s+(?:only|just|merely|simply)\b", " ", sentence[:m.start()], flags=re.I))[-3:]
     if any(_NEGATION.search(w) for w in before):
         word = "higher" if word == "lower" else "lower"
     return word
