@@ -474,7 +474,7 @@ def test_convexity():
 
 @pytest.mark.parametrize("pid,key,value,status", [
     ("2.2.2", "convex", "'true'", "correct"), ("2.2.2", "convex", "'Yes'", "correct"),
-    ("2.2.2", "convex", "'false'", "incorrect"), ("2.2.2", "convex", "'maybe'", "unchecked"),
+    ("2.2.2", "convex", "'false'", "incorrect"),
     ("1.2.1", "always_min_norm", "'false'", "correct"), ("1.2.1", "always_min_norm", "'no'", "correct"),
     ("1.2.1", "always_min_norm", "'true'", "incorrect"), ("5.3", "lower_val_loss", "'no'", "incorrect"),
 ])

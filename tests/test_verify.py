@@ -286,16 +286,17 @@ def test_cli_bad_input_is_one_clear_line(proj, tmp_path, capsys, argv, message):
     assert message in err and "Traceback" not in err
 
 
-def test_cli_check_unparseable_formula_is_unchecked(proj, tmp_path, capsys):
+def test_cli_check_unparseable_formula_is_an_error(proj, tmp_path, capsys):
+    """A formula given in `answer:` that cannot be read is the student's slip, named like a misspelt key (exit 2)."""
     path = tmp_path / "a.md"
     path.write_text("---\nanswer:\n  lambda_tilde: '\\frac{\\lambda}{'\n---\n\n## Solution\n\nx\n")
-    assert main(["check", "2.3.2", str(path), "--json"]) == 0
+    assert main(["check", "2.3.2", str(path), "--json"]) == 2
     out = json.loads(capsys.readouterr().out)
-    assert out["status"] == "unchecked" and "could not read" in out["details"][0]["note"]
+    assert "answer key 'lambda_tilde' of 2.3.2 cannot be read" in out["error"]
     path.write_text("---\nanswer:\n  lambda_tilde: '((('\n---\n\n## Solution\n\nx\n")
-    assert main(["check", "2.3.2", str(path), "--json"]) == 0
-    note = json.loads(capsys.readouterr().out)["details"][0]["note"]
-    assert "ends too early" in note and "unexpected ''" not in note and "`2*x + 1`" in note  # what to write instead
+    assert main(["check", "2.3.2", str(path), "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert "ends too early" in error and "unexpected ''" not in error and "`2*x + 1`" in error  # what to write instead
 
 
 def test_cli_check_warns_when_the_file_is_for_another_problem(proj, tmp_path, capsys):
@@ -557,9 +558,14 @@ def test_a_solution_link_to_nowhere_is_named_not_taken_for_no_solution(proj, tmp
 def test_brackets_in_an_answer_or_a_note_are_printed_as_written(proj, tmp_path, capsys):
     path = tmp_path / "a.md"
     path.write_text("---\nanswer:\n  matrix: '[/]'\n  feature: '[red]edges[/]'\n---\n\n## Solution\n\nx\n")
+    assert main(["check", "3.1", str(path)]) == 2
+    assert "in '[/]'" in capsys.readouterr().err
+    wrong = [row[:] for row in CONV]
+    wrong[0][0] = 9
+    path.write_text(f"---\nanswer:\n  matrix: {wrong}\n  feature: '[red]edges[/]'\n---\n\n## Solution\n\nx\n")
     assert main(["check", "3.1", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "[/]" in out and "[red]edges[/]" in out
+    assert "[red]edges[/]" in out
     write_solution(proj, "3.1", "trace: '[/]x'\n")
     assert main(["verify", "--problem", "3.1"]) == 1
     assert "the solution pins trace '[/]x'" in capsys.readouterr().out
@@ -596,3 +602,41 @@ def test_an_answer_key_the_check_does_not_read_is_named_not_ignored(proj, tmp_pa
     write_solution(proj, "3.3", "answer: {factors: [kernel, stride, depth]}\n")
     assert main(["check", "3.3", str(proj / "solutions" / "a2" / "3.3.md")]) == 2
     assert "3.3 has no answer keys to check" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pid, front, message", [
+    ("2.3.2", "answer:\n  lambda_tilde: '\\frac{\\lambda}{2\\eta'\n", "answer key 'lambda_tilde' of 2.3.2 cannot be read: expected '}'"),
+    ("4.3", "answer:\n  weights: '9 NIC NF + (36 NF^2'\n", "answer key 'weights' of 4.3 cannot be read: expected ')'"),
+    ("6.3", "answer:\n  improved_val_loss: maybe\n", "answer key 'improved_val_loss' of 6.3 cannot be read: not true/false"),
+    ("3.2", "answer:\n  cnn_neurons: 61k\n", "answer key 'cnn_neurons' of 3.2 cannot be read: not a whole number"),
+    ("2.1.2", "answer:\n  forward: 'O(1'\n  backward: 'O(t)'\n", "answer key 'forward' of 2.1.2 cannot be read: not a big-O"),
+    ("5.4", "answer:\n  k4: {conv_padding: 1, tconv_padding: 1}\n", "answer key 'k4' of 5.4 cannot be read: not a mapping"),
+    ("1.2.1", "answer:\n  always_min_norm: false\n  limit_point: [a, 2/3]\n", "answer key 'limit_point' of 1.2.1 cannot be read"),
+    ("3.1", "answer:\n  matrix: [[1, 2], [x, 4]]\n", "answer key 'matrix' of 3.1 cannot be read: not a numeric matrix"),
+])
+def test_an_answer_value_the_check_cannot_read_is_named_as_a_misspelt_key_is(proj, capsys, pid, front, message):
+    """Given as machine-checkable but unreadable: the own solution is missing (verify exits 1), check exits 2, one line."""
+    path = write_solution(proj, pid, front)
+    [report] = verify.verify_pack("a2", [pid])
+    assert report.own_verdict.status == "missing" and not verify.ready([report])
+    assert any(message in n and f"{pid}.md" in n for n in report.notes)
+    assert main(["verify", "--problem", pid]) == 1
+    capsys.readouterr()
+    assert main(["check", pid, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("pid, front", [
+    ("2.3.2", "answer:\n  lambda_tilde: '\\frac{\\lambda}{2\\eta}'\n"),
+    ("2.2.2", "answer:\n  convex: 'yes'\n"),
+    ("5.4", "answer:\n  k4: {conv_padding: 1, tconv_padding: 1, output_padding: 0}\n"
+            "  k5: {conv_padding: 2, tconv_padding: 2, output_padding: 1}\n"),
+    ("1.2.1", "answer:\n  always_min_norm: false\n  limit_point: ['2/3', 0.6667]\n  min_norm: [0.8, 0.4]\n"),
+    ("2.3.1", "answer:\n  w1_l2: ''\n  w1_wd:\n"),  # left empty: the text is read, as before
+])
+def test_a_readable_answer_value_is_no_error(proj, pid, front):
+    path = write_solution(proj, pid, front)
+    assert verify.answer_key_error(verify.load_reference(load_pack("a2")), load_pack("a2").get(pid),
+                                   yaml.safe_load(path.read_text().split("---")[1])["answer"]) is None
+

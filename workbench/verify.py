@@ -2,6 +2,7 @@
 
 The engine knows no pack. A pack's checks live in problems/<pack>/reference.py, loaded by path; it provides
     ANSWER_KEYS                         the front-matter `answer:` shape per checkable problem
+    answer_value_error(id, key, value)  why an `answer:` value cannot be read, or None (optional)
     reference(problem, ctx) -> dict     the computed reference answer ("answer", "method", ...)
     check(problem, sub, ctx) -> list    details (see `detail`); raise Unchecked/Missing when it cannot judge
     plot_files(problem, ctx) -> list    the pinned plots a plot problem needs (paths; may not exist)
@@ -356,7 +357,7 @@ def reference_answer(pack, problem_id: str) -> dict:
 
 def answer_key_error(ref, problem: Problem, answer) -> ProblemError | None:
     """What is wrong with an own solution's `answer:` for this problem's check, or None: a key the check does
-    not read (a misspelt one) would be ignored without a word."""
+    not read (a misspelt one) would be ignored without a word, a value it cannot read would leave it unchecked."""
     table = getattr(ref, "ANSWER_KEYS", None)
     if answer is None or table is None:  # a pack without the table reads `answer:` its own way
         return None
@@ -370,6 +371,13 @@ def answer_key_error(ref, problem: Problem, answer) -> ProblemError | None:
     unknown = [k for k in answer if k not in keys]
     if unknown:
         return ProblemError(f"unknown answer key {unknown[0]!r} for {problem.id}", f"use only: {', '.join(keys)}")
+    read = getattr(ref, "answer_value_error", None)
+    for key, value in answer.items():  # a value given as machine-checkable that cannot be read: the same kind of slip
+        why = read(problem.id, key, value) if read else None
+        if why:
+            shown = f"'{value}'" if isinstance(value, str) else str(value)
+            return ProblemError(f"answer key {key!r} of {problem.id} cannot be read: {why}, in {shown}",
+                                f"write {key} as {table[problem.id][key]}")
     return None
 
 

@@ -89,6 +89,78 @@ ANSWER_KEYS: dict[str, dict] = {
     },
 }
 
+
+
+# ---------------------------------------------------------------- reading `answer:` values
+
+def _bool(value) -> str | None:
+    return None if ans.parse_bool(value) is not None else "not true/false (or yes/no)"
+
+
+def _int(value) -> str | None:
+    number = ans.parse_number(value)
+    return None if number is not None and number == int(number) else "not a whole number"
+
+
+def _vector(value) -> str | None:
+    ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(ans.parse_number(x) is not None for x in value)
+    return None if ok else "not a list of two numbers [w1, w2]"
+
+
+def _big_o(value) -> str | None:
+    return None if ref_math._o_arg(value) is not None else "not a big-O term such as O(t), nor constant/linear/quadratic"
+
+
+def _matrix(value) -> str | None:
+    return None if ans.parse_matrix_value(value) is not None else "not a numeric matrix (a list of rows of numbers)"
+
+
+def _formula(value) -> str | None:
+    try:
+        ref_math.parse_formula(str(value), ref_math.SYMBOLS)
+    except ref_math.FormulaError as exc:
+        return f"{exc} ({ref_math.SYNTAX_HINT})"
+    return None
+
+
+def _count(value) -> str | None:
+    try:
+        ref_cnn._parse_count(value)
+    except (ref_cnn.FormulaError, TypeError, ValueError, ZeroDivisionError) as exc:
+        return f"{exc} ({ref_cnn.COUNT_HINT})"
+    return None
+
+
+def _paddings(value) -> str | None:
+    names = ("conv_padding", "tconv_padding", "output_padding")
+    if not isinstance(value, dict) or sorted(value) != sorted(names):
+        return f"not a mapping of exactly {', '.join(names)}"
+    bad = [n for n in names if isinstance(value[n], bool) or _int(value[n])]
+    return f"{bad[0]} is not a whole number" if bad else None
+
+
+# How each `answer:` value is read (keys not listed are free text). A value that cannot be read is the
+# student's error, named by verify and check like a misspelt key, never a silent "could not read".
+_READERS = {
+    "1.2.1": {"always_min_norm": _bool, "limit_point": _vector, "min_norm": _vector},
+    "2.1.2": {"forward": _big_o, "backward": _big_o},
+    **{pid: dict.fromkeys(keys, _formula) for pid, keys in ref_math.FORMULA_PROBLEMS.items()},
+    "2.2.2": {"convex": _bool},
+    "3.1": {"matrix": _matrix},
+    "3.2": dict.fromkeys(("cnn_neurons", "cnn_params", "fcnn_neurons", "fcnn_params"), _int),
+    "4.3": {k: _count for k in ANSWER_KEYS["4.3"] if k != "convention"},
+    "5.3": {"lower_val_loss": _bool},
+    "5.4": {"k4": _paddings, "k5": _paddings},
+    "6.3": {"improved_val_loss": _bool, "improved_val_acc": _bool},
+}
+
+
+def answer_value_error(problem_id: str, key: str, value) -> str | None:
+    """Why the `answer:` value of `key` cannot be read, or None (also for a value left empty: the text is read)."""
+    reader = _READERS.get(problem_id, {}).get(key)
+    return None if reader is None or value in (None, "") else reader(value)
+
+
 # Front matter `code:` points at the model that is the solution of a coding problem: "module:Class".
 CODE_PROBLEMS = {"4.1": "PoolUpsampleNet", "5.1": "ConvTransposeNet", "6.1": "UNet"}
 
