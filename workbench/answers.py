@@ -1,8 +1,8 @@
 """Extract structured answers from Markdown, LaTeX and plain text as LLMs and students write them.
 
 Numbers (thousands separators, scientific notation, fractions), matrices (bmatrix/pmatrix/array,
-Markdown tables, nested lists, plain grids), table cells with their row and column labels, labelled quantities, equations `lhs = rhs = ...`, big-O
-terms and fenced code blocks. Expressions are parsed by workbench.formulas. Nothing here knows a pack.
+Markdown tables, nested lists, plain grids), table cells with their row and column labels, labelled
+quantities, equations `lhs = rhs = ...`, big-O terms and fenced code blocks. Expressions are parsed by workbench.formulas. Nothing here knows a pack.
 Every finder returns `Found` items in text order so a caller can report ambiguity instead of guessing.
 """
 
@@ -131,7 +131,8 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
 
 
 # A rounded restatement right after a number: "≈ 1.0 \\times 10^7", "\\approx 10.1 million".
-_APPROX = re.compile(r"(?<=\d)\s*\(?\s*(?:≈|\\approx)\s*[-+]?\d[\d.,]*(?:\s*(?:\\times|\\cdot|×|·|\*|x)\s*10\s*\^\s*\{?\s*[-+]?\d+\s*\}?)?"
+_APPROX = re.compile(r"(?<=\d)\s*\(?\s*(?:≈|\\approx)\s*[-+]?\d[\d.,]*"
+                     r"(?:\s*(?:\\times|\\cdot|×|·|\*|x)\s*10\s*\^\s*\{?\s*[-+]?\d+\s*\}?)?"
                      r"(?:\s*(?:million|billion|thousand|[MBk])\b)?\)?")
 
 
