@@ -26,7 +26,7 @@ def verdict(pid: str, text: str):
 def claims(pid: str, text: str) -> str:
     """The verdict on a 5.3/6.3 answer's claims about the runs alone: its reasons are key points that only --judge
     grades, so without it the whole answer is unchecked (test_reasons_need_the_grader)."""
-    from workbench.verify import make_verdict
+    from workbench.verdicts import make_verdict
 
     v = verdict(pid, text)
     assert v.status != "correct" and any(d["what"] == "key points" for d in v.details)
@@ -509,7 +509,7 @@ class BadPool(nn.Module):
 
 
 def test_block_by_block_comparison_names_the_faults(ref):
-    from workbench.verify import make_verdict
+    from workbench.verdicts import make_verdict
 
     details = ref.figure.compare_model("PoolUpsampleNet", ref.model_probe.describe(BadPool))
     v = make_verdict("4.1", "test", details)

@@ -14,6 +14,7 @@ from cli import main
 from workbench import verify
 from workbench.problems import load_pack
 from workbench.traces import SCHEMA, write_trace
+from workbench.verdicts import AUTO_LABEL
 
 REPO = Path(__file__).resolve().parent.parent
 PACK_ORDER = yaml.safe_load((REPO / "problems" / "a2" / "pack.yaml").read_text())["order"]
@@ -428,7 +429,7 @@ def test_undecided_verdicts_say_so_in_their_critique(pid, text, status):
     """Silence must not read as approval: a verdict the machine could not reach carries a labelled critique."""
     v = verify.check_text("a2", pid, text)
     assert v.status == status and v.score == 0.0
-    assert v.critique.startswith(verify.AUTO_LABEL) and "not judged" in v.critique and v.reason in v.critique
+    assert v.critique.startswith(AUTO_LABEL) and "not judged" in v.critique and v.reason in v.critique
 
 
 def test_a_check_abandoned_inside_torch_does_not_abort_the_exit():

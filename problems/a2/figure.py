@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from workbench.verify import detail
+from workbench.verdicts import detail
 
 LAYER_TYPES = ("Conv2d", "ConvTranspose2d", "MaxPool2d", "Upsample", "BatchNorm2d", "ReLU")
 KERNEL = 3

@@ -18,7 +18,7 @@ import sympy
 
 from workbench import answers as ans
 from workbench.formulas import FormulaError, Sym, parse_formula
-from workbench.verify import detail
+from workbench.verdicts import detail
 
 from .figure import LAYER_TYPES, symbolic_counts
 

@@ -16,7 +16,7 @@ import numpy as np
 from workbench import answers as ans
 from workbench.formulas import (SYNTAX_HINT, EvalError, FormulaError, Sym, evaluate, normalise_tex, numerically_equal,
                                 parse_formula)
-from workbench.verify import detail
+from workbench.verdicts import detail
 
 SYMBOLS = [
     Sym("X", "matrix", ("X",)),

@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 
 from workbench import answers as ans
-from workbench.verify import detail
+from workbench.verdicts import detail
 
 from .ref_cnn import single_thread
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from workbench import answers as ans
-from workbench.verify import Missing, Unchecked, detail, list_runs
+from workbench.verdicts import detail
+from workbench.verify import Missing, Unchecked, list_runs
 
 MODEL_NAMES = {"poolupsample": "PoolUpsampleNet", "poolupsamplenet": "PoolUpsampleNet",
                "convtranspose": "ConvTransposeNet", "convtransposenet": "ConvTransposeNet", "unet": "UNet"}
