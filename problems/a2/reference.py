@@ -3,7 +3,8 @@
 Loaded by path by workbench/verify.py, which documents the interface (ANSWER_KEYS, reference, check,
 plot_files, CITE_METRICS). Everything A2-specific lives in this folder, not in the engine:
     ref_math.py    1.2.1 RMSProp, 2.1.2 memory, 2.2.x / 2.3.x formulas (numpy first principles)
-    ref_cnn.py     3.1 convolution, 3.2 network sizes, 4.3 counts (torch)
+    ref_cnn.py     3.1 convolution, 3.2 network sizes (torch)
+    ref_counts.py  4.3 counts (torch hooks, fitted and symbolic)
     ref_padding.py 5.4 paddings (torch shape checks)
     figure.py      Figure 1 as data: block-by-block model checks (4.1, 5.1, 6.1), symbolic counts
     model_probe.py describes a model as JSON, in-process or inside workbench.sandbox
@@ -27,7 +28,7 @@ from workbench.verify import Missing, Unchecked, judge_submission, pack_package
 if not __package__:  # loaded by path as a lone file: make the folder a package so the siblings import
     __package__ = pack_package(Path(__file__).resolve().parent)
 
-from . import figure, model_probe, ref_cnn, ref_math, ref_padding, ref_runs  # noqa: E402
+from . import figure, model_probe, ref_cnn, ref_counts, ref_math, ref_padding, ref_runs  # noqa: E402
 
 # The shape of the `answer:` front matter of an own solution (solutions/a2/<id>.md), per checkable problem.
 # Values: "expr" = a TeX or plain-text expression string (parsed by workbench/answers.py), "int" = an integer
@@ -125,9 +126,9 @@ def _formula(value) -> str | None:
 
 def _count(value) -> str | None:
     try:
-        ref_cnn._parse_count(value)
-    except (ref_cnn.FormulaError, TypeError, ValueError, ZeroDivisionError) as exc:
-        return f"{exc} ({ref_cnn.COUNT_HINT})"
+        ref_counts._parse_count(value)
+    except (ref_counts.FormulaError, TypeError, ValueError, ZeroDivisionError) as exc:
+        return f"{exc} ({ref_counts.COUNT_HINT})"
     return None
 
 
@@ -182,7 +183,7 @@ _REFERENCES = {
     "2.3.2": lambda p, c: ref_math.reference_formulas("2.3.2"),
     "3.1": lambda p, c: ref_cnn.reference_conv(),
     "3.2": lambda p, c: ref_cnn.reference_sizes(),
-    "4.3": lambda p, c: ref_cnn.reference_counts(),
+    "4.3": lambda p, c: ref_counts.reference_counts(),
     "5.4": lambda p, c: ref_padding.reference_padding(),
 }
 _CHECKS = {
@@ -195,7 +196,7 @@ _CHECKS = {
     "2.3.2": lambda p, s, c: ref_math.check_formulas("2.3.2", s.answer, s.text),
     "3.1": lambda p, s, c: ref_cnn.check_conv(s.answer, s.text),
     "3.2": lambda p, s, c: ref_cnn.check_sizes(s.answer, s.text),
-    "4.3": lambda p, s, c: ref_cnn.check_counts(s.answer, s.text),
+    "4.3": lambda p, s, c: ref_counts.check_counts(s.answer, s.text),
     "5.4": lambda p, s, c: ref_padding.check_padding(s.answer, s.text),
     "5.3": lambda p, s, c: ref_runs.check_comparison("5.3", s.answer, s.text, c) + judge_submission(p, s, c),
     "6.3": lambda p, s, c: ref_runs.check_comparison("6.3", s.answer, s.text, c) + judge_submission(p, s, c),
