@@ -375,6 +375,26 @@ def test_slots_convert_like_the_whole_document(fx, monkeypatch):
     assert " ".join(direct.split()) in " ".join(built.split())
 
 
+def run_cells(code: list[str], work: Path, monkeypatch, modules: tuple[str, ...]) -> dict:
+    """Run notebook code cells top to bottom as Jupyter would, in a fresh folder (%%writefile cells write, the rest
+    execute, with the fixture's modules unimported first); the namespace they leave."""
+    import sys
+
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr("sys.path", list(sys.path))
+    for mod in [m for m in sys.modules if m.startswith(modules)]:
+        monkeypatch.delitem(sys.modules, mod)
+    namespace: dict = {}
+    for src in code:
+        if src.startswith("%%writefile "):
+            head, body = src.split("\n", 1)
+            (work / head.split(" ", 1)[1]).write_text(body)
+        else:
+            exec(compile(src, "<cell>", "exec"), namespace)
+    return namespace
+
+
 def test_notebook_validates_and_holds_code_and_outputs(fx, tmp_path, monkeypatch):
     import nbformat
 
@@ -392,20 +412,7 @@ def test_notebook_validates_and_holds_code_and_outputs(fx, tmp_path, monkeypatch
     assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2
-    # run it top to bottom the way Jupyter would, in a fresh folder: %%writefile cells write, the rest execute
-    work = tmp_path / "nbrun"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setattr("sys.path", list(__import__("sys").path))
-    for mod in [m for m in __import__("sys").modules if m.startswith("fxpkg")]:
-        monkeypatch.delitem(__import__("sys").modules, mod)
-    namespace: dict = {}
-    for src in code:
-        if src.startswith("%%writefile "):
-            head, body = src.split("\n", 1)
-            (work / head.split(" ", 1)[1]).write_text(body)
-        else:
-            exec(compile(src, "<cell>", "exec"), namespace)
+    namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg",))
     assert namespace["TinyNet"]().forward([1, 2]) == [0, 2]
     assert "RUN_CONFIGS" in namespace and namespace["RUN_CONFIGS"]["tiny"]["batch_size"] == 4
 
@@ -907,17 +914,5 @@ def test_notebook_holds_a_single_module_s_code_and_runs(fx, tmp_path, monkeypatc
     heads = [src.split("\n", 1)[0] for src in code if src.startswith("%%writefile ")]
     assert heads == ["%%writefile fxpkg/__init__.py", "%%writefile fxpkg/data.py", "%%writefile fxsolo.py"]
     assert not any("no solution names" in c.source for c in nb.cells)
-    work = tmp_path / "nbrun"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setattr("sys.path", list(__import__("sys").path))
-    for mod in [m for m in __import__("sys").modules if m.startswith(("fxpkg", "fxsolo"))]:
-        monkeypatch.delitem(__import__("sys").modules, mod)
-    namespace: dict = {}
-    for src in code:
-        if src.startswith("%%writefile "):
-            head, body = src.split("\n", 1)
-            (work / head.split(" ", 1)[1]).write_text(body)
-        else:
-            exec(compile(src, "<cell>", "exec"), namespace)
+    namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg", "fxsolo"))
     assert namespace["Solo"]().size() == 3
