@@ -311,15 +311,7 @@ def test_padding_from_prose():
      "(transpose padding 2).", "partial"),
     ("Kernel 4: padding=1, output_padding=0 (transpose padding 2).\nKernel 5: padding=2, output_padding=1 "
      "(transpose padding 2).", "partial"),
-])
-def test_padding_of_each_layer_in_one_sentence(text, status):
-    """Each padding belongs to the layer named just before it (else just after), not to any layer on its line."""
-    v = verdict("5.4", text)
-    assert v.status == status, v.details
-    assert all(d["ok"] is not None for d in v.details)
-
-
-@pytest.mark.parametrize("text, status", [
+    # Markdown tables, either way round
     ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
      "| 4 | 1 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "correct"),
     ("| | k = 4 | k = 5 |\n|---|---|---|\n| `nn.Conv2d` padding | 1 | 2 |\n| `nn.ConvTranspose2d` padding | 1 | 2 |\n"
@@ -329,7 +321,9 @@ def test_padding_of_each_layer_in_one_sentence(text, status):
     ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
      "| 4 | 2 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "partial"),
 ])
-def test_padding_from_a_markdown_table(text, status):
+def test_padding_of_each_layer(text, status):
+    """In prose each padding belongs to the layer named just before it (else just after), not to any layer on its
+    line; in a table, to its row's or column's layer."""
     v = verdict("5.4", text)
     assert v.status == status, v.details
     assert all(d["ok"] is not None for d in v.details)
