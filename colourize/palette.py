@@ -48,7 +48,7 @@ def fit_palette_cached(images: torch.Tensor, k: int, seed: int, pixels: int, n_i
     if path.is_file():
         try:
             return torch.from_numpy(np.load(path, allow_pickle=False))
-        except (OSError, ValueError):  # a damaged cache entry is refitted
+        except (OSError, ValueError, EOFError):  # a damaged (or empty) cache entry is refitted
             pass
     palette = fit_palette(images, k, seed, pixels, iterations, n_init)
     try:

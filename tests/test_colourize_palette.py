@@ -7,7 +7,7 @@ import pytest
 import torch
 from test_colourize_fixtures import one_thread, synthetic_images  # noqa: F401 (fixture)
 
-from colourize.palette import colours_of, fit_palette, load_palette, nearest_colour
+from colourize.palette import colours_of, fit_palette, fit_palette_cached, load_palette, nearest_colour
 from workbench.errors import DataError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -119,6 +119,15 @@ def test_more_restarts_never_raise_the_inertia(images):
     one, ten = fit_palette(images, 12, seed=0, pixels=8000), fit_palette(images, 12, seed=0, pixels=8000, n_init=10)
     assert torch.equal(one, fit_palette(images, 12, seed=0, pixels=8000, n_init=1))
     assert inertia(ten) <= inertia(one) + 1e-9
+
+
+def test_an_empty_or_truncated_palette_cache_entry_is_refitted(images, tmp_path):
+    fitted = fit_palette_cached(images, 6, 0, 2000, 1, tmp_path)
+    (entry,) = tmp_path.glob("palette-*")
+    whole = entry.read_bytes()
+    for damaged in (b"", whole[:10], whole[:-4]):  # e.g. a file cut short when the disk filled up
+        entry.write_bytes(damaged)
+        assert torch.equal(fit_palette_cached(images, 6, 0, 2000, 1, tmp_path), fitted)
 
 
 def _object_npy(path, element, protocol: int) -> None:
