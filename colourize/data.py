@@ -29,7 +29,7 @@ TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SHARED_COPY_HINT = "e.g. --data ../shared/data/cifar10-horse-jpeg"
-CACHE_VERSION = 1  # bump when the cached layout changes
+CACHE_VERSION = 2  # bump when the cached layout changes
 
 
 def default_cache_dir() -> Path:
@@ -103,12 +103,9 @@ def load_category(path: str | Path | None = None, category: str | int = 7, cache
     if source.kind == "torchvision" and not _has_batches(source.path / BATCHES):
         _download(source.path)
     cache = cache_dir / f"{source.kind}-{label}-{_fingerprint(source, label)}.pt"
-    if cache.is_file():
-        try:
-            saved = torch.load(cache, weights_only=True)
-            return Dataset(saved["train"], saved["test"], source, label)
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            pass
+    saved = load_cache(cache, ("train", "test"))
+    if saved is not None:
+        return Dataset(saved["train"], saved["test"], source, label)
     train, test = _DECODERS[source.kind](source.path, label)
     for split, images in (("training", train), ("test", test)):
         if len(images) == 0:
@@ -116,11 +113,38 @@ def load_category(path: str | Path | None = None, category: str | int = 7, cache
                             f"check the path and --category ({SHARED_COPY_HINT})")
     data = {"train": torch.from_numpy(train).permute(0, 3, 1, 2).contiguous(),  # (N, 3, H, W)
             "test": torch.from_numpy(test).permute(0, 3, 1, 2).contiguous()}
-    try:
-        torch_save_atomic(data, cache)
-    except OSError:  # a read-only cache only costs the decoding next time
-        pass
+    save_cache(cache, data)
     return Dataset(data["train"], data["test"], source, label)
+
+
+def save_cache(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Keep tensors under the cache folder with their checksum (a read-only cache only costs the work next time)."""
+    try:
+        torch_save_atomic(tensors | {"sha256": _digest(tensors)}, path)
+    except OSError:
+        pass
+
+
+def load_cache(path: Path, keys: tuple[str, ...]) -> dict[str, torch.Tensor] | None:
+    """The tensors a cache file holds, or None when it is missing or damaged (cut short, a flipped byte, foreign):
+    a damaged cache is rebuilt, never trusted."""
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, weights_only=True)
+        tensors = {k: saved[k] for k in keys}
+        return tensors if saved.get("sha256") == _digest(tensors) else None
+    except Exception:  # torch.load's errors on a damaged file are of many kinds
+        return None
+
+
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(tensors):
+        t = tensors[key].contiguous()
+        h.update(f"|{key}:{t.dtype}:{tuple(t.shape)}|".encode())
+        h.update(t.numpy())  # torch.load does not check its zip's CRCs, so a flipped byte would load as a wrong pixel
+    return h.hexdigest()
 
 
 def shuffled(data: Dataset, seed: int) -> Dataset:

@@ -71,6 +71,20 @@ def test_decoded_once_then_cached(tmp_path, monkeypatch):
     assert len(cdata.load_category(folder, 7, cache_dir=tmp_path / "cache").train) == 5
 
 
+def test_a_damaged_cache_is_decoded_afresh(tmp_path):
+    folder = make_image_folder(tmp_path / "f", suffix=".png")
+    first = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+    (entry,) = (tmp_path / "cache").glob("folder-7-*.pt")
+    whole = entry.read_bytes()
+    flipped = bytearray(whole)
+    flipped[len(whole) // 2] ^= 0xFF  # in the pixels: torch.load reads it without complaint
+    for damaged in (b"", whole[: len(whole) // 2], bytes(flipped)):
+        entry.write_bytes(damaged)
+        again = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+        assert torch.equal(again.train, first.train) and torch.equal(again.test, first.test)
+        assert cdata.load_cache(entry, ("train", "test")) is not None  # and the cache is mended
+
+
 def test_shuffle_is_seeded_and_a_permutation(tmp_path):
     ds = cdata.load_category(make_cifar_batches(tmp_path / "d"), 7, cache_dir=tmp_path / "cache")
     a, b, c = cdata.shuffled(ds, 0), cdata.shuffled(ds, 0), cdata.shuffled(ds, 1)
