@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from colourize import safepickle
-from colourize.runs import save_npy_atomic, sha256_of
+from colourize.data import load_cache, save_cache
+from colourize.runs import sha256_of
 from workbench.errors import DataError
 
 KMEANS_VERSION = 1  # bump when fit_palette would return another palette for the same input
@@ -44,17 +45,12 @@ def fit_palette_cached(images: torch.Tensor, k: int, seed: int, pixels: int, n_i
     """fit_palette, kept on disk under a hash of the images and the settings (--all and sweeps fit once)."""
     h = hashlib.sha256(images.detach().cpu().contiguous().numpy().tobytes())
     h.update(f"|{tuple(images.shape)}|{k}|{seed}|{pixels}|{n_init}|{iterations}|{KMEANS_VERSION}".encode())
-    path = cache_dir / f"palette-{h.hexdigest()[:16]}.npy"
-    if path.is_file():
-        try:
-            return torch.from_numpy(np.load(path, allow_pickle=False))
-        except (OSError, ValueError, EOFError):  # a damaged (or empty) cache entry is refitted
-            pass
+    path = cache_dir / f"palette-{h.hexdigest()[:16]}.pt"
+    cached = load_cache(path, ("palette",))  # None when missing or damaged: then it is refitted
+    if cached is not None:
+        return cached["palette"]
     palette = fit_palette(images, k, seed, pixels, iterations, n_init)
-    try:
-        save_npy_atomic(path, palette.numpy())
-    except OSError:  # a read-only cache only costs the fit next time
-        pass
+    save_cache(path, {"palette": palette})
     return palette
 
 

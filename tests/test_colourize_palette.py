@@ -130,6 +130,15 @@ def test_an_empty_or_truncated_palette_cache_entry_is_refitted(images, tmp_path)
         assert torch.equal(fit_palette_cached(images, 6, 0, 2000, 1, tmp_path), fitted)
 
 
+def test_a_palette_cache_entry_with_a_flipped_byte_is_refitted(images, tmp_path):
+    fitted = fit_palette_cached(images, 6, 0, 2000, 1, tmp_path)
+    (entry,) = tmp_path.glob("palette-*")
+    flipped = bytearray(entry.read_bytes())
+    flipped[flipped.find(fitted.numpy().tobytes()) + 3] ^= 0x40  # in a colour's float: it loads without complaint
+    entry.write_bytes(bytes(flipped))
+    assert torch.equal(fit_palette_cached(images, 6, 0, 2000, 1, tmp_path), fitted)
+
+
 def _object_npy(path, element, protocol: int) -> None:
     """An .npy holding a pickled 1-element object array, the form of the course's palette file."""
     arr = np.empty(1, dtype=object)
