@@ -292,5 +292,5 @@ def _fingerprint(source: Source, label: int) -> str:
     h = hashlib.sha256(f"{CACHE_VERSION}|{source.kind}|{source.path}|{label}".encode())
     for f in files:
         st = f.stat()
-        h.update(f"|{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        h.update(f"|{f.relative_to(source.path.parent)}:{st.st_size}:{st.st_mtime_ns}".encode())  # with the split's folder
     return h.hexdigest()[:16]

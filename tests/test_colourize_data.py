@@ -71,6 +71,17 @@ def test_decoded_once_then_cached(tmp_path, monkeypatch):
     assert len(cdata.load_category(folder, 7, cache_dir=tmp_path / "cache").train) == 5
 
 
+def test_an_image_moved_to_the_other_split_is_decoded_afresh(tmp_path):
+    # numbered across the splits, train 0000-0005 and test 0006-0008: moving 0005 keeps the files' order
+    folder = make_image_folder(tmp_path / "f")
+    for i in range(3):
+        (folder / "test" / "horse" / f"{i:04d}.png").rename(folder / "test" / "horse" / f"{i + 6:04d}.png")
+    assert len(cdata.load_category(folder, 7, cache_dir=tmp_path / "cache").train) == 6
+    (folder / "train" / "horse" / "0005.png").rename(folder / "test" / "horse" / "0005.png")
+    ds = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+    assert len(ds.train) == 5 and len(ds.test) == 4
+
+
 def test_a_damaged_cache_is_decoded_afresh(tmp_path):
     folder = make_image_folder(tmp_path / "f", suffix=".png")
     first = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
