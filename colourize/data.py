@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from colourize import safepickle
-from colourize.runs import torch_save_atomic
+from colourize.runs import digest, torch_save_atomic
 from workbench.errors import DataError, UsageError
 from workbench.paths import make_folder, project_root
 
@@ -120,7 +120,7 @@ def load_category(path: str | Path | None = None, category: str | int = 7, cache
 def save_cache(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     """Keep tensors under the cache folder with their checksum (a read-only cache only costs the work next time)."""
     try:
-        torch_save_atomic(tensors | {"sha256": _digest(tensors)}, path)
+        torch_save_atomic(tensors | {"sha256": digest(tensors)}, path)
     except OSError:
         pass
 
@@ -133,18 +133,9 @@ def load_cache(path: Path, keys: tuple[str, ...]) -> dict[str, torch.Tensor] | N
     try:
         saved = torch.load(path, weights_only=True)
         tensors = {k: saved[k] for k in keys}
-        return tensors if saved.get("sha256") == _digest(tensors) else None
+        return tensors if saved.get("sha256") == digest(tensors) else None
     except Exception:  # torch.load's errors on a damaged file are of many kinds
         return None
-
-
-def _digest(tensors: dict[str, torch.Tensor]) -> str:
-    h = hashlib.sha256()
-    for key in sorted(tensors):
-        t = tensors[key].contiguous()
-        h.update(f"|{key}:{t.dtype}:{tuple(t.shape)}|".encode())
-        h.update(t.numpy())  # torch.load does not check its zip's CRCs, so a flipped byte would load as a wrong pixel
-    return h.hexdigest()
 
 
 def shuffled(data: Dataset, seed: int) -> Dataset:

@@ -127,6 +127,34 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def digest(obj) -> str:
+    """sha256 of nested dicts, lists and tensors: the checksum a checkpoint or cache file keeps of itself, since
+    torch.load does not check its zip's CRCs (a flipped byte loads as a wrong weight or pixel)."""
+    import torch
+
+    h = hashlib.sha256()
+
+    def walk(x) -> None:
+        if isinstance(x, torch.Tensor):
+            flat = x.detach().cpu().contiguous().reshape(-1)
+            h.update(f"T{x.dtype}{tuple(x.shape)}|".encode())
+            h.update(flat.view(torch.uint8).numpy())
+        elif isinstance(x, dict):
+            h.update(f"D{len(x)}|".encode())
+            for k in sorted(x, key=repr):
+                h.update(f"{k!r}:".encode())
+                walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            h.update(f"L{len(x)}|".encode())
+            for v in x:
+                walk(v)
+        else:
+            h.update(f"{x!r}|".encode())
+
+    walk(obj)
+    return h.hexdigest()
+
+
 def read_palette(run_dir: Path, sha256: str | None = None):
     """The run's own palette.npy as a (K, 3) float tensor; with sha256 (config.json's), it must be that file."""
     import numpy as np
@@ -176,6 +204,8 @@ def load_checkpoint(run_dir: Path, config: dict) -> dict:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(ckpt, dict) or ckpt.get("schema") != CHECKPOINT_SCHEMA:
             raise ValueError("not a colourize checkpoint")
+        if "sha256" in ckpt and digest({k: v for k, v in ckpt.items() if k != "sha256"}) != ckpt["sha256"]:
+            raise ValueError("its content does not match its checksum: the file was damaged")  # older ones have none
         saved = json.loads(ckpt["config"])
         _check_checkpoint_fields(ckpt, saved)
     except Exception as exc:  # truncated, foreign or tampered files all land here

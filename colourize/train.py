@@ -343,10 +343,10 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
 
 
 def _checkpoint(run_dir: Path, settings: dict, model, optimizer, history: list[dict], scaler) -> None:
-    runs.torch_save_atomic({"schema": runs.CHECKPOINT_SCHEMA, "config": json.dumps(settings, sort_keys=True),
-                            "epoch": len(history), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "scaler": scaler.state_dict(), "rng": {"torch": torch.get_rng_state()},
-                            "history": history}, run_dir / runs.CHECKPOINT)
+    ckpt = {"schema": runs.CHECKPOINT_SCHEMA, "config": json.dumps(settings, sort_keys=True),
+            "epoch": len(history), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict(), "rng": {"torch": torch.get_rng_state()}, "history": history}
+    runs.torch_save_atomic(ckpt | {"sha256": runs.digest(ckpt)}, run_dir / runs.CHECKPOINT)
 
 
 def _metrics(history: list[dict], n_train: int, setup_seconds: float, complete: bool) -> dict:

@@ -113,6 +113,19 @@ def test_corrupt_checkpoint_is_refused_and_run_untouched(cfg, project):
     assert _snapshot(run) == before
 
 
+def test_a_checkpoint_with_a_flipped_byte_is_refused_and_run_untouched(cfg, project):
+    run = project / "runs" / "ct"
+    train(replace(cfg, epochs=1), run)
+    weight = torch.load(run / "checkpoint.pt", weights_only=True)["model"]["block1.0.weight"]
+    flipped = bytearray((run / "checkpoint.pt").read_bytes())
+    flipped[flipped.find(weight.numpy().tobytes()) + 3] ^= 0x40  # torch.load reads it without complaint
+    (run / "checkpoint.pt").write_bytes(bytes(flipped))
+    before = _snapshot(run)
+    with pytest.raises(TrainingError, match="does not match its checksum"):
+        train(cfg, run, resume=True)
+    assert _snapshot(run) == before
+
+
 def test_mismatched_checkpoint_names_the_setting(cfg, project):
     run = project / "runs" / "ct"
     train(replace(cfg, epochs=1), run)
