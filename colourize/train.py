@@ -160,7 +160,8 @@ def evaluate(model, images, labels, batch_size: int, device, amp: bool = False, 
 
 
 def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool):
-    """Images (uint8, on device), their labels (computed once) and the palette, plus their descriptions."""
+    """Images (uint8, on device), their labels (computed once) and the palette, plus their descriptions and the
+    images' checksum (a resumed run must find the images it started with)."""
     raw = cdata.load_category(cfg.data, cfg.category)
     ds = cdata.shuffled(raw, cfg.seed)
     n_train = len(ds.train) if cfg.limit is None else min(cfg.limit, len(ds.train))
@@ -175,8 +176,12 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
     if cfg.kernel > min(train_u8.shape[2:]):  # legal with padding, but the kernel would mostly see the padding
         raise TrainingError(f"kernel {cfg.kernel} is larger than the {train_u8.shape[2]}x{train_u8.shape[3]} images",
                             f"use a kernel of at most {min(train_u8.shape[2:])} (the notebook's is 3)")
+    data_sha256 = runs.digest({"train": train_u8, "test": test_u8})  # the images this run trains on, in order
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
         config = runs.read_config(run_dir)
+        if config.get("data_sha256", data_sha256) != data_sha256:  # runs made before it was recorded have none
+            raise DataError(f"the images in {ds.source.path} are not the ones {run_dir} started with (files were added, "
+                            "removed or changed since)", "restore the data as it was, or train again into a new --out folder")
         pal, info = runs.read_palette(run_dir, config.get("palette_sha256")), config["palette_source"]
     elif cfg.palette:
         pal, info = cpal.load_palette(cfg.palette)
@@ -187,7 +192,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
                 "init": "k-means++", "n_init": cfg.palette_n_init, "fitted_on": "training pixels"}
     train_u8, test_u8 = train_u8.to(device), test_u8.to(device)
     labels = (cpal.nearest_colour(train_u8, pal), cpal.nearest_colour(test_u8, pal))  # (N, H, W) long
-    return train_u8, test_u8, labels, pal, info, ds.source
+    return train_u8, test_u8, labels, pal, info, ds.source, data_sha256
 
 
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Reporter | None = None) -> dict:
@@ -277,7 +282,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     t0 = time.perf_counter()
-    train_u8, test_u8, (train_y, test_y), pal, pal_info, source = prepare(cfg, device, run_dir, resume)
+    train_u8, test_u8, (train_y, test_y), pal, pal_info, source, data_sha256 = prepare(cfg, device, run_dir, resume)
 
     torch.manual_seed(cfg.seed)
     model = build_model(settings["model"], cfg.kernel, cfg.num_filters, len(pal), 1)
@@ -305,6 +310,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
             runs.save_npy_atomic(tmp / runs.PALETTE, pal.numpy().astype(np.float32))
             record = _config_record(settings, device, memory_format, source, pal_info, len(train_u8), len(test_u8))
             record["palette_sha256"] = runs.sha256_of(tmp / runs.PALETTE)  # --resume checks it is the same file
+            record["data_sha256"] = data_sha256  # ... and that the images are the same
             runs.write_json(tmp / runs.CONFIG, record)
             _checkpoint(tmp, settings, model, optimizer, history, scaler)
     setup_seconds = time.perf_counter() - t0

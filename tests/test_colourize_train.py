@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 import torch
-from test_colourize_fixtures import make_cifar_batches, one_thread  # noqa: F401 (fixture)
+from test_colourize_fixtures import make_cifar_batches, make_image_folder, one_thread  # noqa: F401 (fixture)
 
 from colourize import runs
 from colourize.train import Reporter, TrainConfig, train
-from workbench.errors import TrainingError, UsageError
+from workbench.errors import DataError, TrainingError, UsageError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 RUN_FILES = {"config.json", "metrics.json", "palette.npy", "curves.png", "samples.png", "model.pt", "checkpoint.pt"}
@@ -124,6 +124,20 @@ def test_a_checkpoint_with_a_flipped_byte_is_refused_and_run_untouched(cfg, proj
     with pytest.raises(TrainingError, match="does not match its checksum"):
         train(cfg, run, resume=True)
     assert _snapshot(run) == before
+
+
+def test_resume_refuses_a_data_folder_that_changed_and_leaves_the_run(cfg, project):
+    folder = make_image_folder(project / "images", n_train=8, n_test=4)
+    cfg = replace(cfg, data=str(folder), batch_size=4, palette_pixels=1000)
+    run = project / "runs" / "ct"
+    train(replace(cfg, epochs=1), run)
+    (folder / "train" / "horse" / "0000.png").rename(folder / "train" / "horse" / "0100.png")  # same images, new order
+    before = _snapshot(run)
+    with pytest.raises(DataError, match="are not the ones .* started with"):
+        train(cfg, run, resume=True)
+    assert _snapshot(run) == before
+    (folder / "train" / "horse" / "0100.png").rename(folder / "train" / "horse" / "0000.png")  # put back: it resumes
+    assert len(train(cfg, run, resume=True)["epochs"]) == 2
 
 
 def test_mismatched_checkpoint_names_the_setting(cfg, project):
