@@ -138,6 +138,21 @@ def load_cache(path: Path, keys: tuple[str, ...]) -> dict[str, torch.Tensor] | N
         return None
 
 
+def image_size(source: Source, label: int) -> tuple[int, int] | None:
+    """(H, W) of a source's images without decoding them: CIFAR's 32x32, or the size in an image folder's first
+    file's header (None when it has none to read)."""
+    if source.kind != "folder":
+        return (32, 32)
+    from PIL import Image
+
+    files = _class_files(source.path, "train", label) or _class_files(source.path, "test", label)
+    try:
+        with Image.open(files[0]) as im:
+            return im.height, im.width
+    except (IndexError, OSError):  # no images, or one PIL cannot read: loading the data names the problem
+        return None
+
+
 def shuffled(data: Dataset, seed: int) -> Dataset:
     """Shuffle each split once, training then test, from one seeded torch stream.
 

@@ -173,9 +173,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
     if train_u8.shape[2:] != test_u8.shape[2:]:  # the test split is scored pixel by pixel with the same network
         raise DataError(f"{ds.source.path} has training images of {'x'.join(map(str, train_u8.shape[2:]))} but test images "
                         f"of {'x'.join(map(str, test_u8.shape[2:]))}", "resize both splits to one size (CIFAR-10 is 32x32)")
-    if cfg.kernel > min(train_u8.shape[2:]):  # legal with padding, but the kernel would mostly see the padding
-        raise TrainingError(f"kernel {cfg.kernel} is larger than the {train_u8.shape[2]}x{train_u8.shape[3]} images",
-                            f"use a kernel of at most {min(train_u8.shape[2:])} (the notebook's is 3)")
+    _check_kernel(cfg.kernel, tuple(train_u8.shape[2:]))
     data_sha256 = runs.digest({"train": train_u8, "test": test_u8})  # the images this run trains on, in order
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
         config = runs.read_config(run_dir)
@@ -193,6 +191,12 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
     train_u8, test_u8 = train_u8.to(device), test_u8.to(device)
     labels = (cpal.nearest_colour(train_u8, pal), cpal.nearest_colour(test_u8, pal))  # (N, H, W) long
     return train_u8, test_u8, labels, pal, info, ds.source, data_sha256
+
+
+def _check_kernel(kernel: int, size: tuple[int, int]) -> None:
+    if kernel > min(size):  # legal with padding, but the kernel would mostly see the padding
+        raise TrainingError(f"kernel {kernel} is larger than the {size[0]}x{size[1]} images",
+                            f"use a kernel of at most {min(size)} (the notebook's is 3)")
 
 
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Reporter | None = None) -> dict:
@@ -234,7 +238,7 @@ def _colours_of_the_run(cfg: TrainConfig, run_dir: Path, resume: bool) -> TrainC
 
 
 def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.device, dict | None]:
-    """Everything that can fail before any data is read: the run folder, the checkpoint, device, model.
+    """Everything that can fail before the data is decoded: the run folder, the checkpoint, device, kernel, model.
 
     train_many checks every run this way before it starts the first, so `--all` does not train one
     model for minutes and then stop at the next one's folder. Returns the device and the checkpoint."""
@@ -261,6 +265,9 @@ def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.devi
     device = resolve_device(cfg.device)
     if cfg.amp:
         amp_dtype(device)  # a device without autocast fails before data
+    size = cdata.image_size(cdata.find_source(cfg.data), cfg.category)
+    if size:  # before the model is built: kernel 1000 builds 6.4e9 weights (26 GB) that fit no image anyway
+        _check_kernel(cfg.kernel, size)
     try:  # a bad kernel fails before data, and so does a model too large to build
         build_model(settings["model"], cfg.kernel, cfg.num_filters, cfg.num_colours, 1)
     except (RuntimeError, MemoryError) as exc:

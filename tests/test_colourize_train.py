@@ -167,6 +167,18 @@ def test_bad_kernel_fails_before_anything_is_written(cfg, project):
     assert not (project / "runs" / "k0").exists()
 
 
+@pytest.mark.parametrize("folder", [False, True])
+def test_a_kernel_larger_than_the_images_is_refused_before_the_model_is_built(cfg, project, monkeypatch, folder):
+    import colourize.train
+
+    if folder:
+        cfg = replace(cfg, data=str(make_image_folder(project / "images", n_train=2, n_test=1)))
+    monkeypatch.setattr(colourize.train, "build_model", lambda *a: pytest.fail("built"))  # kernel 1000: 26 GB of weights
+    with pytest.raises(TrainingError, match="kernel 40 is larger than the 32x32 images"):
+        train(replace(cfg, kernel=40), project / "runs" / "k40")
+    assert not (project / "runs" / "k40").exists()
+
+
 def test_amp_trains_in_bfloat16(cfg, project):
     metrics = train(replace(cfg, amp=True, epochs=1), project / "runs" / "amp")
     assert 0 < metrics["final"]["val_loss"] < 10
