@@ -236,18 +236,22 @@ _NETS = re.compile(r"FCNN|FC[- ]?NN|fully[- ]connected(?: neural)?(?: network| a
 _NEURON = [r"neurons?", r"units?", r"activations?"]
 _PARAM = [r"(?:trainable )?param(?:eter)?s?", r"weights?"]
 _SENTENCE_END = re.compile(r"\n|;|\.(?=\s)")
+_CLAUSE_START = re.compile(r",\s|\b(?:and|but|whereas|while|compared)\b", re.I)
 
 
 def sizes_from_text(text: str) -> dict:
     """Per network, the labelled totals: a number with "total" before it wins, else the last one. A network's
-    text starts with the sentence that names it ("Number of neurons in the CNN = 61632"), after the previous one.
+    text starts with the sentence that names it ("Number of neurons in the CNN = 61632"), or, in a sentence that
+    names both, with the clause that names it ("The CNN has 61632 neurons, whereas the FCNN has 4992 neurons").
     Markdown tables are read as tables (sizes_from_tables), and win."""
     tables = sizes_from_tables(text)
     text = ans.without_tables(text)
     marks, previous_end = [], 0
     for m in _NETS.finditer(text):
-        sentence_start = max((b.end() for b in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
-        marks.append((max(sentence_start, previous_end), "fcnn" if re.match(r"FC|fully", m.group(0), re.I) else "cnn"))
+        start = max((b.end() for b in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
+        if start < previous_end:
+            start = max((b.start() for b in _CLAUSE_START.finditer(text, previous_end, m.start())), default=previous_end)
+        marks.append((start, "fcnn" if re.match(r"FC|fully", m.group(0), re.I) else "cnn"))
         previous_end = m.end()
     found: dict[str, float] = {}
     for i, (start, net) in enumerate(marks):
