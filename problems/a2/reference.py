@@ -100,7 +100,7 @@ def _bool(value) -> str | None:
 
 def _int(value) -> str | None:
     number = ans.parse_number(value)
-    return None if number is not None and number == int(number) else "not a whole number"
+    return None if number is not None and float(number).is_integer() else "not a whole number"  # .inf, .nan: no
 
 
 def _vector(value) -> str | None:
