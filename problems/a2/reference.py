@@ -127,7 +127,7 @@ def _formula(value) -> str | None:
 def _count(value) -> str | None:
     try:
         ref_counts._parse_count(value)
-    except (ref_counts.FormulaError, TypeError, ValueError, ZeroDivisionError) as exc:
+    except (ref_counts.FormulaError, TypeError, ValueError, ArithmeticError) as exc:  # .inf: OverflowError
         return f"{exc} ({ref_counts.COUNT_HINT})"
     return None
 
