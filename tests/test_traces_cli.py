@@ -311,6 +311,7 @@ def test_json_nested_too_deeply_is_unreadable_not_a_crash(wb, tmp_path):
     ("exchanges", 5), ("exchanges", [1]), ("provider", "x"), ("started_at", 5), ("samples", ["x"]),
     ("samples", [{"index": 0, "messages": [{"role": "user", "content": 3}]}]), ("request", {"n": "2"}),
     ("exchanges", [{"sample": "0", "turn": 0}]), ("errors", "oops"),
+    ("exchanges", [{"sample": 0, "turn": 0, "choices": [{"finish_reason": ["length"]}]}]),  # cautions() looks it up
 ])
 def test_a_trace_with_wrong_field_types_is_unreadable_not_a_crash(wb, field, value):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0

@@ -326,7 +326,8 @@ def _wrong_field(data: dict) -> str:
     for ex in exchanges:
         if not (_is(ex.get("model"), str) and _is(ex.get("sample"), int) and _is(ex.get("turn"), int)
                 and _is(ex.get("latency_s"), (int, float)) and _is(ex.get("usage"), dict)
-                and isinstance(ex.get("choices", []), list) and all(isinstance(c, dict) for c in ex.get("choices", []))):
+                and isinstance(ex.get("choices", []), list)
+                and all(isinstance(c, dict) and _is(c.get("finish_reason"), str) for c in ex.get("choices", []))):
             return "an exchange has a field of the wrong type"
     return ""
 
