@@ -904,15 +904,18 @@ def test_notebook_holds_a_single_module_s_code_and_runs(fx, tmp_path, monkeypatc
     code and said no solution named a code: pointer."""
     import nbformat
 
-    (fx / "fxsolo.py").write_text('"""Fixture single-module code."""\nfrom fxpkg.data import load_data\n\n\n'
-                                  'class Solo:\n    def size(self):\n        return len(load_data(3))\n')
+    (fx / "fxhelp.py").write_text('"""A helper module the single module imports."""\nONE = 1\n')
+    (fx / "fxsolo.py").write_text('"""Fixture single-module code."""\nfrom fxpkg.data import load_data\n'
+                                  'from fxhelp import ONE\n\n\n'
+                                  'class Solo:\n    def size(self):\n        return len(load_data(3)) * ONE\n')
     sol = fx / "solutions" / "fx" / "2.1.md"
     sol.write_text(sol.read_text().replace("code: fxpkg.models:TinyNet", "code: fxsolo:Solo"))
     _build(fx)
     nb = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4)
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     heads = [src.split("\n", 1)[0] for src in code if src.startswith("%%writefile ")]
-    assert heads == ["%%writefile fxpkg/__init__.py", "%%writefile fxpkg/data.py", "%%writefile fxsolo.py"]
+    assert heads == ["%%writefile fxpkg/__init__.py", "%%writefile fxpkg/data.py", "%%writefile fxhelp.py",
+                     "%%writefile fxsolo.py"]
     assert not any("no solution names" in c.source for c in nb.cells)
-    namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg", "fxsolo"))
+    namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg", "fxsolo", "fxhelp"))
     assert namespace["Solo"]().size() == 3

@@ -73,8 +73,9 @@ def module_order(folder: Path, package: str) -> list[Path]:
 
 
 def project_imports(paths: list[Path], package: str, root: Path) -> list[Path]:
-    """Modules of the project's other packages (e.g. workbench/errors.py) that `paths` import, transitively,
-    each after its own dependencies and its package's __init__.py: the notebook must run on its own."""
+    """Modules of the project's other packages (e.g. workbench/errors.py) and its single-module files that `paths`
+    import, transitively, each after its own dependencies and its package's __init__.py: the notebook must run on
+    its own."""
     order: list[Path] = []
     seen: set[Path] = set()
 
@@ -89,6 +90,8 @@ def project_imports(paths: list[Path], package: str, root: Path) -> list[Path]:
                 continue
             for top, *rest in (name.split(".") for name in names):
                 init = root / top / "__init__.py"
+                if top != package and (root / f"{top}.py").is_file():  # a single-module file of the project
+                    out.append(root / f"{top}.py")
                 if top == package or not init.is_file():
                     continue  # the package itself, the standard library or a third-party package
                 module = root / top / f"{rest[0]}.py" if rest else None
