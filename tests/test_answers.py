@@ -40,6 +40,10 @@ def test_find_numbers_keeps_grouped_thousands_and_separate_lists():
     (r"params $= 3 \times 3 \times 3 \times 32 = 864$", [r"params"], 864),
     ("neurons (CNN) = 32*32*32 + 16*16*32 + 16*16*64 + 8*8*64 + 8*8*3 = 61632", [r"neurons"], 61632),
     ("weights = 3072^2 + 768^2 + 192^2 = 10,063,872 in total", [r"weights"], 10063872),
+    # a breakdown in parentheses after the number is not a chain from it
+    ("total parameters = 21,024 (= 864 + 18,432 + 1,728)", [r"parameters"], 21024),
+    ("neurons = 61632 (32 x 32 x 32 = 32768 in the first layer)", [r"neurons"], 61632),
+    ("params = 3 x (3 x 32) = 288", [r"params"], 288),
     # TeX thin spaces as thousands separators, a rounded restatement after the number
     (r"$10\,063\,872 \approx 1.0\times 10^7$ parameters", [r"parameters"], 10063872),
     ("10,063,872 (≈ 10.1 million) parameters", [r"parameters"], 10063872),

@@ -141,10 +141,11 @@ _CHAIN = re.compile(r"(?:[\d.,()^*/+×·x \t{}-]|\\times|\\cdot|\\left|\\right)*
 
 
 def _chain_result(text: str, at: int, found: Found) -> tuple[int, Found]:
-    """The number a worked sum starting at text[at] ends in ("864 + 18,432 + 1,728 = 21,024" -> 21,024), else found."""
+    """The number a worked sum starting at text[at] ends in ("864 + 18,432 + 1,728 = 21,024" -> 21,024), else found.
+    A sum inside a parenthesis opened after the number is its breakdown: "21,024 (= 864 + ...)" stays 21,024."""
     while m := _CHAIN.match(text, at):
         nums = find_numbers(text[m.end(): m.end() + 40])
-        if not nums or nums[0].start:
+        if not nums or nums[0].start or m.group(0).count("(") > m.group(0).count(")"):
             break
         at, found = m.end(), nums[0]
     return at, found
