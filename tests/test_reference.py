@@ -263,6 +263,13 @@ def test_counts_from_a_markdown_table():
     assert v.status == "partial" and [d["what"] for d in v.details if d["ok"] is False] == ["outputs_doubled"]
 
 
+@pytest.mark.parametrize("header", ["| | 32x32 | 64x64 |", "| Quantity | 32x32 input | 64x64 input |"])
+def test_counts_from_a_table_with_ascii_sizes(header):
+    """'32x32' has no word boundary after 32: both columns were read as the 32x32 one, so nothing was found."""
+    table = COUNT_TABLE.replace(COUNT_TABLE.split("\n")[0], header)
+    assert verdict("4.3", table).status == "correct"
+
+
 class _OwnPoolUpsample(nn.Module):
     """An independent PoolUpsampleNet written from Figure 1a for the cross-check."""
 

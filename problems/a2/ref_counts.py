@@ -167,7 +167,7 @@ def counts_from_tables(text: str) -> dict[str, str]:
         row, col, cell = f.value
         labels = f"{row} {col}"
         qty = [q for q, label in _COUNT_LABELS if re.search(rf"\b(?:{label})\b", labels, re.I)]
-        doubled = bool(_DOUBLED.search(labels)) if re.search(r"doubl|twice|\b(?:32|64)\b|original", labels, re.I) \
+        doubled = bool(_DOUBLED.search(labels)) if re.search(r"doubl|twice|(?<!\d)(?:32|64)(?!\d)|original", labels, re.I) \
             else bool(split and split.start() < f.start)
         side = "same" if doubled and re.match(r"(?:the )?(?:same|unchanged)\b", cell, re.I) else _count_side(cell)
         if len(qty) == 1 and side:
