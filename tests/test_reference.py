@@ -339,6 +339,8 @@ def test_padding_from_prose():
      "| output_padding | 0 | 0 |\n", "partial"),
     ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
      "| 4 | 2 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "partial"),
+    ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"  # 4x4: no \b after 4
+     "| 4x4 | 1 | 1 | 0 |\n| 5x5 | 2 | 2 | 1 |\n", "correct"),
 ])
 def test_padding_of_each_layer(text, status):
     """In prose each padding belongs to the layer named just before it (else just after), not to any layer on its

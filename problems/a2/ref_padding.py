@@ -79,7 +79,7 @@ def _transposed(text: str, at: int, end: int) -> bool:
     return bool(layer and layer.group(1))
 
 
-_KERNEL = re.compile(r"(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])\b", re.I)
+_KERNEL = re.compile(r"(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])(?!\d)", re.I)  # "kernel 4x4" too
 
 
 def padding_from_text(text: str) -> dict:
