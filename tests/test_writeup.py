@@ -886,6 +886,12 @@ def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatc
     shown = dict(sections._scalars(config))
     assert shown == {"data_source.kind": "folder", "data_source.path": "~/data/horses", "settings.data": "data",
                      "settings.palette": "/opt/palettes/p.npy", "settings.note": "a/b"}
+    # a config with a bare `data` path and no data_source: the "Data source" line showed it whole
+    from workbench.evidence import Run
+
+    run = Run("old", home / "project" / "results" / "old", config={"data": str(home / "data" / "horses")})
+    lines = "\n".join(sections.run_section(run, object(), {}))
+    assert "Data source:** \\~\\/data\\/horses" in lines and "ada-lovelace" not in lines
 
 
 def test_the_notebook_s_run_configs_show_paths_without_the_home_folder(tmp_path, monkeypatch):

@@ -204,7 +204,8 @@ def run_section(run: Run, problem: Problem, files: dict[Path, str]) -> list[str]
         out.append(md_table([md_text(k) for k in keys], [[md_text(fmt_value(numbers[k])) for k in keys]]))
     if run.config:
         source = run.config.get("data_source", run.config.get("data"))
-        where = "; ".join(f"{k} = {v}" for k, v in _scalars(source)) if isinstance(source, dict) else source
+        where = ("; ".join(f"{k} = {v}" for k, v in _scalars(source)) if isinstance(source, dict) else
+                 shown_path(Path(source)) if isinstance(source, str) and os.path.isabs(source) else source)
         rest = "; ".join(f"{k} = {v}" for k, v in _scalars({k: v for k, v in run.config.items()
                                                             if k not in ("data_source", "schema")}))
         out.append(f"**Data source:** {md_text(where or 'not recorded in config.json')}")
