@@ -645,3 +645,9 @@ def test_a_readable_answer_value_is_no_error(proj, pid, front):
     assert verify.answer_key_error(verify.load_reference(load_pack("a2")), load_pack("a2").get(pid),
                                    yaml.safe_load(path.read_text().split("---")[1])["answer"]) is None
 
+
+
+def test_a_check_that_asked_the_grader_itself_is_not_graded_twice(proj):
+    """5.3's check adds the key points itself; with nothing else decided, run_check added them a second time."""
+    v = verify.check_text("a2", "5.3", "It depends on many things.")
+    assert v.status == "unchecked" and v.reason.count("judged only by a model grader") == 1, v.reason

@@ -59,7 +59,10 @@ def _plain(value):
 
 
 def make_verdict(problem: str, subject: str, details: list[dict], reason: str = "") -> Verdict:
-    """Score = weighted mean credit of the decided details; status from it; auto-critique from the failures."""
+    """Score = weighted mean credit of the decided details; status from it; auto-critique from the failures.
+
+    `correct` needs every detail decided: when the decided ones all agree but some could not be decided (not found,
+    unreadable, key points without a grader), the verdict is `unchecked`, naming them."""
     decided = [d for d in details if d.get("ok") is not None]
     if not decided:
         why = reason or "; ".join(d["note"] for d in details if d.get("note")) or "nothing checkable was found"
