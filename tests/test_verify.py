@@ -649,5 +649,7 @@ def test_a_readable_answer_value_is_no_error(proj, pid, front):
 
 def test_a_check_that_asked_the_grader_itself_is_not_graded_twice(proj):
     """5.3's check adds the key points itself; with nothing else decided, run_check added them a second time."""
+    fake_run(proj, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
+    fake_run(proj, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
     v = verify.check_text("a2", "5.3", "It depends on many things.")
     assert v.status == "unchecked" and v.reason.count("judged only by a model grader") == 1, v.reason
