@@ -330,6 +330,13 @@ def test_padding_from_prose():
      "(transpose padding 2).", "partial"),
     ("Kernel 4: padding=1, output_padding=0 (transpose padding 2).\nKernel 5: padding=2, output_padding=1 "
      "(transpose padding 2).", "partial"),
+    # a size before the word ("a 4x4 kernel"), and "block 4" is no kernel
+    ("With a 4x4 kernel: padding 1, transposed padding 1, output padding 0.\n"
+     "With a 5x5 kernel: padding 2, transposed padding 2, output padding 1.", "correct"),
+    ("With a 4x4 kernel: padding 1, transposed padding 1, output padding 0.\n"
+     "With a 5x5 kernel: padding 2, transposed padding 1, output padding 1.", "partial"),
+    ("Kernel 4: padding 1, transposed padding 1, output padding 0.\n"
+     "Kernel 5: in block 4 padding 1, transposed padding 2, output padding 1.", "partial"),
     # Markdown tables, either way round
     ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
      "| 4 | 1 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "correct"),

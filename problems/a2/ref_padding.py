@@ -79,7 +79,13 @@ def _transposed(text: str, at: int, end: int) -> bool:
     return bool(layer and layer.group(1))
 
 
-_KERNEL = re.compile(r"(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])(?!\d)", re.I)  # "kernel 4x4" too
+# "kernel 4", "k = 5", "kernel size 4x4", and a size before the word: "a 4x4 kernel", "5 x 5 filters" (not "block 4")
+_KERNEL = re.compile(r"\b(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])(?!\d)"
+                     r"|(?<![\w.])([45])\s*(?:x|×|\\times)\s*[45](?=[\s-]*(?:kernel|filter))", re.I)
+
+
+def _kernel(m: re.Match) -> str:
+    return m.group(1) or m.group(2)
 
 
 def padding_from_text(text: str) -> dict:
@@ -90,7 +96,7 @@ def padding_from_text(text: str) -> dict:
     out: dict = {}
     marks = list(_KERNEL.finditer(text))
     for i, m in enumerate(marks):
-        k = f"k{m.group(1)}"
+        k = f"k{_kernel(m)}"
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
         block = out.setdefault(k, {})
         for pm in _PAD_LINE.finditer(text, m.start(), end):
@@ -108,7 +114,7 @@ def padding_from_tables(text: str) -> dict:
     out: dict = {}
     for f in ans.table_cells(text):
         row, col, cell = f.value
-        kernels = {m.group(1) for m in _KERNEL.finditer(f"{row} | {col}")}
+        kernels = {_kernel(m) for m in _KERNEL.finditer(f"{row} | {col}")}
         layer = _LAYER.search(f"{row} {col}") if re.search(r"padding", f"{row} {col}", re.I) else None
         if len(kernels) != 1 or not re.fullmatch(r"\d+", cell) or not (layer or re.search(r"output", f"{row} {col}", re.I)):
             continue
