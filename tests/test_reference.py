@@ -711,3 +711,11 @@ def test_an_answer_without_its_main_part_is_not_correct():
     """3.1 asks for the convolution: naming the feature alone agreed with the reference and was judged correct."""
     v = verdict("3.1", "It is a sharpening filter.")
     assert v.status == "unchecked" and "I * J" in v.reason and v.score == 0.0
+
+
+@pytest.mark.parametrize("w1", ["nan", "X w_0 - t"])
+def test_a_formula_of_another_shape_is_wrong_not_a_crash(w1):
+    """'nan' reads as n*a*n, an n-vector where w1 has d entries: the slip diagnosis subtracted w_0 from it and the
+    check itself failed (ValueError) instead of judging the formula wrong."""
+    v = verdict("2.2.1", yaml_answer(f"  w1: '{w1}'"))
+    assert v.status == "incorrect" and "another shape" in v.details[0]["note"], v.details

@@ -181,9 +181,11 @@ def _diagnose(name: str, expr, v, tgt) -> str:
     except EvalError:
         return "cannot evaluate"
     want = np.asarray(tgt[name], dtype=float).reshape(-1)
+    if got.size != want.size:  # e.g. an n-vector (X w, or "nan" read as n*a*n) where w1 has d entries
+        return f"{got.size} value(s) where the reference has {want.size}: another shape"
     if name in ("w1", "w1_l2", "w1_wd"):  # compare the step, not w1 itself
         got, want = got - v["w_0"].reshape(-1), want - v["w_0"].reshape(-1)
-    if got.size == want.size and np.all(np.abs(want) > 1e-12):
+    if np.all(np.abs(want) > 1e-12):
         ratio = got / want
         if np.allclose(ratio, ratio[0], rtol=1e-6):
             r = float(ratio[0])
