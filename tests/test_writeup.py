@@ -925,3 +925,23 @@ def test_notebook_holds_a_single_module_s_code_and_runs(fx, tmp_path, monkeypatc
     assert not any("no solution names" in c.source for c in nb.cells)
     namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg", "fxsolo", "fxhelp"))
     assert namespace["Solo"]().size() == 3
+
+
+def test_notebook_writes_each_module_once_for_several_code_pointers(fx, tmp_path, monkeypatch):
+    """A single module that imports a package that another solution's code: names: the package's modules were
+    written twice (once as the module's imports, once as the package)."""
+    import nbformat
+
+    (fx / "fxsolo.py").write_text('"""Fixture single-module code."""\nfrom fxpkg.data import load_data\n\n\n'
+                                  'class Solo:\n    def size(self):\n        return len(load_data(3))\n')
+    sol = fx / "solutions" / "fx" / "2.1.md"
+    sol.write_text(sol.read_text().replace("code: fxpkg.models:TinyNet", "code: fxsolo:Solo"))
+    other = fx / "solutions" / "fx" / "2.2.md"
+    other.write_text(other.read_text().replace("---\nproblem:", "---\ncode: fxpkg.models:TinyNet\nproblem:", 1))
+    _build(fx)
+    code = [c.source for c in nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4).cells
+            if c.cell_type == "code"]
+    heads = [src.split("\n", 1)[0] for src in code if src.startswith("%%writefile ")]
+    assert sorted(heads) == sorted(set(heads)) and "%%writefile fxpkg/models.py" in heads, heads
+    namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg", "fxsolo"))
+    assert namespace["Solo"]().size() == 3 and namespace["TinyNet"]().forward([1, 2]) == [0, 2]

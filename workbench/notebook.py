@@ -122,9 +122,10 @@ def _writefile_cells(path: Path, root: Path) -> list:
             new_code_cell(f"%%writefile {rel}\n{text.rstrip()}\n")]
 
 
-def source_cells(path: Path, name: str) -> list:
+def source_cells(path: Path, name: str, written: set[Path]) -> list:
     """One `%%writefile` cell per module, verbatim and in dependency order (the project modules it imports
-    first): a package's modules, or a single module file.
+    first): a package's modules, or a single module file. Modules in `written` (by an earlier call) are not
+    written again; the ones this call writes are added to it.
 
     The modules stay modules: pasted into one namespace they would clash (a module's import alias can
     share its name with another module's function), and their own imports between modules keep working."""
@@ -132,7 +133,9 @@ def source_cells(path: Path, name: str) -> list:
 
     root = path.parent
     modules = [path / "__init__.py"] + module_order(path, name) if path.is_dir() else [path]
-    support = project_imports(modules, name, root)
+    support = [m for m in project_imports(modules, name, root) if m not in written]
+    modules = [m for m in modules if m not in written]
+    written.update(support + modules)
     folders = sorted({p.parent.relative_to(root).as_posix() for p in support + modules} - {"."})
     what = f"the `{name}` package" if path.is_dir() else f"the module `{path.name}`"
     itself = f"`{name}/` itself" if path.is_dir() else f"`{path.name}` itself"
@@ -218,8 +221,9 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
     sources = {name: source_path(name) for name in code_sources(entries)}
     if not sources:
         cells.append(new_markdown_cell("No model code: no solution names a `code:` pointer (e.g. `package.module:Class`)."))
+    written: set[Path] = set()
     for name, source in sources.items():
-        cells += source_cells(source, name) if source else [new_markdown_cell(f"Code `{name}`: not found in the project.")]
+        cells += source_cells(source, name, written) if source else [new_markdown_cell(f"Code `{name}`: not found in the project.")]
     if any(sources.values()):
         cells.append(import_cell(entries))
     runs: dict[str, tuple[Run, list[str]]] = {}
