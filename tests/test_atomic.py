@@ -36,3 +36,21 @@ def test_failure_leaves_nothing(tmp_path):
             tmp.write_bytes(b"half")
             raise RuntimeError("pandoc failed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_what_any_writer_wrote_is_synced_before_the_rename(tmp_path, monkeypatch):
+    """torch.save and savefig write through atomic_path: their bytes reach the disk before the new name appears
+    (only atomic_write's own bytes were fsynced), so a crash leaves the old file or the whole new one."""
+    from colourize.runs import torch_save_atomic
+
+    synced = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "checkpoint.pt"
+    torch_save_atomic({"x": 1}, target)
+    assert target.is_file() and len(synced) == 1 and ".checkpoint.pt." in synced[0] and synced[0].endswith(".tmp")

@@ -26,6 +26,8 @@ def atomic_path(path: Path, exclusive: bool = False):
     os.close(fd)
     try:
         yield Path(tmp)
+        with open(tmp, "rb") as fh:  # on disk before the rename, whoever wrote it (torch.save, savefig, ...)
+            os.fsync(fh.fileno())
         os.chmod(tmp, creation_mode())
         if exclusive:
             try:
@@ -42,8 +44,6 @@ def atomic_write(path: Path, data: bytes, exclusive: bool = False) -> None:
     with atomic_path(path, exclusive=exclusive) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
 
 
 def save_figure(fig, path: Path, dpi: int = 120) -> None:
