@@ -39,10 +39,12 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     summary = {"schema": "colourize.sweep/1", "param": param, "model": base.settings()["model"],
                "epochs": base.epochs, "settings": base.settings() | {field: None}}
     earlier = _earlier_summary(out_dir / f"sweep-{param}.json")
-    differ = [k for k in ("model", "epochs", "settings") if earlier and earlier.get(k) != summary[k]]
+    differ = [k for k in ("model", "settings") if earlier and _but_epochs(earlier.get(k)) != _but_epochs(summary[k])]
     if differ:
         raise TrainingError(f"{out_dir} already holds a {param} sweep with another {differ[0]} "
                             f"(its summary sweep-{param}.json would be replaced)", "sweep into another --out")
+    if earlier and earlier.get("epochs") != base.epochs:  # more epochs extend the sweep when every run goes along
+        _check_all_runs_extended(earlier, param, values, base.epochs, out_dir, resume)
     # --resume continues the runs that exist and starts the others
     dirs = [run_dir_for(out_dir, param, v) for v in values]
     tasks = [Task(replace(base, **{field: v}), d, resume and d.is_dir()) for v, d in zip(values, dirs)]
@@ -72,12 +74,36 @@ def _earlier_summary(path: Path) -> dict | None:
         return None
 
 
-def _with_earlier_runs(earlier: dict | None, param: str, rows: list[dict], out_dir: Path) -> list[dict]:
-    """This sweep's rows plus the earlier sweep's (same model and settings, checked before training) whose runs
-    are still there: `sweep batch-size 1024` into a sweep's folder adds a value to its summary instead of
-    replacing it. Merged rows are sorted by value; this sweep's rows win."""
-    kept = {r[param]: r for r in (earlier or {}).get("runs", []) if isinstance(r, dict)
+def _but_epochs(settings):
+    return {k: v for k, v in settings.items() if k != "epochs"} if isinstance(settings, dict) else settings
+
+
+def _earlier_runs(earlier: dict | None, param: str, out_dir: Path) -> dict[int, dict]:
+    """The earlier sweep's rows whose runs are still there, by value."""
+    return {r[param]: r for r in (earlier or {}).get("runs", []) if isinstance(r, dict)
             and isinstance(r.get(param), int) and (out_dir / str(r.get("run")) / runs.METRICS).is_file()}
+
+
+def _check_all_runs_extended(earlier: dict, param: str, values: list[int], epochs: int, out_dir: Path,
+                             resume: bool) -> None:
+    """A summary holds runs of one length: another --epochs must resume every run of the sweep, as a single
+    run's --resume --epochs N extends it (a run asked for fewer epochs than it has is refused by preflight)."""
+    kept = _earlier_runs(earlier, param, out_dir)
+    left = sorted(set(kept) - (set(values) if resume else set()))
+    if left:
+        every, had = sorted(set(kept) | set(values)), earlier.get("epochs")
+        raise TrainingError(
+            f"{out_dir} holds a {param} sweep of {had} epoch{'s' if had != 1 else ''}: --epochs {epochs} would leave "
+            f"{param} {', '.join(map(str, left))} at {had} beside runs of {epochs} in its summary sweep-{param}.json",
+            f"extend every run: `sweep {param} {' '.join(map(str, every))} --epochs {epochs} --resume` with the "
+            "sweep's other flags, or sweep into another --out")
+
+
+def _with_earlier_runs(earlier: dict | None, param: str, rows: list[dict], out_dir: Path) -> list[dict]:
+    """This sweep's rows plus the earlier sweep's (same model, settings and epochs, checked before training) whose
+    runs are still there: `sweep batch-size 1024` into a sweep's folder adds a value to its summary instead of
+    replacing it. Merged rows are sorted by value; this sweep's rows win."""
+    kept = _earlier_runs(earlier, param, out_dir)
     if set(kept) <= {r[param] for r in rows}:
         return rows  # nothing to add: the order asked
     kept.update({r[param]: r for r in rows})

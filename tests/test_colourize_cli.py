@@ -487,6 +487,23 @@ def test_a_sweep_that_adds_a_value_keeps_the_earlier_runs_in_its_summary(project
     assert summary.read_bytes() == before and not (project / "runs" / "sweep-bs30").exists()
 
 
+def test_a_sweep_resumed_with_more_epochs_extends_every_run_or_says_which_are_left(project, synth, pal, capsys):
+    """As `train --resume --epochs N` extends a run; a summary never mixes runs of two lengths."""
+    common = ["--model", "poolupsample", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(["sweep", "seed", "0", "1", "--epochs", "1"] + common) == 0
+    summary = project / "runs" / "sweep-seed.json"
+    before = summary.read_bytes()
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(["sweep", "seed", "0", "--epochs", "2", "--resume"] + common),
+                    "seed sweep of 1 epoch:", "leave seed 1 at 1", "`sweep seed 0 1 --epochs 2 --resume`")
+    assert summary.read_bytes() == before
+    assert cli.main(["sweep", "seed", "0", "1", "--epochs", "2", "--resume"] + common) == 0
+    extended = json.loads(summary.read_text())
+    assert extended["epochs"] == extended["settings"]["epochs"] == 2 and extended["values"] == [0, 1]
+    assert all(json.loads((project / "runs" / f"sweep-seed{s}" / "metrics.json").read_text())["final"]["epoch"] == 2
+               for s in (0, 1))
+
+
 def test_pin_refuses_a_folder_that_is_not_a_pinned_run(project, synth, pal, capsys):
     (project / "solutions").unlink()  # never pin into the real solutions/ from a test
     (project / "solutions" / "a2" / "results" / "sweep").mkdir(parents=True)
