@@ -31,15 +31,20 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
 
     jobs > 1 trains that many runs at once in worker processes (see colourize.parallel)."""
     field, _, scale = SWEEPABLE[param]
+    unreadable = None
     try:  # the colour count the runs record (see train.with_palette_file_colours)
         base = with_palette_file_colours(base)
-    except DataError:
+    except DataError as exc:
         if not resume:  # resumed runs keep their own palette copy; the file may be gone
             raise
+        unreadable = exc
     summary = {"schema": "colourize.sweep/1", "param": param, "model": base.settings()["model"],
                "epochs": base.epochs, "settings": base.settings() | {field: None}}
     earlier = _earlier_summary(out_dir / f"sweep-{param}.json")
     differ = [k for k in ("model", "settings") if earlier and _but_epochs(earlier.get(k)) != _but_epochs(summary[k])]
+    if differ and unreadable:  # without the file its colour count is unknown, so the settings seem to differ
+        raise DataError(f"{unreadable.message}, the palette of the {param} sweep in {out_dir}",
+                        "put the file back there (runs not started yet need it), or sweep into another --out")
     if differ:
         raise TrainingError(f"{out_dir} already holds a {param} sweep with another {differ[0]} "
                             f"(its summary sweep-{param}.json would be replaced)", "sweep into another --out")

@@ -504,6 +504,16 @@ def test_a_sweep_resumed_with_more_epochs_extends_every_run_or_says_which_are_le
                for s in (0, 1))
 
 
+def test_resuming_a_sweep_whose_palette_file_is_gone_names_the_file(project, synth, pal, capsys):
+    common = ["--model", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal]
+    assert cli.main(["sweep", "seed", "0", "1"] + common + ["--json"]) == 0
+    Path(pal).unlink()  # its 6 colours are unknown now; the first value (2) is a run not started yet
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(["sweep", "seed", "2", "0", "1", "--resume"] + common),
+                    f"cannot read palette {pal}", "the palette of the seed sweep in", "put the file back")
+    assert not (project / "runs" / "sweep-seed2").exists()
+
+
 def test_pin_refuses_a_folder_that_is_not_a_pinned_run(project, synth, pal, capsys):
     (project / "solutions").unlink()  # never pin into the real solutions/ from a test
     (project / "solutions" / "a2" / "results" / "sweep").mkdir(parents=True)
