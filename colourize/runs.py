@@ -211,13 +211,23 @@ def load_checkpoint(run_dir: Path, config: dict) -> dict:
     except Exception as exc:  # truncated, foreign or tampered files all land here
         raise TrainingError(f"{path} is unreadable or not a checkpoint ({type(exc).__name__}: {exc})".replace("\n", " "),
                             "the run is left as it is; train again into a new --out folder") from exc
-    differ = sorted(k for k in set(saved) | set(config)
-                    if k not in RESUMABLE_CHANGES and saved.get(k) != config.get(k))
+    recorded = read_config(run_dir)["settings"]  # what the flags left out were taken from
+    differ = _differ(saved, recorded)
+    if differ:  # the checkpoint of another run copied in, or an edited config.json: nothing the user asked for
+        detail = ", ".join(f"{k}: {CHECKPOINT} has {saved.get(k)!r}, {CONFIG} has {recorded.get(k)!r}" for k in differ)
+        raise TrainingError(f"{path} does not match the run's {CONFIG} ({detail})",
+                            f"put back the run's own {CHECKPOINT} and {CONFIG}, or train again into a new --out folder")
+    differ = _differ(saved, config)
     if differ:
         detail = ", ".join(f"{k}: run has {saved.get(k)!r}, asked {config.get(k)!r}" for k in differ)
         raise TrainingError(f"checkpoint in {run_dir} was made with other settings ({detail})",
                             "resume with the run's own settings, or train into a new --out folder")
     return ckpt
+
+
+def _differ(saved: dict, config: dict) -> list[str]:
+    """The settings that differ, but for those a resume may change."""
+    return sorted(k for k in set(saved) | set(config) if k not in RESUMABLE_CHANGES and saved.get(k) != config.get(k))
 
 
 def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: bool = False) -> tuple[Path, list[str]]:

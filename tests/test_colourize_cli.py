@@ -203,6 +203,22 @@ def test_a_mismatched_or_damaged_checkpoint_is_one_line_and_the_run_stays(projec
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
+def test_a_checkpoint_of_another_run_is_named_as_not_matching_config_json(project, synth, pal, capsys):
+    """The user asked for nothing: blaming 'asked 8' would point at a flag never given."""
+    for nf in ("4", "8"):
+        assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", nf, "--data", str(synth), "--palette", pal,
+                         "--out", str(project / "runs" / f"nf{nf}"), "--json"]) == 0
+    run = project / "runs" / "nf8"
+    (run / "checkpoint.pt").write_bytes((project / "runs" / "nf4" / "checkpoint.pt").read_bytes())
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    capsys.readouterr()
+    err = _one_line_error(capsys, cli.main(["train", "unet", "--out", str(run), "--resume", "--epochs", "2"]),
+                          "checkpoint.pt does not match the run's config.json",
+                          "num_filters: checkpoint.pt has 4, config.json has 8", "put back the run's own")
+    assert "asked" not in err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
 @pytest.fixture
 def ctrl_c_in_epoch_2(monkeypatch):
     """Every run the CLI starts is interrupted (as by Ctrl-C) in its second epoch, after one checkpoint.
