@@ -242,6 +242,17 @@ def test_counts_from_prose():
     assert verdict("4.3", text).status == "correct"
 
 
+@pytest.mark.parametrize("text", [
+    counts_yaml().replace("'1600 NF + 1280 NC'", "1.5"),  # a YAML float, once truncated to 1
+    counts_yaml(outputs="1600.5 NF + 1280 NC"),
+    "For 32x32 inputs:\n- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 1600.5 NF + 1280 NC\n",
+])
+def test_a_count_with_a_non_integer_coefficient_is_judged_as_written(text):
+    outputs = verdict("4.3", text).details[1]
+    assert outputs["what"] == "outputs" and outputs["ok"] is False
+    assert outputs["found"] in ("3/2", "3201/2 NF + 1280 NC")
+
+
 COUNT_TABLE = ("| Quantity | 32×32 input | 64×64 input (doubled) |\n|---|---|---|\n"
                "| Weights | $9\\,NIC\\cdot NF + 36 NF^2 + 9 NF\\,NC + 9 NC^2$ | unchanged |\n"
                "| Outputs | 1600 NF + 1280 NC | 6400 NF + 5120 NC |\n"

@@ -613,7 +613,7 @@ def test_an_answer_key_the_check_does_not_read_is_named_not_ignored(proj, tmp_pa
     ("3.2", "answer:\n  cnn_neurons: .inf\n", "answer key 'cnn_neurons' of 3.2 cannot be read: not a whole number"),
     ("5.4", "answer:\n  k4: {conv_padding: .nan, tconv_padding: 1, output_padding: 0}\n",
      "answer key 'k4' of 5.4 cannot be read: conv_padding is not a whole number"),
-    ("4.3", "answer:\n  weights: .inf\n", "answer key 'weights' of 4.3 cannot be read: cannot convert float infinity"),
+    ("4.3", "answer:\n  weights: .inf\n", "answer key 'weights' of 4.3 cannot be read: inf is not a finite number"),
     ("2.1.2", "answer:\n  forward: 'O(1'\n  backward: 'O(t)'\n", "answer key 'forward' of 2.1.2 cannot be read: not a big-O"),
     ("5.4", "answer:\n  k4: {conv_padding: 1, tconv_padding: 1}\n", "answer key 'k4' of 5.4 cannot be read: not a mapping"),
     ("1.2.1", "answer:\n  always_min_norm: false\n  limit_point: [a, 2/3]\n", "answer key 'limit_point' of 1.2.1 cannot be read"),

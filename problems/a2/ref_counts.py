@@ -7,6 +7,7 @@ derived from Figure 1a (figure.py), for the 32x32 input and the doubled 64x64 on
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -120,8 +121,10 @@ COUNT_HINT = "write an expression in NIC, NF and NC in Python/sympy or TeX synta
 
 
 def _parse_count(text):
-    if isinstance(text, (int, float)):
-        return sympy.Integer(int(text))
+    if isinstance(text, (int, float)):  # as written: YAML's 1.5 is 3/2, judged, never truncated to 1
+        if not math.isfinite(text):
+            raise ValueError(f"{text} is not a finite number")
+        return sympy.Rational(str(text))
     return sympy.expand(parse_formula(str(text), COUNT_SYMBOLS, constants={"k": 3, "K": 3}))
 
 
