@@ -99,6 +99,14 @@ def test_table_cells_carry_their_row_and_column_labels():
     assert len(blank) == len(text) and "kernel" not in blank and blank.endswith("[[1, 2], [3, 4]]")
 
 
+def test_a_bar_inside_math_code_or_escaped_does_not_split_a_table_cell():
+    text = ("| quantity | formula | value |\n|---|---|---|\n| loss | $\\frac{1}{n}\\|Xw - t\\|^2$ | `abs(x)|0` |\n"
+            "| size | $|x|$ | 3 \\| 4 |\n")
+    assert [f.value for f in ans.table_cells(text)] == [
+        ("quantity loss", "formula", r"\frac{1}{n}\|Xw - t\|^2"), ("quantity loss", "value", "abs(x)|0"),
+        ("quantity size", "formula", "|x|"), ("quantity size", "value", r"3 \| 4")]
+
+
 @pytest.mark.parametrize("cell,value", [
     ("61,632", 61632), (r"$10\,063\,872$", 10063872), ("864 + 18,432 + 1,728 = 21,024", 21024),
     ("10,063,872 (≈ 1.0e7)", 10063872), (r"10,063,872 \approx 10^7", 10063872), ("32 x 32 x 32", None), ("n/a", None),

@@ -170,6 +170,8 @@ SIZE_TABLES = {
                            "| trainable parameters | 21,024 | 10,063,872 |\n",
     "networks as rows": "| Network | Neurons | Parameters (no biases) |\n|:--|--:|--:|\n| **CNN** | 61632 | 21024 |\n"
                         "| **FCNN** | 4992 | $10\\,063\\,872$ |\n",
+    "parameters written as a norm": "| | CNN | FCNN |\n|---|---|---|\n| neurons | 61,632 | 4,992 |\n"
+                                    "| parameters $|\\theta|$ | 21,024 | 10,063,872 |\n",  # its | once split the row
     "one row per layer": "CNN:\n\n| Layer | Output | Neurons | Params |\n|---|---|---|---|\n| conv1 | 32x32x32 | 32,768 | 864 |\n"
                          "| pool1 | 16x16x32 | 8,192 | 0 |\n| conv2 | 16x16x64 | 16,384 | 18,432 |\n"
                          "| pool2 | 8x8x64 | 4,096 | 0 |\n| conv3 | 8x8x3 | 192 | 1,728 |\n| **Total** | | **61,632** | **21,024** |\n\n"
@@ -272,6 +274,12 @@ def test_counts_from_a_markdown_table():
     assert v.status == "partial" and [d["what"] for d in v.details if d["ok"] is False] == ["weights_doubled"]
     v = verdict("4.3", COUNT_TABLE.replace("6400 NF", "3200 NF"))
     assert v.status == "partial" and [d["what"] for d in v.details if d["ok"] is False] == ["outputs_doubled"]
+
+
+def test_counts_from_a_table_whose_labels_hold_norms():
+    """`$|W|$` and `$\\|W\\|_0$` are one cell each; split at their bars, the counts landed under other columns."""
+    table = COUNT_TABLE.replace("| Weights |", "| Weights $|W|$ (nonzero: $\\|W\\|_0$) |")
+    assert verdict("4.3", table).status == "correct"
 
 
 @pytest.mark.parametrize("header", ["| | 32x32 | 64x64 |", "| Quantity | 32x32 input | 64x64 input |"])

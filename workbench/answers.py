@@ -218,6 +218,25 @@ def _line_spans(text: str):
         pos += len(line)
 
 
+# A `|` splits a table row except inside $math$ or `code`, or escaped as \| (GitHub's escape in tables), so
+# norms such as $|\theta|$ or $\|w\|^2$ stay in their cell.
+_ROW_PIECE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\\.|[^|]|\|")
+
+
+def row_cells(line: str) -> list[str]:
+    """The cells of a Markdown table row (outer pipes dropped)."""
+    pieces = _ROW_PIECE.findall(line.strip())
+    pieces = pieces[1:] if pieces[:1] == ["|"] else pieces
+    pieces = pieces[:-1] if pieces[-1:] == ["|"] else pieces
+    cells = [""]
+    for piece in pieces:
+        if piece == "|":
+            cells.append("")
+        else:
+            cells[-1] += piece
+    return cells
+
+
 def _markdown_tables(text: str, add) -> None:
     block: list[tuple[int, int, str]] = []
     for span in list(_line_spans(text)) + [(len(text), len(text), "")]:
@@ -227,7 +246,7 @@ def _markdown_tables(text: str, add) -> None:
         if len(block) >= 2:
             rows = []
             for _, _, line in block:
-                cells = line.strip().strip("|").split("|")
+                cells = row_cells(line)
                 if all(re.fullmatch(r"\s*:?-+:?\s*", c) for c in cells):
                     continue
                 rows.append(cells)
@@ -259,7 +278,7 @@ def table_cells(text: str) -> list[Found]:
         if span[2].strip().startswith("|"):
             block.append(span)
             continue
-        rows = [[re.sub(r"\*\*|__|`|\$", "", c).strip() for c in line.strip().strip("|").split("|")] for _, _, line in block]
+        rows = [[re.sub(r"\*\*|__|`|\$", "", c).strip() for c in row_cells(line)] for _, _, line in block]
         if len(rows) >= 3 and all(_TABLE_RULE.fullmatch(c) for c in rows[1]):
             header = rows[0]
             for (start, _, line), row in zip(block[2:], rows[2:]):
