@@ -624,6 +624,11 @@ def test_claims_against_pinned_runs(tmp_path, monkeypatch):
     ("The UNet did better on validation loss but the accuracy got worse.", "partial"),
     ("UNet has a lower validation loss, while its accuracy is higher.", "correct"),
     ("UNet's validation accuracy is higher; its validation loss is lower too.", "correct"),
+    # ... and each part of a clause that names its own metric ("a lower loss and a higher accuracy")
+    ("UNet reaches a lower validation loss (1.01 vs 1.11) and a higher accuracy than ConvTransposeNet.", "correct"),
+    ("With the skips, UNet's validation loss is lower, its accuracy higher.", "correct"),
+    ("UNet reaches a lower validation loss and a lower accuracy than ConvTransposeNet.", "partial"),
+    ("UNet's validation loss and accuracy are both higher.", "partial"),
 ])
 def test_a_negation_counts_only_next_to_its_comparison_in_its_own_clause(tmp_path, monkeypatch, text, status):
     root = make_project(tmp_path, monkeypatch)

@@ -185,12 +185,24 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
             for metric, pattern in (("val_acc", r"accura\w*"), ("train_loss", r"train(?:ing)? loss"), ("val_loss", r"loss")):
                 if not re.search(pattern, clause, re.I):
                     continue
-                direction = _direction(clause, metric)
+                direction = _metric_direction(clause, metric, pattern)
                 if direction:
                     out.append({"metric": metric, "direction": direction, "sentence": sentence[:200]})
                 if metric == "train_loss":
                     break
     return out
+
+
+def _metric_direction(clause: str, metric: str, pattern: str) -> str | None:
+    """The direction said of one metric: from the part of the clause (split at ', ' and 'and') that names it, so
+    "a lower validation loss and a higher accuracy" gives each its own word; a part without a comparative word
+    ("loss and accuracy are both higher") takes the clause's."""
+    for part in re.split(r",\s|\band\b", clause, flags=re.I):
+        if re.search(pattern, part, re.I):
+            direction = _direction(part, metric)
+            if direction:
+                return direction
+    return _direction(clause, metric)
 
 
 _NEGATION = re.compile(r"^(?:not|no|never|neither|nor|hardly)$|n't$", re.I)
