@@ -180,6 +180,9 @@ SIZE_TABLES = {
 }
 
 
+SIZE_TABLES["a ratio row after the networks"] = SIZE_TABLES["networks as rows"] + "| Ratio (FCNN / CNN) | 0.081 | 478.7 |\n"
+
+
 @pytest.mark.parametrize("layout", sorted(SIZE_TABLES))
 def test_sizes_from_a_markdown_table(layout):
     text = SIZE_TABLES[layout] + "\nMore parameters mean more overfitting.\n"

@@ -272,6 +272,9 @@ def _net(label: str) -> str | None:
     return nets.pop() if len(nets) == 1 else None
 
 
+_DERIVED = re.compile(r"\bratio|\bfactor\b|\bdifference\b|\bdiff\b|\bfold\b|percent|%", re.I)
+
+
 def sizes_from_tables(text: str) -> dict:
     """Totals from Markdown tables, either way round (`| | CNN | FCNN |` / `| neurons | 61,632 | 4,992 |`), or
     one row per layer with a Total row, the network named in the table or before it."""
@@ -282,6 +285,8 @@ def sizes_from_tables(text: str) -> dict:
         net = _net(col) or _net(row) or (_net(before[-1].group(0)) if before else None)
         qty = [q for q, labels in (("neurons", _NEURON), ("params", _PARAM)) if ans.has_any(f"{row} {col}", labels)]
         value = ans.cell_number(cell)
+        if _DERIVED.search(f"{row} {col}") or (value is not None and not float(value).is_integer()):
+            continue  # a ratio or difference row ('| Ratio | 0.08 | 478.7 |') counts nothing
         if net and len(qty) == 1 and value is not None and value >= 10:
             total = bool(re.search(r"total|overall|\bsum\b|\ball\b", f"{row} {col}", re.I))
             cells.setdefault(f"{net}_{qty[0]}", []).append((total, value))
