@@ -332,6 +332,12 @@ def test_padding(k4, status):
         assert "output_padding 2 is invalid" in v.critique
 
 
+def test_padding_not_found_names_the_kernel():
+    v = verdict("5.4", "For kernel 5: Conv2d padding=2; ConvTranspose2d padding=2, output_padding=1.")
+    assert v.status == "unchecked" and v.reason == "not checked: kernel 4 (no paddings found for kernel 4)"
+    assert verdict("5.4", "I do not know.").reason == "no paddings found for kernel 4; no paddings found for kernel 5"
+
+
 def test_padding_from_prose():
     text = ("For a kernel size of 4: the Conv2d layers use padding=1, and the ConvTranspose2d layers padding=1 "
             "with output_padding=0.\nFor kernel size 5: Conv2d padding=2; ConvTranspose2d padding=2, output_padding=1.")

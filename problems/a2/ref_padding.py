@@ -132,7 +132,7 @@ def check_padding(answer, text: str) -> list[dict]:
         want = reference_padding()["answer"][f"k{k}"]
         got = given.get(f"k{k}") or {}
         if not isinstance(got, dict) or not got:
-            details.append(detail(f"kernel {k}", want, None, None, note="no paddings found for this kernel"))
+            details.append(detail(f"kernel {k}", want, None, None, note=f"no paddings found for kernel {k}"))
             continue
         cp, tp, op = (_int(got.get(n)) for n in ("conv_padding", "tconv_padding", "output_padding"))
         if cp is None:
