@@ -10,11 +10,12 @@ from test_verify import CONV, DL_TEX, ETA_TEX, make_project
 from cli import main
 from workbench.traces import SCHEMA, write_trace
 
-WRONG_223 = r"$$\eta^* = \frac{n\, a^\top X X^\top a}{\| X X^\top a \|^2}$$"  # judged incorrect, score 0
+WRONG_223 = (rf"$$\frac{{dL_1}}{{d\eta}} = {DL_TEX.replace('{4}', '{2}')}$$ so "  # both parts wrong: incorrect, 0
+             r"$$\eta^* = \frac{n\, a^\top X X^\top a}{\| X X^\top a \|^2}$$")
 RIGHT_223 = rf"$$\frac{{dL_1}}{{d\eta}} = {DL_TEX}$$ so $$\eta^* = {ETA_TEX}$$"  # correct, 1
 RIGHT_31 = f"The result is {CONV}. The kernel is a sharpening filter."  # correct, 1
 HALF_31 = f"The result is {CONV}."  # partial: the matrix without the feature, 2/3
-WRONG_31 = "The result is [[1, 2], [3, 4]]."  # incorrect, 0
+WRONG_31 = f"The result is {[[9] * 5] * 5}."  # every cell wrong, no feature named: incorrect, 0
 WRONG_221 = r"$$w_1 = w_0 + \eta X^\top t$$ and $$L_1 = \| t \|^2$$"  # incorrect, 0
 FREE_233 = "Adam with L2 is not weight decay."  # free text: unchecked without --judge
 
@@ -249,3 +250,18 @@ def test_answers_cut_off_are_scored_as_they_came_and_counted(proj, capsys):
     assert ["token limit" in a["caution"] for a in data["answers"]] == [True, False]
     assert main(["study", "--model", "model-c"]) == 0
     assert "1 cut off at the token limit, filtered, refused or empty (scored as they came" in capsys.readouterr().out
+
+
+def test_an_answer_is_scored_only_when_every_part_was_judged(proj, capsys):
+    """5.3 without a grader: the claims are checked against the runs, the reasons are not. A right claim is then
+    unchecked; scoring a wrong one as 0 would make a mean of the failing answers alone."""
+    from test_verify import fake_run
+
+    fake_run(proj, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
+    fake_run(proj, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    trace(proj, "5.3", ["ConvTransposeNet reaches a lower validation loss than PoolUpsampleNet.",
+                        "ConvTransposeNet has a higher validation loss than PoolUpsampleNet."], model="model-c")
+    data = _json(capsys, ["study", "--model", "model-c"])
+    cell = data["by_problem"][0]["groups"]["model-c"]
+    assert (cell["scored"], cell["unchecked"], cell["incorrect"], cell["mean"]) == (0, 2, 0, None)
+    assert all("key points" in a["reason"] for a in data["answers"])

@@ -6,8 +6,8 @@ strategy, or both. Per group and problem it keeps the mean score of the judged a
 partial its credit, incorrect 0); per Type label the mean of those problem means, so a problem
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
 the easiest for an LLM and Type 4 the hardest, so the means should not rise from one Type to the next;
-`type_order` names every place where they do. Answers the checks cannot judge (unchecked: free text
-without --judge) or that lack what the check needs (missing) are counted, never scored. Answers cut off at the
+`type_order` names every place where they do. Answers the checks cannot judge in full (unchecked: free text
+without --judge, or any part not judged) or that lack what the check needs (missing) are counted, never scored. Answers cut off at the
 token limit, filtered, refused or empty are scored as they came and counted (`cautioned`): a low mean may be
 the token limit's doing, not the problem's.
 """
@@ -101,6 +101,15 @@ class Study:
         }
 
 
+def studied_status(verdict) -> str:
+    """The verdict's status, but `unchecked` when some part was not judged: verify already never calls such an
+    answer correct, and scoring its wrong parts alone (5.3's claims without the reasons a grader judges) would
+    count only the answers that fail and pull the mean down."""
+    if verdict.status in SCORED and any(d.get("ok") is None for d in verdict.details):
+        return "unchecked"
+    return verdict.status
+
+
 def group_of(trace, by: str) -> str:
     model = trace.model_version
     return {"model": model, "strategy": trace.strategy or "?", "model+strategy": f"{model} / {trace.strategy or '?'}"}[by]
@@ -166,12 +175,14 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
         cell = cells.setdefault((problem.id, group), Cell())
         cell.counts["failed"] += max(0, trace.samples_requested - len(trace.samples))  # API errors: no answer to judge
         for i, (v, caution) in enumerate(zip(verdicts[k], trace.cautions())):
-            cell.counts[v.status] += 1
+            status = studied_status(v)
+            cell.counts[status] += 1
             cell.counts["cautioned"] += bool(caution)
-            if v.status in SCORED:
+            if status in SCORED:
                 cell.scores.append(v.score)
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
-                                        trace.path.name, i, v.status, v.score, v.reason, caution))
+                                        trace.path.name, i, status, v.score if status in SCORED else 0.0, v.reason,
+                                        caution))
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
                  skipped=skipped, untraced=[p.id for p in problems if p.id not in traced])
