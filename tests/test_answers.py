@@ -7,6 +7,7 @@ import pytest
 import sympy
 
 from workbench import answers as ans
+from workbench import grids
 from workbench.formulas import EvalError, FormulaError, Sym, evaluate, numerically_equal, parse_formula
 
 
@@ -69,40 +70,40 @@ MATRIX_FORMATS = {
 
 @pytest.mark.parametrize("fmt", sorted(MATRIX_FORMATS))
 def test_find_matrices_formats(fmt):
-    found = ans.find_matrices(MATRIX_FORMATS[fmt])
+    found = grids.find_matrices(MATRIX_FORMATS[fmt])
     assert [f.value for f in found] == [M], fmt
 
 
 def test_matrix_with_unknown_cells_is_skipped_and_shape_filter_applies():
     text = r"$\begin{bmatrix} ? & ? \\ ? & ? \end{bmatrix}$ and [[1, 2], [3, 4]] and [[1, 2, 3], [4, 5, 6]]"
-    assert [f.value for f in ans.find_matrices(text)] == [((1.0, 2.0), (3.0, 4.0)), ((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))]
-    assert [f.value for f in ans.find_matrices(text, shape=(2, 3))] == [((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))]
+    assert [f.value for f in grids.find_matrices(text)] == [((1.0, 2.0), (3.0, 4.0)), ((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))]
+    assert [f.value for f in grids.find_matrices(text, shape=(2, 3))] == [((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))]
 
 
 def test_two_different_matrices_are_both_reported():
     text = "First try [[1, 2], [3, 4]], corrected: [[1, 2], [3, 5]]"
-    assert len({f.value for f in ans.find_matrices(text, (2, 2))}) == 2
+    assert len({f.value for f in grids.find_matrices(text, (2, 2))}) == 2
 
 
 def test_parse_matrix_value_from_yaml_list_and_text():
-    assert ans.parse_matrix_value([[0, 1, -1], [2, 3, 4]]) == M
-    assert ans.parse_matrix_value([["0", "1", "-1"], ["2", "3", "4"]]) == M
-    assert ans.parse_matrix_value(MATRIX_FORMATS["bmatrix"]) == M
-    assert ans.parse_matrix_value([[1, 2], [3]]) is None
+    assert grids.parse_matrix_value([[0, 1, -1], [2, 3, 4]]) == M
+    assert grids.parse_matrix_value([["0", "1", "-1"], ["2", "3", "4"]]) == M
+    assert grids.parse_matrix_value(MATRIX_FORMATS["bmatrix"]) == M
+    assert grids.parse_matrix_value([[1, 2], [3]]) is None
 
 
 def test_table_cells_carry_their_row_and_column_labels():
     text = "Sizes:\n\n| kernel | **Conv2d** padding |\n|:--|--:|\n| 4 | `1` |\n| 5 | $2$ |\n\nand [[1, 2], [3, 4]]"
-    assert [f.value for f in ans.table_cells(text)] == [("kernel 4", "Conv2d padding", "1"), ("kernel 5", "Conv2d padding", "2")]
-    assert ans.table_cells("| a | b |\n| 1 | 2 |\n") == []  # no |---| rule under a header: not a table
-    blank = ans.without_tables(text)
+    assert [f.value for f in grids.table_cells(text)] == [("kernel 4", "Conv2d padding", "1"), ("kernel 5", "Conv2d padding", "2")]
+    assert grids.table_cells("| a | b |\n| 1 | 2 |\n") == []  # no |---| rule under a header: not a table
+    blank = grids.without_tables(text)
     assert len(blank) == len(text) and "kernel" not in blank and blank.endswith("[[1, 2], [3, 4]]")
 
 
 def test_a_bar_inside_math_code_or_escaped_does_not_split_a_table_cell():
     text = ("| quantity | formula | value |\n|---|---|---|\n| loss | $\\frac{1}{n}\\|Xw - t\\|^2$ | `abs(x)|0` |\n"
             "| size | $|x|$ | 3 \\| 4 |\n")
-    assert [f.value for f in ans.table_cells(text)] == [
+    assert [f.value for f in grids.table_cells(text)] == [
         ("quantity loss", "formula", r"\frac{1}{n}\|Xw - t\|^2"), ("quantity loss", "value", "abs(x)|0"),
         ("quantity size", "formula", "|x|"), ("quantity size", "value", r"3 \| 4")]
 
@@ -112,7 +113,7 @@ def test_a_bar_inside_math_code_or_escaped_does_not_split_a_table_cell():
     ("10,063,872 (≈ 1.0e7)", 10063872), (r"10,063,872 \approx 10^7", 10063872), ("32 x 32 x 32", None), ("n/a", None),
 ])
 def test_cell_number(cell, value):
-    assert ans.cell_number(cell) == value
+    assert grids.cell_number(cell) == value
 
 
 def test_equations_for_chains_alignment_and_boxes():

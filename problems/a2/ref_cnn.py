@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from workbench import answers as ans
+from workbench import grids
 from workbench.verdicts import detail
 
 
@@ -100,10 +101,10 @@ def check_conv(answer, text: str) -> list[dict]:
     details = []
     matrix = feature = None
     if isinstance(answer, dict):
-        matrix = ans.parse_matrix_value(answer.get("matrix"))
+        matrix = grids.parse_matrix_value(answer.get("matrix"))
         feature = answer.get("feature")  # an unreadable matrix never gets here: verify names it (answer_value_error)
     if matrix is None:
-        cands = [f for f in ans.find_matrices(text, (5, 5)) if f.value != tuple(tuple(float(x) for x in r) for r in I_MATRIX)]
+        cands = [f for f in grids.find_matrices(text, (5, 5)) if f.value != tuple(tuple(float(x) for x in r) for r in I_MATRIX)]
         distinct = list(dict.fromkeys(f.value for f in cands))
         if len(distinct) == 1:
             matrix = distinct[0]
@@ -245,7 +246,7 @@ def sizes_from_text(text: str) -> dict:
     names both, with the clause that names it ("The CNN has 61632 neurons, whereas the FCNN has 4992 neurons").
     Markdown tables are read as tables (sizes_from_tables), and win."""
     tables = sizes_from_tables(text)
-    text = ans.without_tables(text)
+    text = grids.without_tables(text)
     marks, previous_end = [], 0
     for m in _NETS.finditer(text):
         start = max((b.end() for b in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
@@ -279,12 +280,12 @@ def sizes_from_tables(text: str) -> dict:
     """Totals from Markdown tables, either way round (`| | CNN | FCNN |` / `| neurons | 61,632 | 4,992 |`), or
     one row per layer with a Total row, the network named in the table or before it."""
     cells: dict[str, list[tuple[bool, float]]] = {}
-    for f in ans.table_cells(text):
+    for f in grids.table_cells(text):
         row, col, cell = f.value
         before = list(_NETS.finditer(text, 0, f.start))
         net = _net(col) or _net(row) or (_net(before[-1].group(0)) if before else None)
         qty = [q for q, labels in (("neurons", _NEURON), ("params", _PARAM)) if ans.has_any(f"{row} {col}", labels)]
-        value = ans.cell_number(cell)
+        value = grids.cell_number(cell)
         if _DERIVED.search(f"{row} {col}") or (value is not None and not float(value).is_integer()):
             continue  # a ratio or difference row ('| Ratio | 0.08 | 478.7 |') counts nothing
         if net and len(qty) == 1 and value is not None and value >= 10:

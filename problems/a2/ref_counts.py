@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import sympy
 
-from workbench import answers as ans
+from workbench import grids
 from workbench.formulas import FormulaError, Sym, parse_formula
 from workbench.verdicts import detail
 
@@ -148,7 +148,7 @@ def counts_from_text(text: str) -> dict[str, str]:
     """`weights: ...` / `outputs = ...` lines before and after the first mention of the doubled input; Markdown
     tables are read as tables (counts_from_tables), and win."""
     tables = counts_from_tables(text)
-    text = ans.without_tables(text)
+    text = grids.without_tables(text)
     split = _DOUBLED.search(text)
     halves = {32: text[: split.start()] if split else text, 64: text[split.start():] if split else ""}
     out = {}
@@ -164,9 +164,9 @@ def counts_from_text(text: str) -> dict[str, str]:
 def counts_from_tables(text: str) -> dict[str, str]:
     """Counts from Markdown tables, either way round (`| | 32x32 | 64x64 |` / `| weights | ... | ... |`), or one row
     per layer with a Total row; a cell "same" / "unchanged" for the doubled input repeats the 32x32 one."""
-    split = _DOUBLED.search(ans.without_tables(text))
+    split = _DOUBLED.search(grids.without_tables(text))
     cells: dict[str, list[tuple[bool, str]]] = {}
-    for f in ans.table_cells(text):
+    for f in grids.table_cells(text):
         row, col, cell = f.value
         labels = f"{row} {col}"
         qty = [q for q, label in _COUNT_LABELS if re.search(rf"\b(?:{label})\b", labels, re.I)]

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from workbench import answers as ans
+from workbench import grids
 from workbench.formulas import (SYNTAX_HINT, EvalError, FormulaError, Sym, evaluate, normalise_tex, numerically_equal,
                                 parse_formula)
 from workbench.verdicts import detail
@@ -345,7 +346,7 @@ def vectors_in(text: str) -> list[tuple[tuple[float, float], str]]:
     for sentence in ans.sentences(text):
         found = [(m.start(), (ans.parse_number(m.group(1)), ans.parse_number(m.group(2)))) for m in _VEC2.finditer(sentence)]
         found += [(f.start, tuple(x for row in f.value for x in row))  # a column or row vector in bmatrix/pmatrix
-                  for f in ans.find_matrices(sentence) if len(f.value) * len(f.value[0]) == 2 and f.source != "markdown table"]
+                  for f in grids.find_matrices(sentence) if len(f.value) * len(f.value[0]) == 2 and f.source != "markdown table"]
         for start, (a, b) in sorted(found):
             if a is not None and b is not None:
                 clause = re.split(r"[,;:]|\bwhereas\b|\bwhile\b|\bbut\b|\bthan\b", sentence[:start])[-1]

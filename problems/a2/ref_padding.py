@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from workbench import answers as ans
+from workbench import grids
 from workbench.verdicts import detail
 
 from .ref_cnn import single_thread
@@ -92,7 +92,7 @@ def padding_from_text(text: str) -> dict:
     """Per kernel (4, 5) the paddings mentioned after "kernel ... 4/5", each given to the layer it is said of;
     Markdown tables are read as tables (padding_from_tables), and win."""
     tables = padding_from_tables(text)
-    text = ans.without_tables(text)
+    text = grids.without_tables(text)
     out: dict = {}
     marks = list(_KERNEL.finditer(text))
     for i, m in enumerate(marks):
@@ -112,7 +112,7 @@ def padding_from_tables(text: str) -> dict:
     """Paddings from Markdown tables, either way round (`| kernel | Conv2d padding | ... |` / `| 4 | 1 | ... |`, or
     `| | k = 4 | k = 5 |` / `| ConvTranspose2d padding | 1 | 2 |`)."""
     out: dict = {}
-    for f in ans.table_cells(text):
+    for f in grids.table_cells(text):
         row, col, cell = f.value
         kernels = {_kernel(m) for m in _KERNEL.finditer(f"{row} | {col}")}
         layer = _LAYER.search(f"{row} {col}") if re.search(r"padding", f"{row} {col}", re.I) else None

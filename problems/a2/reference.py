@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from workbench import answers as ans
+from workbench import grids
 from workbench.paths import project_root
 from workbench.verify import Missing, Unchecked, judge_submission, pack_package
 
@@ -113,7 +114,7 @@ def _big_o(value) -> str | None:
 
 
 def _matrix(value) -> str | None:
-    return None if ans.parse_matrix_value(value) is not None else "not a numeric matrix (a list of rows of numbers)"
+    return None if grids.parse_matrix_value(value) is not None else "not a numeric matrix (a list of rows of numbers)"
 
 
 def _formula(value) -> str | None:
