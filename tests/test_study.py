@@ -249,7 +249,9 @@ def test_answers_cut_off_are_scored_as_they_came_and_counted(proj, capsys):
     assert (cell["scored"], cell["cautioned"], cell["mean"]) == (2, 1, 0.5)
     assert ["token limit" in a["caution"] for a in data["answers"]] == [True, False]
     assert main(["study", "--model", "model-c"]) == 0
-    assert "1 cut off at the token limit, filtered, refused or empty (scored as they came" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 cut off at the token limit, filtered, refused or empty (scored as they came" in out
+    assert "0.50 (2) 1!" in out  # the cell says which problem's mean they are in
 
 
 def test_an_answer_is_scored_only_when_every_part_was_judged(proj, capsys):

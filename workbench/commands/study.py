@@ -121,7 +121,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="mean score per problem (answers scored)")
+    table = Table(title="mean score per problem (answers scored; N! = N of them cut off, filtered, refused or empty)")
     for col, kw in (("id", {}), ("Type", {"justify": "center"}), ("pts", {"justify": "right"})):
         table.add_column(col, **kw)
     for g in study.groups:
@@ -134,7 +134,9 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
                 cells.append("[dim]no trace[/]")
                 continue
             unscored = sum(c.counts.get(s, 0) for s in ("unchecked", "missing"))
-            cells.append(_score_cell(c.mean, len(c.scores), f" [dim]+{unscored} unscored[/]" if unscored else ""))
+            cautioned = c.counts.get("cautioned", 0)  # cut off, filtered, refused or empty: scored as they came
+            extra = (f" [dim]+{unscored} unscored[/]" if unscored else "") + (f" [yellow]{cautioned}![/]" if cautioned else "")
+            cells.append(_score_cell(c.mean, len(c.scores), extra))
         table.add_row(p.id, str(p.type), f"{p.points:g}", *cells)
     console.print(table)
 
