@@ -876,6 +876,8 @@ def test_a_transcript_marks_a_cut_off_sample(tmp_path):
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
     """The PDF is handed in: a data path under the student's home shows as ~/..., one in the project as relative."""
     from workbench import sections
+    from workbench.evidence import Run
+    from workbench.paths import shown_paths
 
     home = tmp_path / "home" / "ada-lovelace"
     (home / "project").mkdir(parents=True)
@@ -883,26 +885,28 @@ def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatc
     monkeypatch.setenv("WORKBENCH_ROOT", str(home / "project"))
     config = {"data_source": {"kind": "folder", "path": str(home / "data" / "horses")},
               "settings": {"data": str(home / "project" / "data"), "palette": "/opt/palettes/p.npy", "note": "a/b"}}
-    shown = dict(sections._scalars(config))
-    assert shown == {"data_source.kind": "folder", "data_source.path": "~/data/horses", "settings.data": "data",
-                     "settings.palette": "/opt/palettes/p.npy", "settings.note": "a/b"}
+    assert shown_paths(config) == {"data_source": {"kind": "folder", "path": "~/data/horses"},
+                                   "settings": {"data": "data", "palette": "/opt/palettes/p.npy", "note": "a/b"}}
+    lines = "\n".join(sections.run_section(Run("new", home / "project" / "results" / "new", config=config), object(), {}))
+    assert "path \\= \\~\\/data\\/horses" in lines and "ada-lovelace" not in lines
     # a config with a bare `data` path and no data_source: the "Data source" line showed it whole
-    from workbench.evidence import Run
-
     run = Run("old", home / "project" / "results" / "old", config={"data": str(home / "data" / "horses")})
     lines = "\n".join(sections.run_section(run, object(), {}))
     assert "Data source:** \\~\\/data\\/horses" in lines and "ada-lovelace" not in lines
 
 
-def test_the_notebook_s_run_configs_show_paths_without_the_home_folder(tmp_path, monkeypatch):
-    from workbench import notebook
+def test_the_notebook_s_run_configs_show_paths_without_the_home_folder(fx, tmp_path, monkeypatch):
+    import nbformat
 
     home = tmp_path / "home" / "ada-lovelace"
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("WORKBENCH_ROOT", str(home / "project"))
-    config = {"data_source": {"kind": "folder", "path": str(home / "horses")}, "settings": {"epochs": 25, "data": None}}
-    assert notebook._shown_paths(config) == {"data_source": {"kind": "folder", "path": "~/horses"},
-                                             "settings": {"epochs": 25, "data": None}}
+    config = fx / "solutions" / "fx" / "results" / "tiny" / "config.json"
+    config.write_text(json.dumps(dict(json.loads(config.read_text()),
+                                      data_source={"kind": "folder", "path": str(home / "horses")})))
+    _build(fx)
+    cells = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4).cells
+    [configs] = [c.source for c in cells if c.source.startswith("RUN_CONFIGS = ")]
+    assert "'path': '~/horses'" in configs and "ada-lovelace" not in configs
 
 
 def test_notebook_holds_a_single_module_s_code_and_runs(fx, tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ import pprint
 from pathlib import Path
 
 from workbench.evidence import Entry, Run
-from workbench.paths import REPO_ROOT, project_root, shown_path
+from workbench.paths import REPO_ROOT, project_root, shown_path, shown_paths
 from workbench.problems import Pack
 from workbench.atomic import atomic_write
 
@@ -196,13 +196,6 @@ def _metrics_markdown(run: Run) -> str:
     return head + rows
 
 
-def _shown_paths(value):
-    """A config with its absolute paths as shown_path writes them (the notebook is handed in)."""
-    if isinstance(value, dict):
-        return {k: _shown_paths(v) for k, v in value.items()}
-    return shown_path(Path(value)) if isinstance(value, str) and Path(value).is_absolute() else value
-
-
 def _cell(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else ("" if value is None else str(value).replace("|", "\\|"))
 
@@ -231,7 +224,7 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         for run in e.runs:
             runs.setdefault(run.name, (run, []))[1].append(e.problem.id)
     if runs:
-        configs = {name: _shown_paths(run.config) for name, (run, _) in runs.items()}
+        configs = {name: shown_paths(run.config) for name, (run, _) in runs.items()}
         cells.append(new_markdown_cell("## Training configuration\n\nThe `config.json` of each pinned run (paths shown "
                                        "relative to the project, or under ~ for the home folder)."))
         cells.append(new_code_cell("RUN_CONFIGS = " + pprint.pformat(configs, sort_dicts=False, width=100)))

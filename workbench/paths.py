@@ -25,6 +25,15 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
+def shown_paths(value):
+    """A JSON value (a run's config.json) with every absolute path string written as shown_path writes it."""
+    if isinstance(value, dict):
+        return {k: shown_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown_paths(v) for v in value]
+    return shown_path(Path(value)) if isinstance(value, str) and os.path.isabs(value) else value
+
+
 def problems_dir() -> Path:
     return project_root() / "problems"
 

@@ -4,12 +4,11 @@ trace, the critique, the own solution with its images, the code, and the pinned 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
 from workbench.evidence import CodeSource, Entry, Run
-from workbench.paths import shown_path
+from workbench.paths import shown_path, shown_paths
 from workbench.problems import Problem
 from workbench.transcript import transcript
 from workbench.typeset import code_block, md_text, raw_typst, tex_to_markdown, typ_str
@@ -175,8 +174,6 @@ def _scalars(data: dict, prefix: str = "") -> list[tuple[str, str]]:
             out.extend(_scalars(value, f"{prefix}{key}."))
         elif isinstance(value, list) and len(value) <= 8 and all(isinstance(v, (str, int, float)) for v in value):
             out.append((prefix + str(key), ", ".join(fmt_value(v) for v in value)))
-        elif isinstance(value, str) and os.path.isabs(value):
-            out.append((prefix + str(key), shown_path(Path(value))))
         elif isinstance(value, (str, int, float, bool)):
             out.append((prefix + str(key), fmt_value(value)))
     return out
@@ -203,10 +200,10 @@ def run_section(run: Run, problem: Problem, files: dict[Path, str]) -> list[str]
         out.append(f"Final figures of the run ({len(run.epochs)} epochs), from its metrics.json:")
         out.append(md_table([md_text(k) for k in keys], [[md_text(fmt_value(numbers[k])) for k in keys]]))
     if run.config:
-        source = run.config.get("data_source", run.config.get("data"))
-        where = ("; ".join(f"{k} = {v}" for k, v in _scalars(source)) if isinstance(source, dict) else
-                 shown_path(Path(source)) if isinstance(source, str) and os.path.isabs(source) else source)
-        rest = "; ".join(f"{k} = {v}" for k, v in _scalars({k: v for k, v in run.config.items()
+        config = shown_paths(run.config)  # the PDF is handed in: no home folder in it
+        source = config.get("data_source", config.get("data"))
+        where = "; ".join(f"{k} = {v}" for k, v in _scalars(source)) if isinstance(source, dict) else source
+        rest = "; ".join(f"{k} = {v}" for k, v in _scalars({k: v for k, v in config.items()
                                                             if k not in ("data_source", "schema")}))
         out.append(f"**Data source:** {md_text(where or 'not recorded in config.json')}")
         out += [raw_typst("#wb-small["), f"**Configuration** (config.json): {md_text(rest)}", raw_typst("]")]
