@@ -16,6 +16,7 @@ from workbench.formulas import EvalError, FormulaError, Sym, evaluate, numerical
     ("235,667,456", 235667456), ("-3", -3), ("\u22123", -3), ("0.5", 0.5), (".5", 0.5), ("1.2e4", 12000),
     ("1.2E-2", 0.012), (r"1.2 \times 10^{4}", 12000), ("2.5·10^3", 2500), (r"\frac{2}{3}", 2 / 3),
     (r"\dfrac{1}{4}", 0.25), ("2/3", 2 / 3), ("$61{,}632$", 61632), (7, 7.0),
+    (r"-\frac{1}{2}", -0.5), (r"1.2 \times 10^{-3}", 0.0012), ("21,024.", 21024),  # sign, negative power, full stop
 ])
 def test_parse_number(text, value):
     assert ans.parse_number(text) == pytest.approx(value)
@@ -53,6 +54,11 @@ def test_find_numbers_keeps_grouped_thousands_and_separate_lists():
 def test_labelled_numbers(text, labels, value):
     found = ans.labelled_numbers(text, labels)
     assert found and found[-1].value == value
+
+
+def test_labelled_number_right_before_the_label_beats_a_later_one_and_results_come_in_text_order():
+    assert [f.value for f in ans.labelled_numbers("The CNN has 61,632 neurons and 5 layers", [r"neurons"])] == [61632]
+    assert [f.value for f in ans.labelled_numbers("neurons: 7 and params: 5", [r"params", r"neurons"])] == [7, 5]
 
 
 M = ((0.0, 1.0, -1.0), (2.0, 3.0, 4.0))
