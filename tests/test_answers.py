@@ -67,9 +67,13 @@ MATRIX_FORMATS = {
     "pmatrix spaced": "\\begin{pmatrix}\n 0 & 1 & -1 \\\\\n 2 & 3 & 4\n\\end{pmatrix}",
     "bmatrix* [r]": r"\begin{bmatrix*}[r] 0 & 1 & -1 \\ 2 & 3 & 4 \end{bmatrix*}",
     "array": r"\left[\begin{array}{ccc} 0 & 1 & -1 \\ 2 & 3 & 4 \end{array}\right]",
+    "array with rules": r"\begin{array}{|c|c|c|}\hline 0 & 1 & -1 \\ \hline 2 & 3 & 4 \\ \hline\end{array}",
+    "bmatrix row spacing": r"\begin{bmatrix} 0 & 1 & -1 \\[4pt] 2 & 3 & 4 \end{bmatrix}",
     "markdown with header": "| a | b | c |\n|---|---|---|\n| 0 | 1 | -1 |\n| 2 | 3 | 4 |\n",
     "markdown headerless": "|   |   |   |\n|:-:|:-:|:-:|\n| 0 | 1 | \u22121 |\n| 2 | 3 | 4 |\n",
+    "markdown with row labels": "|   | a | b | c |\n|---|---|---|---|\n| r1 | 0 | 1 | -1 |\n| r2 | 2 | 3 | 4 |\n",
     "nested list": "result = [[0, 1, -1], [2, 3, 4]]",
+    "nested list one row a line": "M = [\n  [0, 1, -1],\n  [2, 3, 4],\n]",  # its rows are also a plain grid: one find
     "plain grid": "```\n0  1 -1\n2  3  4\n```",
 }
 
@@ -84,6 +88,9 @@ def test_matrix_with_unknown_cells_is_skipped_and_shape_filter_applies():
     text = r"$\begin{bmatrix} ? & ? \\ ? & ? \end{bmatrix}$ and [[1, 2], [3, 4]] and [[1, 2, 3], [4, 5, 6]]"
     assert [f.value for f in grids.find_matrices(text)] == [((1.0, 2.0), (3.0, 4.0)), ((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))]
     assert [f.value for f in grids.find_matrices(text, shape=(2, 3))] == [((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))]
+    assert grids.find_matrices(r"$\begin{bmatrix} 1 & 2 \\ ? & 4 \end{bmatrix}$") == []  # not its readable rows alone
+    assert grids.find_matrices("mask = [[True, False], [False, True]]") == []
+    assert grids.find_matrices("Sizes:\n1 2 3\nend") == []  # one line of numbers is no grid
 
 
 def test_two_different_matrices_are_both_reported():
@@ -96,12 +103,16 @@ def test_parse_matrix_value_from_yaml_list_and_text():
     assert grids.parse_matrix_value([["0", "1", "-1"], ["2", "3", "4"]]) == M
     assert grids.parse_matrix_value(MATRIX_FORMATS["bmatrix"]) == M
     assert grids.parse_matrix_value([[1, 2], [3]]) is None
+    assert grids.parse_matrix_value([[1, 2], ["x", 4]]) is None
+    assert grids.parse_matrix_value("[[1, 2], [3, 4]] or [[5, 6], [7, 8]]") is None  # two matrices: no guess
 
 
 def test_table_cells_carry_their_row_and_column_labels():
     text = "Sizes:\n\n| kernel | **Conv2d** padding |\n|:--|--:|\n| 4 | `1` |\n| 5 | $2$ |\n\nand [[1, 2], [3, 4]]"
     assert [f.value for f in grids.table_cells(text)] == [("kernel 4", "Conv2d padding", "1"), ("kernel 5", "Conv2d padding", "2")]
     assert grids.table_cells("| a | b |\n| 1 | 2 |\n") == []  # no |---| rule under a header: not a table
+    assert grids.table_cells("| a | b |\n| 1 | 2 |\n| 3 | 4 |\n") == []
+    assert [f.value for f in grids.table_cells("| k | p |\n|---|---|\n| 4 | 1 | 9 |\n")] == [("k 4", "p", "1")]  # no header: no cell
     blank = grids.without_tables(text)
     assert len(blank) == len(text) and "kernel" not in blank and blank.endswith("[[1, 2], [3, 4]]")
 
@@ -117,6 +128,7 @@ def test_a_bar_inside_math_code_or_escaped_does_not_split_a_table_cell():
 @pytest.mark.parametrize("cell,value", [
     ("61,632", 61632), (r"$10\,063\,872$", 10063872), ("864 + 18,432 + 1,728 = 21,024", 21024),
     ("10,063,872 (≈ 1.0e7)", 10063872), (r"10,063,872 \approx 10^7", 10063872), ("32 x 32 x 32", None), ("n/a", None),
+    ("3*3*32 + 32 = 288 + 32 = 320", 320),  # a chain: its last result
 ])
 def test_cell_number(cell, value):
     assert grids.cell_number(cell) == value
