@@ -150,6 +150,15 @@ def test_equations_split_on_implies():
     assert ans.equations_for(text, r"eta\^\*")[0].value == ["b/c"]
 
 
+def test_equation_sides_split_only_where_they_should():
+    assert ans.equation_chains("x == 1") == [] and ans.equation_chains("x <= 1 and y >= 2") == []
+    # a TeX thin space before a second factor is no clause break; "where" is
+    assert [f.value for f in ans.equations_for(r"$\eta^* = \frac{n}{2}\, \frac{a^T a}{b}$", r"eta\^\*")] == [
+        [r"\frac{n}{2}  \frac{a^T a}{b}"]]
+    assert [f.value for f in ans.equations_for("eta* = n/2 where n = 10", r"eta\*")] == [["n/2"]]
+    assert ans.equations_for("so eta* = \n", r"eta\*") == []  # nothing on the right: no answer
+
+
 def test_big_o_and_code_blocks():
     text = r"Forward is $\mathcal{O}(1)$ and backward O( t ); also \mathcal{O}\left(t^2\right), O(t \cdot d), O(t*d)."
     assert [f.value for f in ans.big_o_terms(text)] == ["1", "t", "t^2", "t·d", "t·d"]
