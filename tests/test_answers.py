@@ -210,10 +210,21 @@ def test_subtly_wrong_formulas_differ(text):
     assert not numerically_equal(evaluate(parse_formula(text, SYMS), v), W1(v))
 
 
-@pytest.mark.parametrize("text", ["X w_0 + w_0", "X^T X + t", "a^2"])
+@pytest.mark.parametrize("text", ["X w_0 + w_0", "X^T X + t", "a^2", "t + eta"])
 def test_ill_formed_shapes_raise(text):
     with pytest.raises(EvalError):
         evaluate(parse_formula(text, SYMS), _instance())
+
+
+def test_division_by_zero_and_a_vector_against_a_scalar():
+    with pytest.raises(EvalError, match="division by zero"):
+        evaluate(parse_formula("1/n", SYMS), {**_instance(), "n": 0.0})
+    assert not numerically_equal(np.array([[2.0], [2.0]]), 2.0)
+
+
+def test_a_chain_is_read_from_its_last_side():
+    e = parse_formula(r"\tilde{\lambda} = 2 q \eta = \frac{\lambda}{2\eta}", SYMS)  # q is no symbol: a middle step
+    assert {s.name for s in e.free_symbols} == {"lambda", "eta"}
 
 
 @pytest.mark.parametrize("text", ["", "w_1 + q", r"\frac{1}{", "2 $$ )"])
