@@ -432,6 +432,21 @@ def test_undecided_verdicts_say_so_in_their_critique(pid, text, status):
     assert v.critique.startswith(AUTO_LABEL) and "not judged" in v.critique and v.reason in v.critique
 
 
+def test_a_verdict_weighs_its_details_and_names_each_shortfall():
+    """Score: the weighted mean credit of the decided details; `correct` only with full credit on all of them."""
+    from workbench.verdicts import detail, make_verdict
+
+    v = make_verdict("3.1", "own", [detail("matrix", [[1, 2], [3, 4]], [[1, 2], [3, 5]], False),
+                                    detail("feature", "sharpening", "sharpening", True, weight=3)])
+    assert v.status == "partial" and v.score == 0.75
+    assert v.critique == AUTO_LABEL + "the answer is partly right. matrix: expected [1 2; 3 4], found [1 2; 3 5]."
+    v = make_verdict("3.1", "own", [detail("matrix", 1, 2, False), detail("feature", "a", None, None, note="not found")])
+    assert v.status == "incorrect" and v.score == 0 and v.reason == "not checked: feature (not found)"
+    assert v.critique == AUTO_LABEL + "the answer is wrong. matrix: expected 1, found 2."
+    v = make_verdict("1.1.1", "own", [detail("key points", "all", "score 0.99", True, credit=0.995)])
+    assert v.status == "partial" and v.critique.endswith("key points: expected all, found score 0.99.")
+
+
 def test_a_check_abandoned_inside_torch_does_not_abort_the_exit():
     """A timed-out (or Ctrl-C'd) check still inside torch's C++ code used to abort interpreter shutdown (134)."""
     import subprocess
