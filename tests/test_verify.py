@@ -217,6 +217,24 @@ def test_plots_and_cites_against_pinned_runs(proj):
     assert bad["ok"] is False and bad["expected"] == 1.59
 
 
+def test_a_cite_is_compared_at_its_quoted_decimals_and_must_appear_in_the_text(proj):
+    fake_run(proj, "pool", "poolupsample", val_loss=1.589, val_acc=41.53)
+    write_solution(proj, "4.2", "cites: {pool.val_acc: '41.5', pool.val_loss: '1.589'}\n", solution="Accuracy 41.5 %.")
+    own = verify.verify_pack("a2", ["4.2"])[0].own_verdict
+    cites = {d["what"]: d for d in own.details if d["what"].startswith("cited")}
+    assert cites["cited pool.val_acc"]["ok"] is True and cites["cited pool.val_acc"]["expected"] == 41.5  # 41.53 to 1 decimal
+    assert cites["cited pool.val_loss"]["ok"] is False
+    assert cites["cited pool.val_loss"]["note"] == "the number 1.589 does not appear in the solution text"
+
+
+def test_read_run_takes_a_summary_only_layout_and_the_complete_flag(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"settings": {"model": "unet"}}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"complete": False, "final": {"val_acc": 60.9, "val_loss": 1.01}}))
+    run = verify.read_run(tmp_path)
+    assert run.final["val_acc"] == 60.9 and run.final["val_loss"] == 1.01 and run.final["epochs"] == 0
+    assert run.complete is False and run.settings["model"] == "unet"
+
+
 def test_run_with_wrong_settings_is_reported(proj):
     fake_run(proj, "pool", "poolupsample", val_loss=1.6, val_acc=40, epochs=10)
     write_solution(proj, "4.2", "")
