@@ -179,6 +179,26 @@ def test_wrong_own_solution_risks_points_and_fails_readiness(proj):
     assert not verify.ready([report])
 
 
+def test_an_incorrect_own_solution_risks_all_its_points(proj):
+    write_solution(proj, "3.1", "answer:\n  matrix: [[1, 2], [3, 4]]\n  feature: blurring\n")
+    [report] = verify.verify_pack("a2", ["3.1"])
+    assert report.missing == [] and report.own_verdict.status == "incorrect"
+    assert report.points_at_risk == report.points and verify.summary([report])["points_at_risk"] == report.points
+
+
+def test_an_ungraded_problem_neither_blocks_readiness_nor_risks_points(proj):
+    [report] = verify.verify_pack("a2", ["1.2.2"])  # 0 points, nothing written
+    assert report.points == 0 and report.missing and report.points_at_risk == 0
+    assert verify.ready([report]) and not any("0 points" in n for n in report.notes)
+
+
+def test_the_code_deliverable_needs_a_pointer_that_resolves(proj):
+    write_solution(proj, "4.1", "code: colourize.models:PoolUpsampleNet\n")
+    assert verify.verify_pack("a2", ["4.1"])[0].present["code"] is True
+    write_solution(proj, "4.1", "code: colourize.models:NoSuchNet\n")
+    assert verify.verify_pack("a2", ["4.1"])[0].present["code"] is False
+
+
 def test_free_text_is_unchecked_without_a_judge_and_scored_with_one(proj):
     write_solution(proj, "1.1.1", "", solution="The iterates stay in the row space of X.")
     [report] = verify.verify_pack("a2", ["1.1.1"])
