@@ -136,6 +136,7 @@ def test_edited_trace_is_not_an_intact_deliverable(proj):
     path.write_text(json.dumps(data))
     [report] = verify.verify_pack("a2", ["2.2.3"])
     assert report.present["trace"] is False and any("edited" in n for n in report.notes)
+    assert "trace not intact" in report.verdicts[-1].reason  # its sample is judged, with the fault on record
 
 
 def test_a_trace_copied_from_another_problem_is_not_its_deliverable(proj):
@@ -213,6 +214,8 @@ def test_free_text_is_unchecked_without_a_judge_and_scored_with_one(proj):
     [report] = verify.verify_pack("a2", ["1.1.1"], judge=judge)
     assert seen == ["The iterates stay in the row space of X."]
     assert report.own_verdict.status == "partial" and report.own_verdict.score == 0.5
+    [report] = verify.verify_pack("a2", ["1.1.1"], judge=lambda problem, text: {"score": 1.5})
+    assert report.own_verdict.score == 1.0  # a grader's score is a fraction: clamped
 
 
 def test_plots_and_cites_against_pinned_runs(proj):
@@ -280,6 +283,8 @@ def test_a_check_that_hangs_times_out(proj):
 
 def test_empty_answer_is_missing(proj):
     assert verify.check_text("a2", "3.1", "   \n").status == "missing"
+    # front matter alone, no text: the `answer:` is judged
+    assert verify.check_text("a2", "3.1", f"---\nanswer:\n  matrix: {CONV}\n  feature: sharpening\n---\n").status == "correct"
 
 
 # ---------------------------------------------------------------- CLI
