@@ -35,6 +35,22 @@ def test_solution_parses_and_has_a_solution(pid):
     assert sol.has_solution, f"{pid}: the `## Solution` section is empty"
 
 
+@pytest.mark.parametrize("front, message", [
+    ('problem: "3.1"\ncode: "a:b"\nanswer: x: y\n', "malformed front matter at line 4"),  # the file's line
+    ('problem: "3.2"\n', "front matter says problem '3.2'"),
+    ('problem: "3.1"\nanswers: 1\n', "unknown front-matter key 'answers'"),
+    ('problem: "3.1"\ncites: [a, b]\n', "`cites` must be a mapping of run.metric to value"),
+])
+def test_a_broken_solution_file_is_named_with_what_is_wrong(tmp_path, front, message):
+    from workbench.errors import ProblemError
+
+    path = tmp_path / "3.1.md"
+    path.write_text(f"---\n{front}---\n\n## Solution\n\nx\n")
+    with pytest.raises(ProblemError) as err:
+        parse_solution(path)
+    assert err.value.message == f"{path}: {message}" or err.value.message.startswith(f"{path}: {message}:")
+
+
 @pytest.mark.parametrize("pid", IDS)
 def test_no_invented_critique(pid):
     """No trace exists yet, so a `## Critique` section may only hold notes (HTML comments) for the student."""
