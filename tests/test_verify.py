@@ -464,6 +464,25 @@ def test_a_failing_judge_is_reported_and_exits_3(proj, tmp_path, capsys, monkeyp
         server.stop()
 
 
+def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
+    """A dead endpoint is asked once, not once per answer (each time with its retries); every answer counts as failed."""
+    from workbench.errors import LLMError
+    from workbench.judge import Judge
+
+    calls = []
+
+    def down(messages, settings, **kw):
+        calls.append(messages)
+        raise LLMError("cannot reach the endpoint")
+
+    monkeypatch.setattr("workbench.llm.complete", down)
+    judge, problem = Judge("fake-gpt", settings=None), load_pack("a2").get("1.1.1")
+    for _ in range(3):
+        with pytest.raises(LLMError):
+            judge(problem, "an answer")
+    assert len(calls) == 1 and judge.failures == ["cannot reach the endpoint"] * 3
+
+
 @pytest.mark.parametrize("pid, text, status", [
     ("3.3", "Kernel size, stride and depth all matter.", "unchecked"),   # free text, no judge
     ("3.1", "   \n", "missing"),
