@@ -250,6 +250,20 @@ def test_a_cite_is_compared_at_its_quoted_decimals_and_must_appear_in_the_text(p
     assert cites["cited pool.val_loss"]["note"] == "the number 1.589 does not appear in the solution text"
 
 
+def test_agreeing_cites_do_not_make_an_answer_the_check_could_not_judge_correct(proj):
+    """5.3 compares two models; without the ConvTransposeNet run its check cannot decide. The cited number agrees,
+    but that is not the answer: the verdict stays unchecked (it used to read `correct`). A wrong cite still counts."""
+    fake_run(proj, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
+    write_solution(proj, "5.3", "cites: {pool.val_loss: '1.59'}\n", solution="PoolUpsampleNet ends at 1.59, so ...")
+    own = verify.verify_pack("a2", ["5.3"])[0].own_verdict
+    assert own.status == "unchecked" and own.score == 0 and "only the cited numbers were checked" in own.reason
+    assert own.critique.startswith(AUTO_LABEL) and "not judged" in own.critique
+    assert [(d["what"], d["ok"]) for d in own.details] == [("cited pool.val_loss", True)]
+    write_solution(proj, "5.3", "cites: {pool.val_loss: '1.60'}\n", solution="PoolUpsampleNet ends at 1.60, so ...")
+    own = verify.verify_pack("a2", ["5.3"])[0].own_verdict
+    assert own.status == "incorrect" and "only the cited numbers were checked" in own.reason
+
+
 def test_read_run_takes_a_summary_only_layout_and_the_complete_flag(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"settings": {"model": "unet"}}))
     (tmp_path / "metrics.json").write_text(json.dumps({"complete": False, "final": {"val_acc": 60.9, "val_loss": 1.01}}))

@@ -343,8 +343,10 @@ def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
     details = list(verdict.details) + cites
     if verdict.status == "missing" or (verdict.status == "unchecked" and not verdict.details):
         merged = make_verdict(problem.id, "own", cites)
-        return Verdict(problem.id, "own", merged.status, merged.score, merged.details, merged.critique,
-                       "; ".join(x for x in (verdict.reason, "only the cited numbers were checked") if x))
+        reason = "; ".join(x for x in (verdict.reason, "only the cited numbers were checked") if x)
+        if merged.status == "correct":  # the cites agree, but the answer itself was not judged: no `correct`
+            return unjudged(problem.id, "own", verdict.status, reason, merged.details)
+        return Verdict(problem.id, "own", merged.status, merged.score, merged.details, merged.critique, reason)
     return make_verdict(problem.id, "own", details, verdict.reason if verdict.status == "unchecked" else "")
 
 
