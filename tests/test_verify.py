@@ -327,6 +327,18 @@ def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):
     assert out["status"] == "incorrect" and out["details"][0]["expected"]
 
 
+@pytest.mark.parametrize("pid, text, status, code", [
+    ("3.1", f"The result is {CONV}.", "partial", 1),  # the matrix, no feature
+    ("4.1", "---\ncode: colourize.models:NoSuchNet\n---\n\n## Solution\n\nx\n", "missing", 1),  # no code to check
+    ("3.3", "Kernel size, stride and depth all matter.", "unchecked", 0),  # free text, no judge
+])
+def test_cli_check_exit_code_follows_the_verdict(proj, tmp_path, capsys, pid, text, status, code):
+    path = tmp_path / "answer.md"
+    path.write_text(text)
+    assert main(["check", pid, str(path), "--json"]) == code
+    assert json.loads(capsys.readouterr().out)["status"] == status
+
+
 @pytest.mark.parametrize("argv,message", [
     (["check", "9.9", "ANSWER"], "no problem '9.9'"),
     (["check", "3.1", "/nonexistent/answer.md"], "cannot read"),
