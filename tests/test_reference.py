@@ -433,6 +433,31 @@ def test_formula_diagnoses_sign_and_factor():
     assert "sign is flipped" in v.details[0]["note"] and v.status == "incorrect"
 
 
+def test_formula_the_last_side_of_a_chain_is_the_answer():
+    """'w_1 = <the update rule> = <closed form>': the closed form at the end is the answer, not the rule before it."""
+    v = verdict("2.2.1", r"$w_1 = w_0 - \eta \nabla L(w_0) = w_0 - \frac{2\eta}{n}X^\top(Xw_0 - t)$")
+    assert v.details[0]["ok"] is True and v.details[0]["found"] == r"w_0 - \frac{2\eta}{n}X^\top(Xw_0 - t)"
+
+
+@pytest.mark.parametrize("text, note", [
+    (r"First $\tilde\lambda = \frac{\lambda}{2\eta}$. Hence $\tilde\lambda = \frac{\lambda}{\eta}$.",
+     "states the right formula at some point, but its final form is wrong"),
+    (r"First $\tilde\lambda = \frac{\lambda}{\eta}$. Hence $\tilde\lambda = \frac{\lambda}{2\eta}$.",
+     "the final form is right, but the answer also states 1 different, wrong form(s)"),
+])
+def test_formula_right_and_wrong_forms_in_one_answer_earn_half(text, note):
+    v = verdict("2.3.2", text)
+    assert v.status == "partial" and v.score == 0.5 and note in v.details[0]["note"]
+
+
+def test_formula_with_a_symbol_the_question_does_not_allow_says_so():
+    """Weight decay's w_1 written with the L2 coefficient: the critique names the symbol, not just a mismatch."""
+    v = verdict("2.3.1", yaml_answer("  w1_l2: '(1 - 2 eta lambda_tilde) w_0 - (2 eta/n) X^T (X w_0 - t)'\n"
+                                     "  w1_wd: '(1 - 2 eta lambda_tilde) w_0 - (2 eta/n) X^T (X w_0 - t)'"))
+    assert v.status == "partial" and v.details[0]["ok"] is True
+    assert v.details[1]["ok"] is False and "uses lambda_tilde, which the question does not allow" in v.details[1]["note"]
+
+
 def test_eta_star_and_derivative_against_autograd(ref):
     """Second method: torch autograd for dL1/deta, and a fine grid minimum for eta*."""
     m = ref.ref_math
