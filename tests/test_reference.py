@@ -504,6 +504,18 @@ def test_rmsprop_claims(text, status):
     assert verdict("1.2.1", text).status == status
 
 
+@pytest.mark.parametrize("text", [
+    "RMSProp converges from w_0 = (0, 0) to (2/3, 2/3), so it does not always obtain the minimum norm solution.",
+    "The minimum-norm solution for x_1 = (2, 1) and t = 2 is (0.8, 0.4). RMSProp does not always obtain the "
+    "minimum norm solution.",
+])
+def test_rmsprop_the_start_and_the_data_vector_are_not_read_as_answers(text):
+    """w_0 = (0, 0) and x_1 = (2, 1) are the hint's givens: next to 'converges' or 'minimum-norm' they are neither
+    the limit nor the minimum-norm solution the answer states."""
+    v = verdict("1.2.1", text)
+    assert v.status == "correct" and all(d["ok"] for d in v.details), v.details
+
+
 def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     """Second method: the gradient is always parallel to x1 = [2, 1], so (eps = 0) both coordinates take the same
     steps; the iterates stay on w1 = w2 and stop on 2w1 + w2 = 2, i.e. at [2/3, 2/3]."""
@@ -545,6 +557,11 @@ def test_convexity():
     assert verdict("2.2.2", "Yes, L1 is convex in eta since its second derivative is nonnegative.").status == "correct"
     assert verdict("2.2.2", "L1 is not convex in eta.").status == "incorrect"
     assert verdict("2.2.2", "L1 is **not** convex in eta.").status == "incorrect"
+
+
+def test_convexity_said_both_ways_is_not_decided():
+    v = verdict("2.2.2", "L1 is convex in eta for small eta but not convex in general.")
+    assert v.details[0]["ok"] is None and v.status != "correct"
 
 
 @pytest.mark.parametrize("pid,key,value,status", [
