@@ -70,12 +70,25 @@ def test_conv_one_wrong_entry_is_named(fmt):
     assert v.critique.startswith("Automatic check")
 
 
+def test_conv_credit_is_the_share_of_right_entries():
+    v = verdict("3.1", as_list(WRONG) + "\nIt is a sharpening filter.")
+    assert v.details[0]["credit"] == pytest.approx(23 / 25)  # 2 of the 25 entries wrong
+    assert v.score == pytest.approx((23 / 25 + 0.5) / 1.5, abs=1e-4)  # the feature weighs half
+
+
 def test_conv_structured_and_ambiguous_and_feature():
     right = yaml_answer(f"  matrix: {RIGHT}\n  feature: edge detection")
     assert verdict("3.1", right).status == "correct"
     assert verdict("3.1", yaml_answer(f"  matrix: {RIGHT}\n  feature: blur")).status == "partial"
     two = verdict("3.1", as_list(RIGHT) + " or maybe " + str(WRONG) + ". Sharpening.")
     assert two.details[0]["ok"] is None and "ambiguous" in two.details[0]["note"]
+
+
+def test_conv_the_image_restated_is_not_a_second_answer(ref):
+    image = [list(r) for r in ref.ref_cnn.I_MATRIX]
+    v = verdict("3.1", "With $I = $ " + as_bmatrix(image).replace("I * J = ", "") + " we get " + as_bmatrix(RIGHT)
+                + "\nIt sharpens edges.")
+    assert v.status == "correct", v.details
 
 
 def test_conv_reference_equals_torch(ref):
