@@ -127,6 +127,13 @@ def test_sizes_alternative_conventions_and_slips(cnn_neurons, status, note):
     assert note in v.details[0]["note"]
 
 
+def test_sizes_a_neuron_convention_is_no_excuse_for_a_parameter_count():
+    """64,704 is the CNN's neurons with the input counted (half credit as cnn_neurons); as cnn_params it is wrong."""
+    text = yaml_answer("  cnn_neurons: 61632\n  cnn_params: 64704\n  fcnn_neurons: 4992\n  fcnn_params: 10063872")
+    params = verdict("3.2", text).details[1]
+    assert params["what"] == "cnn_params" and params["ok"] is False and params["credit"] == 0.0
+
+
 def test_sizes_from_prose():
     text = ("**CNN.** Total neurons: 61,632. Total trainable parameters: 21,024.\n\n"
             "**FCNN.** In total it has 61,632 neurons and 235,667,456 parameters. More parameters mean overfitting.")
@@ -144,6 +151,12 @@ def test_sizes_with_thin_spaces_and_an_approximation(fcnn, status):
     text = f"CNN: 61,632 neurons and 21,024 parameters.\nFCNN: {fcnn}. More parameters: overfitting.\n"
     v = verdict("3.2", text)
     assert v.status == status and all(d["ok"] is not None for d in v.details), v.details
+
+
+def test_sizes_without_a_total_the_last_number_is_the_networks():
+    text = ("The CNN has 61,632 neurons; its first layer alone has 864 weights, the whole network 21,024 weights. "
+            "The FCNN has 4,992 neurons and 10,063,872 parameters. More parameters overfit.")
+    assert verdict("3.2", text).status == "correct"
 
 
 def test_sizes_from_worked_sums():
@@ -203,6 +216,18 @@ def test_sizes_from_a_markdown_table(layout):
     assert v.status == "correct", v.details
     wrong = verdict("3.2", text.replace("21,024", "21,120").replace("21024", "21120"))
     assert wrong.status == "partial" and [d["what"] for d in wrong.details if d["ok"] is False] == ["cnn_params"]
+
+
+def test_sizes_a_table_row_in_millions_is_not_a_second_count():
+    text = SIZE_TABLES["networks as columns"] + "| parameters (millions) | 0.021 | 10.06 |\n\nMore parameters overfit.\n"
+    assert verdict("3.2", text).status == "correct"
+
+
+def test_sizes_a_per_layer_table_without_a_total_row_leaves_the_totals_to_the_prose():
+    per_layer = SIZE_TABLES["one row per layer"].split("| **Total**")[0]
+    text = (per_layer + "\n\nIn total the CNN has 61,632 neurons and 21,024 parameters. The FCNN has 4,992 neurons "
+            "and 10,063,872 parameters. More parameters overfit.\n")
+    assert verdict("3.2", text).status == "correct"
 
 
 def test_sizes_second_method_real_cnn():
