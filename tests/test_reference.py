@@ -277,6 +277,22 @@ def test_counts_batchnorm_included_is_accepted():
     assert "BatchNorm2d included" in v.details[0]["note"]
 
 
+def test_counts_every_layer_but_batchnorm_earns_half():
+    """Conv, pooling, upsampling and ReLU outputs (Figure 1a by hand): 1600 NF + 1280 NC from the convs, 384 NF from
+    the pools, 256 NF + 1024 NC from the upsamplings, 640 NF + 1024 NC from the ReLUs; x4 at 64x64."""
+    v = verdict("4.3", counts_yaml(outputs="2880 NF + 3328 NC", outputs_doubled="11520 NF + 13312 NC"))
+    half = [d for d in v.details if d["credit"] != 1.0]
+    assert [(d["what"], d["ok"], d["credit"]) for d in half] == [("outputs", True, 0.5), ("outputs_doubled", True, 0.5)]
+    assert "every layer but BatchNorm2d" in half[0]["note"] and v.status == "partial"
+
+
+@pytest.mark.parametrize("doubled, hint", [("1600 NF + 1280 NC", "doubling width and height multiplies them by 4"),
+                                           ("3200 NF + 2560 NC", "(x4 when both double), not x2")])
+def test_counts_doubled_outputs_not_scaled_by_four_are_explained(doubled, hint):
+    bad = [d for d in verdict("4.3", counts_yaml(outputs_doubled=doubled)).details if d["ok"] is False]
+    assert [d["what"] for d in bad] == ["outputs_doubled"] and hint in bad[0]["note"]
+
+
 def test_counts_from_prose():
     text = ("For 32x32 inputs:\n- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 1600 NF + 1280 NC\n"
             "- Connections: 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nWith the input doubled (64x64):\n"
