@@ -638,6 +638,21 @@ def test_our_models_match_figure_1():
     assert wrong.status in ("partial", "incorrect")
 
 
+def test_a_code_pointer_outside_the_project_is_not_imported(tmp_path, monkeypatch):
+    """`code:` imports the model in-process, unsandboxed: only modules of this project. A folder beside it whose
+    name merely starts with the project's ('project-extra' beside 'project') is outside too."""
+    make_project(tmp_path, monkeypatch)
+    beside = tmp_path / "project-extra"
+    beside.mkdir()
+    (beside / "beside_model.py").write_text("import pathlib\npathlib.Path(__file__).with_name('imported').touch()\n"
+                                            "class UNet:\n    pass\n")
+    monkeypatch.syspath_prepend(str(beside))
+    for pointer in ("beside_model:UNet", "json:JSONDecoder"):
+        v = verdict("6.1", f"---\ncode: {pointer}\n---\n\n## Solution\n\nx\n")
+        assert v.status == "missing" and "does not name a module of this project" in v.reason, v
+    assert not (beside / "imported").exists()
+
+
 class BadPool(nn.Module):
     """BatchNorm/ReLU before the pooling in block 2, and a hard-coded 24 colours in the last conv."""
 
