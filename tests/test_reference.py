@@ -709,6 +709,13 @@ def test_llm_code_runs_in_the_sandbox():
     assert "output_padding" in bad.critique
 
 
+def test_llm_code_the_last_class_definition_is_the_answer():
+    """A draft, then the corrected model: the last code block defining the class is the one checked."""
+    draft, fixed = LLM_CODE.replace("OP", "0"), LLM_CODE.replace("OP", "1")
+    assert verdict("5.1", draft + "\nThat misses output_padding; corrected:\n" + fixed).status == "correct"
+    assert verdict("5.1", fixed + "\nA variant:\n" + draft).status == "partial"
+
+
 def test_code_without_a_class_is_unchecked():
     assert verdict("6.1", "Use torch.cat to concatenate.").status == "unchecked"
 

@@ -720,6 +720,8 @@ def test_an_answer_key_the_check_does_not_read_is_named_not_ignored(proj, tmp_pa
     ("2.1.2", "answer:\n  forward: 'O(1'\n  backward: 'O(t)'\n", "answer key 'forward' of 2.1.2 cannot be read: not a big-O"),
     ("5.4", "answer:\n  k4: {conv_padding: 1, tconv_padding: 1}\n", "answer key 'k4' of 5.4 cannot be read: not a mapping"),
     ("1.2.1", "answer:\n  always_min_norm: false\n  limit_point: [a, 2/3]\n", "answer key 'limit_point' of 1.2.1 cannot be read"),
+    ("1.2.1", "answer:\n  always_min_norm: false\n  min_norm: [0.8, 0.4, 0]\n",
+     "answer key 'min_norm' of 1.2.1 cannot be read: not a list of two numbers"),
     ("3.1", "answer:\n  matrix: [[1, 2], [x, 4]]\n", "answer key 'matrix' of 3.1 cannot be read: not a numeric matrix"),
 ])
 def test_an_answer_value_the_check_cannot_read_is_named_as_a_misspelt_key_is(proj, capsys, pid, front, message):
