@@ -830,6 +830,22 @@ def test_the_batch_sweep_takes_only_full_runs(tmp_path, monkeypatch):
     assert sorted(sweep) == [32, 512]
 
 
+@pytest.mark.parametrize("text, status", [
+    ("Smaller batches gave a lower validation loss.", "correct"),
+    ("Larger batches gave a lower validation loss.", "incorrect"),
+    ("With increasing batch size the validation loss increased.", "correct"),
+    # each metric of the sentence is its own claim, with its own comparative word
+    ("Smaller batch sizes gave a lower validation loss and a higher accuracy.", "correct"),
+    ("Larger batches gave a higher validation loss and a lower accuracy.", "correct"),
+    ("Smaller batches gave a higher accuracy but a higher validation loss.", "partial"),
+])
+def test_batch_size_claims_against_the_sweep(tmp_path, monkeypatch, text, status):
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "bs32", "convtranspose", val_loss=1.09, val_acc=57.4, batch_size=32)
+    fake_run(root, "bs512", "convtranspose", val_loss=1.43, val_acc=45.9, batch_size=512)
+    assert claims("5.5", text) == status
+
+
 def test_a_run_whose_palette_had_other_than_24_colours_is_not_the_handouts(tmp_path, monkeypatch):
     import json
 

@@ -278,7 +278,7 @@ def check_sweep(text: str, ctx) -> list[dict]:
             if not re.search(pattern, sentence, re.I):
                 continue
             rest = sentence[m.end():]
-            direction = _direction(rest, metric)
+            direction = _metric_direction(rest, metric, pattern)  # "a lower loss and a higher accuracy": each its own
             if not direction:
                 continue
             first, last = sweep[sizes[0]][metric], sweep[sizes[-1]][metric]
@@ -286,7 +286,6 @@ def check_sweep(text: str, ctx) -> list[dict]:
             claim_up = (direction == "higher") == bigger
             details.append(detail(f"claim: {metric} vs batch size", f"{metric} {first:.4g} at {sizes[0]} -> {last:.4g} at {sizes[-1]}",
                                   sentence[:200], claim_up == trend_up))
-            break
     if not details:
         details.append(detail("batch-size claims", "a trend of loss/accuracy with batch size", None, None,
                               note="no claim about batch size and loss/accuracy found"))
