@@ -449,6 +449,13 @@ def test_padding_of_each_layer(text, status):
     assert all(d["ok"] is not None for d in v.details)
 
 
+def test_padding_a_value_mentioned_in_passing_after_the_answer_is_not_the_answer():
+    text = ("Kernel 4: conv padding = 1, transposed conv padding = 1, output_padding = 0.\n"
+            "Kernel 5: conv padding = 2 (a padding of 1 would give 15x15, not 16x16), transposed conv padding = 2, "
+            "output_padding = 1.")
+    assert verdict("5.4", text).status == "correct"
+
+
 @pytest.mark.parametrize("k", [3, 4, 5])
 def test_padding_search_matches_documented_formula(ref, k):
     """Second method: PyTorch's documented shape formulas, solved by hand over the same ranges."""
