@@ -440,6 +440,11 @@ def test_padding_from_prose():
      "| 4 | 2 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "partial"),
     ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"  # 4x4: no \b after 4
      "| 4x4 | 1 | 1 | 0 |\n| 5x5 | 2 | 2 | 1 |\n", "correct"),
+    # an output size is no output_padding, nor is a padding said to give some output
+    ("| | k = 4 | k = 5 |\n|---|---|---|\n| `nn.Conv2d` padding (output 16x16) | 1 | 2 |\n"
+     "| `nn.ConvTranspose2d` padding | 1 | 2 |\n| final output size | 32 | 32 |\n| output_padding | 0 | 1 |\n", "correct"),
+    ("| Kernel | Conv2d padding | ConvTranspose2d padding | output size | output padding |\n|---|---|---|---|---|\n"
+     "| 4 | 1 | 1 | 32 | 0 |\n| 5 | 2 | 2 | 32 | 1 |\n", "correct"),
 ])
 def test_padding_of_each_layer(text, status):
     """In prose each padding belongs to the layer named just before it (else just after), not to any layer on its

@@ -116,9 +116,10 @@ def padding_from_tables(text: str) -> dict:
         row, col, cell = f.value
         kernels = {_kernel(m) for m in _KERNEL.finditer(f"{row} | {col}")}
         layer = _LAYER.search(f"{row} {col}") if re.search(r"padding", f"{row} {col}", re.I) else None
-        if len(kernels) != 1 or not re.fullmatch(r"\d+", cell) or not (layer or re.search(r"output", f"{row} {col}", re.I)):
+        out_pad = re.search(r"output[_ -]?pad", f"{row} {col}", re.I)  # not "output size"
+        if len(kernels) != 1 or not re.fullmatch(r"\d+", cell) or not (layer or out_pad):
             continue
-        name = "output_padding" if re.search(r"output", f"{row} {col}", re.I) else \
+        name = "output_padding" if out_pad else \
             "tconv_padding" if layer.group(1) else "conv_padding"
         out.setdefault(f"k{kernels.pop()}", {}).setdefault(name, int(cell))
     return out
