@@ -454,6 +454,13 @@ def test_padding_of_each_layer(text, status):
     assert all(d["ok"] is not None for d in v.details)
 
 
+def test_padding_a_table_wins_over_the_prose_around_it():
+    text = ("With kernel 5, a conv padding of 1 would give 15x15, so:\n\n"
+            "| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
+            "| 4 | 1 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n")
+    assert verdict("5.4", text).status == "correct"
+
+
 def test_padding_a_value_mentioned_in_passing_after_the_answer_is_not_the_answer():
     text = ("Kernel 4: conv padding = 1, transposed conv padding = 1, output_padding = 0.\n"
             "Kernel 5: conv padding = 2 (a padding of 1 would give 15x15, not 16x16), transposed conv padding = 2, "
