@@ -709,6 +709,46 @@ def test_block_by_block_comparison_names_the_faults(ref):
     assert v.status == "partial"
 
 
+class LooseShapes(nn.Module):
+    """Figure 1a's shapes, but a 3x3 max pool with stride 2 and upsampling to fixed sizes (right only at 32x32)."""
+
+    def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+        super().__init__()
+        nf, nc, p = num_filters, num_colours, kernel // 2
+
+        def block(cin, cout, resize):
+            return nn.Sequential(nn.Conv2d(cin, cout, kernel, padding=p), resize, nn.BatchNorm2d(cout), nn.ReLU())
+        self.b1 = block(num_in_channels, nf, nn.MaxPool2d(3, stride=2, padding=1))
+        self.b2 = block(nf, 2 * nf, nn.MaxPool2d(2))
+        self.b3 = block(2 * nf, nf, nn.Upsample(size=16))
+        self.b4 = block(nf, nc, nn.Upsample(scale_factor=2))
+        self.final = nn.Conv2d(nc, nc, kernel, padding=p)
+
+    def forward(self, x):
+        return self.final(self.b4(self.b3(self.b2(self.b1(x)))))
+
+
+class OneChannelOnly(LooseShapes):
+    """Builds its first layer for one input channel whatever num_in_channels says."""
+
+    def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+        super().__init__(kernel, num_filters, num_colours, 1)
+
+
+def test_block_settings_that_keep_the_shapes_are_still_checked(ref):
+    details = ref.figure.compare_model("PoolUpsampleNet", ref.model_probe.describe(LooseShapes))
+    bad = {d["what"]: d["found"] for d in details if d["ok"] is False}
+    assert sorted(bad) == ["PoolUpsampleNet block 1", "PoolUpsampleNet block 3"], details
+    assert "MaxPool2d kernel 3, expected 2" in bad["PoolUpsampleNet block 1"]
+    assert "Upsample scale factor None, expected 2" in bad["PoolUpsampleNet block 3"]
+
+
+def test_a_model_that_fails_at_one_size_only_is_reported_not_a_crash(ref):
+    details = ref.figure.compare_model("PoolUpsampleNet", ref.model_probe.describe(OneChannelOnly))
+    assert len(details) == 1 and details[0]["ok"] is False and "builds and runs" in details[0]["what"]
+    assert "RuntimeError" in details[0]["found"]
+
+
 LLM_CODE = '''Here is the model.
 ```python
 class ConvTransposeNet(nn.Module):
