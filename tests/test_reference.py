@@ -833,6 +833,27 @@ def test_a_negation_counts_only_next_to_its_comparison_in_its_own_clause(tmp_pat
     assert claims("6.3", text) == status
 
 
+def test_a_question_in_the_answer_is_no_claim(tmp_path, monkeypatch):
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+    text = "Does the UNet reach a higher validation loss than ConvTransposeNet? No: the UNet has the lower validation loss."
+    assert claims("6.3", text) == "correct"
+
+
+def test_an_unfinished_run_is_not_the_handouts(tmp_path, monkeypatch):
+    import json
+
+    root = make_project(tmp_path, monkeypatch)
+    metrics = fake_run(root, "unet", "unet", val_loss=1.0, val_acc=60.0) / "metrics.json"
+    metrics.write_text(json.dumps(json.loads(metrics.read_text()) | {"complete": False}))
+    from workbench.verify import Missing
+
+    pack = load_pack("a2")
+    with pytest.raises(Missing, match="no pinned UNet run with the handout's settings"):
+        load_reference(pack).reference(pack.get("6.2"), context("a2"))
+
+
 def test_claims_without_runs_are_unchecked(tmp_path, monkeypatch):
     make_project(tmp_path, monkeypatch)
     v = verdict("5.3", "ConvTransposeNet has lower validation loss.")
