@@ -899,6 +899,13 @@ def test_without_the_models_own_pin_its_standard_runs_are_averaged_and_others_ex
     assert out["run"] == ["seed0", "seed1"] and out["final"]["val_acc"] == pytest.approx(59.0)
 
 
+def test_a_pinned_run_without_its_plot_is_named(tmp_path, monkeypatch):
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "unet", "unet", val_loss=1.0, val_acc=60.0, plots=False)
+    settings, curves = load_reference(load_pack("a2")).ref_runs.check_plot_problem("6.2", context("a2"))
+    assert settings["ok"] is True and curves["what"] == "UNet curves.png" and curves["ok"] is False
+
+
 def test_the_batch_sweep_takes_only_full_runs(tmp_path, monkeypatch):
     root = make_project(tmp_path, monkeypatch)
     pack = load_pack("a2")
