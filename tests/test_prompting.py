@@ -435,6 +435,15 @@ def test_cautions_follow_each_sample_through_top_ups_and_turns(wb):
     assert "content filter" in json.loads(out)["cautions"][0]
 
 
+def test_every_sample_of_one_call_with_n_gets_its_caution(wb):
+    """One call served both samples (exchange sample null): its choices are samples 0 and 1, both cut off."""
+    wb.server.script({"finish_reason": "length"})
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--samples", "2", "--json")
+    cautions = json.loads(out)["cautions"]
+    assert code == 0 and len(cautions) == 2 and all("token limit" in c for c in cautions)
+    assert load_trace(wb.traces()[0]).data["exchanges"][0]["sample"] is None
+
+
 def test_batch_marks_problems_with_cut_off_answers(wb):
     wb.server.script({"match": "momentum", "finish_reason": "length"})
     code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo")
