@@ -253,6 +253,18 @@ def test_a_trace_moved_to_another_problem_is_flagged_and_not_cited(wb):
     assert code == 1 and out == "" and "renamed or moved" in err and "not cited" in err
 
 
+def test_a_trace_renamed_in_its_own_folder_is_flagged(wb):
+    """The file name carries the first 12 hex digits of the hash: a name that no longer does is no evidence."""
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    [path] = wb.traces()
+    renamed = path.with_name(path.name.replace(load_trace(path).short_hash, "0" * 12))
+    path.rename(renamed)
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 1 and f"FAILED {renamed}: renamed or moved" in out
+    code, _, err = wb.run("traces", "cite", "1.1", "--pack", "demo")
+    assert code == 1 and "renamed or moved" in err and "not cited" in err
+
+
 def test_an_edited_trace_is_not_cited(wb):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
@@ -312,6 +324,7 @@ def test_json_nested_too_deeply_is_unreadable_not_a_crash(wb, tmp_path):
     ("samples", [{"index": 0, "messages": [{"role": "user", "content": 3}]}]), ("request", {"n": "2"}),
     ("exchanges", [{"sample": "0", "turn": 0}]), ("errors", "oops"),
     ("exchanges", [{"sample": 0, "turn": 0, "choices": [{"finish_reason": ["length"]}]}]),  # cautions() looks it up
+    ("request", {"model": "m", "n": True}), ("provider", {"base_url": 5}), ("import", {"created_at": 5}),
 ])
 def test_a_trace_with_wrong_field_types_is_unreadable_not_a_crash(wb, field, value):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
@@ -564,3 +577,26 @@ def test_html_in_an_answer_is_shown_as_written_not_dropped(wb, tmp_path):
     code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--base-url", wb.server.url, "--model", "fake-gpt")
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0 and "List<int>" in flat and "the hidden part" in flat and "then more text" in flat
+
+
+def _trace(model="fake-gpt", started="2026-01-15T10:00:00.100000Z", **extra):
+    """A minimal API trace dict, as runner.build_trace makes them."""
+    return {"schema": "workbench.trace/1", "problem": "1.1", "pack": "demo", "strategy": "direct", "source": "api",
+            "provider": {"base_url": "http://127.0.0.1:8000/v1"}, "request": {"model": model, "n": 1},
+            "exchanges": [{"sample": 0, "turn": 0, "model": f"{model}-2026-01-15", "choices": []}],
+            "samples": [{"index": 0, "messages": [{"role": "user", "content": "q"},
+                                                  {"role": "assistant", "content": f"asked at {started}"}]}],
+            "started_at": started, "finished_at": started, **extra}
+
+
+def test_write_trace_refuses_what_is_no_trace(tmp_path):
+    from workbench.errors import TraceError
+    from workbench.traces import write_trace
+
+    root = tmp_path / "traces"
+    for bad, message in [(dict(schema="workbench.trace/0"), "trace schema must be"),
+                         (dict(source="api-ish"), "unknown trace source 'api-ish'"),
+                         (dict(samples=[]), "at least one completed sample")]:
+        with pytest.raises(TraceError, match=message):
+            write_trace(_trace(**bad), root)
+    assert not list(root.rglob("*.json"))
