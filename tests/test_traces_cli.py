@@ -600,3 +600,18 @@ def test_write_trace_refuses_what_is_no_trace(tmp_path):
         with pytest.raises(TraceError, match=message):
             write_trace(_trace(**bad), root)
     assert not list(root.rglob("*.json"))
+
+
+def test_traces_of_the_same_second_are_ordered_by_time_not_name(tmp_path):
+    """File names hold the time to the second: two traces of one second sort by model name there. The newest
+    (what the writeup shows) is the later started_at, here the one whose name sorts first."""
+    from workbench.evidence import pick_trace
+    from workbench.traces import scan_traces, write_trace
+
+    root = tmp_path / "traces"
+    older = write_trace(_trace(model="zz-model", started="2026-01-15T10:00:00.100000Z"), root)
+    newer = write_trace(_trace(model="aa-model", started="2026-01-15T10:00:00.900000Z"), root)
+    assert newer.name < older.name
+    traces, bad = scan_traces("1.1", root)
+    assert [t.path for t in traces] == [older, newer] and bad == []
+    assert pick_trace("1.1", None, root).trace.path == newer
