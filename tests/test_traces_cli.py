@@ -615,3 +615,20 @@ def test_traces_of_the_same_second_are_ordered_by_time_not_name(tmp_path):
     traces, bad = scan_traces("1.1", root)
     assert [t.path for t in traces] == [older, newer] and bad == []
     assert pick_trace("1.1", None, root).trace.path == newer
+
+
+def test_citations_name_model_version_url_start_date_and_hash():
+    from pathlib import Path
+
+    from workbench.traces import Trace
+
+    api = _trace(started="2026-01-15T23:59:59.900000Z", hash="abcdef1234567890")
+    api["finished_at"] = "2026-01-16T00:00:03.000000Z"  # asked before midnight: the access date is the 15th
+    assert Trace(Path("t.json"), api).citation() == \
+        "fake-gpt-2026-01-15 via http://127.0.0.1:8000/v1, accessed 2026-01-15 (UTC); trace abcdef123456"
+    imported = dict(api, source="import", provider={"base_url": "https://chatgpt.com"},
+                    exchanges=[{"sample": 0, "turn": 0, "model": "gpt-4o"}],
+                    **{"import": {"origin": "ChatGPT (https://chatgpt.com)", "created_at": "2023-11-14T22:13:20Z"}})
+    assert Trace(Path("t.json"), imported).citation() == (
+        "gpt-4o via ChatGPT (https://chatgpt.com); conversation of 2023-11-14, imported 2026-01-15 (UTC) "
+        "from the user's own chat export; trace abcdef123456")
