@@ -632,3 +632,30 @@ def test_citations_name_model_version_url_start_date_and_hash():
     assert Trace(Path("t.json"), imported).citation() == (
         "gpt-4o via ChatGPT (https://chatgpt.com); conversation of 2023-11-14, imported 2026-01-15 (UTC) "
         "from the user's own chat export; trace abcdef123456")
+
+
+def test_trace_references_by_hash_prefix(wb):
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    [path] = wb.traces()
+    digest = load_trace(path).hash
+    code, out, _ = wb.run("traces", "show", digest[:12].upper())  # as a hash may be copied from elsewhere
+    assert code == 0 and path.name in out.replace("\n", "")
+    code, _, err = wb.run("traces", "show", digest[:3])  # too few digits to name a trace
+    assert code == 2 and "no trace matches" in err
+    copy = wb.root / "traces" / "1.3" / path.name
+    copy.parent.mkdir()
+    copy.write_bytes(path.read_bytes())
+    code, _, err = wb.run("traces", "show", digest[:8])
+    assert code == 2 and "matches 2 traces" in err and "more digits" in err
+
+
+def test_a_solution_pin_names_a_trace_by_file_name_or_six_hash_digits(wb):
+    from workbench.traces import pinned_among, scan_traces
+
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    traces, _ = scan_traces("1.1")
+    first = traces[0]
+    assert pinned_among(traces, first.path.name) == [first] and pinned_among(traces, first.path.stem) == [first]
+    assert pinned_among(traces, first.hash[:6]) == [first]
+    assert pinned_among(traces, first.hash[:5]) == []  # too short to be a pin
