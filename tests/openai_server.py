@@ -10,6 +10,7 @@ Actions (dicts; keys combine):
     delay=SECONDS            wait before answering
     drop=True                close the connection without a response
     truncate=True            (streaming) send part of the answer, then close: no finish_reason, no [DONE]
+    empty_stream=True        (streaming) send the headers, then close without any event
     bad_sse=True             (streaming) send part of the answer, then an event whose data is not JSON
     ignore_stream=True       answer a streaming request with one plain JSON completion, as some local servers do
     error_event="..."        (streaming) send part of the answer, then an error event with this message
@@ -159,6 +160,8 @@ def _handler(server: FakeOpenAI):
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.end_headers()
+            if action.get("empty_stream"):
+                return self._drop()
             rid, created, model = server._next_id(), int(time.time()), KNOWN_MODELS[body["model"]]
 
             def send(choices, usage=None):

@@ -57,6 +57,20 @@ def test_retry_after_is_honoured(settings, fake_llm):
     assert llm.complete(USER, settings).attempts == 3 and time.monotonic() - t0 >= 0.3
 
 
+def test_retry_after_as_a_date_or_in_the_past():
+    from email.utils import formatdate
+
+    in_3_s = llm.retry_after_seconds({"retry-after": formatdate(time.time() + 3, usegmt=True)})
+    assert 1.5 < in_3_s <= 3
+    assert llm.retry_after_seconds({"retry-after": formatdate(time.time() - 60, usegmt=True)}) == 0
+    assert llm.retry_after_seconds({"retry-after": "-5"}) == 0 and llm.retry_after_seconds({"retry-after-ms": "-5"}) == 0
+
+
+def test_a_negative_retry_after_is_retried_at_once(settings, fake_llm):
+    fake_llm.script({"status": 429, "headers": {"Retry-After": "-1"}})
+    assert llm.complete(USER, settings).attempts == 2
+
+
 def test_retry_after_beyond_the_budget_gives_up_at_once(settings, fake_llm):
     fake_llm.script({"status": 429, "headers": {"Retry-After": "30"}})
     t0 = time.monotonic()
@@ -65,7 +79,8 @@ def test_retry_after_beyond_the_budget_gives_up_at_once(settings, fake_llm):
     assert time.monotonic() - t0 < 1.5 and "--jobs" in info.value.fix
 
 
-@pytest.mark.parametrize("fault", [{"status": 500}, {"status": 502}, {"drop": True}, {"status": 429}])
+@pytest.mark.parametrize("fault", [{"status": 500}, {"status": 502}, {"drop": True}, {"status": 429}, {"status": 408},
+                                   {"status": 409}])
 def test_transient_faults_are_retried(settings, fake_llm, fault):
     fake_llm.script(dict(fault), dict(fault))
     assert llm.complete(USER, settings).attempts == 3
@@ -83,11 +98,13 @@ def test_timeout_is_retried_then_reported(settings, fake_llm):
     fake_llm.script({"delay": 1.0}, {"delay": 1.0})
     with pytest.raises(LLMError, match="timed out after 0.3 s"):
         llm.complete(USER, settings.replace(timeout=0.3, max_retry_seconds=0.4))
+    fake_llm.script({"delay": 1.0})
+    assert llm.complete(USER, settings.replace(timeout=0.3)).attempts == 2
 
 
 def test_unreachable_server_fails_fast(settings):
     t0 = time.monotonic()
-    with pytest.raises(LLMError, match=r"cannot reach http://127.0.0.1:9/v1"):
+    with pytest.raises(LLMError, match=r"cannot reach http://127.0.0.1:9/v1.*gave up after 3 attempts"):
         llm.complete(USER, settings.replace(base_url="http://127.0.0.1:9/v1"))
     assert time.monotonic() - t0 < 3
 
@@ -166,6 +183,12 @@ def test_a_stream_event_that_is_not_json_is_one_clear_error(settings, fake_llm):
         llm.complete(USER, settings, on_delta=lambda i, t: None)
     assert "{exc}" not in str(err.value) and "line 1 column" in str(err.value)  # the parser's own words
     assert len(fake_llm.chat_requests()) == 1  # not retried
+
+
+def test_a_stream_that_closes_before_any_event_is_retried(settings, fake_llm):
+    fake_llm.script({"empty_stream": True})
+    result = llm.complete(USER, settings.replace(stream=True))
+    assert result.attempts == 2 and result.text and len(fake_llm.chat_requests()) == 2
 
 
 def test_an_error_event_mid_stream_keeps_the_servers_words(settings, fake_llm):
