@@ -47,6 +47,13 @@ def test_n_uses_the_parameter_and_tops_up_with_parallel_calls(settings, fake_llm
     assert [r["body"].get("n") for r in fake_llm.chat_requests()[1:]] == [3, None, None]
 
 
+def test_only_a_400_to_n_is_asked_again_without_n(settings, fake_llm):
+    fake_llm.script({"status": 401})
+    with pytest.raises(LLMError, match=r"rejected the API key \(401\)"):
+        llm.sample(USER, settings, 3)
+    assert [r["body"].get("n") for r in fake_llm.chat_requests()] == [3]
+
+
 def test_retry_after_is_honoured(settings, fake_llm):
     fake_llm.script({"status": 429, "headers": {"Retry-After": "1"}})
     t0 = time.monotonic()
@@ -123,6 +130,16 @@ def test_permanent_faults_are_one_clear_error(settings, fake_llm, fault, pattern
     with pytest.raises(LLMError, match=pattern):
         llm.complete(USER, settings)
     assert len(fake_llm.chat_requests()) == 1  # not retried
+
+
+def test_a_model_that_wants_max_completion_tokens_gets_it(settings, fake_llm):
+    """OpenAI's reasoning models refuse max_tokens with a 400 that names the new parameter: send it renamed."""
+    fake_llm.script({"status": 400, "code": "unsupported_parameter",
+                     "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                                "Use 'max_completion_tokens' instead."})
+    assert llm.complete(USER, settings.replace(max_tokens=50)).text
+    first, second = (r["body"] for r in fake_llm.chat_requests())
+    assert first["max_tokens"] == 50 and second["max_completion_tokens"] == 50 and "max_tokens" not in second
 
 
 def test_unknown_model_names_the_model(settings):
