@@ -179,6 +179,15 @@ def test_a_full_context_window_is_its_own_error(settings, fake_llm):
     assert SECRET not in str(info.value) and info.value.status == 400
 
 
+@pytest.mark.parametrize("message", ["This model's maximum context length is 4096 tokens",
+                                     "the prompt does not fit the context window"])
+def test_a_full_context_window_without_its_code_is_recognised(settings, fake_llm, message):
+    """vLLM and llama.cpp say so in words, with no context_length_exceeded code."""
+    fake_llm.script({"status": 400, "code": "bad_request", "message": message})
+    with pytest.raises(llm.ContextTooLong, match="context window"):
+        llm.complete(USER, settings)
+
+
 def test_streaming_shows_pieces_and_records_the_whole(settings, fake_llm):
     pieces = []
     result = llm.complete(USER, settings.replace(stream=True), n=2, on_delta=lambda i, t: pieces.append((i, t)))
