@@ -71,10 +71,13 @@ def test_retry_after_as_a_date_or_in_the_past():
     assert 1.5 < in_3_s <= 3
     assert llm.retry_after_seconds({"retry-after": formatdate(time.time() - 60, usegmt=True)}) == 0
     assert llm.retry_after_seconds({"retry-after": "-5"}) == 0 and llm.retry_after_seconds({"retry-after-ms": "-5"}) == 0
+    assert llm.retry_after_seconds({"retry-after": "soon"}) is None and llm.retry_after_seconds({"retry-after": " "}) is None
 
 
-def test_a_negative_retry_after_is_retried_at_once(settings, fake_llm):
-    fake_llm.script({"status": 429, "headers": {"Retry-After": "-1"}})
+@pytest.mark.parametrize("value", ["-1", "soon", ""])
+def test_a_retry_after_of_no_use_is_retried_with_backoff(settings, fake_llm, value):
+    """A negative wait crashed time.sleep; a value that is neither seconds nor a date raised a ValueError."""
+    fake_llm.script({"status": 429, "headers": {"Retry-After": value}})
     assert llm.complete(USER, settings).attempts == 2
 
 

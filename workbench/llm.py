@@ -368,8 +368,11 @@ def retry_after_seconds(headers) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        date = email.utils.parsedate_to_datetime(value) if value.strip() else None
-        return max(0.0, date.timestamp() - time.time()) if date else None
+        try:
+            date = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):  # neither seconds nor an HTTP date ("soon"): no wait was asked for
+            return None
+        return max(0.0, date.timestamp() - time.time())
 
 
 def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | None, LLMError]:
