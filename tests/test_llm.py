@@ -309,3 +309,12 @@ def test_api_key_in_config_points_to_the_environment(project):
 def test_public_base_url_drops_credentials():
     s = llm.Settings(base_url="https://user:pw@gw.example:8443/openai/v1/?api-key=abc")
     assert s.public_base_url == "https://gw.example:8443/openai/v1"
+    assert llm.Settings(base_url="http://[::1]:8000/v1").public_base_url == "http://[::1]:8000/v1"
+
+
+def test_settings_at_the_edges_of_their_ranges(project, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", f" {SECRET}\n")  # as pasted or read from a file: the key alone is sent
+    s = llm_settings.resolve_settings(temperature=2.0, top_p=1.0, max_retry_seconds=0.0)
+    assert (s.api_key, s.temperature, s.top_p, s.max_retry_seconds) == (SECRET, 2.0, 1.0, 0.0)
+    with pytest.raises(ConfigError, match=r"model = ' ' is out of range"):
+        llm_settings.resolve_settings(model=" ")

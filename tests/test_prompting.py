@@ -260,6 +260,7 @@ def test_bad_arguments(wb, argv, message):
     ("http://[::1/v1", "Invalid IPv6 URL"),
     ("http://a b/v1", "'a b' is not a valid host"),
     ("https://user:pw@gw.example:0/v1?api-key=abc", "the port must be 1-65535"),
+    ("ftp://example.com/v1", "it needs http:// or https://"),
 ])
 @pytest.mark.parametrize("where", ["flag", "env"])
 def test_malformed_base_url_is_one_line_before_anything_is_sent(wb, monkeypatch, url, why, where):
