@@ -279,12 +279,21 @@ def test_settings_precedence_flags_config_env(project, monkeypatch):
     ('[secrets]\nx = 1\n', r"unknown table \[secrets\]"),
     ('[llm]\ntemperature = "hot"\n', r"temperature = 'hot' must be a number"),
     ('[llm\n', r"malformed TOML"),
+    ('[llm]\nOPENAI_API_KEY = "sk-x"\n', r"OPENAI_API_KEY is not allowed.*never be stored"),
+    ('[llm]\ntemperature = true\n', r"temperature = True must be a number"),
+    ('llm = 5\n', r"'llm' must be a table"),
 ])
 def test_bad_config_files_are_named(project, text, pattern):
     (project / "workbench.toml").write_text(text)
     with pytest.raises(ConfigError, match=pattern) as info:
         load_config()
     assert "workbench.toml" in info.value.message
+
+
+def test_the_local_config_file_overrides_key_by_key(project):
+    (project / "workbench.toml").write_text('[llm]\nmodel = "shared-model"\ntemperature = 0.3\n')
+    (project / "workbench.local.toml").write_text('[llm]\nmodel = "my-model"\n')
+    assert load_config()["llm"] == {"model": "my-model", "temperature": 0.3}
 
 
 def test_a_config_file_that_is_not_utf8_is_named(project):
