@@ -35,6 +35,7 @@ def test_prompt_writes_a_complete_hashed_trace(wb):
     assert ex["model"] == "fake-gpt-2026-01-15" and ex["system_fingerprint"] == "fp_fake_0001"
     assert ex["usage"]["total_tokens"] > 0 and ex["attempts"] == 1 and ex["latency_s"] >= 0
     assert d["samples"][0]["messages"] == sent["messages"] + [{"role": "assistant", "content": ex["choices"][0]["content"]}]
+    assert ex["sample"] == 0 and "errors" not in d  # a call for one sample names it; nothing failed: no errors list
     assert trace.citation() in out and "fake-gpt-2026-01-15" in trace.citation()
 
 
@@ -74,6 +75,7 @@ def test_server_that_refuses_n_gets_parallel_calls(wb):
     assert [r["body"].get("n") for r in wb.server.chat_requests()] == [3, None, None, None]
     trace = load_trace(wb.traces()[0])
     assert len(trace.samples) == 3 and trace.samples_requested == 3
+    assert [e["sample"] for e in trace.data["exchanges"]] == [0, 1, 2]  # one call per sample
 
 
 def test_a_real_400_still_fails_with_n(wb):
