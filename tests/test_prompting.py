@@ -94,6 +94,18 @@ def test_partly_failed_samples_keep_the_successful_ones(wb):
     assert len(trace.data["errors"]) == 1
 
 
+def test_a_batch_reports_a_problem_with_failed_samples_as_partial(wb):
+    wb.server.script({"match": "momentum", "choices": 1}, {"match": "momentum", "status": 400, "message": "sampler exploded"})
+    code, out, _ = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--samples", "2", "--json")
+    data = json.loads(out)
+    partial = next(o for o in data["outcomes"] if o["problem"] == "1.3")
+    assert code == 3 and data["failed"] == ["1.3"] and "sampler exploded" in partial["error"]
+    assert (partial["samples"], partial["requested"]) == (1, 2) and partial["file"]
+    wb.server.script({"match": "momentum", "choices": 1}, {"match": "momentum", "status": 400, "message": "sampler exploded"})
+    code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--samples", "2")
+    assert code == 3 and "partial" in out and "partial 1.3: " in err and "sampler exploded" in err
+
+
 def test_multi_turn_samples_are_independent_and_partial_failure_is_kept(wb):
     wb.server.script({"status": 400, "message": "one conversation broke", "match": "Step 2"})
     code, _, err = wb.run("prompt", "1.1", "--pack", "demo", "--strategy", "decompose", "--samples", "3")
@@ -218,6 +230,8 @@ def test_selection_by_type_and_ids(wb):
     assert wb.run("prompt", "--type", "3", "--pack", "demo", "--dry-run", "--json")[0] == 0
     code, out, _ = wb.run("prompt", "--type", "3", "--pack", "demo", "--dry-run", "--json")
     assert [p["problem"] for p in json.loads(out)["problems"]] == ["2.2"]
+    code, out, _ = wb.run("prompt", "--type", "1", "--pack", "demo", "--dry-run", "--json")
+    assert [p["problem"] for p in json.loads(out)["problems"]] == ["1.1", "1.3", "2.1"]  # 3.1 is optional (0 points)
     code, out, _ = wb.run("prompt", "3.1", "2.2", "--pack", "demo", "--json")
     assert code == 0 and sorted(o["problem"] for o in json.loads(out)["outcomes"]) == ["2.2", "3.1"]
 
