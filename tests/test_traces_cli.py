@@ -181,6 +181,74 @@ def test_odd_titles_times_and_model_slugs_still_give_a_readable_trace(wb, tmp_pa
     assert trace.intact and trace.model_version == "o3" and trace.data["import"]["title"] in ("2024", "Other chat")
 
 
+def _chain(*messages, title="Chat", cid="conv-x", current=True):
+    """An export conversation of one chain of nodes; each message is (role, text or content dict[, metadata])."""
+    mapping = {"root": {"id": "root", "message": None, "parent": None, "children": []}}
+    parent = "root"
+    for k, (role, content, *meta) in enumerate(messages):
+        node = f"m{k}"
+        content = {"content_type": "text", "parts": [content]} if isinstance(content, str) else content
+        mapping[node] = {"id": node, "parent": parent, "children": [],
+                         "message": {"id": node, "author": {"role": role}, "content": content, "metadata": (meta or [{}])[0]}}
+        mapping[parent]["children"].append(node)
+        parent = node
+    return {"title": title, "id": cid, "create_time": 1700000000, "mapping": mapping,
+            **({"current_node": parent} if current else {})}
+
+
+def _import(wb, tmp_path, data, *extra, name="conversations.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", *extra)
+
+
+def test_an_export_keeps_what_the_chat_showed(wb, tmp_path):
+    conv = _chain(("system", "You are ChatGPT, a large language model."),  # hidden unless the export says otherwise
+                  ("system", "Answer briefly.", {"is_visually_hidden_from_conversation": False}),
+                  ("user", "Compute 2**10."),
+                  ("assistant", {"content_type": "code", "text": "print(2**10)"}, {"model_slug": "gpt-4o"}),
+                  ("tool", "1024"),
+                  ("assistant", "It is 1024.", {"model_slug": "gpt-4o"}))
+    code, _, err = _import(wb, tmp_path, [conv], "--model", "gpt-4")
+    assert code == 0, err
+    trace = load_trace(wb.traces()[0])
+    assert trace.samples[0]["messages"] == [  # one reply split around the tool call is one message
+        {"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Compute 2**10."},
+        {"role": "assistant", "content": "```\nprint(2**10)\n```\n\nIt is 1024."}]
+    assert trace.model_version == "gpt-4o"  # the export's own record of the model, not the flag
+
+
+def test_an_older_export_without_current_node_follows_the_last_branch(wb, tmp_path):
+    conv = json.loads(json.dumps(EXPORT[0]))
+    del conv["current_node"]
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    messages = load_trace(wb.traces()[0]).samples[0]["messages"]
+    assert messages[-1]["content"].startswith("Corrected") and len(messages) == 4
+
+
+def test_an_exact_title_beats_a_title_that_contains_it(wb, tmp_path):
+    convs = [_chain(("user", "q"), ("assistant", "a", {"model_slug": "o3"}), title="Chat about RMSProp", cid="c1"),
+             _chain(("user", "q"), ("assistant", "a", {"model_slug": "o3"}), title="Chat", cid="c2")]
+    assert _import(wb, tmp_path, convs, "--conversation", "chat")[0] == 0
+    assert load_trace(wb.traces()[0]).data["import"]["conversation_id"] == "c2"
+
+
+def test_export_files_in_other_shapes(wb, tmp_path):
+    one = _chain(("user", "q"), ("assistant", "a", {"model_slug": "o3"}))
+    assert _import(wb, tmp_path, one, name="one.json")[0] == 0  # a single conversation, not in a list
+    archive = tmp_path / "chatgpt-export"  # the archive under a name without .zip
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("conversations.json", json.dumps([_chain(("user", "q2"), ("assistant", "a2", {"model_slug": "o3"}))]))
+    assert wb.run("import-chat", str(archive), "--problem", "1.1", "--pack", "demo")[0] == 0
+    assert len(wb.traces()) == 2
+    code, _, err = _import(wb, tmp_path, [_chain(("user", "anyone there?"))], "--model", "gpt-4o")
+    assert code == 2 and "has no assistant reply" in err
+    many = [_chain(("user", "q"), title=f"Chat {k}", cid=f"c{k}") for k in range(31)]
+    code, _, err = _import(wb, tmp_path, many)
+    assert code == 2 and "holds 31 conversations" in err and "'Chat 29'" in err and "'Chat 30'" not in err
+    assert "and 1 more" in err and len(wb.traces()) == 2
+
+
 def test_a_transcript_that_names_its_model_needs_no_flag(wb, tmp_path):
     path = tmp_path / "chat.md"
     path.write_text("## User\nWhat is $x_1$?\n\n## GPT-4o\nIt is 2.\n")
