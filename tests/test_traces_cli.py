@@ -249,6 +249,15 @@ def test_export_files_in_other_shapes(wb, tmp_path):
     assert "and 1 more" in err and len(wb.traces()) == 2
 
 
+def test_a_transcript_drops_empty_messages_and_may_open_with_the_assistant(wb, tmp_path):
+    path = tmp_path / "chat.md"
+    path.write_text("## ChatGPT\nHow can I help?\n\n## User\n\n## User\nWhat is $x_1$?\n\n## ChatGPT\nIt is 2.\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    assert [m["role"] for m in trace.samples[0]["messages"]] == ["assistant", "user", "assistant"]
+    assert [e["turn"] for e in trace.data["exchanges"]] == [0, 0]
+
+
 def test_a_transcript_that_names_its_model_needs_no_flag(wb, tmp_path):
     path = tmp_path / "chat.md"
     path.write_text("## User\nWhat is $x_1$?\n\n## GPT-4o\nIt is 2.\n")
