@@ -114,6 +114,20 @@ def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     assert "8 answers from 6 traces; 1 unchecked (the check could not judge them, e.g. free text: add --judge MODEL to score it; --json gives each reason)" in out and "+1 unscored" in out
 
 
+def test_equal_type_means_hold_and_one_type_alone_compares_nothing(proj, capsys):
+    """'Should not rise': equal means hold the labels; a group scored on one Type has nothing to compare."""
+    trace(proj, "2.2.3", [RIGHT_223], model="model-c")  # Type 2: 1.0
+    trace(proj, "3.1", [RIGHT_31], model="model-c")  # Type 4: 1.0, equal, not a rise
+    trace(proj, "3.1", [RIGHT_31], model="model-d")  # Type 4 only
+    order = _json(capsys, ["study"])["type_order"]
+    assert order["model-c"] == {"means": {"2": 1.0, "4": 1.0}, "ordered": True, "rises": []}
+    assert order["model-d"] == {"means": {"4": 1.0}, "ordered": None, "rises": []}
+    assert main(["study"]) == 0
+    out = capsys.readouterr().out
+    assert "model-c: the Type labels hold over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 1.00" in out
+    assert "model-d: scored on one Type only (Type 4 1.00); nothing to compare" in out
+
+
 def test_a_column_with_no_scored_type_says_so(proj, capsys):
     trace(proj, "2.3.3", [FREE_233], model="model-c")  # free text only: nothing scored for model-c
     assert main(["study"]) == 0
