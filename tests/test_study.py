@@ -128,6 +128,17 @@ def test_equal_type_means_hold_and_one_type_alone_compares_nothing(proj, capsys)
     assert "model-d: scored on one Type only (Type 4 1.00); nothing to compare" in out
 
 
+def test_a_trace_without_a_pack_field_counts_for_the_pack(proj, capsys):
+    """The pack field is optional in a trace (write_trace does not require it): such a trace is evidence."""
+    path = trace(proj, "3.1", [RIGHT_31], model="model-c")
+    body = json.loads(path.read_text())
+    path.unlink()
+    del body["hash"], body["pack"]
+    write_trace(body, root=proj / "traces")
+    data = _json(capsys, ["study", "--model", "model-c"])
+    assert data["by_problem"][0]["groups"]["model-c"]["correct"] == 1 and not data["skipped_traces"]
+
+
 def test_a_column_with_no_scored_type_says_so(proj, capsys):
     trace(proj, "2.3.3", [FREE_233], model="model-c")  # free text only: nothing scored for model-c
     assert main(["study"]) == 0
