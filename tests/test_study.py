@@ -163,6 +163,8 @@ def test_failed_samples_other_packs_and_unknown_problems_are_accounted_for(proj,
     assert "model-d" not in data["groups"]
     assert any("pack 'demo', not 'a2'" in s for s in data["skipped_traces"])
     assert any("no problem 9.9 in this pack" in s for s in data["skipped_traces"])
+    (proj / "traces" / "8.8").mkdir()  # an empty folder holds no evidence to name
+    assert not any("8.8" in s for s in _json(capsys, ["study"])["skipped_traces"])
     assert main(["study", "--model", "model-c"]) == 0
     assert "1 answer from 1 trace; 2 requested samples failed at the API" in capsys.readouterr().out
 
