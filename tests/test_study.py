@@ -289,8 +289,11 @@ def test_an_answer_is_scored_only_when_every_part_was_judged(proj, capsys):
     fake_run(proj, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
     fake_run(proj, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
     trace(proj, "5.3", ["ConvTransposeNet reaches a lower validation loss than PoolUpsampleNet.",
-                        "ConvTransposeNet has a higher validation loss than PoolUpsampleNet."], model="model-c")
+                        "ConvTransposeNet has a higher validation loss than PoolUpsampleNet.",
+                        "ConvTransposeNet reaches a lower validation loss than PoolUpsampleNet, but a lower validation "
+                        "accuracy."], model="model-c")  # one claim right, one wrong: half of what was decided
     data = _json(capsys, ["study", "--model", "model-c"])
     cell = data["by_problem"][0]["groups"]["model-c"]
-    assert (cell["scored"], cell["unchecked"], cell["incorrect"], cell["mean"]) == (0, 2, 0, None)
+    assert (cell["scored"], cell["unchecked"], cell["incorrect"], cell["mean"]) == (0, 3, 0, None)
     assert all("key points" in a["reason"] for a in data["answers"])
+    assert [a["score"] for a in data["answers"]] == [0.0, 0.0, 0.0]  # unscored: not the decided parts' 0.5
