@@ -288,6 +288,7 @@ def test_missing_key(tmp_path, key):
     ("type", 5), ("type", True), ("points", -1), ("points", "a"), ("kind", "essay"),
     ("answer", "prose"), ("part", "bonus"), ("extra_credit", "yes"), ("hints", "one string"),
     ("deliverables", ["essay"]), ("statement", "  "), ("id", "one"),
+    ("points", True), ("title", 5), ("context", ["a", "b"]), ("spec", 3), ("key_points", [1, 2]),
 ])
 def test_wrong_type(tmp_path, key, value):
     message = load_error(make_pack(tmp_path, {"1.1.yaml": {**RECORD, key: value}}))
@@ -329,6 +330,7 @@ def test_record_not_in_order(tmp_path):
     ({"colour": "red"}, "colour"),
     ({"parts": ["written"]}, "parts"),
     ({"order": "1.1"}, "order"),
+    ({"parts": [{"id": "written"}]}, "parts"),  # no title
 ])
 def test_bad_pack_meta(tmp_path, meta, key):
     message = load_error(make_pack(tmp_path, **meta))
