@@ -269,7 +269,7 @@ def test_duplicate_key_in_record(tmp_path):
 
 def test_record_not_a_mapping(tmp_path):
     message = load_error(make_pack(tmp_path, {"1.1.yaml": "- just\n- a list\n"}))
-    assert "1.1.yaml" in message and "mapping" in message
+    assert "1.1.yaml" in message and "expected a mapping" in message  # (tmp_path's own name holds "mapping")
 
 
 def test_unknown_key(tmp_path):
