@@ -80,6 +80,10 @@ def test_real_pack_renders_with_every_strategy(project):
     ("name: bad\nturns: []\n", r"turns must be a non-empty list"),
     ("name: bad\nturns: ['{item}']\n", r"unknown field \{item\}"),
     ("name: [bad\n", r"malformed YAML"),
+    ("name: bad\nrequires: [colour]\nturns: ['{statement}']\n", r"requires must list record fields"),
+    ("name: bad\nsystem: 'You are {colour}.'\nturns: ['{statement}']\n", r"system: unknown field \{colour\}"),
+    ("name: bad\ndescription: [a, b]\nturns: ['{statement}']\n", r"description must be text"),
+    ("name: bad\nturns: ['  ']\n", r"turn 1 must be non-empty text"),
 ])
 def test_strategy_files_are_parsed_strictly(wb, text, pattern):
     (wb.root / "prompts" / "bad.yaml").write_text(text)
