@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 
 import pytest
@@ -17,7 +19,10 @@ STRATEGIES = ["code", "decompose", "direct", "hinted", "self-critique"]
 def test_the_shipped_strategies(wb):
     assert set(STRATEGIES) <= set(strategy_names())
     for name in STRATEGIES:
-        assert load_strategy(name).description
+        strategy = load_strategy(name)
+        assert strategy.description
+        # traces record it as strategy_sha256: the file's bytes as they are
+        assert strategy.sha256 == hashlib.sha256((wb.root / "prompts" / f"{name}.yaml").read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("strategy, problem, users", [
@@ -89,6 +94,29 @@ def test_strategy_files_are_parsed_strictly(wb, text, pattern):
     (wb.root / "prompts" / "bad.yaml").write_text(text)
     with pytest.raises(ConfigError, match=pattern):
         load_strategy("bad")
+
+
+def test_an_each_turn_without_first_or_requires(wb):
+    """Without `first`, every item uses `text`; the list field is needed though `requires` does not name it."""
+    (wb.root / "prompts" / "steps-only.yaml").write_text("name: steps-only\nturns: [{each: steps, text: 'Step {n} of {total}: {item}'}]\n")
+    strategy = load_strategy("steps-only")
+    assert render(strategy, load_pack("demo").get("1.1")) == [
+        {"role": "user", "content": "Step 1 of 2: Write the gradient of $L$."},
+        {"role": "user", "content": "Step 2 of 2: Solve for $w$ in the row space."}]
+    with pytest.raises(UsageError, match="needs the record's steps, and problem 1.3 has none"):
+        render(strategy, load_pack("demo").get("1.3"))
+
+
+def test_problem_fields_as_a_template_sees_them():
+    from workbench.problems import Problem
+    from workbench.prompts import problem_fields
+
+    p = Problem(id="1.1", title="T", section="1 S", part="written", points=1.0, type=2, kind="written",
+                statement="s", answer="free", hints=("h1", "h2"), steps=("first", "second"))
+    fields = problem_fields(p)
+    assert (fields["points"], fields["type"]) == ("1", "2")  # as the handout writes them, not "1.0"
+    assert fields["steps"] == "1. first\n2. second" and fields["hints"] == "- h1\n- h2"
+    assert problem_fields(dataclasses.replace(p, points=0.5))["points"] == "0.5"
 
 
 def test_unknown_or_unsafe_strategy_names(wb):
