@@ -443,6 +443,7 @@ def test_edited_trace_shows_red_box_and_fails_strict(fx, capsys):
     flat = " ".join(text.split())
     assert rc == 1
     assert "Edited trace" in flat and "hash no longer matches" in flat and "FIXTURE-TAMPERED" not in flat
+    assert "evil-model #set" not in flat  # a trace not shown is not cited under "Models used" either
     assert "edited trace: " in capsys.readouterr().out
 
 
@@ -797,6 +798,22 @@ def test_models_used_dates_an_import_by_its_conversation_not_by_the_import():
     assert where == ("https://chatgpt.com; conversation of 2023-11-14, imported from the user's chat export on "
                      "2026-03-01; questions 1.1")
     assert "conversation of 2023-11-14" in trace.citation()
+
+
+def test_models_used_gives_the_span_of_dates_one_model_was_used():
+    from types import SimpleNamespace
+
+    from workbench.traces import Trace
+    from workbench.writeup import models_used
+
+    entries = []
+    for pid, day in (("1.1", "2024-06-02"), ("1.2", "2024-05-01"), ("1.3", "2024-05-20")):
+        data = trace_data(pid, "FIXTURE")
+        data["started_at"] = f"{day}T12:00:00.000000Z"
+        entries.append(SimpleNamespace(pick=SimpleNamespace(trace=Trace(path=Path("x.json"), data=data), usable=True),
+                                       shows_trace=True, problem=SimpleNamespace(id=pid, extra_credit=False)))
+    assert models_used(entries) == [("fixture-model-2024-01-01", "http://127.0.0.1:9/v1; accessed 2024-05-01 to "
+                                     "2024-06-02 (UTC); questions 1.1, 1.2, 1.3")]
 
 
 def test_tex_pandoc_cannot_convert_is_one_warning_naming_its_file(fx, capsys):
