@@ -526,6 +526,19 @@ def test_missing_name_is_a_box_and_fails_strict(fx):
     assert "Cli Name" in text
 
 
+def test_an_extra_credit_trace_is_shown_once_even_in_a_part_whose_traces_go_last(fx):
+    """2.1 (programming part, traces appended at the end) made extra credit: its trace goes first, and only there."""
+    import yaml
+
+    record = fx / "problems" / "fx" / "2.1.yaml"
+    record.write_text(yaml.safe_dump(dict(yaml.safe_load(record.read_text()), extra_credit=True)))
+    rc, text = _build(fx, "--no-verify")
+    flat = " ".join(text.split())
+    assert rc == 0 and flat.count("FIXTURE-IMPORTED-ANSWER") == 1
+    assert flat.index("FIXTURE-IMPORTED-ANSWER") < flat.index("1.1 Fixture minimum-norm")
+    assert "Program traces: Programming Part" not in flat  # nothing else of that part has a trace to append
+
+
 def test_typst_error_names_the_file_and_keeps_no_partial_pdf(fx, monkeypatch):
     from workbench import typeset
 
@@ -814,6 +827,15 @@ def test_models_used_gives_the_span_of_dates_one_model_was_used():
                                        shows_trace=True, problem=SimpleNamespace(id=pid, extra_credit=False)))
     assert models_used(entries) == [("fixture-model-2024-01-01", "http://127.0.0.1:9/v1; accessed 2024-05-01 to "
                                      "2024-06-02 (UTC); questions 1.1, 1.2, 1.3")]
+
+
+def test_shared_context_is_shown_once_paragraph_by_paragraph():
+    from workbench.writeup import new_paragraphs
+
+    shown: set[str] = set()
+    assert new_paragraphs("Setup A.\n\nSetup B.", shown) == "Setup A.\n\nSetup B."
+    assert new_paragraphs("Setup  A.\n\nSetup C.", shown) == "Setup C."  # A again (spacing aside): left out
+    assert new_paragraphs("Setup B.\n \nSetup C.", shown) == ""
 
 
 def test_tex_pandoc_cannot_convert_is_one_warning_naming_its_file(fx, capsys):
