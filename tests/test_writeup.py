@@ -297,6 +297,7 @@ def test_document_order_traces_citations_and_boxes(fx, capsys):
     # 1.2: no trace and no critique -> boxes with the points at risk
     assert "Missing: program trace" in flat and "0.5 pt at risk" in flat
     assert "Missing: critique of the model output" in flat
+    assert "Points at risk in total: 0.5 of 3.5." in flat  # 1.2's 0.5 pt, of 1 + 0.5 + 1 + 0 + 0.5 + 0.5
     # the own critique and solution appear
     assert "FIXTURE-CRITIQUE" in flat and "FIXTURE-SOLUTION-1.1" in flat
     # run figures and data source
@@ -524,6 +525,27 @@ def test_missing_name_is_a_box_and_fails_strict(fx):
     assert rc == 1 and "Missing: student name" in text
     rc, text = _build(fx, "--name", "Cli Name", "--student-id", "42")
     assert "Cli Name" in text
+
+
+def test_a_missing_name_alone_fails_strict(fx):
+    """Every question complete, only the name and number missing: still exit 1 under --strict."""
+    (fx / "solutions" / "fx" / "1.2.md").write_text(SOLUTIONS["1.2"].replace("## Solution", "## Critique\nOwn.\n\n## Solution"))
+    write_trace(trace_data("1.2", "FIXTURE-ANSWER-1.2"), fx / "traces")
+    (fx / "workbench.toml").unlink()
+    rc, text = _build(fx, "--strict", "--no-verify")
+    assert rc == 1 and "Missing: student name" in text and "Missing: student number" in text
+    assert _build(fx, "--strict", "--no-verify", "--name", "A", "--student-id", "1")[0] == 0
+
+
+def test_a_plot_question_without_any_run_is_a_box_with_its_points(fx):
+    import shutil
+
+    shutil.rmtree(fx / "solutions" / "fx" / "results" / "tiny")
+    sol = fx / "solutions" / "fx" / "2.2.md"
+    sol.write_text(sol.read_text().replace("cites: {tiny.val_acc: 50.0}\n", ""))  # no run named, none pinned
+    rc, text = _build(fx, "--strict", "--no-verify")
+    flat = " ".join(text.split())
+    assert rc == 1 and "Missing: plots 0.5 pt at risk: no pinned run found" in flat
 
 
 def test_an_extra_credit_trace_is_shown_once_even_in_a_part_whose_traces_go_last(fx):
@@ -762,6 +784,7 @@ def test_the_appendix_lists_failed_checks_first_in_plain_text(tmp_path, monkeypa
     plain = line.replace("\\", "")  # md_text's escapes off: what the PDF shows
     assert "nabla_{mathbf{w}}" in plain and "\\\\\\\\nabla" not in line  # escaped once per TeX backslash, a repr doubled it
     assert "solutions/a2/results/r/curves.png" in plain and str(tmp_path) not in plain
+    assert "check 2 [ok]" in plain and "check 3" not in plain and plain.endswith("(and 2 more)")  # 6 details, 4 shown
 
 
 def test_own_solutions_judged_wrong_are_named_though_nothing_is_missing(fx, monkeypatch, capsys):
