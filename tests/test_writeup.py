@@ -302,6 +302,10 @@ def test_document_order_traces_citations_and_boxes(fx, capsys):
     assert "FIXTURE-CRITIQUE" in flat and "FIXTURE-SOLUTION-1.1" in flat
     # run figures and data source
     assert "fixture-data (generated)" in flat and "Final figures of the run (2 epochs)" in flat
+    # the last epoch's figures (epoch 2 of the fixture's metrics.json), in the order epoch, losses, accuracy, time
+    assert "from its metrics.json: epoch train_loss val_loss val_acc seconds 2 1.5 1.6 50 1" in flat
+    assert "1.4 Fixture optional question 0 pt (optional) · Type 3 · written An ungraded fixture question. " \
+           "Not attempted (optional question, 0 points)." in flat
     out = capsys.readouterr().out
     assert "1.2" in out and "trace, critique" in out and "points at risk" in out
     assert "`python cli.py prompt 1.2`" in " ".join(out.split())  # the checklist says how to get the trace
@@ -933,6 +937,19 @@ def test_a_transcript_marks_a_cut_off_sample(tmp_path):
     assert "Caution: the answer was cut off at the token limit" in blocks
     whole = "\n".join(transcript(load_trace(write_trace(trace_data("1.2", "FIXTURE whole"), tmp_path / "traces"))))
     assert "Caution" not in whole
+
+
+def test_run_figures_pick_the_known_keys_and_risk_notes_count_graded_points_only():
+    from types import SimpleNamespace
+
+    from workbench import sections
+    from workbench.evidence import Run
+
+    run = Run("r", Path("r"), epochs=({"lr": 0.1, "val_acc": 40.0, "epoch": 1}, {"lr": 0.01, "val_acc": 55.5, "epoch": 2}))
+    table = next(line for line in sections.run_section(run, object(), {}) if line.startswith("| "))
+    assert table.splitlines()[0] == "| epoch | val\\_acc |" and table.splitlines()[2] == "| 2 | 55\\.5 |"
+    assert sections.risk_note(SimpleNamespace(points=0.5, graded=True), "why") == "0.5 pt at risk: why"
+    assert sections.risk_note(SimpleNamespace(points=0.0, graded=False), "why") == "why"
 
 
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
