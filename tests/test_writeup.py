@@ -939,6 +939,22 @@ def test_a_transcript_marks_a_cut_off_sample(tmp_path):
     assert "Caution" not in whole
 
 
+def test_a_transcript_labels_samples_marks_imports_and_shows_empty_messages(tmp_path):
+    from workbench.traces import load_trace
+    from workbench.transcript import split_fences, transcript
+
+    data = trace_data("1.2", "FIXTURE first", source="import")
+    second = [{"role": "user", "content": "FIXTURE again"}, {"role": "assistant", "content": ""}]
+    data["samples"].append({"index": 1, "messages": second})
+    blocks = transcript(load_trace(write_trace(data, tmp_path / "traces")))
+    assert blocks[0] == '```{=typst}\n#wb-tag("imported from the user\'s chat export")\n```'  # above the transcript
+    text = "\n".join(blocks)
+    assert text.index('"Sample 1 of 2"') < text.index("FIXTURE first") < text.index('"Sample 2 of 2"')
+    assert "(empty message)" in text
+    assert split_fences("```python\nx = 1\n```\n\n") == [("python", "x = 1")]  # no empty blocks around it
+    assert split_fences("a\n```\n\n```\nb") == [("chat", "a"), ("chat", "b")]
+
+
 def test_run_figures_pick_the_known_keys_and_risk_notes_count_graded_points_only():
     from types import SimpleNamespace
 
