@@ -472,6 +472,23 @@ def test_unreadable_trace_is_a_warning_and_the_good_one_is_still_shown(fx, capsy
     assert f"unreadable trace {bad}: not valid UTF-8 text" in out and "foreign.json: not a workbench.trace/1" in out
 
 
+def test_a_trace_that_cannot_be_shown_is_a_box_naming_it_without_the_home_folder(fx, capsys):
+    """The PDF is handed in: the box names the trace file relative to the project, as every other path in it."""
+    for pid in ("1.2", "1.4"):
+        (fx / "traces" / pid).mkdir()
+        (fx / "traces" / pid / "bad.json").write_text("{not json")
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text().replace('problem: "1.1"', 'problem: "1.1"\ntrace: nope'))
+    rc, text = _build(fx, "--no-verify")
+    flat = " ".join(text.split())
+    assert rc == 0 and str(fx) not in flat and "pytest-of" not in flat
+    assert ("Missing: program trace (unreadable) 0.5 pt at risk: traces/1.2/bad.json: not valid JSON (line 1); the "
+            "handout gives 0 points on this question without the program trace") in flat
+    assert "Missing: program trace (unreadable) traces/1.4/bad.json: not valid JSON (line 1) " in flat  # 0 pt: no risk
+    assert ("Missing: program trace (pin not found) 1 pt at risk: the solution pins trace 'nope', which is not in "
+            "traces/1.1;") in flat
+
+
 def test_broken_front_matter_fails_with_the_file_name(fx, capsys):
     bad = fx / "solutions" / "fx" / "1.2.md"
     bad.write_text("---\nproblem: [1.2\n---\n## Solution\nx\n")

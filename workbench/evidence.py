@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.paths import REPO_ROOT, project_root, results_dir, traces_dir
+from workbench.paths import REPO_ROOT, project_root, results_dir, shown_path, traces_dir
 from workbench.problems import Pack, Problem
 from workbench.results import epoch_rows
 from workbench.solutions import Solution, heading_notes, load_solution
@@ -87,12 +87,12 @@ def pick_trace(problem_id: str, pin: str | None, root: Path | None = None) -> Tr
     is intact); unreadable files are reported."""
     folder = (root or traces_dir()) / problem_id
     loaded, bad = scan_traces(problem_id, root)
-    broken = [f"{f}: {why}" for f, why in bad]
-    pick = _pick(loaded, broken, folder, pin)
-    return replace(pick, unreadable=tuple(broken))
+    shown = [f"{shown_path(f)}: {why}" for f, why in bad]  # the detail goes into the PDF: no home folder
+    pick = _pick(loaded, shown, shown_path(folder), pin)
+    return replace(pick, unreadable=tuple(f"{f}: {why}" for f, why in bad))
 
 
-def _pick(loaded: list[Trace], broken: list[str], folder: Path, pin: str | None) -> TracePick:
+def _pick(loaded: list[Trace], broken: list[str], folder: str, pin: str | None) -> TracePick:
     """The choice among the readable traces; `broken` only explains why none could be shown."""
     if pin:
         matches = pinned_among(loaded, pin)
