@@ -508,6 +508,9 @@ def test_missing_plot_and_code_are_boxes(fx, capsys):
     flat = " ".join(text.split())
     assert rc == 1
     assert "Missing: plot / results of run tiny" in flat and "Missing: code" in flat
+    # named relative to the project: the PDF is handed in, without the home folder
+    assert "no pinned run folder solutions/fx/results/tiny" in flat and str(fx) not in flat
+    assert "Missing: code 0.5 pt at risk: fxpkg/models.py defines no top-level TinyNet" in flat
     out = " ".join(capsys.readouterr().out.split())
     assert "plot" in out and "code" in out
 
@@ -516,7 +519,7 @@ def test_corrupt_plot_is_a_box_not_a_typst_error(fx):
     (fx / "solutions" / "fx" / "results" / "tiny" / "curves.png").write_bytes(b"not an image")
     rc, text = _build(fx, "--strict")
     flat = " ".join(text.split())
-    assert rc == 1 and "curves.png is not a PNG or JPEG image" in flat
+    assert rc == 1 and "solutions/fx/results/tiny/curves.png is not a PNG or JPEG image" in flat and str(fx) not in flat
 
 
 @pytest.mark.parametrize("where, reason", [("FILE", "it is a file, not a folder"), ("/proc/x", "")])

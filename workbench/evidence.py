@@ -133,13 +133,13 @@ def class_source(pointer: str) -> CodeSource:
     try:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:
-        return CodeSource(pointer, name, path, error=f"{path}: syntax error at line {exc.lineno}")
+        return CodeSource(pointer, name, path, error=f"{shown_path(path)}: syntax error at line {exc.lineno}")
     for node in tree.body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
             lines = text.splitlines()[start - 1:node.end_lineno]
             return CodeSource(pointer, name, path, "\n".join(lines))
-    return CodeSource(pointer, name, path, error=f"{path} defines no top-level {name}")
+    return CodeSource(pointer, name, path, error=f"{shown_path(path)} defines no top-level {name}")
 
 
 def _is_image(path: Path) -> bool:
@@ -155,17 +155,17 @@ def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
     """A pinned run folder; what is missing or unreadable among `needs` is listed in Run.problems, never raised."""
     name = path.name
     if not path.is_dir():
-        return Run(name, path, problems=(f"no pinned run folder {path}",))
+        return Run(name, path, problems=(f"no pinned run folder {shown_path(path)}",))
     problems, config, epochs, summary = [], {}, (), {}
     for fname in ("config.json", "metrics.json"):
         file = path / fname
         if not file.is_file():
-            problems.append(f"{file} is missing")
+            problems.append(f"{shown_path(file)} is missing")
             continue
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            problems.append(f"{file} is unreadable ({exc})")
+            problems.append(f"{shown_path(file)} is unreadable ({exc})")
             continue
         if fname == "config.json":
             config = data if isinstance(data, dict) else {}
@@ -176,9 +176,9 @@ def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
         file = path / fname
         if not file.is_file():
             if fname in needs:
-                problems.append(f"{file} is missing")
+                problems.append(f"{shown_path(file)} is missing")
         elif not _is_image(file):
-            problems.append(f"{file} is not a PNG or JPEG image")
+            problems.append(f"{shown_path(file)} is not a PNG or JPEG image")
         else:
             images[fname] = file
     return Run(name, path, config, epochs, summary, images.get("curves.png"), images.get("samples.png"), tuple(problems))
