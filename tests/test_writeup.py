@@ -417,6 +417,12 @@ def test_notebook_validates_and_holds_code_and_outputs(fx, tmp_path, monkeypatch
     assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2
+    assert "Fixture Student (000000001)" in nb.cells[0].source
+    assert any(c.source.startswith("### Run `tiny` (question 2.2)") for c in nb.cells)
+    [table] = [o["data"]["text/markdown"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if "text/markdown" in o.get("data", {})]
+    assert table.splitlines()[2:] == ["| 1 | 2.0000 | 2.1000 | 30.0000 | 1.0000 |",  # every epoch, not the last only
+                                      "| 2 | 1.5000 | 1.6000 | 50.0000 | 1.0000 |"]
     namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg",))
     assert namespace["TinyNet"]().forward([1, 2]) == [0, 2]
     assert "RUN_CONFIGS" in namespace and namespace["RUN_CONFIGS"]["tiny"]["batch_size"] == 4
@@ -617,6 +623,7 @@ def test_code_block_fence_cannot_be_closed_from_inside():
     assert md_text("#x $y$ @z") == r"\#x \$y\$ \@z"
     assert typ_str('a"b\\c`\n') == '"a\\"b\\\\c\\u{60}\\n"'
     assert "<U+1F600>" in code_block("smile \U0001F600")
+
 
 
 @pytest.mark.skipif(not (Path(__file__).resolve().parent.parent / "problems" / "a2").is_dir(), reason="no A2 pack")
@@ -1022,6 +1029,18 @@ def test_the_notebook_s_run_configs_show_paths_without_the_home_folder(fx, tmp_p
     cells = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4).cells
     [configs] = [c.source for c in cells if c.source.startswith("RUN_CONFIGS = ")]
     assert "'path': '~/horses'" in configs and "ada-lovelace" not in configs
+
+
+def test_notebook_writes_a_package_s_modules_after_those_they_import(tmp_path):
+    from workbench.notebook import module_order
+
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("from pkg.b import B\nfrom . import c\n")
+    (pkg / "b.py").write_text("import pkg.c\n")
+    (pkg / "c.py").write_text("import os\n")
+    (pkg / "d.py").write_text("")
+    assert [p.name for p in module_order(pkg, "pkg")] == ["c.py", "b.py", "a.py", "d.py"]
 
 
 def test_notebook_holds_a_single_module_s_code_and_runs(fx, tmp_path, monkeypatch):
