@@ -625,6 +625,14 @@ def test_code_block_fence_cannot_be_closed_from_inside():
     assert "<U+1F600>" in code_block("smile \U0001F600")
 
 
+def test_untrusted_text_is_made_printable_and_trusted_tex_habits_become_markdown():
+    from workbench.typeset import code_block, glyphless, md_text, tex_to_markdown
+
+    assert code_block("bell\x07 esc\x1b[31m") == "```text\nbell<U+0007> esc<U+001B>[31m\n```"
+    assert md_text("two\nlines\n\n- not a list") == r"two lines \- not a list"  # inline: one line, never a block
+    assert tex_to_markdown(r"\textbf{bold} \emph{it} \textit{it2} \texttt{mono}") == "**bold** *it* *it2* `mono`"
+    assert glyphless("a\u200bb\u202e \U0001F600 \u4e2d") == ["\u4e2d", "\U0001F600"]  # invisible ones are not 'boxes'
+
 
 @pytest.mark.skipif(not (Path(__file__).resolve().parent.parent / "problems" / "a2").is_dir(), reason="no A2 pack")
 @pytest.mark.parametrize("checks", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["no-checks", "checks"])
