@@ -55,6 +55,19 @@ def test_shape_after_every_block(cls, nic, nf, nc):
     assert model(torch.zeros(2, nic, 32, 32)).shape == (2, nc, 32, 32)
 
 
+def test_unet_concatenates_the_skip_first():
+    """Figure 1c: block4 reads [block1's output, block3's output] and final reads [the input, block4's output]."""
+    model = UNet(3, 4, 5, 2).eval()
+    seen = {}
+    for name in BLOCK_NAMES:
+        getattr(model, name).register_forward_hook(lambda m, inp, out, name=name: seen.update({name: (inp[0], out)}))
+    x = torch.rand(1, 2, 32, 32)
+    with torch.no_grad():
+        model(x)
+    assert torch.equal(seen["block4"][0], torch.cat((seen["block1"][1], seen["block3"][1]), 1))
+    assert torch.equal(seen["final"][0], torch.cat((x, seen["block4"][1]), 1))
+
+
 @pytest.mark.parametrize("cls", MODELS)
 @pytest.mark.parametrize("kernel", [1, 5, 7])
 def test_other_odd_kernels_keep_every_shape(cls, kernel):
