@@ -75,6 +75,25 @@ def test_unpadded_connections_by_brute_force():
     assert row.connections == 3 * 25 * 2 * 9
 
 
+def test_transposed_unpadded_connections_by_brute_force():
+    conv = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1)
+    (row,) = count_layers(nn.Sequential(conv), (2, 4, 4))
+    assert row.out_shape == (3, 8, 8)
+    # input i feeds output 2*i - 1 + d for taps d = 0, 1, 2; count the ones inside the 8x8 output
+    taps = sum(1 for iy in range(4) for ix in range(4) for dy in range(3) for dx in range(3)
+               if 0 <= 2 * iy - 1 + dy < 8 and 0 <= 2 * ix - 1 + dx < 8)
+    assert row.connections_unpadded == taps * 2 * 3
+    assert row.connections == 2 * 16 * 3 * 9
+
+
+def test_grouped_conv_and_bilinear_upsample_conventions():
+    grouped, up = nn.Conv2d(4, 6, 3, padding=1, groups=2), nn.Upsample(scale_factor=2, mode="bilinear")
+    conv, ups = count_layers(nn.Sequential(grouped, up), (4, 5, 5))
+    assert conv.weights == grouped.weight.numel() == 2 * 6 * 9  # Cin/groups * Cout * k * k
+    assert conv.connections == 6 * 25 * 2 * 9  # outputs * Cin/groups * k * k
+    assert (ups.kind, ups.outputs, ups.connections) == ("upsample", 6 * 10 * 10, 4 * 6 * 10 * 10)  # bilinear: four
+
+
 def test_counting_leaves_the_model_as_it_was():
     model = UNet(3, 8, 6, 1).train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
