@@ -40,6 +40,30 @@ def test_kmeans_finds_well_separated_clusters():
     assert sorted(map(tuple, (got * 256).round().int().tolist())) == sorted(map(tuple, colours.int().tolist()))
 
 
+def test_kmeans_plus_plus_finds_small_far_clusters():
+    """k-means++ starts at colours far from those chosen (a uniform start mostly lands in the big cluster)."""
+    g = torch.Generator().manual_seed(0)
+    grey = 128 + torch.randint(-10, 11, (300, 3), generator=g)
+    red, blue = torch.tensor([[250, 10, 10]] * 10), torch.tensor([[10, 10, 250]] * 10)
+    pixels = torch.cat([grey, red, blue]).to(torch.uint8).T.reshape(1, 3, 1, 320)
+    for seed in range(10):
+        got = (fit_palette(pixels, 3, seed=seed, pixels=320) * 256).round().int().tolist()
+        assert [250, 10, 10] in got and [10, 10, 250] in got, seed
+
+
+def test_fewer_distinct_colours_than_k_gives_only_those_colours():
+    """An empty cluster is re-seeded at a pixel, never left at a made-up colour such as black."""
+    colours = torch.tensor([[200, 30, 30], [30, 200, 30]], dtype=torch.uint8)
+    pixels = colours[torch.arange(100) % 2].T.reshape(1, 3, 10, 10)
+    got = fit_palette(pixels, 4, seed=0, pixels=100)
+    assert set(map(tuple, (got * 256).round().int().tolist())) == {(200, 30, 30), (30, 200, 30)}
+
+
+def test_kmeans_needs_at_least_k_pixels():
+    with pytest.raises(DataError, match="k-means needs at least 8 pixels, got 4"):
+        fit_palette(torch.zeros((1, 3, 2, 2), dtype=torch.uint8), 8)
+
+
 def test_kmeans_is_a_local_optimum(images):
     """Each centre is the mean of the pixels nearest to it (the Lloyd fixed point)."""
     pal = fit_palette(images, 6, seed=0, pixels=10**9)  # all pixels
