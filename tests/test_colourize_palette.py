@@ -111,7 +111,14 @@ def test_palette_file_in_0_255_is_put_on_the_data_scale(tmp_path):
     assert got.tolist() == [[0.0, 0.5, 255 / 256], [0.25, 0.25, 0.25]]
 
 
+def test_palette_file_with_white_as_1_stays_on_the_0_1_scale(tmp_path):
+    np.save(tmp_path / "p.npy", np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.5, 0.25, 1.0]]))  # max exactly 1
+    got, info = load_palette(tmp_path / "p.npy")
+    assert info["scale"] == "0-1" and got.tolist() == [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.5, 0.25, 1.0]]
+
+
 @pytest.mark.parametrize("bad,match", [(np.zeros((24, 4)), "has shape"), (np.zeros((1,)), "has shape"),
+                                       (np.zeros((1, 3)), "has shape"), (np.full((3, 3), -0.5), "outside 0-255"),
                                        (np.full((3, 3), 300.0), "outside 0-255"), (np.full((3, 3), np.nan), "outside")])
 def test_bad_palette_files(tmp_path, bad, match):
     np.save(tmp_path / "p.npy", bad)
@@ -192,6 +199,16 @@ def test_the_courses_pickled_palette_form_loads_as_the_notebook_reads_it(tmp_pat
     got, info = load_palette(tmp_path / "colour_kmeans24_cat7.npy")
     assert got.shape == (24, 3) and info["k"] == 24
     assert np.allclose(got.numpy(), notebook.reshape(24, 3).astype(np.float32))
+
+
+def test_the_courses_form_takes_the_first_of_several_elements(tmp_path):
+    first, second = np.full((4, 1, 3), 0.25), np.full((6, 1, 3), 0.75)
+    arr = np.empty(2, dtype=object)
+    arr[0], arr[1] = first, second
+    np.save(tmp_path / "p.npy", arr, allow_pickle=True)
+    notebook = np.load(tmp_path / "p.npy", allow_pickle=True, encoding="bytes")[0]  # the notebook's read
+    got, info = load_palette(tmp_path / "p.npy")
+    assert info["k"] == 4 and np.array_equal(got.numpy(), notebook.reshape(4, 3).astype(np.float32))
 
 
 class _RunsCode:
