@@ -59,6 +59,24 @@ def test_image_folder_png_and_jpeg(tmp_path):
     assert (ds.train.float() - torch.from_numpy(synthetic_images(4, 0)).permute(0, 3, 1, 2).float()).abs().mean() < 10  # lossy
 
 
+def test_image_folder_suffixes_in_capitals(tmp_path):
+    folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
+    for f in list(folder.rglob("*.png")):
+        f.rename(f.with_suffix(".PNG"))
+    ds = cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert torch.equal(ds.train, torch.from_numpy(synthetic_images(3, 0)).permute(0, 3, 1, 2))
+
+
+def test_image_folder_of_two_sizes_is_one_line(tmp_path):
+    from PIL import Image
+
+    folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
+    Image.new("RGB", (16, 16)).save(folder / "train" / "horse" / "0009.png")
+    with pytest.raises(DataError, match="horse mixes image sizes") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert "resize" in err.value.fix
+
+
 def test_decoded_once_then_cached(tmp_path, monkeypatch):
     folder = make_image_folder(tmp_path / "f")
     first = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
