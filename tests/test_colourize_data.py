@@ -89,6 +89,21 @@ def test_decoded_once_then_cached(tmp_path, monkeypatch):
     assert len(cdata.load_category(folder, 7, cache_dir=tmp_path / "cache").train) == 5
 
 
+def test_a_batch_rewritten_at_the_same_size_is_decoded_afresh(tmp_path):
+    import os
+
+    folder = make_cifar_batches(tmp_path / "d")
+    first = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+    other = make_cifar_batches(tmp_path / "other", seed=10)  # other pixels, same shapes: every file the same size
+    for name in (*cdata.TRAIN_BATCHES, cdata.TEST_BATCH):
+        assert (other / name).stat().st_size == (folder / name).stat().st_size
+        st = (folder / name).stat()
+        (folder / name).write_bytes((other / name).read_bytes())
+        os.utime(folder / name, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    again = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+    assert torch.equal(again.train, _expected_horses(batches_seed=10)[0]) and not torch.equal(again.train, first.train)
+
+
 def test_an_image_moved_to_the_other_split_is_decoded_afresh(tmp_path):
     # numbered across the splits, train 0000-0005 and test 0006-0008: moving 0005 keeps the files' order
     folder = make_image_folder(tmp_path / "f")
