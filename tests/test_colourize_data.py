@@ -136,6 +136,15 @@ def test_shuffle_is_seeded_and_a_permutation(tmp_path):
     assert sorted(map(bytes, a.train.flatten(1).numpy())) == sorted(map(bytes, ds.train.flatten(1).numpy()))
 
 
+def test_shuffle_draws_the_training_then_the_test_permutation_from_one_stream(tmp_path):
+    ds = cdata.load_category(make_cifar_batches(tmp_path / "d", horses_per_batch=10), 7, cache_dir=tmp_path / "cache")
+    g = torch.Generator().manual_seed(3)
+    train_order, test_order = torch.randperm(50, generator=g), torch.randperm(10, generator=g)
+    got = cdata.shuffled(ds, 3)
+    assert torch.equal(got.train, ds.train[train_order]) and torch.equal(got.test, ds.test[test_order])
+    assert not torch.equal(got.test, ds.test)
+
+
 def test_scaling_like_the_notebook():
     images = torch.tensor([[[[0]], [[128]], [[255]]]], dtype=torch.uint8)  # (1, 3, 1, 1)
     rgb, grey = cdata.to_inputs(images)
