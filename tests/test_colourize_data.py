@@ -173,6 +173,9 @@ def test_no_images_of_the_category(tmp_path):
 def test_unknown_category():
     with pytest.raises(UsageError, match="unknown category"):
         cdata.resolve_category("unicorn")
+    with pytest.raises(UsageError, match="unknown category '10'"):  # labels are 0-9
+        cdata.resolve_category("10")
+    assert cdata.resolve_category(" 9 ") == 9 and cdata.resolve_category("Horse") == 7
 
 
 def test_corrupt_archive(tmp_path):
