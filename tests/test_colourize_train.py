@@ -55,7 +55,43 @@ def test_run_folder_has_every_artefact(cfg, project):
     on_disk = json.loads((run / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics)) and on_disk["complete"]
     assert [e["epoch"] for e in on_disk["epochs"]] == [1, 2] and on_disk["final"]["val_acc"] == on_disk["epochs"][1]["val_acc"]
+    final, epochs = on_disk["final"], on_disk["epochs"]
+    assert [final[k] for k in ("epoch", "train_loss", "val_loss", "val_acc")] == list(_figures(on_disk)[-1])
+    assert final["seconds"] == pytest.approx(sum(e["seconds"] for e in epochs))
+    assert final["train_images_per_s"] == pytest.approx(200 * 2 / sum(e["train_seconds"] for e in epochs))
     assert not list(run.glob(".*.tmp"))
+
+
+def test_the_figures_are_the_notebooks(cfg, project, monkeypatch):
+    """train_loss: mean of the batches' losses; val_loss: mean over test batches; val_acc: % of test pixels right,
+    with BatchNorm in eval mode (recomputed from model.pt)."""
+    import colourize.train as ctrain
+    from colourize import data as cdata
+    from colourize.models import build_model
+    from colourize.palette import nearest_colour
+
+    real, train_losses = ctrain.pixel_cross_entropy, []
+
+    def spy(logits, labels):
+        loss = real(logits, labels)
+        if torch.is_grad_enabled():  # evaluation runs in inference mode
+            train_losses.append(loss.item())
+        return loss
+
+    monkeypatch.setattr(ctrain, "pixel_cross_entropy", spy)
+    cfg = replace(cfg, epochs=1, batch_size=30)  # 7 training batches (the last of 20); test batches of 30 and 10
+    final = train(cfg, project / "runs" / "ct")["final"]
+    assert len(train_losses) == 7 and final["train_loss"] == pytest.approx(sum(train_losses) / 7, rel=1e-6)
+    saved = torch.load(project / "runs" / "ct" / "model.pt", weights_only=True)
+    model = build_model("convtranspose", 3, 8, len(saved["palette"]), 1)
+    model.load_state_dict(saved["state_dict"])
+    test = cdata.shuffled(cdata.load_category(cfg.data, cfg.category), cfg.seed).test  # (40, 3, 32, 32)
+    labels = nearest_colour(test, saved["palette"])
+    with torch.no_grad():
+        logits = model.eval()((test.double() / 256).mean(1, keepdim=True).float())
+    batch_losses = [torch.nn.functional.cross_entropy(logits[s], labels[s]).item() for s in (slice(0, 30), slice(30, 40))]
+    assert final["val_loss"] == pytest.approx(sum(batch_losses) / 2, rel=1e-4)
+    assert final["val_acc"] == pytest.approx(100 * (logits.argmax(1) == labels).double().mean().item(), abs=0.01)
 
 
 def test_same_seed_same_result(cfg, project):
