@@ -130,10 +130,13 @@ def _snapshot(run):
     return {p.name: p.read_bytes() for p in run.iterdir()}
 
 
-def test_existing_run_is_not_overwritten(cfg, project):
+def test_existing_run_is_not_overwritten(cfg, project, monkeypatch):
+    from colourize import data as cdata
+
     run = project / "runs" / "ct"
     train(replace(cfg, epochs=1), run)
     before = _snapshot(run)
+    monkeypatch.setattr(cdata, "load_category", lambda *a, **k: pytest.fail("data read"))  # refused before that
     with pytest.raises(TrainingError, match="already holds a run") as err:
         train(cfg, run)
     assert "--resume" in err.value.fix and _snapshot(run) == before
