@@ -134,6 +134,18 @@ def test_train_and_test_images_of_other_sizes_are_one_line_and_leave_no_run(proj
     assert not any((project / "runs").iterdir())
 
 
+def test_images_not_divisible_by_4_are_one_line_and_leave_no_run(project, capsys):
+    from PIL import Image
+
+    for split in ("train", "test"):  # 30 halves to 15, which does not halve again
+        (project / "data" / split / "horse").mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (30, 30), (40 * i, 90, 200)).save(project / "data" / split / "horse" / f"{i}.png")
+    rc = cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(project / "data")])
+    _one_line_error(capsys, rc, "images are (30, 30)", "divisible by 4")
+    assert not (project / "runs").exists() or not any((project / "runs").iterdir())
+
+
 def test_a_cache_folder_that_cannot_be_written_only_costs_time(project, synth, capsys):
     (project / ".cache").write_text("not a folder")  # as a read-only .cache/ would, every cache write fails
     argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--json"]  # data and k-means
