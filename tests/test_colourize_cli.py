@@ -197,6 +197,7 @@ def _adam_state_of_other_shapes(ckpt, run):
     (lambda ckpt, run: ckpt.pop("config"), ["unreadable or not a checkpoint", "KeyError"]),
     (lambda ckpt, run: ckpt.update(config="{not json"), ["unreadable or not a checkpoint", "JSONDecodeError"]),
     (lambda ckpt, run: ckpt.pop("history"), ["history does not hold 1 epoch records"]),
+    (lambda ckpt, run: ckpt.update(history=[]), ["history does not hold 1 epoch records"]),
     (lambda ckpt, run: ckpt.update(epoch="1"), ["config or epoch is damaged"]),
     (lambda ckpt, run: ckpt["history"][0].pop("train_seconds"), ["history does not hold 1 epoch records"]),
     (lambda ckpt, run: ckpt.pop("optimizer"), ["model, optimizer or random state is missing"]),
