@@ -188,6 +188,23 @@ def test_mismatched_checkpoint_names_the_setting(cfg, project):
     assert _snapshot(run) == before
 
 
+@pytest.mark.parametrize("change,words", [
+    ({"num_colours": 1}, "num_colours 1"), ({"num_colours": 30, "palette_pixels": 20}, "palette_pixels 20"),
+    ({"samples": -1}, "samples -1"), ({"palette_n_init": 0}, "palette_n_init 0"),
+])
+def test_library_settings_out_of_range_are_refused(change, words):
+    with pytest.raises(TrainingError, match=words):
+        replace(TrainConfig(), **change).check()
+
+
+def test_the_largest_torch_seed_is_accepted():
+    from colourize.train import MAX_SEED
+
+    assert MAX_SEED == 2**64 - 1
+    TrainConfig(seed=MAX_SEED).check()
+    torch.Generator().manual_seed(MAX_SEED)  # torch takes it
+
+
 def test_resume_without_a_run(cfg, project):
     with pytest.raises(TrainingError, match="nothing to resume"):
         train(cfg, project / "runs" / "none", resume=True)
