@@ -205,6 +205,23 @@ def test_the_largest_torch_seed_is_accepted():
     torch.Generator().manual_seed(MAX_SEED)  # torch takes it
 
 
+def test_a_run_palette_that_is_not_float_colours_is_refused(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "palette.npy", np.array([[0, 0, 0], [255, 255, 255]], dtype=np.int64))
+    with pytest.raises(TrainingError, match="holds int64 \\(2, 3\\), not a \\(K, 3\\) palette"):
+        runs.read_palette(tmp_path)
+
+
+def test_a_run_named_by_a_folder_here_is_that_folder(project, tmp_path, monkeypatch):
+    from workbench.paths import runs_dir
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    assert runs.resolve_run("mine") == tmp_path / "mine"
+    assert runs.resolve_run("unet") == (runs_dir() / "unet").resolve()  # otherwise a name under runs/
+
+
 def test_resume_without_a_run(cfg, project):
     with pytest.raises(TrainingError, match="nothing to resume"):
         train(cfg, project / "runs" / "none", resume=True)
