@@ -472,6 +472,46 @@ def test_sweep_seeds_reports_the_spread(project, synth, pal, capsys):
     assert "over 3 seeds (mean ± sd)" in capsys.readouterr().out
 
 
+def _sweep_without_training(monkeypatch, accs: dict[str, float]):
+    """colourize.sweep.run_sweep with train_many replaced: each run folder gets a metrics.json whose val_acc is
+    accs[folder name] (the summary's arithmetic, without training)."""
+    import colourize.sweep
+
+    def fake(tasks, jobs, reporter_for):
+        out = []
+        for t in tasks:
+            t.run_dir.mkdir(parents=True, exist_ok=True)
+            metrics = {"final": {"train_loss": 1.0, "val_loss": 2.0, "val_acc": accs[t.run_dir.name], "seconds": 3.0}}
+            (t.run_dir / "metrics.json").write_text(json.dumps(metrics))
+            out.append(metrics)
+        return out
+
+    monkeypatch.setattr(colourize.sweep, "train_many", fake)
+    return colourize.sweep.run_sweep
+
+
+def test_a_sweep_of_two_seeds_has_a_spread_and_one_seed_none(project, monkeypatch):
+    from colourize.train import TrainConfig
+
+    run_sweep = _sweep_without_training(monkeypatch, {"sweep-seed0": 40.0, "sweep-seed1": 44.0})
+    summary = run_sweep("seed", [0, 1], TrainConfig(epochs=1), project / "two")
+    assert summary["spread"]["val_acc"] == pytest.approx({"mean": 42.0, "sd": 8 ** 0.5, "n": 2})  # sd: sqrt((4+4)/1)
+    assert "spread" not in run_sweep("seed", [0], TrainConfig(epochs=1), project / "one")  # no sd of one run
+
+
+def test_a_value_swept_again_replaces_its_row_in_the_summary(project, monkeypatch):
+    from colourize.train import TrainConfig
+
+    accs = {"sweep-bs20": 30.0, "sweep-bs30": 35.0}
+    run_sweep = _sweep_without_training(monkeypatch, accs)
+    run_sweep("batch-size", [30, 20], TrainConfig(epochs=1), project / "runs")
+    accs["sweep-bs30"] = 37.5  # e.g. its folder was deleted and the run trained again
+    summary = run_sweep("batch-size", [30], TrainConfig(epochs=1), project / "runs")
+    assert [(r["batch-size"], r["val_acc"]) for r in summary["runs"]] == [(20, 30.0), (30, 37.5)]
+    on_disk = json.loads((project / "runs" / "sweep-batch-size.json").read_text())
+    assert [r["val_acc"] for r in on_disk["runs"]] == [30.0, 37.5]
+
+
 def test_damaged_run_files_are_one_line(project, synth, pal, capsys):
     run = project / "runs" / "pu"
     argv = ["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
