@@ -556,6 +556,17 @@ def test_a_sweep_that_adds_a_value_keeps_the_earlier_runs_in_its_summary(project
     assert summary.read_bytes() == before and not (project / "runs" / "sweep-bs30").exists()
 
 
+def test_a_resumed_sweep_starts_the_values_it_has_no_run_for(project, synth, pal, capsys):
+    common = ["--model", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+              "--json"]
+    assert cli.main(["sweep", "seed", "0"] + common) == 0
+    kept = (project / "runs" / "sweep-seed0" / "metrics.json").read_bytes()
+    assert cli.main(["sweep", "seed", "0", "1", "--resume"] + common) == 0, capsys.readouterr().err
+    assert (project / "runs" / "sweep-seed0" / "metrics.json").read_bytes() == kept  # finished: left as it was
+    assert json.loads((project / "runs" / "sweep-seed1" / "metrics.json").read_text())["complete"]
+    assert json.loads((project / "runs" / "sweep-seed.json").read_text())["values"] == [0, 1]
+
+
 def test_a_sweep_resumed_with_more_epochs_extends_every_run_or_says_which_are_left(project, synth, pal, capsys):
     """As `train --resume --epochs N` extends a run; a summary never mixes runs of two lengths."""
     common = ["--model", "poolupsample", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
