@@ -94,17 +94,22 @@ def test_ctrl_c_stops_every_worker_and_resume_finishes(project, synth, pal):
     assert all(len(_epochs(out / m)) == 30 for m in ("poolupsample", "convtranspose", "unet"))
 
 
-def test_a_worker_that_dies_without_reporting_is_an_error(tmp_path):
+@pytest.mark.parametrize("how,code", [("exit", "3"), ("sigkill", "-9")])  # -9: e.g. the out-of-memory killer
+def test_a_worker_that_dies_without_reporting_is_an_error(tmp_path, how, code):
     import multiprocessing
+    import time
 
     from colourize.parallel import Task, _check_alive
     from colourize.train import TrainConfig
 
-    proc = multiprocessing.get_context("spawn").Process(target=os._exit, args=(3,))  # as if killed
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=os._exit, args=(3,)) if how == "exit" else ctx.Process(target=time.sleep, args=(60,))
     proc.start()
+    if how == "sigkill":
+        proc.kill()
     proc.join()
     running = {0: proc}
-    with pytest.raises(TrainingError, match=r"died \(exit code 3\).*--resume"):
+    with pytest.raises(TrainingError, match=rf"died \(exit code {code}\).*--resume"):
         _check_alive(running, [Task(TrainConfig(), tmp_path / "run")])
     assert running == {}
 
