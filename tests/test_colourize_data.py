@@ -38,6 +38,9 @@ def test_archive_gives_the_same_images(tmp_path):
         train, test = _expected_horses()
         assert ds.source.kind == "archive" and ds.source.path == archive
         assert torch.equal(ds.train, train) and torch.equal(ds.test, test)
+    tgz = archive.rename(archive.parent / "cifar-10-python.tgz")  # the short suffix names the same archive
+    ds = cdata.load_category(tgz, 7, cache_dir=tmp_path / "cache")
+    assert ds.source.kind == "archive" and torch.equal(ds.train, train)
 
 
 def test_other_category_by_label(tmp_path):
