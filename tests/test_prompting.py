@@ -94,6 +94,14 @@ def test_partly_failed_samples_keep_the_successful_ones(wb):
     assert len(trace.data["errors"]) == 1
 
 
+def test_partly_failed_samples_with_json_exit_3_too(wb):
+    """--help: exit 3 'also when only some samples ... did'; --json must not turn that into 0."""
+    wb.server.script({"choices": 1}, {"status": 400, "message": "sampler exploded"})
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--samples", "3", "--json")
+    data = json.loads(out)
+    assert code == 3 and data["samples"] == 2 and len(data["errors"]) == 1 and "sampler exploded" in data["errors"][0]
+
+
 def test_a_batch_reports_a_problem_with_failed_samples_as_partial(wb):
     wb.server.script({"match": "momentum", "choices": 1}, {"match": "momentum", "status": 400, "message": "sampler exploded"})
     code, out, _ = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--samples", "2", "--json")
