@@ -244,6 +244,19 @@ def test_selection_by_type_and_ids(wb):
     assert code == 0 and sorted(o["problem"] for o in json.loads(out)["outcomes"]) == ["2.2", "3.1"]
 
 
+def test_type_gives_the_batch_report_even_when_one_problem_matches(wb):
+    """--type implies --all: scripts get the same document (outcomes, failed, skipped) however many match."""
+    code, out, _ = wb.run("prompt", "--type", "2", "--pack", "demo", "--json")
+    data = json.loads(out)
+    assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["1.2"] and data["failed"] == []
+
+
+def test_stream_with_json_keeps_stdout_one_json_document(wb):
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--stream", "--json")
+    data = json.loads(out)  # no live panel printed around it
+    assert code == 0 and data["samples"] == 1 and load_trace(wb.traces()[0]).data["request"]["stream"] is True
+
+
 def test_a_repeated_id_is_prompted_once(wb):
     code, out, _ = wb.run("prompt", "1.1", "1.3", "1.1", "--pack", "demo", "--json")
     assert code == 0 and [o["problem"] for o in json.loads(out)["outcomes"]] == ["1.1", "1.3"]
