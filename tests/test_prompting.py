@@ -201,9 +201,11 @@ def test_dry_run_sends_nothing_and_needs_no_key(wb, monkeypatch):
     code, out, _ = wb.run("prompt", "1.1", "--pack", "demo", "--strategy", "decompose", "--dry-run",
                           "--base-url", "https://api.example.com/v1", "--samples", "2")
     assert code == 0 and "nothing was sent" in out and "user · turn 3" in out and "n=2" in out
+    assert "API key MISSING: set OPENAI_API_KEY before sending" in out  # a real send would fail: say so
     code, out, _ = wb.run("prompt", "1.1", "--pack", "demo", "--dry-run", "--json")
     data = json.loads(out)
     assert data["request"]["model"] == "fake-gpt" and data["problems"][0]["turns"][1]["role"] == "user"
+    assert data["api_key"] == "not needed"  # the fake server is on 127.0.0.1: a local server takes no key
     assert wb.server.requests == [] and wb.traces() == []
 
 
