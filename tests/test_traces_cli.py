@@ -477,6 +477,8 @@ def test_traces_of_a_problem_without_any_yet(wb):
     (["traces", "cite", "9.9"], "no problem '9.9' in pack 'a2'"),
     (["traces", "9.9"], "no problem '9.9' in pack 'a2'"),
     (["traces", "show"], "wrong arguments"),
+    (["traces", "cite"], "wrong arguments for `traces cite`"),
+    (["traces", "verify", "1.1"], "wrong arguments for `traces verify`"),
     (["import-chat", "missing.json", "--problem", "1.1", "--pack", "demo"], "no file missing.json"),
     (["import-chat", "x.json", "--problem", "../1", "--pack", "demo"], "invalid problem id"),
 ])
