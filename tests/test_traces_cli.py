@@ -611,6 +611,11 @@ def test_bad_arguments_with_json_are_a_json_document_too(wb, argv, message):
     assert data["exit_code"] == 2 and message in data["error"] and "--help" in data["fix"]
 
 
+def test_no_command_prints_the_help_and_exits_2(wb):
+    code, out, _ = wb.run()
+    assert code == 2 and "usage: cli.py" in out and "Exit codes:" in out  # bad input, not success
+
+
 def test_a_fifo_named_like_a_trace_is_unreadable_not_a_hang(wb):
     import os
 
