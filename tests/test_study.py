@@ -297,3 +297,20 @@ def test_an_answer_is_scored_only_when_every_part_was_judged(proj, capsys):
     assert (cell["scored"], cell["unchecked"], cell["incorrect"], cell["mean"]) == (0, 3, 0, None)
     assert all("key points" in a["reason"] for a in data["answers"])
     assert [a["score"] for a in data["answers"]] == [0.0, 0.0, 0.0]  # unscored: not the decided parts' 0.5
+
+
+def test_a_failing_judge_exits_3_after_the_report(proj, capsys, monkeypatch):
+    """--help: exit 3 when the --judge model failed; its answers stay unchecked, never a pass."""
+    from openai_server import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setattr("workbench.llm.BACKOFF_BASE", 0.01)
+        server.script({"status": 401})
+        assert main(["study", "--problem", "2.3.3", "--judge", "fake-gpt", "--json"]) == 3
+        out, err = capsys.readouterr()
+        assert [a["status"] for a in json.loads(out)["answers"]] == ["unchecked"]
+        assert "the model grader fake-gpt failed on 1 answer" in err and err.count("\n") == 1
+    finally:
+        server.stop()
