@@ -201,6 +201,16 @@ def test_bad_input_is_one_line_before_any_judging(proj, capsys, monkeypatch, arg
     assert words in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_plot_target_that_is_a_folder_is_refused_before_any_judging(proj, tmp_path, capsys, monkeypatch):
+    import workbench.study
+
+    folder = tmp_path / "plots.png"
+    folder.mkdir()
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: pytest.fail("judged before the input was checked"))
+    assert main(["study", "--plot", str(folder)]) == 2
+    assert "is a folder" in capsys.readouterr().err and list(folder.iterdir()) == []
+
+
 def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
     assert main(["study", "--model", "nobody", "--json"]) == 1
     out, err = capsys.readouterr()
