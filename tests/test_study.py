@@ -324,3 +324,10 @@ def test_a_failing_judge_exits_3_after_the_report(proj, capsys, monkeypatch):
         assert "the model grader fake-gpt failed on 1 answer" in err and err.count("\n") == 1
     finally:
         server.stop()
+
+
+def test_empty_answers_are_counted_unscored_in_their_cell(proj, capsys):
+    trace(proj, "3.1", ["", RIGHT_31], model="model-c")  # an empty answer lacks what the check needs: missing
+    assert main(["study", "--model", "model-c"]) == 0
+    out = capsys.readouterr().out
+    assert "1.00 (1) +1 unscored" in out and "1 missing (the answer lacks what the check needs)" in out
