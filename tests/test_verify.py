@@ -616,6 +616,9 @@ def test_misnamed_files_and_off_level_headings_are_named(proj, capsys):
     assert main(["verify", "--problem", "3.1"]) == 1
     captured = capsys.readouterr()
     assert "solutions/a2/3_2.md is not read: no problem '3_2' in pack a2" in " ".join(captured.err.split())
+    assert main(["verify", "--problem", "3.1", "--json"]) == 1
+    [ignored] = json.loads(capsys.readouterr().out)["ignored_files"]  # scripts get the warning too
+    assert "solutions/a2/3_2.md is not read: no problem '3_2' in pack a2" in ignored
     [report] = verify.verify_pack("a2", ["3.1"])
     assert "3.1.md has '### Solution', which is not read: write it as '## Solution'" in report.notes
 
