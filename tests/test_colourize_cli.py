@@ -106,6 +106,7 @@ def test_pin_command(project, synth, pal, capsys):
 @pytest.mark.parametrize("argv,words", [
     (["train", "resnet"], ["unknown model 'resnet'", "poolupsample", "convtranspose", "unet"]),
     (["train"], ["no model given"]),
+    (["train", "unet", "--all"], ["give a MODEL or --all, not both"]),
     (["train", "unet", "--kernel", "0"], ["kernel 0 is not a valid kernel size"]),
     (["train", "unet", "--category", "unicorn"], ["unknown category"]),
     (["sweep", "batch-size", "32", "--model", "vgg"], ["unknown model"]),
