@@ -438,6 +438,15 @@ def test_strict_exit_codes(fx):
     assert "Missing:" not in text
 
 
+def test_no_verify_skips_the_checks_and_says_so(fx, capsys, monkeypatch):
+    from workbench import writeup
+
+    monkeypatch.setattr(writeup, "run_verification", lambda pack: pytest.fail("the checks ran under --no-verify"))
+    rc, text = _build(fx, "--no-verify")
+    assert rc == 0 and "Verification not run (--no-verify)." in " ".join(text.split())  # the appendix says so
+    assert "verification not run (--no-verify)" in capsys.readouterr().out
+
+
 def test_help_says_what_each_exit_code_means(capsys):
     with pytest.raises(SystemExit):
         main(["build-writeup", "--help"])
