@@ -532,6 +532,8 @@ def test_chat_failure_then_retry(wb, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("/retry\n/quit\n"))
     code, out, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
     assert code == 0 and "flaky" in err
+    [line] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert line.endswith("the strategy's prompt got no answer — /retry sends it again; /quit ends")  # nothing to save yet
     trace = load_trace(wb.traces()[0])
     assert len(trace.data["exchanges"]) == 1 and trace.strategy == "chat:direct"
 
