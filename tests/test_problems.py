@@ -395,6 +395,7 @@ def test_cli_list_json(capsys):
     assert [p["id"] for p in data["problems"]] == list(HANDOUT)
     assert {part: t["points"] for part, t in data["totals"].items()} == {"written": 9, "programming": 6}
     assert data["points"] == 15
+    assert out == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"  # stable for diffs: sorted keys
 
 
 def test_cli_list_table(capsys):
