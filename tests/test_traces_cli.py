@@ -745,3 +745,12 @@ def test_a_solution_pin_names_a_trace_by_file_name_or_six_hash_digits(wb):
     assert pinned_among(traces, first.path.name) == [first] and pinned_among(traces, first.path.stem) == [first]
     assert pinned_among(traces, first.hash[:6]) == [first]
     assert pinned_among(traces, first.hash[:5]) == []  # too short to be a pin
+
+
+def test_cite_takes_a_problem_id_of_digits_alone(wb):
+    """A pack may number its problems 1, 2, ...: `traces cite 7` is that problem's traces, not a hash prefix."""
+    from workbench.traces import write_trace
+
+    path = write_trace(_trace(problem="7"), wb.root / "traces")
+    code, out, _ = wb.run("traces", "cite", "7")
+    assert code == 0 and out == load_trace(path).citation() + "\n"
