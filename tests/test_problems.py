@@ -402,6 +402,8 @@ def test_cli_list_table(capsys):
     code, out, _ = run_cli(capsys, "list")
     assert code == 0
     assert "2.2.3" in out and "26 problems, 15 points" in out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│")}
+    assert "(optional)" in rows["2.2.2"] and "(optional)" not in rows["2.2.3"]  # 0 points: not graded
 
 
 def test_cli_show_json(capsys, pack):
