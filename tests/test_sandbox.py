@@ -52,6 +52,22 @@ def test_network_is_refused(listener, snippet):
     assert hits == []
 
 
+@pytest.mark.parametrize("snippet", [
+    "import socket\nsocket.create_connection(('127.0.0.1', PORT), timeout=2)",
+    "import socket\ns = socket.socket()\ns.connect(('127.0.0.1', PORT))",
+])
+def test_without_a_network_namespace_the_socket_guard_still_refuses(listener, snippet):
+    """network_namespace=False (or no unshare): the prelude alone must stop TCP/IP, and the result says so."""
+    port, hits = listener
+    result = run_python(snippet.replace("PORT", str(port)) + "\nprint('CONNECTED')", timeout_s=20,
+                        network_namespace=False)
+    assert result.isolated_network is False
+    assert "CONNECTED" not in result.stdout and result.returncode != 0
+    assert "network access is disabled in the workbench sandbox" in result.stderr
+    time.sleep(0.2)
+    assert hits == []
+
+
 def test_killed_on_timeout_with_its_children():
     code = ("import subprocess, sys, time\n"
             "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
