@@ -156,6 +156,28 @@ def test_a_process_started_in_a_new_session_does_not_hold_up_the_result(monkeypa
             os.kill(pid, 9)
 
 
+def test_the_timeout_kills_the_whole_process_group_without_a_pid_namespace(monkeypatch):
+    """As on a system without unshare: a process the code started (same group, same session) dies with it."""
+    from workbench import sandbox
+
+    monkeypatch.setattr(sandbox, "_unshare_prefix", lambda: ())
+    marker = f"76.{os.getpid()}"
+    code = ("import subprocess, time\n"
+            f"subprocess.Popen(['sleep', '{marker}'])\n"
+            "print('started', flush=True)\n"
+            "while True:\n    time.sleep(0.05)\n")
+    try:
+        result = sandbox.run_python(code, timeout_s=1.5)
+        assert result.timed_out and "started" in result.stdout
+        deadline = time.monotonic() + 5
+        while _pids(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _pids(marker) == []
+    finally:
+        for pid in _pids(marker):  # only the sleep this test started
+            os.kill(pid, 9)
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process state from /proc")
 def test_a_check_still_running_when_the_program_exits_is_killed():
     """Ctrl-C while a check runs in a worker thread: the program exits, and the sandboxed child (in its own
