@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from workbench.sandbox import run_python
+from workbench.sandbox import landlock_abi, run_python
 
 
 @pytest.fixture
@@ -107,6 +107,8 @@ def test_writes_are_confined_to_the_temp_dir(tmp_path):
     attempts = [child, f"open({str(kept)!r}, 'a')", f"os.remove({str(kept)!r})",
                 f"os.rename({str(kept)!r}, 'moved.txt')", f"os.mkdir({str(tmp_path / 'd')!r})",
                 f"subprocess.run([sys.executable, '-c', {child!r}], check=True)"]
+    if landlock_abi() >= 3:  # truncation is covered from Landlock ABI 3 on
+        attempts.append(f"os.truncate({str(kept)!r}, 0)")
     code = ("import os, subprocess, sys, tempfile\n"
             "open('inside.txt', 'w').write('x'); os.mkdir('sub'); os.remove('inside.txt')\n"
             "tempfile.NamedTemporaryFile().close(); open(os.devnull, 'w').write('x')\n"
