@@ -100,6 +100,11 @@ def test_errors_come_back_as_output():
     assert result.returncode == 1 and "ValueError: boom" in result.stderr
 
 
+def test_output_that_is_not_utf8_comes_back_with_replacement_characters():
+    result = run_python("import sys\nsys.stdout.buffer.write(b'ok \\xff\\n')\nsys.stderr.buffer.write(b'\\xfe')", timeout_s=20)
+    assert result.ok and result.stdout == "ok \ufffd\n" and result.stderr == "\ufffd"
+
+
 def test_writes_are_confined_to_the_temp_dir(tmp_path):
     outside, kept = tmp_path / "outside.txt", tmp_path / "kept.txt"
     kept.write_text("keep")
