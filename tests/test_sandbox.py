@@ -105,6 +105,20 @@ def test_output_that_is_not_utf8_comes_back_with_replacement_characters():
     assert result.ok and result.stdout == "ok \ufffd\n" and result.stderr == "\ufffd"
 
 
+def test_the_child_reads_no_input_from_the_caller_s_stdin():
+    """stdin is /dev/null: code that reads input ends at once, even when the caller's stdin stays open."""
+    read_end, write_end = os.pipe()
+    saved = os.dup(0)
+    os.dup2(read_end, 0)  # an open pipe nobody writes to, like a terminal nobody types into
+    try:
+        result = run_python("import sys\nprint(repr(sys.stdin.read()))", timeout_s=5)
+    finally:
+        os.dup2(saved, 0)
+        for fd in (saved, read_end, write_end):
+            os.close(fd)
+    assert result.ok and not result.timed_out and result.stdout == "''\n", result
+
+
 def test_writes_are_confined_to_the_temp_dir(tmp_path):
     outside, kept = tmp_path / "outside.txt", tmp_path / "kept.txt"
     kept.write_text("keep")
