@@ -20,6 +20,12 @@ def test_write_replaces_and_follows_umask(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
 
+def test_missing_parent_folders_are_made(tmp_path):
+    target = tmp_path / "traces" / "1.1" / "t.json"
+    atomic_write(target, b"{}", exclusive=True)
+    assert target.read_bytes() == b"{}" and [p.name for p in target.parent.iterdir()] == ["t.json"]
+
+
 def test_exclusive_never_overwrites(tmp_path):
     target = tmp_path / "trace.json"
     atomic_write(target, b"first", exclusive=True)
@@ -54,3 +60,4 @@ def test_what_any_writer_wrote_is_synced_before_the_rename(tmp_path, monkeypatch
     target = tmp_path / "checkpoint.pt"
     torch_save_atomic({"x": 1}, target)
     assert target.is_file() and len(synced) == 1 and ".checkpoint.pt." in synced[0] and synced[0].endswith(".tmp")
+
