@@ -61,3 +61,18 @@ def test_what_any_writer_wrote_is_synced_before_the_rename(tmp_path, monkeypatch
     torch_save_atomic({"x": 1}, target)
     assert target.is_file() and len(synced) == 1 and ".checkpoint.pt." in synced[0] and synced[0].endswith(".tmp")
 
+
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")])
+def test_a_figure_is_saved_in_the_format_its_suffix_names(tmp_path, suffix, magic):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from workbench.atomic import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    save_figure(fig, tmp_path / f"study{suffix}")
+    assert (tmp_path / f"study{suffix}").read_bytes().startswith(magic)
+    assert [p.name for p in tmp_path.iterdir()] == [f"study{suffix}"]
