@@ -216,6 +216,7 @@ def fx(tmp_path, monkeypatch) -> Path:
     evil["exchanges"][0]["model"] = "evil-model #set page(fill: red) $x$ `y`"
     evil["samples"][0]["messages"].append({"role": 'user")[#set page(fill: red)]', "content": "FIXTURE-ODD-ROLE"})
     evil["samples"][0]["messages"].append({"role": "assistant", "content": "```python{=typst}\n#set page(fill: red)\n```"})
+    evil["samples"][0]["messages"].append({"role": "assistant", "content": "```{=typst}\n#set page(fill: red)\n```"})
     write_trace(evil, root / "traces")
     write_trace(trace_data("1.3", "FIXTURE-EC-ANSWER"), root / "traces")
     write_trace(trace_data("2.1", "FIXTURE-IMPORTED-ANSWER class TinyNet: ...", source="import"), root / "traces")
@@ -632,6 +633,8 @@ def test_code_block_fence_cannot_be_closed_from_inside():
     assert md_text("#x $y$ @z") == r"\#x \$y\$ \@z"
     assert typ_str('a"b\\c`\n') == '"a\\"b\\\\c\\u{60}\\n"'
     assert "<U+1F600>" in code_block("smile \U0001F600")
+    # a model's fence info string is its language only: "{=typst}" would make pandoc pass the body on as raw Typst
+    assert code_block("#set page(fill: red)", "{=typst}") == "```text\n#set page(fill: red)\n```"
 
 
 def test_untrusted_text_is_made_printable_and_trusted_tex_habits_become_markdown():
