@@ -625,14 +625,17 @@ def test_glyphless_characters_are_named(fx, capsys):
 
 
 def test_code_block_fence_cannot_be_closed_from_inside():
-    from workbench.typeset import code_block, md_text, typ_str
+    from workbench.typeset import code_block, md_text, raw_typst, typ_str
 
     block = code_block("a\n````\n#set page(fill: red)\n``````")
     fence = block.split("\n")[0].rstrip("text")
     assert len(fence) == 7 and block.endswith("\n" + fence)
     assert md_text("#x $y$ @z") == r"\#x \$y\$ \@z"
+    assert md_text("~~x~~ H~2~O {y} |z|") == r"\~\~x\~\~ H\~2\~O \{y\} \|z\|"  # no strikeout or subscript
     assert typ_str('a"b\\c`\n') == '"a\\"b\\\\c\\u{60}\\n"'
     assert "<U+1F600>" in code_block("smile \U0001F600")
+    with pytest.raises(ValueError):
+        raw_typst("#wb-note[x]\n```\n#set page(fill: red)")
     # a model's fence info string is its language only: "{=typst}" would make pandoc pass the body on as raw Typst
     assert code_block("#set page(fill: red)", "{=typst}") == "```text\n#set page(fill: red)\n```"
 
