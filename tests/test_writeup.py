@@ -644,6 +644,9 @@ def test_untrusted_text_is_made_printable_and_trusted_tex_habits_become_markdown
     from workbench.typeset import code_block, glyphless, md_text, tex_to_markdown
 
     assert code_block("bell\x07 esc\x1b[31m") == "```text\nbell<U+0007> esc<U+001B>[31m\n```"
+    assert code_block("a\rb\r\nc\td") == "```text\na\nb\nc   d\n```"  # old Mac and Windows line ends, tab stops of 4
+    z = "\u200b"  # a 150-character token wraps: a break point after every 64 characters
+    assert code_block("x " + "a" * 150) == "```text\nx " + "a" * 64 + z + "a" * 64 + z + "a" * 22 + "\n```"
     assert md_text("two\nlines\n\n- not a list") == r"two lines \- not a list"  # inline: one line, never a block
     assert tex_to_markdown(r"\textbf{bold} \emph{it} \textit{it2} \texttt{mono}") == "**bold** *it* *it2* `mono`"
     assert glyphless("a\u200bb\u202e \U0001F600 \u4e2d") == ["\u4e2d", "\U0001F600"]  # invisible ones are not 'boxes'
