@@ -567,6 +567,15 @@ def test_missing_name_is_a_box_and_fails_strict(fx):
     assert "Cli Name" in text
 
 
+def test_a_name_with_quotes_backslashes_and_markup_is_printed_as_written(fx):
+    """The name goes into the title block and every page's footer (the document's author) as text."""
+    name = 'Ann "Q" O\\Brien #set page(fill: red) $x$'
+    rc, text = _build(fx, "--no-verify", "--name", name, "--student-id", "42")
+    flat = " ".join(text.split())
+    assert rc == 0 and flat.count(name) >= 2
+    assert pypdf.PdfReader(str(fx / "build" / "fx-writeup.pdf")).metadata.author == name
+
+
 def test_a_missing_name_alone_fails_strict(fx):
     """Every question complete, only the name and number missing: still exit 1 under --strict."""
     (fx / "solutions" / "fx" / "1.2.md").write_text(SOLUTIONS["1.2"].replace("## Solution", "## Critique\nOwn.\n\n## Solution"))
