@@ -801,6 +801,14 @@ def test_latex_delimiters_and_environments_in_dollars_render_as_math(fx):
     assert "\\[literal\\]" in " ".join(text.split())
 
 
+def test_raw_tex_html_and_at_names_in_own_text_are_shown_not_dropped(fx):
+    """Pandoc would drop raw TeX and HTML silently and make @name a citation: in the student's text they stay."""
+    sol = fx / "solutions" / "fx" / "1.2.md"
+    sol.write_text(sol.read_text() + "\nKEEP-CHECK \\vspace{1cm} then <b>tag</b> then @fig and a -- b.\n")
+    rc, text = _build(fx, "--no-verify")
+    assert rc == 0 and "KEEP-CHECK \\vspace{1cm} then <b>tag</b> then @fig and a -- b." in " ".join(text.split())
+
+
 @pytest.mark.parametrize("message", [
     "Using ```python\nprint('x')\n``` and \\(r_l = 1\\).",  # a fence followed by words is prose, not an info string
     "```python extra words\ncode()\n```",
