@@ -622,6 +622,19 @@ def test_typst_error_names_the_file_and_keeps_no_partial_pdf(fx, monkeypatch):
     assert not [p for p in (fx / "build").iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_new_pdf_replaces_the_old_one_and_never_rewrites_it_in_place(tmp_path):
+    """A viewer that has the old PDF open (here: a second link to it) keeps reading the whole old file."""
+    from workbench.typeset import compile_pdf
+
+    typ, pdf, viewer = tmp_path / "doc.typ", tmp_path / "doc.pdf", tmp_path / "viewer.pdf"
+    pdf.write_bytes(b"%PDF-old")
+    viewer.hardlink_to(pdf)
+    typ.write_text("Hello")
+    assert compile_pdf(typ, pdf) == []
+    assert pdf.read_bytes().startswith(b"%PDF-1.") and viewer.read_bytes() == b"%PDF-old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.pdf", "doc.typ", "viewer.pdf"]
+
+
 def test_glyphless_characters_are_named(fx, capsys):
     """An emoji in a trace is shown as its code point; one in the student's own text is reported."""
     write_trace(trace_data("1.4", "FIXTURE smile \U0001F600 and 中文"), fx / "traces")
