@@ -1051,6 +1051,17 @@ def test_run_figures_pick_the_known_keys_and_risk_notes_count_graded_points_only
     assert sections.risk_note(SimpleNamespace(points=0.0, graded=False), "why") == "why"
 
 
+def test_code_shown_is_the_whole_top_level_definition_with_its_decorators(tmp_path, monkeypatch):
+    from workbench.evidence import class_source
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    (tmp_path / "wbfixpkg").mkdir()
+    (tmp_path / "wbfixpkg" / "mod.py").write_text("import dataclasses\n\n\n@dataclasses.dataclass(\n    frozen=True)\n"
+                                                  "class Net:\n    x: int = 1\n\n\ndef after():\n    pass\n")
+    code = class_source("wbfixpkg.mod:Net")
+    assert code.error == "" and code.source == "@dataclasses.dataclass(\n    frozen=True)\nclass Net:\n    x: int = 1"
+
+
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
     """The PDF is handed in: a data path under the student's home shows as ~/..., one in the project as relative."""
     from workbench import sections
