@@ -1062,6 +1062,21 @@ def test_code_shown_is_the_whole_top_level_definition_with_its_decorators(tmp_pa
     assert code.error == "" and code.source == "@dataclasses.dataclass(\n    frozen=True)\nclass Net:\n    x: int = 1"
 
 
+def test_a_run_is_complete_with_the_images_asked_for(tmp_path):
+    """A pack that needs only curves.png from a run does not count its missing samples.png against it."""
+    from workbench.evidence import load_run
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    (run / "metrics.json").write_text('{"epochs": [{"epoch": 1, "val_acc": 40.0}]}')
+    (run / "curves.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(8))
+    only = load_run(run, ("curves.png",))
+    assert only.problems == () and only.complete and only.curves == run / "curves.png" and only.samples is None
+    both = load_run(run)
+    assert len(both.problems) == 1 and both.problems[0].endswith("samples.png is missing") and not both.complete
+
+
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
     """The PDF is handed in: a data path under the student's home shows as ~/..., one in the project as relative."""
     from workbench import sections
