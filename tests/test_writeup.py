@@ -1077,6 +1077,21 @@ def test_a_run_is_complete_with_the_images_asked_for(tmp_path):
     assert len(both.problems) == 1 and both.problems[0].endswith("samples.png is missing") and not both.complete
 
 
+def test_cited_runs_take_the_longest_pinned_name_and_each_run_is_shown_once(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from workbench.evidence import cited_runs, runs_for
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    base = tmp_path / "solutions" / "fx" / "results"
+    for name in ("lr", "lr.0.01"):
+        (base / name).mkdir(parents=True)
+    sol = SimpleNamespace(cites={"lr.0.01.val_acc": 50.0, "lr.val_loss": 1.5, "gone.val_acc": 1.0, "lr.0.01.val_loss": 1.4})
+    assert cited_runs("fx", sol) == [base / "lr.0.01", base / "lr", base / "gone", base / "lr.0.01"]
+    runs = runs_for(SimpleNamespace(name="fx"), SimpleNamespace(kind="plot"), sol)
+    assert [r.name for r in runs] == ["lr.0.01", "lr", "gone"]
+
+
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
     """The PDF is handed in: a data path under the student's home shows as ~/..., one in the project as relative."""
     from workbench import sections
