@@ -1092,6 +1092,26 @@ def test_cited_runs_take_the_longest_pinned_name_and_each_run_is_shown_once(tmp_
     assert [r.name for r in runs] == ["lr.0.01", "lr", "gone"]
 
 
+def test_a_checklist_counts_code_as_a_coding_answer_and_every_run_of_a_plot(tmp_path):
+    from types import SimpleNamespace
+
+    from workbench.evidence import CodeSource, Run, TracePick, checklist_row
+
+    none = TracePick(issue="none")
+    coding = SimpleNamespace(id="2.1", pack="fx", points=0.5, type=1, kind="coding", graded=True,
+                             deliverables=("solution", "code"))
+    code = CodeSource("fxpkg.models:TinyNet", "TinyNet", tmp_path / "models.py", "class TinyNet: ...")
+    row = checklist_row(coding, None, none, code, ())
+    assert row.missing == [] and row.points_at_risk == 0.0  # the code is the answer of a coding question
+    written = SimpleNamespace(**{**vars(coding), "kind": "written"})
+    row = checklist_row(written, None, none, code, ())
+    assert row.missing == ["solution"] and row.points_at_risk == 0.5
+    plot = SimpleNamespace(id="2.2", pack="fx", points=0.5, type=4, kind="plot", graded=True, deliverables=("plot",))
+    good, bad = Run("a", tmp_path), Run("b", tmp_path, problems=("b/curves.png is missing",))
+    row = checklist_row(plot, None, none, None, (good, bad))
+    assert row.missing == ["plot"] and row.points_at_risk == 0.5 and "b/curves.png is missing" in row.notes
+
+
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
     """The PDF is handed in: a data path under the student's home shows as ~/..., one in the project as relative."""
     from workbench import sections
