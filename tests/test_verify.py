@@ -272,6 +272,19 @@ def test_read_run_takes_a_summary_only_layout_and_the_complete_flag(tmp_path):
     assert run.complete is False and run.settings["model"] == "unet"
 
 
+def test_metrics_layouts_give_epoch_rows_and_a_summary():
+    from workbench.results import epoch_rows
+
+    rows, summary = epoch_rows({"history": [{"epoch": 1, "val_acc": 10.0}, {"epoch": 2, "val_acc": 20.0}],
+                                "summary": {"val_acc": 21.5}, "complete": True, "note": "lr halved"})
+    assert rows == ({"epoch": 1, "val_acc": 10.0}, {"epoch": 2, "val_acc": 20.0})
+    assert summary == {"note": "lr halved", "val_acc": 21.5}  # the flag is no figure
+    # one list per metric, of unequal length (a run stopped between the two): only the epochs both have
+    rows, summary = epoch_rows({"train_loss": [3.0, 2.0, 1.0], "val_loss": [3.5, 2.5]})
+    assert rows == ({"train_loss": 3.0, "val_loss": 3.5}, {"train_loss": 2.0, "val_loss": 2.5}) and summary == {}
+    assert epoch_rows([{"epoch": 1}, "oops", None, 3]) == (({"epoch": 1},), {})
+
+
 def test_run_with_wrong_settings_is_reported(proj):
     fake_run(proj, "pool", "poolupsample", val_loss=1.6, val_acc=40, epochs=10)
     write_solution(proj, "4.2", "")
