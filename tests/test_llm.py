@@ -64,12 +64,13 @@ def test_retry_after_is_honoured(settings, fake_llm, monkeypatch):
     assert llm.complete(USER, settings).attempts == 3 and waits[0] == 0.3 and len(waits) == 2
 
 
-def test_retry_after_as_a_date_or_in_the_past():
+def test_retry_after_as_a_date_or_in_the_past(monkeypatch):
     from email.utils import formatdate
 
-    in_3_s = llm.retry_after_seconds({"retry-after": formatdate(time.time() + 3, usegmt=True)})
-    assert 1.5 < in_3_s <= 3
-    assert llm.retry_after_seconds({"retry-after": formatdate(time.time() - 60, usegmt=True)}) == 0
+    now = 1_700_000_000.25  # a fixed clock: a stall between formatting and reading the date cannot move the wait
+    monkeypatch.setattr(llm.time, "time", lambda: now)
+    assert llm.retry_after_seconds({"retry-after": formatdate(now + 3, usegmt=True)}) == pytest.approx(2.75)  # whole s
+    assert llm.retry_after_seconds({"retry-after": formatdate(now - 60, usegmt=True)}) == 0
     assert llm.retry_after_seconds({"retry-after": "-5"}) == 0 and llm.retry_after_seconds({"retry-after-ms": "-5"}) == 0
     assert llm.retry_after_seconds({"retry-after": "soon"}) is None and llm.retry_after_seconds({"retry-after": " "}) is None
 
