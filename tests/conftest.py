@@ -38,6 +38,14 @@ def horse_data() -> Path:
     return HORSE_DATA
 
 
+@pytest.fixture(autouse=True)
+def _loopback_bypasses_proxies(monkeypatch):
+    """The fake OpenAI servers listen on 127.0.0.1: an HTTP_PROXY / ALL_PROXY set in the user's shell must not
+    route the tests' requests through a proxy (httpx honours NO_PROXY; the lower-case form wins when both are set)."""
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost,::1")
+
+
 _GUARDED = (".cache/colourize", "runs", "traces", "build", "solutions/a2", "solutions/a2/results")
 
 
