@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# rich reads these when workbench.console builds its consoles (at import): FORCE_COLOR=1 (set by some CI) or an
+# exported COLUMNS in the user's shell would put colour codes or another width into the piped output tests read.
+for _var in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES", "JUPYTER_COLUMNS", "JUPYTER_LINES"):
+    os.environ.pop(_var, None)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
