@@ -1,6 +1,6 @@
 """Benchmark: `prompt --all --samples 2 --jobs 8` against a loopback server with 1 s latency, and CLI start-up.
 
-    python benchmarks/prompt_all.py
+    python benchmarks/prompt_all.py [--latency 1.0]
 
 Prints the wall time of the batch, the sum of its request latencies and their ratio (target <= 0.3: the
 requests overlap), then the time of `python cli.py prompt --help` (target < 0.5 s) and whether that
@@ -10,6 +10,7 @@ also pays the one-off `import openai` (0.6-1.2 s), shown as the time before the 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -66,8 +67,11 @@ def startup(runs: int = 5) -> dict:
             "openai": "openai" in imported, "modules": len(imported)}
 
 
-def main() -> int:
-    runs = [batch(), batch()]
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latency", type=float, default=1.0, help="the loopback server's latency per request, in seconds")
+    args = ap.parse_args(argv)
+    runs = [batch(args.latency), batch(args.latency)]
     b = runs[0]
     print(f"prompt --all --samples 2 --jobs 8: {b['problems']} problems, {b['samples']} samples, {b['requests']} requests, "
           f"{b['traces']} traces, exit {b['exit']}")
