@@ -618,6 +618,9 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Forward propagation: $O(d)$; back-propagation: $O(t \\cdot d)$.", "correct"),
     ("Forward: O(d). Backward: O(td), linear in t.", "correct"),
     ("Forward: O(d). Backward: O(d^2).", "partial"),
+    # the label after the term: "O(1) for forward propagation"
+    ("Back-propagation keeps every w_i.\n\n**Answer:** $\\mathcal{O}(1)$ for forward propagation, $\\mathcal{O}(t)$ "
+     "for back-propagation.", "correct"),
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status

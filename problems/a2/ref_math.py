@@ -440,6 +440,11 @@ def memory_from_text(text: str) -> dict[str, str]:
              for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode", text, re.I)]
     for term in ans.big_o_terms(text):
         before = [kind for pos, kind in marks if pos < term.start]
+        end = term.start + len(term.snippet)  # "O(1) for forward propagation": the label after the term wins
+        after = re.match(r"[\s$)]*(?:memory\s+)?(?:for|in|during)\s+(?:the\s+)?(?:standard\s+)?(forward|back|reverse)",
+                         text[end:], re.I)
+        if after:
+            before = ["forward" if after.group(1).lower() == "forward" else "backward"]
         if before:
             out[before[-1]] = term.value.lower()  # the last statement of each wins (conclusions come last)
     return out
