@@ -582,6 +582,9 @@ def test_eta_star_and_derivative_against_autograd(ref):
      "norm solution.", "partial"),
     ("RMSProp does _not_ always obtain the minimum-norm solution.", "correct"),
     ("RMSProp \\emph{always} obtains the **minimum norm** solution.", "incorrect"),
+    # the final "**Answer:**" line
+    ("It converges to (2/3, 2/3).\n\n**Answer:** False, RMSProp does not, in general, yield it.", "correct"),
+    ("Its iterates stay in the span of X.\n\n**Answer:** Yes.", "incorrect"),
 ])
 def test_rmsprop_claims(text, status):
     assert verdict("1.2.1", text).status == status

@@ -362,10 +362,12 @@ def check_rmsprop(answer, text: str) -> list[dict]:
     if said is None:
         said = _claim(text,
                       yes=[r"(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",
-                           r"always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm"],
+                           r"always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm",
+                           r"(?m)^\s*(?:final\s+)?answer\s*:?\s*(?:yes|true)\b"],
                       no=[r"(?:not|n't|never)\s+(?:always\s+|necessarily\s+)?(?:obtain|find|converge|reach|yield|give|return|recover)[^.]*min(?:imum)?[- ]norm",
                           r"need not\b[^.]*min(?:imum)?[- ]norm", r"counter-?example", r"is not the min(?:imum)?[- ]norm",
-                          r"differs? from the min(?:imum)?[- ]norm", r"not (?:equal to )?the min(?:imum)?[- ]norm"])
+                          r"differs? from the min(?:imum)?[- ]norm", r"not (?:equal to )?the min(?:imum)?[- ]norm",
+                          r"(?m)^\s*(?:final\s+)?answer\s*:?\s*(?:no|false)\b"])
     details.append(detail("RMSProp always reaches the minimum-norm solution?", ref["always_min_norm"], said,
                           None if said is None else bool(said) == ref["always_min_norm"], weight=2.0,
                           note="" if said is not None else "no clear yes/no claim found"))
