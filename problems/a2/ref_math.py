@@ -361,8 +361,9 @@ def check_rmsprop(answer, text: str) -> list[dict]:
     said = ans.parse_bool(answer.get("always_min_norm")) if isinstance(answer, dict) else None
     if said is None:
         said = _claim(text,
-                      yes=[r"(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",
-                           r"always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm",
+                      # not "GD, which always converges to the minimum-norm solution" (a clause about another method)
+                      yes=[r"(?<!which )(?<!that )(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",
+                           r"(?<!which )(?<!that )always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm",
                            r"(?m)^\s*(?:final\s+)?answer\s*:?\s*(?:yes|true)\b"],
                       no=[r"(?:not|n't|never)\s+(?:always\s+|necessarily\s+)?(?:obtain|find|converge|reach|yield|give|return|recover)[^.]*min(?:imum)?[- ]norm",
                           r"need not\b[^.]*min(?:imum)?[- ]norm", r"counter-?example", r"is not the min(?:imum)?[- ]norm",
