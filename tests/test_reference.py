@@ -84,6 +84,18 @@ def test_conv_structured_and_ambiguous_and_feature():
     assert two.details[0]["ok"] is None and "ambiguous" in two.details[0]["note"]
 
 
+@pytest.mark.parametrize("words, status", [
+    ("It is a blur: it smooths the image rather than detecting edges.", "partial"),
+    ("This is **not** an edge detector; it blurs.", "partial"),
+    ("It is a blur, not a sharpening filter.", "partial"),
+    ("It sharpens the image; it does not blur it.", "correct"),
+    ("It not only sharpens the image but also enhances edges.", "correct"),
+])
+def test_conv_a_feature_named_only_to_deny_it_is_not_named(words, status):
+    """'rather than detecting edges' named edges as far as a keyword match could tell: a blur was judged correct."""
+    assert verdict("3.1", as_list(RIGHT) + "\n\n" + words).status == status
+
+
 def test_conv_the_image_restated_is_not_a_second_answer(ref):
     image = [list(r) for r in ref.ref_cnn.I_MATRIX]
     v = verdict("3.1", "With $I = $ " + as_bmatrix(image).replace("I * J = ", "") + " we get " + as_bmatrix(RIGHT)

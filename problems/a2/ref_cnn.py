@@ -36,6 +36,9 @@ def single_thread():
 I_MATRIX = ((0, 0, 0, 0, 0), (0, 0, 1, 1, 1), (1, 1, 1, 1, 0), (0, 1, 1, 1, 0), (0, 0, 1, 0, 0))
 J_FILTER = ((0, -1, 0), (-1, 5, -1), (0, -1, 0))
 FEATURE_WORDS = (r"sharpen", r"edge", r"laplacian", r"high[- ]?pass", r"boundar", r"detail")
+# a feature named only to deny it: "not an edge detector", "rather than detecting edges" ("not only" is no denial)
+_DENIED = re.compile(r"\b(?:not(?!\s+only\b)|n't|never|no|rather than|instead of|unlike)\s+(?:\w+\s+){0,2}?(?:"
+                     + "|".join(FEATURE_WORDS) + r")\w*", re.I)
 
 
 def conv_same(image, kernel, flip: bool) -> np.ndarray:
@@ -120,7 +123,7 @@ def check_conv(answer, text: str) -> list[dict]:
             details.append(detail("I * J", want, [list(r) for r in matrix], False, note="not 5x5"))
         else:
             details.append(matrix_detail([list(r) for r in matrix], [list(r) for r in want], "I * J"))
-    source = str(feature) if feature else text
+    source = _DENIED.sub(" ", re.sub(r"\*\*|__", "", str(feature) if feature else text))
     hits = ans.has_any(source, FEATURE_WORDS)
     details.append(detail("feature detected", "sharpening / edges (Laplacian-like)", feature if feature else
                           (", ".join(h.strip("\\b") for h in hits) or None), bool(hits), weight=0.5,
