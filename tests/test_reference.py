@@ -598,6 +598,9 @@ def test_eta_star_and_derivative_against_autograd(ref):
     ("It converges to (2/3, 2/3).\n\n**Answer:** False, RMSProp does not, in general, yield it.", "correct"),
     ("Its iterates stay in the span of X.\n\n**Answer:** Yes.", "incorrect"),
     ("Unlike GD, which always converges to the minimum-norm solution, RMSProp does not.\n\n**Answer:** No.", "correct"),
+    # a "no" said without an Answer line
+    ("RMSProp is not guaranteed to find the minimum norm solution.", "correct"),
+    ("RMSProp does not, in general, yield the minimum-norm solution.", "correct"),
 ])
 def test_rmsprop_claims(text, status):
     assert verdict("1.2.1", text).status == status

@@ -365,7 +365,7 @@ def check_rmsprop(answer, text: str) -> list[dict]:
                       yes=[r"(?<!which )(?<!that )(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",
                            r"(?<!which )(?<!that )always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm",
                            r"(?m)^\s*(?:final\s+)?answer\s*:?\s*(?:yes|true)\b"],
-                      no=[r"(?:not|n't|never)\s+(?:always\s+|necessarily\s+)?(?:obtain|find|converge|reach|yield|give|return|recover)[^.]*min(?:imum)?[- ]norm",
+                      no=[r"(?:not|n't|never)\s*(?:always\s+|necessarily\s+|guaranteed\s+to\s+|,\s*in general,\s*)?(?:obtain|find|converge|reach|yield|give|return|recover)[^.]*min(?:imum)?[- ]norm",
                           r"need not\b[^.]*min(?:imum)?[- ]norm", r"counter-?example", r"is not the min(?:imum)?[- ]norm",
                           r"differs? from the min(?:imum)?[- ]norm", r"not (?:equal to )?the min(?:imum)?[- ]norm",
                           r"(?m)^\s*(?:final\s+)?answer\s*:?\s*(?:no|false)\b"])
