@@ -180,6 +180,14 @@ def test_sizes_from_worked_sums():
     assert verdict("3.2", text.replace("= 21,024", "= 21,120")).status == "partial"
 
 
+def test_sizes_boxed_numbers_before_their_labels():
+    """In "$\\boxed{61{,}632}$ neurons and ..." the box's closing brace hid the number before "neurons", so the
+    number after it (the parameters) was taken as the neurons (partial)."""
+    text = (r"The CNN has $\boxed{61{,}632}$ neurons and $\boxed{21{,}024}$ parameters; the FCNN has "
+            r"$\boxed{4{,}992}$ neurons and $\boxed{10{,}063{,}872}$ parameters. More parameters overfit.")
+    assert verdict("3.2", text).status == "correct"
+
+
 @pytest.mark.parametrize("text", [
     "Number of neurons in the CNN = 61632\nNumber of trainable parameters in the CNN = 21024\n"
     "Number of neurons in the FCNN = 4992\nNumber of trainable parameters in the FCNN = 10063872\n"

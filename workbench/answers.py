@@ -101,7 +101,7 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
     'is', 'of' and a number; a number right before the label (at most two words between); else the nearest
     number after the label within `window` characters, else before it (no sentence end in between).
     """
-    plain = clean_number_text(text.replace("**", "").replace("`", ""))
+    plain = clean_number_text(unbox(text.replace("**", "").replace("`", "")))  # "\\boxed{61,632} neurons"
     plain = _APPROX.sub(lambda m: " " * len(m.group(0)), plain)  # "10,063,872 ≈ 1.0 × 10^7 parameters": the exact one
     out = []
     for label in labels:
