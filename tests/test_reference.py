@@ -331,6 +331,13 @@ def test_counts_from_prose_the_last_line_of_a_quantity_wins():
     assert verdict("4.3", text).status == "correct"
 
 
+def test_counts_with_tex_thousands_separators():
+    """A sole side with "5{,}760" did not parse ("unexpected ','"): the count was not found (unchecked)."""
+    text = ("Weights: $9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2$\nOutputs: $1{,}600 NF + 1{,}280 NC$\n"
+            "Connections: $9{,}216 NIC NF + 5{,}760 NF^2 + 2{,}304 NF NC + 9{,}216 NC^2$\n")
+    assert [d["ok"] for d in verdict("4.3", text).details[:3]] == [True, True, True]
+
+
 @pytest.mark.parametrize("text", [
     counts_yaml().replace("'1600 NF + 1280 NC'", "1.5"),  # a YAML float, once truncated to 1
     counts_yaml(outputs="1600.5 NF + 1280 NC"),
