@@ -338,6 +338,12 @@ def test_counts_with_tex_thousands_separators():
     assert [d["ok"] for d in verdict("4.3", text).details[:3]] == [True, True, True]
 
 
+def test_counts_in_a_box():
+    """"Outputs: $\\boxed{1600 NF + 1280 NC}$" did not parse (cannot read '\\boxed{1600'): unchecked."""
+    text = "Weights: $\\boxed{9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2}$\nOutputs: $\\boxed{1600\\,\\mathrm{NF} + 1280 NC}$\n"
+    assert [d["ok"] for d in verdict("4.3", text).details[:2]] == [True, True]
+
+
 @pytest.mark.parametrize("text", [
     counts_yaml().replace("'1600 NF + 1280 NC'", "1.5"),  # a YAML float, once truncated to 1
     counts_yaml(outputs="1600.5 NF + 1280 NC"),

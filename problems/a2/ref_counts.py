@@ -15,6 +15,7 @@ import numpy as np
 import sympy
 
 from workbench import grids
+from workbench.answers import unbox
 from workbench.formulas import FormulaError, Sym, parse_formula
 from workbench.verdicts import detail
 
@@ -134,7 +135,7 @@ _COUNT_LABELS = (("weights", r"weights?|param(?:eter)?s"), ("outputs", r"outputs
 
 def _count_side(line: str) -> str | None:
     """The last side of `a = b = c` that reads as an expression in NIC, NF, NC."""
-    for side in reversed(line.replace("$", " ").replace("{,}", "").split("=")):  # TeX 5{,}760: 5760
+    for side in reversed(unbox(line).replace("$", " ").replace("{,}", "").split("=")):  # TeX 5{,}760: 5760
         side = side.strip().strip("*.,;")
         try:
             if _parse_count(side).free_symbols:
