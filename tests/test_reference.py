@@ -421,6 +421,13 @@ def test_counts_formula_equals_independent_model(ref):
 PAD = "  k4: {conv_padding: %s, tconv_padding: %s, output_padding: %s}\n  k5: {conv_padding: 2, tconv_padding: 2, output_padding: 1}"
 
 
+def test_padding_written_in_tex():
+    """In "padding $= 1$ with output_padding $= 1$" the "$" hid every padding (unchecked, not partial)."""
+    text = ("For $k = 4$ the convs need padding $= 1$; the transposed convs need padding $= 1$ with output_padding $= 1$.\n"
+            "For $k = 5$ the convs need padding $= 2$; the transposed convs need padding $= 2$ with output_padding $= 1$.")
+    assert verdict("5.4", text).status == "partial"
+
+
 @pytest.mark.parametrize("k4,status", [((1, 1, 0), "correct"), ((1, 2, 2), "partial"), ((2, 1, 0), "partial")])
 def test_padding(k4, status):
     v = verdict("5.4", yaml_answer(PAD % k4))

@@ -92,7 +92,7 @@ def padding_from_text(text: str) -> dict:
     """Per kernel (4, 5) the paddings mentioned after "kernel ... 4/5", each given to the layer it is said of;
     Markdown tables are read as tables (padding_from_tables), and win."""
     tables = padding_from_tables(text)
-    text = grids.without_tables(text)
+    text = grids.without_tables(text).replace("$", " ")  # "padding $= 1$"
     out: dict = {}
     marks = list(_KERNEL.finditer(text))
     for i, m in enumerate(marks):
