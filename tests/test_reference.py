@@ -313,21 +313,19 @@ def test_counts_doubled_outputs_not_scaled_by_four_are_explained(doubled, hint):
     assert [d["what"] for d in bad] == ["outputs_doubled"] and hint in bad[0]["note"]
 
 
+COUNTS_PROSE = ("- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 1600 NF + 1280 NC\n"
+                "- Connections: 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nWith the input doubled (64x64):\n"
+                "- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 6400 NF + 5120 NC\n"
+                "- Connections: 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2\n")  # the right answer, by hand
+
+
 def test_counts_from_prose():
-    text = ("For 32x32 inputs:\n- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 1600 NF + 1280 NC\n"
-            "- Connections: 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nWith the input doubled (64x64):\n"
-            "- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 6400 NF + 5120 NC\n"
-            "- Connections: 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2\n")
-    assert verdict("4.3", text).status == "correct"
+    assert verdict("4.3", "For 32x32 inputs:\n" + COUNTS_PROSE).status == "correct"
 
 
 def test_counts_from_prose_the_last_line_of_a_quantity_wins():
     """A worked answer names a layer's count before the total: the total, stated last, is the answer."""
-    text = ("For 32x32 inputs, the first conv alone has weights = 9 NIC NF and outputs = 1024 NF.\n"
-            "- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 1600 NF + 1280 NC\n"
-            "- Connections: 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nWith the input doubled (64x64):\n"
-            "- Weights: 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\n- Outputs: 6400 NF + 5120 NC\n"
-            "- Connections: 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2\n")
+    text = "For 32x32 inputs, the first conv alone has weights = 9 NIC NF and outputs = 1024 NF.\n" + COUNTS_PROSE
     assert verdict("4.3", text).status == "correct"
 
 
