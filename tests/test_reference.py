@@ -329,6 +329,15 @@ def test_counts_from_prose_the_last_line_of_a_quantity_wins():
     assert verdict("4.3", text).status == "correct"
 
 
+def test_counts_with_display_math_below_the_label():
+    """'**Weights:**' with its formula in \\[ ... \\] on the lines below, and a remark after it, was unchecked."""
+    text = ("**Weights:**\n\\[\n W = 9\\,\\mathrm{NIC}\\,\\mathrm{NF} + 36\\,\\mathrm{NF}^2 + 9 NF NC + 9 NC^2\n\\]\n\n"
+            "**Outputs:**\n$$\nO = 1600 NF + 1280 NC\n$$\n\nWith the input doubled:\n\n"
+            "**Outputs:** \\[ O' = 3200 NF + 2560 NC \\] (doubled)\n")
+    d = {x["what"]: x["ok"] for x in verdict("4.3", text).details}
+    assert (d["weights"], d["outputs"], d["outputs_doubled"]) == (True, True, False)
+
+
 def test_counts_with_tex_thousands_separators():
     """A sole side with "5{,}760" did not parse ("unexpected ','"): the count was not found (unchecked)."""
     text = ("Weights: $9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2$\nOutputs: $1{,}600 NF + 1{,}280 NC$\n"

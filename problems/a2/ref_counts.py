@@ -135,7 +135,9 @@ _COUNT_LABELS = (("weights", r"weights?|param(?:eter)?s"), ("outputs", r"outputs
 
 def _count_side(line: str) -> str | None:
     """The last side of `a = b = c` that reads as an expression in NIC, NF, NC."""
-    for side in reversed(unbox(line).replace("$", " ").replace("{,}", "").split("=")):  # TeX 5{,}760: 5760
+    line = re.sub(r"\\[\[\]]|\$", " ", unbox(line)).replace("{,}", "")  # \[ ... \], $...$; TeX 5{,}760: 5760
+    for side in reversed(line.split("=")):
+        side = re.sub(r"\s*\([a-z][a-z ,;-]*\)\W*$", "", side.strip())  # a remark after it: "(unchanged)"
         side = side.strip().strip("*.,;")
         try:
             if _parse_count(side).free_symbols:
@@ -145,11 +147,17 @@ def _count_side(line: str) -> str | None:
     return None
 
 
+def _display_math_inline(text: str) -> str:
+    """Each display-math block (\\[ ... \\], $$ ... $$) as one line, joined to the line before it, so that
+    "**Weights:**" with its formula on the lines below reads like "Weights: formula"."""
+    return re.sub(r"[ \t]*\n\s*(\\\[[\s\S]*?\\\]|\$\$[\s\S]*?\$\$)", lambda m: " " + " ".join(m.group(1).split()), text)
+
+
 def counts_from_text(text: str) -> dict[str, str]:
     """`weights: ...` / `outputs = ...` lines before and after the first mention of the doubled input; Markdown
     tables are read as tables (counts_from_tables), and win."""
     tables = counts_from_tables(text)
-    text = grids.without_tables(text)
+    text = _display_math_inline(grids.without_tables(text))
     split = _DOUBLED.search(text)
     halves = {32: text[: split.start()] if split else text, 64: text[split.start():] if split else ""}
     out = {}
