@@ -697,6 +697,9 @@ def test_convexity():
     assert verdict("2.2.2", "Yes, L1 is convex in eta since its second derivative is nonnegative.").status == "correct"
     assert verdict("2.2.2", "L1 is not convex in eta.").status == "incorrect"
     assert verdict("2.2.2", "L1 is **not** convex in eta.").status == "incorrect"
+    # the closing Answer line is read for every yes/no claim, not only 1.2.1's
+    assert verdict("2.2.2", "Its second difference is 4/n^3 ||X X^T a||^2.\n\n**Answer:** No.").status == "incorrect"
+    assert verdict("2.2.2", "Its second difference is 4/n^3 ||X X^T a||^2.\n\nAnswer: True").status == "correct"
 
 
 def test_convexity_said_both_ways_is_not_decided():

@@ -340,6 +340,12 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*_(\[$])|\n", flat) if s.strip()]
 
 
+def plain_words(text: str) -> str:
+    """Emphasis read as plain words: "does **not** always", "_not_", "\\emph{not}" -> "does not always", ..."""
+    text = re.sub(r"\\(?:textbf|emph|textit|underline)\{([^{}]*)\}", r"\1", text)
+    return re.sub(r"\*\*|__|(?<![\w\\^])[*_](?=\w)|(?<=\w)[*_](?![\w{])", "", text)
+
+
 def has_any(text: str, patterns) -> list[str]:
     """Which of the regex `patterns` occur (case-insensitive)."""
     return [p for p in patterns if re.search(p, text, re.I)]

@@ -123,7 +123,7 @@ def check_conv(answer, text: str) -> list[dict]:
             details.append(detail("I * J", want, [list(r) for r in matrix], False, note="not 5x5"))
         else:
             details.append(matrix_detail([list(r) for r in matrix], [list(r) for r in want], "I * J"))
-    source = _DENIED.sub(" ", re.sub(r"\*\*|__", "", str(feature) if feature else text))
+    source = _DENIED.sub(" ", ans.plain_words(str(feature) if feature else text))
     hits = ans.has_any(source, FEATURE_WORDS)
     details.append(detail("feature detected", "sharpening / edges (Laplacian-like)", feature if feature else
                           (", ".join(h.strip("\\b") for h in hits) or None), bool(hits), weight=0.5,

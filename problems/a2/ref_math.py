@@ -277,11 +277,14 @@ def check_convex(answer, text: str) -> list[dict]:
     return [detail("L1 convex in eta", want, said, None if said is None else said == want)]
 
 
+_ANSWER_LINE = r"(?m)^\s*(?:final\s+)?answer\s*:?\s*"  # a closing "**Answer:** No." says the claim
+
+
 def _claim(text: str, yes: list[str], no: list[str]):
     """True/False when the text says one and not the other, else None (a "no" phrase is not also read as "yes").
-    Emphasis is read as plain words: "does **not** always", "\\emph{not}"."""
-    text = re.sub(r"\\(?:textbf|emph|textit|underline)\{([^{}]*)\}", r"\1", text)
-    text = re.sub(r"\*\*|__|(?<![\w\\^])[*_](?=\w)|(?<=\w)[*_](?![\w{])", "", text)
+    Emphasis is read as plain words ("does **not** always"), and a final "Answer: yes/no" (true/false) line counts."""
+    text = ans.plain_words(text)
+    yes, no = [*yes, _ANSWER_LINE + r"(?:yes|true)\b"], [*no, _ANSWER_LINE + r"(?:no|false)\b"]
     n = bool(ans.has_any(text, no))
     rest = text
     for pattern in no:
@@ -363,12 +366,10 @@ def check_rmsprop(answer, text: str) -> list[dict]:
         said = _claim(text,
                       # not "GD, which always converges to the minimum-norm solution" (a clause about another method)
                       yes=[r"(?<!which )(?<!that )(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",
-                           r"(?<!which )(?<!that )always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm",
-                           r"(?m)^\s*(?:final\s+)?answer\s*:?\s*(?:yes|true)\b"],
+                           r"(?<!which )(?<!that )always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm"],
                       no=[r"(?:not|n't|never)\s*(?:always\s+|necessarily\s+|guaranteed\s+to\s+|,\s*in general,\s*)?(?:obtain|find|converge|reach|yield|give|return|recover)[^.]*min(?:imum)?[- ]norm",
                           r"need not\b[^.]*min(?:imum)?[- ]norm", r"counter-?example", r"is not the min(?:imum)?[- ]norm",
-                          r"differs? from the min(?:imum)?[- ]norm", r"not (?:equal to )?the min(?:imum)?[- ]norm",
-                          r"(?m)^\s*(?:final\s+)?answer\s*:?\s*(?:no|false)\b"])
+                          r"differs? from the min(?:imum)?[- ]norm", r"not (?:equal to )?the min(?:imum)?[- ]norm"])
     details.append(detail("RMSProp always reaches the minimum-norm solution?", ref["always_min_norm"], said,
                           None if said is None else bool(said) == ref["always_min_norm"], weight=2.0,
                           note="" if said is not None else "no clear yes/no claim found"))
