@@ -531,6 +531,9 @@ def test_padding_search_matches_documented_formula(ref, k):
     ("2.2.1", r"$w_1 = w_0 - \frac{2\eta}{n}X^\top(Xw_0 - t)$, so $L_1 = \frac{1}{n}\|a - \frac{2\eta}{n}XX^\top a\|^2$.", "correct"),
     ("2.2.1", "w1 = w0 - (2 eta / n) X^T (X w0 - t)\nL1 = (1/n) ||X w0 - t - (2 eta/n) X X^T (X w0 - t)||^2", "correct"),
     ("2.2.1", r"$w_1 = w_0 + \frac{2\eta}{n}X^\top(Xw_0 - t)$ and $L_1 = \frac{1}{n}\|a - \frac{2\eta}{n}XX^\top a\|^2$", "partial"),
+    # the identity matrix I, sized by what it is added to
+    ("2.2.1", r"$w_1 = (I - \frac{2\eta}{n}X^\top X)w_0 + \frac{2\eta}{n}X^\top t$, $L_1 = \frac{1}{n}\|(I - \frac{2\eta}{n}XX^\top)a\|^2$", "correct"),
+    ("2.2.1", r"$w_1 = w_0 - \frac{2\eta}{n}X^\top a$, $L_1 = \frac{1}{n}\|(\mathbf{I} - \eta XX^\top)a\|^2$", "partial"),
     ("2.2.3", r"$$\frac{d\mathcal{L}_1}{d\eta} = -\frac{4}{n^2}a^\top XX^\top a + \frac{8\eta}{n^3}\|XX^\top a\|^2 = 0$$ "
               r"$$\eta^* = \frac{n\,a^\top XX^\top a}{2\|XX^\top a\|^2}$$", "correct"),
     ("2.2.3", r"$\eta^* = \frac{n\,a^\top XX^\top a}{\|XX^\top a\|^2}$", "incorrect"),

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import sympy
 
-KINDS = ("scalar", "vector", "matrix")
+KINDS = ("scalar", "vector", "matrix", "identity")
+IDENTITY = "I"  # a Sym of kind "identity" has this name: the identity matrix, sized by what it is added to
 
 
 # what a user whose formula could not be read should write instead
@@ -48,6 +49,8 @@ class Sym:
     aliases: tuple[str, ...] = ()
 
     def sympy(self):
+        if self.kind == "identity":
+            return sympy.Symbol(IDENTITY, commutative=False)
         return sympy.Symbol(self.name, commutative=self.kind == "scalar")
 
 
@@ -305,7 +308,12 @@ def evaluate(expr, values: dict[str, object]):
     """Compute `expr` with numpy: scalars are floats, vectors (k, 1) and matrices (r, c) arrays."""
     import numpy as np
 
+    def is_identity(e):
+        return e.is_Symbol and e.name == IDENTITY and IDENTITY not in values
+
     def ev(e):
+        if is_identity(e):
+            raise EvalError("the identity I stands alone: nothing gives its size")
         if e.is_Symbol:
             if e.name not in values:
                 raise EvalError(f"no value for {e.name}")
@@ -325,8 +333,12 @@ def evaluate(expr, values: dict[str, object]):
                 raise EvalError("|...| of a vector or matrix: write a norm \\|...\\|")
             return abs(v)
         if e.is_Add:
-            total = None
+            total, eye = None, 0.0  # c*I terms are added last, sized by the rest: (I - c X X^T)
             for arg in e.args:
+                c_part, nc_part = arg.args_cnc() if arg.is_Mul else ([], [arg])
+                if len(nc_part) == 1 and is_identity(nc_part[0]):
+                    eye = eye + ev(sympy.Mul(*c_part))
+                    continue
                 v = ev(arg)
                 if total is None:
                     total = v
@@ -337,6 +349,10 @@ def evaluate(expr, values: dict[str, object]):
                 if a != b and (total if a else v).size != 1:
                     raise EvalError("adds a scalar to a vector or matrix")
                 total = _squeeze(total + v) if a != b else total + v
+            if isinstance(eye, np.ndarray) or eye != 0.0:
+                if not isinstance(total, np.ndarray) or total.shape[0] != total.shape[1]:
+                    raise EvalError("adds the identity I to something that is not a square matrix")
+                total = total + eye * np.eye(total.shape[0])
             return _squeeze(total)
         if e.is_Mul:
             c_part, nc_part = e.args_cnc()
@@ -344,6 +360,8 @@ def evaluate(expr, values: dict[str, object]):
             for arg in c_part:
                 acc = acc * ev(arg)
             for arg in nc_part:
+                if is_identity(arg):  # I x = x
+                    continue
                 v = ev(arg)
                 if isinstance(acc, np.ndarray) and isinstance(v, np.ndarray):
                     if acc.shape[1] != v.shape[0]:

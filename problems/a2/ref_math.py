@@ -28,6 +28,7 @@ SYMBOLS = [
     Sym("n", "scalar", ("n", "N")),
     Sym("lambda", "scalar", ("lambda", r"\lambda", "lam")),
     Sym("lambda_tilde", "scalar", ("lambdatilde", "lambda_tilde", "tildelambda", "lambda_t")),
+    Sym("I", "identity", ("I", "Id", "I_n", "I_d")),  # (I - c X X^T) a: sized by what it is added to
 ]
 SHAPES = ((7, 3), (3, 7), (5, 5))  # n > d, d > n, square: a formula must hold in every regime
 
@@ -159,7 +160,7 @@ def compare_formula(name: str, text: str, allowed: tuple[str, ...]) -> dict:
         expr = parse_formula(text, SYMBOLS)
     except FormulaError as exc:
         return detail(what, CLOSED_FORMS[name], text, None, note=f"could not read the formula: {exc}; {SYNTAX_HINT}")
-    extra = sorted(s.name for s in expr.free_symbols if s.name not in allowed)
+    extra = sorted(s.name for s in expr.free_symbols if s.name not in (*allowed, "I"))
     if extra:
         return detail(what, CLOSED_FORMS[name], text, False,
                       note=f"uses {', '.join(extra)}, which the question does not allow here")
