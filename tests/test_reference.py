@@ -531,6 +531,10 @@ def test_padding_search_matches_documented_formula(ref, k):
     ("2.2.1", r"$w_1 = w_0 - \frac{2\eta}{n}X^\top(Xw_0 - t)$, so $L_1 = \frac{1}{n}\|a - \frac{2\eta}{n}XX^\top a\|^2$.", "correct"),
     ("2.2.1", "w1 = w0 - (2 eta / n) X^T (X w0 - t)\nL1 = (1/n) ||X w0 - t - (2 eta/n) X X^T (X w0 - t)||^2", "correct"),
     ("2.2.1", r"$w_1 = w_0 + \frac{2\eta}{n}X^\top(Xw_0 - t)$ and $L_1 = \frac{1}{n}\|a - \frac{2\eta}{n}XX^\top a\|^2$", "partial"),
+    # formulas in a Markdown table, labelled by the row's first cell or by the column header
+    ("2.2.1", "| | |\n|---|---|\n| $w_1$ | $w_0 - \\frac{2\\eta}{n}X^\\top a$ |\n| $L_1$ | $\\frac{1}{n}\\|a - \\frac{\\eta}{n}XX^\\top a\\|^2$ |", "partial"),
+    ("2.3.1", "| | $w_1$ |\n|---|---|\n| L2 | $(1 - 2\\eta\\tilde\\lambda)w_0 - \\frac{2\\eta}{n}X^\\top a$ |\n"
+              "| decay | $(1 - \\lambda)w_0 - \\frac{2\\eta}{n}X^\\top a$ |", "correct"),
     # the identity matrix I, sized by what it is added to
     ("2.2.1", r"$w_1 = (I - \frac{2\eta}{n}X^\top X)w_0 + \frac{2\eta}{n}X^\top t$, $L_1 = \frac{1}{n}\|(I - \frac{2\eta}{n}XX^\top)a\|^2$", "correct"),
     ("2.2.1", r"$w_1 = w_0 - \frac{2\eta}{n}X^\top a$, $L_1 = \frac{1}{n}\|(\mathbf{I} - \eta XX^\top)a\|^2$", "partial"),

@@ -205,11 +205,18 @@ def formulas_from_text(pid: str, text: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for name, (lhs, _allowed) in FORMULA_PROBLEMS[pid].items():
         # Per chain, the last side that is not a bare constant ("dL/deta = ... = 0" ends a derivation step).
-        found[name] = []
+        hits = []
         for f in ans.equations_for(text, lhs):
             sides = [x for x in f.value if re.search(r"[A-Za-z]", ans.compact(normalise_tex(x)))]
             if sides:
-                found[name].append(sides[-1])
+                hits.append((f.start, sides[-1]))
+        # A Markdown table row `| $w_1$ | $w_0 - ...$ |` (or a column headed $w_1$): the cell is the formula.
+        for f in grids.table_cells(text):
+            first = re.sub(r"\*\*|__|`|\$", "", grids.row_cells(f.snippet)[0]).strip()
+            cell = f.value[2]
+            if "=" not in cell and any(re.fullmatch(lhs, ans.compact(normalise_tex(x))) for x in (first, f.value[1])):
+                hits.append((f.start, cell))
+        found[name] = [side for _, side in sorted(hits, key=lambda h: h[0])]
     if pid == "2.3.1":
         found = _split_l2_wd(found)
     return found
