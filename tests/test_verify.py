@@ -369,6 +369,20 @@ def test_cli_bad_input_is_one_clear_line(proj, tmp_path, capsys, argv, message):
     assert message in err and "Traceback" not in err
 
 
+def test_cli_check_refuses_a_trace_file(proj, tmp_path, capsys):
+    """A trace passed as the answer file was read as text: its JSON escapes hid every formula, so a right answer
+    came out `unchecked` with exit 0. It is refused, naming how its answers are checked."""
+    path = tmp_path / "trace.json"
+    answer = f"The result is {CONV}; it sharpens edges."
+    path.write_text(json.dumps({"schema": SCHEMA, "problem": "3.1", "hash": "ab12" * 16,
+                                "samples": [{"index": 0, "messages": [{"role": "assistant", "content": answer}]}]}))
+    assert main(["check", "3.1", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a trace, not an answer" in err and "`trace: ab12ab12ab12`" in err and "verify --problem 3.1" in err
+    path.write_text(answer)
+    assert main(["check", "3.1", str(path)]) == 0
+
+
 def test_cli_check_unparseable_formula_is_an_error(proj, tmp_path, capsys):
     """A formula given in `answer:` that cannot be read is the student's slip, named like a misspelt key (exit 2)."""
     path = tmp_path / "a.md"

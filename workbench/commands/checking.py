@@ -125,6 +125,26 @@ def _warn_other_problem(text: str, problem_id: str, path: str) -> None:
                           f"but is checked against {problem_id}; is that the right id?", markup=False, soft_wrap=True)
 
 
+def _refuse_trace(text: str, pack: str, problem_id: str, path: str) -> None:
+    """A trace file read as answer text finds no formula in its JSON escapes: it would pass as `unchecked`."""
+    import json
+
+    from workbench.problems import load_pack
+    from workbench.traces import SCHEMA
+
+    if not text.lstrip().startswith("{"):
+        return
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return
+    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+        ref = str(data.get("hash") or "")[:12] or "HASH"
+        raise UsageError(f"{'stdin' if path == '-' else path} is a trace, not an answer (check reads answer text)",
+                         f"to check its answers, put `trace: {ref}` in the front matter of solutions/"
+                         f"{load_pack(pack).name}/{problem_id}.md and run `python cli.py verify --problem {problem_id}`")
+
+
 def judge_failure_exit(judge) -> int:
     """After the report: a grader the user asked for that failed is an LLM failure (exit 3), not a pass."""
     if judge is None or not judge.failures:
@@ -139,6 +159,7 @@ def cmd_check(args) -> int:
     from workbench.verify import check_text
 
     text = _read_answer(args.file)
+    _refuse_trace(text, args.pack, args.id, args.file)
     _warn_other_problem(text, args.id, args.file)
     judge = judge_from_args(args)
     verdict = check_text(args.pack, args.id, text, judge=judge)
