@@ -141,6 +141,7 @@ def test_json_failure_of_one_problem_is_json_too(wb):
     code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--json")
     data = json.loads(out)
     assert code == 3 and data["problem"] == "1.1" and data["file"] is None and data["samples"] == 0
+    assert data["exit_code"] == 3  # the README's {error, fix, exit_code} contract, as every failing --json command
     assert "rejected the API key (401)" in data["error"] and "OPENAI_API_KEY" in data["fix"]
     assert "rejected the API key" in err and wb.traces() == []
 

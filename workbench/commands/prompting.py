@@ -196,8 +196,8 @@ def _single(problem, args, settings) -> int:
         if not args.json:
             raise
         print_error(exc)  # the one line on stderr as ever; scripts get the same on stdout
-        print_json({"problem": problem.id, "file": None, "error": exc.message, "fix": exc.fix, "samples": 0,
-                    "samples_requested": args.samples})
+        print_json({"problem": problem.id, "file": None, "error": exc.message, "fix": exc.fix,
+                    "exit_code": exc.exit_code, "samples": 0, "samples_requested": args.samples})
         return exc.exit_code
     errors = trace.get("errors", [])
     if args.json:
