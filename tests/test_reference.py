@@ -587,6 +587,23 @@ def test_formula_right_and_wrong_forms_in_one_answer_earn_half(text, note):
     assert v.status == "partial" and v.score == 0.5 and note in v.details[0]["note"]
 
 
+@pytest.mark.parametrize("text, status", [
+    (r"$\tilde\lambda = \lambda/2\eta$", "unchecked"),  # right only as lambda/(2 eta): ambiguous, not wrong
+    (r"$\tilde\lambda = \lambda/(2\eta)$", "correct"),
+    (r"$\tilde\lambda = \lambda/4\eta$", "incorrect"),  # wrong either way
+    ("lambda_tilde = lambda/2 * eta", "incorrect"),  # an explicit * is not ambiguous
+])
+def test_formula_a_over_bc_right_only_as_a_over_the_product_is_ambiguous(text, status):
+    v = verdict("2.3.2", text)
+    assert v.status == status
+    assert ("ambiguous" in v.details[0]["note"]) == (status == "unchecked")
+
+
+def test_formula_a_over_b_times_c_right_as_written_stays_correct():
+    """2 eta/n X^T a means (2 eta/n) X^T a; the a/(bc) reading is tried only for a formula wrong as written."""
+    assert verdict("2.2.1", r"$w_1 = w_0 - 2\eta/n X^\top(Xw_0 - t)$").details[0]["ok"] is True
+
+
 def test_formula_with_a_symbol_the_question_does_not_allow_says_so():
     """Weight decay's w_1 written with the L2 coefficient: the critique names the symbol, not just a mismatch."""
     v = verdict("2.3.1", yaml_answer("  w1_l2: '(1 - 2 eta lambda_tilde) w_0 - (2 eta/n) X^T (X w_0 - t)'\n"

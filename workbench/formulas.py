@@ -112,12 +112,13 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 class _Parser:
-    def __init__(self, tokens, table: dict[str, Sym], extra: dict[str, object]):
+    def __init__(self, tokens, table: dict[str, Sym], extra: dict[str, object], tight_division: bool = False):
         self.toks = tokens
         self.i = 0
         self.table = table
         self.extra = extra
         self.norm_depth = 0
+        self.tight_division = tight_division  # "a/2b" as a/(2b) rather than (a/2) b
 
     def peek(self, k: int = 0):
         j = self.i + k
@@ -167,6 +168,8 @@ class _Parser:
             if kind == "op" and tok in "*/":
                 self.take()
                 rhs = self.unary()
+                while tok == "/" and self.tight_division and self._starts_factor():
+                    rhs = rhs * self.postfix()
                 value = value * rhs if tok == "*" else value * rhs ** -1
             elif self._starts_factor():
                 value = value * self.postfix()
@@ -279,15 +282,19 @@ def symbol_table(symbols: list[Sym]) -> dict[str, Sym]:
     return table
 
 
-def parse_formula(text: str, symbols: list[Sym], constants: dict[str, float] | None = None):
-    """A formula over `symbols` as a sympy expression; FormulaError names what could not be read."""
+def parse_formula(text: str, symbols: list[Sym], constants: dict[str, float] | None = None, *,
+                  tight_division: bool = False):
+    """A formula over `symbols` as a sympy expression; FormulaError names what could not be read.
+
+    "a/2b" is (a/2) b, as Python and sympy read it; tight_division reads it a/(2b), as many people write it
+    (a checker can try both and call a formula that is right only one way ambiguous)."""
     if not isinstance(text, str) or not text.strip():
         raise FormulaError("empty formula")
     s = normalise_tex(text)
     if "=" in s:
         s = s.split("=")[-1]
     extra = {k: sympy.sympify(v) for k, v in (constants or {}).items()}
-    return _Parser(_tokens(s), symbol_table(symbols), extra).parse()
+    return _Parser(_tokens(s), symbol_table(symbols), extra, tight_division).parse()
 
 
 # ---------------------------------------------------------------- numeric evaluation

@@ -160,6 +160,17 @@ def compare_formula(name: str, text: str, allowed: tuple[str, ...]) -> dict:
         expr = parse_formula(text, SYMBOLS)
     except FormulaError as exc:
         return detail(what, CLOSED_FORMS[name], text, None, note=f"could not read the formula: {exc}; {SYNTAX_HINT}")
+    result = _compare_parsed(what, name, text, expr, allowed)
+    if result["ok"] is False:  # "\lambda/2\eta": wrong as (lambda/2) eta, perhaps meant as lambda/(2 eta)
+        tight = parse_formula(text, SYMBOLS, tight_division=True)
+        if tight != expr and _compare_parsed(what, name, text, tight, allowed)["ok"]:
+            return detail(what, CLOSED_FORMS[name], text, None,
+                          note="ambiguous: a/2b reads as (a/2)·b, which is wrong here, and as a/(2b) it is right; "
+                               r"write \frac{a}{2b} or a/(2b)")
+    return result
+
+
+def _compare_parsed(what: str, name: str, text: str, expr, allowed: tuple[str, ...]) -> dict:
     extra = sorted(s.name for s in expr.free_symbols if s.name not in (*allowed, "I"))
     if extra:
         return detail(what, CLOSED_FORMS[name], text, False,
