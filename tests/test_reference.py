@@ -923,6 +923,11 @@ def test_a_question_in_the_answer_is_no_claim(tmp_path, monkeypatch):
     fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
     text = "Does the UNet reach a higher validation loss than ConvTransposeNet? No: the UNet has the lower validation loss."
     assert claims("6.3", text) == "correct"
+    # a bold restated question stays joined to the answer after it: "...?** Yes." ends no sentence
+    text = "**Did skip connections improve the validation loss and accuracy?** Yes. UNet has a lower loss and a higher accuracy."
+    assert claims("6.3", text) == "correct"
+    text = "**Does UNet result in lower validation loss than ConvTransposeNet?**\n\n| Model | Val loss |\n\n**Answer:** No."
+    assert claims("6.3", text) == "unchecked"
 
 
 def test_an_unfinished_run_is_not_the_handouts(tmp_path, monkeypatch):
