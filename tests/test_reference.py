@@ -909,6 +909,10 @@ def test_claims_against_pinned_runs(tmp_path, monkeypatch):
     ("With the skips, UNet's validation loss is lower, its accuracy higher.", "correct"),
     ("UNet reaches a lower validation loss and a lower accuracy than ConvTransposeNet.", "partial"),
     ("UNet's validation loss and accuracy are both higher.", "partial"),
+    # the other model described against the UNet: its directions are the UNet's reversed
+    ("ConvTransposeNet has a higher validation loss than the UNet, and its accuracy is lower.", "correct"),
+    ("Compared with the model with skip connections, ConvTransposeNet has a lower validation loss.", "incorrect"),
+    ("The loss of ConvTransposeNet is higher than that of UNet, while UNet's accuracy is lower.", "partial"),
 ])
 def test_a_negation_counts_only_next_to_its_comparison_in_its_own_clause(tmp_path, monkeypatch, text, status):
     root = make_project(tmp_path, monkeypatch)

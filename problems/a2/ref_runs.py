@@ -182,17 +182,37 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
         names = [m for m in (subject, other) if re.search(_MODEL_RE[m], sentence, re.I)]
         if subject not in names and not (re.search(r"\bit\b|the (?:new|skip) model|this model", sentence, re.I) and other in names):
             continue
+        swapped = _swapped(sentence, subject, other)
         # "better loss but worse accuracy": each clause carries its own direction
         for clause in re.split(r"\b(?:but|while|whereas|however|although)\b|;", sentence, flags=re.I):
+            if any(re.search(_MODEL_RE[m], clause, re.I) for m in (subject, other)):
+                swapped = _swapped(clause, subject, other)
             for metric, pattern in (("val_acc", r"accura\w*"), ("train_loss", r"train(?:ing)? loss"), ("val_loss", r"loss")):
                 if not re.search(pattern, clause, re.I):
                     continue
                 direction = _metric_direction(clause, metric, pattern)
+                if direction and swapped:
+                    direction = "higher" if direction == "lower" else "lower"
                 if direction:
                     out.append({"metric": metric, "direction": direction, "sentence": sentence[:200]})
                 if metric == "train_loss":
                     break
     return out
+
+
+# What a comparison is measured against: "than (that of) the UNet", "compared with the model with skip connections".
+_BASE = (r"(?:\bthan|\bcompared\s+(?:to|with)|\brelative\s+to|\bversus|\bvs\.?)\s+(?:that\s+of\s+|those\s+of\s+)?"
+         r"(?:the\s+)?(?:(?:model|network|one)\s+(?:with|using)\s+)?[`*_]*$")
+
+
+def _swapped(text: str, subject: str, other: str) -> bool:
+    """Whether the text describes the other model against the subject ("PoolUpsampleNet's loss is higher than
+    ConvTransposeNet's", "Compared with ConvTransposeNet, PoolUpsampleNet has ..."): the subject named only as
+    what is compared against, the other model named otherwise; its directions are then the subject's reversed."""
+    def as_base(model):
+        return [bool(re.search(_BASE, text[:m.start()], re.I)) for m in re.finditer(_MODEL_RE[model], text, re.I)]
+    s, o = as_base(subject), as_base(other)
+    return bool(s) and all(s) and not all(o)
 
 
 def _metric_direction(clause: str, metric: str, pattern: str) -> str | None:
