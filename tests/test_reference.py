@@ -1018,6 +1018,9 @@ def test_the_batch_sweep_takes_only_full_runs(tmp_path, monkeypatch):
     ("Smaller batch sizes gave a lower validation loss and a higher accuracy.", "correct"),
     ("Larger batches gave a higher validation loss and a lower accuracy.", "correct"),
     ("Smaller batches gave a higher accuracy but a higher validation loss.", "partial"),
+    # the comparative word before the batch size it goes with
+    ("The validation loss was lower with smaller batches and higher with larger ones.", "correct"),
+    ("The validation loss was higher with smaller batches.", "incorrect"),
 ])
 def test_batch_size_claims_against_the_sweep(tmp_path, monkeypatch, text, status):
     root = make_project(tmp_path, monkeypatch)

@@ -301,6 +301,8 @@ def check_sweep(text: str, ctx) -> list[dict]:
                 continue
             rest = sentence[m.end():]
             direction = _metric_direction(rest, metric, pattern)  # "a lower loss and a higher accuracy": each its own
+            if re.search(pattern, sentence[:m.start()], re.I):  # "the loss was lower with smaller batches and higher ..."
+                direction = _metric_direction(sentence[:m.start()], metric, pattern) or direction
             if not direction:
                 continue
             first, last = sweep[sizes[0]][metric], sweep[sizes[-1]][metric]
