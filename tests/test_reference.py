@@ -699,6 +699,9 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     # the label after the term: "O(1) for forward propagation"
     ("Back-propagation keeps every w_i.\n\n**Answer:** $\\mathcal{O}(1)$ for forward propagation, $\\mathcal{O}(t)$ "
      "for back-propagation.", "correct"),
+    # one term said of both: forward O(1) is right, backward O(1) wrong
+    ("Both forward propagation and back-propagation need $O(1)$ memory.", "partial"),
+    ("Forward propagation and back-propagation:\n\n**Answer:** $\\boxed{O(1)}$ for both.", "partial"),
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status

@@ -468,7 +468,13 @@ def memory_from_text(text: str) -> dict[str, str]:
                          text[end:], re.I)
         if after:
             before = ["forward" if after.group(1).lower() == "forward" else "backward"]
-        if before:
+        # "both forward and back-propagation need O(1)", "O(1) for both": the term is said of each
+        both = re.match(r"[\s$)}]*(?:memory\s+)?for\s+both\b", text[end:], re.I) or any(
+            re.search(r"\bboth\s+(?:the\s+)?$", text[:pos], re.I) and "forward" in before and "backward" in before
+            for pos, _ in marks if pos < term.start)
+        if both:
+            out["forward"] = out["backward"] = term.value.lower()
+        elif before:
             out[before[-1]] = term.value.lower()  # the last statement of each wins (conclusions come last)
     return out
 
