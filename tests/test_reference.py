@@ -1024,6 +1024,11 @@ def test_the_batch_sweep_takes_only_full_runs(tmp_path, monkeypatch):
     # the comparative word before the batch size it goes with
     ("The validation loss was lower with smaller batches and higher with larger ones.", "correct"),
     ("The validation loss was higher with smaller batches.", "incorrect"),
+    # the batch size as the thing that changes: "increasing the batch size", "as the batch size grows"
+    ("Increasing the batch size from 32 to 512 raised the validation loss.", "correct"),
+    ("As the batch size grows, the validation loss increases.", "correct"),
+    ("As the batch size grows, the validation loss decreases.", "incorrect"),
+    ("When the batch size is reduced, the accuracy goes up.", "correct"),
 ])
 def test_batch_size_claims_against_the_sweep(tmp_path, monkeypatch, text, status):
     root = make_project(tmp_path, monkeypatch)

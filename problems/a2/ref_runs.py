@@ -165,8 +165,8 @@ def check_plot_problem(problem_id: str, ctx) -> list[dict]:
     return details
 
 
-_DOWN = r"lower|smaller|less|decreas\w*|reduc\w*|drop\w*"
-_UP = r"higher|greater|larger|more|increas\w*|rais\w*"
+_DOWN = r"lower|smaller|less|decreas\w*|reduc\w*|drop\w*|falls|fell|(?:goes|went|going)\s+down"
+_UP = r"higher|greater|larger|more|increas\w*|rais\w*|rises|rose|(?:goes|went|going)\s+up"
 _GOOD = r"better|improv\w*|outperform\w*"
 _BAD = r"worse|degrad\w*|underperform\w*"
 
@@ -285,6 +285,14 @@ def check_comparison(problem_id: str, answer, text: str, ctx) -> list[dict]:
     return details
 
 
+# "larger batches", "increasing the batch size", "as the batch size grows": which way the batch size goes
+_BATCH_CHANGE = re.compile(
+    r"(?:(?P<up>larger|bigger|increasing|higher|raising|growing)|smaller|decreasing|lower|reducing|shrinking)"
+    r"\s+(?:the\s+)?batch"
+    r"|batch[\s-]sizes?\s+(?:(?P<up2>grows|increases|rises|goes\s+up|gets\s+(?:larger|bigger)|is\s+increased)"
+    r"|shrinks|decreases|falls|goes\s+down|gets\s+smaller|is\s+(?:decreased|reduced))\b", re.I)
+
+
 def check_sweep(text: str, ctx) -> list[dict]:
     sweep = batch_sweep(ctx)
     if len(sweep) < 2:
@@ -292,10 +300,10 @@ def check_sweep(text: str, ctx) -> list[dict]:
     sizes = sorted(sweep)
     details = []
     for sentence in ans.sentences(text):
-        m = re.search(r"(smaller|larger|bigger|increasing|decreasing|higher|lower)\s+batch", sentence, re.I)
+        m = _BATCH_CHANGE.search(sentence)
         if not m:
             continue
-        bigger = m.group(1).lower() in ("larger", "bigger", "increasing", "higher")
+        bigger = bool(m.group("up") or m.group("up2"))
         for metric, pattern in (("val_acc", r"accura\w*"), ("val_loss", r"loss")):
             if not re.search(pattern, sentence, re.I):
                 continue
