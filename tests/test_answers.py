@@ -193,6 +193,10 @@ ETA = lambda v: v["n"] * (v["a"].T @ v["X"] @ v["X"].T @ v["a"]).item() / (2 * n
     (r"\frac{n \mathbf{a}^{\top}\mathbf{X}\mathbf{X}^{\top}\mathbf{a}}{2 \lVert \mathbf{X}\mathbf{X}^{\top}\mathbf{a}\rVert^{2}}", ETA),
     ("n a^T X X^T a / (2 ||X X^T a||^2)", ETA),
     (r"\frac{n}{2}\frac{a^T XX^T a}{a^T XX^T XX^T a}", ETA),
+    # TeX's one-token arguments: \frac12 is 1/2, \frac\eta n is eta/n
+    (r"w_0 - 2\frac\eta n X^\top (X w_0 - t)", W1),
+    (r"w_0 - 4\tfrac12\frac1n \eta X^\top (X w_0 - t)", W1),
+    (r"\frac n2 \frac{a^T XX^T a}{\|X X^T a\|^2}", ETA),
 ])
 @pytest.mark.parametrize("shape", [(6, 3), (3, 6)])
 def test_formulas_evaluate_like_numpy(text, target, shape):

@@ -227,11 +227,8 @@ class _Parser:
         if kind == "op" and tok in "({[":
             return self.group({"(": ")", "{": "}", "[": "]"}[tok])
         if kind == "cmd" and tok == "\\frac":
-            self.take("{")
-            num = self.group("}")
-            self.take("{")
-            den = self.group("}")
-            return num * den ** -1
+            num = self.tex_argument()
+            return num * self.tex_argument() ** -1
         if kind == "cmd" and tok == "\\sqrt":
             return sympy.sqrt(self.atom())
         if kind == "norm":
@@ -247,6 +244,21 @@ class _Parser:
         if kind == "id":
             return self.identifier(tok)
         raise FormulaError(f"unexpected {tok!r}")
+
+    def tex_argument(self):
+        """One argument of \\frac as TeX reads it: a {group}, or else one token: \\frac12 is 1/2, \\frac1n is 1/n."""
+        kind, tok = self.peek()
+        if kind == "op" and tok == "{":
+            self.take()
+            return self.group("}")
+        if kind == "num" and len(tok) > 1 and tok[0].isdigit():
+            self.toks[self.i] = ("num", tok[1:])  # TeX takes the first digit; the rest follows the fraction
+            return sympy.Rational(tok[0])
+        if kind == "id" and len(tok) > 1 and tok not in self.table and tok not in self.extra:
+            rest = tok[1:]  # a letter: \\frac1nX is (1/n) X, \\frac n2 is n/2
+            self.toks[self.i] = ("num" if rest.isdigit() else "id", rest)
+            return self.identifier(tok[0])
+        return self.atom()
 
     def identifier(self, name: str):
         if name in self.table:
