@@ -51,6 +51,18 @@ def test_a_broken_solution_file_is_named_with_what_is_wrong(tmp_path, front, mes
     assert err.value.message == f"{path}: {message}" or err.value.message.startswith(f"{path}: {message}:")
 
 
+def test_front_matter_without_its_closing_line_is_named_as_such(tmp_path):
+    """It was reported as 'no YAML front matter', with the fix 'start the file with a `---` block' it already had."""
+    from workbench.errors import ProblemError
+
+    path = tmp_path / "3.1.md"
+    path.write_text('---\nproblem: "3.1"\n\n## Solution\n\nx\n')
+    with pytest.raises(ProblemError) as err:
+        parse_solution(path)
+    assert err.value.message == f"{path}: front matter is not closed"
+    assert "`---`" in err.value.fix
+
+
 @pytest.mark.parametrize("pid", IDS)
 def test_no_invented_critique(pid):
     """No trace exists yet, so a `## Critique` section may only hold notes (HTML comments) for the student."""

@@ -88,6 +88,8 @@ def parse_solution(path: Path) -> Solution:
     except ProblemError as exc:
         raise _err(path, exc.message, exc.fix) from None
     if front is None:
+        if re.match(r"\A\ufeff?---\s*\n", text):
+            raise _err(path, "front matter is not closed", "end it with a line `---` before the `## Solution` section")
         raise _err(path, "no YAML front matter", "start the file with a `---` block holding `problem: <id>`")
     unknown = sorted(set(front) - set(FRONT_KEYS))
     if unknown:
