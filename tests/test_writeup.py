@@ -799,6 +799,10 @@ def test_images_in_the_students_text_are_embedded_or_named_as_not_shown(fx, caps
     assert "image https://example.com/a.png not shown" in flat and "image figs/missing.png not shown" in flat
     out = " ".join(capsys.readouterr().out.split())  # the build's warnings
     assert "solutions/fx/1.1.md: image 'figs/missing.png' not shown" in out and "'https://example.com/a.png'" in out
+    # why, in words to act on: a missing file was "only local PNG, JPEG, GIF or SVG files can be", like a URL
+    assert "image 'figs/missing.png' not shown: no such file solutions/fx/figs/missing.png" in out
+    assert "image 'https://example.com/a.png' not shown: a URL; save the image beside the solution file" in out
+    assert "figs/missing.png not shown: no such file" in flat
 
 
 def test_latex_delimiters_and_environments_in_dollars_render_as_math(fx):

@@ -97,13 +97,28 @@ def _own_image(ref: str, solution_file: Path) -> Path | None:
     return path.resolve() if ok else None
 
 
+def _why_not_shown(ref: str, solution_file: Path) -> str:
+    """Why _own_image found no image for a reference, in words the student can act on."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", ref) and not re.match(r"^[A-Za-z]:[\\/]", ref):
+        return "a URL; save the image beside the solution file and give its relative path"
+    path = Path(ref).expanduser()
+    path = path if path.is_absolute() else Path(solution_file).parent / path
+    if not path.exists():
+        return f"no such file {shown_path(path)}"
+    if not path.is_file():
+        return f"{shown_path(path)} is not a file"
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return f"only {', '.join(IMAGE_SUFFIXES[:-1])} or {IMAGE_SUFFIXES[-1]} files can be"
+    return f"{shown_path(path)} is not a PNG, JPEG, GIF or SVG image inside"
+
+
 def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
     """The student's Markdown with its images copied beside the document (Typst reads nothing outside it);
     one that is not a local image file becomes a visible note (image_warnings says so at build time)."""
     def embed(m: re.Match) -> str:
         src = _own_image(_ref(m), solution_file)
         if src is None:
-            return f"*(image {md_text(_ref(m))} not shown: not a local image file)*"
+            return f"*(image {md_text(_ref(m))} not shown: {md_text(_why_not_shown(_ref(m), solution_file))})*"
         digest = hashlib.sha1(str(src).encode()).hexdigest()[:8]
         name = f"own-{digest}-{slug(src.stem)}{_image_suffix(src)}"
         return f"![{m.group(1)}]({ASSETS}/{files.setdefault(src, name)})"
@@ -117,9 +132,8 @@ def image_warnings(entries: list[Entry]) -> list[str]:
         if e.solution:
             for m in _IMAGE.finditer(e.solution.solution + e.solution.critique):
                 if _own_image(_ref(m), e.solution.path) is None:
-                    out.append(f"{shown_path(Path(e.solution.path))}: image {_ref(m)!r} not shown: only local PNG, JPEG, "
-                               f"GIF or SVG files ({', '.join(IMAGE_SUFFIXES)}) can be, with paths relative to the "
-                               "solution file")
+                    out.append(f"{shown_path(Path(e.solution.path))}: image {_ref(m)!r} not shown: "
+                               f"{_why_not_shown(_ref(m), e.solution.path)}")
     return out
 
 
