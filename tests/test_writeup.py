@@ -968,14 +968,18 @@ def test_an_own_image_whose_content_is_not_its_suffix_is_shown_or_named_not_a_ty
     figs.mkdir()
     Image.new("RGB", (60, 30), (10, 10, 200)).save(figs / "photo.png", format="JPEG")  # a JPEG saved as .png
     (figs / "broken.png").write_bytes(b"not an image at all")
+    _png(figs / "cut.png", (200, 10, 10))
+    (figs / "cut.png").write_bytes((figs / "cut.png").read_bytes()[:40])  # a PNG header, then cut off
     sol = fx / "solutions" / "fx" / "1.1.md"
-    sol.write_text(sol.read_text() + "\n![photo](figs/photo.png)\n\n![broken](figs/broken.png)\n")
+    sol.write_text(sol.read_text() + "\n![photo](figs/photo.png)\n\n![broken](figs/broken.png)\n\n![cut](figs/cut.png)\n")
     rc, text = _build(fx)
-    assert rc == 0
+    assert rc == 0  # the cut-off PNG failed the whole build in Typst ("failed to decode image" at a .typ line)
     [copied] = (fx / "build" / "files").glob("own-*-photo.jpg")
     assert copied.read_bytes() == (figs / "photo.png").read_bytes()
     assert "image figs/broken.png not shown" in " ".join(text.split())
-    assert "solutions/fx/1.1.md: image 'figs/broken.png' not shown" in " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "solutions/fx/1.1.md: image 'figs/broken.png' not shown" in out
+    assert "image 'figs/cut.png' not shown: solutions/fx/figs/cut.png is not a readable PNG" in out
 
 
 def test_every_markdown_image_form_is_embedded_or_a_note_never_a_typst_error(fx, capsys):

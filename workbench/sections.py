@@ -78,8 +78,16 @@ def _image_suffix(path: Path) -> str | None:
             head = fh.read(4096)
     except OSError:
         return None
-    return next((suffix for magic, suffix in _MAGIC if head.startswith(magic)),
-                ".svg" if b"<svg" in head else None)
+    suffix = next((suffix for magic, suffix in _MAGIC if head.startswith(magic)), ".svg" if b"<svg" in head else None)
+    if suffix not in (None, ".svg"):  # a truncated or corrupt raster image fails the whole Typst build
+        from PIL import Image
+
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except Exception:  # noqa: BLE001 - PIL raises many kinds for a bad file
+            return None
+    return suffix
 
 
 def _ref(m: re.Match) -> str:
@@ -109,7 +117,7 @@ def _why_not_shown(ref: str, solution_file: Path) -> str:
         return f"{shown_path(path)} is not a file"
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return f"only {', '.join(IMAGE_SUFFIXES[:-1])} or {IMAGE_SUFFIXES[-1]} files can be"
-    return f"{shown_path(path)} is not a PNG, JPEG, GIF or SVG image inside"
+    return f"{shown_path(path)} is not a readable PNG, JPEG, GIF or SVG image"
 
 
 def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
