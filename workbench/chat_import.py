@@ -53,6 +53,7 @@ class Conversation:
     created_at: str = ""
     updated_at: str = ""
     models: list[str] = field(default_factory=list)
+    service: str = ""  # "ChatGPT" when the export or the transcript's speaker lines say so
 
 
 def _iso(ts) -> str:
@@ -96,7 +97,8 @@ def parse_markdown(text: str, source: str = "transcript") -> Conversation:
                          "or `You said:` / `ChatGPT said:` (see docs/prompting.md)")
     models = sorted({m["label"] for m in messages if m["role"] == "assistant" and
                      not re.fullmatch(r"assistant|chatgpt|ai|model|bot", m["label"], re.I)})
-    return Conversation("markdown", out, title=title, models=models)
+    chatgpt = any(m["role"] == "assistant" and m["label"].lower() == "chatgpt" for m in messages)
+    return Conversation("markdown", out, title=title, models=models, service="ChatGPT" if chatgpt else "")
 
 
 def _node_text(message: dict) -> str | None:
@@ -155,7 +157,7 @@ def parse_export_conversation(conv: dict) -> Conversation:
     return Conversation("chatgpt-export", messages, title=str(conv.get("title") or ""),
                         id=str(conv.get("conversation_id") or conv.get("id") or ""),
                         created_at=_iso(conv.get("create_time")), updated_at=_iso(conv.get("update_time")),
-                        models=models)
+                        models=models, service="ChatGPT")
 
 
 def choose_conversation(conversations: list[dict], wanted: str | None, source: str) -> dict:
@@ -250,8 +252,15 @@ def load_conversation(path: Path, conversation: str | None = None) -> tuple[byte
     return raw, conv
 
 
-def import_trace(path: Path, problem: Problem, conversation: str | None = None, model: str | None = None) -> dict:
-    """A trace dict (source "import") for one conversation of the file; write it with write_trace()."""
+def import_trace(path: Path, problem: Problem, conversation: str | None = None, model: str | None = None,
+                 url: str | None = None) -> dict:
+    """A trace dict (source "import") for one conversation of the file; write it with write_trace().
+
+    `url` (a share link, or the service's address) is what the citation names; without it, the service's
+    address where the file says which service it is (ChatGPT), else only that it came from a transcript."""
+    if url is not None and not re.fullmatch(r"https?://[^\s/]+\S*", url.strip()):
+        raise UsageError(f"--url {url!r} is not a web address", "give the conversation's share link or the service's "
+                         "address, starting with https://, e.g. --url https://claude.ai")
     raw, conv = load_conversation(path, conversation)
     if not (model or conv.models):
         raise UsageError(f"{path.name} does not say which model answered, so the trace could not cite it",
@@ -268,15 +277,17 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
                 "choices": [{"index": 0, "content": m["content"], "finish_reason": None}],
                 "usage": None, "latency_s": None, "attempts": None, "started_at": None})
         history.append({"role": m["role"], "content": m["content"]})
-    chatgpt = conv.format == "chatgpt-export"
+    chatgpt = conv.service == "ChatGPT"
+    origin = ("ChatGPT (https://chatgpt.com)" if conv.format == "chatgpt-export" else
+              "ChatGPT (https://chatgpt.com), copied as a Markdown transcript" if chatgpt else "a Markdown transcript")
     now = utc_now()
-    info = {"format": conv.format, "origin": "ChatGPT (https://chatgpt.com)" if chatgpt else "a Markdown transcript",
+    info = {"format": conv.format, "origin": origin, **({"url": url.strip()} if url else {}),
             "file": path.name, "file_sha256": hashlib.sha256(raw).hexdigest(), "title": conv.title,
             "conversation_id": conv.id, "created_at": conv.created_at, "updated_at": conv.updated_at,
             "model_slugs": conv.models}
     return {
         "schema": SCHEMA, "problem": problem.id, "pack": problem.pack, "strategy": "import", "source": "import",
-        "provider": {"base_url": "https://chatgpt.com" if chatgpt else None},
+        "provider": {"base_url": "https://chatgpt.com" if chatgpt else url.strip() if url else None},
         "request": {"model": model or (conv.models[0] if conv.models else None), "temperature": None, "top_p": None,
                     "seed": None, "max_tokens": None, "n": 1, "stream": None},
         "exchanges": exchanges, "samples": [{"index": 0, "messages": history}],

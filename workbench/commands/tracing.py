@@ -37,6 +37,9 @@ def register(sub) -> None:
     p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
     p.add_argument("--conversation", metavar="TITLE_OR_ID", help="which conversation of an export (title or id)")
     p.add_argument("--model", help="the model used; required for a Markdown transcript that does not name it")
+    p.add_argument("--url", help="the address the citation names: the conversation's share link or the service "
+                                 "(e.g. https://claude.ai); default: https://chatgpt.com for ChatGPT exports and "
+                                 "transcripts, none otherwise")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_import_chat)
@@ -162,7 +165,7 @@ def cmd_import_chat(args) -> int:
 
     problem = load_pack(args.pack).get(check_problem_id(args.problem))
     trace_folder(problem.id)  # a blocked traces/<id> is said first, in the same words as for prompt
-    data = import_trace(Path(args.file), problem, args.conversation, args.model)
+    data = import_trace(Path(args.file), problem, args.conversation, args.model, args.url)
     duplicate = existing_import(data)
     if duplicate:
         raise UsageError(f"this conversation is already imported for {problem.id}: {duplicate}",
