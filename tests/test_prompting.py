@@ -237,6 +237,15 @@ def test_all_lists_failures_and_keeps_going(wb):
     assert [p for p, r in rows.items() if r[2] != "-" and float(r[2]) >= 0.3] == ["1.2"]
 
 
+def test_the_rerun_command_keeps_the_strategy_samples_and_model_settings(wb):
+    """Rerun as printed, a failed problem gets the same kind of trace: not direct, 1 sample, the default model."""
+    wb.server.script({"status": 401, "match": "momentum"})
+    code, _, err = wb.run("prompt", "--all", "--pack", "demo", "-s", "self-critique", "--samples", "2",
+                          "--model", "fake-gpt-mini", "--temperature", "0.5")
+    assert code == 3 and ("rerun them with `python cli.py prompt 1.3 --pack demo --strategy self-critique --samples 2 "
+                          "--model fake-gpt-mini --temperature 0.5`") in err
+
+
 def test_selection_by_type_and_ids(wb):
     assert wb.run("prompt", "--type", "3", "--pack", "demo", "--dry-run", "--json")[0] == 0
     code, out, _ = wb.run("prompt", "--type", "3", "--pack", "demo", "--dry-run", "--json")

@@ -273,8 +273,27 @@ def _batch(problems, args, settings, skipped=()) -> int:
         err_console.print(f"{'failed' if not o.ok else 'partial'} {o.problem}: {o.error}", markup=False, soft_wrap=True)
     if failed:
         err_console.print(f"{len(failed)} of {len(outcomes)} problem(s) had failures; rerun them with "
-                          f"`python cli.py prompt {' '.join(o.problem for o in failed)}`", markup=False, soft_wrap=True)
+                          f"`{_rerun_command(args, [o.problem for o in failed])}`", markup=False, soft_wrap=True)
     return LLMError.exit_code if failed else 0
+
+
+def _rerun_command(args, ids: list[str]) -> str:
+    """The prompt command for `ids` with every flag given that shapes a trace (pack, strategy, samples, model
+    settings): without them a rerun would ask another model, strategy or sample count."""
+    import shlex
+
+    argv = ["python", "cli.py", "prompt", *ids]
+    if args.pack != "a2":
+        argv += ["--pack", args.pack]
+    if args.strategy != "direct":
+        argv += ["--strategy", args.strategy]
+    if args.samples != 1:
+        argv += ["--samples", str(args.samples)]
+    for flag in ("model", "base_url", "temperature", "top_p", "seed", "max_tokens", "timeout"):
+        value = getattr(args, flag)
+        if value is not None:
+            argv += [f"--{flag.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
+    return shlex.join(argv)
 
 
 def cmd_chat(args) -> int:
