@@ -246,6 +246,26 @@ def test_the_rerun_command_keeps_the_strategy_samples_and_model_settings(wb):
                           "--model fake-gpt-mini --temperature 0.5`") in err
 
 
+def test_ctrl_c_in_a_batch_names_what_got_a_trace_and_how_to_ask_the_rest(wb, monkeypatch):
+    """Ctrl-C after the first problem's trace: exit 130, the traces kept named, a command for the others only."""
+    import workbench.runner as runner
+
+    real = runner.run_many
+
+    def interrupted_after_one(*args, on_outcome, **kwargs):
+        def first_then_ctrl_c(outcome):
+            on_outcome(outcome)
+            raise KeyboardInterrupt
+
+        return real(*args, on_outcome=first_then_ctrl_c, **kwargs)
+
+    monkeypatch.setattr(runner, "run_many", interrupted_after_one)
+    code, _, err = wb.run("prompt", "1.1", "1.2", "1.3", "--pack", "demo", "--jobs", "1", "-s", "self-critique")
+    kept = [load_trace(p).problem for p in wb.traces()]
+    assert code == 130 and kept == ["1.1"] and "interrupted: 1 of 3 problem(s) got a trace, each whole (1.1)" in err
+    assert "`python cli.py prompt 1.2 1.3 --pack demo --strategy self-critique`" in err
+
+
 def test_selection_by_type_and_ids(wb):
     assert wb.run("prompt", "--type", "3", "--pack", "demo", "--dry-run", "--json")[0] == 0
     code, out, _ = wb.run("prompt", "--type", "3", "--pack", "demo", "--dry-run", "--json")

@@ -10,7 +10,7 @@ from rich.markup import escape
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, print_error, print_json
-from workbench.errors import LLMError, UsageError, WorkbenchError
+from workbench.errors import Interrupted, LLMError, UsageError, WorkbenchError
 
 
 CHAT_COMMANDS = ("/retry", "/quit", "/exit")
@@ -241,13 +241,22 @@ def _batch(problems, args, settings, skipped=()) -> int:
 
     progress = Progress(TextColumn("prompting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.description}"), console=err_console, transient=True)
+    finished = []
     with progress:
         task = progress.add_task("", total=len(problems))
 
         def done(outcome) -> None:
+            finished.append(outcome)
             progress.update(task, advance=1, description=f"{outcome.problem} {'ok' if outcome.ok else 'failed'}")
 
-        outcomes = run_many(problems, args.strategy, settings, samples=args.samples, jobs=args.jobs, on_outcome=done)
+        try:
+            outcomes = run_many(problems, args.strategy, settings, samples=args.samples, jobs=args.jobs, on_outcome=done)
+        except KeyboardInterrupt:
+            saved = [o.problem for o in finished if o.path]
+            rest = [p.id for p in problems if p.id not in saved]
+            raise Interrupted(f"interrupted: {len(saved)} of {len(problems)} problem(s) got a trace, each whole"
+                              + (f" ({', '.join(saved)})" if saved else ""),
+                              f"ask the others with `{_rerun_command(args, rest)}`") from None
     failed = [o for o in outcomes if not o.ok or o.error]
     if args.json:
         print_json({"outcomes": [{"problem": o.problem, "file": str(o.path) if o.path else None, "error": o.error,
