@@ -260,3 +260,52 @@ NIC, NF, NC = sympy.symbols("NIC NF NC")
 def test_polynomials_in_named_symbols(text, want):
     got = sympy.expand(parse_formula(text, COUNT, constants={"k": 3}))
     assert sympy.expand(got - want) == 0
+
+
+# ---------------------------------------------------------------- sentences(): Markdown blocks
+
+@pytest.mark.parametrize("text,want", [
+    # a heading, a bold label line and a paragraph without a final stop end at their line (or blank line)
+    ("## Results\nUNet has the lower loss.", ["## Results", "UNet has the lower loss."]),
+    ("**Why skip connections help**\nThey shorten the gradient paths.",
+     ["**Why skip connections help**", "They shorten the gradient paths."]),
+    ("A paragraph without a stop\n\nThe next paragraph.", ["A paragraph without a stop", "The next paragraph."]),
+    # list items (a wrapped item stays whole), numbered ones too
+    ("- first item\n- second item wraps\n  onto a second line\n1. third item", 
+     ["- first item", "- second item wraps onto a second line", "1. third item"]),
+    ("Intro:\n* one\n* two", ["Intro:", "* one", "* two"]),
+    # table rows, each its own; the text after the table is not joined to the last row
+    ("| run | loss |\n|---|---|\n| unet | 1.067 |\nAfter the table.",
+     ["| run | loss |", "|---|---|", "| unet | 1.067 |", "After the table."]),
+    # a bold label ending in a stop inside the bold is a sentence of its own
+    ("**Comparison with `ConvTransposeNet`.** Both runs use the same data.",
+     ["**Comparison with `ConvTransposeNet`.**", "Both runs use the same data."]),
+    ("**Did it improve?** Yes. The loss drops.", ["**Did it improve?**", "Yes.", "The loss drops."]),
+])
+def test_sentences_split_at_markdown_blocks(text, want):
+    assert ans.sentences(text) == want
+
+
+@pytest.mark.parametrize("text,want", [
+    # hard-wrapped prose: one sentence across lines, decimals kept
+    ("The validation loss of UNet is lower\nthan that of ConvTransposeNet (1.067 vs\n1.107). It also fits the\ntraining data better.",
+     ["The validation loss of UNet is lower than that of ConvTransposeNet (1.067 vs 1.107).",
+      "It also fits the training data better."]),
+    ("*First step* (with $v = 0$): the iterate\nmoves along $[1, 1]$.", ["*First step* (with $v = 0$): the iterate moves along $[1, 1]$."]),
+])
+def test_sentences_keep_a_wrapped_paragraph_whole(text, want):
+    assert ans.sentences(text) == want
+
+
+@pytest.mark.parametrize("text,want", [
+    # display math stays with the sentence that introduces it, also after a blank line, and a blank line in it
+    ("so the limit is\n\n$$\n\\hat{w} = [2/3, 2/3]\n$$\n\nThe next paragraph.",
+     ["so the limit is $$ \\hat{w} = [2/3, 2/3] $$", "The next paragraph."]),
+    ("the minimum-norm solution is\n\\[\nw^\\star = [0.8, 0.4]\n\n\\]\nwhich is in the row space.",
+     ["the minimum-norm solution is \\[ w^\\star = [0.8, 0.4] \\] which is in the row space."]),
+    ("the limit is $$[2/3, 2/3]$$\n\nNext.", ["the limit is $$[2/3, 2/3]$$", "Next."]),
+    # a stop at the end of the math does not leave its closing "$$" as a sentence
+    ("the limit is\n$$\nw = [2/3, 2/3] .\n$$\n\n$x$ is next. $y$ too.", ["the limit is $$ w = [2/3, 2/3] . $$", "$x$ is next.", "$y$ too."]),
+])
+def test_sentences_keep_display_math_with_its_sentence(text, want):
+    assert ans.sentences(text) == want

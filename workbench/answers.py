@@ -334,10 +334,47 @@ def big_o_terms(text: str) -> list[Found]:
     return out
 
 
+# Markdown lines that are a block of their own: a heading, a table row, a wholly bold line ("**Why it helps**")
+_LINE_BLOCK = re.compile(r"\s*(?:#{1,6}(?:\s|$)|\||\*\*(?:(?!\*\*).)+\*\*[.:]?\s*$)")
+_LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s")
+
+
+def blocks(text: str) -> list[str]:
+    """Markdown blocks, each flattened to one line: paragraphs (a hard-wrapped one stays whole), list items (with
+    their wrapped lines), headings, table rows and wholly bold lines. Display math ($$...$$, \\[...\\]) stays in the
+    block that introduces it, also after a blank line, and the text right after it continues that block."""
+    out, current, gap, closer = [], [], False, None
+    for line in text.splitlines():
+        s = line.strip()
+        if closer is not None:  # inside display math: blank lines and all
+            current.append(s)
+            closer = None if s.endswith(closer) else closer
+            continue
+        if not s:
+            gap = True
+            continue
+        if s.startswith(("$$", "\\[")):
+            current.append(s)
+            end = "$$" if s.startswith("$$") else "\\]"
+            closer = None if len(s) > 2 and s.endswith(end) else end
+        elif _LINE_BLOCK.match(s):
+            out += [" ".join(current), s]
+            current = []
+        elif gap or _LIST_ITEM.match(line):
+            out.append(" ".join(current))
+            current = [s]
+        else:
+            current.append(s)
+        gap = False
+    out.append(" ".join(current))
+    return [b for b in (re.sub(r"\s+", " ", b).strip() for b in out) if b]
+
+
 def sentences(text: str) -> list[str]:
-    """Rough sentence split (keeps decimals such as 1.5 together)."""
-    flat = re.sub(r"\s+", " ", text)
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*_(\[$])|\n", flat) if s.strip()]
+    """Rough sentence split within each Markdown block (see `blocks`): keeps decimals such as 1.5 together, and
+    splits after a bold label that ends in a stop ("**Comparison.** Both runs ...")."""
+    stop = r"(?:(?<=[.!?])|(?<=[.!?]\*\*)|(?<=[.!?]__))"  # "$$" after a stop closes display math: no new sentence
+    return [s.strip() for b in blocks(text) for s in re.split(stop + r"\s+(?=[A-Z*_(\[]|\$(?!\$))", b) if s.strip()]
 
 
 def plain_words(text: str) -> str:

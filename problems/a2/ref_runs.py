@@ -175,9 +175,9 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
     """Sentences comparing two models on a metric: {"metric", "direction" (lower|higher), "sentence"}."""
     out = []
     for sentence in ans.sentences(text):
-        # a restated question ("Does X result in lower loss than Y?") is no claim, also where the sentence split
-        # left it joined to the answer ("**Does X ... than Y?** Yes. X reaches ..."): it is cut out, back to the
-        # previous stop, table bar or heading mark
+        # a restated question ("Does X result in lower loss than Y?", "**Does X ... than Y?**") is no claim, also
+        # where it shares a sentence with the answer ("Does X ... than Y? yes, X reaches ..."): it is cut out, back
+        # to the previous stop, table bar or heading mark
         sentence = re.sub(r"[^.!?|#]*\?[*_`]*", " ", sentence).strip()
         names = [m for m in (subject, other) if re.search(_MODEL_RE[m], sentence, re.I)]
         if subject not in names and not (re.search(r"\bit\b|the (?:new|skip) model|this model", sentence, re.I) and other in names):
