@@ -872,6 +872,11 @@ def test_llm_code_the_last_class_definition_is_the_answer():
     assert verdict("5.1", fixed + "\nA variant:\n" + draft).status == "partial"
 
 
+def test_llm_code_in_a_py_fence_is_checked():
+    """```py is as common as ```python: such a block was skipped ('no code block defining class ... found')."""
+    assert verdict("5.1", LLM_CODE.replace("OP", "1").replace("```python", "```py")).status == "correct"
+
+
 def test_code_without_a_class_is_unchecked():
     assert verdict("6.1", "Use torch.cat to concatenate.").status == "unchecked"
 

@@ -252,7 +252,8 @@ def check_code(problem_id: str, sub, ctx) -> list[dict]:
         cls = _import_pointer(sub.code)
         with ref_cnn.single_thread():
             return figure.compare_model(name, model_probe.describe(cls))
-    blocks = [b.value for b in ans.code_blocks(sub.text, "python") if re.search(rf"^\s*class\s+{name}\b", b.value, re.M)]
+    blocks = [b.value for b in ans.code_blocks(sub.text) if b.source in ("python", "py", "python3", "code")
+              and re.search(rf"^\s*class\s+{name}\b", b.value, re.M)]
     if not blocks:
         if sub.own:
             raise Missing(f"no `code:` pointer and no code block defining class {name}")
