@@ -877,6 +877,12 @@ def test_llm_code_in_a_py_fence_is_checked():
     assert verdict("5.1", LLM_CODE.replace("OP", "1").replace("```python", "```py")).status == "correct"
 
 
+def test_llm_code_with_notebook_lines_is_checked():
+    """Jupyter-style `!pip install` / `%matplotlib inline` lines failed the model ('SyntaxError: invalid syntax')."""
+    text = LLM_CODE.replace("OP", "1").replace("```python\n", "```python\n!pip install torch\n%matplotlib inline\n")
+    assert verdict("5.1", text).status == "correct"
+
+
 def test_code_without_a_class_is_unchecked():
     assert verdict("6.1", "Use torch.cat to concatenate.").status == "unchecked"
 

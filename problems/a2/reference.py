@@ -258,7 +258,11 @@ def check_code(problem_id: str, sub, ctx) -> list[dict]:
         if sub.own:
             raise Missing(f"no `code:` pointer and no code block defining class {name}")
         raise Unchecked(f"no code block defining class {name} found")
-    return figure.compare_model(name, describe_untrusted(blocks[-1], name, ctx.timeout_s))
+    code = _NOTEBOOK_LINE.sub(r"\1pass", blocks[-1])  # `!pip install ...`, `%matplotlib inline`: not Python
+    return figure.compare_model(name, describe_untrusted(code, name, ctx.timeout_s))
+
+
+_NOTEBOOK_LINE = re.compile(r"^([ \t]*)[!%].*$", re.M)
 
 
 def _import_pointer(pointer: str):
