@@ -836,6 +836,30 @@ def test_a_model_that_fails_at_one_size_only_is_reported_not_a_crash(ref):
     assert "RuntimeError" in details[0]["found"]
 
 
+def test_a_unet_skip_from_the_wrong_layer_is_found(ref):
+    """Only shapes were compared: block 3's output joined to itself (`torch.cat((out3, out3), 1)`), or a skip taken
+    before block 1's ReLU, has Figure 1c's shapes and was judged correct."""
+    from colourize.models import UNet
+
+    class SelfSkip(UNet):
+        def forward(self, x):
+            out1 = self.block1(x)
+            out3 = self.block3(self.block2(out1))
+            return self.final(torch.cat((x, self.block4(torch.cat((out3, out3), 1))), 1))
+
+    class PreReluSkip(UNet):
+        def forward(self, x):
+            pre = self.block1[1](self.block1[0](x))
+            out3 = self.block3(self.block2(self.block1[2](pre)))
+            return self.final(torch.cat((self.block4(torch.cat((pre.clone(), out3), 1)), x), 1))
+
+    for model, found in ((SelfSkip, "block 3 + block 3"), (PreReluSkip, "layer 2 (BatchNorm2d) + block 3")):
+        bad = {d["what"]: d["found"] for d in ref.figure.compare_model("UNet", ref.model_probe.describe(model))
+               if d["ok"] is False}
+        assert list(bad) == ["UNet block 4"] and f"input joins {found}" in bad["UNet block 4"], bad
+    assert all(d["ok"] for d in ref.figure.compare_model("UNet", ref.model_probe.describe(UNet)))
+
+
 LLM_CODE = '''Here is the model.
 ```python
 class ConvTransposeNet(nn.Module):

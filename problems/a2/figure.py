@@ -35,6 +35,7 @@ class Block:
     layers: tuple[Layer, ...]
     out: tuple[str, int]  # (channels, height = width) after the block
     inp: tuple[str, int] | None = None  # the block's input where a skip connection makes it special
+    skip: str | None = None  # what the skip connection joins to the previous block's output: a block or "input"
 
 
 def _conv(cin, cout, stride=1):
@@ -68,8 +69,8 @@ FIGURE1: dict[str, tuple[Block, ...]] = {
         Block("block 1", (_conv("NIC", "NF", 2), *_bn_relu("NF")), ("NF", 16)),
         Block("block 2", (_conv("NF", "2*NF", 2), *_bn_relu("2*NF")), ("2*NF", 8)),
         Block("block 3", (_tconv("2*NF", "NF"), *_bn_relu("NF")), ("NF", 16)),
-        Block("block 4", (_tconv("NF+NF", "NC"), *_bn_relu("NC")), ("NC", 32), inp=("NF+NF", 16)),
-        Block("final", (_conv("NIC+NC", "NC"),), ("NC", 32), inp=("NIC+NC", 32)),
+        Block("block 4", (_tconv("NF+NF", "NC"), *_bn_relu("NC")), ("NC", 32), inp=("NF+NF", 16), skip="block 1"),
+        Block("final", (_conv("NIC+NC", "NC"),), ("NC", 32), inp=("NIC+NC", 32), skip="input"),
     ),
 }
 
@@ -165,10 +166,11 @@ def compare_model(model: str, description: dict) -> list[dict]:
         if len(got_types) != len(expected_types):
             sequence_note = sequence_note or ("layers in execution order: expected " + " → ".join(expected_types)
                                               + "; found " + " → ".join(got_types))
-        pos = 0
-        for block in blocks:
+        pos, ends = 0, {"input": "input"}  # block label -> index of its last layer
+        for i, block in enumerate(blocks):
             chunk = layers[pos: pos + len(block.layers)]
             pos += len(block.layers)
+            ends[block.label] = pos - 1
             types = [x["type"] for x in chunk]
             want_types = [layer.type for layer in block.layers]
             if types != want_types:
@@ -179,6 +181,15 @@ def compare_model(model: str, description: dict) -> list[dict]:
             if block.inp and chunk[0].get("in") != _shape(*block.inp, cfg):
                 per_block[block.label].append(f"input {chunk[0].get('in')}, expected {_shape(*block.inp, cfg)} "
                                               f"([{block.inp[0]}, {block.inp[1]}, {block.inp[1]}]){tag}")
+            if block.skip and "from" in chunk[0]:
+                want = [blocks[i - 1].label, block.skip]
+                names = {v: k for k, v in ends.items() if k != block.label}
+                got = [names.get(s, f"layer {s + 1} ({layers[s]['type']})" if isinstance(s, int) else "something else")
+                       for s in chunk[0]["from"]]
+                if sorted(got) != sorted(want):
+                    per_block[block.label].append(f"input joins {' + '.join(got) or 'nothing'}, expected the outputs "
+                                                  f"of {' and '.join(w if w != 'input' else 'the input image' for w in want)}"
+                                                  f" (skip connection){tag}")
             if chunk[-1].get("out") != _shape(*block.out, cfg):
                 per_block[block.label].append(f"output {chunk[-1].get('out')}, expected {_shape(*block.out, cfg)} "
                                               f"([{block.out[0]}, {block.out[1]}, {block.out[1]}]){tag}")

@@ -31,6 +31,26 @@ def build(cls, kernel, nic, nf, nc):
         return cls(**kwargs)
 
 
+def _sources(t, x, outputs):
+    """Where the channels of a layer's input come from, in order: "input" (the image) or the index of the
+    (latest) earlier layer whose output they equal; "?" for channels that match none."""
+    import torch
+
+    found, c = [], 0
+    cands = [(i, o) for i, o in enumerate(outputs) if o is not None][::-1] + [("input", x)]
+    while c < t.shape[1]:
+        for key, o in cands:
+            k = o.shape[1]
+            if o.shape[:1] + o.shape[2:] == t.shape[:1] + t.shape[2:] and c + k <= t.shape[1] \
+                    and torch.equal(t[:, c:c + k], o):
+                found.append(key)
+                c += k
+                break
+        else:
+            return found + ["?"]
+    return found
+
+
 def describe(cls, kernel=3, configs=((1, 32, 24), (3, 8, 10)), size=32):
     """{"configs": [{"nic", "nf", "nc", "layers": [...], "output": shape} | {"error": ...}]}."""
     import torch
@@ -43,8 +63,9 @@ def describe(cls, kernel=3, configs=((1, 32, 24), (3, 8, 10)), size=32):
             model = build(cls, kernel, nic, nf, nc)
             if not isinstance(model, nn.Module):
                 raise TypeError(f"{cls!r} did not build an nn.Module")
-            layers = []
+            layers, outputs = [], []  # outputs: a copy of each layer's output, to trace skip connections
             hooks = []
+            x = torch.randn(2, nic, size, size, generator=torch.Generator().manual_seed(0))
             for name, mod in model.named_modules():
                 if name and not list(mod.children()):
                     def hook(m, inp, res, name=name):
@@ -54,11 +75,14 @@ def describe(cls, kernel=3, configs=((1, 32, 24), (3, 8, 10)), size=32):
                         for a in ATTRS:
                             if hasattr(m, a):
                                 entry[a] = _plain(getattr(m, a))
+                        if inp and torch.is_tensor(inp[0]) and inp[0].dim() == 4:
+                            entry["from"] = _sources(inp[0], x, outputs)
                         layers.append(entry)
+                        outputs.append(res.detach().clone() if torch.is_tensor(res) and res.dim() == 4 else None)
                     hooks.append(mod.register_forward_hook(hook))
             model.eval()
             with torch.no_grad():
-                y = model(torch.zeros(2, nic, size, size))
+                y = model(x)
             for h in hooks:
                 h.remove()
             record["layers"] = layers

@@ -215,7 +215,7 @@ def reference(problem, ctx) -> dict:
                    "output": f"[BS, {b.out[0]}, {b.out[1]}, {b.out[1]}]"} for b in figure.FIGURE1[name]]
         return {"answer": {"class": name, "blocks": blocks},
                 "method": "Figure 1 as data; a model is built at (NIC, NF, NC) = (1, 32, 24) and (3, 8, 10), kernel 3, "
-                          "run on zeros, and compared layer by layer"}
+                          "run on a seeded random input, and compared layer by layer (skip connections traced by value)"}
     if problem.id in ref_runs.PLOT_PROBLEMS or problem.id in ref_runs.COMPARISONS or problem.id == "5.5":
         return ref_runs.reference_run(problem.id, ctx)
     if problem.key_points:
