@@ -907,6 +907,38 @@ def test_llm_code_with_notebook_lines_is_checked():
     assert verdict("5.1", text).status == "correct"
 
 
+def test_llm_code_with_helpers_in_an_earlier_block_is_checked():
+    """Helpers defined in an earlier block failed the model ('NameError: name 'down' is not defined'); the earlier
+    block's definitions come along, its other statements (here an endless loop) do not."""
+    text = '''First a helper:
+```python
+import torch.nn as nn
+PAD = 1
+def down(cin, cout, k):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride=2, padding=PAD), nn.BatchNorm2d(cout), nn.ReLU())
+def up(cin, cout, k):
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, k, stride=2, padding=PAD, output_padding=1),
+                         nn.BatchNorm2d(cout), nn.ReLU())
+while True:
+    pass
+```
+Then the model:
+```python
+class ConvTransposeNet(nn.Module):
+    def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+        super().__init__()
+        nf = num_filters
+        self.net = nn.Sequential(down(num_in_channels, nf, kernel), down(nf, 2 * nf, kernel), up(2 * nf, nf, kernel),
+                                 up(nf, num_colours, kernel), nn.Conv2d(num_colours, num_colours, kernel, padding=PAD))
+
+    def forward(self, x):
+        return self.net(x)
+```
+'''
+    assert verdict("5.1", text).status == "correct"
+    assert verdict("5.1", text.replace("output_padding=1", "output_padding=0")).status == "partial"
+
+
 def test_code_without_a_class_is_unchecked():
     assert verdict("6.1", "Use torch.cat to concatenate.").status == "unchecked"
 

@@ -252,17 +252,36 @@ def check_code(problem_id: str, sub, ctx) -> list[dict]:
         cls = _import_pointer(sub.code)
         with ref_cnn.single_thread():
             return figure.compare_model(name, model_probe.describe(cls))
-    blocks = [b.value for b in ans.code_blocks(sub.text) if b.source in ("python", "py", "python3", "code")
-              and re.search(rf"^\s*class\s+{name}\b", b.value, re.M)]
-    if not blocks:
+    python = [_NOTEBOOK_LINE.sub(r"\1pass", b.value) for b in ans.code_blocks(sub.text)  # `!pip ...`: not Python
+              if b.source in ("python", "py", "python3", "code")]
+    defining = [i for i, code in enumerate(python) if re.search(rf"^\s*class\s+{name}\b", code, re.M)]
+    if not defining:
         if sub.own:
             raise Missing(f"no `code:` pointer and no code block defining class {name}")
         raise Unchecked(f"no code block defining class {name} found")
-    code = _NOTEBOOK_LINE.sub(r"\1pass", blocks[-1])  # `!pip install ...`, `%matplotlib inline`: not Python
+    code = _definitions(python[:defining[-1]]) + python[defining[-1]]
     return figure.compare_model(name, describe_untrusted(code, name, ctx.timeout_s))
 
 
 _NOTEBOOK_LINE = re.compile(r"^([ \t]*)[!%].*$", re.M)
+
+
+def _definitions(blocks: list[str]) -> str:
+    """The imports, functions, classes and constants of earlier code blocks (helpers the model's block uses),
+    without their other statements (a training loop there would run until the time limit). Only parsed here;
+    the code runs in the sandbox."""
+    import ast
+
+    kept = []
+    for code in blocks:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        kept += [ast.unparse(node) for node in tree.body
+                 if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
+                 or isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)]
+    return "\n".join(kept) + "\n" if kept else ""
 
 
 def _import_pointer(pointer: str):
