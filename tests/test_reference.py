@@ -796,6 +796,21 @@ def test_block_by_block_comparison_names_the_faults(ref):
     assert v.status == "partial"
 
 
+def test_a_fault_both_sizes_show_is_said_once(ref):
+    """output_padding 0 breaks both probe sizes: the critique said each fault twice, the second time tagged."""
+    from colourize.models import ConvTransposeNet
+
+    class NoOutputPadding(ConvTransposeNet):
+        def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+            super().__init__(kernel, num_filters, num_colours, num_in_channels)
+            self.block3[0].output_padding = (0, 0)
+
+    found = {d["what"]: d["found"] for d in ref.figure.compare_model("ConvTransposeNet",
+                                                                      ref.model_probe.describe(NoOutputPadding))}
+    block3 = found["ConvTransposeNet block 3"]
+    assert block3.count("output_padding") == 1 and block3.count("output [") == 1 and "NIC=3" not in block3
+
+
 class LooseShapes(nn.Module):
     """Figure 1a's shapes, but a 3x3 max pool with stride 2 and upsampling to fixed sizes (right only at 32x32)."""
 

@@ -5,6 +5,8 @@ and the block-by-block comparison of a model description (model_probe.describe) 
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 import sympy
@@ -195,7 +197,10 @@ def compare_model(model: str, description: dict) -> list[dict]:
                                               f"([{block.out[0]}, {block.out[1]}, {block.out[1]}]){tag}")
     details = []
     for block in blocks:
-        problems = list(dict.fromkeys(per_block[block.label]))
+        # a fault the second size repeats (the same words, other numbers) is said once; one only it shows is kept
+        kinds = {re.sub(r"\d+", "#", re.sub(r" \(NIC=\d+, NF=\d+, NC=\d+\)$", "", p)): p
+                 for p in reversed(per_block[block.label])}
+        problems = list(dict.fromkeys(kinds.values()))[::-1]
         spec = " → ".join(layer.type for layer in block.layers) + f", out [BS, {block.out[0]}, {block.out[1]}, {block.out[1]}]"
         details.append(detail(f"{model} {block.label}", spec, "as specified" if not problems else "; ".join(problems[:4]),
                               not problems))
