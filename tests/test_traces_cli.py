@@ -774,3 +774,18 @@ def test_cite_takes_a_problem_id_of_digits_alone(wb):
     path = write_trace(_trace(problem="7"), wb.root / "traces")
     code, out, _ = wb.run("traces", "cite", "7")
     assert code == 0 and out == load_trace(path).citation() + "\n"
+
+
+def test_a_trace_of_another_pack_is_not_picked_for_the_same_problem_id(wb):
+    """traces/<id>/ is shared by every pack: a trace the demo pack's 3.1 made was judged (and shown) as a2's 3.1."""
+    from workbench.evidence import pick_trace
+
+    assert wb.run("prompt", "3.1", "--pack", "demo")[0] == 0
+    (mine,) = wb.traces()
+    assert pick_trace("3.1", None, pack="demo").trace.path == mine
+    assert pick_trace("3.1", None, pack="a2").issue == "none"
+    pinned = pick_trace("3.1", mine.name, pack="a2")
+    assert pinned.issue == "pin-not-found" and "a trace of pack 'demo', not 'a2'" in pinned.detail
+    code, out, _ = wb.run("verify", "--problem", "3.1", "--json")
+    (report,) = json.loads(out)["reports"]
+    assert not report["present"]["trace"] and [v["subject"] for v in report["verdicts"]] == ["own"]

@@ -82,11 +82,18 @@ class Entry:
         return "trace" in self.report.required or self.pick.issue != "none"
 
 
-def pick_trace(problem_id: str, pin: str | None, root: Path | None = None) -> TracePick:
+def pick_trace(problem_id: str, pin: str | None, root: Path | None = None, pack: str | None = None) -> TracePick:
     """The pinned trace (file name or hash prefix), else the newest intact one (the newest edited one when none
-    is intact); unreadable files are reported."""
+    is intact); unreadable files are reported. With `pack`, traces that record another pack (its own problem
+    of the same id: traces/<id>/ is shared by all packs) are never picked."""
     folder = (root or traces_dir()) / problem_id
     loaded, bad = scan_traces(problem_id, root)
+    if pack is not None:
+        other = [t for t in loaded if t.data.get("pack", pack) != pack]
+        loaded = [t for t in loaded if t not in other]
+        if pin and not pinned_among(loaded, pin) and (theirs := pinned_among(other, pin)):
+            return TracePick(issue="pin-not-found", detail=f"the solution pins trace {pin!r}, which is a trace of "
+                             f"pack {theirs[-1].data.get('pack')!r}, not {pack!r}")
     shown = [f"{shown_path(f)}: {why}" for f, why in bad]  # the detail goes into the PDF: no home folder
     pick = _pick(loaded, shown, shown_path(folder), pin)
     return replace(pick, unreadable=tuple(f"{f}: {why}" for f, why in bad))
@@ -322,7 +329,7 @@ def collect(pack: Pack) -> list[Entry]:
     entries = []
     for problem in pack.problems:
         sol = solutions[problem.id]
-        pick = pick_trace(problem.id, sol.trace if sol else None)
+        pick = pick_trace(problem.id, sol.trace if sol else None, pack=pack.name)
         code = class_source(sol.code) if sol and sol.code else None
         if code is None and "code" in problem.deliverables and problem.graded:
             code = CodeSource("", "?", error="the solution names no “code:” (e.g. code: package.module:ClassName)")

@@ -398,7 +398,7 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     bad = answer_key_error(ref, problem, sol.answer) if sol else None
     if bad:
         notes.append(f"{sol.path}: {bad}")
-    pick = pick_trace(problem.id, sol.trace if sol else None)  # the trace the writeup shows is the one judged
+    pick = pick_trace(problem.id, sol.trace if sol else None, pack=ctx.pack.name)  # the trace the writeup shows is the one judged
     trace = pick.trace
     notes += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for bad in pick.unreadable]
     if pick.issue == "pin-not-found":
