@@ -168,7 +168,7 @@ def parse_problem(path: Path, data: dict, pack: str, parts: set[str]) -> Problem
     if path.stem != pid:
         raise _fail(path, "id", f"{pid!r} does not match the file name", f"rename the file to {pid}.yaml")
     points = data["points"]
-    if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or not 0 <= points < float("inf"):  # NaN too
         raise _fail(path, "points", f"{points!r} is not a number >= 0", "use e.g. points: 0.5 (0 = not graded)")
     type_ = data["type"]
     if isinstance(type_, bool) or type_ not in (1, 2, 3, 4):
