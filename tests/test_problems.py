@@ -285,7 +285,7 @@ def test_missing_key(tmp_path, key):
 
 
 @pytest.mark.parametrize("key, value", [
-    ("type", 5), ("type", True), ("points", -1), ("points", "a"), ("kind", "essay"),
+    ("type", 5), ("type", True), ("type", 1.0), ("points", -1), ("points", "a"), ("kind", "essay"),
     ("answer", "prose"), ("part", "bonus"), ("extra_credit", "yes"), ("hints", "one string"),
     ("deliverables", ["essay"]), ("statement", "  "), ("id", "one"),
     ("points", True), ("points", float("nan")), ("points", float("inf")), ("title", 5), ("context", ["a", "b"]), ("spec", 3), ("key_points", [1, 2]),

@@ -171,7 +171,7 @@ def parse_problem(path: Path, data: dict, pack: str, parts: set[str]) -> Problem
     if isinstance(points, bool) or not isinstance(points, (int, float)) or not 0 <= points < float("inf"):  # NaN too
         raise _fail(path, "points", f"{points!r} is not a number >= 0", "use e.g. points: 0.5 (0 = not graded)")
     type_ = data["type"]
-    if isinstance(type_, bool) or type_ not in (1, 2, 3, 4):
+    if isinstance(type_, bool) or not isinstance(type_, int) or type_ not in (1, 2, 3, 4):  # 1.0 would show as "Type 1.0"
         raise _fail(path, "type", f"{type_!r} is not a Type label", "use type: 1, 2, 3 or 4")
     if data["kind"] not in KINDS:
         raise _fail(path, "kind", f"unknown kind {data['kind']!r}", f"use one of: {', '.join(KINDS)}")
