@@ -331,6 +331,8 @@ def test_record_not_in_order(tmp_path):
     ({"parts": ["written"]}, "parts"),
     ({"order": "1.1"}, "order"),
     ({"parts": [{"id": "written"}]}, "parts"),  # no title
+    ({"submission": 3}, "submission"), ({"name": 5}, "name"), ({"title": None}, "title"),
+    ({"course": ["C"]}, "course"), ({"version": None}, "version"), ({"name": " "}, "name"),
 ])
 def test_bad_pack_meta(tmp_path, meta, key):
     message = load_error(make_pack(tmp_path, **meta))

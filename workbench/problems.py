@@ -238,6 +238,12 @@ def load_pack(pack: str = "a2") -> Pack:
     for key in ("name", "title", "course", "version", "parts", "order"):
         if key not in meta:
             raise _fail(meta_path, key, "missing", f"add `{key}:` to pack.yaml")
+    for key in ("name", "title", "course", "version"):
+        value = meta[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float) if key == "version" else str) or not str(value).strip():
+            raise _fail(meta_path, key, f"{value!r} is not text", f'quote it, e.g. {key}: "..."')
+    if not isinstance(meta.get("submission") or {}, dict):
+        raise _fail(meta_path, "submission", "must be a mapping", "write e.g. `submission: {writeup: a2-writeup.pdf}`")
     raw_parts = meta["parts"]
     if not isinstance(raw_parts, list) or not all(
         isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("title"), str) for p in raw_parts
