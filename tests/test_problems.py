@@ -331,6 +331,7 @@ def test_record_not_in_order(tmp_path):
     ({"parts": ["written"]}, "parts"),
     ({"order": "1.1"}, "order"),
     ({"parts": [{"id": "written"}]}, "parts"),  # no title
+    ({"parts": [{"id": "written", "title": "W"}, {"id": "written", "title": "Again"}]}, "parts"),
     ({"submission": 3}, "submission"), ({"name": 5}, "name"), ({"title": None}, "title"),
     ({"course": ["C"]}, "course"), ({"version": None}, "version"), ({"name": " "}, "name"),
 ])

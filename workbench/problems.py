@@ -251,6 +251,9 @@ def load_pack(pack: str = "a2") -> Pack:
         raise _fail(meta_path, "parts", "must be a list of {id, title} entries", "write e.g. `- {id: written, title: \"Written\"}`")
     parts = tuple(Part(id=p["id"], title=p["title"]) for p in raw_parts)
     part_ids = {p.id for p in parts}
+    if len(part_ids) < len(parts):  # each part lists (and the writeup prints) its problems: they would appear twice
+        twice = next(p.id for i, p in enumerate(parts) if p.id in {q.id for q in parts[:i]})
+        raise _fail(meta_path, "parts", f"part id {twice!r} is given more than once", "give each part its own id")
     if not isinstance(meta["order"], list):
         raise _fail(meta_path, "order", "must be a list of problem ids", 'write e.g. order: ["1.1", "1.2"]')
 
