@@ -310,6 +310,13 @@ def test_duplicate_id_caught_by_file_name_rule(tmp_path):
     assert "does not match the file name" in message
 
 
+def test_a_record_named_yml_is_not_skipped_silently(tmp_path):
+    """1.2.yml was ignored: the pack loaded without it (or said only "1.2 has no record")."""
+    folder = make_pack(tmp_path, {"1.1.yaml": RECORD, "1.2.yml": yaml.safe_dump({**RECORD, "id": "1.2"})}, order=["1.1"])
+    message = load_error(folder)
+    assert str(folder / "1.2.yml") in message and "end in .yaml" in message and "1.2.yaml" in message
+
+
 def test_duplicate_id_in_order(tmp_path):
     message = load_error(make_pack(tmp_path, order=["1.1", "1.1"]))
     assert "pack.yaml" in message and "key 'order'" in message and "more than once" in message

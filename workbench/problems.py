@@ -257,6 +257,10 @@ def load_pack(pack: str = "a2") -> Pack:
     if not isinstance(meta["order"], list):
         raise _fail(meta_path, "order", "must be a list of problem ids", 'write e.g. order: ["1.1", "1.2"]')
 
+    stray = sorted(folder.glob("*.yml"))
+    if stray:  # read as nothing, it would be a problem missing without a word
+        raise _fail(stray[0], None, "problem records end in .yaml, so this file would be ignored",
+                    f"rename it to {stray[0].stem}.yaml")
     by_id: dict[str, Problem] = {}
     for path in sorted(folder.glob("*.yaml")):
         if path.name == "pack.yaml":
