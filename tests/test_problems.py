@@ -341,6 +341,7 @@ def test_record_not_in_order(tmp_path):
     ({"parts": [{"id": "written", "title": "W"}, {"id": "written", "title": "Again"}]}, "parts"),
     ({"submission": 3}, "submission"), ({"name": 5}, "name"), ({"title": None}, "title"),
     ({"course": ["C"]}, "course"), ({"version": None}, "version"), ({"name": " "}, "name"),
+    ({"assignment": 3}, "assignment"), ({"assignment": ""}, "assignment"),
 ])
 def test_bad_pack_meta(tmp_path, meta, key):
     message = load_error(make_pack(tmp_path, **meta))

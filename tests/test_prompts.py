@@ -119,6 +119,17 @@ def test_problem_fields_as_a_template_sees_them():
     assert problem_fields(dataclasses.replace(p, points=0.5))["points"] == "0.5"
 
 
+def test_prompts_name_the_assignment_as_its_pack_says(wb, project):
+    """prompts/ serve every pack: the system messages said "a university deep-learning assignment" to any pack's
+    model. A pack names its assignment with `assignment:`; without it, a neutral phrase."""
+    for name in STRATEGIES:
+        demo = render(load_strategy(name), load_pack("demo").get("2.1" if name == "code" else "1.1"))[0]["content"]
+        assert "from a university assignment" in demo or "helping with a university assignment" in demo
+        assert "deep-learning" not in demo and "PyTorch" not in demo
+    a2 = render(load_strategy("direct"), load_pack("a2").get("1.2.1"))[0]["content"]
+    assert a2.startswith("You are solving a question from a university deep-learning assignment.")
+
+
 def test_unknown_or_unsafe_strategy_names(wb):
     for name in ("nope", "../prompts/direct", "/etc/passwd"):
         with pytest.raises(UsageError, match="no prompt strategy") as info:

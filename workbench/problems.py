@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import yaml
@@ -17,6 +17,7 @@ KINDS = ("written", "coding", "plot")
 ANSWER_FORMS = ("matrix", "number", "numbers", "expression", "claim", "code", "free")
 DELIVERABLES = ("trace", "critique", "solution", "plot", "code")
 ID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+DEFAULT_ASSIGNMENT = "a university assignment"  # a pack.yaml without `assignment:`
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser: `list` must stay fast
     """Safe loader that rejects a key given twice (PyYAML silently keeps the last one)."""
@@ -55,6 +56,7 @@ class Problem:
     spec: str = ""
     pack: str = ""
     path: str = ""
+    assignment: str = ""  # how prompts name the assignment: the pack's `assignment:` (prompts/ serve every pack)
 
     @property
     def graded(self) -> bool:
@@ -102,7 +104,7 @@ class Pack:
 
 _REQUIRED = ("id", "title", "section", "part", "points", "type", "kind", "statement", "answer")
 _OPTIONAL = ("extra_credit", "context", "hints", "figures", "deliverables", "key_points", "steps", "spec")
-_PACK_KEYS = {"schema", "name", "title", "course", "version", "parts", "order", "submission"}
+_PACK_KEYS = {"schema", "name", "title", "course", "version", "parts", "order", "submission", "assignment"}
 
 
 def default_deliverables(type_: int, kind: str) -> tuple[str, ...]:
@@ -242,6 +244,10 @@ def load_pack(pack: str = "a2") -> Pack:
         value = meta[key]
         if isinstance(value, bool) or not isinstance(value, (str, int, float) if key == "version" else str) or not str(value).strip():
             raise _fail(meta_path, key, f"{value!r} is not text", f'quote it, e.g. {key}: "..."')
+    assignment = meta.get("assignment", DEFAULT_ASSIGNMENT)
+    if not isinstance(assignment, str) or not assignment.strip():
+        raise _fail(meta_path, "assignment", f"{assignment!r} is not text",
+                    'write how prompts should name it, e.g. assignment: "a university statistics assignment"')
     if not isinstance(meta.get("submission") or {}, dict):
         raise _fail(meta_path, "submission", "must be a mapping", "write e.g. `submission: {writeup: a2-writeup.pdf}`")
     raw_parts = meta["parts"]
@@ -289,7 +295,7 @@ def load_pack(pack: str = "a2") -> Pack:
         version=str(meta["version"]),
         parts=parts,
         submission=dict(meta.get("submission") or {}),
-        problems=tuple(by_id[i] for i in order),
+        problems=tuple(replace(by_id[i], assignment=assignment.strip()) for i in order),
         path=str(folder),
     )
 

@@ -18,7 +18,8 @@ A strategy file:
 Placeholders are `{field}` (`{{` and `}}` for literal braces); values are inserted verbatim, never
 re-parsed, so LaTeX braces in a statement are safe. A paragraph (text between blank lines) of a
 template that renders empty is dropped, so `{context}` on its own paragraph vanishes when a record has
-no context. Fields: id, title, section, points, type, kind, answer, statement, context, hints
+no context. Fields: assignment (the pack's `assignment:`, e.g. "a university deep-learning assignment"; prompts/
+serve every pack), id, title, section, points, type, kind, answer, statement, context, hints
 (a bulleted list), steps (a numbered list), spec; inside `each`: item, n, total.
 """
 
@@ -33,11 +34,11 @@ import yaml
 
 from workbench.errors import ConfigError, UsageError
 from workbench.paths import prompts_dir
-from workbench.problems import Problem
+from workbench.problems import DEFAULT_ASSIGNMENT, Problem
 
 SCHEMA_KEYS = {"name", "description", "requires", "system", "turns"}
 EACH_KEYS = {"each", "first", "text"}
-PROBLEM_FIELDS = ("id", "title", "section", "points", "type", "kind", "answer", "statement", "context", "hints",
+PROBLEM_FIELDS = ("assignment", "id", "title", "section", "points", "type", "kind", "answer", "statement", "context", "hints",
                   "steps", "spec")
 LIST_FIELDS = ("steps", "hints")
 LOOP_FIELDS = ("item", "n", "total")
@@ -139,6 +140,7 @@ def problem_fields(problem: Problem) -> dict[str, str]:
     return {
         "id": problem.id, "title": problem.title, "section": problem.section, "points": f"{problem.points:g}",
         "type": str(problem.type), "kind": problem.kind, "answer": problem.answer,
+        "assignment": problem.assignment or DEFAULT_ASSIGNMENT,
         "statement": problem.statement, "context": problem.context, "spec": problem.spec,
         "hints": "\n".join(f"- {h}" for h in problem.hints),
         "steps": "\n".join(f"{i}. {s}" for i, s in enumerate(problem.steps, 1)),
