@@ -128,6 +128,30 @@ def test_missing_trace_puts_all_points_at_risk_then_trace_verdicts(proj):
     assert t1.status == "correct"
 
 
+def test_a_conversation_ending_without_an_answer_is_judged_by_its_last_answer(proj):
+    """A chat (or self-critique) whose last reply holds nothing to check ("Glad it helped!") was unchecked; the
+    latest earlier reply with an answer is judged, and the verdict names it. A last reply with an answer wins."""
+    wrong = f"The result is {[[1] * 5] * 5}; it blurs."
+    path = fake_trace(proj, "3.1", ["placeholder"])
+    data = json.loads(path.read_text())
+    path.unlink()
+    del data["hash"]
+    data["samples"][0]["messages"] = [{"role": "user", "content": "fixture prompt"},
+                                      {"role": "assistant", "content": wrong},
+                                      {"role": "user", "content": "fixture: are you sure?"},
+                                      {"role": "assistant", "content": f"Corrected: {CONV}; it sharpens edges."},
+                                      {"role": "user", "content": "fixture: thanks"},
+                                      {"role": "assistant", "content": "Glad it helped!"}]
+    write_trace(data, root=proj / "traces")
+    [report] = verify.verify_pack("a2", ["3.1"])
+    [v] = [v for v in report.verdicts if v.subject != "own"]
+    assert v.status == "correct" and "judged from reply 2 of 3" in v.reason and "reply 2 of 3" in v.critique
+    fake_trace(proj, "2.3.2", ["No formula here."])
+    [report] = verify.verify_pack("a2", ["2.3.2"])  # one reply, nothing to read: unchecked, no note
+    assert [v.status for v in report.verdicts if v.subject != "own"] == ["unchecked"]
+    assert not any("judged from reply" in (v.reason or "") for v in report.verdicts)
+
+
 def test_edited_trace_is_not_an_intact_deliverable(proj):
     write_solution(proj, "2.2.3", f"answer:\n  eta_star: '{ETA_TEX}'\n", critique="fine")
     path = fake_trace(proj, "2.2.3", ["eta^* = 1"])

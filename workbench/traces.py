@@ -144,11 +144,12 @@ class Trace:
 
     def answers(self) -> list[str]:
         """The final assistant message of each sample: what a check judges."""
-        out = []
-        for sample in self.samples:
-            replies = [m.get("content") or "" for m in sample.get("messages", []) if m.get("role") == "assistant"]
-            out.append(replies[-1] if replies else "")
-        return out
+        return [replies[-1] if replies else "" for replies in self.replies()]
+
+    def replies(self) -> list[list[str]]:
+        """Every assistant message of each sample, in order (a multi-turn chat, decompose or self-critique)."""
+        return [[m.get("content") or "" for m in sample.get("messages", []) if m.get("role") == "assistant"]
+                for sample in self.samples]
 
     def final_choices(self) -> list[dict]:
         """The API choice behind each sample's final reply ({} where the trace does not say).

@@ -352,14 +352,30 @@ def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
 
 def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict]:
     verdicts = []
-    for i, (text, caution) in enumerate(zip(trace.answers(), trace.cautions())):
-        v = run_check(ref, problem, Submission(problem.id, f"{trace.path.name}#{i}", text), ctx)
+    for i, (replies, caution) in enumerate(zip(trace.replies(), trace.cautions())):
+        subject = f"{trace.path.name}#{i}"
+        v = run_check(ref, problem, Submission(problem.id, subject, replies[-1] if replies else ""), ctx)
+        # a conversation that ends without an answer ("Glad it helped!", "My answer above stands"): the latest
+        # earlier reply that holds one is judged, and the verdict says which
+        for k in range(len(replies) - 2, -1, -1) if _nothing_read(v) else ():
+            earlier = run_check(ref, problem, Submission(problem.id, subject, replies[k]), ctx)
+            if not _nothing_read(earlier):
+                note = f"judged from reply {k + 1} of {len(replies)}: the last reply holds no answer the check could read"
+                v = dataclasses.replace(earlier, reason="; ".join(x for x in (earlier.reason, note) if x),
+                                        critique=f"{earlier.critique} Note: {note}.")
+                break
         if caution:  # a cut-off answer is judged as it came; the critique says why it may fall short
             v = dataclasses.replace(v, critique=f"{v.critique} Note: {caution}.")
         if not trace.intact:
             v = dataclasses.replace(v, reason="; ".join(x for x in (v.reason, f"trace not intact: {trace.fault}") if x))
         verdicts.append(v)
     return verdicts
+
+
+def _nothing_read(v: Verdict) -> bool:
+    """The check found nothing in the text: no part of an answer (a missing feature word counts as nothing), so
+    not a wrong answer either."""
+    return v.status in ("unchecked", "incorrect") and all(d.get("found") in (None, "", []) for d in v.details)
 
 
 def code_resolves(pointer: str | None) -> bool:
