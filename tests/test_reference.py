@@ -1169,3 +1169,9 @@ def test_a_formula_of_another_shape_is_wrong_not_a_crash(w1):
     check itself failed (ValueError) instead of judging the formula wrong."""
     v = verdict("2.2.1", yaml_answer(f"  w1: '{w1}'"))
     assert v.status == "incorrect" and "another shape" in v.details[0]["note"], v.details
+
+
+def test_unicode_superscript_powers_are_read():
+    text = "w1 = w0 - (2η/n) Xᵀ(Xw0 - t)\nL1 = (1/n)‖a - (2η/n) X Xᵀ a‖²\n"
+    assert verdict("2.2.1", text).status == "correct"
+    assert verdict("2.2.3", "η* = n aᵀXXᵀa / (2‖XXᵀa‖²)\ndL1/dη = −(4/n²) aᵀXXᵀa + (8η/n³) ‖XXᵀa‖²\n").status == "correct"

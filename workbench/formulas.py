@@ -57,7 +57,8 @@ class Sym:
 # ---------------------------------------------------------------- TeX clean-up
 
 _GREEK = {"η": r"\eta", "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "ε": r"\epsilon", "∇": r"\nabla",
-          "ᵀ": "^T", "⊤": "^T", "‖": r"\|", "·": "*", "×": "*", "⋅": "*", "−": "-", "√": r"\sqrt"}
+          "ᵀ": "^T", "⊤": "^T", "‖": r"\|", "·": "*", "×": "*", "⋅": "*", "−": "-", "√": r"\sqrt",
+          "²": "^2", "³": "^3"}
 _DROP_CMDS = r"left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|displaystyle|textstyle|quad|qquad"
 _WRAPPERS = r"mathbf|boldsymbol|bm|mathrm|text|textbf|mathit|operatorname|mathsf|mathbb|vec|mathcal|textrm|pmb"
 
