@@ -1175,3 +1175,10 @@ def test_unicode_superscript_powers_are_read():
     text = "w1 = w0 - (2η/n) Xᵀ(Xw0 - t)\nL1 = (1/n)‖a - (2η/n) X Xᵀ a‖²\n"
     assert verdict("2.2.1", text).status == "correct"
     assert verdict("2.2.3", "η* = n aᵀXXᵀa / (2‖XXᵀa‖²)\ndL1/dη = −(4/n²) aᵀXXᵀa + (8η/n³) ‖XXᵀa‖²\n").status == "correct"
+
+
+def test_counts_on_one_line_split_at_semicolons():
+    text = ("weights = 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\noutputs = 1600 NF + 1280 NC\n"
+            "connections = 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n"
+            "64x64: weights same; outputs = 6400 NF + 5120 NC; connections = 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2\n")
+    assert not [d for d in verdict("4.3", text).details if d["ok"] is False]

@@ -163,7 +163,7 @@ def counts_from_text(text: str) -> dict[str, str]:
     out = {}
     for size, part in halves.items():
         for q, label in _COUNT_LABELS:
-            for m in re.finditer(rf"(?:{label})\b[^:=\n]{{0,40}}(?::|=)\s*(.+)", part, re.I):
+            for m in re.finditer(rf"(?:{label})\b[^:=\n;]{{0,40}}(?::|=)\s*([^;\n]+)", part, re.I):
                 side = _count_side(m.group(1))
                 if side:
                     out[_key(q, size)] = side
