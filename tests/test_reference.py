@@ -1182,3 +1182,8 @@ def test_counts_on_one_line_split_at_semicolons():
             "connections = 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n"
             "64x64: weights same; outputs = 6400 NF + 5120 NC; connections = 36864 NIC NF + 23040 NF^2 + 9216 NF NC + 36864 NC^2\n")
     assert not [d for d in verdict("4.3", text).details if d["ok"] is False]
+
+
+def test_approx_dot_is_not_a_sentence_end_for_a_labelled_number():
+    text = "More weights: overfitting.\nCNN neurons: 61632, params: 21024\nFCNN neurons: 4992, params: approx. 10 063 872\n"
+    assert verdict("3.2", text).status == "correct"

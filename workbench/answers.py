@@ -103,6 +103,7 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
     """
     plain = clean_number_text(unbox(text.replace("**", "").replace("`", "")))  # "\\boxed{61,632} neurons"
     plain = _APPROX.sub(lambda m: " " * len(m.group(0)), plain)  # "10,063,872 ≈ 1.0 × 10^7 parameters": the exact one
+    plain = re.sub(r"(?i)\b(approx|ca)\.", r"\1 ", plain)  # "params: approx. 21 024": not a sentence end
     out = []
     for label in labels:
         for m in re.finditer(label, plain, re.I):
@@ -110,7 +111,7 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
             before = re.split(r"(?<!\d)[.;\n](?!\d)", plain[max(0, m.start() - window): m.start()])[-1]
             nums_after, nums_before = find_numbers(after), find_numbers(before)
             pick = None
-            if nums_after and re.fullmatch(r"\s*(?:\([^)]*\)\s*)?(?::|=|\bis\b|\bare\b|\bof\b|\bequals?\b|≈)?\s*",
+            if nums_after and re.fullmatch(r"\s*(?:\([^)]*\)\s*)?(?::|=|\bis\b|\bare\b|\bof\b|\bequals?\b|≈)?\s*(?:(?:approx|ca|about|around|~)\s*)?",
                                            after[: nums_after[0].start]):
                 at, n = _chain_result(plain, m.end() + nums_after[0].start, nums_after[0])
                 pick = (at, n.value, plain[m.start(): at + len(n.snippet)])
