@@ -1187,3 +1187,9 @@ def test_counts_on_one_line_split_at_semicolons():
 def test_approx_dot_is_not_a_sentence_end_for_a_labelled_number():
     text = "More weights: overfitting.\nCNN neurons: 61632, params: 21024\nFCNN neurons: 4992, params: approx. 10 063 872\n"
     assert verdict("3.2", text).status == "correct"
+
+
+def test_plain_list_items_give_their_equations():
+    text = "1. w1 = w0 - (2 eta/n) X^T (X w0 - t)\n2. L1 = 1/n ||a - 2 eta/n X X^T a||^2\n"
+    assert verdict("2.2.1", text).status == "correct"
+    assert verdict("2.2.1", text.replace("1. ", "- ").replace("2. ", "- ")).status == "correct"
