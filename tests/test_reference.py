@@ -1193,3 +1193,7 @@ def test_plain_list_items_give_their_equations():
     text = "1. w1 = w0 - (2 eta/n) X^T (X w0 - t)\n2. L1 = 1/n ||a - 2 eta/n X X^T a||^2\n"
     assert verdict("2.2.1", text).status == "correct"
     assert verdict("2.2.1", text.replace("1. ", "- ").replace("2. ", "- ")).status == "correct"
+
+
+def test_unicode_lambda_with_combining_tilde_is_lambda_tilde():
+    assert verdict("2.3.2", "λ̃ = λ/(2η)\n").status == "correct"

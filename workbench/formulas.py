@@ -56,7 +56,7 @@ class Sym:
 
 # ---------------------------------------------------------------- TeX clean-up
 
-_GREEK = {"η": r"\eta", "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "ε": r"\epsilon", "∇": r"\nabla",
+_GREEK = {"λ\u0303": r" lambdatilde ", "η": r"\eta", "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "ε": r"\epsilon", "∇": r"\nabla",
           "ᵀ": "^T", "⊤": "^T", "‖": r"\|", "·": "*", "×": "*", "⋅": "*", "−": "-", "√": r"\sqrt",
           "²": "^2", "³": "^3"}
 _DROP_CMDS = r"left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|displaystyle|textstyle|quad|qquad"
