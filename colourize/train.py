@@ -312,6 +312,10 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
                                 f"{len(pal)} colours ({why[-1].strip() if why else type(exc).__name__})",
                                 "the run is left as it is; train again into a new --out folder") from exc
         history = list(ckpt["history"])
+        config = runs.read_config(run_dir)
+        if config["settings"].get("epochs") != cfg.epochs:  # --resume --epochs N: the record says how long it trains
+            config["settings"]["epochs"] = cfg.epochs
+            runs.write_json(run_dir / runs.CONFIG, config)
     else:  # the folder appears whole (palette, config, first checkpoint) or not at all
         with runs.new_run_folder(run_dir) as tmp:
             runs.save_npy_atomic(tmp / runs.PALETTE, pal.numpy().astype(np.float32))

@@ -122,6 +122,9 @@ def test_extending_a_finished_run_equals_a_longer_run(cfg, project):
     run = project / "runs" / "short"
     train(replace(cfg, epochs=1), run)
     assert _figures(train(cfg, run, resume=True)) == _figures(full)
+    # config.json says how long the run trains: `train MODEL --out RUN --resume` takes --epochs from it (it said 1,
+    # and a later resume without --epochs was refused for "more than --epochs 1"), and the writeup shows it
+    assert json.loads((run / "config.json").read_text())["settings"]["epochs"] == 2
     with pytest.raises(TrainingError, match="already trained 2 epochs"):
         train(replace(cfg, epochs=1), run, resume=True)
 
