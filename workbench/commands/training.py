@@ -177,7 +177,8 @@ def cmd_sweep(args) -> int:
                      str(out_dir), "--jobs", str(args.jobs), *_given_flags(args), "--resume"]
             raise _interrupted(dirs, shlex.join(again))
     if args.json:
-        print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {}))
+        print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {})
+                   | {"summary": str(out_dir / f"sweep-{args.param}.json"), "plot": str(out_dir / f"sweep-{args.param}.png")})
         return 0
     _report(summary["runs"], False, args.param)
     if "spread" in summary:
