@@ -80,7 +80,8 @@ def _earlier_summary(path: Path) -> dict | None:
 
 
 def _but_epochs(settings):
-    return {k: v for k, v in settings.items() if k != "epochs"} if isinstance(settings, dict) else settings
+    """The settings a sweep's runs share; not epochs (extensible) nor threads (--jobs workers record theirs)."""
+    return {k: v for k, v in settings.items() if k not in ("epochs", "threads")} if isinstance(settings, dict) else settings
 
 
 def _earlier_runs(earlier: dict | None, param: str, out_dir: Path) -> dict[int, dict]:

@@ -50,6 +50,11 @@ def test_workers_get_a_share_of_the_cores(project, synth, pal, capsys):
     for bs in (10, 20):
         config = json.loads((project / "runs" / f"sweep-bs{bs}" / "config.json").read_text())
         assert config["settings"]["batch_size"] == bs and config["threads"] == 1  # the parent has 1 thread here
+    # the runs record their workers' thread count; resuming the sweep (here: to extend it) took it from them,
+    # and the sweep was refused as one 'with another settings' than its own summary
+    assert cli.main(["sweep", "batch-size", "10", "20", "--model", "unet", "--jobs", "2", "--epochs", "2",
+                     "--resume", "--json"]) == 0
+    assert [r["batch-size"] for r in json.loads(capsys.readouterr().out)["runs"]] == [10, 20]
 
 
 def test_an_error_in_a_worker_is_one_line(project, capsys):
