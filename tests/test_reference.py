@@ -701,6 +701,9 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
      "for back-propagation.", "correct"),
     # one term said of both: forward O(1) is right, backward O(1) wrong
     ("Both forward propagation and back-propagation need $O(1)$ memory.", "partial"),
+    # a negated term ("not O(1)", "rather than O(t)") is no answer
+    ("Forward: O(1) memory. Backprop needs O(t) memory, not O(1).", "correct"),
+    ("Forward: O(1) memory. Backprop needs O(1) memory rather than O(t).", "partial"),
     ("Forward propagation and back-propagation:\n\n**Answer:** $\\boxed{O(1)}$ for both.", "partial"),
 ])
 def test_memory(text, status):

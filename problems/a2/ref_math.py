@@ -462,6 +462,9 @@ def memory_from_text(text: str) -> dict[str, str]:
     marks = [(m.start(), "backward" if re.match(r"back|reverse", m.group(0), re.I) else "forward")
              for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode", text, re.I)]
     for term in ans.big_o_terms(text):
+        # "O(t) memory, not O(1)", "rather than O(1)", "instead of O(1)": a negated term is no answer
+        if re.search(r"\b(?:not|rather\s+than|instead\s+of)[\s$]*$", text[:term.start], re.I):
+            continue
         before = [kind for pos, kind in marks if pos < term.start]
         end = term.start + len(term.snippet)  # "O(1) for forward propagation": the label after the term wins
         after = re.match(r"[\s$)]*(?:memory\s+)?(?:for|in|during)\s+(?:the\s+)?(?:standard\s+)?(forward|back|reverse)",
