@@ -309,3 +309,8 @@ def test_sentences_keep_a_wrapped_paragraph_whole(text, want):
 ])
 def test_sentences_keep_display_math_with_its_sentence(text, want):
     assert ans.sentences(text) == want
+
+
+def test_dot_grouped_thousands_separators():
+    assert ans.dot_grouped("61.632 and 10.063.872") == "61 632 and 10 063 872"
+    assert ans.dot_grouped("eta = 61.632, w = 1.5") == "eta = 61.632, w = 1.5"  # one group alone: a decimal

@@ -154,6 +154,14 @@ def test_sizes_from_prose():
     assert verdict("3.2", wrong).status == "partial"
 
 
+@pytest.mark.parametrize("fcnn_params, status", [("10.063.872", "correct"), ("1.063.872", "partial")])
+def test_sizes_with_dots_as_thousands_separators(fcnn_params, status):
+    """Two or more dot groups (10.063.872) are an integer; then a single group (61.632) in the same answer is too."""
+    text = f"CNN: 61.632 neurons and 21.024 parameters.\nFCNN: 4.992 neurons and {fcnn_params} parameters. Overfitting.\n"
+    v = verdict("3.2", text)
+    assert v.status == status and all(d["ok"] is not None for d in v.details), v.details
+
+
 @pytest.mark.parametrize("fcnn, status", [
     (r"4,992 neurons and $10\,063\,872 \approx 1.0\times 10^7$ parameters", "correct"),
     (r"$61\,632$ neurons and $235\,667\,456 \approx 2.4\times 10^8$ parameters", "correct"),

@@ -104,6 +104,7 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
     plain = clean_number_text(unbox(text.replace("**", "").replace("`", "")))  # "\\boxed{61,632} neurons"
     plain = _APPROX.sub(lambda m: " " * len(m.group(0)), plain)  # "10,063,872 ≈ 1.0 × 10^7 parameters": the exact one
     plain = re.sub(r"(?i)\b(approx|ca)\.", r"\1 ", plain)  # "params: approx. 21 024": not a sentence end
+    plain = dot_grouped(plain)
     out = []
     for label in labels:
         for m in re.finditer(label, plain, re.I):
@@ -127,6 +128,20 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
             if pick:
                 out.append(Found(pick[1], "labelled", pick[0], pick[2]))
     return sorted(out, key=lambda f: f.start)
+
+
+_DOT_GROUPED = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{3}){2,}(?![\w.]|,\d)")
+_DOT_GROUPED_ONE = re.compile(r"(?<![\w.])\d{1,3}\.\d{3}(?![\w.]|,\d)")
+
+
+def dot_grouped(text: str) -> str:
+    """Dots as thousands separators ("10.063.872"), as spaces of the same length ("10 063 872"). Two or more
+    dot groups of three digits are always an integer; a single group ("61.632") stays a decimal unless the same
+    text also writes a number with two or more dot groups, then it is read the same way."""
+    if not _DOT_GROUPED.search(text):
+        return text
+    return _DOT_GROUPED_ONE.sub(lambda m: m.group(0).replace(".", " "),
+                                _DOT_GROUPED.sub(lambda m: m.group(0).replace(".", " "), text))
 
 
 # A rounded restatement right after a number: "≈ 1.0 \\times 10^7", "\\approx 10.1 million".

@@ -248,6 +248,7 @@ def sizes_from_text(text: str) -> dict:
     text starts with the sentence that names it ("Number of neurons in the CNN = 61632"), or, in a sentence that
     names both, with the clause that names it ("The CNN has 61632 neurons, whereas the FCNN has 4992 neurons").
     Markdown tables are read as tables (sizes_from_tables), and win."""
+    text = ans.dot_grouped(text)  # "61.632 neurons ... 10.063.872 parameters": one reading for the whole answer
     tables = sizes_from_tables(text)
     text = grids.without_tables(text)
     marks, previous_end = [], 0
