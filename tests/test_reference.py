@@ -712,6 +712,8 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     # a negated term ("not O(1)", "rather than O(t)") is no answer
     ("Forward: O(1) memory. Backprop needs O(t) memory, not O(1).", "correct"),
     ("Forward: O(1) memory. Backprop needs O(1) memory rather than O(t).", "partial"),
+    # the passes abbreviated
+    ("fwd O(1), bwd O(t)", "correct"), ("fwd O(t^2), bwd O(1)", "incorrect"),
     ("Forward propagation and back-propagation:\n\n**Answer:** $\\boxed{O(1)}$ for both.", "partial"),
 ])
 def test_memory(text, status):

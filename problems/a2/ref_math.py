@@ -459,18 +459,18 @@ def _o_arg(value) -> str | None:
 def memory_from_text(text: str) -> dict[str, str]:
     """Assign each O(...) term to the nearest preceding "forward"/"back(ward)-propagation" mention."""
     out: dict[str, str] = {}
-    marks = [(m.start(), "backward" if re.match(r"back|reverse", m.group(0), re.I) else "forward")
-             for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode", text, re.I)]
+    marks = [(m.start(), "backward" if re.match(r"b|reverse", m.group(0), re.I) else "forward")
+             for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode|\b(?:fwd|bwd)\b", text, re.I)]
     for term in ans.big_o_terms(text):
         # "O(t) memory, not O(1)", "rather than O(1)", "instead of O(1)": a negated term is no answer
         if re.search(r"\b(?:not|rather\s+than|instead\s+of)[\s$]*$", text[:term.start], re.I):
             continue
         before = [kind for pos, kind in marks if pos < term.start]
         end = term.start + len(term.snippet)  # "O(1) for forward propagation": the label after the term wins
-        after = re.match(r"[\s$)]*(?:memory\s+)?(?:for|in|during)\s+(?:the\s+)?(?:standard\s+)?(forward|back|reverse)",
+        after = re.match(r"[\s$)]*(?:memory\s+)?(?:for|in|during)\s+(?:the\s+)?(?:standard\s+)?(forward|fwd|back|bwd|reverse)",
                          text[end:], re.I)
         if after:
-            before = ["forward" if after.group(1).lower() == "forward" else "backward"]
+            before = ["forward" if after.group(1).lower() in ("forward", "fwd") else "backward"]
         # "both forward and back-propagation need O(1)", "O(1) for both": the term is said of each
         both = re.match(r"[\s$)}]*(?:memory\s+)?for\s+both\b", text[end:], re.I) or any(
             re.search(r"\bboth\s+(?:the\s+)?$", text[:pos], re.I) and "forward" in before and "backward" in before
