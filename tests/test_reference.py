@@ -668,6 +668,11 @@ def test_eta_star_and_derivative_against_autograd(ref):
     # a "no" said without an Answer line
     ("RMSProp is not guaranteed to find the minimum norm solution.", "correct"),
     ("RMSProp does not, in general, yield the minimum-norm solution.", "correct"),
+    # a leading bare "No." / "Not always." / "Yes.", or "not always min-norm"
+    ("No. It converges to [2/3, 2/3], but the min-norm solution is [0.8, 0.4].", "correct"),
+    ("Not always. It ends up at (2/3, 2/3); min-norm is (0.8, 0.4).", "correct"),
+    ("RMSProp not always min-norm: [0.667, 0.667] vs [0.8, 0.4].", "correct"),
+    ("Yes. It converges to [0.8, 0.4], the min-norm solution.", "incorrect"),
 ])
 def test_rmsprop_claims(text, status):
     assert verdict("1.2.1", text).status == status

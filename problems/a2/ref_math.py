@@ -384,11 +384,13 @@ def check_rmsprop(answer, text: str) -> list[dict]:
     if said is None:
         said = _claim(text,
                       # not "GD, which always converges to the minimum-norm solution" (a clause about another method)
-                      yes=[r"(?<!which )(?<!that )(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",
+                      yes=[r"\A\s*yes\s*[.,!:;]",  # a leading bare "Yes." / "No." / "Not always." is the claim
+                           r"(?<!which )(?<!that )(?:does|will) always (?:obtain|find|converge to|reach|give)[^.]*min(?:imum)?[- ]norm",
                            r"(?<!which )(?<!that )always (?:obtains|finds|converges to|reaches)[^.]*min(?:imum)?[- ]norm"],
                       no=[r"(?:not|n't|never)\s*(?:always\s+|necessarily\s+|guaranteed\s+to\s+|,\s*in general,\s*)?(?:obtain|find|converge|reach|yield|give|return|recover)[^.]*min(?:imum)?[- ]norm",
                           r"need not\b[^.]*min(?:imum)?[- ]norm", r"counter-?example", r"is not the min(?:imum)?[- ]norm",
-                          r"differs? from the min(?:imum)?[- ]norm", r"not (?:equal to )?the min(?:imum)?[- ]norm"])
+                          r"differs? from the min(?:imum)?[- ]norm", r"not (?:equal to )?the min(?:imum)?[- ]norm",
+                          r"\A\s*(?:no|not always|not necessarily)\s*[.,!:;]", r"not (?:always|necessarily) (?:the |a )?min(?:imum)?[- ]norm"])
     details.append(detail("RMSProp always reaches the minimum-norm solution?", ref["always_min_norm"], said,
                           None if said is None else bool(said) == ref["always_min_norm"], weight=2.0,
                           note="" if said is not None else "no clear yes/no claim found"))
