@@ -747,6 +747,14 @@ def test_convexity():
     assert verdict("2.2.2", "Its second difference is 4/n^3 ||X X^T a||^2.\n\nAnswer: True").status == "correct"
 
 
+@pytest.mark.parametrize("text,status", [
+    ("Positive leading coefficient, so convex.", "correct"), ("Quadratic with a >= 0, hence convex.", "correct"),
+    ("Negative leading coefficient, so not convex.", "incorrect"), ("Hence non-convex.", "incorrect"),
+])
+def test_convexity_said_as_a_conclusion(text, status):
+    assert verdict("2.2.2", text).status == status
+
+
 def test_convexity_said_both_ways_is_not_decided():
     v = verdict("2.2.2", "L1 is convex in eta for small eta but not convex in general.")
     assert v.details[0]["ok"] is None and v.status != "correct"

@@ -291,7 +291,8 @@ def check_convex(answer, text: str) -> list[dict]:
     want = reference_convex()["answer"]["convex"]
     said = ans.parse_bool(answer.get("convex")) if isinstance(answer, dict) else None
     if said is None:
-        said = _claim(text, yes=[r"\bis (?:a )?convex", r"convex (?:in|w\.?r\.?t\.?|with respect to)", r"yes\b"],
+        said = _claim(text, yes=[r"\bis (?:a )?convex", r"convex (?:in|w\.?r\.?t\.?|with respect to)", r"yes\b",
+                                    r"\b(?:so|hence|thus|therefore)\s*,?\s*(?:(?:it|L_?1)\s+is\s+)?convex\b"],
                       no=[r"not convex", r"non-?convex", r"isn't convex", r"concave"])
     return [detail("L1 convex in eta", want, said, None if said is None else said == want)]
 
