@@ -314,3 +314,8 @@ def test_sentences_keep_display_math_with_its_sentence(text, want):
 def test_dot_grouped_thousands_separators():
     assert ans.dot_grouped("61.632 and 10.063.872") == "61 632 and 10 063 872"
     assert ans.dot_grouped("eta = 61.632, w = 1.5") == "eta = 61.632, w = 1.5"  # one group alone: a decimal
+
+
+def test_normalise_tex_reads_unicode_subscript_digits():
+    from workbench.formulas import normalise_tex
+    assert normalise_tex("w₁ = w₀ - L₁₂") == "w_1 = w_0 - L_12"

@@ -562,6 +562,9 @@ def test_padding_search_matches_documented_formula(ref, k):
     ("2.2.3", "Hence 1 / eta* = 2 ||X X^T a||^2 / (n a^T X X^T a)", "unchecked"),
     ("2.3.1", r"L2: $w_1 = (1 - 2\eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "correct"),
     ("2.3.1", r"L2: $w_1 = (1 - \eta\tilde\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "partial"),
+    # Unicode subscript digits
+    ("2.2.1", "w₁ = w₀ − (2η/n) Xᵀ(Xw₀ − t)\n\nL₁ = (1/n)‖a − (2η/n) X Xᵀ a‖², where a = Xw₀ − t", "correct"),
+    ("2.2.1", "w₁ = w₀ + (2η/n) Xᵀ(Xw₀ − t)\n\nL₁ = (1/n)‖a − (η/n) X Xᵀ a‖², where a = Xw₀ − t", "incorrect"),
     ("2.3.2", r"$\tilde{\lambda} = \frac{\lambda}{2\eta}$", "correct"),
     ("2.3.2", "lambda_tilde = lambda / (2 * eta)", "correct"),
     ("2.3.2", r"$\tilde\lambda = \frac{\lambda}{\eta}$", "incorrect"),

@@ -63,12 +63,16 @@ _DROP_CMDS = r"left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|displaystyle|tex
 _WRAPPERS = r"mathbf|boldsymbol|bm|mathrm|text|textbf|mathit|operatorname|mathsf|mathbb|vec|mathcal|textrm|pmb"
 
 
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 def normalise_tex(text: str) -> str:
     """Reduce TeX and Unicode math to a small plain dialect the parser reads (idempotent)."""
     s = text
     for k, v in _GREEK.items():
         s = s.replace(k, v)
     s = s.replace("$", "")
+    s = re.sub("[₀-₉]+", lambda m: "_" + m.group(0).translate(_SUBSCRIPT_DIGITS), s)  # w₁ -> w_1
     s = re.sub(rf"\\(?:{_DROP_CMDS})(?![A-Za-z])|\\[,;:! ]", " ", s)
     s = re.sub(r"\\(?:lVert|rVert|Vert)(?![A-Za-z])", r"\\|", s)
     s = s.replace("||", r"\|")
