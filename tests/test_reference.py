@@ -565,6 +565,9 @@ def test_padding_search_matches_documented_formula(ref, k):
     # Unicode subscript digits
     ("2.2.1", "w₁ = w₀ − (2η/n) Xᵀ(Xw₀ − t)\n\nL₁ = (1/n)‖a − (2η/n) X Xᵀ a‖², where a = Xw₀ − t", "correct"),
     ("2.2.1", "w₁ = w₀ + (2η/n) Xᵀ(Xw₀ − t)\n\nL₁ = (1/n)‖a − (η/n) X Xᵀ a‖², where a = Xw₀ − t", "incorrect"),
+    # "=>" is a clause break, not an "="
+    ("2.2.1", "One GD step => w1 = w0 - (2 eta/n) X^T (X w0 - t)\nL1 = (1/n) ||a - (2 eta/n) X X^T a||^2 => done", "correct"),
+    ("2.2.1", "One GD step => w1 = w0 - (eta/n) X^T (X w0 - t)\nL1 = (1/n) ||a - (eta/n) X X^T a||^2 => done", "incorrect"),
     ("2.3.2", r"$\tilde{\lambda} = \frac{\lambda}{2\eta}$", "correct"),
     ("2.3.2", "lambda_tilde = lambda / (2 * eta)", "correct"),
     ("2.3.2", r"$\tilde\lambda = \frac{\lambda}{\eta}$", "incorrect"),

@@ -232,7 +232,7 @@ def equation_chains(text: str) -> list[Found]:
 
 
 # clause boundaries inside one line of math or prose: "L_1 = A where a = B" gives L_1 the A, not the B
-_CLAUSE = re.compile(r"\\(?:Rightarrow|implies|iff|Longrightarrow|therefore|quad|qquad|text\{[^}]*\})|⇒|;|,\s+(?=[A-Za-z\\])"
+_CLAUSE = re.compile(r"\\(?:Rightarrow|implies|iff|Longrightarrow|therefore|quad|qquad|text\{[^}]*\})|⇒|=+>|;|,\s+(?=[A-Za-z\\])"
                      r"|\s(?:where|with|for|if)\s")
 
 
