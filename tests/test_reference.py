@@ -568,6 +568,12 @@ def test_padding_search_matches_documented_formula(ref, k):
     # "=>" is a clause break, not an "="
     ("2.2.1", "One GD step => w1 = w0 - (2 eta/n) X^T (X w0 - t)\nL1 = (1/n) ||a - (2 eta/n) X X^T a||^2 => done", "correct"),
     ("2.2.1", "One GD step => w1 = w0 - (eta/n) X^T (X w0 - t)\nL1 = (1/n) ||a - (eta/n) X X^T a||^2 => done", "incorrect"),
+    # a label before the left side, or in parentheses after it
+    ("2.3.1", "L2: w1 = (1 - 2 eta lambda_tilde) w0 - (2 eta/n) X^T a\nDecay: w1 = (1 - lambda) w0 - (2 eta/n) X^T a", "correct"),
+    ("2.3.1", "with L2 reg: w1 = (1 - 2 eta lambda_tilde) w0 - (2 eta/n) X^T a\nwith decay: w1 = (1 - lambda) w0 - (2 eta/n) X^T a", "correct"),
+    ("2.3.1", "w1 (L2) = (1 - 2 eta lambda_tilde) w0 - (2 eta/n) X^T a\nw1 (decay) = (1 - lambda) w0 - (2 eta/n) X^T a", "correct"),
+    ("2.3.1", "L2: w1 = (1 - eta lambda_tilde) w0 - (2 eta/n) X^T a\nDecay: w1 = (1 - lambda) w0 - (2 eta/n) X^T a", "partial"),
+    ("2.3.1", "w1 (L2) = (1 - eta lambda_tilde) w0 - (2 eta/n) X^T a\nw1 (decay) = (1 - 2 lambda) w0 - (2 eta/n) X^T a", "incorrect"),
     ("2.3.2", r"$\tilde{\lambda} = \frac{\lambda}{2\eta}$", "correct"),
     ("2.3.2", "lambda_tilde = lambda / (2 * eta)", "correct"),
     ("2.3.2", r"$\tilde\lambda = \frac{\lambda}{\eta}$", "incorrect"),

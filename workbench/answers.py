@@ -287,7 +287,7 @@ def compact(text: str) -> str:
     return re.sub(r"[\\\s]", "", text)
 
 
-_PROSE_WORD = re.compile(r"^[A-Za-z][a-z]+[,:]?$")  # "The", "rate", "is", "Hence," (not "n", "2", "/", "\\eta")
+_PROSE_WORD = re.compile(r"^(?:[A-Za-z][a-z]+|L\d)[,:]?$")  # "The", "rate", "is", "Hence,", a label "L2:" (not "n", "2", "/", "\\eta")
 
 
 def equations_for(text: str, lhs: str) -> list[Found]:

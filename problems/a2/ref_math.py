@@ -120,8 +120,9 @@ FORMULA_PROBLEMS = {
                            r"|L_?1'(?:\(eta\))?|nabla_etaL_?1|frac\{(?:d|partial)\}\{(?:d|partial)eta\}L_?1(?:\(eta\))?",
                            ("X", "w_0", "t", "eta", "n", "a")),
               "eta_star": (r"eta\^\*|eta_\*|eta\*|eta_opt|eta_star|eta\^star|eta\^\{star\}", ("X", "w_0", "t", "n", "a"))},
-    "2.3.1": {"w1_l2": (r"(?:w_1|w1)(?:\^\(?\w+\)?|_\{?\w+\}?)?|w_\{1,\w+\}", ("X", "w_0", "t", "eta", "n", "lambda_tilde", "a")),
-              "w1_wd": (r"(?:w_1|w1)(?:\^\(?\w+\)?|_\{?\w+\}?)?|w_\{1,\w+\}", ("X", "w_0", "t", "eta", "n", "lambda", "a"))},
+    # "w1 (L2) = ...": a label in parentheses after w1
+    "2.3.1": {"w1_l2": (r"(?:w_1|w1)(?:\^\(?\w+\)?|_\{?\w+\}?)?(?:\(\w+\))?|w_\{1,\w+\}", ("X", "w_0", "t", "eta", "n", "lambda_tilde", "a")),
+              "w1_wd": (r"(?:w_1|w1)(?:\^\(?\w+\)?|_\{?\w+\}?)?(?:\(\w+\))?|w_\{1,\w+\}", ("X", "w_0", "t", "eta", "n", "lambda", "a"))},
     "2.3.2": {"lambda_tilde": (r"lambdatilde|lambda_tilde|lambda~|lambda_\{?reg\}?|lambda_\{?L2\}?", ("lambda", "eta", "n"))},
 }
 
