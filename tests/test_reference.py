@@ -56,13 +56,18 @@ def as_list(m):
     return "The result is " + str(m)
 
 
-@pytest.mark.parametrize("fmt", [as_bmatrix, as_table, as_list])
+
+def as_matlab(m):
+    return "I * J = [" + "; ".join(" ".join(str(x) for x in r) for r in m) + "]"
+
+
+@pytest.mark.parametrize("fmt", [as_bmatrix, as_table, as_list, as_matlab])
 def test_conv_right_in_each_format(fmt):
     v = verdict("3.1", fmt(RIGHT) + "\n\nThis filter sharpens the image (a Laplacian edge enhancer).")
     assert v.status == "correct", v.details
 
 
-@pytest.mark.parametrize("fmt", [as_bmatrix, as_table, as_list])
+@pytest.mark.parametrize("fmt", [as_bmatrix, as_table, as_list, as_matlab])
 def test_conv_one_wrong_entry_is_named(fmt):
     v = verdict("3.1", fmt(WRONG) + "\nIt is a sharpening filter.")
     assert v.status == "partial"

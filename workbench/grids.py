@@ -13,6 +13,7 @@ from workbench.answers import MINUS, Found, Matrix, find_numbers, parse_number
 
 _ENV = re.compile(r"\\begin\{([bpvBV]?matrix\*?|array|smallmatrix)\}(?:\[[^\]]*\])?(?:\{[^}]*\})?(.*?)\\end\{\1\}", re.S)
 _LIST = re.compile(r"\[\s*\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])+\s*,?\s*\]", re.S)
+_MATLAB = re.compile(r"\[([-+\d.,\s]+(?:;[-+\d.,\s]+)+);?\s*\]")  # [0 0 -1; -1 -2 3; ...]
 _GRID_LINE = re.compile(r"^\s*[|\[(]?\s*(?:[-+\u2212]?\d+(?:\.\d+)?[\s,|]+)+[-+\u2212]?\d+(?:\.\d+)?\s*[|\])]?,?\s*$")
 
 
@@ -64,6 +65,10 @@ def find_matrices(text: str, shape: tuple[int, int] | None = None) -> list[Found
             continue
         if all(isinstance(r, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r) for r in value):
             add(_matrix([tuple(float(x) for x in r) for r in value]), "list", m.start(), m.end())
+    for m in _MATLAB.finditer(text):
+        rows = [_row_numbers(re.split(r"[\s,]+", r)) for r in m.group(1).split(";")]
+        if all(r is not None for r in rows):
+            add(_matrix(rows), "matlab", m.start(), m.end())
     _markdown_tables(text, add)
     _plain_grids(text, add)
     return sorted(found, key=lambda f: f.start)
