@@ -490,6 +490,8 @@ def test_padding_from_prose():
     ("Kernel 4: padding 1, transposed padding 1, output padding 0.\n"
      "Kernel 5: in block 4 padding 1, transposed padding 2, output padding 1.", "partial"),
     # Markdown tables, either way round
+    ("| kernel | conv pad | tconv pad | output pad |\n|---|---|---|---|\n| 4 | 1 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "correct"),
+    ("| kernel | conv pad | tconv pad | output pad |\n|---|---|---|---|\n| 4 | 1 | 1 | 1 |\n| 5 | 2 | 2 | 0 |\n", "partial"),
     ("| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
      "| 4 | 1 | 1 | 0 |\n| 5 | 2 | 2 | 1 |\n", "correct"),
     ("| | k = 4 | k = 5 |\n|---|---|---|\n| `nn.Conv2d` padding | 1 | 2 |\n| `nn.ConvTranspose2d` padding | 1 | 2 |\n"

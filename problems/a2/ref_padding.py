@@ -115,7 +115,7 @@ def padding_from_tables(text: str) -> dict:
     for f in grids.table_cells(text):
         row, col, cell = f.value
         kernels = {_kernel(m) for m in _KERNEL.finditer(f"{row} | {col}")}
-        layer = _LAYER.search(f"{row} {col}") if re.search(r"padding", f"{row} {col}", re.I) else None
+        layer = _LAYER.search(f"{row} {col}") if re.search(r"\bpad(?:ding)?\b", f"{row} {col}", re.I) else None  # "conv pad"
         out_pad = re.search(r"output[_ -]?pad", f"{row} {col}", re.I)  # not "output size"
         if len(kernels) != 1 or not re.fullmatch(r"\d+", cell) or not (layer or out_pad):
             continue
