@@ -1242,3 +1242,16 @@ def test_plain_list_items_give_their_equations():
 
 def test_unicode_lambda_with_combining_tilde_is_lambda_tilde():
     assert verdict("2.3.2", "λ̃ = λ/(2η)\n").status == "correct"
+
+
+@pytest.mark.parametrize("doubled, status", [
+    ("weights unchanged, outputs x4, connections x4", "correct"),
+    ("weights are the same, outputs four times larger, connections 4 times larger", "correct"),
+    ("weights x4, outputs x4, connections x4", "partial"),
+    ("weights same, outputs unchanged, connections unchanged", "partial"),
+])
+def test_counts_doubled_said_relative_to_the_32x32_ones(doubled, status):
+    text = ("weights = 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\noutputs = 1600 NF + 1280 NC\n"
+            "connections = 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nInput doubled: " + doubled + ".\n")
+    v = verdict("4.3", text)
+    assert v.status == status and all(d["ok"] is not None for d in v.details), v.details

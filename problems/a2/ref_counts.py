@@ -167,7 +167,16 @@ def counts_from_text(text: str) -> dict[str, str]:
                 side = _count_side(m.group(1))
                 if side:
                     out[_key(q, size)] = side
-    return {**out, **tables}
+    # "doubled: weights unchanged, outputs x4, connections four times": relative to the 32x32 count given
+    found = {**out, **tables}
+    for q, label in _COUNT_LABELS:
+        base = found.get(q)
+        m = re.search(rf"(?:{label})\b[^:=\n;,.]{{0,20}}?[:=]?\s*(?:(?:are|is|stay|remain)s?\s+)?(?:the\s+)?"
+                      r"(?<![\w.])(same|unchanged|(?:x|×|\*)\s*4(?!\d)|4\s*(?:x|×)(?!\s*\d)|(?:four|4)\s*times|quadruple)",
+                      halves[64], re.I)
+        if base and m and _key(q, 64) not in found:
+            found[_key(q, 64)] = base if re.match(r"same|unchanged", m.group(1), re.I) else f"4*({base})"
+    return found
 
 
 def counts_from_tables(text: str) -> dict[str, str]:
