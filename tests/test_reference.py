@@ -581,6 +581,9 @@ def test_padding_search_matches_documented_formula(ref, k):
     ("2.3.1", "w1 (L2) = (1 - 2 eta lambda_tilde) w0 - (2 eta/n) X^T a\nw1 (decay) = (1 - lambda) w0 - (2 eta/n) X^T a", "correct"),
     ("2.3.1", "L2: w1 = (1 - eta lambda_tilde) w0 - (2 eta/n) X^T a\nDecay: w1 = (1 - lambda) w0 - (2 eta/n) X^T a", "partial"),
     ("2.3.1", "w1 (L2) = (1 - eta lambda_tilde) w0 - (2 eta/n) X^T a\nw1 (decay) = (1 - 2 lambda) w0 - (2 eta/n) X^T a", "incorrect"),
+    # the L2 coefficient typed with an ASCII tilde, "lambda~", is lambda_tilde (it was filed as weight decay's)
+    ("2.3.1", r"L2: $w_1 = (1 - 2\eta\lambda~)w_0 - \frac{2\eta}{n}X^T(Xw_0 - t)$; decay: $w_1 = (1-\lambda)w_0 - \frac{2\eta}{n}X^T(Xw_0-t)$", "correct"),
+    ("2.3.1", "L2: w1 = (1 - eta lambda~) w0 - (2 eta/n) X^T (X w0 - t); decay: w1 = (1 - lambda) w0 - (2 eta/n) X^T (X w0 - t)", "partial"),
     ("2.3.2", r"$\tilde{\lambda} = \frac{\lambda}{2\eta}$", "correct"),
     ("2.3.2", "lambda_tilde = lambda / (2 * eta)", "correct"),
     ("2.3.2", r"$\tilde\lambda = \frac{\lambda}{\eta}$", "incorrect"),

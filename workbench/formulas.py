@@ -78,7 +78,7 @@ def normalise_tex(text: str) -> str:
     s = s.replace("||", r"\|")
     s = re.sub(r"\\(?:top|intercal|mathsf\{T\}|mathrm\{T\})(?![A-Za-z])", "T", s)
     s = re.sub(r"\\(?:widetilde|tilde|Tilde)\s*\{?\s*\\lambda\s*\}?", " lambdatilde ", s)
-    s = re.sub(r"\\lambda\s*'", " lambdatilde ", s)
+    s = re.sub(r"(?:\\lambda|(?<![A-Za-z\\])lambda)\s*[~']", " lambdatilde ", s)  # lambda' and lambda~ (ASCII tilde)
     s = re.sub(r"\\(?:widetilde|tilde|Tilde|hat|bar)\s*", "", s)
     # Unwrap \mathbf{x} -> x (repeat for nesting), drop font switches.
     for _ in range(3):

@@ -240,7 +240,7 @@ def _split_l2_wd(found: dict) -> dict:
     out = {"w1_l2": [], "w1_wd": []}
     for r in rhs:
         norm = r.replace(" ", "")
-        if re.search(r"tilde|\\lambda'|λ̃|widetilde", norm):
+        if re.search(r"tilde|\\lambda'|λ̃|widetilde|(?:lambda|λ)~", norm):
             out["w1_l2"].append(r)
         elif re.search(r"lambda|λ", norm):
             out["w1_wd"].append(r)
