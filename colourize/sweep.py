@@ -46,7 +46,7 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         raise DataError(f"{unreadable.message}, the palette of the {param} sweep in {out_dir}",
                         "put the file back there (runs not started yet need it), or sweep into another --out")
     if differ:
-        raise TrainingError(f"{out_dir} already holds a {param} sweep with another {differ[0]} "
+        raise TrainingError(f"{out_dir} already holds a {param} sweep {_difference(earlier, summary, differ[0])} "
                             f"(its summary sweep-{param}.json would be replaced)", "sweep into another --out")
     if earlier and earlier.get("epochs") != base.epochs:  # more epochs extend the sweep when every run goes along
         _check_all_runs_extended(earlier, param, values, base.epochs, out_dir, resume)
@@ -77,6 +77,17 @@ def _earlier_summary(path: Path) -> dict | None:
         return runs.read_json(path) if path.is_file() else None
     except TrainingError:
         return None
+
+
+def _difference(earlier: dict, summary: dict, key: str) -> str:
+    """'of another model (unet there, convtranspose now)' / 'with other settings (lr 0.001 there, 0.01 now)'."""
+    if key == "model":
+        return f"of another model ({earlier.get('model')} there, {summary['model']} now)"
+    old, new = _but_epochs(earlier.get("settings")), _but_epochs(summary["settings"])
+    if not isinstance(old, dict):
+        return "with other settings"
+    keys = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    return "with other settings (" + "; ".join(f"{k} {old.get(k)} there, {new.get(k)} now" for k in keys[:3]) + ")"
 
 
 def _but_epochs(settings):

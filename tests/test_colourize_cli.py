@@ -554,7 +554,7 @@ def test_a_sweep_that_adds_a_value_keeps_the_earlier_runs_in_its_summary(project
     capsys.readouterr()
     # other settings make another sweep, whose summary would replace this one's: refused before it trains
     _one_line_error(capsys, cli.main(["sweep", "batch-size", "30", "--lr", "0.01"] + common[:-1]),
-                    "already holds a batch-size sweep with another settings", "another --out")
+                    "already holds a batch-size sweep with other settings (lr 0.001 there, 0.01 now)", "another --out")
     assert summary.read_bytes() == before and not (project / "runs" / "sweep-bs30").exists()
 
 
