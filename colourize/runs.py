@@ -19,7 +19,7 @@ from pathlib import Path
 
 from workbench.atomic import atomic_path, atomic_write, creation_mode
 from workbench.errors import TrainingError, UsageError
-from workbench.paths import make_folder, results_dir, runs_dir
+from workbench.paths import make_folder, results_dir, runs_dir, shown_path
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
@@ -241,7 +241,9 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
                          "pass a folder written by `cli.py train`, e.g. runs/unet")
     metrics = read_json(src / METRICS)
     if not metrics.get("complete"):
-        raise UsageError(f"{src} has not finished training", "resume it with `cli.py train MODEL --out RUN --resume`")
+        model = read_config(src).get("settings", {}).get("model") or "MODEL"
+        raise UsageError(f"{src} has not finished training",
+                         f"finish it with `python cli.py train {model} --out {shown_path(src)} --resume`, then pin it")
     name = src.name if name is None else name
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise UsageError(f"result name {name!r} is not a plain folder name", "use letters, digits, '.', '_' or '-', e.g. --as unet")

@@ -101,6 +101,11 @@ def test_pin_command(project, synth, pal, capsys):
     capsys.readouterr()
     assert cli.main(["pin", "smoke", "--json"]) == 0
     assert "--limit" in json.loads(capsys.readouterr().out)["note"]  # a smoke run is pinned, with a warning
+    # a run Ctrl-C stopped: the fix names its model and folder (it said `train MODEL --out RUN --resume`)
+    metrics = project / "runs" / "smoke" / "metrics.json"
+    metrics.write_text(json.dumps(json.loads(metrics.read_text()) | {"complete": False}))
+    _one_line_error(capsys, cli.main(["pin", "smoke", "--as", "smoke2"]), "has not finished training",
+                    "`python cli.py train poolupsample --out runs/smoke --resume`")
 
 
 @pytest.mark.parametrize("argv,words", [
