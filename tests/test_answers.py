@@ -172,7 +172,7 @@ def test_big_o_and_code_blocks():
 
 SYMS = [Sym("X", "matrix"), Sym("w_0", "vector", ("w0",)), Sym("t", "vector"), Sym("a", "vector"),
         Sym("eta", "scalar", (r"\eta",)), Sym("n", "scalar"), Sym("lambda", "scalar", (r"\lambda",)),
-        Sym("lambda_tilde", "scalar", ("lambdatilde",))]
+        Sym("lambda_tilde", "scalar", ("lambdatilde",)), Sym("I", "identity")]
 
 
 def _instance(n=6, d=3, seed=0):
@@ -199,6 +199,9 @@ ETA = lambda v: v["n"] * (v["a"].T @ v["X"] @ v["X"].T @ v["a"]).item() / (2 * n
     (r"w_0 - 2\frac\eta n X^\top (X w_0 - t)", W1),
     (r"w_0 - 4\tfrac12\frac1n \eta X^\top (X w_0 - t)", W1),
     (r"\frac n2 \frac{a^T XX^T a}{\|X X^T a\|^2}", ETA),
+    # the identity I: sized by what it is added to, and I x = x
+    (r"(I - \frac{2\eta}{n} X^\top X) w_0 + \frac{2\eta}{n} X^\top t", W1),
+    (r"I w_0 - \frac{2\eta}{n} X^\top (X w_0 - t)", W1),
 ])
 @pytest.mark.parametrize("shape", [(6, 3), (3, 6)])
 def test_formulas_evaluate_like_numpy(text, target, shape):
@@ -216,7 +219,8 @@ def test_subtly_wrong_formulas_differ(text):
     assert not numerically_equal(evaluate(parse_formula(text, SYMS), v), W1(v))
 
 
-@pytest.mark.parametrize("text", ["X w_0 + w_0", "X^T X + t", "a^2", "t + eta"])
+@pytest.mark.parametrize("text", ["X w_0 + w_0", "X^T X + t", "a^2", "t + eta",
+                                  "I + w_0", "X + I", "I"])  # I plus a vector or a non-square matrix; I alone
 def test_ill_formed_shapes_raise(text):
     with pytest.raises(EvalError):
         evaluate(parse_formula(text, SYMS), _instance())
