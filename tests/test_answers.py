@@ -287,6 +287,7 @@ def test_polynomials_in_named_symbols(text, want):
     ("**Comparison with `ConvTransposeNet`.** Both runs use the same data.",
      ["**Comparison with `ConvTransposeNet`.**", "Both runs use the same data."]),
     ("**Did it improve?** Yes. The loss drops.", ["**Did it improve?**", "Yes.", "The loss drops."]),
+    ("__Comparison.__ Both runs use the same data.", ["__Comparison.__", "Both runs use the same data."]),
 ])
 def test_sentences_split_at_markdown_blocks(text, want):
     assert ans.sentences(text) == want
@@ -298,6 +299,9 @@ def test_sentences_split_at_markdown_blocks(text, want):
      ["The validation loss of UNet is lower than that of ConvTransposeNet (1.067 vs 1.107).",
       "It also fits the training data better."]),
     ("*First step* (with $v = 0$): the iterate\nmoves along $[1, 1]$.", ["*First step* (with $v = 0$): the iterate moves along $[1, 1]$."]),
+    # also a paragraph after a blank line
+    ("First paragraph.\n\nThe loss of UNet is lower\nthan before. It also\nfits better.",
+     ["First paragraph.", "The loss of UNet is lower than before.", "It also fits better."]),
 ])
 def test_sentences_keep_a_wrapped_paragraph_whole(text, want):
     assert ans.sentences(text) == want
@@ -310,6 +314,7 @@ def test_sentences_keep_a_wrapped_paragraph_whole(text, want):
     ("the minimum-norm solution is\n\\[\nw^\\star = [0.8, 0.4]\n\n\\]\nwhich is in the row space.",
      ["the minimum-norm solution is \\[ w^\\star = [0.8, 0.4] \\] which is in the row space."]),
     ("the limit is $$[2/3, 2/3]$$\n\nNext.", ["the limit is $$[2/3, 2/3]$$", "Next."]),
+    ("the limit is\n$$\nw = [2/3, 2/3]\n\n- w_0\n$$\n\nNext.", ["the limit is $$ w = [2/3, 2/3] - w_0 $$", "Next."]),
     # a stop at the end of the math does not leave its closing "$$" as a sentence
     ("the limit is\n$$\nw = [2/3, 2/3] .\n$$\n\n$x$ is next. $y$ too.", ["the limit is $$ w = [2/3, 2/3] . $$", "$x$ is next.", "$y$ too."]),
 ])
