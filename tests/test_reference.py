@@ -1046,6 +1046,11 @@ def test_claims_against_pinned_runs(tmp_path, monkeypatch):
     ("ConvTransposeNet has a higher validation loss than the UNet, and its accuracy is lower.", "correct"),
     ("Compared with the model with skip connections, ConvTransposeNet has a lower validation loss.", "incorrect"),
     ("The loss of ConvTransposeNet is higher than that of UNet, while UNet's accuracy is lower.", "partial"),
+    ("Relative to UNet, ConvTransposeNet has a higher validation loss.", "correct"),
+    # verbs of change: "rises", "rose", "falls", "fell", "goes/went up/down"
+    ("With UNet the validation loss rose.", "incorrect"),
+    ("With UNet the validation accuracy went down.", "incorrect"),
+    ("With UNet the validation accuracy falls.", "incorrect"),
 ])
 def test_a_negation_counts_only_next_to_its_comparison_in_its_own_clause(tmp_path, monkeypatch, text, status):
     root = make_project(tmp_path, monkeypatch)
@@ -1159,6 +1164,7 @@ def test_the_batch_sweep_takes_only_full_runs(tmp_path, monkeypatch):
     ("As the batch size grows, the validation loss increases.", "correct"),
     ("As the batch size grows, the validation loss decreases.", "incorrect"),
     ("When the batch size is reduced, the accuracy goes up.", "correct"),
+    ("When the batch size is increased, the validation loss rises.", "correct"),
 ])
 def test_batch_size_claims_against_the_sweep(tmp_path, monkeypatch, text, status):
     root = make_project(tmp_path, monkeypatch)
