@@ -611,6 +611,9 @@ def test_formula_the_last_side_of_a_chain_is_the_answer():
      "states the right formula at some point, but its final form is wrong"),
     (r"First $\tilde\lambda = \frac{\lambda}{\eta}$. Hence $\tilde\lambda = \frac{\lambda}{2\eta}$.",
      "the final form is right, but the answer also states 1 different, wrong form(s)"),
+    # a table row and an equation after it: the order in the text decides which form is final
+    ("| | |\n|---|---|\n| $\\tilde\\lambda$ | $\\frac{\\lambda}{\\eta}$ |\n\nSo $\\tilde\\lambda = \\frac{\\lambda}{2\\eta}$.",
+     "the final form is right, but the answer also states 1 different, wrong form(s)"),
 ])
 def test_formula_right_and_wrong_forms_in_one_answer_earn_half(text, note):
     v = verdict("2.3.2", text)
