@@ -1003,6 +1003,9 @@ class ConvTransposeNet(nn.Module):
 '''
     assert verdict("5.1", text).status == "correct"
     assert verdict("5.1", text.replace("output_padding=1", "output_padding=0")).status == "partial"
+    # an earlier block that is no whole Python (an indented excerpt) is left out, not a crash
+    excerpt = "An excerpt:\n```python\n    self.conv = nn.Conv2d(1, 2, 3)\n```\n"
+    assert verdict("5.1", excerpt + text).status == "correct"
 
 
 def test_code_without_a_class_is_unchecked():
