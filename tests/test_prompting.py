@@ -266,6 +266,36 @@ def test_ctrl_c_in_a_batch_names_what_got_a_trace_and_how_to_ask_the_rest(wb, mo
     assert "`python cli.py prompt 1.2 1.3 --pack demo --strategy self-critique`" in err
 
 
+def test_ctrl_c_after_a_failed_problem_counts_it_with_those_to_ask_again(wb, monkeypatch):
+    """A problem that failed before Ctrl-C got no trace: it is not named as kept, and the rerun asks it again."""
+    import workbench.runner as runner
+
+    real = runner.run_many
+
+    def interrupted_after_one(*args, on_outcome, **kwargs):
+        def first_then_ctrl_c(outcome):
+            on_outcome(outcome)
+            raise KeyboardInterrupt
+
+        return real(*args, on_outcome=first_then_ctrl_c, **kwargs)
+
+    monkeypatch.setattr(runner, "run_many", interrupted_after_one)
+    wb.server.script({"status": 401})  # the first request, 1.1's, fails
+    code, _, err = wb.run("prompt", "1.1", "1.2", "1.3", "--pack", "demo", "--jobs", "1")
+    assert code == 130 and wb.traces() == [] and "interrupted: 0 of 3 problem(s) got a trace, each whole" in err
+    assert "`python cli.py prompt 1.1 1.2 1.3 --pack demo`" in err
+
+
+def test_the_rerun_command_is_shell_quoted_and_keeps_the_seed():
+    from argparse import Namespace
+
+    from workbench.commands.prompting import _rerun_command
+
+    args = Namespace(pack="a2", strategy="direct", samples=1, model="my model", base_url=None, temperature=None,
+                     top_p=None, seed=7, max_tokens=None, timeout=None)
+    assert _rerun_command(args, ["1.1"]) == "python cli.py prompt 1.1 --model 'my model' --seed 7"
+
+
 def test_selection_by_type_and_ids(wb):
     assert wb.run("prompt", "--type", "3", "--pack", "demo", "--dry-run", "--json")[0] == 0
     code, out, _ = wb.run("prompt", "--type", "3", "--pack", "demo", "--dry-run", "--json")
