@@ -405,6 +405,18 @@ def test_cli_check_refuses_a_trace_file(proj, tmp_path, capsys):
     assert "is a trace, not an answer" in err and "`trace: ab12ab12ab12`" in err and "verify --problem 3.1" in err
     path.write_text(answer)
     assert main(["check", "3.1", str(path)]) == 0
+    # other JSON, or text that only starts with "{", is answer text as ever
+    for text in (json.dumps({"schema": "other", "answer": answer}), "{1, 2} " + answer):
+        path.write_text(text)
+        assert main(["check", "3.1", str(path)]) != 2 and "is a trace" not in capsys.readouterr().err
+
+
+def test_cli_check_refuses_a_trace_on_stdin_naming_stdin(proj, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"schema": SCHEMA, "problem": "3.1", "hash": "cd34" * 16})))
+    assert main(["check", "3.1", "-"]) == 2
+    assert "stdin is a trace, not an answer" in capsys.readouterr().err
 
 
 def test_cli_check_unparseable_formula_is_an_error(proj, tmp_path, capsys):
