@@ -117,18 +117,21 @@ def test_import_markdown_transcripts(wb, tmp_path, text):
     assert trace.data["import"]["format"] == "markdown" and trace.model_version == "gpt-4" and trace.imported
 
 
-@pytest.mark.parametrize("text, url, where", [
+@pytest.mark.parametrize("text, url, where, provider", [
     # speaker lines that name ChatGPT say where the conversation was held
-    ("You said:\nWhat?\nChatGPT said:\nTwo.\n", None, "ChatGPT (https://chatgpt.com), copied as a Markdown transcript"),
-    ("**User:** What?\n**Assistant:** Two.\n", None, "a Markdown transcript"),  # no service named: none invented
-    ("**User:** What?\n**Assistant:** Two.\n", "https://claude.ai/share/abc", "https://claude.ai/share/abc"),
+    ("You said:\nWhat?\nChatGPT said:\nTwo.\n", None, "ChatGPT (https://chatgpt.com), copied as a Markdown transcript",
+     "https://chatgpt.com"),
+    ("**User:** What?\n**Assistant:** Two.\n", None, "a Markdown transcript", ""),  # no service named: none invented
+    ("**User:** What?\n**Assistant:** Two.\n", "https://claude.ai/share/abc", "https://claude.ai/share/abc",
+     "https://claude.ai/share/abc"),
 ])
-def test_an_imported_transcript_cites_where_it_was_held(wb, tmp_path, text, url, where):
+def test_an_imported_transcript_cites_where_it_was_held(wb, tmp_path, text, url, where, provider):
     path = tmp_path / "chat.md"
     path.write_text(text)
     argv = ["import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4"]
     assert wb.run(*argv, *(["--url", url] if url else []))[0] == 0
-    assert load_trace(wb.traces()[0]).citation().startswith(f"gpt-4 via {where}; imported ")
+    trace = load_trace(wb.traces()[0])
+    assert trace.citation().startswith(f"gpt-4 via {where}; imported ") and trace.base_url == provider  # `traces show`
 
 
 def test_import_url_that_is_no_web_address_is_refused(wb, export):
