@@ -787,8 +787,9 @@ def test_images_in_the_students_text_are_embedded_or_named_as_not_shown(fx, caps
     sol = fx / "solutions" / "fx" / "1.1.md"
     (fx / "solutions" / "fx" / "figs").mkdir()
     _png(fx / "solutions" / "fx" / "figs" / "sketch.png", (10, 200, 10))
+    (fx / "solutions" / "fx" / "figs" / "notes.txt").write_text("not an image")
     sol.write_text(sol.read_text() + "\n![my sketch](figs/sketch.png)\n\n![web](https://example.com/a.png) "
-                   "![gone](figs/missing.png)\n")
+                   "![gone](figs/missing.png) ![notes](figs/notes.txt) ![folder](figs) ![win](C:/figs/a.png)\n")
     rc, text = _build(fx)
     assert rc == 0
     copied = list((fx / "build" / "files").glob("own-*-sketch.png"))
@@ -803,6 +804,9 @@ def test_images_in_the_students_text_are_embedded_or_named_as_not_shown(fx, caps
     assert "image 'figs/missing.png' not shown: no such file solutions/fx/figs/missing.png" in out
     assert "image 'https://example.com/a.png' not shown: a URL; save the image beside the solution file" in out
     assert "figs/missing.png not shown: no such file" in flat
+    assert "image 'figs/notes.txt' not shown: only .png, .jpg, .jpeg, .gif or .svg files can be" in out
+    assert "image 'figs' not shown: solutions/fx/figs is not a file" in out
+    assert "image 'C:/figs/a.png' not shown: no such file" in out  # a drive letter is no URL scheme
 
 
 def test_latex_delimiters_and_environments_in_dollars_render_as_math(fx):
@@ -970,8 +974,14 @@ def test_an_own_image_whose_content_is_not_its_suffix_is_shown_or_named_not_a_ty
     (figs / "broken.png").write_bytes(b"not an image at all")
     _png(figs / "cut.png", (200, 10, 10))
     (figs / "cut.png").write_bytes((figs / "cut.png").read_bytes()[:40])  # a PNG header, then cut off
+    import numpy as np
+
+    noise = (np.random.default_rng(0).random((40, 40, 3)) * 255).astype("uint8")
+    Image.fromarray(noise).save(figs / "half.png")
+    (figs / "half.png").write_bytes((figs / "half.png").read_bytes()[:2000])
     sol = fx / "solutions" / "fx" / "1.1.md"
-    sol.write_text(sol.read_text() + "\n![photo](figs/photo.png)\n\n![broken](figs/broken.png)\n\n![cut](figs/cut.png)\n")
+    sol.write_text(sol.read_text() + "\n![photo](figs/photo.png)\n\n![broken](figs/broken.png)\n\n![cut](figs/cut.png)\n"
+                   "\n![half](figs/half.png)\n")
     rc, text = _build(fx)
     assert rc == 0  # the cut-off PNG failed the whole build in Typst ("failed to decode image" at a .typ line)
     [copied] = (fx / "build" / "files").glob("own-*-photo.jpg")
@@ -980,6 +990,8 @@ def test_an_own_image_whose_content_is_not_its_suffix_is_shown_or_named_not_a_ty
     out = " ".join(capsys.readouterr().out.split())
     assert "solutions/fx/1.1.md: image 'figs/broken.png' not shown" in out
     assert "image 'figs/cut.png' not shown: solutions/fx/figs/cut.png is not a readable PNG" in out
+    # cut off inside its pixel data: the header reads, the pixels do not
+    assert "image 'figs/half.png' not shown: solutions/fx/figs/half.png is not a readable PNG" in out
 
 
 def test_every_markdown_image_form_is_embedded_or_a_note_never_a_typst_error(fx, capsys):
