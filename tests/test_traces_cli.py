@@ -792,3 +792,9 @@ def test_a_trace_of_another_pack_is_not_picked_for_the_same_problem_id(wb):
     code, out, _ = wb.run("verify", "--problem", "3.1", "--json")
     (report,) = json.loads(out)["reports"]
     assert not report["present"]["trace"] and [v["subject"] for v in report["verdicts"]] == ["own"]
+    # nor shown in a2's writeup, nor kept from demo's own
+    from workbench.evidence import collect
+    from workbench.problems import load_pack
+
+    assert [e.pick.trace for e in collect(load_pack("a2")) if e.problem.id == "3.1"] == [None]
+    assert [e.pick.trace.path for e in collect(load_pack("demo")) if e.problem.id == "3.1"] == [mine]
