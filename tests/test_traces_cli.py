@@ -798,3 +798,14 @@ def test_a_trace_of_another_pack_is_not_picked_for_the_same_problem_id(wb):
 
     assert [e.pick.trace for e in collect(load_pack("a2")) if e.problem.id == "3.1"] == [None]
     assert [e.pick.trace.path for e in collect(load_pack("demo")) if e.problem.id == "3.1"] == [mine]
+
+
+def test_a_trace_that_records_no_pack_is_still_picked(wb):
+    """Only a trace that records another pack is left out; one that records none belongs to no other pack."""
+    from workbench.evidence import pick_trace
+    from workbench.traces import write_trace
+
+    data = _trace(problem="7")
+    del data["pack"]
+    path = write_trace(data, wb.root / "traces")
+    assert pick_trace("7", None, wb.root / "traces", pack="demo").trace.path == path
