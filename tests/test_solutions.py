@@ -61,6 +61,9 @@ def test_front_matter_without_its_closing_line_is_named_as_such(tmp_path):
         parse_solution(path)
     assert err.value.message == f"{path}: front matter is not closed"
     assert "`---`" in err.value.fix
+    path.write_text('\ufeff---\nproblem: "3.1"\n\n## Solution\n\nx\n')  # after a Windows byte-order mark too
+    with pytest.raises(ProblemError, match="front matter is not closed"):
+        parse_solution(path)
 
 
 @pytest.mark.parametrize("pid", IDS)
