@@ -101,6 +101,17 @@ def test_conv_a_feature_named_only_to_deny_it_is_not_named(words, status):
     assert verdict("3.1", as_list(RIGHT) + "\n\n" + words).status == status
 
 
+@pytest.mark.parametrize("pid, text, status", [
+    # no matrix or sizes and no feature word: no answer to judge, counted apart (it was 'incorrect', score 0)
+    ("3.1", "Glad it helped! Let me know if you have more questions.", "unchecked"),
+    ("3.2", "Glad it helped! Let me know if you have more questions.", "unchecked"),
+    ("3.1", "It blurs the image.", "incorrect"),  # a wrong feature is an answer, and wrong
+    ("3.2", "The CNN has 61632 neurons.", "partial"),  # sizes given, no disadvantage named: that part is missing
+])
+def test_a_text_without_an_answer_is_not_a_wrong_answer(pid, text, status):
+    assert verdict(pid, text).status == status
+
+
 def test_conv_the_image_restated_is_not_a_second_answer(ref):
     image = [list(r) for r in ref.ref_cnn.I_MATRIX]
     v = verdict("3.1", "With $I = $ " + as_bmatrix(image).replace("I * J = ", "") + " we get " + as_bmatrix(RIGHT)

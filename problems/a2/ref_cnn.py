@@ -125,9 +125,12 @@ def check_conv(answer, text: str) -> list[dict]:
             details.append(matrix_detail([list(r) for r in matrix], [list(r) for r in want], "I * J"))
     source = _DENIED.sub(" ", ans.plain_words(str(feature) if feature else text))
     hits = ans.has_any(source, FEATURE_WORDS)
+    # a text with no matrix and no feature word holds no answer to judge ("Glad it helped!"): not a wrong one
+    answered = bool(hits or feature) or any(d["found"] is not None for d in details) or bool(
+        ans.has_any(source, [r"blur", r"smooth", r"averag", r"low[- ]?pass", r"denois", r"emboss", r"identity"]))
     details.append(detail("feature detected", "sharpening / edges (Laplacian-like)", feature if feature else
-                          (", ".join(h.strip("\\b") for h in hits) or None), bool(hits), weight=0.5,
-                          note="" if hits else "names no sharpening / edge / Laplacian feature"))
+                          (", ".join(h.strip("\\b") for h in hits) or None), bool(hits) if answered else None,
+                          weight=0.5, note="" if hits else "names no sharpening / edge / Laplacian feature"))
     return details
 
 
@@ -343,9 +346,12 @@ def check_sizes(answer, text: str) -> list[dict]:
     if disadvantage:
         hits = ans.has_any(str(disadvantage), [r"overfit", r"memory", r"comput", r"slow", r"more data", r"generali[sz]",
                                                r"storage", r"expensive", r"cost"])
+        # no size and no disadvantage named: no answer to judge, not a wrong one
+        answered = bool(hits) or structured or any(d["found"] is not None for d in details)
         details.append(detail("disadvantage of more parameters", "overfitting / memory / computation",
                               str(disadvantage)[:120] if structured else ", ".join(hits) or None,
-                              bool(hits), weight=0.5, note="" if hits else "names no recognised disadvantage"))
+                              bool(hits) if answered else None, weight=0.5,
+                              note="" if hits else "names no recognised disadvantage"))
     return details
 
 
