@@ -1281,3 +1281,20 @@ def test_counts_doubled_said_relative_to_the_32x32_ones(doubled, status):
             "connections = 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nInput doubled: " + doubled + ".\n")
     v = verdict("4.3", text)
     assert v.status == status and all(d["ok"] is not None for d in v.details), v.details
+
+
+
+@pytest.mark.parametrize("pid, text, status", [
+    ("1.2.1", "<think>\nNot always min norm: counterexample [2/3, 2/3]. Hmm, no.\n</think>\n\n"
+              "**Answer:** Yes, RMSProp always obtains the minimum norm solution.", "incorrect"),
+    ("3.2", "<think>\nCNN 99,999 neurons? No.\n</think>\n\nCNN: 61,632 neurons, 21,024 parameters. "
+            "FCNN: 4,992 neurons, 10,063,872 parameters. More parameters risk overfitting.", "correct"),
+    ("3.2", "<think>\nCNN: 61,632 neurons, 21,024 parameters. FCNN: 4,992 neurons, 10,063,872 parameters", "unchecked"),
+])
+def test_reasoning_model_think_block_is_not_the_answer(pid, text, status):
+    """A <think> block's drafts (DeepSeek-R1, QwQ, Qwen3) were read as the answer: its "counterexample" left a final
+    "Yes" unchecked, and an unclosed think block cut off at the token limit was judged correct."""
+    v = verdict(pid, text)
+    assert v.status == status, v.details
+    if status == "unchecked":
+        assert "<think>" in v.reason

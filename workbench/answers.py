@@ -24,6 +24,25 @@ class Found:
     snippet: str = ""
 
 
+# ---------------------------------------------------------------- reasoning blocks
+
+_THINK_OPEN = re.compile(r"\A\s*<(think|thinking)>", re.I)
+_THINK_CLOSE = re.compile(r"</(?:think|thinking)>", re.I)
+
+
+def after_thinking(text: str) -> tuple[str, str]:
+    """The answer a reasoning model gives after its `<think>...</think>` block (DeepSeek-R1, QwQ, Qwen3 through an
+    OpenAI-compatible server), and '' or why there is none. The drafts inside the block are not the answer; the text
+    after the last `</think>` is (also when the server dropped the opening tag). A `<think>` never closed (cut off
+    at the token limit) leaves no answer: ('', reason)."""
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:
+        return text[closes[-1].end():], ""
+    if _THINK_OPEN.match(text):
+        return "", "the answer is only an unclosed <think> block (reasoning cut off before a final answer)"
+    return text, ""
+
+
 # ---------------------------------------------------------------- numbers
 
 MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " "})

@@ -23,6 +23,7 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.answers import after_thinking
 from workbench.errors import CheckError, ProblemError, UsageError, WorkbenchError
 from workbench.paths import project_root, results_dir
 from workbench.problems import Pack, Problem, load_pack
@@ -242,7 +243,12 @@ def judge_submission(problem: Problem, sub: Submission, ctx: CheckContext) -> li
 
 
 def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verdict:
-    """One submission through the pack's check, with a time limit; bad input becomes a status, never a crash."""
+    """One submission through the pack's check, with a time limit; bad input becomes a status, never a crash.
+    A reasoning model's <think> block is not judged, only the answer after it (see answers.after_thinking)."""
+    text, no_answer = after_thinking(sub.text)
+    if no_answer and sub.answer in (None, "", {}) and not sub.code:
+        return unjudged(problem.id, sub.subject, "unchecked", no_answer)
+    sub = dataclasses.replace(sub, text=text)
     if not sub.text.strip() and sub.answer in (None, "", {}) and not sub.code:
         return unjudged(problem.id, sub.subject, "missing", "empty answer")
     try:
