@@ -1298,3 +1298,12 @@ def test_reasoning_model_think_block_is_not_the_answer(pid, text, status):
     assert v.status == status, v.details
     if status == "unchecked":
         assert "<think>" in v.reason
+
+
+@pytest.mark.parametrize("text, status", [
+    ("Iterates stay in the row space.\n\nThe final answer is: $\\boxed{\\text{Yes}}$ I hope it is correct.", "incorrect"),
+    ("Preconditioning changes the direction.\n\n**Final Answer**\n\\[ \\boxed{\\text{No}} \\]", "correct"),
+])
+def test_llama_final_answer_box_says_the_claim(text, status):
+    """Llama's "The final answer is: $\\boxed{...}$" and Qwen's "**Final Answer**" box were no yes/no claim: unchecked."""
+    assert verdict("1.2.1", text).status == status

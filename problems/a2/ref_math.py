@@ -298,7 +298,10 @@ def check_convex(answer, text: str) -> list[dict]:
     return [detail("L1 convex in eta", want, said, None if said is None else said == want)]
 
 
-_ANSWER_LINE = r"(?m)^\s*(?:final\s+)?answer\s*:?\s*"  # a closing "**Answer:** No." says the claim
+# a closing "**Answer:** No." says the claim, so do Llama's "The final answer is: $\\boxed{\\text{No}}$" and
+# "**Final Answer**\n\\[ \\boxed{\\text{No}} \\]"
+_ANSWER_LINE = (r"(?m)^\s*(?:the\s+)?(?:final\s+)?answer\s*(?:is\b)?\s*:?\s*"
+                r"(?:[$\s]|\\\[|\\\(|\\boxed\s*\{|\\text(?:bf)?\s*\{|\\(?:math)?rm\s*\{)*")
 
 
 def _claim(text: str, yes: list[str], no: list[str]):
