@@ -688,6 +688,19 @@ def test_html_in_an_answer_is_shown_as_written_not_dropped(wb, tmp_path):
     assert code == 0 and "List<int>" in flat and "the hidden part" in flat and "then more text" in flat
 
 
+def test_traces_show_raw_prints_the_messages_as_written(wb, tmp_path):
+    """Rendered as Markdown, "32*32*32 = 32768" shows as 323232 (the stars become emphasis); --raw keeps them."""
+    path = tmp_path / "chat.md"
+    path.write_text("## User\n\nHow many?\n\n## ChatGPT\n\nThere are 32*32*32 = 32768 of them, **bold** too.\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    code, out, _ = wb.run("traces", "show", wb.traces()[0].name)
+    assert code == 0 and "32*32*32" not in out  # Markdown: the stars are styling
+    code, out, _ = wb.run("traces", "show", wb.traces()[0].name, "--raw")
+    assert code == 0 and "32*32*32 = 32768" in out and "**bold**" in out
+    code, _, err = wb.run("traces", "--raw")
+    assert code == 2 and "--raw is for `traces show`" in err
+
+
 def _trace(model="fake-gpt", started="2026-01-15T10:00:00.100000Z", **extra):
     """A minimal API trace dict, as runner.build_trace makes them."""
     return {"schema": "workbench.trace/1", "problem": "1.1", "pack": "demo", "strategy": "direct", "source": "api",

@@ -10,7 +10,7 @@ from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 
-TRACES_USAGE = "traces [ID] | traces show FILE | traces verify | traces cite ID"
+TRACES_USAGE = "traces [ID] | traces show FILE [--raw] | traces verify | traces cite ID"
 _CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[ \t]*$|`[^`\n]+`)", re.S | re.M)
 _MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|(?<![\\$])\$(?=\S)[^$\n]+?(?<=[^\s\\])\$(?!\d)", re.S)
 
@@ -24,6 +24,8 @@ def register(sub) -> None:
                                    "no intact trace; 2: bad input.")
     p.add_argument("words", nargs="*", metavar="ARGS", help="ID | show FILE | verify | cite ID")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--raw", action="store_true", help="show: the messages as written, not rendered as Markdown "
+                                                      "(where `*`, `_` or `<` in plain text would turn into styling)")
     add_pack_option(p)
     p.set_defaults(func=cmd_traces)
 
@@ -51,6 +53,8 @@ def cmd_traces(args) -> int:
     expected = {"list": (0, 1), "show": (1, 1), "verify": (0, 0), "cite": (1, 1)}[action]
     if not expected[0] <= len(words) <= expected[1]:
         raise UsageError(f"wrong arguments for `traces {action}`: {' '.join(args.words)!r}", f"usage: {TRACES_USAGE}")
+    if args.raw and action != "show":
+        raise UsageError(f"--raw is for `traces show`, not `traces {action}`", f"usage: {TRACES_USAGE}")
     return {"list": _list, "show": _show, "verify": _verify, "cite": _cite}[action](words[0] if words else None, args)
 
 
@@ -108,7 +112,7 @@ def _show(ref: str, args) -> int:
     if args.json:
         print_json(dict(trace.data, file=str(trace.path), intact=trace.intact))
         return 0
-    render_trace(trace)
+    render_trace(trace, raw=args.raw)
     return 0
 
 
@@ -210,10 +214,11 @@ def render_markdown(text: str):
     return md
 
 
-def render_trace(trace) -> None:
+def render_trace(trace, raw: bool = False) -> None:
     """The transcript: a header with provenance, each sample's messages by role, then the exchanges."""
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     status = "[green]hash intact[/]" if trace.intact else "[bold red]EDITED: the hash no longer matches[/]"
     # everything but our own styling comes from the trace (a server's or an export's strings): shown literally
@@ -239,7 +244,9 @@ def render_trace(trace) -> None:
             label = {"system": "system", "user": f"user · turn {turn}",
                      "assistant": f"assistant · turn {turn}" + (" (imported)" if trace.imported else "")}
             style = {"system": "dim", "user": "cyan", "assistant": "green"}.get(m["role"], "white")
-            console.print(Panel(render_markdown(m.get("content") or ""), title=label.get(m["role"], m["role"]),
+            content = m.get("content") or ""
+            body = Text(content) if raw else render_markdown(content)
+            console.print(Panel(body, title=label.get(m["role"], m["role"]),
                                 title_align="left", border_style=style))
     table = Table(title="exchanges", title_justify="left", show_edge=False)
     for col in ("sample", "turn", "model", "fingerprint", "response id", "tokens", "latency", "attempts", "finish"):
