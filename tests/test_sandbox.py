@@ -95,6 +95,31 @@ def test_environment_is_scrubbed_and_cwd_is_a_temp_home(monkeypatch):
     assert not os.path.exists(data["cwd"])  # removed afterwards
 
 
+def test_the_parent_s_secrets_do_not_come_back_in_the_output(tmp_path):
+    """The child could find the key in /proc/<parent>/environ where no user namespace keeps it out (and root can
+    always): the parent makes itself non-dumpable, and a secret value printed anyway comes back blanked."""
+    import subprocess
+    import sys
+
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        "import ctypes, glob\n"
+        "from workbench.sandbox import run_python\n"
+        "code = ('import glob\\nfor p in glob.glob(\"/proc/[0-9]*/environ\"):\\n'\n"
+        "        '    try: data = open(p, \"rb\").read()\\n'\n"
+        "        '    except OSError: continue\\n'\n"
+        "        '    if b\"sk-fixture-9f8e7d6c\" in data: print(data.decode(errors=\"replace\"))\\n')\n"
+        "result = run_python(code, timeout_s=20, network_namespace=False)\n"
+        "print('dumpable', ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))\n"
+        "print('OUT', result.stdout)\n")
+    import workbench
+
+    env = dict(os.environ, OPENAI_API_KEY="sk-fixture-9f8e7d6c", PYTHONPATH=os.path.dirname(os.path.dirname(workbench.__file__)))
+    out = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True, env=env, timeout=60).stdout
+    assert "dumpable 0" in out and "OUT" in out
+    assert "sk-fixture-9f8e7d6c" not in out.split("OUT", 1)[1]  # not read (non-root), or blanked (root)
+
+
 def test_errors_come_back_as_output():
     result = run_python("raise ValueError('boom')", timeout_s=20)
     assert result.returncode == 1 and "ValueError: boom" in result.stderr

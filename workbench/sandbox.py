@@ -12,6 +12,9 @@ What is isolated:
   its init, so every process it started (even in a new session) dies when it exits; the result never waits
   for such leftovers; the temp dir is removed afterwards.
 
+Secrets: the child's environment holds no API key, this process is made non-dumpable so the child cannot read
+its /proc/<pid>/environ, and the values of secret-looking variables are blanked in what the child prints.
+
 What is not: reading files (the code can read whatever the user can); changing the permissions or times of
 the user's files (chmod, utime: Landlock does not cover them); connecting to Unix-domain sockets outside the
 temp dir (a local service such as a desktop bus is reachable, though TCP/IP is not); memory and CPU use
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -133,8 +137,33 @@ def scrubbed_env(home: str) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
+
+
+@lru_cache(maxsize=1)
+def _hide_own_environment() -> None:
+    """Make this process non-dumpable, so a child of the same user cannot read /proc/<our pid>/environ (where
+    OPENAI_API_KEY is) when no user namespace keeps it out; core dumps of the workbench are off as a result."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
+def redact_secrets(text: str) -> str:
+    """The child's output with the values of this process's secret-looking variables (API keys, tokens) blanked,
+    so no error line or description can carry one into a verdict, a log or the PDF."""
+    for name, value in os.environ.items():
+        if len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
+            text = text.replace(value, f"[{name} redacted]")
+    return text
+
+
 def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = True) -> SandboxResult:
     """Run `source` with this interpreter in a sandboxed child and capture its output."""
+    _hide_own_environment()
     prefix = _unshare_prefix() if network_namespace else ()
     abi = landlock_abi()
     # ignore_cleanup_errors: a leftover process of the code may still be writing there
@@ -160,7 +189,7 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
             _kill_group(proc)  # leftovers in its group; a PID namespace already took the rest
             proc.wait()
             _RUNNING.discard(proc)
-        out, err = (_text(f) for f in (out_file, err_file))
+        out, err = (redact_secrets(_text(f)) for f in (out_file, err_file))
         return SandboxResult(None if timed_out else proc.returncode, out, err, timed_out,
                              time.monotonic() - start, bool(prefix), bool(abi))
 
