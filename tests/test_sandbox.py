@@ -120,6 +120,14 @@ def test_the_parent_s_secrets_do_not_come_back_in_the_output(tmp_path):
     assert "sk-fixture-9f8e7d6c" not in out.split("OUT", 1)[1]  # not read (non-root), or blanked (root)
 
 
+def test_output_without_end_is_capped_not_read_into_memory():
+    """A loop printing forever wrote 3 GB in 5 s into the temp file the parent then read whole."""
+    from workbench.sandbox import OUTPUT_LIMIT_BYTES
+
+    result = run_python("import sys\nwhile True:\n    sys.stdout.write('x' * 1000000)\n", timeout_s=20)
+    assert not result.timed_out and len(result.stdout) <= OUTPUT_LIMIT_BYTES and "File too large" in result.stderr
+
+
 def test_errors_come_back_as_output():
     result = run_python("raise ValueError('boom')", timeout_s=20)
     assert result.returncode == 1 and "ValueError: boom" in result.stderr

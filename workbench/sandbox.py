@@ -8,6 +8,7 @@ What is isolated:
 - file writes: where the kernel has Landlock (Linux 5.13+, unprivileged), the child can create, write,
   rename or delete files only inside its temp dir (and write to /dev/null); elsewhere it can only read.
   Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can;
+- output: no file it writes (its stdout and stderr too) may grow beyond OUTPUT_LIMIT_BYTES;
 - time: on timeout the whole process group is killed, and where unshare allows a PID namespace the child is
   its init, so every process it started (even in a new session) dies when it exits; the result never waits
   for such leftovers; the temp dir is removed afterwards.
@@ -36,6 +37,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+
+OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024  # per file the child writes, its stdout and stderr included
+
+# A file may grow to OUTPUT_LIMIT_BYTES, no further (Python then gets "OSError: [Errno 27] File too large"): a
+# loop that printed forever had filled the disk and the caller's memory (3 GB in 5 s) before the time limit.
+OUTPUT_GUARD = f'''
+import resource as _resource
+_resource.setrlimit(_resource.RLIMIT_FSIZE, ({OUTPUT_LIMIT_BYTES}, {OUTPUT_LIMIT_BYTES}))
+del _resource
+'''
 
 NETWORK_GUARD = '''
 import socket as _socket
@@ -172,7 +183,7 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
         script = os.path.join(tmp, "main.py")
         fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
         with open(script, "w", encoding="utf-8") as fh:
-            fh.write(fs_guard + NETWORK_GUARD + "\n" + source)
+            fh.write(fs_guard + OUTPUT_GUARD + NETWORK_GUARD + "\n" + source)
         cmd = [*prefix, sys.executable, "-I", "-B", script]
         start = time.monotonic()
         # Output goes to files, not pipes: a process the code started in a new session keeps a pipe open after
@@ -207,7 +218,7 @@ def kill_running() -> None:
 
 def _text(fh) -> str:
     fh.seek(0)
-    return fh.read().decode("utf-8", errors="replace")
+    return fh.read(OUTPUT_LIMIT_BYTES).decode("utf-8", errors="replace")  # the child cannot write more
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
