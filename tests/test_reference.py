@@ -1019,6 +1019,34 @@ class ConvTransposeNet(nn.Module):
     assert verdict("5.1", excerpt + text).status == "correct"
 
 
+@pytest.mark.parametrize("rest", [
+    "k = int(input('kernel size: '))",
+    "from google.colab import drive\ndrive.mount('/content/drive')",
+    "from tqdm import tqdm\nimport subprocess\nsubprocess.run(['pip', 'install', 'torch'], check=True)",
+    "model = ConvTransposeNet(3, 32, 24, 1).cuda()\nprint(model(torch.randn(2, 1, 32, 32).cuda()).shape)",
+    "import sys\nprint('done')\nsys.exit(0)",
+])
+def test_llm_code_with_other_statements_in_the_model_s_block_is_checked(rest):
+    """A right model followed, in its block, by input(), a Colab mount, pip, .cuda() or sys.exit() was judged
+    incorrect ('the code does not run: EOFError: EOF when reading a line', '... no output'); a training loop there
+    left it unchecked after 30 s. Only the model class and what it uses run."""
+    text = LLM_CODE.replace("OP", "1").replace('if __name__ == "__main__":\n    while True:\n        pass\n', rest + "\n")
+    assert verdict("5.1", text).status == "correct"
+    assert verdict("5.1", text.replace("output_padding=1", "output_padding=0")).status == "partial"
+
+
+def test_llm_code_keeps_what_the_model_uses_from_its_block():
+    """Names the class reads at the top level (an alias defined after it, a device) come along; a training loop
+    over random tensors does not run."""
+    text = LLM_CODE.replace("OP", "1").replace("nn.Conv2d(num_colours", "Conv(num_colours").replace(
+        "super().__init__()", "super().__init__()\n        self.device = device").replace(
+        'if __name__ == "__main__":\n    while True:\n        pass\n',
+        "Conv = nn.Conv2d\ndevice = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
+        "model = ConvTransposeNet(3, 32, 24, 1).to(device)\nwhile True:\n"
+        "    model(torch.randn(100, 1, 32, 32, device=device)).sum().backward()\n")
+    assert verdict("5.1", text).status == "correct"
+
+
 def test_code_without_a_class_is_unchecked():
     assert verdict("6.1", "Use torch.cat to concatenate.").status == "unchecked"
 

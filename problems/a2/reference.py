@@ -259,29 +259,55 @@ def check_code(problem_id: str, sub, ctx) -> list[dict]:
         if sub.own:
             raise Missing(f"no `code:` pointer and no code block defining class {name}")
         raise Unchecked(f"no code block defining class {name} found")
-    code = _definitions(python[:defining[-1]]) + python[defining[-1]]
+    code = _definitions(python[:defining[-1] + 1], name)
     return figure.compare_model(name, describe_untrusted(code, name, ctx.timeout_s))
 
 
 _NOTEBOOK_LINE = re.compile(r"^([ \t]*)[!%].*$", re.M)
 
 
-def _definitions(blocks: list[str]) -> str:
-    """The imports, functions, classes and constants of earlier code blocks (helpers the model's block uses),
-    without their other statements (a training loop there would run until the time limit). Only parsed here;
-    the code runs in the sandbox."""
+def _definitions(blocks: list[str], name: str) -> str:
+    """The class `name` (defined in the last block) and what it uses from the blocks' top level, directly or through
+    what it uses: imports, functions, classes, assignments. The blocks' other statements are left out: a training
+    loop, input(), a dataset download, .cuda(), sys.exit() there would stop or fail the check of a model that is
+    fine. Only parsed here; the code runs in the sandbox."""
     import ast
+    import symtable
 
-    kept = []
-    for code in blocks:
+    nodes = []
+    for i, code in enumerate(blocks):
         try:
-            tree = ast.parse(code)
+            compile(code, "llm_code.py", "exec")  # compiled, never run: also finds errors ast.parse lets through
         except SyntaxError:
-            continue
-        kept += [ast.unparse(node) for node in tree.body
-                 if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
-                 or isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)]
-    return "\n".join(kept) + "\n" if kept else ""
+            if i == len(blocks) - 1:
+                return code  # run as it is: the verdict names the SyntaxError
+            continue  # an excerpt of a block, not whole Python
+        nodes += ast.parse(code).body
+
+    def tables(node):
+        table = symtable.symtable(ast.unparse(node), "llm_code", "exec")
+        stack, reads = [table], set()
+        while stack:  # the global names it reads, not a function's own locals
+            t = stack.pop()
+            reads |= {s.get_name() for s in t.get_symbols()
+                      if s.is_referenced() and (t is table or s.is_global())}
+            stack += t.get_children()
+        return {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}, reads
+
+    kinds = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+             ast.AnnAssign, ast.AugAssign, ast.If, ast.Try)
+    candidates = {i: tables(node) for i, node in enumerate(nodes) if isinstance(node, kinds)}
+    kept = {i for i, node in enumerate(nodes)  # `from torch.nn import *`: what it binds is unknown here
+            if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)}
+    needed, grown = {name}, True
+    while grown:
+        grown = False
+        for i, (binds, reads) in candidates.items():
+            if i not in kept and binds & needed:
+                kept.add(i)
+                needed |= reads
+                grown = True
+    return "\n".join(ast.unparse(nodes[i]) for i in sorted(kept)) + "\n"
 
 
 def _import_pointer(pointer: str):
