@@ -1047,6 +1047,14 @@ def test_llm_code_keeps_what_the_model_uses_from_its_block():
     assert verdict("5.1", text).status == "correct"
 
 
+@pytest.mark.parametrize("call, found", [("import sys; sys.exit(0)", "exited with status 0"),
+                                         ("import ctypes; ctypes.string_at(0)", "killed by SIGSEGV")])
+def test_llm_code_that_ends_silently_says_how(call, found):
+    """Code that exits or crashes without an error line was reported as 'the code does not run: no output'."""
+    bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace("super().__init__()", "super().__init__()\n        " + call))
+    assert bad.status == "incorrect" and found in bad.critique and "no output" not in bad.critique
+
+
 def test_code_without_a_class_is_unchecked():
     assert verdict("6.1", "Use torch.cat to concatenate.").status == "unchecked"
 

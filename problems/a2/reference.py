@@ -349,6 +349,20 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
         raise Unchecked(f"the model code did not finish within {limit:g} s (killed)")
     line = next((ln for ln in result.stdout.splitlines() if ln.startswith(PROBE_MARK)), None)
     if line is None:
-        error = (result.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        error = (result.stderr.strip().splitlines() or [_silent_end(result.returncode)])[-1][:200]
         return {"configs": [{"error": f"the code does not run: {error}"}]}
     return json.loads(line[len(PROBE_MARK):])
+
+
+def _silent_end(returncode: int | None) -> str:
+    """Why the child ended without describing the model when it printed no error."""
+    if returncode is not None and returncode < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"it was killed by {name} before the model was built (out of memory, or a crash?)"
+    return (f"it exited with status {returncode} before the model was built, printing no error "
+            "(a sys.exit(), exit() or os._exit() in the model's code?)")
