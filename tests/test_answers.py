@@ -330,3 +330,19 @@ def test_dot_grouped_thousands_separators():
 def test_normalise_tex_reads_unicode_subscript_digits():
     from workbench.formulas import normalise_tex
     assert normalise_tex("w₁ = w₀ - L₁₂") == "w_1 = w_0 - L_12"
+
+
+@pytest.mark.parametrize("text, want", [
+    ("<think>draft: yes</think>\nNo.", ("\nNo.", "")),
+    ("<think>a</think> maybe <think>b</think>Final: No.", ("Final: No.", "")),  # after the last </think>
+    ("<THINKING>draft</thinking>No.", ("No.", "")),
+    ("draft: yes\n</think>\n\nNo.", ("\n\nNo.", "")),  # the server dropped the opening tag
+    ("No <think> here, all answer.", ("No <think> here, all answer.", "")),
+])
+def test_after_thinking_keeps_only_the_answer_after_the_block(text, want):
+    assert ans.after_thinking(text) == want
+
+
+def test_after_thinking_an_unclosed_block_is_no_answer():
+    text, why = ans.after_thinking("  <thinking>\nCNN: 61,632 neurons")
+    assert text == "" and "unclosed <think>" in why
