@@ -330,6 +330,7 @@ def test_dot_grouped_thousands_separators():
 def test_normalise_tex_reads_unicode_subscript_digits():
     from workbench.formulas import normalise_tex
     assert normalise_tex("w₁ = w₀ - L₁₂") == "w_1 = w_0 - L_12"
+    assert normalise_tex("x₃₄₅₆₇₈₉") == "x_3456789"  # every digit, not only those of w₀, w₁
 
 
 @pytest.mark.parametrize("text, want", [
