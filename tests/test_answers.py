@@ -77,6 +77,7 @@ MATRIX_FORMATS = {
     "plain grid": "```\n0  1 -1\n2  3  4\n```",
     "matlab": "M = [0 1 -1; 2 3 4]",
     "matlab commas, one row a line": "M = [0, 1, -1;\n     2, 3, 4]",
+    "matlab trailing semicolon": "M = [0 1 -1; 2 3 4;]",
 }
 
 
