@@ -1294,6 +1294,10 @@ def test_counts_on_one_line_split_at_semicolons():
 def test_approx_dot_is_not_a_sentence_end_for_a_labelled_number():
     text = "More weights: overfitting.\nCNN neurons: 61632, params: 21024\nFCNN neurons: 4992, params: approx. 10 063 872\n"
     assert verdict("3.2", text).status == "correct"
+    # "parameters: about 21024" is the label's number, not the "61632 neurons" just before the label
+    text = ("The CNN has 61632 neurons and parameters: about 21024. The FCNN has 4992 neurons and parameters: "
+            "around 10063872. Overfitting.")
+    assert verdict("3.2", text).status == "correct"
 
 
 def test_plain_list_items_give_their_equations():
