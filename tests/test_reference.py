@@ -786,6 +786,7 @@ def test_convexity():
 @pytest.mark.parametrize("text,status", [
     ("Positive leading coefficient, so convex.", "correct"), ("Quadratic with a >= 0, hence convex.", "correct"),
     ("Negative leading coefficient, so not convex.", "incorrect"), ("Hence non-convex.", "incorrect"),
+    ("The second derivative is nonnegative; therefore convex.", "correct"),
 ])
 def test_convexity_said_as_a_conclusion(text, status):
     assert verdict("2.2.2", text).status == status
