@@ -1344,6 +1344,8 @@ def test_reasoning_model_think_block_is_not_the_answer(pid, text, status):
 @pytest.mark.parametrize("text, status", [
     ("Iterates stay in the row space.\n\nThe final answer is: $\\boxed{\\text{Yes}}$ I hope it is correct.", "incorrect"),
     ("Preconditioning changes the direction.\n\n**Final Answer**\n\\[ \\boxed{\\text{No}} \\]", "correct"),
+    ("Preconditioning changes the direction.\n\nThe final answer is: $\\boxed{\\mathrm{No}}$", "correct"),
+    ("Iterates stay in the row space.\n\n**Final Answer:** $\\boxed{\\textbf{Yes}}$", "incorrect"),
 ])
 def test_llama_final_answer_box_says_the_claim(text, status):
     """Llama's "The final answer is: $\\boxed{...}$" and Qwen's "**Final Answer**" box were no yes/no claim: unchecked."""
