@@ -755,6 +755,7 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Forward: O(1) memory. Backprop needs O(1) memory rather than O(t).", "partial"),
     # the passes abbreviated
     ("fwd O(1), bwd O(t)", "correct"), ("fwd O(t^2), bwd O(1)", "incorrect"),
+    ("Memory: O(t) for bwd, O(1) for fwd.", "correct"),  # the abbreviation after the term labels it too
     ("Forward propagation and back-propagation:\n\n**Answer:** $\\boxed{O(1)}$ for both.", "partial"),
 ])
 def test_memory(text, status):
