@@ -1317,12 +1317,22 @@ def test_unicode_lambda_with_combining_tilde_is_lambda_tilde():
     ("weights are the same, outputs four times larger, connections 4 times larger", "correct"),
     ("weights x4, outputs x4, connections x4", "partial"),
     ("weights same, outputs unchanged, connections unchanged", "partial"),
+    ("weights stay the same, outputs quadruple, connections quadruple", "correct"),
 ])
 def test_counts_doubled_said_relative_to_the_32x32_ones(doubled, status):
     text = ("weights = 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\noutputs = 1600 NF + 1280 NC\n"
             "connections = 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nInput doubled: " + doubled + ".\n")
     v = verdict("4.3", text)
     assert v.status == status and all(d["ok"] is not None for d in v.details), v.details
+
+
+def test_counts_doubled_a_formula_given_wins_over_its_relative_word():
+    """'outputs x4: 6400 NF + 1280 NC' writes a formula (the NC term not quadrupled): that is judged, not the 'x4'."""
+    text = ("weights = 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\noutputs = 1600 NF + 1280 NC\n"
+            "connections = 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\n"
+            "Input doubled: weights same; outputs x4: 6400 NF + 1280 NC; connections x4.\n")
+    v = verdict("4.3", text)
+    assert v.status == "partial" and [d["ok"] for d in v.details] == [True, True, True, True, False, True], v.details
 
 
 
