@@ -107,9 +107,17 @@ def test_conv_a_feature_named_only_to_deny_it_is_not_named(words, status):
     ("3.2", "Glad it helped! Let me know if you have more questions.", "unchecked"),
     ("3.1", "It blurs the image.", "incorrect"),  # a wrong feature is an answer, and wrong
     ("3.2", "The CNN has 61632 neurons.", "partial"),  # sizes given, no disadvantage named: that part is missing
+    ("3.1", as_list(RIGHT), "partial"),  # the matrix, no feature named: that part is missing
+    ("3.1", "It is the identity filter: the image stays the same.", "incorrect"),  # a wrong feature
 ])
 def test_a_text_without_an_answer_is_not_a_wrong_answer(pid, text, status):
     assert verdict(pid, text).status == status
+
+
+def test_sizes_a_structured_answer_naming_no_disadvantage_is_wrong_there(ref):
+    """A structured answer holds an answer even without sizes: its disadvantage is judged, not skipped."""
+    [d] = ref.ref_cnn.check_sizes({"disadvantage": "it looks nicer"}, "")[-1:]
+    assert d["ok"] is False and d["found"] == "it looks nicer"
 
 
 def test_conv_the_image_restated_is_not_a_second_answer(ref):
