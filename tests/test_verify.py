@@ -152,6 +152,29 @@ def test_a_conversation_ending_without_an_answer_is_judged_by_its_last_answer(pr
     assert not any("judged from reply" in (v.reason or "") for v in report.verdicts)
 
 
+SIZES_RIGHT = "CNN: 61,632 neurons, 21,024 parameters. FCNN: 4,992 neurons, 10,063,872 parameters. It may overfit."
+
+
+@pytest.mark.parametrize("pid, replies, status, note", [
+    # the only answer in the first reply of two
+    ("3.1", [f"The result is {CONV}; it sharpens edges.", "Glad it helped!"], "correct", "judged from reply 1 of 2"),
+    # a last reply that answers, wrongly, is judged as it stands, even where the check names nothing it found
+    ("3.2", [SIZES_RIGHT, "Correction: the CNN has 99 neurons."], "incorrect", None),
+])
+def test_a_conversation_is_judged_by_its_last_reply_that_answers(proj, pid, replies, status, note):
+    path = fake_trace(proj, pid, ["placeholder"])
+    data = json.loads(path.read_text())
+    path.unlink()
+    del data["hash"]
+    data["samples"][0]["messages"] = [m for i, text in enumerate(replies) for m in (
+        {"role": "user", "content": f"fixture turn {i + 1}"}, {"role": "assistant", "content": text})]
+    write_trace(data, root=proj / "traces")
+    [report] = verify.verify_pack("a2", [pid])
+    [v] = [v for v in report.verdicts if v.subject != "own"]
+    assert v.status == status, (v.reason, v.details)
+    assert (note in v.reason) if note else "judged from reply" not in (v.reason or "")
+
+
 def test_edited_trace_is_not_an_intact_deliverable(proj):
     write_solution(proj, "2.2.3", f"answer:\n  eta_star: '{ETA_TEX}'\n", critique="fine")
     path = fake_trace(proj, "2.2.3", ["eta^* = 1"])
