@@ -160,6 +160,7 @@ SIZES_RIGHT = "CNN: 61,632 neurons, 21,024 parameters. FCNN: 4,992 neurons, 10,0
     ("3.1", [f"The result is {CONV}; it sharpens edges.", "Glad it helped!"], "correct", "judged from reply 1 of 2"),
     # a last reply that answers, wrongly, is judged as it stands, even where the check names nothing it found
     ("3.2", [SIZES_RIGHT, "Correction: the CNN has 99 neurons."], "incorrect", None),
+    ("3.1", [f"The result is {CONV}; it sharpens edges.", "On reflection, it only blurs the image."], "incorrect", None),
 ])
 def test_a_conversation_is_judged_by_its_last_reply_that_answers(proj, pid, replies, status, note):
     path = fake_trace(proj, pid, ["placeholder"])

@@ -379,9 +379,9 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
 
 
 def _nothing_read(v: Verdict) -> bool:
-    """The check found nothing in the text: no part of an answer (a missing feature word counts as nothing), so
-    not a wrong answer either."""
-    return v.status in ("unchecked", "incorrect") and all(d.get("found") in (None, "", []) for d in v.details)
+    """The check found nothing in the text: no part of an answer, so not a wrong answer either. Only an unchecked
+    verdict: an incorrect one judged an answer ('it blurs' names no feature word yet is a wrong feature)."""
+    return v.status == "unchecked" and all(d.get("found") in (None, "", []) for d in v.details)
 
 
 def code_resolves(pointer: str | None) -> bool:
