@@ -561,6 +561,13 @@ def test_a_sweep_that_adds_a_value_keeps_the_earlier_runs_in_its_summary(project
     _one_line_error(capsys, cli.main(["sweep", "batch-size", "30", "--lr", "0.01"] + common[:-1]),
                     "already holds a batch-size sweep with other settings (lr 0.001 there, 0.01 now)", "another --out")
     assert summary.read_bytes() == before and not (project / "runs" / "sweep-bs30").exists()
+    # each setting that differs is named, and another model as the model it was and is
+    data = ["--epochs", "1", "--data", str(synth), "--palette", pal]
+    _one_line_error(capsys, cli.main(["sweep", "batch-size", "30", "--model", "unet", "--lr", "0.01", "--num-filters", "8"]
+                                     + data), "with other settings (lr 0.001 there, 0.01 now; num_filters 4 there, 8 now)")
+    _one_line_error(capsys, cli.main(["sweep", "batch-size", "30", "--model", "convtranspose", "--num-filters", "4"] + data),
+                    "already holds a batch-size sweep of another model (unet there, convtranspose now)")
+    assert summary.read_bytes() == before and not (project / "runs" / "sweep-bs30").exists()
 
 
 def test_a_resumed_sweep_starts_the_values_it_has_no_run_for(project, synth, pal, capsys):
