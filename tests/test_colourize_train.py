@@ -129,6 +129,15 @@ def test_extending_a_finished_run_equals_a_longer_run(cfg, project):
         train(replace(cfg, epochs=1), run, resume=True)
 
 
+def test_resuming_a_stopped_run_with_fewer_epochs_records_them(cfg, project):
+    """`--resume --epochs 2` on a run of 3 stopped after epoch 1: config.json says 2, as long as the run now trains."""
+    run = project / "runs" / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train(replace(cfg, epochs=3), run, reporter=InterruptAt(2))
+    assert len(train(cfg, run, resume=True)["epochs"]) == 2
+    assert json.loads((run / "config.json").read_text())["settings"]["epochs"] == 2
+
+
 def _snapshot(run):
     return {p.name: p.read_bytes() for p in run.iterdir()}
 
