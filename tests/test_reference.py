@@ -717,6 +717,7 @@ def test_eta_star_and_derivative_against_autograd(ref):
     ("Not always. It ends up at (2/3, 2/3); min-norm is (0.8, 0.4).", "correct"),
     ("RMSProp not always min-norm: [0.667, 0.667] vs [0.8, 0.4].", "correct"),
     ("Yes. It converges to [0.8, 0.4], the min-norm solution.", "incorrect"),
+    ("Yes. Its iterates stay in the row space of X.", "incorrect"),  # the bare "Yes." alone is the claim
 ])
 def test_rmsprop_claims(text, status):
     assert verdict("1.2.1", text).status == status
