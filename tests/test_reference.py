@@ -1366,6 +1366,8 @@ def test_reasoning_model_think_block_is_not_the_answer(pid, text, status):
     ("Preconditioning changes the direction.\n\n**Final Answer**\n\\[ \\boxed{\\text{No}} \\]", "correct"),
     ("Preconditioning changes the direction.\n\nThe final answer is: $\\boxed{\\mathrm{No}}$", "correct"),
     ("Iterates stay in the row space.\n\n**Final Answer:** $\\boxed{\\textbf{Yes}}$", "incorrect"),
+    ("Preconditioning changes the direction.\n\nThe final answer is: $\\boxed{\\rm No}$", "correct"),  # \\rm, no brace
+    ("Iterates stay in the row space.\n\nThe final answer is: $\\boxed{{\\rm Yes}}$", "incorrect"),
 ])
 def test_llama_final_answer_box_says_the_claim(text, status):
     """Llama's "The final answer is: $\\boxed{...}$" and Qwen's "**Final Answer**" box were no yes/no claim: unchecked."""

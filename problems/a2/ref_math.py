@@ -301,7 +301,7 @@ def check_convex(answer, text: str) -> list[dict]:
 # a closing "**Answer:** No." says the claim, so do Llama's "The final answer is: $\\boxed{\\text{No}}$" and
 # "**Final Answer**\n\\[ \\boxed{\\text{No}} \\]"
 _ANSWER_LINE = (r"(?m)^\s*(?:the\s+)?(?:final\s+)?answer\s*(?:is\b)?\s*:?\s*"
-                r"(?:[$\s]|\\\[|\\\(|\\boxed\s*\{|\\text(?:bf)?\s*\{|\\(?:math)?rm\s*\{)*")
+                r"(?:[$\s]|\\\[|\\\(|\\boxed\s*\{|\\text(?:bf)?\s*\{|\\(?:math)?rm\s*\{|\\rm\b|\{)*")
 
 
 def _claim(text: str, yes: list[str], no: list[str]):
