@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+from workbench.answers import after_thinking
 from workbench.errors import CheckError, WorkbenchError
 from workbench.problems import Problem
 
@@ -63,12 +64,15 @@ class Judge:
         except WorkbenchError as exc:
             self._llm_error = exc
             raise
+        reply = after_thinking(reply)[0] or reply  # a reasoning grader's <think> block may hold braces too
         m = re.search(r"\{.*\}", reply, re.S)
         try:
             data = json.loads(m.group(0)) if m else {}
         except ValueError:
             data = None
         score = data.get("score") if isinstance(data, dict) else None
+        if isinstance(score, str) and re.fullmatch(r"\s*\d*\.?\d+\s*", score):  # "0.75": a number as text
+            score = float(score)
         # NaN, true, 5 or -1 is no fraction of key points: never pass it off as a grade
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
             raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model")
