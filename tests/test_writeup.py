@@ -674,6 +674,17 @@ def test_untrusted_text_is_made_printable_and_trusted_tex_habits_become_markdown
     assert glyphless("a\u200bb\u202e \U0001F600 \u4e2d") == ["\u4e2d", "\U0001F600"]  # invisible ones are not 'boxes'
 
 
+def test_an_own_solution_fence_left_open_is_closed_at_its_end():
+    """An unclosed ``` in a solution ran on into the next section's raw Typst: typst failed on an 'unexpected closing
+    bracket' in build/failed-build/a2-writeup.typ, naming neither the solution nor the fence."""
+    from workbench.typeset import tex_to_markdown
+
+    assert tex_to_markdown("Text\n\n```python\nx = 1\n") == "Text\n\n```python\nx = 1\n```\n"
+    assert tex_to_markdown("````\n``` inside\n") == "````\n``` inside\n````\n"  # a shorter fence does not close it
+    assert tex_to_markdown("~~~\nx\n~~~\n$a$") == "~~~\nx\n~~~\n$a$"
+    assert tex_to_markdown("``` and `x` inline") == "``` and `x` inline"  # not a fence: backticks in its info string
+
+
 @pytest.mark.skipif(not (Path(__file__).resolve().parent.parent / "problems" / "a2").is_dir(), reason="no A2 pack")
 @pytest.mark.parametrize("checks", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["no-checks", "checks"])
 def test_real_pack_builds(project, tmp_path, checks):

@@ -149,9 +149,24 @@ def _dollar_math(text: str) -> str:
                                else f"${m.group(2).strip()}$", text)
 
 
+_OPEN_FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")
+
+
+def close_fences(text: str) -> str:
+    """A code fence left open closed at the end of the text: it would run on through the rest of the writeup."""
+    fence = ""
+    for line in text.split("\n"):
+        if not fence:
+            m = _OPEN_FENCE.match(line)
+            fence = m.group(1) if m else ""
+        elif re.fullmatch(rf" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*", line):
+            fence = ""
+    return f"{text.rstrip()}\n{fence}\n" if fence else text
+
+
 def tex_to_markdown(text: str) -> str:
     """The TeX habits of trusted text (statements, own solutions) that pandoc's Markdown would drop."""
-    text = _outside_code(text, _dollar_math)
+    text = _outside_code(close_fences(text), _dollar_math)
     def env(m: re.Match) -> str:
         name, body = m.group(1), m.group(3).strip()
         if name in ("align", "eqnarray"):
