@@ -361,21 +361,26 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
     for i, (replies, caution) in enumerate(zip(trace.replies(), trace.cautions())):
         subject = f"{trace.path.name}#{i}"
         v = run_check(ref, problem, Submission(problem.id, subject, replies[-1] if replies else ""), ctx)
-        # a conversation that ends without an answer ("Glad it helped!", "My answer above stands"): the latest
-        # earlier reply that holds one is judged, and the verdict says which
-        for k in range(len(replies) - 2, -1, -1) if _nothing_read(v) else ():
-            earlier = run_check(ref, problem, Submission(problem.id, subject, replies[k]), ctx)
-            if not _nothing_read(earlier):
-                note = f"judged from reply {k + 1} of {len(replies)}: the last reply holds no answer the check could read"
-                v = dataclasses.replace(earlier, reason="; ".join(x for x in (earlier.reason, note) if x),
-                                        critique=f"{earlier.critique} Note: {note}.")
-                break
+        if _nothing_read(v):
+            v = _latest_answer(ref, problem, subject, replies, ctx) or v
         if caution:  # a cut-off answer is judged as it came; the critique says why it may fall short
             v = dataclasses.replace(v, critique=f"{v.critique} Note: {caution}.")
         if not trace.intact:
             v = dataclasses.replace(v, reason="; ".join(x for x in (v.reason, f"trace not intact: {trace.fault}") if x))
         verdicts.append(v)
     return verdicts
+
+
+def _latest_answer(ref, problem: Problem, subject: str, replies: list[str], ctx: CheckContext) -> Verdict | None:
+    """A conversation that ends without an answer ("Glad it helped!", "My answer above stands"): the verdict on
+    the latest earlier reply that holds one, saying which reply it judged; None when none does."""
+    for k in range(len(replies) - 2, -1, -1):
+        v = run_check(ref, problem, Submission(problem.id, subject, replies[k]), ctx)
+        if not _nothing_read(v):
+            note = f"judged from reply {k + 1} of {len(replies)}: the last reply holds no answer the check could read"
+            return dataclasses.replace(v, reason="; ".join(x for x in (v.reason, note) if x),
+                                       critique=f"{v.critique} Note: {note}.")
+    return None
 
 
 def _nothing_read(v: Verdict) -> bool:
