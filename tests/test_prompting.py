@@ -246,8 +246,9 @@ def test_the_rerun_command_keeps_the_strategy_samples_and_model_settings(wb):
                           "--model fake-gpt-mini --temperature 0.5`") in err
 
 
-def test_ctrl_c_in_a_batch_names_what_got_a_trace_and_how_to_ask_the_rest(wb, monkeypatch):
-    """Ctrl-C after the first problem's trace: exit 130, the traces kept named, a command for the others only."""
+@pytest.fixture
+def ctrl_c_after_one(monkeypatch):
+    """Ctrl-C in the main thread right after the batch's first outcome, through the real run_many."""
     import workbench.runner as runner
 
     real = runner.run_many
@@ -260,26 +261,18 @@ def test_ctrl_c_in_a_batch_names_what_got_a_trace_and_how_to_ask_the_rest(wb, mo
         return real(*args, on_outcome=first_then_ctrl_c, **kwargs)
 
     monkeypatch.setattr(runner, "run_many", interrupted_after_one)
+
+
+def test_ctrl_c_in_a_batch_names_what_got_a_trace_and_how_to_ask_the_rest(wb, ctrl_c_after_one):
+    """Ctrl-C after the first problem's trace: exit 130, the traces kept named, a command for the others only."""
     code, _, err = wb.run("prompt", "1.1", "1.2", "1.3", "--pack", "demo", "--jobs", "1", "-s", "self-critique")
     kept = [load_trace(p).problem for p in wb.traces()]
     assert code == 130 and kept == ["1.1"] and "interrupted: 1 of 3 problem(s) got a trace, each whole (1.1)" in err
     assert "`python cli.py prompt 1.2 1.3 --pack demo --strategy self-critique`" in err
 
 
-def test_ctrl_c_after_a_failed_problem_counts_it_with_those_to_ask_again(wb, monkeypatch):
+def test_ctrl_c_after_a_failed_problem_counts_it_with_those_to_ask_again(wb, ctrl_c_after_one):
     """A problem that failed before Ctrl-C got no trace: it is not named as kept, and the rerun asks it again."""
-    import workbench.runner as runner
-
-    real = runner.run_many
-
-    def interrupted_after_one(*args, on_outcome, **kwargs):
-        def first_then_ctrl_c(outcome):
-            on_outcome(outcome)
-            raise KeyboardInterrupt
-
-        return real(*args, on_outcome=first_then_ctrl_c, **kwargs)
-
-    monkeypatch.setattr(runner, "run_many", interrupted_after_one)
     wb.server.script({"status": 401})  # the first request, 1.1's, fails
     code, _, err = wb.run("prompt", "1.1", "1.2", "1.3", "--pack", "demo", "--jobs", "1")
     assert code == 130 and wb.traces() == [] and "interrupted: 0 of 3 problem(s) got a trace, each whole" in err
