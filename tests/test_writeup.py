@@ -685,6 +685,21 @@ def test_an_own_solution_fence_left_open_is_closed_at_its_end():
     assert tex_to_markdown("``` and `x` inline") == "``` and `x` inline"  # not a fence: backticks in its info string
 
 
+
+def test_a_display_environment_inside_single_dollars_loses_the_dollars():
+    """$\begin{align*}...\end{align*}$ became a display with a stray $ printed on each side, unwarned."""
+    from workbench.typeset import tex_to_markdown
+
+    aligned = "\n$$\\begin{aligned}p &= q \\\\ r\\end{aligned}$$\n"
+    assert tex_to_markdown("x $\\begin{align*} p &= q \\\\ r \\end{align*}$ end") == f"x {aligned} end"
+    assert tex_to_markdown("x $ \\begin{align*} p &= q \\\\ r \\end{align*} $ end") == f"x {aligned} end"
+    assert tex_to_markdown("\\[\\begin{align*} p &= q \\\\ r \\end{align*}\\]") == aligned  # was $$ $$ $$...$$ $$ $$
+    # the closing $ of a span before the environment, and the opening one after it, are not taken for its dollars
+    assert tex_to_markdown("$f(x)$ \\begin{align} p \\end{align} $g$") == \
+        "$f(x)$ \n$$\\begin{aligned}p\\end{aligned}$$\n $g$"
+
+
+
 @pytest.mark.skipif(not (Path(__file__).resolve().parent.parent / "problems" / "a2").is_dir(), reason="no A2 pack")
 @pytest.mark.parametrize("checks", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["no-checks", "checks"])
 def test_real_pack_builds(project, tmp_path, checks):

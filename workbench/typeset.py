@@ -138,15 +138,21 @@ def _fix_math_spans(text: str) -> str:
 
 
 _BACKSLASH_MATH = re.compile(r"(?<!\\)\\\[(.+?)\\\]|(?<!\\)\\\((.+?)\\\)", re.S)  # \[...\] and \(...\)
-_DOLLARS_AROUND_ENV = re.compile(r"\$\$\s*(\\begin\{(equation|align|gather|multline|eqnarray)\*?\}.*?\\end\{\2\*?\})\s*\$\$", re.S)
+# a math span, or one environment in $ ... $ with spaces inside the dollars (which no math span allows)
+_SPAN_OR_ENV = re.compile(_MATH.pattern + r"|(?<![\\$])\$\s+(\\begin\{.*?)\s*\$(?!\$)", re.S)
+_WHOLE_ENV = re.compile(r"\s*\\begin\{(equation|align|gather|multline|eqnarray)(\*?)\}.*\\end\{\1\2\}\s*", re.S)
 
 
 def _dollar_math(text: str) -> str:
     """LaTeX's \\[ \\] and \\( \\) delimiters (LLMs write them often) as $$ $$ and $ $, and an environment already
-    inside $$ ... $$ without the extra dollars (it becomes its own display below)."""
-    text = _DOLLARS_AROUND_ENV.sub(lambda m: m.group(1), text)
-    return _BACKSLASH_MATH.sub(lambda m: f"$${m.group(1).strip()}$$" if m.group(1) is not None
+    inside $$ ... $$ or $ ... $ without the extra dollars (it becomes its own display below)."""
+    def strip(m: re.Match) -> str:
+        body = next(group for group in m.groups() if group is not None)
+        return body.strip() if _WHOLE_ENV.fullmatch(body) else m.group()
+
+    text = _BACKSLASH_MATH.sub(lambda m: f"$${m.group(1).strip()}$$" if m.group(1) is not None
                                else f"${m.group(2).strip()}$", text)
+    return _SPAN_OR_ENV.sub(strip, text)
 
 
 _OPEN_FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")
