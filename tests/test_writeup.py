@@ -685,6 +685,17 @@ def test_an_own_solution_fence_left_open_is_closed_at_its_end():
     assert tex_to_markdown("``` and `x` inline") == "``` and `x` inline"  # not a fence: backticks in its info string
 
 
+def test_a_matrix_or_cases_environment_outside_math_is_display_math():
+    """A bare \begin{cases} or \begin{pmatrix} in a solution was printed as TeX source, its \\ shown as \, unwarned."""
+    from workbench.typeset import tex_to_markdown
+
+    assert tex_to_markdown("A\n\\begin{cases} 1 & x > 0 \\\\ 0 & \\text{else} \\end{cases}\nB") == \
+        "A\n\n$$\\begin{cases} 1 & x > 0 \\\\ 0 & \\text{else} \\end{cases}$$\n\nB"
+    assert tex_to_markdown("v = \\begin{pmatrix} a \\\\ b \\end{pmatrix}.") == "v = \n$$\\begin{pmatrix} a \\\\ b \\end{pmatrix}$$\n."
+    for kept in ("$\\begin{pmatrix} a \\\\ b \\end{pmatrix}$", "$$f = \\begin{cases} a \\end{cases}$$",  # already math
+                 "```\n\\begin{bmatrix} a \\end{bmatrix}\n```", "`\\begin{cases}x\\end{cases}`"):  # code
+        assert tex_to_markdown(kept) == kept
+
 
 def test_a_display_environment_inside_single_dollars_loses_the_dollars():
     """$\begin{align*}...\end{align*}$ became a display with a stray $ printed on each side, unwarned."""

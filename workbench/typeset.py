@@ -90,6 +90,8 @@ def raw_typst(code: str) -> str:
 
 # TeX environments outside $$ would be dropped by pandoc's Markdown reader: make them display math.
 _ENV = re.compile(r"\\begin\{(equation|align|gather|multline|eqnarray)(\*?)\}(.*?)\\end\{\1\2\}", re.S)
+# A matrix or cases environment outside math is an error in LaTeX and source text in pandoc: made display math too.
+_BARE_ENV = r"(\\begin\{(?P<env>cases|[pbBvV]?matrix|smallmatrix|array|aligned|gathered|split)\}.*?\\end\{(?P=env)\})"
 _TEXT_CMDS = ((re.compile(r"\\textbf\{([^{}]*)\}"), r"**\1**"), (re.compile(r"\\(?:emph|textit)\{([^{}]*)\}"), r"*\1*"),
               (re.compile(r"\\texttt\{([^{}]*)\}"), r"`\1`"))
 
@@ -140,6 +142,7 @@ def _fix_math_spans(text: str) -> str:
 _BACKSLASH_MATH = re.compile(r"(?<!\\)\\\[(.+?)\\\]|(?<!\\)\\\((.+?)\\\)", re.S)  # \[...\] and \(...\)
 # a math span, or one environment in $ ... $ with spaces inside the dollars (which no math span allows)
 _SPAN_OR_ENV = re.compile(_MATH.pattern + r"|(?<![\\$])\$\s+(\\begin\{.*?)\s*\$(?!\$)", re.S)
+_SPAN_OR_BARE_ENV = re.compile(_MATH.pattern + "|" + _BARE_ENV, re.S)  # a math span is left as it is
 _WHOLE_ENV = re.compile(r"\s*\\begin\{(equation|align|gather|multline|eqnarray)(\*?)\}.*\\end\{\1\2\}\s*", re.S)
 
 
@@ -182,6 +185,8 @@ def tex_to_markdown(text: str) -> str:
         return f"\n$${body}$$\n"
 
     text = _ENV.sub(env, text)
+    text = _outside_code(text, lambda piece: _SPAN_OR_BARE_ENV.sub(
+        lambda m: f"\n$${m.group()}$$\n" if m.group(3) is not None else m.group(), piece))
     for pattern, repl in _TEXT_CMDS:
         text = pattern.sub(repl, text)
     return _fix_math_spans(text)
