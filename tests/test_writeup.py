@@ -710,6 +710,16 @@ def test_a_display_environment_inside_single_dollars_loses_the_dollars():
         "$f(x)$ \n$$\\begin{aligned}p\\end{aligned}$$\n $g$"
 
 
+def test_a_long_run_without_spaces_wraps_inside_the_page(tmp_path):
+    """A 5,000-character line without spaces in an own solution ran off the right edge of the page (trace text
+    wraps, the student's text did not)."""
+    from workbench.typeset import compile_pdf, preamble
+
+    (tmp_path / "t.typ").write_text(preamble("T", "A") + "\nSee " + "x" * 5000 + " here.\n", encoding="utf-8")
+    compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
+    lines = [line for page in pypdf.PdfReader(tmp_path / "t.pdf").pages for line in page.extract_text().splitlines()]
+    assert "".join(lines).count("x") == 5000 and max(len(line) for line in lines) < 100
+
 
 @pytest.mark.skipif(not (Path(__file__).resolve().parent.parent / "problems" / "a2").is_dir(), reason="no A2 pack")
 @pytest.mark.parametrize("checks", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["no-checks", "checks"])
