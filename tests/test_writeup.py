@@ -697,6 +697,14 @@ def test_a_matrix_or_cases_environment_outside_math_is_display_math():
         assert tex_to_markdown(kept) == kept
 
 
+def test_tex_in_an_own_solution_s_code_block_stays_as_written():
+    """A ```latex block showing \\begin{align} or \\textbf in a solution was rewritten into $$ and ** inside the code."""
+    from workbench.typeset import tex_to_markdown
+
+    for kept in ("```latex\n\\begin{align}a &= b\\end{align}\n\\textbf{b} \\emph{c}\n```", "`\\begin{equation}x\\end{equation}`"):
+        assert tex_to_markdown(kept) == kept
+
+
 def test_a_display_environment_inside_single_dollars_loses_the_dollars():
     """$\begin{align*}...\end{align*}$ became a display with a stray $ printed on each side, unwarned."""
     from workbench.typeset import tex_to_markdown

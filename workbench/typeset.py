@@ -184,11 +184,11 @@ def tex_to_markdown(text: str) -> str:
             body = f"\\begin{{gathered}}{body}\\end{{gathered}}"
         return f"\n$${body}$$\n"
 
-    text = _ENV.sub(env, text)
+    text = _outside_code(text, lambda piece: _ENV.sub(env, piece))
     text = _outside_code(text, lambda piece: _SPAN_OR_BARE_ENV.sub(
         lambda m: f"\n$${m.group()}$$\n" if m.group(3) is not None else m.group(), piece))
     for pattern, repl in _TEXT_CMDS:
-        text = pattern.sub(repl, text)
+        text = _outside_code(text, lambda piece: pattern.sub(repl, piece))
     return _fix_math_spans(text)
 
 
