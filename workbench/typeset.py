@@ -186,7 +186,7 @@ def tex_to_markdown(text: str) -> str:
 
     text = _outside_code(text, lambda piece: _ENV.sub(env, piece))
     text = _outside_code(text, lambda piece: _SPAN_OR_BARE_ENV.sub(
-        lambda m: f"\n$${m.group()}$$\n" if m.group(3) is not None else m.group(), piece))
+        lambda m: f"\n$${m.group()}$$\n" if m.group("env") is not None else m.group(), piece))
     for pattern, repl in _TEXT_CMDS:
         text = _outside_code(text, lambda piece: pattern.sub(repl, piece))
     return _fix_math_spans(text)
