@@ -686,7 +686,7 @@ def test_an_own_solution_fence_left_open_is_closed_at_its_end():
 
 
 def test_a_matrix_or_cases_environment_outside_math_is_display_math():
-    """A bare \begin{cases} or \begin{pmatrix} in a solution was printed as TeX source, its \\ shown as \, unwarned."""
+    r"""A bare \begin{cases} or \begin{pmatrix} in a solution was printed as TeX source, its \\ shown as \, unwarned."""
     from workbench.typeset import tex_to_markdown
 
     assert tex_to_markdown("A\n\\begin{cases} 1 & x > 0 \\\\ 0 & \\text{else} \\end{cases}\nB") == \
@@ -706,7 +706,7 @@ def test_tex_in_an_own_solution_s_code_block_stays_as_written():
 
 
 def test_a_display_environment_inside_single_dollars_loses_the_dollars():
-    """$\begin{align*}...\end{align*}$ became a display with a stray $ printed on each side, unwarned."""
+    r"""$\begin{align*}...\end{align*}$ became a display with a stray $ printed on each side, unwarned."""
     from workbench.typeset import tex_to_markdown
 
     aligned = "\n$$\\begin{aligned}p &= q \\\\ r\\end{aligned}$$\n"
