@@ -993,6 +993,10 @@ def test_llm_code_with_notebook_lines_is_checked():
     """Jupyter-style `!pip install` / `%matplotlib inline` lines failed the model ('SyntaxError: invalid syntax')."""
     text = LLM_CODE.replace("OP", "1").replace("```python\n", "```python\n!pip install torch\n%matplotlib inline\n")
     assert verdict("5.1", text).status == "correct"
+    # inside a block it keeps its indent: `pass` at the margin would end the block (IndentationError)
+    text = LLM_CODE.replace("OP", "1").replace("```python\n", "```python\ntry:\n    import torchvision\n"
+                                               "except ImportError:\n    !pip install torchvision\n")
+    assert verdict("5.1", text).status == "correct"
 
 
 def test_llm_code_with_helpers_in_an_earlier_block_is_checked():
@@ -1064,6 +1068,32 @@ def test_llm_code_that_ends_silently_says_how(call, found):
     """Code that exits or crashes without an error line was reported as 'the code does not run: no output'."""
     bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace("super().__init__()", "super().__init__()\n        " + call))
     assert bad.status == "incorrect" and found in bad.critique and "no output" not in bad.critique
+
+
+def test_llm_code_that_fails_names_its_error():
+    """The verdict names the error the code ends with (the traceback's last line), not "Traceback (most recent call
+    last):"; a model block that is no valid Python runs as it is, so the SyntaxError is named."""
+    bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace("super().__init__()", "super().__init__()\n        helper()"))
+    assert bad.status == "incorrect" and "NameError: name 'helper' is not defined" in bad.critique, bad.critique
+    bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace("nf = num_filters", "nf = = num_filters"))
+    assert bad.status == "incorrect" and "SyntaxError" in bad.critique, bad.critique
+
+
+def test_llm_code_keeps_imports_and_conditional_definitions_the_model_uses(ref):
+    """Names the class reads that an import, an `if` or a `try` binds come along (a star import always: what it
+    binds is unknown); other statements do not. A last block that does not compile is kept whole."""
+    helpers = ("from torch.nn import *\nfrom torch.nn import Conv2d as C\nimport math\n"
+               "try:\n    ACT = nn.SiLU\nexcept AttributeError:\n    ACT = nn.ReLU\n"
+               "if torch.cuda.is_available():\n    device = 'cuda'\nelse:\n    device = 'cpu'\nprint('loaded')\n")
+    model = ("class UNet(Module):\n    def __init__(self):\n        super().__init__()\n"
+             "        self.c, self.a, self.device = C(1, 1, 3), ACT(), device\n")
+    code = ref._definitions([helpers, model], "UNet")
+    for kept in ("from torch.nn import *", "from torch.nn import Conv2d as C", "ACT = nn.ReLU", "device = 'cpu'",
+                 "class UNet(Module):"):
+        assert kept in code, (kept, code)
+    assert "import math" not in code and "print" not in code
+    broken = "class UNet(nn.Module):\n    def f(self) = 1\n"
+    assert ref._definitions([helpers, broken], "UNet") == broken
 
 
 def test_code_without_a_class_is_unchecked():
