@@ -600,6 +600,9 @@ def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
     ('```json\n{"score": 0.5, "notes": "misses depth"}\n```', 0.5),
     ('<think>The answer gives {kernel, stride}; depth is missing.</think>\n{"score": 0.75, "notes": "ok"}', 0.75),
     ('{"score": "0.25", "notes": "a number as text"}', 0.25),
+    ('{"score": "1", "notes": "all key points"}', 1.0),
+    ('{"score": ".5", "notes": "half"}', 0.5),
+    ('{"score": 0.5, "notes": "misses {depth, stride}"}', 0.5),  # braces inside the notes
 ])
 def test_the_grader_s_reply_is_read_from_fences_think_blocks_and_text_numbers(monkeypatch, reply, score):
     """A reasoning grader's <think> block held braces, so its JSON was unreadable; "0.25" as text was refused."""
@@ -609,7 +612,8 @@ def test_the_grader_s_reply_is_read_from_fences_think_blocks_and_text_numbers(mo
     assert Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")["score"] == score
 
 
-@pytest.mark.parametrize("reply", ['{"score": "high"}', '{"score": "1.5"}', "<think>{\"score\": 1}</think> I cannot grade."])
+@pytest.mark.parametrize("reply", ['{"score": "high"}', '{"score": "1.5"}', '{"score": "0.5 of 1"}',
+                                   "<think>{\"score\": 1}</think> I cannot grade."])
 def test_a_grader_reply_without_a_fraction_is_refused(monkeypatch, reply):
     from workbench.errors import CheckError
     from workbench.judge import Judge
