@@ -360,6 +360,9 @@ def test_empty_answer_is_missing(proj):
     assert verify.check_text("a2", "3.1", "   \n").status == "missing"
     # front matter alone, no text: the `answer:` is judged
     assert verify.check_text("a2", "3.1", f"---\nanswer:\n  matrix: {CONV}\n  feature: sharpening\n---\n").status == "correct"
+    # nor does text that is only an unclosed <think> block leave the `answer:` unjudged
+    assert verify.check_text("a2", "3.1", f"---\nanswer:\n  matrix: {CONV}\n  feature: sharpening\n---\n\n"
+                                          "## Solution\n\n<think>\nA sharpening kernel\n").status == "correct"
 
 
 # ---------------------------------------------------------------- CLI
