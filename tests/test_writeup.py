@@ -683,6 +683,11 @@ def test_an_own_solution_fence_left_open_is_closed_at_its_end():
     assert tex_to_markdown("````\n``` inside\n") == "````\n``` inside\n````\n"  # a shorter fence does not close it
     assert tex_to_markdown("~~~\nx\n~~~\n$a$") == "~~~\nx\n~~~\n$a$"
     assert tex_to_markdown("``` and `x` inline") == "``` and `x` inline"  # not a fence: backticks in its info string
+    assert tex_to_markdown("````\nx\n`````\n$a$") == "````\nx\n`````\n$a$"  # a longer fence closes it
+    assert tex_to_markdown("~~~\nx\n") == "~~~\nx\n~~~\n"
+    # no closing fence: one of the other character, one with words after it, one indented 4 spaces (code)
+    for inside in ("~~~", "``` python", "    ```"):
+        assert tex_to_markdown(f"```\n{inside}\n") == f"```\n{inside}\n```\n"
 
 
 def test_a_matrix_or_cases_environment_outside_math_is_display_math():
