@@ -120,6 +120,18 @@ def test_the_parent_s_secrets_do_not_come_back_in_the_output(tmp_path):
     assert "sk-fixture-9f8e7d6c" not in out.split("OUT", 1)[1]  # not read (non-root), or blanked (root)
 
 
+def test_secret_looking_variables_are_blanked_in_the_output(monkeypatch):
+    """Any variable whose name says key, token, secret, password or credential, in any case; values under 8
+    characters are left alone (blanking '1' would garble every number)."""
+    from workbench.sandbox import redact_secrets
+
+    monkeypatch.setenv("HF_TOKEN", "hf_0123456789abcdef")
+    monkeypatch.setenv("my_db_password", "hunter2-hunter2")
+    monkeypatch.setenv("DEBUG_KEY", "1")
+    assert (redact_secrets("token hf_0123456789abcdef, pw hunter2-hunter2, 1 and 10")
+            == "token [HF_TOKEN redacted], pw [my_db_password redacted], 1 and 10")
+
+
 def test_output_without_end_is_capped_not_read_into_memory():
     """A loop printing forever wrote 3 GB in 5 s into the temp file the parent then read whole."""
     from workbench.sandbox import OUTPUT_LIMIT_BYTES
