@@ -1079,6 +1079,13 @@ def test_llm_code_that_fails_names_its_error():
     assert bad.status == "incorrect" and "SyntaxError" in bad.critique, bad.critique
 
 
+def test_llm_code_that_never_ends_is_killed_before_the_check_s_time_limit():
+    """The sandbox's limit is below the engine's (0.8 of it), so the child is killed and the reason says so."""
+    text = LLM_CODE.replace("OP", "1").replace("super().__init__()", "super().__init__()\n        while True: pass")
+    v = check_text("a2", "5.1", text, timeout_s=7.5)
+    assert v.status == "unchecked" and "did not finish within 6 s (killed)" in v.reason, v.reason
+
+
 def test_llm_code_keeps_imports_and_conditional_definitions_the_model_uses(ref):
     """Names the class reads that an import, an `if` or a `try` binds come along (a star import always: what it
     binds is unknown); other statements do not. A last block that does not compile is kept whole."""
