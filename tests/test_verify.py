@@ -161,6 +161,8 @@ SIZES_RIGHT = "CNN: 61,632 neurons, 21,024 parameters. FCNN: 4,992 neurons, 10,0
     # a last reply that answers, wrongly, is judged as it stands, even where the check names nothing it found
     ("3.2", [SIZES_RIGHT, "Correction: the CNN has 99 neurons."], "incorrect", None),
     ("3.1", [f"The result is {CONV}; it sharpens edges.", "On reflection, it only blurs the image."], "incorrect", None),
+    # no reply holds an answer: unchecked, naming no reply it was judged from
+    ("3.1", ["Let me think about the kernel first.", "Glad it helped!"], "unchecked", None),
 ])
 def test_a_conversation_is_judged_by_its_last_reply_that_answers(proj, pid, replies, status, note):
     path = fake_trace(proj, pid, ["placeholder"])
