@@ -123,7 +123,6 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
     plain = clean_number_text(unbox(text.replace("**", "").replace("`", "")))  # "\\boxed{61,632} neurons"
     plain = _APPROX.sub(lambda m: " " * len(m.group(0)), plain)  # "10,063,872 ≈ 1.0 × 10^7 parameters": the exact one
     plain = re.sub(r"(?i)\b(approx|ca)\.", r"\1 ", plain)  # "params: approx. 21 024": not a sentence end
-    plain = dot_grouped(plain)
     out = []
     for label in labels:
         for m in re.finditer(label, plain, re.I):
