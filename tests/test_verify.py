@@ -582,6 +582,29 @@ def test_a_failing_judge_is_reported_and_exits_3(proj, tmp_path, capsys, monkeyp
         server.stop()
 
 
+def test_a_grader_that_takes_no_temperature_grades_at_its_default(proj, monkeypatch):
+    """o1-style models answer 400 to the grader's temperature 0, which no flag could unset: every answer failed."""
+    from openai_server import FakeOpenAI
+    from workbench.errors import LLMError
+    from workbench.judge import make_judge
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        refuse = {"status": 400, "code": "unsupported_value",
+                  "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
+        server.script(refuse, {"content": '{"score": 1.0, "notes": "all there"}'},
+                      {"content": '{"score": 1.0, "notes": "all there"}'})
+        judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
+        assert judge(problem, "an answer")["score"] == 1.0 and judge(problem, "another")["score"] == 1.0
+        assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None, None]
+        server.script({"status": 400, "message": "Unsupported parameter: 'max_tokens'."})
+        with pytest.raises(LLMError, match="max_tokens"):  # any other 400 still fails
+            make_judge("fake-gpt")(problem, "an answer")
+    finally:
+        server.stop()
+
+
 def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
     """A dead endpoint is asked once, not once per answer (each time with its retries); every answer counts as failed."""
     from workbench.errors import LLMError

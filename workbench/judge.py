@@ -9,7 +9,7 @@ import json
 import re
 
 from workbench.answers import after_thinking
-from workbench.errors import CheckError, WorkbenchError
+from workbench.errors import CheckError, LLMError, WorkbenchError
 from workbench.problems import Problem
 
 JUDGE_PROMPT = """You grade a student's answer to one question against the key points a full answer must make.
@@ -59,8 +59,16 @@ class Judge:
 
         prompt = (JUDGE_PROMPT.replace("{statement}", problem.statement)
                   .replace("{points}", "\n".join(f"- {p}" for p in problem.key_points)).replace("{answer}", text))
+        messages = [{"role": "user", "content": prompt}]
         try:
-            reply = llm.complete([{"role": "user", "content": prompt}], self.settings).text
+            try:
+                reply = llm.complete(messages, self.settings).text
+            except LLMError as exc:
+                # reasoning models (o1, o3, gpt-5) refuse any temperature but their default: grade at that one
+                if exc.status != 400 or self.settings.temperature is None or "temperature" not in exc.message:
+                    raise
+                self.settings = self.settings.replace(temperature=None)
+                reply = llm.complete(messages, self.settings).text
         except WorkbenchError as exc:
             self._llm_error = exc
             raise
