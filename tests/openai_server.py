@@ -21,6 +21,8 @@ Actions (dicts; keys combine):
     finish_reason="length"   end every choice with this finish_reason instead of "stop"
     reject_stream_options    400 if the request carries stream_options
     fields={...}             (not streaming) replace these top-level fields of the response
+    body="...", content_type="text/html"   answer with this raw body and the action's status (default 200): a web
+                             page or a router's plain "404 page not found" where a JSON answer was expected
 """
 
 from __future__ import annotations
@@ -130,6 +132,9 @@ def _handler(server: FakeOpenAI):
                 return self._drop()
             if action.get("reject_stream_options") and "stream_options" in body:
                 return self._error(400, "Unrecognized request argument supplied: stream_options", None)
+            if "body" in action:
+                return self._raw(action.get("status", 200), action["body"].encode(),
+                                 action.get("content_type", "text/html"), action.get("headers"))
             if "status" in action:
                 return self._error(action["status"], action.get("message"), action.get("code"), action.get("headers"))
             model = body.get("model", "")

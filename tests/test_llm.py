@@ -152,6 +152,17 @@ def test_unknown_model_names_the_model(settings):
     assert "--model" in info.value.fix
 
 
+@pytest.mark.parametrize("body, ctype", [("404 page not found", "text/plain"),  # Ollama without /v1
+                                         ('{"detail": "Not Found"}', "application/json"),  # vLLM (FastAPI)
+                                         ("<html><body><h1>Not Found</h1></body></html>", "text/html")])
+def test_a_404_without_an_api_error_blames_the_url_not_the_model(settings, fake_llm, body, ctype):
+    """A base URL without /v1 was reported as "model 'fake-gpt' not found", with advice to `ollama pull` it."""
+    fake_llm.script({"status": 404, "body": body, "content_type": ctype})
+    with pytest.raises(LLMError, match=r"no chat-completions endpoint at .* \(404\)") as info:
+        llm.complete(USER, settings)
+    assert "/v1" in info.value.fix and "not found" not in info.value.message
+
+
 def test_the_key_is_scrubbed_from_error_text(settings, fake_llm):
     fake_llm.script({"status": 401, "message": f"Incorrect API key provided: {SECRET}."})
     with pytest.raises(LLMError) as info:

@@ -406,6 +406,12 @@ def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | No
                                          "check OPENAI_API_KEY is a valid key for this provider")
         if status == 403:
             return False, None, LLMError(f"{url} refused access (403): {text}", "check the key's permissions for this model")
+        error = exc.body.get("error", exc.body) if isinstance(exc.body, dict) else None
+        if status == 404 and not (isinstance(error, dict) and error.get("message")):
+            # no API error object, only a web server's page: the URL has no such route, the model is not the matter
+            return False, None, LLMError(f"no chat-completions endpoint at {url} (404)",
+                                         "check --base-url / OPENAI_BASE_URL: OpenAI-compatible servers answer under "
+                                         "/v1, e.g. http://localhost:11434/v1")
         if status == 404:
             return False, None, LLMError(f"model {model!r} not found at {url} (404): {text}",
                                          "check --model / [llm] model / OPENAI_MODEL (for Ollama: `ollama pull` it first)")
