@@ -203,6 +203,14 @@ def test_a_full_context_window_without_its_code_is_recognised(settings, fake_llm
         llm.complete(USER, settings)
 
 
+def test_a_web_page_for_a_stream_is_malformed_not_a_dropped_connection(settings, fake_llm):
+    """A 200 HTML page (a web UI at the base URL) was read as an empty stream: "closed the connection", retried."""
+    fake_llm.script(*[{"body": "<html><body>Open WebUI</body></html>"}] * 3)
+    with pytest.raises(LLMError, match=r"malformed response from .*web page \(text/html\)") as info:
+        llm.complete(USER, settings.replace(stream=True))
+    assert "/v1" in info.value.fix and len(fake_llm.chat_requests()) == 1
+
+
 def test_streaming_shows_pieces_and_records_the_whole(settings, fake_llm):
     pieces = []
     result = llm.complete(USER, settings.replace(stream=True), n=2, on_delta=lambda i, t: pieces.append((i, t)))

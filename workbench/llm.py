@@ -253,6 +253,9 @@ def _stream_once(client, messages, params, on_delta) -> dict:
     response = getattr(stream, "response", None)
     if response is not None and "json" in response.headers.get("content-type", ""):
         return _unstreamed(response, on_delta)
+    if response is not None and response.headers.get("content-type", "").startswith("text/html"):
+        getattr(stream, "close", lambda: None)()  # a web page has no events: no retry makes it a stream
+        raise _Malformed("the server answered a streaming request with a web page (text/html), not an event stream")
     try:
         for chunk in stream:
             chunks += 1
