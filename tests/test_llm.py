@@ -163,6 +163,15 @@ def test_a_404_without_an_api_error_blames_the_url_not_the_model(settings, fake_
     assert "/v1" in info.value.fix and "not found" not in info.value.message
 
 
+def test_a_redirect_that_drops_the_post_names_the_new_url(settings, fake_llm):
+    """http:// answered 301 to https://: the client followed with a GET, and its 404 read "model not found"."""
+    moved = fake_llm.url.replace("/v1", "/v2")
+    fake_llm.script({"status": 301, "headers": {"Location": moved + "/chat/completions?key=abc"}})
+    with pytest.raises(LLMError, match=r"redirected the request to .*/v2, which .* GET") as info:
+        llm.complete(USER, settings)
+    assert info.value.fix == f"use --base-url {moved}" and "not found" not in info.value.message
+
+
 def test_the_key_is_scrubbed_from_error_text(settings, fake_llm):
     fake_llm.script({"status": 401, "message": f"Incorrect API key provided: {SECRET}."})
     with pytest.raises(LLMError) as info:

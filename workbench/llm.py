@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from workbench.errors import LLMError
 from workbench.llm_settings import Settings
@@ -401,6 +402,12 @@ def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | No
         refused = cause == "ConnectError" and tries >= CONNECT_ATTEMPTS
         return not refused, None, LLMError(f"cannot reach {url} ({cause})",
                                     "check that the server is running and --base-url / OPENAI_BASE_URL is right")
+    if isinstance(exc, openai.APIStatusError) and exc.response.history and exc.response.request.method != "POST":
+        # a 301/302 turns the POST into a GET without its body: whatever the new URL says of that is no answer
+        to = urlsplit(str(exc.response.request.url))
+        where = urlunsplit((to.scheme, to.netloc.rpartition("@")[2], to.path.removesuffix("/chat/completions"), "", ""))
+        return False, None, LLMError(f"{url} redirected the request to {where}, which the client then sent "
+                                     f"as a GET without its body ({exc.status_code})", f"use --base-url {where}")
     if isinstance(exc, openai.APIStatusError):
         status, code = exc.status_code, _error_code(exc)
         wait = retry_after_seconds(getattr(exc.response, "headers", None))
