@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A stdout that cannot encode every character (a Windows code page such as cp932 when piped, a Latin-1 or
+    # ASCII locale) printed part of a table, then ended in a UnicodeEncodeError traceback: it gets ? instead.
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:

@@ -455,3 +455,23 @@ def test_cli_titles_print_literally(capsys, tmp_path):
     assert code == 0 and "On [a, b] and [/]" in out and "Written [w]" in out and "C [x]" in out
     code, out, _ = run_cli(capsys, "show", "1.1", "--pack", str(folder))
     assert code == 0 and "1.1 On [a, b] and [/]" in out
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp932"])  # an ASCII locale; Japanese Windows, output piped
+def test_cli_output_to_a_stdout_that_cannot_encode_every_character(encoding, pack):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    def run(*args):
+        env = {**os.environ, "PYTHONIOENCODING": encoding}
+        return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], capture_output=True, env=env, timeout=60)
+
+    table = run("list")
+    assert table.returncode == 0 and b"Traceback" not in table.stderr
+    assert b"26 problems, 15 points" in table.stdout
+    doc = run("show", "3.1", "--json")  # non-ASCII characters the encoding lacks are written as \u escapes
+    assert doc.returncode == 0 and b"Traceback" not in doc.stderr
+    assert json.loads(doc.stdout.decode(encoding)) == pack.get("3.1").to_dict()

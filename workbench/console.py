@@ -51,10 +51,17 @@ json_written = False  # whether this command printed its JSON document yet (cli.
 
 
 def print_json(data) -> None:
-    """Machine-readable output: sorted keys, UTF-8, newline-terminated, no rich markup."""
+    """Machine-readable output: sorted keys, UTF-8, newline-terminated, no rich markup. Where stdout cannot
+    encode a character (a code page, an ASCII locale), every non-ASCII one is written as a \\u escape, so the
+    document stays whole and exact instead of losing characters to ? or ending in a UnicodeEncodeError."""
     global json_written
     json_written = True
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    sys.stdout.write(text)
 
 
 def fmt_points(points: float) -> str:
