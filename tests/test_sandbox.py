@@ -281,3 +281,22 @@ def test_a_check_still_running_when_the_program_exits_is_killed():
     if state != "gone" and state != "Z":
         os.killpg(pid, 9)
     assert state in ("gone", "Z")
+
+
+def test_not_linux_the_parent_does_not_call_prctl(monkeypatch):
+    """On Windows ctypes.CDLL(None) raises TypeError (not OSError): every check of LLM code crashed before running."""
+    import ctypes
+    import sys
+
+    from workbench import sandbox
+
+    def no_libc(name, *args, **kwargs):
+        raise TypeError("argument of type 'NoneType' is not iterable")
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
+    sandbox._hide_own_environment.cache_clear()
+    try:
+        assert sandbox._hide_own_environment() is None
+    finally:
+        sandbox._hide_own_environment.cache_clear()

@@ -155,6 +155,8 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
 def _hide_own_environment() -> None:
     """Make this process non-dumpable, so a child of the same user cannot read /proc/<our pid>/environ (where
     OPENAI_API_KEY is) when no user namespace keeps it out; core dumps of the workbench are off as a result."""
+    if not sys.platform.startswith("linux"):  # prctl is Linux's; on Windows ctypes.CDLL(None) raises TypeError
+        return
     try:
         import ctypes
 
