@@ -300,3 +300,13 @@ def test_not_linux_the_parent_does_not_call_prctl(monkeypatch):
         assert sandbox._hide_own_environment() is None
     finally:
         sandbox._hide_own_environment.cache_clear()
+
+
+def test_without_process_groups_the_child_is_still_killed_on_timeout(monkeypatch):
+    """As on Windows, where os has no killpg: every check crashed with AttributeError once the child ended."""
+    from workbench import sandbox
+
+    monkeypatch.delattr(os, "killpg")
+    result = sandbox.run_python("print('started', flush=True)\nwhile True:\n    pass\n", timeout_s=1.5)
+    assert result.timed_out and "started" in result.stdout and not sandbox._RUNNING
+    assert sandbox.run_python("print('hi')", timeout_s=10).stdout == "hi\n"

@@ -20,8 +20,9 @@ What is not: reading files (the code can read whatever the user can); changing t
 the user's files (chmod, utime: Landlock does not cover them); connecting to Unix-domain sockets outside the
 temp dir (a local service such as a desktop bus is reachable, though TCP/IP is not); memory and CPU use
 (only the time limit); and, without a PID namespace, other processes of the user (signals) and processes it
-starts in a new session, which outlive it. This contains accidents and sloppy code; it is not a security
-boundary against code written to escape (use a container for that).
+starts in a new session (on Windows, which has no process groups: any process it starts), which outlive it.
+This contains accidents and sloppy code; it is not a security boundary against code written to escape (use a
+container for that).
 """
 
 from __future__ import annotations
@@ -224,6 +225,9 @@ def _text(fh) -> str:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
+    if not hasattr(os, "killpg"):  # Windows: no process groups (nor SIGKILL); only the child itself is ended
+        proc.kill()
+        return
     try:
         os.killpg(proc.pid, signal.SIGKILL)  # the child leads its own session: this ends its children too
     except ProcessLookupError:
