@@ -8,7 +8,7 @@ What is isolated:
 - file writes: where the kernel has Landlock (Linux 5.13+, unprivileged), the child can create, write,
   rename or delete files only inside its temp dir (and write to /dev/null); elsewhere it can only read.
   Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can;
-- output: no file it writes (its stdout and stderr too) may grow beyond OUTPUT_LIMIT_BYTES;
+- output: no file it writes (its stdout and stderr too) may grow beyond OUTPUT_LIMIT_BYTES (not on Windows);
 - time: on timeout the whole process group is killed, and where unshare allows a PID namespace the child is
   its init, so every process it started (even in a new session) dies when it exits; the result never waits
   for such leftovers; the temp dir is removed afterwards.
@@ -43,10 +43,15 @@ OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024  # per file the child writes, its stdout a
 
 # A file may grow to OUTPUT_LIMIT_BYTES, no further (Python then gets "OSError: [Errno 27] File too large"): a
 # loop that printed forever had filled the disk and the caller's memory (3 GB in 5 s) before the time limit.
+# Windows has no resource module: there the child runs without that limit (its output is still read up to it).
 OUTPUT_GUARD = f'''
-import resource as _resource
-_resource.setrlimit(_resource.RLIMIT_FSIZE, ({OUTPUT_LIMIT_BYTES}, {OUTPUT_LIMIT_BYTES}))
-del _resource
+try:
+    import resource as _resource
+except ImportError:
+    pass
+else:
+    _resource.setrlimit(_resource.RLIMIT_FSIZE, ({OUTPUT_LIMIT_BYTES}, {OUTPUT_LIMIT_BYTES}))
+    del _resource
 '''
 
 NETWORK_GUARD = '''
