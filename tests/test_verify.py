@@ -393,6 +393,18 @@ def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):
     assert out["status"] == "incorrect" and out["details"][0]["expected"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])  # utf-16: what Notepad saves as "Unicode"
+def test_cli_check_stdin_that_is_not_utf8_is_refused_as_a_file_is(proj, tmp_path, capsys, monkeypatch, encoding):
+    """Under a C locale stdin lets any bytes through: a UTF-16 answer was checked as mojibake, `unchecked`, exit 0."""
+    data = f"The result is {CONV}; it sharpens edges \xe0 la Laplacian.".encode(encoding)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape"))
+    assert main(["check", "3.1", "-"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read stdin" in err and "Traceback" not in err
+    (tmp_path / "answer.md").write_bytes(data)
+    assert main(["check", "3.1", str(tmp_path / "answer.md")]) == 2 and "cannot read" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("pid, text, status, code", [
     ("3.1", f"The result is {CONV}.", "partial", 1),  # the matrix, no feature
     ("4.1", "---\ncode: colourize.models:NoSuchNet\n---\n\n## Solution\n\nx\n", "missing", 1),  # no code to check

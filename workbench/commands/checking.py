@@ -87,7 +87,13 @@ def cmd_reference(args) -> int:
 
 def _read_answer(path: str) -> str:
     if path == "-":
-        text = sys.stdin.read()
+        # as bytes, read as UTF-8 like a file: a text stdin decodes with the locale's encoding (a Windows code page)
+        # or, under a C locale, lets any bytes through, so a UTF-16 answer was checked as mojibake ("not judged")
+        raw = getattr(sys.stdin, "buffer", None)
+        try:
+            text = raw.read().decode("utf-8") if raw is not None else sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"cannot read stdin: {exc}", "pipe UTF-8 text, or pass the file's name") from None
     else:
         try:
             text = Path(path).read_text(encoding="utf-8")
