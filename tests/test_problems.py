@@ -442,6 +442,18 @@ def test_cli_bad_pack_record(capsys, tmp_path):
     assert "1.1.yaml" in line and "key 'type'" in line
 
 
+def test_cli_pack_record_saved_as_utf16_or_with_crlf_and_a_bom(capsys, tmp_path):
+    """What Windows editors save: UTF-16 ("Unicode" in Notepad) was a UnicodeDecodeError traceback."""
+    text = yaml.safe_dump(RECORD, sort_keys=False)
+    folder = make_pack(tmp_path)
+    (folder / "1.1.yaml").write_bytes(text.encode("utf-16"))
+    line = assert_one_line_error(*run_cli(capsys, "list", "--pack", str(folder)))
+    assert "1.1.yaml: is not UTF-8 text (byte 0xff at offset 0)" in line and "save it as UTF-8" in line
+    (folder / "1.1.yaml").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    code, out, _ = run_cli(capsys, "list", "--pack", str(folder), "--json")
+    assert code == 0 and [p["id"] for p in json.loads(out)["problems"]] == ["1.1"]
+
+
 def test_cli_unknown_pack(capsys):
     line = assert_one_line_error(*run_cli(capsys, "list", "--pack", "no-such-pack"))
     assert "no-such-pack" in line

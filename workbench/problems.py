@@ -139,6 +139,9 @@ def _read_yaml(path: Path) -> dict:
         raise _fail(path, None, f"malformed YAML{line}: {problem}", fix) from None
     except OSError as exc:
         raise _fail(path, None, f"cannot read: {exc.strerror}", "check the file exists and is readable") from None
+    except UnicodeDecodeError as exc:  # e.g. UTF-16, as Windows Notepad saves "Unicode"
+        raise _fail(path, None, f"is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
+                    "save it as UTF-8") from None
     if not isinstance(data, dict):
         raise _fail(path, None, "expected a mapping of keys to values", "write the record as `key: value` lines")
     return data
