@@ -321,9 +321,9 @@ def _import_pointer(pointer: str):
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         spec = None
-    inside = [str(project_root()), str(Path(__file__).resolve().parents[2])]
+    inside = [project_root().resolve(), Path(__file__).resolve().parents[2]]
     origin = Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None  # not "frozen"/"built-in"
-    if origin is None or not origin.is_absolute() or not any(str(origin.resolve()).startswith(p + "/") for p in inside):
+    if origin is None or not origin.is_absolute() or not any(origin.resolve().is_relative_to(p) for p in inside):
         raise Missing(f"code pointer {pointer!r} does not name a module of this project")
     try:
         return getattr(importlib.import_module(module), attr)
