@@ -140,6 +140,16 @@ def test_output_without_end_is_capped_not_read_into_memory():
     assert not result.timed_out and len(result.stdout) <= OUTPUT_LIMIT_BYTES and "File too large" in result.stderr
 
 
+def test_memory_is_capped(monkeypatch):
+    """Code that allocated without bound (a list grown in a loop) took the machine's whole memory before the time
+    limit; past MEMORY_LIMIT_BYTES an allocation fails instead, and the result says it ran out of memory."""
+    monkeypatch.setattr("workbench.sandbox.MEMORY_LIMIT_BYTES", 256 * 2**20, raising=False)
+    result = run_python("small = bytearray(64 * 2**20)\nprint('small ok')\nbig = bytearray(300 * 2**20)\nprint('big ok')",
+                        timeout_s=20)  # bytearray is calloc'd: untouched pages, nothing real is used either way
+    assert result.stdout == "small ok\n" and result.stderr.rstrip().endswith("MemoryError") and result.out_of_memory
+    assert not run_python("raise ValueError('boom')", timeout_s=20).out_of_memory
+
+
 def test_errors_come_back_as_output():
     result = run_python("raise ValueError('boom')", timeout_s=20)
     assert result.returncode == 1 and "ValueError: boom" in result.stderr

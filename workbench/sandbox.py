@@ -9,6 +9,9 @@ What is isolated:
   rename or delete files only inside its temp dir (and write to /dev/null); elsewhere it can only read.
   Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can;
 - output: no file it writes (its stdout and stderr too) may grow beyond OUTPUT_LIMIT_BYTES (not on Windows);
+- memory: its heap and private writable mappings may not grow beyond MEMORY_LIMIT_BYTES (per process: RLIMIT_DATA;
+  not on Windows); an allocation past it fails (MemoryError, `SandboxResult.out_of_memory`) instead of taking the
+  machine's memory;
 - time: on timeout the whole process group is killed, and where unshare allows a PID namespace the child is
   its init, so every process it started (even in a new session) dies when it exits; the result never waits
   for such leftovers; the temp dir is removed afterwards.
@@ -18,11 +21,12 @@ its /proc/<pid>/environ, and the values of secret-looking variables are blanked 
 
 What is not: reading files (the code can read whatever the user can); changing the permissions or times of
 the user's files (chmod, utime: Landlock does not cover them); connecting to Unix-domain sockets outside the
-temp dir (a local service such as a desktop bus is reachable, though TCP/IP is not); memory and CPU use
-(only the time limit); and, without a PID namespace, other processes of the user (signals) and processes it
-starts in a new session (on Windows, which has no process groups: any process it starts), which outlive it.
-This contains accidents and sloppy code; it is not a security boundary against code written to escape (use a
-container for that).
+temp dir (a local service such as a desktop bus is reachable, though TCP/IP is not); shared memory (/dev/shm,
+MAP_SHARED), which the memory limit does not count, and the sum over the processes it starts (each has the
+limit); CPU use (only the time limit); and, without a PID namespace, other processes of the user (signals) and
+processes it starts in a new session (on Windows, which has no process groups: any process it starts), which
+outlive it. This contains accidents and sloppy code; it is not a security boundary against code written to
+escape (use a container for that).
 """
 
 from __future__ import annotations
@@ -51,6 +55,22 @@ except ImportError:
     pass
 else:
     _resource.setrlimit(_resource.RLIMIT_FSIZE, ({OUTPUT_LIMIT_BYTES}, {OUTPUT_LIMIT_BYTES}))
+    del _resource
+'''
+
+# Memory: a model that allocates without bound (a list grown in a loop, a huge tensor) took the machine's whole
+# memory before the time limit. RLIMIT_DATA, not RLIMIT_AS: it counts the heap and private writable mappings, not
+# the shared libraries or the huge PROT_NONE reservations of a CUDA build of torch (its import needs ~0.8 GiB of
+# data but over 3 GiB of address space). Past it, allocations fail (MemoryError) instead of the machine.
+MEMORY_LIMIT_BYTES = 4 * 1024 ** 3
+
+MEMORY_GUARD = '''
+try:
+    import resource as _resource
+except ImportError:
+    pass
+else:
+    _resource.setrlimit(_resource.RLIMIT_DATA, ({limit}, {limit}))
     del _resource
 '''
 
@@ -131,6 +151,17 @@ class SandboxResult:
     def ok(self) -> bool:
         return self.returncode == 0 and not self.timed_out
 
+    @property
+    def out_of_memory(self) -> bool:
+        """The child ended on a failed allocation (its last error line says so): it hit MEMORY_LIMIT_BYTES."""
+        last = (self.stderr.strip().splitlines() or [""])[-1]
+        return not self.ok and bool(_OUT_OF_MEMORY.search(last))
+
+
+# MemoryError (numpy's _ArrayMemoryError too); torch's "DefaultCPUAllocator: can't allocate memory ... (Cannot
+# allocate memory)"; a C++ std::bad_alloc
+_OUT_OF_MEMORY = re.compile(r"MemoryError\b|can't allocate memory|Cannot allocate memory|std::bad_alloc")
+
 
 @lru_cache(maxsize=1)
 def _unshare_prefix() -> tuple[str, ...]:
@@ -191,7 +222,7 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
         script = os.path.join(tmp, "main.py")
         fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
         with open(script, "w", encoding="utf-8") as fh:
-            fh.write(fs_guard + OUTPUT_GUARD + NETWORK_GUARD + "\n" + source)
+            fh.write(fs_guard + OUTPUT_GUARD + MEMORY_GUARD.format(limit=MEMORY_LIMIT_BYTES) + NETWORK_GUARD + "\n" + source)
         cmd = [*prefix, sys.executable, "-I", "-B", script]
         start = time.monotonic()
         # Output goes to files, not pipes: a process the code started in a new session keeps a pipe open after
