@@ -1070,6 +1070,20 @@ def test_llm_code_that_ends_silently_says_how(call, found):
     assert bad.status == "incorrect" and found in bad.critique and "no output" not in bad.critique
 
 
+@pytest.mark.parametrize("anchor, new", [
+    ("        super().__init__()\n", "        super().__init__()\n        self.buffer = bytearray(SIZE)\n"),  # __init__
+    ("    def __init__", "    buffer = bytearray(SIZE)\n\n    def __init__"),  # the class body
+])
+def test_llm_code_that_runs_out_of_memory_says_so(monkeypatch, anchor, new):
+    """Code that allocates past the sandbox's memory cap was judged with 'MemoryError: ' (in the model's __init__)
+    or 'the code does not run: MemoryError' (in the class body), which says neither why nor which limit."""
+    monkeypatch.setattr("workbench.sandbox.MEMORY_LIMIT_BYTES", 1536 * 2**20, raising=False)  # torch needs ~0.8 GiB
+    new = new.replace("SIZE", str(2 * 2**30))  # calloc'd: untouched pages, nothing real is used either way
+    text = LLM_CODE.replace("OP", "1").replace(anchor, new, 1)
+    bad = verdict("5.1", text)
+    assert bad.status == "incorrect" and "ran out of the sandbox's 1.5 GiB memory limit" in bad.critique, bad.critique
+
+
 def test_llm_code_that_fails_names_its_error():
     """The verdict names the error the code ends with (the traceback's last line), not "Traceback (most recent call
     last):"; a model block that is no valid Python runs as it is, so the SyntaxError is named."""

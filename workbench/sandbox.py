@@ -154,13 +154,21 @@ class SandboxResult:
     @property
     def out_of_memory(self) -> bool:
         """The child ended on a failed allocation (its last error line says so): it hit MEMORY_LIMIT_BYTES."""
-        last = (self.stderr.strip().splitlines() or [""])[-1]
-        return not self.ok and bool(_OUT_OF_MEMORY.search(last))
+        return not self.ok and is_out_of_memory((self.stderr.strip().splitlines() or [""])[-1])
 
 
 # MemoryError (numpy's _ArrayMemoryError too); torch's "DefaultCPUAllocator: can't allocate memory ... (Cannot
 # allocate memory)"; a C++ std::bad_alloc
 _OUT_OF_MEMORY = re.compile(r"MemoryError\b|can't allocate memory|Cannot allocate memory|std::bad_alloc")
+
+
+def is_out_of_memory(error: str) -> bool:
+    """Whether an error line (an exception the child printed or reported) is a failed allocation."""
+    return bool(_OUT_OF_MEMORY.search(error))
+
+
+def memory_limit_reason() -> str:
+    return f"it ran out of the sandbox's {MEMORY_LIMIT_BYTES / 1024 ** 3:g} GiB memory limit"
 
 
 @lru_cache(maxsize=1)

@@ -333,7 +333,7 @@ def _import_pointer(pointer: str):
 
 def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
     """Run an LLM's model code in the sandbox; the child prints the model's description as JSON."""
-    from workbench.sandbox import run_python
+    from workbench.sandbox import is_out_of_memory, memory_limit_reason, run_python
 
     source = "\n".join([
         "import json",
@@ -350,8 +350,13 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
     line = next((ln for ln in result.stdout.splitlines() if ln.startswith(PROBE_MARK)), None)
     if line is None:
         error = (result.stderr.strip().splitlines() or [_silent_end(result.returncode)])[-1][:200]
+        error = memory_limit_reason() if result.out_of_memory else error
         return {"configs": [{"error": f"the code does not run: {error}"}]}
-    return json.loads(line[len(PROBE_MARK):])
+    description = json.loads(line[len(PROBE_MARK):])
+    for config in description["configs"]:  # "MemoryError: " says neither why nor how much
+        if is_out_of_memory(config.get("error", "")):
+            config["error"] = memory_limit_reason()
+    return description
 
 
 def _silent_end(returncode: int | None) -> str:
