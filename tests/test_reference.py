@@ -1084,6 +1084,18 @@ def test_llm_code_that_runs_out_of_memory_says_so(monkeypatch, anchor, new):
     assert bad.status == "incorrect" and "ran out of the sandbox's 1.5 GiB memory limit" in bad.critique, bad.critique
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the model runs on this machine's GPU")
+@pytest.mark.parametrize("anchor, new", [
+    ("        return self.out(", "        x = x.to(torch.device('cuda'))\n        return self.out("),  # forward
+    ("    def __init__", "    probe = torch.zeros(1).cuda()\n\n    def __init__"),  # the class body
+])
+def test_llm_code_that_needs_a_gpu_is_unchecked_without_one(anchor, new):
+    """A model that puts its tensors on 'cuda' was judged wrong on a machine without a GPU ('found RuntimeError:
+    Found no NVIDIA driver on your system...'), though it may be right: it cannot be run here, and the reason says so."""
+    v = check_text("a2", "5.1", LLM_CODE.replace("OP", "1").replace(anchor, new, 1))
+    assert v.status == "unchecked" and "needs a CUDA GPU" in v.reason, (v.status, v.reason)
+
+
 def test_llm_code_that_fails_names_its_error():
     """The verdict names the error the code ends with (the traceback's last line), not "Traceback (most recent call
     last):"; a model block that is no valid Python runs as it is, so the SyntaxError is named."""

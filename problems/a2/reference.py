@@ -351,12 +351,21 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
     if line is None:
         error = (result.stderr.strip().splitlines() or [_silent_end(result.returncode)])[-1][:200]
         error = memory_limit_reason() if result.out_of_memory else error
-        return {"configs": [{"error": f"the code does not run: {error}"}]}
-    description = json.loads(line[len(PROBE_MARK):])
+        description = {"configs": [{"error": f"the code does not run: {error}"}]}
+    else:
+        description = json.loads(line[len(PROBE_MARK):])
     for config in description["configs"]:  # "MemoryError: " says neither why nor how much
         if is_out_of_memory(config.get("error", "")):
             config["error"] = memory_limit_reason()
+        elif _NO_GPU.search(config.get("error", "")):  # the model may be right: it cannot run on this machine
+            raise Unchecked("the model code needs a CUDA GPU (it puts the model or its tensors on 'cuda'), "
+                            "and this machine has none")
     return description
+
+
+# torch's errors for "cuda" without a usable GPU: a CUDA build without a driver or device; a CPU-only build
+_NO_GPU = re.compile(r"Found no NVIDIA driver|No CUDA GPUs are available|Torch not compiled with CUDA enabled|"
+                     r"CUDA driver initialization failed")
 
 
 def _silent_end(returncode: int | None) -> str:
