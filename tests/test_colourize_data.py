@@ -167,6 +167,25 @@ def test_empty_folder_says_what_it_expected(tmp_path):
     assert "--data" in err.value.fix
 
 
+@pytest.mark.parametrize("gone", [["test_batch"], ["data_batch_4", "data_batch_5"]])
+def test_an_incomplete_batches_folder_names_what_it_lacks(tmp_path, gone):
+    folder = make_cifar_batches(tmp_path / "d")
+    for name in gone:
+        (folder / name).unlink()
+    for path in (folder, folder.parent):  # the folder itself or its parent
+        with pytest.raises(DataError, match="incomplete cifar-10-batches-py folder") as err:
+            cdata.load_category(path, cache_dir=tmp_path / "cache")
+        assert f"it lacks {', '.join(gone)})" in err.value.message and str(folder) in err.value.message
+
+
+def test_an_archive_beside_a_half_extracted_folder_is_read(tmp_path):
+    archive = make_archive(tmp_path / "a")
+    folder = make_cifar_batches(tmp_path / "a" / "x")
+    (folder / "test_batch").unlink()
+    folder.rename(archive.parent / "cifar-10-batches-py")
+    assert cdata.load_category(archive.parent, cache_dir=tmp_path / "cache").source.path == archive
+
+
 def test_no_images_of_the_category(tmp_path):
     folder = make_image_folder(tmp_path / "f")
     with pytest.raises(DataError, match="no training images of category 8 \\(ship\\)"):
