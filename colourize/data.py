@@ -114,7 +114,9 @@ def load_category(path: str | Path | None = None, category: str | int = 7, cache
     train, test = _DECODERS[source.kind](source.path, label)
     for split, images in (("training", train), ("test", test)):
         if len(images) == 0:
-            raise DataError(f"{source.path} has no {split} images of category {label} ({CLASSES[label]})",
+            where = _class_folder_hint(source.path, "train" if split == "training" else "test", label) \
+                if source.kind == "folder" else ""
+            raise DataError(f"{source.path} has no {split} images of category {label} ({CLASSES[label]}){where}",
                             f"check the path and --category ({SHARED_COPY_HINT})")
     data = {"train": torch.from_numpy(train).permute(0, 3, 1, 2).contiguous(),  # (N, 3, H, W)
             "test": torch.from_numpy(test).permute(0, 3, 1, 2).contiguous()}
@@ -265,6 +267,15 @@ def _class_files(root: Path, split: str, label: int) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _class_folder_hint(root: Path, split: str, label: int) -> str:
+    """' (no folder train/horse; train/ has Horse, cat)' when the class folder is missing, so a folder named in
+    another case or form is seen at once."""
+    if (root / split / CLASSES[label]).is_dir():
+        return ""
+    found = sorted(d.name for d in (root / split).iterdir() if d.is_dir())
+    return f" (no folder {split}/{CLASSES[label]}; {split}/ has {', '.join(found[:10]) or 'no folders'})"
 
 
 def _decode_folder(root: Path, label: int):

@@ -192,6 +192,16 @@ def test_no_images_of_the_category(tmp_path):
         cdata.load_category(folder, "ship", cache_dir=tmp_path / "cache")
 
 
+@pytest.mark.parametrize("name", ["Horse", "horses"])
+def test_a_class_folder_named_otherwise_is_named_in_the_error(tmp_path, name):
+    folder = make_image_folder(tmp_path / "f")
+    for split in ("train", "test"):
+        (folder / split / "horse").rename(folder / split / name)
+    with pytest.raises(DataError, match="no training images of category 7") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert f"(no folder train/horse; train/ has {', '.join(sorted([name, 'cat']))})" in err.value.message
+
+
 def test_unknown_category():
     with pytest.raises(UsageError, match="unknown category"):
         cdata.resolve_category("unicorn")
