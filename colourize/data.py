@@ -254,8 +254,9 @@ def _decode_archive(archive: Path, label: int):
     batches = {}
     try:
         with tarfile.open(archive, "r:gz") as tar:
+            members = {m.name.removeprefix("./"): m for m in tar.getmembers()}  # `tar czf A ./cifar-10-batches-py`
             for name in (*TRAIN_BATCHES, TEST_BATCH):
-                member = tar.extractfile(f"{BATCHES}/{name}")
+                member = tar.extractfile(members.get(f"{BATCHES}/{name}", f"{BATCHES}/{name}"))
                 batches[name] = _unpickle(member, f"{archive}:{BATCHES}/{name}")
     except (tarfile.TarError, KeyError, OSError, EOFError) as exc:
         raise DataError(f"{archive} is not a complete {ARCHIVE} ({exc})", "re-download it or pass another --data") from exc

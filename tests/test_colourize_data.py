@@ -43,6 +43,18 @@ def test_archive_gives_the_same_images(tmp_path):
     assert ds.source.kind == "archive" and torch.equal(ds.train, train)
 
 
+def test_an_archive_made_with_dot_slash_names_gives_the_same_images(tmp_path):
+    import tarfile
+
+    folder = make_cifar_batches(tmp_path / "src")
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:  # as `tar czf cifar-10-python.tar.gz ./cifar-10-batches-py` names them
+        tar.add(folder, arcname="./cifar-10-batches-py")
+    ds = cdata.load_category(archive, 7, cache_dir=tmp_path / "cache")
+    train, test = _expected_horses()
+    assert torch.equal(ds.train, train) and torch.equal(ds.test, test)
+
+
 def test_other_category_by_label(tmp_path):
     # the fixture's other labels are (k + j) % 7 in batch k: label 0 is image 4 of data_batch_1 and image 6 of test
     ds = cdata.load_category(make_cifar_batches(tmp_path / "d"), 0, cache_dir=tmp_path / "cache")
