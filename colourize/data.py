@@ -237,7 +237,8 @@ def _unpickle(stream, where: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{where} is not a CIFAR-10 batch (it has no data and labels)", fix)
     data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.shape != (len(data),):
-        raise DataError(f"{where} holds data of shape {data.shape} ({data.dtype}) with {labels.size} labels",
+        shape = "" if labels.ndim == 1 else f" in shape {labels.shape}"  # (N, 1) labels are N labels, not a list
+        raise DataError(f"{where} holds data of shape {data.shape} ({data.dtype}) with {labels.size} labels{shape}",
                         f"a CIFAR-10 batch holds N x 3072 uint8 pixels and N labels; {fix}")
     return data.reshape(-1, 3, 32, 32), labels
 

@@ -383,6 +383,7 @@ def test_batches_pickled_by_any_protocol_load(tmp_path, protocol):
     ({b"data": np.zeros((60, 1000), np.uint8), b"labels": [7] * 60}, "holds data of shape (60, 1000)"),
     ({b"data": np.zeros((3, 3072), np.float32), b"labels": [7] * 3}, "(float32)"),
     ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [7] * 2}, "with 2 labels"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": np.full((2, 1), 7)}, "with 2 labels in shape (2, 1)"),
     ({b"fine_labels": [1], b"data": np.zeros((1, 3072), np.uint8)}, "has no data and labels"),
     ([1, 2, 3], "has no data and labels"),
 ])
