@@ -19,6 +19,9 @@ Actions (dicts; keys combine):
     content="..."            the reply text (every choice)
     refusal="..."            the model declines: `refusal` carries this text, `content` is null (every choice)
     finish_reason="length"   end every choice with this finish_reason instead of "stop"
+    reasoning="..."          a reasoning model's thinking beside the answer (every choice), in the message's
+                             `reasoning_content` field (DeepSeek-R1, vLLM) or in stream deltas before the answer's;
+                             reasoning_field="reasoning" names the field as OpenRouter does
     reject_stream_options    400 if the request carries stream_options
     fields={...}             (not streaming) replace these top-level fields of the response
     body="...", content_type="text/html"   answer with this raw body and the action's status (default 200): a web
@@ -148,12 +151,14 @@ def _handler(server: FakeOpenAI):
             field = "refusal" if action.get("refusal") else "content"
             if body.get("stream") and not action.get("ignore_stream"):
                 return self._stream(body, texts, action, field)
+            name = action.get("reasoning_field", "reasoning_content")
+            thinking = {name: action["reasoning"]} if "reasoning" in action else {}
             prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
             completion_tokens = sum(len(t.split()) for t in texts)
             self._json(200, {**{
                 "id": server._next_id(), "object": "chat.completion", "created": int(time.time()),
                 "model": KNOWN_MODELS[model], "system_fingerprint": FINGERPRINT,
-                "choices": [{"index": i, "message": {"role": "assistant", "content": None, field: t},
+                "choices": [{"index": i, "message": {"role": "assistant", "content": None, field: t, **thinking},
                              "finish_reason": action.get("finish_reason", "stop"),
                              "logprobs": None} for i, t in enumerate(texts)],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -191,6 +196,11 @@ def _handler(server: FakeOpenAI):
                 send([{"index": 0, "delta": {"content": pieces[0][0]}, "finish_reason": None}])
                 self.wfile.write(b"data: {not json\n\n")
                 return self._drop()
+            if "reasoning" in action:
+                thought, name = action["reasoning"], action.get("reasoning_field", "reasoning_content")
+                for k in range(0, len(thought), 12):
+                    for i in range(len(texts)):
+                        send([{"index": i, "delta": {name: thought[k:k + 12]}, "finish_reason": None}])
             for k in range(max(len(p) for p in pieces)):
                 for i, p in enumerate(pieces):
                     if k < len(p):

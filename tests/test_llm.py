@@ -229,6 +229,22 @@ def test_streaming_shows_pieces_and_records_the_whole(settings, fake_llm):
     assert fake_llm.chat_requests()[0]["body"]["stream_options"] == {"include_usage": True}
 
 
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])  # DeepSeek-R1 and vLLM; OpenRouter
+def test_a_reasoning_models_reasoning_is_kept_beside_its_answer(settings, fake_llm, stream, field):
+    """The reasoning a server sends beside `content` was dropped: the trace did not hold what came back."""
+    thought = "First, 2+2 might be 5. No: it is 4, since 2+2 = 4 by counting."
+    fake_llm.script({"content": "It is 4.", "reasoning": thought, "reasoning_field": field})
+    shown = []
+    on_delta = (lambda i, t: shown.append(t)) if stream else None
+    result = llm.complete(USER, settings.replace(stream=stream), n=2, on_delta=on_delta)
+    assert [(c.content, c.reasoning) for c in result.choices] == [("It is 4.", thought)] * 2  # streamed: deltas joined
+    assert result.text == "It is 4." and "might be 5" not in "".join(shown)  # the answer alone is shown and judged
+    assert [c["reasoning"] for c in result.to_exchange()["choices"]] == [thought] * 2
+    plain = llm.complete(USER, settings.replace(stream=stream)).to_exchange()["choices"][0]
+    assert "reasoning" not in plain  # none came: none is recorded, not an empty one
+
+
 def test_truncated_stream_is_an_error(settings, fake_llm):
     fake_llm.script({"truncate": True})
     with pytest.raises(LLMError, match="truncated answer"):

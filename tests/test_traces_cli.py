@@ -425,6 +425,8 @@ def test_json_nested_too_deeply_is_unreadable_not_a_crash(wb, tmp_path):
     ("exchanges", [{"sample": "0", "turn": 0}]), ("errors", "oops"),
     ("exchanges", [{"sample": 0, "turn": 0, "choices": [{"finish_reason": ["length"]}]}]),  # cautions() looks it up
     ("request", {"model": "m", "n": True}), ("provider", {"base_url": 5}), ("import", {"created_at": 5}),
+    ("exchanges", [{"sample": 0, "turn": 0, "choices": [{"finish_reason": "stop", "reasoning": ["think"]}]}]),
+    ("exchanges", [{"sample": 0, "turn": 0, "choices": [{"finish_reason": "stop", "reasoning": None}]}]),
 ])
 def test_a_trace_with_wrong_field_types_is_unreadable_not_a_crash(wb, field, value):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
@@ -525,6 +527,20 @@ def test_chat_via_stdin_saves_one_trace(wb, monkeypatch):
     assert sent[3] == sent[2]  # /retry asked the same question again
     assert sent[4] == messages[:-1]  # the retried answer replaced the first one
     assert f"saved {path}" in out and SECRET not in out
+
+
+@pytest.mark.parametrize("stream", [[], ["--no-stream"]])
+def test_chat_keeps_each_turns_reasoning_beside_its_answer(wb, monkeypatch, stream):
+    wb.server.script({"match": "why", "reasoning": "Hmm, 7 or 8? It is 8.", "content": "Because it is 8."})
+    monkeypatch.setattr("sys.stdin", io.StringIO("why is that?\n/quit\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", *stream)
+    assert code == 0, err
+    trace = load_trace(wb.traces()[0])
+    first, second = (ex["choices"][0] for ex in trace.data["exchanges"])
+    assert "reasoning" not in first and second["reasoning"] == "Hmm, 7 or 8? It is 8."
+    assert trace.answers() == ["Because it is 8."] and trace.intact
+    sent = wb.server.chat_requests()[-1]["body"]["messages"]
+    assert "7 or 8" not in json.dumps(sent)  # the reasoning is never sent back as part of the conversation
 
 
 def test_chat_ctrl_c_at_the_prompt_saves_the_trace_and_exits_130(wb, monkeypatch):

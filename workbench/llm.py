@@ -41,6 +41,7 @@ class Choice:
     content: str  # the answer; for a refusal (the API's `refusal` field, content null) the refusal's text
     finish_reason: str | None
     refused: bool = False
+    reasoning: str | None = None  # what a reasoning model sent beside its answer (None when it sent none)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class Completion:
                 "created": self.created, "usage": self.usage, "latency_s": round(self.latency_s, 3),
                 "attempts": self.attempts, "started_at": self.started_at,
                 "choices": [{"index": c.index, "content": c.content, "finish_reason": c.finish_reason,
-                             **({"refusal": True} if c.refused else {})} for c in self.choices]}
+                             **({"refusal": True} if c.refused else {}),
+                             **({"reasoning": c.reasoning} if c.reasoning else {})} for c in self.choices]}
 
 
 @dataclass
@@ -210,7 +212,8 @@ def _from_completion(resp) -> dict:
     return {"response_id": resp.id, "model": resp.model, "system_fingerprint": getattr(resp, "system_fingerprint", None),
             "created": resp.created, "usage": _usage(resp.usage),
             "choices": tuple(Choice(c.index if c.index is not None else i, c.message.content or _refusal(c.message) or "",
-                                    c.finish_reason, refused=not c.message.content and bool(_refusal(c.message)))
+                                    c.finish_reason, refused=not c.message.content and bool(_refusal(c.message)),
+                                    reasoning=_reasoning(c.message) or None)
                              for i, c in enumerate(choices))}
 
 
@@ -234,6 +237,16 @@ def _checked(raw: dict) -> dict:
                 usage=raw["usage"] if isinstance(raw["usage"], dict) else None)
 
 
+def _reasoning(message) -> str:
+    """The reasoning a model sent beside its answer: `reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter,
+    newer vLLM, which may send both with the same text: one is kept), else ''. A value that is not text is no reasoning."""
+    for name in ("reasoning_content", "reasoning"):
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
 def _refusal(message) -> str | None:
     """The text of a model's refusal (OpenAI sends it in `refusal`, with content null), else None."""
     refusal = getattr(message, "refusal", None)
@@ -244,6 +257,7 @@ def _stream_once(client, messages, params, on_delta) -> dict:
     meta = {"response_id": None, "model": None, "system_fingerprint": None, "created": None}
     parts: dict[int, list[str]] = {}
     refusals: dict[int, list[str]] = {}
+    thoughts: dict[int, list[str]] = {}
     finish: dict[int, str] = {}
     usage = None
     chunks = 0
@@ -273,6 +287,9 @@ def _stream_once(client, messages, params, on_delta) -> dict:
                     raise _Malformed("a stream event's content or index has the wrong type")
                 if refused:
                     refusals.setdefault(c.index, []).append(refused)
+                thought = _reasoning(c.delta) if c.delta else ""
+                if thought:
+                    thoughts.setdefault(c.index, []).append(thought)
                 if piece:
                     parts[c.index].append(piece)
                 for shown in (piece, refused):
@@ -302,7 +319,8 @@ def _stream_once(client, messages, params, on_delta) -> dict:
         raise _Truncated(f"the stream ended without a finish_reason for choice {unfinished[0]}")
     answers = {i: "".join(parts[i]) for i in parts}
     return dict(meta, usage=usage, choices=tuple(
-        Choice(i, answers[i] or "".join(refusals.get(i, [])), finish[i], refused=not answers[i] and i in refusals)
+        Choice(i, answers[i] or "".join(refusals.get(i, [])), finish[i], refused=not answers[i] and i in refusals,
+               reasoning="".join(thoughts.get(i, [])) or None)
         for i in sorted(parts)))
 
 

@@ -9,7 +9,8 @@ Layout of a trace (keys in the hashed content):
     exchanges: one per API call, in order: {sample (int or null when one call served all samples via n),
         turn, messages (exact messages sent), response_id, model (version the server returned),
         system_fingerprint, created (unix s), choices [{index, content, finish_reason, refusal (true when
-        the model declined: content is then its refusal text)}], usage,
+        the model declined: content is then its refusal text), reasoning (text a reasoning model sent beside
+        its answer; absent when it sent none; never part of the answer)}], usage,
         latency_s, attempts, started_at},
     samples: one per independent answer: {index, messages (the whole conversation, replies included)},
     started_at, finished_at (UTC ISO-8601 'Z'), workbench_version, import (source details, imports only),
@@ -328,7 +329,8 @@ def _wrong_field(data: dict) -> str:
         if not (_is(ex.get("model"), str) and _is(ex.get("sample"), int) and _is(ex.get("turn"), int)
                 and _is(ex.get("latency_s"), (int, float)) and _is(ex.get("usage"), dict)
                 and isinstance(ex.get("choices", []), list)
-                and all(isinstance(c, dict) and _is(c.get("finish_reason"), str) for c in ex.get("choices", []))):
+                and all(isinstance(c, dict) and _is(c.get("finish_reason"), str)
+                        and ("reasoning" not in c or isinstance(c["reasoning"], str)) for c in ex.get("choices", []))):
             return "an exchange has a field of the wrong type"
     return ""
 
