@@ -22,6 +22,8 @@ Actions (dicts; keys combine):
     reasoning="..."          a reasoning model's thinking beside the answer (every choice), in the message's
                              `reasoning_content` field (DeepSeek-R1, vLLM) or in stream deltas before the answer's;
                              reasoning_field="reasoning" names the field as OpenRouter does
+    content_parts=[...]      `content` as this list of parts, as Mistral's thinking models send it (every choice;
+                             streamed: one part per delta)
     reject_stream_options    400 if the request carries stream_options
     fields={...}             (not streaming) replace these top-level fields of the response
     body="...", content_type="text/html"   answer with this raw body and the action's status (default 200): a web
@@ -152,13 +154,15 @@ def _handler(server: FakeOpenAI):
             if body.get("stream") and not action.get("ignore_stream"):
                 return self._stream(body, texts, action, field)
             name = action.get("reasoning_field", "reasoning_content")
-            thinking = {name: action["reasoning"]} if "reasoning" in action else {}
+            extra = {name: action["reasoning"]} if "reasoning" in action else {}
+            if "content_parts" in action:
+                extra["content"] = action["content_parts"]
             prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
             completion_tokens = sum(len(t.split()) for t in texts)
             self._json(200, {**{
                 "id": server._next_id(), "object": "chat.completion", "created": int(time.time()),
                 "model": KNOWN_MODELS[model], "system_fingerprint": FINGERPRINT,
-                "choices": [{"index": i, "message": {"role": "assistant", "content": None, field: t, **thinking},
+                "choices": [{"index": i, "message": {"role": "assistant", "content": None, field: t, **extra},
                              "finish_reason": action.get("finish_reason", "stop"),
                              "logprobs": None} for i, t in enumerate(texts)],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -201,6 +205,8 @@ def _handler(server: FakeOpenAI):
                 for k in range(0, len(thought), 12):
                     for i in range(len(texts)):
                         send([{"index": i, "delta": {name: thought[k:k + 12]}, "finish_reason": None}])
+            if "content_parts" in action:
+                pieces = [[[part] for part in action["content_parts"]] for _ in texts]
             for k in range(max(len(p) for p in pieces)):
                 for i, p in enumerate(pieces):
                     if k < len(p):

@@ -245,6 +245,31 @@ def test_a_reasoning_models_reasoning_is_kept_beside_its_answer(settings, fake_l
     assert "reasoning" not in plain  # none came: none is recorded, not an empty one
 
 
+MISTRAL_PARTS = [{"type": "thinking", "thinking": [{"type": "text", "text": "Is it 5? "}, {"type": "text", "text": "No."}]},
+                 {"type": "text", "text": "It is "}, {"type": "text", "text": "4."}]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_content_as_a_list_of_parts_is_read_as_answer_and_reasoning(settings, fake_llm, stream):
+    """Mistral's thinking models send content as parts; that was refused as malformed, losing the answer."""
+    fake_llm.script({"content_parts": MISTRAL_PARTS})
+    shown = []
+    on_delta = (lambda i, t: shown.append(t)) if stream else None
+    result = llm.complete(USER, settings.replace(stream=stream), on_delta=on_delta)
+    assert (result.text, result.choices[0].reasoning) == ("It is 4.", "Is it 5? No.")
+    assert result.to_exchange()["choices"][0]["reasoning"] == "Is it 5? No." and "Is it 5" not in "".join(shown)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("part, named", [({"type": "image_url", "image_url": {"url": "data:"}}, "'image_url'"),
+                                         ({"type": "thinking", "thinking": 7}, "'thinking' part"), ("text", "'str'")])
+def test_a_content_part_that_is_no_text_is_malformed_and_named(settings, fake_llm, stream, part, named):
+    fake_llm.script({"content_parts": [{"type": "text", "text": "It is 4."}, part]})
+    with pytest.raises(LLMError, match=rf"malformed response .*{named}"):
+        llm.complete(USER, settings.replace(stream=stream))
+    assert len(fake_llm.chat_requests()) == 1  # not retried
+
+
 def test_truncated_stream_is_an_error(settings, fake_llm):
     fake_llm.script({"truncate": True})
     with pytest.raises(LLMError, match="truncated answer"):

@@ -166,9 +166,15 @@ def test_odd_metadata_from_the_server_still_gives_a_readable_trace(wb):
 
 
 def test_an_answer_that_is_not_text_is_a_malformed_response(wb):
-    parts = [{"index": 0, "message": {"role": "assistant", "content": [{"type": "text", "text": "hi"}]},
+    parts = [{"index": 0, "message": {"role": "assistant", "content": [{"type": "text", "text": "hi"},
+                                                                       {"type": "input_audio", "input_audio": {}}]},
               "finish_reason": "stop"}]
     wb.server.script({"fields": {"choices": parts}})
+    code, _, err = wb.run("prompt", "1.3", "--pack", "demo")
+    assert code == 3 and "malformed response" in err and "'input_audio'" in err and err.count("\n") == 1
+    assert wb.traces() == []
+    wb.server.script({"fields": {"choices": [{"index": 0, "message": {"role": "assistant", "content": 42},
+                                              "finish_reason": "stop"}]}})
     code, _, err = wb.run("prompt", "1.3", "--pack", "demo")
     assert code == 3 and "malformed response" in err and "not text" in err and err.count("\n") == 1
     assert wb.traces() == []

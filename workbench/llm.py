@@ -211,10 +211,48 @@ def _from_completion(resp) -> dict:
         raise _Malformed("the response has no choices with a message")
     return {"response_id": resp.id, "model": resp.model, "system_fingerprint": getattr(resp, "system_fingerprint", None),
             "created": resp.created, "usage": _usage(resp.usage),
-            "choices": tuple(Choice(c.index if c.index is not None else i, c.message.content or _refusal(c.message) or "",
-                                    c.finish_reason, refused=not c.message.content and bool(_refusal(c.message)),
-                                    reasoning=_reasoning(c.message) or None)
-                             for i, c in enumerate(choices))}
+            "choices": tuple(_choice(i, c) for i, c in enumerate(choices))}
+
+
+def _choice(i: int, c) -> Choice:
+    answer, thought = _split_content(c.message.content, f"choice {i}")
+    reasoning = _reasoning(c.message) + thought
+    return Choice(c.index if c.index is not None else i, answer or _refusal(c.message) or "", c.finish_reason,
+                  refused=not answer and bool(_refusal(c.message)), reasoning=reasoning or None)
+
+
+REASONING_PARTS = ("thinking", "reasoning")
+
+
+def _split_content(content, where: str) -> tuple:
+    """(answer, reasoning) of a message's or a stream delta's content. Text is the answer, as is anything else that is
+    no list (_checked refuses it); a list of parts, as Mistral's thinking models send, gives its `text` parts joined
+    as the answer and its `thinking` / `reasoning` parts' text as the reasoning. Any other part (an image, audio) is
+    no answer a trace can hold: _Malformed, naming its type."""
+    if not isinstance(content, list):
+        return content, ""
+    answer, reasoning = [], []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+        if kind == "text" and isinstance(part.get("text"), str):
+            answer.append(part["text"])
+        elif kind in REASONING_PARTS and isinstance(text := _part_text(part.get(kind, part.get("text"))), str):
+            reasoning.append(text)
+        elif kind == "text" or kind in REASONING_PARTS:
+            raise _Malformed(f"a {kind!r} part of the content of {where} holds no text")
+        else:
+            raise _Malformed(f"the content of {where} has a part of type {kind!r}, which is neither text nor reasoning")
+    return "".join(answer), "".join(reasoning)
+
+
+def _part_text(value) -> str | None:
+    """The text of a thinking part: a string, or a list of text parts (Mistral's `thinking: [{type: text, ...}]`)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+                                       for p in value):
+        return "".join(p["text"] for p in value)
+    return None
 
 
 def _checked(raw: dict) -> dict:
@@ -280,14 +318,15 @@ def _stream_once(client, messages, params, on_delta) -> dict:
             if getattr(chunk, "usage", None):
                 usage = _usage(chunk.usage)
             for c in chunk.choices or []:
-                piece = getattr(c.delta, "content", None) if c.delta else None
+                piece, thought = _split_content(getattr(c.delta, "content", None) if c.delta else None,
+                                                f"a stream event of choice {c.index}")
                 parts.setdefault(c.index, [])
                 refused = _refusal(c.delta) if c.delta else None
                 if not isinstance(piece, (str, type(None))) or not isinstance(c.index, int):
                     raise _Malformed("a stream event's content or index has the wrong type")
                 if refused:
                     refusals.setdefault(c.index, []).append(refused)
-                thought = _reasoning(c.delta) if c.delta else ""
+                thought = (_reasoning(c.delta) if c.delta else "") + thought
                 if thought:
                     thoughts.setdefault(c.index, []).append(thought)
                 if piece:
