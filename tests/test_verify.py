@@ -561,6 +561,33 @@ def test_cli_judge_through_the_llm_client(proj, capsys, monkeypatch):
         server.stop()
 
 
+def test_a_wrong_number_in_the_reasoning_changes_no_verdict(proj, capsys, monkeypatch):
+    """Checks and the judge read the answer alone: the model's reasoning is kept in the trace, never graded."""
+    from openai_server import FakeOpenAI
+    from workbench.traces import scan_traces
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        (proj / "prompts").symlink_to(REPO / "prompts", target_is_directory=True)
+        server.script({"content": SIZES_RIGHT, "reasoning": "Maybe the CNN has 99 neurons and 7 parameters?"})
+        assert main(["prompt", "3.2", "--model", "fake-gpt"]) == 0
+        [trace], _ = scan_traces("3.2")
+        assert trace.final_choices()[0]["reasoning"].startswith("Maybe the CNN has 99")
+        [report] = verify.verify_pack("a2", ["3.2"])
+        assert [v.status for v in report.verdicts if v.subject != "own"] == ["correct"]
+        capsys.readouterr()
+        thinking = [{"type": "thinking", "thinking": [{"type": "text", "text": '{"score": 0.0, "notes": "none"}'}]},
+                    {"type": "text", "text": '{"score": 1.0, "notes": "makes every key point"}'}]
+        server.script({"content_parts": thinking})  # Mistral's parts: the grader's thinking holds a JSON score too
+        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
+        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+        assert own["status"] == "correct" and own["details"][0]["note"] == "makes every key point"
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("fault, message", [({"content": "I think it is fine."}, "not the JSON asked for"),
                                             ({"content": '{"score": NaN}'}, "not the JSON asked for"),
                                             ({"content": '{"score": true}'}, "not the JSON asked for"),
