@@ -322,6 +322,22 @@ def test_traces_list_show_cite_mark_imports(wb, export):
     assert code == 0 and len(out.strip().splitlines()) == 2 and "accessed" in out and "imported" in out
 
 
+def test_traces_show_prints_the_reasoning_before_the_answer(wb, monkeypatch):
+    wb.server.script({"match": "why", "reasoning": "FIRST THOUGHT: 7?", "content": "It is 7."},
+                     {"match": "why", "reasoning": "SECOND THOUGHT: 8.", "content": "It is 8."})
+    monkeypatch.setattr("sys.stdin", io.StringIO("why?\n/retry\n/quit\n"))
+    assert wb.run("chat", "1.3", "--pack", "demo", "--no-stream")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    assert trace.reasonings() == [["", "SECOND THOUGHT: 8."]]  # the retried answer's, not the replaced one's
+    code, out, _ = wb.run("traces", "show", trace.short_hash)
+    assert code == 0 and "assistant · turn 2 · reasoning (not part of the answer)" in out
+    assert out.index("SECOND THOUGHT: 8.") < out.index("It is 8.") and "FIRST THOUGHT" not in out
+    assert out.count("reasoning (not part of the answer)") == 1  # the strategy's turn came with none
+    code, out, _ = wb.run("traces", "show", trace.short_hash, "--json")
+    choices = [c for ex in json.loads(out)["exchanges"] for c in ex["choices"]]
+    assert [c.get("reasoning") for c in choices] == [None, "FIRST THOUGHT: 7?", "SECOND THOUGHT: 8."]
+
+
 def test_traces_verify_detects_an_edited_trace(wb):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
     assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0

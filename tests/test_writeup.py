@@ -1102,6 +1102,22 @@ def test_a_transcript_marks_a_cut_off_sample(tmp_path):
     assert "Caution" not in whole
 
 
+def test_a_transcript_names_the_reasoning_kept_in_the_trace_without_printing_it(tmp_path):
+    """Reasoning can run to pages: the writeup says under the reply that it exists and where, not what it says."""
+    from workbench.traces import load_trace
+    from workbench.transcript import transcript
+
+    data = trace_data("1.2", "FIXTURE answer")
+    data["exchanges"][0]["choices"][0]["reasoning"] = "FIXTURE-THOUGHT one two three four"
+    path = write_trace(data, tmp_path / "traces")
+    text = "\n".join(transcript(load_trace(path)))
+    note = f"The model's reasoning (5 words) is kept in the trace file {path.name}"
+    assert note in text and "FIXTURE-THOUGHT" not in text
+    assert text.index("FIXTURE answer") < text.index(note) < text.index("#wb-cite")
+    plain = "\n".join(transcript(load_trace(write_trace(trace_data("1.2", "FIXTURE plain"), tmp_path / "traces"))))
+    assert "reasoning" not in plain
+
+
 def test_a_transcript_labels_samples_marks_imports_and_shows_empty_messages(tmp_path):
     from workbench.traces import load_trace
     from workbench.transcript import split_fences, transcript

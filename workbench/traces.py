@@ -168,6 +168,22 @@ class Trace:
                 final[ex["sample"]] = choices[-1]
         return [final.get(i, {}) for i in range(len(self.samples))]
 
+    def reasonings(self) -> list[list[str]]:
+        """Per sample, per assistant reply (as replies()), the reasoning the model sent with it ('' when none).
+
+        A reply's call is the sample's exchange of that turn whose answer is the reply (the last such: a chat's
+        /retry asks a turn again); a call that served several samples (n > 1) gives them its choices in order."""
+        calls: dict[int, list[tuple[int, dict]]] = {}
+        shared = 0
+        for ex in self.data.get("exchanges", []):
+            for c in ex.get("choices") or []:
+                sample = shared if ex.get("sample") is None else ex["sample"]
+                shared += ex.get("sample") is None
+                calls.setdefault(sample, []).append((ex.get("turn") or 0, c))
+        return [[next((c["reasoning"] for turn, c in reversed(calls.get(i, []))
+                       if turn == k and c.get("content") == reply and c.get("reasoning")), "")
+                 for k, reply in enumerate(replies)] for i, replies in enumerate(self.replies())]
+
     def cautions(self) -> list[str]:
         """Per sample, what a reader of its answer must know before judging it ('' when nothing)."""
         out = []

@@ -66,7 +66,8 @@ def transcript(trace: Trace) -> list[str]:
     """A trace as a chat transcript: every message of every sample, literal, with the citation beneath."""
     samples, cautions = trace.samples, trace.cautions()
     out = [raw_typst(f"#wb-tag({typ_str(IMPORTED)})")] if trace.imported else []
-    for sample, caution in ((s, c) for s, c in zip(samples, cautions) if isinstance(s, dict)):
+    for sample, caution, reasonings in ((s, c, r) for s, c, r in zip(samples, cautions, trace.reasonings())
+                                        if isinstance(s, dict)):
         if len(samples) > 1:
             label = f"Sample {int(sample.get('index') or 0) + 1} of {len(samples)}"
             out.append(raw_typst(f"#wb-label({typ_str(label)})"))
@@ -76,6 +77,11 @@ def transcript(trace: Trace) -> list[str]:
             out.append(raw_typst(f'#wb-msg("{role}")['))
             out.extend(code_block(text, lang) for lang, text in segments)
             out.append(raw_typst("]"))
+            reasoning = reasonings.pop(0) if message.get("role") == "assistant" else ""
+            if reasoning:  # it can run to pages: the grader is told where it is, not shown it
+                words = len(reasoning.split())
+                note = f"The model's reasoning ({words} words) is kept in the trace file {trace.path.name}"
+                out.append(raw_typst(f"#wb-tag({typ_str(note)})"))
         if caution:  # the reader must not take a cut-off answer for the model's whole reply
             out.append(raw_typst(f"#wb-tag({typ_str('Caution: ' + caution)})"))
     out.append(raw_typst(f"#wb-cite({typ_str(trace.citation() + ' (' + trace.path.name + ')')})"))

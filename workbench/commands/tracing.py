@@ -235,7 +235,7 @@ def render_trace(trace, raw: bool = False) -> None:
         head.append(f"[red]failed sample:[/] {escape(str(error))}")
     console.print(Panel("\n".join(head), title=escape(trace.path.name), title_align="left",
                         border_style="yellow" if trace.imported else "blue"))
-    for sample in trace.samples:
+    for sample, reasonings in zip(trace.samples, trace.reasonings()):
         if len(trace.samples) > 1:
             console.rule(f"sample {sample['index'] + 1}")
         turn = 0
@@ -244,6 +244,11 @@ def render_trace(trace, raw: bool = False) -> None:
             label = {"system": "system", "user": f"user · turn {turn}",
                      "assistant": f"assistant · turn {turn}" + (" (imported)" if trace.imported else "")}
             style = {"system": "dim", "user": "cyan", "assistant": "green"}.get(m["role"], "white")
+            reasoning = reasonings.pop(0) if m["role"] == "assistant" else ""
+            if reasoning:  # what the model thought before answering: shown first, never taken for the answer
+                console.print(Panel(Text(reasoning) if raw else render_markdown(reasoning), border_style="dim",
+                                    title=f"assistant · turn {turn} · reasoning (not part of the answer)",
+                                    title_align="left"))
             content = m.get("content") or ""
             body = Text(content) if raw else render_markdown(content)
             console.print(Panel(body, title=label.get(m["role"], m["role"]),
