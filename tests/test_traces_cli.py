@@ -295,6 +295,124 @@ def test_markdown_without_speakers_is_refused(wb, tmp_path):
     assert code == 2 and "## User" in err and wb.traces() == []
 
 
+CLAUDE = [
+    {"uuid": "c1a0-bayes", "name": "Bayes rule for dropout", "created_at": "2024-05-01T12:00:00.123456Z",
+     "updated_at": "2024-05-01T12:05:00Z", "account": {"uuid": "acct-1"},
+     "chat_messages": [
+         {"uuid": "m1", "text": "What is $p(z \\mid x)$?", "sender": "human", "created_at": "2024-05-01T12:00:01Z",
+          "content": [{"type": "text", "text": "What is $p(z \\mid x)$?"}], "attachments": [], "files": []},
+         {"uuid": "m2", "text": "FLAT TEXT", "sender": "assistant", "created_at": "2024-05-01T12:00:02Z",
+          "content": [{"type": "thinking", "thinking": "HIDDEN THOUGHTS"},
+                      {"type": "text", "text": "By Bayes:"},
+                      {"type": "tool_use", "name": "repl", "input": {"code": "TOOL CALL"}},
+                      {"type": "tool_result", "content": [{"type": "text", "text": "TOOL OUTPUT"}]},
+                      {"type": "text", "text": "$p(z \\mid x) \\propto p(x \\mid z) p(z)$."}],
+          "attachments": [], "files": []},
+         {"uuid": "m3", "text": "Sure?", "sender": "human", "created_at": "2024-05-01T12:01:00Z",
+          "content": [{"type": "text", "text": "Sure?"}], "attachments": [], "files": []},
+         {"uuid": "m4", "text": "Yes.", "sender": "assistant", "created_at": "2024-05-01T12:01:05Z",
+          "content": [{"type": "text", "text": "Yes."}], "attachments": [], "files": []}]},
+    {"uuid": "c2b0-other", "name": "Other chat", "created_at": "2024-06-02T08:00:00Z", "updated_at": "2024-06-02T08:00:00Z",
+     "chat_messages": [{"uuid": "o1", "text": "hi", "sender": "human", "created_at": "2024-06-02T08:00:00Z"},
+                       {"uuid": "o2", "text": "hello", "sender": "assistant", "created_at": "2024-06-02T08:00:01Z"}]},
+]
+
+
+@pytest.fixture
+def claude_export(tmp_path):
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps(CLAUDE))
+    return path
+
+
+def _claude_zip(tmp_path, data, name="data-2024-06-02.zip"):
+    archive = tmp_path / name
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("conversations.json", json.dumps(data))
+        zf.writestr("users.json", json.dumps([{"uuid": "acct-1"}]))
+    return archive
+
+
+def test_import_claude_export_keeps_the_text_parts(wb, claude_export):
+    code, out, err = wb.run("import-chat", str(claude_export), "--problem", "1.1", "--pack", "demo",
+                            "--conversation", "bayes", "--model", "claude-sonnet-4")
+    assert code == 0 and "IMPORTED" in out, err
+    trace = load_trace(wb.traces()[0])
+    messages = trace.samples[0]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[1]["content"] == "By Bayes:\n\n$p(z \\mid x) \\propto p(x \\mid z) p(z)$."
+    assert not any(word in json.dumps(trace.data) for word in ("HIDDEN THOUGHTS", "TOOL CALL", "TOOL OUTPUT", "FLAT TEXT"))
+    info = trace.data["import"]
+    assert (info["format"], info["title"], info["conversation_id"], info["created_at"], info["file"]) == \
+           ("claude-export", "Bayes rule for dropout", "c1a0-bayes", "2024-05-01T12:00:00Z", "conversations.json")
+    assert info["file_sha256"] == hashlib.sha256(claude_export.read_bytes()).hexdigest()
+    assert (trace.source, trace.model_version, trace.base_url, trace.intact) == \
+           ("import", "claude-sonnet-4", "https://claude.ai", True)  # the name given: no version date invented
+    assert trace.citation().startswith("claude-sonnet-4 via Claude (https://claude.ai); conversation of 2024-05-01, imported ")
+    assert trace.answers() == ["Yes."]
+
+
+def test_import_claude_by_uuid_and_from_the_zip(wb, claude_export, tmp_path):
+    argv = ["--pack", "demo", "--model", "claude-opus-4"]
+    assert wb.run("import-chat", str(claude_export), "--problem", "1.1", "--conversation", "C2B0-OTHER", *argv)[0] == 0
+    archive = _claude_zip(tmp_path, CLAUDE)  # the archive holds conversations.json too: told apart by its content
+    code, _, err = wb.run("import-chat", str(archive), "--problem", "1.2", "--conversation", "Other chat", *argv)
+    assert code == 0, err
+    traces = [load_trace(p) for p in wb.traces()]
+    assert [t.samples[0]["messages"] for t in traces] == [[{"role": "user", "content": "hi"},
+                                                           {"role": "assistant", "content": "hello"}]] * 2
+    assert {t.data["import"]["conversation_id"] for t in traces} == {"c2b0-other"}
+
+
+@pytest.mark.parametrize("wanted, message", [(None, "holds 2 conversations"), ("nothing like it", "no conversation matches")])
+def test_a_claude_export_lists_its_titles_and_dates(wb, claude_export, wanted, message):
+    argv = ["import-chat", str(claude_export), "--problem", "1.1", "--pack", "demo", "--model", "claude-sonnet-4"]
+    code, _, err = wb.run(*argv, *(["--conversation", wanted] if wanted else []))
+    assert code == 2 and message in err and "'Bayes rule for dropout' [c1a0-bayes] 2024-05-01" in err
+    assert "'Other chat' [c2b0-other] 2024-06-02" in err and wb.traces() == []
+
+
+def test_a_claude_export_needs_model_and_may_name_another_url(wb, claude_export):
+    argv = ["import-chat", str(claude_export), "--problem", "1.1", "--pack", "demo", "--conversation", "c2b0-other"]
+    code, _, err = wb.run(*argv)
+    assert code == 2 and "Claude export does not say which model answered" in err and "--model" in err
+    assert err.count("\n") == 1 and wb.traces() == []
+    assert wb.run(*argv, "--model", "claude-3-5-sonnet", "--url", "https://claude.ai/share/xyz")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    assert trace.citation().startswith("claude-3-5-sonnet via https://claude.ai/share/xyz; conversation of 2024-06-02, ")
+
+
+def test_the_same_claude_conversation_is_imported_once(wb, claude_export, tmp_path):
+    argv = ["--problem", "1.1", "--pack", "demo", "--conversation", "c1a0-bayes", "--model", "claude-sonnet-4"]
+    assert wb.run("import-chat", str(claude_export), *argv)[0] == 0
+    [first] = wb.traces()
+    code, _, err = wb.run("import-chat", str(_claude_zip(tmp_path, CLAUDE)), *argv)
+    assert code == 2 and f"already imported for 1.1: {first}" in err and err.count("\n") == 1
+    assert wb.traces() == [first]
+
+
+def _edited_claude(change):
+    conv = json.loads(json.dumps(CLAUDE[1]))
+    change(conv)
+    return [conv]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.update(chat_messages="hi"), "not in the Claude export format this reads (ValueError: chat_messages is not a list)"),
+    (lambda c: c["chat_messages"][1].pop("sender"), "message 2 has no sender"),
+    (lambda c: c["chat_messages"][1].update(sender="robot"), "neither human nor assistant"),
+    (lambda c: c["chat_messages"][1].update(content="hello"), "not in the Claude export format"),
+    (lambda c: c["chat_messages"][1].update(content=[{"type": "text", "text": 4}]), "not in the Claude export format"),
+    (lambda c: c.update(chat_messages=[]), "conversation 'Other chat' holds no messages"),
+    (lambda c: c["chat_messages"][1].update(content=[{"type": "thinking", "thinking": "hmm"}]), "has no assistant reply"),
+])
+def test_a_malformed_or_empty_claude_export_is_one_line(wb, tmp_path, change, message):
+    code, _, err = _import(wb, tmp_path, _edited_claude(change), "--model", "claude-sonnet-4")
+    assert code == 2 and message in err and err.count("\n") == 1 and wb.traces() == []
+    code, _, err = _import(wb, tmp_path, [CLAUDE[1], EXPORT[1]], "--model", "claude-sonnet-4")  # one of each kind
+    assert code == 2 and "not a ChatGPT or Claude export" in err and err.count("\n") == 1
+
+
 def test_import_into_a_blocked_trace_folder_is_one_line(wb, export):
     (wb.root / "traces" / "1.1").write_text("a file in the way")
     code, _, err = wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa")

@@ -1,10 +1,23 @@
-"""Turn a conversation held elsewhere into a trace (source "import"): a ChatGPT data export or a Markdown transcript.
+"""Turn a conversation held elsewhere into a trace (source "import"): a ChatGPT or Claude data export, or a Markdown transcript.
+
+Which export a file is, is read from its content, not its name (both are `conversations.json`, alone or
+in the export's .zip): conversations with a `mapping` are ChatGPT's, conversations with `chat_messages`
+are Claude's.
 
 ChatGPT export: `conversations.json` (or the export's .zip): a list of conversations with `title`,
 `id`/`conversation_id`, `create_time`, `current_node` and a `mapping` of nodes (`message`, `parent`,
 `children`). The displayed branch is the chain from `current_node` back to the root; edited or
 regenerated branches that were not displayed are left out. Hidden system messages, tool output and
 reasoning summaries are skipped.
+
+Claude export (claude.ai: Settings > Privacy > Export data): `conversations.json` (or the export's .zip):
+a list of conversations with `name`, `uuid`, `created_at` (ISO-8601) and `chat_messages`, a list in
+the order shown, each with `sender` ("human" or "assistant") and `content`, a list of parts. The text
+is that of the parts of type "text" (the message's `text` where it has no `content`); thinking, tool
+use and tool results (`thinking`, `tool_use`, `tool_result`) and any other kind of part are skipped, as
+the ChatGPT import skips hidden and tool messages; attachments and files are not imported. The export
+names no model, so `--model` is required; the citation names https://claude.ai unless --url gives
+another address, and no model version date is added to the name given.
 
 Markdown transcript (.md/.markdown/.txt): a message starts at a line that names its speaker, in any
 of these forms (case-insensitive):
@@ -53,7 +66,7 @@ class Conversation:
     created_at: str = ""
     updated_at: str = ""
     models: list[str] = field(default_factory=list)
-    service: str = ""  # "ChatGPT" when the export or the transcript's speaker lines say so
+    service: str = ""  # "ChatGPT" when the export or the transcript's speaker lines say so; "Claude" for its export
 
 
 def _iso(ts) -> str:
@@ -63,6 +76,23 @@ def _iso(ts) -> str:
         return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, ValueError, OSError):  # NaN, or out of the platform's range
         return ""
+
+
+def _iso_text(text) -> str:
+    """An ISO-8601 time (as Claude exports write them) in the form _iso() gives; "" when it is not one."""
+    if not isinstance(text, str):
+        return ""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return ""
+    when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch(text) -> int | None:
+    iso = _iso_text(text)
+    return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()) if iso else None
 
 
 def _role(name: str) -> str:
@@ -160,24 +190,78 @@ def parse_export_conversation(conv: dict) -> Conversation:
                         models=models, service="ChatGPT")
 
 
+def _claude_text(message: dict) -> str:
+    """The visible text of a Claude message: its "text" parts (thinking and tool parts left out)."""
+    content = message.get("content")
+    if content is None:
+        text = message.get("text") or ""
+        if not isinstance(text, str):
+            raise ValueError("a message's text is not text")
+        return text
+    if not isinstance(content, list):
+        raise ValueError("a message's content is not a list of parts")
+    parts = []
+    for part in content:
+        if not isinstance(part, dict):
+            raise ValueError("a part of a message's content is not an object")
+        if part.get("type") == "text":
+            text = part.get("text") or ""
+            if not isinstance(text, str):
+                raise ValueError("a text part's text is not text")
+            parts.append(text)
+    return "\n\n".join(p for p in parts if p.strip())
+
+
+def parse_claude_conversation(conv: dict) -> Conversation:
+    chat = conv.get("chat_messages")
+    if not isinstance(chat, list):
+        raise ValueError("chat_messages is not a list")
+    messages = []
+    for k, msg in enumerate(chat, 1):
+        if not isinstance(msg, dict):
+            raise ValueError(f"message {k} is not an object")
+        sender = msg.get("sender")
+        if not isinstance(sender, str) or not sender.strip():
+            raise ValueError(f"message {k} has no sender")
+        role = {"human": "user", "user": "user", "assistant": "assistant"}.get(sender.strip().lower())
+        if role is None:
+            raise ValueError(f"message {k} has sender {sender!r}, neither human nor assistant")
+        text = _claude_text(msg).strip()
+        if not text:
+            continue
+        if messages and role == "assistant" and messages[-1]["role"] == "assistant":
+            messages[-1]["content"] += "\n\n" + text
+            continue
+        messages.append({"role": role, "content": text, "id": str(msg.get("uuid") or "") or None, "model": None,
+                         "created": _epoch(msg.get("created_at"))})
+    return Conversation("claude-export", messages, title=str(conv.get("name") or ""), id=str(conv.get("uuid") or ""),
+                        created_at=_iso_text(conv.get("created_at")), updated_at=_iso_text(conv.get("updated_at")),
+                        service="Claude")
+
+
 def choose_conversation(conversations: list[dict], wanted: str | None, source: str) -> dict:
     """Pick by id, exact title or unique title substring; otherwise list the titles."""
 
-    def ident(c):
-        return str(c.get("conversation_id") or c.get("id") or "")
+    def ident(c):  # ChatGPT: conversation_id / id; Claude: uuid
+        return str(c.get("conversation_id") or c.get("id") or c.get("uuid") or "")
+
+    def title(c):  # ChatGPT: title; Claude: name
+        return str(c.get("title") or c.get("name") or "")
+
+    def date(c):
+        return (_iso(c.get("create_time")) or _iso_text(c.get("created_at")))[:10]
 
     if wanted:
         w = wanted.strip().lower()
         found = ([c for c in conversations if ident(c).lower() == w]
-                 or [c for c in conversations if (c.get("title") or "").strip().lower() == w]
-                 or [c for c in conversations if w in (c.get("title") or "").lower()])
+                 or [c for c in conversations if title(c).strip().lower() == w]
+                 or [c for c in conversations if w in title(c).lower()])
     else:
         found = conversations
     if len(found) == 1:
         return found[0]
     shown = found if (wanted and found) else conversations
-    listing = "; ".join(f"{c.get('title') or '(untitled)'!r} [{ident(c)}] {_iso(c.get('create_time'))[:10]}"
-                        for c in shown[:30])
+    listing = "; ".join(f"{title(c) or '(untitled)'!r} [{ident(c)}] {date(c)}" for c in shown[:30])
     more = f" and {len(shown) - 30} more" if len(shown) > 30 else ""
     what = (f"{len(found)} conversations match {wanted!r}" if wanted and found else
             f"no conversation matches {wanted!r}" if wanted else f"{source} holds {len(conversations)} conversations")
@@ -190,34 +274,39 @@ def _read_zip(path: Path) -> bytes:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
             if not names:
-                raise UsageError(f"{path}: the archive has no conversations.json", "give the ChatGPT data export .zip")
+                raise UsageError(f"{path}: the archive has no conversations.json", "give the ChatGPT or Claude data export .zip")
             return zf.read(names[0])
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, RuntimeError) as exc:  # truncated, damaged, encrypted
         raise UsageError(f"{path}: not a readable zip archive ({exc})",
-                         "download the ChatGPT export again, or unzip it and give its conversations.json") from None
+                         "download the export again, or unzip it and give its conversations.json") from None
 
 
-def read_export(path: Path) -> tuple[bytes, list]:
-    """The raw bytes (hashed for the record) and the list of conversations."""
+def read_export(path: Path) -> tuple[bytes, list, str]:
+    """The raw bytes (hashed for the record), the list of conversations and the format they are in."""
     raw = _read_bytes(path)
     zipped = path.suffix.lower() == ".zip" or raw[:2] == b"PK"  # a damaged archive is no longer is_zipfile()
     data_bytes = _read_zip(path) if zipped else raw
     try:
         data = json.loads(data_bytes)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT export") from None
+        raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT or Claude export") from None
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 JSON", "give conversations.json from a ChatGPT export") from None
+        raise UsageError(f"{path}: not UTF-8 JSON", "give conversations.json from a ChatGPT or Claude export") from None
     except RecursionError:
-        raise UsageError(f"{path}: JSON nested too deeply to read", "give conversations.json from a ChatGPT export") from None
-    if isinstance(data, dict) and "mapping" in data:
+        raise UsageError(f"{path}: JSON nested too deeply to read", "give conversations.json from a ChatGPT or Claude export") from None
+    if isinstance(data, dict) and ("mapping" in data or "chat_messages" in data):
         data = [data]
-    if not isinstance(data, list) or not all(isinstance(c, dict) and "mapping" in c for c in data):
-        raise UsageError(f"{path}: not a ChatGPT export (expected a list of conversations with `mapping`)",
-                         "give conversations.json from Settings > Data controls > Export, or a Markdown transcript")
+    fmt = None
+    if isinstance(data, list) and all(isinstance(c, dict) for c in data):
+        fmt = ("chatgpt-export" if all("mapping" in c for c in data) else
+               "claude-export" if all("chat_messages" in c for c in data) else None)
+    if fmt is None:
+        raise UsageError(f"{path}: not a ChatGPT or Claude export (expected a list of conversations with `mapping` "
+                         f"or `chat_messages`)", "give conversations.json from ChatGPT's Settings > Data controls > "
+                         "Export or Claude's Settings > Privacy > Export data, or a Markdown transcript")
     if not data:
         raise UsageError(f"{path}: the export holds no conversations", "export again after chatting")
-    return raw, data
+    return raw, data, fmt
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -232,7 +321,7 @@ def load_conversation(path: Path, conversation: str | None = None) -> tuple[byte
         raise UsageError(f"no file {path}", "give the path of conversations.json, the export .zip or a .md transcript")
     if path.suffix.lower() in (".md", ".markdown", ".txt"):
         if conversation:
-            raise UsageError("--conversation picks one conversation of a ChatGPT export; a transcript holds only one",
+            raise UsageError("--conversation picks one conversation of a ChatGPT or Claude export; a transcript holds only one",
                              "drop --conversation")
         raw = _read_bytes(path)
         try:
@@ -240,13 +329,18 @@ def load_conversation(path: Path, conversation: str | None = None) -> tuple[byte
         except UnicodeDecodeError as exc:  # replacing the bytes would put words in the record that were never said
             raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})", "save the transcript as UTF-8 and import it again") from None
         return raw, parse_markdown(text, path.name)
-    raw, conversations = read_export(path)
+    raw, conversations, fmt = read_export(path)
+    claude = fmt == "claude-export"
     try:
-        conv = parse_export_conversation(choose_conversation(conversations, conversation, path.name))
+        chosen = choose_conversation(conversations, conversation, path.name)
+        conv = parse_claude_conversation(chosen) if claude else parse_export_conversation(chosen)
     except (AttributeError, TypeError, ValueError, OverflowError) as exc:  # a field of another type than exports have
-        raise UsageError(f"{path.name}: not in the ChatGPT export format this reads ({type(exc).__name__}: {exc})",
+        service = "Claude" if claude else "ChatGPT"
+        raise UsageError(f"{path.name}: not in the {service} export format this reads ({type(exc).__name__}: {exc})",
                          "give conversations.json from the export unchanged, or copy the conversation into a "
                          "Markdown transcript (see docs/prompting.md)") from None
+    if claude and not chosen["chat_messages"]:
+        raise UsageError(f"{path.name}: conversation {conv.title!r} holds no messages", "choose another conversation")
     if not any(m["role"] == "assistant" for m in conv.messages):
         raise UsageError(f"{path.name}: conversation {conv.title!r} has no assistant reply", "choose another conversation")
     return raw, conv
@@ -257,12 +351,16 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
     """A trace dict (source "import") for one conversation of the file; write it with write_trace().
 
     `url` (a share link, or the service's address) is what the citation names; without it, the service's
-    address where the file says which service it is (ChatGPT), else only that it came from a transcript."""
+    address where the file says which service it is (ChatGPT, or Claude for its export), else only that it
+    came from a transcript."""
     if url is not None and not re.fullmatch(r"https?://[^\s/]+\S*", url.strip()):
         raise UsageError(f"--url {url!r} is not a web address", "give the conversation's share link or the service's "
                          "address, starting with https://, e.g. --url https://claude.ai")
     raw, conv = load_conversation(path, conversation)
     if not (model or conv.models):
+        if conv.format == "claude-export":
+            raise UsageError(f"{path.name}: a Claude export does not say which model answered, so the trace could not "
+                             "cite it", "add --model with the model the chat used, e.g. --model claude-sonnet-4")
         raise UsageError(f"{path.name} does not say which model answered, so the trace could not cite it",
                          "add --model, e.g. --model gpt-4o")
     history, exchanges, turn = [], [], -1
@@ -279,6 +377,7 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
         history.append({"role": m["role"], "content": m["content"]})
     chatgpt = conv.service == "ChatGPT"
     origin = ("ChatGPT (https://chatgpt.com)" if conv.format == "chatgpt-export" else
+              "Claude (https://claude.ai)" if conv.format == "claude-export" else
               "ChatGPT (https://chatgpt.com), copied as a Markdown transcript" if chatgpt else "a Markdown transcript")
     now = utc_now()
     info = {"format": conv.format, "origin": origin, **({"url": url.strip()} if url else {}),
@@ -287,7 +386,8 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
             "model_slugs": conv.models}
     return {
         "schema": SCHEMA, "problem": problem.id, "pack": problem.pack, "strategy": "import", "source": "import",
-        "provider": {"base_url": "https://chatgpt.com" if chatgpt else url.strip() if url else None},
+        "provider": {"base_url": "https://chatgpt.com" if chatgpt else "https://claude.ai" if conv.service == "Claude"
+                     else url.strip() if url else None},
         "request": {"model": model or (conv.models[0] if conv.models else None), "temperature": None, "top_p": None,
                     "seed": None, "max_tokens": None, "n": 1, "stream": None},
         "exchanges": exchanges, "samples": [{"index": 0, "messages": history}],
