@@ -391,6 +391,15 @@ def test_the_same_claude_conversation_is_imported_once(wb, claude_export, tmp_pa
     assert wb.traces() == [first]
 
 
+def test_import_chat_help_names_the_claude_export(capsys):
+    from cli import main
+
+    with pytest.raises(SystemExit):
+        main(["import-chat", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "ChatGPT or Claude (claude.ai) data export" in text and "https://claude.ai for Claude exports" in text
+
+
 def _edited_claude(change):
     conv = json.loads(json.dumps(CLAUDE[1]))
     change(conv)

@@ -29,19 +29,22 @@ def register(sub) -> None:
     add_pack_option(p)
     p.set_defaults(func=cmd_traces)
 
-    p = sub.add_parser("import-chat", help="import a ChatGPT export or a Markdown transcript as a trace",
+    p = sub.add_parser("import-chat", help="import a ChatGPT or Claude export or a Markdown transcript as a trace",
                        description="Save a conversation held elsewhere as a trace marked `imported`. FILE is a ChatGPT "
-                                   "data export (conversations.json or its .zip) or a Markdown transcript with "
+                                   "or Claude (claude.ai) data export (conversations.json or its .zip; which one is read "
+                                   "from the content) or a Markdown transcript with "
                                    "`## User` / `## ChatGPT`, `**User:**` / `**Assistant:**` or `You said:` / "
                                    "`ChatGPT said:` lines. Exit 0: imported; 2: bad input (the file, the conversation, "
                                    "the problem, or a conversation already imported).")
     p.add_argument("file", help="conversations.json, the export .zip, or a .md transcript")
     p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
-    p.add_argument("--conversation", metavar="TITLE_OR_ID", help="which conversation of an export (title or id)")
-    p.add_argument("--model", help="the model used; required for a Markdown transcript that does not name it")
+    p.add_argument("--conversation", metavar="TITLE_OR_ID",
+                   help="which conversation of an export (title or id; for Claude its name or uuid)")
+    p.add_argument("--model", help="the model used; required for a Claude export (it names none) and for a Markdown "
+                                   "transcript that does not name it")
     p.add_argument("--url", help="the address the citation names: the conversation's share link or the service "
-                                 "(e.g. https://claude.ai); default: https://chatgpt.com for ChatGPT exports and "
-                                 "transcripts, none otherwise")
+                                 "(e.g. https://claude.ai/share/...); default: https://chatgpt.com for ChatGPT exports "
+                                 "and transcripts, https://claude.ai for Claude exports, none otherwise")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_import_chat)
