@@ -154,6 +154,33 @@ def test_the_same_conversation_is_imported_once(wb, export, tmp_path):
     assert wb.run(*argv[:3], "1.2", *argv[4:])[0] == 0  # for another problem it is a new trace
 
 
+
+def test_two_imports_of_one_conversation_at_once_keep_one_trace(wb, export, monkeypatch):
+    """Two `import-chat` processes at once both found no earlier import, then both wrote: a duplicate trace."""
+    import threading
+
+    from cli import main
+    from workbench import chat_import
+
+    real, both_checked = chat_import.existing_import, threading.Barrier(2)
+
+    def check_together(trace):  # each waits (briefly) for the other to check too before either writes
+        try:
+            both_checked.wait(timeout=0.5)
+        except threading.BrokenBarrierError:
+            pass
+        return real(trace)
+
+    monkeypatch.setattr(chat_import, "existing_import", check_together)
+    argv = ["import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa"]
+    codes = []
+    runs = [threading.Thread(target=lambda: codes.append(main(argv))) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert sorted(codes) == [0, 2] and len(wb.traces()) == 1
+
 MD = "## User\nWhat is $x_1$?\n\n## Assistant\nIt is 2.\n"
 
 

@@ -40,6 +40,22 @@ def atomic_path(path: Path, exclusive: bool = False):
         Path(tmp).unlink(missing_ok=True)
 
 
+@contextmanager
+def folder_lock(folder: Path):
+    """Hold an exclusive lock on an existing folder while a check-then-write runs (flock on the folder itself: no
+    file is made, and the lock goes with the process that held it, even on SIGKILL). Without fcntl, no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
 def atomic_write(path: Path, data: bytes, exclusive: bool = False) -> None:
     with atomic_path(path, exclusive=exclusive) as tmp:
         with open(tmp, "wb") as fh:

@@ -166,18 +166,22 @@ def _cite(ref: str, args) -> int:
 def cmd_import_chat(args) -> int:
     from pathlib import Path
 
+    from workbench.atomic import folder_lock
     from workbench.chat_import import existing_import, import_trace
+    from workbench.paths import traces_dir
     from workbench.problems import load_pack
     from workbench.traces import check_problem_id, load_trace, trace_folder, write_trace
 
     problem = load_pack(args.pack).get(check_problem_id(args.problem))
     trace_folder(problem.id)  # a blocked traces/<id> is said first, in the same words as for prompt
     data = import_trace(Path(args.file), problem, args.conversation, args.model, args.url)
-    duplicate = existing_import(data)
-    if duplicate:
-        raise UsageError(f"this conversation is already imported for {problem.id}: {duplicate}",
-                         f"cite that trace (`python cli.py traces cite {problem.id}`); nothing was written")
-    path = write_trace(data)
+    traces_dir().mkdir(parents=True, exist_ok=True)
+    with folder_lock(traces_dir()):  # two imports at once: the second sees the first's trace, not a duplicate
+        duplicate = existing_import(data)
+        if duplicate:
+            raise UsageError(f"this conversation is already imported for {problem.id}: {duplicate}",
+                             f"cite that trace (`python cli.py traces cite {problem.id}`); nothing was written")
+        path = write_trace(data)
     trace = load_trace(path)
     if args.json:
         print_json(trace.summary())
