@@ -17,7 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from workbench.atomic import atomic_path, atomic_write, creation_mode
+from workbench.atomic import atomic_path, atomic_write, creation_mode, remove_orphans
 from workbench.errors import TrainingError, UsageError
 from workbench.paths import make_folder, results_dir, runs_dir, shown_path
 
@@ -63,7 +63,9 @@ def new_run_folder(run_dir: Path):
     so an interrupted start never leaves a half-made run that neither --resume nor a new start accepts."""
     try:
         run_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".tmp"))
+        # those of starts killed by SIGKILL (no cleanup runs); a start in progress keeps its own
+        remove_orphans(run_dir.parent, re.compile(rf"\.{re.escape(run_dir.name)}\.(\d+)\.[a-z0-9_]+\.tmp"))
+        tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.{os.getpid()}.", suffix=".tmp"))
     except OSError as exc:
         raise TrainingError(f"cannot make {run_dir} ({exc.strerror or exc})", "choose a writable place for --out") from exc
     try:

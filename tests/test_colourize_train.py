@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 
 import pytest
@@ -60,6 +61,23 @@ def test_run_folder_has_every_artefact(cfg, project):
     assert final["seconds"] == pytest.approx(sum(e["seconds"] for e in epochs))
     assert final["train_images_per_s"] == pytest.approx(200 * 2 / sum(e["train_seconds"] for e in epochs))
     assert not list(run.glob(".*.tmp"))
+
+
+def test_a_start_removes_the_temp_folders_of_killed_starts_only(project):
+    """A start killed by SIGKILL (no cleanup runs) left .ct.*.tmp beside the run for good; now the next start removes
+    those whose process is gone, and leaves a start in progress (its pid alive) and names not of this form alone."""
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    runs_dir = project / "runs"
+    for name in (f".ct.{gone.pid}.k1l2_3.tmp", f".ct.{os.getpid()}.m4n5.tmp", ".ct.q1w2.tmp", f".ct2.{gone.pid}.a.tmp"):
+        (runs_dir / name).mkdir(parents=True)
+        (runs_dir / name / "config.json").write_text("{}")
+    with runs.new_run_folder(runs_dir / "ct") as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert {p.name for p in runs_dir.iterdir()} == {f".ct.{os.getpid()}.m4n5.tmp", ".ct.q1w2.tmp",
+                                                     f".ct2.{gone.pid}.a.tmp", "ct"}
 
 
 def test_the_figures_are_the_notebooks(cfg, project, monkeypatch):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +57,24 @@ def folder_lock(folder: Path):
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def remove_orphans(folder: Path, names: re.Pattern) -> None:
+    """Remove the temp folders in `folder` whose whole name `names` matches, its group 1 the pid of the process
+    that made it, when that process is gone (SIGKILL skips every cleanup). A live process keeps its own."""
+    if os.name != "posix":  # os.kill(pid, 0) is no probe there
+        return
+    for path in folder.iterdir():
+        found = names.fullmatch(path.name)
+        if not found or not path.is_dir():
+            continue
+        try:
+            os.kill(int(found[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (OSError, OverflowError):  # EPERM: alive, another user's
+            pass
+
 
 def atomic_write(path: Path, data: bytes, exclusive: bool = False) -> None:
     with atomic_path(path, exclusive=exclusive) as tmp:
