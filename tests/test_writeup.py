@@ -6,6 +6,7 @@ Everything is built from a small fixture pack written into a temp project (never
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -809,6 +810,22 @@ def test_an_interrupted_build_leaves_the_previous_outputs_as_they_were(fx, monke
     assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "Someone Else"]) == 130
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_build_removes_the_staging_folders_of_killed_builds_only(fx):
+    """A build killed by SIGKILL (no cleanup runs) left its .building-* folder in --out for good, one per kill; now
+    the next build removes those whose process is gone, and leaves one in progress (its pid alive) alone."""
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    out = fx / "build"
+    for name in (f".building-{gone.pid}-k1l2_3", f".building-{os.getpid()}-m4n5", ".building-q1w2"):
+        (out / name).mkdir(parents=True)
+        (out / name / "a2-writeup.typ").write_text("half a source")
+    assert _build(fx)[0] == 0
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [f".building-{os.getpid()}-m4n5",
+                                                                               ".building-q1w2"]
 
 
 def test_a_failed_typesetting_keeps_the_source_it_names(fx, monkeypatch, capsys):

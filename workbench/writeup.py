@@ -26,7 +26,7 @@ from workbench.sections import (ASSETS, code_section, critique_section, image_wa
                                 run_section, slug, solution_section, trace_section)
 from workbench.solutions import stray_solution_notes
 from workbench.transcript import IMPORTED
-from workbench.atomic import atomic_write
+from workbench.atomic import atomic_write, remove_orphans
 from workbench.typeset import (compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
                                tex_to_markdown, typ_str)
 from workbench.verdicts import ProblemReport
@@ -359,7 +359,8 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     _check_assets_are_ours(out_dir / ASSETS)
     # Everything is built in a hidden folder inside out_dir and moved in when complete: an interrupted or
     # failed build leaves the previous PDF, sources, notebook and figures as they were, never a mix.
-    stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=".building-"))
+    remove_orphans(out_dir, re.compile(r"\.building-(\d+)-[a-z0-9_]+"))  # those of builds killed by SIGKILL
+    stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".building-{os.getpid()}-"))
     try:
         result = _build(pack, stage, name, student_id, verify, notebook, start)
         if (out_dir / ASSETS).is_dir():
