@@ -1,0 +1,100 @@
+"""workbench.stats against independent references: scipy's tau-b, brute-force permutations, scipy's bootstrap,
+and values worked out by hand."""
+
+from __future__ import annotations
+
+from itertools import permutations
+from math import sqrt
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from workbench.stats import arrangements, bootstrap_ci, kendall_tau_b, order_test
+
+PACK_TYPES = [1] * 9 + [2] * 3 + [3] * 8 + [4] * 6  # the a2 pack's Type labels
+
+
+@pytest.mark.parametrize("x, y", [
+    ([1, 2, 3, 4, 5], [5, 3, 4, 1, 2]),  # no ties
+    ([1, 1, 2, 3, 3, 4], [1.0, 0.5, 1.0, 0.0, 0.5, 0.0]),  # ties in both
+    ([1, 2, 3, 4], [1.0, 1.0, 0.0, 0.0]),  # ties in the scores only
+    ([1, 1, 1, 2, 2], [0.2, 0.9, 0.4, 0.1, 0.3]),  # ties in the Types only
+    (PACK_TYPES, list(np.random.default_rng(1).integers(0, 4, 26) / 3)),  # the whole pack, scores in thirds
+])
+def test_tau_b_matches_scipy(x, y):
+    assert kendall_tau_b(x, y) == pytest.approx(scipy_stats.kendalltau(x, y, variant="b").statistic, abs=1e-12)
+
+
+def test_tau_b_of_a_constant_is_none():
+    assert kendall_tau_b([1, 2, 3], [0.5, 0.5, 0.5]) is None and kendall_tau_b([2, 2, 2], [0, 1, 0.5]) is None
+
+
+def test_hand_computed_three_problem_cases():
+    # Types 1, 2, 3 scoring 1, 0.5, 0: every pair discordant, tau-b = -1; of the 3! label orders only this one
+    # falls that far: p = 1/6
+    r = order_test([1, 2, 3], [1.0, 0.5, 0.0])
+    assert (r["tau_b"], r["p_value"], r["method"], r["permutations"], r["n_problems"]) == \
+        (-1.0, pytest.approx(1 / 6), "exact", 6, 3)
+    # Types 1, 1, 2 scoring 1, 0.5, 0: S = -2 over 2 untied-Type and 3 untied-score pairs, tau-b = -2 / sqrt(6);
+    # the 3 distinct label orders give S = +2, 0, -2: p = 1/3
+    r = order_test([1, 1, 2], [1.0, 0.5, 0.0])
+    assert r["tau_b"] == pytest.approx(-2 / sqrt(6)) and r["p_value"] == pytest.approx(1 / 3) and r["permutations"] == 3
+
+
+@pytest.mark.parametrize("types, scores, why", [
+    ([1, 2], [1.0, 0.0], "2 problems scored; the test needs at least 3"),
+    ([3], [1.0], "1 problem scored; the test needs at least 3"),
+    ([2, 2, 2, 2], [1.0, 0.0, 0.5, 1.0], "every problem scored is of one Type"),
+    ([1, 2, 3, 4], [0.5] * 4, "every problem has the same mean score"),
+])
+def test_no_statistic_says_why(types, scores, why):
+    r = order_test(types, scores)
+    assert (r["tau_b"], r["p_value"], r["method"], r["reason"], r["n_problems"]) == (None, None, None, why, len(types))
+
+
+@pytest.mark.parametrize("types, scores", [
+    ([1, 1, 2, 3, 3, 4], [1.0, 0.5, 1.0, 0.0, 0.5, 0.0]),
+    ([1, 2, 2, 3, 4, 4, 4], [0.0, 1.0, 2 / 3, 1.0, 0.5, 0.0, 1 / 3]),
+])
+def test_exact_p_value_matches_brute_force_over_every_permutation(types, scores):
+    """Independent: every one of the n! orders of the labels (not the distinct ones), tau-b by scipy."""
+    observed = scipy_stats.kendalltau(types, scores, variant="b").statistic
+    taus = [scipy_stats.kendalltau(order, scores, variant="b").statistic for order in permutations(types)]
+    expected = sum(t <= observed + 1e-12 for t in taus) / len(taus)
+    r = order_test(types, scores)
+    assert r["method"] == "exact" and r["p_value"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_monte_carlo_beyond_the_exact_limit_is_seeded_and_close_to_exact():
+    types = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4]
+    scores = [1.0, 1.0, 2 / 3, 1.0, 0.5, 0.0, 1 / 3, 1.0, 0.0, 0.0, 1 / 3]
+    assert arrangements(types) == 92400
+    exact = order_test(types, scores)
+    mc = order_test(types, scores, exact_limit=1000)
+    assert exact["method"] == "exact" and mc["method"] == "monte carlo" and mc["permutations"] >= 10_000
+    assert mc["tau_b"] == exact["tau_b"] and mc["p_value"] == pytest.approx(exact["p_value"], abs=0.015)
+    assert order_test(types, scores, exact_limit=1000) == mc  # the same numbers every run
+    assert order_test(types, scores, exact_limit=1000, seed=7)["p_value"] != mc["p_value"]
+
+
+def test_the_whole_pack_uses_monte_carlo_and_finds_a_clear_order():
+    scores = [1.0] * 9 + [0.9, 0.8, 0.8] + [0.5] * 8 + [0.0] * 6  # scores fall with every Type
+    r = order_test(PACK_TYPES, scores)
+    assert r["method"] == "monte carlo" and r["permutations"] >= 10_000 and r["tau_b"] < -0.8
+    assert r["p_value"] == pytest.approx(1 / (1 + r["permutations"]))  # no random deal falls as far
+    assert order_test(PACK_TYPES, scores[::-1])["p_value"] == 1.0  # rising scores: no evidence of the order
+
+
+def test_bootstrap_interval_by_hand_and_against_scipy():
+    # two values 0 and 1: a resample's mean is 0, 0.5 or 1 with chance 1/4, 1/2, 1/4: the 2.5 % and 97.5 % points
+    assert bootstrap_ci([0.0, 1.0]) == (0.0, 1.0)
+    assert bootstrap_ci([1.0]) is None and bootstrap_ci([]) is None  # one problem: nothing to resample
+    assert bootstrap_ci([0.5, 0.5, 0.5]) == pytest.approx((0.5, 0.5))
+    values = [0.0, 0.25, 0.5, 1.0, 1.0, 0.75, 1 / 3]
+    low, high = bootstrap_ci(values)
+    ref = scipy_stats.bootstrap((values,), np.mean, confidence_level=0.95, method="percentile", n_resamples=20_000,
+                                random_state=np.random.default_rng(0)).confidence_interval
+    assert low < np.mean(values) < high
+    assert low == pytest.approx(ref.low, abs=0.03) and high == pytest.approx(ref.high, abs=0.03)
+    assert bootstrap_ci(values) == (low, high)  # seeded: the same interval every run

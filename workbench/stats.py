@@ -1,0 +1,115 @@
+"""Small-sample statistics for `study`: does the score fall as the Type label rises, and how sure is a Type's mean?
+
+With a handful of problems per Type most differences between Type means are noise. `order_test` measures the
+association between the Type label and the per-problem mean score with Kendall's tau-b (ties in both are the rule:
+many problems share a Type, many score 1.0) and asks how often labels dealt out at random to the same problems would
+fall at least as clearly: an exact permutation test when the distinct arrangements of the labels are few enough to
+list, a seeded Monte Carlo one otherwise. `bootstrap_ci` gives a Type's mean a seeded percentile bootstrap interval
+over its problems. Both are deterministic: the same data give the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import combinations
+from math import factorial, prod, sqrt
+
+import numpy as np
+
+SEED = 413  # the course; any fixed seed makes the Monte Carlo and bootstrap results repeatable
+EXACT_LIMIT = 200_000  # distinct label arrangements listed at most for the exact test
+PERMUTATIONS = 20_000  # Monte Carlo permutations beyond that
+RESAMPLES = 10_000  # bootstrap resamples
+
+
+def _pair_signs(values: np.ndarray) -> np.ndarray:
+    """sign(v[j] - v[i]) for every pair i < j, along the last axis."""
+    i, j = np.triu_indices(values.shape[-1], 1)
+    return np.sign(values[..., j] - values[..., i])
+
+
+def kendall_tau_b(x, y) -> float | None:
+    """Kendall's tau-b of two equally long sequences; None when either is constant (or fewer than 2 values)."""
+    sx, sy = _pair_signs(np.asarray(x, float)), _pair_signs(np.asarray(y, float))
+    untied_x, untied_y = np.count_nonzero(sx), np.count_nonzero(sy)
+    if not untied_x or not untied_y:
+        return None
+    return float((sx * sy).sum() / sqrt(untied_x * untied_y))
+
+
+def arrangements(labels) -> int:
+    """How many distinct orders the multiset `labels` has: n! / (n_1! n_2! ...)."""
+    return factorial(len(labels)) // prod(factorial(c) for c in Counter(labels).values())
+
+
+def _all_arrangements(labels) -> np.ndarray:
+    """Every distinct order of the multiset `labels`, one per row: each label's positions chosen in turn."""
+    counts = sorted(Counter(labels).items())
+    rows: list[list] = []
+
+    def place(free: list[int], k: int, row: list) -> None:
+        if k == len(counts) - 1:
+            for s in free:
+                row[s] = counts[k][0]
+            rows.append(row.copy())
+            return
+        value, count = counts[k]
+        for chosen in combinations(free, count):
+            for s in chosen:
+                row[s] = value
+            taken = set(chosen)
+            place([s for s in free if s not in taken], k + 1, row)
+
+    place(list(range(len(labels))), 0, [None] * len(labels))
+    return np.array(rows, float)
+
+
+def order_test(types, scores, *, exact_limit: int = EXACT_LIMIT, permutations: int = PERMUTATIONS,
+               seed: int = SEED) -> dict:
+    """Kendall's tau-b between Type labels and scores (one pair per problem), and the one-sided p-value for "a
+    higher Type scores lower": the share of label arrangements, the observed one included, whose tau-b is at most the
+    observed one. tau-b's denominator is the same for every arrangement, so its numerator is compared.
+
+    Exact over every distinct arrangement when there are at most `exact_limit` of them; otherwise `permutations`
+    random ones from a generator seeded with `seed`, p = (1 + at most as large) / (1 + permutations). Fewer than 3
+    problems, a single Type, or every problem scoring the same: no statistic, and `reason` says why."""
+    x, y = np.asarray(types, float), np.asarray(scores, float)
+    out = {"tau_b": None, "p_value": None, "method": None, "n_problems": len(x), "permutations": None, "reason": None}
+    if len(x) < 3:
+        out["reason"] = f"{len(x)} problem{'s' * (len(x) != 1)} scored; the test needs at least 3"
+    elif len(set(types)) < 2:
+        out["reason"] = "every problem scored is of one Type"
+    elif len(set(scores)) < 2:
+        out["reason"] = "every problem has the same mean score"
+    if out["reason"]:
+        return out
+    sy = _pair_signs(y)
+    observed = (_pair_signs(x) * sy).sum()
+    total = arrangements(list(types))
+    if total <= exact_limit:
+        numerators = _pair_signs(_all_arrangements(list(types))) @ sy
+        p = np.count_nonzero(numerators <= observed) / total
+        out.update(method="exact", permutations=total)
+    else:
+        rng = np.random.default_rng(seed)
+        at_most = 0
+        for start in range(0, permutations, 5000):
+            deal = rng.permuted(np.tile(x, (min(5000, permutations - start), 1)), axis=1)
+            at_most += np.count_nonzero(_pair_signs(deal) @ sy <= observed)
+        p = (1 + at_most) / (1 + permutations)
+        out.update(method="monte carlo", permutations=permutations)
+    out.update(tau_b=kendall_tau_b(x, y), p_value=float(p))
+    return out
+
+
+def bootstrap_ci(values, level: float = 0.95, resamples: int = RESAMPLES,
+                 seed: int = SEED) -> tuple[float, float] | None:
+    """Percentile bootstrap interval for the mean of `values` (resampled with replacement, generator seeded with
+    `seed`); None for fewer than 2 values, which give no spread to resample."""
+    v = np.asarray(values, float)
+    if len(v) < 2:
+        return None
+    means = np.random.default_rng(seed).choice(v, size=(resamples, len(v)), replace=True).mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
