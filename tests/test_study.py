@@ -64,11 +64,13 @@ def test_means_per_problem_and_type_and_whether_the_labels_hold(proj, capsys):
     assert "model-a" not in rows["2.3.3"]["groups"]
 
     by_type = {r["type"]: r["groups"] for r in data["by_type"]}
-    assert by_type[2]["model-a"] == {"mean": pytest.approx(1 / 3), "problems": 1}
-    assert by_type[4]["model-a"] == {"mean": 1.0, "problems": 1}
-    assert by_type[1]["model-b"] == {"mean": None, "problems": 0}  # unscored answers never count as 0
+    one = {"ci_low": None, "ci_high": None}  # a Type with one problem has no interval
+    assert by_type[2]["model-a"] == {"mean": pytest.approx(1 / 3), "problems": 1, "answers": 3, **one}
+    assert by_type[4]["model-a"] == {"mean": 1.0, "problems": 1, "answers": 1, **one}
+    assert by_type[1]["model-b"] == {"mean": None, "problems": 0, "answers": 0, **one}  # unscored never count as 0
     order = data["type_order"]
     assert order["model-a"]["ordered"] is False and order["model-a"]["rises"] == [[2, 4]]
+    assert order["model-a"]["overlaps"] == [None]  # one problem per Type: no interval to compare
     assert order["model-b"]["ordered"] is True and order["model-b"]["rises"] == []
     assert len(data["answers"]) == 8 and {a["status"] for a in data["answers"]} == {"correct", "partial", "incorrect", "unchecked"}
     assert "3.3" in data["problems_without_traces"] and not data["skipped_traces"]
@@ -81,7 +83,8 @@ def test_a_problem_sampled_often_weighs_as_much_as_one_sampled_once(proj, capsys
     data = _json(capsys, ["study", "--model", "model-b", "--type", "2"])
     rows = {r["problem"]: r["groups"]["model-b"] for r in data["by_problem"]}
     assert (rows["2.2.3"]["mean"], rows["2.2.3"]["scored"]) == (1.0, 11) and (rows["2.2.1"]["mean"], rows["2.2.1"]["scored"]) == (0.0, 1)
-    assert data["by_type"] == [{"type": 2, "groups": {"model-b": {"mean": 0.5, "problems": 2}}}]
+    assert data["by_type"] == [{"type": 2, "groups": {"model-b": {"mean": 0.5, "problems": 2, "answers": 12,
+                                                                  "ci_low": 0.0, "ci_high": 1.0}}}]
 
 
 def test_grouping_by_strategy_and_by_reported_version(proj, capsys):
@@ -120,8 +123,8 @@ def test_equal_type_means_hold_and_one_type_alone_compares_nothing(proj, capsys)
     trace(proj, "3.1", [RIGHT_31], model="model-c")  # Type 4: 1.0, equal, not a rise
     trace(proj, "3.1", [RIGHT_31], model="model-d")  # Type 4 only
     order = _json(capsys, ["study"])["type_order"]
-    assert order["model-c"] == {"means": {"2": 1.0, "4": 1.0}, "ordered": True, "rises": []}
-    assert order["model-d"] == {"means": {"4": 1.0}, "ordered": None, "rises": []}
+    assert order["model-c"] == {"means": {"2": 1.0, "4": 1.0}, "ordered": True, "rises": [], "overlaps": []}
+    assert order["model-d"] == {"means": {"4": 1.0}, "ordered": None, "rises": [], "overlaps": []}
     assert main(["study"]) == 0
     out = capsys.readouterr().out
     assert "model-c: the Type labels hold over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 1.00" in out
@@ -331,3 +334,84 @@ def test_empty_answers_are_counted_unscored_in_their_cell(proj, capsys):
     assert main(["study", "--model", "model-c"]) == 0
     out = capsys.readouterr().out
     assert "1.00 (1) +1 unscored" in out and "1 missing (the answer lacks what the check needs)" in out
+
+
+def test_three_problems_give_a_hand_computed_statistic_in_json_and_table(proj, capsys):
+    """Types 2, 2, 4 scoring 1 (2.2.3), 0 (2.2.1), 0 (3.1): S = -1 over 2 untied-Type and 2 untied-score pairs,
+    tau-b = -1/2; the 3 label orders give S = +2, -1, -1: p = 2/3. Fewer than 3 problems: no statistic."""
+    trace(proj, "2.2.3", [RIGHT_223], model="model-c")
+    trace(proj, "2.2.1", [WRONG_221], model="model-c")
+    trace(proj, "3.1", [WRONG_31], model="model-c")
+    trend = _json(capsys, ["study"])["type_trend"]
+    assert trend["model-c"] == {"tau_b": pytest.approx(-0.5), "p_value": pytest.approx(2 / 3), "method": "exact",
+                                "n_problems": 3, "permutations": 3, "reason": None}
+    assert trend["model-a"]["tau_b"] is None
+    assert trend["model-a"]["reason"] == "2 problems scored; the test needs at least 3"
+    assert main(["study"]) == 0
+    out = capsys.readouterr().out
+    assert ("model-c: Type labels vs scores: tau-b = -0.50, p = 0.67 (exact, 3 problems): no evidence of an order"
+            in out)
+    assert "model-a: Type labels vs scores: no statistic (2 problems scored; the test needs at least 3)" in out
+    assert "Type 4 (1.00) above Type 2 (0.33), no interval to compare (a Type with one problem)" in out
+
+
+def _synthetic(scores_by_type: dict[int, list[float]], group: str = "m"):
+    """A Study built from problem means alone: one problem per score, one scored answer each."""
+    from types import SimpleNamespace
+
+    from workbench.study import Cell, Study
+
+    problems = [SimpleNamespace(id=f"{t}.{k}", type=t, points=1) for t, scores in scores_by_type.items()
+                for k in range(len(scores))]
+    cells = {(f"{t}.{k}", group): Cell(scores=[s]) for t, scores in scores_by_type.items() for k, s in enumerate(scores)}
+    return Study(groups=[group], problems=problems, cells=cells, answers=[], skipped=[], untraced=[])
+
+
+def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [1.0, 0.0, 1.0], 2: [1.0, 0.0], 3: [0.0, 0.0], 4: [1.0, 1.0]})
+    table = study.by_type()
+    assert (table[2]["m"]["ci_low"], table[2]["m"]["ci_high"]) == (0.0, 1.0)  # 0 and 1: by hand, see test_stats
+    assert (table[3]["m"]["ci_low"], table[4]["m"]["ci_high"]) == (0.0, 1.0) and table[1]["m"]["answers"] == 3
+    order = study.type_order()["m"]
+    assert order["rises"] == [[3, 4]] and order["overlaps"] == [False]  # 0..0 and 1..1: apart
+    trend = study.type_trend()["m"]
+    assert trend["method"] == "exact" and trend["permutations"] == 7560  # 9! / (3! 2! 2! 2!)
+    _print(study, None)
+    out = capsys.readouterr().out
+    assert "Type 4 (1.00) above Type 3 (0.00), intervals apart" in out
+    assert "0.50 [0.00, 1.00] (2, 2)" in out and "0.67 [0.00, 1.00] (3, 3)" in out
+    study = _synthetic({1: [1.0, 0.5, 0.5], 2: [0.5, 1.0]})
+    assert study.type_order()["m"]["overlaps"] == [True]
+    _print(study, None)
+    assert "Type 2 (0.75) above Type 1 (0.67), intervals overlap (may be noise)" in capsys.readouterr().out
+
+
+def test_a_clear_fall_over_the_pack_is_reported_with_its_method(capsys):
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [1.0, 1.0, 0.9, 1.0], 2: [0.8, 0.9, 0.7], 3: [0.5, 0.4, 0.6, 0.5], 4: [0.1, 0.0, 0.2]})
+    trend = study.type_trend()["m"]
+    assert trend["method"] == "monte carlo" and trend["p_value"] < 0.001 and trend["tau_b"] < -0.8
+    _print(study, None)
+    out = capsys.readouterr().out
+    assert (f"Type labels vs scores: tau-b = {trend['tau_b']:.2f}, p < 0.001 (Monte Carlo, 20,000 permutations, "
+            "14 problems): scores fall as the Type rises") in out
+    rising = _synthetic({1: [0.0, 0.1], 2: [0.5, 0.4], 3: [1.0, 0.9]})
+    _print(rising, None)
+    assert "no evidence of an order (if anything, scores rise with the Type)" in capsys.readouterr().out
+
+
+def test_plot_draws_the_intervals_as_error_bars(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from workbench.commands.study import _draw
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    _draw(_synthetic({1: [1.0, 0.5, 0.5], 2: [0.5], 4: [0.0, 1.0]}), tmp_path / "study.png")
+    ax = figures[0].axes[0]
+    whiskers = [seg for coll in ax.collections for seg in coll.get_segments()]
+    spans = sorted((round(s[0][1], 3), round(s[1][1], 3)) for s in whiskers)
+    assert spans == [(0.0, 1.0), (0.5, 1.0)]  # Types 4 and 1; Type 2 has one problem, no whisker

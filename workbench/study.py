@@ -6,7 +6,10 @@ strategy, or both. Per group and problem it keeps the mean score of the judged a
 partial its credit, incorrect 0); per Type label the mean of those problem means, so a problem
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
 the easiest for an LLM and Type 4 the hardest, so the means should not rise from one Type to the next;
-`type_order` names every place where they do. Answers the checks cannot judge in full (unchecked: free text
+`type_order` names every place where they do, and says whether the two Types' 95 % intervals (a seeded bootstrap
+over each Type's problems) overlap. With a few problems per Type most rises are noise: `type_trend` measures the
+order with Kendall's tau-b between Type and problem mean and a one-sided permutation p-value (workbench.stats).
+Answers the checks cannot judge in full (unchecked: free text
 without --judge, or any part not judged) or that lack what the check needs (missing) are counted, never scored. Answers cut off at the
 token limit, filtered, refused or empty are scored as they came and counted (`cautioned`): a low mean may be
 the token limit's doing, not the problem's.
@@ -19,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from statistics import mean
 
 from workbench.paths import traces_dir
+from workbench.stats import bootstrap_ci, order_test
 from workbench.traces import scan_traces, trace_files
 
 SCORED = ("correct", "partial", "incorrect")
@@ -64,28 +68,50 @@ class Study:
     skipped: list[str]  # edited or unreadable trace files, with why
     untraced: list[str]  # selected problems with no trace of the selected groups
 
+    def problem_means(self, group: str) -> list[tuple[int, float]]:
+        """(Type, mean score) of every problem with a scored answer of `group`, in pack order."""
+        return [(p.type, c.mean) for p in self.problems
+                for c in [self.cells.get((p.id, group))] if c is not None and c.mean is not None]
+
     def by_type(self) -> dict[int, dict[str, dict]]:
-        """Type -> group -> {mean (of problem means), problems (with a scored answer)}."""
+        """Type -> group -> {mean (of problem means), problems (with a scored answer), answers (scored), ci_low,
+        ci_high (the 95 % bootstrap interval over the problems; None with fewer than 2)}."""
         out: dict[int, dict[str, dict]] = {}
         for t in sorted({p.type for p in self.problems}):
             out[t] = {}
             for g in self.groups:
-                means = [c.mean for p in self.problems if p.type == t
+                cells = [c for p in self.problems if p.type == t
                          for c in [self.cells.get((p.id, g))] if c is not None and c.mean is not None]
-                out[t][g] = {"mean": mean(means) if means else None, "problems": len(means)}
+                means = [c.mean for c in cells]
+                ci = bootstrap_ci(means)
+                out[t][g] = {"mean": mean(means) if means else None, "problems": len(means),
+                             "answers": sum(len(c.scores) for c in cells),
+                             "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None}
         return out
 
     def type_order(self) -> dict[str, dict]:
         """Per group: do the Type means fall (or stay) from Type 1 to Type 4? Every rise between consecutive
-        Types with data is listed as [lower Type, higher Type]."""
+        Types with data is listed as [lower Type, higher Type]; `overlaps` says per rise whether the two Types'
+        intervals overlap (None when either Type has a single problem, so no interval)."""
         table = self.by_type()
         out = {}
         for g in self.groups:
             means = {t: row[g]["mean"] for t, row in table.items() if row[g]["mean"] is not None}
             types = sorted(means)
             rises = [[a, b] for a, b in zip(types, types[1:]) if means[b] > means[a] + 1e-9]
-            out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises}
+            overlaps = [None if table[a][g]["ci_low"] is None or table[b][g]["ci_low"] is None
+                        else max(table[a][g]["ci_low"], table[b][g]["ci_low"])
+                        <= min(table[a][g]["ci_high"], table[b][g]["ci_high"]) for a, b in rises]
+            out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises,
+                      "overlaps": overlaps}
         return out
+
+    def type_trend(self) -> dict[str, dict]:
+        """Per group: Kendall's tau-b between Type label and problem mean, and the one-sided permutation p-value
+        for "a higher Type scores lower" (stats.order_test). Means are rounded to 9 places so that equal scores
+        reached by different sums tie."""
+        return {g: order_test([t for t, _ in pairs], [round(m, 9) for _, m in pairs])
+                for g in self.groups for pairs in [self.problem_means(g)]}
 
     def to_dict(self) -> dict:
         return {
@@ -95,6 +121,7 @@ class Study:
                            for p in self.problems],
             "by_type": [{"type": t, "groups": row} for t, row in self.by_type().items()],
             "type_order": self.type_order(),
+            "type_trend": self.type_trend(),
             "answers": [asdict(a) for a in self.answers],
             "skipped_traces": self.skipped,
             "problems_without_traces": self.untraced,

@@ -10,6 +10,7 @@ from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 from workbench.paths import make_folder
 
+ALPHA = 0.05  # a one-sided p-value at most this says the scores fall as the Type rises
 NO_TRACES_FIX = ("get some with `python cli.py prompt --type 1,2,3,4` (every graded problem) or `import-chat`, or widen "
                  "--problem/--type/--model/--strategy")
 
@@ -19,7 +20,9 @@ def register(sub) -> None:
         "study", help="how well LLMs solve each problem, and whether the Type labels hold (every trace judged)",
         description="Judge every sample of every intact trace with the pack's checks (verify judges only the trace "
                     "a writeup shows), then show the mean score per problem and per Type label for each model, "
-                    "strategy, or both. Type 1 should score highest and Type 4 lowest; every rise is named. "
+                    "strategy, or both. Type 1 should score highest and Type 4 lowest: per column, Kendall's tau-b "
+                    "between Type and problem mean with a one-sided permutation p-value, a 95 % bootstrap interval per Type, "
+                    "and every rise named with whether the intervals overlap. "
                     "Free-text answers are unchecked unless --judge grades them. Exit 0: report printed; 1: no "
                     "trace to study; 2: bad input; 3: the --judge model failed; 130: interrupted.")
     add_pack_option(p)
@@ -32,7 +35,7 @@ def register(sub) -> None:
                    help="what a column compares (default: model, as the server reported its version)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="traces judged at once (default 1); more pays with --judge, whose grader is a network call")
-    p.add_argument("--plot", metavar="FILE.png", help="also draw the mean score per Type for each column")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the mean score per Type for each column, with its 95 %% interval")
     p.add_argument("--json", action="store_true", help="machine-readable output: aggregates and every judged answer")
     add_judge_options(p)
     p.set_defaults(func=cmd_study)
@@ -113,8 +116,44 @@ class _progress:
 def _score_cell(mean: float | None, n: int, extra: str = "") -> str:
     if mean is None:
         return f"[dim]—{extra}[/]"
-    style = "green" if mean >= 0.8 else "red" if mean < 0.4 else "yellow"
-    return f"[{style}]{mean:.2f}[/] ({n}){extra}"
+    return f"[{_style(mean)}]{mean:.2f}[/] ({n}){extra}"
+
+
+def _style(mean: float) -> str:
+    return "green" if mean >= 0.8 else "red" if mean < 0.4 else "yellow"
+
+
+def _type_cell(row: dict) -> str:
+    """A Type's mean, its 95 % interval (none for a single problem) and (problems, answers scored)."""
+    if row["mean"] is None:
+        return "[dim]—[/]"
+    ci = f"[{row['ci_low']:.2f}, {row['ci_high']:.2f}]" if row["ci_low"] is not None else "[dim]no interval[/]"
+    return f"[{_style(row['mean'])}]{row['mean']:.2f}[/] {ci} ({row['problems']}, {row['answers']})"
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def _trend_line(trend: dict) -> str:
+    """Kendall's tau-b of Type vs problem mean and what its one-sided p-value says (or why there is none)."""
+    if trend["tau_b"] is None:
+        return f"Type labels vs scores: no statistic ({trend['reason']})"
+    how = "exact" if trend["method"] == "exact" else f"Monte Carlo, {trend['permutations']:,} permutations"
+    if trend["p_value"] <= ALPHA:
+        verdict = "[green]scores fall as the Type rises[/]"
+    elif trend["tau_b"] > 0:
+        verdict = "[yellow]no evidence of an order[/] (if anything, scores rise with the Type)"
+    else:
+        verdict = "[yellow]no evidence of an order[/]"
+    return (f"Type labels vs scores: tau-b = {trend['tau_b']:.2f}, {_p(trend['p_value'])} "
+            f"({how}, {trend['n_problems']} problems): {verdict}")
+
+
+def _overlap(overlap: bool | None) -> str:
+    if overlap is None:
+        return "no interval to compare (a Type with one problem)"
+    return "intervals overlap (may be noise)" if overlap else "intervals apart"
 
 
 def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
@@ -140,15 +179,17 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         table.add_row(p.id, str(p.type), f"{p.points:g}", *cells)
     console.print(table)
 
-    by_type = Table(title="per Type (problems scored)")
+    by_type = Table(title="per Type: mean of problem means [95%\u00a0interval] (problems, answers scored)")
     by_type.add_column("Type", justify="center")
     for g in study.groups:
         by_type.add_column(escape(g), justify="right")
     for t, row in study.by_type().items():
-        by_type.add_row(str(t), *(_score_cell(row[g]["mean"], row[g]["problems"]) for g in study.groups))
+        by_type.add_row(str(t), *(_type_cell(row[g]) for g in study.groups))
     console.print(by_type)
 
+    trend = study.type_trend()
     for g, order in study.type_order().items():
+        console.print(f"{escape(g)}: {_trend_line(trend[g])}")
         means = " ≥ ".join(f"Type {t} {m:.2f}" for t, m in sorted(order["means"].items()))
         over = "" if len(order["means"]) == 4 else f" over Types {', '.join(map(str, sorted(order['means'])))} (those scored)"
         if not order["means"]:
@@ -158,8 +199,8 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         elif order["ordered"]:
             console.print(f"{escape(g)}: [green]the Type labels hold[/]{over}: {means}")
         else:
-            rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f})"
-                              for a, b in order["rises"])
+            rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f}), "
+                              f"{_overlap(overlap)}" for (a, b), overlap in zip(order["rises"], order["overlaps"]))
             console.print(f"{escape(g)}: [yellow]the Type labels do not hold[/]{over}: {rises}")
     counts = {s: sum(1 for a in study.answers if a.status == s) for s in ("unchecked", "missing")}
     failed = sum(c.counts.get("failed", 0) for c in study.cells.values())
@@ -209,7 +250,8 @@ def _n(count: int, noun: str) -> str:
 
 
 def _draw(study, path: Path) -> None:
-    """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count."""
+    """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count, with the
+    95 % bootstrap interval as an error bar (none for a Type with one problem)."""
     from workbench.atomic import save_figure
 
     plt = _pyplot()
@@ -222,14 +264,22 @@ def _draw(study, path: Path) -> None:
         xs = [i + (k - (len(study.groups) - 1) / 2) * width for i in range(len(types))]
         means = [by_type[t][g]["mean"] for t in types]
         bars = ax.bar(xs, [m or 0.0 for m in means], width, label=_legend_label(g))
+        spans = [(x, by_type[t][g]) for x, t in zip(xs, types) if by_type[t][g]["ci_low"] is not None]
+        if spans:
+            ax.errorbar([x for x, _ in spans], [r["mean"] for _, r in spans],
+                        yerr=[[max(0.0, r["mean"] - r["ci_low"]) for _, r in spans],
+                              [max(0.0, r["ci_high"] - r["mean"]) for _, r in spans]],
+                        fmt="none", ecolor="black", elinewidth=0.8, capsize=3)
         for bar, t, m in zip(bars, types, means):
             if m is not None:  # an unscored Type gets no bar and no label (the footnote says so): labels would collide
-                ax.annotate(f"n={by_type[t][g]['problems']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                            ha="center", va="bottom", fontsize=7)
+                ax.annotate(f"n={by_type[t][g]['problems']}", (bar.get_x() + bar.get_width() / 2, 0), xytext=(0, 2),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=7)  # at the base: clear
+                # of the error bar
     ax.set_xticks(range(len(types)), [f"Type {t}" for t in types])
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("mean score (problem means)")
-    ax.text(0, -0.16, "n = problems scored; no bar: no scored answer of that Type", transform=ax.transAxes, fontsize=7)
+    ax.text(0, -0.16, "n = problems scored; whiskers: 95 % bootstrap interval over the problems; no bar: no scored "
+            "answer of that Type", transform=ax.transAxes, fontsize=7)
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
     ax.legend(fontsize=7)
     fig.tight_layout()
