@@ -20,6 +20,7 @@ SEED = 413  # the course; any fixed seed makes the Monte Carlo and bootstrap res
 EXACT_LIMIT = 200_000  # distinct label arrangements listed at most for the exact test
 PERMUTATIONS = 20_000  # Monte Carlo permutations beyond that
 RESAMPLES = 10_000  # bootstrap resamples
+CHUNK = 5000  # label deals scored at once: (deals x problem pairs) floats, ~13 MB for the pack's 26 problems
 
 
 def _pair_signs(values: np.ndarray) -> np.ndarray:
@@ -87,14 +88,16 @@ def order_test(types, scores, *, exact_limit: int = EXACT_LIMIT, permutations: i
     observed = (_pair_signs(x) * sy).sum()
     total = arrangements(list(types))
     if total <= exact_limit:
-        numerators = _pair_signs(_all_arrangements(list(types))) @ sy
-        p = np.count_nonzero(numerators <= observed) / total
+        deals = _all_arrangements(list(types))
+        at_most = sum(np.count_nonzero(_pair_signs(deals[i:i + CHUNK]) @ sy <= observed)
+                      for i in range(0, total, CHUNK))  # in chunks: all pairs of all deals at once can take GBs
+        p = at_most / total
         out.update(method="exact", permutations=total)
     else:
         rng = np.random.default_rng(seed)
         at_most = 0
-        for start in range(0, permutations, 5000):
-            deal = rng.permuted(np.tile(x, (min(5000, permutations - start), 1)), axis=1)
+        for start in range(0, permutations, CHUNK):
+            deal = rng.permuted(np.tile(x, (min(CHUNK, permutations - start), 1)), axis=1)
             at_most += np.count_nonzero(_pair_signs(deal) @ sy <= observed)
         p = (1 + at_most) / (1 + permutations)
         out.update(method="monte carlo", permutations=permutations)
