@@ -415,3 +415,13 @@ def test_plot_draws_the_intervals_as_error_bars(tmp_path, monkeypatch):
     whiskers = [seg for coll in ax.collections for seg in coll.get_segments()]
     spans = sorted((round(s[0][1], 3), round(s[1][1], 3)) for s in whiskers)
     assert spans == [(0.0, 1.0), (0.5, 1.0)]  # Types 4 and 1; Type 2 has one problem, no whisker
+
+
+def test_a_p_value_just_above_the_cutoff_is_not_shown_as_the_cutoff(capsys):
+    """p = 16/315 = 0.0508 was shown "p = 0.05" beside "no evidence of an order", although p <= 0.05 says "scores fall"."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [1.0], 2: [1.0, 0.5, 0.5, 1 / 3], 3: [1 / 3, 1 / 3], 4: [0.0, 2 / 3]})
+    assert study.type_trend()["m"]["p_value"] == pytest.approx(0.0508, abs=1e-4)
+    _print(study, None)
+    assert "tau-b = -0.51, p = 0.051 (exact, 9 problems): no evidence of an order" in capsys.readouterr().out

@@ -132,7 +132,12 @@ def _type_cell(row: dict) -> str:
 
 
 def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    if p < 0.001:
+        return "p < 0.001"
+    digits = 3 if p < 0.01 else 2
+    while p > ALPHA and round(p, digits) <= ALPHA:  # 0.0508 is not "p = 0.05": that one would say "scores fall"
+        digits += 1
+    return f"p = {p:.{digits}f}"
 
 
 def _trend_line(trend: dict) -> str:
