@@ -425,3 +425,17 @@ def test_a_p_value_just_above_the_cutoff_is_not_shown_as_the_cutoff(capsys):
     assert study.type_trend()["m"]["p_value"] == pytest.approx(0.0508, abs=1e-4)
     _print(study, None)
     assert "tau-b = -0.51, p = 0.051 (exact, 9 problems): no evidence of an order" in capsys.readouterr().out
+
+
+def test_column_names_too_wide_to_fit_are_folded_not_cut(capsys):
+    """Nine dated versions of one model: the headers were cut to "gpt-4o-20…", nine columns of the same name."""
+    from types import SimpleNamespace
+
+    from workbench.commands.study import _print
+    from workbench.study import Cell, Study
+
+    groups = [f"gpt-4o-2024-{month:02d}-01 / direct" for month in range(1, 10)]
+    study = Study(groups=groups, problems=[SimpleNamespace(id="1.1", type=1, points=1)],
+                  cells={("1.1", g): Cell(scores=[1.0]) for g in groups}, answers=[], skipped=[], untraced=[])
+    _print(study, None)
+    assert "…" not in capsys.readouterr().out

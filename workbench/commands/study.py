@@ -169,7 +169,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     for col, kw in (("id", {}), ("Type", {"justify": "center"}), ("pts", {"justify": "right"})):
         table.add_column(col, **kw)
     for g in study.groups:
-        table.add_column(escape(g), justify="right")
+        table.add_column(escape(g), justify="right", overflow="fold")
     for p in study.problems:
         cells = []
         for g in study.groups:
@@ -187,7 +187,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     by_type = Table(title="per Type: mean of problem means [95%\u00a0interval] (problems, answers scored)")
     by_type.add_column("Type", justify="center")
     for g in study.groups:
-        by_type.add_column(escape(g), justify="right")
+        by_type.add_column(escape(g), justify="right", overflow="fold")
     for t, row in study.by_type().items():
         by_type.add_row(str(t), *(_type_cell(row[g]) for g in study.groups))
     console.print(by_type)
