@@ -439,3 +439,22 @@ def test_column_names_too_wide_to_fit_are_folded_not_cut(capsys):
                   cells={("1.1", g): Cell(scores=[1.0]) for g in groups}, answers=[], skipped=[], untraced=[])
     _print(study, None)
     assert "…" not in capsys.readouterr().out
+
+
+def test_plot_legend_hides_no_bar(tmp_path, monkeypatch):
+    """Every Type scored 1.0 by some column: the legend, drawn inside the axes, covered the bars of Type 4."""
+    import matplotlib.pyplot as plt
+
+    from workbench.commands.study import _draw
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    study = _synthetic({1: [1.0, 1.0], 2: [1.0, 1.0], 3: [1.0, 1.0], 4: [1.0, 1.0]})
+    study.groups = ["alpha-2026-01-01", "beta-2026-02-02", "gamma-2026-03-03"]
+    study.cells = {(pid, g): cell for (pid, _), cell in study.cells.items() for g in study.groups}
+    _draw(study, tmp_path / "study.png")
+    fig = figures[0]
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent()
+    assert not any(bar.get_window_extent().overlaps(legend) for bar in ax.patches)

@@ -286,6 +286,8 @@ def _draw(study, path: Path) -> None:
     ax.text(0, -0.16, "n = problems scored; whiskers: 95 % bootstrap interval over the problems; no bar: no scored "
             "answer of that Type", transform=ax.transAxes, fontsize=7)
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
-    ax.legend(fontsize=7)
     fig.tight_layout()
+    # outside the axes, where bars reaching 1.0 cannot hide behind it; after the layout, which would narrow the axes
+    # for it (the bars' n= labels then collide): the saved image widens to take it in
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save_figure(fig, path, dpi=150)
