@@ -172,6 +172,24 @@ def test_a_redirect_that_drops_the_post_names_the_new_url(settings, fake_llm):
     assert info.value.fix == f"use --base-url {moved}" and "not found" not in info.value.message
 
 
+def test_a_redirect_names_the_new_url_without_its_credentials(settings, fake_llm):
+    moved = fake_llm.url.replace("/v1", "/v2")
+    fake_llm.script({"status": 302, "headers": {"Location": moved.replace("//", "//alice:hunter2@") + "/chat/completions"}})
+    with pytest.raises(LLMError, match=r"redirected the request to .*/v2, which .* GET") as info:
+        llm.complete(USER, settings)
+    assert "hunter2" not in str(info.value) and "alice" not in str(info.value) and info.value.fix == f"use --base-url {moved}"
+
+
+def test_a_redirect_that_keeps_the_post_reports_what_the_new_url_said(settings, fake_llm):
+    """A 307/308 resends the POST with its body: the answer there is the server's own, not a lost request."""
+    moved = fake_llm.url.replace("/v1", "/v2")
+    fake_llm.script({"status": 308, "headers": {"Location": moved + "/chat/completions"}}, {"status": 401})
+    with pytest.raises(LLMError, match=r"rejected the API key \(401\)") as info:
+        llm.complete(USER, settings)
+    assert "redirected" not in info.value.message
+    assert [r["path"] for r in fake_llm.chat_requests()] == ["/v1/chat/completions", "/v2/chat/completions"]
+
+
 def test_the_key_is_scrubbed_from_error_text(settings, fake_llm):
     fake_llm.script({"status": 401, "message": f"Incorrect API key provided: {SECRET}."})
     with pytest.raises(LLMError) as info:
