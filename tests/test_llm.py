@@ -238,6 +238,14 @@ def test_a_web_page_for_a_stream_is_malformed_not_a_dropped_connection(settings,
     assert "/v1" in info.value.fix and len(fake_llm.chat_requests()) == 1
 
 
+def test_a_web_page_with_a_charset_for_a_stream_is_malformed_too(settings, fake_llm):
+    """Web servers send `text/html; charset=utf-8`, not the bare type."""
+    fake_llm.script(*[{"body": "<html><body>Open WebUI</body></html>", "content_type": "text/html; charset=utf-8"}] * 3)
+    with pytest.raises(LLMError, match=r"malformed response from .*web page \(text/html\)"):
+        llm.complete(USER, settings.replace(stream=True))
+    assert len(fake_llm.chat_requests()) == 1
+
+
 def test_streaming_shows_pieces_and_records_the_whole(settings, fake_llm):
     pieces = []
     result = llm.complete(USER, settings.replace(stream=True), n=2, on_delta=lambda i, t: pieces.append((i, t)))
