@@ -288,12 +288,29 @@ def test_content_as_a_list_of_parts_is_read_as_answer_and_reasoning(settings, fa
 
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("part, named", [({"type": "image_url", "image_url": {"url": "data:"}}, "'image_url'"),
-                                         ({"type": "thinking", "thinking": 7}, "'thinking' part"), ("text", "'str'")])
+                                         ({"type": "thinking", "thinking": 7}, "'thinking' part"), ("text", "'str'"),
+                                         ({"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}, "No."]},
+                                          "'thinking' part")])
 def test_a_content_part_that_is_no_text_is_malformed_and_named(settings, fake_llm, stream, part, named):
     fake_llm.script({"content_parts": [{"type": "text", "text": "It is 4."}, part]})
     with pytest.raises(LLMError, match=rf"malformed response .*{named}"):
         llm.complete(USER, settings.replace(stream=stream))
     assert len(fake_llm.chat_requests()) == 1  # not retried
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reasoning_part_with_its_text_under_text_is_reasoning(settings, fake_llm, stream):
+    """`thinking` and `reasoning` parts both hold reasoning, under their own key or under `text`."""
+    fake_llm.script({"content_parts": [{"type": "reasoning", "text": "Is it 5? "}, {"type": "thinking", "text": "No."},
+                                       {"type": "text", "text": "It is 4."}]})
+    result = llm.complete(USER, settings.replace(stream=stream), on_delta=(lambda i, t: None) if stream else None)
+    assert (result.text, result.choices[0].reasoning) == ("It is 4.", "Is it 5? No.")
+
+
+def test_a_reasoning_field_that_is_not_text_is_no_reasoning(settings, fake_llm):
+    fake_llm.script({"content": "It is 4.", "reasoning": {"effort": "high"}, "reasoning_field": "reasoning"})
+    result = llm.complete(USER, settings)
+    assert result.text == "It is 4." and "reasoning" not in result.to_exchange()["choices"][0]
 
 
 def test_truncated_stream_is_an_error(settings, fake_llm):
