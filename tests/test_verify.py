@@ -644,6 +644,26 @@ def test_a_grader_that_takes_no_temperature_grades_at_its_default(proj, monkeypa
         server.stop()
 
 
+def test_a_grader_already_at_its_default_temperature_is_not_asked_twice(proj, monkeypatch):
+    """Once the grader dropped its temperature, a 400 that names temperature again is the answer, not a cue to resend."""
+    from openai_server import FakeOpenAI
+    from workbench.errors import LLMError
+    from workbench.judge import make_judge
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        refuse = {"status": 400, "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
+        server.script(refuse, {"content": '{"score": 1.0, "notes": "ok"}'}, dict(refuse, message="temperature is unset"))
+        judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
+        assert judge(problem, "an answer")["score"] == 1.0
+        with pytest.raises(LLMError, match="temperature is unset"):
+            judge(problem, "another")
+        assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None, None]
+    finally:
+        server.stop()
+
+
 def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
     """A dead endpoint is asked once, not once per answer (each time with its retries); every answer counts as failed."""
     from workbench.errors import LLMError
