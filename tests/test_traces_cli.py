@@ -942,6 +942,31 @@ def test_citations_name_model_version_url_start_date_and_hash():
         "from the user's own chat export; trace abcdef123456")
 
 
+def test_reasonings_match_each_reply_to_its_own_call():
+    from pathlib import Path
+
+    from workbench.traces import Trace
+
+    def choice(content, reasoning=None):
+        return {"index": 0, "content": content, "finish_reason": "stop", **({"reasoning": reasoning} if reasoning else {})}
+
+    def sample(i, *replies):
+        return {"index": i, "messages": [m for r in replies for m in ({"role": "user", "content": "q"},
+                                                                    {"role": "assistant", "content": r})]}
+
+    shared = _trace(exchanges=[{"sample": None, "turn": 0, "choices": [choice("A0", "R0"), dict(choice("A1", "R1"), index=1)]}],
+                    samples=[sample(0, "A0"), sample(1, "A1")])
+    assert Trace(Path("t.json"), shared).reasonings() == [["R0"], ["R1"]]  # n > 1: choice i is sample i's
+    chat = _trace(exchanges=[{"sample": 0, "turn": 0, "choices": [choice("OK.", "T0")]},
+                             {"sample": 0, "turn": 1, "choices": [choice("OK.")]},  # the same words, thought-free
+                             {"sample": 0, "turn": 2, "choices": [choice("It is 8.", "OLD")]},
+                             {"sample": 0, "turn": 2, "choices": [choice("It is 8.", "NEW")]},  # /retry, same answer
+                             {"sample": 0, "turn": 3, "choices": [choice("Kept.", "KEPT")]},
+                             {"sample": 0, "turn": 3, "choices": [choice("Not in the chat.", "OTHER")]}],
+                  samples=[sample(0, "OK.", "OK.", "It is 8.", "Kept.")])
+    assert Trace(Path("t.json"), chat).reasonings() == [["T0", "", "NEW", "KEPT"]]
+
+
 def test_trace_references_by_hash_prefix(wb):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
     [path] = wb.traces()
