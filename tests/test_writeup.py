@@ -1135,6 +1135,29 @@ def test_a_transcript_names_the_reasoning_kept_in_the_trace_without_printing_it(
     assert "reasoning" not in plain
 
 
+def test_a_transcripts_reasoning_note_sits_under_its_own_sample_and_turn(tmp_path):
+    from workbench.traces import load_trace
+    from workbench.transcript import transcript
+
+    data = trace_data("1.2", "FIXTURE first")
+    chat = data["samples"][0]["messages"] + [{"role": "user", "content": "And then?"},
+                                             {"role": "assistant", "content": "FIXTURE second"}]
+    data["samples"] = [{"index": 0, "messages": data["samples"][0]["messages"]}, {"index": 1, "messages": chat}]
+    data["exchanges"] = [
+        {"sample": 0, "turn": 0, "model": "fixture-model-2024-01-01",
+         "choices": [{"index": 0, "content": "FIXTURE first", "finish_reason": "stop"}]},
+        {"sample": 1, "turn": 0, "model": "fixture-model-2024-01-01",
+         "choices": [{"index": 0, "content": "FIXTURE first", "finish_reason": "stop"}]},
+        {"sample": 1, "turn": 1, "model": "fixture-model-2024-01-01",
+         "choices": [{"index": 0, "content": "FIXTURE second", "finish_reason": "stop",
+                      "reasoning": "First,  check\nthe rows.\n\nThen sum."}]}]
+    path = write_trace(data, tmp_path / "traces")
+    text = "\n".join(transcript(load_trace(path)))
+    note = f"The model's reasoning (6 words) is kept in the trace file {path.name}"  # words, not spaces or lines
+    assert text.count("The model's reasoning") == 1 and note in text
+    assert text.index("Sample 2 of 2") < text.index("FIXTURE second") < text.index(note)
+
+
 def test_a_transcript_labels_samples_marks_imports_and_shows_empty_messages(tmp_path):
     from workbench.traces import load_trace
     from workbench.transcript import split_fences, transcript
