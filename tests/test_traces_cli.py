@@ -492,6 +492,25 @@ def test_traces_show_prints_the_reasoning_before_the_answer(wb, monkeypatch):
     assert [c.get("reasoning") for c in choices] == [None, "FIRST THOUGHT: 7?", "SECOND THOUGHT: 8."]
 
 
+def test_traces_show_puts_a_samples_reasoning_under_that_sample_and_raw_keeps_it_literal(wb):
+    from workbench.traces import write_trace
+
+    def sample(i, reply):
+        return {"index": i, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": reply}]}
+
+    path = write_trace(_trace(exchanges=[{"sample": None, "turn": 0, "model": "fake-gpt-2026-01-15", "choices": [
+        {"index": 0, "content": "It is 60.", "finish_reason": "stop"},
+        {"index": 1, "content": "It is 61.", "finish_reason": "stop", "reasoning": "So 3*4*5 = 60, **not** 61?"}]}],
+        samples=[sample(0, "It is 60."), sample(1, "It is 61.")], request={"model": "fake-gpt", "n": 2}),
+        wb.root / "traces")
+    code, out, _ = wb.run("traces", "show", path.name)
+    assert code == 0 and out.count("reasoning (not part of the answer)") == 1
+    assert out.index("sample 2") < out.index("reasoning (not part of the answer)") < out.index("It is 61.")
+    assert "3*4*5" not in out  # Markdown: the stars are styling, as in the answer
+    code, out, _ = wb.run("traces", "show", path.name, "--raw")
+    assert code == 0 and "So 3*4*5 = 60, **not** 61?" in out
+
+
 def test_traces_verify_detects_an_edited_trace(wb):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
     assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
