@@ -487,3 +487,17 @@ def test_cli_output_to_a_stdout_that_cannot_encode_every_character(encoding, pac
     doc = run("show", "3.1", "--json")  # non-ASCII characters the encoding lacks are written as \u escapes
     assert doc.returncode == 0 and b"Traceback" not in doc.stderr
     assert json.loads(doc.stdout.decode(encoding)) == pack.get("3.1").to_dict()
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp932"])
+def test_json_to_a_stdout_that_cannot_encode_a_character_is_still_sorted_and_indented(encoding, monkeypatch):
+    import io
+    import sys
+
+    from workbench.console import print_json
+
+    raw = io.BytesIO()
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(raw, encoding=encoding, errors="strict"))
+    print_json({"b": "café ∑", "a": [1]})
+    sys.stdout.flush()
+    assert raw.getvalue().decode(encoding) == '{\n  "a": [\n    1\n  ],\n  "b": "caf\\u00e9 \\u2211"\n}\n'
