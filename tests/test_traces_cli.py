@@ -140,6 +140,12 @@ def test_import_url_that_is_no_web_address_is_refused(wb, export):
     assert code == 2 and "is not a web address" in err and "https://" in err and wb.traces() == []
 
 
+def test_an_import_into_a_project_without_a_traces_folder_makes_it(wb, export):
+    (wb.root / "traces").rmdir()  # a fresh project: no trace written yet
+    code, _, err = wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa")
+    assert code == 0 and "Traceback" not in err and len(wb.traces()) == 1
+
+
 def test_the_same_conversation_is_imported_once(wb, export, tmp_path):
     argv = ["import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa"]
     assert wb.run(*argv)[0] == 0
