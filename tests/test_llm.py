@@ -289,6 +289,7 @@ def test_content_as_a_list_of_parts_is_read_as_answer_and_reasoning(settings, fa
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("part, named", [({"type": "image_url", "image_url": {"url": "data:"}}, "'image_url'"),
                                          ({"type": "thinking", "thinking": 7}, "'thinking' part"), ("text", "'str'"),
+                                         ({"type": "text", "text": None}, "'text' part"),
                                          ({"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}, "No."]},
                                           "'thinking' part")])
 def test_a_content_part_that_is_no_text_is_malformed_and_named(settings, fake_llm, stream, part, named):
