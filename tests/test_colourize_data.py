@@ -214,6 +214,30 @@ def test_a_class_folder_named_otherwise_is_named_in_the_error(tmp_path, name):
     assert f"(no folder train/horse; train/ has {', '.join(sorted([name, 'cat']))})" in err.value.message
 
 
+
+def test_a_class_folder_missing_from_test_only_is_named_for_test(tmp_path):
+    folder = make_image_folder(tmp_path / "f")
+    (folder / "test" / "horse").rename(folder / "test" / "Horse")
+    with pytest.raises(DataError, match="no test images of category 7") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert "(no folder test/horse; test/ has Horse, cat)" in err.value.message and "train/" not in err.value.message
+
+
+def test_an_empty_class_folder_is_not_called_missing(tmp_path):
+    folder = make_image_folder(tmp_path / "f")
+    for image in (folder / "train" / "horse").iterdir():
+        image.unlink()
+    with pytest.raises(DataError, match="no training images of category 7") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert "no folder" not in err.value.message
+
+
+def test_batches_without_the_category_are_one_error_not_a_folder_hint(tmp_path):
+    folder = make_cifar_batches(tmp_path / "d")  # labels 0-6 and 7: no ship
+    with pytest.raises(DataError, match="no training images of category 8 \\(ship\\)") as err:
+        cdata.load_category(folder, "ship", cache_dir=tmp_path / "cache")
+    assert "no folder" not in err.value.message
+
 def test_unknown_category():
     with pytest.raises(UsageError, match="unknown category"):
         cdata.resolve_category("unicorn")
