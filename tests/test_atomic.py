@@ -76,3 +76,21 @@ def test_a_figure_is_saved_in_the_format_its_suffix_names(tmp_path, suffix, magi
     save_figure(fig, tmp_path / f"study{suffix}")
     assert (tmp_path / f"study{suffix}").read_bytes().startswith(magic)
     assert [p.name for p in tmp_path.iterdir()] == [f"study{suffix}"]
+
+
+def test_remove_orphans_removes_only_whole_name_matches_of_dead_processes(tmp_path):
+    """Only a folder whose whole name is of the form, and whose pid is no process, goes; a name with more after it
+    (a copy the user kept), a live pid and a pid too large to be one stay, and none of them is an error."""
+    import re
+    import subprocess
+
+    from workbench.atomic import remove_orphans
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    names = [f".building-{gone.pid}-k1l2", f".building-{gone.pid}-k1l2.keep", f".building-{os.getpid()}-m4n5",
+             ".building-" + "9" * 30 + "-x1"]
+    for name in names:
+        (tmp_path / name).mkdir()
+    remove_orphans(tmp_path, re.compile(r"\.building-(\d+)-[a-z0-9_]+"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
