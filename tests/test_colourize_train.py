@@ -80,6 +80,25 @@ def test_a_start_removes_the_temp_folders_of_killed_starts_only(project):
                                                      f".ct2.{gone.pid}.a.tmp", "ct"}
 
 
+
+def test_the_temp_folder_of_a_start_killed_by_sigkill_is_removed_by_the_next(project):
+    """The fix works only if a start's own temp folder is of the form the next start removes (it carries the pid)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    runs_dir = project / "runs"
+    killed = subprocess.run([sys.executable, "-c", "import os, signal, sys\nfrom pathlib import Path\n"
+                             "from colourize.runs import new_run_folder\n"
+                             "with new_run_folder(Path(sys.argv[1])) as tmp:\n"
+                             "    (tmp / 'config.json').write_text('{}')\n"
+                             "    os.kill(os.getpid(), signal.SIGKILL)\n", str(runs_dir / "ct")], cwd=REPO)
+    assert killed.returncode == -9 and [p.name.startswith(".ct.") for p in runs_dir.iterdir()] == [True]
+    with runs.new_run_folder(runs_dir / "ct") as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert [p.name for p in runs_dir.iterdir()] == ["ct"]
+
 def test_the_figures_are_the_notebooks(cfg, project, monkeypatch):
     """train_loss: mean of the batches' losses; val_loss: mean over test batches; val_acc: % of test pixels right,
     with BatchNorm in eval mode (recomputed from model.pt)."""
