@@ -828,6 +828,21 @@ def test_a_build_removes_the_staging_folders_of_killed_builds_only(fx):
                                                                                ".building-q1w2"]
 
 
+
+def test_a_build_s_staging_folder_is_of_the_form_the_next_build_removes(fx, monkeypatch):
+    """Its name carries the builder's pid, so a build killed by SIGKILL leaves a folder the next build recognizes."""
+    import workbench.writeup
+
+    staged = []
+
+    def killed(pack, stage, *_, **__):
+        staged.append(stage.name)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workbench.writeup, "_build", killed)
+    assert main(["build-writeup", "--pack", "fx", "--out", str(fx / "build"), "--name", "A"]) == 130
+    assert len(staged) == 1 and re.fullmatch(rf"\.building-{os.getpid()}-[a-z0-9_]+", staged[0]), staged
+
 def test_a_failed_typesetting_keeps_the_source_it_names(fx, monkeypatch, capsys):
     import workbench.writeup
 
