@@ -150,6 +150,38 @@ def test_memory_is_capped(monkeypatch):
     assert not run_python("raise ValueError('boom')", timeout_s=20).out_of_memory
 
 
+
+def test_the_memory_limit_leaves_reservations_alone(monkeypatch):
+    """What the limit counts is memory written to, not address space: a CUDA build of torch reserves GiBs of it
+    (PROT_NONE) on import, and an address-space limit made every sandboxed model fail before it ran."""
+    monkeypatch.setattr("workbench.sandbox.MEMORY_LIMIT_BYTES", 256 * 2**20, raising=False)
+    result = run_python("import mmap\nm = mmap.mmap(-1, 2 * 2**30, flags=mmap.MAP_PRIVATE, prot=0)\nprint(len(m))",
+                        timeout_s=20)
+    assert result.ok and result.stdout == f"{2 * 2**30}\n", result.stderr
+
+
+@pytest.mark.parametrize("line, oom", [
+    ("MemoryError", True),
+    ("numpy.core._exceptions._ArrayMemoryError: Unable to allocate 8.00 GiB for an array", True),
+    ("RuntimeError: [enforce fail at alloc_cpu.cpp:114] data. DefaultCPUAllocator: can't allocate memory: you tried "
+     "to allocate 8589934592 bytes. Error code 12 (Cannot allocate memory)", True),
+    ("RuntimeError: DefaultCPUAllocator: can't allocate memory: you tried to allocate 8589934592 bytes.", True),  # cut
+    ("terminate called after throwing an instance of 'std::bad_alloc'", True),
+    ("ValueError: boom", False),
+    ("NameError: name 'MemoryErrorCount' is not defined", False),
+])
+def test_which_error_lines_are_out_of_memory(line, oom):
+    from workbench.sandbox import is_out_of_memory
+
+    assert is_out_of_memory(line) is oom
+
+
+def test_a_run_that_ends_well_did_not_run_out_of_memory():
+    """A MemoryError the code caught and printed is not how it ended."""
+    result = run_python("import sys\ntry:\n    raise MemoryError\nexcept MemoryError as e:\n"
+                        "    print('handled', repr(e), file=sys.stderr)\n", timeout_s=20)
+    assert result.ok and result.stderr.strip() == "handled MemoryError()" and not result.out_of_memory
+
 def test_errors_come_back_as_output():
     result = run_python("raise ValueError('boom')", timeout_s=20)
     assert result.returncode == 1 and "ValueError: boom" in result.stderr
