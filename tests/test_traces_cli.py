@@ -97,8 +97,8 @@ def test_ambiguous_or_missing_conversation_lists_the_titles(wb, export, wanted, 
         assert wb.run(*argv)[0] == 0
         return
     code, _, err = wb.run(*argv)
-    assert code == 2 and message in err and "'RMSProp question' [conv-aaa]" in err and "'Other chat' [conv-bbb]" in err
-    assert wb.traces() == []
+    assert code == 2 and message in err and "'RMSProp question' [conv-aaa] 2023-11-14" in err  # create_time 1700000000.5
+    assert "'Other chat' [conv-bbb] 2023-11-14" in err and wb.traces() == []
 
 
 @pytest.mark.parametrize("text", [
@@ -423,6 +423,49 @@ def test_the_same_claude_conversation_is_imported_once(wb, claude_export, tmp_pa
     assert code == 2 and f"already imported for 1.1: {first}" in err and err.count("\n") == 1
     assert wb.traces() == [first]
 
+
+
+def test_a_claude_export_s_times_are_read_as_utc(wb, tmp_path):
+    """created_at with an offset is converted, one without is UTC; each reply keeps its own time and uuid."""
+    conv = json.loads(json.dumps(CLAUDE[0]))
+    conv.update(created_at="2024-05-01T23:30:00-02:00", updated_at="2024-05-02T00:00:00+00:00")
+    conv["chat_messages"][3]["created_at"] = "2024-05-01T12:01:05"
+    code, _, err = _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")
+    assert code == 0, err
+    trace = load_trace(wb.traces()[0])
+    info = trace.data["import"]
+    assert (info["created_at"], info["updated_at"]) == ("2024-05-02T01:30:00Z", "2024-05-02T00:00:00Z")
+    assert "conversation of 2024-05-02, imported " in trace.citation()
+    assert [(e["response_id"], e["created"]) for e in trace.data["exchanges"]] == [("m2", 1714564802), ("m4", 1714564865)]
+
+
+def test_a_claude_reply_is_its_text_parts_only_and_one_per_turn(wb, tmp_path):
+    """Parts of any other type are skipped even when they carry text, empty parts leave no gap, and assistant
+    messages in a row (a reply continued) are one reply, as for ChatGPT."""
+    conv = {"uuid": "c3", "name": "Split reply", "created_at": "2024-06-03T08:00:00Z", "chat_messages": [
+        {"uuid": "q", "sender": "human", "text": "What is $x$?"},
+        {"uuid": "a1", "sender": "assistant", "content": [{"type": "text", "text": "Part one."}, {"type": "text", "text": ""},
+                                                          {"type": "unknown_kind", "text": "OTHER KIND"},
+                                                          {"type": "text", "text": "Part two."}]},
+        {"uuid": "a2", "sender": "assistant", "text": "Continued."}]}
+    code, _, err = _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")
+    assert code == 0, err
+    trace = load_trace(wb.traces()[0])
+    assert trace.samples[0]["messages"] == [{"role": "user", "content": "What is $x$?"},
+                                            {"role": "assistant", "content": "Part one.\n\nPart two.\n\nContinued."}]
+    assert len(trace.data["exchanges"]) == 1 and trace.answers() == ["Part one.\n\nPart two.\n\nContinued."]
+
+
+def test_a_claude_conversation_by_its_exact_title_or_alone(wb, tmp_path):
+    """An exact title wins over titles that merely contain it; one conversation object (not in a list) is read."""
+    longer = dict(json.loads(json.dumps(CLAUDE[1])), uuid="c2b1-longer", name="Other chat, continued")
+    code, _, err = _import(wb, tmp_path, [longer, CLAUDE[1]], "--model", "claude-sonnet-4", "--conversation", "other chat")
+    assert code == 0, err
+    assert load_trace(wb.traces()[0]).data["import"]["conversation_id"] == "c2b0-other"
+    code, _, err = wb.run("import-chat", str(_claude_zip(tmp_path, CLAUDE[0])), "--problem", "1.2", "--pack", "demo",
+                          "--model", "claude-sonnet-4")
+    assert code == 0, err
+    assert {load_trace(p).data["import"]["conversation_id"] for p in wb.traces()} == {"c2b0-other", "c1a0-bayes"}
 
 def test_import_chat_help_names_the_claude_export(capsys):
     from cli import main
