@@ -405,6 +405,19 @@ def test_cli_check_stdin_that_is_not_utf8_is_refused_as_a_file_is(proj, tmp_path
     assert main(["check", "3.1", str(tmp_path / "answer.md")]) == 2 and "cannot read" in capsys.readouterr().err
 
 
+
+def test_cli_check_stdin_with_windows_line_ends_reads_as_a_file_does(tmp_path, monkeypatch):
+    """Read as bytes, stdin kept its \\r\\n where a file (and a text stdin) reads \\n: a fenced model piped from
+    Windows ended "```\\r", so no code block was found and a correct answer was `unchecked`."""
+    from workbench.commands.checking import _read_answer
+
+    data = "## Solution\r\n\r\n```python\r\nx = 1\r\n```\r\nold Mac\rline\n".encode("utf-8")
+    (tmp_path / "answer.md").write_bytes(data)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    expected = "## Solution\n\n```python\nx = 1\n```\nold Mac\nline\n"
+    assert _read_answer(str(tmp_path / "answer.md")) == expected
+    assert _read_answer("-") == expected
+
 @pytest.mark.parametrize("pid, text, status, code", [
     ("3.1", f"The result is {CONV}.", "partial", 1),  # the matrix, no feature
     ("4.1", "---\ncode: colourize.models:NoSuchNet\n---\n\n## Solution\n\nx\n", "missing", 1),  # no code to check

@@ -91,7 +91,9 @@ def _read_answer(path: str) -> str:
         # or, under a C locale, lets any bytes through, so a UTF-16 answer was checked as mojibake ("not judged")
         raw = getattr(sys.stdin, "buffer", None)
         try:
-            text = raw.read().decode("utf-8") if raw is not None else sys.stdin.read()
+            # and with \r\n and \r read as \n, as a file and a text stdin are (a fence ending "```\r" is no fence)
+            text = raw.read().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n") if raw is not None \
+                else sys.stdin.read()
         except UnicodeDecodeError as exc:
             raise UsageError(f"cannot read stdin: {exc}", "pipe UTF-8 text, or pass the file's name") from None
     else:
