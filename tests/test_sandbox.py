@@ -354,11 +354,11 @@ def test_without_process_groups_the_child_is_still_killed_on_timeout(monkeypatch
     assert sandbox.run_python("print('hi')", timeout_s=10).stdout == "hi\n"
 
 
-def test_the_output_guard_runs_where_there_is_no_resource_module(monkeypatch):
+def test_the_limits_guard_runs_where_there_is_no_resource_module(monkeypatch):
     """Windows has no `resource`: the child's prelude failed there, so every model code 'did not run'."""
     import sys
 
     from workbench import sandbox
 
     monkeypatch.setitem(sys.modules, "resource", None)  # import resource now raises ImportError
-    exec(sandbox.OUTPUT_GUARD, {})
+    exec(sandbox.LIMITS_GUARD.format(output=1, memory=1), {})

@@ -47,30 +47,22 @@ OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024  # per file the child writes, its stdout a
 
 # A file may grow to OUTPUT_LIMIT_BYTES, no further (Python then gets "OSError: [Errno 27] File too large"): a
 # loop that printed forever had filled the disk and the caller's memory (3 GB in 5 s) before the time limit.
-# Windows has no resource module: there the child runs without that limit (its output is still read up to it).
-OUTPUT_GUARD = f'''
-try:
-    import resource as _resource
-except ImportError:
-    pass
-else:
-    _resource.setrlimit(_resource.RLIMIT_FSIZE, ({OUTPUT_LIMIT_BYTES}, {OUTPUT_LIMIT_BYTES}))
-    del _resource
-'''
-
 # Memory: a model that allocates without bound (a list grown in a loop, a huge tensor) took the machine's whole
 # memory before the time limit. RLIMIT_DATA, not RLIMIT_AS: it counts the heap and private writable mappings, not
 # the shared libraries or the huge PROT_NONE reservations of a CUDA build of torch (its import needs ~0.8 GiB of
 # data but over 3 GiB of address space). Past it, allocations fail (MemoryError) instead of the machine.
 MEMORY_LIMIT_BYTES = 4 * 1024 ** 3
 
-MEMORY_GUARD = '''
+# Windows has no resource module: there the child runs without these limits (its output is still read up to
+# OUTPUT_LIMIT_BYTES).
+LIMITS_GUARD = '''
 try:
     import resource as _resource
 except ImportError:
     pass
 else:
-    _resource.setrlimit(_resource.RLIMIT_DATA, ({limit}, {limit}))
+    _resource.setrlimit(_resource.RLIMIT_FSIZE, ({output}, {output}))
+    _resource.setrlimit(_resource.RLIMIT_DATA, ({memory}, {memory}))
     del _resource
 '''
 
@@ -230,7 +222,8 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
         script = os.path.join(tmp, "main.py")
         fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
         with open(script, "w", encoding="utf-8") as fh:
-            fh.write(fs_guard + OUTPUT_GUARD + MEMORY_GUARD.format(limit=MEMORY_LIMIT_BYTES) + NETWORK_GUARD + "\n" + source)
+            limits = LIMITS_GUARD.format(output=OUTPUT_LIMIT_BYTES, memory=MEMORY_LIMIT_BYTES)  # read now: tests lower them
+            fh.write(fs_guard + limits + NETWORK_GUARD + "\n" + source)
         cmd = [*prefix, sys.executable, "-I", "-B", script]
         start = time.monotonic()
         # Output goes to files, not pipes: a process the code started in a new session keeps a pipe open after
