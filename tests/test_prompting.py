@@ -556,3 +556,13 @@ def test_an_empty_answer_is_saved_with_a_caution(wb):
     wb.server.script({"content": "  \n"})
     code, _, err = wb.run("prompt", "1.3", "--pack", "demo")
     assert code == 0 and "caution 1.3: the answer is empty" in err and len(wb.traces()) == 1
+
+
+def test_an_empty_answer_cut_off_at_the_token_limit_says_so_and_how_to_fix_it(wb):
+    """A reasoning model that spent the token limit thinking sent no answer: the caution said only "the answer is
+    empty", with no word of the limit and no --max-tokens advice."""
+    wb.server.script({"content_parts": [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]}],
+                      "finish_reason": "length"})
+    code, _, err = wb.run("prompt", "1.3", "--pack", "demo")
+    assert code == 0 and "caution 1.3: the answer was cut off at the token limit" in err
+    assert "larger --max-tokens" in err and len(wb.traces()) == 1

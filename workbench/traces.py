@@ -190,7 +190,7 @@ class Trace:
         for answer, choice in zip(self.answers(), self.final_choices()):
             if choice.get("refusal"):
                 out.append(REFUSED)
-            elif not answer.strip():
+            elif not answer.strip() and choice.get("finish_reason") not in UNFINISHED:  # cut off: say why it is empty
                 out.append(EMPTY)
             else:
                 out.append(UNFINISHED.get(choice.get("finish_reason"), ""))
