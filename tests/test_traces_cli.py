@@ -525,6 +525,14 @@ def test_traces_list_show_cite_mark_imports(wb, export):
     assert code == 0 and len(out.strip().splitlines()) == 2 and "accessed" in out and "imported" in out
 
 
+def test_traces_show_json_carries_the_citation_the_human_output_shows(wb):
+    """`traces show` prints a `cite:` line; its --json had every field of the file but not the citation."""
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    code, out, _ = wb.run("traces", "show", trace.short_hash, "--json")
+    assert code == 0 and json.loads(out)["citation"] == trace.citation()
+
+
 def test_traces_show_prints_the_reasoning_before_the_answer(wb, monkeypatch):
     wb.server.script({"match": "why", "reasoning": "FIRST THOUGHT: 7?", "content": "It is 7."},
                      {"match": "why", "reasoning": "SECOND THOUGHT: 8.", "content": "It is 8."})

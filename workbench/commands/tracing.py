@@ -113,7 +113,7 @@ def _show(ref: str, args) -> int:
 
     trace = find_trace(ref)
     if args.json:
-        print_json(dict(trace.data, file=str(trace.path), intact=trace.intact))
+        print_json(dict(trace.data, file=str(trace.path), intact=trace.intact, citation=trace.citation()))
         return 0
     render_trace(trace, raw=args.raw)
     return 0
