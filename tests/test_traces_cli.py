@@ -597,6 +597,8 @@ def test_a_trace_moved_to_another_problem_is_flagged_and_not_cited(wb):
     assert [r["intact"] for r in json.loads(out)] == [False]
     code, out, err = wb.run("traces", "cite", "1.3", "--pack", "demo")
     assert code == 1 and out == "" and "renamed or moved" in err and "not cited" in err
+    code, out, _ = wb.run("traces", "show", str(moved))  # it said "EDITED: the hash no longer matches": it does
+    assert code == 0 and "renamed or moved" in out and "EDITED" not in out and "hash no longer matches" not in out
 
 
 def test_a_trace_renamed_in_its_own_folder_is_flagged(wb):

@@ -227,7 +227,8 @@ def render_trace(trace, raw: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    status = "[green]hash intact[/]" if trace.intact else "[bold red]EDITED: the hash no longer matches[/]"
+    status = ("[green]hash intact[/]" if trace.intact else "[bold red]EDITED: the hash no longer matches[/]"
+              if "edited" in trace.fault else f"[bold red]MOVED: {escape(trace.fault)}[/]")
     # everything but our own styling comes from the trace (a server's or an export's strings): shown literally
     head = [f"problem {trace.problem} · strategy {escape(trace.strategy or '-')} · {len(trace.samples)} sample(s)"
             + (f" of {trace.samples_requested} requested" if trace.samples_requested != len(trace.samples) else ""),
