@@ -161,6 +161,9 @@ SIZES_RIGHT = "CNN: 61,632 neurons, 21,024 parameters. FCNN: 4,992 neurons, 10,0
     # a last reply that answers, wrongly, is judged as it stands, even where the check names nothing it found
     ("3.2", [SIZES_RIGHT, "Correction: the CNN has 99 neurons."], "incorrect", None),
     ("3.1", [f"The result is {CONV}; it sharpens edges.", "On reflection, it only blurs the image."], "incorrect", None),
+    # the last reply is empty (a reasoning model spent the token limit thinking): it was "missing: empty answer"
+    ("3.1", [f"The result is {CONV}; it sharpens edges.", ""], "correct", "judged from reply 1 of 2"),
+    ("3.3", ["Kernel size, depth and stride.", "", ""], "unchecked", "judged from reply 1 of 3"),  # free text
     # no reply holds an answer: unchecked, naming no reply it was judged from
     ("3.1", ["Let me think about the kernel first.", "Glad it helped!"], "unchecked", None),
 ])

@@ -361,7 +361,7 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
     for i, (replies, caution) in enumerate(zip(trace.replies(), trace.cautions())):
         subject = f"{trace.path.name}#{i}"
         v = run_check(ref, problem, Submission(problem.id, subject, replies[-1] if replies else ""), ctx)
-        if _nothing_read(v):
+        if _nothing_read(v) or not (replies[-1] if replies else "").strip():  # an empty last reply answers nothing
             v = _latest_answer(ref, problem, subject, replies, ctx) or v
         if caution:  # a cut-off answer is judged as it came; the critique says why it may fall short
             v = dataclasses.replace(v, critique=f"{v.critique} Note: {caution}.")
@@ -373,14 +373,20 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
 
 def _latest_answer(ref, problem: Problem, subject: str, replies: list[str], ctx: CheckContext) -> Verdict | None:
     """A conversation that ends without an answer ("Glad it helped!", "My answer above stands"): the verdict on
-    the latest earlier reply that holds one, saying which reply it judged; None when none does."""
-    for k in range(len(replies) - 2, -1, -1):
+    the latest earlier reply that holds one, saying which reply it judged; None when none does. After an empty last
+    reply (the token limit spent on reasoning), the latest reply with text when none holds an answer the check reads
+    (free text)."""
+    fallback = None
+    for k in (k for k in range(len(replies) - 2, -1, -1) if replies[k].strip()):
         v = run_check(ref, problem, Submission(problem.id, subject, replies[k]), ctx)
-        if not _nothing_read(v):
+        if not _nothing_read(v) or (fallback is None and not replies[-1].strip()):
             note = f"judged from reply {k + 1} of {len(replies)}: the last reply holds no answer the check could read"
-            return dataclasses.replace(v, reason="; ".join(x for x in (v.reason, note) if x),
-                                       critique=f"{v.critique} Note: {note}.")
-    return None
+            v = dataclasses.replace(v, reason="; ".join(x for x in (v.reason, note) if x),
+                                    critique=f"{v.critique} Note: {note}.")
+            if not _nothing_read(v):
+                return v
+            fallback = v
+    return fallback
 
 
 def _nothing_read(v: Verdict) -> bool:
