@@ -385,6 +385,23 @@ def test_import_claude_export_keeps_the_text_parts(wb, claude_export):
     assert trace.answers() == ["Yes."]
 
 
+def test_a_claude_message_that_is_only_an_attachment_keeps_its_turn(wb, tmp_path):
+    """A human message with a file and no text was dropped, and the reply to it was merged into the reply before:
+    the transcript showed one answer to a question that was never asked that way."""
+    conv = json.loads(json.dumps(CLAUDE[1]))
+    conv["chat_messages"][1]["text"] = "Please attach the figure."
+    conv["chat_messages"] += [
+        {"uuid": "o3", "text": "", "sender": "human", "content": [{"type": "text", "text": ""}],
+         "attachments": [{"file_name": "figure1.png", "extracted_content": "..."}], "files": []},
+        {"uuid": "o4", "text": "The figure shows a UNet.", "sender": "assistant"}]
+    code, _, err = _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")
+    assert code == 0, err
+    messages = load_trace(wb.traces()[0]).samples[0]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[1]["content"] == "Please attach the figure." and "figure1.png" in messages[2]["content"]
+    assert messages[3]["content"] == "The figure shows a UNet."
+
+
 def test_import_claude_by_uuid_and_from_the_zip(wb, claude_export, tmp_path):
     argv = ["--pack", "demo", "--model", "claude-opus-4"]
     assert wb.run("import-chat", str(claude_export), "--problem", "1.1", "--conversation", "C2B0-OTHER", *argv)[0] == 0

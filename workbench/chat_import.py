@@ -15,7 +15,7 @@ a list of conversations with `name`, `uuid`, `created_at` (ISO-8601) and `chat_m
 the order shown, each with `sender` ("human" or "assistant") and `content`, a list of parts. The text
 is that of the parts of type "text" (the message's `text` where it has no `content`); thinking, tool
 use and tool results (`thinking`, `tool_use`, `tool_result`) and any other kind of part are skipped, as
-the ChatGPT import skips hidden and tool messages; attachments and files are not imported. The export
+the ChatGPT import skips hidden and tool messages; attachments and files are not imported (a message that is only a file keeps its turn, naming the file). The export
 names no model, so `--model` is required; the citation names https://claude.ai unless --url gives
 another address, and no model version date is added to the name given.
 
@@ -227,6 +227,10 @@ def parse_claude_conversation(conv: dict) -> Conversation:
         if role is None:
             raise ValueError(f"message {k} has sender {sender!r}, neither human nor assistant")
         text = _claude_text(msg).strip()
+        files = [a for key in ("attachments", "files") if isinstance(msg.get(key), list) for a in msg[key]
+                 if isinstance(a, dict)] if not text and role == "user" else []
+        if files:  # a file sent alone is still a turn: the reply after it answers it, not the question before
+            text = "[attached, not imported: " + ", ".join(str(a.get("file_name") or "a file") for a in files) + "]"
         if not text:
             continue
         if messages and role == "assistant" and messages[-1]["role"] == "assistant":
