@@ -402,6 +402,16 @@ def test_a_claude_message_that_is_only_an_attachment_keeps_its_turn(wb, tmp_path
     assert messages[3]["content"] == "The figure shows a UNet."
 
 
+def test_import_chat_json_names_the_conversation_and_its_turns(wb, claude_export):
+    """The human output says which conversation was imported ('Bayes rule for dropout': 2 user turn(s)); --json
+    said neither, so a script could not tell which one a --conversation substring picked."""
+    code, out, err = wb.run("import-chat", str(claude_export), "--problem", "1.1", "--pack", "demo",
+                            "--conversation", "bayes", "--model", "claude-sonnet-4", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["title"], result["turns"], result["model_version"]) == ("Bayes rule for dropout", 2, "claude-sonnet-4")
+
+
 def test_import_claude_by_uuid_and_from_the_zip(wb, claude_export, tmp_path):
     argv = ["--pack", "demo", "--model", "claude-opus-4"]
     assert wb.run("import-chat", str(claude_export), "--problem", "1.1", "--conversation", "C2B0-OTHER", *argv)[0] == 0

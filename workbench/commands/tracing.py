@@ -183,11 +183,11 @@ def cmd_import_chat(args) -> int:
                              f"cite that trace (`python cli.py traces cite {problem.id}`); nothing was written")
         path = write_trace(data)
     trace = load_trace(path)
-    if args.json:
-        print_json(trace.summary())
-        return 0
     info = trace.data["import"]
     turns = sum(1 for m in trace.samples[0]["messages"] if m["role"] == "user")
+    if args.json:
+        print_json(dict(trace.summary(), title=info["title"], turns=turns))
+        return 0
     console.print(f"[bold yellow]IMPORTED[/] {escape(repr(info['title'] or info['file']))}: {turns} user turn(s), "
                   f"model {escape(trace.model_version)}", soft_wrap=True)
     console.print(f"saved {path}", markup=False, soft_wrap=True)
