@@ -963,6 +963,14 @@ def test_chat_says_when_a_reply_was_cut_off(wb, monkeypatch):
     assert code == 0 and err.count("this reply was cut off at the token limit") == 1  # the first reply only
 
 
+def test_chat_says_when_a_reply_is_empty(wb, monkeypatch):
+    """A reasoning model that sent only its thinking showed a blank reply and nothing else, where `prompt` cautions."""
+    wb.server.script({"match": "and then", "content_parts": [{"type": "thinking", "thinking": "Hmm, maybe."}]})
+    monkeypatch.setattr("sys.stdin", io.StringIO("and then?\n\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo")
+    assert code == 0 and err.count("this reply is empty") == 1 and "reasoning" in err and "/retry" in err
+
+
 def test_html_in_an_answer_is_shown_as_written_not_dropped(wb, tmp_path):
     answer = ("Use `x` with List<int> here and a <b>bold</b> tag.\n\n<details>\nthe hidden part\n</details>\n\n"
               "<script>alert(1)</script> then more text")

@@ -331,9 +331,13 @@ def cmd_chat(args) -> int:
 
     def on_reply(text) -> None:
         console.print(("" if settings.stream else text), markup=False, highlight=False, soft_wrap=True)
-        if session.exchanges[-1]["choices"][0].get("finish_reason") == "length":
+        choice = session.exchanges[-1]["choices"][0]
+        if choice.get("finish_reason") == "length":
             err_console.print("[yellow]caution[/] this reply was cut off at the token limit: type \"continue\", or "
                               "/quit and chat again with a larger --max-tokens", soft_wrap=True)
+        elif not text.strip():
+            only = " (the model sent only its reasoning, kept in the trace)" if choice.get("reasoning") else ""
+            err_console.print(f"[yellow]caution[/] this reply is empty{only}: /retry asks again", soft_wrap=True)
 
     session = ChatSession(problem, strategy, settings, on_turn=on_turn, on_reply=on_reply,
                           on_delta=on_delta if settings.stream else None)
