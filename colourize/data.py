@@ -1,7 +1,8 @@
 """CIFAR-10 images of one category as uint8 tensors, decoded once and cached.
 
 Sources: torchvision's download into the cache (the default), or a path to a `cifar-10-batches-py`
-folder, its `cifar-10-python.tar.gz`, or an image-folder tree `train|test/<class>/*.png|jpg`.
+folder, its `cifar-10-python.tar.gz`, or an image-folder tree `train|test/<class>/*` (<class> the CIFAR-10
+name as spelled in CLASSES, e.g. `train/horse`; images in any of IMAGE_SUFFIXES).
 Scaling follows the course notebook: pixels are uint8 / 256 and the greyscale input is the mean
 of the three channels (one input channel).
 """
