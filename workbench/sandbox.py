@@ -1,4 +1,4 @@
-"""Run untrusted Python (e.g. code an LLM wrote) in a child process: time limit, temp dir as cwd, HOME and
+"""Run untrusted Python (e.g. code an LLM wrote) in a child process: time and memory limits, temp dir as cwd, HOME and
 TMPDIR, scrubbed environment, no TCP/IP network, and no file creation or content changes outside that temp dir
 where the kernel allows it.
 
@@ -16,8 +16,8 @@ What is isolated:
   its init, so every process it started (even in a new session) dies when it exits; the result never waits
   for such leftovers; the temp dir is removed afterwards.
 
-Secrets: the child's environment holds no API key, this process is made non-dumpable so the child cannot read
-its /proc/<pid>/environ, and the values of secret-looking variables are blanked in what the child prints.
+Secrets: the child's environment holds no API key, this process is made non-dumpable (Linux) so the child cannot
+read its /proc/<pid>/environ, and the values of secret-looking variables are blanked in what the child prints.
 
 What is not: reading files (the code can read whatever the user can); changing the permissions or times of
 the user's files (chmod, utime: Landlock does not cover them); connecting to Unix-domain sockets outside the
