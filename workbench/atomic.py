@@ -1,4 +1,7 @@
-"""Atomic file writes: write beside the target, then rename, so readers never see half a file."""
+"""Atomic file writes: write beside the target, then rename, so readers never see half a file.
+
+Also folder_lock (a check-then-write that a second process cannot interleave) and remove_orphans (the temp
+folders of a process killed by SIGKILL, told by the pid in their names, removed by the next one)."""
 
 from __future__ import annotations
 
