@@ -3,6 +3,7 @@
 Every message is untrusted text and stays literal: prose goes into `chat` raw blocks (shown as wrapped
 monospace text, so the model's own Markdown and TeX read exactly as it wrote them), fenced code into raw
 blocks with the model's language tag (highlighted, never run), and the citation into a Typst string.
+A reasoning model's reasoning is not shown: under its reply one line gives its word count and the trace file.
 """
 
 from __future__ import annotations
