@@ -396,6 +396,12 @@ def test_a_key_that_cannot_be_sent_is_a_config_error_before_sending(wb, monkeypa
     (["chat"], ["Exit 0:", "2: bad input", "3: nothing was answered", "130: Ctrl-C"]),
     (["traces"], ["Exit 0:", "1: `verify` found", "2: bad input"]),
     (["import-chat"], ["Exit 0:", "2: bad input"]),
+    (["list"], ["Exit 0: listed", "2: bad input"]),
+    (["show"], ["Exit 0: shown", "2: bad input"]),
+    (["reference"], ["Exit 0: shown", "2: bad input"]),
+    (["train"], ["Exit 0: trained", "2: bad input", "130: interrupted"]),
+    (["sweep"], ["Exit 0: swept", "2: bad input", "130: interrupted"]),
+    (["pin"], ["Exit 0: pinned", "2: bad input"]),
 ])
 def test_help_documents_the_exit_codes(command, codes, capsys):
     from cli import main

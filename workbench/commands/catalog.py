@@ -15,12 +15,18 @@ def add_pack_option(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("list", help="list the problems of a pack with Type, points and deliverables")
+    p = sub.add_parser("list", help="list the problems of a pack with Type, points and deliverables",
+                       description="List the problems of a pack: id, title, points, Type label, answer kind and "
+                                   "deliverables, with totals per part. Exit 0: listed; 2: bad input (an unknown or "
+                                   "malformed pack).")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("show", help="show one problem: statement, context, hints, deliverables")
+    p = sub.add_parser("show", help="show one problem: statement, context, hints, deliverables",
+                       description="Show one problem in full: statement, context, hints, deliverables; with "
+                                   "--prompt, the exact messages a strategy would send (nothing is sent). Exit 0: "
+                                   "shown; 2: bad input (an unknown problem, strategy or pack).")
     p.add_argument("id", help="problem id, e.g. 2.2.3")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -30,7 +30,10 @@ def check_timeout(seconds: float) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("reference", help="compute and show the reference answer of a problem")
+    p = sub.add_parser("reference", help="compute and show the reference answer of a problem",
+                       description="Compute and show the reference answer of a problem with the pack's solver "
+                                   "(free-text problems show the key points a full answer makes). Exit 0: shown; "
+                                   "2: bad input (an unknown problem or pack).")
     p.add_argument("id", help="problem id, e.g. 3.1")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")

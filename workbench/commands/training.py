@@ -50,7 +50,12 @@ def _add_jobs_flag(p: argparse.ArgumentParser, runs: str) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a colourization CNN (A2 questions 4-6) into runs/<model>/")
+    p = sub.add_parser("train", help="train a colourization CNN (A2 questions 4-6) into runs/<model>/",
+                       description="Train PoolUpsampleNet, ConvTransposeNet or UNet (or --all three) on one CIFAR-10 "
+                                   "category, evaluating on the test split every epoch, into a run folder (config, "
+                                   "metrics, curves, samples, model); Ctrl-C keeps the last complete epoch for "
+                                   "--resume. Exit 0: trained; 2: bad input (model, settings, data, device, run "
+                                   "folder or checkpoint); 130: interrupted.")
     p.add_argument("model", nargs="?", metavar="MODEL", help="poolupsample, convtranspose or unet (class names too)")
     p.add_argument("--all", action="store_true", help="train the three models (one after another unless --jobs)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>; with --all, the parent folder)")
@@ -59,7 +64,12 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sweep", help="train one run per value: `sweep batch-size 32 64 128 --model convtranspose`, "
-                                      "`sweep seed 0 1 2 --model unet` (mean ± sd)")
+                                      "`sweep seed 0 1 2 --model unet` (mean ± sd)",
+                       description="Train one run per value of a setting (question 5.5: batch sizes), then table and "
+                                   "plot the final losses and accuracies; `seed` repeats one configuration and "
+                                   "reports mean ± sd; --resume continues the runs that exist and starts the "
+                                   "others. Exit 0: swept; 2: bad input; 130: interrupted (each run keeps its last "
+                                   "complete epoch).")
     p.add_argument("param", choices=("batch-size", "seed"),
                    help="the setting to sweep; `seed` repeats one configuration and reports mean ± sd")
     p.add_argument("values", nargs="+", type=int, metavar="VALUE", help="the values to train with, e.g. 32 64 128 256 512")
@@ -69,7 +79,11 @@ def register(sub) -> None:
     _add_train_flags(p)
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("pin", help="copy a run's config, metrics and plots to solutions/<pack>/results/<name>/")
+    p = sub.add_parser("pin", help="copy a run's config, metrics and plots to solutions/<pack>/results/<name>/",
+                       description="Copy a finished run's config, metrics and plots to solutions/<pack>/results/"
+                                   "<name>/, where verify and build-writeup read them. Exit 0: pinned (or already "
+                                   "pinned); 2: bad input (an unfinished or missing run, or another result under "
+                                   "that name without --force).")
     p.add_argument("run", metavar="RUN", help="run folder or name under runs/")
     p.add_argument("--as", dest="name", metavar="NAME", help="result name (default: the run folder's name)")
     add_pack_option(p)
