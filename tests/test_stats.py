@@ -47,6 +47,7 @@ def test_hand_computed_three_problem_cases():
     ([3], [1.0], "1 problem scored; the test needs at least 3"),
     ([2, 2, 2, 2], [1.0, 0.0, 0.5, 1.0], "every problem scored is of one Type"),
     ([1, 2, 3, 4], [0.5] * 4, "every problem has the same mean score"),
+    ([], [], "0 problems scored; the test needs at least 3"),  # a column with no scored problem
 ])
 def test_no_statistic_says_why(types, scores, why):
     r = order_test(types, scores)
@@ -78,6 +79,25 @@ def test_monte_carlo_beyond_the_exact_limit_is_seeded_and_close_to_exact():
     assert order_test(types, scores, exact_limit=1000, seed=7)["p_value"] != mc["p_value"]
 
 
+def test_exact_up_to_and_including_the_limit():
+    """README: the deals are all listed when there are at most 200,000 of them. [1, 2, 3] has 3! = 6."""
+    assert order_test([1, 2, 3], [1.0, 0.5, 0.0], exact_limit=6)["method"] == "exact"
+    assert order_test([1, 2, 3], [1.0, 0.5, 0.0], exact_limit=5)["method"] == "monte carlo"
+
+
+def test_monte_carlo_counts_deals_that_tie_the_observed_and_draws_as_many_as_asked():
+    """S = 0 here, and 40 % of the deals tie it: "at least as negative" counts them. 7000 draws: not a multiple of
+    the chunk the deals are scored in."""
+    types, scores = [1, 1, 2, 2, 3, 3], [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    observed = scipy_stats.kendalltau(types, scores, variant="b").statistic
+    taus = [scipy_stats.kendalltau(order, scores, variant="b").statistic for order in permutations(types)]
+    expected = sum(t <= observed + 1e-12 for t in taus) / len(taus)
+    assert expected == pytest.approx(0.7)
+    mc = order_test(types, scores, exact_limit=1, permutations=7000)
+    assert (mc["method"], mc["permutations"]) == ("monte carlo", 7000)
+    assert mc["p_value"] == pytest.approx(expected, abs=0.02)
+
+
 def test_the_whole_pack_uses_monte_carlo_and_finds_a_clear_order():
     scores = [1.0] * 9 + [0.9, 0.8, 0.8] + [0.5] * 8 + [0.0] * 6  # scores fall with every Type
     r = order_test(PACK_TYPES, scores)
@@ -98,3 +118,5 @@ def test_bootstrap_interval_by_hand_and_against_scipy():
     assert low < np.mean(values) < high
     assert low == pytest.approx(ref.low, abs=0.03) and high == pytest.approx(ref.high, abs=0.03)
     assert bootstrap_ci(values) == (low, high)  # seeded: the same interval every run
+    spread = list(np.random.default_rng(2).random(12))  # means off any lattice: the percentiles move with the seed
+    assert bootstrap_ci(spread, seed=7) != bootstrap_ci(spread)  # the seed given is the one used
