@@ -458,3 +458,35 @@ def test_plot_legend_hides_no_bar(tmp_path, monkeypatch):
     ax = fig.axes[0]
     legend = ax.get_legend().get_window_extent()
     assert not any(bar.get_window_extent().overlaps(legend) for bar in ax.patches)
+
+
+def test_touching_intervals_overlap_and_a_rise_beside_a_single_problem_compares_nothing():
+    # Type 1 scores 0.5, 0.5: interval 0.5..0.5; Type 2 scores 0.5, 1: resample means 0.5, 0.75, 1 (see test_stats),
+    # interval 0.5..1.0: the two share 0.5, so the rise may be noise
+    study = _synthetic({1: [0.5, 0.5], 2: [0.5, 1.0]})
+    table = study.by_type()
+    assert (table[1]["m"]["ci_high"], table[2]["m"]["ci_low"]) == (0.5, 0.5)
+    assert study.type_order()["m"]["overlaps"] == [True]
+    # one Type of each rise has a single problem (no interval), the other an interval: nothing to compare
+    study = _synthetic({1: [0.0], 2: [1.0, 0.5], 3: [0.0, 0.5], 4: [1.0]})
+    assert study.type_order()["m"] == {"means": {1: 0.0, 2: 0.75, 3: 0.25, 4: 1.0}, "ordered": False,
+                                       "rises": [[1, 2], [3, 4]], "overlaps": [None, None]}
+
+
+def test_equal_problem_means_reached_by_different_sums_tie_in_the_statistic():
+    """0.7 and 0.1 average to 0.39999999999999997, not 0.4: the two problems still score the same."""
+    from types import SimpleNamespace
+
+    from scipy import stats as scipy_stats
+
+    from workbench.study import Cell, Study
+
+    problems = [SimpleNamespace(id=f"{t}.1", type=t, points=1) for t in (1, 2, 3)]
+    cells = {("1.1", "m"): Cell(scores=[0.4]), ("2.1", "m"): Cell(scores=[0.7, 0.1]), ("3.1", "m"): Cell(scores=[0.0])}
+    study = Study(groups=["m"], problems=problems, cells=cells, answers=[], skipped=[], untraced=[])
+    assert cells[("2.1", "m")].mean != 0.4
+    trend = study.type_trend()["m"]
+    # Types 1, 2, 3 scoring 0.4, 0.4, 0: S = -2 over 3 untied-Type and 2 untied-score pairs; the 6 orders give
+    # S = -2 twice: p = 2/6
+    assert trend["tau_b"] == pytest.approx(scipy_stats.kendalltau([1, 2, 3], [0.4, 0.4, 0.0], variant="b").statistic)
+    assert trend["tau_b"] == pytest.approx(-2 / 6 ** 0.5) and trend["p_value"] == pytest.approx(1 / 3)
