@@ -490,3 +490,49 @@ def test_equal_problem_means_reached_by_different_sums_tie_in_the_statistic():
     # S = -2 twice: p = 2/6
     assert trend["tau_b"] == pytest.approx(scipy_stats.kendalltau([1, 2, 3], [0.4, 0.4, 0.0], variant="b").statistic)
     assert trend["tau_b"] == pytest.approx(-2 / 6 ** 0.5) and trend["p_value"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("p, shown", [
+    (0.0009, "p < 0.001"), (0.001, "p = 0.001"), (0.0042, "p = 0.004"), (0.01, "p = 0.01"), (0.05, "p = 0.05"),
+    (0.0508, "p = 0.051"), (0.05004, "p = 0.05004"), (0.3, "p = 0.30"),
+])
+def test_p_values_are_rounded_without_crossing_the_cutoff(p, shown):
+    from workbench.commands.study import _p
+
+    assert _p(p) == shown
+
+
+def test_a_p_value_at_the_cutoff_says_scores_fall_and_no_order_says_no_direction(capsys):
+    """README: p <= 0.05 is called "scores fall". Types 1, 1, 1, 2, 2, 2 scoring 1, 1, 1, 0, 0, 0: of the 6! / (3! 3!)
+    = 20 label orders only the observed one gives every pair its fall, p = 1/20. tau-b = 0: no direction to name."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [1.0, 1.0, 1.0], 2: [0.0, 0.0, 0.0]})
+    assert study.type_trend()["m"]["p_value"] == 0.05
+    _print(study, None)
+    assert "tau-b = -1.00, p = 0.05 (exact, 6 problems): scores fall as the Type rises" in capsys.readouterr().out
+    study = _synthetic({1: [1.0, 0.0], 2: [1.0, 0.0]})
+    assert study.type_trend()["m"]["tau_b"] == 0.0
+    _print(study, None)
+    out = capsys.readouterr().out
+    assert "tau-b = 0.00, p = 0.83 (exact, 4 problems): no evidence of an order" in out and "if anything" not in out
+
+
+def test_each_rise_is_named_with_its_own_overlap_and_each_type_with_its_answers(capsys):
+    from workbench.commands.study import _print
+    from workbench.study import Cell
+
+    study = _synthetic({1: [0.0, 0.0], 2: [1.0, 1.0], 3: [0.0, 1.0], 4: [0.5, 1.0]}, group="m[bold]")
+    assert study.type_order()["m[bold]"]["overlaps"] == [False, True]
+    _print(study, None)
+    out = capsys.readouterr().out
+    assert ("Type 2 (1.00) above Type 1 (0.00), intervals apart; Type 4 (0.75) above Type 3 (0.50), intervals overlap "
+            "(may be noise)") in out
+    assert "m[bold]: Type labels vs scores: tau-b = " in out  # the column's name as it is, not read as markup
+    # Type 1: one problem sampled three times (no interval); Type 2: two problems, three answers
+    study = _synthetic({1: [1.0], 2: [0.0, 1.0]})
+    study.cells[("1.0", "m")] = Cell(scores=[1.0, 0.0, 1.0])
+    study.cells[("2.0", "m")] = Cell(scores=[0.0, 0.0])
+    _print(study, None)
+    out = capsys.readouterr().out
+    assert "0.67 no interval (1, 3)" in out and "0.50 [0.00, 1.00] (2, 3)" in out
