@@ -536,3 +536,20 @@ def test_each_rise_is_named_with_its_own_overlap_and_each_type_with_its_answers(
     _print(study, None)
     out = capsys.readouterr().out
     assert "0.67 no interval (1, 3)" in out and "0.50 [0.00, 1.00] (2, 3)" in out
+
+
+def test_plot_draws_a_point_interval_that_float_sums_put_past_the_mean(tmp_path, monkeypatch):
+    """Three problems at 0.1 (three at 0.7): numpy's resample means are 0.10000000000000002 (0.6999999999999998),
+    a hair above (below) the mean: a negative whisker length, which matplotlib refuses."""
+    import matplotlib.pyplot as plt
+
+    from workbench.commands.study import _draw
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    study = _synthetic({1: [0.1] * 3, 2: [0.7] * 3})
+    table = study.by_type()
+    assert table[1]["m"]["ci_low"] > table[1]["m"]["mean"] and table[2]["m"]["ci_high"] < table[2]["m"]["mean"]
+    _draw(study, tmp_path / "study.png")
+    whiskers = [seg for coll in figures[0].axes[0].collections for seg in coll.get_segments()]
+    assert sorted((round(s[0][1], 9), round(s[1][1], 9)) for s in whiskers) == [(0.1, 0.1), (0.7, 0.7)]
