@@ -553,3 +553,17 @@ def test_plot_draws_a_point_interval_that_float_sums_put_past_the_mean(tmp_path,
     _draw(study, tmp_path / "study.png")
     whiskers = [seg for coll in figures[0].axes[0].collections for seg in coll.get_segments()]
     assert sorted((round(s[0][1], 9), round(s[1][1], 9)) for s in whiskers) == [(0.1, 0.1), (0.7, 0.7)]
+
+
+def test_intervals_that_touch_but_for_float_sums_overlap(capsys):
+    """Type 1: three problems at 0.7, interval 0.7..0.7 (every resample); Type 2: 0.7 and 1, interval from 0.7 (a
+    quarter of resamples). The two share 0.7 and print as [0.70, 0.70] and [0.70, 1.00], but numpy sums three 0.7s to
+    0.6999999999999998: the rise was called "intervals apart"."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [0.7] * 3, 2: [0.7, 1.0]})
+    assert study.type_order()["m"]["overlaps"] == [True]
+    _print(study, None)
+    out = capsys.readouterr().out
+    assert "0.70 [0.70, 0.70] (3, 3)" in out and "0.85 [0.70, 1.00] (2, 2)" in out
+    assert "Type 2 (0.85) above Type 1 (0.70), intervals overlap (may be noise)" in out

@@ -101,7 +101,7 @@ class Study:
             rises = [[a, b] for a, b in zip(types, types[1:]) if means[b] > means[a] + 1e-9]
             overlaps = [None if table[a][g]["ci_low"] is None or table[b][g]["ci_low"] is None
                         else max(table[a][g]["ci_low"], table[b][g]["ci_low"])
-                        <= min(table[a][g]["ci_high"], table[b][g]["ci_high"]) for a, b in rises]
+                        <= min(table[a][g]["ci_high"], table[b][g]["ci_high"]) + 1e-9 for a, b in rises]
             out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises,
                       "overlaps": overlaps}
         return out
