@@ -396,6 +396,8 @@ def test_a_key_that_cannot_be_sent_is_a_config_error_before_sending(wb, monkeypa
     (["chat"], ["Exit 0:", "2: bad input", "3: nothing was answered", "130: Ctrl-C"]),
     (["traces"], ["Exit 0:", "1: `verify` found", "2: bad input"]),
     (["import-chat"], ["Exit 0:", "2: bad input"]),
+    (["check"], ["Exit 0:", "1: incorrect", "2: bad input", "3: the --judge model failed", "130: interrupted"]),
+    (["verify"], ["Exit 0: ready", "1: not ready", "2: bad input", "3: the --judge model failed", "130: interrupted"]),
     (["list"], ["Exit 0: listed", "2: bad input"]),
     (["show"], ["Exit 0: shown", "2: bad input"]),
     (["reference"], ["Exit 0: shown", "2: bad input"]),

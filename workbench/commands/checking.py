@@ -42,7 +42,7 @@ def register(sub) -> None:
     p = sub.add_parser("check", help="check one answer (a solution file or plain text) against the reference",
                        description="Check one answer against the pack's reference solver and draft a critique. "
                                    "Exit 0: correct or not checkable automatically (unchecked); 1: incorrect, partial "
-                                   "or missing; 2: bad input; 3: the --judge model failed.")
+                                   "or missing; 2: bad input; 3: the --judge model failed; 130: interrupted.")
     p.add_argument("id", help="problem id, e.g. 2.2.3")
     p.add_argument("file", help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
     add_pack_option(p)
@@ -54,7 +54,7 @@ def register(sub) -> None:
                        description="Check every problem's deliverables (traces, own solutions, critiques, plots), the "
                                    "model's answers and your own against the reference solvers, and the points at risk. "
                                    "Exit 0: ready to hand in; 1: not ready (see the report); 2: bad input; 3: the "
-                                   "--judge model failed.")
+                                   "--judge model failed; 130: interrupted.")
     p.add_argument("--problem", action="append", metavar="ID", help="only this problem (repeatable)")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
