@@ -956,6 +956,28 @@ def test_strings_from_a_trace_are_shown_literally_not_as_styling(wb, tmp_path):
     assert code == 0 and f"model {name}" in out and f"{name} via" in out
 
 
+def test_escape_sequences_in_a_reply_never_reach_the_terminal_raw(wb, tmp_path, monkeypatch):
+    """A reply held ESC sequences (clear screen, an OSC 8 link to a local file, an OSC 52 clipboard write), an 8-bit
+    CSI and BiDi overrides: `traces show` (rendered and --raw), `prompt` and `chat` printed them to the terminal as
+    they were. The terminal gets the text without them; the trace keeps every byte."""
+    hostile = ("clear\x1b[2J link\x1b]8;;file:///etc/passwd\x1b\\here\x1b]8;;\x1b\\ clip\x1b]52;c;aGk=\x07 "
+               "csi\x9b31m bidi\u202eevil\u202c\u2066x\u2069 end")
+    path = tmp_path / "chat.md"
+    path.write_text(f"## User\n\nHow?\n\n## ChatGPT\n\n{hostile}\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt\x1b[2J")[0] == 0
+    assert load_trace(wb.traces()[0]).answers() == [hostile]
+    wb.server.reply = lambda body, i: hostile
+    monkeypatch.setattr("sys.stdin", io.StringIO("and then?\n\n"))
+    name = wb.traces()[0].name
+    for argv, shown in ((("traces", "show", name), "clear[2J"), (("traces", "show", name, "--raw"), "bidievil"),
+                        (("traces", "1.3"), "gpt[2J"), (("prompt", "1.3", "--pack", "demo"), "csi31m"),
+                        (("chat", "1.3", "--pack", "demo"), "clip]52;c;aGk=")):
+        code, out, err = wb.run(*argv)
+        assert code == 0 and shown in out, argv
+        for bad in ("\x1b", "\x9b", "\x07", "\u202e", "\u2066"):
+            assert bad not in out + err, (argv, bad)
+
+
 def test_chat_says_when_a_reply_was_cut_off(wb, monkeypatch):
     wb.server.script({"finish_reason": "length"})
     monkeypatch.setattr("sys.stdin", io.StringIO("and then?\n\n"))

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 from rich.console import Console
 from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 
 from workbench.errors import WorkbenchError
 
 
 PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, prose cells still wrap
+# Control characters (ESC, C1 such as CSI, DEL, CR) and BiDi overrides: in a model's reply, a chat export or a trace
+# they would clear the screen, write the clipboard (OSC 52), plant links (OSC 8) or reorder a line on the terminal.
+# Rich counts them as zero width, so dropping them keeps every table and panel aligned; traces keep the exact bytes.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class _Console(Console):
+    def render(self, renderable, options=None):
+        """Rich's own styling and cursor moves (control segments) pass; untrusted text loses its control characters."""
+        for segment in super().render(renderable, options):
+            if segment.control or not _UNSAFE.search(segment.text):
+                yield segment
+            else:
+                yield Segment(_UNSAFE.sub("", segment.text), segment.style)
+
     def print(self, *objects, soft_wrap=None, **kwargs):
         # Piped output is read by scripts and pasted from: a one-line message stays one line, so the commands
         # it quotes stay whole. Tables, panels and terminals keep rich's layout.
