@@ -694,6 +694,22 @@ def test_json_nested_too_deeply_is_unreadable_not_a_crash(wb, tmp_path):
     assert code == 2 and "nested too deeply" in err and err.count("\n") == 1
 
 
+def test_a_trace_holding_a_lone_surrogate_is_unreadable_not_a_crash(wb):
+    """A trace file whose JSON held a \\ud800 escape (valid JSON, no Unicode text) crashed `traces`, `traces verify`
+    and `build-writeup` with a UnicodeEncodeError traceback: a student could not hand in until they found it."""
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    path = wb.traces()[0]
+    bad = path.with_name("20200101T000000Z-fake-aaaaaaaaaaaa.json")
+    bad.write_text(path.read_text(encoding="utf-8").replace("Answer 0", "Answer \\ud800 0", 1))
+    for argv in (["traces"], ["traces", "--json"], ["traces", "cite", "1.1"], ["traces", "verify"]):
+        code, out, err = wb.run(*argv)
+        assert code in (0, 1) and "lone surrogate" in out + err, argv
+    code, _, err = wb.run("traces", "show", bad.name)
+    assert code == 2 and "lone surrogate" in err and err.count("\n") == 1
+    code, out, _ = wb.run("traces", "cite", "1.1")
+    assert code == 0 and len(out.strip().splitlines()) == 1  # the intact trace is still cited
+
+
 @pytest.mark.parametrize("field, value", [
     ("exchanges", 5), ("exchanges", [1]), ("provider", "x"), ("started_at", 5), ("samples", ["x"]),
     ("samples", [{"index": 0, "messages": [{"role": "user", "content": 3}]}]), ("request", {"n": "2"}),

@@ -302,6 +302,10 @@ def _read(path: Path) -> tuple[dict | None, str]:
         return None, f"not valid JSON (line {exc.lineno})"
     except RecursionError:
         return None, "JSON nested too deeply to read"
+    try:  # a \ud800 escape is valid JSON but no text: hashing, printing and typesetting it would crash
+        canonical_json(data)
+    except UnicodeEncodeError:
+        return None, "holds a lone surrogate escape (\\ud800-\\udfff), which is no Unicode text"
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("problem"), str):
         return None, f"not a {SCHEMA} trace"
     wrong = _wrong_field(data)
