@@ -994,6 +994,28 @@ def test_escape_sequences_in_a_reply_never_reach_the_terminal_raw(wb, tmp_path, 
             assert bad not in out + err, (argv, bad)
 
 
+def test_a_reply_or_export_holding_a_lone_surrogate_is_saved_with_a_replacement_character(wb, tmp_path, monkeypatch):
+    """A server's reply or a chat export with a \\ud800 escape (valid JSON, no Unicode text) crashed `prompt` (streamed
+    or not), `chat` and `import-chat` with a UnicodeEncodeError traceback, and the paid-for answer was lost."""
+    wb.server.reply = lambda body, i: "lone \ud800 surrogate"
+    monkeypatch.setattr("sys.stdin", io.StringIO("and then?\n\n"))
+    export = tmp_path / "conversations.json"
+    conv = json.loads(json.dumps(EXPORT[1]))
+    conv["mapping"]["m2"]["message"]["content"]["parts"] = ["lone \ud800 surrogate"]
+    export.write_text(json.dumps([conv]))
+    for argv in (("prompt", "1.3", "--pack", "demo", "--stream"), ("prompt", "1.3", "--pack", "demo"),
+                 ("chat", "1.3", "--pack", "demo"), ("import-chat", str(export), "--problem", "1.3", "--pack", "demo")):
+        code, out, err = wb.run(*argv)
+        assert code == 0 and "saved" in out and "\ud800" not in out + err, argv
+    assert [load_trace(t).answers()[0] for t in wb.traces()] == ["lone \ufffd surrogate"] * 4
+    assert wb.run("traces", "verify")[0] == 0
+    from workbench.console import _Console  # the tests' capture writes "?"; a terminal or pipe is strict UTF-8
+
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    _Console(file=stdout).print("streamed \ud800 delta", end="", markup=False)  # as `chat` and `prompt --stream` do
+    assert stdout.buffer.getvalue() == b"streamed  delta"
+
+
 def test_chat_says_when_a_reply_was_cut_off(wb, monkeypatch):
     wb.server.script({"finish_reason": "length"})
     monkeypatch.setattr("sys.stdin", io.StringIO("and then?\n\n"))

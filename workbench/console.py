@@ -18,7 +18,8 @@ PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, pros
 # Control characters (ESC, C1 such as CSI, DEL, CR) and BiDi overrides: in a model's reply, a chat export or a trace
 # they would clear the screen, write the clipboard (OSC 52), plant links (OSC 8) or reorder a line on the terminal.
 # Rich counts them as zero width, so dropping them keeps every table and panel aligned; traces keep the exact bytes.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A lone surrogate (a \ud800 escape in a streamed reply) is no text: writing it to stdout raised UnicodeEncodeError.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 class _Console(Console):

@@ -65,6 +65,21 @@ def check_problem_id(problem_id: str) -> str:
     return problem_id
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode(value):
+    """value with each lone surrogate (a \\ud800 escape in a server's reply or an export: no UTF-8 file can hold it,
+    and json.loads never leaves a valid pair as surrogates) written as U+FFFD, the replacement character."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_unicode(k): _unicode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unicode(v) for v in value]
+    return value
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:48] or "model"
 
@@ -234,7 +249,7 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
         raise TraceError(f"unknown trace source {data.get('source')!r}", f"use one of: {', '.join(SOURCES)}")
     if not data.get("samples"):
         raise TraceError("a trace needs at least one completed sample", "nothing was written")
-    body = {k: v for k, v in data.items() if k not in _UNHASHED}
+    body = {k: _unicode(v) for k, v in data.items() if k not in _UNHASHED}
     digest = content_hash(body)
     body["hash"] = digest
     folder = (root or traces_dir()) / problem
