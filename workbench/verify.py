@@ -360,8 +360,9 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
     verdicts = []
     for i, (replies, caution) in enumerate(zip(trace.replies(), trace.cautions())):
         subject = f"{trace.path.name}#{i}"
-        v = run_check(ref, problem, Submission(problem.id, subject, replies[-1] if replies else ""), ctx)
-        if _nothing_read(v) or not (replies[-1] if replies else "").strip():  # an empty last reply answers nothing
+        last = replies[-1] if replies else ""
+        v = run_check(ref, problem, Submission(problem.id, subject, last), ctx)
+        if _nothing_read(v) or not last.strip():  # an empty last reply answers nothing
             v = _latest_answer(ref, problem, subject, replies, ctx) or v
         if caution:  # a cut-off answer is judged as it came; the critique says why it may fall short
             v = dataclasses.replace(v, critique=f"{v.critique} Note: {caution}.")
