@@ -377,16 +377,18 @@ def _latest_answer(ref, problem: Problem, subject: str, replies: list[str], ctx:
     the latest earlier reply that holds one, saying which reply it judged; None when none does. After an empty last
     reply (the token limit spent on reasoning), the latest reply with text when none holds an answer the check reads
     (free text)."""
+    def judged_from(v: Verdict, k: int) -> Verdict:
+        note = f"judged from reply {k + 1} of {len(replies)}: the last reply holds no answer the check could read"
+        return dataclasses.replace(v, reason="; ".join(x for x in (v.reason, note) if x),
+                                   critique=f"{v.critique} Note: {note}.")
+
     fallback = None
     for k in (k for k in range(len(replies) - 2, -1, -1) if replies[k].strip()):
         v = run_check(ref, problem, Submission(problem.id, subject, replies[k]), ctx)
-        if not _nothing_read(v) or (fallback is None and not replies[-1].strip()):
-            note = f"judged from reply {k + 1} of {len(replies)}: the last reply holds no answer the check could read"
-            v = dataclasses.replace(v, reason="; ".join(x for x in (v.reason, note) if x),
-                                    critique=f"{v.critique} Note: {note}.")
-            if not _nothing_read(v):
-                return v
-            fallback = v
+        if not _nothing_read(v):
+            return judged_from(v, k)
+        if fallback is None and not replies[-1].strip():
+            fallback = judged_from(v, k)
     return fallback
 
 
