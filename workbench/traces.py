@@ -167,36 +167,35 @@ class Trace:
         return [[m.get("content") or "" for m in sample.get("messages", []) if m.get("role") == "assistant"]
                 for sample in self.samples]
 
-    def final_choices(self) -> list[dict]:
-        """The API choice behind each sample's final reply ({} where the trace does not say).
+    def _choices(self) -> list[tuple[int, int, dict]]:
+        """(sample, turn, choice) of every API choice, in exchange order.
 
         Exchanges are stored by (sample, turn), a call that served several samples (n > 1) first with
-        sample null: its choices are samples 0, 1, ... in order, and a sample's later turn replaces its earlier."""
-        final: dict[int, dict] = {}
-        shared = 0
+        sample null: its choices are samples 0, 1, ... in order."""
+        out, shared = [], 0
         for ex in self.data.get("exchanges", []):
-            choices = ex.get("choices") or []
-            if ex.get("sample") is None:
-                for c in choices:
-                    final[shared], shared = c, shared + 1
-            elif choices:
-                final[ex["sample"]] = choices[-1]
+            for c in ex.get("choices") or []:
+                if ex.get("sample") is None:
+                    sample, shared = shared, shared + 1
+                else:
+                    sample = ex["sample"]
+                out.append((sample, ex.get("turn") or 0, c))
+        return out
+
+    def final_choices(self) -> list[dict]:
+        """The API choice behind each sample's final reply ({} where the trace does not say): its last choice, as a
+        sample's later turn replaces its earlier."""
+        final = {sample: c for sample, _, c in self._choices()}
         return [final.get(i, {}) for i in range(len(self.samples))]
 
     def reasonings(self) -> list[list[str]]:
         """Per sample, per assistant reply (as replies()), the reasoning the model sent with it ('' when none).
 
         A reply's call is the sample's exchange of that turn whose answer is the reply (the last such: a chat's
-        /retry asks a turn again); a call that served several samples (n > 1) gives them its choices in order."""
-        calls: dict[int, list[tuple[int, dict]]] = {}
-        shared = 0
-        for ex in self.data.get("exchanges", []):
-            for c in ex.get("choices") or []:
-                sample = shared if ex.get("sample") is None else ex["sample"]
-                shared += ex.get("sample") is None
-                calls.setdefault(sample, []).append((ex.get("turn") or 0, c))
-        return [[next((c["reasoning"] for turn, c in reversed(calls.get(i, []))
-                       if turn == k and c.get("content") == reply and c.get("reasoning")), "")
+        /retry asks a turn again)."""
+        calls = self._choices()
+        return [[next((c["reasoning"] for s, turn, c in reversed(calls)
+                       if s == i and turn == k and c.get("content") == reply and c.get("reasoning")), "")
                  for k, reply in enumerate(replies)] for i, replies in enumerate(self.replies())]
 
     def cautions(self) -> list[str]:
