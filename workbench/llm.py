@@ -234,14 +234,15 @@ def _split_content(content, where: str) -> tuple:
     answer, reasoning = [], []
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-        if kind == "text" and isinstance(part.get("text"), str):
-            answer.append(part["text"])
-        elif kind in REASONING_PARTS and isinstance(text := _part_text(part.get(kind, part.get("text"))), str):
-            reasoning.append(text)
-        elif kind == "text" or kind in REASONING_PARTS:
-            raise _Malformed(f"a {kind!r} part of the content of {where} holds no text")
+        if kind == "text":
+            text, into = part.get("text"), answer
+        elif kind in REASONING_PARTS:
+            text, into = _part_text(part.get(kind, part.get("text"))), reasoning
         else:
             raise _Malformed(f"the content of {where} has a part of type {kind!r}, which is neither text nor reasoning")
+        if not isinstance(text, str):
+            raise _Malformed(f"a {kind!r} part of the content of {where} holds no text")
+        into.append(text)
     return "".join(answer), "".join(reasoning)
 
 
