@@ -91,9 +91,10 @@ def find_source(path: str | Path | None, cache_dir: Path | None = None) -> Sourc
         return Source("archive", p / ARCHIVE)
     if (p / "train").is_dir() and (p / "test").is_dir():
         return Source("folder", p)
+    batches = (*TRAIN_BATCHES, TEST_BATCH)
     for candidate in (p, p / BATCHES):  # a partial copy or extraction: name what it lacks
-        missing = [name for name in (*TRAIN_BATCHES, TEST_BATCH) if not (candidate / name).is_file()]
-        if len(missing) < len(TRAIN_BATCHES) + 1:
+        missing = [name for name in batches if not (candidate / name).is_file()]
+        if len(missing) < len(batches):
             raise DataError(f"{candidate} is an incomplete {BATCHES} folder (it lacks {', '.join(missing)})",
                             f"copy or extract all of {ARCHIVE} again, or pass the archive itself ({SHARED_COPY_HINT})")
     raise DataError(f"{p} holds no CIFAR-10 data",
