@@ -114,10 +114,9 @@ def load_category(path: str | Path | None = None, category: str | int = 7, cache
     if saved is not None:
         return Dataset(saved["train"], saved["test"], source, label)
     train, test = _DECODERS[source.kind](source.path, label)
-    for split, images in (("training", train), ("test", test)):
+    for split, folder, images in (("training", "train", train), ("test", "test", test)):
         if len(images) == 0:
-            where = _class_folder_hint(source.path, "train" if split == "training" else "test", label) \
-                if source.kind == "folder" else ""
+            where = _class_folder_hint(source.path, folder, label) if source.kind == "folder" else ""
             raise DataError(f"{source.path} has no {split} images of category {label} ({CLASSES[label]}){where}",
                             f"check the path and --category ({SHARED_COPY_HINT})")
     data = {"train": torch.from_numpy(train).permute(0, 3, 1, 2).contiguous(),  # (N, 3, H, W)
