@@ -68,9 +68,9 @@ class Study:
     skipped: list[str]  # edited or unreadable trace files, with why
     untraced: list[str]  # selected problems with no trace of the selected groups
 
-    def problem_means(self, group: str) -> list[tuple[int, float]]:
-        """(Type, mean score) of every problem with a scored answer of `group`, in pack order."""
-        return [(p.type, c.mean) for p in self.problems
+    def scored_cells(self, group: str) -> list[tuple]:
+        """(problem, cell) of every problem with a scored answer of `group`, in pack order."""
+        return [(p, c) for p in self.problems
                 for c in [self.cells.get((p.id, group))] if c is not None and c.mean is not None]
 
     def by_type(self) -> dict[int, dict[str, dict]]:
@@ -80,8 +80,7 @@ class Study:
         for t in sorted({p.type for p in self.problems}):
             out[t] = {}
             for g in self.groups:
-                cells = [c for p in self.problems if p.type == t
-                         for c in [self.cells.get((p.id, g))] if c is not None and c.mean is not None]
+                cells = [c for p, c in self.scored_cells(g) if p.type == t]
                 means = [c.mean for c in cells]
                 ci = bootstrap_ci(means)
                 out[t][g] = {"mean": mean(means) if means else None, "problems": len(means),
@@ -110,8 +109,11 @@ class Study:
         """Per group: Kendall's tau-b between Type label and problem mean, and the one-sided permutation p-value
         for "a higher Type scores lower" (stats.order_test). Means are rounded to 9 places so that equal scores
         reached by different sums tie."""
-        return {g: order_test([t for t, _ in pairs], [round(m, 9) for _, m in pairs])
-                for g in self.groups for pairs in [self.problem_means(g)]}
+        trend = {}
+        for g in self.groups:
+            scored = self.scored_cells(g)
+            trend[g] = order_test([p.type for p, _ in scored], [round(c.mean, 9) for _, c in scored])
+        return trend
 
     def to_dict(self) -> dict:
         return {
