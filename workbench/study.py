@@ -98,11 +98,8 @@ class Study:
             means = {t: row[g]["mean"] for t, row in table.items() if row[g]["mean"] is not None}
             types = sorted(means)
             rises = [[a, b] for a, b in zip(types, types[1:]) if means[b] > means[a] + 1e-9]
-            overlaps = [None if table[a][g]["ci_low"] is None or table[b][g]["ci_low"] is None
-                        else max(table[a][g]["ci_low"], table[b][g]["ci_low"])
-                        <= min(table[a][g]["ci_high"], table[b][g]["ci_high"]) + 1e-9 for a, b in rises]
             out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises,
-                      "overlaps": overlaps}
+                      "overlaps": [_overlap(table[a][g], table[b][g]) for a, b in rises]}
         return out
 
     def type_trend(self) -> dict[str, dict]:
@@ -128,6 +125,14 @@ class Study:
             "skipped_traces": self.skipped,
             "problems_without_traces": self.untraced,
         }
+
+
+def _overlap(low_type: dict, high_type: dict) -> bool | None:
+    """Whether two by_type cells' intervals overlap (float sums may part touching ones by a hair, hence 1e-9);
+    None when either has no interval (a single problem)."""
+    if low_type["ci_low"] is None or high_type["ci_low"] is None:
+        return None
+    return max(low_type["ci_low"], high_type["ci_low"]) <= min(low_type["ci_high"], high_type["ci_high"]) + 1e-9
 
 
 def studied_status(verdict) -> str:
