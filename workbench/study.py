@@ -9,10 +9,10 @@ the easiest for an LLM and Type 4 the hardest, so the means should not rise from
 `type_order` names every place where they do, and says whether the two Types' 95 % intervals (a seeded bootstrap
 over each Type's problems) overlap. With a few problems per Type most rises are noise: `type_trend` measures the
 order with Kendall's tau-b between Type and problem mean and a one-sided permutation p-value (workbench.stats).
-Answers the checks cannot judge in full (unchecked: free text
-without --judge, or any part not judged) or that lack what the check needs (missing) are counted, never scored. Answers cut off at the
-token limit, filtered, refused or empty are scored as they came and counted (`cautioned`): a low mean may be
-the token limit's doing, not the problem's.
+Answers the checks cannot judge in full (unchecked: free text without --judge, or any part not judged) or that
+lack what the check needs (missing) are counted, never scored. Answers cut off at the token limit, filtered,
+refused or empty are scored as they came and counted (`cautioned`): a low mean may be the token limit's doing,
+not the problem's.
 """
 
 from __future__ import annotations
