@@ -277,9 +277,9 @@ def _draw(study, path: Path) -> None:
                         fmt="none", ecolor="black", elinewidth=0.8, capsize=3)
         for bar, t, m in zip(bars, types, means):
             if m is not None:  # an unscored Type gets no bar and no label (the footnote says so): labels would collide
+                # at the bar's base: clear of the error bar
                 ax.annotate(f"n={by_type[t][g]['problems']}", (bar.get_x() + bar.get_width() / 2, 0), xytext=(0, 2),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=7)  # at the base: clear
-                # of the error bar
+                            textcoords="offset points", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(types)), [f"Type {t}" for t in types])
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("mean score (problem means)")
