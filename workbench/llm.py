@@ -399,13 +399,15 @@ def _is_transport_error(exc: Exception) -> bool:
     return isinstance(exc, (openai.APIError, OSError)) or root in ("httpx", "httpx2", "httpcore", "h11")
 
 
-def _error_text(exc: Exception) -> str:
+def _api_message(exc: Exception) -> str:
+    """The message of the API error object in the response body; '' when there is none (e.g. a web server's page)."""
     body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(getattr(exc, "message", None) or exc)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    return str(inner["message"]) if isinstance(inner, dict) and inner.get("message") else ""
+
+
+def _error_text(exc: Exception) -> str:
+    return _api_message(exc) or str(getattr(exc, "message", None) or exc)
 
 
 def _error_code(exc: Exception) -> str:
@@ -474,8 +476,7 @@ def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | No
                                          "check OPENAI_API_KEY is a valid key for this provider")
         if status == 403:
             return False, None, LLMError(f"{url} refused access (403): {text}", "check the key's permissions for this model")
-        error = exc.body.get("error", exc.body) if isinstance(exc.body, dict) else None
-        if status == 404 and not (isinstance(error, dict) and error.get("message")):
+        if status == 404 and not _api_message(exc):
             # no API error object, only a web server's page: the URL has no such route, the model is not the matter
             return False, None, LLMError(f"no chat-completions endpoint at {url} (404)",
                                          "check --base-url / OPENAI_BASE_URL: OpenAI-compatible servers answer under "
