@@ -27,6 +27,12 @@ def test_parse_number_rejects(text):
     assert ans.parse_number(text) is None
 
 
+def test_parse_number_an_int_past_float_range_is_infinite_like_its_text():
+    # YAML reads `limit_point: [0.6667, 1000...0]` (400 zeros) as an int; float() of it raised OverflowError
+    assert ans.parse_number(10**400) == ans.parse_number("1" + "0" * 400) == float("inf")
+    assert ans.parse_number(-10**400) == float("-inf")
+
+
 def test_find_numbers_keeps_grouped_thousands_and_separate_lists():
     values = [f.value for f in ans.find_numbers("totals: 21,024 and 61,632; list 1, 2, 3")]
     assert values == [21024, 61632, 1, 2, 3]

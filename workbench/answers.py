@@ -7,6 +7,7 @@ Every finder returns `Found` items in text order so a caller can report ambiguit
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -76,7 +77,10 @@ def parse_number(text) -> float | None:
     if isinstance(text, bool):
         return None
     if isinstance(text, (int, float)):
-        return float(text)
+        try:
+            return float(text)
+        except OverflowError:  # an int past float's range (YAML reads 1 followed by 400 zeros as one): as "1e400" reads
+            return math.inf if text > 0 else -math.inf
     if not isinstance(text, str):
         return None
     s = clean_number_text(text)
