@@ -735,6 +735,12 @@ def test_rmsprop_the_start_and_the_data_vector_are_not_read_as_answers(text):
     assert v.status == "correct" and all(d["ok"] for d in v.details), v.details
 
 
+def test_rmsprop_a_limit_point_past_float_range_is_no_crash():
+    """YAML reads 1 followed by 400 zeros as an int: float() of it raised OverflowError ("the check itself failed")."""
+    v = verdict("1.2.1", yaml_answer(f"  always_min_norm: false\n  limit_point: [0.6667, 1{'0' * 400}]"))
+    assert v.status == "partial" and "check itself failed" not in v.reason, v.reason
+
+
 def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     """Second method: the gradient is always parallel to x1 = [2, 1], so (eps = 0) both coordinates take the same
     steps; the iterates stay on w1 = w2 and stop on 2w1 + w2 = 2, i.e. at [2/3, 2/3]."""

@@ -423,13 +423,15 @@ def check_rmsprop(answer, text: str) -> list[dict]:
 def _vec(v):
     try:
         return [round(float(x), 4) for x in v]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return v
 
 
 def _close(v, want, tol) -> bool | None:
     try:
-        arr = np.array([ans.parse_number(x) if isinstance(x, str) else float(x) for x in v], dtype=float)
+        # an int through parse_number: float() of one past float's range (1 and 400 zeros) raised OverflowError
+        arr = np.array([ans.parse_number(x) if isinstance(x, (str, int)) and not isinstance(x, bool) else float(x)
+                        for x in v], dtype=float)
     except (TypeError, ValueError):
         return None
     return bool(arr.shape == want.shape and np.allclose(arr, want, atol=tol))
