@@ -244,7 +244,8 @@ def test_a_chain_is_read_from_its_last_side():
     assert {s.name for s in e.free_symbols} == {"lambda", "eta"}
 
 
-@pytest.mark.parametrize("text", ["", "w_1 + q", r"\frac{1}{", "2 $$ )"])
+@pytest.mark.parametrize("text", ["", "w_1 + q", r"\frac{1}{", "2 $$ )",
+                                  "(1 - " + "1" * 5000 + r" \eta) w_0"])  # past int(str)'s digit limit: sympy's TypeError
 def test_unreadable_formulas_raise(text):
     with pytest.raises(FormulaError):
         parse_formula(text, SYMS)

@@ -228,7 +228,10 @@ class _Parser:
         if kind == "end":
             raise FormulaError("it ends too early (an unclosed bracket, or an operator with nothing after it)")
         if kind == "num":
-            return sympy.Rational(tok)
+            try:
+                return sympy.Rational(tok)
+            except (TypeError, ValueError):  # past Python's 4300-digit limit for int(str): "invalid input"
+                raise FormulaError(f"the number {tok[:12]}... has {len(tok)} digits: too long to read") from None
         if kind == "op" and tok in "({[":
             return self.group({"(": ")", "{": "}", "[": "]"}[tok])
         if kind == "cmd" and tok == "\\frac":
