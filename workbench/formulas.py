@@ -314,7 +314,10 @@ def parse_formula(text: str, symbols: list[Sym], constants: dict[str, float] | N
     if "=" in s:
         s = s.split("=")[-1]
     extra = {k: sympy.sympify(v) for k, v in (constants or {}).items()}
-    return _Parser(_tokens(s), symbol_table(symbols), extra, tight_division).parse()
+    try:
+        return _Parser(_tokens(s), symbol_table(symbols), extra, tight_division).parse()
+    except RecursionError:  # the parser recurses once per bracket: hundreds of "(" exhaust the stack
+        raise FormulaError("brackets nested too deeply to read") from None
 
 
 # ---------------------------------------------------------------- numeric evaluation
