@@ -207,11 +207,11 @@ class _Parser:
                         self.toks.insert(self.i, ("id", nxt[1][1:]))
                     value = T(value)
                 elif nxt[0] == "num":
-                    value = value ** sympy.Rational(self.take()[1])
+                    value = _power(value, self.atom())
                 elif nxt == ("op", "*"):  # eta^* as a name, not a power
                     self.take()
                 else:
-                    value = value ** self.atom()
+                    value = _power(value, self.atom())
             elif kind == "op" and tok == "_" and isinstance(value, norm):
                 self.take()
                 self.atom()  # the 2 of ||v||_2 changes nothing
@@ -281,6 +281,18 @@ class _Parser:
         self.toks[self.i:self.i] = [("id", p) for p in parts[1:]]
         first = parts[0]
         return self.table[first].sympy() if first in self.table else self.extra[first]
+
+
+_MAX_POWER_BITS = 100_000  # sympy computes a number's power exactly: 2^999999999999 would never finish
+
+
+def _power(base, exp):
+    """base ** exp; a number to a power too large to compute is a FormulaError, not a hang."""
+    if base.is_Rational and exp.is_Number and base not in (0, 1, -1):
+        bits = max(abs(base.p).bit_length(), abs(base.q).bit_length())
+        if abs(exp) * bits > _MAX_POWER_BITS:
+            raise FormulaError(f"the power ({base})^{exp} is too large to compute")
+    return base ** exp
 
 
 def _split_names(name: str, known: list[str]) -> list[str] | None:
