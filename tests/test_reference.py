@@ -314,6 +314,16 @@ def test_counts_right_and_tex_form():
     assert verdict("4.3", tex).status == "correct"
 
 
+@pytest.mark.parametrize("count", ["36864 NC^1000000", "(NIC + NF + NC)^13"])
+def test_counts_of_a_huge_degree_are_unreadable(count):
+    """sympy.Poly of NC^(10^30) builds a dense list of 10^30 coefficients, and (NIC + NF + NC)^100000 expands to
+    ~5*10^9 terms: `check 4.3` never returned. A power far above degree 2 is named as unreadable."""
+    from workbench.errors import UsageError
+
+    with pytest.raises(UsageError, match="far above a count's degree 2"):
+        verdict("4.3", counts_yaml(connections_doubled=count))
+
+
 def test_counts_doubled_weights_times_four_is_caught():
     v = verdict("4.3", counts_yaml(weights_doubled="36 NIC NF + 144 NF^2 + 36 NF NC + 36 NC^2"))
     assert v.status == "partial"

@@ -121,12 +121,29 @@ def reference_counts() -> dict:
 COUNT_HINT = "write an expression in NIC, NF and NC in Python/sympy or TeX syntax, e.g. `9*NIC*NF + 18*NF^2`"
 
 
+# the counts are degree 2: expanding (NIC + NF + NC)^100000, or sympy.Poly of NC^(10^30), would never finish
+_MAX_DEGREE = 12
+
+
+def _degree_bound(expr) -> float:
+    if expr.is_Pow:
+        return _degree_bound(expr.base) * (abs(expr.exp) if expr.exp.is_Number else 1)
+    if expr.is_Mul:
+        return sum(_degree_bound(a) for a in expr.args)
+    if expr.args:
+        return max(_degree_bound(a) for a in expr.args)
+    return 1 if expr.is_Symbol else 0
+
+
 def _parse_count(text):
     if isinstance(text, (int, float)):  # as written: YAML's 1.5 is 3/2, judged, never truncated to 1
         if not math.isfinite(text):
             raise ValueError(f"{text} is not a finite number")
         return sympy.Rational(str(text))
-    return sympy.expand(parse_formula(str(text), COUNT_SYMBOLS, constants={"k": 3, "K": 3}))
+    expr = parse_formula(str(text), COUNT_SYMBOLS, constants={"k": 3, "K": 3})
+    if _degree_bound(expr) > _MAX_DEGREE:
+        raise FormulaError(f"a power far above a count's degree 2 (at most {_MAX_DEGREE} is read)")
+    return sympy.expand(expr)
 
 
 _DOUBLED = re.compile(r"doubl|64\s*(?:x|×|\\times|\*)\s*64|twice", re.I)
