@@ -289,6 +289,7 @@ def test_missing_key(tmp_path, key):
     ("answer", "prose"), ("part", "bonus"), ("extra_credit", "yes"), ("hints", "one string"),
     ("deliverables", ["essay"]), ("statement", "  "), ("id", "one"),
     ("points", True), ("points", float("nan")), ("points", float("inf")), ("title", 5), ("context", ["a", "b"]), ("spec", 3), ("key_points", [1, 2]),
+    ("points", 10**400),  # past float's range: float() of it raised OverflowError
 ])
 def test_wrong_type(tmp_path, key, value):
     message = load_error(make_pack(tmp_path, {"1.1.yaml": {**RECORD, key: value}}))

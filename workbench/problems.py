@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -173,7 +174,8 @@ def parse_problem(path: Path, data: dict, pack: str, parts: set[str]) -> Problem
     if path.stem != pid:
         raise _fail(path, "id", f"{pid!r} does not match the file name", f"rename the file to {pid}.yaml")
     points = data["points"]
-    if isinstance(points, bool) or not isinstance(points, (int, float)) or not 0 <= points < float("inf"):  # NaN too
+    # NaN too; and an int past float's range (float() of it raised OverflowError)
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or not 0 <= points <= sys.float_info.max:
         raise _fail(path, "points", f"{points!r} is not a number >= 0", "use e.g. points: 0.5 (0 = not graded)")
     type_ = data["type"]
     if isinstance(type_, bool) or not isinstance(type_, int) or type_ not in (1, 2, 3, 4):  # 1.0 would show as "Type 1.0"
