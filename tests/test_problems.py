@@ -261,6 +261,13 @@ def test_malformed_yaml(tmp_path):
     assert str(folder / "1.1.yaml") in message and "malformed YAML at line" in message
 
 
+def test_a_control_character_in_a_record_is_one_line(tmp_path):
+    """A NUL byte: PyYAML's ReaderError has no `problem`, and its str() ran over two lines."""
+    folder = make_pack(tmp_path, {"1.1.yaml": 'id: "1.1"\ntitle: "T\x00"\n'})
+    message = load_error(folder)
+    assert "\n" not in message and "characters are not allowed (character 0x00 at offset 19)" in message
+
+
 def test_duplicate_key_in_record(tmp_path):
     body = yaml.safe_dump(RECORD, sort_keys=False) + "statement: a second statement\n"
     message = load_error(make_pack(tmp_path, {"1.1.yaml": body}))

@@ -73,3 +73,13 @@ class TrainingError(WorkbenchError):
 
 class WriteupError(WorkbenchError):
     """The writeup could not be built."""
+
+
+def yaml_problem(exc) -> str:
+    """What a PyYAML error says, on one line: a ReaderError (a NUL or other control character, a byte that is not
+    UTF-8) has no `problem`, and its str() runs over two lines."""
+    if getattr(exc, "problem", None):
+        return exc.problem
+    if getattr(exc, "reason", None) and isinstance(getattr(exc, "character", None), int):
+        return f"{exc.reason} (character {exc.character:#04x} at offset {exc.position})"
+    return " ".join(str(exc).split())

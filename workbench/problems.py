@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from workbench.errors import ProblemError, UsageError
+from workbench.errors import ProblemError, UsageError, yaml_problem
 from workbench.paths import problems_dir
 
 SCHEMA = "workbench.problem/1"
@@ -135,7 +135,7 @@ def _read_yaml(path: Path) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = yaml_problem(exc)
         fix = "keep one of the two" if "appears twice" in problem else "fix the YAML syntax"
         raise _fail(path, None, f"malformed YAML{line}: {problem}", fix) from None
     except OSError as exc:

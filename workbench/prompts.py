@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-from workbench.errors import ConfigError, UsageError
+from workbench.errors import ConfigError, UsageError, yaml_problem
 from workbench.paths import prompts_dir
 from workbench.problems import DEFAULT_ASSIGNMENT, Problem
 
@@ -97,7 +97,7 @@ def load_strategy(name: str) -> Strategy:
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise _err(path, f"malformed YAML: {getattr(exc, 'problem', exc)}", "fix the YAML syntax") from None
+        raise _err(path, f"malformed YAML: {yaml_problem(exc)}", "fix the YAML syntax") from None
     if not isinstance(data, dict):
         raise _err(path, "expected a mapping", "write name:, description:, turns: ...")
     unknown = sorted(set(data) - SCHEMA_KEYS)

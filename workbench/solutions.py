@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from workbench.errors import ProblemError
+from workbench.errors import ProblemError, yaml_problem
 from workbench.paths import project_root, solutions_dir
 
 FRONT_KEYS = ("problem", "answer", "trace", "cites", "code")
@@ -129,7 +129,7 @@ def split_front_matter(text: str) -> tuple[dict | None, str]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 2}" if mark else ""
-        raise ProblemError(f"malformed front matter{line}: {getattr(exc, 'problem', exc)}",
+        raise ProblemError(f"malformed front matter{line}: {yaml_problem(exc)}",
                            "fix the YAML between the `---` lines") from None
     if not isinstance(front, dict):
         raise ProblemError("front matter is not a mapping", "write it as `key: value` lines")
