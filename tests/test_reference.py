@@ -745,6 +745,16 @@ def test_rmsprop_the_start_and_the_data_vector_are_not_read_as_answers(text):
     assert v.status == "correct" and all(d["ok"] for d in v.details), v.details
 
 
+@pytest.mark.parametrize("gap", [" ", "\n"])
+def test_rmsprop_a_long_run_of_blanks_is_read_quickly(gap):
+    """The "Answer: yes/no" line pattern had \\s* beside \\s* runs: 8,000 spaces or newlines took 5-10 s (O(n^2))."""
+    import time
+
+    start = time.monotonic()
+    assert verdict("1.2.1", "The answer: " + gap * 8000 + " done").status == "unchecked"
+    assert time.monotonic() - start < 2
+
+
 def test_rmsprop_a_limit_point_past_float_range_is_no_crash():
     """YAML reads 1 followed by 400 zeros as an int: float() of it raised OverflowError ("the check itself failed")."""
     v = verdict("1.2.1", yaml_answer(f"  always_min_norm: false\n  limit_point: [0.6667, 1{'0' * 400}]"))

@@ -300,7 +300,8 @@ def check_convex(answer, text: str) -> list[dict]:
 
 # a closing "**Answer:** No." says the claim, so do Llama's "The final answer is: $\\boxed{\\text{No}}$" and
 # "**Final Answer**\n\\[ \\boxed{\\text{No}} \\]"
-_ANSWER_LINE = (r"(?m)^\s*(?:the\s+)?(?:final\s+)?answer\s*(?:is\b)?\s*:?\s*"
+# (no \s* beside the [$\s] run, nor one running over lines at ^: blank lines or spaces took seconds, O(n^2))
+_ANSWER_LINE = (r"(?m)^[^\S\n]*(?:the\s+)?(?:final\s+)?answer(?:\s*is\b)?(?:\s*:)?"
                 r"(?:[$\s]|\\\[|\\\(|\\boxed\s*\{|\\text(?:bf)?\s*\{|\\(?:math)?rm\s*\{|\\rm\b|\{)*")
 
 
