@@ -710,6 +710,16 @@ def test_a_trace_holding_a_lone_surrogate_is_unreadable_not_a_crash(wb):
     assert code == 0 and len(out.strip().splitlines()) == 1  # the intact trace is still cited
 
 
+def test_a_trace_with_a_number_too_long_to_read_is_unreadable_not_a_crash(wb):
+    """json.loads raises a plain ValueError (not a JSONDecodeError) on an int of over 4300 digits."""
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    [path] = wb.traces()
+    path.write_text(path.read_text().replace('"n": 1', '"n": 1' + "0" * 5000, 1))
+    for argv in (["traces"], ["traces", "verify"], ["traces", "cite", "1.1"]):
+        code, out, err = wb.run(*argv)
+        assert code in (0, 1) and "a number in it is too long to read" in out + err, argv
+
+
 @pytest.mark.parametrize("field, value", [
     ("exchanges", 5), ("exchanges", [1]), ("provider", "x"), ("started_at", 5), ("samples", ["x"]),
     ("samples", [{"index": 0, "messages": [{"role": "user", "content": 3}]}]), ("request", {"n": "2"}),

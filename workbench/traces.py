@@ -314,6 +314,8 @@ def _read(path: Path) -> tuple[dict | None, str]:
         return None, "not valid UTF-8 text"
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON (line {exc.lineno})"
+    except ValueError:  # int()'s limit on a number of over 4300 digits
+        return None, "a number in it is too long to read"
     except RecursionError:
         return None, "JSON nested too deeply to read"
     try:  # a \ud800 escape is valid JSON but no text: hashing, printing and typesetting it would crash
