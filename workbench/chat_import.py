@@ -296,6 +296,8 @@ def read_export(path: Path) -> tuple[bytes, list, str]:
         raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT or Claude export") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 JSON", "give conversations.json from a ChatGPT or Claude export") from None
+    except ValueError:  # int()'s limit on a number of over 4300 digits: not a JSONDecodeError
+        raise UsageError(f"{path}: a number in it is too long to read", "give conversations.json from a ChatGPT or Claude export") from None
     except RecursionError:
         raise UsageError(f"{path}: JSON nested too deeply to read", "give conversations.json from a ChatGPT or Claude export") from None
     if isinstance(data, dict) and ("mapping" in data or "chat_messages" in data):
