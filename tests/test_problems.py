@@ -268,6 +268,12 @@ def test_a_control_character_in_a_record_is_one_line(tmp_path):
     assert "\n" not in message and "characters are not allowed (character 0x00 at offset 19)" in message
 
 
+def test_a_number_too_long_to_read_in_a_record_is_one_line(tmp_path):
+    """PyYAML's int() raises a plain ValueError (not a YAMLError) on a number of over 4300 digits: a traceback."""
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": yaml.safe_dump(RECORD) + "extra_credit: 1" + "0" * 5000 + "\n"}))
+    assert "1.1.yaml: malformed YAML: a number in it is too long to read" in message
+
+
 def test_duplicate_key_in_record(tmp_path):
     body = yaml.safe_dump(RECORD, sort_keys=False) + "statement: a second statement\n"
     message = load_error(make_pack(tmp_path, {"1.1.yaml": body}))

@@ -85,6 +85,7 @@ def test_real_pack_renders_with_every_strategy(project):
     ("name: bad\nturns: []\n", r"turns must be a non-empty list"),
     ("name: bad\nturns: ['{item}']\n", r"unknown field \{item\}"),
     ("name: [bad\n", r"malformed YAML"),
+    ("name: bad\nturns: [1" + "0" * 5000 + "]\n", r"malformed YAML: a number in it is too long to read"),
     ("name: bad\x00\n", r"malformed YAML: special characters are not allowed \(character 0x00 at offset 9\) \(fix"),
     ("name: bad\nrequires: [colour]\nturns: ['{statement}']\n", r"requires must list record fields"),
     ("name: bad\nsystem: 'You are {colour}.'\nturns: ['{statement}']\n", r"system: unknown field \{colour\}"),

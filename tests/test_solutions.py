@@ -40,6 +40,7 @@ def test_solution_parses_and_has_a_solution(pid):
     ('problem: "3.2"\n', "front matter says problem '3.2'"),
     ('problem: "3.1"\x00\n',
      "malformed front matter: special characters are not allowed (character 0x00 at offset 14)"),  # was 2 lines
+    ('problem: "3.1"\nanswer: {cnn_params: 1' + "0" * 5000 + '}\n', "malformed front matter: a number in it is too long to read"),
     ('problem: "3.1"\nanswers: 1\n', "unknown front-matter key 'answers'"),
     ('problem: "3.1"\ncites: [a, b]\n', "`cites` must be a mapping of run.metric to value"),
 ])

@@ -143,6 +143,8 @@ def _read_yaml(path: Path) -> dict:
     except UnicodeDecodeError as exc:  # e.g. UTF-16, as Windows Notepad saves "Unicode"
         raise _fail(path, None, f"is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
                     "save it as UTF-8") from None
+    except ValueError:  # (after UnicodeDecodeError, a ValueError too) int()'s limit on a number of over 4300 digits
+        raise _fail(path, None, "malformed YAML: a number in it is too long to read", "fix the YAML syntax") from None
     if not isinstance(data, dict):
         raise _fail(path, None, "expected a mapping of keys to values", "write the record as `key: value` lines")
     return data

@@ -131,6 +131,9 @@ def split_front_matter(text: str) -> tuple[dict | None, str]:
         line = f" at line {mark.line + 2}" if mark else ""
         raise ProblemError(f"malformed front matter{line}: {yaml_problem(exc)}",
                            "fix the YAML between the `---` lines") from None
+    except ValueError:  # int()'s limit on a number of over 4300 digits: not a YAMLError
+        raise ProblemError("malformed front matter: a number in it is too long to read",
+                           "fix the YAML between the `---` lines") from None
     if not isinstance(front, dict):
         raise ProblemError("front matter is not a mapping", "write it as `key: value` lines")
     return front, text[match.end():]
