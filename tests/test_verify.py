@@ -463,7 +463,8 @@ def test_cli_check_refuses_a_trace_file(proj, tmp_path, capsys):
     path.write_text(answer)
     assert main(["check", "3.1", str(path)]) == 0
     # other JSON, or text that only starts with "{", is answer text as ever
-    for text in (json.dumps({"schema": "other", "answer": answer}), "{1, 2} " + answer):
+    for text in (json.dumps({"schema": "other", "answer": answer}), "{1, 2} " + answer,
+                 '{"n": 1' + "0" * 5000 + "} " + answer):  # json.loads' ValueError on a number too long: a traceback
         path.write_text(text)
         assert main(["check", "3.1", str(path)]) != 2 and "is a trace" not in capsys.readouterr().err
 

@@ -147,7 +147,7 @@ def _refuse_trace(text: str, pack: str, problem_id: str, path: str) -> None:
         return
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: also int()'s limit on a number of over 4300 digits
         return
     if isinstance(data, dict) and data.get("schema") == SCHEMA:
         ref = str(data.get("hash") or "")[:12] or "HASH"
