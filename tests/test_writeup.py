@@ -1228,6 +1228,18 @@ def test_a_run_is_complete_with_the_images_asked_for(tmp_path):
     assert len(both.problems) == 1 and both.problems[0].endswith("samples.png is missing") and not both.complete
 
 
+@pytest.mark.parametrize("metrics", [b"\xff\xfe{}", b'{"epochs": [{"epoch": 1' + b"0" * 5000 + b"}]}"])
+def test_a_run_whose_metrics_are_not_utf8_or_hold_a_number_too_long_is_unreadable_not_a_crash(tmp_path, metrics):
+    """UnicodeDecodeError, and json.loads' ValueError on an int of over 4300 digits, are no JSONDecodeError."""
+    from workbench.evidence import load_run
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    (run / "metrics.json").write_bytes(metrics)
+    assert any(p.endswith(")") and "metrics.json is unreadable" in p for p in load_run(run, ()).problems)
+
+
 def test_cited_runs_take_the_longest_pinned_name_and_each_run_is_shown_once(tmp_path, monkeypatch):
     from types import SimpleNamespace
 

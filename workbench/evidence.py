@@ -171,7 +171,7 @@ def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
             continue
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON, or a number of over 4300 digits
             problems.append(f"{shown_path(file)} is unreadable ({exc})")
             continue
         if fname == "config.json":
