@@ -1122,6 +1122,33 @@ def test_llm_code_that_needs_a_gpu_is_unchecked_without_one(anchor, new):
     assert v.status == "unchecked" and "needs a CUDA GPU" in v.reason, (v.status, v.reason)
 
 
+@pytest.mark.skipif(not __import__("workbench.sandbox").sandbox.landlock_abi(), reason="no Landlock: workers run")
+@pytest.mark.parametrize("anchor, new", [
+    ("        super().__init__()\n", "        super().__init__()\n        import multiprocessing\n"
+     "        self.pool = multiprocessing.Pool(4)\n"),  # __init__
+    ("    def __init__", "    import multiprocessing\n    pool = multiprocessing.Pool(2)\n\n    def __init__"),  # the class body
+    ("        return self.out(", "        from torch.utils.data import DataLoader, TensorDataset\n"
+     "        x = next(iter(DataLoader(TensorDataset(x), batch_size=len(x), num_workers=4)))[0]\n"
+     "        return self.out("),  # forward
+    ("        super().__init__()\n", "        super().__init__()\n        import multiprocessing\n"
+     "        self.manager = multiprocessing.Manager()\n"),
+])
+def test_llm_code_that_starts_worker_processes_is_unchecked(anchor, new):
+    """A model that starts worker processes (a Pool, a DataLoader with workers, a Manager) was judged wrong with 'the
+    code does not run: PermissionError: [Errno 13] Permission denied': the sandbox keeps /dev/shm, where their
+    semaphores live, closed. It may be right; the reason says what the sandbox refused."""
+    v = check_text("a2", "5.1", LLM_CODE.replace("OP", "1").replace(anchor, new, 1))
+    assert v.status == "unchecked" and "starts worker processes" in v.reason and "sandbox" in v.reason, (v.status, v.reason)
+
+
+@pytest.mark.skipif(not __import__("workbench.sandbox").sandbox.landlock_abi(), reason="no Landlock: the write works")
+def test_llm_code_that_writes_outside_the_sandbox_names_its_error():
+    """The same PermissionError raised by the model's own code (a file it may not write) is reported as it is."""
+    bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace(
+        "super().__init__()", "super().__init__()\n        open('/etc/wb-sandbox-probe', 'w')"))
+    assert bad.status == "incorrect" and "PermissionError" in bad.critique and "workers" not in bad.critique, bad.critique
+
+
 def test_llm_code_that_fails_names_its_error():
     """The verdict names the error the code ends with (the traceback's last line), not "Traceback (most recent call
     last):"; a model block that is no valid Python runs as it is, so the SyntaxError is named."""

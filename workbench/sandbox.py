@@ -7,7 +7,9 @@ What is isolated:
   allows it, and in any case a prelude replaces the socket constructors with ones that raise before the code runs;
 - file writes: where the kernel has Landlock (Linux 5.13+, unprivileged), the child can create, write,
   rename or delete files only inside its temp dir (and write to /dev/null); elsewhere it can only read.
-  Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can;
+  Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can.
+  So worker processes fail: multiprocessing's semaphores (a Pool, a Queue, a DataLoader with workers) are files
+  under /dev/shm, and a Manager needs a socket (`SandboxResult.started_workers`, `workers_reason`);
 - output: no file it writes (its stdout and stderr too) may grow beyond OUTPUT_LIMIT_BYTES (not on Windows);
 - memory: its heap and private writable mappings may not grow beyond MEMORY_LIMIT_BYTES (per process: RLIMIT_DATA;
   not on Windows); an allocation past it fails (MemoryError, `SandboxResult.out_of_memory`) instead of taking the
@@ -148,6 +150,16 @@ class SandboxResult:
         """The child ended on a failed allocation (its last error line says so): it hit MEMORY_LIMIT_BYTES."""
         return not self.ok and is_out_of_memory((self.stderr.strip().splitlines() or [""])[-1])
 
+    @property
+    def started_workers(self) -> bool:
+        """The child ended on the sandbox refusing worker processes (see is_worker_failure): its traceback's
+        last error line and innermost frame say so."""
+        if self.ok:
+            return False
+        lines = self.stderr.strip().splitlines()
+        frames = [m.group(1) for m in map(_TRACEBACK_FRAME.match, lines) if m]
+        return bool(lines and frames) and is_worker_failure(lines[-1], frames[-1])
+
 
 # MemoryError (numpy's _ArrayMemoryError too); torch's "DefaultCPUAllocator: can't allocate memory ... (Cannot
 # allocate memory)"; a C++ std::bad_alloc
@@ -157,6 +169,27 @@ _OUT_OF_MEMORY = re.compile(r"MemoryError\b|can't allocate memory|Cannot allocat
 def is_out_of_memory(error: str) -> bool:
     """Whether an error line (an exception the child printed or reported) is a failed allocation."""
     return bool(_OUT_OF_MEMORY.search(error))
+
+
+_TRACEBACK_FRAME = re.compile(r'\s*File "(.*)", line \d+')
+
+# Worker processes: multiprocessing's semaphores are files under /dev/shm, which the file-write guard keeps
+# closed to the child (shared memory is not counted by the memory limit), so a Pool, a Queue or a DataLoader with
+# workers fails on a bare "PermissionError: [Errno 13] Permission denied" raised in multiprocessing/synchronize.py;
+# a Manager's server process cannot open its socket, and the Manager fails on an EOFError in connection.py.
+_WORKER_ERROR = re.compile(r"(PermissionError|EOFError)\b")
+_MULTIPROCESSING_FILE = re.compile(r"[/\\]multiprocessing[/\\][\w.]+\.py$")
+
+
+def is_worker_failure(error: str, frame_file: str) -> bool:
+    """Whether an error line, raised in `frame_file` (the innermost frame of its traceback), is the sandbox
+    refusing worker processes; the same error raised elsewhere (the code opening a file it may not write) is not."""
+    return bool(_WORKER_ERROR.match(error) and _MULTIPROCESSING_FILE.search(frame_file))
+
+
+def workers_reason() -> str:
+    return ("it starts worker processes (multiprocessing: a Pool, a DataLoader with num_workers > 0, a Manager), "
+            "which the sandbox does not allow: run the model without workers")
 
 
 def memory_limit_reason() -> str:

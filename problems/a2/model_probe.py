@@ -52,7 +52,9 @@ def _sources(t, x, outputs):
 
 
 def describe(cls, kernel=3, configs=((1, 32, 24), (3, 8, 10)), size=32):
-    """{"configs": [{"nic", "nf", "nc", "layers": [...], "output": shape} | {"error": ...}]}."""
+    """{"configs": [{"nic", "nf", "nc", "layers": [...], "output": shape} | {"error": ..., "error_in": file}]}."""
+    import traceback
+
     import torch
     from torch import nn
 
@@ -90,5 +92,7 @@ def describe(cls, kernel=3, configs=((1, 32, 24), (3, 8, 10)), size=32):
             record["children"] = [n for n, _ in model.named_children()]
         except Exception as exc:  # the description carries the failure; the checker reports it
             record["error"] = f"{type(exc).__name__}: {exc}"[:300]
+            frames = traceback.extract_tb(exc.__traceback__)
+            record["error_in"] = frames[-1].filename if frames else ""  # the file of the frame that raised it
         out.append(record)
     return {"class": getattr(cls, "__name__", str(cls)), "kernel": kernel, "configs": out}

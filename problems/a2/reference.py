@@ -333,7 +333,7 @@ def _import_pointer(pointer: str):
 
 def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
     """Run an LLM's model code in the sandbox; the child prints the model's description as JSON."""
-    from workbench.sandbox import is_out_of_memory, memory_limit_reason, run_python
+    from workbench.sandbox import is_out_of_memory, is_worker_failure, memory_limit_reason, run_python, workers_reason
 
     source = "\n".join([
         "import json",
@@ -348,6 +348,8 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
     if result.timed_out:
         raise Unchecked(f"the model code did not finish within {limit:g} s (killed)")
     line = next((ln for ln in result.stdout.splitlines() if ln.startswith(PROBE_MARK)), None)
+    if line is None and result.started_workers:  # the model may be right: the sandbox stopped it
+        raise Unchecked(workers_reason())
     if line is None:
         error = (result.stderr.strip().splitlines() or [_silent_end(result.returncode)])[-1][:200]
         error = memory_limit_reason() if result.out_of_memory else error
@@ -357,6 +359,8 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
     for config in description["configs"]:  # "MemoryError: " says neither why nor how much
         if is_out_of_memory(config.get("error", "")):
             config["error"] = memory_limit_reason()
+        elif is_worker_failure(config.get("error", ""), config.get("error_in", "")):
+            raise Unchecked(workers_reason())
         elif _NO_GPU.search(config.get("error", "")):  # the model may be right: it cannot run on this machine
             raise Unchecked("the model code needs a CUDA GPU (it puts the model or its tensors on 'cuda'), "
                             "and this machine has none")
