@@ -1204,6 +1204,20 @@ def test_claims_against_pinned_runs(tmp_path, monkeypatch):
     assert ref.reference(load_pack("a2").get("6.3"), context("a2"))["answer"] == {"improved_val_loss": True, "improved_val_acc": True}
 
 
+def test_a_long_answer_without_full_stops_is_checked_in_linear_time(tmp_path, monkeypatch):
+    """Cutting restated questions out of a sentence and finding what a model is compared against were retried from
+    every position of a sentence: a 50 kB one without full stops took 6 s, 200 kB well over a minute."""
+    import time
+
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    unit = "ConvTransposeNet reaches a lower validation loss than PoolUpsampleNet, and a higher accuracy, "
+    start = time.monotonic()
+    assert claims("5.3", "Yes: " + unit * (200_000 // len(unit))) == "correct"
+    assert time.monotonic() - start < 5  # about 0.1 s
+
+
 @pytest.mark.parametrize("text, status", [
     ("The gap is real, not a fluctuation: UNet has the lower validation loss.", "correct"),  # far negation
     ("Skip connections did not give a lower validation loss.", "incorrect"),

@@ -8,6 +8,7 @@ text stays unchecked (free text, judged against key points only by a model grade
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from workbench import answers as ans
@@ -171,6 +172,12 @@ _GOOD = r"better|improv\w*|outperform\w*"
 _BAD = r"worse|degrad\w*|underperform\w*"
 
 
+# A question back to the previous stop, table bar or heading mark (group 1), else the text up to and with the next
+# stop, kept: each try consumes a whole stretch, where r"[^.!?|#]*\?[*_`]*" alone was retried from every position
+# of a long stretch without a stop (quadratic: 1.5 s for 25 kB of prose without full stops).
+_QUESTION = re.compile(r"([^.!?|#]*\?[*_`]*)|[^.!?|#]*[.!|#]?")
+
+
 def claims(text: str, subject: str, other: str) -> list[dict]:
     """Sentences comparing two models on a metric: {"metric", "direction" (lower|higher), "sentence"}."""
     out = []
@@ -178,7 +185,7 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
         # a restated question ("Does X result in lower loss than Y?", "**Does X ... than Y?**") is no claim, also
         # where it shares a sentence with the answer ("Does X ... than Y? yes, X reaches ..."): it is cut out, back
         # to the previous stop, table bar or heading mark
-        sentence = re.sub(r"[^.!?|#]*\?[*_`]*", " ", sentence).strip()
+        sentence = _QUESTION.sub(lambda m: " " if m.group(1) else m.group(0), sentence).strip()
         names = [m for m in (subject, other) if re.search(_MODEL_RE[m], sentence, re.I)]
         if subject not in names and not (re.search(r"\bit\b|the (?:new|skip) model|this model", sentence, re.I) and other in names):
             continue
@@ -203,14 +210,24 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
 # What a comparison is measured against: "than (that of) the UNet", "compared with the model with skip connections".
 _BASE = (r"(?:\bthan|\bcompared\s+(?:to|with)|\brelative\s+to|\bversus|\bvs\.?)\s+(?:that\s+of\s+|those\s+of\s+)?"
          r"(?:the\s+)?(?:(?:model|network|one)\s+(?:with|using)\s+)?[`*_]*$")
+_BASE_RE = re.compile(_BASE, re.I)
+# Where a _BASE match can begin; none of the words after it begins like these, so a match ending at a model's name
+# begins at the last of them before the name (searching each name's whole prefix was quadratic in long sentences).
+_BASE_START = re.compile(r"\bthan|\bcompared|\brelative|\bversus|\bvs", re.I)
 
 
 def _swapped(text: str, subject: str, other: str) -> bool:
     """Whether the text describes the other model against the subject ("PoolUpsampleNet's loss is higher than
     ConvTransposeNet's", "Compared with ConvTransposeNet, PoolUpsampleNet has ..."): the subject named only as
     what is compared against, the other model named otherwise; its directions are then the subject's reversed."""
-    def as_base(model):
-        return [bool(re.search(_BASE, text[:m.start()], re.I)) for m in re.finditer(_MODEL_RE[model], text, re.I)]
+    starts = [k.start() for k in _BASE_START.finditer(text)]
+
+    def as_base(model):  # a comparison that ends where the name starts begins at the last comparison word before it
+        found = []
+        for m in re.finditer(_MODEL_RE[model], text, re.I):
+            i = bisect.bisect_left(starts, m.start())
+            found.append(i > 0 and bool(_BASE_RE.match(text, starts[i - 1], m.start())))
+        return found
     s, o = as_base(subject), as_base(other)
     return bool(s) and all(s) and not all(o)
 
