@@ -8,7 +8,7 @@ What is isolated:
 - file writes: where the kernel has Landlock (Linux 5.13+, unprivileged), the child can create, write,
   rename or delete files only inside its temp dir (and write to /dev/null); elsewhere it can only read.
   Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can.
-  So worker processes fail: multiprocessing's semaphores (a Pool, a Queue, a DataLoader with workers) are files
+  With it, worker processes fail: multiprocessing's semaphores (a Pool, a Queue, a DataLoader with workers) are files
   under /dev/shm, and a Manager needs a socket (`SandboxResult.started_workers`, `workers_reason`);
 - output: no file it writes (its stdout and stderr too) may grow beyond OUTPUT_LIMIT_BYTES (not on Windows);
 - memory: its heap and private writable mappings may not grow beyond MEMORY_LIMIT_BYTES (per process: RLIMIT_DATA;
