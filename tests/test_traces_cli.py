@@ -1217,3 +1217,14 @@ def test_a_trace_that_records_no_pack_is_still_picked(wb):
     del data["pack"]
     path = write_trace(data, wb.root / "traces")
     assert pick_trace("7", None, wb.root / "traces", pack="demo").trace.path == path
+
+
+def test_traces_show_takes_an_exchange_whose_turn_is_null(wb):
+    """An exchange's turn may be null (as its sample may): `traces show` crashed on it with a TypeError traceback."""
+    from workbench.traces import write_trace
+
+    data = _trace(problem="1.1")
+    data["exchanges"][0]["turn"] = None
+    path = write_trace(data, wb.root / "traces")
+    code, out, err = wb.run("traces", "show", path.name)
+    assert code == 0 and "exchanges" in out and not err

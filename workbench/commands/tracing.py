@@ -266,7 +266,7 @@ def render_trace(trace, raw: bool = False) -> None:
         table.add_column(col, overflow="fold")
     for ex in trace.data.get("exchanges", []):
         usage = ex.get("usage") or {}
-        table.add_row("all" if ex.get("sample") is None else str(ex["sample"] + 1), str(ex.get("turn", 0) + 1),
+        table.add_row("all" if ex.get("sample") is None else str(ex["sample"] + 1), str((ex.get("turn") or 0) + 1),
                       *(escape(str(ex.get(k) or "-")) for k in ("model", "system_fingerprint", "response_id")),
                       str(usage.get("total_tokens", "-")), f"{ex['latency_s']:.2f} s" if ex.get("latency_s") else "-",
                       str(ex.get("attempts") or "-"),
