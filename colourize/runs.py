@@ -237,8 +237,13 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
 
     Pinned results are what the writeup and `verify` quote, so a different result already pinned under
     that name is replaced only with force, and a name that is a model's must hold that model's run."""
-    src = resolve_run(run)
-    if not (src / CONFIG).is_file() or not (src / METRICS).is_file():
+    try:
+        src = resolve_run(run)
+        finished = (src / CONFIG).is_file() and (src / METRICS).is_file()
+    except OSError as exc:  # a name longer than the file system allows
+        raise UsageError(f"cannot read the run {run} ({exc.strerror})",
+                         "pass a folder written by `cli.py train`, e.g. runs/unet") from exc
+    if not finished:
         raise UsageError(f"{src} is not a finished run (no {CONFIG}/{METRICS})",
                          "pass a folder written by `cli.py train`, e.g. runs/unet")
     metrics = read_json(src / METRICS)

@@ -619,6 +619,11 @@ def test_pin_refuses_a_folder_that_is_not_a_pinned_run(project, synth, pal, caps
     assert [p.name for p in (project / "solutions" / "a2" / "results" / "sweep").iterdir()] == ["sweep-batch-size.json"]
 
 
+def test_pin_of_a_name_too_long_for_the_file_system_is_one_line(project, capsys):
+    """`pin` of a 300-character name crashed with an OSError (File name too long) traceback."""
+    _one_line_error(capsys, cli.main(["pin", "a" * 300]), "cannot read the run", "File name too long")
+
+
 def test_ctrl_c_in_a_sweep_prints_the_command_that_continues_it(project, synth, pal, capsys, ctrl_c_in_epoch_2):
     import shlex
 
