@@ -473,6 +473,13 @@ def test_cli_unknown_pack(capsys):
     assert "no-such-pack" in line
 
 
+def test_cli_pack_name_too_long_for_the_file_system(capsys):
+    """--pack with a 300-character name crashed `list`, `show`, `check`, `verify` and `study` with an OSError
+    (File name too long) traceback."""
+    line = assert_one_line_error(*run_cli(capsys, "list", "--pack", "a" * 300))
+    assert "no problem pack" in line and "File name too long" in line
+
+
 def test_cli_titles_print_literally(capsys, tmp_path):
     """Titles, part names and the course come from YAML: '[a, b]' is text, not rich markup to be swallowed."""
     folder = make_pack(tmp_path, {"1.1.yaml": {**RECORD, "title": "On [a, b] and [/]"}}, course="C [x]",

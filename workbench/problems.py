@@ -224,10 +224,15 @@ def parse_problem(path: Path, data: dict, pack: str, parts: set[str]) -> Problem
 def resolve_pack_dir(pack: str) -> Path:
     """A pack is a name under problems/ or a path to a folder."""
     candidate = Path(pack)
-    if candidate.is_dir() and (candidate / "pack.yaml").exists():
-        return candidate
     folder = problems_dir() / pack
-    if not folder.is_dir():
+    try:
+        if candidate.is_dir() and (candidate / "pack.yaml").exists():
+            return candidate
+        found = folder.is_dir()
+    except OSError as exc:  # a name longer than the file system allows
+        raise UsageError(f"no problem pack {pack!r} ({exc.strerror})",
+                         "give a pack name under problems/ or the path of its folder") from exc
+    if not found:
         known = sorted(p.name for p in problems_dir().glob("*") if (p / "pack.yaml").exists()) if problems_dir().is_dir() else []
         fix = f"known packs: {', '.join(known)}" if known else "create problems/<pack>/pack.yaml"
         raise UsageError(f"no problem pack {pack!r} (looked in {folder})", fix)
