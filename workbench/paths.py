@@ -69,13 +69,13 @@ def make_folder(path: Path, keep: bool = True) -> str:
     may still fail must not leave empty folders behind.
 
     A real write, not os.access: root passes os.access everywhere, and /proc or a read-only mount refuse anyway."""
-    created = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
+    created = [p for p in (path, *path.parents) if not os.path.exists(p)]  # deepest first (a name too long: absent)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
             pass
     except OSError as exc:
-        return "it is a file, not a folder" if path.is_file() else exc.strerror or str(exc)
+        return "it is a file, not a folder" if os.path.isfile(path) else exc.strerror or str(exc)
     finally:
         for folder in created if not keep else ():
             try:
