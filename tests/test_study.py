@@ -214,6 +214,16 @@ def test_a_plot_target_that_is_a_folder_is_refused_before_any_judging(proj, tmp_
     assert "is a folder" in capsys.readouterr().err and list(folder.iterdir()) == []
 
 
+def test_a_plot_name_too_long_for_the_file_system_is_refused_before_any_judging(proj, tmp_path, capsys, monkeypatch):
+    """--plot with a 300-character name crashed `study` with an OSError (File name too long) traceback."""
+    import workbench.study
+
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: pytest.fail("judged before the input was checked"))
+    assert main(["study", "--plot", str(tmp_path / ("a" * 300 + ".png"))]) == 2
+    err = capsys.readouterr().err
+    assert "File name too long" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
     assert main(["study", "--model", "nobody", "--json"]) == 1
     out, err = capsys.readouterr()

@@ -80,7 +80,11 @@ def _plot_target(path: str) -> Path:
     target = Path(path).expanduser()
     if target.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UsageError(f"--plot {path}: the name must end in .png, .pdf or .svg", "e.g. --plot build/study.png")
-    if target.is_dir():
+    try:
+        is_dir = target.is_dir()
+    except OSError as exc:  # a name longer than the file system allows
+        raise UsageError(f"--plot {path}: {exc.strerror}", "give a shorter name, e.g. --plot build/study.png") from exc
+    if is_dir:
         raise UsageError(f"--plot {path} is a folder", "give a file name, e.g. --plot build/study.png")
     if not target.parent.is_dir():
         raise UsageError(f"--plot {path}: folder {target.parent} does not exist", "create it, or write the plot elsewhere")
