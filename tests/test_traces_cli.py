@@ -1187,6 +1187,12 @@ def test_cite_takes_a_problem_id_of_digits_alone(wb):
     assert code == 0 and out == load_trace(path).citation() + "\n"
 
 
+def test_cite_of_a_problem_id_too_long_for_the_file_system_finds_no_trace(wb):
+    """`traces cite` with a 300-digit id crashed with an OSError (File name too long) traceback."""
+    code, _, err = wb.run("traces", "cite", "1" * 300)
+    assert code == 2 and "no trace matches" in err and err.count("\n") == 1
+
+
 def test_a_trace_of_another_pack_is_not_picked_for_the_same_problem_id(wb):
     """traces/<id>/ is shared by every pack: a trace the demo pack's 3.1 made was judged (and shown) as a2's 3.1."""
     from workbench.evidence import pick_trace

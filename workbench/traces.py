@@ -373,6 +373,8 @@ def _wrong_field(data: dict) -> str:
 
 def trace_files(folder: Path) -> list[Path]:
     """The trace files of one folder; hidden names (write_trace's .tmp- files) are not traces."""
+    if not os.path.isdir(folder):  # none yet, or a name longer than the file system allows (glob would raise)
+        return []
     return sorted(f for f in folder.glob("*.json") if not f.name.startswith("."))
 
 
