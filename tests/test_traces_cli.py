@@ -1193,6 +1193,12 @@ def test_cite_of_a_problem_id_too_long_for_the_file_system_finds_no_trace(wb):
     assert code == 2 and "no trace matches" in err and err.count("\n") == 1
 
 
+def test_show_of_a_trace_path_too_long_for_the_file_system_is_one_line(wb):
+    """`traces show traces/<300 characters>.json` crashed with an OSError (File name too long) traceback."""
+    code, _, err = wb.run("traces", "show", "traces/" + "a" * 300 + ".json")
+    assert code == 2 and "no trace file" in err and err.count("\n") == 1
+
+
 def test_a_trace_of_another_pack_is_not_picked_for_the_same_problem_id(wb):
     """traces/<id>/ is shared by every pack: a trace the demo pack's 3.1 made was judged (and shown) as a2's 3.1."""
     from workbench.evidence import pick_trace

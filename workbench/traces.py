@@ -401,11 +401,11 @@ def find_trace(ref: str, root: Path | None = None) -> Trace:
     base = (root or traces_dir()).resolve()
     if ref.endswith(".json") and ("/" in ref or os.sep in ref):
         path = Path(ref).resolve()
-        if not path.exists() and not Path(ref).is_absolute():
+        if not os.path.exists(path) and not Path(ref).is_absolute():  # os.path: False for a name too long
             path = (base.parent / ref).resolve()  # relative to the project root
         if not path.is_relative_to(base):
             raise UsageError(f"{ref} is not a trace under {base}", "give a file inside traces/, its name or its hash")
-        if not path.is_file():
+        if not os.path.isfile(path):
             raise UsageError(f"no trace file {ref}", "run `python cli.py traces` to see the trace files")
         return load_trace(path)
     if not re.fullmatch(r"[A-Za-z0-9._-]+", ref) or ref.startswith("."):
