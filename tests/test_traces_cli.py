@@ -807,6 +807,7 @@ def test_traces_of_a_problem_without_any_yet(wb):
     (["traces", "cite"], "wrong arguments for `traces cite`"),
     (["traces", "verify", "1.1"], "wrong arguments for `traces verify`"),
     (["import-chat", "missing.json", "--problem", "1.1", "--pack", "demo"], "no file missing.json"),
+    (["import-chat", "a" * 300 + ".json", "--problem", "1.1", "--pack", "demo"], "no file aaa"),  # was a traceback
     (["import-chat", "x.json", "--problem", "../1", "--pack", "demo"], "invalid problem id"),
 ])
 def test_trace_references_are_validated(wb, argv, message):

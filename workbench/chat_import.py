@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -323,7 +324,7 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def load_conversation(path: Path, conversation: str | None = None) -> tuple[bytes, Conversation]:
-    if not path.is_file():
+    if not os.path.isfile(path):  # os.path: False for a name too long, where Path.is_file raises
         raise UsageError(f"no file {path}", "give the path of conversations.json, the export .zip or a .md transcript")
     if path.suffix.lower() in (".md", ".markdown", ".txt"):
         if conversation:
