@@ -50,7 +50,11 @@ def torch_save_atomic(obj, path: Path) -> None:
 
 def check_run_folder(run_dir: Path) -> None:
     """Refuse a run folder that is a file, or that sits where no folder can be made."""
-    if run_dir.exists() and not run_dir.is_dir():
+    try:
+        is_file = run_dir.exists() and not run_dir.is_dir()
+    except OSError as exc:  # a name longer than the file system allows
+        raise TrainingError(f"cannot make {run_dir} ({exc.strerror})", "choose a shorter --out") from exc
+    if is_file:
         raise TrainingError(f"{run_dir} is a file, not a run folder", "choose a folder path for --out")
     reason = make_folder(run_dir.parent, keep=False)  # a real write: os.access says yes to root everywhere
     if reason:

@@ -624,6 +624,14 @@ def test_pin_of_a_name_too_long_for_the_file_system_is_one_line(project, capsys)
     _one_line_error(capsys, cli.main(["pin", "a" * 300]), "cannot read the run", "File name too long")
 
 
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_train_into_an_out_too_long_for_the_file_system_is_one_line(project, synth, pal, capsys, resume):
+    """`train --out <300 characters>` (with or without --resume) crashed with an OSError (File name too long) traceback."""
+    rc = cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+                   "--out", str(project / ("a" * 300)), *resume])
+    _one_line_error(capsys, rc, "File name too long")
+
+
 def test_ctrl_c_in_a_sweep_prints_the_command_that_continues_it(project, synth, pal, capsys, ctrl_c_in_epoch_2):
     import shlex
 

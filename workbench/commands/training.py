@@ -102,7 +102,7 @@ def _config(args, model: str, run_dir: Path):
     if "category" in given:
         given["category"] = resolve_category(given["category"])
     saved = {}
-    if args.resume and (run_dir / runs.CONFIG).is_file():
+    if args.resume and os.path.isfile(run_dir / runs.CONFIG):  # os.path: False for a name too long
         saved = {k: v for k, v in runs.read_config(run_dir)["settings"].items() if k in TrainConfig.__dataclass_fields__}
         try:  # a damaged record must not read as a bad flag the user never gave
             TrainConfig(**saved | {"model": model}).check()
