@@ -6,6 +6,7 @@ deviation) of the final figures: how much one run's numbers can be trusted.
 
 from __future__ import annotations
 
+import os
 import statistics
 from dataclasses import replace
 from pathlib import Path
@@ -74,7 +75,7 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
 def _earlier_summary(path: Path) -> dict | None:
     """The summary an earlier sweep of this setting left in the folder (None if none or unreadable)."""
     try:
-        return runs.read_json(path) if path.is_file() else None
+        return runs.read_json(path) if os.path.isfile(path) else None  # os.path: False for a name too long
     except TrainingError:
         return None
 

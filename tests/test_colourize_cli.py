@@ -632,6 +632,14 @@ def test_train_into_an_out_too_long_for_the_file_system_is_one_line(project, syn
     _one_line_error(capsys, rc, "File name too long")
 
 
+def test_sweep_into_an_out_too_long_for_the_file_system_is_one_line(project, synth, pal, capsys):
+    """`sweep --out <300 characters>` crashed with an OSError (File name too long) traceback looking for an earlier
+    sweep's summary."""
+    rc = cli.main(["sweep", "seed", "0", "--model", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth),
+                   "--palette", pal, "--out", str(project / ("a" * 300))])
+    _one_line_error(capsys, rc, "File name too long")
+
+
 def test_ctrl_c_in_a_sweep_prints_the_command_that_continues_it(project, synth, pal, capsys, ctrl_c_in_epoch_2):
     import shlex
 
