@@ -256,8 +256,8 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         raise UsageError(f"{src} has not finished training",
                          f"finish it with `python cli.py train {model} --out {shown_path(src)} --resume`, then pin it")
     name = src.name if name is None else name
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise UsageError(f"result name {name!r} is not a plain folder name", "use letters, digits, '.', '_' or '-', e.g. --as unet")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):  # 300 characters: an OSError traceback
+        raise UsageError(f"result name {name!r} is not a plain folder name of at most 100 characters", "use letters, digits, '.', '_' or '-', e.g. --as unet")
     model = read_config(src)["settings"].get("model")
     if name.lower() in MODEL_NAMES and model != name.lower():  # the checks read model names in any case
         other = model if src.name == model else f"{model}-{src.name}"

@@ -414,6 +414,7 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     assert [p.name for p in results.iterdir()] == ["convtranspose"]  # the checks read model names in any case
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "../../evil"]), "not a plain folder name")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", ""]), "not a plain folder name")
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "a" * 300]), "at most 100 characters")  # was a traceback
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ct1", "--pack", "zz"]), "no problem pack 'zz'")
     assert not (project / "solutions" / "zz").exists()
     assert not (project / "evil").exists() and not (project / "solutions" / "evil").exists()
