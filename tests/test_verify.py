@@ -409,6 +409,17 @@ def test_cli_check_stdin_that_is_not_utf8_is_refused_as_a_file_is(proj, tmp_path
 
 
 
+def test_cli_check_refuses_an_answer_longer_than_the_limit(proj, tmp_path, capsys, monkeypatch):
+    """`check 3.1 /dev/zero` (or `- < /dev/zero`) read until the machine ran out of memory: read at most the limit."""
+    monkeypatch.setattr("workbench.commands.checking.ANSWER_LIMIT", 100, raising=False)
+    (tmp_path / "answer.md").write_text("x" * 101)
+    assert main(["check", "3.1", str(tmp_path / "answer.md")]) == 2
+    err = capsys.readouterr().err
+    assert "is longer than" in err and err.count("\n") == 1
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"x" * 101), encoding="utf-8"))
+    assert main(["check", "3.1", "-"]) == 2 and "is longer than" in capsys.readouterr().err
+
+
 def test_cli_check_stdin_with_windows_line_ends_reads_as_a_file_does(tmp_path, monkeypatch):
     """Read as bytes, stdin kept its \\r\\n where a file (and a text stdin) reads \\n: a fenced model piped from
     Windows ended "```\\r", so no code block was found and a correct answer was `unchecked`."""

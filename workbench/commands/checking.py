@@ -11,6 +11,7 @@ from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, fmt_points, print_error, print_json
 from workbench.errors import LLMError, UsageError
 
+ANSWER_LIMIT = 16 * 2**20  # characters of an answer: /dev/zero as the answer file read until memory ran out
 STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
 
 
@@ -95,16 +96,19 @@ def _read_answer(path: str) -> str:
         raw = getattr(sys.stdin, "buffer", None)
         try:
             # and with \r\n and \r read as \n, as a file and a text stdin are (a fence ending "```\r" is no fence)
-            text = raw.read().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n") if raw is not None \
+            text = raw.read(ANSWER_LIMIT + 1).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n") if raw is not None \
                 else sys.stdin.read()
         except UnicodeDecodeError as exc:
             raise UsageError(f"cannot read stdin: {exc}", "pipe UTF-8 text, or pass the file's name") from None
     else:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            with Path(path).open(encoding="utf-8") as file:
+                text = file.read(ANSWER_LIMIT + 1)
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise UsageError(f"cannot read {path}: {reason}", "pass a readable UTF-8 text file, or - for stdin") from None
+    if len(text) > ANSWER_LIMIT:
+        raise UsageError(f"the answer in {path} is longer than {ANSWER_LIMIT // 2**20} MB", "pass the answer's own text file")
     if not text.strip():
         raise UsageError(f"{'stdin' if path == '-' else path} is empty", "give the answer text to check")
     return text
