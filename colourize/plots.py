@@ -62,10 +62,11 @@ def sweep(values: list, rows: list[dict], param: str, title: str, xscale: str = 
     fig = _figure(10, 3.8)
     ax_loss, ax_acc = fig.subplots(1, 2)
     style = "o" if spread else "o-"
+    xs = [float(v) for v in values]  # a batch size past int64 (10**30) is an object array matplotlib cannot log-scale
     series = [(ax_loss, "train_loss", "train loss", "tab:blue"), (ax_loss, "val_loss", "validation loss", "tab:orange"),
               (ax_acc, "val_acc", None, "tab:green")]
     for ax, key, label, colour in series:
-        ax.plot(values, [r[key] for r in rows], style, color=colour, label=label)
+        ax.plot(xs, [r[key] for r in rows], style, color=colour, label=label)
         if spread and key != "train_loss":
             mean, sd = spread[key]["mean"], spread[key]["sd"]
             ax.axhline(mean, color=colour, linestyle="--", linewidth=1)
@@ -76,7 +77,7 @@ def sweep(values: list, rows: list[dict], param: str, title: str, xscale: str = 
     for ax in (ax_loss, ax_acc):
         if xscale == "log2":
             ax.set_xscale("log", base=2)
-        ax.set_xticks(values, [str(v) for v in values])
+        ax.set_xticks(xs, [str(v) for v in values])
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

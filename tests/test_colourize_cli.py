@@ -507,6 +507,16 @@ def test_a_sweep_of_two_seeds_has_a_spread_and_one_seed_none(project, monkeypatc
     assert "spread" not in run_sweep("seed", [0], TrainConfig(epochs=1), project / "one")  # no sd of one run
 
 
+def test_a_batch_size_past_int64_is_plotted(project, monkeypatch):
+    """`sweep batch-size 1000000000000000000000000000000` trained, then crashed drawing its log2 axis with a TypeError
+    traceback (matplotlib's object array of Python ints)."""
+    from colourize.train import TrainConfig
+
+    run_sweep = _sweep_without_training(monkeypatch, {f"sweep-bs{10 ** 30}": 40.0, "sweep-bs4": 41.0})
+    run_sweep("batch-size", [4, 10 ** 30], TrainConfig(epochs=1), project / "big")
+    assert (project / "big" / "sweep-batch-size.png").stat().st_size > 0
+
+
 def test_a_value_swept_again_replaces_its_row_in_the_summary(project, monkeypatch):
     from colourize.train import TrainConfig
 
