@@ -375,7 +375,11 @@ def test_import_claude_export_keeps_the_text_parts(wb, claude_export):
     messages = trace.samples[0]["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[1]["content"] == "By Bayes:\n\n$p(z \\mid x) \\propto p(x \\mid z) p(z)$."
-    assert not any(word in json.dumps(trace.data) for word in ("HIDDEN THOUGHTS", "TOOL CALL", "TOOL OUTPUT", "FLAT TEXT"))
+    assert not any(word in json.dumps(trace.data) for word in ("TOOL CALL", "TOOL OUTPUT", "FLAT TEXT"))
+    # the thinking part is the reply's reasoning, as a reasoning model's through the API: kept, never the answer
+    assert "HIDDEN THOUGHTS" not in json.dumps(trace.samples)
+    assert trace.data["exchanges"][0]["choices"][0]["reasoning"] == "HIDDEN THOUGHTS"
+    assert trace.reasonings() == [["HIDDEN THOUGHTS", ""]] and "reasoning" not in trace.data["exchanges"][1]["choices"][0]
     info = trace.data["import"]
     assert (info["format"], info["title"], info["conversation_id"], info["created_at"], info["file"]) == \
            ("claude-export", "Bayes rule for dropout", "c1a0-bayes", "2024-05-01T12:00:00Z", "conversations.json")
@@ -482,6 +486,21 @@ def test_a_claude_reply_is_its_text_parts_only_and_one_per_turn(wb, tmp_path):
     assert trace.samples[0]["messages"] == [{"role": "user", "content": "What is $x$?"},
                                             {"role": "assistant", "content": "Part one.\n\nPart two.\n\nContinued."}]
     assert len(trace.data["exchanges"]) == 1 and trace.answers() == ["Part one.\n\nPart two.\n\nContinued."]
+    assert "reasoning" not in trace.data["exchanges"][0]["choices"][0]  # no thinking part: no reasoning invented
+
+
+def test_a_continued_claude_reply_keeps_the_thinking_of_both_parts_as_one_reasoning(wb, tmp_path):
+    conv = {"uuid": "c4", "name": "Thought twice", "created_at": "2024-06-03T08:00:00Z", "chat_messages": [
+        {"uuid": "q", "sender": "human", "text": "What is $x$?"},
+        {"uuid": "a1", "sender": "assistant", "content": [{"type": "thinking", "thinking": "First thought."},
+                                                          {"type": "text", "text": "Part one."}]},
+        {"uuid": "a2", "sender": "assistant", "content": [{"type": "thinking", "thinking": "Second thought."},
+                                                          {"type": "text", "text": "Part two."}]}]}
+    code, _, err = _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")
+    assert code == 0, err
+    trace = load_trace(wb.traces()[0])
+    assert trace.answers() == ["Part one.\n\nPart two."]
+    assert trace.reasonings() == [["First thought.\n\nSecond thought."]]
 
 
 def test_a_claude_conversation_by_its_exact_title_or_alone(wb, tmp_path):

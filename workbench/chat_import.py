@@ -13,9 +13,11 @@ reasoning summaries are skipped.
 Claude export (claude.ai: Settings > Privacy > Export data): `conversations.json` (or the export's .zip):
 a list of conversations with `name`, `uuid`, `created_at` (ISO-8601) and `chat_messages`, a list in
 the order shown, each with `sender` ("human" or "assistant") and `content`, a list of parts. The text
-is that of the parts of type "text" (the message's `text` where it has no `content`); thinking, tool
-use and tool results (`thinking`, `tool_use`, `tool_result`) and any other kind of part are skipped, as
-the ChatGPT import skips hidden and tool messages; attachments and files are not imported (a message that is only a file keeps its turn, naming the file). The export
+is that of the parts of type "text" (the message's `text` where it has no `content`); a reply's `thinking`
+parts are kept apart as its reasoning (as a reasoning model's through the API: never part of the answer); tool
+use and tool results (`tool_use`, `tool_result`) and any other kind of part are skipped, as the ChatGPT import
+skips hidden and tool messages; attachments and files are not imported (a message that is only a file keeps
+its turn, naming the file). The export
 names no model, so `--model` is required; the citation names https://claude.ai unless --url gives
 another address, and no model version date is added to the name given.
 
@@ -191,6 +193,14 @@ def parse_export_conversation(conv: dict) -> Conversation:
                         models=models, service="ChatGPT")
 
 
+def _claude_thinking(message: dict) -> str:
+    """The reasoning of a Claude reply: the text of its "thinking" parts ('' when none)."""
+    content = message.get("content")
+    parts = [p.get("thinking") for p in content if isinstance(p, dict) and p.get("type") == "thinking"] \
+        if isinstance(content, list) else []
+    return "\n\n".join(p for p in parts if isinstance(p, str) and p.strip())
+
+
 def _claude_text(message: dict) -> str:
     """The visible text of a Claude message: its "text" parts (thinking and tool parts left out)."""
     content = message.get("content")
@@ -234,11 +244,14 @@ def parse_claude_conversation(conv: dict) -> Conversation:
             text = "[attached, not imported: " + ", ".join(str(a.get("file_name") or "a file") for a in files) + "]"
         if not text:
             continue
+        thinking = _claude_thinking(msg) if role == "assistant" else ""
         if messages and role == "assistant" and messages[-1]["role"] == "assistant":
             messages[-1]["content"] += "\n\n" + text
+            if thinking:
+                messages[-1]["reasoning"] = "\n\n".join(filter(None, (messages[-1].get("reasoning"), thinking)))
             continue
         messages.append({"role": role, "content": text, "id": str(msg.get("uuid") or "") or None, "model": None,
-                         "created": _epoch(msg.get("created_at"))})
+                         "created": _epoch(msg.get("created_at")), **({"reasoning": thinking} if thinking else {})})
     return Conversation("claude-export", messages, title=str(conv.get("name") or ""), id=str(conv.get("uuid") or ""),
                         created_at=_iso_text(conv.get("created_at")), updated_at=_iso_text(conv.get("updated_at")),
                         service="Claude")
@@ -379,7 +392,8 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
                 "sample": 0, "turn": max(turn, 0), "messages": [dict(h) for h in history],
                 "response_id": m.get("id"), "model": m.get("model") or model or (conv.models[0] if conv.models else None),
                 "system_fingerprint": None, "created": m.get("created"),
-                "choices": [{"index": 0, "content": m["content"], "finish_reason": None}],
+                "choices": [{"index": 0, "content": m["content"], "finish_reason": None,
+                             **({"reasoning": m["reasoning"]} if m.get("reasoning") else {})}],
                 "usage": None, "latency_s": None, "attempts": None, "started_at": None})
         history.append({"role": m["role"], "content": m["content"]})
     chatgpt = conv.service == "ChatGPT"
