@@ -286,6 +286,25 @@ def test_content_as_a_list_of_parts_is_read_as_answer_and_reasoning(settings, fa
     assert result.to_exchange()["choices"][0]["reasoning"] == "Is it 5? No." and "Is it 5" not in "".join(shown)
 
 
+
+@pytest.mark.parametrize("script, pieces", [
+    ({"content": "It is 4.", "reasoning": "First, 2+2 might be 5. No: it is 4."},
+     ["First, 2+2 m", "ight be 5. N", "o: it is 4."]),  # DeepSeek-R1's reasoning_content, 12 characters a delta
+    ({"content_parts": MISTRAL_PARTS}, ["Is it 5? No."]),  # Mistral's thinking part
+])
+def test_streamed_reasoning_reaches_its_own_callback_in_order_before_the_answer(settings, fake_llm, script, pieces):
+    """A reasoning model can think for minutes before its first answer piece: the CLI had nothing to show meanwhile
+    (it looked hung), as only the answer's pieces came out of a stream."""
+    fake_llm.script(script)
+    seen = []
+    result = llm.complete(USER, settings.replace(stream=True), on_delta=lambda i, t: seen.append(("answer", t)),
+                          on_reasoning=lambda i, t: seen.append(("reasoning", t)))
+    assert [t for kind, t in seen if kind == "reasoning"] == pieces  # in order, each piece once
+    assert [kind for kind, _ in seen] == ["reasoning"] * len(pieces) + ["answer"] * (len(seen) - len(pieces))
+    assert "".join(t for kind, t in seen if kind == "answer") == result.text == "It is 4."
+    assert result.choices[0].reasoning == "".join(pieces)  # the trace is as before
+
+
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("part, named", [({"type": "image_url", "image_url": {"url": "data:"}}, "'image_url'"),
                                          ({"type": "thinking", "thinking": 7}, "'thinking' part"), ("text", "'str'"),

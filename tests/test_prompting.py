@@ -203,6 +203,24 @@ def test_stream_shows_the_answer_and_saves_it(wb):
     assert wb.server.chat_requests()[0]["body"]["stream"] is True
 
 
+
+def test_stream_counts_a_reasoning_models_thinking_on_a_terminal_only_and_shows_the_answer_alone(wb, monkeypatch):
+    """While a reasoning model thought (minutes), --stream showed nothing: it could not be told from a hung one.
+    On a terminal one dim stderr line counts the words, erased when the answer starts; piped, nothing is added."""
+    from workbench.console import err_console
+
+    wb.server.script(*[{"reasoning": "Momentum keeps the velocity. " * 6, "content": "It is 8."}] * 2)
+    code, piped, err = wb.run("prompt", "1.3", "--pack", "demo", "--stream")
+    assert code == 0 and err == ""  # stderr is no terminal: scripts and logs get nothing about thinking
+    monkeypatch.setattr(err_console, "_force_terminal", True)
+    code, out, err = wb.run("prompt", "1.3", "--pack", "demo", "--stream")
+    assert code == 0 and "thinking" in err and "24 words" in err and err.endswith("\x1b[K")  # counted, then erased
+    assert "Momentum" not in out + err  # the reasoning itself is never shown
+    shown = out.split("saved ")[0]
+    assert shown == piped.split("saved ")[0] and [line.strip("│ ") for line in shown.splitlines()[1:-1]] == ["It is 8."]
+    assert [load_trace(p).reasonings() for p in wb.traces()] == [[["Momentum keeps the velocity. " * 6]]] * 2
+
+
 def test_dry_run_sends_nothing_and_needs_no_key(wb, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
     code, out, _ = wb.run("prompt", "1.1", "--pack", "demo", "--strategy", "decompose", "--dry-run",

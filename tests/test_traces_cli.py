@@ -865,6 +865,24 @@ def test_chat_keeps_each_turns_reasoning_beside_its_answer(wb, monkeypatch, stre
     assert "7 or 8" not in json.dumps(sent)  # the reasoning is never sent back as part of the conversation
 
 
+
+def test_chat_counts_the_thinking_on_a_terminal_only_and_prints_the_answer_alone(wb, monkeypatch):
+    """chat streams by default, but a reasoning model's thinking showed nothing for minutes: it looked hung. On a
+    terminal one dim stderr line counts its words, erased before the answer; piped, nothing is added."""
+    from workbench.console import err_console
+
+    wb.server.script(*[{"match": "why", "reasoning": "Hmm, 7 or 8? " * 6, "content": "Because it is 8."}] * 2)
+    answered = []
+    for terminal in (False, True):
+        monkeypatch.setattr(err_console, "_force_terminal", terminal)
+        monkeypatch.setattr("sys.stdin", io.StringIO("why is that?\n/quit\n"))
+        code, out, err = wb.run("chat", "1.3", "--pack", "demo")
+        assert code == 0 and ("24 words" in err) is terminal and ("thinking" in err) is terminal
+        assert "7 or 8" not in out + err  # the reasoning itself is never shown
+        answered += [line for line in out.splitlines() if "it is 8" in line]
+    assert answered == ["you> fake-gpt › Because it is 8."] * 2 and err.endswith("\x1b[K")  # the line is erased
+
+
 def test_chat_ctrl_c_at_the_prompt_saves_the_trace_and_exits_130(wb, monkeypatch):
     lines = iter(["why is that?"])
 

@@ -25,10 +25,11 @@ from workbench.traces import utc_now
 class ChatSession:
     def __init__(self, problem: Problem, strategy: Strategy, settings: llm.Settings, *,
                  on_turn: Callable[[dict], None] | None = None, on_delta: llm.OnDelta | None = None,
-                 on_reply: Callable[[str], None] | None = None):
-        """on_turn(user message) before each request, on_delta(choice, text) while streaming, on_reply(text) after."""
+                 on_reply: Callable[[str], None] | None = None, on_reasoning: llm.OnDelta | None = None):
+        """on_turn(user message) before each request, on_delta(choice, text) while streaming (on_reasoning(choice,
+        text) for a reasoning model's thinking), on_reply(text) after."""
         self.problem, self.strategy, self.settings = problem, strategy, settings
-        self.on_turn, self.on_delta, self.on_reply = on_turn, on_delta, on_reply
+        self.on_turn, self.on_delta, self.on_reply, self.on_reasoning = on_turn, on_delta, on_reply, on_reasoning
         messages = render(strategy, problem)
         self.history = [m for m in messages if m["role"] != "user"]
         self.pending = [m for m in messages if m["role"] == "user"]
@@ -46,7 +47,8 @@ class ChatSession:
         """One request: `message` after the conversation so far; only an answer adds both to it."""
         if self.on_turn:
             self.on_turn(message)
-        completion = llm.complete(self.history + [message], self.settings, on_delta=self.on_delta)
+        completion = llm.complete(self.history + [message], self.settings, on_delta=self.on_delta,
+                                  on_reasoning=self.on_reasoning)
         self.exchanges.append(completion.to_exchange(sample=0, turn=self.turns))
         self.history += [message, {"role": "assistant", "content": completion.text}]
         if self.on_reply:

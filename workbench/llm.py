@@ -120,8 +120,10 @@ def _client(base_url: str, api_key: str, timeout: float):
         return _new_client(base_url, api_key, timeout)
 
 
-def complete(messages: list[dict], settings: Settings, *, n: int = 1, on_delta: OnDelta | None = None) -> Completion:
-    """Send one chat-completion request (retrying transient failures); stream when settings.stream or on_delta."""
+def complete(messages: list[dict], settings: Settings, *, n: int = 1, on_delta: OnDelta | None = None,
+             on_reasoning: OnDelta | None = None) -> Completion:
+    """Send one chat-completion request (retrying transient failures); stream when settings.stream or on_delta.
+    Streaming, on_delta gets the answer's pieces and on_reasoning a reasoning model's thinking as it arrives."""
     sent = [dict(m) for m in messages]
     stream = settings.stream or on_delta is not None
     params: dict = {"model": settings.model}
@@ -133,7 +135,7 @@ def complete(messages: list[dict], settings: Settings, *, n: int = 1, on_delta: 
     if stream:
         params["stream_options"] = {"include_usage": True}
     client = _client(settings.base_url, settings.api_key, settings.timeout)
-    call = _stream_once if stream else _call_once
+    call = functools.partial(_stream_once, on_reasoning=on_reasoning) if stream else _call_once
 
     def once(*args) -> dict:
         return _checked(call(*args))
@@ -163,17 +165,18 @@ def complete(messages: list[dict], settings: Settings, *, n: int = 1, on_delta: 
 
 
 def sample(messages: list[dict], settings: Settings, n: int, *, on_delta: OnDelta | None = None,
-           jobs: int = 4) -> SampleSet:
+           on_reasoning: OnDelta | None = None, jobs: int = 4) -> SampleSet:
     """n answers: one call with `n`; if the server returns fewer choices, or refuses `n` with a 400 (some
     llama.cpp and gateway builds), parallel calls for the rest.
 
     The first call's failure raises; failures among the extra calls are returned in `errors`."""
     try:
-        first = complete(messages, settings, n=n, on_delta=on_delta)
+        first = complete(messages, settings, n=n, on_delta=on_delta, on_reasoning=on_reasoning)
     except LLMError as exc:
         if n == 1 or exc.status != 400:
             raise
-        first = complete(messages, settings, n=1, on_delta=on_delta)  # a real fault fails here again and raises
+        # a real fault fails here again and raises
+        first = complete(messages, settings, n=1, on_delta=on_delta, on_reasoning=on_reasoning)
     out = SampleSet(requested=n, completions=[first], errors=[])
     have = len(first.choices)
     if have >= n:
@@ -182,7 +185,8 @@ def sample(messages: list[dict], settings: Settings, n: int, *, on_delta: OnDelt
 
     def one(k: int) -> Completion:
         shifted = (lambda i, text: on_delta(have + k, text)) if on_delta else None
-        return complete(messages, settings, n=1, on_delta=shifted)
+        thinking = (lambda i, text: on_reasoning(have + k, text)) if on_reasoning else None
+        return complete(messages, settings, n=1, on_delta=shifted, on_reasoning=thinking)
 
     extra: dict[int, Completion] = {}
     for k, result, exc in imap_unordered(one, range(n - have), jobs):
@@ -292,7 +296,7 @@ def _refusal(message) -> str | None:
     return refusal if isinstance(refusal, str) and refusal else None
 
 
-def _stream_once(client, messages, params, on_delta) -> dict:
+def _stream_once(client, messages, params, on_delta, on_reasoning=None) -> dict:
     meta = {"response_id": None, "model": None, "system_fingerprint": None, "created": None}
     parts: dict[int, list[str]] = {}
     refusals: dict[int, list[str]] = {}
@@ -330,6 +334,8 @@ def _stream_once(client, messages, params, on_delta) -> dict:
                 thought = (_reasoning(c.delta) if c.delta else "") + thought
                 if thought:
                     thoughts.setdefault(c.index, []).append(thought)
+                    if on_reasoning:  # progress only: the reasoning is never shown as the answer
+                        on_reasoning(c.index, thought)
                 if piece:
                     parts[c.index].append(piece)
                 for shown in (piece, refused):

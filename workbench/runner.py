@@ -76,8 +76,9 @@ def build_trace(problem: Problem, strategy: str, settings: llm.Settings, request
 
 
 def run_problem(problem: Problem, strategy: Strategy, settings: llm.Settings, *, samples: int = 1,
-                on_delta: OnDelta | None = None, jobs: int = 4) -> dict:
-    """Ask the strategy's turns for one problem; the trace dict of the completed samples (raises if none)."""
+                on_delta: OnDelta | None = None, on_reasoning: OnDelta | None = None, jobs: int = 4) -> dict:
+    """Ask the strategy's turns for one problem; the trace dict of the completed samples (raises if none).
+    Streaming, on_delta gets the answers' pieces and on_reasoning a reasoning model's thinking, as they arrive."""
     if samples < 1:
         raise UsageError(f"--samples must be at least 1, got {samples}", "use --samples 1 or more")
     messages = render(strategy, problem)
@@ -85,17 +86,18 @@ def run_problem(problem: Problem, strategy: Strategy, settings: llm.Settings, *,
     turns = [m for m in messages if m["role"] == "user"]
     started = utc_now()
     if len(turns) == 1:
-        exchanges, conversations, errors = _single_turn(system + turns, settings, samples, on_delta, jobs)
+        exchanges, conversations, errors = _single_turn(system + turns, settings, samples, on_delta, on_reasoning, jobs)
     else:
-        exchanges, conversations, errors = _multi_turn(system, turns, settings, samples, on_delta, jobs)
+        exchanges, conversations, errors = _multi_turn(system, turns, settings, samples, on_delta, on_reasoning, jobs)
     return build_trace(problem, strategy.name, settings, samples, exchanges, conversations, errors, started,
                        strategy_sha256=strategy.sha256)
 
 
-def _single_turn(messages, settings, samples, on_delta, jobs):
+def _single_turn(messages, settings, samples, on_delta, on_reasoning, jobs):
     """One call with n=samples (topped up by single calls if the server gives fewer choices)."""
     shown = (lambda i, text: on_delta(i, 0, text)) if on_delta else None
-    result = llm.sample(messages, settings, samples, on_delta=shown, jobs=jobs)
+    thinking = (lambda i, text: on_reasoning(i, 0, text)) if on_reasoning else None
+    result = llm.sample(messages, settings, samples, on_delta=shown, on_reasoning=thinking, jobs=jobs)
     exchanges, conversations = [], []
     for completion in result.completions:
         shared = len(completion.choices) > 1
@@ -105,7 +107,7 @@ def _single_turn(messages, settings, samples, on_delta, jobs):
     return exchanges, conversations, [e.message for e in result.errors]
 
 
-def _multi_turn(system, turns, settings, samples, on_delta, jobs):
+def _multi_turn(system, turns, settings, samples, on_delta, on_reasoning, jobs):
     """Independent conversations, one per sample, each sending the turns in order."""
 
     def converse(k: int):
@@ -113,7 +115,8 @@ def _multi_turn(system, turns, settings, samples, on_delta, jobs):
         for t, turn in enumerate(turns):
             history.append(turn)
             shown = (lambda i, text, t=t: on_delta(k, t, text)) if on_delta else None
-            completion = llm.complete(history, settings, on_delta=shown)
+            thinking = (lambda i, text, t=t: on_reasoning(k, t, text)) if on_reasoning else None
+            completion = llm.complete(history, settings, on_delta=shown, on_reasoning=thinking)
             exchanges.append((t, completion))
             history.append({"role": "assistant", "content": completion.text})
         return exchanges, history

@@ -142,8 +142,48 @@ def _dry_run(problems, args, settings, skipped=()) -> int:
     return 0
 
 
+class _Thinking:
+    """While a reasoning model thinks (minutes, with nothing of the answer to show), one dim line on stderr counts its
+    words, so a thinking model is not taken for a hung one: "thinking… 312 words", updated in place after whatever
+    the line already holds, and erased by clear() before the answer is shown. The reasoning itself is never shown.
+    Only on a terminal: piped or redirected stderr gets nothing, so scripts and logs stay clean."""
+
+    def __init__(self):
+        self.out = err_console.file if err_console.is_terminal else None
+        self.label = "thinking…" if (err_console.encoding or "").lower().startswith("utf") else "thinking..."
+        self.lock = threading.Lock()
+        self.words, self.in_word, self.shown = 0, False, 0
+
+    def __call__(self, *args) -> None:
+        """A piece of reasoning (the last argument; those before it say whose, as on_delta's do)."""
+        text = args[-1]
+        with self.lock:
+            if self.out is None or not text:
+                return
+            before = self.words
+            self.words += len(text.split()) - (self.in_word and not text[0].isspace())  # a word split across pieces
+            self.in_word = not text[-1].isspace()
+            if self.words != before:
+                self._write(f"{self.label} {self.words} word{'s' * (self.words != 1)}")
+
+    def clear(self) -> None:
+        """Erase the line (the answer, or an error, is about to be shown) and count afresh for the next reply."""
+        with self.lock:
+            if self.out is not None and self.shown:
+                self._write("")
+            self.words, self.in_word = 0, False
+
+    def _write(self, status: str) -> None:
+        erase = f"\x1b[{self.shown}D\x1b[K" if self.shown else ""  # back over the last status, not the whole line
+        self.out.write(erase + (f"\x1b[2m{status}\x1b[0m" if status else ""))
+        self.out.flush()
+        self.shown = len(status)
+
+
 class _LiveAnswers:
-    """Streamed answers shown as they arrive: one panel per sample, turns separated."""
+    """Streamed answers shown as they arrive: one panel per sample, turns separated. Until the first answer piece
+    a reasoning model's thinking is counted on stderr (_Thinking); the live view starts only then, as both would
+    redraw the same terminal line."""
 
     def __init__(self):
         from rich.live import Live
@@ -151,18 +191,29 @@ class _LiveAnswers:
         self.parts: dict[tuple[int, int], str] = {}
         self.lock = threading.Lock()
         self.live = Live(console=console, refresh_per_second=8, vertical_overflow="visible")
+        self.thinking = _Thinking()
+        self.started = False
 
     def __enter__(self):
-        self.live.__enter__()
         return self
 
     def __exit__(self, *exc):
-        return self.live.__exit__(*exc)
+        self.thinking.clear()
+        return self.live.__exit__(*exc) if self.started else None
 
     def __call__(self, sample: int, turn: int, text: str) -> None:
         with self.lock:
+            if not self.started:
+                self.thinking.clear()
+                self.live.__enter__()
+                self.started = True
             self.parts[(sample, turn)] = self.parts.get((sample, turn), "") + text
             self.live.update(self._view())
+
+    def reasoning(self, sample: int, turn: int, text: str) -> None:
+        with self.lock:
+            if not self.started:
+                self.thinking(text)
 
     def _view(self):
         from rich.console import Group
@@ -187,7 +238,8 @@ def _single(problem, args, settings) -> int:
     try:
         if args.stream and not args.json:
             with _LiveAnswers() as live:
-                trace = run_problem(problem, strategy, settings, samples=args.samples, on_delta=live)
+                trace = run_problem(problem, strategy, settings, samples=args.samples, on_delta=live,
+                                    on_reasoning=live.reasoning)
             console.print()
         else:
             trace = run_problem(problem, strategy, settings, samples=args.samples)
@@ -326,10 +378,14 @@ def cmd_chat(args) -> int:
                                 title_align="left", border_style="cyan"))
         console.print(prefix, end=" ")
 
+    thinking = _Thinking()
+
     def on_delta(_, text) -> None:
+        thinking.clear()
         console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
 
     def on_reply(text) -> None:
+        thinking.clear()
         console.print(("" if settings.stream else text), markup=False, highlight=False, soft_wrap=True)
         choice = session.exchanges[-1]["choices"][0]
         if choice.get("finish_reason") == "length":
@@ -340,7 +396,8 @@ def cmd_chat(args) -> int:
             err_console.print(f"[yellow]caution[/] this reply is empty{only}: /retry asks again", soft_wrap=True)
 
     session = ChatSession(problem, strategy, settings, on_turn=on_turn, on_reply=on_reply,
-                          on_delta=on_delta if settings.stream else None)
+                          on_delta=on_delta if settings.stream else None,
+                          on_reasoning=thinking if settings.stream else None)
     strategy_turns = list(session.pending)
 
     def say(action, *a) -> None:
@@ -348,6 +405,7 @@ def cmd_chat(args) -> int:
         try:
             action(*a)
         except LLMError as exc:
+            thinking.clear()
             console.print()
             print_error(session.failure(exc))
         except UsageError as exc:
@@ -373,6 +431,7 @@ def cmd_chat(args) -> int:
             else:
                 say(session.ask, line)
     except KeyboardInterrupt:  # save what was answered, then exit as an interrupted command does
+        thinking.clear()
         console.print()
         interrupted = True
     trace = session.trace()
