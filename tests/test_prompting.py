@@ -221,6 +221,45 @@ def test_stream_counts_a_reasoning_models_thinking_on_a_terminal_only_and_shows_
     assert [load_trace(p).reasonings() for p in wb.traces()] == [[["Momentum keeps the velocity. " * 6]]] * 2
 
 
+def test_the_thinking_line_counts_words_split_across_pieces_and_erases_just_itself(monkeypatch):
+    """One word is "1 word"; a word split across pieces counts once; each update and the final erase step back over
+    exactly the last status (a step short left its last character on the line)."""
+    import io
+
+    from workbench.commands.prompting import _Thinking
+    from workbench.console import err_console
+
+    shown = io.StringIO()
+    monkeypatch.setattr(err_console, "_file", shown)
+    monkeypatch.setattr(err_console, "_force_terminal", True)
+    thinking = _Thinking()
+    for piece in ("Hm", "m, ", "", "7"):
+        thinking(0, piece)
+    thinking.clear()
+    dim = "\x1b[2m{}\x1b[0m".format
+    assert shown.getvalue() == dim("thinking… 1 word") + "\x1b[16D\x1b[K" + dim("thinking… 2 words") + "\x1b[17D\x1b[K"
+
+
+def test_the_thinking_line_is_erased_when_the_answer_starts_and_not_drawn_again(monkeypatch):
+    """The live panel and the status line would redraw the same terminal line: the status goes before the first
+    answer piece is shown, and thinking that comes after it is not counted over the panel."""
+    import io
+
+    from workbench.commands.prompting import _LiveAnswers
+    from workbench.console import err_console
+
+    shown = io.StringIO()
+    monkeypatch.setattr(err_console, "_file", shown)
+    monkeypatch.setattr(err_console, "_force_terminal", True)
+    with _LiveAnswers() as live:
+        live.reasoning(0, 0, "Let me see")
+        assert shown.getvalue() == "\x1b[2mthinking… 3 words\x1b[0m"
+        live(0, 0, "It is 8.")
+        assert shown.getvalue().endswith("\x1b[17D\x1b[K")  # erased before the panel is drawn
+        live.reasoning(0, 0, " and more")
+    assert shown.getvalue() == "\x1b[2mthinking… 3 words\x1b[0m\x1b[17D\x1b[K"
+
+
 def test_dry_run_sends_nothing_and_needs_no_key(wb, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
     code, out, _ = wb.run("prompt", "1.1", "--pack", "demo", "--strategy", "decompose", "--dry-run",
