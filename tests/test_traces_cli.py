@@ -503,6 +503,20 @@ def test_a_continued_claude_reply_keeps_the_thinking_of_both_parts_as_one_reason
     assert trace.reasonings() == [["First thought.\n\nSecond thought."]]
 
 
+def test_a_claude_replys_blank_thinking_is_no_reasoning_and_adds_nothing_before_the_next_parts(wb, tmp_path):
+    conv = {"uuid": "c5", "name": "Thought late", "created_at": "2024-06-03T08:00:00Z", "chat_messages": [
+        {"uuid": "q", "sender": "human", "text": "What is $x$?"},
+        {"uuid": "a1", "sender": "assistant", "content": [{"type": "thinking", "thinking": " \n "},
+                                                          {"type": "text", "text": "Part one."}]},
+        {"uuid": "a2", "sender": "assistant", "content": [{"type": "thinking", "thinking": "Second thought."},
+                                                          {"type": "text", "text": "Part two."}]}]}
+    code, _, err = _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")
+    assert code == 0, err
+    trace = load_trace(wb.traces()[0])
+    assert trace.answers() == ["Part one.\n\nPart two."]
+    assert trace.data["exchanges"][0]["choices"][0]["reasoning"] == "Second thought."  # no blank part joined before it
+
+
 def test_a_claude_conversation_by_its_exact_title_or_alone(wb, tmp_path):
     """An exact title wins over titles that merely contain it; one conversation object (not in a list) is read."""
     longer = dict(json.loads(json.dumps(CLAUDE[1])), uuid="c2b1-longer", name="Other chat, continued")
