@@ -176,6 +176,40 @@ def test_which_error_lines_are_out_of_memory(line, oom):
     assert is_out_of_memory(line) is oom
 
 
+SEMAPHORE = "/usr/lib/python3.11/multiprocessing/synchronize.py"
+
+
+@pytest.mark.parametrize("line, frame, workers", [
+    ("PermissionError: [Errno 13] Permission denied", SEMAPHORE, True),  # a Pool's semaphore under /dev/shm
+    ("EOFError", "C:\\Python311\\Lib\\multiprocessing\\connection.py", True),  # a Manager's server, any separator
+    ("PermissionError: [Errno 13] Permission denied: '/etc/x'", "llm_code.py", False),  # the code's own write
+    ("PermissionError: [Errno 13] Permission denied", "/home/me/my_multiprocessing.py", False),
+    ("RuntimeError: EOFError while reading the data", SEMAPHORE, False),  # named in another error's message
+    ("ValueError: boom", SEMAPHORE, False),
+])
+def test_which_errors_are_the_sandbox_refusing_worker_processes(line, frame, workers):
+    from workbench.sandbox import is_worker_failure
+
+    assert is_worker_failure(line, frame) is workers
+
+
+@pytest.mark.parametrize("returncode, stderr, workers", [
+    (1, f'Traceback (most recent call last):\n  File "llm_code.py", line 3, in <module>\n  File "{SEMAPHORE}", '
+        'line 57, in __init__\nPermissionError: [Errno 13] Permission denied\n', True),  # the innermost frame counts
+    (1, f'Traceback (most recent call last):\n  File "{SEMAPHORE}", line 57, in __init__\n  File "llm_code.py", '
+        'line 3, in <module>\nPermissionError: [Errno 13] Permission denied\n', False),
+    (0, f'Traceback (most recent call last):\n  File "{SEMAPHORE}", line 57, in __init__\n'
+        'PermissionError: [Errno 13] Permission denied\n', False),  # printed and handled: the run ended well
+    (1, "PermissionError: [Errno 13] Permission denied\n", False),  # no traceback to say where
+    (1, "", False),
+])
+def test_a_run_started_workers_only_when_it_ended_on_their_refusal(returncode, stderr, workers):
+    from workbench.sandbox import SandboxResult
+
+    result = SandboxResult(returncode, "", stderr, timed_out=False, seconds=0.1, isolated_network=True)
+    assert result.started_workers is workers
+
+
 def test_a_run_that_ends_well_did_not_run_out_of_memory():
     """A MemoryError the code caught and printed is not how it ended."""
     result = run_python("import sys\ntry:\n    raise MemoryError\nexcept MemoryError as e:\n"
