@@ -1241,6 +1241,8 @@ def test_a_long_answer_without_full_stops_is_checked_in_linear_time(tmp_path, mo
     ("Compared with the model with skip connections, ConvTransposeNet has a lower validation loss.", "incorrect"),
     ("The loss of ConvTransposeNet is higher than that of UNet, while UNet's accuracy is lower.", "partial"),
     ("Relative to UNet, ConvTransposeNet has a higher validation loss.", "correct"),
+    # what UNet is compared against is named by the comparison word just before it, not an earlier one
+    ("Compared with the earlier runs, ConvTransposeNet has a higher validation loss than the UNet.", "correct"),
     # verbs of change: "rises", "rose", "falls", "fell", "goes/went up/down"
     ("With UNet the validation loss rose.", "incorrect"),
     ("With UNet the validation accuracy went down.", "incorrect"),
