@@ -489,10 +489,14 @@ def test_a_claude_reply_is_its_text_parts_only_and_one_per_turn(wb, tmp_path):
     assert "reasoning" not in trace.data["exchanges"][0]["choices"][0]  # no thinking part: no reasoning invented
 
 
-def test_a_continued_claude_reply_keeps_the_thinking_of_both_parts_as_one_reasoning(wb, tmp_path):
+@pytest.mark.parametrize("first, reasoning", [
+    ("First thought.", "First thought.\n\nSecond thought."),  # a continued reply: both parts' thinking, as one
+    (" \n ", "Second thought."),  # blank thinking is none, and adds no separator before the next part's
+])
+def test_a_continued_claude_reply_keeps_the_thinking_of_its_parts_as_one_reasoning(wb, tmp_path, first, reasoning):
     conv = {"uuid": "c4", "name": "Thought twice", "created_at": "2024-06-03T08:00:00Z", "chat_messages": [
         {"uuid": "q", "sender": "human", "text": "What is $x$?"},
-        {"uuid": "a1", "sender": "assistant", "content": [{"type": "thinking", "thinking": "First thought."},
+        {"uuid": "a1", "sender": "assistant", "content": [{"type": "thinking", "thinking": first},
                                                           {"type": "text", "text": "Part one."}]},
         {"uuid": "a2", "sender": "assistant", "content": [{"type": "thinking", "thinking": "Second thought."},
                                                           {"type": "text", "text": "Part two."}]}]}
@@ -500,21 +504,8 @@ def test_a_continued_claude_reply_keeps_the_thinking_of_both_parts_as_one_reason
     assert code == 0, err
     trace = load_trace(wb.traces()[0])
     assert trace.answers() == ["Part one.\n\nPart two."]
-    assert trace.reasonings() == [["First thought.\n\nSecond thought."]]
-
-
-def test_a_claude_replys_blank_thinking_is_no_reasoning_and_adds_nothing_before_the_next_parts(wb, tmp_path):
-    conv = {"uuid": "c5", "name": "Thought late", "created_at": "2024-06-03T08:00:00Z", "chat_messages": [
-        {"uuid": "q", "sender": "human", "text": "What is $x$?"},
-        {"uuid": "a1", "sender": "assistant", "content": [{"type": "thinking", "thinking": " \n "},
-                                                          {"type": "text", "text": "Part one."}]},
-        {"uuid": "a2", "sender": "assistant", "content": [{"type": "thinking", "thinking": "Second thought."},
-                                                          {"type": "text", "text": "Part two."}]}]}
-    code, _, err = _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")
-    assert code == 0, err
-    trace = load_trace(wb.traces()[0])
-    assert trace.answers() == ["Part one.\n\nPart two."]
-    assert trace.data["exchanges"][0]["choices"][0]["reasoning"] == "Second thought."  # no blank part joined before it
+    assert trace.data["exchanges"][0]["choices"][0]["reasoning"] == reasoning
+    assert trace.reasonings() == [[reasoning]]
 
 
 def test_a_claude_conversation_by_its_exact_title_or_alone(wb, tmp_path):
