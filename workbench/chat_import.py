@@ -193,25 +193,18 @@ def parse_export_conversation(conv: dict) -> Conversation:
                         models=models, service="ChatGPT")
 
 
-def _claude_thinking(message: dict) -> str:
-    """The reasoning of a Claude reply: the text of its "thinking" parts ('' when none)."""
-    content = message.get("content")
-    parts = [p.get("thinking") for p in content if isinstance(p, dict) and p.get("type") == "thinking"] \
-        if isinstance(content, list) else []
-    return "\n\n".join(p for p in parts if isinstance(p, str) and p.strip())
-
-
-def _claude_text(message: dict) -> str:
-    """The visible text of a Claude message: its "text" parts (thinking and tool parts left out)."""
+def _claude_parts(message: dict) -> tuple[str, str]:
+    """(text, thinking) of a Claude message: its "text" parts, and its "thinking" parts (a reply's reasoning); tool
+    and other parts are left out."""
     content = message.get("content")
     if content is None:
         text = message.get("text") or ""
         if not isinstance(text, str):
             raise ValueError("a message's text is not text")
-        return text
+        return text, ""
     if not isinstance(content, list):
         raise ValueError("a message's content is not a list of parts")
-    parts = []
+    texts, thoughts = [], []
     for part in content:
         if not isinstance(part, dict):
             raise ValueError("a part of a message's content is not an object")
@@ -219,8 +212,10 @@ def _claude_text(message: dict) -> str:
             text = part.get("text") or ""
             if not isinstance(text, str):
                 raise ValueError("a text part's text is not text")
-            parts.append(text)
-    return "\n\n".join(p for p in parts if p.strip())
+            texts.append(text)
+        elif part.get("type") == "thinking" and isinstance(part.get("thinking"), str):
+            thoughts.append(part["thinking"])
+    return tuple("\n\n".join(p for p in parts if p.strip()) for parts in (texts, thoughts))
 
 
 def parse_claude_conversation(conv: dict) -> Conversation:
@@ -237,14 +232,14 @@ def parse_claude_conversation(conv: dict) -> Conversation:
         role = {"human": "user", "user": "user", "assistant": "assistant"}.get(sender.strip().lower())
         if role is None:
             raise ValueError(f"message {k} has sender {sender!r}, neither human nor assistant")
-        text = _claude_text(msg).strip()
+        text, thinking = _claude_parts(msg)
+        text, thinking = text.strip(), thinking if role == "assistant" else ""
         files = [a for key in ("attachments", "files") if isinstance(msg.get(key), list) for a in msg[key]
                  if isinstance(a, dict)] if not text and role == "user" else []
         if files:  # a file sent alone is still a turn: the reply after it answers it, not the question before
             text = "[attached, not imported: " + ", ".join(str(a.get("file_name") or "a file") for a in files) + "]"
         if not text:
             continue
-        thinking = _claude_thinking(msg) if role == "assistant" else ""
         if messages and role == "assistant" and messages[-1]["role"] == "assistant":
             messages[-1]["content"] += "\n\n" + text
             if thinking:
