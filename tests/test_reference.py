@@ -1313,6 +1313,16 @@ def test_only_runs_with_the_handouts_settings_count_and_the_models_own_pin_wins(
     assert claims("6.3", "Skip connections improved the validation loss and the accuracy.") == "correct"
 
 
+def test_a_run_on_another_cifar_category_is_not_the_handouts(tmp_path, monkeypatch):
+    """The notebook trains on horses (category 7); a run with --category cat moves every figure, like --limit."""
+    root = make_project(tmp_path, monkeypatch)
+    _with_settings(fake_run(root, "unet", "unet", val_loss=1.3, val_acc=50.0), category=3)
+    (settings,) = load_reference(load_pack("a2")).ref_runs.check_plot_problem("6.2", context("a2"))
+    assert settings["ok"] is False and settings["found"] == {"unet": {"category": 3}}
+    _with_settings(fake_run(root, "unet-horse", "unet", val_loss=1.0, val_acc=60.0), category=7)
+    assert load_reference(load_pack("a2")).reference(load_pack("a2").get("6.2"), context("a2"))["answer"]["run"] == ["unet-horse"]
+
+
 def test_without_the_models_own_pin_its_standard_runs_are_averaged_and_others_explained(tmp_path, monkeypatch):
     root = make_project(tmp_path, monkeypatch)
     pack = load_pack("a2")

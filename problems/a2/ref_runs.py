@@ -22,7 +22,8 @@ PLOT_PROBLEMS = {"4.2": ("PoolUpsampleNet", ("curves.png", "samples.png")),
                  "6.2": ("UNet", ("curves.png",))}
 # The handout's defaults (questions 4.2, 5.2, 6.2). A run that differs in any of them, or that trained on a
 # subset (--limit), is not "the handout's run": it would move the figures the comparisons are checked against.
-REQUIRED = {"epochs": 25, "batch_size": 100, "kernel": 3, "num_filters": 32, "lr": 0.001, "num_colours": 24}
+# category 7: the notebook's horse images (colourize's --category).
+REQUIRED = {"epochs": 25, "batch_size": 100, "kernel": 3, "num_filters": 32, "lr": 0.001, "num_colours": 24, "category": 7}
 # 5.3 compares ConvTransposeNet with PoolUpsampleNet, 6.3 UNet with ConvTransposeNet.
 COMPARISONS = {"5.3": ("ConvTransposeNet", "PoolUpsampleNet"), "6.3": ("UNet", "ConvTransposeNet")}
 _MODEL_RE = {"PoolUpsampleNet": r"pool\s*-?\s*upsample(?:\s*net)?|section 4|max[- ]?pool",
@@ -37,7 +38,7 @@ def model_of(run) -> str | None:
 
 _ALIASES = {"epochs": ("epochs", "num_epochs"), "batch_size": ("batch_size", "batch"), "kernel": ("kernel", "kernel_size"),
             "num_filters": ("num_filters", "nf"), "lr": ("lr", "learn_rate", "learning_rate"),
-            "num_colours": ("num_colours", "num_colors"), "limit": ("limit",)}
+            "num_colours": ("num_colours", "num_colors"), "limit": ("limit",), "category": ("category",)}
 
 
 def _setting(run, key: str):
