@@ -164,17 +164,25 @@ def nearest_colour(images: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
     """Index of the nearest palette colour (Euclidean, RGB) of every pixel: uint8 (N, 3, H, W) -> long (N, H, W).
 
     Computed on the images' device in chunks, with the exact differences (no |x|^2 - 2xc + |c|^2 form,
-    whose rounding can flip near-ties).
+    whose rounding can flip near-ties). float32 still rounds each distance by up to ~3e-7 of it, so pixels
+    whose two nearest colours are within 1e-5 of each other are decided again in float64 on the CPU, as the
+    notebook's numpy (float64) labels them.
     """
     n, _, h, w = images.shape
     pal = palette.to(images.device, torch.float32)  # (K, 3)
+    pal64 = palette.detach().cpu().double()
     flat = images.permute(0, 2, 3, 1).reshape(-1, 3)  # (N*H*W, 3) uint8
     out = torch.empty(len(flat), dtype=torch.long, device=images.device)
     with torch.inference_mode():
         for start in range(0, len(flat), LABEL_CHUNK):
             x = flat[start:start + LABEL_CHUNK].float() / 256.0  # (P, 3)
             d2 = (x.unsqueeze(1) - pal.unsqueeze(0)).square().sum(2)  # (P, K)
-            out[start:start + LABEL_CHUNK] = d2.argmin(dim=1)
+            labels = d2.argmin(dim=1)
+            near = ((d2 <= d2.gather(1, labels.unsqueeze(1)) * (1 + 1e-5)).sum(1) > 1).nonzero().squeeze(1)
+            if len(near):
+                x64 = flat[start:start + LABEL_CHUNK][near].cpu().double() / 256.0  # (Q, 3)
+                labels[near] = (x64.unsqueeze(1) - pal64.unsqueeze(0)).square().sum(2).argmin(dim=1).to(labels.device)
+            out[start:start + LABEL_CHUNK] = labels
     return out.reshape(n, h, w)
 
 

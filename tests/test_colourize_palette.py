@@ -88,6 +88,16 @@ def test_labels_random_palette_and_pixels():
     assert np.array_equal(nearest_colour(imgs, pal).numpy(), brute_force_labels(imgs.numpy(), pal.numpy()))
 
 
+def test_labels_of_a_near_tie_are_numpys_float64_ones():
+    """Two colours 1e-8 apart in distance from the pixel: float32 rounding made them equal and took the first,
+    the notebook's float64 numpy takes the nearer second."""
+    pal = torch.tensor([[0.39501953125, 0.4990234375, 0.004150390625],
+                        [0.013975814916193485, 0.13092254102230072, 0.5692701935768127]])
+    imgs = torch.tensor([190, 45, 143], dtype=torch.uint8).reshape(1, 3, 1, 1).repeat(2, 1, 3, 2)
+    assert brute_force_labels(imgs.numpy(), pal.numpy()).tolist() == [[[1, 1]] * 3] * 2
+    assert np.array_equal(nearest_colour(imgs, pal).numpy(), brute_force_labels(imgs.numpy(), pal.numpy()))
+
+
 def test_colours_of_labels():
     pal = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.5, 0.25]])
     out = colours_of(torch.tensor([[[1, 0]]]), pal)
