@@ -637,6 +637,23 @@ def test_a_new_pdf_replaces_the_old_one_and_never_rewrites_it_in_place(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.pdf", "doc.typ", "viewer.pdf"]
 
 
+def test_source_date_epoch_makes_the_pdf_the_same_bytes_every_build(fx, monkeypatch, capsys):
+    """The PDF's dates (and the ID typst makes from them) and the title block's date were the build's time, so two
+    builds of the same sources differed; SOURCE_DATE_EPOCH fixes them, as the typst command line does."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    pdf = fx / "build" / "fx-writeup.pdf"
+    rc, text = _build(fx, "--no-verify")
+    first = pdf.read_bytes()
+    assert _build(fx, "--no-verify")[0] == rc == 0
+    assert pdf.read_bytes() == first and b"CreationDate(D:20231114221320Z)" in first
+    assert "2023-11-14" in text
+    for bad in ("yesterday", "9" * 15):  # malformed or past year 9999: an error before any work, no failed build kept
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
+        assert _build(fx, "--no-verify")[0] == WriteupError.exit_code
+        assert f"SOURCE_DATE_EPOCH='{bad}' is not a time" in capsys.readouterr().err
+        assert pdf.read_bytes() == first and not (fx / "build" / "failed-build").exists()
+
+
 def test_glyphless_characters_are_named(fx, capsys):
     """An emoji in a trace is shown as its code point; one in the student's own text is reported."""
     write_trace(trace_data("1.4", "FIXTURE smile \U0001F600 and 中文"), fx / "traces")

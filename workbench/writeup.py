@@ -28,7 +28,7 @@ from workbench.solutions import stray_solution_notes
 from workbench.transcript import IMPORTED
 from workbench.atomic import atomic_write, remove_orphans
 from workbench.typeset import (compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
-                               tex_to_markdown, typ_str)
+                               source_date_epoch, tex_to_markdown, typ_str)
 from workbench.verdicts import ProblemReport
 
 PAGEBREAK = raw_typst("#pagebreak(weak: true)")
@@ -357,6 +357,7 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
         raise WriteupError(f"cannot write the writeup to {out_dir}: {reason}",
                            "give --out a folder you can write to (it is created if missing)")
     _check_assets_are_ours(out_dir / ASSETS)
+    source_date_epoch()  # a malformed one fails here, not after all the work
     # Everything is built in a hidden folder inside out_dir and moved in when complete: an interrupted or
     # failed build leaves the previous PDF, sources, notebook and figures as they were, never a mix.
     remove_orphans(out_dir, re.compile(r"\.building-(\d+)-[a-z0-9_]+"))  # those of builds killed by SIGKILL
@@ -399,7 +400,8 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
     stem = Path(pdf_name).stem
     md_path, typ_path, pdf_path = out_dir / f"{stem}.md", out_dir / f"{stem}.typ", out_dir / pdf_name
     files: dict[Path, str] = {}
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    epoch = source_date_epoch()
+    date = (datetime.now(timezone.utc) if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)).strftime("%Y-%m-%d")
     draft = assemble(pack, entries, who, date, files)
     # pandoc converts the bulk of the document on the other core while the pack's checks run here
     with ThreadPoolExecutor(max_workers=1) as pool:
