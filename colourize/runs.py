@@ -44,8 +44,10 @@ def save_npy_atomic(path: Path, array) -> None:
 def torch_save_atomic(obj, path: Path) -> None:
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    # saved through a file object: given a path, torch names the archive's records after the file, here the random
+    # temp name, so two saves of the same object (the same run twice) gave different bytes
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def check_run_folder(run_dir: Path) -> None:

@@ -138,6 +138,17 @@ def test_same_seed_same_result(cfg, project):
     assert _figures(a) == _figures(b) != _figures(c)
 
 
+def test_the_same_object_saved_twice_is_the_same_bytes(tmp_path):
+    """torch.save given the atomic write's temp path named the archive's records after it: model.pt and
+    checkpoint.pt of two identical runs differed in every save."""
+    state = {"model": "unet", "state_dict": {"w": torch.arange(6.0).reshape(2, 3)}}
+    runs.torch_save_atomic(state, tmp_path / "a" / "model.pt")
+    runs.torch_save_atomic(state, tmp_path / "b" / "model.pt")
+    data = (tmp_path / "a" / "model.pt").read_bytes()
+    assert data == (tmp_path / "b" / "model.pt").read_bytes() and b".model.pt." not in data
+    assert torch.equal(torch.load(tmp_path / "a" / "model.pt", weights_only=True)["state_dict"]["w"], state["state_dict"]["w"])
+
+
 def test_resume_after_ctrl_c_equals_an_uninterrupted_run(cfg, project):
     full = train(cfg, project / "runs" / "full")
     run = project / "runs" / "cut"
