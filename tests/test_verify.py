@@ -192,6 +192,23 @@ def test_edited_trace_is_not_an_intact_deliverable(proj):
     assert "trace not intact" in report.verdicts[-1].reason  # its sample is judged, with the fault on record
 
 
+def test_every_sample_of_an_edited_trace_carries_its_fault_from_one_hash(proj, monkeypatch):
+    """A trace of many samples is hashed once to judge them all, not once per sample (quadratic in the samples)."""
+    from workbench import traces
+
+    path = fake_trace(proj, "2.2.3", [f"eta^* = {k}" for k in range(40)])
+    data = json.loads(path.read_text())
+    data["samples"][0]["messages"][1]["content"] = "edited"
+    path.write_text(json.dumps(data))
+    trace = traces.load_trace(path)
+    hashed = []
+    monkeypatch.setattr(traces, "content_hash", lambda d: hashed.append(1) or traces.hashlib.sha256(b"x").hexdigest())
+    ctx = verify.context("a2", None, 30.0)
+    verdicts = verify.check_trace(verify.load_reference(ctx.pack), ctx.pack.get("2.2.3"), trace, ctx)
+    assert len(verdicts) == 40 and all("trace not intact: content edited" in v.reason for v in verdicts)
+    assert len(hashed) == 1
+
+
 def test_a_trace_copied_from_another_problem_is_not_its_deliverable(proj):
     path = fake_trace(proj, "1.1.1", ["a claim"])
     (proj / "traces" / "2.2.3").mkdir()
