@@ -282,6 +282,15 @@ def test_sizes_a_per_layer_table_without_a_total_row_leaves_the_totals_to_the_pr
     assert verdict("3.2", text).status == "correct"
 
 
+def test_sizes_from_a_per_layer_table_after_a_long_table():
+    """The network a per-layer table is of is the last one named before it, found within the check's time limit
+    after a long table (each cell searched the whole text before it again: a 4,000-row log took 10 s, 15x a 1,000-row one)."""
+    log = "| epoch | loss |\n|---|---|\n" + "".join(f"| {e} | 0.{e % 97 + 1:02d} |\n" for e in range(4_000))
+    text = log + "\n" + SIZE_TABLES["one row per layer"] + "\nMore parameters mean more overfitting.\n"
+    v = check_text("a2", "3.2", text, timeout_s=5.0)
+    assert v.status == "correct", v.details
+
+
 def test_sizes_second_method_real_cnn():
     """Real (CPU) CNN with nn.Conv2d layers: parameters and output sizes by a plain loop."""
     cnn = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1, bias=False),

@@ -7,6 +7,7 @@ ref_counts.py, the paddings of 5.4 in ref_padding.py.
 
 from __future__ import annotations
 
+import bisect
 import re
 from contextlib import contextmanager
 from functools import lru_cache
@@ -287,10 +288,12 @@ def sizes_from_tables(text: str) -> dict:
     """Totals from Markdown tables, either way round (`| | CNN | FCNN |` / `| neurons | 61,632 | 4,992 |`), or
     one row per layer with a Total row, the network named in the table or before it."""
     cells: dict[str, list[tuple[bool, float]]] = {}
+    named = list(_NETS.finditer(text))  # once: a row starts a line, and no name spans a line end
+    ends = [m.end() for m in named]
     for f in grids.table_cells(text):
         row, col, cell = f.value
-        before = list(_NETS.finditer(text, 0, f.start))
-        net = _net(col) or _net(row) or (_net(before[-1].group(0)) if before else None)
+        k = bisect.bisect_right(ends, f.start)  # the names before the row
+        net = _net(col) or _net(row) or (_net(named[k - 1].group(0)) if k else None)
         qty = [q for q, labels in (("neurons", _NEURON), ("params", _PARAM)) if ans.has_any(f"{row} {col}", labels)]
         value = grids.cell_number(cell)
         if _DERIVED.search(f"{row} {col}") or (value is not None and not float(value).is_integer()):
