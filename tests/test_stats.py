@@ -120,3 +120,19 @@ def test_bootstrap_interval_by_hand_and_against_scipy():
     assert bootstrap_ci(values) == (low, high)  # seeded: the same interval every run
     spread = list(np.random.default_rng(2).random(12))  # means off any lattice: the percentiles move with the seed
     assert bootstrap_ci(spread, seed=7) != bootstrap_ci(spread)  # the seed given is the one used
+
+
+def test_a_pack_of_hundreds_of_problems_is_scored_in_chunks_of_bounded_size(monkeypatch):
+    """5000 deals of 120 problems at once were 36 million pair floats per array (156 problems: 1.5 GB at the peak,
+    300: about 5 GB); the deals are scored in smaller chunks, and the p-value is the one deal by deal gives."""
+    from workbench import stats
+
+    sizes, real = [], stats._pair_signs
+    monkeypatch.setattr(stats, "_pair_signs", lambda values: sizes.append(real(values).size) or real(values))
+    types = [1 + k % 4 for k in range(120)]
+    scores = list(np.random.default_rng(3).integers(0, 4, 120) / 3)
+    r = order_test(types, scores, permutations=1000)
+    assert max(sizes) <= 2_000_000
+    deals = np.random.default_rng(stats.SEED).permuted(np.tile(np.asarray(types, float), (1000, 1)), axis=1)
+    at_most = sum(kendall_tau_b(deal, scores) <= r["tau_b"] for deal in deals)
+    assert r["p_value"] == (1 + at_most) / 1001

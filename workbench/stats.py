@@ -20,7 +20,13 @@ SEED = 413  # the course; any fixed seed makes the Monte Carlo and bootstrap res
 EXACT_LIMIT = 200_000  # distinct label arrangements listed at most for the exact test
 PERMUTATIONS = 20_000  # Monte Carlo permutations beyond that
 RESAMPLES = 10_000  # bootstrap resamples
-CHUNK = 5000  # label deals scored at once: (deals x problem pairs) floats, ~13 MB for the pack's 26 problems
+CHUNK = 5000  # label deals scored at once for the pack's 26 problems: (deals x problem pairs) floats, ~13 MB
+CHUNK_FLOATS = CHUNK * 26 * 25 // 2  # and that many floats for any pack: fewer deals at once as the pairs grow
+
+
+def _chunk(n: int) -> int:
+    """Deals scored at once for n problems: a pack of hundreds would otherwise take GBs per chunk (n^2 pairs)."""
+    return max(1, CHUNK_FLOATS // max(1, n * (n - 1) // 2))
 
 
 def _pair_signs(values: np.ndarray) -> np.ndarray:
@@ -86,18 +92,18 @@ def order_test(types, scores, *, exact_limit: int = EXACT_LIMIT, permutations: i
         return out
     sy = _pair_signs(y)
     observed = (_pair_signs(x) * sy).sum()
-    total = arrangements(list(types))
+    total, chunk = arrangements(list(types)), _chunk(len(x))
     if total <= exact_limit:
         deals = _all_arrangements(list(types))
-        at_most = sum(np.count_nonzero(_pair_signs(deals[i:i + CHUNK]) @ sy <= observed)
-                      for i in range(0, total, CHUNK))  # in chunks: all pairs of all deals at once can take GBs
+        at_most = sum(np.count_nonzero(_pair_signs(deals[i:i + chunk]) @ sy <= observed)
+                      for i in range(0, total, chunk))  # in chunks: all pairs of all deals at once can take GBs
         p = at_most / total
         out.update(method="exact", permutations=total)
     else:
         rng = np.random.default_rng(seed)
         at_most = 0
-        for start in range(0, permutations, CHUNK):
-            deal = rng.permuted(np.tile(x, (min(CHUNK, permutations - start), 1)), axis=1)
+        for start in range(0, permutations, chunk):  # the generator deals the same rows whatever the chunk
+            deal = rng.permuted(np.tile(x, (min(chunk, permutations - start), 1)), axis=1)
             at_most += np.count_nonzero(_pair_signs(deal) @ sy <= observed)
         p = (1 + at_most) / (1 + permutations)
         out.update(method="monte carlo", permutations=permutations)
