@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -369,6 +370,21 @@ def test_a_server_that_ignores_stream_true_is_taken_at_its_word(settings, fake_l
     fake_llm.script({"ignore_stream": True, "fields": {"choices": "nope"}})
     with pytest.raises(LLMError, match="malformed response .*no chat completion"):
         llm.complete(USER, settings.replace(stream=True))
+
+
+def test_a_stream_without_choice_indexes_is_read_when_one_answer_was_asked_for(settings, fake_llm):
+    """A local server whose stream events leave `index` out had its answer refused as malformed, though a
+    non-streamed reply without it was taken; with several answers asked for, whose piece is whose stays unknown."""
+    events = [{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "qwen2.5",
+               "choices": [{"delta": delta, "finish_reason": finish}]}
+              for delta, finish in [({"role": "assistant", "content": "It is "}, None), ({"content": "4."}, None), ({}, "stop")]]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    fake_llm.script({"body": body, "content_type": "text/event-stream"})
+    result = llm.complete(USER, settings.replace(stream=True))
+    assert (result.text, result.choices[0].index, result.choices[0].finish_reason) == ("It is 4.", 0, "stop")
+    fake_llm.script({"body": body, "content_type": "text/event-stream"})
+    with pytest.raises(LLMError, match="malformed response .*index has the wrong type"):
+        llm.complete(USER, settings.replace(stream=True), n=2)
 
 
 def test_stream_options_dropped_where_not_accepted(settings, fake_llm):

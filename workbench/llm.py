@@ -322,27 +322,29 @@ def _stream_once(client, messages, params, on_delta, on_reasoning=None) -> dict:
                 meta[key] = meta[key] or getattr(chunk, attr, None)
             if getattr(chunk, "usage", None):
                 usage = _usage(chunk.usage)
-            for c in chunk.choices or []:
+            for position, c in enumerate(chunk.choices or []):
+                # some local servers leave `index` out: with one answer asked for, its place is its index
+                index = position if c.index is None and "n" not in params else c.index
                 piece, thought = _split_content(getattr(c.delta, "content", None) if c.delta else None,
-                                                f"a stream event of choice {c.index}")
-                parts.setdefault(c.index, [])
+                                                f"a stream event of choice {index}")
+                parts.setdefault(index, [])
                 refused = _refusal(c.delta) if c.delta else None
-                if not isinstance(piece, (str, type(None))) or not isinstance(c.index, int):
+                if not isinstance(piece, (str, type(None))) or not isinstance(index, int):
                     raise _Malformed("a stream event's content or index has the wrong type")
                 if refused:
-                    refusals.setdefault(c.index, []).append(refused)
+                    refusals.setdefault(index, []).append(refused)
                 thought = (_reasoning(c.delta) if c.delta else "") + thought
                 if thought:
-                    thoughts.setdefault(c.index, []).append(thought)
+                    thoughts.setdefault(index, []).append(thought)
                     if on_reasoning:  # progress only: the reasoning is never shown as the answer
-                        on_reasoning(c.index, thought)
+                        on_reasoning(index, thought)
                 if piece:
-                    parts[c.index].append(piece)
+                    parts[index].append(piece)
                 for shown in (piece, refused):
                     if shown and on_delta:
-                        on_delta(c.index, shown)
+                        on_delta(index, shown)
                 if c.finish_reason:
-                    finish[c.index] = c.finish_reason
+                    finish[index] = c.finish_reason
     except Exception as exc:
         if isinstance(exc, ValueError) and not _is_transport_error(exc):  # the client's json.loads on an event
             raise _Malformed(f"a stream event is not JSON ({exc})") from None
