@@ -585,6 +585,16 @@ def test_an_answer_cut_off_at_the_token_limit_is_saved_with_a_caution(wb, stream
     assert "caution" not in wb.run("prompt", "1.3", "--pack", "demo", *stream)[2]  # a whole answer: no caution
 
 
+def test_an_answer_cut_off_at_the_models_context_length_is_saved_with_a_caution(wb):
+    """Mistral ends an answer that filled the model's context window with finish_reason model_length: it was saved
+    and judged as a whole answer, with no caution."""
+    wb.server.script({"finish_reason": "model_length"})
+    code, out, err = wb.run("prompt", "1.3", "--pack", "demo")
+    assert code == 0 and "saved" in out
+    assert "caution 1.3: the answer was cut off at the model's context length" in err
+    assert "--max-tokens" not in err  # a larger token limit cannot help
+
+
 def test_cautions_follow_each_sample_through_top_ups_and_turns(wb):
     wb.server.script({"choices": 1}, {"finish_reason": "length"})  # n=2 gives one choice; the top-up is cut off
     code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--samples", "2", "--json")

@@ -40,7 +40,10 @@ _UNHASHED = ("hash",)
 # Trace.cautions: answers saved as they came that a reader must not take for whole ones
 CUT_OFF = "the answer was cut off at the token limit (finish_reason length), so it may be incomplete"
 UNFINISHED = {"length": CUT_OFF, "content_filter": "the provider's content filter stopped the answer "
-                                                   "(finish_reason content_filter), so it may be incomplete"}
+                                                   "(finish_reason content_filter), so it may be incomplete",
+              # Mistral: the conversation filled the model's context window before the answer ended
+              "model_length": "the answer was cut off at the model's context length (finish_reason model_length), "
+                              "so it may be incomplete"}
 REFUSED, EMPTY = "the model refused to answer", "the answer is empty"
 
 
