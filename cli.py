@@ -33,6 +33,19 @@ class _Parser(argparse.ArgumentParser):
         _Parser.last_error = f"{self.prog}: {message}"
         super().error(message)
 
+    def parse_known_args(self, args=None, namespace=None):
+        # A command's words may sit on both sides of its options (`traces show --raw FILE`, `prompt 1.2.1 --stream
+        # 2.2.3`): plain argparse fills a "*" positional from the first run of words only and calls the rest
+        # unrecognized. Intermixed parsing (for the commands, not the top level, whose positional is the command)
+        # reads them all; it calls back here for its two passes.
+        if self._subparsers is not None or getattr(self, "_intermixing", False):
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(

@@ -620,6 +620,17 @@ def test_traces_show_puts_a_samples_reasoning_under_that_sample_and_raw_keeps_it
     assert code == 0 and "So 3*4*5 = 60, **not** 61?" in out
 
 
+def test_a_commands_words_may_follow_its_options(wb):
+    # `traces show --raw FILE` was "unrecognized arguments: FILE" (exit 2): argparse fills a "*" positional once
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    name = wb.traces()[0].name
+    code, out, _ = wb.run("traces", "show", "--raw", name)
+    assert code == 0 and out == wb.run("traces", "show", name, "--raw")[1]
+    code, out, _ = wb.run("traces", "--json", "show", name)
+    assert code == 0 and json.loads(out)["file"].endswith(name)
+    code, _, err = wb.run("traces", "show", "--raw", name, "extra")
+    assert code == 2 and "wrong arguments for `traces show`" in err
+
 def test_traces_verify_detects_an_edited_trace(wb):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
     assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
