@@ -1088,6 +1088,17 @@ def test_chat_says_when_a_reply_was_cut_off(wb, monkeypatch):
     assert code == 0 and err.count("this reply was cut off at the token limit") == 1  # the first reply only
 
 
+
+@pytest.mark.parametrize("reason, advice", [("model_length", "start a shorter conversation"),
+                                            ("content_filter", "/retry asks again")])
+def test_chat_says_when_a_reply_stopped_short_for_another_reason(wb, monkeypatch, reason, advice):
+    # chat cautioned only on "length"; a reply stopped by the context window or the content filter passed as whole
+    wb.server.script({"finish_reason": reason})
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0 and f"(finish_reason {reason}), so it may be incomplete: " in err and advice in err
+    assert "--max-tokens" not in err
+
 def test_chat_says_when_a_reply_is_empty(wb, monkeypatch):
     """A reasoning model that sent only its thinking showed a blank reply and nothing else, where `prompt` cautions."""
     wb.server.script({"match": "and then", "content_parts": [{"type": "thinking", "thinking": "Hmm, maybe."}]})

@@ -364,7 +364,7 @@ def cmd_chat(args) -> int:
     from workbench.chat import ChatSession
     from workbench.problems import load_pack
     from workbench.prompts import load_strategy
-    from workbench.traces import check_problem_id, load_trace, trace_folder, write_trace
+    from workbench.traces import UNFINISHED, check_problem_id, load_trace, trace_folder, write_trace
 
     problem = load_pack(args.pack).get(check_problem_id(args.id))
     strategy = load_strategy(args.strategy)
@@ -388,9 +388,15 @@ def cmd_chat(args) -> int:
         thinking.clear()
         console.print(("" if settings.stream else text), markup=False, highlight=False, soft_wrap=True)
         choice = session.exchanges[-1]["choices"][0]
-        if choice.get("finish_reason") == "length":
+        reason = choice.get("finish_reason")
+        if reason == "length":
             err_console.print("[yellow]caution[/] this reply was cut off at the token limit: type \"continue\", or "
                               "/quit and chat again with a larger --max-tokens", soft_wrap=True)
+        elif reason == "model_length":  # the conversation fills the context window: more turns cannot help
+            err_console.print(f"[yellow]caution[/] {UNFINISHED[reason]}: /quit and start a shorter conversation, or "
+                              "chat with a model that has a longer context", soft_wrap=True)
+        elif reason in UNFINISHED:
+            err_console.print(f"[yellow]caution[/] {UNFINISHED[reason]}: /retry asks again", soft_wrap=True)
         elif not text.strip():
             only = " (the model sent only its reasoning, kept in the trace)" if choice.get("reasoning") else ""
             err_console.print(f"[yellow]caution[/] this reply is empty{only}: /retry asks again", soft_wrap=True)
