@@ -810,6 +810,9 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("fwd O(1), bwd O(t)", "correct"), ("fwd O(t^2), bwd O(1)", "incorrect"),
     ("Memory: O(t) for bwd, O(1) for fwd.", "correct"),  # the abbreviation after the term labels it too
     ("Forward propagation and back-propagation:\n\n**Answer:** $\\boxed{O(1)}$ for both.", "partial"),
+    # "from the forward pass" inside the back-propagation sentence does not label its O(t) as forward
+    ("Forward propagation only needs the current $w_i$: $O(1)$.\n\nStandard back-propagation must store every "
+     "$w_i$ from the forward pass to revisit them in reverse, so it needs $O(t)$ memory.", "correct"),
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status

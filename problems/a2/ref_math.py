@@ -469,8 +469,11 @@ def _o_arg(value) -> str | None:
 def memory_from_text(text: str) -> dict[str, str]:
     """Assign each O(...) term to the nearest preceding "forward"/"back(ward)-propagation" mention."""
     out: dict[str, str] = {}
+    # "back-propagation stores every w_i from the forward pass, O(t)": a pass named after "from" is what the
+    # sentence's pass reads from, not the pass the term is said of
     marks = [(m.start(), "backward" if re.match(r"b|reverse", m.group(0), re.I) else "forward")
-             for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode|\b(?:fwd|bwd)\b", text, re.I)]
+             for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode|\b(?:fwd|bwd)\b", text, re.I)
+             if not re.search(r"\bfrom\s+(?:the\s+)?$", text[:m.start()], re.I)]
     for term in ans.big_o_terms(text):
         # "O(t) memory, not O(1)", "rather than O(1)", "instead of O(1)": a negated term is no answer
         if re.search(r"\b(?:not|rather\s+than|instead\s+of)[\s$]*$", text[:term.start], re.I):
