@@ -101,6 +101,13 @@ def test_conv_a_feature_named_only_to_deny_it_is_not_named(words, status):
     assert verdict("3.1", as_list(RIGHT) + "\n\n" + words).status == status
 
 
+def test_conv_a_wrong_feature_is_shown_as_found_not_as_nothing():
+    """The critique of "The filter blurs the image (a smoothing filter)" said "found nothing": the answer names one."""
+    v = verdict("3.1", as_list(RIGHT) + "\n\nThe filter blurs the image (it is a smoothing filter).")
+    assert v.status == "partial" and v.details[1]["found"] == "blurs, smoothing"
+    assert "found blurs, smoothing" in v.critique and "found nothing" not in v.critique
+
+
 @pytest.mark.parametrize("pid, text, status", [
     # no matrix or sizes and no feature word: no answer to judge, counted apart (it was 'incorrect', score 0)
     ("3.1", "Glad it helped! Let me know if you have more questions.", "unchecked"),

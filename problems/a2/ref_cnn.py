@@ -37,6 +37,7 @@ def single_thread():
 I_MATRIX = ((0, 0, 0, 0, 0), (0, 0, 1, 1, 1), (1, 1, 1, 1, 0), (0, 1, 1, 1, 0), (0, 0, 1, 0, 0))
 J_FILTER = ((0, -1, 0), (-1, 5, -1), (0, -1, 0))
 FEATURE_WORDS = (r"sharpen", r"edge", r"laplacian", r"high[- ]?pass", r"boundar", r"detail")
+_OTHER_FEATURES = (r"blur", r"smooth", r"averag", r"low[- ]?pass", r"denois", r"emboss", r"identity")  # wrong ones
 # a feature named only to deny it: "not an edge detector", "rather than detecting edges" ("not only" is no denial)
 _DENIED = re.compile(r"\b(?:not(?!\s+only\b)|n't|never|no|rather than|instead of|unlike)\s+(?:\w+\s+){0,2}?(?:"
                      + "|".join(FEATURE_WORDS) + r")\w*", re.I)
@@ -127,10 +128,12 @@ def check_conv(answer, text: str) -> list[dict]:
     source = _DENIED.sub(" ", ans.plain_words(str(feature) if feature else text))
     hits = ans.has_any(source, FEATURE_WORDS)
     # a text with no matrix and no feature word holds no answer to judge ("Glad it helped!"): not a wrong one
-    answered = bool(hits or feature) or any(d["found"] is not None for d in details) or bool(
-        ans.has_any(source, [r"blur", r"smooth", r"averag", r"low[- ]?pass", r"denois", r"emboss", r"identity"]))
+    # the other features an answer names ("it blurs"): shown as found, not "nothing", when it names no right one
+    others = [m.group(0).lower() for p in _OTHER_FEATURES if (m := re.search(p + r"\w*", source, re.I))]
+    answered = bool(hits or feature) or any(d["found"] is not None for d in details) or bool(others)
     details.append(detail("feature detected", "sharpening / edges (Laplacian-like)", feature if feature else
-                          (", ".join(h.strip("\\b") for h in hits) or None), bool(hits) if answered else None,
+                          (", ".join(h.strip("\\b") for h in hits) or ", ".join(others) or None),
+                          bool(hits) if answered else None,
                           weight=0.5, note="" if hits else "names no sharpening / edge / Laplacian feature"))
     return details
 
