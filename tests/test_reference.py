@@ -527,6 +527,11 @@ def test_padding_from_prose():
      "For kernel 5: conv padding = 2, transposed conv padding = 2, output_padding = 1.", "correct"),
     ("For kernel 4: conv padding = 1, transposed conv padding = 2, output_padding = 0. "
      "For kernel 5: conv padding = 2, transposed conv padding = 2, output_padding = 1.", "partial"),
+    # hyphenated: "transposed-conv padding" was read as a plain conv's (its critique said the tconv's "not stated")
+    ("For kernel 4: conv padding 1, transposed-conv padding 1, output_padding 0.\n"
+     "For kernel 5: conv padding 2, transposed-conv padding 2, output_padding 1.", "correct"),
+    ("For kernel 4: conv padding 1, conv-transpose padding 2, output_padding 0.\n"
+     "For kernel 5: conv padding 2, conv-transpose padding 2, output_padding 1.", "partial"),
     ("k = 4: padding 1 for the convolutions and padding 1, output padding 0 for the transposed convolutions.\n"
      "k = 5: padding 2 for the convolutions and padding 2, output padding 1 for the transposed convolutions.", "correct"),
     # a bare padding, then the transposed convolution's own: the bare one is the plain convolution's

@@ -59,7 +59,8 @@ def reference_padding() -> dict:
 _PAD_LINE = re.compile(r"(output[_ ]padding|padding)\s*(?:=|:|of|to|is|should be|becomes|set to)?\s*\(?\s*(\d+)", re.I)
 _LINE_BREAK = re.compile(r"\n|(?<=[.;])\s")
 # A layer named in prose or code; group 1 is set for a transposed convolution ("transposed conv", ConvTranspose2d).
-_LAYER = re.compile(r"(conv\w*?\s*transpose\w*|transpos\w*(?:\s+conv\w*)?|tconv\w*|deconv\w*)|conv\w*", re.I)
+# "transposed-conv", "conv-transpose": one layer, not a transposed one followed by a plain "conv"
+_LAYER = re.compile(r"(conv\w*?[\s-]*transpose\w*|transpos\w*(?:[\s-]+conv\w*)?|tconv\w*|deconv\w*)|conv\w*", re.I)
 
 
 def _transposed(text: str, at: int, end: int) -> bool:
