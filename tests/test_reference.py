@@ -866,6 +866,13 @@ def test_convexity_said_both_ways_is_not_decided():
     assert v.details[0]["ok"] is None and v.status != "correct"
 
 
+def test_convexity_an_unread_claim_is_named_in_the_critique():
+    """The critique said only "not judged (free-text answer: judged only by a model grader ...)", as if the yes/no
+    claim had been read and the key points alone were left: it names the claim it could not find."""
+    v = verdict("2.2.2", "L_1 is a quadratic in eta with a nonnegative leading coefficient, i.e. a convex function.")
+    assert v.status == "unchecked" and "no clear yes/no claim found" in v.critique
+
+
 @pytest.mark.parametrize("pid,key,value,status", [
     ("2.2.2", "convex", "'true'", "correct"), ("2.2.2", "convex", "'Yes'", "correct"),
     ("2.2.2", "convex", "'false'", "incorrect"),

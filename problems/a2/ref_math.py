@@ -295,7 +295,8 @@ def check_convex(answer, text: str) -> list[dict]:
         said = _claim(text, yes=[r"\bis (?:a )?convex", r"convex (?:in|w\.?r\.?t\.?|with respect to)", r"yes\b",
                                     r"\b(?:so|hence|thus|therefore)\s*,?\s*(?:(?:it|L_?1)\s+is\s+)?convex\b"],
                       no=[r"not convex", r"non-?convex", r"isn't convex", r"concave"])
-    return [detail("L1 convex in eta", want, said, None if said is None else said == want)]
+    return [detail("L1 convex in eta", want, said, None if said is None else said == want,
+                   note="" if said is not None else "no clear yes/no claim found")]
 
 
 # a closing "**Answer:** No." says the claim, so do Llama's "The final answer is: $\\boxed{\\text{No}}$" and
