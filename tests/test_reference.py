@@ -825,6 +825,9 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     # "from the forward pass" inside the back-propagation sentence does not label its O(t) as forward
     ("Forward propagation only needs the current $w_i$: $O(1)$.\n\nStandard back-propagation must store every "
      "$w_i$ from the forward pass to revisit them in reverse, so it needs $O(t)$ memory.", "correct"),
+    # ... but a sentence that starts with "from" names its own pass (swap the terms: the forward O(t) is wrong)
+    ("Back-propagation needs O(t) memory. The memory from forward propagation is O(1).", "correct"),
+    ("Back-propagation needs O(1) memory. The memory from forward propagation is O(t).", "partial"),
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status

@@ -470,11 +470,15 @@ def _o_arg(value) -> str | None:
 def memory_from_text(text: str) -> dict[str, str]:
     """Assign each O(...) term to the nearest preceding "forward"/"back(ward)-propagation" mention."""
     out: dict[str, str] = {}
-    # "back-propagation stores every w_i from the forward pass, O(t)": a pass named after "from" is what the
-    # sentence's pass reads from, not the pass the term is said of
-    marks = [(m.start(), "backward" if re.match(r"b|reverse", m.group(0), re.I) else "forward")
-             for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode|\b(?:fwd|bwd)\b", text, re.I)
-             if not re.search(r"\bfrom\s+(?:the\s+)?$", text[:m.start()], re.I)]
+    marks: list[tuple[int, str]] = []
+    for m in re.finditer(r"forward|back[- ]?prop\w*|backward|reverse[- ]mode|\b(?:fwd|bwd)\b", text, re.I):
+        # "back-propagation stores every w_i from the forward pass, O(t)": a pass named after "from" in a sentence
+        # that already named one is what that pass reads from, not the pass the term is said of ("the memory from
+        # forward propagation is O(1)" names its own)
+        if marks and re.search(r"\bfrom\s+(?:the\s+)?$", text[:m.start()], re.I) and not re.search(
+                r"[.;\n]", text[marks[-1][0]:m.start()]):
+            continue
+        marks.append((m.start(), "backward" if re.match(r"b|reverse", m.group(0), re.I) else "forward"))
     for term in ans.big_o_terms(text):
         # "O(t) memory, not O(1)", "rather than O(1)", "instead of O(1)": a negated term is no answer
         if re.search(r"\b(?:not|rather\s+than|instead\s+of)[\s$]*$", text[:term.start], re.I):
