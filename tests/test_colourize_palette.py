@@ -98,6 +98,18 @@ def test_labels_of_a_near_tie_are_numpys_float64_ones():
     assert np.array_equal(nearest_colour(imgs, pal).numpy(), brute_force_labels(imgs.numpy(), pal.numpy()))
 
 
+# Pixel (11, 72, 219): float32 puts the second colour 3e-8 nearer, float64 the first 2e-8 nearer (not an exact tie).
+NEAR_TIE_PAL = torch.tensor([[0.00019000160682480782, 0.6321201920509338, 0.3010239899158478],
+                             [0.0006953465053811669, 0.2708801329135895, 0.19937855005264282]])
+
+
+def test_labels_of_a_near_tie_that_float32_orders_the_wrong_way_are_float64_ones():
+    imgs = torch.tensor([11, 72, 219], dtype=torch.uint8).reshape(1, 3, 1, 1)
+    assert brute_force_labels(imgs.numpy(), NEAR_TIE_PAL.numpy()).tolist() == [[[0]]]
+    assert nearest_colour(imgs, NEAR_TIE_PAL).tolist() == [[[0]]]
+
+
+
 def test_colours_of_labels():
     pal = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.5, 0.25]])
     out = colours_of(torch.tensor([[[1, 0]]]), pal)
