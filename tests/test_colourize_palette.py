@@ -109,6 +109,16 @@ def test_labels_of_a_near_tie_that_float32_orders_the_wrong_way_are_float64_ones
     assert nearest_colour(imgs, NEAR_TIE_PAL).tolist() == [[[0]]]
 
 
+def test_near_ties_past_the_first_chunk_are_decided_on_their_own_pixels(monkeypatch):
+    """The float64 retry takes the near-tie pixels of its chunk, not those at the same places in the first chunk."""
+    import colourize.palette as palette
+
+    monkeypatch.setattr(palette, "LABEL_CHUNK", 4)
+    pixels = [[0, 69, 51]] * 5 + [[11, 72, 219]] + [[0, 69, 51]] * 2  # the near tie is pixel 1 of the second chunk
+    imgs = torch.tensor(pixels, dtype=torch.uint8).T.reshape(1, 3, 1, 8)
+    assert brute_force_labels(imgs.numpy(), NEAR_TIE_PAL.numpy()).tolist() == [[[1] * 5 + [0] + [1] * 2]]
+    assert np.array_equal(nearest_colour(imgs, NEAR_TIE_PAL).numpy(), brute_force_labels(imgs.numpy(), NEAR_TIE_PAL.numpy()))
+
 
 def test_colours_of_labels():
     pal = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.5, 0.25]])
