@@ -187,6 +187,19 @@ def test_nothing_to_study_names_a_few_skipped_traces_and_counts_the_rest(proj, c
     assert "; and 5 more — get some with" in err
 
 
+def test_nothing_to_study_with_exactly_five_skipped_names_them_all_and_counts_none(proj, capsys):
+    for k in range(3):  # with the fixture's two: five traces, all of another pack
+        trace(proj, "3.1", [RIGHT_31], model=f"model-{k}", started=f"2026-02-0{k + 1}T00:00:00.000000Z")
+    for path in (proj / "traces" / "3.1").glob("*.json"):
+        body = json.loads(path.read_text())
+        path.unlink()
+        del body["hash"]
+        write_trace(dict(body, pack="demo"), root=proj / "traces")
+    assert main(["study", "--problem", "3.1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("a trace of pack 'demo', not 'a2'") == 5 and " more" not in err
+
+
 def test_plot_is_written_whole(proj, tmp_path, capsys):
     from PIL import Image
 
