@@ -387,6 +387,30 @@ def test_a_stream_without_choice_indexes_is_read_when_one_answer_was_asked_for(s
         llm.complete(USER, settings.replace(stream=True), n=2)
 
 
+def _indexless_stream(*deltas) -> str:
+    events = [{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "qwen2.5",
+               "choices": [{"delta": delta, "finish_reason": None}]} for delta in deltas]
+    events.append({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "qwen2.5",
+                   "choices": [{"delta": {}, "finish_reason": "stop"}]})
+    return "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+
+
+def test_a_stream_without_choice_indexes_keeps_its_reasoning_refusal_and_shown_pieces_as_choice_0(settings, fake_llm):
+    """Not only the answer: the reasoning, a refusal and the pieces shown live are choice 0's too (under None they were lost)."""
+    body = _indexless_stream({"role": "assistant", "reasoning_content": "2+2 "}, {"reasoning_content": "is 4"},
+                             {"content": "It is 4."})
+    fake_llm.script({"body": body, "content_type": "text/event-stream"})
+    shown, thought = [], []
+    result = llm.complete(USER, settings.replace(stream=True), on_delta=lambda i, t: shown.append((i, t)),
+                          on_reasoning=lambda i, t: thought.append((i, t)))
+    assert (result.text, result.choices[0].reasoning) == ("It is 4.", "2+2 is 4")
+    assert shown == [(0, "It is 4.")] and thought == [(0, "2+2 "), (0, "is 4")]
+    fake_llm.script({"body": _indexless_stream({"role": "assistant", "content": None, "refusal": "I can't help."}),
+                     "content_type": "text/event-stream"})
+    refused = llm.complete(USER, settings.replace(stream=True)).choices[0]
+    assert (refused.content, refused.refused) == ("I can't help.", True)
+
+
 def test_stream_options_dropped_where_not_accepted(settings, fake_llm):
     fake_llm.script({"reject_stream_options": True})
     result = llm.complete(USER, settings.replace(stream=True))
