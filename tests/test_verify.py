@@ -209,6 +209,21 @@ def test_every_sample_of_an_edited_trace_carries_its_fault_from_one_hash(proj, m
     assert len(hashed) == 1
 
 
+def test_an_edited_traces_sample_keeps_its_own_reason_beside_the_fault(proj):
+    from workbench.traces import load_trace
+
+    intact = fake_trace(proj, "2.2.3", ["edited"])  # the same answer in an intact trace: the check's own reason
+    ctx = verify.context("a2", None, 30.0)
+    ref, problem = verify.load_reference(ctx.pack), ctx.pack.get("2.2.3")
+    [own] = verify.check_trace(ref, problem, load_trace(intact), ctx)
+    path = fake_trace(proj, "2.2.3", ["eta^* = 1"])
+    data = json.loads(path.read_text())
+    data["samples"][0]["messages"][1]["content"] = "edited"
+    path.write_text(json.dumps(data))
+    [v] = verify.check_trace(ref, problem, load_trace(path), ctx)
+    assert own.reason and v.reason == f"{own.reason}; trace not intact: content edited: the hash no longer matches"
+
+
 def test_a_trace_copied_from_another_problem_is_not_its_deliverable(proj):
     path = fake_trace(proj, "1.1.1", ["a claim"])
     (proj / "traces" / "2.2.3").mkdir()
