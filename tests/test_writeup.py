@@ -647,7 +647,7 @@ def test_source_date_epoch_makes_the_pdf_the_same_bytes_every_build(fx, monkeypa
     assert _build(fx, "--no-verify")[0] == rc == 0
     assert pdf.read_bytes() == first and b"CreationDate(D:20231114221320Z)" in first
     assert "2023-11-14" in text
-    for bad in ("yesterday", "9" * 15):  # malformed or past year 9999: an error before any work, no failed build kept
+    for bad in ("yesterday", "9" * 15, "-1", "9" * 25):  # malformed, negative or past 9999: an error before any work
         monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
         assert _build(fx, "--no-verify")[0] == WriteupError.exit_code
         assert f"SOURCE_DATE_EPOCH='{bad}' is not a time" in capsys.readouterr().err
