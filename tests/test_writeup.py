@@ -654,6 +654,29 @@ def test_source_date_epoch_makes_the_pdf_the_same_bytes_every_build(fx, monkeypa
         assert pdf.read_bytes() == first and not (fx / "build" / "failed-build").exists()
 
 
+def test_source_date_epoch_zero_and_a_far_timezone_give_the_utc_date(fx, monkeypatch):
+    """0 is 1970-01-01 (a time, not unset); the date is UTC's whatever the machine's zone, so any machine gives the same."""
+    import time
+
+    zone = os.environ.get("TZ")
+    monkeypatch.setenv("TZ", "XST-14")  # 14 hours ahead: 1700000000 is already 2023-11-15 there
+    time.tzset()
+    try:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        rc, text = _build(fx, "--no-verify")
+        assert rc == 0 and "2023-11-14" in text and "2023-11-15" not in text
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+        rc, text = _build(fx, "--no-verify")
+        pdf = (fx / "build" / "fx-writeup.pdf").read_bytes()
+        assert rc == 0 and "1970-01-01" in text and b"CreationDate(D:19700101000000Z)" in pdf
+    finally:
+        if zone is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = zone
+        time.tzset()
+
+
 def test_glyphless_characters_are_named(fx, capsys):
     """An emoji in a trace is shown as its code point; one in the student's own text is reported."""
     write_trace(trace_data("1.4", "FIXTURE smile \U0001F600 and 中文"), fx / "traces")
