@@ -791,7 +791,8 @@ def test_a_verdict_weighs_its_details_and_names_each_shortfall():
     assert v.critique == AUTO_LABEL + "the answer is partly right. matrix: expected [1 2; 3 4], found [1 2; 3 5]."
     v = make_verdict("3.1", "own", [detail("matrix", 1, 2, False), detail("feature", "a", None, None, note="not found")])
     assert v.status == "incorrect" and v.score == 0 and v.reason == "not checked: feature (not found)"
-    assert v.critique == AUTO_LABEL + "the answer is wrong. matrix: expected 1, found 2."
+    assert v.critique == AUTO_LABEL + ("the answer is wrong. matrix: expected 1, found 2. Not checked: feature (not "
+                                       "found), so the critique has to check that by hand.")
     v = make_verdict("1.1.1", "own", [detail("key points", "all", "score 0.99", True, credit=0.995)])
     assert v.status == "partial" and v.critique.endswith("key points: expected all, found score 0.99.")
 

@@ -77,9 +77,11 @@ def make_verdict(problem: str, subject: str, details: list[dict], reason: str = 
         critique = (AUTO_LABEL + f"the answer agrees with the reference on {agreed}; {open_points}, so the critique "
                     "has to check that by hand.")
         return Verdict(problem, subject, "unchecked", 0.0, tuple(details), critique, reason or open_points)
-    if undecided and not reason:
-        reason = open_points
-    return Verdict(problem, subject, status, round(score, 4), tuple(details), auto_critique(details, status), reason)
+    critique = auto_critique(details, status)
+    if undecided:  # a TA must not read the parts the check could not read as checked and right
+        critique += f" {open_points[0].upper()}{open_points[1:]}, so the critique has to check that by hand."
+        reason = reason or open_points
+    return Verdict(problem, subject, status, round(score, 4), tuple(details), critique, reason)
 
 
 def unjudged(problem: str, subject: str, status: str, reason: str, details: tuple = ()) -> Verdict:
