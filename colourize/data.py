@@ -269,7 +269,8 @@ def _class_files(root: Path, split: str, label: int) -> list[Path]:
     folder = root / split / CLASSES[label]
     if not folder.is_dir():
         return []
-    return sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    # hidden files are not images: macOS writes ._name.png (AppleDouble) beside each image on other disks and zips
+    return sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
 
 
 def _class_folder_hint(root: Path, split: str, label: int) -> str:

@@ -82,6 +82,16 @@ def test_image_folder_suffixes_in_capitals(tmp_path):
     assert torch.equal(ds.train, torch.from_numpy(synthetic_images(3, 0)).permute(0, 3, 1, 2))
 
 
+def test_hidden_files_and_macos_appledouble_files_in_an_image_folder_are_ignored(tmp_path):
+    folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
+    horses = folder / "train" / "horse"
+    (horses / "._0001.png").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")  # copied from a Mac
+    (horses / ".0002.png").write_bytes(b"")
+    (horses / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    ds = cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert torch.equal(ds.train, torch.from_numpy(synthetic_images(3, 0)).permute(0, 3, 1, 2))
+
+
 def test_image_folder_of_two_sizes_is_one_line(tmp_path):
     from PIL import Image
 
