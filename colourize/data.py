@@ -30,7 +30,7 @@ TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SHARED_COPY_HINT = "e.g. --data ../shared/data/cifar10-horse-jpeg"
-CACHE_VERSION = 2  # bump when the cached layout changes
+CACHE_VERSION = 3  # bump when the cached layout or the decoding changes (3: 16-bit greyscale PNGs)
 
 
 def default_cache_dir() -> Path:
@@ -291,6 +291,8 @@ def _decode_folder(root: Path, label: int):
         for f in _class_files(root, split, label):
             try:
                 with Image.open(f) as im:
+                    if im.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: convert("RGB") clips it at 255
+                        im = Image.fromarray((np.asarray(im) >> 8).astype(np.uint8))  # the top byte, as for RGB
                     images.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
             except OSError as exc:
                 raise DataError(f"cannot decode image {f} ({exc})", "remove or replace the file") from exc

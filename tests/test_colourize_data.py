@@ -92,6 +92,24 @@ def test_hidden_files_and_macos_appledouble_files_in_an_image_folder_are_ignored
     assert torch.equal(ds.train, torch.from_numpy(synthetic_images(3, 0)).permute(0, 3, 1, 2))
 
 
+def test_greyscale_palette_alpha_and_16_bit_pngs_decode_to_their_rgb_pixels(tmp_path):
+    from PIL import Image
+
+    folder = make_image_folder(tmp_path / "f", n_train=1, n_test=1)
+    rgb = synthetic_images(1, 5)[0]
+    grey = np.asarray(Image.fromarray(rgb).convert("L"))
+    horses = folder / "train" / "horse"
+    Image.fromarray(grey).save(horses / "1-grey.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(horses / "2-grey16.png")  # 16-bit greyscale PNG
+    Image.fromarray(rgb).convert("RGBA").save(horses / "3-rgba.png")
+    Image.fromarray(rgb).convert("P").save(horses / "4-palette.png")
+    ds = cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    got = ds.train.permute(0, 2, 3, 1).numpy()  # in file order: 0000.png, then the four above
+    assert np.array_equal(got[1], np.repeat(grey[..., None], 3, -1)) and np.array_equal(got[2], got[1])
+    assert np.array_equal(got[3], rgb)
+    assert np.array_equal(got[4], np.asarray(Image.open(horses / "4-palette.png").convert("RGB")))
+
+
 def test_image_folder_of_two_sizes_is_one_line(tmp_path):
     from PIL import Image
 
