@@ -319,6 +319,10 @@ def _fingerprint(source: Source, label: int) -> str:
         files = [root / name for name in (*TRAIN_BATCHES, TEST_BATCH)]
     h = hashlib.sha256(f"{CACHE_VERSION}|{source.kind}|{source.path}|{label}".encode())
     for f in files:
-        st = f.stat()
+        try:
+            st = f.stat()
+        except OSError as exc:  # e.g. a link whose target was moved or deleted
+            raise DataError(f"cannot read {f} ({'a broken link' if f.is_symlink() else exc.strerror})",
+                            "remove the file or restore what it points to") from exc
         h.update(f"|{f.relative_to(source.path.parent)}:{st.st_size}:{st.st_mtime_ns}".encode())  # with the split's folder
     return h.hexdigest()[:16]

@@ -110,6 +110,15 @@ def test_greyscale_palette_alpha_and_16_bit_pngs_decode_to_their_rgb_pixels(tmp_
     assert np.array_equal(got[4], np.asarray(Image.open(horses / "4-palette.png").convert("RGB")))
 
 
+def test_a_broken_link_in_an_image_folder_is_one_line_naming_it(tmp_path):
+    folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
+    link = folder / "train" / "horse" / "0009.png"
+    link.symlink_to(tmp_path / "moved-away.png")
+    with pytest.raises(DataError, match="a broken link") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert str(link) in err.value.message and "remove" in err.value.fix
+
+
 def test_image_folder_of_two_sizes_is_one_line(tmp_path):
     from PIL import Image
 
