@@ -157,7 +157,7 @@ def image_size(source: Source, label: int) -> tuple[int, int] | None:
     try:
         with Image.open(files[0]) as im:
             return im.height, im.width
-    except (IndexError, OSError):  # no images, or one PIL cannot read: loading the data names the problem
+    except (IndexError, OSError, Image.DecompressionBombError):  # no images, or one PIL cannot read: loading names it
         return None
 
 
@@ -294,7 +294,7 @@ def _decode_folder(root: Path, label: int):
                     if im.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: convert("RGB") clips it at 255
                         im = Image.fromarray((np.asarray(im) >> 8).astype(np.uint8))  # the top byte, as for RGB
                     images.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
-            except OSError as exc:
+            except (OSError, Image.DecompressionBombError) as exc:  # the latter: a header claiming a huge size
                 raise DataError(f"cannot decode image {f} ({exc})", "remove or replace the file") from exc
         sizes = {a.shape for a in images}
         if len(sizes) > 1:

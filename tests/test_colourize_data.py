@@ -119,6 +119,26 @@ def test_a_broken_link_in_an_image_folder_is_one_line_naming_it(tmp_path):
     assert str(link) in err.value.message and "remove" in err.value.fix
 
 
+def test_an_image_whose_header_claims_a_huge_size_is_one_line_naming_it(tmp_path):
+    import io
+    import struct
+
+    from PIL import Image
+
+    folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32)).save(buf, "BMP")
+    bmp = bytearray(buf.getvalue())
+    struct.pack_into("<ii", bmp, 18, 20000, 20000)  # a damaged header: width and height 20000
+    bad = folder / "train" / "horse" / "0000.bmp"  # the first file, whose header preflight reads
+    bad.write_bytes(bytes(bmp))
+    source = cdata.find_source(folder)
+    assert cdata.image_size(source, 7) is None
+    with pytest.raises(DataError, match="cannot decode image") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert str(bad) in err.value.message
+
+
 def test_image_folder_of_two_sizes_is_one_line(tmp_path):
     from PIL import Image
 
