@@ -287,8 +287,8 @@ def _decode_folder(root: Path, label: int):
 
     out = []
     for split in ("train", "test"):
-        images = []
-        for f in _class_files(root, split, label):
+        images, files = [], _class_files(root, split, label)
+        for f in files:
             try:
                 with Image.open(f) as im:
                     if im.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: convert("RGB") clips it at 255
@@ -297,8 +297,12 @@ def _decode_folder(root: Path, label: int):
             except (OSError, Image.DecompressionBombError) as exc:  # the latter: a header claiming a huge size
                 raise DataError(f"cannot decode image {f} ({exc})", "remove or replace the file") from exc
         sizes = {a.shape for a in images}
-        if len(sizes) > 1:
-            raise DataError(f"{root / split / CLASSES[label]} mixes image sizes {sorted(sizes)}",
+        if len(sizes) > 1:  # name the files not of the most common size, so a few strays are found at once
+            shapes = [a.shape for a in images]
+            common = max(sizes, key=shapes.count)
+            odd = [f.name for f, shape in zip(files, shapes) if shape != common]
+            raise DataError(f"{root / split / CLASSES[label]} mixes image sizes {sorted(sizes)}: {len(odd)} not "
+                            f"{common[1]}x{common[0]} ({', '.join(odd[:5])}{', ...' if len(odd) > 5 else ''})",
                             "resize all images to one size (CIFAR-10 is 32x32)")
         out.append(np.stack(images) if images else np.zeros((0, 32, 32, 3), np.uint8))
     return tuple(out)

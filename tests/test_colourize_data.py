@@ -144,9 +144,11 @@ def test_image_folder_of_two_sizes_is_one_line(tmp_path):
 
     folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
     Image.new("RGB", (16, 16)).save(folder / "train" / "horse" / "0009.png")
+    Image.new("RGB", (64, 48)).save(folder / "train" / "horse" / "0010.png")
     with pytest.raises(DataError, match="horse mixes image sizes") as err:
         cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
     assert "resize" in err.value.fix
+    assert err.value.message.endswith(": 2 not 32x32 (0009.png, 0010.png)")  # which files to look at
 
 
 def test_decoded_once_then_cached(tmp_path, monkeypatch):
