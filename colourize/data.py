@@ -1,8 +1,9 @@
 """CIFAR-10 images of one category as uint8 tensors, decoded once and cached.
 
 Sources: torchvision's download into the cache (the default), or a path to a `cifar-10-batches-py`
-folder, its `cifar-10-python.tar.gz`, or an image-folder tree `train|test/<class>/*` (<class> the CIFAR-10
-name as spelled in CLASSES, e.g. `train/horse`; images in any of IMAGE_SUFFIXES).
+folder, its `cifar-10-python.tar.gz` (or that archive gunzipped, `.tar`), or an image-folder tree
+`train|test/<class>/*` (<class> the CIFAR-10 name as spelled in CLASSES, e.g. `train/horse`; images in any of
+IMAGE_SUFFIXES).
 Scaling follows the course notebook: pixels are uint8 / 256 and the greyscale input is the mean
 of the three channels (one input channel).
 """
@@ -81,7 +82,7 @@ def find_source(path: str | Path | None, cache_dir: Path | None = None) -> Sourc
         raise DataError(f"data path {p} does not exist",
                         f"pass a CIFAR-10 folder, {ARCHIVE} or an image-folder tree ({SHARED_COPY_HINT})")
     if p.is_file():
-        if p.name.endswith((".tar.gz", ".tgz")):
+        if p.name.endswith((".tar.gz", ".tgz", ".tar")):  # .tar: the archive gunzipped (as some browsers do)
             return Source("archive", p)
         raise DataError(f"{p} is a file but not a {ARCHIVE} archive", f"pass the archive or a folder ({SHARED_COPY_HINT})")
     for candidate in (p, p / BATCHES):
@@ -255,7 +256,9 @@ def _decode_batches(folder: Path, label: int):
 def _decode_archive(archive: Path, label: int):
     batches = {}
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with open(archive, "rb") as f:  # gzipped or not (a browser may have undone the gzip), whatever the name says
+            mode = "r:gz" if f.read(2) == b"\x1f\x8b" else "r:"  # not "r:*": its errors list every method, line by line
+        with tarfile.open(archive, mode) as tar:
             members = {m.name.removeprefix("./"): m for m in tar.getmembers()}  # `tar czf A ./cifar-10-batches-py`
             for name in (*TRAIN_BATCHES, TEST_BATCH):
                 member = tar.extractfile(members.get(f"{BATCHES}/{name}", f"{BATCHES}/{name}"))

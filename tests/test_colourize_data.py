@@ -43,6 +43,21 @@ def test_archive_gives_the_same_images(tmp_path):
     assert ds.source.kind == "archive" and torch.equal(ds.train, train)
 
 
+def test_the_archive_gunzipped_gives_the_same_images(tmp_path):
+    import gzip
+
+    archive = make_archive(tmp_path / "a")
+    tar = tmp_path / "cifar-10-python.tar"  # `gunzip cifar-10-python.tar.gz`, or a browser that unpacked the gzip
+    tar.write_bytes(gzip.decompress(archive.read_bytes()))
+    plain_named_tgz = tmp_path / "b" / cdata.ARCHIVE  # the same, still named .tar.gz
+    plain_named_tgz.parent.mkdir()
+    plain_named_tgz.write_bytes(tar.read_bytes())
+    train, test = _expected_horses()
+    for path in (tar, plain_named_tgz):
+        ds = cdata.load_category(path, 7, cache_dir=tmp_path / "cache")
+        assert ds.source.kind == "archive" and torch.equal(ds.train, train) and torch.equal(ds.test, test)
+
+
 def test_an_archive_made_with_dot_slash_names_gives_the_same_images(tmp_path):
     import tarfile
 
@@ -307,9 +322,11 @@ def test_unknown_category():
 
 def test_corrupt_archive(tmp_path):
     bad = tmp_path / "cifar-10-python.tar.gz"
-    bad.write_bytes(b"not a tar file")
-    with pytest.raises(DataError, match="not a complete"):
-        cdata.load_category(bad, cache_dir=tmp_path / "cache")
+    for content in (b"not a tar file", b""):
+        bad.write_bytes(content)
+        with pytest.raises(DataError, match="not a complete") as err:
+            cdata.load_category(bad, cache_dir=tmp_path / "cache")
+        assert "\n" not in str(err.value)  # one line
 
 
 @pytest.fixture
