@@ -84,6 +84,9 @@ def find_source(path: str | Path | None, cache_dir: Path | None = None) -> Sourc
     if p.is_file():
         if p.name.endswith((".tar.gz", ".tgz", ".tar")):  # .tar: the archive gunzipped (as some browsers do)
             return Source("archive", p)
+        if p.suffix.lower() == ".zip":  # e.g. Kaggle's download of an image-folder tree
+            raise DataError(f"{p} is a zip file, which is not read as it is",
+                            f"unzip it and pass the folder ({SHARED_COPY_HINT})")
         raise DataError(f"{p} is a file but not a {ARCHIVE} archive", f"pass the archive or a folder ({SHARED_COPY_HINT})")
     for candidate in (p, p / BATCHES):
         if _has_batches(candidate):

@@ -246,6 +246,16 @@ def test_missing_path(tmp_path):
         cdata.load_category(tmp_path / "nope", cache_dir=tmp_path / "cache")
 
 
+def test_a_zip_file_says_to_unzip_it(tmp_path):
+    import shutil
+
+    folder = make_image_folder(tmp_path / "f", n_train=1, n_test=1)
+    archive = shutil.make_archive(str(tmp_path / "archive"), "zip", folder)  # as Kaggle's download comes
+    with pytest.raises(DataError, match="is a zip file") as err:
+        cdata.load_category(archive, cache_dir=tmp_path / "cache")
+    assert err.value.fix.startswith("unzip it and pass the folder")
+
+
 def test_empty_folder_says_what_it_expected(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="holds no CIFAR-10 data") as err:
