@@ -291,7 +291,7 @@ def _class_folder_hint(root: Path, split: str, label: int) -> str:
 def _decode_folder(root: Path, label: int):
     from PIL import Image
 
-    out = []
+    out, bad = [], []  # bad: every file that cannot be decoded, named in one error
     for split in ("train", "test"):
         images, files = [], _class_files(root, split, label)
         for f in files:
@@ -301,7 +301,9 @@ def _decode_folder(root: Path, label: int):
                         im = Image.fromarray((np.asarray(im) >> 8).astype(np.uint8))  # the top byte, as for RGB
                     images.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
             except (OSError, Image.DecompressionBombError) as exc:  # the latter: a header claiming a huge size
-                raise DataError(f"cannot decode image {f} ({exc})", "remove or replace the file") from exc
+                bad.append((f, exc))
+        if bad:
+            continue
         sizes = {a.shape for a in images}
         if len(sizes) > 1:  # name the files not of the most common size, so a few strays are found at once
             shapes = [a.shape for a in images]
@@ -311,6 +313,11 @@ def _decode_folder(root: Path, label: int):
                             f"{common[1]}x{common[0]} ({', '.join(odd[:5])}{', ...' if len(odd) > 5 else ''})",
                             "resize all images to one size (CIFAR-10 is 32x32)")
         out.append(np.stack(images) if images else np.zeros((0, 32, 32, 3), np.uint8))
+    if bad:
+        (f, exc), more = bad[0], [str(g.relative_to(root)) for g, _ in bad[1:6]]
+        also = f" and {len(bad) - 1} more ({', '.join(more)}{', ...' if len(bad) > 6 else ''})" if more else ""
+        raise DataError(f"cannot decode image {f} ({exc}){also}",
+                        f"remove or replace the file{'s' if more else ''}") from exc
     return tuple(out)
 
 

@@ -154,6 +154,19 @@ def test_an_image_whose_header_claims_a_huge_size_is_one_line_naming_it(tmp_path
     assert str(bad) in err.value.message
 
 
+def test_every_image_that_cannot_be_decoded_is_named_in_one_line(tmp_path):
+    folder = make_image_folder(tmp_path / "f", n_train=4, n_test=2, suffix=".jpg")
+    for name in ("train/horse/0001.jpg", "train/horse/0003.jpg", "test/horse/0000.jpg"):
+        jpeg = folder / name
+        jpeg.write_bytes(jpeg.read_bytes()[:300])  # cut short, as by an interrupted copy
+    (folder / "train" / "horse" / "0009.png").write_bytes(b"")
+    with pytest.raises(DataError, match="cannot decode image") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert str(folder / "train" / "horse" / "0001.jpg") in err.value.message
+    assert err.value.message.endswith(" and 3 more (train/horse/0003.jpg, train/horse/0009.png, test/horse/0000.jpg)")
+    assert err.value.fix == "remove or replace the files"
+
+
 def test_image_folder_of_two_sizes_is_one_line(tmp_path):
     from PIL import Image
 
