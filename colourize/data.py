@@ -121,8 +121,10 @@ def load_category(path: str | Path | None = None, category: str | int = 7, cache
     for split, folder, images in (("training", "train", train), ("test", "test", test)):
         if len(images) == 0:
             where = _class_folder_hint(source.path, folder, label) if source.kind == "folder" else ""
+            named = f"class folders are named as CIFAR-10 spells its classes ({folder}/{CLASSES[label]}); "
+            named = named if where else ""
             raise DataError(f"{source.path} has no {split} images of category {label} ({CLASSES[label]}){where}",
-                            f"check the path and --category ({SHARED_COPY_HINT})")
+                            f"{named}check the path and --category ({SHARED_COPY_HINT})")
     data = {"train": torch.from_numpy(train).permute(0, 3, 1, 2).contiguous(),  # (N, 3, H, W)
             "test": torch.from_numpy(test).permute(0, 3, 1, 2).contiguous()}
     save_cache(cache, data)

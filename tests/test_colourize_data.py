@@ -301,7 +301,7 @@ def test_no_images_of_the_category(tmp_path):
         cdata.load_category(folder, "ship", cache_dir=tmp_path / "cache")
 
 
-@pytest.mark.parametrize("name", ["Horse", "horses"])
+@pytest.mark.parametrize("name", ["Horse", "horses", "7"])
 def test_a_class_folder_named_otherwise_is_named_in_the_error(tmp_path, name):
     folder = make_image_folder(tmp_path / "f")
     for split in ("train", "test"):
@@ -309,6 +309,7 @@ def test_a_class_folder_named_otherwise_is_named_in_the_error(tmp_path, name):
     with pytest.raises(DataError, match="no training images of category 7") as err:
         cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
     assert f"(no folder train/horse; train/ has {', '.join(sorted([name, 'cat']))})" in err.value.message
+    assert err.value.fix.startswith("class folders are named as CIFAR-10 spells its classes (train/horse); ")
 
 
 
