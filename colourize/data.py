@@ -336,12 +336,13 @@ def _fingerprint(source: Source, label: int) -> str:
     else:
         root = source.path / BATCHES if source.kind == "torchvision" else source.path
         files = [root / name for name in (*TRAIN_BATCHES, TEST_BATCH)]
-    h = hashlib.sha256(f"{CACHE_VERSION}|{source.kind}|{source.path}|{label}".encode())
+    h = hashlib.sha256(f"{CACHE_VERSION}|{source.kind}|{source.path}|{label}".encode(errors="surrogateescape"))
     for f in files:
         try:
             st = f.stat()
         except OSError as exc:  # e.g. a link whose target was moved or deleted
             raise DataError(f"cannot read {f} ({'a broken link' if f.is_symlink() else exc.strerror})",
                             "remove the file or restore what it points to") from exc
-        h.update(f"|{f.relative_to(source.path.parent)}:{st.st_size}:{st.st_mtime_ns}".encode())  # with the split's folder
+        # with the split's folder; names that are not UTF-8 (a zip from another system) keep their bytes
+        h.update(f"|{f.relative_to(source.path.parent)}:{st.st_size}:{st.st_mtime_ns}".encode(errors="surrogateescape"))
     return h.hexdigest()[:16]

@@ -167,6 +167,18 @@ def test_every_image_that_cannot_be_decoded_is_named_in_one_line(tmp_path):
     assert err.value.fix == "remove or replace the files"
 
 
+def test_file_and_folder_names_that_are_not_utf8_load(tmp_path):
+    import os
+    import shutil
+
+    folder = make_image_folder(tmp_path / "f", n_train=2, n_test=1)
+    root = os.fsencode(tmp_path) + b"/data-\xff"  # as unzip leaves names a zip from another system encoded otherwise
+    shutil.copytree(os.fsencode(folder), root)
+    os.rename(root + b"/train/horse/0001.png", root + b"/train/horse/caf\xe9.png")
+    ds = cdata.load_category(os.fsdecode(root), "horse", cache_dir=tmp_path / "cache")
+    assert torch.equal(ds.train, torch.from_numpy(synthetic_images(2, 0)).permute(0, 3, 1, 2))  # 0000.png, then caf?.png
+
+
 def test_image_folder_of_two_sizes_is_one_line(tmp_path):
     from PIL import Image
 
