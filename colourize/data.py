@@ -101,7 +101,9 @@ def find_source(path: str | Path | None, cache_dir: Path | None = None) -> Sourc
         if len(missing) < len(batches):
             raise DataError(f"{candidate} is an incomplete {BATCHES} folder (it lacks {', '.join(missing)})",
                             f"copy or extract all of {ARCHIVE} again, or pass the archive itself ({SHARED_COPY_HINT})")
-    raise DataError(f"{p} holds no CIFAR-10 data",
+    inside = sorted(d.name + "/" for d in p.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX")))
+    has = f" (it has {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''})" if inside else ""  # e.g. one level up
+    raise DataError(f"{p} holds no CIFAR-10 data{has}",
                     f"expected {BATCHES}/ (data_batch_1-5, test_batch), {ARCHIVE}, or train/<class>/ and "
                     f"test/<class>/ image folders ({SHARED_COPY_HINT})")
 

@@ -288,6 +288,14 @@ def test_empty_folder_says_what_it_expected(tmp_path):
     assert "--data" in err.value.fix
 
 
+def test_a_folder_one_level_above_the_data_names_its_folders(tmp_path):
+    make_image_folder(tmp_path / "unzipped" / "cifar10")  # a zip's top folder, with macOS's __MACOSX beside it
+    (tmp_path / "unzipped" / "__MACOSX" / "cifar10").mkdir(parents=True)
+    with pytest.raises(DataError, match="holds no CIFAR-10 data") as err:
+        cdata.load_category(tmp_path / "unzipped", cache_dir=tmp_path / "cache")
+    assert err.value.message.endswith("holds no CIFAR-10 data (it has cifar10/)")
+
+
 @pytest.mark.parametrize("gone", [["test_batch"], ["data_batch_4", "data_batch_5"]])
 def test_an_incomplete_batches_folder_names_what_it_lacks(tmp_path, gone):
     folder = make_cifar_batches(tmp_path / "d")
