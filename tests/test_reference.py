@@ -8,6 +8,7 @@ import pytest
 import sympy
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from test_verify import fake_run, make_project
 from workbench.problems import load_pack
@@ -1015,6 +1016,56 @@ def test_a_unet_skip_from_the_wrong_layer_is_found(ref):
                if d["ok"] is False}
         assert list(bad) == ["UNet block 4"] and f"input joins {found}" in bad["UNet block 4"], bad
     assert all(d["ok"] for d in ref.figure.compare_model("UNet", ref.model_probe.describe(UNet)))
+
+
+class FunctionalPool(nn.Module):
+    """Figure 1a with the pooling, upsampling and ReLU applied as functions in forward (F.max_pool2d, F.interpolate,
+    F.relu, x.relu()): forward hooks see only modules, so a right model was judged partial (blocks 'found Conv2d →
+    MaxPool2d → BatchNorm2d → Conv2d', the final conv 'found nothing')."""
+
+    def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+        super().__init__()
+        nf, nc, p = num_filters, num_colours, kernel // 2
+        self.convs = nn.ModuleList([nn.Conv2d(a, b, kernel, padding=p) for a, b in
+                                    ((num_in_channels, nf), (nf, 2 * nf), (2 * nf, nf), (nf, nc), (nc, nc))])
+        self.bns = nn.ModuleList([nn.BatchNorm2d(c) for c in (nf, 2 * nf, nf, nc)])
+
+    def forward(self, x):
+        x = F.relu(self.bns[0](F.max_pool2d(self.convs[0](x), 2)))
+        x = torch.relu(self.bns[1](F.max_pool2d(self.convs[1](x), kernel_size=2)))
+        x = self.bns[2](F.interpolate(self.convs[2](x), scale_factor=2)).relu()
+        x = F.relu(self.bns[3](F.interpolate(self.convs[3](x), scale_factor=2, mode="nearest")), inplace=True)
+        return self.convs[4](x)
+
+
+def test_layers_applied_as_functions_in_forward_are_layers(ref):
+    from colourize.models import UNet
+
+    details = ref.figure.compare_model("PoolUpsampleNet", ref.model_probe.describe(FunctionalPool))
+    assert all(d["ok"] for d in details), [d for d in details if not d["ok"]]
+
+    class FunctionalUNet(UNet):  # the skip is block 1's F.relu output: traced by value like a module's
+        def forward(self, x):
+            out1 = F.relu(self.block1[1](self.block1[0](x)))
+            out3 = self.block3(self.block2(out1))
+            return self.final(torch.cat((self.block4(torch.cat((out3, out1), 1)), x), 1))
+
+    details = ref.figure.compare_model("UNet", ref.model_probe.describe(FunctionalUNet))
+    assert all(d["ok"] for d in details), [d for d in details if not d["ok"]]
+
+    class WrongPool(FunctionalPool):
+        def forward(self, x):
+            x = F.relu(self.bns[0](F.max_pool2d(self.convs[0](x), 4, stride=2, padding=1)))
+            x = F.relu(self.bns[1](F.max_pool2d(self.convs[1](x), 2)))
+            x = F.relu(self.bns[2](F.interpolate(self.convs[2](x), size=(16, 16))))
+            x = F.relu(self.bns[3](F.interpolate(self.convs[3](x), scale_factor=2)))
+            return self.convs[4](x)
+
+    bad = {d["what"]: d["found"] for d in ref.figure.compare_model("PoolUpsampleNet", ref.model_probe.describe(WrongPool))
+           if d["ok"] is False}
+    assert sorted(bad) == ["PoolUpsampleNet block 1", "PoolUpsampleNet block 3"], bad
+    assert "MaxPool2d kernel 4, expected 2" in bad["PoolUpsampleNet block 1"]
+    assert "Upsample scale factor None, expected 2" in bad["PoolUpsampleNet block 3"]
 
 
 LLM_CODE = '''Here is the model.

@@ -51,12 +51,36 @@ def _sources(t, x, outputs):
     return found
 
 
+def _functional_layers():
+    """The functional calls a forward may make in place of a layer (`F.relu(x)`, `F.interpolate(x, scale_factor=2)`,
+    `torch.softmax(x, 1)`): the layer type each stands for, and which of its arguments hold the layer's settings."""
+    import torch
+    import torch.nn.functional as F
+
+    T = torch.Tensor
+    table = {}
+    for kind, funcs, settings in (
+            ("ReLU", (F.relu, F.relu_, torch.relu, torch.relu_, T.relu, T.relu_), ()),
+            ("MaxPool2d", (F.max_pool2d, torch.max_pool2d), ("kernel_size", "stride", "padding")),
+            ("AvgPool2d", (F.avg_pool2d,), ("kernel_size", "stride", "padding")),
+            ("Upsample", (F.interpolate, F.upsample), ("size", "scale_factor", "mode")),
+            ("Sigmoid", (torch.sigmoid, T.sigmoid, F.sigmoid), ()),
+            ("Tanh", (torch.tanh, T.tanh, F.tanh), ()),
+            ("Softmax", (F.softmax, torch.softmax, T.softmax), ()),
+            ("LogSoftmax", (F.log_softmax, torch.log_softmax, T.log_softmax), ()),
+            ("Dropout", (F.dropout, F.dropout2d), ())):
+        for f in funcs:
+            table[f] = (kind, settings)
+    return table
+
+
 def describe(cls, kernel=3, configs=((1, 32, 24), (3, 8, 10)), size=32):
     """{"configs": [{"nic", "nf", "nc", "layers": [...], "output": shape} | {"error": ..., "error_in": file}]}."""
     import traceback
 
     import torch
     from torch import nn
+    from torch.overrides import TorchFunctionMode
 
     out = []
     for nic, nf, nc in configs:
@@ -66,24 +90,48 @@ def describe(cls, kernel=3, configs=((1, 32, 24), (3, 8, 10)), size=32):
             if not isinstance(model, nn.Module):
                 raise TypeError(f"{cls!r} did not build an nn.Module")
             layers, outputs = [], []  # outputs: a copy of each layer's output, to trace skip connections
-            hooks = []
+            hooks, inside = [], [0]  # inside: leaf layers running now (their own F.relu etc. are not extra layers)
             x = torch.randn(2, nic, size, size, generator=torch.Generator().manual_seed(0))
+
+            def add(name, kind, settings, inp, res):
+                entry = {"name": name, "type": kind,
+                         "in": list(inp[0].shape[1:]) if inp and hasattr(inp[0], "shape") else None,
+                         "out": list(res.shape[1:]) if hasattr(res, "shape") else None, **settings}
+                if inp and torch.is_tensor(inp[0]) and inp[0].dim() == 4:
+                    entry["from"] = _sources(inp[0], x, outputs)
+                layers.append(entry)
+                outputs.append(res.detach().clone() if torch.is_tensor(res) and res.dim() == 4 else None)
+
             for name, mod in model.named_modules():
                 if name and not list(mod.children()):
+                    def pre(m, inp):
+                        inside[0] += 1
+
                     def hook(m, inp, res, name=name):
-                        entry = {"name": name, "type": type(m).__name__,
-                                 "in": list(inp[0].shape[1:]) if inp and hasattr(inp[0], "shape") else None,
-                                 "out": list(res.shape[1:]) if hasattr(res, "shape") else None}
-                        for a in ATTRS:
-                            if hasattr(m, a):
-                                entry[a] = _plain(getattr(m, a))
-                        if inp and torch.is_tensor(inp[0]) and inp[0].dim() == 4:
-                            entry["from"] = _sources(inp[0], x, outputs)
-                        layers.append(entry)
-                        outputs.append(res.detach().clone() if torch.is_tensor(res) and res.dim() == 4 else None)
-                    hooks.append(mod.register_forward_hook(hook))
+                        inside[0] -= 1
+                        add(name, type(m).__name__, {a: _plain(getattr(m, a)) for a in ATTRS if hasattr(m, a)},
+                               inp, res)
+                    hooks += [mod.register_forward_pre_hook(pre), mod.register_forward_hook(hook)]
+
+            functional = _functional_layers()
+
+            class Functional(TorchFunctionMode):
+                """A layer applied as a function in forward (F.relu, F.interpolate ...) is a layer of the model."""
+
+                def __torch_function__(self, func, types, args=(), kwargs=None):
+                    kwargs = kwargs or {}
+                    res = func(*args, **kwargs)
+                    if inside[0] == 0 and func in functional and args and torch.is_tensor(args[0]):
+                        kind, names = functional[func]
+                        bound = dict(zip(names, args[1:]), **{k: v for k, v in kwargs.items() if k in names})
+                        if kind == "MaxPool2d" and bound.get("stride") is None and "kernel_size" in bound:
+                            bound["stride"] = bound["kernel_size"]  # the function's default, as nn.MaxPool2d's
+                        add(f"{getattr(func, '__name__', kind)}()", kind, {k: _plain(v) for k, v in bound.items()},
+                               (args[0],), res)
+                    return res
+
             model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), Functional():
                 y = model(x)
             for h in hooks:
                 h.remove()
