@@ -1068,6 +1068,35 @@ def test_layers_applied_as_functions_in_forward_are_layers(ref):
     assert "Upsample scale factor None, expected 2" in bad["PoolUpsampleNet block 3"]
 
 
+def test_a_layer_after_the_final_conv_is_a_fault(ref):
+    """A Softmax (or Sigmoid) after the last Conv2d lay beyond the figure's blocks: only the weightless layer count
+    named it, so the model was judged correct; the network's output must be the scores the loss takes."""
+    from colourize.models import ConvTransposeNet
+
+    class Probabilities(ConvTransposeNet):
+        def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+            super().__init__(kernel, num_filters, num_colours, num_in_channels)
+            self.final = nn.Sequential(self.final, nn.Softmax(dim=1))
+
+    class Squashed(ConvTransposeNet):
+        def forward(self, x):
+            return torch.sigmoid(super().forward(x))
+
+    for model, extra in ((Probabilities, "Softmax"), (Squashed, "Sigmoid")):
+        details = ref.figure.compare_model("ConvTransposeNet", ref.model_probe.describe(model))
+        bad = {d["what"]: d["found"] for d in details if d["ok"] is False}
+        assert list(bad) == ["ConvTransposeNet final"], bad  # no "blocks ... misaligned": the blocks before are right
+        assert bad["ConvTransposeNet final"] == f"followed by {extra}, which Figure 1 does not have after the last Conv2d"
+
+    class Dropped(ConvTransposeNet):  # an extra layer inside: the final Conv2d, misaligned, is no extra layer after it
+        def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+            super().__init__(kernel, num_filters, num_colours, num_in_channels)
+            self.block2.append(nn.Dropout(0.2))
+
+    details = ref.figure.compare_model("ConvTransposeNet", ref.model_probe.describe(Dropped))
+    assert not any("followed by" in str(d["found"]) for d in details), details
+
+
 LLM_CODE = '''Here is the model.
 ```python
 class ConvTransposeNet(nn.Module):

@@ -165,7 +165,7 @@ def compare_model(model: str, description: dict) -> list[dict]:
         layers = cfg["layers"]
         got_types = [x["type"] for x in layers]
         tag = f" (NIC={cfg['nic']}, NF={cfg['nf']}, NC={cfg['nc']})" if cfg is not configs[0] else ""
-        if len(got_types) != len(expected_types):
+        if len(got_types) != len(expected_types) and got_types[:len(expected_types)] != expected_types:
             sequence_note = sequence_note or ("layers in execution order: expected " + " → ".join(expected_types)
                                               + "; found " + " → ".join(got_types))
         pos, ends = 0, {"input": "input"}  # block label -> index of its last layer
@@ -195,6 +195,10 @@ def compare_model(model: str, description: dict) -> list[dict]:
             if chunk[-1].get("out") != _shape(*block.out, cfg):
                 per_block[block.label].append(f"output {chunk[-1].get('out')}, expected {_shape(*block.out, cfg)} "
                                               f"([{block.out[0]}, {block.out[1]}, {block.out[1]}]){tag}")
+        if got_types[:len(expected_types)] == expected_types and layers[pos:]:
+            # a Softmax or Sigmoid after the final conv: the network's output is no longer its scores
+            per_block[blocks[-1].label].append("followed by " + " → ".join(x["type"] for x in layers[pos:])
+                                               + ", which Figure 1 does not have after the last Conv2d")
     details = []
     for block in blocks:
         # a fault the second size repeats (the same words, other numbers) is said once; one only it shows is kept
