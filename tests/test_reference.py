@@ -1133,6 +1133,17 @@ def test_llm_code_the_last_class_definition_is_the_answer():
     assert verdict("5.1", fixed + "\nA variant:\n" + draft).status == "partial"
 
 
+def test_llm_code_of_the_methods_alone_is_checked():
+    """6.1 asks to complete `__init__` and `forward`, and answers often give just those two methods, indented as in
+    the class: that was 'unchecked (no code block defining class ConvTransposeNet found)'."""
+    fixed = LLM_CODE.replace("OP", "1")
+    body = fixed[fixed.index("    def __init__"):fixed.index("\nif __name__")]
+    methods = "Fill in the two methods:\n```python\n" + body + "```\n"
+    assert verdict("5.1", methods).status == "correct"
+    assert verdict("5.1", methods.replace("output_padding=1", "output_padding=0")).status == "partial"
+    assert verdict("5.1", "```python\nimport torch\n```\n").status == "unchecked"  # no methods: still unchecked
+
+
 def test_llm_code_in_a_py_fence_is_checked():
     """```py is as common as ```python: such a block was skipped ('no code block defining class ... found')."""
     assert verdict("5.1", LLM_CODE.replace("OP", "1").replace("```python", "```py")).status == "correct"

@@ -19,6 +19,7 @@ import inspect
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 from workbench import answers as ans
@@ -255,6 +256,12 @@ def check_code(problem_id: str, sub, ctx) -> list[dict]:
     python = [_NOTEBOOK_LINE.sub(r"\1pass", b.value) for b in ans.code_blocks(sub.text)  # `!pip ...`: not Python
               if b.source in ("python", "py", "python3", "code")]
     defining = [i for i, code in enumerate(python) if re.search(rf"^\s*class\s+{name}\b", code, re.M)]
+    methods = [i for i, code in enumerate(python) if _METHODS_ONLY.match(textwrap.dedent(code))
+               and not re.search(r"^\s*class\s", code, re.M)]
+    if not defining and methods:  # "complete the __init__ and forward methods": the answer gives only those
+        i = methods[-1]
+        python = python[:i] + [f"class {name}(nn.Module):\n" + textwrap.indent(textwrap.dedent(python[i]), "    ")]
+        defining = [i]
     if not defining:
         if sub.own:
             raise Missing(f"no `code:` pointer and no code block defining class {name}")
@@ -264,6 +271,8 @@ def check_code(problem_id: str, sub, ctx) -> list[dict]:
 
 
 _NOTEBOOK_LINE = re.compile(r"^([ \t]*)[!%].*$", re.M)
+# a block of methods alone: `def __init__(self, ...)` and `def forward(self, ...)` at its outer level, no class
+_METHODS_ONLY = re.compile(r"(?=(?:.*\n)*?def __init__\(self\b)(?=(?:.*\n)*?def forward\(self\b)")
 
 
 def _definitions(blocks: list[str], name: str) -> str:
