@@ -934,7 +934,10 @@ def test_block_by_block_comparison_names_the_faults(ref):
     details = ref.figure.compare_model("PoolUpsampleNet", ref.model_probe.describe(BadPool))
     v = make_verdict("4.1", "test", details)
     bad = {d["what"]: d["found"] for d in details if d["ok"] is False}
-    assert "expected Conv2d → MaxPool2d → BatchNorm2d → ReLU" in bad["PoolUpsampleNet block 2"]
+    # the expected order once (the critique said "found expected Conv2d → ..., found Conv2d → ...")
+    assert bad["PoolUpsampleNet block 2"] == "layers Conv2d → BatchNorm2d → ReLU → MaxPool2d"
+    assert ("block 2: expected Conv2d → MaxPool2d → BatchNorm2d → ReLU, out [BS, 2*NF, 8, 8], found layers Conv2d → "
+            "BatchNorm2d → ReLU → MaxPool2d;") in v.critique
     assert "out_channels 24, expected 10 (NC) (NIC=3, NF=8, NC=10)" in bad["PoolUpsampleNet final"]
     assert v.status == "partial"
 

@@ -176,7 +176,8 @@ def compare_model(model: str, description: dict) -> list[dict]:
             types = [x["type"] for x in chunk]
             want_types = [layer.type for layer in block.layers]
             if types != want_types:
-                per_block[block.label].append(f"expected {' → '.join(want_types)}, found {' → '.join(types) or 'nothing'}")
+                # what was found only: the detail's expected column (and the critique) already give Figure 1's order
+                per_block[block.label].append(f"layers {' → '.join(types)}" if types else "no layers")
                 continue
             for layer, got in zip(block.layers, chunk):
                 per_block[block.label].extend(p + tag for p in _layer_problems(layer, got, cfg))
