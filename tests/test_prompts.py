@@ -98,6 +98,17 @@ def test_strategy_files_are_parsed_strictly(wb, text, pattern):
         load_strategy("bad")
 
 
+@pytest.mark.parametrize("kind", ["folder", "dangling link"])
+def test_an_unreadable_strategy_file_is_a_clear_error(wb, kind):
+    """A folder or a dangling link named prompts/<name>.yaml is listed as a strategy; loading it was a traceback."""
+    path = wb.root / "prompts" / "bad.yaml"
+    path.mkdir() if kind == "folder" else path.symlink_to(wb.root / "nowhere.yaml")
+    with pytest.raises(ConfigError, match=r"bad.yaml: cannot read: .* \(make it a readable strategy file"):
+        load_strategy("bad")
+    code, _, err = wb.run("show", "1.1", "--pack", "demo", "--prompt", "bad")
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1
+
+
 def test_an_each_turn_without_first_or_requires(wb):
     """Without `first`, every item uses `text`; the list field is needed though `requires` does not name it."""
     (wb.root / "prompts" / "steps-only.yaml").write_text("name: steps-only\nturns: [{each: steps, text: 'Step {n} of {total}: {item}'}]\n")

@@ -93,7 +93,10 @@ def load_strategy(name: str) -> Strategy:
     if not NAME_PATTERN.match(name or "") or name not in known:
         raise UsageError(f"no prompt strategy {name!r}", f"known strategies: {', '.join(known) or 'none (prompts/ is empty)'}")
     path = prompts_dir() / f"{name}.yaml"
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:  # a folder or a dangling link named like a strategy was a traceback
+        raise _err(path, f"cannot read: {exc.strerror}", "make it a readable strategy file, or remove it") from None
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
