@@ -120,6 +120,16 @@ def test_an_each_turn_without_first_or_requires(wb):
         render(strategy, load_pack("demo").get("1.3"))
 
 
+@pytest.mark.parametrize("text, where", [("name: bad\nturns: ['{statement}', '{spec}']\n", "turn 2"),
+                                         ("name: bad\nsystem: '{hints}'\nturns: ['{statement}']\n", "system")])
+def test_a_template_that_renders_empty_is_refused_not_sent(wb, text, where):
+    """A turn naming only fields this problem lacks (not listed under `requires:`) was sent as an empty message."""
+    (wb.root / "prompts" / "bad.yaml").write_text(text)
+    code, _, err = wb.run("prompt", "1.3", "--pack", "demo", "-s", "bad")
+    assert code == 2 and f"bad.yaml: {where} renders empty for problem 1.3" in err and "requires:" in err
+    assert wb.server.chat_requests() == []
+
+
 def test_problem_fields_as_a_template_sees_them():
     from workbench.problems import Problem
     from workbench.prompts import problem_fields

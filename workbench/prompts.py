@@ -18,7 +18,7 @@ A strategy file:
 Placeholders are `{field}` (`{{` and `}}` for literal braces); values are inserted verbatim, never
 re-parsed, so LaTeX braces in a statement are safe. A paragraph (text between blank lines) of a
 template that renders empty is dropped, so `{context}` on its own paragraph vanishes when a record has
-no context. Fields: assignment (the pack's `assignment:`, e.g. "a university deep-learning assignment"; prompts/
+no context; a whole turn (or system message) that renders empty is an error, never sent. Fields: assignment (the pack's `assignment:`, e.g. "a university deep-learning assignment"; prompts/
 serve every pack), id, title, section, points, type, kind, answer, statement, context, hints
 (a bulleted list), steps (a numbered list), spec; inside `each`: item, n, total.
 """
@@ -180,9 +180,16 @@ def render(strategy: Strategy, problem: Problem) -> list[dict]:
     for name in missing_fields(strategy, problem):
         raise UsageError(f"strategy {strategy.name!r} needs the record's {name}, and problem {problem.id} has none",
                          f"choose another strategy (e.g. direct) or add `{name}:` to {problem.path or 'the record'}")
+    def filled(template: str, values: dict[str, str], where: str) -> str:
+        text = fill(template, values, where)
+        if not text:  # every field it names is empty here: an empty message would be sent (and paid for)
+            raise UsageError(f"{where} renders empty for problem {problem.id}",
+                             "list the fields it needs under `requires:`, or give it text of its own")
+        return text
+
     messages = []
     if strategy.system:
-        messages.append({"role": "system", "content": fill(strategy.system, fields, f"{strategy.path}: system")})
+        messages.append({"role": "system", "content": filled(strategy.system, fields, f"{strategy.path}: system")})
     for i, turn in enumerate(strategy.turns, 1):
         where = f"{strategy.path}: turn {i}"
         if isinstance(turn, Each):
@@ -190,9 +197,9 @@ def render(strategy: Strategy, problem: Problem) -> list[dict]:
             for n, item in enumerate(items, 1):
                 template = turn.first if (n == 1 and turn.first) else turn.text
                 loop = dict(fields, item=item, n=str(n), total=str(len(items)))
-                messages.append({"role": "user", "content": fill(template, loop, where)})
+                messages.append({"role": "user", "content": filled(template, loop, where)})
         else:
-            messages.append({"role": "user", "content": fill(turn, fields, where)})
+            messages.append({"role": "user", "content": filled(turn, fields, where)})
     return messages
 
 
