@@ -160,6 +160,13 @@ def test_unknown_or_unsafe_strategy_names(wb):
         assert "direct" in info.value.fix
 
 
+def test_a_strategy_file_with_a_name_not_allowed_says_so(wb):
+    """prompts/Direct.yaml was refused as "no prompt strategy 'Direct' — known strategies: Direct, ..."."""
+    (wb.root / "prompts" / "Direct.yaml").write_text("name: Direct\nturns: ['{statement}']\n")
+    code, _, err = wb.run("show", "1.1", "--pack", "demo", "--prompt", "Direct")
+    assert code == 2 and "Direct.yaml: a strategy's name is lower-case letters" in err and "known strategies" not in err
+
+
 def test_fill_escapes_and_reports():
     assert fill("{{literal}} {x}", {"x": "{y}"}) == "{literal} {y}"
     with pytest.raises(ConfigError, match=r"prompts/x.yaml: turn 1: unknown field \{z\}"):

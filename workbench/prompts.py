@@ -90,6 +90,9 @@ def strategy_names() -> list[str]:
 def load_strategy(name: str) -> Strategy:
     """Load and strictly validate prompts/<name>.yaml."""
     known = strategy_names()
+    if name in known and not NAME_PATTERN.match(name):  # e.g. Direct.yaml: listed as known, then "no strategy"
+        raise _err(prompts_dir() / f"{name}.yaml", "a strategy's name is lower-case letters, digits, - and _",
+                   "rename the file (and its name:) to such a name, one no other strategy has")
     if not NAME_PATTERN.match(name or "") or name not in known:
         raise UsageError(f"no prompt strategy {name!r}", f"known strategies: {', '.join(known) or 'none (prompts/ is empty)'}")
     path = prompts_dir() / f"{name}.yaml"
