@@ -914,6 +914,15 @@ def test_chat_ctrl_c_at_the_prompt_saves_the_trace_and_exits_130(wb, monkeypatch
     assert code == 130 and f"saved {path}" in out and "why is that?" in path.read_text()
 
 
+def test_chat_takes_a_pasted_code_block_as_one_message(wb, monkeypatch):
+    """Each line of a pasted code block was sent as a message of its own, and its blank line ended the chat."""
+    block = "```python\ndef f():\n    return 1\n\nprint(f())\n```"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"why does this fail?\n{block}\n```f()``` is 1\nthanks\n\n"))
+    code, _, _ = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    sent = [r["body"]["messages"][-1]["content"] for r in wb.server.chat_requests()]
+    assert code == 0 and sent[1:] == ["why does this fail?", block, "```f()``` is 1", "thanks"]
+
+
 def test_chat_unknown_command_is_not_sent(wb, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("/bogus\n/etc/passwd is a path\n/quit\n"))
     code, _, err = wb.run("chat", "1.3", "--pack", "demo")

@@ -427,6 +427,16 @@ def cmd_chat(args) -> int:
                 line = input("you> ")
             except EOFError:
                 break
+            if line.lstrip().startswith("```") and line.count("```") == 1:  # a pasted code block is one message, its blank lines included
+                block = [line]
+                while True:
+                    try:
+                        block.append(input("... "))
+                    except EOFError:
+                        break
+                    if block[-1].strip().startswith("```"):
+                        break
+                line = "\n".join(block)
             command = line.strip()
             if command in ("", "/quit", "/exit"):
                 break
