@@ -85,6 +85,8 @@ def test_real_pack_renders_with_every_strategy(project):
     ("name: bad\nturns: []\n", r"turns must be a non-empty list"),
     ("name: bad\nturns: ['{item}']\n", r"unknown field \{item\}"),
     ("name: [bad\n", r"malformed YAML"),
+    ("---\nname: bad\n---\nturns: ['{statement}']\n",  # front matter: was "malformed YAML: but found another document"
+     r"malformed YAML: expected a single document in the stream, but found another document"),
     ("name: bad\nturns: [1" + "0" * 5000 + "]\n", r"malformed YAML: a number in it is too long to read"),
     ("name: bad\x00\n", r"malformed YAML: special characters are not allowed \(character 0x00 at offset 9\) \(fix"),
     ("name: bad\nrequires: [colour]\nturns: ['{statement}']\n", r"requires must list record fields"),

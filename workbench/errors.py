@@ -79,6 +79,8 @@ def yaml_problem(exc) -> str:
     """What a PyYAML error says, on one line: a ReaderError (a NUL or other control character, a byte that is not
     UTF-8) has no `problem`, and its str() runs over two lines."""
     if getattr(exc, "problem", None):
+        if exc.problem.startswith("but ") and getattr(exc, "context", None):  # front matter: "but found another document"
+            return f"{exc.context}, {exc.problem}"
         return exc.problem
     if getattr(exc, "reason", None) and isinstance(getattr(exc, "character", None), int):
         return f"{exc.reason} (character {exc.character:#04x} at offset {exc.position})"
