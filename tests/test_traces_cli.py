@@ -923,6 +923,16 @@ def test_chat_takes_a_pasted_code_block_as_one_message(wb, monkeypatch):
     assert code == 0 and sent[1:] == ["why does this fail?", block, "```f()``` is 1", "thanks"]
 
 
+def test_chat_refuses_a_message_that_is_not_utf8_locally(wb, monkeypatch):
+    """A Latin-1 byte typed at the prompt (stdin decodes it as a surrogate) failed the request as a "malformed
+    response from" the server, the blame on --base-url."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("caf\udce9?\nthanks\n\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0 and "not UTF-8" in err and "malformed response" not in err
+    sent = [r["body"]["messages"][-1]["content"] for r in wb.server.chat_requests()]
+    assert len(sent) == 2 and sent[1] == "thanks"
+
+
 def test_chat_unknown_command_is_not_sent(wb, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("/bogus\n/etc/passwd is a path\n/quit\n"))
     code, _, err = wb.run("chat", "1.3", "--pack", "demo")

@@ -444,6 +444,9 @@ def cmd_chat(args) -> int:
                 say(session.retry)
             elif re.fullmatch(r"/\w+", command):  # a mistyped command must not reach the model (and the trace)
                 print_error(UsageError(f"unknown command {command}", f"known commands: {', '.join(CHAT_COMMANDS)}"))
+            elif re.search(r"[\udc80-\udcff]", line):  # bytes stdin could not decode: the request could not be encoded
+                print_error(UsageError("your message holds bytes that are not UTF-8 (the terminal sent another "
+                                       "encoding); it was not sent", "set the terminal to UTF-8 and type it again"))
             else:
                 say(session.ask, line)
     except KeyboardInterrupt:  # save what was answered, then exit as an interrupted command does
