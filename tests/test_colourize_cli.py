@@ -95,12 +95,12 @@ def test_pin_command(project, synth, pal, capsys):
     assert cli.main(["pin", "poolupsample", "--as", "pu"]) == 0
     dest = project / "solutions" / "a2" / "results" / "pu"
     assert sorted(p.name for p in dest.iterdir()) == ["config.json", "curves.png", "metrics.json", "samples.png"]
-    assert "note:" not in capsys.readouterr().out
+    assert "note: not the handout's run (epochs 1, not 25; num_filters 4, not 32;" in capsys.readouterr().out
     cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--limit", "40", "--data", str(synth),
               "--palette", pal, "--out", str(project / "runs" / "smoke"), "--json"])
     capsys.readouterr()
     assert cli.main(["pin", "smoke", "--json"]) == 0
-    assert "--limit" in json.loads(capsys.readouterr().out)["note"]  # a smoke run is pinned, with a warning
+    assert "limit 40, not all the data" in json.loads(capsys.readouterr().out)["note"]  # a smoke run is pinned, with a warning
     # a run Ctrl-C stopped: the fix names its model and folder (it said `train MODEL --out RUN --resume`)
     metrics = project / "runs" / "smoke" / "metrics.json"
     metrics.write_text(json.dumps(json.loads(metrics.read_text()) | {"complete": False}))
@@ -420,6 +420,41 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     assert not (project / "evil").exists() and not (project / "solutions" / "evil").exists()
     assert cli.main(["pin", "ct1", "--as", "convtranspose", "--force"]) == 0
     assert (results / "convtranspose" / "metrics.json").read_bytes() == (project / "runs" / "ct1" / "metrics.json").read_bytes()
+
+
+def test_pin_says_which_settings_and_questions_keep_the_checks_from_counting_a_run(project, capsys):
+    """Only a --limit run was noted; one with other epochs, batch size, lr, ... was pinned silently and only
+    verify later refused it. The note comes from the checks' own REQUIRED (problems/a2/ref_runs.py)."""
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+
+    def run(name, model, epochs=25, k=24, **settings):  # a finished run in colourize's layout (fixture numbers)
+        folder = project / "runs" / name
+        folder.mkdir()
+        row = {"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "val_acc": 50.0, "seconds": 1.0}
+        (folder / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": k}, "settings": {
+            "model": model, "epochs": epochs, "batch_size": 100, "kernel": 3, "num_filters": 32, "lr": 0.001,
+            "num_colours": 24, "category": 7, "limit": None} | settings}))
+        rows = [row | {"epoch": e + 1} for e in range(epochs)]
+        (folder / "metrics.json").write_text(json.dumps({"complete": True, "epochs": rows, "final": rows[-1]}))
+
+    def note(*argv):
+        assert cli.main(["pin", *argv, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)["note"]
+
+    run("unet-lr", "unet", lr=0.01)
+    assert note("unet-lr") == "not the handout's run (lr 0.01, not 0.001): 6.2, 6.3 will not count it"
+    run("pu", "poolupsample", epochs=3, kernel=5, category=3)
+    assert note("pu") == "not the handout's run (epochs 3, not 25; kernel 5, not 3; category 3, not 7): 4.2, 5.3 will not count it"
+    run("sweep-bs32", "convtranspose", batch_size=32)  # a sweep run: pinned on purpose, and 5.5 takes it
+    assert note("sweep-bs32") == ("not the handout's run (batch_size 32, not 100): 5.2, 5.3, 6.3 will not count it; "
+                                  "5.5's batch-size sweep will")
+    run("ct-nf", "convtranspose", num_filters=8, k=6)  # a 6-colour --palette file
+    assert note("ct-nf").endswith("(num_filters 8, not 32; num_colours 6, not 24): 5.2, 5.3, 5.5, 6.3 will not count it")
+    run("convtranspose", "convtranspose")
+    assert note("convtranspose") is None  # the handout's run: nothing to say
+    assert cli.main(["pin", "unet-lr", "--as", "u2"]) == 0
+    assert "note: not the handout's run (lr 0.01, not 0.001): 6.2, 6.3 will not count it" in capsys.readouterr().out
 
 
 def test_pin_into_a_pack_given_as_a_folder_lands_where_verify_reads(project, tmp_path, synth, pal, capsys):

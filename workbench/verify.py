@@ -7,6 +7,7 @@ The engine knows no pack. A pack's checks live in problems/<pack>/reference.py, 
     check(problem, sub, ctx) -> list    details (see `detail`); raise Unchecked/Missing when it cannot judge
     plot_files(problem, ctx) -> list    the pinned plots a plot problem needs (paths; may not exist)
     CITE_METRICS                        metric names a solution may cite from a pinned run (optional)
+    pin_note(run) -> str | None         what `cli.py pin` says of a run (RunRecord) the checks will not count (optional)
 Writeup API: verify_pack(pack, problem_ids=None, judge=None) -> [ProblemReport]; check_text(pack, id, text).
 """
 

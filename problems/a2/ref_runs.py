@@ -71,6 +71,25 @@ def departures(run, free: tuple[str, ...] = ()) -> dict:
     return out
 
 
+def pin_note(run) -> str | None:
+    """What `cli.py pin` says of a run that is not the handout's (None when it is): the settings where it differs,
+    as `departures` sees them, and the questions whose checks will leave it out (a batch-size sweep run still
+    counts for 5.5)."""
+    model = model_of(run)
+    differ = departures(run) if model else {}
+    if not differ:
+        return None
+    questions = [p for p, (m, _) in PLOT_PROBLEMS.items() if m == model] + [p for p, pair in COMPARISONS.items() if model in pair]
+    sweep = model == "ConvTransposeNet" and not departures(run, free=("batch_size",))
+    if model == "ConvTransposeNet" and not sweep:
+        questions.append("5.5")
+    wanted = REQUIRED | {"limit": "all the data", "complete": True}
+    shown = "; ".join(f"{k} {v}, not {wanted[k]}" for k, v in differ.items())
+    ids = sorted(questions, key=lambda p: tuple(map(int, p.split("."))))
+    return (f"not the handout's run ({shown}): {', '.join(ids)} will not count it"
+            + ("; 5.5's batch-size sweep will" if sweep else ""))
+
+
 def runs_by_model(ctx) -> dict[str, list]:
     if "runs" not in ctx.memo:
         grouped: dict[str, list] = {}

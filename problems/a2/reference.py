@@ -241,6 +241,10 @@ def plot_files(problem, ctx) -> list:
     return ref_runs.plot_files(problem.id, ctx) if problem.id in ref_runs.PLOT_PROBLEMS else []
 
 
+def pin_note(run) -> str | None:
+    return ref_runs.pin_note(run)
+
+
 # ---------------------------------------------------------------- code (4.1, 5.1, 6.1)
 
 PROBE_MARK = "@@MODEL-PROBE@@"
