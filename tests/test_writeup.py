@@ -1296,6 +1296,22 @@ def test_cited_runs_take_the_longest_pinned_name_and_each_run_is_shown_once(tmp_
     assert [r.name for r in runs] == ["lr.0.01", "lr", "gone"]
 
 
+def test_a_cited_run_the_packs_checks_do_not_take_is_shown_but_not_counted_as_the_plot(tmp_path, monkeypatch):
+    """A2 with only a --limit UNet run pinned: verify said 6.2's plot was missing, while the writeup showed the cited
+    run as 6.2's plot and its checklist put 0 points at risk."""
+    from types import SimpleNamespace
+
+    from workbench.evidence import runs_for
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    _write_run(tmp_path, "unet")
+    sol, problem = SimpleNamespace(cites={"unet.val_acc": 50.0}), SimpleNamespace(kind="plot", id="6.2")
+    (run,) = runs_for(SimpleNamespace(name="fx"), problem, sol, finder=lambda p: [])  # the pack's checks take none
+    assert run.curves is not None and not run.complete  # shown, and missing
+    assert "the checks do not count this run for 6.2 (`python cli.py verify --problem 6.2` says why)" in run.problems
+    assert runs_for(SimpleNamespace(name="fx"), problem, sol)[0].complete  # a pack without plot_files: cites decide
+
+
 def test_a_checklist_counts_code_as_a_coding_answer_and_every_run_of_a_plot(tmp_path):
     from types import SimpleNamespace
 

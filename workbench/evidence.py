@@ -241,7 +241,13 @@ def runs_for(pack: Pack, problem: Problem, solution: Solution | None, finder=Non
         needs.setdefault(file.parent, []).append(file.name)
     if needs:
         return tuple(load_run(folder, tuple(names)) for folder, names in needs.items())
-    return tuple(load_run(folder) for folder in dict.fromkeys(cited_runs(pack.name, solution)))
+    cited = tuple(load_run(folder) for folder in dict.fromkeys(cited_runs(pack.name, solution)))
+    if finder is None:
+        return cited
+    # the pack's checks take none of the pinned runs (a2: none has the handout's settings): a run the solution
+    # cites is shown, but is not the question's plot, as verify says (it was counted present: 0 points at risk)
+    why = f"the checks do not count this run for {problem.id} (`python cli.py verify --problem {problem.id}` says why)"
+    return tuple(replace(r, problems=r.problems + (why,)) if r.path.is_dir() else r for r in cited)
 
 
 def run_verification(pack: Pack) -> tuple[dict[str, ProblemReport], str]:
