@@ -255,6 +255,14 @@ def test_unreadable_trace_files_are_named_and_the_readable_one_is_judged(proj, c
     assert "bad.json: not valid UTF-8 text" in out and "other.json: not a workbench.trace/1 trace" in out
 
 
+def test_verify_says_why_an_own_solution_is_missing_its_run(proj, capsys):
+    """6.2 without a pinned UNet run read only 'missing: plot'; the fix (train it, then pin) was in --json alone."""
+    write_solution(proj, "6.2", "", solution="The curves flatten after 20 epochs.")
+    assert main(["verify", "--problem", "6.2"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "6.2: no pinned UNet run with the handout's settings" in out and "then `python cli.py pin RUN`" in out
+
+
 def test_wrong_own_solution_risks_points_and_fails_readiness(proj):
     bad = [row[:] for row in CONV]
     bad[0][0] = 9

@@ -267,4 +267,6 @@ def _print_reports(reports, info) -> None:
         own_v = r.own_verdict
         if own_v and own_v.status in ("incorrect", "partial") and own_v.critique:
             console.print(f"{r.problem}: {own_v.critique}", markup=False)
+        elif own_v and own_v.status == "missing" and own_v.reason:  # what is missing and how to get it
+            console.print(f"{r.problem}: {own_v.reason}", markup=False)
     console.print("[green]ready[/]" if info["ready"] else "[red]not ready[/]: see the missing deliverables and verdicts above")
