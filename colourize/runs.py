@@ -261,11 +261,13 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):  # 300 characters: an OSError traceback
         raise UsageError(f"result name {name!r} is not a plain folder name of at most 100 characters", "use letters, digits, '.', '_' or '-', e.g. --as unet")
     model = read_config(src)["settings"].get("model")
-    if name.lower() in MODEL_NAMES and model != name.lower():  # the checks read model names in any case
+    # the checks read model names in any case, and the class names too (ConvTransposeNet is convtranspose's own pin)
+    as_model = {"poolupsamplenet": "poolupsample", "convtransposenet": "convtranspose"}.get(name.lower(), name.lower())
+    if as_model in MODEL_NAMES and model != as_model:
         other = model if src.name == model else f"{model}-{src.name}"
         raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {other}")
-    if name.lower() in MODEL_NAMES:  # so `--as UNet` meets (and may not silently outrank) the result pinned as unet
-        name = name.lower()
+    if as_model in MODEL_NAMES:  # so `--as UNet` meets (and may not silently outrank) the result pinned as unet
+        name = as_model
     from workbench.problems import load_pack
 
     dest = results_dir(load_pack(pack).name) / name  # where verify and the writeup read it, --pack a name or a folder

@@ -411,6 +411,9 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "unet"]), "trained convtranspose, not unet")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "UNet"]), "trained convtranspose, not UNet")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ConvTranspose"]), "already holds another", "--force")
+    # the class name is the model's own pin to the checks too: it outranked results/convtranspose, silently
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ConvTransposeNet"]), "already holds another", "--force")
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "PoolUpsampleNet"]), "trained convtranspose, not PoolUpsampleNet")
     assert [p.name for p in results.iterdir()] == ["convtranspose"]  # the checks read model names in any case
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "../../evil"]), "not a plain folder name")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", ""]), "not a plain folder name")
