@@ -199,6 +199,29 @@ def test_programming_records_describe_figure_1(pack):
             assert "24 colours" in p.context and "learning rate 0.001" in p.context
 
 
+
+def test_at_least_25_epochs_is_a_minimum(tmp_path):
+    """5.2 and 6.2: "Train the model for at least 25 epochs": a 30-epoch run with the handout's other settings is
+    the handout's run (its plot counts), a 20-epoch one is not. The checks refused every run but exactly 25 epochs."""
+    path = SHARED / "a2" / "handout-a2.txt"
+    if path.is_file():
+        assert path.read_text(encoding="utf-8").count("Train the model for at least 25 epochs") == 2
+    from workbench.verify import load_reference, read_run
+    ref_runs = load_reference(load_pack("a2")).ref_runs
+    settings = {"model": "unet", "batch_size": 100, "kernel": 3, "num_filters": 32, "lr": 0.001, "num_colours": 24,
+                "category": 7}
+
+    def run(epochs):
+        folder = tmp_path / f"unet-{epochs}"
+        folder.mkdir()
+        rows = [{"epoch": e + 1, "train_loss": 1.0, "val_loss": 1.0, "val_acc": 60.0} for e in range(epochs)]
+        (folder / "config.json").write_text(json.dumps({"settings": settings | {"epochs": epochs}}))
+        (folder / "metrics.json").write_text(json.dumps({"complete": True, "epochs": rows}))
+        return read_run(folder)
+
+    assert ref_runs.departures(run(25)) == {} and ref_runs.departures(run(30)) == {}
+    assert ref_runs.departures(run(20)) == {"epochs": 20}
+
 # --- temporary packs -----------------------------------------------------------------------------
 
 RECORD = {
