@@ -95,7 +95,7 @@ def test_pin_command(project, synth, pal, capsys):
     assert cli.main(["pin", "poolupsample", "--as", "pu"]) == 0
     dest = project / "solutions" / "a2" / "results" / "pu"
     assert sorted(p.name for p in dest.iterdir()) == ["config.json", "curves.png", "metrics.json", "samples.png"]
-    assert "note: not the handout's run (epochs 1, not 25; num_filters 4, not 32;" in capsys.readouterr().out
+    assert "note: not the handout's run (epochs 1, not at least 25; num_filters 4, not 32;" in capsys.readouterr().out
     cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--limit", "40", "--data", str(synth),
               "--palette", pal, "--out", str(project / "runs" / "smoke"), "--json"])
     capsys.readouterr()
@@ -448,7 +448,7 @@ def test_pin_says_which_settings_and_questions_keep_the_checks_from_counting_a_r
     run("unet-lr", "unet", lr=0.01)
     assert note("unet-lr") == "not the handout's run (lr 0.01, not 0.001): 6.2, 6.3 will not count it"
     run("pu", "poolupsample", epochs=3, kernel=5, category=3)
-    assert note("pu") == "not the handout's run (epochs 3, not 25; kernel 5, not 3; category 3, not 7): 4.2, 5.3 will not count it"
+    assert note("pu") == "not the handout's run (epochs 3, not at least 25; kernel 5, not 3; category 3, not 7): 4.2, 5.3 will not count it"
     run("sweep-bs32", "convtranspose", batch_size=32)  # a sweep run: pinned on purpose, and 5.5 takes it
     assert note("sweep-bs32") == ("not the handout's run (batch_size 32, not 100): 5.2, 5.3, 6.3 will not count it; "
                                   "5.5's batch-size sweep will")

@@ -25,6 +25,7 @@ PLOT_PROBLEMS = {"4.2": ("PoolUpsampleNet", ("curves.png", "samples.png")),
 # comparisons are checked against.
 # category 7: the notebook's horse images (colourize's --category).
 REQUIRED = {"epochs": 25, "batch_size": 100, "kernel": 3, "num_filters": 32, "lr": 0.001, "num_colours": 24, "category": 7}
+SHOWN = REQUIRED | {"epochs": f"at least {REQUIRED['epochs']}"}  # as messages state the settings
 # 5.3 compares ConvTransposeNet with PoolUpsampleNet, 6.3 UNet with ConvTransposeNet.
 COMPARISONS = {"5.3": ("ConvTransposeNet", "PoolUpsampleNet"), "6.3": ("UNet", "ConvTransposeNet")}
 _MODEL_RE = {"PoolUpsampleNet": r"pool\s*-?\s*upsample(?:\s*net)?|section 4|max[- ]?pool",
@@ -86,7 +87,7 @@ def pin_note(run) -> str | None:
     sweep = model == "ConvTransposeNet" and not departures(run, free=("batch_size",))
     if model == "ConvTransposeNet" and not sweep:
         questions.append("5.5")
-    wanted = REQUIRED | {"limit": "all the data", "complete": True}
+    wanted = SHOWN | {"limit": "all the data", "complete": True}
     shown = "; ".join(f"{k} {v}, not {wanted[k]}" for k, v in differ.items())
     ids = sorted(questions, key=lambda p: tuple(map(int, p.split("."))))
     return (f"not the handout's run ({shown}): {', '.join(ids)} will not count it"
@@ -153,7 +154,7 @@ def reference_run(problem_id: str, ctx) -> dict:
 
 
 def _no_run(model: str, ctx) -> str:
-    wanted = ", ".join(f"{k} {v}" for k, v in REQUIRED.items())
+    wanted = ", ".join(f"{k} {v}" for k, v in SHOWN.items())
     return (f"no pinned {model} run with the handout's settings ({wanted}, all the data) under {ctx.results_dir} "
             f"(train it, then `python cli.py pin RUN`)")
 
