@@ -167,6 +167,28 @@ def test_every_image_that_cannot_be_decoded_is_named_in_one_line(tmp_path):
     assert err.value.fix == "remove or replace the files"
 
 
+def test_past_six_undecodable_images_five_more_are_named_then_dots(tmp_path):
+    folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
+    for i in range(7):  # 7 bad: the first in full, 5 more, then ', ...' for the seventh
+        (folder / "train" / "horse" / f"bad{i}.png").write_bytes(b"")
+    with pytest.raises(DataError, match="cannot decode image") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert str(folder / "train" / "horse" / "bad0.png") in err.value.message
+    assert err.value.message.endswith(" and 6 more (train/horse/bad1.png, train/horse/bad2.png, train/horse/bad3.png, "
+                                      "train/horse/bad4.png, train/horse/bad5.png, ...)")
+
+
+def test_an_undecodable_image_among_mixed_sizes_is_named_not_the_sizes(tmp_path):
+    from PIL import Image
+
+    folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
+    (folder / "train" / "horse" / "0005.png").write_bytes(b"")  # skipped: the sizes left would not line up with files
+    Image.new("RGB", (16, 16)).save(folder / "train" / "horse" / "0009.png")
+    with pytest.raises(DataError, match="cannot decode image") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert str(folder / "train" / "horse" / "0005.png") in err.value.message and "mixes" not in err.value.message
+
+
 def test_file_and_folder_names_that_are_not_utf8_load(tmp_path):
     import os
     import shutil
