@@ -213,6 +213,20 @@ def test_image_folder_of_two_sizes_is_one_line(tmp_path):
     assert err.value.message.endswith(": 2 not 32x32 (0009.png, 0010.png)")  # which files to look at
 
 
+def test_mixed_sizes_give_the_common_size_as_width_x_height_and_past_five_strays_dots(tmp_path):
+    from PIL import Image
+
+    folder = make_image_folder(tmp_path / "f", n_train=0, n_test=2)
+    horses = folder / "train" / "horse"
+    for i in range(7):
+        Image.new("RGB", (64, 48)).save(horses / f"a{i}.png")  # 64 wide, 48 high: the common size
+    for i in range(6):
+        Image.new("RGB", (32, 32)).save(horses / f"b{i}.png")
+    with pytest.raises(DataError, match="horse mixes image sizes") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert err.value.message.endswith(": 6 not 64x48 (b0.png, b1.png, b2.png, b3.png, b4.png, ...)")
+
+
 def test_decoded_once_then_cached(tmp_path, monkeypatch):
     folder = make_image_folder(tmp_path / "f")
     first = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
