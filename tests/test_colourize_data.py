@@ -308,6 +308,7 @@ def test_missing_path(tmp_path):
 
 
 def test_a_zip_file_says_to_unzip_it(tmp_path):
+    import pathlib
     import shutil
 
     folder = make_image_folder(tmp_path / "f", n_train=1, n_test=1)
@@ -315,6 +316,10 @@ def test_a_zip_file_says_to_unzip_it(tmp_path):
     with pytest.raises(DataError, match="is a zip file") as err:
         cdata.load_category(archive, cache_dir=tmp_path / "cache")
     assert err.value.fix.startswith("unzip it and pass the folder")
+    upper = tmp_path / "ARCHIVE.ZIP"  # as a Windows download may name it
+    upper.write_bytes(pathlib.Path(archive).read_bytes())
+    with pytest.raises(DataError, match="is a zip file"):
+        cdata.load_category(upper, cache_dir=tmp_path / "cache")
 
 
 def test_empty_folder_says_what_it_expected(tmp_path):
