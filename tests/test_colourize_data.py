@@ -332,9 +332,19 @@ def test_empty_folder_says_what_it_expected(tmp_path):
 def test_a_folder_one_level_above_the_data_names_its_folders(tmp_path):
     make_image_folder(tmp_path / "unzipped" / "cifar10")  # a zip's top folder, with macOS's __MACOSX beside it
     (tmp_path / "unzipped" / "__MACOSX" / "cifar10").mkdir(parents=True)
+    (tmp_path / "unzipped" / ".Trashes").mkdir()  # hidden: not named
+    (tmp_path / "unzipped" / "readme.txt").write_text("CIFAR-10")  # a file: not named as a folder
     with pytest.raises(DataError, match="holds no CIFAR-10 data") as err:
         cdata.load_category(tmp_path / "unzipped", cache_dir=tmp_path / "cache")
     assert err.value.message.endswith("holds no CIFAR-10 data (it has cifar10/)")
+
+
+def test_a_folder_of_many_folders_names_five_then_dots(tmp_path):
+    for name in "abcdef":
+        (tmp_path / "top" / name).mkdir(parents=True)
+    with pytest.raises(DataError, match="holds no CIFAR-10 data") as err:
+        cdata.load_category(tmp_path / "top", cache_dir=tmp_path / "cache")
+    assert err.value.message.endswith("holds no CIFAR-10 data (it has a/, b/, c/, d/, e/, ...)")
 
 
 @pytest.mark.parametrize("gone", [["test_batch"], ["data_batch_4", "data_batch_5"]])
