@@ -390,6 +390,7 @@ def test_a_class_folder_missing_from_test_only_is_named_for_test(tmp_path):
     with pytest.raises(DataError, match="no test images of category 7") as err:
         cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
     assert "(no folder test/horse; test/ has Horse, cat)" in err.value.message and "train/" not in err.value.message
+    assert err.value.fix.startswith("class folders are named as CIFAR-10 spells its classes (test/horse); ")
 
 
 def test_an_empty_class_folder_is_not_called_missing(tmp_path):
@@ -398,14 +399,14 @@ def test_an_empty_class_folder_is_not_called_missing(tmp_path):
         image.unlink()
     with pytest.raises(DataError, match="no training images of category 7") as err:
         cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
-    assert "no folder" not in err.value.message
+    assert "no folder" not in err.value.message and err.value.fix.startswith("check the path and --category")
 
 
 def test_batches_without_the_category_are_one_error_not_a_folder_hint(tmp_path):
     folder = make_cifar_batches(tmp_path / "d")  # labels 0-6 and 7: no ship
     with pytest.raises(DataError, match="no training images of category 8 \\(ship\\)") as err:
         cdata.load_category(folder, "ship", cache_dir=tmp_path / "cache")
-    assert "no folder" not in err.value.message
+    assert "no folder" not in err.value.message and err.value.fix.startswith("check the path and --category")
 
 def test_unknown_category():
     with pytest.raises(UsageError, match="unknown category"):
