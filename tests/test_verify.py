@@ -801,6 +801,11 @@ def test_a_verdict_weighs_its_details_and_names_each_shortfall():
     assert v.status == "incorrect" and v.score == 0 and v.reason == "not checked: feature (not found)"
     assert v.critique == AUTO_LABEL + ("the answer is wrong. matrix: expected 1, found 2. Not checked: feature (not "
                                        "found), so the critique has to check that by hand.")
+    v = make_verdict("3.1", "own", [detail("matrix", 1, 2, False), detail("feature", "a", "a", True, weight=3),
+                                    detail("size", 3, None, None, note="unreadable")], reason="given by the check")
+    assert v.status == "partial" and v.score == 0.75 and v.reason == "given by the check"  # the check's own kept
+    assert v.critique == AUTO_LABEL + ("the answer is partly right. matrix: expected 1, found 2. Not checked: size "
+                                       "(unreadable), so the critique has to check that by hand.")
     v = make_verdict("1.1.1", "own", [detail("key points", "all", "score 0.99", True, credit=0.995)])
     assert v.status == "partial" and v.critique.endswith("key points: expected all, found score 0.99.")
 
