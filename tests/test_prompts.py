@@ -132,6 +132,13 @@ def test_a_template_that_renders_empty_is_refused_not_sent(wb, text, where):
     assert wb.server.chat_requests() == []
 
 
+def test_an_each_turn_whose_items_render_empty_is_refused(wb):
+    """Each item of an `each` turn is a message of its own: one naming only fields the problem lacks is refused too."""
+    (wb.root / "prompts" / "bad.yaml").write_text("name: bad\nturns: [{each: steps, text: '{hints}'}]\n")
+    with pytest.raises(UsageError, match=r"bad.yaml: turn 1 renders empty for problem 1.2"):
+        render(load_strategy("bad"), load_pack("demo").get("1.2"))  # 1.2 has steps but no hints
+
+
 def test_problem_fields_as_a_template_sees_them():
     from workbench.problems import Problem
     from workbench.prompts import problem_fields
