@@ -923,6 +923,15 @@ def test_chat_takes_a_pasted_code_block_as_one_message(wb, monkeypatch):
     assert code == 0 and sent[1:] == ["why does this fail?", block, "```f()``` is 1", "thanks"]
 
 
+def test_chat_sends_an_indented_code_block_left_open_at_the_end_of_input(wb, monkeypatch):
+    """A fence indented as in the text it was copied from opens a block too; input ending before the closing fence
+    sends what the block holds and saves the trace, as the end of input does elsewhere."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("  ```python\nx = 1\n\ny = 2\n"))
+    code, _, _ = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    sent = [r["body"]["messages"][-1]["content"] for r in wb.server.chat_requests()]
+    assert code == 0 and sent[1:] == ["  ```python\nx = 1\n\ny = 2"] and len(wb.traces()) == 1
+
+
 def test_chat_refuses_a_message_that_is_not_utf8_locally(wb, monkeypatch):
     """A Latin-1 byte typed at the prompt (stdin decodes it as a surrogate) failed the request as a "malformed
     response from" the server, the blame on --base-url."""
