@@ -829,6 +829,10 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     # ... but a sentence that starts with "from" names its own pass (swap the terms: the forward O(t) is wrong)
     ("Back-propagation needs O(t) memory. The memory from forward propagation is O(1).", "correct"),
     ("Back-propagation needs O(1) memory. The memory from forward propagation is O(t).", "partial"),
+    # a ";" or a line break ends the sentence as a "." does; a first pass named after "from" is named too
+    ("Back-propagation needs O(t) memory; the memory from forward propagation is O(1).", "correct"),
+    ("Back-propagation: O(t)\nMemory from forward propagation: O(1)", "correct"),
+    ("The memory from forward propagation is O(1), and back-propagation needs O(t).", "correct"),
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status
