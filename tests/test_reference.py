@@ -879,6 +879,8 @@ def test_convexity_an_unread_claim_is_named_in_the_critique():
     claim had been read and the key points alone were left: it names the claim it could not find."""
     v = verdict("2.2.2", "L_1 is a quadratic in eta with a nonnegative leading coefficient, i.e. a convex function.")
     assert v.status == "unchecked" and "no clear yes/no claim found" in v.critique
+    v = verdict("2.2.2", "L1 is not convex in eta.")  # a claim read: no "not found" note beside it
+    assert v.critique.endswith("the answer is wrong. L1 convex in eta: expected True, found False.")
 
 
 @pytest.mark.parametrize("pid,key,value,status", [
