@@ -109,6 +109,14 @@ def test_conv_a_wrong_feature_is_shown_as_found_not_as_nothing():
     assert "found blurs, smoothing" in v.critique and "found nothing" not in v.critique
 
 
+@pytest.mark.parametrize("words, found", [("Blurs the image.", "blurs"), ("A Low-Pass filter.", "low-pass"),
+                                          ("It is the identity filter.", "identity")])
+def test_conv_a_wrong_feature_alone_is_a_wrong_answer_not_none(words, found):
+    """No matrix, only a wrong feature: an answer to judge (wrong), shown in lower case as the other features are."""
+    v = verdict("3.1", words)
+    assert v.status == "incorrect" and v.details[-1]["found"] == found and v.details[-1]["ok"] is False
+
+
 @pytest.mark.parametrize("pid, text, status", [
     # no matrix or sizes and no feature word: no answer to judge, counted apart (it was 'incorrect', score 0)
     ("3.1", "Glad it helped! Let me know if you have more questions.", "unchecked"),
