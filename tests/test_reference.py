@@ -543,6 +543,8 @@ def test_padding_from_prose():
      "For kernel 5: conv padding 2, conv-transpose padding 2, output_padding 1.", "partial"),
     ("k = 4: padding 1 for the convolutions and padding 1, output padding 0 for the transposed convolutions.\n"
      "k = 5: padding 2 for the convolutions and padding 2, output padding 1 for the transposed convolutions.", "correct"),
+    ("k = 4: padding 1 for the convolutions and padding 1, output padding 0 for the conv-transpose layers.\n"
+     "k = 5: padding 2 for the convolutions and padding 2, output padding 1 for the conv-transpose layers.", "correct"),
     # a bare padding, then the transposed convolution's own: the bare one is the plain convolution's
     ("Kernel 4: padding=1, output_padding=0 (transpose padding 1).\nKernel 5: padding=2, output_padding=1 "
      "(transpose padding 2).", "correct"),
