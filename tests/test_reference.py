@@ -1101,7 +1101,11 @@ def test_a_layer_after_the_final_conv_is_a_fault(ref):
         def forward(self, x):
             return torch.sigmoid(super().forward(x))
 
-    for model, extra in ((Probabilities, "Softmax"), (Squashed, "Sigmoid")):
+    class Normalised(ConvTransposeNet):  # torch.softmax, a function of its own (not F.softmax's Tensor.softmax)
+        def forward(self, x):
+            return torch.softmax(super().forward(x), 1)
+
+    for model, extra in ((Probabilities, "Softmax"), (Squashed, "Sigmoid"), (Normalised, "Softmax")):
         details = ref.figure.compare_model("ConvTransposeNet", ref.model_probe.describe(model))
         bad = {d["what"]: d["found"] for d in details if d["ok"] is False}
         assert list(bad) == ["ConvTransposeNet final"], bad  # no "blocks ... misaligned": the blocks before are right
