@@ -1119,6 +1119,13 @@ def test_a_layer_after_the_final_conv_is_a_fault(ref):
     details = ref.figure.compare_model("ConvTransposeNet", ref.model_probe.describe(Dropped))
     assert not any("followed by" in str(d["found"]) for d in details), details
 
+    class NoFinal(ConvTransposeNet):  # the final Conv2d never runs: its block found "no layers", not "layers "
+        def forward(self, x):
+            return self.block4(self.block3(self.block2(self.block1(x))))
+
+    details = ref.figure.compare_model("ConvTransposeNet", ref.model_probe.describe(NoFinal))
+    assert {d["what"]: d["found"] for d in details}["ConvTransposeNet final"] == "no layers"
+
 
 LLM_CODE = '''Here is the model.
 ```python
