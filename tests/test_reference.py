@@ -1172,6 +1172,17 @@ def test_llm_code_of_the_methods_alone_is_checked():
     assert verdict("5.1", methods).status == "correct"
     assert verdict("5.1", methods.replace("output_padding=1", "output_padding=0")).status == "partial"
     assert verdict("5.1", "```python\nimport torch\n```\n").status == "unchecked"  # no methods: still unchecked
+    init_only = methods[:methods.index("    def forward")] + "```\n"  # forward missing: no class to build
+    assert verdict("5.1", init_only).status == "unchecked"
+
+
+def test_llm_code_of_the_methods_alone_the_last_block_is_the_answer_and_later_examples_are_skipped():
+    fixed, draft = (LLM_CODE.replace("OP", op) for op in "10")
+    body = {text: text[text.index("    def __init__"):text.index("\nif __name__")] for text in (fixed, draft)}
+    methods = {text: "```python\n" + body[text] + "```\n" for text in (fixed, draft)}
+    usage = "Use it as:\n```python\nmodel = ConvTransposeNet(3, 32, 24, 1)\nprint(model)\n```\n"
+    assert verdict("5.1", methods[draft] + "Corrected:\n" + methods[fixed] + usage).status == "correct"
+    assert verdict("5.1", methods[fixed] + "A variant:\n" + methods[draft]).status == "partial"
 
 
 def test_llm_code_in_a_py_fence_is_checked():
