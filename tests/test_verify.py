@@ -261,6 +261,7 @@ def test_verify_says_why_an_own_solution_is_missing_its_run(proj, capsys):
     assert main(["verify", "--problem", "6.2"]) == 1
     out = " ".join(capsys.readouterr().out.split())
     assert "6.2: no pinned UNet run with the handout's settings" in out and "then `python cli.py pin RUN`" in out
+    assert "(epochs at least 25, batch_size 100," in out  # a minimum: a 30-epoch run counts too
 
 
 def test_wrong_own_solution_risks_points_and_fails_readiness(proj):
