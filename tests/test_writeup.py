@@ -1310,6 +1310,13 @@ def test_a_cited_run_the_packs_checks_do_not_take_is_shown_but_not_counted_as_th
     assert run.curves is not None and not run.complete  # shown, and missing
     assert "the checks do not count this run for 6.2 (`python cli.py verify --problem 6.2` says why)" in run.problems
     assert runs_for(SimpleNamespace(name="fx"), problem, sol)[0].complete  # a pack without plot_files: cites decide
+    # the run's own faults stay beside that line, and a cited run that is not there is only 'no pinned run folder'
+    (_write_run(tmp_path, "bare") / "curves.png").unlink()
+    sol.cites = {"bare.val_acc": 50.0, "gone.val_acc": 1.0}
+    bare, gone = runs_for(SimpleNamespace(name="fx"), problem, sol, finder=lambda p: [])
+    assert bare.problems == ("solutions/fx/results/bare/curves.png is missing",
+                             "the checks do not count this run for 6.2 (`python cli.py verify --problem 6.2` says why)")
+    assert gone.problems == ("no pinned run folder solutions/fx/results/gone",)
 
 
 def test_a_checklist_counts_code_as_a_coding_answer_and_every_run_of_a_plot(tmp_path):
