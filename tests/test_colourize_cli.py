@@ -475,6 +475,26 @@ def test_pin_into_a_pack_given_as_a_folder_lands_where_verify_reads(project, tmp
     assert not (folder / "results").exists()  # it was written into the pack folder itself
 
 
+def test_pin_into_a_pack_without_reference_checks_pins_with_no_note(project, tmp_path, capsys):
+    """The settings note comes from the pack's checks (reference.py's pin_note); a pack without them still pins."""
+    import shutil
+
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    folder = tmp_path / "no-checks"
+    shutil.copytree(project / "problems" / "a2", folder)
+    (folder / "reference.py").unlink()
+    run = project / "runs" / "unet-lr"
+    run.mkdir()
+    row = {"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "val_acc": 50.0, "seconds": 1.0}
+    (run / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24},
+                                                     "settings": {"model": "unet", "epochs": 1, "lr": 0.01}}))
+    (run / "metrics.json").write_text(json.dumps({"complete": True, "epochs": [row], "final": row}))
+    assert cli.main(["pin", "unet-lr", "--pack", str(folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["note"] is None
+    assert (project / "solutions" / "a2" / "results" / "unet-lr" / "metrics.json").is_file()
+
+
 def test_smoke_on_the_shared_horses(project, capsys):
     if not SHARED_HORSES.is_dir():
         pytest.skip(f"shared horse data not present at {SHARED_HORSES}")
