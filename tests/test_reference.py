@@ -956,12 +956,6 @@ def test_block_by_block_comparison_names_the_faults(ref):
             "BatchNorm2d → ReLU → MaxPool2d;") in v.critique
     assert "out_channels 24, expected 10 (NC) (NIC=3, NF=8, NC=10)" in bad["PoolUpsampleNet final"]
     assert v.status == "partial"
-    # a block the model never reaches (no final conv) is found as no layers, not as an empty 'layers '
-    description = ref.model_probe.describe(BadPool)
-    for cfg in description["configs"]:
-        cfg["layers"] = cfg["layers"][:-1]
-    bad = {d["what"]: d["found"] for d in ref.figure.compare_model("PoolUpsampleNet", description) if d["ok"] is False}
-    assert bad["PoolUpsampleNet final"] == "no layers"
 
 
 def test_a_fault_both_sizes_show_is_said_once(ref):
