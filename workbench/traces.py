@@ -27,6 +27,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 from workbench.atomic import atomic_write
@@ -106,7 +107,7 @@ class Trace:
     def short_hash(self) -> str:
         return self.hash[:12]
 
-    @property
+    @cached_property  # hashing the whole trace: once per loaded trace, however often intact/fault are asked
     def fault(self) -> str:
         """'' when the trace is intact evidence, else what is wrong with it."""
         if self.hash != content_hash(self.data):
@@ -310,7 +311,8 @@ def _read(path: Path) -> tuple[dict | None, str]:
     if not path.is_file():  # a FIFO or device named *.json would block the read forever
         return None, "not a regular file"
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        text = path.read_bytes().decode("utf-8")
+        data = json.loads(text)
     except OSError as exc:
         return None, f"cannot read ({exc.strerror})"
     except UnicodeDecodeError:
@@ -322,7 +324,8 @@ def _read(path: Path) -> tuple[dict | None, str]:
     except RecursionError:
         return None, "JSON nested too deeply to read"
     try:  # a \ud800 escape is valid JSON but no text: hashing, printing and typesetting it would crash
-        canonical_json(data)
+        if re.search(r"\\u[dD][89a-fA-F]", text):  # only such an escape can leave one (a file is UTF-8)
+            canonical_json(data)
     except UnicodeEncodeError:
         return None, "holds a lone surrogate escape (\\ud800-\\udfff), which is no Unicode text"
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("problem"), str):

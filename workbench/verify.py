@@ -359,7 +359,6 @@ def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
 
 def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict]:
     verdicts = []
-    fault = trace.fault  # a hash of the whole trace: once, not once per sample
     for i, (replies, caution) in enumerate(zip(trace.replies(), trace.cautions())):
         subject = f"{trace.path.name}#{i}"
         last = replies[-1] if replies else ""
@@ -368,8 +367,8 @@ def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict
             v = _latest_answer(ref, problem, subject, replies, ctx) or v
         if caution:  # a cut-off answer is judged as it came; the critique says why it may fall short
             v = dataclasses.replace(v, critique=f"{v.critique} Note: {caution}.")
-        if fault:
-            v = dataclasses.replace(v, reason="; ".join(x for x in (v.reason, f"trace not intact: {fault}") if x))
+        if not trace.intact:
+            v = dataclasses.replace(v, reason="; ".join(x for x in (v.reason, f"trace not intact: {trace.fault}") if x))
         verdicts.append(v)
     return verdicts
 
