@@ -23,7 +23,9 @@ from workbench.paths import make_folder, results_dir, runs_dir, shown_path
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
-MODEL_NAMES = ("poolupsample", "convtranspose", "unet")  # colourize.models.MODELS, without importing torch
+# colourize.models.MODELS (short name: class name), without importing torch
+MODEL_CLASSES = {"poolupsample": "PoolUpsampleNet", "convtranspose": "ConvTransposeNet", "unet": "UNet"}
+MODEL_NAMES = tuple(MODEL_CLASSES)
 CHECKPOINT_SCHEMA = "colourize.checkpoint/1"
 # settings a resume may change: more epochs, another device or thread count (bit-exact only if unchanged)
 RESUMABLE_CHANGES = ("epochs", "device", "threads")
@@ -262,7 +264,7 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         raise UsageError(f"result name {name!r} is not a plain folder name of at most 100 characters", "use letters, digits, '.', '_' or '-', e.g. --as unet")
     model = read_config(src)["settings"].get("model")
     # the checks read model names in any case, and the class names too (ConvTransposeNet is convtranspose's own pin)
-    as_model = {"poolupsamplenet": "poolupsample", "convtransposenet": "convtranspose"}.get(name.lower(), name.lower())
+    as_model = next((short for short, cls in MODEL_CLASSES.items() if name.lower() in (short, cls.lower())), name.lower())
     if as_model in MODEL_NAMES and model != as_model:
         other = model if src.name == model else f"{model}-{src.name}"
         raise UsageError(f"{src} trained {model}, not {name}", f"pin it under another name, e.g. --as {other}")

@@ -382,7 +382,7 @@ def test_ctrl_c_while_the_run_folder_is_made_leaves_nothing(cfg, project, monkey
 def test_model_names_match_the_models():
     from colourize.models import MODELS
 
-    assert tuple(MODELS) == runs.MODEL_NAMES
+    assert tuple(MODELS) == runs.MODEL_NAMES and {k: c.__name__ for k, c in MODELS.items()} == runs.MODEL_CLASSES
 
 
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
