@@ -175,12 +175,13 @@ def nearest_colour(images: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
     out = torch.empty(len(flat), dtype=torch.long, device=images.device)
     with torch.inference_mode():
         for start in range(0, len(flat), LABEL_CHUNK):
-            x = flat[start:start + LABEL_CHUNK].float() / 256.0  # (P, 3)
+            chunk = flat[start:start + LABEL_CHUNK]
+            x = chunk.float() / 256.0  # (P, 3)
             d2 = (x.unsqueeze(1) - pal.unsqueeze(0)).square().sum(2)  # (P, K)
             labels = d2.argmin(dim=1)
             near = ((d2 <= d2.gather(1, labels.unsqueeze(1)) * (1 + 1e-5)).sum(1) > 1).nonzero().squeeze(1)
             if len(near):
-                x64 = flat[start:start + LABEL_CHUNK][near].cpu().double() / 256.0  # (Q, 3)
+                x64 = chunk[near].cpu().double() / 256.0  # (Q, 3)
                 labels[near] = (x64.unsqueeze(1) - pal64.unsqueeze(0)).square().sum(2).argmin(dim=1).to(labels.device)
             out[start:start + LABEL_CHUNK] = labels
     return out.reshape(n, h, w)
