@@ -309,6 +309,22 @@ def test_the_rerun_command_keeps_the_strategy_samples_and_model_settings(wb):
                           "--model fake-gpt-mini --temperature 0.5`") in err
 
 
+def test_the_rerun_command_never_shows_credentials_in_the_base_url(wb):
+    """A --base-url carrying user:password (or a gateway key in its query string) is shown with *** in their place."""
+    wb.server.script({"status": 401, "match": "momentum"})
+    url = wb.server.url.replace("//", "//user:pw-7f3a9c1e5b@")
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--base-url", url)
+    assert code == 3 and f"--base-url 'http://***@{wb.server.url[len('http://'):]}'`" in err
+    assert "pw-7f3a9c1e5b" not in out + err
+    from argparse import Namespace
+
+    from workbench.commands.prompting import _rerun_command
+
+    args = Namespace(pack="a2", strategy="direct", samples=1, model=None, base_url="https://gw.example/v1?api-key=k-7f3a9",
+                     temperature=None, top_p=None, seed=None, max_tokens=None, timeout=None)
+    assert _rerun_command(args, ["1.1"]) == "python cli.py prompt 1.1 --base-url 'https://gw.example/v1?***'"
+
+
 @pytest.fixture
 def ctrl_c_after_one(monkeypatch):
     """Ctrl-C in the main thread right after the batch's first outcome, through the real run_many."""

@@ -352,6 +352,8 @@ def _rerun_command(args, ids: list[str]) -> str:
         argv += ["--samples", str(args.samples)]
     for flag in ("model", "base_url", "temperature", "top_p", "seed", "max_tokens", "timeout"):
         value = getattr(args, flag)
+        if flag == "base_url" and value is not None:  # never print user:password or a query-string key: *** to fill in
+            value = re.sub(r"\?[^#]*", "?***", re.sub(r"//[^/?#]*@", "//***@", value), count=1)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
     return shlex.join(argv)
