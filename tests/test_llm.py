@@ -198,6 +198,18 @@ def test_the_key_is_scrubbed_from_error_text(settings, fake_llm):
     assert SECRET not in str(info.value) and "***" in str(info.value)
 
 
+def test_a_password_or_query_string_key_in_the_base_url_is_scrubbed_from_error_text(settings, fake_llm):
+    """Some gateways take their key in the base URL; a server that echoes it, or the request's path, must not show it."""
+    url = fake_llm.url.replace("//", "//user:pw-7f3a9c1e5b9d@")
+    fake_llm.script({"status": 401, "message": "no user with password pw-7f3a9c1e5b9d"})
+    with pytest.raises(LLMError) as info:
+        llm.complete(USER, settings.replace(base_url=url))
+    assert "7f3a9c1e5b9d" not in str(info.value) and "password ***" in str(info.value)
+    with pytest.raises(LLMError) as info:  # the loopback server's 404 names the path, query string and all
+        llm.complete(USER, settings.replace(base_url=fake_llm.url + "?api-key=gw-7f3a9c1e5b9d"))
+    assert "7f3a9c1e5b9d" not in str(info.value) and "api-key=***" in str(info.value)
+
+
 @pytest.mark.parametrize("key", ["x", "ollama", "sk-local", "not-needed"])
 def test_short_placeholder_keys_do_not_mangle_error_text(settings, key):
     """Local servers take any key; redacting "x" made "does not e***ist" of a 404."""

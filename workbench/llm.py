@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from workbench.errors import LLMError
 from workbench.llm_settings import Settings
@@ -509,10 +509,16 @@ def _classify(exc: Exception, s: Settings, tries: int) -> tuple[bool, float | No
     raise exc  # not a failure of the exchange: a bug, keep its traceback
 
 
-def _scrub(error: LLMError, key: str) -> LLMError:
-    if len(key) < MIN_SECRET_LENGTH:
-        return error
-    return type(error)(error.message.replace(key, "***"), (error.fix or "").replace(key, "***") or None, error.status)
+def _scrub(error: LLMError, key: str, base_url: str) -> LLMError:
+    """The error without the key, nor the base URL's password or query-string values (where gateways put keys),
+    which a server may echo with the request's URL."""
+    parts = urlsplit(base_url)
+    raw = [parts.password or "", *(item.partition("=")[2] for item in parts.query.split("&"))]
+    for secret in sorted({key, *raw, *map(unquote, raw)}, key=len, reverse=True):
+        if len(secret) >= MIN_SECRET_LENGTH:
+            error = type(error)(error.message.replace(secret, "***"), (error.fix or "").replace(secret, "***") or None,
+                                error.status)
+    return error
 
 
 def _with_retries(attempt: Callable, s: Settings):
@@ -525,7 +531,7 @@ def _with_retries(attempt: Callable, s: Settings):
             return attempt(), tries
         except Exception as exc:
             retryable, asked, error = _classify(exc, s, tries)
-        error = _scrub(error, s.api_key)
+        error = _scrub(error, s.api_key, s.base_url)
         if not retryable and tries == 1:
             raise error from None
         wait = asked if asked is not None else min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1)) * random.uniform(0.5, 1)
