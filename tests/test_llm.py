@@ -466,13 +466,15 @@ def test_settings_precedence_flags_config_env(project, monkeypatch):
     ('[llm\n', r"malformed TOML"),
     ('[llm]\nOPENAI_API_KEY = "sk-x"\n', r"OPENAI_API_KEY is not allowed.*never be stored"),
     ('[llm]\ntemperature = true\n', r"temperature = True must be a number"),
+    ('[llm]\nbase_url = "https://u:pw-7f3a9c@gw.example/v1"\n', r"base_url holds user:password.*never be stored"),
+    ('[llm]\nbase_url = "https://gw.example/v1?api-key=7f3a9c"\n', r"base_url holds .*a query string.*never be stored"),
     ('llm = 5\n', r"'llm' must be a table"),
 ])
 def test_bad_config_files_are_named(project, text, pattern):
     (project / "workbench.toml").write_text(text)
     with pytest.raises(ConfigError, match=pattern) as info:
         load_config()
-    assert "workbench.toml" in info.value.message
+    assert "workbench.toml" in info.value.message and "7f3a9c" not in str(info.value)
 
 
 def test_the_local_config_file_overrides_key_by_key(project):

@@ -17,6 +17,7 @@ The API key never goes in these files: it comes from the environment (OPENAI_API
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -50,6 +51,11 @@ def _check(path: Path, data: dict) -> dict:
             if isinstance(value, bool) or not isinstance(value, kind):
                 want = "a number" if kind is _NUMBER else "an integer" if kind is int else "text"
                 raise ConfigError(f"{path}: [{table}] {key} = {value!r} must be {want}", f"fix the value of {key}")
+            if key == "base_url" and re.search(r"//[^/?#]*@|\?", value):  # never echo it: it holds a secret
+                raise ConfigError(f"{path}: [llm] base_url holds user:password or a query string (where gateways take "
+                                  "keys): a key must never be stored in a project file",
+                                  "drop them here and pass the whole URL with --base-url, or drop base_url here and "
+                                  "set OPENAI_BASE_URL in the environment")
     return data
 
 
