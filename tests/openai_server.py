@@ -90,7 +90,7 @@ class FakeOpenAI:
             self._script.extend(actions)
 
     def chat_requests(self) -> list[dict]:
-        return [r for r in self.requests if r["path"].endswith("/chat/completions")]
+        return [r for r in self.requests if r["path"].split("?")[0].endswith("/chat/completions")]
 
     def _next_action(self, body: dict) -> dict:
         users = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
@@ -127,7 +127,7 @@ def _handler(server: FakeOpenAI):
                 body = {"_raw": raw.decode("utf-8", "replace")}
             server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                                     "time": time.monotonic()})
-            if not self.path.endswith("/chat/completions"):
+            if not self.path.split("?")[0].endswith("/chat/completions"):
                 return self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             action = server._next_action(body)
             delay = action.get("delay", server.delay)

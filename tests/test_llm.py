@@ -205,9 +205,16 @@ def test_a_password_or_query_string_key_in_the_base_url_is_scrubbed_from_error_t
     with pytest.raises(LLMError) as info:
         llm.complete(USER, settings.replace(base_url=url))
     assert "7f3a9c1e5b9d" not in str(info.value) and "password ***" in str(info.value)
-    with pytest.raises(LLMError) as info:  # the loopback server's 404 names the path, query string and all
+    fake_llm.script({"status": 401, "message": "bad key in /v1/chat/completions?api-key=gw-7f3a9c1e5b9d"})
+    with pytest.raises(LLMError) as info:  # a server that names the request's URL, query string and all
         llm.complete(USER, settings.replace(base_url=fake_llm.url + "?api-key=gw-7f3a9c1e5b9d"))
     assert "7f3a9c1e5b9d" not in str(info.value) and "api-key=***" in str(info.value)
+
+
+def test_a_query_string_in_the_base_url_goes_with_every_request(settings, fake_llm):
+    """Azure-style gateways want ?api-version=...; left in base_url, the client sent .../v1/?api-version=1chat/completions."""
+    reply = llm.complete(USER, settings.replace(base_url=fake_llm.url + "/?api-version=2024-06-01&x="))
+    assert reply.choices and fake_llm.requests[-1]["path"] == "/v1/chat/completions?api-version=2024-06-01&x="
 
 
 @pytest.mark.parametrize("key", ["x", "ollama", "sk-local", "not-needed"])

@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from workbench.errors import LLMError
 from workbench.llm_settings import Settings
@@ -110,8 +110,12 @@ _client_lock = threading.Lock()
 def _new_client(base_url: str, api_key: str, timeout: float):
     import openai
 
+    # A query string (an Azure-style gateway's ?api-version=...) goes with every request as default_query: left in
+    # base_url, the client appends the path after it (".../v1/?api-version=1chat/completions", a 404).
     # max_retries=0: this module counts attempts and owns the backoff
-    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+    parts = urlsplit(base_url)
+    return openai.OpenAI(base_url=urlunsplit(parts._replace(query="", fragment="")), api_key=api_key, timeout=timeout,
+                         max_retries=0, default_query=dict(parse_qsl(parts.query, keep_blank_values=True)) or None)
 
 
 def _client(base_url: str, api_key: str, timeout: float):
