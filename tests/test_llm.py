@@ -475,6 +475,7 @@ def test_settings_precedence_flags_config_env(project, monkeypatch):
     ('[llm]\ntemperature = true\n', r"temperature = True must be a number"),
     ('[llm]\nbase_url = "https://u:pw-7f3a9c@gw.example/v1"\n', r"base_url holds user:password.*never be stored"),
     ('[llm]\nbase_url = "https://gw.example/v1?api-key=7f3a9c"\n', r"base_url holds .*a query string.*never be stored"),
+    ('[llm]\nbase_url = "https://gw.example/v1?api-version=2024-06-01&key=7f3a9c"\n', r"only api-version may be stored"),
     ('llm = 5\n', r"'llm' must be a table"),
 ])
 def test_bad_config_files_are_named(project, text, pattern):
@@ -482,6 +483,12 @@ def test_bad_config_files_are_named(project, text, pattern):
     with pytest.raises(ConfigError, match=pattern) as info:
         load_config()
     assert "workbench.toml" in info.value.message and "7f3a9c" not in str(info.value)
+
+
+def test_an_api_version_query_in_the_config_base_url_is_kept(project):
+    """An Azure-style gateway's api-version is no secret: refusing it would leave such gateways without a config."""
+    (project / "workbench.toml").write_text('[llm]\nbase_url = "https://gw.example/openai/v1?api-version=2024-06-01"\n')
+    assert load_config()["llm"]["base_url"].endswith("?api-version=2024-06-01")
 
 
 def test_the_local_config_file_overrides_key_by_key(project):

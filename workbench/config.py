@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from urllib.parse import parse_qsl
 from pathlib import Path
 
 from workbench.errors import ConfigError
@@ -51,12 +52,19 @@ def _check(path: Path, data: dict) -> dict:
             if isinstance(value, bool) or not isinstance(value, kind):
                 want = "a number" if kind is _NUMBER else "an integer" if kind is int else "text"
                 raise ConfigError(f"{path}: [{table}] {key} = {value!r} must be {want}", f"fix the value of {key}")
-            if key == "base_url" and re.search(r"//[^/?#]*@|\?", value):  # never echo it: it holds a secret
+            if key == "base_url" and _may_hold_a_key(value):  # never echo it: it holds a secret
                 raise ConfigError(f"{path}: [llm] base_url holds user:password or a query string (where gateways take "
-                                  "keys): a key must never be stored in a project file",
+                                  "keys; only api-version may be stored): a key must never be stored in a project file",
                                   "drop them here and pass the whole URL with --base-url, or drop base_url here and "
                                   "set OPENAI_BASE_URL in the environment")
     return data
+
+
+def _may_hold_a_key(url: str) -> bool:
+    """user:password, or a query parameter other than an Azure-style gateway's api-version (not a secret)."""
+    query = url.partition("?")[2].partition("#")[0]
+    return bool(re.search(r"//[^/?#]*@", url)) or any(name.strip().lower() != "api-version"
+                                                      for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def load_config(root: Path | None = None) -> dict:
