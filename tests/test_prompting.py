@@ -432,6 +432,8 @@ def test_bad_arguments(wb, argv, message):
     ("http://a b/v1", "'a b' is not a valid host"),
     ("https://user:pw@gw.example:0/v1?api-key=abc", "the port must be 1-65535"),
     ("ftp://example.com/v1", "it needs http:// or https://"),
+    ("http://localhost:8000/v1\x07", "a space or control character"),  # was a traceback from the http client
+    ("http://localhost:8000/my v1", "a space or control character"),
 ])
 @pytest.mark.parametrize("where", ["flag", "env"])
 def test_malformed_base_url_is_one_line_before_anything_is_sent(wb, monkeypatch, url, why, where):

@@ -115,6 +115,8 @@ def check_base_url(url: str) -> str:
         problem = ("it needs http:// or https:// and a host" if parts.scheme not in ("http", "https") or not host else
                    "the port must be 1-65535" if not port_ok else
                    "" if _valid_host(host) else f"{host!r} is not a valid host name or IP address")
+        if not problem and re.search(r"[\x00-\x20\x7f]", url):  # the http client would crash with a traceback
+            problem = "it holds a space or control character"
     if problem:
         shown = re.sub(r"//[^/?#]*@", "//", url).split("?")[0]  # never echo user:password or a query-string key
         raise ConfigError(f"base URL {shown!r} is not an http(s) URL ({problem})",
