@@ -776,6 +776,24 @@ def test_a_long_run_without_spaces_wraps_inside_the_page(tmp_path):
     assert "".join(lines).count("x") == 5000 and max(len(line) for line in lines) < 100
 
 
+
+def test_a_question_heading_and_its_points_line_are_never_left_at_a_page_bottom(fx):
+    """A question's heading and its "0.5 pt · Type 4 · plot" line sat alone at the bottom of a page (A2's 6.2 Train
+    UNet, page 34 of a built writeup) and the statement it introduces began the next page."""
+    from workbench.typeset import compile_pdf, preamble
+
+    _build(fx)
+    typ = (fx / "build" / "fx-writeup.typ").read_text()
+    start = typ.index("== 1.2 Fixture gradient")
+    snippet = typ[start:typ.index("\n]\n", typ.index("#wb-statement[", start)) + 3]
+    for gap in range(60, 200, 8):  # push the heading down the page a little more each time
+        (fx / "t.typ").write_text(preamble("T", "A") + f"#set page(height: 320pt)\n#v({gap}pt)\n\n" + snippet)
+        compile_pdf(fx / "t.typ", fx / "t.pdf")
+        pages = [page.extract_text() for page in pypdf.PdfReader(fx / "t.pdf").pages]
+        heading = next(i for i, text in enumerate(pages) if "Fixture gradient" in text)
+        statement = next(i for i, text in enumerate(pages) if "Compute" in text)
+        assert heading == statement, f"heading on page {heading + 1}, statement on page {statement + 1} (gap {gap}pt)"
+
 @pytest.mark.skipif(not (Path(__file__).resolve().parent.parent / "problems" / "a2").is_dir(), reason="no A2 pack")
 @pytest.mark.parametrize("checks", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["no-checks", "checks"])
 def test_real_pack_builds(project, tmp_path, checks):
