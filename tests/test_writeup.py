@@ -1232,6 +1232,27 @@ def test_a_transcripts_reasoning_note_sits_under_its_own_sample_and_turn(tmp_pat
     assert text.index("Sample 2 of 2") < text.index("FIXTURE second") < text.index(note)
 
 
+
+def test_a_transcript_message_s_role_label_stays_with_its_first_lines(tmp_path):
+    """"Program trace" and the SYSTEM label of the first message sat alone at the bottom of a page (A2's 2.1.2,
+    page 8 of a built writeup) and the message's text began the next page."""
+    from workbench.traces import load_trace
+    from workbench.transcript import transcript
+    from workbench.typeset import compile_pdf, markdown_to_typst, preamble
+
+    data = trace_data("1.2", "FIXTURE answer")
+    data["samples"][0]["messages"][0]["content"] = "FIXTURE-SYSTEM you are a fixture.\nReason step by step."
+    body, _ = markdown_to_typst("\n\n".join(transcript(load_trace(write_trace(data, tmp_path / "traces")))),
+                                tmp_path / "t.md")
+    for gap in range(100, 200, 6):  # push the transcript down the page a little more each time
+        (tmp_path / "t.typ").write_text(preamble("T", "A") + f"#set page(height: 320pt)\n#v({gap}pt)\n\n"
+                                        "=== Program trace\n" + body)
+        compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
+        pages = [page.extract_text() for page in pypdf.PdfReader(tmp_path / "t.pdf").pages]
+        label = next(i for i, text in enumerate(pages) if "SYSTEM" in text)
+        first = next(i for i, text in enumerate(pages) if "FIXTURE-SYSTEM" in text)
+        assert label == first, f"SYSTEM on page {label + 1}, its text on page {first + 1} (gap {gap}pt)"
+
 def test_a_transcript_labels_samples_marks_imports_and_shows_empty_messages(tmp_path):
     from workbench.traces import load_trace
     from workbench.transcript import split_fences, transcript
