@@ -794,6 +794,23 @@ def test_a_question_heading_and_its_points_line_are_never_left_at_a_page_bottom(
         statement = next(i for i, text in enumerate(pages) if "Compute" in text)
         assert heading == statement, f"heading on page {heading + 1}, statement on page {statement + 1} (gap {gap}pt)"
 
+
+def test_a_display_equation_wider_than_the_page_is_shrunk_to_fit(tmp_path):
+    """A display equation of an own solution wider than the text ran past both margins (A2's 2.3.1 with one long
+    $$...$$ line): Typst does not break display math, so the writeup scales such an equation to the text width."""
+    from workbench.typeset import compile_pdf, markdown_to_typst, preamble, tex_to_markdown
+
+    term = r"\eta\left(\frac{2}{n}X^\top(X\mathbf{w}_1 - \mathbf{t}) + 2\tilde\lambda\mathbf{w}_1\right)"
+    md = tex_to_markdown("Before.\n\n$$\n\\mathbf{w}_2 = \\mathbf{w}_1 - " + " - ".join([term] * 4) + " + x_{i}\n$$\n\n$$ y = 1 $$\n")
+    body, _ = markdown_to_typst(md, tmp_path / "t.md")
+    (tmp_path / "t.typ").write_text(preamble("T", "A") + body, encoding="utf-8")
+    compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
+    page = pypdf.PdfReader(tmp_path / "t.pdf").pages[0]
+    xs = []
+    page.extract_text(visitor_text=lambda text, cm, tm, *_: xs.append(pypdf.mult(tm, cm)[4]) if text.strip() else None)
+    margin = 2 / 2.54 * 72  # the preamble's 2 cm
+    assert margin - 1 < min(xs) and max(xs) < float(page.mediabox.width) - margin, (min(xs), max(xs))
+
 @pytest.mark.skipif(not (Path(__file__).resolve().parent.parent / "problems" / "a2").is_dir(), reason="no A2 pack")
 @pytest.mark.parametrize("checks", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["no-checks", "checks"])
 def test_real_pack_builds(project, tmp_path, checks):
