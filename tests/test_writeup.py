@@ -777,6 +777,26 @@ def test_a_long_run_without_spaces_wraps_inside_the_page(tmp_path):
 
 
 
+
+def test_a_heading_in_the_student_s_text_nests_under_its_question(fx):
+    """A student's `# Part (a)` in an own solution came out as a top-level heading, larger than the question's own
+    and beside "Written Part" in the PDF's outline (A2's 3.2, page 18 of a built writeup)."""
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text().replace("## Solution\n", "## Solution\n# FIXTURE-OWN-HEADING\n\nPart a.\n"))
+    _build(fx)
+
+    def titles(items, depth=0):
+        for item in items:
+            if isinstance(item, list):
+                yield from titles(item, depth + 1)
+            else:
+                yield depth, item.title
+
+    outline = list(titles(pypdf.PdfReader(fx / "build" / "fx-writeup.pdf").outline))
+    depth = dict((title, d) for d, title in outline)
+    question = next(d for d, title in outline if title.startswith("1.1 Fixture"))
+    assert depth["FIXTURE-OWN-HEADING"] > depth["Own solution"] > question > depth["Written Part"], outline
+
 def test_a_question_heading_and_its_points_line_are_never_left_at_a_page_bottom(fx):
     """A question's heading and its "0.5 pt · Type 4 · plot" line sat alone at the bottom of a page (A2's 6.2 Train
     UNet, page 34 of a built writeup) and the statement it introduces began the next page."""

@@ -49,7 +49,8 @@ def trace_section(entry: Entry) -> list[str]:
 def critique_section(entry: Entry, files: dict[Path, str]) -> list[str]:
     sol, p = entry.solution, entry.problem
     if sol and sol.has_critique:
-        return ["### Critique of the model output", tex_to_markdown(own_images(sol.critique, sol.path, files))]
+        return ["### Critique of the model output",
+                raw_typst("#wb-own["), tex_to_markdown(own_images(sol.critique, sol.path, files)), raw_typst("]")]
     if entry.auto_critique:
         return ["### Critique of the model output",
                 raw_typst("#wb-auto["), md_paragraphs(entry.auto_critique), raw_typst("]"),
@@ -153,7 +154,8 @@ def md_paragraphs(text: str) -> str:
 def solution_section(entry: Entry, files: dict[Path, str]) -> list[str]:
     sol, p = entry.solution, entry.problem
     if sol and sol.has_solution:
-        return ["### Own solution", tex_to_markdown(own_images(sol.solution, sol.path, files))]
+        return ["### Own solution", raw_typst("#wb-own["), tex_to_markdown(own_images(sol.solution, sol.path, files)),
+                raw_typst("]")]
     if "solution" in entry.report.required and not entry.report.present.get("solution"):
         where = f"solutions/{p.pack}/{p.id}.md"
         fix = f"write a “## Solution” section in {where}" if sol else f"create {where} with a “## Solution” section"
