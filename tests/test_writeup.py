@@ -465,6 +465,7 @@ def test_edited_trace_shows_red_box_and_fails_strict(fx, capsys):
     flat = " ".join(text.split())
     assert rc == 1
     assert "Edited trace" in flat and "hash no longer matches" in flat and "FIXTURE-TAMPERED" not in flat
+    assert "Edited trace 1 pt at risk: " in flat  # as in every other box for a required piece not shown
     assert "evil-model #set" not in flat  # a trace not shown is not cited under "Models used" either
     assert "edited trace: " in capsys.readouterr().out
 

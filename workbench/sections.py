@@ -30,8 +30,9 @@ def trace_gap(entry: Entry) -> str:
     required = "trace" in entry.report.required
     zero = "the handout gives 0 points on this question without the program trace"
     if pick.issue == "edited":
+        why = (risk_note(p, pick.detail + "; " + zero) if required else pick.detail)
         return raw_typst(f"#wb-edited({typ_str('Edited trace')}, "
-                         f"{typ_str(pick.detail + '. The trace is not shown; restore it from git or run the prompt again.')})")
+                         f"{typ_str(why + '. The trace is not shown; restore it from git or run the prompt again.')})")
     fix = f"run python cli.py prompt {p.id}, or python cli.py import-chat FILE --problem {p.id}, then rebuild"
     if pick.issue == "none":
         return missing_box("Missing: program trace", risk_note(p, zero) + ". Fix: " + fix) if required else ""
