@@ -225,8 +225,8 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
             runs.setdefault(run.name, (run, []))[1].append(e.problem.id)
     if runs:
         configs = {name: shown_paths(run.config) for name, (run, _) in runs.items()}
-        cells.append(new_markdown_cell("## Training configuration\n\nThe `config.json` of each pinned run (paths shown "
-                                       "relative to the project, or under ~ for the home folder)."))
+        cells.append(new_markdown_cell("## Training configuration\n\nThe `config.json` of each pinned run (paths inside "
+                                       "the project shown relative to it, those in the home folder under ~)."))
         cells.append(new_code_cell("RUN_CONFIGS = " + pprint.pformat(configs, sort_dicts=False, width=100)))
         for name, source in sources.items():  # the first package that can train
             retrain = retrain_cells(source, name, next(iter(runs))) if source and source.is_dir() else []
