@@ -44,7 +44,8 @@ def register(sub) -> None:
                                    "transcript that does not name it")
     p.add_argument("--url", help="the address the citation names: the conversation's share link or the service "
                                  "(e.g. https://claude.ai/share/...); default: https://chatgpt.com for ChatGPT exports "
-                                 "and transcripts, https://claude.ai for Claude exports, none otherwise")
+                                 "and for transcripts whose speaker lines say ChatGPT, https://claude.ai for Claude "
+                                 "exports, none otherwise")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_import_chat)
