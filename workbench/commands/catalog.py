@@ -16,8 +16,8 @@ def add_pack_option(parser: argparse.ArgumentParser) -> None:
 
 def register(sub) -> None:
     p = sub.add_parser("list", help="list the problems of a pack with Type, points and deliverables",
-                       description="List the problems of a pack: id, title, points, Type label, answer kind and "
-                                   "deliverables, with totals per part. Exit 0: listed; 2: bad input (an unknown or "
+                       description="List the problems of a pack: id, title, points, Type label, kind (written, "
+                                   "coding, plot) and deliverables, with totals per part. Exit 0: listed; 2: bad input (an unknown or "
                                    "malformed pack).")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
