@@ -344,6 +344,17 @@ def test_a_cite_is_compared_at_its_quoted_decimals_and_must_appear_in_the_text(p
     assert cites["cited pool.val_loss"]["note"] == "the number 1.589 does not appear in the solution text"
 
 
+def test_an_unquoted_cite_is_compared_at_the_decimals_written(proj):
+    """YAML reads `1.590` as 1.59: the measured 1.589 passed at two decimals although the student wrote three."""
+    fake_run(proj, "pool", "poolupsample", val_loss=1.589, val_acc=41.53)
+    write_solution(proj, "4.2", "cites: {pool.val_loss: 1.590, pool.val_acc: 41.5}\n",
+                   solution="Loss 1.590, accuracy 41.5 %.")
+    own = verify.verify_pack("a2", ["4.2"])[0].own_verdict
+    cites = {d["what"]: d for d in own.details if d["what"].startswith("cited")}
+    assert (cites["cited pool.val_loss"]["ok"], cites["cited pool.val_loss"]["found"]) == (False, "1.590")
+    assert cites["cited pool.val_acc"]["ok"] is True
+
+
 def test_agreeing_cites_do_not_make_an_answer_the_check_could_not_judge_correct(proj):
     """5.3 compares two models; without the ConvTransposeNet run its check cannot decide. The cited number agrees,
     but that is not the answer: the verdict stays unchecked (it used to read `correct`). A wrong cite still counts."""

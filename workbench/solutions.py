@@ -100,6 +100,7 @@ def parse_solution(path: Path) -> Solution:
     cites = front.get("cites") or {}
     if not isinstance(cites, dict):
         raise _err(path, "`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
+    cites = _cites_as_written(text, cites)
     try:
         code = code_pointer(front)
     except ProblemError as exc:
@@ -116,6 +117,20 @@ def parse_solution(path: Path) -> Solution:
         critique=sections.get("critique", ""),
         off_level=tuple(m.group(0).strip() for m in _OFF_LEVEL.finditer(_COMMENT.sub("", body))),
     )
+
+
+def _cites_as_written(text: str, cites: dict) -> dict:
+    """Cited numbers as the student wrote them: YAML reads `1.070` as 1.07, which verify would check to two
+    decimals, not the three written (the measured 1.067 would pass)."""
+    match = _FRONT.match(text.removeprefix("\ufeff"))
+    try:
+        raw = (yaml.load(match.group(1), Loader=yaml.BaseLoader) or {}).get("cites") if match else None
+    except yaml.YAMLError:
+        return cites
+    if not isinstance(raw, dict) or len(raw) != len(cites):
+        return cites
+    return {key: literal if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+            for (key, value), literal in zip(cites.items(), raw.values())}
 
 
 def split_front_matter(text: str) -> tuple[dict | None, str]:
