@@ -313,8 +313,13 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
                                 "the run is left as it is; train again into a new --out folder") from exc
         history = list(ckpt["history"])
         config = runs.read_config(run_dir)
-        if config["settings"].get("epochs") != cfg.epochs:  # --resume --epochs N: the record says how long it trains
-            config["settings"]["epochs"] = cfg.epochs
+        changed = config["settings"].get("epochs") != cfg.epochs
+        config["settings"]["epochs"] = cfg.epochs  # --resume --epochs N: the record says how long it trains
+        session = {"device": str(device), "threads": torch.get_num_threads()}
+        if any((config.get("resumed") or [config])[-1].get(k) != v for k, v in session.items()):
+            # --resume --threads/--device: the record says which epochs trained with which (figures depend on them)
+            config["resumed"], changed = [*config.get("resumed", []), {"after_epoch": len(history), **session}], True
+        if changed:
             runs.write_json(run_dir / runs.CONFIG, config)
     else:  # the folder appears whole (palette, config, first checkpoint) or not at all
         with runs.new_run_folder(run_dir) as tmp:

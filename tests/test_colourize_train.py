@@ -186,6 +186,17 @@ def test_resuming_a_stopped_run_with_fewer_epochs_records_them(cfg, project):
     assert json.loads((run / "config.json").read_text())["settings"]["epochs"] == 2
 
 
+def test_a_resume_with_another_thread_count_is_recorded(cfg, project):
+    """The figures depend on the thread count: config.json said only the first session's 1 thread, for a run whose
+    epochs 2-3 trained with 2 (`--resume --threads 2`); a resume with the same threads adds nothing."""
+    run, cfg = project / "runs" / "cut", replace(cfg, limit=20)
+    train(replace(cfg, epochs=1), run)
+    train(replace(cfg, threads=2), run, resume=True)
+    train(replace(cfg, epochs=3, threads=2), run, resume=True)
+    config = json.loads((run / "config.json").read_text())
+    assert (config["threads"], config["resumed"]) == (1, [{"after_epoch": 1, "device": "cpu", "threads": 2}])
+
+
 def _snapshot(run):
     return {p.name: p.read_bytes() for p in run.iterdir()}
 
