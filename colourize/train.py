@@ -330,6 +330,8 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
             runs.write_json(tmp / runs.CONFIG, record)
             _checkpoint(tmp, settings, model, optimizer, history, scaler)
     setup_seconds = time.perf_counter() - t0
+    if ckpt is not None and len(history) < cfg.epochs:  # a finished run resumed with more epochs is unfinished again
+        runs.write_json(run_dir / runs.METRICS, _metrics(history, len(train_u8), setup_seconds, complete=False))
 
     batches = _batches(len(train_u8), cfg.batch_size)
     reporter.start(len(history), cfg.epochs, len(batches))

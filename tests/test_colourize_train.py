@@ -374,6 +374,18 @@ def test_pin_refuses_an_unfinished_run(cfg, project):
         runs.pin_run(run)
 
 
+def test_a_finished_run_stopped_in_its_first_extra_epoch_is_unfinished(cfg, project):
+    """`--resume --epochs 2` on a run of 1, Ctrl-C in epoch 2: metrics.json said complete (1 epoch) beside a
+    config.json of 2 epochs, and pin took that pair as a finished run (as it refuses it one epoch later)."""
+    run, cfg = project / "runs" / "cut", replace(cfg, limit=20, batch_size=5)  # 4 batches
+    train(replace(cfg, epochs=1), run)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, resume=True, reporter=InterruptAt(2))
+    assert not json.loads((run / "metrics.json").read_text())["complete"]
+    with pytest.raises(UsageError, match="has not finished"):
+        runs.pin_run(run)
+
+
 def test_ctrl_c_while_the_run_folder_is_made_leaves_nothing(cfg, project, monkeypatch):
     import colourize.train
 
