@@ -168,6 +168,13 @@ def test_equation_sides_split_only_where_they_should():
     assert ans.equations_for("so eta* = \n", r"eta\*") == []  # nothing on the right: no answer
 
 
+def test_equations_for_a_bold_label_before_the_left_side():
+    # ChatGPT's "**Answer:** eta* = ..." on a plain line: the bold label is prose, as "Answer:" is
+    for text in ("**Answer:** eta* = n/2", "- **Optimal rate**: eta* = n/2", "**Optimal learning rate:** eta* = n/2"):
+        assert [f.value for f in ans.equations_for(text, r"eta\*")] == [["n/2"]], text
+    assert ans.equations_for("**2** eta* = n", r"eta\*") == []  # a bold coefficient is no label
+
+
 def test_big_o_and_code_blocks():
     text = r"Forward is $\mathcal{O}(1)$ and backward O( t ); also \mathcal{O}\left(t^2\right), O(t \cdot d), O(t*d)."
     assert [f.value for f in ans.big_o_terms(text)] == ["1", "t", "t^2", "t·d", "t·d"]

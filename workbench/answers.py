@@ -309,7 +309,8 @@ def compact(text: str) -> str:
     return re.sub(r"[\\\s]", "", text)
 
 
-_PROSE_WORD = re.compile(r"^(?:[A-Za-z][a-z]+|L\d)[,:]?$")  # "The", "rate", "is", "Hence,", a label "L2:" (not "n", "2", "/", "\\eta")
+# "The", "rate", "is", "Hence,", a label "L2:", a bold label "**Answer:**" (not "n", "2", "/", "\\eta")
+_PROSE_WORD = re.compile(r"^(?:\*\*|__)?(?:[A-Za-z][a-z]+|L\d)(?:\*\*|__)?[,:]?(?:\*\*|__)?$")
 
 
 def equations_for(text: str, lhs: str) -> list[Found]:
