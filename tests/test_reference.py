@@ -843,6 +843,9 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Back-propagation needs O(t) memory; the memory from forward propagation is O(1).", "correct"),
     ("Back-propagation: O(t)\nMemory from forward propagation: O(1)", "correct"),
     ("The memory from forward propagation is O(1), and back-propagation needs O(t).", "correct"),
+    # a hedge ("either O(1) or O(t)") is two answers for one pass, not a conclusion the last term states
+    ("Forward: O(1). Backward: either O(1) or O(t).", "partial"),
+    ("Forward: $O(1)$. Backward: $O(t)$ or $O(t \\cdot d)$.", "correct"),  # the same in t
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status

@@ -479,6 +479,7 @@ def memory_from_text(text: str) -> dict[str, str]:
                 r"[.;\n]", text[marks[-1][0]:m.start()]):
             continue
         marks.append((m.start(), "backward" if re.match(r"b|reverse", m.group(0), re.I) else "forward"))
+    hedged = None  # the pass of the last term and where it ends
     for term in ans.big_o_terms(text):
         # "O(t) memory, not O(1)", "rather than O(1)", "instead of O(1)": a negated term is no answer
         if re.search(r"\b(?:not|rather\s+than|instead\s+of)[\s$]*$", text[:term.start], re.I):
@@ -496,7 +497,12 @@ def memory_from_text(text: str) -> dict[str, str]:
         if both:
             out["forward"] = out["backward"] = term.value.lower()
         elif before:
-            out[before[-1]] = term.value.lower()  # the last statement of each wins (conclusions come last)
+            value = term.value.lower()
+            # "O(1) or O(t)", "either O(1) or O(t)": a hedge, two answers for one pass, not a conclusion
+            if hedged and hedged[0] == before[-1] and re.fullmatch(r"[\s$)}]*or[\s$]*", text[hedged[1]:term.start], re.I):
+                value = f"{out[before[-1]]} or {value}"
+            out[before[-1]] = value  # the last statement of each wins (conclusions come last)
+            hedged = (before[-1], end)
     return out
 
 
@@ -509,11 +515,17 @@ def check_memory(answer, text: str) -> list[dict]:
             details.append(detail(f"{key} memory", want, None, None, note="no O(.) term found for it"))
             continue
         # the d weights of one iterate are a constant factor: only t is asked ("O(t \\cdot d)" is O(t))
-        in_t = {"d": "1", "td": "t", "dt": "t"}.get(re.sub(r"cdot|times|[*·×]", "", arg), arg)
+        in_ts = [{"d": "1", "td": "t", "dt": "t"}.get(re.sub(r"cdot|times|[*·×]", "", a), a) for a in arg.split(" or ")]
+        shown = " or ".join(f"O({a})" for a in arg.split(" or "))
+        if len(set(in_ts)) > 1:
+            details.append(detail(f"{key} memory", want, shown, False,
+                                  note="two answers for one pass: only one can be the answer"))
+            continue
+        in_t = in_ts[0]
         ok = f"O({in_t})" == want
         note, credit = "" if in_t == arg else f"O({in_t}) in terms of t (d is fixed)", None
         if key == "forward" and in_t == "t":
             note, credit = ("O(t) is the memory when the forward pass keeps every w_i for back-propagation; "
                             "forward propagation alone needs only the current iterate, O(1)"), 0.5
-        details.append(detail(f"{key} memory", want, f"O({arg})", ok if credit is None else True, credit=credit, note=note))
+        details.append(detail(f"{key} memory", want, shown, ok if credit is None else True, credit=credit, note=note))
     return details
