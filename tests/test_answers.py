@@ -178,6 +178,8 @@ def test_equations_for_a_bold_label_before_the_left_side():
 def test_big_o_and_code_blocks():
     text = r"Forward is $\mathcal{O}(1)$ and backward O( t ); also \mathcal{O}\left(t^2\right), O(t \cdot d), O(t*d)."
     assert [f.value for f in ans.big_o_terms(text)] == ["1", "t", "t^2", "t·d", "t·d"]
+    # a tight bound says the O(...) too; a lower bound Ω(...) does not
+    assert [f.value for f in ans.big_o_terms(r"Θ(1) and $\Theta(t)$, \Theta\left(t^2\right); Ω(t)")] == ["1", "t", "t^2"]
     md = "text\n```python\nclass A: pass\n```\nmore\n```\nplain\n```\n"
     assert [b.value for b in ans.code_blocks(md, "python")] == ["class A: pass\n", "plain\n"]
 

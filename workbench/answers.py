@@ -356,12 +356,12 @@ def code_blocks(text: str, language: str | None = None) -> list[Found]:
     return out
 
 
-_BIG_O = re.compile(r"(?:\\mathcal\s*\{\s*O\s*\}|\\mathcal\s+O|\\operatorname\{O\}|\\mathrm\{O\}|\bO|𝒪)\s*(?:\\left)?\s*\(", re.S)
+_BIG_O = re.compile(r"(?:\\mathcal\s*\{\s*O\s*\}|\\mathcal\s+O|\\operatorname\{O\}|\\mathrm\{O\}|\bO|𝒪|\\Theta|Θ)\s*(?:\\left)?\s*\(", re.S)
 
 
 def big_o_terms(text: str) -> list[Found]:
-    """O(...) terms, value = the argument with spaces and TeX braces removed, products as '·' ("1", "t", "t^2", "t·d",
-    "tlogt")."""
+    """O(...) terms (and Θ(...), a tight bound that says the O(...) too), value = the argument with spaces and TeX
+    braces removed, products as '·' ("1", "t", "t^2", "t·d", "tlogt")."""
     out = []
     for m in _BIG_O.finditer(text):
         body, end = balanced(text, m.end() - 1)
