@@ -754,6 +754,11 @@ def test_eta_star_and_derivative_against_autograd(ref):
      "norm solution.", "correct"),
     ("RMSProp converges to $\\begin{bmatrix} 0.8 \\\\ 0.6 \\end{bmatrix}$, so it does **not** always obtain the minimum "
      "norm solution.", "partial"),
+    # \tfrac / \dfrac inside a vector are read as \frac is: a wrong minimum-norm solution is not skipped
+    ("No. RMSProp converges to $(\\tfrac{2}{3}, \\tfrac{2}{3})$, not the minimum-norm solution "
+     "$(\\dfrac{2}{5}, \\dfrac{4}{5})$.", "partial"),
+    ("No. RMSProp converges to $(\\tfrac{2}{3}, \\tfrac{2}{3})$, not the minimum-norm solution "
+     "$(\\dfrac{4}{5}, \\dfrac{2}{5})$.", "correct"),
     ("RMSProp does _not_ always obtain the minimum-norm solution.", "correct"),
     ("RMSProp \\emph{always} obtains the **minimum norm** solution.", "incorrect"),
     # the final "**Answer:**" line
