@@ -378,7 +378,14 @@ def vectors_in(text: str) -> list[tuple[tuple[float, float], str]]:
                   for f in grids.find_matrices(sentence) if len(f.value) * len(f.value[0]) == 2 and f.source != "markdown table"]
         for start, (a, b) in sorted(found):
             if a is not None and b is not None:
-                clause = re.split(r"[,;:]|\bwhereas\b|\bwhile\b|\bbut\b|\bthan\b", sentence[:start])[-1]
+                parts = re.split(r"[,;:]|\bwhereas\b|\bwhile\b|\bbut\b|\bthan\b", sentence[:start])
+                clause = parts[-1]
+                # "Minimum-norm solution: [0.8, 0.4]", "Limit: $w = [...]$": the label before the colon says what it is
+                # (a claim before it, "RMSProp not always min-norm: [...] vs [...]", is no label)
+                if len(parts) > 1 and sentence[:start - len(clause)].endswith(":") and \
+                        not re.search(r"[A-Za-z]{2}", re.sub(r"\\[A-Za-z]+", "", clause)) and \
+                        not re.search(r"\b(?:not|no|never)\b|n't", parts[-2], re.I):
+                    clause = parts[-2] + ":" + clause
                 out.append(((a, b), clause))
     return out
 
