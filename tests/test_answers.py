@@ -81,6 +81,8 @@ MATRIX_FORMATS = {
     "nested list": "result = [[0, 1, -1], [2, 3, 4]]",
     "nested list one row a line": "M = [\n  [0, 1, -1],\n  [2, 3, 4],\n]",  # its rows are also a plain grid: one find
     "plain grid": "```\n0  1 -1\n2  3  4\n```",
+    "numpy print": "```\n[[ 0  1 -1]\n [ 2  3  4]]\n```",  # print() of an int array: no commas
+    "numpy print, floats": "```\n[[ 0.  1. -1.]\n [ 2.  3.  4.]]\n```",
     "matlab": "M = [0 1 -1; 2 3 4]",
     "matlab commas, one row a line": "M = [0, 1, -1;\n     2, 3, 4]",
     "matlab trailing semicolon": "M = [0 1 -1; 2 3 4;]",

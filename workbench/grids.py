@@ -14,7 +14,7 @@ from workbench.answers import MINUS, Found, Matrix, find_numbers, parse_number
 _ENV = re.compile(r"\\begin\{([bpvBV]?matrix\*?|array|smallmatrix)\}(?:\[[^\]]*\])?(?:\{[^}]*\})?(.*?)\\end\{\1\}", re.S)
 _LIST = re.compile(r"\[\s*\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])+\s*,?\s*\]", re.S)
 _MATLAB = re.compile(r"\[([-+\d.,\s]+(?:;[-+\d.,\s]+)+);?\s*\]")  # [0 0 -1; -1 -2 3; ...]
-_GRID_LINE = re.compile(r"^\s*[|\[(]?\s*(?:[-+\u2212]?\d+(?:\.\d+)?[\s,|]+)+[-+\u2212]?\d+(?:\.\d+)?\s*[|\])]?,?\s*$")
+_GRID_LINE = re.compile(r"^\s*[|\[(]{0,2}\s*(?:[-+\u2212]?\d+(?:\.\d*)?[\s,|]+)+[-+\u2212]?\d+(?:\.\d*)?\s*[|\])]{0,2},?\s*$")
 
 
 def _row_numbers(cells: list[str]) -> tuple[float, ...] | None:
