@@ -208,6 +208,8 @@ ETA = lambda v: v["n"] * (v["a"].T @ v["X"] @ v["X"].T @ v["a"]).item() / (2 * n
     ("w0 - (2 eta/n) X^T (X w0 - t)", W1),
     (r"\mathbf{w}_0 - \frac{2\eta}{n}\mathbf{X}^{T}(\mathbf{X}\mathbf{w}_{0}-\mathbf{t})", W1),
     ("w_0 - 2*η/n * Xᵀ(X w_0 - t)", W1),
+    # \cdot right before a wrapped symbol: "\cdot\mathbf{X}" is a product, not a command "\cdotX"
+    (r"\mathbf{w}_0 - \frac{2\eta}{n}\cdot\mathbf{X}^\top(\mathbf{X}\mathbf{w}_0-\mathbf{t})", W1),
     (r"w_0 - \frac{2\eta}{n}X'(Xw_0 - t)", W1),
     (r"\frac{n\, a^\top X X^\top a}{2\left\|XX^\top a\right\|_2^2}", ETA),
     (r"\frac{n \mathbf{a}^{\top}\mathbf{X}\mathbf{X}^{\top}\mathbf{a}}{2 \lVert \mathbf{X}\mathbf{X}^{\top}\mathbf{a}\rVert^{2}}", ETA),

@@ -80,11 +80,11 @@ def normalise_tex(text: str) -> str:
     s = re.sub(r"\\(?:widetilde|tilde|Tilde)\s*\{?\s*\\lambda\s*\}?", " lambdatilde ", s)
     s = re.sub(r"(?:\\lambda|(?<![A-Za-z\\])lambda)\s*[~']", " lambdatilde ", s)  # lambda' and lambda~ (ASCII tilde)
     s = re.sub(r"\\(?:widetilde|tilde|Tilde|hat|bar)\s*", "", s)
+    s = re.sub(r"\\(?:cdot|times|ast)(?![A-Za-z])", "*", s)  # before unwrapping: "\cdot\mathbf{X}" is no "\cdotX"
     # Unwrap \mathbf{x} -> x (repeat for nesting), drop font switches.
     for _ in range(3):
         s = re.sub(rf"\\(?:{_WRAPPERS})\s*\{{([^{{}}]*)\}}", r"\1", s)
     s = re.sub(rf"\\(?:{_WRAPPERS})(?![A-Za-z])\s*", "", s)
-    s = re.sub(r"\\(?:cdot|times|ast)(?![A-Za-z])", "*", s)
     s = re.sub(r"\\[dt]frac", r"\\frac", s)
     s = re.sub(r"_\{\s*([A-Za-z0-9]+)\s*\}", r"_\1", s)
     s = re.sub(r"\^\{\s*([A-Za-z0-9*]+)\s*\}", r"^\1", s)
