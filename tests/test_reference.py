@@ -886,6 +886,9 @@ def test_convexity():
     ("Positive leading coefficient, so convex.", "correct"), ("Quadratic with a >= 0, hence convex.", "correct"),
     ("Negative leading coefficient, so not convex.", "incorrect"), ("Hence non-convex.", "incorrect"),
     ("The second derivative is nonnegative; therefore convex.", "correct"),
+    # a hedged "not necessarily convex" is a no, not the "convex in eta" after it
+    ("L1 is not necessarily convex in eta.", "incorrect"), ("L1 need not be convex in eta.", "incorrect"),
+    ("L1 is convex in eta, though not strictly convex when X X^T a = 0.", "correct"),
 ])
 def test_convexity_said_as_a_conclusion(text, status):
     assert verdict("2.2.2", text).status == status
