@@ -67,6 +67,14 @@ def test_labelled_number_right_before_the_label_beats_a_later_one_and_results_co
     assert [f.value for f in ans.labelled_numbers("neurons: 7 and params: 5", [r"params", r"neurons"])] == [7, 5]
 
 
+def test_labelled_number_does_not_cross_into_a_heading_or_list_item_below_it():
+    # the neurons' total ends its line: it is not the number of the "Parameters" heading on the next
+    text = "#### Neurons\nTotal: **61,632**\n#### Parameters\nsee below"
+    assert ans.labelled_numbers(text, [r"param(?:eter)?s?"]) == []
+    assert ans.labelled_numbers("total 61,632\n- parameters (see below)", [r"param(?:eter)?s?"]) == []
+    assert [f.value for f in ans.labelled_numbers("The CNN has\n61,632 neurons", [r"neurons"])] == [61632]  # hard-wrapped
+
+
 M = ((0.0, 1.0, -1.0), (2.0, 3.0, 4.0))
 MATRIX_FORMATS = {
     "bmatrix": r"$$\begin{bmatrix} 0 & 1 & -1 \\ 2 & 3 & 4 \end{bmatrix}$$",

@@ -130,8 +130,8 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
     out = []
     for label in labels:
         for m in re.finditer(label, plain, re.I):
-            after = re.split(r"(?<!\d)[.;\n](?!\d)", plain[m.end(): m.end() + window], maxsplit=1)[0]
-            before = re.split(r"(?<!\d)[.;\n](?!\d)", plain[max(0, m.start() - window): m.start()])[-1]
+            after = re.split(_SENTENCE_STOP, plain[m.end(): m.end() + window], maxsplit=1)[0]
+            before = re.split(_SENTENCE_STOP, plain[max(0, m.start() - window): m.start()])[-1]
             nums_after, nums_before = find_numbers(after), find_numbers(before)
             pick = None
             if nums_after and re.fullmatch(r"\s*(?:\([^)]*\)\s*)?(?::|=|\bis\b|\bare\b|\bof\b|\bequals?\b|≈)?\s*(?:(?:approx|ca|about|around|~)\s*)?",
@@ -150,6 +150,11 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
             if pick:
                 out.append(Found(pick[1], "labelled", pick[0], pick[2]))
     return sorted(out, key=lambda f: f.start)
+
+
+# A sentence ends at '.', ';' or a line end, but not inside "1.5" nor between a label and its number on the next line;
+# a heading or list item on the next line starts a new one also after a number ("Total: 61,632\n#### Parameters")
+_SENTENCE_STOP = re.compile(r"(?<!\d)[.;\n](?!\d)|\n(?=[ \t]*(?:#|[-*+][ \t]))")
 
 
 _DOT_GROUPED = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{3}){2,}(?![\w.]|,\d)")
