@@ -552,6 +552,13 @@ def test_padding_from_prose():
      "(transpose padding 2).", "partial"),
     ("Kernel 4: padding=1, output_padding=0 (transpose padding 2).\nKernel 5: padding=2, output_padding=1 "
      "(transpose padding 2).", "partial"),
+    # one padding said of both layer kinds ("for both the Conv2d and ConvTranspose2d layers") is each one's
+    ("Kernel 4: padding = 1 for both the Conv2d and ConvTranspose2d layers, with output_padding = 0.\n"
+     "Kernel 5: padding = 2 (same for conv and transposed conv), output_padding = 1.", "correct"),
+    ("Kernel 4: padding = 1 for both the Conv2d and ConvTranspose2d layers, with output_padding = 1.\n"
+     "Kernel 5: padding = 2 (same for conv and transposed conv), output_padding = 1.", "partial"),
+    ("Kernel 4: padding = 1 for the Conv2d and the ConvTranspose2d uses padding = 2, output_padding = 0.\n"
+     "Kernel 5: padding = 2 (same for conv and transposed conv), output_padding = 1.", "partial"),
     # a size before the word ("a 4x4 kernel"), and "block 4" is no kernel
     ("With a 4x4 kernel: padding 1, transposed padding 1, output padding 0.\n"
      "With a 5x5 kernel: padding 2, transposed padding 2, output padding 1.", "correct"),

@@ -80,6 +80,17 @@ def _transposed(text: str, at: int, end: int) -> bool:
     return bool(layer and layer.group(1))
 
 
+_BOTH = re.compile(r"\b(?:both|same|every|all|each)\b", re.I)
+
+
+def _for_both(text: str, at: int, end: int) -> bool:
+    """Whether the padding ending at `at` is said of both layer kinds in the rest of its sentence (up to the next
+    padding): "padding = 1 for both the Conv2d and ConvTranspose2d layers", "(same for conv and transposed conv)"."""
+    stop = min(end, (_LINE_BREAK.search(text, at) or re.search(r"$", text)).start())
+    layers = list(_LAYER.finditer(text, at, stop))
+    return bool(_BOTH.search(text, at, stop)) and any(x.group(1) for x in layers) and any(not x.group(1) for x in layers)
+
+
 # "kernel 4", "k = 5", "kernel size 4x4", and a size before the word: "a 4x4 kernel", "5 x 5 filters" (not "block 4")
 _KERNEL = re.compile(r"\b(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s*([45])(?!\d)"
                      r"|(?<![\w.])([45])\s*(?:x|×|\\times)\s*[45](?=[\s-]*(?:kernel|filter))", re.I)
@@ -100,9 +111,13 @@ def padding_from_text(text: str) -> dict:
         k = f"k{_kernel(m)}"
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
         block = out.setdefault(k, {})
-        for pm in _PAD_LINE.finditer(text, m.start(), end):
+        pads = list(_PAD_LINE.finditer(text, m.start(), end))
+        for j, pm in enumerate(pads):
             name = "output_padding" if pm.group(1).lower().startswith("output") else \
                 "tconv_padding" if _transposed(text, pm.start(), pm.end()) else "conv_padding"
+            if name != "output_padding" and _for_both(text, pm.end(), pads[j + 1].start() if j + 1 < len(pads) else end):
+                block.setdefault("conv_padding", int(pm.group(2)))
+                name = "tconv_padding"
             block.setdefault(name, int(pm.group(2)))
     for k, block in tables.items():
         out[k] = {**out.get(k, {}), **block}
