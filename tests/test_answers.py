@@ -183,6 +183,8 @@ def test_equations_for_a_bold_label_before_the_left_side():
     for text in ("**Answer:** eta* = n/2", "- **Optimal rate**: eta* = n/2", "**Optimal learning rate:** eta* = n/2"):
         assert [f.value for f in ans.equations_for(text, r"eta\*")] == [["n/2"]], text
     assert ans.equations_for("**2** eta* = n", r"eta\*") == []  # a bold coefficient is no label
+    # the formula as inline code after the label
+    assert [f.value for f in ans.equations_for("**Answer:** `eta* = n/2`", r"eta\*")] == [["n/2"]]
 
 
 def test_big_o_and_code_blocks():

@@ -238,7 +238,8 @@ def equation_chains(text: str) -> list[Found]:
     pos = 0
     for line in text.splitlines(keepends=True):
         if "=" in line and "$" not in line and "\\[" not in line and not any(a <= pos < b for a, b in covered):
-            sources.append((re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line.strip()).strip("`*"), pos))  # "1. w1 = ..."
+            # "1. w1 = ...", "**Answer:** `w1 = ...`" (inline code)
+            sources.append((re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line.strip()).replace("`", "").strip("*"), pos))
         pos += len(line)
     for body, start in sources:
         body = re.sub(r"\\(?:begin|end)\{[a-z*]+\}(?:\{[^}]*\})?", " ", unbox(body))
