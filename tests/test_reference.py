@@ -219,6 +219,15 @@ def test_sizes_without_a_total_the_last_number_is_the_networks():
     assert verdict("3.2", text).status == "correct"
 
 
+@pytest.mark.parametrize("cnn_params, status", [("21,024", "correct"), ("21,023", "partial")])
+def test_sizes_a_ratio_is_no_count(cnn_params, status):
+    """"478 times as many parameters as the CNN" names the CNN and a number before "parameters": a ratio, not the
+    CNN's parameter count (which was read as 478, a right answer judged partial)."""
+    text = (f"The CNN has 61,632 neurons and {cnn_params} parameters. The FCNN has 4,992 neurons and 10,063,872 "
+            "parameters, about 478 times as many parameters as the CNN. More parameters overfit.")
+    assert verdict("3.2", text).status == status
+
+
 def test_sizes_from_worked_sums():
     text = ("CNN: total neurons = 32,768 + 8,192 + 16,384 + 4,096 + 192 = 61,632; "
             "total parameters = 864 + 18,432 + 1,728 = 21,024.\n"

@@ -250,6 +250,9 @@ _SENTENCE_END = re.compile(r"\n|;|\.(?=\s)")
 _CLAUSE_START = re.compile(r",\s|\b(?:and|but|whereas|while|compared)\b", re.I)
 
 
+_RATIO = re.compile(r"[-+\d.,]+\s*(?:times\b|×|-?fold\b)", re.I)
+
+
 def sizes_from_text(text: str) -> dict:
     """Per network, the labelled totals: a number with "total" before it wins, else the last one. A network's
     text starts with the sentence that names it ("Number of neurons in the CNN = 61632"), or, in a sentence that
@@ -271,7 +274,8 @@ def sizes_from_text(text: str) -> dict:
         segment = text[start:end]
         for qty, labels in (("neurons", _NEURON), ("params", _PARAM)):
             hits = ans.labelled_numbers(segment, labels)
-            hits = [h for h in hits if h.value >= 10]  # skip kernel sizes, layer indices
+            hits = [h for h in hits if h.value >= 10  # skip kernel sizes, layer indices
+                    and not _RATIO.match(h.snippet)]  # and a ratio: "478 times as many parameters as the CNN"
             if not hits:
                 continue
             totals = [h for h in hits if re.search(r"total|overall|in all|sum", segment[max(0, h.start - 80):h.start + 20], re.I)]
