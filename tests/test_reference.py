@@ -228,6 +228,20 @@ def test_sizes_a_ratio_is_no_count(cnn_params, status):
     assert verdict("3.2", text).status == status
 
 
+@pytest.mark.parametrize("comparison", [
+    "i.e. 10,042,848 more parameters than the CNN", "but 56,640 fewer neurons than the CNN",
+])
+def test_sizes_a_comparison_with_the_other_network_is_no_count_of_it(comparison):
+    """"... more parameters than the CNN": the CNN named as what is compared with is no new subject, and a
+    difference is no count (the difference, or the FCNN's own number, was read as the CNN's: partial)."""
+    text = ("The CNN has 61,632 neurons and 21,024 parameters. The FCNN has 4,992 neurons and 10,063,872 "
+            f"parameters, {comparison}. More parameters overfit.")
+    assert verdict("3.2", text).status == "correct"
+    assert verdict("3.2", text.replace("21,024", "21,023")).status == "partial"
+    later = "The FCNN has 4,992 neurons and 10,063,872 parameters. With the CNN we get 61,632 neurons and 21,024 parameters."
+    assert verdict("3.2", later + " More parameters overfit.").status == "correct"
+
+
 def test_sizes_from_worked_sums():
     text = ("CNN: total neurons = 32,768 + 8,192 + 16,384 + 4,096 + 192 = 61,632; "
             "total parameters = 864 + 18,432 + 1,728 = 21,024.\n"

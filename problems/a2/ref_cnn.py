@@ -250,7 +250,9 @@ _SENTENCE_END = re.compile(r"\n|;|\.(?=\s)")
 _CLAUSE_START = re.compile(r",\s|\b(?:and|but|whereas|while|compared)\b", re.I)
 
 
-_RATIO = re.compile(r"[-+\d.,]+\s*(?:times\b|×|-?fold\b)", re.I)
+_RATIO = re.compile(r"[-+\d.,]+\s*(?:times\b|×|-?fold\b|more\b|fewer\b|less\b)", re.I)  # "...more/fewer ... than"
+# "than the CNN", "as the CNN", "compared to the CNN": the other network of a comparison, not a new subject
+_COMPARED = re.compile(r"\b(?:than|as|vs\.?|versus|compared\s+(?:to|with))\s+(?:that\s+of\s+)?(?:the\s+)?$", re.I)
 
 
 def sizes_from_text(text: str) -> dict:
@@ -263,6 +265,8 @@ def sizes_from_text(text: str) -> dict:
     text = grids.without_tables(text)
     marks, previous_end = [], 0
     for m in _NETS.finditer(text):
+        if marks and _COMPARED.search(text, max(0, m.start() - 30), m.start()):
+            continue
         start = max((b.end() for b in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
         if start < previous_end:
             start = max((b.start() for b in _CLAUSE_START.finditer(text, previous_end, m.start())), default=previous_end)
