@@ -413,6 +413,15 @@ def test_counts_from_prose():
     assert verdict("4.3", "For 32x32 inputs:\n" + COUNTS_PROSE).status == "correct"
 
 
+@pytest.mark.parametrize("remark", ["(conv layers only, BatchNorm not counted)", "(Conv2d weights only)"])
+def test_counts_from_prose_with_a_remark_in_capitals_after_a_formula(remark):
+    """A remark after the formula was dropped only in lower case ("(unchanged)"): "BatchNorm" or "Conv2d" in it
+    left the formula unread (unchecked)."""
+    text = "For 32x32 inputs:\n" + COUNTS_PROSE.replace("9 NC^2\n", f"9 NC^2 {remark}\n", 1)
+    assert verdict("4.3", text).status == "correct"
+    assert verdict("4.3", text.replace("36 NF^2 + 9 NF NC + 9 NC^2 (", "36 NF^2 + 9 NF NC + 8 NC^2 (")).status == "partial"
+
+
 def test_counts_from_prose_the_last_line_of_a_quantity_wins():
     """A worked answer names a layer's count before the total: the total, stated last, is the answer."""
     text = "For 32x32 inputs, the first conv alone has weights = 9 NIC NF and outputs = 1024 NF.\n" + COUNTS_PROSE

@@ -154,7 +154,8 @@ def _count_side(line: str) -> str | None:
     """The last side of `a = b = c` that reads as an expression in NIC, NF, NC."""
     line = re.sub(r"\\[\[\]]|\$", " ", unbox(line)).replace("{,}", "")  # \[ ... \], $...$; TeX 5{,}760: 5760
     for side in reversed(line.split("=")):
-        side = re.sub(r"\s*\([a-z][a-z ,;-]*\)\W*$", "", side.strip())  # a remark after it: "(unchanged)"
+        # a remark after it: "(unchanged)", "(BatchNorm not counted)"; not "(NF + NC)"
+        side = re.sub(r"\s*\((?![^()]*\b(?:NIC|NF|NC)\b)[A-Za-z][A-Za-z0-9 ,;'-]*\)\W*$", "", side.strip())
         side = side.strip().strip("*.,;")
         try:
             if _parse_count(side).free_symbols:
