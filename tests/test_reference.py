@@ -798,6 +798,9 @@ def test_eta_star_and_derivative_against_autograd(ref):
      "$(\\dfrac{2}{5}, \\dfrac{4}{5})$.", "partial"),
     ("No. RMSProp converges to $(\\tfrac{2}{3}, \\tfrac{2}{3})$, not the minimum-norm solution "
      "$(\\dfrac{4}{5}, \\dfrac{2}{5})$.", "correct"),
+    # numpy's print of a vector, "[0.4 0.8]": no commas
+    ("No. RMSProp converges to w = [0.66666667 0.66666667], not the min-norm solution w* = [0.4 0.8].", "partial"),
+    ("No. RMSProp converges to w = [0.66666667 0.66666667], not the min-norm solution w* = [0.8 0.4].", "correct"),
     # a label before a colon says what the vector is: a wrong one in a labelled list is not skipped
     ("No.\n\n- RMSProp limit: $w = [0.6667, 0.6667]$\n- Minimum-norm solution: [0.4, 0.8]", "partial"),
     ("No.\n\n- RMSProp limit: $w = [0.8, 0.4]$\n- Minimum-norm solution: [0.8, 0.4]", "partial"),

@@ -367,7 +367,8 @@ def reference_rmsprop() -> dict:
             "simulation": sim}
 
 
-_VEC2 = re.compile(r"[\[(]\s*(-?[\d.]+(?:\s*/\s*\d+)?|\\[dt]?frac\{\d+\}\{\d+\})\s*[,;]\s*(-?[\d.]+(?:\s*/\s*\d+)?|\\[dt]?frac\{\d+\}\{\d+\})\s*[\])]")
+# [a, b], (a; b), numpy's [a b]
+_VEC2 = re.compile(r"[\[(]\s*(-?[\d.]+(?:\s*/\s*\d+)?|\\[dt]?frac\{\d+\}\{\d+\})\s*(?:[,;]|(?<=[\d.])\s)\s*(-?[\d.]+(?:\s*/\s*\d+)?|\\[dt]?frac\{\d+\}\{\d+\})\s*[\])]")
 _LIMIT_WORDS = re.compile(r"converg|limit|ends? up|settles|reach|w_\\infty|w_\{\\infty\}|arriv|RMSProp (?:solution|finds)", re.I)
 _MIN_NORM_WORDS = re.compile(r"minimum[- ]norm|min[- ]norm|pseudo|least[- ]norm|w\^\s*\*|w\^\{\*\}|w\^\\star", re.I)
 
