@@ -535,7 +535,7 @@ def test_sweep_seeds_reports_the_spread(project, synth, pal, capsys):
     assert (out["summary"], out["plot"]) == (str(runs / "sweep-seed.json"), str(runs / "sweep-seed.png"))  # as printed
     assert (runs / "sweep-seed.png").stat().st_size > 1000  # seed 0 on a linear axis (a log axis cannot show 0)
     assert cli.main(argv + ["--resume"]) == 0  # the finished runs are kept; the table and spread are printed again
-    assert "over 3 seeds (mean ± sd)" in capsys.readouterr().out
+    assert "over 3 seeds (mean ± sample sd)" in capsys.readouterr().out
 
 
 def _sweep_without_training(monkeypatch, accs: dict[str, float]):

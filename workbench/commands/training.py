@@ -197,7 +197,7 @@ def cmd_sweep(args) -> int:
     _report(summary["runs"], False, args.param)
     if "spread" in summary:
         sp = summary["spread"]
-        console.print(f"over {sp['val_acc']['n']} seeds (mean ± sd): train loss {sp['train_loss']['mean']:.4f} ± "
+        console.print(f"over {sp['val_acc']['n']} seeds (mean ± sample sd): train loss {sp['train_loss']['mean']:.4f} ± "
                       f"{sp['train_loss']['sd']:.4f}, val loss {sp['val_loss']['mean']:.4f} ± {sp['val_loss']['sd']:.4f}, "
                       f"val acc {sp['val_acc']['mean']:.2f} ± {sp['val_acc']['sd']:.2f} %", soft_wrap=True)
     console.print(f"summary: {out_dir / f'sweep-{args.param}.json'}, plot: {out_dir / f'sweep-{args.param}.png'}",
