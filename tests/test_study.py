@@ -87,6 +87,14 @@ def test_a_problem_sampled_often_weighs_as_much_as_one_sampled_once(proj, capsys
                                                                   "ci_low": 0.0, "ci_high": 1.0}}}]
 
 
+def test_a_problem_named_twice_is_studied_once(proj, capsys):
+    # --problem 2.2.3 --problem 2.2.3 judged its traces twice: 6 answers scored and 2 "problems" with an interval
+    data = _json(capsys, ["study", "--problem", "2.2.3", "--problem", "2.2.3", "--model", "model-a"])
+    assert [r["problem"] for r in data["by_problem"]] == ["2.2.3"] and len(data["answers"]) == 3
+    assert data["by_type"] == [{"type": 2, "groups": {"model-a": {"mean": 1 / 3, "problems": 1, "answers": 3,
+                                                                  "ci_low": None, "ci_high": None}}}]
+
+
 def test_grouping_by_strategy_and_by_reported_version(proj, capsys):
     data = _json(capsys, ["study", "--by", "strategy"])
     assert data["groups"] == ["direct", "hinted"]

@@ -54,7 +54,7 @@ def cmd_study(args) -> int:
     check_timeout(args.timeout)
     judge = judge_from_args(args)
     ctx = context(args.pack, judge, args.timeout)
-    problems = ctx.pack.select(args.problem) if args.problem else list(ctx.pack.problems)
+    problems = ctx.pack.select(list(dict.fromkeys(args.problem))) if args.problem else list(ctx.pack.problems)
     problems = [p for p in problems if types is None or p.type in types]
     pairs, skipped = traces_to_judge(problems, ctx.pack.name, args.model, args.strategy)
     if not args.problem and types is None:
