@@ -109,6 +109,12 @@ def test_own_solution_verdict_and_readiness(proj):
     assert verify.ready([report])
 
 
+def test_a_problem_named_twice_is_reported_once(proj):
+    # verify --problem 2.1.2 --problem 2.1.2 listed it twice: "2 problems, 1 point; points at risk: 1" for 0.5
+    reports = verify.verify_pack("a2", ["3.1", "3.1"])
+    assert [r.problem for r in reports] == ["3.1"]
+
+
 def test_missing_trace_puts_all_points_at_risk_then_trace_verdicts(proj):
     write_solution(proj, "2.2.3", f"answer:\n  dL1_deta: '{DL_TEX}'\n  eta_star: '{ETA_TEX}'\n",
                    critique="The model dropped the factor 2 in eta*.")
