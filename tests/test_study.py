@@ -95,6 +95,13 @@ def test_a_problem_named_twice_is_studied_once(proj, capsys):
                                                                   "ci_low": None, "ci_high": None}}}]
 
 
+def test_problems_named_out_of_order_are_studied_in_pack_order(proj, capsys):
+    # --problem 3.1 --problem 2.2.3 put 3.1 first: the rows, and the order a Type's bootstrap resamples its problem
+    # means in, followed the command line (a Type's interval then moved with it in the third decimal)
+    data = _json(capsys, ["study", "--problem", "3.1", "--problem", "2.2.3"])
+    assert [r["problem"] for r in data["by_problem"]] == ["2.2.3", "3.1"]
+
+
 def test_grouping_by_strategy_and_by_reported_version(proj, capsys):
     data = _json(capsys, ["study", "--by", "strategy"])
     assert data["groups"] == ["direct", "hinted"]

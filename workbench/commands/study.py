@@ -54,7 +54,8 @@ def cmd_study(args) -> int:
     check_timeout(args.timeout)
     judge = judge_from_args(args)
     ctx = context(args.pack, judge, args.timeout)
-    problems = ctx.pack.select(list(dict.fromkeys(args.problem))) if args.problem else list(ctx.pack.problems)
+    wanted = {p.id for p in ctx.pack.select(args.problem)} if args.problem else None  # in pack order, once each:
+    problems = [p for p in ctx.pack.problems if wanted is None or p.id in wanted]  # a Type's interval follows it
     problems = [p for p in problems if types is None or p.type in types]
     pairs, skipped = traces_to_judge(problems, ctx.pack.name, args.model, args.strategy)
     if not args.problem and types is None:
