@@ -69,6 +69,13 @@ def test_ids_in_handout_order(pack):
     assert pack.version == "1.3"
 
 
+def test_select_gives_each_problem_once_in_handout_order(pack):
+    """verify and study take --problem ids through select: a repeated id was reported (and counted) twice."""
+    assert [p.id for p in pack.select(["3.1", "1.2.1", "3.1"])] == ["1.2.1", "3.1"]
+    with pytest.raises(UsageError):
+        pack.select(["1.2.1", "9.9"])
+
+
 @pytest.mark.parametrize("pid", list(HANDOUT))
 def test_record_matches_handout(pack, pid):
     p = pack.get(pid)

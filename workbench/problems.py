@@ -100,7 +100,9 @@ class Pack:
         raise UsageError(f"no problem {problem_id!r} in pack {self.name!r}", hint)
 
     def select(self, ids: list[str]) -> list[Problem]:
-        return [self.get(i) for i in ids]
+        """The problems with these ids (an unknown one is an error), once each, in the pack's order."""
+        wanted = {self.get(i).id for i in ids}
+        return [p for p in self.problems if p.id in wanted]
 
 
 _REQUIRED = ("id", "title", "section", "part", "points", "type", "kind", "statement", "answer")

@@ -51,7 +51,7 @@ def select_problems(pack: Pack, ids: list[str] | None = None, *, every: bool = F
     if ids and (every or types):
         raise UsageError("give problem ids or --all/--type, not both", "e.g. `prompt 1.2.1 2.2.3` or `prompt --all`")
     if ids:  # a repeated id is one problem: it would otherwise be paid for twice
-        return pack.select(list(dict.fromkeys(check_problem_id(i) for i in ids)))
+        return pack.select([check_problem_id(i) for i in ids])
     if not (every or types):
         raise UsageError("which problem?", "give a problem id (see `python cli.py list`) or --all")
     chosen = [p for p in pack.problems if (p.graded and p.type in types if types else p.needs_trace)]

@@ -478,7 +478,7 @@ def verify_pack(pack="a2", problem_ids: list[str] | None = None, judge=None,
                 timeout_s: float = DEFAULT_TIMEOUT_S) -> list[ProblemReport]:
     """Readiness report for each problem (all, or the given ids) in handout order."""
     ctx = context(pack, judge, timeout_s)
-    problems = ctx.pack.select(list(dict.fromkeys(problem_ids))) if problem_ids else list(ctx.pack.problems)
+    problems = ctx.pack.select(problem_ids) if problem_ids else list(ctx.pack.problems)
     ref = load_reference(ctx.pack)
     return [report_problem(ref, p, ctx) for p in problems]
 

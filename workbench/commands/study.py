@@ -54,8 +54,7 @@ def cmd_study(args) -> int:
     check_timeout(args.timeout)
     judge = judge_from_args(args)
     ctx = context(args.pack, judge, args.timeout)
-    wanted = {p.id for p in ctx.pack.select(args.problem)} if args.problem else None  # in pack order, once each:
-    problems = [p for p in ctx.pack.problems if wanted is None or p.id in wanted]  # a Type's interval follows it
+    problems = ctx.pack.select(args.problem) if args.problem else list(ctx.pack.problems)  # a Type's interval follows the order
     problems = [p for p in problems if types is None or p.type in types]
     pairs, skipped = traces_to_judge(problems, ctx.pack.name, args.model, args.strategy)
     if not args.problem and types is None:
