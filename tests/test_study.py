@@ -351,7 +351,7 @@ def test_an_answer_is_scored_only_when_every_part_was_judged(proj, capsys):
     cell = data["by_problem"][0]["groups"]["model-c"]
     assert (cell["scored"], cell["unchecked"], cell["incorrect"], cell["mean"]) == (0, 3, 0, None)
     assert all("key points" in a["reason"] for a in data["answers"])
-    assert [a["score"] for a in data["answers"]] == [0.0, 0.0, 0.0]  # unscored: not the decided parts' 0.5
+    assert [a["score"] for a in data["answers"]] == [None, None, None]  # unscored: not 0 (nor the decided parts' 0.5)
 
 
 def test_a_failing_judge_exits_3_after_the_report(proj, capsys, monkeypatch):

@@ -38,7 +38,7 @@ class JudgedAnswer:
     trace: str
     sample: int
     status: str
-    score: float
+    score: float | None  # None when not scored (unchecked, missing): never a 0 to average
     reason: str = ""
     caution: str = ""  # cut off at the token limit, filtered, refused or empty (Trace.cautions): scored as it came
 
@@ -215,7 +215,7 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
             if status in SCORED:
                 cell.scores.append(v.score)
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
-                                        trace.path.name, i, status, v.score if status in SCORED else 0.0, v.reason,
+                                        trace.path.name, i, status, v.score if status in SCORED else None, v.reason,
                                         caution))
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
