@@ -779,6 +779,31 @@ def test_a_long_run_without_spaces_wraps_inside_the_page(tmp_path):
 
 
 
+def test_a_long_identifier_in_a_table_cell_breaks_inside_its_cell(tmp_path):
+    """A six-column table of an own solution with `torch.nn.functional.cross_entropy_loss`-like code spans ran into
+    the next cells and past the margin (A2's 5.5 with a table of runs): such a token breaks after its dots and
+    underscores inside its cell, and a table that fits is set as before."""
+    from workbench.typeset import compile_pdf, markdown_to_typst, preamble
+
+    long = ["`torch.nn.functional.cross_entropy_loss`", "`torch.optim.lr_scheduler.ReduceLROnPlateau`",
+            "`colourize.train.train_one_epoch_with_validation_and_logging`"]
+    md = ("| batch | optimiser | loss function used | scheduler | final val loss | notes |\n|---|---|---|---|---|---|\n"
+          f"| 32 | `torch.optim.Adam` | {long[0]} | {long[1]} | 1.61 | {long[2]} |\n\n"
+          "| batch size | observations made |\n|---|---|\n| 32 | the smallest batch converges fastest |\n")
+    body, _ = markdown_to_typst(md, tmp_path / "t.md")
+    (tmp_path / "t.typ").write_text(preamble("T", "A") + body, encoding="utf-8")
+    compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
+    page = pypdf.PdfReader(tmp_path / "t.pdf").pages[0]
+    runs = []  # (x, text) of every text run outside the footer
+    page.extract_text(visitor_text=lambda text, cm, tm, *_: runs.append((pypdf.mult(tm, cm)[4], text))
+                      if text.strip() and pypdf.mult(tm, cm)[5] > 60 else None)
+    margin = 2 / 2.54 * 72  # the preamble's 2 cm
+    assert all(margin - 1 < x and x + 4.9 * len(text.strip()) < float(page.mediabox.width) - margin + 1
+               for x, text in runs if text.strip().isascii()), runs  # 8 pt DejaVu Sans Mono: 4.8 pt a character
+    text = page.extract_text()
+    assert "the smallest batch converges fastest" in text and "\u200b" not in text.split("batch size")[1]
+
+
 def test_a_heading_in_the_student_s_text_nests_under_its_question(fx):
     """A student's `# Part (a)` in an own solution came out as a top-level heading, larger than the question's own
     and beside "Written Part" in the PDF's outline (A2's 3.2, page 18 of a built writeup)."""
