@@ -804,6 +804,24 @@ def test_a_long_identifier_in_a_table_cell_breaks_inside_its_cell(tmp_path):
     assert "the smallest batch converges fastest" in text and "\u200b" not in text.split("batch size")[1]
 
 
+def test_a_figure_taller_than_the_page_keeps_its_caption_above_the_bottom_margin(tmp_path):
+    """An own phone screenshot (1170x2532) was scaled to the page height and its caption fell about 14 pt into the
+    bottom margin, over the footer: the image is made short enough for the caption to fit on the page too."""
+    from PIL import Image
+    from workbench.typeset import compile_pdf, markdown_to_typst, preamble
+
+    (tmp_path / "files").mkdir()
+    Image.new("RGB", (1170, 2532), (200, 220, 240)).save(tmp_path / "files" / "phone.png")
+    body, _ = markdown_to_typst("Before.\n\n![Loss curves on my phone screen](files/phone.png)\n\nAfter.\n", tmp_path / "t.md")
+    (tmp_path / "t.typ").write_text(preamble("T", "A") + body, encoding="utf-8")
+    compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
+    ys = []
+    for page in pypdf.PdfReader(tmp_path / "t.pdf").pages:
+        page.extract_text(visitor_text=lambda text, cm, tm, *_: ys.append(pypdf.mult(tm, cm)[5])
+                          if "phone screen" in text else None)
+    assert ys and min(ys) > 2.2 / 2.54 * 72, ys  # the caption's baseline above the preamble's 2.2 cm bottom margin
+
+
 def test_a_heading_in_the_student_s_text_nests_under_its_question(fx):
     """A student's `# Part (a)` in an own solution came out as a top-level heading, larger than the question's own
     and beside "Written Part" in the PDF's outline (A2's 3.2, page 18 of a built writeup)."""
