@@ -822,6 +822,20 @@ def test_a_figure_taller_than_the_page_keeps_its_caption_above_the_bottom_margin
     assert ys and min(ys) > 2.2 / 2.54 * 72, ys  # the caption's baseline above the preamble's 2.2 cm bottom margin
 
 
+def test_the_url_of_a_citation_is_a_link(tmp_path):
+    """A trace's citation printed the conversation's share link (the handout asks for the model's url) as dead text:
+    a grader could not click through to it. Its address is now a link, trailing punctuation left out, and a long
+    address that wraps still links to the whole of it."""
+    from workbench.typeset import compile_pdf, preamble, typ_str
+
+    share = "https://chatgpt.com/share/" + "a1b2c3d4" * 12
+    cite = f"gpt-4o via {share}; imported 2026-12-01 (UTC); see also https://claude.ai."
+    (tmp_path / "t.typ").write_text(preamble("T", "A") + f"\n#wb-cite({typ_str(cite)})\n", encoding="utf-8")
+    compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
+    annots = [a.get_object() for a in pypdf.PdfReader(tmp_path / "t.pdf").pages[0].get("/Annots") or []]
+    assert {a["/A"]["/URI"] for a in annots if "/A" in a} == {share, "https://claude.ai"}
+
+
 def test_a_heading_in_the_student_s_text_nests_under_its_question(fx):
     """A student's `# Part (a)` in an own solution came out as a top-level heading, larger than the question's own
     and beside "Written Part" in the PDF's outline (A2's 3.2, page 18 of a built writeup)."""
