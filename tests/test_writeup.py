@@ -1128,6 +1128,19 @@ def test_the_appendix_lists_failed_checks_first_in_plain_text(tmp_path, monkeypa
     assert "check 2 [ok]" in plain and "check 3" not in plain and plain.endswith("(and 2 more)")  # 6 details, 4 shown
 
 
+def test_the_checklist_links_each_question_to_its_section(fx):
+    """The appendix checklist named each question with its missing pieces, but its "Q" cells were dead text: a grader
+    reading "missing: trace" could not click through to that question, as the appended traces' "Question:" lines do."""
+    _build(fx)
+    reader = pypdf.PdfReader(fx / "build" / "fx-writeup.pdf")
+    last = reader.pages[-1]
+    assert "Appendix: checklist" in last.extract_text()
+    dests = [str(a.get_object().get("/Dest")) for a in last.get("/Annots") or []]
+    questions = [name for name in reader.named_destinations if name.startswith("q-")]
+    assert dests == ["q-1.1", "q-1.2", "q-1.3", "q-1.4", "q-2.1", "q-2.2"] and sorted(questions) == dests, dests
+    assert all(reader.get_destination_page_number(reader.named_destinations[d]) < len(reader.pages) - 1 for d in dests)
+
+
 def test_own_solutions_judged_wrong_are_named_though_nothing_is_missing(fx, monkeypatch, capsys):
     from workbench import writeup
     from workbench.verdicts import ProblemReport, Verdict

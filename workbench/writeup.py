@@ -194,7 +194,7 @@ def appendix(entries: list[Entry], verify_note: str, notes: list[str]) -> list[s
     for e in entries:
         r = e.report
         own, llm = _statuses(e.checked)
-        rows.append([md_text(e.problem.id), md_text(f"{e.problem.points:g}"), md_text(str(e.problem.type)),
+        rows.append([f"[{md_text(e.problem.id)}](#{_anchor('q', e.problem)})", md_text(f"{e.problem.points:g}"), md_text(str(e.problem.type)),
                      md_text(", ".join(r.required) or "—"), md_text(", ".join(r.missing) or "none"),
                      md_text(f"{r.points_at_risk:g}"), md_text(own), md_text(llm)])
     out.append(md_table(["Q", "pts", "Type", "required", "missing", "at risk", "own solution", "LLM samples"], rows,
