@@ -315,6 +315,19 @@ def test_a_transcript_drops_empty_messages_and_may_open_with_the_assistant(wb, t
     assert [e["turn"] for e in trace.data["exchanges"]] == [0, 0]
 
 
+def test_a_comment_in_a_transcript_s_code_block_is_no_speaker_line(wb, tmp_path):
+    """A reply's ```python block with a `# model` comment was cut there into two replies, the comment line lost."""
+    path = tmp_path / "chat.md"
+    reply = "Here is a script:\n\n```python\n# model\nmodel = UNet()\n~~~\n## User\n```\n\nThe receptive field is 5."
+    path.write_text(f"## User\nHow do I count it?\n\n## ChatGPT\n{reply}\n\n## User\nThanks\n## ChatGPT\nWelcome.\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    messages = load_trace(wb.traces()[0]).samples[0]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"] and messages[1]["content"] == reply
+    path.write_text("## User\nWhy does it fail?\n```python\nx = model(x)\n\n## ChatGPT\nThe shapes differ.\n")  # never closed
+    assert wb.run("import-chat", str(path), "--problem", "1.2", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    assert [m["role"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == ["user", "assistant"]  # traces/1.2 sorts first
+
+
 def test_a_transcript_that_names_its_model_needs_no_flag(wb, tmp_path):
     path = tmp_path / "chat.md"
     path.write_text("## User\nWhat is $x_1$?\n\n## GPT-4o\nIt is 2.\n")

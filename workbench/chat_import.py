@@ -105,10 +105,11 @@ def _role(name: str) -> str:
     return "system" if name == "system" else "assistant"
 
 
-def parse_markdown(text: str, source: str = "transcript") -> Conversation:
-    title, messages, current = "", [], None
+def parse_markdown(text: str, source: str = "transcript", fences: bool = True) -> Conversation:
+    title, messages, current, fence = "", [], None, ""
     for line in text.splitlines():
-        for marker in _MARKERS:
+        opens = re.match(r"(`{3,}|~{3,})", line.strip())
+        for marker in [] if fence else _MARKERS:  # inside a fenced code block, `# model` is a comment, not a speaker
             match = marker.match(line.strip())
             if match:
                 current = {"role": _role(match.group("name")), "content": [], "label": match.group("name")}
@@ -122,6 +123,12 @@ def parse_markdown(text: str, source: str = "transcript") -> Conversation:
                 current["content"].append(line)
             elif not title and (m := _TITLE.match(line)):
                 title = m.group("title")
+        if opens and not fence and fences:
+            fence = opens.group(1)
+        elif fence and line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+            fence = ""
+    if fence:  # a fence never closed (a pasted snippet's ``` alone) fenced nothing: read every speaker line
+        return parse_markdown(text, source, fences=False)
     out = [{"role": m["role"], "content": "\n".join(m["content"]).strip()} for m in messages]
     out = [m for m in out if m["content"]]
     if not any(m["role"] == "user" for m in out) or not any(m["role"] == "assistant" for m in out):
