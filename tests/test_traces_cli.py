@@ -275,6 +275,20 @@ def test_an_export_keeps_what_the_chat_showed(wb, tmp_path):
     assert trace.model_version == "gpt-4o"  # the export's own record of the model, not the flag
 
 
+def test_a_voice_message_keeps_its_transcribed_words(wb, tmp_path):
+    """A voice-mode chat's messages are audio_transcription parts: each was imported as `[audio_transcription]`, the
+    question and the answer lost though the export holds their words."""
+    def voice(text, direction):
+        return {"content_type": "multimodal_text", "parts": [
+            {"content_type": "audio_transcription", "text": text, "direction": direction},
+            {"content_type": "audio_asset_pointer", "asset_pointer": "sediment://file_1", "format": "wav"}]}
+    conv = _chain(("user", voice("Why one over lambda max?", "in")),
+                  ("assistant", voice("Because the curvature bounds the step.", "out"), {"model_slug": "gpt-4o"}))
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    assert [m["content"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == [
+        "Why one over lambda max?\n[audio_asset_pointer]", "Because the curvature bounds the step.\n[audio_asset_pointer]"]
+
+
 def test_an_older_export_without_current_node_follows_the_last_branch(wb, tmp_path):
     conv = json.loads(json.dumps(EXPORT[0]))
     del conv["current_node"]

@@ -152,8 +152,8 @@ def _node_text(message: dict) -> str | None:
     for part in content.get("parts") or []:
         if isinstance(part, str):
             parts.append(part)
-        elif isinstance(part, dict):
-            parts.append(f"[{part.get('content_type', 'attachment')}]")
+        elif isinstance(part, dict):  # a voice message's words are its audio_transcription part's text
+            parts.append(part["text"] if isinstance(part.get("text"), str) else f"[{part.get('content_type', 'attachment')}]")
     return "\n".join(parts) if parts else content.get("text")
 
 
