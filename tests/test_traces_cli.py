@@ -275,6 +275,21 @@ def test_an_export_keeps_what_the_chat_showed(wb, tmp_path):
     assert trace.model_version == "gpt-4o"  # the export's own record of the model, not the flag
 
 
+def test_an_assistant_message_to_a_tool_is_no_part_of_the_reply(wb, tmp_path):
+    """A memory update (recipient "bio") and a search call (recipient "browser") were imported as reply text: the
+    answer judged began 'User is studying learning rates.', which the chat showed only as 'Memory updated'."""
+    conv = _chain(("user", "Why one over lambda max?"),
+                  ("assistant", "User is studying learning rates.", {"model_slug": "gpt-4o"}),
+                  ("tool", "Model set context updated."),
+                  ("assistant", 'search("optimal learning rate")', {"model_slug": "gpt-4o"}),
+                  ("assistant", {"content_type": "code", "text": "print(2 / 4)"}, {"model_slug": "gpt-4o"}),
+                  ("assistant", "Because the curvature bounds the step.", {"model_slug": "gpt-4o"}))
+    for node, recipient in (("m1", "bio"), ("m3", "browser"), ("m4", "python"), ("m5", "all")):
+        conv["mapping"][node]["message"]["recipient"] = recipient
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    assert load_trace(wb.traces()[0]).answers() == ["```\nprint(2 / 4)\n```\n\nBecause the curvature bounds the step."]
+
+
 def test_a_voice_message_keeps_its_transcribed_words(wb, tmp_path):
     """A voice-mode chat's messages are audio_transcription parts: each was imported as `[audio_transcription]`, the
     question and the answer lost though the export holds their words."""

@@ -7,8 +7,8 @@ are Claude's.
 ChatGPT export: `conversations.json` (or the export's .zip): a list of conversations with `title`,
 `id`/`conversation_id`, `create_time`, `current_node` and a `mapping` of nodes (`message`, `parent`,
 `children`). The displayed branch is the chain from `current_node` back to the root; edited or
-regenerated branches that were not displayed are left out. Hidden system messages, tool output and
-reasoning summaries are skipped.
+regenerated branches that were not displayed are left out. Hidden system messages, a reply's text addressed to
+a tool (a memory update, a search), tool output and reasoning summaries are skipped.
 
 Claude export (claude.ai: Settings > Privacy > Export data): `conversations.json` (or the export's .zip):
 a list of conversations with `name`, `uuid`, `created_at` (ISO-8601) and `chat_messages`, a list in
@@ -186,6 +186,9 @@ def parse_export_conversation(conv: dict) -> Conversation:
         if role not in ("user", "assistant", "system") or text is None or not text.strip():
             continue
         if role == "system" and meta.get("is_visually_hidden_from_conversation", True):
+            continue
+        if role == "assistant" and msg.get("recipient", "all") != "all" and (msg.get("content") or {}).get(
+                "content_type", "text") == "text":  # a call to a tool (memory, search): the chat shows no such reply
             continue
         if messages and role == "assistant" and messages[-1]["role"] == "assistant":
             messages[-1]["content"] += "\n\n" + text.strip()  # one reply split around tool calls
