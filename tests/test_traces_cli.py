@@ -275,6 +275,16 @@ def test_an_export_keeps_what_the_chat_showed(wb, tmp_path):
     assert trace.model_version == "gpt-4o"  # the export's own record of the model, not the flag
 
 
+def test_a_chat_that_switched_models_cites_every_model(wb, tmp_path):
+    """A conversation begun with gpt-4o and switched to o3 was cited as 'gpt-4o via ChatGPT': the judged answer's
+    model was named nowhere but in the import record."""
+    conv = _chain(("user", "q"), ("assistant", "a", {"model_slug": "gpt-4o"}),
+                  ("user", "q2"), ("assistant", "a2", {"model_slug": "o3"}), ("user", "q3"), ("assistant", "a3", {"model_slug": "gpt-4o"}))
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    trace = load_trace(wb.traces()[0])
+    assert trace.model_version == "gpt-4o, o3" and trace.citation().startswith("gpt-4o, o3 via ChatGPT (https://chatgpt.com);")
+
+
 def test_an_assistant_message_to_a_tool_is_no_part_of_the_reply(wb, tmp_path):
     """A memory update (recipient "bio") and a search call (recipient "browser") were imported as reply text: the
     answer judged began 'User is studying learning rates.', which the chat showed only as 'Memory updated'."""

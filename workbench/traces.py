@@ -143,7 +143,12 @@ class Trace:
 
     @property
     def model_version(self) -> str:
-        """The model the server said it used (first exchange), else the requested name."""
+        """The model the server said it used (first exchange), else the requested name; for an imported chat
+        whose replies name several models (switched mid-conversation), all of them in order of use."""
+        if self.source == "import":
+            named = list(dict.fromkeys(m for ex in self.data.get("exchanges", []) if isinstance(m := ex.get("model"), str) and m))
+            if len(named) > 1:
+                return ", ".join(named)
         for ex in self.data.get("exchanges", []):
             if ex.get("model"):
                 return ex["model"]
