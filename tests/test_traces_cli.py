@@ -459,6 +459,21 @@ def test_a_claude_message_that_is_only_an_attachment_keeps_its_turn(wb, tmp_path
     assert messages[3]["content"] == "The figure shows a UNet."
 
 
+def test_a_claude_reply_s_artifact_is_named_where_it_stood(wb, tmp_path):
+    """A reply whose code was an artifact (a tool_use part named "artifacts") was imported as 'Here is the
+    implementation:' and the sentence after it, as if Claude had shown no code."""
+    conv = json.loads(json.dumps(CLAUDE[1]))
+    conv["chat_messages"][1] = {"uuid": "o2", "sender": "assistant", "content": [
+        {"type": "text", "text": "Here is the implementation:"},
+        {"type": "tool_use", "name": "artifacts", "input": {"id": "unet", "type": "application/vnd.ant.code",
+                                                            "title": "UNet forward", "command": "create", "content": "def forward(self, x): ..."}},
+        {"type": "tool_result", "name": "artifacts", "content": [{"type": "text", "text": "OK"}]},
+        {"type": "text", "text": "It concatenates the skips."}]}
+    assert _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")[0] == 0
+    assert load_trace(wb.traces()[0]).answers() == [
+        "Here is the implementation:\n\n[artifact, not imported: UNet forward]\n\nIt concatenates the skips."]
+
+
 def test_import_chat_json_names_the_conversation_and_its_turns(wb, claude_export):
     """The human output says which conversation was imported ('Bayes rule for dropout': 2 user turn(s)); --json
     said neither, so a script could not tell which one a --conversation substring picked."""

@@ -16,7 +16,8 @@ the order shown, each with `sender` ("human" or "assistant") and `content`, a li
 is that of the parts of type "text" (the message's `text` where it has no `content`); a reply's `thinking`
 parts are kept apart as its reasoning (as a reasoning model's through the API: never part of the answer); tool
 use and tool results (`tool_use`, `tool_result`) and any other kind of part are skipped, as the ChatGPT import
-skips hidden and tool messages; attachments and files are not imported (a message that is only a file keeps
+skips hidden and tool messages, but an artifact (a `tool_use` named "artifacts", shown beside the reply) is named
+where it stood; attachments and files are not imported (a message that is only a file keeps
 its turn, naming the file). The export
 names no model, so `--model` is required; the citation names https://claude.ai unless --url gives
 another address, and no model version date is added to the name given.
@@ -225,6 +226,9 @@ def _claude_parts(message: dict) -> tuple[str, str]:
             texts.append(text)
         elif part.get("type") == "thinking" and isinstance(part.get("thinking"), str):
             thoughts.append(part["thinking"])
+        elif part.get("type") == "tool_use" and part.get("name") == "artifacts":  # shown beside the reply: say so
+            given = part.get("input") if isinstance(part.get("input"), dict) else {}
+            texts.append(f"[artifact, not imported: {given.get('title') or given.get('id') or 'untitled'}]")
     return tuple("\n\n".join(p for p in parts if p.strip()) for parts in (texts, thoughts))
 
 
