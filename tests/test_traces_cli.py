@@ -459,6 +459,18 @@ def test_a_claude_message_that_is_only_an_attachment_keeps_its_turn(wb, tmp_path
     assert messages[3]["content"] == "The figure shows a UNet."
 
 
+def test_a_claude_message_with_text_and_a_file_names_the_file(wb, tmp_path):
+    """A question sent with colourization.py attached was imported as the question alone: the record of what was
+    asked did not say the model had been given the file, though the reply was about it."""
+    conv = json.loads(json.dumps(CLAUDE[1]))
+    conv["chat_messages"][0].update(text="Fix my forward pass", attachments=[
+        {"file_name": "colourization.py", "file_type": "text/x-python", "extracted_content": "class UNet: ..."}],
+        files=[{"file_name": "loss.png"}])
+    assert _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")[0] == 0
+    messages = load_trace(wb.traces()[0]).samples[0]["messages"]
+    assert messages[0] == {"role": "user", "content": "Fix my forward pass\n\n[attached, not imported: colourization.py, loss.png]"}
+
+
 def test_a_claude_reply_s_artifact_is_named_where_it_stood(wb, tmp_path):
     """A reply whose code was an artifact (a tool_use part named "artifacts") was imported as 'Here is the
     implementation:' and the sentence after it, as if Claude had shown no code."""

@@ -17,8 +17,8 @@ is that of the parts of type "text" (the message's `text` where it has no `conte
 parts are kept apart as its reasoning (as a reasoning model's through the API: never part of the answer); tool
 use and tool results (`tool_use`, `tool_result`) and any other kind of part are skipped, as the ChatGPT import
 skips hidden and tool messages, but an artifact (a `tool_use` named "artifacts", shown beside the reply) is named
-where it stood; attachments and files are not imported (a message that is only a file keeps
-its turn, naming the file). The export
+where it stood; attachments and files are not imported but named (a message that is only a file keeps
+its turn, naming it). The export
 names no model, so `--model` is required; the citation names https://claude.ai unless --url gives
 another address, and no model version date is added to the name given.
 
@@ -249,9 +249,10 @@ def parse_claude_conversation(conv: dict) -> Conversation:
         text, thinking = _claude_parts(msg)
         text, thinking = text.strip(), thinking if role == "assistant" else ""
         files = [a for key in ("attachments", "files") if isinstance(msg.get(key), list) for a in msg[key]
-                 if isinstance(a, dict)] if not text and role == "user" else []
-        if files:  # a file sent alone is still a turn: the reply after it answers it, not the question before
-            text = "[attached, not imported: " + ", ".join(str(a.get("file_name") or "a file") for a in files) + "]"
+                 if isinstance(a, dict)] if role == "user" else []
+        if files:  # said, with the text or alone: a file sent alone is still a turn, the reply after it answers it
+            text = "\n\n".join(filter(None, (text, "[attached, not imported: " + ", ".join(
+                str(a.get("file_name") or "a file") for a in files) + "]")))
         if not text:
             continue
         if messages and role == "assistant" and messages[-1]["role"] == "assistant":
