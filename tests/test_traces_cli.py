@@ -300,6 +300,19 @@ def test_an_assistant_message_to_a_tool_is_no_part_of_the_reply(wb, tmp_path):
     assert load_trace(wb.traces()[0]).answers() == ["```\nprint(2 / 4)\n```\n\nBecause the curvature bounds the step."]
 
 
+def test_a_chatgpt_question_sent_with_a_file_names_it(wb, tmp_path):
+    """A question sent with a2.pdf uploaded (metadata.attachments) was imported as the question alone, and a message
+    that was only the file was dropped, its reply merged into the one before."""
+    conv = _chain(("user", "Solve 2.2.3 from the handout", {"attachments": [{"id": "file-1", "name": "a2.pdf",
+                                                                              "mime_type": "application/pdf"}]}),
+                  ("assistant", "a", {"model_slug": "gpt-4o"}),
+                  ("user", "", {"attachments": [{"id": "file-2", "name": "loss.png"}]}),
+                  ("assistant", "b", {"model_slug": "gpt-4o"}))
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    assert [m["content"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == [
+        "Solve 2.2.3 from the handout\n\n[attached, not imported: a2.pdf]", "a", "[attached, not imported: loss.png]", "b"]
+
+
 def test_a_voice_message_keeps_its_transcribed_words(wb, tmp_path):
     """A voice-mode chat's messages are audio_transcription parts: each was imported as `[audio_transcription]`, the
     question and the answer lost though the export holds their words."""

@@ -8,7 +8,7 @@ ChatGPT export: `conversations.json` (or the export's .zip): a list of conversat
 `id`/`conversation_id`, `create_time`, `current_node` and a `mapping` of nodes (`message`, `parent`,
 `children`). The displayed branch is the chain from `current_node` back to the root; edited or
 regenerated branches that were not displayed are left out. Hidden system messages, a reply's text addressed to
-a tool (a memory update, a search), tool output and reasoning summaries are skipped.
+a tool (a memory update, a search), tool output and reasoning summaries are skipped; uploaded files are named.
 
 Claude export (claude.ai: Settings > Privacy > Export data): `conversations.json` (or the export's .zip):
 a list of conversations with `name`, `uuid`, `created_at` (ISO-8601) and `chat_messages`, a list in
@@ -184,6 +184,11 @@ def parse_export_conversation(conv: dict) -> Conversation:
         role = (msg.get("author") or {}).get("role")
         meta = msg.get("metadata") or {}
         text = _node_text(msg)
+        files = [a for a in meta["attachments"] if isinstance(a, dict)] if (
+            role == "user" and text is not None and isinstance(meta.get("attachments"), list)) else []
+        if files:  # an uploaded file is not in the export: say it was sent, as for a Claude export
+            text = "\n\n".join(filter(None, (text.strip(), "[attached, not imported: " + ", ".join(
+                str(a.get("name") or "a file") for a in files) + "]")))
         if role not in ("user", "assistant", "system") or text is None or not text.strip():
             continue
         if role == "system" and meta.get("is_visually_hidden_from_conversation", True):
