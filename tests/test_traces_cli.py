@@ -380,6 +380,15 @@ def test_a_comment_in_a_transcript_s_code_block_is_no_speaker_line(wb, tmp_path)
     assert [m["role"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == ["user", "assistant"]  # traces/1.2 sorts first
 
 
+def test_a_transcript_saved_with_a_byte_order_mark_keeps_its_first_message(wb, tmp_path):
+    """Notepad's UTF-8 starts with a BOM: the first `## User` line was then no speaker line and the question was lost."""
+    path = tmp_path / "chat.md"
+    path.write_bytes("\ufeff## User\r\nWhat is it?\r\n\r\n## ChatGPT\r\nIt is 5.\r\n".encode())
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    assert load_trace(wb.traces()[0]).samples[0]["messages"] == [
+        {"role": "user", "content": "What is it?"}, {"role": "assistant", "content": "It is 5."}]
+
+
 def test_a_transcript_that_names_its_model_needs_no_flag(wb, tmp_path):
     path = tmp_path / "chat.md"
     path.write_text("## User\nWhat is $x_1$?\n\n## GPT-4o\nIt is 2.\n")

@@ -360,7 +360,7 @@ def load_conversation(path: Path, conversation: str | None = None) -> tuple[byte
                              "drop --conversation")
         raw = _read_bytes(path)
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")  # a BOM (Windows Notepad) would hide the first speaker line
         except UnicodeDecodeError as exc:  # replacing the bytes would put words in the record that were never said
             raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})", "save the transcript as UTF-8 and import it again") from None
         return raw, parse_markdown(text, path.name)
