@@ -481,6 +481,22 @@ def test_a_claude_message_that_is_only_an_attachment_keeps_its_turn(wb, tmp_path
     assert messages[3]["content"] == "The figure shows a UNet."
 
 
+def test_a_claude_conversation_with_an_edited_question_keeps_the_branch_shown(wb, tmp_path):
+    """A conversation saved with its tree (current_leaf_message_uuid, parent_message_uuid) lists edited-away questions
+    and retried replies too: all were imported in list order, the discarded question and answer shown as asked."""
+    root = "00000000-0000-4000-8000-000000000000"
+
+    def msg(uuid, parent, sender, text):
+        return {"uuid": uuid, "parent_message_uuid": parent, "sender": sender, "content": [{"type": "text", "text": text}]}
+    conv = {"uuid": "c-tree", "name": "Tree", "created_at": "2024-05-01T12:00:00Z", "current_leaf_message_uuid": "a2b",
+            "chat_messages": [msg("h1", root, "human", "DRAFT QUESTION"), msg("a1", "h1", "assistant", "DRAFT ANSWER"),
+                              msg("h1b", root, "human", "What is 2+2?"), msg("a1b", "h1b", "assistant", "4"),
+                              msg("h2", "a1b", "human", "Sure?"), msg("a2", "h2", "assistant", "RETRIED AWAY"),
+                              msg("a2b", "h2", "assistant", "Yes, 4.")]}
+    assert _import(wb, tmp_path, conv, "--model", "claude-sonnet-4")[0] == 0
+    assert [m["content"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == ["What is 2+2?", "4", "Sure?", "Yes, 4."]
+
+
 def test_a_claude_message_with_text_and_a_file_names_the_file(wb, tmp_path):
     """A question sent with colourization.py attached was imported as the question alone: the record of what was
     asked did not say the model had been given the file, though the reply was about it."""

@@ -12,7 +12,8 @@ a tool (a memory update, a search), tool output and reasoning summaries are skip
 
 Claude export (claude.ai: Settings > Privacy > Export data): `conversations.json` (or the export's .zip):
 a list of conversations with `name`, `uuid`, `created_at` (ISO-8601) and `chat_messages`, a list in
-the order shown, each with `sender` ("human" or "assistant") and `content`, a list of parts. The text
+the order shown (where `current_leaf_message_uuid` names one of them, only it and its `parent_message_uuid`
+chain: the branch shown), each with `sender` ("human" or "assistant") and `content`, a list of parts. The text
 is that of the parts of type "text" (the message's `text` where it has no `content`); a reply's `thinking`
 parts are kept apart as its reasoning (as a reasoning model's through the API: never part of the answer); tool
 use and tool results (`tool_use`, `tool_result`) and any other kind of part are skipped, as the ChatGPT import
@@ -241,6 +242,14 @@ def parse_claude_conversation(conv: dict) -> Conversation:
     chat = conv.get("chat_messages")
     if not isinstance(chat, list):
         raise ValueError("chat_messages is not a list")
+    by_id = {m["uuid"]: m for m in chat if isinstance(m, dict) and isinstance(m.get("uuid"), str)}
+    leaf = conv.get("current_leaf_message_uuid")
+    if isinstance(leaf, str) and leaf in by_id:  # an edit or a retry is a branch: keep the one shown, leaf to root
+        chat, seen = [], set()
+        while isinstance(leaf, str) and leaf in by_id and leaf not in seen:
+            seen.add(leaf)
+            chat.insert(0, by_id[leaf])
+            leaf = by_id[leaf].get("parent_message_uuid")
     messages = []
     for k, msg in enumerate(chat, 1):
         if not isinstance(msg, dict):
