@@ -396,6 +396,17 @@ def test_a_transcript_that_names_its_model_needs_no_flag(wb, tmp_path):
     assert load_trace(wb.traces()[0]).model_version == "GPT-4o"
 
 
+@pytest.mark.parametrize("name", ["Claude", "Gemini", "GPT"])
+def test_a_transcript_whose_speaker_is_a_model_family_still_needs_the_model(wb, tmp_path, name):
+    """`## Claude` was taken for a model's name: the trace was cited as 'Claude via a Markdown transcript', no model."""
+    path = tmp_path / "chat.md"
+    path.write_text(f"## Human\nWhat is p(z|x)?\n\n## {name}\nBy Bayes rule.\n")
+    code, _, err = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo")
+    assert code == 2 and "--model" in err and wb.traces() == []
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "claude-sonnet-4")[0] == 0
+    assert load_trace(wb.traces()[0]).model_version == "claude-sonnet-4"
+
+
 def test_markdown_without_speakers_is_refused(wb, tmp_path):
     path = tmp_path / "notes.md"
     path.write_text("just some notes\n")

@@ -138,7 +138,7 @@ def parse_markdown(text: str, source: str = "transcript", fences: bool = True) -
                          "mark each message with a line like `## User` / `## ChatGPT`, `**User:**` / `**Assistant:**`, "
                          "or `You said:` / `ChatGPT said:` (see docs/prompting.md)")
     models = sorted({m["label"] for m in messages if m["role"] == "assistant" and
-                     not re.fullmatch(r"assistant|chatgpt|ai|model|bot", m["label"], re.I)})
+                     not re.fullmatch(r"assistant|chatgpt|ai|model|bot|gpt|claude|gemini|llama", m["label"], re.I)})
     chatgpt = any(m["role"] == "assistant" and m["label"].lower() == "chatgpt" for m in messages)
     return Conversation("markdown", out, title=title, models=models, service="ChatGPT" if chatgpt else "")
 
