@@ -195,6 +195,8 @@ MD = "## User\nWhat is $x_1$?\n\n## Assistant\nIt is 2.\n"
     ("chat.md", MD.encode("utf-8") + b"\xff caf\xe9\n", ["--model", "gpt-4"], "not UTF-8 text"),
     ("chat.md", MD, ["--model", "gpt-4", "--conversation", "x"], "--conversation picks one conversation"),
     ("export.zip", b"PK\x03\x04 truncated", [], "not a readable zip archive"),
+    ("transcript", MD, ["--model", "gpt-4"], "not valid JSON (line 1) — give conversations.json from a ChatGPT or Claude "
+                                              "export, or a Markdown transcript named .md"),  # said only "give conversations.json"
     ("conversations.json", '[{"create_time": 1' + "0" * 5000 + "}]", [], "a number in it is too long to read"),  # ValueError
 ])
 def test_transcripts_and_archives_that_cannot_be_imported_faithfully(wb, tmp_path, name, content, extra, message):

@@ -331,7 +331,8 @@ def read_export(path: Path) -> tuple[bytes, list, str]:
     try:
         data = json.loads(data_bytes)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT or Claude export") from None
+        raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT or Claude export"
+                         + ("" if zipped else ", or a Markdown transcript named .md (.markdown, .txt)")) from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 JSON", "give conversations.json from a ChatGPT or Claude export") from None
     except ValueError:  # int()'s limit on a number of over 4300 digits: not a JSONDecodeError
