@@ -285,6 +285,10 @@ def test_a_chat_that_switched_models_cites_every_model(wb, tmp_path):
     assert _import(wb, tmp_path, [conv])[0] == 0
     trace = load_trace(wb.traces()[0])
     assert trace.model_version == "gpt-4o, o3" and trace.citation().startswith("gpt-4o, o3 via ChatGPT (https://chatgpt.com);")
+    conv = _chain(("user", "q"), ("assistant", "a", {"model_slug": "o3"}), ("user", "q2"), ("assistant", "a2", {"model_slug": "gpt-4o"}))
+    assert _import(wb, tmp_path, [conv])[0] == 0  # the request names the model the chat began with, not the first in ABC order
+    [trace] = [load_trace(t) for t in wb.traces() if load_trace(t).data["import"]["model_slugs"][0] == "o3"]
+    assert trace.data["request"]["model"] == "o3" and trace.data["import"]["model_slugs"] == ["o3", "gpt-4o"]
 
 
 def test_an_assistant_message_to_a_tool_is_no_part_of_the_reply(wb, tmp_path):

@@ -203,7 +203,7 @@ def parse_export_conversation(conv: dict) -> Conversation:
         slug = meta.get("model_slug")
         messages.append({"role": role, "content": text.strip(), "id": msg.get("id") or node.get("id"),
                          "model": slug if isinstance(slug, str) else None, "created": int(msg["create_time"]) if msg.get("create_time") else None})
-    models = sorted({m["model"] for m in messages if m.get("model")})
+    models = list(dict.fromkeys(m["model"] for m in messages if m.get("model")))  # in order of use: the first asked
     return Conversation("chatgpt-export", messages, title=str(conv.get("title") or ""),
                         id=str(conv.get("conversation_id") or conv.get("id") or ""),
                         created_at=_iso(conv.get("create_time")), updated_at=_iso(conv.get("update_time")),
