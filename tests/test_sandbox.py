@@ -160,6 +160,25 @@ def test_the_memory_limit_leaves_reservations_alone(monkeypatch):
     assert result.ok and result.stdout == f"{2 * 2**30}\n", result.stderr
 
 
+def test_processes_are_capped(monkeypatch):
+    """A fork bomb filled the machine's process table (and its memory) until the time limit: in the child's own user
+    namespace it and what it starts may be PROCESS_LIMIT processes and threads in all; past that, fork fails."""
+    from workbench import sandbox
+
+    if not sandbox._unshare_prefix():
+        pytest.skip("no unprivileged user namespace here: only the user's own process limit applies")
+    monkeypatch.setattr(sandbox, "PROCESS_LIMIT", 16, raising=False)
+    code = ("import os, resource, time\nstarted = 0\nfor _ in range(40):\n"
+            "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+            "    if pid == 0:\n        time.sleep(5)\n        os._exit(0)\n    started += 1\n"
+            "print(resource.getrlimit(resource.RLIMIT_NPROC)[0], started)\n")
+    result = sandbox.run_python(code, timeout_s=20)
+    limit, started = map(int, result.stdout.split())
+    assert limit == 16, result
+    if os.getuid() != 0:  # the kernel does not hold root (mapped to itself) to RLIMIT_NPROC
+        assert started < 16, result
+
+
 @pytest.mark.parametrize("line, oom", [
     ("MemoryError", True),
     ("numpy.core._exceptions._ArrayMemoryError: Unable to allocate 8.00 GiB for an array", True),

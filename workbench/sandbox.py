@@ -14,6 +14,8 @@ What is isolated:
 - memory: its heap and private writable mappings may not grow beyond MEMORY_LIMIT_BYTES (per process: RLIMIT_DATA;
   not on Windows); an allocation past it fails (MemoryError, `SandboxResult.out_of_memory`) instead of taking the
   machine's memory;
+- processes: where unshare gives the child its own user namespace, it and what it starts may run at most
+  PROCESS_LIMIT processes and threads together; past it fork fails (a fork bomb stops there);
 - time: on timeout the whole process group is killed, and where unshare allows a PID namespace the child is
   its init, so every process it started (even in a new session) dies when it exits; the result never waits
   for such leftovers; the temp dir is removed afterwards.
@@ -66,6 +68,19 @@ else:
     _resource.setrlimit(_resource.RLIMIT_FSIZE, ({output}, {output}))
     _resource.setrlimit(_resource.RLIMIT_DATA, ({memory}, {memory}))
     del _resource
+'''
+
+# Processes: a fork bomb filled the machine's process table and memory until the time limit. In the child's own user
+# namespace (unshare -r) RLIMIT_NPROC counts only the processes and threads in that namespace, so past PROCESS_LIMIT
+# fork (and thread creation) fails; outside one it would count every process of the user, so it is set only there.
+PROCESS_LIMIT = 64
+
+PROCESS_GUARD = '''
+import resource as _resource
+_hard = _resource.getrlimit(_resource.RLIMIT_NPROC)[1]
+_n = {processes} if _hard == _resource.RLIM_INFINITY else min({processes}, _hard)
+_resource.setrlimit(_resource.RLIMIT_NPROC, (_n, _n))
+del _resource, _hard, _n
 '''
 
 NETWORK_GUARD = '''
@@ -256,7 +271,8 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
         fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
         with open(script, "w", encoding="utf-8") as fh:
             limits = LIMITS_GUARD.format(output=OUTPUT_LIMIT_BYTES, memory=MEMORY_LIMIT_BYTES)  # read now: tests lower them
-            fh.write(fs_guard + limits + NETWORK_GUARD + "\n" + source)
+            processes = PROCESS_GUARD.format(processes=PROCESS_LIMIT) if prefix else ""  # a user namespace
+            fh.write(fs_guard + limits + processes + NETWORK_GUARD + "\n" + source)
         cmd = [*prefix, sys.executable, "-I", "-B", script]
         start = time.monotonic()
         # Output goes to files, not pipes: a process the code started in a new session keeps a pipe open after
