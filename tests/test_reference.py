@@ -1342,6 +1342,20 @@ def test_llm_code_that_runs_out_of_memory_says_so(monkeypatch, anchor, new):
     assert bad.status == "incorrect" and "ran out of the sandbox's 1.5 GiB memory limit" in bad.critique, bad.critique
 
 
+@pytest.mark.parametrize("write", [
+    "print('x' * SIZE)",  # its stdout: then the description cannot be printed either
+    "open('big.bin', 'w').write('x' * SIZE)",  # a file in its temp dir
+])
+def test_llm_code_that_writes_past_the_output_limit_says_so(monkeypatch, write):
+    """Code that printed or wrote without bound was judged with 'OSError: [Errno 27] File too large', which says
+    neither that the sandbox stopped it nor which limit."""
+    monkeypatch.setattr("workbench.sandbox.OUTPUT_LIMIT_BYTES", 2**20, raising=False)
+    text = LLM_CODE.replace("OP", "1").replace(
+        "super().__init__()", "super().__init__()\n        " + write.replace("SIZE", str(2 * 2**20)))
+    bad = verdict("5.1", text)
+    assert bad.status == "incorrect" and "sandbox's 1 MiB limit on its output" in bad.critique, bad.critique
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the model runs on this machine's GPU")
 @pytest.mark.parametrize("anchor, new", [
     ("        return self.out(", "        x = x.to(torch.device('cuda'))\n        return self.out("),  # forward

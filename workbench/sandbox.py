@@ -211,6 +211,16 @@ def memory_limit_reason() -> str:
     return f"it ran out of the sandbox's {MEMORY_LIMIT_BYTES / 1024 ** 3:g} GiB memory limit"
 
 
+def is_past_output_limit(error: str) -> bool:
+    """Whether an error line is a write past OUTPUT_LIMIT_BYTES ("OSError: [Errno 27] File too large")."""
+    return "File too large" in error
+
+
+def output_limit_reason() -> str:
+    return (f"it wrote past the sandbox's {OUTPUT_LIMIT_BYTES / 1024 ** 2:g} MiB limit on its output "
+            "(per file, stdout and stderr included)")
+
+
 @lru_cache(maxsize=1)
 def _unshare_prefix() -> tuple[str, ...]:
     """unshare with new network and PID namespaces if this system lets an unprivileged process make them

@@ -346,7 +346,8 @@ def _import_pointer(pointer: str):
 
 def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
     """Run an LLM's model code in the sandbox; the child prints the model's description as JSON."""
-    from workbench.sandbox import is_out_of_memory, is_worker_failure, memory_limit_reason, run_python, workers_reason
+    from workbench.sandbox import (is_out_of_memory, is_past_output_limit, is_worker_failure, memory_limit_reason,
+                                   output_limit_reason, run_python, workers_reason)
 
     source = "\n".join([
         "import json",
@@ -372,6 +373,8 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
     for config in description["configs"]:  # "MemoryError: " says neither why nor how much
         if is_out_of_memory(config.get("error", "")):
             config["error"] = memory_limit_reason()
+        elif is_past_output_limit(config.get("error", "")):  # "OSError: [Errno 27] File too large" neither
+            config["error"] = output_limit_reason()
         elif is_worker_failure(config.get("error", ""), config.get("error_in", "")):
             raise Unchecked(workers_reason())
         elif _NO_GPU.search(config.get("error", "")):  # the model may be right: it cannot run on this machine
