@@ -68,6 +68,22 @@ def test_without_a_network_namespace_the_socket_guard_still_refuses(listener, sn
     assert hits == []
 
 
+@pytest.mark.skipif(landlock_abi() < 4, reason="Landlock before 4 has no network rules: only the socket guard applies")
+@pytest.mark.parametrize("snippet", [
+    "import _socket\ns = _socket.socket()\ns.connect(('127.0.0.1', PORT))",
+    "import subprocess\nsubprocess.run(['bash', '-c', 'echo > /dev/tcp/127.0.0.1/PORT'], check=True)",
+])
+def test_without_a_network_namespace_code_below_the_socket_guard_is_refused(listener, snippet):
+    """With no network namespace, _socket (under the guard's patched `socket`) or a subprocess connected to
+    127.0.0.1, where a real local LLM server may listen; Landlock refuses TCP connects."""
+    port, hits = listener
+    result = run_python(snippet.replace("PORT", str(port)) + "\nprint('CONNECTED')", timeout_s=20,
+                        network_namespace=False)
+    assert "CONNECTED" not in result.stdout and result.returncode != 0, result
+    time.sleep(0.2)
+    assert hits == []
+
+
 def test_killed_on_timeout_with_its_children():
     code = ("import subprocess, sys, time\n"
             "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
