@@ -31,7 +31,9 @@ MAP_SHARED), which the memory limit does not count, and the sum over the process
 limit); CPU use (only the time limit); and, without a PID namespace, other processes of the user (signals) and
 processes it starts in a new session (on Windows, which has no process groups: any process it starts), which
 outlive it. This contains accidents and sloppy code; it is not a security boundary against code written to
-escape (use a container for that).
+escape (use a container for that). Nor is a verdict proof against code written to cheat it: the probe that reports
+the model runs in the same interpreter after the code, whose stdout is the result channel, so code that prints a
+forged result can pass a check.
 """
 
 from __future__ import annotations
