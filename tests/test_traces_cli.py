@@ -386,6 +386,19 @@ def test_a_comment_in_a_transcript_s_code_block_is_no_speaker_line(wb, tmp_path)
     assert [m["role"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == ["user", "assistant"]  # traces/1.2 sorts first
 
 
+@pytest.mark.parametrize("block", [
+    "~~~python\n# model\nmodel = UNet()\n~~~",  # a tilde fence is a code block too
+    "```markdown\nWrite it as:\n```python\n# model\n```",  # a line with an info string closes no fence
+])
+def test_a_comment_in_a_transcript_s_other_code_blocks_is_no_speaker_line(wb, tmp_path, block):
+    path = tmp_path / "chat.md"
+    reply = f"Here is a script:\n\n{block}\n\nThe receptive field is 5."
+    path.write_text(f"## User\nHow do I count it?\n\n## ChatGPT\n{reply}\n\n## User\nThanks\n## ChatGPT\nWelcome.\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    messages = load_trace(wb.traces()[0]).samples[0]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"] and messages[1]["content"] == reply
+
+
 def test_a_transcript_saved_with_a_byte_order_mark_keeps_its_first_message(wb, tmp_path):
     """Notepad's UTF-8 starts with a BOM: the first `## User` line was then no speaker line and the question was lost."""
     path = tmp_path / "chat.md"
@@ -402,7 +415,7 @@ def test_a_transcript_that_names_its_model_needs_no_flag(wb, tmp_path):
     assert load_trace(wb.traces()[0]).model_version == "GPT-4o"
 
 
-@pytest.mark.parametrize("name", ["Claude", "Gemini", "GPT"])
+@pytest.mark.parametrize("name", ["Claude", "Gemini", "GPT", "Llama"])
 def test_a_transcript_whose_speaker_is_a_model_family_still_needs_the_model(wb, tmp_path, name):
     """`## Claude` was taken for a model's name: the trace was cited as 'Claude via a Markdown transcript', no model."""
     path = tmp_path / "chat.md"
