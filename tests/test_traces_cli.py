@@ -289,6 +289,7 @@ def test_a_chat_that_switched_models_cites_every_model(wb, tmp_path):
     assert _import(wb, tmp_path, [conv])[0] == 0  # the request names the model the chat began with, not the first in ABC order
     [trace] = [load_trace(t) for t in wb.traces() if load_trace(t).data["import"]["model_slugs"][0] == "o3"]
     assert trace.data["request"]["model"] == "o3" and trace.data["import"]["model_slugs"] == ["o3", "gpt-4o"]
+    assert trace.model_version == "o3, gpt-4o"  # cited in order of use too, not in ABC order
 
 
 def test_an_assistant_message_to_a_tool_is_no_part_of_the_reply(wb, tmp_path):
