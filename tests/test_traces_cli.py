@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import signal
 import zipfile
 
 import pytest
@@ -526,6 +527,26 @@ def test_a_claude_conversation_with_an_edited_question_keeps_the_branch_shown(wb
                               msg("a2b", "h2", "assistant", "Yes, 4.")]}
     assert _import(wb, tmp_path, conv, "--model", "claude-sonnet-4")[0] == 0
     assert [m["content"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == ["What is 2+2?", "4", "Sure?", "Yes, 4."]
+
+
+def test_a_claude_conversation_whose_parents_loop_ends_the_branch_instead_of_hanging():
+    from workbench.chat_import import parse_claude_conversation
+
+    def msg(uuid, parent, sender, text):
+        return {"uuid": uuid, "parent_message_uuid": parent, "sender": sender, "content": [{"type": "text", "text": text}]}
+    loop = {"uuid": "c-loop", "name": "Loop", "created_at": "2024-05-01T12:00:00Z", "current_leaf_message_uuid": "a1",
+            "chat_messages": [msg("h1", "a1", "human", "What is 3+3?"), msg("a1", "h1", "assistant", "6")]}
+
+    def hung(*_):
+        raise TimeoutError("the walk from the leaf to the root never ended")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(5)
+    try:
+        messages = parse_claude_conversation(loop).messages
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [m["content"] for m in messages] == ["What is 3+3?", "6"]
 
 
 def test_a_claude_message_with_text_and_a_file_names_the_file(wb, tmp_path):
