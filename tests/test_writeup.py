@@ -836,6 +836,20 @@ def test_the_url_of_a_citation_is_a_link(tmp_path):
     assert {a["/A"]["/URI"] for a in annots if "/A" in a} == {share, "https://claude.ai"}
 
 
+def test_the_addresses_in_the_models_used_list_are_links(tmp_path):
+    """The title page's "Models used" list names each model with its citation: its share link, or a local server's
+    http:// address, is a link there too."""
+    from workbench.typeset import compile_pdf, preamble, typ_str
+
+    share, local = "https://chatgpt.com/share/" + "e5f6" * 8, "http://127.0.0.1:8000/v1"
+    models = f'(("gpt-4o", {typ_str("via " + share + ";")}), ("qwen2.5-coder", {typ_str("via " + local + ".")}))'
+    (tmp_path / "t.typ").write_text(preamble("T", "A") + f'\n#wb-title(course: "C", assignment: "A", models: {models})\n',
+                                    encoding="utf-8")
+    compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
+    annots = [a.get_object() for a in pypdf.PdfReader(tmp_path / "t.pdf").pages[0].get("/Annots") or []]
+    assert {a["/A"]["/URI"] for a in annots if "/A" in a} == {share, local}
+
+
 def test_a_heading_in_the_student_s_text_nests_under_its_question(fx):
     """A student's `# Part (a)` in an own solution came out as a top-level heading, larger than the question's own
     and beside "Written Part" in the PDF's outline (A2's 3.2, page 18 of a built writeup)."""
