@@ -84,6 +84,15 @@ def test_without_a_network_namespace_code_below_the_socket_guard_is_refused(list
     assert hits == []
 
 
+@pytest.mark.skipif(landlock_abi() < 4, reason="Landlock before 4 has no network rules: only the socket guard applies")
+def test_without_a_network_namespace_code_cannot_listen_on_a_tcp_port():
+    """Landlock refuses TCP binds as well as connects: code below the socket guard could otherwise serve on a port
+    of the machine that other local processes reach."""
+    result = run_python("import _socket\ns = _socket.socket()\ns.bind(('127.0.0.1', 0))\nprint('LISTENING')",
+                        timeout_s=20, network_namespace=False)
+    assert "LISTENING" not in result.stdout and "PermissionError" in result.stderr, result
+
+
 def test_killed_on_timeout_with_its_children():
     code = ("import subprocess, sys, time\n"
             "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
