@@ -196,12 +196,38 @@ def test_processes_are_capped(monkeypatch):
     code = ("import os, resource, time\nstarted = 0\nfor _ in range(40):\n"
             "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
             "    if pid == 0:\n        time.sleep(5)\n        os._exit(0)\n    started += 1\n"
-            "print(resource.getrlimit(resource.RLIMIT_NPROC)[0], started)\n")
+            "print(*resource.getrlimit(resource.RLIMIT_NPROC), started)\n")
     result = sandbox.run_python(code, timeout_s=20)
-    limit, started = map(int, result.stdout.split())
-    assert limit == 16, result
+    limit, hard, started = map(int, result.stdout.split())
+    assert limit == hard == 16, result  # the hard limit too: the code cannot raise its own limit back
     if os.getuid() != 0:  # the kernel does not hold root (mapped to itself) to RLIMIT_NPROC
         assert started < 16, result
+
+
+def test_a_process_limit_above_the_hard_limit_is_the_hard_limit(monkeypatch):
+    """setrlimit may not raise a hard limit: a PROCESS_LIMIT above the user's own must not stop the code running."""
+    import resource
+
+    from workbench import sandbox
+
+    if not sandbox._unshare_prefix():
+        pytest.skip("no unprivileged user namespace here: no process limit is set")
+    hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    if hard == resource.RLIM_INFINITY:
+        pytest.skip("no hard process limit here to go above")
+    monkeypatch.setattr(sandbox, "PROCESS_LIMIT", hard + 1, raising=False)
+    result = sandbox.run_python("import resource\nprint(*resource.getrlimit(resource.RLIMIT_NPROC))", timeout_s=20)
+    assert result.ok and result.stdout.split() == [str(hard), str(hard)], result
+
+
+def test_without_a_user_namespace_the_process_limit_is_left_alone():
+    """Outside its own user namespace RLIMIT_NPROC counts every process of the user: 64 would stop a child from
+    starting any process where the user already runs more, so the child keeps the user's limit."""
+    import resource
+
+    result = run_python("import resource\nprint(*resource.getrlimit(resource.RLIMIT_NPROC))", timeout_s=20,
+                        network_namespace=False)
+    assert result.ok and result.stdout.split() == [str(n) for n in resource.getrlimit(resource.RLIMIT_NPROC)], result
 
 
 @pytest.mark.parametrize("line, oom", [
