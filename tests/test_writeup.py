@@ -832,10 +832,12 @@ def test_the_url_of_a_citation_is_a_link(tmp_path):
 
     share = "https://chatgpt.com/share/" + "a1b2c3d4" * 12
     cite = f"gpt-4o via {share}; imported 2026-12-01 (UTC); see also https://claude.ai."
-    (tmp_path / "t.typ").write_text(preamble("T", "A") + f"\n#wb-cite({typ_str(cite)})\n", encoding="utf-8")
+    bracketed = "gpt-4o, o3 via ChatGPT (https://chatgpt.com); imported 2026-12-01 (UTC)"  # an import without --url
+    (tmp_path / "t.typ").write_text(preamble("T", "A") + f"\n#wb-cite({typ_str(cite)})\n#wb-cite({typ_str(bracketed)})\n",
+                                    encoding="utf-8")
     compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
     annots = [a.get_object() for a in pypdf.PdfReader(tmp_path / "t.pdf").pages[0].get("/Annots") or []]
-    assert {a["/A"]["/URI"] for a in annots if "/A" in a} == {share, "https://claude.ai"}
+    assert {a["/A"]["/URI"] for a in annots if "/A" in a} == {share, "https://claude.ai", "https://chatgpt.com"}
 
 
 def test_the_addresses_in_the_models_used_list_are_links(tmp_path):
