@@ -391,6 +391,7 @@ def test_a_comment_in_a_transcript_s_code_block_is_no_speaker_line(wb, tmp_path)
 @pytest.mark.parametrize("block", [
     "~~~python\n# model\nmodel = UNet()\n~~~",  # a tilde fence is a code block too
     "```markdown\nWrite it as:\n```python\n# model\n```",  # a line with an info string closes no fence
+    "```python\n# model\n````",  # a longer fence closes it
 ])
 def test_a_comment_in_a_transcript_s_other_code_blocks_is_no_speaker_line(wb, tmp_path, block):
     path = tmp_path / "chat.md"
