@@ -782,14 +782,15 @@ def test_a_long_run_without_spaces_wraps_inside_the_page(tmp_path):
 def test_a_long_identifier_in_a_table_cell_breaks_inside_its_cell(tmp_path):
     """A six-column table of an own solution with `torch.nn.functional.cross_entropy_loss`-like code spans ran into
     the next cells and past the margin (A2's 5.5 with a table of runs): such a token breaks after its dots and
-    underscores (one without any, every 20 characters) inside its cell, and a table that fits is set as before."""
+    underscores (one without any, every 8 characters) inside its cell, and a table that fits is set as before."""
     from workbench.typeset import compile_pdf, markdown_to_typst, preamble
 
     long = ["`torch.nn.functional.cross_entropy_loss`", "`torch.optim.lr_scheduler.ReduceLROnPlateau`",
             "`colourize.train.train_one_epoch_with_validation_and_logging`"]
     md = ("| batch | optimiser | loss function used | scheduler | final val loss | notes |\n|---|---|---|---|---|---|\n"
-          f"| 32 | `torch.optim.Adam` | {long[0]} | {long[1]} | 1.61 | {long[2]} |\n\n"
-          "| run | optimiser | scheduler | notes |\n|---|---|---|---|\n"  # a token without dots breaks every 20 characters
+          f"| 32 | `torch.optim.Adam` | {long[0]} | {long[1]} | 1.61 | {long[2]} |\n"
+          "| 64 | `Adam` | `CrossEntropyLoss` | `ReduceLROnPlateau` | 1.70 | `TrainedWithLabelSmoothingAndLinearWarmupFirst` |\n\n"
+          "| run | optimiser | scheduler | notes |\n|---|---|---|---|\n"  # a token without dots breaks every 8 characters
           f"| 1 | {long[1]} | `torch.optim.lr_scheduler.CosineAnnealingLR` | `TrainedWithLabelSmoothingAndLinearWarmupFirst` |\n\n"
           "| batch size | observations made |\n|---|---|\n| 32 | the smallest batch converges fastest |\n")
     body, _ = markdown_to_typst(md, tmp_path / "t.md")
