@@ -180,7 +180,8 @@ def test_equation_sides_split_only_where_they_should():
 
 def test_equations_for_a_bold_label_before_the_left_side():
     # ChatGPT's "**Answer:** eta* = ..." on a plain line: the bold label is prose, as "Answer:" is
-    for text in ("**Answer:** eta* = n/2", "- **Optimal rate**: eta* = n/2", "**Optimal learning rate:** eta* = n/2"):
+    for text in ("**Answer:** eta* = n/2", "- **Optimal rate**: eta* = n/2", "**Optimal learning rate:** eta* = n/2",
+                 "__Answer:__ eta* = n/2", "So the **optimal rate** is eta* = n/2"):  # bold words inside the prose too
         assert [f.value for f in ans.equations_for(text, r"eta\*")] == [["n/2"]], text
     assert ans.equations_for("**2** eta* = n", r"eta\*") == []  # a bold coefficient is no label
     # the formula as inline code after the label
