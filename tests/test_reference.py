@@ -242,6 +242,37 @@ def test_sizes_a_comparison_with_the_other_network_is_no_count_of_it(comparison)
     assert verdict("3.2", later + " More parameters overfit.").status == "correct"
 
 
+@pytest.mark.parametrize("comparison", [
+    "far fewer than the CNN", "far fewer than that of the CNN", "far fewer compared to the CNN",
+    "far fewer compared with the CNN", "about a twelfth as many as the CNN",
+])
+def test_sizes_the_other_network_named_inside_a_clause_starts_no_segment(ref, comparison):
+    """The CNN named in a comparison in the middle of the FCNN's sentence is no new subject: the FCNN's parameters
+    after it stay the FCNN's (they were read as the CNN's count, and the FCNN had none)."""
+    text = (f"The CNN has 61,632 neurons and 21,024 parameters. The FCNN has 4,992 neurons, {comparison}, "
+            "but 10,063,872 parameters.")
+    assert ref.ref_cnn.sizes_from_text(text) == {"cnn_neurons": 61632, "cnn_params": 21024, "fcnn_neurons": 4992,
+                                             "fcnn_params": 10063872}
+
+
+@pytest.mark.parametrize("text", [
+    # the first network named, even after "compared with", is a subject: there is no other one yet
+    "Compared with the CNN (61,632 neurons and 21,024 parameters), the FCNN has 4,992 neurons and 10,063,872 parameters.",
+    # "as" that compares nothing, ending just before the next network's sentence
+    "The FCNN has 4,992 neurons and 10,063,872 parameters, as computed. The CNN has 61,632 neurons and 21,024 parameters.",
+])
+def test_sizes_a_network_after_a_comparison_word_that_compares_nothing_is_a_subject(ref, text):
+    assert ref.ref_cnn.sizes_from_text(text) == {"cnn_neurons": 61632, "cnn_params": 21024, "fcnn_neurons": 4992,
+                                             "fcnn_params": 10063872}
+
+
+@pytest.mark.parametrize("ratio", ["478 × as many parameters as the CNN", "a 478-fold more parameters than the CNN",
+                                   "478-fold as many parameters as the CNN"])
+def test_sizes_a_ratio_written_with_a_sign_or_fold_is_no_count(ref, ratio):
+    text = f"The CNN has 61,632 neurons and 21,024 parameters. The FCNN has 4,992 neurons and 10,063,872 parameters, {ratio}."
+    assert ref.ref_cnn.sizes_from_text(text)["fcnn_params"] == 10063872
+
+
 def test_sizes_from_worked_sums():
     text = ("CNN: total neurons = 32,768 + 8,192 + 16,384 + 4,096 + 192 = 61,632; "
             "total parameters = 864 + 18,432 + 1,728 = 21,024.\n"
