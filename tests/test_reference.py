@@ -656,6 +656,21 @@ def test_padding_of_each_layer(text, status):
     assert all(d["ok"] is not None for d in v.details)
 
 
+@pytest.mark.parametrize("text, k4", [
+    # "all"/"every" said of one layer kind only is that kind's padding, not both
+    ("Kernel 4: padding = 1 in all ConvTranspose2d layers\nConv2d: padding = 2\n", {"tconv_padding": 1, "conv_padding": 2}),
+    ("Kernel 4: padding = 1 for all Conv2d layers\nConvTranspose2d: padding = 2\n", {"conv_padding": 1, "tconv_padding": 2}),
+    # "the same for both ..." after the second padding says nothing of the first one
+    ("Kernel 4: Conv2d padding = 1, ConvTranspose2d padding = 2, the same for both the Conv2d and ConvTranspose2d "
+     "kernels\n", {"conv_padding": 1, "tconv_padding": 2}),
+    # an output_padding said of each ConvTranspose2d stays an output_padding
+    ("Kernel 4: Conv2d padding = 1\nConvTranspose2d padding = 2, output_padding = 0 for each ConvTranspose2d, none for "
+     "Conv2d\n", {"conv_padding": 1, "tconv_padding": 2, "output_padding": 0}),
+])
+def test_padding_said_of_both_layer_kinds_only_when_its_own_clause_names_both(ref, text, k4):
+    assert ref.ref_padding.padding_from_text(text) == {"k4": k4}
+
+
 def test_padding_a_table_wins_over_the_prose_around_it():
     text = ("With kernel 5, a conv padding of 1 would give 15x15, so:\n\n"
             "| Kernel | Conv2d padding | ConvTranspose2d padding | output_padding |\n|---|---|---|---|\n"
