@@ -976,6 +976,9 @@ def test_convexity():
     ("The second derivative is nonnegative; therefore convex.", "correct"),
     # a hedged "not necessarily convex" is a no, not the "convex in eta" after it
     ("L1 is not necessarily convex in eta.", "incorrect"), ("L1 need not be convex in eta.", "incorrect"),
+    ("L1 isn't necessarily convex in eta.", "incorrect"), ("L1 may not be necessarily convex in eta.", "incorrect"),
+    ("L1 is not always convex in eta.", "incorrect"), ("L1 is not guaranteed to be convex in eta.", "incorrect"),
+    ("L1 is not generally convex in eta.", "incorrect"), ("L1 is not in general convex in eta.", "incorrect"),
     ("L1 is convex in eta, though not strictly convex when X X^T a = 0.", "correct"),
 ])
 def test_convexity_said_as_a_conclusion(text, status):
