@@ -979,6 +979,7 @@ def test_convexity():
     ("L1 isn't necessarily convex in eta.", "incorrect"), ("L1 may not be necessarily convex in eta.", "incorrect"),
     ("L1 is not always convex in eta.", "incorrect"), ("L1 is not guaranteed to be convex in eta.", "incorrect"),
     ("L1 is not generally convex in eta.", "incorrect"), ("L1 is not in general convex in eta.", "incorrect"),
+    ("L1 is not, in general, convex in eta.", "incorrect"), ("L1 won't always be convex in eta.", "incorrect"),
     ("L1 is convex in eta, though not strictly convex when X X^T a = 0.", "correct"),
 ])
 def test_convexity_said_as_a_conclusion(text, status):

@@ -296,7 +296,7 @@ def check_convex(answer, text: str) -> list[dict]:
                                     r"\b(?:so|hence|thus|therefore)\s*,?\s*(?:(?:it|L_?1)\s+is\s+)?convex\b"],
                       no=[r"not convex", r"non-?convex", r"isn't convex", r"concave",
                           # "not necessarily convex": a no, not a "convex in eta"
-                          r"(?:\bnot|n't)\s+(?:be\s+)?(?:necessarily|always|generally|in general,?|guaranteed to be)\s+convex",
+                          r"(?:\bnot|n't),?\s+(?:be\s+)?(?:necessarily|always|generally|in general,?|guaranteed to be)\s+(?:be\s+)?convex",
                           r"\bneed not be convex"])
     return [detail("L1 convex in eta", want, said, None if said is None else said == want,
                    note="" if said is not None else "no clear yes/no claim found")]
