@@ -942,10 +942,18 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("The memory from forward propagation is O(1), and back-propagation needs O(t).", "correct"),
     # a hedge ("either O(1) or O(t)") is two answers for one pass, not a conclusion the last term states
     ("Forward: O(1). Backward: either O(1) or O(t).", "partial"),
+    ("Forward: either O(1) or O(t). Backward: O(t).", "partial"), ("Forward: O(1). Backward: O(t) or O(1).", "partial"),
     ("Forward: $O(1)$. Backward: $O(t)$ or $O(t \\cdot d)$.", "correct"),  # the same in t
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status
+
+
+def test_memory_a_hedge_shows_both_terms():
+    for said, ok in (("either O(1) or $O(t \\cdot d)$", False), ("$O(t)$ or $O(t \\cdot d)$", True)):
+        [_, backward] = verdict("2.1.2", f"Forward: O(1). Backward: {said}.").details
+        assert (backward["found"], backward["ok"]) == (said.replace("either ", "").replace("$", "")
+                                                       .replace(" \\cdot ", "·"), ok)
 
 
 @pytest.mark.parametrize("forward, backward, status", [
