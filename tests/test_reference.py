@@ -851,6 +851,9 @@ def test_eta_star_and_derivative_against_autograd(ref):
     ("No.\n\n- RMSProp limit: $w = [0.6667, 0.6667]$\n- Minimum-norm solution: [0.4, 0.8]", "partial"),
     ("No.\n\n- RMSProp limit: $w = [0.8, 0.4]$\n- Minimum-norm solution: [0.8, 0.4]", "partial"),
     ("No.\n\n- RMSProp limit: $w = [0.6667, 0.6667]$\n- Minimum-norm solution: [0.8, 0.4]", "correct"),
+    # a TeX command before the vector ("$\\mathbf{w} = ...$") is no word: the label before the colon still counts
+    ("No.\n\n- RMSProp limit: $\\mathbf{w} = (0.6667, 0.6667)$\n- Minimum-norm solution: $\\mathbf{w} = (0.4, 0.8)$",
+     "partial"),
     ("RMSProp does _not_ always obtain the minimum-norm solution.", "correct"),
     ("RMSProp \\emph{always} obtains the **minimum norm** solution.", "incorrect"),
     # the final "**Answer:**" line
