@@ -211,6 +211,20 @@ def test_a_password_or_query_string_key_in_the_base_url_is_scrubbed_from_error_t
     assert "7f3a9c1e5b9d" not in str(info.value) and "api-key=***" in str(info.value)
 
 
+def test_a_percent_encoded_or_overlapping_secret_in_the_base_url_is_scrubbed_whole(settings, fake_llm):
+    """A server echoes a query-string key decoded ("%2B" as "+"); a key that begins with the API key is scrubbed
+    whole, not as *** followed by its tail."""
+    fake_llm.script({"status": 401, "message": "bad key gw+7f3a9c1e5b9d"})
+    with pytest.raises(LLMError) as info:
+        llm.complete(USER, settings.replace(base_url=fake_llm.url + "?api-key=gw%2B7f3a9c1e5b9d"))
+    assert "7f3a9c1e5b9d" not in str(info.value) and "bad key ***" in str(info.value)
+    fake_llm.script({"status": 401, "message": "bad key sk-a1b2c3d4e-tail9"})
+    with pytest.raises(LLMError) as info:
+        llm.complete(USER, settings.replace(api_key="sk-a1b2c3d4e",
+                                            base_url=fake_llm.url + "?api-key=sk-a1b2c3d4e-tail9"))
+    assert "tail9" not in str(info.value) and "bad key ***" in str(info.value)
+
+
 def test_a_query_string_in_the_base_url_goes_with_every_request(settings, fake_llm):
     """Azure-style gateways want ?api-version=...; left in base_url, the client sent .../v1/?api-version=1chat/completions."""
     reply = llm.complete(USER, settings.replace(base_url=fake_llm.url + "/?api-version=2024-06-01&x="))
