@@ -501,8 +501,9 @@ def test_bad_config_files_are_named(project, text, pattern):
 
 def test_an_api_version_query_in_the_config_base_url_is_kept(project):
     """An Azure-style gateway's api-version is no secret: refusing it would leave such gateways without a config."""
-    (project / "workbench.toml").write_text('[llm]\nbase_url = "https://gw.example/openai/v1?api-version=2024-06-01"\n')
-    assert load_config()["llm"]["base_url"].endswith("?api-version=2024-06-01")
+    for name in ("api-version", "API-Version"):  # a parameter name in any case
+        (project / "workbench.toml").write_text(f'[llm]\nbase_url = "https://gw.example/openai/v1?{name}=2024-06-01"\n')
+        assert load_config()["llm"]["base_url"].endswith(f"?{name}=2024-06-01")
 
 
 def test_the_local_config_file_overrides_key_by_key(project):
