@@ -859,7 +859,8 @@ def test_a_heading_in_the_student_s_text_nests_under_its_question(fx):
     """A student's `# Part (a)` in an own solution came out as a top-level heading, larger than the question's own
     and beside "Written Part" in the PDF's outline (A2's 3.2, page 18 of a built writeup)."""
     sol = fx / "solutions" / "fx" / "1.1.md"
-    sol.write_text(sol.read_text().replace("## Solution\n", "## Solution\n# FIXTURE-OWN-HEADING\n\nPart a.\n"))
+    sol.write_text(sol.read_text().replace("## Solution\n", "## Solution\n# FIXTURE-OWN-HEADING\n\nPart a.\n")
+                   .replace("## Critique\n", "## Critique\n# FIXTURE-CRITIQUE-HEADING\n\n"))
     _build(fx)
 
     def titles(items, depth=0):
@@ -873,6 +874,7 @@ def test_a_heading_in_the_student_s_text_nests_under_its_question(fx):
     depth = dict((title, d) for d, title in outline)
     question = next(d for d, title in outline if title.startswith("1.1 Fixture"))
     assert depth["FIXTURE-OWN-HEADING"] > depth["Own solution"] > question > depth["Written Part"], outline
+    assert depth["FIXTURE-CRITIQUE-HEADING"] > depth["Critique of the model output"] > question, outline
 
 def test_a_question_heading_and_its_points_line_are_never_left_at_a_page_bottom(fx):
     """A question's heading and its "0.5 pt · Type 4 · plot" line sat alone at the bottom of a page (A2's 6.2 Train
