@@ -359,6 +359,10 @@ def test_an_unquoted_cite_is_compared_at_the_decimals_written(proj):
     cites = {d["what"]: d for d in own.details if d["what"].startswith("cited")}
     assert (cites["cited pool.val_loss"]["ok"], cites["cited pool.val_loss"]["found"]) == (False, "1.590")
     assert cites["cited pool.val_acc"]["ok"] is True
+    path = proj / "solutions" / "a2" / "4.2.md"  # as written also in a file saved with a byte-order mark
+    path.write_text("\ufeff" + path.read_text())
+    own = verify.verify_pack("a2", ["4.2"])[0].own_verdict
+    assert [(d["ok"], d["found"]) for d in own.details if d["what"] == "cited pool.val_loss"] == [(False, "1.590")]
 
 
 def test_agreeing_cites_do_not_make_an_answer_the_check_could_not_judge_correct(proj):
