@@ -1595,3 +1595,18 @@ def test_notebook_writes_each_module_once_for_several_code_pointers(fx, tmp_path
     assert sorted(heads) == sorted(set(heads)) and "%%writefile fxpkg/models.py" in heads, heads
     namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg", "fxsolo"))
     assert namespace["Solo"]().size() == 3 and namespace["TinyNet"]().forward([1, 2]) == [0, 2]
+
+
+
+def test_an_edited_trace_of_a_question_that_does_not_need_one_names_no_points(fx):
+    """The points at risk are said only where the handout needs the trace: an ungraded question's edited trace says
+    what was edited, and no "0 points without the program trace"."""
+    path = write_trace(trace_data("1.4", "FIXTURE-OPTIONAL-ANSWER"), fx / "traces")
+    data = json.loads(path.read_text())
+    data["samples"][0]["messages"][-1]["content"] = "FIXTURE-TAMPERED answer"
+    path.write_text(json.dumps(data))
+    rc, text = _build(fx)
+    flat = " ".join(text.split())
+    box = flat[flat.index("Edited trace"):]
+    assert rc == 0 and box.startswith("Edited trace 20") and "hash no longer matches" in box
+    assert "at risk" not in box[:300] and "without the program trace" not in box[:300]
