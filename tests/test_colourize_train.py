@@ -195,6 +195,9 @@ def test_a_resume_with_another_thread_count_is_recorded(cfg, project):
     train(replace(cfg, epochs=3, threads=2), run, resume=True)
     config = json.loads((run / "config.json").read_text())
     assert (config["threads"], config["resumed"]) == (1, [{"after_epoch": 1, "device": "cpu", "threads": 2}])
+    train(replace(cfg, epochs=4, threads=1), run, resume=True)  # back to 1 thread: a second entry, the first kept
+    assert json.loads((run / "config.json").read_text())["resumed"] == [
+        {"after_epoch": 1, "device": "cpu", "threads": 2}, {"after_epoch": 3, "device": "cpu", "threads": 1}]
 
 
 def _snapshot(run):
