@@ -696,6 +696,8 @@ def test_import_chat_help_names_the_claude_export(capsys):
         main(["import-chat", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "ChatGPT or Claude (claude.ai) data export" in text and "https://claude.ai for Claude exports" in text
+    # a transcript gets chatgpt.com only when its speaker lines say ChatGPT (## Assistant cites no address)
+    assert "https://chatgpt.com for ChatGPT exports and for transcripts whose speaker lines say ChatGPT" in text
 
 
 def _edited_claude(change):
