@@ -847,6 +847,13 @@ def test_eta_star_and_derivative_against_autograd(ref):
     # numpy's print of a vector, "[0.4 0.8]": no commas
     ("No. RMSProp converges to w = [0.66666667 0.66666667], not the min-norm solution w* = [0.4 0.8].", "partial"),
     ("No. RMSProp converges to w = [0.66666667 0.66666667], not the min-norm solution w* = [0.8 0.4].", "correct"),
+    # "w*" (no caret) names the minimum-norm solution; \left[ ... \right] is a vector too
+    ("No: RMSProp ends at [2/3, 2/3], and w* = [0.4, 0.8].", "partial"),
+    ("No: RMSProp ends at [2/3, 2/3], and w* = [0.8, 0.4].", "correct"),
+    ("No. RMSProp converges to $\\left[\\tfrac{2}{3}, \\tfrac{2}{3}\\right]$, not the minimum-norm solution "
+     "$\\left[0.4, 0.8\\right]$.", "partial"),
+    ("No. RMSProp converges to $\\left(0.6667, 0.6667\\right)$, not the minimum-norm solution "
+     "$\\left(0.8, 0.4\\right)$.", "correct"),
     # a label before a colon says what the vector is: a wrong one in a labelled list is not skipped
     ("No.\n\n- RMSProp limit: $w = [0.6667, 0.6667]$\n- Minimum-norm solution: [0.4, 0.8]", "partial"),
     ("No.\n\n- RMSProp limit: $w = [0.8, 0.4]$\n- Minimum-norm solution: [0.8, 0.4]", "partial"),

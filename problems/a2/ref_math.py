@@ -370,13 +370,14 @@ def reference_rmsprop() -> dict:
 # [a, b], (a; b), numpy's [a b]
 _VEC2 = re.compile(r"[\[(]\s*(-?[\d.]+(?:\s*/\s*\d+)?|\\[dt]?frac\{\d+\}\{\d+\})\s*(?:[,;]|(?<=[\d.])\s)\s*(-?[\d.]+(?:\s*/\s*\d+)?|\\[dt]?frac\{\d+\}\{\d+\})\s*[\])]")
 _LIMIT_WORDS = re.compile(r"converg|limit|ends? up|settles|reach|w_\\infty|w_\{\\infty\}|arriv|RMSProp (?:solution|finds)", re.I)
-_MIN_NORM_WORDS = re.compile(r"minimum[- ]norm|min[- ]norm|pseudo|least[- ]norm|w\^\s*\*|w\^\{\*\}|w\^\\star", re.I)
+_MIN_NORM_WORDS = re.compile(r"minimum[- ]norm|min[- ]norm|pseudo|least[- ]norm|w\^\s*\*|w\^\{\*\}|w\^\\star|\bw\*(?!\w)", re.I)
 
 
 def vectors_in(text: str) -> list[tuple[tuple[float, float], str]]:
     """2-vectors written as [a, b] / (a, b) or as a 2x1 / 1x2 matrix, each with the clause before it (what it is said to be)."""
     out = []
     for sentence in ans.sentences(text):
+        sentence = re.sub(r"\\(?:left|right|[bB]igg?[lr]?)\s*(?=[\[\]()])", "", sentence)  # $\left[ a, b \right]$
         found = [(m.start(), (ans.parse_number(m.group(1)), ans.parse_number(m.group(2)))) for m in _VEC2.finditer(sentence)]
         found += [(f.start, tuple(x for row in f.value for x in row))  # a column or row vector in bmatrix/pmatrix
                   for f in grids.find_matrices(sentence) if len(f.value) * len(f.value[0]) == 2 and f.source != "markdown table"]
