@@ -278,6 +278,22 @@ def test_an_export_keeps_what_the_chat_showed(wb, tmp_path):
     assert trace.model_version == "gpt-4o"  # the export's own record of the model, not the flag
 
 
+def test_an_o_series_reply_keeps_its_shown_thinking_as_reasoning(wb, tmp_path):
+    """ChatGPT's `thoughts` nodes (o3's shown thinking) were dropped, though a Claude export's thinking is kept as the
+    reply's reasoning: they are the reasoning of the reply after them, never part of the answer judged."""
+    thoughts = {"content_type": "thoughts", "thoughts": [{"summary": "Setting up", "content": "Try eta = 1/2."},
+                                                          {"summary": "Checking", "content": ""}]}
+    conv = _chain(("user", "q"), ("assistant", thoughts, {"model_slug": "o3"}),
+                  ("assistant", {"content_type": "reasoning_recap", "content": "Thought for 8 seconds"}),
+                  ("assistant", "eta = 1/2", {"model_slug": "o3"}), ("user", "q2"), ("assistant", "no thinking here"))
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    trace = load_trace(wb.traces()[0])
+    first, second = trace.data["exchanges"]
+    assert first["choices"][0] == {"index": 0, "content": "eta = 1/2", "finish_reason": None,
+                                   "reasoning": "Setting up\nTry eta = 1/2.\n\nChecking"}
+    assert "reasoning" not in second["choices"][0] and trace.samples[0]["messages"][1]["content"] == "eta = 1/2"
+
+
 def test_a_chat_that_switched_models_cites_every_model(wb, tmp_path):
     """A conversation begun with gpt-4o and switched to o3 was cited as 'gpt-4o via ChatGPT': the judged answer's
     model was named nowhere but in the import record."""

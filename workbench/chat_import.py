@@ -8,7 +8,8 @@ ChatGPT export: `conversations.json` (or the export's .zip): a list of conversat
 `id`/`conversation_id`, `create_time`, `current_node` and a `mapping` of nodes (`message`, `parent`,
 `children`). The displayed branch is the chain from `current_node` back to the root; edited or
 regenerated branches that were not displayed are left out. Hidden system messages, a reply's text addressed to
-a tool (a memory update, a search), tool output and reasoning summaries are skipped; uploaded files are named.
+a tool (a memory update, a search), tool output and the "Thought for N s" recap are skipped; a reasoning model's
+shown thinking (`thoughts`) is kept apart as its reply's reasoning, as a Claude export's; uploaded files are named.
 
 Claude export (claude.ai: Settings > Privacy > Export data): `conversations.json` (or the export's .zip):
 a list of conversations with `name`, `uuid`, `created_at` (ISO-8601) and `chat_messages`, a list in
@@ -176,14 +177,26 @@ def _branch(conv: dict) -> list[dict]:
     return list(reversed(chain))
 
 
+def _thoughts(message: dict) -> str:
+    """A reasoning model's (o-series) shown thinking: a `thoughts` node's summaries and texts, else ''."""
+    content = message.get("content") or {}
+    if content.get("content_type") != "thoughts" or not isinstance(content.get("thoughts"), list):
+        return ""
+    return "\n\n".join("\n".join(v for k in ("summary", "content") if isinstance(v := t.get(k), str) and v.strip())
+                       for t in content["thoughts"] if isinstance(t, dict)).strip()
+
+
 def parse_export_conversation(conv: dict) -> Conversation:
-    messages = []
+    messages, thinking = [], ""  # thinking: shown before the reply it belongs to
     for node in _branch(conv):
         msg = node.get("message")
         if not msg:
             continue
         role = (msg.get("author") or {}).get("role")
         meta = msg.get("metadata") or {}
+        if role == "assistant" and (thought := _thoughts(msg)):  # kept apart as the reply's reasoning, as Claude's
+            thinking = "\n\n".join(filter(None, (thinking, thought)))
+            continue
         text = _node_text(msg)
         files = [a for a in meta["attachments"] if isinstance(a, dict)] if (
             role == "user" and text is not None and isinstance(meta.get("attachments"), list)) else []
@@ -199,10 +212,16 @@ def parse_export_conversation(conv: dict) -> Conversation:
             continue
         if messages and role == "assistant" and messages[-1]["role"] == "assistant":
             messages[-1]["content"] += "\n\n" + text.strip()  # one reply split around tool calls
+            if thinking:
+                messages[-1]["reasoning"] = "\n\n".join(filter(None, (messages[-1].get("reasoning"), thinking)))
+            thinking = ""
             continue
         slug = meta.get("model_slug")
         messages.append({"role": role, "content": text.strip(), "id": msg.get("id") or node.get("id"),
-                         "model": slug if isinstance(slug, str) else None, "created": int(msg["create_time"]) if msg.get("create_time") else None})
+                         "model": slug if isinstance(slug, str) else None, "created": int(msg["create_time"]) if msg.get("create_time") else None,
+                         **({"reasoning": thinking} if thinking and role == "assistant" else {})})
+        if role == "assistant":
+            thinking = ""
     models = list(dict.fromkeys(m["model"] for m in messages if m.get("model")))  # in order of use: the first asked
     return Conversation("chatgpt-export", messages, title=str(conv.get("title") or ""),
                         id=str(conv.get("conversation_id") or conv.get("id") or ""),
