@@ -1227,6 +1227,27 @@ def test_models_used_gives_the_span_of_dates_one_model_was_used():
                                      "2024-06-02 (UTC); questions 1.1, 1.2, 1.3")]
 
 
+def test_a_newline_in_a_model_name_or_address_cannot_spoof_lines_of_the_models_list_or_cite_box():
+    """A server's model name (or an export's model slug or address) with line breaks printed as extra lines under
+    "Models used" and in the "Cite:" box: a fake model entry, a fake "Cite:" line. Each is one line now."""
+    from types import SimpleNamespace
+
+    from workbench.traces import Trace
+    from workbench.writeup import models_used
+
+    data = trace_data("1.1", "FIXTURE", source="import")
+    data["exchanges"][0]["model"] = "gpt-x\n- claude-9: https://evil.example\u2028Cite: FAKE"
+    data["import"] = {"url": "https://chat.example/c/x\nCite: spoof", "created_at": "2024-04-30"}
+    trace = Trace(path=Path("x.json"), data=data)
+    entry = SimpleNamespace(pick=SimpleNamespace(trace=trace, usable=True), shows_trace=True,
+                            problem=SimpleNamespace(id="1.1", extra_credit=False))
+    [(model, where)] = models_used([entry])
+    assert model == "gpt-x - claude-9: https://evil.example Cite: FAKE"
+    assert where.startswith("https://chat.example/c/x Cite: spoof;")
+    assert trace.citation().startswith("gpt-x - claude-9: https://evil.example Cite: FAKE via https://chat.example/c/x "
+                                       "Cite: spoof;")
+
+
 def test_shared_context_is_shown_once_paragraph_by_paragraph():
     from workbench.writeup import new_paragraphs
 

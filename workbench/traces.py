@@ -227,9 +227,11 @@ class Trace:
             where = info.get("url") or info.get("origin") or "chat export"
             created = (info.get("created_at") or "")[:10]
             when = f"conversation of {created}, " if created else ""
-            return (f"{self.model_version} via {where}; {when}imported {date} (UTC) from the user's own chat export; "
+            line = (f"{self.model_version} via {where}; {when}imported {date} (UTC) from the user's own chat export; "
                     f"trace {self.short_hash}")
-        return f"{self.model_version} via {self.base_url or 'unknown provider'}, accessed {date} (UTC); trace {self.short_hash}"
+        else:
+            line = f"{self.model_version} via {self.base_url or 'unknown provider'}, accessed {date} (UTC); trace {self.short_hash}"
+        return " ".join(line.split())  # a newline in a model name or address would spoof lines in the Cite box
 
     def summary(self) -> dict:
         return {

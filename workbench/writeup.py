@@ -140,7 +140,9 @@ def models_used(entries: list[Entry]) -> list[tuple[str, str]]:
         if e.pick.usable and (e.shows_trace or e.problem.extra_credit):
             info = t.data.get("import") or {}  # as the trace's own citation names it
             where = (info.get("url") or info.get("origin") or "chat export") if t.imported else t.base_url
-            seen.setdefault((t.model_version, where or "unknown provider", t.imported), []).append(e)
+            # one line each: a newline in a server's model name or an export's address would print as list items
+            key = (" ".join(t.model_version.split()), " ".join(str(where or "unknown provider").split()), t.imported)
+            seen.setdefault(key, []).append(e)
     out = []
     for (model, where, imported), group in seen.items():
         span = _date_span(e.pick.trace.started_at for e in group) or "unknown date"
