@@ -579,6 +579,20 @@ def test_a_name_with_quotes_backslashes_and_markup_is_printed_as_written(fx):
     assert pypdf.PdfReader(str(fx / "build" / "fx-writeup.pdf")).metadata.author == name
 
 
+def test_a_question_title_is_printed_as_written_not_run_as_typst(fx):
+    """A pack's question title went into its heading as Markdown: an inline raw Typst span in it ran (painting the
+    page, or failing the build). The title is text in the question's heading and in its appended trace's heading."""
+    import yaml
+
+    title = "Gradient `#set page(fill: red)`{=typst} *not em* {#spoof}"
+    for pid in ("1.2", "2.1"):
+        path = fx / "problems" / "fx" / f"{pid}.yaml"
+        path.write_text(yaml.safe_dump(dict(yaml.safe_load(path.read_text()), title=title)))
+    rc, text = _build(fx, "--no-verify")
+    assert rc == 0 and " ".join(text.split()).count(f"1.2 {title}") == 1
+    assert " ".join(text.split()).count(f"2.1 {title}") == 2  # the question and the trace appended at the end
+
+
 def test_a_missing_name_alone_fails_strict(fx):
     """Every question complete, only the name and number missing: still exit 1 under --strict."""
     (fx / "solutions" / "fx" / "1.2.md").write_text(SOLUTIONS["1.2"].replace("## Solution", "## Critique\nOwn.\n\n## Solution"))

@@ -97,7 +97,7 @@ def question(entry: Entry, traces_at_end: bool, files: dict[Path, str], shown: s
     flags = [f"{p.points:g} pt" if p.graded else "0 pt (optional)", f"Type {p.type}", p.kind]
     if p.extra_credit:
         flags.append("extra credit")
-    out = [f"## {p.id} {p.title} {{#{_anchor('q', p)}}}", raw_typst(f"#wb-meta({typ_str(' · '.join(flags))})")]
+    out = [f"## {p.id} {md_text(p.title)} {{#{_anchor('q', p)}}}", raw_typst(f"#wb-meta({typ_str(' · '.join(flags))})")]
     context = new_paragraphs(p.context, shown if shown is not None else set())
     if context:
         out += [raw_typst("#wb-statement["), tex_to_markdown(context), raw_typst("]")]
@@ -128,7 +128,7 @@ def question(entry: Entry, traces_at_end: bool, files: dict[Path, str], shown: s
 
 def appended_trace(entry: Entry, why: str) -> list[str]:
     p = entry.problem
-    return ([f"## Program trace for {p.id} {p.title} {{#{_anchor('trace', p)}}}",
+    return ([f"## Program trace for {p.id} {md_text(p.title)} {{#{_anchor('trace', p)}}}",
              f"{why} Question: [{p.id}](#{_anchor('q', p)})."] + trace_section(entry))
 
 
