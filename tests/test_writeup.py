@@ -430,6 +430,28 @@ def test_notebook_validates_and_holds_code_and_outputs(fx, tmp_path, monkeypatch
     assert "RUN_CONFIGS" in namespace and namespace["RUN_CONFIGS"]["tiny"]["batch_size"] == 4
 
 
+def test_a_run_name_with_a_line_break_stays_inside_the_notebook_s_comments(fx, monkeypatch):
+    """A run named with a line break (a `cites:` key) ended the comment of its outputs cell and of the retrain cell
+    early: the rest of the name was a line of code that a grader running the notebook ran. Both are literals now."""
+    import ast
+
+    import nbformat
+
+    sol = fx / "solutions" / "fx" / "2.2.md"
+    sol.write_text(sol.read_text().replace("cites: {tiny.val_acc: 50.0}",
+                                           'cites: {"x\\nprint(\'PWNED\')\\n.val_acc": 1, "tiny.val_acc": 50.0}'))
+    with (fx / "fxpkg" / "train.py").open("a") as fh:
+        fh.write("\n\nclass TrainConfig:\n    pass\n")
+    _build(fx, "--no-verify")
+    nb = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code" and not c.source.startswith("%%")]
+    assert any("PWNED" in src and "Pinned outputs" in src for src in code)
+    assert any("PWNED" in src and "rerun" in src for src in code)
+    calls = [n.func.id for src in code for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name)]
+    assert "print" not in calls
+
+
 def test_strict_exit_codes(fx):
     rc, _ = _build(fx, "--strict")
     assert rc == 1  # 1.2 has no trace and no critique

@@ -176,7 +176,7 @@ def retrain_cells(folder: Path, package: str, run: str) -> list:
                               "(set `data` to a local CIFAR-10 copy, or `None` to download it)."),
             new_code_cell(f"from pathlib import Path\n\nfrom {package}.train import TrainConfig, train\n\n"
                           f"settings = dict(RUN_CONFIGS[{run!r}][\"settings\"], data=None)\n"
-                          f"# metrics = train(TrainConfig(**settings), Path(\"runs/{run}-rerun\"))")]
+                          f"# metrics = train(TrainConfig(**settings), Path({f'runs/{run}-rerun'!r}))")]
 
 
 def _png(path: Path | None) -> dict | None:
@@ -241,7 +241,7 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         outputs = [new_output("display_data", data={"text/markdown": _metrics_markdown(run),
                                                     "text/plain": json.dumps(run.epochs[-1] if run.epochs else {})})]
         outputs += [new_output("display_data", data=d) for d in (_png(run.curves), _png(run.samples)) if d]
-        cells.append(new_code_cell(f"# Pinned outputs of run {name!r} ({shown_path(run.path)}): metrics per epoch, curves.png and\n"
+        cells.append(new_code_cell(f"# Pinned outputs of run {name!r} ({shown_path(run.path)!r}): metrics per epoch, curves.png and\n"
                                    "# samples.png as training recorded them; training with RUN_CONFIGS[name] makes them again.",
                                    outputs=outputs))
     nb = new_notebook(cells=cells, metadata={
