@@ -273,6 +273,45 @@ def test_sizes_a_ratio_written_with_a_sign_or_fold_is_no_count(ref, ratio):
     assert ref.ref_cnn.sizes_from_text(text)["fcnn_params"] == 10063872
 
 
+SIZES_CNN = "The CNN has 61,632 neurons and 21,024 parameters. "
+
+
+@pytest.mark.parametrize("fcnn, status", [
+    # a hedge between values for one quantity is two answers, not the last one: right only if each is accepted
+    ("The FCNN has 4,992 neurons and either 10,063,871 or 10,063,872 parameters.", "partial"),
+    ("The FCNN has 4,992 neurons and 10,063,871 or 10,063,872 parameters.", "partial"),
+    ("The FCNN has 4,992 neurons and 10,063,871/10,063,872 parameters.", "partial"),
+    ("The FCNN has 4,992 neurons and between 10,063,871 and 10,063,872 parameters.", "partial"),
+    ("The FCNN has 4,992 neurons and 10,063,871, or maybe 10,063,872, parameters.", "partial"),
+    ("The FCNN has 4,992 neurons. I think the FCNN has 10,063,871 parameters, but it could be 10,063,872.", "partial"),
+    ("The FCNN has 4,992 neurons and either 10,063,872 or 235,667,456 parameters.", "partial"),  # neurons: one reading
+    # both readings of the FCNN, each with its parameters, are accepted; neurons of both with one's parameters not
+    ("The FCNN has either 4,992 or 61,632 neurons and either 10,063,872 or 235,667,456 parameters.", "correct"),
+    ("The FCNN has either 61,632 or 4,992 neurons and either 235,667,456 or 10,063,872 parameters.", "correct"),
+    ("The FCNN has either 4,992 or 61,632 neurons and 10,063,872 parameters.", "partial"),
+    # two numbers that are no hedge: a stated convention, a ratio, a comparison
+    ("The FCNN has 4,992 neurons (or 8,064 if the input is counted) and 10,063,872 parameters.", "correct"),
+    ("The FCNN has 4,992 neurons and 10,063,872 parameters, 10,063,872/21,024 = 478.7 times as many.", "correct"),
+    ("The FCNN has 4,992 neurons and 10,063,872 parameters, or roughly 478 times as many.", "correct"),
+])
+def test_sizes_a_hedge_is_two_answers_for_one_quantity(fcnn, status):
+    v = verdict("3.2", SIZES_CNN + fcnn + " More parameters overfit.")
+    assert v.status == status, v.details
+    notes = " ".join(d["note"] for d in v.details if d["ok"] is False)
+    assert ("one network has both numbers" if "61,632 neurons and 10" in fcnn else
+            "two answers for one quantity" if status == "partial" else "") in notes
+
+
+def test_sizes_a_hedged_cnn_count_is_not_the_reference():
+    """61,632 or 64,704 (the input counted, half credit alone): a hedge, no credit; the same for the parameters."""
+    fcnn = "The FCNN has 4,992 neurons and 10,063,872 parameters. More parameters overfit."
+    for cnn in ("The CNN has either 61,632 or 64,704 neurons and 21,024 parameters. ",
+                "The CNN has 61,632 neurons and 21,024 or 21,120 parameters. "):
+        v = verdict("3.2", cnn + fcnn)
+        [bad] = [d for d in v.details if d["ok"] is False]
+        assert v.status == "partial" and bad["credit"] == 0.0 and " or " in bad["found"], v.details
+
+
 def test_sizes_from_worked_sums():
     text = ("CNN: total neurons = 32,768 + 8,192 + 16,384 + 4,096 + 192 = 61,632; "
             "total parameters = 864 + 18,432 + 1,728 = 21,024.\n"

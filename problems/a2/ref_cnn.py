@@ -283,8 +283,28 @@ def sizes_from_text(text: str) -> dict:
             if not hits:
                 continue
             totals = [h for h in hits if re.search(r"total|overall|in all|sum", segment[max(0, h.start - 80):h.start + 20], re.I)]
-            found[f"{net}_{qty}"] = (totals or hits)[-1].value
+            found[f"{net}_{qty}"] = _hedge(segment, (totals or hits)[-1].value)
     return {**found, **tables}
+
+
+_N = rf"(?:{ans.NUMBER_RE.pattern})"
+# "either A or B", "A or B", "A (or possibly B)", "A/B", "between A and B", "A, or maybe B", "A ..., but it could be B"
+# (not "A (or 10.06 million)", "A (or 8,064 if the input is counted)": a restatement, a stated convention)
+_HEDGE = re.compile(rf"(?:\bbetween\s+(?P<a1>{_N})\s+and\s+|(?P<a2>{_N})(?:\s*,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?\s+"
+                    rf"|(?P<slash>/)|(?:\s+[A-Za-z-]+){{0,2}}\s*,?\s*but\s+(?:it\s+)?(?:could|might|may)(?:\s+also)?\s+be\s+))"
+                    rf"(?P<b>{_N})(?!\s*(?:million|billion|thousand|[MBk]\b|×|\\times|x\s*10|=|≈|\\approx|\(?\s*(?:if|when)\b))", re.I)
+
+
+def _hedge(segment: str, value: float):
+    """The value, or both values of a hedge that names it ("either 10,063,871 or 10,063,872 parameters"): two
+    answers for one quantity, not the last one."""
+    for m in _HEDGE.finditer(ans.clean_number_text(segment.replace("**", ""))):
+        pair = tuple(ans.parse_number(m.group(g)) for g in ("a1" if m.group("a1") else "a2", "b"))
+        if m.group("slash") and None not in pair and max(pair) > 10 * min(pair):
+            continue  # "10,063,872/21,024": a ratio
+        if value in pair and None not in pair and pair[0] != pair[1]:
+            return pair
+    return value
 
 
 def _net(label: str) -> str | None:
@@ -327,6 +347,7 @@ def check_sizes(answer, text: str) -> list[dict]:
         if structured else sizes_from_text(text)
     details = []
     fcnn_reading = None  # both FCNN numbers must come from one reading of the figure, not one each
+    fcnn_both = False  # the FCNN's neurons hedged between the two readings: its parameters must name both too
     for key in ("cnn_neurons", "cnn_params", "fcnn_neurons", "fcnn_params"):
         net, qty = key.split("_")
         readings = ["cnn"] if net == "cnn" else [r for r in FCNN_READINGS if fcnn_reading in (None, r)]
@@ -335,7 +356,21 @@ def check_sizes(answer, text: str) -> list[dict]:
         if value is None:
             details.append(detail(key, want, None, None, note="no number found"))
             continue
+        if isinstance(value, tuple):  # "either A or B": two answers for one quantity, right only if both are
+            shown = " or ".join(str(int(v)) if v == int(v) else f"{v:g}" for v in value)
+            covered = {r for v in value for r in readings if ref[r][qty] == v}
+            if all(any(ref[r][qty] == v for r in readings) for v in value):  # "either 4,992 or 61,632 neurons"
+                fcnn_both = len(covered) > 1
+                details.append(detail(key, want, shown, True, note="each an accepted reading of the FCNN"))
+            else:
+                details.append(detail(key, want, shown, False, note="two answers for one quantity: only one can be "
+                                                                    "the answer"))
+            continue
         exact = [r for r in readings if ref[r][qty] == value]
+        if exact and net == "fcnn" and fcnn_both:
+            details.append(detail(key, want, int(value), False, note="the FCNN's neurons are given for both readings, "
+                                                                     "this for one: one network has both numbers"))
+            continue
         if exact:
             note = "" if exact[0] == "cnn" or exact[0] == list(FCNN_READINGS)[0] else \
                 f"accepted reading of the FCNN: {FCNN_READINGS[exact[0]]}"
