@@ -993,6 +993,15 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Forward: O(1). Backward: either O(1) or O(t).", "partial"),
     ("Forward: either O(1) or O(t). Backward: O(t).", "partial"), ("Forward: O(1). Backward: O(t) or O(1).", "partial"),
     ("Forward: $O(1)$. Backward: $O(t)$ or $O(t \\cdot d)$.", "correct"),  # the same in t
+    # other ways to hedge: a slash, "(or possibly ...)", ", or maybe", ", but it could be", "between ... and"
+    ("Forward: O(1). Backward: O(1)/O(t).", "partial"), ("Forward: O(1). Backward: O(1) (or possibly O(t)).", "partial"),
+    ("Forward: O(1). Backward: O(1), or maybe O(t).", "partial"),
+    ("Forward: O(1). Backward: I think O(1), but it could be O(t).", "partial"),
+    ("Forward: O(1). Backward: between O(1) and O(t).", "partial"),
+    ("Forward: $O(1)$. Backward: $O(t)$ (or possibly $O(t \\cdot d)$).", "correct"),
+    # "and" between two passes' terms is no hedge
+    ("Forward propagation needs O(1) and back-propagation needs O(t).", "correct"),
+    ("Between forward propagation, O(1), and back-propagation, O(t), only the latter grows with t.", "correct"),
 ])
 def test_memory(text, status):
     assert verdict("2.1.2", text).status == status

@@ -510,11 +510,16 @@ def memory_from_text(text: str) -> dict[str, str]:
             out["forward"] = out["backward"] = term.value.lower()
         elif before:
             value = term.value.lower()
-            # "O(1) or O(t)", "either O(1) or O(t)": a hedge, two answers for one pass, not a conclusion
-            if hedged and hedged[0] == before[-1] and re.fullmatch(r"[\s$)}]*or[\s$]*", text[hedged[1]:term.start], re.I):
+            # "O(1) or O(t)", "either O(1) or O(t)": a hedge, two answers for one pass, not a conclusion; so are
+            # "O(1)/O(t)", "O(1) (or possibly O(t))", "O(1), or maybe O(t)", "O(1), but it could be O(t)",
+            # "between O(1) and O(t)"
+            if hedged and hedged[0] == before[-1] and re.fullmatch(
+                    r"[\s$)}]*(?:/|,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|,?\s*but\s+(?:it\s+)?"
+                    r"(?:could|might|may)(?:\s+also)?\s+be" + (r"|and" if hedged[2] else "") + r")[\s$]*",
+                    text[hedged[1]:term.start], re.I):
                 value = f"{out[before[-1]]} or {value}"
             out[before[-1]] = value  # the last statement of each wins (conclusions come last)
-            hedged = (before[-1], end)
+            hedged = (before[-1], end, bool(re.search(r"\bbetween[\s$]*$", text[:term.start], re.I)))
     return out
 
 
