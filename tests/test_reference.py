@@ -724,6 +724,26 @@ def test_padding_a_value_mentioned_in_passing_after_the_answer_is_not_the_answer
     assert verdict("5.4", text).status == "correct"
 
 
+@pytest.mark.parametrize("k4, k5, status", [
+    # a hedge between two paddings of one layer is two answers, not the first one (only one padding maps the shapes)
+    ("1 or 2", "1", "partial"), ("either 1 or 2", "1", "partial"), ("1 (or possibly 2)", "1", "partial"),
+    ("1/2", "1", "partial"), ("1, or maybe 2", "1", "partial"), ("1", "1, but it could be 0", "partial"),
+    ("1", "either 1 or 0", "partial"),
+    ("1", "1", "correct"),
+])
+def test_padding_a_hedge_is_two_answers_for_one_padding(k4, k5, status):
+    text = (f"For kernel 4: Conv2d padding = {k4}, ConvTranspose2d padding = 1, output_padding = 0.\n"
+            f"For kernel 5: Conv2d padding = 2, ConvTranspose2d padding = 2, output_padding = {k5}.\n")
+    v = verdict("5.4", text)
+    assert v.status == status, v.details
+    assert ("two answers for one quantity" in v.critique) == (status == "partial")
+
+
+def test_padding_another_kernels_value_beside_it_is_no_hedge(ref):
+    text = "For kernel 4: Conv2d padding = 1 (or 2 with a larger kernel), ConvTranspose2d padding = 1, output_padding = 0."
+    assert ref.ref_padding.padding_from_text(text) == {"k4": {"conv_padding": 1, "tconv_padding": 1, "output_padding": 0}}
+
+
 @pytest.mark.parametrize("k", [3, 4, 5])
 def test_padding_search_matches_documented_formula(ref, k):
     """Second method: PyTorch's documented shape formulas, solved by hand over the same ranges."""

@@ -56,7 +56,11 @@ def reference_padding() -> dict:
                       "and nn.ConvTranspose2d (stride 2: 8->16, 16->32) shape checks"}
 
 
-_PAD_LINE = re.compile(r"(output[_ ]padding|padding)\s*(?:=|:|of|to|is|should be|becomes|set to)?\s*\(?\s*(\d+)", re.I)
+_PAD_LINE = re.compile(r"(output[_ ]padding|padding)\s*(?:=|:|of|to|is|should be|becomes|set to)?\s*\(?\s*(?:either\s+)?(\d+)", re.I)
+# "1 or 2", "1 (or possibly 2)", "1/2", "1, or maybe 2", "1, but it could be 2": two answers for one padding
+# (not "1 (or 2 for kernel 5)": the other kernel's)
+_HEDGE = re.compile(r"[\s)]*(?:,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|/|,?\s*but\s+(?:it\s+)?"
+                    r"(?:could|might|may)(?:\s+also)?\s+be)\s*(\d+)(?!\s*(?:x|×|\\times)\s*\d|\s*(?:for|with|when|if|in|on)\b[^,.;)\n]*?\b(?:kernel|k)\b)", re.I)
 _LINE_BREAK = re.compile(r"\n|(?<=[.;])\s")
 # A layer named in prose or code; group 1 is set for a transposed convolution ("transposed conv", ConvTranspose2d).
 # "transposed-conv", "conv-transpose": one layer, not a transposed one followed by a plain "conv"
@@ -115,10 +119,12 @@ def padding_from_text(text: str) -> dict:
         for j, pm in enumerate(pads):
             name = "output_padding" if pm.group(1).lower().startswith("output") else \
                 "tconv_padding" if _transposed(text, pm.start(), pm.end()) else "conv_padding"
+            hedge = _HEDGE.match(text, pm.end())
+            value = (int(pm.group(2)), int(hedge.group(1))) if hedge and hedge.group(1) != pm.group(2) else int(pm.group(2))
             if name != "output_padding" and _for_both(text, pm.end(), pads[j + 1].start() if j + 1 < len(pads) else end):
-                block.setdefault("conv_padding", int(pm.group(2)))
+                block.setdefault("conv_padding", value)
                 name = "tconv_padding"
-            block.setdefault(name, int(pm.group(2)))
+            block.setdefault(name, value)
     for k, block in tables.items():
         out[k] = {**out.get(k, {}), **block}
     return {k: v for k, v in out.items() if v}
@@ -151,8 +157,14 @@ def check_padding(answer, text: str) -> list[dict]:
         if not isinstance(got, dict) or not got:
             details.append(detail(f"kernel {k}", want, None, None, note=f"no paddings found for kernel {k}"))
             continue
-        cp, tp, op = (_int(got.get(n)) for n in ("conv_padding", "tconv_padding", "output_padding"))
-        if cp is None:
+        # "padding 1 or 2" (a tuple): two answers for one padding, right only if each is
+        cp, tp, op = (v if isinstance(v := got.get(n), tuple) else _int(v)
+                      for n in ("conv_padding", "tconv_padding", "output_padding"))
+        if isinstance(cp, tuple):
+            ok = all(v in s["conv_padding"] for v in cp)
+            details.append(detail(f"kernel {k}: Conv2d padding", want["conv_padding"], " or ".join(map(str, cp)), ok,
+                                  note="" if ok else "two answers for one quantity: only one can be the answer"))
+        elif cp is None:
             details.append(detail(f"kernel {k}: Conv2d padding", s["conv_padding"], None, None, note="not stated"))
         else:
             details.append(detail(f"kernel {k}: Conv2d padding", want["conv_padding"], cp, cp in s["conv_padding"],
@@ -160,6 +172,14 @@ def check_padding(answer, text: str) -> list[dict]:
         if tp is None or op is None:
             details.append(detail(f"kernel {k}: ConvTranspose2d padding/output_padding",
                                   [want["tconv_padding"], want["output_padding"]], [tp, op], None, note="not stated"))
+            continue
+        if isinstance(tp, tuple) or isinstance(op, tuple):
+            ok = all((a, b) in s["tconv"] for a in (tp if isinstance(tp, tuple) else (tp,))
+                     for b in (op if isinstance(op, tuple) else (op,)))
+            details.append(detail(f"kernel {k}: ConvTranspose2d padding/output_padding",
+                                  [want["tconv_padding"], want["output_padding"]],
+                                  [" or ".join(map(str, v)) if isinstance(v, tuple) else v for v in (tp, op)], ok,
+                                  note="" if ok else "two answers for one quantity: only one can be the answer"))
             continue
         if op >= STRIDE or op < 0:
             details.append(detail(f"kernel {k}: ConvTranspose2d padding/output_padding", [want["tconv_padding"], want["output_padding"]],
