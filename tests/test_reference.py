@@ -968,6 +968,26 @@ def test_rmsprop_a_limit_point_past_float_range_is_no_crash():
     assert v.status == "partial" and "check itself failed" not in v.reason, v.reason
 
 
+RMSPROP_NO = "No, RMSProp does not always converge to the minimum-norm solution. "
+
+
+@pytest.mark.parametrize("vectors, status", [
+    # a hedge between two vectors for one quantity is two answers, not the first (or last) one
+    ("The minimum-norm solution is [0.8, 0.4]. RMSProp converges to either [0.6667, 0.6667] or [0.8, 0.4].", "partial"),
+    ("The minimum-norm solution is [0.8, 0.4]. RMSProp converges to [0.6667, 0.6667] (or possibly [0.8, 0.4]).",
+     "partial"),
+    ("The minimum-norm solution is either [0.8, 0.4] or [0.4, 0.8].", "partial"),
+    ("The minimum-norm solution is [0.8, 0.4]/[0.4, 0.8].", "partial"),
+    # the same vector written twice is one answer; two quantities side by side are no hedge
+    ("The minimum-norm solution is [0.8, 0.4] or [4/5, 2/5].", "correct"),
+    ("The minimum-norm solution is [0.8, 0.4], whereas RMSProp converges to [0.6667, 0.6667].", "correct"),
+])
+def test_rmsprop_a_hedge_is_two_answers_for_one_vector(vectors, status):
+    v = verdict("1.2.1", RMSPROP_NO + vectors)
+    assert v.status == status, v.details
+    assert ("two answers for one quantity" in v.critique) == (status == "partial")
+
+
 def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     """Second method: the gradient is always parallel to x1 = [2, 1], so (eps = 0) both coordinates take the same
     steps; the iterates stay on w1 = w2 and stop on 2w1 + w2 = 2, i.e. at [2/3, 2/3]."""

@@ -373,6 +373,15 @@ _LIMIT_WORDS = re.compile(r"converg|limit|ends? up|settles|reach|w_\\infty|w_\{\
 _MIN_NORM_WORDS = re.compile(r"minimum[- ]norm|min[- ]norm|pseudo|least[- ]norm|w\^\s*\*|w\^\{\*\}|w\^\\star|\bw\*(?!\w)", re.I)
 
 
+_VEC_HEDGE = re.compile(r"[\])}]\s*\$?\s*(?:,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|/|,?\s*but\s+(?:it\s+)?"
+                        r"(?:could|might|may)(?:\s+also)?\s+be)\s*\$?\s*$", re.I)
+
+
+def _hedged(vec) -> tuple:
+    """The vectors of a hedge (a tuple of 2-vectors), or the one vector."""
+    return vec if isinstance(vec[0], tuple) else (vec,)
+
+
 def vectors_in(text: str) -> list[tuple[tuple[float, float], str]]:
     """2-vectors written as [a, b] / (a, b) or as a 2x1 / 1x2 matrix, each with the clause before it (what it is said to be)."""
     out = []
@@ -381,8 +390,14 @@ def vectors_in(text: str) -> list[tuple[tuple[float, float], str]]:
         found = [(m.start(), (ans.parse_number(m.group(1)), ans.parse_number(m.group(2)))) for m in _VEC2.finditer(sentence)]
         found += [(f.start, tuple(x for row in f.value for x in row))  # a column or row vector in bmatrix/pmatrix
                   for f in grids.find_matrices(sentence) if len(f.value) * len(f.value[0]) == 2 and f.source != "markdown table"]
+        first = len(out)
         for start, (a, b) in sorted(found):
             if a is not None and b is not None:
+                # "[0.8, 0.4] or [0.6667, 0.6667]", "... (or possibly ...)", ".../...": a hedge, two answers for one
+                # vector (a tuple of them), said of what the first is said of
+                if len(out) > first and _VEC_HEDGE.search(sentence[:start]) and (a, b) not in _hedged(out[-1][0]):
+                    out[-1] = (_hedged(out[-1][0]) + ((a, b),), out[-1][1])
+                    continue
                 parts = re.split(r"[,;:]|\bwhereas\b|\bwhile\b|\bbut\b|\bthan\b", sentence[:start])
                 clause = parts[-1]
                 # "Minimum-norm solution: [0.8, 0.4]", "Limit: $w = [...]$": the label before the colon says what it is
@@ -423,10 +438,19 @@ def check_rmsprop(answer, text: str) -> list[dict]:
                 mn = mn or vec
             elif _LIMIT_WORDS.search(sentence):
                 limit = vec
-    if mn is not None:
+    hedge = "two answers for one quantity: only one can be the answer"
+    if mn is not None and isinstance(mn[0], tuple):
+        ok = all(_close(v, min_norm, 5e-3) for v in mn)
+        details.append(detail("minimum-norm solution of the hint's case", ref["min_norm"],
+                              " or ".join(str(_vec(v)) for v in mn), ok, weight=0.5, note="" if ok else hedge))
+    elif mn is not None:
         ok = _close(mn, min_norm, 5e-3)
         details.append(detail("minimum-norm solution of the hint's case", ref["min_norm"], _vec(mn), ok, weight=0.5))
-    if limit is not None:
+    if limit is not None and isinstance(limit[0], tuple):
+        ok = all(_close(v, sim_limit, 2e-2) for v in limit)
+        details.append(detail("RMSProp limit point (simulated)", ref["limit_point"],
+                              " or ".join(str(_vec(v)) for v in limit), ok, weight=1.0, note="" if ok else hedge))
+    elif limit is not None:
         ok = _close(limit, sim_limit, 2e-2)
         note = "" if ok else ("that is the minimum-norm solution, which the simulation does not reach"
                               if _close(limit, min_norm, 5e-3) else "the simulation does not end there")
