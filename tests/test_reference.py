@@ -1670,6 +1670,26 @@ def test_a_question_in_the_answer_is_no_claim(tmp_path, monkeypatch):
     assert claims("6.3", text) == "unchecked"
 
 
+@pytest.mark.parametrize("text, status", [
+    # a hedge between the two directions of one metric is two answers, not the first one
+    ("UNet reaches a lower or higher validation loss than ConvTransposeNet.", "incorrect"),
+    ("UNet reaches a lower (or possibly higher) validation loss than ConvTransposeNet.", "incorrect"),
+    ("UNet reaches a lower/higher validation loss than ConvTransposeNet.", "incorrect"),
+    ("UNet's validation loss is either lower or higher than ConvTransposeNet's.", "incorrect"),
+    ("I think UNet reaches a lower validation loss than ConvTransposeNet, but it could be higher.", "incorrect"),
+    # two words of one direction, or a direction per metric, are no hedge
+    ("UNet reaches a lower (i.e. better) validation loss than ConvTransposeNet.", "correct"),
+    ("UNet reaches a lower or better validation loss than ConvTransposeNet.", "correct"),
+    ("UNet reaches a lower validation loss than ConvTransposeNet, but it could be trained longer.", "correct"),
+])
+def test_a_hedged_direction_is_two_answers_for_one_metric(tmp_path, monkeypatch, text, status):
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+    assert claims("6.3", text) == status
+    assert ("two answers for one quantity" in verdict("6.3", text).critique) == (status == "incorrect")
+
+
 def test_an_unfinished_run_is_not_the_handouts(tmp_path, monkeypatch):
     import json
 

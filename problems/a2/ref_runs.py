@@ -224,11 +224,27 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
                 direction = _metric_direction(clause, metric, pattern)
                 if direction and swapped:
                     direction = "higher" if direction == "lower" else "lower"
+                hedge = _HEDGED.search(clause)  # "a lower (or possibly higher) loss": two answers, neither the claim
+                if direction and hedge and _direction(hedge.group(1), metric) != _direction(hedge.group(2), metric):
+                    direction = f"{direction} or {'higher' if direction == 'lower' else 'lower'}"
                 if direction:
                     out.append({"metric": metric, "direction": direction, "sentence": sentence[:200]})
                 if metric == "train_loss":
                     break
+            # "..., but it could be higher" (no metric named): the claim before it hedged
+            if re.match(r"\s*(?:it|that|this)?\s*(?:could|might|may)(?:\s+also)?\s+be\b(?!.*(?:accura|loss))", clause, re.I | re.S):
+                if out and out[-1]["sentence"] == sentence[:200] and " or " not in out[-1]["direction"]:
+                    said = _direction(clause, out[-1]["metric"])
+                    if said and said != out[-1]["direction"]:
+                        out[-1] = {**out[-1], "direction": f"{out[-1]['direction']} or {said}"}
     return out
+
+
+_COMPARATIVE = rf"\b({_DOWN}|{_UP}|{_GOOD}|{_BAD})\b"
+# "lower or higher", "lower (or possibly higher)", "lower/higher", "either lower or higher", "better or worse" (not
+# "more or less the same")
+_HEDGED = re.compile(rf"(?!more\s+or\s+less\b){_COMPARATIVE}\s*,?\s*(?:\(\s*)?(?:or|/)(?:\s+(?:possibly|maybe|perhaps|even))?\s*"
+                     rf"{_COMPARATIVE}", re.I)
 
 
 # What a comparison is measured against: "than (that of) the UNet", "compared with the model with skip connections".
@@ -319,7 +335,8 @@ def check_comparison(problem_id: str, answer, text: str, ctx) -> list[dict]:
         details.append(detail(f"claim: {subject} has {c['direction']} {c['metric']} than {other}",
                               f"{truth} ({ms[c['metric']]:.4g} vs {mo[c['metric']]:.4g})", c["sentence"],
                               c["direction"] == truth,
-                              note="" if c["direction"] == truth else f"the pinned runs measured {ms[c['metric']]:.4g} vs {mo[c['metric']]:.4g}"))
+                              note="" if c["direction"] == truth else ("two answers for one quantity: " if " or " in c["direction"]
+                                                                       else "") + f"the pinned runs measured {ms[c['metric']]:.4g} vs {mo[c['metric']]:.4g}"))
     if not details:
         details.append(detail(f"{subject} vs {other}", "a comparison of loss/accuracy", None, None,
                               note="no comparative claim about loss or accuracy found"))
