@@ -143,6 +143,22 @@ def test_conv_the_image_restated_is_not_a_second_answer(ref):
     assert v.status == "correct", v.details
 
 
+@pytest.mark.parametrize("feature, status", [
+    # a right and a wrong feature joined by "or" are two answers for one feature, not a right one
+    ("It either sharpens or blurs the image.", "partial"), ("It is a blur, or maybe a sharpening filter.", "partial"),
+    ("It sharpens/blurs the image.", "partial"), ("It detects edges or smooths the image.", "partial"),
+    # two right words, or wrong features named to deny them, are no hedge
+    ("It sharpens the image (a high-pass or edge-enhancing filter).", "correct"),
+    ("It enhances edges, not smoothing or blurring.", "correct"),
+    ("It sharpens the image rather than blurring or smoothing it.", "correct"),
+    ("Neither a blur nor a smoothing: it sharpens edges.", "correct"),
+])
+def test_conv_a_hedged_feature_is_two_answers(feature, status):
+    v = verdict("3.1", as_bmatrix(RIGHT) + "\n" + feature)
+    assert v.status == status, v.details
+    assert ("two answers for one quantity" in v.critique) == (status == "partial")
+
+
 def test_conv_reference_equals_torch(ref):
     """Second method: torch's conv2d (a cross-correlation) with the flipped filter, zero padding 1."""
     I = torch.tensor(ref.ref_cnn.I_MATRIX, dtype=torch.float64)[None, None]

@@ -43,6 +43,13 @@ _DENIED = re.compile(r"\b(?:not(?!\s+only\b)|n't|never|no|rather than|instead of
                      + "|".join(FEATURE_WORDS) + r")\w*", re.I)
 
 
+_RIGHT_F, _WRONG_F = "(?:" + "|".join(FEATURE_WORDS) + r")\w*", "(?:" + "|".join(_OTHER_FEATURES) + r")\w*"
+# a right and a wrong feature joined by "or" / "/" ("either sharpens or blurs", "blur (or possibly sharpen)")
+_OR = (r"(?:(?!\bnot\b|n't|\bno\b|\bnever\b|\bnor\b|rather|instead|unlike)[^.;\n]){0,30}?"
+       r"(?:\bor\b(?:\s+(?:possibly|maybe|perhaps|even))?|/)\s*(?:(?!not\b|no\b|never\b)\w+\s+){0,2}?")
+_FEATURE_HEDGE = re.compile(rf"\b{_RIGHT_F}{_OR}{_WRONG_F}|\b{_WRONG_F}{_OR}{_RIGHT_F}", re.I)
+
+
 def conv_same(image, kernel, flip: bool) -> np.ndarray:
     """Zero-padded 'same' 2-D convolution (flip=True) or cross-correlation (flip=False), by loops."""
     img, ker = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
@@ -131,10 +138,13 @@ def check_conv(answer, text: str) -> list[dict]:
     # the other features an answer names ("it blurs"): shown as found, not "nothing", when it names no right one
     others = [m.group(0).lower() for p in _OTHER_FEATURES if (m := re.search(p + r"\w*", source, re.I))]
     answered = bool(hits or feature) or any(d["found"] is not None for d in details) or bool(others)
+    hedge = _FEATURE_HEDGE.search(source) if hits else None  # "it either sharpens or blurs": two answers, not one
     details.append(detail("feature detected", "sharpening / edges (Laplacian-like)", feature if feature else
+                          (hedge.group(0) if hedge else None) or
                           (", ".join(h.strip("\\b") for h in hits) or ", ".join(others) or None),
-                          bool(hits) if answered else None,
-                          weight=0.5, note="" if hits else "names no sharpening / edge / Laplacian feature"))
+                          bool(hits) and not hedge if answered else None,
+                          weight=0.5, note="two answers for one quantity: only one can be the answer" if hedge else
+                          "" if hits else "names no sharpening / edge / Laplacian feature"))
     return details
 
 
