@@ -298,6 +298,10 @@ SIZES_CNN = "The CNN has 61,632 neurons and 21,024 parameters. "
     ("The FCNN has 4,992 neurons and 10,063,871 or 10,063,872 parameters.", "partial"),
     ("The FCNN has 4,992 neurons and 10,063,871/10,063,872 parameters.", "partial"),
     ("The FCNN has 4,992 neurons and between 10,063,871 and 10,063,872 parameters.", "partial"),
+    # a comparison of the two networks' counts is no hedge
+    ("The FCNN has 4,992 neurons and 10,063,872 parameters. The ratio between 10,063,872 and 21,024 is about 478.",
+     "correct"),
+    ("The FCNN has 4,992 neurons and 10,063,872 parameters; the gap between 21,024 and 10,063,872 is large.", "correct"),
     ("The FCNN has 4,992 neurons and 10,063,871, or maybe 10,063,872, parameters.", "partial"),
     ("The FCNN has 4,992 neurons. I think the FCNN has 10,063,871 parameters, but it could be 10,063,872.", "partial"),
     ("The FCNN has 4,992 neurons and either 10,063,872 or 235,667,456 parameters.", "partial"),  # neurons: one reading
@@ -1054,6 +1058,8 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Forward: O(1). Backward: O(1), or maybe O(t).", "partial"),
     ("Forward: O(1). Backward: I think O(1), but it could be O(t).", "partial"),
     ("Forward: O(1). Backward: between O(1) and O(t).", "partial"),
+    ("Forward: O(1). Backward: O(t), keeping every iterate; the difference between O(1) and O(t) is the price of it.",
+     "correct"),
     ("Forward: $O(1)$. Backward: $O(t)$ (or possibly $O(t \\cdot d)$).", "correct"),
     # "and" between two passes' terms is no hedge
     ("Forward propagation needs O(1) and back-propagation needs O(t).", "correct"),

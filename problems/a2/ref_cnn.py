@@ -299,8 +299,10 @@ def sizes_from_text(text: str) -> dict:
 
 _N = rf"(?:{ans.NUMBER_RE.pattern})"
 # "either A or B", "A or B", "A (or possibly B)", "A/B", "between A and B", "A, or maybe B", "A ..., but it could be B"
-# (not "A (or 10.06 million)", "A (or 8,064 if the input is counted)": a restatement, a stated convention)
-_HEDGE = re.compile(rf"(?:\bbetween\s+(?P<a1>{_N})\s+and\s+|(?P<a2>{_N})(?:\s*,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?\s+"
+# (not "A (or 10.06 million)", "A (or 8,064 if the input is counted)": a restatement, a stated convention; nor "the
+# ratio / difference between A and B": a comparison of the two networks)
+_NOT_A_RANGE = r"(?<!ratio )(?<!ratios )(?<!gap )(?<!difference )(?<!differences )(?<!factor )(?<!comparison )(?<!relation )(?<!relationship )(?<!trade-off )(?<!tradeoff )(?<!distinction )"
+_HEDGE = re.compile(rf"(?:{_NOT_A_RANGE}\bbetween\s+(?P<a1>{_N})\s+and\s+|(?P<a2>{_N})(?:\s*,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?\s+"
                     rf"|(?P<slash>/)|(?:\s+[A-Za-z-]+){{0,2}}\s*,?\s*but\s+(?:it\s+)?(?:could|might|may)(?:\s+also)?\s+be\s+))"
                     rf"(?P<b>{_N})(?!\s*(?:million|billion|thousand|[MBk]\b|×|\\times|x\s*10|=|≈|\\approx|\(?\s*(?:if|when)\b))", re.I)
 

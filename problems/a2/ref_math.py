@@ -543,7 +543,8 @@ def memory_from_text(text: str) -> dict[str, str]:
                     text[hedged[1]:term.start], re.I):
                 value = f"{out[before[-1]]} or {value}"
             out[before[-1]] = value  # the last statement of each wins (conclusions come last)
-            hedged = (before[-1], end, bool(re.search(r"\bbetween[\s$]*$", text[:term.start], re.I)))
+            # "between O(1) and O(t)" is a hedge; "the difference between O(1) and O(t)" compares two answers
+            hedged = (before[-1], end, bool(re.search(r"(?<!ratio )(?<!ratios )(?<!gap )(?<!difference )(?<!differences )(?<!factor )(?<!comparison )(?<!relation )(?<!relationship )(?<!trade-off )(?<!tradeoff )(?<!distinction )\bbetween[\s$]*$", text[:term.start], re.I)))
     return out
 
 
