@@ -373,7 +373,8 @@ _LIMIT_WORDS = re.compile(r"converg|limit|ends? up|settles|reach|w_\\infty|w_\{\
 _MIN_NORM_WORDS = re.compile(r"minimum[- ]norm|min[- ]norm|pseudo|least[- ]norm|w\^\s*\*|w\^\{\*\}|w\^\\star|\bw\*(?!\w)", re.I)
 
 
-_VEC_HEDGE = re.compile(r"[\])}]\s*\$?\s*(?:,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|/|,?\s*but\s+(?:it\s+)?"
+# (not "[a, b] / [c, d]": "min-norm / limit: [...] / [...]" names each, respectively)
+_VEC_HEDGE = re.compile(r"[\])}]\s*\$?\s*(?:,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|,?\s*but\s+(?:it\s+)?"
                         r"(?:could|might|may)(?:\s+also)?\s+be)\s*\$?\s*$", re.I)
 
 
@@ -535,10 +536,10 @@ def memory_from_text(text: str) -> dict[str, str]:
         elif before:
             value = term.value.lower()
             # "O(1) or O(t)", "either O(1) or O(t)": a hedge, two answers for one pass, not a conclusion; so are
-            # "O(1)/O(t)", "O(1) (or possibly O(t))", "O(1), or maybe O(t)", "O(1), but it could be O(t)",
-            # "between O(1) and O(t)"
+            # "O(1) (or possibly O(t))", "O(1), or maybe O(t)", "O(1), but it could be O(t)", "between O(1) and O(t)"
+            # (not "O(1)/O(t)": "forward/backward: O(1)/O(t)" says each pass's, respectively)
             if hedged and hedged[0] == before[-1] and re.fullmatch(
-                    r"[\s$)}]*(?:/|,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|,?\s*but\s+(?:it\s+)?"
+                    r"[\s$)}]*(?:,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|,?\s*but\s+(?:it\s+)?"
                     r"(?:could|might|may)(?:\s+also)?\s+be" + (r"|and" if hedged[2] else "") + r")[\s$]*",
                     text[hedged[1]:term.start], re.I):
                 value = f"{out[before[-1]]} or {value}"

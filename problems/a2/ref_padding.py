@@ -57,9 +57,9 @@ def reference_padding() -> dict:
 
 
 _PAD_LINE = re.compile(r"(output[_ ]padding|padding)\s*(?:=|:|of|to|is|should be|becomes|set to)?\s*\(?\s*(?:either\s+)?(\d+)", re.I)
-# "1 or 2", "1 (or possibly 2)", "1/2", "1, or maybe 2", "1, but it could be 2": two answers for one padding
-# (not "1 (or 2 for kernel 5)": the other kernel's)
-_HEDGE = re.compile(r"[\s)]*(?:,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|/|,?\s*but\s+(?:it\s+)?"
+# "1 or 2", "1 (or possibly 2)", "1, or maybe 2", "1, but it could be 2": two answers for one padding
+# (not "1 (or 2 for kernel 5)": the other kernel's; nor "padding/output_padding = 1/0", each respectively)
+_HEDGE = re.compile(r"[\s)]*(?:,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|,?\s*but\s+(?:it\s+)?"
                     r"(?:could|might|may)(?:\s+also)?\s+be)\s*(\d+)(?!\s*(?:x|×|\\times)\s*\d|\s*(?:for|with|when|if|in|on)\b[^,.;)\n]*?\b(?:kernel|k)\b)", re.I)
 _LINE_BREAK = re.compile(r"\n|(?<=[.;])\s")
 # A layer named in prose or code; group 1 is set for a transposed convolution ("transposed conv", ConvTranspose2d).

@@ -241,9 +241,9 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
 
 
 _COMPARATIVE = rf"\b({_DOWN}|{_UP}|{_GOOD}|{_BAD})\b"
-# "lower or higher", "lower (or possibly higher)", "lower/higher", "either lower or higher", "better or worse" (not
-# "more or less the same")
-_HEDGED = re.compile(rf"(?!more\s+or\s+less\b){_COMPARATIVE}\s*,?\s*(?:\(\s*)?(?:or|/)(?:\s+(?:possibly|maybe|perhaps|even))?\s*"
+# "lower or higher", "lower (or possibly higher)", "either lower or higher", "better or worse" (not "more or less the
+# same"; nor "lower/higher loss/accuracy", each respectively)
+_HEDGED = re.compile(rf"(?!more\s+or\s+less\b){_COMPARATIVE}\s*,?\s*(?:\(\s*)?or(?:\s+(?:possibly|maybe|perhaps|even))?\s*"
                      rf"{_COMPARATIVE}", re.I)
 
 
