@@ -1644,6 +1644,15 @@ def test_a_long_answer_without_full_stops_is_checked_in_linear_time(tmp_path, mo
     assert time.monotonic() - start < 5  # about 0.1 s
 
 
+@pytest.fixture
+def unet_and_ct_runs(tmp_path, monkeypatch):
+    """A project whose pinned ConvTransposeNet and UNet runs say UNet is better on both metrics (6.3's claims)."""
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+    return root
+
+
 @pytest.mark.parametrize("text, status", [
     ("The gap is real, not a fluctuation: UNet has the lower validation loss.", "correct"),  # far negation
     ("Skip connections did not give a lower validation loss.", "incorrect"),
@@ -1674,17 +1683,11 @@ def test_a_long_answer_without_full_stops_is_checked_in_linear_time(tmp_path, mo
     ("With UNet the validation accuracy went down.", "incorrect"),
     ("With UNet the validation accuracy falls.", "incorrect"),
 ])
-def test_a_negation_counts_only_next_to_its_comparison_in_its_own_clause(tmp_path, monkeypatch, text, status):
-    root = make_project(tmp_path, monkeypatch)
-    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
-    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+def test_a_negation_counts_only_next_to_its_comparison_in_its_own_clause(unet_and_ct_runs, text, status):
     assert claims("6.3", text) == status
 
 
-def test_a_question_in_the_answer_is_no_claim(tmp_path, monkeypatch):
-    root = make_project(tmp_path, monkeypatch)
-    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
-    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+def test_a_question_in_the_answer_is_no_claim(unet_and_ct_runs):
     text = "Does the UNet reach a higher validation loss than ConvTransposeNet? No: the UNet has the lower validation loss."
     assert claims("6.3", text) == "correct"
     # a bold restated question stays joined to the answer after it: "...?** Yes." ends no sentence
@@ -1705,10 +1708,7 @@ def test_a_question_in_the_answer_is_no_claim(tmp_path, monkeypatch):
     ("UNet reaches a lower or better validation loss than ConvTransposeNet.", "correct"),
     ("UNet reaches a lower validation loss than ConvTransposeNet, but it could be trained longer.", "correct"),
 ])
-def test_a_hedged_direction_is_two_answers_for_one_metric(tmp_path, monkeypatch, text, status):
-    root = make_project(tmp_path, monkeypatch)
-    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
-    fake_run(root, "unet", "unet", val_loss=1.01, val_acc=60.9)
+def test_a_hedged_direction_is_two_answers_for_one_metric(unet_and_ct_runs, text, status):
     assert claims("6.3", text) == status
     assert ("two answers for one quantity" in verdict("6.3", text).critique) == (status == "incorrect")
 

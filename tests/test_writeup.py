@@ -912,22 +912,26 @@ def test_a_heading_in_the_student_s_text_nests_under_its_question(fx):
     assert depth["FIXTURE-OWN-HEADING"] > depth["Own solution"] > question > depth["Written Part"], outline
     assert depth["FIXTURE-CRITIQUE-HEADING"] > depth["Critique of the model output"] > question, outline
 
+def _on_one_page_at_every_gap(folder, typst_body: str, first: str, then: str, gaps) -> None:
+    """Push typst_body down a short page a little more each time: the page holding `first` must hold `then` too."""
+    from workbench.typeset import compile_pdf, preamble
+
+    for gap in gaps:
+        (folder / "t.typ").write_text(preamble("T", "A") + f"#set page(height: 320pt)\n#v({gap}pt)\n\n" + typst_body)
+        compile_pdf(folder / "t.typ", folder / "t.pdf")
+        pages = [page.extract_text() for page in pypdf.PdfReader(folder / "t.pdf").pages]
+        a, b = (next(i for i, text in enumerate(pages) if mark in text) for mark in (first, then))
+        assert a == b, f"{first!r} on page {a + 1}, {then!r} on page {b + 1} (gap {gap}pt)"
+
+
 def test_a_question_heading_and_its_points_line_are_never_left_at_a_page_bottom(fx):
     """A question's heading and its "0.5 pt · Type 4 · plot" line sat alone at the bottom of a page (A2's 6.2 Train
     UNet, page 34 of a built writeup) and the statement it introduces began the next page."""
-    from workbench.typeset import compile_pdf, preamble
-
     _build(fx)
     typ = (fx / "build" / "fx-writeup.typ").read_text()
     start = typ.index("== 1.2 Fixture gradient")
     snippet = typ[start:typ.index("\n]\n", typ.index("#wb-statement[", start)) + 3]
-    for gap in range(60, 200, 8):  # push the heading down the page a little more each time
-        (fx / "t.typ").write_text(preamble("T", "A") + f"#set page(height: 320pt)\n#v({gap}pt)\n\n" + snippet)
-        compile_pdf(fx / "t.typ", fx / "t.pdf")
-        pages = [page.extract_text() for page in pypdf.PdfReader(fx / "t.pdf").pages]
-        heading = next(i for i, text in enumerate(pages) if "Fixture gradient" in text)
-        statement = next(i for i, text in enumerate(pages) if "Compute" in text)
-        assert heading == statement, f"heading on page {heading + 1}, statement on page {statement + 1} (gap {gap}pt)"
+    _on_one_page_at_every_gap(fx, snippet, "Fixture gradient", "Compute", range(60, 200, 8))
 
 
 def test_a_display_equation_wider_than_the_page_is_shrunk_to_fit(tmp_path):
@@ -1424,20 +1428,13 @@ def test_a_transcript_message_s_role_label_stays_with_its_first_lines(tmp_path):
     page 8 of a built writeup) and the message's text began the next page."""
     from workbench.traces import load_trace
     from workbench.transcript import transcript
-    from workbench.typeset import compile_pdf, markdown_to_typst, preamble
+    from workbench.typeset import markdown_to_typst
 
     data = trace_data("1.2", "FIXTURE answer")
     data["samples"][0]["messages"][0]["content"] = "FIXTURE-SYSTEM you are a fixture.\nReason step by step."
     body, _ = markdown_to_typst("\n\n".join(transcript(load_trace(write_trace(data, tmp_path / "traces")))),
                                 tmp_path / "t.md")
-    for gap in range(100, 200, 6):  # push the transcript down the page a little more each time
-        (tmp_path / "t.typ").write_text(preamble("T", "A") + f"#set page(height: 320pt)\n#v({gap}pt)\n\n"
-                                        "=== Program trace\n" + body)
-        compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
-        pages = [page.extract_text() for page in pypdf.PdfReader(tmp_path / "t.pdf").pages]
-        label = next(i for i, text in enumerate(pages) if "SYSTEM" in text)
-        first = next(i for i, text in enumerate(pages) if "FIXTURE-SYSTEM" in text)
-        assert label == first, f"SYSTEM on page {label + 1}, its text on page {first + 1} (gap {gap}pt)"
+    _on_one_page_at_every_gap(tmp_path, "=== Program trace\n" + body, "SYSTEM", "FIXTURE-SYSTEM", range(100, 200, 6))
 
 def test_a_transcript_labels_samples_marks_imports_and_shows_empty_messages(tmp_path):
     from workbench.traces import load_trace
