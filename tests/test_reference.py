@@ -313,6 +313,9 @@ SIZES_CNN = "The CNN has 61,632 neurons and 21,024 parameters. "
     ("The FCNN has 4,992 neurons (or 8,064 if the input is counted) and 10,063,872 parameters.", "correct"),
     ("The FCNN has 4,992 neurons and 10,063,872 parameters, 10,063,872/21,024 = 478.7 times as many.", "correct"),
     ("The FCNN has 4,992 neurons and 10,063,872 parameters, or roughly 478 times as many.", "correct"),
+    # a restatement in millions with decimals: "10.06 million", not a hedge with "10"
+    ("The FCNN has 4,992 neurons and 10,063,872 parameters (or 10.06 million).", "correct"),
+    ("The FCNN has 4,992 neurons. FCNN parameters: 10,063,872 (or 10.1 M).", "correct"),
 ])
 def test_sizes_a_hedge_is_two_answers_for_one_quantity(fcnn, status):
     v = verdict("3.2", SIZES_CNN + fcnn + " More parameters overfit.")

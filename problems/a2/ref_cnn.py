@@ -304,7 +304,7 @@ _N = rf"(?:{ans.NUMBER_RE.pattern})"
 _NOT_A_RANGE = r"(?<!ratio )(?<!ratios )(?<!gap )(?<!difference )(?<!differences )(?<!factor )(?<!comparison )(?<!relation )(?<!relationship )(?<!trade-off )(?<!tradeoff )(?<!distinction )"
 _HEDGE = re.compile(rf"(?:{_NOT_A_RANGE}\bbetween\s+(?P<a1>{_N})\s+and\s+|(?P<a2>{_N})(?:\s*,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?\s+"
                     rf"|(?P<slash>/)|(?:\s+[A-Za-z-]+){{0,2}}\s*,?\s*but\s+(?:it\s+)?(?:could|might|may)(?:\s+also)?\s+be\s+))"
-                    rf"(?P<b>{_N})(?!\s*(?:million|billion|thousand|[MBk]\b|×|\\times|x\s*10|=|≈|\\approx|\(?\s*(?:if|when)\b))", re.I)
+                    rf"(?P<b>{_N})(?![.,]?\d|\s*(?:million|billion|thousand|[MBk]\b|×|\\times|x\s*10|=|≈|\\approx|\(?\s*(?:if|when)\b))", re.I)
 
 
 def _hedge(segment: str, value: float):
