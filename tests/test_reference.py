@@ -1710,6 +1710,12 @@ def test_a_question_in_the_answer_is_no_claim(unet_and_ct_runs):
     ("UNet reaches a lower (i.e. better) validation loss than ConvTransposeNet.", "correct"),
     ("UNet reaches a lower or better validation loss than ConvTransposeNet.", "correct"),
     ("UNet reaches a lower validation loss than ConvTransposeNet, but it could be trained longer.", "correct"),
+    ("UNet's validation loss is lower, or possibly higher, than ConvTransposeNet's.", "incorrect"),
+    # a hedge in another part of the sentence, said of no metric or of another one, hedges no direction of this one
+    ("UNet reaches a lower validation loss and a higher validation accuracy than ConvTransposeNet, i.e. better or "
+     "more accurate colourization.", "correct"),
+    ("UNet: lower validation loss than ConvTransposeNet, and higher validation accuracy, though the improvement is "
+     "small and could be higher or lower with another seed.", "correct"),
 ])
 def test_a_hedged_direction_is_two_answers_for_one_metric(unet_and_ct_runs, text, status):
     assert claims("6.3", text) == status

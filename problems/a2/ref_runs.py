@@ -224,7 +224,10 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
                 direction = _metric_direction(clause, metric, pattern)
                 if direction and swapped:
                     direction = "higher" if direction == "lower" else "lower"
-                hedge = _HEDGED.search(clause)  # "a lower (or possibly higher) loss": two answers, neither the claim
+                # "a lower (or possibly higher) loss": two answers, neither the claim; said of this metric, in the part
+                # that names it ("a lower loss and a higher accuracy, i.e. better or more accurate colours", "a lower
+                # loss, though it could be higher or lower with another seed" hedge no loss)
+                hedge = _HEDGED.search(_metric_part(clause, pattern))
                 if direction and hedge and _direction(hedge.group(1), metric) != _direction(hedge.group(2), metric):
                     direction = f"{direction} or {'higher' if direction == 'lower' else 'lower'}"
                 if direction:
@@ -282,6 +285,15 @@ def _metric_direction(clause: str, metric: str, pattern: str) -> str | None:
             if direction:
                 return direction
     return _direction(clause, metric)
+
+
+def _metric_part(clause: str, pattern: str) -> str:
+    """The part of the clause (split at ', ' and 'and', not at ', or') that names the metric with a comparative
+    word, else the whole clause ("lower, or possibly higher, loss")."""
+    for part in re.split(r",\s(?!\s*\(?\s*or\b)|\band\b", clause, flags=re.I):
+        if re.search(pattern, part, re.I) and re.search(_COMPARATIVE, part, re.I):
+            return part
+    return clause
 
 
 _NEGATION = re.compile(r"^(?:not|no|never|neither|nor|hardly)$|n't$", re.I)
