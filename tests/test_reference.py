@@ -302,6 +302,10 @@ SIZES_CNN = "The CNN has 61,632 neurons and 21,024 parameters. "
     ("The FCNN has 4,992 neurons and 10,063,872 parameters. The ratio between 10,063,872 and 21,024 is about 478.",
      "correct"),
     ("The FCNN has 4,992 neurons and 10,063,872 parameters; the gap between 21,024 and 10,063,872 is large.", "correct"),
+    ("The FCNN has 4,992 neurons and 10,063,872 parameters, a factor of about 479 between 21,024 and 10,063,872.",
+     "correct"),
+    ("The FCNN has 4,992 neurons and 10,063,872 parameters, so between 21,024 and 10,063,872 there is a factor of 479.",
+     "correct"),
     ("The FCNN has 4,992 neurons and 10,063,871, or maybe 10,063,872, parameters.", "partial"),
     ("The FCNN has 4,992 neurons. I think the FCNN has 10,063,871 parameters, but it could be 10,063,872.", "partial"),
     ("The FCNN has 4,992 neurons and either 10,063,872 or 235,667,456 parameters.", "partial"),  # neurons: one reading

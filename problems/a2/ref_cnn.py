@@ -307,11 +307,21 @@ _HEDGE = re.compile(rf"(?:{_NOT_A_RANGE}\bbetween\s+(?P<a1>{_N})\s+and\s+|(?P<a2
                     rf"(?P<b>{_N})(?![.,]?\d|\s*(?:million|billion|thousand|[MBk]\b|×|\\times|x\s*10|=|≈|\\approx|\(?\s*(?:if|when)\b))", re.I)
 
 
+# a comparison named a few words before "between" or just after "between A and B": the two networks compared
+_COMPARED_BEFORE = re.compile(r"\b(?:ratio|factor|gap|difference|comparison|relation(?:ship)?|trade-?off|distinction|"
+                              r"contrast|times)\b[^.;:\n]{0,40}$", re.I)
+_COMPARED_AFTER = re.compile(r"\s*,?\s*(?:there\s+(?:is|are|was)|(?:is|are)\s+(?:a|an|the)\s+(?:ratio|factor|gap|"
+                             r"difference))\b", re.I)
+
+
 def _hedge(segment: str, value: float):
     """The value, or both values of a hedge that names it ("either 10,063,871 or 10,063,872 parameters"): two
     answers for one quantity, not the last one."""
-    for m in _HEDGE.finditer(ans.clean_number_text(segment.replace("**", ""))):
+    text = ans.clean_number_text(segment.replace("**", ""))
+    for m in _HEDGE.finditer(text):
         pair = tuple(ans.parse_number(m.group(g)) for g in ("a1" if m.group("a1") else "a2", "b"))
+        if m.group("a1") and (_COMPARED_BEFORE.search(text, 0, m.start()) or _COMPARED_AFTER.match(text, m.end())):
+            continue  # "a factor of about 479 between 21,024 and 10,063,872", "between A and B there is a factor of"
         if m.group("slash") and None not in pair and max(pair) > 10 * min(pair):
             continue  # "10,063,872/21,024": a ratio
         if value in pair and None not in pair and pair[0] != pair[1]:
