@@ -1070,6 +1070,12 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Forward: O(1). Backward: O(t), keeping every iterate; the difference between O(1) and O(t) is the price of it.",
      "correct"),
     ("Forward: $O(1)$. Backward: $O(t)$ (or possibly $O(t \\cdot d)$).", "correct"),
+    # "between" in a comparison of the two passes' terms, or in a sentence naming no pass, is no hedge either
+    ("Forward: O(1). Backward: O(t). There is a factor of t between O(1) and O(t).", "correct"),
+    ("Forward: O(1). Backward: O(t). The gap in memory between O(1) and O(t) grows with t.", "correct"),
+    ("Forward: O(1). Backward: O(t). Between O(1) and O(t) the tradeoff is memory vs recomputation.", "correct"),
+    ("The forward pass needs O(1) memory and the backward pass O(t): a choice between O(1) and O(t) memory.",
+     "correct"),
     # "and" between two passes' terms is no hedge
     ("Forward propagation needs O(1) and back-propagation needs O(t).", "correct"),
     ("Between forward propagation, O(1), and back-propagation, O(t), only the latter grows with t.", "correct"),

@@ -504,6 +504,19 @@ def _o_arg(value) -> str | None:
     return terms[0].value.lower() if terms else None
 
 
+_COMPARED_BEFORE = re.compile(r"\b(?:ratios?|factor|gap|differences?|comparison|relation(?:ship)?|trade-?off|"
+                              r"distinction|contrast|choice|choose|choosing|times)\b[^.;:\n]{0,40}\bbetween[\s$]*$", re.I)
+# after the second term of "between A and B": "there is a factor of t", "the tradeoff is ..."
+_COMPARED_AFTER = re.compile(r"[\s$)}]*,?\s*(?:there\s+(?:is|are|was)|(?:the\s+|a\s+)?(?:trade-?off|difference|gap|"
+                             r"ratio|factor)s?\b)", re.I)
+
+
+def _term_end(text: str, end: int) -> int:
+    """Where the big-O term after "between A and" (starting at or after end) ends."""
+    m = re.search(r"\band\b[\s$]*O\s*\([^()]*(?:\([^()]*\)[^()]*)*\)", text[end:], re.I)
+    return end + m.end() if m else end
+
+
 def memory_from_text(text: str) -> dict[str, str]:
     """Assign each O(...) term to the nearest preceding "forward"/"back(ward)-propagation" mention."""
     out: dict[str, str] = {}
@@ -545,7 +558,13 @@ def memory_from_text(text: str) -> dict[str, str]:
                 value = f"{out[before[-1]]} or {value}"
             out[before[-1]] = value  # the last statement of each wins (conclusions come last)
             # "between O(1) and O(t)" is a hedge; "the difference between O(1) and O(t)" compares two answers
-            hedged = (before[-1], end, bool(re.search(r"(?<!ratio )(?<!ratios )(?<!gap )(?<!difference )(?<!differences )(?<!factor )(?<!comparison )(?<!relation )(?<!relationship )(?<!trade-off )(?<!tradeoff )(?<!distinction )\bbetween[\s$]*$", text[:term.start], re.I)))
+            # ("a factor of t between O(1) and O(t)", "a choice between ...", "Between O(1) and O(t) the tradeoff is
+            # ...": a comparison word a few words before or just after, or no pass named in the sentence, is no hedge)
+            sentence = re.split(r"[.;\n]", text[:term.start])[-1]
+            hedged = (before[-1], end, bool(
+                re.search(r"\bbetween[\s$]*$", sentence, re.I) and not _COMPARED_BEFORE.search(sentence)
+                and not _COMPARED_AFTER.match(text, _term_end(text, end))
+                and re.search(r"forward|back[- ]?prop|backward|reverse[- ]mode|\b(?:fwd|bwd)\b", sentence, re.I)))
     return out
 
 
