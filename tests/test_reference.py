@@ -147,11 +147,13 @@ def test_conv_the_image_restated_is_not_a_second_answer(ref):
     # a right and a wrong feature joined by "or" are two answers for one feature, not a right one
     ("It either sharpens or blurs the image.", "partial"), ("It is a blur, or maybe a sharpening filter.", "partial"),
     ("It sharpens/blurs the image.", "partial"), ("It detects edges or smooths the image.", "partial"),
+    ("It either sharpens the whole picture or blurs it.", "partial"),  # words between the two
     # two right words, or wrong features named to deny them, are no hedge
     ("It sharpens the image (a high-pass or edge-enhancing filter).", "correct"),
     ("It enhances edges, not smoothing or blurring.", "correct"),
     ("It sharpens the image rather than blurring or smoothing it.", "correct"),
     ("Neither a blur nor a smoothing: it sharpens edges.", "correct"),
+    ("It sharpens, unlike blurring or smoothing.", "correct"),
 ])
 def test_conv_a_hedged_feature_is_two_answers(feature, status):
     v = verdict("3.1", as_bmatrix(RIGHT) + "\n" + feature)
@@ -317,6 +319,7 @@ SIZES_CNN = "The CNN has 61,632 neurons and 21,024 parameters. "
     ("The FCNN has 4,992 neurons (or 8,064 if the input is counted) and 10,063,872 parameters.", "correct"),
     ("The FCNN has 4,992 neurons and 10,063,872 parameters, 10,063,872/21,024 = 478.7 times as many.", "correct"),
     ("The FCNN has 4,992 neurons and 10,063,872 parameters, or roughly 478 times as many.", "correct"),
+    ("The FCNN has 4,992 neurons and 10,063,872 parameters, i.e. 10,063,872/21,024 times as many.", "correct"),
     # a restatement in millions with decimals: "10.06 million", not a hedge with "10"
     ("The FCNN has 4,992 neurons and 10,063,872 parameters (or 10.06 million).", "correct"),
     ("The FCNN has 4,992 neurons. FCNN parameters: 10,063,872 (or 10.1 M).", "correct"),
@@ -756,6 +759,7 @@ def test_padding_a_value_mentioned_in_passing_after_the_answer_is_not_the_answer
     ("1 or 2", "1", "partial"), ("either 1 or 2", "1", "partial"), ("1 (or possibly 2)", "1", "partial"),
     ("1, or maybe 2", "1", "partial"), ("1", "1, but it could be 0", "partial"),
     ("1", "either 1 or 0", "partial"),
+    ("1 or 2 for both the Conv2d and the ConvTranspose2d", "1", "partial"),
     ("1", "1", "correct"),
 ])
 def test_padding_a_hedge_is_two_answers_for_one_padding(k4, k5, status):
@@ -1004,6 +1008,8 @@ RMSPROP_NO = "No, RMSProp does not always converge to the minimum-norm solution.
     ("The minimum-norm solution is [0.8, 0.4]. RMSProp converges to [0.6667, 0.6667] (or possibly [0.8, 0.4]).",
      "partial"),
     ("The minimum-norm solution is either [0.8, 0.4] or [0.4, 0.8].", "partial"),
+    ("The minimum-norm solution is [0.8, 0.4]. RMSProp converges to [0.6667, 0.6667], but it could be [0.8, 0.4].",
+     "partial"),
     # the same vector written twice is one answer; two quantities side by side are no hedge
     ("The minimum-norm solution is [0.8, 0.4] or [4/5, 2/5].", "correct"),
     ("The minimum-norm solution is [0.8, 0.4], whereas RMSProp converges to [0.6667, 0.6667].", "correct"),
@@ -1072,6 +1078,8 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Forward: $O(1)$. Backward: $O(t)$ (or possibly $O(t \\cdot d)$).", "correct"),
     # "between" in a comparison of the two passes' terms, or in a sentence naming no pass, is no hedge either
     ("Forward: O(1). Backward: O(t). There is a factor of t between O(1) and O(t).", "correct"),
+    ("Forward: O(1). Backward: O(t), and between O(1) and O(t) there is a factor of t.", "correct"),
+    ("Forward: O(1). Backward: O(t). Between O(1) and O(t), the second grows with t.", "correct"),
     ("Forward: O(1). Backward: O(t). The gap in memory between O(1) and O(t) grows with t.", "correct"),
     ("Forward: O(1). Backward: O(t). Between O(1) and O(t) the tradeoff is memory vs recomputation.", "correct"),
     ("The forward pass needs O(1) memory and the backward pass O(t): a choice between O(1) and O(t) memory.",
@@ -1721,6 +1729,11 @@ def test_a_question_in_the_answer_is_no_claim(unet_and_ct_runs):
     ("UNet reaches a lower or better validation loss than ConvTransposeNet.", "correct"),
     ("UNet reaches a lower validation loss than ConvTransposeNet, but it could be trained longer.", "correct"),
     ("UNet's validation loss is lower, or possibly higher, than ConvTransposeNet's.", "incorrect"),
+    ("UNet reaches a lower validation loss than ConvTransposeNet (more or less 0.04 lower).", "correct"),
+    ("UNet reaches a lower validation loss than ConvTransposeNet, but it could be lower still with more epochs.",
+     "correct"),
+    ("UNet reaches a lower validation loss than ConvTransposeNet, but it may also be higher in validation accuracy.",
+     "correct"),
     # a hedge in another part of the sentence, said of no metric or of another one, hedges no direction of this one
     ("UNet reaches a lower validation loss and a higher validation accuracy than ConvTransposeNet, i.e. better or "
      "more accurate colourization.", "correct"),
