@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cli.py",
         description="LLM-assisted assignment workbench: problems, prompts, traces, checks, writeup.",
         epilog="Exit codes: 0 ok; 1 a check failed or required work is missing; 2 bad input or settings; "
-               "3 LLM failure; 130 interrupted (Ctrl-C). Errors are one line on stderr; with --json also "
+               "3 LLM failure; 130 interrupted (Ctrl-C); 141 stdout's reader went away (`| head`). Errors are one line on stderr; with --json also "
                "{error, fix, exit_code} on stdout.",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return _json_error(args, "interrupted", None, 130)
+    except (console.ReaderGone, BrokenPipeError):
+        console.silence_stdout()
+        return console.EXIT_READER_GONE
 
 
 def _json_error(args, message: str, fix: str | None, exit_code: int) -> int:

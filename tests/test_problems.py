@@ -552,3 +552,22 @@ def test_json_to_a_stdout_that_cannot_encode_a_character_is_still_sorted_and_ind
     print_json({"b": "café ∑", "a": [1]})
     sys.stdout.flush()
     assert raw.getvalue().decode(encoding) == '{\n  "a": [\n    1\n  ],\n  "b": "caf\\u00e9 \\u2211"\n}\n'
+
+
+@pytest.mark.parametrize("args", [("list",), ("show", "3.1"), ("list", "--json")])  # a rich table, a panel, JSON
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(args):
+    # `cli.py list | head -1`: rich's own handler exited 1, which here means "a check failed"
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    try:
+        done = subprocess.run([sys.executable, str(REPO / "cli.py"), *args], stdout=write_end,
+                              stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141 and done.stderr == b""  # 128 + SIGPIPE, as a shell reports for `seq 9999 | head -1`

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 
@@ -22,7 +23,28 @@ PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, pros
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for any Unix tool whose reader went away
+
+
+class ReaderGone(Exception):
+    """stdout's reader closed the pipe (`cli.py list | head -1`): stop quietly, exit 141."""
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of a broken pipe cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
 class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's own handler exits 1, which here means "a check failed"
+        self.quiet = True
+        raise ReaderGone()
+
     def render(self, renderable, options=None):
         """Rich's own styling and cursor moves (control segments) pass; untrusted text loses its control characters."""
         for segment in super().render(renderable, options):
@@ -77,6 +99,7 @@ def print_json(data) -> None:
     except (UnicodeEncodeError, LookupError):
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     sys.stdout.write(text)
+    sys.stdout.flush()  # a reader that went away is noticed here, inside the command, not at interpreter exit
 
 
 def fmt_points(points: float) -> str:
