@@ -82,9 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from workbench import console
 
-    console.json_written = False
+    console.json_written = console.reader_gone = False
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        return console.EXIT_READER_GONE if console.reader_gone else code
     except WorkbenchError as exc:
         console.print_error(exc)
         return _json_error(args, exc.message, exc.fix, exc.exit_code)

@@ -203,6 +203,22 @@ def test_stream_shows_the_answer_and_saves_it(wb):
     assert wb.server.chat_requests()[0]["body"]["stream"] is True
 
 
+@pytest.mark.parametrize("stream", [(), ("--stream",)])
+def test_a_reader_gone_before_the_answer_is_shown_still_gets_the_answer_saved(wb, stream):
+    # `prompt 1.1 --stream | head`: the streamed answer was paid for; it is saved, then the command ends with 141
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, str(REPO / "cli.py"), "prompt", "1.1", "--pack", "demo", *stream],
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141 and done.stderr == b""
+    [path] = wb.traces()
+    [answer] = load_trace(path).answers()
+    assert answer.startswith("Answer 0 to turn 1: ")
+
+
 
 def test_stream_counts_a_reasoning_models_thinking_on_a_terminal_only_and_shows_the_answer_alone(wb, monkeypatch):
     """While a reasoning model thought (minutes), --stream showed nothing: it could not be told from a hung one.

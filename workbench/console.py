@@ -39,10 +39,14 @@ def silence_stdout() -> None:
         os.close(devnull)
 
 
+reader_gone = False  # set once stdout's reader has gone: the command may finish its work (save a paid answer), silently
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         # rich's own handler exits 1, which here means "a check failed"
-        self.quiet = True
+        global reader_gone
+        reader_gone = self.quiet = True
         raise ReaderGone()
 
     def render(self, renderable, options=None):

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
-from workbench.console import console, err_console, print_error, print_json
+from workbench.console import ReaderGone, console, err_console, print_error, print_json
 from workbench.errors import Interrupted, LLMError, UsageError, WorkbenchError
 
 
@@ -199,7 +199,10 @@ class _LiveAnswers:
 
     def __exit__(self, *exc):
         self.thinking.clear()
-        return self.live.__exit__(*exc) if self.started else None
+        try:
+            return self.live.__exit__(*exc) if self.started else None
+        except ReaderGone:  # piped to `head`: the last frame is lost, the paid-for answer still goes into its trace
+            return None
 
     def __call__(self, sample: int, turn: int, text: str) -> None:
         with self.lock:
@@ -240,10 +243,9 @@ def _single(problem, args, settings) -> int:
             with _LiveAnswers() as live:
                 trace = run_problem(problem, strategy, settings, samples=args.samples, on_delta=live,
                                     on_reasoning=live.reasoning)
-            console.print()
         else:
             trace = run_problem(problem, strategy, settings, samples=args.samples)
-        saved = load_trace(write_trace(trace))
+        saved = load_trace(write_trace(trace))  # before any more output: a reader gone mid-print loses no answer
     except WorkbenchError as exc:
         if not args.json:
             raise
@@ -255,7 +257,9 @@ def _single(problem, args, settings) -> int:
     if args.json:
         print_json(dict(saved.summary(), answers=saved.answers(), cautions=saved.cautions(), errors=errors))
         return LLMError.exit_code if errors else 0
-    if not args.stream:
+    if args.stream:
+        console.print()
+    else:
         for i, answer in enumerate(saved.answers()):
             from rich.panel import Panel
 
