@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return _json_error(args, "interrupted", None, 130)
     except (console.ReaderGone, BrokenPipeError):
-        console.silence_stdout()
+        console.silence()
         return console.EXIT_READER_GONE
 
 

@@ -606,6 +606,25 @@ def test_ctrl_c_leaves_only_complete_traces(wb):
     assert len([f for f in files if f.is_file()]) < len(TRACED)
 
 
+@pytest.mark.parametrize("flags", [[], ["--no-stream"]])  # a chat streams by default
+def test_a_chat_whose_reader_goes_away_keeps_the_reply_then_sends_nothing_more(wb, flags):
+    # `chat 1.1 < questions.txt | head -1`: the reply being paid for (to the strategy's prompt) is saved; the typed
+    # questions are not sent, as no one would see their replies
+    wb.server.delay = 0.5  # the reader leaves before the reply is shown
+    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "chat", "1.1", "--pack", "demo", *flags],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(b"typed one\ntyped two\n")
+    proc.stdin.close()
+    assert proc.stdout.readline().startswith(b"chat about 1.1")
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == 141 and proc.stderr.read() == b""
+    [path] = wb.traces()
+    [request] = wb.server.chat_requests()
+    assert "typed" not in json.dumps(request["body"]["messages"])
+    [exchange] = load_trace(path).data["exchanges"]
+    assert exchange["choices"][0]["content"].startswith("Answer 0 to turn 1: ")
+
+
 @pytest.mark.parametrize("stream", [[], ["--stream"]])
 def test_an_answer_cut_off_at_the_token_limit_is_saved_with_a_caution(wb, stream):
     """finish_reason length: the trace keeps the answer as it came, and the user is told it is incomplete."""

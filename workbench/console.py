@@ -30,11 +30,11 @@ class ReaderGone(Exception):
     """stdout's reader closed the pipe (`cli.py list | head -1`): stop quietly, exit 141."""
 
 
-def silence_stdout() -> None:
-    """Point stdout at /dev/null, so that the interpreter's last flush of a broken pipe cannot fail again."""
+def silence(stream=None) -> None:
+    """Point stdout (or `stream`) at /dev/null, so that the interpreter's last flush of a broken pipe cannot fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, (stream or sys.stdout).fileno())
     finally:
         os.close(devnull)
 
@@ -42,11 +42,19 @@ def silence_stdout() -> None:
 reader_gone = False  # set once stdout's reader has gone: the command may finish its work (save a paid answer), silently
 
 
+def reader_went_away(which: Console | None = None) -> None:
+    """From now on stdout (or `which` console's stream: stderr's reader can go too) shows nothing, and the command
+    ends with 141 (cli.main looks at reader_gone)."""
+    global reader_gone
+    which = which or console
+    reader_gone = which.quiet = True
+    silence(which.file)
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         # rich's own handler exits 1, which here means "a check failed"
-        global reader_gone
-        reader_gone = self.quiet = True
+        reader_went_away(self)
         raise ReaderGone()
 
     def render(self, renderable, options=None):

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
+from workbench import console as console_state
 from workbench.console import ReaderGone, console, err_console, print_error, print_json
 from workbench.errors import Interrupted, LLMError, UsageError, WorkbenchError
 
@@ -407,8 +408,18 @@ def cmd_chat(args) -> int:
             only = " (the model sent only its reasoning, kept in the trace)" if choice.get("reasoning") else ""
             err_console.print(f"[yellow]caution[/] this reply is empty{only}: /retry asks again", soft_wrap=True)
 
-    session = ChatSession(problem, strategy, settings, on_turn=on_turn, on_reply=on_reply,
-                          on_delta=on_delta if settings.stream else None,
+    def shown(show):
+        """A reader gone mid-reply (`chat ... | head`) must not cut off the paid-for reply: it goes into the trace
+        unshown, and the loop below ends the chat before sending anything more."""
+        def call(*a) -> None:
+            try:
+                show(*a)
+            except ReaderGone:
+                pass
+        return call
+
+    session = ChatSession(problem, strategy, settings, on_turn=shown(on_turn), on_reply=shown(on_reply),
+                          on_delta=shown(on_delta) if settings.stream else None,
                           on_reasoning=thinking if settings.stream else None)
     strategy_turns = list(session.pending)
 
@@ -418,7 +429,7 @@ def cmd_chat(args) -> int:
             action(*a)
         except LLMError as exc:
             thinking.clear()
-            console.print()
+            shown(console.print)()
             print_error(session.failure(exc))
         except UsageError as exc:
             print_error(exc)
@@ -428,10 +439,13 @@ def cmd_chat(args) -> int:
     interrupted = False
     try:
         say(session.drain)
-        while True:
+        while not console_state.reader_gone:
             try:
                 line = input("you> ")
             except EOFError:
+                break
+            except BrokenPipeError:  # input() writes its prompt to stdout, whose reader went away
+                console_state.reader_went_away()
                 break
             if line.lstrip().startswith("```") and line.count("```") == 1:  # a pasted code block is one message, its blank lines included
                 block = [line]
