@@ -255,8 +255,12 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         raise UsageError(f"{src} is not a finished run (no {CONFIG}/{METRICS})",
                          "pass a folder written by `cli.py train`, e.g. runs/unet")
     metrics = read_json(src / METRICS)
-    if not metrics.get("complete"):
-        model = read_config(src).get("settings", {}).get("model") or "MODEL"
+    settings = read_config(src)["settings"]
+    final = metrics.get("final") if isinstance(metrics.get("final"), dict) else {}
+    # runs extended with --resume --epochs before 82face6 could be left 'complete' short of config.json's epochs
+    short = isinstance(settings.get("epochs"), int) and isinstance(final.get("epoch"), int) and final["epoch"] < settings["epochs"]
+    if not metrics.get("complete") or short:
+        model = settings.get("model") or "MODEL"
         raise UsageError(f"{src} has not finished training",
                          f"finish it with `python cli.py train {model} --out {shown_path(src)} --resume`, then pin it")
     name = src.name if name is None else name

@@ -389,6 +389,21 @@ def test_a_finished_run_stopped_in_its_first_extra_epoch_is_unfinished(cfg, proj
         runs.pin_run(run)
 
 
+def test_a_run_left_complete_short_of_its_epochs_by_older_code_is_unfinished(cfg, project, capsys):
+    """Before 82face6, Ctrl-C in the first extra epoch of `--resume --epochs 2` left metrics.json 'complete'
+    with 1 epoch beside a config.json of 2 epochs; pin took such a run as finished. It says to resume it."""
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    run = project / "runs" / "cut"
+    train(replace(cfg, epochs=1, limit=20, batch_size=5), run)
+    config = json.loads((run / "config.json").read_text())
+    config["settings"]["epochs"] = 2  # what 137fa69..82face6^ wrote at the start of the resumed session
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UsageError, match="has not finished") as err:
+        runs.pin_run(run)
+    assert "--resume" in err.value.fix
+    assert not (project / "solutions" / "a2" / "results" / "cut").exists()
+
 def test_ctrl_c_while_the_run_folder_is_made_leaves_nothing(cfg, project, monkeypatch):
     import colourize.train
 
