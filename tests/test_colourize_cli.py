@@ -743,6 +743,20 @@ def test_a_run_made_before_palette_files_set_the_colour_count_still_resumes(proj
     assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2
 
 
+def test_a_run_extended_before_config_recorded_its_epochs_resumes_without_flags(project, synth, pal, capsys):
+    """Before 137fa69, `--resume --epochs 2` left config.json at epochs 1; a flag-less resume was refused
+    ('already trained 2 epochs, more than --epochs 1', a flag never given). It is a finished 2-epoch run."""
+    args = ["train", "unet", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(args + ["--epochs", "2"]) == 0
+    run = project / "runs" / "unet"
+    config = json.loads((run / "config.json").read_text())
+    config["settings"]["epochs"] = 1  # what 137fa69^ left after extending a 1-epoch run to 2
+    (run / "config.json").write_text(json.dumps(config))
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    capsys.readouterr()
+    assert cli.main(["train", "unet", "--out", str(run), "--resume", "--json"]) == 0, capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # nothing left to train: left as it is
+
 def test_two_runs_started_into_one_folder_at_once_leave_one_run_and_one_line(project, synth, pal, capsys, monkeypatch):
     from colourize import runs
 

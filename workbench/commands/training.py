@@ -104,11 +104,25 @@ def _config(args, model: str, run_dir: Path):
     saved = {}
     if args.resume and os.path.isfile(run_dir / runs.CONFIG):  # os.path: False for a name too long
         saved = {k: v for k, v in runs.read_config(run_dir)["settings"].items() if k in TrainConfig.__dataclass_fields__}
+        done = _epochs_trained(run_dir)  # runs extended by --resume --epochs before 137fa69 kept the first length
+        if isinstance(done, int) and isinstance(saved.get("epochs"), int) and done > saved["epochs"]:
+            saved["epochs"] = done
         try:  # a damaged record must not read as a bad flag the user never gave
             TrainConfig(**saved | {"model": model}).check()
         except (TrainingError, TypeError) as exc:
             raise TrainingError(f"{run_dir / runs.CONFIG} holds settings that cannot train ({exc})", runs.DAMAGED) from None
     return TrainConfig(**(saved | given | {"model": model}))
+
+
+def _epochs_trained(run_dir: Path) -> int | None:
+    """The epochs metrics.json says the run trained, or None where it cannot tell (the resume checks the rest)."""
+    from colourize import runs
+
+    try:
+        final = runs.read_json(run_dir / runs.METRICS).get("final")
+    except TrainingError:  # missing or damaged: nothing to learn here
+        return None
+    return final.get("epoch") if isinstance(final, dict) else None
 
 
 def _resolve_models(args) -> list[str]:
