@@ -370,6 +370,28 @@ def test_automatic_critique_is_labelled(fx, monkeypatch):
     assert "Missing: the student's own critique" in flat
 
 
+def test_an_automatic_critique_puts_no_points_at_risk_where_no_critique_is_required(fx, monkeypatch):
+    """2.2 is Type 4 (solution + plot): a trace of it is an optional attempt, its automatic critique no missing piece."""
+    from workbench import writeup
+    from workbench.verdicts import ProblemReport, Verdict
+
+    def fake_verify(pack):
+        reports = []
+        for p in pack.problems:
+            verdicts = tuple(Verdict(p.id, f"{t.name}#0", "unchecked", 0.0, (), critique=f"FIXTURE-AUTO-CRITIQUE for {p.id}.")
+                             for t in (fx / "traces" / p.id).glob("*.json"))
+            reports.append(ProblemReport(p.id, p.points, p.type, p.deliverables, verdicts=verdicts))
+        return {r.problem: r for r in reports}, ""
+
+    monkeypatch.setattr(writeup, "run_verification", fake_verify)
+    (fx / "traces" / "2.2").mkdir()
+    write_trace(trace_data("2.2", "FIXTURE-ANSWER-2.2"), fx / "traces")
+    _, text = _build(fx)
+    flat = " ".join(text.split())
+    assert "FIXTURE-AUTO-CRITIQUE for 2.2" in flat
+    assert "Missing: the student's own critique" not in flat  # the checklist puts none of 2.2's points at risk
+
+
 def test_slots_convert_like_the_whole_document(fx, monkeypatch):
     """The draft converted while the checks run, with the slots filled in, equals converting the final .md."""
     from workbench.typeset import markdown_to_typst
