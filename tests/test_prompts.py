@@ -162,6 +162,16 @@ def test_prompts_name_the_assignment_as_its_pack_says(wb, project):
     assert a2.startswith("You are solving a question from a university deep-learning assignment.")
 
 
+def test_the_code_strategy_asks_only_what_the_pack_s_spec_asks(wb, project):
+    """The code prompt asked every pack for "the tensor shape after each block" (a2's CNN blocks), also of a pack
+    whose spec is a plain function; a2's own specs ask for the shape comments now."""
+    demo = render(load_strategy("code"), load_pack("demo").get("2.1"))[1]["content"]
+    assert "tensor shape" not in demo and "after each block" not in demo
+    for pid in ("4.1", "5.1", "6.1"):
+        a2 = render(load_strategy("code"), load_pack("a2").get(pid))[1]["content"]
+        assert "give the tensor shape after each block as a comment" in a2
+
+
 def test_unknown_or_unsafe_strategy_names(wb):
     for name in ("nope", "../prompts/direct", "/etc/passwd"):
         with pytest.raises(UsageError, match="no prompt strategy") as info:
