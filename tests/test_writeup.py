@@ -452,6 +452,21 @@ def test_notebook_validates_and_holds_code_and_outputs(fx, tmp_path, monkeypatch
     assert "RUN_CONFIGS" in namespace and namespace["RUN_CONFIGS"]["tiny"]["batch_size"] == 4
 
 
+def test_a_code_folder_without_init_is_written_into_the_notebook(fx, tmp_path, monkeypatch):
+    """`code: fxpkg.models:TinyNet` in a folder without __init__.py (a namespace package) passed verify and was shown
+    in the PDF, but the notebook said "Code `fxpkg`: not found in the project"."""
+    import nbformat
+
+    (fx / "fxpkg" / "__init__.py").unlink()
+    _build(fx)
+    nb = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4)
+    assert not any("not found in the project" in c.source for c in nb.cells)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert "%%writefile fxpkg/models.py\n" + PKG["models.py"] in code
+    namespace = run_cells(code, tmp_path / "nbrun", monkeypatch, ("fxpkg",))
+    assert namespace["TinyNet"]().forward([1, 2]) == [0, 2]
+
+
 def test_a_run_name_with_a_line_break_stays_inside_the_notebook_s_comments(fx, monkeypatch):
     """A run named with a line break (a `cites:` key) ended the comment of its outputs cell and of the retrain cell
     early: the rest of the name was a line of code that a grader running the notebook ran. Both are literals now."""

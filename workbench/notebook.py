@@ -26,7 +26,8 @@ def code_sources(entries: list[Entry]) -> list[str]:
 def source_path(name: str) -> Path | None:
     """The package folder or single-module file of a top-level name, in the project or the repository."""
     for base in (project_root(), REPO_ROOT):
-        if (base / name / "__init__.py").is_file():
+        # a folder of modules without __init__.py is a namespace package: verify and the writeup import from it too
+        if (base / name / "__init__.py").is_file() or any((base / name).glob("*.py")):
             return base / name
         if (base / f"{name}.py").is_file():
             return base / f"{name}.py"
@@ -132,7 +133,8 @@ def source_cells(path: Path, name: str, written: set[Path]) -> list:
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
     root = path.parent
-    modules = [path / "__init__.py"] + module_order(path, name) if path.is_dir() else [path]
+    init = [path / "__init__.py"] if (path / "__init__.py").is_file() else []
+    modules = init + module_order(path, name) if path.is_dir() else [path]
     support = [m for m in project_imports(modules, name, root) if m not in written]
     modules = [m for m in modules if m not in written]
     written.update(support + modules)
