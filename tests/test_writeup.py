@@ -1555,6 +1555,44 @@ def test_cited_runs_take_the_longest_pinned_name_and_each_run_is_shown_once(tmp_
     assert [r.name for r in runs] == ["lr.0.01", "lr", "gone"]
 
 
+def test_a_plot_the_pack_names_outside_a_training_run_is_shown_and_counted_as_verify_counts_it(fx):
+    """A pack's plot_files naming solutions/<pack>/figs/loss.png: verify said the plot was there, while the writeup
+    wanted a training run around it (config.json and metrics.json missing, points at risk) and never showed it."""
+    (fx / "problems" / "fx" / "reference.py").write_text(textwrap.dedent('''\
+        from pathlib import Path
+
+        from workbench.verify import Unchecked
+
+        ANSWER_KEYS = {}
+
+
+        def reference(problem, ctx):
+            raise Unchecked("no reference")
+
+
+        def check(problem, sub, ctx):
+            raise Unchecked("checked by hand")
+
+
+        def plot_files(problem, ctx):
+            return [Path(ctx.results_dir).parent / "figs" / "loss.png"] if problem.id == "2.2" else []
+        '''))
+    sol = fx / "solutions" / "fx" / "2.2.md"
+    sol.write_text(sol.read_text().replace("cites: {tiny.val_acc: 50.0}\n", ""))
+    (fx / "solutions" / "fx" / "figs").mkdir()
+    _png(fx / "solutions" / "fx" / "figs" / "loss.png", (10, 200, 10))
+    assert main(["verify", "--pack", "fx", "--problem", "2.2"]) == 0
+    rc, text = _build(fx)
+    flat = " ".join(text.split())
+    assert "config.json is missing" not in flat and "Missing: plot" not in flat
+    assert "loss.png (run figs)" in flat  # the figure's caption: the plot itself is in the PDF
+    assert (fx / "build" / "fx-writeup.md").read_text().count("loss.png") >= 1
+    (fx / "solutions" / "fx" / "figs" / "loss.png").unlink()  # gone: a box, as verify says
+    assert main(["verify", "--pack", "fx", "--problem", "2.2"]) == 1
+    _, text = _build(fx)
+    assert "solutions/fx/figs/loss.png is missing" in " ".join(text.split())
+
+
 def test_a_cited_run_the_packs_checks_do_not_take_is_shown_but_not_counted_as_the_plot(tmp_path, monkeypatch):
     """A2 with only a --limit UNet run pinned: verify said 6.2's plot was missing, while the writeup showed the cited
     run as 6.2's plot and its checklist put 0 points at risk."""

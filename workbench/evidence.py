@@ -59,6 +59,7 @@ class Run:
     curves: Path | None = None
     samples: Path | None = None
     problems: tuple[str, ...] = ()  # what is wrong with it, for the missing box
+    figures: tuple[Path, ...] = ()  # the other plot files a pack's plot_files names (e.g. a3's loss.png)
 
     @property
     def complete(self) -> bool:
@@ -158,8 +159,10 @@ def _is_image(path: Path) -> bool:
     return any(head.startswith(m) for m in _IMAGE_MAGIC)
 
 
-def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
-    """A pinned run folder; what is missing or unreadable among `needs` is listed in Run.problems, never raised."""
+def load_run(path: Path, needs: tuple[str, ...] = IMAGES, run_files: bool = True) -> Run:
+    """A pinned run folder; what is missing or unreadable among `needs` is listed in Run.problems, never raised.
+    With run_files=False (the plot files a pack names, as verify counts them) config.json and metrics.json are
+    shown when there, not required: a plot need not come from a training run."""
     name = path.name
     if not path.is_dir():
         return Run(name, path, problems=(f"no pinned run folder {shown_path(path)}",))
@@ -167,7 +170,8 @@ def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
     for fname in ("config.json", "metrics.json"):
         file = path / fname
         if not file.is_file():
-            problems.append(f"{shown_path(file)} is missing")
+            if run_files:
+                problems.append(f"{shown_path(file)} is missing")
             continue
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -179,7 +183,7 @@ def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
         else:
             epochs, summary = epoch_rows(data)
     images = {}
-    for fname in IMAGES:
+    for fname in IMAGES + tuple(n for n in dict.fromkeys(needs) if n not in IMAGES):
         file = path / fname
         if not file.is_file():
             if fname in needs:
@@ -188,7 +192,9 @@ def load_run(path: Path, needs: tuple[str, ...] = IMAGES) -> Run:
             problems.append(f"{shown_path(file)} is not a PNG or JPEG image")
         else:
             images[fname] = file
-    return Run(name, path, config, epochs, summary, images.get("curves.png"), images.get("samples.png"), tuple(problems))
+    figures = tuple(f for n, f in images.items() if n not in IMAGES)
+    return Run(name, path, config, epochs, summary, images.get("curves.png"), images.get("samples.png"), tuple(problems),
+               figures)
 
 
 def cited_runs(pack: str, solution: Solution | None) -> list[Path]:
@@ -240,7 +246,7 @@ def runs_for(pack: Pack, problem: Problem, solution: Solution | None, finder=Non
     for file in finder(problem) if finder is not None else []:
         needs.setdefault(file.parent, []).append(file.name)
     if needs:
-        return tuple(load_run(folder, tuple(names)) for folder, names in needs.items())
+        return tuple(load_run(folder, tuple(names), run_files=False) for folder, names in needs.items())
     cited = tuple(load_run(folder) for folder in dict.fromkeys(cited_runs(pack.name, solution)))
     if finder is None:
         return cited

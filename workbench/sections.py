@@ -215,7 +215,8 @@ def run_section(run: Run, problem: Problem, files: dict[Path, str]) -> list[str]
         out.append(missing_box(f"Missing: plot / results of run {run.name}",
                                risk_note(problem, "; ".join(run.problems) + ". Fix: train the model and pin the run "
                                               f"(python cli.py pin) to {shown_path(run.path)}/")))
-    for image, caption in ((run.curves, "Training curves"), (run.samples, "Sample outputs")):
+    shown = [(run.curves, "Training curves"), (run.samples, "Sample outputs")] + [(f, f.name) for f in run.figures]
+    for image, caption in shown:
         if image is not None:
             name = files.setdefault(image, f"{slug(run.name)}-{image.name}")
             out.append(raw_typst(f"#wb-figure({typ_str(ASSETS + '/' + name)}, [{typ_text(caption)} (run {typ_text(run.name)})])"))
