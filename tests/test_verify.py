@@ -297,7 +297,23 @@ def test_the_code_deliverable_needs_a_pointer_that_resolves(proj):
     write_solution(proj, "4.1", "code: colourize.models:PoolUpsampleNet\n")
     assert verify.verify_pack("a2", ["4.1"])[0].present["code"] is True
     write_solution(proj, "4.1", "code: colourize.models:NoSuchNet\n")
-    assert verify.verify_pack("a2", ["4.1"])[0].present["code"] is False
+    [report] = verify.verify_pack("a2", ["4.1"])
+    assert report.present["code"] is False
+    # verify said only "missing: code"; the writeup's checklist said how to fix it, now both do
+    assert "code: colourize.models:NoSuchNet names no module file under the project that defines it at top level" in report.notes
+    write_solution(proj, "4.1", "")
+    [report] = verify.verify_pack("a2", ["4.1"])
+    assert 'the solution names no `code:` (e.g. code: "package.module:Name" in solutions/a2/4.1.md)' in report.notes
+
+
+def test_a_missing_plot_is_named(proj):
+    """verify said only "missing: plot": which file, or that the pack's plot_files names none, is a note now."""
+    write_solution(proj, "4.2", "")
+    [report] = verify.verify_pack("a2", ["4.2"])
+    assert "plot" in report.missing and "no plot file: the pack's plot_files (reference.py) names none for 4.2" in report.notes
+    (fake_run(proj, "pool", "PoolUpsampleNet", 1.5, 40.0) / "samples.png").unlink()
+    [report] = verify.verify_pack("a2", ["4.2"])
+    assert "plot" in report.missing and "plot solutions/a2/results/pool/samples.png is missing" in report.notes
 
 
 def test_free_text_is_unchecked_without_a_judge_and_scored_with_one(proj):

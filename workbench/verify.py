@@ -26,7 +26,7 @@ from pathlib import Path
 
 from workbench.answers import after_thinking
 from workbench.errors import CheckError, ProblemError, UsageError, WorkbenchError
-from workbench.paths import project_root, results_dir
+from workbench.paths import project_root, results_dir, shown_path
 from workbench.problems import Pack, Problem, load_pack
 from workbench.solutions import code_pointer, split_front_matter, split_sections
 from workbench.results import epoch_rows
@@ -448,9 +448,16 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
         "solution": bool(sol and sol.has_solution),
         "code": code_resolves(sol.code if sol else None),
     }
+    if "code" in problem.deliverables and not present["code"]:  # say how to fix it, as the writeup's checklist does
+        notes.append(f"code: {sol.code} names no module file under the project that defines it at top level"
+                     if sol and sol.code else
+                     f"the solution names no `code:` (e.g. code: \"package.module:Name\" in solutions/{ctx.pack.name}/{problem.id}.md)")
     if "plot" in problem.deliverables:
         plots = list(getattr(ref, "plot_files", lambda p, c: [])(problem, ctx) or [])
         present["plot"] = bool(plots) and all(Path(p).is_file() for p in plots)
+        notes += [f"plot {shown_path(Path(p))} is missing" for p in plots if not Path(p).is_file()]
+        if not plots:
+            notes.append(f"no plot file: the pack's plot_files (reference.py) names none for {problem.id}")
     if trace and not trace.intact:
         notes.append(f"trace {trace.path.name} is not intact evidence (edited): {trace.fault}")
     verdicts = []
