@@ -1587,6 +1587,13 @@ def test_a_plot_the_pack_names_outside_a_training_run_is_shown_and_counted_as_ve
     assert "config.json is missing" not in flat and "Missing: plot" not in flat
     assert "loss.png (run figs)" in flat  # the figure's caption: the plot itself is in the PDF
     assert (fx / "build" / "fx-writeup.md").read_text().count("loss.png") >= 1
+    # the notebook: the plot among the pinned outputs, and no training configuration of a run that is none
+    import nbformat
+    nb = nbformat.read(str(fx / "build" / "fx-code.ipynb"), as_version=4)
+    [cell] = [c for c in nb.cells if c.cell_type == "code" and "solutions/fx/figs" in c.source]
+    assert cell.source == "# Plots in 'solutions/fx/figs', as the writeup shows them: ['loss.png']"
+    assert [o["data"]["text/plain"] for o in cell.outputs] == ["<loss.png>"] and "image/png" in cell.outputs[0]["data"]
+    assert not any("RUN_CONFIGS" in c.source for c in nb.cells)
     (fx / "solutions" / "fx" / "figs" / "loss.png").unlink()  # gone: a box, as verify says
     assert main(["verify", "--pack", "fx", "--problem", "2.2"]) == 1
     _, text = _build(fx)

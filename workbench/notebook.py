@@ -225,27 +225,35 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
     for e in entries:
         for run in e.runs:
             runs.setdefault(run.name, (run, []))[1].append(e.problem.id)
-    if runs:
-        configs = {name: shown_paths(run.config) for name, (run, _) in runs.items()}
+    # a folder of plots a pack names (a3's figs/loss.png) is no training run: no config to retrain with, no metrics
+    plain = {name for name, (run, _) in runs.items() if run.figures and not run.config and not run.epochs}
+    trained = [name for name in runs if name not in plain]
+    if trained:
+        configs = {name: shown_paths(runs[name][0].config) for name in trained}
         cells.append(new_markdown_cell("## Training configuration\n\nThe `config.json` of each pinned run (paths inside "
                                        "the project shown relative to it, those in the home folder under ~)."))
         cells.append(new_code_cell("RUN_CONFIGS = " + pprint.pformat(configs, sort_dicts=False, width=100)))
         for name, source in sources.items():  # the first package that can train
-            retrain = retrain_cells(source, name, next(iter(runs))) if source and source.is_dir() else []
+            retrain = retrain_cells(source, name, trained[0]) if source and source.is_dir() else []
             if retrain:
                 cells += retrain
                 break
+    if runs:
         cells.append(new_markdown_cell("## Pinned outputs"))
     for name, (run, problems) in runs.items():
         which = f"question{'s' * (len(problems) > 1)} {', '.join(problems)}"
-        cells.append(new_markdown_cell(f"### Run `{name}` ({which})\n\n"
+        cells.append(new_markdown_cell(f"### {'Plots' if name in plain else 'Run'} `{name}` ({which})\n\n"
                                        + ("; ".join(run.problems) if run.problems else "")))
+        images = [new_output("display_data", data=d) for d in map(_png, (run.curves, run.samples, *run.figures)) if d]
+        if name in plain:
+            cells.append(new_code_cell(f"# Plots in {shown_path(run.path)!r}, as the writeup shows them: "
+                                       f"{[f.name for f in run.figures]!r}", outputs=images))
+            continue
         outputs = [new_output("display_data", data={"text/markdown": _metrics_markdown(run),
                                                     "text/plain": json.dumps(run.epochs[-1] if run.epochs else {})})]
-        outputs += [new_output("display_data", data=d) for d in (_png(run.curves), _png(run.samples)) if d]
         cells.append(new_code_cell(f"# Pinned outputs of run {name!r} ({shown_path(run.path)!r}): metrics per epoch, curves.png and\n"
                                    "# samples.png as training recorded them; training with RUN_CONFIGS[name] makes them again.",
-                                   outputs=outputs))
+                                   outputs=outputs + images))
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
