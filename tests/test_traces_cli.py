@@ -1468,6 +1468,22 @@ def test_cite_takes_a_problem_id_of_digits_alone(wb):
     assert code == 0 and out == load_trace(path).citation() + "\n"
 
 
+def test_cite_gives_only_the_traces_of_the_pack_s_own_problem(wb):
+    """traces/3.1/ is shared by every pack: `traces cite 3.1` (pack a2) cited demo's 3.1 trace as evidence for a2's
+    3.1, the question a2's writeup names "Convolutional Filters"."""
+    from workbench.traces import write_trace
+
+    demo = write_trace(_trace(problem="3.1"), wb.root / "traces")
+    code, _, err = wb.run("traces", "cite", "3.1")
+    assert code == 1 and err == ("error: no traces for problem 3.1 of pack 'a2': traces/3.1/ holds only traces of pack "
+                                 "'demo' — cite those with --pack demo, or run `python cli.py prompt 3.1 --pack a2` first\n")
+    code, out, _ = wb.run("traces", "cite", "3.1", "--pack", "demo")
+    assert code == 0 and out == load_trace(demo).citation() + "\n"
+    a2 = write_trace(_trace(problem="3.1", pack="a2", started="2026-01-16T10:00:00.100000Z"), wb.root / "traces")
+    code, out, _ = wb.run("traces", "cite", "3.1")
+    assert code == 0 and out == load_trace(a2).citation() + "\n"
+
+
 def test_cite_of_a_problem_id_too_long_for_the_file_system_finds_no_trace(wb):
     """`traces cite` with a 300-digit id crashed with an OSError (File name too long) traceback."""
     code, _, err = wb.run("traces", "cite", "1" * 300)

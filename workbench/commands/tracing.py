@@ -74,6 +74,22 @@ def _scan(problem_id: str | None, pack: str):
     return traces, bad
 
 
+def _of_pack(traces: list, problem_id: str, pack: str) -> tuple[list, list[str]]:
+    """The traces of the pack's own problem `problem_id` (traces/<id>/ is shared by every pack: a3's 3.1 is no
+    evidence for a2's 3.1), and, when some were left out, [the pack's name, the other packs' names...]. An id the
+    pack does not have keeps every trace."""
+    from workbench.problems import load_pack
+
+    loaded = load_pack(pack)
+    try:
+        name = loaded.get(problem_id).pack
+    except UsageError:  # not a problem of this pack
+        return traces, []
+    mine = [t for t in traces if t.data.get("pack", name) == name]
+    others = sorted({str(t.data.get("pack")) for t in traces if t not in mine})
+    return mine, ([name] + others if others else [])
+
+
 def _list(problem_id: str | None, args) -> int:
     traces, bad = _scan(problem_id, args.pack)
     if args.json:
@@ -142,6 +158,11 @@ def _cite(ref: str, args) -> int:
 
     if "." in ref and ID_PATTERN.match(ref):
         traces, bad = _scan(ref, args.pack)
+        traces, theirs = _of_pack(traces, ref, args.pack)
+        if not traces and theirs:
+            raise MissingWorkError(f"no traces for problem {ref} of pack {theirs[0]!r}: traces/{ref}/ holds only "
+                                   f"traces of pack {', '.join(map(repr, theirs[1:]))}",
+                                   f"cite those with --pack {theirs[1]}, or run `python cli.py prompt {ref} --pack {args.pack}` first")
     else:  # a hash prefix or a file name; digits alone may also be an id
         traces, bad = scan_traces(ref) if ID_PATTERN.match(ref) else ([], [])
         if not traces and not bad:
