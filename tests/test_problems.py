@@ -423,7 +423,22 @@ def test_unknown_id_suggests_close_ids(pack):
 def test_unknown_id_without_close_match(pack):
     with pytest.raises(UsageError) as info:
         pack.get("zzz")
-    assert "python cli.py list" in info.value.fix
+    assert info.value.fix == "run `python cli.py list` to see the ids"
+
+
+def test_an_unknown_id_in_another_pack_says_to_list_that_pack(tmp_path, monkeypatch, project):
+    """`show 9.9 --pack a3` said "run `python cli.py list` to see the ids", which lists a2's ids."""
+    folder = make_pack(tmp_path)
+    with pytest.raises(UsageError) as info:
+        load_pack(str(folder)).get("9.9")
+    assert info.value.fix == f"run `python cli.py list --pack {folder}` to see the ids"
+    named = project / "problems"
+    named.unlink()
+    named.mkdir()
+    folder.rename(named / "t")
+    with pytest.raises(UsageError) as info:
+        load_pack("t").get("9.9")
+    assert info.value.fix == "run `python cli.py list --pack t` to see the ids"
 
 
 # --- CLI -----------------------------------------------------------------------------------------

@@ -90,13 +90,20 @@ class Pack:
     problems: tuple[Problem, ...] = field(default=())
     path: str = ""
 
+    def pack_flag(self) -> str:
+        """The `--pack` a command needs for this pack ('' for the default a2): its name, or its folder when it was
+        given as a path (a bare `list` would show a2's ids)."""
+        if self.path and Path(self.path) == problems_dir() / self.name:
+            return "" if self.name == "a2" else f" --pack {self.name}"
+        return f" --pack {self.path}" if self.path else ""
+
     def get(self, problem_id: str) -> Problem:
         for problem in self.problems:
             if problem.id == problem_id:
                 return problem
         ids = [p.id for p in self.problems]
         close = difflib.get_close_matches(problem_id, ids, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else "run `python cli.py list` to see the ids"
+        hint = f"did you mean {', '.join(close)}?" if close else f"run `python cli.py list{self.pack_flag()}` to see the ids"
         raise UsageError(f"no problem {problem_id!r} in pack {self.name!r}", hint)
 
     def select(self, ids: list[str]) -> list[Problem]:
