@@ -1015,6 +1015,7 @@ def test_traces_of_a_problem_without_any_yet(wb):
     assert code == 0 and "no traces for 1.3 yet" in out
     code, _, err = wb.run("traces", "cite", "1.3", "--pack", "demo")
     assert code == 1 and "no traces for problem 1.3" in err  # missing work, not bad input
+    assert "run `python cli.py prompt 1.3 --pack demo` or `import-chat` first" in err  # not a2's 1.3
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -310,7 +310,9 @@ def test_document_order_traces_citations_and_boxes(fx, capsys):
            "Not attempted (optional question, 0 points)." in flat
     out = capsys.readouterr().out
     assert "1.2" in out and "trace, critique" in out and "points at risk" in out
-    assert "`python cli.py prompt 1.2`" in " ".join(out.split())  # the checklist says how to get the trace
+    # the checklist and the box say how to get the trace, for this pack: a bare `prompt 1.2` would ask a2's 1.2
+    assert "`python cli.py prompt 1.2 --pack fx`" in " ".join(out.split())
+    assert "run python cli.py prompt 1.2 --pack fx, or python cli.py import-chat FILE --problem 1.2 --pack fx" in flat
     assert not _missing_glyphs(fx / "build", "fx-writeup")
 
 
@@ -1612,14 +1614,14 @@ def test_a_cited_run_the_packs_checks_do_not_take_is_shown_but_not_counted_as_th
     sol, problem = SimpleNamespace(cites={"unet.val_acc": 50.0}), SimpleNamespace(kind="plot", id="6.2")
     (run,) = runs_for(SimpleNamespace(name="fx"), problem, sol, finder=lambda p: [])  # the pack's checks take none
     assert run.curves is not None and not run.complete  # shown, and missing
-    assert "the checks do not count this run for 6.2 (`python cli.py verify --problem 6.2` says why)" in run.problems
+    assert "the checks do not count this run for 6.2 (`python cli.py verify --problem 6.2 --pack fx` says why)" in run.problems
     assert runs_for(SimpleNamespace(name="fx"), problem, sol)[0].complete  # a pack without plot_files: cites decide
     # the run's own faults stay beside that line, and a cited run that is not there is only 'no pinned run folder'
     (_write_run(tmp_path, "bare") / "curves.png").unlink()
     sol.cites = {"bare.val_acc": 50.0, "gone.val_acc": 1.0}
     bare, gone = runs_for(SimpleNamespace(name="fx"), problem, sol, finder=lambda p: [])
     assert bare.problems == ("solutions/fx/results/bare/curves.png is missing",
-                             "the checks do not count this run for 6.2 (`python cli.py verify --problem 6.2` says why)")
+                             "the checks do not count this run for 6.2 (`python cli.py verify --problem 6.2 --pack fx` says why)")
     assert gone.problems == ("no pinned run folder solutions/fx/results/gone",)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.paths import REPO_ROOT, project_root, results_dir, shown_path, traces_dir
-from workbench.problems import Pack, Problem
+from workbench.problems import Pack, Problem, pack_flag
 from workbench.results import epoch_rows
 from workbench.solutions import Solution, heading_notes, load_solution
 from workbench.traces import Trace, pinned_among, scan_traces
@@ -252,7 +252,8 @@ def runs_for(pack: Pack, problem: Problem, solution: Solution | None, finder=Non
         return cited
     # the pack's checks take none of the pinned runs (a2: none has the handout's settings): a run the solution
     # cites is shown, but is not the question's plot, as verify says (it was counted present: 0 points at risk)
-    why = f"the checks do not count this run for {problem.id} (`python cli.py verify --problem {problem.id}` says why)"
+    why = (f"the checks do not count this run for {problem.id} "
+           f"(`python cli.py verify --problem {problem.id}{pack_flag(pack.name, getattr(pack, 'path', None))}` says why)")
     return tuple(replace(r, problems=r.problems + (why,)) if r.path.is_dir() else r for r in cited)
 
 
@@ -310,7 +311,7 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
         notes.append(pick.detail)
     where = f"solutions/{problem.pack}/{problem.id}.md"
     if "trace" in required and pick.issue == "none":  # the critique needs a trace first: one note says both
-        notes.append(f"no LLM trace: `python cli.py prompt {problem.id}` (or import-chat), then critique it "
+        notes.append(f"no LLM trace: `python cli.py prompt {problem.id}{problem.pack_flag()}` (or import-chat), then critique it "
                      f"under “## Critique” in {where}")
     elif "critique" in required and not present["critique"]:
         notes.append(f"automatic critique shown; add your own “## Critique” to {where}" if auto

@@ -59,6 +59,9 @@ class Problem:
     path: str = ""
     assignment: str = ""  # how prompts name the assignment: the pack's `assignment:` (prompts/ serve every pack)
 
+    def pack_flag(self) -> str:
+        return pack_flag(self.pack, Path(self.path).parent if self.path else None)
+
     @property
     def graded(self) -> bool:
         return self.points > 0
@@ -91,11 +94,7 @@ class Pack:
     path: str = ""
 
     def pack_flag(self) -> str:
-        """The `--pack` a command needs for this pack ('' for the default a2): its name, or its folder when it was
-        given as a path (a bare `list` would show a2's ids)."""
-        if self.path and Path(self.path) == problems_dir() / self.name:
-            return "" if self.name == "a2" else f" --pack {self.name}"
-        return f" --pack {self.path}" if self.path else ""
+        return pack_flag(self.name, self.path)
 
     def get(self, problem_id: str) -> Problem:
         for problem in self.problems:
@@ -115,6 +114,14 @@ class Pack:
 _REQUIRED = ("id", "title", "section", "part", "points", "type", "kind", "statement", "answer")
 _OPTIONAL = ("extra_credit", "context", "hints", "figures", "deliverables", "key_points", "steps", "spec")
 _PACK_KEYS = {"schema", "name", "title", "course", "version", "parts", "order", "submission", "assignment"}
+
+
+def pack_flag(name: str, folder: str | Path | None) -> str:
+    """The `--pack` a command needs for a pack ('' for the default a2): its name, or its folder when it is not
+    problems/<name> (a bare `list` or `prompt ID` would take a2's problems)."""
+    if not folder or Path(folder) == problems_dir() / name:
+        return "" if name == "a2" else f" --pack {name}"
+    return f" --pack {folder}"
 
 
 def default_deliverables(type_: int, kind: str) -> tuple[str, ...]:

@@ -33,7 +33,8 @@ def trace_gap(entry: Entry) -> str:
         why = (risk_note(p, pick.detail + "; " + zero) if required else pick.detail)
         return raw_typst(f"#wb-edited({typ_str('Edited trace')}, "
                          f"{typ_str(why + '. The trace is not shown; restore it from git or run the prompt again.')})")
-    fix = f"run python cli.py prompt {p.id}, or python cli.py import-chat FILE --problem {p.id}, then rebuild"
+    fix = (f"run python cli.py prompt {p.id}{p.pack_flag()}, or python cli.py import-chat FILE --problem {p.id}"
+           f"{p.pack_flag()}, then rebuild")
     if pick.issue == "none":
         return missing_box("Missing: program trace", risk_note(p, zero) + ". Fix: " + fix) if required else ""
     return missing_box("Missing: program trace (" + pick.issue.replace("-", " ") + ")",

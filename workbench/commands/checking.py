@@ -157,7 +157,8 @@ def _refuse_trace(text: str, pack: str, problem_id: str, path: str) -> None:
         ref = str(data.get("hash") or "")[:12] or "HASH"
         raise UsageError(f"{'stdin' if path == '-' else path} is a trace, not an answer (check reads answer text)",
                          f"to check its answers, put `trace: {ref}` in the front matter of solutions/"
-                         f"{load_pack(pack).name}/{problem_id}.md and run `python cli.py verify --problem {problem_id}`")
+                         f"{load_pack(pack).name}/{problem_id}.md and run `python cli.py verify --problem {problem_id}"
+                         f"{load_pack(pack).pack_flag()}`")
 
 
 def judge_failure_exit(judge) -> int:

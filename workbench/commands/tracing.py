@@ -176,7 +176,8 @@ def _cite(ref: str, args) -> int:
     if not traces:
         if bad or skipped:
             raise MissingWorkError(f"no intact trace for {ref}", "restore the files above from git, or prompt again")
-        raise MissingWorkError(f"no traces for problem {ref}", f"run `python cli.py prompt {ref}` or `import-chat` first")
+        flag = "" if args.pack == "a2" else f" --pack {args.pack}"
+        raise MissingWorkError(f"no traces for problem {ref}", f"run `python cli.py prompt {ref}{flag}` or `import-chat` first")
     if args.json:
         print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact} for t in traces])
         return 0
