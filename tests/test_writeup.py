@@ -1587,7 +1587,7 @@ def test_a_plot_the_pack_names_outside_a_training_run_is_shown_and_counted_as_ve
     rc, text = _build(fx)
     flat = " ".join(text.split())
     assert "config.json is missing" not in flat and "Missing: plot" not in flat
-    assert "loss.png (run figs)" in flat  # the figure's caption: the plot itself is in the PDF
+    assert "Plots in solutions/fx/figs Figure 1: loss.png" in flat  # the plot itself is in the PDF, under no "run"
     assert (fx / "build" / "fx-writeup.md").read_text().count("loss.png") >= 1
     # the notebook: the plot among the pinned outputs, and no training configuration of a run that is none
     import nbformat
@@ -1599,7 +1599,8 @@ def test_a_plot_the_pack_names_outside_a_training_run_is_shown_and_counted_as_ve
     (fx / "solutions" / "fx" / "figs" / "loss.png").unlink()  # gone: a box, as verify says
     assert main(["verify", "--pack", "fx", "--problem", "2.2"]) == 1
     _, text = _build(fx)
-    assert "solutions/fx/figs/loss.png is missing" in " ".join(text.split())
+    assert ("Missing: plot 0.5 pt at risk: solutions/fx/figs/loss.png is missing. Fix: make the plot and save it in "
+            "solutions/fx/figs/") in " ".join(text.split())  # not "train the model and pin the run"
 
 
 def test_a_cited_run_the_packs_checks_do_not_take_is_shown_but_not_counted_as_the_plot(tmp_path, monkeypatch):

@@ -60,6 +60,7 @@ class Run:
     samples: Path | None = None
     problems: tuple[str, ...] = ()  # what is wrong with it, for the missing box
     figures: tuple[Path, ...] = ()  # the other plot files a pack's plot_files names (e.g. a3's loss.png)
+    plots_only: bool = False  # a folder of plots a pack names, no training run (neither config.json nor metrics.json)
 
     @property
     def complete(self) -> bool:
@@ -193,8 +194,9 @@ def load_run(path: Path, needs: tuple[str, ...] = IMAGES, run_files: bool = True
         else:
             images[fname] = file
     figures = tuple(f for n, f in images.items() if n not in IMAGES)
+    plots_only = not run_files and not any((path / f).is_file() for f in ("config.json", "metrics.json"))
     return Run(name, path, config, epochs, summary, images.get("curves.png"), images.get("samples.png"), tuple(problems),
-               figures)
+               figures, plots_only)
 
 
 def cited_runs(pack: str, solution: Solution | None) -> list[Path]:

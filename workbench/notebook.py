@@ -226,7 +226,7 @@ def build_notebook(pack: Pack, entries: list[Entry], who, path: Path):
         for run in e.runs:
             runs.setdefault(run.name, (run, []))[1].append(e.problem.id)
     # a folder of plots a pack names (a3's figs/loss.png) is no training run: no config to retrain with, no metrics
-    plain = {name for name, (run, _) in runs.items() if run.figures and not run.config and not run.epochs}
+    plain = {name for name, (run, _) in runs.items() if run.plots_only}
     trained = [name for name in runs if name not in plain]
     if trained:
         configs = {name: shown_paths(runs[name][0].config) for name in trained}

@@ -211,16 +211,21 @@ _FIRST = ("epoch", "train_loss", "val_loss", "val_acc", "seconds")
 
 def run_section(run: Run, problem: Problem, files: dict[Path, str]) -> list[str]:
     """Curves and samples of a pinned run, with its final figures, configuration and data source."""
-    out = [f"### Results of run {md_text(run.name)}"]
+    if run.plots_only:  # the plots a pack names, made however its question says: no run to train and pin
+        out = [f"### Plots in {md_text(shown_path(run.path))}"]
+        title, fix = "Missing: plot", f"make the plot and save it in {shown_path(run.path)}/"
+    else:
+        out = [f"### Results of run {md_text(run.name)}"]
+        title = f"Missing: plot / results of run {run.name}"
+        fix = f"train the model and pin the run (python cli.py pin) to {shown_path(run.path)}/"
     if run.problems:
-        out.append(missing_box(f"Missing: plot / results of run {run.name}",
-                               risk_note(problem, "; ".join(run.problems) + ". Fix: train the model and pin the run "
-                                              f"(python cli.py pin) to {shown_path(run.path)}/")))
+        out.append(missing_box(title, risk_note(problem, "; ".join(run.problems) + f". Fix: {fix}")))
     shown = [(run.curves, "Training curves"), (run.samples, "Sample outputs")] + [(f, f.name) for f in run.figures]
     for image, caption in shown:
         if image is not None:
             name = files.setdefault(image, f"{slug(run.name)}-{image.name}")
-            out.append(raw_typst(f"#wb-figure({typ_str(ASSETS + '/' + name)}, [{typ_text(caption)} (run {typ_text(run.name)})])"))
+            where = "" if run.plots_only else f" (run {typ_text(run.name)})"
+            out.append(raw_typst(f"#wb-figure({typ_str(ASSETS + '/' + name)}, [{typ_text(caption)}{where}])"))
     final = run.summary or (run.epochs[-1] if run.epochs else {})
     numbers = {k: v for k, v in final.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if numbers:
