@@ -332,6 +332,20 @@ def test_sizes_a_hedge_is_two_answers_for_one_quantity(fcnn, status):
             "two answers for one quantity" if status == "partial" else "") in notes
 
 
+@pytest.mark.parametrize("fcnn, found", [
+    # the exact count restated rounded, in brackets or between commas, is the same answer, not a count of its own
+    ("10,063,872 (or 10.06 million) parameters", 10063872), ("10,063,872 (~10.1M) parameters", 10063872),
+    ("10,063,872 (about 10 million) parameters", 10063872), ("10 063 872 (roughly 10.1 million) parameters", 10063872),
+    ("10,063,872, or about 10 million, parameters", 10063872), ("10,063,872, i.e. 10.06M, parameters", 10063872),
+    # another number in millions is not that count restated: it stays what is read (and judged wrong)
+    ("10,063,872 (or 12 million) parameters", 12), ("10,063,871 (or 10.06 million) parameters", 10063871),
+])
+def test_sizes_a_count_restated_in_millions_is_the_same_answer(fcnn, found):
+    v = verdict("3.2", SIZES_CNN + f"The FCNN has 4,992 neurons and {fcnn}. More parameters overfit.")
+    [params] = [d for d in v.details if d["what"] == "fcnn_params"]
+    assert (params["found"], v.status) == (found, "correct" if found == 10063872 else "partial"), v.details
+
+
 def test_sizes_a_hedged_cnn_count_is_not_the_reference():
     """61,632 or 64,704 (the input counted, half credit alone): a hedge, no credit; the same for the parameters."""
     fcnn = "The FCNN has 4,992 neurons and 10,063,872 parameters. More parameters overfit."

@@ -126,6 +126,7 @@ def labelled_numbers(text: str, labels: list[str], window: int = 60) -> list[Fou
     """
     plain = clean_number_text(unbox(text.replace("**", "").replace("`", "")))  # "\\boxed{61,632} neurons"
     plain = _APPROX.sub(lambda m: " " * len(m.group(0)), plain)  # "10,063,872 ≈ 1.0 × 10^7 parameters": the exact one
+    plain = _RESTATED.sub(_blank_restated, plain)  # "10,063,872 (or 10.06 million) parameters": the exact one
     plain = re.sub(r"(?i)\b(approx|ca)\.", r"\1 ", plain)  # "params: approx. 21 024": not a sentence end
     out = []
     for label in labels:
@@ -175,6 +176,24 @@ def dot_grouped(text: str) -> str:
 _APPROX = re.compile(r"(?<=\d)\s*\(?\s*(?:≈|\\approx)\s*[-+]?\d[\d.,]*"
                      r"(?:\s*(?:\\times|\\cdot|×|·|\*|x)\s*10\s*\^\s*\{?\s*[-+]?\d+\s*\}?)?"
                      r"(?:\s*(?:million|billion|thousand|[MBk])\b)?\)?")
+
+
+# The same number again, rounded to a scale word, right after it: "10,063,872 (or 10.06 million)", "(~10.1M)",
+# "(about 10 million)", "10,063,872, or about 10 million,".
+_SCALES = {"million": 1e6, "m": 1e6, "billion": 1e9, "b": 1e9, "thousand": 1e3, "k": 1e3}
+_RESTATED = re.compile(rf"(?<![\w.,])(?P<n>(?:{_GROUPED}|\d+)(?:\.\d+)?)(?P<rest>\s*(?:\(|,?\s+(?=or\b|i\.e\.|that\s+is\b))\s*"
+                       r"(?:(?:or|i\.e\.,?|that\s+is,?|about|around|roughly|nearly|almost|approx(?:imately|\.)?|~)\s*)*"
+                       r"(?P<r>\d+(?:\.\d+)?)\s*(?P<scale>million|billion|thousand|[MBk])\b\s*\)?,?)", re.I)
+
+
+def _blank_restated(m: re.Match) -> str:
+    """A rounded restatement blanked (positions kept), when it is within 5% of the number before it; another
+    number in millions is left to be read (a second answer, or a wrong one)."""
+    n = parse_number(m.group("n"))
+    restated = float(m.group("r")) * _SCALES[m.group("scale").lower()]
+    if n and abs(restated - n) <= 0.05 * n:
+        return m.group("n") + " " * len(m.group("rest"))
+    return m.group(0)
 
 
 # Arithmetic from a number up to an "=" on the same line: "864 + 18,432 + 1,728 = ", "3 \\times 3 \\times 32 = ".
