@@ -789,6 +789,22 @@ def test_padding_another_kernels_value_beside_it_is_no_hedge(ref):
     assert ref.ref_padding.padding_from_text(text) == {"k4": {"conv_padding": 1, "tconv_padding": 1, "output_padding": 0}}
 
 
+@pytest.mark.parametrize("k4, status", [
+    # the other kernel's value in brackets after kernel 4's is context: its "k=5" starts no kernel-5 block, so the
+    # transposed convolution's paddings after it stay kernel 4's
+    ("conv padding = 1 (or 2 for k=5), transposed conv padding = 1, output_padding = 0", "correct"),
+    ("conv padding = 1 (2 for kernel 5), transposed conv padding = 1 (2 for k = 5), output_padding = 0 (1 for k=5)",
+     "correct"),
+    ("conv padding = 1 (or 2 when k=5), transposed conv padding = 1, output_padding = 0", "correct"),
+    ("conv padding = 2 (or 1 for k=4), transposed conv padding = 1, output_padding = 0", "partial"),  # its own is wrong
+    ("conv padding = 1 or 2, transposed conv padding = 1, output_padding = 0", "partial"),  # a hedge stays one
+])
+def test_padding_another_kernels_value_in_brackets_is_context(ref, k4, status):
+    text = f"For kernel 4: {k4}.\nFor kernel 5: conv padding = 2, transposed conv padding = 2, output_padding = 1."
+    assert ref.ref_padding.padding_from_text(text)["k5"] == {"conv_padding": 2, "tconv_padding": 2, "output_padding": 1}
+    assert verdict("5.4", text).status == status
+
+
 @pytest.mark.parametrize("k", [3, 4, 5])
 def test_padding_search_matches_documented_formula(ref, k):
     """Second method: PyTorch's documented shape formulas, solved by hand over the same ranges."""

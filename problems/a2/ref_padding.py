@@ -100,6 +100,11 @@ _KERNEL = re.compile(r"\b(?:kernel(?:[_ ]size)?|k)\s*(?:=|of|:|is|size)?\s*\(?\s
                      r"|(?<![\w.])([45])\s*(?:x|×|\\times)\s*[45](?=[\s-]*(?:kernel|filter))", re.I)
 
 
+# A value for another kernel in brackets after a padding: "1 (or 2 for k=5)", "1 (2 when kernel 5)"; its kernel
+# starts no kernel's block
+_ASIDE = re.compile(r"\(\s*(?:or\s+(?:\w+\s+)?)?\d+\s*,?\s*(?:for|with|when|if|in|on|at)\b[^()\n]*\)", re.I)
+
+
 def _kernel(m: re.Match) -> str:
     return m.group(1) or m.group(2)
 
@@ -110,7 +115,8 @@ def padding_from_text(text: str) -> dict:
     tables = padding_from_tables(text)
     text = grids.without_tables(text).replace("$", " ")  # "padding $= 1$"
     out: dict = {}
-    marks = list(_KERNEL.finditer(text))
+    asides = [a.span() for a in _ASIDE.finditer(text)]
+    marks = [m for m in _KERNEL.finditer(text) if not any(a < m.start() < b for a, b in asides)]
     for i, m in enumerate(marks):
         k = f"k{_kernel(m)}"
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
