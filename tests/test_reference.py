@@ -1114,6 +1114,19 @@ def test_rmsprop_simulation_matches_the_symmetry_argument(ref):
     ("Forward: O(1). Backward: O(t). Between O(1) and O(t) the tradeoff is memory vs recomputation.", "correct"),
     ("The forward pass needs O(1) memory and the backward pass O(t): a choice between O(1) and O(t) memory.",
      "correct"),
+    # a term set against the answer ("unlike", "as opposed to", "compared with") is the other pass's or none
+    ("Forward: O(1). Backward: O(t) (unlike the O(1) of the forward pass).", "correct"),
+    ("Back-propagation needs O(t) memory, unlike the O(1) of forward propagation.", "correct"),
+    ("Forward: O(1). Backward: O(t), compared with O(1).", "correct"),
+    ("Back-propagation needs O(t) memory, as opposed to O(1) for the forward pass.", "correct"),
+    ("Forward: O(1). Backward: O(1), unlike O(t).", "partial"),
+    # another method's term, with its setting after it, is an aside, not a hedge ("either ... or ..." still is)
+    ("Forward: O(1). Backward: O(t), but could be O(sqrt t) with checkpointing.", "correct"),
+    ("Forward: O(1). Backward: O(t) (or O(\\sqrt{t}) using gradient checkpointing).", "correct"),
+    ("Forward: O(1). Backward: O(t), but it could be O(1) if we recompute each iterate from the start.", "correct"),
+    ("Forward: O(1). Backward: O(t), but it could be O(1).", "partial"),
+    ("Forward: O(1). Backward: either O(t) or O(sqrt t) with checkpointing.", "partial"),
+    ("Forward: O(1). Backward: O(1), but it could be O(t) if every iterate is stored.", "partial"),
     # "and" between two passes' terms is no hedge
     ("Forward propagation needs O(1) and back-propagation needs O(t).", "correct"),
     ("Between forward propagation, O(1), and back-propagation, O(t), only the latter grows with t.", "correct"),

@@ -511,6 +511,12 @@ _COMPARED_AFTER = re.compile(r"[\s$)}]*,?\s*(?:there\s+(?:is|are|was)|(?:the\s+|
                              r"ratio|factor)s?\b)", re.I)
 
 
+_CONTRAST = re.compile(r"\b(?:unlike|as\s+opposed\s+to|compared\s+(?:to|with)|in\s+contrast\s+(?:to|with)|contrary\s+to)"
+                       r"(?:\s+(?:the|its|their))?[\s$]*$", re.I)
+# a setting after a term: "O(sqrt t) with checkpointing", "O(1) if we recompute the iterates"
+_CONDITION = re.compile(r"[\s$)}]*,?\s*(?:with|using|via|through|by|if|when|under)\b", re.I)
+
+
 def _term_end(text: str, end: int) -> int:
     """Where the big-O term after "between A and" (starting at or after end) ends."""
     m = re.search(r"\band\b[\s$]*O\s*\([^()]*(?:\([^()]*\)[^()]*)*\)", text[end:], re.I)
@@ -536,8 +542,12 @@ def memory_from_text(text: str) -> dict[str, str]:
             continue
         before = [kind for pos, kind in marks if pos < term.start]
         end = term.start + len(term.snippet)  # "O(1) for forward propagation": the label after the term wins
-        after = re.match(r"[\s$)]*(?:memory\s+)?(?:for|in|during)\s+(?:the\s+)?(?:standard\s+)?(forward|fwd|back|bwd|reverse)",
+        after = re.match(r"[\s$)]*(?:memory\s+)?(?:for|in|during|of)\s+(?:the\s+)?(?:standard\s+)?(forward|fwd|back|bwd|reverse)",
                          text[end:], re.I)
+        # "O(t) (unlike the O(1) ...)", "as opposed to O(1)": a term set against the answer is the other pass's
+        # (when named after it) or none
+        if not after and _CONTRAST.search(text[:term.start]):
+            continue
         if after:
             before = ["forward" if after.group(1).lower() in ("forward", "fwd") else "backward"]
         # "both forward and back-propagation need O(1)", "O(1) for both": the term is said of each
@@ -551,16 +561,19 @@ def memory_from_text(text: str) -> dict[str, str]:
             # "O(1) or O(t)", "either O(1) or O(t)": a hedge, two answers for one pass, not a conclusion; so are
             # "O(1) (or possibly O(t))", "O(1), or maybe O(t)", "O(1), but it could be O(t)", "between O(1) and O(t)"
             # (not "O(1)/O(t)": "forward/backward: O(1)/O(t)" says each pass's, respectively)
+            sentence = re.split(r"[.;\n]", text[:term.start])[-1]
             if hedged and hedged[0] == before[-1] and re.fullmatch(
                     r"[\s$)}]*(?:,?\s*\(?\s*or(?:\s+(?:possibly|maybe|perhaps|even))?|,?\s*but\s+(?:it\s+)?"
                     r"(?:could|might|may)(?:\s+also)?\s+be" + (r"|and" if hedged[2] else "") + r")[\s$]*",
                     text[hedged[1]:term.start], re.I):
+                # "O(t), but could be O(sqrt t) with checkpointing": another method's, an aside (not after "either")
+                if _CONDITION.match(text, end) and not re.search(r"\beither\b", sentence, re.I):
+                    continue
                 value = f"{out[before[-1]]} or {value}"
             out[before[-1]] = value  # the last statement of each wins (conclusions come last)
             # "between O(1) and O(t)" is a hedge; "the difference between O(1) and O(t)" compares two answers
             # ("a factor of t between O(1) and O(t)", "a choice between ...", "Between O(1) and O(t) the tradeoff is
             # ...": a comparison word a few words before or just after, or no pass named in the sentence, is no hedge)
-            sentence = re.split(r"[.;\n]", text[:term.start])[-1]
             hedged = (before[-1], end, bool(
                 re.search(r"\bbetween[\s$]*$", sentence, re.I) and not _COMPARED_BEFORE.search(sentence)
                 and not _COMPARED_AFTER.match(text, _term_end(text, end))
