@@ -1788,6 +1788,47 @@ def test_a_hedged_direction_is_two_answers_for_one_metric(unet_and_ct_runs, text
     assert ("two answers for one quantity" in verdict("6.3", text).critique) == (status == "incorrect")
 
 
+@pytest.mark.parametrize("text, status", [
+    # "respectively" pairs the comparatives with the models in the order they are named ...
+    ("UNet and ConvTransposeNet reach a lower and higher validation loss respectively.", "correct"),
+    ("ConvTransposeNet and UNet reach a higher and lower validation loss, respectively.", "correct"),
+    ("ConvTransposeNet and the UNet reach higher/lower validation accuracy, respectively.", "incorrect"),
+    ("UNet and ConvTransposeNet reach a higher and a lower validation loss, respectively.", "incorrect"),
+    ("The validation loss is lower and higher for UNet and ConvTransposeNet, respectively.", "correct"),
+    ("UNet and ConvTransposeNet reach a better and worse validation accuracy (resp.).", "correct"),
+    # ... or with the metrics in the order they are named
+    ("UNet reaches a lower and a higher validation loss and accuracy, respectively, than ConvTransposeNet.", "correct"),
+    ("ConvTransposeNet reaches a higher and a lower validation loss and accuracy, respectively, than the UNet.",
+     "correct"),
+    ("UNet reaches a higher and a lower validation accuracy and loss, respectively, than ConvTransposeNet.", "correct"),
+    ("UNet reaches a lower and a higher validation accuracy and loss, respectively, than ConvTransposeNet.",
+     "incorrect"),
+    # a pairing that cannot be read is not judged rather than guessed
+    ("UNet and ConvTransposeNet reach a lower and higher validation loss and a higher and lower accuracy, "
+     "respectively.", "unchecked"),
+    ("UNet and ConvTransposeNet reach a lower and higher validation loss and accuracy, respectively.", "unchecked"),
+    # a "respectively" that pairs numbers, and a comparison after it, are read as before
+    ("UNet and ConvTransposeNet reach validation accuracies of 60.9% and 57.2% respectively, so UNet has the higher "
+     "accuracy.", "correct"),
+    ("ConvTransposeNet and UNet have validation losses of 1.11 and 1.01, respectively, so the UNet loss is lower and "
+     "more training would help.", "correct"),
+    ("UNet reaches a lower or higher validation loss than ConvTransposeNet, respectively.", "incorrect"),  # a hedge
+])
+def test_respectively_pairs_the_comparatives_in_order(unet_and_ct_runs, text, status):
+    assert claims("6.3", text) == status
+
+
+def test_respectively_pairs_the_models_of_5_3(tmp_path, monkeypatch):
+    root = make_project(tmp_path, monkeypatch)
+    fake_run(root, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
+    fake_run(root, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
+    assert claims("5.3", "ConvTransposeNet and PoolUpsampleNet reach a lower and higher validation loss "
+                         "respectively.") == "correct"
+    assert claims("5.3", "PoolUpsampleNet and ConvTransposeNet reach a lower and higher validation loss, "
+                         "respectively.") == "incorrect"
+    assert claims("5.3", "PoolUpsampleNet and ConvTransposeNet reach lower and higher accuracy, respectively.") == "correct"
+
+
 def test_an_unfinished_run_is_not_the_handouts(tmp_path, monkeypatch):
     import json
 

@@ -221,6 +221,13 @@ def claims(text: str, subject: str, other: str) -> list[dict]:
             for metric, pattern in (("val_acc", r"accura\w*"), ("train_loss", r"train(?:ing)? loss"), ("val_loss", r"loss")):
                 if not re.search(pattern, clause, re.I):
                     continue
+                respective = _respective(clause, metric, subject, other, swapped)
+                if respective is not None:  # "A and B reach a lower and higher loss, respectively"
+                    if respective:
+                        out.append({"metric": metric, "direction": respective, "sentence": sentence[:200]})
+                    if metric == "train_loss":
+                        break
+                    continue
                 direction = _metric_direction(clause, metric, pattern)
                 if direction and swapped:
                     direction = "higher" if direction == "lower" else "lower"
@@ -248,6 +255,38 @@ _COMPARATIVE = rf"\b({_DOWN}|{_UP}|{_GOOD}|{_BAD})\b"
 # same"; nor "lower/higher loss/accuracy", each respectively)
 _HEDGED = re.compile(rf"(?!more\s+or\s+less\b){_COMPARATIVE}\s*,?\s*(?:\(\s*)?or(?:\s+(?:possibly|maybe|perhaps|even))?\s*"
                      rf"{_COMPARATIVE}", re.I)
+
+
+# Two opposite comparatives side by side, "lower and higher", "higher, lower", "better and a worse"
+_PAIR = re.compile(rf"{_COMPARATIVE}\s*(?:,|/|&|\band\b)\s*(?:(?:a|an|the)\s+)?{_COMPARATIVE}", re.I)
+_KINDS = (("val_acc", r"accura\w*"), ("loss", r"(?:train\w*\s+|validation\s+|val\s+)?loss\w*"))
+
+
+def _respective(clause: str, metric: str, subject: str, other: str, swapped: bool) -> str | None:
+    """The subject's direction for the metric in a clause that pairs two opposite comparatives with a list
+    "respectively": with the models in the order named ("ConvTransposeNet and PoolUpsampleNet reach a lower and
+    higher loss, respectively"), or with the metrics ("a lower and a higher loss and accuracy, respectively");
+    '' where the pairing cannot be read (a guess could judge the wrong direction); None where nothing is paired."""
+    said = list(re.finditer(r"\brespectively\b|\bresp\.", clause, re.I))
+    if not said:
+        return None
+    # the pair comes before its "respectively" ("... 1.11 and 1.01, respectively, so its loss is lower and more
+    # training would help" pairs no comparatives)
+    pairs = [(_direction(p.group(1), metric), _direction(p.group(2), metric)) for p in _PAIR.finditer(clause, 0, said[-1].start())]
+    pairs = [p for p in pairs if p[0] != p[1]]
+    if len(pairs) != 1:
+        return None if not pairs else ""
+    kinds = [k for k, pat in _KINDS if re.search(pat, clause, re.I)]
+    names = sorted((m.start(), m.end(), model) for model in (subject, other) for m in re.finditer(_MODEL_RE[model], clause, re.I))
+    for (_, end, a), (start, _, b) in zip(names, names[1:]):
+        if a != b and re.fullmatch(r"[\s`*_'’s]*(?:,|/|&|and)\s*(?:the\s+)?[`*_]*", clause[end:start], re.I):
+            return pairs[0][0 if a == subject else 1] if len(kinds) == 1 else ""
+    listed = re.search(rf"({_KINDS[0][1]}|{_KINDS[1][1]})\s*(?:,|/|&|\band\b)\s*(?:the\s+)?({_KINDS[0][1]}|{_KINDS[1][1]})",
+                       clause, re.I)
+    if not listed or bool(re.match("accura", listed.group(1), re.I)) == bool(re.match("accura", listed.group(2), re.I)):
+        return ""
+    direction = pairs[0][0 if bool(re.match("accura", listed.group(1), re.I)) == (metric == "val_acc") else 1]
+    return ("higher" if direction == "lower" else "lower") if swapped else direction
 
 
 # What a comparison is measured against: "than (that of) the UNet", "compared with the model with skip connections".
