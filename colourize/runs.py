@@ -49,7 +49,12 @@ def torch_save_atomic(obj, path: Path) -> None:
     # saved through a file object: given a path, torch names the archive's records after the file, here the random
     # temp name, so two saves of the same object (the same run twice) gave different bytes
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        torch.save(obj, fh)
+        try:
+            torch.save(obj, fh)
+        except RuntimeError as exc:  # torch's zip writer hides a failed write (disk full) under its own error
+            if isinstance(exc.__context__, OSError):
+                raise exc.__context__ from None
+            raise
 
 
 def check_run_folder(run_dir: Path) -> None:

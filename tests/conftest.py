@@ -67,3 +67,14 @@ def _nothing_written_into_the_real_project():
     yield
     added = {d: sorted(names - before[d]) for d, names in _listing().items() if names - before[d]}
     assert not added, f"the test wrote into the real project: {added}"
+
+
+@pytest.fixture
+def file_size_limit():
+    """Call with a byte count: any file this process writes may grow to that size, no further (RLIMIT_FSIZE; Python
+    ignores SIGXFSZ, so the write fails with EFBIG, as it fails with ENOSPC on a full disk); None lifts it, as the
+    end of the test does."""
+    resource = pytest.importorskip("resource")
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+    yield lambda size: resource.setrlimit(resource.RLIMIT_FSIZE, (before[0] if size is None else size, before[1]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, before)

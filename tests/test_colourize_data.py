@@ -239,6 +239,18 @@ def test_decoded_once_then_cached(tmp_path, monkeypatch):
     assert len(cdata.load_category(folder, 7, cache_dir=tmp_path / "cache").train) == 5
 
 
+def test_a_cache_that_does_not_fit_on_the_disk_is_skipped(tmp_path, file_size_limit):
+    """A full disk (here: a file size limit) while saving the cache was torch's RuntimeError traceback; the images
+    are loaded all the same, no part of the cache is left, and the next load with space writes it."""
+    folder = make_image_folder(tmp_path / "f", n_train=40, n_test=10)
+    file_size_limit(8192)
+    ds = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+    file_size_limit(None)
+    assert len(ds.train) == 40 and list((tmp_path / "cache").iterdir()) == []
+    again = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
+    assert torch.equal(ds.train, again.train) and len(list((tmp_path / "cache").glob("folder-7-*.pt"))) == 1
+
+
 def test_a_batch_rewritten_at_the_same_size_is_decoded_afresh(tmp_path):
     import os
 
