@@ -21,7 +21,7 @@ import torch
 
 from colourize import safepickle
 from colourize.runs import digest, torch_save_atomic
-from workbench.errors import DataError, UsageError
+from workbench.errors import DataError, UsageError, WriteError
 from workbench.paths import make_folder, project_root
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -137,7 +137,7 @@ def save_cache(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     """Keep tensors under the cache folder with their checksum (a read-only cache only costs the work next time)."""
     try:
         torch_save_atomic(tensors | {"sha256": digest(tensors)}, path)
-    except OSError:
+    except (OSError, WriteError):
         pass
 
 

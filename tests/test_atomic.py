@@ -1,12 +1,14 @@
 """Atomic writes: all or nothing, never over an exclusive file, ordinary permissions."""
 
+import errno
+import io
 import os
 import stat
 
 import pytest
 
 from workbench.atomic import atomic_path, atomic_write
-from workbench.errors import TraceError
+from workbench.errors import TraceError, WriteError
 
 
 def test_write_replaces_and_follows_umask(tmp_path):
@@ -94,3 +96,39 @@ def test_remove_orphans_removes_only_whole_name_matches_of_dead_processes(tmp_pa
         (tmp_path / name).mkdir()
     remove_orphans(tmp_path, re.compile(r"\.building-(\d+)-[a-z0-9_]+"))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
+
+
+class _FullDisk(io.FileIO):
+    """A file on a full disk: opening works, every write fails with ENOSPC."""
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_write_on_a_full_disk_is_one_line_and_replaces_nothing(tmp_path, monkeypatch):
+    """A full disk was an OSError traceback naming no file; now one line says which file, why, and what to do, and
+    the file it would have replaced is untouched, with no temp file beside it."""
+    target = tmp_path / "metrics.json"
+    atomic_write(target, b"old")
+    monkeypatch.setattr("workbench.atomic.open", _FullDisk, raising=False)
+    with pytest.raises(WriteError) as caught:
+        atomic_write(target, b"new")
+    assert str(caught.value).startswith(f"cannot write {target}: no space left on device (free some space")
+    assert "\n" not in str(caught.value)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+    monkeypatch.undo()  # space freed: the same write succeeds
+    atomic_write(target, b"new")
+    assert target.read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_a_torch_save_past_the_file_size_limit_names_the_limit(tmp_path, file_size_limit):
+    from colourize.runs import torch_save_atomic
+
+    target = tmp_path / "checkpoint.pt"
+    torch_save_atomic({"x": 1}, target)
+    before = target.read_bytes()
+    file_size_limit(4096)
+    with pytest.raises(WriteError, match=r"cannot write .*checkpoint\.pt: file too large \(.*ulimit -f"):
+        torch_save_atomic({"x": list(range(10_000))}, target)
+    file_size_limit(None)
+    assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]

@@ -5,6 +5,7 @@ folders of a process killed by SIGKILL, told by the pid in their names, removed 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from workbench.errors import TraceError
+from workbench.errors import TraceError, WriteError
 
 
 def creation_mode(base: int = 0o666) -> int:
@@ -26,10 +27,11 @@ def creation_mode(base: int = 0o666) -> int:
 def atomic_path(path: Path, exclusive: bool = False):
     """Yield a temp path beside `path`; on success it becomes `path` (never replacing one if exclusive)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         yield Path(tmp)
         with open(tmp, "rb") as fh:  # on disk before the rename, whoever wrote it (torch.save, savefig, ...)
             os.fsync(fh.fileno())
@@ -41,8 +43,23 @@ def atomic_path(path: Path, exclusive: bool = False):
                 raise TraceError(f"{path} already exists", "it is never overwritten; nothing was written") from None
         else:
             os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a file size limit, an I/O error: a traceback before
+        raise cannot_write(path, exc) from exc
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def cannot_write(path: Path, exc: OSError) -> WriteError:
+    """One line for a failed write: what, where, why, and what to do."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        fix = "free some space there, or write somewhere else, then run it again"
+    elif exc.errno == errno.EFBIG:
+        fix = "the file system or the file size limit (ulimit -f) allows no file this large: raise it or write elsewhere"
+    else:
+        fix = "check the disk and that the folder is writable, then run it again"
+    return WriteError(f"cannot write {path}: {reason[:1].lower()}{reason[1:]}", f"{fix}; nothing was replaced", reason)
 
 
 @contextmanager

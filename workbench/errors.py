@@ -71,6 +71,14 @@ class TrainingError(WorkbenchError):
     """Bad training settings, device, or checkpoint."""
 
 
+class WriteError(WorkbenchError):
+    """A file could not be written (disk full, file too large, an I/O error). `reason`: the system's words."""
+
+    def __init__(self, message: str, fix: str | None = None, reason: str = ""):
+        super().__init__(message, fix)
+        self.reason = reason
+
+
 class WriteupError(WorkbenchError):
     """The writeup could not be built."""
 

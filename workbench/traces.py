@@ -31,7 +31,7 @@ from functools import cached_property
 from pathlib import Path
 
 from workbench.atomic import atomic_write
-from workbench.errors import TraceError, UsageError
+from workbench.errors import TraceError, UsageError, WriteError
 from workbench.paths import make_folder, traces_dir
 from workbench.problems import ID_PATTERN
 
@@ -274,6 +274,8 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
             return final
         except OSError as exc:
             reason = exc.strerror or str(exc)
+        except WriteError as exc:
+            reason = exc.reason
     kept = _keep_unsaved(problem, final.name, blob)  # the answer may have been paid for: never drop it
     if kept is None:
         raise TraceError(f"cannot save the trace in {folder}: {reason}",
@@ -287,7 +289,7 @@ def _keep_unsaved(problem: str, name: str, blob: bytes) -> Path | None:
     kept = Path(tempfile.gettempdir()) / "workbench-unsaved-traces" / problem / name
     try:
         atomic_write(kept, blob, exclusive=True)
-    except (OSError, TraceError):
+    except (OSError, TraceError, WriteError):
         return None
     return kept
 
