@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from workbench.atomic import atomic_path, atomic_write, creation_mode, remove_orphans
-from workbench.errors import TrainingError, UsageError
+from workbench.errors import TrainingError, UsageError, WriteError
 from workbench.paths import make_folder, results_dir, runs_dir, shown_path
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
@@ -82,7 +82,10 @@ def new_run_folder(run_dir: Path):
     except OSError as exc:
         raise TrainingError(f"cannot make {run_dir} ({exc.strerror or exc})", "choose a writable place for --out") from exc
     try:
-        yield tmp
+        try:
+            yield tmp
+        except WriteError as exc:  # it named a file in tmp, which is about to go
+            raise WriteError(exc.message.replace(str(tmp), str(run_dir)), exc.fix, exc.reason) from exc
         os.chmod(tmp, creation_mode(0o777))
         try:
             if run_dir.is_dir():

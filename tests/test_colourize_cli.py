@@ -374,6 +374,29 @@ def test_resuming_a_run_in_a_read_only_folder_is_one_line(project, synth, pal, c
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
+def test_a_full_disk_while_a_run_starts_names_the_run_not_its_temp_folder_and_leaves_nothing(project, synth, pal,
+                                                                                               capsys, monkeypatch):
+    """The error named the file in the start's temp folder (runs/.unet.<pid>.<random>.tmp/checkpoint.pt), a path
+    that is gone when the user reads it; it names the run's own file now. Nothing is left, and with space it starts."""
+    import errno
+    import io
+    import os
+
+    import colourize.runs
+
+    class FullDisk(io.FileIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(colourize.runs, "open", FullDisk, raising=False)  # torch_save_atomic's file: the checkpoint
+    argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal]
+    err = _one_line_error(capsys, cli.main(argv), "no space left on device")
+    assert f"cannot write {project / 'runs' / 'unet' / 'checkpoint.pt'}: " in err
+    assert list((project / "runs").iterdir()) == []
+    monkeypatch.delattr(colourize.runs, "open")  # space freed (undo() would also lift the project's WORKBENCH_ROOT)
+    assert cli.main(argv) == 0 and (project / "runs" / "unet" / "model.pt").is_file()
+
+
 def test_resume_with_nothing_to_resume_is_refused(project, synth, pal, capsys):
     common = ["--epochs", "1", "--data", str(synth), "--palette", pal, "--out", str(project / "elsewhere"), "--resume"]
     _one_line_error(capsys, cli.main(["train", "--all"] + common), "nothing to resume")
