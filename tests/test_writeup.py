@@ -1066,6 +1066,29 @@ def test_an_interrupted_build_leaves_the_previous_outputs_as_they_were(fx, monke
     assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
+def test_a_full_disk_while_copying_the_figures_is_one_line_and_the_previous_outputs_stay(fx, monkeypatch, capsys):
+    """A figure copy that ran out of space was an OSError traceback; now one line names the figure and the reason,
+    and the previous build's PDF, sources, notebook and figures stay as they were."""
+    import errno
+    import shutil
+
+    assert _build(fx)[0] == 0
+    out = fx / "build"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+
+    def half_then_full(src, dst, **_):
+        Path(dst).write_bytes(Path(src).read_bytes()[:100])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(src), None, str(dst))
+
+    monkeypatch.setattr(shutil, "copyfile", half_then_full)
+    assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "Someone Else"]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"error: cannot write \S+/files/\S+\.png: no space left on device — .*\n", err), err
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
 def test_a_build_removes_the_staging_folders_of_killed_builds_only(fx):
     """A build killed by SIGKILL (no cleanup runs) left its .building-* folder in --out for good, one per kill; now
     the next build removes those whose process is gone, and leaves one in progress (its pid alive) alone."""

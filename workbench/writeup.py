@@ -26,7 +26,7 @@ from workbench.sections import (ASSETS, code_section, critique_section, image_wa
                                 run_section, slug, solution_section, trace_section)
 from workbench.solutions import stray_solution_notes
 from workbench.transcript import IMPORTED
-from workbench.atomic import atomic_write, remove_orphans
+from workbench.atomic import atomic_write, cannot_write, remove_orphans
 from workbench.typeset import (compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
                                source_date_epoch, tex_to_markdown, typ_str)
 from workbench.verdicts import ProblemReport
@@ -436,9 +436,14 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
                  f"{', '.join(e.pick.passed_over)} (see `python cli.py traces verify`)" for e in entries if e.pick.passed_over]
     asset_dir = out_dir / ASSETS
     asset_dir.mkdir(exist_ok=True)
-    (asset_dir / ASSETS_MARK).write_text("figures of a writeup build; the next build replaces this folder\n")
-    for src, dest in files.items():
-        shutil.copyfile(src, asset_dir / dest)
+    target = asset_dir / ASSETS_MARK
+    try:  # plain writes: the whole build is staged (build_writeup), so a failed one leaves nothing behind
+        target.write_text("figures of a writeup build; the next build replaces this folder\n")
+        for src, dest in files.items():
+            target = asset_dir / dest
+            shutil.copyfile(src, target)
+    except OSError as exc:  # a full disk: a traceback before
+        raise cannot_write(target, exc) from exc
     title = f"{pack.course}: {pack.title}"
     atomic_write(typ_path, (preamble(title, who.name or "student") + "\n" + body).encode("utf-8"))
     warnings += [f"typst: {w}" for w in compile_pdf(typ_path, pdf_path)]
