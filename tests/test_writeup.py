@@ -1089,6 +1089,30 @@ def test_a_full_disk_while_copying_the_figures_is_one_line_and_the_previous_outp
     assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
+def test_a_full_disk_names_the_output_not_the_staging_folder(fx, monkeypatch, capsys):
+    """The error named the file in the build's staging folder (build/.building-<pid>-<random>/fx-writeup.md), gone by
+    the time it is read; it names the output the build was writing. The previous outputs stay."""
+    import errno
+    import io
+
+    assert _build(fx)[0] == 0
+    out = fx / "build"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+
+    class FullDisk(io.FileIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("workbench.atomic.open", FullDisk, raising=False)
+    assert main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "Someone Else"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write {out / 'fx-writeup.md'}: no space left on device — ") and \
+        err.count("\n") == 1, err
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
 def test_a_build_removes_the_staging_folders_of_killed_builds_only(fx):
     """A build killed by SIGKILL (no cleanup runs) left its .building-* folder in --out for good, one per kill; now
     the next build removes those whose process is gone, and leaves one in progress (its pid alive) alone."""

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workbench.evidence import Entry, collect, may_need_auto_critique, no_run_note, run_verification, with_verdicts
-from workbench.errors import WriteupError
+from workbench.errors import WriteError, WriteupError
 from workbench.paths import build_dir, make_folder, project_root, shown_path
 from workbench.problems import Pack, Problem, load_pack
 from workbench.sections import (ASSETS, code_section, critique_section, image_warnings, md_table, missing_box, risk_note,
@@ -373,6 +373,8 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
             if built is not None:
                 os.replace(built, out_dir / built.name)
         shutil.rmtree(out_dir / FAILED_BUILD, ignore_errors=True)  # an earlier failure's sources are stale now
+    except WriteError as exc:  # a full disk: it named a file in the stage, which is about to go
+        raise WriteError(exc.message.replace(str(stage), str(out_dir)), exc.fix, exc.reason) from None
     except WriteupError as exc:  # pandoc or typst refused a source: keep the sources its message names
         kept = out_dir / FAILED_BUILD
         shutil.rmtree(kept, ignore_errors=True)
