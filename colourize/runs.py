@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from workbench.atomic import atomic_path, atomic_write, creation_mode, remove_orphans
@@ -294,6 +294,7 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     if dest.is_dir() and any(dest.iterdir()) and changed and not force:
         raise UsageError(f"{dest} already holds another pinned result (the writeup and verify quote it)",
                          "pass --force to replace it, or pin under another name with --as")
-    for fname, data in files.items():
-        atomic_write(dest / fname, data)
+    with ExitStack() as stack:  # every file written before any replaces its pinned one: a full disk mixes no runs
+        for fname, data in files.items():
+            stack.enter_context(atomic_path(dest / fname)).write_bytes(data)
     return dest, list(files)

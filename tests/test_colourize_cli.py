@@ -448,6 +448,32 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     assert (results / "convtranspose" / "metrics.json").read_bytes() == (project / "runs" / "ct1" / "metrics.json").read_bytes()
 
 
+def test_a_pin_that_runs_out_of_space_leaves_the_pinned_result_whole(project, capsys, file_size_limit):
+    """pin --force wrote its files one by one: out of space at curves.png, the pinned config.json and metrics.json
+    were the new run's already, beside the old run's figures (a result of no run, quoted by the writeup). Now every
+    file is written before any is replaced: the old result stays whole, and with space the pin goes through."""
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    for name, seed in (("a", 0), ("b", 1)):
+        folder = project / "runs" / name
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24}, "settings": {
+            "model": "unet", "epochs": 1, "seed": seed}}))
+        (folder / "metrics.json").write_text(json.dumps({"complete": True, "final": {"val_acc": 50.0 + seed}}))
+        (folder / "curves.png").write_bytes(bytes([seed]) * 20_000)
+    assert cli.main(["pin", "a", "--as", "unet"]) == 0
+    dest = project / "solutions" / "a2" / "results" / "unet"
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    capsys.readouterr()
+    file_size_limit(4096)  # config.json and metrics.json fit, curves.png does not
+    _one_line_error(capsys, cli.main(["pin", "b", "--as", "unet", "--force"]), f"cannot write {dest / 'curves.png'}")
+    file_size_limit(None)
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
+    assert cli.main(["pin", "b", "--as", "unet", "--force"]) == 0
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == {p.name: p.read_bytes()
+                                                                 for p in (project / "runs" / "b").iterdir()}
+
+
 def test_pin_says_which_settings_and_questions_keep_the_checks_from_counting_a_run(project, capsys):
     """Only a --limit run was noted; one with other epochs, batch size, lr, ... was pinned silently and only
     verify later refused it. The note comes from the checks' own REQUIRED (problems/a2/ref_runs.py)."""
