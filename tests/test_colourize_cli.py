@@ -397,6 +397,38 @@ def test_a_full_disk_while_a_run_starts_names_the_run_not_its_temp_folder_and_le
     assert cli.main(argv) == 0 and (project / "runs" / "unet" / "model.pt").is_file()
 
 
+def test_a_full_disk_in_epoch_2_says_how_to_continue_and_the_command_does(project, synth, pal, capsys, monkeypatch):
+    """The error said to run it again, which a run folder refuses ('pass --resume'); it gives the command that
+    continues from the last complete epoch, as Ctrl-C does, and that command finishes the run once there is space."""
+    import errno
+    import io
+    import os
+    import shlex
+
+    import colourize.runs
+
+    opened = []
+
+    class FullFromTheThird(io.FileIO):  # the checkpoints of epochs 0 and 1 fit, epoch 2's does not
+        def write(self, data):
+            name = str(self.name)
+            if ".checkpoint.pt." in name and name not in opened:  # not the data cache's file
+                opened.append(name)
+            if len(opened) >= 3 and name == opened[-1]:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return super().write(data)
+
+    monkeypatch.setattr(colourize.runs, "open", FullFromTheThird, raising=False)
+    run = project / "runs" / "unet"
+    argv = ["train", "unet", "--epochs", "2", "--num-filters", "4", "--data", str(synth), "--palette", pal]
+    err = _one_line_error(capsys, cli.main(argv), f"cannot write {run / 'checkpoint.pt'}: no space left on device")
+    assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 1
+    monkeypatch.delattr(colourize.runs, "open")  # space freed
+    command = shlex.split(err[err.index("`") + 1:err.rindex("`")])
+    assert cli.main(command[2:]) == 0
+    assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2 and (run / "model.pt").is_file()
+
+
 def test_resume_with_nothing_to_resume_is_refused(project, synth, pal, capsys):
     common = ["--epochs", "1", "--data", str(synth), "--palette", pal, "--out", str(project / "elsewhere"), "--resume"]
     _one_line_error(capsys, cli.main(["train", "--all"] + common), "nothing to resume")

@@ -54,12 +54,13 @@ def cannot_write(path: Path, exc: OSError) -> WriteError:
     """One line for a failed write: what, where, why, and what to do."""
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        fix = "free some space there, or write somewhere else, then run it again"
+        advice = "free some space there, or write somewhere else"
     elif exc.errno == errno.EFBIG:
-        fix = "the file system or the file size limit (ulimit -f) allows no file this large: raise it or write elsewhere"
+        advice = "the file system or the file size limit (ulimit -f) allows no file this large: raise it or write elsewhere"
     else:
-        fix = "check the disk and that the folder is writable, then run it again"
-    return WriteError(f"cannot write {path}: {reason[:1].lower()}{reason[1:]}", f"{fix}; nothing was replaced", reason)
+        advice = "check the disk and that the folder is writable"
+    return WriteError(f"cannot write {path}: {reason[:1].lower()}{reason[1:]}",
+                      f"{advice}, then run it again; nothing was replaced", reason, advice)
 
 
 @contextmanager

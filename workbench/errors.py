@@ -72,11 +72,12 @@ class TrainingError(WorkbenchError):
 
 
 class WriteError(WorkbenchError):
-    """A file could not be written (disk full, file too large, an I/O error). `reason`: the system's words."""
+    """A file could not be written (disk full, file too large, an I/O error). `reason`: the system's words;
+    `advice`: what to do about it, for a fix that goes on otherwise (how to continue)."""
 
-    def __init__(self, message: str, fix: str | None = None, reason: str = ""):
+    def __init__(self, message: str, fix: str | None = None, reason: str = "", advice: str = ""):
         super().__init__(message, fix)
-        self.reason = reason
+        self.reason, self.advice = reason, advice
 
 
 class WriteupError(WorkbenchError):

@@ -10,7 +10,7 @@ from pathlib import Path
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, print_json
-from workbench.errors import Interrupted, TrainingError, UsageError
+from workbench.errors import Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
 from workbench.paths import runs_dir
 
 # flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
@@ -166,12 +166,13 @@ def cmd_train(args) -> int:
     with _Bars(args.json) as bars:
         try:
             results = train_many(tasks, args.jobs, lambda i: bars.bar(models[i]))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, WriteError) as exc:
             # one run resumes from its own config.json; with --all, runs not yet started need the flags given
             # ... and one resumed with more epochs (or another device or thread count) needs those flags again
             which = ["--all", "--out", str(tasks[0].run_dir.parent), "--jobs", str(args.jobs), *_given_flags(args)] \
                 if args.all else [models[0], "--out", str(tasks[0].run_dir), *_given_flags(args, RESUMABLE_CHANGES)]
-            raise _interrupted([t.run_dir for t in tasks], shlex.join(["python", "cli.py", "train", *which, "--resume"]))
+            again = shlex.join(["python", "cli.py", "train", *which, "--resume"])
+            raise _stopped(exc, [t.run_dir for t in tasks], again) from None
     rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
     _report(rows, args.json, "run")
     return 0
@@ -200,10 +201,10 @@ def cmd_sweep(args) -> int:
         try:
             summary = run_sweep(args.param, args.values, base, out_dir, resume=args.resume, jobs=args.jobs,
                                 reporter_for=lambda v: bars.bar(f"{model} {args.param} {v}"))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, WriteError) as exc:
             again = ["python", "cli.py", "sweep", args.param, *map(str, args.values), "--model", model, "--out",
                      str(out_dir), "--jobs", str(args.jobs), *_given_flags(args), "--resume"]
-            raise _interrupted(dirs, shlex.join(again))
+            raise _stopped(exc, dirs, shlex.join(again)) from None
     if args.json:
         print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {})
                    | {"summary": str(out_dir / f"sweep-{args.param}.json"), "plot": str(out_dir / f"sweep-{args.param}.png")})
@@ -247,6 +248,16 @@ def _given_flags(args, which: tuple[str, ...] = SETTINGS) -> list[str]:
             continue
         words += [f"--{k.replace('_', '-')}"] + ([] if value is True else [str(value)])
     return words
+
+
+def _stopped(exc: BaseException, run_dirs: list[Path], again: str) -> WorkbenchError:
+    """Ctrl-C, or a write that failed (a full disk): either way the runs keep their last complete epoch."""
+    if not isinstance(exc, WriteError):
+        return _interrupted(run_dirs, again)
+    if any((d / CHECKPOINT).is_file() for d in run_dirs):  # a plain rerun would be refused: the folders hold runs
+        return WriteError(exc.message, f"{exc.advice}, then continue with `{again}` (each run keeps its last complete "
+                          "epoch)", exc.reason, exc.advice)
+    return exc
 
 
 def _interrupted(run_dirs: list[Path], again: str) -> Interrupted:
