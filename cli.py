@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import importlib
 import os
 import signal
@@ -62,11 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unencodable(exc: UnicodeError):
+    """A character stdout cannot encode is written as ?; a file name's undecodable byte (a surrogate escape, where
+    the file system encoding is ASCII) is written back as that byte, so a path prints as it is on disk."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    return b"".join(bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else b"?" for c in text), exc.end
+
+
+_UNENCODABLE = "workbench-unencodable"
+codecs.register_error(_UNENCODABLE, _unencodable)
+
+
 def main(argv: list[str] | None = None) -> int:
     # A stdout that cannot encode every character (a Windows code page such as cp932 when piped, a Latin-1 or
     # ASCII locale) printed part of a table, then ended in a UnicodeEncodeError traceback: it gets ? instead.
-    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="replace")
+    # Python gives the C/POSIX locale's ASCII stdout (PYTHONUTF8=0) surrogateescape, which fails the same way.
+    if getattr(sys.stdout, "errors", None) in ("strict", "surrogateescape") and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors=_UNENCODABLE)
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:

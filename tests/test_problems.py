@@ -555,6 +555,22 @@ def test_cli_output_to_a_stdout_that_cannot_encode_every_character(encoding, pac
     assert json.loads(doc.stdout.decode(encoding)) == pack.get("3.1").to_dict()
 
 
+def test_cli_output_in_the_c_locale_without_utf8_mode():
+    # LANG=C with PYTHONUTF8=0: Python gives the ASCII stdout surrogateescape (not strict), and rich's box lines
+    # and em dashes ended the table in a UnicodeEncodeError traceback
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    env.pop("PYTHONIOENCODING", None)
+    done = subprocess.run([sys.executable, str(REPO / "cli.py"), "list"], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
+    assert b"26 problems, 15 points" in done.stdout and b"| 3.1 " in done.stdout
+
+
 @pytest.mark.parametrize("encoding", ["ascii", "cp932"])
 def test_json_to_a_stdout_that_cannot_encode_a_character_is_still_sorted_and_indented(encoding, monkeypatch):
     import io
