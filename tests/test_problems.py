@@ -571,6 +571,21 @@ def test_cli_output_in_the_c_locale_without_utf8_mode():
     assert b"26 problems, 15 points" in done.stdout and b"| 3.1 " in done.stdout
 
 
+@pytest.mark.parametrize("encoding, shown", [("utf-8", "/tmp/qa loc/Über 課題/a.json"),
+                                             ("ascii", "/tmp/qa loc/?ber ??/a.json")])
+def test_a_path_read_under_an_ascii_file_system_encoding_is_shown_whole(encoding, shown):
+    # the C locale with PYTHONUTF8=0: os.listdir and friends give a UTF-8 name's bytes as surrogate escapes, which
+    # the console dropped as lone surrogates ("/tmp/qa loc/ber /a.json")
+    import io
+
+    from workbench.console import _Console
+
+    path = "/tmp/qa loc/Über 課題/a.json".encode("utf-8").decode("ascii", "surrogateescape")
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="replace", write_through=True)
+    _Console(file=stdout).print(f"saved {path}", markup=False, soft_wrap=True)
+    assert stdout.buffer.getvalue().decode(encoding) == f"saved {shown}\n"
+
+
 @pytest.mark.parametrize("encoding", ["ascii", "cp932"])
 def test_json_to_a_stdout_that_cannot_encode_a_character_is_still_sorted_and_indented(encoding, monkeypatch):
     import io

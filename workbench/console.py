@@ -21,6 +21,13 @@ PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, pros
 # Rich counts them as zero width, so dropping them keeps every table and panel aligned; traces keep the exact bytes.
 # A lone surrogate (a \ud800 escape in a streamed reply) is no text: writing it to stdout raised UnicodeEncodeError.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Where the file system encoding is ASCII (the C locale with PYTHONUTF8=0) a path's non-ASCII bytes come as
+# surrogate escapes; dropped as lone surrogates, "/tmp/Über" was shown as "/tmp/ber". They are decoded as UTF-8.
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+
+
+def _unescaped(text: str) -> str:
+    return _ESCAPED_BYTES.sub(lambda m: m.group().encode("utf-8", "surrogateescape").decode("utf-8", "replace"), text)
 
 
 EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for any Unix tool whose reader went away
@@ -63,7 +70,7 @@ class _Console(Console):
             if segment.control or not _UNSAFE.search(segment.text):
                 yield segment
             else:
-                yield Segment(_UNSAFE.sub("", segment.text), segment.style)
+                yield Segment(_UNSAFE.sub("", _unescaped(segment.text)), segment.style)
 
     def print(self, *objects, soft_wrap=None, **kwargs):
         # Piped output is read by scripts and pasted from: a one-line message stays one line, so the commands
