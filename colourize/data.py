@@ -22,7 +22,7 @@ import torch
 from colourize import safepickle
 from colourize.runs import digest, torch_save_atomic
 from workbench.errors import DataError, UsageError, WriteError
-from workbench.paths import make_folder, project_root
+from workbench.paths import make_folder, path_text, project_root
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 ARCHIVE = "cifar-10-python.tar.gz"
@@ -46,7 +46,7 @@ class Source:
     path: Path
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "path": str(self.path)}
+        return {"kind": self.kind, "path": path_text(self.path)}
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from colourize.models import build_model, resolve_model_name
 from workbench import __version__
 from workbench.atomic import save_figure
 from workbench.errors import DataError, TrainingError
-from workbench.paths import make_folder
+from workbench.paths import make_folder, path_text
 
 RUN_SCHEMA = "colourize.run/1"
 MAX_SEED = 2**64 - 1
@@ -82,8 +82,8 @@ class TrainConfig:
 
     def settings(self) -> dict:
         return asdict(self) | {"model": resolve_model_name(self.model),
-                               "data": None if self.data is None else str(Path(self.data).expanduser().resolve()),
-                               "palette": None if self.palette is None else str(Path(self.palette).expanduser().resolve())}
+                               "data": None if self.data is None else path_text(Path(self.data).expanduser().resolve()),
+                               "palette": None if self.palette is None else path_text(Path(self.palette).expanduser().resolve())}
 
 
 class Reporter:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_colourize_fixtures import make_cifar_batches, one_thread, pal  # noqa: F401 (fixtures)
+from test_colourize_fixtures import make_cifar_batches, one_thread, pal, write_palette  # noqa: F401 (fixtures)
 
 import cli
 
@@ -58,6 +58,28 @@ def test_resume_takes_the_runs_own_settings(project, synth, pal, capsys):
     epochs = [json.loads((project / "runs" / r / "metrics.json").read_text())["epochs"] for r in "ab"]
     drop = lambda es: [{k: v for k, v in e.items() if "seconds" not in k} for e in es]  # noqa: E731
     assert drop(epochs[0]) == drop(epochs[1])
+
+
+def test_a_run_trained_in_the_c_locale_on_a_non_ascii_path_records_it_as_text(project, tmp_path, capsys):
+    # LANG=C with PYTHONUTF8=0: the path's bytes came as surrogate escapes and config.json kept them as
+    # "\\udcc3\\udcb6", so the run, resumed in a UTF-8 locale, was refused as trained on other data
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "Über ö 課題"
+    data, palette = make_cifar_batches(folder, horses_per_batch=20), write_palette(folder / "palette.npy")
+    env = {**os.environ, "LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    run = project / "runs" / "a"
+    done = subprocess.run([sys.executable, cli.__file__, "train", "unet", "--epochs", "1", "--num-filters", "8",
+                           "--batch-size", "25", "--threads", "1", "--data", str(data), "--palette", str(palette),
+                           "--out", str(run), "--json"], capture_output=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    assert config["settings"]["data"] == str(data) and config["data_source"]["path"] == str(data)
+    assert config["settings"]["palette"] == str(palette)
+    assert cli.main(["train", "unet", "--out", str(run), "--resume", "--epochs", "2", "--json"]) == 0, capsys.readouterr().err
+    assert len(json.loads((run / "metrics.json").read_text())["epochs"]) == 2
 
 
 def test_all_trains_three_models(project, synth, capsys, monkeypatch):

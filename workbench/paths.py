@@ -25,6 +25,13 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
+def path_text(path) -> str:
+    """A path as text for a record (config.json): its bytes read as UTF-8. Where the file system encoding is ASCII
+    (the C locale with PYTHONUTF8=0), str() keeps a non-ASCII name's bytes as surrogate escapes, which a UTF-8
+    session reads as another path (and a UTF-8 file cannot hold)."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
 def shown_paths(value):
     """A JSON value (a run's config.json) with every absolute path string written as shown_path writes it."""
     if isinstance(value, dict):
