@@ -1202,6 +1202,31 @@ def test_images_in_the_students_text_are_embedded_or_named_as_not_shown(fx, caps
     assert "image 'C:/figs/a.png' not shown: no such file" in out  # a drive letter is no URL scheme
 
 
+def test_an_image_with_a_non_ascii_name_is_embedded_in_the_c_locale(fx):
+    # LANG=C with PYTHONUTF8=0 (an ASCII file system encoding): the name as the UTF-8 solution spells it could not be
+    # looked up, so an image that is there was "not shown: no such file"
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    figs = fx / "solutions" / "fx" / "Bilder ü"
+    figs.mkdir()
+    _png(figs / "Skizze ö.png", (10, 200, 10))
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text(encoding="utf-8") + "\n![Skizze](<Bilder ü/Skizze ö.png>) ![weg](<Bilder ü/weg ö.png>)\n",
+                   encoding="utf-8")
+    env = {**os.environ, "LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    done = subprocess.run([sys.executable, str(REPO / "cli.py"), "build-writeup", "--pack", "fx", "--out",
+                           str(fx / "build")], capture_output=True, env=env, timeout=120)
+    assert done.returncode in (0, 1) and b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
+    (copied,) = (fx / "build" / "files").glob("own-*.png")
+    assert copied.read_bytes() == (figs / "Skizze ö.png").read_bytes()
+    assert f'image("files/{copied.name}")' in (fx / "build" / "fx-writeup.typ").read_text(encoding="utf-8")
+    assert "image Bilder ü/weg ö.png not shown: no such file" in " ".join(_pdf_text(fx / "build" / "fx-writeup.pdf").split())
+
+
 def test_latex_delimiters_and_environments_in_dollars_render_as_math(fx):
     sol = fx / "solutions" / "fx" / "1.1.md"
     sol.write_text(sol.read_text() + "\nDISPLAY-CHECK \\[ \\mathcal{L}_1(\\eta) = \\frac{1}{n} \\| a \\|^2 \\] and "

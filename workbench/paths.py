@@ -16,13 +16,13 @@ def shown_path(path: Path) -> str:
     one, else with the home folder as ~, so a PDF or notebook handed in does not carry the user's name."""
     for base in (project_root(), REPO_ROOT):
         try:
-            return str(path.relative_to(base))
+            return path_text(path.relative_to(base))
         except ValueError:
             pass
     try:
-        return str(Path("~") / path.relative_to(Path.home()))
+        return path_text(Path("~") / path.relative_to(Path.home()))
     except (ValueError, RuntimeError):  # outside home, or no home known
-        return str(path)
+        return path_text(path)
 
 
 def path_text(path) -> str:

@@ -4,6 +4,7 @@ trace, the critique, the own solution with its images, the code, and the pinned 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -99,12 +100,18 @@ def _ref(m: re.Match) -> str:
     return m.group(2) or m.group(3)
 
 
+def _ref_path(ref: str, solution_file: Path) -> Path:
+    """The file an image reference names. The UTF-8 solution spells a non-ASCII name as UTF-8 bytes; where the file
+    system encoding is ASCII (the C locale with PYTHONUTF8=0) the text alone could not be looked up."""
+    path = Path(os.fsdecode(ref.encode("utf-8"))).expanduser()
+    return path if path.is_absolute() else Path(solution_file).parent / path
+
+
 def _own_image(ref: str, solution_file: Path) -> Path | None:
     """The local image file a Markdown image in a solution names (relative to that file), or None."""
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", ref) and not re.match(r"^[A-Za-z]:[\\/]", ref):  # a URL
         return None
-    path = Path(ref).expanduser()
-    path = path if path.is_absolute() else Path(solution_file).parent / path
+    path = _ref_path(ref, solution_file)
     ok = path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and _image_suffix(path) is not None
     return path.resolve() if ok else None
 
@@ -113,8 +120,7 @@ def _why_not_shown(ref: str, solution_file: Path) -> str:
     """Why _own_image found no image for a reference, in words the student can act on."""
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", ref) and not re.match(r"^[A-Za-z]:[\\/]", ref):
         return "a URL; save the image beside the solution file and give its relative path"
-    path = Path(ref).expanduser()
-    path = path if path.is_absolute() else Path(solution_file).parent / path
+    path = _ref_path(ref, solution_file)
     if not path.exists():
         return f"no such file {shown_path(path)}"
     if not path.is_file():
@@ -131,7 +137,7 @@ def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
         src = _own_image(_ref(m), solution_file)
         if src is None:
             return f"*(image {md_text(_ref(m))} not shown: {md_text(_why_not_shown(_ref(m), solution_file))})*"
-        digest = hashlib.sha1(str(src).encode()).hexdigest()[:8]
+        digest = hashlib.sha1(os.fsencode(src)).hexdigest()[:8]
         name = f"own-{digest}-{slug(src.stem)}{_image_suffix(src)}"
         return f"![{m.group(1)}]({ASSETS}/{files.setdefault(src, name)})"
     return _IMAGE.sub(embed, text)
