@@ -1740,6 +1740,18 @@ def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatc
     assert "Data source:** \\~\\/data\\/horses" in lines and "ada-lovelace" not in lines
 
 
+def test_a_data_path_under_a_home_reached_through_a_symlink_is_shown_without_it(tmp_path, monkeypatch):
+    # HOME=/home/ada where /home links to /usr/home (FreeBSD) or /var/home: train records the resolved
+    # /usr/home/ada/..., which was not seen as under HOME, so the PDF and notebook carried the user's name
+    from workbench.paths import shown_path
+
+    (tmp_path / "usr home" / "ada-lovelace" / "data ö").mkdir(parents=True)
+    (tmp_path / "home").symlink_to(tmp_path / "usr home", target_is_directory=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "home" / "ada-lovelace"))
+    data = (tmp_path / "home" / "ada-lovelace" / "data ö").resolve()  # as train records it
+    assert str(data).startswith(str(tmp_path / "usr home")) and shown_path(data) == "~/data ö"
+
+
 def test_the_notebook_s_run_configs_show_paths_without_the_home_folder(fx, tmp_path, monkeypatch):
     import nbformat
 

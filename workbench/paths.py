@@ -20,9 +20,16 @@ def shown_path(path: Path) -> str:
         except ValueError:
             pass
     try:
-        return path_text(Path("~") / path.relative_to(Path.home()))
-    except (ValueError, RuntimeError):  # outside home, or no home known
+        home = Path.home()
+    except RuntimeError:  # no home known
         return path_text(path)
+    # runs record resolved paths, and HOME may lead through a link (/home -> /usr/home)
+    for base in (home, home.resolve()) if home.is_absolute() else ():
+        try:
+            return path_text(Path("~") / path.relative_to(base))
+        except ValueError:
+            pass
+    return path_text(path)
 
 
 def path_text(path) -> str:
