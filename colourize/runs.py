@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import tempfile
 from contextlib import ExitStack, contextmanager
@@ -268,9 +269,9 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     # runs extended with --resume --epochs before 82face6 could be left 'complete' short of config.json's epochs
     short = isinstance(settings.get("epochs"), int) and isinstance(final.get("epoch"), int) and final["epoch"] < settings["epochs"]
     if not metrics.get("complete") or short:
-        model = settings.get("model") or "MODEL"
-        raise UsageError(f"{src} has not finished training",
-                         f"finish it with `python cli.py train {model} --out {shown_path(src)} --resume`, then pin it")
+        model = str(settings.get("model") or "MODEL")
+        again = shlex.join(["python", "cli.py", "train", model, "--out", shown_path(src), "--resume"])  # pasted whole
+        raise UsageError(f"{src} has not finished training", f"finish it with `{again}`, then pin it")
     name = src.name if name is None else name
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):  # 300 characters: an OSError traceback
         raise UsageError(f"result name {name!r} is not a plain folder name of at most 100 characters", "use letters, digits, '.', '_' or '-', e.g. --as unet")

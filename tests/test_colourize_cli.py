@@ -130,6 +130,23 @@ def test_pin_command(project, synth, pal, capsys):
                     "`python cli.py train poolupsample --out runs/smoke --resume`")
 
 
+def test_the_resume_command_pin_gives_for_an_unfinished_run_names_a_folder_with_spaces_and_quotes_whole(
+        project, synth, pal, capsys):
+    # `--out runs/Über $HOME 'q' --resume`, pasted, resumed runs/Über with a shell's $HOME and stray quotes
+    import shlex
+
+    run = project / "runs" / "Über $HOME 'q'"
+    assert cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--limit", "40", "--data",
+                     str(synth), "--palette", pal, "--out", str(run), "--json"]) == 0
+    capsys.readouterr()
+    metrics = run / "metrics.json"
+    metrics.write_text(json.dumps(json.loads(metrics.read_text()) | {"complete": False}))
+    err = _one_line_error(capsys, cli.main(["pin", str(run)]), "has not finished training")
+    argv = shlex.split(err.split("`")[1])
+    assert argv[:4] == ["python", "cli.py", "train", "poolupsample"] and argv[-1] == "--resume"
+    assert project / argv[argv.index("--out") + 1] == run
+
+
 @pytest.mark.parametrize("argv,words", [
     (["train", "resnet"], ["unknown model 'resnet'", "poolupsample", "convtranspose", "unet"]),
     (["train"], ["no model given"]),
