@@ -586,6 +586,23 @@ def test_a_path_read_under_an_ascii_file_system_encoding_is_shown_whole(encoding
     assert stdout.buffer.getvalue().decode(encoding) == f"saved {shown}\n"
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "utf-8"])
+def test_json_gives_a_path_read_under_an_ascii_file_system_encoding_as_its_text(encoding, monkeypatch):
+    # `traces --json` in the C locale with PYTHONUTF8=0 gave "file": "/tmp/qa loc/\\udcc3\\udc9cber/...", lone
+    # surrogates that no reader can take for the path
+    import io
+    import sys
+
+    from workbench.console import print_json
+
+    path = "/tmp/qa loc/Über 課題/a.json"
+    raw = io.BytesIO()
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(raw, encoding=encoding, errors="strict"))
+    print_json({"file": path.encode("utf-8").decode("ascii", "surrogateescape"), "n": 1})
+    sys.stdout.flush()
+    assert json.loads(raw.getvalue().decode(encoding)) == {"file": path, "n": 1}
+
+
 @pytest.mark.parametrize("encoding", ["ascii", "cp932"])
 def test_json_to_a_stdout_that_cannot_encode_a_character_is_still_sorted_and_indented(encoding, monkeypatch):
     import io

@@ -113,6 +113,9 @@ def print_json(data) -> None:
     global json_written
     json_written = True
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if _ESCAPED_BYTES.search(text):  # a path's bytes under an ASCII file system encoding: give readers its text
+        data = json.loads(_unescaped(text))
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
         text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
     except (UnicodeEncodeError, LookupError):
