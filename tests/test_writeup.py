@@ -347,21 +347,25 @@ def test_math_renders_as_math(fx):
     assert "mat(delim:" in typ and "tilde(" in typ and "top" in typ and "a / b" in typ
 
 
-def test_automatic_critique_is_labelled(fx, monkeypatch):
-    from workbench import writeup
+def _auto_critiques(fx, status: str):
+    """A run_verification stand-in: each trace of the fixture gets a `status` verdict whose automatic critique names
+    its problem (FIXTURE-AUTO-CRITIQUE for ID)."""
     from workbench.verdicts import ProblemReport, Verdict
 
     def fake_verify(pack):
         reports = []
         for p in pack.problems:
-            verdicts = ()
-            for t in (fx / "traces" / p.id).glob("*.json"):
-                verdicts = (Verdict(p.id, f"{t.name}#0", "incorrect", 0.0, ({"what": "w", "expected": "1", "found": "2"},),
-                                    critique=f"FIXTURE-AUTO-CRITIQUE for {p.id}: expected 1, found 2."),)
+            verdicts = tuple(Verdict(p.id, f"{t.name}#0", status, 0.0, (), critique=f"FIXTURE-AUTO-CRITIQUE for {p.id}.")
+                             for t in (fx / "traces" / p.id).glob("*.json"))
             reports.append(ProblemReport(p.id, p.points, p.type, p.deliverables, verdicts=verdicts))
         return {r.problem: r for r in reports}, ""
+    return fake_verify
 
-    monkeypatch.setattr(writeup, "run_verification", fake_verify)
+
+def test_automatic_critique_is_labelled(fx, monkeypatch):
+    from workbench import writeup
+
+    monkeypatch.setattr(writeup, "run_verification", _auto_critiques(fx, "incorrect"))
     (fx / "traces" / "1.2").mkdir()
     write_trace(trace_data("1.2", "FIXTURE-ANSWER-1.2"), fx / "traces")
     _, text = _build(fx)
@@ -375,17 +379,8 @@ def test_automatic_critique_is_labelled(fx, monkeypatch):
 def test_an_automatic_critique_puts_no_points_at_risk_where_no_critique_is_required(fx, monkeypatch):
     """2.2 is Type 4 (solution + plot): a trace of it is an optional attempt, its automatic critique no missing piece."""
     from workbench import writeup
-    from workbench.verdicts import ProblemReport, Verdict
 
-    def fake_verify(pack):
-        reports = []
-        for p in pack.problems:
-            verdicts = tuple(Verdict(p.id, f"{t.name}#0", "unchecked", 0.0, (), critique=f"FIXTURE-AUTO-CRITIQUE for {p.id}.")
-                             for t in (fx / "traces" / p.id).glob("*.json"))
-            reports.append(ProblemReport(p.id, p.points, p.type, p.deliverables, verdicts=verdicts))
-        return {r.problem: r for r in reports}, ""
-
-    monkeypatch.setattr(writeup, "run_verification", fake_verify)
+    monkeypatch.setattr(writeup, "run_verification", _auto_critiques(fx, "unchecked"))
     (fx / "traces" / "2.2").mkdir()
     write_trace(trace_data("2.2", "FIXTURE-ANSWER-2.2"), fx / "traces")
     _, text = _build(fx)
