@@ -838,23 +838,37 @@ def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
     ('{"score": "1", "notes": "all key points"}', 1.0),
     ('{"score": ".5", "notes": "half"}', 0.5),
     ('{"score": 0.5, "notes": "misses {depth, stride}"}', 0.5),  # braces inside the notes
+    # braces in the text around the JSON: all of it, from the first { to the last }, was read as one object
+    ('The answer names the set {kernel, stride} but not depth.\n{"score": 0.5, "notes": "misses depth"}', 0.5),
+    ('{"score": 0.75, "notes": "ok"}\nNote: it writes the rows as {x_i}.', 0.75),
+    ('Here is the grade:\n```json\n{"score": 0.5, "notes": "misses depth"}\n```\nKey points {2, 3} are missing.', 0.5),
+    ('{"score": 1, "notes": "all"}\n\nTo repeat: {"score": 1.0, "notes": "all key points"}', 1.0),  # the same score
+    ('{"score": 0.5, "notes": "two of four", "points": [{"score": 1}, {"score": 0}]}', 0.5),  # nested: not the reply's
 ])
 def test_the_grader_s_reply_is_read_from_fences_think_blocks_and_text_numbers(monkeypatch, reply, score):
-    """A reasoning grader's <think> block held braces, so its JSON was unreadable; "0.25" as text was refused."""
+    """A reasoning grader's <think> block held braces, so its JSON was unreadable; "0.25" as text was refused; braces
+    before or after the JSON made the reply "not the JSON asked for"."""
     from workbench.judge import Judge
 
     monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: type("R", (), {"text": reply})())
     assert Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")["score"] == score
 
 
-@pytest.mark.parametrize("reply", ['{"score": "high"}', '{"score": "1.5"}', '{"score": "0.5 of 1"}',
-                                   "<think>{\"score\": 1}</think> I cannot grade."])
-def test_a_grader_reply_without_a_fraction_is_refused(monkeypatch, reply):
+@pytest.mark.parametrize("reply, message", [
+    ('{"score": "high"}', "not the JSON asked for"), ('{"score": "1.5"}', "not the JSON asked for"),
+    ('{"score": "0.5 of 1"}', "not the JSON asked for"), ("<think>{\"score\": 1}</think> I cannot grade.", "not the JSON asked for"),
+    ("I would give it {score: 1} since {all, points} are made.", "not the JSON asked for"),  # no JSON object at all
+    ('{"notes": "makes every key point"} {"grade": 1}', "not the JSON asked for"),  # JSON, but no score in it
+    ('{"score": 0.5, "notes": "misses depth"}\nOn reflection: {"score": 1, "notes": "all there"}', "2 different scores"),
+    ('Draft: {"score": 0.25}\n```json\n{"score": 0.75, "notes": "final"}\n```', "2 different scores"),
+    ('{"score": 0.5}\n{"score": 7}', "2 different scores"),  # a second, impossible score: no telling which is meant
+])
+def test_a_grader_reply_without_a_fraction_is_refused(monkeypatch, reply, message):
     from workbench.errors import CheckError
     from workbench.judge import Judge
 
     monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: type("R", (), {"text": reply})())
-    with pytest.raises(CheckError, match="not the JSON asked for"):
+    with pytest.raises(CheckError, match=message):
         Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")
 
 

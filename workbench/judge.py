@@ -86,16 +86,39 @@ class Judge:
             self._llm_error = exc
             raise
         reply = after_thinking(reply)[0] or reply  # a reasoning grader's <think> block may hold braces too
-        m = re.search(r"\{.*\}", reply, re.S)
-        try:
-            data = json.loads(m.group(0)) if m else {}
-        except ValueError:
-            data = None
-        score = data.get("score") if isinstance(data, dict) else None
-        if isinstance(score, str) and re.fullmatch(r"\s*\d*\.?\d+\s*", score):  # "0.75": a number as text
-            score = float(score)
-        # NaN, true, 5 or -1 is no fraction of key points: never pass it off as a grade
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        graded = _scored_objects(reply)
+        scores = {_fraction(d["score"]) for d in graded}
+        if len(scores) > 1:  # which one is meant? refuse rather than guess
+            raise CheckError(f"the model grader's reply gives {len(scores)} different scores: {reply[:80]!r}",
+                             "try again or another --judge model")
+        score = scores.pop() if scores else None
+        if score is None:
             raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model")
-        notes = data.get("notes")
-        return {"score": float(score), "notes": "" if notes is None else str(notes)}  # null: no notes, not "None"
+        notes = graded[0].get("notes")
+        return {"score": score, "notes": "" if notes is None else str(notes)}  # null: no notes, not "None"
+
+
+def _fraction(score) -> float | None:
+    """A score as the fraction of key points it is; None for anything else."""
+    if isinstance(score, str) and re.fullmatch(r"\s*\d*\.?\d+\s*", score):  # "0.75": a number as text
+        score = float(score)
+    # NaN, true, 5 or -1 is no fraction of key points: never pass it off as a grade
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        return None
+    return float(score)
+
+
+def _scored_objects(reply: str) -> list[dict]:
+    """The JSON objects in the reply that have a "score" key, read one by one from each '{' outside the ones
+    already read: the text around them (a fence, "the set {a, b}", a note after the JSON) may hold braces too."""
+    decoder, found, end = json.JSONDecoder(), [], 0
+    for m in re.finditer(r"\{", reply):
+        if m.start() < end:  # inside an object already read: its nested objects are not the reply's
+            continue
+        try:
+            obj, end = decoder.raw_decode(reply, m.start())
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and "score" in obj:
+            found.append(obj)
+    return found
