@@ -812,6 +812,29 @@ def test_a_grader_already_at_its_default_temperature_is_not_asked_twice(proj, mo
         server.stop()
 
 
+def test_an_answer_too_long_for_the_grader_fails_alone(proj, monkeypatch):
+    """An answer past the grader's context window made every later answer fail at once with that error (as a dead
+    endpoint does), and the fix it gave was for prompt ('use a shorter strategy'); the next answers are graded."""
+    from openai_server import FakeOpenAI
+    from workbench.errors import LLMError
+    from workbench.judge import make_judge
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        server.script({"status": 400, "code": "context_length_exceeded",
+                       "message": "This model's maximum context length is 8192 tokens."},
+                      {"content": '{"score": 0.5, "notes": "misses depth"}'})
+        judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
+        with pytest.raises(LLMError, match=r"the answer \(20,000 characters\) is too long for the model grader") as info:
+            judge(problem, "rows of X " * 2000)
+        assert "longer context window" in info.value.fix and "strategy" not in info.value.fix
+        assert judge(problem, "rows of X")["score"] == 0.5
+        assert len(server.chat_requests()) == 2 and len(judge.failures) == 1  # still counted: the CLI exits 3
+    finally:
+        server.stop()
+
+
 def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
     """A dead endpoint is asked once, not once per answer (each time with its retries); every answer counts as failed."""
     from workbench.errors import LLMError

@@ -82,6 +82,9 @@ class Judge:
                     raise
                 self.settings = self.settings.replace(temperature=None)
                 reply = llm.complete(messages, self.settings).text
+        except llm.ContextTooLong as exc:  # this answer's length: the grader is fine for the next ones
+            raise LLMError(f"the answer ({len(text):,} characters) is too long for the model grader: {exc.message}",
+                           "shorten the answer, or use a --judge model with a longer context window", exc.status) from None
         except WorkbenchError as exc:
             self._llm_error = exc
             raise
