@@ -885,6 +885,9 @@ def test_the_grader_s_reply_is_read_from_fences_think_blocks_and_text_numbers(mo
     ('{"score": 0.5, "notes": "misses depth"}\nOn reflection: {"score": 1, "notes": "all there"}', "2 different scores"),
     ('Draft: {"score": 0.25}\n```json\n{"score": 0.75, "notes": "final"}\n```', "2 different scores"),
     ('{"score": 0.5}\n{"score": 7}', "2 different scores"),  # a second, impossible score: no telling which is meant
+    # a score in the grader's thinking is a draft, not its reply: it was taken when nothing followed the thinking
+    ('<think>Rows of X are named. Draft: {"score": 1, "notes": "all there"}', "only an unclosed <think> block"),
+    ('<think>Draft: {"score": 1, "notes": "all there"}</think>', "not the JSON asked for"),
 ])
 def test_a_grader_reply_without_a_fraction_is_refused(monkeypatch, reply, message):
     from workbench.errors import CheckError

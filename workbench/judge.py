@@ -88,7 +88,12 @@ class Judge:
         except WorkbenchError as exc:
             self._llm_error = exc
             raise
-        reply = after_thinking(reply)[0] or reply  # a reasoning grader's <think> block may hold braces too
+        # a reasoning grader's <think> block may hold braces, and draft scores: only the text after it is the reply
+        reply, cut = after_thinking(reply)
+        if cut:
+            raise CheckError("the model grader's reply is only an unclosed <think> block (its reasoning was cut off "
+                             "before the JSON)",
+                             "try again, raise [llm] max_tokens in workbench.toml, or use another --judge model")
         graded = _scored_objects(reply)
         scores = {_fraction(d["score"]) for d in graded}
         if len(scores) > 1:  # which one is meant? refuse rather than guess
