@@ -835,6 +835,26 @@ def test_an_answer_too_long_for_the_grader_fails_alone(proj, monkeypatch):
         server.stop()
 
 
+def test_a_grader_reply_cut_off_at_its_token_limit_says_so(proj, monkeypatch):
+    """A reply that [llm] max_tokens cut off mid-JSON was "not the JSON asked for", to be fixed with another model."""
+    from openai_server import FakeOpenAI
+    from workbench.errors import CheckError
+    from workbench.judge import make_judge
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        server.script({"content": '{"score": 0.75, "notes": "The answer covers the gradient and', "finish_reason": "length"},
+                      {"content": '{"score": 0.75, "notes": "misses depth"}\nIn more detail, the', "finish_reason": "length"})
+        judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
+        with pytest.raises(CheckError, match="cut off at its token limit before its JSON") as info:
+            judge(problem, "rows of X")
+        assert "max_tokens" in info.value.fix
+        assert judge(problem, "rows of X")["score"] == 0.75  # the JSON came whole before the cut: it is the grade
+    finally:
+        server.stop()
+
+
 def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
     """A dead endpoint is asked once, not once per answer (each time with its retries); every answer counts as failed."""
     from workbench.errors import LLMError
@@ -873,7 +893,7 @@ def test_the_grader_s_reply_is_read_from_fences_think_blocks_and_text_numbers(mo
     before or after the JSON made the reply "not the JSON asked for"."""
     from workbench.judge import Judge
 
-    monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: type("R", (), {"text": reply})())
+    monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: type("R", (), {"text": reply, "choices": ()})())
     assert Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")["score"] == score
 
 
@@ -893,7 +913,7 @@ def test_a_grader_reply_without_a_fraction_is_refused(monkeypatch, reply, messag
     from workbench.errors import CheckError
     from workbench.judge import Judge
 
-    monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: type("R", (), {"text": reply})())
+    monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: type("R", (), {"text": reply, "choices": ()})())
     with pytest.raises(CheckError, match=message):
         Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")
 

@@ -75,21 +75,22 @@ class Judge:
         messages = judge_messages(problem, text)
         try:
             try:
-                reply = llm.complete(messages, self.settings).text
+                done = llm.complete(messages, self.settings)
             except LLMError as exc:
                 # reasoning models (o1, o3, gpt-5) refuse any temperature but their default: grade at that one
                 if exc.status != 400 or self.settings.temperature is None or "temperature" not in exc.message:
                     raise
                 self.settings = self.settings.replace(temperature=None)
-                reply = llm.complete(messages, self.settings).text
+                done = llm.complete(messages, self.settings)
         except llm.ContextTooLong as exc:  # this answer's length: the grader is fine for the next ones
             raise LLMError(f"the answer ({len(text):,} characters) is too long for the model grader: {exc.message}",
                            "shorten the answer, or use a --judge model with a longer context window", exc.status) from None
         except WorkbenchError as exc:
             self._llm_error = exc
             raise
+        cut_off = bool(done.choices) and done.choices[0].finish_reason == "length"
         # a reasoning grader's <think> block may hold braces, and draft scores: only the text after it is the reply
-        reply, cut = after_thinking(reply)
+        reply, cut = after_thinking(done.text)
         if cut:
             raise CheckError("the model grader's reply is only an unclosed <think> block (its reasoning was cut off "
                              "before the JSON)",
@@ -100,6 +101,9 @@ class Judge:
             raise CheckError(f"the model grader's reply gives {len(scores)} different scores: {reply[:80]!r}",
                              "try again or another --judge model")
         score = scores.pop() if scores else None
+        if score is None and cut_off:  # not the grader's fault: the token limit ([llm] max_tokens) ended its reply
+            raise CheckError(f"the model grader's reply was cut off at its token limit before its JSON: {reply[:80]!r}",
+                             "raise [llm] max_tokens in workbench.toml, or use another --judge model")
         if score is None:
             raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model")
         notes = graded[0].get("notes")
