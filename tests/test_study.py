@@ -609,3 +609,48 @@ def test_intervals_that_touch_but_for_float_sums_overlap(capsys):
     out = capsys.readouterr().out
     assert "0.70 [0.70, 0.70] (3, 3)" in out and "0.85 [0.70, 1.00] (2, 2)" in out
     assert "Type 2 (0.85) above Type 1 (0.70), intervals overlap (may be noise)" in out
+
+
+def test_workers_grading_the_same_answer_at_once_leave_one_whole_grade(proj, capsys, monkeypatch):
+    """study --jobs: workers that grade the same answer at once each write its grade; the cache holds it whole, once,
+    and the next study asks the grader nothing and scores it the same."""
+    from openai_server import FakeOpenAI
+
+    for model in ("model-c", "model-d", "model-e"):
+        trace(proj, "2.3.3", [FREE_233], model=model)  # model-b's answer too: four of the same text
+    server = FakeOpenAI(delay=0.3).start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        server.reply = lambda body, i: '{"score": 0.5, "notes": "names the difference, not why"}'
+        argv = ["study", "--problem", "2.3.3", "--judge", "fake-gpt", "--jobs", "4"]
+        first = _json(capsys, argv)
+        asked = len(server.chat_requests())
+        assert asked >= 2  # at once: none of them found the others' grade
+        assert [a["score"] for a in first["answers"]] == [0.5] * 4
+        [entry] = (proj / ".cache" / "judge").iterdir()  # no temp file left beside it
+        assert json.loads(entry.read_text())["score"] == 0.5
+        assert _json(capsys, argv)["answers"] == first["answers"] and len(server.chat_requests()) == asked
+    finally:
+        server.stop()
+
+
+def test_concurrent_writes_of_a_grade_never_show_half_a_file(tmp_path):
+    import threading
+
+    from workbench.judge_cache import GradeCache
+
+    cache, seen = GradeCache(tmp_path), []
+    cache.put("k", 0.5, "n" * 20000, "m")
+
+    def work():
+        for _ in range(100):
+            cache.put("k", 0.5, "n" * 20000, "m")
+            seen.append(cache.get("k"))
+
+    workers = [threading.Thread(target=work) for _ in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(seen) == 600 and all(g is not None and g["notes"] == "n" * 20000 for g in seen)
+    assert [p.name for p in tmp_path.iterdir()] == ["k.json"]

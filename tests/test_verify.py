@@ -655,16 +655,127 @@ def test_cli_judge_through_the_llm_client(proj, capsys, monkeypatch):
         assert own["status"] == "correct" and own["details"][0]["note"] == "makes every key point"
         prompt = server.chat_requests()[-1]["body"]["messages"][-1]["content"]
         assert "Every update is a combination" in prompt and "KEY POINTS" in prompt
-        server.script({"content": '{"score": 1.0, "notes": null}'})
-        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
+        server.script({"content": '{"score": 1.0, "notes": null}'})  # the same answer: graded again only on --rejudge
+        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", "--rejudge"])
         own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
         assert own["status"] == "correct" and own["details"][0]["note"] == ""  # was "None" in the critique
         server.script({"content": "I think it is fine."})
-        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
+        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", "--rejudge"])
         own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
         assert own["status"] == "unchecked" and "not the JSON asked for" in own["details"][-1]["note"]
     finally:
         server.stop()
+
+
+def _cache_files(root: Path) -> list[Path]:
+    return sorted((root / ".cache" / "judge").iterdir()) if (root / ".cache" / "judge").is_dir() else []
+
+
+def test_a_graded_answer_is_taken_from_the_cache_until_rejudge(proj, capsys, monkeypatch):
+    """Re-running verify --judge paid for every answer again and could score it differently; a grade is now kept under
+    .cache/judge/ and used without a request, --rejudge grades afresh and replaces it. No secret lands in the cache."""
+    from llm_fixtures import SECRET
+    from openai_server import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+
+        def note_after(*flags):
+            main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", *flags])
+            own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+            return own["score"], own["details"][0]["note"]
+
+        server.script({"content": '{"score": 0.5, "notes": "misses the row space"}'},
+                      {"content": '{"score": 0.75, "notes": "names the row space"}'})
+        assert note_after() == (0.5, "misses the row space") and len(server.chat_requests()) == 1
+        assert note_after() == (0.5, "misses the row space") and len(server.chat_requests()) == 1  # no request
+        assert note_after("--rejudge") == (0.75, "names the row space") and len(server.chat_requests()) == 2
+        assert note_after() == (0.75, "names the row space") and len(server.chat_requests()) == 2  # replaced
+        [entry] = _cache_files(proj)
+        data = json.loads(entry.read_text())
+        assert (data["score"], data["notes"], data["model"]) == (0.75, "names the row space", "fake-gpt-2026-01-15")
+        assert SECRET not in entry.read_text() and "127.0.0.1" not in entry.read_text()
+    finally:
+        server.stop()
+    assert main(["verify", "--problem", "1.1.1", "--rejudge"]) == 2  # nothing to grade again without --judge
+    assert "no --judge was given" in capsys.readouterr().err
+
+
+def test_what_decides_a_grade_misses_the_cache(proj, monkeypatch):
+    """Other key points, answer text, --judge model or base URL are another grade; the same ones are not."""
+    import dataclasses
+
+    from llm_fixtures import SECRET
+    from openai_server import FakeOpenAI
+    from workbench.judge import make_judge
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        server.reply = lambda body, i: '{"score": 0.5, "notes": "half"}'
+        problem = load_pack("a2").get("1.1.1")
+        other_points = dataclasses.replace(problem, key_points=[*problem.key_points, "names the null space"])
+        localhost = server.url.replace("127.0.0.1", "localhost")  # the same server under another base URL
+        asked = [("fake-gpt", server.url, problem, "rows of X"), ("fake-gpt", server.url, problem, "rows of X"),
+                 ("fake-gpt", server.url, other_points, "rows of X"), ("fake-gpt", server.url, problem, "rows of X."),
+                 ("fake-gpt-mini", server.url, problem, "rows of X"), ("fake-gpt", localhost, problem, "rows of X"),
+                 ("fake-gpt", localhost + "/", problem, "rows of X"),  # the same base URL, written with a slash
+                 ("fake-gpt", server.url, problem, "NONCE rows"), ("fake-gpt", server.url, problem, "NONCE rows")]
+        counts = []
+        for model, url, prob, text in asked:
+            judge = make_judge(model, url)
+            assert judge(prob, text)["score"] == 0.5
+            counts.append(len(server.chat_requests()))
+        assert counts == [1, 1, 2, 3, 4, 5, 5, 6, 6]  # an answer holding the cache key's fixed nonce is kept too
+        assert len(_cache_files(proj)) == 6
+        assert not any(SECRET in f.read_text() for f in _cache_files(proj))
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("damage", [b"", b'{"schema": "workbench.judge-grade/1", "score": 0.5', b"\xff\xfe{}",
+                                    b'{"score": 1.0, "notes": "all"}',  # no schema: not ours
+                                    b'{"schema": "workbench.judge-grade/1", "score": 7, "notes": "", "model": null, '
+                                    b'"graded_at": "2026-01-01T00:00:00Z"}', b"[1, 2]", "folder"])
+def test_a_damaged_cache_file_is_graded_again(proj, monkeypatch, damage):
+    from openai_server import FakeOpenAI
+    from workbench.judge import make_judge
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        server.script({"content": "no JSON here"}, {"content": '{"score": 0.25, "notes": "one of four"}'},
+                      {"content": '{"score": 0.5, "notes": "two of four"}'})
+        problem = load_pack("a2").get("1.1.1")
+        with pytest.raises(verify.CheckError):
+            make_judge("fake-gpt")(problem, "rows of X")
+        assert _cache_files(proj) == []  # a failed grading is not kept: the next run asks again
+        assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.25
+        [entry] = _cache_files(proj)
+        if damage == "folder":
+            entry.unlink()
+            entry.mkdir()
+        else:
+            entry.write_bytes(damage)
+        judge = make_judge("fake-gpt")
+        assert judge(problem, "rows of X") == {"score": 0.5, "notes": "two of four", "model": "fake-gpt-2026-01-15",
+                                               "cached": False}
+        assert len(server.chat_requests()) == 3 and judge.from_cache == 0
+        if damage != "folder":  # replaced by the new grade
+            assert make_judge("fake-gpt")(problem, "rows of X")["cached"] is True and len(server.chat_requests()) == 3
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("command", ["verify", "check", "study"])
+def test_help_tells_where_grades_are_kept_and_how_to_grade_again(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert ".cache/judge/ and reused" in text and "--rejudge with --judge: grade every answer afresh" in text
 
 
 STEERING = [
@@ -676,7 +787,7 @@ STEERING = [
 
 
 @pytest.mark.parametrize("answer", STEERING)
-def test_an_answer_cannot_pass_itself_off_as_the_grader_s_instructions(monkeypatch, answer):
+def test_an_answer_cannot_pass_itself_off_as_the_grader_s_instructions(proj, monkeypatch, answer):
     """The answer was pasted raw after "Answer:" in the one prompt: its own "Key points:" list, "Answer:" line or
     request for a score read as part of the instructions. It now sits wholly in a block that only a line with a
     nonce it does not contain ends, and the instructions, in the system message, say it is data to grade."""
@@ -787,7 +898,7 @@ def test_a_grader_that_takes_no_temperature_grades_at_its_default(proj, monkeypa
         assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None, None]
         server.script({"status": 400, "message": "Unsupported parameter: 'max_tokens'."})
         with pytest.raises(LLMError, match="max_tokens"):  # any other 400 still fails
-            make_judge("fake-gpt")(problem, "an answer")
+            make_judge("fake-gpt")(problem, "a third answer")  # ("an answer" is graded: from the cache, no request)
     finally:
         server.stop()
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 
 from workbench.answers import after_thinking
 from workbench.errors import CheckError, LLMError, WorkbenchError
+from workbench.judge_cache import grade_key
 from workbench.problems import Problem
 
 # The instructions go in the system message; the question, key points and answer each sit in a block whose
@@ -30,44 +32,67 @@ def _block(name: str, text: str, nonce: str) -> str:
     return f"<<<{name} {nonce}>>>\n{text}\n<<<END {name} {nonce}>>>"
 
 
-def judge_messages(problem: Problem, text: str) -> list[dict]:
-    """The grading request: instructions as the system message, the three blocks as the user message."""
+def judge_messages(problem: Problem, text: str, nonce: str | None = None) -> list[dict]:
+    """The grading request: instructions as the system message, the three blocks as the user message. A fixed
+    `nonce` gives the messages as the grade cache keys them (the random one changes nothing in the grade)."""
     points = "\n".join(f"- {p}" for p in problem.key_points)
-    nonce = secrets.token_hex(8)
-    while any(nonce in part for part in (problem.statement, points, text)):  # a text that holds it could close its block
+    if nonce is None:  # the grade cache's key passes a fixed one: those messages are never sent
         nonce = secrets.token_hex(8)
+        while any(nonce in part for part in (problem.statement, points, text)):  # a text that holds it could close its block
+            nonce = secrets.token_hex(8)
     blocks = [_block("QUESTION", problem.statement, nonce), _block("KEY POINTS", points, nonce),
               _block("ANSWER", text, nonce)]
     return [{"role": "system", "content": JUDGE_SYSTEM.replace("{nonce}", nonce)},
             {"role": "user", "content": "\n\n".join(blocks)}]
 
 
-def make_judge(model: str, base_url: str | None = None) -> "Judge":
-    """A grader callable backed by workbench.llm (the only module that talks to the network). base_url: the
-    --base-url flag, which beats workbench.toml [llm] base_url and OPENAI_BASE_URL as it does for prompt/chat."""
+def make_judge(model: str, base_url: str | None = None, rejudge: bool = False) -> "Judge":
+    """A grader callable backed by workbench.llm (the only module that talks to the network) and the grade cache
+    (.cache/judge/; rejudge: grade afresh and replace the cached grades). base_url: the --base-url flag, which beats
+    workbench.toml [llm] base_url and OPENAI_BASE_URL as it does for prompt/chat."""
+    from workbench.judge_cache import GradeCache
     from workbench.llm_settings import resolve_settings
 
-    return Judge(model, resolve_settings(model=model, base_url=base_url, temperature=0.0))
+    return Judge(model, resolve_settings(model=model, base_url=base_url, temperature=0.0), GradeCache(), rejudge)
 
 
 class Judge:
-    """judge(problem, text) -> {"score", "notes"}. Each answer it fails on stays `unchecked`; `failures` lets the
-    CLI exit 3 afterwards, since the user asked for this grader. After an LLM failure (a dead endpoint, a bad key)
-    the rest fail at once instead of retrying answer by answer."""
+    """judge(problem, text) -> {"score", "notes", "model" (the version the server reported), "cached"}. Each answer
+    it fails on stays `unchecked`; `failures` lets the CLI exit 3 afterwards, since the user asked for this grader.
+    After an LLM failure (a dead endpoint, a bad key) the rest fail at once instead of retrying answer by answer.
+    With a cache, a grade it holds is used without a request (unless rejudge) and each new grade is kept;
+    `from_cache` counts the grades it gave."""
 
-    def __init__(self, model: str, settings):
-        self.model, self.settings = model, settings
+    def __init__(self, model: str, settings, cache=None, rejudge: bool = False):
+        self.model, self.settings, self.cache, self.rejudge = model, settings, cache, rejudge
+        # the temperature asked for keys the cache, even after a model that refuses it made the grader drop it
+        self.temperature = getattr(settings, "temperature", None)
         self.failures: list[str] = []
+        self.from_cache = 0
+        self._lock = threading.Lock()  # study --jobs: workers count at once
         self._llm_error: WorkbenchError | None = None
 
     def __call__(self, problem: Problem, text: str) -> dict:
+        key = None
+        if self.cache is not None:
+            key = grade_key(self.model, self.settings.public_base_url, self.temperature,
+                            judge_messages(problem, text, nonce="NONCE"))
+            cached = None if self.rejudge else self.cache.get(key)
+            if cached is not None:
+                with self._lock:
+                    self.from_cache += 1
+                return {"score": cached["score"], "notes": cached["notes"], "model": cached["model"], "cached": True}
         try:
             if self._llm_error is not None:
                 raise self._llm_error
-            return self._grade(problem, text)
+            graded = self._grade(problem, text)
         except WorkbenchError as exc:
-            self.failures.append(exc.message)
+            with self._lock:
+                self.failures.append(exc.message)
             raise
+        if key is not None:  # only a grade: a failure is asked again next time
+            self.cache.put(key, graded["score"], graded["notes"], graded["model"])
+        return graded
 
     def _grade(self, problem: Problem, text: str) -> dict:
         from workbench import llm
@@ -107,7 +132,8 @@ class Judge:
         if score is None:
             raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model")
         notes = graded[0].get("notes")
-        return {"score": score, "notes": "" if notes is None else str(notes)}  # null: no notes, not "None"
+        return {"score": score, "notes": "" if notes is None else str(notes),  # null: no notes, not "None"
+                "model": getattr(done, "model", None), "cached": False}
 
 
 def _fraction(score) -> float | None:

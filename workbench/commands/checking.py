@@ -17,9 +17,13 @@ STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "un
 
 def add_judge_options(p, timeout: bool = True) -> None:
     """--judge and its --base-url, and (for commands that run many checks) --timeout per check."""
-    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model")
+    p.add_argument("--judge", metavar="MODEL", help="grade free-text answers against key points with this model; "
+                                                    "each grade is kept under .cache/judge/ and reused when the same "
+                                                    "answer is graded again (same model, endpoint, key points)")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint for --judge, e.g. "
                                                      "http://localhost:11434/v1 (env OPENAI_BASE_URL)")
+    p.add_argument("--rejudge", action="store_true", help="with --judge: grade every answer afresh, ignoring and "
+                                                          "replacing the grades kept under .cache/judge/")
     if timeout:
         p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit per check in seconds (default 60)")
 
@@ -119,10 +123,13 @@ def judge_from_args(args):
         if args.base_url is not None:  # silently unused, it would look like the endpoint had been checked
             raise UsageError("--base-url is the endpoint of the --judge model, and no --judge was given",
                              "add --judge MODEL, or drop --base-url")
+        if args.rejudge:  # likewise: nothing would be graded again
+            raise UsageError("--rejudge grades the answers again with the --judge model, and no --judge was given",
+                             "add --judge MODEL, or drop --rejudge")
         return None
     from workbench.judge import make_judge
 
-    return make_judge(args.judge, args.base_url)
+    return make_judge(args.judge, args.base_url, rejudge=args.rejudge)
 
 
 def _warn_other_problem(text: str, problem_id: str, path: str) -> None:

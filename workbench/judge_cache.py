@@ -1,0 +1,67 @@
+"""The model grader's results, kept so that grading the same answer again costs no request and gives the same score.
+
+One small JSON file per grade under .cache/judge/, named by the SHA-256 of everything that decides the grade: the
+requested --judge model, the public base URL (no credentials), the temperature and the exact messages sent, with the
+random delimiter nonce fixed (so the grading prompt's text, the question, the key points and the answer text). A file
+holds the score, the notes, the model version the server reported and when it was graded: never the key, nothing
+from the environment. Traces are write-once, so an answer's text, and with it its key, is stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from workbench.atomic import atomic_write
+from workbench.errors import WorkbenchError
+from workbench.paths import project_root
+
+SCHEMA = "workbench.judge-grade/1"
+MAX_BYTES = 1 << 20  # a grade is a few hundred bytes: a larger file is not one of ours
+
+
+def default_cache_dir() -> Path:
+    return project_root() / ".cache" / "judge"
+
+
+def grade_key(model: str, base_url: str, temperature: float | None, messages: list[dict]) -> str:
+    # ASCII JSON: an answer's lone surrogates (a C-locale file name pasted in) hash as their escapes, never fail
+    blob = json.dumps([SCHEMA, model, base_url, temperature, messages], ensure_ascii=True)
+    return hashlib.sha256(blob.encode("ascii")).hexdigest()
+
+
+class GradeCache:
+    def __init__(self, folder: Path | None = None):
+        self.folder = Path(folder) if folder is not None else default_cache_dir()
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        """{"score", "notes", "model", "graded_at"}, or None when there is none, or it is damaged or foreign (then the
+        answer is graded again and the file replaced: a cache is never trusted past what it can show)."""
+        try:
+            with open(self.path(key), "rb") as fh:
+                raw = fh.read(MAX_BYTES + 1)
+            data = json.loads(raw) if len(raw) <= MAX_BYTES else None
+        except (OSError, ValueError, RecursionError):  # missing, a folder, unreadable, not JSON (UnicodeDecodeError too)
+            return None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            return None
+        score, notes, model, when = data.get("score"), data.get("notes"), data.get("model"), data.get("graded_at")
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1 \
+                or not isinstance(notes, str) or not isinstance(model, (str, type(None))) or not isinstance(when, str):
+            return None
+        return {"score": float(score), "notes": notes, "model": model, "graded_at": when}
+
+    def put(self, key: str, score: float, notes: str, model: str | None) -> None:
+        """Written atomically (two workers grading the same answer each replace the file whole); a cache that cannot
+        be written (read-only, full) only costs the request next time."""
+        graded_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = {"schema": SCHEMA, "score": score, "notes": notes, "model": model, "graded_at": graded_at}
+        try:
+            atomic_write(self.path(key), (json.dumps(data, ensure_ascii=True, indent=1) + "\n").encode("ascii"))
+        except (OSError, WorkbenchError):
+            pass
