@@ -629,7 +629,15 @@ def test_workers_grading_the_same_answer_at_once_leave_one_whole_grade(proj, cap
         assert [a["score"] for a in first["answers"]] == [0.5] * 4
         [entry] = (proj / ".cache" / "judge").iterdir()  # no temp file left beside it
         assert json.loads(entry.read_text())["score"] == 0.5
-        assert _json(capsys, argv)["answers"] == first["answers"] and len(server.chat_requests()) == asked
+        assert {(a["grader_model"], a["from_cache"]) for a in first["answers"]} == {("fake-gpt-2026-01-15", False)}
+        again = _json(capsys, argv)["answers"]
+        assert len(server.chat_requests()) == asked
+        assert [a["score"] for a in again] == [0.5] * 4 and {a["from_cache"] for a in again} == {True}
+        assert main(argv) == 0
+        assert "4 model grades from the cache (.cache/judge/, no request made); --rejudge grades afresh" in \
+            " ".join(capsys.readouterr().out.split())
+        assert [a["from_cache"] for a in _json(capsys, argv + ["--rejudge"])["answers"]] == [False] * 4
+        assert len(server.chat_requests()) == asked + 4
     finally:
         server.stop()
 

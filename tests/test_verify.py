@@ -694,6 +694,7 @@ def test_a_graded_answer_is_taken_from_the_cache_until_rejudge(proj, capsys, mon
         assert note_after() == (0.5, "misses the row space") and len(server.chat_requests()) == 1  # no request
         assert note_after("--rejudge") == (0.75, "names the row space") and len(server.chat_requests()) == 2
         assert note_after() == (0.75, "names the row space") and len(server.chat_requests()) == 2  # replaced
+        assert "from the cache" not in capsys.readouterr().out  # --json: each grade says so itself
         [entry] = _cache_files(proj)
         data = json.loads(entry.read_text())
         assert (data["score"], data["notes"], data["model"]) == (0.75, "names the row space", "fake-gpt-2026-01-15")
@@ -702,6 +703,41 @@ def test_a_graded_answer_is_taken_from_the_cache_until_rejudge(proj, capsys, mon
         server.stop()
     assert main(["verify", "--problem", "1.1.1", "--rejudge"]) == 2  # nothing to grade again without --judge
     assert "no --judge was given" in capsys.readouterr().err
+
+
+def test_the_output_says_which_grades_came_from_the_cache(proj, tmp_path, capsys, monkeypatch):
+    """verify, check: --json gives each graded answer's grader version and whether its grade was kept from an earlier
+    run; the text report counts the kept grades and says how to grade afresh."""
+    from openai_server import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        server.reply = lambda body, i: '{"score": 1.0, "notes": "all there"}'
+        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+        argv = ["verify", "--problem", "1.1.1", "--judge", "fake-gpt"]
+        graded = []
+        for flags in ([], [], ["--rejudge"]):
+            main([*argv, "--json", *flags])
+            [d] = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]["details"]
+            graded.append((d["grader_model"], d["from_cache"]))
+        assert graded == [("fake-gpt-2026-01-15", False), ("fake-gpt-2026-01-15", True), ("fake-gpt-2026-01-15", False)]
+        main(argv)
+        out = " ".join(capsys.readouterr().out.split())
+        assert "1 model grade from the cache (.cache/judge/, no request made); --rejudge grades afresh" in out
+        main([*argv, "--rejudge"])
+        assert "from the cache" not in capsys.readouterr().out
+        answer = tmp_path / "answer.md"
+        answer.write_text("Every update is a combination of rows of X.")
+        for cached in (False, True):
+            assert main(["check", "1.1.1", str(answer), "--judge", "fake-gpt", "--json"]) == 0
+            [d] = json.loads(capsys.readouterr().out)["details"]
+            assert d["from_cache"] is cached and d["grader_model"] == "fake-gpt-2026-01-15"
+        assert main(["check", "1.1.1", str(answer), "--judge", "fake-gpt"]) == 0
+        assert "1 model grade from the cache" in " ".join(capsys.readouterr().out.split())
+        assert len(server.chat_requests()) == 4
+    finally:
+        server.stop()
 
 
 def test_what_decides_a_grade_misses_the_cache(proj, monkeypatch):

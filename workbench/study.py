@@ -41,6 +41,8 @@ class JudgedAnswer:
     score: float | None  # None when not scored (unchecked, missing): never a 0 to average
     reason: str = ""
     caution: str = ""  # cut off at the token limit, filtered, refused or empty (Trace.cautions): scored as it came
+    grader_model: str | None = None  # --judge: the model version that graded it (None: no grader did)
+    from_cache: bool | None = None  # --judge: the grade was kept from an earlier run (.cache/judge/)
 
 
 @dataclass
@@ -214,9 +216,10 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
             cell.counts["cautioned"] += bool(caution)
             if status in SCORED:
                 cell.scores.append(v.score)
+            graded = next((d for d in v.details if "from_cache" in d), {})
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
                                         trace.path.name, i, status, v.score if status in SCORED else None, v.reason,
-                                        caution))
+                                        caution, graded.get("grader_model"), graded.get("from_cache")))
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
                  skipped=skipped, untraced=[p.id for p in problems if p.id not in traced])

@@ -239,8 +239,10 @@ def judge_submission(problem: Problem, sub: Submission, ctx: CheckContext) -> li
                        note="free-text answer: judged only by a model grader (--judge MODEL)")]
     result = ctx.judge(problem, sub.text)
     score = max(0.0, min(1.0, float(result.get("score", 0.0))))
-    return [detail("key points (model grader, automatic)", list(problem.key_points), f"score {score:.2f}", score > 0,
-                   credit=score, note=str(result.get("notes", "")))]
+    graded = detail("key points (model grader, automatic)", list(problem.key_points), f"score {score:.2f}", score > 0,
+                    credit=score, note=str(result.get("notes", "")))
+    # which model version graded it, and whether that grade was kept from an earlier run (.cache/judge/)
+    return [graded | {"grader_model": result.get("model"), "from_cache": bool(result.get("cached"))}]
 
 
 def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verdict:

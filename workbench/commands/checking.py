@@ -178,6 +178,14 @@ def judge_failure_exit(judge) -> int:
     return LLMError.exit_code
 
 
+def print_cached_grades(judge) -> None:
+    """After a text report: how many grades cost no request, and how to have them graded again."""
+    n = judge.from_cache if judge is not None else 0
+    if n:
+        console.print(f"{n} model grade{'s' * (n > 1)} from the cache (.cache/judge/, no request made); "
+                      "--rejudge grades afresh", markup=False, soft_wrap=True)
+
+
 def cmd_check(args) -> int:
     from workbench.verify import check_text
 
@@ -190,6 +198,7 @@ def cmd_check(args) -> int:
         print_json(verdict.to_dict())
     else:
         _print_verdict(verdict)
+        print_cached_grades(judge)
     return judge_failure_exit(judge) or (0 if verdict.status in ("correct", "unchecked") else 1)
 
 
@@ -227,6 +236,7 @@ def cmd_verify(args) -> int:
         print_json({"reports": [r.to_dict() for r in reports], "summary": info, "ignored_files": strays})
     else:
         _print_reports(reports, info)
+        print_cached_grades(judge)
         for line in strays:
             err_console.print(f"warning: {line}", markup=False, soft_wrap=True)
     return judge_failure_exit(judge) or (0 if ready(reports) else 1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.commands.catalog import add_pack_option
-from workbench.commands.checking import add_judge_options, check_timeout, judge_failure_exit, judge_from_args
+from workbench.commands.checking import (add_judge_options, check_timeout, judge_failure_exit, judge_from_args,
+                                         print_cached_grades)
 from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 from workbench.paths import make_folder
@@ -74,6 +75,7 @@ def cmd_study(args) -> int:
         print_json(study.to_dict() | {"plot": str(plot) if plot else None})
     else:
         _print(study, plot, judged_free_text=judge is not None)
+        print_cached_grades(judge)
     return judge_failure_exit(judge)
 
 
