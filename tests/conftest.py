@@ -52,7 +52,8 @@ def _loopback_bypasses_proxies(monkeypatch):
         monkeypatch.setenv(var, "127.0.0.1,localhost,::1")
 
 
-_GUARDED = (".cache", ".cache/colourize", ".cache/judge", "runs", "traces", "build", "solutions/a2", "solutions/a2/results")
+_GUARDED = (".cache", ".cache/colourize", ".cache/judge", "runs", "traces", "build", "solutions/a2",
+            "solutions/a2/results")
 
 
 def _listing() -> dict[str, set[str]]:

@@ -38,7 +38,7 @@ def judge_messages(problem: Problem, text: str, nonce: str | None = None) -> lis
     points = "\n".join(f"- {p}" for p in problem.key_points)
     if nonce is None:  # the grade cache's key passes a fixed one: those messages are never sent
         nonce = secrets.token_hex(8)
-        while any(nonce in part for part in (problem.statement, points, text)):  # a text that holds it could close its block
+        while any(nonce in part for part in (problem.statement, points, text)):  # a text holding it could end its block
             nonce = secrets.token_hex(8)
     blocks = [_block("QUESTION", problem.statement, nonce), _block("KEY POINTS", points, nonce),
               _block("ANSWER", text, nonce)]
