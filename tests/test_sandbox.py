@@ -466,3 +466,23 @@ def test_the_limits_guard_runs_where_there_is_no_resource_module(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "resource", None)  # import resource now raises ImportError
     exec(sandbox.LIMITS_GUARD.format(output=1, memory=1), {})
+
+
+def test_limits_above_the_user_s_hard_limits_are_the_hard_limits():
+    """Under `ulimit -f 8000` (a hard file size limit below OUTPUT_LIMIT_BYTES) the child's prelude raised ValueError
+    ('not allowed to raise maximum limit'), so every model code 'did not run' and a right model was judged incorrect."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("resource")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    fsize, data = 8 * 2**20, 3 * 2**30  # below the sandbox's 16 MiB and 4 GiB
+    parent = ("import resource\n"
+              f"resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize}))\n"
+              f"resource.setrlimit(resource.RLIMIT_DATA, ({data}, {data}))\n"
+              "from workbench.sandbox import run_python\n"
+              "r = run_python('import resource\\nprint(*resource.getrlimit(resource.RLIMIT_FSIZE), "
+              "*resource.getrlimit(resource.RLIMIT_DATA))', timeout_s=20)\n"
+              "print(r.returncode, r.stdout.strip(), r.stderr.strip()[-200:])\n")
+    out = subprocess.run([sys.executable, "-c", parent], cwd=repo, capture_output=True, text=True, timeout=60).stdout
+    assert out.split() == ["0", *[str(n) for n in (fsize, fsize, data, data)]], out

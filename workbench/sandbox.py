@@ -68,9 +68,13 @@ try:
 except ImportError:
     pass
 else:
-    _resource.setrlimit(_resource.RLIMIT_FSIZE, ({output}, {output}))
-    _resource.setrlimit(_resource.RLIMIT_DATA, ({memory}, {memory}))
-    del _resource
+    def _wb_limit(kind, value):  # setrlimit may not raise a hard limit: a lower one the user set (ulimit -f) stays
+        hard = _resource.getrlimit(kind)[1]
+        value = value if hard == _resource.RLIM_INFINITY else min(value, hard)
+        _resource.setrlimit(kind, (value, value))
+    _wb_limit(_resource.RLIMIT_FSIZE, {output})
+    _wb_limit(_resource.RLIMIT_DATA, {memory})
+    del _resource, _wb_limit
 '''
 
 # Processes: a fork bomb filled the machine's process table and memory until the time limit. In the child's own user
