@@ -3,6 +3,8 @@ cross-checked by a second, independent method."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import sympy
@@ -1637,6 +1639,22 @@ def test_llm_code_that_writes_outside_the_sandbox_names_its_error():
     bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace(
         "super().__init__()", "super().__init__()\n        open('/etc/wb-sandbox-probe', 'w')"))
     assert bad.status == "incorrect" and "PermissionError" in bad.critique and "workers" not in bad.critique, bad.critique
+
+
+def test_llm_code_is_unchecked_when_the_temp_folder_is_full(tmp_path, monkeypatch):
+    """The sandbox could not write the code into a full temp folder: the verdict was 'the check itself failed
+    (OSError: [Errno 28] No space left on device); please report it'. It names the folder and what to do."""
+    import errno
+    import tempfile
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr("workbench.sandbox.open", full, raising=False)
+    v = verdict("5.1", LLM_CODE.replace("OP", "1"))
+    assert v.status == "unchecked" and f"temp folder {tmp_path} (no space left" in v.reason, v.reason
+    assert "TMPDIR" in v.reason and "please report it" not in v.reason and not list(tmp_path.iterdir())
 
 
 def test_llm_code_that_fails_names_its_error():

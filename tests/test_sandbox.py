@@ -486,3 +486,28 @@ def test_limits_above_the_user_s_hard_limits_are_the_hard_limits():
               "print(r.returncode, r.stdout.strip(), r.stderr.strip()[-200:])\n")
     out = subprocess.run([sys.executable, "-c", parent], cwd=repo, capture_output=True, text=True, timeout=60).stdout
     assert out.split() == ["0", *[str(n) for n in (fsize, fsize, data, data)]], out
+
+
+def test_a_temp_folder_it_cannot_write_in_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    """A full (or missing) temp folder was an OSError out of run_python: verify called it 'the check itself failed
+    (OSError: [Errno 28] No space left on device); please report it', naming neither the folder nor the fix."""
+    import errno
+    import tempfile
+
+    from workbench import sandbox
+    from workbench.errors import CheckError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sandbox, "open", full, raising=False)  # the script's write
+    with pytest.raises(CheckError) as caught:
+        run_python("print('hi')", timeout_s=10)
+    message = caught.value.message
+    assert f"temp folder {tmp_path} (no space left on device)" in message and "TMPDIR" in message, message
+    assert list(tmp_path.iterdir()) == []  # its folder is removed again
+    monkeypatch.undo()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    with pytest.raises(CheckError, match=f"temp folder {tmp_path / 'gone'} \\(no such file or directory\\)"):
+        run_python("print('hi')", timeout_s=10)

@@ -39,6 +39,7 @@ forged result can pass a check.
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import re
 import shutil
@@ -47,8 +48,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
+
+from workbench.errors import CheckError
 
 OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024  # per file the child writes, its stdout and stderr included
 
@@ -284,15 +288,19 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
     _hide_own_environment()
     prefix = _unshare_prefix() if network_namespace else ()
     abi = landlock_abi()
-    # ignore_cleanup_errors: a leftover process of the code may still be writing there
-    with tempfile.TemporaryDirectory(prefix="wb-sandbox-", ignore_cleanup_errors=True) as tmp, \
-            tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
-        script = os.path.join(tmp, "main.py")
-        fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
-        with open(script, "w", encoding="utf-8") as fh:
-            limits = LIMITS_GUARD.format(output=OUTPUT_LIMIT_BYTES, memory=MEMORY_LIMIT_BYTES)  # read now: tests lower them
-            processes = PROCESS_GUARD.format(processes=PROCESS_LIMIT) if prefix else ""  # a user namespace
-            fh.write(fs_guard + limits + processes + NETWORK_GUARD + "\n" + source)
+    with ExitStack() as stack:
+        try:
+            # ignore_cleanup_errors: a leftover process of the code may still be writing there
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="wb-sandbox-", ignore_cleanup_errors=True))
+            out_file, err_file = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(2))
+            script = os.path.join(tmp, "main.py")
+            fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
+            with open(script, "w", encoding="utf-8") as fh:
+                limits = LIMITS_GUARD.format(output=OUTPUT_LIMIT_BYTES, memory=MEMORY_LIMIT_BYTES)  # read now: tests lower them
+                processes = PROCESS_GUARD.format(processes=PROCESS_LIMIT) if prefix else ""  # a user namespace
+                fh.write(fs_guard + limits + processes + NETWORK_GUARD + "\n" + source)
+        except OSError as exc:  # a full, read-only or missing temp folder: a traceback ('please report it') before
+            raise temp_folder_error(exc) from None
         cmd = [*prefix, sys.executable, "-I", "-B", script]
         start = time.monotonic()
         # Output goes to files, not pipes: a process the code started in a new session keeps a pipe open after
@@ -312,6 +320,20 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
         out, err = (redact_secrets(_text(f)) for f in (out_file, err_file))
         return SandboxResult(None if timed_out else proc.returncode, out, err, timed_out,
                              time.monotonic() - start, bool(prefix), bool(abi))
+
+
+def temp_folder_error(exc: OSError) -> CheckError:
+    """One line for a temp folder the sandbox cannot use: which folder, why, and what to do."""
+    folder = tempfile.tempdir or os.environ.get("TMPDIR") or "the system temp folder"  # None: gettempdir() failed
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EFBIG:
+        advice = "raise the file size limit (ulimit -f)"
+    elif exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        advice = "free space there or set TMPDIR to another folder"
+    else:
+        advice = "set TMPDIR to a writable folder"
+    return CheckError(f"the sandbox cannot write the code to run in the temp folder {folder} "
+                      f"({reason[:1].lower()}{reason[1:]}): {advice}")
 
 
 # Children still running when the interpreter exits (Ctrl-C while a check waits in a worker thread): being in
