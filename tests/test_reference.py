@@ -1657,6 +1657,21 @@ def test_llm_code_is_unchecked_when_the_temp_folder_is_full(tmp_path, monkeypatc
     assert "TMPDIR" in v.reason and "please report it" not in v.reason and not list(tmp_path.iterdir())
 
 
+def test_llm_code_whose_output_the_full_temp_folder_cut_off_is_unchecked(tmp_path, monkeypatch, ref):
+    """A temp folder that filled up while the code ran cut its description short: 'the check itself failed
+    (JSONDecodeError: Unterminated string ...); please report it'. It is unchecked, naming the folder."""
+    import tempfile
+    import types
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cut = f"import os; os.write(1, b'{ref.PROBE_MARK}{{\"configs\": [{{\"err'); os._exit(0)"
+    statvfs = os.statvfs
+    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=0) if str(path).startswith(
+        str(tmp_path)) else statvfs(path))
+    v = verdict("5.1", LLM_CODE.replace("OP", "1").replace("super().__init__()", "super().__init__()\n        " + cut))
+    assert v.status == "unchecked" and f"temp folder {tmp_path} (no space left" in v.reason, v.reason
+
+
 def test_llm_code_that_fails_names_its_error():
     """The verdict names the error the code ends with (the traceback's last line), not "Traceback (most recent call
     last):"; a model block that is no valid Python runs as it is, so the SyntaxError is named."""

@@ -511,3 +511,22 @@ def test_a_temp_folder_it_cannot_write_in_is_one_line_and_leaves_nothing(tmp_pat
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
     with pytest.raises(CheckError, match=f"temp folder {tmp_path / 'gone'} \\(no such file or directory\\)"):
         run_python("print('hi')", timeout_s=10)
+
+
+def test_a_temp_folder_that_filled_up_during_the_run_is_one_line(tmp_path, monkeypatch):
+    """The child's output is a file in the temp folder: when that filled up, its output ended where the disk did (a
+    JSON line cut short, or nothing with status 0), which verify took for the code's own result."""
+    import tempfile
+    import types
+
+    from workbench import sandbox
+    from workbench.errors import CheckError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert run_python("print('hi')", timeout_s=10).stdout == "hi\n"  # room left: the result as it is
+    statvfs = os.statvfs
+    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=0) if str(path).startswith(
+        str(tmp_path)) else statvfs(path))
+    with pytest.raises(CheckError, match=f"temp folder {tmp_path} \\(no space left on device\\): free space"):
+        run_python("print('hi')", timeout_s=10)
+    assert list(tmp_path.iterdir()) == []

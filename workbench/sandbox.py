@@ -317,9 +317,19 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
             _kill_group(proc)  # leftovers in its group; a PID namespace already took the rest
             proc.wait()
             _RUNNING.discard(proc)
+        if not timed_out and _no_space_left(tmp):
+            # its output may end where the disk filled, even with status 0: a JSON line cut short or none at all
+            raise temp_folder_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
         out, err = (redact_secrets(_text(f)) for f in (out_file, err_file))
         return SandboxResult(None if timed_out else proc.returncode, out, err, timed_out,
                              time.monotonic() - start, bool(prefix), bool(abi))
+
+
+def _no_space_left(folder: str) -> bool:
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
 
 
 def temp_folder_error(exc: OSError) -> CheckError:
@@ -332,7 +342,7 @@ def temp_folder_error(exc: OSError) -> CheckError:
         advice = "free space there or set TMPDIR to another folder"
     else:
         advice = "set TMPDIR to a writable folder"
-    return CheckError(f"the sandbox cannot write the code to run in the temp folder {folder} "
+    return CheckError(f"the sandbox cannot write in the temp folder {folder} "
                       f"({reason[:1].lower()}{reason[1:]}): {advice}")
 
 
