@@ -532,6 +532,25 @@ def test_a_failed_trace_write_is_one_line(wb, monkeypatch):
     assert code == 2 and "cannot save the trace in" in err and "No space left" in err and err.count("\n") == 1
 
 
+def test_a_failed_trace_write_leaves_no_empty_folder(wb, monkeypatch, tmp_path, file_size_limit):
+    """A trace that did not fit (a full disk, a file size limit) left an empty traces/1.1/ and an empty
+    workbench-unsaved-traces/1.1/ in the temp folder: a failed command leaves the tree as it found it."""
+    import tempfile
+
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    file_size_limit(64)  # the folder probe (an empty file) passes, the trace does not fit
+    code, _, err = wb.run("prompt", "1.1", "--pack", "demo")
+    file_size_limit(None)
+    assert code == 2 and "cannot save the trace in" in err and "File too large" in err, err
+    assert list((wb.root / "traces").iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
+    (wb.root / "traces" / "1.1").mkdir()  # a folder that was there before stays
+    file_size_limit(64)
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 2
+    file_size_limit(None)
+    assert [p.name for p in (wb.root / "traces").iterdir()] == ["1.1"]
+
+
 def test_an_answer_that_cannot_be_saved_in_traces_is_kept_elsewhere(wb, monkeypatch, tmp_path):
     import tempfile
 

@@ -25,9 +25,12 @@ def creation_mode(base: int = 0o666) -> int:
 
 @contextmanager
 def atomic_path(path: Path, exclusive: bool = False):
-    """Yield a temp path beside `path`; on success it becomes `path` (never replacing one if exclusive)."""
+    """Yield a temp path beside `path`; on success it becomes `path` (never replacing one if exclusive).
+    On failure nothing is left: the folders it made for `path` are removed again while empty."""
     path = Path(path)
     tmp = None
+    made = [p for p in (path.parent, *path.parent.parents) if not os.path.exists(p)]  # deepest first
+    done = False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -43,11 +46,19 @@ def atomic_path(path: Path, exclusive: bool = False):
                 raise TraceError(f"{path} already exists", "it is never overwritten; nothing was written") from None
         else:
             os.replace(tmp, path)
+        done = True
     except OSError as exc:  # a full disk, a file size limit, an I/O error: a traceback before
         raise cannot_write(path, exc) from exc
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+        for folder in made if not done else ():
+            try:
+                folder.rmdir()
+            except FileNotFoundError:  # the mkdir failed before it
+                continue
+            except OSError:  # not empty: someone else's now
+                break
 
 
 def cannot_write(path: Path, exc: OSError) -> WriteError:

@@ -267,7 +267,7 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
     model = _slug(Trace(Path(), body).model_version)
     final = folder / f"{stamp}-{model}-{digest[:12]}.json"
     blob = (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-    reason = make_folder(folder)
+    reason = make_folder(folder, keep=False)  # atomic_write makes it, and removes it again if the write fails
     if not reason:
         try:
             atomic_write(final, blob, exclusive=True)  # a trace is never overwritten
