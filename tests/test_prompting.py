@@ -551,6 +551,23 @@ def test_a_failed_trace_write_leaves_no_empty_folder(wb, monkeypatch, tmp_path, 
     assert [p.name for p in (wb.root / "traces").iterdir()] == ["1.1"]
 
 
+def test_a_failed_trace_write_with_no_usable_temp_folder_is_one_line(wb, monkeypatch):
+    """A full disk fills /tmp as well: gettempdir() then finds no usable temp folder, and its FileNotFoundError
+    ended the failed trace write in a traceback instead of the one line saying the trace could not be saved."""
+    import tempfile
+
+    def full(*_, **__):
+        raise OSError(28, "No space left on device")
+
+    def no_temp_folder():
+        raise FileNotFoundError(2, "No usable temporary directory found in ['/tmp', '/var/tmp', '/usr/tmp']")
+
+    monkeypatch.setattr("workbench.traces.atomic_write", full)
+    monkeypatch.setattr(tempfile, "gettempdir", no_temp_folder)
+    code, _, err = wb.run("prompt", "1.1", "--pack", "demo")
+    assert code == 2 and "cannot save the trace in" in err and "No space left" in err and err.count("\n") == 1, err
+
+
 def test_an_answer_that_cannot_be_saved_in_traces_is_kept_elsewhere(wb, monkeypatch, tmp_path):
     import tempfile
 

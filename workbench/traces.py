@@ -286,8 +286,8 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
 
 def _keep_unsaved(problem: str, name: str, blob: bytes) -> Path | None:
     """Save a trace that could not go to traces/ under the system's temp folder, same name; None if that fails too."""
-    kept = Path(tempfile.gettempdir()) / "workbench-unsaved-traces" / problem / name
-    try:
+    try:  # gettempdir() too fails when no temp folder can be written (a full disk fills /tmp as well)
+        kept = Path(tempfile.gettempdir()) / "workbench-unsaved-traces" / problem / name
         atomic_write(kept, blob, exclusive=True)
     except (OSError, TraceError, WriteError):
         return None
