@@ -530,3 +530,33 @@ def test_a_temp_folder_that_filled_up_during_the_run_is_one_line(tmp_path, monke
     with pytest.raises(CheckError, match=f"temp folder {tmp_path} \\(no space left on device\\): free space"):
         run_python("print('hi')", timeout_s=10)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_temp_folders_of_a_killed_workbench_are_removed_by_the_next_run(tmp_path, monkeypatch):
+    """A workbench killed by SIGKILL mid-check (no cleanup runs) left its wb-sandbox-* folder in the temp folder for
+    good: nothing in the name said whose it was. It carries the owner's pid now, and a run removes the folders of
+    owners that are gone; a live owner's folder, an old name without a pid, a file and anything else stay."""
+    import subprocess
+    import tempfile
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        orphan = tmp_path / f"wb-sandbox-{gone.pid}-k1l2m3n4"
+        (orphan / "sub").mkdir(parents=True)
+        (orphan / "sub" / "main.py").write_text("print('hi')\n")
+        kept = [f"wb-sandbox-{alive.pid}-a1b2c3d4", "wb-sandbox-q1w2e3r4", f"wb-sandbox-{gone.pid}-k1l2.keep",
+                f"other-{gone.pid}-k1l2m3n4"]
+        for name in kept:
+            (tmp_path / name).mkdir()
+        (tmp_path / f"wb-sandbox-{gone.pid}-f1l2e3").write_text("a file, not a folder of ours")
+        kept.append(f"wb-sandbox-{gone.pid}-f1l2e3")
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        result = run_python("import os\nprint(os.path.basename(os.getcwd()))", timeout_s=20)
+        assert result.ok, result.stderr
+        assert result.stdout.startswith(f"wb-sandbox-{os.getpid()}-"), result.stdout
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+    finally:
+        alive.kill()
+        alive.wait()

@@ -19,7 +19,7 @@ What is isolated:
   PROCESS_LIMIT processes and threads together; past it fork fails (a fork bomb stops there);
 - time: on timeout the whole process group is killed, and where unshare allows a PID namespace the child is
   its init, so every process it started (even in a new session) dies when it exits; the result never waits
-  for such leftovers; the temp dir is removed afterwards.
+  for such leftovers; the temp dir is removed afterwards (that of a workbench killed by SIGKILL, by the next run).
 
 Secrets: the child's environment holds no API key, this process is made non-dumpable (Linux) so the child cannot
 read its /proc/<pid>/environ, and the values of secret-looking variables are blanked in what the child prints.
@@ -51,7 +51,9 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+from workbench.atomic import remove_orphans
 from workbench.errors import CheckError
 
 OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024  # per file the child writes, its stdout and stderr included
@@ -283,6 +285,9 @@ def redact_secrets(text: str) -> str:
     return text
 
 
+_SANDBOX_FOLDER = re.compile(r"wb-sandbox-(\d+)-[a-z0-9_]+")
+
+
 def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = True) -> SandboxResult:
     """Run `source` with this interpreter in a sandboxed child and capture its output."""
     _hide_own_environment()
@@ -291,7 +296,14 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
     with ExitStack() as stack:
         try:
             # ignore_cleanup_errors: a leftover process of the code may still be writing there
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="wb-sandbox-", ignore_cleanup_errors=True))
+            # the pid in its name tells the folders of a workbench killed by SIGKILL (no cleanup ran) from those
+            # of one still running; the former are removed here, never anything else
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"wb-sandbox-{os.getpid()}-",
+                                                                  ignore_cleanup_errors=True))
+            try:
+                remove_orphans(Path(tmp).parent, _SANDBOX_FOLDER)
+            except OSError:  # a temp folder that cannot be listed: only the cleanup is lost
+                pass
             out_file, err_file = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(2))
             script = os.path.join(tmp, "main.py")
             fs_guard = f"{FILESYSTEM_GUARD}\n_wb_writes_only_beneath({tmp!r}, {abi})\ndel _wb_writes_only_beneath\n" if abi else ""
