@@ -560,3 +560,27 @@ def test_the_temp_folders_of_a_killed_workbench_are_removed_by_the_next_run(tmp_
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_past_a_user_s_lower_file_size_limit_the_reason_names_that_limit():
+    """Under `ulimit -f 8000` the child keeps the lower limit, but code that wrote past it was said to have passed the
+    sandbox's 16 MiB limit; the reason names the limit that stopped it."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("resource")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parent = ("import resource\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (8000 * 1024, 8000 * 1024))\n"
+              "from workbench.sandbox import is_past_output_limit, output_limit_reason, run_python\n"
+              "r = run_python(\"open('big.bin', 'w').write('x' * (10 * 2**20))\", timeout_s=20)\n"
+              "print(is_past_output_limit(r.stderr.strip().splitlines()[-1]), output_limit_reason())\n")
+    out = subprocess.run([sys.executable, "-c", parent], cwd=repo, capture_output=True, text=True, timeout=60)
+    expected = "True it wrote past the 7.81 MiB limit on its output (the file size limit, ulimit -f"
+    assert out.stdout.startswith(expected), (out.stdout, out.stderr[-300:])
+    import resource
+
+    from workbench.sandbox import output_limit_reason
+
+    if resource.getrlimit(resource.RLIMIT_FSIZE)[1] == resource.RLIM_INFINITY:  # no such limit: the sandbox's own
+        assert output_limit_reason().startswith("it wrote past the sandbox's 16 MiB limit")

@@ -233,8 +233,19 @@ def is_past_output_limit(error: str) -> bool:
 
 
 def output_limit_reason() -> str:
-    return (f"it wrote past the sandbox's {OUTPUT_LIMIT_BYTES / 1024 ** 2:g} MiB limit on its output "
-            "(per file, stdout and stderr included)")
+    # the child keeps a lower hard file size limit it inherits from here (ulimit -f): that is the one it hit
+    try:
+        import resource
+
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        hard = None if hard == resource.RLIM_INFINITY else hard
+    except ImportError:  # Windows: no such limit
+        hard = None
+    if hard is None or hard >= OUTPUT_LIMIT_BYTES:
+        return (f"it wrote past the sandbox's {OUTPUT_LIMIT_BYTES / 1024 ** 2:g} MiB limit on its output "
+                "(per file, stdout and stderr included)")
+    return (f"it wrote past the {hard / 1024 ** 2:.3g} MiB limit on its output (the file size limit, ulimit -f, "
+            "the workbench runs under; per file, stdout and stderr included)")
 
 
 @lru_cache(maxsize=1)
