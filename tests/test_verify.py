@@ -772,6 +772,31 @@ def test_what_decides_a_grade_misses_the_cache(proj, monkeypatch):
         server.stop()
 
 
+def test_an_api_version_is_another_grade_a_key_in_the_base_url_is_not(proj, monkeypatch):
+    """Two Azure-style endpoints that differ only in api-version shared their grades (the key dropped the whole query
+    string); the api-version keys the grade now, while another query parameter (a gateway's key) neither keys it nor
+    lands in the cache."""
+    from openai_server import FakeOpenAI
+    from workbench.judge import make_judge
+
+    server = FakeOpenAI().start()
+    try:
+        server.reply = lambda body, i: '{"score": 0.5, "notes": "half"}'
+        problem = load_pack("a2").get("1.1.1")
+        counts = []
+        for query in ("?api-version=2024-06-01", "?api-version=2024-06-01", "?api-version=2025-01-01",
+                      "?api-version=2025-01-01&key=gw-7f3a9c", "?key=gw-7f3a9c", ""):
+            assert make_judge("fake-gpt", server.url + "/" + query)(problem, "rows of X")["score"] == 0.5
+            counts.append(len(server.chat_requests()))
+        assert counts == [1, 1, 2, 2, 3, 3]
+        assert [r["path"] for r in server.chat_requests()] == [  # each went to the server with its own query
+            "/v1/chat/completions?api-version=2024-06-01", "/v1/chat/completions?api-version=2025-01-01",
+            "/v1/chat/completions?key=gw-7f3a9c"]
+        assert len(_cache_files(proj)) == 3 and not any("gw-7f3a9c" in f.read_text() for f in _cache_files(proj))
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("damage", [b"", b'{"schema": "workbench.judge-grade/1", "score": 0.5', b"\xff\xfe{}",
                                     b'{"score": 1.0, "notes": "all"}',  # no schema: not ours
                                     b'{"schema": "workbench.judge-grade/1", "score": 7, "notes": "", "model": null, '

@@ -12,7 +12,7 @@ import threading
 
 from workbench.answers import after_thinking
 from workbench.errors import CheckError, LLMError, WorkbenchError
-from workbench.judge_cache import grade_key
+from workbench.judge_cache import grade_endpoint, grade_key
 from workbench.problems import Problem
 
 # The instructions go in the system message; the question, key points and answer each sit in a block whose
@@ -75,7 +75,7 @@ class Judge:
     def __call__(self, problem: Problem, text: str) -> dict:
         key = None
         if self.cache is not None:
-            key = grade_key(self.model, self.settings.public_base_url, self.temperature,
+            key = grade_key(self.model, grade_endpoint(self.settings), self.temperature,
                             judge_messages(problem, text, nonce="NONCE"))
             cached = None if self.rejudge else self.cache.get(key)
             if cached is not None:

@@ -1,8 +1,9 @@
 """The model grader's results, kept so that grading the same answer again costs no request and gives the same score.
 
 One small JSON file per grade under .cache/judge/, named by the SHA-256 of everything that decides the grade: the
-requested --judge model, the public base URL (no credentials), the temperature and the exact messages sent, with the
-random delimiter nonce fixed (so the grading prompt's text, the question, the key points and the answer text). A file
+requested --judge model, the public base URL with its api-version (no credentials), the temperature and the exact
+messages sent, with the random delimiter nonce fixed (so the grading prompt's text, the question, the key points and
+the answer text). A file
 holds the score, the notes, the model version the server reported and when it was graded: never the key, nothing
 from the environment. Traces are write-once, so an answer's text, and with it its key, is stable.
 """
@@ -13,6 +14,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from workbench.atomic import atomic_write
 from workbench.errors import WorkbenchError
@@ -24,6 +26,14 @@ MAX_BYTES = 1 << 20  # a grade is a few hundred bytes: a larger file is not one 
 
 def default_cache_dir() -> Path:
     return project_root() / ".cache" / "judge"
+
+
+def grade_endpoint(settings) -> str:
+    """The public base URL and its api-version (an Azure-style gateway's: another API version may grade otherwise);
+    never user:password nor any other query parameter (where a gateway may take a key)."""
+    query = [(name, value) for name, value in parse_qsl(urlsplit(settings.base_url).query, keep_blank_values=True)
+             if name.strip().lower() == "api-version"]
+    return settings.public_base_url + (f"?{urlencode(query)}" if query else "")
 
 
 def grade_key(model: str, base_url: str, temperature: float | None, messages: list[dict]) -> str:
