@@ -797,6 +797,35 @@ def test_an_api_version_is_another_grade_a_key_in_the_base_url_is_not(proj, monk
         server.stop()
 
 
+def test_a_grade_made_at_the_grader_s_default_temperature_is_kept_as_such_and_found_again(proj, monkeypatch):
+    """A grader that refuses temperature 0 (a reasoning model) grades at its default; that grade was kept as one made
+    at 0. It is kept under the temperature it was made at, and a new run (which asks for 0 again) finds it with no
+    request; a grader that takes 0 keeps its grades under 0."""
+    from openai_server import FakeOpenAI
+    from workbench.judge import judge_messages, make_judge
+    from workbench.judge_cache import grade_key
+
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        refuse = {"status": 400, "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
+        server.script(refuse, {"content": '{"score": 0.75, "notes": "three of four"}'},
+                      {"content": '{"score": 0.25, "notes": "one of four"}'})
+        problem = load_pack("a2").get("1.1.1")
+        assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.75
+        assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None]
+        messages = judge_messages(problem, "rows of X", nonce="NONCE")
+        expected = {grade_key("fake-gpt", server.url, None, messages) + ".json"}
+        assert {f.name for f in _cache_files(proj)} == expected
+        again = make_judge("fake-gpt")(problem, "rows of X")
+        assert (again["score"], again["cached"], len(server.chat_requests())) == (0.75, True, 2)
+        assert make_judge("fake-gpt-mini")(problem, "rows of X")["score"] == 0.25  # takes 0: graded at 0
+        expected.add(grade_key("fake-gpt-mini", server.url, 0.0, messages) + ".json")
+        assert {f.name for f in _cache_files(proj)} == expected
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("damage", [b"", b'{"schema": "workbench.judge-grade/1", "score": 0.5', b"\xff\xfe{}",
                                     b'{"score": 1.0, "notes": "all"}',  # no schema: not ours
                                     b'{"schema": "workbench.judge-grade/1", "score": 7, "notes": "", "model": null, '

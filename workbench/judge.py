@@ -65,23 +65,25 @@ class Judge:
 
     def __init__(self, model: str, settings, cache=None, rejudge: bool = False):
         self.model, self.settings, self.cache, self.rejudge = model, settings, cache, rejudge
-        # the temperature asked for keys the cache, even after a model that refuses it made the grader drop it
-        self.temperature = getattr(settings, "temperature", None)
+        self.temperature = getattr(settings, "temperature", None)  # asked for; a grader that refuses it drops it
         self.failures: list[str] = []
         self.from_cache = 0
         self._lock = threading.Lock()  # study --jobs: workers count at once
         self._llm_error: WorkbenchError | None = None
 
     def __call__(self, problem: Problem, text: str) -> dict:
-        key = None
         if self.cache is not None:
-            key = grade_key(self.model, grade_endpoint(self.settings), self.temperature,
-                            judge_messages(problem, text, nonce="NONCE"))
-            cached = None if self.rejudge else self.cache.get(key)
-            if cached is not None:
-                with self._lock:
-                    self.from_cache += 1
-                return {"score": cached["score"], "notes": cached["notes"], "model": cached["model"], "cached": True}
+            endpoint, messages = grade_endpoint(self.settings), judge_messages(problem, text, nonce="NONCE")
+            # A grade is kept under the temperature it was made at. A grader that refuses the one asked for (a
+            # reasoning model: 0) grades at its default (None), which each Judge learns anew from a refusal: so the
+            # lookup tries the one asked for, then the default (only such a grader has grades at None).
+            for temperature in dict.fromkeys([self.temperature, None]) if not self.rejudge else ():
+                cached = self.cache.get(grade_key(self.model, endpoint, temperature, messages))
+                if cached is not None:
+                    with self._lock:
+                        self.from_cache += 1
+                    return {"score": cached["score"], "notes": cached["notes"], "model": cached["model"],
+                            "cached": True}
         try:
             if self._llm_error is not None:
                 raise self._llm_error
@@ -90,7 +92,9 @@ class Judge:
             with self._lock:
                 self.failures.append(exc.message)
             raise
-        if key is not None:  # only a grade: a failure is asked again next time
+        if self.cache is not None:  # only a grade: a failure is asked again next time
+            # the temperature it was graded at: self.settings drops it only once refused, so never after a grade at it
+            key = grade_key(self.model, endpoint, self.settings.temperature, messages)
             self.cache.put(key, graded["score"], graded["notes"], graded["model"])
         return graded
 

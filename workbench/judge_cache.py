@@ -1,11 +1,11 @@
 """The model grader's results, kept so that grading the same answer again costs no request and gives the same score.
 
 One small JSON file per grade under .cache/judge/, named by the SHA-256 of everything that decides the grade: the
-requested --judge model, the public base URL with its api-version (no credentials), the temperature and the exact
-messages sent, with the random delimiter nonce fixed (so the grading prompt's text, the question, the key points and
-the answer text). A file
-holds the score, the notes, the model version the server reported and when it was graded: never the key, nothing
-from the environment. Traces are write-once, so an answer's text, and with it its key, is stable.
+requested --judge model, the public base URL with its api-version (no credentials), the temperature it was graded at
+and the exact messages sent, with the random delimiter nonce fixed (so the grading prompt's text, the question, the
+key points and the answer text). A file holds the score, the notes, the model version the server reported and when it
+was graded: never the key, nothing from the environment. Traces are write-once, so an answer's text, and with it its
+key, is stable.
 """
 
 from __future__ import annotations
