@@ -1538,3 +1538,73 @@ def test_traces_show_takes_an_exchange_whose_turn_is_null(wb):
     path = write_trace(data, wb.root / "traces")
     code, out, err = wb.run("traces", "show", path.name)
     assert code == 0 and "exchanges" in out and not err
+
+
+def test_every_field_of_a_written_trace_is_under_its_hash_and_named_in_its_file_name(tmp_path):
+    """An edit to any field (the errors of failed samples, request.n, ...) must show as an edited trace; the file is
+    <start to the second>-<model version>-<first 12 hex digits of the SHA-256 of the rest>.json."""
+    from workbench.traces import write_trace
+
+    path = write_trace(_trace(request={"model": "fake-gpt", "n": 3}, errors=["sample 2: timed out"]), tmp_path / "traces")
+    data = json.loads(path.read_text())
+    body = {k: v for k, v in data.items() if k != "hash"}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert data["errors"] == ["sample 2: timed out"] and data["request"]["n"] == 3
+    assert data["hash"] == digest and path.name == f"20260115T100000Z-fake-gpt-2026-01-15-{digest[:12]}.json"
+    for key in set(body) - {"schema"}:  # another schema is no trace at all
+        value = data[key]
+        changed = value + "!" if isinstance(value, str) else value + value[:1] if isinstance(value, list) else {**value, "x": "y"}
+        path.write_text(json.dumps(dict(data, **{key: changed})))
+        assert load_trace(path).fault == "content edited: the hash no longer matches", key
+
+
+def test_listing_shows_failed_samples_manual_traces_and_the_requested_model_where_the_server_named_none(wb):
+    """A trace of 3 requested samples with 1 saved lists 1/3; a manual trace is no API evidence (IMPORTED); a trace
+    whose exchanges name no model version is cited by the model it asked for."""
+    from workbench.traces import write_trace
+
+    write_trace(_trace(request={"model": "fake-gpt", "n": 3}, errors=["sample 1: 500", "sample 2: 500"]),
+                wb.root / "traces")
+    manual = write_trace(_trace(model="hand-model", source="manual", started="2026-01-16T10:00:00.100000Z",
+                                exchanges=[{"sample": 0, "turn": 0, "model": None, "choices": []}]), wb.root / "traces")
+    code, out, _ = wb.run("traces", "1.1")
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert code == 0 and len(rows) == 2 and "1/3" in rows[0] and "IMPORTED" not in rows[0] and "IMPORTED" in rows[1]
+    code, out, _ = wb.run("traces", "show", load_trace(manual).short_hash)
+    assert code == 0 and "1 sample(s)" in out and "requested" not in out
+    assert load_trace(manual).citation().startswith("hand-model via http://127.0.0.1:8000/v1, accessed 2026-01-16")
+
+
+def test_writing_a_trace_again_never_replaces_the_saved_one(tmp_path):
+    from workbench.errors import TraceError
+    from workbench.traces import write_trace
+
+    path = write_trace(_trace(), tmp_path / "traces")
+    saved = path.read_bytes()
+    with pytest.raises(TraceError, match="already exists.*never overwritten"):
+        write_trace(_trace(), tmp_path / "traces")
+    assert path.read_bytes() == saved and [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_a_citation_stays_one_line_whatever_the_server_named_its_model():
+    from pathlib import Path
+
+    from workbench.traces import Trace
+
+    data = _trace(hash="abcdef1234567890", exchanges=[{"sample": 0, "turn": 0, "model": "gpt\nFAKE: trace 000000000000"}])
+    assert Trace(Path("t.json"), data).citation() == ("gpt FAKE: trace 000000000000 via http://127.0.0.1:8000/v1, "
+                                                      "accessed 2026-01-15 (UTC); trace abcdef123456")
+
+
+@pytest.mark.parametrize("change, reason", [
+    (dict(schema="workbench.trace/2"), "not a workbench.trace/1 trace"),
+    (dict(problem=1.1), "not a workbench.trace/1 trace"),
+    (dict(samples=[{"index": None, "messages": []}]), "a sample lacks an index"),
+])
+def test_a_trace_of_another_schema_problem_type_or_unnumbered_sample_is_unreadable(tmp_path, change, reason):
+    from workbench.traces import verify_traces, write_trace
+
+    path = write_trace(_trace(), tmp_path / "traces")
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), **change)))
+    count, bad = verify_traces(tmp_path / "traces")
+    assert count == 1 and len(bad) == 1 and bad[0][0] == path and reason in bad[0][1]
