@@ -543,3 +543,28 @@ def test_settings_at_the_edges_of_their_ranges(project, monkeypatch):
     assert (s.api_key, s.temperature, s.top_p, s.max_retry_seconds) == (SECRET, 2.0, 1.0, 0.0)
     with pytest.raises(ConfigError, match=r"model = ' ' is out of range"):
         llm_settings.resolve_settings(model=" ")
+
+
+def test_a_connection_dropped_mid_request_gets_the_retry_budget_not_three_tries(settings, fake_llm):
+    """Only a server with nothing listening is given up after a few quick tries; a drop mid-request is retried."""
+    fake_llm.script(*[{"drop": True}] * 3)
+    assert llm.complete(USER, settings).attempts == 4
+
+
+def test_a_5xx_that_mentions_max_completion_tokens_is_retried_as_a_5xx(settings, fake_llm):
+    """Only a 400 saying so renames max_tokens: a server fault's text is no request to change the parameters."""
+    fake_llm.script({"status": 500, "message": "upstream failed; max_completion_tokens unknown"})
+    result = llm.complete(USER, settings.replace(max_tokens=50))
+    assert result.attempts == 2
+    assert [r["body"].get("max_tokens") for r in fake_llm.chat_requests()] == [50, 50]
+
+
+def test_a_bug_in_a_top_up_call_is_raised_not_counted_as_a_failed_sample(settings, fake_llm):
+    fake_llm.script({"choices": 1})
+
+    def show(index, text):
+        if index > 0:
+            raise RuntimeError("display broke")
+
+    with pytest.raises(RuntimeError, match="display broke"):
+        llm.sample(USER, settings, 2, on_delta=show)
