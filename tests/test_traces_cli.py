@@ -1600,6 +1600,7 @@ def test_a_citation_stays_one_line_whatever_the_server_named_its_model():
     (dict(schema="workbench.trace/2"), "not a workbench.trace/1 trace"),
     (dict(problem=1.1), "not a workbench.trace/1 trace"),
     (dict(samples=[{"index": None, "messages": []}]), "a sample lacks an index"),
+    (dict(hash=5), "hash is not text"),
 ])
 def test_a_trace_of_another_schema_problem_type_or_unnumbered_sample_is_unreadable(tmp_path, change, reason):
     from workbench.traces import verify_traces, write_trace
