@@ -568,3 +568,10 @@ def test_a_bug_in_a_top_up_call_is_raised_not_counted_as_a_failed_sample(setting
 
     with pytest.raises(RuntimeError, match="display broke"):
         llm.sample(USER, settings, 2, on_delta=show)
+
+
+@pytest.mark.parametrize("setting, value", [("temperature", 2.01), ("max_retry_seconds", -1.0)])
+def test_settings_just_past_their_ranges_are_refused(project, monkeypatch, setting, value):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with pytest.raises(ConfigError, match=rf"{setting} = {value} is out of range"):
+        llm_settings.resolve_settings(**{setting: value})
