@@ -535,7 +535,8 @@ def test_a_temp_folder_that_filled_up_during_the_run_is_one_line(tmp_path, monke
 def test_the_temp_folders_of_a_killed_workbench_are_removed_by_the_next_run(tmp_path, monkeypatch):
     """A workbench killed by SIGKILL mid-check (no cleanup runs) left its wb-sandbox-* folder in the temp folder for
     good: nothing in the name said whose it was. It carries the owner's pid now, and a run removes the folders of
-    owners that are gone; a live owner's folder, an old name without a pid, a file and anything else stay."""
+    owners that are gone, untouched for an hour; a live owner's folder, a fresh one, an old name without a pid, a
+    file and anything else stay."""
     import subprocess
     import tempfile
 
@@ -552,6 +553,12 @@ def test_the_temp_folders_of_a_killed_workbench_are_removed_by_the_next_run(tmp_
             (tmp_path / name).mkdir()
         (tmp_path / f"wb-sandbox-{gone.pid}-f1l2e3").write_text("a file, not a folder of ours")
         kept.append(f"wb-sandbox-{gone.pid}-f1l2e3")
+        # a fresh folder whose owner only looks gone (another PID namespace sharing the temp folder) stays
+        kept.append(f"wb-sandbox-{gone.pid}-n5e6w7")
+        (tmp_path / kept[-1]).mkdir()
+        hour_ago = time.time() - 3700
+        for old in (orphan, orphan / "sub"):
+            os.utime(old, (hour_ago, hour_ago))
         monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
         result = run_python("import os\nprint(os.path.basename(os.getcwd()))", timeout_s=20)
         assert result.ok, result.stderr

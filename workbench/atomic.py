@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -91,14 +92,17 @@ def folder_lock(folder: Path):
         os.close(fd)  # releases the lock
 
 
-def remove_orphans(folder: Path, names: re.Pattern) -> None:
+def remove_orphans(folder: Path, names: re.Pattern, older_than_s: float = 0.0) -> None:
     """Remove the temp folders in `folder` whose whole name `names` matches, its group 1 the pid of the process
-    that made it, when that process is gone (SIGKILL skips every cleanup). A live process keeps its own."""
+    that made it, when that process is gone (SIGKILL skips every cleanup). A live process keeps its own, and so
+    does any folder changed in the last `older_than_s` seconds."""
     if os.name != "posix":  # os.kill(pid, 0) is no probe there
         return
     for path in folder.iterdir():
         found = names.fullmatch(path.name)
         if not found or not path.is_dir():
+            continue
+        if older_than_s and time.time() - path.stat().st_mtime < older_than_s:
             continue
         try:
             os.kill(int(found[1]), 0)

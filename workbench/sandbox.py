@@ -297,6 +297,9 @@ def redact_secrets(text: str) -> str:
 
 
 _SANDBOX_FOLDER = re.compile(r"wb-sandbox-(\d+)-[a-z0-9_]+")
+# The system temp folder may be shared with processes this one cannot see (another container's PID namespace on a
+# shared /tmp): their pids look gone. Only folders untouched for longer than any check runs count as orphans.
+_SANDBOX_ORPHAN_AGE_S = 3600.0
 
 
 def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = True) -> SandboxResult:
@@ -312,7 +315,7 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"wb-sandbox-{os.getpid()}-",
                                                                   ignore_cleanup_errors=True))
             try:
-                remove_orphans(Path(tmp).parent, _SANDBOX_FOLDER)
+                remove_orphans(Path(tmp).parent, _SANDBOX_FOLDER, older_than_s=_SANDBOX_ORPHAN_AGE_S)
             except OSError:  # a temp folder that cannot be listed: only the cleanup is lost
                 pass
             out_file, err_file = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(2))
