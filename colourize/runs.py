@@ -86,7 +86,7 @@ def new_run_folder(run_dir: Path):
         try:
             yield tmp
         except WriteError as exc:  # it named a file in tmp, which is about to go
-            raise WriteError(exc.message.replace(str(tmp), str(run_dir)), exc.fix, exc.reason, exc.advice) from exc
+            raise exc.moved(tmp, run_dir) from exc
         os.chmod(tmp, creation_mode(0o777))
         try:
             if run_dir.is_dir():

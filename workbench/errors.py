@@ -79,6 +79,10 @@ class WriteError(WorkbenchError):
         super().__init__(message, fix)
         self.reason, self.advice = reason, advice
 
+    def moved(self, old, new) -> "WriteError":
+        """The same error naming `new` where it named `old` (a staging folder that is about to go)."""
+        return WriteError(self.message.replace(str(old), str(new)), self.fix, self.reason, self.advice)
+
 
 class WriteupError(WorkbenchError):
     """The writeup could not be built."""

@@ -374,7 +374,7 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
                 os.replace(built, out_dir / built.name)
         shutil.rmtree(out_dir / FAILED_BUILD, ignore_errors=True)  # an earlier failure's sources are stale now
     except WriteError as exc:  # a full disk: it named a file in the stage, which is about to go
-        raise WriteError(exc.message.replace(str(stage), str(out_dir)), exc.fix, exc.reason, exc.advice) from None
+        raise exc.moved(stage, out_dir) from None
     except WriteupError as exc:  # pandoc or typst refused a source: keep the sources its message names
         kept = out_dir / FAILED_BUILD
         shutil.rmtree(kept, ignore_errors=True)
