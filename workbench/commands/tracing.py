@@ -153,7 +153,7 @@ def _verify(_, args) -> int:
 
 
 def _cite(ref: str, args) -> int:
-    from workbench.problems import ID_PATTERN
+    from workbench.problems import ID_PATTERN, pack_flag
     from workbench.traces import find_trace, scan_traces
 
     if "." in ref and ID_PATTERN.match(ref):
@@ -176,8 +176,8 @@ def _cite(ref: str, args) -> int:
     if not traces:
         if bad or skipped:
             raise MissingWorkError(f"no intact trace for {ref}", "restore the files above from git, or prompt again")
-        flag = "" if args.pack == "a2" else f" --pack {args.pack}"
-        raise MissingWorkError(f"no traces for problem {ref}", f"run `python cli.py prompt {ref}{flag}` or `import-chat` first")
+        raise MissingWorkError(f"no traces for problem {ref}",
+                               f"run `python cli.py prompt {ref}{pack_flag(args.pack, None)}` or `import-chat` first")
     if args.json:
         print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact} for t in traces])
         return 0
