@@ -1747,6 +1747,24 @@ def test_a_data_path_under_a_home_reached_through_a_symlink_is_shown_without_it(
     assert str(data).startswith(str(tmp_path / "usr home")) and shown_path(data) == "~/data ö"
 
 
+def test_a_run_s_non_ascii_data_path_is_shown_in_the_c_locale(tmp_path):
+    # LANG=C with PYTHONUTF8=0: config.json records the path as UTF-8 text, which the ASCII file system encoding
+    # cannot encode, so showing it (the writeup's run section, the notebook's RUN_CONFIGS) was a UnicodeEncodeError
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "HOME": str(tmp_path / "home"), "WORKBENCH_ROOT": str(tmp_path / "project")}
+    config = {"data": "/srv/Über ö 課題/data", "palette": str(tmp_path / "home" / "Über" / "p.npy")}
+    code = f"import json; from workbench.paths import shown_paths; print(ascii(json.dumps(shown_paths({ascii(config)}))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert json.loads(eval(done.stdout)) == {"data": "/srv/Über ö 課題/data", "palette": "~/Über/p.npy"}
+
+
 def test_the_notebook_s_run_configs_show_paths_without_the_home_folder(fx, tmp_path, monkeypatch):
     import nbformat
 

@@ -1,6 +1,7 @@
 """Where a project's folders live. WORKBENCH_ROOT overrides the repository root (tests use it)."""
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -32,11 +33,16 @@ def shown_path(path: Path) -> str:
     return path_text(path)
 
 
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+
+
 def path_text(path) -> str:
     """A path as text for a record (config.json): its bytes read as UTF-8. Where the file system encoding is ASCII
     (the C locale with PYTHONUTF8=0), str() keeps a non-ASCII name's bytes as surrogate escapes, which a UTF-8
-    session reads as another path (and a UTF-8 file cannot hold)."""
-    return os.fsencode(path).decode("utf-8", "replace")
+    session reads as another path (and a UTF-8 file cannot hold). Only those are decoded: a path read back from a
+    record is text already, which os.fsencode could not encode there."""
+    return _ESCAPED_BYTES.sub(lambda m: m.group().encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
+                              os.fspath(path))
 
 
 def shown_paths(value):
