@@ -13,6 +13,7 @@ from rich.segment import Segment
 from rich.table import Table
 
 from workbench.errors import WorkbenchError
+from workbench.paths import path_text
 
 
 PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, prose cells still wrap
@@ -22,12 +23,7 @@ PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, pros
 # A lone surrogate (a \ud800 escape in a streamed reply) is no text: writing it to stdout raised UnicodeEncodeError.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # Where the file system encoding is ASCII (the C locale with PYTHONUTF8=0) a path's non-ASCII bytes come as
-# surrogate escapes; dropped as lone surrogates, "/tmp/Über" was shown as "/tmp/ber". They are decoded as UTF-8.
-_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
-
-
-def _unescaped(text: str) -> str:
-    return _ESCAPED_BYTES.sub(lambda m: m.group().encode("utf-8", "surrogateescape").decode("utf-8", "replace"), text)
+# surrogate escapes; dropped as lone surrogates, "/tmp/Über" was shown as "/tmp/ber". path_text decodes them as UTF-8.
 
 
 EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for any Unix tool whose reader went away
@@ -70,7 +66,7 @@ class _Console(Console):
             if segment.control or not _UNSAFE.search(segment.text):
                 yield segment
             else:
-                yield Segment(_UNSAFE.sub("", _unescaped(segment.text)), segment.style)
+                yield Segment(_UNSAFE.sub("", path_text(segment.text)), segment.style)
 
     def print(self, *objects, soft_wrap=None, **kwargs):
         # Piped output is read by scripts and pasted from: a one-line message stays one line, so the commands
@@ -113,8 +109,9 @@ def print_json(data) -> None:
     global json_written
     json_written = True
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    if _ESCAPED_BYTES.search(text):  # a path's bytes under an ASCII file system encoding: give readers its text
-        data = json.loads(_unescaped(text))
+    readable = path_text(text)  # a path's bytes under an ASCII file system encoding: give readers its text
+    if readable != text:
+        data = json.loads(readable)
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
         text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
