@@ -133,6 +133,13 @@ def read_json(path: Path) -> dict:
     return data
 
 
+def epochs_trained(metrics: dict) -> int | None:
+    """The epochs metrics.json's final record says the run trained; None where it says none."""
+    final = metrics.get("final")
+    epoch = final.get("epoch") if isinstance(final, dict) else None
+    return epoch if isinstance(epoch, int) else None
+
+
 def read_config(run_dir: Path) -> dict:
     """config.json, with the records a resume relies on."""
     config = read_json(run_dir / CONFIG)
@@ -264,10 +271,9 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         raise UsageError(f"{src} is not a finished run (no {CONFIG}/{METRICS})",
                          "pass a folder written by `cli.py train`, e.g. runs/unet")
     metrics = read_json(src / METRICS)
-    settings = read_config(src)["settings"]
-    final = metrics.get("final") if isinstance(metrics.get("final"), dict) else {}
+    settings, done = read_config(src)["settings"], epochs_trained(metrics)
     # runs extended with --resume --epochs before 82face6 could be left 'complete' short of config.json's epochs
-    short = isinstance(settings.get("epochs"), int) and isinstance(final.get("epoch"), int) and final["epoch"] < settings["epochs"]
+    short = isinstance(settings.get("epochs"), int) and done is not None and done < settings["epochs"]
     if not metrics.get("complete") or short:
         model = str(settings.get("model") or "MODEL")
         again = shlex.join(["python", "cli.py", "train", model, "--out", shown_path(src), "--resume"])  # pasted whole

@@ -105,7 +105,7 @@ def _config(args, model: str, run_dir: Path):
     if args.resume and os.path.isfile(run_dir / runs.CONFIG):  # os.path: False for a name too long
         saved = {k: v for k, v in runs.read_config(run_dir)["settings"].items() if k in TrainConfig.__dataclass_fields__}
         done = _epochs_trained(run_dir)  # runs extended by --resume --epochs before 137fa69 kept the first length
-        if isinstance(done, int) and isinstance(saved.get("epochs"), int) and done > saved["epochs"]:
+        if done is not None and isinstance(saved.get("epochs"), int) and done > saved["epochs"]:
             saved["epochs"] = done
         try:  # a damaged record must not read as a bad flag the user never gave
             TrainConfig(**saved | {"model": model}).check()
@@ -119,10 +119,9 @@ def _epochs_trained(run_dir: Path) -> int | None:
     from colourize import runs
 
     try:
-        final = runs.read_json(run_dir / runs.METRICS).get("final")
+        return runs.epochs_trained(runs.read_json(run_dir / runs.METRICS))
     except TrainingError:  # missing or damaged: nothing to learn here
         return None
-    return final.get("epoch") if isinstance(final, dict) else None
 
 
 def _resolve_models(args) -> list[str]:
