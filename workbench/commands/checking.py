@@ -161,11 +161,11 @@ def _refuse_trace(text: str, pack: str, problem_id: str, path: str) -> None:
     except (ValueError, RecursionError):  # ValueError: also int()'s limit on a number of over 4300 digits
         return
     if isinstance(data, dict) and data.get("schema") == SCHEMA:
-        ref = str(data.get("hash") or "")[:12] or "HASH"
+        ref, loaded = str(data.get("hash") or "")[:12] or "HASH", load_pack(pack)
         raise UsageError(f"{'stdin' if path == '-' else path} is a trace, not an answer (check reads answer text)",
                          f"to check its answers, put `trace: {ref}` in the front matter of solutions/"
-                         f"{load_pack(pack).name}/{problem_id}.md and run `python cli.py verify --problem {problem_id}"
-                         f"{load_pack(pack).pack_flag()}`")
+                         f"{loaded.name}/{problem_id}.md and run `python cli.py verify --problem {problem_id}"
+                         f"{loaded.pack_flag()}`")
 
 
 def judge_failure_exit(judge) -> int:
