@@ -1,0 +1,128 @@
+"""docs/json.md is the --json contract: each command's document has exactly the keys its table lists.
+
+The tables are parsed from the doc, so a key added in code without the doc, or documented but gone, fails here."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import REPO
+from llm_fixtures import fake_llm, wb  # noqa: F401
+
+DOC = REPO / "docs" / "json.md"
+
+
+def documented() -> dict[str, dict[str, bool]]:
+    """Heading -> {key path: required}; a row whose meaning starts with "sometimes" is a key that may be absent."""
+    tables, name = {}, None
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("### "):
+            name = line[4:].strip()
+            tables[name] = {}
+        elif name and (m := re.match(r"\| `([^`]+)` \|", line)):
+            meaning = line.rstrip(" |").rsplit("|", 1)[-1].strip()
+            tables[name][m.group(1)] = not meaning.startswith("sometimes")
+    return tables
+
+
+def key_paths(doc: dict, spec: dict[str, bool]) -> set[str]:
+    """The document's key paths, descending only where the spec lists keys below (the rest is free-form);
+    a key under a `<name>` placeholder is data, and is named by the placeholder."""
+    out: set[str] = set()
+
+    def walk(value, path):
+        if isinstance(value, list):
+            for item in value:
+                walk(item, path + "[]")
+            return
+        if not isinstance(value, dict):
+            return
+        prefix = f"{path}." if path else ""
+        placeholder = next((p[len(prefix):].split(".")[0].split("[")[0] for p in spec
+                            if p.startswith(prefix + "<")), None)
+        for key, item in value.items():
+            sub = prefix + (placeholder or key)
+            if not placeholder:  # the data key's record is documented by its own keys
+                out.add(sub)
+            if any(p.startswith(sub + ".") or p.startswith(sub + "[]") for p in spec):
+                walk(item, sub)
+
+    walk(doc, "")
+    return out
+
+
+def assert_matches(name: str, *docs) -> None:
+    spec = documented()[name]
+    seen = set().union(*(key_paths(d, spec) for d in docs))
+    assert not seen - set(spec), f"docs/json.md `{name}` lacks keys the command prints: {sorted(seen - set(spec))}"
+    # a required key must appear wherever its parent record did
+    parents = {p.rsplit(".", 1)[0] if "." in p else "" for p in seen} | {""}
+    gone = [p for p, required in spec.items() if required and p not in seen
+            and (p.rsplit(".", 1)[0] if "." in p else "") in parents]
+    assert not gone, f"docs/json.md `{name}` lists keys the command no longer prints: {gone}"
+
+
+def run_json(wb, *argv, code=0):
+    try:
+        got, out, _ = wb.run(*argv, "--json")
+    except SystemExit as exc:  # argparse refused the command line
+        got, out = exc.code, wb.capsys.readouterr().out
+    assert got == code, out
+    return json.loads(out)
+
+
+def test_the_doc_parses_into_one_table_per_command():
+    tables = documented()
+    for name in ("error", "list", "show", "show --prompt", "prompt --dry-run", "prompt", "prompt failed", "prompt --all",
+                 "traces", "traces show", "traces verify", "traces cite", "import-chat", "reference", "check", "verify",
+                 "study", "train", "sweep", "pin"):
+        assert tables.get(name), f"no table for {name} in docs/json.md"
+
+
+def test_problem_documents_match_the_doc(wb):
+    assert_matches("list", run_json(wb, "list"))
+    assert_matches("show", run_json(wb, "show", "2.2.3"))
+    assert_matches("show --prompt", run_json(wb, "show", "1.2.1", "--prompt", "decompose"))
+    assert_matches("error", run_json(wb, "show", "9.9", code=2), run_json(wb, "list", "--bogus", code=2))
+
+
+def test_reference_documents_match_the_doc(wb):
+    from workbench.problems import load_pack
+
+    # every a2 problem: the table lists the keys the pack's solver adds for some of them
+    assert_matches("reference", *(run_json(wb, "reference", p.id) for p in load_pack("a2").problems))
+
+
+def test_check_and_verify_documents_match_the_doc(wb, tmp_path):
+    assert_matches("check", run_json(wb, "check", "3.1", str(REPO / "solutions" / "a2" / "3.1.md")))
+    wrong = tmp_path / "answer.md"
+    wrong.write_text("The answer is $x^2$.\n")
+    assert_matches("check", run_json(wb, "check", "2.2.3", str(wrong)))  # unchecked: nulls in its details
+    wb.run("prompt", "2.2.3")  # a trace's verdicts beside the own solution's
+    assert_matches("verify", run_json(wb, "verify", "--problem", "2.2.3", "--problem", "3.1", "--problem", "1.2.1", code=1))
+
+
+def test_prompt_and_trace_documents_match_the_doc(wb, tmp_path):
+    assert_matches("prompt --dry-run", run_json(wb, "prompt", "1.2.1", "--dry-run"))
+    single = run_json(wb, "prompt", "1.2.1")
+    wb.server.script({"finish_reason": "length"})
+    assert_matches("prompt", single, run_json(wb, "prompt", "2.2.3"))
+    wb.server.script({"status": 401, "message": "bad key"})
+    assert_matches("prompt failed", run_json(wb, "prompt", "3.1", code=3))
+    assert_matches("prompt --all", run_json(wb, "prompt", "1.2.1", "3.1"))
+    transcript = tmp_path / "chat.md"
+    transcript.write_text("## User\n\nWhat is 1+1?\n\n## ChatGPT\n\nIt is 2.\n")
+    imported = run_json(wb, "import-chat", str(transcript), "--problem", "1.2.2", "--model", "gpt-4o")
+    assert_matches("import-chat", imported)
+    listed = run_json(wb, "traces")
+    (wb.root / "traces" / "1.2.2" / "broken.json").write_text("{")  # an unreadable file is listed too
+    assert_matches("traces", listed, run_json(wb, "traces"))
+    (wb.root / "traces" / "1.2.2" / "broken.json").unlink()
+    assert_matches("traces show", run_json(wb, "traces", "show", single["hash"][:12]),
+                   run_json(wb, "traces", "show", imported["hash"][:12]))
+    assert_matches("traces verify", run_json(wb, "traces", "verify"))
+    assert_matches("traces cite", run_json(wb, "traces", "cite", "1.2.1"))
+    assert_matches("study", run_json(wb, "study"))
