@@ -246,7 +246,7 @@ def test_a_cache_that_does_not_fit_on_the_disk_is_skipped(tmp_path, file_size_li
     file_size_limit(8192)
     ds = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
     file_size_limit(None)
-    assert len(ds.train) == 40 and list((tmp_path / "cache").iterdir()) == []
+    assert len(ds.train) == 40 and not (tmp_path / "cache").exists()  # the folder the failed save made goes too
     again = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
     assert torch.equal(ds.train, again.train) and len(list((tmp_path / "cache").glob("folder-7-*.pt"))) == 1
 
