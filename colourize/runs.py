@@ -15,10 +15,10 @@ import re
 import shlex
 import shutil
 import tempfile
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
-from workbench.atomic import atomic_path, atomic_write, creation_mode, remove_orphans
+from workbench.atomic import atomic_path, atomic_write, cannot_write, creation_mode, pid_gone, remove_orphans
 from workbench.errors import TrainingError, UsageError, WriteError
 from workbench.paths import make_folder, results_dir, runs_dir, shown_path
 
@@ -301,7 +301,62 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     if dest.is_dir() and any(dest.iterdir()) and changed and not force:
         raise UsageError(f"{dest} already holds another pinned result (the writeup and verify quote it)",
                          "pass --force to replace it, or pin under another name with --as")
-    with ExitStack() as stack:  # every file written before any replaces its pinned one: a full disk mixes no runs
-        for fname, data in files.items():
-            stack.enter_context(atomic_path(dest / fname)).write_bytes(data)
+    _replace_folder(dest, files)
     return dest, list(files)
+
+
+# .<name>.<pid>.<random>.new: a result being built; .old: the result it replaces, set aside for the swap
+PIN_TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]+\.(?P<kind>new|old)")
+
+
+def recover_pins(results: Path) -> None:
+    """Undo what pins killed mid-swap (SIGKILL, power loss) left in results/: an .old folder whose name took no
+    new result is the whole old result, and goes back; the other hidden folders of gone processes are removed."""
+    for path in sorted(results.iterdir()):
+        found = PIN_TEMP.fullmatch(path.name)
+        if found and path.is_dir() and pid_gone(int(found["pid"])):
+            if found["kind"] == "old" and not (results / found["name"]).exists():
+                os.rename(path, results / found["name"])
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _replace_folder(dest: Path, files: dict[str, bytes]) -> None:
+    """Make dest hold exactly `files`, replacing the whole folder at once: the new one is built complete beside it,
+    then two renames swap them, so readers find the old result or the new one, never a mix of both. Between the
+    renames dest is absent for an instant (a reader sees no result); a pin killed there leaves the old result in
+    .<name>.<pid>.*.old, which the next pin puts back (recover_pins)."""
+    made = [p for p in (dest.parent, *dest.parent.parents) if not os.path.exists(p)]  # deepest first
+    new = old = None
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        recover_pins(dest.parent)
+        new = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.", suffix=".new"))
+        for fname, data in files.items():
+            atomic_write(new / fname, data)
+        os.chmod(new, creation_mode(0o777))
+        if dest.is_dir():
+            old = new.with_name(new.name.removesuffix(".new") + ".old")
+            os.rename(dest, old)
+        os.rename(new, dest)
+    except WriteError as exc:  # it named a file in the staging folder, which is about to go
+        raise exc.moved(new, dest) from exc
+    except OSError as exc:
+        raise cannot_write(dest, exc) from exc
+    finally:
+        if old is not None and not dest.exists():  # the new result never took its place: the old one goes back
+            try:
+                os.rename(old, dest)
+            except OSError:  # left for the next pin to put back
+                pass
+        if new is not None:
+            shutil.rmtree(new, ignore_errors=True)
+        if old is not None and dest.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        for folder in made if not dest.exists() else ():
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:  # not empty: someone else's now
+                break

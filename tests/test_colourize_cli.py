@@ -545,6 +545,99 @@ def test_a_pin_that_runs_out_of_space_leaves_the_pinned_result_whole(project, ca
                                                                  for p in (project / "runs" / "b").iterdir()}
 
 
+def _two_finished_runs(project) -> tuple[dict, dict]:
+    """runs/a and runs/b, finished unet runs in colourize's layout (fixture bytes; b has no samples.png), and the
+    files each would pin."""
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    for name, seed in (("a", 0), ("b", 1)):
+        folder = project / "runs" / name
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24}, "settings": {
+            "model": "unet", "epochs": 1, "seed": seed}}))
+        (folder / "metrics.json").write_text(json.dumps({"complete": True, "final": {"val_acc": 50.0 + seed}}))
+        (folder / "curves.png").write_bytes(bytes([seed]) * 2000)
+        if name == "a":
+            (folder / "samples.png").write_bytes(b"a" * 2000)
+    return tuple({p.name: p.read_bytes() for p in (project / "runs" / n).iterdir()} for n in "ab")
+
+
+def test_a_pin_failing_at_any_rename_leaves_the_whole_old_result_or_the_whole_new_one(project, capsys, monkeypatch):
+    """pin --force replaced the pinned files one rename at a time: a failure (or a kill) between two renames left
+    the new metrics.json beside the old curves.png, one result of no run. The whole folder is swapped now."""
+    import errno
+    import os
+
+    old, new = _two_finished_runs(project)
+    results = project / "solutions" / "a2" / "results"
+    assert cli.main(["pin", "a", "--as", "unet"]) == 0
+    capsys.readouterr()
+    for n in range(1, 20):  # fail the nth rename or replace of the pin, for each n until the pin has none left
+        calls = []
+
+        def failing(real):
+            def call(*args, **kwargs):
+                calls.append(args)
+                if len(calls) == n:
+                    raise OSError(errno.EIO, "Input/output error")
+                return real(*args, **kwargs)
+            return call
+
+        with monkeypatch.context() as m:
+            m.setattr(os, "rename", failing(os.rename))
+            m.setattr(os, "replace", failing(os.replace))
+            rc = cli.main(["pin", "b", "--as", "unet", "--force"])
+        assert [p.name for p in results.iterdir()] == ["unet"]  # nothing half-made left beside it
+        got = {p.name: p.read_bytes() for p in (results / "unet").iterdir()}
+        if rc == 0:
+            break
+        _one_line_error(capsys, rc, f"cannot write {results / 'unet'}", "input/output error", "nothing was replaced")
+        assert got == old, n
+    assert n == 6 and got == new  # it failed at each of the 3 files and the 2 renames of the swap, then went through
+    assert cli.main(["pin", "a", "--as", "unet", "--force"]) == 0
+    assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == old
+
+
+def test_a_pin_killed_between_its_renames_is_put_right_by_the_next_pin(project, capsys):
+    """SIGKILL (or a power loss) in the middle of pin --force: the results folder holds the whole old result or the
+    whole new one, or, killed between the two renames, none beside the hidden old one, which the next pin puts back;
+    verify never reads the hidden folders as runs."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from workbench.verify import list_runs
+
+    old, new = _two_finished_runs(project)
+    results = project / "solutions" / "a2" / "results"
+    assert cli.main(["pin", "a", "--as", "unet"]) == 0
+    kill_at = (f"import os, signal, sys; sys.path.insert(0, {str(REPO)!r}); calls = []; real = os.rename\n"
+               "def rename(*args):\n"
+               "    calls.append(args)\n"
+               "    if len(calls) == int(sys.argv[1]): os.kill(os.getpid(), signal.SIGKILL)\n"
+               "    return real(*args)\n"
+               "os.rename = rename\n"
+               "from colourize.runs import pin_run; pin_run('b', 'unet', force=True)\n")
+    for n in (1, 2):  # the swap's renames: the old result aside, the new one in its place
+        done = subprocess.run([sys.executable, "-c", kill_at, str(n)], capture_output=True, timeout=60)
+        assert done.returncode == -9, done.stderr.decode()
+        assert len(list(results.iterdir())) == 2  # unet and the hidden new folder, or the hidden old and new ones
+        if n == 1:
+            assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == old
+        else:
+            assert not (results / "unet").exists()
+        assert [r.name for r in list_runs(results)] == (["unet"] if n == 1 else [])
+        capsys.readouterr()
+        assert cli.main(["pin", "b", "--as", "other"]) == 0  # any later pin into the folder puts it right
+        assert sorted(p.name for p in results.iterdir()) == ["other", "unet"]
+        assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == old
+        assert cli.main(["pin", "b", "--as", "unet", "--force"]) == 0
+        assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == new
+        assert cli.main(["pin", "a", "--as", "unet", "--force"]) == 0
+        shutil.rmtree(results / "other")
+
+
 def test_pin_says_which_settings_and_questions_keep_the_checks_from_counting_a_run(project, capsys):
     """Only a --limit run was noted; one with other epochs, batch size, lr, ... was pinned silently and only
     verify later refused it. The note comes from the checks' own REQUIRED (problems/a2/ref_runs.py)."""

@@ -104,12 +104,21 @@ def remove_orphans(folder: Path, names: re.Pattern, older_than_s: float = 0.0) -
             continue
         if older_than_s and time.time() - path.stat().st_mtime < older_than_s:
             continue
-        try:
-            os.kill(int(found[1]), 0)
-        except ProcessLookupError:
+        if pid_gone(int(found[1])):
             shutil.rmtree(path, ignore_errors=True)
-        except (OSError, OverflowError):  # EPERM: alive, another user's
-            pass
+
+
+def pid_gone(pid: int) -> bool:
+    """Whether no process has this pid (then the temp folders named after it are orphans)."""
+    if os.name != "posix":  # os.kill(pid, 0) is no probe there: it ends the process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # EPERM: alive, another user's
+        pass
+    return False
 
 
 def atomic_write(path: Path, data: bytes, exclusive: bool = False) -> None:

@@ -122,7 +122,9 @@ def read_run(folder: Path) -> RunRecord | None:
 def list_runs(results_dir: Path) -> list[RunRecord]:
     if not results_dir.is_dir():
         return []
-    return [r for r in (read_run(p) for p in sorted(results_dir.iterdir()) if p.is_dir()) if r is not None]
+    # not the hidden folders of a pin in progress (colourize.runs.PIN_TEMP): they are no result of their own
+    return [r for r in (read_run(p) for p in sorted(results_dir.iterdir()) if p.is_dir() and not p.name.startswith("."))
+            if r is not None]
 
 
 def check_cites(sol, ctx: CheckContext, metrics: tuple[str, ...]) -> list[dict]:
