@@ -30,7 +30,7 @@ def documented() -> dict[str, dict[str, bool]]:
 
 def key_paths(doc: dict, spec: dict[str, bool]) -> set[str]:
     """The document's key paths, descending only where the spec lists keys below (the rest is free-form);
-    a key under a `<name>` placeholder is data, and is named by the placeholder."""
+    a key under a `<name>` placeholder that the spec does not list is data, and is named by the placeholder."""
     out: set[str] = set()
 
     def walk(value, path):
@@ -43,9 +43,13 @@ def key_paths(doc: dict, spec: dict[str, bool]) -> set[str]:
         prefix = f"{path}." if path else ""
         placeholder = next((p[len(prefix):].split(".")[0].split("[")[0] for p in spec
                             if p.startswith(prefix + "<")), None)
+        unlisted = [k for k in value if prefix + k not in spec]
+        # beside listed keys (sweep's runs[].run beside runs[].<param>) a placeholder stands for one key, no more
+        one = len(unlisted) == 1 or len(unlisted) == len(value)
         for key, item in value.items():
-            sub = prefix + (placeholder or key)
-            if not placeholder:  # the data key's record is documented by its own keys
+            data = placeholder and key in unlisted and one
+            sub = prefix + (placeholder if data else key)
+            if not data or sub in spec:  # a data key's record is documented by its own keys
                 out.add(sub)
             if any(p.startswith(sub + ".") or p.startswith(sub + "[]") for p in spec):
                 walk(item, sub)
@@ -126,3 +130,20 @@ def test_prompt_and_trace_documents_match_the_doc(wb, tmp_path):
     assert_matches("traces verify", run_json(wb, "traces", "verify"))
     assert_matches("traces cite", run_json(wb, "traces", "cite", "1.2.1"))
     assert_matches("study", run_json(wb, "study"))
+
+
+def test_training_documents_match_the_doc(wb):
+    from test_colourize_fixtures import make_cifar_batches, write_palette
+
+    (wb.root / "solutions").unlink()  # pin into a private solutions/, never the real one
+    (wb.root / "solutions").mkdir()
+    data = make_cifar_batches(wb.root / "data", horses_per_batch=8)  # 40 training, 8 test images
+    tiny = ["--epochs", "1", "--num-filters", "4", "--threads", "1", "--data", str(data),
+            "--palette", str(write_palette(wb.root / "palette.npy"))]
+    assert_matches("train", run_json(wb, "train", "unet", *tiny),
+                   run_json(wb, "train", "--all", "--limit", "20", "--out", str(wb.root / "runs" / "all"), *tiny))
+    # a batch-size sweep, and a seed sweep (its spread of 2+ runs)
+    sizes = run_json(wb, "sweep", "batch-size", "20", "40", "--model", "unet", *tiny)
+    assert_matches("sweep", sizes, run_json(wb, "sweep", "seed", "0", "1", "--model", "unet", *tiny))
+    assert [r["batch-size"] for r in sizes["runs"]] == [20, 40]  # the value's key, as the doc names it
+    assert_matches("pin", run_json(wb, "pin", "unet"))
