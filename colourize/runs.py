@@ -30,6 +30,8 @@ MODEL_NAMES = tuple(MODEL_CLASSES)
 CHECKPOINT_SCHEMA = "colourize.checkpoint/1"
 # settings a resume may change: more epochs, another device or thread count (bit-exact only if unchanged)
 RESUMABLE_CHANGES = ("epochs", "device", "threads")
+# device names Windows reserves in any folder, with any extension and in any case
+WINDOWS_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
 
 
 def write_json(path: Path, obj) -> None:
@@ -279,7 +281,9 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         again = shlex.join(["python", "cli.py", "train", model, "--out", shown_path(src), "--resume"])  # pasted whole
         raise UsageError(f"{src} has not finished training", f"finish it with `{again}`, then pin it")
     name = src.name if name is None else name
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):  # 300 characters: an OSError traceback
+    # 300 characters: an OSError traceback. Nor a name Windows refuses (CON, nul.txt) or cuts (a trailing dot):
+    # the pinned result is committed, and a clone on Windows failed on it
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name) or name.endswith(".") or WINDOWS_RESERVED.fullmatch(name):
         raise UsageError(f"result name {name!r} is not a plain folder name of at most 100 characters", "use letters, digits, '.', '_' or '-', e.g. --as unet")
     model = read_config(src)["settings"].get("model")
     # the checks read model names in any case, and the class names too (ConvTransposeNet is convtranspose's own pin)

@@ -512,6 +512,9 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "../../evil"]), "not a plain folder name")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", ""]), "not a plain folder name")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "a" * 300]), "at most 100 characters")  # was a traceback
+    for windows_refuses in ("CON", "nul", "com1", "aux.txt", "ct1."):  # a clone on Windows failed on the pinned folder
+        _one_line_error(capsys, cli.main(["pin", "ct1", "--as", windows_refuses]), "not a plain folder name")
+    assert [p.name for p in results.iterdir()] == ["convtranspose"]
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ct1", "--pack", "zz"]), "no problem pack 'zz'")
     assert not (project / "solutions" / "zz").exists()
     assert not (project / "evil").exists() and not (project / "solutions" / "evil").exists()
