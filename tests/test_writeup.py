@@ -1108,6 +1108,40 @@ def test_a_full_disk_names_the_output_not_the_staging_folder(fx, monkeypatch, ca
     assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
+@pytest.mark.parametrize("locked", ["fx-writeup.pdf", "files", "ctrl-c"])
+def test_an_output_open_in_another_program_is_one_line_and_the_previous_outputs_stay(fx, monkeypatch, capsys, locked):
+    """On Windows a file open in another program (the PDF in a viewer) cannot be replaced or moved: the build was an
+    OSError traceback after the sources, notebook and figures were already the new build's, beside the old PDF. Now
+    the swap stops before anything new is in place, names the file, and the previous outputs stay as they were."""
+    import errno
+
+    assert _build(fx)[0] == 0
+    out = fx / "build"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    real_replace, interrupted = os.replace, []
+
+    def windows_replace(src, dst):  # what Windows does to a file another program holds open
+        if locked == "ctrl-c" and Path(dst) == out / "fx-writeup.pdf" and not interrupted:  # all set aside now
+            interrupted.append(dst)
+            raise KeyboardInterrupt
+        if Path(src) == out / locked:
+            raise PermissionError(errno.EACCES, "The process cannot access the file because it is being used by "
+                                  "another process", str(src), 32, str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", windows_replace)
+    rc = main(["build-writeup", "--pack", "fx", "--out", str(out), "--name", "Someone Else"])
+    err = capsys.readouterr().err
+    if locked == "ctrl-c":
+        assert rc == 130
+    else:
+        assert rc == 2 and err.startswith(f"error: cannot replace {out / locked}: The process cannot access the file") \
+            and "PDF viewer" in err and err.count("\n") == 1, err
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
 def test_a_build_removes_the_staging_folders_of_killed_builds_only(fx):
     """A build killed by SIGKILL (no cleanup runs) left its .building-* folder in --out for good, one per kill; now
     the next build removes those whose process is gone, and leaves one in progress (its pid alive) alone."""

@@ -366,12 +366,8 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".building-{os.getpid()}-"))
     try:
         result = _build(pack, stage, name, student_id, verify, notebook, start)
-        if (out_dir / ASSETS).is_dir():
-            os.replace(out_dir / ASSETS, stage / f"old-{ASSETS}")
-        os.replace(stage / ASSETS, out_dir / ASSETS)
-        for built in (result.markdown, result.typst, result.notebook, result.pdf):  # the PDF last
-            if built is not None:
-                os.replace(built, out_dir / built.name)
+        built = (result.markdown, result.typst, result.notebook, result.pdf)  # the PDF last
+        _swap_in(stage, out_dir, [ASSETS, *(b.name for b in built if b is not None)])
         shutil.rmtree(out_dir / FAILED_BUILD, ignore_errors=True)  # an earlier failure's sources are stale now
     except WriteError as exc:  # a full disk: it named a file in the stage, which is about to go
         raise exc.moved(stage, out_dir) from None
@@ -384,6 +380,31 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
         shutil.rmtree(stage, ignore_errors=True)
     return replace(result, pdf=out_dir / result.pdf.name, markdown=out_dir / result.markdown.name,
                    typst=out_dir / result.typst.name, notebook=result.notebook and out_dir / result.notebook.name)
+
+
+def _swap_in(stage: Path, out_dir: Path, names: list[str]) -> None:
+    """Move the built `names` from stage into out_dir. The previous outputs are set aside first, so one that cannot
+    be moved (on Windows, a PDF open in a viewer) stops the swap before anything new is in place, and all go back."""
+    aside, current = [], None
+    try:
+        for current in names:
+            if os.path.lexists(out_dir / current):
+                os.replace(out_dir / current, stage / f"old-{current}")
+                aside.append(current)
+        for current in names:
+            os.replace(stage / current, out_dir / current)
+    except BaseException as exc:  # also Ctrl-C: the stage, where the previous outputs are now, is about to go
+        for name in aside:  # the previous outputs go back, whole
+            if (out_dir / name).is_dir():
+                shutil.rmtree(out_dir / name)
+            else:
+                (out_dir / name).unlink(missing_ok=True)
+            os.replace(stage / f"old-{name}", out_dir / name)
+        if not isinstance(exc, OSError):
+            raise
+        raise WriteError(f"cannot replace {out_dir / current}: {exc.strerror or exc}",
+                         "close it in any program that has it open (a PDF viewer), then build again; "
+                         "the previous outputs are as they were") from None
 
 
 def _check_assets_are_ours(assets: Path) -> None:
