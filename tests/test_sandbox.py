@@ -429,6 +429,24 @@ def test_a_check_still_running_when_the_program_exits_is_killed():
     assert state in ("gone", "Z")
 
 
+def test_on_windows_the_child_keeps_what_its_interpreter_needs_and_no_secret(monkeypatch):
+    """On Windows the child got no SYSTEMROOT (Python there cannot start without it) and a POSIX PATH (a conda env's
+    numpy found no DLLs), and its home (USERPROFILE) and temp folder (TEMP) were still the user's own."""
+    from workbench import sandbox
+
+    home = r"C:\Users\me\AppData\Local\Temp\wb-sandbox-12-abc"
+    for name, value in (("SYSTEMROOT", r"C:\Windows"), ("PATH", r"C:\conda\Library\bin;C:\Windows\system32"),
+                        ("USERPROFILE", r"C:\Users\me"), ("TEMP", r"C:\Users\me\AppData\Local\Temp"),
+                        ("OPENAI_API_KEY", "sk-fixture-secret")):
+        monkeypatch.setenv(name, value)
+    with monkeypatch.context() as windows:  # only around the call: pytest's own reporting needs the real os.name
+        windows.setattr(os, "name", "nt")
+        env = sandbox.scrubbed_env(home)
+    assert env["SYSTEMROOT"] == r"C:\Windows" and env["PATH"] == r"C:\conda\Library\bin;C:\Windows\system32"
+    assert env["USERPROFILE"] == env["TEMP"] == env["TMP"] == env["HOME"] == env["TMPDIR"] == home
+    assert "OPENAI_API_KEY" not in env and "sk-fixture-secret" not in env.values()
+
+
 def test_not_linux_the_parent_does_not_call_prctl(monkeypatch):
     """On Windows ctypes.CDLL(None) raises TypeError (not OSError): every check of LLM code crashed before running."""
     import ctypes

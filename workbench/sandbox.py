@@ -266,8 +266,13 @@ def _unshare_prefix() -> tuple[str, ...]:
 
 def scrubbed_env(home: str) -> dict[str, str]:
     """Only what an interpreter needs: no API keys, proxies or user configuration leak into the child."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if os.name == "nt":  # Windows: without SYSTEMROOT no interpreter starts (DLLs, random numbers, sockets), without
+        # the user's PATH a conda env's numpy and torch find no DLLs; the home and temp folders go by other names
+        env.update({k: os.environ[k] for k in ("SYSTEMROOT", "WINDIR", "PATH") if k in os.environ})
+        env.update(USERPROFILE=home, TEMP=home, TMP=home)
+    return env
 
 
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
