@@ -296,6 +296,15 @@ def test_output_that_is_not_utf8_comes_back_with_replacement_characters():
     assert result.ok and result.stdout == "ok \ufffd\n" and result.stderr == "\ufffd"
 
 
+def test_the_child_writes_and_opens_files_in_utf8_whatever_the_locale():
+    """On Windows the child's stdout (a file) and open() used the code page (cp1252): model code printing "→" failed
+    with UnicodeEncodeError there, and passed here. UTF-8 mode makes them UTF-8 on every system."""
+    result = run_python("import sys, locale\nprint('→ é', sys.flags.utf8_mode, locale.getpreferredencoding(False))",
+                        timeout_s=20)
+    assert result.ok, result.stderr
+    assert result.stdout == "→ é 1 utf-8\n"
+
+
 def test_the_child_reads_no_input_from_the_caller_s_stdin():
     """stdin is /dev/null: code that reads input ends at once, even when the caller's stdin stays open."""
     read_end, write_end = os.pipe()

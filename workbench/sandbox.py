@@ -332,7 +332,9 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
                 fh.write(fs_guard + limits + processes + NETWORK_GUARD + "\n" + source)
         except OSError as exc:  # a full, read-only or missing temp folder: a traceback ('please report it') before
             raise temp_folder_error(exc) from None
-        cmd = [*prefix, sys.executable, "-I", "-B", script]
+        # -X utf8: its output (read back as UTF-8) and its open() are UTF-8 on Windows too, whose code page (cp1252)
+        # cannot encode a print("→") of model code (PYTHONUTF8 would not do: -I ignores the environment)
+        cmd = [*prefix, sys.executable, "-I", "-B", "-X", "utf8", script]
         start = time.monotonic()
         # Output goes to files, not pipes: a process the code started in a new session keeps a pipe open after
         # the child exits, and reading it to EOF would wait for that process instead of for the child.
