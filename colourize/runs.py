@@ -12,7 +12,6 @@ import io
 import json
 import os
 import re
-import shlex
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -278,7 +277,9 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     short = isinstance(settings.get("epochs"), int) and done is not None and done < settings["epochs"]
     if not metrics.get("complete") or short:
         model = str(settings.get("model") or "MODEL")
-        again = shlex.join(["python", "cli.py", "train", model, "--out", shown_path(src), "--resume"])  # pasted whole
+        from workbench.console import paste_command
+
+        again = paste_command(["python", "cli.py", "train", model, "--out", shown_path(src), "--resume"])
         raise UsageError(f"{src} has not finished training", f"finish it with `{again}`, then pin it")
     name = src.name if name is None else name
     # 300 characters: an OSError traceback. Nor a name Windows refuses (CON, nul.txt) or cuts (a trailing dot):

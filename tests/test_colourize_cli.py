@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -303,6 +304,17 @@ def test_ctrl_c_says_how_to_resume(project, synth, pal, capsys, ctrl_c_in_epoch_
     assert f"train unet --out {project / 'runs' / 'unet'} --epochs 2 --resume" in capsys.readouterr().err
     ctrl_c_in_epoch_2()
     assert cli.main(["train", "unet", "--out", str(project / "runs" / "unet"), "--resume", "--json"]) == 0
+
+
+def test_on_windows_the_resume_command_is_quoted_as_cmd_and_powershell_read_it(project, synth, pal, capsys,
+                                                                               ctrl_c_in_epoch_2, monkeypatch):
+    """shlex's single quotes are part of the word to cmd: the printed --out 'C:\\...\\my runs\\unet' named no folder."""
+    run = project / "my runs" / "unet"
+    monkeypatch.setattr(sys, "platform", "win32")
+    argv = ["train", "unet", "--epochs", "2", "--num-filters", "4", "--data", str(synth), "--palette", pal, "--out", str(run)]
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err
+    assert f'`python cli.py train unet --out "{run}" --epochs 2 --resume`' in err and "'" not in err, err
 
 
 def test_the_command_printed_after_ctrl_c_in_a_longer_resume_trains_the_longer_run(project, synth, pal, capsys,

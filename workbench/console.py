@@ -26,6 +26,18 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud8
 # surrogate escapes; dropped as lone surrogates, "/tmp/Über" was shown as "/tmp/ber". path_text decodes them as UTF-8.
 
 
+def paste_command(argv: list[str]) -> str:
+    """A command line for the user to paste: on Windows quoted as cmd and PowerShell read it (to cmd, shlex's single
+    quotes are part of the word: --out 'C:\\Users\\me\\runs\\unet' named no folder), elsewhere for a POSIX shell."""
+    if sys.platform == "win32":
+        import subprocess
+
+        return subprocess.list2cmdline(argv)
+    import shlex
+
+    return shlex.join(argv)
+
+
 EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for any Unix tool whose reader went away
 
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench import console as console_state
-from workbench.console import ReaderGone, console, err_console, print_error, print_json
+from workbench.console import ReaderGone, console, err_console, paste_command, print_error, print_json
 from workbench.errors import Interrupted, LLMError, UsageError, WorkbenchError
 
 
@@ -346,8 +346,6 @@ def _batch(problems, args, settings, skipped=()) -> int:
 def _rerun_command(args, ids: list[str]) -> str:
     """The prompt command for `ids` with every flag given that shapes a trace (pack, strategy, samples, model
     settings): without them a rerun would ask another model, strategy or sample count."""
-    import shlex
-
     argv = ["python", "cli.py", "prompt", *ids]
     if args.pack != "a2":
         argv += ["--pack", args.pack]
@@ -361,7 +359,7 @@ def _rerun_command(args, ids: list[str]) -> str:
             value = re.sub(r"\?[^#]*", "?***", re.sub(r"//[^/?#]*@", "//***@", value), count=1)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
-    return shlex.join(argv)
+    return paste_command(argv)
 
 
 def cmd_chat(args) -> int:

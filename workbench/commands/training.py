@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 from pathlib import Path
 
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES
 from workbench.commands.catalog import add_pack_option
-from workbench.console import console, print_json
+from workbench.console import console, paste_command, print_json
 from workbench.errors import Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
 from workbench.paths import runs_dir
 
@@ -170,7 +169,7 @@ def cmd_train(args) -> int:
             # ... and one resumed with more epochs (or another device or thread count) needs those flags again
             which = ["--all", "--out", str(tasks[0].run_dir.parent), "--jobs", str(args.jobs), *_given_flags(args)] \
                 if args.all else [models[0], "--out", str(tasks[0].run_dir), *_given_flags(args, RESUMABLE_CHANGES)]
-            again = shlex.join(["python", "cli.py", "train", *which, "--resume"])
+            again = paste_command(["python", "cli.py", "train", *which, "--resume"])
             raise _stopped(exc, [t.run_dir for t in tasks], again) from None
     rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
     _report(rows, args.json, "run")
@@ -203,7 +202,7 @@ def cmd_sweep(args) -> int:
         except (KeyboardInterrupt, WriteError) as exc:
             again = ["python", "cli.py", "sweep", args.param, *map(str, args.values), "--model", model, "--out",
                      str(out_dir), "--jobs", str(args.jobs), *_given_flags(args), "--resume"]
-            raise _stopped(exc, dirs, shlex.join(again)) from None
+            raise _stopped(exc, dirs, paste_command(again)) from None
     if args.json:
         print_json({"runs": summary["runs"]} | ({"spread": summary["spread"]} if "spread" in summary else {})
                    | {"summary": str(out_dir / f"sweep-{args.param}.json"), "plot": str(out_dir / f"sweep-{args.param}.png")})
