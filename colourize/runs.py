@@ -17,7 +17,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from workbench.atomic import atomic_path, atomic_write, cannot_write, creation_mode, pid_gone, remove_orphans
+from workbench.atomic import (atomic_path, atomic_write, cannot_write, creation_mode, folder_lock, pid_gone,
+                              remove_orphans)
 from workbench.errors import TrainingError, UsageError, WriteError
 from workbench.paths import make_folder, results_dir, runs_dir, shown_path
 
@@ -297,16 +298,30 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     from workbench.problems import load_pack
 
     dest = results_dir(load_pack(pack).name) / name  # where verify and the writeup read it, --pack a name or a folder
-    foreign = sorted(p.name for p in dest.iterdir() if p.name not in PINNED) if dest.is_dir() else []
-    if foreign:
-        raise UsageError(f"{dest} holds more than a pinned run ({', '.join(foreign[:3])})",
-                         "pin under another name with --as")
     files = {f: (src / f).read_bytes() for f in PINNED if (src / f).is_file()}
-    changed = [f for f, data in files.items() if not (dest / f).is_file() or (dest / f).read_bytes() != data]
-    if dest.is_dir() and any(dest.iterdir()) and changed and not force:
-        raise UsageError(f"{dest} already holds another pinned result (the writeup and verify quote it)",
-                         "pass --force to replace it, or pin under another name with --as")
-    _replace_folder(dest, files)
+    made = [p for p in (dest.parent, *dest.parent.parents) if not os.path.exists(p)]  # deepest first
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with folder_lock(dest.parent):  # two pins into one name at once: the second checks what the first pinned
+            foreign = sorted(p.name for p in dest.iterdir() if p.name not in PINNED) if dest.is_dir() else []
+            if foreign:
+                raise UsageError(f"{dest} holds more than a pinned run ({', '.join(foreign[:3])})",
+                                 "pin under another name with --as")
+            changed = [f for f, data in files.items() if not (dest / f).is_file() or (dest / f).read_bytes() != data]
+            if dest.is_dir() and any(dest.iterdir()) and changed and not force:
+                raise UsageError(f"{dest} already holds another pinned result (the writeup and verify quote it)",
+                                 "pass --force to replace it, or pin under another name with --as")
+            _replace_folder(dest, files)
+    except OSError as exc:
+        raise cannot_write(dest, exc) from exc
+    finally:
+        for folder in made if not dest.exists() else ():
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:  # not empty: someone else's now
+                break
     return dest, list(files)
 
 
@@ -331,10 +346,8 @@ def _replace_folder(dest: Path, files: dict[str, bytes]) -> None:
     then two renames swap them, so readers find the old result or the new one, never a mix of both. Between the
     renames dest is absent for an instant (a reader sees no result); a pin killed there leaves the old result in
     .<name>.<pid>.*.old, which the next pin puts back (recover_pins)."""
-    made = [p for p in (dest.parent, *dest.parent.parents) if not os.path.exists(p)]  # deepest first
     new = old = None
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
         recover_pins(dest.parent)
         new = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.", suffix=".new"))
         for fname, data in files.items():
@@ -358,10 +371,3 @@ def _replace_folder(dest: Path, files: dict[str, bytes]) -> None:
             shutil.rmtree(new, ignore_errors=True)
         if old is not None and dest.exists():
             shutil.rmtree(old, ignore_errors=True)
-        for folder in made if not dest.exists() else ():
-            try:
-                folder.rmdir()
-            except FileNotFoundError:
-                continue
-            except OSError:  # not empty: someone else's now
-                break

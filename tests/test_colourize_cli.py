@@ -12,6 +12,7 @@ import torch
 from test_colourize_fixtures import make_cifar_batches, one_thread, pal, write_palette  # noqa: F401 (fixtures)
 
 import cli
+from workbench.errors import UsageError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -611,6 +612,41 @@ def test_a_pin_failing_at_any_rename_leaves_the_whole_old_result_or_the_whole_ne
     assert n == 6 and got == new  # it failed at each of the 3 files and the 2 renames of the swap, then went through
     assert cli.main(["pin", "a", "--as", "unet", "--force"]) == 0
     assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == old
+
+
+def test_two_pins_into_one_name_at_once_are_taken_in_turn(project):
+    """Two pins of different runs into one name at the same time both found it empty and both swapped in their
+    result: the second replaced the first without --force. They take the results folder in turn now: the second
+    finds the first's result and is refused."""
+    import threading
+    import time
+
+    from colourize import runs
+    from workbench.atomic import folder_lock
+
+    old, new = _two_finished_runs(project)
+    results = project / "solutions" / "a2" / "results"
+    results.mkdir(parents=True)
+    outcomes = {}
+
+    def pin(run):
+        try:
+            outcomes[run] = runs.pin_run(run, "unet")[0].name
+        except UsageError as exc:
+            outcomes[run] = exc.message
+
+    threads = [threading.Thread(target=pin, args=(run,)) for run in "ab"]
+    with folder_lock(results):  # another pin holding it: both wait
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        assert outcomes == {} and list(results.iterdir()) == []
+    for t in threads:
+        t.join(30)
+    first = next(run for run in "ab" if outcomes[run] == "unet")
+    second = "b" if first == "a" else "a"
+    assert "already holds another pinned result" in outcomes[second], outcomes
+    assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == (old if first == "a" else new)
 
 
 def test_a_pin_killed_between_its_renames_is_put_right_by_the_next_pin(project, capsys):
