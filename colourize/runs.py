@@ -308,6 +308,7 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
                 raise UsageError(f"{dest} holds more than a pinned run ({', '.join(foreign[:3])})",
                                  "pin under another name with --as")
             changed = [f for f, data in files.items() if not (dest / f).is_file() or (dest / f).read_bytes() != data]
+            changed += [f for f in PINNED if f not in files and (dest / f).is_file()]  # the swap would drop it
             if dest.is_dir() and any(dest.iterdir()) and changed and not force:
                 raise UsageError(f"{dest} already holds another pinned result (the writeup and verify quote it)",
                                  "pass --force to replace it, or pin under another name with --as")

@@ -614,6 +614,23 @@ def test_a_pin_failing_at_any_rename_leaves_the_whole_old_result_or_the_whole_ne
     assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == old
 
 
+def test_a_pin_that_would_drop_a_pinned_file_needs_force(project, capsys):
+    """A run like the pinned one but for a file it lacks (no samples.png) was pinned without --force, and the swap
+    dropped the pinned samples.png: a missing file is a change like any other."""
+    old, _ = _two_finished_runs(project)
+    results = project / "solutions" / "a2" / "results"
+    assert cli.main(["pin", "a", "--as", "unet"]) == 0
+    capsys.readouterr()
+    (project / "runs" / "c").mkdir()
+    for name, data in old.items():
+        if name != "samples.png":
+            (project / "runs" / "c" / name).write_bytes(data)
+    _one_line_error(capsys, cli.main(["pin", "c", "--as", "unet"]), "already holds another", "--force")
+    assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == old
+    assert cli.main(["pin", "c", "--as", "unet", "--force"]) == 0
+    assert sorted(p.name for p in (results / "unet").iterdir()) == sorted(set(old) - {"samples.png"})
+
+
 def test_two_pins_into_one_name_at_once_are_taken_in_turn(project):
     """Two pins of different runs into one name at the same time both found it empty and both swapped in their
     result: the second replaced the first without --force. They take the results folder in turn now: the second
