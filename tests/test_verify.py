@@ -1098,6 +1098,22 @@ def test_the_grader_s_reply_is_read_from_fences_think_blocks_and_text_numbers(mo
     assert Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")["score"] == score
 
 
+@pytest.mark.parametrize("reply", [
+    '{"score": "high", "notes": "all key points"}\n{"score": 0.5, "notes": "misses depth"}',
+    '{"score": 0.5, "notes": "misses depth"}\n{"score": 7, "notes": "all key points"}',
+    '{"score": 0.5, "notes": "misses depth"}\n{"score": null, "notes": "all key points"}\n{"score": "0.5"}',
+])
+def test_a_grader_reply_beside_an_invalid_score_is_graded_by_its_one_valid_score_and_its_notes(monkeypatch, reply):
+    """A reply with a valid score and an invalid one ("high", 7) was refused as "2 different scores", and the notes
+    were the first object's even when the score came from another. Only valid scores count, and the notes are
+    those of the object the score is from."""
+    from workbench.judge import Judge
+
+    monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: type("R", (), {"text": reply, "choices": ()})())
+    graded = Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")
+    assert (graded["score"], graded["notes"]) == (0.5, "misses depth")
+
+
 @pytest.mark.parametrize("reply, message", [
     ('{"score": "high"}', "not the JSON asked for"), ('{"score": "1.5"}', "not the JSON asked for"),
     ('{"score": "0.5 of 1"}', "not the JSON asked for"), ("<think>{\"score\": 1}</think> I cannot grade.", "not the JSON asked for"),
@@ -1105,7 +1121,6 @@ def test_the_grader_s_reply_is_read_from_fences_think_blocks_and_text_numbers(mo
     ('{"notes": "makes every key point"} {"grade": 1}', "not the JSON asked for"),  # JSON, but no score in it
     ('{"score": 0.5, "notes": "misses depth"}\nOn reflection: {"score": 1, "notes": "all there"}', "2 different scores"),
     ('Draft: {"score": 0.25}\n```json\n{"score": 0.75, "notes": "final"}\n```', "2 different scores"),
-    ('{"score": 0.5}\n{"score": 7}', "2 different scores"),  # a second, impossible score: no telling which is meant
     # a score in the grader's thinking is a draft, not its reply: it was taken when nothing followed the thinking
     ('<think>Rows of X are named. Draft: {"score": 1, "notes": "all there"}', "only an unclosed <think> block"),
     ('<think>Draft: {"score": 1, "notes": "all there"}</think>', "not the JSON asked for"),

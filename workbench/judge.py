@@ -124,18 +124,19 @@ class Judge:
             raise CheckError("the model grader's reply is only an unclosed <think> block (its reasoning was cut off "
                              "before the JSON)",
                              "try again, raise [llm] max_tokens in workbench.toml, or use another --judge model")
-        graded = _scored_objects(reply)
-        scores = {_fraction(d["score"]) for d in graded}
+        # only a fraction is a grade: an object scoring "high" or 7 beside one valid grade does not make it doubtful
+        graded = [(f, d) for d in _scored_objects(reply) if (f := _fraction(d["score"])) is not None]
+        scores = {f for f, _ in graded}
         if len(scores) > 1:  # which one is meant? refuse rather than guess
             raise CheckError(f"the model grader's reply gives {len(scores)} different scores: {reply[:80]!r}",
                              "try again or another --judge model")
-        score = scores.pop() if scores else None
+        score, chosen = graded[0] if graded else (None, {})  # its notes are those of the object the score is from
         if score is None and cut_off:  # not the grader's fault: the token limit ([llm] max_tokens) ended its reply
             raise CheckError(f"the model grader's reply was cut off at its token limit before its JSON: {reply[:80]!r}",
                              "raise [llm] max_tokens in workbench.toml, or use another --judge model")
         if score is None:
             raise CheckError(f"the model grader's reply is not the JSON asked for: {reply[:80]!r}", "try another --judge model")
-        notes = graded[0].get("notes")
+        notes = chosen.get("notes")
         return {"score": score, "notes": "" if notes is None else str(notes),  # null: no notes, not "None"
                 "model": getattr(done, "model", None), "cached": False}
 
