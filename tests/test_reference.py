@@ -1666,10 +1666,13 @@ def test_llm_code_whose_output_the_full_temp_folder_cut_off_is_unchecked(tmp_pat
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     cut = f"import os; os.write(1, b'{ref.PROBE_MARK}{{\"configs\": [{{\"err'); os._exit(0)"
     statvfs = os.statvfs
-    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=0) if str(path).startswith(
+    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=0, f_bfree=0) if str(path).startswith(
         str(tmp_path)) else statvfs(path))
     v = verdict("5.1", LLM_CODE.replace("OP", "1").replace("super().__init__()", "super().__init__()\n        " + cut))
     assert v.status == "unchecked" and f"temp folder {tmp_path} (no space left" in v.reason, v.reason
+    # a description printed whole was not cut by the full disk: the code is checked (it was unchecked)
+    v = verdict("5.1", LLM_CODE.replace("OP", "1"))
+    assert v.status == "correct", (v.status, v.reason)
 
 
 def test_llm_code_that_fails_names_its_error():

@@ -552,10 +552,35 @@ def test_a_temp_folder_that_filled_up_during_the_run_is_one_line(tmp_path, monke
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert run_python("print('hi')", timeout_s=10).stdout == "hi\n"  # room left: the result as it is
     statvfs = os.statvfs
-    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=0) if str(path).startswith(
+    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=0, f_bfree=0) if str(path).startswith(
         str(tmp_path)) else statvfs(path))
     with pytest.raises(CheckError, match=f"temp folder {tmp_path} \\(no space left on device\\): free space"):
         run_python("print('hi')", timeout_s=10)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_temp_folder_full_only_for_others_or_output_that_is_whole_is_no_failure(tmp_path, monkeypatch):
+    """root writes into the blocks reserved for it: a temp folder with none left for others (f_bavail 0) but some
+    free (f_bfree) was said to have filled up, and a check that ran fine as root was unchecked. Nor does a full disk
+    fail a run whose output the caller finds whole (its result parses): the disk did not cut it."""
+    import tempfile
+    import types
+
+    from workbench.errors import CheckError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    statvfs, free = os.statvfs, {"f_bavail": 0, "f_bfree": 5}
+    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(**free) if str(path).startswith(
+        str(tmp_path)) else statvfs(path))
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert run_python("print('hi')", timeout_s=10).stdout == "hi\n"
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # another user may not use root's reserve
+    with pytest.raises(CheckError, match="no space left on device"):
+        run_python("print('hi')", timeout_s=10)
+    free["f_bfree"] = 0
+    assert run_python("print('hi')", timeout_s=10, complete=lambda out: out == "hi\n").stdout == "hi\n"
+    with pytest.raises(CheckError, match="no space left on device"):  # output the caller cannot read may be cut
+        run_python("print('h')", timeout_s=10, complete=lambda out: out == "hi\n")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
@@ -307,8 +308,10 @@ _SANDBOX_FOLDER = re.compile(r"wb-sandbox-(\d+)-[a-z0-9_]+")
 _SANDBOX_ORPHAN_AGE_S = 3600.0
 
 
-def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = True) -> SandboxResult:
-    """Run `source` with this interpreter in a sandboxed child and capture its output."""
+def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = True,
+               complete: Callable[[str], bool] | None = None) -> SandboxResult:
+    """Run `source` with this interpreter in a sandboxed child and capture its output. `complete` tells whole output
+    (the result the caller reads parses): a temp folder that filled up did not cut it, so it is no failure."""
     _hide_own_environment()
     prefix = _unshare_prefix() if network_namespace else ()
     abi = landlock_abi()
@@ -350,18 +353,20 @@ def run_python(source: str, timeout_s: float = 30.0, network_namespace: bool = T
             _kill_group(proc)  # leftovers in its group; a PID namespace already took the rest
             proc.wait()
             _RUNNING.discard(proc)
-        if not timed_out and _no_space_left(tmp):
+        out, err = (redact_secrets(_text(f)) for f in (out_file, err_file))
+        if not timed_out and _no_space_left(tmp) and not (complete is not None and complete(out)):
             # its output may end where the disk filled, even with status 0: a JSON line cut short or none at all
             raise temp_folder_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
-        out, err = (redact_secrets(_text(f)) for f in (out_file, err_file))
         return SandboxResult(None if timed_out else proc.returncode, out, err, timed_out,
                              time.monotonic() - start, bool(prefix), bool(abi))
 
 
 def _no_space_left(folder: str) -> bool:
+    """Whether this user can write nothing more there: root may still use the blocks reserved for it (f_bfree)."""
     try:
-        return os.statvfs(folder).f_bavail == 0
-    except (OSError, AttributeError):  # no statvfs (Windows)
+        stats = os.statvfs(folder)
+        return (stats.f_bfree if os.geteuid() == 0 else stats.f_bavail) == 0
+    except (OSError, AttributeError):  # no statvfs or geteuid (Windows)
         return False
 
 

@@ -358,7 +358,7 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
         f"print({PROBE_MARK!r} + json.dumps(describe(_ns[{class_name!r}])))",
     ])
     limit = min(0.8 * timeout_s, SANDBOX_TIMEOUT_S)  # below the engine's limit, so the child is killed first
-    result = run_python(source, timeout_s=limit)
+    result = run_python(source, timeout_s=limit, complete=lambda out: _printed_description(out) is not None)
     if result.timed_out:
         raise Unchecked(f"the model code did not finish within {limit:g} s (killed)")
     line = next((ln for ln in result.stdout.splitlines() if ln.startswith(PROBE_MARK)), None)
@@ -381,6 +381,16 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
             raise Unchecked("the model code needs a CUDA GPU (it puts the model or its tensors on 'cuda'), "
                             "and this machine has none")
     return description
+
+
+def _printed_description(stdout: str) -> dict | None:
+    """The description the child printed, where its line is whole (a full disk may cut it short); else None."""
+    line = next((ln for ln in stdout.splitlines() if ln.startswith(PROBE_MARK)), None)
+    try:
+        description = json.loads(line[len(PROBE_MARK):]) if line is not None else None
+    except ValueError:
+        return None
+    return description if isinstance(description, dict) else None
 
 
 # torch's errors for "cuda" without a usable GPU: a CUDA build without a driver or device; a CPU-only build
