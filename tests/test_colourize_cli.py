@@ -539,15 +539,7 @@ def test_a_pin_that_runs_out_of_space_leaves_the_pinned_result_whole(project, ca
     """pin --force wrote its files one by one: out of space at curves.png, the pinned config.json and metrics.json
     were the new run's already, beside the old run's figures (a result of no run, quoted by the writeup). Now every
     file is written before any is replaced: the old result stays whole, and with space the pin goes through."""
-    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
-    (project / "solutions").mkdir()
-    for name, seed in (("a", 0), ("b", 1)):
-        folder = project / "runs" / name
-        folder.mkdir()
-        (folder / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24}, "settings": {
-            "model": "unet", "epochs": 1, "seed": seed}}))
-        (folder / "metrics.json").write_text(json.dumps({"complete": True, "final": {"val_acc": 50.0 + seed}}))
-        (folder / "curves.png").write_bytes(bytes([seed]) * 20_000)
+    _two_finished_runs(project, curves_bytes=20_000)
     assert cli.main(["pin", "a", "--as", "unet"]) == 0
     dest = project / "solutions" / "a2" / "results" / "unet"
     before = {p.name: p.read_bytes() for p in dest.iterdir()}
@@ -561,7 +553,7 @@ def test_a_pin_that_runs_out_of_space_leaves_the_pinned_result_whole(project, ca
                                                                  for p in (project / "runs" / "b").iterdir()}
 
 
-def _two_finished_runs(project) -> tuple[dict, dict]:
+def _two_finished_runs(project, curves_bytes: int = 2000) -> tuple[dict, dict]:
     """runs/a and runs/b, finished unet runs in colourize's layout (fixture bytes; b has no samples.png), and the
     files each would pin."""
     (project / "solutions").unlink()  # never pin into the real solutions/ from a test
@@ -572,7 +564,7 @@ def _two_finished_runs(project) -> tuple[dict, dict]:
         (folder / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24}, "settings": {
             "model": "unet", "epochs": 1, "seed": seed}}))
         (folder / "metrics.json").write_text(json.dumps({"complete": True, "final": {"val_acc": 50.0 + seed}}))
-        (folder / "curves.png").write_bytes(bytes([seed]) * 2000)
+        (folder / "curves.png").write_bytes(bytes([seed]) * curves_bytes)
         if name == "a":
             (folder / "samples.png").write_bytes(b"a" * 2000)
     return tuple({p.name: p.read_bytes() for p in (project / "runs" / n).iterdir()} for n in "ab")
