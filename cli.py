@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from workbench import console
 
     console.json_written = console.reader_gone = False
+    console.console.quiet = console.err_console.quiet = False  # an earlier command in this process lost its reader
     try:
         code = int(args.func(args) or 0)
         return console.EXIT_READER_GONE if console.reader_gone else code

@@ -634,3 +634,13 @@ def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(args):
     finally:
         os.close(write_end)
     assert done.returncode == 141 and done.stderr == b""  # 128 + SIGPIPE, as a shell reports for `seq 9999 | head -1`
+
+
+def test_a_command_after_one_whose_reader_went_away_shows_its_output(capsys, monkeypatch):
+    # in-process callers (tests, notebooks) run several commands: one that lost its reader must not mute the next
+    from workbench import console
+
+    monkeypatch.setattr(console, "silence", lambda stream=None: None)  # capsys's stdout has no descriptor to close
+    console.reader_went_away()
+    assert cli.main(["list"]) == 0
+    assert "26 problems, 15 points" in capsys.readouterr().out
