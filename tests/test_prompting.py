@@ -482,7 +482,7 @@ def test_a_key_that_cannot_be_sent_is_a_config_error_before_sending(wb, monkeypa
 
 
 @pytest.mark.parametrize("command, codes", [
-    ([], ["0 ok", "2 bad input", "3 LLM failure", "130 interrupted"]),
+    ([], ["0 ok", "2 bad input", "a file that cannot be written", "3 LLM failure", "130 interrupted", "141"]),
     (["prompt"], ["Exit 0:", "2: bad input", "3: the LLM failed", "130: Ctrl-C"]),
     (["chat"], ["Exit 0:", "2: bad input", "3: nothing was answered", "130: Ctrl-C"]),
     (["traces"], ["Exit 0:", "1: `verify` found", "2: bad input"]),
