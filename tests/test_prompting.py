@@ -492,7 +492,7 @@ def test_a_key_that_cannot_be_sent_is_a_config_error_before_sending(wb, monkeypa
     (["list"], ["Exit 0: listed", "2: bad input"]),
     (["show"], ["Exit 0: shown", "2: bad input"]),
     (["reference"], ["Exit 0: shown", "2: bad input"]),
-    (["train"], ["Exit 0: trained", "2: bad input", "130: interrupted"]),
+    (["train"], ["Exit 0: trained", "2: bad input", "a file that cannot be written", "130: interrupted"]),
     (["sweep"], ["Exit 0: swept", "2: bad input", "130: interrupted"]),
     (["pin"], ["Exit 0: pinned", "2: bad input"]),
 ])

@@ -54,7 +54,8 @@ def register(sub) -> None:
                                    "category, evaluating on the test split every epoch, into a run folder (config, "
                                    "metrics, curves, samples, model); Ctrl-C keeps the last complete epoch for "
                                    "--resume. Exit 0: trained; 2: bad input (model, settings, data, device, run "
-                                   "folder or checkpoint); 130: interrupted.")
+                                   "folder or checkpoint) or a file that cannot be written (disk full); 130: "
+                                   "interrupted.")
     p.add_argument("model", nargs="?", metavar="MODEL", help="poolupsample, convtranspose or unet (class names too)")
     p.add_argument("--all", action="store_true", help="train the three models (one after another unless --jobs)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>; with --all, the parent folder)")
