@@ -494,7 +494,7 @@ def test_a_key_that_cannot_be_sent_is_a_config_error_before_sending(wb, monkeypa
     (["reference"], ["Exit 0: shown", "2: bad input"]),
     (["train"], ["Exit 0: trained", "2: bad input", "a file that cannot be written", "130: interrupted"]),
     (["sweep"], ["Exit 0: swept", "2: bad input", "130: interrupted"]),
-    (["pin"], ["Exit 0: pinned", "2: bad input"]),
+    (["pin"], ["Exit 0: pinned", "2: bad input", "a file that cannot be written"]),
 ])
 def test_help_documents_the_exit_codes(command, codes, capsys):
     from cli import main

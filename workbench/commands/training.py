@@ -83,7 +83,8 @@ def register(sub) -> None:
                        description="Copy a finished run's config, metrics and plots to solutions/<pack>/results/"
                                    "<name>/, where verify and build-writeup read them. Exit 0: pinned (or already "
                                    "pinned); 2: bad input (an unfinished or missing run, or another result under "
-                                   "that name without --force).")
+                                   "that name without --force) or a file that cannot be written (disk full: the "
+                                   "pinned result stays as it was).")
     p.add_argument("run", metavar="RUN", help="run folder or name under runs/")
     p.add_argument("--as", dest="name", metavar="NAME", help="result name (default: the run folder's name)")
     add_pack_option(p)
