@@ -7,7 +7,7 @@ whose last user message contains its `match` text (any request when absent), onc
 
 Actions (dicts; keys combine):
     status=429|500|401|404|400, headers={...}, code="context_length_exceeded", message="..."
-    delay=SECONDS            wait before answering
+    delay=SECONDS            wait before answering (server.delay may be a threading.Event: wait until it is set)
     drop=True                close the connection without a response
     truncate=True            (streaming) send part of the answer, then close: no finish_reason, no [DONE]
     empty_stream=True        (streaming) send the headers, then close without any event
@@ -131,7 +131,9 @@ def _handler(server: FakeOpenAI):
                 return self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             action = server._next_action(body)
             delay = action.get("delay", server.delay)
-            if delay:
+            if isinstance(delay, threading.Event):  # the test's cue, not a time a loaded machine may overrun
+                delay.wait(30)
+            elif delay:
                 time.sleep(delay)
             if action.get("drop"):
                 return self._drop()

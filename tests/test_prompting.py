@@ -646,13 +646,17 @@ def test_ctrl_c_leaves_only_complete_traces(wb):
 def test_a_chat_whose_reader_goes_away_keeps_the_reply_then_sends_nothing_more(wb, flags):
     # `chat 1.1 < questions.txt | head -1`: the reply being paid for (to the strategy's prompt) is saved; the typed
     # questions are not sent, as no one would see their replies
-    wb.server.delay = 0.5  # the reader leaves before the reply is shown
+    import threading
+
+    reader_gone = threading.Event()  # the reply waits for it: a test stalled on a loaded machine still leaves first
+    wb.server.delay = reader_gone
     proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "chat", "1.1", "--pack", "demo", *flags],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdin.write(b"typed one\ntyped two\n")
     proc.stdin.close()
     assert proc.stdout.readline().startswith(b"chat about 1.1")
     proc.stdout.close()
+    reader_gone.set()
     assert proc.wait(timeout=30) == 141 and proc.stderr.read() == b""
     [path] = wb.traces()
     [request] = wb.server.chat_requests()
