@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cli.py",
         description="LLM-assisted assignment workbench: problems, prompts, traces, checks, writeup.",
         epilog="Exit codes: 0 ok; 1 a check failed or required work is missing; 2 bad input or settings, or a file that "
-               "cannot be written (disk full); 3 LLM failure; 130 interrupted (Ctrl-C); 141 stdout's reader went away (`| head`). Errors are one line on stderr; with --json also "
-               "{error, fix, exit_code} on stdout.",
+               "cannot be written (disk full); 3 LLM failure; 130 interrupted (Ctrl-C); 141 stdout's reader went away "
+               "(`| head`). Errors are one line on stderr; with --json also {error, fix, exit_code} on stdout.",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

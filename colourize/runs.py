@@ -20,7 +20,7 @@ from pathlib import Path
 from workbench.atomic import (atomic_path, atomic_write, cannot_write, creation_mode, folder_lock, pid_gone,
                               remove_orphans)
 from workbench.errors import TrainingError, UsageError, WriteError
-from workbench.paths import make_folder, results_dir, runs_dir, shown_path
+from workbench.paths import make_folder, missing_folders, remove_empty, results_dir, runs_dir, shown_path
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
@@ -287,7 +287,7 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     # the pinned result is committed, and a clone on Windows failed on it
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name) or name.endswith(".") or WINDOWS_RESERVED.fullmatch(name):
         raise UsageError(f"result name {name!r} is not a plain folder name of at most 100 characters", "use letters, digits, '.', '_' or '-', e.g. --as unet")
-    model = read_config(src)["settings"].get("model")
+    model = settings.get("model")
     # the checks read model names in any case, and the class names too (ConvTransposeNet is convtranspose's own pin)
     as_model = next((short for short, cls in MODEL_CLASSES.items() if name.lower() in (short, cls.lower())), name.lower())
     if as_model in MODEL_NAMES and model != as_model:
@@ -299,7 +299,7 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
 
     dest = results_dir(load_pack(pack).name) / name  # where verify and the writeup read it, --pack a name or a folder
     files = {f: (src / f).read_bytes() for f in PINNED if (src / f).is_file()}
-    made = [p for p in (dest.parent, *dest.parent.parents) if not os.path.exists(p)]  # deepest first
+    made = missing_folders(dest.parent)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         with folder_lock(dest.parent):  # two pins into one name at once: the second checks what the first pinned
@@ -316,13 +316,8 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     except OSError as exc:
         raise cannot_write(dest, exc) from exc
     finally:
-        for folder in made if not dest.exists() else ():
-            try:
-                folder.rmdir()
-            except FileNotFoundError:
-                continue
-            except OSError:  # not empty: someone else's now
-                break
+        if not dest.exists():
+            remove_empty(made)
     return dest, list(files)
 
 
@@ -360,9 +355,7 @@ def _replace_folder(dest: Path, files: dict[str, bytes]) -> None:
         os.rename(new, dest)
     except WriteError as exc:  # it named a file in the staging folder, which is about to go
         raise exc.moved(new, dest) from exc
-    except OSError as exc:
-        raise cannot_write(dest, exc) from exc
-    finally:
+    finally:  # an OSError goes on to pin_run, which names dest
         if old is not None and not dest.exists():  # the new result never took its place: the old one goes back
             try:
                 os.rename(old, dest)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from workbench.errors import TraceError, WriteError
+from workbench.paths import missing_folders, remove_empty
 
 
 def creation_mode(base: int = 0o666) -> int:
@@ -30,7 +31,7 @@ def atomic_path(path: Path, exclusive: bool = False):
     On failure nothing is left: the folders it made for `path` are removed again while empty."""
     path = Path(path)
     tmp = None
-    made = [p for p in (path.parent, *path.parent.parents) if not os.path.exists(p)]  # deepest first
+    made = missing_folders(path.parent)
     done = False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,13 +54,8 @@ def atomic_path(path: Path, exclusive: bool = False):
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        for folder in made if not done else ():
-            try:
-                folder.rmdir()
-            except FileNotFoundError:  # the mkdir failed before it
-                continue
-            except OSError:  # not empty: someone else's now
-                break
+        if not done:
+            remove_empty(made)
 
 
 def cannot_write(path: Path, exc: OSError) -> WriteError:

@@ -22,8 +22,6 @@ PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, pros
 # Rich counts them as zero width, so dropping them keeps every table and panel aligned; traces keep the exact bytes.
 # A lone surrogate (a \ud800 escape in a streamed reply) is no text: writing it to stdout raised UnicodeEncodeError.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-# Where the file system encoding is ASCII (the C locale with PYTHONUTF8=0) a path's non-ASCII bytes come as
-# surrogate escapes; dropped as lone surrogates, "/tmp/Über" was shown as "/tmp/ber". path_text decodes them as UTF-8.
 
 
 def paste_command(argv: list[str]) -> str:
@@ -78,6 +76,8 @@ class _Console(Console):
             if segment.control or not _UNSAFE.search(segment.text):
                 yield segment
             else:
+                # a path's bytes under an ASCII file system encoding (C locale, PYTHONUTF8=0) come as surrogate
+                # escapes: decoded first, "/tmp/Über" is not shown as "/tmp/ber"
                 yield Segment(_UNSAFE.sub("", path_text(segment.text)), segment.style)
 
     def print(self, *objects, soft_wrap=None, **kwargs):

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from workbench.atomic import atomic_write
 from workbench.errors import WorkbenchError
 from workbench.paths import project_root
+from workbench.traces import utc_now
 
 SCHEMA = "workbench.judge-grade/1"
 MAX_BYTES = 1 << 20  # a grade is a few hundred bytes: a larger file is not one of ours
@@ -69,8 +69,7 @@ class GradeCache:
     def put(self, key: str, score: float, notes: str, model: str | None) -> None:
         """Written atomically (two workers grading the same answer each replace the file whole); a cache that cannot
         be written (read-only, full) only costs the request next time."""
-        graded_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        data = {"schema": SCHEMA, "score": score, "notes": notes, "model": model, "graded_at": graded_at}
+        data = {"schema": SCHEMA, "score": score, "notes": notes, "model": model, "graded_at": utc_now()}
         try:
             atomic_write(self.path(key), (json.dumps(data, ensure_ascii=True, indent=1) + "\n").encode("ascii"))
         except (OSError, WorkbenchError):

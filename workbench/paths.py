@@ -89,7 +89,7 @@ def make_folder(path: Path, keep: bool = True) -> str:
     may still fail must not leave empty folders behind.
 
     A real write, not os.access: root passes os.access everywhere, and /proc or a read-only mount refuse anyway."""
-    created = [p for p in (path, *path.parents) if not os.path.exists(p)]  # deepest first (a name too long: absent)
+    created = missing_folders(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
@@ -97,9 +97,24 @@ def make_folder(path: Path, keep: bool = True) -> str:
     except OSError as exc:
         return "it is a file, not a folder" if os.path.isfile(path) else exc.strerror or str(exc)
     finally:
-        for folder in created if not keep else ():
-            try:
-                folder.rmdir()
-            except OSError:  # not empty: someone else is using it now
-                break
+        if not keep:
+            remove_empty(created)
     return ""
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """`path` and those of its parents that do not exist yet, deepest first: what `mkdir -p` would make
+    (a name too long for the file system counts as absent)."""
+    return [p for p in (path, *path.parents) if not os.path.exists(p)]
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove, deepest first, folders a command made and no longer needs (it failed): only while empty, as one
+    that holds anything is someone else's now."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:  # never made: the mkdir failed before it
+            continue
+        except OSError:
+            break
