@@ -16,6 +16,19 @@ from workbench.problems import load_pack
 from workbench.traces import SCHEMA, write_trace
 from workbench.verdicts import AUTO_LABEL
 
+
+@pytest.fixture
+def server(monkeypatch):
+    """A real OpenAI-compatible server on 127.0.0.1 (tests/openai_server.py) that OPENAI_BASE_URL points at: the
+    --judge grader's endpoint."""
+    from openai_server import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+    yield fake
+    fake.stop()
+
+
 REPO = Path(__file__).resolve().parent.parent
 PACK_ORDER = yaml.safe_load((REPO / "problems" / "a2" / "pack.yaml").read_text())["order"]
 # Minimal records for when the real pack has none yet: (points, type, kind, answer)
@@ -641,103 +654,83 @@ def test_cli_verify_table_json_and_exit_codes(proj, capsys):
     assert {r["problem"] for r in data["reports"]} == set(p.id for p in load_pack("a2").problems)
 
 
-def test_cli_judge_through_the_llm_client(proj, capsys, monkeypatch):
+def test_cli_judge_through_the_llm_client(proj, capsys, server):
     """--judge goes through workbench.llm to a real loopback server speaking the OpenAI protocol."""
-    from openai_server import FakeOpenAI
-
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        server.script({"content": '{"score": 1.0, "notes": "makes every key point"}'})
-        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
-        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
-        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
-        assert own["status"] == "correct" and own["details"][0]["note"] == "makes every key point"
-        prompt = server.chat_requests()[-1]["body"]["messages"][-1]["content"]
-        assert "Every update is a combination" in prompt and "KEY POINTS" in prompt
-        server.script({"content": '{"score": 1.0, "notes": null}'})  # the same answer: graded again only on --rejudge
-        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", "--rejudge"])
-        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
-        assert own["status"] == "correct" and own["details"][0]["note"] == ""  # was "None" in the critique
-        server.script({"content": "I think it is fine."})
-        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", "--rejudge"])
-        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
-        assert own["status"] == "unchecked" and "not the JSON asked for" in own["details"][-1]["note"]
-    finally:
-        server.stop()
+    server.script({"content": '{"score": 1.0, "notes": "makes every key point"}'})
+    write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+    main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
+    own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+    assert own["status"] == "correct" and own["details"][0]["note"] == "makes every key point"
+    prompt = server.chat_requests()[-1]["body"]["messages"][-1]["content"]
+    assert "Every update is a combination" in prompt and "KEY POINTS" in prompt
+    server.script({"content": '{"score": 1.0, "notes": null}'})  # the same answer: graded again only on --rejudge
+    main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", "--rejudge"])
+    own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+    assert own["status"] == "correct" and own["details"][0]["note"] == ""  # was "None" in the critique
+    server.script({"content": "I think it is fine."})
+    main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", "--rejudge"])
+    own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+    assert own["status"] == "unchecked" and "not the JSON asked for" in own["details"][-1]["note"]
 
 
 def _cache_files(root: Path) -> list[Path]:
     return sorted((root / ".cache" / "judge").iterdir()) if (root / ".cache" / "judge").is_dir() else []
 
 
-def test_a_graded_answer_is_taken_from_the_cache_until_rejudge(proj, capsys, monkeypatch):
+def test_a_graded_answer_is_taken_from_the_cache_until_rejudge(proj, capsys, monkeypatch, server):
     """Re-running verify --judge paid for every answer again and could score it differently; a grade is now kept under
     .cache/judge/ and used without a request, --rejudge grades afresh and replaces it. No secret lands in the cache."""
     from llm_fixtures import SECRET
-    from openai_server import FakeOpenAI
 
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
 
-        def note_after(*flags):
-            main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", *flags])
-            own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
-            return own["score"], own["details"][0]["note"]
+    def note_after(*flags):
+        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json", *flags])
+        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+        return own["score"], own["details"][0]["note"]
 
-        server.script({"content": '{"score": 0.5, "notes": "misses the row space"}'},
-                      {"content": '{"score": 0.75, "notes": "names the row space"}'})
-        assert note_after() == (0.5, "misses the row space") and len(server.chat_requests()) == 1
-        assert note_after() == (0.5, "misses the row space") and len(server.chat_requests()) == 1  # no request
-        assert note_after("--rejudge") == (0.75, "names the row space") and len(server.chat_requests()) == 2
-        assert note_after() == (0.75, "names the row space") and len(server.chat_requests()) == 2  # replaced
-        assert "from the cache" not in capsys.readouterr().out  # --json: each grade says so itself
-        [entry] = _cache_files(proj)
-        data = json.loads(entry.read_text())
-        assert (data["score"], data["notes"], data["model"]) == (0.75, "names the row space", "fake-gpt-2026-01-15")
-        assert SECRET not in entry.read_text() and "127.0.0.1" not in entry.read_text()
-    finally:
-        server.stop()
+    server.script({"content": '{"score": 0.5, "notes": "misses the row space"}'},
+                  {"content": '{"score": 0.75, "notes": "names the row space"}'})
+    assert note_after() == (0.5, "misses the row space") and len(server.chat_requests()) == 1
+    assert note_after() == (0.5, "misses the row space") and len(server.chat_requests()) == 1  # no request
+    assert note_after("--rejudge") == (0.75, "names the row space") and len(server.chat_requests()) == 2
+    assert note_after() == (0.75, "names the row space") and len(server.chat_requests()) == 2  # replaced
+    assert "from the cache" not in capsys.readouterr().out  # --json: each grade says so itself
+    [entry] = _cache_files(proj)
+    data = json.loads(entry.read_text())
+    assert (data["score"], data["notes"], data["model"]) == (0.75, "names the row space", "fake-gpt-2026-01-15")
+    assert SECRET not in entry.read_text() and "127.0.0.1" not in entry.read_text()
     assert main(["verify", "--problem", "1.1.1", "--rejudge"]) == 2  # nothing to grade again without --judge
     assert "no --judge was given" in capsys.readouterr().err
 
 
-def test_the_output_says_which_grades_came_from_the_cache(proj, tmp_path, capsys, monkeypatch):
+def test_the_output_says_which_grades_came_from_the_cache(proj, tmp_path, capsys, server):
     """verify, check: --json gives each graded answer's grader version and whether its grade was kept from an earlier
     run; the text report counts the kept grades and says how to grade afresh."""
-    from openai_server import FakeOpenAI
-
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        server.reply = lambda body, i: '{"score": 1.0, "notes": "all there"}'
-        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
-        argv = ["verify", "--problem", "1.1.1", "--judge", "fake-gpt"]
-        graded = []
-        for flags in ([], [], ["--rejudge"]):
-            main([*argv, "--json", *flags])
-            [d] = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]["details"]
-            graded.append((d["grader_model"], d["from_cache"]))
-        assert graded == [("fake-gpt-2026-01-15", False), ("fake-gpt-2026-01-15", True), ("fake-gpt-2026-01-15", False)]
-        main(argv)
-        out = " ".join(capsys.readouterr().out.split())
-        assert "1 model grade from the cache (.cache/judge/, no request made); --rejudge grades afresh" in out
-        main([*argv, "--rejudge"])
-        assert "from the cache" not in capsys.readouterr().out
-        answer = tmp_path / "answer.md"
-        answer.write_text("Every update is a combination of rows of X.")
-        for cached in (False, True):
-            assert main(["check", "1.1.1", str(answer), "--judge", "fake-gpt", "--json"]) == 0
-            [d] = json.loads(capsys.readouterr().out)["details"]
-            assert d["from_cache"] is cached and d["grader_model"] == "fake-gpt-2026-01-15"
-        assert main(["check", "1.1.1", str(answer), "--judge", "fake-gpt"]) == 0
-        assert "1 model grade from the cache" in " ".join(capsys.readouterr().out.split())
-        assert len(server.chat_requests()) == 4
-    finally:
-        server.stop()
+    server.reply = lambda body, i: '{"score": 1.0, "notes": "all there"}'
+    write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+    argv = ["verify", "--problem", "1.1.1", "--judge", "fake-gpt"]
+    graded = []
+    for flags in ([], [], ["--rejudge"]):
+        main([*argv, "--json", *flags])
+        [d] = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]["details"]
+        graded.append((d["grader_model"], d["from_cache"]))
+    assert graded == [("fake-gpt-2026-01-15", False), ("fake-gpt-2026-01-15", True), ("fake-gpt-2026-01-15", False)]
+    main(argv)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 model grade from the cache (.cache/judge/, no request made); --rejudge grades afresh" in out
+    main([*argv, "--rejudge"])
+    assert "from the cache" not in capsys.readouterr().out
+    answer = tmp_path / "answer.md"
+    answer.write_text("Every update is a combination of rows of X.")
+    for cached in (False, True):
+        assert main(["check", "1.1.1", str(answer), "--judge", "fake-gpt", "--json"]) == 0
+        [d] = json.loads(capsys.readouterr().out)["details"]
+        assert d["from_cache"] is cached and d["grader_model"] == "fake-gpt-2026-01-15"
+    assert main(["check", "1.1.1", str(answer), "--judge", "fake-gpt"]) == 0
+    assert "1 model grade from the cache" in " ".join(capsys.readouterr().out.split())
+    assert len(server.chat_requests()) == 4
 
 
 def test_what_decides_a_grade_misses_the_cache(proj, monkeypatch):
@@ -797,67 +790,55 @@ def test_an_api_version_is_another_grade_a_key_in_the_base_url_is_not(proj, monk
         server.stop()
 
 
-def test_a_grade_made_at_the_grader_s_default_temperature_is_kept_as_such_and_found_again(proj, monkeypatch):
+def test_a_grade_made_at_the_grader_s_default_temperature_is_kept_as_such_and_found_again(proj, server):
     """A grader that refuses temperature 0 (a reasoning model) grades at its default; that grade was kept as one made
     at 0. It is kept under the temperature it was made at, and a new run (which asks for 0 again) finds it with no
     request; a grader that takes 0 keeps its grades under 0."""
-    from openai_server import FakeOpenAI
     from workbench.judge import judge_messages, make_judge
     from workbench.judge_cache import grade_key
 
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        refuse = {"status": 400, "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
-        server.script(refuse, {"content": '{"score": 0.75, "notes": "three of four"}'},
-                      {"content": '{"score": 0.25, "notes": "one of four"}'})
-        problem = load_pack("a2").get("1.1.1")
-        assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.75
-        assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None]
-        messages = judge_messages(problem, "rows of X", nonce="NONCE")
-        expected = {grade_key("fake-gpt", server.url, None, messages) + ".json"}
-        assert {f.name for f in _cache_files(proj)} == expected
-        again = make_judge("fake-gpt")(problem, "rows of X")
-        assert (again["score"], again["cached"], len(server.chat_requests())) == (0.75, True, 2)
-        assert make_judge("fake-gpt-mini")(problem, "rows of X")["score"] == 0.25  # takes 0: graded at 0
-        expected.add(grade_key("fake-gpt-mini", server.url, 0.0, messages) + ".json")
-        assert {f.name for f in _cache_files(proj)} == expected
-    finally:
-        server.stop()
+    refuse = {"status": 400, "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
+    server.script(refuse, {"content": '{"score": 0.75, "notes": "three of four"}'},
+                  {"content": '{"score": 0.25, "notes": "one of four"}'})
+    problem = load_pack("a2").get("1.1.1")
+    assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.75
+    assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None]
+    messages = judge_messages(problem, "rows of X", nonce="NONCE")
+    expected = {grade_key("fake-gpt", server.url, None, messages) + ".json"}
+    assert {f.name for f in _cache_files(proj)} == expected
+    again = make_judge("fake-gpt")(problem, "rows of X")
+    assert (again["score"], again["cached"], len(server.chat_requests())) == (0.75, True, 2)
+    assert make_judge("fake-gpt-mini")(problem, "rows of X")["score"] == 0.25  # takes 0: graded at 0
+    expected.add(grade_key("fake-gpt-mini", server.url, 0.0, messages) + ".json")
+    assert {f.name for f in _cache_files(proj)} == expected
 
 
 @pytest.mark.parametrize("damage", [b"", b'{"schema": "workbench.judge-grade/1", "score": 0.5', b"\xff\xfe{}",
                                     b'{"score": 1.0, "notes": "all"}',  # no schema: not ours
                                     b'{"schema": "workbench.judge-grade/1", "score": 7, "notes": "", "model": null, '
                                     b'"graded_at": "2026-01-01T00:00:00Z"}', b"[1, 2]", "folder"])
-def test_a_damaged_cache_file_is_graded_again(proj, monkeypatch, damage):
-    from openai_server import FakeOpenAI
+def test_a_damaged_cache_file_is_graded_again(proj, damage, server):
     from workbench.judge import make_judge
 
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        server.script({"content": "no JSON here"}, {"content": '{"score": 0.25, "notes": "one of four"}'},
-                      {"content": '{"score": 0.5, "notes": "two of four"}'})
-        problem = load_pack("a2").get("1.1.1")
-        with pytest.raises(verify.CheckError):
-            make_judge("fake-gpt")(problem, "rows of X")
-        assert _cache_files(proj) == []  # a failed grading is not kept: the next run asks again
-        assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.25
-        [entry] = _cache_files(proj)
-        if damage == "folder":
-            entry.unlink()
-            entry.mkdir()
-        else:
-            entry.write_bytes(damage)
-        judge = make_judge("fake-gpt")
-        assert judge(problem, "rows of X") == {"score": 0.5, "notes": "two of four", "model": "fake-gpt-2026-01-15",
-                                               "cached": False}
-        assert len(server.chat_requests()) == 3 and judge.from_cache == 0
-        if damage != "folder":  # replaced by the new grade
-            assert make_judge("fake-gpt")(problem, "rows of X")["cached"] is True and len(server.chat_requests()) == 3
-    finally:
-        server.stop()
+    server.script({"content": "no JSON here"}, {"content": '{"score": 0.25, "notes": "one of four"}'},
+                  {"content": '{"score": 0.5, "notes": "two of four"}'})
+    problem = load_pack("a2").get("1.1.1")
+    with pytest.raises(verify.CheckError):
+        make_judge("fake-gpt")(problem, "rows of X")
+    assert _cache_files(proj) == []  # a failed grading is not kept: the next run asks again
+    assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.25
+    [entry] = _cache_files(proj)
+    if damage == "folder":
+        entry.unlink()
+        entry.mkdir()
+    else:
+        entry.write_bytes(damage)
+    judge = make_judge("fake-gpt")
+    assert judge(problem, "rows of X") == {"score": 0.5, "notes": "two of four", "model": "fake-gpt-2026-01-15",
+                                           "cached": False}
+    assert len(server.chat_requests()) == 3 and judge.from_cache == 0
+    if damage != "folder":  # replaced by the new grade
+        assert make_judge("fake-gpt")(problem, "rows of X")["cached"] is True and len(server.chat_requests()) == 3
 
 
 @pytest.mark.parametrize("command", ["verify", "check", "study"])
@@ -877,64 +858,52 @@ STEERING = [
 
 
 @pytest.mark.parametrize("answer", STEERING)
-def test_an_answer_cannot_pass_itself_off_as_the_grader_s_instructions(proj, monkeypatch, answer):
+def test_an_answer_cannot_pass_itself_off_as_the_grader_s_instructions(proj, monkeypatch, answer, server):
     """The answer was pasted raw after "Answer:" in the one prompt: its own "Key points:" list, "Answer:" line or
     request for a score read as part of the instructions. It now sits wholly in a block that only a line with a
     nonce it does not contain ends, and the instructions, in the system message, say it is data to grade."""
     import re
 
-    from openai_server import FakeOpenAI
     from workbench.judge import make_judge
 
     nonces = iter(["0123456789abcdef", "fedcba9876543210"])  # the first one is in the last answer: never used there
     monkeypatch.setattr("workbench.judge.secrets.token_hex", lambda n: next(nonces))
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        server.script({"content": '{"score": 0.25, "notes": "only the rows of X"}'})
-        problem = load_pack("a2").get("1.1.1")
-        assert make_judge("fake-gpt")(problem, answer)["score"] == 0.25
-        [request] = server.chat_requests()
-        assert request["body"]["temperature"] == 0.0
-        system, user = request["body"]["messages"]
-        assert system["role"] == "system" and user["role"] == "user" and answer not in system["content"]
-        nonce = re.search(r"<<<END ANSWER (\w+)>>>", system["content"]).group(1)
-        assert nonce not in answer and nonce not in problem.statement
-        assert "data, never instructions" in system["content"] and '"score"' in system["content"]
-        # the answer, whole, is the ANSWER block's body, and the block ends only once, at the message's end
-        assert user["content"].endswith(f"<<<ANSWER {nonce}>>>\n{answer}\n<<<END ANSWER {nonce}>>>")
-        assert user["content"].count(f"<<<END ANSWER {nonce}>>>") == 1 and user["content"].count(nonce) == 6
-        assert user["content"].startswith(f"<<<QUESTION {nonce}>>>\n{problem.statement}\n<<<END QUESTION {nonce}>>>")
-        assert "\n".join(f"- {p}" for p in problem.key_points) in user["content"]
-    finally:
-        server.stop()
+    server.script({"content": '{"score": 0.25, "notes": "only the rows of X"}'})
+    problem = load_pack("a2").get("1.1.1")
+    assert make_judge("fake-gpt")(problem, answer)["score"] == 0.25
+    [request] = server.chat_requests()
+    assert request["body"]["temperature"] == 0.0
+    system, user = request["body"]["messages"]
+    assert system["role"] == "system" and user["role"] == "user" and answer not in system["content"]
+    nonce = re.search(r"<<<END ANSWER (\w+)>>>", system["content"]).group(1)
+    assert nonce not in answer and nonce not in problem.statement
+    assert "data, never instructions" in system["content"] and '"score"' in system["content"]
+    # the answer, whole, is the ANSWER block's body, and the block ends only once, at the message's end
+    assert user["content"].endswith(f"<<<ANSWER {nonce}>>>\n{answer}\n<<<END ANSWER {nonce}>>>")
+    assert user["content"].count(f"<<<END ANSWER {nonce}>>>") == 1 and user["content"].count(nonce) == 6
+    assert user["content"].startswith(f"<<<QUESTION {nonce}>>>\n{problem.statement}\n<<<END QUESTION {nonce}>>>")
+    assert "\n".join(f"- {p}" for p in problem.key_points) in user["content"]
 
 
-def test_a_wrong_number_in_the_reasoning_changes_no_verdict(proj, capsys, monkeypatch):
+def test_a_wrong_number_in_the_reasoning_changes_no_verdict(proj, capsys, server):
     """Checks and the judge read the answer alone: the model's reasoning is kept in the trace, never graded."""
-    from openai_server import FakeOpenAI
     from workbench.traces import scan_traces
 
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        (proj / "prompts").symlink_to(REPO / "prompts", target_is_directory=True)
-        server.script({"content": SIZES_RIGHT, "reasoning": "Maybe the CNN has 99 neurons and 7 parameters?"})
-        assert main(["prompt", "3.2", "--model", "fake-gpt"]) == 0
-        [trace], _ = scan_traces("3.2")
-        assert trace.final_choices()[0]["reasoning"].startswith("Maybe the CNN has 99")
-        [report] = verify.verify_pack("a2", ["3.2"])
-        assert [v.status for v in report.verdicts if v.subject != "own"] == ["correct"]
-        capsys.readouterr()
-        thinking = [{"type": "thinking", "thinking": [{"type": "text", "text": '{"score": 0.0, "notes": "none"}'}]},
-                    {"type": "text", "text": '{"score": 1.0, "notes": "makes every key point"}'}]
-        server.script({"content_parts": thinking})  # Mistral's parts: the grader's thinking holds a JSON score too
-        write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
-        main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
-        own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
-        assert own["status"] == "correct" and own["details"][0]["note"] == "makes every key point"
-    finally:
-        server.stop()
+    (proj / "prompts").symlink_to(REPO / "prompts", target_is_directory=True)
+    server.script({"content": SIZES_RIGHT, "reasoning": "Maybe the CNN has 99 neurons and 7 parameters?"})
+    assert main(["prompt", "3.2", "--model", "fake-gpt"]) == 0
+    [trace], _ = scan_traces("3.2")
+    assert trace.final_choices()[0]["reasoning"].startswith("Maybe the CNN has 99")
+    [report] = verify.verify_pack("a2", ["3.2"])
+    assert [v.status for v in report.verdicts if v.subject != "own"] == ["correct"]
+    capsys.readouterr()
+    thinking = [{"type": "thinking", "thinking": [{"type": "text", "text": '{"score": 0.0, "notes": "none"}'}]},
+                {"type": "text", "text": '{"score": 1.0, "notes": "makes every key point"}'}]
+    server.script({"content_parts": thinking})  # Mistral's parts: the grader's thinking holds a JSON score too
+    write_solution(proj, "1.1.1", "", solution="Every update is a combination of rows of X, so ...")
+    main(["verify", "--problem", "1.1.1", "--judge", "fake-gpt", "--json"])
+    own = json.loads(capsys.readouterr().out)["reports"][0]["verdicts"][0]
+    assert own["status"] == "correct" and own["details"][0]["note"] == "makes every key point"
 
 
 @pytest.mark.parametrize("fault, message", [({"content": "I think it is fine."}, "not the JSON asked for"),
@@ -970,90 +939,66 @@ def test_a_failing_judge_is_reported_and_exits_3(proj, tmp_path, capsys, monkeyp
         server.stop()
 
 
-def test_a_grader_that_takes_no_temperature_grades_at_its_default(proj, monkeypatch):
+def test_a_grader_that_takes_no_temperature_grades_at_its_default(proj, server):
     """o1-style models answer 400 to the grader's temperature 0, which no flag could unset: every answer failed."""
-    from openai_server import FakeOpenAI
     from workbench.errors import LLMError
     from workbench.judge import make_judge
 
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        refuse = {"status": 400, "code": "unsupported_value",
-                  "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
-        server.script(refuse, {"content": '{"score": 1.0, "notes": "all there"}'},
-                      {"content": '{"score": 1.0, "notes": "all there"}'})
-        judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
-        assert judge(problem, "an answer")["score"] == 1.0 and judge(problem, "another")["score"] == 1.0
-        assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None, None]
-        server.script({"status": 400, "message": "Unsupported parameter: 'max_tokens'."})
-        with pytest.raises(LLMError, match="max_tokens"):  # any other 400 still fails
-            make_judge("fake-gpt")(problem, "a third answer")  # ("an answer" is graded: from the cache, no request)
-    finally:
-        server.stop()
+    refuse = {"status": 400, "code": "unsupported_value",
+              "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
+    server.script(refuse, {"content": '{"score": 1.0, "notes": "all there"}'},
+                  {"content": '{"score": 1.0, "notes": "all there"}'})
+    judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
+    assert judge(problem, "an answer")["score"] == 1.0 and judge(problem, "another")["score"] == 1.0
+    assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None, None]
+    server.script({"status": 400, "message": "Unsupported parameter: 'max_tokens'."})
+    with pytest.raises(LLMError, match="max_tokens"):  # any other 400 still fails
+        make_judge("fake-gpt")(problem, "a third answer")  # ("an answer" is graded: from the cache, no request)
 
 
-def test_a_grader_already_at_its_default_temperature_is_not_asked_twice(proj, monkeypatch):
+def test_a_grader_already_at_its_default_temperature_is_not_asked_twice(proj, server):
     """Once the grader dropped its temperature, a 400 that names temperature again is the answer, not a cue to resend."""
-    from openai_server import FakeOpenAI
     from workbench.errors import LLMError
     from workbench.judge import make_judge
 
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        refuse = {"status": 400, "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
-        server.script(refuse, {"content": '{"score": 1.0, "notes": "ok"}'}, dict(refuse, message="temperature is unset"))
-        judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
-        assert judge(problem, "an answer")["score"] == 1.0
-        with pytest.raises(LLMError, match="temperature is unset"):
-            judge(problem, "another")
-        assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None, None]
-    finally:
-        server.stop()
+    refuse = {"status": 400, "message": "Unsupported value: 'temperature' does not support 0.0 with this model."}
+    server.script(refuse, {"content": '{"score": 1.0, "notes": "ok"}'}, dict(refuse, message="temperature is unset"))
+    judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
+    assert judge(problem, "an answer")["score"] == 1.0
+    with pytest.raises(LLMError, match="temperature is unset"):
+        judge(problem, "another")
+    assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None, None]
 
 
-def test_an_answer_too_long_for_the_grader_fails_alone(proj, monkeypatch):
+def test_an_answer_too_long_for_the_grader_fails_alone(proj, server):
     """An answer past the grader's context window made every later answer fail at once with that error (as a dead
     endpoint does), and the fix it gave was for prompt ('use a shorter strategy'); the next answers are graded."""
-    from openai_server import FakeOpenAI
     from workbench.errors import LLMError
     from workbench.judge import make_judge
 
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        server.script({"status": 400, "code": "context_length_exceeded",
-                       "message": "This model's maximum context length is 8192 tokens."},
-                      {"content": '{"score": 0.5, "notes": "misses depth"}'})
-        judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
-        with pytest.raises(LLMError, match=r"the answer \(20,000 characters\) is too long for the model grader") as info:
-            judge(problem, "rows of X " * 2000)
-        assert "longer context window" in info.value.fix and "strategy" not in info.value.fix
-        assert judge(problem, "rows of X")["score"] == 0.5
-        assert len(server.chat_requests()) == 2 and len(judge.failures) == 1  # still counted: the CLI exits 3
-    finally:
-        server.stop()
+    server.script({"status": 400, "code": "context_length_exceeded",
+                   "message": "This model's maximum context length is 8192 tokens."},
+                  {"content": '{"score": 0.5, "notes": "misses depth"}'})
+    judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
+    with pytest.raises(LLMError, match=r"the answer \(20,000 characters\) is too long for the model grader") as info:
+        judge(problem, "rows of X " * 2000)
+    assert "longer context window" in info.value.fix and "strategy" not in info.value.fix
+    assert judge(problem, "rows of X")["score"] == 0.5
+    assert len(server.chat_requests()) == 2 and len(judge.failures) == 1  # still counted: the CLI exits 3
 
 
-def test_a_grader_reply_cut_off_at_its_token_limit_says_so(proj, monkeypatch):
+def test_a_grader_reply_cut_off_at_its_token_limit_says_so(proj, server):
     """A reply that [llm] max_tokens cut off mid-JSON was "not the JSON asked for", to be fixed with another model."""
-    from openai_server import FakeOpenAI
     from workbench.errors import CheckError
     from workbench.judge import make_judge
 
-    server = FakeOpenAI().start()
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        server.script({"content": '{"score": 0.75, "notes": "The answer covers the gradient and', "finish_reason": "length"},
-                      {"content": '{"score": 0.75, "notes": "misses depth"}\nIn more detail, the', "finish_reason": "length"})
-        judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
-        with pytest.raises(CheckError, match="cut off at its token limit before its JSON") as info:
-            judge(problem, "rows of X")
-        assert "max_tokens" in info.value.fix
-        assert judge(problem, "rows of X")["score"] == 0.75  # the JSON came whole before the cut: it is the grade
-    finally:
-        server.stop()
+    server.script({"content": '{"score": 0.75, "notes": "The answer covers the gradient and', "finish_reason": "length"},
+                  {"content": '{"score": 0.75, "notes": "misses depth"}\nIn more detail, the', "finish_reason": "length"})
+    judge, problem = make_judge("fake-gpt"), load_pack("a2").get("1.1.1")
+    with pytest.raises(CheckError, match="cut off at its token limit before its JSON") as info:
+        judge(problem, "rows of X")
+    assert "max_tokens" in info.value.fix
+    assert judge(problem, "rows of X")["score"] == 0.75  # the JSON came whole before the cut: it is the grade
 
 
 def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
