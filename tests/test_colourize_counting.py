@@ -100,3 +100,54 @@ def test_counting_leaves_the_model_as_it_was():
     count_layers(model, (1, 32, 32))
     assert model.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def _conv_taps(h, k, stride, padding, dilation):
+    """(output, input) position pairs on one axis of a Conv2d whose input tap lands inside the input."""
+    out = (h + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    return sum(1 for o in range(out) for d in range(k) if 0 <= o * stride - padding + d * dilation < h)
+
+
+def _tconv_taps(h, k, stride, padding, dilation, output_padding):
+    """(input, output) position pairs on one axis of a ConvTranspose2d whose tap lands inside the output."""
+    out = (h - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
+    return sum(1 for i in range(h) for d in range(k) if 0 <= i * stride - padding + d * dilation < out)
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [(2, 1, 1), (1, 2, 2), (2, 2, 2)])
+def test_unpadded_connections_of_strided_and_dilated_convs_by_brute_force(stride, padding, dilation):
+    conv = nn.Conv2d(2, 3, 3, stride=stride, padding=padding, dilation=dilation)
+    (row,) = count_layers(nn.Sequential(conv), (2, 7, 6))
+    assert row.connections_unpadded == _conv_taps(7, 3, stride, padding, dilation) * _conv_taps(6, 3, stride, padding, dilation) * 2 * 3
+    tconv = nn.ConvTranspose2d(2, 3, 3, stride=stride, padding=padding, dilation=dilation, output_padding=stride - 1)
+    (row,) = count_layers(nn.Sequential(tconv), (2, 7, 6))
+    taps = _tconv_taps(7, 3, stride, padding, dilation, stride - 1) * _tconv_taps(6, 3, stride, padding, dilation, stride - 1)
+    assert row.connections_unpadded == taps * 2 * 3
+
+
+def test_grouped_convs_connect_each_channel_to_its_group_only():
+    conv, tconv = nn.Conv2d(4, 6, 3, padding=1, groups=2), nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, groups=2)
+    (row,) = count_layers(nn.Sequential(conv), (4, 5, 5))
+    assert row.connections_unpadded == _conv_taps(5, 3, 1, 1, 1) ** 2 * 4 * 3  # every input channel feeds Cout/groups = 3
+    (row,) = count_layers(nn.Sequential(tconv), (4, 5, 5))
+    assert row.weights == tconv.weight.numel() == 4 * 3 * 9
+    assert row.connections == 4 * 25 * 3 * 9  # input elements * Cout/groups * k * k
+    assert row.connections_unpadded == _tconv_taps(5, 3, 2, 1, 1, 0) ** 2 * 4 * 3
+
+
+def test_a_non_square_kernel_counts_its_own_taps():
+    (row,) = count_layers(nn.Sequential(nn.Conv2d(2, 3, (1, 3), padding=(0, 1))), (2, 4, 5))
+    assert (row.weights, row.outputs, row.connections) == (2 * 3 * 3, 3 * 20, 3 * 20 * 2 * 3)
+
+
+def test_pools_norms_and_activations_of_other_kinds():
+    layers = nn.Sequential(nn.Conv2d(2, 2, 1), nn.AvgPool2d(2), nn.MaxPool2d((1, 3)), nn.BatchNorm2d(2, affine=False), nn.LeakyReLU(),
+                           nn.Sigmoid(), nn.Tanh(), nn.Dropout())
+    _, avg, tall, bn, *elementwise, drop = count_layers(layers, (2, 6, 12))
+    assert (avg.kind, avg.outputs, avg.connections, avg.connections_unpadded) == ("pool", 2 * 3 * 6, 4 * 36, 4 * 36)
+    assert (tall.kind, tall.outputs, tall.connections) == ("pool", 2 * 3 * 2, 3 * 12)  # a (1, 3) window: 3 inputs each
+    assert (bn.kind, bn.weights) == ("norm", 0)  # no scales to learn
+    assert [r.kind for r in elementwise] == ["activation"] * 3
+    for row in (bn, *elementwise, drop):
+        assert (row.weights, row.connections, row.connections_unpadded) == (0, 12, 12)  # one per output
+    assert drop.kind == "other"
