@@ -288,3 +288,48 @@ def test_odd_but_harmless_palette_forms(tmp_path):
     np.save(tmp_path / "complex.npy", pal + 1j)
     with pytest.raises(DataError, match="holds complex128 values"):
         load_palette(tmp_path / "complex.npy")
+
+
+def test_k_means_on_exactly_k_pixels_and_on_a_sample_of_exactly_pixels():
+    """k pixels are enough for k colours; a sample of `pixels` holds that many (not one fewer)."""
+    colours = torch.tensor([[10, 10, 10], [200, 30, 30], [30, 200, 30], [30, 30, 200]], dtype=torch.uint8)
+    got = fit_palette(colours.T.reshape(1, 3, 2, 2), 4, seed=0, pixels=4)
+    assert sorted(map(tuple, (got * 256).round().int().tolist())) == sorted(map(tuple, colours.int().tolist()))
+    distinct = torch.arange(27).reshape(1, 3, 3, 3).to(torch.uint8) * 9  # 9 pixels, all of different colours
+    got = (fit_palette(distinct, 4, seed=0, pixels=4) * 256).round().int()
+    assert len(set(map(tuple, got.tolist()))) == 4  # four sampled pixels, each its own cluster
+
+
+def test_restarts_run_lloyd_n_init_times_and_keep_the_lowest_inertia(images, monkeypatch):
+    """n_init runs, the winner's inertia being the k-means objective (sum of squared distances to the nearest centre)."""
+    import colourize.palette as palette
+
+    runs, lloyd = [], palette._lloyd
+    monkeypatch.setattr(palette, "_lloyd", lambda *a: runs.append(lloyd(*a)) or runs[-1])
+    got = fit_palette(images, 5, seed=0, pixels=3000, n_init=4)
+    assert len(runs) == 4
+    x = images.permute(0, 2, 3, 1).reshape(-1, 3)[torch.randperm(40 * 32 * 32, generator=torch.Generator().manual_seed(0))[:3000]]
+    x = x.double() / 256
+    for centres, inertia in runs:
+        assert inertia == pytest.approx(float(((x[:, None] - centres[None]) ** 2).sum(2).min(1).values.sum()), rel=1e-9)
+    assert torch.equal(got, min(runs, key=lambda r: r[1])[0].float())
+    assert len({r[1] for r in runs}) > 1  # the restarts differ, so the choice is a real one
+
+
+def test_kmeans_plus_plus_never_picks_a_chosen_colour_twice_while_others_remain():
+    from colourize.palette import _kmeans_pp
+
+    x = torch.tensor([[0.0, 0, 0], [0.1, 0, 0], [0.5, 0.5, 0], [0, 0, 0.9], [0.3, 0.3, 0.3]], dtype=torch.float64)
+    for seed in range(20):
+        centres = _kmeans_pp(x, 5, torch.Generator().manual_seed(seed))
+        assert len(set(map(tuple, centres.tolist()))) == 5, seed
+
+
+def test_the_palette_cache_tells_pixels_iterations_and_image_shapes_apart(images, tmp_path):
+    fit_palette_cached(images, 6, 0, 2000, 1, tmp_path)
+    assert torch.equal(fit_palette_cached(images, 6, 0, 3000, 1, tmp_path), fit_palette(images, 6, 0, 3000))
+    one_step = fit_palette(images, 6, 0, 2000, iterations=1)
+    assert not torch.equal(one_step, fit_palette(images, 6, 0, 2000))
+    assert torch.equal(fit_palette_cached(images, 6, 0, 2000, 1, tmp_path, iterations=1), one_step)
+    reshaped = images.reshape(20, 3, 64, 32)  # the same bytes, other pixels
+    assert torch.equal(fit_palette_cached(reshaped, 6, 0, 2000, 1, tmp_path), fit_palette(reshaped, 6, 0, 2000))
