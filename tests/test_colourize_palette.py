@@ -333,3 +333,50 @@ def test_the_palette_cache_tells_pixels_iterations_and_image_shapes_apart(images
     assert torch.equal(fit_palette_cached(images, 6, 0, 2000, 1, tmp_path, iterations=1), one_step)
     reshaped = images.reshape(20, 3, 64, 32)  # the same bytes, other pixels
     assert torch.equal(fit_palette_cached(reshaped, 6, 0, 2000, 1, tmp_path), fit_palette(reshaped, 6, 0, 2000))
+
+
+@pytest.mark.parametrize("bad,match", [(np.zeros((4, 2, 3)), "has shape"), (np.zeros((257, 3)), "has shape"),
+                                       (np.full((3, 3), 255.5), "outside 0-255"), (np.ones((3, 3), dtype=bool), "holds bool")])
+def test_more_bad_palette_files(tmp_path, bad, match):
+    """(K, 1, 3) and (1, K, 3) are the course's forms, not any 3-d array; 256 colours at most; 255 the brightest."""
+    np.save(tmp_path / "p.npy", bad)
+    with pytest.raises(DataError, match=match):
+        load_palette(tmp_path / "p.npy")
+
+
+def test_256_colours_load_plain_and_pickled(tmp_path):
+    pal = np.random.default_rng(3).uniform(0, 1, (256, 3))
+    np.save(tmp_path / "plain.npy", pal)
+    _object_npy(tmp_path / "course.npy", pal.reshape(256, 1, 3), 3)
+    for name in ("plain.npy", "course.npy"):
+        got, info = load_palette(tmp_path / name)
+        assert info["k"] == 256 and np.allclose(got.numpy(), pal.astype(np.float32))
+
+
+def test_a_zero_dimensional_object_array_holding_the_palette_loads(tmp_path):
+    pal = np.random.default_rng(4).uniform(0, 1, (5, 3))
+    arr = np.empty((), dtype=object)
+    arr[()] = pal
+    np.save(tmp_path / "p.npy", arr, allow_pickle=True)
+    assert np.allclose(load_palette(tmp_path / "p.npy")[0].numpy(), pal.astype(np.float32))
+
+
+def test_unreadable_palettes_of_other_kinds_are_one_line(tmp_path):
+    import pickle
+
+    with pytest.raises(DataError, match="cannot read palette"):
+        load_palette(tmp_path)  # a folder: IsADirectoryError (or PermissionError on Windows), not a traceback
+    np.save(tmp_path / "cut.npy", np.zeros((24, 3)))
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "cut.npy").read_bytes()[:-8])  # a plain array cut short
+    with pytest.raises(DataError, match="is not a NumPy .npy array file"):
+        load_palette(tmp_path / "cut.npy")
+    arr = np.empty(1, dtype=object)
+    arr[0] = np.zeros((4, 3))
+    with open(tmp_path / "v3.npy", "wb") as fh:
+        np.lib.format.write_array_header_2_0(fh, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+        pickle.dump(arr, fh, protocol=3)
+    v3 = bytearray((tmp_path / "v3.npy").read_bytes())
+    v3[6] = 3  # format 3.0 (2.0's layout, UTF-8 names), which this reader does not know
+    (tmp_path / "v3.npy").write_bytes(bytes(v3))
+    with pytest.raises(DataError, match=r"does not hold a palette array \(.npy format 3.0"):
+        load_palette(tmp_path / "v3.npy")
