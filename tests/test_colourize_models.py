@@ -175,3 +175,35 @@ def test_cat_channels_equals_torch_cat_and_keeps_channels_last():
     assert torch.equal(out, torch.cat((x, y), dim=1))
     assert out.is_contiguous(memory_format=torch.channels_last)
     assert cat_channels(x.contiguous(), y.contiguous()).is_contiguous()
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_kernel_zero_is_refused_by_every_model_and_both_paddings(cls):
+    with pytest.raises(TrainingError, match="kernel 0 is not a valid kernel size"):
+        cls(0, 8, 6, 1)
+    with pytest.raises(TrainingError, match="kernel 0 is not a valid kernel size"):
+        strided_padding(0)
+
+
+def test_model_names_with_spaces_around_them():
+    assert resolve_model_name("  UNet\n") == "unet"
+
+
+def test_block_shapes_leaves_the_model_as_it_was():
+    """Mode, BatchNorm statistics and hooks restored; a float64 model is probed with a float64 image."""
+    model = UNet(3, 8, 6, 1).double().eval()
+    model.block1[1].running_mean.fill_(0.5)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    block_shapes(model, (1, 32, 32))
+    assert not model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not any(m._forward_hooks for m in model.modules())
+    model.train()
+    block_shapes(model, (1, 32, 32))
+    assert model.training and all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_an_input_size_the_model_cannot_take_is_one_line():
+    with pytest.raises(TrainingError, match=r"input shape \(1, 30, 30\) does not fit the model") as err:
+        block_shapes(UNet(3, 8, 6, 1), (1, 30, 30))
+    assert "divisible by 4" in err.value.fix
