@@ -6,7 +6,8 @@ Conventions (per image, biases ignored):
 - ConvTranspose2d: weights as Conv2d; connections = input elements * Cout/groups * k_h * k_w (every
   input element feeds k_h*k_w positions of every output map, including those cropped by padding).
 - `connections_unpadded` counts only taps that touch a real input and land in the output.
-- MaxPool2d: connections = outputs * pool window; Upsample (nearest): one per output, bilinear four;
+- MaxPool2d: connections = outputs * pool window; Upsample (nearest, nearest-exact): one per output,
+  bilinear four, bicubic sixteen;
   BatchNorm2d: weights = C (the scales; the shifts are biases), one connection per output;
   ReLU and other elementwise layers: one connection per output, no weights.
 The primary totals (question 4.3) sum the conv rows only; `totals(rows, kinds=...)` adds other kinds.
@@ -81,7 +82,8 @@ def _count(name: str, m: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> Lay
         connections = unpadded = outputs * math.prod(ks)
     elif isinstance(m, nn.Upsample):
         kind = "upsample"
-        connections = unpadded = outputs * (1 if m.mode == "nearest" else 2 ** (len(out_shape) - 1))
+        per_axis = {"nearest": 1, "nearest-exact": 1, "bicubic": 4}.get(m.mode, 2)  # (bi/tri)linear: 2
+        connections = unpadded = outputs * per_axis ** (len(out_shape) - 1)
     elif isinstance(m, nn.modules.batchnorm._BatchNorm):
         kind = "norm"
         weights = m.num_features if m.affine else 0

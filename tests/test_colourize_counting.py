@@ -151,3 +151,10 @@ def test_pools_norms_and_activations_of_other_kinds():
     for row in (bn, *elementwise, drop):
         assert (row.weights, row.connections, row.connections_unpadded) == (0, 12, 12)  # one per output
     assert drop.kind == "other"
+
+
+@pytest.mark.parametrize("mode,per_output", [("nearest", 1), ("nearest-exact", 1), ("bilinear", 4), ("bicubic", 16)])
+def test_upsample_connections_are_the_inputs_each_output_reads(mode, per_output):
+    """nearest-exact copies one input like nearest; bicubic reads a 4x4 neighbourhood (both were counted as four)."""
+    (row,) = count_layers(nn.Sequential(nn.Conv2d(2, 2, 1), nn.Upsample(scale_factor=2, mode=mode)), (2, 3, 4))[1:]
+    assert (row.kind, row.outputs, row.connections) == ("upsample", 2 * 6 * 8, per_output * 2 * 6 * 8)
