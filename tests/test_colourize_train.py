@@ -326,6 +326,14 @@ def test_a_kernel_larger_than_the_images_is_refused_before_the_model_is_built(cf
     assert not (project / "runs" / "k40").exists()
 
 
+def test_a_refused_run_leaves_none_of_the_folders_its_out_would_need(cfg, project):
+    """The run folder's parents are made to probe that a file can be written there; a run refused after that
+    probe (kernel 40 on 32x32 images) removes the ones it made, as nothing was written."""
+    with pytest.raises(TrainingError, match="kernel 40 is larger"):
+        train(replace(cfg, kernel=40), project / "new" / "deeper" / "k40")
+    assert not (project / "new").exists()
+
+
 def test_amp_trains_in_bfloat16(cfg, project):
     metrics = train(replace(cfg, amp=True, epochs=1), project / "runs" / "amp")
     assert 0 < metrics["final"]["val_loss"] < 10
