@@ -377,6 +377,23 @@ def test_pin_copies_small_artefacts_only(cfg, project):
     assert (dest / "metrics.json").read_bytes() == (run / "metrics.json").read_bytes()
 
 
+def test_a_run_folder_and_its_pinned_result_have_the_mode_mkdir_gives(cfg, project):
+    """Both are built in a private temp folder (mkdtemp: 0o700) and renamed into place; others on the machine
+    (a grader, a shared group) must read them as they read any folder made under the user's umask."""
+    import stat
+
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    mask = os.umask(0o022)
+    try:
+        train(replace(cfg, epochs=1, limit=20, batch_size=5), project / "runs" / "unet")
+        dest, _ = runs.pin_run("unet", "shared")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((project / "runs" / "unet").stat().st_mode) == 0o755
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o755
+
+
 def test_pin_refuses_an_unfinished_run(cfg, project):
     run = project / "runs" / "cut"
     with pytest.raises(KeyboardInterrupt):
