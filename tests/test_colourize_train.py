@@ -294,6 +294,10 @@ def test_a_run_named_by_a_folder_here_is_that_folder(project, tmp_path, monkeypa
     (tmp_path / "mine").mkdir()
     assert runs.resolve_run("mine") == tmp_path / "mine"
     assert runs.resolve_run("unet") == (runs_dir() / "unet").resolve()  # otherwise a name under runs/
+    # a path (absolute, or of two parts or more) is a path even where nothing is there yet
+    assert runs.resolve_run("gone/unet") == tmp_path / "gone" / "unet"
+    assert runs.resolve_run(tmp_path / "gone") == tmp_path / "gone"
+
 
 
 def test_resume_without_a_run(cfg, project):
