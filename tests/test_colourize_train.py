@@ -299,6 +299,15 @@ def test_a_run_named_by_a_folder_here_is_that_folder(project, tmp_path, monkeypa
     assert runs.resolve_run(tmp_path / "gone") == tmp_path / "gone"
 
 
+def test_a_resume_removes_only_the_temp_files_of_the_run_files(tmp_path):
+    """What a SIGKILLed atomic write of a run file leaves (.checkpoint.pt.<random>.tmp); not a folder of that name,
+    nor the temp file of a name that is not a run file's."""
+    (tmp_path / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half")
+    (tmp_path / ".model.pt.a1.tmp").mkdir()
+    (tmp_path / ".notes.txt.b2.tmp").write_text("not ours")
+    assert runs.remove_stale_temps(tmp_path) == [".checkpoint.pt.x1y2.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.pt.a1.tmp", ".notes.txt.b2.tmp"]
+
 
 def test_resume_without_a_run(cfg, project):
     with pytest.raises(TrainingError, match="nothing to resume"):
