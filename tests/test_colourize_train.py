@@ -407,6 +407,15 @@ def test_a_run_folder_and_its_pinned_result_have_the_mode_mkdir_gives(cfg, proje
     assert stat.S_IMODE(dest.stat().st_mode) == 0o755
 
 
+@pytest.mark.parametrize("metrics,epochs", [
+    ({"final": {"epoch": 3}}, 3), ({"final": {"epoch": 0}}, 0), ({}, None), ({"final": None}, None),
+    ({"final": [3]}, None), ({"final": {"epoch": "3"}}, None), ({"final": {"epoch": 3.0}}, None),
+])
+def test_epochs_trained_reads_only_an_int_in_the_final_record(metrics, epochs):
+    """pin compares it with config.json's epochs: a damaged metrics.json must give None, not a str to compare."""
+    assert runs.epochs_trained(metrics) == epochs
+
+
 def test_pin_refuses_an_unfinished_run(cfg, project):
     run = project / "runs" / "cut"
     with pytest.raises(KeyboardInterrupt):
