@@ -416,6 +416,17 @@ def test_epochs_trained_reads_only_an_int_in_the_final_record(metrics, epochs):
     assert runs.epochs_trained(metrics) == epochs
 
 
+@pytest.mark.parametrize("config,missing", [
+    ({"palette_source": {"kind": "kmeans"}}, "settings"), ({"settings": {}}, "palette_source"),
+    ({"settings": {}, "palette_source": "kmeans"}, "palette_source"),
+])
+def test_a_config_without_a_record_a_resume_reads_is_damaged(tmp_path, config, missing):
+    """A resume reads both records (the palette's source is copied into the new config.json): a KeyError later."""
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(TrainingError, match=f"has no '{missing}' record"):
+        runs.read_config(tmp_path)
+
+
 def test_pin_refuses_an_unfinished_run(cfg, project):
     run = project / "runs" / "cut"
     with pytest.raises(KeyboardInterrupt):
