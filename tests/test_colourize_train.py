@@ -427,6 +427,18 @@ def test_a_config_without_a_record_a_resume_reads_is_damaged(tmp_path, config, m
         runs.read_config(tmp_path)
 
 
+def test_digest_tells_apart_what_differs_in_shape_keys_order_or_value():
+    """The checksum a checkpoint keeps of itself: a change in any part of the record is a different digest, and
+    the same content (a copy, a non-contiguous view) the same one."""
+    t = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    assert runs.digest({"w": t, "n": [1, "a"]}) == runs.digest({"n": [1, "a"], "w": t.clone()})
+    assert runs.digest(t.t()) == runs.digest(t.t().contiguous())
+    pairs = [(t, t.reshape(3, 2)), (t, t.double()), ({"a": 1}, {"b": 1}), ({"a": 1}, {"a": 2}), (1, "1"),
+             ([{}, {"a": 1}], [{"a": 1}, {}]), ([1, 2], [[1, 2]]), ({"a": [1]}, {"a": 1})]
+    for one, other in pairs:
+        assert runs.digest(one) != runs.digest(other), (one, other)
+
+
 def test_pin_refuses_an_unfinished_run(cfg, project):
     run = project / "runs" / "cut"
     with pytest.raises(KeyboardInterrupt):
