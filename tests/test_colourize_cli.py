@@ -838,6 +838,24 @@ def test_a_sweep_of_two_seeds_has_a_spread_and_one_seed_none(project, monkeypatc
     assert "spread" not in run_sweep("seed", [0], TrainConfig(epochs=1), project / "one")  # no sd of one run
 
 
+def test_a_batch_size_sweep_has_no_spread_and_its_plot_a_log2_axis_and_the_epoch_count(project, monkeypatch):
+    """Runs of other batch sizes are not repeats of one setting: no mean and sd of them, points joined on a log2 axis."""
+    import colourize.plots
+    from colourize.train import TrainConfig
+
+    drawn = []
+    real = colourize.plots.sweep
+    monkeypatch.setattr(colourize.plots, "sweep", lambda *a, **k: drawn.append((a, k)) or real(*a, **k))
+    run_sweep = _sweep_without_training(monkeypatch, {"sweep-bs4": 40.0, "sweep-bs8": 44.0, "sweep-seed0": 1.0,
+                                                       "sweep-seed1": 2.0})
+    assert "spread" not in run_sweep("batch-size", [4, 8], TrainConfig(model="unet", epochs=1), project / "bs")
+    run_sweep("seed", [0, 1], TrainConfig(model="unet", epochs=2), project / "seed")
+    (_, _, _, title), kwargs = drawn[0]
+    assert title == "unet, 1 epoch" and kwargs["xscale"] == "log2" and kwargs["spread"] is None
+    (_, _, _, title), kwargs = drawn[1]
+    assert title == "unet, 2 epochs" and kwargs["xscale"] == "linear" and kwargs["spread"]["val_acc"]["n"] == 2
+
+
 def test_a_batch_size_past_int64_is_plotted(project, monkeypatch):
     """`sweep batch-size 1000000000000000000000000000000` trained, then crashed drawing its log2 axis with a TypeError
     traceback (matplotlib's object array of Python ints)."""
