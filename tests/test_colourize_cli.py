@@ -856,6 +856,22 @@ def test_a_batch_size_sweep_has_no_spread_and_its_plot_a_log2_axis_and_the_epoch
     assert title == "unet, 2 epochs" and kwargs["xscale"] == "linear" and kwargs["spread"]["val_acc"]["n"] == 2
 
 
+def test_a_sweep_again_with_other_threads_adds_to_it_and_other_settings_name_three(project, monkeypatch):
+    """--jobs workers record their own thread count, so threads (like epochs) is no setting the runs must share;
+    a refusal names the first three settings that differ, in name order."""
+    from colourize.train import TrainConfig
+    from workbench.errors import TrainingError
+
+    run_sweep = _sweep_without_training(monkeypatch, {"sweep-bs4": 40.0, "sweep-bs8": 44.0})
+    run_sweep("batch-size", [4], TrainConfig(epochs=1, threads=1), project / "bs")
+    assert run_sweep("batch-size", [8], TrainConfig(epochs=1, threads=2), project / "bs")["values"] == [4, 8]
+    other = TrainConfig(epochs=1, lr=0.01, kernel=5, num_filters=8, seed=3)
+    with pytest.raises(TrainingError) as err:
+        run_sweep("batch-size", [8], other, project / "bs")
+    assert "with other settings (kernel 3 there, 5 now; lr 0.001 there, 0.01 now; num_filters 32 there, 8 now)" \
+        in err.value.message
+
+
 def test_a_batch_size_past_int64_is_plotted(project, monkeypatch):
     """`sweep batch-size 1000000000000000000000000000000` trained, then crashed drawing its log2 axis with a TypeError
     traceback (matplotlib's object array of Python ints)."""
