@@ -285,6 +285,12 @@ def test_a_run_palette_that_is_not_float_colours_is_refused(tmp_path):
     np.save(tmp_path / "palette.npy", np.array([[0, 0, 0], [255, 255, 255]], dtype=np.int64))
     with pytest.raises(TrainingError, match="holds int64 \\(2, 3\\), not a \\(K, 3\\) palette"):
         runs.read_palette(tmp_path)
+    for shape in ((2, 4), (6,), (2, 3, 1)):  # colours of another channel count, or not one row per colour
+        np.save(tmp_path / "palette.npy", np.zeros(shape, dtype=np.float32))
+        with pytest.raises(TrainingError, match=f"holds float32 \\({', '.join(map(str, shape))},?\\), not a"):
+            runs.read_palette(tmp_path)
+    np.save(tmp_path / "palette.npy", np.zeros((2, 3), dtype=np.float32))
+    assert runs.read_palette(tmp_path).shape == (2, 3)
 
 
 def test_a_run_named_by_a_folder_here_is_that_folder(project, tmp_path, monkeypatch):
