@@ -872,6 +872,17 @@ def test_a_sweep_again_with_other_threads_adds_to_it_and_other_settings_name_thr
         in err.value.message
 
 
+def test_a_sweep_adding_a_value_drops_the_rows_of_runs_deleted_since(project, monkeypatch):
+    import shutil
+
+    from colourize.train import TrainConfig
+
+    run_sweep = _sweep_without_training(monkeypatch, {"sweep-bs4": 40.0, "sweep-bs8": 44.0, "sweep-bs16": 41.0})
+    run_sweep("batch-size", [4, 8], TrainConfig(epochs=1), project / "bs")
+    shutil.rmtree(project / "bs" / "sweep-bs8")
+    assert run_sweep("batch-size", [16], TrainConfig(epochs=1), project / "bs")["values"] == [4, 16]
+
+
 def test_a_batch_size_past_int64_is_plotted(project, monkeypatch):
     """`sweep batch-size 1000000000000000000000000000000` trained, then crashed drawing its log2 axis with a TypeError
     traceback (matplotlib's object array of Python ints)."""
