@@ -246,6 +246,8 @@ def _adam_state_of_other_shapes(ckpt, run):
     (lambda ckpt, run: ckpt.pop("history"), ["history does not hold 1 epoch records"]),
     (lambda ckpt, run: ckpt.update(history=[]), ["history does not hold 1 epoch records"]),
     (lambda ckpt, run: ckpt.update(epoch="1"), ["config or epoch is damaged"]),
+    (lambda ckpt, run: ckpt.update(epoch=True), ["config or epoch is damaged"]),  # a bool is an int to Python
+    (lambda ckpt, run: ckpt["rng"].pop("torch"), ["model, optimizer or random state is missing"]),
     (lambda ckpt, run: ckpt["history"][0].pop("train_seconds"), ["history does not hold 1 epoch records"]),
     (lambda ckpt, run: ckpt.pop("optimizer"), ["model, optimizer or random state is missing"]),
 ])
