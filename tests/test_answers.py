@@ -285,6 +285,12 @@ def test_lhs_is_dropped_and_tilde_lambda_recognised():
     assert "lambda_tilde" in {s.name for s in e2.free_symbols}
 
 
+def test_a_greek_letter_with_a_subscript_is_one_name():
+    # \lambda_t is lambda_tilde's alias: it was read as lambda, then a stray "_t"
+    e = parse_formula(r"\frac{\lambda_t}{2} + \eta_{0}", [Sym("lambda_tilde", "scalar", ("lambda_t",)), Sym("eta_0")])
+    assert e == sympy.Symbol("lambda_tilde") / 2 + sympy.Symbol("eta_0")
+
+
 COUNT = [Sym("NIC", "scalar", ("N_IC", r"\text{NIC}")), Sym("NF", "scalar", ("N_F",)), Sym("NC", "scalar", ("N_C",))]
 NIC, NF, NC = sympy.symbols("NIC NF NC")
 

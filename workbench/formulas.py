@@ -88,7 +88,8 @@ def normalise_tex(text: str) -> str:
     s = re.sub(r"\\[dt]frac", r"\\frac", s)
     s = re.sub(r"_\{\s*([A-Za-z0-9]+)\s*\}", r"_\1", s)
     s = re.sub(r"\^\{\s*([A-Za-z0-9*]+)\s*\}", r"^\1", s)
-    s = re.sub(r"\\(eta|lambda|alpha|beta|epsilon|mu|gamma|theta|sigma|nabla)(?![A-Za-z])", r" \1 ", s)
+    # a subscript stays on its letter: \lambda_t is the name lambda_t, as its alias is stored
+    s = re.sub(r"\\(eta|lambda|alpha|beta|epsilon|mu|gamma|theta|sigma|nabla)(?![A-Za-z])(_[A-Za-z0-9]+)?", r" \1\2 ", s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".,;")
     return s
 
