@@ -291,6 +291,47 @@ def test_a_greek_letter_with_a_subscript_is_one_name():
     assert e == sympy.Symbol("lambda_tilde") / 2 + sympy.Symbol("eta_0")
 
 
+@pytest.mark.parametrize("text,target", [
+    (r"$w_0 - \frac{2\eta}{n} X^\top (X w_0 - t)$.", W1),  # math delimiters, a sentence's full stop
+    (r"w_0 - \frac{2\eta}{n} X^\top (X w_0 - t) .", W1),
+    (r"w_0 - \frac{2\eta}{n} X^\top [X w_0 - t]", W1),  # square brackets multiply like round ones
+    (r"w_0 + \frac{2\eta}{n} \cdot -X^\top (X w_0 - t)", W1),  # a minus right after an operator
+    (r"w_0 - \frac{2}{n^2} etaX^T (nXw_0 - nt)", W1),  # glued names keep their order
+    (r"\frac{\eta}{\sqrt{n}}", lambda v: v["eta"] / np.sqrt(v["n"])),
+    (r"|\eta - n| + \|\eta - n\|", lambda v: 2 * abs(v["eta"] - v["n"])),  # |.| and the norm of a scalar
+    (r"\frac{1}{n}\|-a\|^2", lambda v: (v["a"].T @ v["a"]).item() / v["n"]),
+    (r"\|n \|a\|^2 t\| + \|n \|(a)\|^2 t\|", lambda v: 2 * v["n"] * (v["a"].T @ v["a"]).item() * np.linalg.norm(v["t"])),
+    (r"2\eta^{*} + (-1)^{1000001} n", lambda v: 2 * v["eta"] - v["n"]),  # eta^* is a name; (-1)^huge is cheap
+])
+def test_more_formula_spellings_evaluate_like_numpy(text, target):
+    v = _instance()
+    assert numerically_equal(evaluate(parse_formula(text, SYMS), v), target(v))
+
+
+@pytest.mark.parametrize("text", ["(w_0 - t", r"(w_0 - t]", r"\lambda / 3^{-10000000}"])
+def test_unclosed_brackets_and_huge_negative_powers_raise(text):
+    with pytest.raises(FormulaError):
+        parse_formula(text, SYMS)
+
+
+def test_abs_or_power_of_a_vector_raises_and_a_given_identity_is_a_value():
+    with pytest.raises(EvalError, match="norm"):
+        evaluate(parse_formula("|t|", SYMS), _instance())
+    with pytest.raises(EvalError, match="exponent"):
+        evaluate(parse_formula("n^t", SYMS), _instance())
+    v = _instance(3, 3)
+    assert numerically_equal(evaluate(parse_formula("I + X", SYMS), {**v, "I": 2 * v["X"]}), 3 * v["X"])
+    assert numerically_equal(evaluate(parse_formula(r"2\eta I - X", SYMS), v), 2 * v["eta"] * np.eye(3) - v["X"])
+
+
+def test_names_split_longest_first_and_T_as_a_symbol_is_a_power():
+    n, nf, t = sympy.symbols("N NF T")
+    syms = [Sym("N"), Sym("F"), Sym("NF"), Sym("T")]
+    assert parse_formula("2NFN", syms) == 2 * nf * n  # not 2 N F N
+    assert parse_formula("N^T", syms) == n ** t  # T is a symbol here, not a transpose
+    assert parse_formula(r"\frac pi 2 N", syms, constants={"pi": 3}) == sympy.Rational(3, 2) * n
+
+
 COUNT = [Sym("NIC", "scalar", ("N_IC", r"\text{NIC}")), Sym("NF", "scalar", ("N_F",)), Sym("NC", "scalar", ("N_C",))]
 NIC, NF, NC = sympy.symbols("NIC NF NC")
 
