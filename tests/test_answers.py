@@ -263,6 +263,18 @@ def test_division_by_zero_and_a_vector_against_a_scalar():
     assert not numerically_equal(np.array([[2.0], [2.0]]), 2.0)
 
 
+def test_numerically_equal_tolerances_by_hand():
+    # scalars: atol 1e-9 + rtol 1e-7 of max(1, |b|)
+    assert numerically_equal(0.5 + 8e-8, 0.5) and not numerically_equal(0.5 + 2e-7, 0.5)
+    assert numerically_equal(2e6 + 0.1, 2e6) and not numerically_equal(2e6 + 0.3, 2e6)
+    assert not numerically_equal(1.0005, 1.0)
+    # arrays: atol scales with the largest |b|, so a tiny entry beside a huge one is within rounding
+    assert numerically_equal(np.array([[1e6], [1e-4]]), np.array([[1e6], [0.0]]))
+    assert not numerically_equal(np.array([[1.0], [1e-4]]), np.array([[1.0], [0.0]]))
+    assert not numerically_equal(np.array([[np.inf], [1.0]]), np.array([[np.inf], [1.0]]))  # overflow is no match
+    assert not numerically_equal(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0]))
+
+
 def test_a_chain_is_read_from_its_last_side():
     e = parse_formula(r"\tilde{\lambda} = 2 q \eta = \frac{\lambda}{2\eta}", SYMS)  # q is no symbol: a middle step
     assert {s.name for s in e.free_symbols} == {"lambda", "eta"}
@@ -319,6 +331,8 @@ def test_abs_or_power_of_a_vector_raises_and_a_given_identity_is_a_value():
         evaluate(parse_formula("|t|", SYMS), _instance())
     with pytest.raises(EvalError, match="exponent"):
         evaluate(parse_formula("n^t", SYMS), _instance())
+    with pytest.raises(EvalError, match="power"):  # a matrix square root is not X^T X to the power 0
+        evaluate(parse_formula("(X^T X)^{1/2}", SYMS), _instance())
     v = _instance(3, 3)
     assert numerically_equal(evaluate(parse_formula("I + X", SYMS), {**v, "I": 2 * v["X"]}), 3 * v["X"])
     assert numerically_equal(evaluate(parse_formula(r"2\eta I - X", SYMS), v), 2 * v["eta"] * np.eye(3) - v["X"])
