@@ -117,6 +117,21 @@ def test_two_different_matrices_are_both_reported():
     assert len({f.value for f in grids.find_matrices(text, (2, 2))}) == 2
 
 
+def test_matrices_side_by_side_their_source_and_a_short_snippet():
+    text = "[[1, 2], [3, 4]][[5, 6], [7, 8]]"  # the second starts where the first ends: both are read
+    assert [(f.value, f.start) for f in grids.find_matrices(text)] == [(((1.0, 2.0), (3.0, 4.0)), 0), (((5.0, 6.0), (7.0, 8.0)), 16)]
+    (found,) = grids.find_matrices(MATRIX_FORMATS["bmatrix* [r]"])
+    assert found.source == "bmatrix"  # the starred form is the same notation
+    big = "[[" + "], [".join(", ".join(["1"] * 30) for _ in range(30)) + "]]"
+    (found,) = grids.find_matrices(big)
+    assert len(found.value) == 30 and found.snippet == big[:200]
+    # in text order whichever notation is found first; a two-row table without a rule is a matrix too
+    text = "| 1 | 2 |\n| 3 | 4 |\n\nand [[5, 6], [7, 8]]"
+    assert [f.source for f in grids.find_matrices(text)] == ["markdown table", "list"]
+    assert grids.find_matrices(text)[0].value == ((1.0, 2.0), (3.0, 4.0))
+    assert grids.find_matrices("M = [1 2; - 4]") == []  # not its readable first row alone
+
+
 def test_parse_matrix_value_from_yaml_list_and_text():
     assert grids.parse_matrix_value([[0, 1, -1], [2, 3, 4]]) == M
     assert grids.parse_matrix_value([["0", "1", "-1"], ["2", "3", "4"]]) == M
