@@ -130,6 +130,8 @@ def test_matrices_side_by_side_their_source_and_a_short_snippet():
     assert [f.source for f in grids.find_matrices(text)] == ["markdown table", "list"]
     assert grids.find_matrices(text)[0].value == ((1.0, 2.0), (3.0, 4.0))
     assert grids.find_matrices("M = [1 2; - 4]") == []  # not its readable first row alone
+    assert grids.find_matrices("| a | b |\n|---|---|\n| 1 | 2 |\n| ? | ? |\n") == []
+    assert [f.value for f in grids.table_cells("| k | p | q |\n|---|---|---|\n| 4 |  | 1 |\n")] == [("k 4", "q", "1")]  # a blank cell says nothing
 
 
 def test_parse_matrix_value_from_yaml_list_and_text():
