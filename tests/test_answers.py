@@ -151,6 +151,7 @@ def test_table_cells_carry_their_row_and_column_labels():
     assert [f.value for f in grids.table_cells("| k | p |\n|---|---|\n| 4 | 1 | 9 |\n")] == [("k 4", "p", "1")]  # no header: no cell
     blank = grids.without_tables(text)
     assert len(blank) == len(text) and "kernel" not in blank and blank.endswith("[[1, 2], [3, 4]]")
+    assert grids.without_tables("| one line is no table\nrest") == "| one line is no table\nrest"
 
 
 def test_a_bar_inside_math_code_or_escaped_does_not_split_a_table_cell():
