@@ -448,10 +448,3 @@ def numerically_equal(a, b, rtol: float = 1e-7, atol: float = 1e-9) -> bool:
         return bool(np.all(np.isfinite(a)) and np.allclose(a, b, rtol=rtol, atol=atol * scale))
     return bool(np.isfinite(a) and abs(a - b) <= atol + rtol * max(1.0, abs(b)))
 
-
-def tex(expr) -> str:
-    """A readable TeX form of a parsed expression."""
-    printer = sympy.printing.latex
-    s = printer(expr)
-    s = re.sub(r"\\operatorname\{T\}\\left\((.*?)\\right\)", r"(\1)^\\top", s)
-    return s.replace(r"\operatorname{norm}", r"\operatorname{norm}")
