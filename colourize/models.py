@@ -165,9 +165,10 @@ def probe(model: nn.Module, input_shape: tuple[int, int, int], modules: list[tup
     was_training = model.training
     try:
         model.eval()
-        p = next(model.parameters())
+        p = next(model.parameters(), None)  # none in a model of pooling and activations only
         with torch.inference_mode():
-            model(torch.zeros((1, *input_shape), dtype=p.dtype, device=p.device))
+            model(torch.zeros((1, *input_shape), dtype=p.dtype if p is not None else torch.get_default_dtype(),
+                              device=p.device if p is not None else None))
     finally:
         model.train(was_training)
         for h in hooks:

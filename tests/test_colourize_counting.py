@@ -94,6 +94,13 @@ def test_grouped_conv_and_bilinear_upsample_conventions():
     assert (ups.kind, ups.outputs, ups.connections) == ("upsample", 6 * 10 * 10, 4 * 6 * 10 * 10)  # bilinear: four
 
 
+def test_a_model_without_weights_is_counted():
+    """Pooling and upsampling only: no parameter to take the probe's dtype from (was a StopIteration)."""
+    pool, ups = count_layers(nn.Sequential(nn.MaxPool2d(2), nn.Upsample(scale_factor=2)), (3, 8, 8))
+    assert (pool.kind, pool.weights, pool.outputs, pool.connections) == ("pool", 0, 3 * 4 * 4, 3 * 4 * 4 * 4)
+    assert (ups.kind, ups.outputs, ups.connections) == ("upsample", 3 * 8 * 8, 3 * 8 * 8)
+
+
 def test_counting_leaves_the_model_as_it_was():
     model = UNet(3, 8, 6, 1).train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
