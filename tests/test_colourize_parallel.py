@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,34 @@ def test_a_run_that_cannot_start_stops_all_before_any_trains(project, synth, pal
     assert rc == 2 and "already holds a run" in err and "--resume" in err, err
     assert sorted(p.name for p in (project / "runs").iterdir()) == ["unet"]  # poolupsample was never started
     assert (project / "runs" / "unet" / "config.json").read_text() == "{}"  # left as it was
+
+
+def test_workers_share_the_cores_among_the_runs_there_are_and_report_to_their_own_reporter(project, synth, pal,
+                                                                                          monkeypatch):
+    """--jobs 3 for two runs starts two workers: each gets half the parent's 6 threads (not a third), but a run
+    given its own --threads keeps it; every worker's start and epoch calls reach that run's reporter."""
+    import torch
+
+    from colourize.parallel import Task
+    from colourize.train import Reporter, TrainConfig
+
+    class Recorder(Reporter):
+        def __init__(self):
+            self.calls = []
+
+        def start(self, first_epoch, epochs, batches):
+            self.calls.append(("start", first_epoch, epochs, batches))
+
+        def epoch(self, record):
+            self.calls.append(("epoch", record["epoch"]))
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 6)  # the parent's count the workers share
+    base = TrainConfig(model="poolupsample", epochs=1, batch_size=10, num_filters=4, num_colours=6, data=str(synth),
+                       palette=pal)
+    tasks = [Task(base, project / "runs" / "shared"), Task(replace(base, threads=1), project / "runs" / "own")]
+    recorders = [Recorder(), Recorder()]
+    results = train_many(tasks, jobs=3, reporter_for=lambda i: recorders[i])
+    assert [r["final"]["epoch"] for r in results] == [1, 1]
+    assert [json.loads((t.run_dir / "config.json").read_text())["threads"] for t in tasks] == [3, 1]  # 6 // 2; its own
+    calls = [rec.calls for rec in recorders]
+    assert calls == [[("start", 0, 1, 4), ("epoch", 1)]] * 2  # none done before; 40 images in batches of 10
