@@ -241,10 +241,13 @@ def _adam_state_of_other_shapes(ckpt, run):
     (_same_size_other_palette, ["palette.npy is not the palette this run was made with"]),
     (_adam_state_of_other_shapes, ["does not fit the run's unet", "optimizer state exp_avg"]),
     (lambda ckpt, run: ckpt["optimizer"]["param_groups"][0].update(lr="fast"), ["optimizer settings are damaged"]),
+    (lambda ckpt, run: ckpt.update(schema="colourize.checkpoint/0"), ["unreadable or not a checkpoint",
+                                                                      "ValueError: not a colourize checkpoint"]),
     (lambda ckpt, run: ckpt.pop("config"), ["unreadable or not a checkpoint", "KeyError"]),
     (lambda ckpt, run: ckpt.update(config="{not json"), ["unreadable or not a checkpoint", "JSONDecodeError"]),
     (lambda ckpt, run: ckpt.pop("history"), ["history does not hold 1 epoch records"]),
     (lambda ckpt, run: ckpt.update(history=[]), ["history does not hold 1 epoch records"]),
+    (lambda ckpt, run: ckpt.update(history=ckpt["history"] * 2), ["history does not hold 1 epoch records"]),
     (lambda ckpt, run: ckpt.update(epoch="1"), ["config or epoch is damaged"]),
     (lambda ckpt, run: ckpt.update(epoch=True), ["config or epoch is damaged"]),  # a bool is an int to Python
     (lambda ckpt, run: ckpt["rng"].pop("torch"), ["model, optimizer or random state is missing"]),
