@@ -259,6 +259,8 @@ def test_mismatched_checkpoint_names_the_setting(cfg, project):
     before = _snapshot(run)
     with pytest.raises(TrainingError, match="lr: run has 0.001, asked 0.01"):
         train(replace(cfg, lr=0.01), run, resume=True)
+    with pytest.raises(TrainingError, match="seed: run has 0, asked 1"):  # its random state is the seed's: no mix
+        train(replace(cfg, seed=1), run, resume=True)
     assert _snapshot(run) == before
 
 
