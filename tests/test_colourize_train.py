@@ -398,6 +398,37 @@ def test_pin_copies_small_artefacts_only(cfg, project):
     assert (dest / "metrics.json").read_bytes() == (run / "metrics.json").read_bytes()
 
 
+def test_a_run_marked_complete_short_of_its_configs_epochs_is_unfinished(cfg, project):
+    """Runs extended with --resume --epochs before 82face6 could be left 'complete' at 1 epoch beside a config.json
+    of 2: pin must not take that pair as a finished 2-epoch run."""
+    (project / "solutions").unlink()  # the fixture links the real solutions/; pin into a private one
+    (project / "solutions").mkdir()
+    run = project / "runs" / "cut"
+    train(replace(cfg, epochs=1), run)
+    config = json.loads((run / "config.json").read_text())
+    config["settings"]["epochs"] = 2
+    (run / "config.json").write_text(json.dumps(config))
+    assert json.loads((run / "metrics.json").read_text())["complete"]
+    with pytest.raises(UsageError, match="has not finished"):
+        runs.pin_run(run)
+
+
+def test_a_pinned_result_name_is_1_to_100_plain_characters_starting_with_a_letter_or_digit(cfg, project):
+    """A leading '.' hides the result (and .unet.123.x.old reads as a pin's leftover, which the next pin removes);
+    a leading '-' reads as a flag in the commands that name it."""
+    (project / "solutions").unlink()  # the fixture links the real solutions/; pin into a private one
+    (project / "solutions").mkdir()
+    run = project / "runs" / "ct"
+    train(replace(cfg, epochs=1), run)
+    for name in (".ct", ".ct.123.x.old", "-ct", "_ct", "a" * 101):
+        with pytest.raises(UsageError, match="not a plain folder name of at most 100 characters"):
+            runs.pin_run(run, name)
+    assert not (project / "solutions" / "a2" / "results").exists() or not any(
+        (project / "solutions" / "a2" / "results").iterdir())
+    for name in ("a" * 100, "0.ct_x-1"):
+        assert runs.pin_run(run, name)[0].name == name
+
+
 def test_a_run_folder_and_its_pinned_result_have_the_mode_mkdir_gives(cfg, project):
     """Both are built in a private temp folder (mkdtemp: 0o700) and renamed into place; others on the machine
     (a grader, a shared group) must read them as they read any folder made under the user's umask."""
