@@ -520,7 +520,8 @@ def test_pin_protects_pinned_results(project, synth, pal, capsys):
     capsys.readouterr()
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "convtranspose"]), "already holds another", "--force")
     assert (results / "convtranspose" / "metrics.json").read_bytes() == pinned
-    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "unet"]), "trained convtranspose, not unet")
+    _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "unet"]), "trained convtranspose, not unet",
+                    "--as convtranspose-ct1")  # not --as convtranspose: that name holds another result
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "UNet"]), "trained convtranspose, not UNet")
     _one_line_error(capsys, cli.main(["pin", "ct1", "--as", "ConvTranspose"]), "already holds another", "--force")
     # the class name is the model's own pin to the checks too: it outranked results/convtranspose, silently
