@@ -429,6 +429,16 @@ def test_a_pinned_result_name_is_1_to_100_plain_characters_starting_with_a_lette
         assert runs.pin_run(run, name)[0].name == name
 
 
+def test_pin_into_an_empty_folder_of_its_name_needs_no_force(cfg, project):
+    """An empty folder holds no result the writeup quotes: nothing to protect."""
+    (project / "solutions").unlink()  # the fixture links the real solutions/; pin into a private one
+    (project / "solutions" / "a2" / "results" / "ct").mkdir(parents=True)
+    run = project / "runs" / "ct"
+    train(replace(cfg, epochs=1), run)
+    dest, copied = runs.pin_run(run)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(copied)
+
+
 def test_a_run_folder_and_its_pinned_result_have_the_mode_mkdir_gives(cfg, project):
     """Both are built in a private temp folder (mkdtemp: 0o700) and renamed into place; others on the machine
     (a grader, a shared group) must read them as they read any folder made under the user's umask."""
