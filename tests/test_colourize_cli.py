@@ -559,6 +559,15 @@ def test_a_pin_that_runs_out_of_space_leaves_the_pinned_result_whole(project, ca
                                                                  for p in (project / "runs" / "b").iterdir()}
 
 
+def test_a_first_pin_that_runs_out_of_space_leaves_no_empty_results_folder(project, capsys, file_size_limit):
+    """The folders it made for the result go with it: an empty results/ would read as a pack with nothing pinned."""
+    _two_finished_runs(project, curves_bytes=20_000)
+    file_size_limit(4096)  # config.json and metrics.json fit, curves.png does not
+    _one_line_error(capsys, cli.main(["pin", "b", "--as", "unet"]), "cannot write", "curves.png")
+    file_size_limit(None)
+    assert [p.name for p in (project / "solutions").iterdir()] == []
+
+
 def _two_finished_runs(project, curves_bytes: int = 2000) -> tuple[dict, dict]:
     """runs/a and runs/b, finished unet runs in colourize's layout (fixture bytes; b has no samples.png), and the
     files each would pin."""
