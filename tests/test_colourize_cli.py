@@ -673,6 +673,24 @@ def test_two_pins_into_one_name_at_once_are_taken_in_turn(project):
     assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == (old if first == "a" else new)
 
 
+def test_a_pin_killed_after_its_swap_leaves_an_old_folder_the_next_pin_removes(project, capsys):
+    """Killed after both renames, before removing the old result set aside: the name holds the new result, so the
+    hidden old one is removed, not renamed onto it (which failed every later pin into the folder)."""
+    import shutil
+    import subprocess
+
+    old, new = _two_finished_runs(project)
+    results = project / "solutions" / "a2" / "results"
+    assert cli.main(["pin", "b", "--as", "unet"]) == 0
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid no process has now
+    shutil.copytree(project / "runs" / "a", results / f".unet.{gone.pid}.x1.old")
+    capsys.readouterr()
+    assert cli.main(["pin", "a", "--as", "other"]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in results.iterdir()) == ["other", "unet"]
+    assert {p.name: p.read_bytes() for p in (results / "unet").iterdir()} == new
+
+
 def test_a_pin_killed_between_its_renames_is_put_right_by_the_next_pin(project, capsys):
     """SIGKILL (or a power loss) in the middle of pin --force: the results folder holds the whole old result or the
     whole new one, or, killed between the two renames, none beside the hidden old one, which the next pin puts back;
