@@ -398,6 +398,14 @@ def test_pin_copies_small_artefacts_only(cfg, project):
     assert (dest / "metrics.json").read_bytes() == (run / "metrics.json").read_bytes()
 
 
+def test_pin_of_a_run_with_a_config_but_no_metrics_says_it_is_not_finished(project):
+    run = project / "runs" / "started"  # as a run stopped before its first epoch ended leaves it
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "settings": {"model": "unet"}}))
+    with pytest.raises(UsageError, match="is not a finished run"):
+        runs.pin_run(run)
+
+
 def test_a_run_marked_complete_short_of_its_configs_epochs_is_unfinished(cfg, project):
     """Runs extended with --resume --epochs before 82face6 could be left 'complete' at 1 epoch beside a config.json
     of 2: pin must not take that pair as a finished 2-epoch run."""
