@@ -120,6 +120,21 @@ def test_a_worker_that_dies_without_reporting_is_an_error(tmp_path, how, code):
     assert running == {}
 
 
+def test_a_worker_that_exited_after_reporting_done_is_not_an_error(tmp_path):
+    """Its 'done' can still be in the queue when the parent looks (after a get that timed out just before)."""
+    import multiprocessing
+
+    from colourize.parallel import Task, _check_alive
+    from colourize.train import TrainConfig
+
+    proc = multiprocessing.get_context("spawn").Process(target=os._exit, args=(0,))
+    proc.start()
+    proc.join()
+    running = {0: proc}
+    _check_alive(running, [Task(TrainConfig(), tmp_path / "run")])
+    assert running == {0: proc}  # left for its 'done' to collect
+
+
 @pytest.mark.parametrize("jobs", ["1", "3"])
 def test_a_run_that_cannot_start_stops_all_before_any_trains(project, synth, pal, capsys, jobs):
     (project / "runs" / "unet").mkdir()
