@@ -416,6 +416,16 @@ def test_read_run_takes_a_summary_only_layout_and_the_complete_flag(tmp_path):
     assert run.complete is False and run.settings["model"] == "unet"
 
 
+def test_read_run_takes_the_last_epoch_by_any_alias_and_counts_a_run_without_the_flag_complete(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"settings": {"model": "unet"}}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"epochs": [
+        {"epoch": 1, "loss": 3, "validation_loss": 2.5, "val_accuracy": 20},
+        {"epoch": 2, "loss": 2, "validation_loss": 1.5, "val_accuracy": 35}]}))
+    run = verify.read_run(tmp_path)  # whole numbers are figures too; the final ones are the last epoch's
+    assert run.final == {"train_loss": 2.0, "val_loss": 1.5, "val_acc": 35.0, "epochs": 2}
+    assert run.complete is True  # no "complete" flag: a run written before the flag existed
+
+
 def test_metrics_layouts_give_epoch_rows_and_a_summary():
     from workbench.results import epoch_rows
 
