@@ -306,6 +306,27 @@ def test_an_ungraded_problem_neither_blocks_readiness_nor_risks_points(proj):
     assert verify.ready([report]) and not any("0 points" in n for n in report.notes)
 
 
+def test_the_summary_counts_graded_points_missing_pieces_and_own_statuses_and_skips_ungraded_problems():
+    from workbench.verdicts import ProblemReport, Verdict
+
+    def own(status, score=0.0):
+        return Verdict("p", "own", status, score)
+
+    no_trace = ProblemReport("1", 2.0, 2, ("trace", "solution"), {"trace": False, "solution": True},
+                             (own("correct", 1.0),), 2.0)
+    partial = ProblemReport("2", 1.0, 2, ("solution",), {"solution": True}, (own("partial", 0.25),), 0.75)
+    ungraded = ProblemReport("3", 0.0, 2, ("trace",), {"trace": False}, (own("missing"),), 0.0)
+    # the own verdict is the one whose subject is "own", not the first: here a trace sample comes first
+    unchecked = ProblemReport("4", 0.5, 4, ("solution",), {"solution": True},
+                              (Verdict("4", "t.json#0", "incorrect"), own("unchecked")), 0.0)
+    assert verify.summary([no_trace, partial, ungraded, unchecked]) == {
+        "problems": 4, "points": 3.5, "points_at_risk": 2.75, "missing_deliverables": {"1": ["trace"]},
+        "own_status": {"correct": 1, "partial": 1, "incorrect": 0, "unchecked": 1, "missing": 1}, "ready": False}
+    assert verify.ready([ungraded, unchecked])  # 0 points: neither its missing trace nor its missing answer blocks
+    assert not verify.ready([no_trace]) and not verify.ready([partial])
+    assert not verify.ready([ProblemReport("5", 1.0, 2, ("solution",), {"solution": True}, (own("missing"),))])
+
+
 def test_the_code_deliverable_needs_a_pointer_that_resolves(proj):
     write_solution(proj, "4.1", "code: colourize.models:PoolUpsampleNet\n")
     assert verify.verify_pack("a2", ["4.1"])[0].present["code"] is True
