@@ -415,6 +415,22 @@ def test_an_unquoted_cite_is_compared_at_the_decimals_written(proj):
     assert [(d["ok"], d["found"]) for d in own.details if d["what"] == "cited pool.val_loss"] == [(False, "1.590")]
 
 
+def test_a_cite_names_its_run_before_the_last_dot_and_a_key_without_a_run_or_metric_is_refused(proj):
+    from types import SimpleNamespace
+
+    fake_run(proj, "lr.0.01", "poolupsample", val_loss=1.25, val_acc=41.5)  # a run name with dots (a sweep's)
+    sol = SimpleNamespace(solution="Loss 1.25.", critique="", cites={"lr.0.01.val_loss": "1.25", "val_loss": "1.25",
+                                                                     "lr.0.01.speed": "3", "gone.val_loss": "1.25"})
+    ctx = verify.context("a2")
+    found = {d["what"]: d for d in verify.check_cites(sol, ctx, ("val_loss", "val_acc"))}
+    assert (found["cited lr.0.01.val_loss"]["ok"], found["cited lr.0.01.val_loss"]["expected"]) == (True, 1.25)
+    for key in ("val_loss", "lr.0.01.speed"):
+        assert found[f"cited {key}"]["ok"] is False and found[f"cited {key}"]["note"] == "not a run.metric key"
+        assert found[f"cited {key}"]["expected"] == "<run>.<val_loss|val_acc>"
+    assert found["cited gone.val_loss"]["ok"] is False
+    assert found["cited gone.val_loss"]["note"].startswith("no readable run gone under ")
+
+
 def test_agreeing_cites_do_not_make_an_answer_the_check_could_not_judge_correct(proj):
     """5.3 compares two models; without the ConvTransposeNet run its check cannot decide. The cited number agrees,
     but that is not the answer: the verdict stays unchecked (it used to read `correct`). A wrong cite still counts."""
