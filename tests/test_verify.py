@@ -368,6 +368,22 @@ def test_free_text_is_unchecked_without_a_judge_and_scored_with_one(proj):
     assert report.own_verdict.score == 1.0  # a grader's score is a fraction: clamped
 
 
+def test_a_grader_s_zero_is_a_failed_detail_and_a_problem_without_key_points_is_not_sent_to_the_grader():
+    from types import SimpleNamespace
+
+    sub = verify.Submission("1.1.1", "own", "The iterates stay in the row space.")
+    problem = SimpleNamespace(key_points=("row space",))
+    for score, ok in ((0.0, False), (0.4, True)):
+        [d] = verify.judge_submission(problem, sub, SimpleNamespace(judge=lambda p, text, s=score: {"score": s}))
+        assert (d["ok"], d["credit"], d["found"]) == (ok, score, f"score {score:.2f}")
+
+    def judge(problem, text):
+        raise AssertionError("nothing to grade against: the grader must not be asked")
+
+    assert verify.judge_submission(SimpleNamespace(key_points=()), sub, SimpleNamespace(judge=judge)) == []
+    assert verify.judge_submission(SimpleNamespace(key_points=()), sub, SimpleNamespace(judge=None)) == []
+
+
 def test_plots_and_cites_against_pinned_runs(proj):
     [report] = verify.verify_pack("a2", ["4.2"])
     assert "plot" in report.missing
