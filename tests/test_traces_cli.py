@@ -1391,6 +1391,36 @@ def test_traces_of_the_same_second_are_ordered_by_time_not_name(tmp_path):
     assert pick_trace("1.1", None, root).trace.path == newer
 
 
+def test_pick_trace_takes_the_newest_intact_one_names_newer_edited_ones_and_says_why_none_is_shown(tmp_path):
+    import json
+
+    from workbench.evidence import pick_trace
+    from workbench.traces import write_trace
+
+    def edit(path):
+        data = json.loads(path.read_text())
+        data["samples"][0]["messages"][1]["content"] = "edited"
+        path.write_text(json.dumps(data))
+
+    root = tmp_path / "traces"
+    a, b, c = (write_trace(_trace(started=f"2026-01-15T10:00:0{k}.000000Z"), root) for k in (1, 2, 3))
+    edit(c)
+    pick = pick_trace("1.1", None, root)
+    assert (pick.trace.path, pick.passed_over, pick.issue, pick.usable) == (b, (c.name,), "", True)
+    assert pick_trace("1.1", a.name, root).trace.path == a  # a pin wins over the newest
+    pinned = pick_trace("1.1", c.name, root)  # an edited trace pinned: shown, but no usable evidence
+    assert (pinned.trace.path, pinned.issue, pinned.usable) == (c, "edited", False) and c.name in pinned.detail
+    edit(a), edit(b)  # none intact: the newest edited one, said to be edited
+    pick = pick_trace("1.1", None, root)
+    assert (pick.trace.path, pick.issue, pick.usable, pick.passed_over) == (c, "edited", False, ())
+    assert pick_trace("2.2", None, root).issue == "none"
+    (root / "2.2").mkdir()
+    (root / "2.2" / "bad.json").write_bytes(b"\xff\xfe")
+    assert pick_trace("2.2", None, root).issue == "unreadable"
+    gone = pick_trace("2.2", "deadbeef", root)
+    assert gone.issue == "pin-not-found" and "unreadable there: " in gone.detail and "bad.json" in gone.detail
+
+
 def test_citations_name_model_version_url_start_date_and_hash():
     from pathlib import Path
 
