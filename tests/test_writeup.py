@@ -1738,6 +1738,22 @@ def test_a_checklist_counts_code_as_a_coding_answer_and_every_run_of_a_plot(tmp_
     assert row.missing == ["plot"] and row.points_at_risk == 0.5 and "b/curves.png is missing" in row.notes
 
 
+def test_a_checklist_counts_an_edited_trace_as_missing_and_requires_nothing_of_an_ungraded_question(tmp_path):
+    from types import SimpleNamespace
+
+    from workbench.evidence import TracePick, checklist_row
+
+    edited = TracePick(trace=SimpleNamespace(path=tmp_path / "t.json"), issue="edited", detail="t.json: content edited")
+    graded = SimpleNamespace(id="1.1", pack="fx", points=2.0, type=2, kind="written", graded=True,
+                             deliverables=("trace",))
+    row = checklist_row(graded, None, edited, None, ())
+    assert row.present == {"trace": False} and row.missing == ["trace"] and row.points_at_risk == 2.0
+    assert "edited trace: t.json: content edited" in row.notes
+    ungraded = SimpleNamespace(**{**vars(graded), "points": 0.0, "graded": False})
+    row = checklist_row(ungraded, None, TracePick(issue="none"), None, ())
+    assert (row.required, row.missing, row.points_at_risk) == ((), [], 0.0)
+
+
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
     """The PDF is handed in: a data path under the student's home shows as ~/..., one in the project as relative."""
     from workbench import sections
