@@ -1174,6 +1174,23 @@ def test_a_verdict_weighs_its_details_and_names_each_shortfall():
     assert v.status == "partial" and v.critique.endswith("key points: expected all, found score 0.99.")
 
 
+def test_a_verdict_s_score_and_status_edges_undecided_credit_and_what_is_shown_for_nothing():
+    from workbench.verdicts import Verdict, detail, make_verdict
+
+    undecided = detail("size", {"rows": (1, 2)}, None, None, note="unreadable")
+    assert undecided["expected"] == {"rows": [1, 2]} and undecided["credit"] is None  # JSON-safe; no credit either way
+    v = make_verdict("3.1", "own", [undecided])
+    assert (v.status, v.reason) == ("unchecked", "unreadable")  # the detail's note says why, not a stock phrase
+    v = make_verdict("3.1", "own", [detail("a", 1, 1, True), detail("b", 1, 2, False), detail("c", 1, 2, False)])
+    assert (v.status, v.score) == ("partial", 0.3333)  # 1/3 to four decimals
+    v = make_verdict("1.1.1", "own", [detail("key points", "all", "score 0.01", True, credit=0.005)])
+    assert (v.status, v.score) == ("partial", 0.005)  # a little credit is not none
+    v = make_verdict("3.1", "own", [detail("matrix", 1, None, False)])
+    assert v.critique == AUTO_LABEL + "the answer is wrong. matrix: expected 1, found nothing."
+    with pytest.raises(ValueError, match="unknown verdict status 'right'"):
+        Verdict("3.1", "own", "right")
+
+
 def test_a_check_abandoned_inside_torch_does_not_abort_the_exit():
     """A timed-out (or Ctrl-C'd) check still inside torch's C++ code used to abort interpreter shutdown (134)."""
     import subprocess
