@@ -1754,6 +1754,46 @@ def test_a_checklist_counts_an_edited_trace_as_missing_and_requires_nothing_of_a
     assert (row.required, row.missing, row.points_at_risk) == ((), [], 0.0)
 
 
+def test_a_plot_needs_a_run_with_real_images_and_a_plot_folder_needs_no_run_files(tmp_path):
+    from types import SimpleNamespace
+
+    from workbench.evidence import TracePick, checklist_row, load_run
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "curves.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(8))
+    plots = load_run(run, ("curves.png",), run_files=False)  # a folder of plots: no config.json or metrics.json asked
+    assert (plots.problems, plots.plots_only, plots.complete) == ((), True, True)
+    (run / "samples.png").write_text("not an image")
+    shown = load_run(run)  # a training run: both run files, and images that are images
+    assert shown.problems == (f"{run}/config.json is missing", f"{run}/metrics.json is missing",
+                              f"{run}/samples.png is not a PNG or JPEG image") and shown.plots_only is False
+    plot = SimpleNamespace(id="2.2", pack="fx", points=0.5, type=4, kind="plot", graded=True, deliverables=("plot",))
+    row = checklist_row(plot, None, TracePick(issue="none"), None, ())  # no run at all: missing, and how to get one
+    assert row.missing == ["plot"] and row.points_at_risk == 0.5
+    assert any(n.startswith("no pinned run found: train the model") for n in row.notes)
+
+
+def test_the_auto_critique_shown_is_the_shown_trace_s_one_paragraph_per_sample(tmp_path):
+    from types import SimpleNamespace
+
+    from workbench.evidence import TracePick, auto_critique, may_need_auto_critique
+    from workbench.verdicts import AUTO_LABEL, ProblemReport, Verdict
+
+    pick = TracePick(trace=SimpleNamespace(path=tmp_path / "t.json"))
+
+    def report(*subjects):
+        return ProblemReport("1.1", 1.0, 2, (), verdicts=tuple(
+            Verdict("1.1", s, "incorrect", critique=f"{AUTO_LABEL}wrong in {s}.") for s in subjects))
+
+    assert auto_critique(pick, report("own", "t.json#0")) == "wrong in t.json#0."  # one sample: no "Sample 1:"
+    assert auto_critique(pick, report("t.json#0", "t.json#1", "t.json.bak#0", "own")) == (
+        "Sample 1: wrong in t.json#0.\n\nSample 2: wrong in t.json#1.")  # not another file's, not the own one
+    entry = SimpleNamespace(pick=pick, solution=SimpleNamespace(has_critique=True))
+    assert not may_need_auto_critique(entry)  # the student's own critique is shown instead
+    assert may_need_auto_critique(SimpleNamespace(pick=pick, solution=None))
+
+
 def test_a_run_s_data_path_is_shown_without_the_home_folder(tmp_path, monkeypatch):
     """The PDF is handed in: a data path under the student's home shows as ~/..., one in the project as relative."""
     from workbench import sections
