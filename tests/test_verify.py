@@ -515,6 +515,21 @@ def test_a_check_that_hangs_times_out(proj):
     assert time.monotonic() - start < 2
 
 
+def test_a_submission_of_code_alone_goes_to_the_check_even_without_text_or_an_answer(proj):
+    class CodeOnly:
+        ANSWER_KEYS = {}
+
+        @staticmethod
+        def check(problem, sub, ctx):
+            return [verify.detail("code", "a model", sub.code, True)]
+
+    ctx = verify.context("a2")
+    problem = ctx.pack.get("4.1")
+    for text in ("", "<think>cut off at the token limit"):  # no text, or only an unclosed reasoning block
+        v = verify.run_check(CodeOnly, problem, verify.Submission("4.1", "own", text, code="pkg.mod:Net"), ctx)
+        assert (v.status, v.details[0]["found"]) == ("correct", "pkg.mod:Net")
+
+
 def test_empty_answer_is_missing(proj):
     assert verify.check_text("a2", "3.1", "   \n").status == "missing"
     # front matter alone, no text: the `answer:` is judged
