@@ -461,6 +461,35 @@ def test_agreeing_cites_do_not_make_an_answer_the_check_could_not_judge_correct(
     assert own.status == "incorrect" and "only the cited numbers were checked" in own.reason
 
 
+def test_agreeing_cites_beside_a_check_that_raised_unchecked_leave_the_answer_unchecked(proj):
+    from types import SimpleNamespace
+
+    class Undecided:
+        ANSWER_KEYS = {"4.2": {"loss": "a number"}}
+
+        @staticmethod
+        def check(problem, sub, ctx):
+            raise verify.Unchecked("needs the other run")
+
+    fake_run(proj, "pool", "poolupsample", val_loss=1.59, val_acc=41.5)
+    ctx = verify.context("a2")
+    problem = ctx.pack.get("4.2")
+    sol = SimpleNamespace(answer=None, solution="Loss 1.59.", critique="", code=None, cites={"pool.val_loss": "1.59"})
+    v = verify.check_solution(Undecided, problem, sol, ctx)
+    assert (v.status, v.score, v.reason) == ("unchecked", 0.0, "needs the other run; only the cited numbers were checked")
+    v = verify.check_solution(Undecided, problem, SimpleNamespace(**{**vars(sol), "answer": {"los": 1}}), ctx)
+    assert v.status == "missing" and v.reason.startswith("unknown answer key 'los' for 4.2")  # a misspelt key: no answer
+    assert verify.answer_key_error(SimpleNamespace(), problem, {"los": 1}) is None  # no table: the pack reads its own way
+
+    class KeyPointsOnly:
+        @staticmethod
+        def check(problem, sub, ctx):
+            return [verify.detail("key points", ["dull colours"], None, None, note="no grader")]
+
+    v = verify.check_solution(KeyPointsOnly, problem, sol, ctx)
+    assert v.status == "unchecked" and [d["what"] for d in v.details] == ["key points", "cited pool.val_loss"]
+
+
 def test_read_run_takes_a_summary_only_layout_and_the_complete_flag(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"settings": {"model": "unet"}}))
     (tmp_path / "metrics.json").write_text(json.dumps({"complete": False, "final": {"val_acc": 60.9, "val_loss": 1.01}}))
