@@ -183,6 +183,7 @@ SIZES_RIGHT = "CNN: 61,632 neurons, 21,024 parameters. FCNN: 4,992 neurons, 10,0
     # the last reply is empty (a reasoning model spent the token limit thinking): it was "missing: empty answer"
     ("3.1", [f"The result is {CONV}; it sharpens edges.", ""], "correct", "judged from reply 1 of 2"),
     ("3.3", ["Kernel size, depth and stride.", "", ""], "unchecked", "judged from reply 1 of 3"),  # free text
+    ("3.3", ["Kernel size.", "Kernel size, depth and stride.", ""], "unchecked", "judged from reply 2 of 3"),  # the latest
     # no reply holds an answer: unchecked, naming no reply it was judged from
     ("3.1", ["Let me think about the kernel first.", "Glad it helped!"], "unchecked", None),
 ])
