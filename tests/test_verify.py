@@ -341,6 +341,13 @@ def test_the_code_deliverable_needs_a_pointer_that_resolves(proj):
     assert 'the solution names no `code:` (e.g. code: "package.module:Name" in solutions/a2/4.1.md)' in report.notes
 
 
+def test_a_code_pointer_resolves_only_to_a_whole_top_level_name_after_a_colon():
+    assert verify.code_resolves("colourize.models:PoolUpsampleNet")
+    assert not verify.code_resolves("colourize.models:PoolUpsample")  # a prefix of a class name is none
+    assert not verify.code_resolves("colourize.models:forward")  # a method, not a top-level name
+    assert not verify.code_resolves("colourize.models")  # no `:Name`: nothing named
+
+
 def test_a_missing_plot_is_named(proj):
     """verify said only "missing: plot": which file, or that the pack's plot_files names none, is a note now."""
     write_solution(proj, "4.2", "")
