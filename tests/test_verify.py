@@ -346,6 +346,7 @@ def test_a_code_pointer_resolves_only_to_a_whole_top_level_name_after_a_colon():
     assert not verify.code_resolves("colourize.models:PoolUpsample")  # a prefix of a class name is none
     assert not verify.code_resolves("colourize.models:forward")  # a method, not a top-level name
     assert not verify.code_resolves("colourize.models")  # no `:Name`: nothing named
+    assert not verify.code_resolves("colourize.models:")  # an empty name matched the first class or def
 
 
 def test_a_missing_plot_is_named(proj):

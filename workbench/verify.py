@@ -405,9 +405,9 @@ def _nothing_read(v: Verdict) -> bool:
 
 def code_resolves(pointer: str | None) -> bool:
     """`module:attr` names an importable module file that defines attr at top level (checked without importing)."""
-    if not pointer or ":" not in pointer:
+    module, _, attr = (pointer or "").partition(":")
+    if not module or not attr:  # "pkg.mod:" names nothing (the writeup's class_source refuses it too)
         return False
-    module, _, attr = pointer.partition(":")
     root = str(project_root())
     added = root not in sys.path
     if added:
