@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -644,3 +645,111 @@ def test_a_command_after_one_whose_reader_went_away_shows_its_output(capsys, mon
     console.reader_went_away()
     assert cli.main(["list"]) == 0
     assert "26 problems, 15 points" in capsys.readouterr().out
+
+
+# --- mutation survivors: what a record and a pack.yaml hold comes through, and what is wrong is named ------------
+
+@pytest.mark.parametrize("pid", ["1.1x", "x1.1", ".1", "1.", "1..2"])
+def test_an_id_that_is_not_a_whole_dotted_number_is_refused(tmp_path, pid):
+    """The file is named after the id, so only the id rule itself can refuse these."""
+    message = load_error(make_pack(tmp_path, {f"{pid}.yaml": {**RECORD, "id": pid}}, order=[pid]))
+    assert f"key 'id': {pid!r} is not a dotted number" in message
+
+
+@pytest.mark.parametrize("key, value", [("section", 5), ("section", "  "), ("type", 0)])
+def test_wrong_type_of_section_or_type(tmp_path, key, value):
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": {**RECORD, key: value}}))
+    assert "1.1.yaml" in message and f"key {key!r}" in message
+
+
+def test_a_record_keeps_its_own_fields_trimmed(tmp_path):
+    record = {**RECORD, "title": "  T  ", "section": " 1 S\n", "context": "\n ctx \n", "spec": " sp \n",
+              "extra_credit": True, "figures": ["fig1.png"], "deliverables": ["solution", "plot"],
+              "points": sys.float_info.max}
+    [problem] = load_pack(str(make_pack(tmp_path, {"1.1.yaml": record}))).problems
+    assert (problem.title, problem.section, problem.context, problem.spec) == ("T", "1 S", "ctx", "sp")
+    assert problem.extra_credit is True and problem.figures == ("fig1.png",)
+    assert problem.deliverables == ("solution", "plot")  # as given, not Type 1's trace + critique + solution
+    assert problem.points == sys.float_info.max
+    (tmp_path / "plain").mkdir()
+    [plain] = load_pack(str(make_pack(tmp_path / "plain"))).problems
+    assert plain.extra_credit is False
+
+
+def mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def test_the_first_of_several_wrong_entries_is_named(tmp_path):
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": {**RECORD, "zebra": 1, "colour": 2}}))
+    assert "key 'colour': unknown key" in message
+    message = load_error(make_pack(mkdir(tmp_path / "d"), {"1.1.yaml": {**RECORD, "deliverables": ["essay", "poem"]}}))
+    assert "unknown deliverable 'essay'" in message
+    parts = [{"id": "written", "title": "W"}, {"id": "coding", "title": "C"}, {"id": "coding", "title": "C2"}]
+    message = load_error(make_pack(mkdir(tmp_path / "p"), parts=parts))
+    assert "part id 'coding' is given more than once" in message
+
+
+def test_a_duplicate_key_is_named_at_its_line_with_its_fix(tmp_path):
+    body = yaml.safe_dump(RECORD, sort_keys=False) + "statement: a second statement\n"  # RECORD's 9 lines, then line 10
+    folder = make_pack(tmp_path, {"1.1.yaml": body})
+    with pytest.raises(ProblemError) as info:
+        load_pack(str(folder))
+    assert "malformed YAML at line 10: " in info.value.message
+    assert info.value.fix == "keep one of the two"
+
+
+def test_the_ids_close_to_an_unknown_one_are_all_suggested(tmp_path):
+    pack = load_pack(str(make_pack(tmp_path, {"1.1.yaml": RECORD, "1.2.yaml": {**RECORD, "id": "1.2"}})))
+    with pytest.raises(UsageError) as info:
+        pack.get("1.3")
+    assert info.value.fix == "did you mean 1.2, 1.1?"  # both 2/3 alike; difflib puts equal scores in reverse order
+
+
+@pytest.mark.parametrize("key", ["name", "title", "course", "version", "parts", "order"])
+def test_pack_meta_missing_any_required_key(tmp_path, key):
+    folder = make_pack(tmp_path)
+    meta = yaml.safe_load((folder / "pack.yaml").read_text())
+    del meta[key]
+    (folder / "pack.yaml").write_text(yaml.safe_dump(meta))
+    assert f"key {key!r}: missing" in load_error(folder)
+
+
+@pytest.mark.parametrize("meta, key", [
+    ({"version": True}, "version"), ({"assignment": "  "}, "assignment"), ({"parts": [{"title": "W"}]}, "parts"),
+    ({"order": {"1.1": None}}, "order"),
+])
+def test_more_bad_pack_meta(tmp_path, meta, key):
+    message = load_error(make_pack(tmp_path, **meta))
+    assert "pack.yaml" in message and f"key {key!r}" in message
+
+
+def test_a_pack_keeps_its_metadata_and_its_order(tmp_path):
+    records = {"1.1.yaml": RECORD, "1.2.yaml": {**RECORD, "id": "1.2"}}
+    pack = load_pack(str(make_pack(tmp_path, records, order=["1.2", 1.1], version=1.5, submission={"writeup": "w.pdf"},
+                                   assignment="  a statistics assignment ")))
+    assert [p.id for p in pack.problems] == ["1.2", "1.1"]  # the order given (1.1 unquoted: read as text)
+    assert pack.version == "1.5" and pack.submission == {"writeup": "w.pdf"}
+    assert {p.assignment for p in pack.problems} == {"a statistics assignment"}
+    (tmp_path / "plain").mkdir()
+    plain = load_pack(str(make_pack(tmp_path / "plain")))
+    assert plain.problems[0].assignment == "a university assignment"
+
+
+def test_a_folder_without_pack_yaml_is_no_pack(tmp_path, monkeypatch, project):
+    """Neither a folder of that name in the working directory nor one under problems/ without its pack.yaml."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a2").mkdir()
+    assert [p.id for p in load_pack("a2").problems] == list(HANDOUT)  # problems/a2, not ./a2
+    named = project / "problems"
+    named.unlink()
+    named.mkdir()
+    with pytest.raises(UsageError) as info:
+        load_pack("t")
+    assert info.value.fix == "create problems/<pack>/pack.yaml"
+    make_pack(tmp_path).rename(named / "t")
+    (named / "drafts").mkdir()
+    with pytest.raises(UsageError) as info:
+        load_pack("u")
+    assert info.value.fix == "known packs: t"
