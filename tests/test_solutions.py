@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import REPO
+from workbench.errors import ProblemError
 from workbench.solutions import parse_solution
 
 SOLUTIONS = REPO / "solutions" / "a2"
@@ -164,3 +165,86 @@ def test_verify_reports_own_solution_correct(pid, project):
     # what a machine decides must agree; the reasons some questions ask for (key points) wait for --judge
     assert own.status == "correct" or (own.status == "unchecked" and undecided == ["key points"]), \
         f"{pid}: {own.status} ({own.reason}); failing checks: {wrong}"
+
+
+# --- mutation survivors: what counts as front matter, a section and an off-level heading ---------------------------
+
+BODY = """
+# Solution draft
+####### Solution seven
+## Solution
+one <!-- a --> two <!-- b -->
+###### SOLUTION part 2
+##Solution glued
+x ## Critique
+<!--
+### Critique in a note
+-->
+---
+### Solutions tip
+## Critique
+<!-- only a note -->
+"""
+
+
+def test_only_level_2_headings_open_sections_and_level_1_or_3_to_6_are_named(tmp_path):
+    path = tmp_path / "3.1.md"
+    path.write_text('---\nproblem: "3.1"\n---\n' + BODY)
+    sol = parse_solution(path)
+    # a rule (---) in the body is text, not the end of the front matter; comments go one by one
+    assert sol.solution == ("one  two \n###### SOLUTION part 2\n##Solution glued\nx ## Critique\n\n---\n"
+                            "### Solutions tip")
+    assert sol.critique == "" and not sol.has_critique
+    # not 7 hashes (no heading), not "Solutions", not one inside a comment; any case
+    assert sol.off_level == ("# Solution draft", "###### SOLUTION part 2")
+
+
+def test_front_matter_ends_at_a_line_of_its_own(tmp_path):
+    path = tmp_path / "3.1.md"
+    path.write_text('---\nproblem: "3.1"\n---x\n\n## Solution\n\nx\n')
+    with pytest.raises(ProblemError, match="front matter is not closed"):
+        parse_solution(path)
+
+
+def test_an_off_level_heading_is_named_only_for_a_section_that_is_missing():
+    from pathlib import Path
+
+    from workbench.solutions import Solution, heading_notes
+
+    off = ("### Solution extra", "### critique", "### CRITIQUE 2")
+    sol = Solution(problem="3.1", path=Path("solutions/a2/3.1.md"), solution="written", off_level=off)
+    assert heading_notes(sol) == ["3.1.md has '### critique', which is not read: write it as '## Critique'"]
+    assert heading_notes(None) == []
+
+
+def test_a_file_without_problem_in_its_front_matter_is_the_problem_it_is_named_for(tmp_path):
+    path = tmp_path / "3.1.md"
+    path.write_text("---\ntrace: abc\n---\n\n## Solution\n\nx\n")
+    assert parse_solution(path).problem == "3.1"
+
+
+def test_an_unquoted_problem_id_an_empty_cites_and_a_critique_are_read(tmp_path):
+    path = tmp_path / "3.1.md"
+    path.write_text("---\nproblem: 3.1\ncites:\n---\n\n## Solution\n\nx\n\n## Critique\n\nThe model <!-- note --> erred.\n")
+    sol = parse_solution(path)
+    assert (sol.problem, sol.cites) == ("3.1", {})  # YAML's float 3.1 is the id "3.1"; `cites:` left empty is none
+    assert sol.critique == "The model  erred." and sol.has_critique
+
+
+def test_empty_front_matter_is_no_keys_and_a_list_is_refused(tmp_path):
+    path = tmp_path / "3.1.md"
+    path.write_text("---\n\n---\n\n## Solution\n\nx\n")
+    assert (parse_solution(path).problem, parse_solution(path).trace) == ("3.1", None)
+    path.write_text("---\ntrace: 1a2b3c\n---\n\n## Solution\n\nx\n")
+    assert parse_solution(path).trace == "1a2b3c"
+    path.write_text("---\n- problem\n---\n\n## Solution\n\nx\n")
+    with pytest.raises(ProblemError, match="front matter is not a mapping"):
+        parse_solution(path)
+
+
+@pytest.mark.parametrize("code", ["0", "false", "[]"])
+def test_a_code_pointer_that_is_not_a_module_name_string_is_refused(tmp_path, code):
+    path = tmp_path / "4.1.md"
+    path.write_text(f"---\ncode: {code}\n---\n\n## Solution\n\nx\n")
+    with pytest.raises(ProblemError, match="`code` must be a `module:Name` string"):
+        parse_solution(path)
