@@ -753,3 +753,18 @@ def test_a_folder_without_pack_yaml_is_no_pack(tmp_path, monkeypatch, project):
     with pytest.raises(UsageError) as info:
         load_pack("u")
     assert info.value.fix == "known packs: t"
+
+
+@pytest.mark.parametrize("text, types", [(None, None), ("4", {4}), ("1,2,3,4", {1, 2, 3, 4}), ("1,2,", {1, 2}), (" 3 ", {3})])
+def test_parse_types_reads_a_comma_list_of_types(text, types):
+    from workbench.problems import parse_types
+
+    assert parse_types(text) == types
+
+
+@pytest.mark.parametrize("text", ["", ",", "0", "5", "1,x"])
+def test_parse_types_refuses_what_is_no_list_of_types(text):
+    from workbench.problems import parse_types
+
+    with pytest.raises(UsageError, match="is not a list of Types"):
+        parse_types(text)
