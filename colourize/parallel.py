@@ -70,10 +70,10 @@ def _train_in_workers(tasks: list[Task], jobs: int, reporter_for) -> list[dict]:
                 cfg = task.cfg if task.cfg.threads else replace(task.cfg, threads=threads)
                 running[i] = ctx.Process(target=_worker, args=(i, cfg, task.run_dir, task.resume, events), daemon=True)
                 _start_without_sigint(running[i])
+            _check_alive(running, tasks)  # each turn: while the other workers report, the queue never times out
             try:
                 kind, i, payload = events.get(timeout=0.5)
             except queue_mod.Empty:
-                _check_alive(running, tasks)
                 continue
             if kind == "done":
                 results[i] = payload

@@ -175,3 +175,60 @@ def test_workers_share_the_cores_among_the_runs_there_are_and_report_to_their_ow
     assert [json.loads((t.run_dir / "config.json").read_text())["threads"] for t in tasks] == [3, 1]  # 6 // 2; its own
     calls = [rec.calls for rec in recorders]
     assert calls == [[("start", 0, 1, 4), ("epoch", 1)]] * 2  # none done before; 40 images in batches of 10
+
+
+def _workers(parent: int) -> list[int]:
+    """The pids of a command's spawned training workers (not multiprocessing's resource tracker)."""
+    ps = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(parent)], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in ps.splitlines() if "spawn_main" in line]
+
+
+def _left_alive(group: int) -> list[str]:
+    time.sleep(0.5)
+    ps = subprocess.run(["ps", "-o", "stat=,args=", "-g", str(group)], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if not line.strip().startswith("Z")]  # zombies wait for init to reap
+
+
+def _start_all(out: Path, synth: Path, pal: str, epochs: int, python=("cli.py",)) -> subprocess.Popen:
+    """`train --all --jobs 2` as its own process group, once its first two runs have each finished an epoch."""
+    argv = [sys.executable, *python, "train", "--all", "--jobs", "2", "--epochs", str(epochs), "--num-filters", "4",
+            "--batch-size", "5", "--data", str(synth), "--palette", pal, "--out", str(out)]
+    proc = subprocess.Popen(argv, cwd=REPO, env=os.environ | {"OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not all((out / m / "metrics.json").is_file() for m in ("poolupsample", "convtranspose")):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"the runs did not start: {proc.communicate()}")
+        time.sleep(0.1)
+    return proc
+
+
+def _finish(proc: subprocess.Popen, timeout: float) -> str:
+    """The command's stderr once it ends; a command still running after `timeout` hangs: killed, and failed."""
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"the command still ran {timeout} s later: it hangs")
+
+
+def test_a_worker_killed_mid_run_stops_the_command_at_once(project, synth, pal):
+    """SIGKILL (as the out-of-memory killer sends) to one of two workers mid-run: the command ends with the
+    one-line error naming that run, without waiting for the other run to finish its 3000 epochs."""
+    out = project / "runs"
+    proc = _start_all(out, synth, pal, epochs=3000)
+    workers = _workers(proc.pid)
+    assert len(workers) == 2, workers
+    os.kill(workers[0], signal.SIGKILL)
+    err = _finish(proc, timeout=90).strip()
+    assert proc.returncode == 2 and err.startswith("error: ") and "\n" not in err, err
+    killed = next(m for m in ("poolupsample", "convtranspose") if f"training {out / m} died (exit code -9)" in err)
+    assert "--resume" in err, err
+    assert _left_alive(proc.pid) == []  # the other worker was stopped, not left training
+    other = out / ({"poolupsample", "convtranspose"} - {killed}).pop()
+    metrics = json.loads((other / "metrics.json").read_text())
+    assert not metrics["complete"] and 0 < len(metrics["epochs"]) < 3000, len(metrics["epochs"])
+    assert [p.name for p in other.iterdir() if p.name.startswith(".")] == []  # stopped at a safe point
+    assert not (out / "unet").exists()  # the run not yet started is never started
