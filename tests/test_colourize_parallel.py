@@ -204,10 +204,10 @@ def _start_all(out: Path, synth: Path, pal: str, epochs: int, python=("cli.py",)
     return proc
 
 
-def _finish(proc: subprocess.Popen, timeout: float) -> str:
-    """The command's stderr once it ends; a command still running after `timeout` hangs: killed, and failed."""
+def _finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """The command's stdout and stderr once it ends; one still running after `timeout` hangs: killed, and failed."""
     try:
-        return proc.communicate(timeout=timeout)[1]
+        return proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
@@ -222,7 +222,7 @@ def test_a_worker_killed_mid_run_stops_the_command_at_once(project, synth, pal):
     workers = _workers(proc.pid)
     assert len(workers) == 2, workers
     os.kill(workers[0], signal.SIGKILL)
-    err = _finish(proc, timeout=90).strip()
+    err = _finish(proc, timeout=90)[1].strip()
     assert proc.returncode == 2 and err.startswith("error: ") and "\n" not in err, err
     killed = next(m for m in ("poolupsample", "convtranspose") if f"training {out / m} died (exit code -9)" in err)
     assert "--resume" in err, err
@@ -232,3 +232,64 @@ def test_a_worker_killed_mid_run_stops_the_command_at_once(project, synth, pal):
     assert not metrics["complete"] and 0 < len(metrics["epochs"]) < 3000, len(metrics["epochs"])
     assert [p.name for p in other.iterdir() if p.name.startswith(".")] == []  # stopped at a safe point
     assert not (out / "unet").exists()  # the run not yet started is never started
+
+
+def _corrupt_copy(synth: Path, where: Path) -> Path:
+    """The data with one batch that passes train's preflight (which reads no batch) but not decoding, in the worker."""
+    bad = where / "cifar-10-batches-py"
+    bad.mkdir(parents=True)
+    for f in synth.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    (bad / "data_batch_3").write_bytes(b"not a pickle")
+    return bad
+
+
+def test_an_error_raised_inside_a_worker_is_the_one_line_error(project, synth, pal):
+    """Not one the parent's checks find first: each worker fails decoding the data, after preflight."""
+    bad = _corrupt_copy(synth, project / "bad")
+    argv = [sys.executable, "cli.py", "train", "--all", "--jobs", "2", "--epochs", "1", "--num-filters", "4",
+            "--data", str(bad), "--palette", pal]
+    proc = subprocess.Popen(argv, cwd=REPO, env=os.environ | {"OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    err = _finish(proc, timeout=120)[1].strip()  # the workers' stderr too: no traceback from a worker either
+    assert proc.returncode == 2 and err.startswith("error: ") and "\n" not in err, err
+    assert f"{bad / 'data_batch_3'} is not a readable CIFAR-10 batch" in err and "re-download" in err, err
+    assert list((project / "runs").iterdir()) == []  # no run folder, whole or half-made
+    assert _left_alive(proc.pid) == []
+
+
+def test_an_error_in_one_worker_stops_the_others_at_a_safe_point(project, synth, pal, tmp_path):
+    """Three runs, two at a time: a long one, a short one that finishes, then one whose data fails to decode
+    while the long one trains. train_many raises that run's own error; the long run keeps its last complete
+    epoch and no temp file; the short one is complete; the failed one made no folder."""
+    bad = _corrupt_copy(synth, tmp_path / "bad")
+    script = (
+        "import sys\n"
+        "from dataclasses import replace\n"
+        "from pathlib import Path\n"
+        "from colourize.parallel import Task, train_many\n"
+        "from colourize.train import TrainConfig\n"
+        "good, bad, pal, runs = sys.argv[1:]\n"
+        "long = TrainConfig(model='poolupsample', epochs=3000, batch_size=5, num_filters=4, threads=1, data=good,"
+        " palette=pal)\n"
+        "short = replace(long, epochs=1)\n"
+        "tasks = [Task(long, Path(runs, 'long')), Task(short, Path(runs, 'short')),"
+        " Task(replace(short, data=bad), Path(runs, 'bad'))]\n"
+        "try:\n"
+        "    train_many(tasks, jobs=2)\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n")
+    runs = project / "runs"
+    proc = subprocess.Popen([sys.executable, "-c", script, str(synth), str(bad), pal, str(runs)], cwd=REPO,
+                            env=os.environ | {"OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    out, err = _finish(proc, timeout=120)
+    assert proc.returncode == 0 and err == "", err
+    assert out.startswith(f"DataError {bad / 'data_batch_3'} is not a readable CIFAR-10 batch"), out
+    assert out.count("\n") == 1, out  # that run's error alone, raised once
+    assert _left_alive(proc.pid) == []
+    long = json.loads((runs / "long" / "metrics.json").read_text())
+    assert not long["complete"] and 0 < len(long["epochs"]) < 3000, len(long["epochs"])
+    assert json.loads((runs / "short" / "metrics.json").read_text())["complete"]
+    assert sorted(p.name for p in runs.iterdir()) == ["long", "short"]
+    assert [str(p) for p in runs.rglob(".*")] == []
