@@ -293,3 +293,22 @@ def test_an_error_in_one_worker_stops_the_others_at_a_safe_point(project, synth,
     assert json.loads((runs / "short" / "metrics.json").read_text())["complete"]
     assert sorted(p.name for p in runs.iterdir()) == ["long", "short"]
     assert [str(p) for p in runs.rglob(".*")] == []
+
+
+def test_ctrl_c_kills_a_worker_that_never_reaches_a_safe_point(project, synth, pal):
+    """A worker stuck where no Reporter call comes (here: stopped with SIGSTOP) is killed once its grace
+    (1 s here) is over; the command ends as any Ctrl-C does and leaves no process behind."""
+    out = project / "runs"
+    grace_1s = ("-c", "import sys, cli, colourize.parallel as p; p.STOP_GRACE_S = 1; "
+                      "cli.exit_process(cli.main(sys.argv[1:]))")
+    proc = _start_all(out, synth, pal, epochs=3000, python=grace_1s)
+    workers = _workers(proc.pid)
+    assert len(workers) == 2, workers
+    os.kill(workers[0], signal.SIGSTOP)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    err = _finish(proc, timeout=60)[1]
+    assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err, err
+    assert _left_alive(proc.pid) == []  # the stuck worker was killed, not waited for
+    stopped = [m for m in ("poolupsample", "convtranspose")
+               if not any(p.name.startswith(".") for p in (out / m).iterdir())]
+    assert stopped, "the worker that was not stuck stopped at a safe point"
