@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -93,11 +94,36 @@ def test_real_pack_renders_with_every_strategy(project):
     ("name: bad\nsystem: 'You are {colour}.'\nturns: ['{statement}']\n", r"system: unknown field \{colour\}"),
     ("name: bad\ndescription: [a, b]\nturns: ['{statement}']\n", r"description must be text"),
     ("name: bad\nturns: ['  ']\n", r"turn 1 must be non-empty text"),
+    # a list or a plain string is no strategy: its items or letters must not be read as keys
+    ("- name\n- turns\n", r"bad.yaml: expected a mapping"),
+    ("name\n", r"bad.yaml: expected a mapping"),
+    ("name: bad\ndescription:\nrequires: {hints: yes}\nturns: ['{statement}']\n", r"requires must list record fields"),
+    # the loop's fields exist only inside an `each` turn, and `first` is checked like `text`
+    ("name: bad\nsystem: 'Step {n}'\nturns: ['{statement}']\n", r"system: unknown field \{n\}"),
+    ("name: bad\nturns: [{each: steps, first: '{x} {item}', text: '{item}'}]\n", r"turn 1 first: unknown field \{x\}"),
+    # a string of turns was read letter by letter; `each` over a text field sent one turn per character
+    ("name: bad\nturns: '{statement}'\n", r"turns must be a non-empty list"),
+    ("name: bad\nturns: [{each: statement, text: '{item}'}]\n", r"each must name a list field, got 'statement'"),
 ])
 def test_strategy_files_are_parsed_strictly(wb, text, pattern):
     (wb.root / "prompts" / "bad.yaml").write_text(text)
     with pytest.raises(ConfigError, match=pattern):
         load_strategy("bad")
+
+
+def test_a_strategy_s_description_is_optional_and_trimmed(wb):
+    (wb.root / "prompts" / "plain.yaml").write_text("name: plain\ndescription:\nturns: ['{statement}']\n")
+    assert load_strategy("plain").description == ""  # `description:` left empty is no description, not an error
+    (wb.root / "prompts" / "plain.yaml").write_text("name: plain\ndescription: |\n  One line.\nturns: ['{statement}']\n")
+    assert load_strategy("plain").description == "One line."  # a `|` block's trailing newline is not shown
+
+
+def test_an_empty_prompts_folder_says_so(wb):
+    for path in (wb.root / "prompts").glob("*.yaml"):
+        path.unlink()
+    with pytest.raises(UsageError, match="no prompt strategy 'direct'") as info:
+        load_strategy("direct")
+    assert info.value.fix == "known strategies: none (prompts/ is empty)"
 
 
 @pytest.mark.parametrize("kind", ["folder", "dangling link"])
@@ -148,6 +174,8 @@ def test_problem_fields_as_a_template_sees_them():
     fields = problem_fields(p)
     assert (fields["points"], fields["type"]) == ("1", "2")  # as the handout writes them, not "1.0"
     assert fields["steps"] == "1. first\n2. second" and fields["hints"] == "- h1\n- h2"
+    assert (fields["id"], fields["title"], fields["section"]) == ("1.1", "T", "1 S")
+    assert (fields["kind"], fields["answer"], fields["statement"]) == ("written", "free", "s")
     assert problem_fields(dataclasses.replace(p, points=0.5))["points"] == "0.5"
 
 
@@ -188,5 +216,21 @@ def test_a_strategy_file_with_a_name_not_allowed_says_so(wb):
 
 def test_fill_escapes_and_reports():
     assert fill("{{literal}} {x}", {"x": "{y}"}) == "{literal} {y}"
+    # a line of spaces (as an editor leaves in a `|` block) separates paragraphs too: the empty one is dropped
+    assert fill("a\n  \n{x}\n\t\nb", {"x": ""}) == "a\n\nb"
     with pytest.raises(ConfigError, match=r"prompts/x.yaml: turn 1: unknown field \{z\}"):
         fill("{z}", {"x": ""}, "prompts/x.yaml: turn 1")
+
+
+def test_print_turns_numbers_a_reply_with_the_turn_it_answers(capsys):
+    """A conversation so far (the self-critique's first exchange) is shown turn by turn: a reply belongs to the user
+    turn before it, and the text is shown as sent, [markup] and `Markdown` untouched."""
+    from workbench.prompts import print_turns
+
+    print_turns([{"role": "system", "content": "S"}, {"role": "user", "content": "Q [bold]1[/bold]"},
+                 {"role": "assistant", "content": "A1"}, {"role": "user", "content": "check it"},
+                 {"role": "assistant", "content": "A2"}])
+    out = capsys.readouterr().out
+    titles = re.findall(r"(system|user · turn \d|assistant · turn \d)", out)
+    assert titles == ["system", "user · turn 1", "assistant · turn 1", "user · turn 2", "assistant · turn 2"]
+    assert "Q [bold]1[/bold]" in out
