@@ -1872,6 +1872,74 @@ def test_notebook_writes_a_package_s_modules_after_those_they_import(tmp_path):
     assert [p.name for p in module_order(pkg, "pkg")] == ["c.py", "b.py", "a.py", "d.py"]
 
 
+def test_notebook_module_order_follows_every_form_of_import_within_the_package_only(tmp_path):
+    from workbench.notebook import module_order
+
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__main__.py").write_text("from pkg.a import A\n")  # `python -m pkg`: no module of the notebook's
+    (pkg / "e.py").write_text("from .f import F\n")  # relative, naming the module
+    (pkg / "f.py").write_text("F = 1\n")
+    (pkg / "g.py").write_text("from pkg import h\n")  # the package, naming the module
+    (pkg / "h.py").write_text("")
+    (pkg / "i.py").write_text("from pkgx.j import thing\n")  # another package whose name starts alike
+    (pkg / "j.py").write_text("")
+    assert [p.name for p in module_order(pkg, "pkg")] == ["f.py", "e.py", "h.py", "g.py", "i.py", "j.py"]
+
+
+def test_notebook_code_sources_are_the_pointers_top_names_in_solution_order():
+    from types import SimpleNamespace
+
+    from workbench.notebook import code_sources
+
+    def entry(pointer):
+        return SimpleNamespace(code=None if pointer is None else SimpleNamespace(pointer=pointer))
+
+    entries = [entry("zeta.models:Net"), entry(None), entry("alpha:Solo"), entry("zeta.train:train"), entry("mid.a.b:C")]
+    assert code_sources(entries) == ["zeta", "alpha", "mid"]
+
+
+def test_notebook_source_path_prefers_the_project_s_own_package(project):
+    """The project's folder is looked at before the repository's: its `colourize/` is the code its solutions name."""
+    from workbench.notebook import source_path
+    from workbench.paths import REPO_ROOT
+
+    assert source_path("colourize") == REPO_ROOT / "colourize"  # not in the project: the repository's
+    (project / "colourize").mkdir()
+    (project / "colourize" / "__init__.py").write_text("")
+    assert source_path("colourize") == project / "colourize"
+    assert source_path("no_such_code") is None
+
+
+def test_notebook_source_cells_write_each_project_module_once_after_what_it_imports(tmp_path):
+    """Support modules come depth-first (a helper after the helper it imports, an import cycle once), a package's
+    relative import is its own module (not a same-named file at the root), and a module that an earlier call wrote
+    (a package, then a single module importing it) is not written again."""
+    from workbench.notebook import project_imports, source_cells
+
+    files = {"pkg/__init__.py": '"""Pkg docs.\n\nMore."""\n', "pkg/a.py": "from .b import x\nimport helper1\n",
+             "pkg/b.py": "x = 1\n", "b.py": "", "helper1.py": '"""Helper one."""\nimport helper2\n',
+             "helper2.py": "import helper1\n", "lib/__init__.py": "", "lib/util.py": "u = 1\n",
+             "solo.py": "from pkg.a import A\nfrom lib.util import u\nimport helper2\n"}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    pkg = [tmp_path / "pkg" / f for f in ("__init__.py", "a.py", "b.py")]
+    assert project_imports(pkg, "pkg", tmp_path) == [tmp_path / "helper2.py", tmp_path / "helper1.py"]
+    written: set = set()
+    first, second = source_cells(tmp_path / "pkg", "pkg", written), source_cells(tmp_path / "solo.py", "solo", written)
+    heads = [c.source.split("\n", 1)[0] for c in first + second if c.source.startswith("%%writefile ")]
+    assert heads == ["%%writefile helper2.py", "%%writefile helper1.py", "%%writefile pkg/__init__.py",
+                     "%%writefile pkg/b.py", "%%writefile pkg/a.py", "%%writefile lib/__init__.py",
+                     "%%writefile lib/util.py", "%%writefile solo.py"]
+    assert "### `pkg/__init__.py`\n\nPkg docs." in [c.source for c in first]  # a module's docstring's first line
+    assert "### `pkg/b.py`" in [c.source for c in first]
+    assert "os.makedirs('pkg', exist_ok=True)" in first[1].source
+    assert second[0].source.endswith("first the project modules the module `solo.py` imports (`lib/__init__.py`, "
+                                     "`lib/util.py`), then `solo.py` itself.")
+    assert second[1].source == "import os\n\nos.makedirs('lib', exist_ok=True)"  # the folder only a helper is in
+
+
 def test_notebook_holds_a_single_module_s_code_and_runs(fx, tmp_path, monkeypatch):
     """code: mymodule:Class (a file, not a package) was verified and shown in the PDF, but the notebook held no
     code and said no solution named a code: pointer."""
