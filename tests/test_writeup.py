@@ -1940,6 +1940,110 @@ def test_notebook_source_cells_write_each_project_module_once_after_what_it_impo
     assert second[1].source == "import os\n\nos.makedirs('lib', exist_ok=True)"  # the folder only a helper is in
 
 
+def test_notebook_imports_each_class_once_and_none_whose_pointer_failed():
+    """A pointer verify could not resolve would make the import cell fail for whoever runs the notebook."""
+    from types import SimpleNamespace
+
+    from workbench.notebook import import_cell
+
+    def entry(pointer, error=""):
+        return SimpleNamespace(code=SimpleNamespace(pointer=pointer, error=error))
+
+    entries = [entry("pkg.models:Net"), SimpleNamespace(code=None), entry("pkg.models:Other"), entry("pkg.models:Net"),
+               entry("pkg.gone:Missing", error="module pkg.gone not found"), entry("solo:Solo")]
+    assert import_cell(entries).source == (
+        "import os\nimport sys\n\nsys.path.insert(0, os.getcwd())  # the folder the cells above wrote into\n"
+        "from pkg.models import Net, Other\nfrom solo import Solo")
+
+
+def test_notebook_metrics_table_images_and_retrain_cell(tmp_path):
+    """Every epoch's row under every key any epoch has (4 decimals, a | escaped, a gap blank), images by their type,
+    and a retrain cell only for a package whose train.py defines both TrainConfig and train."""
+    import base64
+    from types import SimpleNamespace
+
+    from workbench.notebook import _metrics_markdown, _png, retrain_cells
+
+    run = SimpleNamespace(name="r", epochs=[{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.23456, "note": "a|b"},
+                                            {"epoch": 3, "loss": None}])
+    assert _metrics_markdown(run) == ("| epoch | loss | note |\n|---|---|---|\n| 1 | 2.0000 |  |\n"
+                                      "| 2 | 1.2346 | a\\|b |\n| 3 |  |  |")
+    assert _metrics_markdown(SimpleNamespace(name="r", epochs=[])) == "No per-epoch metrics recorded for run `r`."
+    (tmp_path / "s.JPG").write_bytes(b"\xff\xd8jpeg")
+    (tmp_path / "c.PNG").write_bytes(b"\x89PNG")
+    assert _png(tmp_path / "s.JPG") == {"image/jpeg": base64.b64encode(b"\xff\xd8jpeg").decode(), "text/plain": ["<s.JPG>"]}
+    assert list(_png(tmp_path / "c.PNG")) == ["image/png", "text/plain"] and _png(None) is None
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "train.py").write_text("def train(cfg, out):\n    pass\n")
+    assert retrain_cells(pkg, "pkg", "r1") == []  # no TrainConfig to build the settings into
+    (pkg / "train.py").write_text("class TrainConfig:\n    pass\n\n\ndef train(cfg, out):\n    pass\n")
+    assert retrain_cells(pkg, "pkg", "r1")[1].source == (
+        "from pathlib import Path\n\nfrom pkg.train import TrainConfig, train\n\n"
+        "settings = dict(RUN_CONFIGS['r1'][\"settings\"], data=None)\n"
+        "# metrics = train(TrainConfig(**settings), Path('runs/r1-rerun'))")
+
+
+def test_build_notebook_lists_runs_with_their_questions_and_plot_folders_apart(project, tmp_path):
+    """A run several questions cite is shown once naming them all, its table and text its last epoch, its images;
+    a folder of plots is shown with its figures but no config; no code pointer says so and imports nothing."""
+    import re
+    from types import SimpleNamespace
+
+    import nbformat
+
+    from workbench.notebook import build_notebook
+
+    res = project / "runs" / "x"  # the project's solutions/ is the repository's, through a link
+    res.mkdir(parents=True)
+    for png in ("curves.png", "fig.png"):
+        (res / png).write_bytes(b"\x89PNG")
+
+    def run(name, **kw):
+        fields = dict(name=name, path=res / name, config={"settings": {"lr": 0.1}}, epochs=[], curves=None,
+                      samples=None, figures=(), problems=(), plots_only=False)
+        return SimpleNamespace(**{**fields, **kw})
+
+    a = run("a", epochs=[{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5}], curves=res / "curves.png",
+            problems=("6.2 curves",))
+    b, p = run("b"), run("p", figures=(res / "fig.png",), plots_only=True, config={})
+    entries = [SimpleNamespace(code=None, runs=[a, p], problem=SimpleNamespace(id="2.2")),
+               SimpleNamespace(code=None, runs=[a], problem=SimpleNamespace(id="2.3")),
+               SimpleNamespace(code=None, runs=[b], problem=SimpleNamespace(id="3.1"))]
+    pack = SimpleNamespace(course="C101", title="T")
+    nb = build_notebook(pack, entries, SimpleNamespace(name="Ada", student_id=""), tmp_path / "nb.ipynb")
+    written = nbformat.read(str(tmp_path / "nb.ipynb"), as_version=4)
+    nbformat.validate(written)
+    assert [c.source for c in written.cells] == [c.source for c in nb.cells]
+    assert written.metadata.kernelspec.name == "python3"
+    sources = [c.source for c in nb.cells]
+    assert sources[0].startswith("# C101: T, code\n\nAda\n\n")
+    assert "No model code: no solution names a `code:` pointer (e.g. `package.module:Class`)." in sources
+    assert not any("import sys" in src for src in sources) and not any("TrainConfig" in src for src in sources)
+    assert [src for src in sources if src.startswith("RUN_CONFIGS = ")] == [
+        "RUN_CONFIGS = {'a': {'settings': {'lr': 0.1}}, 'b': {'settings': {'lr': 0.1}}}"]
+    heads = [src for src in sources if src.startswith("### ")]
+    assert heads == ["### Run `a` (questions 2.2, 2.3)\n\n6.2 curves", "### Plots `p` (question 2.2)\n\n",
+                     "### Run `b` (question 3.1)\n\n"]
+    [outputs_a] = [c.outputs for c in nb.cells if c.source.startswith("# Pinned outputs of run 'a' ('runs/x/a')")]
+    assert outputs_a[0]["data"]["text/plain"] == '{"epoch": 2, "loss": 0.5}'  # the last epoch
+    assert [o["data"]["text/plain"] for o in outputs_a[1:]] == [["<curves.png>"]]
+    [plots] = [c for c in nb.cells if c.source.startswith("# Plots in")]
+    assert [o["data"]["text/plain"] for o in plots.outputs] == [["<fig.png>"]]
+    assert len({c.id for c in nb.cells}) == len(nb.cells)
+    assert all(re.fullmatch(r"c%03d-[0-9a-f]{8}" % i, c.id) for i, c in enumerate(nb.cells))
+    nb = build_notebook(pack, entries, SimpleNamespace(name="", student_id=""), tmp_path / "nb.ipynb")
+    assert nb.cells[0].source.startswith("# C101: T, code\n\n(student name missing)\n\n")
+    assert build_notebook(pack, entries, SimpleNamespace(name="Ada", student_id="7"), tmp_path / "nb.ipynb").cells[
+        0].source.startswith("# C101: T, code\n\nAda (7)\n\n")
+    # a pointer to code the project lacks: said so, and no import cell that would fail on it; plots alone are outputs
+    lost = [SimpleNamespace(code=SimpleNamespace(pointer="nowhere_pkg.m:X", error=""), runs=[p], problem=entries[0].problem)]
+    sources = [c.source for c in build_notebook(pack, lost, SimpleNamespace(name="Ada", student_id=""),
+                                                tmp_path / "nb.ipynb").cells]
+    assert "Code `nowhere_pkg`: not found in the project." in sources and not any("import sys" in x for x in sources)
+    assert "## Pinned outputs" in sources and not any(x.startswith("## Training configuration") for x in sources)
+
+
 def test_notebook_holds_a_single_module_s_code_and_runs(fx, tmp_path, monkeypatch):
     """code: mymodule:Class (a file, not a package) was verified and shown in the PDF, but the notebook held no
     code and said no solution named a code: pointer."""
