@@ -734,3 +734,72 @@ def test_an_empty_answer_cut_off_at_the_token_limit_says_so_and_how_to_fix_it(wb
     code, _, err = wb.run("prompt", "1.3", "--pack", "demo")
     assert code == 0 and "caution 1.3: the answer was cut off at the token limit" in err
     assert "larger --max-tokens" in err and len(wb.traces()) == 1
+
+
+
+def test_a_type_no_problem_has_is_refused_before_anything_is_sent(wb):
+    code, _, err = wb.run("prompt", "--type", "4", "--pack", "demo")  # the demo pack has Types 1-3 only
+    assert code == 2 and "no problem matches the selection" in err
+    assert wb.server.chat_requests() == [] and wb.traces() == []
+
+
+def test_the_trace_names_the_base_url_without_its_credentials(wb):
+    url = wb.server.url.replace("//", "//user:pw-7f3a9c1e5b@") + "/?api-key=k-7f3a9"
+    assert wb.run("prompt", "1.3", "--pack", "demo", "--base-url", url)[0] == 0
+    [path] = wb.traces()
+    assert load_trace(path).data["provider"] == {"base_url": wb.server.url}
+    assert b"pw-7f3a9c1e5b" not in path.read_bytes() and b"k-7f3a9" not in path.read_bytes()
+
+
+def test_multi_turn_samples_are_stored_sample_by_sample_each_turn_in_order(wb):
+    assert wb.run("prompt", "1.2", "--pack", "demo", "--strategy", "decompose", "--samples", "2")[0] == 0
+    data = load_trace(wb.traces()[0]).data
+    assert [(e["sample"], e["turn"]) for e in data["exchanges"]] == [(0, 0), (0, 1), (0, 2), (0, 3),
+                                                                      (1, 0), (1, 1), (1, 2), (1, 3)]
+    assert [s["index"] for s in data["samples"]] == [0, 1]
+
+
+def test_samples_are_numbered_from_0(wb):
+    assert wb.run("prompt", "1.3", "--pack", "demo", "--samples", "3")[0] == 0
+    assert [s["index"] for s in load_trace(wb.traces()[0]).data["samples"]] == [0, 1, 2]
+
+
+def test_the_trace_records_the_sha256_of_the_strategy_file_it_sent(wb):
+    import hashlib
+
+    assert wb.run("prompt", "1.1", "--pack", "demo", "--strategy", "hinted")[0] == 0
+    expected = hashlib.sha256((wb.root / "prompts" / "hinted.yaml").read_bytes()).hexdigest()
+    assert load_trace(wb.traces()[0]).data["strategy_sha256"] == expected
+
+
+def test_run_problem_refuses_0_samples_before_sending(wb):
+    import pytest
+
+    from workbench.errors import UsageError
+    from workbench.llm_settings import resolve_settings
+    from workbench.problems import load_pack
+    from workbench.prompts import load_strategy
+    from workbench.runner import run_problem
+
+    with pytest.raises(UsageError, match="--samples must be at least 1, got 0"):
+        run_problem(load_pack("demo").get("1.3"), load_strategy("direct"), resolve_settings(), samples=0)
+    assert wb.server.chat_requests() == []
+
+
+def test_each_sample_of_one_call_with_n_keeps_its_own_answer(wb):
+    assert wb.run("prompt", "1.3", "--pack", "demo", "--samples", "3")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    replies = [s["messages"][-1]["content"] for s in trace.samples]
+    assert [r.split(" to turn")[0] for r in replies] == ["Answer 0", "Answer 1", "Answer 2"]  # the server numbers them
+
+
+def test_samples_after_a_failed_one_are_numbered_from_0(wb):
+    from workbench.llm_settings import resolve_settings
+    from workbench.problems import load_pack
+    from workbench.prompts import load_strategy
+    from workbench.runner import run_problem
+
+    wb.server.script({"status": 400, "message": "the first conversation broke"})  # jobs=1: sample 0's first turn
+    trace = run_problem(load_pack("demo").get("1.3"), load_strategy("self-critique"), resolve_settings(), samples=2, jobs=1)
+    assert [(e["sample"], e["turn"]) for e in trace["exchanges"]] == [(0, 0), (0, 1)]
+    assert [s["index"] for s in trace["samples"]] == [0] and "the first conversation broke" in trace["errors"][0]
