@@ -803,3 +803,182 @@ def test_samples_after_a_failed_one_are_numbered_from_0(wb):
     trace = run_problem(load_pack("demo").get("1.3"), load_strategy("self-critique"), resolve_settings(), samples=2, jobs=1)
     assert [(e["sample"], e["turn"]) for e in trace["exchanges"]] == [(0, 0), (0, 1)]
     assert [s["index"] for s in trace["samples"]] == [0] and "the first conversation broke" in trace["errors"][0]
+
+
+
+def _in_flight_together(server, count: int) -> list[int]:
+    """Hold every answer until `count` requests have arrived (or 5 s pass); what arrived by then."""
+    import threading
+    import time
+
+    server.delay, seen = threading.Event(), []
+
+    def release():
+        deadline = time.monotonic() + 5
+        while len(server.chat_requests()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen.append(len(server.chat_requests()))
+        server.delay.set()
+
+    threading.Thread(target=release, daemon=True).start()
+    return seen
+
+
+def test_samples_a_call_with_n_left_out_are_asked_at_once(wb):
+    wb.server.script({"choices": 1, "delay": 0})  # one of the three answers: the other two are asked one by one
+    seen = _in_flight_together(wb.server, 3)
+    assert wb.run("prompt", "1.3", "--pack", "demo", "--samples", "3")[0] == 0
+    assert seen == [3]  # the call with n, then the two missing samples in flight together
+
+
+def test_a_batch_asks_a_problem_s_samples_at_once_whatever_its_jobs(wb):
+    wb.server.script({"choices": 1, "delay": 0})  # one of the three answers: the other two are asked one by one
+    seen = _in_flight_together(wb.server, 3)
+    assert wb.run("prompt", "1.3", "2.2", "--pack", "demo", "--samples", "3", "--jobs", "1")[0] == 0
+    assert seen == [3]
+
+
+def test_streamed_pieces_of_a_multi_turn_run_name_their_sample_and_turn(wb):
+    from collections import defaultdict
+
+    from workbench.llm_settings import resolve_settings
+    from workbench.problems import load_pack
+    from workbench.prompts import load_strategy
+    from workbench.runner import run_problem
+
+    wb.server.script(*[{"reasoning": f"thinking {k}"} for k in range(4)])  # every call of 2 samples x 2 turns
+    answers, thoughts = defaultdict(str), defaultdict(str)
+
+    def answer(sample, turn, text):
+        answers[sample, turn] += text
+
+    def thought(sample, turn, text):
+        thoughts[sample, turn] += text
+
+    trace = run_problem(load_pack("demo").get("1.3"), load_strategy("self-critique"), resolve_settings(stream=True),
+                        samples=2, on_delta=answer, on_reasoning=thought)
+    replies = {(k, t): s["messages"][2 + 2 * t]["content"] for k, s in enumerate(trace["samples"]) for t in (0, 1)}
+    assert dict(answers) == replies and sorted(thoughts) == sorted(replies)
+    assert all(text.startswith("thinking ") for text in thoughts.values())
+
+
+def test_multi_turn_samples_are_asked_at_once(wb):
+    seen = _in_flight_together(wb.server, 2)
+    assert wb.run("prompt", "1.3", "--pack", "demo", "--strategy", "self-critique", "--samples", "2")[0] == 0
+    assert seen == [2]  # both conversations' first turns in flight together
+
+
+def test_a_bug_in_one_multi_turn_sample_is_raised_not_taken_for_a_failed_sample(wb, monkeypatch):
+    import pytest
+
+    from workbench import llm
+    from workbench.llm_settings import resolve_settings
+    from workbench.problems import load_pack
+    from workbench.prompts import load_strategy
+    from workbench.runner import run_problem
+
+    real, calls = llm.complete, []
+
+    def complete(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("a bug, not the server")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(llm, "complete", complete)
+    with pytest.raises(RuntimeError, match="a bug, not the server"):
+        run_problem(load_pack("demo").get("1.3"), load_strategy("self-critique"), resolve_settings(), samples=2, jobs=1)
+
+
+def test_a_trace_finished_after_ctrl_c_is_not_written(wb, monkeypatch):
+    import threading
+    import time
+
+    import pytest
+
+    import workbench.runner as runner
+    from workbench.llm_settings import resolve_settings
+    from workbench.problems import load_pack
+
+    hold, finished, real = threading.Event(), [], runner.run_problem
+
+    def run_problem(problem, *args, **kwargs):
+        try:
+            return real(problem, *args, **kwargs)
+        finally:
+            finished.append(problem.id)
+
+    monkeypatch.setattr(runner, "run_problem", run_problem)
+    wb.server.script({"match": "momentum", "delay": hold})  # 1.3 answers only after Ctrl-C
+
+    def ctrl_c(outcome):
+        raise KeyboardInterrupt
+
+    pack = load_pack("demo")
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_many([pack.get("1.1"), pack.get("1.3")], "direct", resolve_settings(), jobs=2, on_outcome=ctrl_c)
+    hold.set()
+    deadline = time.monotonic() + 10
+    while "1.3" not in finished and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # time to write, had it not been stopped
+    assert finished == ["1.1", "1.3"] and [p.parent.name for p in wb.traces()] == ["1.1"]
+
+
+def test_a_trace_that_cannot_be_written_fails_its_problem_alone(wb, monkeypatch):
+    import workbench.runner as runner
+    from workbench.errors import WriteError
+    from workbench.llm_settings import resolve_settings
+    from workbench.problems import load_pack
+
+    real = runner.write_trace
+
+    def write_trace(trace):
+        if trace["problem"] == "1.3":
+            raise WriteError("cannot write traces/1.3: disk full")
+        return real(trace)
+
+    monkeypatch.setattr(runner, "write_trace", write_trace)
+    pack = load_pack("demo")
+    outcomes = runner.run_many([pack.get("1.1"), pack.get("1.3")], "direct", resolve_settings(), samples=2, jobs=1)
+    assert [(o.problem, o.ok, o.error, o.requested) for o in outcomes] == [
+        ("1.1", True, None, 2), ("1.3", False, "cannot write traces/1.3: disk full", 2)]
+
+
+def test_a_batch_outcome_names_every_failed_sample(wb):
+    from workbench.llm_settings import resolve_settings
+    from workbench.problems import load_pack
+    from workbench.runner import run_many
+
+    wb.server.script({"choices": 1}, {"status": 400, "message": "sampler exploded"},
+                     {"status": 400, "message": "sampler exploded"})
+    [outcome] = run_many([load_pack("demo").get("1.3")], "direct", resolve_settings(), samples=3)
+    assert (outcome.samples, outcome.requested) == (1, 3) and outcome.error.count("sampler exploded") == 2
+
+
+def test_a_bug_in_a_batch_is_raised_and_no_problem_is_started_after_ctrl_c(wb, monkeypatch):
+    import time
+
+    import pytest
+
+    import workbench.runner as runner
+    from workbench.llm_settings import resolve_settings
+    from workbench.problems import load_pack
+
+    pack = load_pack("demo")
+    problems = [pack.get(i) for i in ("1.1", "1.2", "1.3")]
+
+    def ctrl_c(outcome):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_many(problems, "direct", resolve_settings(), jobs=1, on_outcome=ctrl_c)
+    time.sleep(0.5)
+    assert len(wb.server.chat_requests()) <= 2  # 1.2 at most was started before Ctrl-C reached the pool
+
+    def broken(problem, *args, **kwargs):
+        raise RuntimeError("a bug, not the server")
+
+    monkeypatch.setattr(runner, "run_problem", broken)
+    with pytest.raises(RuntimeError, match="a bug, not the server"):
+        runner.run_many(problems, "direct", resolve_settings(), jobs=1)
