@@ -1470,3 +1470,81 @@ def test_a_check_that_asked_the_grader_itself_is_not_graded_twice(proj):
     fake_run(proj, "ct", "convtranspose", val_loss=1.11, val_acc=57.2)
     v = verify.check_text("a2", "5.3", "It depends on many things.")
     assert v.status == "unchecked" and v.reason.count("judged only by a model grader") == 1, v.reason
+
+
+def test_a_grade_s_endpoint_keeps_only_the_api_version_in_any_case_even_blank():
+    from workbench.judge_cache import grade_endpoint
+    from workbench.llm import Settings
+
+    def endpoint(url):
+        return grade_endpoint(Settings(base_url=url))
+
+    assert endpoint("https://gw.example/v1") == "https://gw.example/v1"
+    assert endpoint("https://u:pw@gw.example/v1/?key=k&API-Version=2025-01-01") == "https://gw.example/v1?API-Version=2025-01-01"
+    assert endpoint("https://gw.example/v1?api-version=&key=k") == "https://gw.example/v1?api-version="
+    assert endpoint("https://gw.example/v1?key=k") == "https://gw.example/v1"
+
+
+def test_every_part_of_what_decides_a_grade_changes_its_key():
+    import hashlib
+
+    from workbench.judge_cache import grade_key
+
+    messages = [{"role": "system", "content": "grade"}, {"role": "user", "content": "answer \u00e9"}]
+    key = grade_key("m", "https://gw/v1", 0.0, messages)
+    blob = '["workbench.judge-grade/1", "m", "https://gw/v1", 0.0, [{"role": "system", "content": "grade"}, ' \
+           '{"role": "user", "content": "answer \\u00e9"}]]'
+    assert key == hashlib.sha256(blob.encode()).hexdigest()  # ASCII JSON of all of them, in this order
+    others = [grade_key("m2", "https://gw/v1", 0.0, messages), grade_key("m", "https://gw/v2", 0.0, messages),
+              grade_key("m", "https://gw/v1", None, messages), grade_key("m", "https://gw/v1", 0.0, messages[1:]),
+              grade_key("m", "https://gw/v1", 0.0, [messages[0], {"role": "user", "content": "answer e"}]),
+              grade_key("m", "https://gw/v1", 0.0, [{"role": "user", "content": "grade"}, messages[1]])]
+    assert len({key, *others}) == 7
+
+
+@pytest.mark.parametrize("fields, kept", [
+    ({"score": 0, "model": None}, {"score": 0.0, "model": None}),
+    ({"score": 1, "model": "fake-gpt-2026-01-15"}, {"score": 1.0, "model": "fake-gpt-2026-01-15"}),
+    ({"score": 0.25}, {"score": 0.25}),
+    ({"score": True}, None), ({"score": "0.5"}, None), ({"score": -0.01}, None), ({"score": 1.01}, None),
+    ({"notes": None}, None), ({"model": 7}, None), ({"graded_at": None}, None), ({"schema": "workbench.judge-grade/2"}, None),
+])
+def test_a_kept_grade_is_used_only_as_its_schema_says(tmp_path, fields, kept):
+    from workbench.judge_cache import GradeCache
+
+    data = {"schema": "workbench.judge-grade/1", "score": 0.5, "notes": "half", "model": "g", "graded_at": "2026-01-01T00:00:00Z"}
+    data.update(fields)
+    (tmp_path / "k.json").write_text(json.dumps(data))
+    got = GradeCache(tmp_path).get("k")
+    if kept is None:
+        assert got is None
+    else:
+        assert got == {"score": kept["score"], "notes": "half", "model": kept.get("model", "g"),
+                       "graded_at": "2026-01-01T00:00:00Z"} and type(got["score"]) is float
+
+
+def test_a_kept_grade_is_read_up_to_a_mebibyte_and_each_key_has_its_own_file(tmp_path):
+    from workbench.judge_cache import MAX_BYTES, GradeCache
+
+    cache = GradeCache(tmp_path)
+    cache.put("a" * 64, 0.5, "half", None)
+    cache.put("a" * 63 + "b", 0.75, "most", "g")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a" * 64 + ".json", "a" * 63 + "b.json"]
+    assert cache.get("a" * 64)["score"] == 0.5 and cache.get("a" * 63 + "b")["model"] == "g"
+    head = '{"schema": "workbench.judge-grade/1", "score": 0.5, "model": null, "graded_at": "t", "notes": "'
+    for size, readable in ((MAX_BYTES, True), (MAX_BYTES + 1, False)):
+        (tmp_path / "big.json").write_text(head + "n" * (size - len(head) - 2) + '"}')
+        assert (tmp_path / "big.json").stat().st_size == size
+        assert (cache.get("big") is not None) is readable
+    (tmp_path / "deep.json").write_text("[" * 200000)  # json.loads recurses: not a grade, not a traceback
+    assert cache.get("deep") is None
+
+
+def test_a_grade_that_cannot_be_kept_costs_nothing_but_the_request(tmp_path):
+    from workbench.judge_cache import GradeCache
+
+    (tmp_path / "file").write_text("")
+    GradeCache(tmp_path / "file" / "judge").put("k", 0.5, "half", None)  # its folder cannot be made: no error
+    cache = GradeCache(tmp_path)
+    cache.put("k", 0.5, "caf\u00e9 \udcff", None)  # a lone surrogate from a C-locale file name
+    assert cache.get("k")["notes"] == "caf\u00e9 \udcff" and (tmp_path / "k.json").read_bytes().isascii()
