@@ -622,3 +622,31 @@ def test_amp_on_a_device_without_autocast_fails_before_anything_is_written(cfg, 
     with pytest.raises(TrainingError, match="--amp is not supported"):
         train(replace(cfg, amp=True), project / "runs" / "mps")
     assert not (project / "runs" / "mps").exists()
+
+
+@pytest.mark.parametrize("was_training", [False, True])
+def test_evaluate_averages_the_batch_losses_over_every_test_image_in_eval_mode(was_training):
+    """5 images in batches of 2 (2, 2, 1): the loss is the mean of the three batch means (the notebook's, not the
+    per-pixel mean), the accuracy counts every pixel of every image, BatchNorm uses its running statistics and
+    the model is left in the mode it was in."""
+    from colourize.data import to_inputs
+    from colourize.train import evaluate
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (5, 3, 4, 4), dtype=torch.uint8, generator=g)
+    labels = torch.randint(0, 3, (5, 4, 4), generator=g)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 1), torch.nn.BatchNorm2d(3))
+    model[1].running_mean.fill_(0.3)
+    model[1].running_var.fill_(2.0)
+    model.train(was_training)
+    loss, acc = evaluate(model, images, labels, 2, torch.device("cpu"))
+    assert model.training is was_training
+
+    model.eval()
+    with torch.no_grad():
+        logits = model(to_inputs(images)[1])
+    by_hand = [-torch.log_softmax(logits[s], 1).gather(1, labels[s][:, None]).mean() for s in (slice(0, 2), slice(2, 4), slice(4, 5))]
+    assert loss == pytest.approx(float(sum(by_hand) / 3), rel=1e-6)
+    assert loss != pytest.approx(float(-torch.log_softmax(logits, 1).gather(1, labels[:, None]).mean()), rel=1e-6)
+    assert acc == pytest.approx(100.0 * (logits.argmax(1) == labels).sum().item() / 80)
