@@ -610,6 +610,8 @@ def test_amp_in_float16_scales_the_loss_and_resumes_to_the_same_result(cfg, proj
         train(cfg, run, reporter=InterruptAt(2))
     assert _figures(train(cfg, run, resume=True)) == _figures(full)
     assert 0 < full["final"]["val_loss"] < 10
+    resumed = torch.load(run / "checkpoint.pt", weights_only=True)["scaler"]
+    assert resumed == scaler and scaler["_growth_tracker"] == 8  # 2 epochs of 4 steps: the count goes on across the resume
 
 
 def test_amp_on_a_device_without_autocast_fails_before_anything_is_written(cfg, project, monkeypatch):
@@ -650,3 +652,23 @@ def test_evaluate_averages_the_batch_losses_over_every_test_image_in_eval_mode(w
     assert loss == pytest.approx(float(sum(by_hand) / 3), rel=1e-6)
     assert loss != pytest.approx(float(-torch.log_softmax(logits, 1).gather(1, labels[:, None]).mean()), rel=1e-6)
     assert acc == pytest.approx(100.0 * (logits.argmax(1) == labels).sum().item() / 80)
+
+
+def test_a_run_stopped_after_its_last_checkpoint_is_finished_by_resume(cfg, project):
+    """Ctrl-C after the last epoch's checkpoint, before model.pt and the figures: --resume trains nothing
+    more, writes them and marks the run complete, as an uninterrupted run."""
+    class StopAfterEpoch(Reporter):
+        def epoch(self, record):
+            if record["epoch"] == 2:
+                raise KeyboardInterrupt
+
+    full = train(cfg, project / "runs" / "full")
+    run = project / "runs" / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, reporter=StopAfterEpoch())
+    assert not json.loads((run / "metrics.json").read_text())["complete"] and not (run / "model.pt").exists()
+    resumed = train(cfg, run, resume=True)
+    assert resumed["complete"] and _figures(resumed) == _figures(full)
+    assert {p.name for p in run.iterdir()} == RUN_FILES
+    a, b = _weights(project / "runs" / "full"), _weights(run)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
