@@ -672,3 +672,31 @@ def test_a_run_stopped_after_its_last_checkpoint_is_finished_by_resume(cfg, proj
     assert {p.name for p in run.iterdir()} == RUN_FILES
     a, b = _weights(project / "runs" / "full"), _weights(run)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_reporter_hears_every_fifth_batch_and_the_last_each_epoch_and_where_a_resume_starts(cfg, project):
+    class Recorder(Reporter):
+        def __init__(self, stop_in=None):
+            self.calls, self.stop_in = [], stop_in
+
+        def start(self, first_epoch, epochs, batches):
+            self.calls.append(("start", first_epoch, epochs, batches))
+
+        def batch(self, epoch, done, loss):
+            assert 0 < loss < 10
+            self.calls.append(("batch", epoch, done))
+            if epoch == self.stop_in:
+                raise KeyboardInterrupt
+
+        def epoch(self, record):
+            self.calls.append(("epoch", record["epoch"]))
+
+    cfg, run = replace(cfg, limit=60, batch_size=5), project / "runs" / "cut"  # 12 batches an epoch
+    first = Recorder(stop_in=2)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, reporter=first)
+    assert first.calls == [("start", 0, 2, 12), ("batch", 1, 5), ("batch", 1, 10), ("batch", 1, 12), ("epoch", 1),
+                           ("batch", 2, 5)]
+    second = Recorder()
+    train(cfg, run, resume=True, reporter=second)
+    assert second.calls == [("start", 1, 2, 12), ("batch", 2, 5), ("batch", 2, 10), ("batch", 2, 12), ("epoch", 2)]
