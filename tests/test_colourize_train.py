@@ -700,3 +700,33 @@ def test_the_reporter_hears_every_fifth_batch_and_the_last_each_epoch_and_where_
     second = Recorder()
     train(cfg, run, resume=True, reporter=second)
     assert second.calls == [("start", 1, 2, 12), ("batch", 2, 5), ("batch", 2, 10), ("batch", 2, 12), ("epoch", 2)]
+
+
+def test_metrics_final_is_the_last_epoch_with_summed_times_and_training_speed():
+    from colourize.train import RUN_SCHEMA, _metrics
+
+    history = [{"epoch": 1, "train_loss": 2.0, "val_loss": 2.5, "val_acc": 30.0, "seconds": 3.0, "train_seconds": 2.0},
+               {"epoch": 2, "train_loss": 1.5, "val_loss": 2.0, "val_acc": 40.0, "seconds": 5.0, "train_seconds": 4.0}]
+    metrics = _metrics(history, 100, 1.5, complete=True)
+    assert metrics == {"schema": RUN_SCHEMA, "complete": True, "epochs": history,
+                       "final": {"epoch": 2, "train_loss": 1.5, "val_loss": 2.0, "val_acc": 40.0, "seconds": 8.0,
+                                 "setup_seconds": 1.5, "train_images_per_s": pytest.approx(200 / 6.0)}}
+    assert _metrics([], 100, 0.5, complete=False)["final"] == {
+        "epoch": 0, "train_loss": None, "val_loss": None, "val_acc": None, "seconds": 0, "setup_seconds": 0.5,
+        "train_images_per_s": None}
+
+
+def test_an_epochs_seconds_include_its_evaluation(cfg, project, monkeypatch):
+    import colourize.train as ctrain
+
+    evaluate = ctrain.evaluate
+
+    def slow_evaluate(*args, **kwargs):
+        import time
+
+        time.sleep(0.2)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(ctrain, "evaluate", slow_evaluate)
+    metrics = train(replace(cfg, epochs=1, limit=20), project / "runs" / "slow")
+    assert metrics["epochs"][0]["seconds"] >= metrics["epochs"][0]["train_seconds"] + 0.2
