@@ -52,6 +52,14 @@ def test_run_folder_has_every_artefact(cfg, project):
     assert config["settings"]["batch_size"] == 50 and config["settings"]["seed"] == 0
     assert config["device"] == "cpu" and config["data_source"]["kind"] == "batches"
     assert config["n_train"] == 200 and config["n_test"] == 40
+    assert (config["memory_format"], config["amp_dtype"], config["threads"]) == ("channels_last", None, 1)  # CPU, no --amp
+    assert (config["optimizer"], config["loss"], config["num_in_channels"]) == ("Adam", "pixel-wise cross-entropy", 1)
+    import hashlib
+
+    assert config["palette_sha256"] == hashlib.sha256((run / "palette.npy").read_bytes()).hexdigest()
+    saved = torch.load(run / "model.pt", weights_only=True)
+    assert (saved["model"], saved["kernel"], saved["num_filters"], saved["num_colours"]) == ("convtranspose", 3, 8, 24)
+    assert saved["class"] == "ConvTransposeNet" and saved["palette"].shape == (24, 3)
     assert config["palette_source"]["kind"] == "kmeans" and set(config["versions"]) >= {"torch", "torchvision", "python"}
     on_disk = json.loads((run / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics)) and on_disk["complete"]
