@@ -738,3 +738,16 @@ def test_an_epochs_seconds_include_its_evaluation(cfg, project, monkeypatch):
     monkeypatch.setattr(ctrain, "evaluate", slow_evaluate)
     metrics = train(replace(cfg, epochs=1, limit=20), project / "runs" / "slow")
     assert metrics["epochs"][0]["seconds"] >= metrics["epochs"][0]["train_seconds"] + 0.2
+
+
+def test_settings_at_the_edge_of_their_range_are_accepted():
+    from colourize.train import _check_kernel
+
+    cores = os.cpu_count() or 1
+    for edge in ({"threads": 4 * cores}, {"num_colours": 2, "palette_pixels": 2}, {"samples": 0}, {"seed": 0}):
+        replace(TrainConfig(), **edge).check()
+    with pytest.raises(TrainingError, match=f"--threads {4 * cores + 1} is more than 4x"):
+        replace(TrainConfig(), threads=4 * cores + 1).check()
+    _check_kernel(32, (32, 40))  # the kernel may be as large as the smaller side
+    with pytest.raises(TrainingError, match="kernel 33 is larger than the 32x40 images"):
+        _check_kernel(33, (32, 40))
