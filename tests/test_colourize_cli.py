@@ -241,6 +241,7 @@ def _adam_state_of_other_shapes(ckpt, run):
     (_same_size_other_palette, ["palette.npy is not the palette this run was made with"]),
     (_adam_state_of_other_shapes, ["does not fit the run's unet", "optimizer state exp_avg"]),
     (lambda ckpt, run: ckpt["optimizer"]["param_groups"][0].update(lr="fast"), ["optimizer settings are damaged"]),
+    (lambda ckpt, run: ckpt["optimizer"]["param_groups"][0].update(eps=True), ["optimizer settings are damaged"]),  # bool, not 1
     (lambda ckpt, run: ckpt.update(schema="colourize.checkpoint/0"), ["unreadable or not a checkpoint",
                                                                       "ValueError: not a colourize checkpoint"]),
     (lambda ckpt, run: ckpt.pop("config"), ["unreadable or not a checkpoint", "KeyError"]),
