@@ -629,6 +629,7 @@ def test_amp_on_a_device_without_autocast_fails_before_anything_is_written(cfg, 
         raise TrainingError("--amp is not supported on mps here", "train without --amp")
 
     monkeypatch.setattr(ctrain, "amp_dtype", no_autocast)
+    monkeypatch.setattr(ctrain.cdata, "load_category", lambda *a: pytest.fail("data decoded"))
     with pytest.raises(TrainingError, match="--amp is not supported"):
         train(replace(cfg, amp=True), project / "runs" / "mps")
     assert not (project / "runs" / "mps").exists()
@@ -751,3 +752,14 @@ def test_settings_at_the_edge_of_their_range_are_accepted():
     _check_kernel(32, (32, 40))  # the kernel may be as large as the smaller side
     with pytest.raises(TrainingError, match="kernel 33 is larger than the 32x40 images"):
         _check_kernel(33, (32, 40))
+
+
+def test_a_model_that_fails_to_build_for_another_reason_than_memory_is_not_called_too_large(cfg, project, monkeypatch):
+    import colourize.train as ctrain
+
+    def broken(*args):
+        raise RuntimeError("a bug in the model")
+
+    monkeypatch.setattr(ctrain, "build_model", broken)
+    with pytest.raises(RuntimeError, match="a bug in the model"):
+        train(cfg, project / "runs" / "bug")
