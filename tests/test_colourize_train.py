@@ -206,6 +206,9 @@ def test_a_resume_with_another_thread_count_is_recorded(cfg, project):
     train(replace(cfg, epochs=4, threads=1), run, resume=True)  # back to 1 thread: a second entry, the first kept
     assert json.loads((run / "config.json").read_text())["resumed"] == [
         {"after_epoch": 1, "device": "cpu", "threads": 2}, {"after_epoch": 3, "device": "cpu", "threads": 1}]
+    train(replace(cfg, epochs=5, threads=2), run, resume=True)  # compared with the last session, not the first resumed
+    assert [(r["after_epoch"], r["threads"]) for r in json.loads((run / "config.json").read_text())["resumed"]] == [
+        (1, 2), (3, 1), (4, 2)]
 
 
 def _snapshot(run):
