@@ -766,3 +766,12 @@ def test_a_model_that_fails_to_build_for_another_reason_than_memory_is_not_calle
     monkeypatch.setattr(ctrain, "build_model", broken)
     with pytest.raises(RuntimeError, match="a bug in the model"):
         train(cfg, project / "runs" / "bug")
+
+
+@pytest.mark.parametrize("cuda,mps,expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_device_auto_takes_a_cuda_gpu_then_apples_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
+    from colourize.train import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert resolve_device("Auto") == torch.device(expected)
