@@ -775,3 +775,9 @@ def test_device_auto_takes_a_cuda_gpu_then_apples_mps_then_the_cpu(monkeypatch, 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
     assert resolve_device("Auto") == torch.device(expected)
+
+
+def test_training_with_threads_gives_the_callers_thread_count_back(cfg, project):
+    assert torch.get_num_threads() == 1  # the one_thread fixture's
+    train(replace(cfg, threads=2, epochs=1, limit=20), project / "runs" / "two")
+    assert torch.get_num_threads() == 1
