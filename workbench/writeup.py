@@ -385,7 +385,7 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
 def _swap_in(stage: Path, out_dir: Path, names: list[str]) -> None:
     """Move the built `names` from stage into out_dir. The previous outputs are set aside first, so one that cannot
     be moved (on Windows, a PDF open in a viewer) stops the swap before anything new is in place, and all go back."""
-    aside, current = [], None
+    aside, moved, current = [], [], None
     try:
         for current in names:
             if os.path.lexists(out_dir / current):
@@ -393,12 +393,14 @@ def _swap_in(stage: Path, out_dir: Path, names: list[str]) -> None:
                 aside.append(current)
         for current in names:
             os.replace(stage / current, out_dir / current)
+            moved.append(current)
     except BaseException as exc:  # also Ctrl-C: the stage, where the previous outputs are now, is about to go
-        for name in aside:  # the previous outputs go back, whole
+        for name in moved:  # the new outputs go, those the previous build did not have too
             if (out_dir / name).is_dir():
                 shutil.rmtree(out_dir / name)
             else:
                 (out_dir / name).unlink(missing_ok=True)
+        for name in aside:  # the previous outputs go back, whole
             os.replace(stage / f"old-{name}", out_dir / name)
         if not isinstance(exc, OSError):
             raise
