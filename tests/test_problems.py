@@ -676,6 +676,13 @@ def test_a_record_keeps_its_own_fields_trimmed(tmp_path):
     assert plain.extra_credit is False
 
 
+def test_a_blank_text_key_is_not_given_like_a_blank_list(tmp_path):
+    """`context:` left blank was refused ("must be text") while `hints:` left blank was accepted."""
+    text = yaml.safe_dump(RECORD) + "context:\nspec:\nhints:\n"
+    [problem] = load_pack(str(make_pack(tmp_path, {"1.1.yaml": text}))).problems
+    assert (problem.context, problem.spec, problem.hints) == ("", "", ())
+
+
 def mkdir(path: Path) -> Path:
     path.mkdir()
     return path

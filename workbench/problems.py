@@ -208,7 +208,7 @@ def parse_problem(path: Path, data: dict, pack: str, parts: set[str]) -> Problem
     if not isinstance(extra, bool):
         raise _fail(path, "extra_credit", f"{extra!r} is not true/false", "use extra_credit: true or false")
     for key in ("context", "spec"):
-        if not isinstance(data.get(key, ""), str):
+        if not isinstance(data.get(key) or "", str):  # left blank (`context:`) is not given, as for the lists
             raise _fail(path, key, "must be text", f"write `{key}:` as a text block (`{key}: |`)")
     deliverables = _str_list(path, "deliverables", data.get("deliverables"))
     bad = [d for d in deliverables if d not in DELIVERABLES]
