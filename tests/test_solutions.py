@@ -55,6 +55,20 @@ def test_a_broken_solution_file_is_named_with_what_is_wrong(tmp_path, front, mes
     assert err.value.message == f"{path}: {message}" or err.value.message.startswith(f"{path}: {message}:")
 
 
+@pytest.mark.parametrize("title", ["Solution", "Critique"])
+def test_a_second_section_of_the_same_read_title_is_refused_not_dropped(tmp_path, title):
+    """The first of two `## Solution` sections was dropped without a word: checked, and typeset, was the last only."""
+    from workbench.errors import ProblemError
+
+    path = tmp_path / "3.1.md"
+    path.write_text(f'---\nproblem: "3.1"\n---\n\n## {title}\n\nfirst\n\n## Notes\n\nn\n\n## {title.upper()}\n\nsecond\n')
+    with pytest.raises(ProblemError) as err:
+        parse_solution(path)
+    assert err.value.message == f"{path}: has two “## {title.upper()}” sections" and "merge" in err.value.fix
+    path.write_text('---\nproblem: "3.1"\n---\n\n## Solution\n\nfirst\n\n## Notes\n\na\n\n## Notes\n\nb\n')
+    assert parse_solution(path).solution == "first"  # a section nothing reads may repeat
+
+
 def test_front_matter_without_its_closing_line_is_named_as_such(tmp_path):
     """It was reported as 'no YAML front matter', with the fix 'start the file with a `---` block' it already had."""
     from workbench.errors import ProblemError

@@ -27,6 +27,7 @@ FRONT_KEYS = ("problem", "answer", "trace", "cites", "code")
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
 _SECTION = re.compile(r"^## +(.+?)\s*$", re.M)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+READ_SECTIONS = ("solution", "critique")
 _OFF_LEVEL = re.compile(r"^(?:#|#{3,6}) *(?:solution|critique)\b.*$", re.M | re.I)
 
 
@@ -105,7 +106,10 @@ def parse_solution(path: Path) -> Solution:
         code = code_pointer(front)
     except ProblemError as exc:
         raise _err(path, exc.message, exc.fix) from None
-    sections = split_sections(body)
+    try:
+        sections = split_sections(body)
+    except ProblemError as exc:
+        raise _err(path, exc.message, exc.fix) from None
     return Solution(
         problem=problem,
         path=path,
@@ -167,7 +171,10 @@ def split_sections(body: str) -> dict[str, str]:
     parts = _SECTION.split(body)
     out = {}
     for title, content in zip(parts[1::2], parts[2::2]):
-        out[title.strip().lower()] = _COMMENT.sub("", content).strip()
+        key = title.strip().lower()
+        if key in out and key in READ_SECTIONS:  # keeping one would drop the other from the checks and the PDF
+            raise ProblemError(f"has two “## {title.strip()}” sections", "merge them into one: only one can be read")
+        out[key] = _COMMENT.sub("", content).strip()
     return out
 
 

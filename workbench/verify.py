@@ -329,10 +329,13 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
         code = code_pointer(front) if front is not None else None
     except ProblemError as exc:
         raise UsageError(exc.message, exc.fix) from None
+    try:
+        sections = split_sections(body) if front is not None else {}
+    except ProblemError as exc:
+        raise UsageError(f"the {subject} {exc.message}", exc.fix) from None
     if front is None:
         sub = Submission(problem.id, subject, text)
     else:
-        sections = split_sections(body)
         sub = Submission(problem.id, subject, sections.get("solution") or body,
                          answer=front.get("answer"), code=code, cites=front.get("cites") or {})
     ref = load_reference(ctx.pack)
