@@ -477,6 +477,19 @@ def test_cli_list_table(capsys):
     assert "(optional)" in rows["2.2.2"] and "(optional)" not in rows["2.2.3"]  # 0 points: not graded
 
 
+
+def test_cli_list_in_a_narrow_terminal_folds_ids_instead_of_cutting_them(capsys, monkeypatch):
+    """A 50-column terminal showed every id as "1.1…": 1.2.1 and 1.2.2 read the same, and `show` needs the id."""
+    from workbench.console import console
+
+    monkeypatch.setattr(console, "_force_terminal", True)
+    monkeypatch.setattr(console, "_color_system", None)
+    monkeypatch.setattr(console, "_width", 50)
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0 and "…" not in out
+    body = [line.split("│") for line in out.splitlines() if line.startswith("│")]
+    assert "".join(cells[1].strip() for cells in body) == "".join(HANDOUT)  # the id column, read top to bottom
+
 def test_cli_show_json(capsys, pack):
     code, out, _ = run_cli(capsys, "show", "2.2.3", "--json")
     assert code == 0

@@ -483,6 +483,28 @@ def test_column_names_too_wide_to_fit_are_folded_not_cut(capsys):
     assert "…" not in capsys.readouterr().out
 
 
+
+def test_problem_ids_in_a_narrow_terminal_are_folded_not_cut(capsys, monkeypatch):
+    """Four columns in a 50-column terminal cut the ids to "2.…": which problem scored what?"""
+    from types import SimpleNamespace
+
+    from workbench.commands.study import _print
+    from workbench.console import console
+    from workbench.study import Cell, Study
+
+    monkeypatch.setattr(console, "_force_terminal", True)
+    monkeypatch.setattr(console, "_color_system", None)
+    monkeypatch.setattr(console, "_width", 50)
+    groups = ["gpt-4o", "o3-mini", "llama3.1", "claude"]
+    problems = [SimpleNamespace(id=pid, type=1, points=0.5) for pid in ("2.1.2", "2.1.3")]
+    study = Study(groups=groups, problems=problems, cells={(p.id, g): Cell(scores=[1.0]) for p in problems for g in groups},
+                  answers=[], skipped=[], untraced=[])
+    _print(study, None)
+    table = capsys.readouterr().out.split("per Type")[0]
+    assert "…" not in table
+    ids = "".join(line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│"))
+    assert ids == "2.1.22.1.3"
+
 def test_plot_legend_hides_no_bar(tmp_path, monkeypatch):
     """Every Type scored 1.0 by some column: the legend, drawn inside the axes, covered the bars of Type 4."""
     import matplotlib.pyplot as plt

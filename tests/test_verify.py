@@ -778,6 +778,22 @@ def test_cli_verify_table_json_and_exit_codes(proj, capsys):
     assert {r["problem"] for r in data["reports"]} == set(p.id for p in load_pack("a2").problems)
 
 
+
+def test_cli_verify_in_a_narrow_terminal_folds_cells_instead_of_cutting_them(proj, capsys, monkeypatch):
+    """A 60-column terminal cut the cells to "1.1…", "unc…", "0…": which question, which status, half a point or none?"""
+    from workbench.console import console
+
+    monkeypatch.setattr(console, "_force_terminal", True)
+    monkeypatch.setattr(console, "_color_system", None)
+    monkeypatch.setattr(console, "_width", 60)
+    write_solution(proj, "2.1.2", "")  # 0.5 points; the solution is there, its trace and critique are not
+    main(["verify", "--problem", "2.1.2"])
+    out = capsys.readouterr().out
+    assert "…" not in out
+    body = [line.split("│")[1:-1] for line in out.splitlines() if line.startswith("│")]
+    columns = ["".join(cells[i].strip() for cells in body) for i in range(8)]
+    assert columns == ["2.1.2", "0.5", "1", "solution", "trace,critique", "unchecked", "—", "0.5"]
+
 def test_cli_judge_through_the_llm_client(proj, capsys, server):
     """--judge goes through workbench.llm to a real loopback server speaking the OpenAI protocol."""
     server.script({"content": '{"score": 1.0, "notes": "makes every key point"}'})

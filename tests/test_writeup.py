@@ -2103,3 +2103,23 @@ def test_an_edited_trace_of_a_question_that_does_not_need_one_names_no_points(fx
     box = flat[flat.index("Edited trace"):]
     assert rc == 0 and box.startswith("Edited trace 20") and "hash no longer matches" in box
     assert "at risk" not in box[:300] and "without the program trace" not in box[:300]
+
+
+def test_checklist_in_a_narrow_terminal_folds_cells_instead_of_cutting_them(capsys, monkeypatch):
+    """A narrow terminal cut the checklist's cells to "2.1…" and "0…": which question, and how many points at risk?"""
+    from types import SimpleNamespace
+
+    from workbench.commands.submission import print_checklist
+    from workbench.console import console
+
+    monkeypatch.setattr(console, "_force_terminal", True)
+    monkeypatch.setattr(console, "_color_system", None)
+    monkeypatch.setattr(console, "_width", 40)
+    row = SimpleNamespace(problem="2.1.2", points=0.5, type=1, missing=["trace", "critique"], points_at_risk=0.5,
+                          notes=["no trace yet"])
+    print_checklist(SimpleNamespace(checklist=[row], points_at_risk=0.5, notes=[]))
+    out = capsys.readouterr().out
+    assert "…" not in out
+    body = [line.split("│")[1:-1] for line in out.splitlines() if line.startswith("│")]
+    columns = ["".join(cells[i].strip() for cells in body) for i in range(6)]
+    assert columns == ["2.1.2", "0.5", "1", "trace,critique", "0.5", "notraceyet"]

@@ -76,7 +76,7 @@ def cmd_list(args) -> int:
     table = Table(title=escape(f"{pack.course} — {pack.title} (v{pack.version})"))
     for col, kw in (("id", {}), ("title", {}), ("pts", {"justify": "right"}), ("Type", {"justify": "center"}),
                     ("kind", {}), ("deliverables", {})):
-        table.add_column(col, **kw)
+        table.add_column(col, overflow="fold", **kw)
     for part in pack.parts:
         probs = [p for p in pack.problems if p.part == part.id]
         table.add_section()

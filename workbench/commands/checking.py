@@ -263,7 +263,7 @@ def _print_reports(reports, info) -> None:
     table = Table(title="verify: readiness per problem")
     for col, kw in (("id", {}), ("pts", {"justify": "right"}), ("Type", {"justify": "center"}), ("present", {}),
                     ("missing", {}), ("own", {}), ("traces", {}), ("at risk", {"justify": "right"})):
-        table.add_column(col, **kw)
+        table.add_column(col, overflow="fold", **kw)
     for r in reports:
         present = ", ".join(d for d in r.required if r.present.get(d)) or "—"
         missing = ", ".join(r.missing) or "—"

@@ -175,7 +175,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
 
     table = Table(title="mean score per problem (answers scored; N! = N of them cut off, filtered, refused or empty)")
     for col, kw in (("id", {}), ("Type", {"justify": "center"}), ("pts", {"justify": "right"})):
-        table.add_column(col, **kw)
+        table.add_column(col, overflow="fold", **kw)
     for g in study.groups:
         table.add_column(escape(g), justify="right", overflow="fold")
     for p in study.problems:
@@ -193,7 +193,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     console.print(table)
 
     by_type = Table(title="per Type: mean of problem means [95%\u00a0interval] (problems, answers scored)")
-    by_type.add_column("Type", justify="center")
+    by_type.add_column("Type", justify="center", overflow="fold")
     for g in study.groups:
         by_type.add_column(escape(g), justify="right", overflow="fold")
     for t, row in study.by_type().items():

@@ -50,7 +50,7 @@ def print_checklist(result) -> None:
     table = Table(title="Writeup checklist", show_lines=False)
     for col, kw in (("Q", {}), ("pts", {"justify": "right"}), ("Type", {"justify": "center"}), ("missing", {}),
                     ("at risk", {"justify": "right"}), ("notes", {})):
-        table.add_column(col, **kw)
+        table.add_column(col, overflow="fold", **kw)
     complete = 0
     for r in result.checklist:
         if not r.missing and not r.notes:
