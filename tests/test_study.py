@@ -246,6 +246,18 @@ def test_a_plot_target_that_is_a_folder_is_refused_before_any_judging(proj, tmp_
     assert "is a folder" in capsys.readouterr().err and list(folder.iterdir()) == []
 
 
+
+def test_a_plot_folder_that_is_a_file_is_named_as_one(proj, tmp_path, capsys, monkeypatch):
+    """--plot notes.txt/study.png said "folder notes.txt does not exist — create it": it exists, as a file."""
+    import workbench.study
+
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: pytest.fail("judged before the input was checked"))
+    assert main(["study", "--plot", str(tmp_path / "notes.txt" / "study.png"), "--json"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["error"].endswith("notes.txt is a file, not a folder") and "create" not in data["fix"]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
 def test_a_plot_name_too_long_for_the_file_system_is_refused_before_any_judging(proj, tmp_path, capsys, monkeypatch):
     """--plot with a 300-character name crashed `study` with an OSError (File name too long) traceback."""
     import workbench.study

@@ -90,6 +90,8 @@ def _plot_target(path: str) -> Path:
         raise UsageError(f"--plot {path}: {exc.strerror}", "give a shorter name, e.g. --plot build/study.png") from exc
     if is_dir:
         raise UsageError(f"--plot {path} is a folder", "give a file name, e.g. --plot build/study.png")
+    if target.parent.exists() and not target.parent.is_dir():  # "create it" could not help there
+        raise UsageError(f"--plot {path}: {target.parent} is a file, not a folder", "write the plot elsewhere")
     if not target.parent.is_dir():
         raise UsageError(f"--plot {path}: folder {target.parent} does not exist", "create it, or write the plot elsewhere")
     reason = make_folder(target.parent)  # exists: only probes that a file can be written there
