@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 # rich reads these when workbench.console builds its consoles (at import): FORCE_COLOR=1 (set by some CI) or an
-# exported COLUMNS in the user's shell would put colour codes or another width into the piped output tests read.
-for _var in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES", "JUPYTER_COLUMNS", "JUPYTER_LINES"):
+# exported COLUMNS in the user's shell would put colour codes or another width into the piped output tests read;
+# TERM=dumb (some CI) would take the terminal behaviour away from the tests that force a terminal.
+for _var in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES", "JUPYTER_COLUMNS", "JUPYTER_LINES",
+             "TERM"):
     os.environ.pop(_var, None)
 
 REPO = Path(__file__).resolve().parent.parent

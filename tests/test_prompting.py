@@ -256,6 +256,23 @@ def test_the_thinking_line_counts_words_split_across_pieces_and_erases_just_itse
     assert shown.getvalue() == dim("thinking… 1 word") + "\x1b[16D\x1b[K" + dim("thinking… 2 words") + "\x1b[17D\x1b[K"
 
 
+
+def test_a_dumb_terminal_gets_no_thinking_line(monkeypatch):
+    """TERM=dumb (Emacs' shell) cannot move the cursor: the line's escape codes were shown there as text."""
+    import io
+
+    from workbench.commands.prompting import _Thinking
+    from workbench.console import err_console
+
+    shown = io.StringIO()
+    monkeypatch.setattr(err_console, "_file", shown)
+    monkeypatch.setattr(err_console, "_force_terminal", True)
+    monkeypatch.setenv("TERM", "dumb")
+    thinking = _Thinking()
+    thinking(0, "Let me see")
+    thinking.clear()
+    assert shown.getvalue() == ""
+
 def test_the_thinking_line_is_erased_when_the_answer_starts_and_not_drawn_again(monkeypatch):
     """The live panel and the status line would redraw the same terminal line: the status goes before the first
     answer piece is shown, and thinking that comes after it is not counted over the panel."""

@@ -147,10 +147,11 @@ class _Thinking:
     """While a reasoning model thinks (minutes, with nothing of the answer to show), one dim line on stderr counts its
     words, so a thinking model is not taken for a hung one: "thinking… 312 words", updated in place after whatever
     the line already holds, and erased by clear() before the answer is shown. The reasoning itself is never shown.
-    Only on a terminal: piped or redirected stderr gets nothing, so scripts and logs stay clean."""
+    Only on a terminal: piped or redirected stderr gets nothing, so scripts and logs stay clean; so does a dumb one
+    (TERM=dumb, e.g. Emacs' shell), which cannot step back over the line: it showed the escape codes as text."""
 
     def __init__(self):
-        self.out = err_console.file if err_console.is_terminal else None
+        self.out = err_console.file if err_console.is_terminal and not err_console.is_dumb_terminal else None
         self.label = "thinking…" if (err_console.encoding or "").lower().startswith("utf") else "thinking..."
         self.lock = threading.Lock()
         self.words, self.in_word, self.shown = 0, False, 0
