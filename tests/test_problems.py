@@ -532,6 +532,15 @@ def test_cli_unknown_pack(capsys):
     assert "no-such-pack" in line
 
 
+
+@pytest.mark.parametrize("name", ["", "."])
+def test_cli_pack_that_names_the_problems_folder_itself_is_unknown(capsys, monkeypatch, tmp_path, name):
+    """`--pack "$PACK"` with PACK unset said "problems/pack.yaml: missing — add pack.yaml with name, title, ...",
+    as if problems/ were a pack to repair; it is no pack, and the known ones are named."""
+    monkeypatch.chdir(tmp_path)  # "." is no pack folder here
+    line = assert_one_line_error(*run_cli(capsys, "list", "--pack", name))
+    assert f"no problem pack '{name}'" in line and "known packs: a2" in line and "pack.yaml" not in line
+
 def test_cli_pack_name_too_long_for_the_file_system(capsys):
     """--pack with a 300-character name crashed `list`, `show`, `check`, `verify` and `study` with an OSError
     (File name too long) traceback."""

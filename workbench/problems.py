@@ -248,7 +248,7 @@ def resolve_pack_dir(pack: str) -> Path:
     except OSError as exc:  # a name longer than the file system allows
         raise UsageError(f"no problem pack {pack!r} ({exc.strerror})",
                          "give a pack name under problems/ or the path of its folder") from exc
-    if not found:
+    if not found or folder == problems_dir():  # --pack "" (an unset $PACK in a script) or "." named problems/ itself
         known = sorted(p.name for p in problems_dir().glob("*") if (p / "pack.yaml").exists()) if problems_dir().is_dir() else []
         fix = f"known packs: {', '.join(known)}" if known else "create problems/<pack>/pack.yaml"
         raise UsageError(f"no problem pack {pack!r} (looked in {folder})", fix)
