@@ -2123,3 +2123,20 @@ def test_checklist_in_a_narrow_terminal_folds_cells_instead_of_cutting_them(caps
     body = [line.split("│")[1:-1] for line in out.splitlines() if line.startswith("│")]
     columns = ["".join(cells[i].strip() for cells in body) for i in range(6)]
     assert columns == ["2.1.2", "0.5", "1", "trace,critique", "0.5", "notraceyet"]
+
+
+def test_norms_and_absolute_values_in_math_become_delimiter_pairs():
+    r"""Pandoc's Typst math set a bare `\|w\|_2` with limits; bars are paired only when they come in pairs, and an
+    explicit \left / \right (or an escaped bar) is left to TeX."""
+    from workbench.typeset import fix_math, tex_to_markdown
+
+    lv, rv = "\\left\\lvert ", "\\right\\rvert "
+    assert fix_math("\\|w\\|_2") == "\\lVert w\\rVert _2"
+    assert fix_math("|x| + |y|") == f"{lv}x{rv} + {lv}y{rv}"
+    assert fix_math("|x") == "|x"  # one bar alone (a conditional, a divides): no pair to make
+    assert fix_math("\\left\\| w \\right\\|") == "\\lVert  w \\rVert "
+    assert fix_math("\\lvert x \\rvert") == f"{lv} x {rv}"  # spaced as delimiters, not as two relations
+    assert fix_math("\\left\\lvert x \\right\\rvert") == "\\left\\lvert x \\right\\rvert"
+    assert fix_math("\\left| a \\right| + \\left| b \\right|") == "\\left| a \\right| + \\left| b \\right|"
+    # in a solution's inline and display math alike
+    assert tex_to_markdown("$|x|$ and $$\\|w\\|$$") == f"${lv}x{rv}$ and $$\\lVert w\\rVert $$"
