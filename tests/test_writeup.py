@@ -2140,3 +2140,26 @@ def test_norms_and_absolute_values_in_math_become_delimiter_pairs():
     assert fix_math("\\left| a \\right| + \\left| b \\right|") == "\\left| a \\right| + \\left| b \\right|"
     # in a solution's inline and display math alike
     assert tex_to_markdown("$|x|$ and $$\\|w\\|$$") == f"${lv}x{rv}$ and $$\\lVert w\\rVert $$"
+
+
+
+
+
+
+def test_latex_math_delimiters_and_gather_become_pandoc_math():
+    from workbench.typeset import tex_to_markdown
+
+    assert tex_to_markdown("\\[ x \\] and \\( y \\)") == "$$x$$ and $y$"  # display stays display
+    assert tex_to_markdown("\\begin{gather} a \\\\ b \\end{gather}") == "\n$$\\begin{gathered}a \\\\ b\\end{gathered}$$\n"
+
+
+def test_untrusted_text_loses_c1_controls_trailing_blank_lines_and_odd_languages():
+    from workbench.typeset import clean, code_block, glyphless
+
+    assert clean("a\x7fb\x85c\x9f") == "a<U+007F>b<U+0085>c<U+009F>"  # DEL and C1 controls print nothing
+    assert code_block("x = 1\n\n\n") == "```text\nx = 1\n```"
+    assert code_block("x", "python {=typst}") == "```text\nx\n```"  # a language is one word, all of it
+    assert code_block("x", "c++") == "```c++\nx\n```"
+    # named in code-point order, whatever order a set gives
+    assert glyphless("\U0001F600 \u4e2d \uac00 \ue000 \u2e80 \U0001F680 \ufe30") == \
+        ["\u2e80", "\u4e2d", "\uac00", "\ue000", "\ufe30", "\U0001F600", "\U0001F680"]
