@@ -2163,3 +2163,17 @@ def test_untrusted_text_loses_c1_controls_trailing_blank_lines_and_odd_languages
     # named in code-point order, whatever order a set gives
     assert glyphless("\U0001F600 \u4e2d \uac00 \ue000 \u2e80 \U0001F680 \ufe30") == \
         ["\u2e80", "\u4e2d", "\uac00", "\ue000", "\ufe30", "\U0001F600", "\U0001F680"]
+
+
+def test_tool_messages_are_one_line_each_and_an_empty_source_date_epoch_is_refused(monkeypatch):
+    from workbench.typeset import _first_line, pandoc_warnings, source_date_epoch
+
+    # a failing pandoc's error has no [WARNING] prefix: its first line is still the message shown
+    assert pandoc_warnings("Error parsing at line 3\n  unexpected end\n") == ["Error parsing at line 3"]
+    assert pandoc_warnings("[WARNING] Could not convert TeX math x, rendering as TeX:\n  x\n  ^\n  unexpected") == \
+        ["Could not convert TeX math x, shown as TeX source"]
+    assert _first_line(RuntimeError("\n  error: unknown variable\n  hint: ...")) == "error: unknown variable"
+    assert _first_line(RuntimeError("")) == "unknown error"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "")  # set but empty: not a time, and not silently today
+    with pytest.raises(WriteupError, match="SOURCE_DATE_EPOCH=''"):
+        source_date_epoch()
