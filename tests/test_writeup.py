@@ -2177,3 +2177,23 @@ def test_tool_messages_are_one_line_each_and_an_empty_source_date_epoch_is_refus
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "")  # set but empty: not a time, and not silently today
     with pytest.raises(WriteupError, match="SOURCE_DATE_EPOCH=''"):
         source_date_epoch()
+
+
+def test_the_question_header_names_extra_credit_and_shows_only_the_figures_that_exist(fx):
+    import yaml
+
+    from workbench.evidence import collect
+    from workbench.problems import load_pack
+    from workbench.writeup import Identity, assemble
+
+    record = fx / "problems" / "fx" / "1.3.yaml"
+    data = yaml.safe_load(record.read_text())
+    record.write_text(yaml.safe_dump({**data, "figures": ["gone.png", "fig.png"]}))
+    _png(record.parent / "fig.png", (10, 20, 30))
+    pack = load_pack("fx")
+    files: dict[Path, str] = {}
+    md = assemble(pack, collect(pack), Identity("A", "1"), "2024-05-01", files)
+    assert '#wb-meta("1 pt · Type 1 · written · extra credit")' in md
+    assert '#wb-meta("0 pt (optional) · Type 3 · written")' in md
+    assert [n for n in files.values() if n.startswith("fig-")] == ["fig-1.3-fig.png"] and "files/fig-1.3-fig.png" in md and "gone" not in md
+
