@@ -2197,3 +2197,14 @@ def test_the_question_header_names_extra_credit_and_shows_only_the_figures_that_
     assert '#wb-meta("0 pt (optional) · Type 3 · written")' in md
     assert [n for n in files.values() if n.startswith("fig-")] == ["fig-1.3-fig.png"] and "files/fig-1.3-fig.png" in md and "gone" not in md
 
+
+
+def test_an_svg_whose_tag_comes_after_a_long_prolog_is_an_image(tmp_path):
+    from workbench.sections import _image_suffix
+
+    svg = tmp_path / "plot.svg"
+    svg.write_text('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<!-- made by matplotlib -->\n'
+                   '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>\n')
+    assert _image_suffix(svg) == ".svg"
+    svg.write_text("<?xml version='1.0'?>\n<html>no picture</html>\n")
+    assert _image_suffix(svg) is None
