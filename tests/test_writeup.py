@@ -2208,3 +2208,18 @@ def test_an_svg_whose_tag_comes_after_a_long_prolog_is_an_image(tmp_path):
     assert _image_suffix(svg) == ".svg"
     svg.write_text("<?xml version='1.0'?>\n<html>no picture</html>\n")
     assert _image_suffix(svg) is None
+
+
+def test_models_used_prefers_an_import_s_url_and_lists_only_traces_the_document_shows():
+    from types import SimpleNamespace
+
+    from workbench.traces import Trace
+    from workbench.writeup import models_used
+
+    data = trace_data("1.1", "FIXTURE", source="import")  # origin "chat export" and a url: the url is the address
+    shown = SimpleNamespace(pick=SimpleNamespace(trace=Trace(path=Path("x.json"), data=data), usable=True),
+                            shows_trace=True, problem=SimpleNamespace(id="1.1", extra_credit=False))
+    hidden = SimpleNamespace(**{**vars(shown), "shows_trace": False, "problem": SimpleNamespace(id="1.2", extra_credit=False)})
+    [(model, where)] = models_used([shown, hidden])
+    assert where.startswith("https://chat.example/c/fixture;") and where.endswith("questions 1.1")
+
