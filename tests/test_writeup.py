@@ -2223,3 +2223,22 @@ def test_models_used_prefers_an_import_s_url_and_lists_only_traces_the_document_
     [(model, where)] = models_used([shown, hidden])
     assert where.startswith("https://chat.example/c/fixture;") and where.endswith("questions 1.1")
 
+
+
+def test_own_images_with_an_upper_case_suffix_or_one_stem_in_two_folders_and_critique_images(tmp_path):
+    from types import SimpleNamespace
+
+    from workbench.sections import image_warnings, md_paragraphs, own_images
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _png(tmp_path / folder / "Plot.PNG", (1, 2, 3))
+    files: dict[Path, str] = {}
+    out = own_images("![x](a/Plot.PNG) ![y](b/Plot.PNG)", tmp_path / "s.md", files)
+    names = list(files.values())
+    assert len(set(names)) == 2 and all(n.startswith("own-") and n.endswith("-Plot.png") for n in names)
+    assert out == f"![x](files/{names[0]}) ![y](files/{names[1]})"
+    sol = SimpleNamespace(path=tmp_path / "s.md", solution="fine", critique="see ![c](gone.png)")
+    assert image_warnings([SimpleNamespace(solution=sol)]) == \
+        [f"{tmp_path / 's.md'}: image 'gone.png' not shown: no such file {tmp_path / 'gone.png'}"]
+    assert md_paragraphs("one\n  \t\ntwo") == "one\n\ntwo"  # a line of spaces ends a paragraph
