@@ -2242,3 +2242,17 @@ def test_own_images_with_an_upper_case_suffix_or_one_stem_in_two_folders_and_cri
     assert image_warnings([SimpleNamespace(solution=sol)]) == \
         [f"{tmp_path / 's.md'}: image 'gone.png' not shown: no such file {tmp_path / 'gone.png'}"]
     assert md_paragraphs("one\n  \t\ntwo") == "one\n\ntwo"  # a line of spaces ends a paragraph
+
+
+def test_a_date_span_skips_missing_stamps_and_statuses_count_llm_samples_in_order():
+    from workbench.verdicts import ProblemReport, Verdict
+    from workbench.writeup import _date_span, _statuses
+
+    assert _date_span(["2024-05-02T10:00:00Z", None, "", "2024-05-01T09:00:00Z"]) == "2024-05-01 to 2024-05-02"
+    assert _date_span([None, "2024-05-01T09:00:00Z"]) == "2024-05-01"
+    statuses = ["incorrect", "correct", "incorrect", "partial", "unchecked", "correct", "missing"]
+    report = ProblemReport("1.1", 1.0, 2, (), verdicts=tuple(Verdict("1.1", f"t.json#{i}", s) for i, s in enumerate(statuses)))
+    assert _statuses(report) == ("none", "2 incorrect, 2 correct, 1 partial, 1 unchecked, 1 missing")  # first seen first
+    report = ProblemReport("1.1", 1.0, 2, (), verdicts=(Verdict("1.1", "own", "correct"), Verdict("1.1", "t.json#0", "partial")))
+    assert _statuses(report) == ("correct", "1 partial")  # the own verdict is not an LLM sample
+    assert _statuses(None) == ("not checked", "not checked")
