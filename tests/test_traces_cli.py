@@ -1639,3 +1639,29 @@ def test_a_trace_of_another_schema_problem_type_or_unnumbered_sample_is_unreadab
     path.write_text(json.dumps(dict(json.loads(path.read_text()), **change)))
     count, bad = verify_traces(tmp_path / "traces")
     assert count == 1 and len(bad) == 1 and bad[0][0] == path and reason in bad[0][1]
+
+
+@pytest.mark.parametrize("text", [
+    "# Student\nWhat is $x_1$?\n\n# AI\nIt is 2.\n",  # any heading level, and the other names a speaker goes by
+    "## User:\nWhat is $x_1$?\n\n## Assistant:\nIt is 2.\n",  # a colon after the heading's name
+    "**Me**: What is $x_1$?\n**Bot**: It is 2.\n",  # the colon after the bold label
+    "You said:\nWhat is $x_1$?\nChatGPT\tsaid:\nIt is 2.\n",  # a tab in a pasted speaker line
+])
+def test_a_transcript_s_speaker_lines_in_their_other_forms(wb, tmp_path, text):
+    path = tmp_path / "chat.md"
+    path.write_text(text)
+    code, _, err = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")
+    assert code == 0, err
+    assert load_trace(wb.traces()[0]).samples[0]["messages"] == [
+        {"role": "user", "content": "What is $x_1$?"}, {"role": "assistant", "content": "It is 2."}]
+
+
+def test_a_transcript_s_title_is_its_first_level_one_heading_before_the_first_message(wb, tmp_path):
+    path = tmp_path / "chat.md"
+    path.write_text("## Notes from class\n\n# RMSProp chat\n\n# Another heading\n\n## User\nq\n\n# Not a title\n\n"
+                    "## Assistant\na\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    assert trace.data["import"]["title"] == "RMSProp chat"
+    assert trace.samples[0]["messages"] == [{"role": "user", "content": "q\n\n# Not a title"},
+                                            {"role": "assistant", "content": "a"}]
