@@ -1665,3 +1665,17 @@ def test_a_transcript_s_title_is_its_first_level_one_heading_before_the_first_me
     assert trace.data["import"]["title"] == "RMSProp chat"
     assert trace.samples[0]["messages"] == [{"role": "user", "content": "q\n\n# Not a title"},
                                             {"role": "assistant", "content": "a"}]
+
+
+def test_a_transcript_that_switched_models_cites_each_reply_s_model_in_order_of_use(wb, tmp_path):
+    """`## o3` then `## GPT-4o`: every reply was cited as GPT-4o (the first name in ABC order) and the request named it,
+    as an export's models once were; each reply now keeps its own, and --model still names them all."""
+    path = tmp_path / "chat.md"
+    path.write_text("## User\nq\n\n## o3\na\n\n## User\nq2\n\n## GPT-4o\nb\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    assert [e["model"] for e in trace.data["exchanges"]] == ["o3", "GPT-4o"] and trace.model_version == "o3, GPT-4o"
+    assert trace.data["request"]["model"] == "o3" and trace.data["import"]["model_slugs"] == ["o3", "GPT-4o"]
+    assert wb.run("import-chat", str(path), "--problem", "1.2", "--pack", "demo", "--model", "o3-2025-04-16")[0] == 0
+    [trace] = [t for t in map(load_trace, wb.traces()) if t.problem == "1.2"]
+    assert [e["model"] for e in trace.data["exchanges"]] == ["o3-2025-04-16"] * 2

@@ -132,14 +132,17 @@ def parse_markdown(text: str, source: str = "transcript", fences: bool = True) -
             fence = ""
     if fence:  # a fence never closed (a pasted snippet's ``` alone) fenced nothing: read every speaker line
         return parse_markdown(text, source, fences=False)
-    out = [{"role": m["role"], "content": "\n".join(m["content"]).strip()} for m in messages]
+    def named(m):  # a reply under `## GPT-4o` names its model; `## Assistant` or `## Claude` names none
+        return m["role"] == "assistant" and not re.fullmatch(r"assistant|chatgpt|ai|model|bot|gpt|claude|gemini|llama",
+                                                              m["label"], re.I)
+    out = [{"role": m["role"], "content": "\n".join(m["content"]).strip(), **({"model": m["label"]} if named(m) else {})}
+           for m in messages]
     out = [m for m in out if m["content"]]
     if not any(m["role"] == "user" for m in out) or not any(m["role"] == "assistant" for m in out):
         raise UsageError(f"{source}: no user and assistant messages found",
                          "mark each message with a line like `## User` / `## ChatGPT`, `**User:**` / `**Assistant:**`, "
                          "or `You said:` / `ChatGPT said:` (see docs/prompting.md)")
-    models = sorted({m["label"] for m in messages if m["role"] == "assistant" and
-                     not re.fullmatch(r"assistant|chatgpt|ai|model|bot|gpt|claude|gemini|llama", m["label"], re.I)})
+    models = list(dict.fromkeys(m["label"] for m in messages if named(m)))  # in order of use, as an export's
     chatgpt = any(m["role"] == "assistant" and m["label"].lower() == "chatgpt" for m in messages)
     return Conversation("markdown", out, title=title, models=models, service="ChatGPT" if chatgpt else "")
 
@@ -434,7 +437,10 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
         if m["role"] == "assistant":
             exchanges.append({
                 "sample": 0, "turn": max(turn, 0), "messages": [dict(h) for h in history],
-                "response_id": m.get("id"), "model": m.get("model") or model or (conv.models[0] if conv.models else None),
+                "response_id": m.get("id"),
+                # an export's own record of the model beats --model; a transcript's speaker line does not
+                "model": ((model or m.get("model")) if conv.format == "markdown" else (m.get("model") or model))
+                or (conv.models[0] if conv.models else None),
                 "system_fingerprint": None, "created": m.get("created"),
                 "choices": [{"index": 0, "content": m["content"], "finish_reason": None,
                              **({"reasoning": m["reasoning"]} if m.get("reasoning") else {})}],
