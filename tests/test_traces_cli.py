@@ -1679,3 +1679,28 @@ def test_a_transcript_that_switched_models_cites_each_reply_s_model_in_order_of_
     assert wb.run("import-chat", str(path), "--problem", "1.2", "--pack", "demo", "--model", "o3-2025-04-16")[0] == 0
     [trace] = [t for t in map(load_trace, wb.traces()) if t.problem == "1.2"]
     assert [e["model"] for e in trace.data["exchanges"]] == ["o3-2025-04-16"] * 2
+
+
+def test_a_reply_split_around_a_tool_call_keeps_the_shown_thinking_of_every_part(wb, tmp_path):
+    """Two `thoughts` nodes before a reply, and one before its part after a tool call, are all that reply's reasoning,
+    in order; a blank summary or content adds no line."""
+    conv = _chain(("user", "q"),
+                  ("assistant", {"content_type": "thoughts", "thoughts": [{"summary": "Setting up", "content": " "},
+                                                                                {"summary": "Planning"}]}),
+                  ("assistant", {"content_type": "thoughts", "thoughts": [{"summary": "Second look"}]}),
+                  ("assistant", "part one", {"model_slug": "o3"}), ("tool", "tool output"),
+                  ("assistant", {"content_type": "thoughts", "thoughts": [{"content": "Checking"}]}),
+                  ("assistant", "part two", {"model_slug": "o3"}))
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    [exchange] = load_trace(wb.traces()[0]).data["exchanges"]
+    assert exchange["choices"][0]["content"] == "part one\n\npart two"
+    assert exchange["choices"][0]["reasoning"] == "Setting up\n\nPlanning\n\nSecond look\n\nChecking"
+
+
+def test_a_chatgpt_file_without_a_name_is_still_named_and_only_a_question_s_files_are(wb, tmp_path):
+    conv = _chain(("user", "Look at this", {"attachments": [{"id": "file-1"}]}),
+                  ("assistant", "a", {"model_slug": "gpt-4o", "attachments": [{"id": "file-2", "name": "plot.png"}]}))
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    assert [m["content"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == [
+        "Look at this\n\n[attached, not imported: a file]", "a"]
+
