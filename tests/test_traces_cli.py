@@ -1704,3 +1704,10 @@ def test_a_chatgpt_file_without_a_name_is_still_named_and_only_a_question_s_file
     assert [m["content"] for m in load_trace(wb.traces()[0]).samples[0]["messages"]] == [
         "Look at this\n\n[attached, not imported: a file]", "a"]
 
+
+@pytest.mark.parametrize("text", ["## User\nWhat is $x_1$?\n\n## User\nAnyone?\n", "## Assistant\nHow can I help?\n"])
+def test_a_transcript_of_one_side_only_is_refused(wb, tmp_path, text):
+    path = tmp_path / "chat.md"
+    path.write_text(text)
+    code, _, err = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")
+    assert code == 2 and "no user and assistant messages found" in err and wb.traces() == []
