@@ -1711,3 +1711,19 @@ def test_a_transcript_of_one_side_only_is_refused(wb, tmp_path, text):
     path.write_text(text)
     code, _, err = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")
     assert code == 2 and "no user and assistant messages found" in err and wb.traces() == []
+
+
+def test_a_claude_export_s_sender_in_any_case_an_unnamed_file_and_thinking_that_is_no_text(wb, tmp_path):
+    """Only a question's files are named (one without a file_name as 'a file'); a thinking part whose thinking is not
+    text is skipped like any other part it cannot read."""
+    conv = {"uuid": "c5", "name": "Odd parts", "created_at": "2024-06-03T08:00:00Z", "chat_messages": [
+        {"uuid": "q", "sender": " Human ", "text": "What is $x$?", "files": [{"file_uuid": "f-1"}]},
+        {"uuid": "a", "sender": "Assistant", "files": [{"file_name": "answer.png"}], "content": [
+            {"type": "thinking", "thinking": [{"type": "text", "text": "nested"}]}, {"type": "text", "text": "It is 2."}]}]}
+    code, _, err = _import(wb, tmp_path, [conv], "--model", "claude-sonnet-4")
+    assert code == 0, err
+    trace = load_trace(wb.traces()[0])
+    assert trace.samples[0]["messages"] == [{"role": "user", "content": "What is $x$?\n\n[attached, not imported: a file]"},
+                                            {"role": "assistant", "content": "It is 2."}]
+    assert "reasoning" not in trace.data["exchanges"][0]["choices"][0]
+
