@@ -1727,3 +1727,12 @@ def test_a_claude_export_s_sender_in_any_case_an_unnamed_file_and_thinking_that_
                                             {"role": "assistant", "content": "It is 2."}]
     assert "reasoning" not in trace.data["exchanges"][0]["choices"][0]
 
+
+def test_several_matching_titles_list_only_those_and_a_title_matches_without_its_spaces(wb, tmp_path):
+    convs = [_chain(("user", "q"), ("assistant", "a", {"model_slug": "o3"}), title=title, cid=f"c{k}")
+             for k, title in enumerate(["Adam chat", "RMSProp chat", "Dropout", "Chat "])]
+    code, _, err = _import(wb, tmp_path, convs[:3], "--conversation", "chat")
+    assert code == 2 and "2 conversations match 'chat': 'Adam chat' [c0]" in err and "'RMSProp chat' [c1]" in err
+    assert "Dropout" not in err and wb.traces() == []
+    assert _import(wb, tmp_path, convs, "--conversation", " CHAT ")[0] == 0  # the exact title, not the two containing it
+    assert load_trace(wb.traces()[0]).data["import"]["conversation_id"] == "c3"
