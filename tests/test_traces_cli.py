@@ -1736,3 +1736,9 @@ def test_several_matching_titles_list_only_those_and_a_title_matches_without_its
     assert "Dropout" not in err and wb.traces() == []
     assert _import(wb, tmp_path, convs, "--conversation", " CHAT ")[0] == 0  # the exact title, not the two containing it
     assert load_trace(wb.traces()[0]).data["import"]["conversation_id"] == "c3"
+
+
+def test_an_export_of_no_conversations_is_one_line(wb, tmp_path):
+    code, _, err = _import(wb, tmp_path, [], "--model", "gpt-4o")
+    assert code == 2 and "the export holds no conversations" in err and err.count("\n") == 1 and wb.traces() == []
+
