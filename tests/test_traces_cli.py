@@ -1742,3 +1742,19 @@ def test_an_export_of_no_conversations_is_one_line(wb, tmp_path):
     code, _, err = _import(wb, tmp_path, [], "--model", "gpt-4o")
     assert code == 2 and "the export holds no conversations" in err and err.count("\n") == 1 and wb.traces() == []
 
+
+@pytest.mark.parametrize("url", ["https://", "https:///share/abc", "https:// claude.ai"])
+def test_a_url_without_a_host_is_refused(wb, export, url):
+    code, _, err = wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-bbb",
+                          "--url", url)
+    assert code == 2 and "is not a web address" in err and wb.traces() == []
+
+
+def test_a_url_given_with_spaces_is_cited_without_them(wb, tmp_path):
+    path = tmp_path / "chat.md"
+    path.write_text("**User:** What?\n**Assistant:** Two.\n")
+    argv = ["import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4"]
+    assert wb.run(*argv, "--url", "  https://claude.ai/share/abc \n")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    assert trace.base_url == trace.data["import"]["url"] == "https://claude.ai/share/abc"
+
