@@ -1758,3 +1758,12 @@ def test_a_url_given_with_spaces_is_cited_without_them(wb, tmp_path):
     trace = load_trace(wb.traces()[0])
     assert trace.base_url == trace.data["import"]["url"] == "https://claude.ai/share/abc"
 
+
+def test_an_export_s_times_and_the_model_flag_in_the_request(wb, tmp_path):
+    """The request names the --model given; each reply keeps the model the export records."""
+    conv = dict(_chain(("user", "q"), ("assistant", "a", {"model_slug": "gpt-4o"})), update_time=1700000100.0)
+    assert _import(wb, tmp_path, [conv], "--model", "gpt-4o-2024-08-06")[0] == 0
+    trace = load_trace(wb.traces()[0])
+    info = trace.data["import"]
+    assert (info["created_at"], info["updated_at"]) == ("2023-11-14T22:13:20Z", "2023-11-14T22:15:00Z")
+    assert trace.data["request"]["model"] == "gpt-4o-2024-08-06" and trace.data["exchanges"][0]["model"] == "gpt-4o"
