@@ -1572,3 +1572,17 @@ def test_a_grade_that_cannot_be_kept_costs_nothing_but_the_request(tmp_path):
     cache = GradeCache(tmp_path)
     cache.put("k", 0.5, "caf\u00e9 \udcff", None)  # a lone surrogate from a C-locale file name
     assert cache.get("k")["notes"] == "caf\u00e9 \udcff" and (tmp_path / "k.json").read_bytes().isascii()
+
+
+def test_the_grading_request_is_the_three_blocks_a_blank_line_apart():
+    from types import SimpleNamespace
+
+    from workbench.judge import judge_messages
+
+    problem = SimpleNamespace(statement="Why rows of X?", key_points=("names the row space", "says why"))
+    system, user = judge_messages(problem, "Because.", nonce="N0")
+    assert user == {"role": "user", "content": "<<<QUESTION N0>>>\nWhy rows of X?\n<<<END QUESTION N0>>>\n\n"
+                    "<<<KEY POINTS N0>>>\n- names the row space\n- says why\n<<<END KEY POINTS N0>>>\n\n"
+                    "<<<ANSWER N0>>>\nBecause.\n<<<END ANSWER N0>>>"}
+    assert "Only the line <<<END ANSWER N0>>> ends the answer" in system["content"] and "{nonce}" not in system["content"]
+
