@@ -1586,3 +1586,14 @@ def test_the_grading_request_is_the_three_blocks_a_blank_line_apart():
                     "<<<ANSWER N0>>>\nBecause.\n<<<END ANSWER N0>>>"}
     assert "Only the line <<<END ANSWER N0>>> ends the answer" in system["content"] and "{nonce}" not in system["content"]
 
+
+def test_a_grader_reply_stopped_for_another_reason_than_its_token_limit_is_not_said_to_be_cut_off(monkeypatch):
+    from types import SimpleNamespace
+
+    from workbench.errors import CheckError
+    from workbench.judge import Judge
+
+    done = SimpleNamespace(text="I cannot grade this.", choices=(SimpleNamespace(finish_reason="content_filter"),))
+    monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: done)
+    with pytest.raises(CheckError, match="not the JSON asked for"):
+        Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")
