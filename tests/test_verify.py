@@ -1166,6 +1166,7 @@ def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
     ('{"score": "0.25", "notes": "a number as text"}', 0.25),
     ('{"score": "1", "notes": "all key points"}', 1.0),
     ('{"score": ".5", "notes": "half"}', 0.5),
+    ('{"score": " 0.5\\n", "notes": "spaces around a number as text"}', 0.5),
     ('{"score": 0.5, "notes": "misses {depth, stride}"}', 0.5),  # braces inside the notes
     # braces in the text around the JSON: all of it, from the first { to the last }, was read as one object
     ('The answer names the set {kernel, stride} but not depth.\n{"score": 0.5, "notes": "misses depth"}', 0.5),
