@@ -1167,6 +1167,7 @@ def test_after_an_llm_failure_the_grader_fails_the_rest_at_once(monkeypatch):
     ('{"score": "1", "notes": "all key points"}', 1.0),
     ('{"score": ".5", "notes": "half"}', 0.5),
     ('{"score": " 0.5\\n", "notes": "spaces around a number as text"}', 0.5),
+    ('{"score": 1, "notes": "all"}', 1.0),  # a whole number: the fraction 1.0, as every grade is a float
     ('{"score": 0.5, "notes": "misses {depth, stride}"}', 0.5),  # braces inside the notes
     # braces in the text around the JSON: all of it, from the first { to the last }, was read as one object
     ('The answer names the set {kernel, stride} but not depth.\n{"score": 0.5, "notes": "misses depth"}', 0.5),
@@ -1181,7 +1182,8 @@ def test_the_grader_s_reply_is_read_from_fences_think_blocks_and_text_numbers(mo
     from workbench.judge import Judge
 
     monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: type("R", (), {"text": reply, "choices": ()})())
-    assert Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")["score"] == score
+    graded = Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")["score"]
+    assert graded == score and type(graded) is float
 
 
 @pytest.mark.parametrize("reply", [
