@@ -1767,3 +1767,10 @@ def test_an_export_s_times_and_the_model_flag_in_the_request(wb, tmp_path):
     info = trace.data["import"]
     assert (info["created_at"], info["updated_at"]) == ("2023-11-14T22:13:20Z", "2023-11-14T22:15:00Z")
     assert trace.data["request"]["model"] == "gpt-4o-2024-08-06" and trace.data["exchanges"][0]["model"] == "gpt-4o"
+
+
+def test_a_chatgpt_message_of_only_whitespace_is_dropped(wb, tmp_path):
+    conv = _chain(("user", "q"), ("user", " \n "), ("assistant", "a", {"model_slug": "gpt-4o"}))
+    assert _import(wb, tmp_path, [conv])[0] == 0
+    assert load_trace(wb.traces()[0]).samples[0]["messages"] == [{"role": "user", "content": "q"},
+                                                                 {"role": "assistant", "content": "a"}]
