@@ -1587,6 +1587,34 @@ def test_a_transcript_labels_samples_marks_imports_and_shows_empty_messages(tmp_
     assert split_fences("a\n```\n\n```\nb") == [("chat", "a"), ("chat", "b")]
 
 
+def test_a_transcript_splits_fenced_code_as_commonmark_does():
+    from workbench.transcript import split_fences
+
+    assert split_fences("see\n~~~python\nx = 1\n~~~\nok") == [("chat", "see"), ("python", "x = 1"), ("chat", "ok")]
+    assert split_fences("```\nplain\n```") == [("text", "plain")]  # untagged code is code, not chat prose
+    assert split_fences("   ```sh\nls\n```") == [("sh", "ls")]  # up to 3 spaces before a fence
+    assert split_fences("    ```sh\n    ls") == [("chat", "    ```sh\n    ls")]  # 4: indented text, no fence
+    # a shorter fence inside a longer one is the code's own text
+    assert split_fences("````\n```\nnested\n```\n````\nafter") == [("text", "```\nnested\n```"), ("chat", "after")]
+    assert split_fences("\n \n  a\n\n  b\n\t\n") == [("chat", "  a\n\n  b")]  # blank edges go, the rest stays
+
+
+def test_a_transcript_shows_a_null_message_as_empty_an_unknown_role_as_other_and_cites_the_file(tmp_path):
+    from workbench.traces import load_trace
+    from workbench.transcript import transcript
+
+    data = trace_data("1.2", "FIXTURE answer")
+    data["samples"][0]["messages"][:0] = [{"role": "developer", "content": "FIXTURE-DEV"},
+                                          {"role": "assistant", "content": None}]
+    path = write_trace(data, tmp_path / "traces")
+    blocks = transcript(load_trace(path))
+    assert blocks[0].startswith('```{=typst}\n#wb-msg("other")[') and "FIXTURE-DEV" in blocks[1]
+    assert blocks[3].startswith('```{=typst}\n#wb-msg("assistant")[') and "(empty message)" in blocks[4]
+    assert "None" not in "\n".join(blocks)
+    assert blocks[-1] == ('```{=typst}\n#wb-cite("fixture-model-2024-01-01 via http://127.0.0.1:9/v1, accessed '
+                          f'2024-05-01 (UTC); trace {path.stem[-12:]} ({path.name})")\n```')
+
+
 def test_run_figures_pick_the_known_keys_and_risk_notes_count_graded_points_only():
     from types import SimpleNamespace
 
