@@ -1175,6 +1175,21 @@ def test_chat_retry_sends_the_failed_message_once(wb, monkeypatch):
     assert sent == [[], ["BOOM please"], ["BOOM please"], ["BOOM please", "thanks"]]
 
 
+def test_chat_sends_the_system_prompt_numbers_turns_and_retries_the_answered_question_after_a_failed_one(wb, monkeypatch):
+    """/retry after a failed message and then an answered one asks the answered one again: the failure is settled."""
+    wb.server.script({"match": "BOOM", "status": 400, "message": "bad request"})
+    monkeypatch.setattr("sys.stdin", io.StringIO("BOOM please\nhello there\n/retry\n/quit\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    assert code == 0, err
+    sent = [r["body"]["messages"] for r in wb.server.chat_requests()]
+    assert sent[0][0]["role"] == "system" and all(messages[0] == sent[0][0] for messages in sent)
+    users = [[m["content"] for m in messages if m["role"] == "user"][1:] for messages in sent]
+    assert users == [[], ["BOOM please"], ["hello there"], ["hello there"]]
+    trace = load_trace(wb.traces()[0])
+    assert [ex["turn"] for ex in trace.data["exchanges"]] == [0, 1, 1]  # the strategy's turn, hello, its retry
+    assert trace.samples[0]["messages"][0] == sent[0][0]
+
+
 def test_a_failed_chat_retry_keeps_the_earlier_answer(wb, monkeypatch):
     lines = iter(["why?", "/retry", "/quit"])
 
