@@ -1150,6 +1150,16 @@ def test_chat_failure_then_retry(wb, monkeypatch):
     assert len(trace.data["exchanges"]) == 1 and trace.strategy == "chat:direct"
 
 
+def test_a_message_typed_while_the_strategy_s_prompt_is_unanswered_says_it_was_not_sent(wb, monkeypatch):
+    wb.server.script(*[{"status": 400, "message": "flaky"}] * 2)
+    monkeypatch.setattr("sys.stdin", io.StringIO("hi there\n/quit\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 3 and len(lines) == 3 and len(wb.server.chat_requests()) == 2, err
+    assert lines[1].endswith("flaky; the strategy's prompt got no answer and your message was not sent — /retry sends "
+                             "them again, or type it again (edited if need be); /quit ends")
+
+
 def test_a_failed_chat_message_is_dropped_not_sent_again(wb, monkeypatch):
     """A message whose request fails leaves the conversation; the next one goes on its own, the failed one is shown."""
     wb.server.script({"match": "BOOM", "status": 400, "message": "bad request"})
