@@ -1230,6 +1230,16 @@ def test_a_full_context_mid_chat_says_to_start_a_new_chat(wb, monkeypatch):
     assert "  a long question" in err
 
 
+def test_a_strategy_prompt_too_long_for_the_context_says_to_shorten_the_strategy(wb, monkeypatch):
+    wb.server.script({"status": 400, "code": "context_length_exceeded",
+                      "message": "This model's maximum context length is 8192 tokens."})
+    monkeypatch.setattr("sys.stdin", io.StringIO("/quit\n"))
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    [line] = [line for line in err.splitlines() if "context window" in line]
+    assert code == 3 and "the strategy's prompt got no answer" in line and "use a shorter strategy" in line
+    assert "start a new chat" not in line and line.endswith("; /quit ends")
+
+
 def test_chat_with_nothing_answered_saves_nothing(wb, monkeypatch):
     wb.server.script({"status": 401})
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
