@@ -1217,6 +1217,27 @@ def test_a_failed_chat_retry_keeps_the_earlier_answer(wb, monkeypatch):
     assert [m["role"] for m in messages[-2:]] == ["user", "assistant"] and messages[-2]["content"] == "why?"
 
 
+def test_a_failed_message_after_a_failed_retry_is_left_out_not_the_earlier_answer_kept(wb, monkeypatch):
+    import hashlib
+
+    lines = iter(["why?", "/retry", "other", "/quit"])
+
+    def fake_input(_prompt):
+        line = next(lines)
+        if line in ("/retry", "other"):  # asking again fails, and so does the next message
+            wb.server.script({"status": 400, "message": "flaky"})
+        return line
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    code, _, err = wb.run("chat", "1.3", "--pack", "demo", "--no-stream")
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 0 and len(errors) == 2 and "the earlier answer stays" in errors[0]
+    assert "your message got no answer and is left out of the conversation" in errors[1]
+    assert "earlier answer" not in errors[1]
+    expected = hashlib.sha256((wb.root / "prompts" / "direct.yaml").read_bytes()).hexdigest()
+    assert load_trace(wb.traces()[0]).data["strategy_sha256"] == expected  # as prompt's traces record it
+
+
 def test_a_full_context_mid_chat_says_to_start_a_new_chat(wb, monkeypatch):
     wb.server.script({"match": "long", "status": 400, "code": "context_length_exceeded",
                       "message": "This model's maximum context length is 8192 tokens."})
