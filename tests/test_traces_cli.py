@@ -1419,6 +1419,51 @@ def _trace(model="fake-gpt", started="2026-01-15T10:00:00.100000Z", **extra):
             "started_at": started, "finished_at": started, **extra}
 
 
+def test_trace_citations_and_counts_where_the_trace_says_little(tmp_path):
+    from pathlib import Path
+
+    from workbench.traces import Trace, _slug
+
+    assert (_slug("..gpt/4o.."), _slug("x" * 60), _slug("///")) == ("gpt-4o", "x" * 48, "model")
+    bare = Trace(Path("x.json"), {"problem": "1.1", "hash": "ab" * 32, "samples": [{}, {}]})
+    assert bare.citation() == "unknown model via unknown provider, accessed unknown date (UTC); trace abababababab"
+    assert bare.samples_requested == 2  # no request.n: the samples there are
+    imported = Trace(Path("x.json"), {
+        "problem": "1.1", "hash": "cd" * 32, "source": "import", "started_at": "2026-02-01T08:00:00Z",
+        "request": {"model": "gpt-4o"},
+        "import": {"url": "https://chatgpt.com/c/1", "origin": "ChatGPT", "created_at": "2026-01-31T23:59:59Z"}})
+    assert imported.citation() == ("gpt-4o via https://chatgpt.com/c/1; conversation of 2026-01-31, imported "
+                                   "2026-02-01 (UTC) from the user's own chat export; trace cdcdcdcdcdcd")
+
+
+def test_trace_lookups_pins_and_verify_at_their_edges(tmp_path):
+    from workbench.errors import TraceError, UsageError
+    from workbench.traces import find_trace, load_trace, pinned_among, scan_traces, verify_traces, write_trace
+
+    root = tmp_path / "traces"
+    path = write_trace(_trace(), root)
+    digest = path.stem[-12:]
+    assert any(c.isalpha() for c in digest)
+    assert find_trace(digest.upper(), root).path == path  # a hash prefix in capitals
+    with pytest.raises(UsageError, match="no trace matches"):
+        find_trace(digest[:3], root)  # too short to name a trace
+    [trace] = scan_traces(root=root)[0]
+    assert pinned_among([trace], path.stem) == pinned_among([trace], trace.hash[:6]) == [trace]
+    assert pinned_among([trace], trace.hash[:5]) == []
+    (root / "1.1" / ".tmp-half.json").write_text("{")  # write_trace's temp file is no trace
+    (root / "1.2").mkdir()
+    (root / "1.2" / "a.json").write_text("{")
+    edited = json.loads(path.read_text())
+    edited["strategy"] = "hinted"
+    path.write_text(json.dumps(edited))
+    count, bad = verify_traces(root)
+    assert count == 2 and [(p.parent.name, p.name) for p, _ in bad] == [("1.1", path.name), ("1.2", "a.json")]
+    lone = root / "1.1" / "lone.json"
+    lone.write_text(path.read_text().replace('"hinted"', '"\\udc80"'))
+    with pytest.raises(TraceError, match="lone surrogate"):
+        load_trace(lone)
+
+
 def test_write_trace_refuses_what_is_no_trace(tmp_path):
     from workbench.errors import TraceError
     from workbench.traces import write_trace
