@@ -1464,6 +1464,26 @@ def test_trace_lookups_pins_and_verify_at_their_edges(tmp_path):
         load_trace(lone)
 
 
+def test_trace_times_are_utc_and_lone_surrogates_in_keys_are_replaced(tmp_path, monkeypatch):
+    import time
+    from datetime import datetime, timezone
+
+    from workbench.traces import utc_now, write_trace
+
+    monkeypatch.setenv("TZ", "America/New_York")  # 4 or 5 hours behind UTC, all year
+    time.tzset()
+    try:
+        stamp = datetime.strptime(utc_now(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 60
+    data = _trace()
+    data["exchanges"][0]["usage"] = {"odd\ud800key": 1}
+    path = write_trace(data, tmp_path / "traces")
+    assert load_trace(path).data["exchanges"][0]["usage"] == {"odd\ufffdkey": 1} and load_trace(path).intact
+
+
 def test_write_trace_refuses_what_is_no_trace(tmp_path):
     from workbench.errors import TraceError
     from workbench.traces import write_trace
