@@ -136,3 +136,20 @@ def test_a_pack_of_hundreds_of_problems_is_scored_in_chunks_of_bounded_size(monk
     deals = np.random.default_rng(stats.SEED).permuted(np.tile(np.asarray(types, float), (1000, 1)), axis=1)
     at_most = sum(kendall_tau_b(deal, scores) <= r["tau_b"] for deal in deals)
     assert r["p_value"] == (1 + at_most) / 1001
+
+@pytest.mark.parametrize("chunk_floats", [1, 15, 7 * 15])  # six problems, 15 pairs: 1 deal at once (also for 1 float), 7
+def test_p_values_do_not_depend_on_how_many_deals_are_scored_at_once(monkeypatch, chunk_floats):
+    """Exact: each of the 180 distinct deals counted once, the last one too; Monte Carlo: as many draws as asked
+    (50 = 7 x 7 + 1), the same rows whatever the chunk."""
+    from workbench import stats
+
+    types, scores = [1, 1, 2, 3, 3, 4], [1.0, 0.5, 1.0, 0.0, 0.5, 0.0]
+    exact, mc = order_test(types, scores), order_test(types, scores, exact_limit=1, permutations=50)
+    monkeypatch.setattr(stats, "CHUNK_FLOATS", chunk_floats)
+    assert order_test(types, scores) == exact and exact["permutations"] == 180
+    assert order_test(types, scores, exact_limit=1, permutations=50) == mc
+    # rising scores, no ties: every deal's S is at most the observed maximum; falling, only the observed is the minimum
+    rising = [1, 2, 3, 4, 5, 6], [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    assert order_test(*rising, exact_limit=1, permutations=50)["p_value"] == 1.0  # (1 + 50) / (1 + 50)
+    assert order_test(*rising)["p_value"] == 1.0  # all 720 deals, the last listed too
+    assert order_test(rising[0], rising[1][::-1])["p_value"] == pytest.approx(1 / 720)
