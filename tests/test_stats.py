@@ -153,3 +153,9 @@ def test_p_values_do_not_depend_on_how_many_deals_are_scored_at_once(monkeypatch
     assert order_test(*rising, exact_limit=1, permutations=50)["p_value"] == 1.0  # (1 + 50) / (1 + 50)
     assert order_test(*rising)["p_value"] == 1.0  # all 720 deals, the last listed too
     assert order_test(rising[0], rising[1][::-1])["p_value"] == pytest.approx(1 / 720)
+
+
+def test_bootstrap_resamples_as_many_values_as_given():
+    """Five 0s and five 1s: a resample's mean is Binomial(10, 1/2) / 10. P(X <= 1) = 11/1024 < 2.5 % < P(X <= 2) =
+    56/1024, so the 2.5 % point is 0.2 and by symmetry the 97.5 % point 0.8 (resamples of 9 would give 2/9, 7/9)."""
+    assert bootstrap_ci([0.0, 1.0] * 5) == (0.2, 0.8)
