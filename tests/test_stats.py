@@ -159,3 +159,17 @@ def test_bootstrap_resamples_as_many_values_as_given():
     """Five 0s and five 1s: a resample's mean is Binomial(10, 1/2) / 10. P(X <= 1) = 11/1024 < 2.5 % < P(X <= 2) =
     56/1024, so the 2.5 % point is 0.2 and by symmetry the 97.5 % point 0.8 (resamples of 9 would give 2/9, 7/9)."""
     assert bootstrap_ci([0.0, 1.0] * 5) == (0.2, 0.8)
+
+
+def test_by_default_up_to_200_000_deals_are_listed_and_beyond_that_drawn(monkeypatch):
+    """README: exact when there are at most 200,000 deals. 12! / (5! 3! 2! 2!) = 166,320; 12! / (4! 4! 2! 2!) = 207,900.
+    (Listing 166,320 deals takes seconds: the exact path is only entered here, its deals are not listed.)"""
+    from workbench import stats
+
+    listed = []
+    monkeypatch.setattr(stats, "_all_arrangements", lambda labels: listed.append(len(labels)) or np.empty((0, 12)))
+    scores = [1.0, 1.0, 0.9, 1.0, 0.8, 0.7, 0.9, 0.5, 0.4, 0.6, 0.1, 0.0]
+    exact = order_test([1] * 5 + [2] * 3 + [3] * 2 + [4] * 2, scores)
+    assert (exact["method"], exact["permutations"], listed) == ("exact", 166_320, [12])
+    drawn = order_test([1] * 4 + [2] * 4 + [3] * 2 + [4] * 2, scores)
+    assert (drawn["method"], drawn["permutations"], listed) == ("monte carlo", 20_000, [12])
