@@ -451,6 +451,7 @@ def test_normalise_tex_reads_unicode_subscript_digits():
     ("<think>draft: yes</think>\nNo.", ("\nNo.", "")),
     ("<think>a</think> maybe <think>b</think>Final: No.", ("Final: No.", "")),  # after the last </think>
     ("<THINKING>draft</thinking>No.", ("No.", "")),
+    ("<Think>draft: yes</THINK>No.", ("No.", "")),  # the closing tag in any case too
     ("draft: yes\n</think>\n\nNo.", ("\n\nNo.", "")),  # the server dropped the opening tag
     ("No <think> here, all answer.", ("No <think> here, all answer.", "")),
 ])
@@ -461,3 +462,4 @@ def test_after_thinking_keeps_only_the_answer_after_the_block(text, want):
 def test_after_thinking_an_unclosed_block_is_no_answer():
     text, why = ans.after_thinking("  <thinking>\nCNN: 61,632 neurons")
     assert text == "" and "unclosed <think>" in why
+    assert ans.after_thinking("<THINK>CNN: 61,632 neurons")[0] == ""  # in any case
