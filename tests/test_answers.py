@@ -33,6 +33,14 @@ def test_parse_number_an_int_past_float_range_is_infinite_like_its_text():
     assert ans.parse_number(-10**400) == float("-inf")
 
 
+@pytest.mark.parametrize("value, want", [
+    (True, True), (False, False), ("true", True), ("Yes.", True), (" NO ", False), ("False.", False),
+    ("maybe", None), ("", None), (1, None), (None, None),
+])
+def test_parse_bool_reads_yaml_bools_and_quoted_yes_no_in_any_case(value, want):
+    assert ans.parse_bool(value) is want
+
+
 def test_find_numbers_keeps_grouped_thousands_and_separate_lists():
     values = [f.value for f in ans.find_numbers("totals: 21,024 and 61,632; list 1, 2, 3")]
     assert values == [21024, 61632, 1, 2, 3]
