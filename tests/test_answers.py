@@ -17,6 +17,7 @@ from workbench.formulas import EvalError, FormulaError, Sym, evaluate, numerical
     ("1.2E-2", 0.012), (r"1.2 \times 10^{4}", 12000), ("2.5·10^3", 2500), (r"\frac{2}{3}", 2 / 3),
     (r"\dfrac{1}{4}", 0.25), ("2/3", 2 / 3), ("$61{,}632$", 61632), (7, 7.0),
     (r"-\frac{1}{2}", -0.5), (r"1.2 \times 10^{-3}", 0.0012), ("21,024.", 21024),  # sign, negative power, full stop
+    ("{0.25}", 0.25), ("$ {61{,}632} $", 61632),  # a TeX group around the whole number
 ])
 def test_parse_number(text, value):
     assert ans.parse_number(text) == pytest.approx(value)
