@@ -45,6 +45,8 @@ def test_parse_bool_reads_yaml_bools_and_quoted_yes_no_in_any_case(value, want):
 def test_find_numbers_keeps_grouped_thousands_and_separate_lists():
     values = [f.value for f in ans.find_numbers("totals: 21,024 and 61,632; list 1, 2, 3")]
     assert values == [21024, 61632, 1, 2, 3]
+    # a Unicode minus or dash is a sign, at the caller's positions
+    assert [(f.value, f.start) for f in ans.find_numbers("loss \u22123.5, gain \u20131")] == [(-3.5, 5), (-1, 16)]
 
 
 @pytest.mark.parametrize("text,labels,value", [
