@@ -73,6 +73,16 @@ def test_labelled_numbers(text, labels, value):
     assert found and found[-1].value == value
 
 
+@pytest.mark.parametrize("text, labels, value", [
+    ("params: approx. 21 024", [r"params"], 21024),  # "approx." is no sentence end
+    ("TOTAL PARAMETERS: 21,024", [r"parameters"], 21024),  # labels in any case
+    ("Layer 1 parameters ≈ 864", [r"parameters"], 864),  # "≈ number" after the label beats a number before it
+    ("61,632 artificial convolutional neurons in 5 layers", [r"neurons"], 61632),  # two words between: still its number
+])
+def test_labelled_numbers_preferences(text, labels, value):
+    assert [f.value for f in ans.labelled_numbers(text, labels)] == [value]
+
+
 def test_labelled_number_right_before_the_label_beats_a_later_one_and_results_come_in_text_order():
     assert [f.value for f in ans.labelled_numbers("The CNN has 61,632 neurons and 5 layers", [r"neurons"])] == [61632]
     assert [f.value for f in ans.labelled_numbers("neurons: 7 and params: 5", [r"params", r"neurons"])] == [7, 5]
