@@ -78,6 +78,8 @@ def test_labelled_numbers(text, labels, value):
     ("TOTAL PARAMETERS: 21,024", [r"parameters"], 21024),  # labels in any case
     ("Layer 1 parameters ≈ 864", [r"parameters"], 864),  # "≈ number" after the label beats a number before it
     ("61,632 artificial convolutional neurons in 5 layers", [r"neurons"], 61632),  # two words between: still its number
+    ("the neurons in the CNN total 61,632", [r"neurons"], 61632),  # else the nearest number after
+    ("61,632 of them are neurons", [r"neurons"], 61632),  # else the nearest before
 ])
 def test_labelled_numbers_preferences(text, labels, value):
     assert [f.value for f in ans.labelled_numbers(text, labels)] == [value]
