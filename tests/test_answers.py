@@ -80,6 +80,8 @@ def test_labelled_numbers(text, labels, value):
     ("61,632 artificial convolutional neurons in 5 layers", [r"neurons"], 61632),  # two words between: still its number
     ("the neurons in the CNN total 61,632", [r"neurons"], 61632),  # else the nearest number after
     ("61,632 of them are neurons", [r"neurons"], 61632),  # else the nearest before
+    ("10,063,872 (or 0.01 billion) parameters", [r"parameters"], 10063872),  # a restatement within 5 %: the exact one
+    ("10,063,872 (or 9 million) parameters", [r"parameters"], 9),  # 11 % off: another number, left to be read
 ])
 def test_labelled_numbers_preferences(text, labels, value):
     assert [f.value for f in ans.labelled_numbers(text, labels)] == [value]
