@@ -575,3 +575,26 @@ def test_settings_just_past_their_ranges_are_refused(project, monkeypatch, setti
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     with pytest.raises(ConfigError, match=rf"{setting} = {value} is out of range"):
         llm_settings.resolve_settings(**{setting: value})
+
+
+def test_backoff_doubles_from_half_a_second_up_to_its_cap(settings, fake_llm, monkeypatch):
+    """Without a Retry-After, the waits are 0.5 s doubling each try, never over 20 s (jitter taken at its top)."""
+    monkeypatch.setattr(llm, "BACKOFF_BASE", 0.5)
+    monkeypatch.setattr(llm.random, "uniform", lambda low, high: high)
+    waits = []
+    monkeypatch.setattr(llm.time, "sleep", waits.append)
+    fake_llm.script(*[{"status": 500}] * 7)
+    assert llm.complete(USER, settings.replace(max_retry_seconds=100)).attempts == 8
+    assert waits == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 20.0]
+
+
+def test_the_text_of_a_call_with_n_is_its_first_answer(settings, fake_llm):
+    result = llm.complete(USER, settings, n=2)
+    assert result.text.startswith("Answer 0 to turn 1") and result.choices[1].content.startswith("Answer 1 ")
+
+
+def test_an_exchange_records_its_latency_to_the_millisecond():
+    done = llm.Completion(messages=USER, response_id="r", model="m", system_fingerprint=None, created=1,
+                          choices=(llm.Choice(0, "4", "stop"),), usage=None, latency_s=1.23456, attempts=1,
+                          started_at="2026-01-01T00:00:00Z")
+    assert done.to_exchange()["latency_s"] == 1.235
