@@ -598,3 +598,37 @@ def test_an_exchange_records_its_latency_to_the_millisecond():
                           choices=(llm.Choice(0, "4", "stop"),), usage=None, latency_s=1.23456, attempts=1,
                           started_at="2026-01-01T00:00:00Z")
     assert done.to_exchange()["latency_s"] == 1.235
+
+
+def test_every_sampling_setting_is_sent_even_at_zero(settings, fake_llm):
+    llm.complete(USER, settings.replace(temperature=0.7, top_p=0.9, seed=7, max_tokens=50))
+    llm.complete(USER, settings.replace(temperature=0.0, seed=0))
+    first, second = (r["body"] for r in fake_llm.chat_requests())
+    assert [first.get(k) for k in ("temperature", "top_p", "seed", "max_tokens")] == [0.7, 0.9, 7, 50]
+    assert (second["temperature"], second["seed"]) == (0, 0) and "top_p" not in second and "max_tokens" not in second
+
+
+def test_one_sample_refused_with_a_400_is_not_asked_again(settings, fake_llm):
+    fake_llm.script({"status": 400, "message": "temperature out of range"})
+    with pytest.raises(LLMError, match=r"rejected the request \(400\)"):
+        llm.sample(USER, settings, 1)
+    assert len(fake_llm.chat_requests()) == 1
+
+
+def test_a_top_up_calls_reasoning_names_its_own_sample(settings, fake_llm):
+    fake_llm.script({"choices": 1, "content": "It is 4.", "reasoning": "2+2"},
+                    {"content": "It is 4.", "reasoning": "two and two"})
+    thought = []
+    llm.sample(USER, settings.replace(stream=True), 2, on_reasoning=lambda i, t: thought.append((i, t)))
+    assert sorted(thought) == [(0, "2+2"), (1, "two and two")]
+
+
+def test_a_whole_completion_keeps_the_servers_choice_index_and_an_answer_beside_a_refusal_is_no_refusal(settings,
+                                                                                                        fake_llm):
+    fake_llm.script({"fields": {"choices": [{"index": 3, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": "It is 4.", "refusal": "I would rather not."}}]}})
+    [choice] = llm.complete(USER, settings).choices
+    assert (choice.index, choice.content, choice.refused) == (3, "It is 4.", False)
+    fake_llm.script({"fields": {"choices": [{"index": 0, "finish_reason": "stop"}]}})
+    with pytest.raises(LLMError, match="malformed response .*no choices with a message"):
+        llm.complete(USER, settings)
