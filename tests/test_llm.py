@@ -632,3 +632,43 @@ def test_a_whole_completion_keeps_the_servers_choice_index_and_an_answer_beside_
     fake_llm.script({"fields": {"choices": [{"index": 0, "finish_reason": "stop"}]}})
     with pytest.raises(LLMError, match="malformed response .*no choices with a message"):
         llm.complete(USER, settings)
+
+
+def test_settings_default_to_openai_a_two_minute_timeout_and_a_minute_of_retries(project, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_MODEL", "")  # set but empty, as `export OPENAI_MODEL=` leaves it: not a model name
+    s = llm_settings.resolve_settings()
+    assert (s.base_url, s.model, s.timeout, s.max_retry_seconds) == ("https://api.openai.com/v1", "gpt-4o", 120.0, 60.0)
+
+
+def test_a_timeout_of_a_day_is_the_longest_taken(project, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    assert llm_settings.resolve_settings(timeout=86400.0).timeout == 86400.0
+    with pytest.raises(ConfigError, match=r"timeout = 86401.0 is out of range"):
+        llm_settings.resolve_settings(timeout=86401.0)
+
+
+def test_every_llm_setting_in_the_config_file_is_taken_even_at_zero(project, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    (project / "workbench.toml").write_text('[llm]\ntemperature = 0\ntop_p = 0.5\nmax_tokens = 64\ntimeout = 30\n'
+                                            'max_retry_seconds = 0\n')
+    s = llm_settings.resolve_settings()
+    assert (s.temperature, s.top_p, s.max_tokens, s.timeout, s.max_retry_seconds) == (0, 0.5, 64, 30.0, 0.0)
+
+
+@pytest.mark.parametrize("url, local", [("http://localhost:11434/v1", True), ("http://127.0.0.1:8000/v1", True),
+                                        ("http://[::1]:8000/v1", True), ("http://0.0.0.0:1234/v1", True),
+                                        ("http://localhost.example.com/v1", False), ("https://api.openai.com/v1", False)])
+def test_local_hosts_are_named_by_their_host_alone(url, local):
+    assert llm_settings.is_local(url) is local
+
+
+def test_a_local_server_is_sent_the_users_key_when_one_is_set(project, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    assert llm_settings.resolve_settings(base_url="http://localhost:8000/v1").api_key == SECRET
+
+
+def test_the_request_a_trace_records_holds_every_setting_and_n():
+    s = llm.Settings(model="m", temperature=0.2, top_p=0.9, seed=7, max_tokens=50, stream=True)
+    assert s.request(3) == {"model": "m", "temperature": 0.2, "top_p": 0.9, "seed": 7, "max_tokens": 50, "n": 3,
+                            "stream": True}
