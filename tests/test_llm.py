@@ -672,3 +672,57 @@ def test_the_request_a_trace_records_holds_every_setting_and_n():
     s = llm.Settings(model="m", temperature=0.2, top_p=0.9, seed=7, max_tokens=50, stream=True)
     assert s.request(3) == {"model": "m", "temperature": 0.2, "top_p": 0.9, "seed": 7, "max_tokens": 50, "n": 3,
                             "stream": True}
+
+
+def _raw_stream(*choice_lists) -> str:
+    events = [{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices}
+              for choices in choice_lists]
+    return "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+
+
+def test_a_stream_without_an_answer_or_its_finish_is_truncated_naming_the_first_unfinished_choice(settings, fake_llm):
+    fake_llm.script({"body": _raw_stream([]), "content_type": "text/event-stream"})  # events, but no choice at all
+    with pytest.raises(LLMError, match=r"truncated answer .*without a finish_reason for choice 0"):
+        llm.complete(USER, settings.replace(stream=True))
+    body = _raw_stream([{"index": 0, "delta": {"content": "It"}}, {"index": 1, "delta": {"content": "It"}}])
+    fake_llm.script({"body": body, "content_type": "text/event-stream"})
+    with pytest.raises(LLMError, match=r"without a finish_reason for choice 0;"):
+        llm.complete(USER, settings.replace(stream=True), n=2)
+
+
+def test_a_streamed_answer_without_reasoning_has_none(settings, fake_llm):
+    assert llm.complete(USER, settings.replace(stream=True)).choices[0].reasoning is None
+
+
+def test_a_whole_answer_to_a_stream_shows_each_choice_under_its_index(settings, fake_llm):
+    fake_llm.script({"ignore_stream": True})
+    shown = []
+    llm.complete(USER, settings.replace(stream=True), n=2, on_delta=lambda i, t: shown.append(i))
+    assert shown == [0, 1]
+
+
+def test_an_unreadable_retry_after_ms_falls_back_to_retry_after():
+    assert llm.retry_after_seconds({"retry-after-ms": "soon", "retry-after": "2"}) == 2.0
+
+
+def test_a_full_context_window_is_recognised_in_any_case(settings, fake_llm):
+    fake_llm.script({"status": 400, "message": "Prompt exceeds the model's Context Window"})
+    with pytest.raises(llm.ContextTooLong):
+        llm.complete(USER, settings)
+
+
+def test_a_5xx_with_retry_after_waits_as_asked(settings, fake_llm, monkeypatch):
+    waits = []
+    monkeypatch.setattr(llm.time, "sleep", waits.append)
+    fake_llm.script({"status": 503, "headers": {"Retry-After": "2"}})
+    assert llm.complete(USER, settings).attempts == 2 and waits == [2.0]
+
+
+def test_a_permanent_fault_on_the_first_try_says_nothing_of_retries_and_one_try_is_one_attempt(settings, fake_llm):
+    fake_llm.script({"status": 401})
+    with pytest.raises(LLMError) as info:
+        llm.complete(USER, settings)
+    assert "gave up" not in info.value.message and "retry budget" not in info.value.message
+    fake_llm.script({"status": 503})
+    with pytest.raises(LLMError, match=r"gave up after 1 attempt; retry budget 0 s\)"):
+        llm.complete(USER, settings.replace(max_retry_seconds=0))
