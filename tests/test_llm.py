@@ -726,3 +726,13 @@ def test_a_permanent_fault_on_the_first_try_says_nothing_of_retries_and_one_try_
     fake_llm.script({"status": 503})
     with pytest.raises(LLMError, match=r"gave up after 1 attempt; retry budget 0 s\)"):
         llm.complete(USER, settings.replace(max_retry_seconds=0))
+
+
+def test_resolved_settings_strip_the_base_url_keep_stream_and_name_a_key_s_bad_character(project, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_BASE_URL", " https://env.example/v1\n")
+    s = llm_settings.resolve_settings(stream=True)
+    assert (s.base_url, s.stream) == ("https://env.example/v1", True)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ab cd")  # a space inside the key: character 6 of 8
+    with pytest.raises(ConfigError, match=r"\(character 6 of 8:"):
+        llm_settings.resolve_settings()
