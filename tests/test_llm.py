@@ -736,3 +736,10 @@ def test_resolved_settings_strip_the_base_url_keep_stream_and_name_a_key_s_bad_c
     monkeypatch.setenv("OPENAI_API_KEY", "sk-ab cd")  # a space inside the key: character 6 of 8
     with pytest.raises(ConfigError, match=r"\(character 6 of 8:"):
         llm_settings.resolve_settings()
+
+
+def test_a_choice_index_that_is_a_bool_is_taken_as_its_position(settings, fake_llm):
+    fake_llm.script({"fields": {"choices": [{"index": True, "finish_reason": "stop",
+                                             "message": {"role": "assistant", "content": "It is 4."}}]}})
+    [choice] = llm.complete(USER, settings).choices
+    assert choice.index == 0 and type(choice.index) is int
