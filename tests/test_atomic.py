@@ -132,3 +132,84 @@ def test_a_torch_save_past_the_file_size_limit_names_the_limit(tmp_path, file_si
         torch_save_atomic({"x": list(range(10_000))}, target)
     file_size_limit(None)
     assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_a_failed_write_removes_the_folders_it_made_for_the_file(tmp_path):
+    """The missing parents made for the file go again when the write fails; a folder that was there stays."""
+    target = tmp_path / "runs" / "r1" / "plots" / "loss.png"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target):
+            raise RuntimeError("savefig failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_get_the_mode_a_plain_open_gives_under_a_group_writable_umask(tmp_path):
+    mask = os.umask(0o002)
+    try:
+        atomic_write(tmp_path / "shared.txt", b"x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "shared.txt").stat().st_mode) == 0o664
+
+
+@pytest.mark.parametrize("code, advice", [
+    (errno.EDQUOT, "free some space there, or write somewhere else"),  # over quota is a full disk to the user
+    (errno.EIO, "check the disk and that the folder is writable"),
+])
+def test_a_failed_write_gives_the_system_s_reason_and_what_to_do(tmp_path, code, advice):
+    from workbench.atomic import cannot_write
+
+    error = cannot_write(tmp_path / "x", OSError(code, "Some Reason"))
+    assert str(error).startswith(f"cannot write {tmp_path / 'x'}: some Reason")
+    assert error.reason == "Some Reason" and error.advice == advice
+    assert error.fix == f"{advice}, then run it again; nothing was replaced"
+
+
+def test_folder_lock_keeps_other_processes_out_while_held(tmp_path):
+    import subprocess
+    import sys
+
+    from workbench.atomic import folder_lock
+
+    probe = ("import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\n"
+             "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(3)\n")
+    with folder_lock(tmp_path):
+        assert subprocess.run([sys.executable, "-c", probe, str(tmp_path)]).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe, str(tmp_path)]).returncode == 0  # released
+
+
+def test_remove_orphans_without_an_age_removes_a_dead_process_s_folder_dated_in_the_future(tmp_path):
+    """older_than_s=0 means no age check: a folder whose time is ahead of this clock (another machine's, on a
+    shared disk) is still an orphan."""
+    import re
+    import subprocess
+    import time
+
+    from workbench.atomic import remove_orphans
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    orphan = tmp_path / f".building-{gone.pid}-a1"
+    orphan.mkdir()
+    later = time.time() + 3600
+    os.utime(orphan, (later, later))
+    remove_orphans(tmp_path, re.compile(r"\.building-(\d+)-[a-z0-9_]+"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_saved_figure_is_closed_cropped_to_its_content_and_at_120_dpi(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from workbench.atomic import save_figure
+
+    fig = plt.figure(figsize=(4, 3))
+    fig.text(0.5, 0.5, "x")  # one small text in a 480x360 figure: the tight box is far smaller
+    save_figure(fig, tmp_path / "fig.png")
+    assert not plt.fignum_exists(fig.number)  # no figure left open to pile up over a run's plots
+    with Image.open(tmp_path / "fig.png") as im:
+        assert im.width < 100 and im.height < 100
+        assert im.info["dpi"] == pytest.approx((120, 120), abs=0.1)  # stored in dots per metre
