@@ -359,6 +359,21 @@ def test_a_folder_of_many_folders_names_five_then_dots(tmp_path):
     assert err.value.message.endswith("holds no CIFAR-10 data (it has a/, b/, c/, d/, e/, ...)")
 
 
+def test_a_folder_of_five_folders_names_them_all_without_dots(tmp_path):
+    for name in "abcde":
+        (tmp_path / "top" / name).mkdir(parents=True)
+    with pytest.raises(DataError) as err:
+        cdata.load_category(tmp_path / "top", cache_dir=tmp_path / "cache")
+    assert err.value.message.endswith("holds no CIFAR-10 data (it has a/, b/, c/, d/, e/)")
+
+
+def test_an_image_folder_with_train_but_no_test_is_no_data_naming_what_it_has(tmp_path):
+    (tmp_path / "half" / "train" / "horse").mkdir(parents=True)  # test/ not copied yet
+    with pytest.raises(DataError) as err:
+        cdata.load_category(tmp_path / "half", cache_dir=tmp_path / "cache")
+    assert err.value.message.endswith("holds no CIFAR-10 data (it has train/)")
+
+
 @pytest.mark.parametrize("gone", [["test_batch"], ["data_batch_4", "data_batch_5"]])
 def test_an_incomplete_batches_folder_names_what_it_lacks(tmp_path, gone):
     folder = make_cifar_batches(tmp_path / "d")
@@ -566,6 +581,30 @@ def test_the_archive_put_in_the_cache_as_the_offline_message_says_is_used(tmp_pa
     assert ds.source.kind == "archive" and len(ds.train) == 20
 
 
+def test_a_downloaded_copy_in_the_cache_is_read_before_an_archive_beside_it(tmp_path, monkeypatch):
+    """Both there (the archive put in as the offline message says, then a download): the extracted batches are
+    read, not the archive decompressed again."""
+    from torchvision.datasets import CIFAR10
+
+    make_cifar_batches(tmp_path / "cache" / "cifar10")
+    make_archive(tmp_path).rename(tmp_path / "cache" / "cifar10" / cdata.ARCHIVE)
+    monkeypatch.setattr(CIFAR10, "url", "http://127.0.0.1:9/never-fetched")
+    assert cdata.find_source(None, tmp_path / "cache") == cdata.Source("torchvision", tmp_path / "cache" / "cifar10")
+
+
+def test_an_archive_without_one_of_the_batches_is_one_line(tmp_path):
+    import tarfile
+
+    folder = make_cifar_batches(tmp_path / "src")
+    (folder / "test_batch").unlink()
+    archive = tmp_path / cdata.ARCHIVE
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=cdata.BATCHES)
+    with pytest.raises(DataError, match="is not a complete cifar-10-python.tar.gz") as err:
+        cdata.load_category(archive, cache_dir=tmp_path / "cache")
+    assert "test_batch" in err.value.message and "\n" not in str(err.value)
+
+
 class _RunsCode:
     def __init__(self, path):
         self.path = path
@@ -590,6 +629,7 @@ def test_batches_pickled_by_any_protocol_load(tmp_path, protocol):
 @pytest.mark.parametrize("batch,words", [
     ({b"data": np.zeros((60, 1000), np.uint8), b"labels": [7] * 60}, "holds data of shape (60, 1000)"),
     ({b"data": np.zeros((3, 3072), np.float32), b"labels": [7] * 3}, "(float32)"),
+    ({b"data": np.zeros(3072, np.uint8), b"labels": [7]}, "holds data of shape (3072,)"),  # one flat image
     ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [7] * 2}, "with 2 labels"),
     ({b"data": np.zeros((2, 3072), np.uint8), b"labels": np.full((2, 1), 7)}, "with 2 labels in shape (2, 1)"),
     ({b"fine_labels": [1], b"data": np.zeros((1, 3072), np.uint8)}, "has no data and labels"),
