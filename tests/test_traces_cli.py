@@ -1281,6 +1281,21 @@ def test_bad_arguments_with_json_are_a_json_document_too(wb, argv, message):
     assert data["exit_code"] == 2 and message in data["error"] and "--help" in data["fix"]
 
 
+@pytest.mark.parametrize("argv", [
+    ["check", "3.1", ""], ["import-chat", " ", "--problem", "3.1"], ["pin", ""], ["study", "--plot", ""],
+    ["build-writeup", "--out", ""], ["train", "unet", "--data", ""], ["train", "unet", "--palette", ""],
+    ["train", "unet", "--out", ""], ["sweep", "seed", "0", "--out", ""],
+])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(wb, argv):
+    """An unset shell variable (`--out "$OUT"`) was Path("") = ".": `pin ""` pinned the current folder, `train --data ""`
+    searched it for CIFAR-10, `build-writeup --out ""` silently wrote to build/."""
+    with pytest.raises(SystemExit) as exit_:
+        wb.run(*argv, "--json")
+    out, err = wb.capsys.readouterr()
+    assert exit_.value.code == 2 and "an empty path" in err
+    assert "an empty path" in json.loads(out)["error"]
+
+
 def test_no_command_prints_the_help_and_exits_2(wb):
     code, out, _ = wb.run()
     assert code == 2 and "usage: cli.py" in out and "Exit codes:" in out  # bad input, not success

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from workbench.commands.catalog import add_pack_option
+from workbench.commands.catalog import add_pack_option, path_arg
 from workbench.console import console, err_console, fmt_points, print_error, print_json
 from workbench.errors import LLMError, UsageError
 
@@ -49,7 +49,7 @@ def register(sub) -> None:
                                    "Exit 0: correct or not checkable automatically (unchecked); 1: incorrect, partial "
                                    "or missing; 2: bad input; 3: the --judge model failed; 130: interrupted.")
     p.add_argument("id", help="problem id, e.g. 2.2.3")
-    p.add_argument("file", help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
+    p.add_argument("file", type=path_arg, help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_judge_options(p, timeout=False)

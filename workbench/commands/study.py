@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.commands.catalog import add_pack_option
+from workbench.commands.catalog import add_pack_option, path_arg
 from workbench.commands.checking import (add_judge_options, check_timeout, judge_failure_exit, judge_from_args,
                                          print_cached_grades)
 from workbench.console import console, err_console, print_json
@@ -37,7 +37,7 @@ def register(sub) -> None:
                    help="what a column compares (default: model, as the server reported its version)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="traces judged at once (default 1); more pays with --judge, whose grader is a network call")
-    p.add_argument("--plot", metavar="FILE.png", help="also draw the mean score per Type for each column, with its 95 %% interval")
+    p.add_argument("--plot", metavar="FILE.png", type=path_arg, help="also draw the mean score per Type for each column, with its 95 %% interval")
     p.add_argument("--json", action="store_true", help="machine-readable output: aggregates and every judged answer")
     add_judge_options(p)
     p.set_defaults(func=cmd_study)

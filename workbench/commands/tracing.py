@@ -6,7 +6,7 @@ import re
 
 from rich.markup import escape
 
-from workbench.commands.catalog import add_pack_option
+from workbench.commands.catalog import add_pack_option, path_arg
 from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 
@@ -36,7 +36,7 @@ def register(sub) -> None:
                                    "`## User` / `## ChatGPT`, `**User:**` / `**Assistant:**` or `You said:` / "
                                    "`ChatGPT said:` lines. Exit 0: imported; 2: bad input (the file, the conversation, "
                                    "the problem, or a conversation already imported).")
-    p.add_argument("file", help="conversations.json, the export .zip, or a .md transcript")
+    p.add_argument("file", type=path_arg, help="conversations.json, the export .zip, or a .md transcript")
     p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
     p.add_argument("--conversation", metavar="TITLE_OR_ID",
                    help="which conversation of an export (title or id; for Claude its name or uuid)")
