@@ -146,6 +146,22 @@ def test_equal_type_means_hold_and_one_type_alone_compares_nothing(proj, capsys)
     assert "model-d: scored on one Type only (Type 4 1.00); nothing to compare" in out
 
 
+def test_problems_scoring_two_thirds_by_different_sums_tie(proj, capsys):
+    """2/3 as the mean of right, right, wrong and 2/3 as one partial answer (whose verdict shows 0.6667) are one
+    score: no rise between their Types, and no order for the statistic to find."""
+    right_121 = "No. RMSProp converges to [0.6667, 0.6667], not the minimum-norm solution [0.8, 0.4]."
+    wrong_121 = "Yes, RMSProp always obtains the minimum norm solution."
+    trace(proj, "1.2.1", [right_121, right_121, wrong_121], model="model-c")  # Type 1: (1 + 1 + 0) / 3
+    trace(proj, "2.2.3", [RIGHT_223, WRONG_223, RIGHT_223], model="model-c")  # Type 2: (1 + 0 + 1) / 3
+    trace(proj, "3.1", [HALF_31], model="model-c")  # Type 4: one answer with 2 of its 3 parts' weight
+    data = _json(capsys, ["study", "--model", "model-c"])
+    assert data["type_order"]["model-c"]["rises"] == [] and data["type_order"]["model-c"]["ordered"] is True
+    assert data["type_trend"]["model-c"]["reason"] == "every problem has the same mean score"
+    assert main(["study", "--model", "model-c"]) == 0
+    assert ("model-c: the Type labels hold over Types 1, 2, 4 (those scored): Type 1 0.67 ≥ Type 2 0.67 ≥ Type 4 0.67"
+            in capsys.readouterr().out)
+
+
 def test_a_trace_without_a_pack_field_counts_for_the_pack(proj, capsys):
     """The pack field is optional in a trace (write_trace does not require it): such a trace is evidence."""
     path = trace(proj, "3.1", [RIGHT_31], model="model-c")

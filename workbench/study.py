@@ -188,6 +188,7 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
     --judge grader is a network call per free-text answer); on_trace() after each trace. The result does not
     depend on `jobs`: verdicts are gathered in the pairs' order."""
     from workbench.pool import imap_unordered
+    from workbench.verdicts import credit
     from workbench.verify import check_trace, leave_checks_running
 
     verdicts: dict[int, list] = {}
@@ -214,11 +215,13 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
             status = studied_status(v)
             cell.counts[status] += 1
             cell.counts["cautioned"] += bool(caution)
-            if status in SCORED:
-                cell.scores.append(v.score)
+            # the unrounded credit: a verdict's 4-place score (0.6667) would set 2/3 above the 2/3 of 1, 1, 0
+            score = credit(v.details) if status in SCORED else None
+            if score is not None:
+                cell.scores.append(score)
             graded = next((d for d in v.details if "from_cache" in d), {})
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
-                                        trace.path.name, i, status, v.score if status in SCORED else None, v.reason,
+                                        trace.path.name, i, status, score, v.reason,
                                         caution, graded.get("grader_model"), graded.get("from_cache")))
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,

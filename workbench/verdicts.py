@@ -67,8 +67,7 @@ def make_verdict(problem: str, subject: str, details: list[dict], reason: str = 
     if not decided:
         why = reason or "; ".join(d["note"] for d in details if d.get("note")) or "nothing checkable was found"
         return unjudged(problem, subject, "unchecked", why, tuple(details))
-    total = sum(d["weight"] for d in decided)
-    score = sum(d["weight"] * d["credit"] for d in decided) / total if total else 0.0
+    score = credit(decided)
     status = "correct" if score >= 1 - 1e-9 else "incorrect" if score <= 1e-9 else "partial"
     undecided = [d for d in details if d.get("ok") is None]
     open_points = "not checked: " + ", ".join(d["what"] + (f" ({d['note']})" if d.get("note") else "") for d in undecided)
@@ -82,6 +81,13 @@ def make_verdict(problem: str, subject: str, details: list[dict], reason: str = 
         critique += f" {open_points[0].upper()}{open_points[1:]}, so the critique has to check that by hand."
         reason = reason or open_points
     return Verdict(problem, subject, status, round(score, 4), tuple(details), critique, reason)
+
+
+def credit(details) -> float:
+    """The weighted mean credit of the decided details: a verdict's score before it is rounded to 4 places."""
+    decided = [d for d in details if d.get("ok") is not None]
+    total = sum(d["weight"] for d in decided)
+    return sum(d["weight"] * d["credit"] for d in decided) / total if total else 0.0
 
 
 def unjudged(problem: str, subject: str, status: str, reason: str, details: tuple = ()) -> Verdict:
