@@ -364,6 +364,21 @@ def test_answers_cut_off_are_scored_as_they_came_and_counted(proj, capsys):
     assert "0.50 (2) 1!" in out  # the cell says which problem's mean they are in
 
 
+def test_a_refused_answer_is_not_said_to_be_scored(proj, capsys):
+    """A refusal carries a caution but holds nothing to score: the summary must not count it among those scored."""
+    path = trace(proj, "3.1", [WRONG_31, "I can't help with that."], model="model-c")
+    body = json.loads(path.read_text())
+    path.unlink()
+    del body["hash"]
+    body["exchanges"] = [{"sample": None, "turn": 0, "choices": [
+        {"index": 0, "finish_reason": "length"}, {"index": 1, "finish_reason": "stop", "refusal": "I can't help with that."}]}]
+    write_trace(body, root=proj / "traces")
+    assert main(["study", "--model", "model-c"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 cut off at the token limit, filtered, refused or empty (1 scored as they came, 1 unscored;" in out
+    assert "0.00 (1) +1 unscored 2!" in out
+
+
 def test_an_answer_is_scored_only_when_every_part_was_judged(proj, capsys):
     """5.3 without a grader: the claims are checked against the runs, the reasons are not. A right claim is then
     unchecked; scoring a wrong one as 0 would make a mean of the failing answers alone."""

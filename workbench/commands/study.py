@@ -228,10 +228,11 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         line += f"; {counts['missing']} missing (the answer lacks what the check needs)"
     if failed:
         line += f"; {_n(failed, 'requested sample')} failed at the API (no answer, not counted)"
-    cautioned = sum(1 for a in study.answers if a.caution)
+    cautioned = [a for a in study.answers if a.caution]
     if cautioned:
-        line += (f"; {cautioned} cut off at the token limit, filtered, refused or empty (scored as they came; "
-                 "--json gives each caution)")
+        unscored = sum(a.score is None for a in cautioned)  # a refusal or an empty answer has nothing to score
+        how = f"{len(cautioned) - unscored} scored as they came, {unscored} unscored" if unscored else "scored as they came"
+        line += f"; {len(cautioned)} cut off at the token limit, filtered, refused or empty ({how}; --json gives each caution)"
     console.print(line)
     if study.untraced:
         console.print(f"[dim]no trace: {', '.join(study.untraced)}[/]")
