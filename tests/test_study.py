@@ -488,6 +488,21 @@ def test_a_clear_fall_over_the_pack_is_reported_with_its_method(capsys):
     assert "no evidence of an order (if anything, scores rise with the Type)" in capsys.readouterr().out
 
 
+def test_the_json_doc_names_the_method_values_study_prints():
+    """docs/json.md is the --json contract: a script comparing `method` with the documented value must match."""
+    import re
+
+    from conftest import REPO
+
+    row = next(line for line in (REPO / "docs" / "json.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `type_trend.<group>.method` |"))
+    documented = set(re.findall(r"`([^`]+)`", row.rstrip(" |").rsplit("|", 1)[-1]))
+    printed = {_synthetic(scores).type_trend()["m"]["method"] for scores in (
+        {1: [1.0, 0.5], 2: [0.0]},  # 3 deals: exact
+        {1: [1.0, 1.0, 0.9, 1.0], 2: [0.8, 0.9, 0.7], 3: [0.5, 0.4, 0.6, 0.5], 4: [0.1, 0.0, 0.2]})}  # Monte Carlo
+    assert printed == documented == {"exact", "monte carlo"}
+
+
 def test_plot_draws_the_intervals_as_error_bars(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
