@@ -162,6 +162,18 @@ def test_problems_scoring_two_thirds_by_different_sums_tie(proj, capsys):
             in capsys.readouterr().out)
 
 
+def test_a_score_not_made_from_its_details_is_studied_as_it_is(proj, capsys, monkeypatch):
+    """The unrounded credit is read from a verdict's details; a scored verdict whose details do not make its score
+    (none decided) keeps its own score, not the 0 its empty details would give."""
+    from workbench.verdicts import Verdict
+
+    trace(proj, "3.1", [RIGHT_31], model="model-c")
+    monkeypatch.setattr("workbench.verify.check_trace",
+                        lambda ref, problem, tr, ctx: [Verdict(problem.id, "llm", "correct", 1.0, (), "", "")])
+    data = _json(capsys, ["study", "--model", "model-c"])
+    assert [a["score"] for a in data["answers"]] == [1.0]
+
+
 def test_a_trace_without_a_pack_field_counts_for_the_pack(proj, capsys):
     """The pack field is optional in a trace (write_trace does not require it): such a trace is evidence."""
     path = trace(proj, "3.1", [RIGHT_31], model="model-c")

@@ -217,6 +217,8 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
             cell.counts["cautioned"] += bool(caution)
             # the unrounded credit: a verdict's 4-place score (0.6667) would set 2/3 above the 2/3 of 1, 1, 0
             score = credit(v.details) if status in SCORED else None
+            if score is not None and round(score, 4) != v.score:  # a score not made from its details: as it is
+                score = v.score
             if score is not None:
                 cell.scores.append(score)
             graded = next((d for d in v.details if "from_cache" in d), {})
