@@ -322,9 +322,11 @@ def test_the_child_reads_no_input_from_the_caller_s_stdin():
 def test_writes_are_confined_to_the_temp_dir(tmp_path):
     outside, kept = tmp_path / "outside.txt", tmp_path / "kept.txt"
     kept.write_text("keep")
+    (tmp_path / "kept-dir").mkdir()
     child = f"open({str(outside)!r}, 'w')"  # tried directly, and by a process the code starts (bound too)
     attempts = [child, f"open({str(kept)!r}, 'a')", f"os.remove({str(kept)!r})",
                 f"os.rename({str(kept)!r}, 'moved.txt')", f"os.mkdir({str(tmp_path / 'd')!r})",
+                f"os.rmdir({str(tmp_path / 'kept-dir')!r})", f"os.symlink('x', {str(tmp_path / 'link')!r})",
                 f"subprocess.run([sys.executable, '-c', {child!r}], check=True)"]
     if landlock_abi() >= 3:  # truncation is covered from Landlock ABI 3 on
         attempts.append(f"os.truncate({str(kept)!r}, 0)")
@@ -339,7 +341,7 @@ def test_writes_are_confined_to_the_temp_dir(tmp_path):
         pytest.skip("no Landlock on this kernel: writes are not confined (see workbench/sandbox.py)")
     assert result.ok, result.stderr
     assert result.stdout.split() == ["denied"] * len(attempts), result.stdout
-    assert not outside.exists() and kept.read_text() == "keep" and sorted(os.listdir(tmp_path)) == ["kept.txt"]
+    assert not outside.exists() and kept.read_text() == "keep" and sorted(os.listdir(tmp_path)) == ["kept-dir", "kept.txt"]
 
 
 def _pids(marker: str) -> list[int]:
@@ -643,3 +645,84 @@ def test_past_a_user_s_lower_file_size_limit_the_reason_names_that_limit():
 
     if resource.getrlimit(resource.RLIMIT_FSIZE)[1] == resource.RLIM_INFINITY:  # no such limit: the sandbox's own
         assert output_limit_reason().startswith("it wrote past the sandbox's 16 MiB limit")
+
+
+def test_the_child_cannot_raise_its_limits_back():
+    """The output and memory limits are set as hard limits too (4 GiB, 16 MiB as documented): code that raised its own
+    soft limit back (resource.setrlimit) would write or allocate without bound again."""
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_FSIZE)[1] != resource.RLIM_INFINITY or \
+            resource.getrlimit(resource.RLIMIT_DATA)[1] != resource.RLIM_INFINITY:
+        pytest.skip("the workbench runs under a lower hard limit here: the child keeps that one")
+    code = ("import resource\nprint(*resource.getrlimit(resource.RLIMIT_FSIZE), *resource.getrlimit(resource.RLIMIT_DATA))\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n")
+    result = run_python(code, timeout_s=20)
+    assert result.stdout.split() == [str(16 * 2**20)] * 2 + [str(4 * 2**30)] * 2, result
+    if os.getuid() != 0 or result.isolated_network:  # root outside a user namespace may raise any limit
+        assert result.stderr.rstrip().endswith("ValueError: not allowed to raise maximum limit"), result
+
+
+def test_a_kernel_without_landlock_is_abi_0(monkeypatch):
+    """The version call fails there (-1, ENOSYS or EOPNOTSUPP when it is built but off): read as a version, the child
+    tried to restrict its writes, failed, and no model code ever ran."""
+    import ctypes
+    import sys
+
+    from workbench import sandbox
+
+    class NoLandlock:
+        def __init__(self, *args, **kwargs):
+            self.syscall = lambda *args: -1
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(ctypes, "CDLL", NoLandlock)
+    sandbox.landlock_abi.cache_clear()
+    try:
+        assert sandbox.landlock_abi() == 0
+    finally:
+        sandbox.landlock_abi.cache_clear()
+
+
+def test_the_timeout_ends_everything_the_code_started_in_its_pid_namespace():
+    """Code that left its process group (os.setsid) outlived the group's kill on timeout, as PID 1 of its namespace,
+    with what it started, unless unshare was told to take its child with it (--kill-child)."""
+    if not _pid_namespaces_allowed():
+        pytest.skip("no unprivileged PID namespace here")
+    marker = f"77.{os.getpid()}"
+    code = ("import os, subprocess, time\nos.setsid()\n"
+            f"subprocess.Popen(['sleep', '{marker}'])\n"
+            "print('started', flush=True)\n"
+            "for _ in range(300):\n    time.sleep(0.05)\n")  # ends by itself within 15 s should it outlive the kill
+    try:
+        result = run_python(code, timeout_s=1.5)
+        assert result.timed_out and "started" in result.stdout
+        deadline = time.monotonic() + 5
+        while _pids(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _pids(marker) == []
+    finally:
+        for pid in _pids(marker):  # only the sleep this test started
+            os.kill(pid, 9)
+
+
+def test_a_secret_of_eight_characters_is_blanked_and_one_of_seven_is_not(monkeypatch):
+    from workbench.sandbox import redact_secrets
+
+    monkeypatch.setenv("SHORT_TOKEN", "abcd1234")
+    monkeypatch.setenv("TINY_TOKEN", "abc1234")
+    assert redact_secrets("abcd1234 abc1234") == "[SHORT_TOKEN redacted] abc1234"
+
+
+def test_a_run_that_timed_out_is_a_timeout_even_on_a_full_temp_folder(tmp_path, monkeypatch):
+    """A timed-out run is reported as such (its output is not read as a result), not as a temp folder that filled up."""
+    import tempfile
+    import types
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    statvfs = os.statvfs
+    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(f_bavail=0, f_bfree=0) if str(path).startswith(
+        str(tmp_path)) else statvfs(path))
+    result = run_python("print('started', flush=True)\nwhile True:\n    pass\n", timeout_s=1)
+    assert result.timed_out and result.stdout == "started\n"
+    assert list(tmp_path.iterdir()) == []
