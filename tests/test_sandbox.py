@@ -726,3 +726,32 @@ def test_a_run_that_timed_out_is_a_timeout_even_on_a_full_temp_folder(tmp_path, 
     result = run_python("print('started', flush=True)\nwhile True:\n    pass\n", timeout_s=1)
     assert result.timed_out and result.stdout == "started\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(landlock_abi() < 6, reason="Landlock before 6 cannot scope signals and abstract Unix sockets")
+def test_without_namespaces_code_cannot_signal_or_reach_the_user_s_other_processes():
+    """Where no PID or network namespace could be made (no unshare, or user namespaces refused, as by Ubuntu's
+    AppArmor default), the code could kill the workbench itself (os.kill(os.getppid(), 9)) or any program of the
+    user, and talk to their abstract Unix sockets (an X server, a desktop bus); it may still signal its own children."""
+    import signal
+    import subprocess
+
+    victim = subprocess.Popen(["sleep", "60"])
+    name = f"\0wb-sandbox-test-{os.getpid()}"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(name)
+    server.listen(1)
+    code = ("import _socket, os, signal, subprocess\n"
+            "child = subprocess.Popen(['sleep', '60'])\nchild.kill()\nprint('own child', child.wait())\n"
+            f"for attempt in ('os.kill({victim.pid}, signal.SIGKILL)', 'os.kill(os.getppid(), 0)',\n"
+            f"                {f'_socket.socket(_socket.AF_UNIX).connect({name!r})'!r}):\n"
+            "    try:\n        exec(attempt)\n        print('ESCAPED', attempt)\n"
+            "    except PermissionError:\n        print('denied')\n")
+    try:
+        result = run_python(code, timeout_s=20, network_namespace=False)
+        assert result.stdout.split("\n") == ["own child -9", "denied", "denied", "denied", ""], result
+        assert victim.poll() is None
+    finally:
+        server.close()
+        victim.kill()
+        victim.wait()

@@ -9,6 +9,8 @@ What is isolated:
 - file writes: where the kernel has Landlock (Linux 5.13+, unprivileged), the child can create, write,
   rename or delete files only inside its temp dir (and write to /dev/null); elsewhere it can only read.
   Without Landlock (`SandboxResult.isolated_filesystem` is False) it can write wherever the user can.
+  Where Landlock is 6 or newer (Linux 6.12+), the child and what it starts can neither signal processes outside the
+  sandbox (the workbench itself, the user's programs) nor connect to their abstract Unix sockets, namespaces or not.
   With it, worker processes fail: multiprocessing's semaphores (a Pool, a Queue, a DataLoader with workers) are files
   under /dev/shm, and a Manager needs a socket (`SandboxResult.started_workers`, `workers_reason`);
 - output: no file it writes (its stdout and stderr too) may grow beyond OUTPUT_LIMIT_BYTES (not on Windows);
@@ -28,8 +30,8 @@ What is not: reading files (the code can read whatever the user can); changing t
 the user's files (chmod, utime: Landlock does not cover them); connecting to Unix-domain sockets outside the
 temp dir (a local service such as a desktop bus is reachable, though TCP/IP is not); shared memory (/dev/shm,
 MAP_SHARED), which the memory limit does not count, and the sum over the processes it starts (each has the
-limit); CPU use (only the time limit); and, without a PID namespace, other processes of the user (signals) and
-processes it starts in a new session (on Windows, which has no process groups: any process it starts), which
+limit); CPU use (only the time limit); and, without a PID namespace, other processes of the user (signals, before
+Landlock 6) and processes it starts in a new session (on Windows, which has no process groups: any process it starts), which
 outlive it. This contains accidents and sloppy code; it is not a security boundary against code written to
 escape (use a container for that). Nor is a verdict proof against code written to cheat it: the probe that reports
 the model runs in the same interpreter after the code, whose stdout is the result channel, so code that prints a
@@ -136,6 +138,8 @@ def _wb_writes_only_beneath(folder, abi):
     # abi 4: TCP bind and connect handled too, and no rule allows them (what the socket guard misses: _socket, a
     # subprocess), as where no network namespace could be made
     attr = struct.pack("=QQ", writes, 0b11) if abi >= 4 else struct.pack("=Q", writes)
+    if abi >= 6:  # scoped: no signal to a process outside the sandbox (the workbench, the user's other programs) and
+        attr += struct.pack("=Q", 0b11)  # no abstract Unix socket of one, as where no PID/network namespace was made
     ruleset = call(444, ctypes.create_string_buffer(attr), len(attr), 0)
     for path, rights in ((folder, writes), ("/dev/null", 1 << 1 | (1 << 14) * (abi >= 3))):
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
