@@ -827,6 +827,19 @@ def test_a_display_environment_inside_single_dollars_loses_the_dollars():
         "$f(x)$ \n$$\\begin{aligned}p\\end{aligned}$$\n $g$"
 
 
+def test_an_equation_tag_is_printed_and_label_or_notag_do_not_break_the_formula():
+    r"""The handout's $$... \tag{1}$$ lost its (1) in the PDF (statements then cite "equation (1)"), and \tag beside a
+    \frac, or any \label / \notag / \nonumber, made pandoc print the whole formula as TeX source."""
+    from workbench.typeset import markdown_to_typst, tex_to_markdown
+
+    cases = {r"$$x = 1 \tag{1}$$": '"(1)"', r"$$\frac{1}{n} x \tag{2}$$": '"(2)"', r"$$y = 2 \tag*{A.3}$$": '"A.3"',
+             r"$$z = 3 \label{eq:z} \nonumber$$": "z = 3", r"$$\begin{aligned} a &= b \notag \\ c &= d \end{aligned}$$": "c"}
+    for md, shown in cases.items():
+        typ, warnings = markdown_to_typst(tex_to_markdown(md), Path("t.md"))
+        assert warnings == [] and shown in typ and "tag" not in typ and "label" not in typ, (md, typ)
+    assert tex_to_markdown("`\\tag{1}`") == "`\\tag{1}`"  # code stays as written
+
+
 def test_a_long_run_without_spaces_wraps_inside_the_page(tmp_path):
     """A 5,000-character line without spaces in an own solution ran off the right edge of the page (trace text
     wraps, the student's text did not)."""

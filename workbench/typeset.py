@@ -114,8 +114,17 @@ def _pair(tex: str, pattern: re.Pattern, left: str, right: str) -> str:
     return "".join(out) + tex[last:]
 
 
+# pandoc's TeX math reader drops \tag{1} silently or fails the whole formula on it (shown as TeX source), and always
+# fails on \label, \notag and \nonumber: a tag is set as text at the formula's end, the others are dropped
+_TAG = re.compile(r"\\tag(\*?)\s*\{([^{}]*)\}")
+_NO_NUMBER = re.compile(r"\\(?:notag|nonumber)(?![A-Za-z])|\\label\s*\{[^{}]*\}")
+
+
 def fix_math(tex: str) -> str:
-    """Norms and absolute values as delimiter pairs: pandoc's Typst math sets `\\|w\\|_2` with limits."""
+    """Norms and absolute values as delimiter pairs: pandoc's Typst math sets `\\|w\\|_2` with limits; equation
+    tags as text."""
+    tex = _TAG.sub(lambda m: r"\qquad \text{" + (m.group(2) if m.group(1) else f"({m.group(2)})") + "}", tex)
+    tex = _NO_NUMBER.sub(" ", tex)
     tex = re.sub(r"\\left\s*\\\|", r"\\lVert ", tex)
     tex = re.sub(r"\\right\s*\\\|", r"\\rVert ", tex)
     tex = _pair(tex, re.compile(r"\\\|"), r"\lVert ", r"\rVert ")
