@@ -2179,8 +2179,18 @@ def test_norms_and_absolute_values_in_math_become_delimiter_pairs():
     assert fix_math("\\lvert x \\rvert") == f"{lv} x {rv}"  # spaced as delimiters, not as two relations
     assert fix_math("\\left\\lvert x \\right\\rvert") == "\\left\\lvert x \\right\\rvert"
     assert fix_math("\\left| a \\right| + \\left| b \\right|") == "\\left| a \\right| + \\left| b \\right|"
-    # in a solution's inline and display math alike
-    assert tex_to_markdown("$|x|$ and $$\\|w\\|$$") == f"${lv}x{rv}$ and $$\\lVert w\\rVert $$"
+    # in a solution's inline and display math alike; no space before an inline span's closing dollar
+    assert tex_to_markdown("$|x|$ and $$\\|w\\|$$") == f"${lv}x{rv.strip()}$ and $$\\lVert w\\rVert $$"
+
+
+def test_an_inline_norm_or_absolute_value_at_the_end_of_its_math_is_typeset():
+    r"""`$|x|$`, `$\|w\|$` or `$\lvert a \rvert$` in a solution were printed as their TeX source, dollars and all, without
+    a warning: the pairing left a space before the closing $, and pandoc then reads no math there."""
+    from workbench.typeset import markdown_to_typst, tex_to_markdown
+
+    for md, typ in ((r"norm $\|w\|$.", "norm $lr(bar.v.double w bar.v.double)$."), (r"$|x| + |y|$", "$lr(|x|) + lr(|y|)$"),
+                    (r"$\lvert a \rvert$", "$lr(|a|)$"), (r"$x \label{e}$", "$x$")):
+        assert markdown_to_typst(tex_to_markdown(md), Path("t.md")) == (typ + "\n", []), md
 
 
 

@@ -144,7 +144,8 @@ def _fix_math_spans(text: str) -> str:
     def one(m: re.Match) -> str:
         if m.group(1) is not None:
             return f"$${fix_math(m.group(1))}$$"
-        return f"${fix_math(m.group(2))}$"
+        # pandoc reads `$...$` as math only when no space comes before the closing dollar (fix_math's `\rVert `)
+        return f"${fix_math(m.group(2)).strip()}$"
 
     return _outside_code(text, lambda piece: _MATH.sub(one, piece))
 
