@@ -778,6 +778,16 @@ def test_untrusted_text_is_made_printable_and_trusted_tex_habits_become_markdown
     assert glyphless("a\u200bb\u202e \U0001F600 \u4e2d") == ["\u4e2d", "\U0001F600"]  # invisible ones are not 'boxes'
 
 
+def test_tex_text_commands_inside_math_are_left_to_the_math():
+    r"""`$\textbf{W} x$` became `$**W** x$`, printed as `* * W * *`: the Markdown rewrite is for text outside math."""
+    from workbench.typeset import markdown_to_typst, tex_to_markdown
+
+    md = r"\textbf{Claim}: $\textbf{W} x$, $$\texttt{ab} = \textit{c}$$"
+    assert tex_to_markdown(md) == r"**Claim**: $\textbf{W} x$, $$\texttt{ab} = \textit{c}$$"
+    assert markdown_to_typst(tex_to_markdown(md), Path("t.md")) == \
+        ('#strong[Claim]: $bold("W") x$, $ mono("ab") = italic("c") $\n', [])
+
+
 def test_an_own_solution_fence_left_open_is_closed_at_its_end():
     """An unclosed ``` in a solution ran on into the next section's raw Typst: typst failed on an 'unexpected closing
     bracket' in build/failed-build/a2-writeup.typ, naming neither the solution nor the fence."""

@@ -140,6 +140,15 @@ def _outside_code(text: str, fn) -> str:
                    for i, piece in enumerate(pieces) if piece is not None)
 
 
+def _outside_math(text: str, fn) -> str:
+    """fn applied to the text between math spans, which stay as they are."""
+    out, last = [], 0
+    for m in _MATH.finditer(text):
+        out += [fn(text[last:m.start()]), m.group()]
+        last = m.end()
+    return "".join(out) + fn(text[last:])
+
+
 def _fix_math_spans(text: str) -> str:
     def one(m: re.Match) -> str:
         if m.group(1) is not None:
@@ -198,8 +207,8 @@ def tex_to_markdown(text: str) -> str:
     text = _outside_code(text, lambda piece: _ENV.sub(env, piece))
     text = _outside_code(text, lambda piece: _SPAN_OR_BARE_ENV.sub(
         lambda m: f"\n$${m.group()}$$\n" if m.group("env") is not None else m.group(), piece))
-    for pattern, repl in _TEXT_CMDS:
-        text = _outside_code(text, lambda piece: pattern.sub(repl, piece))
+    for pattern, repl in _TEXT_CMDS:  # in text only: `$\textbf{W}$` as `$**W**$` would print the asterisks
+        text = _outside_code(text, lambda piece: _outside_math(piece, lambda t: pattern.sub(repl, t)))
     return _fix_math_spans(text)
 
 
