@@ -69,6 +69,17 @@ def test_a_second_section_of_the_same_read_title_is_refused_not_dropped(tmp_path
     assert parse_solution(path).solution == "first"  # a section nothing reads may repeat
 
 
+def test_a_hash_hash_line_inside_a_code_block_does_not_end_the_section(tmp_path):
+    """A Python `## step 1` comment in a solution's code block cut the solution there: the rest of the code and the
+    text after it were left out of the PDF and the checks, unwarned."""
+    path = tmp_path / "3.1.md"
+    path.write_text('---\nproblem: "3.1"\n---\n\n## Solution\n\nA\n\n```python\n## Critique\nx = 1\n```\n\nB\n\n'
+                    '~~~~\n## Solution\n```\n## z\n~~~~\nC\n\n## Critique\n\n```text\n## open fence runs to the end\n')
+    sol = parse_solution(path)
+    assert sol.solution == "A\n\n```python\n## Critique\nx = 1\n```\n\nB\n\n~~~~\n## Solution\n```\n## z\n~~~~\nC"
+    assert sol.critique == "```text\n## open fence runs to the end"
+
+
 def test_front_matter_without_its_closing_line_is_named_as_such(tmp_path):
     """It was reported as 'no YAML front matter', with the fix 'start the file with a `---` block' it already had."""
     from workbench.errors import ProblemError

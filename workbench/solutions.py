@@ -166,9 +166,29 @@ def code_pointer(front: dict) -> str | None:
     return code
 
 
+_FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})", re.M)
+
+
+def _section_headings(body: str) -> list[re.Match]:
+    """The `## Title` lines outside fenced code (a Python `## step 1` comment is no section)."""
+    fenced, fence, start = [], "", 0
+    for m in _FENCE.finditer(body):
+        if not fence:
+            fence, start = m.group(1), m.start()
+        elif m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not body[m.end():].split("\n", 1)[0].strip():
+            fenced.append((start, m.end()))
+            fence = ""
+    if fence:  # left open: it runs to the end
+        fenced.append((start, len(body)))
+    return [m for m in _SECTION.finditer(body) if not any(a <= m.start() < b for a, b in fenced)]
+
+
 def split_sections(body: str) -> dict[str, str]:
     """`## Title` sections keyed by lower-case title, comments removed, whitespace trimmed."""
-    parts = _SECTION.split(body)
+    heads = _section_headings(body)
+    parts = [body[:heads[0].start()] if heads else body]
+    for m, after in zip(heads, heads[1:] + [None]):
+        parts += [m.group(1), body[m.end():after.start() if after else len(body)]]
     out = {}
     for title, content in zip(parts[1::2], parts[2::2]):
         key = title.strip().lower()
