@@ -242,6 +242,18 @@ def test_an_off_level_heading_is_named_only_for_a_section_that_is_missing():
     assert heading_notes(None) == []
 
 
+def test_a_level_2_heading_inside_the_solution_is_named_as_not_read(tmp_path):
+    """A "## Part (b)" inside the solution ended it there: part (b) was left out of the PDF without a word."""
+    from workbench.solutions import heading_notes
+
+    path = tmp_path / "3.1.md"
+    path.write_text('---\nproblem: "3.1"\n---\n\n## Solution\n\n(a) x\n\n## Part (b)\n\ny\n\n## Notes\n\n<!-- mine -->\n')
+    sol = parse_solution(path)
+    assert sol.solution == "(a) x"
+    assert heading_notes(sol) == ["3.1.md has '## Part (b)', which is not read (only '## Solution' and '## Critique' are), "
+                                  "so its text is not in the PDF: write it as '### Part (b)' to keep it in the section above"]
+
+
 def test_a_file_without_problem_in_its_front_matter_is_the_problem_it_is_named_for(tmp_path):
     path = tmp_path / "3.1.md"
     path.write_text("---\ntrace: abc\n---\n\n## Solution\n\nx\n")

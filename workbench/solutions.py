@@ -51,6 +51,7 @@ class Solution:
     solution: str = ""
     critique: str = ""
     off_level: tuple[str, ...] = ()  # "### Solution"-like headings, not read as sections (they must be "## ")
+    unread: tuple[str, ...] = ()  # titles of the other "## " sections with text: in neither the PDF nor the checks
 
     @property
     def has_solution(self) -> bool:
@@ -68,6 +69,9 @@ def heading_notes(sol: "Solution | None") -> list[str]:
         found = [h for h in (sol.off_level if sol else ()) if section.lower() in h.lower()]
         if not present and found:
             out.append(f"{sol.path.name} has {found[0]!r}, which is not read: write it as '## {section}'")
+    for title in sol.unread if sol else ():  # a "## Part (b)" inside the solution ends it there
+        out.append(f"{sol.path.name} has '## {title}', which is not read (only '## Solution' and '## Critique' are), "
+                   f"so its text is not in the PDF: write it as '### {title}' to keep it in the section above")
     return out
 
 
@@ -120,6 +124,8 @@ def parse_solution(path: Path) -> Solution:
         solution=sections.get("solution", ""),
         critique=sections.get("critique", ""),
         off_level=tuple(m.group(0).strip() for m in _OFF_LEVEL.finditer(_COMMENT.sub("", body))),
+        unread=tuple(dict.fromkeys(t for t in (m.group(1).strip() for m in _section_headings(body))
+                                   if t.lower() not in READ_SECTIONS and sections.get(t.lower()))),
     )
 
 
