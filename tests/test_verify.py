@@ -440,6 +440,19 @@ def test_an_unquoted_cite_is_compared_at_the_decimals_written(proj):
     assert [(d["ok"], d["found"]) for d in own.details if d["what"] == "cited pool.val_loss"] == [(False, "1.590")]
 
 
+def test_check_of_a_solution_file_checks_its_cites_as_verify_does(proj):
+    """`check ID solutions/a2/ID.md` ignored `cites:`: a number that was not the pinned run's passed, where verify failed it."""
+    fake_run(proj, "pool", "poolupsample", val_loss=1.589, val_acc=41.53)
+    text = "---\nproblem: \"4.2\"\ncites: {pool.val_loss: 1.590, pool.val_acc: '41.5'}\n---\n\n## Solution\n\nLoss 1.590, 41.5 %.\n"
+    v = verify.check_text("a2", "4.2", text)
+    cited = {d["what"]: (d["ok"], d["found"]) for d in v.details if d["what"].startswith("cited")}
+    assert cited == {"cited pool.val_loss": (False, "1.590"), "cited pool.val_acc": (True, "41.5")}  # as written
+    assert v.status not in ("correct", "unchecked")
+    right = verify.check_text("a2", "4.2", text.replace("1.590", "1.589"))
+    assert right.status == "unchecked"  # 4.2's reasons need a grader; the numbers alone make no `correct`
+    assert [d["ok"] for d in right.details if d["what"].startswith("cited")] == [True, True]
+
+
 def test_a_cite_names_its_run_before_the_last_dot_and_a_key_without_a_run_or_metric_is_refused(proj):
     from types import SimpleNamespace
 

@@ -105,7 +105,7 @@ def parse_solution(path: Path) -> Solution:
     cites = front.get("cites") or {}
     if not isinstance(cites, dict):
         raise _err(path, "`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
-    cites = _cites_as_written(text, cites)
+    cites = cites_as_written(text, cites)
     try:
         code = code_pointer(front)
     except ProblemError as exc:
@@ -129,7 +129,7 @@ def parse_solution(path: Path) -> Solution:
     )
 
 
-def _cites_as_written(text: str, cites: dict) -> dict:
+def cites_as_written(text: str, cites: dict) -> dict:
     """Cited numbers as the student wrote them: YAML reads `1.070` as 1.07, which verify would check to two
     decimals, not the three written (the measured 1.067 would pass)."""
     match = _FRONT.match(text.removeprefix("\ufeff"))

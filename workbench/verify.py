@@ -28,7 +28,7 @@ from workbench.answers import after_thinking
 from workbench.errors import CheckError, ProblemError, UsageError, WorkbenchError
 from workbench.paths import project_root, results_dir, shown_path
 from workbench.problems import Pack, Problem, load_pack
-from workbench.solutions import code_pointer, split_front_matter, split_sections
+from workbench.solutions import cites_as_written, code_pointer, split_front_matter, split_sections
 from workbench.results import epoch_rows
 from workbench.verdicts import ProblemReport, Verdict, detail, make_verdict, unjudged
 
@@ -342,7 +342,15 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
     bad = answer_key_error(ref, problem, sub.answer)
     if bad:
         raise UsageError(bad.message, bad.fix)
-    return run_check(ref, problem, sub, ctx)
+    verdict = run_check(ref, problem, sub, ctx)
+    if front is None or not sub.cites:
+        return verdict
+    if not isinstance(sub.cites, dict):
+        raise UsageError("`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
+    # a solution file's cites are checked as verify checks them, or a wrong number would pass `check`
+    quoted = types.SimpleNamespace(solution=sub.text, critique=sections.get("critique", ""),
+                                   cites=cites_as_written(text, sub.cites))
+    return _with_cites(verdict, check_cites(quoted, ctx, tuple(getattr(ref, "CITE_METRICS", _METRIC_ALIASES))))
 
 
 def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
@@ -351,17 +359,22 @@ def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
         return unjudged(problem.id, "own", "missing", f"{bad.message} ({bad.fix})")
     sub = Submission(problem.id, "own", sol.solution, answer=sol.answer, code=sol.code, cites=sol.cites)
     verdict = run_check(ref, problem, sub, ctx)
-    cites = check_cites(sol, ctx, tuple(getattr(ref, "CITE_METRICS", _METRIC_ALIASES)))
+    return _with_cites(verdict, check_cites(sol, ctx, tuple(getattr(ref, "CITE_METRICS", _METRIC_ALIASES))))
+
+
+def _with_cites(verdict: Verdict, cites: list[dict]) -> Verdict:
+    """The verdict with the cited numbers' details merged in."""
     if not cites:
         return verdict
+    pid, subject = verdict.problem, verdict.subject
     details = list(verdict.details) + cites
     if verdict.status == "missing" or (verdict.status == "unchecked" and not verdict.details):
-        merged = make_verdict(problem.id, "own", cites)
+        merged = make_verdict(pid, subject, cites)
         reason = "; ".join(x for x in (verdict.reason, "only the cited numbers were checked") if x)
         if merged.status == "correct":  # the cites agree, but the answer itself was not judged: no `correct`
-            return unjudged(problem.id, "own", verdict.status, reason, merged.details)
-        return Verdict(problem.id, "own", merged.status, merged.score, merged.details, merged.critique, reason)
-    return make_verdict(problem.id, "own", details, verdict.reason if verdict.status == "unchecked" else "")
+            return unjudged(pid, subject, verdict.status, reason, merged.details)
+        return Verdict(pid, subject, merged.status, merged.score, merged.details, merged.critique, reason)
+    return make_verdict(pid, subject, details, verdict.reason if verdict.status == "unchecked" else "")
 
 
 def check_trace(ref, problem: Problem, trace, ctx: CheckContext) -> list[Verdict]:
