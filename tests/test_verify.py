@@ -469,6 +469,20 @@ def test_a_cite_names_its_run_before_the_last_dot_and_a_key_without_a_run_or_met
     assert found["cited gone.val_loss"]["note"].startswith("no readable run gone under ")
 
 
+def test_a_cite_of_a_run_outside_the_pinned_results_fails(proj):
+    """A path in a cite (absolute, or ../ out of results/) read a run that was never pinned, and passed."""
+    from types import SimpleNamespace
+
+    outside = fake_run(proj, "pool", "poolupsample", val_loss=1.25, val_acc=41.5)
+    runs = proj / "runs"
+    outside.rename(runs / "pool")  # trained, not pinned
+    sol = SimpleNamespace(solution="Loss 1.25.", critique="",
+                          cites={f"{runs / 'pool'}.val_loss": "1.25", "../../../runs/pool.val_loss": "1.25"})
+    found = verify.check_cites(sol, verify.context("a2"), ("val_loss", "val_acc"))
+    assert [d["ok"] for d in found] == [False, False]
+    assert all(d["note"].startswith("not a folder name under ") for d in found)
+
+
 def test_agreeing_cites_do_not_make_an_answer_the_check_could_not_judge_correct(proj):
     """5.3 compares two models; without the ConvTransposeNet run its check cannot decide. The cited number agrees,
     but that is not the answer: the verdict stays unchecked (it used to read `correct`). A wrong cite still counts."""

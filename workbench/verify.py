@@ -137,6 +137,11 @@ def check_cites(sol, ctx: CheckContext, metrics: tuple[str, ...]) -> list[dict]:
         if metric not in metrics or not run_name:
             out.append(detail(what, f"<run>.<{'|'.join(metrics)}>", key, False, note="not a run.metric key"))
             continue
+        if Path(run_name).name != run_name or run_name.startswith(".") or "\\" in run_name:
+            # a path (/tmp/x, ../../runs/x) reaches a run that was never pinned: its numbers are no evidence
+            out.append(detail(what, "a pinned run's name", run_name, False,
+                              note=f"not a folder name under {ctx.results_dir}: pin the run (`cli.py pin RUN`) and cite its name"))
+            continue
         run = read_run(ctx.results_dir / run_name)
         if run is None:
             out.append(detail(what, "a pinned run", run_name, False, note=f"no readable run {run_name} under {ctx.results_dir}"))
