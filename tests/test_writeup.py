@@ -1773,6 +1773,26 @@ def test_a_cited_run_the_packs_checks_do_not_take_is_shown_but_not_counted_as_th
     assert gone.problems == ("no pinned run folder solutions/fx/results/gone",)
 
 
+def test_a_pinned_run_the_checks_do_not_take_is_not_fixed_by_pinning_it_again(tmp_path, monkeypatch):
+    """The box under a pinned 1-epoch run said 'Fix: train the model and pin the run (python cli.py pin) to
+    solutions/fx/results/tiny/', where that run already is: another run, with the question's settings, is needed."""
+    from types import SimpleNamespace
+
+    from workbench import sections
+    from workbench.evidence import runs_for
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    _write_run(tmp_path, "tiny")
+    problem = SimpleNamespace(kind="plot", id="6.2", points=0.5, graded=True)
+    sol = SimpleNamespace(cites={"tiny.val_acc": 50.0, "gone.val_acc": 1.0})
+    tiny, gone = runs_for(SimpleNamespace(name="fx"), problem, sol, finder=lambda p: [])
+    text = " ".join("\n".join(sections.run_section(tiny, problem, {})).split())
+    assert "Fix: train a run with the settings the question asks for" in text and "pin that run" in text
+    assert "to solutions/fx/results/tiny/" not in text
+    text = " ".join("\n".join(sections.run_section(gone, problem, {})).split())  # nothing pinned there: pin it there
+    assert "Fix: train the model and pin the run (python cli.py pin) to solutions/fx/results/gone/" in text
+
+
 def test_a_checklist_counts_code_as_a_coding_answer_and_every_run_of_a_plot(tmp_path):
     from types import SimpleNamespace
 

@@ -224,6 +224,9 @@ def run_section(run: Run, problem: Problem, files: dict[Path, str]) -> list[str]
         out = [f"### Results of run {md_text(run.name)}"]
         title = f"Missing: plot / results of run {run.name}"
         fix = f"train the model and pin the run (python cli.py pin) to {shown_path(run.path)}/"
+        if run.config:  # a run is pinned there already: pinning it again changes nothing, another run is needed
+            fix = ("train a run with the settings the question asks for (`verify` names where this one differs) "
+                   "and pin that run (python cli.py pin RUN)")
     if run.problems:
         out.append(missing_box(title, risk_note(problem, "; ".join(run.problems) + f". Fix: {fix}")))
     shown = [(run.curves, "Training curves"), (run.samples, "Sample outputs")] + [(f, f.name) for f in run.figures]
