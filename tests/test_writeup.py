@@ -1793,6 +1793,22 @@ def test_a_pinned_run_the_checks_do_not_take_is_not_fixed_by_pinning_it_again(tm
     assert "Fix: train the model and pin the run (python cli.py pin) to solutions/fx/results/gone/" in text
 
 
+def test_a_cite_of_a_run_outside_the_pinned_results_shows_no_run(tmp_path, monkeypatch):
+    """A cite naming a path (/tmp/runs/x.val_acc, ../../../runs/x.val_acc) put that unpinned run's plots in the PDF,
+    as the question's plot where the pack names none."""
+    from types import SimpleNamespace
+
+    from workbench.evidence import cited_runs, runs_for
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    _write_run(tmp_path, "tiny")
+    outside = _write_run(tmp_path, "elsewhere").rename(tmp_path / "elsewhere")
+    sol = SimpleNamespace(cites={f"{outside}.val_acc": 50.0, "../../../elsewhere.val_acc": 50.0, "tiny.val_acc": 50.0})
+    assert cited_runs("fx", sol) == [tmp_path / "solutions" / "fx" / "results" / "tiny"]
+    sol.cites.pop("tiny.val_acc")
+    assert runs_for(SimpleNamespace(name="fx"), SimpleNamespace(kind="plot", id="6.2"), sol) == ()
+
+
 def test_a_checklist_counts_code_as_a_coding_answer_and_every_run_of_a_plot(tmp_path):
     from types import SimpleNamespace
 

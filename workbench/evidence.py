@@ -210,6 +210,8 @@ def cited_runs(pack: str, solution: Solution | None) -> list[Path]:
         # the longest prefix that is a pinned run folder (run names may contain dots); else the first part
         name = next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1) if (base / ".".join(parts[:i])).is_dir()),
                     parts[0])
+        if Path(name).name != name or name.startswith(".") or "\\" in name:
+            continue  # a path (/tmp/runs/x, ../../runs/x) names no pinned run: verify fails that cite
         out.append(base / name)
     return out
 
