@@ -425,6 +425,19 @@ def test_a_cite_is_compared_at_its_quoted_decimals_and_must_appear_in_the_text(p
     assert cites["cited pool.val_loss"]["note"] == "the number 1.589 does not appear in the solution text"
 
 
+def test_a_cite_rounded_half_up_from_a_tie_passes(proj):
+    """A measured 41.25 % quoted as 41.3 failed with 'expected 41.2' (round() rounds half to even); both are
+    41.25 to one decimal. One digit further off still fails."""
+    from types import SimpleNamespace
+
+    fake_run(proj, "pool", "poolupsample", val_loss=1.5, val_acc=41.25)
+    ctx = verify.context("a2")
+    for quoted, ok in (("41.3", True), ("41.2", True), ("41.4", False), ("41.1", False), ("41", True), ("42", False)):
+        sol = SimpleNamespace(solution=f"Accuracy {quoted} %.", critique="", cites={"pool.val_acc": quoted})
+        [found] = verify.check_cites(sol, ctx, ("val_loss", "val_acc"))
+        assert found["ok"] is ok, quoted
+
+
 def test_an_unquoted_cite_is_compared_at_the_decimals_written(proj):
     """YAML reads `1.590` as 1.59: the measured 1.589 passed at two decimals although the student wrote three."""
     fake_run(proj, "pool", "poolupsample", val_loss=1.589, val_acc=41.53)
