@@ -270,6 +270,11 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
         raise UsageError(f"cannot read the run {run} ({exc.strerror})",
                          "pass a folder written by `cli.py train`, e.g. runs/unet") from exc
     if not finished:
+        # a sweep's folder holds its runs (and its summary), not a run: pin them one by one
+        swept = sorted(p.name for p in src.glob("sweep-*") if (p / CONFIG).is_file()) if src.is_dir() else []
+        if swept:
+            raise UsageError(f"{src} holds a sweep, not a run (no {CONFIG}/{METRICS} of its own)",
+                             f"pin each of its runs, e.g. `python cli.py pin {shown_path(src / swept[0])}`")
         raise UsageError(f"{src} is not a finished run (no {CONFIG}/{METRICS})",
                          "pass a folder written by `cli.py train`, e.g. runs/unet")
     metrics = read_json(src / METRICS)

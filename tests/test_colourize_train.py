@@ -417,6 +417,18 @@ def test_pin_of_a_run_with_a_config_but_no_metrics_says_it_is_not_finished(proje
         runs.pin_run(run)
 
 
+def test_pin_of_a_sweep_folder_says_to_pin_its_runs(project):
+    """`pin runs/sweep-out` (a sweep's folder) said 'pass a folder written by `cli.py train`, e.g. runs/unet'."""
+    sweep = project / "runs" / "bs"
+    for name in ("sweep-bs64", "sweep-bs32"):
+        (sweep / name).mkdir(parents=True)
+        (sweep / name / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "settings": {"model": "unet"}}))
+    (sweep / "sweep-batch-size.json").write_text("{}")
+    with pytest.raises(UsageError, match="holds a sweep, not a run") as err:
+        runs.pin_run(sweep)
+    assert err.value.fix == "pin each of its runs, e.g. `python cli.py pin runs/bs/sweep-bs32`"
+
+
 def test_a_run_marked_complete_short_of_its_configs_epochs_is_unfinished(cfg, project):
     """Runs extended with --resume --epochs before 82face6 could be left 'complete' at 1 epoch beside a config.json
     of 2: pin must not take that pair as a finished 2-epoch run."""
