@@ -664,6 +664,14 @@ def test_cli_check_refuses_an_answer_with_two_solution_sections(proj, tmp_path, 
     assert "the text has two “## Solution” sections" in err and err.count("\n") == 1
 
 
+def test_cli_check_refuses_cites_that_are_not_a_mapping(proj, tmp_path, capsys):
+    path = tmp_path / "answer.md"
+    path.write_text(f'---\nproblem: "3.1"\ncites: [unet.val_acc, 60.9]\n---\n\n## Solution\n\n{CONV}\n')
+    assert main(["check", "3.1", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "`cites` must be a mapping of run.metric to value" in err and err.count("\n") == 1
+
+
 def test_cli_check_refuses_an_answer_longer_than_the_limit(proj, tmp_path, capsys, monkeypatch):
     """`check 3.1 /dev/zero` (or `- < /dev/zero`) read until the machine ran out of memory: read at most the limit."""
     monkeypatch.setattr("workbench.commands.checking.ANSWER_LIMIT", 100, raising=False)

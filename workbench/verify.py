@@ -345,6 +345,8 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
     else:
         sub = Submission(problem.id, subject, sections.get("solution") or body,
                          answer=front.get("answer"), code=code, cites=front.get("cites") or {})
+    if not isinstance(sub.cites, dict):  # refused before the check runs, as a solution file is
+        raise UsageError("`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
     ref = load_reference(ctx.pack)
     bad = answer_key_error(ref, problem, sub.answer)
     if bad:
@@ -352,8 +354,6 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
     verdict = run_check(ref, problem, sub, ctx)
     if front is None or not sub.cites:
         return verdict
-    if not isinstance(sub.cites, dict):
-        raise UsageError("`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
     # a solution file's cites are checked as verify checks them, or a wrong number would pass `check`
     quoted = types.SimpleNamespace(solution=sub.text, critique=sections.get("critique", ""),
                                    cites=cites_as_written(text, sub.cites))
