@@ -425,6 +425,19 @@ def test_a_cite_is_compared_at_its_quoted_decimals_and_must_appear_in_the_text(p
     assert cites["cited pool.val_loss"]["note"] == "the number 1.589 does not appear in the solution text"
 
 
+@pytest.mark.parametrize("text, found", [
+    ("Accuracy 56.03 %.", False), ("Accuracy 16.0 %.", False), ("Accuracy 6.05 %.", False), ("Accuracy 6.0 %.", True),
+    ("Accuracy 6.0.", True), ("($6.0\\%$)", True), ("6.0", True),
+])
+def test_a_cite_must_appear_in_the_text_as_a_number_of_its_own(proj, text, found):
+    """The text check matched substrings: a cite of 6.0 passed on the 56.03 in the text."""
+    fake_run(proj, "pool", "poolupsample", val_loss=1.589, val_acc=6.0)
+    write_solution(proj, "4.2", "cites: {pool.val_acc: '6.0'}\n", solution=text)
+    own = verify.verify_pack("a2", ["4.2"])[0].own_verdict
+    [cite] = [d for d in own.details if d["what"] == "cited pool.val_acc"]
+    assert cite["ok"] is found and (cite["note"] == "") is found
+
+
 def test_a_cite_rounded_half_up_from_a_tie_passes(proj):
     """A measured 41.25 % quoted as 41.3 failed with 'expected 41.2' (round() rounds half to even); both are
     41.25 to one decimal. One digit further off still fails."""

@@ -157,7 +157,8 @@ def check_cites(sol, ctx: CheckContext, metrics: tuple[str, ...]) -> list[dict]:
         # within half a unit of the last quoted digit: at a tie (41.25 to one decimal) 41.3 is as right as 41.2,
         # where round()'s half-to-even took only 41.2
         ok = measured is not None and abs(measured - number) <= 0.5 * 10 ** -decimals + 1e-9 * max(1.0, abs(number))
-        in_text = quoted in text
+        # as a number of its own: 6.0 is not quoted by the 56.03 in "56.03 %", nor 60.9 by 60.95
+        in_text = re.search(rf"(?<![\d.]){re.escape(quoted)}(?!\.?\d)", text) is not None
         note = "" if in_text else f"the number {quoted} does not appear in the solution text"
         out.append(detail(what, None if measured is None else round(measured, decimals), quoted, ok and in_text, note=note))
     return out
