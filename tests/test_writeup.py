@@ -1638,6 +1638,14 @@ def test_a_transcript_shows_a_null_message_as_empty_an_unknown_role_as_other_and
                           f'2024-05-01 (UTC); trace {path.stem[-12:]} ({path.name})")\n```')
 
 
+def test_a_one_epoch_run_is_one_epoch_not_one_epochs():
+    from workbench import sections
+    from workbench.evidence import Run
+
+    one = Run("r", Path("r"), epochs=({"epoch": 1, "val_acc": 40.0},))
+    assert "Final figures of the run (1 epoch), from its metrics.json:" in sections.run_section(one, object(), {})
+
+
 def test_run_figures_pick_the_known_keys_and_risk_notes_count_graded_points_only():
     from types import SimpleNamespace
 

@@ -239,7 +239,7 @@ def run_section(run: Run, problem: Problem, files: dict[Path, str]) -> list[str]
     numbers = {k: v for k, v in final.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if numbers:
         keys = [k for k in _FIRST if k in numbers] or list(numbers)[:8]
-        out.append(f"Final figures of the run ({len(run.epochs)} epochs), from its metrics.json:")
+        out.append(f"Final figures of the run ({len(run.epochs)} epoch{'s' * (len(run.epochs) != 1)}), from its metrics.json:")
         out.append(md_table([md_text(k) for k in keys], [[md_text(fmt_value(numbers[k])) for k in keys]]))
     if run.config:
         config = shown_paths(run.config)  # the PDF is handed in: no home folder in it
