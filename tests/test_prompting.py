@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -389,6 +390,35 @@ def test_ctrl_c_after_a_failed_problem_counts_it_with_those_to_ask_again(wb, ctr
     code, _, err = wb.run("prompt", "1.1", "1.2", "1.3", "--pack", "demo", "--jobs", "1")
     assert code == 130 and wb.traces() == [] and "interrupted: 0 of 3 problem(s) got a trace, each whole" in err
     assert "`python cli.py prompt 1.1 1.2 1.3 --pack demo`" in err
+
+
+def test_ctrl_c_names_a_trace_written_but_not_yet_reported_as_kept(wb, monkeypatch):
+    """Ctrl-C while a second trace is already on disk but not yet taken from the pool: it is named as kept and
+    left out of the rerun command (before, the message said 1 of 3 and the rerun paid for 1.2 again)."""
+    import workbench.runner as runner
+
+    real, hold = runner.run_many, threading.Event()
+
+    def interrupted_once_two_are_saved(*args, on_outcome, **kwargs):
+        def first_then_ctrl_c(outcome):
+            on_outcome(outcome)
+            if outcome.problem == "1.1":
+                deadline = time.monotonic() + 10
+                while len(wb.traces()) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                raise KeyboardInterrupt
+
+        return real(*args, on_outcome=first_then_ctrl_c, **kwargs)
+
+    monkeypatch.setattr(runner, "run_many", interrupted_once_two_are_saved)
+    wb.server.script({"match": "learning rate", "delay": 0.2}, {"match": "momentum", "delay": hold})
+    try:
+        code, _, err = wb.run("prompt", "1.1", "1.2", "1.3", "--pack", "demo", "--jobs", "2")
+    finally:
+        hold.set()  # 1.3's request, asked after 1.1's answer, waits for this; its trace is never written
+    assert code == 130 and sorted(load_trace(p).problem for p in wb.traces()) == ["1.1", "1.2"]
+    assert "interrupted: 2 of 3 problem(s) got a trace, each whole (1.1, 1.2)" in err
+    assert "`python cli.py prompt 1.3 --pack demo`" in err
 
 
 def test_the_rerun_command_is_shell_quoted_and_keeps_the_seed():

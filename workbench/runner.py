@@ -151,6 +151,7 @@ def run_many(problems: list[Problem], strategy_name: str, settings: llm.Settings
     On Ctrl-C no new trace is started or written; traces already written are complete."""
     strategy = load_strategy(strategy_name)
     stop, write_lock = threading.Event(), threading.Lock()
+    written: list[Outcome] = []  # every saved trace's outcome, reported or not: Ctrl-C must name them all
 
     def job(problem: Problem) -> Outcome:
         t0 = time.monotonic()
@@ -160,12 +161,15 @@ def run_many(problems: list[Problem], strategy_name: str, settings: llm.Settings
                 if stop.is_set():
                     raise _Cancelled()
                 path = write_trace(trace)
+                latency = sum(e.get("latency_s") or 0 for e in trace["exchanges"])
+                outcome = Outcome(problem.id, path=path, samples=len(trace["samples"]), requested=samples,
+                                  seconds=time.monotonic() - t0, latency_s=latency,
+                                  error="; ".join(trace.get("errors", [])) or None,
+                                  cautions=tuple(Trace(path, trace).cautions()))
+                written.append(outcome)
         except WorkbenchError as exc:
             return Outcome(problem.id, error=exc.message, requested=samples, seconds=time.monotonic() - t0)
-        latency = sum(e.get("latency_s") or 0 for e in trace["exchanges"])
-        return Outcome(problem.id, path=path, samples=len(trace["samples"]), requested=samples,
-                       seconds=time.monotonic() - t0, latency_s=latency,
-                       error="; ".join(trace.get("errors", [])) or None, cautions=tuple(Trace(path, trace).cautions()))
+        return outcome
 
     outcomes: list[Outcome | None] = [None] * len(problems)
     results = imap_unordered(job, problems, jobs)
@@ -179,7 +183,10 @@ def run_many(problems: list[Problem], strategy_name: str, settings: llm.Settings
     except KeyboardInterrupt:
         stop.set()
         with write_lock:  # wait for a write in progress, so only whole traces remain
-            pass
+            unreported = [o for o in written if all(o is not r for r in outcomes)]
+        if on_outcome:  # traces written but not yet taken from the pool: the caller names them as kept too
+            for outcome in unreported:
+                on_outcome(outcome)
         raise
     finally:
         results.close()
