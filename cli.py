@@ -82,8 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     # Python gives the C/POSIX locale's ASCII stdout (PYTHONUTF8=0) surrogateescape, which fails the same way.
     if getattr(sys.stdout, "errors", None) in ("strict", "surrogateescape") and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors=_UNENCODABLE)
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:  # Ctrl-C while the command modules load (the first half second): a traceback before
+        print("interrupted", file=sys.stderr)
+        if "--json" in argv:
+            from workbench.console import print_json
+
+            print_json({"error": "interrupted", "fix": None, "exit_code": 130})
+        return 130
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # bad arguments: argparse printed the usage and its message on stderr

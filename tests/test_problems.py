@@ -659,6 +659,22 @@ def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(args):
     assert done.returncode == 141 and done.stderr == b""  # 128 + SIGPIPE, as a shell reports for `seq 9999 | head -1`
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_130(capsys, monkeypatch, json_flag):
+    """Ctrl-C in the first half second (the command modules importing) gave a KeyboardInterrupt traceback."""
+    def importing():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", importing)
+    try:
+        code, out, err = run_cli(capsys, "list", *json_flag)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C while loading escaped main: a traceback")
+    assert (code, err) == (130, "interrupted\n")
+    assert (json.loads(out) if json_flag else out) == ({"error": "interrupted", "fix": None, "exit_code": 130}
+                                                       if json_flag else "")
+
+
 def test_a_command_after_one_whose_reader_went_away_shows_its_output(capsys, monkeypatch):
     # in-process callers (tests, notebooks) run several commands: one that lost its reader must not mute the next
     from workbench import console
