@@ -1160,6 +1160,47 @@ def test_an_output_open_in_another_program_is_one_line_and_the_previous_outputs_
     assert after == before and sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
+def test_two_builds_swapping_into_one_out_at_once_leave_the_later_one_whole(tmp_path, monkeypatch):
+    """A second build's swap ran while the first had set the previous outputs aside: the first then failed on a
+    non-empty files/ (a raw OSError) or, a moment later, left some outputs of each. Now the swaps take turns."""
+    import threading
+
+    from workbench.writeup import _swap_in
+
+    names = ["files", "w.md", "w.pdf"]
+    out = tmp_path / "out"
+    stages = {}
+    for who in ("old", "A", "B"):
+        stage = out if who == "old" else tmp_path / f"stage-{who}"
+        (stage / "files").mkdir(parents=True)
+        (stage / "files" / "f.png").write_text(who)
+        for name in names[1:]:
+            (stage / name).write_text(who)
+        stages[who] = stage
+    real_replace, errors = os.replace, []
+
+    def swap(who):
+        try:
+            _swap_in(stages[who], out, names)
+        except BaseException as exc:  # noqa: BLE001 (any failure of either build fails the test)
+            errors.append(exc)
+
+    second = threading.Thread(target=swap, args=("B",))
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        if Path(dst) == stages["A"] / "old-w.pdf":  # A has set every previous output aside: B's build ends now
+            second.start()
+            second.join(0.3)  # with the lock B waits for A; without it, B swaps in here
+
+    monkeypatch.setattr(os, "replace", replace)
+    swap("A")
+    second.join(10)
+    assert errors == []
+    assert {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()} == {
+        "files/f.png": "B", "w.md": "B", "w.pdf": "B"}
+
+
 def test_a_build_removes_the_staging_folders_of_killed_builds_only(fx):
     """A build killed by SIGKILL (no cleanup runs) left its .building-* folder in --out for good, one per kill; now
     the next build removes those whose process is gone, and leaves one in progress (its pid alive) alone."""

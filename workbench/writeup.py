@@ -26,7 +26,7 @@ from workbench.sections import (ASSETS, code_section, critique_section, image_wa
                                 run_section, slug, solution_section, trace_section)
 from workbench.solutions import stray_solution_notes
 from workbench.transcript import IMPORTED
-from workbench.atomic import atomic_write, cannot_write, remove_orphans
+from workbench.atomic import atomic_write, cannot_write, folder_lock, remove_orphans
 from workbench.typeset import (compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
                                source_date_epoch, tex_to_markdown, typ_str)
 from workbench.verdicts import ProblemReport
@@ -384,7 +384,13 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
 
 def _swap_in(stage: Path, out_dir: Path, names: list[str]) -> None:
     """Move the built `names` from stage into out_dir. The previous outputs are set aside first, so one that cannot
-    be moved (on Windows, a PDF open in a viewer) stops the swap before anything new is in place, and all go back."""
+    be moved (on Windows, a PDF open in a viewer) stops the swap before anything new is in place, and all go back.
+    Two builds into one --out swap one after the other: interleaved, they left a mix of both, or a traceback."""
+    with folder_lock(out_dir):
+        _swap(stage, out_dir, names)
+
+
+def _swap(stage: Path, out_dir: Path, names: list[str]) -> None:
     aside, moved, current = [], [], None
     try:
         for current in names:
