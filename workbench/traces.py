@@ -268,18 +268,18 @@ def write_trace(data: dict, root: Path | None = None) -> Path:
     final = folder / f"{stamp}-{model}-{digest[:12]}.json"
     blob = (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
     reason = make_folder(folder, keep=False)  # atomic_write makes it, and removes it again if the write fails
+    advice = "free disk space or fix the folder's permissions"
     if not reason:
         try:
             atomic_write(final, blob, exclusive=True)  # a trace is never overwritten
             return final
         except OSError as exc:
             reason = exc.strerror or str(exc)
-        except WriteError as exc:
-            reason = exc.reason
+        except WriteError as exc:  # its advice fits the cause: a file size limit (ulimit -f) is no full disk
+            reason, advice = exc.reason, exc.advice or advice
     kept = _keep_unsaved(problem, final.name, blob)  # the answer may have been paid for: never drop it
     if kept is None:
-        raise TraceError(f"cannot save the trace in {folder}: {reason}",
-                         "free disk space or fix the folder's permissions, then run it again")
+        raise TraceError(f"cannot save the trace in {folder}: {reason}", f"{advice}, then run it again")
     raise TraceError(f"cannot save the trace in {folder}: {reason}; the answer is kept in {kept}",
                      f"fix {folder}, then move that file into it unchanged (`python cli.py traces verify` checks it)")
 
