@@ -1356,6 +1356,32 @@ def test_a_check_abandoned_inside_torch_does_not_abort_the_exit():
         assert "terminate" not in done.stderr
 
 
+def test_a_check_stopped_by_ctrl_c_inside_torch_does_not_abort_the_exit():
+    """Ctrl-C during a check's join left the check running yet is_alive() False (CPython's bpo-45274 handling), so the
+    check was not counted as abandoned and `verify` aborted ("terminate called without an active exception", -6)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, threading, torch, cli\n"
+        "from workbench import verify\n"
+        "a = torch.randn(800, 800)\n"
+        "def forever():\n"
+        "    while True:\n"
+        "        a @ a\n"
+        "threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "try:\n"
+        "    verify.run_with_timeout(forever, 60)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', verify.abandoned_checks())\n"
+        "cli.exit_process(130)\n")
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 130 and "interrupted True" in done.stdout, (done.returncode, done.stdout, done.stderr)
+        assert "terminate" not in done.stderr
+
+
 def test_judge_takes_base_url_like_prompt_and_chat(proj, tmp_path, capsys, monkeypatch):
     """The no-key error names --base-url; verify and check accept it (it used to be "unrecognized arguments")."""
     from openai_server import FakeOpenAI

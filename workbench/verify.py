@@ -220,21 +220,24 @@ def abandoned_checks() -> bool:
 def run_with_timeout(fn, seconds: float):
     """fn() in a daemon thread; CheckError when it does not finish in time (the thread is abandoned)."""
     box: dict = {}
+    done = threading.Event()
 
     def target():
         try:
             box["value"] = fn()
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
+        finally:
+            done.set()
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     try:
-        thread.join(seconds)
-    finally:  # Ctrl-C lands here too
-        if thread.is_alive():
+        finished = done.wait(seconds)
+    finally:  # Ctrl-C lands here too. Not thread.is_alive(): after a join that Ctrl-C interrupted, it says False for
+        if not done.is_set():  # a thread still running (CPython's bpo-45274 fix), and the shutdown then aborted
             _ABANDONED.append(thread)
-    if thread.is_alive():
+    if not finished:
         raise CheckError(f"the check did not finish within {seconds:g} s", "raise the timeout or simplify the answer")
     if "error" in box:
         raise box["error"]

@@ -29,7 +29,7 @@ def add_judge_options(p, timeout: bool = True) -> None:
 
 
 def check_timeout(seconds: float) -> None:
-    """--timeout must be a finite positive number: thread.join() overflows on inf and returns at once on nan."""
+    """--timeout must be a finite positive number: the check's wait overflows on inf and returns at once on nan."""
     if not 0 < seconds < float("inf"):  # written this way to catch nan too
         raise UsageError(f"--timeout {seconds:g} is not a time limit", "give a positive number of seconds, e.g. --timeout 60")
 
