@@ -301,7 +301,8 @@ def reference_answer(pack, problem_id: str) -> dict:
         out = run_with_timeout(lambda: ref.reference(problem, ctx), ctx.timeout_s)
     except (Unchecked, Missing) as exc:
         return {"problem": problem.id, "answer": None, "status": "unchecked", "reason": str(exc)}
-    return {"problem": problem.id, "answer_key": ref.ANSWER_KEYS.get(problem.id), **(out or {})}
+    keys = getattr(ref, "ANSWER_KEYS", None) or {}  # optional: a pack may read `answer:` its own way
+    return {"problem": problem.id, "answer_key": keys.get(problem.id), **(out or {})}
 
 
 def answer_key_error(ref, problem: Problem, answer) -> ProblemError | None:

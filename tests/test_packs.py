@@ -1,0 +1,70 @@
+"""The pack author's journey: a new pack outside problems/, given as `--pack PATH`, through every command."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cli import main
+from conftest import REPO
+
+RECORDS = {
+    "1.1": {"id": "1.1", "title": "Mean", "section": "1 Basics", "part": "written", "points": 1, "type": 1,
+            "kind": "written", "statement": "What is the mean of 1, 2 and 3?", "answer": "number"},
+    "1.2": {"id": "1.2", "title": "Variance", "section": "1 Basics", "part": "written", "points": 1, "type": 1,
+            "kind": "written", "statement": "What is the variance of 1, 2 and 3?", "answer": "number"},
+}
+
+# A pack's checks as an author first writes them: numpy results, no ANSWER_KEYS table.
+REFERENCE = '''
+from workbench.verdicts import detail
+
+def reference(problem, ctx):
+    return {"answer": 2.0, "method": "the mean"}
+
+def check(problem, sub, ctx):
+    return [detail("answer", 2.0, 2.0 if "2" in sub.text else None, "2" in sub.text)]
+'''
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch) -> Path:
+    """An isolated project with no pack of its own under problems/ (the pack is given by path)."""
+    root = tmp_path / "project"
+    for name in ("problems", "traces", "runs", "build", "solutions"):
+        (root / name).mkdir(parents=True)
+    (root / "prompts").symlink_to(REPO / "prompts", target_is_directory=True)
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    return root
+
+
+def make_pack(tmp_path: Path, reference: str = REFERENCE, records: dict | None = None, **meta) -> Path:
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    records = RECORDS if records is None else records
+    head = {"schema": "workbench.pack/1", "name": "toy", "title": "Problem Set 1", "course": "STA 101",
+            "version": "1", "parts": [{"id": "written", "title": "Written part"}], "order": list(records), **meta}
+    (folder / "pack.yaml").write_text(yaml.safe_dump(head, sort_keys=False), encoding="utf-8")
+    for pid, record in records.items():
+        (folder / f"{pid}.yaml").write_text(yaml.safe_dump(record, sort_keys=False), encoding="utf-8")
+    (folder / "reference.py").write_text(textwrap.dedent(reference), encoding="utf-8")
+    return folder
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_reference_works_without_an_answer_keys_table(root, tmp_path, capsys):
+    pack = make_pack(tmp_path)
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack, "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"problem": "1.1", "answer_key": None, "answer": 2.0, "method": "the mean"}
