@@ -68,3 +68,39 @@ def test_reference_works_without_an_answer_keys_table(root, tmp_path, capsys):
     code, out, err = run(capsys, "reference", "1.1", "--pack", pack, "--json")
     assert (code, err) == (0, "")
     assert json.loads(out) == {"problem": "1.1", "answer_key": None, "answer": 2.0, "method": "the mean"}
+
+
+SOLUTION = "---\nproblem: \"1.1\"\n---\n## Critique\nFine.\n\n## Solution\nThe mean is 2.\n"
+
+NUMPY_REFERENCE = '''
+import numpy as np
+from workbench.verdicts import detail
+
+def reference(problem, ctx):
+    return {"answer": np.float64(2.0), "n": np.int64(3), "values": np.array([1, 2, 3]), "method": "numpy"}
+
+def check(problem, sub, ctx):
+    found = np.float64(2.0) if "2" in sub.text else np.float64(0.0)
+    return [detail("mean", np.array([2.0]), found, np.isclose(found, 2.0)),
+            detail("n", np.int64(3), np.int64(3), np.int64(3) == 3)]
+'''
+
+
+def test_numpy_results_of_a_packs_checks_are_written_as_json_numbers(root, tmp_path, capsys):
+    pack = make_pack(tmp_path, NUMPY_REFERENCE)
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack, "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"problem": "1.1", "answer_key": None, "answer": 2.0, "n": 3, "values": [1, 2, 3],
+                               "method": "numpy"}
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack)
+    assert code == 0 and "np." not in out and "array(" not in out and "[1, 2, 3]" in out
+
+    (root / "solutions" / "toy").mkdir()
+    (root / "solutions" / "toy" / "1.1.md").write_text(SOLUTION)
+    code, out, err = run(capsys, "verify", "--pack", pack, "--json")
+    assert code == 1 and err == ""  # not ready: no traces
+    own = json.loads(out)["reports"][0]["verdicts"][0]
+    assert own["status"] == "correct"
+    assert [(d["expected"], d["found"], d["ok"]) for d in own["details"]] == [([2.0], 2.0, True), (3, 3, True)]
+    code, out, err = run(capsys, "check", "1.1", root / "solutions" / "toy" / "1.1.md", "--pack", pack, "--json")
+    assert (code, err) == (0, "") and json.loads(out)["status"] == "correct"

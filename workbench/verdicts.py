@@ -39,19 +39,26 @@ class Verdict:
 def detail(what: str, expected, found, ok: bool | None, *, credit: float | None = None, weight: float = 1.0,
            note: str = "") -> dict:
     """One comparison. ok None = could not be decided; credit (0-1) defaults to 1 if ok else 0."""
-    return {"what": what, "expected": _plain(expected), "found": _plain(found), "ok": ok,
-            "credit": (1.0 if ok else 0.0) if credit is None and ok is not None else credit,
-            "weight": weight, "note": note}
+    ok = None if ok is None else bool(ok)  # numpy's bool_ (np.isclose) is no JSON value
+    return {"what": what, "expected": plain(expected), "found": plain(found), "ok": ok,
+            "credit": (1.0 if ok else 0.0) if credit is None and ok is not None else plain(credit),
+            "weight": plain(weight), "note": note}
 
 
-def _plain(value):
-    """JSON-safe (tuples -> lists, numpy scalars -> float)."""
+def plain(value):
+    """JSON-safe: tuples -> lists; numpy (or torch) scalars and arrays -> Python numbers and lists, as a pack's
+    checks compute them; anything else a number or its text."""
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, (str, int, float, bool)):
+        return {str(k): plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (str, bool)) or type(value) in (int, float):
         return value
+    if callable(getattr(value, "tolist", None)):  # np.int64 -> int, np.ndarray -> nested lists
+        try:
+            return plain(value.tolist())
+        except (TypeError, ValueError):
+            pass
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -30,7 +30,7 @@ from workbench.paths import project_root, results_dir, shown_path
 from workbench.problems import Pack, Problem, load_pack
 from workbench.solutions import cites_as_written, code_pointer, split_front_matter, split_sections
 from workbench.results import epoch_rows
-from workbench.verdicts import ProblemReport, Verdict, detail, make_verdict, unjudged
+from workbench.verdicts import ProblemReport, Verdict, detail, make_verdict, plain, unjudged
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -302,7 +302,7 @@ def reference_answer(pack, problem_id: str) -> dict:
     except (Unchecked, Missing) as exc:
         return {"problem": problem.id, "answer": None, "status": "unchecked", "reason": str(exc)}
     keys = getattr(ref, "ANSWER_KEYS", None) or {}  # optional: a pack may read `answer:` its own way
-    return {"problem": problem.id, "answer_key": keys.get(problem.id), **(out or {})}
+    return plain({"problem": problem.id, "answer_key": keys.get(problem.id), **(out or {})})
 
 
 def answer_key_error(ref, problem: Problem, answer) -> ProblemError | None:
