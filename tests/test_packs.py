@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 
@@ -104,3 +105,76 @@ def test_numpy_results_of_a_packs_checks_are_written_as_json_numbers(root, tmp_p
     assert [(d["expected"], d["found"], d["ok"]) for d in own["details"]] == [([2.0], 2.0, True), (3, 3, True)]
     code, out, err = run(capsys, "check", "1.1", root / "solutions" / "toy" / "1.1.md", "--pack", pack, "--json")
     assert (code, err) == (0, "") and json.loads(out)["status"] == "correct"
+
+
+RAISING_REFERENCE = '''
+from pathlib import Path
+from workbench.verdicts import detail
+
+ANSWER_KEYS = {"1.1": {"value": "number"}, "1.2": {"value": "number"}}
+
+def reference(problem, ctx):
+    raise ValueError("no solver yet")
+
+def answer_value_error(pid, key, value):
+    if pid == "1.1":
+        raise KeyError(key)
+    return None
+
+def check(problem, sub, ctx):
+    if problem.id == "1.1":
+        raise ZeroDivisionError("division by zero")
+    return [detail("answer", 2.0, 2.0, True)]
+
+def plot_files(problem, ctx):
+    raise RuntimeError("figs not decided")
+'''
+
+
+def raising_pack(root, tmp_path) -> Path:
+    records = dict(RECORDS)
+    records["1.3"] = dict(RECORDS["1.2"], id="1.3", type=3, kind="plot")
+    pack = make_pack(tmp_path, RAISING_REFERENCE, records)
+    (root / "solutions" / "toy").mkdir()
+    for pid in ("1.1", "1.2"):
+        (root / "solutions" / "toy" / f"{pid}.md").write_text(
+            f"---\nproblem: \"{pid}\"\nanswer: {{value: 2}}\n---\n## Critique\nFine.\n\n## Solution\nIt is 2.\n")
+    return pack
+
+
+def test_a_packs_reference_that_raises_is_one_line_naming_the_problem_and_function(root, tmp_path, capsys):
+    pack = raising_pack(root, tmp_path)
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert "1.1" in err and "reference()" in err and "ValueError: no solver yet" in err
+    assert str(pack / "reference.py") in err and "line 8" in err
+
+
+def test_a_packs_functions_that_raise_leave_that_problem_unchecked_and_the_others_checked(root, tmp_path, capsys):
+    pack = raising_pack(root, tmp_path)
+    code, out, err = run(capsys, "verify", "--pack", pack, "--json")
+    assert code == 1 and "Traceback" not in err
+    reports = {r["problem"]: r for r in json.loads(out)["reports"]}
+    own = {pid: r["verdicts"][0] for pid, r in reports.items() if r["verdicts"]}
+    assert own["1.1"]["status"] == "unchecked"
+    assert "answer_value_error()" in own["1.1"]["reason"] and "KeyError" in own["1.1"]["reason"]
+    assert own["1.2"]["status"] == "correct"  # the problem after the failing ones is still checked
+    notes = " ".join(reports["1.3"]["notes"])
+    assert "plot_files()" in notes and "RuntimeError: figs not decided" in notes
+    assert reports["1.3"]["present"]["plot"] is False
+
+    # the check itself raising: unchecked, naming check() and where
+    (pack / "reference.py").write_text(RAISING_REFERENCE.replace("raise KeyError(key)", "return None"))
+    for name in [m for m in sys.modules if m.startswith("workbench_pack_toy")]:  # as a new process would load it
+        del sys.modules[name]
+    code, out, err = run(capsys, "verify", "--pack", pack, "--json")
+    own = json.loads(out)["reports"][0]["verdicts"][0]
+    assert own["status"] == "unchecked" and "check()" in own["reason"] and "ZeroDivisionError" in own["reason"]
+    assert "reference.py, line 17" in own["reason"]
+    code, out, err = run(capsys, "verify", "--pack", pack)
+    assert code == 1 and "Traceback" not in err and "1.3: the pack's plot_files() failed" in out
+    assert "1.1: the pack's check() failed" in out  # why 1.1 is unchecked, in the text report too
+
+    code, out, err = run(capsys, "check", "1.1", root / "solutions" / "toy" / "1.1.md", "--pack", pack)
+    assert code == 0 and "unchecked" in out and "check()" in out

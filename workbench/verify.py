@@ -192,12 +192,23 @@ def load_reference(pack: Pack):
         raise CheckError(f"{exc.filename}, line {exc.lineno}: syntax error in the pack's checks ({exc.msg})",
                          "fix that line of the pack's Python code") from None
     except Exception as exc:  # a missing module or a raise at import time: the pack's code, not ours
-        import traceback
-
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).parent == folder]
-        where = f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else str(path)
-        raise CheckError(f"{where}: the pack's checks fail to import ({type(exc).__name__}: {exc})",
+        raise CheckError(f"{_pack_line(exc, folder) or path}: the pack's checks fail to import ({type(exc).__name__}: {exc})",
                          "fix that line of the pack's Python code, or install what it imports") from None
+
+
+def _pack_line(exc: BaseException, folder: Path) -> str:
+    """Where in the pack's own files `exc` was raised ("<file>, line N"), or '' when not in them."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).parent == Path(folder)]
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ""
+
+
+def pack_failure(name: str, exc: BaseException, pack: Pack | None) -> str:
+    """One line on a pack function's bug (a raise other than Unchecked / Missing): the pack author's to fix."""
+    folder = Path(pack.path) if pack is not None and pack.path else None
+    where = (_pack_line(exc, folder) or str(folder / "reference.py")) if folder else "the pack's reference.py"
+    return f"the pack's {name}() failed at {where} ({type(exc).__name__}: {str(exc)[:160]})"
 
 
 def _pack(pack) -> Pack:
@@ -276,8 +287,7 @@ def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verd
     except CheckError as exc:
         return unjudged(problem.id, sub.subject, "unchecked", exc.message)
     except Exception as exc:  # a check's bug on odd input must not end the whole report; say what broke
-        return unjudged(problem.id, sub.subject, "unchecked",
-                         f"the check itself failed ({type(exc).__name__}: {str(exc)[:160]}); please report it")
+        return unjudged(problem.id, sub.subject, "unchecked", pack_failure("check", exc, ctx.pack))
     graded = any(d["what"].startswith("key points") for d in details)  # a pack's check that asked the grader itself
     if all(d.get("ok") is None for d in details) and not graded:
         try:
@@ -301,13 +311,19 @@ def reference_answer(pack, problem_id: str) -> dict:
         out = run_with_timeout(lambda: ref.reference(problem, ctx), ctx.timeout_s)
     except (Unchecked, Missing) as exc:
         return {"problem": problem.id, "answer": None, "status": "unchecked", "reason": str(exc)}
+    except WorkbenchError:
+        raise
+    except Exception as exc:
+        raise CheckError(f"{problem.id}: {pack_failure('reference', exc, ctx.pack)}",
+                         "fix that line of the pack's reference.py") from None
     keys = getattr(ref, "ANSWER_KEYS", None) or {}  # optional: a pack may read `answer:` its own way
     return plain({"problem": problem.id, "answer_key": keys.get(problem.id), **(out or {})})
 
 
-def answer_key_error(ref, problem: Problem, answer) -> ProblemError | None:
+def answer_key_error(ref, problem: Problem, answer, pack: Pack | None = None) -> ProblemError | None:
     """What is wrong with an own solution's `answer:` for this problem's check, or None: a key the check does
-    not read (a misspelt one) would be ignored without a word, a value it cannot read would leave it unchecked."""
+    not read (a misspelt one) would be ignored without a word, a value it cannot read would leave it unchecked.
+    CheckError when the pack's answer_value_error itself fails."""
     table = getattr(ref, "ANSWER_KEYS", None)
     if answer is None or table is None:  # a pack without the table reads `answer:` its own way
         return None
@@ -323,7 +339,11 @@ def answer_key_error(ref, problem: Problem, answer) -> ProblemError | None:
         return ProblemError(f"unknown answer key {unknown[0]!r} for {problem.id}", f"use only: {', '.join(keys)}")
     read = getattr(ref, "answer_value_error", None)
     for key, value in answer.items():  # a value given as machine-checkable that cannot be read: the same kind of slip
-        why = read(problem.id, key, value) if read else None
+        try:
+            why = read(problem.id, key, value) if read else None
+        except Exception as exc:
+            raise CheckError(f"{problem.id}: {pack_failure('answer_value_error', exc, pack)}",
+                             "fix that line of the pack's reference.py") from None
         if why:
             shown = f"'{value}'" if isinstance(value, str) else str(value)
             return ProblemError(f"answer key {key!r} of {problem.id} cannot be read: {why}, in {shown}",
@@ -353,7 +373,7 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
     if not isinstance(sub.cites, dict):  # refused before the check runs, as a solution file is
         raise UsageError("`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
     ref = load_reference(ctx.pack)
-    bad = answer_key_error(ref, problem, sub.answer)
+    bad = answer_key_error(ref, problem, sub.answer, ctx.pack)
     if bad:
         raise UsageError(bad.message, bad.fix)
     verdict = run_check(ref, problem, sub, ctx)
@@ -366,7 +386,10 @@ def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "tex
 
 
 def check_solution(ref, problem: Problem, sol, ctx: CheckContext) -> Verdict:
-    bad = answer_key_error(ref, problem, sol.answer)
+    try:
+        bad = answer_key_error(ref, problem, sol.answer, ctx.pack)
+    except CheckError as exc:  # the pack's answer_value_error failed: its bug, not the solution's
+        return unjudged(problem.id, "own", "unchecked", exc.message)
     if bad:
         return unjudged(problem.id, "own", "missing", f"{bad.message} ({bad.fix})")
     sub = Submission(problem.id, "own", sol.solution, answer=sol.answer, code=sol.code, cites=sol.cites)
@@ -464,7 +487,10 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
         sol = None
         notes.append(str(exc))
     notes += heading_notes(sol)
-    bad = answer_key_error(ref, problem, sol.answer) if sol else None
+    try:
+        bad = answer_key_error(ref, problem, sol.answer, ctx.pack) if sol else None
+    except CheckError:  # the own verdict says so (check_solution)
+        bad = None
     if bad:
         notes.append(f"{sol.path}: {bad}")
     pick = pick_trace(problem.id, sol.trace if sol else None, pack=ctx.pack.name)  # the trace the writeup shows is the one judged
@@ -485,11 +511,18 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
                      if sol and sol.code else
                      f"the solution names no `code:` (e.g. code: \"package.module:Name\" in solutions/{ctx.pack.name}/{problem.id}.md)")
     if "plot" in problem.deliverables:
-        plots = list(getattr(ref, "plot_files", lambda p, c: [])(problem, ctx) or [])
+        try:
+            plots = list(getattr(ref, "plot_files", lambda p, c: [])(problem, ctx) or [])
+            if not plots:
+                notes.append(f"no plot file: the pack's plot_files (reference.py) names none for {problem.id}")
+        except (Unchecked, Missing) as exc:
+            plots = []
+            notes.append(f"plot: {exc}")
+        except Exception as exc:  # the pack's bug: this problem's plots are unknown, the others still checked
+            plots = []
+            notes.append(pack_failure("plot_files", exc, ctx.pack))
         present["plot"] = bool(plots) and all(Path(p).is_file() for p in plots)
         notes += [f"plot {shown_path(Path(p))} is missing" for p in plots if not Path(p).is_file()]
-        if not plots:
-            notes.append(f"no plot file: the pack's plot_files (reference.py) names none for {problem.id}")
     if trace and not trace.intact:
         notes.append(f"trace {trace.path.name} is not intact evidence (edited): {trace.fault}")
     verdicts = []

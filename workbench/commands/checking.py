@@ -285,6 +285,7 @@ def _print_reports(reports, info) -> None:
         own_v = r.own_verdict
         if own_v and own_v.status in ("incorrect", "partial") and own_v.critique:
             console.print(f"{r.problem}: {own_v.critique}", markup=False)
-        elif own_v and own_v.status == "missing" and own_v.reason:  # what is missing and how to get it
+        elif own_v and own_v.reason and (own_v.status == "missing" or not own_v.details):
+            # what is missing and how to get it; why nothing was judged (the pack's check failed)
             console.print(f"{r.problem}: {own_v.reason}", markup=False)
     console.print("[green]ready[/]" if info["ready"] else "[red]not ready[/]: see the missing deliverables and verdicts above")
