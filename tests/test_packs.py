@@ -178,3 +178,22 @@ def test_a_packs_functions_that_raise_leave_that_problem_unchecked_and_the_other
 
     code, out, err = run(capsys, "check", "1.1", root / "solutions" / "toy" / "1.1.md", "--pack", pack)
     assert code == 0 and "unchecked" in out and "check()" in out
+
+
+def test_next_step_advice_names_the_pack_that_was_given(root, tmp_path, capsys):
+    pack = make_pack(tmp_path)
+    flag = f"--pack {pack}"
+    code, out, err = run(capsys, "traces", "--pack", pack)
+    assert code == 0 and f"`python cli.py prompt ID {flag}`" in out and f"--problem ID {flag}`" in out
+    code, out, err = run(capsys, "traces", "1.1", "--pack", pack)
+    assert code == 0 and f"`python cli.py prompt ID {flag}`" in out
+    code, out, err = run(capsys, "study", "--pack", pack)
+    assert code == 1 and f"`python cli.py prompt --type 1,2,3,4 {flag}`" in err
+
+    chat = tmp_path / "chat.md"
+    chat.write_text("## User\n\nWhat is the mean of 1, 2 and 3?\n\n## ChatGPT\n\nIt is 2.\n", encoding="utf-8")
+    assert run(capsys, "import-chat", chat, "--problem", "1.1", "--model", "gpt-4o", "--pack", pack)[0] == 0
+    code, out, err = run(capsys, "import-chat", chat, "--problem", "1.1", "--model", "gpt-4o", "--pack", pack)
+    assert code == 2 and f"`python cli.py traces cite 1.1 {flag}`" in err
+    code, out, err = run(capsys, "traces", "cite", "1.1", "--pack", pack)
+    assert code == 0 and "gpt-4o" in out

@@ -13,8 +13,8 @@ from workbench.paths import make_folder
 
 ALPHA = 0.05  # a one-sided p-value at most this says the scores fall as the Type rises
 SKIPPED_NAMED = 5  # skipped trace files an error names; the rest are counted
-NO_TRACES_FIX = ("get some with `python cli.py prompt --type 1,2,3,4` (every graded problem) or `import-chat`, or widen "
-                 "--problem/--type/--model/--strategy")
+NO_TRACES_FIX = ("get some with `python cli.py prompt --type 1,2,3,4{flag}` (every graded problem) or `import-chat`, or "
+                 "widen --problem/--type/--model/--strategy")
 
 
 def register(sub) -> None:
@@ -63,7 +63,8 @@ def cmd_study(args) -> int:
     if not pairs:
         more = f"; and {len(skipped) - SKIPPED_NAMED} more" if len(skipped) > SKIPPED_NAMED else ""  # one line, not thousands
         why = f"; skipped: {'; '.join(skipped[:SKIPPED_NAMED])}{more}" if skipped else ""
-        raise MissingWorkError(f"no intact trace to study among {len(problems)} problem(s){why}", NO_TRACES_FIX)
+        raise MissingWorkError(f"no intact trace to study among {len(problems)} problem(s){why}",
+                               NO_TRACES_FIX.format(flag=ctx.pack.pack_flag()))
     if plot:
         _pyplot()
     ref = load_reference(ctx.pack)

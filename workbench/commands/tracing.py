@@ -97,8 +97,11 @@ def _list(problem_id: str | None, args) -> int:
                    [{"file": str(f), "problem": f.parent.name, "intact": False, "unreadable": why} for f, why in bad])
         return 0
     if not traces and not bad:
-        console.print(f"no traces{' for ' + problem_id if problem_id else ''} yet — run `python cli.py prompt ID` "
-                      "or `python cli.py import-chat FILE --problem ID`")
+        from workbench.problems import pack_flag
+
+        flag = pack_flag(args.pack, None)
+        console.print(f"no traces{' for ' + problem_id if problem_id else ''} yet — run `python cli.py prompt ID{flag}` "
+                      f"or `python cli.py import-chat FILE --problem ID{flag}`", markup=False)
         return 0
     from rich.table import Table
 
@@ -203,7 +206,7 @@ def cmd_import_chat(args) -> int:
         duplicate = existing_import(data)
         if duplicate:
             raise UsageError(f"this conversation is already imported for {problem.id}: {duplicate}",
-                             f"cite that trace (`python cli.py traces cite {problem.id}`); nothing was written")
+                             f"cite that trace (`python cli.py traces cite {problem.id}{problem.pack_flag()}`); nothing was written")
         path = write_trace(data)
     trace = load_trace(path)
     info = trace.data["import"]
