@@ -197,3 +197,30 @@ def test_next_step_advice_names_the_pack_that_was_given(root, tmp_path, capsys):
     assert code == 2 and f"`python cli.py traces cite 1.1 {flag}`" in err
     code, out, err = run(capsys, "traces", "cite", "1.1", "--pack", pack)
     assert code == 0 and "gpt-4o" in out
+
+
+PLOT_REFERENCE = '''
+from pathlib import Path
+
+def reference(problem, ctx):
+    return {"answer": None, "method": "a plot"}
+
+def check(problem, sub, ctx):
+    return []
+
+def plot_files(problem, ctx):
+    return [Path(ctx.results_dir).parent / "figs" / "hist.png"]
+'''
+
+
+def plot_pack(tmp_path, **record) -> Path:
+    return make_pack(tmp_path, PLOT_REFERENCE, {"1.1": dict(RECORDS["1.1"], type=3, kind="plot", answer="free", **record)})
+
+
+def test_a_missing_plot_folder_is_named_as_the_plots_folder_not_a_training_run(root, tmp_path, capsys):
+    pack = plot_pack(tmp_path)
+    code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1")
+    assert "Traceback" not in err
+    text = " ".join((out + err).split())
+    assert "pinned run" not in text and "train the model" not in text
+    assert "solutions/toy/figs/hist.png is missing (no folder solutions/toy/figs yet)" in text

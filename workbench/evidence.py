@@ -241,6 +241,15 @@ def plot_finder(pack: Pack):
     return find
 
 
+def _named_plots(pack: Pack, folder: Path, names: tuple[str, ...]) -> Run:
+    """The plot files a pack names in `folder`; a folder not yet made outside results/ is one for plots, not a
+    training run to pin, and is named as such."""
+    if not folder.is_dir() and folder.parent != results_dir(pack.name):
+        return Run(folder.name, folder, plots_only=True, problems=tuple(
+            f"{shown_path(folder / n)} is missing (no folder {shown_path(folder)} yet)" for n in dict.fromkeys(names)))
+    return load_run(folder, names, run_files=False)
+
+
 def runs_for(pack: Pack, problem: Problem, solution: Solution | None, finder=None) -> tuple[Run, ...]:
     """The pinned runs a plot problem shows: those the pack names (with the files it needs), else the runs
     the solution quotes in `cites:`."""
@@ -250,7 +259,7 @@ def runs_for(pack: Pack, problem: Problem, solution: Solution | None, finder=Non
     for file in finder(problem) if finder is not None else []:
         needs.setdefault(file.parent, []).append(file.name)
     if needs:
-        return tuple(load_run(folder, tuple(names), run_files=False) for folder, names in needs.items())
+        return tuple(_named_plots(pack, folder, tuple(names)) for folder, names in needs.items())
     cited = tuple(load_run(folder) for folder in dict.fromkeys(cited_runs(pack.name, solution)))
     if finder is None:
         return cited
