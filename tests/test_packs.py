@@ -224,3 +224,31 @@ def test_a_missing_plot_folder_is_named_as_the_plots_folder_not_a_training_run(r
     text = " ".join((out + err).split())
     assert "pinned run" not in text and "train the model" not in text
     assert "solutions/toy/figs/hist.png is missing (no folder solutions/toy/figs yet)" in text
+
+
+def tiny_png(path: Path) -> None:
+    """A valid 1x1 grey PNG, written by hand (no imaging library needed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b""))
+
+
+def test_a_records_missing_or_corrupt_figure_is_a_warning_and_the_good_one_is_shown(root, tmp_path, capsys):
+    pack = plot_pack(tmp_path, figures=["good.png", "gone.png", "broken.png"])
+    tiny_png(pack / "good.png")
+    (pack / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # a PNG's signature, cut off after it
+    code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1")
+    assert "Traceback" not in err and "typst failed" not in err
+    assert (root / "build" / "toy-writeup.pdf").is_file()
+    lines = (out + err).splitlines()
+    gone = [line for line in lines if "gone.png" in line]
+    broken = [line for line in lines if "broken.png" in line]
+    assert len(gone) == 1 and "1.1" in gone[0] and "no such file" in gone[0], gone
+    assert len(broken) == 1 and "1.1" in broken[0] and "not a readable" in broken[0], broken
+    shown = [f.name for f in (root / "build" / "files").iterdir() if f.name.startswith("fig-")]
+    assert shown == ["fig-1.1-good.png"]

@@ -155,6 +155,20 @@ def image_warnings(entries: list[Entry]) -> list[str]:
     return out
 
 
+def record_figure(problem: Problem, fig: str) -> tuple[Path | None, str]:
+    """(the image file a record's `figures:` entry names, its suffix by content) or (None, why it cannot be shown):
+    a missing or corrupt one is left out, as it would fail the whole Typst build."""
+    src = _ref_path(fig, Path(problem.path))
+    suffix = _image_suffix(src) if src.is_file() and src.suffix.lower() in IMAGE_SUFFIXES else None
+    return (src, suffix) if suffix else (None, _why_not_shown(fig, Path(problem.path)))
+
+
+def figure_warnings(entries: list[Entry]) -> list[str]:
+    """The `figures:` of each record that the document cannot show."""
+    return [f"{e.problem.id}: figure {fig!r} of {shown_path(Path(e.problem.path))} not shown: {why}"
+            for e in entries for fig in e.problem.figures for src, why in [record_figure(e.problem, fig)] if src is None]
+
+
 def md_paragraphs(text: str) -> str:
     """Untrusted multi-paragraph text (checker output) as escaped, literal Markdown paragraphs."""
     return "\n\n".join(md_text(par) for par in re.split(r"\n\s*\n", text) if par.strip())

@@ -22,8 +22,8 @@ from workbench.evidence import Entry, collect, may_need_auto_critique, no_run_no
 from workbench.errors import WriteError, WriteupError
 from workbench.paths import build_dir, make_folder, project_root, shown_path
 from workbench.problems import Pack, Problem, load_pack
-from workbench.sections import (ASSETS, code_section, critique_section, image_warnings, md_table, missing_box, risk_note,
-                                run_section, slug, solution_section, trace_section)
+from workbench.sections import (ASSETS, code_section, critique_section, figure_warnings, image_warnings, md_table,
+                                missing_box, record_figure, risk_note, run_section, slug, solution_section, trace_section)
 from workbench.solutions import stray_solution_notes
 from workbench.transcript import IMPORTED
 from workbench.atomic import atomic_write, cannot_write, folder_lock, remove_orphans
@@ -103,9 +103,9 @@ def question(entry: Entry, traces_at_end: bool, files: dict[Path, str], shown: s
         out += [raw_typst("#wb-statement["), tex_to_markdown(context), raw_typst("]")]
     out += [raw_typst("#wb-statement["), tex_to_markdown(p.statement), raw_typst("]")]
     for fig in p.figures:
-        src = Path(p.path).parent / fig
-        if src.is_file():
-            name = files.setdefault(src, f"fig-{slug(p.id)}-{slug(src.name)}")
+        src, suffix = record_figure(p, fig)
+        if src is not None:  # else figure_warnings says why
+            name = files.setdefault(src, f"fig-{slug(p.id)}-{slug(src.stem)}{suffix}")
             out.append(raw_typst(f"#wb-figure({typ_str(ASSETS + '/' + name)}, [])"))
     if entry.shows_trace:
         out.append("### Program trace")
@@ -459,7 +459,7 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
         body, warnings = converting.result()
     body, more = fill_typst(body, contents, md_path)
     warnings = [_with_source(w, entries) for w in warnings]
-    warnings += more + glyph_warnings(entries) + image_warnings(entries) + stray_solution_notes(pack)
+    warnings += more + glyph_warnings(entries) + image_warnings(entries) + figure_warnings(entries) + stray_solution_notes(pack)
     # the checklist already names them where no trace could be shown; elsewhere they would go unnoticed
     warnings += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for e in entries
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]
