@@ -252,3 +252,11 @@ def test_a_records_missing_or_corrupt_figure_is_a_warning_and_the_good_one_is_sh
     assert len(broken) == 1 and "1.1" in broken[0] and "not a readable" in broken[0], broken
     shown = [f.name for f in (root / "build" / "files").iterdir() if f.name.startswith("fig-")]
     assert shown == ["fig-1.1-good.png"]
+
+
+def test_one_problem_and_one_point_are_counted_in_the_singular(root, tmp_path, capsys):
+    pack = plot_pack(tmp_path)
+    code, out, err = run(capsys, "list", "--pack", pack)
+    assert code == 0 and "Written part: 1 problem " in out and out.splitlines()[-1] == "1 problem, 1 point"
+    code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1")
+    assert "0 of 1 questions complete; 1 point at risk" in out

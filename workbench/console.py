@@ -135,3 +135,8 @@ def print_json(data) -> None:
 
 def fmt_points(points: float) -> str:
     return f"{points:g}"
+
+
+def counted(n: float, word: str) -> str:
+    """"1 problem", "2 problems", "0.5 points": a count and its noun, singular only for one."""
+    return f"{n:g} {word}{'s' * (n != 1)}"

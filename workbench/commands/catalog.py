@@ -6,7 +6,7 @@ import argparse
 
 from rich.markup import escape
 
-from workbench.console import console, fmt_points, print_json
+from workbench.console import console, counted, fmt_points, print_json
 from workbench.problems import Pack, Problem, load_pack
 
 
@@ -93,10 +93,10 @@ def cmd_list(args) -> int:
             table.add_row(escape(p.id), escape(p.title), fmt_points(p.points), str(p.type), p.kind, deliver,
                           style=None if p.graded else "dim")
         total = sum(p.points for p in probs)
-        table.add_row("", f"[bold]{escape(part.title)}: {len(probs)} problems[/]", f"[bold]{fmt_points(total)}[/]",
+        table.add_row("", f"[bold]{escape(part.title)}: {counted(len(probs), 'problem')}[/]", f"[bold]{fmt_points(total)}[/]",
                       "", "", "")
     console.print(table)
-    console.print(f"{len(pack.problems)} problems, {fmt_points(sum(p.points for p in pack.problems))} points")
+    console.print(f"{counted(len(pack.problems), 'problem')}, {counted(sum(p.points for p in pack.problems), 'point')}")
     return 0
 
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench import console as console_state
-from workbench.console import ReaderGone, console, err_console, paste_command, print_error, print_json
+from workbench.console import ReaderGone, console, counted, err_console, paste_command, print_error, print_json
 from workbench.errors import Interrupted, LLMError, UsageError, WorkbenchError
 
 
@@ -325,7 +325,7 @@ def _batch(problems, args, settings, skipped=()) -> int:
         return LLMError.exit_code if failed else 0
     from rich.table import Table
 
-    table = Table(title=f"prompt --strategy {args.strategy} · {settings.model} · {len(problems)} problems")
+    table = Table(title=f"prompt --strategy {args.strategy} · {settings.model} · {counted(len(problems), 'problem')}")
     # latency: the model's time on the requests; wall: also waiting for a client and the retries' backoff
     for col in ("problem", "status", "samples", "latency s", "wall s", "trace"):
         table.add_column(col, overflow="fold")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, fmt_points
+from workbench.console import console, counted, fmt_points
 
 
 def register(sub) -> None:
@@ -62,7 +62,7 @@ def print_checklist(result) -> None:
     if table.row_count:
         console.print(table)
     console.print(f"{complete} of {len(result.checklist)} questions complete; "
-                  f"{fmt_points(result.points_at_risk)} points at risk")
+                  f"{counted(result.points_at_risk, 'point')} at risk")
     for note in result.notes:
         style = "red" if note.startswith("missing") else "yellow"
         console.print(f"[{style}]{escape(note)}[/]")
