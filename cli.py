@@ -30,6 +30,12 @@ class _Parser(argparse.ArgumentParser):
 
     last_error: str | None = None
 
+    def __init__(self, *args, **kwargs):
+        # No prefix abbreviations (`--ep` for --epochs): a typo ran with another option, and an option added later
+        # would change what an abbreviation means. Subparsers are built by this class too, so this covers them.
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         _Parser.last_error = f"{self.prog}: {message}"
         super().error(message)

@@ -1,0 +1,46 @@
+"""The command line as a whole: what every command's parser accepts and refuses."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from conftest import REPO  # noqa: F401  (puts the repository on sys.path)
+
+
+def _parsers():
+    """(name, parser) of the top level and of every command."""
+    from cli import build_parser
+
+    top = build_parser()
+    yield "cli.py", top
+    for action in top._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            yield from action.choices.items()
+
+
+@pytest.mark.parametrize("argv", [["list", "--js"], ["list", "--pa", "a2"], ["train", "--ep", "1", "unet"],
+                                  ["prompt", "1.2.1", "--dry"]])
+def test_an_abbreviated_option_is_refused_not_taken_for_the_whole_one(project, capsys, argv):
+    from cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing ran: `list --js` printed the JSON document of `list --json`
+    abbreviation = next(word for word in argv if word.startswith("--"))
+    assert f"unrecognized arguments: {abbreviation}" in err
+
+
+def test_no_parser_reads_a_prefix_of_any_of_its_long_options():
+    """Every long option of every command, shortened by one letter, is no option of that command."""
+    checked = 0
+    for name, parser in _parsers():
+        for option in parser._option_string_actions:
+            if option.startswith("--") and len(option) > 3:
+                found = parser._parse_optional(option[:-1])
+                assert found is None or found[0] is None, f"{name} reads {option[:-1]} as {option}"
+                checked += 1
+    assert checked > 50  # the walk reached the commands' options, not only the top level's
