@@ -696,6 +696,30 @@ def test_cli_check_refuses_an_answer_longer_than_the_limit(proj, tmp_path, capsy
     assert main(["check", "3.1", "-"]) == 2 and "is longer than" in capsys.readouterr().err
 
 
+class _Unread:
+    """A stdin nobody has typed into yet: reading it would wait until the user gives up."""
+
+    @property
+    def buffer(self):
+        return self
+
+    def read(self, *_):
+        raise AssertionError("stdin was read before the command line was checked")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["check", "9.9", "-"], "no problem '9.9'"),
+    (["check", "3.1", "-", "--pack", "nopack"], "nopack"),
+    (["check", "3.1", "-", "--base-url", "http://localhost:1/v1"], "no --judge was given"),
+])
+def test_cli_check_from_stdin_refuses_a_bad_command_line_before_reading_it(proj, capsys, monkeypatch, argv, message):
+    """`check 9.9 -` waited for the answer on stdin (forever, when nothing was piped) before saying 9.9 is no problem."""
+    monkeypatch.setattr("sys.stdin", _Unread())
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
 def test_cli_check_stdin_with_windows_line_ends_reads_as_a_file_does(tmp_path, monkeypatch):
     """Read as bytes, stdin kept its \\r\\n where a file (and a text stdin) reads \\n: a fenced model piped from
     Windows ended "```\\r", so no code block was found and a correct answer was `unchecked`."""

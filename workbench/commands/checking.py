@@ -187,12 +187,15 @@ def print_cached_grades(judge) -> None:
 
 
 def cmd_check(args) -> int:
+    from workbench.problems import load_pack
     from workbench.verify import check_text
 
+    # the command line first: with `-` the answer is read from stdin, which waits for as long as nobody types
+    load_pack(args.pack).get(args.id)
+    judge = judge_from_args(args)
     text = _read_answer(args.file)
     _refuse_trace(text, args.pack, args.id, args.file)
     _warn_other_problem(text, args.id, args.file)
-    judge = judge_from_args(args)
     verdict = check_text(args.pack, args.id, text, judge=judge)
     if args.json:
         print_json(verdict.to_dict())
