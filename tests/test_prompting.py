@@ -641,6 +641,36 @@ def test_an_answer_that_cannot_be_saved_in_traces_is_kept_elsewhere(wb, monkeypa
     assert wb.run("traces", "1.1", "--pack", "demo")[0] == 0
 
 
+def test_a_batch_stops_sending_once_a_trace_cannot_be_saved(wb, monkeypatch, tmp_path):
+    """traces/ turned unwritable (a full disk) during `prompt --all`: every further problem was still sent and paid
+    for, the batch said the LLM failed (exit 3) and to rerun them all, the answers kept elsewhere included."""
+    import tempfile
+
+    import workbench.traces
+
+    real, calls = workbench.traces.make_folder, []
+
+    def writable_until_the_first_save(folder, keep=True):  # the 4 checks before sending pass, the first save fails
+        calls.append(folder)
+        return real(folder, keep) if len(calls) <= 4 else "No space left on device"
+
+    monkeypatch.setattr(workbench.traces, "make_folder", writable_until_the_first_save)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--jobs", "1")
+    assert code == 2, err
+    assert len(wb.server.chat_requests()) == 1 and wb.traces() == []  # one answer paid for, none after it
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in err, err
+    assert lines[0].startswith("unsaved 1.1: ") and "No space left on device" in lines[0]
+    kept = Path(lines[0].split("the answer is kept in ")[1].split(" ")[0])
+    assert kept.is_file() and kept.parent == tmp_path / "workbench-unsaved-traces" / "1.1"
+    assert "`python cli.py prompt 1.2 1.3 2.1 --pack demo`" in lines[1] and "1.1 " not in lines[1].split("`")[1]
+    assert "not sent" in out and "unsaved" in out
+    calls.clear()
+    doc = json.loads(wb.run("prompt", "--all", "--pack", "demo", "--jobs", "1", "--json")[1])
+    assert doc["failed"] == ["1.1", "1.2", "1.3", "2.1"] and len(wb.server.chat_requests()) == 2
+
+
 def test_config_file_settings_reach_the_request(wb):
     (wb.root / "workbench.toml").write_text(f'[llm]\nmodel = "fake-gpt-mini"\nbase_url = "{wb.server.url}"\n'
                                             'temperature = 0.5\nmax_tokens = 64\n')

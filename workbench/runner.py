@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from workbench import __version__, llm
-from workbench.errors import LLMError, UsageError, WorkbenchError
+from workbench.errors import LLMError, TraceError, UsageError, WorkbenchError
 from workbench.pool import imap_unordered
 from workbench.problems import Pack, Problem
 from workbench.prompts import Strategy, load_strategy, render
@@ -39,6 +39,8 @@ class Outcome:
     seconds: float = 0.0
     latency_s: float = 0.0  # sum of the request latencies of its exchanges
     cautions: tuple[str, ...] = ()  # per saved sample, what a reader must know ('' when nothing): Trace.cautions
+    unsaved: bool = False  # answered, but the trace could not be saved (the error says where the answer is kept)
+    unsent: bool = False  # not sent: an earlier trace of the batch could not be saved
 
     @property
     def ok(self) -> bool:
@@ -148,19 +150,28 @@ def run_many(problems: list[Problem], strategy_name: str, settings: llm.Settings
              jobs: int = 4, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Run and save every problem, `jobs` at a time; a failure is recorded and does not stop the others.
 
-    On Ctrl-C no new trace is started or written; traces already written are complete."""
+    On Ctrl-C no new trace is started or written; traces already written are complete. Once a trace cannot be
+    saved (a full disk, traces/ turned read-only) no further problem is sent: its answer could not be saved either."""
     strategy = load_strategy(strategy_name)
-    stop, write_lock = threading.Event(), threading.Lock()
+    stop, unsaveable, write_lock = threading.Event(), threading.Event(), threading.Lock()
     written: list[Outcome] = []  # every saved trace's outcome, reported or not: Ctrl-C must name them all
 
     def job(problem: Problem) -> Outcome:
         t0 = time.monotonic()
+        if unsaveable.is_set():
+            return Outcome(problem.id, error="not sent: an earlier trace could not be saved", requested=samples,
+                           unsent=True)
         try:
             trace = run_problem(problem, strategy, settings, samples=samples, jobs=samples)
             with write_lock:
                 if stop.is_set():
                     raise _Cancelled()
-                path = write_trace(trace)
+                try:
+                    path = write_trace(trace)
+                except TraceError as exc:
+                    unsaveable.set()
+                    return Outcome(problem.id, error=exc.message, requested=samples,
+                                   seconds=time.monotonic() - t0, unsaved=True)
                 latency = sum(e.get("latency_s") or 0 for e in trace["exchanges"])
                 outcome = Outcome(problem.id, path=path, samples=len(trace["samples"]), requested=samples,
                                   seconds=time.monotonic() - t0, latency_s=latency,

@@ -11,7 +11,7 @@ from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench import console as console_state
 from workbench.console import ReaderGone, console, counted, err_console, paste_command, print_error, print_json
-from workbench.errors import Interrupted, LLMError, UsageError, WorkbenchError
+from workbench.errors import Interrupted, LLMError, TraceError, UsageError, WorkbenchError
 
 
 CHAT_COMMANDS = ("/retry", "/quit", "/exit")
@@ -32,7 +32,8 @@ def register(sub) -> None:
     p = sub.add_parser("prompt", help="send problems to an LLM with a prompt strategy; save a citeable trace each",
                        description="Render a problem with a strategy (prompts/*.yaml), send it turn by turn and save "
                                    "the exchange under traces/<id>/. The API key comes from OPENAI_API_KEY only. "
-                                   "Exit 0: every trace saved; 2: bad input or settings; 3: the LLM failed (also when "
+                                   "Exit 0: every trace saved; 2: bad input or settings, or a trace that could not be saved (a full "
+                                   "disk: no further problem is sent, the answer is kept in the temp folder); 3: the LLM failed (also when "
                                    "only some samples or problems did: their traces are kept); 130: Ctrl-C.")
     p.add_argument("ids", nargs="*", metavar="ID", help="problem ids (or use --all)")
     p.add_argument("--all", action="store_true", help="every graded problem whose deliverables include a trace")
@@ -322,7 +323,7 @@ def _batch(problems, args, settings, skipped=()) -> int:
                                   "latency_s": round(o.latency_s, 3), "cautions": list(o.cautions)}
                                  for o in outcomes],
                     "failed": [o.problem for o in failed], "skipped": list(skipped)})
-        return LLMError.exit_code if failed else 0
+        return TraceError.exit_code if any(o.unsaved for o in failed) else LLMError.exit_code if failed else 0
     from rich.table import Table
 
     table = Table(title=f"prompt --strategy {args.strategy} · {settings.model} · {counted(len(problems), 'problem')}")
@@ -330,18 +331,36 @@ def _batch(problems, args, settings, skipped=()) -> int:
     for col in ("problem", "status", "samples", "latency s", "wall s", "trace"):
         table.add_column(col, overflow="fold")
     for o in outcomes:
-        status = ("[red]failed[/]" if not o.ok else "[yellow]partial[/]" if o.error else
+        status = ("[red]unsaved[/]" if o.unsaved else "[red]not sent[/]" if o.unsent else
+                  "[red]failed[/]" if not o.ok else "[yellow]partial[/]" if o.error else
                   "[yellow]caution[/]" if any(o.cautions) else "[green]ok[/]")
         table.add_row(o.problem, status, f"{o.samples}/{o.requested}", f"{o.latency_s:.1f}" if o.ok else "-",
                       f"{o.seconds:.1f}", str(o.path.name) if o.path else "-")
     console.print(table)
     _print_cautions({o.problem: list(o.cautions) for o in outcomes}, settings)
     for o in failed:
-        err_console.print(f"{'failed' if not o.ok else 'partial'} {o.problem}: {o.error}", markup=False, soft_wrap=True)
-    if failed:
+        if not o.unsent:  # an unsaved answer's line says where it is kept: one line each
+            err_console.print(f"{'unsaved' if o.unsaved else 'failed' if not o.ok else 'partial'} {o.problem}: {o.error}",
+                              markup=False, soft_wrap=True)
+    return _batch_exit(args, outcomes, failed)
+
+
+def _batch_exit(args, outcomes, failed) -> int:
+    """The batch's last line and exit code: 3 for the LLM's failures; 2 once a trace could not be saved (a file
+    that cannot be written), when the answers kept elsewhere must not be asked for (and paid for) again."""
+    if not failed:
+        return 0
+    unsaved = [o.problem for o in failed if o.unsaved]
+    again = [o.problem for o in failed if not o.unsaved]
+    if not unsaved:
         err_console.print(f"{len(failed)} of {len(outcomes)} problem(s) had failures; rerun them with "
-                          f"`{_rerun_command(args, [o.problem for o in failed])}`", markup=False, soft_wrap=True)
-    return LLMError.exit_code if failed else 0
+                          f"`{_rerun_command(args, again)}`", markup=False, soft_wrap=True)
+        return LLMError.exit_code
+    rest = f"; then ask the others with `{_rerun_command(args, again)}`" if again else ""
+    err_console.print(f"{len(unsaved)} trace(s) could not be saved in traces/ ({', '.join(unsaved)}); no further "
+                      f"problem was sent. Fix the folder, then move each kept answer named above into it unchanged"
+                      f"{rest}", markup=False, soft_wrap=True)
+    return TraceError.exit_code
 
 
 def _rerun_command(args, ids: list[str]) -> str:
