@@ -1085,7 +1085,32 @@ def test_chat_counts_the_thinking_on_a_terminal_only_and_prints_the_answer_alone
         assert code == 0 and ("24 words" in err) is terminal and ("thinking" in err) is terminal
         assert "7 or 8" not in out + err  # the reasoning itself is never shown
         answered += [line for line in out.splitlines() if "it is 8" in line]
-    assert answered == ["you> fake-gpt › Because it is 8."] * 2 and err.endswith("\x1b[K")  # the line is erased
+    assert answered == ["Because it is 8."] * 2  # piped, the prompts are on stderr
+    assert err.removesuffix("you> ").endswith("\x1b[K")  # the line is erased before the next prompt
+
+
+@pytest.mark.parametrize("stream", [[], ["--no-stream"]])
+def test_piped_chat_keeps_its_prompts_and_banner_off_stdout(wb, monkeypatch, stream):
+    """`chat ID > answers.md` filled the file with the banner, the strategy's prompt, "model ›" and "you> ": stdout
+    piped holds the replies (and the saved trace's lines), the rest goes to stderr for the person typing."""
+    wb.server.script(*[{"match": "why", "content": "Because it is 8."}])
+    monkeypatch.setattr("sys.stdin", io.StringIO("why is that?\n/quit\n"))
+    code, out, err = wb.run("chat", "1.3", "--pack", "demo", *stream)
+    assert code == 0, err
+    replies = load_trace(wb.traces()[0]).data["exchanges"]
+    first = replies[0]["choices"][0]["content"]
+    [saved, cite] = [line for line in out.splitlines() if line.startswith(("saved ", "cite: "))]
+    assert [line for line in out.splitlines() if line.strip() and line not in (saved, cite)] == \
+        [*filter(str.strip, first.splitlines()), "Because it is 8."]
+    for shown in ("chat about 1.3", "you (from the strategy)", "fake-gpt ›", "you> "):
+        assert shown in err and shown not in out, shown
+
+
+def test_chat_on_a_terminal_shows_its_prompts_there(wb, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("/quit\n"))
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
+    code, out, err = wb.run("chat", "1.3", "--pack", "demo")
+    assert code == 0 and "chat about 1.3" in out and "you> " in out and "you> " not in err
 
 
 def test_chat_ctrl_c_at_the_prompt_saves_the_trace_and_exits_130(wb, monkeypatch):

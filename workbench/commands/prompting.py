@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import threading
 
 from rich.markup import escape
@@ -396,18 +397,31 @@ def cmd_chat(args) -> int:
     settings = _settings(args, stream=not args.no_stream)
     trace_folder(problem.id)  # before the conversation: it could not be saved at the end
     prefix = f"[bold green]{settings.model}[/] ›"
+    # Piped (`chat ID > answers.md`), stdout holds the replies and the saved trace's lines; the banner, the
+    # strategy's prompt, "model ›" and "you> " are for the person typing, on stderr.
+    ui = console if _stdout_is_terminal() else err_console
 
     def on_turn(message) -> None:
         if strategy_turns and message is strategy_turns[0]:  # the rendered prompt: show what is sent
-            console.print(Panel(Text(strategy_turns.pop(0)["content"]), title="you (from the strategy)",
-                                title_align="left", border_style="cyan"))
-        console.print(prefix, end=" ")
+            ui.print(Panel(Text(strategy_turns.pop(0)["content"]), title="you (from the strategy)",
+                           title_align="left", border_style="cyan"))
+        ui.print(prefix, end=" ")
+        partial.clear()
 
     thinking = _Thinking()
+    partial: list[str] = []  # the reply being streamed since the last "model ›"
 
     def on_delta(_, text) -> None:
         thinking.clear()
+        partial.append(text)
         console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+
+    def end_lines() -> None:
+        """A reply cut short by an error or Ctrl-C: end the prompt's line, and the reply's where it differs."""
+        ui.print()
+        if partial and ui is not console:
+            console.print()
+        partial.clear()
 
     def on_reply(text) -> None:
         thinking.clear()
@@ -447,19 +461,19 @@ def cmd_chat(args) -> int:
             action(*a)
         except LLMError as exc:
             thinking.clear()
-            shown(console.print)()
+            shown(end_lines)()
             print_error(session.failure(exc))
         except UsageError as exc:
             print_error(exc)
 
-    console.print(f"chat about {problem.id} {problem.title} with {settings.model} — empty line or /quit ends, "
-                  "/retry asks again", markup=False, soft_wrap=True)
+    ui.print(f"chat about {problem.id} {problem.title} with {settings.model} — empty line or /quit ends, "
+             "/retry asks again", markup=False, soft_wrap=True)
     interrupted = False
     try:
         say(session.drain)
         while not console_state.reader_gone:
             try:
-                line = input("you> ")
+                line = _read_line("you> ")
             except EOFError:
                 break
             except BrokenPipeError:  # input() writes its prompt to stdout, whose reader went away
@@ -469,7 +483,7 @@ def cmd_chat(args) -> int:
                 block = [line]
                 while True:
                     try:
-                        block.append(input("... "))
+                        block.append(_read_line("... "))
                     except EOFError:
                         break
                     if block[-1].strip().startswith("```"):
@@ -489,7 +503,7 @@ def cmd_chat(args) -> int:
                 say(session.ask, line)
     except KeyboardInterrupt:  # save what was answered, then exit as an interrupted command does
         thinking.clear()
-        console.print()
+        shown(end_lines)()
         interrupted = True
     trace = session.trace()
     if session.unsent:  # typed text must not vanish: show it for copying into the next chat
@@ -508,3 +522,20 @@ def cmd_chat(args) -> int:
     console.print(f"saved {saved.path} ({session.turns} turn(s))", markup=False, soft_wrap=True)
     console.print(f"cite: {saved.citation()}", markup=False, soft_wrap=True)
     return 130 if interrupted else 0
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without isatty, or closed
+        return False
+
+
+def _read_line(prompt: str) -> str:
+    """input(), with its prompt on stderr when stdout is piped (input() writes it to stdout). On a terminal input()
+    shows it itself, so that line editing knows where the prompt ends."""
+    if _stdout_is_terminal():
+        return input(prompt)
+    err_console.file.write(prompt)
+    err_console.file.flush()
+    return input("")
