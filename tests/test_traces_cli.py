@@ -1676,6 +1676,28 @@ def test_cite_gives_only_the_traces_of_the_pack_s_own_problem(wb):
     assert code == 0 and out == load_trace(a2).citation() + "\n"
 
 
+def test_traces_list_shows_only_the_traces_of_the_pack_asked_for(wb):
+    """`traces --pack demo` listed every pack's traces, a2's 3.1 beside demo's, and `--pack nopack` listed them all
+    too, exit 0: the flag was read for nothing but an id's check. Without --pack every pack's traces are listed."""
+    from pathlib import Path
+
+    from workbench.traces import write_trace
+
+    demo = write_trace(_trace(problem="3.1"), wb.root / "traces")
+    a2 = write_trace(_trace(problem="3.1", pack="a2", started="2026-01-16T10:00:00.100000Z"), wb.root / "traces")
+    unnamed = _trace(problem="1.1")
+    del unnamed["pack"]  # written before traces named their pack: any pack's
+    old = write_trace(unnamed, wb.root / "traces")
+    listed = {argv: {Path(t["file"]) for t in json.loads(wb.run("traces", *argv, "--json")[1])}
+              for argv in [(), ("--pack", "demo"), ("--pack", "a2"), ("3.1", "--pack", "demo"), ("3.1",)]}
+    assert listed == {(): {demo, a2, old}, ("--pack", "demo"): {demo, old}, ("--pack", "a2"): {a2},
+                      ("3.1", "--pack", "demo"): {demo}, ("3.1",): {demo, a2}}
+    code, out, _ = wb.run("traces", "--pack", "demo")
+    assert code == 0 and demo.name[-17:-5] in out and a2.name[-17:-5] not in out and "2 trace(s)" in out
+    code, _, err = wb.run("traces", "--pack", "nopack")
+    assert code == 2 and "nopack" in err and err.count("\n") == 1
+
+
 def test_cite_of_a_problem_id_too_long_for_the_file_system_finds_no_trace(wb):
     """`traces cite` with a 300-digit id crashed with an OSError (File name too long) traceback."""
     code, _, err = wb.run("traces", "cite", "1" * 300)

@@ -26,7 +26,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--raw", action="store_true", help="show: the messages as written, not rendered as Markdown "
                                                       "(where `*`, `_` or `<` in plain text would turn into styling)")
-    add_pack_option(p)
+    p.add_argument("--pack", help="problem pack: a name under problems/ or a folder; list and cite only its traces "
+                                  "(default: list every pack's, cite a2's)")
     p.set_defaults(func=cmd_traces)
 
     p = sub.add_parser("import-chat", help="import a ChatGPT or Claude export or a Markdown transcript as a trace",
@@ -59,6 +60,8 @@ def cmd_traces(args) -> int:
         raise UsageError(f"wrong arguments for `traces {action}`: {' '.join(args.words)!r}", f"usage: {TRACES_USAGE}")
     if args.raw and action != "show":
         raise UsageError(f"--raw is for `traces show`, not `traces {action}`", f"usage: {TRACES_USAGE}")
+    args.only = _pack_filter(args.pack) if action == "list" and args.pack else None  # no --pack: every pack's
+    args.pack = args.pack or "a2"
     return {"list": _list, "show": _show, "verify": _verify, "cite": _cite}[action](words[0] if words else None, args)
 
 
@@ -90,8 +93,25 @@ def _of_pack(traces: list, problem_id: str, pack: str) -> tuple[list, list[str]]
     return mine, ([name] + others if others else [])
 
 
+def _pack_filter(pack: str):
+    """Whether a trace (or an unreadable trace's problem folder) belongs to `pack`: by the pack the trace names, or,
+    for a trace that names none (written before traces did) or cannot be read, by its problem being the pack's."""
+    from workbench.problems import load_pack
+
+    loaded = load_pack(pack)  # an unknown pack is refused here, not listed as having no traces
+    ids = {p.id for p in loaded.problems}
+
+    def mine(problem: str, data: dict | None = None) -> bool:
+        named = (data or {}).get("pack")
+        return named == loaded.name if named else problem in ids
+    return mine
+
+
 def _list(problem_id: str | None, args) -> int:
     traces, bad = _scan(problem_id, args.pack)
+    if args.only:
+        traces = [t for t in traces if args.only(t.problem, t.data)]
+        bad = [(f, why) for f, why in bad if args.only(f.parent.name)]
     if args.json:
         print_json([t.summary() for t in traces] +
                    [{"file": str(f), "problem": f.parent.name, "intact": False, "unreadable": why} for f, why in bad])
