@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -743,3 +744,31 @@ def test_a_choice_index_that_is_a_bool_is_taken_as_its_position(settings, fake_l
                                              "message": {"role": "assistant", "content": "It is 4."}}]}})
     [choice] = llm.complete(USER, settings).choices
     assert choice.index == 0 and type(choice.index) is int
+
+
+def test_a_folder_named_like_the_config_file_is_refused(project):
+    """Skipping it would drop the user's settings without a word."""
+    (project / "workbench.toml").mkdir()
+    with pytest.raises(ConfigError, match=r"workbench.toml: is a folder, not a file") as info:
+        load_config()
+    assert "workbench.toml" in info.value.fix
+
+
+def test_a_config_link_to_nothing_is_refused(project):
+    (project / "workbench.local.toml").symlink_to(project / "gone.toml")
+    with pytest.raises(ConfigError, match=r"workbench.local.toml: cannot be read \(") as info:
+        load_config()
+    assert info.value.fix
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file whatever its mode")
+def test_an_unreadable_config_file_is_named(project):
+    path = project / "workbench.toml"
+    path.write_text('[llm]\nmodel = "x"\n')
+    path.chmod(0)
+    try:
+        with pytest.raises(ConfigError, match=r"workbench.toml: cannot be read \(Permission denied\)") as info:
+            load_config()
+        assert "chmod" in info.value.fix
+    finally:
+        path.chmod(0o644)

@@ -72,10 +72,15 @@ def load_config(root: Path | None = None) -> dict:
     merged: dict = {table: {} for table in SCHEMA}
     for name in FILES:
         path = (root or project_root()) / name
-        if not path.is_file():
+        if not path.is_symlink() and not path.exists():
             continue
+        if path.is_dir():  # skipping it would drop the user's settings without a word
+            raise ConfigError(f"{path}: is a folder, not a file", f"remove or rename the folder {path}")
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: editors that save a BOM
+        except OSError as exc:  # unreadable, or a link to nothing
+            raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})",
+                              f"make it a readable file (e.g. chmod 644 {path}) or remove it") from None
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})", "save the file as UTF-8") from None
         except tomllib.TOMLDecodeError as exc:
