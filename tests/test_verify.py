@@ -1029,12 +1029,13 @@ def test_a_grade_made_at_the_grader_s_default_temperature_is_kept_as_such_and_fo
     assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.75
     assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None]
     messages = judge_messages(problem, "rows of X", nonce="NONCE")
-    expected = {grade_key("fake-gpt", server.url, None, messages) + ".json"}
+    at = {"temperature": None, "top_p": None, "seed": None, "max_tokens": None}
+    expected = {grade_key("fake-gpt", server.url, at, messages) + ".json"}
     assert {f.name for f in _cache_files(proj)} == expected
     again = make_judge("fake-gpt")(problem, "rows of X")
     assert (again["score"], again["cached"], len(server.chat_requests())) == (0.75, True, 2)
     assert make_judge("fake-gpt-mini")(problem, "rows of X")["score"] == 0.25  # takes 0: graded at 0
-    expected.add(grade_key("fake-gpt-mini", server.url, 0.0, messages) + ".json")
+    expected.add(grade_key("fake-gpt-mini", server.url, {**at, "temperature": 0.0}, messages) + ".json")
     assert {f.name for f in _cache_files(proj)} == expected
 
 
@@ -1626,18 +1627,23 @@ def test_a_grade_s_endpoint_keeps_only_the_api_version_in_any_case_even_blank():
 def test_every_part_of_what_decides_a_grade_changes_its_key():
     import hashlib
 
-    from workbench.judge_cache import grade_key
+    from workbench.judge_cache import grade_key, sampling
+    from workbench.llm import Settings
 
     messages = [{"role": "system", "content": "grade"}, {"role": "user", "content": "answer \u00e9"}]
-    key = grade_key("m", "https://gw/v1", 0.0, messages)
-    blob = '["workbench.judge-grade/1", "m", "https://gw/v1", 0.0, [{"role": "system", "content": "grade"}, ' \
-           '{"role": "user", "content": "answer \\u00e9"}]]'
+    at = sampling(Settings(top_p=0.5, max_tokens=64), 0.0)
+    assert at == {"temperature": 0.0, "top_p": 0.5, "seed": None, "max_tokens": 64}
+    key = grade_key("m", "https://gw/v1", at, messages)
+    blob = '["workbench.judge-grade/1", "m", "https://gw/v1", {"max_tokens": 64, "seed": null, "temperature": 0.0, ' \
+           '"top_p": 0.5}, [{"content": "grade", "role": "system"}, {"content": "answer \\u00e9", "role": "user"}]]'
     assert key == hashlib.sha256(blob.encode()).hexdigest()  # ASCII JSON of all of them, in this order
-    others = [grade_key("m2", "https://gw/v1", 0.0, messages), grade_key("m", "https://gw/v2", 0.0, messages),
-              grade_key("m", "https://gw/v1", None, messages), grade_key("m", "https://gw/v1", 0.0, messages[1:]),
-              grade_key("m", "https://gw/v1", 0.0, [messages[0], {"role": "user", "content": "answer e"}]),
-              grade_key("m", "https://gw/v1", 0.0, [{"role": "user", "content": "grade"}, messages[1]])]
-    assert len({key, *others}) == 7
+    others = [grade_key("m2", "https://gw/v1", at, messages), grade_key("m", "https://gw/v2", at, messages),
+              *(grade_key("m", "https://gw/v1", {**at, name: value}, messages)
+                for name, value in [("temperature", None), ("top_p", 1.0), ("seed", 7), ("max_tokens", 65)]),
+              grade_key("m", "https://gw/v1", at, messages[1:]),
+              grade_key("m", "https://gw/v1", at, [messages[0], {"role": "user", "content": "answer e"}]),
+              grade_key("m", "https://gw/v1", at, [{"role": "user", "content": "grade"}, messages[1]])]
+    assert len({key, *others}) == 10
 
 
 @pytest.mark.parametrize("fields, kept", [
@@ -1711,3 +1717,25 @@ def test_a_grader_reply_stopped_for_another_reason_than_its_token_limit_is_not_s
     monkeypatch.setattr("workbench.llm.complete", lambda messages, settings, **kw: done)
     with pytest.raises(CheckError, match="not the JSON asked for"):
         Judge("fake-gpt", settings=None)(load_pack("a2").get("3.3"), "an answer")
+
+
+def test_a_grade_made_under_other_sampling_settings_is_not_reused(proj, server):
+    """[llm] max_tokens and top_p go with every grading request and can change the grade (a shorter limit cuts a
+    reasoning grader off): a grade made under other ones is asked for again, not taken from the cache."""
+    from workbench.judge import make_judge
+
+    server.script({"content": '{"score": 0.25, "notes": "one of four"}'},
+                  {"content": '{"score": 0.5, "notes": "two of four"}'},
+                  {"content": '{"score": 0.75, "notes": "three of four"}'})
+    problem = load_pack("a2").get("1.1.1")
+    config = proj / "workbench.toml"
+    config.write_text("[llm]\nmax_tokens = 64\n")
+    assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.25
+    assert make_judge("fake-gpt")(problem, "rows of X")["cached"] is True  # same settings: the kept grade
+    config.write_text("[llm]\nmax_tokens = 4096\n")
+    assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.5
+    config.write_text("[llm]\nmax_tokens = 4096\ntop_p = 0.5\n")
+    assert make_judge("fake-gpt")(problem, "rows of X")["score"] == 0.75
+    assert [(r["body"].get("max_tokens"), r["body"].get("top_p")) for r in server.chat_requests()] == \
+        [(64, None), (4096, None), (4096, 0.5)]
+    assert len(_cache_files(proj)) == 3

@@ -12,7 +12,7 @@ import threading
 
 from workbench.answers import after_thinking
 from workbench.errors import CheckError, LLMError, WorkbenchError
-from workbench.judge_cache import grade_endpoint, grade_key
+from workbench.judge_cache import grade_endpoint, grade_key, sampling
 from workbench.problems import Problem
 
 # The instructions go in the system message; the question, key points and answer each sit in a block whose
@@ -78,7 +78,8 @@ class Judge:
             # reasoning model: 0) grades at its default (None), which each Judge learns anew from a refusal: so the
             # lookup tries the one asked for, then the default (only such a grader has grades at None).
             for temperature in dict.fromkeys([self.temperature, None]) if not self.rejudge else ():
-                cached = self.cache.get(grade_key(self.model, endpoint, temperature, messages))
+                key = grade_key(self.model, endpoint, sampling(self.settings, temperature), messages)
+                cached = self.cache.get(key)
                 if cached is not None:
                     with self._lock:
                         self.from_cache += 1
@@ -94,7 +95,7 @@ class Judge:
             raise
         if self.cache is not None:  # only a grade: a failure is asked again next time
             # the temperature it was graded at: self.settings drops it only once refused, so never after a grade at it
-            key = grade_key(self.model, endpoint, self.settings.temperature, messages)
+            key = grade_key(self.model, endpoint, sampling(self.settings, self.settings.temperature), messages)
             self.cache.put(key, graded["score"], graded["notes"], graded["model"])
         return graded
 

@@ -1,9 +1,9 @@
 """The model grader's results, kept so that grading the same answer again costs no request and gives the same score.
 
 One small JSON file per grade under .cache/judge/, named by the SHA-256 of everything that decides the grade: the
-requested --judge model, the public base URL with its api-version (no credentials), the temperature it was graded at
-and the exact messages sent, with the random delimiter nonce fixed (so the grading prompt's text, the question, the
-key points and the answer text). A file holds the score, the notes, the model version the server reported and when it
+requested --judge model, the public base URL with its api-version (no credentials), the sampling settings sent (the
+temperature it was graded at, top_p, seed, max_tokens) and the exact messages sent, with the random delimiter nonce
+fixed (so the grading prompt's text, the question, the key points and the answer text). A file holds the score, the notes, the model version the server reported and when it
 was graded: never the key, nothing from the environment. Traces are write-once, so an answer's text, and with it its
 key, is stable.
 """
@@ -36,9 +36,15 @@ def grade_endpoint(settings) -> str:
     return settings.public_base_url + (f"?{urlencode(query)}" if query else "")
 
 
-def grade_key(model: str, base_url: str, temperature: float | None, messages: list[dict]) -> str:
+def sampling(settings, temperature: float | None) -> dict:
+    """The request settings besides the model that can change a grade, at `temperature` (the one graded at)."""
+    return {"temperature": temperature, "top_p": settings.top_p, "seed": settings.seed,
+            "max_tokens": settings.max_tokens}
+
+
+def grade_key(model: str, base_url: str, sampling: dict, messages: list[dict]) -> str:
     # ASCII JSON: an answer's lone surrogates (a C-locale file name pasted in) hash as their escapes, never fail
-    blob = json.dumps([SCHEMA, model, base_url, temperature, messages], ensure_ascii=True)
+    blob = json.dumps([SCHEMA, model, base_url, sampling, messages], ensure_ascii=True, sort_keys=True)
     return hashlib.sha256(blob.encode("ascii")).hexdigest()
 
 
