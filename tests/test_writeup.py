@@ -2402,3 +2402,25 @@ def test_a_date_span_skips_missing_stamps_and_statuses_count_llm_samples_in_orde
     report = ProblemReport("1.1", 1.0, 2, (), verdicts=(Verdict("1.1", "own", "correct"), Verdict("1.1", "t.json#0", "partial")))
     assert _statuses(report) == ("correct", "1 partial")  # the own verdict is not an LLM sample
     assert _statuses(None) == ("not checked", "not checked")
+
+
+def test_models_used_lists_one_model_once_whatever_the_case_of_its_name_or_host():
+    """"GPT-4o" (a Claude import's --model, a server's reply) and "gpt-4o" are one model, https://API.OpenAI.com/v1
+    and https://api.openai.com/v1 one provider: the title page listed them twice. A path's case still tells apart."""
+    from types import SimpleNamespace
+
+    from workbench.traces import Trace
+    from workbench.writeup import models_used
+
+    entries = []
+    for pid, model, url in (("1.1", "GPT-4o", "https://API.OpenAI.com/v1"), ("1.2", "gpt-4o", "https://api.openai.com/v1"),
+                            ("1.3", "gpt-4o", "HTTPS://api.openai.com/v1/"), ("1.4", "gpt-4o", "https://gw.example/V1"),
+                            ("1.5", "gpt-4o", "https://gw.example/v1")):
+        data = trace_data(pid, "FIXTURE")
+        data["exchanges"][0]["model"], data["provider"]["base_url"] = model, url
+        entries.append(SimpleNamespace(pick=SimpleNamespace(trace=Trace(path=Path("x.json"), data=data), usable=True),
+                                       shows_trace=True, problem=SimpleNamespace(id=pid, extra_credit=False)))
+    assert models_used(entries) == [
+        ("GPT-4o", "https://API.OpenAI.com/v1; accessed 2024-05-01 (UTC); questions 1.1, 1.2, 1.3"),
+        ("gpt-4o", "https://gw.example/V1; accessed 2024-05-01 (UTC); questions 1.4"),
+        ("gpt-4o", "https://gw.example/v1; accessed 2024-05-01 (UTC); questions 1.5")]

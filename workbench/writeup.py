@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from workbench.evidence import Entry, collect, may_need_auto_critique, no_run_note, run_verification, with_verdicts
 from workbench.errors import WriteError, WriteupError
@@ -135,16 +136,20 @@ def appended_trace(entry: Entry, why: str) -> list[str]:
 def models_used(entries: list[Entry]) -> list[tuple[str, str]]:
     """(model version, where / when / which questions) for every trace the document shows."""
     seen: dict[tuple[str, str, bool], list[Entry]] = {}
+    shown: dict[tuple[str, str, bool], tuple[str, str]] = {}  # as the first trace of each model spells it
     for e in entries:
         t = e.pick.trace
         if e.pick.usable and (e.shows_trace or e.problem.extra_credit):
             info = t.data.get("import") or {}  # as the trace's own citation names it
             where = (info.get("url") or info.get("origin") or "chat export") if t.imported else t.base_url
             # one line each: a newline in a server's model name or an export's address would print as list items
-            key = (" ".join(t.model_version.split()), " ".join(str(where or "unknown provider").split()), t.imported)
+            model, where = " ".join(t.model_version.split()), " ".join(str(where or "unknown provider").split())
+            key = (model.casefold(), _same_address(where), t.imported)  # GPT-4o and gpt-4o are one model
+            shown.setdefault(key, (model, where))
             seen.setdefault(key, []).append(e)
     out = []
-    for (model, where, imported), group in seen.items():
+    for key, group in seen.items():
+        (model, where), imported = shown[key], key[2]
         span = _date_span(e.pick.trace.started_at for e in group) or "unknown date"
         if imported:  # the model was used when the conversation was held, not when it was imported
             held = _date_span((e.pick.trace.data.get("import") or {}).get("created_at") for e in group)
@@ -153,6 +158,17 @@ def models_used(entries: list[Entry]) -> list[tuple[str, str]]:
             how = f"accessed {span} (UTC)"
         out.append((model, f"{where}; {how}; questions {', '.join(e.problem.id for e in group)}"))
     return out
+
+
+def _same_address(where: str) -> str:
+    """An address as compared: its scheme and host in any case, no trailing slash (the path keeps its case)."""
+    try:
+        parts = urlsplit(where)
+    except ValueError:
+        return where
+    if not parts.scheme or not parts.netloc:  # "chat export", not an address
+        return where
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, parts.fragment))
 
 
 def _date_span(stamps) -> str:
