@@ -2424,3 +2424,22 @@ def test_models_used_lists_one_model_once_whatever_the_case_of_its_name_or_host(
         ("GPT-4o", "https://API.OpenAI.com/v1; accessed 2024-05-01 (UTC); questions 1.1, 1.2, 1.3"),
         ("gpt-4o", "https://gw.example/V1; accessed 2024-05-01 (UTC); questions 1.4"),
         ("gpt-4o", "https://gw.example/v1; accessed 2024-05-01 (UTC); questions 1.5")]
+
+
+def test_the_appendix_shows_a_check_detail_that_is_not_a_record(tmp_path, monkeypatch):
+    """A check that gives a detail as plain text (or a list) had it left out of "What was checked", counted only as
+    "(and 1 more)": each detail is shown, as text when it is not a record."""
+    from types import SimpleNamespace
+
+    from workbench import writeup
+    from workbench.verdicts import ProblemReport, Verdict
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    details = ({"what": "check 0", "expected": "x", "found": "x", "ok": True}, "FIXTURE-PLAIN-DETAIL", ["a", 7], None)
+    own = Verdict("4.2", "own", "partial", 0.5, details)
+    report = ProblemReport("4.2", 1.0, 2, ("solution",), {"solution": True}, (own,), 0.5, ())
+    entry = SimpleNamespace(problem=SimpleNamespace(id="4.2", points=1.0, type=2), report=report, checked=report)
+    text = "\n".join(writeup.appendix([entry], "", []))
+    plain = next(part for part in text.splitlines() if part.startswith("- 4\\.2 own")).replace("\\", "")
+    assert "FIXTURE-PLAIN-DETAIL" in plain and "a; 7" in plain and "check 0 [ok]" in plain, plain
+    assert "more)" not in plain

@@ -224,10 +224,11 @@ def appendix(entries: list[Entry], verify_note: str, notes: list[str]) -> list[s
         details += [f"- {md_text(e.problem.id)}: {md_text(note)}" for note in e.report.notes]
         for v in (e.checked.verdicts if e.checked else ()):
             order = {False: 0, None: 1, True: 2}  # what failed first: it is what a reader looks for
-            shown = sorted((d for d in v.details if isinstance(d, dict)), key=lambda d: order.get(d.get("ok"), 1))
-            shown = shown[:MAX_DETAILS]
-            what = "; ".join(_detail(d) for d in shown)
-            more = len(v.details) - len(shown)
+            given = [d for d in v.details if d not in (None, "")]
+            # a detail that is not a record (a check's plain text) is shown as text, as undecided
+            shown = sorted(given, key=lambda d: order.get(d.get("ok"), 1) if isinstance(d, dict) else 1)[:MAX_DETAILS]
+            what = "; ".join(_detail(d) if isinstance(d, dict) else _clip(d) for d in shown)
+            more = len(given) - len(shown)
             what += f" (and {more} more)" if more > 0 else ""
             details.append(f"- {md_text(e.problem.id)} {md_text(v.subject)}: **{md_text(v.status)}**"
                            + (f" — {md_text(what)}" if what else "") + (f" — {md_text(_clip(v.reason))}" if v.reason else ""))
