@@ -2443,3 +2443,17 @@ def test_the_appendix_shows_a_check_detail_that_is_not_a_record(tmp_path, monkey
     plain = next(part for part in text.splitlines() if part.startswith("- 4\\.2 own")).replace("\\", "")
     assert "FIXTURE-PLAIN-DETAIL" in plain and "a; 7" in plain and "check 0 [ok]" in plain, plain
     assert "more)" not in plain
+
+
+def test_a_plot_the_solution_embeds_is_shown_once(fx):
+    """An own solution that embeds its pinned run's curves (![](results/tiny/curves.png)) had them in the PDF twice:
+    in the solution and again under "Results of run tiny". The run's section leaves out an image the text shows."""
+    sol = fx / "solutions" / "fx" / "2.2.md"
+    sol.write_text(sol.read_text().replace("FIXTURE-COMMENTARY on the curves.",
+                                           "FIXTURE-COMMENTARY on the curves.\n\n![my curves](results/tiny/curves.png)\n"))
+    rc, text = _build(fx, "--no-verify")
+    typ = (fx / "build" / "fx-writeup.typ").read_text()
+    shown = [line for line in typ.splitlines() if "curves.png" in line]
+    assert rc == 0 and len(shown) == 1 and "files/own-" in shown[0], shown  # where the student put it
+    assert typ.count("tiny-samples.png") == 1  # the run's other image is still shown under its results
+    assert len(list((fx / "build").glob("files/*curves.png"))) == 1

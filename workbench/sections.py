@@ -143,6 +143,15 @@ def own_images(text: str, solution_file: Path, files: dict[Path, str]) -> str:
     return _IMAGE.sub(embed, text)
 
 
+def embedded_images(entry: Entry) -> set[Path]:
+    """The local image files the student's solution and critique show (a run's section need not show them again)."""
+    sol = entry.solution
+    if not sol:
+        return set()
+    found = (_own_image(_ref(m), sol.path) for m in _IMAGE.finditer(sol.solution + sol.critique))
+    return {path for path in found if path is not None}
+
+
 def image_warnings(entries: list[Entry]) -> list[str]:
     """Images in the student's text that the document cannot show, by file."""
     out = []
@@ -229,8 +238,9 @@ def _scalars(data: dict, prefix: str = "") -> list[tuple[str, str]]:
 _FIRST = ("epoch", "train_loss", "val_loss", "val_acc", "seconds")
 
 
-def run_section(run: Run, problem: Problem, files: dict[Path, str]) -> list[str]:
-    """Curves and samples of a pinned run, with its final figures, configuration and data source."""
+def run_section(run: Run, problem: Problem, files: dict[Path, str], embedded: set[Path] = frozenset()) -> list[str]:
+    """Curves and samples of a pinned run, with its final figures, configuration and data source; an image in
+    `embedded` (resolved paths the student's text shows already) is not shown twice."""
     if run.plots_only:  # the plots a pack names, made however its question says: no run to train and pin
         out = [f"### Plots in {md_text(shown_path(run.path))}"]
         title, fix = "Missing: plot", f"make the plot and save it in {shown_path(run.path)}/"
@@ -245,7 +255,7 @@ def run_section(run: Run, problem: Problem, files: dict[Path, str]) -> list[str]
         out.append(missing_box(title, risk_note(problem, "; ".join(run.problems) + f". Fix: {fix}")))
     shown = [(run.curves, "Training curves"), (run.samples, "Sample outputs")] + [(f, f.name) for f in run.figures]
     for image, caption in shown:
-        if image is not None:
+        if image is not None and image.resolve() not in embedded:
             name = files.setdefault(image, f"{slug(run.name)}-{image.name}")
             where = "" if run.plots_only else f" (run {typ_text(run.name)})"
             out.append(raw_typst(f"#wb-figure({typ_str(ASSETS + '/' + name)}, [{typ_text(caption)}{where}])"))

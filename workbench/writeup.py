@@ -23,8 +23,9 @@ from workbench.evidence import Entry, collect, may_need_auto_critique, no_run_no
 from workbench.errors import WriteError, WriteupError
 from workbench.paths import build_dir, make_folder, project_root, shown_path
 from workbench.problems import Pack, Problem, load_pack
-from workbench.sections import (ASSETS, code_section, critique_section, figure_warnings, image_warnings, md_table,
-                                missing_box, record_figure, risk_note, run_section, slug, solution_section, trace_section)
+from workbench.sections import (ASSETS, code_section, critique_section, embedded_images, figure_warnings, image_warnings,
+                                md_table, missing_box, record_figure, risk_note, run_section, slug, solution_section,
+                                trace_section)
 from workbench.solutions import stray_solution_notes
 from workbench.transcript import IMPORTED
 from workbench.atomic import atomic_write, cannot_write, folder_lock, remove_orphans
@@ -119,7 +120,8 @@ def question(entry: Entry, traces_at_end: bool, files: dict[Path, str], shown: s
             out += trace_section(entry)
     out += [slot(f"critique-{p.id}")] if pending and may_need_auto_critique(entry) else critique_section(entry, files)
     if p.kind == "plot":
-        out += [line for run in entry.runs for line in run_section(run, p, files)]
+        embedded = embedded_images(entry)
+        out += [line for run in entry.runs for line in run_section(run, p, files, embedded)]
         if "plot" in entry.report.required and not entry.runs:
             out.append(missing_box("Missing: plots", risk_note(p, no_run_note(p))))
     out += solution_section(entry, files)
