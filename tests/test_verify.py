@@ -1739,3 +1739,26 @@ def test_a_grade_made_under_other_sampling_settings_is_not_reused(proj, server):
     assert [(r["body"].get("max_tokens"), r["body"].get("top_p")) for r in server.chat_requests()] == \
         [(64, None), (4096, None), (4096, 0.5)]
     assert len(_cache_files(proj)) == 3
+
+
+@pytest.mark.parametrize("given", [["a plain line"], [None], [{"expected": 1, "found": 2, "ok": False}], "text"])
+def test_a_check_whose_details_are_not_records_leaves_the_answer_unchecked(proj, given):
+    """A pack's check that gives a detail as plain text (or a record without its `what`, or text instead of a list)
+    crashed verify with a TypeError/KeyError traceback after the check returned; the answer is now unchecked, with
+    the reason naming the fault, for an own solution and a trace's sample alike."""
+    from types import SimpleNamespace
+
+    class Loose:
+        ANSWER_KEYS = {}
+
+        @staticmethod
+        def check(problem, sub, ctx):
+            return given
+
+    ctx = verify.context("a2")
+    problem = ctx.pack.get("3.1")
+    sol = SimpleNamespace(answer=None, solution="Sharpening.", critique="", code=None, cites={})
+    trace = SimpleNamespace(path=Path("t.json"), replies=lambda: [["Sharpening."]], cautions=lambda: [""], intact=True)
+    for v in [verify.check_solution(Loose, problem, sol, ctx), *verify.check_trace(Loose, problem, trace, ctx)]:
+        assert v.status == "unchecked" and "check() gave a detail that is not a record" in v.reason, v
+        assert "fix the check" in v.reason

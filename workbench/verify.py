@@ -269,6 +269,11 @@ def judge_submission(problem: Problem, sub: Submission, ctx: CheckContext) -> li
     return [graded | {"grader_model": result.get("model"), "from_cache": bool(result.get("cached"))}]
 
 
+def _as_list(details) -> list:
+    """A check's details as a list; text or one record given alone stays one item (list() would take it apart)."""
+    return [details] if isinstance(details, (str, bytes, dict)) else list(details or [])
+
+
 def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verdict:
     """One submission through the pack's check, with a time limit; bad input becomes a status, never a crash.
     A reasoning model's <think> block is not judged, only the answer after it (see answers.after_thinking)."""
@@ -279,7 +284,7 @@ def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verd
     if not sub.text.strip() and sub.answer in (None, "", {}) and not sub.code:
         return unjudged(problem.id, sub.subject, "missing", "empty answer")
     try:
-        details = run_with_timeout(lambda: list(ref.check(problem, sub, ctx) or []), ctx.timeout_s)
+        details = run_with_timeout(lambda: _as_list(ref.check(problem, sub, ctx)), ctx.timeout_s)
     except Unchecked as exc:
         return unjudged(problem.id, sub.subject, "unchecked", str(exc))
     except Missing as exc:
@@ -288,6 +293,10 @@ def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verd
         return unjudged(problem.id, sub.subject, "unchecked", exc.message)
     except Exception as exc:  # a check's bug on odd input must not end the whole report; say what broke
         return unjudged(problem.id, sub.subject, "unchecked", pack_failure("check", exc, ctx.pack))
+    odd = [d for d in details if not isinstance(d, dict) or not isinstance(d.get("what"), str)]
+    if odd:  # a pack's bug: the verdict cannot be made of them, and the rest of the report must go on
+        return unjudged(problem.id, sub.subject, "unchecked", f"the pack's check() gave a detail that is not a record "
+                        f"with a 'what' ({repr(odd[0])[:80]}); fix the check in the pack's reference.py")
     graded = any(d["what"].startswith("key points") for d in details)  # a pack's check that asked the grader itself
     if all(d.get("ok") is None for d in details) and not graded:
         try:
