@@ -754,3 +754,14 @@ def test_concurrent_writes_of_a_grade_never_show_half_a_file(tmp_path):
         w.join()
     assert len(seen) == 600 and all(g is not None and g["notes"] == "n" * 20000 for g in seen)
     assert [p.name for p in tmp_path.iterdir()] == ["k.json"]
+
+
+def test_the_model_filter_matches_a_name_in_any_case(proj, capsys):
+    """`--model GPT-X` found no trace of gpt-x (exit 1, "no trace to study"): a model's name matches in any case, as
+    the writeup's list of models does; the column keeps the name the server reported."""
+    trace(proj, "3.1", [RIGHT_31], model="gpt-x", version="gpt-x-2026-05-01")
+    for name in ("GPT-X", "GPT-X-2026-05-01", "gpt-x"):
+        data = _json(capsys, ["study", "--model", name])
+        assert data["groups"] == ["gpt-x-2026-05-01"] and len(data["answers"]) == 1, name
+    data = _json(capsys, ["study", "--model", "MODEL-B", "--type", "2"])
+    assert data["groups"] == ["model-b"]

@@ -154,8 +154,10 @@ def group_of(trace, by: str) -> str:
 def traces_to_judge(problems, pack: str, models: list[str] | None = None, strategies: list[str] | None = None):
     """(problem, trace) pairs of the intact traces of `pack` that pass the filters, and the skipped files with why.
 
-    A model filter matches the reported version or the requested name ("gpt-4o" takes gpt-4o-2024-08-06)."""
+    A model filter matches the reported version or the requested name ("gpt-4o" takes gpt-4o-2024-08-06), in any
+    case (GPT-4o is gpt-4o)."""
     pairs, skipped = [], []
+    wanted = {m.casefold() for m in models or ()}
     for problem in problems:
         loaded, bad = scan_traces(problem.id)
         skipped += [f"{path}: {why}" for path, why in bad]
@@ -163,7 +165,7 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
             if trace.data.get("pack", pack) != pack:
                 skipped.append(f"{trace.path}: a trace of pack {trace.data.get('pack')!r}, not {pack!r}")
                 continue
-            if models and not {trace.model_version, trace.requested_model} & set(models):
+            if wanted and not {trace.model_version.casefold(), trace.requested_model.casefold()} & wanted:
                 continue
             if strategies and trace.strategy not in strategies:
                 continue

@@ -31,7 +31,8 @@ def register(sub) -> None:
     p.add_argument("--problem", action="append", metavar="ID", help="only this problem (repeatable)")
     p.add_argument("--type", metavar="1,2", help="only problems of these Types")
     p.add_argument("--model", action="append", metavar="NAME",
-                   help="only traces of this model: its reported version or the requested name (repeatable)")
+                   help="only traces of this model: its reported version or the requested name, in any case "
+                        "(repeatable)")
     p.add_argument("--strategy", action="append", metavar="NAME", help="only traces of this strategy (repeatable)")
     p.add_argument("--by", choices=("model", "strategy", "model+strategy"), default="model",
                    help="what a column compares (default: model, as the server reported its version)")
