@@ -254,6 +254,8 @@ def test_plot_is_written_whole(proj, tmp_path, capsys):
     (["--timeout", "nan"], "--timeout nan is not a time limit"),  # every check 'did not finish within nan s'
     (["--jobs", "0"], "is not a positive number"),
     (["--base-url", "http://localhost:1/v1"], "no --judge was given"),
+    (["--judge", ""], "--judge '' names no model"),  # was taken as no --judge: free text silently unchecked
+    (["--judge", "  "], "--judge '  ' names no model"),
 ])
 def test_bad_input_is_one_line_before_any_judging(proj, capsys, monkeypatch, argv, words):
     import workbench.study

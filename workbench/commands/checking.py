@@ -119,6 +119,9 @@ def _read_answer(path: str) -> str:
 
 
 def judge_from_args(args):
+    """The --judge grader of check, verify and study (None without --judge), the flags that need one checked."""
+    if args.judge is not None and not args.judge.strip():  # taken as no --judge, free text was silently unchecked
+        raise UsageError(f"--judge {args.judge!r} names no model", "give the grader's name, e.g. --judge gpt-4o, or drop --judge")
     if not args.judge:
         if args.base_url is not None:  # silently unused, it would look like the endpoint had been checked
             raise UsageError("--base-url is the endpoint of the --judge model, and no --judge was given",
