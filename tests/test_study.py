@@ -243,6 +243,19 @@ def test_plot_is_written_whole(proj, tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
 
 
+def test_a_relative_plot_path_is_shown_absolute_in_the_table_and_json(proj, tmp_path, capsys, monkeypatch):
+    """--plot study.png printed "plot: study.png" and put "study.png" in the JSON: a script reading it from another
+    folder found no file. Both now name the file written, absolute; ~ and .. are spelt out."""
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path / "out")
+    written = tmp_path / "out" / "study.png"
+    assert _json(capsys, ["study", "--plot", "study.png"])["plot"] == str(written)
+    assert main(["study", "--plot", "../out/study.png"]) == 0
+    assert f"plot: {written}\n" in capsys.readouterr().out
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert _json(capsys, ["study", "--plot", "~/out/study.png"])["plot"] == str(written)
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--type", "5"], "is not a list of Types"),
     (["--problem", "9.9"], "no problem '9.9'"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from workbench.commands.catalog import add_pack_option, path_arg
@@ -83,7 +84,7 @@ def cmd_study(args) -> int:
 
 def _plot_target(path: str) -> Path:
     """Checked before any judging: a plot that cannot be written must not cost the whole study."""
-    target = Path(path).expanduser()
+    target = Path(os.path.abspath(Path(path).expanduser()))  # the name printed and in --json: usable from any folder
     if target.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UsageError(f"--plot {path}: the name must end in .png, .pdf or .svg", "e.g. --plot build/study.png")
     try:
@@ -241,7 +242,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     for s in study.skipped:
         console.print(f"[dim]skipped {escape(s)}[/]")
     if plot:
-        console.print(f"plot: {escape(str(plot))}")
+        console.print(f"plot: {plot}", markup=False, soft_wrap=True)  # one line, to copy whole
 
 
 def _legend_label(group: str, limit: int = 40) -> str:
