@@ -290,6 +290,23 @@ def test_a_plot_target_that_is_a_folder_is_refused_before_any_judging(proj, tmp_
 
 
 
+@pytest.mark.parametrize("where", ["traces/study.png", "traces/3.1/study.png", "link/study.png", "traces"])
+def test_a_plot_into_traces_is_refused_before_any_judging(proj, tmp_path, capsys, monkeypatch, where):
+    """traces/ holds only the LLM's real traces (verify and study read every file there): a plot written there
+    was a stray file among the evidence. Refused however the path gets there (relative, a problem's folder, a link)."""
+    import workbench.study
+
+    (proj / "link").symlink_to(proj / "traces", target_is_directory=True)
+    monkeypatch.chdir(proj)
+    before = sorted((proj / "traces").rglob("*"))
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: pytest.fail("judged before the input was checked"))
+    target = where if where != "traces" else str(proj / "traces" / "2.2.3" / ".." / "x.svg")
+    assert main(["study", "--plot", target]) == 2
+    err = capsys.readouterr().err
+    assert "traces/ holds only the LLM's traces" in err and err.count("\n") == 1
+    assert sorted((proj / "traces").rglob("*")) == before
+
+
 def test_a_plot_folder_that_is_a_file_is_named_as_one(proj, tmp_path, capsys, monkeypatch):
     """--plot notes.txt/study.png said "folder notes.txt does not exist — create it": it exists, as a file."""
     import workbench.study

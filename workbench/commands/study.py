@@ -10,7 +10,7 @@ from workbench.commands.checking import (add_judge_options, check_timeout, judge
                                          print_cached_grades)
 from workbench.console import console, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
-from workbench.paths import make_folder
+from workbench.paths import make_folder, traces_dir
 
 ALPHA = 0.05  # a one-sided p-value at most this says the scores fall as the Type rises
 SKIPPED_NAMED = 5  # skipped trace files an error names; the rest are counted
@@ -89,8 +89,11 @@ def _plot_target(path: str) -> Path:
         raise UsageError(f"--plot {path}: the name must end in .png, .pdf or .svg", "e.g. --plot build/study.png")
     try:
         is_dir = target.is_dir()
+        into_traces = target.resolve().is_relative_to(traces_dir().resolve())  # through .. or a link too
     except OSError as exc:  # a name longer than the file system allows
         raise UsageError(f"--plot {path}: {exc.strerror}", "give a shorter name, e.g. --plot build/study.png") from exc
+    if into_traces:  # verify and study read every file there as evidence
+        raise UsageError(f"--plot {path}: traces/ holds only the LLM's traces", "write the plot elsewhere, e.g. --plot build/study.png")
     if is_dir:
         raise UsageError(f"--plot {path} is a folder", "give a file name, e.g. --plot build/study.png")
     if target.parent.exists() and not target.parent.is_dir():  # "create it" could not help there
