@@ -64,10 +64,12 @@ def test_means_per_problem_and_type_and_whether_the_labels_hold(proj, capsys):
     assert "model-a" not in rows["2.3.3"]["groups"]
 
     by_type = {r["type"]: r["groups"] for r in data["by_type"]}
-    one = {"ci_low": None, "ci_high": None}  # a Type with one problem has no interval
+    one = {"ci_low": None, "ci_high": None, "unscored_problems": []}  # a Type with one problem has no interval
     assert by_type[2]["model-a"] == {"mean": pytest.approx(1 / 3), "problems": 1, "answers": 3, **one}
     assert by_type[4]["model-a"] == {"mean": 1.0, "problems": 1, "answers": 1, **one}
-    assert by_type[1]["model-b"] == {"mean": None, "problems": 0, "answers": 0, **one}  # unscored never count as 0
+    # unscored never count as 0: 2.3.3's free text is named as the Type's problem without a score
+    assert by_type[1]["model-b"] == {"mean": None, "problems": 0, "answers": 0, **one, "unscored_problems": ["2.3.3"]}
+    assert by_type[1]["model-a"]["unscored_problems"] == []  # no answer of model-a to 2.3.3: nothing unscored
     order = data["type_order"]
     assert order["model-a"]["ordered"] is False and order["model-a"]["rises"] == [[2, 4]]
     assert order["model-a"]["overlaps"] == [None]  # one problem per Type: no interval to compare
@@ -84,7 +86,8 @@ def test_a_problem_sampled_often_weighs_as_much_as_one_sampled_once(proj, capsys
     rows = {r["problem"]: r["groups"]["model-b"] for r in data["by_problem"]}
     assert (rows["2.2.3"]["mean"], rows["2.2.3"]["scored"]) == (1.0, 11) and (rows["2.2.1"]["mean"], rows["2.2.1"]["scored"]) == (0.0, 1)
     assert data["by_type"] == [{"type": 2, "groups": {"model-b": {"mean": 0.5, "problems": 2, "answers": 12,
-                                                                  "ci_low": 0.0, "ci_high": 1.0}}}]
+                                                                  "ci_low": 0.0, "ci_high": 1.0,
+                                                                  "unscored_problems": []}}}]
 
 
 def test_a_problem_named_twice_is_studied_once(proj, capsys):
@@ -92,7 +95,8 @@ def test_a_problem_named_twice_is_studied_once(proj, capsys):
     data = _json(capsys, ["study", "--problem", "2.2.3", "--problem", "2.2.3", "--model", "model-a"])
     assert [r["problem"] for r in data["by_problem"]] == ["2.2.3"] and len(data["answers"]) == 3
     assert data["by_type"] == [{"type": 2, "groups": {"model-a": {"mean": 1 / 3, "problems": 1, "answers": 3,
-                                                                  "ci_low": None, "ci_high": None}}}]
+                                                                  "ci_low": None, "ci_high": None,
+                                                                  "unscored_problems": []}}}]
 
 
 def test_problems_named_out_of_order_are_studied_in_pack_order(proj, capsys):

@@ -77,7 +77,8 @@ class Study:
 
     def by_type(self) -> dict[int, dict[str, dict]]:
         """Type -> group -> {mean (of problem means), problems (with a scored answer), answers (scored), ci_low,
-        ci_high (the 95 % bootstrap interval over the problems; None with fewer than 2)}."""
+        ci_high (the 95 % bootstrap interval over the problems; None with fewer than 2), unscored_problems (ids the
+        group answered with none scored: left out of the mean, so it may stand on fewer problems than were asked)}."""
         out: dict[int, dict[str, dict]] = {}
         for t in sorted({p.type for p in self.problems}):
             out[t] = {}
@@ -85,9 +86,12 @@ class Study:
                 cells = [c for p, c in self.scored_cells(g) if p.type == t]
                 means = [c.mean for c in cells]
                 ci = bootstrap_ci(means)
+                unscored = [p.id for p in self.problems if p.type == t
+                            and (p.id, g) in self.cells and self.cells[(p.id, g)].mean is None]
                 out[t][g] = {"mean": mean(means) if means else None, "problems": len(means),
                              "answers": sum(len(c.scores) for c in cells),
-                             "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None}
+                             "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
+                             "unscored_problems": unscored}
         return out
 
     def type_order(self) -> dict[str, dict]:
