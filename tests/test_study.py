@@ -630,6 +630,37 @@ def test_plot_legend_hides_no_bar(tmp_path, monkeypatch):
     assert not any(bar.get_window_extent().overlaps(legend) for bar in ax.patches)
 
 
+def _drawn(study, tmp_path, monkeypatch):
+    """The figure _draw made for `study`, laid out as saved."""
+    import matplotlib.pyplot as plt
+
+    from workbench.commands.study import _draw
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    _draw(study, tmp_path / "study.png")
+    figures[0].canvas.draw()
+    return figures[0]
+
+
+def test_plot_whiskers_reaching_zero_do_not_cross_the_problem_counts(tmp_path, monkeypatch):
+    """The n= labels sat at the bars' base: an interval reaching 0 (Type 3 scored 0.0, 0.5, 0.0) drew its whisker
+    through them. They sit below the axis now, clear of the whiskers and of the Type names."""
+    study = _synthetic({1: [1.0, 0.0, 1.0], 2: [0.5, 0.0], 3: [0.0, 0.5, 0.0]})
+    fig = _drawn(study, tmp_path, monkeypatch)
+    ax = fig.axes[0]
+    counts = [t for t in ax.texts if t.get_text().startswith("n=")]
+    assert sorted(t.get_text() for t in counts) == ["n=2", "n=3", "n=3"]
+    segments = [seg for coll in ax.collections for seg in coll.get_segments()]
+    assert any(min(seg[0][1], seg[1][1]) == 0.0 for seg in segments)  # some whisker does reach 0
+    boxes = [t.get_window_extent() for t in counts]
+    for seg in segments:
+        (x0, y0), (x1, y1) = ax.transData.transform(seg)
+        assert not any(b.x0 <= x0 <= b.x1 and min(y0, y1) <= b.y1 and max(y0, y1) >= b.y0 for b in boxes)
+    names = [t.get_window_extent() for t in ax.get_xticklabels()]
+    assert not any(b.overlaps(n) for b in boxes for n in names)
+
+
 def test_touching_intervals_overlap_and_a_rise_beside_a_single_problem_compares_nothing():
     # Type 1 scores 0.5, 0.5: interval 0.5..0.5; Type 2 scores 0.5, 1: resample means 0.5, 0.75, 1 (see test_stats),
     # interval 0.5..1.0: the two share 0.5, so the rise may be noise

@@ -294,14 +294,16 @@ def _draw(study, path: Path) -> None:
                         fmt="none", ecolor="black", elinewidth=0.8, capsize=3)
         for bar, t, m in zip(bars, types, means):
             if m is not None:  # an unscored Type gets no bar and no label (the footnote says so): labels would collide
-                # at the bar's base: clear of the error bar
-                ax.annotate(f"n={by_type[t][g]['problems']}", (bar.get_x() + bar.get_width() / 2, 0), xytext=(0, 2),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=7)
+                # below the axis: a whisker reaching 0 crossed it at the bar's base
+                ax.annotate(f"n={by_type[t][g]['problems']}", (bar.get_x() + bar.get_width() / 2, 0), xytext=(0, -3),
+                            textcoords="offset points", ha="center", va="top", fontsize=7)
     ax.set_xticks(range(len(types)), [f"Type {t}" for t in types])
+    ax.tick_params(axis="x", length=0, pad=14)  # the Type names go under the row of n= labels
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("mean score (problem means)")
-    ax.text(0, -0.16, "n = problems scored; whiskers: 95 % bootstrap interval over the problems; no bar: no scored "
-            "answer of that Type", transform=ax.transAxes, fontsize=7)
+    ax.annotate("n = problems scored; whiskers: 95 % bootstrap interval over the problems; no bar: no scored "
+                "answer of that Type", (0, 0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
+                va="top", fontsize=7)
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
     fig.tight_layout()
     # outside the axes, where bars reaching 1.0 cannot hide behind it; after the layout, which would narrow the axes
