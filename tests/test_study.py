@@ -661,6 +661,37 @@ def test_plot_whiskers_reaching_zero_do_not_cross_the_problem_counts(tmp_path, m
     assert not any(b.overlaps(n) for b in boxes for n in names)
 
 
+def test_plot_shows_a_mean_of_zero_apart_from_no_score(tmp_path, monkeypatch):
+    """A Type scored 0 drew a bar of no height, as a Type with no scored answer did, while the footnote said "no bar:
+    no scored answer". A mean of 0 now shows as a line of the column's colour at 0; an unscored Type draws nothing."""
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    from workbench.study import Cell
+
+    study = _synthetic({1: [1.0, 0.5], 2: [0.0]})
+    study.groups = ["m", "z"]
+    study.cells[("1.0", "z")] = Cell(scores=[1.0])  # z: Type 1 only, Type 2 unscored
+    fig = _drawn(study, tmp_path, monkeypatch)
+    ax = fig.axes[0]
+    pixels = np.asarray(fig.canvas.buffer_rgba())[::-1, :, :3] / 255  # rows from the bottom, as display y
+    low = int(ax.bbox.y0)
+
+    def shows(group_index: int, type_index: int) -> bool:
+        """Whether the column's colour appears just above the axis where its bar for the Type stands."""
+        width = 0.8 / 2
+        x = type_index + (group_index - 0.5) * width
+        left, right = (int(ax.transData.transform((x + d * width / 3, 0))[0]) for d in (-1, 1))
+        colour = np.array(to_rgb(ax.patches[group_index * 2].get_facecolor()))
+        # within 0.2 of it: a thin line is drawn antialiased, paler than the colour (white is 0.3 or more away)
+        return bool((np.abs(pixels[low:low + 12, left:right] - colour).max(axis=2) < 0.2).any())
+
+    assert shows(0, 0) and shows(1, 0)  # the Type 1 bars: the colours are found where they stand
+    assert shows(0, 1)  # m, Type 2: a mean of 0
+    assert not shows(1, 1)  # z, Type 2: nothing scored
+    assert sorted(t.get_text() for t in ax.texts if t.get_text().startswith("n=")) == ["n=1", "n=1", "n=2"]
+
+
 def test_touching_intervals_overlap_and_a_rise_beside_a_single_problem_compares_nothing():
     # Type 1 scores 0.5, 0.5: interval 0.5..0.5; Type 2 scores 0.5, 1: resample means 0.5, 0.75, 1 (see test_stats),
     # interval 0.5..1.0: the two share 0.5, so the rise may be noise

@@ -285,7 +285,9 @@ def _draw(study, path: Path) -> None:
     for k, g in enumerate(study.groups):
         xs = [i + (k - (len(study.groups) - 1) / 2) * width for i in range(len(types))]
         means = [by_type[t][g]["mean"] for t in types]
-        bars = ax.bar(xs, [m or 0.0 for m in means], width, label=_legend_label(g))
+        # edged in its own colour, a mean of 0 shows as a line at 0 (the axis starts below it); nan draws no bar
+        bars = ax.bar(xs, [float("nan") if m is None else m for m in means], width, color=f"C{k}", edgecolor=f"C{k}",
+                      linewidth=1.2, label=_legend_label(g))
         spans = [(x, by_type[t][g]) for x, t in zip(xs, types) if by_type[t][g]["ci_low"] is not None]
         if spans:
             ax.errorbar([x for x, _ in spans], [r["mean"] for _, r in spans],
@@ -296,13 +298,14 @@ def _draw(study, path: Path) -> None:
             if m is not None:  # an unscored Type gets no bar and no label (the footnote says so): labels would collide
                 # below the axis: a whisker reaching 0 crossed it at the bar's base
                 ax.annotate(f"n={by_type[t][g]['problems']}", (bar.get_x() + bar.get_width() / 2, 0), xytext=(0, -3),
-                            textcoords="offset points", ha="center", va="top", fontsize=7)
+                            xycoords=("data", "axes fraction"), textcoords="offset points", ha="center", va="top",
+                            fontsize=7)
     ax.set_xticks(range(len(types)), [f"Type {t}" for t in types])
     ax.tick_params(axis="x", length=0, pad=14)  # the Type names go under the row of n= labels
-    ax.set_ylim(0, 1.1)
+    ax.set_ylim(-0.03, 1.1)
     ax.set_ylabel("mean score (problem means)")
-    ax.annotate("n = problems scored; whiskers: 95 % bootstrap interval over the problems; no bar: no scored "
-                "answer of that Type", (0, 0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
+    ax.annotate("n = problems scored; whiskers: 95 % bootstrap interval over the problems; a line at 0: a mean of 0; "
+                "no bar and no n: no scored answer of that Type", (0, 0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
                 va="top", fontsize=7)
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
     fig.tight_layout()
