@@ -508,7 +508,8 @@ def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
     assert (table[2]["m"]["ci_low"], table[2]["m"]["ci_high"]) == (0.0, 1.0)  # 0 and 1: by hand, see test_stats
     assert (table[3]["m"]["ci_low"], table[4]["m"]["ci_high"]) == (0.0, 1.0) and table[1]["m"]["answers"] == 3
     order = study.type_order()["m"]
-    assert order["rises"] == [[3, 4]] and order["overlaps"] == [False]  # 0..0 and 1..1: apart
+    # Type 4 (1.0) above each: Type 1 (0.67) and 2 (0.5) reach 1 in their intervals, Type 3's 0..0 and 4's 1..1 apart
+    assert order["rises"] == [[1, 4], [2, 4], [3, 4]] and order["overlaps"] == [True, True, False]
     trend = study.type_trend()["m"]
     assert trend["method"] == "exact" and trend["permutations"] == 7560  # 9! / (3! 2! 2! 2!)
     _print(study, None)
@@ -702,7 +703,7 @@ def test_touching_intervals_overlap_and_a_rise_beside_a_single_problem_compares_
     # one Type of each rise has a single problem (no interval), the other an interval: nothing to compare
     study = _synthetic({1: [0.0], 2: [1.0, 0.5], 3: [0.0, 0.5], 4: [1.0]})
     assert study.type_order()["m"] == {"means": {1: 0.0, 2: 0.75, 3: 0.25, 4: 1.0}, "ordered": False,
-                                       "rises": [[1, 2], [3, 4]], "overlaps": [None, None]}
+                                       "rises": [[1, 2], [1, 3], [1, 4], [2, 4], [3, 4]], "overlaps": [None] * 5}
 
 
 def test_equal_problem_means_reached_by_different_sums_tie_in_the_statistic():
@@ -750,16 +751,32 @@ def test_a_p_value_at_the_cutoff_says_scores_fall_and_no_order_says_no_direction
     assert "tau-b = 0.00, p = 0.83 (exact, 4 problems): no evidence of an order" in out and "if anything" not in out
 
 
+def test_a_rise_over_a_type_between_is_named_too(capsys):
+    """Types 1, 2, 3 scoring 0.5, 0.3, 0.6: only Type 3 above Type 2 was named, though Type 3 also scores above
+    Type 1, which the labels say is easier. Every pair out of order is named, in the order of the Types."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [0.5, 0.5], 2: [0.3, 0.3], 3: [0.6, 0.6]})
+    order = study.type_order()["m"]
+    assert order["rises"] == [[1, 3], [2, 3]] and order["overlaps"] == [False, False]
+    _print(study, None)
+    assert ("m: the Type labels do not hold over Types 1, 2, 3 (those scored): Type 3 (0.60) above Type 1 (0.50), "
+            "intervals apart; Type 3 (0.60) above Type 2 (0.30), intervals apart") in capsys.readouterr().out
+
+
 def test_each_rise_is_named_with_its_own_overlap_and_each_type_with_its_answers(capsys):
     from workbench.commands.study import _print
     from workbench.study import Cell
 
     study = _synthetic({1: [0.0, 0.0], 2: [1.0, 1.0], 3: [0.0, 1.0], 4: [0.5, 1.0]}, group="m[bold]")
-    assert study.type_order()["m[bold]"]["overlaps"] == [False, True]
+    # Type 1's 0..0 lies apart from Type 2's 1..1 and Type 4's 0.5..1, touches Type 3's 0..1; Type 3's and 4's overlap
+    assert study.type_order()["m[bold]"]["rises"] == [[1, 2], [1, 3], [1, 4], [3, 4]]
+    assert study.type_order()["m[bold]"]["overlaps"] == [False, True, False, True]
     _print(study, None)
     out = capsys.readouterr().out
-    assert ("Type 2 (1.00) above Type 1 (0.00), intervals apart; Type 4 (0.75) above Type 3 (0.50), intervals overlap "
-            "(may be noise)") in out
+    assert ("Type 2 (1.00) above Type 1 (0.00), intervals apart; Type 3 (0.50) above Type 1 (0.00), intervals overlap "
+            "(may be noise); Type 4 (0.75) above Type 1 (0.00), intervals apart; Type 4 (0.75) above Type 3 (0.50), "
+            "intervals overlap (may be noise)") in " ".join(out.split())
     assert "m[bold]: Type labels vs scores: tau-b = " in out  # the column's name as it is, not read as markup
     # Type 1: one problem sampled three times (no interval); Type 2: two problems, three answers
     study = _synthetic({1: [1.0], 2: [0.0, 1.0]})

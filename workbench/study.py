@@ -5,8 +5,8 @@ trace with the same pack checks and groups the scores by model (the version the 
 strategy, or both. Per group and problem it keeps the mean score of the judged answers (correct 1,
 partial its credit, incorrect 0); per Type label the mean of those problem means, so a problem
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
-the easiest for an LLM and Type 4 the hardest, so the means should not rise from one Type to the next;
-`type_order` names every place where they do, and says whether the two Types' 95 % intervals (a seeded bootstrap
+the easiest for an LLM and Type 4 the hardest, so no Type's mean should rise above a lower Type's;
+`type_order` names every pair of Types where one does, and says whether the two Types' 95 % intervals (a seeded bootstrap
 over each Type's problems) overlap. With a few problems per Type most rises are noise: `type_trend` measures the
 order with Kendall's tau-b between Type and problem mean and a one-sided permutation p-value (workbench.stats).
 Answers the checks cannot judge in full (unchecked: free text without --judge, or any part not judged) or that
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from itertools import combinations
 from statistics import mean
 
 from workbench.paths import traces_dir
@@ -95,15 +96,16 @@ class Study:
         return out
 
     def type_order(self) -> dict[str, dict]:
-        """Per group: do the Type means fall (or stay) from Type 1 to Type 4? Every rise between consecutive
-        Types with data is listed as [lower Type, higher Type]; `overlaps` says per rise whether the two Types'
+        """Per group: do the Type means fall (or stay) from Type 1 to Type 4? Every pair of Types with data whose
+        higher Type scores above the lower one is a rise, listed as [lower Type, higher Type] in the Types' order: not
+        only neighbours (Type 3 above Type 1 with Type 2 below both); `overlaps` says per rise whether the two Types'
         intervals overlap (None when either Type has a single problem, so no interval)."""
         table = self.by_type()
         out = {}
         for g in self.groups:
             means = {t: row[g]["mean"] for t, row in table.items() if row[g]["mean"] is not None}
             types = sorted(means)
-            rises = [[a, b] for a, b in zip(types, types[1:]) if means[b] > means[a] + 1e-9]
+            rises = [[a, b] for a, b in combinations(types, 2) if means[b] > means[a] + 1e-9]
             out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises,
                       "overlaps": [_overlap(table[a][g], table[b][g]) for a, b in rises]}
         return out

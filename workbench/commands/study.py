@@ -25,7 +25,7 @@ def register(sub) -> None:
                     "a writeup shows), then show the mean score per problem and per Type label for each model, "
                     "strategy, or both. Type 1 should score highest and Type 4 lowest: per column, Kendall's tau-b "
                     "between Type and problem mean with a one-sided permutation p-value, a 95 % bootstrap interval per Type, "
-                    "and every rise named with whether the intervals overlap. "
+                    "and every rise (a higher Type above any lower one) named with whether the intervals overlap. "
                     "Free-text answers are unchecked unless --judge grades them. Exit 0: report printed; 1: no "
                     "trace to study; 2: bad input; 3: the --judge model failed; 130: interrupted.")
     add_pack_option(p)
