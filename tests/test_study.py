@@ -128,6 +128,38 @@ def test_edited_traces_are_skipped_and_named(proj, capsys):
     assert any("junk.json" in s for s in data["skipped_traces"])
 
 
+def test_trace_folders_that_cannot_be_read_are_named(proj, capsys, monkeypatch):
+    """A problem's trace folder that is a file, or that cannot be listed (no permission), showed as "no trace" or
+    not at all, as if the LLM had never been asked; so did an unreadable folder of a problem the pack lacks.
+    Each is named among the skipped, with why."""
+    import os
+
+    (proj / "traces" / "3.3").write_text("not a folder")
+    trace(proj, "2.2.1", [WRONG_221], model="model-c")
+    trace(proj, "9.9", [RIGHT_31], model="model-c")  # the writer takes any id: a problem a2 lacks
+    locked = {str(proj / "traces" / "2.2.1"), str(proj / "traces" / "9.9")}
+    scandir = os.scandir
+
+    def no_permission(path="."):  # what listing a folder without read permission does (root reads them all)
+        if os.fspath(path) in locked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", no_permission)
+    data = _json(capsys, ["study"])
+    skipped = data["skipped_traces"]
+    assert f"{proj / 'traces' / '3.3'}: not a folder, so no trace in it is read" in skipped
+    assert f"{proj / 'traces' / '2.2.1'}: cannot read the folder (Permission denied), so no trace in it is read" in skipped
+    assert f"{proj / 'traces' / '9.9'}: cannot read the folder (Permission denied), so no trace in it is read" in skipped
+    assert "model-c" not in data["groups"] and len(data["answers"]) == 8  # the rest is judged as before
+    assert main(["study"]) == 0
+    assert f"skipped {proj / 'traces' / '3.3'}: not a folder" in capsys.readouterr().out
+    locked.add(str(proj / "traces"))  # traces/ itself: it may hold folders of problems the pack lacks
+    skipped = _json(capsys, ["study"])["skipped_traces"]
+    assert (f"{proj / 'traces'}: cannot read the folder (Permission denied), so folders of problems not in the pack "
+            "are not found") in skipped
+
+
 def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     assert main(["study"]) == 0
     out = capsys.readouterr().out

@@ -17,9 +17,11 @@ not the problem's.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
+from pathlib import Path
 from statistics import mean
 
 from workbench.paths import traces_dir
@@ -68,7 +70,7 @@ class Study:
     problems: list  # the Problem records with at least one judged trace, in pack order
     cells: dict  # (problem id, group) -> Cell
     answers: list[JudgedAnswer]
-    skipped: list[str]  # edited or unreadable trace files, with why
+    skipped: list[str]  # edited or unreadable trace files and unreadable trace folders, with why
     untraced: list[str]  # selected problems with no trace of the selected groups
 
     def scored_cells(self, group: str) -> list[tuple]:
@@ -165,6 +167,9 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
     pairs, skipped = [], []
     wanted = {m.casefold() for m in models or ()}
     for problem in problems:
+        unread = unread_folder(traces_dir() / problem.id)
+        if unread:
+            skipped.append(unread)
         loaded, bad = scan_traces(problem.id)
         skipped += [f"{path}: {why}" for path, why in bad]
         for trace in loaded:
@@ -182,13 +187,42 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
     return pairs, skipped
 
 
+def unread_folder(folder: Path) -> str:
+    """Why a trace folder's traces cannot be read (it is a file, or cannot be listed), else "": glob finds nothing
+    there and says nothing, so the problem would look as if the LLM had never been asked."""
+    if not os.path.lexists(folder):
+        return ""
+    if not folder.is_dir():
+        return f"{folder}: not a folder, so no trace in it is read"
+    try:
+        with os.scandir(folder):
+            pass
+    except OSError as exc:
+        return f"{folder}: cannot read the folder ({exc.strerror}), so no trace in it is read"
+    return ""
+
+
 def foreign_trace_folders(pack_ids: set[str]) -> list[str]:
-    """Folders under traces/ named for no problem of the pack (a renamed or removed problem): named, not judged."""
+    """Folders under traces/ named for no problem of the pack (a renamed or removed problem): named, not judged.
+    One that cannot be read is named too: it may hold such traces."""
     base = traces_dir()
     if not base.is_dir():
         return []
-    return [f"{d}: no problem {d.name} in this pack" for d in sorted(base.iterdir())
-            if d.is_dir() and d.name not in pack_ids and trace_files(d)]
+    try:
+        with os.scandir(base) as entries:
+            folders = sorted(Path(e.path) for e in entries)
+    except OSError as exc:
+        return [f"{base}: cannot read the folder ({exc.strerror}), so folders of problems not in the pack are not found"]
+    out = []
+    for d in folders:
+        if d.name in pack_ids or not d.is_dir():
+            continue
+        unread = unread_folder(d)
+        if unread:
+            out.append(unread)
+        elif trace_files(d):
+            out.append(f"{d}: no problem {d.name} in this pack")
+    return out
 
 
 def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=None, jobs: int = 1) -> Study:
