@@ -364,8 +364,23 @@ def test_a_plot_name_too_long_for_the_file_system_is_refused_before_any_judging(
     assert "File name too long" in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("models", [["modle-a"], ["model-a", "modle-b"]])
+def test_a_model_with_no_trace_is_refused_with_the_models_there_are(proj, capsys, monkeypatch, models):
+    """--model modle-a said "no intact trace to study" and how to get traces, exit 1, as if none had been made; beside
+    a right name a misspelt one was dropped without a word, and the study showed one model where two were asked."""
+    import workbench.study
+
+    trace(proj, "3.1", [RIGHT_31], model="gpt-x", version="gpt-x-2026-05-01")
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: pytest.fail("judged before the input was checked"))
+    assert main(["study", *(a for m in models for a in ("--model", m))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert (f"--model {models[-1]}: no trace of the selected problems is of that model; models with traces: gpt-x, "
+            "gpt-x-2026-05-01, model-a, model-b") in err
+
+
 def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
-    assert main(["study", "--model", "nobody", "--json"]) == 1
+    assert main(["study", "--problem", "3.3", "--json"]) == 1
     out, err = capsys.readouterr()
     assert json.loads(out)["exit_code"] == 1 and "prompt --type 1,2,3,4" in err
 

@@ -24,6 +24,7 @@ from itertools import combinations
 from pathlib import Path
 from statistics import mean
 
+from workbench.errors import UsageError
 from workbench.paths import traces_dir
 from workbench.stats import bootstrap_ci, order_test
 from workbench.traces import scan_traces, trace_files
@@ -163,8 +164,9 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
     """(problem, trace) pairs of the intact traces of `pack` that pass the filters, and the skipped files with why.
 
     A model filter matches the reported version or the requested name ("gpt-4o" takes gpt-4o-2024-08-06), in any
-    case (GPT-4o is gpt-4o)."""
-    pairs, skipped = [], []
+    case (GPT-4o is gpt-4o); a name that matches no trace of the pack's selected problems, where there are some, is
+    refused as a typo would be: it would say "nothing to study", or drop that model from the study without a word."""
+    pairs, skipped, seen = [], [], set()
     wanted = {m.casefold() for m in models or ()}
     for problem in problems:
         unread = unread_folder(traces_dir() / problem.id)
@@ -176,6 +178,7 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
             if trace.data.get("pack", pack) != pack:
                 skipped.append(f"{trace.path}: a trace of pack {trace.data.get('pack')!r}, not {pack!r}")
                 continue
+            seen |= {trace.model_version, trace.requested_model} - {""}
             if wanted and not {trace.model_version.casefold(), trace.requested_model.casefold()} & wanted:
                 continue
             if strategies and trace.strategy not in strategies:
@@ -184,6 +187,12 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
                 skipped.append(f"{trace.path}: {trace.fault}")
                 continue
             pairs.append((problem, trace))
+    known = {m.casefold() for m in seen}
+    unknown = list(dict.fromkeys(m for m in models or () if m.casefold() not in known))
+    if unknown and seen:
+        raise UsageError(f"--model {', '.join(unknown)}: no trace of the selected problems is of "
+                         f"{'that model' if len(unknown) == 1 else 'those models'}; models with traces: "
+                         f"{', '.join(sorted(seen))}", "give one of those (the reported version or the requested name)")
     return pairs, skipped
 
 
