@@ -492,6 +492,10 @@ def test_settings_precedence_flags_config_env(project, monkeypatch):
     ('[llm]\nbase_url = "https://gw.example/v1?api-key=7f3a9c"\n', r"base_url holds .*a query string.*never be stored"),
     ('[llm]\nbase_url = "https://gw.example/v1?api-version=2024-06-01&key=7f3a9c"\n', r"only api-version may be stored"),
     ('llm = 5\n', r"'llm' must be a table"),
+    ('[llm]\nmax_tokens = 2.5\n', r"max_tokens = 2.5 must be an integer"),  # a server refuses a fraction
+    ('[llm]\ntoken = "sk-7f3a9c"\n', r"\[llm\] token is not allowed.*never be stored"),  # any key-like name
+    ('[llm]\nkey = "sk-7f3a9c"\n', r"\[llm\] key is not allowed.*never be stored"),
+    ('[llm]\nbase_url = "https://gw.example/v1?sk-7f3a9c"\n', r"base_url holds .*a query string"),  # bare, no =
 ])
 def test_bad_config_files_are_named(project, text, pattern):
     (project / "workbench.toml").write_text(text)
