@@ -379,6 +379,17 @@ def test_a_model_with_no_trace_is_refused_with_the_models_there_are(proj, capsys
             "gpt-x-2026-05-01, model-a, model-b") in err
 
 
+def test_a_strategy_with_no_trace_is_refused_with_the_strategies_there_are(proj, capsys, monkeypatch):
+    """As --model: --strategy hinetd beside direct studied direct alone without a word."""
+    import workbench.study
+
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: pytest.fail("judged before the input was checked"))
+    assert main(["study", "--strategy", "direct", "--strategy", "hinetd"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("--strategy hinetd: no trace of the selected problems is of that strategy; "
+                                      "strategies with traces: direct, hinted") in err
+
+
 def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
     assert main(["study", "--problem", "3.3", "--json"]) == 1
     out, err = capsys.readouterr()

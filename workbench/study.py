@@ -164,9 +164,9 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
     """(problem, trace) pairs of the intact traces of `pack` that pass the filters, and the skipped files with why.
 
     A model filter matches the reported version or the requested name ("gpt-4o" takes gpt-4o-2024-08-06), in any
-    case (GPT-4o is gpt-4o); a name that matches no trace of the pack's selected problems, where there are some, is
-    refused as a typo would be: it would say "nothing to study", or drop that model from the study without a word."""
-    pairs, skipped, seen = [], [], set()
+    case (GPT-4o is gpt-4o). A model or strategy that no trace of the pack's selected problems has, where there are
+    some, is refused as a typo would be: it would say "nothing to study", or drop out of the study without a word."""
+    pairs, skipped, seen, seen_strategies = [], [], set(), set()
     wanted = {m.casefold() for m in models or ()}
     for problem in problems:
         unread = unread_folder(traces_dir() / problem.id)
@@ -179,6 +179,8 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
                 skipped.append(f"{trace.path}: a trace of pack {trace.data.get('pack')!r}, not {pack!r}")
                 continue
             seen |= {trace.model_version, trace.requested_model} - {""}
+            seen |= {trace.model_version, trace.requested_model} - {""}
+            seen_strategies |= {trace.strategy} - {None, ""}
             if wanted and not {trace.model_version.casefold(), trace.requested_model.casefold()} & wanted:
                 continue
             if strategies and trace.strategy not in strategies:
@@ -187,13 +189,21 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
                 skipped.append(f"{trace.path}: {trace.fault}")
                 continue
             pairs.append((problem, trace))
-    known = {m.casefold() for m in seen}
-    unknown = list(dict.fromkeys(m for m in models or () if m.casefold() not in known))
-    if unknown and seen:
-        raise UsageError(f"--model {', '.join(unknown)}: no trace of the selected problems is of "
-                         f"{'that model' if len(unknown) == 1 else 'those models'}; models with traces: "
-                         f"{', '.join(sorted(seen))}", "give one of those (the reported version or the requested name)")
+    _refuse_unknown("model", models, seen, "the reported version or the requested name, in any case", str.casefold)
+    _refuse_unknown("strategy", strategies, seen_strategies, "as the traces list it")
     return pairs, skipped
+
+
+def _refuse_unknown(flag: str, asked: list[str] | None, seen: set[str], how: str, same=lambda name: name) -> None:
+    """UsageError naming the --model/--strategy values no trace has, and those the traces have (none: nothing to
+    suggest, and the "nothing to study" error says how to get traces)."""
+    known = {same(name) for name in seen}
+    unknown = list(dict.fromkeys(a for a in asked or () if same(a) not in known))
+    if unknown and seen:
+        plural = {"model": "models", "strategy": "strategies"}[flag]
+        raise UsageError(f"--{flag} {', '.join(unknown)}: no trace of the selected problems is of "
+                         f"{f'that {flag}' if len(unknown) == 1 else f'those {plural}'}; {plural} with traces: "
+                         f"{', '.join(sorted(seen))}", f"give one of those ({how})")
 
 
 def unread_folder(folder: Path) -> str:
