@@ -751,6 +751,20 @@ def test_plot_shows_a_mean_of_zero_apart_from_no_score(tmp_path, monkeypatch):
     assert sorted(t.get_text() for t in ax.texts if t.get_text().startswith("n=")) == ["n=1", "n=1", "n=2"]
 
 
+@pytest.mark.parametrize("columns", [3, 12, 25])
+def test_plot_gives_every_column_its_own_colour(tmp_path, monkeypatch, columns):
+    """--by model+strategy makes 12 columns of 4 models and 3 strategies: colours came from a cycle of 10, so the
+    11th column's bars and legend entry were the 1st's colour, and the legend could not tell them apart."""
+    study = _synthetic({1: [1.0, 0.5], 2: [0.5]})
+    study.groups = [f"model-{k:02d}" for k in range(columns)]
+    study.cells = {(pid, g): cell for (pid, _), cell in study.cells.items() for g in study.groups}
+    ax = _drawn(study, tmp_path, monkeypatch).axes[0]
+    legend = {t.get_text(): tuple(h.get_facecolor()) for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
+    assert list(legend) == study.groups and len(set(legend.values())) == columns
+    per_column = [{tuple(b.get_facecolor()) for b in ax.patches[2 * k:2 * k + 2]} for k in range(columns)]
+    assert per_column == [{legend[g]} for g in study.groups]  # each column's bars are its legend entry's colour
+
+
 def test_touching_intervals_overlap_and_a_rise_beside_a_single_problem_compares_nothing():
     # Type 1 scores 0.5, 0.5: interval 0.5..0.5; Type 2 scores 0.5, 1: resample means 0.5, 0.75, 1 (see test_stats),
     # interval 0.5..1.0: the two share 0.5, so the rise may be noise

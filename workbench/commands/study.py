@@ -271,6 +271,16 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' * (count != 1)}"
 
 
+def _colours(n: int) -> list:
+    """One colour per column: matplotlib's cycle repeats after 10, so the 11th column looked like the 1st."""
+    from matplotlib import colormaps
+
+    if n <= 20:
+        palette = colormaps["tab10" if n <= 10 else "tab20"]
+        return [palette(k) for k in range(n)]
+    return [colormaps["turbo"](k / (n - 1)) for k in range(n)]  # more: spread along one colour map
+
+
 def _draw(study, path: Path) -> None:
     """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count, with the
     95 % bootstrap interval as an error bar (none for a Type with one problem)."""
@@ -282,12 +292,13 @@ def _draw(study, path: Path) -> None:
     types = list(by_type)
     width = 0.8 / max(1, len(study.groups))
     fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(types) + 0.6 * len(study.groups)), 3.6))
+    colours = _colours(len(study.groups))
     for k, g in enumerate(study.groups):
         xs = [i + (k - (len(study.groups) - 1) / 2) * width for i in range(len(types))]
         means = [by_type[t][g]["mean"] for t in types]
         # edged in its own colour, a mean of 0 shows as a line at 0 (the axis starts below it); nan draws no bar
-        bars = ax.bar(xs, [float("nan") if m is None else m for m in means], width, color=f"C{k}", edgecolor=f"C{k}",
-                      linewidth=1.2, label=_legend_label(g))
+        bars = ax.bar(xs, [float("nan") if m is None else m for m in means], width, color=colours[k],
+                      edgecolor=colours[k], linewidth=1.2, label=_legend_label(g))
         spans = [(x, by_type[t][g]) for x, t in zip(xs, types) if by_type[t][g]["ci_low"] is not None]
         if spans:
             ax.errorbar([x for x, _ in spans], [r["mean"] for _, r in spans],
