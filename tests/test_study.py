@@ -703,13 +703,13 @@ def _drawn(study, tmp_path, monkeypatch):
 
 
 def test_plot_whiskers_reaching_zero_do_not_cross_the_problem_counts(tmp_path, monkeypatch):
-    """The n= labels sat at the bars' base: an interval reaching 0 (Type 3 scored 0.0, 0.5, 0.0) drew its whisker
+    """The problem counts (n=) sat at the bars' base: an interval reaching 0 (Type 3 scored 0.0, 0.5, 0.0) drew its whisker
     through them. They sit below the axis now, clear of the whiskers and of the Type names."""
     study = _synthetic({1: [1.0, 0.0, 1.0], 2: [0.5, 0.0], 3: [0.0, 0.5, 0.0]})
     fig = _drawn(study, tmp_path, monkeypatch)
     ax = fig.axes[0]
-    counts = [t for t in ax.texts if t.get_text().startswith("n=")]
-    assert sorted(t.get_text() for t in counts) == ["n=2", "n=3", "n=3"]
+    counts = _counts(ax)
+    assert sorted(t.get_text() for t in counts) == ["2", "3", "3"]
     segments = [seg for coll in ax.collections for seg in coll.get_segments()]
     assert any(min(seg[0][1], seg[1][1]) == 0.0 for seg in segments)  # some whisker does reach 0
     boxes = [t.get_window_extent() for t in counts]
@@ -748,9 +748,26 @@ def test_plot_shows_a_mean_of_zero_apart_from_no_score(tmp_path, monkeypatch):
     assert shows(0, 0) and shows(1, 0)  # the Type 1 bars: the colours are found where they stand
     assert shows(0, 1)  # m, Type 2: a mean of 0
     assert not shows(1, 1)  # z, Type 2: nothing scored
-    assert sorted(t.get_text() for t in ax.texts if t.get_text().startswith("n=")) == ["n=1", "n=1", "n=2"]
+    assert sorted(t.get_text() for t in _counts(ax)) == ["1", "1", "2"]
 
 
+def _counts(ax) -> list:
+    """The problem counts drawn under the bars."""
+    return [t for t in ax.texts if t.get_text().isdigit()]
+
+
+def test_plot_counts_of_many_columns_do_not_run_together(tmp_path, monkeypatch):
+    """12 columns (4 models x 3 strategies): the "n=3" under each bar ran into the next, "n=3n=3n=3"."""
+    study = _synthetic({t: [1.0, 0.5, 0.0] for t in (1, 2, 3, 4)})
+    study.groups = [f"model-{k:02d}" for k in range(12)]
+    study.cells = {(pid, g): cell for (pid, _), cell in study.cells.items() for g in study.groups}
+    ax = _drawn(study, tmp_path, monkeypatch).axes[0]
+    boxes = [t.get_window_extent() for t in _counts(ax)]
+    assert len(boxes) == 48 and {t.get_text() for t in _counts(ax)} == {"3"}
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+@pytest.mark.filterwarnings("error:Tight layout not applied")  # a footnote wider than the figure: no layout
 @pytest.mark.parametrize("columns", [3, 12, 25])
 def test_plot_gives_every_column_its_own_colour(tmp_path, monkeypatch, columns):
     """--by model+strategy makes 12 columns of 4 models and 3 strategies: colours came from a cycle of 10, so the

@@ -307,20 +307,22 @@ def _draw(study, path: Path) -> None:
                         fmt="none", ecolor="black", elinewidth=0.8, capsize=3)
         for bar, t, m in zip(bars, types, means):
             if m is not None:  # an unscored Type gets no bar and no label (the footnote says so): labels would collide
-                # below the axis: a whisker reaching 0 crossed it at the bar's base
-                ax.annotate(f"n={by_type[t][g]['problems']}", (bar.get_x() + bar.get_width() / 2, 0), xytext=(0, -3),
+                # below the axis: a whisker reaching 0 crossed it at the bar's base; the number alone: "n=3" under
+                # a dozen narrow bars ran together
+                ax.annotate(str(by_type[t][g]["problems"]), (bar.get_x() + bar.get_width() / 2, 0), xytext=(0, -3),
                             xycoords=("data", "axes fraction"), textcoords="offset points", ha="center", va="top",
                             fontsize=7)
     ax.set_xticks(range(len(types)), [f"Type {t}" for t in types])
-    ax.tick_params(axis="x", length=0, pad=14)  # the Type names go under the row of n= labels
+    ax.tick_params(axis="x", length=0, pad=14)  # the Type names go under the row of problem counts
     ax.set_ylim(-0.03, 1.1)
     ax.set_ylabel("mean score (problem means)")
-    ax.annotate("n = problems scored; whiskers: 95 % bootstrap interval over the problems; a line at 0: a mean of 0; "
-                "no bar and no n: no scored answer of that Type", (0, 0), xycoords="axes fraction", xytext=(0, -34), textcoords="offset points",
-                va="top", fontsize=7)
+    # two short lines: one long one wider than a narrow figure leaves tight_layout unable to fit the axes
+    ax.annotate("under each bar: problems scored; whiskers: 95 % bootstrap interval over the problems\n"
+                "a line at 0: a mean of 0; no bar and no number: no scored answer of that Type", (0, 0),
+                xycoords="axes fraction", xytext=(0, -34), textcoords="offset points", va="top", fontsize=7)
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
     fig.tight_layout()
     # outside the axes, where bars reaching 1.0 cannot hide behind it; after the layout, which would narrow the axes
-    # for it (the bars' n= labels then collide): the saved image widens to take it in
+    # for it (the bars' counts then collide): the saved image widens to take it in
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save_figure(fig, path, dpi=150)
