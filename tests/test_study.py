@@ -160,6 +160,17 @@ def test_trace_folders_that_cannot_be_read_are_named(proj, capsys, monkeypatch):
             "are not found") in skipped
 
 
+def test_a_traces_path_that_is_a_file_is_named(proj, capsys):
+    """traces/ replaced by a file: "no intact trace to study" and how to get traces, as if none had been made."""
+    import shutil
+
+    shutil.rmtree(proj / "traces")
+    (proj / "traces").write_text("not a folder")
+    for argv in (["study"], ["study", "--problem", "3.1"]):
+        assert main(argv) == 1
+        assert f"skipped: {proj / 'traces'}: not a folder, so no trace in it is read" in capsys.readouterr().err
+
+
 def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     assert main(["study"]) == 0
     out = capsys.readouterr().out

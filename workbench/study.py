@@ -168,6 +168,8 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
     some, is refused as a typo would be: it would say "nothing to study", or drop out of the study without a word."""
     pairs, skipped, seen, seen_strategies = [], [], set(), set()
     wanted = {m.casefold() for m in models or ()}
+    if os.path.lexists(traces_dir()) and not traces_dir().is_dir():  # a file there: not "no trace"
+        skipped.append(unread_folder(traces_dir()))
     for problem in problems:
         unread = unread_folder(traces_dir() / problem.id)
         if unread:
