@@ -260,3 +260,27 @@ def test_one_problem_and_one_point_are_counted_in_the_singular(root, tmp_path, c
     assert code == 0 and "Written part: 1 problem " in out and out.splitlines()[-1] == "1 problem, 1 point"
     code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1")
     assert "0 of 1 questions complete; 1 point at risk" in out
+
+
+@pytest.mark.parametrize("returned", ["[1, 2]", "'2.0'", "2.0"])
+def test_a_reference_that_returns_no_mapping_is_one_line_naming_the_function(root, tmp_path, capsys, returned):
+    pack = make_pack(tmp_path, REFERENCE.replace('{"answer": 2.0, "method": "the mean"}', returned))
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "1.1" in err and "reference()" in err and "not a mapping" in err and "answer" in err
+
+
+@pytest.mark.parametrize("returned", ['{"what": "x", "ok": True}', '["x"]', '[{"what": "x"}]', "True"])
+def test_a_check_that_returns_no_list_of_details_leaves_that_problem_unchecked(root, tmp_path, capsys, returned):
+    pack = make_pack(tmp_path, REFERENCE.replace('return [detail("answer", 2.0, 2.0 if "2" in sub.text else None, '
+                                                 '"2" in sub.text)]', f"return {returned}"))
+    (root / "solutions" / "toy").mkdir()
+    for pid in ("1.1", "1.2"):
+        (root / "solutions" / "toy" / f"{pid}.md").write_text(SOLUTION.replace("1.1", pid))
+    code, out, err = run(capsys, "verify", "--pack", pack, "--json")
+    assert code == 1 and "Traceback" not in err
+    for report in json.loads(out)["reports"]:
+        own = report["verdicts"][0]
+        assert own["status"] == "unchecked" and "check()" in own["reason"] and "detail(" in own["reason"], own
+    code, out, err = run(capsys, "check", "1.1", root / "solutions" / "toy" / "1.1.md", "--pack", pack)
+    assert code == 0 and "Traceback" not in err and "check()" in out

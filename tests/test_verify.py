@@ -1760,5 +1760,5 @@ def test_a_check_whose_details_are_not_records_leaves_the_answer_unchecked(proj,
     sol = SimpleNamespace(answer=None, solution="Sharpening.", critique="", code=None, cites={})
     trace = SimpleNamespace(path=Path("t.json"), replies=lambda: [["Sharpening."]], cautions=lambda: [""], intact=True)
     for v in [verify.check_solution(Loose, problem, sol, ctx), *verify.check_trace(Loose, problem, trace, ctx)]:
-        assert v.status == "unchecked" and "check() gave a detail that is not a record" in v.reason, v
-        assert "fix the check" in v.reason
+        assert v.status == "unchecked" and "the pack's check() returned a" in v.reason, v
+        assert "not a list of details" in v.reason and "detail(what, expected, found, ok)" in v.reason

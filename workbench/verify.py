@@ -269,9 +269,24 @@ def judge_submission(problem: Problem, sub: Submission, ctx: CheckContext) -> li
     return [graded | {"grader_model": result.get("model"), "from_cache": bool(result.get("cached"))}]
 
 
-def _as_list(details) -> list:
-    """A check's details as a list; text or one record given alone stays one item (list() would take it apart)."""
-    return [details] if isinstance(details, (str, bytes, dict)) else list(details or [])
+class NotDetails(Exception):
+    """A pack's check returned something other than a list of detail() dicts; the message says what."""
+
+
+_DETAIL_KEYS = frozenset(detail("", None, None, None))
+
+
+def _as_details(out) -> list[dict]:
+    """A check's result as a list of details (None: none), or NotDetails: make_verdict reads every key."""
+    if out is None:
+        return []
+    if isinstance(out, (dict, str, bytes)) or not hasattr(out, "__iter__"):
+        raise NotDetails(f"a {type(out).__name__}")
+    items = list(out)
+    bad = [d for d in items if not isinstance(d, dict) or not _DETAIL_KEYS <= d.keys()]
+    if bad:  # (a list, as a None in it is a bad item too)
+        raise NotDetails(f"a list holding {repr(bad[0])[:60]}")
+    return items
 
 
 def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verdict:
@@ -284,7 +299,11 @@ def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verd
     if not sub.text.strip() and sub.answer in (None, "", {}) and not sub.code:
         return unjudged(problem.id, sub.subject, "missing", "empty answer")
     try:
-        details = run_with_timeout(lambda: _as_list(ref.check(problem, sub, ctx)), ctx.timeout_s)
+        details = run_with_timeout(lambda: _as_details(ref.check(problem, sub, ctx)), ctx.timeout_s)
+    except NotDetails as exc:
+        return unjudged(problem.id, sub.subject, "unchecked",
+                        f"the pack's check() returned {exc}, not a list of details: make each with "
+                        "workbench.verdicts.detail(what, expected, found, ok)")
     except Unchecked as exc:
         return unjudged(problem.id, sub.subject, "unchecked", str(exc))
     except Missing as exc:
@@ -293,10 +312,6 @@ def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verd
         return unjudged(problem.id, sub.subject, "unchecked", exc.message)
     except Exception as exc:  # a check's bug on odd input must not end the whole report; say what broke
         return unjudged(problem.id, sub.subject, "unchecked", pack_failure("check", exc, ctx.pack))
-    odd = [d for d in details if not isinstance(d, dict) or not isinstance(d.get("what"), str)]
-    if odd:  # a pack's bug: the verdict cannot be made of them, and the rest of the report must go on
-        return unjudged(problem.id, sub.subject, "unchecked", f"the pack's check() gave a detail that is not a record "
-                        f"with a 'what' ({repr(odd[0])[:80]}); fix the check in the pack's reference.py")
     graded = any(d["what"].startswith("key points") for d in details)  # a pack's check that asked the grader itself
     if all(d.get("ok") is None for d in details) and not graded:
         try:
@@ -325,6 +340,9 @@ def reference_answer(pack, problem_id: str) -> dict:
     except Exception as exc:
         raise CheckError(f"{problem.id}: {pack_failure('reference', exc, ctx.pack)}",
                          "fix that line of the pack's reference.py") from None
+    if out is not None and not isinstance(out, dict):
+        raise CheckError(f"{problem.id}: the pack's reference() returned a {type(out).__name__}, not a mapping",
+                         'return e.g. {"answer": ..., "method": "how it was computed"}')
     keys = getattr(ref, "ANSWER_KEYS", None) or {}  # optional: a pack may read `answer:` its own way
     return plain({"problem": problem.id, "answer_key": keys.get(problem.id), **(out or {})})
 
