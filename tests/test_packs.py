@@ -284,3 +284,15 @@ def test_a_check_that_returns_no_list_of_details_leaves_that_problem_unchecked(r
         assert own["status"] == "unchecked" and "check()" in own["reason"] and "detail(" in own["reason"], own
     code, out, err = run(capsys, "check", "1.1", root / "solutions" / "toy" / "1.1.md", "--pack", pack)
     assert code == 0 and "Traceback" not in err and "check()" in out
+
+
+def test_plot_files_that_returns_one_path_instead_of_a_list_is_named_not_read_letter_by_letter(root, tmp_path, capsys):
+    pack = make_pack(tmp_path, PLOT_REFERENCE.replace('return [Path(ctx.results_dir).parent / "figs" / "hist.png"]',
+                                                      'return str(Path(ctx.results_dir).parent / "figs" / "hist.png")'),
+                     {"1.1": dict(RECORDS["1.1"], type=3, kind="plot", answer="free")})
+    code, out, err = run(capsys, "verify", "--pack", pack, "--json")
+    notes = json.loads(out)["reports"][0]["notes"]
+    assert notes == ["the pack's plot_files() returned a str, not a list of paths: return [path, ...]"], notes
+    code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1")
+    assert "Traceback" not in err and (root / "build" / "toy-writeup.pdf").is_file()
+    assert " / is missing" not in " ".join(out.split())

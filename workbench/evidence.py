@@ -219,7 +219,7 @@ def cited_runs(pack: str, solution: Solution | None) -> list[Path]:
 def plot_finder(pack: Pack):
     """The pack's `plot_files(problem, ctx)` (its reference.py, through verify), or None when it has none."""
     try:
-        from workbench.verify import Missing, Unchecked, context, load_reference
+        from workbench.verify import Missing, Unchecked, context, load_reference, pack_plot_files
     except ModuleNotFoundError as exc:
         if exc.name != "workbench.verify":
             raise
@@ -228,14 +228,13 @@ def plot_finder(pack: Pack):
         ref, ctx = load_reference(pack), context(pack)
     except WorkbenchError:
         return None
-    fn = getattr(ref, "plot_files", None)
-    if fn is None:
+    if getattr(ref, "plot_files", None) is None:
         return None
 
     def find(problem: Problem) -> list[Path]:
         try:
-            return [Path(p) for p in fn(problem, ctx) or []]
-        except Exception:  # Missing, Unchecked, or the pack's bug: verify's report (the checklist) says which
+            return pack_plot_files(ref, problem, ctx) or []
+        except (Missing, Unchecked, WorkbenchError):  # verify's report says which
             return []
 
     return find

@@ -503,6 +503,26 @@ def code_resolves(pointer: str | None) -> bool:
     return bool(re.search(rf"^(?:class|def)\s+{re.escape(attr)}\b|^{re.escape(attr)}\s*=", source, re.M))
 
 
+def pack_plot_files(ref, problem: Problem, ctx: CheckContext) -> list[Path] | None:
+    """The plot files the pack's plot_files names (None: it has none); Unchecked / Missing pass, and its failure or a
+    result that is no list of paths (one path string would be read letter by letter) is a CheckError saying so."""
+    fn = getattr(ref, "plot_files", None)
+    if fn is None:
+        return None
+    try:
+        out = fn(problem, ctx)
+    except (Unchecked, Missing, WorkbenchError):
+        raise
+    except Exception as exc:
+        raise CheckError(pack_failure("plot_files", exc, ctx.pack)) from None
+    if out is not None and (isinstance(out, (str, bytes, Path, dict)) or not hasattr(out, "__iter__")):
+        raise CheckError(f"the pack's plot_files() returned a {type(out).__name__}, not a list of paths: return [path, ...]")
+    paths = list(out or [])
+    if not all(isinstance(p, (str, Path)) for p in paths):
+        raise CheckError("the pack's plot_files() returned a list holding no path: return [path, ...]")
+    return [Path(p) for p in paths]
+
+
 def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     from workbench.evidence import pick_trace
     from workbench.solutions import heading_notes, load_solution
@@ -539,15 +559,15 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
                      f"the solution names no `code:` (e.g. code: \"package.module:Name\" in solutions/{ctx.pack.name}/{problem.id}.md)")
     if "plot" in problem.deliverables:
         try:
-            plots = list(getattr(ref, "plot_files", lambda p, c: [])(problem, ctx) or [])
+            plots = pack_plot_files(ref, problem, ctx) or []
             if not plots:
                 notes.append(f"no plot file: the pack's plot_files (reference.py) names none for {problem.id}")
         except (Unchecked, Missing) as exc:
             plots = []
             notes.append(f"plot: {exc}")
-        except Exception as exc:  # the pack's bug: this problem's plots are unknown, the others still checked
+        except CheckError as exc:  # the pack's bug: this problem's plots are unknown, the others still checked
             plots = []
-            notes.append(pack_failure("plot_files", exc, ctx.pack))
+            notes.append(exc.message)
         present["plot"] = bool(plots) and all(Path(p).is_file() for p in plots)
         notes += [f"plot {shown_path(Path(p))} is missing" for p in plots if not Path(p).is_file()]
     if trace and not trace.intact:
