@@ -296,3 +296,18 @@ def test_plot_files_that_returns_one_path_instead_of_a_list_is_named_not_read_le
     code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1")
     assert "Traceback" not in err and (root / "build" / "toy-writeup.pdf").is_file()
     assert " / is missing" not in " ".join(out.split())
+
+
+def test_citing_another_packs_trace_names_a_pack_flag_that_works(root, tmp_path, capsys):
+    toy = make_pack(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("1.1.yaml", "1.2.yaml", "reference.py"):
+        (other / name).write_bytes((toy / name).read_bytes())
+    (other / "pack.yaml").write_text((toy / "pack.yaml").read_text().replace("name: toy", "name: other"))
+    chat = tmp_path / "chat.md"
+    chat.write_text("## User\n\nWhat is the mean of 1, 2 and 3?\n\n## ChatGPT\n\nIt is 2.\n", encoding="utf-8")
+    assert run(capsys, "import-chat", chat, "--problem", "1.1", "--model", "gpt-4o", "--pack", toy)[0] == 0
+    code, out, err = run(capsys, "traces", "cite", "1.1", "--pack", other)
+    assert code == 1 and "--pack toy" not in err  # no pack toy under problems/: that flag would name nothing
+    assert "pack 'toy'" in err and f"`python cli.py prompt 1.1 --pack {other}`" in err

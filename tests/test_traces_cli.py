@@ -1668,7 +1668,7 @@ def test_cite_gives_only_the_traces_of_the_pack_s_own_problem(wb):
     demo = write_trace(_trace(problem="3.1"), wb.root / "traces")
     code, _, err = wb.run("traces", "cite", "3.1")
     assert code == 1 and err == ("error: no traces for problem 3.1 of pack 'a2': traces/3.1/ holds only traces of pack "
-                                 "'demo' — cite those with --pack demo, or run `python cli.py prompt 3.1 --pack a2` first\n")
+                                 "'demo' — cite those with --pack demo, or run `python cli.py prompt 3.1` first\n")
     code, out, _ = wb.run("traces", "cite", "3.1", "--pack", "demo")
     assert code == 0 and out == load_trace(demo).citation() + "\n"
     a2 = write_trace(_trace(problem="3.1", pack="a2", started="2026-01-16T10:00:00.100000Z"), wb.root / "traces")

@@ -183,9 +183,14 @@ def _cite(ref: str, args) -> int:
         traces, bad = _scan(ref, args.pack)
         traces, theirs = _of_pack(traces, ref, args.pack)
         if not traces and theirs:
+            from workbench.paths import problems_dir
+
+            # a trace records its pack's name only: a pack given by its folder cannot be named by a flag that works
+            other = (f"--pack {theirs[1]}" if (problems_dir() / theirs[1] / "pack.yaml").is_file()
+                     else f"--pack and the folder of pack {theirs[1]!r}")
             raise MissingWorkError(f"no traces for problem {ref} of pack {theirs[0]!r}: traces/{ref}/ holds only "
                                    f"traces of pack {', '.join(map(repr, theirs[1:]))}",
-                                   f"cite those with --pack {theirs[1]}, or run `python cli.py prompt {ref} --pack {args.pack}` first")
+                                   f"cite those with {other}, or run `python cli.py prompt {ref}{pack_flag(args.pack, None)}` first")
     else:  # a hash prefix or a file name; digits alone may also be an id
         traces, bad = scan_traces(ref) if ID_PATTERN.match(ref) else ([], [])
         if not traces and not bad:
