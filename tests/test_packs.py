@@ -189,6 +189,8 @@ def test_next_step_advice_names_the_pack_that_was_given(root, tmp_path, capsys):
     assert code == 0 and f"`python cli.py prompt ID {flag}`" in out
     code, out, err = run(capsys, "study", "--pack", pack)
     assert code == 1 and f"`python cli.py prompt --type 1,2,3,4 {flag}`" in err
+    code, out, err = run(capsys, "prompt", "--pack", pack)
+    assert code == 2 and f"(see `python cli.py list {flag}`)" in err
 
     chat = tmp_path / "chat.md"
     chat.write_text("## User\n\nWhat is the mean of 1, 2 and 3?\n\n## ChatGPT\n\nIt is 2.\n", encoding="utf-8")

@@ -55,7 +55,7 @@ def select_problems(pack: Pack, ids: list[str] | None = None, *, every: bool = F
     if ids:  # a repeated id is one problem: it would otherwise be paid for twice
         return pack.select([check_problem_id(i) for i in ids])
     if not (every or types):
-        raise UsageError("which problem?", "give a problem id (see `python cli.py list`) or --all")
+        raise UsageError("which problem?", f"give a problem id (see `python cli.py list{pack.pack_flag()}`) or --all")
     chosen = [p for p in pack.problems if (p.graded and p.type in types if types else p.needs_trace)]
     if not chosen:
         raise UsageError("no problem matches the selection", "check --type, or name the ids")
