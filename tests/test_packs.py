@@ -313,3 +313,11 @@ def test_citing_another_packs_trace_names_a_pack_flag_that_works(root, tmp_path,
     code, out, err = run(capsys, "traces", "cite", "1.1", "--pack", other)
     assert code == 1 and "--pack toy" not in err  # no pack toy under problems/: that flag would name nothing
     assert "pack 'toy'" in err and f"`python cli.py prompt 1.1 --pack {other}`" in err
+
+
+def test_a_plot_problem_of_a_pack_without_plot_files_says_the_function_is_missing(root, tmp_path, capsys):
+    pack = make_pack(tmp_path, records={"1.1": dict(RECORDS["1.1"], type=3, kind="plot", answer="free")})
+    code, out, err = run(capsys, "verify", "--pack", pack, "--json")
+    notes = json.loads(out)["reports"][0]["notes"]
+    assert notes == [f"no plot file: {pack / 'reference.py'} defines no plot_files(problem, ctx) to name the plots "
+                     "of 1.1"], notes

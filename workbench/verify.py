@@ -559,8 +559,12 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
                      f"the solution names no `code:` (e.g. code: \"package.module:Name\" in solutions/{ctx.pack.name}/{problem.id}.md)")
     if "plot" in problem.deliverables:
         try:
-            plots = pack_plot_files(ref, problem, ctx) or []
-            if not plots:
+            found = pack_plot_files(ref, problem, ctx)
+            plots = found or []
+            if found is None:
+                notes.append(f"no plot file: {Path(ctx.pack.path) / 'reference.py'} defines no plot_files(problem, ctx) "
+                             f"to name the plots of {problem.id}")
+            elif not plots:
                 notes.append(f"no plot file: the pack's plot_files (reference.py) names none for {problem.id}")
         except (Unchecked, Missing) as exc:
             plots = []
