@@ -321,3 +321,18 @@ def test_a_plot_problem_of_a_pack_without_plot_files_says_the_function_is_missin
     notes = json.loads(out)["reports"][0]["notes"]
     assert notes == [f"no plot file: {pack / 'reference.py'} defines no plot_files(problem, ctx) to name the plots "
                      "of 1.1"], notes
+
+
+@pytest.mark.parametrize("table, words", [
+    ('ANSWER_KEYS = ["1.1"]', "ANSWER_KEYS"),
+    ('ANSWER_KEYS = {"1.1": "value"}', "ANSWER_KEYS"),
+    ('CITE_METRICS = "val_acc"', "CITE_METRICS"),
+])
+def test_a_reference_table_of_the_wrong_shape_is_one_line_naming_it(root, tmp_path, capsys, table, words):
+    pack = make_pack(tmp_path, REFERENCE + table + "\n")
+    (root / "solutions" / "toy").mkdir()
+    (root / "solutions" / "toy" / "1.1.md").write_text(SOLUTION.replace('---\n## C', 'answer: {value: 2}\n---\n## C'))
+    for argv in (["verify"], ["reference", "1.1"]):
+        code, out, err = run(capsys, *argv, "--pack", pack)
+        assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert str(pack / "reference.py") in err and words in err

@@ -187,13 +187,23 @@ def load_reference(pack: Pack):
         raise CheckError(f"pack {pack.name!r} has no reference checks ({path})", "add reference.py to the pack folder")
     name = pack_package(folder)
     try:
-        return importlib.import_module(f"{name}.reference")
+        module = importlib.import_module(f"{name}.reference")
     except SyntaxError as exc:  # also from a ref_*.py it imports: name the file that has it
         raise CheckError(f"{exc.filename}, line {exc.lineno}: syntax error in the pack's checks ({exc.msg})",
                          "fix that line of the pack's Python code") from None
     except Exception as exc:  # a missing module or a raise at import time: the pack's code, not ours
         raise CheckError(f"{_pack_line(exc, folder) or path}: the pack's checks fail to import ({type(exc).__name__}: {exc})",
                          "fix that line of the pack's Python code, or install what it imports") from None
+    # its tables as the engine reads them: another shape failed later, in a traceback or read letter by letter
+    keys = getattr(module, "ANSWER_KEYS", None)
+    if keys is not None and not (isinstance(keys, dict) and all(isinstance(v, dict) for v in keys.values())):
+        raise CheckError(f"{path}: ANSWER_KEYS must map each problem id to its answer keys",
+                         'write e.g. ANSWER_KEYS = {"1.1": {"value": "number: the mean"}}')
+    metrics = getattr(module, "CITE_METRICS", None)
+    if metrics is not None and (isinstance(metrics, str) or not isinstance(metrics, (list, tuple, set, frozenset, dict))
+                                or not all(isinstance(m, str) for m in metrics)):
+        raise CheckError(f"{path}: CITE_METRICS must be a list of metric names", 'write e.g. CITE_METRICS = ("val_acc",)')
+    return module
 
 
 def _pack_line(exc: BaseException, folder: Path) -> str:
