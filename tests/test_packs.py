@@ -336,3 +336,13 @@ def test_a_reference_table_of_the_wrong_shape_is_one_line_naming_it(root, tmp_pa
         code, out, err = run(capsys, *argv, "--pack", pack)
         assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
         assert str(pack / "reference.py") in err and words in err
+
+
+def test_a_helper_imported_by_its_bare_name_gets_the_relative_import_as_the_fix(root, tmp_path, capsys):
+    pack = make_pack(tmp_path, "import ref_mean\n" + REFERENCE)
+    (pack / "ref_mean.py").write_text("MEAN = 2.0\n")
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"{pack / 'reference.py'}, line 1" in err and "`from . import ref_mean`" in err
+    (pack / "reference.py").write_text("from . import ref_mean\n" + REFERENCE)
+    assert run(capsys, "reference", "1.1", "--pack", pack)[0] == 0

@@ -192,8 +192,12 @@ def load_reference(pack: Pack):
         raise CheckError(f"{exc.filename}, line {exc.lineno}: syntax error in the pack's checks ({exc.msg})",
                          "fix that line of the pack's Python code") from None
     except Exception as exc:  # a missing module or a raise at import time: the pack's code, not ours
+        fix = "fix that line of the pack's Python code, or install what it imports"
+        top = (getattr(exc, "name", None) or "").partition(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+        if top and ((folder / f"{top}.py").is_file() or (folder / top).is_dir()):  # its own helper, by a bare name
+            fix = f"the pack's own modules are imported relatively: write `from . import {top}`"
         raise CheckError(f"{_pack_line(exc, folder) or path}: the pack's checks fail to import ({type(exc).__name__}: {exc})",
-                         "fix that line of the pack's Python code, or install what it imports") from None
+                         fix) from None
     # its tables as the engine reads them: another shape failed later, in a traceback or read letter by letter
     keys = getattr(module, "ANSWER_KEYS", None)
     if keys is not None and not (isinstance(keys, dict) and all(isinstance(v, dict) for v in keys.values())):
