@@ -346,3 +346,24 @@ def test_a_helper_imported_by_its_bare_name_gets_the_relative_import_as_the_fix(
     assert f"{pack / 'reference.py'}, line 1" in err and "`from . import ref_mean`" in err
     (pack / "reference.py").write_text("from . import ref_mean\n" + REFERENCE)
     assert run(capsys, "reference", "1.1", "--pack", pack)[0] == 0
+
+
+@pytest.mark.parametrize("submission, words", [
+    ({"writup": "ps1.pdf"}, "unknown key 'writup'"),
+    ({"writeup": 3}, "'writeup'"),
+    ({"writeup": "out/ps1.pdf"}, "'writeup'"),
+    ({"notebook": ""}, "'notebook'"),
+    ({"programming_traces_at_end": "no"}, "'programming_traces_at_end'"),
+])
+def test_a_submission_entry_that_would_be_ignored_or_misread_is_refused(root, tmp_path, capsys, submission, words):
+    pack = make_pack(tmp_path, submission=submission)
+    code, out, err = run(capsys, "list", "--pack", pack)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert str(pack / "pack.yaml") in err and "submission" in err and words in err, err
+
+
+def test_a_well_formed_submission_names_the_outputs(root, tmp_path, capsys):
+    pack = make_pack(tmp_path, submission={"writeup": "ps1.pdf", "notebook": "ps1.ipynb",
+                                           "programming_traces_at_end": True})
+    code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1", "--no-verify")
+    assert (root / "build" / "ps1.pdf").is_file() and (root / "build" / "ps1.ipynb").is_file()

@@ -255,6 +255,24 @@ def resolve_pack_dir(pack: str) -> Path:
     return folder
 
 
+_SUBMISSION_KEYS = ("writeup", "notebook", "programming_traces_at_end")
+
+
+def _check_submission(path: Path, submission: dict) -> None:
+    """pack.yaml's `submission:` as build-writeup reads it: a misspelt key was ignored, and bool("no") is True."""
+    unknown = sorted(str(k) for k in set(submission) - set(_SUBMISSION_KEYS))
+    if unknown:
+        raise _fail(path, "submission", f"unknown key {unknown[0]!r}", f"use only: {', '.join(_SUBMISSION_KEYS)}")
+    for key, example in (("writeup", "ps1-writeup.pdf"), ("notebook", "ps1-code.ipynb")):
+        value = submission.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip() or Path(value).name != value):
+            raise _fail(path, "submission", f"{key!r} must be a file name, without a folder (it is written in --out), "
+                        f"not {value!r}", f"write e.g. `{key}: {example}`")
+    if not isinstance(submission.get("programming_traces_at_end", False), bool):
+        raise _fail(path, "submission", f"'programming_traces_at_end' is "
+                    f"{submission['programming_traces_at_end']!r}, not true/false", "write true or false")
+
+
 def load_pack(pack: str = "a2") -> Pack:
     """Load a pack folder; every record is validated and ids are unique."""
     folder = resolve_pack_dir(pack)
@@ -278,6 +296,7 @@ def load_pack(pack: str = "a2") -> Pack:
                     'write how prompts should name it, e.g. assignment: "a university statistics assignment"')
     if not isinstance(meta.get("submission") or {}, dict):
         raise _fail(meta_path, "submission", "must be a mapping", "write e.g. `submission: {writeup: a2-writeup.pdf}`")
+    _check_submission(meta_path, meta.get("submission") or {})
     raw_parts = meta["parts"]
     if not isinstance(raw_parts, list) or not all(
         isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("title"), str) for p in raw_parts
