@@ -367,3 +367,15 @@ def test_a_well_formed_submission_names_the_outputs(root, tmp_path, capsys):
                                            "programming_traces_at_end": True})
     code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1", "--no-verify")
     assert (root / "build" / "ps1.pdf").is_file() and (root / "build" / "ps1.ipynb").is_file()
+
+
+def test_advice_quotes_a_pack_folder_with_a_space_so_it_can_be_pasted(root, tmp_path, capsys):
+    import shlex
+
+    spaced = tmp_path / "my packs"
+    spaced.mkdir()
+    pack = make_pack(spaced)
+    code, out, err = run(capsys, "traces", "cite", "1.1", "--pack", pack)
+    assert code == 1 and f"`python cli.py prompt 1.1 --pack {shlex.quote(str(pack))}`" in err
+    code, out, err = run(capsys, "show", "9.9", "--pack", pack)
+    assert code == 2 and f"`python cli.py list --pack {shlex.quote(str(pack))}`" in err

@@ -119,9 +119,11 @@ _PACK_KEYS = {"schema", "name", "title", "course", "version", "parts", "order", 
 def pack_flag(name: str, folder: str | Path | None) -> str:
     """The `--pack` a command needs for a pack ('' for the default a2): its name, or its folder when it is not
     problems/<name> (a bare `list` or `prompt ID` would take a2's problems)."""
+    from workbench.console import paste_command  # quoted, so a folder with a space pastes as one word
+
     if not folder or Path(folder) == problems_dir() / name:
-        return "" if name == "a2" else f" --pack {name}"
-    return f" --pack {folder}"
+        return "" if name == "a2" else f" --pack {paste_command([name])}"
+    return f" --pack {paste_command([str(folder)])}"
 
 
 def default_deliverables(type_: int, kind: str) -> tuple[str, ...]:
