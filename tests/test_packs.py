@@ -272,7 +272,8 @@ def test_a_reference_that_returns_no_mapping_is_one_line_naming_the_function(roo
     assert "1.1" in err and "reference()" in err and "not a mapping" in err and "answer" in err
 
 
-@pytest.mark.parametrize("returned", ['{"what": "x", "ok": True}', '["x"]', '[{"what": "x"}]', "True"])
+@pytest.mark.parametrize("returned", ['{"what": "x", "ok": True}', '["x"]', '[{"what": "x"}]', "True",
+                                      "[detail(1, 2.0, 2.0, True)]"])
 def test_a_check_that_returns_no_list_of_details_leaves_that_problem_unchecked(root, tmp_path, capsys, returned):
     pack = make_pack(tmp_path, REFERENCE.replace('return [detail("answer", 2.0, 2.0 if "2" in sub.text else None, '
                                                  '"2" in sub.text)]', f"return {returned}"))

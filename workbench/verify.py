@@ -297,7 +297,7 @@ def _as_details(out) -> list[dict]:
     if isinstance(out, (dict, str, bytes)) or not hasattr(out, "__iter__"):
         raise NotDetails(f"a {type(out).__name__}")
     items = list(out)
-    bad = [d for d in items if not isinstance(d, dict) or not _DETAIL_KEYS <= d.keys()]
+    bad = [d for d in items if not isinstance(d, dict) or not _DETAIL_KEYS <= d.keys() or not isinstance(d["what"], str)]
     if bad:  # (a list, as a None in it is a bad item too)
         raise NotDetails(f"a list holding {repr(bad[0])[:60]}")
     return items
