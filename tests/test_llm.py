@@ -496,6 +496,15 @@ def test_settings_precedence_flags_config_env(project, monkeypatch):
     ('[llm]\ntoken = "sk-7f3a9c"\n', r"\[llm\] token is not allowed.*never be stored"),  # any key-like name
     ('[llm]\nkey = "sk-7f3a9c"\n', r"\[llm\] key is not allowed.*never be stored"),
     ('[llm]\nbase_url = "https://gw.example/v1?sk-7f3a9c"\n', r"base_url holds .*a query string"),  # bare, no =
+    # in range too, or the error named the key but not the file it came from (a flag? the environment?)
+    ('[llm]\nmax_tokens = -5\n', r"workbench.toml: \[llm\] max_tokens = -5 is out of range"),
+    ('[llm]\ntemperature = 3\n', r"workbench.toml: \[llm\] temperature = 3 is out of range"),
+    ('[llm]\ntemperature = nan\n', r"workbench.toml: \[llm\] temperature = nan is out of range"),
+    ('[llm]\ntop_p = 0\n', r"workbench.toml: \[llm\] top_p = 0 is out of range"),
+    ('[llm]\ntimeout = inf\n', r"workbench.toml: \[llm\] timeout = inf is out of range"),
+    ('[llm]\nmax_retry_seconds = -1\n', r"workbench.toml: \[llm\] max_retry_seconds = -1 is out of range"),
+    ('[llm]\nmodel = " "\n', r"workbench.toml: \[llm\] model = ' ' is out of range"),
+    ('[llm]\nbase_url = "ftp://x"\n', r"workbench.toml: \[llm\] base_url: base URL 'ftp://x' is not an http"),
 ])
 def test_bad_config_files_are_named(project, text, pattern):
     (project / "workbench.toml").write_text(text)

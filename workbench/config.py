@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 from pathlib import Path
 
 from workbench.errors import ConfigError
+from workbench.llm_settings import LIMITS, check_base_url
 from workbench.paths import project_root
 
 FILES = ("workbench.toml", "workbench.local.toml")
@@ -57,6 +58,13 @@ def _check(path: Path, data: dict) -> dict:
                                   "keys; only api-version may be stored): a key must never be stored in a project file",
                                   "drop them here and pass the whole URL with --base-url, or drop base_url here and "
                                   "set OPENAI_BASE_URL in the environment")
+            if key == "base_url":
+                try:
+                    check_base_url(value.strip())  # as resolve_settings takes it
+                except ConfigError as exc:
+                    raise ConfigError(f"{path}: [llm] base_url: {exc.message}", exc.fix) from None
+            if table == "llm" and key in LIMITS and not LIMITS[key][0](value):
+                raise ConfigError(f"{path}: [llm] {key} = {value!r} is out of range", f"use {LIMITS[key][1]}")
     return data
 
 

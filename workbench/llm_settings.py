@@ -137,15 +137,20 @@ def _valid_host(host: str) -> bool:
     return all(re.fullmatch(r"(?!-)[\w-]{1,63}(?<!-)", label) for label in host.rstrip(".").split("."))
 
 
+# Each setting's range as (ok(value), what to use): checked here for flags, and by config.py for workbench.toml,
+# whose error names the file (NaN fails every comparison, so it is out of range too)
+LIMITS = {
+    "temperature": (lambda v: 0 <= v <= 2, "a number from 0 to 2"),
+    "top_p": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
+    "max_tokens": (lambda v: v > 0, "a positive integer"),
+    "timeout": (lambda v: 0 < v <= MAX_TIMEOUT, f"a positive number of seconds, at most {MAX_TIMEOUT:g} (a day)"),
+    "max_retry_seconds": (lambda v: v >= 0, "zero or more seconds"),
+    "model": (lambda v: bool(v.strip()), "a model name such as gpt-4o"),
+}
+
+
 def _validate(s: Settings) -> None:
-    checks = [
-        (s.temperature is None or 0 <= s.temperature <= 2, "temperature", "a number from 0 to 2"),
-        (s.top_p is None or 0 < s.top_p <= 1, "top_p", "a number in (0, 1]"),
-        (s.max_tokens is None or s.max_tokens > 0, "max_tokens", "a positive integer"),
-        (0 < s.timeout <= MAX_TIMEOUT, "timeout", f"a positive number of seconds, at most {MAX_TIMEOUT:g} (a day)"),
-        (s.max_retry_seconds >= 0, "max_retry_seconds", "zero or more seconds"),
-        (bool(s.model.strip()), "model", "a model name such as gpt-4o"),
-    ]
-    for ok, name, want in checks:
-        if not ok:
-            raise ConfigError(f"{name} = {getattr(s, name)!r} is out of range", f"use {want}")
+    for name, (ok, want) in LIMITS.items():
+        value = getattr(s, name)
+        if value is not None and not ok(value):
+            raise ConfigError(f"{name} = {value!r} is out of range", f"use {want}")
