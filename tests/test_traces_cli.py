@@ -1490,6 +1490,8 @@ def test_trace_lookups_pins_and_verify_at_their_edges(tmp_path):
     [trace] = scan_traces(root=root)[0]
     assert pinned_among([trace], path.stem) == pinned_among([trace], trace.hash[:6]) == [trace]
     assert pinned_among([trace], trace.hash[:5]) == []
+    # a solution's `trace:` pin in capitals names it too, as `traces show` takes it: the PDF said it was not there
+    assert pinned_among([trace], trace.hash[:8].upper()) == [trace]
     (root / "1.1" / ".tmp-half.json").write_text("{")  # write_trace's temp file is no trace
     (root / "1.2").mkdir()
     (root / "1.2" / "a.json").write_text("{")

@@ -437,9 +437,10 @@ def find_trace(ref: str, root: Path | None = None) -> Trace:
 
 
 def pinned_among(traces: list[Trace], pin: str) -> list[Trace]:
-    """The traces a solution's `trace:` pin names: by file name, or by a hash prefix of 6+ characters."""
+    """The traces a solution's `trace:` pin names: by file name, or by a hash prefix of 6+ characters (in any case)."""
     pin = str(pin)
-    return [t for t in traces if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin))]
+    return [t for t in traces
+            if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin.lower()))]
 
 
 def verify_traces(root: Path | None = None) -> tuple[int, list[tuple[Path, str]]]:
