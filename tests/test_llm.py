@@ -785,3 +785,16 @@ def test_an_unreadable_config_file_is_named(project):
         assert "chmod" in info.value.fix
     finally:
         path.chmod(0o644)
+
+
+def test_a_bad_setting_from_the_environment_names_its_variable(project, monkeypatch):
+    """OPENAI_BASE_URL=ftp://x was refused as "base URL 'ftp://x' is not an http(s) URL" with no word of where it came
+    from: no flag and no workbench.toml held it. The error names the variable; a blank OPENAI_MODEL counts as unset."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "ftp://gw.example/v1")
+    with pytest.raises(ConfigError, match=r"^OPENAI_BASE_URL: base URL 'ftp://gw.example/v1' is not an http") as info:
+        llm_settings.resolve_settings(require_key=False)
+    assert "OPENAI_BASE_URL" in info.value.fix
+    assert llm_settings.resolve_settings(base_url="http://localhost:1/v1").base_url == "http://localhost:1/v1"  # a flag wins
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.setenv("OPENAI_MODEL", "  ")
+    assert llm_settings.resolve_settings(require_key=False).model == llm_settings.DEFAULT_MODEL

@@ -73,11 +73,18 @@ def resolve_settings(*, model: str | None = None, base_url: str | None = None, t
             return flag
         if conf.get(key) is not None:
             return conf[key]
-        if env and os.environ.get(env):
+        if env and os.environ.get(env, "").strip():  # blank: unset
             return os.environ[env]
         return default
 
-    url = check_base_url(str(pick(base_url, "base_url", "OPENAI_BASE_URL", DEFAULT_BASE_URL)).strip())
+    url = str(pick(base_url, "base_url", "OPENAI_BASE_URL", DEFAULT_BASE_URL)).strip()
+    try:
+        check_base_url(url)
+    except ConfigError as exc:
+        if base_url is None and conf.get("base_url") is None:  # neither a flag nor the file: the environment
+            raise ConfigError(f"OPENAI_BASE_URL: {exc.message}", f"set OPENAI_BASE_URL to an http(s) URL, "
+                              f"e.g. https://api.openai.com/v1, or unset it") from None
+        raise
     settings = Settings(
         base_url=url, model=str(pick(model, "model", "OPENAI_MODEL", DEFAULT_MODEL)),
         temperature=pick(temperature, "temperature"), top_p=pick(top_p, "top_p"), seed=seed,
