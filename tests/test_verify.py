@@ -1762,3 +1762,18 @@ def test_a_check_whose_details_are_not_records_leaves_the_answer_unchecked(proj,
     for v in [verify.check_solution(Loose, problem, sol, ctx), *verify.check_trace(Loose, problem, trace, ctx)]:
         assert v.status == "unchecked" and "the pack's check() returned a" in v.reason, v
         assert "not a list of details" in v.reason and "detail(what, expected, found, ok)" in v.reason
+
+
+def test_a_cite_in_scientific_notation_is_compared_at_the_digits_written(proj):
+    """A loss quoted as 2e-05 (or YAML's 2.0e-05, read as a float) counted as a whole number: any loss under 0.5
+    passed. It is compared at its last written digit, as 0.00002 would be; inf (which passed too) is no number."""
+    from types import SimpleNamespace
+
+    fake_run(proj, "pool", "poolupsample", val_loss=0.3, val_acc=41.25)
+    ctx = verify.context("a2")
+    for quoted, ok in (("2e-05", False), (2e-05, False), ("3e-1", True), ("3.0E-1", True), ("2.9e-1", False),
+                       ("4e1", True), ("5e1", False), ("inf", False), ("nan", False)):
+        metric = "val_acc" if "e1" in str(quoted) else "val_loss"
+        sol = SimpleNamespace(solution=f"The figure {quoted}.", critique="", cites={f"pool.{metric}": quoted})
+        [found] = verify.check_cites(sol, ctx, ("val_loss", "val_acc"))
+        assert found["ok"] is ok, (quoted, found)

@@ -22,6 +22,7 @@ import sys
 import threading
 import types
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from workbench.answers import after_thinking
@@ -148,10 +149,11 @@ def check_cites(sol, ctx: CheckContext, metrics: tuple[str, ...]) -> list[dict]:
             continue
         measured = run.final.get(metric)
         quoted = value if isinstance(value, str) else repr(value)
-        decimals = len(quoted.split(".")[1]) if "." in quoted else 0
         try:
             number = float(quoted)
-        except ValueError:
+            # the last written digit's place: 41.25 -> 2, 2e-05 -> 5, 4e1 -> -1 (not the digits after a '.' alone)
+            decimals = -Decimal(quoted.strip()).as_tuple().exponent
+        except (ValueError, InvalidOperation, TypeError):  # TypeError: inf and nan have no digits
             out.append(detail(what, measured, value, False, note="not a number"))
             continue
         # within half a unit of the last quoted digit: at a tie (41.25 to one decimal) 41.3 is as right as 41.2,
