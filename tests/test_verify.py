@@ -1741,7 +1741,12 @@ def test_a_grade_made_under_other_sampling_settings_is_not_reused(proj, server):
     assert len(_cache_files(proj)) == 3
 
 
-@pytest.mark.parametrize("given", [["a plain line"], [None], [{"expected": 1, "found": 2, "ok": False}], "text"])
+@pytest.mark.parametrize("given", [["a plain line"], [None], [{"expected": 1, "found": 2, "ok": False}], "text",
+                                   # records not made by detail(): a KeyError or TypeError traceback in the verdict
+                                   [{"what": "x", "ok": True}],
+                                   [{"what": "x", "expected": 1, "found": 1, "ok": [1], "credit": 0, "weight": 1}],
+                                   [{"what": "x", "expected": 1, "found": 2, "ok": False, "credit": 0, "weight": "1"}],
+                                   [{"what": "x", "expected": 1, "found": 1, "ok": True, "credit": None, "weight": 1}]])
 def test_a_check_whose_details_are_not_records_leaves_the_answer_unchecked(proj, given):
     """A pack's check that gives a detail as plain text (or a record without its `what`, or text instead of a list)
     crashed verify with a TypeError/KeyError traceback after the check returned; the answer is now unchecked, with

@@ -45,6 +45,21 @@ def detail(what: str, expected, found, ok: bool | None, *, credit: float | None 
             "weight": plain(weight), "note": note}
 
 
+def detail_fault(d) -> str:
+    """What keeps `d` from being a record detail() makes, which verdicts are made of; '' when nothing does."""
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if not isinstance(d, dict) or not isinstance(d.get("what"), str):
+        return "not a record with a 'what'"
+    if not {"expected", "found", "weight"} <= d.keys():
+        return "no 'expected', 'found' or 'weight'"
+    if d.get("ok") not in (True, False, None) or not number(d["weight"]) \
+            or (d["ok"] is not None and not number(d.get("credit"))):
+        return "'ok' is not true, false or null, or 'weight' or 'credit' is not a number"
+    return ""
+
+
 def plain(value):
     """JSON-safe: tuples -> lists; numpy (or torch) scalars and arrays -> Python numbers and lists, as a pack's
     checks compute them; anything else a number or its text."""

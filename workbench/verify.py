@@ -31,7 +31,7 @@ from workbench.paths import project_root, results_dir, shown_path
 from workbench.problems import Pack, Problem, load_pack
 from workbench.solutions import cites_as_written, code_pointer, split_front_matter, split_sections
 from workbench.results import epoch_rows
-from workbench.verdicts import ProblemReport, Verdict, detail, make_verdict, plain, unjudged
+from workbench.verdicts import ProblemReport, Verdict, detail, detail_fault, make_verdict, plain, unjudged
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -289,9 +289,6 @@ class NotDetails(Exception):
     """A pack's check returned something other than a list of detail() dicts; the message says what."""
 
 
-_DETAIL_KEYS = frozenset(detail("", None, None, None))
-
-
 def _as_details(out) -> list[dict]:
     """A check's result as a list of details (None: none), or NotDetails: make_verdict reads every key."""
     if out is None:
@@ -299,9 +296,9 @@ def _as_details(out) -> list[dict]:
     if isinstance(out, (dict, str, bytes)) or not hasattr(out, "__iter__"):
         raise NotDetails(f"a {type(out).__name__}")
     items = list(out)
-    bad = [d for d in items if not isinstance(d, dict) or not _DETAIL_KEYS <= d.keys() or not isinstance(d["what"], str)]
-    if bad:  # (a list, as a None in it is a bad item too)
-        raise NotDetails(f"a list holding {repr(bad[0])[:60]}")
+    bad = [(d, fault) for d in items if (fault := detail_fault(d))]
+    if bad:
+        raise NotDetails(f"a list holding {repr(bad[0][0])[:60]} ({bad[0][1]})")
     return items
 
 
