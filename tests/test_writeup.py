@@ -2457,3 +2457,14 @@ def test_a_plot_the_solution_embeds_is_shown_once(fx):
     assert rc == 0 and len(shown) == 1 and "files/own-" in shown[0], shown  # where the student put it
     assert typ.count("tiny-samples.png") == 1  # the run's other image is still shown under its results
     assert len(list((fx / "build").glob("files/*curves.png"))) == 1
+
+
+def test_a_blank_name_or_number_counts_as_missing(fx):
+    """[student] name = "  " (or --name " ") printed an empty name with no Missing box, and --strict passed: a blank
+    name is no name. A blank flag does not hide the configured one either."""
+    (fx / "workbench.toml").write_text('[student]\nname = "   "\nid = " "\n')
+    rc, text = _build(fx, "--strict", "--no-verify")
+    assert rc == 1 and "Missing: student name" in text and "Missing: student number" in text
+    (fx / "workbench.toml").write_text('[student]\nname = "Fixture Student"\nid = "000000001"\n')
+    rc, text = _build(fx, "--no-verify", "--name", " ", "--student-id", "\t")
+    assert "Fixture Student" in text and "000000001" in text and "Missing: student" not in text

@@ -72,7 +72,7 @@ def configured_student() -> Identity:
     from workbench.config import load_config
 
     student = load_config().get("student") or {}
-    return Identity(str(student.get("name") or ""), str(student.get("id") or ""))
+    return Identity(str(student.get("name") or "").strip(), str(student.get("id") or "").strip())  # blank: none
 
 
 # ---------------------------------------------------------------- the document
@@ -445,6 +445,7 @@ def _check_assets_are_ours(assets: Path) -> None:
 
 
 def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: bool, start: float) -> WriteupResult:
+    name, student_id = (name or "").strip(), (student_id or "").strip()  # a blank flag is no name
     config = configured_student() if not (name and student_id) else Identity()
     who = Identity(name or config.name, student_id or config.student_id)
     entries = collect(pack)
