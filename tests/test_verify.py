@@ -1782,3 +1782,13 @@ def test_a_cite_in_scientific_notation_is_compared_at_the_digits_written(proj):
         sol = SimpleNamespace(solution=f"The figure {quoted}.", critique="", cites={f"pool.{metric}": quoted})
         [found] = verify.check_cites(sol, ctx, ("val_loss", "val_acc"))
         assert found["ok"] is ok, (quoted, found)
+
+
+@pytest.mark.parametrize("settings", [[1], "abc", 5])
+def test_a_pinned_run_whose_settings_are_not_a_mapping_is_read_without_them(tmp_path, settings):
+    """config.json's "settings" as a list or text (a hand-edited file) crashed verify and build-writeup with a
+    TypeError/ValueError traceback from dict(); the run is read with its top-level settings only."""
+    (tmp_path / "config.json").write_text(json.dumps({"model": "unet", "settings": settings}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"epochs": [{"epoch": 1, "val_acc": 50.0}]}))
+    run = verify.read_run(tmp_path)
+    assert run.settings["model"] == "unet" and run.final["val_acc"] == 50.0

@@ -107,7 +107,8 @@ def read_run(folder: Path) -> RunRecord | None:
         metrics = json.loads((folder / "metrics.json").read_text())
     except (OSError, ValueError):
         return None
-    settings = dict(config.get("settings") or {}) if isinstance(config, dict) else {}
+    settings = config.get("settings") if isinstance(config, dict) else None
+    settings = dict(settings) if isinstance(settings, dict) else {}  # a hand-edited list or text: none
     if isinstance(config, dict):
         settings = {**{k: v for k, v in config.items() if not isinstance(v, (dict, list))}, **settings}
     rows, summary = epoch_rows(metrics)
