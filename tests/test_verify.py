@@ -1792,3 +1792,23 @@ def test_a_pinned_run_whose_settings_are_not_a_mapping_is_read_without_them(tmp_
     (tmp_path / "metrics.json").write_text(json.dumps({"epochs": [{"epoch": 1, "val_acc": 50.0}]}))
     run = verify.read_run(tmp_path)
     assert run.settings["model"] == "unet" and run.final["val_acc"] == 50.0
+
+
+def test_a_code_pointer_to_a_file_that_is_not_utf8_does_not_resolve(proj):
+    """A module saved in Latin-1 (an é in a comment) crashed verify with a UnicodeDecodeError traceback while it
+    looked for the class; such a pointer does not resolve (Python could not import it), and verify says so as for
+    any other. One with a coding line is read as Python reads it."""
+    import importlib
+
+    pkg = proj / "h23cfixturepkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models.py").write_bytes("# caf\u00e9\nclass Net:\n    pass\n".encode("latin-1"))
+    importlib.invalidate_caches()
+    assert not verify.code_resolves("h23cfixturepkg.models:Net")
+    (pkg / "latin.py").write_bytes("# -*- coding: latin-1 -*-\n# caf\u00e9\nclass Net:\n    pass\n".encode("latin-1"))
+    importlib.invalidate_caches()
+    assert verify.code_resolves("h23cfixturepkg.latin:Net")  # its coding line says how Python reads it
+    write_solution(proj, "4.1", 'code: "h23cfixturepkg.models:Net"\n')
+    [report] = verify.verify_pack("a2", ["4.1"])
+    assert report.present["code"] is False

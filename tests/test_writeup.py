@@ -2468,3 +2468,19 @@ def test_a_blank_name_or_number_counts_as_missing(fx):
     (fx / "workbench.toml").write_text('[student]\nname = "Fixture Student"\nid = "000000001"\n')
     rc, text = _build(fx, "--no-verify", "--name", " ", "--student-id", "\t")
     assert "Fixture Student" in text and "000000001" in text and "Missing: student" not in text
+
+
+def test_code_in_a_file_that_is_not_utf8_is_a_note_not_a_traceback(tmp_path, monkeypatch):
+    """The solution's `code:` module saved in Latin-1 stopped build-writeup with a UnicodeDecodeError traceback; the
+    code section says what is wrong. A file with a coding line is read as Python reads it."""
+    from workbench.evidence import class_source
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    (tmp_path / "wbfixlatin").mkdir()
+    (tmp_path / "wbfixlatin" / "bad.py").write_bytes("# caf\u00e9\nclass Net:\n    pass\n".encode("latin-1"))
+    code = class_source("wbfixlatin.bad:Net")
+    assert code.source == "" and code.error == "wbfixlatin/bad.py: not UTF-8 text (or not in the encoding its coding " \
+                                               "line names)", code.error
+    (tmp_path / "wbfixlatin" / "ok.py").write_bytes("# coding: latin-1\n# caf\u00e9\nclass Net:\n    pass\n"
+                                                   .encode("latin-1"))
+    assert class_source("wbfixlatin.ok:Net").source == "class Net:\n    pass"

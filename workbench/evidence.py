@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import tokenize
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -138,7 +139,14 @@ def class_source(pointer: str) -> CodeSource:
     path = next((c for c in candidates if c.is_file()), None)
     if path is None:
         return CodeSource(pointer, name, error=f"module {module} not found ({rel.with_suffix('.py')})")
-    text = path.read_text(encoding="utf-8")
+    try:
+        with tokenize.open(path) as fh:  # in the encoding Python imports it in: its coding line, else UTF-8
+            text = fh.read()
+    except OSError as exc:
+        return CodeSource(pointer, name, path, error=f"{shown_path(path)}: cannot be read ({exc.strerror or exc})")
+    except (SyntaxError, ValueError):  # tokenize's SyntaxError: no such encoding; ValueError: not in it
+        return CodeSource(pointer, name, path,
+                          error=f"{shown_path(path)}: not UTF-8 text (or not in the encoding its coding line names)")
     try:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:

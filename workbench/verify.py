@@ -20,6 +20,7 @@ import json
 import re
 import sys
 import threading
+import tokenize
 import types
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -513,7 +514,11 @@ def code_resolves(pointer: str | None) -> bool:
             sys.path.remove(root)
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return False
-    source = Path(spec.origin).read_text(encoding="utf-8")
+    try:
+        with tokenize.open(spec.origin) as fh:  # in the encoding Python imports it in: its coding line, else UTF-8
+            source = fh.read()
+    except (OSError, SyntaxError, ValueError):  # unreadable, or not in its encoding: Python could not import it either
+        return False
     return bool(re.search(rf"^(?:class|def)\s+{re.escape(attr)}\b|^{re.escape(attr)}\s*=", source, re.M))
 
 
