@@ -980,3 +980,14 @@ def test_the_model_filter_matches_a_name_in_any_case(proj, capsys):
         assert data["groups"] == ["gpt-x-2026-05-01"] and len(data["answers"]) == 1, name
     data = _json(capsys, ["study", "--model", "MODEL-B", "--type", "2"])
     assert data["groups"] == ["model-b"]
+
+
+def test_one_model_spelt_in_two_cases_is_one_column(proj, capsys):
+    """An import's --model Claude-X beside traces of claude-x made two columns of one model, each with half its
+    answers; the column takes the first spelling it meets (pairs are in pack, then file, order)."""
+    trace(proj, "3.1", [RIGHT_31], model="fixture-x", version="Fixture-X-1")
+    trace(proj, "2.2.3", [RIGHT_223], model="fixture-x", version="fixture-x-1")
+    data = _json(capsys, ["study", "--model", "fixture-x"])
+    assert len(data["groups"]) == 1 and data["groups"][0].casefold() == "fixture-x-1" and len(data["answers"]) == 2
+    rows = {r["problem"]: r["groups"] for r in data["by_problem"]}
+    assert list(rows["2.2.3"]) == list(rows["3.1"]) == data["groups"]

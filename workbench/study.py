@@ -269,8 +269,9 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
     cells: dict = {}
     answers: list[JudgedAnswer] = []
     groups: set[str] = set()
+    spelling: dict[str, str] = {}  # GPT-4o and gpt-4o are one model: one column, spelt as first met
     for k, (problem, trace) in enumerate(pairs):
-        group = group_of(trace, by)
+        group = spelling.setdefault(group_of(trace, by).casefold(), group_of(trace, by))
         groups.add(group)
         cell = cells.setdefault((problem.id, group), Cell())
         cell.counts["failed"] += max(0, trace.samples_requested - len(trace.samples))  # API errors: no answer to judge
