@@ -1812,3 +1812,14 @@ def test_a_code_pointer_to_a_file_that_is_not_utf8_does_not_resolve(proj):
     write_solution(proj, "4.1", 'code: "h23cfixturepkg.models:Net"\n')
     [report] = verify.verify_pack("a2", ["4.1"])
     assert report.present["code"] is False
+
+
+def test_a_grader_that_refuses_temperature_in_capitals_grades_at_its_default(proj, server):
+    """A server whose 400 says "Temperature is not supported with this model" (capital T) was not taken as a refusal
+    of the temperature: every answer failed, as before the grader learnt to drop it."""
+    from workbench.judge import make_judge
+
+    server.script({"status": 400, "message": "Temperature is not supported with this model."},
+                  {"content": '{"score": 1.0, "notes": "all there"}'})
+    assert make_judge("fake-gpt")(load_pack("a2").get("1.1.1"), "an answer")["score"] == 1.0
+    assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None]

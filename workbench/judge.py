@@ -108,7 +108,8 @@ class Judge:
                 done = llm.complete(messages, self.settings)
             except LLMError as exc:
                 # reasoning models (o1, o3, gpt-5) refuse any temperature but their default: grade at that one
-                if exc.status != 400 or self.settings.temperature is None or "temperature" not in exc.message:
+                refused = exc.status == 400 and "temperature" in exc.message.lower()  # any case: servers differ
+                if not refused or self.settings.temperature is None:
                     raise
                 self.settings = self.settings.replace(temperature=None)
                 done = llm.complete(messages, self.settings)
