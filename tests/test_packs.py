@@ -380,3 +380,14 @@ def test_advice_quotes_a_pack_folder_with_a_space_so_it_can_be_pasted(root, tmp_
     assert code == 1 and f"`python cli.py prompt 1.1 --pack {shlex.quote(str(pack))}`" in err
     code, out, err = run(capsys, "show", "9.9", "--pack", pack)
     assert code == 2 and f"`python cli.py list --pack {shlex.quote(str(pack))}`" in err
+
+
+def test_the_writeup_names_a_failing_plot_files_instead_of_asking_for_a_training_run(root, tmp_path, capsys):
+    pack = raising_pack(root, tmp_path)
+    code, out, err = run(capsys, "build-writeup", "--pack", pack, "--name", "A", "--student-id", "1")
+    assert code == 0 and "Traceback" not in err
+    row = " ".join(line.split("│")[-2].strip() for line in out.splitlines() if line.count("│") > 6)
+    assert "the pack's plot_files() failed" in row and "RuntimeError: figs not decided" in row
+    assert "train the model" not in row
+    md = (root / "build" / "toy-writeup.md").read_text()
+    assert "plot_files() failed" in md and "pin the run" not in md

@@ -78,6 +78,7 @@ class Entry:
     auto_critique: str
     report: ProblemReport  # the writeup's own checklist row
     checked: ProblemReport | None = None  # verify's report, when verification ran
+    plot_note: str = ""  # why the pack's plot_files named no plot (it failed): said instead of "no pinned run"
 
     @property
     def shows_trace(self) -> bool:
@@ -242,8 +243,13 @@ def plot_finder(pack: Pack):
     def find(problem: Problem) -> list[Path]:
         try:
             return pack_plot_files(ref, problem, ctx) or []
-        except (Missing, Unchecked, WorkbenchError):  # verify's report says which
+        except (Missing, Unchecked):
             return []
+        except WorkbenchError as exc:  # the pack's bug: the checklist says it, not "train and pin a run"
+            find.failures[problem.id] = exc.message
+            return []
+
+    find.failures = {}
 
     return find
 
@@ -310,7 +316,7 @@ def no_run_note(problem: Problem) -> str:
 
 
 def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, code: CodeSource | None,
-                  runs: tuple[Run, ...], auto: str = "") -> ProblemReport:
+                  runs: tuple[Run, ...], auto: str = "", plot_note: str = "") -> ProblemReport:
     """Which required pieces the document holds; a missing one puts the question's points at risk."""
     required = tuple(problem.deliverables) if problem.graded else ()
     code_ok = code is not None and not code.error
@@ -342,7 +348,7 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
     for run in runs:
         notes.extend(run.problems)
     if "plot" in required and not runs:
-        notes.append(no_run_note(problem))
+        notes.append(plot_note or no_run_note(problem))
     missing = [d for d in required if not present.get(d)]
     return ProblemReport(
         problem=problem.id,
@@ -367,7 +373,9 @@ def collect(pack: Pack) -> list[Entry]:
         if code is None and "code" in problem.deliverables and problem.graded:
             code = CodeSource("", "?", error="the solution names no “code:” (e.g. code: package.module:ClassName)")
         runs = runs_for(pack, problem, sol, finder)
-        entries.append(Entry(problem, sol, pick, code, runs, "", checklist_row(problem, sol, pick, code, runs)))
+        note = finder.failures.get(problem.id, "") if finder is not None else ""
+        entries.append(Entry(problem, sol, pick, code, runs, "", checklist_row(problem, sol, pick, code, runs, plot_note=note),
+                             plot_note=note))
     return entries
 
 
@@ -377,7 +385,7 @@ def with_verdicts(entries: list[Entry], checked: dict[str, ProblemReport]) -> li
     for e in entries:
         report = checked.get(e.problem.id)
         crit = auto_critique(e.pick, report)
-        row = checklist_row(e.problem, e.solution, e.pick, e.code, e.runs, crit)
+        row = checklist_row(e.problem, e.solution, e.pick, e.code, e.runs, crit, e.plot_note)
         out.append(replace(e, auto_critique=crit, report=row, checked=report))
     return out
 

@@ -123,7 +123,7 @@ def question(entry: Entry, traces_at_end: bool, files: dict[Path, str], shown: s
         embedded = embedded_images(entry)
         out += [line for run in entry.runs for line in run_section(run, p, files, embedded)]
         if "plot" in entry.report.required and not entry.runs:
-            out.append(missing_box("Missing: plots", risk_note(p, no_run_note(p))))
+            out.append(missing_box("Missing: plots", risk_note(p, entry.plot_note or no_run_note(p))))
     out += solution_section(entry, files)
     out += code_section(entry.code, p)
     return out
