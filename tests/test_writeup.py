@@ -532,7 +532,7 @@ def test_unreadable_trace_is_a_warning_and_the_good_one_is_still_shown(fx, capsy
     bad.write_bytes(b"\xff\xfe")
     (fx / "traces" / "1.1" / "foreign.json").write_text("[1, 2]")
     rc, text = _build(fx, *([] if verify else ["--no-verify"]))
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # warnings: on stderr
     assert rc == 0 and "FIXTURE-ANSWER-1.1" in " ".join(text.split())
     assert f"unreadable trace {bad}: not valid UTF-8 text" in out and "foreign.json: not a workbench.trace/1" in out
 
@@ -746,7 +746,7 @@ def test_glyphless_characters_are_named(fx, capsys):
     sol.write_text('---\nproblem: "1.4"\n---\n## Solution\nOwn text with \U0001F642.\n')
     _, text = _build(fx)
     assert "<U+1F600>" in text and "<U+4E2D><U+6587>" in text
-    assert "U+1F642" in " ".join(capsys.readouterr().out.split())
+    assert "U+1F642" in " ".join(capsys.readouterr().err.split())
     assert _missing_glyphs(fx / "build", "fx-writeup") == {"\U0001F642"}
 
 
@@ -1279,7 +1279,7 @@ def test_images_in_the_students_text_are_embedded_or_named_as_not_shown(fx, caps
     flat = " ".join(text.split())
     assert "my sketch" in flat  # an image on its own line shows its caption, as the README's ![caption](path) says
     assert "image https://example.com/a.png not shown" in flat and "image figs/missing.png not shown" in flat
-    out = " ".join(capsys.readouterr().out.split())  # the build's warnings
+    out = " ".join(capsys.readouterr().err.split())  # the build's warnings
     assert "solutions/fx/1.1.md: image 'figs/missing.png' not shown" in out and "'https://example.com/a.png'" in out
     # why, in words to act on: a missing file was "only local PNG, JPEG, GIF or SVG files can be", like a URL
     assert "image 'figs/missing.png' not shown: no such file solutions/fx/figs/missing.png" in out
@@ -1362,7 +1362,7 @@ def test_an_edited_newest_trace_gives_way_to_the_newest_intact_one(fx, capsys):
     rc, text = _build(fx, "--strict")
     flat = " ".join(text.split())
     assert "FIXTURE-ANSWER-1.1" in flat and "FIXTURE-TAMPERED" not in flat and "Edited trace" not in flat
-    out = " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().err.split())
     assert f"showing the newest intact trace {older.name}; newer, edited: {newer.name}" in out
 
 
@@ -1500,7 +1500,7 @@ def test_tex_pandoc_cannot_convert_is_one_warning_naming_its_file(fx, capsys):
     sol = fx / "solutions" / "fx" / "1.1.md"
     sol.write_text(sol.read_text() + "\nWith $\\mathbbm{1}_{x>0}$ here.\n")
     rc, _ = _build(fx)
-    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert rc == 0 and warnings == [
         "warning: solutions/fx/1.1.md: Could not convert TeX math \\mathbbm{1}_{x>0}, shown as TeX source"]
 
@@ -1527,7 +1527,7 @@ def test_an_own_image_whose_content_is_not_its_suffix_is_shown_or_named_not_a_ty
     [copied] = (fx / "build" / "files").glob("own-*-photo.jpg")
     assert copied.read_bytes() == (figs / "photo.png").read_bytes()
     assert "image figs/broken.png not shown" in " ".join(text.split())
-    out = " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().err.split())
     assert "solutions/fx/1.1.md: image 'figs/broken.png' not shown" in out
     assert "image 'figs/cut.png' not shown: solutions/fx/figs/cut.png is not a readable PNG" in out
     # cut off inside its pixel data: the header reads, the pixels do not
@@ -1548,15 +1548,29 @@ def test_every_markdown_image_form_is_embedded_or_a_note_never_a_typst_error(fx,
     typ = (fx / "build" / "fx-writeup.typ").read_text()
     assert len(list((fx / "build" / "files").glob("own-*"))) == 2 and typ.count('image("files/own-') == 4
     assert "image figs/b.png not shown" in " ".join(text.split())  # the reference-style one
-    assert "image figs/b.png not shown: write it as" in " ".join(capsys.readouterr().out.split())
+    assert "image figs/b.png not shown: write it as" in " ".join(capsys.readouterr().err.split())
 
 
 def test_warnings_with_brackets_are_printed_as_written(fx, capsys):
     sol = fx / "solutions" / "fx" / "1.1.md"
     sol.write_text(sol.read_text() + "\n![x](figs/[/]draft[b].png)\n")
     rc, _ = _build(fx)
-    out = " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().err.split())
     assert rc == 0 and "image 'figs/[/]draft[b].png' not shown" in out
+
+
+def test_build_warnings_and_the_strict_failure_go_to_stderr_the_report_to_stdout(fx, capsys):
+    """`build-writeup > report.txt` put the warnings in the file and showed nothing: warnings (and --strict's
+    failure, exit 1) are on stderr as every other command's; the checklist and the files written on stdout."""
+    sol = fx / "solutions" / "fx" / "1.1.md"
+    sol.write_text(sol.read_text() + "\n![x](figs/missing.png)\n")
+    rc, _ = _build(fx, "--strict")  # 1.2 has no trace and no critique
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert "warning: solutions/fx/1.1.md: image 'figs/missing.png' not shown" in " ".join(err.split())
+    assert "--strict: required pieces are missing" in err
+    assert "warning:" not in out and "--strict" not in out
+    assert "Writeup checklist" in out and f"wrote {fx / 'build' / 'fx-writeup.pdf'}" in out
 
 
 def test_a_typst_error_names_the_line_of_the_kept_source(fx, capsys):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, counted, fmt_points
+from workbench.console import console, counted, err_console, fmt_points
 
 
 def register(sub) -> None:
     p = sub.add_parser("build-writeup", help="build the writeup PDF, its Markdown/Typst sources and the code notebook",
                        description="Build the writeup PDF (with its .md/.typ sources) and the code notebook from traces, "
                                    "critiques, own solutions, pinned runs and citations; anything missing is a red box "
-                                   "in the PDF and a row of the checklist printed. The previous outputs stay as they "
+                                   "in the PDF and a row of the checklist printed (warnings, e.g. an image not shown, "
+                                   "go to stderr). The previous outputs stay as they "
                                    "were unless the build completes. Exit 0: built; 1: built, but --strict and "
                                    "something required is missing; 2: bad input or the build failed; 130: Ctrl-C.")
     add_pack_option(p)
@@ -30,14 +31,15 @@ def cmd_build_writeup(args) -> int:
     print_checklist(result)
     from rich.markup import escape
 
+    # warnings on stderr, as every command's: `build-writeup > report.txt` must still show them
     for line in result.warnings:  # file names and pandoc's text may hold [brackets]: never markup
-        console.print(f"[yellow]warning:[/] {escape(line)}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", markup=True, highlight=False, soft_wrap=True)
     for path in (result.pdf, result.markdown, result.typst, result.notebook):
         if path is not None:
             console.print(f"wrote {path}", markup=False, soft_wrap=True)
     console.print(f"built in {result.seconds:.1f} s")
     if args.strict and result.incomplete:
-        console.print("[red]--strict: required pieces are missing (see the checklist above)[/]")
+        err_console.print("[red]--strict: required pieces are missing (see the checklist)[/]")
         return 1
     return 0
 
