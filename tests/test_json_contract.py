@@ -1,4 +1,5 @@
-"""docs/json.md is the --json contract: each command's document has exactly the keys its table lists.
+"""docs/json.md is the --json contract: each command's document has exactly the keys its table lists, each value
+of the type its row gives.
 
 The tables are parsed from the doc, so a key added in code without the doc, or documented but gone, fails here."""
 
@@ -58,8 +59,63 @@ def key_paths(doc: dict, spec: dict[str, bool]) -> set[str]:
     return out
 
 
+def declared_types() -> dict[str, dict[str, tuple[str, bool]]]:
+    """Heading -> {key path: (its type column, whether the null? column says yes)}."""
+    tables, name = {}, None
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("### "):
+            name = line[4:].strip()
+            tables[name] = {}
+        elif name and line.startswith("| `"):
+            key, kind, null = (cell.strip() for cell in line.strip("|").split("|")[:3])
+            tables[name][key.strip("`")] = (kind, null == "yes")
+    return tables
+
+
+_KINDS = {"string": str, "int": int, "float": (int, float), "number": (int, float), "bool": bool, "object": dict,
+          "list": list, "list of string": list, "list of object": list, "null": type(None)}
+
+
+def type_errors(doc, spec: dict[str, tuple[str, bool]]) -> list[str]:
+    """Where a value is not of its documented type, or null where the table says it never is."""
+    errors = []
+
+    def walk(value, path):
+        if path in spec:
+            kind, nullable = spec[path]
+            if value is None:
+                if not nullable and kind != "any":
+                    errors.append(f"{path}: null, documented as never null")
+            elif kind != "any":
+                want = _KINDS[kind]
+                # a bool is an int to isinstance; an int is no bool
+                if (isinstance(value, bool) and kind not in ("bool", "any")) or not isinstance(value, want):
+                    errors.append(f"{path}: {type(value).__name__} {value!r:.40}, documented as {kind}")
+                elif kind == "list of string" and not all(isinstance(v, str) for v in value):
+                    errors.append(f"{path}: a list holding {sorted({type(v).__name__ for v in value})}, documented as {kind}")
+                elif kind == "list of object" and not all(isinstance(v, dict) for v in value):
+                    errors.append(f"{path}: a list holding {sorted({type(v).__name__ for v in value})}, documented as {kind}")
+        if isinstance(value, list):
+            for item in value:
+                walk(item, path + "[]")
+        elif isinstance(value, dict):
+            prefix = f"{path}." if path else ""
+            for key, item in value.items():
+                sub = prefix + key
+                if sub not in spec and not any(p.startswith(sub + ".") or p.startswith(sub + "[]") for p in spec):
+                    # a key that is data (a group's name): the rows of its placeholder
+                    sub = next((prefix + p[len(prefix):].split(".")[0].split("[")[0] for p in spec
+                                if p.startswith(prefix + "<")), sub)
+                walk(item, sub)
+
+    walk(doc, "")
+    return errors
+
+
 def assert_matches(name: str, *docs) -> None:
     spec = documented()[name]
+    wrong = [e for d in docs for e in type_errors(d, declared_types()[name])]
+    assert not wrong, f"docs/json.md `{name}` says otherwise: {sorted(set(wrong))}"
     seen = set().union(*(key_paths(d, spec) for d in docs))
     assert not seen - set(spec), f"docs/json.md `{name}` lacks keys the command prints: {sorted(seen - set(spec))}"
     # a required key must appear wherever its parent record did
