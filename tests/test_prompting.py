@@ -561,6 +561,19 @@ def test_a_trace_folder_that_cannot_be_made_stops_before_sending(wb, monkeypatch
     assert wb.server.requests == [] and wb.traces() == []  # no paid answer was lost
 
 
+def test_prompt_all_with_traces_blocked_is_one_line_naming_what_is_in_the_way(wb):
+    """traces/ itself a file: `prompt --all` said "cannot save traces in traces/1.1: Not a directory" and told to
+    make traces/1.1 a writable folder, a path that does not exist; it names traces/ as the file in the way."""
+    (wb.root / "traces").rmdir()
+    (wb.root / "traces").write_text("a file in the way")
+    for argv in (["prompt", "--all"], ["prompt", "--all", "--json"]):
+        code, out, err = wb.run(*argv, "--pack", "demo")
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert f"{wb.root / 'traces'} is a file, not a folder" in err, err
+    assert json.loads(out)["exit_code"] == 2 and wb.server.requests == []
+    assert (wb.root / "traces").read_text() == "a file in the way"  # nothing lost
+
+
 def test_a_failed_send_leaves_no_empty_trace_folder(wb, monkeypatch):
     wb.server.script({"status": 401})
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 3

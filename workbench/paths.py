@@ -95,7 +95,11 @@ def make_folder(path: Path, keep: bool = True) -> str:
         with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
             pass
     except OSError as exc:
-        return "it is a file, not a folder" if os.path.isfile(path) else exc.strerror or str(exc)
+        # a file where a folder of the path should be: name it (traces/ a file made traces/1.1 "Not a directory")
+        blocking = next((p for p in (path, *path.parents) if os.path.lexists(p) and not os.path.isdir(p)), None)
+        if blocking is not None:
+            return "it is a file, not a folder" if blocking == path else f"{blocking} is a file, not a folder"
+        return exc.strerror or str(exc)
     finally:
         if not keep:
             remove_empty(created)
