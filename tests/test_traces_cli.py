@@ -1013,6 +1013,9 @@ def test_a_command_that_printed_its_json_prints_no_second_document(wb):
 def test_traces_of_a_problem_without_any_yet(wb):
     code, out, _ = wb.run("traces", "1.3", "--pack", "demo")
     assert code == 0 and "no traces for 1.3 yet" in out
+    assert "`python cli.py prompt ID --pack demo`" in out  # not a2's problems
+    code, out, _ = wb.run("traces", "--pack", "demo")
+    assert code == 0 and "no traces of pack demo yet" in out and "import-chat FILE --problem ID --pack demo" in out
     code, _, err = wb.run("traces", "cite", "1.3", "--pack", "demo")
     assert code == 1 and "no traces for problem 1.3" in err  # missing work, not bad input
     assert "run `python cli.py prompt 1.3 --pack demo` or `import-chat` first" in err  # not a2's 1.3

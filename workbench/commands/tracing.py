@@ -117,11 +117,13 @@ def _list(problem_id: str | None, args) -> int:
                    [{"file": str(f), "problem": f.parent.name, "intact": False, "unreadable": why} for f, why in bad])
         return 0
     if not traces and not bad:
-        from workbench.problems import pack_flag
+        from workbench.problems import load_pack
 
-        flag = pack_flag(args.pack, None)
-        console.print(f"no traces{' for ' + problem_id if problem_id else ''} yet — run `python cli.py prompt ID{flag}` "
-                      f"or `python cli.py import-chat FILE --problem ID{flag}`", markup=False)
+        loaded = load_pack(args.pack) if args.only else None  # --pack given: the commands must name it
+        flag = loaded.pack_flag() if loaded else ""
+        whose = f" for {problem_id}" if problem_id else f" of pack {loaded.name}" if loaded else ""
+        console.print(f"no traces{whose} yet — run `python cli.py prompt ID{flag}` "
+                      f"or `python cli.py import-chat FILE --problem ID{flag}`", markup=False, soft_wrap=True)
         return 0
     from rich.table import Table
 
