@@ -836,6 +836,22 @@ def test_traces_verify_detects_an_edited_trace(wb):
     assert "EDITED" in out
 
 
+def test_traces_verify_checks_only_the_pack_asked_for(wb):
+    """`traces verify --pack a2` checked (and failed on) demo's traces too, and `--pack nopack` verified everything,
+    exit 0: the flag was read for nothing. Without --pack every trace is checked, as ever."""
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    assert wb.run("prompt", "3.1")[0] == 0  # a2's 3.1
+    demo = next((wb.root / "traces" / "1.1").glob("*.json"))
+    demo.write_text(demo.read_text().replace("Answer 0", "Answer 1", 1))  # edited
+    assert wb.run("traces", "verify")[0] == 1
+    code, out, _ = wb.run("traces", "verify", "--pack", "a2", "--json")
+    assert code == 0 and json.loads(out) == {"checked": 1, "bad": []}
+    code, out, _ = wb.run("traces", "verify", "--pack", "demo", "--json")
+    assert code == 1 and json.loads(out)["checked"] == 1 and [b["file"] for b in json.loads(out)["bad"]] == [str(demo)]
+    code, _, err = wb.run("traces", "verify", "--pack", "nopack")
+    assert code == 2 and "nopack" in err and err.count("\n") == 1
+
+
 def test_a_trace_moved_to_another_problem_is_flagged_and_not_cited(wb):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
     [path] = wb.traces()

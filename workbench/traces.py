@@ -443,9 +443,13 @@ def pinned_among(traces: list[Trace], pin: str) -> list[Trace]:
             if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin.lower()))]
 
 
-def verify_traces(root: Path | None = None) -> tuple[int, list[tuple[Path, str]]]:
-    """Recompute every trace's hash: (number checked, [(file, what is wrong)])."""
+def verify_traces(root: Path | None = None, keep=None) -> tuple[int, list[tuple[Path, str]]]:
+    """Recompute every trace's hash: (number checked, [(file, what is wrong)]). keep(problem id, data or None):
+    whether to check a trace (None: all), e.g. only one pack's."""
     traces, bad = scan_traces(root=root)
+    if keep is not None:
+        traces = [t for t in traces if keep(t.problem, t.data)]
+        bad = [(f, why) for f, why in bad if keep(f.parent.name)]
     count = len(traces) + len(bad)
     bad += [(t.path, t.fault) for t in traces if t.fault]
     return count, sorted(bad)

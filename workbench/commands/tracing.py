@@ -26,8 +26,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--raw", action="store_true", help="show: the messages as written, not rendered as Markdown "
                                                       "(where `*`, `_` or `<` in plain text would turn into styling)")
-    p.add_argument("--pack", help="problem pack: a name under problems/ or a folder; list and cite only its traces "
-                                  "(default: list every pack's, cite a2's)")
+    p.add_argument("--pack", help="problem pack: a name under problems/ or a folder; list, verify and cite only its "
+                                  "traces (default: list and verify every pack's, cite a2's)")
     p.set_defaults(func=cmd_traces)
 
     p = sub.add_parser("import-chat", help="import a ChatGPT or Claude export or a Markdown transcript as a trace",
@@ -60,7 +60,7 @@ def cmd_traces(args) -> int:
         raise UsageError(f"wrong arguments for `traces {action}`: {' '.join(args.words)!r}", f"usage: {TRACES_USAGE}")
     if args.raw and action != "show":
         raise UsageError(f"--raw is for `traces show`, not `traces {action}`", f"usage: {TRACES_USAGE}")
-    args.only = _pack_filter(args.pack) if action == "list" and args.pack else None  # no --pack: every pack's
+    args.only = _pack_filter(args.pack) if action in ("list", "verify") and args.pack else None  # none: every pack's
     args.pack = args.pack or "a2"
     return {"list": _list, "show": _show, "verify": _verify, "cite": _cite}[action](words[0] if words else None, args)
 
@@ -164,7 +164,7 @@ def _show(ref: str, args) -> int:
 def _verify(_, args) -> int:
     from workbench.traces import verify_traces
 
-    count, bad = verify_traces()
+    count, bad = verify_traces(keep=args.only)
     if args.json:
         print_json({"checked": count, "bad": [{"file": str(f), "reason": why} for f, why in bad]})
     elif bad:
