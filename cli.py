@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print_json({"error": _Parser.last_error, "fix": "see `python cli.py COMMAND --help`", "exit_code": exc.code})
         raise
-    if not getattr(args, "func", None):
-        parser.print_help()
+    if not getattr(args, "func", None):  # no command: bad input, so the help goes where errors go
+        parser.print_help(sys.stderr)
         return 2
     from workbench import console
 

@@ -1341,8 +1341,9 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(wb, argv):
 
 
 def test_no_command_prints_the_help_and_exits_2(wb):
-    code, out, _ = wb.run()
-    assert code == 2 and "usage: cli.py" in out and "Exit codes:" in out  # bad input, not success
+    code, out, err = wb.run()
+    assert code == 2 and "usage: cli.py" in err and "Exit codes:" in err  # bad input, not success
+    assert out == ""  # `cli.py $CMD > out.txt` with an empty $CMD: the help on the screen, not in the file
 
 
 def test_a_fifo_named_like_a_trace_is_unreadable_not_a_hang(wb):
