@@ -1105,7 +1105,7 @@ def test_chat_counts_the_thinking_on_a_terminal_only_and_prints_the_answer_alone
         assert "7 or 8" not in out + err  # the reasoning itself is never shown
         answered += [line for line in out.splitlines() if "it is 8" in line]
     assert answered == ["Because it is 8."] * 2  # piped, the prompts are on stderr
-    assert err.removesuffix("you> ").endswith("\x1b[K")  # the line is erased before the next prompt
+    assert err.endswith("\x1b[K\nyou> ")  # the count is erased, the line ended, before the next prompt
 
 
 @pytest.mark.parametrize("stream", [[], ["--no-stream"]])
@@ -1123,6 +1123,7 @@ def test_piped_chat_keeps_its_prompts_and_banner_off_stdout(wb, monkeypatch, str
         [*filter(str.strip, first.splitlines()), "Because it is 8."]
     for shown in ("chat about 1.3", "you (from the strategy)", "fake-gpt ›", "you> "):
         assert shown in err and shown not in out, shown
+    assert "› you> " not in err  # each reply (on stdout) ends its "model ›" line on stderr too
 
 
 def test_chat_on_a_terminal_shows_its_prompts_there(wb, monkeypatch):

@@ -426,6 +426,9 @@ def cmd_chat(args) -> int:
     def on_reply(text) -> None:
         thinking.clear()
         console.print(("" if settings.stream else text), markup=False, highlight=False, soft_wrap=True)
+        partial.clear()
+        if ui is not console:  # the reply went to stdout: end "model ›"'s line, or "you> " would follow on it
+            ui.print()
         choice = session.exchanges[-1]["choices"][0]
         reason = choice.get("finish_reason")
         if reason == "length":
