@@ -1719,6 +1719,8 @@ def test_traces_list_shows_only_the_traces_of_the_pack_asked_for(wb):
     assert code == 0 and demo.name[-17:-5] in out and a2.name[-17:-5] not in out and "2 trace(s)" in out
     code, _, err = wb.run("traces", "--pack", "nopack")
     assert code == 2 and "nopack" in err and err.count("\n") == 1
+    code, _, err = wb.run("traces", "1.1", "--pack", "a2")  # traces/1.1 holds a trace, and a2 has no 1.1
+    assert code == 2 and "no problem '1.1' in pack 'a2'" in err
 
 
 def test_cite_of_a_problem_id_too_long_for_the_file_system_finds_no_trace(wb):

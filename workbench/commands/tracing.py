@@ -112,6 +112,10 @@ def _list(problem_id: str | None, args) -> int:
     if args.only:
         traces = [t for t in traces if args.only(t.problem, t.data)]
         bad = [(f, why) for f, why in bad if args.only(f.parent.name)]
+        if problem_id and not traces and not bad:  # as with no traces at all: the id must be the pack's
+            from workbench.problems import load_pack
+
+            load_pack(args.pack).get(problem_id)
     if args.json:
         print_json([t.summary() for t in traces] +
                    [{"file": str(f), "problem": f.parent.name, "intact": False, "unreadable": why} for f, why in bad])
