@@ -574,6 +574,25 @@ def test_prompt_all_with_traces_blocked_is_one_line_naming_what_is_in_the_way(wb
     assert (wb.root / "traces").read_text() == "a file in the way"  # nothing lost
 
 
+def test_prompt_all_with_traces_unwritable_names_the_folder_that_refused(wb, monkeypatch):
+    """traces/ read-only (chmod, a read-only mount): the line said "cannot save traces in traces/1.1: Permission
+    denied", a folder that does not exist; it says the folder could not be made in traces/."""
+    import pathlib
+
+    real, traces = pathlib.Path.mkdir, wb.root / "traces"
+
+    def mkdir(self, *args, **kwargs):  # as for a non-root user in a chmod 555 traces/ (root writes anyway)
+        if self.parent == traces:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
+    code, _, err = wb.run("prompt", "--all", "--pack", "demo")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"traces/1.1: Permission denied (making it in {traces})" in err, err
+    assert wb.server.requests == []
+
+
 def test_a_failed_send_leaves_no_empty_trace_folder(wb, monkeypatch):
     wb.server.script({"status": 401})
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 3

@@ -99,7 +99,11 @@ def make_folder(path: Path, keep: bool = True) -> str:
         blocking = next((p for p in (path, *path.parents) if os.path.lexists(p) and not os.path.isdir(p)), None)
         if blocking is not None:
             return "it is a file, not a folder" if blocking == path else f"{blocking} is a file, not a folder"
-        return exc.strerror or str(exc)
+        reason = exc.strerror or str(exc)
+        if not os.path.isdir(path):  # it could not be made: the folder that refused is the one above it that exists
+            above = next((p for p in path.parents if os.path.isdir(p)), None)
+            return f"{reason} (making it in {above})" if above is not None else reason
+        return reason
     finally:
         if not keep:
             remove_empty(created)
