@@ -557,6 +557,26 @@ def test_settings_at_the_edges_of_their_ranges(project, monkeypatch):
     assert (s.api_key, s.temperature, s.top_p, s.max_retry_seconds) == (SECRET, 2.0, 1.0, 0.0)
     with pytest.raises(ConfigError, match=r"model = ' ' is out of range"):
         llm_settings.resolve_settings(model=" ")
+    with pytest.raises(ConfigError, match=r"top_p = 1.5 is out of range") as info:  # past 1 a server answers 400
+        llm_settings.resolve_settings(top_p=1.5)
+    assert "(0, 1]" in info.value.fix
+
+
+@pytest.mark.parametrize("url, why", [
+    ("http:///v1", "it needs http:// or https:// and a host"),
+    ("http://-gw.example/v1", "'-gw.example' is not a valid host"),  # a DNS label neither starts nor ends with -
+    ("http://gw-.example/v1", "'gw-.example' is not a valid host"),
+    ("http://" + "a" * 64 + ".example/v1", "is not a valid host"),  # a DNS label holds at most 63 characters
+])
+def test_a_base_url_whose_host_no_resolver_takes_is_refused(url, why):
+    with pytest.raises(ConfigError, match="is not an http\\(s\\) URL") as info:
+        llm_settings.check_base_url(url)
+    assert why in info.value.message
+
+
+def test_a_base_url_with_a_fully_qualified_host_is_kept():
+    for url in ("https://gw.example./v1", "http://" + "a" * 63 + ".example/v1"):  # a trailing dot; 63 is the longest
+        assert llm_settings.check_base_url(url) == url
 
 
 def test_a_connection_dropped_mid_request_gets_the_retry_budget_not_three_tries(settings, fake_llm):
