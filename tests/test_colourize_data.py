@@ -31,6 +31,14 @@ def test_batches_folder(tmp_path):
         assert torch.equal(ds.train, train) and torch.equal(ds.test, test)
 
 
+def test_a_data_path_starting_with_a_tilde_is_under_home(tmp_path, monkeypatch):
+    """`--data=~/cifar` reaches the program unexpanded (the shell expands ~ only at the start of a word)."""
+    make_cifar_batches(tmp_path / "home" / "d")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    ds = cdata.load_category("~/d", "horse", cache_dir=tmp_path / "cache")
+    assert ds.source.path == tmp_path / "home" / "d" / cdata.BATCHES and torch.equal(ds.train, _expected_horses()[0])
+
+
 def test_archive_gives_the_same_images(tmp_path):
     archive = make_archive(tmp_path / "a")
     for path in (archive, archive.parent):
@@ -178,6 +186,16 @@ def test_past_six_undecodable_images_five_more_are_named_then_dots(tmp_path):
                                       "train/horse/bad4.png, train/horse/bad5.png, ...)")
 
 
+def test_six_undecodable_images_are_named_all_without_dots(tmp_path):
+    folder = make_image_folder(tmp_path / "f", n_train=3, n_test=2)
+    for i in range(6):  # the first in full and 5 more: every one named, so no ', ...'
+        (folder / "train" / "horse" / f"bad{i}.png").write_bytes(b"")
+    with pytest.raises(DataError, match="cannot decode image") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert err.value.message.endswith(" and 5 more (train/horse/bad1.png, train/horse/bad2.png, train/horse/bad3.png, "
+                                      "train/horse/bad4.png, train/horse/bad5.png)")
+
+
 def test_an_undecodable_image_among_mixed_sizes_is_named_not_the_sizes(tmp_path):
     from PIL import Image
 
@@ -264,6 +282,27 @@ def test_a_batch_rewritten_at_the_same_size_is_decoded_afresh(tmp_path):
         os.utime(folder / name, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     again = cdata.load_category(folder, 7, cache_dir=tmp_path / "cache")
     assert torch.equal(again.train, _expected_horses(batches_seed=10)[0]) and not torch.equal(again.train, first.train)
+
+
+def test_an_archive_replaced_at_the_same_path_is_decoded_afresh(tmp_path):
+    archive = make_archive(tmp_path / "a")
+    cdata.load_category(archive, 7, cache_dir=tmp_path / "cache")
+    archive.write_bytes(make_archive(tmp_path / "other", seed=10).read_bytes())  # e.g. a fresh download over it
+    again = cdata.load_category(archive, 7, cache_dir=tmp_path / "cache")
+    assert torch.equal(again.train, _expected_horses(batches_seed=10)[0])
+
+
+def test_two_copies_alike_but_for_their_pixels_in_other_places_are_not_mixed_up(tmp_path):
+    """Same folder name, file sizes and mtimes (as a tar extraction keeps them): only the path tells them apart."""
+    import os
+
+    one, two = make_cifar_batches(tmp_path / "one"), make_cifar_batches(tmp_path / "two", seed=10)
+    for name in (*cdata.TRAIN_BATCHES, cdata.TEST_BATCH):
+        assert (one / name).stat().st_size == (two / name).stat().st_size
+        os.utime(two / name, ns=(0, (one / name).stat().st_mtime_ns))
+    assert torch.equal(cdata.load_category(one, 7, cache_dir=tmp_path / "cache").train, _expected_horses()[0])
+    got = cdata.load_category(two, 7, cache_dir=tmp_path / "cache").train
+    assert torch.equal(got, _expected_horses(batches_seed=10)[0])
 
 
 def test_an_image_moved_to_the_other_split_is_decoded_afresh(tmp_path):
@@ -385,6 +424,15 @@ def test_an_incomplete_batches_folder_names_what_it_lacks(tmp_path, gone):
         assert f"it lacks {', '.join(gone)})" in err.value.message and str(folder) in err.value.message
 
 
+def test_a_batches_folder_with_one_batch_copied_is_incomplete_not_empty(tmp_path):
+    folder = make_cifar_batches(tmp_path / "d")
+    for name in ("data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"):
+        (folder / name).unlink()
+    with pytest.raises(DataError, match="incomplete cifar-10-batches-py folder") as err:
+        cdata.load_category(folder, cache_dir=tmp_path / "cache")
+    assert "it lacks data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch)" in err.value.message
+
+
 def test_an_archive_beside_a_half_extracted_folder_is_read(tmp_path):
     archive = make_archive(tmp_path / "a")
     folder = make_cifar_batches(tmp_path / "a" / "x")
@@ -418,6 +466,19 @@ def test_a_class_folder_missing_from_test_only_is_named_for_test(tmp_path):
         cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
     assert "(no folder test/horse; test/ has Horse, cat)" in err.value.message and "train/" not in err.value.message
     assert err.value.fix.startswith("class folders are named as CIFAR-10 spells its classes (test/horse); ")
+
+
+def test_a_split_folder_with_no_class_folders_says_so(tmp_path):
+    folder = make_image_folder(tmp_path / "f")
+    for image in (folder / "train" / "horse").iterdir():  # images put straight into train/, not train/horse/
+        image.rename(folder / "train" / image.name)
+    for sub in ("horse", "cat"):
+        for image in (folder / "train" / sub).iterdir():
+            image.unlink()
+        (folder / "train" / sub).rmdir()
+    with pytest.raises(DataError, match="no training images of category 7") as err:
+        cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
+    assert err.value.message.endswith("(no folder train/horse; train/ has no folders)")
 
 
 def test_an_empty_class_folder_is_not_called_missing(tmp_path):
@@ -516,6 +577,20 @@ def test_download_with_the_wrong_md5_is_one_line_and_leaves_nothing(tmp_path, ci
         cdata.load_category(None, cache_dir=tmp_path / "cache")
     assert "md5 did not match" in err.value.message and "\n" not in str(err.value)
     assert list((tmp_path / "cache" / "cifar10").iterdir()) == [] and hits
+
+
+def test_a_downloaded_archive_without_the_batches_folder_is_one_line_and_leaves_nothing(tmp_path, cifar_server):
+    import tarfile
+
+    serve, hits = cifar_server
+    (tmp_path / "page.html").write_text("<html>sign in</html>")
+    other = tmp_path / "other.tar.gz"  # a well-formed archive of something else, e.g. a mirror's wrong file
+    with tarfile.open(other, "w:gz") as tar:
+        tar.add(tmp_path / "page.html", arcname="page.html")
+    serve(other)
+    with pytest.raises(DataError, match="holds no complete cifar-10-batches-py/") as err:
+        cdata.load_category(None, cache_dir=tmp_path / "cache")
+    assert "\n" not in str(err.value) and list((tmp_path / "cache" / "cifar10").iterdir()) == []
 
 
 def test_download_of_a_missing_file_is_one_line(tmp_path, cifar_server):
