@@ -1506,8 +1506,9 @@ def test_trace_lookups_pins_and_verify_at_their_edges(tmp_path):
     digest = path.stem[-12:]
     assert any(c.isalpha() for c in digest)
     assert find_trace(digest.upper(), root).path == path  # a hash prefix in capitals
-    with pytest.raises(UsageError, match="no trace matches"):
-        find_trace(digest[:3], root)  # too short to name a trace
+    with pytest.raises(UsageError, match="too few digits") as short:
+        find_trace(digest[:3], root)  # too short to name a trace: said so, not "no trace matches" (one does)
+    assert "at least 4" in short.value.fix
     [trace] = scan_traces(root=root)[0]
     assert pinned_among([trace], path.stem) == pinned_among([trace], trace.hash[:6]) == [trace]
     assert pinned_among([trace], trace.hash[:5]) == []
@@ -1653,8 +1654,8 @@ def test_trace_references_by_hash_prefix(wb):
     digest = load_trace(path).hash
     code, out, _ = wb.run("traces", "show", digest[:12].upper())  # as a hash may be copied from elsewhere
     assert code == 0 and path.name in out.replace("\n", "")
-    code, _, err = wb.run("traces", "show", digest[:3])  # too few digits to name a trace
-    assert code == 2 and "no trace matches" in err
+    code, _, err = wb.run("traces", "show", digest[:3])  # too few digits to name a trace, though one begins so
+    assert code == 2 and "no trace matches" not in err and "at least 4 digits" in err and err.count("\n") == 1
     copy = wb.root / "traces" / "1.3" / path.name
     copy.parent.mkdir()
     copy.write_bytes(path.read_bytes())

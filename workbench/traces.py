@@ -428,6 +428,9 @@ def find_trace(ref: str, root: Path | None = None) -> Trace:
     files = _all_trace_files(root=base)
     matches = [f for f in files if ref in (f.name, f.stem)] or (
         [f for f in files if f.stem.rsplit("-", 1)[-1].startswith(ref.lower())] if len(ref) >= 4 else [])
+    if not matches and len(ref) < 4:  # a digit or three would name many traces: say so, not "no trace matches"
+        raise UsageError(f"{ref!r} is too few digits to name a trace",
+                         "give at least 4 digits of its hash, or its file name (see `python cli.py traces`)")
     if not matches:
         raise UsageError(f"no trace matches {ref!r}", "run `python cli.py traces` to see names and hashes")
     if len(matches) > 1:
