@@ -599,6 +599,20 @@ def test_unusable_out_folder_is_one_line(fx, capsys, where, reason):
     assert where != "FILE" or target.read_text() == "keep me"
 
 
+@pytest.mark.parametrize("sub", ["traces/build", "traces/1.1", "build/../traces"])
+def test_out_inside_traces_is_refused_before_building(fx, capsys, sub):
+    """traces/ holds only the LLM's traces (verify and study read it as evidence): a writeup there is refused, as
+    study's --plot is, and nothing is written there."""
+    from workbench.paths import traces_dir
+
+    before = sorted(p.relative_to(fx) for p in (fx / "traces").rglob("*"))
+    assert traces_dir().resolve() == (fx / "traces").resolve()
+    assert main(["build-writeup", "--pack", "fx", "--no-verify", "--out", str(fx / sub)]) == 2
+    err = capsys.readouterr().err
+    assert "traces/ holds only the LLM's traces" in err and "--out build" in err and err.count("\n") == 1
+    assert sorted(p.relative_to(fx) for p in (fx / "traces").rglob("*")) == before
+
+
 def test_pandoc_failure_names_the_file(fx, monkeypatch, capsys):
     from workbench import typeset
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from workbench.evidence import Entry, collect, may_need_auto_critique, no_run_note, run_verification, with_verdicts
 from workbench.errors import WriteError, WriteupError
-from workbench.paths import build_dir, make_folder, project_root, shown_path
+from workbench.paths import build_dir, make_folder, project_root, shown_path, traces_dir
 from workbench.problems import Pack, Problem, load_pack
 from workbench.sections import (ASSETS, code_section, critique_section, embedded_images, figure_warnings, image_warnings,
                                 md_table, missing_box, record_figure, risk_note, run_section, slug, solution_section,
@@ -373,6 +373,13 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     start = time.perf_counter()
     pack = load_pack(pack_name)
     out_dir = Path(out) if out else build_dir()
+    try:
+        into_traces = out_dir.resolve().is_relative_to(traces_dir().resolve())  # through .. or a link too
+    except OSError:  # a name too long: make_folder below says so
+        into_traces = False
+    if into_traces:  # verify and study read every file there as evidence
+        raise WriteupError(f"cannot write the writeup to {out}: traces/ holds only the LLM's traces",
+                           "write it elsewhere, e.g. --out build")
     reason = make_folder(out_dir)  # before the build: a bad --out would fail after all the work
     if reason:
         raise WriteupError(f"cannot write the writeup to {out_dir}: {reason}",
