@@ -807,9 +807,19 @@ def test_parse_types_reads_a_comma_list_of_types(text, types):
     assert parse_types(text) == types
 
 
-@pytest.mark.parametrize("text", ["", ",", "0", "5", "1,x"])
+@pytest.mark.parametrize("text", ["", ",", "1,x", "x"])
 def test_parse_types_refuses_what_is_no_list_of_types(text):
     from workbench.problems import parse_types
 
     with pytest.raises(UsageError, match="is not a list of Types"):
         parse_types(text)
+
+
+@pytest.mark.parametrize("text, bad", [("0", "0"), ("5", "5"), ("1,5", "5"), ("7,0", "0, 7")])
+def test_parse_types_names_a_type_out_of_range_and_the_range(text, bad):
+    """`--type 5` said '5' is not a list of Types, as for `--type x`: it is a list, of a Type no problem has."""
+    from workbench.problems import parse_types
+
+    with pytest.raises(UsageError) as info:
+        parse_types(text)
+    assert info.value.message == f"--type {text!r}: no Type {bad}; Types are 1 to 4"

@@ -304,7 +304,7 @@ def test_a_relative_plot_path_is_shown_absolute_in_the_table_and_json(proj, tmp_
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--type", "5"], "is not a list of Types"),
+    (["--type", "5"], "no Type 5; Types are 1 to 4"),
     (["--problem", "9.9"], "no problem '9.9'"),
     (["--plot", "study.txt"], "must end in .png, .pdf or .svg"),
     (["--plot", "nowhere/study.png"], "does not exist"),

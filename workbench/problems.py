@@ -357,6 +357,9 @@ def parse_types(text: str | None) -> set[int] | None:
         types = {int(t) for t in text.split(",") if t.strip()}
     except ValueError:
         types = set()
-    if not types or not types <= {1, 2, 3, 4}:
+    if not types:
         raise UsageError(f"--type {text!r} is not a list of Types", "use e.g. --type 1,2 or --type 3")
+    if not types <= {1, 2, 3, 4}:  # a list, of a Type no problem has: name it and the range
+        bad = ", ".join(str(t) for t in sorted(types - {1, 2, 3, 4}))
+        raise UsageError(f"--type {text!r}: no Type {bad}; Types are 1 to 4", "use e.g. --type 1,2 or --type 3")
     return types
