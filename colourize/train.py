@@ -174,6 +174,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
         raise DataError(f"{ds.source.path} has training images of {'x'.join(map(str, train_u8.shape[2:]))} but test images "
                         f"of {'x'.join(map(str, test_u8.shape[2:]))}", "resize both splits to one size (CIFAR-10 is 32x32)")
     _check_kernel(cfg.kernel, tuple(train_u8.shape[2:]))
+    _check_batches_of_one(tuple(train_u8.shape[2:]), n_train, cfg.batch_size)
     data_sha256 = runs.digest({"train": train_u8, "test": test_u8})  # the images this run trains on, in order
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
         config = runs.read_config(run_dir)
@@ -197,6 +198,20 @@ def _check_kernel(kernel: int, size: tuple[int, int]) -> None:
     if kernel > min(size):  # legal with padding, but the kernel would mostly see the padding
         raise TrainingError(f"kernel {kernel} is larger than the {size[0]}x{size[1]} images",
                             f"use a kernel of at most {min(size)} (the notebook's is 3)")
+
+
+def _check_batches_of_one(size: tuple[int, int], n_train: int, batch_size: int) -> None:
+    """4x4 images are 1x1 after the second halving, where BatchNorm (training mode) needs 2+ values per channel,
+    so a batch of one image would stop training with torch's ValueError in the middle of an epoch."""
+    lone = n_train % batch_size == 1 if batch_size > 1 else n_train > 0
+    if (size[0] // 4) * (size[1] // 4) != 1 or not lone:
+        return
+    n_batches = -(-n_train // batch_size)
+    where = "every batch" if batch_size == 1 else f"the last of {n_batches} batches"
+    fix = f"use --batch-size {n_train} (one batch), or" if n_train > 1 else "use 2+ training images, or"
+    raise TrainingError(f"images of {size[0]}x{size[1]} are 1x1 after the networks halve them twice, where BatchNorm needs "
+                        f"2+ images per batch, and --batch-size {batch_size} leaves one image alone in {where} "
+                        f"({n_train} training images)", f"{fix} images of 8x8 or larger")
 
 
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Reporter | None = None) -> dict:

@@ -193,6 +193,22 @@ def test_images_not_divisible_by_4_are_one_line_and_leave_no_run(project, capsys
     assert not (project / "runs").exists() or not any((project / "runs").iterdir())
 
 
+
+@pytest.mark.parametrize("batch,alone", [("2", "the last of 3 batches"), ("1", "every batch")])
+def test_4x4_images_with_a_batch_of_one_image_are_one_line_and_leave_no_run(project, pal, capsys, batch, alone):
+    """4x4 images are 1x1 after the second halving, where BatchNorm in training mode needs 2+ values per channel:
+    a batch of one image stopped epoch 1 with a ValueError traceback and left a run folder at epoch 0."""
+    from PIL import Image
+
+    for split, n in (("train", 5), ("test", 2)):
+        (project / "data" / split / "horse").mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (4, 4), (40 * i, 90, 200)).save(project / "data" / split / "horse" / f"{i}.png")
+    argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(project / "data"), "--palette", pal]
+    _one_line_error(capsys, cli.main(argv + ["--batch-size", batch]), "4x4", "1x1", f"--batch-size {batch}", alone,
+                    "--batch-size 5")
+    assert not any((project / "runs").iterdir())
+    assert cli.main(argv + ["--batch-size", "5", "--json"]) == 0  # batches of 2+ images train
 def test_a_cache_folder_that_cannot_be_written_only_costs_time(project, synth, capsys):
     (project / ".cache").write_text("not a folder")  # as a read-only .cache/ would, every cache write fails
     argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--json"]  # data and k-means
