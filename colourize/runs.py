@@ -73,6 +73,14 @@ def check_run_folder(run_dir: Path) -> None:
         raise TrainingError(f"cannot make {run_dir} ({run_dir.parent}: {reason})", "choose a writable place for --out")
 
 
+def check_runs_parent(out_dir: Path) -> None:
+    """Refuse a run's own folder as the --out of --all or a sweep: their runs (and a sweep's summary) would go
+    inside that run."""
+    if os.path.isfile(out_dir / CONFIG):  # os.path: False for a name too long (check_run_folder names that)
+        raise UsageError(f"{out_dir} is a run folder (it holds {CONFIG}), and this --out is the folder its runs go in",
+                         f"choose another --out, e.g. {shown_path(out_dir.parent)}")
+
+
 @contextmanager
 def new_run_folder(run_dir: Path):
     """Yield a temporary folder beside run_dir that becomes run_dir on success (removed on any failure),

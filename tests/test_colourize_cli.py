@@ -420,6 +420,20 @@ def test_out_that_is_a_file_or_a_foreign_folder(project, synth, pal, capsys):
     assert (project / "notes.md").read_text() == "mine" and [p.name for p in (project / "mine").iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.parametrize("command", [["sweep", "seed", "0"], ["sweep", "batch-size", "20", "--resume"], ["train", "--all"]])
+def test_a_sweep_or_all_into_a_run_folder_is_refused_and_the_run_stays(project, synth, pal, capsys, command):
+    """Their --out is the folder their runs go in: given a run's folder, they trained new runs and wrote a sweep
+    summary inside that run."""
+    run = project / "runs" / "pu"
+    assert cli.main(["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
+                     "--palette", pal, "--out", str(run), "--json"]) == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    capsys.readouterr()
+    rc = cli.main(command + ["--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth), "--palette",
+                             pal, "--out", str(run)])
+    _one_line_error(capsys, rc, f"{run} is a run folder", "the folder its runs go in", "another --out")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
 def test_resuming_a_finished_run_changes_nothing(project, synth, pal, capsys):
     run = project / "runs" / "pu"
     argv = ["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES
+from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES, check_runs_parent
 from workbench.commands.catalog import add_pack_option, path_arg
 from workbench.console import console, paste_command, print_json
 from workbench.errors import Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
@@ -149,6 +149,8 @@ def cmd_train(args) -> int:
     from colourize.parallel import Task, train_many
 
     models, tasks = _resolve_models(args), []
+    if args.all and args.out:
+        check_runs_parent(Path(args.out).expanduser().resolve())
     if not args.all and args.jobs > 1:  # silently training one run would leave the user thinking N ran
         raise UsageError(f"--jobs {args.jobs} runs several trainings at once, and `train {args.model}` is one",
                          "give one run more cores with --threads N, or train several with --all --jobs N")
@@ -185,6 +187,7 @@ def cmd_sweep(args) -> int:
 
     model = resolve_model_name(args.model)
     out_dir = Path(args.out).expanduser().resolve() if args.out else runs_dir()
+    check_runs_parent(out_dir)
     flag = args.param.replace("-", "_")
     if getattr(args, flag) is not None:
         raise UsageError(f"--{args.param} {getattr(args, flag)} conflicts with the swept {args.param} values",
