@@ -203,3 +203,21 @@ def test_training_documents_match_the_doc(wb):
     assert_matches("sweep", sizes, run_json(wb, "sweep", "seed", "0", "1", "--model", "unet", *tiny))
     assert [r["batch-size"] for r in sizes["runs"]] == [20, 40]  # the value's key, as the doc names it
     assert_matches("pin", run_json(wb, "pin", "unet"))
+
+
+def _no_constants(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_a_float_that_is_not_finite_is_written_as_a_string_strict_parsers_read(capsys):
+    from workbench.console import print_json
+
+    nan, inf = float("nan"), float("inf")
+    print_json({"answer": {"loss": nan, "values": [1.5, inf, (-inf, 2)]}, "score": 0.5})
+    doc = json.loads(capsys.readouterr().out, parse_constant=_no_constants)
+    assert doc == {"answer": {"loss": "nan", "values": [1.5, "inf", ["-inf", 2]]}, "score": 0.5}
+
+
+def test_the_doc_says_how_a_float_that_is_not_finite_is_written():
+    text = " ".join(DOC.read_text(encoding="utf-8").split())
+    assert '"nan", "inf" or "-inf"' in text

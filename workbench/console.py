@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -111,6 +112,18 @@ def print_error(exc: WorkbenchError) -> None:
     err_console.print(line, markup=False, soft_wrap=True)
 
 
+def _finite(data):
+    """JSON has no NaN or infinity (Python's NaN/Infinity are refused by strict parsers): such a float is written
+    as the string "nan", "inf" or "-inf", in its place, everywhere in every document."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return "nan" if math.isnan(data) else "inf" if data > 0 else "-inf"
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
+
+
 json_written = False  # whether this command printed its JSON document yet (cli.main resets it)
 
 
@@ -120,6 +133,7 @@ def print_json(data) -> None:
     document stays whole and exact instead of losing characters to ? or ending in a UnicodeEncodeError."""
     global json_written
     json_written = True
+    data = _finite(data)
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     readable = path_text(text)  # a path's bytes under an ASCII file system encoding: give readers its text
     if readable != text:
