@@ -1823,3 +1823,20 @@ def test_a_grader_that_refuses_temperature_in_capitals_grades_at_its_default(pro
                   {"content": '{"score": 1.0, "notes": "all there"}'})
     assert make_judge("fake-gpt")(load_pack("a2").get("1.1.1"), "an answer")["score"] == 1.0
     assert [r["body"].get("temperature") for r in server.chat_requests()] == [0.0, None]
+
+
+def test_grades_that_cannot_be_kept_are_said_once(proj, capsys, server):
+    """A .cache that is a file: every grade was silently dropped, so each run paid for all of them again. The first
+    that cannot be kept says so in one line on stderr, naming the file in the way; the grades still count."""
+    server.reply = lambda body, i: '{"score": 1.0, "notes": "all there"}'
+    (proj / ".cache").write_text("not a folder\n")
+    for pid in ("1.1.1", "2.1.1"):
+        write_solution(proj, pid, "", solution="Every update is a combination of rows of X, so ...")
+    main(["verify", "--problem", "1.1.1", "--problem", "2.1.1", "--judge", "fake-gpt", "--json"])
+    out, err = capsys.readouterr()
+    assert [v["score"] for r in json.loads(out)["reports"] for v in r["verdicts"]] == [1.0, 1.0]
+    assert len(server.chat_requests()) == 2
+    warned = [line for line in err.splitlines() if "cannot be kept" in line]
+    assert warned == [f"warning: model grades cannot be kept in {proj / '.cache' / 'judge'}: {proj / '.cache'} is a "
+                      "file, not a folder, so each run pays for them again — move that file away"]
+    assert (proj / ".cache").read_text() == "not a folder\n"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -51,6 +53,8 @@ def grade_key(model: str, base_url: str, sampling: dict, messages: list[dict]) -
 class GradeCache:
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder is not None else default_cache_dir()
+        self._warned = False  # a cache that cannot be written is said once per command, not once per grade
+        self._lock = threading.Lock()  # study --jobs: workers put at once
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
@@ -78,5 +82,22 @@ class GradeCache:
         data = {"schema": SCHEMA, "score": score, "notes": notes, "model": model, "graded_at": utc_now()}
         try:
             atomic_write(self.path(key), (json.dumps(data, ensure_ascii=True, indent=1) + "\n").encode("ascii"))
-        except (OSError, WorkbenchError):
-            pass
+        except (OSError, WorkbenchError) as exc:
+            self._cannot_keep(exc)
+
+    def _cannot_keep(self, exc: Exception) -> None:
+        """The grade still counts, but a silent failure (a .cache that is a file) made every run pay for every grade."""
+        with self._lock:
+            if self._warned:
+                return
+            self._warned = True
+        from workbench.console import err_console
+
+        blocking = next((p for p in (self.folder, *self.folder.parents) if os.path.lexists(p) and not os.path.isdir(p)),
+                        None)
+        if blocking is not None:
+            why, fix = f"{blocking} is a file, not a folder", "move that file away"
+        else:
+            why, fix = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc), "make it a writable folder"
+        err_console.print(f"warning: model grades cannot be kept in {self.folder}: {why}, so each run pays for them "
+                          f"again — {fix}", markup=False, soft_wrap=True)
