@@ -285,3 +285,21 @@ def test_a_code_pointer_that_is_not_a_module_name_string_is_refused(tmp_path, co
     path.write_text(f"---\ncode: {code}\n---\n\n## Solution\n\nx\n")
     with pytest.raises(ProblemError, match="`code` must be a `module:Name` string"):
         parse_solution(path)
+
+
+@pytest.mark.parametrize("pin", ["0123456", "12345678", "1234e5", "2026-01-01"])
+def test_a_trace_pin_yaml_reads_as_a_number_is_the_text_written(tmp_path, pin):
+    """A hash prefix of digits only (`trace: 0123456`) was read by YAML as a number: octal 42798, not the prefix."""
+    path = tmp_path / "3.1.md"
+    path.write_text(f"---\ntrace: {pin}\n---\n\n## Solution\n\nx\n")
+    assert parse_solution(path).trace == pin
+
+
+@pytest.mark.parametrize("pin", ["[1]", "{a: 1}"])
+def test_a_trace_pin_that_is_not_text_is_refused(tmp_path, pin):
+    path = tmp_path / "3.1.md"
+    path.write_text(f"---\ntrace: {pin}\n---\n\n## Solution\n\nx\n")
+    with pytest.raises(ProblemError) as err:
+        parse_solution(path)
+    assert err.value.message == f"{path}: `trace` must be one trace's file name or hash prefix"
+    assert err.value.fix == "e.g. trace: 1a2b3c4d5e6f"

@@ -3,7 +3,8 @@
 Front matter keys:
     problem  the problem id (must match the file name)
     answer   machine-checkable values (shape per problem: see the pack's reference.py ANSWER_KEYS)
-    trace    optional trace file name (or hash prefix) the writeup shows instead of the latest
+    trace    optional trace file name (or hash prefix) the writeup shows instead of the latest; read as written
+             (`trace: 0123456` is that prefix, not a number)
     cites    optional {"<run>.<metric>": value} numbers quoted from pinned runs, checked by verify
     code     optional pointer to the code that is the solution, e.g. "colourize.models:UNet"
 
@@ -107,6 +108,10 @@ def parse_solution(path: Path) -> Solution:
         raise _err(path, "`cites` must be a mapping of run.metric to value", "e.g. cites: {unet.val_acc: 60.9}")
     cites = cites_as_written(text, cites)
     try:
+        trace = trace_pin(text, front)
+    except ProblemError as exc:
+        raise _err(path, exc.message, exc.fix) from None
+    try:
         code = code_pointer(front)
     except ProblemError as exc:
         raise _err(path, exc.message, exc.fix) from None
@@ -118,7 +123,7 @@ def parse_solution(path: Path) -> Solution:
         problem=problem,
         path=path,
         answer=front.get("answer"),
-        trace=front.get("trace"),
+        trace=trace,
         cites=cites,
         code=code,
         solution=sections.get("solution", ""),
@@ -141,6 +146,19 @@ def cites_as_written(text: str, cites: dict) -> dict:
         return cites
     return {key: literal if isinstance(value, (int, float)) and not isinstance(value, bool) else value
             for (key, value), literal in zip(cites.items(), raw.values())}
+
+
+def trace_pin(text: str, front: dict) -> str | None:
+    """The `trace:` pin as written: a hash prefix of digits only is hex too, and YAML read `0123456` as the octal
+    number 42798 and `2026-01-01` as a date. A list or mapping names no one trace: refused."""
+    pin = front.get("trace")
+    if pin is None or isinstance(pin, str):
+        return pin
+    if isinstance(pin, (list, dict)):
+        raise ProblemError("`trace` must be one trace's file name or hash prefix", "e.g. trace: 1a2b3c4d5e6f")
+    match = _FRONT.match(text.removeprefix("\ufeff"))
+    raw = (yaml.load(match.group(1), Loader=yaml.BaseLoader) or {}).get("trace")  # safe_load read it: so can this
+    return raw if isinstance(raw, str) else str(pin)
 
 
 def split_front_matter(text: str) -> tuple[dict | None, str]:
