@@ -143,6 +143,15 @@ def read_json(path: Path) -> dict:
     return data
 
 
+def is_finished(metrics: dict, path: Path) -> bool:
+    """metrics.json's `complete` flag (absent: not finished). Only a boolean: "no" is truthy, and a hand-edited
+    "complete": "no" was taken as a finished run."""
+    flag = metrics.get("complete", False)
+    if not isinstance(flag, bool):
+        raise TrainingError(f"{path}: `complete` is {json.dumps(flag)}, not true or false", DAMAGED)
+    return flag
+
+
 def epochs_trained(metrics: dict) -> int | None:
     """The epochs metrics.json's final record says the run trained; None where it says none."""
     final = metrics.get("final")
@@ -289,7 +298,7 @@ def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: b
     settings, done = read_config(src)["settings"], epochs_trained(metrics)
     # runs extended with --resume --epochs before 82face6 could be left 'complete' short of config.json's epochs
     short = isinstance(settings.get("epochs"), int) and done is not None and done < settings["epochs"]
-    if not metrics.get("complete") or short:
+    if not is_finished(metrics, src / METRICS) or short:
         model = str(settings.get("model") or "MODEL")
         from workbench.console import paste_command
 

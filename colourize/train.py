@@ -298,7 +298,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
     device, ckpt = preflight(cfg, run_dir, resume)
     if ckpt is not None and ckpt["epoch"] == cfg.epochs and (run_dir / runs.METRICS).is_file():
         metrics = runs.read_json(run_dir / runs.METRICS)
-        if metrics.get("complete"):  # nothing left to train: leave the finished run exactly as it is
+        if runs.is_finished(metrics, run_dir / runs.METRICS):  # nothing left to train: leave the finished run exactly as it is
             return metrics
     if device.type == "cuda":  # determinism for a seed and device
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False

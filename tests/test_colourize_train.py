@@ -793,3 +793,27 @@ def test_training_with_threads_gives_the_callers_thread_count_back(cfg, project)
     assert torch.get_num_threads() == 1  # the one_thread fixture's
     train(replace(cfg, threads=2, epochs=1, limit=20), project / "runs" / "two")
     assert torch.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("flag", ["no", 1, None])
+def test_a_complete_flag_that_is_no_boolean_is_a_damaged_run_file_for_pin(project, flag):
+    """`"complete": "no"` was truthy, so pin took a hand-edited run as finished; it is a damaged run file."""
+    run = project / "runs" / "edited"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "settings": {"model": "unet", "epochs": 1},
+                                                   "palette_source": {"k": 24}}))
+    (run / "metrics.json").write_text(json.dumps({"complete": flag, "epochs": [], "final": {"epoch": 1}}))
+    with pytest.raises(TrainingError) as err:
+        runs.pin_run(run)
+    assert err.value.message == f"{run / 'metrics.json'}: `complete` is {json.dumps(flag)}, not true or false"
+    assert err.value.fix == runs.DAMAGED
+    assert not (project / "solutions" / "a2" / "results" / "edited").exists()
+
+
+def test_a_complete_flag_that_is_no_boolean_is_a_damaged_run_file_for_resume(cfg, project):
+    run, cfg = project / "runs" / "edited", replace(cfg, epochs=1, limit=20)
+    train(cfg, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps(metrics | {"complete": "yes"}))
+    with pytest.raises(TrainingError, match="`complete` is \"yes\", not true or false"):
+        train(cfg, run, resume=True)

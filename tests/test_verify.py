@@ -1840,3 +1840,12 @@ def test_grades_that_cannot_be_kept_are_said_once(proj, capsys, server):
     assert warned == [f"warning: model grades cannot be kept in {proj / '.cache' / 'judge'}: {proj / '.cache'} is a "
                       "file, not a folder, so each run pays for them again — move that file away"]
     assert (proj / ".cache").read_text() == "not a folder\n"
+
+
+@pytest.mark.parametrize("flag, complete", [(True, True), (False, False), ("no", None), ("yes", None), (1, None)])
+def test_read_run_takes_the_complete_flag_only_as_a_boolean(tmp_path, flag, complete):
+    """`"complete": "no"` counted as complete (bool("no")); a flag that is no boolean is a damaged run file."""
+    (tmp_path / "config.json").write_text(json.dumps({"settings": {"model": "unet"}}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"complete": flag, "final": {"val_acc": 60.9}}))
+    run = verify.read_run(tmp_path)
+    assert (run.complete if run else None) is complete

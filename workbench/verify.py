@@ -118,7 +118,9 @@ def read_run(folder: Path) -> RunRecord | None:
     final = {name: _metric(summary, name) if _metric(summary, name) is not None else _metric(last, name)
              for name in _METRIC_ALIASES}
     final["epochs"] = len(epochs)
-    complete = bool(metrics.get("complete", True)) if isinstance(metrics, dict) else True
+    complete = metrics.get("complete", True) if isinstance(metrics, dict) else True  # no flag: written before it
+    if not isinstance(complete, bool):  # "no" is truthy: a damaged run file, as one that is not JSON
+        return None
     return RunRecord(folder.name, folder, settings, epochs, final, complete, config if isinstance(config, dict) else {})
 
 
