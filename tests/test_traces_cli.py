@@ -1983,3 +1983,15 @@ def test_a_chatgpt_message_of_only_whitespace_is_dropped(wb, tmp_path):
     assert _import(wb, tmp_path, [conv])[0] == 0
     assert load_trace(wb.traces()[0]).samples[0]["messages"] == [{"role": "user", "content": "q"},
                                                                  {"role": "assistant", "content": "a"}]
+
+
+@pytest.mark.parametrize("action", ["show", "cite"])
+def test_traces_show_and_cite_refuse_an_unknown_pack(wb, action):
+    """`traces show FILE --pack nopack` and `traces cite HASH --pack nopack` printed the trace, exit 0, as if the flag
+    named a pack; they refuse it, exit 2, as list and verify do."""
+    assert wb.run("prompt", "3.1")[0] == 0
+    [path] = wb.traces()
+    digest = json.loads(path.read_text())["hash"][:12]
+    assert wb.run("traces", action, digest, "--pack", "a2")[0] == 0
+    code, out, err = wb.run("traces", action, digest, "--pack", "nopack")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "no problem pack 'nopack'" in err

@@ -61,6 +61,10 @@ def cmd_traces(args) -> int:
     if args.raw and action != "show":
         raise UsageError(f"--raw is for `traces show`, not `traces {action}`", f"usage: {TRACES_USAGE}")
     args.only = _pack_filter(args.pack) if action in ("list", "verify") and args.pack else None  # none: every pack's
+    if args.pack and action in ("show", "cite"):  # a misspelt pack is refused, not read past as if it named one
+        from workbench.problems import load_pack
+
+        load_pack(args.pack)
     args.pack = args.pack or "a2"
     return {"list": _list, "show": _show, "verify": _verify, "cite": _cite}[action](words[0] if words else None, args)
 
