@@ -391,3 +391,55 @@ def test_the_writeup_names_a_failing_plot_files_instead_of_asking_for_a_training
     assert "train the model" not in row
     md = (root / "build" / "toy-writeup.md").read_text()
     assert "plot_files() failed" in md and "pin the run" not in md
+
+
+EXITING_REFERENCE = '''
+import sys
+from workbench.verdicts import detail
+
+def reference(problem, ctx):
+    sys.exit("no solver for " + problem.id)
+
+def check(problem, sub, ctx):
+    if problem.id == "1.1":
+        sys.exit(3)
+    return [detail("answer", 2.0, 2.0, True)]
+'''
+
+
+def _fresh(pack: Path, reference: str) -> None:
+    """A new reference.py, loaded anew as a new process would."""
+    (pack / "reference.py").write_text(textwrap.dedent(reference), encoding="utf-8")
+    for name in [m for m in sys.modules if m.startswith("workbench_pack_toy")]:
+        del sys.modules[name]
+
+
+def test_a_packs_function_that_calls_sys_exit_is_a_pack_failure_not_the_end_of_the_command(root, tmp_path, capsys):
+    """sys.exit() in a pack's reference.py ended the command with its message (or silently, with its code); it is the
+    pack's failure, one line naming the function and line, as any other raise."""
+    pack = make_pack(tmp_path, EXITING_REFERENCE)
+    _fresh(pack, EXITING_REFERENCE)
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "reference()" in err and "SystemExit: no solver for 1.1" in err and "reference.py, line 6" in err
+
+    (root / "solutions" / "toy").mkdir()
+    for pid in ("1.1", "1.2"):
+        (root / "solutions" / "toy" / f"{pid}.md").write_text(SOLUTION.replace('"1.1"', f'"{pid}"'))
+    code, out, err = run(capsys, "verify", "--pack", pack, "--json")
+    own = {r["problem"]: r["verdicts"][0] for r in json.loads(out)["reports"]}
+    assert code == 1 and "Traceback" not in err
+    assert own["1.1"]["status"] == "unchecked" and "check()" in own["1.1"]["reason"]
+    assert "SystemExit: 3" in own["1.1"]["reason"] and own["1.2"]["status"] == "correct"  # the others still checked
+
+    _fresh(pack, "import sys\nsys.exit('not ready')\n")  # at import
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "fail to import (SystemExit: not ready)" in err and "reference.py, line 2" in err
+
+
+def test_ctrl_c_inside_a_packs_check_still_interrupts_the_command(root, tmp_path, capsys):
+    pack = make_pack(tmp_path, "def reference(problem, ctx):\n    raise KeyboardInterrupt\n")
+    _fresh(pack, "def reference(problem, ctx):\n    raise KeyboardInterrupt\n")
+    code, out, err = run(capsys, "reference", "1.1", "--pack", pack)
+    assert code == 130 and err.strip() == "interrupted"

@@ -197,7 +197,7 @@ def load_reference(pack: Pack):
     except SyntaxError as exc:  # also from a ref_*.py it imports: name the file that has it
         raise CheckError(f"{exc.filename}, line {exc.lineno}: syntax error in the pack's checks ({exc.msg})",
                          "fix that line of the pack's Python code") from None
-    except Exception as exc:  # a missing module or a raise at import time: the pack's code, not ours
+    except PACK_RAISES as exc:  # a missing module or a raise at import time: the pack's code, not ours
         fix = "fix that line of the pack's Python code, or install what it imports"
         top = (getattr(exc, "name", None) or "").partition(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
         if top and ((folder / f"{top}.py").is_file() or (folder / top).is_dir()):  # its own helper, by a bare name
@@ -222,6 +222,11 @@ def _pack_line(exc: BaseException, folder: Path) -> str:
 
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).parent == Path(folder)]
     return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ""
+
+
+# What a pack's function may raise that is its own failure: sys.exit() too (it ended the whole command with the
+# pack's message), but never KeyboardInterrupt, the user's Ctrl-C
+PACK_RAISES = (Exception, SystemExit)
 
 
 def pack_failure(name: str, exc: BaseException, pack: Pack | None) -> str:
@@ -327,7 +332,7 @@ def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verd
         return unjudged(problem.id, sub.subject, "missing", str(exc))
     except CheckError as exc:
         return unjudged(problem.id, sub.subject, "unchecked", exc.message)
-    except Exception as exc:  # a check's bug on odd input must not end the whole report; say what broke
+    except PACK_RAISES as exc:  # a check's bug on odd input must not end the whole report; say what broke
         return unjudged(problem.id, sub.subject, "unchecked", pack_failure("check", exc, ctx.pack))
     graded = any(d["what"].startswith("key points") for d in details)  # a pack's check that asked the grader itself
     if all(d.get("ok") is None for d in details) and not graded:
@@ -354,7 +359,7 @@ def reference_answer(pack, problem_id: str) -> dict:
         return {"problem": problem.id, "answer": None, "status": "unchecked", "reason": str(exc)}
     except WorkbenchError:
         raise
-    except Exception as exc:
+    except PACK_RAISES as exc:
         raise CheckError(f"{problem.id}: {pack_failure('reference', exc, ctx.pack)}",
                          "fix that line of the pack's reference.py") from None
     if out is not None and not isinstance(out, dict):
@@ -385,7 +390,7 @@ def answer_key_error(ref, problem: Problem, answer, pack: Pack | None = None) ->
     for key, value in answer.items():  # a value given as machine-checkable that cannot be read: the same kind of slip
         try:
             why = read(problem.id, key, value) if read else None
-        except Exception as exc:
+        except PACK_RAISES as exc:
             raise CheckError(f"{problem.id}: {pack_failure('answer_value_error', exc, pack)}",
                              "fix that line of the pack's reference.py") from None
         if why:
@@ -534,7 +539,7 @@ def pack_plot_files(ref, problem: Problem, ctx: CheckContext) -> list[Path] | No
         out = fn(problem, ctx)
     except (Unchecked, Missing, WorkbenchError):
         raise
-    except Exception as exc:
+    except PACK_RAISES as exc:
         raise CheckError(pack_failure("plot_files", exc, ctx.pack)) from None
     if out is not None and (isinstance(out, (str, bytes, Path, dict)) or not hasattr(out, "__iter__")):
         raise CheckError(f"the pack's plot_files() returned a {type(out).__name__}, not a list of paths: return [path, ...]")
