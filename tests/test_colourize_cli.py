@@ -1157,3 +1157,30 @@ def test_two_runs_started_into_one_folder_at_once_leave_one_run_and_one_line(pro
                    "--out", str(out)])
     _one_line_error(capsys, rc, "already holds a run (made while this one was starting")
     assert [p.name for p in out.iterdir()] == ["config.json"] and not list(out.parent.glob(".race.*"))
+
+
+@pytest.mark.parametrize("body, said", [("raise ValueError('no table yet')", "ValueError: no table yet"),
+                                        ("sys.exit('later')", "SystemExit: later")])
+def test_a_packs_pin_note_that_fails_leaves_the_run_pinned_and_says_so_in_one_line(project, tmp_path, capsys, body, said):
+    """The pack's pin_note() raising (or calling sys.exit) after the run was pinned ended pin in a traceback (or with
+    the pack's message), so the pin looked failed; the run stays pinned and one warning names the pack's failure."""
+    import shutil
+
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    folder = tmp_path / "note-fails"
+    shutil.copytree(project / "problems" / "a2", folder, ignore=shutil.ignore_patterns("*.py"))
+    (folder / "reference.py").write_text(f"import sys\n\n\ndef pin_note(run):\n    {body}\n")
+    run = project / "runs" / "unet-lr"
+    run.mkdir()
+    row = {"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "val_acc": 50.0, "seconds": 1.0}
+    (run / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24},
+                                                     "settings": {"model": "unet", "epochs": 1, "lr": 0.01}}))
+    (run / "metrics.json").write_text(json.dumps({"complete": True, "epochs": [row], "final": row}))
+    assert cli.main(["pin", "unet-lr", "--pack", str(folder), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["note"] is None
+    assert (project / "solutions" / "a2" / "results" / "unet-lr" / "metrics.json").is_file()
+    [line] = err.splitlines()
+    assert line.startswith("warning: the pack's pin_note() failed at ") and said in line
+    assert f"{folder / 'reference.py'}, line 5" in line and line.endswith("the run is pinned, without a settings note")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES, check_runs_parent
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, paste_command, print_json
+from workbench.console import console, err_console, paste_command, print_json
 from workbench.errors import Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
 from workbench.paths import runs_dir
 
@@ -226,13 +226,18 @@ def cmd_sweep(args) -> int:
 def cmd_pin(args) -> int:
     from colourize.runs import pin_run
     from workbench.problems import load_pack
-    from workbench.verify import load_reference, read_run
+    from workbench.verify import PACK_RAISES, load_reference, pack_failure, read_run
 
     pack = load_pack(args.pack)
     # the pack's own checks say which settings keep them from counting the run (a2: problems/a2/ref_runs.py)
     hook = getattr(load_reference(pack), "pin_note", None) if (Path(pack.path) / "reference.py").is_file() else None
     dest, copied = pin_run(args.run, args.name, args.pack, force=args.force)
-    note = hook(read_run(dest)) if hook else None
+    try:
+        note = hook(read_run(dest)) if hook else None
+    except PACK_RAISES as exc:  # the run is pinned already: the pack's bug must not make the pin look failed
+        note = None
+        err_console.print(f"warning: {pack_failure('pin_note', exc, pack)}: the run is pinned, without a settings note",
+                          markup=False, soft_wrap=True)
     if args.json:
         print_json({"pinned": str(dest), "files": copied, "note": note})
     else:
