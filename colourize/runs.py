@@ -30,6 +30,8 @@ MODEL_NAMES = tuple(MODEL_CLASSES)
 CHECKPOINT_SCHEMA = "colourize.checkpoint/1"
 # settings a resume may change: more epochs, another device or thread count (bit-exact only if unchanged)
 RESUMABLE_CHANGES = ("epochs", "device", "threads")
+# ... and the data's path, for runs whose config.json records their images' checksum (data_sha256)
+MOVABLE = ("data",)
 # device names Windows reserves in any folder, with any extension and in any case
 WINDOWS_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
 
@@ -256,13 +258,16 @@ def load_checkpoint(run_dir: Path, config: dict) -> dict:
     except Exception as exc:  # truncated, foreign or tampered files all land here
         raise TrainingError(f"{path} is unreadable or not a checkpoint ({type(exc).__name__}: {exc})".replace("\n", " "),
                             "the run is left as it is; train again into a new --out folder") from exc
-    recorded = read_config(run_dir)["settings"]  # what the flags left out were taken from
-    differ = _differ(saved, recorded)
+    config_json = read_config(run_dir)
+    recorded = config_json["settings"]  # what the flags left out were taken from
+    # data moved elsewhere: the run's images found at another path (prepare compares them with the checksum)
+    movable = MOVABLE if "data_sha256" in config_json else ()
+    differ = _differ(saved, recorded, movable)
     if differ:  # the checkpoint of another run copied in, or an edited config.json: nothing the user asked for
         detail = ", ".join(f"{k}: {CHECKPOINT} has {saved.get(k)!r}, {CONFIG} has {recorded.get(k)!r}" for k in differ)
         raise TrainingError(f"{path} does not match the run's {CONFIG} ({detail})",
                             f"put back the run's own {CHECKPOINT} and {CONFIG}, or train again into a new --out folder")
-    differ = _differ(saved, config)
+    differ = _differ(saved, config, movable)
     if differ:
         detail = ", ".join(f"{k}: run has {saved.get(k)!r}, asked {config.get(k)!r}" for k in differ)
         raise TrainingError(f"checkpoint in {run_dir} was made with other settings ({detail})",
@@ -270,9 +275,10 @@ def load_checkpoint(run_dir: Path, config: dict) -> dict:
     return ckpt
 
 
-def _differ(saved: dict, config: dict) -> list[str]:
+def _differ(saved: dict, config: dict, movable: tuple[str, ...] = ()) -> list[str]:
     """The settings that differ, but for those a resume may change."""
-    return sorted(k for k in set(saved) | set(config) if k not in RESUMABLE_CHANGES and saved.get(k) != config.get(k))
+    return sorted(k for k in set(saved) | set(config)
+                  if k not in RESUMABLE_CHANGES + movable and saved.get(k) != config.get(k))
 
 
 def pin_run(run: str | Path, name: str | None = None, pack: str = "a2", force: bool = False) -> tuple[Path, list[str]]:

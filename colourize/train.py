@@ -330,6 +330,8 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
         config = runs.read_config(run_dir)
         changed = config["settings"].get("epochs") != cfg.epochs
         config["settings"]["epochs"] = cfg.epochs  # --resume --epochs N: the record says how long it trains
+        if config["settings"].get("data") != settings["data"]:  # moved data, the same images (prepare checked)
+            config["settings"]["data"], config["data_source"], changed = settings["data"], source.to_dict(), True
         session = {"device": str(device), "threads": torch.get_num_threads()}
         if any((config.get("resumed") or [config])[-1].get(k) != v for k, v in session.items()):
             # --resume --threads/--device: the record says which epochs trained with which (figures depend on them)

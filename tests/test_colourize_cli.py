@@ -62,6 +62,42 @@ def test_resume_takes_the_runs_own_settings(project, synth, pal, capsys):
     assert drop(epochs[0]) == drop(epochs[1])
 
 
+
+def test_a_run_whose_data_moved_resumes_from_the_new_place_on_the_same_images_only(project, synth, pal, capsys):
+    """Moved data left a run no way on: without --data the old path did not exist, and --data at the new place was
+    refused as 'made with other settings'. The images' checksum says whether they are the run's own."""
+    import shutil
+
+    base = ["train", "unet", "--num-filters", "4", "--batch-size", "25", "--palette", pal, "--json"]
+    assert cli.main(base + ["--epochs", "1", "--data", str(synth), "--out", str(project / "runs" / "a")]) == 0
+    assert cli.main(base + ["--epochs", "2", "--data", str(synth), "--out", str(project / "runs" / "b")]) == 0
+    capsys.readouterr()
+    moved = project / "moved"
+    shutil.move(synth.parent, moved)
+    other = make_cifar_batches(project / "other", horses_per_batch=20, seed=5)  # same sizes, other images
+    resume = ["train", "unet", "--out", str(project / "runs" / "a"), "--resume", "--epochs", "2"]
+    _one_line_error(capsys, cli.main(resume + ["--data", str(other)]), "are not the ones", "started with")
+    assert cli.main(resume + ["--data", str(moved), "--json"]) == 0, capsys.readouterr().err
+    epochs = [json.loads((project / "runs" / r / "metrics.json").read_text())["epochs"] for r in "ab"]
+    drop = lambda es: [{k: v for k, v in e.items() if "seconds" not in k} for e in es]  # noqa: E731
+    assert drop(epochs[0]) == drop(epochs[1])  # as if it had never moved
+    config = json.loads((project / "runs" / "a" / "config.json").read_text())
+    assert config["settings"]["data"] == str(moved) and config["data_source"]["path"] == str(moved / "cifar-10-batches-py")
+
+
+def test_a_run_without_an_image_checksum_is_not_resumed_from_other_data(project, synth, pal, capsys):
+    run = project / "runs" / "a"
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+                     "--out", str(run), "--json"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    del config["data_sha256"]  # runs made before it was recorded
+    (run / "config.json").write_text(json.dumps(config))
+    other = make_cifar_batches(project / "other", horses_per_batch=20, seed=5)
+    capsys.readouterr()
+    rc = cli.main(["train", "unet", "--out", str(run), "--resume", "--epochs", "2", "--data", str(other)])
+    _one_line_error(capsys, rc, "made with other settings (data: run has")
+    assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 1
+
 def test_a_run_trained_in_the_c_locale_on_a_non_ascii_path_records_it_as_text(project, tmp_path, capsys):
     # LANG=C with PYTHONUTF8=0: the path's bytes came as surrogate escapes and config.json kept them as
     # "\\udcc3\\udcb6", so the run, resumed in a UTF-8 locale, was refused as trained on other data
