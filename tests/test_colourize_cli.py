@@ -1220,3 +1220,16 @@ def test_a_packs_pin_note_that_fails_leaves_the_run_pinned_and_says_so_in_one_li
     [line] = err.splitlines()
     assert line.startswith("warning: the pack's pin_note() failed at ") and said in line
     assert f"{folder / 'reference.py'}, line 5" in line and line.endswith("the run is pinned, without a settings note")
+
+
+def test_a_sweep_of_an_unknown_setting_names_it_as_help_does(project, capsys):
+    """`sweep lr 1` said 'argument param: invalid choice', a name neither --help nor docs/json.md use (PARAM)."""
+    with pytest.raises(SystemExit) as bad:
+        cli.main(["sweep", "lr", "1"])
+    err = capsys.readouterr().err
+    assert bad.value.code == 2 and "argument PARAM: invalid choice: 'lr'" in err and "argument param" not in err
+    with pytest.raises(SystemExit):
+        cli.main(["sweep", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "PARAM VALUE [VALUE ...]" in help_text and "batch-size or seed" in help_text
+

@@ -70,8 +70,9 @@ def register(sub) -> None:
                                    "reports mean ± sd; --resume continues the runs that exist and starts the "
                                    "others. Exit 0: swept; 2: bad input; 130: interrupted (each run keeps its last "
                                    "complete epoch).")
-    p.add_argument("param", choices=("batch-size", "seed"),
-                   help="the setting to sweep; `seed` repeats one configuration and reports mean ± sd")
+    p.add_argument("param", choices=("batch-size", "seed"), metavar="PARAM",  # errors name it as usage does
+                   help="batch-size or seed: the setting to sweep; `seed` repeats one configuration and reports "
+                        "mean ± sd")
     p.add_argument("values", nargs="+", type=int, metavar="VALUE", help="the values to train with, e.g. 32 64 128 256 512")
     p.add_argument("--model", default="convtranspose", help="model to train (default convtranspose)")
     p.add_argument("--out", metavar="DIR", type=path_arg, help="parent folder of the runs (default runs/)")
