@@ -1233,3 +1233,15 @@ def test_a_sweep_of_an_unknown_setting_names_it_as_help_does(project, capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     assert "PARAM VALUE [VALUE ...]" in help_text and "batch-size or seed" in help_text
 
+
+@pytest.mark.parametrize("argv", [["train", "convtranspose", "--out", "traces/4.2"],
+                                  ["train", "--all", "--out", "traces"],
+                                  ["sweep", "seed", "0", "--out", "runs/../traces/5.5"]])
+def test_runs_inside_traces_are_refused_before_any_run(project, synth, pal, capsys, monkeypatch, argv):
+    """A run's config.json and metrics.json under traces/ failed `traces verify` as edited traces and were warned
+    about by verify and the writeup: traces/ holds only the LLM's traces, so --out there is refused, as study's
+    --plot and build-writeup's --out are."""
+    monkeypatch.chdir(project)
+    rc = cli.main(argv + ["--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal])
+    _one_line_error(capsys, rc, "traces/ holds only the LLM's traces", "--out runs/")
+    assert list((project / "traces").iterdir()) == []
