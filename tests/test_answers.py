@@ -488,3 +488,58 @@ def test_after_thinking_an_unclosed_block_is_no_answer():
     text, why = ans.after_thinking("  <thinking>\nCNN: 61,632 neurons")
     assert text == "" and "unclosed <think>" in why
     assert ans.after_thinking("<THINK>CNN: 61,632 neurons")[0] == ""  # in any case
+
+
+# ---------------------------------------------------------------- pinned by mutation testing
+
+def test_thousands_written_with_an_apostrophe_are_one_number():
+    assert [f.value for f in ans.find_numbers("Total: 21'024 weights")] == [21024.0]  # Swiss style
+    assert ans.parse_number("21'024") == 21024.0
+
+
+def test_a_decimal_without_its_leading_zero_keeps_its_sign():
+    assert [f.value for f in ans.find_numbers("the change is -.5 per step")] == [-0.5]
+
+
+def test_no_number_starts_right_after_a_dot():
+    assert [f.value for f in ans.find_numbers("see section 2.3.1")] == [2.3]  # not 2.3 and 1
+
+
+def test_tex_qquad_is_a_space_in_a_number():
+    assert ans.parse_number("\\qquad 61{,}632") == 61632.0
+
+
+def test_a_number_three_words_before_a_label_is_not_its_value():
+    found = ans.labelled_numbers("It has 3 conv layers with parameters totalling 21,024.", ["parameters"])
+    assert [f.value for f in found] == [21024.0]
+
+
+def test_a_semicolon_ends_the_sentence_a_label_is_read_in():
+    assert ans.labelled_numbers("The parameters are listed below; the rate is 0.01.", ["parameters"]) == []
+
+
+def test_an_escaped_brace_inside_a_box_does_not_unbalance_it():
+    assert ans.unbox("\\boxed{\\{1, 2\\}} = S") == "\\{1, 2\\} = S"
+
+
+def test_equation_sides_lose_a_trailing_stop_and_split_only_on_a_top_level_equals():
+    assert [c.value for c in ans.equation_chains("Hence w = 3.")] == [["Hence w", "3"]]
+    assert [c.value for c in ans.equation_chains("x != y")] == []
+    assert [c.value for c in ans.equation_chains("f(x=1) = 2")] == [["f(x=1)", "2"]]
+
+
+def test_a_left_side_of_three_words_after_prose_is_found():
+    assert [f.value for f in ans.equations_for("Hence dL / dw = 2w", r"dL/dw")] == [["2w"]]
+
+
+def test_a_tilde_fence_is_a_code_block():
+    assert [(f.source, f.value) for f in ans.code_blocks("~~~python\nprint(1)\n~~~\n")] == [("python", "print(1)\n")]
+
+
+def test_big_o_reads_ast_as_a_product():
+    assert [f.value for f in ans.big_o_terms("O(t \\ast d)")] == ["t·d"]
+
+
+def test_has_any_ignores_case_and_plain_words_drops_every_emphasis():
+    assert ans.has_any("We used SGD.", ["sgd", "adam"]) == ["sgd"]
+    assert ans.plain_words("does *not* hold, _never_ \\underline{always}") == "does not hold, never always"
