@@ -848,6 +848,16 @@ def test_pin_into_a_pack_given_as_a_folder_lands_where_verify_reads(project, tmp
     assert not (folder / "results").exists()  # it was written into the pack folder itself
 
 
+def _finished_unet_run(project) -> None:
+    """runs/unet-lr: a finished 1-epoch run, written by hand (pin reads only its files)."""
+    run = project / "runs" / "unet-lr"
+    run.mkdir()
+    row = {"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "val_acc": 50.0, "seconds": 1.0}
+    (run / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24},
+                                                     "settings": {"model": "unet", "epochs": 1, "lr": 0.01}}))
+    (run / "metrics.json").write_text(json.dumps({"complete": True, "epochs": [row], "final": row}))
+
+
 def test_pin_into_a_pack_without_reference_checks_pins_with_no_note(project, tmp_path, capsys):
     """The settings note comes from the pack's checks (reference.py's pin_note); a pack without them still pins."""
     import shutil
@@ -857,12 +867,7 @@ def test_pin_into_a_pack_without_reference_checks_pins_with_no_note(project, tmp
     folder = tmp_path / "no-checks"
     shutil.copytree(project / "problems" / "a2", folder)
     (folder / "reference.py").unlink()
-    run = project / "runs" / "unet-lr"
-    run.mkdir()
-    row = {"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "val_acc": 50.0, "seconds": 1.0}
-    (run / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24},
-                                                     "settings": {"model": "unet", "epochs": 1, "lr": 0.01}}))
-    (run / "metrics.json").write_text(json.dumps({"complete": True, "epochs": [row], "final": row}))
+    _finished_unet_run(project)
     assert cli.main(["pin", "unet-lr", "--pack", str(folder), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["note"] is None
     assert (project / "solutions" / "a2" / "results" / "unet-lr" / "metrics.json").is_file()
@@ -1207,12 +1212,7 @@ def test_a_packs_pin_note_that_fails_leaves_the_run_pinned_and_says_so_in_one_li
     folder = tmp_path / "note-fails"
     shutil.copytree(project / "problems" / "a2", folder, ignore=shutil.ignore_patterns("*.py"))
     (folder / "reference.py").write_text(f"import sys\n\n\ndef pin_note(run):\n    {body}\n")
-    run = project / "runs" / "unet-lr"
-    run.mkdir()
-    row = {"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "val_acc": 50.0, "seconds": 1.0}
-    (run / "config.json").write_text(json.dumps({"schema": "colourize.run/1", "palette_source": {"k": 24},
-                                                     "settings": {"model": "unet", "epochs": 1, "lr": 0.01}}))
-    (run / "metrics.json").write_text(json.dumps({"complete": True, "epochs": [row], "final": row}))
+    _finished_unet_run(project)
     assert cli.main(["pin", "unet-lr", "--pack", str(folder), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["note"] is None
