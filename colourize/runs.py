@@ -272,9 +272,12 @@ def load_checkpoint(run_dir: Path, config: dict) -> dict:
                             f"put back the run's own {CHECKPOINT} and {CONFIG}, or train again into a new --out folder")
     differ = _differ(saved, config, movable)
     if differ:
-        detail = ", ".join(f"{k}: run has {saved.get(k)!r}, asked {config.get(k)!r}" for k in differ)
+        detail = "; ".join(f"{k}: run has {saved.get(k)!r}, asked {config.get(k)!r}" for k in differ)
+        flags = [f"--{k.replace('_', '-')}" for k in differ if k != "model"]  # only flags given differ from the run's
+        fix = ([f"resume it with `train {saved.get('model')}`"] if "model" in differ else []) + \
+            ([f"leave out {', '.join(flags)} (flags left out take the run's own)"] if flags else [])
         raise TrainingError(f"checkpoint in {run_dir} was made with other settings ({detail})",
-                            "resume with the run's own settings, or train into a new --out folder")
+                            f"{' and '.join(fix)}, or train into a new --out folder")
     return ckpt
 
 

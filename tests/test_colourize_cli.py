@@ -63,6 +63,22 @@ def test_resume_takes_the_runs_own_settings(project, synth, pal, capsys):
 
 
 
+def test_resume_with_changed_flags_names_the_flags_to_leave_out(project, synth, pal, capsys):
+    """The fix said only 'resume with the run's own settings', and the differences ran together ('amp: run has False,
+    asked True, lr: ...'); it names what to leave out (flags left out take the run's own), and that resumes."""
+    run = project / "runs" / "a"
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+                     "--out", str(run), "--json"]) == 0
+    capsys.readouterr()
+    resume = ["--out", str(run), "--resume", "--epochs", "2"]
+    err = _one_line_error(capsys, cli.main(["train", "unet", *resume, "--amp", "--lr", "0.01"]),
+                          "(amp: run has False, asked True; lr: run has 0.001, asked 0.01)", "leave out --amp, --lr")
+    assert "train unet" not in err
+    _one_line_error(capsys, cli.main(["train", "convtranspose", *resume]), "model: run has 'unet'", "`train unet`")
+    assert cli.main(["train", "unet", *resume, "--json"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2
+
+
 def test_a_run_whose_data_moved_resumes_from_the_new_place_on_the_same_images_only(project, synth, pal, capsys):
     """Moved data left a run no way on: without --data the old path did not exist, and --data at the new place was
     refused as 'made with other settings'. The images' checksum says whether they are the run's own."""
