@@ -543,3 +543,11 @@ def test_big_o_reads_ast_as_a_product():
 def test_has_any_ignores_case_and_plain_words_drops_every_emphasis():
     assert ans.has_any("We used SGD.", ["sgd", "adam"]) == ["sgd"]
     assert ans.plain_words("does *not* hold, _never_ \\underline{always}") == "does not hold, never always"
+
+
+def test_a_total_followed_by_its_breakdown_after_an_equals_is_the_total():
+    """'params = 21,024 = 864 + 18,432 + 1,728' read 864: an '=' right after a number led on to the next one."""
+    found = ans.labelled_numbers("params = 21,024 = 864 + 18,432 + 1,728", ["params"])
+    assert [f.value for f in found] == [21024.0]
+    found = ans.labelled_numbers("params: 864 + 18,432 + 1,728 = 21,024", ["params"])  # a worked sum: its result
+    assert [f.value for f in found] == [21024.0]

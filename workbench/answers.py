@@ -198,14 +198,18 @@ def _blank_restated(m: re.Match) -> str:
 
 # Arithmetic from a number up to an "=" on the same line: "864 + 18,432 + 1,728 = ", "3 \\times 3 \\times 32 = ".
 _CHAIN = re.compile(r"(?:[\d.,()^*/+×·x \t{}-]|\\times|\\cdot|\\left|\\right)*?=[ \t]*")
+_OPERATOR = re.compile(r"[\^*/+×·x-]|\\times|\\cdot")
 
 
 def _chain_result(text: str, at: int, found: Found) -> tuple[int, Found]:
     """The number a worked sum starting at text[at] ends in ("864 + 18,432 + 1,728 = 21,024" -> 21,024), else found.
-    A sum inside a parenthesis opened after the number is its breakdown: "21,024 (= 864 + ...)" stays 21,024."""
+    A sum inside a parenthesis opened after the number is its breakdown: "21,024 (= 864 + ...)" stays 21,024, and so
+    does one after a bare "=": "21,024 = 864 + ..." (no arithmetic before the "=" to give a result)."""
     while m := _CHAIN.match(text, at):
         nums = find_numbers(text[m.end(): m.end() + 40])
         if not nums or nums[0].start or m.group(0).count("(") > m.group(0).count(")"):
+            break
+        if not _OPERATOR.search(m.group(0)[len(found.snippet):]):
             break
         at, found = m.end(), nums[0]
     return at, found
