@@ -2512,3 +2512,18 @@ def test_code_in_a_file_that_is_not_utf8_is_a_note_not_a_traceback(tmp_path, mon
     (tmp_path / "wbfixlatin" / "ok.py").write_bytes("# coding: latin-1\n# caf\u00e9\nclass Net:\n    pass\n"
                                                    .encode("latin-1"))
     assert class_source("wbfixlatin.ok:Net").source == "class Net:\n    pass"
+
+
+def test_a_checks_value_is_one_line_clipped_only_past_the_limit():
+    from workbench.writeup import MAX_CHARS, _clip
+
+    assert _clip("a" * MAX_CHARS) == "a" * MAX_CHARS  # at the limit: whole
+    assert _clip("a" * (MAX_CHARS + 1)) == "a" * (MAX_CHARS - 1) + "…"
+    assert _clip("first\n   second") == "first second" and _clip(["x", "y"]) == "x; y"
+
+
+def test_a_check_neither_passed_nor_failed_is_shown_undecided_not_wrong():
+    from workbench.writeup import _detail
+
+    assert _detail({"what": "w", "expected": 1, "found": 2, "ok": None}) == "w [undecided]: expected 1, found 2"
+    assert _detail({"what": "w", "expected": 1, "found": 2, "ok": False}) == "w [wrong]: expected 1, found 2"
