@@ -313,7 +313,8 @@ def _decode_folder(root: Path, label: int):
             shapes = [a.shape for a in images]
             common = max(sizes, key=shapes.count)
             odd = [f.name for f, shape in zip(files, shapes) if shape != common]
-            raise DataError(f"{root / split / CLASSES[label]} mixes image sizes {sorted(sizes)}: {len(odd)} not "
+            listed = ", ".join(f"{w}x{h}" for h, w, _ in sorted(sizes))  # width x height, as image tools say
+            raise DataError(f"{root / split / CLASSES[label]} mixes image sizes {listed}: {len(odd)} not "
                             f"{common[1]}x{common[0]} ({', '.join(odd[:5])}{', ...' if len(odd) > 5 else ''})",
                             "resize all images to one size (CIFAR-10 is 32x32)")
         out.append(np.stack(images) if images else np.zeros((0, 32, 32, 3), np.uint8))

@@ -196,7 +196,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
 
 def _check_kernel(kernel: int, size: tuple[int, int]) -> None:
     if kernel > min(size):  # legal with padding, but the kernel would mostly see the padding
-        raise TrainingError(f"kernel {kernel} is larger than the {size[0]}x{size[1]} images",
+        raise TrainingError(f"kernel {kernel} is larger than the {size[1]}x{size[0]} images",  # size is (H, W); said WxH
                             f"use a kernel of at most {min(size)} (the notebook's is 3)")
 
 
@@ -209,7 +209,7 @@ def _check_batches_of_one(size: tuple[int, int], n_train: int, batch_size: int) 
     n_batches = -(-n_train // batch_size)
     where = "every batch" if batch_size == 1 else f"the last of {n_batches} batches"
     fix = f"use --batch-size {n_train} (one batch), or" if n_train > 1 else "use 2+ training images, or"
-    raise TrainingError(f"images of {size[0]}x{size[1]} are 1x1 after the networks halve them twice, where BatchNorm needs "
+    raise TrainingError(f"images of {size[1]}x{size[0]} are 1x1 after the networks halve them twice, where BatchNorm needs "
                         f"2+ images per batch, and --batch-size {batch_size} leaves one image alone in {where} "
                         f"({n_train} training images)", f"{fix} images of 8x8 or larger")
 

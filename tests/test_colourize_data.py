@@ -243,6 +243,7 @@ def test_mixed_sizes_give_the_common_size_as_width_x_height_and_past_five_strays
     with pytest.raises(DataError, match="horse mixes image sizes") as err:
         cdata.load_category(folder, "horse", cache_dir=tmp_path / "cache")
     assert err.value.message.endswith(": 6 not 64x48 (b0.png, b1.png, b2.png, b3.png, b4.png, ...)")
+    assert "mixes image sizes 32x32, 64x48:" in err.value.message  # the sizes too, not numpy's (48, 64, 3)
 
 
 def test_decoded_once_then_cached(tmp_path, monkeypatch):

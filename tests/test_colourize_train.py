@@ -765,8 +765,15 @@ def test_settings_at_the_edge_of_their_range_are_accepted():
     with pytest.raises(TrainingError, match=f"--threads {4 * cores + 1} is more than 4x"):
         replace(TrainConfig(), threads=4 * cores + 1).check()
     _check_kernel(32, (32, 40))  # the kernel may be as large as the smaller side
-    with pytest.raises(TrainingError, match="kernel 33 is larger than the 32x40 images"):
+    with pytest.raises(TrainingError, match="kernel 33 is larger than the 40x32 images"):  # (H, W): 40 wide, 32 high
         _check_kernel(33, (32, 40))
+
+
+def test_image_sizes_in_train_messages_are_width_x_height_as_in_the_data_message():
+    from colourize.train import _check_batches_of_one
+
+    with pytest.raises(TrainingError, match=r"images of 5x4 are 1x1"):  # (H, W) = (4, 5): 5 wide, 4 high
+        _check_batches_of_one((4, 5), 1, 1)
 
 
 def test_a_model_that_fails_to_build_for_another_reason_than_memory_is_not_called_too_large(cfg, project, monkeypatch):
