@@ -407,6 +407,39 @@ def test_the_command_printed_after_ctrl_c_in_a_longer_resume_trains_the_longer_r
     assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 3
 
 
+def test_ctrl_c_in_a_resume_from_moved_data_prints_a_command_that_names_the_new_place(project, synth, pal, capsys,
+                                                                                      ctrl_c_in_epoch_2, monkeypatch):
+    """Ctrl-C before the resume recorded the new place printed `... --resume` without --data, which looked for the
+    images at the old, gone path; a plain resume (data where the run says) still prints no --data."""
+    import shlex
+    import shutil
+
+    import colourize.parallel
+
+    run = project / "runs" / "unet"
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
+                     "--out", str(run), "--json"]) == 0
+    moved = project / "moved"
+    shutil.move(synth.parent, moved)
+
+    def interrupted(*a, **k):  # while the images load: config.json still names the old place
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(colourize.parallel, "train", interrupted)
+    capsys.readouterr()
+    assert cli.main(["train", "unet", "--out", str(run), "--resume", "--epochs", "2", "--data", str(moved)]) == 130
+    err = capsys.readouterr().err
+    again = shlex.split(err[err.index("`") + 1:err.rindex("`")])
+    assert again[again.index("--data") + 1] == str(moved), err
+    ctrl_c_in_epoch_2()
+    assert cli.main(again[2:] + ["--json"]) == 0, capsys.readouterr().err  # pasted, it finishes the run
+    assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2
+    monkeypatch.setattr(colourize.parallel, "train", interrupted)  # now config.json names the new place
+    capsys.readouterr()
+    assert cli.main(["train", "unet", "--out", str(run), "--resume", "--epochs", "3", "--data", str(moved)]) == 130
+    assert f"train unet --out {run} --epochs 3 --resume`" in capsys.readouterr().err
+
+
 def test_the_resume_command_printed_for_all_works_as_printed(project, synth, pal, capsys, ctrl_c_in_epoch_2):
     import shlex
 

@@ -173,7 +173,8 @@ def cmd_train(args) -> int:
             # one run resumes from its own config.json; with --all, runs not yet started need the flags given
             # ... and one resumed with more epochs (or another device or thread count) needs those flags again
             which = ["--all", "--out", str(tasks[0].run_dir.parent), "--jobs", str(args.jobs), *_given_flags(args)] \
-                if args.all else [models[0], "--out", str(tasks[0].run_dir), *_given_flags(args, RESUMABLE_CHANGES)]
+                if args.all else [models[0], "--out", str(tasks[0].run_dir), *_given_flags(args, RESUMABLE_CHANGES),
+                                  *_moved_data(tasks[0])]
             again = paste_command(["python", "cli.py", "train", *which, "--resume"])
             raise _stopped(exc, [t.run_dir for t in tasks], again) from None
     rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
@@ -257,6 +258,19 @@ def _given_flags(args, which: tuple[str, ...] = SETTINGS) -> list[str]:
             continue
         words += [f"--{k.replace('_', '-')}"] + ([] if value is True else [str(value)])
     return words
+
+
+def _moved_data(task) -> list[str]:
+    """--data NEW for a resume from moved data stopped before config.json recorded the new place: without it the
+    printed command would look for the images where the run says they were."""
+    from colourize import runs
+
+    data = task.cfg.settings()["data"]
+    try:
+        recorded = runs.read_config(task.run_dir)["settings"].get("data")
+    except TrainingError:  # no readable record: the resume itself says so
+        return []
+    return ["--data", data] if task.resume and data is not None and recorded != data else []
 
 
 def _stopped(exc: BaseException, run_dirs: list[Path], again: str) -> WorkbenchError:
