@@ -1849,3 +1849,22 @@ def test_read_run_takes_the_complete_flag_only_as_a_boolean(tmp_path, flag, comp
     (tmp_path / "metrics.json").write_text(json.dumps({"complete": flag, "final": {"val_acc": 60.9}}))
     run = verify.read_run(tmp_path)
     assert (run.complete if run else None) is complete
+
+
+def test_a_damaged_pinned_run_is_named_with_how_to_pin_it_again(proj, capsys):
+    """A pinned run whose metrics.json was not JSON (or held a damaged flag) was skipped without a word: 4.2 said
+    only that no run was pinned. Each damaged folder is named, once, with the re-pin that mends it."""
+    fake_run(proj, "unet", "UNet", 0.9, 60.0)
+    (fake_run(proj, "cnn", "PoolUpsampleNet", 1.2, 40.0) / "metrics.json").write_text("{not json")
+    bs32 = fake_run(proj, "bs32", "ConvTransposeNet", 1.0, 50.0)
+    (bs32 / "metrics.json").write_text(json.dumps({"complete": "no", "final": {"val_acc": 50.0}}))
+    main(["verify", "--problem", "4.2"])
+    warned = [line for line in capsys.readouterr().err.splitlines() if "results/" in line]
+    assert len(warned) == 2, warned
+    cnn, bs = sorted(warned, key=lambda w: "results/cnn" not in w)
+    assert cnn.startswith("warning: solutions/a2/results/cnn is not read: its metrics.json is not JSON"), cnn
+    assert cnn.endswith("pin the run again: `python cli.py pin RUN --as cnn --force`"), cnn
+    assert "results/bs32 is not read: its metrics.json's complete flag is 'no', not true or false" in bs, bs
+    main(["verify", "--problem", "4.2", "--json"])
+    ignored = json.loads(capsys.readouterr().out)["ignored_files"]
+    assert sorted(ignored) == sorted(w.removeprefix("warning: ") for w in warned)  # scripts get them too

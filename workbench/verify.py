@@ -103,11 +103,23 @@ def _metric(record: dict, name: str):
 
 def read_run(folder: Path) -> RunRecord | None:
     """A pinned run folder (config.json + metrics.json), tolerant of the metrics layout; None if unreadable."""
-    try:
-        config = json.loads((folder / "config.json").read_text())
-        metrics = json.loads((folder / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return None
+    run = _read_run(folder)
+    return run if isinstance(run, RunRecord) else None
+
+
+def _read_run(folder: Path) -> RunRecord | str:
+    """The run, or why it cannot be read (damaged_runs names the folder with it)."""
+    records = {}
+    for name in ("config.json", "metrics.json"):
+        try:
+            records[name] = json.loads((folder / name).read_text())
+        except FileNotFoundError:
+            return f"it has no {name}"
+        except OSError as exc:
+            return f"its {name} cannot be read ({exc.strerror or exc})"
+        except ValueError as exc:  # UnicodeDecodeError too
+            return f"its {name} is not JSON ({exc})"
+    config, metrics = records["config.json"], records["metrics.json"]
     settings = config.get("settings") if isinstance(config, dict) else None
     settings = dict(settings) if isinstance(settings, dict) else {}  # a hand-edited list or text: none
     if isinstance(config, dict):
@@ -120,7 +132,7 @@ def read_run(folder: Path) -> RunRecord | None:
     final["epochs"] = len(epochs)
     complete = metrics.get("complete", True) if isinstance(metrics, dict) else True  # no flag: written before it
     if not isinstance(complete, bool):  # "no" is truthy: a damaged run file, as one that is not JSON
-        return None
+        return f"its metrics.json's complete flag is {complete!r}, not true or false"
     return RunRecord(folder.name, folder, settings, epochs, final, complete, config if isinstance(config, dict) else {})
 
 
@@ -130,6 +142,16 @@ def list_runs(results_dir: Path) -> list[RunRecord]:
     # not the hidden folders of a pin in progress (colourize.runs.PIN_TEMP): they are no result of their own
     return [r for r in (read_run(p) for p in sorted(results_dir.iterdir()) if p.is_dir() and not p.name.startswith("."))
             if r is not None]
+
+
+def damaged_runs(pack) -> list[str]:
+    """The pinned run folders that cannot be read, each with why: list_runs leaves them out, so a damaged run
+    would otherwise read as one never pinned."""
+    folder = results_dir(pack.name)
+    dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
+    flag = "" if pack.name == "a2" else f" --pack {pack.name}"  # a2 is pin's default
+    return [f"{shown_path(p)} is not read: {why}; pin the run again: `python cli.py pin RUN --as {p.name}{flag} --force`"
+            for p in dirs if isinstance(why := _read_run(p), str)]
 
 
 def check_cites(sol, ctx: CheckContext, metrics: tuple[str, ...]) -> list[dict]:

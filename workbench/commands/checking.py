@@ -249,10 +249,13 @@ def cmd_verify(args) -> int:
 
 
 def _stray_solutions(pack) -> list[str]:
+    """What under solutions/ is not read: misnamed solution files, and pinned runs too damaged to read."""
     from workbench.problems import load_pack
     from workbench.solutions import stray_solution_notes
+    from workbench.verify import damaged_runs
 
-    return stray_solution_notes(load_pack(pack))
+    pack = load_pack(pack)
+    return stray_solution_notes(pack) + damaged_runs(pack)
 
 
 def _verdict_cell(v) -> str:
