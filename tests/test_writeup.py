@@ -564,6 +564,16 @@ def test_broken_front_matter_fails_with_the_file_name(fx, capsys):
     assert not pdf.exists()
 
 
+def test_a_damaged_pinned_run_is_named_with_how_to_pin_it_again(fx, capsys):
+    """verify named a pinned run whose metrics.json is not JSON; build-writeup left it out without a word, so the
+    PDF's Missing box read as if the run had never been pinned."""
+    (fx / "solutions" / "fx" / "results" / "tiny" / "metrics.json").write_text("{not json")
+    rc, _ = _build(fx, "--no-verify")
+    err = " ".join(capsys.readouterr().err.split())
+    assert "solutions/fx/results/tiny is not read: its metrics.json is not JSON" in err, err
+    assert "`python cli.py pin RUN --as tiny --pack fx --force`" in err
+
+
 def test_missing_plot_and_code_are_boxes(fx, capsys):
     import shutil
 

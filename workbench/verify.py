@@ -149,8 +149,8 @@ def damaged_runs(pack) -> list[str]:
     would otherwise read as one never pinned."""
     folder = results_dir(pack.name)
     dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
-    flag = "" if pack.name == "a2" else f" --pack {pack.name}"  # a2 is pin's default
-    return [f"{shown_path(p)} is not read: {why}; pin the run again: `python cli.py pin RUN --as {p.name}{flag} --force`"
+    return [f"{shown_path(p)} is not read: {why}; pin the run again: "
+            f"`python cli.py pin RUN --as {p.name}{pack.pack_flag()} --force`"
             for p in dirs if isinstance(why := _read_run(p), str)]
 
 

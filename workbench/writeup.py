@@ -32,6 +32,7 @@ from workbench.atomic import atomic_write, cannot_write, folder_lock, remove_orp
 from workbench.typeset import (compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
                                source_date_epoch, tex_to_markdown, typ_str)
 from workbench.verdicts import ProblemReport
+from workbench.verify import damaged_runs
 
 PAGEBREAK = raw_typst("#pagebreak(weak: true)")
 ASSETS_MARK = ".workbench-figures"  # in ASSETS: made by a build, so the next build may replace the folder
@@ -486,7 +487,8 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
         body, warnings = converting.result()
     body, more = fill_typst(body, contents, md_path)
     warnings = [_with_source(w, entries) for w in warnings]
-    warnings += more + glyph_warnings(entries) + image_warnings(entries) + figure_warnings(entries) + stray_solution_notes(pack)
+    warnings += (more + glyph_warnings(entries) + image_warnings(entries) + figure_warnings(entries)
+                 + stray_solution_notes(pack) + damaged_runs(pack))
     # the checklist already names them where no trace could be shown; elsewhere they would go unnoticed
     warnings += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for e in entries
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]
