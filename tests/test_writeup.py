@@ -2537,3 +2537,45 @@ def test_a_check_neither_passed_nor_failed_is_shown_undecided_not_wrong():
 
     assert _detail({"what": "w", "expected": 1, "found": 2, "ok": None}) == "w [undecided]: expected 1, found 2"
     assert _detail({"what": "w", "expected": 1, "found": 2, "ok": False}) == "w [wrong]: expected 1, found 2"
+
+
+def test_the_appendix_shows_undecided_checks_before_passed_ones_drops_blank_details_and_gives_reason_and_notes(
+        tmp_path, monkeypatch):
+    """What a reader looks for first: failed, then undecided, then passed checks; a blank detail is no check; the
+    verdict's reason and the checklist's notes are printed; a record-valued expectation reads as 'key: value'."""
+    from types import SimpleNamespace
+
+    from workbench import writeup
+    from workbench.verdicts import ProblemReport, Verdict
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    details = ({"what": "passed one", "expected": "x", "found": "x", "ok": True}, "",
+               {"what": "open one", "expected": {"lr": 0.01}, "found": "?", "ok": None})
+    own = Verdict("4.2", "own", "partial", 0.5, details, reason="FIXTURE-REASON")
+    report = ProblemReport("4.2", 1.0, 2, ("solution",), {"solution": True}, (own,), 0.5, ("FIXTURE-NOTE",))
+    entry = SimpleNamespace(problem=SimpleNamespace(id="4.2", points=1.0, type=2), report=report, checked=report)
+    text = "\n".join(writeup.appendix([entry], "", [])).replace("\\", "")  # md_text's escapes off
+    line = next(part for part in text.splitlines() if part.startswith("- 4.2 own"))
+    assert line == ("- 4.2 own: **partial** — open one [undecided]: expected lr: 0.01, found ?; "
+                    "passed one [ok]: expected x, found x — FIXTURE-REASON")
+    assert "- 4.2: FIXTURE-NOTE" in text.splitlines()
+
+
+def test_the_checklist_table_says_none_missing_and_gives_the_total_at_risk(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from workbench import writeup
+    from workbench.verdicts import ProblemReport
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    done = ProblemReport("1.1", 2.0, 2, ("solution",), {"solution": True}, (), 0.0, ())
+    gap = ProblemReport("1.2", 1.5, 1, ("solution", "trace"), {"solution": True}, (), 1.5, ())
+    optional = ProblemReport("1.3", 0.0, 3, (), {}, (), 0.0, ())
+    entries = [SimpleNamespace(problem=SimpleNamespace(id=r.problem, points=r.points, type=r.type), report=r, checked=None)
+               for r in (done, gap, optional)]
+    text = "\n".join(writeup.appendix(entries, "", [])).replace("\\", "")
+    rows = {line.split("]")[0].strip("| ["): [c.strip() for c in line.split("|")[2:-1]]
+            for line in text.splitlines() if line.startswith("| [")}
+    assert rows["1.1"][2:4] == ["solution", "none"] and rows["1.2"][2:5] == ["solution, trace", "trace", "1.5"]
+    assert rows["1.3"][2:4] == ["—", "none"]
+    assert "Points at risk in total: **1.5** of 3.5." in text
