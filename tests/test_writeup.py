@@ -2579,3 +2579,18 @@ def test_the_checklist_table_says_none_missing_and_gives_the_total_at_risk(tmp_p
     assert rows["1.1"][2:4] == ["solution", "none"] and rows["1.2"][2:5] == ["solution, trace", "trace", "1.5"]
     assert rows["1.3"][2:4] == ["—", "none"]
     assert "Points at risk in total: **1.5** of 3.5." in text
+
+
+def test_models_used_dates_an_import_without_a_conversation_date_by_the_import_alone():
+    from types import SimpleNamespace
+
+    from workbench.traces import Trace
+    from workbench.writeup import models_used
+
+    data = trace_data("1.1", "FIXTURE", source="import")
+    data["started_at"] = "2026-03-01T10:00:00Z"
+    data["import"] = {"url": "https://chatgpt.com"}  # an export that gives no date for the conversation
+    entry = SimpleNamespace(pick=SimpleNamespace(trace=Trace(path=Path("x.json"), data=data), usable=True),
+                            shows_trace=True, problem=SimpleNamespace(id="1.1", extra_credit=False))
+    assert models_used([entry]) == [("fixture-model-2024-01-01", "https://chatgpt.com; imported from the user's chat "
+                                     "export on 2026-03-01; questions 1.1")]
