@@ -2594,3 +2594,32 @@ def test_models_used_dates_an_import_without_a_conversation_date_by_the_import_a
                             shows_trace=True, problem=SimpleNamespace(id="1.1", extra_credit=False))
     assert models_used([entry]) == [("fixture-model-2024-01-01", "https://chatgpt.com; imported from the user's chat "
                                      "export on 2026-03-01; questions 1.1")]
+
+
+def test_a_run_s_final_figures_come_from_its_summary_to_four_digits_and_its_config_lines_read_as_recorded(tmp_path,
+                                                                                                         monkeypatch):
+    """The summary (what the run reports as final) before the last epoch; no flag counted as a number; up to eight
+    unknown keys; 4 significant digits; a config list of up to eight values shown; the schema is not a setting."""
+    from workbench import sections
+    from workbench.evidence import Run
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    summary = {"best": True, **{f"m{i}": 1.0 / 3 + i for i in range(9)}}
+    config = {"schema": 7, "lr": 0.01, "sizes": [1, 2, 3, 4, 5, 6, 7, 8]}
+    run = Run("r", tmp_path / "r", config=config, epochs=({"m0": 99.0},), summary=summary)
+    lines = sections.run_section(run, object(), {})
+    table = next(line for line in lines if line.startswith("| ")).replace("\\", "").splitlines()
+    assert table[0] == "| " + " | ".join(f"m{i}" for i in range(8)) + " |"
+    assert table[2] == "| 0.3333 | 1.333 | 2.333 | 3.333 | 4.333 | 5.333 | 6.333 | 7.333 |"
+    text = "\n".join(lines).replace("\\", "")
+    assert "**Data source:** not recorded in config.json\n" in text
+    assert "(config.json): lr = 0.01; sizes = 1, 2, 3, 4, 5, 6, 7, 8\n" in text and "schema" not in text
+
+
+def test_a_plot_folder_s_images_are_captioned_without_a_run_name(tmp_path):
+    from workbench import sections
+    from workbench.evidence import Run
+
+    plots = Run("plots", tmp_path / "plots", figures=(tmp_path / "plots" / "loss.png",), plots_only=True)
+    [figure] = [line for line in sections.run_section(plots, object(), {}) if "wb-figure" in line]
+    assert "loss.png" in figure and "(run" not in figure
