@@ -2623,3 +2623,35 @@ def test_a_plot_folder_s_images_are_captioned_without_a_run_name(tmp_path):
     plots = Run("plots", tmp_path / "plots", figures=(tmp_path / "plots" / "loss.png",), plots_only=True)
     [figure] = [line for line in sections.run_section(plots, object(), {}) if "wb-figure" in line]
     assert "loss.png" in figure and "(run" not in figure
+
+
+def test_the_own_solution_box_says_what_to_write_and_not_attempted_is_said_only_of_an_untouched_optional_question():
+    from types import SimpleNamespace as NS
+
+    from workbench import sections
+
+    def entry(sol=None, required=("solution",), present=None, graded=True, issue="none"):
+        return NS(solution=sol, problem=NS(id="1.1", pack="fx", points=1.0, graded=graded), pick=NS(issue=issue),
+                  report=NS(required=required, present=present or {}))
+
+    [_, box] = sections.solution_section(entry(), {})
+    assert "create solutions/fx/1.1.md with a “## Solution” section" in box and "1 pt at risk" in box
+    [_, box] = sections.solution_section(entry(sol=NS(has_solution=False)), {})
+    assert "write a “## Solution” section in solutions/fx/1.1.md" in box
+    assert sections.solution_section(entry(present={"solution": True}), {}) == []  # answered by its code
+    [note] = sections.solution_section(entry(required=(), graded=False), {})
+    assert "Not attempted (optional question, 0 points)." in note
+    assert sections.solution_section(entry(required=(), graded=False, issue="edited"), {}) == []  # a trace: attempted
+    assert sections.solution_section(entry(required=()), {}) == []  # graded: nothing asked of it, nothing said
+
+
+def test_no_trace_where_none_is_required_is_no_box():
+    from types import SimpleNamespace as NS
+
+    from workbench import sections
+
+    p = NS(id="1.4", pack="fx", points=0.0, graded=False, pack_flag=lambda: " --pack fx")
+    assert sections.trace_gap(NS(problem=p, pick=NS(issue="none"), report=NS(required=()))) == ""
+    p = NS(id="1.2", pack="fx", points=0.5, graded=True, pack_flag=lambda: " --pack fx")
+    box = sections.trace_gap(NS(problem=p, pick=NS(issue="none"), report=NS(required=("trace",))))
+    assert "Missing: program trace" in box and "0.5 pt at risk" in box
