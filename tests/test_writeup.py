@@ -2655,3 +2655,19 @@ def test_no_trace_where_none_is_required_is_no_box():
     p = NS(id="1.2", pack="fx", points=0.5, graded=True, pack_flag=lambda: " --pack fx")
     box = sections.trace_gap(NS(problem=p, pick=NS(issue="none"), report=NS(required=("trace",))))
     assert "Missing: program trace" in box and "0.5 pt at risk" in box
+
+
+def test_a_plot_question_without_runs_is_a_missing_box_only_where_the_plot_is_required():
+    from types import SimpleNamespace as NS
+
+    from workbench.writeup import question
+
+    def shown(required):
+        p = NS(id="2.2", pack="fx", title="Plots", points=0.5, graded=True, type=4, kind="plot", extra_credit=False,
+               context="", statement="Plot it.", figures=(), pack_flag=lambda: " --pack fx")
+        entry = NS(problem=p, solution=None, auto_critique="", code=None, runs=(), plot_note="", shows_trace=False,
+                   pick=NS(issue="none", usable=False, trace=None), report=NS(required=required, present={}))
+        return "\n".join(question(entry, False, {}))
+
+    assert "Missing: plots" in shown(("plot",)) and "0.5 pt at risk" in shown(("plot",))
+    assert "Missing: plots" not in shown(())
