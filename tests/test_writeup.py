@@ -2671,3 +2671,27 @@ def test_a_plot_question_without_runs_is_a_missing_box_only_where_the_plot_is_re
 
     assert "Missing: plots" in shown(("plot",)) and "0.5 pt at risk" in shown(("plot",))
     assert "Missing: plots" not in shown(())
+
+
+def test_an_image_file_of_another_suffix_is_named_not_embedded_though_its_content_is_a_png(tmp_path):
+    from PIL import Image
+
+    from workbench.sections import own_images
+
+    Image.new("RGB", (2, 2)).save(tmp_path / "plot.dat", format="PNG")
+    files = {}
+    text = own_images("![curves](plot.dat)", tmp_path / "1.1.md", files)
+    assert files == {} and "not shown" in text and "only .png" in text.replace("\\", "")
+
+
+def test_a_glyph_warning_names_six_characters_and_the_pdf_and_notebook_take_the_handout_s_names():
+    from types import SimpleNamespace as NS
+
+    from workbench.writeup import glyph_warnings, output_names
+
+    p = NS(path="problems/fx/1.1.yaml", title="T", context="", statement="".join(map(chr, range(0x1F600, 0x1F607))))
+    [warning] = glyph_warnings([NS(problem=p, solution=None)])
+    assert warning.count("U+1F60") == 6 and "U+1F606" not in warning  # seven emoji: six named
+    pack = NS(name="fx", submission={"writeup": "hw2.pdf", "notebook": "hw2.ipynb"})
+    assert output_names(pack) == ("hw2.pdf", "hw2.ipynb")
+    assert output_names(NS(name="fx", submission={})) == ("fx-writeup.pdf", "fx-code.ipynb")
