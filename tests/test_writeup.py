@@ -552,6 +552,7 @@ def test_a_trace_that_cannot_be_shown_is_a_box_naming_it_without_the_home_folder
     assert "Missing: program trace (unreadable) traces/1.4/bad.json: not valid JSON (line 1) " in flat  # 0 pt: no risk
     assert ("Missing: program trace (pin not found) 1 pt at risk: the solution pins trace 'nope', which is not in "
             "traces/1.1;") in flat
+    assert "unreadable trace" not in capsys.readouterr().err  # the boxes and the checklist name them already
 
 
 def test_broken_front_matter_fails_with_the_file_name(fx, capsys):
