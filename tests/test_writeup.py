@@ -2696,3 +2696,18 @@ def test_a_glyph_warning_names_six_characters_and_the_pdf_and_notebook_take_the_
     pack = NS(name="fx", submission={"writeup": "hw2.pdf", "notebook": "hw2.ipynb"})
     assert output_names(pack) == ("hw2.pdf", "hw2.ipynb")
     assert output_names(NS(name="fx", submission={})) == ("fx-writeup.pdf", "fx-code.ipynb")
+
+
+def test_a_question_shows_its_shared_context_above_its_statement_once():
+    from types import SimpleNamespace as NS
+
+    from workbench.writeup import question
+
+    p = NS(id="1.1", pack="fx", title="Q", points=1.0, graded=True, type=1, kind="written", extra_credit=False,
+           context="FIXTURE-CONTEXT", statement="FIXTURE-STATEMENT", figures=(), pack_flag=lambda: " --pack fx")
+    entry = NS(problem=p, solution=None, auto_critique="", code=None, runs=(), plot_note="", shows_trace=False,
+               pick=NS(issue="none", usable=False, trace=None), report=NS(required=(), present={}))
+    shown: set[str] = set()
+    text = "\n".join(question(entry, False, {}, shown))
+    assert "FIXTURE-CONTEXT" in text and text.index("FIXTURE-CONTEXT") < text.index("FIXTURE-STATEMENT")
+    assert "FIXTURE-CONTEXT" not in "\n".join(question(entry, False, {}, shown))  # the next question of the same setup
