@@ -2711,3 +2711,10 @@ def test_a_question_shows_its_shared_context_above_its_statement_once():
     text = "\n".join(question(entry, False, {}, shown))
     assert "FIXTURE-CONTEXT" in text and text.index("FIXTURE-CONTEXT") < text.index("FIXTURE-STATEMENT")
     assert "FIXTURE-CONTEXT" not in "\n".join(question(entry, False, {}, shown))  # the next question of the same setup
+
+
+def test_the_first_part_follows_the_title_and_each_later_part_starts_a_page(fx):
+    rc, _ = _build(fx, "--no-verify")
+    md = (fx / "build" / "fx-writeup.md").read_text(encoding="utf-8")
+    before = {title: md[:md.index(f"# {title}")].rstrip().split("\n\n")[-1] for title in ("Written Part", "Programming Part")}
+    assert rc == 0 and "pagebreak" not in before["Written Part"] and "pagebreak" in before["Programming Part"], before
