@@ -2718,3 +2718,12 @@ def test_the_first_part_follows_the_title_and_each_later_part_starts_a_page(fx):
     md = (fx / "build" / "fx-writeup.md").read_text(encoding="utf-8")
     before = {title: md[:md.index(f"# {title}")].rstrip().split("\n\n")[-1] for title in ("Written Part", "Programming Part")}
     assert rc == 0 and "pagebreak" not in before["Written Part"] and "pagebreak" in before["Programming Part"], before
+
+
+def test_an_extra_credit_question_without_a_trace_gets_no_extra_credit_section(fx):
+    import shutil
+
+    shutil.rmtree(fx / "traces" / "1.3")
+    rc, _ = _build(fx, "--no-verify")
+    md = (fx / "build" / "fx-writeup.md").read_text(encoding="utf-8")
+    assert rc == 0 and "## 1.3 Fixture extra" in md and "Extra-credit attempts with LLMs" not in md
