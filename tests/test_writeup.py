@@ -2727,3 +2727,14 @@ def test_an_extra_credit_question_without_a_trace_gets_no_extra_credit_section(f
     rc, _ = _build(fx, "--no-verify")
     md = (fx / "build" / "fx-writeup.md").read_text(encoding="utf-8")
     assert rc == 0 and "## 1.3 Fixture extra" in md and "Extra-credit attempts with LLMs" not in md
+
+
+def test_the_programming_part_s_traces_go_at_the_end_though_it_is_not_the_last_part(fx):
+    pack = fx / "problems" / "fx" / "pack.yaml"
+    written = '  - id: written\n    title: "Written Part"\n'
+    pack.write_text(pack.read_text().replace(written, "").replace("order:", written.join(["", "order:"])))
+    rc, _ = _build(fx, "--no-verify")
+    md = (fx / "build" / "fx-writeup.md").read_text(encoding="utf-8")
+    assert rc == 0 and md.index("# Programming Part") < md.index("# Written Part")  # the parts swapped
+    assert "# Program traces: Programming Part" in md and "Program traces: Written Part" not in md
+    assert md.index("# Written Part") < md.index("# Program traces: Programming Part")
