@@ -20,8 +20,8 @@ from pathlib import Path
 from workbench.atomic import (atomic_path, atomic_write, cannot_write, creation_mode, folder_lock, pid_gone,
                               remove_orphans)
 from workbench.errors import TrainingError, UsageError, WriteError
-from workbench.paths import (make_folder, missing_folders, remove_empty, results_dir, runs_dir, shown_path,
-                             traces_dir)
+from workbench.paths import (inside_traces, make_folder, missing_folders, remove_empty, results_dir, runs_dir,
+                             shown_path)
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
 PINNED = (CONFIG, METRICS, "curves.png", "samples.png")  # small artefacts; never weights
@@ -71,7 +71,7 @@ def check_run_folder(run_dir: Path) -> None:
         raise TrainingError(f"cannot make {run_dir} ({exc.strerror})", "choose a shorter --out") from exc
     if is_file:
         raise TrainingError(f"{run_dir} is a file, not a run folder", "choose a folder path for --out")
-    if run_dir.resolve().is_relative_to(traces_dir().resolve()):  # verify and study read every file there as evidence
+    if inside_traces(run_dir):
         raise TrainingError(f"{run_dir}: traces/ holds only the LLM's traces", "train elsewhere, e.g. --out runs/<name>")
     reason = make_folder(run_dir.parent, keep=False)  # a real write: os.access says yes to root everywhere
     if reason:

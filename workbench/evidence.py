@@ -227,14 +227,11 @@ def cited_runs(pack: str, solution: Solution | None) -> list[Path]:
 
 def plot_finder(pack: Pack):
     """The pack's `plot_files(problem, ctx)` (its reference.py, through verify), or None when it has none."""
-    try:
-        from workbench.verify import Missing, Unchecked, context, load_reference, pack_plot_files
-    except ModuleNotFoundError as exc:
-        if exc.name != "workbench.verify":
-            raise
+    verify = _verify_module()
+    if verify is None:
         return None
     try:
-        ref, ctx = load_reference(pack), context(pack)
+        ref, ctx = verify.load_reference(pack), verify.context(pack)
     except WorkbenchError:
         return None
     if getattr(ref, "plot_files", None) is None:
@@ -242,8 +239,8 @@ def plot_finder(pack: Pack):
 
     def find(problem: Problem) -> list[Path]:
         try:
-            return pack_plot_files(ref, problem, ctx) or []
-        except (Missing, Unchecked):
+            return verify.pack_plot_files(ref, problem, ctx) or []
+        except (verify.Missing, verify.Unchecked):
             return []
         except WorkbenchError as exc:  # the pack's bug: the checklist says it, not "train and pin a run"
             find.failures[problem.id] = exc.message
@@ -283,16 +280,30 @@ def runs_for(pack: Pack, problem: Problem, solution: Solution | None, finder=Non
     return tuple(replace(r, problems=r.problems + (why,)) if r.path.is_dir() else r for r in cited)
 
 
-def run_verification(pack: Pack) -> tuple[dict[str, ProblemReport], str]:
-    """verify_pack's reports by problem id, and a note when verification could not run."""
+def _verify_module():
+    """workbench.verify, or None in an installation without it: the writeup is then built without its checks."""
     try:
-        from workbench.verify import verify_pack
+        import workbench.verify as verify
     except ModuleNotFoundError as exc:
         if exc.name != "workbench.verify":
             raise
+        return None
+    return verify
+
+
+def damaged_run_notes(pack: Pack) -> list[str]:
+    """The pinned run folders that cannot be read, each with how to mend it (see verify.damaged_runs)."""
+    verify = _verify_module()
+    return verify.damaged_runs(pack) if verify is not None else []
+
+
+def run_verification(pack: Pack) -> tuple[dict[str, ProblemReport], str]:
+    """verify_pack's reports by problem id, and a note when verification could not run."""
+    verify = _verify_module()
+    if verify is None:
         return {}, "not run: workbench.verify is not available in this installation"
     try:
-        reports = verify_pack(pack)
+        reports = verify.verify_pack(pack)
     except WorkbenchError as exc:
         return {}, f"not run: {exc}"
     return {r.problem: r for r in reports}, ""

@@ -3,23 +3,22 @@
 One small JSON file per grade under .cache/judge/, named by the SHA-256 of everything that decides the grade: the
 requested --judge model, the public base URL with its api-version (no credentials), the sampling settings sent (the
 temperature it was graded at, top_p, seed, max_tokens) and the exact messages sent, with the random delimiter nonce
-fixed (so the grading prompt's text, the question, the key points and the answer text). A file holds the score, the notes, the model version the server reported and when it
-was graded: never the key, nothing from the environment. Traces are write-once, so an answer's text, and with it its
-key, is stable.
+fixed (so the grading prompt's text, the question, the key points and the answer text). A file holds the score, the
+notes, the model version the server reported and when it was graded: never the key, nothing from the environment.
+Traces are write-once, so an answer's text, and with it its key, is stable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from workbench.atomic import atomic_write
 from workbench.errors import WorkbenchError
-from workbench.paths import project_root
+from workbench.paths import file_in_the_way, project_root
 from workbench.traces import utc_now
 
 SCHEMA = "workbench.judge-grade/1"
@@ -93,8 +92,7 @@ class GradeCache:
             self._warned = True
         from workbench.console import err_console
 
-        blocking = next((p for p in (self.folder, *self.folder.parents) if os.path.lexists(p) and not os.path.isdir(p)),
-                        None)
+        blocking = file_in_the_way(self.folder)
         if blocking is not None:
             why, fix = f"{blocking} is a file, not a folder", "move that file away"
         else:

@@ -83,6 +83,21 @@ def build_dir() -> Path:
     return project_root() / "build"
 
 
+def file_in_the_way(path: Path) -> Path | None:
+    """The file (not a folder) at `path` or at one of the folders above it, which keeps a folder from being made
+    there ("traces/1.1: Not a directory" when traces is a file), or None."""
+    return next((p for p in (path, *path.parents) if os.path.lexists(p) and not os.path.isdir(p)), None)
+
+
+def inside_traces(path: Path) -> bool:
+    """Whether `path` (through .. or a link too) is in traces/, where verify and study read every file as evidence:
+    nothing but the LLM's traces may be written there. A name the system cannot resolve is said elsewhere."""
+    try:
+        return path.resolve().is_relative_to(traces_dir().resolve())
+    except OSError:
+        return False
+
+
 def make_folder(path: Path, keep: bool = True) -> str:
     """Create `path` (and parents) and probe that a file can be written in it: '' if so, else the reason.
     With keep=False the folders this call created are removed again (while empty): a check before a send that
@@ -95,8 +110,7 @@ def make_folder(path: Path, keep: bool = True) -> str:
         with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
             pass
     except OSError as exc:
-        # a file where a folder of the path should be: name it (traces/ a file made traces/1.1 "Not a directory")
-        blocking = next((p for p in (path, *path.parents) if os.path.lexists(p) and not os.path.isdir(p)), None)
+        blocking = file_in_the_way(path)  # name it: not the "Not a directory" of the folder below it
         if blocking is not None:
             return "it is a file, not a folder" if blocking == path else f"{blocking} is a file, not a folder"
         reason = exc.strerror or str(exc)

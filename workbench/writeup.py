@@ -19,9 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from workbench.evidence import Entry, collect, may_need_auto_critique, no_run_note, run_verification, with_verdicts
+from workbench.evidence import (Entry, collect, damaged_run_notes, may_need_auto_critique, no_run_note, run_verification,
+                                with_verdicts)
 from workbench.errors import WriteError, WriteupError
-from workbench.paths import build_dir, make_folder, project_root, shown_path, traces_dir
+from workbench.paths import build_dir, inside_traces, make_folder, project_root, shown_path
 from workbench.problems import Pack, Problem, load_pack
 from workbench.sections import (ASSETS, code_section, critique_section, embedded_images, figure_warnings, image_warnings,
                                 md_table, missing_box, record_figure, risk_note, run_section, slug, solution_section,
@@ -32,7 +33,6 @@ from workbench.atomic import atomic_write, cannot_write, folder_lock, remove_orp
 from workbench.typeset import (compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
                                source_date_epoch, tex_to_markdown, typ_str)
 from workbench.verdicts import ProblemReport
-from workbench.verify import damaged_runs
 
 PAGEBREAK = raw_typst("#pagebreak(weak: true)")
 ASSETS_MARK = ".workbench-figures"  # in ASSETS: made by a build, so the next build may replace the folder
@@ -374,11 +374,7 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     start = time.perf_counter()
     pack = load_pack(pack_name)
     out_dir = Path(out) if out else build_dir()
-    try:
-        into_traces = out_dir.resolve().is_relative_to(traces_dir().resolve())  # through .. or a link too
-    except OSError:  # a name too long: make_folder below says so
-        into_traces = False
-    if into_traces:  # verify and study read every file there as evidence
+    if inside_traces(out_dir):
         raise WriteupError(f"cannot write the writeup to {out}: traces/ holds only the LLM's traces",
                            "write it elsewhere, e.g. --out build")
     reason = make_folder(out_dir)  # before the build: a bad --out would fail after all the work
@@ -488,7 +484,7 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
     body, more = fill_typst(body, contents, md_path)
     warnings = [_with_source(w, entries) for w in warnings]
     warnings += (more + glyph_warnings(entries) + image_warnings(entries) + figure_warnings(entries)
-                 + stray_solution_notes(pack) + damaged_runs(pack))
+                 + stray_solution_notes(pack) + damaged_run_notes(pack))
     # the checklist already names them where no trace could be shown; elsewhere they would go unnoticed
     warnings += [f"unreadable trace {bad} (see `python cli.py traces verify`)" for e in entries
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]

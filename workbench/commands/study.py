@@ -8,9 +8,9 @@ from pathlib import Path
 from workbench.commands.catalog import add_pack_option, path_arg
 from workbench.commands.checking import (add_judge_options, check_timeout, judge_failure_exit, judge_from_args,
                                          print_cached_grades)
-from workbench.console import console, err_console, print_json
+from workbench.console import console, counted, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
-from workbench.paths import make_folder, traces_dir
+from workbench.paths import inside_traces, make_folder
 
 ALPHA = 0.05  # a one-sided p-value at most this says the scores fall as the Type rises
 SKIPPED_NAMED = 5  # skipped trace files an error names; the rest are counted
@@ -89,10 +89,9 @@ def _plot_target(path: str) -> Path:
         raise UsageError(f"--plot {path}: the name must end in .png, .pdf or .svg", "e.g. --plot build/study.png")
     try:
         is_dir = target.is_dir()
-        into_traces = target.resolve().is_relative_to(traces_dir().resolve())  # through .. or a link too
     except OSError as exc:  # a name longer than the file system allows
         raise UsageError(f"--plot {path}: {exc.strerror}", "give a shorter name, e.g. --plot build/study.png") from exc
-    if into_traces:  # verify and study read every file there as evidence
+    if inside_traces(target):
         raise UsageError(f"--plot {path}: traces/ holds only the LLM's traces", "write the plot elsewhere, e.g. --plot build/study.png")
     if is_dir:
         raise UsageError(f"--plot {path} is a folder", "give a file name, e.g. --plot build/study.png")
@@ -226,14 +225,14 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     counts = {s: sum(1 for a in study.answers if a.status == s) for s in ("unchecked", "missing")}
     failed = sum(c.counts.get("failed", 0) for c in study.cells.values())
     traces = len({(a.trace, a.problem) for a in study.answers})
-    line = f"{_n(len(study.answers), 'answer')} from {_n(traces, 'trace')}"
+    line = f"{counted(len(study.answers), 'answer')} from {counted(traces, 'trace')}"
     if counts["unchecked"]:
         hint = "" if judged_free_text else ", e.g. free text: add --judge MODEL to score it"
         line += f"; {counts['unchecked']} unchecked (the check could not judge them{hint}; --json gives each reason)"
     if counts["missing"]:
         line += f"; {counts['missing']} missing (the answer lacks what the check needs)"
     if failed:
-        line += f"; {_n(failed, 'requested sample')} failed at the API (no answer, not counted)"
+        line += f"; {counted(failed, 'requested sample')} failed at the API (no answer, not counted)"
     cautioned = [a for a in study.answers if a.caution]
     if cautioned:
         unscored = sum(a.score is None for a in cautioned)  # a refusal or an empty answer has nothing to score
@@ -265,10 +264,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 def _colours(n: int) -> list:
