@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -477,6 +478,7 @@ def test_all_skips_problems_the_strategy_cannot_serve_and_named_ids_are_refused(
     (["prompt", "--pack", "demo"], "which problem?"),
     (["prompt", "1.1", "--all", "--pack", "demo"], "not both"),
     (["prompt", "--all", "--stream", "--pack", "demo"], "--stream shows one problem"),
+    (["prompt", "1.1", "--missing", "--stream", "--pack", "demo"], "it does not combine with --missing"),
     (["prompt", "--type", "x", "--pack", "demo"], "is not a list of Types"),
     (["prompt", "1.1", "--pack", "demo", "--samples", "0"], "--samples 0 is not a positive number"),
     (["prompt", "1.1", "--pack", "demo", "--jobs", "0"], "--jobs 0 is not a positive number"),
@@ -1094,3 +1096,103 @@ def test_a_bug_in_a_batch_is_raised_and_no_problem_is_started_after_ctrl_c(wb, m
     monkeypatch.setattr(runner, "run_problem", broken)
     with pytest.raises(RuntimeError, match="a bug, not the server"):
         runner.run_many(problems, "direct", resolve_settings(), jobs=1)
+
+
+def _edit(path: Path) -> None:
+    """Change a trace's answer and leave its hash: the edit `traces verify` reports."""
+    data = json.loads(path.read_text())
+    data["samples"][0]["messages"][-1]["content"] = "a better answer, typed in later"
+    path.write_text(json.dumps(data))
+
+
+def test_missing_skips_only_problems_with_an_intact_trace_of_the_same_model_and_strategy(wb):
+    """A rerun of `prompt --all` re-asked (and paid for) every problem; --missing asks only those without a trace."""
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0  # the same model and strategy: skipped
+    assert wb.run("prompt", "1.2", "--pack", "demo", "-s", "decompose")[0] == 0  # another strategy
+    assert wb.run("prompt", "1.3", "--pack", "demo", "--model", "fake-gpt-mini")[0] == 0  # another model
+    assert wb.run("prompt", "2.1", "--pack", "demo")[0] == 0
+    [edited] = [p for p in wb.traces() if p.parent.name == "2.1"]
+    _edit(edited)  # an edited trace is no evidence: asked again
+    assert wb.run("traces", "verify")[0] == 1
+    before = {p for p in wb.traces()}
+    asked = len(wb.server.chat_requests())
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--missing")
+    assert code == 0, err
+    new = sorted(p.parent.name for p in set(wb.traces()) - before)
+    assert new == ["1.2", "1.3", "2.1"] and len(wb.server.chat_requests()) == asked + 3
+    assert "skipped 1 problem that already has a fake-gpt / direct trace (--missing): 1.1" in err
+    assert "3 problems" in out  # the batch table's title counts those sent
+
+
+def test_missing_with_nothing_left_sends_nothing_exit_0_and_names_them_in_json(wb):
+    assert wb.run("prompt", "--all", "--pack", "demo")[0] == 0
+    asked = len(wb.server.chat_requests())
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--missing", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["outcomes"] == [] and data["already_traced"] == TRACED and data["failed"] == []
+    assert len(wb.server.chat_requests()) == asked and len(wb.traces()) == len(TRACED)
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--missing")
+    assert code == 0 and "skipped 4 problems that already have a fake-gpt / direct trace (--missing)" in err
+    assert "nothing left to send" in err and len(wb.server.chat_requests()) == asked
+    code, out, _ = wb.run("prompt", "--all", "--pack", "demo", "--json")  # without --missing: asked again
+    assert code == 0 and json.loads(out)["already_traced"] == [] and len(wb.traces()) == 2 * len(TRACED)
+
+
+def test_missing_takes_the_model_from_the_flags_config_and_environment_and_named_ids(wb):
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0  # OPENAI_MODEL=fake-gpt
+    asked = len(wb.server.chat_requests())
+    assert wb.run("prompt", "1.1", "--pack", "demo", "--missing")[0] == 0
+    assert len(wb.server.chat_requests()) == asked  # the same model from the environment: nothing sent
+    (wb.root / "workbench.toml").write_text('[llm]\nmodel = "fake-gpt-mini"\n')
+    code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "--json")
+    assert code == 0 and sorted(o["problem"] for o in json.loads(out)["outcomes"]) == ["1.1", "1.3"]
+    assert json.loads(out)["already_traced"] == []  # the config's model has no trace yet
+    code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "--model", "fake-gpt", "--json")
+    assert code == 0 and [o["problem"] for o in json.loads(out)["outcomes"]] == ["1.3"]  # the flag beats the config
+    assert json.loads(out)["already_traced"] == ["1.1"]
+
+
+def test_missing_wants_as_many_samples_and_this_pack_s_trace(wb):
+    assert wb.run("prompt", "3.1", "--pack", "demo")[0] == 0  # demo's 3.1 is no trace of a2's 3.1
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0  # one sample: not the three asked for below
+    code, out, _ = wb.run("prompt", "3.1", "--missing", "--json")
+    assert code == 0 and [o["problem"] for o in json.loads(out)["outcomes"]] == ["3.1"]
+    code, out, _ = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--samples", "3", "--json")
+    assert code == 0 and [o["problem"] for o in json.loads(out)["outcomes"]] == ["1.1"]
+    code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--samples", "2")
+    assert code == 0 and "already has a fake-gpt / direct trace of 2 samples or more (--missing): 1.1" in err
+
+
+def test_missing_counts_a_chat_of_the_strategy_and_an_imported_chat_of_the_model(wb, monkeypatch, tmp_path):
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    assert wb.run("chat", "1.1", "--pack", "demo")[0] == 0  # strategy chat:direct: it began as `prompt -s direct`
+    transcript = tmp_path / "chat.md"
+    transcript.write_text("## User\nWhat is momentum?\n\n## Assistant\nA running average of the gradients.\n")
+    assert wb.run("import-chat", str(transcript), "--problem", "1.3", "--pack", "demo", "--model", "fake-gpt")[0] == 0
+    asked = len(wb.server.chat_requests())
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--missing", "--json")
+    data = json.loads(out)
+    assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["1.2", "2.1"]
+    assert data["already_traced"] == ["1.1", "1.3"] and len(wb.server.chat_requests()) == asked + 2
+    assert "skipped 1 problem that already has a fake-gpt / direct trace (--missing): 1.1" in err
+    assert "skipped 1 problem that already has an imported fake-gpt chat (--missing): 1.3" in err
+    code, out, _ = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "-s", "self-critique", "--json")
+    data = json.loads(out)  # a chat begun with direct is no self-critique trace; an import stands for any strategy
+    assert [o["problem"] for o in data["outcomes"]] == ["1.1"] and data["already_traced"] == ["1.3"]
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--missing", "--model", "fake-gpt-mini", "--json")
+    assert [o["problem"] for o in json.loads(out)["outcomes"]] == ["1.3"]  # imported for another model
+
+
+def test_dry_run_missing_shows_only_what_would_be_sent(wb, monkeypatch):
+    assert wb.run("prompt", "1.1", "1.3", "--pack", "demo")[0] == 0
+    asked = len(wb.server.chat_requests())
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--missing", "--dry-run", "--json")
+    data = json.loads(out)
+    assert code == 0 and [p["problem"] for p in data["problems"]] == ["1.2", "2.1"]
+    assert data["already_traced"] == ["1.1", "1.3"]
+    code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--missing", "--dry-run")
+    assert code == 0 and "1.2 Learning rate" in out and "2.1 Tiny net" in out and "1.1 Minimum norm" not in out
+    assert "skipped 2 problems that already have a fake-gpt / direct trace (--missing): 1.1, 1.3" in err
+    code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--dry-run")
+    assert code == 0 and "nothing left to send" in err and "would send" not in out
+    assert len(wb.server.chat_requests()) == asked and len(wb.traces()) == 2

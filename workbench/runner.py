@@ -22,7 +22,7 @@ from workbench.errors import LLMError, TraceError, UsageError, WorkbenchError
 from workbench.pool import imap_unordered
 from workbench.problems import Pack, Problem
 from workbench.prompts import Strategy, load_strategy, render
-from workbench.traces import SCHEMA, Trace, check_problem_id, utc_now, write_trace
+from workbench.traces import SCHEMA, Trace, check_problem_id, scan_traces, utc_now, write_trace
 
 OnDelta = Callable[[int, int, str], None]  # (sample, turn, text piece)
 
@@ -60,6 +60,26 @@ def select_problems(pack: Pack, ids: list[str] | None = None, *, every: bool = F
     if not chosen:
         raise UsageError("no problem matches the selection", "check --type, or name the ids")
     return chosen
+
+
+def traced_already(problems: list[Problem], strategy: str, model: str, samples: int = 1) -> dict[str, Trace]:
+    """Per problem that has one, a trace `prompt --missing` takes as its answer, so that it is not asked (and paid
+    for) again: intact (an edited or moved one fails `traces verify`, an unreadable one is none), of the problem's
+    pack, with at least `samples` answers, naming `model` (in any case) as asked or as the server reported it, and
+    either asked with `strategy`, or a chat begun with it, or imported (a conversation held elsewhere: what was asked
+    is not the workbench's to know, and it is the problem's evidence for that model all the same)."""
+    def serves(t: Trace, pack: str) -> bool:
+        named = [t.requested_model, *(ex.get("model") for ex in t.data.get("exchanges", []))]
+        return (t.intact and t.data.get("pack", pack) == pack and len(t.samples) >= samples
+                and model.lower() in {m.lower() for m in named if isinstance(m, str)}
+                and (t.imported or t.strategy in (strategy, f"chat:{strategy}")))
+
+    found = {}
+    for problem in problems:
+        fits = [t for t in scan_traces(problem.id)[0] if serves(t, problem.pack)]
+        if fits:
+            found[problem.id] = min(fits, key=lambda t: t.imported)  # one asked through the API first
+    return found
 
 
 def build_trace(problem: Problem, strategy: str, settings: llm.Settings, requested: int, exchanges: list[dict],

@@ -39,6 +39,9 @@ def register(sub) -> None:
     p.add_argument("ids", nargs="*", metavar="ID", help="problem ids (or use --all)")
     p.add_argument("--all", action="store_true", help="every graded problem whose deliverables include a trace")
     p.add_argument("--type", metavar="1,2", help="graded problems of these Types instead (implies --all)")
+    p.add_argument("--missing", action="store_true",
+                   help="skip problems that already have an intact trace of this model and strategy (or an imported "
+                        "chat of this model) with at least --samples answers")
     p.add_argument("--strategy", "-s", default="direct",
                    help="prompt strategy from prompts/: direct (default), hinted, decompose, self-critique, code")
     p.add_argument("--samples", "-n", type=int, default=1, help="independent answers in the trace (default 1)")
@@ -83,19 +86,26 @@ def cmd_prompt(args) -> int:
         if value < 1:
             raise UsageError(f"{flag} {value} is not a positive number", f"use {flag} 1 or more")
     problems, skipped = _servable(problems, args)
-    batch = len(problems) > 1 or args.all or bool(args.type)
+    several = len(problems) > 1 or args.all or bool(args.type)
+    batch = several or args.missing  # --missing reports what it skipped: the batch's report, whatever is left
     if args.stream and batch:
-        raise UsageError("--stream shows one problem's answer live; it does not combine with several problems",
-                         "drop --stream, or prompt one problem at a time")
-    settings = _settings(args, stream=args.stream, require_key=not args.dry_run)
+        raise UsageError("--stream shows one problem's answer live; it does not combine with "
+                         + ("several problems" if several else "--missing"),
+                         "drop --stream, or prompt one problem at a time" + ("" if several else " without --missing"))
+    settings = _settings(args, stream=args.stream, require_key=not (args.dry_run or args.missing))
+    traced = []
+    if args.missing:
+        problems, traced = _untraced(problems, args, settings)
+        if problems and not args.dry_run:  # the key is needed only once something is to be sent
+            settings = _settings(args, stream=args.stream)
     if args.dry_run:
-        return _dry_run(problems, args, settings, skipped)
+        return _dry_run(problems, args, settings, skipped, traced)
     from workbench.traces import trace_folder
 
     for problem in problems:  # before any paid request: an answer that cannot be saved is lost
         trace_folder(problem.id)
     if batch:
-        return _batch(problems, args, settings, skipped)
+        return _batch(problems, args, settings, skipped, traced)
     return _single(problems[0], args, settings)
 
 
@@ -117,7 +127,27 @@ def _servable(problems, args):
     return [p for p in problems if p.id not in unserved], unserved
 
 
-def _dry_run(problems, args, settings, skipped=()) -> int:
+def _untraced(problems, args, settings):
+    """(the problems --missing still sends, the ids it leaves out): one line per kind of trace that covers them."""
+    from workbench.prompts import load_strategy
+    from workbench.runner import traced_already
+
+    strategy = load_strategy(args.strategy).name
+    found = traced_already(problems, strategy, settings.model, args.samples)
+    of = f" of {args.samples} samples or more" if args.samples > 1 else ""
+    for ids, what in (([i for i, t in found.items() if not t.imported], f"a {settings.model} / {strategy} trace{of}"),
+                      ([i for i, t in found.items() if t.imported], f"an imported {settings.model} chat")):
+        if ids:
+            err_console.print(f"skipped {counted(len(ids), 'problem')} that already {'has' if len(ids) == 1 else 'have'} "
+                              f"{what} (--missing): {', '.join(ids)}", markup=False, soft_wrap=True)
+    left = [p for p in problems if p.id not in found]
+    if not left:
+        err_console.print("nothing left to send: every problem selected has such a trace (drop --missing to ask again)",
+                          markup=False, soft_wrap=True)
+    return left, list(found)
+
+
+def _dry_run(problems, args, settings, skipped=(), traced=()) -> int:
     import os
 
     from workbench.llm_settings import PLACEHOLDER_KEY
@@ -131,7 +161,10 @@ def _dry_run(problems, args, settings, skipped=()) -> int:
     if args.json:
         print_json({"dry_run": True, "strategy": strategy.name, "provider": {"base_url": settings.public_base_url},
                     "request": request, "api_key": key,
-                    "problems": [{"problem": p.id, "turns": m} for p, m in rendered], "skipped": list(skipped)})
+                    "problems": [{"problem": p.id, "turns": m} for p, m in rendered], "skipped": list(skipped),
+                    "already_traced": list(traced)})
+        return 0
+    if not rendered:  # --missing left nothing: its lines said so
         return 0
     for p, messages in rendered:
         console.rule(f"{p.id} {p.title} · strategy {strategy.name}")
@@ -294,11 +327,15 @@ def _print_cautions(cautions_by_problem: dict[str, list[str]], settings) -> None
                           "the record of what came back", markup=False, soft_wrap=True)
 
 
-def _batch(problems, args, settings, skipped=()) -> int:
+def _batch(problems, args, settings, skipped=(), traced=()) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from workbench.runner import run_many
 
+    if not problems:  # --missing left nothing: its lines said so
+        if args.json:
+            print_json({"outcomes": [], "failed": [], "skipped": list(skipped), "already_traced": list(traced)})
+        return 0
     progress = Progress(TextColumn("prompting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.description}"), console=err_console, transient=True)
     finished = []
@@ -323,7 +360,7 @@ def _batch(problems, args, settings, skipped=()) -> int:
                                   "samples": o.samples, "requested": o.requested, "seconds": round(o.seconds, 3),
                                   "latency_s": round(o.latency_s, 3), "cautions": list(o.cautions)}
                                  for o in outcomes],
-                    "failed": [o.problem for o in failed], "skipped": list(skipped)})
+                    "failed": [o.problem for o in failed], "skipped": list(skipped), "already_traced": list(traced)})
         return TraceError.exit_code if any(o.unsaved for o in failed) else LLMError.exit_code if failed else 0
     from rich.table import Table
 
