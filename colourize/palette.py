@@ -20,6 +20,9 @@ from workbench.errors import DataError
 KMEANS_VERSION = 1  # bump when fit_palette would return another palette for the same input
 MAX_COLOURS = 256
 LABEL_CHUNK = 1 << 18  # pixels per step of the nearest-colour search: bounds memory at ~K MiB
+# colours closer than this (0-1 scale) are one colour: far above float rounding (~6e-8 for float32), far below a
+# pixel step (1/256), so no pixel can tell them apart and the later one's label is never reached
+SAME_COLOUR = 1e-6
 
 
 def fit_palette(images: torch.Tensor, k: int = 24, seed: int = 0, pixels: int = 20_000,
@@ -155,9 +158,24 @@ def load_palette(path: str | Path) -> tuple[torch.Tensor, dict]:
     scale = "0-255" if arr.max() > 1.0 else "0-1"
     if scale == "0-255":
         arr = arr / 256.0
+    _refuse_repeated_colours(p, arr, raw.reshape(arr.shape))
     info = {"kind": "file", "path": str(p), "sha256": sha256_of(p),
             "scale": scale, "k": int(arr.shape[0])}
     return torch.from_numpy(arr).float(), info
+
+
+def _refuse_repeated_colours(p: Path, arr: np.ndarray, raw: np.ndarray) -> None:
+    """DataError naming the first rows that hold one colour twice (nearest-colour gives every such pixel to the
+    first, so the second label would count in K but never be predicted or scored)."""
+    near = np.abs(arr[:, None, :] - arr[None, :, :]).max(axis=2) <= SAME_COLOUR  # (K, K)
+    pairs = [(i, j) for i, j in zip(*np.nonzero(np.triu(near, 1)))]
+    if not pairs:
+        return
+    i, j = pairs[0]
+    colour = ", ".join(f"{v:g}" for v in raw[i])
+    more = f" ({len(pairs) - 1} more such pair{'s' if len(pairs) > 2 else ''})" if len(pairs) > 1 else ""
+    raise DataError(f"palette {p} holds one colour twice: rows {i} and {j} (counting from 0) are both ({colour}){more}, "
+                    f"so label {j} could never be predicted", "keep one row of each colour: K distinct colours give K labels")
 
 
 def nearest_colour(images: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:

@@ -1294,3 +1294,12 @@ def test_runs_inside_traces_are_refused_before_any_run(project, synth, pal, caps
     rc = cli.main(argv + ["--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal])
     _one_line_error(capsys, rc, "traces/ holds only the LLM's traces", "--out runs/")
     assert list((project / "traces").iterdir()) == []
+
+
+def test_a_palette_file_with_a_colour_twice_is_one_line_and_writes_nothing(project, synth, capsys):
+    colours = np.array([[20, 20, 20], [120, 120, 120], [230, 230, 230], [120, 120, 120]], dtype=np.float32)
+    np.save(project / "dup.npy", colours)
+    flags = ["--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", str(project / "dup.npy")]
+    _one_line_error(capsys, cli.main(["train", "unet", *flags]), "rows 1 and 3", "(120, 120, 120)", "distinct")
+    _one_line_error(capsys, cli.main(["sweep", "seed", "0", "1", "--model", "unet", *flags]), "rows 1 and 3")
+    assert not any((project / "runs").iterdir())

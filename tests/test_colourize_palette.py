@@ -234,7 +234,7 @@ def test_the_courses_pickled_palette_form_loads_as_the_notebook_reads_it(tmp_pat
 
 
 def test_the_courses_form_takes_the_first_of_several_elements(tmp_path):
-    first, second = np.full((4, 1, 3), 0.25), np.full((6, 1, 3), 0.75)
+    first, second = np.arange(12).reshape(4, 1, 3) / 16, np.arange(18).reshape(6, 1, 3) / 32  # distinct colours
     arr = np.empty(2, dtype=object)
     arr[0], arr[1] = first, second
     np.save(tmp_path / "p.npy", arr, allow_pickle=True)
@@ -380,3 +380,28 @@ def test_unreadable_palettes_of_other_kinds_are_one_line(tmp_path):
     (tmp_path / "v3.npy").write_bytes(bytes(v3))
     with pytest.raises(DataError, match=r"does not hold a palette array \(.npy format 3.0"):
         load_palette(tmp_path / "v3.npy")
+
+
+@pytest.mark.parametrize("second", [[120.0, 120.0, 120.0],  # the same row twice
+                                    [120.0, 120.0 + 1e-5, 120.0]])  # equal but for float rounding (0-255 file)
+def test_a_palette_file_with_a_colour_twice_is_refused_naming_the_rows(tmp_path, second):
+    """Nearest-colour takes the first of two equal colours, so the second's label could never be reached and
+    accuracy and loss would mean something else than the file's K colours."""
+    colours = np.array([[20, 20, 20], [120, 120, 120], [230, 230, 230], second, [80, 120, 200]], dtype=np.float64)
+    np.save(tmp_path / "p.npy", colours)
+    got = nearest_colour(torch.full((1, 3, 1, 1), 120, dtype=torch.uint8), torch.from_numpy(colours / 256).float())
+    assert got.item() == 1  # the independent fact the refusal rests on: row 3 loses every tie to row 1
+    with pytest.raises(DataError) as err:
+        load_palette(tmp_path / "p.npy")
+    assert "rows 1 and 3" in err.value.message and "(120, 120, 120)" in err.value.message
+    assert "\n" not in str(err.value) and "distinct" in err.value.fix
+
+
+def test_a_palette_file_of_close_but_distinct_colours_loads(tmp_path):
+    """One pixel step (1/256) apart is two colours a pixel can tell apart: both labels are reachable."""
+    colours = np.array([[120, 120, 120], [121, 120, 120], [20, 20, 20]], dtype=np.float64)
+    np.save(tmp_path / "p.npy", colours)
+    got, info = load_palette(tmp_path / "p.npy")
+    assert info["k"] == 3
+    pixels = torch.tensor([[120, 121], [120, 120], [120, 120]], dtype=torch.uint8).reshape(1, 3, 1, 2)
+    assert nearest_colour(pixels, got).flatten().tolist() == [0, 1]
