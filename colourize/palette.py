@@ -17,7 +17,7 @@ from colourize.data import load_cache, save_cache
 from colourize.runs import sha256_of
 from workbench.errors import DataError
 
-KMEANS_VERSION = 1  # bump when fit_palette would return another palette for the same input
+KMEANS_VERSION = 2  # bump when fit_palette would return another palette for the same input (2: no repeated colours)
 MAX_COLOURS = 256
 LABEL_CHUNK = 1 << 18  # pixels per step of the nearest-colour search: bounds memory at ~K MiB
 # colours closer than this (0-1 scale) are one colour: far above float rounding (~6e-8 for float32), far below a
@@ -34,11 +34,17 @@ def fit_palette(images: torch.Tensor, k: int = 24, seed: int = 0, pixels: int = 
     """
     g = torch.Generator().manual_seed(seed)
     flat = images.detach().cpu().permute(0, 2, 3, 1).reshape(-1, 3)  # (N*H*W, 3) uint8
-    if len(flat) > pixels:
+    sampled = len(flat) > pixels
+    if sampled:
         flat = flat[torch.randperm(len(flat), generator=g)[:pixels]]
     x = flat.double() / 256.0  # (P, 3)
     if len(x) < k:
         raise DataError(f"k-means needs at least {k} pixels, got {len(x)}", "use more images or a smaller palette")
+    distinct = len(torch.unique(flat, dim=0))
+    if distinct < k:  # k centres would repeat a colour, whose second label nearest-colour never gives
+        raise DataError(f"k-means needs {k} colours but finds only {distinct} distinct colours among the {len(x):,} "
+                        f"training pixels{' sampled' if sampled else ''}",
+                        f"pass --palette FILE holding at most {distinct} distinct colours, or train on more varied images")
     runs = [_lloyd(x, _kmeans_pp(x, k, g), iterations) for _ in range(n_init)]
     return min(runs, key=lambda r: r[1])[0].float()
 
@@ -80,10 +86,7 @@ def _kmeans_pp(x: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
     centres = [x[torch.randint(len(x), (1,), generator=g)].squeeze(0)]
     d2 = (x - centres[0]).square().sum(1)  # (P,) squared distance to the nearest chosen centre
     for _ in range(1, k):
-        if float(d2.sum()) == 0.0:  # fewer distinct colours than k: repeat one (its cluster stays empty)
-            idx = torch.randint(len(x), (1,), generator=g)
-        else:
-            idx = torch.multinomial(d2, 1, generator=g)
+        idx = torch.multinomial(d2, 1, generator=g)  # never a chosen colour: fit_palette saw k distinct ones
         centres.append(x[idx].squeeze(0))
         d2 = torch.minimum(d2, (x - centres[-1]).square().sum(1))
     return torch.stack(centres)

@@ -1303,3 +1303,16 @@ def test_a_palette_file_with_a_colour_twice_is_one_line_and_writes_nothing(proje
     _one_line_error(capsys, cli.main(["train", "unet", *flags]), "rows 1 and 3", "(120, 120, 120)", "distinct")
     _one_line_error(capsys, cli.main(["sweep", "seed", "0", "1", "--model", "unet", *flags]), "rows 1 and 3")
     assert not any((project / "runs").iterdir())
+
+
+def test_data_with_fewer_colours_than_the_palette_is_one_line_and_writes_nothing(project, capsys):
+    """Five flat-coloured images hold 5 colours: k-means for 24 repeated colours without a word."""
+    from PIL import Image
+
+    for split, n in (("train", 5), ("test", 2)):
+        (project / "data" / split / "horse").mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (8, 8), (40 * i, 90, 200)).save(project / "data" / split / "horse" / f"{i}.png")
+    argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(project / "data")]
+    _one_line_error(capsys, cli.main(argv), "needs 24 colours", "only 5 distinct colours", "--palette")
+    assert not any((project / "runs").iterdir())

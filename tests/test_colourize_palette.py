@@ -51,12 +51,30 @@ def test_kmeans_plus_plus_finds_small_far_clusters():
         assert [250, 10, 10] in got and [10, 10, 250] in got, seed
 
 
-def test_fewer_distinct_colours_than_k_gives_only_those_colours():
-    """An empty cluster is re-seeded at a pixel, never left at a made-up colour such as black."""
-    colours = torch.tensor([[200, 30, 30], [30, 200, 30]], dtype=torch.uint8)
-    pixels = colours[torch.arange(100) % 2].T.reshape(1, 3, 10, 10)
-    got = fit_palette(pixels, 4, seed=0, pixels=100)
-    assert set(map(tuple, (got * 256).round().int().tolist())) == {(200, 30, 30), (30, 200, 30)}
+def test_fewer_distinct_colours_than_k_is_refused_saying_how_many_there_are():
+    """k-means repeated a colour to make up k (a repeated colour's label is never predicted); it says how many
+    distinct colours there are and what to do instead."""
+    colours = torch.tensor([[200, 30, 30], [30, 200, 30], [30, 30, 200]], dtype=torch.uint8)
+    pixels = colours[torch.arange(300) % 3].T.reshape(1, 3, 10, 30)
+    with pytest.raises(DataError) as err:
+        fit_palette(pixels, 4, seed=0, pixels=300)
+    assert "3 distinct colours" in err.value.message and "4" in err.value.message and "300" in err.value.message
+    assert "--palette" in err.value.fix
+    got = fit_palette(pixels, 3, seed=0, pixels=300)  # as many colours as there are: each found once
+    assert sorted(map(tuple, (got * 256).round().int().tolist())) == sorted(map(tuple, colours.int().tolist()))
+
+
+def test_the_distinct_colours_counted_are_those_of_the_sample_k_means_sees():
+    """Many pixels of one colour and a few of others: a 50-pixel sample holds fewer colours than the image."""
+    flat = torch.cat([torch.full((990, 3), 90), torch.arange(10).unsqueeze(1).repeat(1, 3) * 20]).to(torch.uint8)
+    pixels = flat.T.reshape(1, 3, 10, 100)
+    g = torch.Generator().manual_seed(0)
+    sample = flat[torch.randperm(1000, generator=g)[:50]]
+    n = len(torch.unique(sample, dim=0))
+    assert n < 8
+    with pytest.raises(DataError, match=f"only {n} distinct colours among the 50 training pixels sampled"):
+        fit_palette(pixels, 8, seed=0, pixels=50)
+    assert len(fit_palette(pixels, 8, seed=0, pixels=1000).unique(dim=0)) == 8  # all 11 colours seen
 
 
 def test_kmeans_needs_at_least_k_pixels():
