@@ -13,7 +13,7 @@ from pathlib import Path
 
 from colourize import plots, runs
 from colourize.parallel import Task, train_many
-from colourize.train import Reporter, TrainConfig, with_palette_file_colours
+from colourize.train import Reporter, TrainConfig, images_digest, images_of, with_palette_file_colours
 from workbench.atomic import save_figure
 from workbench.errors import DataError, TrainingError
 
@@ -43,6 +43,8 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
                "epochs": base.epochs, "settings": base.settings() | {field: None}}
     earlier = _earlier_summary(out_dir / f"sweep-{param}.json")
     differ = [k for k in ("model", "settings") if earlier and _but_epochs(earlier.get(k)) != _but_epochs(summary[k])]
+    if resume and differ == ["settings"] and _moved_data(earlier, summary, param, base, out_dir):
+        differ = []  # as `train --resume --data NEWPATH`: the sweep's own images, found at another place
     if differ and unreadable:  # without the file its colour count is unknown, so the settings seem to differ
         raise DataError(f"{unreadable.message}, the palette of the {param} sweep in {out_dir}",
                         "put the file back there (runs not started yet need it), or sweep into another --out")
@@ -94,6 +96,29 @@ def _difference(earlier: dict, summary: dict, key: str) -> str:
 def _but_epochs(settings):
     """The settings a sweep's runs share; not epochs (extensible) nor threads (--jobs workers record theirs)."""
     return {k: v for k, v in settings.items() if k not in ("epochs", "threads")} if isinstance(settings, dict) else settings
+
+
+def _moved_data(earlier: dict, summary: dict, param: str, base: TrainConfig, out_dir: Path) -> bool:
+    """True when the data's path is all that differs from the earlier sweep and the images there are its runs' own
+    (the checksum a run's config.json records); DataError when they are other images. False where no run of the
+    sweep recorded a checksum (runs made before it was), as `train --resume` cannot tell either."""
+    old, new = _but_epochs(earlier.get("settings")), _but_epochs(summary["settings"])
+    if not isinstance(old, dict) or old | {"data": None} != new | {"data": None}:
+        return False
+    for value, row in _earlier_runs(earlier, param, out_dir).items():
+        try:
+            recorded = runs.read_config(out_dir / row["run"]).get("data_sha256")
+        except TrainingError:  # a damaged record: another run may tell
+            continue
+        if recorded is None:
+            continue
+        train_u8, test_u8, source = images_of(replace(base, **{SWEEPABLE[param][0]: value}))
+        if images_digest(train_u8, test_u8) != recorded:
+            raise DataError(f"the images in {source.path} are not the ones the {param} sweep in {out_dir} was trained on "
+                            "(files were added, removed or changed since)",
+                            "restore the data as it was, or sweep into another --out")
+        return True
+    return False
 
 
 def _earlier_runs(earlier: dict | None, param: str, out_dir: Path) -> dict[int, dict]:

@@ -162,24 +162,21 @@ def evaluate(model, images, labels, batch_size: int, device, amp: bool = False, 
 def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool):
     """Images (uint8, on device), their labels (computed once) and the palette, plus their descriptions and the
     images' checksum (a resumed run must find the images it started with)."""
-    raw = cdata.load_category(cfg.data, cfg.category)
-    ds = cdata.shuffled(raw, cfg.seed)
-    n_train = len(ds.train) if cfg.limit is None else min(cfg.limit, len(ds.train))
-    n_test = len(ds.test) if cfg.limit is None else min(cfg.limit, len(ds.test))
-    train_u8, test_u8 = ds.train[:n_train], ds.test[:n_test]  # (N, 3, H, W) uint8
+    train_u8, test_u8, source = images_of(cfg)
+    n_train = len(train_u8)
     if train_u8.shape[2] % 4 or train_u8.shape[3] % 4:
         raise TrainingError(f"images are {tuple(train_u8.shape[2:])}; the networks halve the size twice",
                             "use images whose height and width are divisible by 4")
     if train_u8.shape[2:] != test_u8.shape[2:]:  # the test split is scored pixel by pixel with the same network
-        raise DataError(f"{ds.source.path} has training images of {'x'.join(map(str, train_u8.shape[2:]))} but test images "
+        raise DataError(f"{source.path} has training images of {'x'.join(map(str, train_u8.shape[2:]))} but test images "
                         f"of {'x'.join(map(str, test_u8.shape[2:]))}", "resize both splits to one size (CIFAR-10 is 32x32)")
     _check_kernel(cfg.kernel, tuple(train_u8.shape[2:]))
     _check_batches_of_one(tuple(train_u8.shape[2:]), n_train, cfg.batch_size)
-    data_sha256 = runs.digest({"train": train_u8, "test": test_u8})  # the images this run trains on, in order
+    data_sha256 = images_digest(train_u8, test_u8)
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
         config = runs.read_config(run_dir)
         if config.get("data_sha256", data_sha256) != data_sha256:  # runs made before it was recorded have none
-            raise DataError(f"the images in {ds.source.path} are not the ones {run_dir} started with (files were added, "
+            raise DataError(f"the images in {source.path} are not the ones {run_dir} started with (files were added, "
                             "removed or changed since)", "restore the data as it was, or train again into a new --out folder")
         pal, info = runs.read_palette(run_dir, config.get("palette_sha256")), config["palette_source"]
     elif cfg.palette:
@@ -191,7 +188,20 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
                 "init": "k-means++", "n_init": cfg.palette_n_init, "fitted_on": "training pixels"}
     train_u8, test_u8 = train_u8.to(device), test_u8.to(device)
     labels = (cpal.nearest_colour(train_u8, pal), cpal.nearest_colour(test_u8, pal))  # (N, H, W) long
-    return train_u8, test_u8, labels, pal, info, ds.source, data_sha256
+    return train_u8, test_u8, labels, pal, info, source, data_sha256
+
+
+def images_of(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, cdata.Source]:
+    """The run's training and test images, uint8 (N, 3, H, W) on the CPU in the run's order, and their source."""
+    ds = cdata.shuffled(cdata.load_category(cfg.data, cfg.category), cfg.seed)
+    n_train = len(ds.train) if cfg.limit is None else min(cfg.limit, len(ds.train))
+    n_test = len(ds.test) if cfg.limit is None else min(cfg.limit, len(ds.test))
+    return ds.train[:n_train], ds.test[:n_test], ds.source
+
+
+def images_digest(train_u8: torch.Tensor, test_u8: torch.Tensor) -> str:
+    """The checksum of the images a run trains on, in order (config.json's data_sha256)."""
+    return runs.digest({"train": train_u8, "test": test_u8})
 
 
 def _check_kernel(kernel: int, size: tuple[int, int]) -> None:

@@ -1316,3 +1316,31 @@ def test_data_with_fewer_colours_than_the_palette_is_one_line_and_writes_nothing
     argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(project / "data")]
     _one_line_error(capsys, cli.main(argv), "needs 24 colours", "only 5 distinct colours", "--palette")
     assert not any((project / "runs").iterdir())
+
+
+def test_a_sweep_whose_data_moved_resumes_from_the_new_place_on_the_same_images_only(project, synth, pal, capsys):
+    """`train --resume --data NEWPATH` continues a run whose data moved (the images' checksum says they are its own);
+    `sweep --resume --data NEWPATH` was refused as a sweep 'with other settings (data OLD there, NEW now)'."""
+    import shutil
+
+    common = ["--model", "poolupsample", "--num-filters", "4", "--batch-size", "25", "--palette", pal, "--json"]
+    assert cli.main(["sweep", "seed", "0", "1", "--epochs", "1", "--data", str(synth)] + common) == 0
+    assert cli.main(["sweep", "seed", "0", "1", "2", "--epochs", "2", "--data", str(synth), "--out",
+                     str(project / "still")] + common) == 0  # the same sweep, never moved: the reference
+    moved = project / "moved"
+    shutil.move(synth.parent, moved)
+    runs, summary = project / "runs", project / "runs" / "sweep-seed.json"
+    before = {p: p.read_bytes() for p in runs.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    other = make_cifar_batches(project / "other", horses_per_batch=20, seed=5)  # same sizes, other images
+    for values in (["0", "1"], ["2", "0", "1"]):  # resumed runs, and a new one that would join the summary first
+        rc = cli.main(["sweep", "seed", *values, "--epochs", "2", "--resume", "--data", str(other)] + common[:-1])
+        _one_line_error(capsys, rc, f"the images in {other} are not the ones", str(runs))
+        assert {p: p.read_bytes() for p in runs.rglob("*") if p.is_file()} == before  # byte for byte
+    rc = cli.main(["sweep", "seed", "0", "1", "2", "--epochs", "2", "--resume", "--data", str(moved)] + common)
+    assert rc == 0, capsys.readouterr().err
+    got, want = json.loads(summary.read_text()), json.loads((project / "still" / "sweep-seed.json").read_text())
+    figures = lambda s: [{k: v for k, v in r.items() if k != "seconds"} for r in s["runs"]]  # noqa: E731
+    assert figures(got) == figures(want)  # as if it had never moved
+    assert got["settings"]["data"] == str(moved)
+    assert json.loads((runs / "sweep-seed0" / "config.json").read_text())["settings"]["data"] == str(moved)
