@@ -2738,3 +2738,16 @@ def test_the_programming_part_s_traces_go_at_the_end_though_it_is_not_the_last_p
     assert rc == 0 and md.index("# Programming Part") < md.index("# Written Part")  # the parts swapped
     assert "# Program traces: Programming Part" in md and "Program traces: Written Part" not in md
     assert md.index("# Written Part") < md.index("# Program traces: Programming Part")
+
+
+@pytest.mark.parametrize("text, expected", [
+    (".hidden", "hidden"),      # a leading dot would make the copied file hidden (ls, zip and upload dialogs skip it)
+    ("curves.", "curves"),      # Windows drops a trailing dot: "curves." and "curves" would be one file there
+    ("..", "run"), (".", "run"), ("", "run"),  # nothing of a name left: a placeholder, never "." or ".."
+    ("1.2.1", "1.2.1"),         # dots inside a name stay (problem ids)
+    (".a b/c.", "a-b-c"),       # spaces and slashes become one dash: a slug is one file name, never a path
+])
+def test_slug_drops_leading_and_trailing_dots_and_keeps_inner_ones(text, expected):
+    from workbench.sections import slug
+
+    assert slug(text) == expected

@@ -277,6 +277,9 @@ def run_section(run: Run, problem: Problem, files: dict[Path, str], embedded: se
 
 
 def slug(text: str) -> str:
+    """One safe piece of a file name under the build's files/ (or of a Typst label). Dots at either end are dropped
+    on purpose: a leading one would hide the copied file (ls, zip tools, upload dialogs skip it), Windows drops a
+    trailing one, and "." or ".." alone name folders; the dots inside a name (a problem id) stay."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "run"
 
 
