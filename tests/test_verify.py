@@ -1842,6 +1842,23 @@ def test_grades_that_cannot_be_kept_are_said_once(proj, capsys, server):
     assert (proj / ".cache").read_text() == "not a folder\n"
 
 
+def test_a_sweep_summary_folder_beside_the_pinned_runs_is_no_damaged_run(proj, capsys):
+    """The shipped results/sweep/ (a sweep's summary table and plot, no run of its own) was warned about on every
+    verify of a fresh clone as a run with no config.json, with a `pin RUN --as sweep --force` that made no sense;
+    a folder with neither run file is no run, while one with a single run file is still a damaged run."""
+    import shutil
+
+    from conftest import REPO
+
+    results = proj / "solutions" / "a2" / "results"
+    shutil.copytree(REPO / "solutions" / "a2" / "results" / "sweep", results / "sweep")
+    (fake_run(proj, "half", "UNet", 0.9, 60.0) / "config.json").unlink()
+    assert main(["verify", "--problem", "4.2", "--json"]) in (0, 1)
+    ignored = json.loads(capsys.readouterr().out)["ignored_files"]
+    assert ignored == ["solutions/a2/results/half is not read: it has no config.json; pin the run again: "
+                       "`python cli.py pin RUN --as half --force`"], ignored
+
+
 @pytest.mark.parametrize("flag, complete", [(True, True), (False, False), ("no", None), ("yes", None), (1, None)])
 def test_read_run_takes_the_complete_flag_only_as_a_boolean(tmp_path, flag, complete):
     """`"complete": "no"` counted as complete (bool("no")); a flag that is no boolean is a damaged run file."""

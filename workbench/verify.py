@@ -149,6 +149,8 @@ def damaged_runs(pack) -> list[str]:
     would otherwise read as one never pinned."""
     folder = results_dir(pack.name)
     dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
+    # a folder with neither run file is no run (a sweep's summary, results/sweep/): nothing to pin again
+    dirs = [p for p in dirs if (p / "config.json").exists() or (p / "metrics.json").exists()]
     return [f"{shown_path(p)} is not read: {why}; pin the run again: "
             f"`python cli.py pin RUN --as {p.name}{pack.pack_flag()} --force`"
             for p in dirs if isinstance(why := _read_run(p), str)]
