@@ -97,9 +97,9 @@ def _plot_target(path: str) -> Path:
         raise UsageError(f"--plot {path} is a folder", "give a file name, e.g. --plot build/study.png")
     if target.parent.exists() and not target.parent.is_dir():  # "create it" could not help there
         raise UsageError(f"--plot {path}: {target.parent} is a file, not a folder", "write the plot elsewhere")
-    if not target.parent.is_dir():
-        raise UsageError(f"--plot {path}: folder {target.parent} does not exist", "create it, or write the plot elsewhere")
-    reason = make_folder(target.parent)  # exists: only probes that a file can be written there
+    # a folder not made yet (build/ on a fresh clone) is probed and removed again: save_figure makes it once the
+    # study is done, so a study refused or stopped before then leaves no empty folder
+    reason = make_folder(target.parent, keep=False)
     if reason:
         raise UsageError(f"--plot {path}: cannot write in {target.parent} ({reason})", "write the plot elsewhere")
     return target
