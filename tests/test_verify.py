@@ -656,6 +656,17 @@ def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):
     assert out["status"] == "incorrect" and out["details"][0]["expected"]
 
 
+def test_cli_check_table_shows_values_as_text_not_python_reprs(proj, tmp_path, capsys):
+    """check's table showed `None` where nothing was found, the key points as a Python list with every backslash
+    doubled (['$\\\\mathbf{J}$ ...', ...]) and the matrix as [[0.0, 0.0, -1.0, ...], ...] on one run of text."""
+    (tmp_path / "answer.md").write_text("The answer is 42.")
+    assert main(["check", "3.1", str(tmp_path / "answer.md")]) == 0
+    out = capsys.readouterr().out
+    assert "None" not in out and "['" not in out and "\\\\" not in out and "-1.0," not in out, out
+    assert "[0, 0, -1, -1, -1]" in out and "[0, -2, 4, -2, 0]" in out  # the reference's first and last rows
+    assert "- $\\mathbf{J}$ is symmetric" in out  # each key point on its own line, as `reference` lists them
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])  # utf-16: what Notepad saves as "Unicode"
 def test_cli_check_stdin_that_is_not_utf8_is_refused_as_a_file_is(proj, tmp_path, capsys, monkeypatch, encoding):
     """Under a C locale stdin lets any bytes through: a UTF-16 answer was checked as mojibake, `unchecked`, exit 0."""

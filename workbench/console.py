@@ -154,3 +154,22 @@ def fmt_points(points: float) -> str:
 def counted(n: float, word: str) -> str:
     """"1 problem", "2 problems", "0.5 points": a count and its noun, singular only for one."""
     return f"{n:g} {word}{'s' * (n != 1)}"
+
+
+def value_text(value) -> str:
+    """A check's expected or found value for a table cell: a reader's text, not a Python repr (None, quotes,
+    every backslash doubled); a matrix one row a line, a list of texts one item a line, whole floats as integers."""
+    def number(v):
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {value_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, str) for v in value):
+            return "\n".join(f"- {v}" for v in value)
+        if value and all(isinstance(v, (list, tuple)) for v in value):
+            return "\n".join(value_text(row) for row in value)
+        return "[" + ", ".join(number(v) if isinstance(v, (int, float)) else value_text(v) for v in value) + "]"
+    return number(value)

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, err_console, fmt_points, print_error, print_json
+from workbench.console import console, err_console, fmt_points, print_error, print_json, value_text
 from workbench.errors import LLMError, UsageError
 
 ANSWER_LIMIT = 16 * 2**20  # characters of an answer: /dev/zero as the answer file read until memory ran out
@@ -223,8 +223,8 @@ def _print_verdict(v) -> None:
             ok = {True: "[green]yes[/]", False: "[red]no[/]", None: "[dim]?[/]"}[d["ok"]]
             if d["ok"] and (d.get("credit") or 0) < 1:
                 ok = "[yellow]partly[/]"
-            found = escape(str(d["found"])) + (f"\n[dim]{escape(d['note'])}[/]" if d.get("note") else "")
-            table.add_row(escape(str(d["what"])), escape(str(d["expected"])), found, ok)
+            found = escape(value_text(d["found"])) + (f"\n[dim]{escape(d['note'])}[/]" if d.get("note") else "")
+            table.add_row(escape(str(d["what"])), escape(value_text(d["expected"])), found, ok)
         console.print(table)
     if v.critique:
         console.print(v.critique, markup=False)
