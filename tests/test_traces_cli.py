@@ -1995,3 +1995,57 @@ def test_traces_show_and_cite_refuse_an_unknown_pack(wb, action):
     assert wb.run("traces", action, digest, "--pack", "a2")[0] == 0
     code, out, err = wb.run("traces", action, digest, "--pack", "nopack")
     assert code == 2 and out == "" and err.count("\n") == 1 and "no problem pack 'nopack'" in err
+
+
+def _stdin(monkeypatch, data: bytes) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def _zipped(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["export", "zip", "transcript"])
+def test_import_chat_reads_the_export_or_transcript_from_stdin_as_from_a_file(wb, monkeypatch, tmp_path, kind):
+    """`import-chat -` was refused as "no file -": it reads stdin, which gives the trace the file gives."""
+    exported = json.dumps(EXPORT).encode()
+    data, name, extra = {
+        "export": (exported, "conversations.json", ["--conversation", "rmsprop"]),
+        "zip": (_zipped("chatgpt-export/conversations.json", exported), "export.zip", ["--conversation", "rmsprop"]),
+        "transcript": ("\ufeff# Momentum\n\n## User\nWhat is $x_1$?\n\n## Assistant\nIt is **2**.\n".encode(), "chat.md",
+                       ["--model", "gpt-4o"]),
+    }[kind]
+    (tmp_path / name).write_bytes(data)
+    assert wb.run("import-chat", str(tmp_path / name), "--problem", "1.1", "--pack", "demo", *extra)[0] == 0
+    _stdin(monkeypatch, data)
+    code, out, err = wb.run("import-chat", "-", "--problem", "1.2", "--pack", "demo", *extra)
+    assert code == 0, err
+    [from_file] = [load_trace(p) for p in wb.traces() if p.parent.name == "1.1"]
+    [piped] = [load_trace(p) for p in wb.traces() if p.parent.name == "1.2"]
+    assert piped.intact and piped.imported and piped.samples == from_file.samples
+    assert piped.model_version == from_file.model_version and piped.citation().startswith(from_file.model_version)
+    info, file_info = piped.data["import"], from_file.data["import"]
+    assert info["file"] == "stdin" and info["file_sha256"] == hashlib.sha256(data).hexdigest()
+    assert (info["format"], info["title"]) == (file_info["format"], file_info["title"])
+    assert f"saved {piped.path}" in out
+
+
+@pytest.mark.parametrize("data, extra, message", [
+    (b"", [], "stdin is empty"),
+    (b" \n\n", [], "stdin is empty"),
+    (b"[{\"mapping\": ", [], "stdin: not valid JSON (line 1)"),
+    (b"PK\x03\x04 damaged", [], "stdin: not a readable zip archive"),
+    (b"[{\"title\": \"x\"}]", [], "stdin: not a ChatGPT or Claude export"),
+    (b"## User\nhi\n\n## Assistant\nhello \xff\n", ["--model", "gpt-4o"], "stdin: not UTF-8 text (byte 31)"),
+    (b"just some notes\n", ["--model", "gpt-4o"], "stdin: no user and assistant messages found"),
+    (b"## User\nhi\n\n## Assistant\nhello\n", [], "stdin does not say which model answered"),
+    (b"## User\nhi\n\n## Assistant\nhello\n", ["--model", "gpt-4o", "--conversation", "x"], "drop --conversation"),
+])
+def test_import_chat_refuses_empty_or_invalid_stdin_in_one_line(wb, monkeypatch, data, extra, message):
+    _stdin(monkeypatch, data)
+    code, out, err = wb.run("import-chat", "-", "--problem", "1.1", "--pack", "demo", *extra)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert wb.traces() == []

@@ -37,9 +37,11 @@ is the title. Everything up to the next speaker line belongs to the message.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -59,6 +61,7 @@ _MARKERS = [
     re.compile(r"^(?P<name>you|chatgpt)[ \t]+said:[ \t]*$", re.I),
 ]
 _TITLE = re.compile(r"^#[ \t]+(?P<title>.+?)[ \t]*$")
+STDIN = Path("-")  # `import-chat -`: the export or transcript piped in, told apart by its content (it has no suffix)
 _SKIP_CONTENT = {"thoughts", "reasoning_recap", "model_editable_context", "user_editable_context", "tether_quote",
                  "tether_browsing_display", "system_error"}
 
@@ -332,35 +335,33 @@ def choose_conversation(conversations: list[dict], wanted: str | None, source: s
     raise UsageError(f"{what}: {listing}{more}", "choose one with --conversation TITLE_OR_ID")
 
 
-def _read_zip(path: Path) -> bytes:
+def _read_zip(raw: bytes, where: str) -> bytes:
     """conversations.json from the export archive."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
             if not names:
-                raise UsageError(f"{path}: the archive has no conversations.json", "give the ChatGPT or Claude data export .zip")
+                raise UsageError(f"{where}: the archive has no conversations.json", "give the ChatGPT or Claude data export .zip")
             return zf.read(names[0])
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, RuntimeError) as exc:  # truncated, damaged, encrypted
-        raise UsageError(f"{path}: not a readable zip archive ({exc})",
+        raise UsageError(f"{where}: not a readable zip archive ({exc})",
                          "download the export again, or unzip it and give its conversations.json") from None
 
 
-def read_export(path: Path) -> tuple[bytes, list, str]:
-    """The raw bytes (hashed for the record), the list of conversations and the format they are in."""
-    raw = _read_bytes(path)
-    zipped = path.suffix.lower() == ".zip" or raw[:2] == b"PK"  # a damaged archive is no longer is_zipfile()
-    data_bytes = _read_zip(path) if zipped else raw
+def read_export(raw: bytes, where: str, zipped: bool) -> tuple[list, str]:
+    """The list of conversations in an export's bytes (or its archive's) and the format they are in."""
+    data_bytes = _read_zip(raw, where) if zipped else raw
     try:
         data = json.loads(data_bytes)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT or Claude export"
+        raise UsageError(f"{where}: not valid JSON (line {exc.lineno})", "give conversations.json from a ChatGPT or Claude export"
                          + ("" if zipped else ", or a Markdown transcript named .md (.markdown, .txt)")) from None
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 JSON", "give conversations.json from a ChatGPT or Claude export") from None
+        raise UsageError(f"{where}: not UTF-8 JSON", "give conversations.json from a ChatGPT or Claude export") from None
     except ValueError:  # int()'s limit on a number of over 4300 digits: not a JSONDecodeError
-        raise UsageError(f"{path}: a number in it is too long to read", "give conversations.json from a ChatGPT or Claude export") from None
+        raise UsageError(f"{where}: a number in it is too long to read", "give conversations.json from a ChatGPT or Claude export") from None
     except RecursionError:
-        raise UsageError(f"{path}: JSON nested too deeply to read", "give conversations.json from a ChatGPT or Claude export") from None
+        raise UsageError(f"{where}: JSON nested too deeply to read", "give conversations.json from a ChatGPT or Claude export") from None
     if isinstance(data, dict) and ("mapping" in data or "chat_messages" in data):
         data = [data]
     fmt = None
@@ -368,48 +369,72 @@ def read_export(path: Path) -> tuple[bytes, list, str]:
         fmt = ("chatgpt-export" if all("mapping" in c for c in data) else
                "claude-export" if all("chat_messages" in c for c in data) else None)
     if fmt is None:
-        raise UsageError(f"{path}: not a ChatGPT or Claude export (expected a list of conversations with `mapping` "
+        raise UsageError(f"{where}: not a ChatGPT or Claude export (expected a list of conversations with `mapping` "
                          f"or `chat_messages`)", "give conversations.json from ChatGPT's Settings > Data controls > "
                          "Export or Claude's Settings > Privacy > Export data, or a Markdown transcript")
     if not data:
-        raise UsageError(f"{path}: the export holds no conversations", "export again after chatting")
-    return raw, data, fmt
+        raise UsageError(f"{where}: the export holds no conversations", "export again after chatting")
+    return data, fmt
 
 
 def _read_bytes(path: Path) -> bytes:
+    if path == STDIN:
+        # as bytes, decoded below as a file is: a text stdin decodes with the locale's encoding (a Windows code page)
+        raw = getattr(sys.stdin, "buffer", None)
+        try:
+            data = raw.read() if raw is not None else sys.stdin.read().encode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read stdin ({exc})", "pipe the export or transcript into it, or give its file") from None
+        if not data.strip():
+            raise UsageError("stdin is empty", "pipe the export or transcript into it "
+                             "(`import-chat - --problem ID < conversations.json`), or give its file")
+        return data
     try:
         return path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path} ({exc.strerror})", "check the file's permissions") from None
 
 
+def source_name(path: Path) -> str:
+    """How messages and the record name the file: its name, or "stdin"."""
+    return "stdin" if path == STDIN else path.name
+
+
 def load_conversation(path: Path, conversation: str | None = None) -> tuple[bytes, Conversation]:
-    if not os.path.isfile(path):  # os.path: False for a name too long, where Path.is_file raises
-        raise UsageError(f"no file {path}", "give the path of conversations.json, the export .zip or a .md transcript")
-    if path.suffix.lower() in (".md", ".markdown", ".txt"):
+    if path != STDIN and not os.path.isfile(path):  # os.path: False for a name too long, where Path.is_file raises
+        raise UsageError(f"no file {path}", "give the path of conversations.json, the export .zip or a .md transcript, "
+                         "or - to read it from stdin")
+    raw = _read_bytes(path)
+    name = source_name(path)
+    if path == STDIN:  # no suffix to go by: an archive, JSON, or else a transcript
+        zipped = raw[:2] == b"PK"
+        markdown = not zipped and raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"[", b"{")
+    else:
+        zipped = path.suffix.lower() == ".zip" or raw[:2] == b"PK"  # a damaged archive is no longer is_zipfile()
+        markdown = path.suffix.lower() in (".md", ".markdown", ".txt")
+    if markdown:
         if conversation:
             raise UsageError("--conversation picks one conversation of a ChatGPT or Claude export; a transcript holds only one",
                              "drop --conversation")
-        raw = _read_bytes(path)
         try:
             text = raw.decode("utf-8-sig")  # a BOM (Windows Notepad) would hide the first speaker line
         except UnicodeDecodeError as exc:  # replacing the bytes would put words in the record that were never said
-            raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})", "save the transcript as UTF-8 and import it again") from None
-        return raw, parse_markdown(text, path.name)
-    raw, conversations, fmt = read_export(path)
+            raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})", "save the transcript as UTF-8 and import it again") from None
+        return raw, parse_markdown(text, name)
+    conversations, fmt = read_export(raw, "stdin" if path == STDIN else str(path), zipped)
     claude = fmt == "claude-export"
     try:
-        chosen = choose_conversation(conversations, conversation, path.name)
+        chosen = choose_conversation(conversations, conversation, name)
         conv = parse_claude_conversation(chosen) if claude else parse_export_conversation(chosen)
     except (AttributeError, TypeError, ValueError, OverflowError) as exc:  # a field of another type than exports have
         service = "Claude" if claude else "ChatGPT"
-        raise UsageError(f"{path.name}: not in the {service} export format this reads ({type(exc).__name__}: {exc})",
+        raise UsageError(f"{name}: not in the {service} export format this reads ({type(exc).__name__}: {exc})",
                          "give conversations.json from the export unchanged, or copy the conversation into a "
                          "Markdown transcript (see docs/prompting.md)") from None
     if claude and not chosen["chat_messages"]:
-        raise UsageError(f"{path.name}: conversation {conv.title!r} holds no messages", "choose another conversation")
+        raise UsageError(f"{name}: conversation {conv.title!r} holds no messages", "choose another conversation")
     if not any(m["role"] == "assistant" for m in conv.messages):
-        raise UsageError(f"{path.name}: conversation {conv.title!r} has no assistant reply", "choose another conversation")
+        raise UsageError(f"{name}: conversation {conv.title!r} has no assistant reply", "choose another conversation")
     return raw, conv
 
 
@@ -426,9 +451,9 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
     raw, conv = load_conversation(path, conversation)
     if not (model or conv.models):
         if conv.format == "claude-export":
-            raise UsageError(f"{path.name}: a Claude export does not say which model answered, so the trace could not "
+            raise UsageError(f"{source_name(path)}: a Claude export does not say which model answered, so the trace could not "
                              "cite it", "add --model with the model the chat used, e.g. --model claude-sonnet-4")
-        raise UsageError(f"{path.name} does not say which model answered, so the trace could not cite it",
+        raise UsageError(f"{source_name(path)} does not say which model answered, so the trace could not cite it",
                          "add --model, e.g. --model gpt-4o")
     history, exchanges, turn = [], [], -1
     for m in conv.messages:
@@ -452,7 +477,7 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
               "ChatGPT (https://chatgpt.com), copied as a Markdown transcript" if chatgpt else "a Markdown transcript")
     now = utc_now()
     info = {"format": conv.format, "origin": origin, **({"url": url.strip()} if url else {}),
-            "file": path.name, "file_sha256": hashlib.sha256(raw).hexdigest(), "title": conv.title,
+            "file": source_name(path), "file_sha256": hashlib.sha256(raw).hexdigest(), "title": conv.title,
             "conversation_id": conv.id, "created_at": conv.created_at, "updated_at": conv.updated_at,
             "model_slugs": conv.models}
     return {

@@ -35,9 +35,9 @@ def register(sub) -> None:
                                    "or Claude (claude.ai) data export (conversations.json or its .zip; which one is read "
                                    "from the content) or a Markdown transcript with "
                                    "`## User` / `## ChatGPT`, `**User:**` / `**Assistant:**` or `You said:` / "
-                                   "`ChatGPT said:` lines. Exit 0: imported; 2: bad input (the file, the conversation, "
+                                   "`ChatGPT said:` lines; - reads either from stdin. Exit 0: imported; 2: bad input (the file, the conversation, "
                                    "the problem, or a conversation already imported).")
-    p.add_argument("file", type=path_arg, help="conversations.json, the export .zip, or a .md transcript")
+    p.add_argument("file", type=path_arg, help="conversations.json, the export .zip, or a .md transcript; - for stdin")
     p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
     p.add_argument("--conversation", metavar="TITLE_OR_ID",
                    help="which conversation of an export (title or id; for Claude its name or uuid)")
