@@ -644,6 +644,18 @@ def test_cli_reference_text_of_a_free_text_problem(proj, capsys):
     assert "None" not in out and "key_points:\n  - With L2 regularization" in out
 
 
+def test_cli_reference_text_shows_formulas_and_records_as_written_not_python_reprs(proj, capsys):
+    """reference 2.2.3 printed its closed forms as Python strings, quoted and with every backslash doubled
+    ('\\\\frac{d\\\\mathcal{L}_1}...'), so a formula copied from the screen was no TeX; 5.4's records were dicts."""
+    assert main(["reference", "2.2.3"]) == 0
+    out = capsys.readouterr().out
+    assert "\\\\" not in out and "'" not in out, out
+    assert "\n  eta_star: \\eta^* = \\frac{n" in out, out
+    assert main(["reference", "5.4"]) == 0
+    out = capsys.readouterr().out
+    assert "{'" not in out and "\n  k5:\n    conv_padding: 2\n    tconv_padding: 2\n    output_padding: 1\n" in out, out
+
+
 def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):
     path = tmp_path / "answer.md"
     path.write_text(f"The result is {CONV}; it sharpens edges.")

@@ -157,19 +157,32 @@ def counted(n: float, word: str) -> str:
 
 
 def value_text(value) -> str:
-    """A check's expected or found value for a table cell: a reader's text, not a Python repr (None, quotes,
-    every backslash doubled); a matrix one row a line, a list of texts one item a line, whole floats as integers."""
+    """A check's or reference's value as a reader's text, not a Python repr (None, quotes, every backslash doubled):
+    a matrix one row a line, texts and records one item a line, a record's keys as `key: value` (what holds more
+    lines indented below its key), whole floats as integers."""
     def number(v):
         return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
     if value is None:
         return "—"
     if isinstance(value, dict):
-        return "\n".join(f"{k}: {value_text(v)}" for k, v in value.items())
+        lines = []
+        for key, item in value.items():
+            text = value_text(item)
+            if "\n" in text or (isinstance(item, (dict, list, tuple)) and text.startswith("- ")) or \
+                    (isinstance(item, dict) and item):  # a record or a list of items goes below its key
+                lines += [f"{key}:"] + ["  " + line for line in text.splitlines()]
+            else:
+                lines.append(f"{key}: {text}")
+        return "\n".join(lines)
     if isinstance(value, (list, tuple)):
-        if value and all(isinstance(v, str) for v in value):
-            return "\n".join(f"- {v}" for v in value)
+        if value and all(isinstance(v, (str, dict)) for v in value):
+            lines = []
+            for item in value:
+                first, *rest = value_text(item).splitlines() or [""]
+                lines += [f"- {first}"] + ["  " + line for line in rest]
+            return "\n".join(lines)
         if value and all(isinstance(v, (list, tuple)) for v in value):
             return "\n".join(value_text(row) for row in value)
-        return "[" + ", ".join(number(v) if isinstance(v, (int, float)) else value_text(v) for v in value) + "]"
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
     return number(value)

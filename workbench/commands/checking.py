@@ -74,22 +74,12 @@ def cmd_reference(args) -> int:
     if args.json:
         print_json(out)
         return 0
-    from rich.pretty import Pretty
-
     console.print(f"[bold]{out['problem']}[/] reference answer")
     if out.get("reason"):
         console.print(f"[dim]unchecked: {escape(out['reason'])}[/]")
-    for key, value in out.items():
-        if key == "problem" or value is None:  # a free-text problem has no answer or key, only key points
-            continue
-        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            console.print(f"[bold]{key}:[/]")
-            for item in value:
-                console.print(f"  - {item}", markup=False, soft_wrap=True)
-        elif isinstance(value, str):
-            console.print(f"[bold]{key}:[/] {escape(value)}")
-        else:
-            console.print(f"[bold]{key}:[/]", Pretty(value))
+    # a free-text problem has no answer or key, only key points; formulas as written (a repr doubled each backslash)
+    shown = {key: value for key, value in out.items() if key not in ("problem", "reason") and value is not None}
+    console.print(value_text(shown), markup=False, soft_wrap=True)
     return 0
 
 
