@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             print_json({"error": "interrupted", "fix": None, "exit_code": 130})
         return 130
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # refused by the command's parser: its usage lists the options it has, the top level's none
+            commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            commands.choices.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exc:  # bad arguments: argparse printed the usage and its message on stderr
         if exc.code and "--json" in argv and _Parser.last_error:
             from workbench.console import print_json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import pytest
 
@@ -32,6 +33,22 @@ def test_an_abbreviated_option_is_refused_not_taken_for_the_whole_one(project, c
     assert out == ""  # nothing ran: `list --js` printed the JSON document of `list --json`
     abbreviation = next(word for word in argv if word.startswith("--"))
     assert f"unrecognized arguments: {abbreviation}" in err
+
+
+@pytest.mark.parametrize("argv, command", [(["train", "unet", "--ep", "2"], "train"), (["list", "--bogus"], "list"),
+                                           (["traces", "show", "abcd", "--stream"], "traces")])
+def test_an_unknown_option_is_refused_with_its_command_s_usage(project, capsys, argv, command):
+    """`train unet --ep 2` printed the top level's usage (`cli.py [-h] [--version] COMMAND ...`) and `cli.py: error`,
+    which lists none of train's options; the command's own usage and name come with the message."""
+    from cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--json"])
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    unknown = " ".join(argv[argv.index(next(w for w in argv if w in ("--ep", "--bogus", "--stream"))):])
+    assert err.startswith(f"usage: cli.py {command} ") and f"cli.py {command}: error: unrecognized arguments: {unknown}\n" in err
+    assert json.loads(out)["error"] == f"cli.py {command}: unrecognized arguments: {unknown}"
 
 
 def test_no_parser_reads_a_prefix_of_any_of_its_long_options():
