@@ -765,6 +765,17 @@ def test_traces_list_show_cite_mark_imports(wb, export):
     assert code == 0 and len(out.strip().splitlines()) == 2 and "accessed" in out and "imported" in out
 
 
+def test_traces_show_prints_a_prompt_the_samples_share_once(wb):
+    """`prompt --samples 3` sends one prompt three times: `traces show` printed its system message and every user
+    turn (the whole statement and context) three times over; in a later sample a message sample 1 showed is one
+    line, and each of its own answers is shown."""
+    assert wb.run("prompt", "1.1", "--pack", "demo", "--samples", "3", "-s", "decompose")[0] == 0
+    code, out, _ = wb.run("traces", "show", wb.traces()[0].name)
+    assert code == 0 and out.count("Braces {like} these stay.") == 1, out
+    assert out.count("assistant · turn 1") == 3 and out.count("assistant · turn 2") == 3
+    assert out.count("system: as in sample 1") == 2 and out.count("user · turn 2: as in sample 1") == 2, out
+
+
 def test_traces_show_json_carries_the_citation_the_human_output_shows(wb):
     """`traces show` prints a `cite:` line; its --json had every field of the file but not the citation."""
     assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0

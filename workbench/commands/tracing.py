@@ -304,15 +304,20 @@ def render_trace(trace, raw: bool = False) -> None:
         head.append(f"[red]failed sample:[/] {escape(str(error))}")
     console.print(Panel("\n".join(head), title=escape(trace.path.name), title_align="left",
                         border_style="yellow" if trace.imported else "blue"))
+    first = trace.samples[0]["messages"] if trace.samples else []
     for sample, reasonings in zip(trace.samples, trace.reasonings()):
         if len(trace.samples) > 1:
             console.rule(f"sample {sample['index'] + 1}")
         turn = 0
-        for m in sample["messages"]:
+        for i, m in enumerate(sample["messages"]):
             turn += m["role"] == "user"
             label = {"system": "system", "user": f"user · turn {turn}",
                      "assistant": f"assistant · turn {turn}" + (" (imported)" if trace.imported else "")}
             style = {"system": "dim", "user": "cyan", "assistant": "green"}.get(m["role"], "white")
+            if sample is not trace.samples[0] and m["role"] != "assistant" and i < len(first) and first[i] == m:
+                # the prompt every sample was sent: printed once, not once a sample (--json has every message)
+                console.print(f"[dim]{escape(label.get(m['role'], m['role']))}: as in sample 1[/]")
+                continue
             reasoning = reasonings.pop(0) if m["role"] == "assistant" else ""
             if reasoning:  # what the model thought before answering: shown first, never taken for the answer
                 console.print(Panel(Text(reasoning) if raw else render_markdown(reasoning), border_style="dim",
