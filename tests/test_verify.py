@@ -644,6 +644,15 @@ def test_cli_reference_text_of_a_free_text_problem(proj, capsys):
     assert "None" not in out and "key_points:\n  - With L2 regularization" in out
 
 
+def test_verify_names_the_questions_without_a_trace_in_one_line_with_how_to_get_one(proj, capsys):
+    """A fresh clone's verify printed "no intact LLM trace: the handout gives 0 points without one" once per question
+    (nine lines, the same words) and never how to get a trace; the questions share one line, which says how."""
+    assert main(["verify", "--problem", "1.1.1", "--problem", "1.2.1", "--problem", "3.3"]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "no intact LLM trace" in line]
+    assert len(lines) == 1 and lines[0].startswith("1.1.1, 1.2.1, 3.3: no intact LLM trace"), lines
+    assert "python cli.py prompt ID" in lines[0] and "import-chat FILE --problem ID" in lines[0], lines
+
+
 def test_cli_reference_text_shows_formulas_and_records_as_written_not_python_reprs(proj, capsys):
     """reference 2.2.3 printed its closed forms as Python strings, quoted and with every backslash doubled
     ('\\\\frac{d\\\\mathcal{L}_1}...'), so a formula copied from the screen was no TeX; 5.4's records were dicts."""

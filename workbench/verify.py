@@ -639,12 +639,15 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
         if missing:
             at_risk = problem.points
             if "trace" in missing and pick.issue != "pin-not-found":
-                notes.append("no intact LLM trace: the handout gives 0 points without one")
+                notes.append(NO_TRACE_NOTE)
         elif own and own.status in ("incorrect", "partial"):
             at_risk = round(problem.points * (1 - own.score), 4)
     return ProblemReport(problem.id, problem.points, problem.type, required,
                          {d: present.get(d, False) for d in sorted(set(required) | set(present))},
                          tuple(verdicts), at_risk, tuple(notes))
+
+
+NO_TRACE_NOTE = "no intact LLM trace: the handout gives 0 points without one"
 
 
 def verify_pack(pack="a2", problem_ids: list[str] | None = None, judge=None,

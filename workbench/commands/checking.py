@@ -221,6 +221,7 @@ def _print_verdict(v) -> None:
 
 
 def cmd_verify(args) -> int:
+    from workbench.problems import load_pack
     from workbench.verify import ready, summary, verify_pack
 
     check_timeout(args.timeout)
@@ -231,7 +232,7 @@ def cmd_verify(args) -> int:
     if args.json:
         print_json({"reports": [r.to_dict() for r in reports], "summary": info, "ignored_files": strays})
     else:
-        _print_reports(reports, info)
+        _print_reports(reports, info, load_pack(args.pack).pack_flag())
         print_cached_grades(judge)
         for line in strays:
             err_console.print(f"warning: {line}", markup=False, soft_wrap=True)
@@ -256,8 +257,10 @@ def _verdict_cell(v) -> str:
     return f"[{style}]{v.status}{score}[/]"
 
 
-def _print_reports(reports, info) -> None:
+def _print_reports(reports, info, pack_flag: str = "") -> None:
     from rich.table import Table
+
+    from workbench.verify import NO_TRACE_NOTE
 
     table = Table(title="verify: readiness per problem")
     for col, kw in (("id", {}), ("pts", {"justify": "right"}), ("Type", {"justify": "center"}), ("present", {}),
@@ -278,9 +281,16 @@ def _print_reports(reports, info) -> None:
     n, points = info["problems"], info["points"]
     console.print(f"{n} problem{'s' * (n != 1)}, {fmt_points(points)} point{'s' * (points != 1)}; own solutions: {own}; "
                   f"points at risk: {fmt_points(info['points_at_risk'])}")
+    shared: dict[str, list[str]] = {}  # a note several problems have (no trace yet) is one line naming them all
     for r in reports:
         for note in r.notes:
-            console.print(f"[dim]{r.problem}: {escape(note)}[/]")
+            shared.setdefault(note, []).append(r.problem)
+    for note, ids in shared.items():
+        pid = ids[0] if len(ids) == 1 else "ID"
+        fix = (f" — get one with `python cli.py prompt {pid}{pack_flag}` or `python cli.py import-chat FILE --problem "
+               f"{pid}{pack_flag}`" if note == NO_TRACE_NOTE else "")
+        console.print(f"[dim]{', '.join(ids)}: {escape(note)}{escape(fix)}[/]")
+    for r in reports:
         own_v = r.own_verdict
         if own_v and own_v.status in ("incorrect", "partial") and own_v.critique:
             console.print(f"{r.problem}: {own_v.critique}", markup=False)
