@@ -812,6 +812,17 @@ def test_cli_check_refuses_a_trace_file(proj, tmp_path, capsys):
         assert main(["check", "3.1", str(path)]) != 2 and "is a trace" not in capsys.readouterr().err
 
 
+def test_cli_check_of_another_problem_s_trace_points_at_that_problem(proj, tmp_path, capsys):
+    """`check 3.1 traces/3.3/<trace>.json` said to pin the trace in solutions/a2/3.1.md and verify 3.1, where a trace
+    of 3.3 is never read; the refusal names the trace's own problem, its solution file and its verify."""
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps({"schema": SCHEMA, "problem": "3.3", "hash": "ef56" * 16, "samples": []}))
+    assert main(["check", "3.1", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a trace of 3.3, not an answer" in err and "solutions/a2/3.3.md" in err, err
+    assert "verify --problem 3.3`" in err and "3.1" not in err.replace(str(tmp_path), ""), err
+
+
 def test_cli_check_refuses_a_trace_on_stdin_naming_stdin(proj, monkeypatch, capsys):
     import io
 

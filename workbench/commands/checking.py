@@ -155,9 +155,12 @@ def _refuse_trace(text: str, pack: str, problem_id: str, path: str) -> None:
         return
     if isinstance(data, dict) and data.get("schema") == SCHEMA:
         ref, loaded = str(data.get("hash") or "")[:12] or "HASH", load_pack(pack)
-        raise UsageError(f"{'stdin' if path == '-' else path} is a trace, not an answer (check reads answer text)",
+        # the solution file that may pin it is its own problem's: verify never reads a trace of 3.3 for 3.1
+        own = str(data.get("problem") or problem_id)
+        of = "" if own == problem_id else f" of {own}"
+        raise UsageError(f"{'stdin' if path == '-' else path} is a trace{of}, not an answer (check reads answer text)",
                          f"to check its answers, put `trace: {ref}` in the front matter of solutions/"
-                         f"{loaded.name}/{problem_id}.md and run `python cli.py verify --problem {problem_id}"
+                         f"{loaded.name}/{own}.md and run `python cli.py verify --problem {own}"
                          f"{loaded.pack_flag()}`")
 
 
