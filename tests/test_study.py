@@ -415,6 +415,22 @@ def test_a_strategy_with_no_trace_is_refused_with_the_strategies_there_are(proj,
                                       "strategies with traces: direct, hinted") in err
 
 
+def test_a_model_whose_only_trace_cannot_be_read_is_not_called_a_typo(proj, capsys):
+    """The one trace of model-z was damaged (not JSON): --model model-z was refused as a name no trace has, with
+    "give one of those" (model-a, model-b), and no word of the unreadable trace that may well be model-z's."""
+    bad = proj / "traces" / "3.3" / "20260101T000000Z-model-z-0123456789ab.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"schema": "workbench.trace/1", "problem": "3.3"')  # cut off: its model cannot be read
+    for flag, name in (("--model", "model-z"), ("--strategy", "hinetd")):
+        assert main(["study", flag, name]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"1 trace could not be read, so its {flag[2:]} is unknown: {bad}: not valid JSON" in err
+        assert "`python cli.py traces verify` lists it" in err
+    assert main(["study", "--model", "model-a"]) == 0  # a name a readable trace has still studies, the bad one named
+    assert f"skipped {bad}" in capsys.readouterr().out
+
+
 def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
     assert main(["study", "--problem", "3.3", "--json"]) == 1
     out, err = capsys.readouterr()

@@ -24,6 +24,7 @@ from itertools import combinations
 from pathlib import Path
 from statistics import mean
 
+from workbench.console import counted
 from workbench.errors import UsageError
 from workbench.paths import traces_dir
 from workbench.stats import bootstrap_ci, order_test
@@ -166,21 +167,20 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
     A model filter matches the reported version or the requested name ("gpt-4o" takes gpt-4o-2024-08-06), in any
     case (GPT-4o is gpt-4o). A model or strategy that no trace of the pack's selected problems has, where there are
     some, is refused as a typo would be: it would say "nothing to study", or drop out of the study without a word."""
-    pairs, skipped, seen, seen_strategies = [], [], set(), set()
+    pairs, skipped, unreadable, seen, seen_strategies = [], [], [], set(), set()
     wanted = {m.casefold() for m in models or ()}
     if os.path.lexists(traces_dir()) and not traces_dir().is_dir():  # a file there: not "no trace"
         skipped.append(unread_folder(traces_dir()))
     for problem in problems:
         unread = unread_folder(traces_dir() / problem.id)
-        if unread:
-            skipped.append(unread)
         loaded, bad = scan_traces(problem.id)
-        skipped += [f"{path}: {why}" for path, why in bad]
+        unknown = [unread] * bool(unread) + [f"{path}: {why}" for path, why in bad]  # of no model or strategy known
+        skipped += unknown
+        unreadable += unknown
         for trace in loaded:
             if trace.data.get("pack", pack) != pack:
                 skipped.append(f"{trace.path}: a trace of pack {trace.data.get('pack')!r}, not {pack!r}")
                 continue
-            seen |= {trace.model_version, trace.requested_model} - {""}
             seen |= {trace.model_version, trace.requested_model} - {""}
             seen_strategies |= {trace.strategy} - {None, ""}
             if wanted and not {trace.model_version.casefold(), trace.requested_model.casefold()} & wanted:
@@ -191,21 +191,31 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
                 skipped.append(f"{trace.path}: {trace.fault}")
                 continue
             pairs.append((problem, trace))
-    _refuse_unknown("model", models, seen, "the reported version or the requested name, in any case", str.casefold)
-    _refuse_unknown("strategy", strategies, seen_strategies, "as the traces list it")
+    _refuse_unknown("model", models, seen, "the reported version or the requested name, in any case", unreadable,
+                    str.casefold)
+    _refuse_unknown("strategy", strategies, seen_strategies, "as the traces list it", unreadable)
     return pairs, skipped
 
 
-def _refuse_unknown(flag: str, asked: list[str] | None, seen: set[str], how: str, same=lambda name: name) -> None:
+def _refuse_unknown(flag: str, asked: list[str] | None, seen: set[str], how: str, unreadable: list[str],
+                    same=lambda name: name) -> None:
     """UsageError naming the --model/--strategy values no trace has, and those the traces have (none: nothing to
-    suggest, and the "nothing to study" error says how to get traces)."""
+    suggest, and the "nothing to study" error says how to get traces). Unreadable traces are named in it: the name
+    may be one of theirs, and then the fix is to repair the trace, not to pick another name."""
     known = {same(name) for name in seen}
     unknown = list(dict.fromkeys(a for a in asked or () if same(a) not in known))
     if unknown and seen:
         plural = {"model": "models", "strategy": "strategies"}[flag]
+        damaged = fix = ""
+        if unreadable:
+            more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+            damaged = (f"; {counted(len(unreadable), 'trace')} could not be read, so "
+                       f"{'its' if len(unreadable) == 1 else 'their'} {flag} is unknown: "
+                       f"{unreadable[0]}{more}")
+            fix = f", or repair or remove the unreadable {'trace' if len(unreadable) == 1 else 'traces'} (`python cli.py traces verify` lists {'it' if len(unreadable) == 1 else 'them'})"
         raise UsageError(f"--{flag} {', '.join(unknown)}: no trace of the selected problems is of "
                          f"{f'that {flag}' if len(unknown) == 1 else f'those {plural}'}; {plural} with traces: "
-                         f"{', '.join(sorted(seen))}", f"give one of those ({how})")
+                         f"{', '.join(sorted(seen))}{damaged}", f"give one of those ({how}){fix}")
 
 
 def unread_folder(folder: Path) -> str:
