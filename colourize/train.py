@@ -300,6 +300,8 @@ def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.devi
             raise
         raise TrainingError(f"{settings['model']} with --num-filters {cfg.num_filters} and kernel {cfg.kernel} does not fit in "
                             "memory", "use fewer filters, e.g. --num-filters 32 (the handout's)") from None
+    if ckpt is not None:
+        _check_resumable(ckpt, cfg, device, run_dir, settings["model"])
     return device, ckpt
 
 
@@ -320,22 +322,11 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
     model = build_model(settings["model"], cfg.kernel, cfg.num_filters, len(pal), 1)
     model = model.to(device, memory_format=memory_format)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and amp_dtype(device) == torch.float16)
+    scaler = _scaler(cfg, device)
     history: list[dict] = []
     if ckpt is not None:
         runs.remove_stale_temps(run_dir)
-        try:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            _check_optimizer_state(optimizer)
-            if ckpt.get("scaler"):  # float16 runs' loss scale (checkpoints from before it have none)
-                scaler.load_state_dict(ckpt["scaler"])
-            torch.set_rng_state(ckpt["rng"]["torch"])
-        except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # weights of another model or palette size
-            why = str(exc).strip().splitlines()
-            raise TrainingError(f"{run_dir / runs.CHECKPOINT} does not fit the run's {settings['model']} with "
-                                f"{len(pal)} colours ({why[-1].strip() if why else type(exc).__name__})",
-                                "the run is left as it is; train again into a new --out folder") from exc
+        _restore(ckpt, model, optimizer, scaler, run_dir, settings["model"], len(pal))
         history = list(ckpt["history"])
         config = runs.read_config(run_dir)
         changed = config["settings"].get("epochs") != cfg.epochs
@@ -391,6 +382,40 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
     _write_outputs(run_dir, settings, model, test_u8, test_y, pal, history, cfg, device, memory_format)
     runs.write_json(run_dir / runs.METRICS, metrics)
     return metrics
+
+
+def _restore(ckpt: dict, model, optimizer, scaler, run_dir: Path, model_name: str, n_colours: int) -> None:
+    """Load the checkpoint's weights, Adam and loss-scale states and random state; TrainingError where they do not
+    fit the model (another model's weights, another palette size, damaged state)."""
+    try:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        _check_optimizer_state(optimizer)
+        if ckpt.get("scaler"):  # float16 runs' loss scale (checkpoints from before it have none)
+            scaler.load_state_dict(ckpt["scaler"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # weights of another model or palette size
+        why = str(exc).strip().splitlines()
+        raise TrainingError(f"{run_dir / runs.CHECKPOINT} does not fit the run's {model_name} with "
+                            f"{n_colours} colours ({why[-1].strip() if why else type(exc).__name__})",
+                            "the run is left as it is; train again into a new --out folder") from exc
+
+
+def _check_resumable(ckpt: dict, cfg: TrainConfig, device: torch.device, run_dir: Path, model_name: str) -> None:
+    """The checkpoint loads into the run's model with its own palette: checked in preflight, so that `--all` or a sweep
+    is refused before its first run trains, not when the damaged run's turn comes. The random state is kept."""
+    pal = runs.read_palette(run_dir, runs.read_config(run_dir).get("palette_sha256"))
+    model = build_model(model_name, cfg.kernel, cfg.num_filters, len(pal), 1)
+    rng = torch.get_rng_state()
+    try:
+        _restore(ckpt, model, torch.optim.Adam(model.parameters(), lr=cfg.lr), _scaler(cfg, device), run_dir, model_name,
+                 len(pal))
+    finally:
+        torch.set_rng_state(rng)
+
+
+def _scaler(cfg: TrainConfig, device: torch.device) -> torch.amp.GradScaler:
+    return torch.amp.GradScaler(device.type, enabled=cfg.amp and amp_dtype(device) == torch.float16)
 
 
 def _checkpoint(run_dir: Path, settings: dict, model, optimizer, history: list[dict], scaler) -> None:

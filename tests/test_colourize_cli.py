@@ -1344,3 +1344,26 @@ def test_a_sweep_whose_data_moved_resumes_from_the_new_place_on_the_same_images_
     assert figures(got) == figures(want)  # as if it had never moved
     assert got["settings"]["data"] == str(moved)
     assert json.loads((runs / "sweep-seed0" / "config.json").read_text())["settings"]["data"] == str(moved)
+
+
+@pytest.mark.parametrize("damage,words", [
+    (_other_models_weights, ["does not fit the run's unet with 6 colours", "size mismatch"]),
+    (_nine_colour_palette, ["palette.npy is not the palette this run was made with"]),
+    (_adam_state_of_other_shapes, ["does not fit the run's unet", "optimizer state exp_avg"]),
+])
+def test_a_damaged_checkpoint_of_a_later_run_stops_all_resume_before_any_run_trains(project, synth, pal, capsys,
+                                                                                     damage, words):
+    """`train --all --resume` checked each checkpoint's weights, Adam state and palette only when its run's turn
+    came: poolupsample and convtranspose trained on, then unet's damaged checkpoint stopped the command, exit 2."""
+    args = ["train", "--all", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth), "--palette",
+            pal, "--json"]
+    assert cli.main(args) == 0
+    run = project / "runs" / "unet"
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    damage(ckpt, run)
+    ckpt.pop("sha256")  # as in a checkpoint from before checksums
+    torch.save(ckpt, run / "checkpoint.pt")
+    before = {p: p.read_bytes() for p in (project / "runs").rglob("*") if p.is_file()}
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(["train", "--all", "--resume", "--epochs", "2"]), *words)
+    assert {p: p.read_bytes() for p in (project / "runs").rglob("*") if p.is_file()} == before
