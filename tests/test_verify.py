@@ -653,6 +653,16 @@ def test_verify_names_the_questions_without_a_trace_in_one_line_with_how_to_get_
     assert "python cli.py prompt ID" in lines[0] and "import-chat FILE --problem ID" in lines[0], lines
 
 
+def test_verify_says_where_a_missing_critique_goes(proj, capsys):
+    """verify listed `critique` as missing (all the question's points at risk) and said nothing of where one goes;
+    the questions without one share a line naming the section and the file."""
+    write_solution(proj, "1.2.1", "answer:\n  always_min_norm: false\n")
+    write_solution(proj, "3.3", "", critique="The model was right.")
+    assert main(["verify", "--problem", "1.2.1", "--problem", "3.3", "--problem", "2.2.3"]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "Critique" in line]
+    assert lines == ["1.2.1, 2.2.3: no “## Critique” of the model's answer: write one in solutions/a2/ID.md"], lines
+
+
 def test_cli_reference_text_shows_formulas_and_records_as_written_not_python_reprs(proj, capsys):
     """reference 2.2.3 printed its closed forms as Python strings, quoted and with every backslash doubled
     ('\\\\frac{d\\\\mathcal{L}_1}...'), so a formula copied from the screen was no TeX; 5.4's records were dicts."""

@@ -235,7 +235,7 @@ def cmd_verify(args) -> int:
     if args.json:
         print_json({"reports": [r.to_dict() for r in reports], "summary": info, "ignored_files": strays})
     else:
-        _print_reports(reports, info, load_pack(args.pack).pack_flag())
+        _print_reports(reports, info, load_pack(args.pack))
         print_cached_grades(judge)
         for line in strays:
             err_console.print(f"warning: {line}", markup=False, soft_wrap=True)
@@ -260,7 +260,7 @@ def _verdict_cell(v) -> str:
     return f"[{style}]{v.status}{score}[/]"
 
 
-def _print_reports(reports, info, pack_flag: str = "") -> None:
+def _print_reports(reports, info, pack) -> None:
     from rich.table import Table
 
     from workbench.verify import NO_TRACE_NOTE
@@ -290,9 +290,13 @@ def _print_reports(reports, info, pack_flag: str = "") -> None:
             shared.setdefault(note, []).append(r.problem)
     for note, ids in shared.items():
         pid = ids[0] if len(ids) == 1 else "ID"
-        fix = (f" — get one with `python cli.py prompt {pid}{pack_flag}` or `python cli.py import-chat FILE --problem "
-               f"{pid}{pack_flag}`" if note == NO_TRACE_NOTE else "")
+        fix = (f" — get one with `python cli.py prompt {pid}{pack.pack_flag()}` or `python cli.py import-chat FILE "
+               f"--problem {pid}{pack.pack_flag()}`" if note == NO_TRACE_NOTE else "")
         console.print(f"[dim]{', '.join(ids)}: {escape(note)}{escape(fix)}[/]")
+    ids = [r.problem for r in reports if "critique" in r.missing and r.points > 0]
+    if ids:  # the table says `critique` is missing, not where one goes
+        console.print(f"[dim]{', '.join(ids)}: no “## Critique” of the model's answer: write one in "
+                      f"solutions/{escape(pack.name)}/{ids[0] if len(ids) == 1 else 'ID'}.md[/]")
     for r in reports:
         own_v = r.own_verdict
         if own_v and own_v.status in ("incorrect", "partial") and own_v.critique:
