@@ -517,6 +517,17 @@ def test_edited_trace_shows_red_box_and_fails_strict(fx, capsys):
     assert "edited trace: " in capsys.readouterr().out
 
 
+def test_the_checklist_says_how_to_mend_an_edited_trace(fx, capsys):
+    """The checklist named the edited trace and only asked for a critique; the PDF's box says to restore the trace
+    or prompt again, and so does the checklist now."""
+    path = next((fx / "traces" / "1.1").glob("*.json"))
+    path.write_text(path.read_text().replace('"content": "', '"content": "EDITED ', 1))
+    _build(fx, "--no-verify")
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())  # the notes cell, its lines joined
+    assert f"restore it from git (git checkout -- traces/1.1/{path.name}) or prompt again (python cli.py prompt 1.1 " \
+           "--pack fx)" in out, out
+
+
 def test_a_trace_copied_into_another_problem_is_not_shown_there(fx, capsys):
     path = next((fx / "traces" / "1.1").glob("*.json"))
     (fx / "traces" / "1.2").mkdir(exist_ok=True)
@@ -1924,10 +1935,10 @@ def test_a_checklist_counts_an_edited_trace_as_missing_and_requires_nothing_of_a
 
     edited = TracePick(trace=SimpleNamespace(path=tmp_path / "t.json"), issue="edited", detail="t.json: content edited")
     graded = SimpleNamespace(id="1.1", pack="fx", points=2.0, type=2, kind="written", graded=True,
-                             deliverables=("trace",))
+                             deliverables=("trace",), pack_flag=lambda: " --pack fx")
     row = checklist_row(graded, None, edited, None, ())
     assert row.present == {"trace": False} and row.missing == ["trace"] and row.points_at_risk == 2.0
-    assert "edited trace: t.json: content edited" in row.notes
+    assert any(note.startswith("edited trace: t.json: content edited; restore it") for note in row.notes)
     ungraded = SimpleNamespace(**{**vars(graded), "points": 0.0, "graded": False})
     row = checklist_row(ungraded, None, TracePick(issue="none"), None, ())
     assert (row.required, row.missing, row.points_at_risk) == ((), [], 0.0)

@@ -340,8 +340,9 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
         "plot": bool(runs) and all(r.complete for r in runs),
     }
     notes = []
-    if pick.issue == "edited":
-        notes.append(f"edited trace: {pick.detail}")
+    if pick.issue == "edited":  # as the PDF's box: how to mend it, not only what is wrong
+        notes.append(f"edited trace: {pick.detail}; restore it from git (git checkout -- "
+                     f"{shown_path(pick.trace.path)}) or prompt again (python cli.py prompt {problem.id}{problem.pack_flag()})")
     elif pick.passed_over:
         notes.append(f"showing the newest intact trace {pick.trace.path.name}; newer, edited: {', '.join(pick.passed_over)}")
     elif pick.issue in ("unreadable", "pin-not-found"):
