@@ -1382,6 +1382,19 @@ def test_strings_from_a_trace_are_shown_literally_not_as_styling(wb, tmp_path):
     assert code == 0 and f"model {name}" in out and f"{name} via" in out
 
 
+def test_a_bracket_in_a_model_name_or_a_file_name_is_listed_not_taken_for_styling(wb, tmp_path):
+    """`traces` printed each citation (and each unreadable file's name) under its table as rich markup: a model
+    named `evil[/]model` (an export's or a server's string) ended the listing in a MarkupError traceback."""
+    path = tmp_path / "chat.md"
+    path.write_text("## User\n\nHow?\n\n## ChatGPT\n\nLike this.\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "evil[/]model")[0] == 0
+    (wb.root / "traces" / "1.3" / "odd[bold]name.json").write_text("not json")
+    code, out, _ = wb.run("traces", "1.3")
+    assert code == 0 and "evil[/]model via" in out and "odd[bold]name.json:" in out, out
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 1 and "odd[bold]name.json:" in out, out
+
+
 def test_escape_sequences_in_a_reply_never_reach_the_terminal_raw(wb, tmp_path, monkeypatch):
     """A reply held ESC sequences (clear screen, an OSC 8 link to a local file, an OSC 52 clipboard write), an 8-bit
     CSI and BiDi overrides: `traces show` (rendered and --raw), `prompt` and `chat` printed them to the terminal as

@@ -148,11 +148,11 @@ def _list(problem_id: str | None, args) -> int:
     for f, why in bad:
         table.add_row(f.parent.name, "-", "-", "-", "-", "-", "[bold red]UNREADABLE[/]", *(why,) * wide)
     console.print(table)
-    if not wide:
+    if not wide:  # a citation and a file name are the trace's or the user's strings: shown literally
         for t in traces:
-            console.print(f"[dim]{t.short_hash}[/] {t.citation()}", soft_wrap=True, highlight=False)
+            console.print(f"[dim]{t.short_hash}[/] {escape(t.citation())}", soft_wrap=True, highlight=False)
     for f, why in bad:
-        console.print(f"[bold red]UNREADABLE[/] {f}: {why}", soft_wrap=True, highlight=False)
+        console.print(f"[bold red]UNREADABLE[/] {escape(f'{f}: {why}')}", soft_wrap=True, highlight=False)
     unreadable = f", {len(bad)} unreadable" if bad else ""
     console.print(f"{len(traces)} trace(s){unreadable}; check them with `python cli.py traces verify`")
     return 0
@@ -177,7 +177,7 @@ def _verify(_, args) -> int:
         print_json({"checked": count, "bad": [{"file": str(f), "reason": why} for f, why in bad]})
     elif bad:
         for f, why in bad:
-            console.print(f"[bold red]FAILED[/] {f}: {why}", soft_wrap=True)
+            console.print(f"[bold red]FAILED[/] {escape(f'{f}: {why}')}", soft_wrap=True)
         console.print(f"{len(bad)} of {count} trace(s) failed verification — restore them with `git checkout -- traces/` "
                       "or delete them and prompt again")
     else:
