@@ -279,6 +279,15 @@ def test_nothing_to_study_names_a_few_skipped_traces_and_counts_the_rest(proj, c
     assert (more in err) if more else (" more" not in err)
 
 
+def test_the_tables_titles_are_one_line_each_over_a_narrow_table(proj, capsys):
+    """With one column, each table's title was wrapped to the table's width: its legend ran over two and three lines
+    ("... N! = N" / "of them cut off ..."); each title is one line above its table."""
+    assert main(["study", "--model", "model-a"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert "mean score per problem (answers scored; N! = N of them cut off, filtered, refused or empty)" in lines, lines
+    assert "per Type: mean of problem means [95%\u00a0interval] (problems, answers scored)" in lines, lines
+
+
 def test_plot_is_written_whole(proj, tmp_path, capsys):
     from PIL import Image
 

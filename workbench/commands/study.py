@@ -180,7 +180,9 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="mean score per problem (answers scored; N! = N of them cut off, filtered, refused or empty)")
+    # each title on its own line: as a table's title it wrapped to the table's width (three lines for one column)
+    console.print("[italic]mean score per problem (answers scored; N! = N of them cut off, filtered, refused or empty)[/]")
+    table = Table()
     for col, kw in (("id", {}), ("Type", {"justify": "center"}), ("pts", {"justify": "right"})):
         table.add_column(col, overflow="fold", **kw)
     for g in study.groups:
@@ -199,7 +201,8 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         table.add_row(p.id, str(p.type), f"{p.points:g}", *cells)
     console.print(table)
 
-    by_type = Table(title="per Type: mean of problem means [95%\u00a0interval] (problems, answers scored)")
+    console.print("[italic]per Type: mean of problem means \\[95%\u00a0interval] (problems, answers scored)[/]")
+    by_type = Table()
     by_type.add_column("Type", justify="center", overflow="fold")
     for g in study.groups:
         by_type.add_column(escape(g), justify="right", overflow="fold")
