@@ -630,6 +630,26 @@ def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
     assert "Type 2 (0.75) above Type 1 (0.67), intervals overlap (may be noise)" in capsys.readouterr().out
 
 
+def test_a_types_cell_counts_the_problems_answered_but_not_scored(capsys):
+    """The Type table said "0.50 [0.00, 1.00] (2, 2)" where the column had answered five problems of that Type, three
+    unscored (free text without --judge): the mean stood on fewer problems than it seemed, and a Type answered with
+    nothing scored was a bare dash, as if never asked. Each cell counts them, as by_type's unscored_problems lists."""
+    from workbench.commands.study import _print
+    from workbench.study import Cell
+
+    study = _synthetic({1: [1.0, 0.0, None, None, None], 2: [None], 3: [0.5]})
+    for key, cell in study.cells.items():
+        if cell.scores == [None]:  # answered, nothing scored: one unchecked answer
+            study.cells[key] = Cell(counts={"unchecked": 1})
+    table = study.by_type()
+    assert table[1]["m"]["unscored_problems"] == ["1.2", "1.3", "1.4"] and table[2]["m"]["problems"] == 0
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "0.50 [0.00, 1.00] (2, 2) +3 unscored" in out and "— +1 unscored" in out
+    assert "(problems, answers scored) +N problems answered, none scored" in out
+    assert "0.50 no interval (1, 1) │" in out  # none unscored: no count
+
+
 def test_a_clear_fall_over_the_pack_is_reported_with_its_method(capsys):
     from workbench.commands.study import _print
 

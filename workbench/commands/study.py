@@ -139,11 +139,14 @@ def _style(mean: float) -> str:
 
 
 def _type_cell(row: dict) -> str:
-    """A Type's mean, its 95 % interval (none for a single problem) and (problems, answers scored)."""
+    """A Type's mean, its 95 % interval (none for a single problem), (problems, answers scored) and the problems
+    answered with none scored: the mean stands on fewer problems than were asked, and a dash alone is never asked."""
+    unscored = len(row["unscored_problems"])
+    extra = f" [dim]+{unscored} unscored[/]" if unscored else ""  # problems, as the title says
     if row["mean"] is None:
-        return "[dim]—[/]"
+        return f"[dim]—[/]{extra}"
     ci = f"[{row['ci_low']:.2f}, {row['ci_high']:.2f}]" if row["ci_low"] is not None else "[dim]no interval[/]"
-    return f"[{_style(row['mean'])}]{row['mean']:.2f}[/] {ci} ({row['problems']}, {row['answers']})"
+    return f"[{_style(row['mean'])}]{row['mean']:.2f}[/] {ci} ({row['problems']}, {row['answers']}){extra}"
 
 
 def _p(p: float) -> str:
@@ -201,7 +204,8 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         table.add_row(p.id, str(p.type), f"{p.points:g}", *cells)
     console.print(table)
 
-    console.print("[italic]per Type: mean of problem means \\[95%\u00a0interval] (problems, answers scored)[/]")
+    console.print("[italic]per Type: mean of problem means \\[95%\u00a0interval] (problems, answers scored) "
+                  "+N problems answered, none scored[/]")
     by_type = Table()
     by_type.add_column("Type", justify="center", overflow="fold")
     for g in study.groups:
