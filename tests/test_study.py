@@ -35,11 +35,11 @@ def trace(root, pid: str, answers: list[str], model: str = "model-a", strategy: 
 @pytest.fixture
 def proj(tmp_path, monkeypatch):
     root = make_project(tmp_path, monkeypatch)
-    # model-a: Type 2 (2.2.3) half right over two traces, Type 4 (3.1) right: the labels do not hold for it
+    # model-a: Type 2 (2.2.3) half right over two traces, Type 4 (3.1) right: its Type means are out of the labels' order
     trace(root, "2.2.3", [WRONG_223, RIGHT_223])
     trace(root, "2.2.3", [WRONG_223], started="2026-01-02T00:00:00.000000Z")
     trace(root, "3.1", [RIGHT_31])
-    # model-b: Type 2 right, Type 4 partly right, Type 1 free text only (unscored): the labels hold
+    # model-b: Type 2 right, Type 4 partly right, Type 1 free text only (unscored): its Type means are in order
     trace(root, "2.2.3", [RIGHT_223], model="model-b", strategy="hinted")
     trace(root, "3.1", [HALF_31, WRONG_31], model="model-b", strategy="hinted")
     trace(root, "2.3.3", [FREE_233], model="model-b", strategy="hinted")
@@ -174,8 +174,8 @@ def test_a_traces_path_that_is_a_file_is_named(proj, capsys):
 def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     assert main(["study"]) == 0
     out = capsys.readouterr().out
-    assert "model-a: the Type labels do not hold over Types 2, 4 (those scored): Type 4 (1.00) above Type 2 (0.33)" in out
-    assert "model-b: the Type labels hold over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 0.33" in out
+    assert "model-a: Type means out of the labels' order over Types 2, 4 (those scored): Type 4 (1.00) above Type 2 (0.33)" in out
+    assert "model-b: Type means in the labels' order over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 0.33" in out
     assert "8 answers from 6 traces; 1 unchecked (the check could not judge them, e.g. free text: add --judge MODEL to score it; --json gives each reason)" in out and "+1 unscored" in out
 
 
@@ -189,7 +189,7 @@ def test_equal_type_means_hold_and_one_type_alone_compares_nothing(proj, capsys)
     assert order["model-d"] == {"means": {"4": 1.0}, "ordered": None, "rises": [], "overlaps": []}
     assert main(["study"]) == 0
     out = capsys.readouterr().out
-    assert "model-c: the Type labels hold over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 1.00" in out
+    assert "model-c: Type means in the labels' order over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 1.00" in out
     assert "model-d: scored on one Type only (Type 4 1.00); nothing to compare" in out
 
 
@@ -205,7 +205,7 @@ def test_problems_scoring_two_thirds_by_different_sums_tie(proj, capsys):
     assert data["type_order"]["model-c"]["rises"] == [] and data["type_order"]["model-c"]["ordered"] is True
     assert data["type_trend"]["model-c"]["reason"] == "every problem has the same mean score"
     assert main(["study", "--model", "model-c"]) == 0
-    assert ("model-c: the Type labels hold over Types 1, 2, 4 (those scored): Type 1 0.67 ≥ Type 2 0.67 ≥ Type 4 0.67"
+    assert ("model-c: Type means in the labels' order over Types 1, 2, 4 (those scored): Type 1 0.67 ≥ Type 2 0.67 ≥ Type 4 0.67"
             in capsys.readouterr().out)
 
 
@@ -650,6 +650,26 @@ def test_a_types_cell_counts_the_problems_answered_but_not_scored(capsys):
     assert "0.50 no interval (1, 1) │" in out  # none unscored: no count
 
 
+def test_the_order_line_does_not_contradict_the_statistic(capsys):
+    """A clear fall over the pack (p < 0.05) with Type 4 a hair above Type 3 printed "scores fall as the Type rises"
+    and, on the next line, "the Type labels do not hold": two verdicts that contradict each other, the second from a
+    rise its own intervals call noise; and "the Type labels hold" was said of means in order where the statistic
+    found no evidence of an order. The line says what it measures: whether the Type means are in the labels' order."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [1.0, 1.0, 0.9, 1.0], 2: [0.8, 0.9, 0.7], 3: [0.3, 0.4, 0.2], 4: [0.2, 0.5, 0.3]})
+    assert study.type_trend()["m"]["p_value"] < 0.05 and study.type_order()["m"]["overlaps"] == [True]
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "scores fall as the Type rises" in out and "labels do not hold" not in out
+    assert ("m: Type means out of the labels' order: Type 4 (0.33) above Type 3 (0.30), intervals overlap "
+            "(may be noise)") in out
+    _print(_synthetic({1: [1.0, 0.0], 2: [0.5], 3: [0.4, 0.5]}), None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no evidence of an order" in out and "labels hold" not in out
+    assert "m: Type means in the labels' order over Types 1, 2, 3 (those scored): Type 1 0.50 ≥ Type 2 0.50 ≥ Type 3 0.45" in out
+
+
 def test_a_clear_fall_over_the_pack_is_reported_with_its_method(capsys):
     from workbench.commands.study import _print
 
@@ -919,7 +939,7 @@ def test_a_rise_over_a_type_between_is_named_too(capsys):
     order = study.type_order()["m"]
     assert order["rises"] == [[1, 3], [2, 3]] and order["overlaps"] == [False, False]
     _print(study, None)
-    assert ("m: the Type labels do not hold over Types 1, 2, 3 (those scored): Type 3 (0.60) above Type 1 (0.50), "
+    assert ("m: Type means out of the labels' order over Types 1, 2, 3 (those scored): Type 3 (0.60) above Type 1 (0.50), "
             "intervals apart; Type 3 (0.60) above Type 2 (0.30), intervals apart") in capsys.readouterr().out
 
 

@@ -224,11 +224,11 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         elif order["ordered"] is None:
             console.print(f"{escape(g)}: scored on one Type only ({means}); nothing to compare")
         elif order["ordered"]:
-            console.print(f"{escape(g)}: [green]the Type labels hold[/]{over}: {means}")
+            console.print(f"{escape(g)}: [green]Type means in the labels' order[/]{over}: {means}")
         else:
             rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f}), "
                               f"{_overlap(overlap)}" for (a, b), overlap in zip(order["rises"], order["overlaps"]))
-            console.print(f"{escape(g)}: [yellow]the Type labels do not hold[/]{over}: {rises}")
+            console.print(f"{escape(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
     counts = {s: sum(1 for a in study.answers if a.status == s) for s in ("unchecked", "missing")}
     failed = sum(c.counts.get("failed", 0) for c in study.cells.values())
     traces = len({(a.trace, a.problem) for a in study.answers})
