@@ -570,6 +570,40 @@ def test_a_failing_judge_exits_3_after_the_report(proj, capsys, monkeypatch):
         server.stop()
 
 
+def test_a_grader_failing_on_a_conversations_last_reply_grades_no_earlier_step(proj, capsys, monkeypatch):
+    """A decompose conversation (step replies, then the final answer) whose final answer the grader could not grade
+    (a reply with no score; an outage) was graded again from each earlier step reply: more paid requests, a step's
+    note scored as the model's answer ("judged from reply 2 of 3"), and after an outage "failed on 3 answers" for
+    one. The answer stays unchecked, with the grader's failure as its reason, after one request."""
+    from openai_server import FakeOpenAI
+
+    replies = ["Step 1: the gradient of the L2 term is lambda w.", "Step 2: Adam divides it by sqrt(v).", FREE_233]
+    messages = [m for text in replies for m in ({"role": "user", "content": "fixture step"},
+                                                {"role": "assistant", "content": text})]
+    write_trace({"schema": SCHEMA, "problem": "2.3.3", "pack": "a2", "strategy": "decompose", "source": "manual",
+                 "provider": {"base_url": "http://fixture.invalid/v1"}, "request": {"model": "model-c", "n": 1},
+                 "exchanges": [], "samples": [{"index": 0, "messages": messages}],
+                 "started_at": "2026-01-01T00:00:00.000000Z", "finished_at": "2026-01-01T00:00:00.000000Z"},
+                root=proj / "traces")
+    server = FakeOpenAI().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setattr("workbench.llm.BACKOFF_BASE", 0.01)
+        server.reply = lambda body, i: '{"score": 1, "notes": "every key point"}'
+        server.script({"content": "A fine answer overall."})  # the first grade has no score in it
+        argv = ["study", "--problem", "2.3.3", "--model", "model-c", "--judge", "fake-gpt", "--json"]
+        [answer] = _json(capsys, argv, code=3)["answers"]  # the grader failed: exit 3
+        assert len(server.chat_requests()) == 1
+        assert (answer["status"], answer["score"]) == ("unchecked", None) and "reply 2 of 3" not in answer["reason"]
+        server.script({"status": 401})
+        assert main(argv + ["--rejudge"]) == 3
+        out, err = capsys.readouterr()
+        assert len(server.chat_requests()) == 2 and json.loads(out)["answers"][0]["status"] == "unchecked"
+        assert "the model grader fake-gpt failed on 1 answer " in err
+    finally:
+        server.stop()
+
+
 def test_empty_answers_are_counted_unscored_in_their_cell(proj, capsys):
     trace(proj, "3.1", ["", RIGHT_31], model="model-c")  # an empty answer lacks what the check needs: missing
     assert main(["study", "--model", "model-c"]) == 0

@@ -304,6 +304,9 @@ def run_with_timeout(fn, seconds: float):
     return box.get("value")
 
 
+GRADER_FAILED = "model grader failed: "  # the note of a free-text answer the --judge grader could not grade
+
+
 def judge_submission(problem: Problem, sub: Submission, ctx: CheckContext) -> list[dict]:
     if not problem.key_points:
         return []
@@ -363,7 +366,7 @@ def run_check(ref, problem: Problem, sub: Submission, ctx: CheckContext) -> Verd
         try:
             details += judge_submission(problem, sub, ctx)
         except WorkbenchError as exc:
-            details.append(detail("key points", list(problem.key_points), None, None, note=f"model grader failed: {exc.message}"))
+            details.append(detail("key points", list(problem.key_points), None, None, note=f"{GRADER_FAILED}{exc.message}"))
     return make_verdict(problem.id, sub.subject, details)
 
 
@@ -523,8 +526,11 @@ def _latest_answer(ref, problem: Problem, subject: str, replies: list[str], ctx:
 
 def _nothing_read(v: Verdict) -> bool:
     """The check found nothing in the text: no part of an answer, so not a wrong answer either. Only an unchecked
-    verdict: an incorrect one judged an answer ('it blurs' names no feature word yet is a wrong feature)."""
-    return v.status == "unchecked" and all(d.get("found") in (None, "", []) for d in v.details)
+    verdict: an incorrect one judged an answer ('it blurs' names no feature word yet is a wrong feature). Nor one the
+    --judge grader failed on: the answer is there, and grading earlier replies (a conversation's steps) would pay for
+    more requests and could score a step's note as the answer."""
+    return (v.status == "unchecked" and all(d.get("found") in (None, "", []) for d in v.details)
+            and not any(d.get("note", "").startswith(GRADER_FAILED) for d in v.details))
 
 
 def code_resolves(pointer: str | None) -> bool:
