@@ -457,7 +457,7 @@ def test_plot_legend_shows_odd_model_names_literally(proj, tmp_path, capsys, mon
     target = tmp_path / "study.png"
     assert main(["study", "--problem", "3.1", "--plot", str(target)]) == 0
     assert target.exists() and "Traceback" not in capsys.readouterr().err
-    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    labels = [t.get_text().split("\n")[0] for t in figures[0].axes[0].get_legend().get_texts()]  # the name; then its statistic
     assert r"gpt-\$\frac{1\$-x" in labels and "\u200b_hidden" in labels and "model-a" in labels
     cut = [s for s in labels if s.startswith("gpt-x")]
     assert cut and len(cut[0]) <= 40 and cut[0].endswith("-2026-05-01")
@@ -748,6 +748,28 @@ def test_plot_draws_the_intervals_as_error_bars(tmp_path, monkeypatch):
     assert spans == [(0.0, 1.0), (0.5, 1.0)]  # Types 4 and 1; Type 2 has one problem, no whisker
 
 
+def test_plot_legend_gives_each_columns_statistic(tmp_path, monkeypatch):
+    """The plot showed the Type means and their intervals but not whether the scores fall as the Type rises: a
+    figure put in a report carried bars that look ordered (or not) with no word of what the test says. Each legend
+    entry gives its column's tau-b and p under the name, or that there is no statistic."""
+    from workbench.study import Cell
+
+    study = _synthetic({1: [1.0, 1.0, 0.9, 1.0], 2: [0.8, 0.9, 0.7], 3: [0.5, 0.4, 0.6, 0.5], 4: [0.1, 0.0, 0.2]})
+    study.groups.append("n")  # two problems: no statistic
+    study.cells.update({("1.0", "n"): Cell(scores=[0.5]), ("2.0", "n"): Cell(scores=[1.0])})
+    trend = study.type_trend()
+    assert trend["m"]["p_value"] < 0.001 and trend["n"]["tau_b"] is None
+    ax = _drawn(study, tmp_path, monkeypatch).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [f"m\ntau-b = {trend['m']['tau_b']:.2f}, p < 0.001\nscores fall as the Type rises",
+                      "n\nno statistic (2 problems scored; the test needs at least 3)"]
+    study.cells.update({(f"4.{k}", "m"): Cell(scores=[1.0]) for k in range(3)})  # Type 4 now all right: no clear order
+    trend = study.type_trend()["m"]
+    assert trend["p_value"] > 0.05
+    labels = [t.get_text() for t in _drawn(study, tmp_path, monkeypatch).axes[0].get_legend().get_texts()]
+    assert labels[0] == f"m\ntau-b = {trend['tau_b']:.2f}, p = {trend['p_value']:.2f}\nno evidence of an order"
+
+
 def test_a_p_value_just_above_the_cutoff_is_not_shown_as_the_cutoff(capsys):
     """p = 16/315 = 0.0508 was shown "p = 0.05" beside "no evidence of an order", although p <= 0.05 says "scores fall"."""
     from workbench.commands.study import _print
@@ -900,7 +922,7 @@ def test_plot_gives_every_column_its_own_colour(tmp_path, monkeypatch, columns):
     study.groups = [f"model-{k:02d}" for k in range(columns)]
     study.cells = {(pid, g): cell for (pid, _), cell in study.cells.items() for g in study.groups}
     ax = _drawn(study, tmp_path, monkeypatch).axes[0]
-    legend = {t.get_text(): tuple(h.get_facecolor()) for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
+    legend = {t.get_text().split("\n")[0]: tuple(h.get_facecolor()) for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
     assert list(legend) == study.groups and len(set(legend.values())) == columns
     per_column = [{tuple(b.get_facecolor()) for b in ax.patches[2 * k:2 * k + 2]} for k in range(columns)]
     assert per_column == [{legend[g]} for g in study.groups]  # each column's bars are its legend entry's colour

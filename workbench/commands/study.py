@@ -158,19 +158,30 @@ def _p(p: float) -> str:
     return f"p = {p:.{digits}f}"
 
 
+def _trend_verdict(trend: dict) -> str:
+    """What a column's p-value says, in words (the table's line and the plot's legend)."""
+    return "scores fall as the Type rises" if trend["p_value"] <= ALPHA else "no evidence of an order"
+
+
 def _trend_line(trend: dict) -> str:
     """Kendall's tau-b of Type vs problem mean and what its one-sided p-value says (or why there is none)."""
     if trend["tau_b"] is None:
         return f"Type labels vs scores: no statistic ({trend['reason']})"
     how = "exact" if trend["method"] == "exact" else f"Monte Carlo, {trend['permutations']:,} permutations"
-    if trend["p_value"] <= ALPHA:
-        verdict = "[green]scores fall as the Type rises[/]"
-    elif trend["tau_b"] > 0:
-        verdict = "[yellow]no evidence of an order[/] (if anything, scores rise with the Type)"
-    else:
-        verdict = "[yellow]no evidence of an order[/]"
+    verdict = f"[{'green' if trend['p_value'] <= ALPHA else 'yellow'}]{_trend_verdict(trend)}[/]"
+    if trend["p_value"] > ALPHA and trend["tau_b"] > 0:
+        verdict += " (if anything, scores rise with the Type)"
     return (f"Type labels vs scores: tau-b = {trend['tau_b']:.2f}, {_p(trend['p_value'])} "
             f"({how}, {trend['n_problems']} problems): {verdict}")
+
+
+def _legend_entry(group: str, trend: dict) -> str:
+    """A column's legend entry: its name, then its statistic and what it says, so a figure taken on its own into a
+    report carries the verdict its bars alone cannot give."""
+    if trend["tau_b"] is None:
+        return f"{_legend_label(group)}\nno statistic ({trend['reason']})"
+    return (f"{_legend_label(group)}\ntau-b = {trend['tau_b']:.2f}, {_p(trend['p_value'])}\n"
+            f"{_trend_verdict(trend)}")
 
 
 def _overlap(overlap: bool | None) -> str:
@@ -290,7 +301,7 @@ def _draw(study, path: Path) -> None:
 
     plt = _pyplot()
 
-    by_type = study.by_type()
+    by_type, trend = study.by_type(), study.type_trend()
     types = list(by_type)
     width = 0.8 / max(1, len(study.groups))
     fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(types) + 0.6 * len(study.groups)), 3.6))
@@ -300,7 +311,7 @@ def _draw(study, path: Path) -> None:
         means = [by_type[t][g]["mean"] for t in types]
         # edged in its own colour, a mean of 0 shows as a line at 0 (the axis starts below it); nan draws no bar
         bars = ax.bar(xs, [float("nan") if m is None else m for m in means], width, color=colours[k],
-                      edgecolor=colours[k], linewidth=1.2, label=_legend_label(g))
+                      edgecolor=colours[k], linewidth=1.2, label=_legend_entry(g, trend[g]))
         spans = [(x, by_type[t][g]) for x, t in zip(xs, types) if by_type[t][g]["ci_low"] is not None]
         if spans:
             ax.errorbar([x for x, _ in spans], [r["mean"] for _, r in spans],
