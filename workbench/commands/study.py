@@ -215,8 +215,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         table.add_row(p.id, str(p.type), f"{p.points:g}", *cells)
     console.print(table)
 
-    console.print("[italic]per Type: mean of problem means \\[95%\u00a0interval] (problems, answers scored) "
-                  "+N problems answered, none scored[/]")
+    console.print("[italic]per Type: mean of problem means \\[95%\u00a0interval] (problems, answers scored)[/]")
     by_type = Table()
     by_type.add_column("Type", justify="center", overflow="fold")
     for g in study.groups:
