@@ -1367,3 +1367,38 @@ def test_a_damaged_checkpoint_of_a_later_run_stops_all_resume_before_any_run_tra
     capsys.readouterr()
     _one_line_error(capsys, cli.main(["train", "--all", "--resume", "--epochs", "2"]), *words)
     assert {p: p.read_bytes() for p in (project / "runs").rglob("*") if p.is_file()} == before
+
+
+def _no_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["train", "resnet", "--resume"], ["unknown model 'resnet'", "unet (UNet)"]),
+    (["sweep", "seed", "0", "--model", "vgg", "--resume"], ["unknown model 'vgg'"]),
+    (["train", "unet", "--resume", "--device", "cuda", "--epochs", "2"], ["--device cuda", "no CUDA GPU", "--device cpu"]),
+    (["train", "unet", "--resume", "--device", "mps", "--epochs", "2"], ["--device mps", "MPS", "--device cpu"]),
+    (["train", "--all", "--resume", "--device", "cuda", "--epochs", "2"], ["--device cuda", "no CUDA GPU"]),
+    (["train", "unet", "--kernel", "40", "--new"], ["kernel 40 is larger than the 32x32 images", "at most 32"]),
+    (["train", "unet", "--kernel", "0", "--new"], ["kernel 0 is not a valid kernel size", "positive"]),
+    (["train", "unet", "--category", "ship", "--new"], ["no training images of category 8 (ship)", "--category"]),
+    (["train", "unet", "--resume", "--epochs", "2", "--category", "ship"], ["made with other settings", "category"]),
+])
+def test_bad_input_beside_a_run_is_one_line_and_leaves_every_run_byte_for_byte(project, synth, pal, capsys, monkeypatch,
+                                                                                 argv, words):
+    """Each bad input (model, device, kernel, data without the category) is refused in one line, exit 2, whether it
+    names a new --out (nothing may appear) or the existing run (nothing in it may change)."""
+    run = project / "runs" / "unet"
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
+                     "--palette", pal, "--out", str(run), "--json"]) == 0
+    _no_gpu(monkeypatch)  # where the machine has a GPU, as where it has none
+    tree = lambda: {p: p.read_bytes() if p.is_file() else "folder" for p in (project / "runs").rglob("*")}  # noqa: E731
+    before = tree()
+    capsys.readouterr()
+    new = argv[-1] == "--new"
+    out = ["--out", str(project / "runs" / "new" if new else run if argv[0] == "train" and "--all" not in argv
+                        else project / "runs")]
+    given = ["--data", str(synth), "--palette", pal, "--epochs", "1"] if new else []
+    _one_line_error(capsys, cli.main([a for a in argv if a != "--new"] + out + given), *words)
+    assert tree() == before
