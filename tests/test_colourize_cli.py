@@ -1402,3 +1402,22 @@ def test_bad_input_beside_a_run_is_one_line_and_leaves_every_run_byte_for_byte(p
     given = ["--data", str(synth), "--palette", pal, "--epochs", "1"] if new else []
     _one_line_error(capsys, cli.main([a for a in argv if a != "--new"] + out + given), *words)
     assert tree() == before
+
+
+@pytest.mark.parametrize("command", [["train", "unet", "--out", "runs/unet"], ["sweep", "seed", "0", "--model", "unet"]])
+def test_resuming_after_the_data_moved_without_data_says_to_name_the_new_place(project, synth, pal, capsys, command,
+                                                                               monkeypatch):
+    """The data path a resume takes from the run was named as if the user had passed it ('data path X does not
+    exist — pass a CIFAR-10 folder ...'); it says the run's data is gone and that --data NEWPATH resumes."""
+    import shutil
+
+    monkeypatch.chdir(project)
+    out = "runs/unet" if command[0] == "train" else "runs/sweep-seed0"
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
+                     "--palette", pal, "--out", out, "--json"]) == 0
+    shutil.move(synth.parent, project / "moved")
+    before = {p: p.read_bytes() for p in (project / "runs").rglob("*") if p.is_file()}
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(command + ["--resume", "--epochs", "2"]),
+                    f"{project / out} was trained on the images in {synth}, which are gone", "--data NEWPATH")
+    assert {p: p.read_bytes() for p in (project / "runs").rglob("*") if p.is_file()} == before

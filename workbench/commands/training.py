@@ -9,7 +9,7 @@ from pathlib import Path
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES, check_runs_parent
 from workbench.commands.catalog import add_pack_option, path_arg
 from workbench.console import console, err_console, paste_command, print_json
-from workbench.errors import Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
+from workbench.errors import DataError, Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
 from workbench.paths import runs_dir
 
 # flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
@@ -105,7 +105,8 @@ def _config(args, model: str, run_dir: Path):
         given["category"] = resolve_category(given["category"])
     saved = {}
     if args.resume and os.path.isfile(run_dir / runs.CONFIG):  # os.path: False for a name too long
-        saved = {k: v for k, v in runs.read_config(run_dir)["settings"].items() if k in TrainConfig.__dataclass_fields__}
+        config = runs.read_config(run_dir)
+        saved = {k: v for k, v in config["settings"].items() if k in TrainConfig.__dataclass_fields__}
         done = _epochs_trained(run_dir)  # runs extended by --resume --epochs before 137fa69 kept the first length
         if done is not None and isinstance(saved.get("epochs"), int) and done > saved["epochs"]:
             saved["epochs"] = done
@@ -113,6 +114,11 @@ def _config(args, model: str, run_dir: Path):
             TrainConfig(**saved | {"model": model}).check()
         except (TrainingError, TypeError) as exc:
             raise TrainingError(f"{run_dir / runs.CONFIG} holds settings that cannot train ({exc})", runs.DAMAGED) from None
+        if "data" not in given and isinstance(saved.get("data"), str) and not os.path.exists(saved["data"]):
+            # the run's path, not the user's: say so, and how a resume from moved data goes on
+            raise DataError(f"{run_dir} was trained on the images in {saved['data']}, which are gone",
+                            "if they moved, resume with --data NEWPATH (the images there must be the run's own)"
+                            if "data_sha256" in config else f"put them back at {saved['data']} to resume")
     return TrainConfig(**(saved | given | {"model": model}))
 
 
