@@ -824,3 +824,30 @@ def test_a_complete_flag_that_is_no_boolean_is_a_damaged_run_file_for_resume(cfg
     (run / "metrics.json").write_text(json.dumps(metrics | {"complete": "yes"}))
     with pytest.raises(TrainingError, match="`complete` is \"yes\", not true or false"):
         train(cfg, run, resume=True)
+
+
+def test_the_samples_figure_is_one_grid_of_the_rows_images_labelled_by_row():
+    """samples.png drew 40 separate plots (about 1 s of every run's end, more than a smoke run's training); it is one
+    image: each row's images side by side in the row's order, a white gap between them, each row named on the left."""
+    import numpy as np
+
+    from colourize import plots
+
+    rng = np.random.default_rng(0)
+    grey, truth, pred, original = rng.random((3, 4, 6)), rng.random((3, 4, 6, 3)), rng.random((3, 4, 6, 3)), rng.random((3, 4, 6, 3))
+    fig = plots.samples(grey, truth, pred, original, "UNet (epoch 2)")
+    (ax,) = fig.axes
+    grid = np.asarray(ax.images[0].get_array())
+    rows = [np.repeat(grey[..., None], 3, -1), original, truth, pred]  # top to bottom, grey shown as grey
+    step_y, step_x = (grid.shape[0] + 1) // 4, (grid.shape[1] + 1) // 3  # an image and its gap
+    for r, images in enumerate(rows):
+        for c in range(3):
+            y, x = r * step_y, c * step_x
+            assert np.allclose(grid[y:y + 4, x:x + 6], images[c]), (r, c)
+            assert np.all(grid[y + 4:y + step_y, x:x + 6] == 1) and np.all(grid[y:y + 4, x + 6:x + step_x] == 1)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["input (grey)", "original", "truth (palette)", "prediction"]
+    assert list(ax.get_yticks()) == [r * step_y + 1.5 for r in range(4)]  # a 4-high image's middle and list(ax.get_xticks()) == []
+    assert fig._suptitle.get_text() == "UNet (epoch 2)"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
