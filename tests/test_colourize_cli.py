@@ -1271,6 +1271,21 @@ def test_a_packs_pin_note_that_fails_leaves_the_run_pinned_and_says_so_in_one_li
     assert f"{folder / 'reference.py'}, line 5" in line and line.endswith("the run is pinned, without a settings note")
 
 
+def test_a_packs_pin_note_is_shown_as_written_not_taken_for_styling(project, tmp_path, capsys):
+    """pin printed the pack's note as rich markup: a note quoting a tensor shape or a tag ("out [/] here", "[bold]")
+    ended pin in a MarkupError traceback after the run was pinned, or lost its brackets."""
+    import shutil
+
+    (project / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (project / "solutions").mkdir()
+    folder = tmp_path / "note-brackets"
+    shutil.copytree(project / "problems" / "a2", folder, ignore=shutil.ignore_patterns("*.py"))
+    (folder / "reference.py").write_text("def pin_note(run):\n    return 'out [/] here, [bold]not bold'\n")
+    _finished_unet_run(project)
+    assert cli.main(["pin", "unet-lr", "--pack", str(folder)]) == 0
+    assert "note: out [/] here, [bold]not bold" in capsys.readouterr().out
+
+
 def test_a_sweep_of_an_unknown_setting_names_it_as_help_does(project, capsys):
     """`sweep lr 1` said 'argument param: invalid choice', a name neither --help nor docs/json.md use (PARAM)."""
     with pytest.raises(SystemExit) as bad:
