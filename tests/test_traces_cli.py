@@ -1395,6 +1395,14 @@ def test_a_bracket_in_a_model_name_or_a_file_name_is_listed_not_taken_for_stylin
     assert code == 1 and "odd[bold]name.json:" in out, out
 
 
+def test_a_bracket_in_the_server_s_model_name_is_shown_not_taken_for_styling(wb):
+    """prompt titled each answer's panel with the model version the server reported, read as rich markup: a server
+    naming its model `evil[/]model` ended prompt in a MarkupError traceback after the trace was saved."""
+    wb.server.script({"fields": {"model": "evil[/]model"}})
+    code, out, _ = wb.run("prompt", "1.3", "--pack", "demo")
+    assert code == 0 and "1.3 · evil[/]model" in out and len(wb.traces()) == 1, out
+
+
 def test_escape_sequences_in_a_reply_never_reach_the_terminal_raw(wb, tmp_path, monkeypatch):
     """A reply held ESC sequences (clear screen, an OSC 8 link to a local file, an OSC 52 clipboard write), an 8-bit
     CSI and BiDi overrides: `traces show` (rendered and --raw), `prompt` and `chat` printed them to the terminal as

@@ -300,7 +300,8 @@ def _single(problem, args, settings) -> int:
         for i, answer in enumerate(saved.answers()):
             from rich.panel import Panel
 
-            title = f"{problem.id} · {saved.model_version}" + (f" · sample {i + 1}" if len(saved.samples) > 1 else "")
+            # the model version is the server's string: shown as written, never as styling
+            title = f"{problem.id} · {escape(saved.model_version)}" + (f" · sample {i + 1}" if len(saved.samples) > 1 else "")
             console.print(Panel(tracing.render_markdown(answer), title=title, title_align="left", border_style="green"))
     _print_cautions({problem.id: saved.cautions()}, settings)
     for error in errors:
@@ -364,7 +365,7 @@ def _batch(problems, args, settings, skipped=(), traced=()) -> int:
         return TraceError.exit_code if any(o.unsaved for o in failed) else LLMError.exit_code if failed else 0
     from rich.table import Table
 
-    table = Table(title=f"prompt --strategy {args.strategy} · {settings.model} · {counted(len(problems), 'problem')}")
+    table = Table(title=escape(f"prompt --strategy {args.strategy} · {settings.model} · {counted(len(problems), 'problem')}"))
     # latency: the model's time on the requests; wall: also waiting for a client and the retries' backoff
     for col in ("problem", "status", "samples", "latency s", "wall s", "trace"):
         table.add_column(col, overflow="fold")
@@ -433,7 +434,7 @@ def cmd_chat(args) -> int:
     strategy = load_strategy(args.strategy)
     settings = _settings(args, stream=not args.no_stream)
     trace_folder(problem.id)  # before the conversation: it could not be saved at the end
-    prefix = f"[bold green]{settings.model}[/] ›"
+    prefix = f"[bold green]{escape(settings.model)}[/] ›"
     # Piped (`chat ID > answers.md`), stdout holds the replies and the saved trace's lines; the banner, the
     # strategy's prompt, "model ›" and "you> " are for the person typing, on stderr.
     ui = console if _stdout_is_terminal() else err_console
