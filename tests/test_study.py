@@ -440,6 +440,19 @@ def test_a_model_whose_only_trace_cannot_be_read_is_not_called_a_typo(proj, caps
     assert f"skipped {bad}" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("problems", [["3.1"], ["2.2.3", "3.1"]])
+def test_a_problem_outside_the_type_filter_is_refused(proj, capsys, monkeypatch, problems):
+    """--problem 3.1 (Type 4) --type 2 said "no intact trace to study among 0 problem(s)" and how to get traces,
+    exit 1, though 3.1 has traces; beside 2.2.3 (Type 2) it was dropped without a word. The two filters contradict:
+    bad input, named, before any judging."""
+    import workbench.study
+
+    monkeypatch.setattr(workbench.study, "run_study", lambda *a, **k: pytest.fail("judged before the input was checked"))
+    assert main(["study", *(a for pid in problems for a in ("--problem", pid)), "--type", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--problem 3.1 is Type 4, which --type 2 leaves out" in err
+
+
 def test_nothing_to_study_exits_1_and_says_how_to_get_traces(proj, capsys):
     assert main(["study", "--problem", "3.3", "--json"]) == 1
     out, err = capsys.readouterr()

@@ -58,6 +58,11 @@ def cmd_study(args) -> int:
     judge = judge_from_args(args)
     ctx = context(args.pack, judge, args.timeout)
     problems = ctx.pack.select(args.problem) if args.problem else list(ctx.pack.problems)  # a Type's interval follows the order
+    outside = [p for p in problems if types is not None and p.type not in types]
+    if args.problem and outside:  # the two filters contradict: it would say "no trace", or drop it without a word
+        wanted = ",".join(map(str, sorted(types)))
+        raise UsageError(f"--problem {outside[0].id} is Type {outside[0].type}, which --type {wanted} leaves out",
+                         "drop --type, or name only problems of those Types")
     problems = [p for p in problems if types is None or p.type in types]
     pairs, skipped = traces_to_judge(problems, ctx.pack.name, args.model, args.strategy)
     if not args.problem and types is None:
