@@ -116,6 +116,29 @@ def test_grouping_by_strategy_and_by_reported_version(proj, capsys):
     assert data["groups"] == ["model-b / hinted"]
 
 
+def test_a_column_mixing_strategies_over_different_types_says_so(proj, capsys):
+    """decompose needs a record's steps, so an instructor's decompose run covers only some Types: under --by model a
+    column then averaged decompose and direct answers on those Types and direct alone on the rest, and its Type means
+    compared the strategies as much as the Types, without a word. The column is named with each strategy's Types."""
+    trace(proj, "2.2.3", [RIGHT_223], strategy="decompose")  # model-a: decompose on Type 2 only, direct on 2 and 4
+    assert main(["study"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("model-a: its answers mix strategies over different Types (decompose: Type 2; direct: Types 2, 4), so its "
+            "Type means compare strategies too; --by model+strategy keeps them apart") in out
+    assert "model-b: its answers mix" not in out  # hinted alone
+    for by in ("model+strategy", "strategy"):  # each column one strategy; direct's one model
+        assert main(["study", "--by", by]) == 0
+        assert "mix" not in capsys.readouterr().out
+    trace(proj, "2.2.3", [RIGHT_223], model="model-c")  # --by strategy: direct of model-a on Types 2, 4, model-c on 2
+    assert main(["study", "--by", "strategy"]) == 0
+    assert ("direct: its answers mix models over different Types (model-a: Types 2, 4; model-c: Type 2)"
+            in " ".join(capsys.readouterr().out.split()))
+    trace(proj, "3.1", [RIGHT_31], strategy="decompose")  # decompose on Types 2 and 4 too: even
+    trace(proj, "3.1", [RIGHT_31], model="model-c")
+    assert main(["study"]) == 0
+    assert "mix" not in capsys.readouterr().out
+
+
 def test_edited_traces_are_skipped_and_named(proj, capsys):
     path = trace(proj, "3.1", [WRONG_31], model="model-c")
     body = json.loads(path.read_text())

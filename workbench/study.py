@@ -74,6 +74,7 @@ class Study:
     answers: list[JudgedAnswer]
     skipped: list[str]  # edited or unreadable trace files and unreadable trace folders, with why
     untraced: list[str]  # selected problems with no trace of the selected groups
+    by: str = "model"  # what a column compares: model, strategy or model+strategy
 
     def scored_cells(self, group: str) -> list[tuple]:
         """(problem, cell) of every problem with a scored answer of `group`, in pack order."""
@@ -113,6 +114,19 @@ class Study:
             out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises,
                       "overlaps": [_overlap(table[a][g], table[b][g]) for a, b in rises]}
         return out
+
+    def uneven_mixes(self) -> dict[str, dict[str, list[int]]]:
+        """Per column that mixes strategies (--by model) or models (--by strategy) whose scored answers cover
+        different Types: each one's Types. decompose needs a record's steps, so it covers only some: the column's Type
+        means then compare the strategies as much as the Types."""
+        if self.by == "model+strategy":
+            return {}
+        covered: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        for a in self.answers:
+            if a.score is not None:
+                covered[a.group][a.strategy if self.by == "model" else a.model].add(a.type)
+        return {g: {k: sorted(t) for k, t in sorted(kinds.items())} for g, kinds in covered.items()
+                if len({frozenset(t) for t in kinds.values()}) > 1}
 
     def type_trend(self) -> dict[str, dict]:
         """Per group: Kendall's tau-b between Type label and problem mean, and the one-sided permutation p-value
@@ -301,4 +315,4 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
                                         caution, graded.get("grader_model"), graded.get("from_cache")))
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
-                 skipped=skipped, untraced=[p.id for p in problems if p.id not in traced])
+                 skipped=skipped, untraced=[p.id for p in problems if p.id not in traced], by=by)

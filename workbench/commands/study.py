@@ -244,6 +244,11 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
             rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f}), "
                               f"{_overlap(overlap)}" for (a, b), overlap in zip(order["rises"], order["overlaps"]))
             console.print(f"{escape(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
+    other = "strategies" if study.by == "model" else "models"
+    for g, kinds in study.uneven_mixes().items():
+        each = "; ".join(f"{escape(k)}: Type{'s' * (len(t) > 1)} {', '.join(map(str, t))}" for k, t in kinds.items())
+        console.print(f"[yellow]{escape(g)}: its answers mix {other} over different Types[/] ({each}), so its Type means "
+                      f"compare {other} too; --by model+strategy keeps them apart")
     counts = {s: sum(1 for a in study.answers if a.status == s) for s in ("unchecked", "missing")}
     failed = sum(c.counts.get("failed", 0) for c in study.cells.values())
     traces = len({(a.trace, a.problem) for a in study.answers})
