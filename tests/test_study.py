@@ -139,6 +139,14 @@ def test_a_column_mixing_strategies_over_different_types_says_so(proj, capsys):
     assert "mix" not in capsys.readouterr().out
 
 
+def test_json_names_the_columns_that_mix_strategies_over_different_types(proj, capsys):
+    """The text named a column whose strategies cover different Types; --json, the form scripts and notebooks read,
+    had no word of it (docs/json.md: mixed_columns)."""
+    trace(proj, "2.2.3", [RIGHT_223], strategy="decompose")  # model-a: decompose on Type 2 only, direct on 2 and 4
+    assert _json(capsys, ["study"])["mixed_columns"] == {"model-a": {"decompose": [2], "direct": [2, 4]}}
+    assert _json(capsys, ["study", "--by", "model+strategy"])["mixed_columns"] == {}
+
+
 def test_edited_traces_are_skipped_and_named(proj, capsys):
     path = trace(proj, "3.1", [WRONG_31], model="model-c")
     body = json.loads(path.read_text())

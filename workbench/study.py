@@ -147,6 +147,7 @@ class Study:
             "by_type": [{"type": t, "groups": row} for t, row in self.by_type().items()],
             "type_order": self.type_order(),
             "type_trend": self.type_trend(),
+            "mixed_columns": self.uneven_mixes(),
             "answers": [asdict(a) for a in self.answers],
             "skipped_traces": self.skipped,
             "problems_without_traces": self.untraced,
