@@ -387,8 +387,12 @@ def test_ctrl_c_in_a_batch_names_what_got_a_trace_and_how_to_ask_the_rest(wb, ct
 
 def test_ctrl_c_after_a_failed_problem_counts_it_with_those_to_ask_again(wb, ctrl_c_after_one):
     """A problem that failed before Ctrl-C got no trace: it is not named as kept, and the rerun asks it again."""
-    wb.server.script({"status": 401})  # the first request, 1.1's, fails
-    code, _, err = wb.run("prompt", "1.1", "1.2", "1.3", "--pack", "demo", "--jobs", "1")
+    hold = threading.Event()  # 1.2's request, sent as 1.1's failure is reported, waits: no trace can race the Ctrl-C
+    wb.server.script({"status": 401}, {"delay": hold}, {"delay": hold})  # the first request, 1.1's, fails
+    try:
+        code, _, err = wb.run("prompt", "1.1", "1.2", "1.3", "--pack", "demo", "--jobs", "1")
+    finally:
+        hold.set()
     assert code == 130 and wb.traces() == [] and "interrupted: 0 of 3 problem(s) got a trace, each whole" in err
     assert "`python cli.py prompt 1.1 1.2 1.3 --pack demo`" in err
 
