@@ -25,6 +25,13 @@ def cfg(project) -> TrainConfig:
                        palette_pixels=5000, device="cpu")
 
 
+@pytest.fixture
+def small(cfg) -> TrainConfig:
+    """cfg on its first 20 images in batches of 5: 4 batches an epoch, as cfg's 200 in batches of 50, at a tenth of
+    the cost, for the tests whose figures only need to agree with another run's."""
+    return replace(cfg, limit=20, batch_size=5)
+
+
 def _weights(run_dir):
     return torch.load(run_dir / "model.pt", weights_only=True)["state_dict"]
 
@@ -139,10 +146,10 @@ def test_the_figures_are_the_notebooks(cfg, project, monkeypatch):
     assert final["val_acc"] == pytest.approx(100 * (logits.argmax(1) == labels).double().mean().item(), abs=0.01)
 
 
-def test_same_seed_same_result(cfg, project):
-    a = train(cfg, project / "runs" / "a")
-    b = train(cfg, project / "runs" / "b")
-    c = train(replace(cfg, seed=1), project / "runs" / "c")
+def test_same_seed_same_result(small, project):
+    a = train(small, project / "runs" / "a")
+    b = train(small, project / "runs" / "b")
+    c = train(replace(small, seed=1), project / "runs" / "c")
     assert _figures(a) == _figures(b) != _figures(c)
 
 
@@ -157,40 +164,40 @@ def test_the_same_object_saved_twice_is_the_same_bytes(tmp_path):
     assert torch.equal(torch.load(tmp_path / "a" / "model.pt", weights_only=True)["state_dict"]["w"], state["state_dict"]["w"])
 
 
-def test_resume_after_ctrl_c_equals_an_uninterrupted_run(cfg, project):
-    full = train(cfg, project / "runs" / "full")
+def test_resume_after_ctrl_c_equals_an_uninterrupted_run(small, project):
+    full = train(small, project / "runs" / "full")
     run = project / "runs" / "cut"
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, run, reporter=InterruptAt(2))
+        train(small, run, reporter=InterruptAt(2))
     partial = json.loads((run / "metrics.json").read_text())
     assert not partial["complete"] and len(partial["epochs"]) == 1
     (run / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half a checkpoint")  # as a SIGKILLed writer leaves it
     (run / ".notes.txt.tmp").write_text("not ours")
-    resumed = train(cfg, run, resume=True)
+    resumed = train(small, run, resume=True)
     assert _figures(resumed) == _figures(full)
     assert [p.name for p in run.glob(".*")] == [".notes.txt.tmp"]  # our stale temp removed, nothing else
     a, b = _weights(project / "runs" / "full"), _weights(run)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_extending_a_finished_run_equals_a_longer_run(cfg, project):
-    full = train(cfg, project / "runs" / "full")
+def test_extending_a_finished_run_equals_a_longer_run(small, project):
+    full = train(small, project / "runs" / "full")
     run = project / "runs" / "short"
-    train(replace(cfg, epochs=1), run)
-    assert _figures(train(cfg, run, resume=True)) == _figures(full)
+    train(replace(small, epochs=1), run)
+    assert _figures(train(small, run, resume=True)) == _figures(full)
     # config.json says how long the run trains: `train MODEL --out RUN --resume` takes --epochs from it (it said 1,
     # and a later resume without --epochs was refused for "more than --epochs 1"), and the writeup shows it
     assert json.loads((run / "config.json").read_text())["settings"]["epochs"] == 2
     with pytest.raises(TrainingError, match="already trained 2 epochs"):
-        train(replace(cfg, epochs=1), run, resume=True)
+        train(replace(small, epochs=1), run, resume=True)
 
 
-def test_resuming_a_stopped_run_with_fewer_epochs_records_them(cfg, project):
+def test_resuming_a_stopped_run_with_fewer_epochs_records_them(small, project):
     """`--resume --epochs 2` on a run of 3 stopped after epoch 1: config.json says 2, as long as the run now trains."""
     run = project / "runs" / "cut"
     with pytest.raises(KeyboardInterrupt):
-        train(replace(cfg, epochs=3), run, reporter=InterruptAt(2))
-    assert len(train(cfg, run, resume=True)["epochs"]) == 2
+        train(replace(small, epochs=3), run, reporter=InterruptAt(2))
+    assert len(train(small, run, resume=True)["epochs"]) == 2
     assert json.loads((run / "config.json").read_text())["settings"]["epochs"] == 2
 
 
@@ -618,20 +625,20 @@ def test_samples_show_ten_test_images_as_grey_original_truth_and_the_saved_model
     assert np.allclose(pred, pal[expected].numpy()) and title == "ConvTransposeNet (epoch 2)"
 
 
-def test_amp_in_float16_scales_the_loss_and_resumes_to_the_same_result(cfg, project, monkeypatch):
+def test_amp_in_float16_scales_the_loss_and_resumes_to_the_same_result(small, project, monkeypatch):
     """The path CUDA GPUs without bfloat16 take (float16 autocast + GradScaler), run here on the CPU."""
     import colourize.train as ctrain
 
     monkeypatch.setattr(ctrain, "amp_dtype", lambda device: torch.float16)
-    cfg = replace(cfg, amp=True)
-    full = train(cfg, project / "runs" / "full")
+    small = replace(small, amp=True)
+    full = train(small, project / "runs" / "full")
     assert json.loads((project / "runs" / "full" / "config.json").read_text())["amp_dtype"] == "float16"
     scaler = torch.load(project / "runs" / "full" / "checkpoint.pt", weights_only=True)["scaler"]
     assert scaler["scale"] > 0 and "_growth_tracker" in scaler  # the loss scale is saved for --resume
     run = project / "runs" / "cut"
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, run, reporter=InterruptAt(2))
-    assert _figures(train(cfg, run, resume=True)) == _figures(full)
+        train(small, run, reporter=InterruptAt(2))
+    assert _figures(train(small, run, resume=True)) == _figures(full)
     assert 0 < full["final"]["val_loss"] < 10
     resumed = torch.load(run / "checkpoint.pt", weights_only=True)["scaler"]
     assert resumed == scaler and scaler["_growth_tracker"] == 8  # 2 epochs of 4 steps: the count goes on across the resume
@@ -678,7 +685,7 @@ def test_evaluate_averages_the_batch_losses_over_every_test_image_in_eval_mode(w
     assert acc == pytest.approx(100.0 * (logits.argmax(1) == labels).sum().item() / 80)
 
 
-def test_a_run_stopped_after_its_last_checkpoint_is_finished_by_resume(cfg, project):
+def test_a_run_stopped_after_its_last_checkpoint_is_finished_by_resume(small, project):
     """Ctrl-C after the last epoch's checkpoint, before model.pt and the figures: --resume trains nothing
     more, writes them and marks the run complete, as an uninterrupted run."""
     class StopAfterEpoch(Reporter):
@@ -686,12 +693,12 @@ def test_a_run_stopped_after_its_last_checkpoint_is_finished_by_resume(cfg, proj
             if record["epoch"] == 2:
                 raise KeyboardInterrupt
 
-    full = train(cfg, project / "runs" / "full")
+    full = train(small, project / "runs" / "full")
     run = project / "runs" / "cut"
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, run, reporter=StopAfterEpoch())
+        train(small, run, reporter=StopAfterEpoch())
     assert not json.loads((run / "metrics.json").read_text())["complete"] and not (run / "model.pt").exists()
-    resumed = train(cfg, run, resume=True)
+    resumed = train(small, run, resume=True)
     assert resumed["complete"] and _figures(resumed) == _figures(full)
     assert {p.name for p in run.iterdir()} == RUN_FILES
     a, b = _weights(project / "runs" / "full"), _weights(run)
