@@ -653,6 +653,17 @@ def test_verify_names_the_questions_without_a_trace_in_one_line_with_how_to_get_
     assert "python cli.py prompt ID" in lines[0] and "import-chat FILE --problem ID" in lines[0], lines
 
 
+def test_verify_says_how_to_mend_an_edited_trace(proj, capsys):
+    """verify named an edited trace as "not intact evidence" and left the student to guess the way back; the note
+    says to restore it from git or prompt the question again, as the writeup's checklist and box do."""
+    path = fake_trace(proj, "3.3", ["The receptive field is 7x7."])
+    path.write_text(path.read_text().replace("7x7", "9x9"))
+    [report] = verify.verify_pack("a2", ["3.3"])
+    [note] = [n for n in report.notes if "not intact evidence" in n]
+    assert note.endswith(f"; restore it from git (git checkout -- traces/3.3/{path.name}) or prompt again "
+                         "(python cli.py prompt 3.3)"), note
+
+
 def test_verify_says_where_a_missing_critique_goes(proj, capsys):
     """verify listed `critique` as missing (all the question's points at risk) and said nothing of where one goes;
     the questions without one share a line naming the section and the file."""

@@ -631,7 +631,9 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
         present["plot"] = bool(plots) and all(Path(p).is_file() for p in plots)
         notes += [f"plot {shown_path(Path(p))} is missing" for p in plots if not Path(p).is_file()]
     if trace and not trace.intact:
-        notes.append(f"trace {trace.path.name} is not intact evidence (edited): {trace.fault}")
+        notes.append(f"trace {trace.path.name} is not intact evidence (edited): {trace.fault}; restore it from git "
+                     f"(git checkout -- {shown_path(trace.path)}) or prompt again (python cli.py prompt "
+                     f"{problem.id}{problem.pack_flag()})")
     verdicts = []
     if sol:
         verdicts.append(check_solution(ref, problem, sol, ctx))
