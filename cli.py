@@ -29,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, remembering its last error so that main can repeat it as JSON for --json (subparsers share it)."""
 
     last_error: str | None = None
+    last_prog = "cli.py COMMAND"  # whose --help the JSON error's fix names: the command's, where it is known
 
     def __init__(self, *args, **kwargs):
         # No prefix abbreviations (`--ep` for --epochs): a typo ran with another option, and an option added later
@@ -38,6 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         _Parser.last_error = f"{self.prog}: {message}"
+        _Parser.last_prog = self.prog if self.prog != "cli.py" else "cli.py COMMAND"
         super().error(message)
 
     def parse_known_args(self, args=None, namespace=None):
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code and "--json" in argv and _Parser.last_error:
             from workbench.console import print_json
 
-            print_json({"error": _Parser.last_error, "fix": "see `python cli.py COMMAND --help`", "exit_code": exc.code})
+            print_json({"error": _Parser.last_error, "fix": f"see `python {_Parser.last_prog} --help`", "exit_code": exc.code})
         raise
     if not getattr(args, "func", None):  # no command: bad input, so the help goes where errors go
         parser.print_help(sys.stderr)

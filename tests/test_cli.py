@@ -49,6 +49,7 @@ def test_an_unknown_option_is_refused_with_its_command_s_usage(project, capsys, 
     unknown = " ".join(argv[argv.index(next(w for w in argv if w in ("--ep", "--bogus", "--stream"))):])
     assert err.startswith(f"usage: cli.py {command} ") and f"cli.py {command}: error: unrecognized arguments: {unknown}\n" in err
     assert json.loads(out)["error"] == f"cli.py {command}: unrecognized arguments: {unknown}"
+    assert json.loads(out)["fix"] == f"see `python cli.py {command} --help`"  # not COMMAND: the command is known
 
 
 def test_no_parser_reads_a_prefix_of_any_of_its_long_options():
