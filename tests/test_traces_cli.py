@@ -847,6 +847,21 @@ def test_traces_verify_detects_an_edited_trace(wb):
     assert "EDITED" in out
 
 
+def test_the_listing_gives_no_citation_for_an_edited_trace(wb):
+    """`traces` printed an edited trace's citation under the table like any other, ready to paste, where `traces
+    cite` and the writeup refuse it; its line says it is not to be cited and why, and the intact one's is kept."""
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    edited, intact = (load_trace(p) for p in wb.traces())
+    edited.path.write_text(edited.path.read_text().replace("Answer 0", "Answer 1", 1))
+    code, out, _ = wb.run("traces")
+    lines = {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0] in
+             (edited.short_hash, intact.short_hash)}
+    assert code == 0 and lines[intact.short_hash] == f"{intact.short_hash} {intact.citation()}", lines
+    assert lines[edited.short_hash] == (f"{edited.short_hash} not to be cited: content edited: the hash no longer "
+                                        "matches (see `python cli.py traces verify`)"), lines
+
+
 def test_traces_verify_checks_only_the_pack_asked_for(wb):
     """`traces verify --pack a2` checked (and failed on) demo's traces too, and `--pack nopack` verified everything,
     exit 0: the flag was read for nothing. Without --pack every trace is checked, as ever."""

@@ -139,18 +139,22 @@ def _list(problem_id: str | None, args) -> int:
     table = Table(title=f"traces{' of ' + problem_id if problem_id else ''}")
     for col in ("problem", "date (UTC)", "model version", "strategy", "samples", "source", "hash") + ("citation",) * wide:
         table.add_column(col, overflow="fold")
+    def cite(t) -> str:  # an edited or moved trace is refused by `traces cite` and the writeup: no line to paste
+        return escape(t.citation()) if t.intact else \
+            f"[red]not to be cited: {escape(t.fault)} (see `python cli.py traces verify`)[/]"
+
     for t in traces:
         samples = f"{len(t.samples)}" + (f"/{t.samples_requested}" if t.samples_requested != len(t.samples) else "")
         source = "[bold yellow]IMPORTED[/]" if t.imported else t.source
         digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} {'EDITED' if 'edited' in t.fault else 'MOVED'}[/]"
         table.add_row(t.problem, escape(t.started_at[:16].replace("T", " ")), escape(t.model_version), escape(t.strategy),
-                      samples, source, digest, *(escape(t.citation()),) * wide)
+                      samples, source, digest, *(cite(t),) * wide)
     for f, why in bad:
         table.add_row(f.parent.name, "-", "-", "-", "-", "-", "[bold red]UNREADABLE[/]", *(why,) * wide)
     console.print(table)
     if not wide:  # a citation and a file name are the trace's or the user's strings: shown literally
         for t in traces:
-            console.print(f"[dim]{t.short_hash}[/] {escape(t.citation())}", soft_wrap=True, highlight=False)
+            console.print(f"[dim]{t.short_hash}[/] {cite(t)}", soft_wrap=True, highlight=False)
     for f, why in bad:
         console.print(f"[bold red]UNREADABLE[/] {escape(f'{f}: {why}')}", soft_wrap=True, highlight=False)
     unreadable = f", {len(bad)} unreadable" if bad else ""
