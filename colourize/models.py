@@ -27,7 +27,7 @@ def same_padding(kernel: int) -> int | str:
     evenly: for it PyTorch's "same" pads one more after than before (the handout's kernel // 2 on both sides
     would make 33x33 from 32x32 with kernel 4). The strided layers keep symmetric padding (strided_padding)."""
     if kernel < 1:
-        raise TrainingError(f"kernel {kernel} is not a valid kernel size", "use a positive kernel size, e.g. --kernel 3")
+        raise TrainingError(f"kernel {kernel} is not a valid kernel size (the smallest is 1x1)", "use a positive kernel size, e.g. --kernel 3")
     return (kernel - 1) // 2 if kernel % 2 else "same"
 
 
@@ -39,7 +39,7 @@ def strided_padding(kernel: int) -> tuple[int, int]:
     and 0 for even k (and op < stride holds). k=3: (1, 1); k=4: (1, 0); k=5: (2, 1).
     """
     if kernel < 1:
-        raise TrainingError(f"kernel {kernel} is not a valid kernel size", "use a positive kernel, e.g. --kernel 3")
+        raise TrainingError(f"kernel {kernel} is not a valid kernel size (the smallest is 1x1)", "use a positive kernel, e.g. --kernel 3")
     padding = (kernel - 1) // 2
     return padding, 2 * padding + 2 - kernel
 

@@ -206,7 +206,8 @@ def images_digest(train_u8: torch.Tensor, test_u8: torch.Tensor) -> str:
 
 def _check_kernel(kernel: int, size: tuple[int, int]) -> None:
     if kernel > min(size):  # legal with padding, but the kernel would mostly see the padding
-        raise TrainingError(f"kernel {kernel} is larger than the {size[1]}x{size[0]} images",  # size is (H, W); said WxH
+        raise TrainingError(f"kernel {kernel} is larger than the {size[1]}x{size[0]} images, so most of each kernel "  # WxH
+                            "would fall on the zero padding around them",
                             f"use a kernel of at most {min(size)} (the notebook's is 3)")
 
 

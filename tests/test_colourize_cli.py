@@ -1395,8 +1395,8 @@ def _no_gpu(monkeypatch):
     (["train", "unet", "--resume", "--device", "cuda", "--epochs", "2"], ["--device cuda", "no CUDA GPU", "--device cpu"]),
     (["train", "unet", "--resume", "--device", "mps", "--epochs", "2"], ["--device mps", "MPS", "--device cpu"]),
     (["train", "--all", "--resume", "--device", "cuda", "--epochs", "2"], ["--device cuda", "no CUDA GPU"]),
-    (["train", "unet", "--kernel", "40", "--new"], ["kernel 40 is larger than the 32x32 images", "at most 32"]),
-    (["train", "unet", "--kernel", "0", "--new"], ["kernel 0 is not a valid kernel size", "positive"]),
+    (["train", "unet", "--kernel", "40", "--new"], ["kernel 40 is larger than the 32x32 images", "zero padding", "at most 32"]),
+    (["train", "unet", "--kernel", "0", "--new"], ["kernel 0 is not a valid kernel size", "1x1", "positive"]),
     (["train", "unet", "--category", "ship", "--new"], ["no training images of category 8 (ship)", "--category"]),
     (["train", "unet", "--resume", "--epochs", "2", "--category", "ship"], ["made with other settings", "category"]),
 ])
