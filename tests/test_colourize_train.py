@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,8 +19,17 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 RUN_FILES = {"config.json", "metrics.json", "palette.npy", "curves.png", "samples.png", "model.pt", "checkpoint.pt"}
 
 
+@pytest.fixture(scope="module")
+def palette_cache(tmp_path_factory) -> Path:
+    """One .cache/colourize/ for this module's cfg runs: the same images give the same k-means palette (the cache is
+    keyed by the images and the settings), fitted once here instead of in each test (1-2 s each)."""
+    return tmp_path_factory.mktemp("colourize-cache")
+
+
 @pytest.fixture
-def cfg(project) -> TrainConfig:
+def cfg(project, palette_cache) -> TrainConfig:
+    (project / ".cache").mkdir()
+    (project / ".cache" / "colourize").symlink_to(palette_cache, target_is_directory=True)
     folder = make_cifar_batches(project / "data", horses_per_batch=40)  # 200 training, 40 test images
     return TrainConfig(model="convtranspose", epochs=2, batch_size=50, num_filters=8, data=str(folder),
                        palette_pixels=5000, device="cpu")
