@@ -42,16 +42,6 @@ def test_list_does_not_import_torch():
     assert out.stdout.strip().endswith("False False"), out.stderr
 
 
-def test_train_json_and_files(project, synth, capsys):
-    rc = cli.main(["train", "ConvTransposeNet", "--epochs", "1", "--num-filters", "8", "--data", str(synth), "--json"])
-    # (k-means palette here; the other CLI tests pass --palette to stay fast)
-    out = capsys.readouterr().out
-    assert rc == 0
-    (run,) = json.loads(out)["runs"]
-    assert run["model"] == "convtranspose" and Path(run["run"]) == project / "runs" / "convtranspose"
-    assert (project / "runs" / "convtranspose" / "samples.png").is_file()
-
-
 def test_resume_takes_the_runs_own_settings(project, synth, pal, capsys):
     base = ["train", "unet", "--num-filters", "8", "--batch-size", "25", "--data", str(synth), "--palette", pal, "--json"]
     assert cli.main(base + ["--epochs", "1", "--out", str(project / "runs" / "a")]) == 0
@@ -136,7 +126,9 @@ def test_a_run_trained_in_the_c_locale_on_a_non_ascii_path_records_it_as_text(pr
     assert len(json.loads((run / "metrics.json").read_text())["epochs"]) == 2
 
 
-def test_all_trains_three_models(project, synth, capsys, monkeypatch):
+def test_all_trains_three_models_and_a_later_train_on_the_same_images_reuses_their_palette(project, synth, capsys,
+                                                                                           monkeypatch):
+    # the two commands with the default k-means palette (the other CLI tests pass --palette to stay fast)
     import colourize.palette
 
     fit = colourize.palette.fit_palette
@@ -147,6 +139,13 @@ def test_all_trains_three_models(project, synth, capsys, monkeypatch):
     assert len(calls) == 1  # one k-means for the three runs: the palette is cached
     assert {p.name for p in (project / "runs").iterdir()} == {"poolupsample", "convtranspose", "unet"}
     assert "final epoch" in capsys.readouterr().out
+    rc = cli.main(["train", "ConvTransposeNet", "--epochs", "1", "--limit", "40", "--num-filters", "8", "--data",
+                   str(synth), "--out", str(project / "ct"), "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0 and len(calls) == 1  # nor one more for a later command
+    (run,) = json.loads(out)["runs"]
+    assert run["model"] == "convtranspose" and Path(run["run"]) == project / "ct"
+    assert (project / "ct" / "samples.png").is_file()
 
 
 def test_sweep_batch_size(project, synth, pal, capsys):
