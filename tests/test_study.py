@@ -64,15 +64,17 @@ def test_means_per_problem_and_type_and_whether_the_labels_hold(proj, capsys):
     assert "model-a" not in rows["2.3.3"]["groups"]
 
     by_type = {r["type"]: r["groups"] for r in data["by_type"]}
-    one = {"ci_low": None, "ci_high": None, "unscored_problems": []}  # a Type with one problem has no interval
+    one = {"ci_low": None, "ci_high": None, "ci_reason": "1 problem: too few for an interval (it needs 5)",
+           "unscored_problems": []}  # a Type with one problem has no interval
     assert by_type[2]["model-a"] == {"mean": pytest.approx(1 / 3), "problems": 1, "answers": 3, **one}
     assert by_type[4]["model-a"] == {"mean": 1.0, "problems": 1, "answers": 1, **one}
     # unscored never count as 0: 2.3.3's free text is named as the Type's problem without a score
-    assert by_type[1]["model-b"] == {"mean": None, "problems": 0, "answers": 0, **one, "unscored_problems": ["2.3.3"]}
+    assert by_type[1]["model-b"] == {"mean": None, "problems": 0, "answers": 0, **one, "unscored_problems": ["2.3.3"],
+                                     "ci_reason": "no problem scored"}
     assert by_type[1]["model-a"]["unscored_problems"] == []  # no answer of model-a to 2.3.3: nothing unscored
     order = data["type_order"]
     assert order["model-a"]["ordered"] is False and order["model-a"]["rises"] == [[2, 4]]
-    assert order["model-a"]["overlaps"] == [None]  # one problem per Type: no interval to compare
+    assert order["model-a"]["overlaps"] == [None]  # one problem per Type: no interval, the rise is not tested
     assert order["model-b"]["ordered"] is True and order["model-b"]["rises"] == []
     assert len(data["answers"]) == 8 and {a["status"] for a in data["answers"]} == {"correct", "partial", "incorrect", "unchecked"}
     assert "3.3" in data["problems_without_traces"] and not data["skipped_traces"]
@@ -86,7 +88,9 @@ def test_a_problem_sampled_often_weighs_as_much_as_one_sampled_once(proj, capsys
     rows = {r["problem"]: r["groups"]["model-b"] for r in data["by_problem"]}
     assert (rows["2.2.3"]["mean"], rows["2.2.3"]["scored"]) == (1.0, 11) and (rows["2.2.1"]["mean"], rows["2.2.1"]["scored"]) == (0.0, 1)
     assert data["by_type"] == [{"type": 2, "groups": {"model-b": {"mean": 0.5, "problems": 2, "answers": 12,
-                                                                  "ci_low": 0.0, "ci_high": 1.0,
+                                                                  "ci_low": None, "ci_high": None,
+                                                                  "ci_reason": "2 problems: too few for an interval "
+                                                                               "(it needs 5)",
                                                                   "unscored_problems": []}}}]
 
 
@@ -96,6 +100,8 @@ def test_a_problem_named_twice_is_studied_once(proj, capsys):
     assert [r["problem"] for r in data["by_problem"]] == ["2.2.3"] and len(data["answers"]) == 3
     assert data["by_type"] == [{"type": 2, "groups": {"model-a": {"mean": 1 / 3, "problems": 1, "answers": 3,
                                                                   "ci_low": None, "ci_high": None,
+                                                                  "ci_reason": "1 problem: too few for an interval "
+                                                                               "(it needs 5)",
                                                                   "unscored_problems": []}}}]
 
 
@@ -671,7 +677,8 @@ def test_three_problems_give_a_hand_computed_statistic_in_json_and_table(proj, c
     assert ("model-c: Type labels vs scores: tau-b = -0.50, p = 0.67 (exact, 3 problems): no evidence of an order"
             in out)
     assert "model-a: Type labels vs scores: no statistic (2 problems scored; the test needs at least 3)" in out
-    assert "Type 4 (1.00) above Type 2 (0.33), no interval to compare (a Type with one problem)" in out
+    assert ("Type 4 (1.00) above Type 2 (0.33), not tested (too few problems for an interval: Type 2 has 1, Type 4 "
+            "has 1)") in out
 
 
 def _synthetic(scores_by_type: dict[int, list[float]], group: str = "m"):
@@ -689,23 +696,45 @@ def _synthetic(scores_by_type: dict[int, list[float]], group: str = "m"):
 def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
     from workbench.commands.study import _print
 
-    study = _synthetic({1: [1.0, 0.0, 1.0], 2: [1.0, 0.0], 3: [0.0, 0.0], 4: [1.0, 1.0]})
+    study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 2: [1.0, 0.0, 1.0, 0.0, 1.0], 3: [0.0] * 5, 4: [1.0] * 5})
     table = study.by_type()
-    assert (table[2]["m"]["ci_low"], table[2]["m"]["ci_high"]) == (0.0, 1.0)  # 0 and 1: by hand, see test_stats
-    assert (table[3]["m"]["ci_low"], table[4]["m"]["ci_high"]) == (0.0, 1.0) and table[1]["m"]["answers"] == 3
+    # one answer each: a resample's mean is Binomial(5, 0.8) / 5 (Type 1), Binomial(5, 0.6) / 5 (Type 2); their 2.5 %
+    # points 0.4 (P(X <= 1) = 0.7 %, P(X <= 2) = 5.8 %) and 0.2 (1 %, 8.7 %), their 97.5 % points 1 (33 %, 7.8 % at 5)
+    assert (table[1]["m"]["ci_low"], table[1]["m"]["ci_high"]) == (0.4, 1.0)
+    assert (table[2]["m"]["ci_low"], table[2]["m"]["ci_high"]) == (0.2, 1.0)
+    assert (table[3]["m"]["ci_high"], table[4]["m"]["ci_low"]) == (0.0, 1.0) and table[1]["m"]["answers"] == 5
     order = study.type_order()["m"]
-    # Type 4 (1.0) above each: Type 1 (0.67) and 2 (0.5) reach 1 in their intervals, Type 3's 0..0 and 4's 1..1 apart
+    # Type 4 (1.0) above each: Type 1 (0.8) and 2 (0.6) reach 1 in their intervals, Type 3's 0..0 and 4's 1..1 apart
     assert order["rises"] == [[1, 4], [2, 4], [3, 4]] and order["overlaps"] == [True, True, False]
-    trend = study.type_trend()["m"]
-    assert trend["method"] == "exact" and trend["permutations"] == 7560  # 9! / (3! 2! 2! 2!)
     _print(study, None)
     out = capsys.readouterr().out
     assert "Type 4 (1.00) above Type 3 (0.00), intervals apart" in out
-    assert "0.50 [0.00, 1.00] (2, 2)" in out and "0.67 [0.00, 1.00] (3, 3)" in out
-    study = _synthetic({1: [1.0, 0.5, 0.5], 2: [0.5, 1.0]})
+    assert "0.60 [0.20, 1.00] (5, 5)" in out and "0.80 [0.40, 1.00] (5, 5)" in out
+    assert "no interval:" not in out  # every Type has one: no footnote
+    study = _synthetic({1: [1.0, 0.5, 0.5, 0.5, 0.5], 2: [0.5, 1.0, 0.5, 1.0, 0.5]})
     assert study.type_order()["m"]["overlaps"] == [True]
     _print(study, None)
-    assert "Type 2 (0.75) above Type 1 (0.67), intervals overlap (may be noise)" in capsys.readouterr().out
+    assert "Type 2 (0.70) above Type 1 (0.60), intervals overlap (may be noise)" in capsys.readouterr().out
+
+
+def test_a_rise_between_types_of_two_problems_each_is_not_tested(capsys):
+    """The review's study: Type 3 (0.67) above Type 1 (0.42) on 2 problems each, printed "intervals apart": the
+    bootstrap over 2 problem means gave their range (0.33..0.5), over two equal means a point (0.67..0.67), which
+    an instructor reads as a finding. Below 5 problems a Type has no interval, says why, and its rises are not
+    tested, in the text and in --json (overlaps null, ci_reason)."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [0.5, 1 / 3], 3: [2 / 3, 2 / 3]})
+    table, order = study.by_type(), study.type_order()["m"]
+    assert [(table[t]["m"]["ci_low"], table[t]["m"]["ci_reason"]) for t in (1, 3)] == \
+        [(None, "2 problems: too few for an interval (it needs 5)")] * 2
+    assert order["rises"] == [[1, 3]] and order["overlaps"] == [None]
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("Type 3 (0.67) above Type 1 (0.42), not tested (too few problems for an interval: Type 1 has 2, Type 3 "
+            "has 2)") in out and "intervals apart" not in out
+    assert "0.42 no interval (2, 2)" in out
+    assert "no interval: fewer than 5 problems, too few; its rises are not tested" in out
 
 
 def test_a_types_cell_counts_the_problems_answered_but_not_scored(capsys):
@@ -723,7 +752,7 @@ def test_a_types_cell_counts_the_problems_answered_but_not_scored(capsys):
     assert table[1]["m"]["unscored_problems"] == ["1.2", "1.3", "1.4"] and table[2]["m"]["problems"] == 0
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
-    assert "0.50 [0.00, 1.00] (2, 2) +3 unscored" in out and "— +1 unscored" in out
+    assert "0.50 no interval (2, 2) +3 unscored" in out and "— +1 unscored" in out
     assert "0.50 no interval (1, 1) │" in out  # none unscored: no count
 
 
@@ -734,12 +763,13 @@ def test_the_order_line_does_not_contradict_the_statistic(capsys):
     found no evidence of an order. The line says what it measures: whether the Type means are in the labels' order."""
     from workbench.commands.study import _print
 
-    study = _synthetic({1: [1.0, 1.0, 0.9, 1.0], 2: [0.8, 0.9, 0.7], 3: [0.3, 0.4, 0.2], 4: [0.2, 0.5, 0.3]})
+    study = _synthetic({1: [1.0, 1.0, 0.9, 1.0], 2: [0.8, 0.9, 0.7], 3: [0.3, 0.4, 0.2, 0.3, 0.3],
+                        4: [0.2, 0.5, 0.3, 0.4, 0.3]})
     assert study.type_trend()["m"]["p_value"] < 0.05 and study.type_order()["m"]["overlaps"] == [True]
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
     assert "scores fall as the Type rises" in out and "labels do not hold" not in out
-    assert ("m: Type means out of the labels' order: Type 4 (0.33) above Type 3 (0.30), intervals overlap "
+    assert ("m: Type means out of the labels' order: Type 4 (0.34) above Type 3 (0.30), intervals overlap "
             "(may be noise)") in out
     _print(_synthetic({1: [1.0, 0.0], 2: [0.5], 3: [0.4, 0.5]}), None)
     out = " ".join(capsys.readouterr().out.split())
@@ -784,11 +814,12 @@ def test_plot_draws_the_intervals_as_error_bars(tmp_path, monkeypatch):
 
     figures = []
     monkeypatch.setattr(plt, "close", figures.append)
-    _draw(_synthetic({1: [1.0, 0.5, 0.5], 2: [0.5], 4: [0.0, 1.0]}), tmp_path / "study.png")
+    _draw(_synthetic({1: [1.0, 0.5, 0.5, 0.5, 0.5], 2: [0.5, 1.0], 4: [0.0, 1.0, 0.0, 1.0, 0.0]}), tmp_path / "study.png")
     ax = figures[0].axes[0]
     whiskers = [seg for coll in ax.collections for seg in coll.get_segments()]
     spans = sorted((round(s[0][1], 3), round(s[1][1], 3)) for s in whiskers)
-    assert spans == [(0.0, 1.0), (0.5, 1.0)]  # Types 4 and 1; Type 2 has one problem, no whisker
+    # Binomial(5, 0.2) / 10 + 0.5 and Binomial(5, 0.4) / 5: 2.5 % and 97.5 % points by hand
+    assert spans == [(0.0, 0.8), (0.5, 0.8)]  # Types 4 and 1; Type 2 has two problems, too few: no whisker
 
 
 def test_plot_legend_gives_each_columns_statistic(tmp_path, monkeypatch):
@@ -894,11 +925,11 @@ def _drawn(study, tmp_path, monkeypatch):
 def test_plot_whiskers_reaching_zero_do_not_cross_the_problem_counts(tmp_path, monkeypatch):
     """The problem counts (n=) sat at the bars' base: an interval reaching 0 (Type 3 scored 0.0, 0.5, 0.0) drew its whisker
     through them. They sit below the axis now, clear of the whiskers and of the Type names."""
-    study = _synthetic({1: [1.0, 0.0, 1.0], 2: [0.5, 0.0], 3: [0.0, 0.5, 0.0]})
+    study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 2: [0.5, 0.0], 3: [0.0, 0.5, 0.0, 0.0, 0.0]})
     fig = _drawn(study, tmp_path, monkeypatch)
     ax = fig.axes[0]
     counts = _counts(ax)
-    assert sorted(t.get_text() for t in counts) == ["2", "3", "3"]
+    assert sorted(t.get_text() for t in counts) == ["2", "5", "5"]
     segments = [seg for coll in ax.collections for seg in coll.get_segments()]
     assert any(min(seg[0][1], seg[1][1]) == 0.0 for seg in segments)  # some whisker does reach 0
     boxes = [t.get_window_extent() for t in counts]
@@ -972,14 +1003,14 @@ def test_plot_gives_every_column_its_own_colour(tmp_path, monkeypatch, columns):
 
 
 def test_touching_intervals_overlap_and_a_rise_beside_a_single_problem_compares_nothing():
-    # Type 1 scores 0.5, 0.5: interval 0.5..0.5; Type 2 scores 0.5, 1: resample means 0.5, 0.75, 1 (see test_stats),
-    # interval 0.5..1.0: the two share 0.5, so the rise may be noise
-    study = _synthetic({1: [0.5, 0.5], 2: [0.5, 1.0]})
+    # Type 1 scores 0.5 five times: interval 0.5..0.5; Type 2 scores 0.5 four times and 1 once: a third of its
+    # resamples draw no 1, so it starts at 0.5: the two share 0.5, so the rise may be noise
+    study = _synthetic({1: [0.5] * 5, 2: [0.5, 0.5, 0.5, 0.5, 1.0]})
     table = study.by_type()
     assert (table[1]["m"]["ci_high"], table[2]["m"]["ci_low"]) == (0.5, 0.5)
     assert study.type_order()["m"]["overlaps"] == [True]
     # one Type of each rise has a single problem (no interval), the other an interval: nothing to compare
-    study = _synthetic({1: [0.0], 2: [1.0, 0.5], 3: [0.0, 0.5], 4: [1.0]})
+    study = _synthetic({1: [0.0], 2: [1.0, 0.5, 1.0, 0.5, 0.75], 3: [0.0, 0.5, 0.0, 0.5, 0.25], 4: [1.0]})
     assert study.type_order()["m"] == {"means": {1: 0.0, 2: 0.75, 3: 0.25, 4: 1.0}, "ordered": False,
                                        "rises": [[1, 2], [1, 3], [1, 4], [2, 4], [3, 4]], "overlaps": [None] * 5}
 
@@ -1034,7 +1065,7 @@ def test_a_rise_over_a_type_between_is_named_too(capsys):
     Type 1, which the labels say is easier. Every pair out of order is named, in the order of the Types."""
     from workbench.commands.study import _print
 
-    study = _synthetic({1: [0.5, 0.5], 2: [0.3, 0.3], 3: [0.6, 0.6]})
+    study = _synthetic({1: [0.5] * 5, 2: [0.3] * 5, 3: [0.6] * 5})
     order = study.type_order()["m"]
     assert order["rises"] == [[1, 3], [2, 3]] and order["overlaps"] == [False, False]
     _print(study, None)
@@ -1046,27 +1077,28 @@ def test_each_rise_is_named_with_its_own_overlap_and_each_type_with_its_answers(
     from workbench.commands.study import _print
     from workbench.study import Cell
 
-    study = _synthetic({1: [0.0, 0.0], 2: [1.0, 1.0], 3: [0.0, 1.0], 4: [0.5, 1.0]}, group="m[bold]")
-    # Type 1's 0..0 lies apart from Type 2's 1..1 and Type 4's 0.5..1, touches Type 3's 0..1; Type 3's and 4's overlap
+    study = _synthetic({1: [0.0] * 5, 2: [1.0] * 5, 3: [0.0, 1.0, 0.0, 1.0, 0.0], 4: [0.5, 1.0, 0.5, 1.0, 1.0]},
+                       group="m[bold]")
+    # Type 1's 0..0 lies apart from Type 2's 1..1 and Type 4's 0.6..1, touches Type 3's 0..0.8; Type 3's and 4's overlap
     assert study.type_order()["m[bold]"]["rises"] == [[1, 2], [1, 3], [1, 4], [3, 4]]
     assert study.type_order()["m[bold]"]["overlaps"] == [False, True, False, True]
     _print(study, None)
     out = capsys.readouterr().out
-    assert ("Type 2 (1.00) above Type 1 (0.00), intervals apart; Type 3 (0.50) above Type 1 (0.00), intervals overlap "
-            "(may be noise); Type 4 (0.75) above Type 1 (0.00), intervals apart; Type 4 (0.75) above Type 3 (0.50), "
+    assert ("Type 2 (1.00) above Type 1 (0.00), intervals apart; Type 3 (0.40) above Type 1 (0.00), intervals overlap "
+            "(may be noise); Type 4 (0.80) above Type 1 (0.00), intervals apart; Type 4 (0.80) above Type 3 (0.40), "
             "intervals overlap (may be noise)") in " ".join(out.split())
     assert "m[bold]: Type labels vs scores: tau-b = " in out  # the column's name as it is, not read as markup
-    # Type 1: one problem sampled three times (no interval); Type 2: two problems, three answers
+    # Type 1: one problem sampled three times; Type 2: two problems, three answers: too few for an interval
     study = _synthetic({1: [1.0], 2: [0.0, 1.0]})
     study.cells[("1.0", "m")] = Cell(scores=[1.0, 0.0, 1.0])
     study.cells[("2.0", "m")] = Cell(scores=[0.0, 0.0])
     _print(study, None)
     out = capsys.readouterr().out
-    assert "0.67 no interval (1, 3)" in out and "0.50 [0.00, 1.00] (2, 3)" in out
+    assert "0.67 no interval (1, 3)" in out and "0.50 no interval (2, 3)" in out
 
 
 def test_plot_draws_a_point_interval_that_float_sums_put_past_the_mean(tmp_path, monkeypatch):
-    """Three problems at 0.1 (three at 0.7): numpy's resample means are 0.10000000000000002 (0.6999999999999998),
+    """Six problems at 0.7 (six at 0.1): numpy's resample means are 0.7000000000000001 (0.09999999999999999),
     a hair above (below) the mean: a negative whisker length, which matplotlib refuses."""
     import matplotlib.pyplot as plt
 
@@ -1074,7 +1106,7 @@ def test_plot_draws_a_point_interval_that_float_sums_put_past_the_mean(tmp_path,
 
     figures = []
     monkeypatch.setattr(plt, "close", figures.append)
-    study = _synthetic({1: [0.1] * 3, 2: [0.7] * 3})
+    study = _synthetic({1: [0.7] * 6, 2: [0.1] * 6})
     table = study.by_type()
     assert table[1]["m"]["ci_low"] > table[1]["m"]["mean"] and table[2]["m"]["ci_high"] < table[2]["m"]["mean"]
     _draw(study, tmp_path / "study.png")
@@ -1083,17 +1115,22 @@ def test_plot_draws_a_point_interval_that_float_sums_put_past_the_mean(tmp_path,
 
 
 def test_intervals_that_touch_but_for_float_sums_overlap(capsys):
-    """Type 1: three problems at 0.7, interval 0.7..0.7 (every resample); Type 2: 0.7 and 1, interval from 0.7 (a
-    quarter of resamples). The two share 0.7 and print as [0.70, 0.70] and [0.70, 1.00], but numpy sums three 0.7s to
-    0.6999999999999998: the rise was called "intervals apart"."""
+    """Type 1: five problems answered 0.7 three times each, interval 0.7..0.7 (every resample); Type 2: four at 0.7
+    and one at 1, interval from 0.7 (a third of resamples). The two share 0.7 and print as [0.70, 0.70] and [0.70,
+    0.88], but numpy sums three 0.7s to 0.6999999999999998: the rise was called "intervals apart"."""
     from workbench.commands.study import _print
+    from workbench.study import Cell
 
-    study = _synthetic({1: [0.7] * 3, 2: [0.7, 1.0]})
+    study = _synthetic({1: [0.7] * 5, 2: [0.7, 0.7, 0.7, 0.7, 1.0]})
+    for k in range(5):
+        study.cells[(f"1.{k}", "m")] = Cell(scores=[0.7] * 3)
+    table = study.by_type()
+    assert table[1]["m"]["ci_high"] < table[2]["m"]["ci_low"] == 0.7  # apart by a float's hair
     assert study.type_order()["m"]["overlaps"] == [True]
     _print(study, None)
     out = capsys.readouterr().out
-    assert "0.70 [0.70, 0.70] (3, 3)" in out and "0.85 [0.70, 1.00] (2, 2)" in out
-    assert "Type 2 (0.85) above Type 1 (0.70), intervals overlap (may be noise)" in out
+    assert "0.70 [0.70, 0.70] (5, 15)" in out and "0.76 [0.70, 0.88] (5, 5)" in out
+    assert "Type 2 (0.76) above Type 1 (0.70), intervals overlap (may be noise)" in out
 
 
 def test_workers_grading_the_same_answer_at_once_leave_one_whole_grade(proj, capsys, monkeypatch):

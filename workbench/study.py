@@ -6,9 +6,10 @@ strategy, or both. Per group and problem it keeps the mean score of the judged a
 partial its credit, incorrect 0); per Type label the mean of those problem means, so a problem
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
 the easiest for an LLM and Type 4 the hardest, so no Type's mean should rise above a lower Type's;
-`type_order` names every pair of Types where one does, and says whether the two Types' 95 % intervals (a seeded bootstrap
-over each Type's problems) overlap. With a few problems per Type most rises are noise: `type_trend` measures the
-order with Kendall's tau-b between Type and problem mean and a one-sided permutation p-value (workbench.stats).
+`type_order` names every pair of Types where one does, and says whether the two Types' 95 % intervals (a seeded
+two-stage bootstrap over each Type's problems and their answers; none below stats.MIN_PROBLEMS problems, so the
+rise is not tested) overlap. With a few problems per Type most rises are noise: `type_trend` measures the order with
+Kendall's tau-b between Type and problem mean and a one-sided permutation p-value (workbench.stats).
 Answers the checks cannot judge in full (unchecked: free text without --judge, or any part not judged) or that
 lack what the check needs (missing) are counted, never scored. Answers cut off at the token limit, filtered,
 refused or empty are scored as they came and counted (`cautioned`): a low mean may be the token limit's doing,
@@ -27,7 +28,7 @@ from statistics import mean
 from workbench.console import counted
 from workbench.errors import UsageError
 from workbench.paths import traces_dir
-from workbench.stats import bootstrap_ci, order_test
+from workbench.stats import order_test, type_interval
 from workbench.traces import scan_traces, trace_files
 
 SCORED = ("correct", "partial", "incorrect")
@@ -83,28 +84,29 @@ class Study:
 
     def by_type(self) -> dict[int, dict[str, dict]]:
         """Type -> group -> {mean (of problem means), problems (with a scored answer), answers (scored), ci_low,
-        ci_high (the 95 % bootstrap interval over the problems; None with fewer than 2), unscored_problems (ids the
-        group answered with none scored: left out of the mean, so it may stand on fewer problems than were asked)}."""
+        ci_high (the 95 % two-stage bootstrap interval over the problems and their answers; None with fewer than
+        stats.MIN_PROBLEMS problems), ci_reason (why there is none, else None), unscored_problems (ids the group
+        answered with none scored: left out of the mean, so it may stand on fewer problems than were asked)}."""
         out: dict[int, dict[str, dict]] = {}
         for t in sorted({p.type for p in self.problems}):
             out[t] = {}
             for g in self.groups:
                 cells = [c for p, c in self.scored_cells(g) if p.type == t]
                 means = [c.mean for c in cells]
-                ci = bootstrap_ci(means)
+                ci, why = type_interval([c.scores for c in cells])
                 unscored = [p.id for p in self.problems if p.type == t
                             and (p.id, g) in self.cells and self.cells[(p.id, g)].mean is None]
                 out[t][g] = {"mean": mean(means) if means else None, "problems": len(means),
                              "answers": sum(len(c.scores) for c in cells),
                              "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
-                             "unscored_problems": unscored}
+                             "ci_reason": why, "unscored_problems": unscored}
         return out
 
     def type_order(self) -> dict[str, dict]:
         """Per group: do the Type means fall (or stay) from Type 1 to Type 4? Every pair of Types with data whose
         higher Type scores above the lower one is a rise, listed as [lower Type, higher Type] in the Types' order: not
         only neighbours (Type 3 above Type 1 with Type 2 below both); `overlaps` says per rise whether the two Types'
-        intervals overlap (None when either Type has a single problem, so no interval)."""
+        intervals overlap (None when either Type has no interval: too few problems, so the rise is not tested)."""
         table = self.by_type()
         out = {}
         for g in self.groups:
@@ -156,7 +158,7 @@ class Study:
 
 def _overlap(low_type: dict, high_type: dict) -> bool | None:
     """Whether two by_type cells' intervals overlap (float sums may part touching ones by a hair, hence 1e-9);
-    None when either has no interval (a single problem)."""
+    None when either has no interval (too few problems)."""
     if low_type["ci_low"] is None or high_type["ci_low"] is None:
         return None
     return max(low_type["ci_low"], high_type["ci_low"]) <= min(low_type["ci_high"], high_type["ci_high"]) + 1e-9

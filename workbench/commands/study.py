@@ -11,6 +11,7 @@ from workbench.commands.checking import (add_judge_options, check_timeout, judge
 from workbench.console import console, counted, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 from workbench.paths import inside_traces, make_folder
+from workbench.stats import MIN_PROBLEMS
 
 ALPHA = 0.05  # a one-sided p-value at most this says the scores fall as the Type rises
 SKIPPED_NAMED = 5  # skipped trace files an error names; the rest are counted
@@ -24,7 +25,8 @@ def register(sub) -> None:
         description="Judge every sample of every intact trace with the pack's checks (verify judges only the trace "
                     "a writeup shows), then show the mean score per problem and per Type label for each model, "
                     "strategy, or both. Type 1 should score highest and Type 4 lowest: per column, Kendall's tau-b "
-                    "between Type and problem mean with a one-sided permutation p-value, a 95 % bootstrap interval per Type, "
+                    "between Type and problem mean with a one-sided permutation p-value, a 95 % bootstrap interval per Type "
+                    "(problems, then their answers, resampled; none for a Type of fewer than 5 problems), "
                     "and every rise (a higher Type above any lower one) named with whether the intervals overlap. "
                     "Free-text answers are unchecked unless --judge grades them. Exit 0: report printed; 1: no "
                     "trace to study; 2: bad input; 3: the --judge model failed; 130: interrupted.")
@@ -144,7 +146,7 @@ def _style(mean: float) -> str:
 
 
 def _type_cell(row: dict) -> str:
-    """A Type's mean, its 95 % interval (none for a single problem), (problems, answers scored) and the problems
+    """A Type's mean, its 95 % interval (none for too few problems), (problems, answers scored) and the problems
     answered with none scored: the mean stands on fewer problems than were asked, and a dash alone is never asked."""
     unscored = len(row["unscored_problems"])
     extra = f" [dim]+{unscored} unscored[/]" if unscored else ""  # problems, as the title says
@@ -189,9 +191,12 @@ def _legend_entry(group: str, trend: dict) -> str:
             f"{_trend_verdict(trend)}")
 
 
-def _overlap(overlap: bool | None) -> str:
+def _overlap(overlap: bool | None, rows: dict) -> str:
+    """What a rise's intervals say; `rows` maps its two Types to their by_type cells. Without an interval on either
+    side the rise is not tested: the Types' means alone would read as a finding they cannot carry."""
     if overlap is None:
-        return "no interval to compare (a Type with one problem)"
+        few = ", ".join(f"Type {t} has {r['problems']}" for t, r in rows.items() if r["ci_low"] is None)
+        return f"not tested (too few problems for an interval: {few})"
     return "intervals overlap (may be noise)" if overlap else "intervals apart"
 
 
@@ -225,9 +230,13 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     by_type.add_column("Type", justify="center", overflow="fold")
     for g in study.groups:
         by_type.add_column(escape(g), justify="right", overflow="fold")
-    for t, row in study.by_type().items():
+    table = study.by_type()
+    for t, row in table.items():
         by_type.add_row(str(t), *(_type_cell(row[g]) for g in study.groups))
     console.print(by_type)
+    if any(row[g]["mean"] is not None and row[g]["ci_low"] is None for row in table.values() for g in study.groups):
+        # one short line: a Type's interval on 2 problems is their range, on equal means a point (stats.MIN_PROBLEMS)
+        console.print(f"[dim]no interval: fewer than {MIN_PROBLEMS} problems, too few; its rises are not tested[/]")
 
     trend = study.type_trend()
     for g, order in study.type_order().items():
@@ -242,7 +251,8 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
             console.print(f"{escape(g)}: [green]Type means in the labels' order[/]{over}: {means}")
         else:
             rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f}), "
-                              f"{_overlap(overlap)}" for (a, b), overlap in zip(order["rises"], order["overlaps"]))
+                              f"{_overlap(overlap, {a: table[a][g], b: table[b][g]})}"
+                              for (a, b), overlap in zip(order["rises"], order["overlaps"]))
             console.print(f"{escape(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
     other = "strategies" if study.by == "model" else "models"
     for g, kinds in study.uneven_mixes().items():
@@ -305,7 +315,7 @@ def _colours(n: int) -> list:
 
 def _draw(study, path: Path) -> None:
     """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count, with the
-    95 % bootstrap interval as an error bar (none for a Type with one problem)."""
+    95 % two-stage bootstrap interval as an error bar (none for a Type of fewer than stats.MIN_PROBLEMS problems)."""
     from workbench.atomic import save_figure
 
     plt = _pyplot()
@@ -339,7 +349,7 @@ def _draw(study, path: Path) -> None:
     ax.set_ylim(-0.03, 1.1)
     ax.set_ylabel("mean score (problem means)")
     # two short lines: one long one wider than a narrow figure leaves tight_layout unable to fit the axes
-    ax.annotate("under each bar: problems scored; whiskers: 95 % bootstrap interval over the problems\n"
+    ax.annotate(f"under each bar: problems scored; whiskers: 95 % interval (none below {MIN_PROBLEMS} problems)\n"
                 "a line at 0: a mean of 0; no bar and no number: no scored answer of that Type", (0, 0),
                 xycoords="axes fraction", xytext=(0, -34), textcoords="offset points", va="top", fontsize=7)
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
