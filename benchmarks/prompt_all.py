@@ -48,7 +48,7 @@ def batch(latency: float = 1.0) -> dict:
         outcomes = json.loads(out.getvalue())["outcomes"]
         traces = len(list((root / "traces").rglob("*.json")))
     server.stop()
-    latencies = sum(o["latency_s"] for o in outcomes)
+    latencies = sum(o["mean_latency_s"] * o["requests"] for o in outcomes if o["requests"])
     return {"exit": code, "problems": len(outcomes), "traces": traces, "requests": len(server.chat_requests()),
             "samples": sum(o["samples"] for o in outcomes), "wall_s": wall, "first_request_s": first,
             "latency_sum_s": latencies, "ratio": wall / latencies if latencies else float("nan")}

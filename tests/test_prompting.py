@@ -315,7 +315,7 @@ def test_all_runs_concurrently_and_covers_traced_graded_problems(wb):
     assert code == 0
     outcomes = json.loads(out)["outcomes"]
     assert sorted(o["problem"] for o in outcomes) == TRACED
-    latency = sum(o["latency_s"] for o in outcomes)
+    latency = sum(o["mean_latency_s"] * o["requests"] for o in outcomes)
     arrivals = [r["time"] for r in wb.server.chat_requests()]
     # from the first request on (the one-off `import openai` before it is not what is measured here)
     assert latency >= 4 * 0.4 and end - min(arrivals) < 0.6 * latency
@@ -331,8 +331,29 @@ def test_all_lists_failures_and_keeps_going(wb):
     assert sorted(p.parent.name for p in wb.traces()) == ["1.1", "1.2", "2.1"]
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]] for line in out.splitlines()
             if line.startswith("│")}
-    assert "latency s" in out and rows["1.3"][2] == "-"  # columns: status, samples, latency s, wall s, trace
+    assert "s/request" in out and rows["1.3"][2] == "-"  # columns: status, samples, s/request, wall s, trace
     assert [p for p, r in rows.items() if r[2] != "-" and float(r[2]) >= 0.3] == ["1.2"]
+
+
+def test_batch_latency_is_the_mean_per_request_never_more_than_the_wall_time(wb):
+    """decompose's turns in parallel samples: the requests' latencies overlap, so their sum (2.7 s here) exceeds the
+    problem's wall time (about 0.9 s); the column and --json give the mean per request, with the count of requests."""
+    import openai  # noqa: F401  (its one-off import is no part of a problem's wall time here)
+
+    wb.server.delay = 0.3
+    code, out, _ = wb.run("prompt", "1.1", "1.2", "--pack", "demo", "-s", "decompose", "--samples", "3", "--json")
+    assert code == 0
+    for o in json.loads(out)["outcomes"]:
+        exchanges = json.loads(Path(o["file"]).read_text())["exchanges"]
+        latencies = [e["latency_s"] for e in exchanges]
+        assert o["requests"] == len(exchanges) == 3 * {"1.1": 3, "1.2": 4}[o["problem"]]
+        assert o["mean_latency_s"] == pytest.approx(sum(latencies) / len(latencies), abs=1e-3)
+        assert 0.3 <= o["mean_latency_s"] <= o["seconds"] < sum(latencies)
+        assert "latency_s" not in o  # the sum that read as a time longer than the wall
+    _, out, _ = wb.run("prompt", "1.1", "1.2", "--pack", "demo", "-s", "decompose", "--samples", "3")
+    assert "s/request" in out and "wall s" in out and "s/request: the model's mean time per request" in out
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines() if line.startswith("│")]
+    assert len(rows) == 2 and all(0.3 <= float(r[3]) <= float(r[4]) for r in rows)
 
 
 def test_the_rerun_command_keeps_the_strategy_samples_and_model_settings(wb):

@@ -37,7 +37,9 @@ class Outcome:
     samples: int = 0
     requested: int = 0
     seconds: float = 0.0
-    latency_s: float = 0.0  # sum of the request latencies of its exchanges
+    requests: int = 0  # requests answered (its trace's exchanges)
+    # the mean, not the sum: parallel samples' requests overlap, so a sum can exceed the wall time
+    mean_latency_s: float | None = None
     cautions: tuple[str, ...] = ()  # per saved sample, what a reader must know ('' when nothing): Trace.cautions
     unsaved: bool = False  # answered, but the trace could not be saved (the error says where the answer is kept)
     unsent: bool = False  # not sent: an earlier trace of the batch could not be saved
@@ -192,9 +194,10 @@ def run_many(problems: list[Problem], strategy_name: str, settings: llm.Settings
                     unsaveable.set()
                     return Outcome(problem.id, error=exc.message, requested=samples,
                                    seconds=time.monotonic() - t0, unsaved=True)
-                latency = sum(e.get("latency_s") or 0 for e in trace["exchanges"])
+                latencies = [e["latency_s"] for e in trace["exchanges"]]
                 outcome = Outcome(problem.id, path=path, samples=len(trace["samples"]), requested=samples,
-                                  seconds=time.monotonic() - t0, latency_s=latency,
+                                  seconds=time.monotonic() - t0, requests=len(latencies),
+                                  mean_latency_s=sum(latencies) / len(latencies),
                                   error="; ".join(trace.get("errors", [])) or None,
                                   cautions=tuple(Trace(path, trace).cautions()))
                 written.append(outcome)

@@ -359,21 +359,22 @@ def _batch(problems, args, settings, skipped=(), traced=()) -> int:
     if args.json:
         print_json({"outcomes": [{"problem": o.problem, "file": str(o.path) if o.path else None, "error": o.error,
                                   "samples": o.samples, "requested": o.requested, "seconds": round(o.seconds, 3),
-                                  "latency_s": round(o.latency_s, 3), "cautions": list(o.cautions)}
+                                  "requests": o.requests, "cautions": list(o.cautions),
+                                  "mean_latency_s": None if o.mean_latency_s is None else round(o.mean_latency_s, 3)}
                                  for o in outcomes],
                     "failed": [o.problem for o in failed], "skipped": list(skipped), "already_traced": list(traced)})
         return TraceError.exit_code if any(o.unsaved for o in failed) else LLMError.exit_code if failed else 0
     from rich.table import Table
 
-    table = Table(title=escape(f"prompt --strategy {args.strategy} · {settings.model} · {counted(len(problems), 'problem')}"))
-    # latency: the model's time on the requests; wall: also waiting for a client and the retries' backoff
-    for col in ("problem", "status", "samples", "latency s", "wall s", "trace"):
+    table = Table(title=escape(f"prompt --strategy {args.strategy} · {settings.model} · {counted(len(problems), 'problem')}"),
+                  caption="s/request: the model's mean time per request · wall s: start to saved trace")
+    for col in ("problem", "status", "samples", "s/request", "wall s", "trace"):
         table.add_column(col, overflow="fold")
     for o in outcomes:
         status = ("[red]unsaved[/]" if o.unsaved else "[red]not sent[/]" if o.unsent else
                   "[red]failed[/]" if not o.ok else "[yellow]partial[/]" if o.error else
                   "[yellow]caution[/]" if any(o.cautions) else "[green]ok[/]")
-        table.add_row(o.problem, status, f"{o.samples}/{o.requested}", f"{o.latency_s:.1f}" if o.ok else "-",
+        table.add_row(o.problem, status, f"{o.samples}/{o.requested}", f"{o.mean_latency_s:.1f}" if o.ok else "-",
                       f"{o.seconds:.1f}", str(o.path.name) if o.path else "-")
     console.print(table)
     _print_cautions({o.problem: list(o.cautions) for o in outcomes}, settings)
