@@ -503,7 +503,8 @@ def test_settings_precedence_flags_config_env(project, monkeypatch):
     ('[llm]\ntop_p = 0\n', r"workbench.toml: \[llm\] top_p = 0 is out of range"),
     ('[llm]\ntimeout = inf\n', r"workbench.toml: \[llm\] timeout = inf is out of range"),
     ('[llm]\nmax_retry_seconds = -1\n', r"workbench.toml: \[llm\] max_retry_seconds = -1 is out of range"),
-    ('[llm]\nmodel = " "\n', r"workbench.toml: \[llm\] model = ' ' is out of range"),
+    ('[llm]\nmodel = " "\n', r"workbench.toml: \[llm\] model = ' ' names no model"),
+    ('[llm]\nmodel = ""\n', r"workbench.toml: \[llm\] model = '' names no model"),
     ('[llm]\nbase_url = "ftp://x"\n', r"workbench.toml: \[llm\] base_url: base URL 'ftp://x' is not an http"),
 ])
 def test_bad_config_files_are_named(project, text, pattern):
@@ -511,6 +512,36 @@ def test_bad_config_files_are_named(project, text, pattern):
     with pytest.raises(ConfigError, match=pattern) as info:
         load_config()
     assert "workbench.toml" in info.value.message and "7f3a9c" not in str(info.value)
+
+
+def test_an_empty_model_in_the_config_file_says_what_to_write_there(project):
+    (project / "workbench.toml").write_text('[llm]\nmodel = ""\n')
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert info.value.fix == 'give the model\'s name, e.g. model = "gpt-4o", or remove the line'
+
+
+def test_a_bad_setting_names_its_source(project, monkeypatch):
+    """A flag's value names the flag; a config table handed in (unchecked by load_config) names [llm] and its files;
+    a setting no flag sets is named as a setting."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    files = "workbench.toml or workbench.local.toml"
+    for kwargs, message, fix in [
+        ({"model": ""}, "--model '' names no model", "give the model's name, e.g. --model gpt-4o, or drop --model to "
+                                                    "use workbench.toml [llm] model, OPENAI_MODEL or gpt-4o"),
+        ({"max_tokens": 0}, "--max-tokens 0 is out of range", "give --max-tokens a positive integer, or drop it"),
+        ({"config": {"llm": {"temperature": 3}}}, f"{files}: [llm] temperature = 3 is out of range",
+         "use a number from 0 to 2"),
+        ({"config": {"llm": {"base_url": "ftp://x"}}},
+         f"{files}: [llm] base_url: base URL 'ftp://x' is not an http(s) URL (it needs http:// or https:// and a host)",
+         "use e.g. https://api.openai.com/v1 or http://localhost:11434/v1"),
+        ({"max_retry_seconds": -1.0}, "max_retry_seconds = -1.0 is out of range", "use zero or more seconds"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            llm_settings.resolve_settings(**kwargs)
+        assert (info.value.message, info.value.fix) == (message, fix)
+    monkeypatch.setenv("OPENAI_MODEL", " \t")  # blank, as `export OPENAI_MODEL=` leaves it: unset, not a bad name
+    assert llm_settings.resolve_settings().model == "gpt-4o"
 
 
 def test_an_api_version_query_in_the_config_base_url_is_kept(project):
@@ -555,9 +586,9 @@ def test_settings_at_the_edges_of_their_ranges(project, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", f" {SECRET}\n")  # as pasted or read from a file: the key alone is sent
     s = llm_settings.resolve_settings(temperature=2.0, top_p=1.0, max_retry_seconds=0.0)
     assert (s.api_key, s.temperature, s.top_p, s.max_retry_seconds) == (SECRET, 2.0, 1.0, 0.0)
-    with pytest.raises(ConfigError, match=r"model = ' ' is out of range"):
+    with pytest.raises(ConfigError, match=r"--model ' ' names no model"):
         llm_settings.resolve_settings(model=" ")
-    with pytest.raises(ConfigError, match=r"top_p = 1.5 is out of range") as info:  # past 1 a server answers 400
+    with pytest.raises(ConfigError, match=r"--top-p 1.5 is out of range") as info:  # past 1 a server answers 400
         llm_settings.resolve_settings(top_p=1.5)
     assert "(0, 1]" in info.value.fix
 
@@ -604,10 +635,11 @@ def test_a_bug_in_a_top_up_call_is_raised_not_counted_as_a_failed_sample(setting
         llm.sample(USER, settings, 2, on_delta=show)
 
 
-@pytest.mark.parametrize("setting, value", [("temperature", 2.01), ("max_retry_seconds", -1.0)])
-def test_settings_just_past_their_ranges_are_refused(project, monkeypatch, setting, value):
+@pytest.mark.parametrize("setting, value, message", [("temperature", 2.01, "--temperature 2.01 is out of range"),
+                                                      ("max_retry_seconds", -1.0, "max_retry_seconds = -1.0 is out")])
+def test_settings_just_past_their_ranges_are_refused(project, monkeypatch, setting, value, message):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    with pytest.raises(ConfigError, match=rf"{setting} = {value} is out of range"):
+    with pytest.raises(ConfigError, match=message):
         llm_settings.resolve_settings(**{setting: value})
 
 
@@ -678,7 +710,7 @@ def test_settings_default_to_openai_a_two_minute_timeout_and_a_minute_of_retries
 def test_a_timeout_of_a_day_is_the_longest_taken(project, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     assert llm_settings.resolve_settings(timeout=86400.0).timeout == 86400.0
-    with pytest.raises(ConfigError, match=r"timeout = 86401.0 is out of range"):
+    with pytest.raises(ConfigError, match=r"--timeout 86401 is out of range"):
         llm_settings.resolve_settings(timeout=86401.0)
 
 

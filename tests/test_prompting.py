@@ -508,7 +508,7 @@ def test_all_skips_problems_the_strategy_cannot_serve_and_named_ids_are_refused(
     (["prompt", "1.1", "--pack", "demo", "--samples", "0"], "--samples 0 is not a positive number"),
     (["prompt", "1.1", "--pack", "demo", "--jobs", "0"], "--jobs 0 is not a positive number"),
     (["prompt", "1.1", "--pack", "demo", "--strategy", "nope"], "no prompt strategy 'nope'"),
-    (["prompt", "1.1", "--pack", "demo", "--temperature", "9"], "temperature = 9.0 is out of range"),
+    (["prompt", "1.1", "--pack", "demo", "--temperature", "9"], "--temperature 9 is out of range"),
 ])
 def test_bad_arguments(wb, argv, message):
     code, _, err = wb.run(*argv)
@@ -541,7 +541,30 @@ def test_malformed_base_url_is_one_line_before_anything_is_sent(wb, monkeypatch,
 def test_out_of_range_settings_are_reported_before_the_missing_key(wb, monkeypatch, flag, value, name):
     monkeypatch.delenv("OPENAI_API_KEY")
     code, _, err = wb.run("prompt", "1.1", "--pack", "demo", "--base-url", "https://api.example.com/v1", flag, value)
-    assert code == 2 and f"{name} = " in err and "out of range" in err and "API key" not in err
+    assert code == 2 and f"{flag} {float(value):g} is out of range" in err and "API key" not in err
+
+
+@pytest.mark.parametrize("flags, line, fix", [
+    # the flag that gave the value is named, as --judge '' is, and the fix says what to give it or to drop it
+    (["--model", ""], "--model '' names no model",
+     "give the model's name, e.g. --model gpt-4o, or drop --model to use workbench.toml [llm] model, OPENAI_MODEL "
+     "or gpt-4o"),
+    (["--model", "  "], "--model '  ' names no model", "e.g. --model gpt-4o, or drop --model"),
+    (["--temperature", "9"], "--temperature 9 is out of range", "give --temperature a number from 0 to 2, or drop it"),
+    (["--top-p", "0"], "--top-p 0 is out of range", "give --top-p a number in (0, 1], or drop it"),
+    (["--max-tokens", "0"], "--max-tokens 0 is out of range", "give --max-tokens a positive integer, or drop it"),
+    (["--timeout", "nan"], "--timeout nan is out of range", "give --timeout a positive number of seconds"),
+    (["--base-url", ""], "--base-url: base URL '' is not an http(s) URL (it needs http:// or https:// and a host)",
+     "give --base-url an http(s) URL, e.g. http://localhost:11434/v1, or drop it"),
+])
+@pytest.mark.parametrize("command", [["prompt", "1.1", "--pack", "demo"], ["chat", "1.1", "--pack", "demo"]])
+def test_a_bad_setting_from_a_flag_names_the_flag_and_the_fix(wb, command, flags, line, fix):
+    code, out, err = wb.run(*command, *flags)
+    assert code == 2 and err.startswith(f"error: {line} — ") and fix in err and err.count("\n") == 1 and out == ""
+    if command[0] == "prompt":
+        code, out, _ = wb.run(*command, *flags, "--json")
+        assert code == 2 and json.loads(out)["error"] == line and fix in json.loads(out)["fix"]
+    assert wb.server.requests == [] and wb.traces() == []
 
 
 @pytest.mark.parametrize("key", [SECRET + "\u2019", SECRET[:10] + "\n" + SECRET[10:], SECRET[:10] + " " + SECRET[10:]])

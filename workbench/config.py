@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 from pathlib import Path
 
 from workbench.errors import ConfigError
-from workbench.llm_settings import LIMITS, check_base_url
+from workbench.llm_settings import LIMITS, check_base_url, file_error
 from workbench.paths import project_root
 
 FILES = ("workbench.toml", "workbench.local.toml")
@@ -64,7 +64,7 @@ def _check(path: Path, data: dict) -> dict:
                 except ConfigError as exc:
                     raise ConfigError(f"{path}: [llm] base_url: {exc.message}", exc.fix) from None
             if table == "llm" and key in LIMITS and not LIMITS[key][0](value):
-                raise ConfigError(f"{path}: [llm] {key} = {value!r} is out of range", f"use {LIMITS[key][1]}")
+                raise file_error(path, key, value)
     return data
 
 

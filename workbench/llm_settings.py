@@ -68,12 +68,17 @@ def resolve_settings(*, model: str | None = None, base_url: str | None = None, t
         config = load_config()
     conf = config.get("llm", {})
 
+    sources: dict[str, str] = {}  # setting -> "flag", "file" or the variable: a bad value's error names it
+
     def pick(flag, key, env=None, default=None):
         if flag is not None:
+            sources[key] = "flag"
             return flag
         if conf.get(key) is not None:
+            sources[key] = "file"
             return conf[key]
         if env and os.environ.get(env, "").strip():  # blank: unset
+            sources[key] = env
             return os.environ[env]
         return default
 
@@ -81,17 +86,21 @@ def resolve_settings(*, model: str | None = None, base_url: str | None = None, t
     try:
         check_base_url(url)
     except ConfigError as exc:
-        if base_url is None and conf.get("base_url") is None:  # neither a flag nor the file: the environment
-            raise ConfigError(f"OPENAI_BASE_URL: {exc.message}", f"set OPENAI_BASE_URL to an http(s) URL, "
-                              f"e.g. https://api.openai.com/v1, or unset it") from None
-        raise
+        source = sources.get("base_url")
+        if source == "flag":
+            raise ConfigError(f"--base-url: {exc.message}",
+                              "give --base-url an http(s) URL, e.g. http://localhost:11434/v1, or drop it") from None
+        if source == "file":  # a table handed in: load_config names the file itself
+            raise ConfigError(f"{CONFIG_FILES}: [llm] base_url: {exc.message}", exc.fix) from None
+        raise ConfigError(f"OPENAI_BASE_URL: {exc.message}", f"set OPENAI_BASE_URL to an http(s) URL, "
+                          f"e.g. https://api.openai.com/v1, or unset it") from None
     settings = Settings(
         base_url=url, model=str(pick(model, "model", "OPENAI_MODEL", DEFAULT_MODEL)),
         temperature=pick(temperature, "temperature"), top_p=pick(top_p, "top_p"), seed=seed,
         max_tokens=pick(max_tokens, "max_tokens"), timeout=float(pick(timeout, "timeout", default=DEFAULT_TIMEOUT)),
         max_retry_seconds=float(pick(max_retry_seconds, "max_retry_seconds", default=DEFAULT_MAX_RETRY_SECONDS)),
         stream=stream)
-    _validate(settings)  # before the key: a bad flag is the first thing to fix, key or not
+    _validate(settings, sources)  # before the key: a bad flag is the first thing to fix, key or not
     key = os.environ.get("OPENAI_API_KEY", "").strip()
     bad = next((i for i, ch in enumerate(key) if not "!" <= ch <= "~"), None)
     if bad is not None:  # the HTTP client fails on it mid-request, misreported as a bad response or a network fault
@@ -156,8 +165,41 @@ LIMITS = {
 }
 
 
-def _validate(s: Settings) -> None:
+# The flag of each setting that has one (max_retry_seconds is set in workbench.toml only)
+FLAGS = {"base_url": "--base-url", "model": "--model", "temperature": "--temperature", "top_p": "--top-p",
+         "max_tokens": "--max-tokens", "timeout": "--timeout"}
+CONFIG_FILES = "workbench.toml or workbench.local.toml"
+
+
+def _validate(s: Settings, sources: dict[str, str]) -> None:
+    """A value out of its range is refused in one line naming where it came from (an environment variable's model
+    is never blank here: a blank variable is unset)."""
     for name, (ok, want) in LIMITS.items():
         value = getattr(s, name)
-        if value is not None and not ok(value):
-            raise ConfigError(f"{name} = {value!r} is out of range", f"use {want}")
+        if value is None or ok(value):
+            continue
+        if sources.get(name) == "flag" and name in FLAGS:
+            raise flag_error(name, value)
+        if sources.get(name) == "file":  # a table handed in: load_config names the file itself
+            raise file_error(CONFIG_FILES, name, value)
+        raise ConfigError(f"{name} = {value!r} {_wrong(name)}", f"use {want}")
+
+
+def _wrong(name: str) -> str:
+    return "names no model" if name == "model" else "is out of range"
+
+
+def flag_error(name: str, value) -> ConfigError:
+    """`--top-p 0 is out of range`, with what to give the flag (as `--judge ''` says of the grader)."""
+    flag = FLAGS[name]
+    shown = repr(value) if isinstance(value, str) else f"{value:g}"
+    fix = (f"give the model's name, e.g. --model {DEFAULT_MODEL}, or drop --model to use workbench.toml [llm] model, "
+           f"OPENAI_MODEL or {DEFAULT_MODEL}" if name == "model" else f"give {flag} {LIMITS[name][1]}, or drop it")
+    return ConfigError(f"{flag} {shown} {_wrong(name)}", fix)
+
+
+def file_error(where, name: str, value) -> ConfigError:
+    """`workbench.toml: [llm] top_p = 0 is out of range`, with what to write there."""
+    fix = (f'give the model\'s name, e.g. model = "{DEFAULT_MODEL}", or remove the line' if name == "model"
+           else f"use {LIMITS[name][1]}")
+    return ConfigError(f"{where}: [llm] {name} = {value!r} {_wrong(name)}", fix)
