@@ -1168,7 +1168,7 @@ def test_missing_skips_only_problems_with_an_intact_trace_of_the_same_model_and_
     assert code == 0, err
     new = sorted(p.parent.name for p in set(wb.traces()) - before)
     assert new == ["1.2", "1.3", "2.1"] and len(wb.server.chat_requests()) == asked + 3
-    assert "skipped 1 problem that already has a fake-gpt / direct trace (--missing): 1.1" in err
+    assert f"skipped 1 problem that already has a fake-gpt / direct trace from {wb.server.url} (--missing): 1.1" in err
     assert "3 problems" in out  # the batch table's title counts those sent
 
 
@@ -1180,7 +1180,7 @@ def test_missing_with_nothing_left_sends_nothing_exit_0_and_names_them_in_json(w
     assert code == 0 and data["outcomes"] == [] and data["already_traced"] == TRACED and data["failed"] == []
     assert len(wb.server.chat_requests()) == asked and len(wb.traces()) == len(TRACED)
     code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--missing")
-    assert code == 0 and "skipped 4 problems that already have a fake-gpt / direct trace (--missing)" in err
+    assert code == 0 and f"skipped 4 problems that already have a fake-gpt / direct trace from {wb.server.url} (--missing)" in err
     assert "nothing left to send" in err and len(wb.server.chat_requests()) == asked
     code, out, _ = wb.run("prompt", "--all", "--pack", "demo", "--json")  # without --missing: asked again
     assert code == 0 and json.loads(out)["already_traced"] == [] and len(wb.traces()) == 2 * len(TRACED)
@@ -1208,7 +1208,7 @@ def test_missing_wants_as_many_samples_and_this_pack_s_trace(wb):
     code, out, _ = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--samples", "3", "--json")
     assert code == 0 and [o["problem"] for o in json.loads(out)["outcomes"]] == ["1.1"]
     code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--samples", "2")
-    assert code == 0 and "already has a fake-gpt / direct trace of 2 samples or more (--missing): 1.1" in err
+    assert code == 0 and f"already has a fake-gpt / direct trace from {wb.server.url} of 2 samples or more (--missing): 1.1" in err
 
 
 def test_missing_counts_a_chat_of_the_strategy_and_an_imported_chat_of_the_model(wb, monkeypatch, tmp_path):
@@ -1222,13 +1222,39 @@ def test_missing_counts_a_chat_of_the_strategy_and_an_imported_chat_of_the_model
     data = json.loads(out)
     assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["1.2", "2.1"]
     assert data["already_traced"] == ["1.1", "1.3"] and len(wb.server.chat_requests()) == asked + 2
-    assert "skipped 1 problem that already has a fake-gpt / direct trace (--missing): 1.1" in err
+    assert f"skipped 1 problem that already has a fake-gpt / direct trace from {wb.server.url} (--missing): 1.1" in err
     assert "skipped 1 problem that already has an imported fake-gpt chat (--missing): 1.3" in err
     code, out, _ = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "-s", "self-critique", "--json")
     data = json.loads(out)  # a chat begun with direct is no self-critique trace; an import stands for any strategy
     assert [o["problem"] for o in data["outcomes"]] == ["1.1"] and data["already_traced"] == ["1.3"]
     code, out, _ = wb.run("prompt", "1.3", "--pack", "demo", "--missing", "--model", "fake-gpt-mini", "--json")
     assert [o["problem"] for o in json.loads(out)["outcomes"]] == ["1.3"]  # imported for another model
+
+
+def test_missing_wants_a_trace_from_the_same_provider_an_import_from_any(wb, tmp_path):
+    """A llama3.1 of one local server is not the llama3.1 of another (another size, quantisation or tag), and the
+    citation names the provider: --missing asks a server for what only another has answered."""
+    from openai_server import FakeOpenAI
+
+    here = wb.server.url
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    transcript = tmp_path / "chat.md"
+    transcript.write_text("## User\nWhat is momentum?\n\n## Assistant\nA running average of the gradients.\n")
+    assert wb.run("import-chat", str(transcript), "--problem", "1.3", "--pack", "demo", "--model", "fake-gpt")[0] == 0
+    other = FakeOpenAI().start()
+    try:
+        code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "--base-url", other.url, "--json")
+        data = json.loads(out)
+        assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["1.1"] and data["already_traced"] == ["1.3"]
+        assert len(other.chat_requests()) == 1  # 1.1 asked of the other server; the imported chat stands for any
+        [sent] = [p for p in wb.traces() if p.parent.name == "1.1" and other.url in p.read_text()]
+        assert load_trace(sent).base_url == other.url
+    finally:
+        other.stop()
+    asked = len(wb.server.chat_requests())
+    code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--base-url", here + "/")  # the same server
+    assert code == 0 and len(wb.server.chat_requests()) == asked
+    assert f"already has a fake-gpt / direct trace from {here} (--missing): 1.1" in err
 
 
 def test_dry_run_missing_shows_only_what_would_be_sent(wb, monkeypatch):
@@ -1240,7 +1266,7 @@ def test_dry_run_missing_shows_only_what_would_be_sent(wb, monkeypatch):
     assert data["already_traced"] == ["1.1", "1.3"]
     code, out, err = wb.run("prompt", "--all", "--pack", "demo", "--missing", "--dry-run")
     assert code == 0 and "1.2 Learning rate" in out and "2.1 Tiny net" in out and "1.1 Minimum norm" not in out
-    assert "skipped 2 problems that already have a fake-gpt / direct trace (--missing): 1.1, 1.3" in err
+    assert f"skipped 2 problems that already have a fake-gpt / direct trace from {wb.server.url} (--missing): 1.1, 1.3" in err
     code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--dry-run")
     assert code == 0 and "nothing left to send" in err and "would send" not in out
     assert len(wb.server.chat_requests()) == asked and len(wb.traces()) == 2

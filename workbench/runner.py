@@ -64,17 +64,20 @@ def select_problems(pack: Pack, ids: list[str] | None = None, *, every: bool = F
     return chosen
 
 
-def traced_already(problems: list[Problem], strategy: str, model: str, samples: int = 1) -> dict[str, Trace]:
+def traced_already(problems: list[Problem], strategy: str, model: str, provider: str,
+                   samples: int = 1) -> dict[str, Trace]:
     """Per problem that has one, a trace `prompt --missing` takes as its answer, so that it is not asked (and paid
     for) again: intact (an edited or moved one fails `traces verify`, an unreadable one is none), of the problem's
     pack, with at least `samples` answers, naming `model` (in any case) as asked or as the server reported it, and
-    either asked with `strategy`, or a chat begun with it, or imported (a conversation held elsewhere: what was asked
-    is not the workbench's to know, and it is the problem's evidence for that model all the same)."""
+    either asked of `provider` (Settings.public_base_url) with `strategy` or in a chat begun with it, or imported (a
+    conversation held elsewhere: what was asked is not the workbench's to know, and it is the problem's evidence for
+    that model all the same). The provider counts because one name can be two models (llama3.1 of one server and
+    another's, of another size or quantisation), and the citation names it."""
     def serves(t: Trace, pack: str) -> bool:
         named = [t.requested_model, *(ex.get("model") for ex in t.data.get("exchanges", []))]
         return (t.intact and t.data.get("pack", pack) == pack and len(t.samples) >= samples
                 and model.lower() in {m.lower() for m in named if isinstance(m, str)}
-                and (t.imported or t.strategy in (strategy, f"chat:{strategy}")))
+                and (t.imported or (t.base_url == provider and t.strategy in (strategy, f"chat:{strategy}"))))
 
     found = {}
     for problem in problems:

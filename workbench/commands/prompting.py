@@ -40,8 +40,8 @@ def register(sub) -> None:
     p.add_argument("--all", action="store_true", help="every graded problem whose deliverables include a trace")
     p.add_argument("--type", metavar="1,2", help="graded problems of these Types instead (implies --all)")
     p.add_argument("--missing", action="store_true",
-                   help="skip problems that already have an intact trace of this model and strategy (or an imported "
-                        "chat of this model) with at least --samples answers")
+                   help="skip problems that already have an intact trace of this model, base URL and strategy (or an "
+                        "imported chat of this model) with at least --samples answers")
     p.add_argument("--strategy", "-s", default="direct",
                    help="prompt strategy from prompts/: direct (default), hinted, decompose, self-critique, code")
     p.add_argument("--samples", "-n", type=int, default=1, help="independent answers in the trace (default 1)")
@@ -133,9 +133,10 @@ def _untraced(problems, args, settings):
     from workbench.runner import traced_already
 
     strategy = load_strategy(args.strategy).name
-    found = traced_already(problems, strategy, settings.model, args.samples)
+    found = traced_already(problems, strategy, settings.model, settings.public_base_url, args.samples)
     of = f" of {args.samples} samples or more" if args.samples > 1 else ""
-    for ids, what in (([i for i, t in found.items() if not t.imported], f"a {settings.model} / {strategy} trace{of}"),
+    for ids, what in (([i for i, t in found.items() if not t.imported],
+                       f"a {settings.model} / {strategy} trace from {settings.public_base_url}{of}"),
                       ([i for i, t in found.items() if t.imported], f"an imported {settings.model} chat")):
         if ids:
             err_console.print(f"skipped {counted(len(ids), 'problem')} that already {'has' if len(ids) == 1 else 'have'} "
