@@ -567,6 +567,21 @@ def test_a_bad_setting_from_a_flag_names_the_flag_and_the_fix(wb, command, flags
     assert wb.server.requests == [] and wb.traces() == []
 
 
+@pytest.mark.parametrize("where", ["flag", "file", "env"])
+def test_a_model_name_padded_with_spaces_or_a_line_end_is_sent_as_the_name(wb, monkeypatch, where):
+    """`OPENAI_MODEL` read from a file saved with CRLF ends in \\r: the server was asked for 'fake-gpt-mini\\r', a model
+    it does not serve, and the trace recorded that; the name is taken as the key and base URL are, without the padding."""
+    padded = " fake-gpt-mini\r\n" if where == "env" else " fake-gpt-mini "
+    if where == "env":
+        monkeypatch.setenv("OPENAI_MODEL", padded)
+    if where == "file":
+        (wb.root / "workbench.toml").write_text(f'[llm]\nmodel = "{padded}"\n')
+    code, _, err = wb.run("prompt", "1.1", "--pack", "demo", *(["--model", padded] if where == "flag" else []))
+    assert code == 0, err
+    assert [r["body"]["model"] for r in wb.server.chat_requests()] == ["fake-gpt-mini"]
+    assert load_trace(wb.traces()[0]).data["request"]["model"] == "fake-gpt-mini"
+
+
 @pytest.mark.parametrize("key", [SECRET + "\u2019", SECRET[:10] + "\n" + SECRET[10:], SECRET[:10] + " " + SECRET[10:]])
 def test_a_key_that_cannot_be_sent_is_a_config_error_before_sending(wb, monkeypatch, key):
     """A curly quote pasted with the key was reported as a malformed response; a line break as an unreachable

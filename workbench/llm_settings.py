@@ -113,7 +113,8 @@ def resolve_settings(*, model: str | None = None, base_url: str | None = None, t
         raise ConfigError(f"no API key for {settings.public_base_url}",
                           "set OPENAI_API_KEY in the environment, or use a local server with "
                           "--base-url http://localhost:11434/v1 (Ollama) or [llm] base_url in workbench.toml")
-    return settings.replace(api_key=key)
+    # padding is never part of a name: a CRLF file's OPENAI_MODEL ends in \r, which the server would not know
+    return settings.replace(api_key=key, model=settings.model.strip())
 
 
 def check_base_url(url: str) -> str:
