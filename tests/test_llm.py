@@ -544,6 +544,16 @@ def test_a_bad_setting_names_its_source(project, monkeypatch):
     assert llm_settings.resolve_settings().model == "gpt-4o"
 
 
+def test_a_padded_judge_name_grades_and_caches_as_the_name(project, fake_llm, monkeypatch):
+    """--judge 'fake-gpt ' was sent as fake-gpt but kept its grades under 'fake-gpt ', so they were never found by
+    --judge fake-gpt (paid for again) and the failure line named the padded model."""
+    from workbench.judge import make_judge
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    judge = make_judge(" fake-gpt \r\n", fake_llm.url)
+    assert judge.model == judge.settings.model == "fake-gpt"
+
+
 def test_an_api_version_query_in_the_config_base_url_is_kept(project):
     """An Azure-style gateway's api-version is no secret: refusing it would leave such gateways without a config."""
     for name in ("api-version", "API-Version"):  # a parameter name in any case

@@ -53,7 +53,8 @@ def make_judge(model: str, base_url: str | None = None, rejudge: bool = False) -
     from workbench.judge_cache import GradeCache
     from workbench.llm_settings import resolve_settings
 
-    return Judge(model, resolve_settings(model=model, base_url=base_url, temperature=0.0), GradeCache(), rejudge)
+    settings = resolve_settings(model=model, base_url=base_url, temperature=0.0)
+    return Judge(settings.model, settings, GradeCache(), rejudge)  # the name as sent (unpadded) keys its grades
 
 
 class Judge:
