@@ -64,9 +64,59 @@ def test_resume_with_changed_flags_names_the_flags_to_leave_out(project, synth, 
     err = _one_line_error(capsys, cli.main(["train", "unet", *resume, "--amp", "--lr", "0.01"]),
                           "(amp: run has False, asked True; lr: run has 0.001, asked 0.01)", "leave out --amp, --lr")
     assert "train unet" not in err
-    _one_line_error(capsys, cli.main(["train", "convtranspose", *resume]), "model: run has 'unet'", "`train unet`")
+    _one_line_error(capsys, cli.main(["train", "convtranspose", *resume]), "holds a unet run, not convtranspose",
+                    "give unet")
     assert cli.main(["train", "unet", *resume, "--json"]) == 0
     assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2
+
+
+def test_resume_without_a_model_takes_the_runs_own(project, synth, pal, capsys):
+    """`train --out RUN --resume` was refused with 'no model given' though config.json records the model; it resumes
+    the run's model with its settings, as a straight run of that length trains it."""
+    base = ["unet", "--num-filters", "4", "--limit", "20", "--batch-size", "5", "--data", str(synth), "--palette", pal,
+            "--json"]
+    run = project / "runs" / "a"
+    assert cli.main(["train", *base, "--epochs", "1", "--out", str(run)]) == 0
+    assert cli.main(["train", *base, "--epochs", "2", "--out", str(project / "runs" / "b")]) == 0
+    capsys.readouterr()
+    assert cli.main(["train", "--out", str(run), "--resume", "--epochs", "2", "--json"]) == 0, capsys.readouterr().err
+    (row,) = json.loads(capsys.readouterr().out)["runs"]
+    assert row["model"] == "unet" and Path(row["run"]) == run
+    epochs = [json.loads((project / "runs" / r / "metrics.json").read_text())["epochs"] for r in "ab"]
+    drop = lambda es: [{k: v for k, v in e.items() if "seconds" not in k} for e in es]  # noqa: E731
+    assert len(epochs[0]) == 2 and drop(epochs[0]) == drop(epochs[1])
+
+
+def test_resume_with_a_model_other_than_the_runs_is_one_line_naming_both(project, synth, pal, capsys):
+    run = project / "runs" / "a"
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
+                     "--palette", pal, "--out", str(run), "--json"]) == 0
+    before = {p: p.read_bytes() for p in run.rglob("*")}
+    capsys.readouterr()
+    err = _one_line_error(capsys, cli.main(["train", "ConvTransposeNet", "--out", str(run), "--resume", "--epochs", "2"]),
+                          f"{run} holds a unet run, not convtranspose", "leave MODEL out")
+    assert "no model given" not in err
+    assert {p: p.read_bytes() for p in run.rglob("*")} == before
+    config = json.loads((run / "config.json").read_text())
+    config["settings"]["model"] = "resnet"  # a hand-edited record: damaged, not a typo of the user's
+    (run / "config.json").write_text(json.dumps(config))
+    _one_line_error(capsys, cli.main(["train", "--out", str(run), "--resume", "--epochs", "2"]),
+                    "records no model this workbench trains ('resnet')", "damaged")
+
+
+@pytest.mark.parametrize("argv", [
+    ["--resume"],                                 # no --out: the default runs/<model> needs the model
+    ["--resume", "--out", "runs/empty"],          # an --out that holds no run
+    ["--out", "runs/a"],                          # a run, but no --resume
+])
+def test_without_a_run_to_resume_a_missing_model_is_still_no_model_given(project, synth, pal, capsys, monkeypatch,
+                                                                          argv):
+    monkeypatch.chdir(project)
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
+                     "--palette", pal, "--out", "runs/a", "--json"]) == 0
+    (project / "runs" / "empty").mkdir()
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(["train", *argv]), "no model given")
 
 
 def test_a_run_whose_data_moved_resumes_from_the_new_place_on_the_same_images_only(project, synth, pal, capsys):

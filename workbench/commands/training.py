@@ -58,7 +58,8 @@ def register(sub) -> None:
                                    "--resume. Exit 0: trained; 2: bad input (model, settings, data, device, run "
                                    "folder or checkpoint) or a file that cannot be written (disk full); 130: "
                                    "interrupted.")
-    p.add_argument("model", nargs="?", metavar="MODEL", help="poolupsample, convtranspose or unet (class names too)")
+    p.add_argument("model", nargs="?", metavar="MODEL", help="poolupsample, convtranspose or unet (class names too); with "
+                   "--resume, left out: the model of the run in --out")
     p.add_argument("--all", action="store_true", help="train the three models (one after another unless --jobs)")
     p.add_argument("--out", metavar="DIR", type=path_arg, help="run folder (default runs/<model>; with --all, the parent folder)")
     _add_jobs_flag(p, "the three models of --all with --jobs 3")
@@ -139,9 +140,34 @@ def _resolve_models(args) -> list[str]:
 
     if args.all and args.model:
         raise UsageError("give a MODEL or --all, not both", "e.g. `cli.py train unet` or `cli.py train --all`")
-    if not args.all and not args.model:
-        raise UsageError("no model given", f"name one of {', '.join(MODEL_NAMES)}, or pass --all")
-    return list(MODEL_NAMES) if args.all else [resolve_model_name(args.model)]
+    if args.all:
+        return list(MODEL_NAMES)
+    recorded = _run_model(Path(args.out).expanduser().resolve()) if args.resume and args.out else None
+    if not args.model:
+        if recorded is None:
+            raise UsageError("no model given", f"name one of {', '.join(MODEL_NAMES)}, or pass --all")
+        return [recorded]  # --resume of the run in --out: its config.json says which model it trains
+    model = resolve_model_name(args.model)
+    if recorded is not None and model != recorded:
+        run_dir = Path(args.out).expanduser().resolve()
+        raise UsageError(f"{run_dir} holds a {recorded} run, not {model}",
+                         f"leave MODEL out (or give {recorded}) to resume it, or train {model} into a new --out folder")
+    return [model]
+
+
+def _run_model(run_dir: Path) -> str | None:
+    """The model the run in run_dir records, or None where run_dir holds no run."""
+    from colourize import runs
+    from colourize.models import resolve_model_name
+
+    if not os.path.isfile(run_dir / runs.CONFIG):  # os.path: False for a name too long
+        return None
+    model = runs.read_config(run_dir)["settings"].get("model")
+    try:
+        return resolve_model_name(model)
+    except (UsageError, AttributeError):  # not a model's name, or no string at all: the record is damaged
+        raise TrainingError(f"{run_dir / runs.CONFIG} records no model this workbench trains ({model!r})",
+                            runs.DAMAGED) from None
 
 
 def _openmp_threads_sleep() -> None:
@@ -161,7 +187,7 @@ def cmd_train(args) -> int:
     if args.all and args.out:
         check_runs_parent(Path(args.out).expanduser().resolve())
     if not args.all and args.jobs > 1:  # silently training one run would leave the user thinking N ran
-        raise UsageError(f"--jobs {args.jobs} runs several trainings at once, and `train {args.model}` is one",
+        raise UsageError(f"--jobs {args.jobs} runs several trainings at once, and `train {models[0]}` is one",
                          "give one run more cores with --threads N, or train several with --all --jobs N")
     for model in models:
         if args.out and not args.all:
