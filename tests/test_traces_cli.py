@@ -2096,3 +2096,41 @@ def test_import_chat_refuses_empty_or_invalid_stdin_in_one_line(wb, monkeypatch,
     code, out, err = wb.run("import-chat", "-", "--problem", "1.1", "--pack", "demo", *extra)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert wb.traces() == []
+
+
+def test_cite_says_which_trace_the_writeup_shows_and_how_to_pick_another(wb):
+    """`traces cite ID` listed every intact trace without saying which one build-writeup shows (the newest intact one,
+    or the one the solution's `trace:` pins); stdout stays the citations to paste, the note names the shown one."""
+    from workbench.traces import write_trace
+
+    older = load_trace(write_trace(_trace(started="2026-01-15T10:00:00.100000Z"), wb.root / "traces"))
+    newer = load_trace(write_trace(_trace(started="2026-01-16T10:00:00.100000Z"), wb.root / "traces"))
+    code, out, err = wb.run("traces", "cite", "1.1", "--pack", "demo")
+    assert code == 0 and out == older.citation() + "\n" + newer.citation() + "\n"
+    assert err == (f"note: build-writeup shows trace {newer.short_hash} (the newest intact one); to show another, put "
+                   f"`trace: HASH` in solutions/demo/1.1.md's front matter\n")
+    code, out, _ = wb.run("traces", "cite", "1.1", "--pack", "demo", "--json")
+    assert [(r["file"], r["shown"], r["pinned"]) for r in json.loads(out)] == \
+        [(str(older.path), False, False), (str(newer.path), True, False)]
+    code, out, err = wb.run("traces", "cite", older.short_hash, "--pack", "demo")  # one trace, by its hash
+    assert code == 0 and out == older.citation() + "\n"
+    assert err.startswith(f"note: build-writeup shows trace {newer.short_hash} (the newest intact one), not this one;")
+
+    (wb.root / "solutions").unlink()  # a private solutions/ that pins the older trace
+    (wb.root / "solutions" / "demo").mkdir(parents=True)
+    solution = wb.root / "solutions" / "demo" / "1.1.md"
+    solution.write_text(f"---\ntrace: {older.short_hash}\n---\n\n## Solution\n\nx\n")
+    code, out, err = wb.run("traces", "cite", "1.1", "--pack", "demo")
+    assert code == 0 and out == older.citation() + "\n" + newer.citation() + "\n"
+    assert err == (f"note: build-writeup shows trace {older.short_hash}, pinned by `trace: {older.short_hash}` in "
+                   f"solutions/demo/1.1.md; to show another, change that line (without it: the newest intact one)\n")
+    code, out, _ = wb.run("traces", "cite", "1.1", "--pack", "demo", "--json")
+    assert [(r["shown"], r["pinned"]) for r in json.loads(out)] == [(True, True), (False, False)]
+
+    solution.write_text("---\ntrace: 0123456789ab\n---\n\n## Solution\n\nx\n")  # a pin of no trace there
+    code, out, err = wb.run("traces", "cite", "1.1", "--pack", "demo")
+    assert code == 0 and len(out.splitlines()) == 2
+    assert err.startswith("note: build-writeup shows none of these: the solution pins trace '0123456789ab', which is "
+                          "not in traces/1.1") and "pin one of them in solutions/demo/1.1.md" in err, err
+    code, out, _ = wb.run("traces", "cite", "1.1", "--pack", "demo", "--json")
+    assert [r["shown"] for r in json.loads(out)] == [False, False]

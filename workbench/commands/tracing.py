@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from workbench.commands.catalog import add_pack_option, path_arg
 from workbench.console import console, err_console, print_json
-from workbench.errors import MissingWorkError, UsageError
+from workbench.errors import MissingWorkError, UsageError, WorkbenchError
 
 TRACES_USAGE = "traces [ID] | traces show FILE [--raw] | traces verify | traces cite ID"
 _CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[ \t]*$|`[^`\n]+`)", re.S | re.M)
@@ -220,12 +220,49 @@ def _cite(ref: str, args) -> int:
             raise MissingWorkError(f"no intact trace for {ref}", "restore the files above from git, or prompt again")
         raise MissingWorkError(f"no traces for problem {ref}",
                                f"run `python cli.py prompt {ref}{pack_flag(args.pack, None)}` or `import-chat` first")
+    shown, pinned, note = _writeup_choice(traces, args.pack)
     if args.json:
-        print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact} for t in traces])
+        print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact, "shown": t is shown,
+                     "pinned": t is shown and pinned} for t in traces])
         return 0
-    for t in traces:
+    for t in traces:  # stdout holds only the lines to paste; which one the writeup shows is a note beside them
         console.print(t.citation(), markup=False, soft_wrap=True)
+    if note:
+        err_console.print(f"note: {note}", markup=False, soft_wrap=True)
     return 0
+
+
+def _writeup_choice(traces: list, pack: str):
+    """(the trace among `traces` build-writeup shows or None, whether the solution's `trace:` pins it, a note saying
+    which it shows and how to show another). It asks evidence.pick_trace, as the writeup does; another pack's: none."""
+    from workbench.evidence import pick_trace
+    from workbench.paths import shown_path
+    from workbench.problems import load_pack
+    from workbench.solutions import load_solution, solution_path
+
+    loaded = load_pack(pack)
+    problem_ids = {t.problem for t in traces}
+    if len(problem_ids) != 1 or not any(p.id in problem_ids for p in loaded.problems) or \
+            any(t.data.get("pack", loaded.name) != loaded.name for t in traces):
+        return None, False, ""
+    (problem_id,) = problem_ids
+    where = shown_path(solution_path(loaded.name, problem_id))
+    try:
+        solution = load_solution(loaded.name, problem_id)
+    except WorkbenchError as exc:  # build-writeup stops at it too
+        return None, False, f"which trace build-writeup shows is unknown: {exc.message}"
+    pin = solution.trace if solution else None
+    pick = pick_trace(problem_id, pin, pack=loaded.name)
+    if not pick.usable:
+        return None, False, (f"build-writeup shows none of these: {pick.detail}; pin one of them in {where} "
+                             "(`trace: HASH`), or remove its `trace:` line to show the newest intact one")
+    shown = next((t for t in traces if t.path == pick.trace.path), None)
+    which = f"build-writeup shows trace {pick.trace.short_hash}" + \
+        (f", pinned by `trace: {pin}` in {where}" if pin else " (the newest intact one)") + \
+        ("" if shown else ", not this one")
+    how = ("change that line (without it: the newest intact one)" if pin
+           else f"put `trace: HASH` in {where}'s front matter")
+    return shown, bool(pin), f"{which}; to show another, {how}"
 
 
 def cmd_import_chat(args) -> int:
