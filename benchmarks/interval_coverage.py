@@ -32,8 +32,8 @@ def coverage(n: int, a: float, b: float, most: int, studies: int, seed: int = 0)
         chances = rng.beta(a, b, n)
         answers = [list((rng.random(k) < p).astype(float)) for p, k in zip(chances, rng.integers(1, most + 1, n))]
         # below the minimum type_interval gives none: lift it to see what the interval would have been
-        interval, _ = type_interval_any(answers)
-        covered += interval[0] - 1e-9 <= a / (a + b) <= interval[1] + 1e-9
+        interval, _ = type_interval_any(answers)  # none where every answer scored alike: a miss, as a point is
+        covered += interval is not None and interval[0] - 1e-9 <= a / (a + b) <= interval[1] + 1e-9
     return covered / studies
 
 

@@ -115,7 +115,6 @@ def test_with_one_answer_per_problem_the_interval_is_the_bootstrap_over_problems
     # five 0s and five 1s: a resample's mean is Binomial(10, 1/2) / 10. P(X <= 1) = 11/1024 < 2.5 % < P(X <= 2) =
     # 56/1024, so the 2.5 % point is 0.2 and by symmetry the 97.5 % point 0.8 (resamples of 9 would give 2/9, 7/9)
     assert type_interval(_one_answer_each([0.0, 1.0] * 5)) == ((0.2, 0.8), None)
-    assert type_interval(_one_answer_each([0.5] * 6)) == (pytest.approx((0.5, 0.5)), None)
     values = [0.0, 0.25, 0.5, 1.0, 1.0, 0.75, 1 / 3]
     (low, high), _ = type_interval(_one_answer_each(values))
     ref = scipy_stats.bootstrap((values,), np.mean, confidence_level=0.95, method="percentile", n_resamples=20_000,
@@ -160,14 +159,15 @@ def test_the_minimum_is_the_one_the_docs_justify():
 
 def _coverage(n: int, a: float, b: float, most_answers: int, studies: int = 400, seed: int = 0) -> float:
     """Share of `studies` simulated Types of n problems whose interval covers the true mean a / (a + b): each
-    problem's chance of a right answer drawn from Beta(a, b), then 1 to most_answers answers of it scored 1 or 0."""
+    problem's chance of a right answer drawn from Beta(a, b), then 1 to most_answers answers of it scored 1 or 0.
+    A study whose answers all scored alike gets no interval: counted as a miss, as the point it once was."""
     rng = np.random.default_rng(seed)
     covered = 0
     for _ in range(studies):
         chances = rng.beta(a, b, n)
         answers = [list((rng.random(k) < p).astype(float)) for p, k in zip(chances, rng.integers(1, most_answers + 1, n))]
-        (low, high), _ = type_interval(answers, resamples=1000)
-        covered += low - 1e-9 <= a / (a + b) <= high + 1e-9
+        interval, _ = type_interval(answers, resamples=1000)
+        covered += interval is not None and interval[0] - 1e-9 <= a / (a + b) <= interval[1] + 1e-9
     return covered / studies
 
 
@@ -226,3 +226,16 @@ def test_by_default_up_to_200_000_deals_are_listed_and_beyond_that_drawn(monkeyp
     assert (exact["method"], exact["permutations"], listed) == ("exact", 166_320, [12])
     drawn = order_test([1] * 4 + [2] * 4 + [3] * 2 + [4] * 2, scores)
     assert (drawn["method"], drawn["permutations"], listed) == ("monte carlo", 20_000, [12])
+
+
+@pytest.mark.parametrize("scores, why", [
+    ([[1.0, 1.0, 1.0]] * 6, "all 18 answers scored 1.00: no spread to resample"),
+    ([[0.0]] * 5, "all 5 answers scored 0.00: no spread to resample"),
+    ([[0.5, 0.5]] * 4 + [[0.5]], "all 9 answers scored 0.50: no spread to resample"),
+])
+def test_answers_all_alike_give_no_point_interval(scores, why):
+    """Six problems answered right 18 times out of 18 gave the interval 1.00..1.00: every resample alike, a point,
+    so a rise of that Type was "intervals apart" from any other, where a true mean of 0.9 gives 18 right answers in
+    15 % of studies. No interval, and why."""
+    assert type_interval(scores) == (None, why)
+    assert type_interval([[1.0, 1.0, 0.0]] + [[1.0, 1.0, 1.0]] * 5)[0] is not None  # one answer apart: a spread

@@ -696,21 +696,32 @@ def _synthetic(scores_by_type: dict[int, list[float]], group: str = "m"):
 def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
     from workbench.commands.study import _print
 
-    study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 2: [1.0, 0.0, 1.0, 0.0, 1.0], 3: [0.0] * 5, 4: [1.0] * 5})
+    study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 2: [1.0, 0.0, 1.0, 0.0, 1.0], 3: [0.0, 0.0, 0.0, 0.0, 0.5],
+                        4: [1.0, 1.0, 1.0, 1.0, 0.5]})
     table = study.by_type()
     # one answer each: a resample's mean is Binomial(5, 0.8) / 5 (Type 1), Binomial(5, 0.6) / 5 (Type 2); their 2.5 %
     # points 0.4 (P(X <= 1) = 0.7 %, P(X <= 2) = 5.8 %) and 0.2 (1 %, 8.7 %), their 97.5 % points 1 (33 %, 7.8 % at 5)
     assert (table[1]["m"]["ci_low"], table[1]["m"]["ci_high"]) == (0.4, 1.0)
     assert (table[2]["m"]["ci_low"], table[2]["m"]["ci_high"]) == (0.2, 1.0)
-    assert (table[3]["m"]["ci_high"], table[4]["m"]["ci_low"]) == (0.0, 1.0) and table[1]["m"]["answers"] == 5
+    # Type 3: 0.5 drawn Binomial(5, 0.2) times, up to 3 (P(X >= 4) = 0.7 %); Type 4 likewise from 1 down
+    assert (table[3]["m"]["ci_high"], table[4]["m"]["ci_low"]) == (0.3, 0.7) and table[1]["m"]["answers"] == 5
     order = study.type_order()["m"]
-    # Type 4 (1.0) above each: Type 1 (0.8) and 2 (0.6) reach 1 in their intervals, Type 3's 0..0 and 4's 1..1 apart
+    # Type 4 (0.9) above each: Type 1 (0.8) and 2 (0.6) reach 1 in their intervals, Type 3's 0..0.3 and 4's 0.7..1 apart
     assert order["rises"] == [[1, 4], [2, 4], [3, 4]] and order["overlaps"] == [True, True, False]
     _print(study, None)
     out = capsys.readouterr().out
-    assert "Type 4 (1.00) above Type 3 (0.00), intervals apart" in out
+    assert "Type 4 (0.90) above Type 3 (0.10), intervals apart" in out
     assert "0.60 [0.20, 1.00] (5, 5)" in out and "0.80 [0.40, 1.00] (5, 5)" in out
     assert "no interval:" not in out  # every Type has one: no footnote
+    # five problems all answered right: no point interval 1..1 to set Type 4 apart, the rise is not tested
+    study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 4: [1.0] * 5})
+    assert study.by_type()[4]["m"]["ci_reason"] == "all 5 answers scored 1.00: no spread to resample"
+    assert study.type_order()["m"]["overlaps"] == [None]
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Type 4 (1.00) above Type 1 (0.80), not tested (Type 4's answers all scored 1.00)" in out
+    assert "no interval: every answer scored alike, no spread; its rises are not tested" in out
+    assert "fewer than 5 problems" not in out
     study = _synthetic({1: [1.0, 0.5, 0.5, 0.5, 0.5], 2: [0.5, 1.0, 0.5, 1.0, 0.5]})
     assert study.type_order()["m"]["overlaps"] == [True]
     _print(study, None)
@@ -1003,9 +1014,9 @@ def test_plot_gives_every_column_its_own_colour(tmp_path, monkeypatch, columns):
 
 
 def test_touching_intervals_overlap_and_a_rise_beside_a_single_problem_compares_nothing():
-    # Type 1 scores 0.5 five times: interval 0.5..0.5; Type 2 scores 0.5 four times and 1 once: a third of its
-    # resamples draw no 1, so it starts at 0.5: the two share 0.5, so the rise may be noise
-    study = _synthetic({1: [0.5] * 5, 2: [0.5, 0.5, 0.5, 0.5, 1.0]})
+    # Type 1 scores 0.5 four times and 0 once: a third of its resamples draw no 0, so it ends at 0.5; Type 2 scores
+    # 0.5 four times and 1 once, so it starts at 0.5: the two share 0.5, so the rise may be noise
+    study = _synthetic({1: [0.5, 0.5, 0.5, 0.5, 0.0], 2: [0.5, 0.5, 0.5, 0.5, 1.0]})
     table = study.by_type()
     assert (table[1]["m"]["ci_high"], table[2]["m"]["ci_low"]) == (0.5, 0.5)
     assert study.type_order()["m"]["overlaps"] == [True]
@@ -1065,27 +1076,27 @@ def test_a_rise_over_a_type_between_is_named_too(capsys):
     Type 1, which the labels say is easier. Every pair out of order is named, in the order of the Types."""
     from workbench.commands.study import _print
 
-    study = _synthetic({1: [0.5] * 5, 2: [0.3] * 5, 3: [0.6] * 5})
+    study = _synthetic({1: [0.5, 0.5, 0.5, 0.5, 0.6], 2: [0.3, 0.3, 0.3, 0.3, 0.2], 3: [0.6, 0.6, 0.6, 0.6, 0.7]})
     order = study.type_order()["m"]
     assert order["rises"] == [[1, 3], [2, 3]] and order["overlaps"] == [False, False]
     _print(study, None)
-    assert ("m: Type means out of the labels' order over Types 1, 2, 3 (those scored): Type 3 (0.60) above Type 1 (0.50), "
-            "intervals apart; Type 3 (0.60) above Type 2 (0.30), intervals apart") in capsys.readouterr().out
+    assert ("m: Type means out of the labels' order over Types 1, 2, 3 (those scored): Type 3 (0.62) above Type 1 (0.52), "
+            "intervals apart; Type 3 (0.62) above Type 2 (0.28), intervals apart") in capsys.readouterr().out
 
 
 def test_each_rise_is_named_with_its_own_overlap_and_each_type_with_its_answers(capsys):
     from workbench.commands.study import _print
     from workbench.study import Cell
 
-    study = _synthetic({1: [0.0] * 5, 2: [1.0] * 5, 3: [0.0, 1.0, 0.0, 1.0, 0.0], 4: [0.5, 1.0, 0.5, 1.0, 1.0]},
-                       group="m[bold]")
-    # Type 1's 0..0 lies apart from Type 2's 1..1 and Type 4's 0.6..1, touches Type 3's 0..0.8; Type 3's and 4's overlap
+    study = _synthetic({1: [0.0, 0.0, 0.0, 0.0, 0.5], 2: [1.0, 1.0, 1.0, 1.0, 0.5], 3: [0.0, 1.0, 0.0, 1.0, 0.0],
+                        4: [0.5, 1.0, 0.5, 1.0, 1.0]}, group="m[bold]")
+    # Type 1's 0..0.3 lies apart from Type 2's 0.7..1 and Type 4's 0.6..1, overlaps Type 3's 0..0.8; so do 3's and 4's
     assert study.type_order()["m[bold]"]["rises"] == [[1, 2], [1, 3], [1, 4], [3, 4]]
     assert study.type_order()["m[bold]"]["overlaps"] == [False, True, False, True]
     _print(study, None)
     out = capsys.readouterr().out
-    assert ("Type 2 (1.00) above Type 1 (0.00), intervals apart; Type 3 (0.40) above Type 1 (0.00), intervals overlap "
-            "(may be noise); Type 4 (0.80) above Type 1 (0.00), intervals apart; Type 4 (0.80) above Type 3 (0.40), "
+    assert ("Type 2 (0.90) above Type 1 (0.10), intervals apart; Type 3 (0.40) above Type 1 (0.10), intervals overlap "
+            "(may be noise); Type 4 (0.80) above Type 1 (0.10), intervals apart; Type 4 (0.80) above Type 3 (0.40), "
             "intervals overlap (may be noise)") in " ".join(out.split())
     assert "m[bold]: Type labels vs scores: tau-b = " in out  # the column's name as it is, not read as markup
     # Type 1: one problem sampled three times; Type 2: two problems, three answers: too few for an interval
@@ -1097,9 +1108,10 @@ def test_each_rise_is_named_with_its_own_overlap_and_each_type_with_its_answers(
     assert "0.67 no interval (1, 3)" in out and "0.50 no interval (2, 3)" in out
 
 
-def test_plot_draws_a_point_interval_that_float_sums_put_past_the_mean(tmp_path, monkeypatch):
-    """Six problems at 0.7 (six at 0.1): numpy's resample means are 0.7000000000000001 (0.09999999999999999),
-    a hair above (below) the mean: a negative whisker length, which matplotlib refuses."""
+def test_plot_draws_no_point_interval_for_answers_all_alike(tmp_path, monkeypatch):
+    """Six problems at 0.7 (six at 0.1): the interval was a point, numpy's resample means 0.7000000000000001
+    (0.09999999999999999), a hair above (below) the mean: a negative whisker length, which matplotlib refuses.
+    Answers all alike have no interval now: no whisker, and the figure is drawn."""
     import matplotlib.pyplot as plt
 
     from workbench.commands.study import _draw
@@ -1108,29 +1120,30 @@ def test_plot_draws_a_point_interval_that_float_sums_put_past_the_mean(tmp_path,
     monkeypatch.setattr(plt, "close", figures.append)
     study = _synthetic({1: [0.7] * 6, 2: [0.1] * 6})
     table = study.by_type()
-    assert table[1]["m"]["ci_low"] > table[1]["m"]["mean"] and table[2]["m"]["ci_high"] < table[2]["m"]["mean"]
+    assert table[1]["m"]["ci_low"] is None and table[2]["m"]["ci_high"] is None
     _draw(study, tmp_path / "study.png")
     whiskers = [seg for coll in figures[0].axes[0].collections for seg in coll.get_segments()]
-    assert sorted((round(s[0][1], 9), round(s[1][1], 9)) for s in whiskers) == [(0.1, 0.1), (0.7, 0.7)]
+    assert whiskers == [] and (tmp_path / "study.png").stat().st_size > 0
 
 
 def test_intervals_that_touch_but_for_float_sums_overlap(capsys):
-    """Type 1: five problems answered 0.7 three times each, interval 0.7..0.7 (every resample); Type 2: four at 0.7
-    and one at 1, interval from 0.7 (a third of resamples). The two share 0.7 and print as [0.70, 0.70] and [0.70,
-    0.88], but numpy sums three 0.7s to 0.6999999999999998: the rise was called "intervals apart"."""
+    """Type 1: five problems answered 0.7 three times each and one 0.5, interval up to 0.7 (a third of resamples
+    draw no 0.5); Type 2: four at 0.7 and one at 1, interval from 0.7 (a third of resamples). The two share 0.7 and
+    print as [0.60, 0.70] and [0.70, 0.88], but numpy sums three 0.7s to 0.6999999999999998: the rise was called
+    "intervals apart"."""
     from workbench.commands.study import _print
     from workbench.study import Cell
 
-    study = _synthetic({1: [0.7] * 5, 2: [0.7, 0.7, 0.7, 0.7, 1.0]})
-    for k in range(5):
-        study.cells[(f"1.{k}", "m")] = Cell(scores=[0.7] * 3)
+    study = _synthetic({1: [0.7] * 5 + [0.5], 2: [0.7, 0.7, 0.7, 0.7, 1.0]})
+    for k in range(6):
+        study.cells[(f"1.{k}", "m")] = Cell(scores=[0.7 if k < 5 else 0.5] * 3)
     table = study.by_type()
     assert table[1]["m"]["ci_high"] < table[2]["m"]["ci_low"] == 0.7  # apart by a float's hair
     assert study.type_order()["m"]["overlaps"] == [True]
     _print(study, None)
     out = capsys.readouterr().out
-    assert "0.70 [0.70, 0.70] (5, 15)" in out and "0.76 [0.70, 0.88] (5, 5)" in out
-    assert "Type 2 (0.76) above Type 1 (0.70), intervals overlap (may be noise)" in out
+    assert "0.67 [0.60, 0.70] (6, 18)" in out and "0.76 [0.70, 0.88] (5, 5)" in out
+    assert "Type 2 (0.76) above Type 1 (0.67), intervals overlap (may be noise)" in out
 
 
 def test_workers_grading_the_same_answer_at_once_leave_one_whole_grade(proj, capsys, monkeypatch):

@@ -5,8 +5,8 @@ association between the Type label and the per-problem mean score with Kendall's
 many problems share a Type, many score 1.0) and asks how often labels dealt out at random to the same problems would
 fall at least as clearly: an exact permutation test when the distinct arrangements of the labels are few enough to
 list, a seeded Monte Carlo one otherwise. `type_interval` gives a Type's mean a seeded two-stage bootstrap interval
-(problems, then each problem's answers), none below MIN_PROBLEMS problems. Both are deterministic: the same data
-give the same numbers.
+(problems, then each problem's answers), none below MIN_PROBLEMS problems or for answers all alike. Both are
+deterministic: the same data give the same numbers.
 """
 
 from __future__ import annotations
@@ -126,11 +126,15 @@ def type_interval(scores, level: float = 0.95, resamples: int = RESAMPLES,
     `scores` holds each problem's scored answers. A two-stage percentile bootstrap (generator seeded with `seed`):
     each resample draws the problems with replacement, then each drawn problem's answers with replacement, so the
     interval carries both sources of doubt: which problems the Type happened to get, and which answers a few samples
-    of each happened to give. Fewer than MIN_PROBLEMS problems give no interval (see MIN_PROBLEMS)."""
+    of each happened to give. Fewer than MIN_PROBLEMS problems give no interval (see MIN_PROBLEMS), nor do answers
+    that all scored alike."""
     n = len(scores)
     if n < MIN_PROBLEMS:
         return None, (f"{n} problem{'s' * (n != 1)}: too few for an interval (it needs {MIN_PROBLEMS})" if n
                       else "no problem scored")
+    flat = [v for s in scores for v in s]
+    if min(flat) == max(flat):  # every resample alike: a point, which would set the Type apart from any other
+        return None, f"all {len(flat)} answers scored {flat[0]:.2f}: no spread to resample"
     counts = np.array([len(s) for s in scores])
     table = np.zeros((n, counts.max()))  # (problems, most answers): a problem's answers, then 0s it never draws
     for j, s in enumerate(scores):

@@ -7,8 +7,8 @@ partial its credit, incorrect 0); per Type label the mean of those problem means
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
 the easiest for an LLM and Type 4 the hardest, so no Type's mean should rise above a lower Type's;
 `type_order` names every pair of Types where one does, and says whether the two Types' 95 % intervals (a seeded
-two-stage bootstrap over each Type's problems and their answers; none below stats.MIN_PROBLEMS problems, so the
-rise is not tested) overlap. With a few problems per Type most rises are noise: `type_trend` measures the order with
+two-stage bootstrap over each Type's problems and their answers; none below stats.MIN_PROBLEMS problems or for
+answers all alike, so the rise is not tested) overlap. With a few problems per Type most rises are noise: `type_trend` measures the order with
 Kendall's tau-b between Type and problem mean and a one-sided permutation p-value (workbench.stats).
 Answers the checks cannot judge in full (unchecked: free text without --judge, or any part not judged) or that
 lack what the check needs (missing) are counted, never scored. Answers cut off at the token limit, filtered,
@@ -85,7 +85,7 @@ class Study:
     def by_type(self) -> dict[int, dict[str, dict]]:
         """Type -> group -> {mean (of problem means), problems (with a scored answer), answers (scored), ci_low,
         ci_high (the 95 % two-stage bootstrap interval over the problems and their answers; None with fewer than
-        stats.MIN_PROBLEMS problems), ci_reason (why there is none, else None), unscored_problems (ids the group
+        stats.MIN_PROBLEMS problems or answers all alike), ci_reason (why there is none, else None), unscored_problems (ids the group
         answered with none scored: left out of the mean, so it may stand on fewer problems than were asked)}."""
         out: dict[int, dict[str, dict]] = {}
         for t in sorted({p.type for p in self.problems}):

@@ -26,7 +26,7 @@ def register(sub) -> None:
                     "a writeup shows), then show the mean score per problem and per Type label for each model, "
                     "strategy, or both. Type 1 should score highest and Type 4 lowest: per column, Kendall's tau-b "
                     "between Type and problem mean with a one-sided permutation p-value, a 95 % bootstrap interval per Type "
-                    "(problems, then their answers, resampled; none for a Type of fewer than 5 problems), "
+                    "(problems, then their answers, resampled; none for a Type of fewer than 5 problems or of answers all alike), "
                     "and every rise (a higher Type above any lower one) named with whether the intervals overlap. "
                     "Free-text answers are unchecked unless --judge grades them. Exit 0: report printed; 1: no "
                     "trace to study; 2: bad input; 3: the --judge model failed; 130: interrupted.")
@@ -195,8 +195,11 @@ def _overlap(overlap: bool | None, rows: dict) -> str:
     """What a rise's intervals say; `rows` maps its two Types to their by_type cells. Without an interval on either
     side the rise is not tested: the Types' means alone would read as a finding they cannot carry."""
     if overlap is None:
-        few = ", ".join(f"Type {t} has {r['problems']}" for t, r in rows.items() if r["ci_low"] is None)
-        return f"not tested (too few problems for an interval: {few})"
+        few = ", ".join(f"Type {t} has {r['problems']}" for t, r in rows.items()
+                        if r["ci_low"] is None and r["problems"] < MIN_PROBLEMS)
+        alike = [f"Type {t}'s answers all scored {r['mean']:.2f}" for t, r in rows.items()
+                 if r["ci_low"] is None and r["problems"] >= MIN_PROBLEMS]
+        return f"not tested ({'; '.join([f'too few problems for an interval: {few}'] * bool(few) + alike)})"
     return "intervals overlap (may be noise)" if overlap else "intervals apart"
 
 
@@ -234,9 +237,12 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     for t, row in table.items():
         by_type.add_row(str(t), *(_type_cell(row[g]) for g in study.groups))
     console.print(by_type)
-    if any(row[g]["mean"] is not None and row[g]["ci_low"] is None for row in table.values() for g in study.groups):
-        # one short line: a Type's interval on 2 problems is their range, on equal means a point (stats.MIN_PROBLEMS)
+    bare = [row[g] for row in table.values() for g in study.groups if row[g]["mean"] is not None and row[g]["ci_low"] is None]
+    # short lines: a Type's interval on 2 problems is their range, on answers all alike a point (stats.type_interval)
+    if any(r["problems"] < MIN_PROBLEMS for r in bare):
         console.print(f"[dim]no interval: fewer than {MIN_PROBLEMS} problems, too few; its rises are not tested[/]")
+    if any(r["problems"] >= MIN_PROBLEMS for r in bare):
+        console.print("[dim]no interval: every answer scored alike, no spread; its rises are not tested[/]")
 
     trend = study.type_trend()
     for g, order in study.type_order().items():
@@ -315,7 +321,8 @@ def _colours(n: int) -> list:
 
 def _draw(study, path: Path) -> None:
     """Grouped bars: mean score per Type label, one bar per column, each labelled with its problem count, with the
-    95 % two-stage bootstrap interval as an error bar (none for a Type of fewer than stats.MIN_PROBLEMS problems)."""
+    95 % two-stage bootstrap interval as an error bar (none for a Type of fewer than stats.MIN_PROBLEMS problems or
+    whose answers all scored alike)."""
     from workbench.atomic import save_figure
 
     plt = _pyplot()
@@ -349,7 +356,7 @@ def _draw(study, path: Path) -> None:
     ax.set_ylim(-0.03, 1.1)
     ax.set_ylabel("mean score (problem means)")
     # two short lines: one long one wider than a narrow figure leaves tight_layout unable to fit the axes
-    ax.annotate(f"under each bar: problems scored; whiskers: 95 % interval (none below {MIN_PROBLEMS} problems)\n"
+    ax.annotate(f"under each bar: problems scored; whiskers: 95 % interval (none below {MIN_PROBLEMS} problems or for answers all alike)\n"
                 "a line at 0: a mean of 0; no bar and no number: no scored answer of that Type", (0, 0),
                 xycoords="axes fraction", xytext=(0, -34), textcoords="offset points", va="top", fontsize=7)
     ax.set_title("LLM answers by Type label (Type 1 should be easiest)")
