@@ -709,6 +709,30 @@ def test_cli_check_table_shows_values_as_text_not_python_reprs(proj, tmp_path, c
     assert "- $\\mathbf{J}$ is symmetric" in out  # each key point on its own line, as `reference` lists them
 
 
+def test_cli_check_labels_its_verdict_with_what_was_checked(proj, tmp_path, capsys, monkeypatch):
+    """`check 3.1 solutions/a2/3.1.md` printed '3.1 text: correct' for a file; the label is the file's name (as
+    written, markup and all), or stdin for -, in the text and --json, and the engine's own label stays 'text'."""
+    from workbench import verify
+
+    path = tmp_path / "my [bold]answer.md"
+    path.write_text(f"The result is {CONV}; it sharpens edges.")
+    assert main(["check", "3.1", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "3.1 my [bold]answer.md: correct (score 1.00)"
+    assert main(["check", "3.1", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["subject"] == "my [bold]answer.md"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"The result is {CONV}; it sharpens edges."))
+    assert main(["check", "3.1", "-", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["subject"] == "stdin"
+    assert verify.check_text("a2", "3.1", f"The result is {CONV}.").subject == "text"
+    # "own" marks verify's own solutions (a code question's answer without code is then missing): a file of that
+    # name is checked as any text, whose missing code leaves it unchecked
+    own = tmp_path / "own"
+    own.write_text("The answer is 42.")
+    assert main(["check", "4.1", str(own), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["subject"] == "own" and out["status"] == "unchecked", out
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])  # utf-16: what Notepad saves as "Unicode"
 def test_cli_check_stdin_that_is_not_utf8_is_refused_as_a_file_is(proj, tmp_path, capsys, monkeypatch, encoding):
     """Under a C locale stdin lets any bytes through: a UTF-16 answer was checked as mojibake, `unchecked`, exit 0."""

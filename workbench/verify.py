@@ -427,9 +427,16 @@ def answer_key_error(ref, problem: Problem, answer, pack: Pack | None = None) ->
     return None
 
 
-def check_text(pack, problem_id: str, text: str, judge=None, subject: str = "text",
+def check_text(pack, problem_id: str, text: str, judge=None, label: str = "text",
                timeout_s: float = DEFAULT_TIMEOUT_S) -> Verdict:
-    """Judge one answer given as text: a solution file (front matter used) or an LLM's / a student's prose."""
+    """Judge one answer given as text: a solution file (front matter used) or an LLM's / a student's prose.
+    `label` names what was checked (a file's name, stdin) in the verdict's subject; it is judged as text whatever
+    it is called (a file named `own` is no own solution)."""
+    return dataclasses.replace(_check_text(pack, problem_id, text, judge, timeout_s), subject=label)
+
+
+def _check_text(pack, problem_id: str, text: str, judge, timeout_s: float) -> Verdict:
+    subject = "text"
     ctx = context(pack, judge, timeout_s)
     problem = ctx.pack.get(problem_id)
     try:

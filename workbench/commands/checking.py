@@ -192,7 +192,8 @@ def cmd_check(args) -> int:
     text = _read_answer(args.file)
     _refuse_trace(text, args.pack, args.id, args.file)
     _warn_other_problem(text, args.id, args.file)
-    verdict = check_text(args.pack, args.id, text, judge=judge)
+    label = "stdin" if args.file == "-" else Path(args.file).name
+    verdict = check_text(args.pack, args.id, text, judge=judge, label=label)
     if args.json:
         print_json(verdict.to_dict())
     else:
@@ -205,7 +206,7 @@ def _print_verdict(v) -> None:
     from rich.table import Table
 
     style = STATUS_STYLE.get(v.status, "")
-    console.print(f"[bold]{v.problem}[/] {v.subject}: [{style}]{v.status}[/] (score {v.score:.2f})")
+    console.print(f"[bold]{v.problem}[/] {escape(v.subject)}: [{style}]{v.status}[/] (score {v.score:.2f})")  # a file's name
     if v.reason:
         console.print(f"[dim]{escape(v.reason)}[/]")
     if v.details:
