@@ -2134,3 +2134,9 @@ def test_cite_says_which_trace_the_writeup_shows_and_how_to_pick_another(wb):
                           "not in traces/1.1") and "pin one of them in solutions/demo/1.1.md" in err, err
     code, out, _ = wb.run("traces", "cite", "1.1", "--pack", "demo", "--json")
     assert [r["shown"] for r in json.loads(out)] == [False, False]
+
+    solution.write_text("---\ntrace: [a, b]\n---\n\n## Solution\n\nx\n")  # build-writeup stops at this file
+    code, out, err = wb.run("traces", "cite", "1.1", "--pack", "demo")
+    assert code == 0 and len(out.splitlines()) == 2
+    assert err.startswith("note: which trace build-writeup shows is unknown: ") and "`trace` must be one trace's" in err \
+        and "e.g. trace: 1a2b3c4d5e6f" in err and err.count("\n") == 1, err

@@ -249,8 +249,9 @@ def _writeup_choice(traces: list, pack: str):
     where = shown_path(solution_path(loaded.name, problem_id))
     try:
         solution = load_solution(loaded.name, problem_id)
-    except WorkbenchError as exc:  # build-writeup stops at it too
-        return None, False, f"which trace build-writeup shows is unknown: {exc.message}"
+    except WorkbenchError as exc:  # build-writeup stops at it too: what is wrong, and the fix
+        fix = f" — {exc.fix}" if exc.fix else ""
+        return None, False, f"which trace build-writeup shows is unknown: {exc.message}{fix}"
     pin = solution.trace if solution else None
     pick = pick_trace(problem_id, pin, pack=loaded.name)
     if not pick.usable:
