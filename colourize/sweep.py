@@ -45,7 +45,9 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     differ = [k for k in ("model", "settings") if earlier and _but_epochs(earlier.get(k)) != _but_epochs(summary[k])]
     if resume and differ == ["settings"] and _moved_data(earlier, summary, param, base, out_dir):
         differ = []  # as `train --resume --data NEWPATH`: the sweep's own images, found at another place
-    if differ and unreadable:  # without the file its colour count is unknown, so the settings seem to differ
+    dirs = [run_dir_for(out_dir, param, v) for v in values]
+    starts = [not (resume and d.is_dir()) for d in dirs]  # runs that start now, and read the palette file
+    if unreadable and (differ or any(starts)):  # a run to start needs the file (and its colour count to compare)
         raise DataError(f"{unreadable.message}, the palette of the {param} sweep in {out_dir}",
                         "put the file back there (runs not started yet need it), or sweep into another --out")
     if differ:
@@ -54,8 +56,7 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     if earlier and earlier.get("epochs") != base.epochs:  # more epochs extend the sweep when every run goes along
         _check_all_runs_extended(earlier, param, values, base.epochs, out_dir, resume)
     # --resume continues the runs that exist and starts the others
-    dirs = [run_dir_for(out_dir, param, v) for v in values]
-    tasks = [Task(replace(base, **{field: v}), d, resume and d.is_dir()) for v, d in zip(values, dirs)]
+    tasks = [Task(replace(base, **{field: v}), d, not start) for v, d, start in zip(values, dirs, starts)]
     results = train_many(tasks, jobs, lambda i: reporter_for(values[i]))
     rows = []
     for value, task, metrics in zip(values, tasks, results):

@@ -1485,3 +1485,16 @@ def test_resuming_after_the_data_moved_without_data_says_to_name_the_new_place(p
     _one_line_error(capsys, cli.main(command + ["--resume", "--epochs", "2"]),
                     f"{project / out} was trained on the images in {synth}, which are gone", "--data NEWPATH")
     assert {p: p.read_bytes() for p in (project / "runs").rglob("*") if p.is_file()} == before
+
+
+def test_a_resumed_sweep_takes_its_settings_from_a_run_it_has_whatever_value_comes_first(project, synth, pal, capsys):
+    """`sweep seed 0 1 --resume` took the flags left out from the run of seed 0, but `sweep seed 1 0 --resume` from
+    seed 1's, which did not exist yet: the defaults, refused as 'other settings (data ... there, None now; ...)'."""
+    common = ["--model", "unet", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
+              "--palette", pal, "--json"]
+    assert cli.main(["sweep", "seed", "0"] + common) == 0
+    capsys.readouterr()
+    assert cli.main(["sweep", "seed", "1", "0", "--resume", "--model", "unet", "--json"]) == 0, capsys.readouterr().err
+    config = json.loads((project / "runs" / "sweep-seed1" / "config.json").read_text())["settings"]
+    assert (config["num_filters"], config["limit"], config["epochs"], config["palette"]) == (4, 20, 1, pal)
+    assert json.loads((project / "runs" / "sweep-seed.json").read_text())["values"] == [1, 0]  # the order asked

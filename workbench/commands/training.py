@@ -235,7 +235,7 @@ def cmd_sweep(args) -> int:
     if args.resume and not any(d.is_dir() for d in dirs):
         raise UsageError(f"nothing to resume: no run of this sweep under {out_dir}",
                          "train without --resume, or pass the --out the sweep was made with")
-    base = _config(args, model, dirs[0])
+    base = _config(args, model, next((d for d in dirs if d.is_dir()), dirs[0]))  # flags left out: a run's own
     with _Bars(args.json) as bars:
         try:
             summary = run_sweep(args.param, args.values, base, out_dir, resume=args.resume, jobs=args.jobs,
