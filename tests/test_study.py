@@ -21,13 +21,13 @@ FREE_233 = "Adam with L2 is not weight decay."  # free text: unchecked without -
 
 
 def trace(root, pid: str, answers: list[str], model: str = "model-a", strategy: str = "direct", version: str | None = None,
-          started: str = "2026-01-01T00:00:00.000000Z"):
+          started: str = "2026-01-01T00:00:00.000000Z", base_url: str = "http://fixture.invalid/v1"):
     """A trace with clearly fake content (tests only), written by the workbench's own writer in the temp project."""
     samples = [{"index": i, "messages": [{"role": "user", "content": "fixture prompt"},
                                          {"role": "assistant", "content": text}]} for i, text in enumerate(answers)]
     exchanges = [{"model": version}] if version else []
     return write_trace({"schema": SCHEMA, "problem": pid, "pack": "a2", "strategy": strategy, "source": "manual",
-                        "provider": {"base_url": "http://fixture.invalid/v1"}, "request": {"model": model, "n": len(answers)},
+                        "provider": {"base_url": base_url}, "request": {"model": model, "n": len(answers)},
                         "exchanges": exchanges, "samples": samples, "started_at": started,
                         "finished_at": started}, root=root / "traces")
 
@@ -1219,3 +1219,28 @@ def test_one_model_spelt_in_two_cases_is_one_column(proj, capsys):
     assert len(data["groups"]) == 1 and data["groups"][0].casefold() == "fixture-x-1" and len(data["answers"]) == 2
     rows = {r["problem"]: r["groups"] for r in data["by_problem"]}
     assert list(rows["2.2.3"]) == list(rows["3.1"]) == data["groups"]
+
+
+def test_a_column_whose_model_came_from_two_servers_says_so_and_by_provider_keeps_them_apart(proj, capsys):
+    """One name can be two models: llama3.1 of one local server and of another may differ in size, quantisation or
+    tag (prompt --missing asks each server). The column averaged the two without a word; it is named with each
+    provider's Types, and --by model+provider gives each its own column."""
+    trace(proj, "3.1", [WRONG_31], base_url="http://gpu-box:8000/v1")  # model-a from a second server
+    assert main(["study"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("model-a: its answers come from 2 providers (http://fixture.invalid/v1: Types 2, 4; http://gpu-box:8000/v1: "
+            "Type 4), which may serve different models under one name (size, quantisation, tag), so its means average "
+            "them; --by model+provider keeps them apart") in out
+    assert "model-b: its answers come from" not in out  # one server
+    data = _json(capsys, ["study"])
+    assert data["mixed_providers"] == {"model-a": {"http://fixture.invalid/v1": [2, 4], "http://gpu-box:8000/v1": [4]}}
+    assert data["by_problem"][-1]["groups"]["model-a"]["scored"] == 2  # 3.1: right once, wrong once, in one column
+    data = _json(capsys, ["study", "--by", "model+provider"])
+    assert data["groups"] == ["model-a via http://fixture.invalid/v1", "model-a via http://gpu-box:8000/v1",
+                              "model-b via http://fixture.invalid/v1"]
+    assert data["mixed_providers"] == {}
+    rows = {r["problem"]: r["groups"] for r in data["by_problem"]}
+    assert rows["3.1"]["model-a via http://gpu-box:8000/v1"]["mean"] == 0.0
+    assert rows["3.1"]["model-a via http://fixture.invalid/v1"]["mean"] == 1.0
+    assert _json(capsys, ["study", "--by", "model+strategy"])["mixed_providers"] == {"model-a / direct": {
+        "http://fixture.invalid/v1": [2, 4], "http://gpu-box:8000/v1": [4]}}

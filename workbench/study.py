@@ -2,7 +2,7 @@
 
 `verify` judges the one trace a student's writeup shows; a study judges every sample of every intact
 trace with the same pack checks and groups the scores by model (the version the server reported),
-strategy, or both. Per group and problem it keeps the mean score of the judged answers (correct 1,
+strategy, both, or model and provider (base URL). Per group and problem it keeps the mean score of the judged answers (correct 1,
 partial its credit, incorrect 0); per Type label the mean of those problem means, so a problem
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
 the easiest for an LLM and Type 4 the hardest, so no Type's mean should rise above a lower Type's;
@@ -49,6 +49,7 @@ class JudgedAnswer:
     caution: str = ""  # cut off at the token limit, filtered, refused or empty (Trace.cautions): scored as it came
     grader_model: str | None = None  # --judge: the model version that graded it (None: no grader did)
     from_cache: bool | None = None  # --judge: the grade was kept from an earlier run (.cache/judge/)
+    provider: str = ""  # the base URL the trace records: one model name on two servers can be two models
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Study:
     answers: list[JudgedAnswer]
     skipped: list[str]  # edited or unreadable trace files and unreadable trace folders, with why
     untraced: list[str]  # selected problems with no trace of the selected groups
-    by: str = "model"  # what a column compares: model, strategy or model+strategy
+    by: str = "model"  # what a column compares: model, strategy, model+strategy or model+provider
 
     def scored_cells(self, group: str) -> list[tuple]:
         """(problem, cell) of every problem with a scored answer of `group`, in pack order."""
@@ -123,12 +124,25 @@ class Study:
         means then compare the strategies as much as the Types."""
         if self.by == "model+strategy":
             return {}
+        covered = self._types_by(lambda a: a.model if self.by == "strategy" else a.strategy)
+        return {g: kinds for g, kinds in covered.items() if len({frozenset(t) for t in kinds.values()}) > 1}
+
+    def mixed_providers(self) -> dict[str, dict[str, list[int]]]:
+        """Per model column (--by model or model+strategy) whose scored answers came from more than one provider (base
+        URL): each one's Types. One name can be two models (llama3.1 of one local server and another's, of another
+        size, quantisation or tag), which the column would average without a word; --by model+provider parts them."""
+        if self.by not in ("model", "model+strategy"):
+            return {}
+        return {g: kinds for g, kinds in self._types_by(lambda a: a.provider or "unknown provider").items()
+                if len(kinds) > 1}
+
+    def _types_by(self, kind) -> dict[str, dict[str, list[int]]]:
+        """Per column, per kind(answer) among its scored answers, the Types they cover."""
         covered: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         for a in self.answers:
             if a.score is not None:
-                covered[a.group][a.strategy if self.by == "model" else a.model].add(a.type)
-        return {g: {k: sorted(t) for k, t in sorted(kinds.items())} for g, kinds in covered.items()
-                if len({frozenset(t) for t in kinds.values()}) > 1}
+                covered[a.group][kind(a)].add(a.type)
+        return {g: {k: sorted(t) for k, t in sorted(kinds.items())} for g, kinds in covered.items()}
 
     def type_trend(self) -> dict[str, dict]:
         """Per group: Kendall's tau-b between Type label and problem mean, and the one-sided permutation p-value
@@ -150,6 +164,7 @@ class Study:
             "type_order": self.type_order(),
             "type_trend": self.type_trend(),
             "mixed_columns": self.uneven_mixes(),
+            "mixed_providers": self.mixed_providers(),
             "answers": [asdict(a) for a in self.answers],
             "skipped_traces": self.skipped,
             "problems_without_traces": self.untraced,
@@ -175,7 +190,8 @@ def studied_status(verdict) -> str:
 
 def group_of(trace, by: str) -> str:
     model = trace.model_version
-    return {"model": model, "strategy": trace.strategy or "?", "model+strategy": f"{model} / {trace.strategy or '?'}"}[by]
+    return {"model": model, "strategy": trace.strategy or "?", "model+strategy": f"{model} / {trace.strategy or '?'}",
+            "model+provider": f"{model} via {trace.base_url or 'unknown provider'}"}[by]
 
 
 def traces_to_judge(problems, pack: str, models: list[str] | None = None, strategies: list[str] | None = None):
@@ -315,7 +331,7 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
             graded = next((d for d in v.details if "from_cache" in d), {})
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
                                         trace.path.name, i, status, score, v.reason,
-                                        caution, graded.get("grader_model"), graded.get("from_cache")))
+                                        caution, graded.get("grader_model"), graded.get("from_cache"), trace.base_url))
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
                  skipped=skipped, untraced=[p.id for p in problems if p.id not in traced], by=by)

@@ -37,8 +37,9 @@ def register(sub) -> None:
                    help="only traces of this model: its reported version or the requested name, in any case "
                         "(repeatable)")
     p.add_argument("--strategy", action="append", metavar="NAME", help="only traces of this strategy (repeatable)")
-    p.add_argument("--by", choices=("model", "strategy", "model+strategy"), default="model",
-                   help="what a column compares (default: model, as the server reported its version)")
+    p.add_argument("--by", choices=("model", "strategy", "model+strategy", "model+provider"), default="model",
+                   help="what a column compares (default: model, as the server reported its version; model+provider: "
+                        "one column per model and base URL, as one name on two servers can be two models)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="traces judged at once (default 1); more pays with --judge, whose grader is a network call")
     p.add_argument("--plot", metavar="FILE.png", type=path_arg, help="also draw the mean score per Type for each column, with its 95 %% interval")
@@ -265,6 +266,11 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         each = "; ".join(f"{escape(k)}: Type{'s' * (len(t) > 1)} {', '.join(map(str, t))}" for k, t in kinds.items())
         console.print(f"[yellow]{escape(g)}: its answers mix {other} over different Types[/] ({each}), so its Type means "
                       f"compare {other} too; --by model+strategy keeps them apart")
+    for g, providers in study.mixed_providers().items():
+        each = "; ".join(f"{escape(k)}: Type{'s' * (len(t) > 1)} {', '.join(map(str, t))}" for k, t in providers.items())
+        console.print(f"[yellow]{escape(g)}: its answers come from {len(providers)} providers[/] ({each}), which may serve "
+                      "different models under one name (size, quantisation, tag), so its means average them; "
+                      "--by model+provider keeps them apart")
     counts = {s: sum(1 for a in study.answers if a.status == s) for s in ("unchecked", "missing")}
     failed = sum(c.counts.get("failed", 0) for c in study.cells.values())
     traces = len({(a.trace, a.problem) for a in study.answers})
