@@ -1244,3 +1244,22 @@ def test_a_column_whose_model_came_from_two_servers_says_so_and_by_provider_keep
     assert rows["3.1"]["model-a via http://fixture.invalid/v1"]["mean"] == 1.0
     assert _json(capsys, ["study", "--by", "model+strategy"])["mixed_providers"] == {"model-a / direct": {
         "http://fixture.invalid/v1": [2, 4], "http://gpu-box:8000/v1": [4]}}
+
+
+def test_columns_whose_type_means_stand_on_different_problems_say_so(proj, capsys):
+    """decompose runs only on problems with steps, so under --by strategy its Type 2 mean stood on other problems
+    than direct's, and comparing the two columns there compared problems as much as strategies, without a word."""
+    assert main(["study", "--by", "strategy"]) == 0  # direct and hinted both scored 2.2.3 and 3.1: like for like
+    assert "not like for like" not in capsys.readouterr().out
+    assert _json(capsys, ["study", "--by", "strategy"])["uneven_problems"] == {}
+    trace(proj, "2.2.3", [RIGHT_223], strategy="decompose")  # Type 2's 2.2.3 only; no Type 4 at all: nothing to compare
+    trace(proj, "2.2.1", [WRONG_221], model="model-b", strategy="hinted")
+    assert main(["study", "--by", "strategy"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("columns scored different problems of a Type, so their Type means there are not like for like: Type 2 "
+            "(decompose lacks 2.2.1; direct lacks 2.2.1); --problem with the problems they share compares the same "
+            "ones") in out
+    data = _json(capsys, ["study", "--by", "strategy"])
+    assert data["uneven_problems"] == {"2": {"decompose": ["2.2.3"], "direct": ["2.2.3"], "hinted": ["2.2.1", "2.2.3"]}}
+    data = _json(capsys, ["study", "--by", "model+strategy", "--problem", "2.2.3", "--problem", "3.1"])
+    assert data["uneven_problems"] == {}  # the problems they share: like for like

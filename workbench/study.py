@@ -127,6 +127,17 @@ class Study:
         covered = self._types_by(lambda a: a.model if self.by == "strategy" else a.strategy)
         return {g: kinds for g, kinds in covered.items() if len({frozenset(t) for t in kinds.values()}) > 1}
 
+    def uneven_problems(self) -> dict[int, dict[str, list[str]]]:
+        """Per Type whose columns (those with a scored problem of it) scored different problems: each one's problems.
+        decompose needs a record's steps, so a strategy's Type mean can stand on other problems than another's: the
+        columns there compare problems as much as models or strategies."""
+        out = {}
+        for t in sorted({p.type for p in self.problems}):
+            sets = {g: ids for g in self.groups if (ids := [p.id for p, _ in self.scored_cells(g) if p.type == t])}
+            if len({tuple(ids) for ids in sets.values()}) > 1:
+                out[t] = sets
+        return out
+
     def mixed_providers(self) -> dict[str, dict[str, list[int]]]:
         """Per model column (--by model or model+strategy) whose scored answers came from more than one provider (base
         URL): each one's Types. One name can be two models (llama3.1 of one local server and another's, of another
@@ -165,6 +176,7 @@ class Study:
             "type_trend": self.type_trend(),
             "mixed_columns": self.uneven_mixes(),
             "mixed_providers": self.mixed_providers(),
+            "uneven_problems": self.uneven_problems(),
             "answers": [asdict(a) for a in self.answers],
             "skipped_traces": self.skipped,
             "problems_without_traces": self.untraced,

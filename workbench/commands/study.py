@@ -271,6 +271,12 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         console.print(f"[yellow]{escape(g)}: its answers come from {len(providers)} providers[/] ({each}), which may serve "
                       "different models under one name (size, quantisation, tag), so its means average them; "
                       "--by model+provider keeps them apart")
+    uneven = study.uneven_problems()
+    if uneven:
+        order = {p.id: k for k, p in enumerate(study.problems)}
+        types = ", ".join(f"Type {t} ({_lacking(sets, order)})" for t, sets in uneven.items())
+        console.print("[yellow]columns scored different problems of a Type, so their Type means there are not like for "
+                      f"like[/]: {types}; --problem with the problems they share compares the same ones")
     counts = {s: sum(1 for a in study.answers if a.status == s) for s in ("unchecked", "missing")}
     failed = sum(c.counts.get("failed", 0) for c in study.cells.values())
     traces = len({(a.trace, a.problem) for a in study.answers})
@@ -294,6 +300,15 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         console.print(f"[dim]skipped {escape(s)}[/]")
     if plot:
         console.print(f"plot: {plot}", markup=False, soft_wrap=True)  # one line, to copy whole
+
+
+def _lacking(sets: dict[str, list[str]], order: dict[str, int]) -> str:
+    """'decompose lacks 2.2.1; ...': per column, the problems of the Type that another column scored and it did not."""
+    from rich.markup import escape
+
+    every = set().union(*sets.values())
+    return "; ".join(f"{escape(g)} lacks {', '.join(sorted(every - set(ids), key=order.get))}"
+                     for g, ids in sets.items() if len(ids) < len(every))
 
 
 def _legend_label(group: str, limit: int = 40) -> str:
