@@ -274,11 +274,28 @@ def load_checkpoint(run_dir: Path, config: dict) -> dict:
     if differ:
         detail = "; ".join(f"{k}: run has {saved.get(k)!r}, asked {config.get(k)!r}" for k in differ)
         flags = [f"--{k.replace('_', '-')}" for k in differ if k != "model"]  # only flags given differ from the run's
-        fix = ([f"resume it with `train {saved.get('model')}`"] if "model" in differ else []) + \
-            ([f"leave out {', '.join(flags)} (flags left out take the run's own)"] if flags else [])
-        raise TrainingError(f"checkpoint in {run_dir} was made with other settings ({detail})",
-                            f"{' and '.join(fix)}, or train into a new --out folder")
+        raise OtherSettings.of(run_dir, detail, saved.get("model") if "model" in differ else None, flags)
     return ckpt
+
+
+class OtherSettings(TrainingError):
+    """A checkpoint made with settings other than those asked. The fix names `train MODEL` (the run's model);
+    a caller that ran another command (a sweep) names its own with resumed_with, in the same words."""
+
+    @classmethod
+    def of(cls, run_dir: Path, detail: str, model: str | None, flags: list[str], command: str | None = None):
+        """model: the run's, where the model is one of the settings that differ; flags: the others, as flags."""
+        command = command or f"train {model}"
+        fix = ([f"resume it with `{command}`"] if model else []) + \
+            ([f"leave out {', '.join(flags)} (flags left out take the run's own)"] if flags else [])
+        exc = cls(f"checkpoint in {run_dir} was made with other settings ({detail})",
+                  f"{' and '.join(fix)}, or {command.split()[0]} into a new --out folder")
+        exc.run_dir, exc.detail, exc.model, exc.flags = run_dir, detail, model, flags  # kept when pickled (__reduce__)
+        return exc
+
+    def resumed_with(self, command: str) -> "OtherSettings":
+        """The same error, its fix naming `command` (e.g. `sweep seed 0 1 --model unet`) in place of `train MODEL`."""
+        return OtherSettings.of(self.run_dir, self.detail, self.model, self.flags, command)
 
 
 def _differ(saved: dict, config: dict, movable: tuple[str, ...] = ()) -> list[str]:

@@ -57,7 +57,10 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         _check_all_runs_extended(earlier, param, values, base.epochs, out_dir, resume)
     # --resume continues the runs that exist and starts the others
     tasks = [Task(replace(base, **{field: v}), d, not start) for v, d, start in zip(values, dirs, starts)]
-    results = train_many(tasks, jobs, lambda i: reporter_for(values[i]))
+    try:
+        results = train_many(tasks, jobs, lambda i: reporter_for(values[i]))
+    except runs.OtherSettings as exc:  # its fix named `train MODEL`, which would train runs/MODEL, not this sweep's run
+        raise exc.resumed_with(f"sweep {param} {' '.join(map(str, values))} --model {exc.model}") from None
     rows = []
     for value, task, metrics in zip(values, tasks, results):
         final = metrics["final"]

@@ -1188,6 +1188,29 @@ def test_a_sweep_resumed_with_more_epochs_extends_every_run_or_says_which_are_le
                for s in (0, 1))
 
 
+def test_a_sweep_meeting_a_run_of_another_model_names_the_sweep_command_that_resumes_it(project, synth, pal):
+    """A resumed sweep whose run was made with another model said 'resume it with `train unet`', a command that
+    trains runs/unet, not the sweep's run; it names the sweep's own command with the run's model, and the run and
+    the sweep's folder stay byte for byte."""
+    from colourize.sweep import run_sweep
+    from colourize.train import TrainConfig
+    from workbench.errors import TrainingError
+
+    out = project / "runs"
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
+                     "--palette", pal, "--out", str(out / "sweep-seed0"), "--json"]) == 0  # a sweep stopped before its summary
+    tree = lambda: {p: p.read_bytes() if p.is_file() else "folder" for p in out.rglob("*")}  # noqa: E731
+    before = tree()
+    base = TrainConfig(model="convtranspose", epochs=2, num_filters=4, limit=20, data=str(synth), palette=pal)
+    with pytest.raises(TrainingError) as caught:
+        run_sweep("seed", [0, 1], base, out, resume=True)
+    exc = caught.value
+    assert exc.message == f"checkpoint in {out / 'sweep-seed0'} was made with other settings (model: run has 'unet', " \
+                          "asked 'convtranspose')"
+    assert exc.fix == "resume it with `sweep seed 0 1 --model unet`, or sweep into a new --out folder"
+    assert tree() == before
+
+
 def test_resuming_a_sweep_whose_palette_file_is_gone_names_the_file(project, synth, pal, capsys):
     common = ["--model", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal]
     assert cli.main(["sweep", "seed", "0", "1"] + common + ["--json"]) == 0
