@@ -1188,6 +1188,36 @@ def test_a_sweep_resumed_with_more_epochs_extends_every_run_or_says_which_are_le
                for s in (0, 1))
 
 
+def test_sweep_resume_without_a_model_takes_the_sweeps_own_and_refuses_another(project, synth, pal, capsys):
+    """`sweep --resume` without --model swept convtranspose, so a unet sweep stopped before its summary was refused
+    ('made with other settings'); it resumes the model its runs record, as a straight sweep of that length trains
+    it, and another --model is one line naming both, before any run is touched. Without --resume the default stays."""
+    out = project / "runs"
+    common = ["--num-filters", "4", "--limit", "20", "--batch-size", "5", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(["train", "unet", "--epochs", "1", *common, "--out", str(out / "sweep-seed0")]) == 0  # no summary yet
+    assert cli.main(["sweep", "seed", "0", "--model", "unet", "--epochs", "2", *common, "--out", str(project / "b")]) == 0
+    capsys.readouterr()
+    assert cli.main(["sweep", "seed", "0", "--resume", "--epochs", "2", "--out", str(out), "--json"]) == 0, \
+        capsys.readouterr().err
+    assert json.loads((out / "sweep-seed.json").read_text())["model"] == "unet"
+    epochs = [json.loads((d / "sweep-seed0" / "metrics.json").read_text())["epochs"] for d in (out, project / "b")]
+    drop = lambda es: [{k: v for k, v in e.items() if "seconds" not in k} for e in es]  # noqa: E731
+    assert len(epochs[0]) == 2 and drop(epochs[0]) == drop(epochs[1])
+    tree = lambda: {p: p.read_bytes() if p.is_file() else "folder" for p in out.rglob("*")}  # noqa: E731
+    before = tree()
+    capsys.readouterr()
+    for model in ("convtranspose", "ConvTransposeNet"):
+        err = _one_line_error(capsys, cli.main(["sweep", "seed", "0", "1", "--model", model, "--resume", "--epochs", "3",
+                                                "--out", str(out)]),
+                              f"{out} holds a seed sweep of unet, not convtranspose", "leave --model out (or give unet)")
+        assert "checkpoint" not in err
+    assert tree() == before and not (out / "sweep-seed1").exists()
+    # without --resume --model is convtranspose, as before: a new sweep, refused beside the unet one
+    _one_line_error(capsys, cli.main(["sweep", "seed", "1", "--epochs", "2", "--out", str(out)]),
+                    "already holds a seed sweep of another model (unet there, convtranspose now)")
+    assert tree() == before
+
+
 def test_a_sweep_meeting_a_run_of_another_model_names_the_sweep_command_that_resumes_it(project, synth, pal):
     """A resumed sweep whose run was made with another model said 'resume it with `train unet`', a command that
     trains runs/unet, not the sweep's run; it names the sweep's own command with the run's model, and the run and

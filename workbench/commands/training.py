@@ -77,7 +77,8 @@ def register(sub) -> None:
                    help="batch-size or seed: the setting to sweep; `seed` repeats one configuration and reports "
                         "mean ± sd")
     p.add_argument("values", nargs="+", type=int, metavar="VALUE", help="the values to train with, e.g. 32 64 128 256 512")
-    p.add_argument("--model", default="convtranspose", help="model to train (default convtranspose)")
+    p.add_argument("--model", help="model to train (default convtranspose; with --resume, the model of the sweep's "
+                   "runs under --out)")
     p.add_argument("--out", metavar="DIR", type=path_arg, help="parent folder of the runs (default runs/)")
     _add_jobs_flag(p, "three runs with --jobs 3")
     _add_train_flags(p)
@@ -170,6 +171,15 @@ def _run_model(run_dir: Path) -> str | None:
                             runs.DAMAGED) from None
 
 
+def _sweep_model(args, model: str | None, out_dir: Path, dirs: list[Path]) -> str:
+    """The model a resumed sweep trains: its runs' own (the first that records one), which a --model must match."""
+    recorded = next((m for m in map(_run_model, dirs) if m is not None), None)
+    if recorded is None or model in (None, recorded):
+        return recorded or model or "convtranspose"
+    raise UsageError(f"{out_dir} holds a {args.param} sweep of {recorded}, not {model}",
+                     f"leave --model out (or give {recorded}) to resume it, or sweep {model} into another --out")
+
+
 def _openmp_threads_sleep() -> None:
     """Let idle OpenMP threads sleep instead of spin (only takes effect before torch is first imported).
 
@@ -221,7 +231,7 @@ def cmd_sweep(args) -> int:
     from colourize.models import resolve_model_name
     from colourize.sweep import run_dir_for, run_sweep
 
-    model = resolve_model_name(args.model)
+    model = resolve_model_name(args.model) if args.model else None
     out_dir = Path(args.out).expanduser().resolve() if args.out else runs_dir()
     check_runs_parent(out_dir)
     flag = args.param.replace("-", "_")
@@ -235,6 +245,7 @@ def cmd_sweep(args) -> int:
     if args.resume and not any(d.is_dir() for d in dirs):
         raise UsageError(f"nothing to resume: no run of this sweep under {out_dir}",
                          "train without --resume, or pass the --out the sweep was made with")
+    model = _sweep_model(args, model, out_dir, dirs) if args.resume else model or "convtranspose"
     base = _config(args, model, next((d for d in dirs if d.is_dir()), dirs[0]))  # flags left out: a run's own
     with _Bars(args.json) as bars:
         try:
