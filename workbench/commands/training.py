@@ -242,11 +242,11 @@ def cmd_sweep(args) -> int:
     if repeated:
         raise UsageError(f"{args.param} {', '.join(map(str, repeated))} given more than once", "list each value once")
     dirs = [run_dir_for(out_dir, args.param, v) for v in args.values]
-    if args.resume and not any(d.is_dir() for d in dirs):
+    if args.resume and not any(map(os.path.isdir, dirs)):
         raise UsageError(f"nothing to resume: no run of this sweep under {out_dir}",
                          "train without --resume, or pass the --out the sweep was made with")
     model = _sweep_model(args, model, out_dir, dirs) if args.resume else model or "convtranspose"
-    base = _config(args, model, next((d for d in dirs if d.is_dir()), dirs[0]))  # flags left out: a run's own
+    base = _config(args, model, next((d for d in dirs if os.path.isdir(d)), dirs[0]))  # flags left out: a run's own
     with _Bars(args.json) as bars:
         try:
             summary = run_sweep(args.param, args.values, base, out_dir, resume=args.resume, jobs=args.jobs,
