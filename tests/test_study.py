@@ -74,7 +74,7 @@ def test_means_per_problem_and_type_and_whether_the_labels_hold(proj, capsys):
     assert by_type[1]["model-a"]["unscored_problems"] == []  # no answer of model-a to 2.3.3: nothing unscored
     order = data["type_order"]
     assert order["model-a"]["ordered"] is False and order["model-a"]["rises"] == [[2, 4]]
-    assert order["model-a"]["overlaps"] == [None]  # one problem per Type: no interval, the rise is not tested
+    assert order["model-a"]["broken"] == order["model-a"]["difference_ci"] == [None]  # one problem per Type: not tested
     assert order["model-b"]["ordered"] is True and order["model-b"]["rises"] == []
     assert len(data["answers"]) == 8 and {a["status"] for a in data["answers"]} == {"correct", "partial", "incorrect", "unchecked"}
     assert "3.3" in data["problems_without_traces"] and not data["skipped_traces"]
@@ -222,8 +222,10 @@ def test_equal_type_means_hold_and_one_type_alone_compares_nothing(proj, capsys)
     trace(proj, "3.1", [RIGHT_31], model="model-c")  # Type 4: 1.0, equal, not a rise
     trace(proj, "3.1", [RIGHT_31], model="model-d")  # Type 4 only
     order = _json(capsys, ["study"])["type_order"]
-    assert order["model-c"] == {"means": {"2": 1.0, "4": 1.0}, "ordered": True, "rises": [], "overlaps": []}
-    assert order["model-d"] == {"means": {"4": 1.0}, "ordered": None, "rises": [], "overlaps": []}
+    assert order["model-c"] == {"means": {"2": 1.0, "4": 1.0}, "ordered": True, "rises": [], "difference_ci": [],
+                                "broken": []}
+    assert order["model-d"] == {"means": {"4": 1.0}, "ordered": None, "rises": [], "difference_ci": [],
+                                "broken": []}
     assert main(["study"]) == 0
     out = capsys.readouterr().out
     assert "model-c: Type means in the labels' order over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 1.00" in out
@@ -706,26 +708,29 @@ def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
     # Type 3: 0.5 drawn Binomial(5, 0.2) times, up to 3 (P(X >= 4) = 0.7 %); Type 4 likewise from 1 down
     assert (table[3]["m"]["ci_high"], table[4]["m"]["ci_low"]) == (0.3, 0.7) and table[1]["m"]["answers"] == 5
     order = study.type_order()["m"]
-    # Type 4 (0.9) above each: Type 1 (0.8) and 2 (0.6) reach 1 in their intervals, Type 3's 0..0.3 and 4's 0.7..1 apart
-    assert order["rises"] == [[1, 4], [2, 4], [3, 4]] and order["overlaps"] == [True, True, False]
+    # Type 4 (0.9) above each; above Type 3 the difference's resample is 1 - (X + Y) / 10, X + Y (the 0.5s drawn for
+    # 0s and 1s) Binomial(10, 0.2): P(X + Y >= 5) = 3.3 %, P(>= 6) = 0.6 %, so [0.5, 1.0]; Types 1 and 2 hold 0
+    assert order["rises"] == [[1, 4], [2, 4], [3, 4]] and order["broken"] == [False, False, True]
+    assert order["difference_ci"][2] == pytest.approx([0.5, 1.0])
     _print(study, None)
     out = capsys.readouterr().out
-    assert "Type 4 (0.90) above Type 3 (0.10), intervals apart" in out
+    assert "Type 4 (0.90) above Type 3 (0.10), the labels' order is broken (difference 0.80, 95 % interval [0.50, 1.00])" in out
     assert "0.60 [0.20, 1.00] (5, 5)" in out and "0.80 [0.40, 1.00] (5, 5)" in out
     assert "no interval:" not in out  # every Type has one: no footnote
     # five problems all answered right: no point interval 1..1 to set Type 4 apart, the rise is not tested
     study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 4: [1.0] * 5})
     assert study.by_type()[4]["m"]["ci_reason"] == "all 5 answers scored 1.00: no spread to resample"
-    assert study.type_order()["m"]["overlaps"] == [None]
+    assert study.type_order()["m"]["broken"] == [None]
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
     assert "Type 4 (1.00) above Type 1 (0.80), not tested (Type 4's answers all scored 1.00)" in out
     assert "no interval: every answer scored alike, no spread; its rises are not tested" in out
     assert "fewer than 5 problems" not in out
     study = _synthetic({1: [1.0, 0.5, 0.5, 0.5, 0.5], 2: [0.5, 1.0, 0.5, 1.0, 0.5]})
-    assert study.type_order()["m"]["overlaps"] == [True]
+    assert study.type_order()["m"]["broken"] == [False]
     _print(study, None)
-    assert "Type 2 (0.70) above Type 1 (0.60), intervals overlap (may be noise)" in capsys.readouterr().out
+    assert ("Type 2 (0.70) above Type 1 (0.60), may be noise (difference 0.10, 95 % interval [-0.20, 0.40] holds 0)"
+            in " ".join(capsys.readouterr().out.split()))
 
 
 def test_a_rise_between_types_of_two_problems_each_is_not_tested(capsys):
@@ -739,11 +744,11 @@ def test_a_rise_between_types_of_two_problems_each_is_not_tested(capsys):
     table, order = study.by_type(), study.type_order()["m"]
     assert [(table[t]["m"]["ci_low"], table[t]["m"]["ci_reason"]) for t in (1, 3)] == \
         [(None, "2 problems: too few for an interval (it needs 5)")] * 2
-    assert order["rises"] == [[1, 3]] and order["overlaps"] == [None]
+    assert order["rises"] == [[1, 3]] and order["broken"] == order["difference_ci"] == [None]
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
     assert ("Type 3 (0.67) above Type 1 (0.42), not tested (too few problems for an interval: Type 1 has 2, Type 3 "
-            "has 2)") in out and "intervals apart" not in out
+            "has 2)") in out and "order is broken" not in out
     assert "0.42 no interval (2, 2)" in out
     assert "no interval: fewer than 5 problems, too few; its rises are not tested" in out
 
@@ -776,12 +781,12 @@ def test_the_order_line_does_not_contradict_the_statistic(capsys):
 
     study = _synthetic({1: [1.0, 1.0, 0.9, 1.0], 2: [0.8, 0.9, 0.7], 3: [0.3, 0.4, 0.2, 0.3, 0.3],
                         4: [0.2, 0.5, 0.3, 0.4, 0.3]})
-    assert study.type_trend()["m"]["p_value"] < 0.05 and study.type_order()["m"]["overlaps"] == [True]
+    assert study.type_trend()["m"]["p_value"] < 0.05 and study.type_order()["m"]["broken"] == [False]
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
     assert "scores fall as the Type rises" in out and "labels do not hold" not in out
-    assert ("m: Type means out of the labels' order: Type 4 (0.34) above Type 3 (0.30), intervals overlap "
-            "(may be noise)") in out
+    assert ("m: Type means out of the labels' order: Type 4 (0.34) above Type 3 (0.30), may be noise (difference "
+            "0.04, 95 % interval [-0.06, 0.14] holds 0)") in out
     _print(_synthetic({1: [1.0, 0.0], 2: [0.5], 3: [0.4, 0.5]}), None)
     out = " ".join(capsys.readouterr().out.split())
     assert "no evidence of an order" in out and "labels hold" not in out
@@ -1013,17 +1018,18 @@ def test_plot_gives_every_column_its_own_colour(tmp_path, monkeypatch, columns):
     assert per_column == [{legend[g]} for g in study.groups]  # each column's bars are its legend entry's colour
 
 
-def test_touching_intervals_overlap_and_a_rise_beside_a_single_problem_compares_nothing():
-    # Type 1 scores 0.5 four times and 0 once: a third of its resamples draw no 0, so it ends at 0.5; Type 2 scores
-    # 0.5 four times and 1 once, so it starts at 0.5: the two share 0.5, so the rise may be noise
+def test_a_difference_interval_touching_0_and_a_rise_beside_a_single_problem_break_nothing():
+    # Type 1 scores 0.5 four times and 0 once, Type 2 0.5 four times and 1 once: the difference's resample is
+    # (X + Y) / 10, X + Y (the 0 and the 1 drawn) Binomial(10, 0.2), 0 in 10.7 % of resamples: the interval starts
+    # at 0, so the rise may be noise
     study = _synthetic({1: [0.5, 0.5, 0.5, 0.5, 0.0], 2: [0.5, 0.5, 0.5, 0.5, 1.0]})
-    table = study.by_type()
-    assert (table[1]["m"]["ci_high"], table[2]["m"]["ci_low"]) == (0.5, 0.5)
-    assert study.type_order()["m"]["overlaps"] == [True]
+    order = study.type_order()["m"]
+    assert order["broken"] == [False] and order["difference_ci"] == [pytest.approx([0.0, 0.5])]
     # one Type of each rise has a single problem (no interval), the other an interval: nothing to compare
     study = _synthetic({1: [0.0], 2: [1.0, 0.5, 1.0, 0.5, 0.75], 3: [0.0, 0.5, 0.0, 0.5, 0.25], 4: [1.0]})
     assert study.type_order()["m"] == {"means": {1: 0.0, 2: 0.75, 3: 0.25, 4: 1.0}, "ordered": False,
-                                       "rises": [[1, 2], [1, 3], [1, 4], [2, 4], [3, 4]], "overlaps": [None] * 5}
+                                       "rises": [[1, 2], [1, 3], [1, 4], [2, 4], [3, 4]], "difference_ci": [None] * 5,
+                                       "broken": [None] * 5}
 
 
 def test_equal_problem_means_reached_by_different_sums_tie_in_the_statistic():
@@ -1078,26 +1084,31 @@ def test_a_rise_over_a_type_between_is_named_too(capsys):
 
     study = _synthetic({1: [0.5, 0.5, 0.5, 0.5, 0.6], 2: [0.3, 0.3, 0.3, 0.3, 0.2], 3: [0.6, 0.6, 0.6, 0.6, 0.7]})
     order = study.type_order()["m"]
-    assert order["rises"] == [[1, 3], [2, 3]] and order["overlaps"] == [False, False]
+    assert order["rises"] == [[1, 3], [2, 3]] and order["broken"] == [True, True]
     _print(study, None)
     assert ("m: Type means out of the labels' order over Types 1, 2, 3 (those scored): Type 3 (0.62) above Type 1 (0.52), "
-            "intervals apart; Type 3 (0.62) above Type 2 (0.28), intervals apart") in capsys.readouterr().out
+            "the labels' order is broken (difference 0.10, 95 % interval [0.06, 0.14]); Type 3 (0.62) above Type 2 "
+            "(0.28), the labels' order is broken (difference 0.34, 95 % interval [0.30, 0.40])"
+            ) in " ".join(capsys.readouterr().out.split())
 
 
-def test_each_rise_is_named_with_its_own_overlap_and_each_type_with_its_answers(capsys):
+def test_each_rise_is_named_with_its_own_difference_and_each_type_with_its_answers(capsys):
     from workbench.commands.study import _print
     from workbench.study import Cell
 
     study = _synthetic({1: [0.0, 0.0, 0.0, 0.0, 0.5], 2: [1.0, 1.0, 1.0, 1.0, 0.5], 3: [0.0, 1.0, 0.0, 1.0, 0.0],
                         4: [0.5, 1.0, 0.5, 1.0, 1.0]}, group="m[bold]")
-    # Type 1's 0..0.3 lies apart from Type 2's 0.7..1 and Type 4's 0.6..1, overlaps Type 3's 0..0.8; so do 3's and 4's
+    # Type 2 above Type 1: the difference's resample is 1 - (X + Y) / 10 as in the Type 4 / Type 3 case above; Type 3
+    # (0s and 1s) is too spread to tell from Type 1 or Type 4
     assert study.type_order()["m[bold]"]["rises"] == [[1, 2], [1, 3], [1, 4], [3, 4]]
-    assert study.type_order()["m[bold]"]["overlaps"] == [False, True, False, True]
+    assert study.type_order()["m[bold]"]["broken"] == [True, False, True, False]
     _print(study, None)
     out = capsys.readouterr().out
-    assert ("Type 2 (0.90) above Type 1 (0.10), intervals apart; Type 3 (0.40) above Type 1 (0.10), intervals overlap "
-            "(may be noise); Type 4 (0.80) above Type 1 (0.10), intervals apart; Type 4 (0.80) above Type 3 (0.40), "
-            "intervals overlap (may be noise)") in " ".join(out.split())
+    assert ("Type 2 (0.90) above Type 1 (0.10), the labels' order is broken (difference 0.80, 95 % interval [0.50, "
+            "1.00]); Type 3 (0.40) above Type 1 (0.10), may be noise (difference 0.30, 95 % interval [-0.10, 0.80] "
+            "holds 0); Type 4 (0.80) above Type 1 (0.10), the labels' order is broken (difference 0.70, 95 % interval "
+            "[0.40, 1.00]); Type 4 (0.80) above Type 3 (0.40), may be noise (difference 0.40, 95 % interval [-0.10, "
+            "0.90] holds 0)") in " ".join(out.split())
     assert "m[bold]: Type labels vs scores: tau-b = " in out  # the column's name as it is, not read as markup
     # Type 1: one problem sampled three times; Type 2: two problems, three answers: too few for an interval
     study = _synthetic({1: [1.0], 2: [0.0, 1.0]})
@@ -1126,11 +1137,11 @@ def test_plot_draws_no_point_interval_for_answers_all_alike(tmp_path, monkeypatc
     assert whiskers == [] and (tmp_path / "study.png").stat().st_size > 0
 
 
-def test_intervals_that_touch_but_for_float_sums_overlap(capsys):
-    """Type 1: five problems answered 0.7 three times each and one 0.5, interval up to 0.7 (a third of resamples
-    draw no 0.5); Type 2: four at 0.7 and one at 1, interval from 0.7 (a third of resamples). The two share 0.7 and
-    print as [0.60, 0.70] and [0.70, 0.88], but numpy sums three 0.7s to 0.6999999999999998: the rise was called
-    "intervals apart"."""
+def test_a_difference_interval_above_0_but_for_float_sums_breaks_nothing(capsys):
+    """Type 1: five problems answered 0.7 three times each and one 0.5, at most 0.7 in a resample (a third draw no
+    0.5); Type 2: four at 0.7 and one at 1, at least 0.7 (a third draw no 1). Their difference is 0 in about 11 % of
+    resamples, so its interval starts at 0, but numpy sums three 0.7s to 0.6999999999999998: a hair above 0, which
+    must not read as the labels' order broken (as the two intervals, a hair apart, once read "intervals apart")."""
     from workbench.commands.study import _print
     from workbench.study import Cell
 
@@ -1139,11 +1150,13 @@ def test_intervals_that_touch_but_for_float_sums_overlap(capsys):
         study.cells[(f"1.{k}", "m")] = Cell(scores=[0.7 if k < 5 else 0.5] * 3)
     table = study.by_type()
     assert table[1]["m"]["ci_high"] < table[2]["m"]["ci_low"] == 0.7  # apart by a float's hair
-    assert study.type_order()["m"]["overlaps"] == [True]
+    order = study.type_order()["m"]
+    assert 0 < order["difference_ci"][0][0] < 1e-12 and order["broken"] == [False]
     _print(study, None)
     out = capsys.readouterr().out
     assert "0.67 [0.60, 0.70] (6, 18)" in out and "0.76 [0.70, 0.88] (5, 5)" in out
-    assert "Type 2 (0.76) above Type 1 (0.67), intervals overlap (may be noise)" in out
+    assert ("Type 2 (0.76) above Type 1 (0.67), may be noise (difference 0.09, 95 % interval [0.00, 0.22] holds 0)"
+            in " ".join(out.split()))
 
 
 def test_workers_grading_the_same_answer_at_once_leave_one_whole_grade(proj, capsys, monkeypatch):
@@ -1263,3 +1276,45 @@ def test_columns_whose_type_means_stand_on_different_problems_say_so(proj, capsy
     assert data["uneven_problems"] == {"2": {"decompose": ["2.2.3"], "direct": ["2.2.3"], "hinted": ["2.2.1", "2.2.3"]}}
     data = _json(capsys, ["study", "--by", "model+strategy", "--problem", "2.2.3", "--problem", "3.1"])
     assert data["uneven_problems"] == {}  # the problems they share: like for like
+
+
+def _exact_difference_interval(n: int, right_low: int, right_high: int) -> tuple[float, float]:
+    """The 2.5 % and 97.5 % points of (high - low) where each Type is n problems of one answer each, right_* of
+    them right: a resample's mean is Binomial(n, right / n) / n, the two independent, so their difference's
+    distribution is the two binomials' convolution (an exact reference for the seeded bootstrap)."""
+    from scipy.stats import binom
+
+    mass: dict[int, float] = {}
+    for x in range(n + 1):
+        for y in range(n + 1):
+            mass[y - x] = mass.get(y - x, 0.0) + binom.pmf(x, n, right_low / n) * binom.pmf(y, n, right_high / n)
+    cdf, points = 0.0, []
+    for v in sorted(mass):
+        cdf += mass[v]
+        points.append((cdf, v / n))
+    return next(v for c, v in points if c >= 0.025), next(v for c, v in points if c >= 0.975)
+
+
+def test_a_rise_breaks_the_labels_order_only_when_the_difference_s_interval_excludes_0(capsys):
+    """Whether two Types' 95 % intervals overlap is a conservative test (apart is roughly p < 0.006): Type 2 right on
+    7 of 8 problems above Type 1 right on 3 of 8 read "intervals overlap (may be noise)", [0.00, 0.75] beside
+    [0.62, 1.00], though a difference of means this large arises by chance in about 2 % of resamples. The rise is
+    judged by the bootstrap interval of the difference of the two means: it excludes 0 here, not for 7 of 10 above
+    4 of 10."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [1.0] * 3 + [0.0] * 5, 2: [1.0] * 7 + [0.0]})
+    order = study.type_order()["m"]
+    assert order["rises"] == [[1, 2]] and order["broken"] == [True]
+    assert order["difference_ci"] == [pytest.approx(_exact_difference_interval(8, 3, 7))]  # (0.125, 0.875)
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("m: Type means out of the labels' order over Types 1, 2 (those scored): Type 2 (0.88) above Type 1 (0.38), "
+            "the labels' order is broken (difference 0.50, 95 % interval [0.12, 0.88])") in out
+    study = _synthetic({1: [1.0] * 4 + [0.0] * 6, 2: [1.0] * 7 + [0.0] * 3})
+    order = study.type_order()["m"]
+    assert order["broken"] == [False]
+    assert order["difference_ci"] == [pytest.approx(_exact_difference_interval(10, 4, 7))]  # (-0.1, 0.7)
+    _print(study, None)
+    assert ("Type 2 (0.70) above Type 1 (0.40), may be noise (difference 0.30, 95 % interval [-0.10, 0.70] holds 0)"
+            in " ".join(capsys.readouterr().out.split()))

@@ -6,9 +6,10 @@ strategy, both, or model and provider (base URL). Per group and problem it keeps
 partial its credit, incorrect 0); per Type label the mean of those problem means, so a problem
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
 the easiest for an LLM and Type 4 the hardest, so no Type's mean should rise above a lower Type's;
-`type_order` names every pair of Types where one does, and says whether the two Types' 95 % intervals (a seeded
-two-stage bootstrap over each Type's problems and their answers; none below stats.MIN_PROBLEMS problems or for
-answers all alike, so the rise is not tested) overlap. With a few problems per Type most rises are noise: `type_trend` measures the order with
+`type_order` names every pair of Types where one does, with the 95 % interval of the difference of their means (a
+seeded two-stage bootstrap over each Type's problems and their answers, the two Types resampled independently; none
+below stats.MIN_PROBLEMS problems or for answers all alike, so the rise is not tested): the labels' order is broken
+only where it lies above 0. With a few problems per Type most rises are noise: `type_trend` measures the order with
 Kendall's tau-b between Type and problem mean and a one-sided permutation p-value (workbench.stats).
 Answers the checks cannot judge in full (unchecked: free text without --judge, or any part not judged) or that
 lack what the check needs (missing) are counted, never scored. Answers cut off at the token limit, filtered,
@@ -28,7 +29,7 @@ from statistics import mean
 from workbench.console import counted
 from workbench.errors import UsageError
 from workbench.paths import traces_dir
-from workbench.stats import order_test, type_interval
+from workbench.stats import difference_interval, order_test, type_interval
 from workbench.traces import scan_traces, trace_files
 
 SCORED = ("correct", "partial", "incorrect")
@@ -106,17 +107,25 @@ class Study:
     def type_order(self) -> dict[str, dict]:
         """Per group: do the Type means fall (or stay) from Type 1 to Type 4? Every pair of Types with data whose
         higher Type scores above the lower one is a rise, listed as [lower Type, higher Type] in the Types' order: not
-        only neighbours (Type 3 above Type 1 with Type 2 below both); `overlaps` says per rise whether the two Types'
-        intervals overlap (None when either Type has no interval: too few problems, so the rise is not tested)."""
+        only neighbours (Type 3 above Type 1 with Type 2 below both). Per rise, `difference_ci` is the 95 % bootstrap
+        interval of (higher Type's mean - lower's) and `broken` whether it lies above 0 (both None when either Type
+        has no interval: too few problems or answers all alike, so the rise is not tested)."""
         table = self.by_type()
         out = {}
         for g in self.groups:
             means = {t: row[g]["mean"] for t, row in table.items() if row[g]["mean"] is not None}
             types = sorted(means)
             rises = [[a, b] for a, b in combinations(types, 2) if means[b] > means[a] + 1e-9]
+            cis = [difference_interval(*(self._type_scores(t, g) for t in rise))[0] for rise in rises]
             out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises,
-                      "overlaps": [_overlap(table[a][g], table[b][g]) for a, b in rises]}
+                      "difference_ci": [list(ci) if ci else None for ci in cis],
+                      # float sums may set a difference of 0 a hair above it: that is no broken order
+                      "broken": [ci[0] > 1e-9 if ci else None for ci in cis]}
         return out
+
+    def _type_scores(self, t: int, group: str) -> list[list[float]]:
+        """Each scored problem of Type t's answers in the group, as stats' intervals take them."""
+        return [c.scores for p, c in self.scored_cells(group) if p.type == t]
 
     def uneven_mixes(self) -> dict[str, dict[str, list[int]]]:
         """Per column that mixes strategies (--by model) or models (--by strategy) whose scored answers cover
@@ -181,14 +190,6 @@ class Study:
             "skipped_traces": self.skipped,
             "problems_without_traces": self.untraced,
         }
-
-
-def _overlap(low_type: dict, high_type: dict) -> bool | None:
-    """Whether two by_type cells' intervals overlap (float sums may part touching ones by a hair, hence 1e-9);
-    None when either has no interval (too few problems)."""
-    if low_type["ci_low"] is None or high_type["ci_low"] is None:
-        return None
-    return max(low_type["ci_low"], high_type["ci_low"]) <= min(low_type["ci_high"], high_type["ci_high"]) + 1e-9
 
 
 def studied_status(verdict) -> str:

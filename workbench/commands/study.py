@@ -27,7 +27,8 @@ def register(sub) -> None:
                     "strategy, or both. Type 1 should score highest and Type 4 lowest: per column, Kendall's tau-b "
                     "between Type and problem mean with a one-sided permutation p-value, a 95 % bootstrap interval per Type "
                     "(problems, then their answers, resampled; none for a Type of fewer than 5 problems or of answers all alike), "
-                    "and every rise (a higher Type above any lower one) named with whether the intervals overlap. "
+                    "and every rise (a higher Type above any lower one) named with the 95 % interval of the difference "
+                    "of the two means: the labels' order is broken only where it lies above 0. "
                     "Free-text answers are unchecked unless --judge grades them. Exit 0: report printed; 1: no "
                     "trace to study; 2: bad input; 3: the --judge model failed; 130: interrupted.")
     add_pack_option(p)
@@ -192,16 +193,19 @@ def _legend_entry(group: str, trend: dict) -> str:
             f"{_trend_verdict(trend)}")
 
 
-def _overlap(overlap: bool | None, rows: dict) -> str:
-    """What a rise's intervals say; `rows` maps its two Types to their by_type cells. Without an interval on either
-    side the rise is not tested: the Types' means alone would read as a finding they cannot carry."""
-    if overlap is None:
+def _rise(ci: list | None, broken: bool | None, rows: dict) -> str:
+    """What a rise's difference interval says; `rows` maps its lower and higher Types to their by_type cells.
+    Without an interval on either side the rise is not tested: the Types' means alone would read as a finding they
+    cannot carry."""
+    if broken is None:
         few = ", ".join(f"Type {t} has {r['problems']}" for t, r in rows.items()
                         if r["ci_low"] is None and r["problems"] < MIN_PROBLEMS)
         alike = [f"Type {t}'s answers all scored {r['mean']:.2f}" for t, r in rows.items()
                  if r["ci_low"] is None and r["problems"] >= MIN_PROBLEMS]
         return f"not tested ({'; '.join([f'too few problems for an interval: {few}'] * bool(few) + alike)})"
-    return "intervals overlap (may be noise)" if overlap else "intervals apart"
+    low, high = rows.values()
+    what = f"difference {high['mean'] - low['mean']:.2f}, 95 % interval [{ci[0]:.2f}, {ci[1]:.2f}]"
+    return f"the labels' order is broken ({what})" if broken else f"may be noise ({what} holds 0)"
 
 
 def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
@@ -258,8 +262,8 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
             console.print(f"{escape(g)}: [green]Type means in the labels' order[/]{over}: {means}")
         else:
             rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f}), "
-                              f"{_overlap(overlap, {a: table[a][g], b: table[b][g]})}"
-                              for (a, b), overlap in zip(order["rises"], order["overlaps"]))
+                              f"{_rise(ci, broken, {a: table[a][g], b: table[b][g]})}"
+                              for (a, b), ci, broken in zip(order["rises"], order["difference_ci"], order["broken"]))
             console.print(f"{escape(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
     other = "strategies" if study.by == "model" else "models"
     for g, kinds in study.uneven_mixes().items():
