@@ -1551,3 +1551,9 @@ def test_a_resumed_sweep_takes_its_settings_from_a_run_it_has_whatever_value_com
     config = json.loads((project / "runs" / "sweep-seed1" / "config.json").read_text())["settings"]
     assert (config["num_filters"], config["limit"], config["epochs"], config["palette"]) == (4, 20, 1, pal)
     assert json.loads((project / "runs" / "sweep-seed.json").read_text())["values"] == [1, 0]  # the order asked
+
+
+def test_a_resumed_sweep_into_an_out_too_long_for_the_file_system_is_one_line(project, capsys):
+    """`sweep --resume --out <300 characters>` crashed with an OSError (File name too long) looking for its runs."""
+    rc = cli.main(["sweep", "seed", "0", "--model", "unet", "--resume", "--out", str(project / ("a" * 300))])
+    _one_line_error(capsys, rc, "nothing to resume: no run of this sweep under")  # no run can be there
