@@ -76,9 +76,10 @@ class TrainConfig:
                                 f"use --threads {cores} or fewer")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise TrainingError(f"--lr {self.lr} is not a positive learning rate", "e.g. --lr 0.001")
-        if self.num_colours < 2 or self.palette_pixels < self.num_colours or self.samples < 0:
+        # samples >= 1: samples.png is part of every run folder (plots.samples draws at least one image)
+        if self.num_colours < 2 or self.palette_pixels < self.num_colours or self.samples < 1:
             raise TrainingError(f"num_colours {self.num_colours}, palette_pixels {self.palette_pixels} and samples "
-                                f"{self.samples} are out of range", "need 2 <= num_colours <= palette_pixels, samples >= 0")
+                                f"{self.samples} are out of range", "need 2 <= num_colours <= palette_pixels, samples >= 1")
 
     def settings(self) -> dict:
         return asdict(self) | {"model": resolve_model_name(self.model),
