@@ -62,3 +62,24 @@ def test_no_parser_reads_a_prefix_of_any_of_its_long_options():
                 assert found is None or found[0] is None, f"{name} reads {option[:-1]} as {option}"
                 checked += 1
     assert checked > 50  # the walk reached the commands' options, not only the top level's
+
+
+def test_starting_the_cli_imports_no_numpy():
+    """Every command's parser is built at start: a module-level import of workbench.stats (numpy) in one command's
+    module made every command, `list` and `--help` too, pay ~50 ms for numpy (ARCHITECTURE: heavy imports happen in
+    the functions that need them)."""
+    import subprocess
+    import sys
+
+    code = "import sys, cli; cli.main(['list']); print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
+
+
+def test_study_help_names_the_problems_a_type_needs_for_an_interval():
+    """The help states stats.MIN_PROBLEMS as a number (it is built before numpy may be imported): it must be the one
+    the study uses."""
+    from workbench.stats import MIN_PROBLEMS
+
+    study = dict(_parsers())["study"]
+    assert f"none for a Type of fewer than {MIN_PROBLEMS} problems" in " ".join(study.description.split())

@@ -11,7 +11,6 @@ from workbench.commands.checking import (add_judge_options, check_timeout, judge
 from workbench.console import console, counted, err_console, print_json
 from workbench.errors import MissingWorkError, UsageError
 from workbench.paths import inside_traces, make_folder
-from workbench.stats import MIN_PROBLEMS
 
 ALPHA = 0.05  # a one-sided p-value at most this says the scores fall as the Type rises
 SKIPPED_NAMED = 5  # skipped trace files an error names; the rest are counted
@@ -27,6 +26,7 @@ def register(sub) -> None:
                     "strategy, or both. Type 1 should score highest and Type 4 lowest: per column, Kendall's tau-b "
                     "between Type and problem mean with a one-sided permutation p-value, a 95 % bootstrap interval per Type "
                     "(problems, then their answers, resampled; none for a Type of fewer than 5 problems or of answers all alike), "
+                    # 5 is stats.MIN_PROBLEMS, written out: importing stats (numpy) here slowed every command's start
                     "and every rise (a higher Type above any lower one) named with the 95 % interval of the difference "
                     "of the two means: the labels' order is broken only where it lies above 0. "
                     "Free-text answers are unchecked unless --judge grades them. Exit 0: report printed; 1: no "
@@ -197,6 +197,8 @@ def _rise(ci: list | None, broken: bool | None, rows: dict) -> str:
     """What a rise's difference interval says; `rows` maps its lower and higher Types to their by_type cells.
     Without an interval on either side the rise is not tested: the Types' means alone would read as a finding they
     cannot carry."""
+    from workbench.stats import MIN_PROBLEMS
+
     if broken is None:
         few = ", ".join(f"Type {t} has {r['problems']}" for t, r in rows.items()
                         if r["ci_low"] is None and r["problems"] < MIN_PROBLEMS)
@@ -211,6 +213,8 @@ def _rise(ci: list | None, broken: bool | None, rows: dict) -> str:
 def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Table
+
+    from workbench.stats import MIN_PROBLEMS
 
     # each title on its own line: as a table's title it wrapped to the table's width (three lines for one column)
     console.print("[italic]mean score per problem (answers scored; N! = N of them cut off, filtered, refused or empty)[/]")
@@ -349,6 +353,7 @@ def _draw(study, path: Path) -> None:
     95 % two-stage bootstrap interval as an error bar (none for a Type of fewer than stats.MIN_PROBLEMS problems or
     whose answers all scored alike)."""
     from workbench.atomic import save_figure
+    from workbench.stats import MIN_PROBLEMS
 
     plt = _pyplot()
 
