@@ -326,6 +326,12 @@ def no_run_note(problem: Problem) -> str:
             "or name it in the solution's “cites:”")
 
 
+def mend_edited(trace: Trace, problem: Problem) -> str:
+    """How to mend an edited trace, in the words verify's note and the writeup's checklist both use."""
+    return (f"restore it from git (git checkout -- {shown_path(trace.path)}) or prompt again "
+            f"(python cli.py prompt {problem.id}{problem.pack_flag()})")
+
+
 def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, code: CodeSource | None,
                   runs: tuple[Run, ...], auto: str = "", plot_note: str = "") -> ProblemReport:
     """Which required pieces the document holds; a missing one puts the question's points at risk."""
@@ -341,8 +347,7 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
     }
     notes = []
     if pick.issue == "edited":  # as the PDF's box: how to mend it, not only what is wrong
-        notes.append(f"edited trace: {pick.detail}; restore it from git (git checkout -- "
-                     f"{shown_path(pick.trace.path)}) or prompt again (python cli.py prompt {problem.id}{problem.pack_flag()})")
+        notes.append(f"edited trace: {pick.detail}; {mend_edited(pick.trace, problem)}")
     elif pick.passed_over:
         notes.append(f"showing the newest intact trace {pick.trace.path.name}; newer, edited: {', '.join(pick.passed_over)}")
     elif pick.issue in ("unreadable", "pin-not-found"):

@@ -587,7 +587,7 @@ def pack_plot_files(ref, problem: Problem, ctx: CheckContext) -> list[Path] | No
 
 
 def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
-    from workbench.evidence import pick_trace
+    from workbench.evidence import mend_edited, pick_trace
     from workbench.solutions import heading_notes, load_solution
 
     notes: list[str] = []
@@ -638,9 +638,8 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
         present["plot"] = bool(plots) and all(Path(p).is_file() for p in plots)
         notes += [f"plot {shown_path(Path(p))} is missing" for p in plots if not Path(p).is_file()]
     if trace and not trace.intact:
-        notes.append(f"trace {trace.path.name} is not intact evidence (edited): {trace.fault}; restore it from git "
-                     f"(git checkout -- {shown_path(trace.path)}) or prompt again (python cli.py prompt "
-                     f"{problem.id}{problem.pack_flag()})")
+        notes.append(f"trace {trace.path.name} is not intact evidence (edited): {trace.fault}; "
+                     f"{mend_edited(trace, problem)}")
     verdicts = []
     if sol:
         verdicts.append(check_solution(ref, problem, sol, ctx))
