@@ -145,6 +145,17 @@ def test_a_column_mixing_strategies_over_different_types_says_so(proj, capsys):
     assert "mix" not in capsys.readouterr().out
 
 
+def test_a_model_and_provider_column_mixing_strategies_names_them_strategies(proj, capsys):
+    """Under --by model+provider a column's mix is of strategies, as under --by model (uneven_mixes and --json say
+    so), but the line called them models: 'mix models over different Types (decompose: ...; direct: ...)'."""
+    trace(proj, "2.2.3", [RIGHT_223], strategy="decompose")  # model-a: decompose on Type 2 only, direct on 2 and 4
+    assert main(["study", "--by", "model+provider"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "its answers mix strategies over different Types (decompose: Type 2; direct: Types 2, 4), so its Type " \
+           "means compare strategies too" in out, out
+    assert "mix models" not in out
+
+
 def test_json_names_the_columns_that_mix_strategies_over_different_types(proj, capsys):
     """The text named a column whose strategies cover different Types; --json, the form scripts and notebooks read,
     had no word of it (docs/json.md: mixed_columns)."""

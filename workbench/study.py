@@ -127,13 +127,19 @@ class Study:
         """Each scored problem of Type t's answers in the group, as stats' intervals take them."""
         return [c.scores for p, c in self.scored_cells(group) if p.type == t]
 
+    @property
+    def mixed_kind(self) -> str | None:
+        """What a column can mix: models under --by strategy, strategies under --by model or model+provider, nothing
+        under --by model+strategy. One answer for uneven_mixes and the line that names them."""
+        return None if self.by == "model+strategy" else "model" if self.by == "strategy" else "strategy"
+
     def uneven_mixes(self) -> dict[str, dict[str, list[int]]]:
-        """Per column that mixes strategies (--by model) or models (--by strategy) whose scored answers cover
-        different Types: each one's Types. decompose needs a record's steps, so it covers only some: the column's Type
-        means then compare the strategies as much as the Types."""
-        if self.by == "model+strategy":
+        """Per column that mixes strategies or models (mixed_kind) whose scored answers cover different Types: each
+        one's Types. decompose needs a record's steps, so it covers only some: the column's Type means then compare
+        the strategies as much as the Types."""
+        if self.mixed_kind is None:
             return {}
-        covered = self._types_by(lambda a: a.model if self.by == "strategy" else a.strategy)
+        covered = self._types_by(lambda a: a.model if self.mixed_kind == "model" else a.strategy)
         return {g: kinds for g, kinds in covered.items() if len({frozenset(t) for t in kinds.values()}) > 1}
 
     def uneven_problems(self) -> dict[int, dict[str, list[str]]]:

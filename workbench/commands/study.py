@@ -269,7 +269,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
                               f"{_rise(ci, broken, {a: table[a][g], b: table[b][g]})}"
                               for (a, b), ci, broken in zip(order["rises"], order["difference_ci"], order["broken"]))
             console.print(f"{escape(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
-    other = "strategies" if study.by == "model" else "models"
+    other = {"strategy": "strategies", "model": "models"}.get(study.mixed_kind)
     for g, kinds in study.uneven_mixes().items():
         each = "; ".join(f"{escape(k)}: Type{'s' * (len(t) > 1)} {', '.join(map(str, t))}" for k, t in kinds.items())
         console.print(f"[yellow]{escape(g)}: its answers mix {other} over different Types[/] ({each}), so its Type means "
