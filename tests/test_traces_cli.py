@@ -2098,6 +2098,14 @@ def test_import_chat_refuses_empty_or_invalid_stdin_in_one_line(wb, monkeypatch,
     assert wb.traces() == []
 
 
+def test_import_chat_from_a_closed_stdin_is_one_line(wb, monkeypatch):
+    """`import-chat - --problem ID <&-` (stdin closed: sys.stdin is None) ended in an AttributeError traceback."""
+    monkeypatch.setattr("sys.stdin", None)
+    code, out, err = wb.run("import-chat", "-", "--problem", "1.1", "--pack", "demo", "--model", "gpt-4o")
+    assert code == 2 and err.startswith("error: cannot read stdin") and len(err.strip().splitlines()) == 1, err
+    assert wb.traces() == []
+
+
 def test_cite_says_which_trace_the_writeup_shows_and_how_to_pick_another(wb):
     """`traces cite ID` listed every intact trace without saying which one build-writeup shows (the newest intact one,
     or the one the solution's `trace:` pins); stdout stays the citations to paste, the note names the shown one."""

@@ -797,6 +797,27 @@ def test_cli_check_from_stdin_refuses_a_bad_command_line_before_reading_it(proj,
     assert message in err and err.count("\n") == 1
 
 
+class _Failing:
+    """A stdin whose read fails (EIO: the terminal it came from went away)."""
+
+    @property
+    def buffer(self):
+        return self
+
+    def read(self, *_):
+        raise OSError(5, "Input/output error")
+
+
+@pytest.mark.parametrize("stdin", [None, _Failing()], ids=["closed", "failing"])
+def test_cli_check_from_a_closed_or_failing_stdin_is_one_line(proj, capsys, monkeypatch, stdin):
+    """`check 3.1 - <&-` (stdin closed: sys.stdin is None) ended in an AttributeError traceback, an EIO in an
+    OSError one."""
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["check", "3.1", "-"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read stdin") and err.count("\n") == 1 and "Traceback" not in err, err
+
+
 def test_cli_check_stdin_with_windows_line_ends_reads_as_a_file_does(tmp_path, monkeypatch):
     """Read as bytes, stdin kept its \\r\\n where a file (and a text stdin) reads \\n: a fenced model piped from
     Windows ended "```\\r", so no code block was found and a correct answer was `unchecked`."""

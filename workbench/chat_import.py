@@ -41,13 +41,13 @@ import io
 import json
 import os
 import re
-import sys
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from workbench import __version__
+from workbench.console import read_stdin
 from workbench.errors import UsageError
 from workbench.problems import Problem
 from workbench.traces import SCHEMA, utc_now
@@ -379,12 +379,7 @@ def read_export(raw: bytes, where: str, zipped: bool) -> tuple[list, str]:
 
 def _read_bytes(path: Path) -> bytes:
     if path == STDIN:
-        # as bytes, decoded below as a file is: a text stdin decodes with the locale's encoding (a Windows code page)
-        raw = getattr(sys.stdin, "buffer", None)
-        try:
-            data = raw.read() if raw is not None else sys.stdin.read().encode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read stdin ({exc})", "pipe the export or transcript into it, or give its file") from None
+        data = read_stdin("pipe the export or transcript into it, or give its file")  # decoded below as a file is
         if not data.strip():
             raise UsageError("stdin is empty", "pipe the export or transcript into it "
                              "(`import-chat - --problem ID < conversations.json`), or give its file")

@@ -13,7 +13,7 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.table import Table
 
-from workbench.errors import WorkbenchError
+from workbench.errors import UsageError, WorkbenchError
 from workbench.paths import path_text
 
 
@@ -186,3 +186,18 @@ def value_text(value) -> str:
             return "\n".join(value_text(row) for row in value)
         return "[" + ", ".join(value_text(v) for v in value) + "]"
     return number(value)
+
+
+def read_stdin(fix: str, limit: int | None = None) -> bytes:
+    """stdin's bytes (at most `limit`), for a command given `-` to decode as it decodes a file: a text stdin decodes
+    with the locale's encoding (a Windows code page) or lets any bytes through (a C locale). UsageError with `fix`
+    where it cannot be read: closed (`<&-` leaves sys.stdin None) or an I/O error."""
+    if sys.stdin is None:
+        raise UsageError("cannot read stdin: it is closed", fix)
+    raw = getattr(sys.stdin, "buffer", None)
+    try:
+        if raw is not None:
+            return raw.read(-1 if limit is None else limit)
+        return sys.stdin.read(-1 if limit is None else limit).encode("utf-8")
+    except (OSError, ValueError) as exc:  # ValueError: read from a closed file, a text stdin that was not UTF-8
+        raise UsageError(f"cannot read stdin: {exc}", fix) from None

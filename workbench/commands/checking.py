@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from rich.markup import escape
 
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, err_console, fmt_points, print_error, print_json, value_text
+from workbench.console import console, err_console, fmt_points, print_error, print_json, read_stdin, value_text
 from workbench.errors import LLMError, UsageError
 
 ANSWER_LIMIT = 16 * 2**20  # characters of an answer: /dev/zero as the answer file read until memory ran out
@@ -85,13 +84,11 @@ def cmd_reference(args) -> int:
 
 def _read_answer(path: str) -> str:
     if path == "-":
-        # as bytes, read as UTF-8 like a file: a text stdin decodes with the locale's encoding (a Windows code page)
-        # or, under a C locale, lets any bytes through, so a UTF-16 answer was checked as mojibake ("not judged")
-        raw = getattr(sys.stdin, "buffer", None)
+        # read as UTF-8 like a file (a UTF-16 answer read in the locale's encoding was checked as mojibake, "not
+        # judged"), and with \r\n and \r read as \n, as a file is (a fence ending "```\r" is no fence)
+        raw = read_stdin("pipe UTF-8 text, or pass the file's name", ANSWER_LIMIT + 1)
         try:
-            # and with \r\n and \r read as \n, as a file and a text stdin are (a fence ending "```\r" is no fence)
-            text = raw.read(ANSWER_LIMIT + 1).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n") if raw is not None \
-                else sys.stdin.read()
+            text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
             raise UsageError(f"cannot read stdin: {exc}", "pipe UTF-8 text, or pass the file's name") from None
     else:
