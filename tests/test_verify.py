@@ -770,7 +770,8 @@ def test_cli_check_refuses_an_answer_longer_than_the_limit(proj, tmp_path, capsy
     err = capsys.readouterr().err
     assert "is longer than" in err and err.count("\n") == 1
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"x" * 101), encoding="utf-8"))
-    assert main(["check", "3.1", "-"]) == 2 and "is longer than" in capsys.readouterr().err
+    assert main(["check", "3.1", "-"]) == 2  # named stdin, as check's other errors name it: not 'the answer in -'
+    assert "error: the answer in stdin is longer than" in capsys.readouterr().err
 
 
 class _Unread:

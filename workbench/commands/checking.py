@@ -82,6 +82,11 @@ def cmd_reference(args) -> int:
     return 0
 
 
+def _named(path: str) -> str:
+    """The answer's file as check's messages name it: its path as given, or stdin for -."""
+    return "stdin" if path == "-" else path
+
+
 def _read_answer(path: str) -> str:
     if path == "-":
         # read as UTF-8 like a file (a UTF-16 answer read in the locale's encoding was checked as mojibake, "not
@@ -99,9 +104,9 @@ def _read_answer(path: str) -> str:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise UsageError(f"cannot read {path}: {reason}", "pass a readable UTF-8 text file, or - for stdin") from None
     if len(text) > ANSWER_LIMIT:
-        raise UsageError(f"the answer in {path} is longer than {ANSWER_LIMIT // 2**20} MB", "pass the answer's own text file")
+        raise UsageError(f"the answer in {_named(path)} is longer than {ANSWER_LIMIT // 2**20} MB", "pass the answer's own text file")
     if not text.strip():
-        raise UsageError(f"{'stdin' if path == '-' else path} is empty", "give the answer text to check")
+        raise UsageError(f"{_named(path)} is empty", "give the answer text to check")
     return text
 
 
@@ -133,7 +138,7 @@ def _warn_other_problem(text: str, problem_id: str, path: str) -> None:
         return  # check_text reports it
     claimed = (front or {}).get("problem")
     if claimed is not None and str(claimed) != problem_id:
-        err_console.print(f"warning: {'stdin' if path == '-' else path} says `problem: {claimed}` in its front matter, "
+        err_console.print(f"warning: {_named(path)} says `problem: {claimed}` in its front matter, "
                           f"but is checked against {problem_id}; is that the right id?", markup=False, soft_wrap=True)
 
 
@@ -155,7 +160,7 @@ def _refuse_trace(text: str, pack: str, problem_id: str, path: str) -> None:
         # the solution file that may pin it is its own problem's: verify never reads a trace of 3.3 for 3.1
         own = str(data.get("problem") or problem_id)
         of = "" if own == problem_id else f" of {own}"
-        raise UsageError(f"{'stdin' if path == '-' else path} is a trace{of}, not an answer (check reads answer text)",
+        raise UsageError(f"{_named(path)} is a trace{of}, not an answer (check reads answer text)",
                          f"to check its answers, put `trace: {ref}` in the front matter of solutions/"
                          f"{loaded.name}/{own}.md and run `python cli.py verify --problem {own}"
                          f"{loaded.pack_flag()}`")
@@ -189,7 +194,7 @@ def cmd_check(args) -> int:
     text = _read_answer(args.file)
     _refuse_trace(text, args.pack, args.id, args.file)
     _warn_other_problem(text, args.id, args.file)
-    label = "stdin" if args.file == "-" else Path(args.file).name
+    label = "stdin" if args.file == "-" else Path(args.file).name  # the verdict's subject: the name, not the path
     verdict = check_text(args.pack, args.id, text, judge=judge, label=label)
     if args.json:
         print_json(verdict.to_dict())
