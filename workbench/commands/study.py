@@ -23,7 +23,7 @@ def register(sub) -> None:
         "study", help="how well LLMs solve each problem, and whether the Type labels hold (every trace judged)",
         description="Judge every sample of every intact trace with the pack's checks (verify judges only the trace "
                     "a writeup shows), then show the mean score per problem and per Type label for each model, "
-                    "strategy, or both. Type 1 should score highest and Type 4 lowest: per column, Kendall's tau-b "
+                    "strategy, both, or model and provider (--by). Type 1 should score highest and Type 4 lowest: per column, Kendall's tau-b "
                     "between Type and problem mean with a one-sided permutation p-value, a 95 % bootstrap interval per Type "
                     "(problems, then their answers, resampled; none for a Type of fewer than 5 problems or of answers all alike), "
                     # 5 is stats.MIN_PROBLEMS, written out: importing stats (numpy) here slowed every command's start
