@@ -1060,7 +1060,9 @@ def test_traces_of_a_problem_without_any_yet(wb):
     assert code == 0 and "no traces of pack demo yet" in out and "import-chat FILE --problem ID --pack demo" in out
     code, _, err = wb.run("traces", "cite", "1.3", "--pack", "demo")
     assert code == 1 and "no traces for problem 1.3" in err  # missing work, not bad input
-    assert "run `python cli.py prompt 1.3 --pack demo` or `import-chat` first" in err  # not a2's 1.3
+    # not a2's 1.3; the whole import-chat command, as `traces` and verify give it, not a bare `import-chat`
+    assert "run `python cli.py prompt 1.3 --pack demo` or `python cli.py import-chat FILE --problem 1.3 --pack demo` " \
+           "first" in err
 
 
 @pytest.mark.parametrize("argv, message", [

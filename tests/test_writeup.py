@@ -1944,6 +1944,19 @@ def test_a_checklist_counts_an_edited_trace_as_missing_and_requires_nothing_of_a
     assert (row.required, row.missing, row.points_at_risk) == ((), [], 0.0)
 
 
+def test_a_checklist_without_a_trace_names_both_commands_that_make_one(tmp_path):
+    """The note said '(or import-chat)', where verify, traces and the PDF's box give the whole command."""
+    from types import SimpleNamespace
+
+    from workbench.evidence import TracePick, checklist_row
+
+    graded = SimpleNamespace(id="1.1", pack="fx", points=2.0, type=2, kind="written", graded=True,
+                             deliverables=("trace", "critique"), pack_flag=lambda: " --pack fx")
+    row = checklist_row(graded, None, TracePick(issue="none"), None, ())
+    assert ("no LLM trace: `python cli.py prompt 1.1 --pack fx` or `python cli.py import-chat FILE --problem 1.1 "
+            "--pack fx`, then critique it under “## Critique” in solutions/fx/1.1.md") in row.notes, row.notes
+
+
 def test_a_plot_needs_a_run_with_real_images_and_a_plot_folder_needs_no_run_files(tmp_path):
     from types import SimpleNamespace
 

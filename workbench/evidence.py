@@ -15,7 +15,7 @@ from workbench.paths import REPO_ROOT, project_root, results_dir, shown_path, tr
 from workbench.problems import Pack, Problem, pack_flag
 from workbench.results import epoch_rows
 from workbench.solutions import Solution, heading_notes, load_solution
-from workbench.traces import Trace, pinned_among, scan_traces
+from workbench.traces import Trace, commands_to_trace, pinned_among, scan_traces
 from workbench.verdicts import ProblemReport
 
 # verify labels its critiques itself; the writeup's box carries the label, so it is not repeated
@@ -354,7 +354,7 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
         notes.append(pick.detail)
     where = f"solutions/{problem.pack}/{problem.id}.md"
     if "trace" in required and pick.issue == "none":  # the critique needs a trace first: one note says both
-        notes.append(f"no LLM trace: `python cli.py prompt {problem.id}{problem.pack_flag()}` (or import-chat), then critique it "
+        notes.append(f"no LLM trace: {commands_to_trace(problem.id, problem.pack_flag())}, then critique it "
                      f"under “## Critique” in {where}")
     elif "critique" in required and not present["critique"]:
         notes.append(f"automatic critique shown; add your own “## Critique” to {where}" if auto

@@ -62,6 +62,12 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def commands_to_trace(problem_id: str, flag: str = "") -> str:
+    """The two commands that make a problem's trace, in the words every "no trace" message gives them; `flag` is the
+    pack's --pack flag where it is not a2 (Pack.pack_flag)."""
+    return f"`python cli.py prompt {problem_id}{flag}` or `python cli.py import-chat FILE --problem {problem_id}{flag}`"
+
+
 def check_problem_id(problem_id: str) -> str:
     """Ids become folder names: allow only dotted numbers (no path traversal out of traces/)."""
     if not isinstance(problem_id, str) or not ID_PATTERN.match(problem_id):

@@ -266,6 +266,7 @@ def _verdict_cell(v) -> str:
 def _print_reports(reports, info, pack) -> None:
     from rich.table import Table
 
+    from workbench.traces import commands_to_trace
     from workbench.verify import NO_TRACE_NOTE
 
     table = Table(title="verify: readiness per problem")
@@ -293,8 +294,7 @@ def _print_reports(reports, info, pack) -> None:
             shared.setdefault(note, []).append(r.problem)
     for note, ids in shared.items():
         pid = ids[0] if len(ids) == 1 else "ID"
-        fix = (f" — get one with `python cli.py prompt {pid}{pack.pack_flag()}` or `python cli.py import-chat FILE "
-               f"--problem {pid}{pack.pack_flag()}`" if note == NO_TRACE_NOTE else "")
+        fix = f" — get one with {commands_to_trace(pid, pack.pack_flag())}" if note == NO_TRACE_NOTE else ""
         console.print(f"[dim]{', '.join(ids)}: {escape(note)}{escape(fix)}[/]")
     ids = [r.problem for r in reports if "critique" in r.missing and r.points > 0]
     if ids:  # the table says `critique` is missing, not where one goes

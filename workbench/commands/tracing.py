@@ -126,12 +126,12 @@ def _list(problem_id: str | None, args) -> int:
         return 0
     if not traces and not bad:
         from workbench.problems import load_pack
+        from workbench.traces import commands_to_trace
 
         loaded = load_pack(args.pack) if args.only else None  # --pack given: the commands must name it
         flag = loaded.pack_flag() if loaded else ""
         whose = f" for {problem_id}" if problem_id else f" of pack {loaded.name}" if loaded else ""
-        console.print(f"no traces{whose} yet — run `python cli.py prompt ID{flag}` "
-                      f"or `python cli.py import-chat FILE --problem ID{flag}`", markup=False, soft_wrap=True)
+        console.print(f"no traces{whose} yet — run {commands_to_trace('ID', flag)}", markup=False, soft_wrap=True)
         return 0
     from rich.table import Table
 
@@ -191,7 +191,7 @@ def _verify(_, args) -> int:
 
 def _cite(ref: str, args) -> int:
     from workbench.problems import ID_PATTERN, pack_flag
-    from workbench.traces import find_trace, scan_traces
+    from workbench.traces import commands_to_trace, find_trace, scan_traces
 
     if "." in ref and ID_PATTERN.match(ref):
         traces, bad = _scan(ref, args.pack)
@@ -219,7 +219,7 @@ def _cite(ref: str, args) -> int:
         if bad or skipped:
             raise MissingWorkError(f"no intact trace for {ref}", "restore the files above from git, or prompt again")
         raise MissingWorkError(f"no traces for problem {ref}",
-                               f"run `python cli.py prompt {ref}{pack_flag(args.pack, None)}` or `import-chat` first")
+                               f"run {commands_to_trace(ref, pack_flag(args.pack, None))} first")
     shown, pinned, note = _writeup_choice(traces, args.pack)
     if args.json:
         print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact, "shown": t is shown,
