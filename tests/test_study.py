@@ -748,7 +748,7 @@ def test_a_rise_between_types_of_two_problems_each_is_not_tested(capsys):
     """The review's study: Type 3 (0.67) above Type 1 (0.42) on 2 problems each, printed "intervals apart": the
     bootstrap over 2 problem means gave their range (0.33..0.5), over two equal means a point (0.67..0.67), which
     an instructor reads as a finding. Below 5 problems a Type has no interval, says why, and its rises are not
-    tested, in the text and in --json (overlaps null, ci_reason)."""
+    tested, in the text and in --json (difference_ci and broken null, ci_reason)."""
     from workbench.commands.study import _print
 
     study = _synthetic({1: [0.5, 1 / 3], 3: [2 / 3, 2 / 3]})
