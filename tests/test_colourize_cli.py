@@ -1557,3 +1557,10 @@ def test_a_resumed_sweep_into_an_out_too_long_for_the_file_system_is_one_line(pr
     """`sweep --resume --out <300 characters>` crashed with an OSError (File name too long) looking for its runs."""
     rc = cli.main(["sweep", "seed", "0", "--model", "unet", "--resume", "--out", str(project / ("a" * 300))])
     _one_line_error(capsys, rc, "nothing to resume: no run of this sweep under")  # no run can be there
+
+
+def test_train_all_resumed_into_an_out_too_long_for_the_file_system_is_one_line(project, capsys):
+    """`train --all --resume --out <300 characters>` ended in an OSError (File name too long) traceback looking for
+    its runs, the bug fixed in sweep alone (4f832f7, fce6ac1); no run can be there: 'nothing to resume', as sweep says."""
+    rc = cli.main(["train", "--all", "--resume", "--out", str(project / ("a" * 300))])
+    _one_line_error(capsys, rc, "nothing to resume: no run of --all under")

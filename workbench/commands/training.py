@@ -204,8 +204,9 @@ def cmd_train(args) -> int:
             run_dir = Path(args.out).expanduser().resolve()
         else:
             run_dir = (Path(args.out).expanduser().resolve() if args.out else runs_dir()) / model
-        # with --all, --resume continues the runs that exist and starts the others
-        resume = args.resume and (not args.all or run_dir.is_dir())
+        # with --all, --resume continues the runs that exist and starts the others (os.path: False for a name too
+        # long, where Path.is_dir raises)
+        resume = args.resume and (not args.all or os.path.isdir(run_dir))
         tasks.append(Task(_config(args, model, run_dir), run_dir, resume))
     if args.all and args.resume and not any(t.resume for t in tasks):
         raise UsageError(f"nothing to resume: no run of --all under {tasks[0].run_dir.parent}",
