@@ -176,9 +176,7 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
     data_sha256 = images_digest(train_u8, test_u8)
     if resume:  # the run's own palette, so a resumed run labels pixels exactly as before
         config = runs.read_config(run_dir)
-        if config.get("data_sha256", data_sha256) != data_sha256:  # runs made before it was recorded have none
-            raise DataError(f"the images in {source.path} are not the ones {run_dir} started with (files were added, "
-                            "removed or changed since)", "restore the data as it was, or train again into a new --out folder")
+        _check_same_images(config, data_sha256, source, run_dir)
         pal, info = runs.read_palette(run_dir, config.get("palette_sha256")), config["palette_source"]
     elif cfg.palette:
         pal, info = cpal.load_palette(cfg.palette)
@@ -190,6 +188,25 @@ def prepare(cfg: TrainConfig, device: torch.device, run_dir: Path, resume: bool)
     train_u8, test_u8 = train_u8.to(device), test_u8.to(device)
     labels = (cpal.nearest_colour(train_u8, pal), cpal.nearest_colour(test_u8, pal))  # (N, H, W) long
     return train_u8, test_u8, labels, pal, info, source, data_sha256
+
+
+def _check_same_images(config: dict, data_sha256: str, source: cdata.Source, run_dir: Path) -> None:
+    if config.get("data_sha256", data_sha256) != data_sha256:  # runs made before it was recorded have none
+        raise DataError(f"the images in {source.path} are not the ones {run_dir} started with (files were added, "
+                        "removed or changed since)", "restore the data as it was, or train again into a new --out folder")
+
+
+def _record_moved_data(cfg: TrainConfig, run_dir: Path) -> None:
+    """A finished run resumed with --data NEWPATH trains nothing, but config.json must say where its images are now:
+    a later resume without --data looked for them at the old, gone path."""
+    config = runs.read_config(run_dir)
+    data = cfg.settings()["data"]
+    if config["settings"].get("data") == data:
+        return
+    train_u8, test_u8, source = images_of(cfg)
+    _check_same_images(config, images_digest(train_u8, test_u8), source, run_dir)
+    config["settings"]["data"], config["data_source"] = data, source.to_dict()
+    runs.write_json(run_dir / runs.CONFIG, config)
 
 
 def images_of(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, cdata.Source]:
@@ -312,7 +329,8 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
     device, ckpt = preflight(cfg, run_dir, resume)
     if ckpt is not None and ckpt["epoch"] == cfg.epochs and (run_dir / runs.METRICS).is_file():
         metrics = runs.read_json(run_dir / runs.METRICS)
-        if runs.is_finished(metrics, run_dir / runs.METRICS):  # nothing left to train: leave the finished run exactly as it is
+        if runs.is_finished(metrics, run_dir / runs.METRICS):  # nothing left to train: leave the finished run as it is
+            _record_moved_data(cfg, run_dir)  # ... but for where its images are now
             return metrics
     if device.type == "cuda":  # determinism for a seed and device
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False

@@ -141,6 +141,29 @@ def test_a_run_whose_data_moved_resumes_from_the_new_place_on_the_same_images_on
     assert config["settings"]["data"] == str(moved) and config["data_source"]["path"] == str(moved / "cifar-10-batches-py")
 
 
+def test_a_finished_run_resumed_from_moved_data_records_the_new_place(project, synth, pal, capsys):
+    """A finished run resumed with --data NEWPATH had nothing to train and returned before config.json recorded the
+    new place, so the next resume without --data said the images were gone; other images are still refused."""
+    import shutil
+
+    run = project / "runs" / "a"
+    assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--batch-size", "25", "--data", str(synth),
+                     "--palette", pal, "--out", str(run), "--json"]) == 0
+    metrics = (run / "metrics.json").read_bytes()
+    moved = project / "moved"
+    shutil.move(synth.parent, moved)
+    other = make_cifar_batches(project / "other", horses_per_batch=20, seed=5)  # same sizes, other images
+    capsys.readouterr()
+    resume = ["train", "unet", "--out", str(run), "--resume"]
+    _one_line_error(capsys, cli.main(resume + ["--data", str(other)]), "are not the ones", "started with")
+    assert json.loads((run / "config.json").read_text())["settings"]["data"] == str(synth)
+    assert cli.main(resume + ["--data", str(moved), "--json"]) == 0, capsys.readouterr().err
+    config = json.loads((run / "config.json").read_text())
+    assert config["settings"]["data"] == str(moved) and config["data_source"]["path"] == str(moved / "cifar-10-batches-py")
+    assert cli.main(resume + ["--json"]) == 0, capsys.readouterr().err  # no --data: the recorded new place
+    assert (run / "metrics.json").read_bytes() == metrics  # nothing was trained
+
+
 def test_a_run_without_an_image_checksum_is_not_resumed_from_other_data(project, synth, pal, capsys):
     run = project / "runs" / "a"
     assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal,
