@@ -281,13 +281,9 @@ def _colours_of_the_run(cfg: TrainConfig, run_dir: Path, resume: bool) -> TrainC
     return cfg if resume else with_palette_file_colours(cfg)
 
 
-def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.device, dict | None]:
-    """Everything that can fail before the data is decoded: the run folder, the checkpoint, device, kernel, model.
-
-    train_many checks every run this way before it starts the first, so `--all` does not train one
-    model for minutes and then stop at the next one's folder. Returns the device and the checkpoint."""
-    cfg.check()
-    settings = cfg.settings()
+def check_folder(run_dir: Path, resume: bool) -> None:
+    """The run folder can take a new run, or (resume) holds one: what preflight checks first, and `train --out DIR
+    --resume` without a MODEL before it looks for the model DIR's run records."""
     runs.check_run_folder(run_dir)
     existing = run_dir.is_dir() and any(run_dir.iterdir())
     if existing and not (run_dir / runs.CONFIG).is_file():
@@ -298,6 +294,16 @@ def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.devi
         raise TrainingError(f"{run_dir} already holds a run", "pass --resume to continue it, or choose another --out")
     if resume and not existing:
         raise TrainingError(f"nothing to resume: {run_dir} is empty or missing", "train without --resume first")
+
+
+def preflight(cfg: TrainConfig, run_dir: Path, resume: bool) -> tuple[torch.device, dict | None]:
+    """Everything that can fail before the data is decoded: the run folder, the checkpoint, device, kernel, model.
+
+    train_many checks every run this way before it starts the first, so `--all` does not train one
+    model for minutes and then stop at the next one's folder. Returns the device and the checkpoint."""
+    cfg.check()
+    settings = cfg.settings()
+    check_folder(run_dir, resume)
     reason = make_folder(run_dir) if resume else ""  # a real write: a read-only run failed at its first checkpoint
     if reason:
         raise TrainingError(f"cannot write in {run_dir} to resume it ({reason})",

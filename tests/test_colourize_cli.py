@@ -106,7 +106,6 @@ def test_resume_with_a_model_other_than_the_runs_is_one_line_naming_both(project
 
 @pytest.mark.parametrize("argv", [
     ["--resume"],                                 # no --out: the default runs/<model> needs the model
-    ["--resume", "--out", "runs/empty"],          # an --out that holds no run
     ["--out", "runs/a"],                          # a run, but no --resume
 ])
 def test_without_a_run_to_resume_a_missing_model_is_still_no_model_given(project, synth, pal, capsys, monkeypatch,
@@ -117,6 +116,20 @@ def test_without_a_run_to_resume_a_missing_model_is_still_no_model_given(project
     (project / "runs" / "empty").mkdir()
     capsys.readouterr()
     _one_line_error(capsys, cli.main(["train", *argv]), "no model given")
+
+
+@pytest.mark.parametrize("out", ["runs/empty", "runs/missing", "runs/other"])
+def test_resume_of_an_out_without_a_run_is_nothing_to_resume_with_or_without_a_model(project, capsys, monkeypatch, out):
+    """`train --out EMPTY --resume` said 'no model given' where `train unet --out EMPTY --resume` said 'nothing to
+    resume': no model would resume anything there, so both say the same line."""
+    monkeypatch.chdir(project)
+    (project / "runs" / "empty").mkdir(parents=True)
+    (project / "runs" / "other").mkdir()
+    (project / "runs" / "other" / "notes.txt").write_text("not a run")
+    errors = [_one_line_error(capsys, cli.main(["train", *model, "--out", out, "--resume"])) for model in ([], ["unet"])]
+    assert errors[0] == errors[1] and "no model given" not in errors[0]
+    assert ("holds no run" if out == "runs/other" else "nothing to resume") in errors[0]
+    assert not (project / "runs" / "missing").exists()
 
 
 def test_a_run_whose_data_moved_resumes_from_the_new_place_on_the_same_images_only(project, synth, pal, capsys):

@@ -145,6 +145,10 @@ def _resolve_models(args) -> list[str]:
         return list(MODEL_NAMES)
     recorded = _run_model(Path(args.out).expanduser().resolve()) if args.resume and args.out else None
     if not args.model:
+        if recorded is None and args.resume and args.out:  # no run there: no model would resume anything, say so
+            from colourize.train import check_folder
+
+            check_folder(Path(args.out).expanduser().resolve(), resume=True)
         if recorded is None:
             raise UsageError("no model given", f"name one of {', '.join(MODEL_NAMES)}, or pass --all")
         return [recorded]  # --resume of the run in --out: its config.json says which model it trains
