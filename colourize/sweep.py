@@ -15,7 +15,9 @@ from colourize import plots, runs
 from colourize.parallel import Task, train_many
 from colourize.train import Reporter, TrainConfig, images_digest, images_of, with_palette_file_colours
 from workbench.atomic import save_figure
+from workbench.console import paste_command
 from workbench.errors import DataError, TrainingError
+from workbench.paths import runs_dir
 
 # setting name on the command line -> (TrainConfig field, run-folder prefix, plot x scale)
 SWEEPABLE = {"batch-size": ("batch_size", "bs", "log2"), "seed": ("seed", "seed", "linear")}
@@ -60,7 +62,9 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     try:
         results = train_many(tasks, jobs, lambda i: reporter_for(values[i]))
     except runs.OtherSettings as exc:  # its fix named `train MODEL`, which would train runs/MODEL, not this sweep's run
-        raise exc.resumed_with(f"sweep {param} {' '.join(map(str, values))} --model {exc.model}") from None
+        at = [] if out_dir.resolve() == runs_dir() else ["--out", str(out_dir)]
+        again = ["sweep", param, *map(str, values), *(["--model", exc.model] if exc.model else []), *at, "--resume"]  # only a resume meets one
+        raise exc.resumed_with(paste_command(again)) from None
     rows = []
     for value, task, metrics in zip(values, tasks, results):
         final = metrics["final"]

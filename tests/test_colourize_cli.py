@@ -1254,15 +1254,36 @@ def test_sweep_resume_without_a_model_takes_the_sweeps_own_and_refuses_another(p
     assert tree() == before
 
 
-def test_a_sweep_meeting_a_run_of_another_model_names_the_sweep_command_that_resumes_it(project, synth, pal):
+def test_a_sweep_whose_runs_record_different_models_is_refused_naming_each_runs_model(project, synth, pal, capsys):
+    """`sweep --resume` took the first run's model, met the other run's checkpoint and suggested `--model` of that
+    run, which it then refused as not the first run's: a loop. It names each run's model in one line, before any run
+    is touched, with or without --model."""
+    out = project / "runs"
+    common = ["--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth), "--palette", pal, "--json"]
+    assert cli.main(["train", "unet", *common, "--out", str(out / "sweep-seed0")]) == 0
+    assert cli.main(["train", "convtranspose", *common, "--seed", "1", "--out", str(out / "sweep-seed1")]) == 0
+    tree = lambda: {p: p.read_bytes() if p.is_file() else "folder" for p in out.rglob("*")}  # noqa: E731
+    before = tree()
+    capsys.readouterr()
+    for model in ([], ["--model", "unet"], ["--model", "convtranspose"]):
+        err = _one_line_error(capsys, cli.main(["sweep", "seed", "0", "1", *model, "--resume", "--epochs", "2"]),
+                              f"{out} holds a seed sweep whose runs record different models (sweep-seed0: unet, "
+                              "sweep-seed1: convtranspose)", "move", "new --out")
+        assert "checkpoint" not in err
+    assert tree() == before
+
+
+@pytest.mark.parametrize("where", ["runs", "elsewhere"])
+def test_a_sweep_meeting_a_run_of_another_model_names_the_sweep_command_that_resumes_it(project, synth, pal, where):
     """A resumed sweep whose run was made with another model said 'resume it with `train unet`', a command that
-    trains runs/unet, not the sweep's run; it names the sweep's own command with the run's model, and the run and
-    the sweep's folder stay byte for byte."""
+    trains runs/unet, not the sweep's run; it names the sweep's own command with the run's model (and --out where
+    not the default, and --resume: a sweep without it is refused beside its runs), and the run and the sweep's folder
+    stay byte for byte."""
     from colourize.sweep import run_sweep
     from colourize.train import TrainConfig
     from workbench.errors import TrainingError
 
-    out = project / "runs"
+    out = project / where
     assert cli.main(["train", "unet", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
                      "--palette", pal, "--out", str(out / "sweep-seed0"), "--json"]) == 0  # a sweep stopped before its summary
     tree = lambda: {p: p.read_bytes() if p.is_file() else "folder" for p in out.rglob("*")}  # noqa: E731
@@ -1273,7 +1294,8 @@ def test_a_sweep_meeting_a_run_of_another_model_names_the_sweep_command_that_res
     exc = caught.value
     assert exc.message == f"checkpoint in {out / 'sweep-seed0'} was made with other settings (model: run has 'unet', " \
                           "asked 'convtranspose')"
-    assert exc.fix == "resume it with `sweep seed 0 1 --model unet`, or sweep into a new --out folder"
+    at = "" if where == "runs" else f" --out {out}"
+    assert exc.fix == f"resume it with `sweep seed 0 1 --model unet{at} --resume`, or sweep into a new --out folder"
     assert tree() == before
 
 

@@ -176,8 +176,13 @@ def _run_model(run_dir: Path) -> str | None:
 
 
 def _sweep_model(args, model: str | None, out_dir: Path, dirs: list[Path]) -> str:
-    """The model a resumed sweep trains: its runs' own (the first that records one), which a --model must match."""
-    recorded = next((m for m in map(_run_model, dirs) if m is not None), None)
+    """The model a resumed sweep trains: its runs' own, which a --model must match."""
+    models = {d.name: m for d, m in zip(dirs, map(_run_model, dirs)) if m is not None}
+    if len(set(models.values())) > 1:  # no one model resumes them all: a --model would loop on the other run
+        each = ", ".join(f"{name}: {m}" for name, m in models.items())
+        raise UsageError(f"{out_dir} holds a {args.param} sweep whose runs record different models ({each})",
+                         f"move the runs of the model you do not sweep out of {out_dir}, or sweep into a new --out")
+    recorded = next(iter(models.values()), None)
     if recorded is None or model in (None, recorded):
         return recorded or model or "convtranspose"
     raise UsageError(f"{out_dir} holds a {args.param} sweep of {recorded}, not {model}",
