@@ -63,7 +63,8 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         results = train_many(tasks, jobs, lambda i: reporter_for(values[i]))
     except runs.OtherSettings as exc:  # its fix named `train MODEL`, which would train runs/MODEL, not this sweep's run
         at = [] if out_dir.resolve() == runs_dir() else ["--out", str(out_dir)]
-        again = ["sweep", param, *map(str, values), *(["--model", exc.model] if exc.model else []), *at, "--resume"]  # only a resume meets one
+        model = ["--model", exc.model] if exc.model else []
+        again = ["sweep", param, *map(str, values), *model, *at, "--resume"]  # only a resume meets a checkpoint
         raise exc.resumed_with(paste_command(again)) from None
     rows = []
     for value, task, metrics in zip(values, tasks, results):
