@@ -764,6 +764,23 @@ def test_a_rise_between_types_of_two_problems_each_is_not_tested(capsys):
     assert "no interval: fewer than 5 problems, too few; its rises are not tested" in out
 
 
+def test_a_rise_not_tested_gives_the_reason_stats_gave(capsys, monkeypatch):
+    """_rise worked out why a rise was not tested from the problem count (5 or more: "answers all scored alike"), so a
+    reason stats adds would be misnamed there; it takes each Type's reason from stats (by_type's ci_reason)."""
+    from workbench import stats
+    from workbench.commands.study import _print
+
+    plain = stats.no_interval
+    monkeypatch.setattr(stats, "no_interval", lambda scores: "a reason of the test's" if len(scores) == 6 else plain(scores))
+    study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0, 0.0], 2: [1.0, 0.0, 1.0, 1.0, 1.0], 3: [1.0, 1.0]})
+    assert study.by_type()[1]["m"]["ci_reason"] == "a reason of the test's"
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Type 2 (0.80) above Type 1 (0.67), not tested (Type 1: a reason of the test's)" in out
+    assert ("Type 3 (1.00) above Type 1 (0.67), not tested (too few problems for an interval: Type 3 has 2; "
+            "Type 1: a reason of the test's)") in out
+
+
 def test_a_types_cell_counts_the_problems_answered_but_not_scored(capsys):
     """The Type table said "0.50 [0.00, 1.00] (2, 2)" where the column had answered five problems of that Type, three
     unscored (free text without --judge): the mean stood on fewer problems than it seemed, and a Type answered with

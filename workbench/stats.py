@@ -29,6 +29,9 @@ RESAMPLES = 10_000  # bootstrap resamples
 # in the worst setting (nearly every answer right, few samples: too many answers alike to show the spread); below,
 # it is the range of a few means, or a point, and would be read as evidence it is not.
 MIN_PROBLEMS = 5
+# no_interval's reasons say these words, and study's rise line keys its short wording on them: one source for both
+TOO_FEW = "too few for an interval"
+NO_SPREAD = "no spread to resample"
 CHUNK = 5000  # label deals scored at once for the pack's 26 problems: (deals x problem pairs) floats, ~13 MB
 CHUNK_FLOATS = CHUNK * 26 * 25 // 2  # and that many floats for any pack: fewer deals at once as the pairs grow
 
@@ -126,11 +129,11 @@ def no_interval(scores) -> str | None:
     set the Type apart from any other)."""
     n = len(scores)
     if n < MIN_PROBLEMS:
-        return (f"{n} problem{'s' * (n != 1)}: too few for an interval (it needs {MIN_PROBLEMS})" if n
+        return (f"{n} problem{'s' * (n != 1)}: {TOO_FEW} (it needs {MIN_PROBLEMS})" if n
                 else "no problem scored")
     flat = [v for s in scores for v in s]
     if min(flat) == max(flat):
-        return f"all {len(flat)} answers scored {flat[0]:.2f}: no spread to resample"
+        return f"all {len(flat)} answers scored {flat[0]:.2f}: {NO_SPREAD}"
     return None
 
 

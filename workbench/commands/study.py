@@ -196,15 +196,15 @@ def _legend_entry(group: str, trend: dict) -> str:
 def _rise(ci: list | None, broken: bool | None, rows: dict) -> str:
     """What a rise's difference interval says; `rows` maps its lower and higher Types to their by_type cells.
     Without an interval on either side the rise is not tested: the Types' means alone would read as a finding they
-    cannot carry."""
-    from workbench.stats import MIN_PROBLEMS
+    cannot carry. Why is each Type's ci_reason (stats.no_interval), shortened for the reasons it knows."""
+    from workbench.stats import NO_SPREAD, TOO_FEW
 
     if broken is None:
-        few = ", ".join(f"Type {t} has {r['problems']}" for t, r in rows.items()
-                        if r["ci_low"] is None and r["problems"] < MIN_PROBLEMS)
-        alike = [f"Type {t}'s answers all scored {r['mean']:.2f}" for t, r in rows.items()
-                 if r["ci_low"] is None and r["problems"] >= MIN_PROBLEMS]
-        return f"not tested ({'; '.join([f'too few problems for an interval: {few}'] * bool(few) + alike)})"
+        why = {t: r["ci_reason"] for t, r in rows.items() if r["ci_reason"]}
+        few = ", ".join(f"Type {t} has {rows[t]['problems']}" for t, w in why.items() if TOO_FEW in w)
+        rest = [f"Type {t}'s answers all scored {rows[t]['mean']:.2f}" if NO_SPREAD in w else f"Type {t}: {w}"
+                for t, w in why.items() if TOO_FEW not in w]
+        return f"not tested ({'; '.join([f'too few problems for an interval: {few}'] * bool(few) + rest)})"
     low, high = rows.values()
     what = f"difference {high['mean'] - low['mean']:.2f}, 95 % interval [{ci[0]:.2f}, {ci[1]:.2f}]"
     return f"the labels' order is broken ({what})" if broken else f"may be noise ({what} holds 0)"
