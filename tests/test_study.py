@@ -744,6 +744,44 @@ def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
             in " ".join(capsys.readouterr().out.split()))
 
 
+def test_each_types_interval_is_bootstrapped_once_per_study(capsys, monkeypatch):
+    """by_type() was computed anew by type_order(), the text and --json, so every Type's 10,000 resamples were drawn
+    two or three times per command; once per study now, and the text and --json show the same figures."""
+    from workbench import study as study_module
+    from workbench.commands.study import _print
+
+    calls = []
+    plain = study_module.type_interval
+    monkeypatch.setattr(study_module, "type_interval", lambda scores: calls.append(scores) or plain(scores))
+    study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 2: [1.0, 0.0, 1.0, 0.0, 1.0], 4: [1.0, 1.0, 1.0, 1.0, 0.5]})
+    _print(study, None)
+    capsys.readouterr()
+    data = study.to_dict()
+    assert len(calls) == 3  # one per Type of the one column
+    assert [(r["type"], r["groups"]["m"]["ci_low"], r["groups"]["m"]["ci_high"]) for r in data["by_type"]] == \
+        [(1, 0.4, 1.0), (2, 0.2, 1.0), (4, 0.7, 1.0)]  # the figures of test_intervals_per_type_and_whether_...
+
+
+def test_by_type_follows_a_study_changed_after_it_was_computed():
+    """A Study's fields can be set after it is built (tests add columns and cells): by_type() and type_order() then
+    give what a study built with the new data gives, never the figures computed before the change."""
+    from workbench.study import Cell
+
+    study = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 2: [1.0, 0.0, 1.0, 0.0, 1.0]})
+    assert study.by_type()[2]["m"]["mean"] == pytest.approx(0.6) and study.type_order()["m"]["rises"] == []
+    study.cells[("2.1", "m")].scores[0] = 1.0  # 2.1 now right: Type 2's mean 0.8, level with Type 1
+    study.cells[("2.3", "m")].scores.append(1.0)  # 2.3's answers 0, 1: Type 2's mean 0.9, a rise
+    want = _synthetic({1: [1.0, 0.0, 1.0, 1.0, 1.0], 2: [1.0, 1.0, 1.0, 0.0, 1.0]})
+    want.cells[("2.3", "m")].scores.append(1.0)
+    assert study.by_type() == want.by_type() and study.by_type()[2]["m"]["mean"] == pytest.approx(0.9)
+    assert study.type_order() == want.type_order() and study.type_order()["m"]["rises"] == [[1, 2]]
+    study.groups = ["m", "z"]
+    study.cells[("1.0", "z")] = Cell(scores=[0.5])
+    assert study.by_type()[1]["z"]["mean"] == 0.5 and study.by_type()[2]["z"]["mean"] is None
+    study.problems = study.problems[:5]  # Type 1 alone
+    assert list(study.by_type()) == [1]
+
+
 def test_a_rise_between_types_of_two_problems_each_is_not_tested(capsys):
     """The review's study: Type 3 (0.67) above Type 1 (0.42) on 2 problems each, printed "intervals apart": the
     bootstrap over 2 problem means gave their range (0.33..0.5), over two equal means a point (0.67..0.67), which

@@ -78,6 +78,9 @@ class Study:
     skipped: list[str]  # edited or unreadable trace files and unreadable trace folders, with why
     untraced: list[str]  # selected problems with no trace of the selected groups
     by: str = "model"  # what a column compares: model, strategy, model+strategy or model+provider
+    # by_type() and the data it was computed from: its intervals are 10,000 resamples each, and the text, --json,
+    # --plot and type_order() all ask for it
+    _by_type: tuple = field(default=(None, None), init=False, repr=False, compare=False)
 
     def scored_cells(self, group: str) -> list[tuple]:
         """(problem, cell) of every problem with a scored answer of `group`, in pack order."""
@@ -88,7 +91,16 @@ class Study:
         """Type -> group -> {mean (of problem means), problems (with a scored answer), answers (scored), ci_low,
         ci_high (the 95 % two-stage bootstrap interval over the problems and their answers; None with fewer than
         stats.MIN_PROBLEMS problems or answers all alike), ci_reason (why there is none, else None), unscored_problems (ids the group
-        answered with none scored: left out of the mean, so it may stand on fewer problems than were asked)}."""
+        answered with none scored: left out of the mean, so it may stand on fewer problems than were asked)}.
+        Computed once for the data it reads (a Study's fields can still be changed: then anew); callers share it, so
+        they read it and never change it."""
+        data = (tuple(self.groups), tuple((p.id, p.type) for p in self.problems),
+                tuple((key, tuple(c.scores)) for key, c in self.cells.items()))
+        if self._by_type[0] != data:
+            self._by_type = (data, self._compute_by_type())
+        return self._by_type[1]
+
+    def _compute_by_type(self) -> dict[int, dict[str, dict]]:
         out: dict[int, dict[str, dict]] = {}
         for t in sorted({p.type for p in self.problems}):
             out[t] = {}
