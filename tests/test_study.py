@@ -817,6 +817,9 @@ def test_a_rise_not_tested_gives_the_reason_stats_gave(capsys, monkeypatch):
     assert "Type 2 (0.80) above Type 1 (0.67), not tested (Type 1: a reason of the test's)" in out
     assert ("Type 3 (1.00) above Type 1 (0.67), not tested (too few problems for an interval: Type 3 has 2; "
             "Type 1: a reason of the test's)") in out
+    # the footnotes too: Type 1's answers did not all score alike, Type 3 has too few problems
+    assert "no interval: every answer scored alike" not in out
+    assert "no interval: fewer than 5 problems, too few; its rises are not tested" in out
 
 
 def test_a_types_cell_counts_the_problems_answered_but_not_scored(capsys):

@@ -214,7 +214,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from workbench.stats import MIN_PROBLEMS
+    from workbench.stats import MIN_PROBLEMS, NO_SPREAD, TOO_FEW
 
     # each title on its own line: as a table's title it wrapped to the table's width (three lines for one column)
     console.print("[italic]mean score per problem (answers scored; N! = N of them cut off, filtered, refused or empty)[/]")
@@ -246,11 +246,13 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     for t, row in table.items():
         by_type.add_row(str(t), *(_type_cell(row[g]) for g in study.groups))
     console.print(by_type)
-    bare = [row[g] for row in table.values() for g in study.groups if row[g]["mean"] is not None and row[g]["ci_low"] is None]
-    # short lines: a Type's interval on 2 problems is their range, on answers all alike a point (stats.type_interval)
-    if any(r["problems"] < MIN_PROBLEMS for r in bare):
+    why = [row[g]["ci_reason"] for row in table.values() for g in study.groups if row[g]["mean"] is not None
+           and row[g]["ci_reason"]]
+    # short lines: a Type's interval on 2 problems is their range, on answers all alike a point (stats.type_interval);
+    # any other reason is on the rise's line (_rise)
+    if any(TOO_FEW in w for w in why):
         console.print(f"[dim]no interval: fewer than {MIN_PROBLEMS} problems, too few; its rises are not tested[/]")
-    if any(r["problems"] >= MIN_PROBLEMS for r in bare):
+    if any(NO_SPREAD in w for w in why):
         console.print("[dim]no interval: every answer scored alike, no spread; its rises are not tested[/]")
 
     trend = study.type_trend()
