@@ -143,18 +143,18 @@ def _resolve_models(args) -> list[str]:
         raise UsageError("give a MODEL or --all, not both", "e.g. `cli.py train unet` or `cli.py train --all`")
     if args.all:
         return list(MODEL_NAMES)
-    recorded = _run_model(Path(args.out).expanduser().resolve()) if args.resume and args.out else None
+    run_dir = Path(args.out).expanduser().resolve() if args.resume and args.out else None  # a run to resume
+    recorded = _run_model(run_dir) if run_dir else None
     if not args.model:
-        if recorded is None and args.resume and args.out:  # no run there: no model would resume anything, say so
+        if recorded is None and run_dir:  # no run there: no model would resume anything, say so
             from colourize.train import check_folder
 
-            check_folder(Path(args.out).expanduser().resolve(), resume=True)
+            check_folder(run_dir, resume=True)
         if recorded is None:
             raise UsageError("no model given", f"name one of {', '.join(MODEL_NAMES)}, or pass --all")
         return [recorded]  # --resume of the run in --out: its config.json says which model it trains
     model = resolve_model_name(args.model)
     if recorded is not None and model != recorded:
-        run_dir = Path(args.out).expanduser().resolve()
         raise UsageError(f"{run_dir} holds a {recorded} run, not {model}",
                          f"leave MODEL out (or give {recorded}) to resume it, or train {model} into a new --out folder")
     return [model]
