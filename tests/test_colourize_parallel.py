@@ -80,7 +80,9 @@ def test_ctrl_c_stops_every_worker_and_resume_finishes(project, synth, pal, caps
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 120
-    while not all((out / m / "metrics.json").is_file() for m in ("poolupsample", "convtranspose")):
+    # Ctrl-C at the first epoch either run finishes: waiting for both let the faster run finish all 30 epochs while
+    # the other's worker was still starting (a race seen on a quiet machine)
+    while not any((out / m / "metrics.json").is_file() for m in ("poolupsample", "convtranspose")):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
@@ -93,8 +95,8 @@ def test_ctrl_c_stops_every_worker_and_resume_finishes(project, synth, pal, caps
     ps = subprocess.run(["ps", "-o", "stat=,args=", "-g", str(proc.pid)], capture_output=True, text=True).stdout
     alive = [line for line in ps.splitlines() if not line.strip().startswith("Z")]  # zombies wait for init to reap
     assert alive == [], ps  # no worker outlives the command
-    done = {m: len(_epochs(out / m)) for m in ("poolupsample", "convtranspose")}
-    assert all(0 < n < 30 for n in done.values()), done
+    done = {m: len(_epochs(out / m)) if (out / m / "metrics.json").is_file() else 0 for m in ("poolupsample", "convtranspose")}
+    assert all(n < 30 for n in done.values()) and any(n > 0 for n in done.values()), done  # stopped mid-run, both
     assert cli.main(argv[2:] + ["--resume"]) == 0  # in this process: what the stop left is resumable (one start less)
     assert all(len(_epochs(out / m)) == 30 for m in ("poolupsample", "convtranspose", "unet"))
 
@@ -195,7 +197,9 @@ def _start_all(out: Path, synth: Path, pal: str, epochs: int, python=("cli.py",)
     proc = subprocess.Popen(argv, cwd=REPO, env=os.environ | {"OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
-    while not all((out / m / "metrics.json").is_file() for m in ("poolupsample", "convtranspose")):
+    # Ctrl-C at the first epoch either run finishes: waiting for both let the faster run finish all 30 epochs while
+    # the other's worker was still starting (a race seen on a quiet machine)
+    while not any((out / m / "metrics.json").is_file() for m in ("poolupsample", "convtranspose")):
         if proc.poll() is not None or time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail(f"the runs did not start: {proc.communicate()}")
