@@ -197,9 +197,7 @@ def _start_all(out: Path, synth: Path, pal: str, epochs: int, python=("cli.py",)
     proc = subprocess.Popen(argv, cwd=REPO, env=os.environ | {"OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
-    # Ctrl-C at the first epoch either run finishes: waiting for both let the faster run finish all 30 epochs while
-    # the other's worker was still starting (a race seen on a quiet machine)
-    while not any((out / m / "metrics.json").is_file() for m in ("poolupsample", "convtranspose")):
+    while not all((out / m / "metrics.json").is_file() for m in ("poolupsample", "convtranspose")):
         if proc.poll() is not None or time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail(f"the runs did not start: {proc.communicate()}")
