@@ -823,3 +823,24 @@ def test_parse_types_names_a_type_out_of_range_and_the_range(text, bad):
     with pytest.raises(UsageError) as info:
         parse_types(text)
     assert info.value.message == f"--type {text!r}: no Type {bad}; Types are 1 to 4"
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("[bold red]x", "[bold red]x"), ("[/]", "[/]"), ("a [link=file:///etc]b[/link]", "a [link=file:///etc]b[/link]"),
+    ("\\[i]", "\\[i]"), ("ends in \\", "ends in \\"), ("C:\\\\", "C:\\\\"), ("a\x1b[31mb\x9b2Jc\u202ed", "a[31mb2Jcd"),
+    ("[\x00bold]x", "[bold]x"),  # a control character that hid a tag from the escape must not reveal it
+    ("/tmp/Über".encode("utf-8").decode("ascii", "surrogateescape"), "/tmp/Über"), (3.5, "3.5")])
+def test_external_text_prints_literally_without_control_characters(text, shown):
+    """Server, pack, file and trace strings go through console.external before rich reads markup: `[/]` crashed a
+    command (closing tag with nothing to close), `[bold]` styled and `[link=...]` planted a link."""
+    import io
+
+    from workbench.console import _Console, external
+
+    out = io.StringIO()
+    terminal = _Console(file=out, width=200, color_system="truecolor", force_terminal=True)
+    terminal.print(f"[dim]>[/] {external(text)} <")
+    terminal.print(f"[dim]> {external(text)}[/] <")
+    plain = re.sub("\x1b\\[[0-9;]*m|\x1b]8;[^\x1b]*\x1b\\\\", "", out.getvalue())
+    assert plain == f"> {shown} <\n" * 2  # before text, before a tag
+    assert "\x1b]8" not in out.getvalue()  # no hyperlink escape sequence

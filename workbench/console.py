@@ -25,6 +25,21 @@ PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, pros
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+def external(text) -> str:
+    """Text from outside the program (a server's model name or error, a pack's statement, a file's name, a trace) as
+    rich markup that prints it literally: control characters dropped (as the consoles drop them) and `[bold]`,
+    `[/]`, `[link=...]` escaped, so they are shown, not read as styling, a link or a closing tag with no opening."""
+    from rich.markup import escape
+
+    text = _UNSAFE.sub("", path_text(str(text)))
+    body = text.rstrip("\\")
+    if body == text:
+        return escape(text)
+    # rich's escape doubles a last backslash, lest it escape a tag after it, and text after it showed both ("C:\\"):
+    # a style that changes nothing holds them, each doubled, so they print as they are before a tag or text alike
+    return escape(body) + "[none]" + text[len(body):] * 2 + "[/none]"
+
+
 def paste_command(argv: list[str]) -> str:
     """A command line for the user to paste: on Windows quoted as cmd and PowerShell read it (to cmd, shlex's single
     quotes are part of the word: --out 'C:\\Users\\me\\runs\\unet' named no folder), elsewhere for a POSIX shell."""

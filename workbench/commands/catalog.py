@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich.markup import escape
-
-from workbench.console import console, counted, fmt_points, print_json
+from workbench.console import console, counted, external, fmt_points, print_json
 from workbench.problems import Pack, Problem, load_pack
 
 
@@ -81,7 +79,7 @@ def cmd_list(args) -> int:
     from rich.table import Table
 
     # Names and titles come from the pack's YAML: printed literally ("[a, b]" is not rich markup).
-    table = Table(title=escape(f"{pack.course} — {pack.title} (v{pack.version})"))
+    table = Table(title=external(f"{pack.course} — {pack.title} (v{pack.version})"))
     for col, kw in (("id", {}), ("title", {}), ("pts", {"justify": "right"}), ("Type", {"justify": "center"}),
                     ("kind", {}), ("deliverables", {})):
         table.add_column(col, overflow="fold", **kw)
@@ -90,10 +88,10 @@ def cmd_list(args) -> int:
         table.add_section()
         for p in probs:
             deliver = ", ".join(p.deliverables) + ("" if p.graded else " (optional)")
-            table.add_row(escape(p.id), escape(p.title), fmt_points(p.points), str(p.type), p.kind, deliver,
+            table.add_row(external(p.id), external(p.title), fmt_points(p.points), str(p.type), p.kind, deliver,
                           style=None if p.graded else "dim")
         total = sum(p.points for p in probs)
-        table.add_row("", f"[bold]{escape(part.title)}: {counted(len(probs), 'problem')}[/]", f"[bold]{fmt_points(total)}[/]",
+        table.add_row("", f"[bold]{external(part.title)}: {counted(len(probs), 'problem')}[/]", f"[bold]{fmt_points(total)}[/]",
                       "", "", "")
     console.print(table)
     console.print(f"{counted(len(pack.problems), 'problem')}, {counted(sum(p.points for p in pack.problems), 'point')}")
@@ -129,7 +127,7 @@ def _render_problem(p: Problem) -> None:
 
     flags = f"Type {p.type} · {fmt_points(p.points)} pt" + (" · extra credit" if p.extra_credit else "")
     flags += "" if p.graded else " · not graded (optional)"
-    title = f"[bold]{escape(f'{p.id} {p.title}')}[/]"
+    title = f"[bold]{external(f'{p.id} {p.title}')}[/]"
     console.print(Panel(Text(p.statement), title=title, subtitle=flags, expand=True))
     if p.context:
         console.print(Panel(Text(p.context), title="context", border_style="dim"))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markup import escape
-
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, err_console, fmt_points, print_error, print_json, read_stdin, value_text
+from workbench.console import (console, err_console, external, fmt_points, print_error, print_json, read_stdin,
+                               value_text)
 from workbench.errors import LLMError, UsageError
 
 ANSWER_LIMIT = 16 * 2**20  # characters of an answer: /dev/zero as the answer file read until memory ran out
@@ -75,7 +74,7 @@ def cmd_reference(args) -> int:
         return 0
     console.print(f"[bold]{out['problem']}[/] reference answer")
     if out.get("reason"):
-        console.print(f"[dim]unchecked: {escape(out['reason'])}[/]")
+        console.print(f"[dim]unchecked: {external(out['reason'])}[/]")
     # a free-text problem has no answer or key, only key points; formulas as written (a repr doubled each backslash)
     shown = {key: value for key, value in out.items() if key not in ("problem", "reason") and value is not None}
     console.print(value_text(shown), markup=False, soft_wrap=True)
@@ -208,9 +207,9 @@ def _print_verdict(v) -> None:
     from rich.table import Table
 
     style = STATUS_STYLE.get(v.status, "")
-    console.print(f"[bold]{v.problem}[/] {escape(v.subject)}: [{style}]{v.status}[/] (score {v.score:.2f})")  # a file's name
+    console.print(f"[bold]{v.problem}[/] {external(v.subject)}: [{style}]{v.status}[/] (score {v.score:.2f})")  # a file's name
     if v.reason:
-        console.print(f"[dim]{escape(v.reason)}[/]")
+        console.print(f"[dim]{external(v.reason)}[/]")
     if v.details:
         table = Table(show_header=True, header_style="bold")
         for col in ("what", "expected", "found", "ok"):
@@ -219,8 +218,8 @@ def _print_verdict(v) -> None:
             ok = {True: "[green]yes[/]", False: "[red]no[/]", None: "[dim]?[/]"}[d["ok"]]
             if d["ok"] and (d.get("credit") or 0) < 1:
                 ok = "[yellow]partly[/]"
-            found = escape(value_text(d["found"])) + (f"\n[dim]{escape(d['note'])}[/]" if d.get("note") else "")
-            table.add_row(escape(str(d["what"])), escape(value_text(d["expected"])), found, ok)
+            found = external(value_text(d["found"])) + (f"\n[dim]{external(d['note'])}[/]" if d.get("note") else "")
+            table.add_row(external(str(d["what"])), external(value_text(d["expected"])), found, ok)
         console.print(table)
     if v.critique:
         console.print(v.critique, markup=False)
@@ -295,11 +294,11 @@ def _print_reports(reports, info, pack) -> None:
     for note, ids in shared.items():
         pid = ids[0] if len(ids) == 1 else "ID"
         fix = f" — get one with {commands_to_trace(pid, pack.pack_flag())}" if note == NO_TRACE_NOTE else ""
-        console.print(f"[dim]{', '.join(ids)}: {escape(note)}{escape(fix)}[/]")
+        console.print(f"[dim]{', '.join(ids)}: {external(note)}{external(fix)}[/]")
     ids = [r.problem for r in reports if "critique" in r.missing and r.points > 0]
     if ids:  # the table says `critique` is missing, not where one goes
         console.print(f"[dim]{', '.join(ids)}: no “## Critique” of the model's answer: write one in "
-                      f"solutions/{escape(pack.name)}/{ids[0] if len(ids) == 1 else 'ID'}.md[/]")
+                      f"solutions/{external(pack.name)}/{ids[0] if len(ids) == 1 else 'ID'}.md[/]")
     for r in reports:
         own_v = r.own_verdict
         if own_v and own_v.status in ("incorrect", "partial") and own_v.critique:

@@ -6,12 +6,11 @@ import re
 import sys
 import threading
 
-from rich.markup import escape
-
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench import console as console_state
-from workbench.console import ReaderGone, console, counted, err_console, paste_command, print_error, print_json
+from workbench.console import (ReaderGone, console, counted, err_console, external, paste_command, print_error,
+                               print_json)
 from workbench.errors import Interrupted, LLMError, TraceError, UsageError, WorkbenchError
 
 
@@ -173,7 +172,7 @@ def _dry_run(problems, args, settings, skipped=(), traced=()) -> int:
     settings_line = ", ".join(f"{k}={v}" for k, v in request.items() if v is not None)
     note = {"set": "set (OPENAI_API_KEY)", "not needed": "not needed (local server)",
             "missing": "MISSING: set OPENAI_API_KEY before sending"}[key]
-    console.print(f"[bold]would send to[/] {escape(f'{settings.public_base_url}: {settings_line}; API key {note}')}",
+    console.print(f"[bold]would send to[/] {external(f'{settings.public_base_url}: {settings_line}; API key {note}')}",
                   soft_wrap=True)
     console.print("dry run: nothing was sent")
     return 0
@@ -302,7 +301,7 @@ def _single(problem, args, settings) -> int:
             from rich.panel import Panel
 
             # the model version is the server's string: shown as written, never as styling
-            title = f"{problem.id} · {escape(saved.model_version)}" + (f" · sample {i + 1}" if len(saved.samples) > 1 else "")
+            title = f"{problem.id} · {external(saved.model_version)}" + (f" · sample {i + 1}" if len(saved.samples) > 1 else "")
             console.print(Panel(tracing.render_markdown(answer), title=title, title_align="left", border_style="green"))
     _print_cautions({problem.id: saved.cautions()}, settings)
     for error in errors:
@@ -320,7 +319,7 @@ def _print_cautions(cautions_by_problem: dict[str, list[str]], settings) -> None
         for i, caution in enumerate(cautions):
             if caution:
                 where = f"{problem_id} sample {i + 1}" if len(cautions) > 1 else problem_id
-                err_console.print(f"[yellow]caution[/] {escape(where)}: {escape(caution)}", soft_wrap=True)
+                err_console.print(f"[yellow]caution[/] {external(where)}: {external(caution)}", soft_wrap=True)
     from workbench.traces import CUT_OFF
 
     if any(CUT_OFF in cautions for cautions in cautions_by_problem.values()):
@@ -367,7 +366,7 @@ def _batch(problems, args, settings, skipped=(), traced=()) -> int:
         return TraceError.exit_code if any(o.unsaved for o in failed) else LLMError.exit_code if failed else 0
     from rich.table import Table
 
-    table = Table(title=escape(f"prompt --strategy {args.strategy} · {settings.model} · {counted(len(problems), 'problem')}"),
+    table = Table(title=external(f"prompt --strategy {args.strategy} · {settings.model} · {counted(len(problems), 'problem')}"),
                   caption="s/request: the model's mean time per request · wall s: start to saved trace")
     for col in ("problem", "status", "samples", "s/request", "wall s", "trace"):
         table.add_column(col, overflow="fold")
@@ -436,7 +435,7 @@ def cmd_chat(args) -> int:
     strategy = load_strategy(args.strategy)
     settings = _settings(args, stream=not args.no_stream)
     trace_folder(problem.id)  # before the conversation: it could not be saved at the end
-    prefix = f"[bold green]{escape(settings.model)}[/] ›"
+    prefix = f"[bold green]{external(settings.model)}[/] ›"
     # Piped (`chat ID > answers.md`), stdout holds the replies and the saved trace's lines; the banner, the
     # strategy's prompt, "model ›" and "you> " are for the person typing, on stderr.
     ui = console if _stdout_is_terminal() else err_console

@@ -8,7 +8,7 @@ from pathlib import Path
 from workbench.commands.catalog import add_pack_option, path_arg
 from workbench.commands.checking import (add_judge_options, check_timeout, judge_failure_exit, judge_from_args,
                                          print_cached_grades)
-from workbench.console import console, counted, err_console, print_json
+from workbench.console import console, counted, err_console, external, print_json
 from workbench.errors import MissingWorkError, UsageError
 from workbench.paths import inside_traces, make_folder
 
@@ -211,7 +211,6 @@ def _rise(ci: list | None, broken: bool | None, rows: dict) -> str:
 
 
 def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     from workbench.stats import MIN_PROBLEMS, NO_SPREAD, TOO_FEW
@@ -222,7 +221,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     for col, kw in (("id", {}), ("Type", {"justify": "center"}), ("pts", {"justify": "right"})):
         table.add_column(col, overflow="fold", **kw)
     for g in study.groups:
-        table.add_column(escape(g), justify="right", overflow="fold")
+        table.add_column(external(g), justify="right", overflow="fold")
     for p in study.problems:
         cells = []
         for g in study.groups:
@@ -241,7 +240,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     by_type = Table()
     by_type.add_column("Type", justify="center", overflow="fold")
     for g in study.groups:
-        by_type.add_column(escape(g), justify="right", overflow="fold")
+        by_type.add_column(external(g), justify="right", overflow="fold")
     table = study.by_type()
     for t, row in table.items():
         by_type.add_row(str(t), *(_type_cell(row[g]) for g in study.groups))
@@ -257,28 +256,28 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
 
     trend = study.type_trend()
     for g, order in study.type_order().items():
-        console.print(f"{escape(g)}: {_trend_line(trend[g])}")
+        console.print(f"{external(g)}: {_trend_line(trend[g])}")
         means = " ≥ ".join(f"Type {t} {m:.2f}" for t, m in sorted(order["means"].items()))
         over = "" if len(order["means"]) == 4 else f" over Types {', '.join(map(str, sorted(order['means'])))} (those scored)"
         if not order["means"]:
-            console.print(f"{escape(g)}: no answer scored on any Type; nothing to compare")
+            console.print(f"{external(g)}: no answer scored on any Type; nothing to compare")
         elif order["ordered"] is None:
-            console.print(f"{escape(g)}: scored on one Type only ({means}); nothing to compare")
+            console.print(f"{external(g)}: scored on one Type only ({means}); nothing to compare")
         elif order["ordered"]:
-            console.print(f"{escape(g)}: [green]Type means in the labels' order[/]{over}: {means}")
+            console.print(f"{external(g)}: [green]Type means in the labels' order[/]{over}: {means}")
         else:
             rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f}), "
                               f"{_rise(ci, broken, {a: table[a][g], b: table[b][g]})}"
                               for (a, b), ci, broken in zip(order["rises"], order["difference_ci"], order["broken"]))
-            console.print(f"{escape(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
+            console.print(f"{external(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
     other = {"strategy": "strategies", "model": "models"}.get(study.mixed_kind)
     for g, kinds in study.uneven_mixes().items():
-        each = "; ".join(f"{escape(k)}: Type{'s' * (len(t) > 1)} {', '.join(map(str, t))}" for k, t in kinds.items())
-        console.print(f"[yellow]{escape(g)}: its answers mix {other} over different Types[/] ({each}), so its Type means "
+        each = "; ".join(f"{external(k)}: Type{'s' * (len(t) > 1)} {', '.join(map(str, t))}" for k, t in kinds.items())
+        console.print(f"[yellow]{external(g)}: its answers mix {other} over different Types[/] ({each}), so its Type means "
                       f"compare {other} too; --by model+strategy keeps them apart")
     for g, providers in study.mixed_providers().items():
-        each = "; ".join(f"{escape(k)}: Type{'s' * (len(t) > 1)} {', '.join(map(str, t))}" for k, t in providers.items())
-        console.print(f"[yellow]{escape(g)}: its answers come from {len(providers)} providers[/] ({each}), which may serve "
+        each = "; ".join(f"{external(k)}: Type{'s' * (len(t) > 1)} {', '.join(map(str, t))}" for k, t in providers.items())
+        console.print(f"[yellow]{external(g)}: its answers come from {len(providers)} providers[/] ({each}), which may serve "
                       "different models under one name (size, quantisation, tag), so its means average them; "
                       "--by model+provider keeps them apart")
     uneven = study.uneven_problems()
@@ -307,17 +306,15 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     if study.untraced:
         console.print(f"[dim]no trace: {', '.join(study.untraced)}[/]")
     for s in study.skipped:
-        console.print(f"[dim]skipped {escape(s)}[/]")
+        console.print(f"[dim]skipped {external(s)}[/]")
     if plot:
         console.print(f"plot: {plot}", markup=False, soft_wrap=True)  # one line, to copy whole
 
 
 def _lacking(sets: dict[str, list[str]], order: dict[str, int]) -> str:
     """'decompose lacks 2.2.1; ...': per column, the problems of the Type that another column scored and it did not."""
-    from rich.markup import escape
-
     every = set().union(*sets.values())
-    return "; ".join(f"{escape(g)} lacks {', '.join(sorted(every - set(ids), key=order.get))}"
+    return "; ".join(f"{external(g)} lacks {', '.join(sorted(every - set(ids), key=order.get))}"
                      for g, ids in sets.items() if len(ids) < len(every))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, counted, err_console, fmt_points
+from workbench.console import console, counted, err_console, external, fmt_points
 
 
 def register(sub) -> None:
@@ -29,11 +29,9 @@ def cmd_build_writeup(args) -> int:
     result = build_writeup(args.pack, out=args.out, name=args.name, student_id=args.student_id,
                           verify=not args.no_verify)
     print_checklist(result)
-    from rich.markup import escape
-
     # warnings on stderr, as every command's: `build-writeup > report.txt` must still show them
     for line in result.warnings:  # file names and pandoc's text may hold [brackets]: never markup
-        err_console.print(f"[yellow]warning:[/] {escape(line)}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {external(line)}", markup=True, highlight=False, soft_wrap=True)
     for path in (result.pdf, result.markdown, result.typst, result.notebook):
         if path is not None:
             console.print(f"wrote {path}", markup=False, soft_wrap=True)
@@ -46,7 +44,6 @@ def cmd_build_writeup(args) -> int:
 
 def print_checklist(result) -> None:
     """One row per question with something required missing (or a note), then the totals."""
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="Writeup checklist", show_lines=False)
@@ -59,12 +56,12 @@ def print_checklist(result) -> None:
             complete += 1
             continue
         missing = ", ".join(r.missing)
-        table.add_row(r.problem, fmt_points(r.points), str(r.type), f"[red]{escape(missing)}[/]" if missing else "ok",
-                      fmt_points(r.points_at_risk), escape("; ".join(r.notes)))
+        table.add_row(r.problem, fmt_points(r.points), str(r.type), f"[red]{external(missing)}[/]" if missing else "ok",
+                      fmt_points(r.points_at_risk), external("; ".join(r.notes)))
     if table.row_count:
         console.print(table)
     console.print(f"{complete} of {len(result.checklist)} questions complete; "
                   f"{counted(result.points_at_risk, 'point')} at risk")
     for note in result.notes:
         style = "red" if note.startswith("missing") else "yellow"
-        console.print(f"[{style}]{escape(note)}[/]")
+        console.print(f"[{style}]{external(note)}[/]")

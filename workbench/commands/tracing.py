@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 
-from rich.markup import escape
-
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, err_console, print_json
+from workbench.console import console, err_console, external, print_json
 from workbench.errors import MissingWorkError, UsageError, WorkbenchError
 
 TRACES_USAGE = "traces [ID] | traces show FILE [--raw] | traces verify | traces cite ID"
@@ -140,14 +138,14 @@ def _list(problem_id: str | None, args) -> int:
     for col in ("problem", "date (UTC)", "model version", "strategy", "samples", "source", "hash") + ("citation",) * wide:
         table.add_column(col, overflow="fold")
     def cite(t) -> str:  # an edited or moved trace is refused by `traces cite` and the writeup: no line to paste
-        return escape(t.citation()) if t.intact else \
-            f"[red]not to be cited: {escape(t.fault)} (see `python cli.py traces verify`)[/]"
+        return external(t.citation()) if t.intact else \
+            f"[red]not to be cited: {external(t.fault)} (see `python cli.py traces verify`)[/]"
 
     for t in traces:
         samples = f"{len(t.samples)}" + (f"/{t.samples_requested}" if t.samples_requested != len(t.samples) else "")
         source = "[bold yellow]IMPORTED[/]" if t.imported else t.source
         digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} {'EDITED' if 'edited' in t.fault else 'MOVED'}[/]"
-        table.add_row(t.problem, escape(t.started_at[:16].replace("T", " ")), escape(t.model_version), escape(t.strategy),
+        table.add_row(t.problem, external(t.started_at[:16].replace("T", " ")), external(t.model_version), external(t.strategy),
                       samples, source, digest, *(cite(t),) * wide)
     for f, why in bad:
         table.add_row(f.parent.name, "-", "-", "-", "-", "-", "[bold red]UNREADABLE[/]", *(why,) * wide)
@@ -156,7 +154,7 @@ def _list(problem_id: str | None, args) -> int:
         for t in traces:
             console.print(f"[dim]{t.short_hash}[/] {cite(t)}", soft_wrap=True, highlight=False)
     for f, why in bad:
-        console.print(f"[bold red]UNREADABLE[/] {escape(f'{f}: {why}')}", soft_wrap=True, highlight=False)
+        console.print(f"[bold red]UNREADABLE[/] {external(f'{f}: {why}')}", soft_wrap=True, highlight=False)
     unreadable = f", {len(bad)} unreadable" if bad else ""
     console.print(f"{len(traces)} trace(s){unreadable}; check them with `python cli.py traces verify`")
     return 0
@@ -181,7 +179,7 @@ def _verify(_, args) -> int:
         print_json({"checked": count, "bad": [{"file": str(f), "reason": why} for f, why in bad]})
     elif bad:
         for f, why in bad:
-            console.print(f"[bold red]FAILED[/] {escape(f'{f}: {why}')}", soft_wrap=True)
+            console.print(f"[bold red]FAILED[/] {external(f'{f}: {why}')}", soft_wrap=True)
         console.print(f"{len(bad)} of {count} trace(s) failed verification — restore them with `git checkout -- traces/` "
                       "or delete them and prompt again")
     else:
@@ -291,8 +289,8 @@ def cmd_import_chat(args) -> int:
     if args.json:
         print_json(dict(trace.summary(), title=info["title"], turns=turns))
         return 0
-    console.print(f"[bold yellow]IMPORTED[/] {escape(repr(info['title'] or info['file']))}: {turns} user turn(s), "
-                  f"model {escape(trace.model_version)}", soft_wrap=True)
+    console.print(f"[bold yellow]IMPORTED[/] {external(repr(info['title'] or info['file']))}: {turns} user turn(s), "
+                  f"model {external(trace.model_version)}", soft_wrap=True)
     console.print(f"saved {path}", markup=False, soft_wrap=True)
     console.print(f"cite: {trace.citation()}", markup=False, soft_wrap=True)
     return 0
@@ -331,20 +329,20 @@ def render_trace(trace, raw: bool = False) -> None:
     from rich.text import Text
 
     status = ("[green]hash intact[/]" if trace.intact else "[bold red]EDITED: the hash no longer matches[/]"
-              if "edited" in trace.fault else f"[bold red]MOVED: {escape(trace.fault)}[/]")
+              if "edited" in trace.fault else f"[bold red]MOVED: {external(trace.fault)}[/]")
     # everything but our own styling comes from the trace (a server's or an export's strings): shown literally
-    head = [f"problem {trace.problem} · strategy {escape(trace.strategy or '-')} · {len(trace.samples)} sample(s)"
+    head = [f"problem {trace.problem} · strategy {external(trace.strategy or '-')} · {len(trace.samples)} sample(s)"
             + (f" of {trace.samples_requested} requested" if trace.samples_requested != len(trace.samples) else ""),
-            f"model {escape(trace.model_version)} · provider {escape(trace.base_url or '-')} · {escape(trace.started_at)} "
-            f"· {status}", f"cite: {escape(trace.citation())}"]
+            f"model {external(trace.model_version)} · provider {external(trace.base_url or '-')} · {external(trace.started_at)} "
+            f"· {status}", f"cite: {external(trace.citation())}"]
     if trace.imported:
         info = trace.data.get("import") or {}
-        head.insert(0, escape(f"from {info.get('origin', trace.source)}: {info.get('file', '')} "
+        head.insert(0, external(f"from {info.get('origin', trace.source)}: {info.get('file', '')} "
                               f"(sha256 {str(info.get('file_sha256', ''))[:12]}) {info.get('title', '')!r}"))
         head[0] = "[bold yellow]IMPORTED[/] " + head[0]
     for error in trace.data.get("errors", []):
-        head.append(f"[red]failed sample:[/] {escape(str(error))}")
-    console.print(Panel("\n".join(head), title=escape(trace.path.name), title_align="left",
+        head.append(f"[red]failed sample:[/] {external(str(error))}")
+    console.print(Panel("\n".join(head), title=external(trace.path.name), title_align="left",
                         border_style="yellow" if trace.imported else "blue"))
     first = trace.samples[0]["messages"] if trace.samples else []
     for sample, reasonings in zip(trace.samples, trace.reasonings()):
@@ -358,7 +356,7 @@ def render_trace(trace, raw: bool = False) -> None:
             style = {"system": "dim", "user": "cyan", "assistant": "green"}.get(m["role"], "white")
             if sample is not trace.samples[0] and m["role"] != "assistant" and i < len(first) and first[i] == m:
                 # the prompt every sample was sent: printed once, not once a sample (--json has every message)
-                console.print(f"[dim]{escape(label.get(m['role'], m['role']))}: as in sample 1[/]")
+                console.print(f"[dim]{external(label.get(m['role'], m['role']))}: as in sample 1[/]")
                 continue
             reasoning = reasonings.pop(0) if m["role"] == "assistant" else ""
             if reasoning:  # what the model thought before answering: shown first, never taken for the answer
@@ -375,8 +373,8 @@ def render_trace(trace, raw: bool = False) -> None:
     for ex in trace.data.get("exchanges", []):
         usage = ex.get("usage") or {}
         table.add_row("all" if ex.get("sample") is None else str(ex["sample"] + 1), str((ex.get("turn") or 0) + 1),
-                      *(escape(str(ex.get(k) or "-")) for k in ("model", "system_fingerprint", "response_id")),
+                      *(external(str(ex.get(k) or "-")) for k in ("model", "system_fingerprint", "response_id")),
                       str(usage.get("total_tokens", "-")), f"{ex['latency_s']:.2f} s" if ex.get("latency_s") else "-",
                       str(ex.get("attempts") or "-"),
-                      escape(", ".join(str(c.get("finish_reason") or "-") for c in ex.get("choices", []))))
+                      external(", ".join(str(c.get("finish_reason") or "-") for c in ex.get("choices", []))))
     console.print(table)

@@ -6,11 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
-from rich.markup import escape
-
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES, check_runs_parent
 from workbench.commands.catalog import add_pack_option, path_arg
-from workbench.console import console, err_console, paste_command, print_json
+from workbench.console import console, err_console, external, paste_command, print_json
 from workbench.errors import DataError, Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
 from workbench.paths import runs_dir
 
@@ -300,7 +298,7 @@ def cmd_pin(args) -> int:
     else:
         console.print(f"pinned {', '.join(copied)} -> {dest}", markup=False, soft_wrap=True)
         if note:
-            console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)  # the pack's text: shown as written
+            console.print(f"[yellow]note:[/] {external(note)}", soft_wrap=True)  # the pack's text: shown as written
     return 0
 
 
