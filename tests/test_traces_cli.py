@@ -2150,3 +2150,25 @@ def test_cite_says_which_trace_the_writeup_shows_and_how_to_pick_another(wb):
     assert code == 0 and len(out.splitlines()) == 2
     assert err.startswith("note: which trace build-writeup shows is unknown: ") and "`trace` must be one trace's" in err \
         and "e.g. trace: 1a2b3c4d5e6f" in err and err.count("\n") == 1, err
+
+
+def test_a_trace_folder_or_problem_named_like_markup_is_listed_as_named(wb, monkeypatch):
+    """`traces` put the problem folder of an unreadable file (any folder under traces/) and a trace's own problem
+    field in its table as rich markup: `traces/[bold red]x/` was listed as a bold red `x`, and its reason too."""
+    from workbench.console import console
+    from workbench.traces import content_hash
+
+    monkeypatch.setattr(console, "_width", 200)  # the citation column (and the unreadable file's reason in it)
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    moved = wb.traces()[0]
+    data = json.loads(moved.read_text())
+    data["problem"] = "[italic]1.3"  # a copy under another problem's folder: listed as moved
+    data["hash"] = content_hash(data)
+    moved.write_text(json.dumps(data))
+    odd = wb.root / "traces" / "[bold red]x"
+    odd.mkdir()
+    (odd / "[dim]a.json").write_text("{")
+    code, out, _ = wb.run("traces")
+    rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    assert code == 0 and [r for r in rows if r] == ["[italic]1.3", "[bold red]x"], out
+    assert "not valid JSON (line 1)" in out

@@ -145,10 +145,11 @@ def _list(problem_id: str | None, args) -> int:
         samples = f"{len(t.samples)}" + (f"/{t.samples_requested}" if t.samples_requested != len(t.samples) else "")
         source = "[bold yellow]IMPORTED[/]" if t.imported else t.source
         digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} {'EDITED' if 'edited' in t.fault else 'MOVED'}[/]"
-        table.add_row(t.problem, external(t.started_at[:16].replace("T", " ")), external(t.model_version), external(t.strategy),
-                      samples, source, digest, *(cite(t),) * wide)
+        table.add_row(external(t.problem), external(t.started_at[:16].replace("T", " ")), external(t.model_version),
+                      external(t.strategy), samples, source, digest, *(cite(t),) * wide)
     for f, why in bad:
-        table.add_row(f.parent.name, "-", "-", "-", "-", "-", "[bold red]UNREADABLE[/]", *(why,) * wide)
+        table.add_row(external(f.parent.name), "-", "-", "-", "-", "-", "[bold red]UNREADABLE[/]",
+                      *(external(why),) * wide)
     console.print(table)
     if not wide:  # a citation and a file name are the trace's or the user's strings: shown literally
         for t in traces:
