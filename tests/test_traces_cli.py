@@ -2172,3 +2172,22 @@ def test_a_trace_folder_or_problem_named_like_markup_is_listed_as_named(wb, monk
     rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
     assert code == 0 and [r for r in rows if r] == ["[italic]1.3", "[bold red]x"], out
     assert "not valid JSON (line 1)" in out
+
+
+def test_traces_show_prints_a_trace_s_roles_tokens_and_problem_as_written(wb):
+    """`traces show` titled each message's panel with its role and filled the exchanges' tokens and attempts from the
+    trace as rich markup: a trace (an export's or a hand-edited file) with a role `[/]` ended in a MarkupError
+    traceback, and a problem field `[italic]1.3` lost its brackets."""
+    from workbench.traces import content_hash
+
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    path = wb.traces()[0]
+    data = json.loads(path.read_text())
+    data["problem"] = "[italic]1.3"
+    data["samples"][0]["messages"].append({"role": "[/]", "content": "a tool's note"})
+    data["exchanges"][0].update(usage={"total_tokens": "[bold]12"}, attempts="[red]2")
+    data["hash"] = content_hash(data)
+    path.write_text(json.dumps(data))
+    code, out, err = wb.run("traces", "show", path.name)
+    assert code == 0 and "problem [italic]1.3 · strategy direct" in out, err
+    assert "─ [/] ─" in out and "[bold]12" in out and "[red]2" in out, out

@@ -332,7 +332,7 @@ def render_trace(trace, raw: bool = False) -> None:
     status = ("[green]hash intact[/]" if trace.intact else "[bold red]EDITED: the hash no longer matches[/]"
               if "edited" in trace.fault else f"[bold red]MOVED: {external(trace.fault)}[/]")
     # everything but our own styling comes from the trace (a server's or an export's strings): shown literally
-    head = [f"problem {trace.problem} · strategy {external(trace.strategy or '-')} · {len(trace.samples)} sample(s)"
+    head = [f"problem {external(trace.problem)} · strategy {external(trace.strategy or '-')} · {len(trace.samples)} sample(s)"
             + (f" of {trace.samples_requested} requested" if trace.samples_requested != len(trace.samples) else ""),
             f"model {external(trace.model_version)} · provider {external(trace.base_url or '-')} · {external(trace.started_at)} "
             f"· {status}", f"cite: {external(trace.citation())}"]
@@ -366,7 +366,7 @@ def render_trace(trace, raw: bool = False) -> None:
                                     title_align="left"))
             content = m.get("content") or ""
             body = Text(content) if raw else render_markdown(content)
-            console.print(Panel(body, title=label.get(m["role"], m["role"]),
+            console.print(Panel(body, title=external(label.get(m["role"], m["role"])),
                                 title_align="left", border_style=style))
     table = Table(title="exchanges", title_justify="left", show_edge=False)
     for col in ("sample", "turn", "model", "fingerprint", "response id", "tokens", "latency", "attempts", "finish"):
@@ -375,7 +375,7 @@ def render_trace(trace, raw: bool = False) -> None:
         usage = ex.get("usage") or {}
         table.add_row("all" if ex.get("sample") is None else str(ex["sample"] + 1), str((ex.get("turn") or 0) + 1),
                       *(external(str(ex.get(k) or "-")) for k in ("model", "system_fingerprint", "response_id")),
-                      str(usage.get("total_tokens", "-")), f"{ex['latency_s']:.2f} s" if ex.get("latency_s") else "-",
-                      str(ex.get("attempts") or "-"),
+                      external(usage.get("total_tokens", "-")), f"{ex['latency_s']:.2f} s" if ex.get("latency_s") else "-",
+                      external(ex.get("attempts") or "-"),
                       external(", ".join(str(c.get("finish_reason") or "-") for c in ex.get("choices", []))))
     console.print(table)
