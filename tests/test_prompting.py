@@ -308,6 +308,18 @@ def test_dry_run_sends_nothing_and_needs_no_key(wb, monkeypatch):
     assert wb.server.requests == [] and wb.traces() == []
 
 
+def test_dry_run_shows_a_title_with_brackets_as_written(wb):
+    """--dry-run headed each problem's messages with its title (the pack's YAML) as rich markup: a title holding `[/]`
+    ended the dry run in a MarkupError traceback, and `[bold]x` lost its brackets."""
+    import re
+
+    record = wb.root / "problems" / "demo" / "1.3.yaml"
+    record.write_text(re.sub(r"title: .*", 'title: "On [/] and [bold]x"', record.read_text(), count=1))
+    code, out, err = wb.run("prompt", "1.3", "--pack", "demo", "--dry-run")
+    assert code == 0 and "1.3 On [/] and [bold]x · strategy direct" in out, err
+    assert wb.server.requests == []
+
+
 def test_all_runs_concurrently_and_covers_traced_graded_problems(wb):
     wb.server.delay = 0.4
     code, out, _ = wb.run("prompt", "--all", "--pack", "demo", "--jobs", "4", "--json")

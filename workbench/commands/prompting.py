@@ -167,7 +167,7 @@ def _dry_run(problems, args, settings, skipped=(), traced=()) -> int:
     if not rendered:  # --missing left nothing: its lines said so
         return 0
     for p, messages in rendered:
-        console.rule(f"{p.id} {p.title} · strategy {strategy.name}")
+        console.rule(external(f"{p.id} {p.title} · strategy {strategy.name}"))
         print_turns(messages)
     settings_line = ", ".join(f"{k}={v}" for k, v in request.items() if v is not None)
     note = {"set": "set (OPENAI_API_KEY)", "not needed": "not needed (local server)",
