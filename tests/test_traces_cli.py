@@ -2191,3 +2191,20 @@ def test_traces_show_prints_a_trace_s_roles_tokens_and_problem_as_written(wb):
     code, out, err = wb.run("traces", "show", path.name)
     assert code == 0 and "problem [italic]1.3 · strategy direct" in out, err
     assert "─ [/] ─" in out and "[bold]12" in out and "[red]2" in out, out
+
+
+@pytest.mark.parametrize("width", [80, 200])  # citations under the table, or in its own column
+def test_an_edited_trace_whose_hash_field_holds_markup_is_listed_as_written(wb, monkeypatch, width):
+    """`traces` put a trace's hash field into its table and the lines under it as rich markup: an edited trace whose
+    hash reads `[/]` (any text: the edit is what the listing reports) ended it in a MarkupError traceback."""
+    from workbench.console import console
+
+    monkeypatch.setattr(console, "_width", width)
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    path = wb.traces()[0]
+    data = json.loads(path.read_text())
+    data["hash"] = "[/]x[bold]y"
+    path.write_text(json.dumps(data))
+    code, out, err = wb.run("traces")
+    assert code == 0 and "[/]x[bold]y EDITED" in out, err
+    assert width >= 160 or "\n[/]x[bold]y not to be cited: content edited" in out, out

@@ -144,7 +144,8 @@ def _list(problem_id: str | None, args) -> int:
     for t in traces:
         samples = f"{len(t.samples)}" + (f"/{t.samples_requested}" if t.samples_requested != len(t.samples) else "")
         source = "[bold yellow]IMPORTED[/]" if t.imported else t.source
-        digest = t.short_hash if t.intact else f"[bold red]{t.short_hash} {'EDITED' if 'edited' in t.fault else 'MOVED'}[/]"
+        digest = t.short_hash if t.intact else \
+            f"[bold red]{external(t.short_hash)} {'EDITED' if 'edited' in t.fault else 'MOVED'}[/]"
         table.add_row(external(t.problem), external(t.started_at[:16].replace("T", " ")), external(t.model_version),
                       external(t.strategy), samples, source, digest, *(cite(t),) * wide)
     for f, why in bad:
@@ -153,7 +154,7 @@ def _list(problem_id: str | None, args) -> int:
     console.print(table)
     if not wide:  # a citation and a file name are the trace's or the user's strings: shown literally
         for t in traces:
-            console.print(f"[dim]{t.short_hash}[/] {cite(t)}", soft_wrap=True, highlight=False)
+            console.print(f"[dim]{external(t.short_hash)}[/] {cite(t)}", soft_wrap=True, highlight=False)
     for f, why in bad:
         console.print(f"[bold red]UNREADABLE[/] {external(f'{f}: {why}')}", soft_wrap=True, highlight=False)
     unreadable = f", {len(bad)} unreadable" if bad else ""
