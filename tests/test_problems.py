@@ -844,3 +844,12 @@ def test_external_text_prints_literally_without_control_characters(text, shown):
     plain = re.sub("\x1b\\[[0-9;]*m|\x1b]8;[^\x1b]*\x1b\\\\", "", out.getvalue())
     assert plain == f"> {shown} <\n" * 2  # before text, before a tag
     assert "\x1b]8" not in out.getvalue()  # no hyperlink escape sequence
+
+
+@pytest.mark.parametrize("argv", [("list", "--pack", "{d}/p\nq"), ("check", "3.1", "{d}/x\ny.md")])
+def test_an_error_naming_a_path_with_a_line_break_stays_one_line(capsys, tmp_path, argv):
+    """A file or folder name may hold a line break: the one-line error that names it ran over two lines (a script
+    reading stderr's last line got half of it); the break is shown as \\n, as Python writes it in a string."""
+    code, out, err = run_cli(capsys, *(a.format(d=tmp_path) for a in argv))
+    line = assert_one_line_error(code, out, err)
+    assert code == 2 and ("p\\nq" in line or "x\\ny.md" in line), line

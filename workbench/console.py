@@ -124,7 +124,8 @@ def print_error(exc: WorkbenchError) -> None:
     line = f"error: {exc.message}"
     if exc.fix:
         line += f" — {exc.fix}"
-    err_console.print(line, markup=False, soft_wrap=True)
+    # a file's name may hold a line break ("a\nb.md"): shown as \n, as Python writes it, the error stays one line
+    err_console.print(line.replace("\n", "\\n"), markup=False, soft_wrap=True)
 
 
 def _finite(data):
