@@ -853,3 +853,14 @@ def test_an_error_naming_a_path_with_a_line_break_stays_one_line(capsys, tmp_pat
     code, out, err = run_cli(capsys, *(a.format(d=tmp_path) for a in argv))
     line = assert_one_line_error(code, out, err)
     assert code == 2 and ("p\\nq" in line or "x\\ny.md" in line), line
+
+
+def test_an_error_or_a_table_shows_colon_words_in_names_as_written(capsys, tmp_path):
+    """Rich turns `:smile:` (any emoji name between colons) into its emoji, markup or not: an error named the file
+    `:smile: and :x:.md` as `😄 and ❌.md`, a file that is not there, and a pack title `Ratio :100:` read `Ratio 💯`."""
+    code, out, err = run_cli(capsys, "check", "3.1", str(tmp_path / ":smile: and :x:.md"))
+    line = assert_one_line_error(code, out, err)
+    assert f"cannot read {tmp_path}/:smile: and :x:.md: " in line, line
+    folder = make_pack(tmp_path, {"1.1.yaml": {**RECORD, "title": "Ratio :100: of :x:"}})
+    code, out, _ = run_cli(capsys, "list", "--pack", str(folder))
+    assert code == 0 and "Ratio :100: of :x:" in out, out

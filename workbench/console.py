@@ -115,8 +115,10 @@ class _Console(Console):
         super().print(*objects, soft_wrap=soft_wrap, **kwargs)
 
 
-console = _Console(highlight=False)
-err_console = _Console(stderr=True, highlight=False)
+# emoji=False: rich turns `:smile:` into its emoji, markup or not, and file names, titles and model names may hold
+# such words (a file `:x:.md` was named as `❌.md`); the project's own text uses none
+console = _Console(highlight=False, emoji=False)
+err_console = _Console(stderr=True, highlight=False, emoji=False)
 
 
 def print_error(exc: WorkbenchError) -> None:
