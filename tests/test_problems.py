@@ -829,11 +829,14 @@ def test_parse_types_names_a_type_out_of_range_and_the_range(text, bad):
     ("[bold red]x", "[bold red]x"), ("[/]", "[/]"), ("a [link=file:///etc]b[/link]", "a [link=file:///etc]b[/link]"),
     ("\\[i]", "\\[i]"), ("ends in \\", "ends in \\"), ("C:\\\\", "C:\\\\"), ("a\x1b[31mb\x9b2Jc\u202ed", "a[31mb2Jcd"),
     ("[\x00bold]x", "[bold]x"),  # a control character that hid a tag from the escape must not reveal it
-    ("/tmp/Über".encode("utf-8").decode("ascii", "surrogateescape"), "/tmp/Über"), (3.5, "3.5")])
+    ("/tmp/Über".encode("utf-8").decode("ascii", "surrogateescape"), "/tmp/Über"), (3.5, "3.5"),
+    (":smile: a:x:b [c:100:d] 16:13", ":smile: a:x:b [c:100:d] 16:13")])  # emoji names, where rich reads them
 def test_external_text_prints_literally_without_control_characters(text, shown):
     """Server, pack, file and trace strings go through console.external before rich reads markup: `[/]` crashed a
     command (closing tag with nothing to close), `[bold]` styled and `[link=...]` planted a link."""
     import io
+
+    from rich.text import Text
 
     from workbench.console import _Console, external
 
@@ -841,8 +844,9 @@ def test_external_text_prints_literally_without_control_characters(text, shown):
     terminal = _Console(file=out, width=200, color_system="truecolor", force_terminal=True)
     terminal.print(f"[dim]>[/] {external(text)} <")
     terminal.print(f"[dim]> {external(text)}[/] <")
+    terminal.print(Text.from_markup(f"> {external(text)} <"))  # a Panel's title, a progress bar's description
     plain = re.sub("\x1b\\[[0-9;]*m|\x1b]8;[^\x1b]*\x1b\\\\", "", out.getvalue())
-    assert plain == f"> {shown} <\n" * 2  # before text, before a tag
+    assert plain == f"> {shown} <\n" * 3  # before text, before a tag, read by rich's own defaults
     assert "\x1b]8" not in out.getvalue()  # no hyperlink escape sequence
 
 
@@ -864,3 +868,11 @@ def test_an_error_or_a_table_shows_colon_words_in_names_as_written(capsys, tmp_p
     folder = make_pack(tmp_path, {"1.1.yaml": {**RECORD, "title": "Ratio :100: of :x:"}})
     code, out, _ = run_cli(capsys, "list", "--pack", str(folder))
     assert code == 0 and "Ratio :100: of :x:" in out, out
+
+
+def test_show_titles_a_problem_with_colon_words_as_written(capsys, tmp_path):
+    """show's panel title is read by rich's defaults, emoji names included, whatever the console says: a title
+    `Ratio :100: of :x:` was shown as `Ratio 💯 of ❌`."""
+    folder = make_pack(tmp_path, {"1.1.yaml": {**RECORD, "title": "Ratio :100: of :x:"}})
+    code, out, _ = run_cli(capsys, "show", "1.1", "--pack", str(folder))
+    assert code == 0 and "1.1 Ratio :100: of :x:" in out, out

@@ -25,19 +25,26 @@ PIPED_TABLE_WIDTH = 160  # at most: wide enough for hashes and model names, pros
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+_EMOJI_OPENER = re.compile(r":(?=[^\s:]+:)")  # a colon that a word and another colon follow: `:name:`
+
+
 def external(text) -> str:
     """Text from outside the program (a server's model name or error, a pack's statement, a file's name, a trace) as
-    rich markup that prints it literally: control characters dropped (as the consoles drop them) and `[bold]`,
-    `[/]`, `[link=...]` escaped, so they are shown, not read as styling, a link or a closing tag with no opening."""
+    rich markup that prints it literally: control characters dropped (as the consoles drop them), and `[bold]`,
+    `[/]`, `[link=...]` and `:smile:` escaped, so they are shown, not read as styling, a link, a closing tag with no
+    opening or an emoji."""
     from rich.markup import escape
 
     text = _UNSAFE.sub("", path_text(str(text)))
     body = text.rstrip("\\")
+    # rich reads `:smile:` as its emoji in each run of text between tags (a Panel's title, whatever the console says):
+    # an empty tag after the colon that could open one splits the run there
+    markup = _EMOJI_OPENER.sub(":[none][/none]", escape(body))
     if body == text:
-        return escape(text)
+        return markup
     # rich's escape doubles a last backslash, lest it escape a tag after it, and text after it showed both ("C:\\"):
     # a style that changes nothing holds them, each doubled, so they print as they are before a tag or text alike
-    return escape(body) + "[none]" + text[len(body):] * 2 + "[/none]"
+    return markup + "[none]" + text[len(body):] * 2 + "[/none]"
 
 
 def paste_command(argv: list[str]) -> str:
