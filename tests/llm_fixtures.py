@@ -5,12 +5,15 @@ Import into a test module with `from llm_fixtures import fake_llm, wb  # noqa: F
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from openai_server import FakeOpenAI
 
@@ -99,6 +102,17 @@ DEMO_PACK = {
         """,
 }
 TRACED = ["1.1", "1.2", "1.3", "2.1"]  # graded and needing a trace: what `prompt --all` covers
+
+
+def question_sha256(record: Path) -> str:
+    """The fingerprint of what a problem record asks, computed here from the YAML itself (not through workbench):
+    its statement, context, hints, steps, spec and answer form, as the record gives them (text stripped)."""
+    data = yaml.safe_load(record.read_text())
+    question = {"statement": data["statement"].strip(), "context": (data.get("context") or "").strip(),
+                "hints": list(data.get("hints") or []), "steps": list(data.get("steps") or []),
+                "spec": (data.get("spec") or "").strip(), "answer": data["answer"]}
+    blob = json.dumps(question, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_fixtures import REPO, SECRET, TRACED, fake_llm, wb  # noqa: F401
+from llm_fixtures import REPO, SECRET, TRACED, fake_llm, question_sha256, wb  # noqa: F401
 from workbench.traces import content_hash, load_trace
 
 
@@ -1297,3 +1297,18 @@ def test_dry_run_missing_shows_only_what_would_be_sent(wb, monkeypatch):
     code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--dry-run")
     assert code == 0 and "nothing left to send" in err and "would send" not in out
     assert len(wb.server.chat_requests()) == asked and len(wb.traces()) == 2
+
+
+def test_a_trace_records_the_question_it_asked_under_its_hash(wb, monkeypatch):
+    """A trace named the strategy's file by its sha256 but not the problem: an edit of the record after the trace
+    (the statement fixed, the answer form changed) could not be told. prompt and chat traces record the question's
+    fingerprint as problem_sha256, inside the hashed content (changing it breaks the hash)."""
+    assert wb.run("prompt", "1.1", "--pack", "demo", "-s", "decompose")[0] == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("why?\n/quit\n"))
+    assert wb.run("chat", "1.2", "--pack", "demo", "--no-stream")[0] == 0
+    for path, pid in zip(wb.traces(), ("1.1", "1.2")):
+        data = json.loads(path.read_text())
+        assert data["problem_sha256"] == question_sha256(wb.root / "problems" / "demo" / f"{pid}.yaml")
+        assert data["hash"] == content_hash(data)
+        path.write_text(json.dumps(dict(data, problem_sha256="0" * 64)))
+        assert "content edited" in load_trace(path).fault

@@ -2208,3 +2208,16 @@ def test_an_edited_trace_whose_hash_field_holds_markup_is_listed_as_written(wb, 
     code, out, err = wb.run("traces")
     assert code == 0 and "[/]x[bold]y EDITED" in out, err
     assert width >= 160 or "\n[/]x[bold]y not to be cited: content edited" in out, out
+
+
+def test_an_import_records_the_question_as_it_stood_when_imported(wb, export):
+    """An imported chat is the problem's evidence as the record stood when it was imported: its fingerprint is kept
+    (problem_sha256, hashed with the rest), so a later edit of the record can be told."""
+    from llm_fixtures import question_sha256
+
+    from workbench.traces import content_hash
+
+    assert wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa")[0] == 0
+    data = json.loads(wb.traces()[0].read_text())
+    assert data["problem_sha256"] == question_sha256(wb.root / "problems" / "demo" / "1.1.yaml")
+    assert data["hash"] == content_hash(data)

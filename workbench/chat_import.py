@@ -483,6 +483,7 @@ def import_trace(path: Path, problem: Problem, conversation: str | None = None, 
                     "seed": None, "max_tokens": None, "n": 1, "stream": None},
         "exchanges": exchanges, "samples": [{"index": 0, "messages": history}],
         "started_at": now, "finished_at": now, "workbench_version": __version__, "import": info,
+        "problem_sha256": problem.question_sha256,  # the record as it stands at import: later edits show
     }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import re
 import sys
 from dataclasses import dataclass, field, fields, replace
@@ -19,6 +21,10 @@ ANSWER_FORMS = ("matrix", "number", "numbers", "expression", "claim", "code", "f
 DELIVERABLES = ("trace", "critique", "solution", "plot", "code")
 ID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 DEFAULT_ASSIGNMENT = "a university assignment"  # a pack.yaml without `assignment:`
+# What a problem asks, as traces fingerprint it (problem_sha256): the text any strategy sends (a strategy that
+# sends hints or steps asks them too) and the answer form. Not the labels and grading around it (title, points,
+# Type, deliverables, key points): changing those asks nothing new, so no trace of it goes stale (docs/prompting.md).
+QUESTION_FIELDS = ("statement", "context", "hints", "steps", "spec", "answer")
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser: `list` must stay fast
     """Safe loader that rejects a key given twice (PyYAML silently keeps the last one)."""
@@ -72,6 +78,13 @@ class Problem:
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+    @property
+    def question_sha256(self) -> str:
+        """SHA-256 of the canonical JSON of what the problem asks (QUESTION_FIELDS), as a trace records it."""
+        asked = {name: (list(v) if isinstance(v := getattr(self, name), tuple) else v) for name in QUESTION_FIELDS}
+        blob = json.dumps(asked, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()
 
 
 @dataclass(frozen=True)

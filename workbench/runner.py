@@ -95,7 +95,8 @@ def build_trace(problem: Problem, strategy: str, settings: llm.Settings, request
         "provider": {"base_url": settings.public_base_url}, "request": settings.request(requested),
         "exchanges": sorted(exchanges, key=lambda e: (-1 if e["sample"] is None else e["sample"], e["turn"])),
         "samples": [{"index": i, "messages": msgs} for i, msgs in enumerate(conversations)],
-        "started_at": started_at, "finished_at": utc_now(), "workbench_version": __version__, **extra,
+        "started_at": started_at, "finished_at": utc_now(), "workbench_version": __version__,
+        "problem_sha256": problem.question_sha256, **extra,
     }
     if errors:
         trace["errors"] = errors

@@ -14,8 +14,9 @@ Layout of a trace (keys in the hashed content):
         latency_s, attempts, started_at},
     samples: one per independent answer: {index, messages (the whole conversation, replies included)},
     started_at, finished_at (UTC ISO-8601 'Z'), workbench_version, import (source details, imports only),
-    strategy_sha256 (of the prompts/<strategy>.yaml used, API traces), errors (one line per requested sample
-    that failed; absent when all succeeded: request.n says how many were asked for).
+    strategy_sha256 (of the prompts/<strategy>.yaml used, API traces), problem_sha256 (Problem.question_sha256
+    of the problem as asked, or as it stood at import; absent in traces written before it), errors (one line per
+    requested sample that failed; absent when all succeeded: request.n says how many were asked for).
 """
 
 from __future__ import annotations
@@ -357,7 +358,7 @@ def _is(value, kind, optional: bool = True) -> bool:
 
 def _wrong_field(data: dict) -> str:
     """The first field the listing, citations, checks and transcripts rely on that has the wrong type, else ''."""
-    for key in ("hash", "strategy", "source", "started_at", "finished_at"):
+    for key in ("hash", "strategy", "source", "started_at", "finished_at", "problem_sha256"):
         if not _is(data.get(key), str):
             return f"{key} is not text"
     for key in ("provider", "request", "import"):
