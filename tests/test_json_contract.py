@@ -183,7 +183,14 @@ def test_prompt_and_trace_documents_match_the_doc(wb, tmp_path):
     (wb.root / "traces" / "1.2.2" / "broken.json").unlink()
     assert_matches("traces show", run_json(wb, "traces", "show", single["hash"][:12]),
                    run_json(wb, "traces", "show", imported["hash"][:12]))
-    assert_matches("traces verify", run_json(wb, "traces", "verify"))
+    current = run_json(wb, "traces", "verify")
+    from workbench.traces import load_trace, write_trace
+
+    asked = load_trace(single["file"]).data  # the same trace, as if asked before 1.2.1's record changed: stale
+    write_trace(dict(asked, problem_sha256="0" * 64, started_at="2026-01-01T00:00:00.000000Z"), wb.root / "traces")
+    stale = run_json(wb, "traces", "verify")
+    assert len(stale["stale"]) == 1
+    assert_matches("traces verify", current, stale)
     assert_matches("traces cite", run_json(wb, "traces", "cite", "1.2.1"))
     assert_matches("study", run_json(wb, "study"))
 

@@ -871,7 +871,7 @@ def test_traces_verify_checks_only_the_pack_asked_for(wb):
     demo.write_text(demo.read_text().replace("Answer 0", "Answer 1", 1))  # edited
     assert wb.run("traces", "verify")[0] == 1
     code, out, _ = wb.run("traces", "verify", "--pack", "a2", "--json")
-    assert code == 0 and json.loads(out) == {"checked": 1, "bad": []}
+    assert code == 0 and json.loads(out) == {"checked": 1, "bad": [], "stale": []}
     code, out, _ = wb.run("traces", "verify", "--pack", "demo", "--json")
     assert code == 1 and json.loads(out)["checked"] == 1 and [b["file"] for b in json.loads(out)["bad"]] == [str(demo)]
     code, _, err = wb.run("traces", "verify", "--pack", "nopack")
@@ -2221,3 +2221,62 @@ def test_an_import_records_the_question_as_it_stood_when_imported(wb, export):
     data = json.loads(wb.traces()[0].read_text())
     assert data["problem_sha256"] == question_sha256(wb.root / "problems" / "demo" / "1.1.yaml")
     assert data["hash"] == content_hash(data)
+
+
+def _edit_record(wb, pid: str, old: str, new: str) -> None:
+    """Change the demo pack's record of `pid` in place, as a pack fix or a student's edit would."""
+    record = wb.root / "problems" / "demo" / f"{pid}.yaml"
+    text = record.read_text()
+    assert old in text
+    record.write_text(text.replace(old, new, 1))
+
+
+def test_traces_verify_names_a_trace_whose_problem_changed_since_and_keeps_it(wb, export):
+    """A trace whose problem was edited after it (the statement fixed) passed `traces verify` without a word, though
+    its answers are to another question. It is named stale, with the date and the command that asks the question as
+    it is now (same model, server, strategy), or to keep it knowingly; an intact stale trace is no corrupt one: exit 0,
+    and the file is left as it was (write-once)."""
+    assert wb.run("prompt", "1.1", "--pack", "demo", "-s", "hinted")[0] == 0
+    assert wb.run("import-chat", str(export), "--problem", "1.1", "--pack", "demo", "--conversation", "conv-aaa")[0] == 0
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    code, out, _ = wb.run("traces", "verify", "--json")
+    assert code == 0 and json.loads(out) == {"checked": 3, "bad": [], "stale": []}
+    before = {p: p.read_bytes() for p in wb.traces()}
+    _edit_record(wb, "1.1", "Find $w^*$ with minimum norm.", "Find $w^*$ with minimum Euclidean norm.")
+    api, imported = sorted((load_trace(p) for p in wb.traces() if "/1.1/" in str(p)), key=lambda t: t.imported)
+    code, out, _ = wb.run("traces", "verify")
+    date = api.started_at[:10]
+    assert code == 0 and "3 trace(s) verified: every hash matches its content; 2 stale" in out, out
+    line = next(line for line in out.splitlines() if str(api.path) in line)
+    assert line == (f"STALE {api.path}: stale: problem 1.1 changed since this trace ({date}); ask it again with "
+                    f"`python cli.py prompt 1.1 --pack demo --strategy hinted --model fake-gpt --base-url {wb.server.url}`"
+                    ", or keep it knowingly (its answers are to the question as it was)"), line
+    line = next(line for line in out.splitlines() if str(imported.path) in line)
+    assert "stale: problem 1.1 changed since this trace" in line and "import-chat FILE --problem 1.1 --pack demo" in line
+    code, out, _ = wb.run("traces", "verify", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["bad"] == [] and [s["file"] for s in doc["stale"]] == sorted([str(api.path), str(imported.path)])
+    assert {s["problem"] for s in doc["stale"]} == {"1.1"} and all(s["reason"].startswith("stale: problem 1.1") for s in doc["stale"])
+    assert all("keep it knowingly" in s["fix"] for s in doc["stale"])
+    assert {p: p.read_bytes() for p in wb.traces()} == before  # never rewritten
+
+
+def test_a_change_of_points_type_or_title_leaves_a_trace_current(wb):
+    """Relabelling a question asks nothing new: the trace is not stale."""
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    _edit_record(wb, "1.1", "points: 1", "points: 2")
+    _edit_record(wb, "1.1", "type: 1", "type: 2")
+    _edit_record(wb, "1.1", 'title: "Minimum norm"', 'title: "Minimum-norm solution"')
+    code, out, _ = wb.run("traces", "verify", "--json")
+    assert code == 0 and json.loads(out)["stale"] == []
+    _edit_record(wb, "1.1", "answer: expression", "answer: number")  # what the checks read: a new question
+    assert len(json.loads(wb.run("traces", "verify", "--json")[1])["stale"]) == 1
+
+
+def test_a_trace_written_before_traces_recorded_the_question_is_never_stale(wb):
+    from workbench.traces import write_trace
+
+    write_trace(_trace(), wb.root / "traces")  # no problem_sha256: its question is not known
+    _edit_record(wb, "1.1", "Find $w^*$", "Find the vector $w^*$")
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 0 and "stale" not in out.lower() and "1 trace(s) verified" in out

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from workbench.atomic import atomic_write
 from workbench.errors import TraceError, UsageError, WriteError
@@ -67,6 +68,35 @@ def commands_to_trace(problem_id: str, flag: str = "") -> str:
     """The two commands that make a problem's trace, in the words every "no trace" message gives them; `flag` is the
     pack's --pack flag where it is not a2 (Pack.pack_flag)."""
     return f"`python cli.py prompt {problem_id}{flag}` or `python cli.py import-chat FILE --problem {problem_id}{flag}`"
+
+
+def stale_note(trace: Trace, problem) -> str:
+    """'stale: problem ID changed since this trace (date)' when the intact trace records what it asked (problem_sha256)
+    and the problem asks something else now; '' otherwise: a trace written before traces recorded it is not known to
+    be stale, and an edited one's record is no evidence (it fails `traces verify` instead)."""
+    asked = trace.data.get("problem_sha256")
+    if not asked or not trace.intact or asked == problem.question_sha256:
+        return ""
+    return f"stale: problem {problem.id} changed since this trace ({trace.started_at[:10] or 'unknown date'})"
+
+
+def mend_stale(trace: Trace, problem) -> str:
+    """How to answer a stale trace: the command that asks the question as it is now of the same model, server and
+    strategy (for an import, the two commands that make a trace), or to keep it knowingly."""
+    from workbench.console import paste_command
+
+    keep = "or keep it knowingly (its answers are to the question as it was)"
+    if trace.imported:
+        return f"trace it again: {commands_to_trace(problem.id, problem.pack_flag())}, {keep}"
+    chat = trace.strategy.startswith("chat:")
+    strategy = trace.strategy.removeprefix("chat:")
+    argv = [] if strategy in ("", "direct") else ["--strategy", strategy]
+    argv += ["--model", trace.requested_model] if trace.requested_model else []
+    argv += ["--base-url", trace.base_url] if trace.base_url else []
+    if not chat and trace.samples_requested > 1:
+        argv += ["--samples", str(trace.samples_requested)]
+    command = f"python cli.py {'chat' if chat else 'prompt'} {problem.id}{problem.pack_flag()}"
+    return f"ask it again with `{command}{' ' + paste_command(argv) if argv else ''}`, {keep}"
 
 
 def check_problem_id(problem_id: str) -> str:
@@ -451,6 +481,31 @@ def pinned_among(traces: list[Trace], pin: str) -> list[Trace]:
     pin = str(pin)
     return [t for t in traces
             if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin.lower()))]
+
+
+def stale_traces(root: Path | None = None, keep=None, pack=None) -> list[tuple[Trace, Any, str]]:
+    """(trace, its problem, stale_note) of every intact trace whose problem asks something else now (keep: as in
+    verify_traces). A trace's problem is looked up in the pack it names (`pack`, a loaded Pack, where it is that
+    one); a pack or problem that cannot be loaded leaves its traces not known to be stale."""
+    from workbench.errors import WorkbenchError
+    from workbench.problems import load_pack
+
+    packs = {pack.name: pack} if pack is not None else {}
+    out = []
+    for t in scan_traces(root=root)[0]:
+        name = t.data.get("pack")
+        if not t.data.get("problem_sha256") or not isinstance(name, str) or (keep is not None and not keep(t.problem, t.data)):
+            continue
+        if name not in packs:
+            try:
+                packs[name] = load_pack(name)
+            except WorkbenchError:  # a pack since removed or broken: `list --pack` says what is wrong with it
+                packs[name] = None
+        problem = next((p for p in packs[name].problems if p.id == t.problem), None) if packs[name] else None
+        note = stale_note(t, problem) if problem is not None else ""
+        if note:
+            out.append((t, problem, note))
+    return out
 
 
 def verify_traces(root: Path | None = None, keep=None) -> tuple[int, list[tuple[Path, str]]]:

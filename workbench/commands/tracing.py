@@ -18,7 +18,8 @@ def register(sub) -> None:
                        usage=f"cli.py {TRACES_USAGE} [--json] [--pack PACK]",
                        description="List the saved traces (all, or one problem's), render one, check every hash, "
                                    "or print citation lines. FILE is a path under traces/, a file name or a hash prefix. "
-                                   "Exit 0: ok; 1: `verify` found an edited, moved or unreadable trace, or `cite` found "
+                                   "Exit 0: ok (`verify` names a stale trace, one whose problem changed since, and still "
+                                   "exits 0); 1: `verify` found an edited, moved or unreadable trace, or `cite` found "
                                    "no intact trace; 2: bad input.")
     p.add_argument("words", nargs="*", metavar="ARGS", help="ID | show FILE | verify | cite ID")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -174,18 +175,27 @@ def _show(ref: str, args) -> int:
 
 
 def _verify(_, args) -> int:
-    from workbench.traces import verify_traces
+    from workbench.problems import load_pack
+    from workbench.traces import mend_stale, stale_traces, verify_traces
 
     count, bad = verify_traces(keep=args.only)
+    # intact but asked of a question since edited: named, not failed (the evidence is whole; its question is old)
+    stale = stale_traces(keep=args.only, pack=load_pack(args.pack) if args.only else None)
     if args.json:
-        print_json({"checked": count, "bad": [{"file": str(f), "reason": why} for f, why in bad]})
-    elif bad:
-        for f, why in bad:
-            console.print(f"[bold red]FAILED[/] {external(f'{f}: {why}')}", soft_wrap=True)
+        print_json({"checked": count, "bad": [{"file": str(f), "reason": why} for f, why in bad],
+                    "stale": [{"file": str(t.path), "problem": t.problem, "date": t.started_at, "reason": note,
+                               "fix": mend_stale(t, p)} for t, p, note in stale]})
+        return 1 if bad else 0
+    for f, why in bad:
+        console.print(f"[bold red]FAILED[/] {external(f'{f}: {why}')}", soft_wrap=True)
+    for t, p, note in stale:
+        console.print(f"[bold yellow]STALE[/] {external(f'{t.path}: {note}; {mend_stale(t, p)}')}", soft_wrap=True)
+    also = f"; {len(stale)} stale (see above)" if stale else ""
+    if bad:
         console.print(f"{len(bad)} of {count} trace(s) failed verification — restore them with `git checkout -- traces/` "
-                      "or delete them and prompt again")
+                      f"or delete them and prompt again{also}")
     else:
-        console.print(f"{count} trace(s) verified: every hash matches its content")
+        console.print(f"{count} trace(s) verified: every hash matches its content{also}")
     return 1 if bad else 0
 
 
