@@ -111,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
 
             print_json({"error": _Parser.last_error, "fix": f"see `python {_Parser.last_prog} --help`", "exit_code": exc.code})
         raise
+    except WorkbenchError as exc:  # a path flag's type refused its path (paths.path_arg): one line, before the command
+        from workbench import console
+
+        console.print_error(exc)
+        if "--json" in argv:
+            console.print_json({"error": exc.message, "fix": exc.fix, "exit_code": exc.exit_code})
+        return exc.exit_code
     if not getattr(args, "func", None):  # no command: bad input, so the help goes where errors go
         parser.print_help(sys.stderr)
         return 2

@@ -582,8 +582,9 @@ def test_out_of_range_settings_are_refused_before_anything_is_written(project, s
 def test_out_that_is_a_file_or_a_foreign_folder(project, synth, pal, capsys):
     (project / "notes.md").write_text("mine")
     base = ["train", "unet", "--epochs", "1", "--data", str(synth), "--palette", pal]
-    _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md")]), "is a file, not a run folder")
-    _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md" / "run")]), "notes.md: it is a file, not a folder")
+    _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md")]), "--out", "notes.md: it is a file, not a folder")
+    _one_line_error(capsys, cli.main(base + ["--out", str(project / "notes.md" / "run")]), "--out",
+                    f"{project / 'notes.md'} is a file, not a folder")
     (project / "mine").mkdir()
     (project / "mine" / "notes.txt").write_text("keep me")
     _one_line_error(capsys, cli.main(base + ["--out", str(project / "mine")]), "not empty and holds no run", "notes.txt")
@@ -1322,7 +1323,7 @@ def test_pin_refuses_a_folder_that_is_not_a_pinned_run(project, synth, pal, caps
 
 def test_pin_of_a_name_too_long_for_the_file_system_is_one_line(project, capsys):
     """`pin` of a 300-character name crashed with an OSError (File name too long) traceback."""
-    _one_line_error(capsys, cli.main(["pin", "a" * 300]), "cannot read the run", "File name too long")
+    _one_line_error(capsys, cli.main(["pin", "a" * 300]), "RUN aaa", "File name too long")
 
 
 @pytest.mark.parametrize("resume", [[], ["--resume"]])
@@ -1611,14 +1612,31 @@ def test_a_resumed_sweep_takes_its_settings_from_a_run_it_has_whatever_value_com
     assert json.loads((project / "runs" / "sweep-seed.json").read_text())["values"] == [1, 0]  # the order asked
 
 
-def test_a_resumed_sweep_into_an_out_too_long_for_the_file_system_is_one_line(project, capsys):
-    """`sweep --resume --out <300 characters>` crashed with an OSError (File name too long) looking for its runs."""
-    rc = cli.main(["sweep", "seed", "0", "--model", "unet", "--resume", "--out", str(project / ("a" * 300))])
-    _one_line_error(capsys, rc, "nothing to resume: no run of this sweep under")  # no run can be there
+def _near_path_max(project: Path) -> str:
+    """An --out the argument check lets pass (4090 bytes, under PATH_MAX) whose run folders (--out/<model>,
+    --out/sweep-seed-0) are too long for the system: the paths built from it are checked where they are built."""
+    out = str(project)
+    while len(out) < 4090 - 201:
+        out += "/" + "b" * 200
+    return out + "/" + "c" * (4090 - len(out) - 1)
 
 
-def test_train_all_resumed_into_an_out_too_long_for_the_file_system_is_one_line(project, capsys):
+@pytest.mark.parametrize("given", ["name", "built"])
+def test_a_resumed_sweep_into_an_out_too_long_for_the_file_system_is_one_line(project, capsys, given):
+    """`sweep --resume --out <300 characters>` crashed with an OSError (File name too long) looking for its runs: it
+    is refused at parsing (paths.path_arg); an --out whose runs' folders alone are too long has no run to resume."""
+    out = str(project / ("a" * 300)) if given == "name" else _near_path_max(project)
+    rc = cli.main(["sweep", "seed", "0", "--model", "unet", "--resume", "--out", out])
+    _one_line_error(capsys, rc, *(["--out", "File name too long"] if given == "name" else
+                                  ["nothing to resume: no run of this sweep under"]))
+
+
+@pytest.mark.parametrize("given", ["name", "built"])
+def test_train_all_resumed_into_an_out_too_long_for_the_file_system_is_one_line(project, capsys, given):
     """`train --all --resume --out <300 characters>` ended in an OSError (File name too long) traceback looking for
-    its runs, the bug fixed in sweep alone (4f832f7, fce6ac1); no run can be there: 'nothing to resume', as sweep says."""
-    rc = cli.main(["train", "--all", "--resume", "--out", str(project / ("a" * 300))])
-    _one_line_error(capsys, rc, "nothing to resume: no run of --all under")
+    its runs, the bug fixed in sweep alone (4f832f7, fce6ac1): it is refused at parsing (paths.path_arg); an --out
+    whose runs' folders alone are too long holds no run: 'nothing to resume', as sweep says."""
+    out = str(project / ("a" * 300)) if given == "name" else _near_path_max(project)
+    rc = cli.main(["train", "--all", "--resume", "--out", out])
+    _one_line_error(capsys, rc, *(["--out", "File name too long"] if given == "name" else
+                                  ["nothing to resume: no run of --all under"]))

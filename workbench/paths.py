@@ -5,6 +5,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from workbench.errors import UsageError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -87,6 +89,64 @@ def file_in_the_way(path: Path) -> Path | None:
     """The file (not a folder) at `path` or at one of the folders above it, which keeps a folder from being made
     there ("traces/1.1: Not a directory" when traces is a file), or None."""
     return next((p for p in (path, *path.parents) if os.path.lexists(p) and not os.path.isdir(p)), None)
+
+
+# where pathconf cannot say (no such folder yet, another system): Linux's limits
+NAME_MAX, PATH_MAX = 255, 4096
+
+
+def path_problem(path, want: str | None = None, write: bool = False) -> tuple[str, str] | None:
+    """What keeps `path` from being used, as (what is wrong, how to fix it), or None: a name in it or the whole of it
+    longer than the file system allows, a file where a folder must be above it, a folder where a file is wanted
+    (want="file") or the other way round (want="folder"), and, to write (write=True), a folder above it that takes
+    no new file. Nothing is created or left behind, so a path can be checked before anything else happens."""
+    full = os.path.abspath(os.path.expanduser(os.fspath(path)))  # as commands use it: from any folder
+    existing = next(p for p in (full, *map(os.fspath, Path(full).parents)) if os.path.isdir(p))  # "/" at worst
+    name_max, path_max = _limit(existing, "PC_NAME_MAX", NAME_MAX), _limit(existing, "PC_PATH_MAX", PATH_MAX)
+    for name in Path(full).parts:
+        if len(os.fsencode(name)) > name_max:
+            return (f"a name in it is {len(os.fsencode(name))} bytes, more than the {name_max} the file system allows "
+                    "(File name too long)", "shorten that name")
+    if len(os.fsencode(full)) >= path_max:  # PATH_MAX counts the closing NUL
+        return (f"it is {len(os.fsencode(full))} bytes, more than the {path_max - 1} the system allows for a path "
+                "(File name too long)", "give a shorter path")
+    blocking = file_in_the_way(Path(full).parent)
+    if blocking is not None:
+        return f"{blocking} is a file, not a folder", "give a path whose folders are folders"
+    if want == "file" and os.path.isdir(full):
+        return "it is a folder, not a file", "give a file's name"
+    if want == "folder" and os.path.lexists(full) and not os.path.isdir(full):
+        return "it is a file, not a folder", "give a folder's path (a new one is made)"
+    if write:
+        try:  # a real write, not os.access: root passes os.access everywhere, and /proc refuses anyway
+            with tempfile.TemporaryFile(dir=existing, prefix=".probe-"):
+                pass
+        except OSError as exc:
+            return f"cannot write in {existing} ({exc.strerror or exc})", "give a path in a folder you can write to"
+    return None
+
+
+def _limit(folder: str, name: str, default: int) -> int:
+    try:
+        return os.pathconf(folder, name)
+    except (OSError, ValueError):
+        return default
+
+
+def path_arg(flag: str, want: str | None = None, write: bool = False, stdin: bool = False):
+    """argparse type of a path flag (`flag` as the error names it): the path as given when path_problem finds
+    nothing wrong, else a UsageError, which cli.main prints as one line, exit 2, before the command runs.
+    "" (an unset shell variable, `--out "$OUT"`) is no path: as Path("") it was the current folder. With stdin,
+    "-" passes as stdin."""
+    def check(text: str) -> str:
+        if not text.strip():
+            raise UsageError(f"{flag}: an empty path (an unset shell variable?)", "give a file or folder")
+        problem = None if stdin and text == "-" else path_problem(text, want, write)
+        if problem is not None:
+            shown = text if len(text) <= 120 else f"{text[:50]}…{text[-50:]}"  # one line a reader can take in
+            raise UsageError(f"{flag} {shown}: {problem[0]}", problem[1])
+        return text
+    return check
 
 
 def inside_traces(path: Path) -> bool:

@@ -8,14 +8,6 @@ from workbench.console import console, counted, external, fmt_points, print_json
 from workbench.problems import Pack, Problem, load_pack
 
 
-def path_arg(text: str) -> str:
-    """argparse type of a file or folder argument: "" (an unset shell variable, `--out "$OUT"`) is no path; as
-    Path("") it was the current folder, so `pin ""` pinned it, `train --data ""` searched it for CIFAR-10."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path (an unset shell variable?): give a file or folder")
-    return text
-
-
 def add_pack_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pack", default="a2", help="problem pack: a name under problems/ or a folder (default: a2)")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.commands.catalog import add_pack_option, path_arg
+from workbench.commands.catalog import add_pack_option
 from workbench.console import (console, err_console, external, fmt_points, print_error, print_json, read_stdin,
                                value_text)
 from workbench.errors import LLMError, UsageError
+from workbench.paths import path_arg
 
 ANSWER_LIMIT = 16 * 2**20  # characters of an answer: /dev/zero as the answer file read until memory ran out
 STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
@@ -47,7 +48,8 @@ def register(sub) -> None:
                                    "Exit 0: correct or not checkable automatically (unchecked); 1: incorrect, partial "
                                    "or missing; 2: bad input; 3: the --judge model failed; 130: interrupted.")
     p.add_argument("id", help="problem id, e.g. 2.2.3")
-    p.add_argument("file", type=path_arg, help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
+    p.add_argument("file", metavar="FILE", type=path_arg("FILE", "file", stdin=True),
+                   help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_judge_options(p, timeout=False)

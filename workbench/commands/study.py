@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from workbench.commands.catalog import add_pack_option, path_arg
+from workbench.commands.catalog import add_pack_option
 from workbench.commands.checking import (add_judge_options, check_timeout, judge_failure_exit, judge_from_args,
                                          print_cached_grades)
 from workbench.console import console, counted, err_console, external, print_json
 from workbench.errors import MissingWorkError, UsageError
-from workbench.paths import inside_traces, make_folder
+from workbench.paths import inside_traces, make_folder, path_arg
 
 ALPHA = 0.05  # a one-sided p-value at most this says the scores fall as the Type rises
 SKIPPED_NAMED = 5  # skipped trace files an error names; the rest are counted
@@ -43,7 +43,8 @@ def register(sub) -> None:
                         "one column per model and base URL, as one name on two servers can be two models)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="traces judged at once (default 1); more pays with --judge, whose grader is a network call")
-    p.add_argument("--plot", metavar="FILE.png", type=path_arg, help="also draw the mean score per Type for each column, with its 95 %% interval")
+    p.add_argument("--plot", metavar="FILE.png", type=path_arg("--plot", "file", write=True),
+                   help="also draw the mean score per Type for each column, with its 95 %% interval")
     p.add_argument("--json", action="store_true", help="machine-readable output: aggregates and every judged answer")
     add_judge_options(p)
     p.set_defaults(func=cmd_study)

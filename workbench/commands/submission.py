@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.commands.catalog import add_pack_option, path_arg
+from workbench.commands.catalog import add_pack_option
 from workbench.console import console, counted, err_console, external, fmt_points
 
 
@@ -15,7 +15,8 @@ def register(sub) -> None:
                                    "were unless the build completes. Exit 0: built; 1: built, but --strict and "
                                    "something required is missing; 2: bad input or the build failed; 130: Ctrl-C.")
     add_pack_option(p)
-    p.add_argument("--out", default=None, type=path_arg, help="output folder (default: build/ in the project)")
+    p.add_argument("--out", default=None, type=path_arg("--out", "folder", write=True),
+                   help="output folder (default: build/ in the project)")
     p.add_argument("--name", default=None, help="student name for the title (default: [student] name in workbench.toml)")
     p.add_argument("--student-id", default=None, help="student number (default: [student] id in workbench.toml)")
     p.add_argument("--strict", action="store_true", help="exit with status 1 when anything required is missing")

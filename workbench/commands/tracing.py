@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from workbench.commands.catalog import add_pack_option, path_arg
+from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, external, print_json
 from workbench.errors import MissingWorkError, UsageError, WorkbenchError
+from workbench.paths import path_arg
 
 TRACES_USAGE = "traces [ID] | traces show FILE [--raw] | traces verify | traces cite ID"
 _CODE = re.compile(r"(^[ \t]*```.*?^[ \t]*```[ \t]*$|`[^`\n]+`)", re.S | re.M)
@@ -36,7 +37,8 @@ def register(sub) -> None:
                                    "`## User` / `## ChatGPT`, `**User:**` / `**Assistant:**` or `You said:` / "
                                    "`ChatGPT said:` lines; - reads either from stdin. Exit 0: imported; 2: bad input (the file, the conversation, "
                                    "the problem, or a conversation already imported).")
-    p.add_argument("file", type=path_arg, help="conversations.json, the export .zip, or a .md transcript; - for stdin")
+    p.add_argument("file", metavar="FILE", type=path_arg("FILE", "file", stdin=True),
+                   help="conversations.json, the export .zip, or a .md transcript; - for stdin")
     p.add_argument("--problem", required=True, metavar="ID", help="the problem the conversation answers")
     p.add_argument("--conversation", metavar="TITLE_OR_ID",
                    help="which conversation of an export (title or id; for Claude its name or uuid)")

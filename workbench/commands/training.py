@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES, check_runs_parent
-from workbench.commands.catalog import add_pack_option, path_arg
+from workbench.commands.catalog import add_pack_option
 from workbench.console import console, err_console, external, paste_command, print_json
 from workbench.errors import DataError, Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
-from workbench.paths import runs_dir
+from workbench.paths import path_arg, runs_dir
 
 # flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
 SETTINGS = ("epochs", "batch_size", "lr", "kernel", "num_filters", "seed", "device", "data", "category",
@@ -26,12 +26,13 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--num-filters", type=int, help="NF, filters of the first layer (default 32)")
     g.add_argument("--seed", type=int, help="seed for shuffling, palette and weights (default 0)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="default auto")
-    g.add_argument("--data", metavar="PATH", type=path_arg,
+    g.add_argument("--data", metavar="PATH", type=path_arg("--data"),
                    help="cifar-10-batches-py folder, cifar-10-python.tar.gz, or train|test/<class>/ image folders "
                         "(default: torchvision's download into .cache/colourize)")
     g.add_argument("--category", help="CIFAR-10 class name or label (default horse = 7)")
-    g.add_argument("--palette", metavar="FILE", type=path_arg, help=".npy palette, (K, 3) or (K, 1, 3), values 0-1 or 0-255 "
-                                                      "(default: k-means with K=24 over training pixels)")
+    g.add_argument("--palette", metavar="FILE", type=path_arg("--palette", "file"),
+                   help=".npy palette, (K, 3) or (K, 1, 3), values 0-1 or 0-255 "
+                        "(default: k-means with K=24 over training pixels)")
     g.add_argument("--amp", action="store_true", default=None, help="mixed precision: bfloat16 autocast (CPU, CUDA from Ampere on), "
                    "float16 with loss scaling on older CUDA GPUs")
     g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: one per core)")
@@ -59,7 +60,8 @@ def register(sub) -> None:
     p.add_argument("model", nargs="?", metavar="MODEL", help="poolupsample, convtranspose or unet (class names too); with "
                    "--resume, left out: the model of the run in --out")
     p.add_argument("--all", action="store_true", help="train the three models (one after another unless --jobs)")
-    p.add_argument("--out", metavar="DIR", type=path_arg, help="run folder (default runs/<model>; with --all, the parent folder)")
+    p.add_argument("--out", metavar="DIR", type=path_arg("--out", "folder", write=True),
+                   help="run folder (default runs/<model>; with --all, the parent folder)")
     _add_jobs_flag(p, "the three models of --all with --jobs 3")
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
@@ -77,7 +79,8 @@ def register(sub) -> None:
     p.add_argument("values", nargs="+", type=int, metavar="VALUE", help="the values to train with, e.g. 32 64 128 256 512")
     p.add_argument("--model", help="model to train (default convtranspose; with --resume, the model of the sweep's "
                    "runs under --out)")
-    p.add_argument("--out", metavar="DIR", type=path_arg, help="parent folder of the runs (default runs/)")
+    p.add_argument("--out", metavar="DIR", type=path_arg("--out", "folder", write=True),
+                   help="parent folder of the runs (default runs/)")
     _add_jobs_flag(p, "three runs with --jobs 3")
     _add_train_flags(p)
     p.set_defaults(func=cmd_sweep)
@@ -88,7 +91,7 @@ def register(sub) -> None:
                                    "pinned); 2: bad input (an unfinished or missing run, or another result under "
                                    "that name without --force) or a file that cannot be written (disk full: the "
                                    "pinned result stays as it was).")
-    p.add_argument("run", metavar="RUN", type=path_arg, help="run folder or name under runs/")
+    p.add_argument("run", metavar="RUN", type=path_arg("RUN"), help="run folder or name under runs/")
     p.add_argument("--as", dest="name", metavar="NAME", help="result name (default: the run folder's name)")
     add_pack_option(p)
     p.add_argument("--force", action="store_true", help="replace a different result already pinned under that name")
