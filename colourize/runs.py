@@ -20,7 +20,7 @@ from pathlib import Path
 from workbench.atomic import (atomic_path, atomic_write, cannot_write, creation_mode, folder_lock, pid_gone,
                               remove_orphans)
 from workbench.errors import TrainingError, UsageError, WriteError
-from workbench.paths import (inside_traces, make_folder, missing_folders, remove_empty, results_dir, runs_dir,
+from workbench.paths import (inside_traces, missing_folders, path_problem, remove_empty, results_dir, runs_dir,
                              shown_path)
 
 CONFIG, METRICS, CHECKPOINT, MODEL, PALETTE = "config.json", "metrics.json", "checkpoint.pt", "model.pt", "palette.npy"
@@ -64,18 +64,14 @@ def torch_save_atomic(obj, path: Path) -> None:
 
 
 def check_run_folder(run_dir: Path) -> None:
-    """Refuse a run folder that is a file, or that sits where no folder can be made."""
-    try:
-        is_file = run_dir.exists() and not run_dir.is_dir()
-    except OSError as exc:  # a name longer than the file system allows
-        raise TrainingError(f"cannot make {run_dir} ({exc.strerror})", "choose a shorter --out") from exc
-    if is_file:
-        raise TrainingError(f"{run_dir} is a file, not a run folder", "choose a folder path for --out")
+    """Refuse a run folder that is a file, or that sits where no folder can be made. The CLI checked --out as it
+    read it (paths.path_arg); this checks the folder a run goes in, which the program may build from --out
+    (--out/<model>, --out/sweep-seed-0, runs/<model>): too long, say, where --out was not."""
+    problem = path_problem(run_dir, "folder", write=True)
+    if problem is not None:
+        raise TrainingError(f"cannot make {run_dir} ({problem[0]})", "choose another --out")
     if inside_traces(run_dir):
         raise TrainingError(f"{run_dir}: traces/ holds only the LLM's traces", "train elsewhere, e.g. --out runs/<name>")
-    reason = make_folder(run_dir.parent, keep=False)  # a real write: os.access says yes to root everywhere
-    if reason:
-        raise TrainingError(f"cannot make {run_dir} ({run_dir.parent}: {reason})", "choose a writable place for --out")
 
 
 def check_runs_parent(out_dir: Path) -> None:

@@ -1640,3 +1640,19 @@ def test_train_all_resumed_into_an_out_too_long_for_the_file_system_is_one_line(
     rc = cli.main(["train", "--all", "--resume", "--out", out])
     _one_line_error(capsys, rc, *(["--out", "File name too long"] if given == "name" else
                                   ["nothing to resume: no run of --all under"]))
+
+
+@pytest.mark.parametrize("where", ["long", "runs is a file"])
+def test_a_run_folder_built_from_a_good_out_is_checked_where_it_is_built(project, synth, pal, capsys, where):
+    """--out passes its check as it is read (paths.path_arg), but the folders the runs go in are built from it
+    (--out/<model>; runs/<model> without --out): too long there, or under a runs/ that is a file, each is refused
+    in one line before any data is read, and nothing is made."""
+    if where == "runs is a file":
+        (project / "runs").rmdir()
+        (project / "runs").write_text("mine")
+    out = ["--out", _near_path_max(project)] if where == "long" else []
+    before = sorted(project.rglob("*"))
+    rc = cli.main(["train", "--all", "--epochs", "1", "--data", str(synth), "--palette", pal, *out])
+    _one_line_error(capsys, rc, "cannot make", "File name too long" if where == "long" else
+                    f"{project / 'runs'} is a file, not a folder")
+    assert sorted(project.rglob("*")) == before

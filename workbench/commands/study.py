@@ -10,7 +10,7 @@ from workbench.commands.checking import (add_judge_options, check_timeout, judge
                                          print_cached_grades)
 from workbench.console import console, counted, err_console, external, print_json
 from workbench.errors import MissingWorkError, UsageError
-from workbench.paths import inside_traces, make_folder, path_arg
+from workbench.paths import inside_traces, path_arg
 
 ALPHA = 0.05  # a one-sided p-value at most this says the scores fall as the Type rises
 SKIPPED_NAMED = 5  # skipped trace files an error names; the rest are counted
@@ -93,25 +93,14 @@ def cmd_study(args) -> int:
 
 
 def _plot_target(path: str) -> Path:
-    """Checked before any judging: a plot that cannot be written must not cost the whole study."""
+    """Checked before any judging: a plot that cannot be written must not cost the whole study. What any output path
+    must be (a file's name, not too long, in a folder that takes files) was checked as --plot was read (path_arg);
+    here, what a plot must be. Its folder, if not there yet (build/ on a fresh clone), is made when the plot is saved."""
     target = Path(os.path.abspath(Path(path).expanduser()))  # the name printed and in --json: usable from any folder
     if target.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UsageError(f"--plot {path}: the name must end in .png, .pdf or .svg", "e.g. --plot build/study.png")
-    try:
-        is_dir = target.is_dir()
-    except OSError as exc:  # a name longer than the file system allows
-        raise UsageError(f"--plot {path}: {exc.strerror}", "give a shorter name, e.g. --plot build/study.png") from exc
     if inside_traces(target):
         raise UsageError(f"--plot {path}: traces/ holds only the LLM's traces", "write the plot elsewhere, e.g. --plot build/study.png")
-    if is_dir:
-        raise UsageError(f"--plot {path} is a folder", "give a file name, e.g. --plot build/study.png")
-    if target.parent.exists() and not target.parent.is_dir():  # "create it" could not help there
-        raise UsageError(f"--plot {path}: {target.parent} is a file, not a folder", "write the plot elsewhere")
-    # a folder not made yet (build/ on a fresh clone) is probed and removed again: save_figure makes it once the
-    # study is done, so a study refused or stopped before then leaves no empty folder
-    reason = make_folder(target.parent, keep=False)
-    if reason:
-        raise UsageError(f"--plot {path}: cannot write in {target.parent} ({reason})", "write the plot elsewhere")
     return target
 
 
