@@ -95,3 +95,23 @@ def test_a_good_path_reaches_the_command_unchanged_and_creates_nothing(project, 
     assert cli.main(argv) == 0
     assert getattr(seen[0], {"--out": "out", "--plot": "plot"}.get(argv[-2], "file")) == argv[-1]
     assert list(tmp_path.iterdir()) == [project]
+
+
+def test_a_path_starting_with_a_tilde_is_the_home_folders_for_every_command(project, tmp_path, capsys, monkeypatch):
+    """`check 3.1 "~/answer.md"` (quoted, or `--out=~/x`, where the shell leaves ~ alone) said 'cannot read', and
+    build-writeup made a folder named ~ in the current one, where train, sweep, pin and study read ~ as the home
+    folder (and the argument check looked there); every path flag reads it so."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "answer.md").write_text("The answer is 42.\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["check", "3.1", "~/answer.md"])
+    err = capsys.readouterr().err
+    assert code in (0, 1) and "cannot read" not in err, err
+    seen = []
+    monkeypatch.setattr("workbench.commands.submission.cmd_build_writeup", lambda args: seen.append(args.out) or 0)
+    monkeypatch.setattr("workbench.commands.tracing.cmd_import_chat", lambda args: seen.append(args.file) or 0)
+    assert cli.main(["build-writeup", "--out=~/build"]) == 0
+    assert cli.main(["import-chat", "~/answer.md", "--problem", "3.1"]) == 0
+    assert seen == [str(home / "build"), str(home / "answer.md")] and not (tmp_path / "~").exists()

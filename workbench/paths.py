@@ -135,17 +135,20 @@ def _limit(folder: str, name: str, default: int) -> int:
 
 def path_arg(flag: str, want: str | None = None, write: bool = False, stdin: bool = False):
     """argparse type of a path flag (`flag` as the error names it): the path as given when path_problem finds
-    nothing wrong, else a UsageError, which cli.main prints as one line, exit 2, before the command runs.
+    nothing wrong (with ~ read as the home folder, as the shell does where it leaves ~ alone: `--out=~/x`, quotes),
+    else a UsageError, which cli.main prints as one line, exit 2, before the command runs.
     "" (an unset shell variable, `--out "$OUT"`) is no path: as Path("") it was the current folder. With stdin,
     "-" passes as stdin."""
     def check(text: str) -> str:
         if not text.strip():
             raise UsageError(f"{flag}: an empty path (an unset shell variable?)", "give a file or folder")
-        problem = None if stdin and text == "-" else path_problem(text, want, write)
+        if stdin and text == "-":
+            return text
+        problem = path_problem(text, want, write)
         if problem is not None:
             shown = text if len(text) <= 120 else f"{text[:50]}…{text[-50:]}"  # one line a reader can take in
             raise UsageError(f"{flag} {shown}: {problem[0]}", problem[1])
-        return text
+        return os.path.expanduser(text)  # the path checked is the path used, by every command
     return check
 
 
