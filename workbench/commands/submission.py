@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, counted, err_console, external, fmt_points
+from workbench.paths import path_arg
 
 
 def register(sub) -> None:
