@@ -70,6 +70,10 @@ class TrainConfig:
         if self.seed > MAX_SEED:  # torch's generators take 64-bit seeds
             raise TrainingError(f"--seed {self.seed} is larger than {MAX_SEED} (2**64 - 1), the largest seed torch takes",
                                 "e.g. --seed 0")
+        k = self.num_colours  # at most as many as a palette file may hold
+        if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= cpal.MAX_COLOURS:
+            raise TrainingError(f"--num-colours {k} is not a whole number from 2 to {cpal.MAX_COLOURS}",
+                                "e.g. --num-colours 24 (the handout's)")
         cores = os.cpu_count() or 1
         if self.threads is not None and self.threads > 4 * cores:  # far past any gain; huge counts crash OpenMP
             raise TrainingError(f"--threads {self.threads} is more than 4x this machine's {cores} cores",
@@ -77,9 +81,9 @@ class TrainConfig:
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise TrainingError(f"--lr {self.lr} is not a positive learning rate", "e.g. --lr 0.001")
         # samples >= 1: samples.png is part of every run folder (plots.samples draws at least one image)
-        if self.num_colours < 2 or self.palette_pixels < self.num_colours or self.samples < 1:
+        if self.palette_pixels < self.num_colours or self.samples < 1:
             raise TrainingError(f"num_colours {self.num_colours}, palette_pixels {self.palette_pixels} and samples "
-                                f"{self.samples} are out of range", "need 2 <= num_colours <= palette_pixels, samples >= 1")
+                                f"{self.samples} are out of range", "need num_colours <= palette_pixels, samples >= 1")
 
     def settings(self) -> dict:
         return asdict(self) | {"model": resolve_model_name(self.model),

@@ -70,6 +70,27 @@ def test_resume_with_changed_flags_names_the_flags_to_leave_out(project, synth, 
     assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2
 
 
+def test_num_colours_sets_the_k_means_colours_and_a_resume_with_another_count_is_refused(project, synth, capsys):
+    """TrainConfig had num_colours, but the command line no flag for it: every k-means palette had 24 colours. --num-colours
+    K fits K (the palette, the network's output channels and config.json say so); a resume keeps the run's own count,
+    and another is refused as other changed settings are."""
+    run = project / "runs" / "a"
+    base = ["unet", "--num-filters", "4", "--limit", "20", "--batch-size", "5", "--data", str(synth), "--json"]
+    assert cli.main(["train", *base, "--epochs", "1", "--num-colours", "8", "--out", str(run)]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["settings"]["num_colours"] == 8 and config["palette_source"]["k"] == 8
+    assert np.load(run / "palette.npy").shape == (8, 3)
+    weights = torch.load(run / "model.pt", weights_only=True)["state_dict"]
+    assert [w.shape[0] for k, w in weights.items() if k.endswith("weight")][-1] == 8  # the last layer: one per colour
+    capsys.readouterr()
+    resume = ["--out", str(run), "--resume", "--epochs", "2"]
+    _one_line_error(capsys, cli.main(["train", "unet", *resume, "--num-colours", "6"]),
+                    "(num_colours: run has 8, asked 6)", "leave out --num-colours")
+    assert cli.main(["train", *resume, "--json"]) == 0  # flags left out: the run's own 8
+    assert np.load(run / "palette.npy").shape == (8, 3)
+    assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2
+
+
 def test_resume_without_a_model_takes_the_runs_own(project, synth, pal, capsys):
     """`train --out RUN --resume` was refused with 'no model given' though config.json records the model; it resumes
     the run's model with its settings, as a straight run of that length trains it."""
@@ -573,9 +594,13 @@ def test_ctrl_c_before_the_first_checkpoint_offers_no_resume(project, synth, cap
     (["--num-filters", "10000000"], ["--num-filters 10000000", "does not fit in memory"]),  # petabytes of weights
     (["--seed", "-1"], ["--seed -1 is not a whole number >= 0"]),
     (["--seed", str(2**64)], [f"--seed {2**64} is larger than {2**64 - 1}"]),
+    (["--num-colours", "1"], ["--num-colours 1 is not a whole number from 2 to 256", "e.g. --num-colours 24"]),
+    (["--num-colours", "257"], ["--num-colours 257 is not a whole number from 2 to 256"]),
+    (["--all", "--num-colours", "0"], ["--num-colours 0 is not a whole number from 2 to 256"]),
 ])
 def test_out_of_range_settings_are_refused_before_anything_is_written(project, synth, capsys, flags, words):
-    _one_line_error(capsys, cli.main(["train", "convtranspose", "--data", str(synth)] + flags), *words)
+    model = [] if "--all" in flags else ["convtranspose"]
+    _one_line_error(capsys, cli.main(["train", *model, "--data", str(synth)] + flags), *words)
     assert not (project / "runs").exists() or not any((project / "runs").iterdir())
 
 

@@ -293,7 +293,8 @@ def test_mismatched_checkpoint_names_the_setting(cfg, project):
 
 
 @pytest.mark.parametrize("change,words", [
-    ({"num_colours": 1}, "num_colours 1"), ({"num_colours": 30, "palette_pixels": 20}, "palette_pixels 20"),
+    ({"num_colours": 1}, "--num-colours 1 is not"), ({"num_colours": 257}, "--num-colours 257 is not"),
+    ({"num_colours": 30, "palette_pixels": 20}, "palette_pixels 20"),
     ({"samples": 0}, "samples 0"), ({"palette_n_init": 0}, "palette_n_init 0"),
 ])
 def test_library_settings_out_of_range_are_refused(change, words):
@@ -775,7 +776,8 @@ def test_settings_at_the_edge_of_their_range_are_accepted():
     from colourize.train import _check_kernel
 
     cores = os.cpu_count() or 1
-    for edge in ({"threads": 4 * cores}, {"num_colours": 2, "palette_pixels": 2}, {"samples": 1}, {"seed": 0}):
+    for edge in ({"threads": 4 * cores}, {"num_colours": 2, "palette_pixels": 2}, {"num_colours": 256}, {"samples": 1},
+                 {"seed": 0}):
         replace(TrainConfig(), **edge).check()
     with pytest.raises(TrainingError, match=f"--threads {4 * cores + 1} is more than 4x"):
         replace(TrainConfig(), threads=4 * cores + 1).check()

@@ -13,7 +13,7 @@ from workbench.errors import DataError, Interrupted, TrainingError, UsageError, 
 from workbench.paths import path_arg, runs_dir
 
 # flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
-SETTINGS = ("epochs", "batch_size", "lr", "kernel", "num_filters", "seed", "device", "data", "category",
+SETTINGS = ("epochs", "batch_size", "lr", "kernel", "num_filters", "num_colours", "seed", "device", "data", "category",
             "palette", "amp", "threads", "limit")
 
 
@@ -24,6 +24,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=float, help="Adam learning rate (default 0.001)")
     g.add_argument("--kernel", type=int, help="kernel size (default 3)")
     g.add_argument("--num-filters", type=int, help="NF, filters of the first layer (default 32)")
+    g.add_argument("--num-colours", type=int, metavar="K", help="palette colours k-means fits, the classes each pixel is "
+                   "sorted into (default 24; a --palette file has its own count)")
     g.add_argument("--seed", type=int, help="seed for shuffling, palette and weights (default 0)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="default auto")
     g.add_argument("--data", metavar="PATH", type=path_arg("--data"),
@@ -32,7 +34,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--category", help="CIFAR-10 class name or label (default horse = 7)")
     g.add_argument("--palette", metavar="FILE", type=path_arg("--palette", "file"),
                    help=".npy palette, (K, 3) or (K, 1, 3), values 0-1 or 0-255 "
-                        "(default: k-means with K=24 over training pixels)")
+                        "(default: k-means with --num-colours K over training pixels)")
     g.add_argument("--amp", action="store_true", default=None, help="mixed precision: bfloat16 autocast (CPU, CUDA from Ampere on), "
                    "float16 with loss scaling on older CUDA GPUs")
     g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: one per core)")
