@@ -27,7 +27,7 @@ from colourize import plots, runs
 from colourize.models import build_model, resolve_model_name
 from workbench import __version__
 from workbench.atomic import save_figure
-from workbench.errors import DataError, TrainingError
+from workbench.errors import DataError, TrainingError, UsageError
 from workbench.paths import make_folder, path_text
 
 RUN_SCHEMA = "colourize.run/1"
@@ -275,6 +275,16 @@ def _check_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
 def with_palette_file_colours(cfg: TrainConfig) -> TrainConfig:
     """A new run with a palette file has as many colours as the file (and records so), whatever num_colours says."""
     return cfg if cfg.palette is None else replace(cfg, num_colours=len(cpal.load_palette(cfg.palette)[0]))
+
+
+def refuse_other_colour_count(cfg: TrainConfig) -> None:
+    """--num-colours K beside a palette file of another count, for a new run: the file sets the run's colours (see
+    with_palette_file_colours), so K would be dropped without a word."""
+    k = len(cpal.load_palette(cfg.palette)[0])
+    if k != cfg.num_colours:
+        raise UsageError(f"--num-colours {cfg.num_colours} asks for {cfg.num_colours} colours, but --palette {cfg.palette} "
+                         f"holds {k} colours", f"leave out --num-colours (the palette file sets the count), or --palette "
+                         f"to fit {cfg.num_colours} colours by k-means")
 
 
 def _colours_of_the_run(cfg: TrainConfig, run_dir: Path, resume: bool) -> TrainConfig:

@@ -91,6 +91,23 @@ def test_num_colours_sets_the_k_means_colours_and_a_resume_with_another_count_is
     assert json.loads((run / "metrics.json").read_text())["final"]["epoch"] == 2
 
 
+def test_num_colours_beside_a_palette_file_of_another_count_is_refused_naming_both(project, synth, pal, capsys):
+    """A palette file sets the run's colour count: --num-colours 8 beside a 6-colour file was dropped without a word.
+    It is one line naming both counts, before anything is written; the file's own count is accepted, and a palette
+    run resumed with another count is refused as other changed settings are."""
+    flags = ["--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth), "--palette", pal]
+    for argv in (["train", "unet"], ["train", "--all"], ["sweep", "seed", "0", "1", "--model", "unet"]):
+        _one_line_error(capsys, cli.main([*argv, *flags, "--num-colours", "8"]), "--num-colours 8",
+                        f"--palette {pal} holds 6 colours", "leave out --num-colours")
+    assert not any((project / "runs").iterdir())
+    run = project / "runs" / "a"
+    assert cli.main(["train", "unet", *flags, "--num-colours", "6", "--out", str(run), "--json"]) == 0
+    assert json.loads((run / "config.json").read_text())["settings"]["num_colours"] == 6
+    capsys.readouterr()
+    _one_line_error(capsys, cli.main(["train", "--out", str(run), "--resume", "--epochs", "2", "--num-colours", "8"]),
+                    "(num_colours: run has 6, asked 8)", "leave out --num-colours")
+
+
 def test_resume_without_a_model_takes_the_runs_own(project, synth, pal, capsys):
     """`train --out RUN --resume` was refused with 'no model given' though config.json records the model; it resumes
     the run's model with its settings, as a straight run of that length trains it."""

@@ -105,7 +105,7 @@ def _config(args, model: str, run_dir: Path):
     """TrainConfig from the flags; with --resume, flags left out take the run's saved settings."""
     from colourize import runs
     from colourize.data import resolve_category
-    from colourize.train import TrainConfig
+    from colourize.train import TrainConfig, refuse_other_colour_count
 
     given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
     if "category" in given:
@@ -126,7 +126,10 @@ def _config(args, model: str, run_dir: Path):
             raise DataError(f"{run_dir} was trained on the images in {saved['data']}, which are gone",
                             "if they moved, resume with --data NEWPATH (the images there must be the run's own)"
                             if "data_sha256" in config else f"put them back at {saved['data']} to resume")
-    return TrainConfig(**(saved | given | {"model": model}))
+    cfg = TrainConfig(**(saved | given | {"model": model}))
+    if not saved and "num_colours" in given and cfg.palette is not None:  # a resumed run's checkpoint compares them
+        refuse_other_colour_count(cfg)
+    return cfg
 
 
 def _epochs_trained(run_dir: Path) -> int | None:
