@@ -38,15 +38,22 @@ def fit_palette(images: torch.Tensor, k: int = 24, seed: int = 0, pixels: int = 
     if sampled:
         flat = flat[torch.randperm(len(flat), generator=g)[:pixels]]
     x = flat.double() / 256.0  # (P, 3)
+    distinct = len(torch.unique(flat, dim=0))  # the most colours k-means can fit on this sample (drawn before k counts)
     if len(x) < k:
-        raise DataError(f"k-means needs at least {k} pixels, got {len(x)}", "use more images or a smaller palette")
-    distinct = len(torch.unique(flat, dim=0))
+        raise DataError(f"k-means needs at least {k} pixels, got {len(x)}", _fewer_colours_fix(distinct))
     if distinct < k:  # k centres would repeat a colour, whose second label nearest-colour never gives
-        raise DataError(f"k-means needs {k} colours but finds only {distinct} distinct colours among the {len(x):,} "
-                        f"training pixels{' sampled' if sampled else ''}",
-                        f"pass --palette FILE holding at most {distinct} distinct colours, or train on more varied images")
+        raise DataError(f"k-means needs {k} colours but finds only {distinct} distinct colour{'s' if distinct > 1 else ''} "
+                        f"among the {len(x):,} training pixels{' sampled' if sampled else ''}", _fewer_colours_fix(distinct))
     runs = [_lloyd(x, _kmeans_pp(x, k, g), iterations) for _ in range(n_init)]
     return min(runs, key=lambda r: r[1])[0].float()
+
+
+def _fewer_colours_fix(distinct: int) -> str:
+    """What to do where the training pixels hold fewer distinct colours than k: fit as many (a run takes 2 or more)."""
+    if distinct < 2:
+        return "train on more varied images: a palette needs 2 colours or more, and these pixels hold one"
+    return (f"pass --num-colours {distinct} (or fewer), or --palette FILE holding at most {distinct} distinct colours, "
+            "or train on more varied images")
 
 
 def fit_palette_cached(images: torch.Tensor, k: int, seed: int, pixels: int, n_init: int, cache_dir: Path,

@@ -1532,8 +1532,10 @@ def test_data_with_fewer_colours_than_the_palette_is_one_line_and_writes_nothing
         for i in range(n):
             Image.new("RGB", (8, 8), (40 * i, 90, 200)).save(project / "data" / split / "horse" / f"{i}.png")
     argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(project / "data")]
-    _one_line_error(capsys, cli.main(argv), "needs 24 colours", "only 5 distinct colours", "--palette")
+    _one_line_error(capsys, cli.main(argv), "needs 24 colours", "only 5 distinct colours", "--num-colours 5", "--palette")
     assert not any((project / "runs").iterdir())
+    assert cli.main([*argv, "--num-colours", "5", "--json"]) == 0  # the count it names trains
+    assert np.load(project / "runs" / "unet" / "palette.npy").shape == (5, 3)
 
 
 def test_a_sweep_whose_data_moved_resumes_from_the_new_place_on_the_same_images_only(project, synth, pal, capsys):

@@ -59,7 +59,7 @@ def test_fewer_distinct_colours_than_k_is_refused_saying_how_many_there_are():
     with pytest.raises(DataError) as err:
         fit_palette(pixels, 4, seed=0, pixels=300)
     assert "3 distinct colours" in err.value.message and "4" in err.value.message and "300" in err.value.message
-    assert "--palette" in err.value.fix
+    assert "--num-colours 3" in err.value.fix and "--palette" in err.value.fix
     got = fit_palette(pixels, 3, seed=0, pixels=300)  # as many colours as there are: each found once
     assert sorted(map(tuple, (got * 256).round().int().tolist())) == sorted(map(tuple, colours.int().tolist()))
 
@@ -72,14 +72,25 @@ def test_the_distinct_colours_counted_are_those_of_the_sample_k_means_sees():
     sample = flat[torch.randperm(1000, generator=g)[:50]]
     n = len(torch.unique(sample, dim=0))
     assert n < 8
-    with pytest.raises(DataError, match=f"only {n} distinct colours among the 50 training pixels sampled"):
+    with pytest.raises(DataError, match=f"only {n} distinct colours? among the 50 training pixels sampled"):
         fit_palette(pixels, 8, seed=0, pixels=50)
     assert len(fit_palette(pixels, 8, seed=0, pixels=1000).unique(dim=0)) == 8  # all 11 colours seen
 
 
 def test_kmeans_needs_at_least_k_pixels():
-    with pytest.raises(DataError, match="k-means needs at least 8 pixels, got 4"):
-        fit_palette(torch.zeros((1, 3, 2, 2), dtype=torch.uint8), 8)
+    pixels = torch.arange(12, dtype=torch.uint8).reshape(1, 3, 2, 2) * 20  # 4 pixels, 4 colours
+    with pytest.raises(DataError, match="k-means needs at least 8 pixels, got 4") as err:
+        fit_palette(pixels, 8)
+    assert "--num-colours 4" in err.value.fix
+    assert len(fit_palette(pixels, 4).unique(dim=0)) == 4  # the count it suggests fits
+
+
+def test_data_of_one_colour_is_not_told_to_fit_one_colour():
+    """--num-colours takes 2 or more: one colour gets no --num-colours fix, nor a palette file (its second colour
+    would never be predicted)."""
+    with pytest.raises(DataError, match="only 1 distinct colour ") as err:
+        fit_palette(torch.zeros((1, 3, 4, 4), dtype=torch.uint8), 2)
+    assert "--num-colours" not in err.value.fix and "more varied images" in err.value.fix
 
 
 def test_kmeans_is_a_local_optimum(images):
