@@ -213,14 +213,16 @@ def test_more_restarts_never_raise_the_inertia(images):
     assert inertia(ten) <= inertia(one) + 1e-9
 
 
-def test_the_palette_cache_tells_seeds_restarts_and_images_apart(images, tmp_path):
-    """A seed sweep fits once per seed: the cache never hands one setting's palette to another."""
+def test_the_palette_cache_tells_seeds_restarts_colour_counts_and_images_apart(images, tmp_path):
+    """A seed sweep fits once per seed (a num-colours sweep once per K): the cache never hands one setting's palette
+    to another."""
     fit_palette_cached(images, 6, 0, 2000, 1, tmp_path)
+    assert torch.equal(fit_palette_cached(images, 4, 0, 2000, 1, tmp_path), fit_palette(images, 4, 0, 2000))
     assert torch.equal(fit_palette_cached(images, 6, 1, 2000, 1, tmp_path), fit_palette(images, 6, 1, 2000))
     assert torch.equal(fit_palette_cached(images, 6, 0, 2000, 3, tmp_path), fit_palette(images, 6, 0, 2000, n_init=3))
     other = 255 - images
     assert torch.equal(fit_palette_cached(other, 6, 0, 2000, 1, tmp_path), fit_palette(other, 6, 0, 2000))
-    assert len(list(tmp_path.glob("palette-*"))) == 4
+    assert len(list(tmp_path.glob("palette-*"))) == 5
 
 
 def test_an_empty_or_truncated_palette_cache_entry_is_refitted(images, tmp_path):
