@@ -20,7 +20,8 @@ from workbench.errors import DataError, TrainingError
 from workbench.paths import runs_dir
 
 # setting name on the command line -> (TrainConfig field, run-folder prefix, plot x scale)
-SWEEPABLE = {"batch-size": ("batch_size", "bs", "log2"), "seed": ("seed", "seed", "linear")}
+SWEEPABLE = {"batch-size": ("batch_size", "bs", "log2"), "num-colours": ("num_colours", "nc", "linear"),
+             "seed": ("seed", "seed", "linear")}
 FIGURES = ("train_loss", "val_loss", "val_acc")
 
 

@@ -285,6 +285,39 @@ def test_sweep_batch_size(project, synth, pal, capsys):
     assert bs == 25
 
 
+def test_sweep_num_colours_fits_each_count_and_a_palette_file_is_refused(project, synth, pal, capsys):
+    """`sweep num-colours 4 8` trains one run per k-means palette size; a --palette file (which sets the count) or a
+    --num-colours beside the swept values is refused before any run."""
+    flags = ["--model", "unet", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--batch-size", "5", "--data",
+             str(synth)]
+    _one_line_error(capsys, cli.main(["sweep", "num-colours", "4", "8", *flags, "--palette", pal]),
+                    "--palette", "sets the colour count", "leave out --palette")
+    _one_line_error(capsys, cli.main(["sweep", "num-colours", "4", "8", *flags, "--num-colours", "6"]),
+                    "--num-colours 6 conflicts with the swept num-colours values")
+    _one_line_error(capsys, cli.main(["sweep", "num-colours", "8", "1", *flags]), "--num-colours 1 is not")
+    assert not any((project / "runs").iterdir())
+    assert cli.main(["sweep", "num-colours", "4", "8", *flags, "--json"]) == 0, capsys.readouterr().err
+    out = json.loads(capsys.readouterr().out)
+    runs = project / "runs"
+    assert [r["num-colours"] for r in out["runs"]] == [4, 8] and [r["run"] for r in out["runs"]] == ["sweep-nc4", "sweep-nc8"]
+    for k in (4, 8):
+        assert np.load(runs / f"sweep-nc{k}" / "palette.npy").shape == (k, 3)
+        assert json.loads((runs / f"sweep-nc{k}" / "config.json").read_text())["settings"]["num_colours"] == k
+    summary = json.loads((runs / "sweep-num-colours.json").read_text())
+    assert summary["values"] == [4, 8] and summary["settings"]["num_colours"] is None
+    assert (runs / "sweep-num-colours.png").stat().st_size > 1000
+
+
+def test_sweep_offers_every_setting_the_library_sweeps():
+    """The command's PARAM choices are written out (importing colourize.sweep would import torch): they must stay
+    colourize.sweep.SWEEPABLE's names."""
+    from colourize.sweep import SWEEPABLE
+
+    sweep = cli.build_parser()._subparsers._group_actions[0].choices["sweep"]
+    (param,) = [a for a in sweep._actions if a.dest == "param"]
+    assert sorted(param.choices) == sorted(SWEEPABLE)
+
+
 def test_pin_command(project, synth, pal, capsys):
     (project / "solutions").unlink()  # never pin into the real solutions/ from a test
     (project / "solutions").mkdir()
@@ -1498,7 +1531,7 @@ def test_a_sweep_of_an_unknown_setting_names_it_as_help_does(project, capsys):
     with pytest.raises(SystemExit):
         cli.main(["sweep", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "PARAM VALUE [VALUE ...]" in help_text and "batch-size or seed" in help_text
+    assert "PARAM VALUE [VALUE ...]" in help_text and "batch-size, num-colours or seed" in help_text
 
 
 @pytest.mark.parametrize("argv", [["train", "convtranspose", "--out", "traces/4.2"],

@@ -72,12 +72,14 @@ def register(sub) -> None:
                                       "`sweep seed 0 1 2 --model unet` (mean ± sd)",
                        description="Train one run per value of a setting (question 5.5: batch sizes), then table and "
                                    "plot the final losses and accuracies; `seed` repeats one configuration and "
-                                   "reports mean ± sd; --resume continues the runs that exist and starts the "
-                                   "others. Exit 0: swept; 2: bad input; 130: interrupted (each run keeps its last "
-                                   "complete epoch).")
-    p.add_argument("param", choices=("batch-size", "seed"), metavar="PARAM",  # errors name it as usage does
-                   help="batch-size or seed: the setting to sweep; `seed` repeats one configuration and reports "
-                        "mean ± sd")
+                                   "reports mean ± sd; `num-colours` fits a k-means palette of each size (losses "
+                                   "and accuracies of different sizes score different tasks); --resume continues "
+                                   "the runs that exist and starts the others. Exit 0: swept; 2: bad input; 130: "
+                                   "interrupted (each run keeps its last complete epoch).")
+    # colourize.sweep.SWEEPABLE's names, without importing torch; errors name it PARAM as usage does
+    p.add_argument("param", choices=("batch-size", "num-colours", "seed"), metavar="PARAM",
+                   help="batch-size, num-colours or seed: the setting to sweep; `seed` repeats one configuration and "
+                        "reports mean ± sd")
     p.add_argument("values", nargs="+", type=int, metavar="VALUE", help="the values to train with, e.g. 32 64 128 256 512")
     p.add_argument("--model", help="model to train (default convtranspose; with --resume, the model of the sweep's "
                    "runs under --out)")
@@ -254,6 +256,9 @@ def cmd_sweep(args) -> int:
     if getattr(args, flag) is not None:
         raise UsageError(f"--{args.param} {getattr(args, flag)} conflicts with the swept {args.param} values",
                          f"leave --{args.param} out; the values after `sweep {args.param}` set it")
+    if args.param == "num-colours" and args.palette is not None:  # the file would set every run's count alike
+        raise UsageError(f"--palette {args.palette} sets the colour count, and a num-colours sweep fits a palette of "
+                         "each count by k-means", "leave out --palette, or sweep another setting with it")
     repeated = sorted({v for v in args.values if args.values.count(v) > 1})
     if repeated:
         raise UsageError(f"{args.param} {', '.join(map(str, repeated))} given more than once", "list each value once")
