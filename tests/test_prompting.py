@@ -1250,7 +1250,7 @@ def test_missing_counts_a_chat_of_the_strategy_and_an_imported_chat_of_the_model
     assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["1.2", "2.1"]
     assert data["already_traced"] == ["1.1", "1.3"] and len(wb.server.chat_requests()) == asked + 2
     assert f"skipped 1 problem that already has a fake-gpt / direct trace from {wb.server.url} (--missing): 1.1" in err
-    assert "skipped 1 problem that already has an imported fake-gpt chat (--missing): 1.3" in err
+    assert "skipped 1 problem covered by an imported fake-gpt chat (--missing): 1.3" in err
     code, out, _ = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "-s", "self-critique", "--json")
     data = json.loads(out)  # a chat begun with direct is no self-critique trace; an import stands for any strategy
     assert [o["problem"] for o in data["outcomes"]] == ["1.1"] and data["already_traced"] == ["1.3"]
@@ -1258,9 +1258,12 @@ def test_missing_counts_a_chat_of_the_strategy_and_an_imported_chat_of_the_model
     assert [o["problem"] for o in json.loads(out)["outcomes"]] == ["1.3"]  # imported for another model
 
 
-def test_missing_wants_a_trace_from_the_same_provider_an_import_from_any(wb, tmp_path):
+def test_missing_wants_a_trace_from_the_same_provider_and_says_an_import_covers_but_is_not_its_result(wb, tmp_path):
     """A llama3.1 of one local server is not the llama3.1 of another (another size, quantisation or tag), and the
-    citation names the provider: --missing asks a server for what only another has answered."""
+    citation names the provider: --missing asks a server for what only another has answered. An imported chat is its
+    own provider's answer (study gives it its own column under --by model+provider), never another's result: --missing
+    does not pay for the model's answer again, but says the chat covers it, that it is no trace of the server asked,
+    and how to have that server answer too; --json says per id what covers it."""
     from openai_server import FakeOpenAI
 
     here = wb.server.url
@@ -1268,12 +1271,18 @@ def test_missing_wants_a_trace_from_the_same_provider_an_import_from_any(wb, tmp
     transcript = tmp_path / "chat.md"
     transcript.write_text("## User\nWhat is momentum?\n\n## Assistant\nA running average of the gradients.\n")
     assert wb.run("import-chat", str(transcript), "--problem", "1.3", "--pack", "demo", "--model", "fake-gpt")[0] == 0
+    [api] = [p for p in wb.traces() if p.parent.name == "1.1"]
+    [chat] = [p for p in wb.traces() if p.parent.name == "1.3"]
     other = FakeOpenAI().start()
     try:
         code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "--base-url", other.url, "--json")
         data = json.loads(out)
         assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["1.1"] and data["already_traced"] == ["1.3"]
-        assert len(other.chat_requests()) == 1  # 1.1 asked of the other server; the imported chat stands for any
+        assert len(other.chat_requests()) == 1  # 1.1 asked of the other server; 1.3's imported chat is not paid for again
+        assert data["already_traced_by"] == {"1.3": {"file": str(chat), "imported": True}}
+        assert (f"skipped 1 problem covered by an imported fake-gpt chat (--missing): 1.3; an imported chat is no trace "
+                f"of {other.url}: to have it answer too, `python cli.py prompt 1.3 --pack demo --base-url {other.url}`"
+                in err)
         [sent] = [p for p in wb.traces() if p.parent.name == "1.1" and other.url in p.read_text()]
         assert load_trace(sent).base_url == other.url
     finally:
@@ -1282,6 +1291,8 @@ def test_missing_wants_a_trace_from_the_same_provider_an_import_from_any(wb, tmp
     code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--base-url", here + "/")  # the same server
     assert code == 0 and len(wb.server.chat_requests()) == asked
     assert f"already has a fake-gpt / direct trace from {here} (--missing): 1.1" in err
+    code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--missing", "--base-url", here + "/", "--json")
+    assert json.loads(out)["already_traced_by"] == {"1.1": {"file": str(api), "imported": False}}
 
 
 def test_dry_run_missing_shows_only_what_would_be_sent(wb, monkeypatch):

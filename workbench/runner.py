@@ -70,9 +70,10 @@ def traced_already(problems: list[Problem], strategy: str, model: str, provider:
     for) again: intact (an edited or moved one fails `traces verify`, an unreadable one is none), of the problem's
     pack, with at least `samples` answers, naming `model` (in any case) as asked or as the server reported it, and
     either asked of `provider` (Settings.public_base_url) with `strategy` or in a chat begun with it, or imported (a
-    conversation held elsewhere: what was asked is not the workbench's to know, and it is the problem's evidence for
-    that model all the same). The provider counts because one name can be two models (llama3.1 of one server and
-    another's, of another size or quantisation), and the citation names it."""
+    conversation held elsewhere: what was asked is not the workbench's to know). An imported chat is its own
+    provider's answer, never `provider`'s result (study keeps it apart), but it is the model's answer all the same, the
+    problem's evidence, and is not paid for again: the caller says so. The provider counts because one name can be
+    two models (llama3.1 of one server and another's, of another size or quantisation), and the citation names it."""
     def serves(t: Trace, pack: str) -> bool:
         named = [t.requested_model, *(ex.get("model") for ex in t.data.get("exchanges", []))]
         return (t.intact and t.data.get("pack", pack) == pack and len(t.samples) >= samples

@@ -39,8 +39,9 @@ def register(sub) -> None:
     p.add_argument("--all", action="store_true", help="every graded problem whose deliverables include a trace")
     p.add_argument("--type", metavar="1,2", help="graded problems of these Types instead (implies --all)")
     p.add_argument("--missing", action="store_true",
-                   help="skip problems that already have an intact trace of this model, base URL and strategy (or an "
-                        "imported chat of this model) with at least --samples answers")
+                   help="skip problems that already have an intact trace of this model, base URL and strategy with at "
+                        "least --samples answers, or are covered by an imported chat of this model (named: it is no "
+                        "trace of the base URL)")
     p.add_argument("--strategy", "-s", default="direct",
                    help="prompt strategy from prompts/: direct (default), hinted, decompose, self-critique, code")
     p.add_argument("--samples", "-n", type=int, default=1, help="independent answers in the trace (default 1)")
@@ -92,7 +93,7 @@ def cmd_prompt(args) -> int:
                          + ("several problems" if several else "--missing"),
                          "drop --stream, or prompt one problem at a time" + ("" if several else " without --missing"))
     settings = _settings(args, stream=args.stream, require_key=not (args.dry_run or args.missing))
-    traced = []
+    traced = {}
     if args.missing:
         problems, traced = _untraced(problems, args, settings)
         if problems and not args.dry_run:  # the key is needed only once something is to be sent
@@ -127,27 +128,42 @@ def _servable(problems, args):
 
 
 def _untraced(problems, args, settings):
-    """(the problems --missing still sends, the ids it leaves out): one line per kind of trace that covers them."""
+    """(the problems --missing still sends, {id left out: the trace that covers it}): one line per kind of trace.
+    An imported chat is its own provider's answer, never the asked provider's result (study keeps it apart too): it
+    covers the problem so that the model's answer is not paid for again, and its line says how to ask anyway."""
     from workbench.prompts import load_strategy
     from workbench.runner import traced_already
 
     strategy = load_strategy(args.strategy).name
     found = traced_already(problems, strategy, settings.model, settings.public_base_url, args.samples)
     of = f" of {args.samples} samples or more" if args.samples > 1 else ""
-    for ids, what in (([i for i, t in found.items() if not t.imported],
-                       f"a {settings.model} / {strategy} trace from {settings.public_base_url}{of}"),
-                      ([i for i, t in found.items() if t.imported], f"an imported {settings.model} chat")):
-        if ids:
-            err_console.print(f"skipped {counted(len(ids), 'problem')} that already {'has' if len(ids) == 1 else 'have'} "
-                              f"{what} (--missing): {', '.join(ids)}", markup=False, soft_wrap=True)
+    traced = [i for i, t in found.items() if not t.imported]
+    if traced:
+        err_console.print(f"skipped {counted(len(traced), 'problem')} that already {'has' if len(traced) == 1 else 'have'} "
+                          f"a {settings.model} / {strategy} trace from {settings.public_base_url}{of} (--missing): "
+                          f"{', '.join(traced)}", markup=False, soft_wrap=True)
+    chats = [i for i, t in found.items() if t.imported]
+    if chats:
+        err_console.print(f"skipped {counted(len(chats), 'problem')} covered by an imported {settings.model} chat "
+                          f"(--missing): {', '.join(chats)}; an imported chat is no trace of "
+                          f"{settings.public_base_url}: to have it answer too, `{_rerun_command(args, chats)}`",
+                          markup=False, soft_wrap=True)
     left = [p for p in problems if p.id not in found]
     if not left:
         err_console.print("nothing left to send: every problem selected has such a trace (drop --missing to ask again)",
                           markup=False, soft_wrap=True)
-    return left, list(found)
+    return left, found
 
 
-def _dry_run(problems, args, settings, skipped=(), traced=()) -> int:
+def _already(traced: dict | None) -> dict:
+    """--json's already_traced (the ids --missing left out) and already_traced_by: per id, the trace that covers it
+    and whether it is an imported chat (the model's answer held elsewhere, not a result of the provider asked)."""
+    traced = traced or {}
+    return {"already_traced": list(traced),
+            "already_traced_by": {i: {"file": str(t.path), "imported": t.imported} for i, t in traced.items()}}
+
+
+def _dry_run(problems, args, settings, skipped=(), traced=None) -> int:
     import os
 
     from workbench.llm_settings import PLACEHOLDER_KEY
@@ -162,7 +178,7 @@ def _dry_run(problems, args, settings, skipped=(), traced=()) -> int:
         print_json({"dry_run": True, "strategy": strategy.name, "provider": {"base_url": settings.public_base_url},
                     "request": request, "api_key": key,
                     "problems": [{"problem": p.id, "turns": m} for p, m in rendered], "skipped": list(skipped),
-                    "already_traced": list(traced)})
+                    **_already(traced)})
         return 0
     if not rendered:  # --missing left nothing: its lines said so
         return 0
@@ -328,14 +344,14 @@ def _print_cautions(cautions_by_problem: dict[str, list[str]], settings) -> None
                           "the record of what came back", markup=False, soft_wrap=True)
 
 
-def _batch(problems, args, settings, skipped=(), traced=()) -> int:
+def _batch(problems, args, settings, skipped=(), traced=None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from workbench.runner import run_many
 
     if not problems:  # --missing left nothing: its lines said so
         if args.json:
-            print_json({"outcomes": [], "failed": [], "skipped": list(skipped), "already_traced": list(traced)})
+            print_json({"outcomes": [], "failed": [], "skipped": list(skipped), **_already(traced)})
         return 0
     progress = Progress(TextColumn("prompting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.description}"), console=err_console, transient=True)
@@ -362,7 +378,7 @@ def _batch(problems, args, settings, skipped=(), traced=()) -> int:
                                   "requests": o.requests, "cautions": list(o.cautions),
                                   "mean_latency_s": None if o.mean_latency_s is None else round(o.mean_latency_s, 3)}
                                  for o in outcomes],
-                    "failed": [o.problem for o in failed], "skipped": list(skipped), "already_traced": list(traced)})
+                    "failed": [o.problem for o in failed], "skipped": list(skipped), **_already(traced)})
         return TraceError.exit_code if any(o.unsaved for o in failed) else LLMError.exit_code if failed else 0
     from rich.table import Table
 
