@@ -162,7 +162,13 @@ def test_check_and_verify_documents_match_the_doc(wb, tmp_path):
     wrong.write_text("The answer is $x^2$.\n")
     assert_matches("check", run_json(wb, "check", "2.2.3", str(wrong)))  # unchecked: nulls in its details
     wb.run("prompt", "2.2.3")  # a trace's verdicts beside the own solution's
-    assert_matches("verify", run_json(wb, "verify", "--problem", "2.2.3", "--problem", "3.1", "--problem", "1.2.1", code=1))
+    from workbench.traces import load_trace, write_trace
+
+    asked = load_trace(next((wb.root / "traces" / "2.2.3").glob("*.json"))).data  # 1.2.1's, of an earlier record: stale
+    write_trace(dict(asked, problem="1.2.1", problem_sha256="0" * 64), wb.root / "traces")
+    doc = run_json(wb, "verify", "--problem", "2.2.3", "--problem", "3.1", "--problem", "1.2.1", code=1)
+    assert {r["problem"]: r["stale"] is None for r in doc["reports"]} == {"1.2.1": False, "2.2.3": True, "3.1": True}
+    assert_matches("verify", doc)
 
 
 def test_prompt_and_trace_documents_match_the_doc(wb, tmp_path):

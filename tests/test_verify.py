@@ -80,15 +80,15 @@ def fake_run(root: Path, name: str, model: str, val_loss: float, val_acc: float,
     return folder
 
 
-def fake_trace(root: Path, pid: str, answers: list[str]) -> Path:
+def fake_trace(root: Path, pid: str, answers: list[str], **extra) -> Path:
     """A trace with clearly fake content, written with the workbench's own writer under the temp project."""
     samples = [{"index": i, "messages": [{"role": "user", "content": "fixture prompt"},
                                          {"role": "assistant", "content": text}]} for i, text in enumerate(answers)]
     return write_trace({"schema": SCHEMA, "problem": pid, "pack": "a2", "strategy": "direct", "source": "manual",
                         "provider": {"base_url": "http://fixture.invalid/v1"},
                         "request": {"model": "fixture-model", "n": len(answers)}, "exchanges": [], "samples": samples,
-                        "started_at": "2026-01-01T00:00:00.000000Z", "finished_at": "2026-01-01T00:00:01.000000Z"},
-                       root=root / "traces")
+                        "started_at": "2026-01-01T00:00:00.000000Z", "finished_at": "2026-01-01T00:00:01.000000Z",
+                        **extra}, root=root / "traces")
 
 
 def write_solution(root: Path, pid: str, front: str, solution: str = "Worked out in full.", critique: str = "") -> Path:
@@ -1995,3 +1995,31 @@ def test_a_damaged_pinned_run_is_named_with_how_to_pin_it_again(proj, capsys):
     main(["verify", "--problem", "4.2", "--json"])
     ignored = json.loads(capsys.readouterr().out)["ignored_files"]
     assert sorted(ignored) == sorted(w.removeprefix("warning: ") for w in warned)  # scripts get them too
+
+
+def test_verify_says_when_the_trace_it_judges_asked_another_question(proj, capsys):
+    """verify judged a trace's answers against the question as it is now, without a word when the record changed
+    after the trace (the statement fixed): its verdicts are on a question the model was not asked. The report names
+    it stale with the way out (`stale` in --json); the trace is still there, so nothing is missing because of it and
+    the exit code is as for a current trace."""
+    from llm_fixtures import question_sha256
+
+    asked = question_sha256(REPO / "problems" / "a2" / "3.3.yaml")  # computed from the record, not by workbench
+    fake_trace(proj, "3.3", ["The receptive field is 7x7."], problem_sha256=asked)
+    [current] = verify.verify_pack("a2", ["3.3"])
+    assert current.stale == "" and not any("stale" in n for n in current.notes)
+    code = main(["verify", "--problem", "3.3", "--json"])
+    assert json.loads(capsys.readouterr().out)["reports"][0]["stale"] is None
+    for path in (proj / "traces" / "3.3").glob("*.json"):
+        path.unlink()
+    fake_trace(proj, "3.3", ["The receptive field is 7x7."], problem_sha256="0" * 64)  # asked of an earlier record
+    [report] = verify.verify_pack("a2", ["3.3"])
+    assert report.stale == "stale: problem 3.3 changed since this trace (2026-01-01)"
+    assert report.present["trace"] and report.missing == current.missing
+    [note] = [n for n in report.notes if n.startswith(report.stale)]
+    assert "python cli.py prompt 3.3" in note and "keep it knowingly" in note, note
+    assert all("stale: problem 3.3 changed since" in v.reason for v in report.verdicts if v.subject != "own")
+    assert main(["verify", "--problem", "3.3", "--json"]) == code
+    assert json.loads(capsys.readouterr().out)["reports"][0]["stale"] == report.stale
+    main(["verify", "--problem", "3.3"])
+    assert f"3.3: {note}" in " ".join(capsys.readouterr().out.split())

@@ -154,6 +154,7 @@ class ProblemReport:
     verdicts: tuple[Verdict, ...] = ()
     points_at_risk: float = 0.0
     notes: tuple[str, ...] = ()
+    stale: str = ""  # the trace judged asked the problem as it was before an edit (traces.stale_note); '' when not
 
     @property
     def missing(self) -> list[str]:
@@ -174,4 +175,5 @@ class ProblemReport:
             "verdicts": [v.to_dict() for v in self.verdicts],
             "points_at_risk": self.points_at_risk,
             "notes": list(self.notes),
+            "stale": self.stale or None,
         }

@@ -589,6 +589,7 @@ def pack_plot_files(ref, problem: Problem, ctx: CheckContext) -> list[Path] | No
 def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     from workbench.evidence import mend_edited, pick_trace
     from workbench.solutions import heading_notes, load_solution
+    from workbench.traces import mend_stale, stale_note
 
     notes: list[str] = []
     try:
@@ -640,11 +641,19 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     if trace and not trace.intact:
         notes.append(f"trace {trace.path.name} is not intact evidence (edited): {trace.fault}; "
                      f"{mend_edited(trace, problem)}")
+    stale = stale_note(trace, problem) if trace else ""
+    if stale:  # still the problem's trace (nothing missing), but its answers are to the question as it was
+        notes.append(f"{stale}; {mend_stale(trace, problem)}")
     verdicts = []
     if sol:
         verdicts.append(check_solution(ref, problem, sol, ctx))
     if trace:
-        verdicts.extend(check_trace(ref, problem, trace, ctx))
+        judged = check_trace(ref, problem, trace, ctx)
+        if stale:  # judged against the question as it is now, which the model was not asked: said so
+            judged = [dataclasses.replace(v, reason="; ".join(x for x in (v.reason, stale) if x),
+                                          critique=f"{v.critique} Note: {stale}; this answer is to the question as it was.")
+                      for v in judged]
+        verdicts.extend(judged)
     required = tuple(problem.deliverables)
     missing = [d for d in required if not present.get(d)]
     own = next((v for v in verdicts if v.subject == "own"), None)
@@ -658,7 +667,7 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
             at_risk = round(problem.points * (1 - own.score), 4)
     return ProblemReport(problem.id, problem.points, problem.type, required,
                          {d: present.get(d, False) for d in sorted(set(required) | set(present))},
-                         tuple(verdicts), at_risk, tuple(notes))
+                         tuple(verdicts), at_risk, tuple(notes), stale)
 
 
 NO_TRACE_NOTE = "no intact LLM trace: the handout gives 0 points without one"

@@ -58,7 +58,8 @@ def register(sub) -> None:
     p = sub.add_parser("verify", help="readiness report: deliverables, own-solution and trace verdicts, points at risk",
                        description="Check every problem's deliverables (traces, own solutions, critiques, plots), the "
                                    "model's answers and your own against the reference solvers, and the points at risk. "
-                                   "Exit 0: ready to hand in; 1: not ready (see the report); 2: bad input; 3: the "
+                                   "Exit 0: ready to hand in (a stale trace, asked before its problem changed, is "
+                                   "named but still counts); 1: not ready (see the report); 2: bad input; 3: the "
                                    "--judge model failed; 130: interrupted.")
     p.add_argument("--problem", action="append", metavar="ID", help="only this problem (repeatable)")
     add_pack_option(p)
