@@ -2776,3 +2776,30 @@ def test_slug_drops_leading_and_trailing_dots_and_keeps_inner_ones(text, expecte
     from workbench.sections import slug
 
     assert slug(text) == expected
+
+
+def test_a_stale_trace_is_shown_with_a_note_under_it_and_a_warning(fx, capsys):
+    """The writeup printed a trace whose prompt no longer matched the statement printed above it (the record was
+    edited after the trace), without a word. It still builds and shows the trace, with a note under it saying the
+    question changed since, and a warning line on stderr with the way out; a trace of the question as it stands
+    (its fingerprint computed here from the record) gets neither."""
+    from llm_fixtures import question_sha256
+
+    current = trace_data("2.1", "FIXTURE-CURRENT-ANSWER")
+    current.update(started_at="2024-05-02T12:00:00.000000Z",
+                   problem_sha256=question_sha256(fx / "problems" / "fx" / "2.1.yaml"))
+    write_trace(current, fx / "traces")
+    stale = trace_data("1.1", "FIXTURE-STALE-ANSWER")  # asked before 1.1's record changed: another fingerprint
+    stale.update(started_at="2024-05-02T12:00:00.000000Z", problem_sha256="0" * 64)
+    path = write_trace(stale, fx / "traces")
+    rc, text = _build(fx, "--no-verify")
+    flat = " ".join(text.split())
+    note = "Stale trace: problem 1.1 changed since this trace (2024-05-02)"
+    assert rc == 0 and flat.count("Stale trace") == 1, flat
+    assert _in_order(flat, ["1.1 Fixture minimum-norm", "FIXTURE-STALE-ANSWER", note, "1.2 Fixture gradient"])
+    assert "FIXTURE-CURRENT-ANSWER" in flat
+    err = " ".join(capsys.readouterr().err.split())
+    assert (f"warning: 1.1: stale: problem 1.1 changed since this trace (2024-05-02); trace {path.name} is shown; ask it "
+            "again with `python cli.py prompt 1.1 --pack fx --model fixture-model --base-url http://127.0.0.1:9/v1`, or "
+            "keep it knowingly") in err, err
+    assert "2.1: stale" not in err

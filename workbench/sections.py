@@ -11,6 +11,7 @@ from pathlib import Path
 from workbench.evidence import CodeSource, Entry, Run
 from workbench.paths import shown_path, shown_paths
 from workbench.problems import Problem
+from workbench.traces import stale_note
 from workbench.transcript import transcript
 from workbench.typeset import code_block, md_text, raw_typst, tex_to_markdown, typ_str
 
@@ -23,6 +24,16 @@ def missing_box(title: str, body: str) -> str:
 
 def risk_note(problem: Problem, why: str) -> str:
     return f"{problem.points:g} pt at risk: {why}" if problem.graded else why
+
+
+def stale_box(entry: Entry) -> list[str]:
+    """Under a trace asked before its problem's record changed: the prompt above no longer matches the statement."""
+    note = stale_note(entry.pick.trace, entry.problem)
+    if not note:
+        return []
+    body = "the model was asked the question as it read then, not as this document prints it"
+    return [raw_typst(f"#wb-box({typ_str('Stale trace: ' + note.removeprefix('stale: '))}, rgb(\"#ef6c00\"), "
+                      f"{typ_str(body)})")]
 
 
 def trace_gap(entry: Entry) -> str:
@@ -44,7 +55,7 @@ def trace_gap(entry: Entry) -> str:
 
 def trace_section(entry: Entry) -> list[str]:
     if entry.pick.usable:
-        return transcript(entry.pick.trace)
+        return transcript(entry.pick.trace) + stale_box(entry)
     gap = trace_gap(entry)
     return [gap] if gap else []
 

@@ -28,6 +28,7 @@ from workbench.sections import (ASSETS, code_section, critique_section, embedded
                                 md_table, missing_box, record_figure, risk_note, run_section, slug, solution_section,
                                 trace_section)
 from workbench.solutions import stray_solution_notes
+from workbench.traces import mend_stale, stale_note
 from workbench.transcript import IMPORTED
 from workbench.atomic import atomic_write, cannot_write, folder_lock, remove_orphans
 from workbench.typeset import (compile_pdf, glyphless, markdown_to_typst, md_text, preamble, raw_typst,
@@ -490,6 +491,8 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]
     warnings += [f"{e.problem.id}: showing the newest intact trace {e.pick.trace.path.name}; newer, edited: "
                  f"{', '.join(e.pick.passed_over)} (see `python cli.py traces verify`)" for e in entries if e.pick.passed_over]
+    warnings += [f"{e.problem.id}: {note}; trace {e.pick.trace.path.name} is shown; {mend_stale(e.pick.trace, e.problem)}"
+                 for e in entries if e.pick.usable and (note := stale_note(e.pick.trace, e.problem))]
     asset_dir = out_dir / ASSETS
     asset_dir.mkdir(exist_ok=True)
     target = asset_dir / ASSETS_MARK
