@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from llm_fixtures import REPO, SECRET, TRACED, fake_llm, question_sha256, wb  # noqa: F401
-from workbench.traces import content_hash, load_trace
+from workbench.traces import content_hash, load_trace, write_trace
 
 
 def test_prompt_writes_a_complete_hashed_trace(wb):
@@ -1323,3 +1323,32 @@ def test_a_trace_records_the_question_it_asked_under_its_hash(wb, monkeypatch):
         assert data["hash"] == content_hash(data)
         path.write_text(json.dumps(dict(data, problem_sha256="0" * 64)))
         assert "content edited" in load_trace(path).fault
+
+
+def test_missing_asks_again_a_problem_whose_trace_is_stale(wb):
+    """--missing took a trace of the question as it was before the record changed (the statement fixed) as the
+    problem's answer, so the user never got one to the question as it is. A stale trace does not count: the problem
+    is sent again, and a line (and --json's stale_traced) says why; a trace written before traces recorded the
+    question still counts, as its question is not known."""
+    assert wb.run("prompt", "1.1", "1.3", "--pack", "demo")[0] == 0
+    old = next((wb.root / "traces" / "1.3").glob("*.json"))  # 1.3's, as written before problem_sha256 existed
+    data = json.loads(old.read_text())
+    del data["problem_sha256"]
+    old.unlink()
+    write_trace(data, wb.root / "traces")
+    for pid in ("1.1", "1.3"):  # both records change
+        record = wb.root / "problems" / "demo" / f"{pid}.yaml"
+        record.write_text(record.read_text().replace('statement: "', 'statement: "Now: ', 1))
+    [stale] = [load_trace(p) for p in wb.traces() if p.parent.name == "1.1"]
+    code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["stale_traced"] == ["1.1"] and json.loads(out)["already_traced"] == ["1.3"]
+    assert (f"asking 1 problem again whose fake-gpt / direct trace from {wb.server.url} is stale (its problem changed "
+            f"since) (--missing): 1.1 ({stale.started_at[:10]})") in err, err
+    asked = len(wb.server.chat_requests())
+    code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "--json")
+    data = json.loads(out)
+    assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["1.1"] and data["stale_traced"] == ["1.1"]
+    assert data["already_traced"] == ["1.3"] and len(wb.server.chat_requests()) == asked + 1
+    assert "Now: Find $w^*$" in wb.server.chat_requests()[-1]["body"]["messages"][-1]["content"]
+    code, out, _ = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "--json")  # 1.1 is current now
+    assert code == 0 and json.loads(out)["stale_traced"] == [] and json.loads(out)["already_traced"] == ["1.1", "1.3"]

@@ -22,7 +22,7 @@ from workbench.errors import LLMError, TraceError, UsageError, WorkbenchError
 from workbench.pool import imap_unordered
 from workbench.problems import Pack, Problem
 from workbench.prompts import Strategy, load_strategy, render
-from workbench.traces import SCHEMA, Trace, check_problem_id, scan_traces, utc_now, write_trace
+from workbench.traces import SCHEMA, Trace, check_problem_id, scan_traces, stale_note, utc_now, write_trace
 
 OnDelta = Callable[[int, int, str], None]  # (sample, turn, text piece)
 
@@ -65,7 +65,7 @@ def select_problems(pack: Pack, ids: list[str] | None = None, *, every: bool = F
 
 
 def traced_already(problems: list[Problem], strategy: str, model: str, provider: str,
-                   samples: int = 1) -> dict[str, Trace]:
+                   samples: int = 1) -> tuple[dict[str, Trace], dict[str, Trace]]:
     """Per problem that has one, a trace `prompt --missing` takes as its answer, so that it is not asked (and paid
     for) again: intact (an edited or moved one fails `traces verify`, an unreadable one is none), of the problem's
     pack, with at least `samples` answers, naming `model` (in any case) as asked or as the server reported it, and
@@ -73,19 +73,25 @@ def traced_already(problems: list[Problem], strategy: str, model: str, provider:
     conversation held elsewhere: what was asked is not the workbench's to know). An imported chat is its own
     provider's answer, never `provider`'s result (study keeps it apart), but it is the model's answer all the same, the
     problem's evidence, and is not paid for again: the caller says so. The provider counts because one name can be
-    two models (llama3.1 of one server and another's, of another size or quantisation), and the citation names it."""
+    two models (llama3.1 of one server and another's, of another size or quantisation), and the citation names it.
+    Second, per problem whose only such traces are stale (asked before its record changed: the user wants an answer to
+    the question as it is), the newest of them; a trace that does not record its question is not known to be stale,
+    and counts."""
     def serves(t: Trace, pack: str) -> bool:
         named = [t.requested_model, *(ex.get("model") for ex in t.data.get("exchanges", []))]
         return (t.intact and t.data.get("pack", pack) == pack and len(t.samples) >= samples
                 and model.lower() in {m.lower() for m in named if isinstance(m, str)}
                 and (t.imported or (t.base_url == provider and t.strategy in (strategy, f"chat:{strategy}"))))
 
-    found = {}
+    found, stale = {}, {}
     for problem in problems:
         fits = [t for t in scan_traces(problem.id)[0] if serves(t, problem.pack)]
-        if fits:
-            found[problem.id] = min(fits, key=lambda t: t.imported)  # one asked through the API first
-    return found
+        current = [t for t in fits if not stale_note(t, problem)]
+        if current:
+            found[problem.id] = min(current, key=lambda t: t.imported)  # one asked through the API first
+        elif fits:
+            stale[problem.id] = fits[-1]
+    return found, stale
 
 
 def build_trace(problem: Problem, strategy: str, settings: llm.Settings, requested: int, exchanges: list[dict],

@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--missing", action="store_true",
                    help="skip problems that already have an intact trace of this model, base URL and strategy with at "
                         "least --samples answers, or are covered by an imported chat of this model (named: it is no "
-                        "trace of the base URL)")
+                        "trace of the base URL); a stale one (asked before the problem's record changed) does not count")
     p.add_argument("--strategy", "-s", default="direct",
                    help="prompt strategy from prompts/: direct (default), hinted, decompose, self-critique, code")
     p.add_argument("--samples", "-n", type=int, default=1, help="independent answers in the trace (default 1)")
@@ -93,19 +93,19 @@ def cmd_prompt(args) -> int:
                          + ("several problems" if several else "--missing"),
                          "drop --stream, or prompt one problem at a time" + ("" if several else " without --missing"))
     settings = _settings(args, stream=args.stream, require_key=not (args.dry_run or args.missing))
-    traced = {}
+    traced, stale = {}, {}
     if args.missing:
-        problems, traced = _untraced(problems, args, settings)
+        problems, traced, stale = _untraced(problems, args, settings)
         if problems and not args.dry_run:  # the key is needed only once something is to be sent
             settings = _settings(args, stream=args.stream)
     if args.dry_run:
-        return _dry_run(problems, args, settings, skipped, traced)
+        return _dry_run(problems, args, settings, skipped, traced, stale)
     from workbench.traces import trace_folder
 
     for problem in problems:  # before any paid request: an answer that cannot be saved is lost
         trace_folder(problem.id)
     if batch:
-        return _batch(problems, args, settings, skipped, traced)
+        return _batch(problems, args, settings, skipped, traced, stale)
     return _single(problems[0], args, settings)
 
 
@@ -128,14 +128,15 @@ def _servable(problems, args):
 
 
 def _untraced(problems, args, settings):
-    """(the problems --missing still sends, {id left out: the trace that covers it}): one line per kind of trace.
-    An imported chat is its own provider's answer, never the asked provider's result (study keeps it apart too): it
-    covers the problem so that the model's answer is not paid for again, and its line says how to ask anyway."""
+    """(the problems --missing still sends, {id left out: the trace that covers it}, {id sent again: its stale trace}):
+    one line per kind of trace. An imported chat is its own provider's answer, never the asked provider's result (study
+    keeps it apart too): it covers the problem so that the model's answer is not paid for again, and its line says how
+    to ask anyway. A stale trace (its problem changed since) covers nothing: the problem is asked again."""
     from workbench.prompts import load_strategy
     from workbench.runner import traced_already
 
     strategy = load_strategy(args.strategy).name
-    found = traced_already(problems, strategy, settings.model, settings.public_base_url, args.samples)
+    found, stale = traced_already(problems, strategy, settings.model, settings.public_base_url, args.samples)
     of = f" of {args.samples} samples or more" if args.samples > 1 else ""
     traced = [i for i, t in found.items() if not t.imported]
     if traced:
@@ -148,22 +149,31 @@ def _untraced(problems, args, settings):
                           f"(--missing): {', '.join(chats)}; an imported chat is no trace of "
                           f"{settings.public_base_url}: to have it answer too, `{_rerun_command(args, chats)}`",
                           markup=False, soft_wrap=True)
+    api = f"{settings.model} / {strategy} trace from {settings.public_base_url}{of}"
+    for ids, what in (([i for i, t in stale.items() if not t.imported], api),
+                      ([i for i, t in stale.items() if t.imported], f"imported {settings.model} chat")):
+        if ids:  # its answers are to the question as it was: the user wants an answer to the question as it is
+            err_console.print(f"asking {counted(len(ids), 'problem')} again whose {what} is stale (its problem changed "
+                              "since) (--missing): " + ", ".join(f"{i} ({stale[i].started_at[:10]})" for i in ids),
+                              markup=False, soft_wrap=True)
     left = [p for p in problems if p.id not in found]
     if not left:
         err_console.print("nothing left to send: every problem selected has such a trace (drop --missing to ask again)",
                           markup=False, soft_wrap=True)
-    return left, found
+    return left, found, stale
 
 
-def _already(traced: dict | None) -> dict:
-    """--json's already_traced (the ids --missing left out) and already_traced_by: per id, the trace that covers it
-    and whether it is an imported chat (the model's answer held elsewhere, not a result of the provider asked)."""
+def _already(traced: dict | None, stale: dict | None = None) -> dict:
+    """--json's already_traced (the ids --missing left out), already_traced_by: per id, the trace that covers it
+    and whether it is an imported chat (the model's answer held elsewhere, not a result of the provider asked), and
+    stale_traced: the ids sent again because their only such trace is stale."""
     traced = traced or {}
     return {"already_traced": list(traced),
-            "already_traced_by": {i: {"file": str(t.path), "imported": t.imported} for i, t in traced.items()}}
+            "already_traced_by": {i: {"file": str(t.path), "imported": t.imported} for i, t in traced.items()},
+            "stale_traced": list(stale or {})}
 
 
-def _dry_run(problems, args, settings, skipped=(), traced=None) -> int:
+def _dry_run(problems, args, settings, skipped=(), traced=None, stale=None) -> int:
     import os
 
     from workbench.llm_settings import PLACEHOLDER_KEY
@@ -178,7 +188,7 @@ def _dry_run(problems, args, settings, skipped=(), traced=None) -> int:
         print_json({"dry_run": True, "strategy": strategy.name, "provider": {"base_url": settings.public_base_url},
                     "request": request, "api_key": key,
                     "problems": [{"problem": p.id, "turns": m} for p, m in rendered], "skipped": list(skipped),
-                    **_already(traced)})
+                    **_already(traced, stale)})
         return 0
     if not rendered:  # --missing left nothing: its lines said so
         return 0
@@ -344,14 +354,14 @@ def _print_cautions(cautions_by_problem: dict[str, list[str]], settings) -> None
                           "the record of what came back", markup=False, soft_wrap=True)
 
 
-def _batch(problems, args, settings, skipped=(), traced=None) -> int:
+def _batch(problems, args, settings, skipped=(), traced=None, stale=None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from workbench.runner import run_many
 
     if not problems:  # --missing left nothing: its lines said so
         if args.json:
-            print_json({"outcomes": [], "failed": [], "skipped": list(skipped), **_already(traced)})
+            print_json({"outcomes": [], "failed": [], "skipped": list(skipped), **_already(traced, stale)})
         return 0
     progress = Progress(TextColumn("prompting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.description}"), console=err_console, transient=True)
@@ -378,7 +388,7 @@ def _batch(problems, args, settings, skipped=(), traced=None) -> int:
                                   "requests": o.requests, "cautions": list(o.cautions),
                                   "mean_latency_s": None if o.mean_latency_s is None else round(o.mean_latency_s, 3)}
                                  for o in outcomes],
-                    "failed": [o.problem for o in failed], "skipped": list(skipped), **_already(traced)})
+                    "failed": [o.problem for o in failed], "skipped": list(skipped), **_already(traced, stale)})
         return TraceError.exit_code if any(o.unsaved for o in failed) else LLMError.exit_code if failed else 0
     from rich.table import Table
 
