@@ -2280,3 +2280,16 @@ def test_a_trace_written_before_traces_recorded_the_question_is_never_stale(wb):
     _edit_record(wb, "1.1", "Find $w^*$", "Find the vector $w^*$")
     code, out, _ = wb.run("traces", "verify")
     assert code == 0 and "stale" not in out.lower() and "1 trace(s) verified" in out
+
+
+def test_a_warning_naming_a_trace_file_with_a_line_break_stays_one_line(wb):
+    """`traces cite` warned about an unreadable trace by its file name, which may hold a line break: the one-line
+    warning ran over two lines; the break is shown as \\n, as in error lines."""
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    (wb.root / "traces" / "1.3" / "odd\nname.json").write_text("{")
+    code, out, err = wb.run("traces", "cite", "1.3", "--pack", "demo")
+    assert code == 0 and len(out.splitlines()) == 1, out
+    line, *notes = err.splitlines()
+    assert [n[:5] for n in notes] == ["note:"], err
+    assert line.startswith("warning: unreadable trace ") and line.endswith("/odd\\nname.json: not valid JSON (line 1); "
+                                                                             "not cited"), line

@@ -130,11 +130,16 @@ err_console = _Console(stderr=True, highlight=False, emoji=False)
 
 def print_error(exc: WorkbenchError) -> None:
     """One line: what is wrong, then how to fix it."""
-    line = f"error: {exc.message}"
+    line = exc.message
     if exc.fix:
         line += f" — {exc.fix}"
-    # a file's name may hold a line break ("a\nb.md"): shown as \n, as Python writes it, the error stays one line
-    err_console.print(line.replace("\n", "\\n"), markup=False, soft_wrap=True)
+    print_warning(line, "error")
+
+
+def print_warning(line: str, label: str = "warning") -> None:
+    """One line on stderr, `label: line`, printed as written. A file's name may hold a line break ("a\nb.md"): it is
+    shown as \n, as Python writes it, so the line stays one line for the scripts that read it."""
+    err_console.print(f"{label}: {line}".replace("\n", "\\n"), markup=False, soft_wrap=True)
 
 
 def _finite(data):

@@ -90,12 +90,11 @@ class GradeCache:
             if self._warned:
                 return
             self._warned = True
-        from workbench.console import err_console
+        from workbench.console import print_warning
 
         blocking = file_in_the_way(self.folder)
         if blocking is not None:
             why, fix = f"{blocking} is a file, not a folder", "move that file away"
         else:
             why, fix = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc), "make it a writable folder"
-        err_console.print(f"warning: model grades cannot be kept in {self.folder}: {why}, so each run pays for them "
-                          f"again — {fix}", markup=False, soft_wrap=True)
+        print_warning(f"model grades cannot be kept in {self.folder}: {why}, so each run pays for them again — {fix}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.commands.catalog import add_pack_option
-from workbench.console import (console, err_console, external, fmt_points, print_error, print_json, read_stdin,
+from workbench.console import (console, external, fmt_points, print_error, print_json, print_warning, read_stdin,
                                value_text)
 from workbench.errors import LLMError, UsageError
 from workbench.paths import path_arg
@@ -140,8 +140,8 @@ def _warn_other_problem(text: str, problem_id: str, path: str) -> None:
         return  # check_text reports it
     claimed = (front or {}).get("problem")
     if claimed is not None and str(claimed) != problem_id:
-        err_console.print(f"warning: {_named(path)} says `problem: {claimed}` in its front matter, "
-                          f"but is checked against {problem_id}; is that the right id?", markup=False, soft_wrap=True)
+        print_warning(f"{_named(path)} says `problem: {claimed}` in its front matter, but is checked against "
+                      f"{problem_id}; is that the right id?")
 
 
 def _refuse_trace(text: str, pack: str, problem_id: str, path: str) -> None:
@@ -243,7 +243,7 @@ def cmd_verify(args) -> int:
         _print_reports(reports, info, load_pack(args.pack))
         print_cached_grades(judge)
         for line in strays:
-            err_console.print(f"warning: {line}", markup=False, soft_wrap=True)
+            print_warning(line)
     return judge_failure_exit(judge) or (0 if ready(reports) else 1)
 
 

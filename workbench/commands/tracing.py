@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from workbench.commands.catalog import add_pack_option
-from workbench.console import console, err_console, external, print_json
+from workbench.console import console, external, print_json, print_warning
 from workbench.errors import MissingWorkError, UsageError, WorkbenchError
 from workbench.paths import path_arg
 
@@ -222,10 +222,10 @@ def _cite(ref: str, args) -> int:
         if not traces and not bad:
             traces = [find_trace(ref)]
     for f, why in bad:
-        err_console.print(f"warning: unreadable trace {f}: {why}; not cited", markup=False, soft_wrap=True)
+        print_warning(f"unreadable trace {f}: {why}; not cited")
     skipped = [t for t in traces if not t.intact]  # an edited or moved trace is no evidence: citing it would vouch for it
     for t in skipped:
-        err_console.print(f"warning: trace {t.path}: {t.fault}; not cited", markup=False, soft_wrap=True)
+        print_warning(f"trace {t.path}: {t.fault}; not cited")
     traces = [t for t in traces if t.intact]
     if not traces:
         if bad or skipped:
@@ -240,7 +240,7 @@ def _cite(ref: str, args) -> int:
     for t in traces:  # stdout holds only the lines to paste; which one the writeup shows is a note beside them
         console.print(t.citation(), markup=False, soft_wrap=True)
     if note:
-        err_console.print(f"note: {note}", markup=False, soft_wrap=True)
+        print_warning(note, "note")
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES, check_runs_parent
 from workbench.commands.catalog import add_pack_option
-from workbench.console import console, err_console, external, paste_command, print_json
+from workbench.console import console, external, paste_command, print_json, print_warning
 from workbench.errors import DataError, Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
 from workbench.paths import path_arg, runs_dir
 
@@ -304,8 +304,7 @@ def cmd_pin(args) -> int:
         note = hook(read_run(dest)) if hook else None
     except PACK_RAISES as exc:  # the run is pinned already: the pack's bug must not make the pin look failed
         note = None
-        err_console.print(f"warning: {pack_failure('pin_note', exc, pack)}: the run is pinned, without a settings note",
-                          markup=False, soft_wrap=True)
+        print_warning(f"{pack_failure('pin_note', exc, pack)}: the run is pinned, without a settings note")
     if args.json:
         print_json({"pinned": str(dest), "files": copied, "note": note})
     else:
