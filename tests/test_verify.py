@@ -686,6 +686,20 @@ def test_cli_reference_text_shows_formulas_and_records_as_written_not_python_rep
     assert "{'" not in out and "\n  k5:\n    conv_padding: 2\n    tconv_padding: 2\n    output_padding: 1\n" in out, out
 
 
+def test_cli_reference_text_shows_the_pack_s_strings_as_written(proj, tmp_path, capsys):
+    """reference headed its answer with the `problem` of the pack's reference() as rich markup: a pack that names it
+    `[/]3.1` (or gives a reason with `:x:`) ended the command in a MarkupError traceback, or showed an emoji."""
+    import shutil
+
+    folder = tmp_path / "odd-pack"
+    shutil.copytree(REPO / "problems" / "a2", folder, ignore=shutil.ignore_patterns("*.py"))
+    (folder / "reference.py").write_text("def reference(problem, ctx):\n"
+                                         "    return {'problem': '[/]' + problem.id, 'answer': 1, 'reason': 'r :x:'}\n")
+    assert main(["reference", "3.1", "--pack", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[/]3.1 reference answer\nunchecked: r :x:\n"), out
+
+
 def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):
     path = tmp_path / "answer.md"
     path.write_text(f"The result is {CONV}; it sharpens edges.")

@@ -75,7 +75,7 @@ def cmd_reference(args) -> int:
     if args.json:
         print_json(out)
         return 0
-    console.print(f"[bold]{out['problem']}[/] reference answer")
+    console.print(f"[bold]{external(out['problem'])}[/] reference answer")  # the pack's reference() may name it
     if out.get("reason"):
         console.print(f"[dim]unchecked: {external(out['reason'])}[/]")
     # a free-text problem has no answer or key, only key points; formulas as written (a repr doubled each backslash)
