@@ -335,6 +335,16 @@ def test_all_runs_concurrently_and_covers_traced_graded_problems(wb):
     assert sorted(p.parent.name for p in wb.traces()) == TRACED
 
 
+def test_a_server_error_over_several_lines_is_one_line_per_failed_problem(wb):
+    """A server's error message may run over lines (a proxy's HTML page, a stack trace): prompt --all printed each
+    failed problem's line with it as it came, so the lines after the first named no problem; each stays one line."""
+    wb.server.script({"status": 400, "message": "bad request\nat line 2\nat line 3", "match": "momentum"})
+    code, _, err = wb.run("prompt", "--all", "--pack", "demo")
+    [line] = [line for line in err.splitlines() if "1.3" in line and "bad request" in line]
+    assert code == 3 and line.startswith("failed 1.3: ") and "bad request\\nat line 2\\nat line 3" in line, err
+    assert not [line for line in err.splitlines() if line.startswith("at line")], err
+
+
 def test_all_lists_failures_and_keeps_going(wb):
     wb.server.script({"status": 401, "match": "momentum"})
     wb.server.script({"delay": 0.3, "match": "optimal learning rate"})  # 1.2 answers slowly: its latency shows

@@ -137,9 +137,14 @@ def print_error(exc: WorkbenchError) -> None:
 
 
 def print_warning(line: str, label: str = "warning") -> None:
-    """One line on stderr, `label: line`, printed as written. A file's name may hold a line break ("a\nb.md"): it is
-    shown as \n, as Python writes it, so the line stays one line for the scripts that read it."""
-    err_console.print(f"{label}: {line}".replace("\n", "\\n"), markup=False, soft_wrap=True)
+    """`label: line` on stderr, in one line (print_line)."""
+    print_line(f"{label}: {line}")
+
+
+def print_line(line: str) -> None:
+    """One line on stderr, printed as written. A file's name or a server's message may hold a line break ("a\nb.md"):
+    it is shown as \n, as Python writes it, so the line stays one line for the scripts that read it."""
+    err_console.print(line.replace("\n", "\\n"), markup=False, soft_wrap=True)
 
 
 def _finite(data):

@@ -10,7 +10,7 @@ from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench import console as console_state
 from workbench.console import (ReaderGone, console, counted, err_console, external, paste_command, print_error,
-                               print_json)
+                               print_json, print_line, print_warning)
 from workbench.errors import Interrupted, LLMError, TraceError, UsageError, WorkbenchError
 
 
@@ -331,7 +331,7 @@ def _single(problem, args, settings) -> int:
             console.print(Panel(tracing.render_markdown(answer), title=title, title_align="left", border_style="green"))
     _print_cautions({problem.id: saved.cautions()}, settings)
     for error in errors:
-        err_console.print(f"failed sample: {error}", markup=False, soft_wrap=True)
+        print_warning(error, "failed sample")
     if errors:
         err_console.print(f"{len(saved.samples)} of {args.samples} samples completed; the trace keeps those")
     console.print(f"saved {saved.path}", markup=False, soft_wrap=True)
@@ -406,8 +406,7 @@ def _batch(problems, args, settings, skipped=(), traced=None, stale=None) -> int
     _print_cautions({o.problem: list(o.cautions) for o in outcomes}, settings)
     for o in failed:
         if not o.unsent:  # an unsaved answer's line says where it is kept: one line each
-            err_console.print(f"{'unsaved' if o.unsaved else 'failed' if not o.ok else 'partial'} {o.problem}: {o.error}",
-                              markup=False, soft_wrap=True)
+            print_line(f"{'unsaved' if o.unsaved else 'failed' if not o.ok else 'partial'} {o.problem}: {o.error}")
     return _batch_exit(args, outcomes, failed)
 
 
