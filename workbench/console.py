@@ -142,8 +142,8 @@ def print_warning(line: str, label: str = "warning") -> None:
 
 
 def print_line(line: str) -> None:
-    """One line on stderr, printed as written. A file's name or a server's message may hold a line break ("a\nb.md"):
-    it is shown as \n, as Python writes it, so the line stays one line for the scripts that read it."""
+    """One line on stderr, printed as written. A file's name or a server's message may hold a line break ("a\\nb.md"):
+    it is shown as \\n, as Python writes it, so the line stays one line for the scripts that read it."""
     err_console.print(line.replace("\n", "\\n"), markup=False, soft_wrap=True)
 
 
