@@ -112,7 +112,7 @@ def path_problem(path, want: str | None = None, write: bool = False) -> tuple[st
                 "(File name too long)", "give a shorter path")
     blocking = file_in_the_way(Path(full).parent)
     if blocking is not None:
-        return f"{blocking} is a file, not a folder", "give a path whose folders are folders"
+        return f"{blocking} is a file, not a folder", "give a path under a folder, not under that file"
     if want == "file" and os.path.isdir(full):
         return "it is a folder, not a file", "give a file's name"
     if want == "folder" and os.path.lexists(full) and not os.path.isdir(full):
