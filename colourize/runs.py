@@ -279,19 +279,27 @@ class OtherSettings(TrainingError):
     a caller that ran another command (a sweep) names its own with resumed_with, in the same words."""
 
     @classmethod
-    def of(cls, run_dir: Path, detail: str, model: str | None, flags: list[str], command: str | None = None):
-        """model: the run's, where the model is one of the settings that differ; flags: the others, as flags."""
+    def of(cls, run_dir: Path, detail: str, model: str | None, flags: list[str], command: str | None = None,
+           swept: str | None = None):
+        """model: the run's, where the model is one of the settings that differ; flags: the others, as flags;
+        swept: the setting a sweep's values set (no flag to leave out: where it differs, the run is not the sweep's)."""
         command = command or f"train {model}"
-        fix = ([f"resume it with `{command}`"] if model else []) + \
-            ([f"leave out {', '.join(flags)} (flags left out take the run's own)"] if flags else [])
+        if swept and f"--{swept}" in flags:
+            fix = [f"move {run_dir} aside (it was not trained with the {swept} its folder's name says); "
+                   f"`{command}` then trains it anew"]
+        else:
+            fix = ([f"resume it with `{command}`"] if model else []) + \
+                ([f"leave out {', '.join(flags)} (flags left out take the run's own)"] if flags else [])
         exc = cls(f"checkpoint in {run_dir} was made with other settings ({detail})",
                   f"{' and '.join(fix)}, or {command.split()[0]} into a new --out folder")
-        exc.run_dir, exc.detail, exc.model, exc.flags = run_dir, detail, model, flags  # kept when pickled (__reduce__)
+        # kept when pickled (__reduce__)
+        exc.run_dir, exc.detail, exc.model, exc.flags, exc.swept = run_dir, detail, model, flags, swept
         return exc
 
-    def resumed_with(self, command: str) -> "OtherSettings":
-        """The same error, its fix naming `command` (e.g. `sweep seed 0 1 --model unet`) in place of `train MODEL`."""
-        return OtherSettings.of(self.run_dir, self.detail, self.model, self.flags, command)
+    def resumed_with(self, command: str, swept: str | None = None) -> "OtherSettings":
+        """The same error, its fix naming `command` (e.g. `sweep seed 0 1 --model unet`) in place of `train MODEL`,
+        and with `swept` (the sweep's setting) a run trained with another value of it to be moved aside."""
+        return OtherSettings.of(self.run_dir, self.detail, self.model, self.flags, command, swept)
 
 
 def _differ(saved: dict, config: dict, movable: tuple[str, ...] = ()) -> list[str]:

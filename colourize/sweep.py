@@ -66,7 +66,7 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         at = [] if out_dir.resolve() == runs_dir() else ["--out", str(out_dir)]
         model = ["--model", exc.model] if exc.model else []
         again = ["sweep", param, *map(str, values), *model, *at, "--resume"]  # only a resume meets a checkpoint
-        raise exc.resumed_with(paste_command(again)) from None
+        raise exc.resumed_with(paste_command(again), swept=param) from None
     rows = []
     for value, task, metrics in zip(values, tasks, results):
         final = metrics["final"]

@@ -1375,6 +1375,33 @@ def test_a_sweep_meeting_a_run_of_another_model_names_the_sweep_command_that_res
     assert tree() == before
 
 
+def test_a_sweep_run_trained_with_another_swept_value_is_to_be_moved_aside_not_its_flag_left_out(project, synth, pal,
+                                                                                                capsys):
+    """A run in sweep-seed1 trained by hand with --seed 5 got 'leave out --seed' on `sweep seed 0 1 --resume`, though no
+    --seed was given (the swept values set it, and --seed beside them is refused): the run is no run of the sweep, and
+    the fix says to move it aside, after which the printed command trains seed 1 anew. Nothing is touched."""
+    import shutil
+
+    flags = ["--epochs", "1", "--num-filters", "4", "--limit", "20", "--batch-size", "5", "--data", str(synth),
+             "--palette", pal, "--json"]
+    out = project / "sw"
+    assert cli.main(["sweep", "seed", "0", "1", "--model", "unet", "--out", str(out), *flags]) == 0
+    odd = out / "sweep-seed1"
+    shutil.rmtree(odd)
+    assert cli.main(["train", "unet", "--seed", "5", "--out", str(odd), *flags]) == 0
+    tree = lambda: {p: p.read_bytes() if p.is_file() else "folder" for p in out.rglob("*")}  # noqa: E731
+    before = tree()
+    capsys.readouterr()
+    again = ["sweep", "seed", "0", "1", "--model", "unet", "--out", str(out), "--resume"]
+    err = _one_line_error(capsys, cli.main([*again, "--epochs", "2"]), f"checkpoint in {odd}", "(seed: run has 5, asked 1)",
+                          f"move {odd} aside", f"`sweep seed 0 1 --out {out} --resume` then trains it anew")
+    assert "--seed" not in err
+    assert tree() == before
+    shutil.move(odd, project / "aside")  # as the fix says: the printed command then resumes the sweep
+    assert cli.main(["sweep", "seed", "0", "1", "--out", str(out), "--resume", "--json"]) == 0
+    assert json.loads((odd / "config.json").read_text())["settings"]["seed"] == 1
+
+
 def test_resuming_a_sweep_whose_palette_file_is_gone_names_the_file(project, synth, pal, capsys):
     common = ["--model", "poolupsample", "--epochs", "1", "--num-filters", "4", "--data", str(synth), "--palette", pal]
     assert cli.main(["sweep", "seed", "0", "1"] + common + ["--json"]) == 0
