@@ -280,26 +280,31 @@ class OtherSettings(TrainingError):
 
     @classmethod
     def of(cls, run_dir: Path, detail: str, model: str | None, flags: list[str], command: str | None = None,
-           swept: str | None = None):
+           swept: str | None = None, given: frozenset[str] | None = None):
         """model: the run's, where the model is one of the settings that differ; flags: the others, as flags;
-        swept: the setting a sweep's values set (no flag to leave out: where it differs, the run is not the sweep's)."""
+        swept: the setting a sweep's values set, given: the flags its command gave (None: all). A swept setting or
+        one not given (a resumed sweep takes those from its first run) is no flag to leave out: the run is not the
+        sweep's."""
         command = command or f"train {model}"
-        if swept and f"--{swept}" in flags:
-            fix = [f"move {run_dir} aside (it was not trained with the {swept} its folder's name says); "
-                   f"`{command}` then trains it anew"]
+        stray = [f for f in flags if f == f"--{swept}" or given is not None and f not in given] if swept else []
+        if stray:
+            why = " or ".join(f"the {swept} its folder's name says" if f == f"--{swept}" else f"the sweep's {f[2:]}"
+                              for f in stray)
+            fix = [f"move {run_dir} aside (it was not trained with {why}); `{command}` then trains it anew"]
         else:
             fix = ([f"resume it with `{command}`"] if model else []) + \
                 ([f"leave out {', '.join(flags)} (flags left out take the run's own)"] if flags else [])
         exc = cls(f"checkpoint in {run_dir} was made with other settings ({detail})",
                   f"{' and '.join(fix)}, or {command.split()[0]} into a new --out folder")
         # kept when pickled (__reduce__)
-        exc.run_dir, exc.detail, exc.model, exc.flags, exc.swept = run_dir, detail, model, flags, swept
+        exc.run_dir, exc.detail, exc.model, exc.flags = run_dir, detail, model, flags
         return exc
 
-    def resumed_with(self, command: str, swept: str | None = None) -> "OtherSettings":
-        """The same error, its fix naming `command` (e.g. `sweep seed 0 1 --model unet`) in place of `train MODEL`,
-        and with `swept` (the sweep's setting) a run trained with another value of it to be moved aside."""
-        return OtherSettings.of(self.run_dir, self.detail, self.model, self.flags, command, swept)
+    def resumed_with(self, command: str, swept: str | None = None,
+                     given: frozenset[str] | None = None) -> "OtherSettings":
+        """The same error, its fix naming `command` (e.g. `sweep seed 0 1 --model unet`) in place of `train MODEL`;
+        with `swept`, a run trained with another value of it (or of a setting not in `given`) is to be moved aside."""
+        return OtherSettings.of(self.run_dir, self.detail, self.model, self.flags, command, swept, given)
 
 
 def _differ(saved: dict, config: dict, movable: tuple[str, ...] = ()) -> list[str]:

@@ -30,10 +30,11 @@ def run_dir_for(out_dir: Path, param: str, value: int) -> Path:
 
 
 def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, resume: bool = False,
-              reporter_for=lambda value: Reporter(), jobs: int = 1) -> dict:
+              reporter_for=lambda value: Reporter(), jobs: int = 1, given: frozenset[str] | None = None) -> dict:
     """Runs go to out_dir/sweep-<prefix><value>/; the summary to out_dir/sweep-<param>.json and .png.
 
-    jobs > 1 trains that many runs at once in worker processes (see colourize.parallel)."""
+    jobs > 1 trains that many runs at once in worker processes (see colourize.parallel). given: the settings' flags
+    the command gave (e.g. --lr), the others taken from a run of the sweep (None: every setting given)."""
     field, _, scale = SWEEPABLE[param]
     unreadable = None
     try:  # the colour count the runs record (see train.with_palette_file_colours)
@@ -66,7 +67,7 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         at = [] if out_dir.resolve() == runs_dir() else ["--out", str(out_dir)]
         model = ["--model", exc.model] if exc.model else []
         again = ["sweep", param, *map(str, values), *model, *at, "--resume"]  # only a resume meets a checkpoint
-        raise exc.resumed_with(paste_command(again), swept=param) from None
+        raise exc.resumed_with(paste_command(again), swept=param, given=given) from None
     rows = []
     for value, task, metrics in zip(values, tasks, results):
         final = metrics["final"]

@@ -1375,11 +1375,18 @@ def test_a_sweep_meeting_a_run_of_another_model_names_the_sweep_command_that_res
     assert tree() == before
 
 
+@pytest.mark.parametrize("odd_flags,detail,why", [
+    (["--seed", "5"], "(seed: run has 5, asked 1)", "the seed its folder's name says"),
+    (["--seed", "1", "--lr", "0.01"], "(lr: run has 0.01, asked 0.001)", "the sweep's lr"),
+])
 def test_a_sweep_run_trained_with_another_swept_value_is_to_be_moved_aside_not_its_flag_left_out(project, synth, pal,
-                                                                                                capsys):
+                                                                                                capsys, odd_flags,
+                                                                                                detail, why):
     """A run in sweep-seed1 trained by hand with --seed 5 got 'leave out --seed' on `sweep seed 0 1 --resume`, though no
-    --seed was given (the swept values set it, and --seed beside them is refused): the run is no run of the sweep, and
-    the fix says to move it aside, after which the printed command trains seed 1 anew. Nothing is touched."""
+    --seed was given (the swept values set it, and --seed beside them is refused); one trained with --lr 0.01 got
+    'leave out --lr', though the sweep took its lr from its other run, not from a flag. Neither run is the sweep's: the
+    fix says to move it aside, after which the printed command trains seed 1 anew. Nothing is touched. A flag the user
+    did give is still the one to leave out."""
     import shutil
 
     flags = ["--epochs", "1", "--num-filters", "4", "--limit", "20", "--batch-size", "5", "--data", str(synth),
@@ -1388,15 +1395,19 @@ def test_a_sweep_run_trained_with_another_swept_value_is_to_be_moved_aside_not_i
     assert cli.main(["sweep", "seed", "0", "1", "--model", "unet", "--out", str(out), *flags]) == 0
     odd = out / "sweep-seed1"
     shutil.rmtree(odd)
-    assert cli.main(["train", "unet", "--seed", "5", "--out", str(odd), *flags]) == 0
+    assert cli.main(["train", "unet", *odd_flags, "--out", str(odd), *flags]) == 0
     tree = lambda: {p: p.read_bytes() if p.is_file() else "folder" for p in out.rglob("*")}  # noqa: E731
     before = tree()
     capsys.readouterr()
     again = ["sweep", "seed", "0", "1", "--model", "unet", "--out", str(out), "--resume"]
-    err = _one_line_error(capsys, cli.main([*again, "--epochs", "2"]), f"checkpoint in {odd}", "(seed: run has 5, asked 1)",
-                          f"move {odd} aside", f"`sweep seed 0 1 --out {out} --resume` then trains it anew")
-    assert "--seed" not in err
+    err = _one_line_error(capsys, cli.main([*again, "--epochs", "2"]), f"checkpoint in {odd}", detail,
+                          f"move {odd} aside (it was not trained with {why})",
+                          f"`sweep seed 0 1 --out {out} --resume` then trains it anew")
+    assert "leave out" not in err
     assert tree() == before
+    (out / "sweep-seed.json").unlink()  # a sweep stopped before its summary: a flag given is met by the checkpoint
+    _one_line_error(capsys, cli.main([*again, "--epochs", "2", "--kernel", "5"]), f"checkpoint in {out / 'sweep-seed0'}",
+                    "(kernel: run has 3, asked 5)", "leave out --kernel")
     shutil.move(odd, project / "aside")  # as the fix says: the printed command then resumes the sweep
     assert cli.main(["sweep", "seed", "0", "1", "--out", str(out), "--resume", "--json"]) == 0
     assert json.loads((odd / "config.json").read_text())["settings"]["seed"] == 1

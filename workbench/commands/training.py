@@ -271,7 +271,9 @@ def cmd_sweep(args) -> int:
     with _Bars(args.json) as bars:
         try:
             summary = run_sweep(args.param, args.values, base, out_dir, resume=args.resume, jobs=args.jobs,
-                                reporter_for=lambda v: bars.bar(f"{model} {args.param} {v}"))
+                                reporter_for=lambda v: bars.bar(f"{model} {args.param} {v}"),
+                                given=frozenset(f"--{k.replace('_', '-')}" for k in SETTINGS
+                                                if getattr(args, k) not in (None, False)))
         except (KeyboardInterrupt, WriteError) as exc:
             again = ["python", "cli.py", "sweep", args.param, *map(str, args.values), "--model", model, "--out",
                      str(out_dir), "--jobs", str(args.jobs), *_given_flags(args), "--resume"]
