@@ -16,7 +16,7 @@ from colourize.parallel import Task, train_many
 from colourize.train import Reporter, TrainConfig, images_digest, images_of, with_palette_file_colours
 from workbench.atomic import save_figure
 from workbench.console import paste_command
-from workbench.errors import DataError, TrainingError
+from workbench.errors import DataError, TrainingError, UsageError
 from workbench.paths import runs_dir
 
 # setting name on the command line -> (TrainConfig field, run-folder prefix, plot x scale)
@@ -36,6 +36,9 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     jobs > 1 trains that many runs at once in worker processes (see colourize.parallel). given: the settings' flags
     the command gave (e.g. --lr), the others taken from a run of the sweep (None: every setting given)."""
     field, _, scale = SWEEPABLE[param]
+    if field == "num_colours" and base.palette is not None:  # the file would set every run's count alike
+        raise UsageError(f"--palette {base.palette} sets the colour count, and a num-colours sweep fits a palette of "
+                         "each count by k-means", "leave out --palette, or sweep another setting with it")
     unreadable = None
     try:  # the colour count the runs record (see train.with_palette_file_colours)
         base = with_palette_file_colours(base)

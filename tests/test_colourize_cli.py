@@ -295,6 +295,11 @@ def test_sweep_num_colours_fits_each_count_and_a_palette_file_is_refused(project
     _one_line_error(capsys, cli.main(["sweep", "num-colours", "4", "8", *flags, "--num-colours", "6"]),
                     "--num-colours 6 conflicts with the swept num-colours values")
     _one_line_error(capsys, cli.main(["sweep", "num-colours", "8", "1", *flags]), "--num-colours 1 is not")
+    from colourize.sweep import run_sweep
+    from colourize.train import TrainConfig
+
+    with pytest.raises(UsageError, match="sets the colour count"):  # the library too: each run had the file's 6
+        run_sweep("num-colours", [4, 8], TrainConfig(epochs=1, limit=20, data=str(synth), palette=pal), project / "runs")
     assert not any((project / "runs").iterdir())
     assert cli.main(["sweep", "num-colours", "4", "8", *flags, "--json"]) == 0, capsys.readouterr().err
     out = json.loads(capsys.readouterr().out)

@@ -256,9 +256,6 @@ def cmd_sweep(args) -> int:
     if getattr(args, flag) is not None:
         raise UsageError(f"--{args.param} {getattr(args, flag)} conflicts with the swept {args.param} values",
                          f"leave --{args.param} out; the values after `sweep {args.param}` set it")
-    if args.param == "num-colours" and args.palette is not None:  # the file would set every run's count alike
-        raise UsageError(f"--palette {args.palette} sets the colour count, and a num-colours sweep fits a palette of "
-                         "each count by k-means", "leave out --palette, or sweep another setting with it")
     repeated = sorted({v for v in args.values if args.values.count(v) > 1})
     if repeated:
         raise UsageError(f"{args.param} {', '.join(map(str, repeated))} given more than once", "list each value once")
