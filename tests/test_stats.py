@@ -276,3 +276,20 @@ def test_the_difference_s_interval_resamples_both_types_independently_and_tests_
     assert difference_interval(low, high, seed=1) == difference_interval(low, high, seed=1)  # seeded
     assert difference_interval(low[:4], high) == (None, "4 problems: too few for an interval (it needs 5)")
     assert difference_interval(low, [[1.0]] * 6) == (None, "all 6 answers scored 1.00: no spread to resample")
+
+
+def test_a_types_kept_draws_follow_its_scores_not_the_list_that_held_them():
+    """type_interval and difference_interval share a Type's first draws (kept per process): a list changed after a
+    call gets the draws of what it holds now, the figures of drawing it anew."""
+    from workbench import stats
+
+    def anew(scores):
+        return stats._percentiles(stats._resampled_means(scores, stats.RESAMPLES, np.random.default_rng(stats.SEED)),
+                                  0.95)
+
+    scores = [[1.0, 0.0], [1.0], [0.0], [1.0, 1.0], [0.0, 0.5]]
+    assert type_interval(scores) == (anew(scores), None)
+    scores[1][0] = 0.0
+    scores.append([1.0])
+    before = type_interval([[1.0, 0.0], [1.0], [0.0], [1.0, 1.0], [0.0, 0.5]])
+    assert type_interval(scores) == (anew(scores), None) != before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from test_verify import CONV, DL_TEX, ETA_TEX, make_project
 
@@ -760,6 +761,30 @@ def test_each_types_interval_is_bootstrapped_once_per_study(capsys, monkeypatch)
     assert len(calls) == 3  # one per Type of the one column
     assert [(r["type"], r["groups"]["m"]["ci_low"], r["groups"]["m"]["ci_high"]) for r in data["by_type"]] == \
         [(1, 0.4, 1.0), (2, 0.2, 1.0), (4, 0.7, 1.0)]  # the figures of test_intervals_per_type_and_whether_...
+
+
+def test_a_rise_draws_only_its_higher_types_resamples_anew(monkeypatch):
+    """type_order() bootstrapped both Types of every rise anew, though the lower Type's draws in a difference
+    interval are the very ones its own interval drew (the same seeded generator, drawn first): each rise now draws
+    only the higher Type's, from the generator where the lower Type's left it, and the figures are those of drawing
+    both anew."""
+    from workbench import stats
+
+    scores = {1: [0.0, 0.0, 1.0, 0.0, 0.0], 2: [1.0, 0.0, 1.0, 0.0, 1.0], 3: [1.0, 1.0, 0.0, 1.0, 0.5],
+              4: [1.0, 1.0, 1.0, 1.0, 0.5]}
+    drawn = []
+    plain = stats._resampled_means
+    monkeypatch.setattr(stats, "_resampled_means", lambda s, *a: drawn.append(len(s)) or plain(s, *a))
+    study = _synthetic(scores)
+    study.by_type()  # each Type's interval
+    drawn.clear()
+    order = study.type_order()["m"]
+    assert order["rises"] == [[1, 2], [1, 3], [1, 4], [2, 3], [2, 4], [3, 4]] and len(drawn) == 6  # not 12
+    for (a, b), ci in zip(order["rises"], order["difference_ci"]):
+        rng = np.random.default_rng(stats.SEED)  # the two-stage draws of both Types, one generator, lower Type first
+        low = plain([[v] for v in scores[a]], stats.RESAMPLES, rng)
+        high = plain([[v] for v in scores[b]], stats.RESAMPLES, rng)
+        assert ci == list(np.percentile(high - low, [2.5, 97.5]))
 
 
 def test_by_type_follows_a_study_changed_after_it_was_computed():

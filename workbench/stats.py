@@ -13,6 +13,7 @@ deterministic: the same data give the same numbers.
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 from itertools import combinations
 from math import factorial, prod, sqrt
 
@@ -156,6 +157,22 @@ def _resampled_means(scores, resamples: int, rng) -> np.ndarray:
     return means
 
 
+@lru_cache(maxsize=256)  # a study's columns x Types; 10,000 floats each
+def _first_draws(scores: tuple[tuple[float, ...], ...], resamples: int, seed: int) -> tuple[np.ndarray, dict]:
+    """A Type's resampled means drawn first from a generator seeded with `seed`, and the generator's state after
+    them: type_interval draws exactly these, and so does difference_interval for its lower Type (drawn first), so a
+    study draws them once for a Type's interval and all the rises it is the lower Type of. Read-only: shared."""
+    rng = np.random.default_rng(seed)
+    means = _resampled_means(scores, resamples, rng)
+    means.flags.writeable = False
+    return means, rng.bit_generator.state
+
+
+def _key(scores) -> tuple[tuple[float, ...], ...]:
+    """Each problem's scored answers as _first_draws' cache key (a caller's lists can change after a call)."""
+    return tuple(tuple(float(v) for v in s) for s in scores)
+
+
 def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
@@ -173,7 +190,7 @@ def type_interval(scores, level: float = 0.95, resamples: int = RESAMPLES,
     why = no_interval(scores)
     if why:
         return None, why
-    return _percentiles(_resampled_means(scores, resamples, np.random.default_rng(seed)), level), None
+    return _percentiles(_first_draws(_key(scores), resamples, seed)[0], level), None
 
 
 def difference_interval(low_type, high_type, level: float = 0.95, resamples: int = RESAMPLES,
@@ -188,6 +205,10 @@ def difference_interval(low_type, high_type, level: float = 0.95, resamples: int
     why = no_interval(low_type) or no_interval(high_type)
     if why:
         return None, why
+    # the lower Type's draws are its own interval's (_first_draws); the higher Type's follow them from the same
+    # generator, so they are independent of them. Its own interval's draws would not do: drawn from the same seed,
+    # two Types of like shape would be resampled alike, and their difference's spread lost
+    low_means, after = _first_draws(_key(low_type), resamples, seed)
     rng = np.random.default_rng(seed)
-    low_means = _resampled_means(low_type, resamples, rng)
+    rng.bit_generator.state = after
     return _percentiles(_resampled_means(high_type, resamples, rng) - low_means, level), None
