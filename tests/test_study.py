@@ -22,12 +22,13 @@ FREE_233 = "Adam with L2 is not weight decay."  # free text: unchecked without -
 
 
 def trace(root, pid: str, answers: list[str], model: str = "model-a", strategy: str = "direct", version: str | None = None,
-          started: str = "2026-01-01T00:00:00.000000Z", base_url: str = "http://fixture.invalid/v1"):
+          started: str = "2026-01-01T00:00:00.000000Z", base_url: str | None = "http://fixture.invalid/v1",
+          source: str = "manual"):
     """A trace with clearly fake content (tests only), written by the workbench's own writer in the temp project."""
     samples = [{"index": i, "messages": [{"role": "user", "content": "fixture prompt"},
                                          {"role": "assistant", "content": text}]} for i, text in enumerate(answers)]
     exchanges = [{"model": version}] if version else []
-    return write_trace({"schema": SCHEMA, "problem": pid, "pack": "a2", "strategy": strategy, "source": "manual",
+    return write_trace({"schema": SCHEMA, "problem": pid, "pack": "a2", "strategy": strategy, "source": source,
                         "provider": {"base_url": base_url}, "request": {"model": model, "n": len(answers)},
                         "exchanges": exchanges, "samples": samples, "started_at": started,
                         "finished_at": started}, root=root / "traces")
@@ -1351,6 +1352,32 @@ def test_a_column_whose_model_came_from_two_servers_says_so_and_by_provider_keep
     assert rows["3.1"]["model-a via http://fixture.invalid/v1"]["mean"] == 1.0
     assert _json(capsys, ["study", "--by", "model+strategy"])["mixed_providers"] == {"model-a / direct": {
         "http://fixture.invalid/v1": [2, 4], "http://gpu-box:8000/v1": [4]}}
+
+
+def test_imported_chats_are_one_provider_per_service_never_an_api_s(proj, capsys):
+    """An imported chat's provider is where it was held, its own (prompt --missing says it is no trace of the server
+    asked): but the share link a chat was imported with (--url https://chatgpt.com/share/...) made each conversation a
+    provider of its own, a column each under --by model+provider and one provider each in the mixed-providers line.
+    An import's provider is its service's address (scheme and host), marked imported, so a --url naming an API's
+    address is not counted as that API's result; a transcript that names none is 'an imported transcript'."""
+    for pid, answer, link in (("2.2.3", RIGHT_223, "https://chatgpt.com/share/abc"),
+                              ("3.1", WRONG_31, "https://chatgpt.com/share/def")):
+        trace(proj, pid, [answer], strategy="import", source="import", base_url=link)
+    trace(proj, "3.1", [RIGHT_31], strategy="import", source="import", base_url=None)
+    trace(proj, "2.2.3", [RIGHT_223], strategy="import", source="import", base_url="http://fixture.invalid/v1")
+    data = _json(capsys, ["study", "--by", "model+provider"])
+    assert data["groups"] == ["model-a via an imported transcript", "model-a via http://fixture.invalid (imported)",
+                              "model-a via http://fixture.invalid/v1", "model-a via https://chatgpt.com (imported)",
+                              "model-b via http://fixture.invalid/v1"]
+    rows = {r["problem"]: r["groups"] for r in data["by_problem"]}
+    assert rows["3.1"]["model-a via https://chatgpt.com (imported)"]["mean"] == 0.0
+    assert rows["2.2.3"]["model-a via https://chatgpt.com (imported)"]["mean"] == 1.0
+    assert rows["3.1"]["model-a via an imported transcript"]["mean"] == 1.0
+    data = _json(capsys, ["study"])
+    assert data["mixed_providers"]["model-a"] == {"an imported transcript": [4], "http://fixture.invalid (imported)": [2],
+                                                  "http://fixture.invalid/v1": [2, 4], "https://chatgpt.com (imported)": [2, 4]}
+    assert {a["provider"] for a in data["answers"] if a["strategy"] == "import"} == {
+        "an imported transcript", "http://fixture.invalid (imported)", "https://chatgpt.com (imported)"}
 
 
 def test_columns_whose_type_means_stand_on_different_problems_say_so(proj, capsys):

@@ -2,7 +2,7 @@
 
 `verify` judges the one trace a student's writeup shows; a study judges every sample of every intact
 trace with the same pack checks and groups the scores by model (the version the server reported),
-strategy, both, or model and provider (base URL). Per group and problem it keeps the mean score of the judged
+strategy, both, or model and provider (base URL; an imported chat's service: provider_of). Per group and problem it keeps the mean score of the judged
 answers (correct 1, partial its credit, incorrect 0); per Type label the mean of those problem means, so a problem
 sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
 the easiest for an LLM and Type 4 the hardest, so no Type's mean should rise above a lower Type's;
@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 from statistics import mean
+from urllib.parse import urlsplit
 
 from workbench.console import counted
 from workbench.errors import UsageError
@@ -50,7 +51,7 @@ class JudgedAnswer:
     caution: str = ""  # cut off at the token limit, filtered, refused or empty (Trace.cautions): scored as it came
     grader_model: str | None = None  # --judge: the model version that graded it (None: no grader did)
     from_cache: bool | None = None  # --judge: the grade was kept from an earlier run (.cache/judge/)
-    provider: str = ""  # the base URL the trace records: one model name on two servers can be two models
+    provider: str = ""  # provider_of(its trace): one model name on two servers can be two models
 
 
 @dataclass
@@ -171,7 +172,7 @@ class Study:
         size, quantisation or tag), which the column would average without a word; --by model+provider parts them."""
         if self.by not in ("model", "model+strategy"):
             return {}
-        return {g: kinds for g, kinds in self._types_by(lambda a: a.provider or "unknown provider").items()
+        return {g: kinds for g, kinds in self._types_by(lambda a: a.provider).items()
                 if len(kinds) > 1}
 
     def _types_by(self, kind) -> dict[str, dict[str, list[int]]]:
@@ -219,10 +220,20 @@ def studied_status(verdict) -> str:
     return verdict.status
 
 
+def provider_of(trace) -> str:
+    """Who answered, as columns tell providers apart: the base URL an API trace records; for an imported chat the
+    service it was held at (scheme and host: a share link is one conversation's, not a provider), marked imported, as
+    it is its own provider and never an API's result (prompt --missing says so too), or 'an imported transcript'."""
+    if trace.source != "import":
+        return trace.base_url or "unknown provider"
+    where = urlsplit(trace.base_url)
+    return f"{where.scheme}://{where.netloc} (imported)" if where.netloc else "an imported transcript"
+
+
 def group_of(trace, by: str) -> str:
     model = trace.model_version
     return {"model": model, "strategy": trace.strategy or "?", "model+strategy": f"{model} / {trace.strategy or '?'}",
-            "model+provider": f"{model} via {trace.base_url or 'unknown provider'}"}[by]
+            "model+provider": f"{model} via {provider_of(trace)}"}[by]
 
 
 def traces_to_judge(problems, pack: str, models: list[str] | None = None, strategies: list[str] | None = None):
@@ -362,7 +373,7 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
             graded = next((d for d in v.details if "from_cache" in d), {})
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
                                         trace.path.name, i, status, score, v.reason,
-                                        caution, graded.get("grader_model"), graded.get("from_cache"), trace.base_url))
+                                        caution, graded.get("grader_model"), graded.get("from_cache"), provider_of(trace)))
     traced = {p.id for p, _ in pairs}
     return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
                  skipped=skipped, untraced=[p.id for p in problems if p.id not in traced], by=by)
