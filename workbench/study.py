@@ -4,8 +4,8 @@
 trace with the same pack checks and groups the scores by model (the version the server reported),
 strategy, both, or model and provider (base URL; an imported chat's service: provider_of). Per group and problem it
 keeps the mean score of the judged answers (correct 1, partial its credit, incorrect 0); per Type label the mean of
-those problem means, so a problem sampled ten times weighs as much as one sampled once. The handout's labels say Type 1 problems are
-the easiest for an LLM and Type 4 the hardest, so no Type's mean should rise above a lower Type's;
+those problem means, so a problem sampled ten times weighs as much as one sampled once. The handout's labels say
+Type 1 problems are the easiest for an LLM and Type 4 the hardest, so no Type's mean should rise above a lower Type's;
 `type_order` names every pair of Types where one does, with the 95 % interval of the difference of their means (a
 seeded two-stage bootstrap over each Type's problems and their answers, the two Types resampled independently; none
 below stats.MIN_PROBLEMS problems or for answers all alike, so the rise is not tested): the labels' order is broken
