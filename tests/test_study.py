@@ -863,8 +863,11 @@ def test_a_types_cell_counts_the_problems_answered_but_not_scored(capsys):
     assert table[1]["m"]["unscored_problems"] == ["1.2", "1.3", "1.4"] and table[2]["m"]["problems"] == 0
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
-    assert "0.50 no interval (2, 2) +3 unscored" in out and "— +1 unscored" in out
+    assert "0.50 no interval (2, 2) +3 unscored problems" in out and "— +1 unscored problem │" in out
     assert "0.50 no interval (1, 1) │" in out  # none unscored: no count
+    # the problem table's "+1 unscored" counts a problem's answers: the Type table's said "+3 unscored" beside
+    # "(problems, answers scored)", a count of problems an instructor could take for answers
+    assert out.count("— +1 unscored │") == 4 and "+3 unscored │" not in out
 
 
 def test_the_order_line_does_not_contradict_the_statistic(capsys):

@@ -141,7 +141,8 @@ def _type_cell(row: dict) -> str:
     """A Type's mean, its 95 % interval (none for too few problems), (problems, answers scored) and the problems
     answered with none scored: the mean stands on fewer problems than were asked, and a dash alone is never asked."""
     unscored = len(row["unscored_problems"])
-    extra = f" [dim]+{unscored} unscored[/]" if unscored else ""  # problems, as the title says
+    # named problems: the problem table's "+N unscored" counts answers, and this one sits beside answers scored
+    extra = f" [dim]+{counted(unscored, 'unscored problem')}[/]" if unscored else ""
     if row["mean"] is None:
         return f"[dim]—[/]{extra}"
     ci = f"[{row['ci_low']:.2f}, {row['ci_high']:.2f}]" if row["ci_low"] is not None else "[dim]no interval[/]"
