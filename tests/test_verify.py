@@ -768,6 +768,19 @@ def test_cli_check_refuses_an_answer_with_two_solution_sections(proj, tmp_path, 
     assert "the text has two “## Solution” sections" in err and err.count("\n") == 1
 
 
+def test_cli_check_refuses_a_solution_file_whose_front_matter_is_not_closed_as_verify_does(proj, capsys):
+    """A solution file without the `---` that closes its front matter was checked as plain text by `check` (its
+    answer found in the prose: `correct`, exit 0), while verify and build-writeup refuse the same file: the student
+    checked it as the README says, then the build failed. check names it in one line, with verify's words."""
+    path = write_solution(proj, "3.1", "answer:\n  feature: edges\n", solution=f"The result is {CONV}; it sharpens edges.")
+    path.write_text(path.read_text().replace("---\n\n## Solution", "\n## Solution"))
+    assert main(["check", "3.1", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: front matter is not closed") and "`---`" in err and err.count("\n") == 1, err
+    report = verify.verify_pack("a2", ["3.1"])[0]
+    assert "front matter is not closed" in " ".join(report.notes)  # the same file, as verify names it
+
+
 def test_cli_check_refuses_cites_that_are_not_a_mapping(proj, tmp_path, capsys):
     path = tmp_path / "answer.md"
     path.write_text(f'---\nproblem: "3.1"\ncites: [unet.val_acc, 60.9]\n---\n\n## Solution\n\n{CONV}\n')

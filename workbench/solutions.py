@@ -94,8 +94,6 @@ def parse_solution(path: Path) -> Solution:
     except ProblemError as exc:
         raise _err(path, exc.message, exc.fix) from None
     if front is None:
-        if re.match(r"\A\ufeff?---\s*\n", text):
-            raise _err(path, "front matter is not closed", "end it with a line `---` before the `## Solution` section")
         raise _err(path, "no YAML front matter", "start the file with a `---` block holding `problem: <id>`")
     unknown = sorted(set(front) - set(FRONT_KEYS))
     if unknown:
@@ -162,9 +160,11 @@ def trace_pin(text: str, front: dict) -> str | None:
 
 
 def split_front_matter(text: str) -> tuple[dict | None, str]:
-    """(front matter, body) of a Markdown text; (None, text) when it has none."""
+    """(front matter, body) of a Markdown text; (None, text) when it has none; an unclosed one is refused."""
     text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors put first
     match = _FRONT.match(text)
+    if not match and re.match(r"---\s*\n", text):  # else check read it as plain text where verify refuses it
+        raise ProblemError("front matter is not closed", "end it with a line `---` before the `## Solution` section")
     if not match:
         return None, text
     try:
