@@ -57,6 +57,37 @@ def test_a_broken_solution_file_is_named_with_what_is_wrong(tmp_path, front, mes
     assert err.value.message == f"{path}: {message}" or err.value.message.startswith(f"{path}: {message}:")
 
 
+@pytest.mark.parametrize("value, shown", [
+    (r'"\frac{n}{2}"', r"\f"),  # YAML read \f as a form feed: 'unknown symbol rac' in a formula that is right
+    (r'"\eta / 2"', r"\e"),  # \e: an escape character, so the answer read 'ta / 2'
+    (r'"a^\top X"', r"\t"),  # \t: a tab
+    (r'"\nabla L"', r"\n"),  # \n: a line break
+])
+def test_tex_in_double_quotes_is_named_not_read_as_yaml_escapes(tmp_path, value, shown):
+    """In YAML's double quotes a backslash starts an escape: `eta_star: "\frac{n}{2}"` loaded as a form feed and
+    'rac{n}{2}', judged as an unknown symbol 'rac', a right answer the student could not see was misread."""
+    path = tmp_path / "2.2.3.md"
+    path.write_text(f'---\nproblem: "2.2.3"\nanswer:\n  eta_star: {value}\n---\n\n## Solution\n\nx\n')
+    with pytest.raises(ProblemError) as err:
+        parse_solution(path)
+    assert err.value.message.startswith(f"{path}: malformed front matter at line 4: {value} is in double quotes")
+    assert shown in err.value.message and "single quotes" in err.value.fix
+    # as the docs advise: single quotes, or each backslash doubled; plain text in double quotes stays fine
+    tex = value.strip('"')
+    for ok, read in ((f"'{tex}'", tex), (value.replace("\\", "\\\\"), tex), ('"O(1) \\"per\\" step"', 'O(1) "per" step')):
+        path.write_text(f'---\nproblem: "2.2.3"\nanswer:\n  eta_star: {ok}\n---\n\n## Solution\n\nx\n')
+        assert parse_solution(path).answer["eta_star"] == read
+
+
+def test_an_unknown_escape_in_double_quotes_says_to_use_single_quotes(tmp_path):
+    r"""`"\lVert a \rVert"` was 'found unknown escape character l', with the fix 'fix the YAML between the --- lines'."""
+    path = tmp_path / "2.2.3.md"
+    path.write_text('---\nproblem: "2.2.3"\nanswer:\n  eta_star: "\\lVert a \\rVert"\n---\n\n## Solution\n\nx\n')
+    with pytest.raises(ProblemError) as err:
+        parse_solution(path)
+    assert "found unknown escape character 'l'" in err.value.message and "single quotes" in err.value.fix
+
+
 @pytest.mark.parametrize("title", ["Solution", "Critique"])
 def test_a_second_section_of_the_same_read_title_is_refused_not_dropped(tmp_path, title):
     """The first of two `## Solution` sections was dropped without a word: checked, and typeset, was the last only."""

@@ -159,6 +159,27 @@ def trace_pin(text: str, front: dict) -> str | None:
     return raw if isinstance(raw, str) else str(pin)
 
 
+_SINGLE_QUOTES = "write TeX in single quotes (eta_star: '\\frac{n}{2}'), where a backslash is just a backslash"
+_TEX_ESCAPE = re.compile(r"\\(.)", re.S)  # YAML reads escapes pair by pair: `\\\\` is one backslash
+
+
+def _tex_in_double_quotes(front: str) -> None:
+    """Refuse `"\\frac{n}{2}"`: YAML reads `\\f` as a form feed, so the answer became 'rac{n}{2}' (an unknown symbol
+    'rac') without a visible sign; `\\eta`, `\\top`, `\\nabla`, `\\beta`, `\\vec` are escapes too."""
+    for token in yaml.scan(front):
+        if not (isinstance(token, yaml.ScalarToken) and token.style == '"'):
+            continue
+        raw = front[token.start_mark.index:token.end_mark.index]
+        for m in _TEX_ESCAPE.finditer(raw):
+            if m.group(1) in "abefnrtvNLP" and raw[m.end():m.end() + 1].isalpha():
+                shown = " ".join(raw.split())  # one line, however the value was wrapped
+                shown = shown if len(shown) <= 60 else shown[:57] + '..."'
+                word = m.group(0) + re.match(r"[A-Za-z]*", raw[m.end():]).group(0)
+                raise ProblemError(f"malformed front matter at line {token.start_mark.line + 2}: {shown} is in double "
+                                   f"quotes, where YAML reads the {m.group(0)} of {word} as an escape (a control "
+                                   "character), not TeX", _SINGLE_QUOTES)
+
+
 def split_front_matter(text: str) -> tuple[dict | None, str]:
     """(front matter, body) of a Markdown text; (None, text) when it has none; an unclosed one is refused."""
     text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors put first
@@ -169,11 +190,13 @@ def split_front_matter(text: str) -> tuple[dict | None, str]:
         return None, text
     try:
         front = yaml.safe_load(match.group(1)) or {}
+        _tex_in_double_quotes(match.group(1))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 2}" if mark else ""
+        quoted = getattr(exc, "context", None) == "while scanning a double-quoted scalar"
         raise ProblemError(f"malformed front matter{line}: {yaml_problem(exc)}",
-                           "fix the YAML between the `---` lines") from None
+                           _SINGLE_QUOTES if quoted else "fix the YAML between the `---` lines") from None
     except ValueError:  # int()'s limit on a number of over 4300 digits: not a YAMLError
         raise ProblemError("malformed front matter: a number in it is too long to read",
                            "fix the YAML between the `---` lines") from None
