@@ -494,7 +494,9 @@ def stale_traces(root: Path | None = None, keep=None, pack=None) -> list[tuple[T
     out = []
     for t in scan_traces(root=root)[0]:
         name = t.data.get("pack")
-        if not t.data.get("problem_sha256") or not isinstance(name, str) or (keep is not None and not keep(t.problem, t.data)):
+        if not t.data.get("problem_sha256") or not isinstance(name, str):
+            continue
+        if keep is not None and not keep(t.problem, t.data):
             continue
         if name not in packs:
             try:

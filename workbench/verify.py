@@ -650,9 +650,8 @@ def report_problem(ref, problem: Problem, ctx: CheckContext) -> ProblemReport:
     if trace:
         judged = check_trace(ref, problem, trace, ctx)
         if stale:  # judged against the question as it is now, which the model was not asked: said so
-            judged = [dataclasses.replace(v, reason="; ".join(x for x in (v.reason, stale) if x),
-                                          critique=f"{v.critique} Note: {stale}; this answer is to the question as it was.")
-                      for v in judged]
+            judged = [dataclasses.replace(v, reason="; ".join(x for x in (v.reason, stale) if x), critique=f"{v.critique} "
+                                          f"Note: {stale}; this answer is to the question as it was.") for v in judged]
         verdicts.extend(judged)
     required = tuple(problem.deliverables)
     missing = [d for d in required if not present.get(d)]

@@ -491,7 +491,8 @@ def _build(pack: Pack, out_dir: Path, name, student_id, verify: bool, notebook: 
                  if e.pick.issue not in ("unreadable", "pin-not-found") for bad in e.pick.unreadable]
     warnings += [f"{e.problem.id}: showing the newest intact trace {e.pick.trace.path.name}; newer, edited: "
                  f"{', '.join(e.pick.passed_over)} (see `python cli.py traces verify`)" for e in entries if e.pick.passed_over]
-    warnings += [f"{e.problem.id}: {note}; trace {e.pick.trace.path.name} is shown; {mend_stale(e.pick.trace, e.problem)}"
+    warnings += [f"{e.problem.id}: {note}; trace {e.pick.trace.path.name} is shown; "
+                 f"{mend_stale(e.pick.trace, e.problem)}"
                  for e in entries if e.pick.usable and (note := stale_note(e.pick.trace, e.problem))]
     asset_dir = out_dir / ASSETS
     asset_dir.mkdir(exist_ok=True)
