@@ -92,8 +92,8 @@ def resolve_settings(*, model: str | None = None, base_url: str | None = None, t
                               "give --base-url an http(s) URL, e.g. http://localhost:11434/v1, or drop it") from None
         if source == "file":  # a table handed in: load_config names the file itself
             raise ConfigError(f"{CONFIG_FILES}: [llm] base_url: {exc.message}", exc.fix) from None
-        raise ConfigError(f"OPENAI_BASE_URL: {exc.message}", f"set OPENAI_BASE_URL to an http(s) URL, "
-                          f"e.g. https://api.openai.com/v1, or unset it") from None
+        raise ConfigError(f"OPENAI_BASE_URL: {exc.message}", "set OPENAI_BASE_URL to an http(s) URL, "
+                          "e.g. https://api.openai.com/v1, or unset it") from None
     settings = Settings(
         base_url=url, model=str(pick(model, "model", "OPENAI_MODEL", DEFAULT_MODEL)),
         temperature=pick(temperature, "temperature"), top_p=pick(top_p, "top_p"), seed=seed,
