@@ -548,6 +548,16 @@ def test_unreadable_trace_is_a_warning_and_the_good_one_is_still_shown(fx, capsy
     assert f"unreadable trace {bad}: not valid UTF-8 text" in out and "foreign.json: not a workbench.trace/1" in out
 
 
+def test_a_warning_naming_a_trace_file_with_a_line_break_stays_one_line(fx, capsys):
+    """build-writeup's warnings name files, whose names may hold a line break: the unreadable trace's warning ran over
+    two lines, the second naming nothing; the break is shown as \\n, as in every warning and error line."""
+    (fx / "traces" / "1.1" / "zz\nbad.json").write_bytes(b"\xff\xfe")
+    rc, _ = _build(fx, "--no-verify")
+    lines = [line for line in capsys.readouterr().err.splitlines() if "bad.json" in line]
+    assert rc == 0 and lines == [f"warning: unreadable trace {fx / 'traces' / '1.1'}/zz\\nbad.json: not valid UTF-8 text "
+                                 "(see `python cli.py traces verify`)"], lines
+
+
 def test_a_trace_that_cannot_be_shown_is_a_box_naming_it_without_the_home_folder(fx, capsys):
     """The PDF is handed in: the box names the trace file relative to the project, as every other path in it."""
     for pid in ("1.2", "1.4"):

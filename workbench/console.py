@@ -142,9 +142,14 @@ def print_warning(line: str, label: str = "warning") -> None:
 
 
 def print_line(line: str) -> None:
-    """One line on stderr, printed as written. A file's name or a server's message may hold a line break ("a\\nb.md"):
-    it is shown as \\n, as Python writes it, so the line stays one line for the scripts that read it."""
-    err_console.print(line.replace("\n", "\\n"), markup=False, soft_wrap=True)
+    """One line on stderr, printed as written (one_line)."""
+    err_console.print(one_line(line), markup=False, soft_wrap=True)
+
+
+def one_line(text: str) -> str:
+    """A file's name or a server's message may hold a line break ("a\\nb.md"): it is shown as \\n, as Python writes
+    it, so a line that quotes it stays one line for the scripts that read it."""
+    return text.replace("\n", "\\n")
 
 
 def _finite(data):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.commands.catalog import add_pack_option
-from workbench.console import console, counted, err_console, external, fmt_points
+from workbench.console import console, counted, err_console, external, fmt_points, one_line
 from workbench.paths import path_arg
 
 
@@ -33,7 +33,7 @@ def cmd_build_writeup(args) -> int:
     print_checklist(result)
     # warnings on stderr, as every command's: `build-writeup > report.txt` must still show them
     for line in result.warnings:  # file names and pandoc's text may hold [brackets]: never markup
-        err_console.print(f"[yellow]warning:[/] {external(line)}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {external(one_line(line))}", markup=True, highlight=False, soft_wrap=True)
     for path in (result.pdf, result.markdown, result.typst, result.notebook):
         if path is not None:
             console.print(f"wrote {path}", markup=False, soft_wrap=True)
