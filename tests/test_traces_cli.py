@@ -2293,3 +2293,14 @@ def test_a_warning_naming_a_trace_file_with_a_line_break_stays_one_line(wb):
     assert [n[:5] for n in notes] == ["note:"], err
     assert line.startswith("warning: unreadable trace ") and line.endswith("/odd\\nname.json: not valid JSON (line 1); "
                                                                              "not cited"), line
+
+
+def test_traces_lists_and_verifies_a_file_with_a_line_break_in_its_name_on_one_line(wb):
+    """`traces` and `traces verify` give each unreadable or failed file one line naming it, for scripts to read: a
+    file name holding a line break ran over two, the second naming no file; the break is shown as \\n."""
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    (wb.root / "traces" / "1.3" / "odd\nname.json").write_text("{")
+    for argv, word in ((("traces",), "UNREADABLE"), (("traces", "verify"), "FAILED")):
+        code, out, _ = wb.run(*argv)
+        lines = [line for line in out.splitlines() if "name.json" in line]
+        assert lines == [f"{word} {wb.root / 'traces' / '1.3'}/odd\\nname.json: not valid JSON (line 1)"], out

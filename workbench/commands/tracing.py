@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from workbench.commands.catalog import add_pack_option
-from workbench.console import console, external, print_json, print_warning
+from workbench.console import console, external, one_line, print_json, print_warning
 from workbench.errors import MissingWorkError, UsageError, WorkbenchError
 from workbench.paths import path_arg
 
@@ -159,7 +159,7 @@ def _list(problem_id: str | None, args) -> int:
         for t in traces:
             console.print(f"[dim]{external(t.short_hash)}[/] {cite(t)}", soft_wrap=True, highlight=False)
     for f, why in bad:
-        console.print(f"[bold red]UNREADABLE[/] {external(f'{f}: {why}')}", soft_wrap=True, highlight=False)
+        console.print(f"[bold red]UNREADABLE[/] {external(one_line(f'{f}: {why}'))}", soft_wrap=True, highlight=False)
     unreadable = f", {len(bad)} unreadable" if bad else ""
     console.print(f"{len(traces)} trace(s){unreadable}; check them with `python cli.py traces verify`")
     return 0
@@ -189,9 +189,9 @@ def _verify(_, args) -> int:
                                "fix": mend_stale(t, p)} for t, p, note in stale]})
         return 1 if bad else 0
     for f, why in bad:
-        console.print(f"[bold red]FAILED[/] {external(f'{f}: {why}')}", soft_wrap=True)
+        console.print(f"[bold red]FAILED[/] {external(one_line(f'{f}: {why}'))}", soft_wrap=True)
     for t, p, note in stale:
-        console.print(f"[bold yellow]STALE[/] {external(f'{t.path}: {note}; {mend_stale(t, p)}')}", soft_wrap=True)
+        console.print(f"[bold yellow]STALE[/] {external(one_line(f'{t.path}: {note}; {mend_stale(t, p)}'))}", soft_wrap=True)
     also = f"; {len(stale)} stale (see above)" if stale else ""
     if bad:
         console.print(f"{len(bad)} of {count} trace(s) failed verification — restore them with `git checkout -- traces/` "
