@@ -42,8 +42,9 @@ def fit_palette(images: torch.Tensor, k: int = 24, seed: int = 0, pixels: int = 
     if len(x) < k:
         raise DataError(f"k-means needs at least {k} pixels, got {len(x)}", _fewer_colours_fix(distinct))
     if distinct < k:  # k centres would repeat a colour, whose second label nearest-colour never gives
-        raise DataError(f"k-means needs {k} colours but finds only {distinct} distinct colour{'s' if distinct > 1 else ''} "
-                        f"among the {len(x):,} training pixels{' sampled' if sampled else ''}", _fewer_colours_fix(distinct))
+        raise DataError(f"k-means needs {k} colours but finds only {distinct} distinct "
+                        f"colour{'s' if distinct > 1 else ''} among the {len(x):,} training pixels"
+                        f"{' sampled' if sampled else ''}", _fewer_colours_fix(distinct))
     runs = [_lloyd(x, _kmeans_pp(x, k, g), iterations) for _ in range(n_init)]
     return min(runs, key=lambda r: r[1])[0].float()
 

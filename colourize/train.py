@@ -282,9 +282,9 @@ def refuse_other_colour_count(cfg: TrainConfig) -> None:
     with_palette_file_colours), so K would be dropped without a word."""
     k = len(cpal.load_palette(cfg.palette)[0])
     if k != cfg.num_colours:
-        raise UsageError(f"--num-colours {cfg.num_colours} asks for {cfg.num_colours} colours, but --palette {cfg.palette} "
-                         f"holds {k} colours", f"leave out --num-colours (the palette file sets the count), or --palette "
-                         f"to fit {cfg.num_colours} colours by k-means")
+        raise UsageError(f"--num-colours {cfg.num_colours} asks for {cfg.num_colours} colours, but --palette "
+                         f"{cfg.palette} holds {k} colours", "leave out --num-colours (the palette file sets the "
+                         f"count), or --palette to fit {cfg.num_colours} colours by k-means")
 
 
 def _colours_of_the_run(cfg: TrainConfig, run_dir: Path, resume: bool) -> TrainConfig:

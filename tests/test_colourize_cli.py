@@ -71,9 +71,9 @@ def test_resume_with_changed_flags_names_the_flags_to_leave_out(project, synth, 
 
 
 def test_num_colours_sets_the_k_means_colours_and_a_resume_with_another_count_is_refused(project, synth, capsys):
-    """TrainConfig had num_colours, but the command line no flag for it: every k-means palette had 24 colours. --num-colours
-    K fits K (the palette, the network's output channels and config.json say so); a resume keeps the run's own count,
-    and another is refused as other changed settings are."""
+    """TrainConfig had num_colours, but the command line no flag for it: every k-means palette had 24 colours.
+    --num-colours K fits K (the palette, the network's output channels and config.json say so); a resume keeps the
+    run's own count, and another is refused as other changed settings are."""
     run = project / "runs" / "a"
     base = ["unet", "--num-filters", "4", "--limit", "20", "--batch-size", "5", "--data", str(synth), "--json"]
     assert cli.main(["train", *base, "--epochs", "1", "--num-colours", "8", "--out", str(run)]) == 0
@@ -299,12 +299,14 @@ def test_sweep_num_colours_fits_each_count_and_a_palette_file_is_refused(project
     from colourize.train import TrainConfig
 
     with pytest.raises(UsageError, match="sets the colour count"):  # the library too: each run had the file's 6
-        run_sweep("num-colours", [4, 8], TrainConfig(epochs=1, limit=20, data=str(synth), palette=pal), project / "runs")
+        run_sweep("num-colours", [4, 8], TrainConfig(epochs=1, limit=20, data=str(synth), palette=pal),
+                  project / "runs")
     assert not any((project / "runs").iterdir())
     assert cli.main(["sweep", "num-colours", "4", "8", *flags, "--json"]) == 0, capsys.readouterr().err
     out = json.loads(capsys.readouterr().out)
     runs = project / "runs"
-    assert [r["num-colours"] for r in out["runs"]] == [4, 8] and [r["run"] for r in out["runs"]] == ["sweep-nc4", "sweep-nc8"]
+    assert [r["num-colours"] for r in out["runs"]] == [4, 8]
+    assert [r["run"] for r in out["runs"]] == ["sweep-nc4", "sweep-nc8"]
     for k in (4, 8):
         assert np.load(runs / f"sweep-nc{k}" / "palette.npy").shape == (k, 3)
         assert json.loads((runs / f"sweep-nc{k}" / "config.json").read_text())["settings"]["num_colours"] == k
@@ -1411,8 +1413,8 @@ def test_a_sweep_run_trained_with_another_swept_value_is_to_be_moved_aside_not_i
     assert "leave out" not in err
     assert tree() == before
     (out / "sweep-seed.json").unlink()  # a sweep stopped before its summary: a flag given is met by the checkpoint
-    _one_line_error(capsys, cli.main([*again, "--epochs", "2", "--kernel", "5"]), f"checkpoint in {out / 'sweep-seed0'}",
-                    "(kernel: run has 3, asked 5)", "leave out --kernel")
+    _one_line_error(capsys, cli.main([*again, "--epochs", "2", "--kernel", "5"]),
+                    f"checkpoint in {out / 'sweep-seed0'}", "(kernel: run has 3, asked 5)", "leave out --kernel")
     shutil.move(odd, project / "aside")  # as the fix says: the printed command then resumes the sweep
     assert cli.main(["sweep", "seed", "0", "1", "--out", str(out), "--resume", "--json"]) == 0
     assert json.loads((odd / "config.json").read_text())["settings"]["seed"] == 1
@@ -1608,7 +1610,8 @@ def test_data_with_fewer_colours_than_the_palette_is_one_line_and_writes_nothing
         for i in range(n):
             Image.new("RGB", (8, 8), (40 * i, 90, 200)).save(project / "data" / split / "horse" / f"{i}.png")
     argv = ["train", "unet", "--epochs", "1", "--num-filters", "4", "--data", str(project / "data")]
-    _one_line_error(capsys, cli.main(argv), "needs 24 colours", "only 5 distinct colours", "--num-colours 5", "--palette")
+    _one_line_error(capsys, cli.main(argv), "needs 24 colours", "only 5 distinct colours", "--num-colours 5",
+                    "--palette")
     assert not any((project / "runs").iterdir())
     assert cli.main([*argv, "--num-colours", "5", "--json"]) == 0  # the count it names trains
     assert np.load(project / "runs" / "unet" / "palette.npy").shape == (5, 3)

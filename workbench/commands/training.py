@@ -24,8 +24,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=float, help="Adam learning rate (default 0.001)")
     g.add_argument("--kernel", type=int, help="kernel size (default 3)")
     g.add_argument("--num-filters", type=int, help="NF, filters of the first layer (default 32)")
-    g.add_argument("--num-colours", type=int, metavar="K", help="palette colours k-means fits, the classes each pixel is "
-                   "sorted into (default 24; a --palette file has its own count)")
+    g.add_argument("--num-colours", type=int, metavar="K", help="palette colours k-means fits, the classes each "
+                   "pixel is sorted into (default 24; a --palette file has its own count)")
     g.add_argument("--seed", type=int, help="seed for shuffling, palette and weights (default 0)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="default auto")
     g.add_argument("--data", metavar="PATH", type=path_arg("--data"),
