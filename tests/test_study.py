@@ -224,7 +224,7 @@ def test_a_traces_path_that_is_a_file_is_named(proj, capsys):
 def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     assert main(["study"]) == 0
     out = capsys.readouterr().out
-    assert "model-a: Type means out of the labels' order over Types 2, 4 (those scored): Type 4 (1.00) above Type 2 (0.33)" in out
+    assert "model-a: Type means out of the labels' order over Types 2, 4 (those scored): Type 4 (1.00, 1 problem) above Type 2 (0.33, 1 problem)" in out
     assert "model-b: Type means in the labels' order over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 0.33" in out
     assert "8 answers from 6 traces; 1 unchecked (the check could not judge them, e.g. free text: add --judge MODEL to score it; --json gives each reason)" in out and "+1 unscored" in out
 
@@ -692,7 +692,7 @@ def test_three_problems_give_a_hand_computed_statistic_in_json_and_table(proj, c
     assert ("model-c: Type labels vs scores: tau-b = -0.50, p = 0.67 (exact, 3 problems): no evidence of an order"
             in out)
     assert "model-a: Type labels vs scores: no statistic (2 problems scored; the test needs at least 3)" in out
-    assert ("Type 4 (1.00) above Type 2 (0.33), not tested (too few problems for an interval: Type 2 has 1, Type 4 "
+    assert ("Type 4 (1.00, 1 problem) above Type 2 (0.33, 1 problem), not tested (too few problems for an interval: Type 2 has 1, Type 4 "
             "has 1)") in out
 
 
@@ -727,7 +727,7 @@ def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
     assert order["difference_ci"][2] == pytest.approx([0.5, 1.0])
     _print(study, None)
     out = capsys.readouterr().out
-    assert "Type 4 (0.90) above Type 3 (0.10), the labels' order is broken (difference 0.80, 95 % interval [0.50, 1.00])" in out
+    assert "Type 4 (0.90, 5 problems) above Type 3 (0.10, 5 problems), the labels' order is broken (difference 0.80, 95 % interval [0.50, 1.00])" in out
     assert "0.60 [0.20, 1.00] (5, 5)" in out and "0.80 [0.40, 1.00] (5, 5)" in out
     assert "no interval:" not in out  # every Type has one: no footnote
     # five problems all answered right: no point interval 1..1 to set Type 4 apart, the rise is not tested
@@ -736,14 +736,28 @@ def test_intervals_per_type_and_whether_a_rise_is_more_than_noise(capsys):
     assert study.type_order()["m"]["broken"] == [None]
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
-    assert "Type 4 (1.00) above Type 1 (0.80), not tested (Type 4's answers all scored 1.00)" in out
+    assert "Type 4 (1.00, 5 problems) above Type 1 (0.80, 5 problems), not tested (Type 4's answers all scored 1.00)" in out
     assert "no interval: every answer scored alike, no spread; its rises are not tested" in out
     assert "fewer than 5 problems" not in out
     study = _synthetic({1: [1.0, 0.5, 0.5, 0.5, 0.5], 2: [0.5, 1.0, 0.5, 1.0, 0.5]})
     assert study.type_order()["m"]["broken"] == [False]
     _print(study, None)
-    assert ("Type 2 (0.70) above Type 1 (0.60), may be noise (difference 0.10, 95 % interval [-0.20, 0.40] holds 0)"
+    assert ("Type 2 (0.70, 5 problems) above Type 1 (0.60, 5 problems), may be noise (difference 0.10, 95 % interval [-0.20, 0.40] holds 0)"
             in " ".join(capsys.readouterr().out.split()))
+
+
+def test_a_rise_s_verdict_names_how_many_problems_each_type_stands_on(capsys):
+    """"Type 2 (0.90) above Type 1 (0.20), the labels' order is broken (...)" gave its verdict without the sample it
+    stands on, though the tau-b line beside it names its problems: quoted alone, a finding on 5 problems reads as one
+    on 50. Each Type of a rise names its problems scored, tested or not."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [0.0, 0.0, 1.0, 0.0, 0.0], 2: [1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 0.5], 3: [1.0]})
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("Type 2 (0.86, 7 problems) above Type 1 (0.20, 5 problems), the labels' order is broken (difference 0.66, "
+            "95 % interval [") in out
+    assert "Type 3 (1.00, 1 problem) above Type 1 (0.20, 5 problems), not tested" in out
 
 
 def test_each_types_interval_is_bootstrapped_once_per_study(capsys, monkeypatch):
@@ -822,7 +836,7 @@ def test_a_rise_between_types_of_two_problems_each_is_not_tested(capsys):
     assert order["rises"] == [[1, 3]] and order["broken"] == order["difference_ci"] == [None]
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
-    assert ("Type 3 (0.67) above Type 1 (0.42), not tested (too few problems for an interval: Type 1 has 2, Type 3 "
+    assert ("Type 3 (0.67, 2 problems) above Type 1 (0.42, 2 problems), not tested (too few problems for an interval: Type 1 has 2, Type 3 "
             "has 2)") in out and "order is broken" not in out
     assert "0.42 no interval (2, 2)" in out
     assert "no interval: fewer than 5 problems, too few; its rises are not tested" in out
@@ -840,8 +854,8 @@ def test_a_rise_not_tested_gives_the_reason_stats_gave(capsys, monkeypatch):
     assert study.by_type()[1]["m"]["ci_reason"] == "a reason of the test's"
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
-    assert "Type 2 (0.80) above Type 1 (0.67), not tested (Type 1: a reason of the test's)" in out
-    assert ("Type 3 (1.00) above Type 1 (0.67), not tested (too few problems for an interval: Type 3 has 2; "
+    assert "Type 2 (0.80, 5 problems) above Type 1 (0.67, 6 problems), not tested (Type 1: a reason of the test's)" in out
+    assert ("Type 3 (1.00, 2 problems) above Type 1 (0.67, 6 problems), not tested (too few problems for an interval: Type 3 has 2; "
             "Type 1: a reason of the test's)") in out
     # the footnotes too: Type 1's answers did not all score alike, Type 3 has too few problems
     assert "no interval: every answer scored alike" not in out
@@ -883,7 +897,7 @@ def test_the_order_line_does_not_contradict_the_statistic(capsys):
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
     assert "scores fall as the Type rises" in out and "labels do not hold" not in out
-    assert ("m: Type means out of the labels' order: Type 4 (0.34) above Type 3 (0.30), may be noise (difference "
+    assert ("m: Type means out of the labels' order: Type 4 (0.34, 5 problems) above Type 3 (0.30, 5 problems), may be noise (difference "
             "0.04, 95 % interval [-0.06, 0.14] holds 0)") in out
     _print(_synthetic({1: [1.0, 0.0], 2: [0.5], 3: [0.4, 0.5]}), None)
     out = " ".join(capsys.readouterr().out.split())
@@ -1184,9 +1198,10 @@ def test_a_rise_over_a_type_between_is_named_too(capsys):
     order = study.type_order()["m"]
     assert order["rises"] == [[1, 3], [2, 3]] and order["broken"] == [True, True]
     _print(study, None)
-    assert ("m: Type means out of the labels' order over Types 1, 2, 3 (those scored): Type 3 (0.62) above Type 1 (0.52), "
-            "the labels' order is broken (difference 0.10, 95 % interval [0.06, 0.14]); Type 3 (0.62) above Type 2 "
-            "(0.28), the labels' order is broken (difference 0.34, 95 % interval [0.30, 0.40])"
+    assert ("m: Type means out of the labels' order over Types 1, 2, 3 (those scored): Type 3 (0.62, 5 problems) above "
+            "Type 1 (0.52, 5 problems), the labels' order is broken (difference 0.10, 95 % interval [0.06, 0.14]); Type 3 "
+            "(0.62, 5 problems) above Type 2 (0.28, 5 problems), the labels' order is broken (difference 0.34, 95 % "
+            "interval [0.30, 0.40])"
             ) in " ".join(capsys.readouterr().out.split())
 
 
@@ -1202,10 +1217,10 @@ def test_each_rise_is_named_with_its_own_difference_and_each_type_with_its_answe
     assert study.type_order()["m[bold]"]["broken"] == [True, False, True, False]
     _print(study, None)
     out = capsys.readouterr().out
-    assert ("Type 2 (0.90) above Type 1 (0.10), the labels' order is broken (difference 0.80, 95 % interval [0.50, "
-            "1.00]); Type 3 (0.40) above Type 1 (0.10), may be noise (difference 0.30, 95 % interval [-0.10, 0.80] "
-            "holds 0); Type 4 (0.80) above Type 1 (0.10), the labels' order is broken (difference 0.70, 95 % interval "
-            "[0.40, 1.00]); Type 4 (0.80) above Type 3 (0.40), may be noise (difference 0.40, 95 % interval [-0.10, "
+    assert ("Type 2 (0.90, 5 problems) above Type 1 (0.10, 5 problems), the labels' order is broken (difference 0.80, 95 % interval [0.50, "
+            "1.00]); Type 3 (0.40, 5 problems) above Type 1 (0.10, 5 problems), may be noise (difference 0.30, 95 % interval [-0.10, 0.80] "
+            "holds 0); Type 4 (0.80, 5 problems) above Type 1 (0.10, 5 problems), the labels' order is broken (difference 0.70, 95 % interval "
+            "[0.40, 1.00]); Type 4 (0.80, 5 problems) above Type 3 (0.40, 5 problems), may be noise (difference 0.40, 95 % interval [-0.10, "
             "0.90] holds 0)") in " ".join(out.split())
     assert "m[bold]: Type labels vs scores: tau-b = " in out  # the column's name as it is, not read as markup
     # Type 1: one problem sampled three times; Type 2: two problems, three answers: too few for an interval
@@ -1253,7 +1268,7 @@ def test_a_difference_interval_above_0_but_for_float_sums_breaks_nothing(capsys)
     _print(study, None)
     out = capsys.readouterr().out
     assert "0.67 [0.60, 0.70] (6, 18)" in out and "0.76 [0.70, 0.88] (5, 5)" in out
-    assert ("Type 2 (0.76) above Type 1 (0.67), may be noise (difference 0.09, 95 % interval [0.00, 0.22] holds 0)"
+    assert ("Type 2 (0.76, 5 problems) above Type 1 (0.67, 6 problems), may be noise (difference 0.09, 95 % interval [0.00, 0.22] holds 0)"
             in " ".join(out.split()))
 
 
@@ -1433,12 +1448,12 @@ def test_a_rise_breaks_the_labels_order_only_when_the_difference_s_interval_excl
     assert order["difference_ci"] == [pytest.approx(_exact_difference_interval(8, 3, 7))]  # (0.125, 0.875)
     _print(study, None)
     out = " ".join(capsys.readouterr().out.split())
-    assert ("m: Type means out of the labels' order over Types 1, 2 (those scored): Type 2 (0.88) above Type 1 (0.38), "
+    assert ("m: Type means out of the labels' order over Types 1, 2 (those scored): Type 2 (0.88, 8 problems) above Type 1 (0.38, 8 problems), "
             "the labels' order is broken (difference 0.50, 95 % interval [0.12, 0.88])") in out
     study = _synthetic({1: [1.0] * 4 + [0.0] * 6, 2: [1.0] * 7 + [0.0] * 3})
     order = study.type_order()["m"]
     assert order["broken"] == [False]
     assert order["difference_ci"] == [pytest.approx(_exact_difference_interval(10, 4, 7))]  # (-0.1, 0.7)
     _print(study, None)
-    assert ("Type 2 (0.70) above Type 1 (0.40), may be noise (difference 0.30, 95 % interval [-0.10, 0.70] holds 0)"
+    assert ("Type 2 (0.70, 10 problems) above Type 1 (0.40, 10 problems), may be noise (difference 0.30, 95 % interval [-0.10, 0.70] holds 0)"
             in " ".join(capsys.readouterr().out.split()))

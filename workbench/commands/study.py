@@ -257,7 +257,9 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         elif order["ordered"]:
             console.print(f"{external(g)}: [green]Type means in the labels' order[/]{over}: {means}")
         else:
-            rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}) above Type {a} ({order['means'][a]:.2f}), "
+            # each Type with the problems it stands on: a verdict quoted alone must carry its sample
+            rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}, {counted(table[b][g]['problems'], 'problem')}) "
+                              f"above Type {a} ({order['means'][a]:.2f}, {counted(table[a][g]['problems'], 'problem')}), "
                               f"{_rise(ci, broken, {a: table[a][g], b: table[b][g]})}"
                               for (a, b), ci, broken in zip(order["rises"], order["difference_ci"], order["broken"]))
             console.print(f"{external(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
