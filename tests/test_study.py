@@ -760,6 +760,19 @@ def test_a_rise_s_verdict_names_how_many_problems_each_type_stands_on(capsys):
     assert "Type 3 (1.00, 1 problem) above Type 1 (0.20, 5 problems), not tested" in out
 
 
+def test_a_rise_between_means_that_round_alike_shows_the_digits_that_part_them(capsys):
+    """Type 2 at 0.904 above Type 1 at 0.900 read "Type 2 (0.90, ...) above Type 1 (0.90, ...) ... (difference 0.00,"
+    a rise of a number over itself; a rise's means and difference get the digits that tell the two means apart."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [1.0, 1.0, 1.0, 1.0, 0.5], 2: [1.0, 1.0, 1.0, 1.0, 0.52]})
+    assert study.type_order()["m"]["rises"] == [[1, 2]]
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("Type 2 (0.904, 5 problems) above Type 1 (0.900, 5 problems), may be noise (difference 0.004, 95 % "
+            "interval [") in out
+
+
 def test_each_types_interval_is_bootstrapped_once_per_study(capsys, monkeypatch):
     """by_type() was computed anew by type_order(), the text and --json, so every Type's 10,000 resamples were drawn
     two or three times per command; once per study now, and the text and --json show the same figures."""

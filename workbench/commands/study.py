@@ -184,9 +184,17 @@ def _legend_entry(group: str, trend: dict) -> str:
             f"{_trend_verdict(trend)}")
 
 
-def _rise(ci: list | None, broken: bool | None, rows: dict) -> str:
-    """What a rise's difference interval says; `rows` maps its lower and higher Types to their by_type cells.
-    Without an interval on either side the rise is not tested: the Types' means alone would read as a finding they
+def _apart(low: float, high: float) -> int:
+    """Decimals that show a rise's two means apart (2, up to 4): 0.904 above 0.900 read "0.90 above 0.90"."""
+    digits = 2
+    while digits < 4 and f"{low:.{digits}f}" == f"{high:.{digits}f}":
+        digits += 1
+    return digits
+
+
+def _rise(ci: list | None, broken: bool | None, rows: dict, digits: int = 2) -> str:
+    """What a rise's difference interval says; `rows` maps its lower and higher Types to their by_type cells, and the
+    difference has the means' `digits` (_apart). Without an interval on either side the rise is not tested: the Types' means alone would read as a finding they
     cannot carry. Why is each Type's ci_reason (stats.no_interval), shortened for the reasons it knows."""
     from workbench.stats import NO_SPREAD, TOO_FEW
 
@@ -197,7 +205,7 @@ def _rise(ci: list | None, broken: bool | None, rows: dict) -> str:
                 for t, w in why.items() if TOO_FEW not in w]
         return f"not tested ({'; '.join([f'too few problems for an interval: {few}'] * bool(few) + rest)})"
     low, high = rows.values()
-    what = f"difference {high['mean'] - low['mean']:.2f}, 95 % interval [{ci[0]:.2f}, {ci[1]:.2f}]"
+    what = f"difference {high['mean'] - low['mean']:.{digits}f}, 95 % interval [{ci[0]:.2f}, {ci[1]:.2f}]"
     return f"the labels' order is broken ({what})" if broken else f"may be noise ({what} holds 0)"
 
 
@@ -258,10 +266,11 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
             console.print(f"{external(g)}: [green]Type means in the labels' order[/]{over}: {means}")
         else:
             # each Type with the problems it stands on: a verdict quoted alone must carry its sample
-            rises = "; ".join(f"Type {b} ({order['means'][b]:.2f}, {counted(table[b][g]['problems'], 'problem')}) "
-                              f"above Type {a} ({order['means'][a]:.2f}, {counted(table[a][g]['problems'], 'problem')}), "
-                              f"{_rise(ci, broken, {a: table[a][g], b: table[b][g]})}"
-                              for (a, b), ci, broken in zip(order["rises"], order["difference_ci"], order["broken"]))
+            rises = "; ".join(f"Type {b} ({order['means'][b]:.{d}f}, {counted(table[b][g]['problems'], 'problem')}) "
+                              f"above Type {a} ({order['means'][a]:.{d}f}, {counted(table[a][g]['problems'], 'problem')}), "
+                              f"{_rise(ci, broken, {a: table[a][g], b: table[b][g]}, d)}"
+                              for (a, b), ci, broken in zip(order["rises"], order["difference_ci"], order["broken"])
+                              for d in [_apart(order["means"][a], order["means"][b])])
             console.print(f"{external(g)}: [yellow]Type means out of the labels' order[/]{over}: {rises}")
     other = {"strategy": "strategies", "model": "models"}.get(study.mixed_kind)
     for g, kinds in study.uneven_mixes().items():
