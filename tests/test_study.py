@@ -225,7 +225,7 @@ def test_table_says_where_the_labels_do_not_hold(proj, capsys):
     assert main(["study"]) == 0
     out = capsys.readouterr().out
     assert "model-a: Type means out of the labels' order over Types 2, 4 (those scored): Type 4 (1.00, 1 problem) above Type 2 (0.33, 1 problem)" in out
-    assert "model-b: Type means in the labels' order over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 0.33" in out
+    assert "model-b: Type means in the labels' order over Types 2, 4 (those scored): Type 2 1.00 (1 problem) ≥ Type 4 0.33 (1 problem)" in out
     assert "8 answers from 6 traces; 1 unchecked (the check could not judge them, e.g. free text: add --judge MODEL to score it; --json gives each reason)" in out and "+1 unscored" in out
 
 
@@ -241,7 +241,7 @@ def test_equal_type_means_hold_and_one_type_alone_compares_nothing(proj, capsys)
                                 "broken": []}
     assert main(["study"]) == 0
     out = capsys.readouterr().out
-    assert "model-c: Type means in the labels' order over Types 2, 4 (those scored): Type 2 1.00 ≥ Type 4 1.00" in out
+    assert "model-c: Type means in the labels' order over Types 2, 4 (those scored): Type 2 1.00 (1 problem) ≥ Type 4 1.00 (1 problem)" in out
     assert "model-d: scored on one Type only (Type 4 1.00); nothing to compare" in out
 
 
@@ -257,8 +257,8 @@ def test_problems_scoring_two_thirds_by_different_sums_tie(proj, capsys):
     assert data["type_order"]["model-c"]["rises"] == [] and data["type_order"]["model-c"]["ordered"] is True
     assert data["type_trend"]["model-c"]["reason"] == "every problem has the same mean score"
     assert main(["study", "--model", "model-c"]) == 0
-    assert ("model-c: Type means in the labels' order over Types 1, 2, 4 (those scored): Type 1 0.67 ≥ Type 2 0.67 ≥ Type 4 0.67"
-            in capsys.readouterr().out)
+    assert ("model-c: Type means in the labels' order over Types 1, 2, 4 (those scored): Type 1 0.67 (1 problem) ≥ Type 2 "
+            "0.67 (1 problem) ≥ Type 4 0.67 (1 problem)") in " ".join(capsys.readouterr().out.split())
 
 
 def test_a_score_not_made_from_its_details_is_studied_as_it_is(proj, capsys, monkeypatch):
@@ -773,6 +773,18 @@ def test_a_rise_between_means_that_round_alike_shows_the_digits_that_part_them(c
             "interval [") in out
 
 
+def test_means_in_the_labels_order_name_the_problems_they_stand_on(capsys):
+    """"Type means in the labels' order: Type 1 1.00 ≥ Type 2 0.50", in green, on one problem a Type read as a
+    finding; as a rise's Types do, each Type names the problems it stands on."""
+    from workbench.commands.study import _print
+
+    study = _synthetic({1: [1.0], 2: [0.5, 0.5]})
+    _print(study, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("m: Type means in the labels' order over Types 1, 2 (those scored): Type 1 1.00 (1 problem) ≥ Type 2 0.50 "
+            "(2 problems)") in out
+
+
 def test_each_types_interval_is_bootstrapped_once_per_study(capsys, monkeypatch):
     """by_type() was computed anew by type_order(), the text and --json, so every Type's 10,000 resamples were drawn
     two or three times per command; once per study now, and the text and --json show the same figures."""
@@ -915,7 +927,8 @@ def test_the_order_line_does_not_contradict_the_statistic(capsys):
     _print(_synthetic({1: [1.0, 0.0], 2: [0.5], 3: [0.4, 0.5]}), None)
     out = " ".join(capsys.readouterr().out.split())
     assert "no evidence of an order" in out and "labels hold" not in out
-    assert "m: Type means in the labels' order over Types 1, 2, 3 (those scored): Type 1 0.50 ≥ Type 2 0.50 ≥ Type 3 0.45" in out
+    assert ("m: Type means in the labels' order over Types 1, 2, 3 (those scored): Type 1 0.50 (2 problems) ≥ Type 2 0.50 "
+            "(1 problem) ≥ Type 3 0.45 (2 problems)") in out
 
 
 def test_a_clear_fall_over_the_pack_is_reported_with_its_method(capsys):

@@ -263,7 +263,9 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         elif order["ordered"] is None:
             console.print(f"{external(g)}: scored on one Type only ({means}); nothing to compare")
         elif order["ordered"]:
-            console.print(f"{external(g)}: [green]Type means in the labels' order[/]{over}: {means}")
+            sized = " ≥ ".join(f"Type {t} {m:.2f} ({counted(table[t][g]['problems'], 'problem')})"
+                               for t, m in sorted(order["means"].items()))  # a verdict carries its sample
+            console.print(f"{external(g)}: [green]Type means in the labels' order[/]{over}: {sized}")
         else:
             # each Type with the problems it stands on: a verdict quoted alone must carry its sample
             rises = "; ".join(f"Type {b} ({order['means'][b]:.{d}f}, {counted(table[b][g]['problems'], 'problem')}) "
