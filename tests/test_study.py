@@ -989,13 +989,14 @@ def test_plot_legend_gives_each_columns_statistic(tmp_path, monkeypatch):
     assert trend["m"]["p_value"] < 0.001 and trend["n"]["tau_b"] is None
     ax = _drawn(study, tmp_path, monkeypatch).axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == [f"m\ntau-b = {trend['m']['tau_b']:.2f}, p < 0.001\nscores fall as the Type rises",
+    # the sample the verdict stands on: a figure put in a report alone carried none but the bars' counts, per Type
+    assert labels == [f"m\ntau-b = {trend['m']['tau_b']:.2f}, p < 0.001 (14 problems)\nscores fall as the Type rises",
                       "n\nno statistic (2 problems scored; the test needs at least 3)"]
     study.cells.update({(f"4.{k}", "m"): Cell(scores=[1.0]) for k in range(3)})  # Type 4 now all right: no clear order
     trend = study.type_trend()["m"]
     assert trend["p_value"] > 0.05
     labels = [t.get_text() for t in _drawn(study, tmp_path, monkeypatch).axes[0].get_legend().get_texts()]
-    assert labels[0] == f"m\ntau-b = {trend['tau_b']:.2f}, p = {trend['p_value']:.2f}\nno evidence of an order"
+    assert labels[0] == f"m\ntau-b = {trend['tau_b']:.2f}, p = {trend['p_value']:.2f} (14 problems)\nno evidence of an order"
 
 
 def test_a_p_value_just_above_the_cutoff_is_not_shown_as_the_cutoff(capsys):

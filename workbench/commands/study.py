@@ -176,11 +176,11 @@ def _trend_line(trend: dict) -> str:
 
 
 def _legend_entry(group: str, trend: dict) -> str:
-    """A column's legend entry: its name, then its statistic and what it says, so a figure taken on its own into a
-    report carries the verdict its bars alone cannot give."""
+    """A column's legend entry: its name, then its statistic, the problems it stands on and what it says, so a figure
+    taken on its own into a report carries the verdict its bars alone cannot give."""
     if trend["tau_b"] is None:
         return f"{_legend_label(group)}\nno statistic ({trend['reason']})"
-    return (f"{_legend_label(group)}\ntau-b = {trend['tau_b']:.2f}, {_p(trend['p_value'])}\n"
+    return (f"{_legend_label(group)}\ntau-b = {trend['tau_b']:.2f}, {_p(trend['p_value'])} ({trend['n_problems']} problems)\n"
             f"{_trend_verdict(trend)}")
 
 
