@@ -40,7 +40,8 @@ def register(sub) -> None:
     p.add_argument("--strategy", action="append", metavar="NAME", help="only traces of this strategy (repeatable)")
     p.add_argument("--by", choices=("model", "strategy", "model+strategy", "model+provider"), default="model",
                    help="what a column compares (default: model, as the server reported its version; model+provider: "
-                        "one column per model and base URL, as one name on two servers can be two models)")
+                        "one column per model and base URL, as one name on two servers can be two models; an imported "
+                        "chat's provider is the service it was held at)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="traces judged at once (default 1); more pays with --judge, whose grader is a network call")
     p.add_argument("--plot", metavar="FILE.png", type=path_arg("--plot", "file", write=True),
