@@ -83,3 +83,31 @@ def test_study_help_names_the_problems_a_type_needs_for_an_interval():
 
     study = dict(_parsers())["study"]
     assert f"none for a Type of fewer than {MIN_PROBLEMS} problems" in " ".join(study.description.split())
+
+
+def test_a_project_path_given_from_another_folder_is_named_where_it_is(project, tmp_path, monkeypatch, capsys):
+    """Run from another folder (`cd /tmp && python ~/wb/cli.py ...`), `check 3.1 solutions/a2/3.1.md` and
+    `pin runs/unet`, as the README writes them, said only that the file or run is not there (paths are read from
+    the current folder) while `train unet` had written runs/unet into the project: the fix names the project's."""
+    from cli import main
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["check", "3.1", "solutions/a2/3.1.md"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read solutions/a2/3.1.md" in err
+    assert f"{project / 'solutions' / 'a2' / '3.1.md'}" in err and str(elsewhere) in err, err
+    (project / "runs" / "unet").mkdir()
+    assert main(["pin", "runs/unet", "--as", "unet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{project / 'runs' / 'unet'}" in err and str(elsewhere) in err, err
+    for argv in (["train", "--out", "runs/unet", "--resume"], ["train", "unet", "--out", "runs/unet", "--resume"],
+                 ["sweep", "seed", "0", "1", "--out", "runs/unet", "--resume"]):  # a resume there is 'nothing to resume'
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: nothing to resume: {elsewhere / 'runs' / 'unet'}") and err.count("\n") == 1, err
+        assert f"{project / 'runs' / 'unet'}" in err, err
+    monkeypatch.chdir(project)  # from the project itself: no such words
+    assert main(["check", "3.1", "solutions/a2/nope.md"]) == 2
+    assert "current folder" not in capsys.readouterr().err

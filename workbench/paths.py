@@ -56,6 +56,17 @@ def shown_paths(value):
     return shown_path(Path(value)) if isinstance(value, str) and os.path.isabs(value) else value
 
 
+def project_hint(given: str) -> str:
+    """For a relative path not found from the current folder but found in the project (the CLI run from
+    elsewhere): words for the error's fix naming both; else ""."""
+    path = Path(given).expanduser()
+    there = project_root() / path
+    # os.path: False for a name too long for the file system, where Path.exists raises
+    if path.is_absolute() or os.path.exists(path) or not os.path.exists(there):
+        return ""
+    return f"; paths are read from the current folder ({Path.cwd()}): the project's is {there}"
+
+
 def problems_dir() -> Path:
     return project_root() / "problems"
 

@@ -8,7 +8,7 @@ from workbench.commands.catalog import add_pack_option
 from workbench.console import (console, external, fmt_points, print_error, print_json, print_warning, read_stdin,
                                value_text)
 from workbench.errors import LLMError, UsageError
-from workbench.paths import path_arg
+from workbench.paths import path_arg, project_hint
 
 ANSWER_LIMIT = 16 * 2**20  # characters of an answer: /dev/zero as the answer file read until memory ran out
 STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
@@ -104,7 +104,8 @@ def _read_answer(path: str) -> str:
                 text = file.read(ANSWER_LIMIT + 1)
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            raise UsageError(f"cannot read {path}: {reason}", "pass a readable UTF-8 text file, or - for stdin") from None
+            raise UsageError(f"cannot read {path}: {reason}",
+                             "pass a readable UTF-8 text file, or - for stdin" + project_hint(path)) from None
     if len(text) > ANSWER_LIMIT:
         raise UsageError(f"the answer in {_named(path)} is longer than {ANSWER_LIMIT // 2**20} MB", "pass the answer's own text file")
     if not text.strip():

@@ -10,7 +10,7 @@ from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES, check_run
 from workbench.commands.catalog import add_pack_option
 from workbench.console import console, external, paste_command, print_json, print_warning
 from workbench.errors import DataError, Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
-from workbench.paths import path_arg, runs_dir
+from workbench.paths import path_arg, project_hint, runs_dir
 
 # flag dest -> TrainConfig field; None defaults let --resume take the run's own settings
 SETTINGS = ("epochs", "batch_size", "lr", "kernel", "num_filters", "num_colours", "seed", "device", "data", "category",
@@ -206,10 +206,19 @@ def _openmp_threads_sleep() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def _resume_elsewhere(args) -> None:
+    """`--out runs/unet --resume` run from another folder looks there, where nothing is: name the project's run."""
+    hint = project_hint(args.out) if args.resume and args.out else ""
+    if hint:
+        raise UsageError(f"nothing to resume: {Path(args.out).expanduser().resolve()} is missing",
+                         "pass the folder the runs were made in" + hint)
+
+
 def cmd_train(args) -> int:
     _openmp_threads_sleep()
     from colourize.parallel import Task, train_many
 
+    _resume_elsewhere(args)
     models, tasks = _resolve_models(args), []
     if args.all and args.out:
         check_runs_parent(Path(args.out).expanduser().resolve())
@@ -249,6 +258,7 @@ def cmd_sweep(args) -> int:
     from colourize.models import resolve_model_name
     from colourize.sweep import run_dir_for, run_sweep
 
+    _resume_elsewhere(args)
     model = resolve_model_name(args.model) if args.model else None
     out_dir = Path(args.out).expanduser().resolve() if args.out else runs_dir()
     check_runs_parent(out_dir)
@@ -298,7 +308,10 @@ def cmd_pin(args) -> int:
     pack = load_pack(args.pack)
     # the pack's own checks say which settings keep them from counting the run (a2: problems/a2/ref_runs.py)
     hook = getattr(load_reference(pack), "pin_note", None) if (Path(pack.path) / "reference.py").is_file() else None
-    dest, copied = pin_run(args.run, args.name, args.pack, force=args.force)
+    try:
+        dest, copied = pin_run(args.run, args.name, args.pack, force=args.force)
+    except UsageError as exc:  # run from another folder, `runs/unet` is looked for there
+        raise UsageError(exc.message, exc.fix + project_hint(args.run)) from None
     try:
         note = hook(read_run(dest)) if hook else None
     except PACK_RAISES as exc:  # the run is pinned already: the pack's bug must not make the pin look failed
