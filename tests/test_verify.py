@@ -760,6 +760,21 @@ def test_cli_check_stdin_that_is_not_utf8_is_refused_as_a_file_is(proj, tmp_path
 
 
 
+def test_cli_check_names_a_non_utf8_answer_as_the_other_commands_do(proj, tmp_path, capsys, monkeypatch):
+    """A Latin-1 answer file was "cannot read answer.md: 'utf-8' codec can't decode byte 0xe9 in position 6: invalid
+    continuation byte", Python's words, where a solution file or a problem record is 'not UTF-8 text (byte 0xe9 at
+    offset 6)' with the fix to save it as UTF-8."""
+    (tmp_path / "answer.md").write_bytes("edges \xe0 la Laplacian".encode("latin-1"))
+    assert main(["check", "3.1", str(tmp_path / "answer.md")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot read {tmp_path / 'answer.md'}: not UTF-8 text (byte 0xe0 at offset 6)")
+    assert "codec" not in err and "save it as UTF-8" in err and err.count("\n") == 1, err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"ok \xff"), encoding="utf-8", errors="surrogateescape"))
+    assert main(["check", "3.1", "-"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read stdin: not UTF-8 text (byte 0xff at offset 3)") and "codec" not in err, err
+
+
 def test_cli_check_refuses_an_answer_with_two_solution_sections(proj, tmp_path, capsys):
     path = tmp_path / "answer.md"
     path.write_text(f'---\nproblem: "3.1"\n---\n\n## Solution\n\nwrong\n\n## Solution\n\n{CONV}\n')

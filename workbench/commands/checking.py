@@ -10,7 +10,7 @@ from workbench.console import (console, external, fmt_points, print_error, print
 from workbench.errors import LLMError, UsageError
 from workbench.paths import path_arg, project_hint
 
-ANSWER_LIMIT = 16 * 2**20  # characters of an answer: /dev/zero as the answer file read until memory ran out
+ANSWER_LIMIT = 16 * 2**20  # bytes of an answer: /dev/zero as the answer file read until memory ran out
 STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "unchecked": "dim", "missing": "red"}
 
 
@@ -90,24 +90,25 @@ def _named(path: str) -> str:
 
 
 def _read_answer(path: str) -> str:
+    # read as bytes, as UTF-8, from a file as from stdin (a UTF-16 answer read in the locale's encoding was checked
+    # as mojibake, "not judged"), with \r\n and \r read as \n (a fence ending "```\r" is no fence)
     if path == "-":
-        # read as UTF-8 like a file (a UTF-16 answer read in the locale's encoding was checked as mojibake, "not
-        # judged"), and with \r\n and \r read as \n, as a file is (a fence ending "```\r" is no fence)
         raw = read_stdin("pipe UTF-8 text, or pass the file's name", ANSWER_LIMIT + 1)
-        try:
-            text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"cannot read stdin: {exc}", "pipe UTF-8 text, or pass the file's name") from None
     else:
         try:
-            with Path(path).open(encoding="utf-8") as file:
-                text = file.read(ANSWER_LIMIT + 1)
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise UsageError(f"cannot read {path}: {reason}",
+            with Path(path).open("rb") as file:
+                raw = file.read(ANSWER_LIMIT + 1)
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}",
                              "pass a readable UTF-8 text file, or - for stdin" + project_hint(path)) from None
-    if len(text) > ANSWER_LIMIT:
+    if len(raw) > ANSWER_LIMIT:
         raise UsageError(f"the answer in {_named(path)} is longer than {ANSWER_LIMIT // 2**20} MB", "pass the answer's own text file")
+    try:
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:  # in the words solution files and problem records use, not the codec's
+        where = f"byte {raw[exc.start]:#04x} at offset {exc.start}"
+        raise UsageError(f"cannot read {_named(path)}: not UTF-8 text ({where})",
+                         "pipe UTF-8 text, or pass the file's name" if path == "-" else "save it as UTF-8 text") from None
     if not text.strip():
         raise UsageError(f"{_named(path)} is empty", "give the answer text to check")
     return text
