@@ -77,6 +77,9 @@ def test_tex_in_double_quotes_is_named_not_read_as_yaml_escapes(tmp_path, value,
     for ok, read in ((f"'{tex}'", tex), (value.replace("\\", "\\\\"), tex), ('"O(1) \\"per\\" step"', 'O(1) "per" step')):
         path.write_text(f'---\nproblem: "2.2.3"\nanswer:\n  eta_star: {ok}\n---\n\n## Solution\n\nx\n')
         assert parse_solution(path).answer["eta_star"] == read
+    # only `answer:` holds TeX: a line break escaped on purpose elsewhere (a cites key) is read as YAML reads it
+    path.write_text('---\nproblem: "2.2.3"\ncites: {"a\\nb.val_acc": 1}\n---\n\n## Solution\n\nx\n')
+    assert parse_solution(path).cites == {"a\nb.val_acc": "1"}
 
 
 def test_an_unknown_escape_in_double_quotes_says_to_use_single_quotes(tmp_path):

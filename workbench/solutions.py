@@ -164,20 +164,27 @@ _TEX_ESCAPE = re.compile(r"\\(.)", re.S)  # YAML reads escapes pair by pair: `\\
 
 
 def _tex_in_double_quotes(front: str) -> None:
-    """Refuse `"\\frac{n}{2}"`: YAML reads `\\f` as a form feed, so the answer became 'rac{n}{2}' (an unknown symbol
-    'rac') without a visible sign; `\\eta`, `\\top`, `\\nabla`, `\\beta`, `\\vec` are escapes too."""
-    for token in yaml.scan(front):
-        if not (isinstance(token, yaml.ScalarToken) and token.style == '"'):
-            continue
-        raw = front[token.start_mark.index:token.end_mark.index]
-        for m in _TEX_ESCAPE.finditer(raw):
-            if m.group(1) in "abefnrtvNLP" and raw[m.end():m.end() + 1].isalpha():
-                shown = " ".join(raw.split())  # one line, however the value was wrapped
-                shown = shown if len(shown) <= 60 else shown[:57] + '..."'
-                word = m.group(0) + re.match(r"[A-Za-z]*", raw[m.end():]).group(0)
-                raise ProblemError(f"malformed front matter at line {token.start_mark.line + 2}: {shown} is in double "
-                                   f"quotes, where YAML reads the {m.group(0)} of {word} as an escape (a control "
-                                   "character), not TeX", _SINGLE_QUOTES)
+    """Refuse `eta_star: "\\frac{n}{2}"`: YAML reads `\\f` as a form feed, so the answer became 'rac{n}{2}' (an unknown
+    symbol 'rac') without a visible sign; `\\eta`, `\\top`, `\\nabla`, `\\beta`, `\\vec` are escapes too. Only `answer:`
+    values hold TeX (a `cites:` key may hold a "\\n" on purpose)."""
+    root = yaml.compose(front)
+    values = [v for k, v in root.value if k.value == "answer"] if isinstance(root, yaml.MappingNode) else []
+    while values:
+        node = values.pop()
+        if isinstance(node, yaml.MappingNode):
+            values += [v for _, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            values += node.value
+        elif node.style == '"':
+            raw = front[node.start_mark.index:node.end_mark.index]
+            for m in _TEX_ESCAPE.finditer(raw):
+                if m.group(1) in "abefnrtvNLP" and raw[m.end():m.end() + 1].isalpha():
+                    shown = " ".join(raw.split())  # one line, however the value was wrapped
+                    shown = shown if len(shown) <= 60 else shown[:57] + '..."'
+                    word = m.group(0) + re.match(r"[A-Za-z]*", raw[m.end():]).group(0)
+                    raise ProblemError(f"malformed front matter at line {node.start_mark.line + 2}: {shown} is in "
+                                       f"double quotes, where YAML reads the {m.group(0)} of {word} as an escape (a "
+                                       "control character), not TeX", _SINGLE_QUOTES)
 
 
 def split_front_matter(text: str) -> tuple[dict | None, str]:
