@@ -23,15 +23,16 @@ FREE_233 = "Adam with L2 is not weight decay."  # free text: unchecked without -
 
 def trace(root, pid: str, answers: list[str], model: str = "model-a", strategy: str = "direct", version: str | None = None,
           started: str = "2026-01-01T00:00:00.000000Z", base_url: str | None = "http://fixture.invalid/v1",
-          source: str = "manual"):
-    """A trace with clearly fake content (tests only), written by the workbench's own writer in the temp project."""
+          source: str = "manual", asked: str | None = None):
+    """A trace with clearly fake content (tests only), written by the workbench's own writer in the temp project;
+    `asked`: the fingerprint of the question it records (problem_sha256; none, as in traces made before it was)."""
     samples = [{"index": i, "messages": [{"role": "user", "content": "fixture prompt"},
                                          {"role": "assistant", "content": text}]} for i, text in enumerate(answers)]
     exchanges = [{"model": version}] if version else []
     return write_trace({"schema": SCHEMA, "problem": pid, "pack": "a2", "strategy": strategy, "source": source,
                         "provider": {"base_url": base_url}, "request": {"model": model, "n": len(answers)},
                         "exchanges": exchanges, "samples": samples, "started_at": started,
-                        "finished_at": started}, root=root / "traces")
+                        "finished_at": started, **({"problem_sha256": asked} if asked else {})}, root=root / "traces")
 
 
 @pytest.fixture
@@ -556,7 +557,7 @@ def test_ctrl_c_while_workers_judge_marks_their_checks_abandoned(proj, monkeypat
     monkeypatch.setattr(verify, "_ABANDONED", [])
     ctx = verify.context("a2")
     problems = list(ctx.pack.problems)
-    pairs, skipped = study_module.traces_to_judge(problems, "a2")
+    pairs, skipped, _ = study_module.traces_to_judge(problems, "a2")
 
     def ctrl_c():
         raise KeyboardInterrupt
@@ -1484,3 +1485,61 @@ def test_a_rise_breaks_the_labels_order_only_when_the_difference_s_interval_excl
     _print(study, None)
     assert ("Type 2 (0.70, 10 problems) above Type 1 (0.40, 10 problems), may be noise (difference 0.30, 95 % interval [-0.10, 0.70] holds 0)"
             in " ".join(capsys.readouterr().out.split()))
+
+
+def test_a_stale_trace_is_left_out_of_the_scores_and_counted_per_column(proj, capsys):
+    """A trace asked before its problem's record changed answers another question than the record asks now: study
+    scored it against the question as it is, without a word, so a column's means moved with edits of the pack, not
+    with the model. It is left out by default and counted per column (text and --json); --include-stale scores it,
+    each of its answers marked stale. A trace of the question as it is, and one made before traces recorded their
+    question, are scored as ever."""
+    from llm_fixtures import question_sha256
+
+    record = proj / "problems" / "a2" / "3.1.yaml"
+    trace(proj, "3.1", [WRONG_31], asked=question_sha256(record))  # model-a, of the question as it is: scored
+    old = "0" * 64  # the fingerprint of an earlier record
+    trace(proj, "2.2.3", [RIGHT_223, RIGHT_223], asked=old, started="2026-01-05T00:00:00.000000Z")
+    trace(proj, "3.1", [RIGHT_31], model="model-b", strategy="hinted", asked=old, started="2026-01-05T00:00:00.000000Z")
+    trace(proj, "2.2.1", [WRONG_221], model="model-b", strategy="hinted", asked=old)  # 2.2.1's only trace: stale
+    data = _json(capsys, ["study"])
+    rows = {r["problem"]: r["groups"] for r in data["by_problem"]}
+    assert (rows["2.2.3"]["model-a"]["scored"], rows["2.2.3"]["model-a"]["mean"]) == (3, pytest.approx(1 / 3))
+    assert (rows["3.1"]["model-a"]["scored"], rows["3.1"]["model-a"]["mean"]) == (2, 0.5)
+    assert rows["3.1"]["model-b"]["scored"] == 2 and rows["3.1"]["model-b"]["mean"] == pytest.approx(1 / 3, abs=1e-3)
+    assert "2.2.1" not in rows and "2.2.1" not in data["problems_without_traces"]  # it has a trace: a stale one
+    assert data["stale_left_out"] == {"model-a": {"traces": 1, "answers": 2, "problems": ["2.2.3"]},
+                                      "model-b": {"traces": 2, "answers": 2, "problems": ["2.2.1", "3.1"]}}
+    assert len(data["answers"]) == 9 and not any(a["stale"] for a in data["answers"])
+
+    assert main(["study"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("left out 3 stale traces (4 answers), whose problem changed since they were asked, so they answer another "
+            "question than it asks now: model-a 1 trace, 2 answers (2.2.3); model-b 2 traces, 2 answers (2.2.1, 3.1); "
+            "`python cli.py traces verify` names each with the command that asks it again; --include-stale scores "
+            "them") in out, out
+    assert "no trace: " in out and "2.2.1" not in out.split("no trace: ")[1].split(" skipped")[0]
+
+    data = _json(capsys, ["study", "--include-stale"])
+    rows = {r["problem"]: r["groups"] for r in data["by_problem"]}
+    assert (rows["2.2.3"]["model-a"]["scored"], rows["2.2.3"]["model-a"]["mean"]) == (5, pytest.approx(3 / 5))
+    assert (rows["3.1"]["model-b"]["scored"], rows["2.2.1"]["model-b"]["mean"]) == (3, 0.0)
+    assert data["stale_left_out"] == {}
+    stale = [(a["problem"], a["group"]) for a in data["answers"] if a["stale"]]
+    assert sorted(stale) == [("2.2.1", "model-b"), ("2.2.3", "model-a"), ("2.2.3", "model-a"), ("3.1", "model-b")]
+    assert main(["study", "--include-stale"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("scored 3 stale traces (4 answers) as they came (--include-stale), whose problem changed since they were "
+            "asked, so they answer another question than it asks now: model-a 1 trace, 2 answers (2.2.3); model-b 2 "
+            "traces, 2 answers (2.2.1, 3.1)") in out, out
+
+
+def test_nothing_but_stale_traces_to_study_says_so(proj, capsys):
+    """Every trace of the selection stale: 'no intact trace' would send the user to prompt again for traces that are
+    there; the error names them as stale, with both ways out."""
+    trace(proj, "2.2.1", [WRONG_221], asked="0" * 64)
+    assert main(["study", "--problem", "2.2.1"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert ("no current trace to study among 1 problem(s): 1 stale trace left out (its problem changed since it was "
+            "asked)") in err and "--include-stale" in err and "python cli.py traces verify" in err, err
+    assert main(["study", "--problem", "2.2.1", "--include-stale", "--json"]) == 0
+    assert [a["stale"] for a in json.loads(capsys.readouterr().out)["answers"]] == [True]

@@ -12,9 +12,11 @@ below stats.MIN_PROBLEMS problems or for answers all alike, so the rise is not t
 only where it lies above 0. With a few problems per Type most rises are noise: `type_trend` measures the order with
 Kendall's tau-b between Type and problem mean and a one-sided permutation p-value (workbench.stats).
 Answers the checks cannot judge in full (unchecked: free text without --judge, or any part not judged) or that
-lack what the check needs (missing) are counted, never scored. Answers cut off at the token limit, filtered,
-refused or empty are scored as they came and counted (`cautioned`): a low mean may be the token limit's doing,
-not the problem's.
+lack what the check needs (missing) are counted, never scored. A stale trace (asked before its problem's record
+changed: traces.stale_note) answers another question than the record asks now, so it is no measure of the model on
+this one: it is left out and counted per column, unless asked for (include_stale), then scored and marked. Answers
+cut off at the token limit, filtered, refused or empty are scored as they came and counted (`cautioned`): a low
+mean may be the token limit's doing, not the problem's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from workbench.console import counted
 from workbench.errors import UsageError
 from workbench.paths import traces_dir
 from workbench.stats import difference_interval, order_test, type_interval
-from workbench.traces import scan_traces, trace_files
+from workbench.traces import scan_traces, stale_note, trace_files
 
 SCORED = ("correct", "partial", "incorrect")
 
@@ -52,6 +54,7 @@ class JudgedAnswer:
     grader_model: str | None = None  # --judge: the model version that graded it (None: no grader did)
     from_cache: bool | None = None  # --judge: the grade was kept from an earlier run (.cache/judge/)
     provider: str = ""  # provider_of(its trace): one model name on two servers can be two models
+    stale: bool = False  # its trace is stale (include_stale): an answer to the question as it was
 
 
 @dataclass
@@ -79,6 +82,8 @@ class Study:
     skipped: list[str]  # edited or unreadable trace files and unreadable trace folders, with why
     untraced: list[str]  # selected problems with no trace of the selected groups
     by: str = "model"  # what a column compares: model, strategy, model+strategy or model+provider
+    stale: dict = field(default_factory=dict)  # column -> {traces, answers, problems} of its stale traces
+    stale_scored: bool = False  # they were judged (include_stale), their answers marked; else left out of the scores
     # by_type() and the data it was computed from: its intervals are 10,000 resamples each, and the text, --json,
     # --plot and type_order() all ask for it
     _by_type: tuple = field(default=(None, None), init=False, repr=False, compare=False)
@@ -206,6 +211,7 @@ class Study:
             "mixed_providers": self.mixed_providers(),
             "uneven_problems": self.uneven_problems(),
             "answers": [asdict(a) for a in self.answers],
+            "stale_left_out": {} if self.stale_scored else self.stale,
             "skipped_traces": self.skipped,
             "problems_without_traces": self.untraced,
         }
@@ -236,13 +242,15 @@ def group_of(trace, by: str) -> str:
             "model+provider": f"{model} via {provider_of(trace)}"}[by]
 
 
-def traces_to_judge(problems, pack: str, models: list[str] | None = None, strategies: list[str] | None = None):
-    """(problem, trace) pairs of the intact traces of `pack` that pass the filters, and the skipped files with why.
+def traces_to_judge(problems, pack: str, models: list[str] | None = None, strategies: list[str] | None = None,
+                    include_stale: bool = False):
+    """(problem, trace) pairs of the intact traces of `pack` that pass the filters, the skipped files with why, and
+    the (problem, trace) pairs of the stale ones among them (in the first list too only with include_stale).
 
     A model filter matches the reported version or the requested name ("gpt-4o" takes gpt-4o-2024-08-06), in any
     case (GPT-4o is gpt-4o). A model or strategy that no trace of the pack's selected problems has, where there are
     some, is refused as a typo would be: it would say "nothing to study", or drop out of the study without a word."""
-    pairs, skipped, unreadable, seen, seen_strategies = [], [], [], set(), set()
+    pairs, stale, skipped, unreadable, seen, seen_strategies = [], [], [], [], set(), set()
     wanted = {m.casefold() for m in models or ()}
     if os.path.lexists(traces_dir()) and not traces_dir().is_dir():  # a file there: not "no trace"
         skipped.append(unread_folder(traces_dir()))
@@ -265,11 +273,15 @@ def traces_to_judge(problems, pack: str, models: list[str] | None = None, strate
             if not trace.intact:
                 skipped.append(f"{trace.path}: {trace.fault}")
                 continue
+            if stale_note(trace, problem):
+                stale.append((problem, trace))
+                if not include_stale:
+                    continue
             pairs.append((problem, trace))
     _refuse_unknown("model", models, seen, "the reported version or the requested name, in any case", unreadable,
                     str.casefold)
     _refuse_unknown("strategy", strategies, seen_strategies, "as the traces list it", unreadable)
-    return pairs, skipped
+    return pairs, skipped, stale
 
 
 def _refuse_unknown(flag: str, asked: list[str] | None, seen: set[str], how: str, unreadable: list[str],
@@ -331,10 +343,12 @@ def foreign_trace_folders(pack_ids: set[str]) -> list[str]:
     return out
 
 
-def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=None, jobs: int = 1) -> Study:
+def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=None, jobs: int = 1,
+              stale=()) -> Study:
     """Judge every sample of every (problem, trace) pair with the pack's checks, `jobs` traces at a time (a
     --judge grader is a network call per free-text answer); on_trace() after each trace. The result does not
-    depend on `jobs`: verdicts are gathered in the pairs' order."""
+    depend on `jobs`: verdicts are gathered in the pairs' order. `stale`: the stale (problem, trace) pairs
+    (traces_to_judge): those among `pairs` are scored and their answers marked, the others counted as left out."""
     from workbench.pool import imap_unordered
     from workbench.verdicts import credit
     from workbench.verify import check_trace, leave_checks_running
@@ -355,6 +369,7 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
     answers: list[JudgedAnswer] = []
     groups: set[str] = set()
     spelling: dict[str, str] = {}  # GPT-4o and gpt-4o are one model: one column, spelt as first met
+    judged_stale = {trace.path for _, trace in stale} & {trace.path for _, trace in pairs}
     for k, (problem, trace) in enumerate(pairs):
         group = spelling.setdefault(group_of(trace, by).casefold(), group_of(trace, by))
         groups.add(group)
@@ -373,7 +388,20 @@ def run_study(ctx, ref, pairs, skipped, problems, by: str = "model", on_trace=No
             graded = next((d for d in v.details if "from_cache" in d), {})
             answers.append(JudgedAnswer(problem.id, problem.type, group, trace.model_version, trace.strategy,
                                         trace.path.name, i, status, score, v.reason,
-                                        caution, graded.get("grader_model"), graded.get("from_cache"), provider_of(trace)))
-    traced = {p.id for p, _ in pairs}
-    return Study(groups=sorted(groups), problems=[p for p in problems if p.id in traced], cells=cells, answers=answers,
-                 skipped=skipped, untraced=[p.id for p in problems if p.id not in traced], by=by)
+                                        caution, graded.get("grader_model"), graded.get("from_cache"),
+                                        provider_of(trace), trace.path in judged_stale))
+    counts: dict[str, dict] = {}
+    for problem, trace in stale:
+        count = counts.setdefault(spelling.setdefault(group_of(trace, by).casefold(), group_of(trace, by)),
+                                    {"traces": 0, "answers": 0, "problems": []})
+        count["traces"] += 1
+        count["answers"] += len(trace.samples)
+        count["problems"] += [problem.id] * (problem.id not in count["problems"])
+    order = {p.id: k for k, p in enumerate(problems)}
+    for count in counts.values():
+        count["problems"].sort(key=order.get)
+    judged = {p.id for p, _ in pairs}
+    traced = judged | {p.id for p, _ in stale}  # a problem whose traces are all stale has some: the stale line names it
+    return Study(groups=sorted(groups), problems=[p for p in problems if p.id in judged], cells=cells, answers=answers,
+                 skipped=skipped, untraced=[p.id for p in problems if p.id not in traced], by=by,
+                 stale=dict(sorted(counts.items())), stale_scored=bool(judged_stale))

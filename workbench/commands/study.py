@@ -29,8 +29,9 @@ def register(sub) -> None:
                     # 5 is stats.MIN_PROBLEMS, written out: importing stats (numpy) here slowed every command's start
                     "and every rise (a higher Type above any lower one) named with the 95 % interval of the difference "
                     "of the two means: the labels' order is broken only where it lies above 0. "
-                    "Free-text answers are unchecked unless --judge grades them. Exit 0: report printed; 1: no "
-                    "trace to study; 2: bad input; 3: the --judge model failed; 130: interrupted.")
+                    "Free-text answers are unchecked unless --judge grades them. A stale trace (its problem changed "
+                    "since it was asked) is left out and counted, unless --include-stale. Exit 0: report printed; "
+                    "1: no trace to study; 2: bad input; 3: the --judge model failed; 130: interrupted.")
     add_pack_option(p)
     p.add_argument("--problem", action="append", metavar="ID", help="only this problem (repeatable)")
     p.add_argument("--type", metavar="1,2", help="only problems of these Types")
@@ -42,6 +43,9 @@ def register(sub) -> None:
                    help="what a column compares (default: model, as the server reported its version; model+provider: "
                         "one column per model and base URL, as one name on two servers can be two models; an imported "
                         "chat's provider is the service it was held at)")
+    p.add_argument("--include-stale", action="store_true",
+                   help="also score stale traces, asked before their problem's record changed (left out by default: "
+                        "they answer another question than the record asks now), each of their answers marked stale")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="traces judged at once (default 1); more pays with --judge, whose grader is a network call")
     p.add_argument("--plot", metavar="FILE.png", type=path_arg("--plot", "file", write=True),
@@ -70,9 +74,16 @@ def cmd_study(args) -> int:
         raise UsageError(f"--problem {outside[0].id} is Type {outside[0].type}, which --type {wanted} leaves out",
                          "drop --type, or name only problems of those Types")
     problems = [p for p in problems if types is None or p.type in types]
-    pairs, skipped = traces_to_judge(problems, ctx.pack.name, args.model, args.strategy)
+    pairs, skipped, stale = traces_to_judge(problems, ctx.pack.name, args.model, args.strategy, args.include_stale)
     if not args.problem and types is None:
         skipped += foreign_trace_folders({p.id for p in ctx.pack.problems})
+    if not pairs and stale:  # not "no intact trace": there are some, asked of the question as it was
+        whose = "its" if len(stale) == 1 else "their"
+        raise MissingWorkError(f"no current trace to study among {len(problems)} problem(s): "
+                               f"{counted(len(stale), 'stale trace')} left out ({whose} problem changed since it was "
+                               "asked)",
+                               "ask again (`python cli.py traces verify` names each stale trace with the command), or "
+                               "add --include-stale to score them as they are")
     if not pairs:
         more = f"; and {len(skipped) - SKIPPED_NAMED} more" if len(skipped) > SKIPPED_NAMED else ""  # one line, not thousands
         why = f"; skipped: {'; '.join(skipped[:SKIPPED_NAMED])}{more}" if skipped else ""
@@ -82,7 +93,7 @@ def cmd_study(args) -> int:
         _pyplot()
     ref = load_reference(ctx.pack)
     with _progress(len(pairs), quiet=args.json) as advance:
-        study = run_study(ctx, ref, pairs, skipped, problems, args.by, on_trace=advance, jobs=args.jobs)
+        study = run_study(ctx, ref, pairs, skipped, problems, args.by, on_trace=advance, jobs=args.jobs, stale=stale)
     if plot:
         _draw(study, plot)
     if args.json:
@@ -308,12 +319,31 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         how = f"{len(cautioned) - unscored} scored as they came, {unscored} unscored" if unscored else "scored as they came"
         line += f"; {len(cautioned)} cut off at the token limit, filtered, refused or empty ({how}; --json gives each caution)"
     console.print(line)
+    _print_stale(study)
     if study.untraced:
         console.print(f"[dim]no trace: {', '.join(study.untraced)}[/]")
     for s in study.skipped:
         console.print(f"[dim]skipped {external(s)}[/]")
     if plot:
         console.print(f"plot: {plot}", markup=False, soft_wrap=True)  # one line, to copy whole
+
+
+def _print_stale(study) -> None:
+    """One line: the stale traces left out of the study's scores (or, --include-stale, scored), per column."""
+    if not study.stale:
+        return
+    traces, answers = (sum(c[k] for c in study.stale.values()) for k in ("traces", "answers"))
+    what = f"{counted(traces, 'stale trace')} ({counted(answers, 'answer')})"
+    each = "; ".join(f"{external(g)} {counted(c['traces'], 'trace')}, {counted(c['answers'], 'answer')} "
+                     f"({', '.join(c['problems'])})" for g, c in study.stale.items())
+    how = f"scored {what} as they came (--include-stale)" if study.stale_scored else f"left out {what}"
+    it = ("it was", "it answers") if traces == 1 else ("they were", "they answer")
+    line = (f"[yellow]{how}[/], whose problem changed since {it[0]} asked, so {it[1]} another question than it asks "
+            f"now: {each}")
+    if not study.stale_scored:
+        line += ("; `python cli.py traces verify` names each with the command that asks it again; --include-stale "
+                 "scores them")
+    console.print(line)
 
 
 def _lacking(sets: dict[str, list[str]], order: dict[str, int]) -> str:
