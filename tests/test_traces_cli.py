@@ -2304,3 +2304,29 @@ def test_traces_lists_and_verifies_a_file_with_a_line_break_in_its_name_on_one_l
         code, out, _ = wb.run(*argv)
         lines = [line for line in out.splitlines() if "name.json" in line]
         assert lines == [f"{word} {wb.root / 'traces' / '1.3'}/odd\\nname.json: not valid JSON (line 1)"], out
+
+
+def test_the_listing_marks_a_stale_trace_and_still_cites_it(wb):
+    """`traces` listed a trace whose problem changed since it was asked like any other: only `traces verify` told.
+    Its row is marked STALE (and --json's `stale` gives why; null for a current trace, and for one written before
+    traces recorded their question), and its citation is still printed: an intact trace is whole evidence."""
+    from workbench.traces import write_trace
+
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0
+    write_trace(_trace(), wb.root / "traces")  # 1.1, no problem_sha256: its question is not known
+    _edit_record(wb, "1.1", "Find $w^*$ with minimum norm.", "Find $w^*$ with minimum Euclidean norm.")
+    traces = [load_trace(p) for p in wb.traces()]
+    [stale] = [t for t in traces if t.problem == "1.1" and t.data.get("problem_sha256")]
+    note = f"stale: problem 1.1 changed since this trace ({stale.started_at[:10]})"
+    for argv in ((), ("--pack", "demo"), ("1.1",)):
+        code, out, _ = wb.run("traces", *argv, "--json")
+        assert code == 0 and {r["file"]: r["stale"] for r in json.loads(out)} == \
+            {str(t.path): note if t is stale else None for t in traces if argv != ("1.1",) or t.problem == "1.1"}, out
+    code, out, _ = wb.run("traces")
+    rows = {t.short_hash: next(line for line in out.splitlines() if t.short_hash in line) for t in traces}
+    assert code == 0 and "STALE" in rows[stale.short_hash], out
+    assert not any("STALE" in rows[t.short_hash] for t in traces if t is not stale), out
+    assert f"{stale.short_hash} {stale.citation()}" in out.splitlines(), out  # still to be cited
+    assert "3 trace(s), 1 stale (its problem changed since it was asked); check them with `python cli.py traces " \
+           "verify`" in " ".join(out.split()), out

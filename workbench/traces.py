@@ -485,18 +485,23 @@ def pinned_among(traces: list[Trace], pin: str) -> list[Trace]:
 
 def stale_traces(root: Path | None = None, keep=None, pack=None) -> list[tuple[Trace, Any, str]]:
     """(trace, its problem, stale_note) of every intact trace whose problem asks something else now (keep: as in
-    verify_traces). A trace's problem is looked up in the pack it names (`pack`, a loaded Pack, where it is that
-    one); a pack or problem that cannot be loaded leaves its traces not known to be stale."""
+    verify_traces; pack: as in stale_among)."""
+    traces = scan_traces(root=root)[0]
+    return stale_among([t for t in traces if keep is None or keep(t.problem, t.data)], pack)
+
+
+def stale_among(traces: list[Trace], pack=None) -> list[tuple[Trace, Any, str]]:
+    """(trace, its problem, stale_note) of the stale ones among `traces`. A trace's problem is looked up in the pack
+    it names (`pack`, a loaded Pack, where it is that one); a pack or problem that cannot be loaded leaves its traces
+    not known to be stale."""
     from workbench.errors import WorkbenchError
     from workbench.problems import load_pack
 
     packs = {pack.name: pack} if pack is not None else {}
     out = []
-    for t in scan_traces(root=root)[0]:
+    for t in traces:
         name = t.data.get("pack")
         if not t.data.get("problem_sha256") or not isinstance(name, str):
-            continue
-        if keep is not None and not keep(t.problem, t.data):
             continue
         if name not in packs:
             try:

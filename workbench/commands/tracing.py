@@ -113,20 +113,22 @@ def _pack_filter(pack: str):
 
 
 def _list(problem_id: str | None, args) -> int:
+    from workbench.problems import load_pack
+    from workbench.traces import stale_among
+
     traces, bad = _scan(problem_id, args.pack)
     if args.only:
         traces = [t for t in traces if args.only(t.problem, t.data)]
         bad = [(f, why) for f, why in bad if args.only(f.parent.name)]
         if problem_id and not traces and not bad:  # as with no traces at all: the id must be the pack's
-            from workbench.problems import load_pack
-
             load_pack(args.pack).get(problem_id)
+    # intact but asked of a question since edited: marked, still citeable (as `traces verify` names it, exit 0)
+    stale = {t.path: note for t, _, note in stale_among(traces, load_pack(args.pack) if args.only else None)}
     if args.json:
-        print_json([t.summary() for t in traces] +
+        print_json([dict(t.summary(), stale=stale.get(t.path)) for t in traces] +
                    [{"file": str(f), "problem": f.parent.name, "intact": False, "unreadable": why} for f, why in bad])
         return 0
     if not traces and not bad:
-        from workbench.problems import load_pack
         from workbench.traces import commands_to_trace
 
         loaded = load_pack(args.pack) if args.only else None  # --pack given: the commands must name it
@@ -147,7 +149,7 @@ def _list(problem_id: str | None, args) -> int:
     for t in traces:
         samples = f"{len(t.samples)}" + (f"/{t.samples_requested}" if t.samples_requested != len(t.samples) else "")
         source = "[bold yellow]IMPORTED[/]" if t.imported else t.source
-        digest = t.short_hash if t.intact else \
+        digest = f"{t.short_hash} [bold yellow]STALE[/]" if t.path in stale else t.short_hash if t.intact else \
             f"[bold red]{external(t.short_hash)} {'EDITED' if 'edited' in t.fault else 'MOVED'}[/]"
         table.add_row(external(t.problem), external(t.started_at[:16].replace("T", " ")), external(t.model_version),
                       external(t.strategy), samples, source, digest, *(cite(t),) * wide)
@@ -161,7 +163,8 @@ def _list(problem_id: str | None, args) -> int:
     for f, why in bad:
         console.print(f"[bold red]UNREADABLE[/] {external(one_line(f'{f}: {why}'))}", soft_wrap=True, highlight=False)
     unreadable = f", {len(bad)} unreadable" if bad else ""
-    console.print(f"{len(traces)} trace(s){unreadable}; check them with `python cli.py traces verify`")
+    changed = f", {len(stale)} stale (its problem changed since it was asked)" if stale else ""
+    console.print(f"{len(traces)} trace(s){unreadable}{changed}; check them with `python cli.py traces verify`")
     return 0
 
 
