@@ -78,6 +78,8 @@ def test_means_per_problem_and_type_and_whether_the_labels_hold(proj, capsys):
     order = data["type_order"]
     assert order["model-a"]["ordered"] is False and order["model-a"]["rises"] == [[2, 4]]
     assert order["model-a"]["broken"] == order["model-a"]["difference_ci"] == [None]  # one problem per Type: not tested
+    # --json's verdict carries its sample as the text's does: a script reading type_order alone saw "broken" with none
+    assert order["model-a"]["problems"] == {"2": 1, "4": 1} and order["model-b"]["problems"] == {"2": 1, "4": 1}
     assert order["model-b"]["ordered"] is True and order["model-b"]["rises"] == []
     assert len(data["answers"]) == 8 and {a["status"] for a in data["answers"]} == {"correct", "partial", "incorrect", "unchecked"}
     assert "3.3" in data["problems_without_traces"] and not data["skipped_traces"]
@@ -236,9 +238,9 @@ def test_equal_type_means_hold_and_one_type_alone_compares_nothing(proj, capsys)
     trace(proj, "3.1", [RIGHT_31], model="model-c")  # Type 4: 1.0, equal, not a rise
     trace(proj, "3.1", [RIGHT_31], model="model-d")  # Type 4 only
     order = _json(capsys, ["study"])["type_order"]
-    assert order["model-c"] == {"means": {"2": 1.0, "4": 1.0}, "ordered": True, "rises": [], "difference_ci": [],
-                                "broken": []}
-    assert order["model-d"] == {"means": {"4": 1.0}, "ordered": None, "rises": [], "difference_ci": [],
+    assert order["model-c"] == {"means": {"2": 1.0, "4": 1.0}, "problems": {"2": 1, "4": 1}, "ordered": True,
+                                "rises": [], "difference_ci": [], "broken": []}
+    assert order["model-d"] == {"means": {"4": 1.0}, "problems": {"4": 1}, "ordered": None, "rises": [], "difference_ci": [],
                                 "broken": []}
     assert main(["study"]) == 0
     out = capsys.readouterr().out
@@ -1167,7 +1169,8 @@ def test_a_difference_interval_touching_0_and_a_rise_beside_a_single_problem_bre
     assert order["broken"] == [False] and order["difference_ci"] == [pytest.approx([0.0, 0.5])]
     # one Type of each rise has a single problem (no interval), the other an interval: nothing to compare
     study = _synthetic({1: [0.0], 2: [1.0, 0.5, 1.0, 0.5, 0.75], 3: [0.0, 0.5, 0.0, 0.5, 0.25], 4: [1.0]})
-    assert study.type_order()["m"] == {"means": {1: 0.0, 2: 0.75, 3: 0.25, 4: 1.0}, "ordered": False,
+    assert study.type_order()["m"] == {"means": {1: 0.0, 2: 0.75, 3: 0.25, 4: 1.0}, "problems": {1: 1, 2: 5, 3: 5, 4: 1},
+                                       "ordered": False,
                                        "rises": [[1, 2], [1, 3], [1, 4], [2, 4], [3, 4]], "difference_ci": [None] * 5,
                                        "broken": [None] * 5}
 

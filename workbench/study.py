@@ -127,7 +127,8 @@ class Study:
         higher Type scores above the lower one is a rise, listed as [lower Type, higher Type] in the Types' order: not
         only neighbours (Type 3 above Type 1 with Type 2 below both). Per rise, `difference_ci` is the 95 % bootstrap
         interval of (higher Type's mean - lower's) and `broken` whether it lies above 0 (both None when either Type
-        has no interval: too few problems or answers all alike, so the rise is not tested)."""
+        has no interval: too few problems or answers all alike, so the rise is not tested); `problems` gives each
+        Type's mean its sample, as the text does."""
         table = self.by_type()
         out = {}
         for g in self.groups:
@@ -135,7 +136,8 @@ class Study:
             types = sorted(means)
             rises = [[a, b] for a, b in combinations(types, 2) if means[b] > means[a] + 1e-9]
             cis = [difference_interval(*(self._type_scores(t, g) for t in rise))[0] for rise in rises]
-            out[g] = {"means": means, "ordered": not rises if len(types) > 1 else None, "rises": rises,
+            out[g] = {"means": means, "problems": {t: table[t][g]["problems"] for t in types},  # each mean's sample
+                      "ordered": not rises if len(types) > 1 else None, "rises": rises,
                       "difference_ci": [list(ci) if ci else None for ci in cis],
                       # float sums may set a difference of 0 a hair above it: that is no broken order
                       "broken": [ci[0] > 1e-9 if ci else None for ci in cis]}
