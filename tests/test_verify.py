@@ -674,6 +674,17 @@ def test_verify_says_where_a_missing_critique_goes(proj, capsys):
     assert lines == ["1.2.1, 2.2.3: no “## Critique” of the model's answer: write one in solutions/a2/ID.md"], lines
 
 
+def test_verify_says_where_a_missing_own_solution_goes(proj, capsys):
+    """With no solutions/a2/2.2.3.md at all, verify listed `solution` as missing and its one line on the file was
+    about the critique ('write one in solutions/a2/2.2.3.md'), so a student wrote only a critique there; the questions
+    without a solution of their own share a line naming the section and the file, as for the critique."""
+    write_solution(proj, "1.2.1", "answer:\n  always_min_norm: false\n")
+    write_solution(proj, "3.3", "", solution="", critique="The model was right.")
+    assert main(["verify", "--problem", "1.2.1", "--problem", "3.3", "--problem", "2.2.3"]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "## Solution" in line]
+    assert lines == ["2.2.3, 3.3: no “## Solution” of your own: write one in solutions/a2/ID.md"], lines
+
+
 def test_cli_reference_text_shows_formulas_and_records_as_written_not_python_reprs(proj, capsys):
     """reference 2.2.3 printed its closed forms as Python strings, quoted and with every backslash doubled
     ('\\\\frac{d\\\\mathcal{L}_1}...'), so a formula copied from the screen was no TeX; 5.4's records were dicts."""

@@ -1968,6 +1968,24 @@ def test_a_checklist_without_a_trace_names_both_commands_that_make_one(tmp_path)
             "--pack fx`, then critique it under “## Critique” in solutions/fx/1.1.md") in row.notes, row.notes
 
 
+def test_a_checklist_without_an_own_solution_says_where_it_goes(tmp_path):
+    """With no solutions/fx/1.1.md, the row's only note on the file was 'automatic critique shown; add your own
+    “## Critique”', though `solution` was missing too (its points at risk); it names the section and the file."""
+    from types import SimpleNamespace
+
+    from workbench.evidence import TracePick, checklist_row
+
+    graded = SimpleNamespace(id="1.1", pack="fx", points=1.0, type=2, kind="written", graded=True,
+                             deliverables=("trace", "critique", "solution"), pack_flag=lambda: " --pack fx")
+    row = checklist_row(graded, None, TracePick(trace=SimpleNamespace(path=tmp_path / "t.json")), None, (), auto="automatic")
+    assert row.missing == ["critique", "solution"]
+    assert "write your own solution under “## Solution” in solutions/fx/1.1.md" in row.notes, row.notes
+    written = SimpleNamespace(problem="1.1", path=tmp_path / "1.1.md", has_solution=True, has_critique=True,
+                              off_level=(), unread=())
+    row = checklist_row(graded, written, TracePick(trace=SimpleNamespace(path=tmp_path / "t.json")), None, ())
+    assert row.missing == [] and not any("Solution" in n for n in row.notes), row.notes
+
+
 def test_a_plot_needs_a_run_with_real_images_and_a_plot_folder_needs_no_run_files(tmp_path):
     from types import SimpleNamespace
 

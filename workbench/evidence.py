@@ -366,6 +366,8 @@ def checklist_row(problem: Problem, solution: Solution | None, pick: TracePick, 
         notes.extend(run.problems)
     if "plot" in required and not runs:
         notes.append(plot_note or no_run_note(problem))
+    if "solution" in required and not present["solution"]:
+        notes.append(f"write your own solution under “## Solution” in {where}")
     missing = [d for d in required if not present.get(d)]
     return ProblemReport(
         problem=problem.id,

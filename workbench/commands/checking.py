@@ -300,10 +300,11 @@ def _print_reports(reports, info, pack) -> None:
         pid = ids[0] if len(ids) == 1 else "ID"
         fix = f" — get one with {commands_to_trace(pid, pack.pack_flag())}" if note == NO_TRACE_NOTE else ""
         console.print(f"[dim]{', '.join(ids)}: {external(note)}{external(fix)}[/]")
-    ids = [r.problem for r in reports if "critique" in r.missing and r.points > 0]
-    if ids:  # the table says `critique` is missing, not where one goes
-        console.print(f"[dim]{', '.join(ids)}: no “## Critique” of the model's answer: write one in "
-                      f"solutions/{external(pack.name)}/{ids[0] if len(ids) == 1 else 'ID'}.md[/]")
+    for piece, what in (("solution", "no “## Solution” of your own"), ("critique", "no “## Critique” of the model's answer")):
+        ids = [r.problem for r in reports if piece in r.missing and r.points > 0]
+        if ids:  # the table says the piece is missing, not where one goes
+            console.print(f"[dim]{', '.join(ids)}: {what}: write one in "
+                          f"solutions/{external(pack.name)}/{ids[0] if len(ids) == 1 else 'ID'}.md[/]")
     for r in reports:
         own_v = r.own_verdict
         if own_v and own_v.status in ("incorrect", "partial") and own_v.critique:
