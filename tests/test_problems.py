@@ -316,6 +316,17 @@ def test_record_not_a_mapping(tmp_path):
     assert "1.1.yaml" in message and "expected a mapping" in message  # (tmp_path's own name holds "mapping")
 
 
+@pytest.mark.parametrize("body", ["", "\n\n", "# the record, to be written\n"])
+def test_an_empty_record_says_it_is_empty(tmp_path, body):
+    """An empty problem file (a new record not yet written, or one an editor truncated) was 'expected a mapping of
+    keys to values', as if it held something else; it names the file as empty, and a pack.yaml too."""
+    message = load_error(make_pack(tmp_path, {"1.1.yaml": body}))
+    assert "1.1.yaml: is empty (write the record" in message, message
+    (tmp_path / "p2").mkdir()
+    message = load_error(make_pack(tmp_path / "p2", {"pack.yaml": body}))
+    assert "pack.yaml: is empty (" in message, message
+
+
 def test_unknown_key(tmp_path):
     message = load_error(make_pack(tmp_path, {"1.1.yaml": {**RECORD, "colour": "red"}}))
     assert "1.1.yaml" in message and "key 'colour'" in message and "unknown key" in message

@@ -176,6 +176,8 @@ def _read_yaml(path: Path) -> dict:
                     "save it as UTF-8") from None
     except ValueError:  # (after UnicodeDecodeError, a ValueError too) int()'s limit on a number of over 4300 digits
         raise _fail(path, None, "malformed YAML: a number in it is too long to read", "fix the YAML syntax") from None
+    if data is None:  # nothing but blank lines and comments: not a record of another shape
+        raise _fail(path, None, "is empty", "write the record as `key: value` lines")
     if not isinstance(data, dict):
         raise _fail(path, None, "expected a mapping of keys to values", "write the record as `key: value` lines")
     return data
