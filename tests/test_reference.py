@@ -1684,6 +1684,18 @@ def test_llm_code_that_fails_names_its_error():
     assert bad.status == "incorrect" and "SyntaxError" in bad.critique, bad.critique
 
 
+def test_code_that_does_not_compile_names_the_line_of_its_block():
+    """'the code does not run: SyntaxError: expected ':'' left the student to search the block for it; the
+    traceback's line in the block (run as written when it does not compile) is named."""
+    bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace("nf = num_filters", "nf = = num_filters"))
+    assert "SyntaxError: invalid syntax (line 4 of the code block)" in bad.critique, bad.critique
+    bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace("def forward(self, x):", "def forward(self, x)"))
+    assert "SyntaxError: expected ':' (line 11 of the code block)" in bad.critique, bad.critique
+    # a runtime error's line is in the code as extracted and run, not the block as written: none is named
+    bad = verdict("5.1", LLM_CODE.replace("OP", "1").replace("super().__init__()", "super().__init__()\n        helper()"))
+    assert "NameError: name 'helper' is not defined" in bad.critique and "of the code block" not in bad.critique
+
+
 def test_llm_code_that_never_ends_is_killed_before_the_check_s_time_limit():
     """The sandbox's limit is below the engine's (0.8 of it), so the child is killed and the reason says so."""
     text = LLM_CODE.replace("OP", "1").replace("super().__init__()", "super().__init__()\n        while True: pass")

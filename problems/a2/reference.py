@@ -366,6 +366,9 @@ def describe_untrusted(code: str, class_name: str, timeout_s: float) -> dict:
         raise Unchecked(workers_reason())
     if line is None:
         error = (result.stderr.strip().splitlines() or [_silent_end(result.returncode)])[-1][:200]
+        at = re.findall(r'File "llm_code\.py", line (\d+)', result.stderr)
+        if at and re.match(r"(SyntaxError|IndentationError|TabError)\b", error):  # the block runs as written then
+            error += f" (line {at[-1]} of the code block)"
         error = memory_limit_reason() if result.out_of_memory else error
         description = {"configs": [{"error": f"the code does not run: {error}"}]}
     else:
