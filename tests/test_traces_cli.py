@@ -2330,3 +2330,24 @@ def test_the_listing_marks_a_stale_trace_and_still_cites_it(wb):
     assert f"{stale.short_hash} {stale.citation()}" in out.splitlines(), out  # still to be cited
     assert "3 trace(s), 1 stale (its problem changed since it was asked); check them with `python cli.py traces " \
            "verify`" in " ".join(out.split()), out
+
+
+def test_citing_a_stale_trace_warns_and_still_cites_it(wb):
+    """`traces cite 1.1` printed a stale trace's citation without a word, ready to paste beside the question as it is
+    now, which the model was never asked. A warning line (stderr) names it with the command that asks it again, or
+    to keep it knowingly; the citation is still printed (it is intact evidence), exit 0."""
+    assert wb.run("prompt", "1.1", "--pack", "demo", "-s", "hinted")[0] == 0
+    _edit_record(wb, "1.1", "Find $w^*$ with minimum norm.", "Find $w^*$ with minimum Euclidean norm.")
+    [stale] = [load_trace(p) for p in wb.traces()]
+    code, out, err = wb.run("traces", "cite", "1.1", "--pack", "demo")
+    assert code == 0 and out.splitlines() == [stale.citation()], out
+    warning = next(line for line in err.splitlines() if line.startswith("warning:"))
+    assert warning == (f"warning: trace {stale.path}: stale: problem 1.1 changed since this trace "
+                       f"({stale.started_at[:10]}), cited as it is; ask it again with `python cli.py prompt 1.1 "
+                       f"--pack demo --strategy hinted --model fake-gpt --base-url {wb.server.url}`, or keep it "
+                       "knowingly (its answers are to the question as it was)"), err
+    code, out, err = wb.run("traces", "cite", stale.short_hash, "--pack", "demo", "--json")
+    assert code == 0 and [c["citation"] for c in json.loads(out)] == [stale.citation()] and "stale: problem 1.1" in err
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0  # the question as it is: cited, the stale one warned of
+    code, _, err = wb.run("traces", "cite", "1.1", "--pack", "demo")
+    assert code == 0 and err.count("stale: problem 1.1") == 1, err

@@ -205,8 +205,8 @@ def _verify(_, args) -> int:
 
 
 def _cite(ref: str, args) -> int:
-    from workbench.problems import ID_PATTERN, pack_flag
-    from workbench.traces import commands_to_trace, find_trace, scan_traces
+    from workbench.problems import ID_PATTERN, load_pack, pack_flag
+    from workbench.traces import commands_to_trace, find_trace, mend_stale, scan_traces, stale_among
 
     if "." in ref and ID_PATTERN.match(ref):
         traces, bad = _scan(ref, args.pack)
@@ -235,6 +235,9 @@ def _cite(ref: str, args) -> int:
             raise MissingWorkError(f"no intact trace for {ref}", "restore the files above from git, or prompt again")
         raise MissingWorkError(f"no traces for problem {ref}",
                                f"run {commands_to_trace(ref, pack_flag(args.pack, None))} first")
+    # intact, so still cited, but its answers are to the question as it was: said beside the line to paste
+    for t, problem, note in stale_among(traces, load_pack(args.pack)):
+        print_warning(f"trace {t.path}: {note}, cited as it is; {mend_stale(t, problem)}")
     shown, pinned, note = _writeup_choice(traces, args.pack)
     if args.json:
         print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact, "shown": t is shown,
