@@ -1546,3 +1546,18 @@ def test_nothing_but_stale_traces_to_study_says_so(proj, capsys):
             "asked)") in err and "--include-stale" in err and "python cli.py traces verify" in err, err
     assert main(["study", "--problem", "2.2.1", "--include-stale", "--json"]) == 0
     assert [a["stale"] for a in json.loads(capsys.readouterr().out)["answers"]] == [True]
+
+
+def test_a_cell_whose_traces_are_all_stale_says_so_not_no_trace(proj, capsys):
+    """A problem a column answered only in stale traces (left out) read `no trace` in its cell, as if the model had
+    never been asked; the cell says its traces are stale, and a column with no trace at all still says no trace."""
+    trace(proj, "2.2.3", [RIGHT_223], model="model-c", asked="0" * 64)  # model-c: 2.2.3 stale, 3.1 current
+    trace(proj, "3.1", [RIGHT_31], model="model-c")
+    assert main(["study", "--problem", "2.2.3", "--problem", "3.1"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("│ 2.2.3"))
+    assert [c.strip() for c in row.strip("│").split("│")][3:] == ["0.33 (3)", "1.00 (1)", "stale, left out"], out
+    trace(proj, "2.3.3", [FREE_233], model="model-b", strategy="hinted", asked="0" * 64)
+    assert main(["study", "--problem", "2.3.3"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ 2.3.3"))
+    assert [c.strip() for c in row.strip("│").split("│")][3:] == ["— +1 unscored"], row  # a current one beside it

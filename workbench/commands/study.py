@@ -237,8 +237,9 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
         cells = []
         for g in study.groups:
             c = study.cells.get((p.id, g))
-            if c is None:
-                cells.append("[dim]no trace[/]")
+            if c is None:  # a column whose traces of it are all stale has some: left out, not missing
+                left_out = p.id in study.stale.get(g, {}).get("problems", ()) and not study.stale_scored
+                cells.append("[dim]stale, left out[/]" if left_out else "[dim]no trace[/]")
                 continue
             unscored = sum(c.counts.get(s, 0) for s in ("unchecked", "missing"))
             cautioned = c.counts.get("cautioned", 0)  # cut off, filtered, refused or empty: scored as they came
