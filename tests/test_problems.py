@@ -327,6 +327,20 @@ def test_an_empty_record_says_it_is_empty(tmp_path, body):
     assert "pack.yaml: is empty (" in message, message
 
 
+@pytest.mark.parametrize("given, fix", [
+    ("3", "3 is a section: its problems are 3.1, 3.2, 3.3"),  # was 'did you mean 6.3, 5.3, 4.3?'
+    ("2.2", "2.2 is a section: its problems are 2.2.1, 2.2.2, 2.2.3"),  # was '2.3.2, 2.2.3, 2.2.2'
+    ("1.1", "1.1 is a section: its problems are 1.1.1"),  # was '2.1.1, 1.2.1, 1.1.1'
+    ("2.2.4", "did you mean 2.2.3, 2.2.2, 2.2.1?"),  # a typo: the nearest ids, as before
+])
+def test_a_section_number_names_the_section_s_problems(given, fix):
+    """The handout numbers sections as it numbers problems; a section's number given where a problem's id goes got
+    the ids nearest in spelling, other sections' problems first."""
+    with pytest.raises(UsageError) as info:
+        load_pack("a2").get(given)
+    assert info.value.message == f"no problem {given!r} in pack 'a2'" and info.value.fix == fix
+
+
 def test_unknown_key(tmp_path):
     message = load_error(make_pack(tmp_path, {"1.1.yaml": {**RECORD, "colour": "red"}}))
     assert "1.1.yaml" in message and "key 'colour'" in message and "unknown key" in message

@@ -114,8 +114,11 @@ class Pack:
             if problem.id == problem_id:
                 return problem
         ids = [p.id for p in self.problems]
+        inside = [i for i in ids if i.startswith(f"{problem_id}.")]  # a section's number: its problems, not look-alikes
         close = difflib.get_close_matches(problem_id, ids, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else f"run `python cli.py list{self.pack_flag()}` to see the ids"
+        hint = (f"{problem_id} is a section: its problems are {', '.join(inside)}" if inside
+                else f"did you mean {', '.join(close)}?" if close
+                else f"run `python cli.py list{self.pack_flag()}` to see the ids")
         raise UsageError(f"no problem {problem_id!r} in pack {self.name!r}", hint)
 
     def select(self, ids: list[str]) -> list[Problem]:
