@@ -97,6 +97,7 @@ def test_real_pack_renders_with_every_strategy(project):
     # a list or a plain string is no strategy: its items or letters must not be read as keys
     ("- name\n- turns\n", r"bad.yaml: expected a mapping"),
     ("name\n", r"bad.yaml: expected a mapping"),
+    ("", r"bad.yaml: is empty \(write name:"), ("# to do\n", r"bad.yaml: is empty"),  # was 'expected a mapping'
     ("name: bad\ndescription:\nrequires: {hints: yes}\nturns: ['{statement}']\n", r"requires must list record fields"),
     # the loop's fields exist only inside an `each` turn, and `first` is checked like `text`
     ("name: bad\nsystem: 'Step {n}'\nturns: ['{statement}']\n", r"system: unknown field \{n\}"),

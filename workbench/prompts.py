@@ -106,6 +106,8 @@ def load_strategy(name: str) -> Strategy:
         raise _err(path, f"malformed YAML: {yaml_problem(exc)}", "fix the YAML syntax") from None
     except ValueError:  # int()'s limit on a number of over 4300 digits: not a YAMLError
         raise _err(path, "malformed YAML: a number in it is too long to read", "fix the YAML syntax") from None
+    if data is None:  # nothing but blank lines and comments, as a problem record is named
+        raise _err(path, "is empty", "write name:, description:, turns: ...")
     if not isinstance(data, dict):
         raise _err(path, "expected a mapping", "write name:, description:, turns: ...")
     unknown = sorted(set(data) - SCHEMA_KEYS)
