@@ -2351,3 +2351,26 @@ def test_citing_a_stale_trace_warns_and_still_cites_it(wb):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0  # the question as it is: cited, the stale one warned of
     code, _, err = wb.run("traces", "cite", "1.1", "--pack", "demo")
     assert code == 0 and err.count("stale: problem 1.1") == 1, err
+
+
+def test_traces_show_prints_where_each_link_and_image_goes(wb, tmp_path):
+    """A reply's [the docs](https://evil.example) showed only "the docs", its address behind a terminal hyperlink,
+    and an image only its alt text: a student citing the trace could not see where they go."""
+    answer = ("Read [the docs](https://evil.example/x) and <https://plain.example/y>, or "
+              "[https://good.example](https://bad.example).\n\n![a cat](https://img.example/cat.png) "
+              "and ![](https://img.example/dog.png)")
+    path = tmp_path / "chat.md"
+    path.write_text(f"## User\n\nHow?\n\n## ChatGPT\n\n{answer}\n")
+    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
+    code, out, _ = wb.run("traces", "show", wb.traces()[0].name)
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "the docs (https://evil.example/x)" in flat
+    assert flat.count("https://plain.example/y") == 1  # a bare address is shown once
+    assert "https://good.example (https://bad.example)" in flat  # a link whose text names another address
+    assert "a cat (https://img.example/cat.png)" in flat and "https://img.example/dog.png" in flat
+    from rich.console import Console
+
+    from workbench.commands.tracing import render_markdown
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
+    terminal.print(render_markdown(answer))
+    assert "\x1b]8;" not in terminal.file.getvalue()  # on a terminal: no hyperlink hiding an address either

@@ -336,10 +336,32 @@ def render_markdown(text: str):
     from markdown_it import MarkdownIt
     from rich.markdown import Markdown
 
-    md = Markdown(protect_math(text))
+    # hyperlinks=False: a link shows as "text (address)", never as text whose address only a click reveals
+    md = Markdown(protect_math(text), hyperlinks=False)
     # rich's parser reads HTML and then drops it (`List<int>` lost `<int>`, a `<details>` block vanished): read it as text
     md.parsed = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table").parse(md.markup)
+    for token in md.parsed:
+        if token.children:
+            token.children = visible_addresses(token.children)
     return md
+
+
+def visible_addresses(tokens: list) -> list:
+    """Inline tokens with each image as text naming its address, and a bare link (<https://x>) as its text alone,
+    so rich's "text (address)" shows every address once."""
+    from markdown_it.token import Token
+
+    out = []
+    for token in tokens:
+        if token.type == "image":  # rich shows only the alt text (or the file's name)
+            alt, src = token.content, str(token.attrs.get("src", ""))
+            token = Token("text", "", 0, content=f"image {alt} ({src})" if alt else f"image {src}")
+        elif token.type == "link_close" and len(out) > 1 and [t.type for t in out[-2:]] == ["link_open", "text"] \
+                and str(out[-2].attrs.get("href", "")) in (out[-1].content, f"mailto:{out[-1].content}"):
+            del out[-2]  # its text is its address: drop the link, keep the text
+            continue
+        out.append(token)
+    return out
 
 
 def render_trace(trace, raw: bool = False) -> None:
