@@ -830,6 +830,16 @@ def test_a_commands_words_may_follow_its_options(wb):
     code, _, err = wb.run("traces", "show", "--raw", name, "extra")
     assert code == 2 and "wrong arguments for `traces show`" in err
 
+def test_traces_verify_with_no_trace_says_there_is_none(wb):
+    """On a fresh clone `traces verify` said '0 trace(s) verified: every hash matches its content', which reads as
+    evidence checked and sound; it says there are none yet and how to get one, as `traces` does (exit 0)."""
+    code, out, _ = wb.run("traces", "verify")
+    assert code == 0 and "verified" not in out and out.startswith("no traces yet, nothing to verify — run "), out
+    assert "python cli.py prompt ID" in out and "import-chat FILE --problem ID" in out
+    code, out, _ = wb.run("traces", "verify", "--json")
+    assert code == 0 and json.loads(out) == {"checked": 0, "bad": []}
+
+
 def test_traces_verify_detects_an_edited_trace(wb):
     assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
     assert wb.run("prompt", "1.3", "--pack", "demo")[0] == 0

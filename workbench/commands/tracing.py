@@ -199,6 +199,12 @@ def _verify(_, args) -> int:
     if bad:
         console.print(f"{len(bad)} of {count} trace(s) failed verification — restore them with `git checkout -- traces/` "
                       f"or delete them and prompt again{also}")
+    elif count == 0:  # '0 trace(s) verified: every hash matches' read as evidence checked and sound
+        from workbench.traces import commands_to_trace
+
+        flag = load_pack(args.pack).pack_flag() if args.only else ""
+        console.print(f"no traces yet, nothing to verify — run {commands_to_trace('ID', flag)}", markup=False,
+                      soft_wrap=True)
     else:
         console.print(f"{count} trace(s) verified: every hash matches its content{also}")
     return 1 if bad else 0
