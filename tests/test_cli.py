@@ -111,3 +111,14 @@ def test_a_project_path_given_from_another_folder_is_named_where_it_is(project, 
     monkeypatch.chdir(project)  # from the project itself: no such words
     assert main(["check", "3.1", "solutions/a2/nope.md"]) == 2
     assert "current folder" not in capsys.readouterr().err
+
+
+def test_a_pack_path_given_from_another_folder_is_named_where_it_is(project, tmp_path, monkeypatch, capsys):
+    """`--pack problems/a2` run from another folder said "no problem pack 'problems/a2' (looked in
+    <project>/problems/problems/a2)"; the fix names the current folder and the project's pack folder."""
+    from cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "--pack", "problems/a2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"the project's is {project / 'problems' / 'a2'}" in err and str(tmp_path) in err, err

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from workbench.errors import ProblemError, UsageError, yaml_problem
-from workbench.paths import problems_dir
+from workbench.paths import problems_dir, project_hint
 
 SCHEMA = "workbench.problem/1"
 KINDS = ("written", "coding", "plot")
@@ -271,7 +271,7 @@ def resolve_pack_dir(pack: str) -> Path:
     if not found or folder == problems_dir():  # --pack "" (an unset $PACK in a script) or "." named problems/ itself
         known = sorted(p.name for p in problems_dir().glob("*") if (p / "pack.yaml").exists()) if problems_dir().is_dir() else []
         fix = f"known packs: {', '.join(known)}" if known else "create problems/<pack>/pack.yaml"
-        raise UsageError(f"no problem pack {pack!r} (looked in {folder})", fix)
+        raise UsageError(f"no problem pack {pack!r} (looked in {folder})", fix + project_hint(pack))
     return folder
 
 
