@@ -2092,6 +2092,18 @@ def test_import_chat_reads_the_export_or_transcript_from_stdin_as_from_a_file(wb
     assert f"saved {piped.path}" in out
 
 
+@pytest.mark.parametrize("name", ["conversations.json", "chat.md", "export.zip"])
+@pytest.mark.parametrize("data", [b"", b" \n\n"])
+def test_import_chat_of_an_empty_file_says_it_is_empty(wb, tmp_path, name, data):
+    """An empty conversations.json (a download cut short) was 'not valid JSON (line 1)', an empty transcript 'no user
+    and assistant messages found', an empty .zip 'not a readable zip archive'; each is named empty, as stdin is."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    code, _, err = wb.run("import-chat", str(path), "--problem", "1.1", "--pack", "demo", "--model", "gpt-4o")
+    assert code == 2 and err.startswith(f"error: {path} is empty") and err.count("\n") == 1, err
+    assert wb.traces() == []
+
+
 @pytest.mark.parametrize("data, extra, message", [
     (b"", [], "stdin is empty"),
     (b" \n\n", [], "stdin is empty"),

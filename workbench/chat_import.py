@@ -385,9 +385,12 @@ def _read_bytes(path: Path) -> bytes:
                              "(`import-chat - --problem ID < conversations.json`), or give its file")
         return data
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path} ({exc.strerror})", "check the file's permissions") from None
+    if not data.strip():  # a download cut short: as stdin, not 'not valid JSON' or 'no messages found'
+        raise UsageError(f"{path} is empty", "give conversations.json, the export .zip or a .md transcript with the chat")
+    return data
 
 
 def source_name(path: Path) -> str:
