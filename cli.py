@@ -10,6 +10,11 @@ import os
 import signal
 import sys
 
+if sys.version_info < (3, 11):  # before the imports below (tomllib, `str | None`): a traceback said neither version
+    print(f"error: the workbench needs Python 3.11 or newer, and this is {sys.version.split()[0]} — run it with "
+          "python3.11 (or newer), and install requirements-dev.txt into that Python", file=sys.stderr)
+    sys.exit(2)
+
 from workbench import __version__
 from workbench.errors import WorkbenchError
 
@@ -84,6 +89,28 @@ _UNENCODABLE = "workbench-unencodable"
 codecs.register_error(_UNENCODABLE, _unencodable)
 
 
+# import name -> pip name of the packages requirements.txt installs (requirements-dev.txt adds the tests' own)
+_PACKAGES = {"yaml": "pyyaml", "rich": "rich", "openai": "openai", "torch": "torch", "torchvision": "torchvision",
+             "matplotlib": "matplotlib", "numpy": "numpy", "PIL": "pillow", "sympy": "sympy", "nbformat": "nbformat",
+             "pypandoc": "pypandoc-binary", "typst": "typst"}
+
+
+def _missing_package(exc: ModuleNotFoundError, argv: list[str]) -> int:
+    """A package of requirements.txt that is not installed (a fresh clone before `pip install`, or another Python
+    than the one it went into): one line, printed without rich, which may be the one missing. Anything else is a bug."""
+    package = _PACKAGES.get((exc.name or "").partition(".")[0])
+    if package is None:
+        raise exc
+    error = f"the Python package {package} is not installed in this Python ({sys.executable})"
+    fix = "run `pip install -r requirements.txt` (requirements-dev.txt for the tests) with that Python"
+    print(f"error: {error} — {fix}", file=sys.stderr)
+    if "--json" in argv:
+        import json
+
+        print(json.dumps({"error": error, "fix": fix, "exit_code": 2}))
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     # A stdout that cannot encode every character (a Windows code page such as cp932 when piped, a Latin-1 or
     # ASCII locale) printed part of a table, then ended in a UnicodeEncodeError traceback: it gets ? instead.
@@ -93,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         parser = build_parser()
+    except ModuleNotFoundError as exc:
+        return _missing_package(exc, argv)
     except KeyboardInterrupt:  # Ctrl-C while the command modules load (the first half second): a traceback before
         print("interrupted", file=sys.stderr)
         if "--json" in argv:
@@ -131,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     except WorkbenchError as exc:
         console.print_error(exc)
         return _json_error(args, exc.message, exc.fix, exc.exit_code)
+    except ModuleNotFoundError as exc:  # imported where a command needs it (torch, openai, typst, ...)
+        return _missing_package(exc, argv)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return _json_error(args, "interrupted", None, 130)

@@ -122,3 +122,33 @@ def test_a_pack_path_given_from_another_folder_is_named_where_it_is(project, tmp
     assert main(["list", "--pack", "problems/a2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"the project's is {project / 'problems' / 'a2'}" in err and str(tmp_path) in err, err
+
+
+def _run_cli_with(setup: str, *argv: str):
+    """cli.py run as a script in a fresh interpreter after `setup` (Python code) has run."""
+    import subprocess
+    import sys
+
+    code = (f"import runpy, sys\n{setup}\nsys.argv = ['cli.py', *{list(argv)!r}]\n"
+            f"runpy.run_path({str(REPO / 'cli.py')!r}, run_name='__main__')\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+
+
+@pytest.mark.parametrize("blocked, package", [("rich", "rich"), ("yaml", "pyyaml")])
+def test_a_missing_package_is_one_line_naming_it_and_the_install_command(blocked, package):
+    """A fresh clone run before `pip install -r requirements-dev.txt` (or in another Python than the one it went
+    into) ended in a ModuleNotFoundError traceback; it is one line naming the package and the command, exit 2."""
+    result = _run_cli_with(f"sys.modules[{blocked!r}] = None", "list")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: the Python package {package} is not installed"), result.stderr
+    assert "pip install -r requirements.txt" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    result = _run_cli_with(f"sys.modules[{blocked!r}] = None", "list", "--json")
+    assert result.returncode == 2 and json.loads(result.stdout)["exit_code"] == 2, result.stdout
+
+
+def test_a_python_older_than_the_workbench_needs_is_one_line():
+    """On Python 3.10 (Ubuntu 22.04's) the workbench ended in a traceback (tomllib, `str | None`) that named
+    neither Python's version nor the one it needs."""
+    result = _run_cli_with("sys.version_info = (3, 10, 12, 'final', 0)", "list")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: the workbench needs Python 3.11 or newer") and result.stderr.count("\n") == 1
