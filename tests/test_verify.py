@@ -1634,6 +1634,19 @@ def test_misnamed_files_and_off_level_headings_are_named(proj, capsys):
     assert "3.1.md has '### Solution', which is not read: write it as '## Solution'" in report.notes
 
 
+@pytest.mark.parametrize("name", ["3.1.md.txt", "3.1.MD", "3.1.txt", "3.1.markdown"])
+def test_a_solution_saved_under_another_extension_is_named_with_the_name_it_needs(proj, capsys, name):
+    """Windows Notepad saves `3.1.md` as `3.1.md.txt`; such a file (or 3.1.MD, 3.1.txt) was silently not read, and
+    verify said only that 3.1 had no solution, 'write one in solutions/a2/3.1.md', which the student had done."""
+    folder = proj / "solutions" / "a2"
+    (folder / name).write_text(f"---\nproblem: '3.1'\n---\n## Solution\nThe result is {CONV}.\n")
+    (folder / "figure.png").write_bytes(b"\x89PNG fixture")  # an image beside the solutions is no misnamed one
+    assert main(["verify", "--problem", "3.1", "--json"]) == 1
+    ignored = json.loads(capsys.readouterr().out)["ignored_files"]
+    assert ignored == [f"solutions/a2/{name} is not read: solutions are read from <id>.md files only "
+                       "(rename it 3.1.md)"], ignored
+
+
 def test_a_solution_file_that_is_not_utf8_is_named_not_a_traceback(proj, capsys):
     (proj / "solutions" / "a2" / "3.1.md").write_bytes(b"---\nproblem: '3.1'\n---\n## Solution\n\xff\xfe junk \x80\n")
     assert main(["verify", "--problem", "3.1"]) == 1

@@ -33,12 +33,24 @@ _OFF_LEVEL = re.compile(r"^(?:#|#{3,6}) *(?:solution|critique)\b.*$", re.M | re.
 
 
 def stray_solution_notes(pack) -> list[str]:
-    """Files in solutions/<pack>/ named for no problem of the pack (misnamed, e.g. 3_2.md, or drafts): never read."""
+    """Files in solutions/<pack>/ named for no problem of the pack (misnamed, e.g. 3_2.md, or drafts), or for one
+    under another extension (3.1.md.txt, as Windows Notepad saves it; 3.1.MD): never read."""
     folder = solutions_dir() / pack.name
     ids = {p.id for p in pack.problems}
-    strays = sorted(p for p in folder.glob("*.md") if p.stem not in ids) if folder.is_dir() else []
-    return [f"{os.path.relpath(p, project_root())} is not read: no problem {p.stem!r} in pack {pack.name} "
-            f"(name it <id>.md, e.g. {pack.problems[0].id}.md)" for p in strays]
+    notes = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        name, where = path.name, os.path.relpath(path, project_root())
+        if not path.is_file() or not name.lower().endswith((".md", ".txt", ".markdown")):
+            continue  # figures, results/
+        if name.endswith(".md") and path.stem in ids:
+            continue  # read
+        own = max((i for i in ids if name.lower().startswith(f"{i.lower()}.")), key=len, default=None)
+        if own is not None:
+            notes.append(f"{where} is not read: solutions are read from <id>.md files only (rename it {own}.md)")
+        elif name.endswith(".md"):
+            notes.append(f"{where} is not read: no problem {path.stem!r} in pack {pack.name} "
+                         f"(name it <id>.md, e.g. {pack.problems[0].id}.md)")
+    return notes
 
 
 @dataclass(frozen=True)
