@@ -33,10 +33,7 @@ def fit_palette(images: torch.Tensor, k: int = 24, seed: int = 0, pixels: int = 
     gives the same palette everywhere. Returns (k, 3) float32.
     """
     g = torch.Generator().manual_seed(seed)
-    flat = images.detach().cpu().permute(0, 2, 3, 1).reshape(-1, 3)  # (N*H*W, 3) uint8
-    sampled = len(flat) > pixels
-    if sampled:
-        flat = flat[torch.randperm(len(flat), generator=g)[:pixels]]
+    flat, sampled = _sample(images, pixels, g)
     x = flat.double() / 256.0  # (P, 3)
     distinct = len(torch.unique(flat, dim=0))  # the most colours k-means can fit on this sample (drawn before k counts)
     if len(x) < k:
@@ -47,6 +44,21 @@ def fit_palette(images: torch.Tensor, k: int = 24, seed: int = 0, pixels: int = 
                         f"{' sampled' if sampled else ''}", _fewer_colours_fix(distinct))
     runs = [_lloyd(x, _kmeans_pp(x, k, g), iterations) for _ in range(n_init)]
     return min(runs, key=lambda r: r[1])[0].float()
+
+
+def _sample(images: torch.Tensor, pixels: int, g: torch.Generator) -> tuple[torch.Tensor, bool]:
+    """The pixels k-means fits, (P, 3) uint8: `pixels` of them drawn from g (all when there are no more), and
+    whether they were drawn. The draw comes before k is used, so one seed gives the same pixels for every k."""
+    flat = images.detach().cpu().permute(0, 2, 3, 1).reshape(-1, 3)  # (N*H*W, 3) uint8
+    sampled = len(flat) > pixels
+    if sampled:
+        flat = flat[torch.randperm(len(flat), generator=g)[:pixels]]
+    return flat, sampled
+
+
+def colours_to_fit(images: torch.Tensor, seed: int = 0, pixels: int = 20_000) -> int:
+    """The most colours fit_palette can fit for this seed: the distinct colours among the pixels it samples."""
+    return len(torch.unique(_sample(images, pixels, torch.Generator().manual_seed(seed))[0], dim=0))
 
 
 def _fewer_colours_fix(distinct: int) -> str:

@@ -35,10 +35,12 @@ def threads_per_job(jobs: int, cores: int) -> int:
     return max(1, cores // jobs)
 
 
-def train_many(tasks: list[Task], jobs: int = 1, reporter_for=lambda index: Reporter()) -> list[dict]:
+def train_many(tasks: list[Task], jobs: int = 1, reporter_for=lambda index: Reporter(),
+               before=lambda: None) -> list[dict]:
     """Train every task and return their metrics in task order.
 
-    Every run is checked first (train.preflight). jobs 1 then trains them one after another in this
+    Every run is checked first (train.preflight), then `before()` runs (a caller's check on the data, which
+    preflight does not read). jobs 1 then trains them one after another in this
     process. With jobs > 1, up to `jobs` worker processes run at once, each with threads_per_job() torch
     threads unless the task sets its own (the thread count changes float summation order, so results
     differ from jobs 1 in the last digits); the first error stops the other runs (their folders keep
@@ -48,6 +50,7 @@ def train_many(tasks: list[Task], jobs: int = 1, reporter_for=lambda index: Repo
         raise TrainingError(f"--jobs {jobs} is not a positive number", "use --jobs 1 or more")
     for t in tasks:  # a run that cannot start stops all of them before any trains
         preflight(t.cfg, t.run_dir, t.resume)
+    before()
     if jobs == 1 or len(tasks) <= 1:
         return [train(t.cfg, t.run_dir, resume=t.resume, reporter=reporter_for(i)) for i, t in enumerate(tasks)]
     return _train_in_workers(tasks, min(jobs, len(tasks)), reporter_for)

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from colourize import plots, runs
+from colourize import palette, plots, runs
 from colourize.parallel import Task, train_many
 from colourize.train import Reporter, TrainConfig, images_digest, images_of, with_palette_file_colours
 from workbench.atomic import save_figure
@@ -64,8 +64,10 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         _check_all_runs_extended(earlier, param, values, base.epochs, out_dir, resume)
     # --resume continues the runs that exist and starts the others
     tasks = [Task(replace(base, **{field: v}), d, not start) for v, d, start in zip(values, dirs, starts)]
+    fitted = [t.cfg.num_colours for t in tasks if not t.resume] if field == "num_colours" else []
     try:
-        results = train_many(tasks, jobs, lambda i: reporter_for(values[i]))
+        results = train_many(tasks, jobs, lambda i: reporter_for(values[i]),
+                             before=lambda: _refuse_colours_the_pixels_lack(base, fitted))
     except runs.OtherSettings as exc:  # its fix named `train MODEL`, which would train runs/MODEL, not this sweep's run
         at = [] if out_dir.resolve() == runs_dir() else ["--out", str(out_dir)]
         model = ["--model", exc.model] if exc.model else []
@@ -86,6 +88,24 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
     fig = plots.sweep(values, rows, param, title, xscale=scale, spread=summary.get("spread"))
     save_figure(fig, out_dir / f"sweep-{param}.png")
     return summary
+
+
+def _refuse_colours_the_pixels_lack(base: TrainConfig, counts: list[int]) -> None:
+    """Every count of a num-colours sweep against the distinct colours of the pixels k-means samples, the same pixels
+    for every count (one seed, one set of images): K=64 was refused when its run came, after K=8 had trained. The
+    images come from the data cache the first run reads anyway."""
+    if not counts:
+        return
+    most = palette.colours_to_fit(images_of(base)[0], base.seed, base.palette_pixels)
+    over = [str(k) for k in counts if k > most]
+    if not over:
+        return
+    fix = (f"sweep num-colours values of at most {most} (leave out {', '.join(over)}), or train on more varied "
+           "images" if most >= 2 else "train on more varied images: a palette needs 2 colours or more, and these "
+           "pixels hold one")
+    raise DataError(f"num-colours {', '.join(over)}: k-means finds only {most} distinct "
+                    f"colour{'s' if most != 1 else ''} among the training pixels it samples (the same pixels for every "
+                    "count)", fix)
 
 
 def _earlier_summary(path: Path) -> dict | None:

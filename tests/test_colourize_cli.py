@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import pickle
+import re
 import sys
 from pathlib import Path
 
@@ -313,6 +315,24 @@ def test_sweep_num_colours_fits_each_count_and_a_palette_file_is_refused(project
     summary = json.loads((runs / "sweep-num-colours.json").read_text())
     assert summary["values"] == [4, 8] and summary["settings"]["num_colours"] is None
     assert (runs / "sweep-num-colours.png").stat().st_size > 1000
+
+
+def test_sweep_num_colours_refuses_a_count_the_pixels_lack_before_any_run_trains(project, capsys):
+    """`sweep num-colours 4 32` on images of at most 24 colours trained num-colours 4 and was refused only when 32's
+    turn came; every count is checked against the pixels k-means samples (the same for every count) before any run."""
+    data = make_cifar_batches(project / "data", horses_per_batch=20, step=64)
+    images = np.concatenate([pickle.loads((data / f"data_batch_{i}").read_bytes())[b"data"] for i in range(1, 6)])
+    colours = len(np.unique(images.reshape(len(images), 3, -1).transpose(0, 2, 1).reshape(-1, 3), axis=0))
+    assert colours <= 24  # of every image, horses or not: the training pixels hold no more
+    flags = ["--model", "unet", "--epochs", "1", "--num-filters", "4", "--batch-size", "25", "--data", str(data)]
+    err = _one_line_error(capsys, cli.main(["sweep", "num-colours", "4", "32", *flags]), "num-colours 32")
+    assert not (project / "runs").exists() or not any((project / "runs").iterdir()), "a run trained before the refusal"
+    found = int(re.search(r"only (\d+) distinct", err).group(1))
+    assert 4 <= found <= colours and f"at most {found}" in err, err
+    # the count said is the most k-means fits there: one more is refused by the palette step itself, that many trains
+    _one_line_error(capsys, cli.main(["train", "unet", *flags[2:], "--num-colours", str(found + 1), "--out",
+                                      str(project / "one")]), f"only {found} distinct")
+    assert cli.main(["sweep", "num-colours", str(found), *flags, "--json"]) == 0, capsys.readouterr().err
 
 
 def test_sweep_offers_every_setting_the_library_sweeps():
@@ -1138,7 +1158,8 @@ def _sweep_without_training(monkeypatch, accs: dict[str, float]):
     accs[folder name] (the summary's arithmetic, without training)."""
     import colourize.sweep
 
-    def fake(tasks, jobs, reporter_for):
+    def fake(tasks, jobs, reporter_for, before=lambda: None):
+        before()
         out = []
         for t in tasks:
             t.run_dir.mkdir(parents=True, exist_ok=True)

@@ -58,15 +58,17 @@ def _batch(images_hwc: np.ndarray, labels: list[int]) -> dict:
             b"filenames": [f"{i}.png".encode() for i in range(len(labels))]}
 
 
-def make_cifar_batches(root: Path, horses_per_batch: int = 4, others_per_batch: int = 3, seed: int = 0) -> Path:
-    """A `cifar-10-batches-py` folder; each batch holds horses (label 7) and a few other classes."""
+def make_cifar_batches(root: Path, horses_per_batch: int = 4, others_per_batch: int = 3, seed: int = 0,
+                       step: int = 1) -> Path:
+    """A `cifar-10-batches-py` folder; each batch holds horses (label 7) and a few other classes. step > 1 rounds every
+    channel down to a multiple of it: images of few colours (step 64: at most 4**3)."""
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     for k, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
         n = horses_per_batch + others_per_batch
         labels = [HORSE] * horses_per_batch + [(k + j) % 7 for j in range(others_per_batch)]
         with open(folder / name, "wb") as f:
-            pickle.dump(_batch(synthetic_images(n, seed + k), labels), f)
+            pickle.dump(_batch(synthetic_images(n, seed + k) // step * step, labels), f)
     return folder
 
 
