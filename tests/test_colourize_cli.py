@@ -1800,3 +1800,31 @@ def test_a_run_folder_built_from_a_good_out_is_checked_where_it_is_built(project
     _one_line_error(capsys, rc, "cannot make", "File name too long" if where == "long" else
                     f"{project / 'runs'} is a file, not a folder")
     assert sorted(project.rglob("*")) == before
+
+
+def test_the_lines_naming_runs_and_files_stay_whole_where_the_project_folder_holds_a_line_break(
+        project, synth, pal, capsys, monkeypatch):
+    """train's 'unet: RUN', sweep's 'summary: ..., plot: ...' and pin's 'pinned ... -> DEST' printed a line break in
+    a path as it was, so each ran over two lines, the second naming nothing; each stays one line, the break shown
+    as \\n (console.one_line)."""
+    root = project.with_name("pro\nject")
+    project.rename(root)
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    (root / "solutions").unlink()  # never pin into the real solutions/ from a test
+    (root / "solutions").mkdir()
+    flags = ["--epochs", "1", "--num-filters", "4", "--data", str(root / synth.relative_to(project)),
+             "--palette", str(root / Path(pal).name)]
+
+    def shown(path: Path) -> str:
+        return str(path).replace("\n", "\\n")
+
+    assert cli.main(["train", "unet", *flags]) == 0
+    assert f"unet: {shown(root / 'runs' / 'unet')}" in capsys.readouterr().out.splitlines()
+    assert cli.main(["sweep", "seed", "1", "--model", "unet", *flags]) == 0
+    summary, plot = root / "runs" / "sweep-seed.json", root / "runs" / "sweep-seed.png"
+    assert f"summary: {shown(summary)}, plot: {shown(plot)}" in capsys.readouterr().out.splitlines()
+    assert summary.is_file() and plot.is_file()
+    assert cli.main(["pin", str(root / "runs" / "unet")]) == 0
+    dest = root / "solutions" / "a2" / "results" / "unet"
+    assert any(line.startswith("pinned ") and line.endswith(f" -> {shown(dest)}")
+               for line in capsys.readouterr().out.splitlines())

@@ -369,6 +369,15 @@ def test_a_plot_into_a_folder_not_made_yet_makes_it_and_a_refused_study_leaves_n
         assert im.format == "PNG"
 
 
+def test_the_plot_line_stays_one_line_where_its_folder_holds_a_line_break(proj, tmp_path, capsys):
+    """'plot: .../a' and 'b/study.png' on two lines: the second named nothing a script could read; the break
+    shows as \\n (console.one_line), the line whole."""
+    target = tmp_path / "a\nb" / "study.png"
+    assert main(["study", "--plot", str(target)]) == 0
+    assert "plot: " + str(target).replace("\n", "\\n") in capsys.readouterr().out.splitlines()
+    assert target.is_file()
+
+
 def test_a_relative_plot_path_is_shown_absolute_in_the_table_and_json(proj, tmp_path, capsys, monkeypatch):
     """--plot study.png printed "plot: study.png" and put "study.png" in the JSON: a script reading it from another
     folder found no file. Both now name the file written, absolute; ~ and .. are spelt out."""

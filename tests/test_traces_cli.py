@@ -2396,3 +2396,19 @@ def test_traces_show_prints_where_each_link_and_image_goes(wb, tmp_path):
     terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
     terminal.print(render_markdown(answer))
     assert "\x1b]8;" not in terminal.file.getvalue()  # on a terminal: no hyperlink hiding an address either
+
+
+def test_the_saved_line_stays_one_line_where_the_project_folder_holds_a_line_break(wb, tmp_path, monkeypatch):
+    """'saved .../pro' and 'ject/traces/...' on two lines: the second named nothing; the break shows as \\n."""
+    root = wb.root.with_name("pro\nject")
+    wb.root.rename(root)
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    wb.root = root
+    path = tmp_path / "chat.md"
+    path.write_text("## User\n\nHow?\n\n## ChatGPT\n\nLike so.\n")
+    code, out, _ = wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")
+    (trace,) = wb.traces()
+    assert code == 0 and "saved " + str(trace).replace("\n", "\\n") in out.splitlines()
+    code, out, _ = wb.run("prompt", "1.2", "--pack", "demo")
+    (new,) = set(wb.traces()) - {trace}
+    assert code == 0 and "saved " + str(new).replace("\n", "\\n") in out.splitlines()

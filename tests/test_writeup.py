@@ -2831,3 +2831,13 @@ def test_a_stale_trace_is_shown_with_a_note_under_it_and_a_warning(fx, capsys):
             "again with `python cli.py prompt 1.1 --pack fx --model fixture-model --base-url http://127.0.0.1:9/v1`, or "
             "keep it knowingly") in err, err
     assert "2.1: stale" not in err
+
+
+def test_the_files_written_are_named_one_line_each_where_a_folder_holds_a_line_break(fx, capsys):
+    """`wrote {path}` printed a line break in --out as it was: 'wrote .../a' and 'b/fx-writeup.pdf', the second
+    naming nothing a script could read; each stays one line, the break shown as \\n (console.one_line)."""
+    out = fx / "a\nb"
+    assert main(["build-writeup", "--pack", "fx", "--no-verify", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "wrote " + str(out / "fx-writeup.pdf").replace("\n", "\\n") in lines, lines
+    assert (out / "fx-writeup.pdf").is_file()

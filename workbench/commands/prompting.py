@@ -9,8 +9,8 @@ import threading
 from workbench.commands import tracing
 from workbench.commands.catalog import add_pack_option
 from workbench import console as console_state
-from workbench.console import (ReaderGone, console, counted, err_console, external, paste_command, print_error,
-                               print_json, print_line, print_warning)
+from workbench.console import (ReaderGone, console, counted, err_console, external, one_line, paste_command,
+                               print_error, print_json, print_line, print_warning)
 from workbench.errors import Interrupted, LLMError, TraceError, UsageError, WorkbenchError
 
 
@@ -334,7 +334,7 @@ def _single(problem, args, settings) -> int:
         print_warning(error, "failed sample")
     if errors:
         err_console.print(f"{len(saved.samples)} of {args.samples} samples completed; the trace keeps those")
-    console.print(f"saved {saved.path}", markup=False, soft_wrap=True)
+    console.print(one_line(f"saved {saved.path}"), markup=False, soft_wrap=True)
     console.print(f"cite: {saved.citation()}", markup=False, soft_wrap=True)
     return LLMError.exit_code if errors else 0
 
@@ -586,7 +586,7 @@ def cmd_chat(args) -> int:
     saved = load_trace(write_trace(trace))
     if session.pending:
         err_console.print("the rest of the strategy's turns got no answer; they are not in the trace", markup=False)
-    console.print(f"saved {saved.path} ({session.turns} turn(s))", markup=False, soft_wrap=True)
+    console.print(one_line(f"saved {saved.path} ({session.turns} turn(s))"), markup=False, soft_wrap=True)
     console.print(f"cite: {saved.citation()}", markup=False, soft_wrap=True)
     return 130 if interrupted else 0
 

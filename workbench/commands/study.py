@@ -8,7 +8,7 @@ from pathlib import Path
 from workbench.commands.catalog import add_pack_option
 from workbench.commands.checking import (add_judge_options, check_timeout, judge_failure_exit, judge_from_args,
                                          print_cached_grades)
-from workbench.console import console, counted, err_console, external, print_json
+from workbench.console import console, counted, err_console, external, one_line, print_json
 from workbench.errors import MissingWorkError, UsageError
 from workbench.paths import inside_traces, path_arg
 
@@ -326,7 +326,7 @@ def _print(study, plot: Path | None, judged_free_text: bool = False) -> None:
     for s in study.skipped:
         console.print(f"[dim]skipped {external(s)}[/]")
     if plot:
-        console.print(f"plot: {plot}", markup=False, soft_wrap=True)  # one line, to copy whole
+        console.print(one_line(f"plot: {plot}"), markup=False, soft_wrap=True)  # one line, to copy whole
 
 
 def _print_stale(study) -> None:

@@ -36,7 +36,7 @@ def cmd_build_writeup(args) -> int:
         err_console.print(f"[yellow]warning:[/] {external(one_line(line))}", markup=True, highlight=False, soft_wrap=True)
     for path in (result.pdf, result.markdown, result.typst, result.notebook):
         if path is not None:
-            console.print(f"wrote {path}", markup=False, soft_wrap=True)
+            console.print(one_line(f"wrote {path}"), markup=False, soft_wrap=True)
     console.print(f"built in {result.seconds:.1f} s")
     if args.strict and result.incomplete:
         err_console.print("[red]--strict: required pieces are missing (see the checklist)[/]")

@@ -317,7 +317,7 @@ def cmd_import_chat(args) -> int:
         return 0
     console.print(f"[bold yellow]IMPORTED[/] {external(repr(info['title'] or info['file']))}: {turns} user turn(s), "
                   f"model {external(trace.model_version)}", soft_wrap=True)
-    console.print(f"saved {path}", markup=False, soft_wrap=True)
+    console.print(one_line(f"saved {path}"), markup=False, soft_wrap=True)
     console.print(f"cite: {trace.citation()}", markup=False, soft_wrap=True)
     return 0
 

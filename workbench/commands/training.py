@@ -8,7 +8,7 @@ from pathlib import Path
 
 from colourize.runs import CHECKPOINT, MODEL_NAMES, RESUMABLE_CHANGES, check_runs_parent
 from workbench.commands.catalog import add_pack_option
-from workbench.console import console, external, paste_command, print_json, print_warning
+from workbench.console import console, external, one_line, paste_command, print_json, print_warning
 from workbench.errors import DataError, Interrupted, TrainingError, UsageError, WorkbenchError, WriteError
 from workbench.paths import path_arg, project_hint, runs_dir
 
@@ -295,8 +295,8 @@ def cmd_sweep(args) -> int:
         console.print(f"over {sp['val_acc']['n']} seeds (mean ± sample sd): train loss {sp['train_loss']['mean']:.4f} ± "
                       f"{sp['train_loss']['sd']:.4f}, val loss {sp['val_loss']['mean']:.4f} ± {sp['val_loss']['sd']:.4f}, "
                       f"val acc {sp['val_acc']['mean']:.2f} ± {sp['val_acc']['sd']:.2f} %", soft_wrap=True)
-    console.print(f"summary: {out_dir / f'sweep-{args.param}.json'}, plot: {out_dir / f'sweep-{args.param}.png'}",
-                  markup=False, soft_wrap=True)
+    stem = out_dir / f"sweep-{args.param}"
+    console.print(one_line(f"summary: {stem}.json, plot: {stem}.png"), markup=False, soft_wrap=True)
     return 0
 
 
@@ -320,7 +320,7 @@ def cmd_pin(args) -> int:
     if args.json:
         print_json({"pinned": str(dest), "files": copied, "note": note})
     else:
-        console.print(f"pinned {', '.join(copied)} -> {dest}", markup=False, soft_wrap=True)
+        console.print(one_line(f"pinned {', '.join(copied)} -> {dest}"), markup=False, soft_wrap=True)
         if note:
             console.print(f"[yellow]note:[/] {external(note)}", soft_wrap=True)  # the pack's text: shown as written
     return 0
@@ -385,7 +385,7 @@ def _report(rows: list[dict], as_json: bool, key: str) -> None:
     console.print(table)
     if key == "run":
         for r in rows:
-            console.print(f"{r['model']}: {r['run']}", markup=False)
+            console.print(one_line(f"{r['model']}: {r['run']}"), markup=False, soft_wrap=True)
 
 
 class _Bars:
