@@ -1537,10 +1537,24 @@ def test_a_newline_in_a_model_name_or_address_cannot_spoof_lines_of_the_models_l
 def test_shared_context_is_shown_once_paragraph_by_paragraph():
     from workbench.writeup import new_paragraphs
 
-    shown: set[str] = set()
+    shown: dict[str, str] = {}
     assert new_paragraphs("Setup A.\n\nSetup B.", shown) == "Setup A.\n\nSetup B."
     assert new_paragraphs("Setup  A.\n\nSetup C.", shown) == "Setup C."  # A again (spacing aside): left out
     assert new_paragraphs("Setup B.\n \nSetup C.", shown) == ""
+
+
+def test_a_lead_in_whose_paragraphs_were_shown_above_points_to_them_not_to_nothing():
+    # a2's 2.3.3 opens 'RMSProp, from Section 1 of the assignment:' before the 1.2 block that 1.2.1 already showed:
+    # printed alone, the lead-in's colon introduced nothing
+    from workbench.writeup import new_paragraphs
+
+    shown: dict[str, str] = {}
+    new_paragraphs("RMSProp is:\n\n$$w \\leftarrow w - g$$", shown, "1.2.1")
+    text = new_paragraphs("Decay.\n\nRMSProp, from Section 1:\n\n$$w \\leftarrow w - g$$", shown, "2.3.3")
+    assert text.split("\n\n")[:2] == ["Decay.", "RMSProp, from Section 1:"]
+    assert "[1.2.1](#q-1.2.1)" in text.split("\n\n")[2]  # the next paragraph says where the left-out ones stand
+    assert "leftarrow" not in text  # still shown once
+    assert new_paragraphs("Fresh lead-in:\n\nFresh text.", shown, "3.1") == "Fresh lead-in:\n\nFresh text."
 
 
 def test_tex_pandoc_cannot_convert_is_one_warning_naming_its_file(fx, capsys):
@@ -2760,7 +2774,7 @@ def test_a_question_shows_its_shared_context_above_its_statement_once():
            context="FIXTURE-CONTEXT", statement="FIXTURE-STATEMENT", figures=(), pack_flag=lambda: " --pack fx")
     entry = NS(problem=p, solution=None, auto_critique="", code=None, runs=(), plot_note="", shows_trace=False,
                pick=NS(issue="none", usable=False, trace=None), report=NS(required=(), present={}))
-    shown: set[str] = set()
+    shown: dict[str, str] = {}
     text = "\n".join(question(entry, False, {}, shown))
     assert "FIXTURE-CONTEXT" in text and text.index("FIXTURE-CONTEXT") < text.index("FIXTURE-STATEMENT")
     assert "FIXTURE-CONTEXT" not in "\n".join(question(entry, False, {}, shown))  # the next question of the same setup

@@ -84,25 +84,32 @@ def _anchor(prefix: str, problem: Problem) -> str:
     return f"{prefix}-{problem.id}"
 
 
-def new_paragraphs(text: str, shown: set[str]) -> str:
-    """The paragraphs of a problem's shared context that the document has not shown yet (packs repeat them)."""
+def new_paragraphs(text: str, shown: dict[str, str], here: str = "") -> str:
+    """The paragraphs of a problem's shared context that the document has not shown yet (packs repeat them).
+
+    shown maps each paragraph printed so far to the question it stands under; a lead-in (ending in ':') whose next
+    paragraph is left out is followed by a link to that question, so its colon does not introduce nothing.
+    """
     fresh = []
-    for par in re.split(r"\n\s*\n", text):
-        key = " ".join(par.split())
+    pars = [(par, " ".join(par.split())) for par in re.split(r"\n\s*\n", text)]
+    for i, (par, key) in enumerate(pars):
         if key and key not in shown:
-            shown.add(key)
+            shown[key] = here
             fresh.append(par.strip("\n"))
+            after = pars[i + 1][1] if i + 1 < len(pars) else ""
+            if key.endswith(":") and after in shown and shown[after] != here:
+                fresh.append(f"(Shown above, under [{shown[after]}](#q-{shown[after]}).)")
     return "\n\n".join(fresh)
 
 
-def question(entry: Entry, traces_at_end: bool, files: dict[Path, str], shown: set[str] | None = None,
+def question(entry: Entry, traces_at_end: bool, files: dict[Path, str], shown: dict[str, str] | None = None,
              pending: bool = False) -> list[str]:
     p = entry.problem
     flags = [f"{p.points:g} pt" if p.graded else "0 pt (optional)", f"Type {p.type}", p.kind]
     if p.extra_credit:
         flags.append("extra credit")
     out = [f"## {p.id} {md_text(p.title)} {{#{_anchor('q', p)}}}", raw_typst(f"#wb-meta({typ_str(' · '.join(flags))})")]
-    context = new_paragraphs(p.context, shown if shown is not None else set())
+    context = new_paragraphs(p.context, shown if shown is not None else {}, p.id)
     if context:
         out += [raw_typst("#wb-statement["), tex_to_markdown(context), raw_typst("]")]
     out += [raw_typst("#wb-statement["), tex_to_markdown(p.statement), raw_typst("]")]
@@ -279,7 +286,7 @@ def assemble(pack: Pack, entries: list[Entry], who: Identity, date: str, files: 
         out.append("# Extra-credit attempts with LLMs {#extra-credit}")
         for e in ec:
             out += appended_trace(e, "Extra-credit attempt with an LLM, placed first as the handout asks.")
-    shown: set[str] = set()  # context paragraphs already printed: each is shown once, above its first question
+    shown: dict[str, str] = {}  # context paragraphs already printed, each once, above its first question (its id)
     for i, part in enumerate(pack.parts):
         out += [PAGEBREAK if i else "", f"# {md_text(part.title)} {{#part-{slug(part.id)}}}"]
         moved = at_end and part.id == end_part
