@@ -1152,6 +1152,15 @@ def test_memory_in_words_in_the_front_matter(forward, backward, status):
     assert verdict("2.1.2", yaml_answer(f"  forward: {forward}\n  backward: {backward}")).status == status
 
 
+def test_memory_nothing_found_names_each_pass_in_the_critique():
+    # the notes alone read 'no O(.) term found for it; no O(.) term found for it': 'it' named no pass
+    v = verdict("2.1.2", "Store the iterates as you go.")
+    assert v.status == "unchecked"
+    assert "forward memory (no O(.) term found for it); backward memory (no O(.) term found for it)" in v.critique
+    # a note that names its part already is not prefixed with it again (2.2.1: 'no formula for w1 found')
+    assert "w1 (" not in verdict("2.2.1", "Take one step.").critique
+
+
 def test_memory_shows_a_product_as_written():
     backward = verdict("2.1.2", "Forward: $O(1)$; backward: $O(t \\cdot d)$.").details[1]
     assert backward["found"] == "O(t·d)" and backward["ok"]

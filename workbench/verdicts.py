@@ -87,7 +87,11 @@ def make_verdict(problem: str, subject: str, details: list[dict], reason: str = 
     unreadable, key points without a grader), the verdict is `unchecked`, naming them."""
     decided = [d for d in details if d.get("ok") is not None]
     if not decided:
-        why = reason or "; ".join(d["note"] for d in details if d.get("note")) or "nothing checkable was found"
+        # of several notes, each beside what it is about unless it names it ('no number found' twice: which is which?)
+        noted = [d for d in details if d.get("note")]
+        why = reason or "; ".join(
+            d["note"] if len(noted) == 1 or d["what"] in d["note"] else f"{d['what']} ({d['note']})" for d in noted
+        ) or "nothing checkable was found"
         return unjudged(problem, subject, "unchecked", why, tuple(details))
     score = credit(decided)
     status = "correct" if score >= 1 - 1e-9 else "incorrect" if score <= 1e-9 else "partial"
