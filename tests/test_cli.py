@@ -152,3 +152,45 @@ def test_a_python_older_than_the_workbench_needs_is_one_line():
     result = _run_cli_with("sys.version_info = (3, 10, 12, 'final', 0)", "list")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith("error: the workbench needs Python 3.11 or newer") and result.stderr.count("\n") == 1
+
+
+POOL_UPSAMPLE_NET = """import torch.nn as nn
+
+class PoolUpsampleNet(nn.Module):
+    def __init__(self, kernel, num_filters, num_colours, num_in_channels):
+        super().__init__()
+        p, nf = kernel // 2, num_filters
+        def block(cin, cout, resize):
+            return nn.Sequential(nn.Conv2d(cin, cout, kernel, padding=p), resize, nn.BatchNorm2d(cout), nn.ReLU())
+        self.block1 = block(num_in_channels, nf, nn.MaxPool2d(2))
+        self.block2 = block(nf, 2 * nf, nn.MaxPool2d(2))
+        self.block3 = block(2 * nf, nf, nn.Upsample(scale_factor=2))
+        self.block4 = block(nf, num_colours, nn.Upsample(scale_factor=2))
+        self.final = nn.Conv2d(num_colours, num_colours, kernel, padding=p)
+
+    def forward(self, x):
+        return self.final(self.block4(self.block3(self.block2(self.block1(x)))))
+"""
+
+
+def test_check_reads_a_jupyter_notebook_s_code_cells(project, tmp_path, capsys):
+    """The handout's code is a notebook: `check 4.1 mine.ipynb` read the file's JSON as text and said 'no code block
+    defining class PoolUpsampleNet found' of a notebook that defines it; its code cells are read as Python blocks."""
+    import nbformat
+
+    from cli import main
+
+    source = POOL_UPSAMPLE_NET
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# My A2"), nbformat.v4.new_code_cell("!pip install torch"),
+                nbformat.v4.new_code_cell(source)]
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(nb, str(path))
+    assert main(["check", "4.1", str(path), "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["status"] == "correct" and verdict["subject"] == "mine.ipynb", verdict
+    broken = source.replace("def forward(self, x):", "def forward(self, x)")
+    nb.cells[-1] = nbformat.v4.new_code_cell(broken)
+    nbformat.write(nb, str(path))
+    assert main(["check", "4.1", str(path), "--json"]) == 1  # the cell's code itself, not the notebook's JSON
+    assert "SyntaxError: expected ':'" in json.loads(capsys.readouterr().out)["critique"]

@@ -49,7 +49,8 @@ def register(sub) -> None:
                                    "or missing; 2: bad input; 3: the --judge model failed; 130: interrupted.")
     p.add_argument("id", help="problem id, e.g. 2.2.3")
     p.add_argument("file", metavar="FILE", type=path_arg("FILE", "file", stdin=True),
-                   help="answer file (Markdown with optional front matter, LaTeX or text), or - for stdin")
+                   help="answer file (Markdown with optional front matter, LaTeX or text; a .ipynb notebook: its code "
+                        "cells as Python blocks), or - for stdin")
     add_pack_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_judge_options(p, timeout=False)
@@ -146,6 +147,28 @@ def _warn_other_problem(text: str, problem_id: str, path: str) -> None:
                       f"{problem_id}; is that the right id?")
 
 
+def _notebook_as_markdown(text: str) -> str:
+    """A Jupyter notebook (the handout's code is one) as the Markdown it shows: its code cells as Python blocks,
+    which the code checks read; its JSON read as text held none. Any other text is returned as it is."""
+    import json
+
+    if not text.lstrip().startswith("{"):
+        return text
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    cells = data.get("cells") if isinstance(data, dict) and "nbformat" in data else None
+    if not isinstance(cells, list):
+        return text
+    parts = []
+    for cell in cells:
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        source = "".join(source) if isinstance(source, list) else str(source)
+        parts.append(f"```python\n{source}\n```" if cell.get("cell_type") == "code" else source)
+    return "\n\n".join(parts) + "\n"
+
+
 def _refuse_trace(text: str, pack: str, problem_id: str, path: str) -> None:
     """A trace file read as answer text finds no formula in its JSON escapes: it would pass as `unchecked`."""
     import json
@@ -195,7 +218,7 @@ def cmd_check(args) -> int:
     # the command line first: with `-` the answer is read from stdin, which waits for as long as nobody types
     load_pack(args.pack).get(args.id)
     judge = judge_from_args(args)
-    text = _read_answer(args.file)
+    text = _notebook_as_markdown(_read_answer(args.file))
     _refuse_trace(text, args.pack, args.id, args.file)
     _warn_other_problem(text, args.id, args.file)
     label = "stdin" if args.file == "-" else Path(args.file).name  # the verdict's subject: the name, not the path
