@@ -260,6 +260,24 @@ def test_only_level_2_headings_open_sections_and_level_1_or_3_to_6_are_named(tmp
     assert sol.off_level == ("# Solution draft", "###### SOLUTION part 2")
 
 
+def test_a_code_block_left_open_that_hides_a_section_is_named(tmp_path):
+    """A ```python block never closed in the solution ran to the end of the file, so the `## Critique` after it was
+    read as code: verify said 'no “## Critique”: write one' of a critique the student had written."""
+    from workbench.solutions import heading_notes
+
+    path = tmp_path / "3.1.md"
+    path.write_text('---\nproblem: "3.1"\n---\n\n## Solution\n\nx\n\n```python\ny = 1\n\n## Critique\n\nRight.\n')
+    sol = parse_solution(path)
+    assert not sol.has_critique  # as it is read: inside the block
+    assert heading_notes(sol) == ["3.1.md: the code block opened at line 9 is never closed, so '## Critique' after it "
+                                  "is read as code: end the block with a line ```"], heading_notes(sol)
+    path.write_text(path.read_text().replace("y = 1\n", "y = 1\n```\n"))
+    sol = parse_solution(path)
+    assert sol.has_critique and heading_notes(sol) == []
+    path.write_text('---\nproblem: "3.1"\n---\n\n## Solution\n\nx\n\n## Critique\n\n~~~\nlast words\n')
+    assert heading_notes(parse_solution(path)) == []  # open at the end, hiding no section: nothing to say
+
+
 def test_front_matter_ends_at_a_line_of_its_own(tmp_path):
     path = tmp_path / "3.1.md"
     path.write_text('---\nproblem: "3.1"\n---x\n\n## Solution\n\nx\n')

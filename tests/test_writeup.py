@@ -1995,7 +1995,7 @@ def test_a_checklist_without_an_own_solution_says_where_it_goes(tmp_path):
     assert row.missing == ["critique", "solution"]
     assert "write your own solution under “## Solution” in solutions/fx/1.1.md" in row.notes, row.notes
     written = SimpleNamespace(problem="1.1", path=tmp_path / "1.1.md", has_solution=True, has_critique=True,
-                              off_level=(), unread=())
+                              off_level=(), unread=(), open_fence=None)
     row = checklist_row(graded, written, TracePick(trace=SimpleNamespace(path=tmp_path / "t.json")), None, ())
     assert row.missing == [] and not any("Solution" in n for n in row.notes), row.notes
 

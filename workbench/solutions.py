@@ -64,6 +64,7 @@ class Solution:
     solution: str = ""
     critique: str = ""
     off_level: tuple[str, ...] = ()  # "### Solution"-like headings, not read as sections (they must be "## ")
+    open_fence: tuple | None = None  # (line, titles): a code block never closed that hides these sections
     unread: tuple[str, ...] = ()  # titles of the other "## " sections with text: in neither the PDF nor the checks
 
     @property
@@ -82,6 +83,11 @@ def heading_notes(sol: "Solution | None") -> list[str]:
         found = [h for h in (sol.off_level if sol else ()) if section.lower() in h.lower()]
         if not present and found:
             out.append(f"{sol.path.name} has {found[0]!r}, which is not read: write it as '## {section}'")
+    if sol and sol.open_fence:
+        line, titles = sol.open_fence
+        hidden = " and ".join(repr(f"## {t}") for t in titles)
+        out.append(f"{sol.path.name}: the code block opened at line {line} is never closed, so {hidden} after it is "
+                   "read as code: end the block with a line ```")
     for title in sol.unread if sol else ():  # a "## Part (b)" inside the solution ends it there
         out.append(f"{sol.path.name} has '## {title}', which is not read (only '## Solution' and '## Critique' are), "
                    f"so its text is not in the PDF: write it as '### {title}' to keep it in the section above")
@@ -139,6 +145,7 @@ def parse_solution(path: Path) -> Solution:
         solution=sections.get("solution", ""),
         critique=sections.get("critique", ""),
         off_level=tuple(m.group(0).strip() for m in _OFF_LEVEL.finditer(_COMMENT.sub("", body))),
+        open_fence=_hidden_by_open_fence(text, body),
         unread=tuple(dict.fromkeys(t for t in (m.group(1).strip() for m in _section_headings(body))
                                    if t.lower() not in READ_SECTIONS and sections.get(t.lower()))),
     )
@@ -235,8 +242,8 @@ def code_pointer(front: dict) -> str | None:
 _FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})", re.M)
 
 
-def _section_headings(body: str) -> list[re.Match]:
-    """The `## Title` lines outside fenced code (a Python `## step 1` comment is no section)."""
+def _fences(body: str) -> tuple[list[tuple[int, int]], int | None]:
+    """The (start, end) of each fenced code block, and where the one left open starts (None if all are closed)."""
     fenced, fence, start = [], "", 0
     for m in _FENCE.finditer(body):
         if not fence:
@@ -246,7 +253,23 @@ def _section_headings(body: str) -> list[re.Match]:
             fence = ""
     if fence:  # left open: it runs to the end
         fenced.append((start, len(body)))
+    return fenced, start if fence else None
+
+
+def _section_headings(body: str) -> list[re.Match]:
+    """The `## Title` lines outside fenced code (a Python `## step 1` comment is no section)."""
+    fenced, _ = _fences(body)
     return [m for m in _SECTION.finditer(body) if not any(a <= m.start() < b for a, b in fenced)]
+
+
+def _hidden_by_open_fence(text: str, body: str) -> tuple[int, tuple[str, ...]] | None:
+    """(line in the file, titles) of the read sections a code block never closed turns into code."""
+    _, start = _fences(body)
+    if start is None:
+        return None
+    titles = tuple(t for t in (m.group(1).strip() for m in _SECTION.finditer(body, start)) if t.lower() in READ_SECTIONS)
+    head = text.removeprefix("\ufeff")[:len(text.removeprefix("\ufeff")) - len(body)]
+    return (head.count("\n") + body.count("\n", 0, start) + 1, titles) if titles else None
 
 
 def split_sections(body: str) -> dict[str, str]:
