@@ -194,3 +194,8 @@ def test_check_reads_a_jupyter_notebook_s_code_cells(project, tmp_path, capsys):
     nbformat.write(nb, str(path))
     assert main(["check", "4.1", str(path), "--json"]) == 1  # the cell's code itself, not the notebook's JSON
     assert "SyntaxError: expected ':'" in json.loads(capsys.readouterr().out)["critique"]
+    # a damaged notebook (a cell that is no object, a source of another type) is read as far as it goes
+    path.write_text(json.dumps({"nbformat": 4, "cells": [1, None, {"cell_type": "code", "source": 7},
+                                                         {"cell_type": "code", "source": POOL_UPSAMPLE_NET}]}))
+    assert main(["check", "4.1", str(path), "--json"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["status"] == "correct"

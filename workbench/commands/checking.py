@@ -163,8 +163,10 @@ def _notebook_as_markdown(text: str) -> str:
         return text
     parts = []
     for cell in cells:
-        source = cell.get("source", "") if isinstance(cell, dict) else ""
-        source = "".join(source) if isinstance(source, list) else str(source)
+        if not isinstance(cell, dict):  # a damaged notebook is read as far as it goes
+            continue
+        source = cell.get("source", "")
+        source = "".join(map(str, source)) if isinstance(source, list) else str(source)
         parts.append(f"```python\n{source}\n```" if cell.get("cell_type") == "code" else source)
     return "\n\n".join(parts) + "\n"
 
