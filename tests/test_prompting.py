@@ -428,6 +428,21 @@ def test_ctrl_c_in_a_batch_names_what_got_a_trace_and_how_to_ask_the_rest(wb, ct
     assert "`python cli.py prompt 1.2 1.3 --pack demo --strategy self-critique`" in err
 
 
+def test_ctrl_c_while_one_problem_is_asked_says_nothing_was_saved_and_how_to_ask_again(wb, monkeypatch):
+    """`prompt ID` stopped by Ctrl-C printed only 'interrupted': whether a trace was kept, and with which settings
+    to ask again, was left to guess. It says no trace was saved and gives the command with the flags given."""
+    import workbench.runner as runner
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_problem", ctrl_c)
+    code, _, err = wb.run("prompt", "1.1", "--pack", "demo", "--samples", "2", "--temperature", "0.5")
+    assert code == 130 and wb.traces() == [] and err.count("\n") == 1, err
+    assert err.startswith("error: interrupted: no trace saved for 1.1 (a trace is written whole, once answered)")
+    assert "`python cli.py prompt 1.1 --pack demo --samples 2 --temperature 0.5`" in err, err
+
+
 def test_ctrl_c_after_a_failed_problem_counts_it_with_those_to_ask_again(wb, ctrl_c_after_one):
     """A problem that failed before Ctrl-C got no trace: it is not named as kept, and the rerun asks it again."""
     hold = threading.Event()  # 1.2's request, sent as 1.1's failure is reported, waits: no trace can race the Ctrl-C

@@ -301,6 +301,7 @@ def _single(problem, args, settings) -> int:
     from workbench.traces import load_trace, write_trace
 
     strategy = load_strategy(args.strategy)
+    path = None
     try:
         if args.stream and not args.json:
             with _LiveAnswers() as live:
@@ -308,7 +309,14 @@ def _single(problem, args, settings) -> int:
                                     on_reasoning=live.reasoning)
         else:
             trace = run_problem(problem, strategy, settings, samples=args.samples)
-        saved = load_trace(write_trace(trace))  # before any more output: a reader gone mid-print loses no answer
+        path = write_trace(trace)
+        saved = load_trace(path)  # before any more output: a reader gone mid-print loses no answer
+    except KeyboardInterrupt:  # a bare 'interrupted' left the student to guess whether a trace was kept
+        if path:
+            raise Interrupted(f"interrupted: the trace of {problem.id} was saved: {path}",
+                              f"see it with `python cli.py traces show {path.name}`") from None
+        raise Interrupted(f"interrupted: no trace saved for {problem.id} (a trace is written whole, once answered)",
+                          f"ask again with `{_rerun_command(args, [problem.id])}`") from None
     except WorkbenchError as exc:
         if not args.json:
             raise
