@@ -1053,7 +1053,9 @@ def test_ctrl_c_with_json_is_a_json_document_too(wb, monkeypatch):
 
     monkeypatch.setattr("workbench.llm.complete", interrupt)
     code, out, err = wb.run("prompt", "1.1", "--pack", "demo", "--json")
-    assert code == 130 and json.loads(out) == {"error": "interrupted", "fix": None, "exit_code": 130}
+    assert code == 130 and json.loads(out) == {  # what was kept and how to ask again, as on stderr (4b5d174)
+        "error": "interrupted: no trace saved for 1.1 (a trace is written whole, once answered)",
+        "fix": "ask again with `python cli.py prompt 1.1 --pack demo`", "exit_code": 130}
 
 
 def test_a_command_that_printed_its_json_prints_no_second_document(wb):
