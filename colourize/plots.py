@@ -64,15 +64,20 @@ def sweep(values: list, rows: list[dict], param: str, title: str, xscale: str = 
           spread: dict | None = None) -> Figure:
     """Final losses (train and validation) and validation accuracy against a swept parameter (x axis
     log2 for sizes such as the batch size, linear for seeds). With `spread` (repeats of one setting,
-    e.g. seeds) the points are not joined, and each validation figure gets its mean and a ±1 sd band."""
+    e.g. seeds) the points are not joined, and each validation figure gets its mean and a ±1 sd band. Rows with
+    chance_acc and chance_loss (a num-colours sweep) get those drawn dotted: each K is a task of its own chance level."""
     fig = _figure(10, 3.8)
     ax_loss, ax_acc = fig.subplots(1, 2)
     style = "o" if spread else "o-"
     xs = [float(v) for v in values]  # a batch size past int64 (10**30) is an object array matplotlib cannot log-scale
     series = [(ax_loss, "train_loss", "train loss", "tab:blue"), (ax_loss, "val_loss", "validation loss", "tab:orange"),
-              (ax_acc, "val_acc", None, "tab:green")]
+              (ax_acc, "val_acc", "validation accuracy", "tab:green")]
+    chance = bool(rows) and "chance_acc" in rows[0]  # num-colours: each value is a task of its own chance level (1/K)
+    if chance:
+        series += [(ax_loss, "chance_loss", "chance: uniform guess, ln K", "grey"),
+                   (ax_acc, "chance_acc", "chance: uniform guess, 100/K %", "grey")]
     for ax, key, label, colour in series:
-        ax.plot(xs, [r[key] for r in rows], style, color=colour, label=label)
+        ax.plot(xs, [r[key] for r in rows], ":" if key.startswith("chance") else style, color=colour, label=label)
         if spread and key != "train_loss":
             mean, sd = spread[key]["mean"], spread[key]["sd"]
             ax.axhline(mean, color=colour, linestyle="--", linewidth=1)
@@ -80,6 +85,8 @@ def sweep(values: list, rows: list[dict], param: str, title: str, xscale: str = 
     ax_loss.set(xlabel=param, ylabel="final cross-entropy loss", title=f"{title}: loss")
     ax_loss.legend()
     ax_acc.set(xlabel=param, ylabel="final pixel accuracy (%)", title=f"{title}: validation accuracy")
+    if chance:
+        ax_acc.legend()
     for ax in (ax_loss, ax_acc):
         if xscale == "log2":
             ax.set_xscale("log", base=2)

@@ -6,6 +6,7 @@ deviation) of the final figures: how much one run's numbers can be trusted.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from dataclasses import replace
@@ -79,6 +80,8 @@ def run_sweep(param: str, values: list[int], base: TrainConfig, out_dir: Path, r
         rows.append({param: value, "run": task.run_dir.name, "train_loss": final["train_loss"],
                      "val_loss": final["val_loss"], "val_acc": final["val_acc"], "seconds": final["seconds"]})
     rows = _with_earlier_runs(earlier, param, rows, out_dir)
+    if field == "num_colours":  # each row scores its own task: K colours, where a uniform guess scores 1/K
+        rows = [r | {"chance_acc": 100.0 / r[param], "chance_loss": math.log(r[param])} for r in rows]
     values = [r[param] for r in rows]
     summary |= {"values": values, "runs": rows}
     if param == "seed" and len(rows) > 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import re
 import sys
@@ -1197,6 +1198,40 @@ def test_a_batch_size_sweep_has_no_spread_and_its_plot_a_log2_axis_and_the_epoch
     assert title == "unet, 1 epoch" and kwargs["xscale"] == "log2" and kwargs["spread"] is None
     (_, _, _, title), kwargs = drawn[1]
     assert title == "unet, 2 epochs" and kwargs["xscale"] == "linear" and kwargs["spread"]["val_acc"]["n"] == 2
+
+
+def test_a_num_colours_sweep_gives_each_counts_chance_level_in_its_table_summary_and_plot(project, synth, monkeypatch,
+                                                                                           capsys):
+    """`sweep num-colours 4 32` set accuracies of tasks with different chance levels side by side (a uniform guess
+    scores 25 % over 4 colours, 3.125 % over 32) with nothing saying so, so 4's higher accuracy read as the better run;
+    each row gives its chance level, 100/K % and the uniform guess's loss ln K, in the table, the summary and the plot."""
+    import colourize.plots
+
+    drawn = []
+    real = colourize.plots.sweep
+    monkeypatch.setattr(colourize.plots, "sweep", lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1])
+    _sweep_without_training(monkeypatch, {"sweep-nc4": 40.0, "sweep-nc32": 20.0})
+    argv = ["sweep", "num-colours", "4", "32", "--model", "unet", "--epochs", "1", "--data", str(synth)]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "chance acc" in out and "25.00 %" in out and "3.12 %" in out, out
+    assert "chance loss" in out and f"{math.log(32):.4f}" in out, out
+    rows = json.loads((project / "runs" / "sweep-num-colours.json").read_text())["runs"]
+    assert [r["chance_acc"] for r in rows] == pytest.approx([25.0, 3.125])
+    assert [r["chance_loss"] for r in rows] == pytest.approx([math.log(4), math.log(32)])
+    ax_loss, ax_acc = drawn[0].axes
+    for ax, want in ((ax_acc, [25.0, 3.125]), (ax_loss, [math.log(4), math.log(32)])):
+        chance = [line for line in ax.lines if "chance" in line.get_label()]
+        assert len(chance) == 1 and list(chance[0].get_ydata()) == pytest.approx(want)
+        assert any("chance" in t.get_text() for t in ax.get_legend().get_texts())
+    assert cli.main([*argv, "--json"]) == 0  # the same runs again: --json's rows carry them too
+    assert json.loads(capsys.readouterr().out)["runs"][0]["chance_acc"] == pytest.approx(25.0)
+    drawn.clear()
+    _sweep_without_training(monkeypatch, {"sweep-bs4": 40.0})
+    assert cli.main(["sweep", "batch-size", "4", "--epochs", "1", "--data", str(synth), "--out",
+                     str(project / "bs")]) == 0
+    assert "chance" not in capsys.readouterr().out  # one task, one chance level: nothing to compare it against
+    assert not any("chance" in line.get_label() for ax in drawn[0].axes for line in ax.lines)
 
 
 def test_a_sweep_again_with_other_threads_adds_to_it_and_other_settings_name_three(project, monkeypatch):

@@ -376,13 +376,20 @@ def _report(rows: list[dict], as_json: bool, key: str) -> None:
     from rich.table import Table
 
     table = Table(title="final epoch")
-    for col in (key, "train loss", "val loss", "val acc", "time"):
+    chance = bool(rows) and "chance_acc" in rows[0]  # num-colours: each count has its own chance level
+    columns = ("train loss", "val loss", "chance loss", "val acc", "chance acc", "time")
+    for col in (key, *(c for c in columns if chance or not c.startswith("chance"))):
         table.add_column(col, justify="left" if col == key else "right")
     for r in rows:
         name = str(r.get(key) if key != "run" else r["model"])
-        table.add_row(name, f"{r['train_loss']:.4f}", f"{r['val_loss']:.4f}", f"{r['val_acc']:.2f} %",
-                      f"{r['seconds']:.0f} s")
+        loss, acc = [f"{r['val_loss']:.4f}"], [f"{r['val_acc']:.2f} %"]
+        if chance:
+            loss, acc = loss + [f"{r['chance_loss']:.4f}"], acc + [f"{r['chance_acc']:.2f} %"]
+        table.add_row(name, f"{r['train_loss']:.4f}", *loss, *acc, f"{r['seconds']:.0f} s")
     console.print(table)
+    if chance:
+        console.print("chance: a uniform guess over K colours, accuracy 100/K % and loss ln K; each count is a task of "
+                      "its own, so read its figures against its own chance, not across counts", soft_wrap=True)
     if key == "run":
         for r in rows:
             console.print(one_line(f"{r['model']}: {r['run']}"), markup=False, soft_wrap=True)
