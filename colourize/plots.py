@@ -65,7 +65,8 @@ def sweep(values: list, rows: list[dict], param: str, title: str, xscale: str = 
     """Final losses (train and validation) and validation accuracy against a swept parameter (x axis
     log2 for sizes such as the batch size, linear for seeds). With `spread` (repeats of one setting,
     e.g. seeds) the points are not joined, and each validation figure gets its mean and a ±1 sd band. Rows with
-    chance_acc and chance_loss (a num-colours sweep) get those drawn dotted: each K is a task of its own chance level."""
+    chance_acc and chance_loss (a num-colours sweep) get those drawn dotted: each K is a task of its own chance
+    level."""
     fig = _figure(10, 3.8)
     ax_loss, ax_acc = fig.subplots(1, 2)
     style = "o" if spread else "o-"

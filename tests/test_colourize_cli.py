@@ -1204,7 +1204,8 @@ def test_a_num_colours_sweep_gives_each_counts_chance_level_in_its_table_summary
                                                                                            capsys):
     """`sweep num-colours 4 32` set accuracies of tasks with different chance levels side by side (a uniform guess
     scores 25 % over 4 colours, 3.125 % over 32) with nothing saying so, so 4's higher accuracy read as the better run;
-    each row gives its chance level, 100/K % and the uniform guess's loss ln K, in the table, the summary and the plot."""
+    each row gives its chance level, 100/K % and the uniform guess's loss ln K, in the table, the summary and the
+    plot."""
     import colourize.plots
 
     drawn = []
