@@ -8,6 +8,7 @@ matplotlib.use("Agg")  # files only; never a window
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -28,6 +29,7 @@ def curves(epochs: list[dict], title: str) -> Figure:
     ax_acc.plot(x, [e["val_acc"] for e in epochs], "o-", ms=3, color="tab:green")
     ax_acc.set(xlabel="epoch", ylabel="pixel accuracy (%)", title=f"{title}: validation accuracy")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs: no 1.25 on a 3-epoch run
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

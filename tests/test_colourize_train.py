@@ -868,3 +868,25 @@ def test_the_samples_figure_is_one_grid_of_the_rows_images_labelled_by_row():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+@pytest.mark.parametrize("epochs", [1, 3, 25])
+def test_the_curves_epoch_axis_ticks_only_whole_epochs(epochs):
+    """curves.png of a 1-epoch run ticked its epoch axis 0.96, 0.98, 1.00, ... and of a 3-epoch run 1.25, 1.50, ...:
+    epochs that no run has. Both panels tick whole epochs only, every epoch of a short run among them."""
+    import matplotlib.pyplot as plt
+
+    from colourize import plots
+
+    history = [{"epoch": e, "train_loss": 3.0 - 0.1 * e, "val_loss": 3.1 - 0.05 * e, "val_acc": 5.0 + e}
+               for e in range(1, epochs + 1)]
+    fig = plots.curves(history, "UNet")
+    fig.canvas.draw()  # the locator picks the ticks when the figure is drawn
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        shown = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert shown and all(float(t).is_integer() for t in shown), (ax.get_title(), shown)
+        assert ax.get_xlabel() == "epoch"
+        if epochs <= 3:
+            assert set(range(1, epochs + 1)) <= set(shown), shown
+    plt.close(fig)
