@@ -495,7 +495,7 @@ def _write_outputs(run_dir, settings, model, test_u8, test_y, pal, history, cfg,
     with torch.inference_mode(), _autocast(device, cfg.amp):
         rgb, grey = cdata.to_inputs(test_u8[:n])
         pred = model(grey.contiguous(memory_format=memory_format)).argmax(dim=1)  # (n, H, W)
-    title = f"{type(model).__name__} (epoch {len(history)})"
+    title = f"{type(model).__name__} after epoch {len(history)}: validation images (not trained on)"
     fig = plots.samples(grey[:, 0].cpu().numpy(), cpal.colours_of(test_y[:n], pal).cpu().numpy(),
                         cpal.colours_of(pred, pal).cpu().numpy(), rgb.permute(0, 2, 3, 1).cpu().numpy(), title)
     save_figure(fig, run_dir / "samples.png")

@@ -608,6 +608,8 @@ def test_pixel_cross_entropy_is_torchs_per_pixel_loss(memory_format):
 
 
 def test_samples_show_ten_test_images_as_grey_original_truth_and_the_saved_models_prediction(cfg, project, monkeypatch):
+    """... and the title says they are validation images, never trained on (it said only 'ConvTransposeNet (epoch 2)',
+    so whether 4.2's 'do these results look good' was asked of training images was left to guess)."""
     import numpy as np
 
     from colourize import data as cdata
@@ -631,7 +633,7 @@ def test_samples_show_ten_test_images_as_grey_original_truth_and_the_saved_model
     model.load_state_dict(saved["state_dict"])
     with torch.no_grad():
         expected = model.eval()(rgb.mean(1, keepdim=True).float()).argmax(1)
-    assert np.allclose(pred, pal[expected].numpy()) and title == "ConvTransposeNet (epoch 2)"
+    assert np.allclose(pred, pal[expected].numpy()) and title == "ConvTransposeNet after epoch 2: validation images (not trained on)"
 
 
 def test_amp_in_float16_scales_the_loss_and_resumes_to_the_same_result(small, project, monkeypatch):
