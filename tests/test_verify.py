@@ -698,8 +698,9 @@ def test_cli_reference_text_shows_formulas_and_records_as_written_not_python_rep
 
 
 def test_cli_reference_text_shows_the_pack_s_strings_as_written(proj, tmp_path, capsys):
-    """reference headed its answer with the `problem` of the pack's reference() as rich markup: a pack that names it
-    `[/]3.1` (or gives a reason with `:x:`) ended the command in a MarkupError traceback, or showed an emoji."""
+    """reference put the pack's strings in as rich markup: a reason with `:x:` showed an emoji (and a `problem` of
+    `[/]3.1` a MarkupError traceback). A `problem` the pack's reference() returns no longer relabels the answer: the
+    heading and --json name the id asked for, whatever the pack's bug says."""
     import shutil
 
     folder = tmp_path / "odd-pack"
@@ -708,7 +709,9 @@ def test_cli_reference_text_shows_the_pack_s_strings_as_written(proj, tmp_path, 
                                          "    return {'problem': '[/]' + problem.id, 'answer': 1, 'reason': 'r :x:'}\n")
     assert main(["reference", "3.1", "--pack", str(folder)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("[/]3.1 reference answer\nunchecked: r :x:\n"), out
+    assert out.startswith("3.1 reference answer\nunchecked: r :x:\n") and "[/]" not in out, out
+    assert main(["reference", "3.1", "--pack", str(folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"problem": "3.1", "answer_key": None, "answer": 1, "reason": "r :x:"}
 
 
 def test_cli_check_file_stdin_and_json(proj, tmp_path, capsys, monkeypatch):

@@ -393,7 +393,9 @@ def reference_answer(pack, problem_id: str) -> dict:
         raise CheckError(f"{problem.id}: the pack's reference() returned a {type(out).__name__}, not a mapping",
                          'return e.g. {"answer": ..., "method": "how it was computed"}')
     keys = getattr(ref, "ANSWER_KEYS", None) or {}  # optional: a pack may read `answer:` its own way
-    return plain({"problem": problem.id, "answer_key": keys.get(problem.id), **(out or {})})
+    # the id is the workbench's: a `problem` the pack returns (a bug, a typo) must not relabel its answer
+    own = {k: v for k, v in (out or {}).items() if k != "problem"}
+    return plain({"problem": problem.id, "answer_key": keys.get(problem.id), **own})
 
 
 def answer_key_error(ref, problem: Problem, answer, pack: Pack | None = None) -> ProblemError | None:
