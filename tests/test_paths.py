@@ -38,6 +38,8 @@ def _bad_paths(base: Path) -> dict[str, tuple[Path, str]]:
         "name too long": (base / ("a" * 300 + ".png"), "more than the 255"),
         "path too long": (base.joinpath(*["b" * 200] * 25, "c.png"), "File name too long"),
         "parent is a file": (base / "notes.txt" / "x.png", f"{base / 'notes.txt'} is a file, not a folder"),
+        # the kernel reads notes.txt/.. as a folder of notes.txt (ENOTDIR); abspath's text made it base/x.png
+        "through a file and back": (base / "notes.txt" / ".." / "x.png", f"{base / 'notes.txt'} is a file, not a folder"),
         "folder given for a file": (base / "plots.png", "is a folder, not a file"),
         "file given for a folder": (base / "notes.txt", "is a file, not a folder"),
         "not writable": (base / "locked" / "new" / "x.png", f"cannot write in {base / 'locked'}"),
@@ -82,6 +84,28 @@ def test_a_bad_path_is_refused_at_parsing_in_one_line_naming_its_flag(project, t
     if as_json:  # the same line as a document
         assert json.loads(out)["error"] in err and json.loads(out)["exit_code"] == 2
     assert _listing(base, project) == before and (base / "notes.txt").read_text() == "mine"
+
+
+def test_dot_dot_is_read_as_the_system_reads_it_through_links_and_folders_not_made_yet(tmp_path, monkeypatch):
+    """`..` after a name is the folder above what that name is (a link's target's parent), not the name struck
+    from the text; after a folder not made yet it is the folder the command makes it in."""
+    from workbench.paths import path_problem
+
+    (tmp_path / "far" / "deep").mkdir(parents=True)
+    (tmp_path / "far" / "blocker").write_text("a file")
+    (tmp_path / "blocker").mkdir()  # as text, link/../blocker is this folder
+    (tmp_path / "link").symlink_to(tmp_path / "far" / "deep", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    assert path_problem("link/../blocker/x.png", "file", write=True) == \
+        (f"{tmp_path / 'link' / '..' / 'blocker'} is a file, not a folder", "give a path under a folder, not under that file")
+    (tmp_path / "far" / "blocker").unlink()
+    (tmp_path / "far" / "blocker").mkdir()
+    (tmp_path / "blocker").rmdir()
+    (tmp_path / "blocker").write_text("a file")  # as text, link/../blocker is this file: the system reads a folder
+    assert path_problem("link/../blocker/x.png", "file", write=True) is None
+    assert path_problem("new/../blocker/x.png", "file")[0] == f"{tmp_path / 'blocker'} is a file, not a folder"
+    assert path_problem("new/../new2/x.png", "file", write=True) is None and sorted(os.listdir(tmp_path)) == \
+        ["blocker", "far", "link"]
 
 
 @pytest.mark.parametrize("argv", [["build-writeup", "--out", "new/deeper"], ["study", "--plot", "new/study.png"],

@@ -121,7 +121,7 @@ def path_problem(path, want: str | None = None, write: bool = False) -> tuple[st
     if len(os.fsencode(full)) >= path_max:  # PATH_MAX counts the closing NUL
         return (f"it is {len(os.fsencode(full))} bytes, more than the {path_max - 1} the system allows for a path "
                 "(File name too long)", "give a shorter path")
-    blocking = file_in_the_way(Path(full).parent)
+    blocking = _file_on_the_way(Path(os.getcwd(), os.path.expanduser(os.fspath(path))).parent)
     if blocking is not None:
         return f"{blocking} is a file, not a folder", "give a path under a folder, not under that file"
     if want == "file" and os.path.isdir(full):
@@ -134,6 +134,25 @@ def path_problem(path, want: str | None = None, write: bool = False) -> tuple[st
                 pass
         except OSError as exc:
             return f"cannot write in {existing} ({exc.strerror or exc})", "give a path in a folder you can write to"
+    return None
+
+
+def _file_on_the_way(folder: Path) -> Path | None:
+    """The first file (not a folder) that `folder` leads through, read as the system reads it: `notes.txt/..`
+    is refused (abspath's text made it the folder of notes.txt), and `link/..` is the folder above the link's
+    target. Past a folder not there yet, the rest is text: the command makes those folders, no links."""
+    here, to_make = Path(folder.anchor), []
+    for name in folder.parts[1:]:
+        if to_make and name == "..":  # under a folder to be made: `..` only leaves one of them
+            to_make.pop()
+        elif to_make:
+            to_make.append(name)
+        elif not os.path.lexists(here / name):
+            to_make.append(name)
+        elif not os.path.isdir(here / name):
+            return here / name
+        else:
+            here = here / name
     return None
 
 
