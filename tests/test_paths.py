@@ -39,7 +39,8 @@ def _bad_paths(base: Path) -> dict[str, tuple[Path, str]]:
         "path too long": (base.joinpath(*["b" * 200] * 25, "c.png"), "File name too long"),
         "parent is a file": (base / "notes.txt" / "x.png", f"{base / 'notes.txt'} is a file, not a folder"),
         # the kernel reads notes.txt/.. as a folder of notes.txt (ENOTDIR); abspath's text made it base/x.png
-        "through a file and back": (base / "notes.txt" / ".." / "x.png", f"{base / 'notes.txt'} is a file, not a folder"),
+        "through a file and back": (base / "notes.txt" / ".." / "x.png",
+                                    f"{base / 'notes.txt'} is a file, not a folder"),
         "folder given for a file": (base / "plots.png", "is a folder, not a file"),
         "file given for a folder": (base / "notes.txt", "is a file, not a folder"),
         "not writable": (base / "locked" / "new" / "x.png", f"cannot write in {base / 'locked'}"),
@@ -96,8 +97,9 @@ def test_dot_dot_is_read_as_the_system_reads_it_through_links_and_folders_not_ma
     (tmp_path / "blocker").mkdir()  # as text, link/../blocker is this folder
     (tmp_path / "link").symlink_to(tmp_path / "far" / "deep", target_is_directory=True)
     monkeypatch.chdir(tmp_path)
-    assert path_problem("link/../blocker/x.png", "file", write=True) == \
-        (f"{tmp_path / 'link' / '..' / 'blocker'} is a file, not a folder", "give a path under a folder, not under that file")
+    assert path_problem("link/../blocker/x.png", "file", write=True) == (
+        f"{tmp_path / 'link' / '..' / 'blocker'} is a file, not a folder",
+        "give a path under a folder, not under that file")
     (tmp_path / "far" / "blocker").unlink()
     (tmp_path / "far" / "blocker").mkdir()
     (tmp_path / "blocker").rmdir()
