@@ -1435,6 +1435,23 @@ def test_the_appendix_lists_failed_checks_first_in_plain_text(tmp_path, monkeypa
     assert "check 2 [ok]" in plain and "check 3" not in plain and plain.endswith("(and 2 more)")  # 6 details, 4 shown
 
 
+def test_the_appendix_says_nothing_where_a_check_found_nothing_not_python_s_none(tmp_path, monkeypatch):
+    # 'found None' was Python's word in a grader's document; the automatic critique says 'found nothing'
+    from types import SimpleNamespace
+
+    from workbench import writeup
+    from workbench.verdicts import ProblemReport, Verdict, detail, make_verdict
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(tmp_path))
+    found_none = detail("w1", "w_0 - 2 eta X^T a / n", None, False)
+    assert "found nothing" in make_verdict("2.2.1", "own", [found_none]).critique  # the critique's word for it
+    v = Verdict("2.2.1", "own", "incorrect", 0.0, (found_none,))
+    report = ProblemReport("2.2.1", 1.0, 2, ("solution",), {"solution": True}, (v,), 1.0, ())
+    entry = SimpleNamespace(problem=SimpleNamespace(id="2.2.1", points=1.0, type=2), report=report, checked=report)
+    line = next(x for x in "\n".join(writeup.appendix([entry], "", [])).splitlines() if x.startswith("- 2\\.2\\.1"))
+    assert "found nothing" in line and "None" not in line
+
+
 def test_the_checklist_links_each_question_to_its_section(fx):
     """The appendix checklist named each question with its missing pieces, but its "Q" cells were dead text: a grader
     reading "missing: trace" could not click through to that question, as the appended traces' "Question:" lines do."""

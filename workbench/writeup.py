@@ -254,6 +254,8 @@ MAX_DETAILS, MAX_CHARS = 4, 160
 def _clip(value) -> str:
     """A check's expected/found value as a reader's text: lists joined, not Python reprs (whose escaping doubles
     every backslash), paths relative to the project, clipped."""
+    if value is None:  # a check that found nothing: the automatic critique's word, not Python's
+        return "nothing"
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
     elif isinstance(value, dict):
