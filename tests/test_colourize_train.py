@@ -845,6 +845,35 @@ def test_a_complete_flag_that_is_no_boolean_is_a_damaged_run_file_for_resume(cfg
         train(cfg, run, resume=True)
 
 
+def test_a_run_s_figures_keep_their_words_legible_at_the_writeup_s_width():
+    """The writeup prints curves.png, samples.png and the sweep plot 80 % of an A4 text width wide (typeset.py: a4,
+    2 cm side margins; wb-figure: 80 %); drawn 10-11 inches wide, their ticks, legend and row names came out at
+    4-5.5 pt there. Every text must print at 7 pt at least (a common floor for figures in a report)."""
+    import numpy as np
+    from matplotlib.text import Text
+
+    from colourize import plots
+
+    printed_in = 0.8 * (210 - 2 * 20) / 25.4
+    rng = np.random.default_rng(0)
+    n = 10  # the images samples.png shows by default (TrainConfig.samples)
+    epochs = [{"epoch": e, "train_loss": 2.0 / e, "val_loss": 2.1 / e, "val_acc": 30.0 + e} for e in range(1, 26)]
+    rows = [{"train_loss": 1.0, "val_loss": 1.1, "val_acc": 50.0 + i} for i in range(5)]
+    figures = {"curves": plots.curves(epochs, "UNet"),
+               "samples": plots.samples(rng.random((n, 32, 32)), *rng.random((3, n, 32, 32, 3)), "UNet (epoch 25)"),
+               "sweep": plots.sweep([32, 64, 128, 256, 512], rows, "batch size", "ConvTransposeNet")}
+    import matplotlib.pyplot as plt
+
+    for name, fig in figures.items():
+        fig.canvas.draw()
+        scale = printed_in / fig.get_size_inches()[0]
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert len(texts) > 4, name
+        small = {t.get_text(): round(t.get_fontsize() * scale, 1) for t in texts if t.get_fontsize() * scale < 7}
+        assert not small, (name, small)
+        plt.close(fig)
+
+
 def test_the_samples_figure_is_one_grid_of_the_rows_images_labelled_by_row():
     """samples.png drew 40 separate plots (about 1 s of every run's end, more than a smoke run's training); it is one
     image: each row's images side by side in the row's order, a white gap between them, each row named on the left."""
