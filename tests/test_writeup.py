@@ -2384,6 +2384,20 @@ def test_checklist_in_a_narrow_terminal_folds_cells_instead_of_cutting_them(caps
     assert columns == ["2.1.2", "0.5", "1", "trace,critique", "0.5", "notraceyet"]
 
 
+def test_tex_spacing_commands_keep_their_sign_and_some_width_in_the_pdf():
+    r"""Pandoc (3.9) writes TeX's spaces to Typst in whole ems: 5.4's `k - 2 \;\le\; 2p` printed 'k−2≤2p' with no
+    space at all (#h(0em) also takes the relation's own spacing away), and `\!` (-1/6 em) became #h(-1em),
+    overprinting the glyphs beside it. `\;` is set as a medium space and `\!` left out; `\,` `\quad` still convert."""
+    from pathlib import Path
+
+    from workbench.typeset import markdown_to_typst, tex_to_markdown
+
+    typ, _ = markdown_to_typst(tex_to_markdown("$$k - 2 \\;\\le\\; 2p$$ and $n\\!\\cdot\\, x \\quad y$"), Path("t.md"))
+    assert "#h(0em)" not in typ and "#h(-1em)" not in typ, typ
+    assert "med lt.eq med" in typ and "thin" in typ and "quad" in typ, typ
+    assert tex_to_markdown("\\\\;") == "\\\\;"  # outside math a TeX line break's neighbour is left alone
+
+
 def test_norms_and_absolute_values_in_math_become_delimiter_pairs():
     r"""Pandoc's Typst math set a bare `\|w\|_2` with limits; bars are paired only when they come in pairs, and an
     explicit \left / \right (or an escaped bar) is left to TeX."""

@@ -122,9 +122,13 @@ _NO_NUMBER = re.compile(r"\\(?:notag|nonumber)(?![A-Za-z])|\\label\s*\{[^{}]*\}"
 
 def fix_math(tex: str) -> str:
     """Norms and absolute values as delimiter pairs: pandoc's Typst math sets `\\|w\\|_2` with limits; equation
-    tags as text."""
+    tags as text; the spaces \\; and \\! as pandoc can write them."""
     tex = _TAG.sub(lambda m: r"\qquad \text{" + (m.group(2) if m.group(1) else f"({m.group(2)})") + "}", tex)
     tex = _NO_NUMBER.sub(" ", tex)
+    # pandoc writes spaces in whole ems: \; (5/18 em) as 0em, which drops a relation's spacing, and \! (-1/6 em) as
+    # -1em, which overprints; \: is the nearest it sets right, and no space is nearer than -1em
+    tex = re.sub(r"(?<!\\)\\;", r"\\:", tex)
+    tex = re.sub(r"(?<!\\)\\!", " ", tex)
     tex = re.sub(r"\\left\s*\\\|", r"\\lVert ", tex)
     tex = re.sub(r"\\right\s*\\\|", r"\\rVert ", tex)
     tex = _pair(tex, re.compile(r"\\\|"), r"\lVert ", r"\rVert ")
