@@ -2398,6 +2398,15 @@ def test_tex_spacing_commands_keep_their_sign_and_some_width_in_the_pdf():
     assert tex_to_markdown("\\\\;") == "\\\\;"  # outside math a TeX line break's neighbour is left alone
 
 
+def test_a_number_and_its_unit_sign_stay_on_one_line():
+    # 5.5's own solution '1.052 and 58.5 % at batch 32' broke after 58.5, the % starting the next line
+    from workbench.typeset import tex_to_markdown
+
+    assert tex_to_markdown("from 1.052 and 58.5 % at batch 32") == "from 1.052 and 58.5\u00a0% at batch 32"
+    assert tex_to_markdown("`58.5 %` and $5 \\%$") == "`58.5 %` and $5 \\%$"  # code and math as written
+    assert tex_to_markdown("all %") == "all %"
+
+
 def test_norms_and_absolute_values_in_math_become_delimiter_pairs():
     r"""Pandoc's Typst math set a bare `\|w\|_2` with limits; bars are paired only when they come in pairs, and an
     explicit \left / \right (or an escaped bar) is left to TeX."""

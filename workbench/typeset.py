@@ -94,7 +94,8 @@ _ENV = re.compile(r"\\begin\{(equation|align|gather|multline|eqnarray)(\*?)\}(.*
 # A matrix or cases environment outside math is an error in LaTeX and source text in pandoc: made display math too.
 _BARE_ENV = r"(\\begin\{(?P<env>cases|[pbBvV]?matrix|smallmatrix|array|aligned|gathered|split)\}.*?\\end\{(?P=env)\})"
 _TEXT_CMDS = ((re.compile(r"\\textbf\{([^{}]*)\}"), r"**\1**"), (re.compile(r"\\(?:emph|textit)\{([^{}]*)\}"), r"*\1*"),
-              (re.compile(r"\\texttt\{([^{}]*)\}"), r"`\1`"))
+              (re.compile(r"\\texttt\{([^{}]*)\}"), r"`\1`"),
+              (re.compile(r"(?<=\d) (?=%)"), "\u00a0"))  # '58.5 %' never broken between the number and its sign
 
 
 _CODE = re.compile(r"(^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\2[`~]*[ \t]*$|`+[^`]*`+)", re.S | re.M)
