@@ -2407,6 +2407,22 @@ def test_a_number_and_its_unit_sign_stay_on_one_line():
     assert tex_to_markdown("all %") == "all %"
 
 
+def test_an_aligned_equation_s_hand_written_number_stands_apart_from_it():
+    r"""1.2.1's RMSProp update numbers its lines as `... )^2 && (4)` in an aligned block: LaTeX leaves space between
+    column pairs, Typst none, so the PDF printed '(∇L)²(4)', a square times 4. An empty column pair gets a \qquad;
+    a matrix's empty cells stay empty."""
+    from pathlib import Path
+
+    from workbench.typeset import markdown_to_typst, tex_to_markdown
+
+    md = tex_to_markdown("$$\n\\begin{aligned}\nv &= g^2 && (4)\n\\end{aligned}\n$$\n\n"
+                         "$\\begin{bmatrix} 1 && 2 \\end{bmatrix}$")
+    typ, _ = markdown_to_typst(md, Path("t.md"))
+    aligned, matrix = typ.split("\n\n")[:2]
+    assert re.search(r"g\^2 &\s*(?:#h\(2em\)|qquad)\s*& \\\( 4 \\\)", aligned), aligned
+    assert "2em" not in matrix and "qquad" not in matrix, matrix
+
+
 def test_norms_and_absolute_values_in_math_become_delimiter_pairs():
     r"""Pandoc's Typst math set a bare `\|w\|_2` with limits; bars are paired only when they come in pairs, and an
     explicit \left / \right (or an escaped bar) is left to TeX."""

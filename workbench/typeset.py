@@ -130,6 +130,9 @@ def fix_math(tex: str) -> str:
     # -1em, which overprints; \: is the nearest it sets right, and no space is nearer than -1em
     tex = re.sub(r"(?<!\\)\\;", r"\\:", tex)
     tex = re.sub(r"(?<!\\)\\!", " ", tex)
+    # LaTeX spaces an aligned block's column pairs apart, Typst does not: `x^2 && (4)` would print as x^2 times 4
+    tex = re.sub(r"\\begin\{aligned\}.*?\\end\{aligned\}", lambda m: re.sub(r"(?<!\\)&\s*&", r"& \\qquad &", m.group()),
+                 tex, flags=re.S)
     tex = re.sub(r"\\left\s*\\\|", r"\\lVert ", tex)
     tex = re.sub(r"\\right\s*\\\|", r"\\rVert ", tex)
     tex = _pair(tex, re.compile(r"\\\|"), r"\lVert ", r"\rVert ")
