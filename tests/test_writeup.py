@@ -2423,6 +2423,18 @@ def test_an_aligned_equation_s_hand_written_number_stands_apart_from_it():
     assert "2em" not in matrix and "qquad" not in matrix, matrix
 
 
+def test_a_number_s_thousands_separator_in_math_prints_without_a_space():
+    r"""TeX's `18{,}432` keeps the comma from spacing as punctuation; pandoc writes it as Typst's `18 \, 432`, which
+    spaces it, so 3.2's own solution printed '18, 432' and '9, 437, 184'. The number is set as one piece of text."""
+    from pathlib import Path
+
+    from workbench.typeset import markdown_to_typst, tex_to_markdown
+
+    typ, _ = markdown_to_typst(tex_to_markdown("$3072^2 = 9{,}437{,}184$ and $[0,255]$"), Path("t.md"))
+    assert '"9,437,184"' in typ and "\\," not in typ.split(" and ")[0], typ
+    assert "0 \\, 255" in typ  # a plain comma, as in an interval, is TeX's punctuation still
+
+
 def test_norms_and_absolute_values_in_math_become_delimiter_pairs():
     r"""Pandoc's Typst math set a bare `\|w\|_2` with limits; bars are paired only when they come in pairs, and an
     explicit \left / \right (or an escaped bar) is left to TeX."""

@@ -130,6 +130,8 @@ def fix_math(tex: str) -> str:
     # -1em, which overprints; \: is the nearest it sets right, and no space is nearer than -1em
     tex = re.sub(r"(?<!\\)\\;", r"\\:", tex)
     tex = re.sub(r"(?<!\\)\\!", " ", tex)
+    # 18{,}432: a comma that is no punctuation; pandoc writes it as one (`18 \, 432`, spaced): the number as text
+    tex = re.sub(r"\d+(?:\{,\}\d+)+", lambda m: r"\text{" + m.group().replace("{,}", ",") + "}", tex)
     # LaTeX spaces an aligned block's column pairs apart, Typst does not: `x^2 && (4)` would print as x^2 times 4
     tex = re.sub(r"\\begin\{aligned\}.*?\\end\{aligned\}", lambda m: re.sub(r"(?<!\\)&\s*&", r"& \\qquad &", m.group()),
                  tex, flags=re.S)
