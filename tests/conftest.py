@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -14,6 +15,12 @@ import pytest
 for _var in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES", "JUPYTER_COLUMNS", "JUPYTER_LINES",
              "TERM"):
     os.environ.pop(_var, None)
+
+# A shell that starts a job in the background without job control (`nohup .ci/run &`, `cmd & ` in a script) makes it
+# ignore SIGINT, and every process the tests start inherits that: the Ctrl-C tests' commands then ran to the end
+# (exit 0) or hung. The workbench does honour an ignored SIGINT (the shell's wish); the tests test a terminal's Ctrl-C.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a handled signal is reset to default by exec
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
