@@ -837,7 +837,7 @@ def test_traces_verify_with_no_trace_says_there_is_none(wb):
     assert code == 0 and "verified" not in out and out.startswith("no traces yet, nothing to verify — run "), out
     assert "python cli.py prompt ID" in out and "import-chat FILE --problem ID" in out
     code, out, _ = wb.run("traces", "verify", "--json")
-    assert code == 0 and json.loads(out) == {"checked": 0, "bad": []}
+    assert code == 0 and json.loads(out) == {"checked": 0, "bad": [], "stale": []}
 
 
 def test_traces_verify_detects_an_edited_trace(wb):
