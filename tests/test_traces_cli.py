@@ -1502,14 +1502,19 @@ def test_chat_says_when_a_reply_is_empty(wb, monkeypatch):
     assert code == 0 and err.count("this reply is empty") == 1 and "reasoning" in err and "/retry" in err
 
 
-def test_html_in_an_answer_is_shown_as_written_not_dropped(wb, tmp_path):
-    answer = ("Use `x` with List<int> here and a <b>bold</b> tag.\n\n<details>\nthe hidden part\n</details>\n\n"
-              "<script>alert(1)</script> then more text")
+def _show_imported_answer(wb, tmp_path, answer: str) -> tuple[int, str]:
+    """Import a one-turn chat whose reply is `answer`; `traces show` it: (exit code, its text on one line)."""
     path = tmp_path / "chat.md"
     path.write_text(f"## User\n\nHow?\n\n## ChatGPT\n\n{answer}\n")
     assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
     code, out, _ = wb.run("traces", "show", wb.traces()[0].name)
-    flat = " ".join(out.replace("│", " ").split())
+    return code, " ".join(out.replace("│", " ").split())
+
+
+def test_html_in_an_answer_is_shown_as_written_not_dropped(wb, tmp_path):
+    answer = ("Use `x` with List<int> here and a <b>bold</b> tag.\n\n<details>\nthe hidden part\n</details>\n\n"
+              "<script>alert(1)</script> then more text")
+    code, flat = _show_imported_answer(wb, tmp_path, answer)
     assert code == 0 and "List<int>" in flat and "<b>bold</b>" in flat
     assert "<details>" in flat and "the hidden part" in flat and "<script>alert(1)</script> then more text" in flat
     wb.server.reply = lambda body, i: answer
@@ -2383,11 +2388,7 @@ def test_traces_show_prints_where_each_link_and_image_goes(wb, tmp_path):
     answer = ("Read [the docs](https://evil.example/x) and <https://plain.example/y>, or "
               "[https://good.example](https://bad.example).\n\n![a cat](https://img.example/cat.png) "
               "and ![](https://img.example/dog.png)")
-    path = tmp_path / "chat.md"
-    path.write_text(f"## User\n\nHow?\n\n## ChatGPT\n\n{answer}\n")
-    assert wb.run("import-chat", str(path), "--problem", "1.3", "--pack", "demo", "--model", "gpt-4o")[0] == 0
-    code, out, _ = wb.run("traces", "show", wb.traces()[0].name)
-    flat = " ".join(out.replace("│", " ").split())
+    code, flat = _show_imported_answer(wb, tmp_path, answer)
     assert code == 0 and "the docs (https://evil.example/x)" in flat
     assert flat.count("https://plain.example/y") == 1  # a bare address is shown once
     assert "https://good.example (https://bad.example)" in flat  # a link whose text names another address
