@@ -946,7 +946,8 @@ def test_a_long_url_in_a_trace_wraps_and_copies_without_hidden_characters(tmp_pa
 def test_a_long_identifier_in_a_table_cell_breaks_inside_its_cell(tmp_path):
     """A six-column table of an own solution with `torch.nn.functional.cross_entropy_loss`-like code spans ran into
     the next cells and past the margin (A2's 5.5 with a table of runs): such a token breaks after its dots and
-    underscores (one without any, every 8 characters) inside its cell, and a table that fits is set as before."""
+    underscores (one without any, every 8 characters) inside its cell, and a table that fits is set as before. The
+    break points are no characters: one copied from the PDF is the name as written, not one with zero-width spaces."""
     from workbench.typeset import compile_pdf, markdown_to_typst, preamble
 
     long = ["`torch.nn.functional.cross_entropy_loss`", "`torch.optim.lr_scheduler.ReduceLROnPlateau`",
@@ -969,6 +970,7 @@ def test_a_long_identifier_in_a_table_cell_breaks_inside_its_cell(tmp_path):
                for x, text in runs if text.strip().isascii()), runs  # 8 pt DejaVu Sans Mono: 4.8 pt a character
     text = page.extract_text()
     assert "the smallest batch converges fastest" in text and "\u200b" not in text.split("batch size")[1]
+    assert "\u200b" not in _copied_chars(tmp_path / "t.pdf")  # its break points copy as nothing: the name as written
 
 
 def test_a_figure_taller_than_the_page_keeps_its_caption_above_the_bottom_margin(tmp_path):
