@@ -897,6 +897,19 @@ def test_an_equation_tag_is_printed_and_label_or_notag_do_not_break_the_formula(
     assert tex_to_markdown("`\\tag{1}`") == "`\\tag{1}`"  # code stays as written
 
 
+def test_a_hyphen_before_a_question_mark_is_printed(tmp_path):
+    """Typst reads `-?` in text as a soft hyphen and pandoc's Typst writer left it unescaped, so a URL's "item-?id=7"
+    (an own solution's link, or a model's name in a citation) printed as "itemid=7", two characters gone."""
+    from workbench.typeset import compile_pdf, markdown_to_typst, md_text, preamble
+
+    md = "See https://example.com/item-?id=7 and x-?-?y.\n\n" + md_text("model says a-?b") + "\n"
+    body, _ = markdown_to_typst(md, tmp_path / "t.md")
+    (tmp_path / "t.typ").write_text(preamble("T", "A") + body, encoding="utf-8")
+    compile_pdf(tmp_path / "t.typ", tmp_path / "t.pdf")
+    text = pypdf.PdfReader(tmp_path / "t.pdf").pages[0].extract_text()
+    assert "https://example.com/item-?id=7 and x-?-?y." in text and "model says a-?b" in text, text
+
+
 def test_a_long_run_without_spaces_wraps_inside_the_page(tmp_path):
     """A 5,000-character line without spaces in an own solution ran off the right edge of the page (trace text
     wraps, the student's text did not)."""

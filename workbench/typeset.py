@@ -237,7 +237,8 @@ def pandoc_warnings(stderr: str) -> list[str]:
 def markdown_to_typst(markdown: str, source: Path) -> tuple[str, list[str]]:
     """Convert the whole document with one pandoc call; returns the Typst body and pandoc's warnings."""
     cmd = [pandoc_path(), "-f", MARKDOWN, "-t", "typst", "--wrap=preserve",
-           "--lua-filter", str(Path(__file__).with_name("foreign_images.lua"))]
+           "--lua-filter", str(Path(__file__).with_name("foreign_images.lua")),
+           "--lua-filter", str(Path(__file__).with_name("soft_hyphen.lua"))]
     try:
         proc = subprocess.run(cmd, input=markdown, capture_output=True, text=True, encoding="utf-8", timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
