@@ -2062,6 +2062,21 @@ def test_counts_on_one_line_split_at_semicolons():
     assert not [d for d in verdict("4.3", text).details if d["ok"] is False]
 
 
+@pytest.mark.parametrize("line", [
+    "Doubled: weights = {weights_doubled}, outputs = {outputs_doubled}, connections = {connections_doubled}",
+    "Doubled: weights: {weights_doubled}, outputs: {outputs_doubled}, connections: {connections_doubled}",
+    "With the input doubled, weights = {weights_doubled}, outputs = {outputs_doubled} and connections = {connections_doubled}.",
+])
+def test_counts_doubled_labelled_on_one_line(line):
+    """The three doubled counts on one line, split by commas: the first label took the rest of the line, so weights
+    and outputs were judged against the connections' formula (or, after ':', not found at all)."""
+    text = "".join(f"{q} = {COUNTS[q]}\n" for q in ("weights", "outputs", "connections")) + "\n" + line.format(**COUNTS) + "\n"
+    v = verdict("4.3", text)
+    assert v.status == "correct", v.details
+    wrong = text.replace("6400 NF + 5120 NC", "3200 NF + 2560 NC")
+    assert [d["what"] for d in verdict("4.3", wrong).details if d["ok"] is False] == ["outputs_doubled"]
+
+
 def test_approx_dot_is_not_a_sentence_end_for_a_labelled_number():
     text = "More weights: overfitting.\nCNN neurons: 61632, params: 21024\nFCNN neurons: 4992, params: approx. 10 063 872\n"
     assert verdict("3.2", text).status == "correct"

@@ -148,6 +148,9 @@ def _parse_count(text):
 
 _DOUBLED = re.compile(r"doubl|64\s*(?:x|×|\\times|\*)\s*64|twice", re.I)
 _COUNT_LABELS = (("weights", r"weights?|param(?:eter)?s"), ("outputs", r"outputs?|neurons"), ("connections", r"connections?"))
+# "weights = A, outputs = B and connections = C" on one line: a value ends where the next labelled count starts
+_NEXT_COUNT = (r"(?:,\s*(?:and\s+)?|\s+and\s+)(?:" + "|".join(label for _, label in _COUNT_LABELS)
+               + r")\b[^:=\n;,]{0,40}[:=]")
 
 
 def _count_side(line: str) -> str | None:
@@ -184,7 +187,7 @@ def counts_from_text(text: str) -> dict[str, str]:
     out = {}
     for size, part in halves.items():
         for q, label in _COUNT_LABELS:
-            for m in re.finditer(rf"(?:{label})\b[^:=\n;]{{0,40}}(?::|=)\s*([^;\n]+)", part, re.I):
+            for m in re.finditer(rf"(?:{label})\b[^:=\n;]{{0,40}}(?::|=)\s*((?:(?!{_NEXT_COUNT})[^;\n])+)", part, re.I):
                 side = _count_side(m.group(1))
                 if side:
                     out[_key(q, size)] = side
