@@ -2110,6 +2110,24 @@ def test_counts_doubled_said_relative_to_the_32x32_ones(doubled, status):
     assert v.status == status and all(d["ok"] is not None for d in v.details), v.details
 
 
+@pytest.mark.parametrize("doubled, notes", [
+    ("weights 4x, outputs 2x, connections 8x", ["not 4x", "not x2", ""]),
+    ("weights x1, outputs x2, connections x16", ["", "not x2", ""]),
+])
+def test_counts_doubled_relative_by_another_factor_is_judged(doubled, notes):
+    """A factor other than 4 ('outputs 2x', the one-side doubling slip the hint names) was not read: 'no expression
+    found', as if the student had written nothing; it is the 32x32 count times that factor, judged as such."""
+    text = ("weights = 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\noutputs = 1600 NF + 1280 NC\n"
+            "connections = 9216 NIC NF + 5760 NF^2 + 2304 NF NC + 9216 NC^2\n\nInput doubled: " + doubled + ".\n")
+    d = verdict("4.3", text).details[3:]
+    assert [x["what"] for x in d] == ["weights_doubled", "outputs_doubled", "connections_doubled"]
+    oks = [x["ok"] for x in d]
+    assert oks == ([False, False, False] if doubled.startswith("weights 4x") else [True, False, False]), d
+    assert all(n in x["note"] for n, x in zip(notes, d)), d
+    assert d[2]["found"] == ("73728 NIC NF + 46080 NF^2 + 18432 NF NC + 73728 NC^2" if "8x" in doubled
+                             else "147456 NIC NF + 92160 NF^2 + 36864 NF NC + 147456 NC^2")
+
+
 def test_counts_doubled_a_formula_given_wins_over_its_relative_word():
     """'outputs x4: 6400 NF + 1280 NC' writes a formula (the NC term not quadrupled): that is judged, not the 'x4'."""
     text = ("weights = 9 NIC NF + 36 NF^2 + 9 NF NC + 9 NC^2\noutputs = 1600 NF + 1280 NC\n"

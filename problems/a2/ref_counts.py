@@ -196,10 +196,13 @@ def counts_from_text(text: str) -> dict[str, str]:
     for q, label in _COUNT_LABELS:
         base = found.get(q)
         m = re.search(rf"(?:{label})\b[^:=\n;,.]{{0,20}}?[:=]?\s*(?:(?:are|is|stay|remain)s?\s+)?(?:the\s+)?"
-                      r"(?<![\w.])(same|unchanged|(?:x|×|\*)\s*4(?!\d)|4\s*(?:x|×)(?!\s*\d)|(?:four|4)\s*times|quadruple)",
+                      r"(?<![\w.])(same|unchanged|(?:x|×|\*)\s*\d+(?!\d)|\d+\s*(?:x|×)(?!\s*\d)|(?:four|\d+)\s*times|quadruple)",
                       halves[64], re.I)
         if base and m and _key(q, 64) not in found:
-            found[_key(q, 64)] = base if re.match(r"same|unchanged", m.group(1), re.I) else f"4*({base})"
+            # any factor, not only the right ones: "outputs 2x" is judged (and its slip named), not "not found"
+            factor = re.search(r"\d+", m.group(1))
+            factor = int(factor.group()) if factor else 1 if re.match(r"same|unchanged", m.group(1), re.I) else 4
+            found[_key(q, 64)] = base if factor == 1 else f"{factor}*({base})"
     return found
 
 
