@@ -199,3 +199,18 @@ def test_check_reads_a_jupyter_notebook_s_code_cells(project, tmp_path, capsys):
                                                          {"cell_type": "code", "source": POOL_UPSAMPLE_NET}]}))
     assert main(["check", "4.1", str(path), "--json"]) == 0, capsys.readouterr().err
     assert json.loads(capsys.readouterr().out)["status"] == "correct"
+
+
+def test_check_reads_a_notebook_saved_with_a_byte_order_mark(project, tmp_path, capsys):
+    """A notebook saved with a UTF-8 byte-order mark (Windows editors add one) was not recognised as a notebook:
+    its JSON was read as text, with no code block found. The mark is read as no part of the answer."""
+    import nbformat
+
+    from cli import main
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# My A2"), nbformat.v4.new_code_cell(POOL_UPSAMPLE_NET)]
+    path = tmp_path / "mine.ipynb"
+    path.write_bytes(b"\xef\xbb\xbf" + nbformat.writes(nb).encode("utf-8"))
+    assert main(["check", "4.1", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "correct"

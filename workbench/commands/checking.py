@@ -105,7 +105,8 @@ def _read_answer(path: str) -> str:
     if len(raw) > ANSWER_LIMIT:
         raise UsageError(f"the answer in {_named(path)} is longer than {ANSWER_LIMIT // 2**20} MB", "pass the answer's own text file")
     try:
-        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        # without the byte-order mark Windows editors put first: a notebook behind one was read as text, not JSON
+        text = raw.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:  # in the words solution files and problem records use, not the codec's
         where = f"byte {raw[exc.start]:#04x} at offset {exc.start}"
         raise UsageError(f"cannot read {_named(path)}: not UTF-8 text ({where})",
