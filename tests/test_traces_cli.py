@@ -2382,6 +2382,23 @@ def test_citing_a_stale_trace_warns_and_still_cites_it(wb):
     assert code == 0 and err.count("stale: problem 1.1") == 1, err
 
 
+def test_cite_json_says_which_cited_trace_is_stale(wb):
+    """`traces cite ID --json` gave no sign that a cited trace was stale (only the stderr warning did), so a script
+    pasting its citations beside the question as it is now could not tell. Each record's `stale` is the note the
+    listing gives (`traces --json`), null for a trace asked of the question as it is."""
+    assert wb.run("prompt", "1.1", "--pack", "demo", "-s", "hinted")[0] == 0
+    _edit_record(wb, "1.1", "Find $w^*$ with minimum norm.", "Find $w^*$ with minimum Euclidean norm.")
+    [stale] = [load_trace(p) for p in wb.traces()]
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    [current] = [load_trace(p) for p in wb.traces() if load_trace(p).path != stale.path]
+    code, out, _ = wb.run("traces", "cite", "1.1", "--pack", "demo", "--json")
+    note = f"stale: problem 1.1 changed since this trace ({stale.started_at[:10]})"
+    assert code == 0 and {c["file"]: c["stale"] for c in json.loads(out)} == \
+        {str(stale.path): note, str(current.path): None}, out
+    code, listed, _ = wb.run("traces", "1.1", "--pack", "demo", "--json")  # the same note as the listing's
+    assert {r["file"]: r["stale"] for r in json.loads(listed)} == {c["file"]: c["stale"] for c in json.loads(out)}
+
+
 def test_traces_show_prints_where_each_link_and_image_goes(wb, tmp_path):
     """A reply's [the docs](https://evil.example) showed only "the docs", its address behind a terminal hyperlink,
     and an image only its alt text: a student citing the trace could not see where they go."""

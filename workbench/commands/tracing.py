@@ -242,12 +242,14 @@ def _cite(ref: str, args) -> int:
         raise MissingWorkError(f"no traces for problem {ref}",
                                f"run {commands_to_trace(ref, pack_flag(args.pack, None))} first")
     # intact, so still cited, but its answers are to the question as it was: said beside the line to paste
+    stale = {}
     for t, problem, note in stale_among(traces, load_pack(args.pack)):
         print_warning(f"trace {t.path}: {note}, cited as it is; {mend_stale(t, problem)}")
+        stale[t.path] = note
     shown, pinned, note = _writeup_choice(traces, args.pack)
     if args.json:
         print_json([{"file": str(t.path), "citation": t.citation(), "intact": t.intact, "shown": t is shown,
-                     "pinned": t is shown and pinned} for t in traces])
+                     "pinned": t is shown and pinned, "stale": stale.get(t.path)} for t in traces])
         return 0
     for t in traces:  # stdout holds only the lines to paste; which one the writeup shows is a note beside them
         console.print(t.citation(), markup=False, soft_wrap=True)
