@@ -1320,6 +1320,32 @@ def test_missing_wants_a_trace_from_the_same_provider_and_says_an_import_covers_
     assert json.loads(out)["already_traced_by"] == {"1.1": {"file": str(api), "imported": False}}
 
 
+def test_a_manual_trace_is_read_as_the_trace_of_the_provider_it_records_not_as_an_imported_chat(wb):
+    """A `manual` trace (written in the trace format by hand or another tool) was `imported` for --missing, which
+    called it "an imported chat" and let it cover any provider and strategy, while study (provider_of) gave it the
+    base URL it records, as an API trace's. Only `import` traces are imported chats: a manual trace answers for the
+    model, server and strategy it records, as in study and its citation."""
+    from workbench.study import provider_of
+
+    assert wb.run("prompt", "1.1", "1.3", "--pack", "demo")[0] == 0
+    for path, where in zip(sorted(wb.traces()), ("http://elsewhere.invalid/v1", wb.server.url)):
+        data = json.loads(path.read_text())
+        path.unlink()
+        write_trace(dict(data, source="manual", provider={"base_url": where}), wb.root / "traces")
+    elsewhere, here = sorted((load_trace(p) for p in wb.traces()), key=lambda t: t.problem)
+    assert not elsewhere.imported and provider_of(elsewhere) == "http://elsewhere.invalid/v1"
+    assert elsewhere.citation().startswith("fake-gpt-2026-01-15 via http://elsewhere.invalid/v1, accessed ")
+    code, out, err = wb.run("prompt", "1.1", "1.3", "--pack", "demo", "--missing", "--json")
+    data = json.loads(out)
+    assert code == 0 and [o["problem"] for o in data["outcomes"]] == ["1.1"], err  # another server's: asked here
+    assert data["already_traced_by"] == {"1.3": {"file": str(here.path), "imported": False}}
+    assert "imported" not in err and \
+        f"skipped 1 problem that already has a fake-gpt / direct trace from {wb.server.url} (--missing): 1.3" in err
+    code, out, _ = wb.run("traces", "1.3", "--pack", "demo")
+    [row] = [line for line in out.splitlines() if here.short_hash in line and line.startswith("│")]
+    assert code == 0 and "manual" in row and "IMPORTED" not in row, out
+
+
 def test_dry_run_missing_shows_only_what_would_be_sent(wb, monkeypatch):
     assert wb.run("prompt", "1.1", "1.3", "--pack", "demo")[0] == 0
     asked = len(wb.server.chat_requests())

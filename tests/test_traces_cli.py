@@ -1864,8 +1864,9 @@ def test_every_field_of_a_written_trace_is_under_its_hash_and_named_in_its_file_
 
 
 def test_listing_shows_failed_samples_manual_traces_and_the_requested_model_where_the_server_named_none(wb):
-    """A trace of 3 requested samples with 1 saved lists 1/3; a manual trace is no API evidence (IMPORTED); a trace
-    whose exchanges name no model version is cited by the model it asked for."""
+    """A trace of 3 requested samples with 1 saved lists 1/3; a manual trace (written by hand or another tool) lists
+    its source, `manual`, and is no imported chat (not IMPORTED); a trace whose exchanges name no model version is
+    cited by the model it asked for."""
     from workbench.traces import write_trace
 
     write_trace(_trace(request={"model": "fake-gpt", "n": 3}, errors=["sample 1: 500", "sample 2: 500"]),
@@ -1874,7 +1875,8 @@ def test_listing_shows_failed_samples_manual_traces_and_the_requested_model_wher
                                 exchanges=[{"sample": 0, "turn": 0, "model": None, "choices": []}]), wb.root / "traces")
     code, out, _ = wb.run("traces", "1.1")
     rows = [line for line in out.splitlines() if line.startswith("│")]
-    assert code == 0 and len(rows) == 2 and "1/3" in rows[0] and "IMPORTED" not in rows[0] and "IMPORTED" in rows[1]
+    assert code == 0 and len(rows) == 2 and "1/3" in rows[0] and "api" in rows[0] and "manual" in rows[1]
+    assert "IMPORTED" not in out
     code, out, _ = wb.run("traces", "show", load_trace(manual).short_hash)
     assert code == 0 and "1 sample(s)" in out and "requested" not in out
     assert load_trace(manual).citation().startswith("hand-model via http://127.0.0.1:8000/v1, accessed 2026-01-16")

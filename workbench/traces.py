@@ -4,7 +4,8 @@ A trace is one JSON file under traces/<problem-id>/. Its `hash` is the SHA-256 o
 everything else, so any edit is detectable; the file name carries the first 12 hex digits.
 
 Layout of a trace (keys in the hashed content):
-    schema, problem, pack, strategy, source (api | import | manual), provider {base_url},
+    schema, problem, pack, strategy, source (api | import | manual: written by hand or another tool, read as api),
+    provider {base_url},
     request {model, temperature, top_p, seed, max_tokens, n, stream},
     exchanges: one per API call, in order: {sample (int or null when one call served all samples via n),
         turn, messages (exact messages sent), response_id, model (version the server returned),
@@ -164,7 +165,9 @@ class Trace:
 
     @property
     def imported(self) -> bool:
-        return self.source != "api"
+        """A chat held elsewhere (import-chat). A `manual` trace, written in this format by hand or by another tool,
+        records its provider and exchanges as an API trace does and is read as one (as study's provider_of does)."""
+        return self.source == "import"
 
     @property
     def strategy(self) -> str:
