@@ -1346,6 +1346,22 @@ def test_a_manual_trace_is_read_as_the_trace_of_the_provider_it_records_not_as_a
     assert code == 0 and "manual" in row and "IMPORTED" not in row, out
 
 
+def test_missing_with_nothing_left_names_what_covers_the_problems_traces_or_imported_chats(wb, tmp_path):
+    """--missing with nothing left said "every problem selected has such a trace" where an imported chat covered some
+    or all of them, the line above having just said an imported chat is no such trace; it names what covers them."""
+    assert wb.run("prompt", "1.1", "--pack", "demo")[0] == 0
+    transcript = tmp_path / "chat.md"
+    transcript.write_text("## User\nWhat is momentum?\n\n## Assistant\nA running average of the gradients.\n")
+    assert wb.run("import-chat", str(transcript), "--problem", "1.3", "--pack", "demo", "--model", "fake-gpt")[0] == 0
+    asked = len(wb.server.chat_requests())
+    for ids, cover in ((["1.1"], "such a trace"), (["1.3"], "an imported fake-gpt chat"),
+                       (["1.1", "1.3"], "such a trace or an imported fake-gpt chat")):
+        code, _, err = wb.run("prompt", *ids, "--pack", "demo", "--missing")
+        assert code == 0 and (f"nothing left to send: every problem selected has {cover} (drop --missing to ask "
+                              "again)") in " ".join(err.split()), err
+    assert len(wb.server.chat_requests()) == asked
+
+
 def test_dry_run_missing_shows_only_what_would_be_sent(wb, monkeypatch):
     assert wb.run("prompt", "1.1", "1.3", "--pack", "demo")[0] == 0
     asked = len(wb.server.chat_requests())

@@ -157,8 +157,10 @@ def _untraced(problems, args, settings):
                               "since) (--missing): " + ", ".join(f"{i} ({stale[i].started_at[:10]})" for i in ids),
                               markup=False, soft_wrap=True)
     left = [p for p in problems if p.id not in found]
-    if not left:
-        err_console.print("nothing left to send: every problem selected has such a trace (drop --missing to ask again)",
+    if not left:  # named as the lines above name them: an imported chat is no such trace
+        cover = " or ".join(what for what, ids in (("such a trace", traced),
+                                                   (f"an imported {settings.model} chat", chats)) if ids)
+        err_console.print(f"nothing left to send: every problem selected has {cover} (drop --missing to ask again)",
                           markup=False, soft_wrap=True)
     return left, found, stale
 
