@@ -2963,6 +2963,23 @@ def test_a_stale_trace_is_shown_with_a_note_under_it_and_a_warning(fx, capsys):
     assert "2.1: stale" not in err
 
 
+def test_the_files_written_are_named_by_absolute_paths_with_or_without_out(fx, capsys, monkeypatch):
+    """`--out wout` printed 'wrote wout/fx-writeup.pdf' while the default build/ printed absolute paths (as study's
+    --plot and train do): each is absolute, usable from any folder, and names the folder the system wrote into
+    (`link/..` is above the link's target)."""
+    monkeypatch.chdir(fx / "solutions")
+    (fx / "link").symlink_to(fx / "solutions" / "fx", target_is_directory=True)
+    real = fx.resolve()
+    for argv, folder in ((["--out", "../wout"], real / "wout"), ([], real / "build"),
+                         (["--out", "../link/../wout2"], real / "solutions" / "wout2")):
+        assert main(["build-writeup", "--pack", "fx", "--no-verify", *argv]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        wrote = [line.removeprefix("wrote ") for line in lines if line.startswith("wrote ")]
+        assert wrote == [str(folder / f"fx-writeup.{ext}") for ext in ("pdf", "md", "typ")] + \
+            [str(folder / "fx-code.ipynb")], lines
+        assert (folder / "fx-writeup.pdf").is_file()
+
+
 def test_the_files_written_are_named_one_line_each_where_a_folder_holds_a_line_break(fx, capsys):
     """`wrote {path}` printed a line break in --out as it was: 'wrote .../a' and 'b/fx-writeup.pdf', the second
     naming nothing a script could read; each stays one line, the break shown as \\n (console.one_line)."""

@@ -383,7 +383,9 @@ def build_writeup(pack_name: str = "a2", out: str | Path | None = None, name: st
     """Build PDF, its .md/.typ sources and the notebook; missing pieces become boxes, never crashes."""
     start = time.perf_counter()
     pack = load_pack(pack_name)
-    out_dir = Path(out) if out else build_dir()
+    # absolute, as the default build/ and train's runs: the files named are found from any folder; resolved, as the
+    # system reads `link/..`
+    out_dir = Path(out).resolve() if out else build_dir()
     if inside_traces(out_dir):
         raise WriteupError(f"cannot write the writeup to {out}: traces/ holds only the LLM's traces",
                            "write it elsewhere, e.g. --out build")
