@@ -142,6 +142,26 @@ def test_the_doc_parses_into_one_table_per_command():
         assert tables.get(name), f"no table for {name} in docs/json.md"
 
 
+def test_the_documented_trace_sources_are_the_ones_a_trace_can_have():
+    """docs/json.md gave `chat` as a trace's source, which no trace has (a chat's trace is an `api` one, its strategy
+    `chat:<strategy>`): the values listed are the sources write_trace accepts."""
+    import re
+
+    from workbench.traces import SOURCES
+
+    for name, key in (("traces", "[].source"), ("traces show", "source")):
+        row = next(line for line in DOC.read_text(encoding="utf-8").splitlines()
+                   if line.startswith(f"| `{key}` |") and line in _section(name))
+        meaning = row.strip("|").split("|")[3].split(" (")[0]
+        assert re.findall(r"`([^`]+)`", meaning) == list(SOURCES), row
+
+
+def _section(name: str) -> str:
+    """The text under `### name` in docs/json.md, up to the next heading."""
+    text = DOC.read_text(encoding="utf-8")
+    return text.split(f"\n### {name}\n", 1)[1].split("\n#", 1)[0]
+
+
 def test_problem_documents_match_the_doc(wb):
     assert_matches("list", run_json(wb, "list"))
     assert_matches("show", run_json(wb, "show", "2.2.3"))
