@@ -391,6 +391,18 @@ def test_a_relative_plot_path_is_shown_absolute_in_the_table_and_json(proj, tmp_
     assert _json(capsys, ["study", "--plot", "~/out/study.png"])["plot"] == str(written)
 
 
+def test_a_plot_path_through_a_link_and_back_is_written_where_the_system_reads_it(proj, tmp_path, capsys, monkeypatch):
+    """--plot link/../study.png was made absolute as text (the current folder's study.png), while the argument check,
+    the shell and train and build-writeup's --out read `link/..` as the folder above the link's target: the plot is
+    written, and named, there."""
+    (tmp_path / "far" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "far" / "deep", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    written = tmp_path.resolve() / "far" / "study.png"
+    assert _json(capsys, ["study", "--plot", "link/../study.png"])["plot"] == str(written)
+    assert written.is_file() and not (tmp_path / "study.png").exists()
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--type", "5"], "no Type 5; Types are 1 to 4"),
     (["--problem", "9.9"], "no problem '9.9'"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from workbench.commands.catalog import add_pack_option
@@ -108,7 +107,10 @@ def _plot_target(path: str) -> Path:
     """Checked before any judging: a plot that cannot be written must not cost the whole study. What any output path
     must be (a file's name, not too long, in a folder that takes files) was checked as --plot was read (path_arg);
     here, what a plot must be. Its folder, if not there yet (build/ on a fresh clone), is made when the plot is saved."""
-    target = Path(os.path.abspath(Path(path).expanduser()))  # the name printed and in --json: usable from any folder
+    # the name printed and in --json: absolute, usable from any folder; its folder as the system reads `link/..` (as
+    # --plot was checked), the file itself not followed, as saving replaces it
+    given = Path(path).expanduser()
+    target = given.parent.resolve() / given.name
     if target.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UsageError(f"--plot {path}: the name must end in .png, .pdf or .svg", "e.g. --plot build/study.png")
     if inside_traces(target):
