@@ -248,7 +248,8 @@ def _check_batches_of_one(size: tuple[int, int], n_train: int, batch_size: int) 
 
 
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, reporter: Reporter | None = None) -> dict:
-    """Train (or resume) into run_dir and write its artefacts; returns metrics.json's content."""
+    """Train (or resume) into run_dir and write its artefacts; returns metrics.json's content, with
+    `nothing_trained: True` where run_dir held a finished run with no epoch left to train."""
     cfg = _colours_of_the_run(cfg, Path(run_dir), resume)
     threads = torch.get_num_threads()
     if cfg.threads:
@@ -351,7 +352,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, reporter: Reporter) ->
         metrics = runs.read_json(run_dir / runs.METRICS)
         if runs.is_finished(metrics, run_dir / runs.METRICS):  # nothing left to train: leave the finished run as it is
             _record_moved_data(cfg, run_dir)  # ... but for where its images are now
-            return metrics
+            return metrics | {"nothing_trained": True}  # not in the file: the command says so, not the table alone
     if device.type == "cuda":  # determinism for a seed and device
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format

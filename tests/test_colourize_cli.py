@@ -721,6 +721,26 @@ def test_resuming_a_finished_run_changes_nothing(project, synth, pal, capsys):
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir()} == before
 
 
+def test_resuming_a_finished_run_says_nothing_was_trained(project, synth, pal, capsys):
+    """`train --resume` of a finished run printed its final table as if it had trained; one line says it trained
+    nothing and how to train further. A resume that trains, and --json, say no such thing."""
+    run = project / "runs" / "pu"
+    argv = ["train", "poolupsample", "--epochs", "1", "--num-filters", "4", "--limit", "20", "--data", str(synth),
+            "--palette", pal, "--out", str(run)]
+    assert cli.main(argv) == 0
+    assert "nothing trained" not in capsys.readouterr().out
+    assert cli.main(argv + ["--resume"]) == 0
+    out = capsys.readouterr().out
+    line = f"{run} already finished its 1 epoch: nothing trained; resume with --epochs N (more than 1) to train further"
+    assert [x for x in out.splitlines() if "nothing trained" in x] == [line], out
+    assert cli.main(argv + ["--resume", "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["runs"]
+    assert cli.main(argv[:2] + ["--out", str(run), "--resume", "--epochs", "2"]) == 0  # trains its second epoch
+    assert "nothing trained" not in capsys.readouterr().out
+    assert cli.main(argv[:2] + ["--out", str(run), "--resume", "--epochs", "2"]) == 0
+    assert "already finished its 2 epochs: nothing trained" in capsys.readouterr().out
+
+
 def test_resuming_a_run_in_a_read_only_folder_is_one_line(project, synth, pal, capsys, monkeypatch):
     import colourize.train
     from workbench.paths import make_folder as real

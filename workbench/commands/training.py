@@ -249,6 +249,11 @@ def cmd_train(args) -> int:
             again = paste_command(["python", "cli.py", "train", *which, "--resume"])
             raise _stopped(exc, [t.run_dir for t in tasks], again) from None
     rows = [{"model": m, "run": str(t.run_dir), **r["final"]} for m, t, r in zip(models, tasks, results)]
+    for t, r in zip(tasks, results):
+        if r.get("nothing_trained") and not args.json:  # the table alone reads as if it had just trained
+            n = t.cfg.epochs
+            console.print(one_line(f"{t.run_dir} already finished its {n} epoch{'s' if n != 1 else ''}: nothing trained; "
+                                   f"resume with --epochs N (more than {n}) to train further"), markup=False, soft_wrap=True)
     _report(rows, args.json, "run")
     return 0
 
