@@ -2065,12 +2065,14 @@ def test_counts_on_one_line_split_at_semicolons():
 @pytest.mark.parametrize("line", [
     "Doubled: weights = {weights_doubled}, outputs = {outputs_doubled}, connections = {connections_doubled}",
     "Doubled: weights: {weights_doubled}, outputs: {outputs_doubled}, connections: {connections_doubled}",
-    "With the input doubled, weights = {weights_doubled}, outputs = {outputs_doubled} and connections = {connections_doubled}.",
+    "With the input doubled, weights = {weights_doubled}, outputs = {outputs_doubled} and "
+    "connections = {connections_doubled}.",
 ])
 def test_counts_doubled_labelled_on_one_line(line):
     """The three doubled counts on one line, split by commas: the first label took the rest of the line, so weights
     and outputs were judged against the connections' formula (or, after ':', not found at all)."""
-    text = "".join(f"{q} = {COUNTS[q]}\n" for q in ("weights", "outputs", "connections")) + "\n" + line.format(**COUNTS) + "\n"
+    given = "".join(f"{q} = {COUNTS[q]}\n" for q in ("weights", "outputs", "connections"))
+    text = given + "\n" + line.format(**COUNTS) + "\n"
     v = verdict("4.3", text)
     assert v.status == "correct", v.details
     wrong = text.replace("6400 NF + 5120 NC", "3200 NF + 2560 NC")

@@ -196,7 +196,8 @@ def counts_from_text(text: str) -> dict[str, str]:
     for q, label in _COUNT_LABELS:
         base = found.get(q)
         m = re.search(rf"(?:{label})\b[^:=\n;,.]{{0,20}}?[:=]?\s*(?:(?:are|is|stay|remain)s?\s+)?(?:the\s+)?"
-                      r"(?<![\w.])(same|unchanged|(?:x|×|\*)\s*\d+(?!\d)|\d+\s*(?:x|×)(?!\s*\d)|(?:four|\d+)\s*times|quadruple)",
+                      r"(?<![\w.])(same|unchanged|(?:x|×|\*)\s*\d+(?!\d)|\d+\s*(?:x|×)(?!\s*\d)"
+                      r"|(?:four|\d+)\s*times|quadruple)",
                       halves[64], re.I)
         if base and m and _key(q, 64) not in found:
             # any factor, not only the right ones: "outputs 2x" is judged (and its slip named), not "not found"

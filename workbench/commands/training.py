@@ -252,8 +252,9 @@ def cmd_train(args) -> int:
     for t, r in zip(tasks, results):
         if r.get("nothing_trained") and not args.json:  # the table alone reads as if it had just trained
             n = t.cfg.epochs
-            console.print(one_line(f"{t.run_dir} already finished its {n} epoch{'s' if n != 1 else ''}: nothing trained; "
-                                   f"resume with --epochs N (more than {n}) to train further"), markup=False, soft_wrap=True)
+            line = (f"{t.run_dir} already finished its {n} epoch{'s' if n != 1 else ''}: nothing trained; "
+                    f"resume with --epochs N (more than {n}) to train further")
+            console.print(one_line(line), markup=False, soft_wrap=True)
     _report(rows, args.json, "run")
     return 0
 
