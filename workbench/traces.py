@@ -486,10 +486,10 @@ def pinned_among(traces: list[Trace], pin: str) -> list[Trace]:
             if t.path.name in (pin, pin + ".json") or (len(pin) >= 6 and t.hash.startswith(pin.lower()))]
 
 
-def stale_traces(root: Path | None = None, keep=None, pack=None) -> list[tuple[Trace, Any, str]]:
-    """(trace, its problem, stale_note) of every intact trace whose problem asks something else now (keep: as in
-    verify_traces; pack: as in stale_among)."""
-    traces = scan_traces(root=root)[0]
+def stale_traces(root: Path | None = None, keep=None, pack=None, scanned=None) -> list[tuple[Trace, Any, str]]:
+    """(trace, its problem, stale_note) of every intact trace whose problem asks something else now (keep, scanned:
+    as in verify_traces; pack: as in stale_among)."""
+    traces = (scanned or scan_traces(root=root))[0]
     return stale_among([t for t in traces if keep is None or keep(t.problem, t.data)], pack)
 
 
@@ -518,13 +518,14 @@ def stale_among(traces: list[Trace], pack=None) -> list[tuple[Trace, Any, str]]:
     return out
 
 
-def verify_traces(root: Path | None = None, keep=None) -> tuple[int, list[tuple[Path, str]]]:
+def verify_traces(root: Path | None = None, keep=None, scanned=None) -> tuple[int, list[tuple[Path, str]]]:
     """Recompute every trace's hash: (number checked, [(file, what is wrong)]). keep(problem id, data or None):
-    whether to check a trace (None: all), e.g. only one pack's."""
-    traces, bad = scan_traces(root=root)
+    whether to check a trace (None: all), e.g. only one pack's; scanned: scan_traces()'s result where the caller
+    has read the files already."""
+    traces, bad = scanned or scan_traces(root=root)
     if keep is not None:
         traces = [t for t in traces if keep(t.problem, t.data)]
         bad = [(f, why) for f, why in bad if keep(f.parent.name)]
     count = len(traces) + len(bad)
-    bad += [(t.path, t.fault) for t in traces if t.fault]
+    bad = bad + [(t.path, t.fault) for t in traces if t.fault]  # a new list: `scanned` stays as it was
     return count, sorted(bad)

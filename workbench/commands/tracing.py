@@ -181,11 +181,12 @@ def _show(ref: str, args) -> int:
 
 def _verify(_, args) -> int:
     from workbench.problems import load_pack
-    from workbench.traces import mend_stale, stale_traces, verify_traces
+    from workbench.traces import mend_stale, scan_traces, stale_traces, verify_traces
 
-    count, bad = verify_traces(keep=args.only)
+    scanned = scan_traces()  # read once for both checks
+    count, bad = verify_traces(keep=args.only, scanned=scanned)
     # intact but asked of a question since edited: named, not failed (the evidence is whole; its question is old)
-    stale = stale_traces(keep=args.only, pack=load_pack(args.pack) if args.only else None)
+    stale = stale_traces(keep=args.only, pack=load_pack(args.pack) if args.only else None, scanned=scanned)
     if args.json:
         print_json({"checked": count, "bad": [{"file": str(f), "reason": why} for f, why in bad],
                     "stale": [{"file": str(t.path), "problem": t.problem, "date": t.started_at, "reason": note,
